@@ -1,0 +1,26 @@
+// Every outside system the core talks to, handed in by a front (action, CLI) or by the lab and tests.
+// The core never constructs one of these itself.
+import type { ArtifactSink } from '../adapters/artifacts/types.js'
+import type { BmcClient } from '../adapters/bmc/types.js'
+import type { Downloads } from '../adapters/downloads/types.js'
+import type { AddressMap } from '../adapters/net/types.js'
+import type { ExecResult, SshConnector } from '../adapters/ssh/types.js'
+import type { BoardSpec } from './config/model.js'
+
+/** Runs a program on the runner (talosctl, helm, kubectl from the tool cache). */
+export type LocalExec = (
+  file: string,
+  args: string[],
+  options?: { stdin?: string | Buffer; env?: Record<string, string>; timeoutMs?: number; cwd?: string }
+) => Promise<ExecResult>
+
+export interface Deps {
+  /** A logged-in client for a board's BMC (the password comes from the settings' secrets). */
+  bmc(board: BoardSpec): Promise<BmcClient>
+  ssh: SshConnector
+  net: AddressMap
+  downloads: Downloads
+  exec: LocalExec
+  artifacts?: ArtifactSink
+  sleep(ms: number): Promise<void>
+}

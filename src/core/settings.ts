@@ -1,0 +1,40 @@
+// What a front hands to the core: read once from action inputs or CLI flags, never from the environment
+// inside the core.
+
+export const PHASES = ['flash', 'boot', 'os-bootstrap', 'install', 'join', 'addons', 'npu'] as const
+export type PhaseName = (typeof PHASES)[number]
+
+export const COMMANDS = ['validate', 'plan', 'deploy', 'drift'] as const
+export type Command = (typeof COMMANDS)[number]
+
+export interface Secrets {
+  bmcPassword?: string
+  sshPrivateKey?: string
+  artifactRecipients: string[]
+  artifactPassphrase?: string
+  /** Talos secrets bundle (YAML) from the repository secret. */
+  talosSecrets?: string
+}
+
+export interface RunSettings {
+  command: Command
+  /** Path of the cluster file as given (relative to workingDirectory), used in annotations. */
+  configPath: string
+  workingDirectory: string
+  /** Restrict a deploy to these phases; undefined = all. */
+  phases?: PhaseName[]
+  /** Restrict a deploy to these node ids (hostnames); undefined = all. */
+  nodes?: string[]
+  reflash: boolean
+  /** Must equal the cluster name when reflash touches a live cluster member. */
+  confirm?: string
+  failOnDrift: boolean
+  /** Checkpoints, recorded host keys, kubeconfig/talosconfig (0600). */
+  stateDir: string
+  /** One URL base for every download; undefined = upstream. */
+  mirror?: string
+  /** Runner temp dir for plaintext files that the post step removes. */
+  tempDir: string
+  retentionDays?: number
+  secrets: Secrets
+}
