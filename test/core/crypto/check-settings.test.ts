@@ -1,0 +1,38 @@
+import { describe, expect, it } from '@jest/globals'
+import { checkArtifactSettings } from '../../../src/core/crypto/check-settings.js'
+
+const good = 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p'
+const settings = (artifactRecipients: string[], artifactPassphrase?: string) => ({ secrets: { artifactRecipients, artifactPassphrase } })
+const codes = (issues: { code: string; severity: string }[]) => issues.map((i) => `${i.severity}:${i.code}`)
+
+describe('checkArtifactSettings', () => {
+  it('is an error to upload with neither recipient nor passphrase', () => {
+    expect(codes(checkArtifactSettings(settings([]), true))).toEqual(['error:NoArtifactEncryption'])
+  })
+  it('needs nothing when nothing would be uploaded (plan, drift)', () => {
+    expect(checkArtifactSettings(settings([]), false)).toEqual([])
+  })
+  it('accepts a recipient alone and a long passphrase alone', () => {
+    expect(checkArtifactSettings(settings([good]), true)).toEqual([])
+    expect(checkArtifactSettings(settings([], 'a long enough passphrase'), true)).toEqual([])
+  })
+  it('refuses age1pq1 recipients, naming the entry and the reason', () => {
+    const [issue] = checkArtifactSettings(settings([good, 'age1pq1abcdef']), true)
+    expect(issue).toMatchObject({ code: 'UnsupportedArtifactRecipient', path: 'artifact-recipients[1]', severity: 'error' })
+    expect(issue.message).toMatch(/"age1pq1abcdef".*age 1\.1\.1/)
+  })
+  it('reports a malformed recipient even when a passphrase is also given', () => {
+    expect(codes(checkArtifactSettings(settings(['age1BAD'], 'a long enough passphrase'), true))).toEqual(['error:InvalidArtifactRecipient'])
+  })
+  it('never echoes a private key pasted as a recipient', () => {
+    const secret = 'AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ'
+    const issues = checkArtifactSettings(settings([secret]), true)
+    expect(codes(issues)).toEqual(['error:InvalidArtifactRecipient'])
+    expect(JSON.stringify(issues)).not.toContain(secret)
+  })
+  it('warns about a short passphrase and a duplicated recipient without showing the passphrase', () => {
+    const issues = checkArtifactSettings(settings([good, good], 'hunter2'), true)
+    expect(codes(issues)).toEqual(['warning:DuplicateArtifactRecipient', 'warning:WeakArtifactPassphrase'])
+    expect(JSON.stringify(issues)).not.toContain('hunter2')
+  })
+})
