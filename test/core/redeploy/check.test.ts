@@ -1,0 +1,118 @@
+import { describe, expect, it } from '@jest/globals'
+import type { Cluster } from '../../../src/core/config/model.js'
+import { checkRedeploy, mayReflash } from '../../../src/core/redeploy/check.js'
+import type { PhaseName, RunSettings } from '../../../src/core/settings.js'
+
+function cluster(kind: 'k3s' | 'talos'): Cluster {
+  const node = (id: string, slot: number) => ({ id, hostname: id, slot, board: 'tpi', role: 'worker', ip: `10.10.88.${70 + slot}`, path: [] })
+  return {
+    kind,
+    name: 'homelab',
+    addons: { metallb: false, traefik: false, prune: false, values: {} },
+    longhorn: false,
+    nodes: [node('cp1', 1), node('w1', 2), node('w2', 3)]
+  } as unknown as Cluster
+}
+
+type S = Pick<RunSettings, 'command' | 'phases' | 'nodes' | 'reflash' | 'confirm'>
+const base: S = { command: 'deploy', reflash: false }
+const codes = (c: Cluster, s: Partial<S>) => checkRedeploy(c, { ...base, ...s }).map((i) => `${i.severity}:${i.code}`)
+
+describe('checkRedeploy', () => {
+  it('accepts a plain deploy of everything', () => {
+    expect(checkRedeploy(cluster('k3s'), base)).toEqual([])
+  })
+
+  it('accepts known phases and nodes', () => {
+    expect(codes(cluster('k3s'), { phases: ['install', 'join'], nodes: ['w1', 'w2'] })).toEqual([])
+  })
+
+  it('names unknown phases and lists the valid ones', () => {
+    const [issue] = checkRedeploy(cluster('k3s'), { ...base, phases: ['flash', 'bootstrap' as PhaseName] })
+    expect(issue).toEqual({
+      code: 'UnknownPhase',
+      path: 'phases',
+      severity: 'error',
+      message: 'phases: unknown phase(s) "bootstrap"; valid phases are flash, boot, os-bootstrap, install, join, addons, npu'
+    })
+  })
+
+  it('names unknown nodes and lists the cluster nodes', () => {
+    const [issue] = checkRedeploy(cluster('k3s'), { ...base, nodes: ['w1', 'w9', '10.10.88.72'] })
+    expect(issue).toMatchObject({ code: 'UnknownNode', severity: 'error' })
+    expect(issue.message).toBe('nodes: unknown node(s) "w9", "10.10.88.72"; nodes in this cluster are cp1, w1, w2')
+  })
+
+  it('warns that a phase of the other kind is skipped', () => {
+    expect(codes(cluster('talos'), { phases: ['os-bootstrap', 'install'] })).toEqual(['warning:PhaseNotApplicable'])
+  })
+
+  it('refuses reflash without confirm, and with a confirm that is not the cluster name', () => {
+    expect(codes(cluster('k3s'), { reflash: true, nodes: ['w1'] })).toEqual(['error:ReflashNotConfirmed'])
+    const [issue] = checkRedeploy(cluster('k3s'), { ...base, reflash: true, nodes: ['w1'], confirm: 'yes' })
+    expect(issue.message).toBe('reflash: true wipes nodes that may be live members of cluster "homelab"; set confirm to "homelab" to allow it (confirm is "yes")')
+  })
+
+  it('accepts a confirmed reflash of selected nodes', () => {
+    expect(codes(cluster('k3s'), { reflash: true, confirm: 'homelab', nodes: ['w1'], phases: ['flash', 'boot'] })).toEqual([])
+  })
+
+  it('warns when a confirmed reflash would hit every node', () => {
+    expect(codes(cluster('k3s'), { reflash: true, confirm: 'homelab' })).toEqual(['warning:ReflashAllNodes'])
+  })
+
+  it('refuses reflash when the flash phase is not selected', () => {
+    expect(codes(cluster('k3s'), { reflash: true, confirm: 'homelab', nodes: ['w1'], phases: ['install'] })).toEqual(['error:ReflashWithoutFlash'])
+  })
+
+  it('warns that confirm alone does nothing, and about repeated nodes', () => {
+    expect(codes(cluster('k3s'), { confirm: 'homelab', nodes: ['w1', 'w1'] })).toEqual(['warning:DuplicateNode', 'warning:ConfirmWithoutReflash'])
+  })
+
+  it('reports every problem at once', () => {
+    expect(codes(cluster('k3s'), { reflash: true, phases: ['addons', 'nope' as PhaseName], nodes: ['ghost'] })).toEqual([
+      'error:UnknownPhase',
+      'warning:PhaseNotApplicable',
+      'error:UnknownNode',
+      'error:ReflashNotConfirmed',
+      'error:ReflashWithoutFlash'
+    ])
+  })
+
+  it('does not check anything for validate', () => {
+    expect(checkRedeploy(cluster('k3s'), { ...base, command: 'validate', nodes: ['ghost'] })).toEqual([])
+  })
+})
+
+describe('mayReflash', () => {
+  const live = { liveMember: true, clusterName: 'homelab' }
+  const fresh = { liveMember: false, clusterName: 'homelab' }
+  it.each([
+    ['a node that is not a live member', fresh, { reflash: false }, true, 'node w1 is not a live member of cluster "homelab"'],
+    [
+      'a live member without reflash',
+      live,
+      { reflash: false },
+      false,
+      'node w1 is a live member of cluster "homelab"; reflashing it needs reflash: true and confirm: homelab'
+    ],
+    [
+      'a live member with reflash but no confirm',
+      live,
+      { reflash: true },
+      false,
+      'node w1 is a live member of cluster "homelab"; reflash: true also needs confirm equal to "homelab"'
+    ],
+    [
+      'a live member with reflash and the wrong confirm',
+      live,
+      { reflash: true, confirm: 'homelab2' },
+      false,
+      'node w1 is a live member of cluster "homelab"; reflash: true also needs confirm equal to "homelab"'
+    ],
+    ['a live member with reflash and confirm', live, { reflash: true, confirm: 'homelab' }, true, 'reflash of live member w1 confirmed for cluster "homelab"'],
+    ['a node outside the selection', fresh, { reflash: true, confirm: 'homelab', nodes: ['w2'] }, false, 'node w1 is not in the nodes selected for this run (w2)']
+  ] as const)('%s', (_name, state, settings, allowed, reason) => {
+    expect(mayReflash({ id: 'w1' }, state, { ...settings } as Pick<RunSettings, 'nodes' | 'reflash' | 'confirm'>)).toEqual({ allowed, reason })
+  })
+})
