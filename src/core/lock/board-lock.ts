@@ -1,9 +1,9 @@
 // One lock file per board in state-dir, so two runs on the same runner never flash or power-cycle the
 // same board at once (the workflow's concurrency group covers runs of one workflow; this covers the
 // CLI and other workflows). Created with O_EXCL; a lock whose owner died (pid gone on this host) or that
-// is older than any run can last is taken over with a warning.
+// is older than any run can last is taken over with a warning, under a guard file so only one run does.
 import { hostname as osHostname } from 'node:os'
-import { link, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises'
+import { mkdir, open, readFile, stat, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { TpiError } from '../errors.js'
 import type { Reporter } from '../reporter.js'
@@ -100,28 +100,32 @@ function staleReason(info: LockInfo, options: Required<Pick<LockOptions, 'host' 
 }
 
 /**
- * Moves a stale lock aside. rename() is atomic, so of two runs that both saw the same stale lock only
- * one moves it; if what was moved is not the stale lock (someone took over in between), it is put back.
+ * Removes a stale lock under a guard file, so that of several runs that saw the same stale lock only
+ * one removes it, and only while it is still that same lock (never a fresh one another run just took).
+ * 'busy': another run holds the guard; the caller waits a poll interval and looks again.
  */
-async function takeOver(file: string, seen: LockInfo | 'unreadable', pid: number): Promise<boolean> {
-  const aside = `${file}.stale.${pid}.${Date.now()}`
+async function takeOver(file: string, seen: LockInfo | 'unreadable', now: () => number): Promise<'removed' | 'changed' | 'busy'> {
+  const guard = `${file}.takeover`
   try {
-    await rename(file, aside)
+    await (await open(guard, 'wx', 0o600)).close()
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return true
-    throw error
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+    // A guard left behind by a run killed in the middle of a takeover would block everyone forever.
+    const age = await stat(guard).then((s) => now() - s.mtimeMs, () => 0)
+    if (age > EMPTY_GRACE_MS) await unlink(guard).catch(() => {})
+    return 'busy'
   }
-  const moved = await readInfo(aside)
-  const same = seen === 'unreadable' ? moved === 'unreadable' : moved !== 'missing' && moved !== 'unreadable' && JSON.stringify(moved) === JSON.stringify(seen)
-  if (same) {
-    await unlink(aside).catch(() => {})
-    return true
+  try {
+    const current = await readInfo(file)
+    const same = seen === 'unreadable' ? current === 'unreadable' : typeof current === 'object' && JSON.stringify(current) === JSON.stringify(seen)
+    if (!same) return 'changed'
+    await unlink(file).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') throw error
+    })
+    return 'removed'
+  } finally {
+    await unlink(guard).catch(() => {})
   }
-  // Not ours to remove: put it back. link() fails with EEXIST instead of replacing a lock that yet
-  // another run created meanwhile (rename would silently overwrite it).
-  await link(aside, file).catch(() => {})
-  await unlink(aside).catch(() => {})
-  return false
 }
 
 export async function acquireBoardLock(board: string, options: LockOptions): Promise<BoardLock> {
@@ -147,15 +151,17 @@ export async function acquireBoardLock(board: string, options: LockOptions): Pro
     if (held === 'unreadable') {
       const age = await stat(file).then((s) => o.now() - s.mtimeMs, () => 0)
       if (age > EMPTY_GRACE_MS) {
-        o.reporter.warn(`board ${board}: lock file ${file} is unreadable and ${Math.round(age / 1000)} s old; taking it over`)
-        await takeOver(file, 'unreadable', o.pid)
+        const outcome = await takeOver(file, 'unreadable', o.now)
+        if (outcome === 'removed') o.reporter.warn(`board ${board}: lock file ${file} was unreadable and ${Math.round(age / 1000)} s old; took it over`)
+        if (outcome === 'busy') await o.sleep(o.pollMs)
         continue
       }
     } else {
       const stale = staleReason(held, o)
       if (stale) {
-        o.reporter.warn(`board ${board}: taking over the lock of ${describe(held)} because ${stale}`)
-        await takeOver(file, held, o.pid)
+        const outcome = await takeOver(file, held, o.now)
+        if (outcome === 'removed') o.reporter.warn(`board ${board}: took over the lock of ${describe(held)} because ${stale}`)
+        if (outcome === 'busy') await o.sleep(o.pollMs)
         continue
       }
     }

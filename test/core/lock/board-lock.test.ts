@@ -106,7 +106,7 @@ describe('acquireBoardLock', () => {
     await plant(dir, 'tpi', { pid: dead, runId: 'killed-run' })
     const reporter = new MemoryReporter()
     const lock = await acquireBoardLock('tpi', base(dir, { reporter, ...fakeTime() }))
-    expect(reporter.lines).toEqual([expect.stringMatching(new RegExp(`^warning: board tpi: taking over the lock of run killed-run \\(pid ${dead} on runner-a, .*\\) because pid ${dead} is no longer running on runner-a$`))])
+    expect(reporter.lines).toEqual([expect.stringMatching(new RegExp(`^warning: board tpi: took over the lock of run killed-run \\(pid ${dead} on runner-a, .*\\) because pid ${dead} is no longer running on runner-a$`))])
     expect(JSON.parse(await readFile(lock.file, 'utf8')).runId).toBe('run-1')
     expect(await readdir(join(dir, 'locks'))).toEqual(['board-tpi.lock'])
     await lock.release()
