@@ -125,3 +125,28 @@ async function writeEncrypted(
   await chmod(path, 0o600)
   return file
 }
+
+/** Key in RunOutputs.values under which publishForRun leaves its PublishResult for the front. */
+export const PUBLISHED_KEY = 'publishedCredentials'
+
+/**
+ * The Engine.publish hook: publishes with the run's artifact sink and leaves the result (artifact
+ * names for outputs, plaintext files for the post step) in ctx.outputs.values[PUBLISHED_KEY].
+ * Without a sink (a front that uploads nothing) credentials stay where the phases wrote them.
+ */
+export async function publishForRun(ctx: {
+  cluster: Pick<Cluster, 'name'>
+  settings: PublishContext['settings']
+  outputs: RunOutputs
+  reporter: Reporter
+  deps: { artifacts?: ArtifactSink }
+}): Promise<PublishResult | undefined> {
+  if (!ctx.deps.artifacts) {
+    if (ctx.outputs.kubeconfigPath || ctx.outputs.talosconfigPath || ctx.outputs.talosSecretsPath)
+      ctx.reporter.info('no artifact destination configured: credentials were not uploaded')
+    return undefined
+  }
+  const result = await publishCredentials({ ...ctx, sink: ctx.deps.artifacts })
+  ctx.outputs.values[PUBLISHED_KEY] = result
+  return result
+}

@@ -4,7 +4,8 @@ import { join } from 'node:path'
 import { Decrypter, armor } from 'age-encryption'
 import { createFolderSink } from '../../../src/adapters/artifacts/folder-sink.js'
 import type { ArtifactSink } from '../../../src/adapters/artifacts/types.js'
-import { publishCredentials, type PublishContext } from '../../../src/core/crypto/publish.js'
+import { PUBLISHED_KEY, publishCredentials, publishForRun, type PublishContext } from '../../../src/core/crypto/publish.js'
+import { emptyOutputs } from '../../../src/core/phases/types.js'
 import { ConfigError } from '../../../src/core/errors.js'
 import { MemoryReporter } from '../../../src/core/reporter.js'
 import { ageDecrypt, makeKey, removeTempDirs, tempDir } from './age-cli.js'
@@ -153,5 +154,23 @@ describe('publishCredentials', () => {
     const failing: ArtifactSink = { upload: async () => Promise.reject(new Error('500 Internal Server Error')) }
     const error = (await publishCredentials({ ...ctx, sink: failing }).catch((e: Error) => e)) as Error
     expect(error.message).toBe('uploading artifact "tpi-kubeconfig" (kubeconfig.age) failed: 500 Internal Server Error')
+  })
+})
+
+describe('publishForRun', () => {
+  it('publishes with the run sink and leaves the result in outputs.values for the front', async () => {
+    const { ctx, uploads } = await setup()
+    const outputs = { ...emptyOutputs(), ...ctx.outputs }
+    const result = await publishForRun({ ...ctx, outputs, deps: { artifacts: ctx.sink } })
+    expect(result?.artifacts.map((a) => a.name)).toEqual(['tpi-kubeconfig', 'tpi-talosconfig'])
+    expect(outputs.values[PUBLISHED_KEY]).toBe(result)
+    expect(uploads).toHaveLength(2)
+  })
+
+  it('says so and uploads nothing when the front has no artifact destination', async () => {
+    const { ctx, reporter } = await setup()
+    const outputs = { ...emptyOutputs(), ...ctx.outputs }
+    expect(await publishForRun({ ...ctx, outputs, deps: {} })).toBeUndefined()
+    expect(reporter.lines).toEqual(['no artifact destination configured: credentials were not uploaded'])
   })
 })

@@ -1,0 +1,30 @@
+import { describe, expect, it } from '@jest/globals'
+import type { Cluster } from '../../../src/core/config/model.js'
+import { checkRunSettings } from '../../../src/core/redeploy/run-checks.js'
+import type { RunSettings } from '../../../src/core/settings.js'
+
+const cluster = {
+  kind: 'k3s',
+  name: 'homelab',
+  addons: { metallb: true, prune: false, values: {} },
+  longhorn: false,
+  nodes: [{ id: 'cp1', hostname: 'cp1' }]
+} as unknown as Cluster
+const settings = (extra: Partial<RunSettings>): RunSettings =>
+  ({ command: 'deploy', reflash: false, secrets: { artifactRecipients: [] }, ...extra }) as RunSettings
+const codes = (s: RunSettings) => checkRunSettings(cluster, s).map((i) => i.code)
+
+describe('checkRunSettings', () => {
+  it('needs a way to encrypt credentials for a full deploy', () => {
+    expect(codes(settings({}))).toEqual(['NoArtifactEncryption'])
+  })
+  it('needs it when install or join runs, not for a flash-only or addons-only deploy, nor for plan', () => {
+    expect(codes(settings({ phases: ['join'] }))).toEqual(['NoArtifactEncryption'])
+    expect(codes(settings({ phases: ['flash', 'boot'] }))).toEqual([])
+    expect(codes(settings({ phases: ['addons'] }))).toEqual([])
+    expect(codes(settings({ command: 'plan' }))).toEqual([])
+  })
+  it('reports redeploy and artifact problems together', () => {
+    expect(codes(settings({ nodes: ['ghost'], secrets: { artifactRecipients: ['age1pq1x'] } }))).toEqual(['UnknownNode', 'UnsupportedArtifactRecipient'])
+  })
+})
