@@ -36,5 +36,7 @@ export interface RunSettings {
   /** Runner temp dir for plaintext files that the post step removes. */
   tempDir: string
   retentionDays?: number
+  /** Overrides the BMC username of the cluster file. */
+  bmcUsername?: string
   secrets: Secrets
 }

@@ -27,6 +27,16 @@ function defaultGateway(cluster: Cluster): string | undefined {
   return formatIPv4(Math.floor(ip / size) * size + 1)
 }
 
+function withoutKeys(data: unknown, unknown: { path: PropertyKey[]; keys?: string[] }[]): unknown {
+  const copy = structuredClone(data) as Record<PropertyKey, unknown>
+  for (const issue of unknown) {
+    let target: unknown = copy
+    for (const p of issue.path) target = (target as Record<PropertyKey, unknown>)?.[p]
+    for (const key of issue.keys ?? []) if (target && typeof target === 'object') delete (target as Record<string, unknown>)[key]
+  }
+  return copy
+}
+
 export function parseCluster(text: string, file: string): LoadResult {
   const lines = new LineCounter()
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true })
@@ -42,8 +52,15 @@ export function parseCluster(text: string, file: string): LoadResult {
   if (!data || typeof data !== 'object' || Array.isArray(data))
     return { issues: [{ code: 'NotAMapping', path: '(file)', message: 'the cluster file must be a YAML mapping starting with kind: k3s or kind: talos', severity: 'error', where: { file, line: 1, column: 1 } }], locate }
 
-  const parsed = clusterSchema.safeParse(data)
-  if (!parsed.success) return { issues: schemaIssues(parsed.error.issues, data, locator), locate }
+  let parsed = clusterSchema.safeParse(data)
+  if (!parsed.success) {
+    issues.push(...schemaIssues(parsed.error.issues, data, locator))
+    // Unknown keys alone do not stop the cross-field checks: drop them and look at the rest, so a
+    // person sees every problem in one run.
+    if (!parsed.error.issues.every((i) => i.code === 'unrecognized_keys')) return { issues, locate }
+    parsed = clusterSchema.safeParse(withoutKeys(data, parsed.error.issues))
+    if (!parsed.success) return { issues, locate }
+  }
 
   const { cluster, issues: normal } = normalize(parsed.data)
   cluster.network.gateway ??= defaultGateway(cluster)

@@ -92,3 +92,11 @@ describe('loading the cluster file', () => {
     expect(cluster!.nodes[0].install_disk).toBe('/dev/mmcblk0')
   })
 })
+
+describe('unknown keys and other rules together', () => {
+  it('still runs the cross-field checks when the only schema problems are unknown keys', () => {
+    const text = BASE_K3S.replace('name: lab', 'name: Lab_1') + 'colour: blue\n'
+    const codes = parseCluster(text, 'c.yaml').issues.map((i) => i.code).sort()
+    expect(codes).toEqual(['InvalidName', 'UnknownKey'])
+  })
+})

@@ -1,0 +1,37 @@
+// Input, output and state keys in one place (kebab-case as GitHub users write them).
+export enum Input {
+  Command = 'command',
+  Config = 'config',
+  WorkingDirectory = 'working-directory',
+  BmcUsername = 'bmc-username',
+  BmcPassword = 'bmc-password',
+  SshPrivateKey = 'ssh-private-key',
+  ArtifactRecipients = 'artifact-recipients',
+  ArtifactPassphrase = 'artifact-passphrase',
+  TalosSecrets = 'talos-secrets',
+  Phases = 'phases',
+  Nodes = 'nodes',
+  Reflash = 'reflash',
+  Confirm = 'confirm',
+  FailOnDrift = 'fail-on-drift',
+  StateDir = 'state-dir',
+  Mirror = 'mirror',
+  RetentionDays = 'retention-days'
+}
+
+export enum Output {
+  Plan = 'plan',
+  ApiEndpoint = 'api-endpoint',
+  Drift = 'drift',
+  NodeStatus = 'node-status',
+  SchematicId = 'schematic-id',
+  KubeconfigArtifact = 'kubeconfig-artifact',
+  TalosconfigArtifact = 'talosconfig-artifact',
+  TalosSecretsArtifact = 'talos-secrets-artifact'
+}
+
+export enum State {
+  /** JSON list of plaintext files the post step deletes. */
+  PlaintextFiles = 'plaintext-files',
+  IsPost = 'is-post'
+}

@@ -1,0 +1,65 @@
+// The GitHub Action front: inputs in, outputs, annotations and a job summary out. The only place that
+// calls setFailed. All deployment logic is in src/core.
+import '../cjs-shim.js'
+import * as core from '@actions/core'
+import { createRuntime } from '../compose/runtime.js'
+import { execute, type RunResult } from '../core/run.js'
+import type { RunSettings } from '../core/settings.js'
+import { Output, State } from './constants.js'
+import { readSettings } from './inputs.js'
+import { ActionsReporter } from './reporter.js'
+import { writeSummary } from './summary.js'
+
+function setOutputs(result: RunResult): void {
+  const o = result.outputs
+  if (result.plan) core.setOutput(Output.Plan, JSON.stringify(result.plan))
+  if (result.findings) core.setOutput(Output.Drift, JSON.stringify(result.findings))
+  if (o.apiEndpoint) core.setOutput(Output.ApiEndpoint, o.apiEndpoint)
+  core.setOutput(Output.NodeStatus, JSON.stringify(Object.values(o.nodeStatus)))
+  if (o.schematicId) core.setOutput(Output.SchematicId, o.schematicId)
+  const artifacts = (o.values['artifacts'] ?? []) as { kind: string; name: string }[]
+  for (const a of artifacts) {
+    if (a.kind === 'kubeconfig') core.setOutput(Output.KubeconfigArtifact, a.name)
+    if (a.kind === 'talosconfig') core.setOutput(Output.TalosconfigArtifact, a.name)
+    if (a.kind === 'talos-secrets') core.setOutput(Output.TalosSecretsArtifact, a.name)
+  }
+}
+
+/** Plaintext the post step must delete: the run's temp dir and any credential written elsewhere. */
+function rememberPlaintext(settings: RunSettings, result: RunResult): void {
+  const o = result.outputs
+  const files = [settings.tempDir, o.kubeconfigPath, o.talosconfigPath, o.talosSecretsPath].filter(
+    (f): f is string => typeof f === 'string'
+  )
+  core.saveState(State.PlaintextFiles, JSON.stringify(files))
+}
+
+export async function run(): Promise<void> {
+  let settings: RunSettings
+  try {
+    settings = readSettings()
+  } catch (error) {
+    core.setFailed((error as Error).message)
+    return
+  }
+  const reporter = new ActionsReporter(settings.workingDirectory)
+  try {
+    const runtime = await createRuntime(settings, reporter, 'action')
+    const result = await execute(settings, runtime.makeDeps, reporter, runtime.engine)
+    for (const issue of result.issues) {
+      const text = `${issue.path}: ${issue.message}`
+      if (issue.severity === 'error') reporter.error(text, issue.where)
+      else reporter.warn(text, issue.where)
+    }
+    rememberPlaintext(settings, result)
+    setOutputs(result)
+    for (const note of runtime.annotations?.(result) ?? []) reporter.warn(note.message, note.where)
+    await writeSummary(result, settings.command)
+    const failed = runtime.failed(result)
+    if (failed) core.setFailed(failed)
+  } catch (error) {
+    core.setFailed((error as Error).message)
+  }
+}
+
+await run()

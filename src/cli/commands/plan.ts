@@ -1,0 +1,12 @@
+import { planTable, renderText } from '../../report/tables.js'
+import type { VerbSpec } from './shared.js'
+
+export const plan: VerbSpec = {
+  name: 'plan',
+  short: 'Shows what a deploy would do on each node and phase, and why. Changes nothing.',
+  example: 'TPI_BMC_PASSWORD=… turingpi-cluster plan --config cluster.yaml',
+  render(result, io, json) {
+    io.out(json ? JSON.stringify(result.plan ?? []) : renderText(planTable(result.plan ?? [])))
+    return 0
+  }
+}

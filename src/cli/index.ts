@@ -1,0 +1,31 @@
+#!/usr/bin/env node
+// `turingpi-cluster <verb>`: the laptop front over the same core as the action.
+import '../cjs-shim.js'
+import { deploy } from './commands/deploy.js'
+import { drift } from './commands/drift.js'
+import { plan } from './commands/plan.js'
+import { processIo, runVerb, type VerbSpec } from './commands/shared.js'
+import { validate } from './commands/validate.js'
+
+const verbs: VerbSpec[] = [validate, plan, deploy, drift]
+
+function usage(): string {
+  return ['usage: turingpi-cluster <verb> [flags]', '', ...verbs.map((v) => `  ${v.name.padEnd(9)} ${v.short}`), '', 'turingpi-cluster <verb> --help for flags'].join('\n')
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv
+  const spec = verbs.find((v) => v.name === name)
+  if (!spec) {
+    processIo.err(usage())
+    return name === undefined || name === '--help' || name === '-h' ? 0 : 1
+  }
+  try {
+    return await runVerb(spec, rest)
+  } catch (error) {
+    processIo.err(`error: ${(error as Error).message}`)
+    return 1
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2))

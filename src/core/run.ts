@@ -1,0 +1,178 @@
+// The one entry point every front calls. It loads and validates the cluster file, then plans, deploys or
+// checks drift by ordering the phase modules. It prints nothing itself: all output goes through the
+// reporter, and the caller maps the result to outputs, a summary and an exit code.
+import { isAbsolute, join } from 'node:path'
+import { loadClusterFile, type LoadResult } from './config/load.js'
+import type { Cluster, NodeSpec } from './config/model.js'
+import type { Deps } from './deps.js'
+import type { DriftFinding } from './drift/types.js'
+import { ConfigError, PhaseError, type ConfigIssue } from './errors.js'
+import { phasesFor, staticPlan } from './plan/static-plan.js'
+import { emptyOutputs, type PhaseContext, type PhaseModule, type PlanStep, type RunOutputs } from './phases/types.js'
+import type { Reporter } from './reporter.js'
+import type { PhaseName, RunSettings } from './settings.js'
+import { StateStore } from './state/store.js'
+
+export interface RunResult {
+  status: 'ok' | 'invalid' | 'failed' | 'drift' | 'error'
+  issues: ConfigIssue[]
+  load?: LoadResult
+  cluster?: Cluster
+  plan?: PlanStep[]
+  findings?: DriftFinding[]
+  outputs: RunOutputs
+  error?: Error
+}
+
+/** Hooks the deploy and drift paths use; the defaults are wired in run-deps.ts, tests replace them. */
+export interface Engine {
+  modules: PhaseModule[]
+  /** Extra validation that needs settings (redeploy controls, artifact settings). */
+  checkSettings?(cluster: Cluster, settings: RunSettings): ConfigIssue[]
+  /** Runs node-scoped steps: flash serialized per board, later steps of a node as soon as it is ready. */
+  runNodeSteps?(
+    nodes: NodeSpec[],
+    steps: { phase: PhaseName; run: (node: NodeSpec) => Promise<void> }[]
+  ): Promise<void>
+  /** Board locks around a deploy. */
+  lock?(ctx: PhaseContext): Promise<() => Promise<void>>
+  drift?(ctx: PhaseContext, modules: PhaseModule[]): Promise<DriftFinding[]>
+  /** Encrypt and upload credentials after a deploy. */
+  publish?(ctx: PhaseContext): Promise<void>
+}
+
+export function configFilePath(settings: RunSettings): string {
+  return isAbsolute(settings.configPath) ? settings.configPath : join(settings.workingDirectory, settings.configPath)
+}
+
+/** Nodes selected by the `nodes` setting (validated earlier). */
+export function selectNodes(cluster: Cluster, settings: RunSettings): NodeSpec[] {
+  if (!settings.nodes?.length) return cluster.nodes
+  const wanted = new Set(settings.nodes)
+  return cluster.nodes.filter((n) => wanted.has(n.id))
+}
+
+export function selectPhases(cluster: Cluster, settings: RunSettings): PhaseName[] {
+  const all = phasesFor(cluster)
+  return settings.phases?.length ? all.filter((p) => settings.phases!.includes(p)) : all
+}
+
+async function load(settings: RunSettings): Promise<LoadResult> {
+  return loadClusterFile(configFilePath(settings), { displayPath: settings.configPath })
+}
+
+/** Serial fallback when no pipelining scheduler is wired: each step for every node in order. */
+async function serialNodeSteps(
+  nodes: NodeSpec[],
+  steps: { phase: PhaseName; run: (node: NodeSpec) => Promise<void> }[]
+): Promise<void> {
+  for (const step of steps) for (const node of nodes) await step.run(node)
+}
+
+export async function buildPlan(ctx: PhaseContext, modules: PhaseModule[], phases: PhaseName[]): Promise<PlanStep[]> {
+  const steps: PlanStep[] = []
+  for (const phase of phases) {
+    const module = modules.find((m) => m.name === phase && m.appliesTo(ctx.cluster))
+    if (module) steps.push(...(await module.plan(ctx)))
+    else steps.push(...staticPlan(ctx.cluster, ctx.nodes, [phase]))
+  }
+  return steps
+}
+
+export async function execute(
+  settings: RunSettings,
+  makeDeps: (cluster: Cluster) => Promise<Deps>,
+  reporter: Reporter,
+  engine: Engine
+): Promise<RunResult> {
+  const outputs = emptyOutputs()
+  const loaded = await load(settings)
+  const issues = [...loaded.issues]
+  const cluster = loaded.cluster
+  if (!cluster || issues.some((i) => i.severity === 'error')) return { status: 'invalid', issues, load: loaded, outputs }
+  if (settings.command !== 'validate') issues.push(...(engine.checkSettings?.(cluster, settings) ?? []))
+  if (issues.some((i) => i.severity === 'error')) return { status: 'invalid', issues, load: loaded, cluster, outputs }
+  outputs.apiEndpoint = cluster.apiEndpoint
+  if (settings.command === 'validate') return { status: 'ok', issues, load: loaded, cluster, outputs }
+
+  const deps = await makeDeps(cluster)
+  const state = await StateStore.open(settings.stateDir, cluster.name)
+  const ctx: PhaseContext = { cluster, settings, deps, reporter, state, nodes: selectNodes(cluster, settings), outputs }
+  const phases = selectPhases(cluster, settings)
+  const base = { issues, load: loaded, cluster, outputs }
+
+  if (settings.command === 'plan') return { status: 'ok', ...base, plan: await buildPlan(ctx, engine.modules, phases) }
+
+  if (settings.command === 'drift') {
+    if (!engine.drift) throw new Error('drift is not available in this build')
+    try {
+      const findings = await engine.drift(ctx, engine.modules)
+      const status = findings.some((f) => f.kind === 'unreachable') ? 'error' : findings.length ? 'drift' : 'ok'
+      return { status, ...base, findings }
+    } catch (error) {
+      return { status: 'error', ...base, findings: [], error: error as Error }
+    }
+  }
+
+  const release = engine.lock ? await engine.lock(ctx) : async () => {}
+  try {
+    await deploy(ctx, engine, phases)
+    await engine.publish?.(ctx)
+    return { status: 'ok', ...base }
+  } catch (error) {
+    if (error instanceof ConfigError) return { status: 'invalid', ...base, issues: [...issues, ...error.issues] }
+    return { status: 'failed', ...base, error: error as Error }
+  } finally {
+    await release()
+  }
+}
+
+async function deploy(ctx: PhaseContext, engine: Engine, phases: PhaseName[]): Promise<void> {
+  const modules = phases
+    .map((phase) => engine.modules.find((m) => m.name === phase && m.appliesTo(ctx.cluster)))
+    .filter((m): m is PhaseModule => m !== undefined)
+  const missing = phases.filter((p) => !modules.some((m) => m.name === p))
+  if (missing.length) ctx.reporter.warn(`phases not available in this build, skipped: ${missing.join(', ')}`)
+
+  // Leading node-scoped phases (flash, boot, os-bootstrap) run per node and may overlap across nodes;
+  // the first cluster-scoped phase starts once every node is through them.
+  let i = 0
+  const nodeSteps: { phase: PhaseName; run: (node: NodeSpec) => Promise<void> }[] = []
+  for (; i < modules.length && modules[i].scope === 'node'; i++) {
+    const module = modules[i]
+    nodeSteps.push({ phase: module.name, run: (node) => timed(ctx, module, () => module.runNode!(ctx, node), node) })
+  }
+  if (nodeSteps.length) await (engine.runNodeSteps ?? serialNodeSteps)(ctx.nodes, nodeSteps)
+
+  for (; i < modules.length; i++) {
+    const module = modules[i]
+    if (module.scope === 'cluster') {
+      await ctx.reporter.group(`${module.name}`, () => timed(ctx, module, () => module.run!(ctx)))
+    } else {
+      await ctx.reporter.group(`${module.name}`, async () => {
+        for (const node of ctx.nodes) await timed(ctx, module, () => module.runNode!(ctx, node), node)
+      })
+    }
+  }
+}
+
+async function timed(
+  ctx: PhaseContext,
+  module: PhaseModule,
+  fn: () => Promise<{ changed: boolean; summary: string }>,
+  node?: NodeSpec
+): Promise<void> {
+  const started = Date.now()
+  try {
+    const result = await fn()
+    ctx.reporter.info(`${node ? `${node.id}: ` : ''}${module.name}: ${result.changed ? 'changed' : 'unchanged'} — ${result.summary}`)
+  } catch (error) {
+    if (error instanceof PhaseError || error instanceof ConfigError) throw error
+    const seen = error instanceof Error ? error.message : String(error)
+    throw new PhaseError(module.name, node?.id, seen, 're-run the same command; finished nodes and phases are skipped', {
+      cause: error
+    })
+  } finally {
+    ctx.outputs.timings[module.name] = (ctx.outputs.timings[module.name] ?? 0) + (Date.now() - started) / 1000
+  }
+}
