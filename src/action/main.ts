@@ -2,7 +2,9 @@
 // calls setFailed. All deployment logic is in src/core.
 import '../cjs-shim.js'
 import * as core from '@actions/core'
+import { createActionsArtifactSink } from '../adapters/artifacts/actions-artifact.js'
 import { createRuntime } from '../compose/runtime.js'
+import { PUBLISHED_KEY, type PublishResult } from '../core/crypto/publish.js'
 import { execute, type RunResult } from '../core/run.js'
 import type { RunSettings } from '../core/settings.js'
 import { Output, State } from './constants.js'
@@ -17,8 +19,8 @@ function setOutputs(result: RunResult): void {
   if (o.apiEndpoint) core.setOutput(Output.ApiEndpoint, o.apiEndpoint)
   core.setOutput(Output.NodeStatus, JSON.stringify(Object.values(o.nodeStatus)))
   if (o.schematicId) core.setOutput(Output.SchematicId, o.schematicId)
-  const artifacts = (o.values['artifacts'] ?? []) as { kind: string; name: string }[]
-  for (const a of artifacts) {
+  const published = o.values[PUBLISHED_KEY] as PublishResult | undefined
+  for (const a of published?.artifacts ?? []) {
     if (a.kind === 'kubeconfig') core.setOutput(Output.KubeconfigArtifact, a.name)
     if (a.kind === 'talosconfig') core.setOutput(Output.TalosconfigArtifact, a.name)
     if (a.kind === 'talos-secrets') core.setOutput(Output.TalosSecretsArtifact, a.name)
@@ -28,7 +30,8 @@ function setOutputs(result: RunResult): void {
 /** Plaintext the post step must delete: the run's temp dir and any credential written elsewhere. */
 function rememberPlaintext(settings: RunSettings, result: RunResult): void {
   const o = result.outputs
-  const files = [settings.tempDir, o.kubeconfigPath, o.talosconfigPath, o.talosSecretsPath].filter(
+  const published = o.values[PUBLISHED_KEY] as PublishResult | undefined
+  const files = [settings.tempDir, o.kubeconfigPath, o.talosconfigPath, o.talosSecretsPath, ...(published?.plaintextFiles ?? []), published?.encryptedDir].filter(
     (f): f is string => typeof f === 'string'
   )
   core.saveState(State.PlaintextFiles, JSON.stringify(files))
@@ -44,7 +47,7 @@ export async function run(): Promise<void> {
   }
   const reporter = new ActionsReporter(settings.workingDirectory)
   try {
-    const runtime = await createRuntime(settings, reporter, 'action')
+    const runtime = await createRuntime(settings, reporter, 'action', { artifacts: createActionsArtifactSink() })
     const result = await execute(settings, runtime.makeDeps, reporter, runtime.engine)
     for (const issue of result.issues) {
       const text = `${issue.path}: ${issue.message}`
@@ -53,7 +56,9 @@ export async function run(): Promise<void> {
     }
     rememberPlaintext(settings, result)
     setOutputs(result)
-    for (const note of runtime.annotations?.(result) ?? []) reporter.warn(note.message, note.where)
+    for (const note of runtime.annotations(result))
+      if (note.severity === 'error') reporter.error(note.message, note.where)
+      else reporter.warn(note.message, note.where)
     await writeSummary(result, settings.command)
     const failed = runtime.failed(result)
     if (failed) core.setFailed(failed)

@@ -1,10 +1,18 @@
-// Wires the real adapters and the phase modules for a front. The action and the CLI differ only in
-// where downloads are cached and where encrypted artifacts go.
+// Wires the real adapters and the engine for a front. The action and the CLI differ only in where
+// downloads are cached and where encrypted artifacts go; the lab builds its own (lab/deps.ts).
+import type { ArtifactSink } from '../adapters/artifacts/types.js'
+import { createLocalExec } from '../adapters/exec/local-exec.js'
+import { identityAddressMap } from '../adapters/net/types.js'
+import { createSshConnector } from '../adapters/ssh/ssh2-connector.js'
 import type { Cluster } from '../core/config/model.js'
 import type { Deps } from '../core/deps.js'
-import type { Reporter, SourceRef } from '../core/reporter.js'
+import { driftAnnotations, type DriftAnnotation } from '../core/drift/render.js'
+import { summarizeDrift } from '../core/drift/summary.js'
+import type { Reporter } from '../core/reporter.js'
 import type { Engine, RunResult } from '../core/run.js'
 import type { RunSettings } from '../core/settings.js'
+import { createEngine } from './engine.js'
+import { createBmcFactory, createDownloads } from './real-adapters.js'
 
 export type Front = 'action' | 'cli'
 
@@ -13,7 +21,8 @@ export interface Runtime {
   engine: Engine
   /** Why the run failed, or undefined when it did not (the front decides how to fail). */
   failed(result: RunResult): string | undefined
-  annotations?(result: RunResult): { message: string; where?: SourceRef }[]
+  /** Warnings and errors to show on the cluster file's lines (drift findings). */
+  annotations(result: RunResult): DriftAnnotation[]
 }
 
 export function failureMessage(result: RunResult, settings: RunSettings): string | undefined {
@@ -33,16 +42,33 @@ export function failureMessage(result: RunResult, settings: RunSettings): string
   }
 }
 
-export async function createRuntime(settings: RunSettings, _reporter: Reporter, _front: Front): Promise<Runtime> {
+export function driftNotes(result: RunResult): DriftAnnotation[] {
+  if (!result.findings) return []
+  return driftAnnotations(summarizeDrift(result.findings), result.load?.locate)
+}
+
+export interface RuntimeParts {
+  artifacts?: ArtifactSink
+  runId: string
+  /** Where downloads are cached (RUNNER_TOOL_CACHE for the action). */
+  toolCache: string
+}
+
+export async function createRuntime(settings: RunSettings, reporter: Reporter, front: Front, parts?: Partial<RuntimeParts>): Promise<Runtime> {
+  const runId = parts?.runId ?? (front === 'action' ? `github run ${process.env.GITHUB_RUN_ID ?? '?'} attempt ${process.env.GITHUB_RUN_ATTEMPT ?? '1'}` : `cli pid ${process.pid}`)
+  const toolCache = parts?.toolCache ?? process.env.RUNNER_TOOL_CACHE ?? `${settings.stateDir}/tool-cache`
   return {
-    makeDeps: async () =>
-      new Proxy({} as Deps, {
-        get: (_t, name) => {
-          if (name === "then") return undefined
-          throw new Error(`adapter ${String(name)} is not wired in this build`)
-        }
-      }),
-    engine: { modules: [] },
-    failed: (result) => failureMessage(result, settings)
+    makeDeps: async () => ({
+      bmc: createBmcFactory(settings, reporter, identityAddressMap),
+      ssh: createSshConnector(),
+      net: identityAddressMap,
+      downloads: createDownloads({ toolCache, tempDir: settings.tempDir, mirror: settings.mirror, reporter, front }),
+      exec: createLocalExec(),
+      artifacts: parts?.artifacts,
+      sleep: (ms) => new Promise((r) => setTimeout(r, ms))
+    }),
+    engine: createEngine({ runId }),
+    failed: (result) => failureMessage(result, settings),
+    annotations: driftNotes
   }
 }
