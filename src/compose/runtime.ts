@@ -2,7 +2,8 @@
 // downloads are cached and where encrypted artifacts go; the lab builds its own (lab/deps.ts).
 import type { ArtifactSink } from '../adapters/artifacts/types.js'
 import { createLocalExec } from '../adapters/exec/local-exec.js'
-import { identityAddressMap } from '../adapters/net/types.js'
+import { createFileAddressMap } from '../adapters/net/file-map.js'
+import { identityAddressMap, type AddressMap } from '../adapters/net/types.js'
 import { createSshConnector } from '../adapters/ssh/ssh2-connector.js'
 import type { Cluster } from '../core/config/model.js'
 import type { Deps } from '../core/deps.js'
@@ -57,11 +58,13 @@ export interface RuntimeParts {
 export async function createRuntime(settings: RunSettings, reporter: Reporter, front: Front, parts?: Partial<RuntimeParts>): Promise<Runtime> {
   const runId = parts?.runId ?? (front === 'action' ? `github run ${process.env.GITHUB_RUN_ID ?? '?'} attempt ${process.env.GITHUB_RUN_ATTEMPT ?? '1'}` : `cli pid ${process.pid}`)
   const toolCache = parts?.toolCache ?? process.env.RUNNER_TOOL_CACHE ?? `${settings.stateDir}/tool-cache`
+  // TPI_ADDRESS_MAP: where LAN addresses really are (the lab, or port forwards); see file-map.ts.
+  const net: AddressMap = process.env.TPI_ADDRESS_MAP ? createFileAddressMap(process.env.TPI_ADDRESS_MAP) : identityAddressMap
   return {
     makeDeps: async () => ({
-      bmc: createBmcFactory(settings, reporter, identityAddressMap),
+      bmc: createBmcFactory(settings, reporter, net),
       ssh: createSshConnector(),
-      net: identityAddressMap,
+      net,
       downloads: createDownloads({ toolCache, tempDir: settings.tempDir, mirror: settings.mirror, reporter, front }),
       exec: createLocalExec(),
       artifacts: parts?.artifacts,
