@@ -1,3 +1,4 @@
+import { afterEach, beforeEach, describe, expect, test } from '@jest/globals'
 import { Readable } from 'node:stream'
 import { createBmcClient, HttpBmcClient } from '../../../src/adapters/bmc/client.js'
 import { MemoryReporter } from '../../../src/core/reporter.js'
