@@ -4,6 +4,9 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parse } from 'yaml'
+import { driftJson } from '../../src/core/drift/render.js'
+import { summarizeDrift } from '../../src/core/drift/summary.js'
+import type { DriftFinding } from '../../src/core/drift/types.js'
 import { PHASES } from '../../src/core/settings.js'
 
 const root = join(import.meta.dirname, '..', '..')
@@ -117,6 +120,21 @@ describe('workflow templates', () => {
     expect(step.env?.TITLE).toBe('[drift] ${{ env.CLUSTER_NAME }}')
     for (const verb of ['list', 'create', 'comment', 'close']) expect(step.run).toContain(`gh issue ${verb}`)
     expect(step.run).toContain('--label drift')
+  })
+
+  it('tell drift, error and in-sync apart from the drift output, as findings array or summary JSON', async () => {
+    const drift = (await templates()).find((t) => t.file === 'turingpi-drift.yml')!.workflow
+    const expression = drift.jobs.issue.steps[0].env!.STATUS
+    const needles = [...expression.matchAll(/contains\(needs\.drift\.outputs\.drift, '([^']+)'\) && '([a-z-]+)'/g)].map((m) => [m[1], m[2]])
+    expect(needles).toEqual([['"kind":"unreachable"', 'error'], ['"kind":"drift"', 'drift']])
+    const status = (output: string) => needles.find(([needle]) => output.includes(needle))?.[1] ?? 'in-sync'
+    const row: DriftFinding = { subject: 'n1', field: 'power', wanted: 'on', found: 'off', kind: 'drift', fixedBy: ['boot'] }
+    const down: DriftFinding = { ...row, field: 'reachable', kind: 'unreachable' }
+    for (const rows of [[], [row], [row, down]]) {
+      const expected = summarizeDrift(rows).status
+      expect(status(JSON.stringify(rows))).toBe(expected)
+      expect(status(driftJson(summarizeDrift(rows)))).toBe(expected)
+    }
   })
 
   it('have run scripts that shellcheck accepts', async () => {
