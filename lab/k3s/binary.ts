@@ -1,0 +1,14 @@
+// What the lab serves as "the k3s binary" of a version: a small wrapper that sets the version the
+// stand-in claims and runs lab/k3s/standins/k3s.mjs. Different versions give different bytes (and
+// sha256), so upgrades and the sha256sum check behave as with real releases.
+import { fileURLToPath } from 'node:url'
+
+export const K3S_STANDIN = fileURLToPath(new URL('./standins/k3s.mjs', import.meta.url))
+export const INSTALL_STANDIN = fileURLToPath(new URL('./standins/install.sh', import.meta.url))
+
+export function k3sStandinBinary(version: string): string {
+  return `#!/usr/bin/env bash
+# k3s ${version} (turingpi lab stand-in)
+K3S_STANDIN_VERSION=${JSON.stringify(version)} exec ${JSON.stringify(process.execPath)} ${JSON.stringify(K3S_STANDIN)} "$@"
+`
+}

@@ -1,0 +1,35 @@
+#!/usr/bin/env node
+// The k3s stand-in binary: `k3s --version`, `k3s server|agent` (register, then stay in the foreground
+// like the real one unless K3S_STANDIN_ONESHOT=1) and `k3s kubectl ...`. The version it claims comes from
+// K3S_STANDIN_VERSION, which the per-version wrapper (lab/k3s/binary.ts) sets.
+import { kubectl } from './lib/kubectl.mjs'
+import { start } from './lib/server.mjs'
+
+const version = process.env.K3S_STANDIN_VERSION || 'v1.31.3+k3s1'
+const [command, ...args] = process.argv.slice(2)
+
+async function main() {
+  if (command === '--version' || command === '-v' || command === 'version') {
+    process.stdout.write(`k3s version ${version} (6e6af988)\ngo version go1.22.8\n`)
+    return 0
+  }
+  if (command === 'kubectl') return kubectl(args)
+  if (command === 'server' || command === 'agent') {
+    const outcome = await start(command, version)
+    if (outcome === 'fatal') return 1
+    if (process.env.K3S_STANDIN_ONESHOT === '1') return 0
+    // Like k3s under systemd: stay up; a rejected agent keeps "waiting" without ever registering.
+    await new Promise(() => setInterval(() => {}, 1 << 30))
+    return 0
+  }
+  process.stderr.write(`k3s stand-in: unsupported command ${command ?? '(none)'}\n`)
+  return 2
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error) => {
+    process.stderr.write(`k3s stand-in: ${error.stack ?? error}\n`)
+    process.exit(1)
+  }
+)

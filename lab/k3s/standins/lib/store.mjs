@@ -1,0 +1,118 @@
+// Cross-node state of a simulated k3s cluster: one JSON file per cluster under the lab folder, keyed by
+// the first server's address, so processes of every simulated node (all on this host) see the same
+// registrations. Writers take an exclusive lock file; agents of a parallel join queue on it.
+import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+
+export function labDir() {
+  return process.env.TPI_LAB_DIR || '/var/lib/tpi-lab'
+}
+
+/** A node-local absolute path, under TPI_NODE_ROOT when the node runner rewrites roots that way. */
+export function nodePath(path) {
+  return join(process.env.TPI_NODE_ROOT || '/', path)
+}
+
+export function readText(path) {
+  try {
+    return readFileSync(nodePath(path), 'utf8')
+  } catch {
+    return undefined
+  }
+}
+
+export function writeText(path, text, mode = 0o644) {
+  const full = nodePath(path)
+  mkdirSync(dirname(full), { recursive: true })
+  writeFileSync(full, text, { mode })
+}
+
+function storeFile(serverIp) {
+  return join(labDir(), 'k3s', `${serverIp}.json`)
+}
+
+export function emptyCluster() {
+  return { token: '', fullToken: '', nodes: {}, secrets: {}, config: {}, pods: [] }
+}
+
+export function loadCluster(serverIp) {
+  try {
+    return JSON.parse(readFileSync(storeFile(serverIp), 'utf8'))
+  } catch {
+    return undefined
+  }
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+
+/** Runs fn(cluster) under the cluster's lock and saves what it returns. */
+export async function updateCluster(serverIp, fn) {
+  const file = storeFile(serverIp)
+  mkdirSync(dirname(file), { recursive: true })
+  const lock = `${file}.lock`
+  for (let i = 0; ; i++) {
+    try {
+      closeSync(openSync(lock, 'wx'))
+      break
+    } catch {
+      // A lock older than 10 s belongs to a killed process.
+      try {
+        if (Date.now() - statSync(lock).mtimeMs > 10_000) rmSync(lock, { force: true })
+      } catch {}
+      if (i > 500) throw new Error(`k3s stand-in: cluster store ${file} stays locked`)
+      await sleep(10)
+    }
+  }
+  try {
+    const cluster = loadCluster(serverIp) ?? emptyCluster()
+    const result = await fn(cluster)
+    writeFileSync(`${file}.tmp`, JSON.stringify(cluster, null, 2))
+    renameSync(`${file}.tmp`, file)
+    return result
+  } finally {
+    rmSync(lock, { force: true })
+  }
+}
+
+/** The minimal YAML k3s config files use: `key: value` and `key:` followed by `  - item` lines. */
+export function parseConfig(text) {
+  const config = {}
+  let listKey
+  for (const raw of (text ?? '').split('\n')) {
+    const line = raw.replace(/\s+#.*$/, '')
+    if (!line.trim() || line.trim().startsWith('#')) continue
+    const item = /^\s+-\s+(.*)$/.exec(line)
+    if (item && listKey) {
+      config[listKey].push(unquote(item[1]))
+      continue
+    }
+    const kv = /^([A-Za-z0-9-]+):\s*(.*)$/.exec(line)
+    if (!kv) continue
+    if (kv[2] === '') {
+      listKey = kv[1]
+      config[listKey] = []
+    } else {
+      listKey = undefined
+      config[kv[1]] = unquote(kv[2])
+    }
+  }
+  return config
+}
+
+function unquote(value) {
+  const v = value.trim()
+  if (v.startsWith('"')) return JSON.parse(v)
+  if (v.startsWith("'")) return v.slice(1, -1).replace(/''/g, "'")
+  if (v === 'true') return true
+  if (v === 'false') return false
+  return v
+}
+
+/** The node's own identity and the cluster it belongs to, from /etc/rancher/k3s/config.yaml. */
+export function nodeIdentity() {
+  const config = parseConfig(readText('/etc/rancher/k3s/config.yaml'))
+  const name = config['node-name'] || (readText('/etc/hostname') ?? 'localhost').trim()
+  const ip = config['node-ip'] || '127.0.0.1'
+  const serverIp = config.server ? new URL(config.server).hostname : ip
+  return { config, name, ip, serverIp }
+}
