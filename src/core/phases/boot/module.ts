@@ -1,0 +1,53 @@
+// The 'boot' phase: wait until a node flashed in this run (or found powered off) has booted: the boot
+// line on UART bytes newer than the pre-power-on snapshot, then the SSH banner / Talos API port.
+import type { NodeSpec } from '../../config/model.js'
+import { PhaseError } from '../../errors.js'
+import { osOf, sshPort } from '../flash/decide.js'
+import { uartSnapshotKey } from '../flash/module.js'
+import type { PhaseContext, PhaseModule, PlanStep, StepResult } from '../types.js'
+import { probeNode, waitForBoot } from './detect.js'
+
+async function bmcFor(ctx: PhaseContext, node: NodeSpec) {
+  const b = ctx.cluster.boardList.find((x) => x.name === node.board)
+  if (!b) throw new PhaseError('boot', node.id, `board "${node.board}" is not in the cluster file`, 'fix the node\'s board and re-run')
+  return ctx.deps.bmc(b)
+}
+
+export const bootPhase: PhaseModule = {
+  name: 'boot',
+  scope: 'node',
+  appliesTo: () => true,
+
+  async plan(ctx): Promise<PlanStep[]> {
+    const os = osOf(ctx)
+    return Promise.all(
+      ctx.nodes.map(async (node) => {
+        const up = await probeNode(ctx.deps, os, node.ip, sshPort(ctx)).catch(() => false)
+        return {
+          phase: 'boot' as const,
+          node: node.id,
+          action: up ? ('skip' as const) : ('run' as const),
+          reason: up ? 'node answers already' : 'wait for the node to boot after power-on'
+        }
+      })
+    )
+  },
+
+  async runNode(ctx, node): Promise<StepResult> {
+    const os = osOf(ctx)
+    const key = uartSnapshotKey(node.id)
+    let snapshot = ctx.outputs.values[key] as string | undefined
+    const bmc = await bmcFor(ctx, node)
+    if (snapshot === undefined) {
+      if (await probeNode(ctx.deps, os, node.ip, sshPort(ctx)).catch(() => false)) return { changed: false, summary: 'already up' }
+      snapshot = await bmc.readUart(node.slot)
+      const power = await bmc.power()
+      if (power[node.slot] !== 'on') await bmc.setPower(node.slot, true)
+      ctx.reporter.info(`${node.id}: not answering; ${power[node.slot] === 'on' ? 'already powered, waiting' : 'powered on'}`)
+    }
+    const r = await waitForBoot({ node: node.id, slot: node.slot, ip: node.ip, os, sshPort: sshPort(ctx), bmc, deps: ctx.deps, snapshot, timeoutMs: ctx.cluster.boot_timeout * 1000 })
+    delete ctx.outputs.values[key]
+    await ctx.state.markDone(node.id, 'boot', ctx.state.done(node.id, 'flash')?.fingerprint)
+    return { changed: true, summary: `booted in ${r.seconds.toFixed(0)} s ("${r.line}")` }
+  }
+}

@@ -1,0 +1,77 @@
+// The 'flash' phase (per node, pipelined by run.ts through pipelinedNodeSteps). After the BMC reports
+// Done the node is off: the UART ring is snapshotted, then the node is powered on, and the snapshot is
+// handed to the 'boot' phase so it reads only this boot's console output.
+import type { NodeSpec } from '../../config/model.js'
+import { PhaseError } from '../../errors.js'
+import type { PhaseContext, PhaseModule, PlanStep, StepResult } from '../types.js'
+import { decideFlash } from './decide.js'
+import { flashNode, RESUME } from './flash-node.js'
+import { identityFingerprint, nodeIdentity, prepareNodeImage } from './node-image.js'
+import { describeImage, resolveBaseImage } from './resolve-image.js'
+
+/** outputs.values key holding the UART snapshot taken right before power-on. */
+export const uartSnapshotKey = (node: string): string => `boot:uart:${node}`
+
+function board(ctx: PhaseContext, node: NodeSpec) {
+  const b = ctx.cluster.boardList.find((x) => x.name === node.board)
+  if (!b) throw new PhaseError('flash', node.id, `board "${node.board}" is not in the cluster file`, 'fix the node\'s board and re-run')
+  return b
+}
+
+export const flashPhase: PhaseModule = {
+  name: 'flash',
+  scope: 'node',
+  appliesTo: () => true,
+
+  async plan(ctx): Promise<PlanStep[]> {
+    const image = describeImage(ctx.cluster, ctx.outputs.schematicId)
+    return Promise.all(
+      ctx.nodes.map(async (node) => {
+        const d = await decideFlash(ctx, node)
+        return { phase: 'flash' as const, node: node.id, action: d.action, reason: d.reason, details: { image, board: node.board, slot: String(node.slot) } }
+      })
+    )
+  },
+
+  async runNode(ctx, node): Promise<StepResult> {
+    const base = await resolveBaseImage(ctx)
+    const image = await prepareNodeImageOrFingerprint(ctx, node, base)
+    try {
+      const d = await decideFlash(ctx, node, image.fingerprint)
+      if (d.action === 'skip') return { changed: false, summary: d.reason }
+      if (d.action === 'blocked') throw new PhaseError('flash', node.id, d.reason, 'set reflash: true (and confirm) to replace the image, or revert the image change', { code: 'ReflashNeeded' })
+      const prepared = await image.prepare()
+      const bmc = await ctx.deps.bmc(board(ctx, node))
+      const timeoutMs = ctx.cluster.flash_timeout * 1000
+      await ctx.reporter.group(`flash ${node.id} (slot ${node.slot} on ${node.board})`, () =>
+        flashNode({ node: node.id, slot: node.slot, bmc, imagePath: prepared.path, sha256: prepared.sha256, reporter: ctx.reporter, sleep: ctx.deps.sleep, timeoutMs })
+      )
+      await ctx.state.clear(node.id)
+      if (prepared.hostKeyFingerprint) ctx.state.node(node.id).hostKey = prepared.hostKeyFingerprint
+      await ctx.state.markDone(node.id, 'flash', image.fingerprint)
+      try {
+        ctx.outputs.values[uartSnapshotKey(node.id)] = await bmc.readUart(node.slot)
+        await bmc.setPower(node.slot, true)
+      } catch (error) {
+        throw new PhaseError('flash', node.id, `flashed, but powering slot ${node.slot} on failed: ${(error as Error).message}`, RESUME, { cause: error })
+      }
+      return { changed: true, summary: `flashed ${base.source}` }
+    } finally {
+      await image.cleanup()
+    }
+  }
+}
+
+/**
+ * The per-node image is built lazily: its fingerprint (base + identity) is known before building, so a
+ * skipped node costs no copy. Talos nodes upload the cached file directly.
+ */
+async function prepareNodeImageOrFingerprint(ctx: PhaseContext, node: NodeSpec, base: Awaited<ReturnType<typeof resolveBaseImage>>) {
+  const fingerprint = base.os === 'talos' ? base.sha256 : identityFingerprint(base, nodeIdentity(ctx, node))
+  let built: Awaited<ReturnType<typeof prepareNodeImage>> | undefined
+  return {
+    fingerprint,
+    prepare: async () => (built = await prepareNodeImage(ctx, node, base)),
+    cleanup: async () => built?.cleanup()
+  }
+}
