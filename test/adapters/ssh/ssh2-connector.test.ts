@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createSshConnector, HostKeyMismatchError } from '../../../src/adapters/ssh/ssh2-connector.js'
@@ -66,11 +66,11 @@ describe('ssh2 connector against OpenSSH sshd', () => {
 
   test('kills a command that exceeds its timeout and reports exit 124', async () => {
     const started = Date.now()
-    const result = await withShell((s) => s.exec('echo started; sleep 20', { timeoutMs: 300 }))
+    const result = await withShell((s) => s.exec('echo started; sleep 20', { timeoutMs: 1500 }))
     expect(result.code).toBe(124)
     expect(result.stdout).toBe('started\n')
-    expect(result.stderr).toMatch(/timed out after 300 ms on node rk1-1/)
-    expect(Date.now() - started).toBeLessThan(5000)
+    expect(result.stderr).toMatch(/timed out after 1500 ms on node rk1-1/)
+    expect(Date.now() - started).toBeLessThan(10_000)
   })
 
   test('puts a file over SFTP with mode and owner, atomically, and reads it back', async () => {
@@ -102,8 +102,9 @@ describe('ssh2 connector against OpenSSH sshd', () => {
   test('fails a command whose connection drops with 255, then reconnects on the next call', async () => {
     const { shell } = await connector.connect(target())
     try {
-      const running = shell.exec('echo begun; sleep 20')
-      await new Promise((r) => setTimeout(r, 300))
+      const marker = join(work, 'begun')
+      const running = shell.exec(`touch ${marker}; sleep 20`)
+      for (let i = 0; i < 200 && !existsSync(marker); i++) await new Promise((r) => setTimeout(r, 25))
       for (const pid of sshd.sessionPids()) process.kill(pid, 'SIGKILL')
       const dropped = await running
       expect(dropped.code).toBe(255)
