@@ -38,8 +38,13 @@ function firstHost(ip: string, prefix: number): string {
   return [24, 16, 8, 0].map((s) => (g >>> s) & 255).join('.')
 }
 
+/**
+ * What the node's image is: base digest + hostname and network. The authorized key is left out on
+ * purpose: rotating the deploy key must not demand a reflash (it is updated over SSH instead).
+ */
 export function identityFingerprint(base: BaseImage, id: Omit<NodeIdentity, 'hostKey'>): string {
-  return createHash('sha256').update(JSON.stringify({ base: base.sha256, ...id })).digest('hex')
+  const { authorizedKey: _key, ...rest } = id
+  return createHash('sha256').update(JSON.stringify({ base: base.sha256, ...rest })).digest('hex')
 }
 
 export function nodeIdentity(ctx: PhaseContext, node: NodeSpec): Omit<NodeIdentity, 'hostKey'> {
