@@ -118,7 +118,8 @@ describe('HttpBmcClient', () => {
     expect(Number(bmc.uploadHeaders?.['content-length'])).toBe(body.length)
     expect(body.toString('latin1')).toContain('name="file"; filename="node.img.xz"')
     expect(body.includes(data)).toBe(true)
-    expect(await c.flashStatus()).toMatchObject({ state: 'transferring', id: 7, size: 100000 })
+    expect(await c.flashStatus()).toMatchObject({ state: 'transferring', id: 7, size: body.length })
+    expect(await c.flashStatus()).toEqual({ state: 'done', seconds: 3, size: body.length })
   })
 
   test('cancel leaves the BMC in the cancelled error', async () => {

@@ -26,6 +26,8 @@ export interface FakeBmc {
   power: Record<string, string>
   uart: string[]
   flash: unknown
+  /** Called on every flash status poll (e.g. to wipe tokens mid-flash). */
+  onFlashPoll?: (poll: number) => void
   close(): Promise<void>
 }
 
@@ -45,6 +47,8 @@ export async function startFakeBmc(): Promise<FakeBmc> {
   const { key, cert } = certificate()
   const tokens = new Set<string>()
   let n = 0
+  let polls = 0
+  let pending = 0
   const state: FakeBmc = {
     url: '',
     fingerprint: new X509Certificate(cert).fingerprint256,
@@ -88,6 +92,9 @@ export async function startFakeBmc(): Promise<FakeBmc> {
       }
       state.uploadBody = body
       state.uploadHeaders = { ...req.headers }
+      // Written; two more polls of "verify" before Done, so a test can act mid-flash.
+      state.flash = { Transferring: { id: 7, process_name: 'Node 1 os install service', size: body.length, cancelled: false, bytes_written: body.length } }
+      pending = 2
       return reply(res, 200, '')
     }
     if (state.drop > 0) {
@@ -112,6 +119,10 @@ export async function startFakeBmc(): Promise<FakeBmc> {
     if (q.type === 'flash' && q.opt === 'set') {
       state.flash = { Transferring: { id: 7, process_name: 'Node 1 os install service', size: Number(q.length), cancelled: false, bytes_written: 0 } }
       return reply(res, 200, JSON.stringify({ handle: 7 }), { 'content-type': 'text/plain' })
+    }
+    if (q.type === 'flash' && q.opt === 'get') {
+      state.onFlashPoll?.(++polls)
+      if (pending > 0 && --pending === 0) state.flash = { Done: [{ secs: 3, nanos: 0 }, (state.uploadBody as Buffer).length] }
     }
     if (q.type === 'flash') return reply(res, 200, JSON.stringify(state.flash), { 'content-type': 'text/plain' })
     return reply(res, 400, env(`Invalid \`type\` parameter ${q.type}`))
