@@ -1,5 +1,6 @@
 // The engine every front runs: the phase modules in order plus the cross-cutting hooks (settings
 // checks, board locks, drift, credential publishing). Tests build their own Engine from parts.
+import { pipelinedNodeSteps } from '../core/phases/flash/pipeline.js'
 import { publishForRun } from '../core/crypto/publish.js'
 import { runDrift } from '../core/drift/run-drift.js'
 import { lockRunBoards } from '../core/lock/run-lock.js'
@@ -20,6 +21,7 @@ export function createEngine(options: EngineOptions): Engine {
   return {
     modules,
     checkSettings: checkRunSettings,
+    runNodeSteps: pipelinedNodeSteps,
     lock: (ctx) => lockRunBoards(ctx, { runId: options.runId, waitTimeoutMs: options.lockWaitMs }),
     drift: (ctx, mods) => runDrift(ctx, mods),
     publish: async (ctx) => {

@@ -1,5 +1,10 @@
 // The phase modules in execution order. A phase missing here is reported as "not available in this
-// build" by run.ts and shown from the static plan.
+// build" by run.ts and shown from the static plan. Each module's appliesTo() picks the cluster kind.
+import { bootPhase } from '../core/phases/boot/module.js'
+import { flashPhase } from '../core/phases/flash/module.js'
+import { k3sInstallPhase } from '../core/phases/k3s/install-phase.js'
+import { k3sJoinPhase } from '../core/phases/k3s/join-phase.js'
+import { osBootstrapPhase } from '../core/phases/os-bootstrap/index.js'
 import type { PhaseModule } from '../core/phases/types.js'
 
-export const PHASE_MODULES: PhaseModule[] = []
+export const PHASE_MODULES: PhaseModule[] = [flashPhase, bootPhase, osBootstrapPhase, k3sInstallPhase, k3sJoinPhase]

@@ -1,22 +1,44 @@
 // The real BMC client and downloads for the fronts. Kept apart from runtime.ts so the lab can build
 // the same adapters pointed at loopback.
+import { createBmcClient } from '../adapters/bmc/client.js'
 import type { BmcClient } from '../adapters/bmc/types.js'
+import { FileCacheDownloads } from '../adapters/downloads/file-cache.js'
+import { createToolCacheDownloads } from '../adapters/downloads/tool-cache.js'
 import type { Downloads } from '../adapters/downloads/types.js'
 import type { AddressMap } from '../adapters/net/types.js'
 import type { BoardSpec } from '../core/config/model.js'
+import { TpiError } from '../core/errors.js'
 import type { Reporter } from '../core/reporter.js'
 import type { RunSettings } from '../core/settings.js'
 
-export function createBmcFactory(_settings: RunSettings, _reporter: Reporter, _net: AddressMap): (board: BoardSpec) => Promise<BmcClient> {
-  return async (board) => {
-    throw new Error(`BMC client for ${board.bmc.endpoint} is not available in this build`)
+/** One logged-in client per board, made on first use (validate and a static plan never log in). */
+export function createBmcFactory(settings: RunSettings, reporter: Reporter, net: AddressMap): (board: BoardSpec) => Promise<BmcClient> {
+  const clients = new Map<string, Promise<BmcClient>>()
+  return (board) => {
+    let client = clients.get(board.name)
+    if (!client) {
+      const password = settings.secrets.bmcPassword
+      if (!password)
+        return Promise.reject(new TpiError('BmcPasswordMissing', `board ${board.name}: the BMC at ${board.bmc.endpoint} needs the bmc-password input (TPI_BMC_PASSWORD for the CLI)`))
+      client = createBmcClient({
+        endpoint: board.bmc.endpoint,
+        username: settings.bmcUsername ?? board.bmc.username,
+        password,
+        fingerprint: board.bmc.tls.fingerprint,
+        insecure: board.bmc.tls.insecure,
+        net,
+        reporter
+      })
+      client.catch(() => clients.delete(board.name))
+      clients.set(board.name, client)
+    }
+    return client
   }
 }
 
-export function createDownloads(_options: { toolCache: string; tempDir: string; mirror?: string; reporter: Reporter; front: 'action' | 'cli' }): Downloads {
-  return {
-    fetch: async (request) => {
-      throw new Error(`downloads are not available in this build (${request.tool} ${request.version})`)
-    }
-  }
+export function createDownloads(options: { toolCache: string; tempDir: string; reporter: Reporter; front: 'action' | 'cli' }): Downloads {
+  const log = (message: string): void => options.reporter.info(message)
+  return options.front === 'action'
+    ? createToolCacheDownloads({ toolCache: options.toolCache, tempDir: options.tempDir, log })
+    : new FileCacheDownloads({ root: options.toolCache, log })
 }

@@ -33,7 +33,10 @@ export function runAction(entry: 'main' | 'post', inputs: Record<string, string>
   const dir = mkdtempSync(join(tmpdir(), 'action-'))
   for (const f of ['output', 'summary', 'state']) writeFileSync(join(dir, f), '')
   const inputEnv = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v]))
-  const r = spawnSync(process.execPath, [join(process.cwd(), 'dist', entry, 'index.js')], {
+  // The bundle may probe the example's LAN addresses (plan observes nodes): run it in a private network
+  // namespace with no interface up, so nothing can leave the machine. (No shell in between: input
+  // names such as INPUT_BMC-PASSWORD are not valid shell variables and a shell would drop them.)
+  const r = spawnSync('unshare', ['-rn', process.execPath, join(process.cwd(), 'dist', entry, 'index.js')], {
     encoding: 'utf8',
     env: {
       PATH: process.env.PATH,
