@@ -3,9 +3,9 @@
 // (unshare, as root), so the phases' real bash scripts and the k3s stand-ins run unchanged. Shells are
 // local (no SSH); the connector enforces pinned host keys with the adapter's own error, and faults (a
 // dropped connection, a changed host key) can be injected per node.
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { Readable } from 'node:stream'
@@ -18,13 +18,16 @@ import type { Deps } from '../../../../src/core/deps.js'
 import { INSTALL_STANDIN, k3sStandinBinary } from '../../../../lab/k3s/binary.js'
 
 const BIN = fileURLToPath(new URL('./harness-bin', import.meta.url))
-const MOUNTED = ['etc', 'var', 'usr/local', 'run', 'sys/module'] as const
+const STANDINS = fileURLToPath(new URL('../../../../lab/k3s/standins', import.meta.url))
+const MOUNTED = ['etc', 'var', 'usr/local', 'run', 'sys/module', 'opt'] as const
 
 export interface HarnessNode {
   spec: NodeSpec
   root: string
   hostKey: string
   execs: number
+  /** The node's loopback address (what the lab maps its LAN address to). */
+  addr: string
   /** Fails the next exec whose script matches with a dropped connection (exit 255). */
   dropOn?: RegExp
 }
@@ -34,6 +37,8 @@ export interface Harness {
   nodes: Map<string, HarnessNode>
   deps: Deps
   downloads: { requests: ArtifactRequest[]; bytes: number }
+  /** RKNPU driver facts: version file and render node under /run (see NPU_TEST_PATHS), or none. */
+  setNpu(id: string, driver: string | undefined): void
   /** Simulates a reflash: the node's disk is blank again and it has a new host key. */
   reflash(id: string): void
   calls(id: string, cmd?: string): { cmd: string; args: string[] }[]
@@ -41,6 +46,9 @@ export interface Harness {
   file(id: string, path: string): string | undefined
   stop(): void
 }
+
+/** Where the harness puts the NPU facts (real nodes: DEFAULT_NPU_PATHS). */
+export const NPU_TEST_PATHS = { versionFile: '/run/lab-debug/rknpu/version', driDir: '/run/lab-dri' }
 
 function prepareRoot(root: string, hostname: string): void {
   for (const dir of MOUNTED) mkdirSync(join(root, dir), { recursive: true })
@@ -76,10 +84,12 @@ class LocalShell implements RemoteShell {
     }
     const mounts = MOUNTED.map((m) => `mount --bind ${join(this.node.root, m)} /${m}`).join(' && ')
     const env = {
-      PATH: `${BIN}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:${dirname(process.execPath)}`,
-      HOME: '/root',
+      PATH: `${BIN}:${STANDINS}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:${dirname(process.execPath)}`,
+      // Not /root: bash sources ~/.bashrc when its stdin is a socket (as under sshd), and the host's would change PATH.
+      HOME: '/var/lib/lab-home',
       LANG: 'C.UTF-8',
-      TPI_LAB_DIR: this.labDir
+      TPI_LAB_DIR: this.labDir,
+      TPI_NODE_ADDR: this.node.addr
     }
     return new Promise((resolve) => {
       const child = spawn('unshare', ['--mount', '--propagation', 'private', '--', 'bash', '-c', `${mounts} && exec bash -c "$1"`, '_', `set -eu\n${script}`], { env })
@@ -113,6 +123,20 @@ class LocalShell implements RemoteShell {
   async close(): Promise<void> {}
 }
 
+function artifactContent(request: ArtifactRequest, cache: string): string | Buffer {
+  if (request.tool === 'k3s') return k3sStandinBinary(`v${request.version.replace(/-k3s/, '+k3s')}`)
+  if (request.tool === 'k3s-install') return readFileSync(INSTALL_STANDIN, 'utf8')
+  if (request.tool === 'rkllama') {
+    // A source tarball with one top folder, as GitHub's archive endpoint serves it.
+    const src = join(cache, 'src', `rkllama-${request.version}`)
+    mkdirSync(src, { recursive: true })
+    writeFileSync(join(src, 'setup.py'), '# rkllama lab source\n')
+    execFileSync('tar', ['-czf', `${src}.tar.gz`, '-C', join(cache, 'src'), `rkllama-${request.version}`])
+    return readFileSync(`${src}.tar.gz`)
+  }
+  return `${request.tool} ${request.version} (lab bytes)\n`
+}
+
 export function startHarness(nodes: NodeSpec[], extra: Partial<Deps> = {}): Harness {
   const base = mkdtempSync(join(tmpdir(), 'tpi-k3s-lab-'))
   const labDir = join(base, 'lab')
@@ -121,9 +145,10 @@ export function startHarness(nodes: NodeSpec[], extra: Partial<Deps> = {}): Harn
   for (const spec of nodes) {
     const root = join(base, 'nodes', spec.id)
     prepareRoot(root, spec.hostname)
-    map.set(spec.id, { spec, root, hostKey: newHostKey(), execs: 0 })
+    map.set(spec.id, { spec, root, hostKey: newHostKey(), execs: 0, addr: `127.10.0.${spec.slot}` })
   }
   const byIp = new Map([...map.values()].map((n) => [n.spec.ip, n]))
+  const byAddr = new Map([...map.values()].map((n) => [n.addr, n]))
   const downloads = { requests: [] as ArtifactRequest[], bytes: 0 }
   const cache = join(base, 'cache')
   mkdirSync(cache)
@@ -131,8 +156,7 @@ export function startHarness(nodes: NodeSpec[], extra: Partial<Deps> = {}): Harn
     async fetch(request) {
       downloads.requests.push(request)
       const path = join(cache, `${request.tool}-${request.version}`)
-      const content =
-        request.tool === 'k3s' ? k3sStandinBinary(`v${request.version.replace(/-k3s/, '+k3s')}`) : request.tool === 'k3s-install' ? readFileSync(INSTALL_STANDIN, 'utf8') : `images of ${request.version}\n`
+      const content = artifactContent(request, cache)
       const downloaded = !existsSync(path)
       writeFileSync(path, content, { mode: 0o755 })
       if (downloaded) downloads.bytes += content.length
@@ -142,7 +166,7 @@ export function startHarness(nodes: NodeSpec[], extra: Partial<Deps> = {}): Harn
   }
   const ssh: SshConnector = {
     async connect(target) {
-      const node = byIp.get(target.host)
+      const node = byAddr.get(target.host)
       if (!node) throw new Error(`harness: no node at ${target.host}`)
       if (target.hostKeyFingerprint && target.hostKeyFingerprint !== node.hostKey) throw new HostKeyMismatchError(target.node, target.hostKeyFingerprint, node.hostKey)
       return { shell: new LocalShell(node, labDir), hostKeyFingerprint: node.hostKey }
@@ -152,7 +176,7 @@ export function startHarness(nodes: NodeSpec[], extra: Partial<Deps> = {}): Harn
   const deps: Deps = {
     bmc: () => Promise.reject(new Error('no BMC in the k3s harness')),
     ssh,
-    net: { map: (host, port) => ({ host, port }) },
+    net: { map: (host, port) => ({ host: byIp.get(host)?.addr ?? host, port }) },
     downloads: fakeDownloads,
     exec: () => Promise.reject(new Error('no local exec in the k3s harness')),
     sleep: () => Promise.resolve(),
@@ -168,6 +192,16 @@ export function startHarness(nodes: NodeSpec[], extra: Partial<Deps> = {}): Harn
     nodes: map,
     deps,
     downloads,
+    setNpu(id, driver) {
+      const n = node(id)
+      rmSync(join(n.root, 'run/lab-debug'), { recursive: true, force: true })
+      rmSync(join(n.root, 'run/lab-dri'), { recursive: true, force: true })
+      if (!driver) return
+      mkdirSync(join(n.root, 'run/lab-debug/rknpu'), { recursive: true })
+      writeFileSync(join(n.root, 'run/lab-debug/rknpu/version'), `RKNPU driver: ${driver}\n`)
+      mkdirSync(join(n.root, 'run/lab-dri'), { recursive: true })
+      writeFileSync(join(n.root, 'run/lab-dri/renderD129'), '')
+    },
     reflash(id) {
       const n = node(id)
       rmSync(n.root, { recursive: true, force: true })
@@ -188,6 +222,15 @@ export function startHarness(nodes: NodeSpec[], extra: Partial<Deps> = {}): Harn
       return existsSync(file) ? readFileSync(file, 'utf8') : undefined
     },
     stop() {
+      for (const n of map.values()) {
+        const units = join(n.root, 'run/lab-units')
+        if (!existsSync(units)) continue
+        for (const f of readdirSync(units).filter((f) => f.endsWith('.pid'))) {
+          try {
+            process.kill(Number(readFileSync(join(units, f), 'utf8')), 'SIGKILL')
+          } catch {}
+        }
+      }
       rmSync(base, { recursive: true, force: true })
     }
   }
