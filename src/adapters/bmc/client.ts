@@ -185,7 +185,7 @@ export class HttpBmcClient implements BmcClient {
     const reply = await this.transport.send(`/api/bmc/upload/${handle}`, {
       method: 'POST',
       headers: { authorization: `Bearer ${this.token}`, 'content-type': form.contentType, 'content-length': form.contentLength },
-      body: form.body,
+      body: form.parts,
       timeoutMs: request.timeoutMs ?? 3_600_000
     })
     if (reply.status === 401) this.token = undefined

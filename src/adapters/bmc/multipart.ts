@@ -7,6 +7,8 @@ export interface Multipart {
   contentType: string
   contentLength: number
   body: Readable
+  /** The same body as fixed head, streamed file, fixed tail (lets the transport write without a generator). */
+  parts: { head: Buffer; file: Readable; tail: Buffer }
 }
 
 export function multipartFile(file: Readable, fileName: string, length: number): Multipart {
@@ -25,6 +27,7 @@ export function multipartFile(file: Readable, fileName: string, length: number):
   return {
     contentType: `multipart/form-data; boundary=${boundary}`,
     contentLength: preamble.length + length + epilogue.length,
-    body: Readable.from(parts(), { objectMode: false })
+    body: Readable.from(parts(), { objectMode: false }),
+    parts: { head: preamble, file, tail: epilogue }
   }
 }

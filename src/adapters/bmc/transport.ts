@@ -25,8 +25,8 @@ export interface TransportOptions {
 export interface SendOptions {
   method: 'GET' | 'POST'
   headers?: Record<string, string | number>
-  /** A small body (JSON) or a stream (upload). */
-  body?: string | Readable
+  /** A small body (JSON), a stream, or head + streamed file + tail (upload). */
+  body?: string | Readable | { head: Buffer; file: Readable; tail: Buffer }
   timeoutMs?: number
 }
 
@@ -104,7 +104,13 @@ export class BmcTransport {
       const write = (): void => {
         if (send.body === undefined) req.end()
         else if (typeof send.body === 'string') req.end(send.body)
-        else {
+        else if ('head' in send.body) {
+          const { head, file, tail } = send.body
+          file.on('error', (e) => fail(new TransportError(`BMC ${this.endpoint}: reading the upload failed: ${e.message}`, { cause: e })))
+          req.write(head)
+          file.pipe(req, { end: false })
+          file.once('end', () => req.end(tail))
+        } else {
           send.body.on('error', (e) => fail(new TransportError(`BMC ${this.endpoint}: reading the upload failed: ${e.message}`, { cause: e })))
           send.body.pipe(req)
         }
