@@ -128,3 +128,17 @@ describe('HttpBmcClient', () => {
     expect(await c.flashStatus()).toEqual({ state: 'error', message: 'cancelled by user' })
   })
 })
+
+describe('bmcFactory', () => {
+  test('logs into each board once even when asked concurrently, through the address map', async () => {
+    const { bmcFactory } = await import('../../../src/adapters/bmc/factory.js')
+    const port = Number(new URL(bmc.url).port)
+    const mapped: string[] = []
+    const get = bmcFactory({ password: bmc.password, net: { map: (host, p) => (mapped.push(`${host}:${p}`), { host: '127.0.0.1', port }) } })
+    const board = { name: 'tp', bmc: { endpoint: 'https://10.10.88.70', username: 'root', tls: { fingerprint: bmc.fingerprint, insecure: false } } }
+    const [a, b] = await Promise.all([get(board), get(board)])
+    expect(a).toBe(b)
+    expect(bmc.logins).toBe(1)
+    expect(mapped[0]).toBe('10.10.88.70:443')
+  })
+})
