@@ -1,0 +1,18 @@
+import { describe, expect, test } from '@jest/globals'
+import { ProgressLog } from '../../../../src/core/phases/flash/progress.js'
+
+describe('ProgressLog', () => {
+  test('logs at most every interval or per quarter, with MB/s and ETA, and names the verify pass', () => {
+    const lines: string[] = []
+    const p = new ProgressLog((l) => lines.push(l), 10_000)
+    const M = 2 ** 20
+    p.sample({ bytes: 0, total: 400 * M, at: 0 })
+    p.sample({ bytes: 10 * M, total: 400 * M, at: 1000 }) // not due
+    p.sample({ bytes: 100 * M, total: 400 * M, at: 5000 }) // 25 %: due
+    p.sample({ bytes: 400 * M, total: 400 * M, at: 9000 })
+    p.sample({ bytes: 5 * M, total: 400 * M, at: 20_000 }) // counter restarted: verify
+    expect(lines[0]).toBe(`write 25% (100/400 MiB), 21.0 MB/s, ETA 15 s`)
+    expect(lines).toContain('writing done; verifying (CRC read-back)')
+    expect(lines.at(-1)).toMatch(/^verify 1%/)
+  })
+})
