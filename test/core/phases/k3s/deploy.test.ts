@@ -41,9 +41,20 @@ describe('k3s install and join on the lab', () => {
     expect([...lab.nodes.keys()].map((id) => lab!.starts(id))).toEqual(starts)
     expect(lab.downloads.requests.length).toBe(requests)
 
-    // No secret in any output.
+    // The plan of a converged cluster skips every node.
+    const plan = [...(await k3sInstallPhase.plan(again)), ...(await k3sJoinPhase.plan(again))]
+    expect(plan.map((s) => `${s.phase} ${s.node} ${s.action}`)).toEqual([
+      'install k3s-cp skip',
+      'join k3s-w1 skip',
+      'join k3s-w2 skip',
+      'join k3s-w3 skip'
+    ])
+
+    // No secret in any output: token, SSH key, kubeconfig credentials.
     const text = ctx.reporter.text() + '\n' + again.reporter.text()
     expect(text).not.toContain(ctx.outputs.k3sToken!)
+    expect(text).not.toContain(ctx.outputs.k3sToken!.split('::server:')[1])
+    expect(text).not.toContain('lab-test-key-material')
     for (const line of kubeconfig.split('\n').filter((l) => l.includes('-data:'))) expect(text).not.toContain(line.split(': ')[1])
   })
 })
