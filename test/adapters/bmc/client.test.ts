@@ -65,6 +65,14 @@ describe('HttpBmcClient', () => {
     expect(bmc.calls.filter((x) => x.includes('type=power')).length).toBe(4)
   })
 
+  test('a call that gets no answer times out per call and is retried', async () => {
+    const c = await client({ timeoutMs: 100 })
+    bmc.hang = 2
+    expect((await c.power())[1]).toBe('off')
+    bmc.hang = 10
+    await expect(c.power()).rejects.toMatchObject({ code: 'BmcUnreachable', message: expect.stringContaining('no reply to GET /api/bmc?opt=get&type=power within 100 ms') })
+  })
+
   test('does not retry a reset (it may have happened)', async () => {
     const c = await client()
     bmc.fail5xx = 1

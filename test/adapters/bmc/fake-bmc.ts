@@ -19,6 +19,8 @@ export interface FakeBmc {
   fail5xx: number
   /** Next N GETs of /api/bmc have their connection destroyed. */
   drop: number
+  /** Next N GETs of /api/bmc never get an answer. */
+  hang: number
   /** Invalidate every token (like a BMC reload). */
   wipeTokens(): void
   banned: boolean
@@ -56,6 +58,7 @@ export async function startFakeBmc(): Promise<FakeBmc> {
     logins: 0,
     fail5xx: 0,
     drop: 0,
+    hang: 0,
     banned: false,
     password: 'turing',
     power: { node1: '0', node2: '0', node3: '0', node4: '0' },
@@ -100,6 +103,10 @@ export async function startFakeBmc(): Promise<FakeBmc> {
     if (state.drop > 0) {
       state.drop--
       req.socket.destroy()
+      return
+    }
+    if (state.hang > 0) {
+      state.hang--
       return
     }
     if (state.fail5xx > 0) {
