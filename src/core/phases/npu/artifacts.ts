@@ -3,7 +3,7 @@
 // source tarball of a pinned tag. Models come from a small catalog of converted .rkllm files whose RKLLM
 // version is known, because a model only loads with a runtime of the same RKLLM minor version.
 import type { ArtifactRequest } from '../../../adapters/downloads/types.js'
-import { viaMirror } from '../k3s/artifacts.js'
+import { cacheVersion, viaMirror } from '../../tools/catalog.js'
 
 /** rkllama release this action installs (its Python dependencies still come from PyPI on the node). */
 export const RKLLAMA_VERSION = '0.0.54'
@@ -11,7 +11,7 @@ export const RKLLAMA_VERSION = '0.0.54'
 export function rknnRuntime(version: string, mirror?: string): ArtifactRequest {
   return {
     tool: 'librknnrt',
-    version,
+    version: cacheVersion(version),
     arch: 'arm64',
     url: viaMirror(`https://raw.githubusercontent.com/airockchip/rknn-toolkit2/v${version}/rknpu2/runtime/Linux/librknn_api/aarch64/librknnrt.so`, mirror),
     fileName: 'librknnrt.so'
@@ -21,7 +21,7 @@ export function rknnRuntime(version: string, mirror?: string): ArtifactRequest {
 export function rkllmRuntime(version: string, mirror?: string): ArtifactRequest {
   return {
     tool: 'librkllmrt',
-    version,
+    version: cacheVersion(version),
     arch: 'arm64',
     url: viaMirror(`https://raw.githubusercontent.com/airockchip/rknn-llm/release-v${version}/rkllm-runtime/Linux/librkllm_api/aarch64/librkllmrt.so`, mirror),
     fileName: 'librkllmrt.so'
@@ -74,7 +74,7 @@ export function resolveModel(model: string, quantization: string, rkllmVersion: 
 export function modelArtifact(entry: ModelEntry, mirror?: string): ArtifactRequest {
   return {
     tool: `rkllm-model-${entry.repo.replace(/[^A-Za-z0-9]+/g, '-').toLowerCase()}`,
-    version: entry.rkllmVersion,
+    version: cacheVersion(entry.rkllmVersion),
     arch: 'arm64',
     url: viaMirror(`https://huggingface.co/${entry.repo}/resolve/main/${entry.file}`, mirror),
     fileName: entry.file
