@@ -6,6 +6,7 @@ import { generateToken, readToken, waitForApi } from './cluster-ops.js'
 import { renderK3sConfig, sha256, topology, type K3sCluster } from './config.js'
 import { artifactFetcher, convergeNode, observeNode } from './converge.js'
 import { decide, untouched } from './decide.js'
+import { k3sDrift } from './drift.js'
 import { RESUME, withPool, type ShellPool } from './shells.js'
 
 async function run(ctx: PhaseContext): Promise<StepResult> {
@@ -63,5 +64,6 @@ export const k3sInstallPhase: PhaseModule = {
   scope: 'cluster',
   appliesTo: (cluster) => cluster.kind === 'k3s',
   plan: (ctx) => withPool(ctx, 'install', (pool) => planNodes(ctx, pool, 'install', ctx.nodes.filter((n) => n.role === 'controlplane'))),
-  run
+  run,
+  drift: k3sDrift('install', (n) => n.role === 'controlplane')
 }

@@ -6,6 +6,7 @@ import type { PhaseContext, PhaseModule, StepResult } from '../types.js'
 import { readToken, waitForCluster } from './cluster-ops.js'
 import { K3S_KUBECONFIG, topology } from './config.js'
 import { artifactFetcher, convergeNode } from './converge.js'
+import { k3sDrift } from './drift.js'
 import { planNodes } from './install-phase.js'
 import { kubeconfigSecrets, rewriteKubeconfig, writeKubeconfig } from './kubeconfig.js'
 import { RESUME, withPool } from './shells.js'
@@ -42,5 +43,6 @@ export const k3sJoinPhase: PhaseModule = {
   scope: 'cluster',
   appliesTo: (cluster) => cluster.kind === 'k3s',
   plan: (ctx) => withPool(ctx, 'join', (pool) => planNodes(ctx, pool, 'join', ctx.nodes.filter((n) => n.role === 'worker'))),
-  run
+  run,
+  drift: k3sDrift('join', (n) => n.role === 'worker')
 }

@@ -26,6 +26,15 @@ beforeAll(async () => {
 afterAll(() => lab.stop())
 
 describe('k3s lifecycle on the lab', () => {
+  test('drift names each changed config key on the server only, with the phase that fixes it', async () => {
+    const ctx = await phaseContext(k3sCluster('pod_cidr: 10.42.0.0/16\nflannel_backend: host-gw'), lab.deps, stateDir)
+    const rows = [...(await k3sInstallPhase.drift!(ctx)), ...(await k3sJoinPhase.drift!(ctx))]
+    expect(rows.map((r) => [r.subject, r.field, r.wanted, r.found, r.fixedBy.join()])).toEqual([
+      ['k3s-cp', 'k3s.config.cluster-cidr', '10.42.0.0/16', '10.244.0.0/16', 'install'],
+      ['k3s-cp', 'k3s.config.flannel-backend', 'host-gw', 'vxlan', 'install']
+    ])
+  })
+
   test('a changed pod_cidr and flannel_backend rewrites and restarts only the server', async () => {
     const before = ids.map((id) => lab.starts(id))
     const { install, join } = await deploy(k3sCluster('pod_cidr: 10.42.0.0/16\nflannel_backend: host-gw'))

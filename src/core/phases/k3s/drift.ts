@@ -1,0 +1,44 @@
+// Read-only drift of k3s on the nodes: installed version, the unit's state and each key of
+// config.yaml against what the cluster file renders. Observed through the same scripts the deploy uses.
+import { parse } from 'yaml'
+import type { NodeSpec } from '../../config/model.js'
+import type { DriftFinding } from '../../drift/types.js'
+import type { PhaseName } from '../../settings.js'
+import type { PhaseContext } from '../types.js'
+import { K3S_CONFIG_PATH, renderK3sConfig, unitName, type K3sCluster } from './config.js'
+import { observeNode } from './converge.js'
+import { withPool, type ShellPool } from './shells.js'
+
+const show = (value: unknown): string => (value === undefined ? '(unset)' : Array.isArray(value) ? value.join(',') : String(value))
+
+/** Per-key differences between two rendered configs (the token never appears in either). */
+export function configDrift(wanted: string, found: string | undefined): { key: string; wanted: string; found: string }[] {
+  const want = (parse(wanted) ?? {}) as Record<string, unknown>
+  const have = (found === undefined ? {} : parse(found) ?? {}) as Record<string, unknown>
+  const keys = [...new Set([...Object.keys(want), ...Object.keys(have)])].sort()
+  return keys
+    .filter((k) => JSON.stringify(want[k]) !== JSON.stringify(have[k]))
+    .map((k) => ({ key: k, wanted: show(want[k]), found: show(have[k]) }))
+}
+
+async function nodeDrift(ctx: PhaseContext, pool: ShellPool, phase: PhaseName, node: NodeSpec): Promise<DriftFinding[]> {
+  const cluster = ctx.cluster as K3sCluster
+  const row = (field: string, wanted: string, found: string): DriftFinding => ({ subject: node.id, field, wanted, found, kind: 'drift', fixedBy: [phase], path: node.path })
+  const facts = await observeNode(pool, phase, node)
+  const rows: DriftFinding[] = []
+  if (facts.version !== cluster.k3s_version) rows.push(row('k3s.version', cluster.k3s_version, facts.version === 'none' ? 'not installed' : facts.version))
+  if (facts.version === 'none') return rows
+  if (facts.unit !== 'active') rows.push(row(`k3s.service.${unitName(node)}`, 'active', facts.unit))
+  const shell = await pool.shell(node)
+  const out = await shell.exec(`cat ${K3S_CONFIG_PATH} 2>/dev/null || true`, { timeoutMs: 20_000 })
+  for (const d of configDrift(renderK3sConfig(cluster, node), out.stdout || undefined)) rows.push(row(`k3s.config.${d.key}`, d.wanted, d.found))
+  return rows
+}
+
+export function k3sDrift(phase: 'install' | 'join', pick: (node: NodeSpec) => boolean) {
+  return (ctx: PhaseContext): Promise<DriftFinding[]> =>
+    withPool(ctx, phase, async (pool) => {
+      const rows = await Promise.all(ctx.nodes.filter(pick).map((node) => nodeDrift(ctx, pool, phase, node)))
+      return rows.flat()
+    })
+}
