@@ -1,7 +1,7 @@
 // HTTPS to one BMC with the certificate pinned by SHA-256 fingerprint. The BMC certificate is
 // self-signed and usually expired, so CA verification is off and the pin is checked on the socket's
 // 'secureConnect' BEFORE any byte (credentials included) is written. `insecure` skips the pin.
-import { request as httpsRequest, type RequestOptions } from 'node:https'
+import { Agent, request as httpsRequest, type RequestOptions } from 'node:https'
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http'
 import type { TLSSocket } from 'node:tls'
 import type { Readable } from 'node:stream'
@@ -44,6 +44,13 @@ export function normalizeFingerprint(value: string): string {
 export class BmcTransport {
   private readonly url: URL
   private readonly pin?: string
+  /**
+   * Keep-alive: the BMC's RSA-4096 handshake is costly on its small ARM CPU, and a flash polls every
+   * second. Idle sockets are unref'd by node, so they never keep a process alive. No TLS session
+   * resumption: a resumed session shows no peer certificate, and the pin needs one on every connection.
+   */
+  private readonly verified = new WeakSet<object>()
+  private readonly agent = new Agent({ keepAlive: true, maxSockets: 4, rejectUnauthorized: false, maxCachedSessions: 0 })
 
   constructor(private readonly options: TransportOptions) {
     this.url = new URL(options.endpoint)
@@ -56,6 +63,11 @@ export class BmcTransport {
         throw new TpiError('BmcTlsUnpinned', `BMC ${options.endpoint}: fingerprint has ${this.pin.length} hex digits, expected 64 (SHA-256)`)
       }
     }
+  }
+
+  /** Closes idle keep-alive connections. */
+  close(): void {
+    this.agent.destroy()
   }
 
   get endpoint(): string {
@@ -75,7 +87,7 @@ export class BmcTransport {
       headers: { host: this.url.host, ...send.headers },
       // The pin replaces CA verification; see the header comment.
       rejectUnauthorized: false,
-      agent: false
+      agent: https ? this.agent : false
     }
     return new Promise<HttpReply>((resolve, reject) => {
       let settled = false
@@ -117,12 +129,17 @@ export class BmcTransport {
       }
       if (!https) return write()
       req.on('socket', (socket) => {
+        // A reused keep-alive socket was checked when it connected.
+        if (this.verified.has(socket)) return write()
         socket.once('secureConnect', () => {
           const problem = this.checkPeer(socket as TLSSocket)
           if (problem) {
             clearTimeout(timer)
             fail(new TpiError('BmcTlsMismatch', problem))
-          } else write()
+          } else {
+            this.verified.add(socket)
+            write()
+          }
         })
       })
     })

@@ -22,6 +22,13 @@ describe('HttpBmcClient', () => {
     expect(bmc.logins).toBe(1)
   })
 
+  test('reuses one TLS connection across calls', async () => {
+    const c = await client()
+    for (let i = 0; i < 5; i++) await c.power()
+    expect(bmc.connections).toBe(1)
+    c.close()
+  })
+
   test('refuses a certificate that does not match the pin before sending credentials', async () => {
     const wrong = 'AA'.repeat(32)
     await expect(client({ fingerprint: wrong })).rejects.toMatchObject({ code: 'BmcTlsMismatch' })

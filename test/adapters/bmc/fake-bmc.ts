@@ -12,6 +12,8 @@ export interface FakeBmc {
   url: string
   fingerprint: string
   calls: string[]
+  /** TLS connections accepted. */
+  connections: number
   logins: number
   uploadBody?: Buffer
   uploadHeaders?: Record<string, unknown>
@@ -55,6 +57,7 @@ export async function startFakeBmc(): Promise<FakeBmc> {
     url: '',
     fingerprint: new X509Certificate(cert).fingerprint256,
     calls: [],
+    connections: 0,
     logins: 0,
     fail5xx: 0,
     drop: 0,
@@ -139,6 +142,7 @@ export async function startFakeBmc(): Promise<FakeBmc> {
     req.on('data', (c: Buffer) => chunks.push(c))
     req.on('end', () => handle(req, res, Buffer.concat(chunks)))
   })
+  server.on('secureConnection', () => state.connections++)
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))
   const port = (server.address() as { port: number }).port
   state.url = `https://127.0.0.1:${port}`
