@@ -11,6 +11,22 @@ import { planNodes } from './install-phase.js'
 import { kubeconfigSecrets, rewriteKubeconfig, writeKubeconfig } from './kubeconfig.js'
 import { RESUME, withPool } from './shells.js'
 
+/** Agents converge in parallel, but the first server's sshd allows 10 sessions per connection (MaxSessions). */
+const AGENT_CONCURRENCY = 6
+
+async function mapLimited<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length)
+  let next = 0
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++
+      results[i] = await fn(items[i])
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
+  return results
+}
+
 async function run(ctx: PhaseContext): Promise<StepResult> {
   const topo = topology(ctx.cluster)
   const selected = new Set(ctx.nodes.map((n) => n.id))
@@ -20,7 +36,7 @@ async function run(ctx: PhaseContext): Promise<StepResult> {
     if (!token) throw new PhaseError('join', topo.first.id, 'the first server has no k3s token', `run the install phase first, then ${RESUME}`, { code: 'NoToken' })
     ctx.outputs.k3sToken = token
     const agents = topo.agents.filter((a) => selected.has(a.id))
-    const results = await Promise.all(agents.map((node) => convergeNode({ ctx, pool, phase: 'join', node, token, fetch })))
+    const results = await mapLimited(agents, AGENT_CONCURRENCY, (node) => convergeNode({ ctx, pool, phase: 'join', node, token, fetch }))
     agents.forEach((node, i) => ctx.reporter.info(`${node.id}: ${results[i].summary}`))
 
     const assessed = await waitForCluster(ctx, pool, 'join')
