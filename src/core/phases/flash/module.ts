@@ -1,13 +1,32 @@
 // The 'flash' phase (per node, pipelined by run.ts through pipelinedNodeSteps). After the BMC reports
 // Done the node is off: the UART ring is snapshotted, then the node is powered on, and the snapshot is
 // handed to the 'boot' phase so it reads only this boot's console output.
-import type { NodeSpec } from '../../config/model.js'
+import type { BmcClient } from '../../../adapters/bmc/types.js'
+import type { BoardSpec, NodeSpec } from '../../config/model.js'
 import { PhaseError } from '../../errors.js'
 import type { PhaseContext, PhaseModule, PlanStep, StepResult } from '../types.js'
 import { decideFlash } from './decide.js'
 import { flashNode, RESUME } from './flash-node.js'
 import { identityFingerprint, nodeIdentity, prepareNodeImage } from './node-image.js'
 import { describeImage, resolveBaseImage } from './resolve-image.js'
+
+interface BoardFacts {
+  version: string
+  power?: Awaited<ReturnType<BmcClient['power']>>
+  nodes?: Awaited<ReturnType<BmcClient['nodeInfo']>>
+  error?: string
+}
+
+/** Read-only BMC facts for the plan (about, power, node_info); an unreachable BMC is a detail, not a failure. */
+async function boardFacts(ctx: PhaseContext, name: string): Promise<BoardFacts> {
+  try {
+    const bmc = await ctx.deps.bmc(ctx.cluster.boardList.find((b) => b.name === name) as BoardSpec)
+    const [about, power, nodes] = await Promise.all([bmc.about(), bmc.power(), bmc.nodeInfo().catch(() => undefined)])
+    return { version: `bmcd ${about.bmcdVersion ?? about.version ?? '?'}`, power, nodes }
+  } catch (error) {
+    return { version: '', error: `unreachable: ${(error as Error).message}` }
+  }
+}
 
 /** outputs.values key holding the UART snapshot taken right before power-on. */
 export const uartSnapshotKey = (node: string): string => `boot:uart:${node}`
@@ -25,10 +44,21 @@ export const flashPhase: PhaseModule = {
 
   async plan(ctx): Promise<PlanStep[]> {
     const image = describeImage(ctx.cluster, ctx.outputs.schematicId)
+    const facts = new Map<string, Promise<BoardFacts>>()
+    for (const b of ctx.cluster.boardList) facts.set(b.name, boardFacts(ctx, b.name))
     return Promise.all(
       ctx.nodes.map(async (node) => {
         const d = await decideFlash(ctx, node)
-        return { phase: 'flash' as const, node: node.id, action: d.action, reason: d.reason, details: { image, board: node.board, slot: String(node.slot) } }
+        const f = await facts.get(node.board)
+        const details: Record<string, string> = { image, board: node.board, slot: String(node.slot) }
+        if (f?.error) details.bmc = f.error
+        else if (f) {
+          details.bmc = f.version
+          details.power = f.power?.[node.slot] ?? 'unknown'
+          const info = f.nodes?.find((n) => n.slot === node.slot)
+          if (info?.moduleName) details.module = info.moduleName
+        }
+        return { phase: 'flash' as const, node: node.id, action: d.action, reason: d.reason, details }
       })
     )
   },

@@ -105,7 +105,7 @@ describe('flash + boot phases', () => {
     await ctx.state.markDone('w1', 'flash', 'abc')
     const steps = await flashPhase.plan(ctx)
     expect(steps.find((s) => s.node === 'w1')).toMatchObject({ action: 'skip', reason: expect.stringContaining('earlier run') })
-    expect(steps.find((s) => s.node === 'cp')).toMatchObject({ action: 'run', details: { image: 'armbian.img', slot: '1' } })
+    expect(steps.find((s) => s.node === 'cp')).toMatchObject({ action: 'run', details: { image: 'armbian.img', slot: '1', bmc: 'bmcd 2.3.7', power: 'off' } })
     const reflash = await flashPhase.plan(await context(bmc, true))
     expect(reflash.every((s) => s.action === 'change')).toBe(true)
   })
