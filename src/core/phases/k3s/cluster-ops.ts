@@ -2,6 +2,7 @@
 // first server and in memory), waiting for the API, and the readiness poll.
 import { randomBytes } from 'node:crypto'
 import { PhaseError } from '../../errors.js'
+import type { NodeSpec } from '../../config/model.js'
 import type { PhaseContext } from '../types.js'
 import { topology } from './config.js'
 import { assessNodes, assessPods, type Assessment } from './readiness.js'
@@ -48,6 +49,21 @@ export async function waitForApi(ctx: PhaseContext, pool: ShellPool, phase: stri
   })
   if (!ok)
     throw new PhaseError(phase, first.id, `the k3s API did not answer within ${ctx.cluster.cluster_timeout} s (last: ${last || 'no output'})`, RESUME, { code: 'ApiNotReady' })
+}
+
+/** Waits until one node is registered and Ready (an etcd member joins before the next one starts). */
+export async function waitForNode(ctx: PhaseContext, pool: ShellPool, phase: string, node: NodeSpec): Promise<void> {
+  const first = topology(ctx.cluster).first
+  const shell = await pool.shell(first)
+  let last = 'not registered'
+  const ok = await attempts(ctx, ctx.cluster.cluster_timeout, async () => {
+    const out = await shell.exec('k3s kubectl get nodes -o json', { timeoutMs: 20_000 })
+    if (out.code !== 0) return undefined
+    const problem = assessNodes(ctx.cluster, out.stdout).problems.find((p) => p.startsWith(`${node.hostname}:`))
+    last = problem ?? ''
+    return problem ? undefined : true
+  })
+  if (!ok) throw new PhaseError(phase, node.id, `did not become Ready within ${ctx.cluster.cluster_timeout} s: ${last}`, RESUME, { code: 'NodeNotReady' })
 }
 
 /** Polls nodes and core pods until all are as wanted; a timeout names what is not and why. */

@@ -2,7 +2,7 @@
 // generated once if it has none), then the other servers join it one at a time, as embedded etcd wants.
 import { PhaseError } from '../../errors.js'
 import type { PhaseContext, PhaseModule, PlanStep, StepResult } from '../types.js'
-import { generateToken, readToken, waitForApi } from './cluster-ops.js'
+import { generateToken, readToken, waitForApi, waitForNode } from './cluster-ops.js'
 import { renderK3sConfig, sha256, topology, type K3sCluster } from './config.js'
 import { artifactFetcher, convergeNode, observeNode } from './converge.js'
 import { decide, untouched } from './decide.js'
@@ -34,6 +34,8 @@ async function run(ctx: PhaseContext): Promise<StepResult> {
       const result = await convergeNode({ ctx, pool, phase: 'install', node: server, token, fetch })
       lines.push(`${server.id}: ${result.summary}`)
       changed ||= result.changed
+      // Embedded etcd takes one new member at a time: the next server waits for this one.
+      if (result.changed) await waitForNode(ctx, pool, 'install', server)
     }
     for (const line of lines) ctx.reporter.info(line)
     return { changed, summary: changed ? lines.filter((l) => !l.includes('unchanged')).join('; ') : `${lines.length} server(s) unchanged` }
