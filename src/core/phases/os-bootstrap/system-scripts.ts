@@ -89,7 +89,10 @@ export function packagesScript(mirror?: string): string {
     { PACKAGES: BOOTSTRAP_PACKAGES.join(' '), APT_MIRROR: mirror?.replace(/\/+$/, '') ?? '' },
     `
 missing=()
-for pkg in $PACKAGES; do
+wanted=$PACKAGES
+# Debian ships systemd-timesyncd as its own package; it conflicts with chrony, so only without chrony.
+if [ "$(dpkg-query -W -f='\${Status}' chrony 2>/dev/null || true)" != "install ok installed" ]; then wanted="$wanted systemd-timesyncd"; fi
+for pkg in $wanted; do
   if [ "$(dpkg-query -W -f='\${Status}' "$pkg" 2>/dev/null || true)" != "install ok installed" ]; then missing+=("$pkg"); fi
 done
 if [ "\${#missing[@]}" -gt 0 ]; then

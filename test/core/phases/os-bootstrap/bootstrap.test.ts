@@ -25,7 +25,7 @@ describe('os-bootstrap on a lab node', () => {
     const first = await osBootstrapPhase.runNode!(ctx, cluster.nodes[0])
     expect(first.changed).toBe(true)
     expect(first.summary).toContain('hostname (hostname=k3s-cp hosts)')
-    expect(first.summary).toContain('packages (installed=open-iscsi,nfs-common,curl,util-linux,ca-certificates iscsid=enabled)')
+    expect(first.summary).toContain('packages (installed=open-iscsi,nfs-common,curl,util-linux,ca-certificates,systemd-timesyncd iscsid=enabled)')
     expect(first.summary).toContain('kernel modules and sysctl (modules-load modprobe=')
     expect(first.summary).toContain('swap (swapoff zram-swap)')
     expect(first.summary).toContain('time sync (timesyncd)')
@@ -35,7 +35,7 @@ describe('os-bootstrap on a lab node', () => {
     expect(lab.file('k3s-cp', 'etc/default/armbian-zram-config')).toBe('# zram\nSWAP=false\n')
     expect(lab.calls('k3s-cp', 'apt-get').map((c) => c.args.join(' '))).toEqual([
       '-q update',
-      '-q -y --no-install-recommends install open-iscsi nfs-common curl util-linux ca-certificates'
+      '-q -y --no-install-recommends install open-iscsi nfs-common curl util-linux ca-certificates systemd-timesyncd'
     ])
     expect(lab.calls('k3s-cp', 'modprobe').map((c) => c.args[0])).toEqual(expect.arrayContaining(['br_netfilter', 'iscsi_tcp']))
 
