@@ -1,6 +1,7 @@
 // One node's remote shell over an ssh2 client. A dropped connection fails the command in flight with
 // exit code 255 (like the ssh client) and the next call reconnects, pinned to the host key seen first.
 import { randomBytes } from 'node:crypto'
+import { ReadStream } from 'node:fs'
 import { posix } from 'node:path'
 import { Readable } from 'node:stream'
 import type { Client, ClientChannel, SFTPWrapper } from 'ssh2'
@@ -117,7 +118,15 @@ export class Ssh2Shell implements RemoteShell {
     const tmp = `${path}.tpi-${randomBytes(4).toString('hex')}`
     await this.checked(`mkdir -p -- ${shellQuote(dir)}`, `create ${dir}`)
     const sftp = await this.sftpSession(await this.live())
-    await new Promise<void>((resolve, reject) => {
+    if (data instanceof ReadStream && typeof data.path === 'string') {
+      // A local file (k3s binary, 200 MB air-gap images): fastPut keeps many SFTP writes in flight,
+      // several times faster than a sequential stream on a LAN.
+      const local = data.path
+      data.destroy()
+      await new Promise<void>((resolve, reject) =>
+        sftp.fastPut(local, tmp, { mode: options.mode, concurrency: 32 }, (error) => (error ? reject(this.wrap(error, `write ${tmp}`)) : resolve()))
+      )
+    } else await new Promise<void>((resolve, reject) => {
       const stream = sftp.createWriteStream(tmp, { mode: options.mode })
       stream.on('error', (error: Error) => reject(this.wrap(error, `write ${tmp}`)))
       stream.on('close', () => resolve())

@@ -85,6 +85,18 @@ describe('ssh2 connector against OpenSSH sshd', () => {
     expect(statSync(path).uid).toBe(0)
   })
 
+  test('pushes a local file stream with many writes in flight and the same bytes', async () => {
+    const { createReadStream, writeFileSync } = await import('node:fs')
+    const { randomBytes } = await import('node:crypto')
+    const source = join(work, 'big.bin')
+    const bytes = randomBytes(3 * 1024 * 1024 + 17)
+    writeFileSync(source, bytes)
+    const path = join(work, 'pushed', 'big.bin')
+    await withShell((s) => s.put(path, createReadStream(source), { mode: 0o755 }))
+    expect(readFileSync(path).equals(bytes)).toBe(true)
+    expect(statSync(path).mode & 0o777).toBe(0o755)
+  })
+
   test('refuses a host whose key differs from the pinned fingerprint, naming node and both keys', async () => {
     const pinned = 'SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'
     const error = await connector.connect(target({ hostKeyFingerprint: pinned })).catch((e: unknown) => e)
