@@ -21,6 +21,8 @@ export interface FakeBmc {
   fail5xx: number
   /** Next N GETs of /api/bmc have their connection destroyed. */
   drop: number
+  /** Uploads lose their connection after 64 KiB. */
+  dropUpload?: boolean
   /** Next N GETs of /api/bmc never get an answer. */
   hang: number
   /** Invalidate every token (like a BMC reload). */
@@ -139,7 +141,16 @@ export async function startFakeBmc(): Promise<FakeBmc> {
   }
   const server: Server = createServer({ key, cert }, (req, res) => {
     const chunks: Buffer[] = []
-    req.on('data', (c: Buffer) => chunks.push(c))
+    let received = 0
+    const dropping = state.dropUpload && (req.url ?? '').startsWith('/api/bmc/upload/') && !(req.url ?? '').endsWith('/cancel')
+    req.on('data', (c: Buffer) => {
+      chunks.push(c)
+      received += c.length
+      if (dropping && received > 64 * 1024 && !req.socket.destroyed) {
+        state.calls.push(`${req.method} ${req.url} (dropped after ${received} bytes)`)
+        req.socket.destroy()
+      }
+    })
     req.on('end', () => handle(req, res, Buffer.concat(chunks)))
   })
   server.on('secureConnection', () => state.connections++)

@@ -56,6 +56,7 @@ export async function flashNode(job: FlashJob): Promise<{ seconds: number; bytes
       .then(() => void (uploaded = true))
       .catch((e: unknown) => void (uploadError = e))
     let status: FlashStatus = { state: 'ready' }
+    let cancelledByUs = false
     for (;;) {
       await job.sleep(job.pollMs ?? 1000)
       if (now() - started > job.timeoutMs) {
@@ -72,7 +73,10 @@ export async function flashNode(job: FlashJob): Promise<{ seconds: number; bytes
         // bmcd cancels a short upload itself; give it one poll to say so, then cancel ourselves.
         await job.sleep(job.pollMs ?? 1000)
         status = await job.bmc.flashStatus()
-        if (status.state === 'transferring') await job.bmc.cancelFlash().catch(() => {})
+        if (status.state === 'transferring') {
+          await job.bmc.cancelFlash().catch(() => {})
+          cancelledByUs = true
+        }
         break
       }
     }
@@ -87,8 +91,9 @@ export async function flashNode(job: FlashJob): Promise<{ seconds: number; bytes
       job.reporter.warn(`${job.node}: upload refused by the BMC session (401); starting the flash once more`)
       continue
     }
-    if (status.state === 'error') throw fail(`BMC reported "${status.message}" (${advice(status.message)})`, uploadError)
     const why = uploadError instanceof Error ? uploadError.message : String(uploadError ?? status.state)
+    if (cancelledByUs) throw fail(`upload broke off: ${why}; the transfer was cancelled on the BMC (an upload is never re-sent blindly)`, uploadError)
+    if (status.state === 'error') throw fail(`BMC reported "${status.message}" (${advice(status.message)})`, uploadError)
     throw fail(`upload broke off: ${why}; the BMC state is ${status.state}`, uploadError)
   }
 }

@@ -42,4 +42,16 @@ describe('flash over HTTPS', () => {
     expect(reporter.text()).toContain('rk1-a: flash done')
     expect(reporter.text()).not.toContain(bmc.password)
   })
+
+  test('a dropped upload is never re-POSTed; the flash is cancelled and the error says what broke', async () => {
+    const image = join(dir, 'node.img')
+    await writeFile(image, Buffer.alloc(2 * 2 ** 20, 3))
+    const client = await createBmcClient({ endpoint: bmc.url, username: 'root', password: bmc.password, fingerprint: bmc.fingerprint, insecure: false })
+    bmc.dropUpload = true
+    const error = (await flashNode({ node: 'rk1-d', slot: 4, bmc: client, imagePath: image, reporter: new MemoryReporter(), sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 5))), timeoutMs: 5000, pollMs: 5 }).catch((e: unknown) => e)) as Error
+    expect(error.message).toMatch(/^node rk1-d: flash failed: upload broke off: .*POST \/api\/bmc\/upload\/7 failed: .*; the transfer was cancelled on the BMC/)
+    expect(bmc.calls.filter((c) => c.startsWith('POST /api/bmc/upload')).length).toBe(1)
+    expect(bmc.calls.some((c) => c.includes('/cancel'))).toBe(true)
+    client.close()
+  })
 })
