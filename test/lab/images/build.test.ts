@@ -1,0 +1,44 @@
+import { mkdtemp, rm, copyFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { buildArmbianImage, buildTalosImage, readImageFile, readPartitions, writeImageFiles, writeGarbageImage } from '../../../lab/images/index.js'
+
+describe('synthetic images', () => {
+  let dir: string
+  beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), 'img-test-')) })
+  afterAll(async () => { await rm(dir, { recursive: true, force: true }) })
+
+  it('builds an Armbian disk with a GPT rootfs whose release file names the RK1 vendor branch', async () => {
+    const img = await buildArmbianImage({ dir })
+    expect(img.sha256).toMatch(/^[0-9a-f]{64}$/)
+    const parts = await readPartitions(img.path)
+    expect(parts.map((p) => p.name)).toEqual(['rootfs'])
+    const release = (await readImageFile(img.path, '/etc/armbian-release'))?.toString()
+    expect(release).toContain('BOARD=turing-rk1')
+    expect(release).toContain('BRANCH=vendor')
+    expect((await readImageFile(img.path, '/etc/hostname'))?.toString()).toBe('turing-rk1\n')
+    expect(await readImageFile(img.path, '/root/.ssh/authorized_keys')).toBeUndefined()
+  })
+
+  it('injected identity files are read back from the image', async () => {
+    const img = await buildArmbianImage({ dir, hostname: 'inject' })
+    const copy = join(dir, 'node.img')
+    await copyFile(img.path, copy)
+    await writeImageFiles(copy, { '/etc/hostname': { content: 'node1\n', mode: 0o644 }, '/root/.ssh/authorized_keys': { content: 'ssh-ed25519 AAAA x\n', mode: 0o600 } })
+    expect((await readImageFile(copy, '/etc/hostname'))?.toString()).toBe('node1\n')
+    expect((await readImageFile(copy, '/root/.ssh/authorized_keys'))?.toString()).toBe('ssh-ed25519 AAAA x\n')
+  })
+
+  it('builds a Talos disk whose META partition names version and schematic', async () => {
+    const img = await buildTalosImage({ dir, version: 'v1.9.5', schematicId: 'abc' })
+    expect((await readPartitions(img.path)).map((p) => p.name)).toEqual(['EFI', 'BIOS', 'BOOT', 'META'])
+    const meta = JSON.parse((await readImageFile(img.path, '/lab-talos.json', 'META'))!.toString())
+    expect(meta).toEqual({ os: 'talos', version: 'v1.9.5', schematicId: 'abc' })
+  })
+
+  it('reads nothing from a garbage disk', async () => {
+    const p = join(dir, 'garbage.img')
+    await writeGarbageImage(p)
+    expect(await readImageFile(p, '/etc/hostname')).toBeUndefined()
+  })
+})
