@@ -12,6 +12,7 @@ export function runTool(cmd: string, args: string[], input?: string): Promise<To
     child.stderr.on('data', (d: Buffer) => { err += d.toString() })
     child.on('error', reject)
     child.on('close', (code) => resolve({ code: code ?? -1, stdout: Buffer.concat(out), stderr: err }))
+    child.stdin.on('error', () => undefined) // tools that do not read stdin close it early
     child.stdin.end(input ?? '')
   })
 }

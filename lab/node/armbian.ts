@@ -1,0 +1,114 @@
+import { copyFile, cp, mkdir, readFile, stat, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import ssh2 from 'ssh2'
+import { ARMBIAN_KERNEL } from '../images/build.js'
+import { fsSpec, rootPartition } from '../images/disk.js'
+import { mustRun } from '../images/run-tool.js'
+import { armbianLogin, DDR_LINES, KERNEL_LINES, LOADER_LINES } from './boot-log.js'
+import type { DiskInfo, NodeRuntime, OsPersonality, PersonalityFactory } from './personality.js'
+import { NODE_BIN, readText, startNodeSsh, type NodeSsh } from './ssh-server.js'
+
+export interface ArmbianHooks {
+  sshPort: number
+  pathDirs: () => string[]
+  faults: { dropNextExec: boolean; dropAfterMs?: number }
+  onSsh?: (ssh: NodeSsh | undefined) => void
+}
+
+// Armbian first-boot presets (/root/.not_logged_in_yet): KEY=value or KEY="value".
+export function parsePresets(text: string): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const line of text.split('\n')) {
+    const m = /^\s*([A-Z_]+)=["']?(.*?)["']?\s*$/.exec(line)
+    if (m) out[m[1]!] = m[2]!
+  }
+  return out
+}
+
+export function staticIpOf(presets: Record<string, string>): string | undefined {
+  if (presets.PRESET_NET_CHANGE_DEFAULTS !== '1' || presets.PRESET_NET_USE_STATIC !== '1') return undefined
+  return presets.PRESET_NET_STATIC_IP || undefined
+}
+
+const exists = (p: string): Promise<boolean> => stat(p).then(() => true, () => false)
+
+// Host files a dynamically linked host binary needs once the node's /etc hides the host's.
+async function seedHostEtc(etc: string): Promise<void> {
+  for (const f of ['ld.so.cache', 'passwd', 'group', 'nsswitch.conf']) {
+    if (!(await exists(join(etc, f)))) await copyFile(join('/etc', f), join(etc, f)).catch(() => undefined)
+  }
+  if (!(await exists(join(etc, 'alternatives')))) await cp('/etc/alternatives', join(etc, 'alternatives'), { recursive: true, verbatimSymlinks: true }).catch(() => undefined)
+}
+
+// Node facts a real RK1 exposes under /proc, /sys and /dev, at paths a mount namespace can provide.
+async function writeFacts(root: string): Promise<void> {
+  await mkdir(join(root, 'run/lab-debug/rknpu'), { recursive: true })
+  await mkdir(join(root, 'run/lab-dri'), { recursive: true })
+  await writeFile(join(root, 'run/lab-debug/rknpu/version'), 'RKNPU driver: v0.9.8\n')
+  await writeFile(join(root, 'run/lab-dri/renderD129'), '')
+  await writeFile(join(root, 'etc/lab-facts'), `KERNEL_RELEASE=${ARMBIAN_KERNEL}\nMACHINE=aarch64\nMODEL=Turing Machines RK1\nRKNPU_VERSION=0.9.8\nRENDER_NODE=/dev/dri/renderD129\n`)
+}
+
+class Armbian implements OsPersonality {
+  name = 'armbian'
+  detect = detectArmbian
+  private ssh: NodeSsh | undefined
+  constructor(private hooks: ArmbianHooks) {}
+
+  async boot(node: NodeRuntime): Promise<void> {
+    const step = Math.max(1, Math.floor(node.bootDelayMs / 4))
+    node.uart(DDR_LINES)
+    await node.sleep(step)
+    node.uart(LOADER_LINES)
+    await node.sleep(step)
+    node.uart(KERNEL_LINES)
+    const root = node.rootDir
+    if (!(await exists(join(root, '.lab-extracted')))) {
+      const part = await rootPartition(node.disk.path)
+      if (!part) throw new Error(`disk ${node.disk.path} lost its partition table during boot`)
+      await mkdir(root, { recursive: true })
+      await mustRun('debugfs', ['-R', `rdump / ${root}`, fsSpec(node.disk.path, part)])
+      await writeFile(join(root, '.lab-extracted'), '')
+    }
+    await seedHostEtc(join(root, 'etc'))
+    await writeFacts(root)
+    const keyPath = join(root, 'etc/ssh/ssh_host_ed25519_key')
+    if (!(await exists(keyPath))) {
+      // First boot without an injected host key: generate one, kept until the next flash.
+      const pair = ssh2.utils.generateKeyPairSync('ed25519')
+      await mkdir(join(root, 'etc/ssh'), { recursive: true })
+      await writeFile(keyPath, pair.private, { mode: 0o600 })
+      await writeFile(`${keyPath}.pub`, pair.public + '\n')
+    }
+    const hostname = (): string => readText(join(root, 'etc/hostname')).trim() || 'turing-rk1'
+    const presets = parsePresets(readText(join(root, 'root/.not_logged_in_yet')))
+    await node.sleep(step)
+    this.ssh = await startNodeSsh({
+      host: node.host, port: this.hooks.sshPort, hostKey: await readFile(keyPath, 'utf8'), rootDir: root, hostname,
+      authorizedKeys: () => readText(join(root, 'root/.ssh/authorized_keys')),
+      pathDirs: [NODE_BIN, ...this.hooks.pathDirs()], faults: this.hooks.faults,
+    })
+    this.hooks.onSsh?.(this.ssh)
+    node.claimAddress(staticIpOf(presets))
+    node.uart(armbianLogin(hostname()))
+  }
+
+  async stop(): Promise<void> {
+    const s = this.ssh
+    this.ssh = undefined
+    this.hooks.onSsh?.(undefined)
+    await s?.close()
+  }
+}
+
+export async function detectArmbian(disk: DiskInfo): Promise<boolean> {
+  return /BOARD=turing-rk1/.test((await disk.readFile('/etc/armbian-release'))?.toString() ?? '')
+}
+
+export function armbianPersonality(hooks: ArmbianHooks): PersonalityFactory {
+  return {
+    name: 'armbian',
+    detect: detectArmbian,
+    create: () => new Armbian(hooks),
+  }
+}

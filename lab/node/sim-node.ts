@@ -1,0 +1,178 @@
+import type { EventEmitter } from 'node:events'
+import { rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { readImageFile, readPartitions } from '../images/disk.js'
+import { armbianPersonality } from './armbian.js'
+import { DDR_LINES } from './boot-log.js'
+import { pickPersonality, type DiskInfo, type NodeRuntime, type OsPersonality } from './personality.js'
+import type { NodeSsh } from './ssh-server.js'
+
+// What a node needs from the BMC emulator (lab/bmc).
+export interface BmcLike {
+  events: EventEmitter
+  uart(slot: number): { write(text: string): void }
+  diskPath(slot: number): string
+}
+
+export interface SimNodeOptions {
+  bmc: BmcLike
+  board: number
+  slot: number
+  stateDir: string // per-node folder; the node root lives in <stateDir>/root
+  bootDelayMs?: number
+  sshPort?: number
+  pathDirs?: () => string[] // stand-in folders first on the node's PATH (lab/k3s/standins, ...)
+  onAddress?: (node: SimNode, lanIp: string | undefined) => void
+}
+
+const K3S_STANDINS = fileURLToPath(new URL('../k3s/standins', import.meta.url))
+
+// Stand-in folders other lab parts provide (k3s, NPU), after the node's own system commands.
+export function defaultStandinDirs(): string[] {
+  return existsSync(K3S_STANDINS) ? [K3S_STANDINS] : []
+}
+
+export type NodeState = 'off' | 'booting' | 'up' | 'stuck' | 'failed'
+
+class PowerLost extends Error { constructor() { super('power lost') } }
+
+export class SimNode {
+  readonly board: number
+  readonly slot: number
+  readonly host: string
+  readonly rootDir: string
+  state: NodeState = 'off'
+  lanIp: string | undefined
+  os: string | undefined
+  lastError: Error | undefined
+  readonly faults = {
+    neverBoot: false,
+    slowBootMs: 0,
+    empty: false,
+    ssh: { dropNextExec: false, dropAfterMs: undefined as number | undefined },
+    // Drops the SSH connection of the next exec after ms (default: at once).
+    dropSshAfter: (ms = 0): void => { this.faults.ssh.dropNextExec = true; this.faults.ssh.dropAfterMs = ms },
+  }
+  private generation = 0
+  private personality: OsPersonality | undefined
+  private ssh: NodeSsh | undefined
+  private running: Promise<void> = Promise.resolve()
+  private waiters = new Set<() => void>()
+  private readonly onPower = (slot: number, on: boolean): void => { if (slot === this.slot) void (on ? this.powerOn() : this.powerOff()) }
+  private readonly onFlashed = (slot: number): void => { if (slot === this.slot) void this.reflashed() }
+
+  constructor(private readonly o: SimNodeOptions) {
+    this.board = o.board
+    this.slot = o.slot
+    this.host = `127.10.${o.board}.${o.slot}`
+    this.rootDir = join(o.stateDir, 'root')
+    o.bmc.events.on('power', this.onPower)
+    o.bmc.events.on('flashed', this.onFlashed)
+  }
+
+  get sshPort(): number { return this.o.sshPort ?? 2222 }
+
+  // Drops live SSH connections without powering off (a network blip).
+  dropSsh(): void { this.ssh?.dropAll() }
+
+  // Resolves when the node reaches a state (bounded by timeoutMs).
+  async waitFor(state: NodeState, timeoutMs = 10_000): Promise<void> {
+    const end = Date.now() + timeoutMs
+    while (this.state !== state) {
+      if (Date.now() > end) throw new Error(`node ${this.host} is ${this.state}, expected ${state} within ${timeoutMs} ms${this.lastError ? `: ${this.lastError.message}` : ''}`)
+      await new Promise<void>((r) => { const t = setTimeout(r, 10); this.waiters.add(() => { clearTimeout(t); r() }) })
+    }
+  }
+
+  private setState(s: NodeState): void {
+    this.state = s
+    for (const w of this.waiters) w()
+    this.waiters.clear()
+  }
+
+  powerOn(): Promise<void> {
+    if (this.state !== 'off') return this.running
+    const gen = ++this.generation
+    this.setState('booting')
+    this.running = this.boot(gen).catch((e: unknown) => {
+      if (e instanceof PowerLost) return
+      this.lastError = e as Error
+      this.setState('failed')
+    })
+    return this.running
+  }
+
+  async powerOff(): Promise<void> {
+    this.generation++
+    for (const w of this.waiters) w()
+    const p = this.personality
+    this.personality = undefined
+    await p?.stop()
+    await this.running
+    if (this.lanIp !== undefined) { this.lanIp = undefined; this.o.onAddress?.(this, undefined) }
+    this.os = undefined
+    this.setState('off')
+  }
+
+  // A flash replaced the disk: what the node wrote since the last flash is gone.
+  async reflashed(): Promise<void> {
+    await this.powerOff()
+    await rm(this.rootDir, { recursive: true, force: true })
+  }
+
+  async close(): Promise<void> {
+    this.o.bmc.events.off('power', this.onPower)
+    this.o.bmc.events.off('flashed', this.onFlashed)
+    await this.powerOff()
+  }
+
+  private sleepFor(gen: number): (ms: number) => Promise<void> {
+    return (ms) => new Promise<void>((resolve, reject) => {
+      if (gen !== this.generation) return reject(new PowerLost())
+      const t = setTimeout(() => { this.waiters.delete(w); gen === this.generation ? resolve() : reject(new PowerLost()) }, ms)
+      const w = (): void => { if (gen !== this.generation) { clearTimeout(t); reject(new PowerLost()) } }
+      this.waiters.add(w)
+    })
+  }
+
+  private async boot(gen: number): Promise<void> {
+    const uart = (text: string): void => { if (gen === this.generation) this.o.bmc.uart(this.slot).write(text) }
+    const sleep = this.sleepFor(gen)
+    if (this.faults.empty) { this.setState('off'); return }
+    const path = this.o.bmc.diskPath(this.slot)
+    const disk: DiskInfo = { path, partitions: await readPartitions(path), readFile: (p, part) => readImageFile(path, p, part) }
+    if (this.faults.slowBootMs) await sleep(this.faults.slowBootMs)
+    const factory = this.faults.neverBoot || disk.partitions.length === 0 ? undefined
+      : (await pickPersonality(disk)) ?? (await this.armbian().detect(disk) ? this.armbian() : undefined)
+    if (!factory) {
+      // Blank or garbage disk (or a node that never boots): the boot ROM and DDR init print, then nothing.
+      uart(DDR_LINES)
+      this.setState('stuck')
+      return
+    }
+    const personality = factory.create()
+    this.personality = personality
+    this.os = factory.name
+    const runtime: NodeRuntime = {
+      board: this.board, slot: this.slot, host: this.host, rootDir: this.rootDir, disk, uart, sleep,
+      bootDelayMs: this.o.bootDelayMs ?? 200,
+      claimAddress: (ip) => { if (gen !== this.generation) return; this.lanIp = ip; this.o.onAddress?.(this, ip) },
+    }
+    await personality.boot(runtime)
+    if (gen !== this.generation) { await personality.stop(); throw new PowerLost() }
+    this.setState('up')
+  }
+
+  private armbianFactory: ReturnType<typeof armbianPersonality> | undefined
+  private armbian(): ReturnType<typeof armbianPersonality> {
+    this.armbianFactory ??= armbianPersonality({
+      sshPort: this.sshPort,
+      pathDirs: () => this.o.pathDirs?.() ?? defaultStandinDirs(),
+      faults: this.faults.ssh,
+      onSsh: (s) => { this.ssh = s },
+    })
+    return this.armbianFactory
+  }
+}

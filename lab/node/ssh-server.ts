@@ -1,0 +1,97 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import ssh2 from 'ssh2'
+import type { Connection, ParsedKey } from 'ssh2'
+
+const here = dirname(fileURLToPath(import.meta.url))
+export const ENTER_SCRIPT = join(here, 'enter.sh')
+export const NODE_BIN = join(here, 'bin')
+
+export interface NodeSshOptions {
+  host: string
+  port: number
+  hostKey: string // OpenSSH private key
+  rootDir: string
+  hostname: () => string
+  authorizedKeys: () => string // contents of the node's /root/.ssh/authorized_keys
+  pathDirs: string[] // stand-in dirs first on PATH inside the node
+  faults: { dropNextExec: boolean; dropAfterMs?: number }
+}
+
+export interface NodeSsh { close(): Promise<void>; dropAll(): void }
+
+function allowedKeys(text: string): ParsedKey[] {
+  const keys: ParsedKey[] = []
+  for (const line of text.split('\n')) {
+    if (!line.trim() || line.startsWith('#')) continue
+    const k = ssh2.utils.parseKey(line.trim())
+    if (!(k instanceof Error)) keys.push(Array.isArray(k) ? k[0]! : k)
+  }
+  return keys
+}
+
+// The node's sshd: public-key auth for root against the node's authorized_keys; exec runs real bash in
+// the node's namespace (enter.sh).
+export async function startNodeSsh(o: NodeSshOptions): Promise<NodeSsh> {
+  const conns = new Set<Connection>()
+  const children = new Set<ChildProcess>()
+  const server = new ssh2.Server({ hostKeys: [o.hostKey], ident: 'OpenSSH_9.2p1 Debian-2+deb12u7' }, (client) => {
+    conns.add(client)
+    client.on('close', () => conns.delete(client))
+    client.on('error', () => conns.delete(client))
+    client.on('authentication', (ctx) => {
+      if (ctx.username !== 'root' || ctx.method !== 'publickey') return ctx.reject(['publickey'])
+      const key = allowedKeys(o.authorizedKeys()).find((k) => k.type === ctx.key.algo && k.getPublicSSH().equals(ctx.key.data))
+      if (!key) return ctx.reject(['publickey'])
+      if (!ctx.signature) return ctx.accept() // key probe: this key would be accepted
+      if (ctx.blob && key.verify(ctx.blob, ctx.signature, ctx.hashAlgo) === true) return ctx.accept()
+      return ctx.reject(['publickey'])
+    })
+    client.on('ready', () => {
+      client.on('session', (acceptSession) => {
+        const session = acceptSession()
+        const env: Record<string, string> = {}
+        session.on('env', (accept, _reject, info) => { env[info.key] = info.val; accept?.() })
+        session.on('exec', (accept, _reject, info) => {
+          const stream = accept()
+          const child = spawn('unshare', ['--user', '--map-root-user', '--mount', '--uts', 'bash', ENTER_SCRIPT, o.rootDir, o.hostname(), info.command], {
+            env: { ...process.env, ...env, LAB_NODE_PATH: [...o.pathDirs, dirname(process.execPath)].join(':') },
+            stdio: ['pipe', 'pipe', 'pipe'],
+          })
+          children.add(child)
+          stream.pipe(child.stdin)
+          child.stdout.pipe(stream, { end: false })
+          child.stderr.pipe(stream.stderr, { end: false })
+          const drop = (): void => { child.kill('SIGKILL'); client.end() }
+          if (o.faults.dropNextExec) { o.faults.dropNextExec = false; setTimeout(drop, o.faults.dropAfterMs ?? 0) }
+          child.on('close', (code, signal) => {
+            children.delete(child)
+            if (!stream.writable) return
+            if (signal) stream.exit(signal.replace(/^SIG/, ''), false, '')
+            else stream.exit(code ?? 0)
+            stream.end()
+          })
+        })
+        session.on('sftp', (accept) => { void import('./sftp.js').then((m) => m.serveSftp(accept(), o.rootDir)) })
+      })
+    })
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(o.port, o.host, () => { server.off('error', reject); resolve() })
+  })
+  const dropAll = (): void => {
+    for (const c of children) c.kill('SIGKILL')
+    for (const c of conns) c.end()
+  }
+  return {
+    dropAll,
+    close: () => new Promise<void>((resolve) => { dropAll(); server.close(() => resolve()) }),
+  }
+}
+
+export function readText(path: string): string {
+  try { return readFileSync(path, 'utf8') } catch { return '' }
+}
