@@ -111,9 +111,11 @@ export class SimNode {
     this.personality = undefined
     await p?.stop()
     await this.running
-    if (this.lanIp !== undefined) { this.lanIp = undefined; this.o.onAddress?.(this, undefined) }
+    const hadAddress = this.os !== undefined || this.lanIp !== undefined
+    this.lanIp = undefined
     this.os = undefined
     this.setState('off')
+    if (hadAddress) this.o.onAddress?.(this, undefined)
   }
 
   // A flash replaced the disk: what the node wrote since the last flash is gone.

@@ -1,0 +1,110 @@
+// startLab: one BMC emulator per board (127.20.b.1), four simulated RK1 nodes on each, the mirror and
+// results service when their modules exist, and the AddressMap that leads cluster-file LAN addresses there.
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { LabAddressMap } from './address-map.js'
+import { SimNode, type BmcLike } from './node/sim-node.js'
+
+export interface BmcHandle extends BmcLike { host?: string; port?: number; url?: string; stop?(): Promise<void>; close?(): Promise<void> }
+export type StartBmc = (options: { board: number; host: string; port: number; dir: string; writeBytesPerSec?: number }) => Promise<BmcHandle>
+
+export interface LabOptions {
+  boards?: number
+  bootDelayMs?: number
+  writeBytesPerSec?: number
+  dhcp?: { board: number; slot: number; ip: string }[] // reservations for nodes without a static IP
+  dir?: string
+  startBmc?: StartBmc // default: startBmc of lab/bmc
+}
+
+export interface LabBoard { index: number; bmc: BmcHandle; nodes: SimNode[] }
+
+export interface Lab {
+  dir: string
+  boards: LabBoard[]
+  net: LabAddressMap
+  mirror?: unknown
+  results?: unknown
+  node(board: number, slot: number): SimNode
+  mapBmc(endpointUrlFromFile: string, boardIndex: number): void
+  env(): Record<string, string>
+  stop(): Promise<void>
+}
+
+type Service = { url?: string; env?: () => Record<string, string>; stop?(): Promise<void>; close?(): Promise<void> }
+
+// Optional lab parts are loaded by name so the lab starts while they are still being written.
+async function optional<T>(spec: string, name: string): Promise<T | undefined> {
+  try {
+    const mod = (await import(spec)) as Record<string, unknown>
+    return mod[name] as T | undefined
+  } catch {
+    return undefined
+  }
+}
+
+export async function startLab(options: LabOptions = {}): Promise<Lab> {
+  const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'tpi-lab-')))
+  const ownsDir = options.dir === undefined
+  await mkdir(dir, { recursive: true })
+  const net = new LabAddressMap(join(dir, 'address-map.json'))
+  const startBmc = options.startBmc ?? (await optional<StartBmc>('./bmc/index.js', 'startBmc'))
+  if (!startBmc) throw new Error('lab/bmc has no startBmc export yet, expected lab/bmc/index.ts (or pass options.startBmc)')
+  const boards: LabBoard[] = []
+  const stopAll = async (): Promise<void> => {
+    for (const b of boards) await Promise.all(b.nodes.map((n) => n.close()))
+    for (const b of boards) await (b.bmc.stop ?? b.bmc.close)?.call(b.bmc)
+  }
+  const onAddress = (n: SimNode, ip: string | undefined): void => {
+    const reserved = options.dhcp?.find((r) => r.board === n.board && r.slot === n.slot)?.ip
+    const lan = ip ?? (n.state === 'off' ? undefined : reserved)
+    if (lan) net.setNode(lan, n.board, n.slot)
+    else net.removeNode(n.board, n.slot)
+  }
+  try {
+    for (let b = 0; b < (options.boards ?? 1); b++) {
+      const bdir = join(dir, `board${b}`)
+      await mkdir(bdir, { recursive: true })
+      const bmc = await startBmc({ board: b, host: `127.20.${b}.1`, port: 0, dir: bdir, writeBytesPerSec: options.writeBytesPerSec })
+      const board: LabBoard = { index: b, bmc, nodes: [] }
+      boards.push(board)
+      for (let s = 1; s <= 4; s++) {
+        board.nodes.push(new SimNode({ bmc, board: b, slot: s, stateDir: join(bdir, `node${s}`), bootDelayMs: options.bootDelayMs, onAddress }))
+      }
+    }
+  } catch (e) {
+    await stopAll()
+    throw e
+  }
+  const startMirror = await optional<(o: { dir: string }) => Promise<Service>>('./mirror/index.js', 'startMirror')
+  const startResults = await optional<(o: { dir: string }) => Promise<Service>>('./results/index.js', 'startResultsService')
+  const mirror = startMirror ? await startMirror({ dir: join(dir, 'mirror') }) : undefined
+  const results = startResults ? await startResults({ dir: join(dir, 'results') }) : undefined
+  return {
+    dir, boards, net, mirror, results,
+    node: (b, s) => {
+      const n = boards[b]?.nodes[s - 1]
+      if (!n) throw new Error(`lab has no node at board ${b} slot ${s}, expected board 0..${boards.length - 1}, slot 1..4`)
+      return n
+    },
+    mapBmc: (endpoint, b) => {
+      const bmc = boards[b]?.bmc
+      if (!bmc) throw new Error(`lab has no board ${b}, expected 0..${boards.length - 1}`)
+      const port = bmc.port ?? (bmc.url ? Number(new URL(bmc.url).port) : undefined)
+      if (!port) throw new Error(`BMC emulator of board ${b} exposes no port, expected port or url`)
+      net.setBmc(endpoint, bmc.host ?? `127.20.${b}.1`, port)
+    },
+    env: () => ({
+      TPI_LAB_DIR: dir,
+      TPI_ADDRESS_MAP: net.file,
+      ...(mirror?.env?.() ?? (mirror?.url ? { TPI_LAB_MIRROR: mirror.url } : {})),
+      ...(results?.env?.() ?? (results?.url ? { TPI_LAB_RESULTS: results.url } : {})),
+    }),
+    stop: async () => {
+      await stopAll()
+      for (const s of [mirror, results]) await (s?.stop ?? s?.close)?.call(s)
+      if (ownsDir) await rm(dir, { recursive: true, force: true })
+    },
+  }
+}
