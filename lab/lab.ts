@@ -4,6 +4,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { LabAddressMap } from './address-map.js'
+import { registerPersonality } from './node/personality.js'
 import { SimNode, type BmcLike } from './node/sim-node.js'
 
 export interface BmcHandle extends BmcLike { host?: string; port?: number; url?: string; stop?(): Promise<void>; close?(): Promise<void> }
@@ -51,6 +52,9 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
   const net = new LabAddressMap(join(dir, 'address-map.json'))
   const startBmc = options.startBmc ?? (await optional<StartBmc>('./bmc/index.js', 'startBmc'))
   if (!startBmc) throw new Error('lab/bmc has no startBmc export yet, expected lab/bmc/index.ts (or pass options.startBmc)')
+  // lab/talos registers its personality (Talos API on 50000) when imported; console-only Talos otherwise.
+  const registerTalos = await optional<(register: typeof registerPersonality) => void>('./talos/index.js', 'registerTalosPersonality')
+  registerTalos?.(registerPersonality)
   const boards: LabBoard[] = []
   const stopAll = async (): Promise<void> => {
     for (const b of boards) await Promise.all(b.nodes.map((n) => n.close()))
@@ -70,7 +74,8 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
       const board: LabBoard = { index: b, bmc, nodes: [] }
       boards.push(board)
       for (let s = 1; s <= 4; s++) {
-        board.nodes.push(new SimNode({ bmc, board: b, slot: s, stateDir: join(bdir, `node${s}`), bootDelayMs: options.bootDelayMs, onAddress }))
+        const dhcpIp = options.dhcp?.find((r) => r.board === b && r.slot === s)?.ip
+        board.nodes.push(new SimNode({ bmc, board: b, slot: s, stateDir: join(bdir, `node${s}`), bootDelayMs: options.bootDelayMs, onAddress, dhcpIp }))
       }
     }
   } catch (e) {

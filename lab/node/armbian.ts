@@ -73,18 +73,20 @@ class Armbian implements OsPersonality {
     await seedHostEtc(join(root, 'etc'))
     await writeFacts(root)
     const keyPath = join(root, 'etc/ssh/ssh_host_ed25519_key')
-    if (!(await exists(keyPath))) {
+    let hostKey = await readFile(keyPath, 'utf8').catch(() => '')
+    if (!hostKey || ssh2.utils.parseKey(hostKey) instanceof Error) {
       // First boot without an injected host key: generate one, kept until the next flash.
       const pair = ssh2.utils.generateKeyPairSync('ed25519')
       await mkdir(join(root, 'etc/ssh'), { recursive: true })
       await writeFile(keyPath, pair.private, { mode: 0o600 })
       await writeFile(`${keyPath}.pub`, pair.public + '\n')
+      hostKey = pair.private
     }
     const hostname = (): string => readText(join(root, 'etc/hostname')).trim() || 'turing-rk1'
     const presets = parsePresets(readText(join(root, 'root/.not_logged_in_yet')))
     await node.sleep(step)
     this.ssh = await startNodeSsh({
-      host: node.host, port: this.hooks.sshPort, hostKey: await readFile(keyPath, 'utf8'), rootDir: root, hostname,
+      host: node.host, port: this.hooks.sshPort, hostKey, rootDir: root, hostname,
       authorizedKeys: () => readText(join(root, 'root/.ssh/authorized_keys')),
       pathDirs: [NODE_BIN, ...this.hooks.pathDirs()], faults: this.hooks.faults,
     })

@@ -17,6 +17,7 @@ export interface NodeRuntime {
   uart(text: string): void
   sleep(ms: number): Promise<void> // resolves early-rejected when the node loses power
   bootDelayMs: number
+  dhcpIp?: string // the lab's DHCP reservation for this slot, if any
   claimAddress(lanIp: string | undefined): void // the LAN IP the booted OS claims (static or DHCP)
 }
 

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url'
 import { readImageFile, readPartitions } from '../images/disk.js'
 import { armbianPersonality } from './armbian.js'
 import { DDR_LINES } from './boot-log.js'
+import { talosConsolePersonality } from './talos-console.js'
 import { pickPersonality, type DiskInfo, type NodeRuntime, type OsPersonality } from './personality.js'
 import type { NodeSsh } from './ssh-server.js'
 
@@ -25,6 +26,7 @@ export interface SimNodeOptions {
   sshPort?: number
   pathDirs?: () => string[] // stand-in folders first on the node's PATH (lab/k3s/standins, ...)
   onAddress?: (node: SimNode, lanIp: string | undefined) => void
+  dhcpIp?: string // DHCP reservation: the address an OS without a static IP gets
 }
 
 const K3S_STANDINS = fileURLToPath(new URL('../k3s/standins', import.meta.url))
@@ -81,7 +83,7 @@ export class SimNode {
   async waitFor(state: NodeState, timeoutMs = 10_000): Promise<void> {
     const end = Date.now() + timeoutMs
     while (this.state !== state) {
-      if (Date.now() > end) throw new Error(`node ${this.host} is ${this.state}, expected ${state} within ${timeoutMs} ms${this.lastError ? `: ${this.lastError.message}` : ''}`)
+      if (this.state === 'failed' || Date.now() > end) throw new Error(`node ${this.host} is ${this.state}, expected ${state} within ${timeoutMs} ms${this.lastError ? `: ${this.lastError.message}` : ''}`)
       await new Promise<void>((r) => { const t = setTimeout(r, 10); this.waiters.add(() => { clearTimeout(t); r() }) })
     }
   }
@@ -147,7 +149,8 @@ export class SimNode {
     const disk: DiskInfo = { path, partitions: await readPartitions(path), readFile: (p, part) => readImageFile(path, p, part) }
     if (this.faults.slowBootMs) await sleep(this.faults.slowBootMs)
     const factory = this.faults.neverBoot || disk.partitions.length === 0 ? undefined
-      : (await pickPersonality(disk)) ?? (await this.armbian().detect(disk) ? this.armbian() : undefined)
+      : (await pickPersonality(disk)) ?? (await this.armbian().detect(disk) ? this.armbian()
+        : (await talosConsolePersonality.detect(disk)) ? talosConsolePersonality : undefined)
     if (!factory) {
       // Blank or garbage disk (or a node that never boots): the boot ROM and DDR init print, then nothing.
       uart(DDR_LINES)
@@ -159,7 +162,7 @@ export class SimNode {
     this.os = factory.name
     const runtime: NodeRuntime = {
       board: this.board, slot: this.slot, host: this.host, rootDir: this.rootDir, disk, uart, sleep,
-      bootDelayMs: this.o.bootDelayMs ?? 200,
+      bootDelayMs: this.o.bootDelayMs ?? 200, dhcpIp: this.o.dhcpIp,
       claimAddress: (ip) => { if (gen !== this.generation) return; this.lanIp = ip; this.o.onAddress?.(this, ip) },
     }
     await personality.boot(runtime)

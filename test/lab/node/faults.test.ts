@@ -91,3 +91,19 @@ describe('simulated node faults and first boot', () => {
     expect(calls).toEqual(['blkid', 'mount', 'mkfs.ext4', 'blkid', 'mount', 'mount'])
   })
 })
+
+describe('simulated node booting a Talos disk without lab/talos', () => {
+  it('prints the maintenance-mode banner with its DHCP address', async () => {
+    const { buildTalosImage } = await import('../../../lab/images/index.js')
+    const dir = await mkdtemp(join(tmpdir(), 'simnode-talos-'))
+    const bmc = new FakeBmc(dir)
+    await copyFile((await buildTalosImage({ version: 'v1.9.5' })).path, bmc.diskPath(4))
+    const n = new SimNode({ bmc, board: 3, slot: 4, stateDir: join(dir, 'n4'), bootDelayMs: 6, dhcpIp: '10.0.0.14' })
+    await n.powerOn()
+    expect(n.state).toBe('up')
+    expect(n.os).toBe('talos-console')
+    expect(bmc.ring.get(4)).toMatch(/\[talos\] this machine is reachable at: .*\r\n\[ +\d+\.\d{6}\] \[talos\]  10\.0\.0\.14 \{"component"/)
+    await n.close()
+    await rm(dir, { recursive: true, force: true })
+  })
+})
