@@ -30,6 +30,14 @@ export function staticIpOf(presets: Record<string, string>): string | undefined 
   return presets.PRESET_NET_STATIC_IP || undefined
 }
 
+// ssh2's ed25519 generator yields a key its own parser rejects about once in 200 tries: retry until valid.
+export function validEd25519(): { private: string; public: string } {
+  for (;;) {
+    const pair = ssh2.utils.generateKeyPairSync('ed25519')
+    if (!(ssh2.utils.parseKey(pair.private) instanceof Error)) return pair
+  }
+}
+
 const exists = (p: string): Promise<boolean> => stat(p).then(() => true, () => false)
 
 // Host files a dynamically linked host binary needs once the node's /etc hides the host's.
@@ -76,7 +84,7 @@ class Armbian implements OsPersonality {
     let hostKey = await readFile(keyPath, 'utf8').catch(() => '')
     if (!hostKey || ssh2.utils.parseKey(hostKey) instanceof Error) {
       // First boot without an injected host key: generate one, kept until the next flash.
-      const pair = ssh2.utils.generateKeyPairSync('ed25519')
+      const pair = validEd25519()
       await mkdir(join(root, 'etc/ssh'), { recursive: true })
       await writeFile(keyPath, pair.private, { mode: 0o600 })
       await writeFile(`${keyPath}.pub`, pair.public + '\n')

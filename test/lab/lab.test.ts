@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events'
 import { copyFile, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import ssh2 from 'ssh2'
+import { validEd25519 } from '../../lab/node/armbian.js'
 import { buildArmbianImage, writeImageFiles } from '../../lab/images/index.js'
 import { startLab, type BmcHandle, type StartBmc } from '../../lab/lab.js'
 
@@ -18,7 +19,7 @@ const fakeBmc: StartBmc = async ({ dir, host }) => {
   return bmc
 }
 
-const key = ssh2.utils.generateKeyPairSync('ed25519')
+const key = validEd25519()
 
 function sshHostname(host: string, port: number): Promise<string> {
   return new Promise((resolve, reject) => {

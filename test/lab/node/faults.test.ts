@@ -4,6 +4,7 @@ import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import ssh2 from 'ssh2'
+import { validEd25519 } from '../../../lab/node/armbian.js'
 import { buildArmbianImage, writeImageFiles } from '../../../lab/images/index.js'
 import { SimNode } from '../../../lab/node/sim-node.js'
 
@@ -15,7 +16,7 @@ class FakeBmc {
   diskPath(slot: number) { return join(this.dir, `slot${slot}.img`) }
 }
 
-const key = ssh2.utils.generateKeyPairSync('ed25519')
+const key = validEd25519()
 const port = 20000 + ((process.pid + 7) % 20000)
 
 function run(host: string, cmd: string): Promise<{ out: string; hostKey: string }> {

@@ -4,6 +4,7 @@ import { copyFile, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import ssh2 from 'ssh2'
+import { validEd25519 } from '../../../lab/node/armbian.js'
 import { buildArmbianImage, writeImageFiles } from '../../../lab/images/index.js'
 import { SimNode } from '../../../lab/node/sim-node.js'
 
@@ -16,8 +17,8 @@ class FakeBmc {
   diskPath(slot: number) { return join(this.dir, `slot${slot}.img`) }
 }
 
-const clientKey = ssh2.utils.generateKeyPairSync('ed25519')
-const otherKey = ssh2.utils.generateKeyPairSync('ed25519')
+const clientKey = validEd25519()
+const otherKey = validEd25519()
 const port = 20000 + (process.pid % 20000)
 
 function connect(host: string, privateKey: string): Promise<ssh2.Client> {
