@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { mkdtemp, rm, copyFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { sha256File } from '../../../lab/images/disk.js'
 import { buildArmbianImage, buildTalosImage, readImageFile, readPartitions, writeImageFiles, writeGarbageImage } from '../../../lab/images/index.js'
 
 describe('synthetic images', () => {
@@ -41,5 +42,39 @@ describe('synthetic images', () => {
     const p = join(dir, 'garbage.img')
     await writeGarbageImage(p)
     expect(await readImageFile(p, '/etc/hostname')).toBeUndefined()
+  })
+})
+
+describe('images for the flash path and the bench', () => {
+  let dir: string
+  beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), 'img-test2-')) })
+  afterAll(async () => { await rm(dir, { recursive: true, force: true }) })
+
+  it('compresses with xz on request and the sha256 is of the .xz bytes', async () => {
+    const { createHash } = await import('node:crypto')
+    const { readFile } = await import('node:fs/promises')
+    const img = await buildArmbianImage({ dir, hostname: 'xz', xz: true })
+    expect(img.path.endsWith('.img.xz')).toBe(true)
+    const bytes = await readFile(img.path)
+    expect(bytes.subarray(0, 6)).toEqual(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))
+    expect(createHash('sha256').update(bytes).digest('hex')).toBe(img.sha256)
+    expect(img.bytes).toBe(bytes.length)
+  })
+
+  it('makes a 2 GiB sparse bench image whose rootfs still reads back', async () => {
+    const { buildBenchImage } = await import('../../../lab/images/index.js')
+    const { stat } = await import('node:fs/promises')
+    const img = await buildBenchImage(dir)
+    expect(img.bytes).toBe(2048 * 1024 * 1024)
+    expect((await stat(img.path)).blocks * 512).toBeLessThan(64 * 1024 * 1024)
+    expect((await readImageFile(img.path, '/etc/hostname'))?.toString()).toBe('turing-rk1\n')
+  })
+
+  it('the bench image sha256 equals a hash of the whole file', async () => {
+    const { buildBenchImage } = await import('../../../lab/images/index.js')
+    const sub = join(dir, 'small')
+    await (await import('node:fs/promises')).mkdir(sub)
+    const img = await buildBenchImage(sub, 96)
+    expect(img.sha256).toBe(await sha256File(img.path))
   })
 })
