@@ -108,3 +108,22 @@ describe('simulated node booting a Talos disk without lab/talos', () => {
     await rm(dir, { recursive: true, force: true })
   })
 })
+
+describe('slow boot fault', () => {
+  it('holds the node in booting for the extra delay before the first console line', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'simnode-slow-'))
+    const bmc = new FakeBmc(dir)
+    await copyFile((await buildArmbianImage()).path, bmc.diskPath(1))
+    const n = new SimNode({ bmc, board: 4, slot: 1, stateDir: join(dir, 'n1'), bootDelayMs: 4, sshPort: port })
+    n.faults.slowBootMs = 300
+    const t0 = Date.now()
+    void n.powerOn()
+    await new Promise((r) => setTimeout(r, 150))
+    expect(n.state).toBe('booting')
+    expect(bmc.ring.get(1)).toBeUndefined()
+    await n.waitFor('up')
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(300)
+    await n.close()
+    await rm(dir, { recursive: true, force: true })
+  })
+})
