@@ -55241,7 +55241,7 @@ const plan = {
 
 /***/ }),
 
-/***/ 1902:
+/***/ 8709:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -55509,6 +55509,7 @@ async function connectWithRetry(target, expected, options) {
 
 
 
+
 /** Exit code of a command the timeout killed (as timeout(1) reports it). */
 const TIMEOUT_EXIT = 124;
 /** Exit code of a command whose connection dropped (as the ssh client reports it). */
@@ -55616,14 +55617,22 @@ class Ssh2Shell {
         const tmp = `${path}.tpi-${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`;
         await this.checked(`mkdir -p -- ${shellQuote(dir)}`, `create ${dir}`);
         const sftp = await this.sftpSession(await this.live());
-        await new Promise((resolve, reject) => {
-            const stream = sftp.createWriteStream(tmp, { mode: options.mode });
-            stream.on('error', (error) => reject(this.wrap(error, `write ${tmp}`)));
-            stream.on('close', () => resolve());
-            const source = typeof data === 'string' || Buffer.isBuffer(data) ? external_node_stream_.Readable.from([Buffer.from(data)]) : data;
-            source.on('error', (error) => reject(error));
-            source.pipe(stream);
-        });
+        if (data instanceof external_node_fs_namespaceObject.ReadStream && typeof data.path === 'string') {
+            // A local file (k3s binary, 200 MB air-gap images): fastPut keeps many SFTP writes in flight,
+            // several times faster than a sequential stream on a LAN.
+            const local = data.path;
+            data.destroy();
+            await new Promise((resolve, reject) => sftp.fastPut(local, tmp, { mode: options.mode, concurrency: 32 }, (error) => (error ? reject(this.wrap(error, `write ${tmp}`)) : resolve())));
+        }
+        else
+            await new Promise((resolve, reject) => {
+                const stream = sftp.createWriteStream(tmp, { mode: options.mode });
+                stream.on('error', (error) => reject(this.wrap(error, `write ${tmp}`)));
+                stream.on('close', () => resolve());
+                const source = typeof data === 'string' || Buffer.isBuffer(data) ? external_node_stream_.Readable.from([Buffer.from(data)]) : data;
+                source.on('error', (error) => reject(error));
+                source.pipe(stream);
+            });
         // chmod after the write: the mode given to open() is filtered by the server's umask.
         const mode = (options.mode & 0o7777).toString(8);
         const chown = options.owner ? `chown -- ${shellQuote(options.owner)} ${shellQuote(tmp)}\n` : '';
@@ -76700,6 +76709,7 @@ async function flashNode(job) {
             .then(() => void (uploaded = true))
             .catch((e) => void (uploadError = e));
         let status = { state: 'ready' };
+        let cancelledByUs = false;
         for (;;) {
             await job.sleep(job.pollMs ?? 1000);
             if (now() - started > job.timeoutMs) {
@@ -76719,8 +76729,10 @@ async function flashNode(job) {
                 // bmcd cancels a short upload itself; give it one poll to say so, then cancel ourselves.
                 await job.sleep(job.pollMs ?? 1000);
                 status = await job.bmc.flashStatus();
-                if (status.state === 'transferring')
+                if (status.state === 'transferring') {
                     await job.bmc.cancelFlash().catch(() => { });
+                    cancelledByUs = true;
+                }
                 break;
             }
         }
@@ -76735,9 +76747,11 @@ async function flashNode(job) {
             job.reporter.warn(`${job.node}: upload refused by the BMC session (401); starting the flash once more`);
             continue;
         }
+        const why = uploadError instanceof Error ? uploadError.message : String(uploadError ?? status.state);
+        if (cancelledByUs)
+            throw fail(`upload broke off: ${why}; the transfer was cancelled on the BMC (an upload is never re-sent blindly)`, uploadError);
         if (status.state === 'error')
             throw fail(`BMC reported "${status.message}" (${advice(status.message)})`, uploadError);
-        const why = uploadError instanceof Error ? uploadError.message : String(uploadError ?? status.state);
         throw fail(`upload broke off: ${why}; the BMC state is ${status.state}`, uploadError);
     }
 }
@@ -77176,6 +77190,17 @@ async function resolve(ctx) {
 
 
 
+/** Read-only BMC facts for the plan (about, power, node_info); an unreachable BMC is a detail, not a failure. */
+async function boardFacts(ctx, name) {
+    try {
+        const bmc = await ctx.deps.bmc(ctx.cluster.boardList.find((b) => b.name === name));
+        const [about, power, nodes] = await Promise.all([bmc.about(), bmc.power(), bmc.nodeInfo().catch(() => undefined)]);
+        return { version: `bmcd ${about.bmcdVersion ?? about.version ?? '?'}`, power, nodes };
+    }
+    catch (error) {
+        return { version: '', error: `unreachable: ${error.message}` };
+    }
+}
 /** outputs.values key holding the UART snapshot taken right before power-on. */
 const uartSnapshotKey = (node) => `boot:uart:${node}`;
 function board(ctx, node) {
@@ -77190,9 +77215,23 @@ const flashPhase = {
     appliesTo: () => true,
     async plan(ctx) {
         const image = describeImage(ctx.cluster, ctx.outputs.schematicId);
+        const facts = new Map();
+        for (const b of ctx.cluster.boardList)
+            facts.set(b.name, boardFacts(ctx, b.name));
         return Promise.all(ctx.nodes.map(async (node) => {
             const d = await decideFlash(ctx, node);
-            return { phase: 'flash', node: node.id, action: d.action, reason: d.reason, details: { image, board: node.board, slot: String(node.slot) } };
+            const f = await facts.get(node.board);
+            const details = { image, board: node.board, slot: String(node.slot) };
+            if (f?.error)
+                details.bmc = f.error;
+            else if (f) {
+                details.bmc = f.version;
+                details.power = f.power?.[node.slot] ?? 'unknown';
+                const info = f.nodes?.find((n) => n.slot === node.slot);
+                if (info?.moduleName)
+                    details.module = info.moduleName;
+            }
+            return { phase: 'flash', node: node.id, action: d.action, reason: d.reason, details };
         }));
     },
     async runNode(ctx, node) {
@@ -77403,50 +77442,13 @@ function assessPods(podsJson) {
 }
 
 ;// CONCATENATED MODULE: ./src/core/phases/k3s/artifacts.ts
-const RELEASES = 'https://github.com/k3s-io/k3s/releases/download';
-/** install.sh from the k3s repository at the release tag: pinned, unlike get.k3s.io. */
-const RAW = 'https://raw.githubusercontent.com/k3s-io/k3s';
-/** `<mirror>/<host><path>` when a mirror is set, the upstream URL otherwise. */
-function artifacts_viaMirror(url, mirror) {
-    if (!mirror)
-        return url;
-    const u = new URL(url);
-    return `${mirror.replace(/\/+$/, '')}/${u.host}${u.pathname}${u.search}`;
-}
-/** v1.31.3+k3s1 -> 1.31.3-k3s1: a semver the cache keeps distinct per k3s revision (build metadata is dropped by semver). */
-function artifacts_cacheVersion(k3sVersion) {
-    return k3sVersion.replace(/^v/, '').replace('+', '-');
-}
+
+
 function k3sArtifacts(k3sVersion, mirror) {
-    const tag = encodeURIComponent(k3sVersion);
-    const version = artifacts_cacheVersion(k3sVersion);
-    const sums = artifacts_viaMirror(`${RELEASES}/${tag}/sha256sum-arm64.txt`, mirror);
     return {
-        binary: {
-            tool: 'k3s',
-            version,
-            arch: 'arm64',
-            url: artifacts_viaMirror(`${RELEASES}/${tag}/k3s-arm64`, mirror),
-            fileName: 'k3s-arm64',
-            checksum: { sumsUrl: sums, sumsEntry: 'k3s-arm64' },
-            executable: true
-        },
-        images: {
-            tool: 'k3s-airgap',
-            version,
-            arch: 'arm64',
-            url: artifacts_viaMirror(`${RELEASES}/${tag}/k3s-airgap-images-arm64.tar.zst`, mirror),
-            fileName: 'k3s-airgap-images-arm64.tar.zst',
-            checksum: { sumsUrl: sums, sumsEntry: 'k3s-airgap-images-arm64.tar.zst' }
-        },
-        installer: {
-            tool: 'k3s-install',
-            version,
-            arch: 'arm64',
-            url: artifacts_viaMirror(`${RAW}/${tag}/install.sh`, mirror),
-            fileName: 'install.sh',
-            executable: true
-        }
+        binary: k3sBinary(k3sVersion, 'arm64', mirror),
+        images: k3sAirgap(k3sVersion, 'arm64', mirror),
+        installer: k3sInstallScript(k3sVersion, mirror)
     };
 }
 /** Where the pushed files land on a node. */
@@ -77707,6 +77709,22 @@ async function waitForApi(ctx, pool, phase) {
     if (!ok)
         throw new PhaseError(phase, first.id, `the k3s API did not answer within ${ctx.cluster.cluster_timeout} s (last: ${last || 'no output'})`, shells_RESUME, { code: 'ApiNotReady' });
 }
+/** Waits until one node is registered and Ready (an etcd member joins before the next one starts). */
+async function waitForNode(ctx, pool, phase, node) {
+    const first = topology(ctx.cluster).first;
+    const shell = await pool.shell(first);
+    let last = 'not registered';
+    const ok = await attempts(ctx, ctx.cluster.cluster_timeout, async () => {
+        const out = await shell.exec('k3s kubectl get nodes -o json', { timeoutMs: 20_000 });
+        if (out.code !== 0)
+            return undefined;
+        const problem = assessNodes(ctx.cluster, out.stdout).problems.find((p) => p.startsWith(`${node.hostname}:`));
+        last = problem ?? '';
+        return problem ? undefined : true;
+    });
+    if (!ok)
+        throw new PhaseError(phase, node.id, `did not become Ready within ${ctx.cluster.cluster_timeout} s: ${last}`, shells_RESUME, { code: 'NodeNotReady' });
+}
 /** Polls nodes and core pods until all are as wanted; a timeout names what is not and why. */
 async function waitForCluster(ctx, pool, phase) {
     const first = topology(ctx.cluster).first;
@@ -77857,9 +77875,51 @@ async function convergeNode(input) {
     return { changed: true, summary: `${action} (${decision.reasons.join(', ')})`, decision };
 }
 
+;// CONCATENATED MODULE: ./src/core/phases/k3s/drift.ts
+// Read-only drift of k3s on the nodes: installed version, the unit's state and each key of
+// config.yaml against what the cluster file renders. Observed through the same scripts the deploy uses.
+
+
+
+
+const show = (value) => (value === undefined ? '(unset)' : Array.isArray(value) ? value.join(',') : String(value));
+/** Per-key differences between two rendered configs (the token never appears in either). */
+function configDrift(wanted, found) {
+    const want = ((0,dist/* parse */.qg)(wanted) ?? {});
+    const have = (found === undefined ? {} : (0,dist/* parse */.qg)(found) ?? {});
+    const keys = [...new Set([...Object.keys(want), ...Object.keys(have)])].sort();
+    return keys
+        .filter((k) => JSON.stringify(want[k]) !== JSON.stringify(have[k]))
+        .map((k) => ({ key: k, wanted: show(want[k]), found: show(have[k]) }));
+}
+async function nodeDrift(ctx, pool, phase, node) {
+    const cluster = ctx.cluster;
+    const row = (field, wanted, found) => ({ subject: node.id, field, wanted, found, kind: 'drift', fixedBy: [phase], path: node.path });
+    const facts = await converge_observeNode(pool, phase, node);
+    const rows = [];
+    if (facts.version !== cluster.k3s_version)
+        rows.push(row('k3s.version', cluster.k3s_version, facts.version === 'none' ? 'not installed' : facts.version));
+    if (facts.version === 'none')
+        return rows;
+    if (facts.unit !== 'active')
+        rows.push(row(`k3s.service.${unitName(node)}`, 'active', facts.unit));
+    const shell = await pool.shell(node);
+    const out = await shell.exec(`cat ${K3S_CONFIG_PATH} 2>/dev/null || true`, { timeoutMs: 20_000 });
+    for (const d of configDrift(renderK3sConfig(cluster, node), out.stdout || undefined))
+        rows.push(row(`k3s.config.${d.key}`, d.wanted, d.found));
+    return rows;
+}
+function k3sDrift(phase, pick) {
+    return (ctx) => withPool(ctx, phase, async (pool) => {
+        const rows = await Promise.all(ctx.nodes.filter(pick).map((node) => nodeDrift(ctx, pool, phase, node)));
+        return rows.flat();
+    });
+}
+
 ;// CONCATENATED MODULE: ./src/core/phases/k3s/install-phase.ts
 // Phase install (K3s, cluster scope): the server(s). The first server is converged first (with a token
 // generated once if it has none), then the other servers join it one at a time, as embedded etcd wants.
+
 
 
 
@@ -77894,6 +77954,9 @@ async function run(ctx) {
             const result = await convergeNode({ ctx, pool, phase: 'install', node: server, token, fetch });
             lines.push(`${server.id}: ${result.summary}`);
             changed ||= result.changed;
+            // Embedded etcd takes one new member at a time: the next server waits for this one.
+            if (result.changed)
+                await waitForNode(ctx, pool, 'install', server);
         }
         for (const line of lines)
             ctx.reporter.info(line);
@@ -77924,7 +77987,8 @@ const k3sInstallPhase = {
     scope: 'cluster',
     appliesTo: (cluster) => cluster.kind === 'k3s',
     plan: (ctx) => withPool(ctx, 'install', (pool) => planNodes(ctx, pool, 'install', ctx.nodes.filter((n) => n.role === 'controlplane'))),
-    run
+    run,
+    drift: k3sDrift('install', (n) => n.role === 'controlplane')
 };
 
 ;// CONCATENATED MODULE: ./src/core/phases/k3s/kubeconfig.ts
@@ -77961,6 +78025,21 @@ async function writeKubeconfig(dir, text) {
 
 
 
+
+/** Agents converge in parallel, but the first server's sshd allows 10 sessions per connection (MaxSessions). */
+const AGENT_CONCURRENCY = 6;
+async function mapLimited(items, limit, fn) {
+    const results = new Array(items.length);
+    let next = 0;
+    const worker = async () => {
+        while (next < items.length) {
+            const i = next++;
+            results[i] = await fn(items[i]);
+        }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+    return results;
+}
 async function join_phase_run(ctx) {
     const topo = topology(ctx.cluster);
     const selected = new Set(ctx.nodes.map((n) => n.id));
@@ -77971,7 +78050,7 @@ async function join_phase_run(ctx) {
             throw new PhaseError('join', topo.first.id, 'the first server has no k3s token', `run the install phase first, then ${shells_RESUME}`, { code: 'NoToken' });
         ctx.outputs.k3sToken = token;
         const agents = topo.agents.filter((a) => selected.has(a.id));
-        const results = await Promise.all(agents.map((node) => convergeNode({ ctx, pool, phase: 'join', node, token, fetch })));
+        const results = await mapLimited(agents, AGENT_CONCURRENCY, (node) => convergeNode({ ctx, pool, phase: 'join', node, token, fetch }));
         agents.forEach((node, i) => ctx.reporter.info(`${node.id}: ${results[i].summary}`));
         const assessed = await waitForCluster(ctx, pool, 'join');
         Object.assign(ctx.outputs.nodeStatus, assessed.status);
@@ -77991,8 +78070,296 @@ const k3sJoinPhase = {
     scope: 'cluster',
     appliesTo: (cluster) => cluster.kind === 'k3s',
     plan: (ctx) => withPool(ctx, 'join', (pool) => planNodes(ctx, pool, 'join', ctx.nodes.filter((n) => n.role === 'worker'))),
-    run: join_phase_run
+    run: join_phase_run,
+    drift: k3sDrift('join', (n) => n.role === 'worker')
 };
+
+;// CONCATENATED MODULE: ./src/core/phases/npu/artifacts.ts
+
+/** rkllama release this action installs (its Python dependencies still come from PyPI on the node). */
+const RKLLAMA_VERSION = '0.0.54';
+function rknnRuntime(version, mirror) {
+    return {
+        tool: 'librknnrt',
+        version: cacheVersion(version),
+        arch: 'arm64',
+        url: viaMirror(`https://raw.githubusercontent.com/airockchip/rknn-toolkit2/v${version}/rknpu2/runtime/Linux/librknn_api/aarch64/librknnrt.so`, mirror),
+        fileName: 'librknnrt.so'
+    };
+}
+function rkllmRuntime(version, mirror) {
+    return {
+        tool: 'librkllmrt',
+        version: cacheVersion(version),
+        arch: 'arm64',
+        url: viaMirror(`https://raw.githubusercontent.com/airockchip/rknn-llm/release-v${version}/rkllm-runtime/Linux/librkllm_api/aarch64/librkllmrt.so`, mirror),
+        fileName: 'librkllmrt.so'
+    };
+}
+function rkllamaSource(mirror) {
+    return {
+        tool: 'rkllama',
+        version: RKLLAMA_VERSION,
+        arch: 'arm64',
+        url: viaMirror(`https://github.com/NotPunchnox/rkllama/archive/refs/tags/${RKLLAMA_VERSION}.tar.gz`, mirror),
+        fileName: `rkllama-${RKLLAMA_VERSION}.tar.gz`
+    };
+}
+/** name -> quantization -> file. Extend with care: rkllmVersion must be what the file was built with. */
+const MODELS = {
+    'qwen3-4b': {
+        w8a8: { repo: 'dulimov/Qwen3-4B-rk3588-1.2.1-unsloth-16k', file: 'Qwen3-4B-rk3588-w8a8_g128-opt-1-hybrid-ratio-1.0.rkllm', rkllmVersion: '1.2.1' }
+    },
+    'gemma-3-1b': {
+        w8a8: { repo: 'thanhtantran/gemma-3-1b-it-rk3588-1.2.0', file: 'gemma-3-1b-it-rk3588-w8a8-opt-1-hybrid-ratio-0.0.rkllm', rkllmVersion: '1.2.0' }
+    }
+};
+const minor = (v) => v.split('.').slice(0, 2).join('.');
+/** The catalog entry for model/quantization, or a reason it cannot be used with this runtime. */
+function resolveModel(model, quantization, rkllmVersion) {
+    const byQuant = MODELS[model];
+    if (!byQuant)
+        return { problem: `unknown model ${JSON.stringify(model)}; known: ${Object.keys(MODELS).join(', ')}` };
+    const entry = byQuant[quantization];
+    if (!entry)
+        return { problem: `model ${model} has no ${quantization} file; available: ${Object.keys(byQuant).join(', ')}` };
+    if (minor(entry.rkllmVersion) !== minor(rkllmVersion))
+        return {
+            problem: `model ${model} (${quantization}) was converted with RKLLM ${entry.rkllmVersion} but rkllm_version is ${rkllmVersion}; RKLLM loads only models of its own minor version, so set rkllm_version to ${minor(entry.rkllmVersion)}.x or choose another model`
+        };
+    return { entry };
+}
+function modelArtifact(entry, mirror) {
+    return {
+        tool: `rkllm-model-${entry.repo.replace(/[^A-Za-z0-9]+/g, '-').toLowerCase()}`,
+        version: cacheVersion(entry.rkllmVersion),
+        arch: 'arm64',
+        url: viaMirror(`https://huggingface.co/${entry.repo}/resolve/main/${entry.file}`, mirror),
+        fileName: entry.file
+    };
+}
+
+;// CONCATENATED MODULE: ./src/core/phases/npu/scripts.ts
+// Node-side scripts of the NPU phase: the driver check (refuses a kernel without RKNPU), runtime
+// installation behind version markers, rkllama's install into a venv and our systemd unit.
+
+const DEFAULT_NPU_PATHS = { versionFile: '/sys/kernel/debug/rknpu/version', driDir: '/dev/dri' };
+const MARKERS = '/var/lib/turingpi/npu';
+const RKLLAMA_HOME = '/opt/rkllama';
+/** key=value: driver, render, rknn, rkllm, rkllama, model, unit. */
+function npuObserveScript(paths) {
+    return script({ VERSION_FILE: paths.versionFile, DRI_DIR: paths.driDir, MARKERS, HOME_DIR: RKLLAMA_HOME }, `
+driver=$(sed -n 's/^RKNPU driver: *//p' "$VERSION_FILE" 2>/dev/null | head -n1 || true)
+echo "driver=\${driver:-none}"
+render=$(find "$DRI_DIR" -maxdepth 1 -name 'renderD*' 2>/dev/null | sort | head -n1 || true)
+echo "render=\${render:-none}"
+for m in rknn rkllm rkllama model; do echo "$m=$(cat "$MARKERS/$m" 2>/dev/null || echo none)"; done
+if [ -f /etc/systemd/system/rkllama.service ]; then echo "unit=$(systemctl is-active rkllama 2>/dev/null || true)"; else echo "unit=absent"; fi
+if [ -f /etc/systemd/system/rkllama.service ]; then echo "unit_sha=$(sha256sum /etc/systemd/system/rkllama.service | cut -d' ' -f1)"; else echo "unit_sha=none"; fi
+echo "kernel=$(uname -r)"`);
+}
+/** Moves a pushed library into place, runs ldconfig and records the version. */
+function runtimeScript(name, library, version) {
+    return script({ NAME: name, STAGED: `${MARKERS}/${library}.new`, TARGET: `/usr/local/lib/${library}`, VERSION: version, MARKERS }, `
+install -m 0644 "$STAGED" "$TARGET"
+rm -f "$STAGED"
+ldconfig 2>/dev/null || true
+printf '%s\\n' "$VERSION" > "$MARKERS/$NAME"
+changed "$NAME=$VERSION"
+result`);
+}
+/**
+ * rkllama from the pushed source tarball into a venv. Its Python dependencies can only come from PyPI
+ * on the node (or the mirror's /pypi.org/simple when a mirror is set): the one network need of a node.
+ */
+function rkllamaInstallScript(input) {
+    return script({ HOME_DIR: RKLLAMA_HOME, VERSION: input.version, MARKERS, PIP_INDEX: input.mirror ? `${input.mirror.replace(/\/+$/, '')}/pypi.org/simple` : '' }, `
+mkdir -p "$HOME_DIR/app" "$HOME_DIR/models"
+tar -xzf "$HOME_DIR/rkllama.tar.gz" -C "$HOME_DIR/app" --strip-components=1
+python3 -m venv "$HOME_DIR/venv"
+pip_opts=()
+if [ -n "$PIP_INDEX" ]; then pip_opts=(--index-url "$PIP_INDEX"); fi
+"$HOME_DIR/venv/bin/pip" install -q "\${pip_opts[@]}" "$HOME_DIR/app"
+printf '%s\\n' "$VERSION" > "$MARKERS/rkllama"
+changed "rkllama=$VERSION"
+result`);
+}
+function rkllamaUnit(port) {
+    return `# Managed by turingpi-cluster-action.
+[Unit]
+Description=rkllama (LLM API on the RK3588 NPU)
+After=network-online.target
+Wants=network-online.target
+
+[Service]
+Type=simple
+WorkingDirectory=${RKLLAMA_HOME}
+Environment=RKLLAMA_MODELS=${RKLLAMA_HOME}/models
+ExecStart=${RKLLAMA_HOME}/venv/bin/rkllama serve --port ${port}
+Restart=on-failure
+RestartSec=5s
+
+[Install]
+WantedBy=multi-user.target
+`;
+}
+function modelScript(input) {
+    return script({ DIR: `${RKLLAMA_HOME}/models/${input.name}`, FILE: input.file, REPO: input.repo, MARKER: input.marker, MARKERS }, `
+mkdir -p "$DIR"
+mv -f "$DIR/$FILE.new" "$DIR/$FILE"
+printf 'FROM="%s"\\nHUGGINGFACE_PATH="%s"\\nSYSTEM=""\\nTEMPERATURE=0.7\\n' "$FILE" "$REPO" > "$DIR/Modelfile"
+printf '%s\\n' "$MARKER" > "$MARKERS/model"
+changed "model=$MARKER"
+result`);
+}
+function startUnitScript(unit) {
+    return script({ UNIT: unit }, `
+systemctl daemon-reload
+systemctl enable "$UNIT" >/dev/null 2>&1 || true
+systemctl restart "$UNIT"
+changed "started=$UNIT"
+result`);
+}
+
+;// CONCATENATED MODULE: ./src/core/phases/npu/index.ts
+// Phase npu (K3s on Armbian, per node): refuse a kernel without the RKNPU driver, install the RKNN and
+// RKLLM runtimes from the runner cache, optionally run rkllama with a model whose RKLLM version matches
+// the runtime, probe its API from the node, and label the node turingpi.io/npu=rk3588.
+
+
+
+
+
+
+
+const NPU_LABEL = 'turingpi.io/npu=rk3588';
+function wantedModel(ctx, node) {
+    const npu = ctx.cluster.npu;
+    if (!npu?.deploy_rkllama || !npu.model)
+        return undefined;
+    const resolved = resolveModel(npu.model, npu.model_quantization, npu.rkllm_version);
+    if ('problem' in resolved)
+        throw new PhaseError('npu', node.id, resolved.problem, 'fix npu_config in the cluster file and re-run', { code: 'NpuModelMismatch' });
+    return resolved.entry;
+}
+async function push(ctx, pool, node, request, path) {
+    const artifact = await ctx.deps.downloads.fetch(request);
+    await (await pool.shell(node)).put(path, (0,external_node_fs_namespaceObject.createReadStream)(artifact.path), { mode: 0o644, owner: 'root:root' });
+}
+async function npu_probe(ctx, pool, node, port, model) {
+    const shell = await pool.shell(node);
+    const to = ctx.deps.net.map(node.ip, port);
+    const url = `http://${to.host}:${to.port}/api/tags`;
+    const tries = Math.max(1, Math.ceil(ctx.cluster.boot_timeout / 2));
+    let last = '';
+    for (let i = 0; i < tries; i++) {
+        const out = await shell.exec(`curl -fsS --max-time 5 ${url}`, { timeoutMs: 15_000 });
+        if (out.code === 0) {
+            try {
+                const names = (JSON.parse(out.stdout).models ?? []).map((m) => m.name);
+                if (!model || names.some((n) => n === model || n.startsWith(`${model}:`)))
+                    return names.join(', ') || 'no models';
+                last = `model ${model} not listed (listed: ${names.join(', ') || 'none'})`;
+            }
+            catch {
+                last = `not JSON: ${out.stdout.slice(0, 80)}`;
+            }
+        }
+        else
+            last = out.stderr.trim().split('\n').pop() ?? `exit ${out.code}`;
+        if (i < tries - 1)
+            await ctx.deps.sleep(2_000);
+    }
+    throw new PhaseError('npu', node.id, `rkllama did not answer GET ${url} within ${ctx.cluster.boot_timeout} s: ${last}`, shells_RESUME, { code: 'RkllamaNotReady' });
+}
+async function npu_label(ctx, pool, node) {
+    const first = topology(ctx.cluster).first;
+    const shell = await pool.shell(first);
+    const [key, value] = NPU_LABEL.split('=');
+    const got = await runChecked(shell, 'npu', first, `reading node ${node.hostname}`, `k3s kubectl get node ${node.hostname} -o json`);
+    const labels = JSON.parse(got.stdout).metadata.labels ?? {};
+    if (labels[key] === value)
+        return false;
+    await runChecked(shell, 'npu', first, `labelling ${node.hostname}`, `k3s kubectl label node ${node.hostname} ${NPU_LABEL} --overwrite`);
+    return true;
+}
+function createNpuPhase(options = {}) {
+    const paths = options.paths ?? DEFAULT_NPU_PATHS;
+    const port = options.port ?? 8080;
+    async function runNode(ctx, node) {
+        const npu = ctx.cluster.npu;
+        const model = wantedModel(ctx, node);
+        const mirror = ctx.settings.mirror;
+        return withPool(ctx, 'npu', async (pool) => {
+            const shell = await pool.shell(node);
+            const facts = parseFacts((await runChecked(shell, 'npu', node, 'observing the NPU', npuObserveScript(paths))).stdout);
+            if (facts.driver === 'none' || !facts.driver)
+                throw new PhaseError('npu', node.id, `no RKNPU driver on kernel ${facts.kernel}: ${paths.versionFile} is missing; the NPU needs Armbian's vendor kernel (vendor-rk35xx)`, 'flash an Armbian vendor-kernel image or disable npu_config', { code: 'NpuDriverMissing' });
+            if (facts.render === 'none')
+                throw new PhaseError('npu', node.id, `RKNPU driver ${facts.driver} is loaded but no render node exists in ${paths.driDir}`, 'check the kernel and re-run', { code: 'NpuDriverMissing' });
+            const changes = [];
+            const run = async (what, text, timeoutMs = 120_000) => {
+                const { result } = await runChecked(shell, 'npu', node, what, text, { timeoutMs });
+                if (result?.changed)
+                    changes.push(result.details);
+            };
+            if (npu.install_rknn && facts.rknn !== npu.rknn_version) {
+                await push(ctx, pool, node, rknnRuntime(npu.rknn_version, mirror), `${MARKERS}/librknnrt.so.new`);
+                await run('installing librknnrt.so', runtimeScript('rknn', 'librknnrt.so', npu.rknn_version));
+            }
+            if ((npu.install_rkllm || npu.deploy_rkllama) && facts.rkllm !== npu.rkllm_version) {
+                await push(ctx, pool, node, rkllmRuntime(npu.rkllm_version, mirror), `${MARKERS}/librkllmrt.so.new`);
+                await run('installing librkllmrt.so', runtimeScript('rkllm', 'librkllmrt.so', npu.rkllm_version));
+            }
+            let probed = '';
+            if (npu.deploy_rkllama) {
+                if (facts.rkllama !== RKLLAMA_VERSION) {
+                    await push(ctx, pool, node, rkllamaSource(mirror), `${RKLLAMA_HOME}/rkllama.tar.gz`);
+                    await run('installing rkllama', rkllamaInstallScript({ version: RKLLAMA_VERSION, ...(mirror ? { mirror } : {}) }), 900_000);
+                }
+                const unit = rkllamaUnit(port);
+                if (facts.unit_sha !== config_sha256(unit)) {
+                    await shell.put('/etc/systemd/system/rkllama.service', unit, { mode: 0o644, owner: 'root:root' });
+                    changes.push('rkllama.service');
+                }
+                if (model && npu.model) {
+                    const marker = `${npu.model}:${npu.model_quantization}:${model.file}`;
+                    if (facts.model !== marker) {
+                        await push(ctx, pool, node, modelArtifact(model, mirror), `${RKLLAMA_HOME}/models/${npu.model}/${model.file}.new`);
+                        await run(`installing model ${npu.model}`, modelScript({ name: npu.model, file: model.file, repo: model.repo, marker }));
+                    }
+                }
+                if (changes.length || facts.unit !== 'active')
+                    await run('starting rkllama', startUnitScript('rkllama'));
+                probed = await npu_probe(ctx, pool, node, port, npu.model);
+            }
+            if (await npu_label(ctx, pool, node))
+                changes.push(`label ${NPU_LABEL}`);
+            const status = (ctx.outputs.nodeStatus[node.id] ??= { node: node.id, role: node.role, ip: node.ip });
+            status.npu = `RKNPU ${facts.driver}`;
+            const tail = probed ? `; rkllama answers (models: ${probed})` : '';
+            return { changed: changes.length > 0, summary: `${changes.length ? `changed: ${changes.join(', ')}` : 'NPU stack unchanged'} (driver ${facts.driver})${tail}` };
+        });
+    }
+    return {
+        name: 'npu',
+        scope: 'node',
+        appliesTo: (cluster) => cluster.kind === 'k3s' && !!cluster.npu && (cluster.npu.install_rknn || cluster.npu.install_rkllm || cluster.npu.deploy_rkllama),
+        async plan(ctx) {
+            return ctx.nodes.map((node) => {
+                try {
+                    const model = wantedModel(ctx, node);
+                    return { phase: 'npu', node: node.id, action: 'run', reason: `check the RKNPU driver, install the runtimes${ctx.cluster.npu?.deploy_rkllama ? `, rkllama ${RKLLAMA_VERSION}` : ''}${model ? ` with ${model.file}` : ''}` };
+                }
+                catch (error) {
+                    return { phase: 'npu', node: node.id, action: 'blocked', reason: error.message };
+                }
+            });
+        },
+        runNode
+    };
+}
+const npuPhase = createNpuPhase();
 
 ;// CONCATENATED MODULE: ./src/core/phases/os-bootstrap/nvme-script.ts
 // The NVMe script: a filesystem is created only on a blank device. A device carrying our own ext4
@@ -78119,7 +78486,10 @@ result`);
 function packagesScript(mirror) {
     return script({ PACKAGES: BOOTSTRAP_PACKAGES.join(' '), APT_MIRROR: mirror?.replace(/\/+$/, '') ?? '' }, `
 missing=()
-for pkg in $PACKAGES; do
+wanted=$PACKAGES
+# Debian ships systemd-timesyncd as its own package; it conflicts with chrony, so only without chrony.
+if [ "$(dpkg-query -W -f='\${Status}' chrony 2>/dev/null || true)" != "install ok installed" ]; then wanted="$wanted systemd-timesyncd"; fi
+for pkg in $wanted; do
   if [ "$(dpkg-query -W -f='\${Status}' "$pkg" 2>/dev/null || true)" != "install ok installed" ]; then missing+=("$pkg"); fi
 done
 if [ "\${#missing[@]}" -gt 0 ]; then
@@ -78271,7 +78641,8 @@ const osBootstrapPhase = {
 
 
 
-const PHASE_MODULES = [flashPhase, bootPhase, osBootstrapPhase, k3sInstallPhase, k3sJoinPhase];
+
+const PHASE_MODULES = [flashPhase, bootPhase, osBootstrapPhase, k3sInstallPhase, k3sJoinPhase, npuPhase];
 
 ;// CONCATENATED MODULE: ./src/compose/engine.ts
 // The engine every front runs: the phase modules in order plus the cross-cutting hooks (settings
@@ -78480,6 +78851,13 @@ class BmcTransport {
     options;
     url;
     pin;
+    /**
+     * Keep-alive: the BMC's RSA-4096 handshake is costly on its small ARM CPU, and a flash polls every
+     * second. Idle sockets are unref'd by node, so they never keep a process alive. No TLS session
+     * resumption: a resumed session shows no peer certificate, and the pin needs one on every connection.
+     */
+    verified = new WeakSet();
+    agent = new external_node_https_namespaceObject.Agent({ keepAlive: true, maxSockets: 4, rejectUnauthorized: false, maxCachedSessions: 0 });
     constructor(options) {
         this.options = options;
         this.url = new URL(options.endpoint);
@@ -78492,6 +78870,10 @@ class BmcTransport {
                 throw new TpiError('BmcTlsUnpinned', `BMC ${options.endpoint}: fingerprint has ${this.pin.length} hex digits, expected 64 (SHA-256)`);
             }
         }
+    }
+    /** Closes idle keep-alive connections. */
+    close() {
+        this.agent.destroy();
     }
     get endpoint() {
         return this.options.endpoint;
@@ -78509,7 +78891,7 @@ class BmcTransport {
             headers: { host: this.url.host, ...send.headers },
             // The pin replaces CA verification; see the header comment.
             rejectUnauthorized: false,
-            agent: false
+            agent: https ? this.agent : false
         };
         return new Promise((resolve, reject) => {
             let settled = false;
@@ -78557,14 +78939,19 @@ class BmcTransport {
             if (!https)
                 return write();
             req.on('socket', (socket) => {
+                // A reused keep-alive socket was checked when it connected.
+                if (this.verified.has(socket))
+                    return write();
                 socket.once('secureConnect', () => {
                     const problem = this.checkPeer(socket);
                     if (problem) {
                         clearTimeout(timer);
                         fail(new TpiError('BmcTlsMismatch', problem));
                     }
-                    else
+                    else {
+                        this.verified.add(socket);
                         write();
+                    }
                 });
             });
         });
@@ -78613,6 +79000,10 @@ class HttpBmcClient {
     }
     get endpoint() {
         return this.transport.endpoint;
+    }
+    /** Drops idle keep-alive connections (they never hold the process open, this just frees them early). */
+    close() {
+        this.transport.close();
     }
     async login() {
         const reply = await this.withRetries('login', { idempotent: true }, () => this.transport.send('/api/bmc/authenticate', {
@@ -93129,6 +93520,7 @@ const emptyOutputs = () => ({ nodeStatus: {}, addons: [], timings: {}, values: {
 // fingerprints and hashes, never secrets.
 
 
+
 class StateStore {
     file;
     data;
@@ -93174,7 +93566,8 @@ class StateStore {
         await this.save();
     }
     async save() {
-        const tmp = `${this.file}.${process.pid}.tmp`;
+        // A unique temp name per call: concurrent saves (pipelined nodes) must not rename each other's file.
+        const tmp = `${this.file}.${(0,external_node_crypto_.randomUUID)()}.tmp`;
         await (0,promises_namespaceObject.writeFile)(tmp, JSON.stringify(this.data, null, 2) + '\n', { mode: 0o600 });
         await (0,promises_namespaceObject.rename)(tmp, this.file);
     }
@@ -93538,7 +93931,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _commands_deploy_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2682);
 /* harmony import */ var _commands_drift_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(2930);
 /* harmony import */ var _commands_plan_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(1754);
-/* harmony import */ var _commands_shared_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(1902);
+/* harmony import */ var _commands_shared_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(8709);
 /* harmony import */ var _commands_validate_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(2575);
 // `turingpi-cluster <verb>`: the laptop front over the same core as the action.
 

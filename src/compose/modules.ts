@@ -4,7 +4,8 @@ import { bootPhase } from '../core/phases/boot/module.js'
 import { flashPhase } from '../core/phases/flash/module.js'
 import { k3sInstallPhase } from '../core/phases/k3s/install-phase.js'
 import { k3sJoinPhase } from '../core/phases/k3s/join-phase.js'
+import { npuPhase } from '../core/phases/npu/index.js'
 import { osBootstrapPhase } from '../core/phases/os-bootstrap/index.js'
 import type { PhaseModule } from '../core/phases/types.js'
 
-export const PHASE_MODULES: PhaseModule[] = [flashPhase, bootPhase, osBootstrapPhase, k3sInstallPhase, k3sJoinPhase]
+export const PHASE_MODULES: PhaseModule[] = [flashPhase, bootPhase, osBootstrapPhase, k3sInstallPhase, k3sJoinPhase, npuPhase]

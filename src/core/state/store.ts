@@ -3,6 +3,7 @@
 // fingerprints and hashes, never secrets.
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { randomUUID } from 'node:crypto'
 
 export interface NodeState {
   /** Phase name -> fingerprint of what was done (image hash, config hash, ...). */
@@ -65,7 +66,8 @@ export class StateStore {
   }
 
   async save(): Promise<void> {
-    const tmp = `${this.file}.${process.pid}.tmp`
+    // A unique temp name per call: concurrent saves (pipelined nodes) must not rename each other's file.
+    const tmp = `${this.file}.${randomUUID()}.tmp`
     await writeFile(tmp, JSON.stringify(this.data, null, 2) + '\n', { mode: 0o600 })
     await rename(tmp, this.file)
   }
