@@ -14,7 +14,7 @@ import { emptyOutputs, type PhaseContext } from '../src/core/phases/types.js'
 import { MemoryReporter } from '../src/core/reporter.js'
 import type { RunSettings } from '../src/core/settings.js'
 import type { StateStore } from '../src/core/state/store.js'
-import type { BenchResult } from './run.js'
+import type { BenchResult } from './lib/result.js'
 
 const BMC_LATENCY_MS = 15
 const ROUNDS = 5

@@ -10,7 +10,7 @@ import { k3sJoinPhase } from '../src/core/phases/k3s/join-phase.js'
 import { phaseContext } from '../test/core/phases/k3s/context.js'
 import { k3sCluster } from '../test/core/phases/k3s/fixtures.js'
 import { startHarness } from '../test/core/phases/k3s/harness.js'
-import type { BenchResult } from './run.js'
+import type { BenchResult } from './lib/result.js'
 
 async function deploy(cluster: ReturnType<typeof k3sCluster>, lab: ReturnType<typeof startHarness>, stateDir?: string) {
   const ctx = await phaseContext(cluster, lab.deps, stateDir)

@@ -6,15 +6,7 @@ import { cpus, totalmem } from 'node:os'
 import { basename, join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 
-export interface BenchResult {
-  name: string
-  figure: number
-  unit: string
-  baseline?: { name: string; figure: number }
-  ratio?: number
-  target?: string
-  notes?: string
-}
+import type { BenchResult } from './lib/result.js'
 
 const machine = {
   cpus: cpus().length,

@@ -76060,12 +76060,38 @@ async function observeNode(cluster, deps, observers, node, timeoutMs) {
     return { subject: node.id, field: 'reachable', wanted, found, kind: 'unreachable', fixedBy: [], path: [...node.path, 'ip'] };
 }
 
-;// CONCATENATED MODULE: ./src/core/drift/observers.ts
-// What drift needs beyond Deps: a plain TCP connect (the Talos API on 50000 speaks gRPC/TLS, so "it
-// accepts a connection" is the read-only reachability check) and the time limit per observation.
+;// CONCATENATED MODULE: ./src/core/phases/boot/detect.ts
+// Boot detection: only UART bytes that arrived after a snapshot taken before power-on count (bmcd 2.3.x
+// reads do not drain the 16 KiB ring, so an old `login:` would otherwise match at once), then a
+// network probe confirms the node is really reachable where the cluster file says.
 
-const DEFAULT_OBSERVATION_TIMEOUT_MS = 5000;
-function tcpConnect(host, port, timeoutMs) {
+
+const BOOT_PATTERNS = {
+    armbian: /login:/,
+    talos: /maintenance mode|machine is running and ready/
+};
+/** The part of `now` that came after `before`, for a ring that may have dropped its oldest bytes. */
+function newUartText(before, now) {
+    if (!before)
+        return now;
+    if (now.startsWith(before))
+        return now.slice(before.length);
+    // The ring rolled: find where the old tail sits in the new buffer.
+    for (const size of [512, 128, 32]) {
+        const tail = before.slice(-size);
+        if (tail.length < Math.min(size, before.length))
+            continue;
+        const at = now.lastIndexOf(tail);
+        if (at >= 0)
+            return now.slice(at + tail.length);
+    }
+    return now;
+}
+function lastLines(text, count = 15) {
+    return text.replace(/\r/g, '').split('\n').filter((l) => l.trim()).slice(-count).join('\n');
+}
+/** TCP connect through the address map; true when something accepts. */
+function tcpOpen(host, port, timeoutMs) {
     return new Promise((resolve) => {
         const socket = (0,external_node_net_.connect)({ host, port });
         const done = (ok) => {
@@ -76077,6 +76103,52 @@ function tcpConnect(host, port, timeoutMs) {
         socket.once('error', () => done(false));
     });
 }
+/** SSH banner (Armbian) or the Talos API port answering, at the node's mapped address. */
+async function probeNode(deps, os, ip, sshPort, timeoutMs = 3000) {
+    if (os === 'armbian') {
+        const t = deps.net.map(ip, sshPort);
+        return (await deps.ssh.probe(t.host, t.port, timeoutMs)) !== undefined;
+    }
+    const t = deps.net.map(ip, 50000);
+    return tcpOpen(t.host, t.port, timeoutMs);
+}
+/** Waits for the boot line on new UART bytes, then for the network probe. Throws a PhaseError on timeout. */
+async function waitForBoot(w) {
+    const now = w.now ?? Date.now;
+    const started = now();
+    const poll = w.pollMs ?? 2000;
+    let fresh = '';
+    let line;
+    while (now() - started <= w.timeoutMs) {
+        fresh = newUartText(w.snapshot, await w.bmc.readUart(w.slot));
+        const m = BOOT_PATTERNS[w.os].exec(fresh);
+        if (m) {
+            line = fresh.slice(0, m.index + m[0].length).split('\n').pop()?.trim() ?? m[0];
+            break;
+        }
+        await w.deps.sleep(poll);
+    }
+    const resume = 're-run the workflow; the node is not reflashed if its image is already in place';
+    if (!line) {
+        const tail = lastLines(fresh);
+        throw new PhaseError('boot', w.node, `no ${w.os === 'armbian' ? '"login:"' : 'Talos maintenance/ready'} line on slot ${w.slot}'s console within boot_timeout ${Math.round(w.timeoutMs / 1000)} s; last console lines:\n${tail || '(nothing new on the UART since power-on)'}`, resume, { code: 'BootTimeout' });
+    }
+    while (now() - started <= w.timeoutMs) {
+        if (await probeNode(w.deps, w.os, w.ip, w.sshPort))
+            return { seconds: (now() - started) / 1000, line };
+        await w.deps.sleep(poll);
+    }
+    const what = w.os === 'armbian' ? `SSH on ${w.ip}:${w.sshPort}` : `the Talos API on ${w.ip}:50000`;
+    throw new PhaseError('boot', w.node, `console shows "${line}" but ${what} did not answer within boot_timeout; last console lines:\n${lastLines(fresh)}`, resume, { code: 'BootTimeout' });
+}
+
+;// CONCATENATED MODULE: ./src/core/drift/observers.ts
+// What drift needs beyond Deps: a plain TCP connect (the Talos API on 50000 speaks gRPC/TLS, so "it
+// accepts a connection" is the read-only reachability check) and the time limit per observation.
+
+const DEFAULT_OBSERVATION_TIMEOUT_MS = 5000;
+/** The same TCP probe the boot phase uses (one implementation). */
+const tcpConnect = tcpOpen;
 const defaultDriftObservers = { tcpConnect };
 
 ;// CONCATENATED MODULE: ./src/core/drift/run-drift.ts
@@ -76523,88 +76595,6 @@ const CREDENTIAL_PHASES = ['install', 'join'];
 function checkRunSettings(cluster, settings) {
     const willUpload = settings.command === 'deploy' && (!settings.phases?.length || settings.phases.some((p) => CREDENTIAL_PHASES.includes(p)));
     return [...checkRedeploy(cluster, settings), ...checkArtifactSettings(settings, willUpload)];
-}
-
-;// CONCATENATED MODULE: ./src/core/phases/boot/detect.ts
-// Boot detection: only UART bytes that arrived after a snapshot taken before power-on count (bmcd 2.3.x
-// reads do not drain the 16 KiB ring, so an old `login:` would otherwise match at once), then a
-// network probe confirms the node is really reachable where the cluster file says.
-
-
-const BOOT_PATTERNS = {
-    armbian: /login:/,
-    talos: /maintenance mode|machine is running and ready/
-};
-/** The part of `now` that came after `before`, for a ring that may have dropped its oldest bytes. */
-function newUartText(before, now) {
-    if (!before)
-        return now;
-    if (now.startsWith(before))
-        return now.slice(before.length);
-    // The ring rolled: find where the old tail sits in the new buffer.
-    for (const size of [512, 128, 32]) {
-        const tail = before.slice(-size);
-        if (tail.length < Math.min(size, before.length))
-            continue;
-        const at = now.lastIndexOf(tail);
-        if (at >= 0)
-            return now.slice(at + tail.length);
-    }
-    return now;
-}
-function lastLines(text, count = 15) {
-    return text.replace(/\r/g, '').split('\n').filter((l) => l.trim()).slice(-count).join('\n');
-}
-/** TCP connect through the address map; true when something accepts. */
-function tcpOpen(host, port, timeoutMs) {
-    return new Promise((resolve) => {
-        const socket = (0,external_node_net_.connect)({ host, port });
-        const done = (ok) => {
-            socket.destroy();
-            resolve(ok);
-        };
-        socket.setTimeout(timeoutMs, () => done(false));
-        socket.once('connect', () => done(true));
-        socket.once('error', () => done(false));
-    });
-}
-/** SSH banner (Armbian) or the Talos API port answering, at the node's mapped address. */
-async function probeNode(deps, os, ip, sshPort, timeoutMs = 3000) {
-    if (os === 'armbian') {
-        const t = deps.net.map(ip, sshPort);
-        return (await deps.ssh.probe(t.host, t.port, timeoutMs)) !== undefined;
-    }
-    const t = deps.net.map(ip, 50000);
-    return tcpOpen(t.host, t.port, timeoutMs);
-}
-/** Waits for the boot line on new UART bytes, then for the network probe. Throws a PhaseError on timeout. */
-async function waitForBoot(w) {
-    const now = w.now ?? Date.now;
-    const started = now();
-    const poll = w.pollMs ?? 2000;
-    let fresh = '';
-    let line;
-    while (now() - started <= w.timeoutMs) {
-        fresh = newUartText(w.snapshot, await w.bmc.readUart(w.slot));
-        const m = BOOT_PATTERNS[w.os].exec(fresh);
-        if (m) {
-            line = fresh.slice(0, m.index + m[0].length).split('\n').pop()?.trim() ?? m[0];
-            break;
-        }
-        await w.deps.sleep(poll);
-    }
-    const resume = 're-run the workflow; the node is not reflashed if its image is already in place';
-    if (!line) {
-        const tail = lastLines(fresh);
-        throw new PhaseError('boot', w.node, `no ${w.os === 'armbian' ? '"login:"' : 'Talos maintenance/ready'} line on slot ${w.slot}'s console within boot_timeout ${Math.round(w.timeoutMs / 1000)} s; last console lines:\n${tail || '(nothing new on the UART since power-on)'}`, resume, { code: 'BootTimeout' });
-    }
-    while (now() - started <= w.timeoutMs) {
-        if (await probeNode(w.deps, w.os, w.ip, w.sshPort))
-            return { seconds: (now() - started) / 1000, line };
-        await w.deps.sleep(poll);
-    }
-    const what = w.os === 'armbian' ? `SSH on ${w.ip}:${w.sshPort}` : `the Talos API on ${w.ip}:50000`;
-    throw new PhaseError('boot', w.node, `console shows "${line}" but ${what} did not answer within boot_timeout; last console lines:\n${lastLines(fresh)}`, resume, { code: 'BootTimeout' });
 }
 
 ;// CONCATENATED MODULE: ./src/core/phases/flash/decide.ts
