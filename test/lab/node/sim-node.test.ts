@@ -126,7 +126,10 @@ describe('simulated RK1 node booting Armbian', () => {
     await expect(connect(node.host, clientKey.private)).rejects.toThrow()
     bmc.events.emit('flashed', 1, bmc.diskPath(1))
     await node.waitFor('off')
-    await new Promise((r) => setTimeout(r, 50))
+    // The wipe runs asynchronously after the 'flashed' event: wait for it, bounded (a loaded CI
+    // machine needs more than a fixed few milliseconds).
+    const gone = async (): Promise<boolean> => stat(join(node.rootDir, 'root/keep-me')).then(() => false, () => true)
+    for (let i = 0; i < 100 && !(await gone()); i++) await new Promise((r) => setTimeout(r, 50))
     await expect(stat(join(node.rootDir, 'root/keep-me'))).rejects.toThrow()
     bmc.events.emit('power', 1, true)
     await node.waitFor('up')
