@@ -1,0 +1,59 @@
+// Reading talosctl's answers: the text is the interface (the CLI has no machine-readable apply result),
+// so each reader names the exact phrases it relies on (real-samples C6, C7; dry-run summary of apply-config).
+
+export type NodeMode = 'maintenance' | 'configured' | 'unreachable'
+
+/**
+ * `get disks --insecure`: a table means the maintenance service answered. A configured node's apid asks
+ * for a client certificate, which an insecure client does not have: that TLS refusal means "configured".
+ * Anything else (refused, timed out, no route) means nothing answered.
+ */
+export function modeFromDisks(result: { code: number; stdout: string; stderr: string }): NodeMode {
+  if (result.code === 0) return 'maintenance'
+  const text = `${result.stderr}\n${result.stdout}`
+  if (/certificate required|Unauthenticated|PermissionDenied|tls: .*(certificate|unknown authority)/i.test(text)) return 'configured'
+  return 'unreachable'
+}
+
+export interface DryRunAnswer {
+  changed: boolean
+  reboot: boolean
+  /** The "Config diff:" part, for debug output (may contain secrets: mask before printing). */
+  diff: string
+}
+
+/** `apply-config --dry-run`: "Dry run summary:\n<mode details> (skipped in dry-run).\n\nConfig diff:\n\n<diff>". */
+export function parseDryRun(text: string): DryRunAnswer {
+  const at = text.indexOf('Config diff:')
+  const diff = at >= 0 ? text.slice(at + 'Config diff:'.length).trim() : ''
+  const changed = at >= 0 ? diff !== '' && !/^No changes\.?$/m.test(diff) : true
+  return { changed, reboot: /with a reboot/.test(text) && !/without a reboot/.test(text), diff }
+}
+
+/** A second bootstrap answers AlreadyExists (etcd data directory is not empty): the work is done. */
+export const bootstrapDone = (text: string): boolean => /code = AlreadyExists/.test(text)
+
+/** apid is not up yet, or etcd cannot take the bootstrap yet: try again within the timeout. */
+export const bootstrapRetryable = (text: string): boolean => /code = (Unavailable|FailedPrecondition|DeadlineExceeded)|connection refused/.test(text)
+
+/** `get machinestatus -o json`: the stage and readiness of a configured node. */
+export function parseMachineStatus(stdout: string): { stage: string; ready: boolean; unmet: string[] } | undefined {
+  try {
+    const first = stdout.trim().split(/\n(?=\{)/)[0] ?? ''
+    const r = JSON.parse(first) as { spec?: { stage?: string; status?: { ready?: boolean; unmetConditions?: { name: string; reason: string }[] } } }
+    const status = r.spec?.status
+    return { stage: r.spec?.stage ?? 'unknown', ready: status?.ready === true, unmet: (status?.unmetConditions ?? []).map((c) => `${c.name}: ${c.reason}`) }
+  } catch {
+    return undefined
+  }
+}
+
+/** The failing check of `talosctl health` (non-TTY lines "waiting for X: ..."), for the error message. */
+export function unhealthyFrom(output: string): string {
+  const lines = output.replace(/\r/g, '').split('\n').filter((l) => l.trim())
+  const waits = lines.filter((l) => l.startsWith('waiting for '))
+  const last = waits.at(-1)
+  if (!last) return lines.at(-1) ?? 'no output from talosctl health'
+  if (last.endsWith(': OK')) return lines.at(-1) ?? last
+  return last
+}

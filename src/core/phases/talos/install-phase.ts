@@ -1,0 +1,103 @@
+// Phase install (Talos, cluster scope): secrets bundle, machine configs generated and validated for every
+// node before any node is touched, then applied with the least disruption. Image and schematic were
+// resolved before the flash (resolveTalosImage); this phase only needs the schematic id for the
+// installer image.
+import type { Talosctl } from '../../../adapters/talosctl/types.js'
+import type { PhaseContext, PhaseModule, PlanStep, StepResult } from '../types.js'
+import { join } from 'node:path'
+import { renderConfigs, writeTalosconfig, type NodeConfig } from './configs.js'
+import { applyDecision, decideApply, type ApplyDecision } from './converge.js'
+import { localSchematic, talosCtx } from './factory.js'
+import { observeAll, waitRunning, type Observed } from './observe.js'
+import { secretsBundle, storedBundle, workDir } from './secrets.js'
+import { ensureTalosctl } from './tool.js'
+
+export interface Prepared {
+  talosctl: Talosctl
+  observed: Observed[]
+  configs: Map<string, NodeConfig>
+  talosconfig: string
+}
+
+/**
+ * Everything up to (not including) touching a node: observe, secrets, configs, validation, talosconfig.
+ * readOnly (plan): never generates a bundle and writes the talosconfig to the temp folder, not state-dir;
+ * without a bundle there are no configs to compare (configs is empty).
+ */
+export async function prepare(ctx: PhaseContext, options: { readOnly?: boolean } = {}): Promise<Prepared> {
+  const talosctl = await ensureTalosctl(ctx)
+  const observed = await observeAll(talosctl, talosCtx(ctx).cluster.nodes)
+  const exists = observed.some((o) => o.mode === 'configured')
+  const selected = new Set(ctx.nodes.map((n) => n.id))
+  const mine = observed.filter((o) => selected.has(o.node.id))
+  const bundle = options.readOnly ? await storedBundle(ctx) : await secretsBundle(ctx, talosctl, exists)
+  if (!bundle) return { talosctl, observed: mine, configs: new Map(), talosconfig: '' }
+  const configs = await renderConfigs(ctx, talosctl, bundle.path, ctx.nodes)
+  const talosconfig = await writeTalosconfig(ctx, talosctl, bundle.path, options.readOnly ? join(await workDir(ctx), 'talosconfig') : undefined)
+  return { talosctl, observed: mine, configs, talosconfig }
+}
+
+const describe = (d: ApplyDecision): string => (d.kind === 'install' ? 'install' : d.kind === 'unchanged' ? 'unchanged' : d.reboot ? 'apply (reboot)' : 'apply (no reboot)')
+
+async function run(ctx: PhaseContext): Promise<StepResult> {
+  const c = talosCtx(ctx).cluster
+  const p = await prepare(ctx)
+  const lines: string[] = []
+  const rebooting: Observed[] = []
+  // Control planes first (they are first in the list); a rebooting configured control plane is waited
+  // for before the next node, so an HA etcd never loses two members at once.
+  for (const seen of p.observed) {
+    const config = p.configs.get(seen.node.id) as NodeConfig
+    const d = await decideApply(p.talosctl, seen, config, p.talosconfig)
+    ctx.reporter.info(`${seen.node.id}: ${describe(d)} — ${d.reason}`)
+    const reboots = await applyDecision(p.talosctl, seen, config, p.talosconfig, d)
+    lines.push(`${seen.node.id}: ${describe(d)}`)
+    if (d.kind !== 'unchanged') await ctx.state.markDone(seen.node.id, 'install', config.sha256)
+    if (reboots && d.kind === 'apply') await waitRunning({ talosctl: p.talosctl, deps: ctx.deps, node: seen.node, talosconfig: p.talosconfig, timeoutMs: c.boot_timeout * 1000, phase: 'install' })
+    else if (reboots) rebooting.push(seen)
+  }
+  // Fresh installs run in parallel: wait for all of them once.
+  await Promise.all(rebooting.map((seen) => waitRunning({ talosctl: p.talosctl, deps: ctx.deps, node: seen.node, talosconfig: p.talosconfig, timeoutMs: c.boot_timeout * 1000, phase: 'install' })))
+  const changed = lines.some((l) => !l.endsWith(': unchanged'))
+  return { changed, summary: changed ? lines.filter((l) => !l.endsWith(': unchanged')).join('; ') : `${lines.length} node(s) unchanged` }
+}
+
+/** Plan rows: the schematic and image, then per node whether a config is applied and whether it reboots. */
+async function plan(ctx: PhaseContext): Promise<PlanStep[]> {
+  const c = talosCtx(ctx).cluster
+  const steps: PlanStep[] = []
+  if (c.image_source === 'factory') {
+    const s = localSchematic(ctx)
+    steps.push({
+      phase: 'install', action: 'run',
+      reason: `Image Factory schematic ${s.id}${s.addedForLonghorn.length ? ` (adds ${s.addedForLonghorn.join(', ')} for Longhorn)` : ''}`,
+      details: { schematic: s.id, image: `factory.talos.dev/image/${s.id}/${c.talos_version}/metal-arm64.raw.xz`, installer: `factory.talos.dev/metal-installer/${s.id}:${c.talos_version}` }
+    })
+  }
+  try {
+    const p = await prepare(ctx, { readOnly: true })
+    for (const seen of p.observed) {
+      const config = p.configs.get(seen.node.id)
+      try {
+        if (!config && seen.mode === 'configured') throw new Error('configured node, but no talos-secrets input or kept bundle to compare its config with')
+        const d = config
+          ? await decideApply(p.talosctl, seen, config, p.talosconfig)
+          : await decideApply(p.talosctl, seen, { node: seen.node, path: '', sha256: '' }, '')
+        steps.push({ phase: 'install', node: seen.node.id, action: d.kind === 'unchanged' ? 'skip' : d.kind === 'install' ? 'run' : 'change', reason: d.reason, details: { reboot: d.kind === 'unchanged' ? 'no' : d.kind === 'install' || d.reboot ? 'yes' : 'no' } })
+      } catch (error) {
+        steps.push({ phase: 'install', node: seen.node.id, action: 'blocked', reason: (error as Error).message })
+      }
+    }
+  } catch (error) {
+    for (const node of ctx.nodes) steps.push({ phase: 'install', node: node.id, action: 'run', reason: `not observed (${(error as Error).message}); would generate, validate and apply its machine config` })
+  }
+  return steps
+}
+
+export const talosInstallPhase: PhaseModule = {
+  name: 'install',
+  scope: 'cluster',
+  appliesTo: (cluster) => cluster.kind === 'talos',
+  plan,
+  run
+}
