@@ -1,0 +1,48 @@
+// Longhorn needs iSCSI on every node. On K3s that is the open-iscsi package (os-bootstrap installs it; its
+// result is read when this run has it, otherwise each node is asked with dpkg-query over SSH). On Talos
+// it is the siderolabs/iscsi-tools system extension, which must be in the Image Factory schematic.
+import type { NodeSpec } from '../../config/model.js'
+import { withPool } from '../k3s/shells.js'
+import type { PhaseContext } from '../types.js'
+
+export const ISCSI_PACKAGE = 'open-iscsi'
+export const ISCSI_EXTENSION = 'siderolabs/iscsi-tools'
+/** Key under outputs.values where os-bootstrap leaves installed packages (string[] or per node id). */
+export const BOOTSTRAP_PACKAGES_KEY = 'os-bootstrap.packages'
+
+/** Asks a node whether a Debian package is installed. */
+export type PackageProbe = (ctx: PhaseContext, node: NodeSpec, pkg: string) => Promise<boolean>
+
+export const dpkgProbe: PackageProbe = (ctx, node, pkg) =>
+  withPool(ctx, 'addons', async (pool) => {
+    const out = await (await pool.shell(node)).exec(`dpkg-query -W -f='\${Status}' ${pkg}`, { timeoutMs: 30_000 })
+    return out.code === 0 && /\binstall ok installed\b/.test(out.stdout)
+  })
+
+function fromBootstrap(ctx: PhaseContext, node: NodeSpec): boolean | undefined {
+  const recorded = ctx.outputs.values[BOOTSTRAP_PACKAGES_KEY]
+  if (Array.isArray(recorded)) return recorded.includes(ISCSI_PACKAGE)
+  if (recorded && typeof recorded === 'object') {
+    const list = (recorded as Record<string, unknown>)[node.id]
+    if (Array.isArray(list)) return list.includes(ISCSI_PACKAGE)
+  }
+  return undefined
+}
+
+/** Why Longhorn cannot be installed, or undefined when every node has iSCSI. */
+export async function longhornRefusal(ctx: PhaseContext, probe: PackageProbe): Promise<string | undefined> {
+  const cluster = ctx.cluster
+  if (cluster.kind === 'talos') {
+    if (cluster.image_source !== 'factory') return undefined // a custom image is the operator's to check
+    if (cluster.image_factory.extensions.includes(ISCSI_EXTENSION)) return undefined
+    return `Longhorn needs iSCSI, but the Talos schematic has no ${ISCSI_EXTENSION} extension; add it to image_factory.extensions (this changes the schematic, so the nodes are upgraded to the new image)`
+  }
+  const missing: string[] = []
+  for (const node of cluster.nodes) {
+    const known = fromBootstrap(ctx, node)
+    const present = known ?? (await probe(ctx, node, ISCSI_PACKAGE))
+    if (!present) missing.push(node.id)
+  }
+  if (!missing.length) return undefined
+  return `Longhorn needs iSCSI, but ${ISCSI_PACKAGE} is not installed on ${missing.join(', ')}; run the os-bootstrap phase (it installs ${ISCSI_PACKAGE}) and re-run`
+}

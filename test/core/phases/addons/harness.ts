@@ -1,0 +1,61 @@
+// The addons phase against the lab Kubernetes API, with the kubectl and helm stand-ins run as real child
+// processes through createLocalExec (the lab's TPI_LAB_DIR in their environment).
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { createKube } from '../../../../src/adapters/kube/exec-kube.js'
+import { identityAddressMap } from '../../../../src/adapters/net/types.js'
+import { createLocalExec } from '../../../../src/adapters/exec/local-exec.js'
+import type { Cluster } from '../../../../src/core/config/model.js'
+import type { Deps } from '../../../../src/core/deps.js'
+import { createAddonsPhase, type AddonsPhaseOptions } from '../../../../src/core/phases/addons/index.js'
+import { emptyOutputs, type PhaseContext, type PhaseModule } from '../../../../src/core/phases/types.js'
+import { MemoryReporter } from '../../../../src/core/reporter.js'
+import { StateStore } from '../../../../src/core/state/store.js'
+import { startStandinEnv, type StandinEnv } from '../../../lab/kube/standin-env.js'
+import { StandinDownloads } from './fake-downloads.js'
+
+export interface Harness {
+  lab: StandinEnv
+  phase: PhaseModule
+  downloads: StandinDownloads
+  context(cluster: Cluster, options?: { kubeconfig?: boolean; packages?: string[] }): Promise<PhaseContext & { reporter: MemoryReporter }>
+  helmUpgrades(): number
+  stop(): Promise<void>
+}
+
+const refuse = (what: string) => () => {
+  throw new Error(`the addons phase must not use ${what}`)
+}
+
+export async function startHarness(options: Partial<AddonsPhaseOptions> = {}, labEnv: Record<string, string> = {}): Promise<Harness> {
+  const lab = await startStandinEnv()
+  const work = join(lab.labDir, 'work')
+  mkdirSync(work, { recursive: true })
+  const downloads = new StandinDownloads(join(lab.labDir, 'tool-cache'))
+  const deps: Deps = {
+    bmc: refuse('a BMC') as Deps['bmc'],
+    ssh: { connect: refuse('SSH') } as unknown as Deps['ssh'],
+    net: identityAddressMap,
+    downloads,
+    exec: createLocalExec({ ...lab.env, ...labEnv }),
+    sleep: (ms) => new Promise((r) => setTimeout(r, ms))
+  }
+  const phase = createAddonsPhase({ createKube, arch: 'x64', retryDelayMs: 50, ...options })
+  return {
+    lab,
+    phase,
+    downloads,
+    async context(cluster, o = {}) {
+      const outputs = emptyOutputs()
+      if (o.kubeconfig !== false) outputs.kubeconfigPath = lab.kubeconfig
+      if (o.packages) outputs.values['os-bootstrap.packages'] = o.packages
+      return {
+        cluster, deps, outputs, reporter: new MemoryReporter(), nodes: cluster.nodes,
+        state: await StateStore.open(join(lab.labDir, 'state'), cluster.name),
+        settings: { command: 'deploy', configPath: 'cluster.yaml', workingDirectory: work, reflash: false, failOnDrift: false, stateDir: join(lab.labDir, 'state'), tempDir: join(lab.labDir, 'tmp'), secrets: { artifactRecipients: [] } }
+      }
+    },
+    helmUpgrades: () => lab.calls('helm').filter((a) => a[0] === 'upgrade').length,
+    stop: () => lab.stop()
+  }
+}
