@@ -9,7 +9,7 @@ import type { DriftFinding } from '../../drift/types.js'
 import { PhaseError } from '../../errors.js'
 import type { Arch } from '../../tools/catalog.js'
 import type { AddonStatus, PhaseContext, PhaseModule, PlanAction, PlanStep, StepResult } from '../types.js'
-import { chartRef, type AddonName } from './charts.js'
+import { CHARTS, chartRef, type AddonName } from './charts.js'
 import { decide, enabledAddons, type AddonAction, type AddonDecision } from './decide.js'
 import { uninstallArgs, upgradeInstallArgs } from './helm-args.js'
 import { ensureLonghornNamespace, ensureMetallbPool } from './post-install.js'
@@ -115,10 +115,20 @@ export function createAddonsPhase(options: AddonsPhaseOptions): PhaseModule {
     scope: 'cluster',
     appliesTo: (cluster) => enabledAddons(cluster).length > 0 || cluster.addons.prune,
     async plan(ctx): Promise<PlanStep[]> {
-      const { session, wanted, decisions } = await observe(ctx)
-      if (session) return decisions.map(planStep)
+      // Read-only: a values file that cannot be read blocks the plan; a cluster that cannot be asked
+      // leaves every enabled addon as a possible install, with the reason.
+      const wanted = await wantedAddons(ctx, probe).catch((error: Error) => error)
+      if (wanted instanceof Error)
+        return enabledAddons(ctx.cluster).map((addon) => planStep({ addon, spec: CHARTS[addon], action: 'refused', reason: wanted.message }))
+      let unreachable = 'cluster not reachable yet (no kubeconfig)'
+      try {
+        const session = await Session.open(ctx, options.createKube, arch)
+        if (session) return decide(wanted, await session.releases(), ctx.cluster.addons.prune).map(planStep)
+      } catch (error) {
+        unreachable = `releases could not be read (${(error as Error).message})`
+      }
       return [...wanted.values()].map((w) =>
-        planStep({ addon: w.spec.addon, spec: w.spec, action: w.refused ? 'refused' : 'install', reason: w.refused ?? `cluster not reachable yet (no kubeconfig); install ${chartRef(w.spec)} in ${w.spec.namespace}` })
+        planStep({ addon: w.spec.addon, spec: w.spec, action: w.refused ? 'refused' : 'install', reason: w.refused ?? `${unreachable}; install ${chartRef(w.spec)} in ${w.spec.namespace}` })
       )
     },
     run,

@@ -121,4 +121,12 @@ describe('addons phase against the lab API', () => {
     await expect(h.phase.run!(ctx)).rejects.toMatchObject({ code: 'NoKubeconfig' })
     expect(h.downloads.requests).toEqual([])
   })
+
+  it('blocks the plan and fails the run when a values file is missing, naming the file', async () => {
+    h = await startHarness()
+    const ctx = await h.context(k3sCluster('  metallb: true\n  values: { metallb: deploy/none.yaml }'))
+    const why = `addons failed: values file deploy/none.yaml of addon metallb cannot be read (ENOENT), expected a YAML file relative to ${ctx.settings.workingDirectory}. To resume: fix addons.values in the cluster file and re-run`
+    expect(await h.phase.plan(ctx)).toEqual([expect.objectContaining({ action: 'blocked', reason: `metallb: refused — ${why}` })])
+    await expect(h.phase.run!(ctx)).rejects.toMatchObject({ code: 'AddonValuesInvalid', message: why })
+  })
 })
