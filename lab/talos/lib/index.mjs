@@ -1,0 +1,10 @@
+// The lab Talos library, for TypeScript (index.d.mts) and for the talosctl stand-in alike.
+export { TalosNodeApi, HEALTH_CHECKS } from './node-api.mjs'
+export { applyPatch, applyJsonPatch, merge } from './patch.mjs'
+export { parseDocs, splitConfig, joinConfig } from './docs.mjs'
+export { validateConfig } from './validate.mjs'
+export { lineDiff, needsReboot, canonical } from './diff.mjs'
+export { mapAddress } from './net.mjs'
+export { newSecretsBundle, caFingerprint } from './pki.mjs'
+export { machineConfig, talosconfig, kubernetesVersion } from './generate.mjs'
+export { parseArgs } from './cli.mjs'
