@@ -48,8 +48,8 @@ export async function renderConfigs(ctx: PhaseContext, talosctl: Talosctl, secre
   const dir = await workDir(ctx)
   await mkdir(join(dir, 'patches'), { recursive: true, mode: 0o700 })
   const image = await installImageFor(ctx, true)
-  const out = new Map<string, NodeConfig>()
-  for (const node of nodes) {
+  // Nodes are independent: generate and validate them in parallel (two talosctl runs each).
+  const one = async (node: NodeSpec): Promise<NodeConfig> => {
     const patches: string[] = []
     for (const p of generatedPatches(c, node)) {
       const file = join(dir, 'patches', `${p.name}.yaml`)
@@ -68,8 +68,10 @@ export async function renderConfigs(ctx: PhaseContext, talosctl: Talosctl, secre
     const check = await talosctl.run(validateArgv(path))
     if (check.code !== 0) throw fail(node.id, `the generated machine config does not validate for metal: ${tail(check.stderr || check.stdout)}`)
     const sha256 = createHash('sha256').update(await readFile(path)).digest('hex')
-    out.set(node.id, { node, path, sha256 })
+    return { node, path, sha256 }
   }
+  const out = new Map<string, NodeConfig>()
+  for (const config of await Promise.all(nodes.map(one))) out.set(config.node.id, config)
   return out
 }
 

@@ -46,9 +46,11 @@ async function run(ctx: PhaseContext): Promise<StepResult> {
   const rebooting: Observed[] = []
   // Control planes first (they are first in the list); a rebooting configured control plane is waited
   // for before the next node, so an HA etcd never loses two members at once.
-  for (const seen of p.observed) {
+  // Comparing is read-only: all nodes at once. Applying is one node at a time.
+  const decisions = await Promise.all(p.observed.map((seen) => decideApply(p.talosctl, seen, p.configs.get(seen.node.id) as NodeConfig, p.talosconfig)))
+  for (const [i, seen] of p.observed.entries()) {
     const config = p.configs.get(seen.node.id) as NodeConfig
-    const d = await decideApply(p.talosctl, seen, config, p.talosconfig)
+    const d = decisions[i] as ApplyDecision
     ctx.reporter.info(`${seen.node.id}: ${describe(d)} — ${d.reason}`)
     const reboots = await applyDecision(p.talosctl, seen, config, p.talosconfig, d)
     lines.push(`${seen.node.id}: ${describe(d)}`)
@@ -66,6 +68,7 @@ async function run(ctx: PhaseContext): Promise<StepResult> {
 async function plan(ctx: PhaseContext): Promise<PlanStep[]> {
   const c = talosCtx(ctx).cluster
   const steps: PlanStep[] = []
+  const order = ['', ...c.nodes.map((n) => n.id)]
   if (c.image_source === 'factory') {
     const s = localSchematic(ctx)
     steps.push({
@@ -76,7 +79,7 @@ async function plan(ctx: PhaseContext): Promise<PlanStep[]> {
   }
   try {
     const p = await prepare(ctx, { readOnly: true })
-    for (const seen of p.observed) {
+    await Promise.all(p.observed.map(async (seen) => {
       const config = p.configs.get(seen.node.id)
       try {
         if (!config && seen.mode === 'configured') throw new Error('configured node, but no talos-secrets input or kept bundle to compare its config with')
@@ -87,7 +90,8 @@ async function plan(ctx: PhaseContext): Promise<PlanStep[]> {
       } catch (error) {
         steps.push({ phase: 'install', node: seen.node.id, action: 'blocked', reason: (error as Error).message })
       }
-    }
+    }))
+    steps.sort((a, b) => order.indexOf(a.node ?? '') - order.indexOf(b.node ?? ''))
   } catch (error) {
     for (const node of ctx.nodes) steps.push({ phase: 'install', node: node.id, action: 'run', reason: `not observed (${(error as Error).message}); would generate, validate and apply its machine config` })
   }
