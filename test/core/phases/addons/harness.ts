@@ -27,7 +27,8 @@ const refuse = (what: string) => () => {
   throw new Error(`the addons phase must not use ${what}`)
 }
 
-export async function startHarness(options: Partial<AddonsPhaseOptions> = {}, labEnv: Record<string, string> = {}): Promise<Harness> {
+/** onSleep runs whenever the phase pauses (before the pause), so a test can change the lab at that point. */
+export async function startHarness(options: Partial<AddonsPhaseOptions> = {}, labEnv: Record<string, string> = {}, onSleep?: () => void): Promise<Harness> {
   const lab = await startStandinEnv()
   const work = join(lab.labDir, 'work')
   mkdirSync(work, { recursive: true })
@@ -38,7 +39,10 @@ export async function startHarness(options: Partial<AddonsPhaseOptions> = {}, la
     net: identityAddressMap,
     downloads,
     exec: createLocalExec({ ...lab.env, ...labEnv }),
-    sleep: (ms) => new Promise((r) => setTimeout(r, ms))
+    sleep: (ms) => {
+      onSleep?.()
+      return new Promise((r) => setTimeout(r, ms))
+    }
   }
   const phase = createAddonsPhase({ createKube, arch: 'x64', retryDelayMs: 50, ...options })
   return {
