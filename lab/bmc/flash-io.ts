@@ -1,0 +1,99 @@
+// The data path of a flash: raw stream → (length + sha256 tap) → [xz -dc] → throttle → eMMC file, and the
+// CRC read-back. Everything streams, so a 2 GiB image never sits in memory.
+import { spawn } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { createReadStream, createWriteStream } from 'node:fs'
+import { Duplex, Transform, type Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+
+/** A failure the worker reports verbatim as Error("<message>"). */
+export class FlashFailure extends Error {}
+
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason as Error)
+    const t = setTimeout(() => { signal.removeEventListener('abort', onAbort); resolve() }, ms)
+    const onAbort = (): void => { clearTimeout(t); reject(signal.reason as Error) }
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
+}
+
+/** Passes bytes through at most `rate` bytes/s (undefined = unlimited), reporting each chunk. */
+export function throttle(rate: number | undefined, onBytes: (n: number) => void): Transform {
+  const start = Date.now()
+  let total = 0
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      total += chunk.length
+      const wait = rate ? start + (total / rate) * 1000 - Date.now() : 0
+      const pass = (): void => { onBytes(chunk.length); cb(null, chunk) }
+      if (wait > 0) setTimeout(pass, wait)
+      else pass()
+    },
+  })
+}
+
+export interface RawTap { stream: Transform; digest(): string; count(): number }
+
+/** Counts and hashes the raw (still compressed) upload; `expected` bytes exactly, else "missing N bytes". */
+export function rawTap(expected: number | undefined): RawTap {
+  const hash = createHash('sha256')
+  let n = 0
+  const stream = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      n += chunk.length
+      if (expected !== undefined && n > expected) return cb(new FlashFailure(`received ${n - expected} bytes more than length ${expected}`))
+      hash.update(chunk)
+      cb(null, chunk)
+    },
+    flush(cb) {
+      cb(expected !== undefined && n < expected ? new FlashFailure(`missing ${expected - n} bytes`) : null)
+    },
+  })
+  return { stream, digest: () => hash.copy().digest('hex'), count: () => n }
+}
+
+/** `xz -dc` as a duplex; a corrupt stream fails with xz's own message. */
+function xzDecoder(signal: AbortSignal): { duplex: Duplex; done: Promise<void> } {
+  const child = spawn('xz', ['-dc'], { stdio: ['pipe', 'pipe', 'pipe'], signal })
+  let stderr = ''
+  child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
+  child.on('error', () => undefined) // abort kills it; the pipeline reports the abort
+  const done = new Promise<void>((resolve, reject) => {
+    child.on('close', (code) => code === 0 ? resolve() : reject(new FlashFailure(`xz decompression failed: ${stderr.trim() || `exit ${code}`}`)))
+  })
+  done.catch(() => undefined)
+  return { duplex: Duplex.from({ writable: child.stdin, readable: child.stdout }), done }
+}
+
+export interface WriteResult { rawSha256: string; rawBytes: number }
+
+export async function writeImage(o: {
+  source: Readable
+  diskPath: string
+  expectedLength: number | undefined
+  xz: boolean
+  bytesPerSec: number | undefined
+  onBytes: (n: number) => void
+  signal: AbortSignal
+}): Promise<WriteResult> {
+  const tap = rawTap(o.expectedLength)
+  // 'w' truncates: the eMMC holds exactly what this flash wrote, from offset 0.
+  const disk = createWriteStream(o.diskPath, { flags: 'w' })
+  const slow = throttle(o.bytesPerSec, o.onBytes)
+  if (o.xz) {
+    const xz = xzDecoder(o.signal)
+    await pipeline(o.source, tap.stream, xz.duplex, slow, disk, { signal: o.signal })
+    await xz.done
+  } else {
+    await pipeline(o.source, tap.stream, slow, disk, { signal: o.signal })
+  }
+  return { rawSha256: tap.digest(), rawBytes: tap.count() }
+}
+
+/** The CRC read-back pass: re-reads the disk at the verify rate (the counter starts again at 0). */
+export async function readBack(diskPath: string, bytesPerSec: number | undefined, onBytes: (n: number) => void, signal: AbortSignal): Promise<void> {
+  await pipeline(createReadStream(diskPath), throttle(bytesPerSec, onBytes), async (chunks: AsyncIterable<Buffer>) => {
+    for await (const c of chunks) void c
+  }, { signal })
+}

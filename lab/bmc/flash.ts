@@ -1,0 +1,184 @@
+// bmcd's one global transfer slot: Ready (only before the first transfer) → Transferring → Done | Error.
+// A new start cancels and replaces the running one. The worker power-cycles the node into USB flash
+// mode, writes the eMMC file, optionally re-reads it (CRC pass), and always leaves the node off.
+import { randomBytes } from 'node:crypto'
+import type { EventEmitter } from 'node:events'
+import type { Readable } from 'node:stream'
+import type { Board } from './board.js'
+import type { Faults } from './faults.js'
+import { FlashFailure, readBack, sleep, writeImage } from './flash-io.js'
+
+export interface FlashTarget { slot: number; diskPath: string; processName: string }
+
+export interface FlashStart {
+  target: FlashTarget
+  fileName: string
+  size: number
+  sha256?: string
+  skipCrc: boolean
+  /** A source with no upload (local SD-card file, URL download); undefined = wait for POST /upload. */
+  source?: Readable
+  checkLength: boolean
+}
+
+export type FlashStatusJson =
+  | 'Ready'
+  | { Transferring: { id: number; process_name: string; size: number; cancelled: boolean; bytes_written: number } }
+  | { Done: [{ secs: number; nanos: number }, number] }
+  | { Error: string }
+
+export interface FlashTimings {
+  uploadDeadlineMs: number
+  usbDetectMs: number
+  writeBytesPerSec?: number
+  verifyBytesPerSec?: number
+}
+
+interface Deferred<T> { promise: Promise<T>; resolve(v: T): void; reject(e: Error): void }
+function deferred<T>(): Deferred<T> {
+  let resolve!: (v: T) => void
+  let reject!: (e: Error) => void
+  const promise = new Promise<T>((res, rej) => { resolve = res; reject = rej })
+  promise.catch(() => undefined)
+  return { promise, resolve, reject }
+}
+
+export class Transfer {
+  readonly id = randomBytes(4).readUInt32BE(0)
+  readonly startedAt = process.hrtime.bigint()
+  readonly abort = new AbortController()
+  bytesWritten = 0
+  uploadStarted = false
+  finished = false
+  readonly source = deferred<Readable>()
+  /** Settles when the data has been written (what the upload POST waits for). */
+  readonly written = deferred<void>()
+  deadline: NodeJS.Timeout | undefined
+  constructor(readonly req: FlashStart) {}
+}
+
+export class FlashService {
+  private state: 'Ready' | 'Transferring' | 'Done' | 'Error' = 'Ready'
+  private doneInfo: [{ secs: number; nanos: number }, number] | undefined
+  private error = ''
+  current: Transfer | undefined
+
+  constructor(private readonly board: Board, private readonly faults: Faults, private readonly events: EventEmitter, private readonly t: FlashTimings) {}
+
+  get stateName(): string { return this.state }
+
+  status(): FlashStatusJson {
+    const c = this.current
+    if (this.state === 'Transferring' && c) {
+      return { Transferring: { id: c.id, process_name: c.req.target.processName, size: c.req.size, cancelled: false, bytes_written: c.bytesWritten } }
+    }
+    if (this.state === 'Done' && this.doneInfo) return { Done: this.doneInfo }
+    if (this.state === 'Error') return { Error: this.error }
+    return 'Ready'
+  }
+
+  start(req: FlashStart): Transfer {
+    if (this.current && !this.current.finished) this.fail(this.current, 'transfer canceled')
+    const t = new Transfer(req)
+    this.current = t
+    this.state = 'Transferring'
+    if (req.source) t.source.resolve(req.source)
+    else {
+      t.deadline = setTimeout(() => this.fail(t, 'Send timeout'), this.t.uploadDeadlineMs)
+    }
+    void this.run(t)
+    return t
+  }
+
+  /** Ends a transfer with Error(message): the worker aborts and powers the node off. */
+  fail(t: Transfer, message: string): void {
+    if (t.finished) return
+    t.finished = true
+    clearTimeout(t.deadline)
+    if (this.current === t) {
+      this.state = 'Error'
+      this.error = message
+    }
+    t.written.reject(new FlashFailure(message))
+    t.source.reject(new FlashFailure(message))
+    t.abort.abort(new FlashFailure(message))
+  }
+
+  cancel(): void {
+    if (this.current && !this.current.finished) this.fail(this.current, 'cancelled by user')
+  }
+
+  /** The POST checks, in bmcd's order; returns the transfer the body feeds or throws the 500 text. */
+  claimUpload(handle: number): Transfer {
+    const t = this.current
+    if (this.state !== 'Transferring' || !t) throw new FlashFailure(`cannot execute command in current state. current=${this.state}, expected=Transferring`)
+    if (handle !== t.id) throw new FlashFailure('unauthorized request for handle')
+    if (t.uploadStarted || t.req.source) throw new FlashFailure('cannot transfer bytes to worker: the transfer already has its data')
+    t.uploadStarted = true
+    clearTimeout(t.deadline)
+    return t
+  }
+
+  private async run(t: Transfer): Promise<void> {
+    const { slot, diskPath } = t.req.target
+    const node = slot > 0
+    const signal = t.abort.signal
+    let source: Readable | undefined
+    try {
+      if (node) {
+        this.events.emit('flash-start', slot)
+        this.board.setStored(slot, false)
+        const savedUsb = { ...this.board.usb }
+        this.board.usb = { mode: 'Flash', slot, route: 'Bmc' }
+        this.board.usbBootPins.add(slot)
+        this.board.setPhysical(slot, true, { usbBoot: true })
+        try {
+          await sleep(this.t.usbDetectMs, signal)
+        } finally {
+          this.board.usbBootPins.delete(slot)
+          this.board.usb = savedUsb
+        }
+        if (this.faults.usbAbsent.has(slot) || this.faults.flashError === 'usb-not-found') {
+          throw new FlashFailure("Compute module's USB interface not found or supported")
+        }
+      }
+      source = await t.source.promise
+      const result = await writeImage({
+        source, diskPath, signal,
+        expectedLength: t.req.checkLength ? t.req.size : undefined,
+        xz: t.req.fileName.endsWith('.xz'),
+        bytesPerSec: this.t.writeBytesPerSec,
+        onBytes: (n) => { t.bytesWritten += n },
+      })
+      t.written.resolve()
+      // The sha256 fault forces a mismatch even when the client sent no checksum.
+      const forced = this.faults.flashError === 'sha256'
+      const expected = t.req.sha256?.toLowerCase() ?? (forced ? '0'.repeat(64) : undefined)
+      let got = result.rawSha256
+      if (forced && got === expected) got = `${got[0] === '0' ? '1' : '0'}${got.slice(1)}`
+      if (expected && got !== expected) throw new FlashFailure(`sha256 checksum failed. Expected: ${expected}, got: ${got}`)
+      if (!t.req.skipCrc) {
+        t.bytesWritten = 0
+        await readBack(diskPath, this.t.verifyBytesPerSec, (n) => { t.bytesWritten += n }, signal)
+        if (this.faults.flashError === 'crc') {
+          const hex = (): string => `0x${randomBytes(8).toString('hex')}`
+          throw new FlashFailure(`crc error. expected ${hex()}, calculated ${hex()}`)
+        }
+      }
+      if (node) this.board.setPhysical(slot, false)
+      if (t.finished) return
+      t.finished = true
+      const ns = process.hrtime.bigint() - t.startedAt
+      this.state = 'Done'
+      this.doneInfo = [{ secs: Number(ns / 1_000_000_000n), nanos: Number(ns % 1_000_000_000n) }, t.req.size]
+      this.events.emit('flashed', slot, diskPath)
+    } catch (e) {
+      const message = e instanceof FlashFailure ? e.message
+        : (e as NodeJS.ErrnoException).code === 'ABORT_ERR' ? 'transfer canceled' : `Failed to flash: ${(e as Error).message}`
+      this.fail(t, message)
+      source?.destroy()
+      // A replacing transfer on the same slot owns the rail now.
+      if (node && (this.current === t || this.current?.req.target.slot !== slot)) this.board.setPhysical(slot, false)
+    }
+  }
+}
