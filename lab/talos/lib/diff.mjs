@@ -38,8 +38,8 @@ export function lineDiff(oldText, newText) {
   let j = 0
   while (i < n || j < m) {
     if (i < n && j < m && a[i] === b[j]) { ops.push([' ', a[i]]); i++; j++ }
-    else if (j < m && (i === n || lcs[i][j + 1] >= lcs[i + 1][j])) ops.push(['+', b[j++]])
-    else ops.push(['-', a[i++]])
+    else if (i < n && (j === m || lcs[i + 1][j] >= lcs[i][j + 1])) ops.push(['-', a[i++]])
+    else ops.push(['+', b[j++]])
   }
   const changed = ops.map((o) => o[0] !== ' ')
   const keep = ops.map((_, k) => changed[k] || changed[k - 1] === true || changed[k + 1] === true)
