@@ -2,7 +2,7 @@
 // state-dir); an existing cluster without it stops instead of growing a second PKI. Plan never writes one.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import { execFile } from 'node:child_process'
-import { access, readFile } from 'node:fs/promises'
+import { access, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { parse } from 'yaml'
@@ -68,5 +68,22 @@ describe('Talos secrets bundle', () => {
     const r = await talosJoinPhase.run!(ctx)
     expect(r.changed).toBe(false)
     expect(ctx.reporter.text()).toContain('etcd already bootstrapped on talos-cp')
+  }, 20_000)
+
+  test('health that does not pass within bootstrap_timeout names the failing check and node', async () => {
+    const notReady = join(lab.nodes[1]!.rootDir, 'talos', 'not-ready')
+    await writeFile(notReady, '')
+    try {
+      const slow = talosCluster('bootstrap_timeout: 1', `control_plane: { node: 1, ip: 10.10.88.73, hostname: talos-cp }
+workers:
+  - { node: 2, ip: 10.10.88.74, hostname: talos-w1 }`)
+      const ctx = await lab.context(slow, { talosSecrets: bundle })
+      await expect(talosJoinPhase.run!(ctx)).rejects.toMatchObject({
+        code: 'TalosUnhealthy',
+        message: expect.stringContaining('cluster not healthy within bootstrap_timeout 1 s: waiting for all k8s nodes to report ready: some nodes are not ready: [talos-w1]')
+      })
+    } finally {
+      await rm(notReady)
+    }
   }, 20_000)
 })
