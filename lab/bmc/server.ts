@@ -26,12 +26,18 @@ function readBody(req: IncomingMessage): Promise<string> {
 }
 
 function logRequests(req: IncomingMessage, res: ServerResponse, url: URL, log: RequestLog[]): void {
-  res.on('close', () => {
+  let logged = false
+  // 'finish' comes before the client sees the end of the reply (tests read the log right after); 'close' covers drops.
+  const entry = (): void => {
+    if (logged) return
+    logged = true
     log.push({
       method: req.method ?? '', path: url.pathname, query: Object.fromEntries(url.searchParams),
       status: res.writableFinished ? res.statusCode : 0, time: Date.now(),
     })
-  })
+  }
+  res.on('finish', entry)
+  res.on('close', entry)
 }
 
 export function httpsHandler(ctx: BmcContext, log: RequestLog[]): (req: IncomingMessage, res: ServerResponse) => void {
