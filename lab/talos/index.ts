@@ -6,11 +6,13 @@ import { join } from 'node:path'
 import type { registerPersonality as RegisterPersonality } from '../node/personality.js'
 import { talosctlStandinBinary, talosctlSums } from './binary.js'
 import { createLabFactory, type LabFactory } from './factory.js'
+import { kubeHooks } from './kube.js'
 import { talosPersonality, type TalosPersonalityOptions } from './personality.js'
 
 export { talosPersonality, type TalosPersonalityOptions } from './personality.js'
 export { talosctlStandinBinary, talosctlSums, TALOSCTL_STANDIN } from './binary.js'
 export { createLabFactory, type LabFactory } from './factory.js'
+export { kubeHooks, labNode, type TalosKube } from './kube.js'
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>
 
@@ -19,7 +21,8 @@ export interface MirrorRoutes {
   route(method: string, prefix: string, handler: RouteHandler): void
 }
 
-export function registerTalosPersonality(register: typeof RegisterPersonality, options: TalosPersonalityOptions = {}): void {
+/** Registers the Talos personality; by default bootstrapped clusters get the lab Kubernetes API on 6443. */
+export function registerTalosPersonality(register: typeof RegisterPersonality, options: TalosPersonalityOptions = kubeHooks()): void {
   register(talosPersonality(options))
 }
 

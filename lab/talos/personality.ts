@@ -9,10 +9,12 @@ import { TalosNodeApi } from './lib/index.mjs'
 
 export interface TalosPersonalityOptions {
   /** Called when a node bootstraps etcd (the lab may start a Kubernetes API). */
-  onBootstrap?(api: TalosNodeApi, node: NodeRuntime): void
+  onBootstrap?(api: TalosNodeApi, node: NodeRuntime): void | Promise<void>
   /** A node of a cluster reached "running" (to register it with a Kubernetes API). */
   onRunning?(api: TalosNodeApi, node: NodeRuntime): void
   kubeconfig?(api: TalosNodeApi): string | undefined
+  /** The node's API stopped (power off, reboot). */
+  onStop?(api: TalosNodeApi, node: NodeRuntime): void
 }
 
 const stamp = (t: number): string => `[${t.toFixed(6).padStart(12, ' ')}]`
@@ -78,6 +80,7 @@ class TalosNode implements OsPersonality {
     this.line('[talos] rebooting node {"component": "controller-runtime", "controller": "runtime.MachineStatusController"}')
     await api.stop()
     this.api = undefined
+    this.o.onStop?.(api, node)
     try {
       await node.sleep(Math.max(1, Math.floor(node.bootDelayMs / 3)))
       if (!this.stopped) await this.boot(node)
@@ -88,8 +91,10 @@ class TalosNode implements OsPersonality {
 
   async stop(): Promise<void> {
     this.stopped = true
-    await this.api?.stop()
+    const api = this.api
     this.api = undefined
+    await api?.stop()
+    if (api && this.node) this.o.onStop?.(api, this.node)
   }
 }
 

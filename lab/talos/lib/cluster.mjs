@@ -20,3 +20,5 @@ export function leave(id, ip, node) {
 
 /** Bootstrapped when any member control plane holds etcd data. */
 export const bootstrapped = (id) => [...clusterOf(id).members.values()].some((n) => n.hasEtcd())
+
+export const clusterMembers = (id) => clusterOf(id).members

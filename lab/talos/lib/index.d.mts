@@ -19,7 +19,7 @@ export interface TalosNodeApiOptions {
   uart(line: string): void
   /** Called (after answering) when an apply installs or needs a reboot. */
   onReboot(reason: 'install' | 'config'): void
-  onBootstrap?(api: TalosNodeApi): void
+  onBootstrap?(api: TalosNodeApi): void | Promise<void>
   /** Kubeconfig text for this cluster, or undefined for the node's own (cluster CA, endpoint URL). */
   kubeconfig?(api: TalosNodeApi): string | undefined
 }
@@ -27,6 +27,9 @@ export interface TalosNodeApiOptions {
 export declare class TalosNodeApi {
   constructor(options: TalosNodeApiOptions)
   readonly configured: boolean
+  /** The v1alpha1 document of the running config. */
+  readonly main: Record<string, any> | undefined
+  readonly version: string
   readonly role: string | undefined
   readonly clusterId: string | undefined
   readonly hostname: string
@@ -40,6 +43,8 @@ export declare class TalosNodeApi {
 }
 
 export declare const HEALTH_CHECKS: string[]
+/** Running members of a lab cluster (by cluster.id), keyed by LAN address. */
+export declare function clusterMembers(id: string): Map<string, TalosNodeApi>
 export declare function applyPatch(config: MachineConfigParts, patchText: string): MachineConfigParts
 export declare function applyJsonPatch<T>(doc: T, ops: { op: string; path: string; value?: unknown }[]): T
 export declare function merge(path: string, base: unknown, patch: unknown): unknown

@@ -71,6 +71,7 @@ export class TalosNodeApi {
   }
 
   get configured() { return this.state.config !== undefined }
+  get version() { return this.o.version }
   get main() { return this.configured ? splitConfig(this.state.config).main : undefined }
   get role() { return this.main?.machine?.type }
   get clusterId() { return this.main?.cluster?.id }
@@ -105,11 +106,11 @@ export class TalosNodeApi {
   handle(req, res) {
     let body = ''
     req.on('data', (d) => { body += d })
-    req.on('end', () => {
+    req.on('end', async () => {
       let answer
       try {
         const input = body ? JSON.parse(body) : {}
-        answer = this.dispatch(req.url.replace(/^\//, ''), input, req.headers)
+        answer = await this.dispatch(req.url.replace(/^\//, ''), input, req.headers)
       } catch (e) {
         answer = rpc('Internal', e.message)
       }
@@ -197,8 +198,8 @@ export class TalosNodeApi {
     this.save()
     for (const l of ['bootstrap request received', 'service[etcd](Finished): Bootstrap requested', 'service[etcd](Starting): Starting service']) this.o.uart(`[talos] ${l}`)
     for (const n of registry.clusterOf(this.clusterId).members.values()) if (n !== this && n.role === 'controlplane' && !n.state.etcd) { n.state.etcd = true; n.save() }
-    this.o.onBootstrap?.(this)
-    return {}
+    // The lab may start services (the Kubernetes API) before the client hears back.
+    return Promise.resolve(this.o.onBootstrap?.(this)).then(() => ({}))
   }
 
   /** One status per health check, in talosctl's order; the first failing one carries the error. */

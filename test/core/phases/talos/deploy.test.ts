@@ -3,6 +3,7 @@
 // then a converged rerun that applies and reboots nothing.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import { readFile, stat } from 'node:fs/promises'
+import { request } from 'node:https'
 import { parse } from 'yaml'
 import { talosInstallPhase } from '../../../../src/core/phases/talos/install-phase.js'
 import { talosJoinPhase } from '../../../../src/core/phases/talos/join-phase.js'
@@ -58,6 +59,20 @@ describe('Talos deploy: 1 control plane + 3 workers', () => {
     const tc = parse(await readFile(ctx.outputs.talosconfigPath as string, 'utf8')) as { contexts: Record<string, { endpoints: string[] }> }
     expect(tc.contexts.lab?.endpoints).toEqual(['10.10.88.73'])
     expect(Object.keys(ctx.outputs.nodeStatus)).toEqual(['talos-cp', 'talos-w1', 'talos-w2', 'talos-w3'])
+    // The kubeconfig reaches the cluster's Kubernetes API (lab/kube on the first control plane), which
+    // lists the four nodes.
+    const kc = parse(kubeconfig) as { clusters: { cluster: { 'certificate-authority-data': string } }[]; users: { user: { token: string } }[] }
+    const to = lab.net.map('10.10.88.73', 6443)
+    const nodes = await new Promise<{ items: { metadata: { name: string } }[] }>((resolve, reject) => {
+      const req = request({ host: to.host, port: to.port, path: '/api/v1/nodes', servername: 'kubernetes', ca: Buffer.from(kc.clusters[0]!.cluster['certificate-authority-data'], 'base64'), headers: { authorization: `Bearer ${kc.users[0]!.user.token}` } }, (res) => {
+        let text = ''
+        res.on('data', (d) => { text += d })
+        res.on('end', () => resolve(JSON.parse(text)))
+      })
+      req.on('error', reject)
+      req.end()
+    })
+    expect(nodes.items.map((n) => n.metadata.name).sort()).toEqual(['talos-cp', 'talos-w1', 'talos-w2', 'talos-w3'])
   }, 30_000)
 
   test('no secret material reaches the log', async () => {
