@@ -49,8 +49,10 @@ describe('Talos HA deploy with patch targeting', () => {
     expect(boots()).toEqual([1, 1, 1, 1])
   }, 30_000)
 
-  test('a node patch that needs a reboot reboots that node only, and the plan said so first', async () => {
+  test('a node patch that needs a reboot: drift and plan say so first, then only that node reboots', async () => {
     await writeFile(join(lab.dir, 'patches/cp2.yaml'), 'machine:\n  env:\n    HTTPS_PROXY: http://10.10.88.1:3128\n')
+    const drift = await talosInstallPhase.drift!(await lab.context(cluster))
+    expect(drift).toEqual([{ subject: 'talos-cp2', field: 'talos.machineconfig', wanted: 'as rendered from the cluster file', found: expect.stringMatching(/^differs \(\d+ changed line\(s\); applying needs a reboot\)$/), kind: 'drift', fixedBy: ['install'], path: ['control_plane', 1] }])
     const planned = await talosInstallPhase.plan(await lab.context(cluster))
     expect(planned.filter((s) => s.node).map((s) => [s.node, s.action, s.details?.reboot])).toEqual([
       ['talos-cp1', 'skip', 'no'], ['talos-cp2', 'change', 'yes'], ['talos-cp3', 'skip', 'no'], ['talos-w1', 'skip', 'no']

@@ -1,0 +1,35 @@
+// Everything the install phase (and plan, drift) does before touching a node: observe every node,
+// obtain the secrets bundle, render and validate the machine configs, write the talosconfig.
+import { join } from 'node:path'
+import type { Talosctl } from '../../../adapters/talosctl/types.js'
+import type { PhaseContext } from '../types.js'
+import { renderConfigs, writeTalosconfig, type NodeConfig } from './configs.js'
+import { talosCtx } from './factory.js'
+import { observeAll, type Observed } from './observe.js'
+import { secretsBundle, storedBundle, workDir } from './secrets.js'
+import { ensureTalosctl } from './tool.js'
+
+export interface Prepared {
+  talosctl: Talosctl
+  observed: Observed[]
+  configs: Map<string, NodeConfig>
+  talosconfig: string
+}
+
+/**
+ * Everything up to (not including) touching a node: observe, secrets, configs, validation, talosconfig.
+ * readOnly (plan): never generates a bundle and writes the talosconfig to the temp folder, not state-dir;
+ * without a bundle there are no configs to compare (configs is empty).
+ */
+export async function prepare(ctx: PhaseContext, options: { readOnly?: boolean } = {}): Promise<Prepared> {
+  const talosctl = await ensureTalosctl(ctx)
+  const observed = await observeAll(talosctl, talosCtx(ctx).cluster.nodes)
+  const exists = observed.some((o) => o.mode === 'configured')
+  const selected = new Set(ctx.nodes.map((n) => n.id))
+  const mine = observed.filter((o) => selected.has(o.node.id))
+  const bundle = options.readOnly ? await storedBundle(ctx) : await secretsBundle(ctx, talosctl, exists)
+  if (!bundle) return { talosctl, observed: mine, configs: new Map(), talosconfig: '' }
+  const configs = await renderConfigs(ctx, talosctl, bundle.path, ctx.nodes)
+  const talosconfig = await writeTalosconfig(ctx, talosctl, bundle.path, options.readOnly ? join(await workDir(ctx), 'talosconfig') : undefined)
+  return { talosctl, observed: mine, configs, talosconfig }
+}
