@@ -1,0 +1,227 @@
+import { afterEach, describe, expect, it } from '@jest/globals'
+import { createHash, randomBytes } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import { startBmc, type BmcEmulator, type BmcEmulatorOptions } from '../../../lab/bmc/index.js'
+import { api, call, flashStatus, pollFlash, startFlash, until, upload } from './helpers.js'
+
+let bmc: BmcEmulator | undefined
+async function board(o: BmcEmulatorOptions = {}): Promise<BmcEmulator> {
+  bmc = await startBmc({ usbDetectMs: 10, ...o })
+  return bmc
+}
+afterEach(async () => { await bmc?.stop(); bmc = undefined })
+
+const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
+type Transferring = { Transferring: { id: number; process_name: string; size: number; cancelled: boolean; bytes_written: number } }
+const isTransferring = (s: unknown): s is Transferring => typeof s === 'object' && s !== null && 'Transferring' in s
+
+describe('checklist 11: one transfer slot', () => {
+  it('answers a random u32 handle as bare text/plain JSON, Ready only before the first transfer', async () => {
+    const b = await board()
+    expect(await flashStatus(b)).toBe('Ready')
+    const r = await api(b, 'opt=set&type=flash&node=0&file=a.img&length=4')
+    expect(r.status).toBe(200)
+    expect(r.headers['content-type']).toMatch(/^text\/plain/)
+    expect(r.body).toMatch(/^\{"handle":\d+\}$/)
+    const { handle } = JSON.parse(r.body) as { handle: number }
+    expect(Number.isInteger(handle) && handle >= 0 && handle < 2 ** 32).toBe(true)
+    expect(await flashStatus(b)).toEqual({ Transferring: { id: handle, process_name: 'Node 1 os install service', size: 4, cancelled: false, bytes_written: 0 } })
+    expect((await upload(b, handle, Buffer.from('abcd'))).status).toBe(200)
+    const seen = await pollFlash(b)
+    expect(seen.at(-1)).toEqual({ Done: [{ secs: expect.any(Number), nanos: expect.any(Number) }, 4] })
+    // Done persists without an id and never goes back to Ready.
+    expect(await flashStatus(b)).toEqual(seen.at(-1))
+    expect(JSON.stringify(await flashStatus(b))).not.toContain('"id"')
+  })
+
+  it('lets a new start cancel and replace a running transfer: the old upload gets 500', async () => {
+    const b = await board({ writeBytesPerSec: 100_000 })
+    const data = randomBytes(60_000)
+    const first = await startFlash(b, `node=0&file=a.img&length=${data.length}`)
+    const firstUpload = upload(b, first, data)
+    await until(() => false === false) // let the upload begin
+    for (;;) {
+      const s = await flashStatus(b)
+      if (isTransferring(s) && s.Transferring.bytes_written > 0) break
+    }
+    const second = await startFlash(b, 'node=1&file=b.img&length=3')
+    const old = await firstUpload
+    expect([old.status, old.body]).toEqual([500, 'transfer canceled'])
+    expect(await flashStatus(b)).toMatchObject({ Transferring: { id: second, process_name: 'Node 2 os install service', size: 3 } })
+    expect((await upload(b, first, data)).body).toBe('unauthorized request for handle')
+    expect((await upload(b, second, Buffer.from('xyz'))).status).toBe(200)
+    expect((await pollFlash(b)).at(-1)).toMatchObject({ Done: [{}, 3] })
+  })
+
+  it('keeps Error without an id until the next start', async () => {
+    const b = await board({ uploadDeadlineMs: 30 })
+    await startFlash(b, 'node=0&file=a.img&length=4')
+    expect((await pollFlash(b)).at(-1)).toEqual({ Error: 'Send timeout' })
+    expect(await flashStatus(b)).toEqual({ Error: 'Send timeout' })
+  })
+})
+
+describe('checklist 12: upload', () => {
+  it('writes only the first multipart part to the eMMC file, truncated to the written size', async () => {
+    const b = await board()
+    const data = randomBytes(5000)
+    const h = await startFlash(b, `node=2&file=x.img&length=${data.length}&skip_crc`)
+    expect((await upload(b, h, data, 'x.img', Buffer.from('second part ignored'))).status).toBe(200)
+    await pollFlash(b)
+    expect((await readFile(b.diskPath(3))).equals(data)).toBe(true)
+    const h2 = await startFlash(b, 'node=2&file=y.img&length=10&skip_crc')
+    await upload(b, h2, Buffer.from('0123456789'))
+    await pollFlash(b)
+    expect(await readFile(b.diskPath(3), 'utf8')).toBe('0123456789')
+  })
+
+  it('fails with Error("Send timeout") when no upload starts within the deadline, and leaves the node off', async () => {
+    const b = await board({ uploadDeadlineMs: 50 })
+    await api(b, 'opt=set&type=power&node1=1')
+    await startFlash(b, 'node=0&file=a.img&length=4')
+    expect((await pollFlash(b)).at(-1)).toEqual({ Error: 'Send timeout' })
+    await until(() => !b.power(1))
+    expect(JSON.parse((await api(b, 'opt=get&type=power')).body).response[0].result[0].node1).toBe('0')
+  })
+
+  it('answers 500 "missing N bytes" when the body is shorter than length, and cancels', async () => {
+    const b = await board()
+    const h = await startFlash(b, 'node=0&file=a.img&length=100')
+    const r = await upload(b, h, Buffer.alloc(90))
+    expect([r.status, r.body]).toEqual([500, 'missing 10 bytes'])
+    expect(r.headers['content-type']).toMatch(/^text\/plain/)
+    expect(await flashStatus(b)).toEqual({ Error: 'missing 10 bytes' })
+  })
+
+  it('refuses a wrong handle, a second upload and an upload after an error, all 500 text/plain', async () => {
+    const b = await board({ writeBytesPerSec: 50_000 })
+    const h = await startFlash(b, 'node=0&file=a.img&length=20000')
+    expect((await upload(b, h + 1, Buffer.alloc(1))).body).toBe('unauthorized request for handle')
+    const firstUpload = upload(b, h, Buffer.alloc(20000))
+    await until(() => b.requests.length > 0 && false === false)
+    for (;;) {
+      const s = await flashStatus(b)
+      if (isTransferring(s) && s.Transferring.bytes_written > 0) break
+    }
+    const second = await upload(b, h, Buffer.alloc(20000))
+    expect(second.status).toBe(500)
+    expect(second.body).toMatch(/^cannot transfer bytes to worker/)
+    expect((await firstUpload).status).toBe(200)
+    await pollFlash(b)
+    const h2 = await startFlash(b, 'node=0&file=a.img&length=5')
+    await upload(b, h2, Buffer.alloc(3))
+    const after = await upload(b, h2, Buffer.alloc(5))
+    expect([after.status, after.body]).toEqual([500, 'cannot execute command in current state. current=Error, expected=Transferring'])
+  })
+
+  it('replies only after the throttled write has ended', async () => {
+    const b = await board({ writeBytesPerSec: 400_000 })
+    const data = randomBytes(120_000)
+    const h = await startFlash(b, `node=0&file=a.img&length=${data.length}&skip_crc`)
+    const t0 = Date.now()
+    const r = await upload(b, h, data)
+    const took = Date.now() - t0
+    expect(r.status).toBe(200)
+    expect(r.body).toBe('')
+    expect(took).toBeGreaterThanOrEqual(250) // 120 kB at 400 kB/s ≈ 300 ms
+    expect((await readFile(b.diskPath(1))).length).toBe(data.length)
+  })
+})
+
+describe('checklist 13: progress, verify pass, integrity faults, cancel', () => {
+  it('climbs to the size, restarts at 0 for the CRC read-back, then reports Done', async () => {
+    const b = await board({ writeBytesPerSec: 200_000, verifyBytesPerSec: 200_000 })
+    const data = randomBytes(60_000)
+    const h = await startFlash(b, `node=0&file=a.img&length=${data.length}`)
+    const [seen] = await Promise.all([pollFlash(b), upload(b, h, data)])
+    const counts = seen.filter(isTransferring).map((s) => s.Transferring.bytes_written)
+    const peak = counts.indexOf(data.length)
+    expect(peak).toBeGreaterThan(0)
+    expect(counts.slice(peak + 1).some((n) => n < data.length)).toBe(true) // the verify pass restarted the counter
+    expect(seen.at(-1)).toEqual({ Done: [{ secs: expect.any(Number), nanos: expect.any(Number) }, data.length] })
+  })
+
+  it('skips the verify pass when skip_crc is merely present', async () => {
+    const b = await board({ writeBytesPerSec: 200_000, verifyBytesPerSec: 200_000 })
+    const data = randomBytes(40_000)
+    const h = await startFlash(b, `node=0&file=a.img&length=${data.length}&skip_crc=false`)
+    const [seen] = await Promise.all([pollFlash(b), upload(b, h, data)])
+    const counts = seen.filter(isTransferring).map((s) => s.Transferring.bytes_written)
+    expect(counts).toEqual([...counts].sort((x, y) => x - y))
+  })
+
+  it('checks sha256 over the raw stream only at the end, after the data is on the eMMC', async () => {
+    const b = await board()
+    const data = randomBytes(3000)
+    const wrong = 'ab'.repeat(32)
+    const h = await startFlash(b, `node=0&file=a.img&length=${data.length}&sha256=${wrong}`)
+    expect((await upload(b, h, data)).status).toBe(200)
+    expect((await pollFlash(b)).at(-1)).toEqual({ Error: `sha256 checksum failed. Expected: ${wrong}, got: ${sha(data)}` })
+    expect((await readFile(b.diskPath(1))).equals(data)).toBe(true)
+    const ok = await startFlash(b, `node=0&file=a.img&length=${data.length}&sha256=${sha(data).toUpperCase()}`)
+    await upload(b, ok, data)
+    expect((await pollFlash(b)).at(-1)).toMatchObject({ Done: [{}, data.length] })
+  })
+
+  it('refuses an invalid sha256 at start with 500 text/plain', async () => {
+    const b = await board()
+    const r = await api(b, 'opt=set&type=flash&node=0&file=a.img&length=3&sha256=xyz')
+    expect(r.status).toBe(500)
+    expect(r.body).toMatch(/sha256/)
+  })
+
+  it.each([
+    ['sha256', /^sha256 checksum failed\. Expected: [0-9a-f]{64}, got: [0-9a-f]{64}$/],
+    ['crc', /^crc error\. expected 0x[0-9a-f]{16}, calculated 0x[0-9a-f]{16}$/],
+  ] as const)('injects a %s failure at the end of the flash', async (fault, message) => {
+    const b = await board()
+    b.faults.flashError = fault
+    const data = Buffer.from('payload')
+    const h = await startFlash(b, `node=0&file=a.img&length=${data.length}&sha256=${sha(data)}`)
+    await upload(b, h, data)
+    const last = (await pollFlash(b)).at(-1) as { Error: string }
+    expect(last.Error).toMatch(message)
+  })
+
+  it('fails right after start with the USB-not-found message, and the upload then gets 500', async () => {
+    const b = await board()
+    b.faults.flashError = 'usb-not-found'
+    const h = await startFlash(b, 'node=0&file=a.img&length=4')
+    expect((await pollFlash(b)).at(-1)).toEqual({ Error: "Compute module's USB interface not found or supported" })
+    expect((await upload(b, h, Buffer.alloc(4))).body).toBe('cannot execute command in current state. current=Error, expected=Transferring')
+  })
+
+  it('cancels on GET …/cancel with any handle: 200 empty body, Error("cancelled by user")', async () => {
+    const b = await board({ writeBytesPerSec: 50_000 })
+    const h = await startFlash(b, 'node=0&file=a.img&length=50000')
+    const up = upload(b, h, Buffer.alloc(50000))
+    for (;;) {
+      const s = await flashStatus(b)
+      if (isTransferring(s) && s.Transferring.bytes_written > 0) break
+    }
+    const r = await call(b, '/api/bmc/upload/999/cancel')
+    expect([r.status, r.body]).toEqual([200, ''])
+    expect(await flashStatus(b)).toEqual({ Error: 'cancelled by user' })
+    expect((await up).status).toBe(500)
+  })
+
+  it('powers the node off, on in USB mode, and leaves it off; emits flash-start and flashed', async () => {
+    const b = await board()
+    await api(b, 'opt=set&type=power&node2=1')
+    const events: unknown[] = []
+    b.events.on('power', (...a: unknown[]) => events.push(['power', ...a]))
+    b.events.on('flash-start', (s: number) => events.push(['flash-start', s]))
+    b.events.on('flashed', (s: number, p: string) => events.push(['flashed', s, p]))
+    const h = await startFlash(b, 'node=1&file=a.img&length=2')
+    await upload(b, h, Buffer.from('hi'))
+    await pollFlash(b)
+    expect(events).toEqual([
+      ['flash-start', 2],
+      ['power', 2, false, { usbBoot: false }],
+      ['power', 2, true, { usbBoot: true }],
+      ['power', 2, false, { usbBoot: false }],
+      ['flashed', 2, b.diskPath(2)],
+    ])
+    expect(JSON.parse((await api(b, 'opt=get&type=power')).body).response[0].result[0].node2).toBe('0')
+  })
+})
