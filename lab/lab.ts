@@ -1,11 +1,14 @@
 // startLab: one BMC emulator per board (127.20.b.1), four simulated RK1 nodes on each, the mirror and
-// results service when their modules exist, and the AddressMap that leads cluster-file LAN addresses there.
+// results service (with the Talos factory routes), and the AddressMap that leads cluster-file LAN addresses there.
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { LabAddressMap } from './address-map.js'
 import { registerPersonality } from './node/personality.js'
 import { SimNode, type BmcLike } from './node/sim-node.js'
+import { startMirror, type Mirror } from './mirror/index.js'
+import { startResultsService, type ResultsService } from './results/index.js'
+import { registerTalosLab } from './talos/index.js'
 
 export interface BmcHandle extends BmcLike { host?: string; port?: number; url?: string; stop?(): Promise<void>; close?(): Promise<void> }
 export type StartBmc = (options: { board: number; host: string; port: number; dir: string; writeBytesPerSec?: number }) => Promise<BmcHandle>
@@ -25,15 +28,13 @@ export interface Lab {
   dir: string
   boards: LabBoard[]
   net: LabAddressMap
-  mirror?: unknown
-  results?: unknown
+  mirror: Mirror
+  results: ResultsService
   node(board: number, slot: number): SimNode
   mapBmc(endpointUrlFromFile: string, boardIndex: number): void
   env(): Record<string, string>
   stop(): Promise<void>
 }
-
-type Service = { url?: string; env?: () => Record<string, string>; stop?(): Promise<void>; close?(): Promise<void> }
 
 // Optional lab parts are loaded by name so the lab starts while they are still being written.
 async function optional<T>(spec: string, name: string): Promise<T | undefined> {
@@ -82,10 +83,13 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     await stopAll()
     throw e
   }
-  const startMirror = await optional<(o: { dir: string }) => Promise<Service>>('./mirror/index.js', 'startMirror')
-  const startResults = await optional<(o: { dir: string }) => Promise<Service>>('./results/index.js', 'startResultsService')
-  const mirror = startMirror ? await startMirror({ dir: join(dir, 'mirror') }) : undefined
-  const results = startResults ? await startResults({ dir: join(dir, 'results') }) : undefined
+  const mirror = await startMirror({ dir: join(dir, 'mirror') })
+  const results = await startResultsService({ dir: join(dir, 'results') })
+  // The Image Factory and talosctl release assets are answered by lab/talos routes on the mirror.
+  registerTalosLab({ mirror, dir: join(dir, 'talos') })
+  // K3s clusters get the lab Kubernetes API on their first server once it runs (lab/k3s/kube-bridge).
+  const startK3sKube = await optional<(o: { labDir: string; hostFor(ip: string): string | undefined }) => Promise<{ stop(): Promise<void> }>>('./k3s/kube-bridge.js', 'startK3sKube')
+  const k3sKube = await startK3sKube?.({ labDir: dir, hostFor: (ip) => { const to = net.map(ip, 6443).host; return to === ip ? undefined : to } })
   return {
     dir, boards, net, mirror, results,
     node: (b, s) => {
@@ -103,12 +107,14 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     env: () => ({
       TPI_LAB_DIR: dir,
       TPI_ADDRESS_MAP: net.file,
-      ...(mirror?.env?.() ?? (mirror?.url ? { TPI_LAB_MIRROR: mirror.url } : {})),
-      ...(results?.env?.() ?? (results?.url ? { TPI_LAB_RESULTS: results.url } : {})),
+      ...mirror.env(),
+      ...results.env(),
     }),
     stop: async () => {
+      await k3sKube?.stop()
       await stopAll()
-      for (const s of [mirror, results]) await (s?.stop ?? s?.close)?.call(s)
+      await mirror.stop()
+      await results.stop()
       if (ownsDir) await rm(dir, { recursive: true, force: true })
     },
   }

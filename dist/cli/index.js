@@ -55241,7 +55241,7 @@ const plan = {
 
 /***/ }),
 
-/***/ 8709:
+/***/ 2665:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -76597,6 +76597,881 @@ function checkRunSettings(cluster, settings) {
     return [...checkRedeploy(cluster, settings), ...checkArtifactSettings(settings, willUpload)];
 }
 
+;// CONCATENATED MODULE: ./src/adapters/kube/exec-kube.ts
+function createKube(exec, options) {
+    const helmEnv = options.helmHome
+        ? { HELM_CACHE_HOME: `${options.helmHome}/cache`, HELM_CONFIG_HOME: `${options.helmHome}/config`, HELM_DATA_HOME: `${options.helmHome}/data` }
+        : {};
+    const run = (file, args, extraEnv, o = {}) => exec(file, [...args, '--kubeconfig', options.kubeconfig], {
+        ...(o.stdin !== undefined ? { stdin: o.stdin } : {}),
+        ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
+        env: { ...options.env, ...extraEnv, ...o.env }
+    });
+    return {
+        helm: (args, o) => run(options.helm, args, helmEnv, o),
+        kubectl: (args, o) => run(options.kubectl, args, {}, o)
+    };
+}
+
+;// CONCATENATED MODULE: ./src/core/phases/addons/charts.ts
+// The one table of addon charts: repository, chart, pinned version and namespace. Bump versions here only;
+// the plan, drift and the lab's chart catalog read them from this table.
+//
+// Versions checked against the upstream release trackers (2026): MetalLB 0.16.1, ingress-nginx 4.14.1 (the
+// project was retired in March 2026; kept for clusters that still use it), Traefik chart 40.0.0 (Traefik
+// 3.7), Longhorn 1.12.1, kube-prometheus-stack 89.1.0, Portainer agent chart 1.0.0 (agent 2.27.4).
+/** Addon names as the cluster file spells them under `addons:`. */
+const ADDON_NAMES = ['metallb', 'traefik', 'nginx_ingress', 'longhorn', 'prometheus', 'portainer_agent'];
+const CHARTS = {
+    metallb: { addon: 'metallb', release: 'metallb', repo: 'https://metallb.github.io/metallb', chart: 'metallb', version: '0.16.1', namespace: 'metallb-system' },
+    traefik: { addon: 'traefik', release: 'traefik', repo: 'https://traefik.github.io/charts', chart: 'traefik', version: '40.0.0', namespace: 'traefik' },
+    nginx_ingress: { addon: 'nginx_ingress', release: 'ingress-nginx', repo: 'https://kubernetes.github.io/ingress-nginx', chart: 'ingress-nginx', version: '4.14.1', namespace: 'ingress-nginx' },
+    longhorn: { addon: 'longhorn', release: 'longhorn', repo: 'https://charts.longhorn.io', chart: 'longhorn', version: '1.12.1', namespace: 'longhorn-system' },
+    prometheus: { addon: 'prometheus', release: 'kube-prometheus-stack', repo: 'https://prometheus-community.github.io/helm-charts', chart: 'kube-prometheus-stack', version: '89.1.0', namespace: 'monitoring' },
+    portainer_agent: { addon: 'portainer_agent', release: 'portainer-agent', repo: 'https://portainer.github.io/k8s', chart: 'portainer-agent', version: '1.0.0', namespace: 'portainer' }
+};
+/** helm list's chart column: "<chart>-<version>". */
+const chartRef = (spec) => `${spec.chart}-${spec.version}`;
+/** The release an installed (release, namespace) pair belongs to, if it is one of ours. */
+function specOfRelease(release, namespace) {
+    return Object.values(CHARTS).find((c) => c.release === release && c.namespace === namespace);
+}
+
+;// CONCATENATED MODULE: ./src/core/phases/addons/decide.ts
+
+function enabledAddons(cluster) {
+    const a = cluster.addons;
+    const on = {
+        metallb: a.metallb,
+        traefik: a.traefik,
+        nginx_ingress: a.nginx_ingress,
+        longhorn: cluster.longhorn,
+        prometheus: a.prometheus,
+        portainer_agent: a.portainer_agent
+    };
+    return ADDON_NAMES.filter((n) => on[n]);
+}
+const decide_short = (hash) => (hash ? hash.slice(0, 12) : 'unknown');
+function decide(wanted, found, prune) {
+    const out = [];
+    for (const addon of ADDON_NAMES) {
+        const spec = CHARTS[addon];
+        const release = found.find((r) => r.name === spec.release && r.namespace === spec.namespace);
+        const want = wanted.get(addon);
+        const base = { addon, spec, ...(release ? { found: release } : {}), ...(want ? { wantedHash: want.hash } : {}) };
+        if (!want) {
+            if (!release)
+                continue;
+            out.push(prune
+                ? { ...base, action: 'remove', reason: `${release.chart} is installed but ${addon} is disabled; addons.prune is true, so it is uninstalled` }
+                : { ...base, action: 'disabled-but-installed', reason: `${release.chart} is installed in ${spec.namespace} but ${addon} is disabled; set addons.prune: true to uninstall it` });
+            continue;
+        }
+        if (want.refused) {
+            out.push({ ...base, action: 'refused', reason: want.refused });
+            continue;
+        }
+        if (!release) {
+            out.push({ ...base, action: 'install', reason: `not installed; install ${chartRef(spec)} in ${spec.namespace}` });
+            continue;
+        }
+        const changes = [];
+        if (release.chart !== chartRef(spec))
+            changes.push(`chart ${release.chart} → ${chartRef(spec)}`);
+        if (release.status !== 'deployed')
+            changes.push(`release status is ${release.status}`);
+        if (release.valuesHash !== want.hash)
+            changes.push(`values ${decide_short(release.valuesHash)} → ${decide_short(want.hash)}`);
+        out.push(changes.length
+            ? { ...base, action: 'upgrade', reason: changes.join('; ') }
+            : { ...base, action: 'unchanged', reason: `${chartRef(spec)} deployed (revision ${release.revision}) with the wanted values ${decide_short(want.hash)}` });
+    }
+    return out;
+}
+
+;// CONCATENATED MODULE: ./src/core/tools/catalog.ts
+// Where every artifact comes from: upstream URL, checksum source and cache key. Pure functions, so the
+// plan can show them and tests can assert exact values.
+//
+// Cache keys are full semver because the tool-cache layout (<tool>/<semver>/<arch>) is looked up by
+// semver and anything else is never found again. Build metadata (+k3s1) is DROPPED by semver.clean, so
+// k3s v1.31.3+k3s1 is keyed 1.31.3-k3s1 (prerelease survives). Talos images are keyed by version plus
+// schematic: 1.9.0-s<64 hex schematic id>. Armbian images have no version: 0.0.0-h<first 16 hex of the
+// pinned sha256, or of the URL>.
+
+const goArch = (arch) => (arch === 'x64' ? 'amd64' : 'arm64');
+/** `<mirror>/<upstream host><upstream path>`; the upstream URL when no mirror is set. */
+function viaMirror(url, mirror) {
+    if (!mirror)
+        return url;
+    const u = new URL(url);
+    return `${mirror.replace(/\/+$/, '')}/${u.host}${u.pathname}${u.search}`;
+}
+/** v1.31.3+k3s1 → 1.31.3-k3s1; v1.9.0 → 1.9.0; throws on anything that is not x.y.z[...]. */
+function cacheVersion(version) {
+    const m = /^v?(\d+\.\d+\.\d+)(?:-([0-9A-Za-z.-]+))?(?:\+([0-9A-Za-z.-]+))?$/.exec(version.trim());
+    if (!m)
+        throw new Error(`version "${version}" is not semver (expected e.g. v1.2.3 or v1.31.3+k3s1)`);
+    const pre = [m[2], m[3]].filter(Boolean).join('.');
+    return pre ? `${m[1]}-${pre}` : m[1];
+}
+const vee = (v) => (v.startsWith('v') ? v : `v${v}`);
+function talosctl(version, arch, mirror) {
+    const base = `https://github.com/siderolabs/talos/releases/download/${vee(version)}`;
+    const fileName = `talosctl-linux-${goArch(arch)}`;
+    return {
+        tool: 'talosctl', version: cacheVersion(version), arch, fileName, executable: true,
+        url: viaMirror(`${base}/${fileName}`, mirror),
+        checksum: { sumsUrl: viaMirror(`${base}/sha256sum.txt`, mirror), sumsEntry: fileName }
+    };
+}
+function kubectl(version, arch, mirror) {
+    const url = `https://dl.k8s.io/release/${vee(version)}/bin/linux/${goArch(arch)}/kubectl`;
+    return {
+        tool: 'kubectl', version: cacheVersion(version), arch, fileName: 'kubectl', executable: true,
+        url: viaMirror(url, mirror),
+        checksum: { sumsUrl: viaMirror(`${url}.sha256`, mirror) }
+    };
+}
+/** The helm tarball; the caller extracts `linux-<arch>/helm`. */
+function helm(version, arch, mirror) {
+    const fileName = `helm-${vee(version)}-linux-${goArch(arch)}.tar.gz`;
+    const url = `https://get.helm.sh/${fileName}`;
+    return {
+        tool: 'helm', version: cacheVersion(version), arch, fileName,
+        url: viaMirror(url, mirror),
+        checksum: { sumsUrl: viaMirror(`${url}.sha256sum`, mirror), sumsEntry: fileName }
+    };
+}
+function k3sRelease(version) {
+    return `https://github.com/k3s-io/k3s/releases/download/${encodeURIComponent(vee(version))}`;
+}
+/** The k3s binary for the nodes (always arm64 on RK1). */
+function k3sBinary(version, arch = 'arm64', mirror) {
+    const fileName = arch === 'x64' ? 'k3s' : 'k3s-arm64';
+    const base = k3sRelease(version);
+    return {
+        tool: 'k3s', version: cacheVersion(version), arch, fileName, executable: true,
+        url: viaMirror(`${base}/${fileName}`, mirror),
+        checksum: { sumsUrl: viaMirror(`${base}/sha256sum-${goArch(arch)}.txt`, mirror), sumsEntry: fileName }
+    };
+}
+function k3sAirgap(version, arch = 'arm64', mirror) {
+    const fileName = `k3s-airgap-images-${goArch(arch)}.tar.zst`;
+    const base = k3sRelease(version);
+    return {
+        tool: 'k3s-airgap', version: cacheVersion(version), arch, fileName,
+        url: viaMirror(`${base}/${fileName}`, mirror),
+        checksum: { sumsUrl: viaMirror(`${base}/sha256sum-${goArch(arch)}.txt`, mirror), sumsEntry: fileName }
+    };
+}
+/**
+ * The install script at the tag of the k3s version (get.k3s.io is unversioned, so it could change under
+ * a cached key). Upstream publishes no checksum for it; pin with sha256 to verify.
+ */
+function k3sInstallScript(version, mirror, sha256) {
+    return {
+        tool: 'k3s-install', version: cacheVersion(version), arch: 'any', fileName: 'install.sh', executable: true,
+        url: viaMirror(`https://raw.githubusercontent.com/k3s-io/k3s/${encodeURIComponent(vee(version))}/install.sh`, mirror),
+        ...(sha256 ? { checksum: { sha256 } } : {})
+    };
+}
+/** The Talos metal image from the Image Factory; the factory publishes no sums, so a pin is the check. */
+function talosImage(schematic, version, mirror, sha256) {
+    if (!/^[0-9a-f]{64}$/.test(schematic))
+        throw new Error(`schematic id "${schematic}" is not 64 hex digits`);
+    return {
+        tool: 'talos-image', version: `${cacheVersion(version)}-s${schematic}`, arch: 'arm64', fileName: 'metal-arm64.raw.xz',
+        url: viaMirror(`https://factory.talos.dev/image/${schematic}/${vee(version)}/metal-arm64.raw.xz`, mirror),
+        ...(sha256 ? { checksum: { sha256 } } : {})
+    };
+}
+/** An Armbian (or any) image by URL; keyed by its pin, else by its URL. */
+function imageByUrl(url, mirror, sha256) {
+    const key = (sha256 ?? (0,external_node_crypto_.createHash)('sha256').update(url).digest('hex')).toLowerCase().slice(0, 16);
+    const fileName = decodeURIComponent(new URL(url).pathname.split('/').pop() || 'image.img');
+    return {
+        tool: 'armbian', version: `0.0.0-h${key}`, arch: 'arm64', fileName,
+        url: viaMirror(url, mirror),
+        ...(sha256 ? { checksum: { sha256 } } : {})
+    };
+}
+
+;// CONCATENATED MODULE: ./src/core/phases/addons/helm-args.ts
+// Pure argv builders for every helm and kubectl call of the addons phase (tests assert exact values). The
+// kubeconfig is added by the Kube adapter; secrets never appear here.
+
+/** The chart repository URL, under the mirror when one is set (`<mirror>/<host><path>`). */
+function repoUrl(spec, mirror) {
+    return viaMirror(spec.repo, mirror);
+}
+function upgradeInstallArgs(spec, valuesFile, timeoutSeconds, mirror) {
+    return [
+        'upgrade', '--install', spec.release, spec.chart,
+        '--repo', repoUrl(spec, mirror),
+        '--version', spec.version,
+        '--namespace', spec.namespace,
+        '--create-namespace',
+        '--values', valuesFile,
+        '--wait',
+        '--timeout', `${timeoutSeconds}s`
+    ];
+}
+const listArgs = () => ['list', '--all-namespaces', '--output', 'json'];
+const getValuesArgs = (spec) => ['get', 'values', spec.release, '--namespace', spec.namespace, '--output', 'json'];
+const statusArgs = (spec) => ['status', spec.release, '--namespace', spec.namespace, '--output', 'json'];
+const uninstallArgs = (spec, timeoutSeconds) => ['uninstall', spec.release, '--namespace', spec.namespace, '--wait', '--timeout', `${timeoutSeconds}s`];
+function waitAvailableArgs(namespace, deployment, timeoutSeconds) {
+    return ['wait', '--namespace', namespace, '--for=condition=Available', `deployment/${deployment}`, `--timeout=${timeoutSeconds}s`];
+}
+/** Server-side apply of a manifest read from stdin; one field manager so reruns own the same fields. */
+const applyArgs = () => ['apply', '--server-side', '--field-manager=turingpi-cluster', '--force-conflicts', '-f', '-'];
+const getJsonArgs = (kind, name, namespace) => ['get', kind, name, ...(namespace ? ['--namespace', namespace] : []), '--output', 'json'];
+
+;// CONCATENATED MODULE: ./src/core/phases/addons/manifests.ts
+// Manifests the addons phase applies with kubectl: MetalLB's address pool and L2 advertisement from
+// metallb_ip_range, and the privileged namespace Longhorn needs under Talos' Pod Security admission.
+
+const METALLB_POOL = 'turingpi-pool';
+const METALLB_L2 = 'turingpi-l2';
+const LONGHORN_PSA_LABEL = 'pod-security.kubernetes.io/enforce';
+/** "10.10.88.80-10.10.88.89" (as the cluster file has it, validated there) → pool + advertisement. */
+function metallbManifests(ipRange, namespace = 'metallb-system') {
+    const range = ipRange.replace(/\s+/g, '');
+    return [
+        { apiVersion: 'metallb.io/v1beta1', kind: 'IPAddressPool', metadata: { name: METALLB_POOL, namespace }, spec: { addresses: [range] } },
+        { apiVersion: 'metallb.io/v1beta1', kind: 'L2Advertisement', metadata: { name: METALLB_L2, namespace }, spec: { ipAddressPools: [METALLB_POOL] } }
+    ];
+}
+function privilegedNamespace(name) {
+    return { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { [LONGHORN_PSA_LABEL]: 'privileged' } } };
+}
+/** Multi-document YAML for `kubectl apply -f -`. */
+function toYaml(manifests) {
+    return manifests.map((m) => (0,dist/* stringify */.As)(m)).join('---\n');
+}
+
+// EXTERNAL MODULE: external "node:zlib"
+var external_node_zlib_ = __nccwpck_require__(8522);
+;// CONCATENATED MODULE: ./src/core/phases/addons/tools.ts
+// helm and kubectl on the runner, like setup-helm / setup-kubectl: fetched once through deps.downloads
+// (mirror, sha256 check and tool cache included) and reused from the cache. The helm tarball is unpacked
+// next to the cached file the first time; kubectl is the binary itself.
+
+
+
+
+/** Pinned CLI versions: kubectl within one minor of both K3s (1.31) and Talos 1.9 (Kubernetes 1.32). */
+const HELM_VERSION = 'v3.19.0';
+const KUBECTL_VERSION = 'v1.32.0';
+/** One regular file out of a tar archive (ustar/GNU headers; long names via GNU 'L' entries). */
+function tarEntry(tar, wanted) {
+    let offset = 0;
+    let longName;
+    while (offset + 512 <= tar.length) {
+        const header = tar.subarray(offset, offset + 512);
+        if (header.every((b) => b === 0))
+            return undefined;
+        const field = (start, len) => header.subarray(start, start + len).toString('utf8').replace(/\0.*$/s, '');
+        const size = parseInt(field(124, 12).trim() || '0', 8);
+        const type = String.fromCharCode(header[156] ?? 48);
+        const prefix = field(345, 155);
+        const name = longName ?? (prefix ? `${prefix}/${field(0, 100)}` : field(0, 100));
+        const body = tar.subarray(offset + 512, offset + 512 + size);
+        longName = undefined;
+        if (type === 'L')
+            longName = body.toString('utf8').replace(/\0.*$/s, '');
+        else if ((type === '0' || type === '\0') && name.replace(/^\.\//, '') === wanted)
+            return Buffer.from(body);
+        offset += 512 + Math.ceil(size / 512) * 512;
+    }
+    return undefined;
+}
+const tools_goArch = (arch) => (arch === 'x64' ? 'amd64' : 'arm64');
+async function exists(path) {
+    return (0,promises_namespaceObject.stat)(path).then(() => true, () => false);
+}
+/** Fetches (or finds cached) helm and kubectl for the runner's architecture. */
+async function ensureKubeTools(downloads, arch, mirror) {
+    const helmTar = await downloads.fetch(helm(HELM_VERSION, arch, mirror));
+    const kubectlBin = await downloads.fetch(kubectl(KUBECTL_VERSION, arch, mirror));
+    const helmPath = (0,external_node_path_.join)((0,external_node_path_.dirname)(helmTar.path), `helm-${HELM_VERSION}-${tools_goArch(arch)}`, 'helm');
+    if (!(await exists(helmPath))) {
+        const inner = `linux-${tools_goArch(arch)}/helm`;
+        const bin = tarEntry((0,external_node_zlib_.gunzipSync)(await (0,promises_namespaceObject.readFile)(helmTar.path)), inner);
+        if (!bin)
+            throw new Error(`helm archive ${helmTar.path} has no ${inner}, expected the layout of get.helm.sh tarballs`);
+        await (0,promises_namespaceObject.mkdir)((0,external_node_path_.dirname)(helmPath), { recursive: true });
+        // Write then rename: a parallel run never executes half a binary.
+        await (0,promises_namespaceObject.writeFile)(`${helmPath}.tmp`, bin, { mode: 0o755 });
+        await (0,promises_namespaceObject.rename)(`${helmPath}.tmp`, helmPath);
+    }
+    await (0,promises_namespaceObject.chmod)(kubectlBin.path, 0o755);
+    return { helm: helmPath, kubectl: kubectlBin.path };
+}
+
+;// CONCATENATED MODULE: ./src/core/phases/addons/values.ts
+// Helm values per addon: what the cluster file implies (LoadBalancer IP, Longhorn replicas and data path),
+// overlaid with the repository's own values file (addons.values[name]); the user's file wins. The values
+// hash is what idempotence compares against `helm get values`.
+
+/** MetalLB's per-Service address request (the Service loadBalancerIP field is deprecated since 1.24). */
+const METALLB_IP_ANNOTATION = 'metallb.io/loadBalancerIPs';
+/** Where Longhorn keeps replicas on Talos: a user volume under /var/mnt (the root is read-only). */
+const TALOS_LONGHORN_PATH = '/var/mnt/longhorn';
+function longhornDataPath(cluster) {
+    return cluster.kind === 'talos' ? TALOS_LONGHORN_PATH : cluster.longhorn_path;
+}
+/** Values the cluster file implies for one addon (exact, tested). */
+function baseValues(addon, cluster) {
+    const ip = cluster.ingress_ip;
+    switch (addon) {
+        case 'traefik':
+            return ip ? { service: { annotations: { [METALLB_IP_ANNOTATION]: ip } } } : {};
+        case 'nginx_ingress':
+            return ip ? { controller: { service: { annotations: { [METALLB_IP_ANNOTATION]: ip } } } } : {};
+        case 'longhorn':
+            return {
+                defaultSettings: { defaultDataPath: longhornDataPath(cluster) },
+                persistence: { defaultClassReplicaCount: cluster.longhorn_replicas }
+            };
+        default:
+            return {};
+    }
+}
+const isObject = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** Deep merge like helm's values layering: maps merge, everything else (lists too) is replaced. */
+function mergeValues(base, over) {
+    const out = { ...base };
+    for (const [k, v] of Object.entries(over))
+        out[k] = isObject(v) && isObject(out[k]) ? mergeValues(out[k], v) : v;
+    return out;
+}
+function canonical(v) {
+    if (Array.isArray(v))
+        return v.map(canonical);
+    if (isObject(v))
+        return Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical(v[k])]));
+    return v;
+}
+/** sha256 of the values as canonical JSON (key order does not matter); `null` (helm: no values) = {}. */
+function valuesHash(values) {
+    return (0,external_node_crypto_.createHash)('sha256').update(JSON.stringify(canonical(values ?? {}))).digest('hex');
+}
+
+;// CONCATENATED MODULE: ./src/core/phases/addons/session.ts
+// Everything the addons phase does against the cluster goes through one Session: helm and kubectl from the
+// runner's tool cache with the cluster's kubeconfig, and checked calls that turn a failure into a
+// PhaseError with the tool's stderr tail.
+
+
+
+
+
+
+
+const RESUME = 're-run the deploy; addons already at the wanted chart and values are left alone';
+function stderrTail(text, lines = 6) {
+    const tail = text.trim().split('\n').slice(-lines).join('\n');
+    return tail ? `\n${tail}` : ' (no output)';
+}
+/** The kubeconfig of this run (install/join/bootstrap), else the one a previous run left in the state folder. */
+async function findKubeconfig(ctx) {
+    const candidates = [ctx.outputs.kubeconfigPath, (0,external_node_path_.join)(ctx.state.dir, 'kubeconfig')].filter((p) => !!p);
+    for (const path of candidates)
+        if (await (0,promises_namespaceObject.access)(path).then(() => true, () => false))
+            return path;
+    return undefined;
+}
+class Session {
+    kube;
+    timeoutMs;
+    constructor(kube, timeoutMs) {
+        this.kube = kube;
+        this.timeoutMs = timeoutMs;
+    }
+    static async open(ctx, factory, arch) {
+        const kubeconfig = await findKubeconfig(ctx);
+        if (!kubeconfig)
+            return undefined;
+        const tools = await ensureKubeTools(ctx.deps.downloads, arch, ctx.settings.mirror);
+        const kube = factory(ctx.deps.exec, { helm: tools.helm, kubectl: tools.kubectl, kubeconfig, helmHome: (0,external_node_path_.join)(ctx.settings.tempDir, 'helm') });
+        return new Session(kube, (ctx.cluster.cluster_timeout + 60) * 1000);
+    }
+    async helm(what, args, stdin) {
+        return this.checked('helm', what, await this.kube.helm(args, { timeoutMs: this.timeoutMs, ...(stdin !== undefined ? { stdin } : {}) }));
+    }
+    async kubectl(what, args, stdin) {
+        return this.checked('kubectl', what, await this.kubectlRaw(args, stdin));
+    }
+    /** kubectl without the exit-code check (for reads where "not found" is an answer). */
+    kubectlRaw(args, stdin) {
+        return this.kube.kubectl(args, { timeoutMs: this.timeoutMs, ...(stdin !== undefined ? { stdin } : {}) });
+    }
+    checked(tool, what, out) {
+        if (out.code !== 0)
+            throw new PhaseError('addons', undefined, `${what}: ${tool} exited with ${out.code}:${stderrTail(out.stderr || out.stdout)}`, RESUME, { code: 'AddonCommandFailed' });
+        return out;
+    }
+    /** Our releases (by name and namespace from the chart table), each with the hash of its user values. */
+    async releases() {
+        const out = await this.helm('listing Helm releases', listArgs());
+        let rows;
+        try {
+            rows = JSON.parse(out.stdout || '[]') ?? [];
+        }
+        catch {
+            throw new PhaseError('addons', undefined, `helm list printed no JSON: ${out.stdout.slice(0, 120)}`, RESUME, { code: 'AddonCommandFailed' });
+        }
+        const ours = rows.filter((r) => specOfRelease(r.name, r.namespace));
+        for (const row of ours) {
+            const spec = specOfRelease(row.name, row.namespace);
+            const values = await this.helm(`reading values of ${spec.release}`, getValuesArgs(spec));
+            row.valuesHash = valuesHash(JSON.parse(values.stdout || 'null'));
+        }
+        return ours;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/core/phases/addons/post-install.ts
+
+
+
+
+
+const METALLB_CONTROLLER = 'metallb-controller';
+const plural = (kind) => `${kind.toLowerCase()}s`;
+async function current(session, m) {
+    const out = await session.kubectlRaw(getJsonArgs(plural(m.kind), m.metadata.name, m.metadata.namespace));
+    if (out.code !== 0)
+        return undefined;
+    return JSON.parse(out.stdout);
+}
+/** Applies the pool and advertisement when they differ; returns whether anything was written. */
+async function ensureMetallbPool(ctx, session, retryDelayMs) {
+    const range = ctx.cluster.metallb_ip_range;
+    if (!range) {
+        ctx.reporter.warn('MetalLB is installed without an address pool: metallb_ip_range is not set, so no LoadBalancer gets an address');
+        return false;
+    }
+    const wanted = metallbManifests(range, CHARTS.metallb.namespace);
+    const found = await Promise.all(wanted.map((m) => current(session, m)));
+    if (wanted.every((m, i) => JSON.stringify(found[i]?.spec) === JSON.stringify(m.spec)))
+        return false;
+    const timeout = ctx.cluster.cluster_timeout;
+    await session.kubectl('waiting for the MetalLB controller', waitAvailableArgs(CHARTS.metallb.namespace, METALLB_CONTROLLER, timeout));
+    // The webhook answers a little after the controller reports Available; "failed calling webhook" is
+    // retried in a bounded poll, anything else fails at once.
+    const deadline = Date.now() + timeout * 1000;
+    for (;;) {
+        const out = await session.kubectlRaw(applyArgs(), toYaml(wanted));
+        if (out.code === 0)
+            return true;
+        const webhook = /failed calling webhook/.test(out.stderr);
+        if (!webhook || Date.now() >= deadline)
+            throw new PhaseError('addons', undefined, `applying the MetalLB address pool ${range}: kubectl exited with ${out.code}:${stderrTail(out.stderr)}`, RESUME, { code: webhook ? 'MetallbWebhookNotReady' : 'AddonCommandFailed' });
+        await ctx.deps.sleep(retryDelayMs);
+    }
+}
+/** Talos enforces the baseline Pod Security level; Longhorn's manager needs privileged. */
+async function ensureLonghornNamespace(cluster, session) {
+    if (cluster.kind !== 'talos')
+        return false;
+    const ns = privilegedNamespace(CHARTS.longhorn.namespace);
+    const found = await current(session, ns);
+    if (found?.metadata?.labels?.[LONGHORN_PSA_LABEL] === 'privileged')
+        return false;
+    await session.kubectl(`creating namespace ${ns.metadata.name} with ${LONGHORN_PSA_LABEL}=privileged`, applyArgs(), toYaml([ns]));
+    return true;
+}
+
+;// CONCATENATED MODULE: ./src/core/phases/k3s/script.ts
+// Building blocks for the bash scripts sent to nodes. Scripts are pure strings: parameters become
+// single-quoted assignments at the top (never interpolated into the body), so a test can render a
+// script, run shellcheck on it and assert the exact text. Every script ends with one line
+// `tpi-result: changed <details>` or `tpi-result: unchanged`, which the phases parse.
+/** Single-quotes a value for bash. */
+function q(value) {
+    return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+const NAME = /^[A-Z][A-Z0-9_]*$/;
+/** A complete bash script: shebang, strict mode, the parameters, the shared helpers and the body. */
+function script(params, body) {
+    const lines = ['#!/usr/bin/env bash', 'set -euo pipefail'];
+    for (const [name, value] of Object.entries(params)) {
+        if (!NAME.test(name))
+            throw new Error(`script parameter name ${JSON.stringify(name)} must match ${NAME}`);
+        lines.push(`${name}=${q(value)}`);
+    }
+    return `${lines.join('\n')}\n${RESULT_HELPERS}\n${body.trim()}\n`;
+}
+const RESULT_HELPERS = `changes=()
+changed() { changes+=("$1"); }
+result() {
+  if [ "\${#changes[@]}" -gt 0 ]; then echo "tpi-result: changed \${changes[*]}"; else echo "tpi-result: unchanged"; fi
+}`;
+/** Reads the final `tpi-result:` line of a script's stdout. */
+function parseResult(stdout) {
+    const line = stdout.trimEnd().split('\n').reverse().find((l) => l.startsWith('tpi-result: '));
+    if (!line)
+        return undefined;
+    const rest = line.slice('tpi-result: '.length);
+    if (rest === 'unchanged' || rest.startsWith('unchanged '))
+        return { changed: false, details: rest.slice('unchanged'.length).trim() };
+    if (rest.startsWith('changed'))
+        return { changed: true, details: rest.slice('changed'.length).trim() };
+    return undefined;
+}
+/** key=value lines (the observation scripts' output). */
+function parseFacts(stdout) {
+    const facts = {};
+    for (const line of stdout.split('\n')) {
+        const at = line.indexOf('=');
+        if (at > 0 && /^[a-z][a-z0-9_.-]*$/.test(line.slice(0, at)))
+            facts[line.slice(0, at)] = line.slice(at + 1);
+    }
+    return facts;
+}
+
+;// CONCATENATED MODULE: ./src/core/phases/k3s/shells.ts
+
+
+const shells_RESUME = 're-run the same command; nodes that are already done are left untouched';
+function shells_stderrTail(stderr, lines = 8) {
+    const tail = stderr.trim().split('\n').slice(-lines).join('\n');
+    return tail ? `\n${tail}` : ' (no stderr)';
+}
+// StateStore.save writes one temp file per process; parallel saves would race on it, so they queue.
+const saving = new WeakMap();
+function saveQueued(state) {
+    const next = (saving.get(state) ?? Promise.resolve()).then(() => state.save());
+    saving.set(state, next.catch(() => undefined));
+    return next;
+}
+class ShellPool {
+    ctx;
+    phase;
+    shells = new Map();
+    constructor(ctx, phase) {
+        this.ctx = ctx;
+        this.phase = phase;
+    }
+    shell(node) {
+        let shell = this.shells.get(node.id);
+        if (!shell) {
+            shell = this.open(node);
+            this.shells.set(node.id, shell);
+            shell.catch(() => this.shells.delete(node.id));
+        }
+        return shell;
+    }
+    async open(node) {
+        const { cluster, settings, deps, state, reporter } = this.ctx;
+        const key = settings.secrets.sshPrivateKey;
+        if (!key)
+            throw new PhaseError(this.phase, node.id, 'no SSH private key was given', 'set the ssh-private-key input (the key the image authorises) and re-run');
+        reporter.secret(key);
+        const port = cluster.kind === 'k3s' ? cluster.ssh.port : 22;
+        const user = cluster.kind === 'k3s' ? cluster.ssh.user : 'root';
+        const to = deps.net.map(node.ip, port);
+        const pinned = state.node(node.id).hostKey;
+        try {
+            const { shell, hostKeyFingerprint } = await deps.ssh.connect({
+                node: node.id,
+                host: to.host,
+                port: to.port,
+                user,
+                privateKey: key,
+                ...(pinned ? { hostKeyFingerprint: pinned } : {})
+            });
+            if (!pinned) {
+                state.node(node.id).hostKey = hostKeyFingerprint;
+                await saveQueued(state);
+                reporter.info(`${node.id}: recorded SSH host key ${hostKeyFingerprint} at first contact`);
+            }
+            return shell;
+        }
+        catch (error) {
+            const code = error instanceof TpiError ? error.code : 'SshConnectFailed';
+            const seen = error instanceof Error ? error.message : String(error);
+            const resume = code === 'HostKeyMismatch'
+                ? 'check the node; if it was reflashed outside this action, remove its hostKey from the state file (or redeploy with reflash) and re-run'
+                : shells_RESUME;
+            throw new PhaseError(this.phase, node.id, seen, resume, { cause: error, code });
+        }
+    }
+    async closeAll() {
+        const all = [...this.shells.values()];
+        this.shells.clear();
+        await Promise.all(all.map(async (s) => (await s.catch(() => undefined))?.close().catch(() => undefined)));
+    }
+}
+/** Runs a script and fails with its stderr tail when it exits non-zero. */
+async function runChecked(shell, phase, node, what, text, options = {}) {
+    const out = await shell.exec(text, options);
+    if (out.code !== 0)
+        throw new PhaseError(phase, node.id, `${what} exited with ${out.code}:${shells_stderrTail(out.stderr)}`, shells_RESUME, { code: 'RemoteStepFailed' });
+    const result = parseResult(out.stdout);
+    return { stdout: out.stdout, ...(result ? { result } : {}) };
+}
+async function withPool(ctx, phase, fn) {
+    const pool = new ShellPool(ctx, phase);
+    try {
+        return await fn(pool);
+    }
+    finally {
+        await pool.closeAll();
+    }
+}
+
+;// CONCATENATED MODULE: ./src/core/phases/addons/prerequisites.ts
+
+const ISCSI_PACKAGE = 'open-iscsi';
+const ISCSI_EXTENSION = 'siderolabs/iscsi-tools';
+/** Key under outputs.values where os-bootstrap leaves installed packages (string[] or per node id). */
+const BOOTSTRAP_PACKAGES_KEY = 'os-bootstrap.packages';
+const dpkgProbe = (ctx, node, pkg) => withPool(ctx, 'addons', async (pool) => {
+    const out = await (await pool.shell(node)).exec(`dpkg-query -W -f='\${Status}' ${pkg}`, { timeoutMs: 30_000 });
+    return out.code === 0 && /\binstall ok installed\b/.test(out.stdout);
+});
+function fromBootstrap(ctx, node) {
+    const recorded = ctx.outputs.values[BOOTSTRAP_PACKAGES_KEY];
+    if (Array.isArray(recorded))
+        return recorded.includes(ISCSI_PACKAGE);
+    if (recorded && typeof recorded === 'object') {
+        const list = recorded[node.id];
+        if (Array.isArray(list))
+            return list.includes(ISCSI_PACKAGE);
+    }
+    return undefined;
+}
+/** Why Longhorn cannot be installed, or undefined when every node has iSCSI. */
+async function longhornRefusal(ctx, probe) {
+    const cluster = ctx.cluster;
+    if (cluster.kind === 'talos') {
+        if (cluster.image_source !== 'factory')
+            return undefined; // a custom image is the operator's to check
+        if (cluster.image_factory.extensions.includes(ISCSI_EXTENSION))
+            return undefined;
+        return `Longhorn needs iSCSI, but the Talos schematic has no ${ISCSI_EXTENSION} extension; add it to image_factory.extensions (this changes the schematic, so the nodes are upgraded to the new image)`;
+    }
+    const missing = [];
+    for (const node of cluster.nodes) {
+        const known = fromBootstrap(ctx, node);
+        const present = known ?? (await probe(ctx, node, ISCSI_PACKAGE));
+        if (!present)
+            missing.push(node.id);
+    }
+    if (!missing.length)
+        return undefined;
+    return `Longhorn needs iSCSI, but ${ISCSI_PACKAGE} is not installed on ${missing.join(', ')}; run the os-bootstrap phase (it installs ${ISCSI_PACKAGE}) and re-run`;
+}
+
+;// CONCATENATED MODULE: ./src/core/phases/addons/wanted.ts
+// The wanted state of every enabled addon: chart from the table, values from the cluster file overlaid
+// with the repository's values file, the hash idempotence compares, and a refusal when a node lacks a
+// prerequisite.
+
+
+
+
+
+
+
+
+/** addons.values[name], relative to the working directory; must hold a YAML mapping. */
+async function userValues(ctx, addon) {
+    const rel = ctx.cluster.addons.values[addon];
+    if (!rel)
+        return {};
+    const path = (0,external_node_path_.isAbsolute)(rel) ? rel : (0,external_node_path_.join)(ctx.settings.workingDirectory, rel);
+    let text;
+    try {
+        text = await (0,promises_namespaceObject.readFile)(path, 'utf8');
+    }
+    catch (e) {
+        throw new PhaseError('addons', undefined, `values file ${rel} of addon ${addon} cannot be read (${e.code ?? e.message}), expected a YAML file relative to ${ctx.settings.workingDirectory}`, 'fix addons.values in the cluster file and re-run', { code: 'AddonValuesInvalid' });
+    }
+    let parsed;
+    try {
+        parsed = (0,dist/* parse */.qg)(text) ?? {};
+    }
+    catch (e) {
+        throw new PhaseError('addons', undefined, `values file ${rel} of addon ${addon} is not valid YAML: ${e.message.split('\n')[0]}`, 'fix the file and re-run', { code: 'AddonValuesInvalid' });
+    }
+    if (typeof parsed !== 'object' || Array.isArray(parsed))
+        throw new PhaseError('addons', undefined, `values file ${rel} of addon ${addon} holds a ${Array.isArray(parsed) ? 'list' : typeof parsed}, expected a mapping of Helm values`, 'fix the file and re-run', { code: 'AddonValuesInvalid' });
+    return parsed;
+}
+async function wanted_wantedAddons(ctx, probe) {
+    const wanted = new Map();
+    for (const addon of enabledAddons(ctx.cluster)) {
+        const values = mergeValues(baseValues(addon, ctx.cluster), await userValues(ctx, addon));
+        const refused = addon === 'longhorn' ? await longhornRefusal(ctx, probe) : undefined;
+        wanted.set(addon, { spec: CHARTS[addon], values, hash: valuesHash(values), ...(refused ? { refused } : {}) });
+    }
+    return wanted;
+}
+
+;// CONCATENATED MODULE: ./src/core/phases/addons/index.ts
+// Phase addons (cluster scope, both kinds): helm and kubectl on the runner, `helm upgrade --install` of the
+// pinned charts (charts.ts) with values from the cluster file and the repository, skipped when the chart
+// version and values hash already match. Disabled addons that are installed are reported, and uninstalled
+// only with addons.prune. MetalLB gets its pool from metallb_ip_range; Longhorn is refused without iSCSI.
+
+
+
+
+
+
+
+
+
+
+
+const PLAN_ACTION = {
+    install: 'run',
+    upgrade: 'change',
+    remove: 'change',
+    unchanged: 'skip',
+    'disabled-but-installed': 'skip',
+    refused: 'blocked'
+};
+function planStep(d) {
+    return {
+        phase: 'addons',
+        action: PLAN_ACTION[d.action],
+        reason: `${d.addon}: ${d.action} — ${d.reason}`,
+        details: { addon: d.addon, chart: d.spec.chart, version: d.spec.version, namespace: d.spec.namespace, action: d.action, ...(d.found ? { installed: d.found.chart } : {}) }
+    };
+}
+function createAddonsPhase(options) {
+    const arch = options.arch ?? (process.arch === 'x64' ? 'x64' : 'arm64');
+    const probe = options.packageProbe ?? dpkgProbe;
+    const retryDelayMs = options.retryDelayMs ?? 5_000;
+    async function observe(ctx) {
+        const wanted = await wanted_wantedAddons(ctx, probe);
+        const session = await Session.open(ctx, options.createKube, arch);
+        const found = session ? await session.releases() : [];
+        return { ...(session ? { session } : {}), wanted, decisions: decide(wanted, found, ctx.cluster.addons.prune) };
+    }
+    async function apply(ctx, session, d, wanted) {
+        const row = { name: d.addon, chart: d.spec.chart, version: d.spec.version };
+        const timeout = ctx.cluster.cluster_timeout;
+        switch (d.action) {
+            case 'refused':
+                ctx.reporter.warn(`addon ${d.addon} not installed: ${d.reason}`);
+                return { ...row, status: 'skipped', detail: d.reason };
+            case 'disabled-but-installed':
+                ctx.reporter.warn(`addon ${d.addon}: ${d.reason}`);
+                return { ...row, version: d.found?.chart ?? row.version, status: 'disabled-but-installed', detail: d.reason };
+            case 'remove':
+                await session.helm(`uninstalling ${d.spec.release}`, uninstallArgs(d.spec, timeout));
+                return { ...row, status: 'removed', detail: d.reason };
+            case 'unchanged':
+                if (d.addon === 'metallb' && (await ensureMetallbPool(ctx, session, retryDelayMs)))
+                    return { ...row, status: 'upgraded', detail: 'address pool applied' };
+                return { ...row, status: 'unchanged', detail: d.reason };
+            default: {
+                if (d.addon === 'longhorn')
+                    await ensureLonghornNamespace(ctx.cluster, session);
+                const dir = (0,external_node_path_.join)(ctx.settings.tempDir, 'addons');
+                await (0,promises_namespaceObject.mkdir)(dir, { recursive: true, mode: 0o700 });
+                const file = (0,external_node_path_.join)(dir, `${d.spec.release}-values.yaml`);
+                await (0,promises_namespaceObject.writeFile)(file, (0,dist/* stringify */.As)(wanted.values), { mode: 0o600 });
+                ctx.reporter.info(`${d.action === 'install' ? 'installing' : 'upgrading'} ${chartRef(d.spec)} in ${d.spec.namespace} (${d.reason})`);
+                await session.helm(`helm upgrade --install ${d.spec.release}`, upgradeInstallArgs(d.spec, file, timeout, ctx.settings.mirror));
+                if (d.addon === 'metallb')
+                    await ensureMetallbPool(ctx, session, retryDelayMs);
+                return { ...row, status: d.action === 'install' ? 'installed' : 'upgraded', detail: d.reason };
+            }
+        }
+    }
+    async function run(ctx) {
+        const { session, wanted, decisions } = await observe(ctx);
+        if (!session)
+            throw new PhaseError('addons', undefined, 'no kubeconfig for the cluster (neither from this run nor in the state folder)', 'run the install and join phases (K3s) or bootstrap (Talos) first, then re-run', { code: 'NoKubeconfig' });
+        const statuses = [];
+        for (const d of decisions) {
+            try {
+                statuses.push(await apply(ctx, session, d, wanted.get(d.addon)));
+            }
+            catch (error) {
+                statuses.push({ name: d.addon, chart: d.spec.chart, version: d.spec.version, status: 'failed', detail: error.message });
+                ctx.outputs.addons.push(...statuses);
+                throw error;
+            }
+        }
+        ctx.outputs.addons.push(...statuses);
+        const refused = decisions.filter((d) => d.action === 'refused');
+        if (refused.length)
+            throw new PhaseError('addons', undefined, refused.map((d) => `${d.addon} refused: ${d.reason}`).join('; '), 'fix the prerequisite and re-run; the other addons are done', { code: 'AddonRefused' });
+        const changed = statuses.filter((s) => ['installed', 'upgraded', 'removed'].includes(s.status));
+        const summary = statuses.map((s) => `${s.name} ${s.status}`).join(', ') || 'no addons enabled or installed';
+        return { changed: changed.length > 0, summary };
+    }
+    return {
+        name: 'addons',
+        scope: 'cluster',
+        appliesTo: (cluster) => enabledAddons(cluster).length > 0 || cluster.addons.prune,
+        async plan(ctx) {
+            // Read-only: a values file that cannot be read blocks the plan; a cluster that cannot be asked
+            // leaves every enabled addon as a possible install, with the reason.
+            const wanted = await wanted_wantedAddons(ctx, probe).catch((error) => error);
+            if (wanted instanceof Error)
+                return enabledAddons(ctx.cluster).map((addon) => planStep({ addon, spec: CHARTS[addon], action: 'refused', reason: wanted.message }));
+            let unreachable = 'cluster not reachable yet (no kubeconfig)';
+            try {
+                const session = await Session.open(ctx, options.createKube, arch);
+                if (session)
+                    return decide(wanted, await session.releases(), ctx.cluster.addons.prune).map(planStep);
+            }
+            catch (error) {
+                unreachable = `releases could not be read (${error.message})`;
+            }
+            return [...wanted.values()].map((w) => planStep({ addon: w.spec.addon, spec: w.spec, action: w.refused ? 'refused' : 'install', reason: w.refused ?? `${unreachable}; install ${chartRef(w.spec)} in ${w.spec.namespace}` }));
+        },
+        run,
+        async drift(ctx) {
+            let observed;
+            try {
+                observed = await observe(ctx);
+            }
+            catch (error) {
+                return [{ subject: 'addons', field: 'addon.releases', wanted: 'readable', found: error.message, kind: 'unreachable', fixedBy: [] }];
+            }
+            if (!observed.session)
+                return [{ subject: 'addons', field: 'addon.releases', wanted: 'readable', found: 'no kubeconfig', kind: 'unreachable', fixedBy: [] }];
+            return observed.decisions.flatMap((d) => driftOf(d, ctx.cluster.addons.prune));
+        }
+    };
+}
+function driftOf(d, prune) {
+    const at = { subject: d.addon, kind: 'drift', path: ['addons', d.addon] };
+    switch (d.action) {
+        case 'install':
+            return [{ ...at, field: `addon.${d.addon}.installed`, wanted: chartRef(d.spec), found: 'not installed', fixedBy: ['addons'] }];
+        case 'disabled-but-installed':
+        case 'remove':
+            return [{ ...at, field: `addon.${d.addon}.installed`, wanted: 'not installed (disabled)', found: d.found?.chart ?? 'installed', fixedBy: prune ? ['addons'] : [] }];
+        case 'upgrade': {
+            const f = d.found;
+            const out = [];
+            if (f.chart !== chartRef(d.spec))
+                out.push({ ...at, field: `addon.${d.addon}.version`, wanted: chartRef(d.spec), found: f.chart, fixedBy: ['addons'] });
+            if (f.status !== 'deployed')
+                out.push({ ...at, field: `addon.${d.addon}.status`, wanted: 'deployed', found: f.status, fixedBy: ['addons'] });
+            if (f.valuesHash !== d.wantedHash)
+                out.push({ ...at, field: `addon.${d.addon}.values`, wanted: `sha256 ${d.wantedHash?.slice(0, 12)}`, found: `sha256 ${f.valuesHash?.slice(0, 12) ?? 'unknown'}`, fixedBy: ['addons'] });
+            return out;
+        }
+        case 'refused':
+            return [{ ...at, field: `addon.${d.addon}.installed`, wanted: chartRef(d.spec), found: `cannot install: ${d.reason}`, kind: 'drift', fixedBy: [] }];
+        default:
+            return [];
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/core/phases/flash/decide.ts
 
 function osOf(ctx) {
@@ -76665,7 +77540,7 @@ class ProgressLog {
 
 
 
-const RESUME = 're-run the workflow; nodes that finished are skipped (set reflash only to replace a working node)';
+const flash_node_RESUME = 're-run the workflow; nodes that finished are skipped (set reflash only to replace a working node)';
 /** Known BMC error texts turned into advice. */
 function advice(message) {
     if (/USB interface not found/i.test(message))
@@ -76686,7 +77561,7 @@ async function flashNode(job) {
     const { size } = await (0,promises_namespaceObject.stat)(job.imagePath);
     const fileName = job.imagePath.split('/').pop();
     const request = { slot: job.slot, fileName, length: size, sha256: job.sha256, timeoutMs: job.timeoutMs };
-    const fail = (seen, cause) => new PhaseError('flash', job.node, seen, RESUME, { cause, code: 'FlashFailed' });
+    const fail = (seen, cause) => new PhaseError('flash', job.node, seen, flash_node_RESUME, { cause, code: 'FlashFailed' });
     const progress = new ProgressLog((l) => job.reporter.info(`${job.node}: ${l}`), job.progressEveryMs);
     for (let attempt = 1;; attempt++) {
         const handle = await job.bmc.startFlash(request);
@@ -76992,112 +77867,172 @@ async function prepareNodeImage(ctx, node, base) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/core/tools/catalog.ts
-// Where every artifact comes from: upstream URL, checksum source and cache key. Pure functions, so the
-// plan can show them and tests can assert exact values.
-//
-// Cache keys are full semver because the tool-cache layout (<tool>/<semver>/<arch>) is looked up by
-// semver and anything else is never found again. Build metadata (+k3s1) is DROPPED by semver.clean, so
-// k3s v1.31.3+k3s1 is keyed 1.31.3-k3s1 (prerelease survives). Talos images are keyed by version plus
-// schematic: 1.9.0-s<64 hex schematic id>. Armbian images have no version: 0.0.0-h<first 16 hex of the
-// pinned sha256, or of the URL>.
+;// CONCATENATED MODULE: ./src/core/phases/talos/schematic.ts
+// The Image Factory schematic built from the cluster file, and its id computed exactly as the factory
+// does: siderolabs/image-factory marshals the schematic struct with gopkg.in/yaml.v3 (4-space indent,
+// sequences indented under their key, fields in struct order: overlay, customization) and takes the
+// sha256 of those bytes. So the same schematic gives the same id here, in the lab factory and upstream
+// (e.g. the bare turingrk1 overlay is df156b82…, the empty schematic 376567988a…).
 
-const goArch = (arch) => (arch === 'x64' ? 'amd64' : 'arm64');
-/** `<mirror>/<upstream host><upstream path>`; the upstream URL when no mirror is set. */
-function viaMirror(url, mirror) {
-    if (!mirror)
-        return url;
-    const u = new URL(url);
-    return `${mirror.replace(/\/+$/, '')}/${u.host}${u.pathname}${u.search}`;
+/** Extensions Longhorn needs on Talos (iscsiadm and the util-linux tools it calls on the host). */
+const LONGHORN_EXTENSIONS = ['siderolabs/iscsi-tools', 'siderolabs/util-linux-tools'];
+function buildSchematic(cluster) {
+    const f = cluster.image_factory;
+    const wanted = new Set(f.extensions);
+    const addedForLonghorn = cluster.longhorn ? LONGHORN_EXTENSIONS.filter((e) => !wanted.has(e)) : [];
+    for (const e of addedForLonghorn)
+        wanted.add(e);
+    // Sorted so the order in the file does not change the id (the factory hashes the order it is sent).
+    const extensions = [...wanted].sort();
+    const overlay = f.overlay && f.overlay_board ? { image: f.overlay, name: f.overlay_board } : undefined;
+    return { schematic: { ...(overlay ? { overlay } : {}), extensions }, addedForLonghorn };
 }
-/** v1.31.3+k3s1 → 1.31.3-k3s1; v1.9.0 → 1.9.0; throws on anything that is not x.y.z[...]. */
-function cacheVersion(version) {
-    const m = /^v?(\d+\.\d+\.\d+)(?:-([0-9A-Za-z.-]+))?(?:\+([0-9A-Za-z.-]+))?$/.exec(version.trim());
-    if (!m)
-        throw new Error(`version "${version}" is not semver (expected e.g. v1.2.3 or v1.31.3+k3s1)`);
-    const pre = [m[2], m[3]].filter(Boolean).join('.');
-    return pre ? `${m[1]}-${pre}` : m[1];
+// yaml.v3 writes these plain; anything else would need its quoting rules, which we do not reproduce.
+const PLAIN = /^[A-Za-z0-9][A-Za-z0-9._/-]*$/;
+function plain(value, what) {
+    if (!PLAIN.test(value) || /^(true|false|null|yes|no|on|off|~|[-+.\d][\d.eE+-]*)$/i.test(value)) {
+        throw new Error(`${what} "${value}" cannot be sent to the Image Factory as is: expected a name like siderolabs/iscsi-tools`);
+    }
+    return value;
 }
-const vee = (v) => (v.startsWith('v') ? v : `v${v}`);
-function talosctl(version, arch, mirror) {
-    const base = `https://github.com/siderolabs/talos/releases/download/${vee(version)}`;
-    const fileName = `talosctl-linux-${goArch(arch)}`;
-    return {
-        tool: 'talosctl', version: cacheVersion(version), arch, fileName, executable: true,
-        url: viaMirror(`${base}/${fileName}`, mirror),
-        checksum: { sumsUrl: viaMirror(`${base}/sha256sum.txt`, mirror), sumsEntry: fileName }
-    };
+/** The schematic YAML in the factory's canonical form (what is POSTed and hashed). */
+function marshalSchematic(s) {
+    const lines = [];
+    if (s.overlay) {
+        lines.push('overlay:', `    image: ${plain(s.overlay.image, 'overlay')}`, `    name: ${plain(s.overlay.name, 'overlay board')}`);
+    }
+    if (s.extensions.length === 0) {
+        lines.push('customization: {}');
+    }
+    else {
+        lines.push('customization:', '    systemExtensions:', '        officialExtensions:');
+        for (const e of s.extensions)
+            lines.push(`            - ${plain(e, 'extension')}`);
+    }
+    return lines.join('\n') + '\n';
 }
-function kubectl(version, arch, mirror) {
-    const url = `https://dl.k8s.io/release/${vee(version)}/bin/linux/${goArch(arch)}/kubectl`;
-    return {
-        tool: 'kubectl', version: cacheVersion(version), arch, fileName: 'kubectl', executable: true,
-        url: viaMirror(url, mirror),
-        checksum: { sumsUrl: viaMirror(`${url}.sha256`, mirror) }
-    };
+function schematicId(yaml) {
+    return (0,external_node_crypto_.createHash)('sha256').update(yaml).digest('hex');
 }
-/** The helm tarball; the caller extracts `linux-<arch>/helm`. */
-function helm(version, arch, mirror) {
-    const fileName = `helm-${vee(version)}-linux-${goArch(arch)}.tar.gz`;
-    const url = `https://get.helm.sh/${fileName}`;
-    return {
-        tool: 'helm', version: cacheVersion(version), arch, fileName,
-        url: viaMirror(url, mirror),
-        checksum: { sumsUrl: viaMirror(`${url}.sha256sum`, mirror), sumsEntry: fileName }
-    };
+/** The installer image for that schematic and version (machine.install.image, upgrades). */
+function installerImage(id, version) {
+    return `factory.talos.dev/metal-installer/${id}:${version.startsWith('v') ? version : `v${version}`}`;
 }
-function k3sRelease(version) {
-    return `https://github.com/k3s-io/k3s/releases/download/${encodeURIComponent(vee(version))}`;
+
+;// CONCATENATED MODULE: ./src/core/phases/talos/factory.ts
+// The Image Factory: the schematic is POSTed (YAML body) to get its id, the metal image is downloaded
+// through deps.downloads (mirror, tool cache) keyed by version + schematic id. The factory serves no
+// checksums, so the image's sha256 is recorded in the state store at first download and every later run
+// re-hashes the cached file against that record: a corrupted cache is refused, not flashed.
+
+
+
+
+
+
+const FACTORY = 'https://factory.talos.dev';
+/** POST /schematics with the YAML body; the factory answers {"id": "<64 hex>"}. */
+async function postSchematic(url, yaml, fetchImpl = fetch) {
+    let answer;
+    try {
+        answer = await fetchImpl(url, { method: 'POST', headers: { 'content-type': 'application/yaml' }, body: yaml, signal: AbortSignal.timeout(30_000) });
+    }
+    catch (error) {
+        throw new TpiError('FactoryUnreachable', `Image Factory at ${url} did not answer: ${error.message}`, { cause: error });
+    }
+    const body = await answer.text();
+    if (!answer.ok)
+        throw new TpiError('FactoryRefused', `Image Factory at ${url} answered ${answer.status} to the schematic: ${body.slice(0, 300)}`);
+    let id;
+    try {
+        id = JSON.parse(body).id;
+    }
+    catch {
+        id = undefined;
+    }
+    if (typeof id !== 'string' || !/^[0-9a-f]{64}$/.test(id))
+        throw new TpiError('FactoryAnswer', `Image Factory at ${url} answered ${JSON.stringify(body.slice(0, 200))}, expected {"id": "<64 hex digits>"}`);
+    return id;
 }
-/** The k3s binary for the nodes (always arm64 on RK1). */
-function k3sBinary(version, arch = 'arm64', mirror) {
-    const fileName = arch === 'x64' ? 'k3s' : 'k3s-arm64';
-    const base = k3sRelease(version);
-    return {
-        tool: 'k3s', version: cacheVersion(version), arch, fileName, executable: true,
-        url: viaMirror(`${base}/${fileName}`, mirror),
-        checksum: { sumsUrl: viaMirror(`${base}/sha256sum-${goArch(arch)}.txt`, mirror), sumsEntry: fileName }
-    };
+function talosCtx(ctx) {
+    if (ctx.cluster.kind !== 'talos')
+        throw new TpiError('NotTalos', `cluster ${ctx.cluster.name} is kind ${ctx.cluster.kind}, expected talos`);
+    return ctx;
 }
-function k3sAirgap(version, arch = 'arm64', mirror) {
-    const fileName = `k3s-airgap-images-${goArch(arch)}.tar.zst`;
-    const base = k3sRelease(version);
-    return {
-        tool: 'k3s-airgap', version: cacheVersion(version), arch, fileName,
-        url: viaMirror(`${base}/${fileName}`, mirror),
-        checksum: { sumsUrl: viaMirror(`${base}/sha256sum-${goArch(arch)}.txt`, mirror), sumsEntry: fileName }
-    };
+/** The schematic and its id computed locally (no network): what plan() shows. */
+function localSchematic(ctx) {
+    const plan = buildSchematic(talosCtx(ctx).cluster);
+    const yaml = marshalSchematic(plan.schematic);
+    return { ...plan, yaml, id: schematicId(yaml) };
 }
+const schematics = new WeakMap();
+/** Registers the schematic with the factory once per run; sets outputs.schematicId. */
+function ensureSchematic(ctx) {
+    let p = schematics.get(ctx.outputs);
+    if (!p) {
+        p = (async () => {
+            const local = localSchematic(ctx);
+            const url = viaMirror(`${FACTORY}/schematics`, ctx.settings.mirror);
+            const id = await postSchematic(url, local.yaml);
+            // The factory's id is authoritative; a difference means its canonical form changed, worth a warning.
+            if (id !== local.id)
+                ctx.reporter.warn(`Image Factory returned schematic id ${id}, the local computation gave ${local.id}; using the factory's`);
+            for (const e of local.addedForLonghorn)
+                ctx.reporter.info(`Image Factory: added extension ${e} (Longhorn needs it)`);
+            ctx.outputs.schematicId = id;
+            ctx.outputs.values.schematicId = id;
+            return { ...local, id };
+        })();
+        schematics.set(ctx.outputs, p);
+        p.catch(() => schematics.delete(ctx.outputs));
+    }
+    return p;
+}
+async function sha256File(path) {
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    for await (const chunk of (0,external_node_fs_namespaceObject.createReadStream)(path, { highWaterMark: 1 << 20 }))
+        hash.update(chunk);
+    return hash.digest('hex');
+}
+const imageKey = (version, id) => `${version}/${id}`;
+/** Recorded image hashes: state.cluster().talosImages[<version>/<schematic id>]. */
+function recorded(ctx) {
+    const c = ctx.state.cluster();
+    return (c.talosImages ?? (c.talosImages = {}));
+}
+const factory_images = new WeakMap();
 /**
- * The install script at the tag of the k3s version (get.k3s.io is unversioned, so it could change under
- * a cached key). Upstream publishes no checksum for it; pin with sha256 to verify.
+ * The factory image for this run (image_source: factory): schematic registered, image downloaded or
+ * taken from the cache, hash checked against the file's pin or the recorded hash. For the flash phase.
  */
-function k3sInstallScript(version, mirror, sha256) {
-    return {
-        tool: 'k3s-install', version: cacheVersion(version), arch: 'any', fileName: 'install.sh', executable: true,
-        url: viaMirror(`https://raw.githubusercontent.com/k3s-io/k3s/${encodeURIComponent(vee(version))}/install.sh`, mirror),
-        ...(sha256 ? { checksum: { sha256 } } : {})
-    };
+function resolveTalosImage(ctx) {
+    let p = factory_images.get(ctx.outputs);
+    if (!p) {
+        p = resolveImage(talosCtx(ctx));
+        factory_images.set(ctx.outputs, p);
+        p.catch(() => factory_images.delete(ctx.outputs));
+    }
+    return p;
 }
-/** The Talos metal image from the Image Factory; the factory publishes no sums, so a pin is the check. */
-function talosImage(schematic, version, mirror, sha256) {
-    if (!/^[0-9a-f]{64}$/.test(schematic))
-        throw new Error(`schematic id "${schematic}" is not 64 hex digits`);
-    return {
-        tool: 'talos-image', version: `${cacheVersion(version)}-s${schematic}`, arch: 'arm64', fileName: 'metal-arm64.raw.xz',
-        url: viaMirror(`https://factory.talos.dev/image/${schematic}/${vee(version)}/metal-arm64.raw.xz`, mirror),
-        ...(sha256 ? { checksum: { sha256 } } : {})
-    };
-}
-/** An Armbian (or any) image by URL; keyed by its pin, else by its URL. */
-function imageByUrl(url, mirror, sha256) {
-    const key = (sha256 ?? (0,external_node_crypto_.createHash)('sha256').update(url).digest('hex')).toLowerCase().slice(0, 16);
-    const fileName = decodeURIComponent(new URL(url).pathname.split('/').pop() || 'image.img');
-    return {
-        tool: 'armbian', version: `0.0.0-h${key}`, arch: 'arm64', fileName,
-        url: viaMirror(url, mirror),
-        ...(sha256 ? { checksum: { sha256 } } : {})
-    };
+async function resolveImage(ctx) {
+    const c = ctx.cluster;
+    if (c.image_source !== 'factory')
+        throw new TpiError('NotFactory', `image_source is ${c.image_source}; only factory images are resolved here`);
+    const { id } = await ensureSchematic(ctx);
+    const key = imageKey(c.talos_version, id);
+    const known = recorded(ctx)[key];
+    const pin = c.image_sha256?.toLowerCase() ?? known;
+    const got = await ctx.deps.downloads.fetch(talosImage(id, c.talos_version, ctx.settings.mirror, pin));
+    // A cache hit carries the hash written at download time; the bytes may have changed since.
+    const sha256 = got.downloaded ? got.sha256 : await sha256File(got.path);
+    if (pin && sha256 !== pin) {
+        throw new PhaseError('flash', undefined, `cached Talos image ${got.path} has sha256 ${sha256}, but ${c.image_sha256 ? 'image_sha256 pins' : 'the first download recorded'} ${pin}`, `delete ${(0,external_node_path_.dirname)(got.path)} so the image is downloaded again, then re-run`, { code: 'ImageCorrupted' });
+    }
+    if (!known) {
+        recorded(ctx)[key] = sha256;
+        await ctx.state.save();
+    }
+    return { path: got.path, sha256, source: `factory ${c.talos_version}/${id.slice(0, 12)}…`, os: 'talos', schematicId: id };
 }
 
 ;// CONCATENATED MODULE: ./src/core/phases/flash/resolve-image.ts
@@ -77109,7 +78044,8 @@ function imageByUrl(url, mirror, sha256) {
 
 
 
-async function sha256File(path) {
+
+async function resolve_image_sha256File(path) {
     const hash = (0,external_node_crypto_.createHash)('sha256');
     for await (const chunk of (0,external_node_fs_namespaceObject.createReadStream)(path, { highWaterMark: 1 << 20 }))
         hash.update(chunk);
@@ -77135,7 +78071,7 @@ function resolveBaseImage(ctx) {
 }
 async function local(ctx, path, pin, os) {
     const full = (0,external_node_path_.isAbsolute)(path) ? path : (0,external_node_path_.join)(ctx.settings.workingDirectory, path);
-    const sha256 = await sha256File(full).catch((e) => {
+    const sha256 = await resolve_image_sha256File(full).catch((e) => {
         throw new PhaseError('flash', undefined, `cannot read image ${full}: ${e.message}`, 'fix the image path in the cluster file and re-run');
     });
     if (pin && pin.toLowerCase() !== sha256) {
@@ -77167,11 +78103,9 @@ async function resolve(ctx) {
         const got = await ctx.deps.downloads.fetch(req);
         return { path: got.path, sha256: got.sha256, source: c.image_path, os: 'talos' };
     }
-    const schematic = ctx.outputs.schematicId ?? ctx.outputs.values.schematicId;
-    if (!schematic)
-        throw new PhaseError('flash', undefined, 'no Image Factory schematic id was computed before the flash', 'report this as a bug; meanwhile use image_source: url');
-    const got = await ctx.deps.downloads.fetch(talosImage(schematic, c.talos_version, mirror, c.image_sha256));
-    return { path: got.path, sha256: got.sha256, source: `factory ${c.talos_version}/${schematic.slice(0, 12)}…`, os: 'talos' };
+    // Factory: the schematic is registered and the image hash checked against the recorded one (talos/factory.ts).
+    const img = await resolveTalosImage(ctx);
+    return { path: img.path, sha256: img.sha256, source: img.source, os: 'talos' };
 }
 
 ;// CONCATENATED MODULE: ./src/core/phases/flash/module.ts
@@ -77246,7 +78180,7 @@ const flashPhase = {
                 await bmc.setPower(node.slot, true);
             }
             catch (error) {
-                throw new PhaseError('flash', node.id, `flashed, but powering slot ${node.slot} on failed: ${error.message}`, RESUME, { cause: error });
+                throw new PhaseError('flash', node.id, `flashed, but powering slot ${node.slot} on failed: ${error.message}`, flash_node_RESUME, { cause: error });
             }
             return { changed: true, summary: `flashed ${base.source}` };
         }
@@ -77450,54 +78384,6 @@ const NODE_PATHS = {
     installer: '/usr/local/lib/turingpi/k3s-install.sh'
 };
 
-;// CONCATENATED MODULE: ./src/core/phases/k3s/script.ts
-// Building blocks for the bash scripts sent to nodes. Scripts are pure strings: parameters become
-// single-quoted assignments at the top (never interpolated into the body), so a test can render a
-// script, run shellcheck on it and assert the exact text. Every script ends with one line
-// `tpi-result: changed <details>` or `tpi-result: unchanged`, which the phases parse.
-/** Single-quotes a value for bash. */
-function q(value) {
-    return `'${value.replace(/'/g, `'\\''`)}'`;
-}
-const NAME = /^[A-Z][A-Z0-9_]*$/;
-/** A complete bash script: shebang, strict mode, the parameters, the shared helpers and the body. */
-function script(params, body) {
-    const lines = ['#!/usr/bin/env bash', 'set -euo pipefail'];
-    for (const [name, value] of Object.entries(params)) {
-        if (!NAME.test(name))
-            throw new Error(`script parameter name ${JSON.stringify(name)} must match ${NAME}`);
-        lines.push(`${name}=${q(value)}`);
-    }
-    return `${lines.join('\n')}\n${RESULT_HELPERS}\n${body.trim()}\n`;
-}
-const RESULT_HELPERS = `changes=()
-changed() { changes+=("$1"); }
-result() {
-  if [ "\${#changes[@]}" -gt 0 ]; then echo "tpi-result: changed \${changes[*]}"; else echo "tpi-result: unchanged"; fi
-}`;
-/** Reads the final `tpi-result:` line of a script's stdout. */
-function parseResult(stdout) {
-    const line = stdout.trimEnd().split('\n').reverse().find((l) => l.startsWith('tpi-result: '));
-    if (!line)
-        return undefined;
-    const rest = line.slice('tpi-result: '.length);
-    if (rest === 'unchanged' || rest.startsWith('unchanged '))
-        return { changed: false, details: rest.slice('unchanged'.length).trim() };
-    if (rest.startsWith('changed'))
-        return { changed: true, details: rest.slice('changed'.length).trim() };
-    return undefined;
-}
-/** key=value lines (the observation scripts' output). */
-function parseFacts(stdout) {
-    const facts = {};
-    for (const line of stdout.split('\n')) {
-        const at = line.indexOf('=');
-        if (at > 0 && /^[a-z][a-z0-9_.-]*$/.test(line.slice(0, at)))
-            facts[line.slice(0, at)] = line.slice(at + 1);
-    }
-    return facts;
-}
-
 ;// CONCATENATED MODULE: ./src/core/phases/k3s/remote-scripts.ts
 // Scripts the k3s phases run on nodes: observe, install (install.sh with the binary already in place),
 // restart, read-back and rejoin cleanup. install.sh runs with INSTALL_K3S_SKIP_START: the unit is started
@@ -77557,97 +78443,6 @@ if k3s kubectl -n kube-system get secret "$NODE_NAME.node-password.k3s" >/dev/nu
   changed "deleted-node-password=$NODE_NAME"
 fi
 result`);
-}
-
-;// CONCATENATED MODULE: ./src/core/phases/k3s/shells.ts
-
-
-const shells_RESUME = 're-run the same command; nodes that are already done are left untouched';
-function stderrTail(stderr, lines = 8) {
-    const tail = stderr.trim().split('\n').slice(-lines).join('\n');
-    return tail ? `\n${tail}` : ' (no stderr)';
-}
-// StateStore.save writes one temp file per process; parallel saves would race on it, so they queue.
-const saving = new WeakMap();
-function saveQueued(state) {
-    const next = (saving.get(state) ?? Promise.resolve()).then(() => state.save());
-    saving.set(state, next.catch(() => undefined));
-    return next;
-}
-class ShellPool {
-    ctx;
-    phase;
-    shells = new Map();
-    constructor(ctx, phase) {
-        this.ctx = ctx;
-        this.phase = phase;
-    }
-    shell(node) {
-        let shell = this.shells.get(node.id);
-        if (!shell) {
-            shell = this.open(node);
-            this.shells.set(node.id, shell);
-            shell.catch(() => this.shells.delete(node.id));
-        }
-        return shell;
-    }
-    async open(node) {
-        const { cluster, settings, deps, state, reporter } = this.ctx;
-        const key = settings.secrets.sshPrivateKey;
-        if (!key)
-            throw new PhaseError(this.phase, node.id, 'no SSH private key was given', 'set the ssh-private-key input (the key the image authorises) and re-run');
-        reporter.secret(key);
-        const port = cluster.kind === 'k3s' ? cluster.ssh.port : 22;
-        const user = cluster.kind === 'k3s' ? cluster.ssh.user : 'root';
-        const to = deps.net.map(node.ip, port);
-        const pinned = state.node(node.id).hostKey;
-        try {
-            const { shell, hostKeyFingerprint } = await deps.ssh.connect({
-                node: node.id,
-                host: to.host,
-                port: to.port,
-                user,
-                privateKey: key,
-                ...(pinned ? { hostKeyFingerprint: pinned } : {})
-            });
-            if (!pinned) {
-                state.node(node.id).hostKey = hostKeyFingerprint;
-                await saveQueued(state);
-                reporter.info(`${node.id}: recorded SSH host key ${hostKeyFingerprint} at first contact`);
-            }
-            return shell;
-        }
-        catch (error) {
-            const code = error instanceof TpiError ? error.code : 'SshConnectFailed';
-            const seen = error instanceof Error ? error.message : String(error);
-            const resume = code === 'HostKeyMismatch'
-                ? 'check the node; if it was reflashed outside this action, remove its hostKey from the state file (or redeploy with reflash) and re-run'
-                : shells_RESUME;
-            throw new PhaseError(this.phase, node.id, seen, resume, { cause: error, code });
-        }
-    }
-    async closeAll() {
-        const all = [...this.shells.values()];
-        this.shells.clear();
-        await Promise.all(all.map(async (s) => (await s.catch(() => undefined))?.close().catch(() => undefined)));
-    }
-}
-/** Runs a script and fails with its stderr tail when it exits non-zero. */
-async function runChecked(shell, phase, node, what, text, options = {}) {
-    const out = await shell.exec(text, options);
-    if (out.code !== 0)
-        throw new PhaseError(phase, node.id, `${what} exited with ${out.code}:${stderrTail(out.stderr)}`, shells_RESUME, { code: 'RemoteStepFailed' });
-    const result = parseResult(out.stdout);
-    return { stdout: out.stdout, ...(result ? { result } : {}) };
-}
-async function withPool(ctx, phase, fn) {
-    const pool = new ShellPool(ctx, phase);
-    try {
-        return await fn(pool);
-    }
-    finally {
-        await pool.closeAll();
-    }
 }
 
 ;// CONCATENATED MODULE: ./src/core/phases/k3s/cluster-ops.ts
@@ -77748,7 +78543,7 @@ function factsFrom(raw) {
         server_token: raw.server_token ?? 'absent'
     };
 }
-function decide(input) {
+function decide_decide(input) {
     const { facts, version } = input;
     const reasons = [];
     const pushBinary = facts.version !== version;
@@ -77820,7 +78615,7 @@ async function convergeNode(input) {
     const topo = topology(cluster);
     const config = renderK3sConfig(cluster, node);
     const facts = await converge_observeNode(pool, phase, node);
-    const decision = decide({
+    const decision = decide_decide({
         node,
         isFirst: node.id === topo.first.id,
         facts,
@@ -77961,7 +78756,7 @@ async function planNodes(ctx, pool, phase, nodes = ctx.nodes) {
     for (const node of nodes) {
         try {
             const facts = await converge_observeNode(pool, phase, node);
-            const d = decide({ node, isFirst: node.id === topo.first.id, facts, version: cluster.k3s_version, configSha: config_sha256(renderK3sConfig(cluster, node)) });
+            const d = decide_decide({ node, isFirst: node.id === topo.first.id, facts, version: cluster.k3s_version, configSha: config_sha256(renderK3sConfig(cluster, node)) });
             const action = untouched(d) ? 'skip' : d.install ? 'run' : 'change';
             const reason = untouched(d) ? `k3s ${facts.version} running with the wanted config` : d.reasons.join(', ');
             steps.push({ phase, node: node.id, action, reason });
@@ -78623,16 +79418,771 @@ const osBootstrapPhase = {
     runNode
 };
 
+;// CONCATENATED MODULE: ./src/core/phases/talos/answers.ts
+// Reading talosctl's answers: the text is the interface (the CLI has no machine-readable apply result),
+// so each reader names the exact phrases it relies on (real-samples C6, C7; dry-run summary of apply-config).
+/**
+ * `get disks --insecure`: a table means the maintenance service answered. A configured node's apid asks
+ * for a client certificate, which an insecure client does not have: that TLS refusal means "configured".
+ * Anything else (refused, timed out, no route) means nothing answered.
+ */
+function modeFromDisks(result) {
+    if (result.code === 0)
+        return 'maintenance';
+    const text = `${result.stderr}\n${result.stdout}`;
+    if (/certificate required|Unauthenticated|PermissionDenied|tls: .*(certificate|unknown authority)/i.test(text))
+        return 'configured';
+    return 'unreachable';
+}
+/** `apply-config --dry-run`: "Dry run summary:\n<mode details> (skipped in dry-run).\n\nConfig diff:\n\n<diff>". */
+function parseDryRun(text) {
+    const at = text.indexOf('Config diff:');
+    const diff = at >= 0 ? text.slice(at + 'Config diff:'.length).trim() : '';
+    const changed = at >= 0 ? diff !== '' && !/^No changes\.?$/m.test(diff) : true;
+    return { changed, reboot: /with a reboot/.test(text) && !/without a reboot/.test(text), diff };
+}
+/** A second bootstrap answers AlreadyExists (etcd data directory is not empty): the work is done. */
+const bootstrapDone = (text) => /code = AlreadyExists/.test(text);
+/** apid is not up yet, or etcd cannot take the bootstrap yet: try again within the timeout. */
+const bootstrapRetryable = (text) => /code = (Unavailable|FailedPrecondition|DeadlineExceeded)|connection refused/.test(text);
+/** `get machinestatus -o json`: the stage and readiness of a configured node. */
+function parseMachineStatus(stdout) {
+    try {
+        const first = stdout.trim().split(/\n(?=\{)/)[0] ?? '';
+        const r = JSON.parse(first);
+        const status = r.spec?.status;
+        return { stage: r.spec?.stage ?? 'unknown', ready: status?.ready === true, unmet: (status?.unmetConditions ?? []).map((c) => `${c.name}: ${c.reason}`) };
+    }
+    catch {
+        return undefined;
+    }
+}
+/** The failing check of `talosctl health` (non-TTY lines "waiting for X: ..."), for the error message. */
+function unhealthyFrom(output) {
+    const lines = output.replace(/\r/g, '').split('\n').filter((l) => l.trim());
+    const waits = lines.filter((l) => l.startsWith('waiting for '));
+    const last = waits.at(-1);
+    if (!last)
+        return lines.at(-1) ?? 'no output from talosctl health';
+    if (last.endsWith(': OK'))
+        return lines.at(-1) ?? last;
+    return last;
+}
+
+;// CONCATENATED MODULE: ./src/core/phases/talos/argv.ts
+// Every talosctl command line the action runs, as pure functions (tests assert exact argv; the list is
+// documented in lab/talos/README.md and checked against the v1.9 CLI reference). Secrets never appear
+// here: they are files (0600) named by path. Nodes and endpoints are always explicit, so no talosconfig
+// context or TALOSCONFIG environment decides where a command goes.
+const target = (ip, talosconfig) => [
+    ...(talosconfig ? ['--talosconfig', talosconfig] : []),
+    '--nodes', ip,
+    '--endpoints', ip
+];
+const versionArgv = () => ['version', '--client', '--short'];
+const genSecretsArgv = (out) => ['gen', 'secrets', '--output-file', out];
+/** One node's machine config: one output type, every patch in order as --config-patch (later wins). */
+function genConfigArgv(i) {
+    return [
+        'gen', 'config', i.clusterName, i.endpoint,
+        '--with-secrets', i.secretsPath,
+        '--output-types', i.role,
+        '--output', i.out,
+        '--force',
+        '--with-docs=false',
+        '--with-examples=false',
+        '--install-disk', i.installDisk,
+        '--install-image', i.installImage,
+        '--talos-version', majorMinor(i.talosVersion),
+        ...i.patches.flatMap((p) => ['--config-patch', `@${p}`])
+    ];
+}
+function genTalosconfigArgv(i) {
+    return ['gen', 'config', i.clusterName, i.endpoint, '--with-secrets', i.secretsPath, '--output-types', 'talosconfig', '--output', i.out, '--force', '--talos-version', majorMinor(i.talosVersion)];
+}
+const validateArgv = (config) => ['validate', '--mode', 'metal', '--config', config];
+/** Answers only in maintenance mode (the insecure service); a configured node refuses it. */
+const getDisksInsecureArgv = (ip) => ['get', 'disks', '--insecure', ...target(ip)];
+const machineStatusArgv = (ip, talosconfig) => ['get', 'machinestatus', '--output', 'json', ...target(ip, talosconfig)];
+function applyArgv(i) {
+    return [
+        'apply-config',
+        ...(i.insecure ? ['--insecure', '--nodes', i.ip, '--endpoints', i.ip] : target(i.ip, i.talosconfig)),
+        '--file', i.file,
+        '--mode', i.mode,
+        ...(i.dryRun ? ['--dry-run'] : [])
+    ];
+}
+const bootstrapArgv = (ip, talosconfig) => ['bootstrap', ...target(ip, talosconfig)];
+function healthArgv(i) {
+    return [
+        'health', ...target(i.ip, i.talosconfig),
+        '--control-plane-nodes', i.controlPlanes.join(','),
+        ...(i.workers.length > 0 ? ['--worker-nodes', i.workers.join(',')] : []),
+        '--wait-timeout', `${i.timeoutSeconds}s`
+    ];
+}
+const kubeconfigArgv = (ip, talosconfig, out) => ['kubeconfig', out, '--force', '--merge=false', ...target(ip, talosconfig)];
+function majorMinor(version) {
+    const m = /^v?(\d+)\.(\d+)/.exec(version);
+    if (!m)
+        throw new Error(`talos_version "${version}" is not of the form v1.9.0`);
+    return `v${m[1]}.${m[2]}`;
+}
+
+;// CONCATENATED MODULE: ./src/core/phases/talos/converge.ts
+
+
+
+const converge_RESUME = 're-run the workflow; nodes already configured are compared and left alone when unchanged';
+const tail = (text) => text.trim().split('\n').slice(-3).join(' | ').slice(0, 400);
+/** Read-only: what applying this config would do to the node. */
+async function decideApply(talosctl, seen, config, talosconfig, phase = 'install') {
+    const { node } = seen;
+    if (seen.mode === 'maintenance')
+        return { kind: 'install', reason: `maintenance mode: config applied, Talos installs to ${node.install_disk ?? '/dev/mmcblk0'} and reboots` };
+    if (seen.mode === 'unreachable') {
+        throw new PhaseError(phase, node.id, `the Talos API on ${node.ip}:50000 did not answer (${seen.detail || 'no answer'})`, 'check that the node is powered and booted (the boot phase waits for it), then re-run', { code: 'TalosUnreachable' });
+    }
+    const r = await talosctl.run(applyArgv({ ip: node.ip, file: config.path, mode: 'auto', dryRun: true, talosconfig }));
+    const text = `${r.stdout}\n${r.stderr}`;
+    if (r.code !== 0) {
+        const pki = /certificate|authentication handshake|Unauthenticated|PermissionDenied/i.test(text);
+        throw new PhaseError(phase, node.id, pki
+            ? `the node's Talos API refused this cluster's credentials (${tail(text)}): the talos-secrets bundle is not the one this node was configured with`
+            : `talosctl apply-config --dry-run failed (exit ${r.code}): ${tail(text)}`, pki ? 'pass the bundle of the first deploy as the talos-secrets input, then re-run' : converge_RESUME, { code: pki ? 'TalosPkiMismatch' : 'TalosDryRun' });
+    }
+    const d = parseDryRun(text);
+    if (!d.changed)
+        return { kind: 'unchanged', reason: 'running config equals the wanted one' };
+    return { kind: 'apply', reboot: d.reboot, reason: d.reboot ? 'config differs; the change needs a reboot' : 'config differs; applied without a reboot' };
+}
+/** Applies per the decision; returns whether the node reboots (install or a reboot-mode apply). */
+async function applyDecision(talosctl, seen, config, talosconfig, d) {
+    if (d.kind === 'unchanged')
+        return false;
+    const { node } = seen;
+    const argv = d.kind === 'install'
+        ? applyArgv({ ip: node.ip, file: config.path, mode: 'auto', insecure: true })
+        : applyArgv({ ip: node.ip, file: config.path, mode: d.reboot ? 'reboot' : 'no-reboot', talosconfig });
+    const r = await talosctl.run(argv);
+    if (r.code !== 0)
+        throw new PhaseError('install', node.id, `talosctl apply-config failed (exit ${r.code}): ${tail(`${r.stdout}\n${r.stderr}`)}`, converge_RESUME, { code: 'TalosApply' });
+    return d.kind === 'install' || d.reboot;
+}
+
+;// CONCATENATED MODULE: ./src/core/phases/talos/patches.ts
+// Machine config patches generated from the cluster file, one pure function each, so tests can assert the
+// exact YAML. They are handed to `talosctl gen config --config-patch @file` in this order: cluster-wide,
+// role, node (generated), then the user's patches.all, patches.<role>, the node's patches — later wins,
+// as talhelper users expect.
+
+/** Where Longhorn's data lives on a Talos node: user volumes are mounted under /var/mnt/<name>. */
+const patches_TALOS_LONGHORN_PATH = '/var/mnt/longhorn';
+/** [major, minor, patch] of v1.9.0; throws on anything else (validation has refused it already). */
+function talosSemver(version) {
+    const m = /^v?(\d+)\.(\d+)\.(\d+)/.exec(version);
+    if (!m)
+        throw new Error(`talos_version "${version}" is not of the form v1.9.0`);
+    return [Number(m[1]), Number(m[2]), Number(m[3])];
+}
+function atLeast(version, major, minor) {
+    const [a, b] = talosSemver(version);
+    return a > major || (a === major && b >= minor);
+}
+const doc = (value) => (0,dist/* stringify */.As)(value, { lineWidth: 0 });
+/** Pod and service networks, for every node. */
+function clusterPatch(cluster) {
+    return {
+        name: 'cluster',
+        yaml: doc({ cluster: { network: { podSubnets: [cluster.pod_cidr], serviceSubnets: [cluster.service_cidr] } } })
+    };
+}
+/** Control planes only: whether workloads may run on them (the 4-node default: yes). */
+function controlPlanePatch(cluster) {
+    return { name: 'controlplane', yaml: doc({ cluster: { allowSchedulingOnControlPlanes: cluster.allow_scheduling_on_controlplane } }) };
+}
+/**
+ * The hostname: Talos 1.12 moved it to its own HostnameConfig document (machine.network.hostname is
+ * deprecated there); before 1.12 that document does not exist and the v1alpha1 field is the only way.
+ */
+function hostnamePatch(version, hostname) {
+    if (atLeast(version, 1, 12))
+        return doc({ apiVersion: 'v1alpha1', kind: 'HostnameConfig', auto: 'off', hostname });
+    return doc({ machine: { network: { hostname } } });
+}
+/** Static address on the board's one physical NIC, default route and resolvers. */
+function addressPatch(cluster, node) {
+    const gateway = cluster.network.gateway;
+    const dns = cluster.network.dns.length > 0 ? cluster.network.dns : [gateway];
+    return doc({
+        machine: {
+            network: {
+                nameservers: dns,
+                interfaces: [
+                    {
+                        deviceSelector: { physical: true },
+                        dhcp: false,
+                        addresses: [`${node.ip}/${cluster.network.prefix}`],
+                        routes: [{ network: '0.0.0.0/0', gateway }]
+                    }
+                ]
+            }
+        }
+    });
+}
+/**
+ * Longhorn's data on the NVMe: a UserVolumeConfig (Talos ≥ 1.10, mounted at /var/mnt/longhorn) or, before
+ * that, a machine.disks partition at the same mount point; plus the kubelet bind mount Longhorn needs to
+ * see it with rshared propagation.
+ */
+function longhornPatch(version, node) {
+    const kubelet = {
+        machine: {
+            kubelet: {
+                extraMounts: [
+                    { destination: patches_TALOS_LONGHORN_PATH, type: 'bind', source: patches_TALOS_LONGHORN_PATH, options: ['bind', 'rshared', 'rw'] }
+                ]
+            }
+        }
+    };
+    if (atLeast(version, 1, 10)) {
+        const volume = {
+            apiVersion: 'v1alpha1',
+            kind: 'UserVolumeConfig',
+            name: 'longhorn',
+            provisioning: { diskSelector: { match: `disk.dev_path == '${node.nvme_device}'` }, minSize: '10GiB', grow: true }
+        };
+        return `${doc(kubelet)}---\n${doc(volume)}`;
+    }
+    const disks = { machine: { disks: [{ device: node.nvme_device, partitions: [{ mountpoint: patches_TALOS_LONGHORN_PATH }] }] } };
+    return doc({ machine: { ...disks.machine, ...kubelet.machine } });
+}
+/** Node labels from the file (machine.nodeLabels). */
+function labelsPatch(node) {
+    return Object.keys(node.labels).length > 0 ? doc({ machine: { nodeLabels: node.labels } }) : undefined;
+}
+/** Everything generated for one node, in application order. */
+function generatedPatches(cluster, node) {
+    const out = [clusterPatch(cluster)];
+    if (node.role === 'controlplane')
+        out.push(controlPlanePatch(cluster));
+    const parts = [hostnamePatch(cluster.talos_version, node.hostname), addressPatch(cluster, node)];
+    if (cluster.longhorn && node.has_nvme)
+        parts.push(longhornPatch(cluster.talos_version, node));
+    const labels = labelsPatch(node);
+    if (labels)
+        parts.push(labels);
+    parts.forEach((yaml, i) => out.push({ name: `node-${node.id}-${i + 1}`, yaml }));
+    return out;
+}
+/** The user's patch files for a node, in application order: all, role, node (paths as in the file). */
+function userPatchFiles(cluster, node) {
+    return [...cluster.patches.all, ...(node.role === 'controlplane' ? cluster.patches.controlplane : cluster.patches.worker), ...(node.patches ?? [])];
+}
+
+;// CONCATENATED MODULE: ./src/core/phases/talos/secrets.ts
+// The Talos secrets bundle (the cluster's PKI and tokens). Generated exactly once, on the first deploy,
+// and handed out through outputs.talosSecretsPath (encrypted and uploaded by the artifact step) with the
+// instruction to store it as the talos-secrets repository secret. After that the stored bundle is used:
+// from the input, else from the copy kept in state-dir on this runner. If the cluster already exists and
+// neither is there, the deploy stops: a new PKI would lock the action out of its own cluster.
+
+
+
+
+
+/** Plaintext working files of this run (0700 folder under the runner temp dir, removed by the post step). */
+async function workDir(ctx) {
+    const dir = (0,external_node_path_.join)(ctx.settings.tempDir, `talos-${ctx.cluster.name}`);
+    await (0,promises_namespaceObject.mkdir)(dir, { recursive: true, mode: 0o700 });
+    return dir;
+}
+const stateSecretsPath = (ctx) => (0,external_node_path_.join)(ctx.state.dir, 'talos-secrets.yaml');
+const secrets_exists = (path) => (0,promises_namespaceObject.access)(path).then(() => true, () => false);
+/** The bundle from the input or state-dir, without generating one (plan); undefined when neither exists. */
+async function storedBundle(ctx) {
+    const given = ctx.settings.secrets.talosSecrets;
+    if (given) {
+        maskCredential(ctx.reporter, 'talos-secrets', given);
+        const path = (0,external_node_path_.join)(await workDir(ctx), 'secrets.yaml');
+        await (0,promises_namespaceObject.writeFile)(path, given.endsWith('\n') ? given : `${given}\n`, { mode: 0o600 });
+        await (0,promises_namespaceObject.chmod)(path, 0o600);
+        return { path, generated: false };
+    }
+    const kept = stateSecretsPath(ctx);
+    if (!(await secrets_exists(kept)))
+        return undefined;
+    maskCredential(ctx.reporter, 'talos-secrets', await (0,promises_namespaceObject.readFile)(kept, 'utf8'));
+    return { path: kept, generated: false };
+}
+async function secretsBundle(ctx, talosctl, clusterExists) {
+    const stored = await storedBundle(ctx);
+    if (stored) {
+        if (!ctx.settings.secrets.talosSecrets)
+            ctx.reporter.warn(`using the Talos secrets bundle kept in state-dir (${stored.path}); store it as the talos-secrets repository secret so another runner can manage this cluster`);
+        return stored;
+    }
+    const path = (0,external_node_path_.join)(await workDir(ctx), 'secrets.yaml');
+    const kept = stateSecretsPath(ctx);
+    if (clusterExists) {
+        throw new PhaseError('install', undefined, 'the cluster already has configured Talos nodes but no talos-secrets input was given and state-dir holds no bundle; generating a new one would create a second PKI that the nodes reject', 'pass the bundle from the first deploy (the <cluster>-talos-secrets artifact, decrypted) as the talos-secrets input, then re-run', { code: 'TalosSecretsMissing' });
+    }
+    await (0,promises_namespaceObject.rm)(path, { force: true }); // left by an earlier failed run in the same temp dir: gen secrets refuses to overwrite
+    const result = await talosctl.run(genSecretsArgv(path));
+    if (result.code !== 0)
+        throw new PhaseError('install', undefined, `talosctl gen secrets failed (exit ${result.code}): ${result.stderr.trim().slice(0, 300)}`, 're-run the workflow');
+    await (0,promises_namespaceObject.chmod)(path, 0o600);
+    maskCredential(ctx.reporter, 'talos-secrets', await (0,promises_namespaceObject.readFile)(path, 'utf8'));
+    await (0,promises_namespaceObject.copyFile)(path, kept);
+    await (0,promises_namespaceObject.chmod)(kept, 0o600);
+    ctx.outputs.talosSecretsPath = path;
+    ctx.reporter.warn('generated a new Talos secrets bundle for this cluster (first deploy). It is uploaded encrypted as the <cluster>-talos-secrets artifact: decrypt it and store it as a repository secret, then pass it as the talos-secrets input on every later run. Without it a later run on another runner cannot manage this cluster.');
+    return { path, generated: true };
+}
+
+;// CONCATENATED MODULE: ./src/core/phases/talos/configs.ts
+// Machine configs for every node: `talosctl gen config` from the secrets bundle with the generated and the
+// user's patches, one output per node, then `talosctl validate --mode metal` on each before any node is
+// touched. Configs hold secrets: written 0600 under the run's temp folder, never printed.
+
+
+
+
+
+
+
+
+
+
+
+const fail = (node, seen, resume = 'fix the cluster file or the patch and re-run') => new PhaseError('install', node, seen, resume, { code: 'TalosConfig' });
+const configs_tail = (text) => text.trim().split('\n').slice(-5).join(' | ').slice(0, 500);
+/** The installer image nodes install from: the factory's for the schematic of this cluster file. */
+async function installImageFor(ctx, network) {
+    const c = talosCtx(ctx).cluster;
+    const id = c.image_source === 'factory' && network ? (await ensureSchematic(ctx)).id : localSchematic(ctx).id;
+    return installerImage(id, c.talos_version);
+}
+async function userPatch(ctx, node, file) {
+    const full = (0,external_node_path_.isAbsolute)(file) ? file : (0,external_node_path_.join)(ctx.settings.workingDirectory, file);
+    try {
+        await (0,promises_namespaceObject.access)(full);
+    }
+    catch {
+        throw fail(node.id, `patch file ${file} (for ${node.id}) does not exist at ${full}`, 'add the file to the repository or remove it from the cluster file, then re-run');
+    }
+    return full;
+}
+async function renderConfigs(ctx, talosctl, secretsPath, nodes) {
+    const c = talosCtx(ctx).cluster;
+    const dir = await workDir(ctx);
+    await (0,promises_namespaceObject.mkdir)((0,external_node_path_.join)(dir, 'patches'), { recursive: true, mode: 0o700 });
+    const image = await installImageFor(ctx, true);
+    // Nodes are independent: generate and validate them in parallel (two talosctl runs each).
+    const one = async (node) => {
+        const patches = [];
+        for (const p of generatedPatches(c, node)) {
+            const file = (0,external_node_path_.join)(dir, 'patches', `${p.name}.yaml`);
+            await (0,promises_namespaceObject.writeFile)(file, p.yaml, { mode: 0o600 });
+            patches.push(file);
+        }
+        for (const f of userPatchFiles(c, node))
+            patches.push(await userPatch(ctx, node, f));
+        const path = (0,external_node_path_.join)(dir, `${node.id}.yaml`);
+        const argv = genConfigArgv({
+            clusterName: c.name, endpoint: c.apiEndpoint, secretsPath, role: node.role, out: path,
+            installDisk: node.install_disk ?? '/dev/mmcblk0', installImage: image, talosVersion: c.talos_version, patches
+        });
+        const gen = await talosctl.run(argv);
+        if (gen.code !== 0)
+            throw fail(node.id, `talosctl gen config failed (exit ${gen.code}): ${configs_tail(gen.stderr || gen.stdout)}`);
+        await (0,promises_namespaceObject.chmod)(path, 0o600);
+        const check = await talosctl.run(validateArgv(path));
+        if (check.code !== 0)
+            throw fail(node.id, `the generated machine config does not validate for metal: ${configs_tail(check.stderr || check.stdout)}`);
+        const sha256 = (0,external_node_crypto_.createHash)('sha256').update(await (0,promises_namespaceObject.readFile)(path)).digest('hex');
+        return { node, path, sha256 };
+    };
+    const out = new Map();
+    for (const config of await Promise.all(nodes.map(one)))
+        out.set(config.node.id, config);
+    return out;
+}
+/** talosconfig in state-dir (0600) with the control planes as endpoints, so the file works as handed out. */
+async function writeTalosconfig(ctx, talosctl, secretsPath, to) {
+    const c = talosCtx(ctx).cluster;
+    const path = to ?? (0,external_node_path_.join)(ctx.state.dir, 'talosconfig');
+    const r = await talosctl.run(genTalosconfigArgv({ clusterName: c.name, endpoint: c.apiEndpoint, secretsPath, out: path, talosVersion: c.talos_version }));
+    if (r.code !== 0)
+        throw fail(undefined, `talosctl gen config --output-types talosconfig failed (exit ${r.code}): ${configs_tail(r.stderr || r.stdout)}`, 're-run the workflow');
+    const text = await (0,promises_namespaceObject.readFile)(path, 'utf8');
+    maskCredential(ctx.reporter, 'talosconfig', text);
+    const doc = (0,dist/* parse */.qg)(text);
+    const cps = c.nodes.filter((n) => n.role === 'controlplane').map((n) => n.ip);
+    const current = doc.contexts?.[doc.context ?? ''];
+    if (current) {
+        current.endpoints = cps;
+        current.nodes = cps.slice(0, 1);
+    }
+    await (0,promises_namespaceObject.writeFile)(path, (0,dist/* stringify */.As)(doc), { mode: 0o600 });
+    await (0,promises_namespaceObject.chmod)(path, 0o600);
+    if (!to)
+        ctx.outputs.talosconfigPath = path;
+    return path;
+}
+async function existingTalosconfig(ctx) {
+    const path = ctx.outputs.talosconfigPath ?? (0,external_node_path_.join)(ctx.state.dir, 'talosconfig');
+    try {
+        const text = await (0,promises_namespaceObject.readFile)(path, 'utf8');
+        maskCredential(ctx.reporter, 'talosconfig', text);
+        ctx.outputs.talosconfigPath = path;
+        return path;
+    }
+    catch {
+        return undefined;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/core/phases/talos/observe.ts
+
+
+
+const lastLine = (text) => text.trim().split('\n').at(-1)?.slice(0, 300) ?? '';
+async function observe_observeNode(talosctl, node) {
+    const r = await talosctl.run(getDisksInsecureArgv(node.ip), { timeoutMs: 30_000 });
+    return { node, mode: modeFromDisks(r), detail: r.code === 0 ? '' : lastLine(r.stderr || r.stdout) };
+}
+const observeAll = (talosctl, nodes) => Promise.all(nodes.map((n) => observe_observeNode(talosctl, n)));
+/**
+ * Waits until a node's secure API reports the machine running (after an install or a reboot). Bounded
+ * by timeoutMs; the error names the stage and unmet conditions last seen.
+ */
+async function waitRunning(o) {
+    const end = Date.now() + o.timeoutMs;
+    let seen = 'no answer yet';
+    for (;;) {
+        const r = await o.talosctl.run(machineStatusArgv(o.node.ip, o.talosconfig), { timeoutMs: 30_000 });
+        if (r.code === 0) {
+            const s = parseMachineStatus(r.stdout);
+            if (s?.stage === 'running')
+                return;
+            seen = s ? `stage ${s.stage}${s.unmet.length ? ` (${s.unmet.join('; ')})` : ''}` : `unreadable machinestatus: ${lastLine(r.stdout)}`;
+        }
+        else {
+            seen = lastLine(r.stderr || r.stdout);
+        }
+        if (Date.now() >= end) {
+            throw new PhaseError(o.phase, o.node.id, `Talos on ${o.node.ip} did not reach stage running within ${Math.round(o.timeoutMs / 1000)} s; last seen: ${seen}`, 're-run the workflow; nodes already configured are not touched again', { code: 'TalosNotRunning' });
+        }
+        await o.deps.sleep(o.pollMs ?? 3000);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/adapters/talosctl/exec-talosctl.ts
+function createTalosctl(o) {
+    return {
+        binary: o.binary,
+        run: (args, options = {}) => o.exec(o.binary, args, {
+            ...(options.stdin !== undefined ? { stdin: options.stdin } : {}),
+            env: { ...(o.env ?? {}), ...(options.env ?? {}) },
+            timeoutMs: options.timeoutMs ?? o.timeoutMs,
+            ...(o.cwd ? { cwd: o.cwd } : {})
+        })
+    };
+}
+
+;// CONCATENATED MODULE: ./src/core/phases/talos/tool.ts
+// talosctl of the cluster's own version from the tool cache (a client never older than the cluster:
+// same minor), verified against the release's sha256sum.txt. One adapter per run.
+
+
+
+/** The runner's architecture in the catalog's naming. */
+const runnerArch = () => (process.arch === 'arm64' ? 'arm64' : 'x64');
+const tools = new WeakMap();
+function ensureTalosctl(ctx) {
+    let p = tools.get(ctx.outputs);
+    if (!p) {
+        p = (async () => {
+            const version = talosCtx(ctx).cluster.talos_version;
+            const got = await ctx.deps.downloads.fetch(talosctl(version, runnerArch(), ctx.settings.mirror));
+            return createTalosctl({ exec: ctx.deps.exec, binary: got.path, cwd: ctx.settings.workingDirectory, timeoutMs: 120_000 });
+        })();
+        tools.set(ctx.outputs, p);
+        p.catch(() => tools.delete(ctx.outputs));
+    }
+    return p;
+}
+
+;// CONCATENATED MODULE: ./src/core/phases/talos/prepare.ts
+// Everything the install phase (and plan, drift) does before touching a node: observe every node,
+// obtain the secrets bundle, render and validate the machine configs, write the talosconfig.
+
+
+
+
+
+
+/**
+ * Everything up to (not including) touching a node: observe, secrets, configs, validation, talosconfig.
+ * readOnly (plan): never generates a bundle and writes the talosconfig to the temp folder, not state-dir;
+ * without a bundle there are no configs to compare (configs is empty).
+ */
+async function prepare(ctx, options = {}) {
+    const talosctl = await ensureTalosctl(ctx);
+    const observed = await observeAll(talosctl, talosCtx(ctx).cluster.nodes);
+    const exists = observed.some((o) => o.mode === 'configured');
+    const selected = new Set(ctx.nodes.map((n) => n.id));
+    const mine = observed.filter((o) => selected.has(o.node.id));
+    const bundle = options.readOnly ? await storedBundle(ctx) : await secretsBundle(ctx, talosctl, exists);
+    if (!bundle)
+        return { talosctl, observed: mine, configs: new Map(), talosconfig: '' };
+    const configs = await renderConfigs(ctx, talosctl, bundle.path, ctx.nodes);
+    const talosconfig = await writeTalosconfig(ctx, talosctl, bundle.path, options.readOnly ? (0,external_node_path_.join)(await workDir(ctx), 'talosconfig') : undefined);
+    return { talosctl, observed: mine, configs, talosconfig };
+}
+
+;// CONCATENATED MODULE: ./src/core/phases/talos/drift.ts
+
+
+
+async function talosDrift(ctx) {
+    const p = await prepare(ctx, { readOnly: true });
+    const rows = await Promise.all(p.observed.map(async (seen) => {
+        const row = (field, wanted, found, kind = 'drift') => ({ subject: seen.node.id, field, wanted, found, kind, fixedBy: kind === 'drift' ? ['install'] : [], path: seen.node.path });
+        if (seen.mode === 'unreachable')
+            return [row('talos.api', 'answering on 50000', seen.detail || 'no answer', 'unreachable')];
+        if (seen.mode === 'maintenance')
+            return [row('talos.mode', 'configured', 'maintenance (no machine config)')];
+        const config = p.configs.get(seen.node.id);
+        if (!config)
+            return [row('talos.machineconfig', 'compared with the cluster file', 'no talos-secrets input or kept bundle to render it', 'unreachable')];
+        const r = await p.talosctl.run(applyArgv({ ip: seen.node.ip, file: config.path, mode: 'auto', dryRun: true, talosconfig: p.talosconfig }));
+        if (r.code !== 0)
+            return [row('talos.machineconfig', 'compared with the cluster file', `dry run failed (exit ${r.code})`, 'unreachable')];
+        const d = parseDryRun(`${r.stdout}\n${r.stderr}`);
+        if (!d.changed)
+            return [];
+        const lines = d.diff.split('\n').filter((l) => /^[-+](?![-+]{2} )/.test(l)).length;
+        return [row('talos.machineconfig', 'as rendered from the cluster file', `differs (${lines} changed line(s); ${d.reboot ? 'applying needs a reboot' : 'applies live'})`)];
+    }));
+    return rows.flat();
+}
+
+;// CONCATENATED MODULE: ./src/core/phases/talos/install-phase.ts
+
+
+
+
+
+const install_phase_describe = (d) => (d.kind === 'install' ? 'install' : d.kind === 'unchanged' ? 'unchanged' : d.reboot ? 'apply (reboot)' : 'apply (no reboot)');
+async function install_phase_run(ctx) {
+    const c = talosCtx(ctx).cluster;
+    const p = await prepare(ctx);
+    const lines = [];
+    const rebooting = [];
+    // Control planes first (they are first in the list); a rebooting configured control plane is waited
+    // for before the next node, so an HA etcd never loses two members at once.
+    // Comparing is read-only: all nodes at once. Applying is one node at a time.
+    const decisions = await Promise.all(p.observed.map((seen) => decideApply(p.talosctl, seen, p.configs.get(seen.node.id), p.talosconfig)));
+    for (const [i, seen] of p.observed.entries()) {
+        const config = p.configs.get(seen.node.id);
+        const d = decisions[i];
+        ctx.reporter.info(`${seen.node.id}: ${install_phase_describe(d)} — ${d.reason}`);
+        const reboots = await applyDecision(p.talosctl, seen, config, p.talosconfig, d);
+        lines.push(`${seen.node.id}: ${install_phase_describe(d)}`);
+        if (d.kind !== 'unchanged')
+            await ctx.state.markDone(seen.node.id, 'install', config.sha256);
+        if (reboots && d.kind === 'apply')
+            await waitRunning({ talosctl: p.talosctl, deps: ctx.deps, node: seen.node, talosconfig: p.talosconfig, timeoutMs: c.boot_timeout * 1000, phase: 'install' });
+        else if (reboots)
+            rebooting.push(seen);
+    }
+    // Fresh installs run in parallel: wait for all of them once.
+    await Promise.all(rebooting.map((seen) => waitRunning({ talosctl: p.talosctl, deps: ctx.deps, node: seen.node, talosconfig: p.talosconfig, timeoutMs: c.boot_timeout * 1000, phase: 'install' })));
+    const changed = lines.some((l) => !l.endsWith(': unchanged'));
+    return { changed, summary: changed ? lines.filter((l) => !l.endsWith(': unchanged')).join('; ') : `${lines.length} node(s) unchanged` };
+}
+/** Plan rows: the schematic and image, then per node whether a config is applied and whether it reboots. */
+async function plan(ctx) {
+    const c = talosCtx(ctx).cluster;
+    const steps = [];
+    const order = ['', ...c.nodes.map((n) => n.id)];
+    if (c.image_source === 'factory') {
+        const s = localSchematic(ctx);
+        steps.push({
+            phase: 'install', action: 'run',
+            reason: `Image Factory schematic ${s.id}${s.addedForLonghorn.length ? ` (adds ${s.addedForLonghorn.join(', ')} for Longhorn)` : ''}`,
+            details: { schematic: s.id, image: `factory.talos.dev/image/${s.id}/${c.talos_version}/metal-arm64.raw.xz`, installer: `factory.talos.dev/metal-installer/${s.id}:${c.talos_version}` }
+        });
+    }
+    try {
+        const p = await prepare(ctx, { readOnly: true });
+        await Promise.all(p.observed.map(async (seen) => {
+            const config = p.configs.get(seen.node.id);
+            try {
+                if (!config && seen.mode === 'configured')
+                    throw new Error('configured node, but no talos-secrets input or kept bundle to compare its config with');
+                const d = config
+                    ? await decideApply(p.talosctl, seen, config, p.talosconfig)
+                    : await decideApply(p.talosctl, seen, { node: seen.node, path: '', sha256: '' }, '');
+                steps.push({ phase: 'install', node: seen.node.id, action: d.kind === 'unchanged' ? 'skip' : d.kind === 'install' ? 'run' : 'change', reason: d.reason, details: { reboot: d.kind === 'unchanged' ? 'no' : d.kind === 'install' || d.reboot ? 'yes' : 'no' } });
+            }
+            catch (error) {
+                steps.push({ phase: 'install', node: seen.node.id, action: 'blocked', reason: error.message });
+            }
+        }));
+        steps.sort((a, b) => order.indexOf(a.node ?? '') - order.indexOf(b.node ?? ''));
+    }
+    catch (error) {
+        for (const node of ctx.nodes)
+            steps.push({ phase: 'install', node: node.id, action: 'run', reason: `not observed (${error.message}); would generate, validate and apply its machine config` });
+    }
+    return steps;
+}
+const talosInstallPhase = {
+    name: 'install',
+    scope: 'cluster',
+    appliesTo: (cluster) => cluster.kind === 'talos',
+    plan,
+    run: install_phase_run,
+    drift: talosDrift
+};
+
+;// CONCATENATED MODULE: ./src/core/phases/talos/join-phase.ts
+// Phase join (Talos, cluster scope): bootstrap etcd once on the first control plane, wait for
+// `talosctl health` within bootstrap_timeout (naming what is unhealthy on failure), then fetch the
+// kubeconfig into state-dir (0600). Nothing here prints a credential.
+
+
+
+
+
+
+
+
+
+
+const join_phase_RESUME = 're-run the workflow; a bootstrapped cluster is not bootstrapped again';
+const join_phase_tail = (text) => text.trim().split('\n').slice(-3).join(' | ').slice(0, 400);
+async function talosconfigFor(ctx, talosctl) {
+    const kept = await existingTalosconfig(ctx);
+    if (kept)
+        return kept;
+    // Join run on its own (phases: join) on a runner without state: the bundle makes a new one.
+    const bundle = await secretsBundle(ctx, talosctl, true);
+    return writeTalosconfig(ctx, talosctl, bundle.path);
+}
+/** Bootstraps etcd on the first control plane; AlreadyExists counts as done. Returns whether it ran now. */
+async function bootstrapOnce(ctx, talosctl, talosconfig) {
+    const c = talosCtx(ctx).cluster;
+    const first = c.nodes[0];
+    const record = ctx.state.cluster();
+    if (record.talosBootstrapped === first.ip)
+        return false;
+    const end = Date.now() + c.bootstrap_timeout * 1000;
+    for (;;) {
+        const r = await talosctl.run(bootstrapArgv(first.ip, talosconfig), { timeoutMs: 60_000 });
+        const text = `${r.stdout}\n${r.stderr}`;
+        if (r.code === 0 || bootstrapDone(text)) {
+            record.talosBootstrapped = first.ip;
+            await ctx.state.save();
+            return r.code === 0;
+        }
+        if (!bootstrapRetryable(text) || Date.now() >= end) {
+            throw new PhaseError('join', first.id, `talosctl bootstrap on ${first.ip} failed (exit ${r.code}): ${join_phase_tail(text)}`, join_phase_RESUME, { code: 'TalosBootstrap' });
+        }
+        await ctx.deps.sleep(5000);
+    }
+}
+async function waitHealthy(ctx, talosctl, talosconfig) {
+    const c = talosCtx(ctx).cluster;
+    const cps = c.nodes.filter((n) => n.role === 'controlplane').map((n) => n.ip);
+    const workers = c.nodes.filter((n) => n.role === 'worker').map((n) => n.ip);
+    const argv = healthArgv({ talosconfig, ip: cps[0], controlPlanes: cps, workers, timeoutSeconds: c.bootstrap_timeout });
+    const r = await talosctl.run(argv, { timeoutMs: (c.bootstrap_timeout + 60) * 1000 });
+    const text = `${r.stdout}\n${r.stderr}`;
+    for (const line of text.split('\n'))
+        if (/: OK$/.test(line))
+            ctx.reporter.debug(line);
+    if (r.code !== 0) {
+        throw new PhaseError('join', undefined, `cluster not healthy within bootstrap_timeout ${c.bootstrap_timeout} s: ${unhealthyFrom(text)}`, `raise bootstrap_timeout if the nodes are slow, check the named check, then ${join_phase_RESUME}`, { code: 'TalosUnhealthy' });
+    }
+}
+async function fetchKubeconfig(ctx, talosctl, talosconfig) {
+    const c = talosCtx(ctx).cluster;
+    const path = (0,external_node_path_.join)(ctx.state.dir, 'kubeconfig');
+    const first = c.nodes[0];
+    const r = await talosctl.run(kubeconfigArgv(first.ip, talosconfig, path));
+    if (r.code !== 0)
+        throw new PhaseError('join', first.id, `talosctl kubeconfig failed (exit ${r.code}): ${join_phase_tail(`${r.stdout}\n${r.stderr}`)}`, join_phase_RESUME, { code: 'TalosKubeconfig' });
+    await (0,promises_namespaceObject.chmod)(path, 0o600);
+    maskCredential(ctx.reporter, 'kubeconfig', await (0,promises_namespaceObject.readFile)(path, 'utf8'));
+    ctx.outputs.kubeconfigPath = path;
+    ctx.outputs.apiEndpoint = c.apiEndpoint;
+    return path;
+}
+async function talos_join_phase_run(ctx) {
+    const c = talosCtx(ctx).cluster;
+    const talosctl = await ensureTalosctl(ctx);
+    const talosconfig = await talosconfigFor(ctx, talosctl);
+    const bootstrapped = await bootstrapOnce(ctx, talosctl, talosconfig);
+    ctx.reporter.info(bootstrapped ? `bootstrapped etcd on ${c.nodes[0].id}` : `etcd already bootstrapped on ${c.nodes[0].id}`);
+    await waitHealthy(ctx, talosctl, talosconfig);
+    await fetchKubeconfig(ctx, talosctl, talosconfig);
+    for (const n of c.nodes)
+        ctx.outputs.nodeStatus[n.id] = { node: n.id, role: n.role, ip: n.ip, ready: true, version: c.talos_version };
+    return { changed: bootstrapped, summary: `${bootstrapped ? 'bootstrapped, ' : ''}healthy: ${c.nodes.length} node(s); kubeconfig in state-dir` };
+}
+async function join_phase_plan(ctx) {
+    const c = talosCtx(ctx).cluster;
+    const done = ctx.state.cluster().talosBootstrapped === c.nodes[0].ip;
+    return [
+        { phase: 'join', node: c.nodes[0].id, action: done ? 'skip' : 'run', reason: done ? 'etcd bootstrapped by an earlier run' : 'bootstrap etcd (an existing cluster answers AlreadyExists)' },
+        { phase: 'join', action: 'run', reason: `wait for talosctl health (up to ${c.bootstrap_timeout} s), fetch the kubeconfig` }
+    ];
+}
+const talosJoinPhase = {
+    name: 'join',
+    scope: 'cluster',
+    appliesTo: (cluster) => cluster.kind === 'talos',
+    plan: join_phase_plan,
+    run: talos_join_phase_run
+};
+
+;// CONCATENATED MODULE: ./src/core/phases/talos/index.ts
+// Talos phases and what other phases call (the flash phase resolves the factory image through here).
+
+
+
+
+
+
 ;// CONCATENATED MODULE: ./src/compose/modules.ts
-// The phase modules in execution order. A phase missing here is reported as "not available in this
-// build" by run.ts and shown from the static plan. Each module's appliesTo() picks the cluster kind.
+// The phase modules in execution order. Each module's appliesTo() picks the cluster kind, so K3s and
+// Talos share the phase names (install, join) without running each other's work. A phase missing
+// here is reported as "not available in this build" by run.ts and shown from the static plan.
 
 
 
 
 
 
-const PHASE_MODULES = [flashPhase, bootPhase, osBootstrapPhase, k3sInstallPhase, k3sJoinPhase, npuPhase];
+
+
+
+const PHASE_MODULES = [
+    flashPhase,
+    bootPhase,
+    osBootstrapPhase,
+    k3sInstallPhase,
+    talosInstallPhase,
+    k3sJoinPhase,
+    talosJoinPhase,
+    createAddonsPhase({ createKube: createKube }),
+    npuPhase
+];
 
 ;// CONCATENATED MODULE: ./src/compose/engine.ts
 // The engine every front runs: the phase modules in order plus the cross-cutting hooks (settings
@@ -80780,7 +82330,7 @@ function readlink(fsPath) {
 // See https://github.com/nodejs/node/blob/d0153aee367422d0858105abec186da4dff0a0c5/deps/uv/include/uv/win.h#L691
 const UV_FS_O_EXLOCK = 0x10000000;
 const READONLY = external_fs_.constants.O_RDONLY;
-function exists(fsPath) {
+function io_util_exists(fsPath) {
     return io_util_awaiter(this, void 0, void 0, function* () {
         try {
             yield stat(fsPath);
@@ -81575,7 +83125,7 @@ class ToolRunner extends external_events_.EventEmitter {
                 state.on('debug', (message) => {
                     this._debug(message);
                 });
-                if (this.options.cwd && !(yield exists(this.options.cwd))) {
+                if (this.options.cwd && !(yield io_util_exists(this.options.cwd))) {
                     return reject(new Error(`The cwd: ${this.options.cwd} does not exist!`));
                 }
                 const fileName = this._getSpawnFileName();
@@ -87023,7 +88573,7 @@ const $ZodIntersection = /*@__PURE__*/ $constructor("$ZodIntersection", (inst, d
         return handleIntersectionResults(payload, left, right);
     };
 });
-function mergeValues(a, b) {
+function schemas_mergeValues(a, b) {
     // const aType = parse.t(a);
     // const bType = parse.t(b);
     if (a === b) {
@@ -87041,7 +88591,7 @@ function mergeValues(a, b) {
         for (const key of sharedKeys) {
             if (key === "__proto__")
                 continue;
-            const sharedValue = mergeValues(a[key], b[key]);
+            const sharedValue = schemas_mergeValues(a[key], b[key]);
             if (!sharedValue.valid) {
                 return {
                     valid: false,
@@ -87060,7 +88610,7 @@ function mergeValues(a, b) {
         for (let index = 0; index < a.length; index++) {
             const itemA = a[index];
             const itemB = b[index];
-            const sharedValue = mergeValues(itemA, itemB);
+            const sharedValue = schemas_mergeValues(itemA, itemB);
             if (!sharedValue.valid) {
                 return {
                     valid: false,
@@ -87119,7 +88669,7 @@ function handleIntersectionResults(result, left, right) {
                 result.issues.push(keyIssues.get(k));
         }
     }
-    const merged = mergeValues(left.value, right.value);
+    const merged = schemas_mergeValues(left.value, right.value);
     if (!merged.valid) {
         if (aborted(result))
             return result;
@@ -93921,7 +95471,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _commands_deploy_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2682);
 /* harmony import */ var _commands_drift_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(2930);
 /* harmony import */ var _commands_plan_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(1754);
-/* harmony import */ var _commands_shared_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(8709);
+/* harmony import */ var _commands_shared_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(2665);
 /* harmony import */ var _commands_validate_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(2575);
 // `turingpi-cluster <verb>`: the laptop front over the same core as the action.
 
@@ -96960,7 +98510,7 @@ __webpack_unused_export__ = parser.Parser;
 exports.qg = publicApi.parse;
 __webpack_unused_export__ = publicApi.parseAllDocuments;
 exports.Tp = publicApi.parseDocument;
-__webpack_unused_export__ = publicApi.stringify;
+exports.As = publicApi.stringify;
 __webpack_unused_export__ = visit.visit;
 __webpack_unused_export__ = visit.visitAsync;
 

@@ -6,7 +6,8 @@ import { createReadStream } from 'node:fs'
 import { isAbsolute, join } from 'node:path'
 import type { Cluster } from '../../config/model.js'
 import { PhaseError } from '../../errors.js'
-import { imageByUrl, talosImage } from '../../tools/catalog.js'
+import { imageByUrl } from '../../tools/catalog.js'
+import { resolveTalosImage } from '../talos/factory.js'
 import type { PhaseContext, RunOutputs } from '../types.js'
 
 export interface BaseImage {
@@ -73,8 +74,7 @@ async function resolve(ctx: PhaseContext): Promise<BaseImage> {
     const got = await ctx.deps.downloads.fetch(req)
     return { path: got.path, sha256: got.sha256, source: c.image_path, os: 'talos' }
   }
-  const schematic = ctx.outputs.schematicId ?? (ctx.outputs.values.schematicId as string | undefined)
-  if (!schematic) throw new PhaseError('flash', undefined, 'no Image Factory schematic id was computed before the flash', 'report this as a bug; meanwhile use image_source: url')
-  const got = await ctx.deps.downloads.fetch(talosImage(schematic, c.talos_version, mirror, c.image_sha256))
-  return { path: got.path, sha256: got.sha256, source: `factory ${c.talos_version}/${schematic.slice(0, 12)}…`, os: 'talos' }
+  // Factory: the schematic is registered and the image hash checked against the recorded one (talos/factory.ts).
+  const img = await resolveTalosImage(ctx)
+  return { path: img.path, sha256: img.sha256, source: img.source, os: 'talos' }
 }

@@ -1,0 +1,159 @@
+// Runs the action's real bundle (dist/main, dist/post) against a lab, with inputs passed the way GitHub
+// passes them (INPUT_* variables, command files). The lab's own facts go into a copy of the cluster
+// file only where a real user would write their own: the BMC certificate pin. Everything else reaches
+// the lab through the runner-side settings a user could also set (mirror input, TPI_ADDRESS_MAP).
+import { execFileSync, spawn } from 'node:child_process'
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import { generateIdentity, identityToRecipient } from 'age-encryption'
+import { parseDocument } from 'yaml'
+import { parseCluster } from '../src/core/config/load.js'
+import type { Cluster } from '../src/core/config/model.js'
+import type { Lab } from './lab.js'
+import { validEd25519 } from './node/armbian.js'
+import { seedMirror } from './seed.js'
+
+export interface LabActionSetup {
+  /** The cluster file the action reads (the example with the lab BMC's certificate pinned). */
+  configPath: string
+  cluster: Cluster
+  /** Inputs every run gets: BMC password, SSH key, artifact recipient, state-dir, mirror. */
+  inputs: Record<string, string>
+  /** The age identity that decrypts the uploaded artifacts. */
+  ageIdentity: string
+  stateDir: string
+  toolCache: string
+}
+
+export interface ActionRun {
+  code: number
+  log: string
+  outputs: Record<string, string>
+  summary: string
+  /** Wall time of the run, milliseconds. */
+  ms: number
+}
+
+/**
+ * Prepares a lab for a cluster file: pins each board's BMC certificate in a copy of the file, maps each
+ * board's BMC endpoint to its emulator (boards in file order), seeds the mirror, makes the keys.
+ */
+export async function setupLabAction(lab: Lab, clusterFile: string, overrides: Record<string, unknown> = {}): Promise<LabActionSetup> {
+  const doc = parseDocument(await readFile(clusterFile, 'utf8'))
+  const boardPaths = doc.has('boards') ? (doc.get('boards') as { items: unknown[] }).items.map((_, i) => ['boards', i, 'bmc']) : [['bmc']]
+  if (boardPaths.length > lab.boards.length) throw new Error(`${clusterFile} has ${boardPaths.length} boards, the lab ${lab.boards.length}`)
+  boardPaths.forEach((path, i) => {
+    const bmc = lab.boards[i]!.bmc as { fingerprint?: string }
+    doc.setIn([...path, 'tls'], doc.createNode({ fingerprint: bmc.fingerprint }))
+    lab.mapBmc(String(doc.getIn([...path, 'endpoint'])), i)
+  })
+  for (const [key, value] of Object.entries(overrides)) doc.setIn(key.split('.'), doc.createNode(value))
+  const dir = await mkdtemp(join(lab.dir, 'action-'))
+  const configPath = join(dir, clusterFile.split('/').pop() ?? 'cluster.yaml')
+  const text = doc.toString()
+  await writeFile(configPath, text)
+  const loaded = parseCluster(text, configPath)
+  if (!loaded.cluster) throw new Error(`${clusterFile} does not load in the lab: ${loaded.issues.map((i) => i.message).join('; ')}`)
+  await seedMirror(lab.mirror, loaded.cluster)
+  const ageIdentity = await generateIdentity()
+  const stateDir = join(lab.dir, 'state')
+  const toolCache = join(lab.dir, 'tool-cache')
+  await mkdir(stateDir, { recursive: true })
+  await mkdir(toolCache, { recursive: true })
+  return {
+    configPath, cluster: loaded.cluster, ageIdentity, stateDir, toolCache,
+    inputs: {
+      config: configPath,
+      'bmc-password': 'turing',
+      'ssh-private-key': validEd25519().private,
+      'artifact-recipients': await identityToRecipient(ageIdentity),
+      'state-dir': stateDir,
+      mirror: lab.mirror.url
+    }
+  }
+}
+
+const bundle = (entry: 'main' | 'post'): string => resolve(import.meta.dirname, '..', 'dist', entry, 'index.js')
+
+/** GITHUB_OUTPUT / GITHUB_STATE format: name<<delimiter ... delimiter. */
+function parseCommandFile(text: string): Record<string, string> {
+  const out: Record<string, string> = {}
+  const lines = text.split('\n')
+  for (let i = 0; i < lines.length; i++) {
+    const m = /^([^<]+)<<(.+)$/.exec(lines[i] ?? '')
+    if (!m) continue
+    const end = lines.indexOf(m[2]!, i + 1)
+    out[m[1]!] = lines.slice(i + 1, end).join('\n')
+    i = end
+  }
+  return out
+}
+
+/**
+ * One job: the main step, then the post step (as `post-if: always()` does), sharing one GITHUB_STATE.
+ * `onLog` receives the output as it comes (the demo streams it).
+ */
+export async function runLabAction(lab: Lab, setup: LabActionSetup, inputs: Record<string, string>, onLog?: (chunk: string) => void): Promise<ActionRun> {
+  const dir = await mkdtemp(join(lab.dir, 'job-'))
+  for (const f of ['output', 'summary', 'state', 'env', 'path']) await writeFile(join(dir, f), '')
+  const all = { ...setup.inputs, ...inputs }
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: process.env.HOME ?? dir,
+    GITHUB_OUTPUT: join(dir, 'output'),
+    GITHUB_STEP_SUMMARY: join(dir, 'summary'),
+    GITHUB_STATE: join(dir, 'state'),
+    GITHUB_ENV: join(dir, 'env'),
+    GITHUB_PATH: join(dir, 'path'),
+    GITHUB_WORKSPACE: process.cwd(),
+    GITHUB_RUN_ID: String(1000 + lab.boards.length),
+    GITHUB_RUN_ATTEMPT: '1',
+    GITHUB_REPOSITORY: 'lab/cluster',
+    RUNNER_TEMP: dir,
+    RUNNER_TOOL_CACHE: setup.toolCache,
+    ...lab.env(),
+    ...Object.fromEntries(Object.entries(all).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v]))
+  }
+  const started = performance.now()
+  let log = ''
+  const step = (entry: 'main' | 'post', stepEnv: Record<string, string>): Promise<number> =>
+    new Promise((done, fail) => {
+      const child = spawn(process.execPath, [bundle(entry)], { env: stepEnv, stdio: ['ignore', 'pipe', 'pipe'] })
+      const take = (b: Buffer): void => { const s = b.toString(); log += s; onLog?.(s) }
+      child.stdout.on('data', take)
+      child.stderr.on('data', take)
+      child.on('error', fail)
+      child.on('close', (code) => done(code ?? 1))
+    })
+  const code = await step('main', env)
+  const state = parseCommandFile(await readFile(join(dir, 'state'), 'utf8'))
+  const postEnv = { ...env, ...Object.fromEntries(Object.entries(state).map(([k, v]) => [`STATE_${k}`, v])) }
+  const postCode = await step('post', postEnv)
+  if (postCode !== 0) log += `\n(post step exited ${postCode})\n`
+  return {
+    code,
+    log,
+    outputs: parseCommandFile(await readFile(join(dir, 'output'), 'utf8')),
+    summary: await readFile(join(dir, 'summary'), 'utf8'),
+    ms: performance.now() - started
+  }
+}
+
+/**
+ * What a user does with a downloaded artifact: unzip it and `age -d -i key.txt` each file (the real
+ * age CLI). Returns file name → plaintext.
+ */
+export async function decryptLabArtifact(lab: Lab, setup: LabActionSetup, name: string): Promise<Record<string, string>> {
+  const artifact = lab.results.artifacts().find((a) => a.name === name)
+  if (!artifact) throw new Error(`no artifact ${name}; have ${lab.results.artifacts().map((a) => a.name).join(', ') || 'none'}`)
+  const dir = await mkdtemp(join(lab.dir, 'download-'))
+  await writeFile(join(dir, 'artifact.zip'), artifact.bytes)
+  await writeFile(join(dir, 'key.txt'), setup.ageIdentity + '\n', { mode: 0o600 })
+  const files = execFileSync('unzip', ['-Z1', join(dir, 'artifact.zip')], { encoding: 'utf8' }).split('\n').filter(Boolean)
+  const out: Record<string, string> = {}
+  for (const f of files) {
+    const cipher = execFileSync('unzip', ['-p', join(dir, 'artifact.zip'), f])
+    out[f] = execFileSync('age', ['-d', '-i', join(dir, 'key.txt')], { input: cipher, encoding: 'utf8' })
+  }
+  return out
+}
