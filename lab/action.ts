@@ -54,6 +54,10 @@ export async function setupLabAction(lab: Lab, clusterFile: string, overrides: R
   await writeFile(configPath, text)
   const loaded = parseCluster(text, configPath)
   if (!loaded.cluster) throw new Error(`${clusterFile} does not load in the lab: ${loaded.issues.map((i) => i.message).join('; ')}`)
+  // A node boots its image without the file's address until it is configured (Talos maintenance mode):
+  // like a LAN whose DHCP server reserves the file's address for each slot.
+  const boardIndex = new Map(loaded.cluster.boardList.map((b, i) => [b.name, i]))
+  for (const n of loaded.cluster.nodes) lab.reserve(boardIndex.get(n.board) ?? 0, n.slot, n.ip)
   await seedMirror(lab.mirror, loaded.cluster)
   const ageIdentity = await generateIdentity()
   const stateDir = join(lab.dir, 'state')

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { LabAddressMap } from './address-map.js'
 import { registerPersonality } from './node/personality.js'
-import { SimNode, type BmcLike } from './node/sim-node.js'
+import { SimNode, type BmcLike, type SimNodeOptions } from './node/sim-node.js'
 import { startMirror, type Mirror } from './mirror/index.js'
 import { startResultsService, type ResultsService } from './results/index.js'
 import { registerTalosLab } from './talos/index.js'
@@ -32,6 +32,8 @@ export interface Lab {
   results: ResultsService
   node(board: number, slot: number): SimNode
   mapBmc(endpointUrlFromFile: string, boardIndex: number): void
+  /** The lab DHCP server's reservation: the address a node without a static IP gets at its next boot. */
+  reserve(board: number, slot: number, ip: string): void
   env(): Record<string, string>
   stop(): Promise<void>
 }
@@ -57,12 +59,14 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
   const registerTalos = await optional<(register: typeof registerPersonality) => void>('./talos/index.js', 'registerTalosPersonality')
   registerTalos?.(registerPersonality)
   const boards: LabBoard[] = []
+  const dhcp = [...(options.dhcp ?? [])]
+  const reservation = (board: number, slot: number): string | undefined => dhcp.find((r) => r.board === board && r.slot === slot)?.ip
   const stopAll = async (): Promise<void> => {
     for (const b of boards) await Promise.all(b.nodes.map((n) => n.close()))
     for (const b of boards) await (b.bmc.stop ?? b.bmc.close)?.call(b.bmc)
   }
   const onAddress = (n: SimNode, ip: string | undefined): void => {
-    const reserved = options.dhcp?.find((r) => r.board === n.board && r.slot === n.slot)?.ip
+    const reserved = reservation(n.board, n.slot)
     const lan = ip ?? (n.state === 'off' ? undefined : reserved)
     if (lan) net.setNode(lan, n.board, n.slot)
     else net.removeNode(n.board, n.slot)
@@ -75,8 +79,10 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
       const board: LabBoard = { index: b, bmc, nodes: [] }
       boards.push(board)
       for (let s = 1; s <= 4; s++) {
-        const dhcpIp = options.dhcp?.find((r) => r.board === b && r.slot === s)?.ip
-        board.nodes.push(new SimNode({ bmc, board: b, slot: s, stateDir: join(bdir, `node${s}`), bootDelayMs: options.bootDelayMs, onAddress, dhcpIp }))
+        const nodeOptions: SimNodeOptions = { bmc, board: b, slot: s, stateDir: join(bdir, `node${s}`), bootDelayMs: options.bootDelayMs, onAddress }
+        // Read at each boot, so a reservation made after the lab started (lab.reserve) applies.
+        Object.defineProperty(nodeOptions, 'dhcpIp', { get: () => reservation(b, s), enumerable: true })
+        board.nodes.push(new SimNode(nodeOptions))
       }
     }
   } catch (e) {
@@ -96,6 +102,11 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
       const n = boards[b]?.nodes[s - 1]
       if (!n) throw new Error(`lab has no node at board ${b} slot ${s}, expected board 0..${boards.length - 1}, slot 1..4`)
       return n
+    },
+    reserve: (board, slot, ip) => {
+      const i = dhcp.findIndex((r) => r.board === board && r.slot === slot)
+      if (i >= 0) dhcp.splice(i, 1)
+      dhcp.push({ board, slot, ip })
     },
     mapBmc: (endpoint, b) => {
       const bmc = boards[b]?.bmc

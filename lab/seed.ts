@@ -62,7 +62,7 @@ async function seedK3s(mirror: Mirror, cluster: Extract<Cluster, { kind: 'k3s' }
   await mirror.addFile(airgap.url, airgapBody)
   await mirror.addFile(bin.checksum!.sumsUrl!, sums({ [bin.fileName]: binBody, [airgap.fileName]: airgapBody }))
   await mirror.addFile(k3sInstallScript(version).url, await readFile(INSTALL_STANDIN), { mode: 0o755 })
-  const npu = cluster.npu_config
+  const npu = cluster.npu
   if (npu?.install_rknn) await mirror.addFile(rknnRuntime(npu.rknn_version).url, `librknnrt ${npu.rknn_version} (lab bytes)\n`)
   if (npu?.install_rkllm) await mirror.addFile(rkllmRuntime(npu.rkllm_version).url, `librkllmrt ${npu.rkllm_version} (lab bytes)\n`)
   if (npu?.deploy_rkllama) {

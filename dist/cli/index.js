@@ -76068,7 +76068,9 @@ async function observeNode(cluster, deps, observers, node, timeoutMs) {
 
 const BOOT_PATTERNS = {
     armbian: /login:/,
-    talos: /maintenance mode|machine is running and ready/
+    // Talos prints "entering maintenance service" (real-samples C1) without a config, and "machine is
+    // running and ready" once configured; older builds said "maintenance mode".
+    talos: /entering maintenance service|maintenance mode|machine is running and ready/
 };
 /** The part of `now` that came after `before`, for a ring that may have dropped its oldest bytes. */
 function newUartText(before, now) {

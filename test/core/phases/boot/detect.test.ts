@@ -51,10 +51,10 @@ describe('boot detection', () => {
     try {
       expect(await tcpOpen('127.0.0.1', port, 500)).toBe(true)
       const bmc = new MemoryBmc()
-      bmc.uart[2] = '[talos] task start\n[talos] entering maintenance mode\n'
+      bmc.uart[2] = '[talos] task start\n[    9.851478] [talos] entering maintenance service {"component": "controller-runtime", "controller": "config.AcquireController"}\n'
       const mapped: string[] = []
       const r = await waitForBoot({ node: 't2', slot: 2, ip: '10.0.0.2', os: 'talos', sshPort: 22, bmc, deps: deps(() => undefined, mapped, port), snapshot: '', timeoutMs: 1000, pollMs: 5 })
-      expect(r.line).toContain('maintenance mode')
+      expect(r.line).toContain('entering maintenance service')
       expect(mapped).toEqual(['10.0.0.2:50000'])
     } finally {
       await new Promise<void>((r) => server.close(() => r()))
