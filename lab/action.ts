@@ -43,7 +43,7 @@ export async function setupLabAction(lab: Lab, clusterFile: string, overrides: R
   const boardPaths = doc.has('boards') ? (doc.get('boards') as { items: unknown[] }).items.map((_, i) => ['boards', i, 'bmc']) : [['bmc']]
   if (boardPaths.length > lab.boards.length) throw new Error(`${clusterFile} has ${boardPaths.length} boards, the lab ${lab.boards.length}`)
   boardPaths.forEach((path, i) => {
-    const bmc = lab.boards[i]!.bmc as { fingerprint?: string }
+    const bmc = lab.boards[i]!.bmc
     doc.setIn([...path, 'tls'], doc.createNode({ fingerprint: bmc.fingerprint }))
     lab.mapBmc(String(doc.getIn([...path, 'endpoint'])), i)
   })
@@ -68,7 +68,7 @@ export async function setupLabAction(lab: Lab, clusterFile: string, overrides: R
     configPath, cluster: loaded.cluster, ageIdentity, stateDir, toolCache,
     inputs: {
       config: configPath,
-      'bmc-password': 'turing',
+      'bmc-password': lab.boards[0]!.bmc.password ?? 'turing',
       'ssh-private-key': validEd25519().private,
       'artifact-recipients': await identityToRecipient(ageIdentity),
       'state-dir': stateDir,

@@ -1,63 +1,114 @@
-// `npm run demo [-- --kind talos]`: runs the action's real bundle (dist/main/index.js, inputs passed as
-// GitHub passes them) on an example cluster file and prints its log and job summary.
+// `npm run demo [-- --kind talos] [-- --rerun]`: starts the lab (one simulated Turing Pi board: BMC
+// emulator, four RK1 nodes, download mirror, artifact service), runs the action's real bundle
+// (dist/main then dist/post, inputs as GitHub passes them) to deploy examples/<kind>-cluster.yaml,
+// streams the log as a runner shows it (masked values as ***, no debug lines), prints the job summary,
+// decrypts the kubeconfig artifact with the age CLI as a user would, and tears everything down.
 //
-// What it runs today: validate and plan. A deploy needs the lab's BMC emulator (lab/bmc), which is not
-// in this build yet, so the demo says so instead of pretending: it never reports a phase it did not run.
-// The bundle runs in a private network namespace when `unshare` allows it, so the example's LAN
-// addresses can never be reached from here.
-import { spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+// The whole demo runs in a private network namespace (unshare -rn) when the machine allows it, so the
+// example's LAN addresses cannot leave the machine even by mistake; the lab answers on 127.x only.
+import { execFile, spawnSync } from 'node:child_process'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { decryptLabArtifact, runLabAction, setupLabAction } from './action.js'
+import { KUBECTL_STANDIN } from './kube/binaries.js'
+import { startLab } from './lab.js'
 
-const kind = process.argv.includes('--kind') ? process.argv[process.argv.indexOf('--kind') + 1] : 'k3s'
+const args = process.argv.slice(2)
+const kind = args.includes('--kind') ? args[args.indexOf('--kind') + 1] : 'k3s'
 if (kind !== 'k3s' && kind !== 'talos') {
   console.error(`--kind must be k3s or talos, not "${kind}"`)
   process.exit(2)
 }
-const config = `examples/${kind}-cluster.yaml`
-const bundle = join(process.cwd(), 'dist', 'main', 'index.js')
-if (!existsSync(bundle)) {
+
+/** Only loopback in this network namespace (/proc/net/dev is per namespace, unlike /sys/class/net). */
+function isolated(): boolean {
+  try {
+    const names = readFileSync('/proc/net/dev', 'utf8').split('\n').slice(2).map((l) => l.split(':')[0]!.trim()).filter(Boolean)
+    return names.every((n) => n === 'lo')
+  } catch {
+    return false
+  }
+}
+
+if (!isolated()) {
+  if (spawnSync('unshare', ['-rn', 'true']).status === 0) {
+    const r = spawnSync('unshare', ['-rn', 'bash', '-c', 'ip link set lo up && exec "$@"', '_', process.execPath, ...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit' })
+    process.exit(r.status ?? 1)
+  }
+  console.error('note: user namespaces are not available here, so the demo runs in the host network namespace (the lab still answers on 127.x only)')
+}
+
+if (!existsSync(join(import.meta.dirname, '..', 'dist', 'main', 'index.js'))) {
   console.error('dist/main/index.js is missing: run `npm run build` first')
   process.exit(1)
 }
 
-const isolated = spawnSync('unshare', ['-rn', 'true']).status === 0
-function runAction(command: string): { code: number; summary: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'tpi-demo-'))
-  for (const f of ['output', 'summary', 'state']) writeFileSync(join(dir, f), '')
-  const env = {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    GITHUB_OUTPUT: join(dir, 'output'),
-    GITHUB_STEP_SUMMARY: join(dir, 'summary'),
-    GITHUB_STATE: join(dir, 'state'),
-    GITHUB_WORKSPACE: process.cwd(),
-    RUNNER_TEMP: dir,
-    INPUT_COMMAND: command,
-    INPUT_CONFIG: config
+/** What the runner does with workflow commands in the log: masks, hides debug, prints the rest. */
+function runnerView(): (chunk: string) => void {
+  const masks: string[] = []
+  let partial = ''
+  return (chunk) => {
+    const lines = (partial + chunk).split('\n')
+    partial = lines.pop() ?? ''
+    for (const line of lines) {
+      const mask = /^::add-mask::(.*)$/.exec(line)
+      if (mask) {
+        // Like the runner: the value as given (unescaped), matched within each output line.
+        const value = mask[1]!.replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%25/g, '%')
+        if (value.length > 3) masks.push(value)
+        masks.sort((a, b) => b.length - a.length)
+        continue
+      }
+      if (line.startsWith('::debug::')) continue
+      let shown = line
+      for (const m of masks) shown = shown.split(m).join('***')
+      process.stdout.write(shown.replace(/%0A/g, '\n  ') + '\n')
+    }
   }
-  const argv = isolated ? ['unshare', '-rn', process.execPath, bundle] : [process.execPath, bundle]
-  console.log(`\n$ INPUT_COMMAND=${command} INPUT_CONFIG=${config} node dist/main/index.js${isolated ? '   (private network namespace)' : ''}`)
-  const r = spawnSync(argv[0], argv.slice(1), { env, stdio: ['ignore', 'inherit', 'inherit'] })
-  return { code: r.status ?? 1, summary: readFileSync(join(dir, 'summary'), 'utf8') }
 }
 
 const text = (html: string): string =>
   html
-    .replace(/<\/(tr|h2|h3|p|li)>/g, '\n')
+    .replace(/<\/(tr|h2|h3|p|li|blockquote)>/g, '\n')
     .replace(/<\/t[dh]>/g, ' | ')
     .replace(/<[^>]+>/g, '')
+    .replace(/&gt;/g, '>').replace(/&lt;/g, '<').replace(/&amp;/g, '&')
     .replace(/\n{2,}/g, '\n')
     .trim()
 
-const results: [string, number][] = []
-for (const command of ['validate', 'plan']) {
-  const r = runAction(command)
-  console.log(`\n--- job summary (${command}) ---\n${text(r.summary)}`)
-  results.push([command, r.code])
+const t0 = performance.now()
+const lab = await startLab({ bootDelayMs: 400, bmcPassword: 'lab-bmc-password' })
+let code = 1
+try {
+  console.log(`lab: ${isolated() ? 'private network namespace (only loopback exists); ' : ''}BMC ${lab.boards[0]!.bmc.url} (emulated bmcd 2.3.x), nodes 127.10.0.1-4, mirror ${lab.mirror.url}`)
+  const setup = await setupLabAction(lab, join('examples', `${kind}-cluster.yaml`))
+  console.log(`lab: ${setup.configPath} is examples/${kind}-cluster.yaml with the lab BMC's certificate pinned\n`)
+  const runs = args.includes('--rerun') ? 2 : 1
+  for (let i = 1; i <= runs; i++) {
+    console.log(`$ INPUT_COMMAND=deploy INPUT_CONFIG=examples/${kind}-cluster.yaml node dist/main/index.js   # run ${i}\n`)
+    const run = await runLabAction(lab, setup, { command: 'deploy' }, runnerView())
+    console.log(`\n--- job summary (run ${i}) ---\n${text(run.summary)}\n`)
+    code = run.code
+    console.log(`run ${i}: exit ${run.code} after ${(run.ms / 1000).toFixed(1)} s`)
+    if (code !== 0) break
+  }
+  if (code === 0) {
+    const name = `${setup.cluster.name}-kubeconfig`
+    const files = await decryptLabArtifact(lab, setup, name)
+    const kubeconfig = Object.values(files)[0] ?? ''
+    console.log(`\nartifact ${name}: ${Object.keys(files).join(', ')} decrypted with \`age -d -i key.txt\` (${kubeconfig.length} bytes of kubeconfig, not shown)`)
+    const path = join(lab.dir, 'kubeconfig')
+    writeFileSync(path, kubeconfig, { mode: 0o600 })
+    console.log(`$ kubectl --kubeconfig kubeconfig get nodes   # the lab's kubectl stand-in, through the address map\n`)
+    // Asynchronously: the lab's Kubernetes API answers from this very process.
+    const { stdout } = await promisify(execFile)(process.execPath, [KUBECTL_STANDIN, 'get', 'nodes', '--kubeconfig', path], { encoding: 'utf8', env: { ...process.env, ...lab.env() } })
+    console.log(stdout)
+  }
+} catch (error) {
+  console.error(`demo: ${(error as Error).message}`)
+} finally {
+  await lab.stop()
 }
-console.log('\n=== demo report ===')
-for (const [command, code] of results) console.log(`${command}: ${code === 0 ? 'ran, exit 0' : `FAILED, exit ${code}`}`)
-console.log('deploy: not run — the lab has simulated nodes (lab/node) but no BMC emulator (lab/bmc) yet, so nothing can be flashed or powered on.')
-process.exitCode = results.every(([, code]) => code === 0) ? 0 : 1
+console.log(`\n=== demo: deploy of examples/${kind}-cluster.yaml ${code === 0 ? 'succeeded' : `FAILED (exit ${code})`} on the simulated board; ${((performance.now() - t0) / 1000).toFixed(1)} s including lab start and teardown`)
+process.exit(code)

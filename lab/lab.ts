@@ -10,13 +10,14 @@ import { startMirror, type Mirror } from './mirror/index.js'
 import { startResultsService, type ResultsService } from './results/index.js'
 import { registerTalosLab } from './talos/index.js'
 
-export interface BmcHandle extends BmcLike { host?: string; port?: number; url?: string; stop?(): Promise<void>; close?(): Promise<void> }
-export type StartBmc = (options: { board: number; host: string; port: number; dir: string; writeBytesPerSec?: number }) => Promise<BmcHandle>
+export interface BmcHandle extends BmcLike { host?: string; port?: number; url?: string; password?: string; fingerprint?: string; stop?(): Promise<void>; close?(): Promise<void> }
+export type StartBmc = (options: { board: number; host: string; port: number; dir: string; writeBytesPerSec?: number; password?: string }) => Promise<BmcHandle>
 
 export interface LabOptions {
   boards?: number
   bootDelayMs?: number
   writeBytesPerSec?: number
+  bmcPassword?: string // default turing, the BMC's factory password
   dhcp?: { board: number; slot: number; ip: string }[] // reservations for nodes without a static IP
   dir?: string
   startBmc?: StartBmc // default: startBmc of lab/bmc
@@ -75,7 +76,7 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     for (let b = 0; b < (options.boards ?? 1); b++) {
       const bdir = join(dir, `board${b}`)
       await mkdir(bdir, { recursive: true })
-      const bmc = await startBmc({ board: b, host: `127.20.${b}.1`, port: 0, dir: bdir, writeBytesPerSec: options.writeBytesPerSec })
+      const bmc = await startBmc({ board: b, host: `127.20.${b}.1`, port: 0, dir: bdir, writeBytesPerSec: options.writeBytesPerSec, password: options.bmcPassword })
       const board: LabBoard = { index: b, bmc, nodes: [] }
       boards.push(board)
       for (let s = 1; s <= 4; s++) {

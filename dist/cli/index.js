@@ -77385,7 +77385,8 @@ function createAddonsPhase(options) {
                 await session.helm(`helm upgrade --install ${d.spec.release}`, upgradeInstallArgs(d.spec, file, timeout, ctx.settings.mirror));
                 if (d.addon === 'metallb')
                     await ensureMetallbPool(ctx, session, retryDelayMs);
-                return { ...row, status: d.action === 'install' ? 'installed' : 'upgraded', detail: d.reason };
+                // The decision's reason describes the state before ("not installed"); the row says what is now.
+                return { ...row, status: d.action === 'install' ? 'installed' : 'upgraded', detail: d.action === 'install' ? `release ${d.spec.release} in ${d.spec.namespace}` : d.reason };
             }
         }
     }
