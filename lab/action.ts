@@ -93,11 +93,16 @@ function parseCommandFile(text: string): Record<string, string> {
   return out
 }
 
+let runs = 0
+
 /**
  * One job: the main step, then the post step (as `post-if: always()` does), sharing one GITHUB_STATE.
  * `onLog` receives the output as it comes (the demo streams it).
  */
 export async function runLabAction(lab: Lab, setup: LabActionSetup, inputs: Record<string, string>, onLog?: (chunk: string) => void): Promise<ActionRun> {
+  // Every call is a new workflow run (its own run id and artifact names), as a push or a schedule is.
+  lab.results.newRun()
+  runs++
   const dir = await mkdtemp(join(lab.dir, 'job-'))
   for (const f of ['output', 'summary', 'state', 'env', 'path']) await writeFile(join(dir, f), '')
   const all = { ...setup.inputs, ...inputs }
@@ -110,7 +115,7 @@ export async function runLabAction(lab: Lab, setup: LabActionSetup, inputs: Reco
     GITHUB_ENV: join(dir, 'env'),
     GITHUB_PATH: join(dir, 'path'),
     GITHUB_WORKSPACE: process.cwd(),
-    GITHUB_RUN_ID: String(1000 + lab.boards.length),
+    GITHUB_RUN_ID: String(1000 + runs),
     GITHUB_RUN_ATTEMPT: '1',
     GITHUB_REPOSITORY: 'lab/cluster',
     RUNNER_TEMP: dir,
@@ -147,8 +152,9 @@ export async function runLabAction(lab: Lab, setup: LabActionSetup, inputs: Reco
  * What a user does with a downloaded artifact: unzip it and `age -d -i key.txt` each file (the real
  * age CLI). Returns file name → plaintext.
  */
+/** Latest artifact of that name (the latest run that uploaded one). */
 export async function decryptLabArtifact(lab: Lab, setup: LabActionSetup, name: string): Promise<Record<string, string>> {
-  const artifact = lab.results.artifacts().find((a) => a.name === name)
+  const artifact = lab.results.artifacts().findLast((a) => a.name === name)
   if (!artifact) throw new Error(`no artifact ${name}; have ${lab.results.artifacts().map((a) => a.name).join(', ') || 'none'}`)
   const dir = await mkdtemp(join(lab.dir, 'download-'))
   await writeFile(join(dir, 'artifact.zip'), artifact.bytes)

@@ -4,7 +4,7 @@
 // streams the log as a runner shows it (masked values as ***, no debug lines), prints the job summary,
 // decrypts the kubeconfig artifact with the age CLI as a user would, and tears everything down.
 //
-// The whole demo runs in a private network namespace (unshare -rn) when the machine allows it, so the
+// The whole demo runs in a private network namespace (unshare -n, or -rn when not root) when the machine allows it, so the
 // example's LAN addresses cannot leave the machine even by mistake; the lab answers on 127.x only.
 import { execFile, spawnSync } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
@@ -32,8 +32,9 @@ function isolated(): boolean {
 }
 
 if (!isolated()) {
-  if (spawnSync('unshare', ['-rn', 'true']).status === 0) {
-    const r = spawnSync('unshare', ['-rn', 'bash', '-c', 'ip link set lo up && exec "$@"', '_', process.execPath, ...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit' })
+  const ns = process.getuid?.() === 0 ? '-n' : '-rn'
+  if (spawnSync('unshare', [ns, 'true']).status === 0) {
+    const r = spawnSync('unshare', [ns, 'bash', '-c', 'ip link set lo up && exec "$@"', '_', process.execPath, ...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit' })
     process.exit(r.status ?? 1)
   }
   console.error('note: user namespaces are not available here, so the demo runs in the host network namespace (the lab still answers on 127.x only)')

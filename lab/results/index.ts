@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 
-export interface StoredArtifact { name: string; id: number; size: number; hash?: string; bytes: Buffer; mimeType?: string; finalized: boolean }
+export interface StoredArtifact { name: string; id: number; run: number; size: number; hash?: string; bytes: Buffer; mimeType?: string; finalized: boolean }
 
 export type ResultsFault = 'CreateArtifact' | 'FinalizeArtifact' | 'ListArtifacts' | 'GetSignedArtifactURL' | 'DeleteArtifact' | 'blob'
 
@@ -12,8 +12,10 @@ export interface ResultsService {
   url: string
   /** ACTIONS_RUNTIME_TOKEN (unsigned JWT, scp Actions.Results:run-1:job-1) and ACTIONS_RESULTS_URL. */
   env(): Record<string, string>
-  /** Finalized artifacts, in upload order. */
-  artifacts(): { name: string; id: number; size: number; hash?: string; bytes: Buffer }[]
+  /** Finalized artifacts of every run, in upload order. */
+  artifacts(): { name: string; id: number; run: number; size: number; hash?: string; bytes: Buffer }[]
+  /** A new workflow run: new backend ids in env()'s token; artifact names are free again. */
+  newRun(): void
   failNext(method: ResultsFault, status: number, count?: number): void
   /** Every request: method, path (no query), status. */
   requests: { method: string; path: string; status: number }[]
@@ -22,8 +24,6 @@ export interface ResultsService {
 }
 
 const TWIRP = '/twirp/github.actions.results.api.v1.ArtifactService/'
-const RUN = 'run-1'
-const JOB = 'job-1'
 
 const b64url = (o: unknown): string => Buffer.from(JSON.stringify(o)).toString('base64url')
 
@@ -70,6 +70,10 @@ export async function startResultsService(options: { host?: string; port?: numbe
   const failures = new Map<ResultsFault, { status: number; left: number }>()
   const requests: ResultsService['requests'] = []
   let nextId = 1
+  // Each workflow run has its own backend ids (in the runtime token) and its own artifact names.
+  let run = 1
+  const RUN = (): string => `run-${run}`
+  const JOB = (): string => `job-${run}`
   let url = ''
 
   const takeFailure = (m: ResultsFault): number | undefined => {
@@ -78,9 +82,9 @@ export async function startResultsService(options: { host?: string; port?: numbe
     if (--f.left <= 0) failures.delete(m)
     return f.status
   }
-  const find = (name: string): StoredArtifact | undefined => store.find((a) => a.name === name)
+  const find = (name: string): StoredArtifact | undefined => store.find((a) => a.name === name && a.run === run)
   const listed = (a: StoredArtifact): Record<string, unknown> => ({
-    workflow_run_backend_id: RUN, workflow_job_run_backend_id: JOB, database_id: String(a.id), name: a.name,
+    workflow_run_backend_id: `run-${a.run}`, workflow_job_run_backend_id: `job-${a.run}`, database_id: String(a.id), name: a.name,
     size: String(a.size), created_at: new Date().toISOString(), ...(a.hash ? { digest: a.hash } : {}),
   })
 
@@ -88,12 +92,12 @@ export async function startResultsService(options: { host?: string; port?: numbe
     const name = typeof body.name === 'string' ? body.name : ''
     switch (method) {
       case 'CreateArtifact': {
-        if (body.workflow_run_backend_id !== RUN || body.workflow_job_run_backend_id !== JOB) {
-          return twirpError(res, 400, 'invalid_argument', `backend ids ${String(body.workflow_run_backend_id)}/${String(body.workflow_job_run_backend_id)} do not match the token, expected ${RUN}/${JOB}`)
+        if (body.workflow_run_backend_id !== RUN() || body.workflow_job_run_backend_id !== JOB()) {
+          return twirpError(res, 400, 'invalid_argument', `backend ids ${String(body.workflow_run_backend_id)}/${String(body.workflow_job_run_backend_id)} do not match the token, expected ${RUN()}/${JOB()}`)
         }
         const prior = find(name)
         if (prior?.finalized) return twirpError(res, 409, 'already_exists', `an artifact with this name already exists on the workflow run: ${name}`)
-        const a: StoredArtifact = { name, id: nextId++, size: 0, bytes: Buffer.alloc(0), mimeType: body.mime_type as string | undefined, finalized: false }
+        const a: StoredArtifact = { name, id: nextId++, run, size: 0, bytes: Buffer.alloc(0), mimeType: body.mime_type as string | undefined, finalized: false }
         if (prior) store.splice(store.indexOf(prior), 1)
         store.push(a)
         return json(res, { ok: true, signed_upload_url: `${url}/blob/${a.id}?sig=${randomBytes(12).toString('base64url')}` })
@@ -111,7 +115,7 @@ export async function startResultsService(options: { host?: string; port?: numbe
       case 'ListArtifacts': {
         const nameFilter = (body.name_filter as string | undefined) ?? undefined
         const idFilter = body.id_filter === undefined ? undefined : String(body.id_filter)
-        const hits = store.filter((a) => a.finalized && (!nameFilter || a.name === nameFilter) && (!idFilter || String(a.id) === idFilter))
+        const hits = store.filter((a) => a.finalized && a.run === run && (!nameFilter || a.name === nameFilter) && (!idFilter || String(a.id) === idFilter))
         return json(res, { artifacts: hits.map(listed) })
       }
       case 'GetSignedArtifactURL': {
@@ -202,10 +206,11 @@ export async function startResultsService(options: { host?: string; port?: numbe
     url, requests,
     env: () => ({
       // Only the scp claim is read (no signature check): "Actions.Results:<run>:<job>".
-      ACTIONS_RUNTIME_TOKEN: `${b64url({ alg: 'none', typ: 'JWT' })}.${b64url({ scp: `Actions.ExampleScope Actions.Results:${RUN}:${JOB}` })}.lab`,
+      ACTIONS_RUNTIME_TOKEN: `${b64url({ alg: 'none', typ: 'JWT' })}.${b64url({ scp: `Actions.ExampleScope Actions.Results:${RUN()}:${JOB()}` })}.lab`,
       ACTIONS_RESULTS_URL: `${url}/`,
     }),
-    artifacts: () => store.filter((a) => a.finalized).map(({ name, id, size, hash, bytes }) => ({ name, id, size, hash, bytes })),
+    artifacts: () => store.filter((a) => a.finalized).map(({ name, id, run: r, size, hash, bytes }) => ({ name, id, run: r, size, hash, bytes })),
+    newRun: () => { run++ },
     failNext: (method, status, count = 1) => { failures.set(method, { status, left: count }) },
     stop, close: stop,
   }

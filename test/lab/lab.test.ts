@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals'
+import { execFile } from 'node:child_process'
 import { EventEmitter } from 'node:events'
 import { copyFile, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -20,6 +21,11 @@ const fakeBmc: StartBmc = async ({ dir, host }) => {
 }
 
 const key = validEd25519()
+
+// curl as a user would call the BMC (Basic auth, the self-signed certificate not verified).
+function curl(args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => execFile('curl', args, { encoding: 'utf8' }, (e, out) => (e ? reject(e) : resolve(out))))
+}
 
 function sshHostname(host: string, port: number): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -79,11 +85,21 @@ describe('startLab', () => {
     }
   })
 
-  it('boots 8 boards x 4 nodes at once and each answers SSH with its own hostname', async () => {
-    const lab = await startLab({ startBmc: fakeBmc, boards: 8, bootDelayMs: 4 })
+  it('starts and stops one board with the real BMC emulator, mirror and results service in under 5 s', async () => {
+    const t0 = Date.now()
+    const lab = await startLab()
+    expect(lab.boards[0]!.bmc.url).toMatch(/^https:\/\/127\.20\.0\.1:\d+$/)
+    expect(lab.mirror.url).toMatch(/^http:\/\/127\./)
+    await lab.stop()
+    expect(Date.now() - t0).toBeLessThan(5000)
+  })
+
+  it('boots 8 boards x 4 nodes at once, powered on with curl through each emulated BMC, and each answers SSH with its own hostname', async () => {
+    const lab = await startLab({ boards: 8, bootDelayMs: 4 })
     try {
       for (const b of lab.boards) for (const n of b.nodes) await identityImage(b.bmc.diskPath(n.slot), `n${b.index}-${n.slot}`, `10.1.${b.index}.${n.slot}`)
-      for (const b of lab.boards) for (let s = 1; s <= 4; s++) b.bmc.events.emit('power', s, true)
+      const answers = await Promise.all(lab.boards.map((b) => curl(['-sk', '-u', 'root:turing', `${b.bmc.url}/api/bmc?opt=set&type=power&node1=1&node2=1&node3=1&node4=1`])))
+      expect(answers).toEqual(lab.boards.map(() => '{"response":[{"result":"ok"}]}'))
       await Promise.all(lab.boards.flatMap((b) => b.nodes.map((n) => n.waitFor('up', 30_000))))
       const names = await Promise.all(lab.boards.flatMap((b) => b.nodes.map((n) => {
         const to = lab.net.map(`10.1.${b.index}.${n.slot}`, 22)
