@@ -27671,7 +27671,7 @@ module.exports = pipeline
 
 /***/ }),
 
-/***/ 6424:
+/***/ 9281:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -28239,7 +28239,7 @@ module.exports = upgrade
 
 
 
-module.exports.request = __nccwpck_require__(6424)
+module.exports.request = __nccwpck_require__(9281)
 module.exports.stream = __nccwpck_require__(3560)
 module.exports.pipeline = __nccwpck_require__(6862)
 module.exports.upgrade = __nccwpck_require__(1882)
@@ -55241,7 +55241,7 @@ const plan = {
 
 /***/ }),
 
-/***/ 2665:
+/***/ 6424:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -76853,238 +76853,90 @@ function toYaml(manifests) {
     return manifests.map((m) => (0,dist/* stringify */.As)(m)).join('---\n');
 }
 
-// EXTERNAL MODULE: external "node:zlib"
-var external_node_zlib_ = __nccwpck_require__(8522);
-;// CONCATENATED MODULE: ./src/core/phases/addons/tools.ts
-// helm and kubectl on the runner, like setup-helm / setup-kubectl: fetched once through deps.downloads
-// (mirror, sha256 check and tool cache included) and reused from the cache. The helm tarball is unpacked
-// next to the cached file the first time; kubectl is the binary itself.
+;// CONCATENATED MODULE: ./src/core/phases/k3s/config.ts
+// /etc/rancher/k3s/config.yaml for each node, as a pure function of the cluster file. The token never
+// appears here (it sits in a 0600 token file the config points at), so the rendered text can be hashed,
+// compared with the node's file and shown in a plan.
 
-
-
-
-/** Pinned CLI versions: kubectl within one minor of both K3s (1.31) and Talos 1.9 (Kubernetes 1.32). */
-const HELM_VERSION = 'v3.19.0';
-const KUBECTL_VERSION = 'v1.32.0';
-/** One regular file out of a tar archive (ustar/GNU headers; long names via GNU 'L' entries). */
-function tarEntry(tar, wanted) {
-    let offset = 0;
-    let longName;
-    while (offset + 512 <= tar.length) {
-        const header = tar.subarray(offset, offset + 512);
-        if (header.every((b) => b === 0))
-            return undefined;
-        const field = (start, len) => header.subarray(start, start + len).toString('utf8').replace(/\0.*$/s, '');
-        const size = parseInt(field(124, 12).trim() || '0', 8);
-        const type = String.fromCharCode(header[156] ?? 48);
-        const prefix = field(345, 155);
-        const name = longName ?? (prefix ? `${prefix}/${field(0, 100)}` : field(0, 100));
-        const body = tar.subarray(offset + 512, offset + 512 + size);
-        longName = undefined;
-        if (type === 'L')
-            longName = body.toString('utf8').replace(/\0.*$/s, '');
-        else if ((type === '0' || type === '\0') && name.replace(/^\.\//, '') === wanted)
-            return Buffer.from(body);
-        offset += 512 + Math.ceil(size / 512) * 512;
+const K3S_CONFIG_PATH = '/etc/rancher/k3s/config.yaml';
+const K3S_TOKEN_FILE = '/etc/rancher/k3s/cluster-token';
+const K3S_SERVER_TOKEN = '/var/lib/rancher/k3s/server/token';
+const K3S_KUBECONFIG = '/etc/rancher/k3s/k3s.yaml';
+function topology(cluster) {
+    const servers = cluster.nodes.filter((n) => n.role === 'controlplane');
+    const agents = cluster.nodes.filter((n) => n.role === 'worker');
+    if (!servers.length)
+        throw new Error(`cluster ${cluster.name}: no control_plane node to run the k3s server on`);
+    return { first: servers[0], servers, agents, ha: servers.length > 1 };
+}
+function isServer(node) {
+    return node.role === 'controlplane';
+}
+/** Unit name install.sh creates for the node's role. */
+function unitName(node) {
+    return isServer(node) ? 'k3s' : 'k3s-agent';
+}
+function serverUrl(cluster) {
+    return `https://${topology(cluster).first.ip}:6443`;
+}
+/** Components k3s should not deploy because an addon replaces them. */
+function disabledComponents(cluster) {
+    const disabled = [];
+    if (cluster.addons.metallb)
+        disabled.push('servicelb');
+    // k3s bundles Traefik; Helm manages it instead when asked, and ingress-nginx replaces it.
+    if (cluster.addons.traefik || cluster.addons.nginx_ingress)
+        disabled.push('traefik');
+    return disabled;
+}
+const str = (value) => JSON.stringify(value);
+const list = (key, values) => (values.length ? [`${key}:`, ...values.map((v) => `  - ${str(v)}`)] : []);
+function tlsSans(cluster, node) {
+    const sans = [new URL(cluster.apiEndpoint).hostname, node.hostname, node.ip];
+    return [...new Set(sans.filter(Boolean))];
+}
+function renderK3sConfig(cluster, node) {
+    const topo = topology(cluster);
+    const labels = Object.keys(node.labels)
+        .sort()
+        .map((k) => `${k}=${node.labels[k]}`);
+    const lines = ['# Managed by turingpi-cluster-action: edits are overwritten on the next deploy.'];
+    lines.push(`node-name: ${str(node.hostname)}`, `node-ip: ${str(node.ip)}`, `token-file: ${str(K3S_TOKEN_FILE)}`);
+    if (node.id !== topo.first.id)
+        lines.push(`server: ${str(serverUrl(cluster))}`);
+    if (isServer(node)) {
+        if (topo.ha && node.id === topo.first.id)
+            lines.push('cluster-init: true');
+        lines.push(`cluster-cidr: ${str(cluster.pod_cidr)}`, `service-cidr: ${str(cluster.service_cidr)}`, `cluster-dns: ${str(cluster.cluster_dns)}`, `flannel-backend: ${str(cluster.flannel_backend)}`, 'write-kubeconfig-mode: "0600"', ...list('tls-san', tlsSans(cluster, node)), ...list('disable', disabledComponents(cluster)));
     }
-    return undefined;
+    lines.push(...list('node-label', labels));
+    return lines.join('\n') + '\n';
 }
-const tools_goArch = (arch) => (arch === 'x64' ? 'amd64' : 'arm64');
-async function exists(path) {
-    return (0,promises_namespaceObject.stat)(path).then(() => true, () => false);
-}
-/** Fetches (or finds cached) helm and kubectl for the runner's architecture. */
-async function ensureKubeTools(downloads, arch, mirror) {
-    const helmTar = await downloads.fetch(helm(HELM_VERSION, arch, mirror));
-    const kubectlBin = await downloads.fetch(kubectl(KUBECTL_VERSION, arch, mirror));
-    const helmPath = (0,external_node_path_.join)((0,external_node_path_.dirname)(helmTar.path), `helm-${HELM_VERSION}-${tools_goArch(arch)}`, 'helm');
-    if (!(await exists(helmPath))) {
-        const inner = `linux-${tools_goArch(arch)}/helm`;
-        const bin = tarEntry((0,external_node_zlib_.gunzipSync)(await (0,promises_namespaceObject.readFile)(helmTar.path)), inner);
-        if (!bin)
-            throw new Error(`helm archive ${helmTar.path} has no ${inner}, expected the layout of get.helm.sh tarballs`);
-        await (0,promises_namespaceObject.mkdir)((0,external_node_path_.dirname)(helmPath), { recursive: true });
-        // Write then rename: a parallel run never executes half a binary.
-        await (0,promises_namespaceObject.writeFile)(`${helmPath}.tmp`, bin, { mode: 0o755 });
-        await (0,promises_namespaceObject.rename)(`${helmPath}.tmp`, helmPath);
-    }
-    await (0,promises_namespaceObject.chmod)(kubectlBin.path, 0o755);
-    return { helm: helmPath, kubectl: kubectlBin.path };
+function config_sha256(text) {
+    return (0,external_node_crypto_.createHash)('sha256').update(text).digest('hex');
 }
 
-;// CONCATENATED MODULE: ./src/core/phases/addons/values.ts
-// Helm values per addon: what the cluster file implies (LoadBalancer IP, Longhorn replicas and data path),
-// overlaid with the repository's own values file (addons.values[name]); the user's file wins. The values
-// hash is what idempotence compares against `helm get values`.
+;// CONCATENATED MODULE: ./src/core/phases/k3s/kubeconfig.ts
+// The kubeconfig k3s writes on the first server points at https://127.0.0.1:6443; the one handed to the
+// user and to later phases points at the cluster's API endpoint. Its credentials are masked before any
+// output could show them, and the file is written 0600.
 
-/** MetalLB's per-Service address request (the Service loadBalancerIP field is deprecated since 1.24). */
-const METALLB_IP_ANNOTATION = 'metallb.io/loadBalancerIPs';
-/** Where Longhorn keeps replicas on Talos: a user volume under /var/mnt (the root is read-only). */
-const TALOS_LONGHORN_PATH = '/var/mnt/longhorn';
-function longhornDataPath(cluster) {
-    return cluster.kind === 'talos' ? TALOS_LONGHORN_PATH : cluster.longhorn_path;
+
+function rewriteKubeconfig(text, apiEndpoint) {
+    return text.replace(/^(\s*server:\s*).*$/gm, `$1${apiEndpoint}`);
 }
-/** Values the cluster file implies for one addon (exact, tested). */
-function baseValues(addon, cluster) {
-    const ip = cluster.ingress_ip;
-    switch (addon) {
-        case 'traefik':
-            return ip ? { service: { annotations: { [METALLB_IP_ANNOTATION]: ip } } } : {};
-        case 'nginx_ingress':
-            return ip ? { controller: { service: { annotations: { [METALLB_IP_ANNOTATION]: ip } } } } : {};
-        case 'longhorn':
-            return {
-                defaultSettings: { defaultDataPath: longhornDataPath(cluster) },
-                persistence: { defaultClassReplicaCount: cluster.longhorn_replicas }
-            };
-        default:
-            return {};
-    }
+/** Credential values in a kubeconfig (certificate and key data, tokens, passwords). */
+function kubeconfigSecrets(text) {
+    const values = [];
+    for (const m of text.matchAll(/^\s*(client-certificate-data|client-key-data|certificate-authority-data|token|password):\s*(\S+)\s*$/gm))
+        values.push(m[2].replace(/^["']|["']$/g, ''));
+    return values;
 }
-const isObject = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
-/** Deep merge like helm's values layering: maps merge, everything else (lists too) is replaced. */
-function mergeValues(base, over) {
-    const out = { ...base };
-    for (const [k, v] of Object.entries(over))
-        out[k] = isObject(v) && isObject(out[k]) ? mergeValues(out[k], v) : v;
-    return out;
-}
-function canonical(v) {
-    if (Array.isArray(v))
-        return v.map(canonical);
-    if (isObject(v))
-        return Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical(v[k])]));
-    return v;
-}
-/** sha256 of the values as canonical JSON (key order does not matter); `null` (helm: no values) = {}. */
-function valuesHash(values) {
-    return (0,external_node_crypto_.createHash)('sha256').update(JSON.stringify(canonical(values ?? {}))).digest('hex');
-}
-
-;// CONCATENATED MODULE: ./src/core/phases/addons/session.ts
-// Everything the addons phase does against the cluster goes through one Session: helm and kubectl from the
-// runner's tool cache with the cluster's kubeconfig, and checked calls that turn a failure into a
-// PhaseError with the tool's stderr tail.
-
-
-
-
-
-
-
-const RESUME = 're-run the deploy; addons already at the wanted chart and values are left alone';
-function stderrTail(text, lines = 6) {
-    const tail = text.trim().split('\n').slice(-lines).join('\n');
-    return tail ? `\n${tail}` : ' (no output)';
-}
-/** The kubeconfig of this run (install/join/bootstrap), else the one a previous run left in the state folder. */
-async function findKubeconfig(ctx) {
-    const candidates = [ctx.outputs.kubeconfigPath, (0,external_node_path_.join)(ctx.state.dir, 'kubeconfig')].filter((p) => !!p);
-    for (const path of candidates)
-        if (await (0,promises_namespaceObject.access)(path).then(() => true, () => false))
-            return path;
-    return undefined;
-}
-class Session {
-    kube;
-    timeoutMs;
-    constructor(kube, timeoutMs) {
-        this.kube = kube;
-        this.timeoutMs = timeoutMs;
-    }
-    static async open(ctx, factory, arch) {
-        const kubeconfig = await findKubeconfig(ctx);
-        if (!kubeconfig)
-            return undefined;
-        const tools = await ensureKubeTools(ctx.deps.downloads, arch, ctx.settings.mirror);
-        const kube = factory(ctx.deps.exec, { helm: tools.helm, kubectl: tools.kubectl, kubeconfig, helmHome: (0,external_node_path_.join)(ctx.settings.tempDir, 'helm') });
-        return new Session(kube, (ctx.cluster.cluster_timeout + 60) * 1000);
-    }
-    async helm(what, args, stdin) {
-        return this.checked('helm', what, await this.kube.helm(args, { timeoutMs: this.timeoutMs, ...(stdin !== undefined ? { stdin } : {}) }));
-    }
-    async kubectl(what, args, stdin) {
-        return this.checked('kubectl', what, await this.kubectlRaw(args, stdin));
-    }
-    /** kubectl without the exit-code check (for reads where "not found" is an answer). */
-    kubectlRaw(args, stdin) {
-        return this.kube.kubectl(args, { timeoutMs: this.timeoutMs, ...(stdin !== undefined ? { stdin } : {}) });
-    }
-    checked(tool, what, out) {
-        if (out.code !== 0)
-            throw new PhaseError('addons', undefined, `${what}: ${tool} exited with ${out.code}:${stderrTail(out.stderr || out.stdout)}`, RESUME, { code: 'AddonCommandFailed' });
-        return out;
-    }
-    /** Our releases (by name and namespace from the chart table), each with the hash of its user values. */
-    async releases() {
-        const out = await this.helm('listing Helm releases', listArgs());
-        let rows;
-        try {
-            rows = JSON.parse(out.stdout || '[]') ?? [];
-        }
-        catch {
-            throw new PhaseError('addons', undefined, `helm list printed no JSON: ${out.stdout.slice(0, 120)}`, RESUME, { code: 'AddonCommandFailed' });
-        }
-        const ours = rows.filter((r) => specOfRelease(r.name, r.namespace));
-        for (const row of ours) {
-            const spec = specOfRelease(row.name, row.namespace);
-            const values = await this.helm(`reading values of ${spec.release}`, getValuesArgs(spec));
-            row.valuesHash = valuesHash(JSON.parse(values.stdout || 'null'));
-        }
-        return ours;
-    }
-}
-
-;// CONCATENATED MODULE: ./src/core/phases/addons/post-install.ts
-
-
-
-
-
-const METALLB_CONTROLLER = 'metallb-controller';
-const plural = (kind) => `${kind.toLowerCase()}s`;
-async function current(session, m) {
-    const out = await session.kubectlRaw(getJsonArgs(plural(m.kind), m.metadata.name, m.metadata.namespace));
-    if (out.code !== 0)
-        return undefined;
-    return JSON.parse(out.stdout);
-}
-/** Applies the pool and advertisement when they differ; returns whether anything was written. */
-async function ensureMetallbPool(ctx, session, retryDelayMs) {
-    const range = ctx.cluster.metallb_ip_range;
-    if (!range) {
-        ctx.reporter.warn('MetalLB is installed without an address pool: metallb_ip_range is not set, so no LoadBalancer gets an address');
-        return false;
-    }
-    const wanted = metallbManifests(range, CHARTS.metallb.namespace);
-    const found = await Promise.all(wanted.map((m) => current(session, m)));
-    if (wanted.every((m, i) => JSON.stringify(found[i]?.spec) === JSON.stringify(m.spec)))
-        return false;
-    const timeout = ctx.cluster.cluster_timeout;
-    await session.kubectl('waiting for the MetalLB controller', waitAvailableArgs(CHARTS.metallb.namespace, METALLB_CONTROLLER, timeout));
-    // The webhook answers a little after the controller reports Available; "failed calling webhook" is
-    // retried in a bounded poll, anything else fails at once.
-    const deadline = Date.now() + timeout * 1000;
-    for (;;) {
-        const out = await session.kubectlRaw(applyArgs(), toYaml(wanted));
-        if (out.code === 0)
-            return true;
-        const webhook = /failed calling webhook/.test(out.stderr);
-        if (!webhook || Date.now() >= deadline)
-            throw new PhaseError('addons', undefined, `applying the MetalLB address pool ${range}: kubectl exited with ${out.code}:${stderrTail(out.stderr)}`, RESUME, { code: webhook ? 'MetallbWebhookNotReady' : 'AddonCommandFailed' });
-        await ctx.deps.sleep(retryDelayMs);
-    }
-}
-/** Talos enforces the baseline Pod Security level; Longhorn's manager needs privileged. */
-async function ensureLonghornNamespace(cluster, session) {
-    if (cluster.kind !== 'talos')
-        return false;
-    const ns = privilegedNamespace(CHARTS.longhorn.namespace);
-    const found = await current(session, ns);
-    if (found?.metadata?.labels?.[LONGHORN_PSA_LABEL] === 'privileged')
-        return false;
-    await session.kubectl(`creating namespace ${ns.metadata.name} with ${LONGHORN_PSA_LABEL}=privileged`, applyArgs(), toYaml([ns]));
-    return true;
+async function writeKubeconfig(dir, text) {
+    const path = (0,external_node_path_.join)(dir, 'kubeconfig');
+    await (0,promises_namespaceObject.writeFile)(path, text, { mode: 0o600 });
+    await (0,promises_namespaceObject.chmod)(path, 0o600); // an older file keeps its mode through writeFile
+    return path;
 }
 
 ;// CONCATENATED MODULE: ./src/core/phases/k3s/script.ts
@@ -77138,8 +76990,8 @@ function parseFacts(stdout) {
 ;// CONCATENATED MODULE: ./src/core/phases/k3s/shells.ts
 
 
-const shells_RESUME = 're-run the same command; nodes that are already done are left untouched';
-function shells_stderrTail(stderr, lines = 8) {
+const RESUME = 're-run the same command; nodes that are already done are left untouched';
+function stderrTail(stderr, lines = 8) {
     const tail = stderr.trim().split('\n').slice(-lines).join('\n');
     return tail ? `\n${tail}` : ' (no stderr)';
 }
@@ -77198,7 +77050,7 @@ class ShellPool {
             const seen = error instanceof Error ? error.message : String(error);
             const resume = code === 'HostKeyMismatch'
                 ? 'check the node; if it was reflashed outside this action, remove its hostKey from the state file (or redeploy with reflash) and re-run'
-                : shells_RESUME;
+                : RESUME;
             throw new PhaseError(this.phase, node.id, seen, resume, { cause: error, code });
         }
     }
@@ -77212,7 +77064,7 @@ class ShellPool {
 async function runChecked(shell, phase, node, what, text, options = {}) {
     const out = await shell.exec(text, options);
     if (out.code !== 0)
-        throw new PhaseError(phase, node.id, `${what} exited with ${out.code}:${shells_stderrTail(out.stderr)}`, shells_RESUME, { code: 'RemoteStepFailed' });
+        throw new PhaseError(phase, node.id, `${what} exited with ${out.code}:${stderrTail(out.stderr)}`, RESUME, { code: 'RemoteStepFailed' });
     const result = parseResult(out.stdout);
     return { stdout: out.stdout, ...(result ? { result } : {}) };
 }
@@ -77224,6 +77076,1033 @@ async function withPool(ctx, phase, fn) {
     finally {
         await pool.closeAll();
     }
+}
+
+;// CONCATENATED MODULE: ./src/core/phases/talos/answers.ts
+// Reading talosctl's answers: the text is the interface (the CLI has no machine-readable apply result),
+// so each reader names the exact phrases it relies on (real-samples C6, C7; dry-run summary of apply-config).
+/**
+ * `get disks --insecure`: a table means the maintenance service answered. A configured node's apid asks
+ * for a client certificate, which an insecure client does not have: that TLS refusal means "configured".
+ * Anything else (refused, timed out, no route) means nothing answered.
+ */
+function modeFromDisks(result) {
+    if (result.code === 0)
+        return 'maintenance';
+    const text = `${result.stderr}\n${result.stdout}`;
+    if (/certificate required|Unauthenticated|PermissionDenied|tls: .*(certificate|unknown authority)/i.test(text))
+        return 'configured';
+    return 'unreachable';
+}
+/** `apply-config --dry-run`: "Dry run summary:\n<mode details> (skipped in dry-run).\n\nConfig diff:\n\n<diff>". */
+function parseDryRun(text) {
+    const at = text.indexOf('Config diff:');
+    const diff = at >= 0 ? text.slice(at + 'Config diff:'.length).trim() : '';
+    const changed = at >= 0 ? diff !== '' && !/^No changes\.?$/m.test(diff) : true;
+    return { changed, reboot: /with a reboot/.test(text) && !/without a reboot/.test(text), diff };
+}
+/** A second bootstrap answers AlreadyExists (etcd data directory is not empty): the work is done. */
+const bootstrapDone = (text) => /code = AlreadyExists/.test(text);
+/** apid is not up yet, or etcd cannot take the bootstrap yet: try again within the timeout. */
+const bootstrapRetryable = (text) => /code = (Unavailable|FailedPrecondition|DeadlineExceeded)|connection refused/.test(text);
+/** `get machinestatus -o json`: the stage and readiness of a configured node. */
+function parseMachineStatus(stdout) {
+    try {
+        const first = stdout.trim().split(/\n(?=\{)/)[0] ?? '';
+        const r = JSON.parse(first);
+        const status = r.spec?.status;
+        return { stage: r.spec?.stage ?? 'unknown', ready: status?.ready === true, unmet: (status?.unmetConditions ?? []).map((c) => `${c.name}: ${c.reason}`) };
+    }
+    catch {
+        return undefined;
+    }
+}
+/** The failing check of `talosctl health` (non-TTY lines "waiting for X: ..."), for the error message. */
+function unhealthyFrom(output) {
+    const lines = output.replace(/\r/g, '').split('\n').filter((l) => l.trim());
+    const waits = lines.filter((l) => l.startsWith('waiting for '));
+    const last = waits.at(-1);
+    if (!last)
+        return lines.at(-1) ?? 'no output from talosctl health';
+    if (last.endsWith(': OK'))
+        return lines.at(-1) ?? last;
+    return last;
+}
+
+;// CONCATENATED MODULE: ./src/core/phases/talos/argv.ts
+// Every talosctl command line the action runs, as pure functions (tests assert exact argv; the list is
+// documented in lab/talos/README.md and checked against the v1.9 CLI reference). Secrets never appear
+// here: they are files (0600) named by path. Nodes and endpoints are always explicit, so no talosconfig
+// context or TALOSCONFIG environment decides where a command goes.
+const target = (ip, talosconfig) => [
+    ...(talosconfig ? ['--talosconfig', talosconfig] : []),
+    '--nodes', ip,
+    '--endpoints', ip
+];
+const versionArgv = () => ['version', '--client', '--short'];
+const genSecretsArgv = (out) => ['gen', 'secrets', '--output-file', out];
+/** One node's machine config: one output type, every patch in order as --config-patch (later wins). */
+function genConfigArgv(i) {
+    return [
+        'gen', 'config', i.clusterName, i.endpoint,
+        '--with-secrets', i.secretsPath,
+        '--output-types', i.role,
+        '--output', i.out,
+        '--force',
+        '--with-docs=false',
+        '--with-examples=false',
+        '--install-disk', i.installDisk,
+        '--install-image', i.installImage,
+        '--talos-version', majorMinor(i.talosVersion),
+        ...i.patches.flatMap((p) => ['--config-patch', `@${p}`])
+    ];
+}
+function genTalosconfigArgv(i) {
+    return ['gen', 'config', i.clusterName, i.endpoint, '--with-secrets', i.secretsPath, '--output-types', 'talosconfig', '--output', i.out, '--force', '--talos-version', majorMinor(i.talosVersion)];
+}
+const validateArgv = (config) => ['validate', '--mode', 'metal', '--config', config];
+/** Answers only in maintenance mode (the insecure service); a configured node refuses it. */
+const getDisksInsecureArgv = (ip) => ['get', 'disks', '--insecure', ...target(ip)];
+const machineStatusArgv = (ip, talosconfig) => ['get', 'machinestatus', '--output', 'json', ...target(ip, talosconfig)];
+function applyArgv(i) {
+    return [
+        'apply-config',
+        ...(i.insecure ? ['--insecure', '--nodes', i.ip, '--endpoints', i.ip] : target(i.ip, i.talosconfig)),
+        '--file', i.file,
+        '--mode', i.mode,
+        ...(i.dryRun ? ['--dry-run'] : [])
+    ];
+}
+const bootstrapArgv = (ip, talosconfig) => ['bootstrap', ...target(ip, talosconfig)];
+function healthArgv(i) {
+    return [
+        'health', ...target(i.ip, i.talosconfig),
+        '--control-plane-nodes', i.controlPlanes.join(','),
+        ...(i.workers.length > 0 ? ['--worker-nodes', i.workers.join(',')] : []),
+        '--wait-timeout', `${i.timeoutSeconds}s`
+    ];
+}
+const kubeconfigArgv = (ip, talosconfig, out) => ['kubeconfig', out, '--force', '--merge=false', ...target(ip, talosconfig)];
+function majorMinor(version) {
+    const m = /^v?(\d+)\.(\d+)/.exec(version);
+    if (!m)
+        throw new Error(`talos_version "${version}" is not of the form v1.9.0`);
+    return `v${m[1]}.${m[2]}`;
+}
+
+;// CONCATENATED MODULE: ./src/core/phases/talos/schematic.ts
+// The Image Factory schematic built from the cluster file, and its id computed exactly as the factory
+// does: siderolabs/image-factory marshals the schematic struct with gopkg.in/yaml.v3 (4-space indent,
+// sequences indented under their key, fields in struct order: overlay, customization) and takes the
+// sha256 of those bytes. So the same schematic gives the same id here, in the lab factory and upstream
+// (e.g. the bare turingrk1 overlay is df156b82…, the empty schematic 376567988a…).
+
+/** Extensions Longhorn needs on Talos (iscsiadm and the util-linux tools it calls on the host). */
+const LONGHORN_EXTENSIONS = ['siderolabs/iscsi-tools', 'siderolabs/util-linux-tools'];
+function buildSchematic(cluster) {
+    const f = cluster.image_factory;
+    const wanted = new Set(f.extensions);
+    const addedForLonghorn = cluster.longhorn ? LONGHORN_EXTENSIONS.filter((e) => !wanted.has(e)) : [];
+    for (const e of addedForLonghorn)
+        wanted.add(e);
+    // Sorted so the order in the file does not change the id (the factory hashes the order it is sent).
+    const extensions = [...wanted].sort();
+    const overlay = f.overlay && f.overlay_board ? { image: f.overlay, name: f.overlay_board } : undefined;
+    return { schematic: { ...(overlay ? { overlay } : {}), extensions }, addedForLonghorn };
+}
+// yaml.v3 writes these plain; anything else would need its quoting rules, which we do not reproduce.
+const PLAIN = /^[A-Za-z0-9][A-Za-z0-9._/-]*$/;
+function plain(value, what) {
+    if (!PLAIN.test(value) || /^(true|false|null|yes|no|on|off|~|[-+.\d][\d.eE+-]*)$/i.test(value)) {
+        throw new Error(`${what} "${value}" cannot be sent to the Image Factory as is: expected a name like siderolabs/iscsi-tools`);
+    }
+    return value;
+}
+/** The schematic YAML in the factory's canonical form (what is POSTed and hashed). */
+function marshalSchematic(s) {
+    const lines = [];
+    if (s.overlay) {
+        lines.push('overlay:', `    image: ${plain(s.overlay.image, 'overlay')}`, `    name: ${plain(s.overlay.name, 'overlay board')}`);
+    }
+    if (s.extensions.length === 0) {
+        lines.push('customization: {}');
+    }
+    else {
+        lines.push('customization:', '    systemExtensions:', '        officialExtensions:');
+        for (const e of s.extensions)
+            lines.push(`            - ${plain(e, 'extension')}`);
+    }
+    return lines.join('\n') + '\n';
+}
+function schematicId(yaml) {
+    return (0,external_node_crypto_.createHash)('sha256').update(yaml).digest('hex');
+}
+/** The installer image for that schematic and version (machine.install.image, upgrades). */
+function installerImage(id, version) {
+    return `factory.talos.dev/metal-installer/${id}:${version.startsWith('v') ? version : `v${version}`}`;
+}
+
+;// CONCATENATED MODULE: ./src/core/phases/talos/factory.ts
+// The Image Factory: the schematic is POSTed (YAML body) to get its id, the metal image is downloaded
+// through deps.downloads (mirror, tool cache) keyed by version + schematic id. The factory serves no
+// checksums, so the image's sha256 is recorded in the state store at first download and every later run
+// re-hashes the cached file against that record: a corrupted cache is refused, not flashed.
+
+
+
+
+
+
+const FACTORY = 'https://factory.talos.dev';
+/** POST /schematics with the YAML body; the factory answers {"id": "<64 hex>"}. */
+async function postSchematic(url, yaml, fetchImpl = fetch) {
+    let answer;
+    try {
+        answer = await fetchImpl(url, { method: 'POST', headers: { 'content-type': 'application/yaml' }, body: yaml, signal: AbortSignal.timeout(30_000) });
+    }
+    catch (error) {
+        throw new TpiError('FactoryUnreachable', `Image Factory at ${url} did not answer: ${error.message}`, { cause: error });
+    }
+    const body = await answer.text();
+    if (!answer.ok)
+        throw new TpiError('FactoryRefused', `Image Factory at ${url} answered ${answer.status} to the schematic: ${body.slice(0, 300)}`);
+    let id;
+    try {
+        id = JSON.parse(body).id;
+    }
+    catch {
+        id = undefined;
+    }
+    if (typeof id !== 'string' || !/^[0-9a-f]{64}$/.test(id))
+        throw new TpiError('FactoryAnswer', `Image Factory at ${url} answered ${JSON.stringify(body.slice(0, 200))}, expected {"id": "<64 hex digits>"}`);
+    return id;
+}
+function talosCtx(ctx) {
+    if (ctx.cluster.kind !== 'talos')
+        throw new TpiError('NotTalos', `cluster ${ctx.cluster.name} is kind ${ctx.cluster.kind}, expected talos`);
+    return ctx;
+}
+/** The schematic and its id computed locally (no network): what plan() shows. */
+function localSchematic(ctx) {
+    const plan = buildSchematic(talosCtx(ctx).cluster);
+    const yaml = marshalSchematic(plan.schematic);
+    return { ...plan, yaml, id: schematicId(yaml) };
+}
+const schematics = new WeakMap();
+/** Registers the schematic with the factory once per run; sets outputs.schematicId. */
+function ensureSchematic(ctx) {
+    let p = schematics.get(ctx.outputs);
+    if (!p) {
+        p = (async () => {
+            const local = localSchematic(ctx);
+            const url = viaMirror(`${FACTORY}/schematics`, ctx.settings.mirror);
+            const id = await postSchematic(url, local.yaml);
+            // The factory's id is authoritative; a difference means its canonical form changed, worth a warning.
+            if (id !== local.id)
+                ctx.reporter.warn(`Image Factory returned schematic id ${id}, the local computation gave ${local.id}; using the factory's`);
+            for (const e of local.addedForLonghorn)
+                ctx.reporter.info(`Image Factory: added extension ${e} (Longhorn needs it)`);
+            ctx.outputs.schematicId = id;
+            ctx.outputs.values.schematicId = id;
+            return { ...local, id };
+        })();
+        schematics.set(ctx.outputs, p);
+        p.catch(() => schematics.delete(ctx.outputs));
+    }
+    return p;
+}
+async function sha256File(path) {
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    for await (const chunk of (0,external_node_fs_namespaceObject.createReadStream)(path, { highWaterMark: 1 << 20 }))
+        hash.update(chunk);
+    return hash.digest('hex');
+}
+const imageKey = (version, id) => `${version}/${id}`;
+/** Recorded image hashes: state.cluster().talosImages[<version>/<schematic id>]. */
+function recorded(ctx) {
+    const c = ctx.state.cluster();
+    return (c.talosImages ?? (c.talosImages = {}));
+}
+const factory_images = new WeakMap();
+/**
+ * The factory image for this run (image_source: factory): schematic registered, image downloaded or
+ * taken from the cache, hash checked against the file's pin or the recorded hash. For the flash phase.
+ */
+function resolveTalosImage(ctx) {
+    let p = factory_images.get(ctx.outputs);
+    if (!p) {
+        p = resolveImage(talosCtx(ctx));
+        factory_images.set(ctx.outputs, p);
+        p.catch(() => factory_images.delete(ctx.outputs));
+    }
+    return p;
+}
+async function resolveImage(ctx) {
+    const c = ctx.cluster;
+    if (c.image_source !== 'factory')
+        throw new TpiError('NotFactory', `image_source is ${c.image_source}; only factory images are resolved here`);
+    const { id } = await ensureSchematic(ctx);
+    const key = imageKey(c.talos_version, id);
+    const known = recorded(ctx)[key];
+    const pin = c.image_sha256?.toLowerCase() ?? known;
+    const got = await ctx.deps.downloads.fetch(talosImage(id, c.talos_version, ctx.settings.mirror, pin));
+    // A cache hit carries the hash written at download time; the bytes may have changed since.
+    const sha256 = got.downloaded ? got.sha256 : await sha256File(got.path);
+    if (pin && sha256 !== pin) {
+        throw new PhaseError('flash', undefined, `cached Talos image ${got.path} has sha256 ${sha256}, but ${c.image_sha256 ? 'image_sha256 pins' : 'the first download recorded'} ${pin}`, `delete ${(0,external_node_path_.dirname)(got.path)} so the image is downloaded again, then re-run`, { code: 'ImageCorrupted' });
+    }
+    if (!known) {
+        recorded(ctx)[key] = sha256;
+        await ctx.state.save();
+    }
+    return { path: got.path, sha256, source: `factory ${c.talos_version}/${id.slice(0, 12)}…`, os: 'talos', schematicId: id };
+}
+
+;// CONCATENATED MODULE: ./src/core/phases/talos/patches.ts
+// Machine config patches generated from the cluster file, one pure function each, so tests can assert the
+// exact YAML. They are handed to `talosctl gen config --config-patch @file` in this order: cluster-wide,
+// role, node (generated), then the user's patches.all, patches.<role>, the node's patches — later wins,
+// as talhelper users expect.
+
+/** Where Longhorn's data lives on a Talos node: user volumes are mounted under /var/mnt/<name>. */
+const TALOS_LONGHORN_PATH = '/var/mnt/longhorn';
+/** [major, minor, patch] of v1.9.0; throws on anything else (validation has refused it already). */
+function talosSemver(version) {
+    const m = /^v?(\d+)\.(\d+)\.(\d+)/.exec(version);
+    if (!m)
+        throw new Error(`talos_version "${version}" is not of the form v1.9.0`);
+    return [Number(m[1]), Number(m[2]), Number(m[3])];
+}
+function atLeast(version, major, minor) {
+    const [a, b] = talosSemver(version);
+    return a > major || (a === major && b >= minor);
+}
+const doc = (value) => (0,dist/* stringify */.As)(value, { lineWidth: 0 });
+/** Pod and service networks, for every node. */
+function clusterPatch(cluster) {
+    return {
+        name: 'cluster',
+        yaml: doc({ cluster: { network: { podSubnets: [cluster.pod_cidr], serviceSubnets: [cluster.service_cidr] } } })
+    };
+}
+/** Control planes only: whether workloads may run on them (the 4-node default: yes). */
+function controlPlanePatch(cluster) {
+    return { name: 'controlplane', yaml: doc({ cluster: { allowSchedulingOnControlPlanes: cluster.allow_scheduling_on_controlplane } }) };
+}
+/**
+ * The hostname: Talos 1.12 moved it to its own HostnameConfig document (machine.network.hostname is
+ * deprecated there); before 1.12 that document does not exist and the v1alpha1 field is the only way.
+ */
+function hostnamePatch(version, hostname) {
+    if (atLeast(version, 1, 12))
+        return doc({ apiVersion: 'v1alpha1', kind: 'HostnameConfig', auto: 'off', hostname });
+    return doc({ machine: { network: { hostname } } });
+}
+/** Static address on the board's one physical NIC, default route and resolvers. */
+function addressPatch(cluster, node) {
+    const gateway = cluster.network.gateway;
+    const dns = cluster.network.dns.length > 0 ? cluster.network.dns : [gateway];
+    return doc({
+        machine: {
+            network: {
+                nameservers: dns,
+                interfaces: [
+                    {
+                        deviceSelector: { physical: true },
+                        dhcp: false,
+                        addresses: [`${node.ip}/${cluster.network.prefix}`],
+                        routes: [{ network: '0.0.0.0/0', gateway }]
+                    }
+                ]
+            }
+        }
+    });
+}
+/**
+ * Longhorn's data on the NVMe: a UserVolumeConfig (Talos ≥ 1.10, mounted at /var/mnt/longhorn) or, before
+ * that, a machine.disks partition at the same mount point; plus the kubelet bind mount Longhorn needs to
+ * see it with rshared propagation.
+ */
+function longhornPatch(version, node) {
+    const kubelet = {
+        machine: {
+            kubelet: {
+                extraMounts: [
+                    { destination: TALOS_LONGHORN_PATH, type: 'bind', source: TALOS_LONGHORN_PATH, options: ['bind', 'rshared', 'rw'] }
+                ]
+            }
+        }
+    };
+    if (atLeast(version, 1, 10)) {
+        const volume = {
+            apiVersion: 'v1alpha1',
+            kind: 'UserVolumeConfig',
+            name: 'longhorn',
+            provisioning: { diskSelector: { match: `disk.dev_path == '${node.nvme_device}'` }, minSize: '10GiB', grow: true }
+        };
+        return `${doc(kubelet)}---\n${doc(volume)}`;
+    }
+    const disks = { machine: { disks: [{ device: node.nvme_device, partitions: [{ mountpoint: TALOS_LONGHORN_PATH }] }] } };
+    return doc({ machine: { ...disks.machine, ...kubelet.machine } });
+}
+/** Node labels from the file (machine.nodeLabels). */
+function labelsPatch(node) {
+    return Object.keys(node.labels).length > 0 ? doc({ machine: { nodeLabels: node.labels } }) : undefined;
+}
+/** Everything generated for one node, in application order. */
+function generatedPatches(cluster, node) {
+    const out = [clusterPatch(cluster)];
+    if (node.role === 'controlplane')
+        out.push(controlPlanePatch(cluster));
+    const parts = [hostnamePatch(cluster.talos_version, node.hostname), addressPatch(cluster, node)];
+    if (cluster.longhorn && node.has_nvme)
+        parts.push(longhornPatch(cluster.talos_version, node));
+    const labels = labelsPatch(node);
+    if (labels)
+        parts.push(labels);
+    parts.forEach((yaml, i) => out.push({ name: `node-${node.id}-${i + 1}`, yaml }));
+    return out;
+}
+/** The user's patch files for a node, in application order: all, role, node (paths as in the file). */
+function userPatchFiles(cluster, node) {
+    return [...cluster.patches.all, ...(node.role === 'controlplane' ? cluster.patches.controlplane : cluster.patches.worker), ...(node.patches ?? [])];
+}
+
+;// CONCATENATED MODULE: ./src/core/phases/talos/secrets.ts
+// The Talos secrets bundle (the cluster's PKI and tokens). Generated exactly once, on the first deploy,
+// and handed out through outputs.talosSecretsPath (encrypted and uploaded by the artifact step) with the
+// instruction to store it as the talos-secrets repository secret. After that the stored bundle is used:
+// from the input, else from the copy kept in state-dir on this runner. If the cluster already exists and
+// neither is there, the deploy stops: a new PKI would lock the action out of its own cluster.
+
+
+
+
+
+/** Plaintext working files of this run (0700 folder under the runner temp dir, removed by the post step). */
+async function workDir(ctx) {
+    const dir = (0,external_node_path_.join)(ctx.settings.tempDir, `talos-${ctx.cluster.name}`);
+    await (0,promises_namespaceObject.mkdir)(dir, { recursive: true, mode: 0o700 });
+    return dir;
+}
+const stateSecretsPath = (ctx) => (0,external_node_path_.join)(ctx.state.dir, 'talos-secrets.yaml');
+const exists = (path) => (0,promises_namespaceObject.access)(path).then(() => true, () => false);
+/** The bundle from the input or state-dir, without generating one (plan); undefined when neither exists. */
+async function storedBundle(ctx) {
+    const given = ctx.settings.secrets.talosSecrets;
+    if (given) {
+        maskCredential(ctx.reporter, 'talos-secrets', given);
+        const path = (0,external_node_path_.join)(await workDir(ctx), 'secrets.yaml');
+        await (0,promises_namespaceObject.writeFile)(path, given.endsWith('\n') ? given : `${given}\n`, { mode: 0o600 });
+        await (0,promises_namespaceObject.chmod)(path, 0o600);
+        return { path, generated: false };
+    }
+    const kept = stateSecretsPath(ctx);
+    if (!(await exists(kept)))
+        return undefined;
+    maskCredential(ctx.reporter, 'talos-secrets', await (0,promises_namespaceObject.readFile)(kept, 'utf8'));
+    return { path: kept, generated: false };
+}
+async function secretsBundle(ctx, talosctl, clusterExists) {
+    const stored = await storedBundle(ctx);
+    if (stored) {
+        if (!ctx.settings.secrets.talosSecrets)
+            ctx.reporter.warn(`using the Talos secrets bundle kept in state-dir (${stored.path}); store it as the talos-secrets repository secret so another runner can manage this cluster`);
+        return stored;
+    }
+    const path = (0,external_node_path_.join)(await workDir(ctx), 'secrets.yaml');
+    const kept = stateSecretsPath(ctx);
+    if (clusterExists) {
+        throw new PhaseError('install', undefined, 'the cluster already has configured Talos nodes but no talos-secrets input was given and state-dir holds no bundle; generating a new one would create a second PKI that the nodes reject', 'pass the bundle from the first deploy (the <cluster>-talos-secrets artifact, decrypted) as the talos-secrets input, then re-run', { code: 'TalosSecretsMissing' });
+    }
+    await (0,promises_namespaceObject.rm)(path, { force: true }); // left by an earlier failed run in the same temp dir: gen secrets refuses to overwrite
+    const result = await talosctl.run(genSecretsArgv(path));
+    if (result.code !== 0)
+        throw new PhaseError('install', undefined, `talosctl gen secrets failed (exit ${result.code}): ${result.stderr.trim().slice(0, 300)}`, 're-run the workflow');
+    await (0,promises_namespaceObject.chmod)(path, 0o600);
+    maskCredential(ctx.reporter, 'talos-secrets', await (0,promises_namespaceObject.readFile)(path, 'utf8'));
+    await (0,promises_namespaceObject.copyFile)(path, kept);
+    await (0,promises_namespaceObject.chmod)(kept, 0o600);
+    ctx.outputs.talosSecretsPath = path;
+    ctx.reporter.warn('generated a new Talos secrets bundle for this cluster (first deploy). It is uploaded encrypted as the <cluster>-talos-secrets artifact: decrypt it and store it as a repository secret, then pass it as the talos-secrets input on every later run. Without it a later run on another runner cannot manage this cluster.');
+    return { path, generated: true };
+}
+
+;// CONCATENATED MODULE: ./src/core/phases/talos/configs.ts
+// Machine configs for every node: `talosctl gen config` from the secrets bundle with the generated and the
+// user's patches, one output per node, then `talosctl validate --mode metal` on each before any node is
+// touched. Configs hold secrets: written 0600 under the run's temp folder, never printed.
+
+
+
+
+
+
+
+
+
+
+
+const fail = (node, seen, resume = 'fix the cluster file or the patch and re-run') => new PhaseError('install', node, seen, resume, { code: 'TalosConfig' });
+const tail = (text) => text.trim().split('\n').slice(-5).join(' | ').slice(0, 500);
+/** The installer image nodes install from: the factory's for the schematic of this cluster file. */
+async function installImageFor(ctx, network) {
+    const c = talosCtx(ctx).cluster;
+    const id = c.image_source === 'factory' && network ? (await ensureSchematic(ctx)).id : localSchematic(ctx).id;
+    return installerImage(id, c.talos_version);
+}
+async function userPatch(ctx, node, file) {
+    const full = (0,external_node_path_.isAbsolute)(file) ? file : (0,external_node_path_.join)(ctx.settings.workingDirectory, file);
+    try {
+        await (0,promises_namespaceObject.access)(full);
+    }
+    catch {
+        throw fail(node.id, `patch file ${file} (for ${node.id}) does not exist at ${full}`, 'add the file to the repository or remove it from the cluster file, then re-run');
+    }
+    return full;
+}
+async function renderConfigs(ctx, talosctl, secretsPath, nodes) {
+    const c = talosCtx(ctx).cluster;
+    const dir = await workDir(ctx);
+    await (0,promises_namespaceObject.mkdir)((0,external_node_path_.join)(dir, 'patches'), { recursive: true, mode: 0o700 });
+    const image = await installImageFor(ctx, true);
+    // Nodes are independent: generate and validate them in parallel (two talosctl runs each).
+    const one = async (node) => {
+        const patches = [];
+        for (const p of generatedPatches(c, node)) {
+            const file = (0,external_node_path_.join)(dir, 'patches', `${p.name}.yaml`);
+            await (0,promises_namespaceObject.writeFile)(file, p.yaml, { mode: 0o600 });
+            patches.push(file);
+        }
+        for (const f of userPatchFiles(c, node))
+            patches.push(await userPatch(ctx, node, f));
+        const path = (0,external_node_path_.join)(dir, `${node.id}.yaml`);
+        const argv = genConfigArgv({
+            clusterName: c.name, endpoint: c.apiEndpoint, secretsPath, role: node.role, out: path,
+            installDisk: node.install_disk ?? '/dev/mmcblk0', installImage: image, talosVersion: c.talos_version, patches
+        });
+        const gen = await talosctl.run(argv);
+        if (gen.code !== 0)
+            throw fail(node.id, `talosctl gen config failed (exit ${gen.code}): ${tail(gen.stderr || gen.stdout)}`);
+        await (0,promises_namespaceObject.chmod)(path, 0o600);
+        const check = await talosctl.run(validateArgv(path));
+        if (check.code !== 0)
+            throw fail(node.id, `the generated machine config does not validate for metal: ${tail(check.stderr || check.stdout)}`);
+        const sha256 = (0,external_node_crypto_.createHash)('sha256').update(await (0,promises_namespaceObject.readFile)(path)).digest('hex');
+        return { node, path, sha256 };
+    };
+    const out = new Map();
+    for (const config of await Promise.all(nodes.map(one)))
+        out.set(config.node.id, config);
+    return out;
+}
+/** talosconfig in state-dir (0600) with the control planes as endpoints, so the file works as handed out. */
+async function writeTalosconfig(ctx, talosctl, secretsPath, to) {
+    const c = talosCtx(ctx).cluster;
+    const path = to ?? (0,external_node_path_.join)(ctx.state.dir, 'talosconfig');
+    const r = await talosctl.run(genTalosconfigArgv({ clusterName: c.name, endpoint: c.apiEndpoint, secretsPath, out: path, talosVersion: c.talos_version }));
+    if (r.code !== 0)
+        throw fail(undefined, `talosctl gen config --output-types talosconfig failed (exit ${r.code}): ${tail(r.stderr || r.stdout)}`, 're-run the workflow');
+    const text = await (0,promises_namespaceObject.readFile)(path, 'utf8');
+    maskCredential(ctx.reporter, 'talosconfig', text);
+    const doc = (0,dist/* parse */.qg)(text);
+    const cps = c.nodes.filter((n) => n.role === 'controlplane').map((n) => n.ip);
+    const current = doc.contexts?.[doc.context ?? ''];
+    if (current) {
+        current.endpoints = cps;
+        current.nodes = cps.slice(0, 1);
+    }
+    await (0,promises_namespaceObject.writeFile)(path, (0,dist/* stringify */.As)(doc), { mode: 0o600 });
+    await (0,promises_namespaceObject.chmod)(path, 0o600);
+    if (!to)
+        ctx.outputs.talosconfigPath = path;
+    return path;
+}
+async function existingTalosconfig(ctx) {
+    const path = ctx.outputs.talosconfigPath ?? (0,external_node_path_.join)(ctx.state.dir, 'talosconfig');
+    try {
+        const text = await (0,promises_namespaceObject.readFile)(path, 'utf8');
+        maskCredential(ctx.reporter, 'talosconfig', text);
+        ctx.outputs.talosconfigPath = path;
+        return path;
+    }
+    catch {
+        return undefined;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/adapters/talosctl/exec-talosctl.ts
+function createTalosctl(o) {
+    return {
+        binary: o.binary,
+        run: (args, options = {}) => o.exec(o.binary, args, {
+            ...(options.stdin !== undefined ? { stdin: options.stdin } : {}),
+            env: { ...(o.env ?? {}), ...(options.env ?? {}) },
+            timeoutMs: options.timeoutMs ?? o.timeoutMs,
+            ...(o.cwd ? { cwd: o.cwd } : {})
+        })
+    };
+}
+
+;// CONCATENATED MODULE: ./src/core/phases/talos/tool.ts
+// talosctl of the cluster's own version from the tool cache (a client never older than the cluster:
+// same minor), verified against the release's sha256sum.txt. One adapter per run.
+
+
+
+/** The runner's architecture in the catalog's naming. */
+const runnerArch = () => (process.arch === 'arm64' ? 'arm64' : 'x64');
+const tools = new WeakMap();
+function ensureTalosctl(ctx) {
+    let p = tools.get(ctx.outputs);
+    if (!p) {
+        p = (async () => {
+            const version = talosCtx(ctx).cluster.talos_version;
+            const got = await ctx.deps.downloads.fetch(talosctl(version, runnerArch(), ctx.settings.mirror));
+            return createTalosctl({ exec: ctx.deps.exec, binary: got.path, cwd: ctx.settings.workingDirectory, timeoutMs: 120_000 });
+        })();
+        tools.set(ctx.outputs, p);
+        p.catch(() => tools.delete(ctx.outputs));
+    }
+    return p;
+}
+
+;// CONCATENATED MODULE: ./src/core/phases/talos/join-phase.ts
+// Phase join (Talos, cluster scope): bootstrap etcd once on the first control plane, wait for
+// `talosctl health` within bootstrap_timeout (naming what is unhealthy on failure), then fetch the
+// kubeconfig into state-dir (0600). Nothing here prints a credential.
+
+
+
+
+
+
+
+
+
+
+const join_phase_RESUME = 're-run the workflow; a bootstrapped cluster is not bootstrapped again';
+const join_phase_tail = (text) => text.trim().split('\n').slice(-3).join(' | ').slice(0, 400);
+async function talosconfigFor(ctx, talosctl) {
+    const kept = await existingTalosconfig(ctx);
+    if (kept)
+        return kept;
+    // Join run on its own (phases: join) on a runner without state: the bundle makes a new one.
+    const bundle = await secretsBundle(ctx, talosctl, true);
+    return writeTalosconfig(ctx, talosctl, bundle.path);
+}
+/** Bootstraps etcd on the first control plane; AlreadyExists counts as done. Returns whether it ran now. */
+async function bootstrapOnce(ctx, talosctl, talosconfig) {
+    const c = talosCtx(ctx).cluster;
+    const first = c.nodes[0];
+    const record = ctx.state.cluster();
+    if (record.talosBootstrapped === first.ip)
+        return false;
+    const end = Date.now() + c.bootstrap_timeout * 1000;
+    for (;;) {
+        const r = await talosctl.run(bootstrapArgv(first.ip, talosconfig), { timeoutMs: 60_000 });
+        const text = `${r.stdout}\n${r.stderr}`;
+        if (r.code === 0 || bootstrapDone(text)) {
+            record.talosBootstrapped = first.ip;
+            await ctx.state.save();
+            return r.code === 0;
+        }
+        if (!bootstrapRetryable(text) || Date.now() >= end) {
+            throw new PhaseError('join', first.id, `talosctl bootstrap on ${first.ip} failed (exit ${r.code}): ${join_phase_tail(text)}`, join_phase_RESUME, { code: 'TalosBootstrap' });
+        }
+        await ctx.deps.sleep(5000);
+    }
+}
+async function waitHealthy(ctx, talosctl, talosconfig) {
+    const c = talosCtx(ctx).cluster;
+    const cps = c.nodes.filter((n) => n.role === 'controlplane').map((n) => n.ip);
+    const workers = c.nodes.filter((n) => n.role === 'worker').map((n) => n.ip);
+    const argv = healthArgv({ talosconfig, ip: cps[0], controlPlanes: cps, workers, timeoutSeconds: c.bootstrap_timeout });
+    const r = await talosctl.run(argv, { timeoutMs: (c.bootstrap_timeout + 60) * 1000 });
+    const text = `${r.stdout}\n${r.stderr}`;
+    for (const line of text.split('\n'))
+        if (/: OK$/.test(line))
+            ctx.reporter.debug(line);
+    if (r.code !== 0) {
+        throw new PhaseError('join', undefined, `cluster not healthy within bootstrap_timeout ${c.bootstrap_timeout} s: ${unhealthyFrom(text)}`, `raise bootstrap_timeout if the nodes are slow, check the named check, then ${join_phase_RESUME}`, { code: 'TalosUnhealthy' });
+    }
+}
+/** Into state-dir (deploy), or into `dir` (read-only runs: the temp folder the post step cleans). */
+async function fetchKubeconfig(ctx, talosctl, talosconfig, dir = ctx.state.dir) {
+    const c = talosCtx(ctx).cluster;
+    const path = (0,external_node_path_.join)(dir, 'kubeconfig');
+    const first = c.nodes[0];
+    const r = await talosctl.run(kubeconfigArgv(first.ip, talosconfig, path));
+    if (r.code !== 0)
+        throw new PhaseError('join', first.id, `talosctl kubeconfig failed (exit ${r.code}): ${join_phase_tail(`${r.stdout}\n${r.stderr}`)}`, join_phase_RESUME, { code: 'TalosKubeconfig' });
+    await (0,promises_namespaceObject.chmod)(path, 0o600);
+    maskCredential(ctx.reporter, 'kubeconfig', await (0,promises_namespaceObject.readFile)(path, 'utf8'));
+    ctx.outputs.kubeconfigPath = path;
+    ctx.outputs.apiEndpoint = c.apiEndpoint;
+    return path;
+}
+async function run(ctx) {
+    const c = talosCtx(ctx).cluster;
+    const talosctl = await ensureTalosctl(ctx);
+    const talosconfig = await talosconfigFor(ctx, talosctl);
+    const bootstrapped = await bootstrapOnce(ctx, talosctl, talosconfig);
+    ctx.reporter.info(bootstrapped ? `bootstrapped etcd on ${c.nodes[0].id}` : `etcd already bootstrapped on ${c.nodes[0].id}`);
+    await waitHealthy(ctx, talosctl, talosconfig);
+    await fetchKubeconfig(ctx, talosctl, talosconfig);
+    for (const n of c.nodes)
+        ctx.outputs.nodeStatus[n.id] = { node: n.id, role: n.role, ip: n.ip, ready: true, version: c.talos_version };
+    return { changed: bootstrapped, summary: `${bootstrapped ? 'bootstrapped, ' : ''}healthy: ${c.nodes.length} node(s); kubeconfig in state-dir` };
+}
+async function plan(ctx) {
+    const c = talosCtx(ctx).cluster;
+    const done = ctx.state.cluster().talosBootstrapped === c.nodes[0].ip;
+    return [
+        { phase: 'join', node: c.nodes[0].id, action: done ? 'skip' : 'run', reason: done ? 'etcd bootstrapped by an earlier run' : 'bootstrap etcd (an existing cluster answers AlreadyExists)' },
+        { phase: 'join', action: 'run', reason: `wait for talosctl health (up to ${c.bootstrap_timeout} s), fetch the kubeconfig` }
+    ];
+}
+const talosJoinPhase = {
+    name: 'join',
+    scope: 'cluster',
+    appliesTo: (cluster) => cluster.kind === 'talos',
+    plan,
+    run
+};
+
+;// CONCATENATED MODULE: ./src/core/phases/talos/observe.ts
+
+
+
+const lastLine = (text) => text.trim().split('\n').at(-1)?.slice(0, 300) ?? '';
+async function observe_observeNode(talosctl, node) {
+    const r = await talosctl.run(getDisksInsecureArgv(node.ip), { timeoutMs: 30_000 });
+    return { node, mode: modeFromDisks(r), detail: r.code === 0 ? '' : lastLine(r.stderr || r.stdout) };
+}
+const observeAll = (talosctl, nodes) => Promise.all(nodes.map((n) => observe_observeNode(talosctl, n)));
+/**
+ * Waits until a node's secure API reports the machine running (after an install or a reboot). Bounded
+ * by timeoutMs; the error names the stage and unmet conditions last seen.
+ */
+async function waitRunning(o) {
+    const end = Date.now() + o.timeoutMs;
+    let seen = 'no answer yet';
+    for (;;) {
+        const r = await o.talosctl.run(machineStatusArgv(o.node.ip, o.talosconfig), { timeoutMs: 30_000 });
+        if (r.code === 0) {
+            const s = parseMachineStatus(r.stdout);
+            if (s?.stage === 'running')
+                return;
+            seen = s ? `stage ${s.stage}${s.unmet.length ? ` (${s.unmet.join('; ')})` : ''}` : `unreadable machinestatus: ${lastLine(r.stdout)}`;
+        }
+        else {
+            seen = lastLine(r.stderr || r.stdout);
+        }
+        if (Date.now() >= end) {
+            throw new PhaseError(o.phase, o.node.id, `Talos on ${o.node.ip} did not reach stage running within ${Math.round(o.timeoutMs / 1000)} s; last seen: ${seen}`, 're-run the workflow; nodes already configured are not touched again', { code: 'TalosNotRunning' });
+        }
+        await o.deps.sleep(o.pollMs ?? 3000);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/core/phases/talos/prepare.ts
+// Everything the install phase (and plan, drift) does before touching a node: observe every node,
+// obtain the secrets bundle, render and validate the machine configs, write the talosconfig.
+
+
+
+
+
+
+/**
+ * Everything up to (not including) touching a node: observe, secrets, configs, validation, talosconfig.
+ * readOnly (plan): never generates a bundle and writes the talosconfig to the temp folder, not state-dir;
+ * without a bundle there are no configs to compare (configs is empty).
+ */
+async function prepare(ctx, options = {}) {
+    const talosctl = await ensureTalosctl(ctx);
+    const observed = await observeAll(talosctl, talosCtx(ctx).cluster.nodes);
+    const exists = observed.some((o) => o.mode === 'configured');
+    const selected = new Set(ctx.nodes.map((n) => n.id));
+    const mine = observed.filter((o) => selected.has(o.node.id));
+    const bundle = options.readOnly ? await storedBundle(ctx) : await secretsBundle(ctx, talosctl, exists);
+    if (!bundle)
+        return { talosctl, observed: mine, configs: new Map(), talosconfig: '' };
+    const configs = await renderConfigs(ctx, talosctl, bundle.path, ctx.nodes);
+    const talosconfig = await writeTalosconfig(ctx, talosctl, bundle.path, options.readOnly ? (0,external_node_path_.join)(await workDir(ctx), 'talosconfig') : undefined);
+    return { talosctl, observed: mine, configs, talosconfig };
+}
+
+;// CONCATENATED MODULE: ./src/core/phases/kube-access.ts
+// A kubeconfig for read-only runs (drift, plan) when this run fetched none: the post step removes the
+// plaintext kubeconfig after every job, so a later job asks the cluster again, without changing it.
+// K3s: read the first server's k3s.yaml over SSH; Talos: `talosctl kubeconfig` with a talosconfig
+// rendered from the kept secrets bundle. Written 0600 into the run's temp folder and masked.
+
+
+
+
+
+
+
+/** The kubeconfig path, or undefined when the cluster cannot be asked (the caller reports why). */
+async function readOnlyKubeconfig(ctx) {
+    const dir = (0,external_node_path_.join)(ctx.settings.tempDir, 'kube-access');
+    await (0,promises_namespaceObject.mkdir)(dir, { recursive: true, mode: 0o700 });
+    try {
+        if (ctx.cluster.kind === 'talos') {
+            const p = await prepare(ctx, { readOnly: true });
+            return p.talosconfig ? await fetchKubeconfig(ctx, p.talosctl, p.talosconfig, dir) : undefined;
+        }
+        const first = topology(ctx.cluster).first;
+        const raw = await withPool(ctx, 'addons', async (pool) => (await (await pool.shell(first)).get(K3S_KUBECONFIG)).toString('utf8'));
+        for (const secret of kubeconfigSecrets(raw))
+            ctx.reporter.secret(secret);
+        const path = await writeKubeconfig(dir, rewriteKubeconfig(raw, ctx.cluster.apiEndpoint));
+        ctx.outputs.kubeconfigPath = path;
+        return path;
+    }
+    catch (error) {
+        ctx.reporter.debug(`no kubeconfig for a read-only look at the cluster: ${error.message}`);
+        return undefined;
+    }
+}
+
+// EXTERNAL MODULE: external "node:zlib"
+var external_node_zlib_ = __nccwpck_require__(8522);
+;// CONCATENATED MODULE: ./src/core/phases/addons/tools.ts
+// helm and kubectl on the runner, like setup-helm / setup-kubectl: fetched once through deps.downloads
+// (mirror, sha256 check and tool cache included) and reused from the cache. The helm tarball is unpacked
+// next to the cached file the first time; kubectl is the binary itself.
+
+
+
+
+/** Pinned CLI versions: kubectl within one minor of both K3s (1.31) and Talos 1.9 (Kubernetes 1.32). */
+const HELM_VERSION = 'v3.19.0';
+const KUBECTL_VERSION = 'v1.32.0';
+/** One regular file out of a tar archive (ustar/GNU headers; long names via GNU 'L' entries). */
+function tarEntry(tar, wanted) {
+    let offset = 0;
+    let longName;
+    while (offset + 512 <= tar.length) {
+        const header = tar.subarray(offset, offset + 512);
+        if (header.every((b) => b === 0))
+            return undefined;
+        const field = (start, len) => header.subarray(start, start + len).toString('utf8').replace(/\0.*$/s, '');
+        const size = parseInt(field(124, 12).trim() || '0', 8);
+        const type = String.fromCharCode(header[156] ?? 48);
+        const prefix = field(345, 155);
+        const name = longName ?? (prefix ? `${prefix}/${field(0, 100)}` : field(0, 100));
+        const body = tar.subarray(offset + 512, offset + 512 + size);
+        longName = undefined;
+        if (type === 'L')
+            longName = body.toString('utf8').replace(/\0.*$/s, '');
+        else if ((type === '0' || type === '\0') && name.replace(/^\.\//, '') === wanted)
+            return Buffer.from(body);
+        offset += 512 + Math.ceil(size / 512) * 512;
+    }
+    return undefined;
+}
+const tools_goArch = (arch) => (arch === 'x64' ? 'amd64' : 'arm64');
+async function tools_exists(path) {
+    return (0,promises_namespaceObject.stat)(path).then(() => true, () => false);
+}
+/** Fetches (or finds cached) helm and kubectl for the runner's architecture. */
+async function ensureKubeTools(downloads, arch, mirror) {
+    const helmTar = await downloads.fetch(helm(HELM_VERSION, arch, mirror));
+    const kubectlBin = await downloads.fetch(kubectl(KUBECTL_VERSION, arch, mirror));
+    const helmPath = (0,external_node_path_.join)((0,external_node_path_.dirname)(helmTar.path), `helm-${HELM_VERSION}-${tools_goArch(arch)}`, 'helm');
+    if (!(await tools_exists(helmPath))) {
+        const inner = `linux-${tools_goArch(arch)}/helm`;
+        const bin = tarEntry((0,external_node_zlib_.gunzipSync)(await (0,promises_namespaceObject.readFile)(helmTar.path)), inner);
+        if (!bin)
+            throw new Error(`helm archive ${helmTar.path} has no ${inner}, expected the layout of get.helm.sh tarballs`);
+        await (0,promises_namespaceObject.mkdir)((0,external_node_path_.dirname)(helmPath), { recursive: true });
+        // Write then rename: a parallel run never executes half a binary.
+        await (0,promises_namespaceObject.writeFile)(`${helmPath}.tmp`, bin, { mode: 0o755 });
+        await (0,promises_namespaceObject.rename)(`${helmPath}.tmp`, helmPath);
+    }
+    await (0,promises_namespaceObject.chmod)(kubectlBin.path, 0o755);
+    return { helm: helmPath, kubectl: kubectlBin.path };
+}
+
+;// CONCATENATED MODULE: ./src/core/phases/addons/values.ts
+// Helm values per addon: what the cluster file implies (LoadBalancer IP, Longhorn replicas and data path),
+// overlaid with the repository's own values file (addons.values[name]); the user's file wins. The values
+// hash is what idempotence compares against `helm get values`.
+
+/** MetalLB's per-Service address request (the Service loadBalancerIP field is deprecated since 1.24). */
+const METALLB_IP_ANNOTATION = 'metallb.io/loadBalancerIPs';
+/** Where Longhorn keeps replicas on Talos: a user volume under /var/mnt (the root is read-only). */
+const values_TALOS_LONGHORN_PATH = '/var/mnt/longhorn';
+function longhornDataPath(cluster) {
+    return cluster.kind === 'talos' ? values_TALOS_LONGHORN_PATH : cluster.longhorn_path;
+}
+/** Values the cluster file implies for one addon (exact, tested). */
+function baseValues(addon, cluster) {
+    const ip = cluster.ingress_ip;
+    switch (addon) {
+        case 'traefik':
+            return ip ? { service: { annotations: { [METALLB_IP_ANNOTATION]: ip } } } : {};
+        case 'nginx_ingress':
+            return ip ? { controller: { service: { annotations: { [METALLB_IP_ANNOTATION]: ip } } } } : {};
+        case 'longhorn':
+            return {
+                defaultSettings: { defaultDataPath: longhornDataPath(cluster) },
+                persistence: { defaultClassReplicaCount: cluster.longhorn_replicas }
+            };
+        default:
+            return {};
+    }
+}
+const isObject = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** Deep merge like helm's values layering: maps merge, everything else (lists too) is replaced. */
+function mergeValues(base, over) {
+    const out = { ...base };
+    for (const [k, v] of Object.entries(over))
+        out[k] = isObject(v) && isObject(out[k]) ? mergeValues(out[k], v) : v;
+    return out;
+}
+function canonical(v) {
+    if (Array.isArray(v))
+        return v.map(canonical);
+    if (isObject(v))
+        return Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical(v[k])]));
+    return v;
+}
+/** sha256 of the values as canonical JSON (key order does not matter); `null` (helm: no values) = {}. */
+function valuesHash(values) {
+    return (0,external_node_crypto_.createHash)('sha256').update(JSON.stringify(canonical(values ?? {}))).digest('hex');
+}
+
+;// CONCATENATED MODULE: ./src/core/phases/addons/session.ts
+// Everything the addons phase does against the cluster goes through one Session: helm and kubectl from the
+// runner's tool cache with the cluster's kubeconfig, and checked calls that turn a failure into a
+// PhaseError with the tool's stderr tail.
+
+
+
+
+
+
+
+
+const session_RESUME = 're-run the deploy; addons already at the wanted chart and values are left alone';
+function session_stderrTail(text, lines = 6) {
+    const tail = text.trim().split('\n').slice(-lines).join('\n');
+    return tail ? `\n${tail}` : ' (no output)';
+}
+/**
+ * The kubeconfig of this run (install/join/bootstrap), else one still in the state folder, else one
+ * asked from the cluster read-only (drift and plan after the post step removed the plaintext).
+ */
+async function findKubeconfig(ctx) {
+    const candidates = [ctx.outputs.kubeconfigPath, (0,external_node_path_.join)(ctx.state.dir, 'kubeconfig')].filter((p) => !!p);
+    for (const path of candidates)
+        if (await (0,promises_namespaceObject.access)(path).then(() => true, () => false))
+            return path;
+    return readOnlyKubeconfig(ctx);
+}
+class Session {
+    kube;
+    timeoutMs;
+    constructor(kube, timeoutMs) {
+        this.kube = kube;
+        this.timeoutMs = timeoutMs;
+    }
+    static async open(ctx, factory, arch) {
+        const kubeconfig = await findKubeconfig(ctx);
+        if (!kubeconfig)
+            return undefined;
+        const tools = await ensureKubeTools(ctx.deps.downloads, arch, ctx.settings.mirror);
+        const kube = factory(ctx.deps.exec, { helm: tools.helm, kubectl: tools.kubectl, kubeconfig, helmHome: (0,external_node_path_.join)(ctx.settings.tempDir, 'helm') });
+        return new Session(kube, (ctx.cluster.cluster_timeout + 60) * 1000);
+    }
+    async helm(what, args, stdin) {
+        return this.checked('helm', what, await this.kube.helm(args, { timeoutMs: this.timeoutMs, ...(stdin !== undefined ? { stdin } : {}) }));
+    }
+    async kubectl(what, args, stdin) {
+        return this.checked('kubectl', what, await this.kubectlRaw(args, stdin));
+    }
+    /** kubectl without the exit-code check (for reads where "not found" is an answer). */
+    kubectlRaw(args, stdin) {
+        return this.kube.kubectl(args, { timeoutMs: this.timeoutMs, ...(stdin !== undefined ? { stdin } : {}) });
+    }
+    checked(tool, what, out) {
+        if (out.code !== 0)
+            throw new PhaseError('addons', undefined, `${what}: ${tool} exited with ${out.code}:${session_stderrTail(out.stderr || out.stdout)}`, session_RESUME, { code: 'AddonCommandFailed' });
+        return out;
+    }
+    /** Our releases (by name and namespace from the chart table), each with the hash of its user values. */
+    async releases() {
+        const out = await this.helm('listing Helm releases', listArgs());
+        let rows;
+        try {
+            rows = JSON.parse(out.stdout || '[]') ?? [];
+        }
+        catch {
+            throw new PhaseError('addons', undefined, `helm list printed no JSON: ${out.stdout.slice(0, 120)}`, session_RESUME, { code: 'AddonCommandFailed' });
+        }
+        const ours = rows.filter((r) => specOfRelease(r.name, r.namespace));
+        for (const row of ours) {
+            const spec = specOfRelease(row.name, row.namespace);
+            const values = await this.helm(`reading values of ${spec.release}`, getValuesArgs(spec));
+            row.valuesHash = valuesHash(JSON.parse(values.stdout || 'null'));
+        }
+        return ours;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/core/phases/addons/post-install.ts
+
+
+
+
+
+const METALLB_CONTROLLER = 'metallb-controller';
+const plural = (kind) => `${kind.toLowerCase()}s`;
+async function current(session, m) {
+    const out = await session.kubectlRaw(getJsonArgs(plural(m.kind), m.metadata.name, m.metadata.namespace));
+    if (out.code !== 0)
+        return undefined;
+    return JSON.parse(out.stdout);
+}
+/** Applies the pool and advertisement when they differ; returns whether anything was written. */
+async function ensureMetallbPool(ctx, session, retryDelayMs) {
+    const range = ctx.cluster.metallb_ip_range;
+    if (!range) {
+        ctx.reporter.warn('MetalLB is installed without an address pool: metallb_ip_range is not set, so no LoadBalancer gets an address');
+        return false;
+    }
+    const wanted = metallbManifests(range, CHARTS.metallb.namespace);
+    const found = await Promise.all(wanted.map((m) => current(session, m)));
+    if (wanted.every((m, i) => JSON.stringify(found[i]?.spec) === JSON.stringify(m.spec)))
+        return false;
+    const timeout = ctx.cluster.cluster_timeout;
+    await session.kubectl('waiting for the MetalLB controller', waitAvailableArgs(CHARTS.metallb.namespace, METALLB_CONTROLLER, timeout));
+    // The webhook answers a little after the controller reports Available; "failed calling webhook" is
+    // retried in a bounded poll, anything else fails at once.
+    const deadline = Date.now() + timeout * 1000;
+    for (;;) {
+        const out = await session.kubectlRaw(applyArgs(), toYaml(wanted));
+        if (out.code === 0)
+            return true;
+        const webhook = /failed calling webhook/.test(out.stderr);
+        if (!webhook || Date.now() >= deadline)
+            throw new PhaseError('addons', undefined, `applying the MetalLB address pool ${range}: kubectl exited with ${out.code}:${session_stderrTail(out.stderr)}`, session_RESUME, { code: webhook ? 'MetallbWebhookNotReady' : 'AddonCommandFailed' });
+        await ctx.deps.sleep(retryDelayMs);
+    }
+}
+/** Talos enforces the baseline Pod Security level; Longhorn's manager needs privileged. */
+async function ensureLonghornNamespace(cluster, session) {
+    if (cluster.kind !== 'talos')
+        return false;
+    const ns = privilegedNamespace(CHARTS.longhorn.namespace);
+    const found = await current(session, ns);
+    if (found?.metadata?.labels?.[LONGHORN_PSA_LABEL] === 'privileged')
+        return false;
+    await session.kubectl(`creating namespace ${ns.metadata.name} with ${LONGHORN_PSA_LABEL}=privileged`, applyArgs(), toYaml([ns]));
+    return true;
 }
 
 ;// CONCATENATED MODULE: ./src/core/phases/addons/prerequisites.ts
@@ -77870,174 +78749,6 @@ async function prepareNodeImage(ctx, node, base) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/core/phases/talos/schematic.ts
-// The Image Factory schematic built from the cluster file, and its id computed exactly as the factory
-// does: siderolabs/image-factory marshals the schematic struct with gopkg.in/yaml.v3 (4-space indent,
-// sequences indented under their key, fields in struct order: overlay, customization) and takes the
-// sha256 of those bytes. So the same schematic gives the same id here, in the lab factory and upstream
-// (e.g. the bare turingrk1 overlay is df156b82…, the empty schematic 376567988a…).
-
-/** Extensions Longhorn needs on Talos (iscsiadm and the util-linux tools it calls on the host). */
-const LONGHORN_EXTENSIONS = ['siderolabs/iscsi-tools', 'siderolabs/util-linux-tools'];
-function buildSchematic(cluster) {
-    const f = cluster.image_factory;
-    const wanted = new Set(f.extensions);
-    const addedForLonghorn = cluster.longhorn ? LONGHORN_EXTENSIONS.filter((e) => !wanted.has(e)) : [];
-    for (const e of addedForLonghorn)
-        wanted.add(e);
-    // Sorted so the order in the file does not change the id (the factory hashes the order it is sent).
-    const extensions = [...wanted].sort();
-    const overlay = f.overlay && f.overlay_board ? { image: f.overlay, name: f.overlay_board } : undefined;
-    return { schematic: { ...(overlay ? { overlay } : {}), extensions }, addedForLonghorn };
-}
-// yaml.v3 writes these plain; anything else would need its quoting rules, which we do not reproduce.
-const PLAIN = /^[A-Za-z0-9][A-Za-z0-9._/-]*$/;
-function plain(value, what) {
-    if (!PLAIN.test(value) || /^(true|false|null|yes|no|on|off|~|[-+.\d][\d.eE+-]*)$/i.test(value)) {
-        throw new Error(`${what} "${value}" cannot be sent to the Image Factory as is: expected a name like siderolabs/iscsi-tools`);
-    }
-    return value;
-}
-/** The schematic YAML in the factory's canonical form (what is POSTed and hashed). */
-function marshalSchematic(s) {
-    const lines = [];
-    if (s.overlay) {
-        lines.push('overlay:', `    image: ${plain(s.overlay.image, 'overlay')}`, `    name: ${plain(s.overlay.name, 'overlay board')}`);
-    }
-    if (s.extensions.length === 0) {
-        lines.push('customization: {}');
-    }
-    else {
-        lines.push('customization:', '    systemExtensions:', '        officialExtensions:');
-        for (const e of s.extensions)
-            lines.push(`            - ${plain(e, 'extension')}`);
-    }
-    return lines.join('\n') + '\n';
-}
-function schematicId(yaml) {
-    return (0,external_node_crypto_.createHash)('sha256').update(yaml).digest('hex');
-}
-/** The installer image for that schematic and version (machine.install.image, upgrades). */
-function installerImage(id, version) {
-    return `factory.talos.dev/metal-installer/${id}:${version.startsWith('v') ? version : `v${version}`}`;
-}
-
-;// CONCATENATED MODULE: ./src/core/phases/talos/factory.ts
-// The Image Factory: the schematic is POSTed (YAML body) to get its id, the metal image is downloaded
-// through deps.downloads (mirror, tool cache) keyed by version + schematic id. The factory serves no
-// checksums, so the image's sha256 is recorded in the state store at first download and every later run
-// re-hashes the cached file against that record: a corrupted cache is refused, not flashed.
-
-
-
-
-
-
-const FACTORY = 'https://factory.talos.dev';
-/** POST /schematics with the YAML body; the factory answers {"id": "<64 hex>"}. */
-async function postSchematic(url, yaml, fetchImpl = fetch) {
-    let answer;
-    try {
-        answer = await fetchImpl(url, { method: 'POST', headers: { 'content-type': 'application/yaml' }, body: yaml, signal: AbortSignal.timeout(30_000) });
-    }
-    catch (error) {
-        throw new TpiError('FactoryUnreachable', `Image Factory at ${url} did not answer: ${error.message}`, { cause: error });
-    }
-    const body = await answer.text();
-    if (!answer.ok)
-        throw new TpiError('FactoryRefused', `Image Factory at ${url} answered ${answer.status} to the schematic: ${body.slice(0, 300)}`);
-    let id;
-    try {
-        id = JSON.parse(body).id;
-    }
-    catch {
-        id = undefined;
-    }
-    if (typeof id !== 'string' || !/^[0-9a-f]{64}$/.test(id))
-        throw new TpiError('FactoryAnswer', `Image Factory at ${url} answered ${JSON.stringify(body.slice(0, 200))}, expected {"id": "<64 hex digits>"}`);
-    return id;
-}
-function talosCtx(ctx) {
-    if (ctx.cluster.kind !== 'talos')
-        throw new TpiError('NotTalos', `cluster ${ctx.cluster.name} is kind ${ctx.cluster.kind}, expected talos`);
-    return ctx;
-}
-/** The schematic and its id computed locally (no network): what plan() shows. */
-function localSchematic(ctx) {
-    const plan = buildSchematic(talosCtx(ctx).cluster);
-    const yaml = marshalSchematic(plan.schematic);
-    return { ...plan, yaml, id: schematicId(yaml) };
-}
-const schematics = new WeakMap();
-/** Registers the schematic with the factory once per run; sets outputs.schematicId. */
-function ensureSchematic(ctx) {
-    let p = schematics.get(ctx.outputs);
-    if (!p) {
-        p = (async () => {
-            const local = localSchematic(ctx);
-            const url = viaMirror(`${FACTORY}/schematics`, ctx.settings.mirror);
-            const id = await postSchematic(url, local.yaml);
-            // The factory's id is authoritative; a difference means its canonical form changed, worth a warning.
-            if (id !== local.id)
-                ctx.reporter.warn(`Image Factory returned schematic id ${id}, the local computation gave ${local.id}; using the factory's`);
-            for (const e of local.addedForLonghorn)
-                ctx.reporter.info(`Image Factory: added extension ${e} (Longhorn needs it)`);
-            ctx.outputs.schematicId = id;
-            ctx.outputs.values.schematicId = id;
-            return { ...local, id };
-        })();
-        schematics.set(ctx.outputs, p);
-        p.catch(() => schematics.delete(ctx.outputs));
-    }
-    return p;
-}
-async function sha256File(path) {
-    const hash = (0,external_node_crypto_.createHash)('sha256');
-    for await (const chunk of (0,external_node_fs_namespaceObject.createReadStream)(path, { highWaterMark: 1 << 20 }))
-        hash.update(chunk);
-    return hash.digest('hex');
-}
-const imageKey = (version, id) => `${version}/${id}`;
-/** Recorded image hashes: state.cluster().talosImages[<version>/<schematic id>]. */
-function recorded(ctx) {
-    const c = ctx.state.cluster();
-    return (c.talosImages ?? (c.talosImages = {}));
-}
-const factory_images = new WeakMap();
-/**
- * The factory image for this run (image_source: factory): schematic registered, image downloaded or
- * taken from the cache, hash checked against the file's pin or the recorded hash. For the flash phase.
- */
-function resolveTalosImage(ctx) {
-    let p = factory_images.get(ctx.outputs);
-    if (!p) {
-        p = resolveImage(talosCtx(ctx));
-        factory_images.set(ctx.outputs, p);
-        p.catch(() => factory_images.delete(ctx.outputs));
-    }
-    return p;
-}
-async function resolveImage(ctx) {
-    const c = ctx.cluster;
-    if (c.image_source !== 'factory')
-        throw new TpiError('NotFactory', `image_source is ${c.image_source}; only factory images are resolved here`);
-    const { id } = await ensureSchematic(ctx);
-    const key = imageKey(c.talos_version, id);
-    const known = recorded(ctx)[key];
-    const pin = c.image_sha256?.toLowerCase() ?? known;
-    const got = await ctx.deps.downloads.fetch(talosImage(id, c.talos_version, ctx.settings.mirror, pin));
-    // A cache hit carries the hash written at download time; the bytes may have changed since.
-    const sha256 = got.downloaded ? got.sha256 : await sha256File(got.path);
-    if (pin && sha256 !== pin) {
-        throw new PhaseError('flash', undefined, `cached Talos image ${got.path} has sha256 ${sha256}, but ${c.image_sha256 ? 'image_sha256 pins' : 'the first download recorded'} ${pin}`, `delete ${(0,external_node_path_.dirname)(got.path)} so the image is downloaded again, then re-run`, { code: 'ImageCorrupted' });
-    }
-    if (!known) {
-        recorded(ctx)[key] = sha256;
-        await ctx.state.save();
-    }
-    return { path: got.path, sha256, source: `factory ${c.talos_version}/${id.slice(0, 12)}…`, os: 'talos', schematicId: id };
-}
-
 ;// CONCATENATED MODULE: ./src/core/phases/flash/resolve-image.ts
 // Which image a node gets: the Armbian image (path or URL) or the Talos image (factory by schematic id
 // and version, a local path, or a URL), fetched once per run through deps.downloads and shared by all
@@ -78254,69 +78965,6 @@ const bootPhase = {
     }
 };
 
-;// CONCATENATED MODULE: ./src/core/phases/k3s/config.ts
-// /etc/rancher/k3s/config.yaml for each node, as a pure function of the cluster file. The token never
-// appears here (it sits in a 0600 token file the config points at), so the rendered text can be hashed,
-// compared with the node's file and shown in a plan.
-
-const K3S_CONFIG_PATH = '/etc/rancher/k3s/config.yaml';
-const K3S_TOKEN_FILE = '/etc/rancher/k3s/cluster-token';
-const K3S_SERVER_TOKEN = '/var/lib/rancher/k3s/server/token';
-const K3S_KUBECONFIG = '/etc/rancher/k3s/k3s.yaml';
-function topology(cluster) {
-    const servers = cluster.nodes.filter((n) => n.role === 'controlplane');
-    const agents = cluster.nodes.filter((n) => n.role === 'worker');
-    if (!servers.length)
-        throw new Error(`cluster ${cluster.name}: no control_plane node to run the k3s server on`);
-    return { first: servers[0], servers, agents, ha: servers.length > 1 };
-}
-function isServer(node) {
-    return node.role === 'controlplane';
-}
-/** Unit name install.sh creates for the node's role. */
-function unitName(node) {
-    return isServer(node) ? 'k3s' : 'k3s-agent';
-}
-function serverUrl(cluster) {
-    return `https://${topology(cluster).first.ip}:6443`;
-}
-/** Components k3s should not deploy because an addon replaces them. */
-function disabledComponents(cluster) {
-    const disabled = [];
-    if (cluster.addons.metallb)
-        disabled.push('servicelb');
-    // k3s bundles Traefik; Helm manages it instead when asked, and ingress-nginx replaces it.
-    if (cluster.addons.traefik || cluster.addons.nginx_ingress)
-        disabled.push('traefik');
-    return disabled;
-}
-const str = (value) => JSON.stringify(value);
-const list = (key, values) => (values.length ? [`${key}:`, ...values.map((v) => `  - ${str(v)}`)] : []);
-function tlsSans(cluster, node) {
-    const sans = [new URL(cluster.apiEndpoint).hostname, node.hostname, node.ip];
-    return [...new Set(sans.filter(Boolean))];
-}
-function renderK3sConfig(cluster, node) {
-    const topo = topology(cluster);
-    const labels = Object.keys(node.labels)
-        .sort()
-        .map((k) => `${k}=${node.labels[k]}`);
-    const lines = ['# Managed by turingpi-cluster-action: edits are overwritten on the next deploy.'];
-    lines.push(`node-name: ${str(node.hostname)}`, `node-ip: ${str(node.ip)}`, `token-file: ${str(K3S_TOKEN_FILE)}`);
-    if (node.id !== topo.first.id)
-        lines.push(`server: ${str(serverUrl(cluster))}`);
-    if (isServer(node)) {
-        if (topo.ha && node.id === topo.first.id)
-            lines.push('cluster-init: true');
-        lines.push(`cluster-cidr: ${str(cluster.pod_cidr)}`, `service-cidr: ${str(cluster.service_cidr)}`, `cluster-dns: ${str(cluster.cluster_dns)}`, `flannel-backend: ${str(cluster.flannel_backend)}`, 'write-kubeconfig-mode: "0600"', ...list('tls-san', tlsSans(cluster, node)), ...list('disable', disabledComponents(cluster)));
-    }
-    lines.push(...list('node-label', labels));
-    return lines.join('\n') + '\n';
-}
-function config_sha256(text) {
-    return (0,external_node_crypto_.createHash)('sha256').update(text).digest('hex');
-}
-
 ;// CONCATENATED MODULE: ./src/core/phases/k3s/readiness.ts
 
 const CORE_PODS = ['coredns', 'local-path-provisioner', 'metrics-server'];
@@ -78495,7 +79143,7 @@ async function waitForApi(ctx, pool, phase) {
         return out.code === 0 ? true : undefined;
     });
     if (!ok)
-        throw new PhaseError(phase, first.id, `the k3s API did not answer within ${ctx.cluster.cluster_timeout} s (last: ${last || 'no output'})`, shells_RESUME, { code: 'ApiNotReady' });
+        throw new PhaseError(phase, first.id, `the k3s API did not answer within ${ctx.cluster.cluster_timeout} s (last: ${last || 'no output'})`, RESUME, { code: 'ApiNotReady' });
 }
 /** Waits until one node is registered and Ready (an etcd member joins before the next one starts). */
 async function waitForNode(ctx, pool, phase, node) {
@@ -78511,7 +79159,7 @@ async function waitForNode(ctx, pool, phase, node) {
         return problem ? undefined : true;
     });
     if (!ok)
-        throw new PhaseError(phase, node.id, `did not become Ready within ${ctx.cluster.cluster_timeout} s: ${last}`, shells_RESUME, { code: 'NodeNotReady' });
+        throw new PhaseError(phase, node.id, `did not become Ready within ${ctx.cluster.cluster_timeout} s: ${last}`, RESUME, { code: 'NodeNotReady' });
 }
 /** Polls nodes and core pods until all are as wanted; a timeout names what is not and why. */
 async function waitForCluster(ctx, pool, phase) {
@@ -78531,7 +79179,7 @@ async function waitForCluster(ctx, pool, phase) {
         return last.ready ? last : undefined;
     });
     if (!done)
-        throw new PhaseError(phase, undefined, `cluster not ready after ${ctx.cluster.cluster_timeout} s: ${last.problems.join('; ')}`, shells_RESUME, { code: 'ClusterNotReady' });
+        throw new PhaseError(phase, undefined, `cluster not ready after ${ctx.cluster.cluster_timeout} s: ${last.problems.join('; ')}`, RESUME, { code: 'ClusterNotReady' });
     return done;
 }
 
@@ -78714,7 +79362,7 @@ function k3sDrift(phase, pick) {
 
 
 
-async function run(ctx) {
+async function install_phase_run(ctx) {
     const topo = topology(ctx.cluster);
     const selected = new Set(ctx.nodes.map((n) => n.id));
     const fetch = artifactFetcher(ctx);
@@ -78734,7 +79382,7 @@ async function run(ctx) {
             token = await readToken(ctx, pool, 'install');
         }
         if (!token)
-            throw new PhaseError('install', topo.first.id, 'the first server has no k3s token yet', `${shells_RESUME} (include ${topo.first.id} in the nodes input)`, { code: 'NoToken' });
+            throw new PhaseError('install', topo.first.id, 'the first server has no k3s token yet', `${RESUME} (include ${topo.first.id} in the nodes input)`, { code: 'NoToken' });
         ctx.outputs.k3sToken = token;
         for (const server of topo.servers.slice(1)) {
             if (!selected.has(server.id))
@@ -78775,32 +79423,9 @@ const k3sInstallPhase = {
     scope: 'cluster',
     appliesTo: (cluster) => cluster.kind === 'k3s',
     plan: (ctx) => withPool(ctx, 'install', (pool) => planNodes(ctx, pool, 'install', ctx.nodes.filter((n) => n.role === 'controlplane'))),
-    run,
+    run: install_phase_run,
     drift: k3sDrift('install', (n) => n.role === 'controlplane')
 };
-
-;// CONCATENATED MODULE: ./src/core/phases/k3s/kubeconfig.ts
-// The kubeconfig k3s writes on the first server points at https://127.0.0.1:6443; the one handed to the
-// user and to later phases points at the cluster's API endpoint. Its credentials are masked before any
-// output could show them, and the file is written 0600.
-
-
-function rewriteKubeconfig(text, apiEndpoint) {
-    return text.replace(/^(\s*server:\s*).*$/gm, `$1${apiEndpoint}`);
-}
-/** Credential values in a kubeconfig (certificate and key data, tokens, passwords). */
-function kubeconfigSecrets(text) {
-    const values = [];
-    for (const m of text.matchAll(/^\s*(client-certificate-data|client-key-data|certificate-authority-data|token|password):\s*(\S+)\s*$/gm))
-        values.push(m[2].replace(/^["']|["']$/g, ''));
-    return values;
-}
-async function writeKubeconfig(dir, text) {
-    const path = (0,external_node_path_.join)(dir, 'kubeconfig');
-    await (0,promises_namespaceObject.writeFile)(path, text, { mode: 0o600 });
-    await (0,promises_namespaceObject.chmod)(path, 0o600); // an older file keeps its mode through writeFile
-    return path;
-}
 
 ;// CONCATENATED MODULE: ./src/core/phases/k3s/join-phase.ts
 // Phase join (K3s, cluster scope): the agents join with the token from the first server, then the
@@ -78835,7 +79460,7 @@ async function join_phase_run(ctx) {
     return withPool(ctx, 'join', async (pool) => {
         const token = ctx.outputs.k3sToken ?? (await readToken(ctx, pool, 'join'));
         if (!token)
-            throw new PhaseError('join', topo.first.id, 'the first server has no k3s token', `run the install phase first, then ${shells_RESUME}`, { code: 'NoToken' });
+            throw new PhaseError('join', topo.first.id, 'the first server has no k3s token', `run the install phase first, then ${RESUME}`, { code: 'NoToken' });
         ctx.outputs.k3sToken = token;
         const agents = topo.agents.filter((a) => selected.has(a.id));
         const results = await mapLimited(agents, AGENT_CONCURRENCY, (node) => convergeNode({ ctx, pool, phase: 'join', node, token, fetch }));
@@ -79058,7 +79683,7 @@ async function npu_probe(ctx, pool, node, port, model) {
         if (i < tries - 1)
             await ctx.deps.sleep(2_000);
     }
-    throw new PhaseError('npu', node.id, `rkllama did not answer GET ${url} within ${ctx.cluster.boot_timeout} s: ${last}`, shells_RESUME, { code: 'RkllamaNotReady' });
+    throw new PhaseError('npu', node.id, `rkllama did not answer GET ${url} within ${ctx.cluster.boot_timeout} s: ${last}`, RESUME, { code: 'RkllamaNotReady' });
 }
 async function npu_label(ctx, pool, node) {
     const first = topology(ctx.cluster).first;
@@ -79421,124 +80046,12 @@ const osBootstrapPhase = {
     runNode
 };
 
-;// CONCATENATED MODULE: ./src/core/phases/talos/answers.ts
-// Reading talosctl's answers: the text is the interface (the CLI has no machine-readable apply result),
-// so each reader names the exact phrases it relies on (real-samples C6, C7; dry-run summary of apply-config).
-/**
- * `get disks --insecure`: a table means the maintenance service answered. A configured node's apid asks
- * for a client certificate, which an insecure client does not have: that TLS refusal means "configured".
- * Anything else (refused, timed out, no route) means nothing answered.
- */
-function modeFromDisks(result) {
-    if (result.code === 0)
-        return 'maintenance';
-    const text = `${result.stderr}\n${result.stdout}`;
-    if (/certificate required|Unauthenticated|PermissionDenied|tls: .*(certificate|unknown authority)/i.test(text))
-        return 'configured';
-    return 'unreachable';
-}
-/** `apply-config --dry-run`: "Dry run summary:\n<mode details> (skipped in dry-run).\n\nConfig diff:\n\n<diff>". */
-function parseDryRun(text) {
-    const at = text.indexOf('Config diff:');
-    const diff = at >= 0 ? text.slice(at + 'Config diff:'.length).trim() : '';
-    const changed = at >= 0 ? diff !== '' && !/^No changes\.?$/m.test(diff) : true;
-    return { changed, reboot: /with a reboot/.test(text) && !/without a reboot/.test(text), diff };
-}
-/** A second bootstrap answers AlreadyExists (etcd data directory is not empty): the work is done. */
-const bootstrapDone = (text) => /code = AlreadyExists/.test(text);
-/** apid is not up yet, or etcd cannot take the bootstrap yet: try again within the timeout. */
-const bootstrapRetryable = (text) => /code = (Unavailable|FailedPrecondition|DeadlineExceeded)|connection refused/.test(text);
-/** `get machinestatus -o json`: the stage and readiness of a configured node. */
-function parseMachineStatus(stdout) {
-    try {
-        const first = stdout.trim().split(/\n(?=\{)/)[0] ?? '';
-        const r = JSON.parse(first);
-        const status = r.spec?.status;
-        return { stage: r.spec?.stage ?? 'unknown', ready: status?.ready === true, unmet: (status?.unmetConditions ?? []).map((c) => `${c.name}: ${c.reason}`) };
-    }
-    catch {
-        return undefined;
-    }
-}
-/** The failing check of `talosctl health` (non-TTY lines "waiting for X: ..."), for the error message. */
-function unhealthyFrom(output) {
-    const lines = output.replace(/\r/g, '').split('\n').filter((l) => l.trim());
-    const waits = lines.filter((l) => l.startsWith('waiting for '));
-    const last = waits.at(-1);
-    if (!last)
-        return lines.at(-1) ?? 'no output from talosctl health';
-    if (last.endsWith(': OK'))
-        return lines.at(-1) ?? last;
-    return last;
-}
-
-;// CONCATENATED MODULE: ./src/core/phases/talos/argv.ts
-// Every talosctl command line the action runs, as pure functions (tests assert exact argv; the list is
-// documented in lab/talos/README.md and checked against the v1.9 CLI reference). Secrets never appear
-// here: they are files (0600) named by path. Nodes and endpoints are always explicit, so no talosconfig
-// context or TALOSCONFIG environment decides where a command goes.
-const target = (ip, talosconfig) => [
-    ...(talosconfig ? ['--talosconfig', talosconfig] : []),
-    '--nodes', ip,
-    '--endpoints', ip
-];
-const versionArgv = () => ['version', '--client', '--short'];
-const genSecretsArgv = (out) => ['gen', 'secrets', '--output-file', out];
-/** One node's machine config: one output type, every patch in order as --config-patch (later wins). */
-function genConfigArgv(i) {
-    return [
-        'gen', 'config', i.clusterName, i.endpoint,
-        '--with-secrets', i.secretsPath,
-        '--output-types', i.role,
-        '--output', i.out,
-        '--force',
-        '--with-docs=false',
-        '--with-examples=false',
-        '--install-disk', i.installDisk,
-        '--install-image', i.installImage,
-        '--talos-version', majorMinor(i.talosVersion),
-        ...i.patches.flatMap((p) => ['--config-patch', `@${p}`])
-    ];
-}
-function genTalosconfigArgv(i) {
-    return ['gen', 'config', i.clusterName, i.endpoint, '--with-secrets', i.secretsPath, '--output-types', 'talosconfig', '--output', i.out, '--force', '--talos-version', majorMinor(i.talosVersion)];
-}
-const validateArgv = (config) => ['validate', '--mode', 'metal', '--config', config];
-/** Answers only in maintenance mode (the insecure service); a configured node refuses it. */
-const getDisksInsecureArgv = (ip) => ['get', 'disks', '--insecure', ...target(ip)];
-const machineStatusArgv = (ip, talosconfig) => ['get', 'machinestatus', '--output', 'json', ...target(ip, talosconfig)];
-function applyArgv(i) {
-    return [
-        'apply-config',
-        ...(i.insecure ? ['--insecure', '--nodes', i.ip, '--endpoints', i.ip] : target(i.ip, i.talosconfig)),
-        '--file', i.file,
-        '--mode', i.mode,
-        ...(i.dryRun ? ['--dry-run'] : [])
-    ];
-}
-const bootstrapArgv = (ip, talosconfig) => ['bootstrap', ...target(ip, talosconfig)];
-function healthArgv(i) {
-    return [
-        'health', ...target(i.ip, i.talosconfig),
-        '--control-plane-nodes', i.controlPlanes.join(','),
-        ...(i.workers.length > 0 ? ['--worker-nodes', i.workers.join(',')] : []),
-        '--wait-timeout', `${i.timeoutSeconds}s`
-    ];
-}
-const kubeconfigArgv = (ip, talosconfig, out) => ['kubeconfig', out, '--force', '--merge=false', ...target(ip, talosconfig)];
-function majorMinor(version) {
-    const m = /^v?(\d+)\.(\d+)/.exec(version);
-    if (!m)
-        throw new Error(`talos_version "${version}" is not of the form v1.9.0`);
-    return `v${m[1]}.${m[2]}`;
-}
-
 ;// CONCATENATED MODULE: ./src/core/phases/talos/converge.ts
 
 
 
 const converge_RESUME = 're-run the workflow; nodes already configured are compared and left alone when unchanged';
-const tail = (text) => text.trim().split('\n').slice(-3).join(' | ').slice(0, 400);
+const converge_tail = (text) => text.trim().split('\n').slice(-3).join(' | ').slice(0, 400);
 /** Read-only: what applying this config would do to the node. */
 async function decideApply(talosctl, seen, config, talosconfig, phase = 'install') {
     const { node } = seen;
@@ -79552,8 +80065,8 @@ async function decideApply(talosctl, seen, config, talosconfig, phase = 'install
     if (r.code !== 0) {
         const pki = /certificate|authentication handshake|Unauthenticated|PermissionDenied/i.test(text);
         throw new PhaseError(phase, node.id, pki
-            ? `the node's Talos API refused this cluster's credentials (${tail(text)}): the talos-secrets bundle is not the one this node was configured with`
-            : `talosctl apply-config --dry-run failed (exit ${r.code}): ${tail(text)}`, pki ? 'pass the bundle of the first deploy as the talos-secrets input, then re-run' : converge_RESUME, { code: pki ? 'TalosPkiMismatch' : 'TalosDryRun' });
+            ? `the node's Talos API refused this cluster's credentials (${converge_tail(text)}): the talos-secrets bundle is not the one this node was configured with`
+            : `talosctl apply-config --dry-run failed (exit ${r.code}): ${converge_tail(text)}`, pki ? 'pass the bundle of the first deploy as the talos-secrets input, then re-run' : converge_RESUME, { code: pki ? 'TalosPkiMismatch' : 'TalosDryRun' });
     }
     const d = parseDryRun(text);
     if (!d.changed)
@@ -79570,380 +80083,8 @@ async function applyDecision(talosctl, seen, config, talosconfig, d) {
         : applyArgv({ ip: node.ip, file: config.path, mode: d.reboot ? 'reboot' : 'no-reboot', talosconfig });
     const r = await talosctl.run(argv);
     if (r.code !== 0)
-        throw new PhaseError('install', node.id, `talosctl apply-config failed (exit ${r.code}): ${tail(`${r.stdout}\n${r.stderr}`)}`, converge_RESUME, { code: 'TalosApply' });
+        throw new PhaseError('install', node.id, `talosctl apply-config failed (exit ${r.code}): ${converge_tail(`${r.stdout}\n${r.stderr}`)}`, converge_RESUME, { code: 'TalosApply' });
     return d.kind === 'install' || d.reboot;
-}
-
-;// CONCATENATED MODULE: ./src/core/phases/talos/patches.ts
-// Machine config patches generated from the cluster file, one pure function each, so tests can assert the
-// exact YAML. They are handed to `talosctl gen config --config-patch @file` in this order: cluster-wide,
-// role, node (generated), then the user's patches.all, patches.<role>, the node's patches — later wins,
-// as talhelper users expect.
-
-/** Where Longhorn's data lives on a Talos node: user volumes are mounted under /var/mnt/<name>. */
-const patches_TALOS_LONGHORN_PATH = '/var/mnt/longhorn';
-/** [major, minor, patch] of v1.9.0; throws on anything else (validation has refused it already). */
-function talosSemver(version) {
-    const m = /^v?(\d+)\.(\d+)\.(\d+)/.exec(version);
-    if (!m)
-        throw new Error(`talos_version "${version}" is not of the form v1.9.0`);
-    return [Number(m[1]), Number(m[2]), Number(m[3])];
-}
-function atLeast(version, major, minor) {
-    const [a, b] = talosSemver(version);
-    return a > major || (a === major && b >= minor);
-}
-const doc = (value) => (0,dist/* stringify */.As)(value, { lineWidth: 0 });
-/** Pod and service networks, for every node. */
-function clusterPatch(cluster) {
-    return {
-        name: 'cluster',
-        yaml: doc({ cluster: { network: { podSubnets: [cluster.pod_cidr], serviceSubnets: [cluster.service_cidr] } } })
-    };
-}
-/** Control planes only: whether workloads may run on them (the 4-node default: yes). */
-function controlPlanePatch(cluster) {
-    return { name: 'controlplane', yaml: doc({ cluster: { allowSchedulingOnControlPlanes: cluster.allow_scheduling_on_controlplane } }) };
-}
-/**
- * The hostname: Talos 1.12 moved it to its own HostnameConfig document (machine.network.hostname is
- * deprecated there); before 1.12 that document does not exist and the v1alpha1 field is the only way.
- */
-function hostnamePatch(version, hostname) {
-    if (atLeast(version, 1, 12))
-        return doc({ apiVersion: 'v1alpha1', kind: 'HostnameConfig', auto: 'off', hostname });
-    return doc({ machine: { network: { hostname } } });
-}
-/** Static address on the board's one physical NIC, default route and resolvers. */
-function addressPatch(cluster, node) {
-    const gateway = cluster.network.gateway;
-    const dns = cluster.network.dns.length > 0 ? cluster.network.dns : [gateway];
-    return doc({
-        machine: {
-            network: {
-                nameservers: dns,
-                interfaces: [
-                    {
-                        deviceSelector: { physical: true },
-                        dhcp: false,
-                        addresses: [`${node.ip}/${cluster.network.prefix}`],
-                        routes: [{ network: '0.0.0.0/0', gateway }]
-                    }
-                ]
-            }
-        }
-    });
-}
-/**
- * Longhorn's data on the NVMe: a UserVolumeConfig (Talos ≥ 1.10, mounted at /var/mnt/longhorn) or, before
- * that, a machine.disks partition at the same mount point; plus the kubelet bind mount Longhorn needs to
- * see it with rshared propagation.
- */
-function longhornPatch(version, node) {
-    const kubelet = {
-        machine: {
-            kubelet: {
-                extraMounts: [
-                    { destination: patches_TALOS_LONGHORN_PATH, type: 'bind', source: patches_TALOS_LONGHORN_PATH, options: ['bind', 'rshared', 'rw'] }
-                ]
-            }
-        }
-    };
-    if (atLeast(version, 1, 10)) {
-        const volume = {
-            apiVersion: 'v1alpha1',
-            kind: 'UserVolumeConfig',
-            name: 'longhorn',
-            provisioning: { diskSelector: { match: `disk.dev_path == '${node.nvme_device}'` }, minSize: '10GiB', grow: true }
-        };
-        return `${doc(kubelet)}---\n${doc(volume)}`;
-    }
-    const disks = { machine: { disks: [{ device: node.nvme_device, partitions: [{ mountpoint: patches_TALOS_LONGHORN_PATH }] }] } };
-    return doc({ machine: { ...disks.machine, ...kubelet.machine } });
-}
-/** Node labels from the file (machine.nodeLabels). */
-function labelsPatch(node) {
-    return Object.keys(node.labels).length > 0 ? doc({ machine: { nodeLabels: node.labels } }) : undefined;
-}
-/** Everything generated for one node, in application order. */
-function generatedPatches(cluster, node) {
-    const out = [clusterPatch(cluster)];
-    if (node.role === 'controlplane')
-        out.push(controlPlanePatch(cluster));
-    const parts = [hostnamePatch(cluster.talos_version, node.hostname), addressPatch(cluster, node)];
-    if (cluster.longhorn && node.has_nvme)
-        parts.push(longhornPatch(cluster.talos_version, node));
-    const labels = labelsPatch(node);
-    if (labels)
-        parts.push(labels);
-    parts.forEach((yaml, i) => out.push({ name: `node-${node.id}-${i + 1}`, yaml }));
-    return out;
-}
-/** The user's patch files for a node, in application order: all, role, node (paths as in the file). */
-function userPatchFiles(cluster, node) {
-    return [...cluster.patches.all, ...(node.role === 'controlplane' ? cluster.patches.controlplane : cluster.patches.worker), ...(node.patches ?? [])];
-}
-
-;// CONCATENATED MODULE: ./src/core/phases/talos/secrets.ts
-// The Talos secrets bundle (the cluster's PKI and tokens). Generated exactly once, on the first deploy,
-// and handed out through outputs.talosSecretsPath (encrypted and uploaded by the artifact step) with the
-// instruction to store it as the talos-secrets repository secret. After that the stored bundle is used:
-// from the input, else from the copy kept in state-dir on this runner. If the cluster already exists and
-// neither is there, the deploy stops: a new PKI would lock the action out of its own cluster.
-
-
-
-
-
-/** Plaintext working files of this run (0700 folder under the runner temp dir, removed by the post step). */
-async function workDir(ctx) {
-    const dir = (0,external_node_path_.join)(ctx.settings.tempDir, `talos-${ctx.cluster.name}`);
-    await (0,promises_namespaceObject.mkdir)(dir, { recursive: true, mode: 0o700 });
-    return dir;
-}
-const stateSecretsPath = (ctx) => (0,external_node_path_.join)(ctx.state.dir, 'talos-secrets.yaml');
-const secrets_exists = (path) => (0,promises_namespaceObject.access)(path).then(() => true, () => false);
-/** The bundle from the input or state-dir, without generating one (plan); undefined when neither exists. */
-async function storedBundle(ctx) {
-    const given = ctx.settings.secrets.talosSecrets;
-    if (given) {
-        maskCredential(ctx.reporter, 'talos-secrets', given);
-        const path = (0,external_node_path_.join)(await workDir(ctx), 'secrets.yaml');
-        await (0,promises_namespaceObject.writeFile)(path, given.endsWith('\n') ? given : `${given}\n`, { mode: 0o600 });
-        await (0,promises_namespaceObject.chmod)(path, 0o600);
-        return { path, generated: false };
-    }
-    const kept = stateSecretsPath(ctx);
-    if (!(await secrets_exists(kept)))
-        return undefined;
-    maskCredential(ctx.reporter, 'talos-secrets', await (0,promises_namespaceObject.readFile)(kept, 'utf8'));
-    return { path: kept, generated: false };
-}
-async function secretsBundle(ctx, talosctl, clusterExists) {
-    const stored = await storedBundle(ctx);
-    if (stored) {
-        if (!ctx.settings.secrets.talosSecrets)
-            ctx.reporter.warn(`using the Talos secrets bundle kept in state-dir (${stored.path}); store it as the talos-secrets repository secret so another runner can manage this cluster`);
-        return stored;
-    }
-    const path = (0,external_node_path_.join)(await workDir(ctx), 'secrets.yaml');
-    const kept = stateSecretsPath(ctx);
-    if (clusterExists) {
-        throw new PhaseError('install', undefined, 'the cluster already has configured Talos nodes but no talos-secrets input was given and state-dir holds no bundle; generating a new one would create a second PKI that the nodes reject', 'pass the bundle from the first deploy (the <cluster>-talos-secrets artifact, decrypted) as the talos-secrets input, then re-run', { code: 'TalosSecretsMissing' });
-    }
-    await (0,promises_namespaceObject.rm)(path, { force: true }); // left by an earlier failed run in the same temp dir: gen secrets refuses to overwrite
-    const result = await talosctl.run(genSecretsArgv(path));
-    if (result.code !== 0)
-        throw new PhaseError('install', undefined, `talosctl gen secrets failed (exit ${result.code}): ${result.stderr.trim().slice(0, 300)}`, 're-run the workflow');
-    await (0,promises_namespaceObject.chmod)(path, 0o600);
-    maskCredential(ctx.reporter, 'talos-secrets', await (0,promises_namespaceObject.readFile)(path, 'utf8'));
-    await (0,promises_namespaceObject.copyFile)(path, kept);
-    await (0,promises_namespaceObject.chmod)(kept, 0o600);
-    ctx.outputs.talosSecretsPath = path;
-    ctx.reporter.warn('generated a new Talos secrets bundle for this cluster (first deploy). It is uploaded encrypted as the <cluster>-talos-secrets artifact: decrypt it and store it as a repository secret, then pass it as the talos-secrets input on every later run. Without it a later run on another runner cannot manage this cluster.');
-    return { path, generated: true };
-}
-
-;// CONCATENATED MODULE: ./src/core/phases/talos/configs.ts
-// Machine configs for every node: `talosctl gen config` from the secrets bundle with the generated and the
-// user's patches, one output per node, then `talosctl validate --mode metal` on each before any node is
-// touched. Configs hold secrets: written 0600 under the run's temp folder, never printed.
-
-
-
-
-
-
-
-
-
-
-
-const fail = (node, seen, resume = 'fix the cluster file or the patch and re-run') => new PhaseError('install', node, seen, resume, { code: 'TalosConfig' });
-const configs_tail = (text) => text.trim().split('\n').slice(-5).join(' | ').slice(0, 500);
-/** The installer image nodes install from: the factory's for the schematic of this cluster file. */
-async function installImageFor(ctx, network) {
-    const c = talosCtx(ctx).cluster;
-    const id = c.image_source === 'factory' && network ? (await ensureSchematic(ctx)).id : localSchematic(ctx).id;
-    return installerImage(id, c.talos_version);
-}
-async function userPatch(ctx, node, file) {
-    const full = (0,external_node_path_.isAbsolute)(file) ? file : (0,external_node_path_.join)(ctx.settings.workingDirectory, file);
-    try {
-        await (0,promises_namespaceObject.access)(full);
-    }
-    catch {
-        throw fail(node.id, `patch file ${file} (for ${node.id}) does not exist at ${full}`, 'add the file to the repository or remove it from the cluster file, then re-run');
-    }
-    return full;
-}
-async function renderConfigs(ctx, talosctl, secretsPath, nodes) {
-    const c = talosCtx(ctx).cluster;
-    const dir = await workDir(ctx);
-    await (0,promises_namespaceObject.mkdir)((0,external_node_path_.join)(dir, 'patches'), { recursive: true, mode: 0o700 });
-    const image = await installImageFor(ctx, true);
-    // Nodes are independent: generate and validate them in parallel (two talosctl runs each).
-    const one = async (node) => {
-        const patches = [];
-        for (const p of generatedPatches(c, node)) {
-            const file = (0,external_node_path_.join)(dir, 'patches', `${p.name}.yaml`);
-            await (0,promises_namespaceObject.writeFile)(file, p.yaml, { mode: 0o600 });
-            patches.push(file);
-        }
-        for (const f of userPatchFiles(c, node))
-            patches.push(await userPatch(ctx, node, f));
-        const path = (0,external_node_path_.join)(dir, `${node.id}.yaml`);
-        const argv = genConfigArgv({
-            clusterName: c.name, endpoint: c.apiEndpoint, secretsPath, role: node.role, out: path,
-            installDisk: node.install_disk ?? '/dev/mmcblk0', installImage: image, talosVersion: c.talos_version, patches
-        });
-        const gen = await talosctl.run(argv);
-        if (gen.code !== 0)
-            throw fail(node.id, `talosctl gen config failed (exit ${gen.code}): ${configs_tail(gen.stderr || gen.stdout)}`);
-        await (0,promises_namespaceObject.chmod)(path, 0o600);
-        const check = await talosctl.run(validateArgv(path));
-        if (check.code !== 0)
-            throw fail(node.id, `the generated machine config does not validate for metal: ${configs_tail(check.stderr || check.stdout)}`);
-        const sha256 = (0,external_node_crypto_.createHash)('sha256').update(await (0,promises_namespaceObject.readFile)(path)).digest('hex');
-        return { node, path, sha256 };
-    };
-    const out = new Map();
-    for (const config of await Promise.all(nodes.map(one)))
-        out.set(config.node.id, config);
-    return out;
-}
-/** talosconfig in state-dir (0600) with the control planes as endpoints, so the file works as handed out. */
-async function writeTalosconfig(ctx, talosctl, secretsPath, to) {
-    const c = talosCtx(ctx).cluster;
-    const path = to ?? (0,external_node_path_.join)(ctx.state.dir, 'talosconfig');
-    const r = await talosctl.run(genTalosconfigArgv({ clusterName: c.name, endpoint: c.apiEndpoint, secretsPath, out: path, talosVersion: c.talos_version }));
-    if (r.code !== 0)
-        throw fail(undefined, `talosctl gen config --output-types talosconfig failed (exit ${r.code}): ${configs_tail(r.stderr || r.stdout)}`, 're-run the workflow');
-    const text = await (0,promises_namespaceObject.readFile)(path, 'utf8');
-    maskCredential(ctx.reporter, 'talosconfig', text);
-    const doc = (0,dist/* parse */.qg)(text);
-    const cps = c.nodes.filter((n) => n.role === 'controlplane').map((n) => n.ip);
-    const current = doc.contexts?.[doc.context ?? ''];
-    if (current) {
-        current.endpoints = cps;
-        current.nodes = cps.slice(0, 1);
-    }
-    await (0,promises_namespaceObject.writeFile)(path, (0,dist/* stringify */.As)(doc), { mode: 0o600 });
-    await (0,promises_namespaceObject.chmod)(path, 0o600);
-    if (!to)
-        ctx.outputs.talosconfigPath = path;
-    return path;
-}
-async function existingTalosconfig(ctx) {
-    const path = ctx.outputs.talosconfigPath ?? (0,external_node_path_.join)(ctx.state.dir, 'talosconfig');
-    try {
-        const text = await (0,promises_namespaceObject.readFile)(path, 'utf8');
-        maskCredential(ctx.reporter, 'talosconfig', text);
-        ctx.outputs.talosconfigPath = path;
-        return path;
-    }
-    catch {
-        return undefined;
-    }
-}
-
-;// CONCATENATED MODULE: ./src/core/phases/talos/observe.ts
-
-
-
-const lastLine = (text) => text.trim().split('\n').at(-1)?.slice(0, 300) ?? '';
-async function observe_observeNode(talosctl, node) {
-    const r = await talosctl.run(getDisksInsecureArgv(node.ip), { timeoutMs: 30_000 });
-    return { node, mode: modeFromDisks(r), detail: r.code === 0 ? '' : lastLine(r.stderr || r.stdout) };
-}
-const observeAll = (talosctl, nodes) => Promise.all(nodes.map((n) => observe_observeNode(talosctl, n)));
-/**
- * Waits until a node's secure API reports the machine running (after an install or a reboot). Bounded
- * by timeoutMs; the error names the stage and unmet conditions last seen.
- */
-async function waitRunning(o) {
-    const end = Date.now() + o.timeoutMs;
-    let seen = 'no answer yet';
-    for (;;) {
-        const r = await o.talosctl.run(machineStatusArgv(o.node.ip, o.talosconfig), { timeoutMs: 30_000 });
-        if (r.code === 0) {
-            const s = parseMachineStatus(r.stdout);
-            if (s?.stage === 'running')
-                return;
-            seen = s ? `stage ${s.stage}${s.unmet.length ? ` (${s.unmet.join('; ')})` : ''}` : `unreadable machinestatus: ${lastLine(r.stdout)}`;
-        }
-        else {
-            seen = lastLine(r.stderr || r.stdout);
-        }
-        if (Date.now() >= end) {
-            throw new PhaseError(o.phase, o.node.id, `Talos on ${o.node.ip} did not reach stage running within ${Math.round(o.timeoutMs / 1000)} s; last seen: ${seen}`, 're-run the workflow; nodes already configured are not touched again', { code: 'TalosNotRunning' });
-        }
-        await o.deps.sleep(o.pollMs ?? 3000);
-    }
-}
-
-;// CONCATENATED MODULE: ./src/adapters/talosctl/exec-talosctl.ts
-function createTalosctl(o) {
-    return {
-        binary: o.binary,
-        run: (args, options = {}) => o.exec(o.binary, args, {
-            ...(options.stdin !== undefined ? { stdin: options.stdin } : {}),
-            env: { ...(o.env ?? {}), ...(options.env ?? {}) },
-            timeoutMs: options.timeoutMs ?? o.timeoutMs,
-            ...(o.cwd ? { cwd: o.cwd } : {})
-        })
-    };
-}
-
-;// CONCATENATED MODULE: ./src/core/phases/talos/tool.ts
-// talosctl of the cluster's own version from the tool cache (a client never older than the cluster:
-// same minor), verified against the release's sha256sum.txt. One adapter per run.
-
-
-
-/** The runner's architecture in the catalog's naming. */
-const runnerArch = () => (process.arch === 'arm64' ? 'arm64' : 'x64');
-const tools = new WeakMap();
-function ensureTalosctl(ctx) {
-    let p = tools.get(ctx.outputs);
-    if (!p) {
-        p = (async () => {
-            const version = talosCtx(ctx).cluster.talos_version;
-            const got = await ctx.deps.downloads.fetch(talosctl(version, runnerArch(), ctx.settings.mirror));
-            return createTalosctl({ exec: ctx.deps.exec, binary: got.path, cwd: ctx.settings.workingDirectory, timeoutMs: 120_000 });
-        })();
-        tools.set(ctx.outputs, p);
-        p.catch(() => tools.delete(ctx.outputs));
-    }
-    return p;
-}
-
-;// CONCATENATED MODULE: ./src/core/phases/talos/prepare.ts
-// Everything the install phase (and plan, drift) does before touching a node: observe every node,
-// obtain the secrets bundle, render and validate the machine configs, write the talosconfig.
-
-
-
-
-
-
-/**
- * Everything up to (not including) touching a node: observe, secrets, configs, validation, talosconfig.
- * readOnly (plan): never generates a bundle and writes the talosconfig to the temp folder, not state-dir;
- * without a bundle there are no configs to compare (configs is empty).
- */
-async function prepare(ctx, options = {}) {
-    const talosctl = await ensureTalosctl(ctx);
-    const observed = await observeAll(talosctl, talosCtx(ctx).cluster.nodes);
-    const exists = observed.some((o) => o.mode === 'configured');
-    const selected = new Set(ctx.nodes.map((n) => n.id));
-    const mine = observed.filter((o) => selected.has(o.node.id));
-    const bundle = options.readOnly ? await storedBundle(ctx) : await secretsBundle(ctx, talosctl, exists);
-    if (!bundle)
-        return { talosctl, observed: mine, configs: new Map(), talosconfig: '' };
-    const configs = await renderConfigs(ctx, talosctl, bundle.path, ctx.nodes);
-    const talosconfig = await writeTalosconfig(ctx, talosctl, bundle.path, options.readOnly ? (0,external_node_path_.join)(await workDir(ctx), 'talosconfig') : undefined);
-    return { talosctl, observed: mine, configs, talosconfig };
 }
 
 ;// CONCATENATED MODULE: ./src/core/phases/talos/drift.ts
@@ -79980,7 +80121,7 @@ async function talosDrift(ctx) {
 
 
 const install_phase_describe = (d) => (d.kind === 'install' ? 'install' : d.kind === 'unchanged' ? 'unchanged' : d.reboot ? 'apply (reboot)' : 'apply (no reboot)');
-async function install_phase_run(ctx) {
+async function talos_install_phase_run(ctx) {
     const c = talosCtx(ctx).cluster;
     const p = await prepare(ctx);
     const lines = [];
@@ -80008,7 +80149,7 @@ async function install_phase_run(ctx) {
     return { changed, summary: changed ? lines.filter((l) => !l.endsWith(': unchanged')).join('; ') : `${lines.length} node(s) unchanged` };
 }
 /** Plan rows: the schematic and image, then per node whether a config is applied and whether it reboots. */
-async function plan(ctx) {
+async function install_phase_plan(ctx) {
     const c = talosCtx(ctx).cluster;
     const steps = [];
     const order = ['', ...c.nodes.map((n) => n.id)];
@@ -80048,110 +80189,9 @@ const talosInstallPhase = {
     name: 'install',
     scope: 'cluster',
     appliesTo: (cluster) => cluster.kind === 'talos',
-    plan,
-    run: install_phase_run,
+    plan: install_phase_plan,
+    run: talos_install_phase_run,
     drift: talosDrift
-};
-
-;// CONCATENATED MODULE: ./src/core/phases/talos/join-phase.ts
-// Phase join (Talos, cluster scope): bootstrap etcd once on the first control plane, wait for
-// `talosctl health` within bootstrap_timeout (naming what is unhealthy on failure), then fetch the
-// kubeconfig into state-dir (0600). Nothing here prints a credential.
-
-
-
-
-
-
-
-
-
-
-const join_phase_RESUME = 're-run the workflow; a bootstrapped cluster is not bootstrapped again';
-const join_phase_tail = (text) => text.trim().split('\n').slice(-3).join(' | ').slice(0, 400);
-async function talosconfigFor(ctx, talosctl) {
-    const kept = await existingTalosconfig(ctx);
-    if (kept)
-        return kept;
-    // Join run on its own (phases: join) on a runner without state: the bundle makes a new one.
-    const bundle = await secretsBundle(ctx, talosctl, true);
-    return writeTalosconfig(ctx, talosctl, bundle.path);
-}
-/** Bootstraps etcd on the first control plane; AlreadyExists counts as done. Returns whether it ran now. */
-async function bootstrapOnce(ctx, talosctl, talosconfig) {
-    const c = talosCtx(ctx).cluster;
-    const first = c.nodes[0];
-    const record = ctx.state.cluster();
-    if (record.talosBootstrapped === first.ip)
-        return false;
-    const end = Date.now() + c.bootstrap_timeout * 1000;
-    for (;;) {
-        const r = await talosctl.run(bootstrapArgv(first.ip, talosconfig), { timeoutMs: 60_000 });
-        const text = `${r.stdout}\n${r.stderr}`;
-        if (r.code === 0 || bootstrapDone(text)) {
-            record.talosBootstrapped = first.ip;
-            await ctx.state.save();
-            return r.code === 0;
-        }
-        if (!bootstrapRetryable(text) || Date.now() >= end) {
-            throw new PhaseError('join', first.id, `talosctl bootstrap on ${first.ip} failed (exit ${r.code}): ${join_phase_tail(text)}`, join_phase_RESUME, { code: 'TalosBootstrap' });
-        }
-        await ctx.deps.sleep(5000);
-    }
-}
-async function waitHealthy(ctx, talosctl, talosconfig) {
-    const c = talosCtx(ctx).cluster;
-    const cps = c.nodes.filter((n) => n.role === 'controlplane').map((n) => n.ip);
-    const workers = c.nodes.filter((n) => n.role === 'worker').map((n) => n.ip);
-    const argv = healthArgv({ talosconfig, ip: cps[0], controlPlanes: cps, workers, timeoutSeconds: c.bootstrap_timeout });
-    const r = await talosctl.run(argv, { timeoutMs: (c.bootstrap_timeout + 60) * 1000 });
-    const text = `${r.stdout}\n${r.stderr}`;
-    for (const line of text.split('\n'))
-        if (/: OK$/.test(line))
-            ctx.reporter.debug(line);
-    if (r.code !== 0) {
-        throw new PhaseError('join', undefined, `cluster not healthy within bootstrap_timeout ${c.bootstrap_timeout} s: ${unhealthyFrom(text)}`, `raise bootstrap_timeout if the nodes are slow, check the named check, then ${join_phase_RESUME}`, { code: 'TalosUnhealthy' });
-    }
-}
-async function fetchKubeconfig(ctx, talosctl, talosconfig) {
-    const c = talosCtx(ctx).cluster;
-    const path = (0,external_node_path_.join)(ctx.state.dir, 'kubeconfig');
-    const first = c.nodes[0];
-    const r = await talosctl.run(kubeconfigArgv(first.ip, talosconfig, path));
-    if (r.code !== 0)
-        throw new PhaseError('join', first.id, `talosctl kubeconfig failed (exit ${r.code}): ${join_phase_tail(`${r.stdout}\n${r.stderr}`)}`, join_phase_RESUME, { code: 'TalosKubeconfig' });
-    await (0,promises_namespaceObject.chmod)(path, 0o600);
-    maskCredential(ctx.reporter, 'kubeconfig', await (0,promises_namespaceObject.readFile)(path, 'utf8'));
-    ctx.outputs.kubeconfigPath = path;
-    ctx.outputs.apiEndpoint = c.apiEndpoint;
-    return path;
-}
-async function talos_join_phase_run(ctx) {
-    const c = talosCtx(ctx).cluster;
-    const talosctl = await ensureTalosctl(ctx);
-    const talosconfig = await talosconfigFor(ctx, talosctl);
-    const bootstrapped = await bootstrapOnce(ctx, talosctl, talosconfig);
-    ctx.reporter.info(bootstrapped ? `bootstrapped etcd on ${c.nodes[0].id}` : `etcd already bootstrapped on ${c.nodes[0].id}`);
-    await waitHealthy(ctx, talosctl, talosconfig);
-    await fetchKubeconfig(ctx, talosctl, talosconfig);
-    for (const n of c.nodes)
-        ctx.outputs.nodeStatus[n.id] = { node: n.id, role: n.role, ip: n.ip, ready: true, version: c.talos_version };
-    return { changed: bootstrapped, summary: `${bootstrapped ? 'bootstrapped, ' : ''}healthy: ${c.nodes.length} node(s); kubeconfig in state-dir` };
-}
-async function join_phase_plan(ctx) {
-    const c = talosCtx(ctx).cluster;
-    const done = ctx.state.cluster().talosBootstrapped === c.nodes[0].ip;
-    return [
-        { phase: 'join', node: c.nodes[0].id, action: done ? 'skip' : 'run', reason: done ? 'etcd bootstrapped by an earlier run' : 'bootstrap etcd (an existing cluster answers AlreadyExists)' },
-        { phase: 'join', action: 'run', reason: `wait for talosctl health (up to ${c.bootstrap_timeout} s), fetch the kubeconfig` }
-    ];
-}
-const talosJoinPhase = {
-    name: 'join',
-    scope: 'cluster',
-    appliesTo: (cluster) => cluster.kind === 'talos',
-    plan: join_phase_plan,
-    run: talos_join_phase_run
 };
 
 ;// CONCATENATED MODULE: ./src/core/phases/talos/index.ts
@@ -95474,7 +95514,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _commands_deploy_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2682);
 /* harmony import */ var _commands_drift_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(2930);
 /* harmony import */ var _commands_plan_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(1754);
-/* harmony import */ var _commands_shared_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(2665);
+/* harmony import */ var _commands_shared_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(6424);
 /* harmony import */ var _commands_validate_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(2575);
 // `turingpi-cluster <verb>`: the laptop front over the same core as the action.
 

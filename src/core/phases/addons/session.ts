@@ -8,6 +8,7 @@ import type { ExecResult } from '../../../adapters/ssh/types.js'
 import type { LocalExec } from '../../deps.js'
 import { PhaseError } from '../../errors.js'
 import type { Arch } from '../../tools/catalog.js'
+import { readOnlyKubeconfig } from '../kube-access.js'
 import type { PhaseContext } from '../types.js'
 import { specOfRelease } from './charts.js'
 import type { FoundRelease } from './decide.js'
@@ -24,11 +25,14 @@ export function stderrTail(text: string, lines = 6): string {
   return tail ? `\n${tail}` : ' (no output)'
 }
 
-/** The kubeconfig of this run (install/join/bootstrap), else the one a previous run left in the state folder. */
+/**
+ * The kubeconfig of this run (install/join/bootstrap), else one still in the state folder, else one
+ * asked from the cluster read-only (drift and plan after the post step removed the plaintext).
+ */
 export async function findKubeconfig(ctx: PhaseContext): Promise<string | undefined> {
   const candidates = [ctx.outputs.kubeconfigPath, join(ctx.state.dir, 'kubeconfig')].filter((p): p is string => !!p)
   for (const path of candidates) if (await access(path).then(() => true, () => false)) return path
-  return undefined
+  return readOnlyKubeconfig(ctx)
 }
 
 export class Session {

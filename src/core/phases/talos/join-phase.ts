@@ -60,9 +60,10 @@ export async function waitHealthy(ctx: PhaseContext, talosctl: Talosctl, talosco
   }
 }
 
-export async function fetchKubeconfig(ctx: PhaseContext, talosctl: Talosctl, talosconfig: string): Promise<string> {
+/** Into state-dir (deploy), or into `dir` (read-only runs: the temp folder the post step cleans). */
+export async function fetchKubeconfig(ctx: PhaseContext, talosctl: Talosctl, talosconfig: string, dir = ctx.state.dir): Promise<string> {
   const c = talosCtx(ctx).cluster
-  const path = join(ctx.state.dir, 'kubeconfig')
+  const path = join(dir, 'kubeconfig')
   const first = c.nodes[0]
   const r = await talosctl.run(kubeconfigArgv(first.ip, talosconfig, path))
   if (r.code !== 0) throw new PhaseError('join', first.id, `talosctl kubeconfig failed (exit ${r.code}): ${tail(`${r.stdout}\n${r.stderr}`)}`, RESUME, { code: 'TalosKubeconfig' })
