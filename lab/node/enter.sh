@@ -21,6 +21,26 @@ for d in etc var root usr/local opt run srv home mnt tmp; do
   mkdir -p "$root/$d"
   mount --rbind "$root/$d" "/$d"
 done
+# A node's own /dev: the usual character devices bound from the host, the NVMe drive as a block device
+# (bound from a harmless host loop device: the lab's mkfs/mount/blkid stand-ins never write to it;
+# `[ -b ]` only needs a block device there), and the RKNPU render node when the node has the driver.
+# The RKNPU driver's debugfs file is the node's /run/lab-debug, shown at /sys/kernel/debug.
+dev=/run/lab-dev; mkdir -p "$dev"
+mount -t tmpfs -o mode=755 tmpfs "$dev"
+for d in null zero full random urandom tty; do touch "$dev/$d"; mount --bind "/dev/$d" "$dev/$d"; done
+mkdir -p "$dev/pts" "$dev/shm"
+mount --rbind /dev/pts "$dev/pts" 2>/dev/null || true
+mount --rbind /dev/shm "$dev/shm" 2>/dev/null || true
+ln -s /proc/self/fd "$dev/fd"
+for i in 0 1 2; do ln -s "/proc/self/fd/$i" "$dev/$(echo stdin stdout stderr | cut -d' ' -f$((i + 1)))"; done
+if ! grep -qx 'NVME=absent' /etc/lab-facts 2>/dev/null; then
+  blk=$(find /dev -maxdepth 1 -type b -name 'loop*' | head -1)
+  [ -n "$blk" ] || blk=$(find /dev -maxdepth 1 -type b | head -1)
+  if [ -n "$blk" ]; then touch "$dev/nvme0n1"; mount --bind "$blk" "$dev/nvme0n1"; fi
+fi
+if [ -e /run/lab-dri/renderD129 ]; then mkdir -p "$dev/dri"; touch "$dev/dri/renderD129"; mount --bind /dev/null "$dev/dri/renderD129"; fi
+mount --rbind "$dev" /dev
+[ -d /run/lab-debug ] && mount --bind /run/lab-debug /sys/kernel/debug 2>/dev/null || true
 hostname "$host" 2>/dev/null || true
 export HOME=/root USER=root LOGNAME=root TPI_NODE_ROOT=/
 export PATH="$lab_path/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
