@@ -9,6 +9,7 @@ import { SimNode, type BmcLike, type SimNodeOptions } from './node/sim-node.js'
 import { startMirror, type Mirror } from './mirror/index.js'
 import { startResultsService, type ResultsService } from './results/index.js'
 import { registerTalosLab } from './talos/index.js'
+import { startK3sKube } from './k3s/kube-bridge.js'
 
 export interface BmcHandle extends BmcLike { host?: string; port?: number; url?: string; password?: string; fingerprint?: string; stop?(): Promise<void>; close?(): Promise<void> }
 export type StartBmc = (options: { board: number; host: string; port: number; dir: string; writeBytesPerSec?: number; password?: string }) => Promise<BmcHandle>
@@ -60,6 +61,9 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
   const registerTalos = await optional<(register: typeof registerPersonality) => void>('./talos/index.js', 'registerTalosPersonality')
   registerTalos?.(registerPersonality)
   const boards: LabBoard[] = []
+  // What every simulated node sees at /run/lab-share: the k3s stand-ins' shared cluster store.
+  const share = join(dir, 'share')
+  await mkdir(join(share, 'k3s'), { recursive: true })
   const dhcp = [...(options.dhcp ?? [])]
   const reservation = (board: number, slot: number): string | undefined => dhcp.find((r) => r.board === board && r.slot === slot)?.ip
   const stopAll = async (): Promise<void> => {
@@ -80,7 +84,7 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
       const board: LabBoard = { index: b, bmc, nodes: [] }
       boards.push(board)
       for (let s = 1; s <= 4; s++) {
-        const nodeOptions: SimNodeOptions = { bmc, board: b, slot: s, stateDir: join(bdir, `node${s}`), bootDelayMs: options.bootDelayMs, onAddress }
+        const nodeOptions: SimNodeOptions = { bmc, board: b, slot: s, stateDir: join(bdir, `node${s}`), bootDelayMs: options.bootDelayMs, onAddress, share }
         // Read at each boot, so a reservation made after the lab started (lab.reserve) applies.
         Object.defineProperty(nodeOptions, 'dhcpIp', { get: () => reservation(b, s), enumerable: true })
         board.nodes.push(new SimNode(nodeOptions))
@@ -95,8 +99,8 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
   // The Image Factory and talosctl release assets are answered by lab/talos routes on the mirror.
   registerTalosLab({ mirror, dir: join(dir, 'talos') })
   // K3s clusters get the lab Kubernetes API on their first server once it runs (lab/k3s/kube-bridge).
-  const startK3sKube = await optional<(o: { labDir: string; hostFor(ip: string): string | undefined }) => Promise<{ stop(): Promise<void> }>>('./k3s/kube-bridge.js', 'startK3sKube')
-  const k3sKube = await startK3sKube?.({ labDir: dir, hostFor: (ip) => { const to = net.map(ip, 6443).host; return to === ip ? undefined : to } })
+  const nodeWith = (ip: string): SimNode | undefined => boards.flatMap((b) => b.nodes).find((n) => n.lanIp === ip && n.state === 'up')
+  const k3sKube = await startK3sKube({ share, hostFor: (ip) => nodeWith(ip)?.host, rootFor: (ip) => nodeWith(ip)?.rootDir })
   return {
     dir, boards, net, mirror, results,
     node: (b, s) => {
@@ -123,7 +127,7 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
       ...results.env(),
     }),
     stop: async () => {
-      await k3sKube?.stop()
+      await k3sKube.stop()
       await stopAll()
       await mirror.stop()
       await results.stop()

@@ -1,4 +1,4 @@
-import { copyFile, cp, mkdir, readFile, stat, writeFile } from 'node:fs/promises'
+import { copyFile, cp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import ssh2 from 'ssh2'
 import { ARMBIAN_KERNEL } from '../images/build.js'
@@ -13,6 +13,7 @@ export interface ArmbianHooks {
   pathDirs: () => string[]
   faults: { dropNextExec: boolean; dropAfterMs?: number }
   onSsh?: (ssh: NodeSsh | undefined) => void
+  share?: string
 }
 
 // Armbian first-boot presets (/root/.not_logged_in_yet): KEY=value or KEY="value".
@@ -61,6 +62,7 @@ class Armbian implements OsPersonality {
   name = 'armbian'
   detect = detectArmbian
   private ssh: NodeSsh | undefined
+  private root: string | undefined
   constructor(private hooks: ArmbianHooks) {}
 
   async boot(node: NodeRuntime): Promise<void> {
@@ -96,8 +98,9 @@ class Armbian implements OsPersonality {
     this.ssh = await startNodeSsh({
       host: node.host, port: this.hooks.sshPort, hostKey, rootDir: root, hostname,
       authorizedKeys: () => readText(join(root, 'root/.ssh/authorized_keys')),
-      pathDirs: [NODE_BIN, ...this.hooks.pathDirs()], faults: this.hooks.faults,
+      pathDirs: [NODE_BIN, ...this.hooks.pathDirs()], faults: this.hooks.faults, share: this.hooks.share,
     })
+    this.root = root
     this.hooks.onSsh?.(this.ssh)
     node.claimAddress(staticIpOf(presets))
     node.uart(armbianLogin(hostname()))
@@ -108,6 +111,17 @@ class Armbian implements OsPersonality {
     this.ssh = undefined
     this.hooks.onSsh?.(undefined)
     await s?.close()
+    // Services systemctl started in the background (rkllama) die with the node, like at power off.
+    if (this.root) await killUnits(join(this.root, 'run/lab-units'))
+  }
+}
+
+async function killUnits(dir: string): Promise<void> {
+  const files = await readdir(dir).catch(() => [] as string[])
+  for (const f of files.filter((n) => n.endsWith('.pid'))) {
+    const pid = Number((await readFile(join(dir, f), 'utf8').catch(() => '')).trim())
+    if (pid > 1) { try { process.kill(-pid, 'SIGKILL') } catch { try { process.kill(pid, 'SIGKILL') } catch { /* already gone */ } } }
+    await rm(join(dir, f), { force: true })
   }
 }
 

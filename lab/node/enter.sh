@@ -16,6 +16,12 @@ for dir in "${dirs[@]}"; do
   lab_path="$lab_path/run/lab-path/$i:"
   i=$((i + 1))
 done
+# The lab's shared folder (the k3s store of every simulated node), also under the node's /run.
+if [ -n "${LAB_SHARE:-}" ] && [ -d "$LAB_SHARE" ]; then
+  mkdir -p "$root/run/lab-share"
+  mount --bind "$LAB_SHARE" "$root/run/lab-share"
+  export TPI_LAB_DIR=/run/lab-share
+fi
 # /tmp last: node roots and checkouts often live under it, and every source path must resolve first.
 for d in etc var root usr/local opt run srv home mnt tmp; do
   mkdir -p "$root/$d"

@@ -27,6 +27,7 @@ export interface SimNodeOptions {
   pathDirs?: () => string[] // stand-in folders first on the node's PATH (lab/k3s/standins, ...)
   onAddress?: (node: SimNode, lanIp: string | undefined) => void
   dhcpIp?: string // DHCP reservation: the address an OS without a static IP gets
+  share?: string // host folder all nodes of the lab see at /run/lab-share (TPI_LAB_DIR inside: the k3s store)
 }
 
 const K3S_STANDINS = fileURLToPath(new URL('../k3s/standins', import.meta.url))
@@ -177,6 +178,7 @@ export class SimNode {
       pathDirs: () => this.o.pathDirs?.() ?? defaultStandinDirs(),
       faults: this.faults.ssh,
       onSsh: (s) => { this.ssh = s },
+      share: this.o.share,
     })
     return this.armbianFactory
   }

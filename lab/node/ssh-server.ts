@@ -18,6 +18,7 @@ export interface NodeSshOptions {
   authorizedKeys: () => string // contents of the node's /root/.ssh/authorized_keys
   pathDirs: string[] // stand-in dirs first on PATH inside the node
   faults: { dropNextExec: boolean; dropAfterMs?: number }
+  share?: string // host folder shared by all nodes of the lab (the k3s store), /run/lab-share inside
 }
 
 export interface NodeSsh { close(): Promise<void>; dropAll(): void }
@@ -57,7 +58,10 @@ export async function startNodeSsh(o: NodeSshOptions): Promise<NodeSsh> {
         session.on('exec', (accept, _reject, info) => {
           const stream = accept()
           const child = spawn('unshare', ['--user', '--map-root-user', '--mount', '--uts', 'bash', ENTER_SCRIPT, o.rootDir, o.hostname(), info.command], {
-            env: { ...process.env, ...env, LAB_NODE_PATH: [...o.pathDirs, dirname(process.execPath)].join(':') },
+            env: {
+              ...process.env, ...env, LAB_NODE_PATH: [...o.pathDirs, dirname(process.execPath)].join(':'),
+              TPI_NODE_ADDR: o.host, ...(o.share ? { LAB_SHARE: o.share } : {}),
+            },
             stdio: ['pipe', 'pipe', 'pipe'],
           })
           children.add(child)
