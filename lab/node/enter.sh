@@ -47,6 +47,8 @@ fi
 if [ -e /run/lab-dri/renderD129 ]; then mkdir -p "$dev/dri"; touch "$dev/dri/renderD129"; mount --bind /dev/null "$dev/dri/renderD129"; fi
 mount --rbind "$dev" /dev
 [ -d /run/lab-debug ] && mount --bind /run/lab-debug /sys/kernel/debug 2>/dev/null || true
+# Loaded kernel modules as the node's modprobe stand-in records them (/sys/module/<name>).
+mkdir -p /var/lib/lab/sysmodule && mount --bind /var/lib/lab/sysmodule /sys/module 2>/dev/null || true
 hostname "$host" 2>/dev/null || true
 export HOME=/root USER=root LOGNAME=root TPI_NODE_ROOT=/
 export PATH="$lab_path/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
