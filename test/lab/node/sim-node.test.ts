@@ -88,7 +88,8 @@ describe('simulated RK1 node booting Armbian', () => {
     const c = await connect(node.host, clientKey.private)
     const r = await exec(c, 'systemctl enable --now foo && systemctl is-active foo; systemctl is-active bar; echo rc=$?')
     c.end()
-    expect(r.out).toBe('active\ninactive\nrc=3\n')
+    // Like systemd, enable announces the new symlink on stderr (merged here).
+    expect(r.out).toBe('Created symlink /etc/systemd/system/multi-user.target.wants/foo.service → /etc/systemd/system/foo.service.\nactive\ninactive\nrc=3\n')
     const calls = (await readFile(join(node.rootDir, 'var/log/lab-calls.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l))
     expect(calls[0]).toMatchObject({ cmd: 'systemctl', args: ['enable', '--now', 'foo'] })
   })
