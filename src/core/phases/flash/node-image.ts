@@ -8,9 +8,9 @@ import { join } from 'node:path'
 import ssh2 from 'ssh2'
 import type { NodeSpec } from '../../config/model.js'
 import { PhaseError } from '../../errors.js'
-import { generateHostKey } from '../../image/host-key.js'
 import { buildNodeImage, type NodeIdentity } from '../../image/identity.js'
 import type { PhaseContext } from '../types.js'
+import { generateVerifiedHostKey } from './host-key.js'
 import type { BaseImage } from './resolve-image.js'
 
 export interface NodeImage {
@@ -58,7 +58,12 @@ export function nodeIdentity(ctx: PhaseContext, node: NodeSpec): Omit<NodeIdenti
 export async function prepareNodeImage(ctx: PhaseContext, node: NodeSpec, base: BaseImage): Promise<NodeImage> {
   if (base.os === 'talos') return { path: base.path, sha256: base.sha256, fingerprint: base.sha256, cleanup: async () => {} }
   const id = nodeIdentity(ctx, node)
-  const hostKey = generateHostKey(`root@${node.hostname}`)
+  let hostKey
+  try {
+    hostKey = generateVerifiedHostKey(`root@${node.hostname}`, { onRetry: (n, why) => ctx.reporter.debug(`${node.id}: generated host key refused by ssh2 (${why}); generating another (attempt ${n + 1})`) })
+  } catch (error) {
+    throw new PhaseError('flash', node.id, (error as Error).message, 're-run the workflow (key generation is random; nothing was flashed)', { cause: error })
+  }
   const dir = join(ctx.settings.tempDir, 'tpi-images')
   await mkdir(dir, { recursive: true, mode: 0o700 })
   const target = join(dir, `${node.id}.img`)
