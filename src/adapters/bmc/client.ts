@@ -117,7 +117,9 @@ export class HttpBmcClient implements BmcClient {
       })
     let reply = await this.withRetries(what, call, send)
     if (reply.status === 401) {
-      this.options.reporter?.debug(`BMC ${this.endpoint}: session no longer valid (${reply.text.trim().slice(0, 80)}); logging in again`)
+      // bmcd quotes the refused token; name it generically so the reason survives the length cut.
+      const why = (this.token ? reply.text.split(this.token).join('<session token>') : reply.text).trim().slice(0, 120)
+      this.options.reporter?.debug(`BMC ${this.endpoint}: session no longer valid (${why}); logging in again`)
       this.token = undefined
       await this.login()
       reply = await this.withRetries(what, call, send)

@@ -88,7 +88,7 @@ export async function waitForBoot(w: BootWait): Promise<{ seconds: number; line:
     }
     await w.deps.sleep(poll)
   }
-  const resume = 're-run the workflow; the node is not reflashed if its image is already in place'
+  const resume = 're-run the workflow; the node is not reflashed if its image is already in place, and a node still powered but not answering is power-cycled'
   if (!line) {
     const tail = lastLines(fresh)
     throw new PhaseError('boot', w.node, `no ${w.os === 'armbian' ? '"login:"' : 'Talos maintenance/ready'} line on slot ${w.slot}'s console within boot_timeout ${Math.round(w.timeoutMs / 1000)} s; last console lines:\n${tail || '(nothing new on the UART since power-on)'}`, resume, { code: 'BootTimeout' })

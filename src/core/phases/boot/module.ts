@@ -1,5 +1,6 @@
-// The 'boot' phase: wait until a node flashed in this run (or found powered off) has booted: the boot
-// line on UART bytes newer than the pre-power-on snapshot, then the SSH banner / Talos API port.
+// The 'boot' phase: wait until a node flashed in this run (or, on a re-run, found powered off or powered
+// but silent, which is power-cycled) has booted: the boot line on UART bytes newer than the pre-power-on
+// snapshot, then the SSH banner / Talos API port.
 import type { NodeSpec } from '../../config/model.js'
 import { PhaseError } from '../../errors.js'
 import { osOf, sshPort } from '../flash/decide.js'
@@ -42,8 +43,15 @@ export const bootPhase: PhaseModule = {
       if (await probeNode(ctx.deps, os, node.ip, sshPort(ctx)).catch(() => false)) return { changed: false, summary: 'already up' }
       snapshot = await bmc.readUart(node.slot)
       const power = await bmc.power()
-      if (power[node.slot] !== 'on') await bmc.setPower(node.slot, true)
-      ctx.reporter.info(`${node.id}: not answering; ${power[node.slot] === 'on' ? 'already powered, waiting' : 'powered on'}`)
+      if (power[node.slot] !== 'on') {
+        await bmc.setPower(node.slot, true)
+        ctx.reporter.info(`${node.id}: not answering; powered on`)
+      } else {
+        // Powered but silent (e.g. the boot an earlier run waited for hung): only a fresh boot can show
+        // the boot line after the snapshot, so power-cycle it.
+        await bmc.reset(node.slot)
+        ctx.reporter.info(`${node.id}: powered but not answering; reset (power-cycled) for a fresh boot`)
+      }
     }
     const r = await waitForBoot({ node: node.id, slot: node.slot, ip: node.ip, os, sshPort: sshPort(ctx), bmc, deps: ctx.deps, snapshot, timeoutMs: ctx.cluster.boot_timeout * 1000 })
     delete ctx.outputs.values[key]

@@ -93,7 +93,14 @@ export async function flashNode(job: FlashJob): Promise<{ seconds: number; bytes
     }
     const why = uploadError instanceof Error ? uploadError.message : String(uploadError ?? status.state)
     if (cancelledByUs) throw fail(`upload broke off: ${why}; the transfer was cancelled on the BMC (an upload is never re-sent blindly)`, uploadError)
-    if (status.state === 'error') throw fail(`BMC reported "${status.message}" (${advice(status.message)})`, uploadError)
+    if (status.state === 'error') {
+      // The BMC cancels a transfer whose upload connection dropped ("transfer canceled"): say that the
+      // upload broke, not that someone cancelled.
+      if (uploadError instanceof TpiError && uploadError.code === 'BmcUnreachable') {
+        throw fail(`upload broke off: ${why}; the BMC then reported "${status.message}" (an upload is never re-sent blindly)`, uploadError)
+      }
+      throw fail(`BMC reported "${status.message}" (${advice(status.message)})`, uploadError)
+    }
     throw fail(`upload broke off: ${why}; the BMC state is ${status.state}`, uploadError)
   }
 }
