@@ -1,10 +1,13 @@
 // Board-level drift: the BMC answers, every slot that holds a cluster node is powered on, and the module
-// in the slot is an RK1. Read-only: only about, power and node_info are called.
+// in the slot is an RK1. Read-only: only about, power and node_info are called. A BMC whose port takes no
+// connection is told apart first with one TCP connect: the client's login would retry a refused
+// connection for seconds (right for a deploy), and the run would then wait for those retries to end.
 import type { BmcClient, NodeInfo, PowerState } from '../../adapters/bmc/types.js'
 import type { BoardSpec, NodeSpec } from '../config/model.js'
 import type { Deps } from '../deps.js'
 import type { Reporter } from '../reporter.js'
 import { bounded, reason } from './bounded.js'
+import type { DriftObservers } from './observers.js'
 import type { DriftFinding } from './types.js'
 
 export interface BoardObservation {
@@ -17,12 +20,19 @@ export function boardSubject(board: BoardSpec): string {
   return `board ${board.name}`
 }
 
+/** The LAN host and port of a BMC endpoint (https://10.10.88.70 → 10.10.88.70:443), as the BMC client connects. */
+export function bmcAddress(endpoint: string): { host: string; port: number } {
+  const url = new URL(/^[a-z]+:\/\//i.test(endpoint) ? endpoint : `https://${endpoint}`)
+  return { host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port || (url.protocol === 'http:' ? 80 : 443)) }
+}
+
 export async function observeBoard(
-  deps: Pick<Deps, 'bmc'>,
+  deps: Pick<Deps, 'bmc' | 'net'>,
   reporter: Reporter,
   board: BoardSpec,
   nodes: NodeSpec[],
-  timeoutMs: number
+  timeoutMs: number,
+  tcpConnect?: DriftObservers['tcpConnect']
 ): Promise<BoardObservation> {
   const subject = boardSubject(board)
   const endpoint = board.bmc.endpoint
@@ -30,6 +40,13 @@ export async function observeBoard(
     findings: [{ subject, field, wanted, found: reason(error), kind: 'unreachable', fixedBy: [], path: [...board.path] }],
     poweredOff: []
   })
+
+  if (tcpConnect) {
+    const lan = bmcAddress(endpoint)
+    const target = deps.net.map(lan.host, lan.port)
+    const open = await bounded(`the BMC of board ${board.name} at ${endpoint}`, timeoutMs + 1000, () => tcpConnect(target.host, target.port, timeoutMs)).catch(() => false)
+    if (!open) return unreachable('bmc', `reachable at ${endpoint}`, `no connection to ${lan.host}:${lan.port} (refused, or no answer within ${timeoutMs / 1000} s)`)
+  }
 
   let client: BmcClient
   try {

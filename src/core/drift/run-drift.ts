@@ -20,7 +20,7 @@ export async function runDrift(
 
   // Boards and nodes are independent: observe them all at once, so eight boards cost about one.
   const boardResults = await Promise.all(
-    boards.map((board) => observeBoard(deps, reporter, board, ctx.nodes.filter((n) => n.board === board.name), timeoutMs))
+    boards.map((board) => observeBoard(deps, reporter, board, ctx.nodes.filter((n) => n.board === board.name), timeoutMs, observers.tcpConnect))
   )
   const poweredOff = new Set(boardResults.flatMap((r) => r.poweredOff))
   const probed = ctx.nodes.filter((n) => !poweredOff.has(n.id))

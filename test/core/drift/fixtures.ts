@@ -88,16 +88,17 @@ export class FakeBmc implements BmcClient {
   cancelFlash = () => this.mutating('cancelFlash')
 }
 
-/** Lab-style addressing: node ip 10.10.(88+b).(70+s) → 127.10.b.s; ports kept. */
+/** Lab-style addressing: node ip 10.10.(88+b).(70+s) → 127.10.b.s, BMC 10.10.(88+b).70 → 127.20.b.1; ports kept. */
 export function labMap(host: string, port: number): { host: string; port: number } {
   const m = /^10\.10\.(\d+)\.(\d+)$/.exec(host)
-  if (!m) throw new Error(`test address map: ${host} is not a node address`)
+  if (!m) throw new Error(`test address map: ${host} is not a node or BMC address`)
+  if (m[2] === '70') return { host: `127.20.${Number(m[1]) - 88}.1`, port }
   return { host: `127.10.${Number(m[1]) - 88}.${Number(m[2]) - 70}`, port: port === 22 ? 2222 : port }
 }
 
 export interface FakeWorld {
   bmcs: Map<string, FakeBmc>
-  /** Loopback host:port pairs that answer (SSH banner or TCP connect). */
+  /** Loopback host:port pairs that answer (SSH banner or TCP connect): every BMC (127.20.b.1:443) and node. */
   up: Set<string>
   probes: string[]
   deps: Deps
@@ -107,6 +108,7 @@ export function makeWorld(cluster: Cluster, bmcOptions: Record<string, FakeBmcOp
   const bmcs = new Map<string, FakeBmc>()
   for (const board of cluster.boardList) bmcs.set(board.name, new FakeBmc(board.bmc.endpoint, bmcOptions[board.name]))
   const up = new Set<string>()
+  for (const [b] of cluster.boardList.entries()) up.add(`127.20.${b}.1:443`)
   for (const node of cluster.nodes) {
     const port = cluster.kind === 'k3s' ? 22 : 50000
     const t = labMap(node.ip, port)

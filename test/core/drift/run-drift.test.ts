@@ -54,7 +54,7 @@ describe('runDrift', () => {
     const world = makeWorld(cluster)
     const tcp = tcpFake(world.up)
     expect(await runDrift(makeCtx(cluster, world.deps), [], tcp)).toEqual([])
-    expect(tcp.calls.sort()).toEqual(['127.10.0.1:50000', '127.10.0.2:50000'])
+    expect(tcp.calls.sort()).toEqual(['127.10.0.1:50000', '127.10.0.2:50000', '127.20.0.1:443'])
     expect(world.probes).toEqual([])
   })
 
@@ -89,6 +89,37 @@ describe('runDrift', () => {
     expect(summarizeDrift(findings)).toMatchObject({ status: 'error', exitCode: 1 })
     // The nodes are still checked: they may well be up while their BMC is not.
     expect(world.probes).toHaveLength(4)
+  })
+
+  it('gives a BMC whose port takes no connection one row without logging in (no login retries to wait for)', async () => {
+    const cluster = makeCluster('talos', 1, 2)
+    const world = makeWorld(cluster)
+    world.up.delete('127.20.0.1:443')
+    const tcp = tcpFake(world.up)
+    const findings = await runDrift(makeCtx(cluster, world.deps), [], tcp)
+    expect(findings).toEqual([
+      {
+        subject: 'board tpi',
+        field: 'bmc',
+        wanted: 'reachable at https://10.10.88.70',
+        found: 'no connection to 10.10.88.70:443 (refused, or no answer within 0.05 s)',
+        kind: 'unreachable',
+        fixedBy: [],
+        path: ['bmc']
+      }
+    ])
+    expect(world.bmcs.get('tpi')!.calls).toEqual([])
+    expect(tcp.calls.sort()).toEqual(['127.10.0.1:50000', '127.10.0.2:50000', '127.20.0.1:443'])
+  })
+
+  it('connects to the BMC at the port of its endpoint, through the address map', async () => {
+    const cluster = makeCluster('talos', 1, 1)
+    cluster.boardList[0]!.bmc.endpoint = 'https://10.10.88.70:8443'
+    const world = makeWorld(cluster)
+    world.up.add('127.20.0.1:8443')
+    const tcp = tcpFake(world.up)
+    expect(await runDrift(makeCtx(cluster, world.deps), [], tcp)).toEqual([])
+    expect(tcp.calls).toContain('127.20.0.1:8443')
   })
 
   it('turns a BMC that never answers into an unreachable row after the observation limit', async () => {
@@ -151,7 +182,7 @@ describe('runDrift', () => {
     const any: PhaseModule = { ...moduleReturning(() => []), drift: async () => (calls.push('install'), []) }
     await runDrift(makeCtx(cluster, world.deps), [k3sOnly, any], tcpFake(world.up))
     expect(calls).toEqual(['install'])
-    world.up.clear()
+    world.up.delete('127.10.0.1:50000')
     calls.length = 0
     const findings = await runDrift(makeCtx(cluster, world.deps), [k3sOnly, any], tcpFake(world.up))
     expect(calls).toEqual([])
@@ -196,5 +227,6 @@ describe('runDrift', () => {
 
   it('maps lab addresses the way the lab does', () => {
     expect(labMap('10.10.89.72', 22)).toEqual({ host: '127.10.1.2', port: 2222 })
+    expect(labMap('10.10.89.70', 443)).toEqual({ host: '127.20.1.1', port: 443 })
   })
 })
