@@ -24,6 +24,14 @@ export interface FlashJob {
   now?: () => number
 }
 
+/**
+ * Read size of the upload stream. Every read allocates a fresh Buffer that V8 frees only at a GC, which
+ * large external allocations trigger late: 4 MiB reads let ~64 MiB of spent chunks pile up (peak RSS
+ * +43..76 MiB for a 2 GiB image), 128..256 KiB reads are collected with the young generation
+ * (+20..48 MiB) at about the same throughput (bench/flash.bench.ts, against the lab BMC emulator).
+ */
+export const UPLOAD_READ_BYTES = 256 << 10
+
 export const RESUME = 're-run the workflow; nodes that finished are skipped (set reflash only to replace a working node)'
 
 /** Known BMC error texts turned into advice. */
@@ -51,8 +59,7 @@ export async function flashNode(job: FlashJob): Promise<{ seconds: number; bytes
     let uploadError: unknown
     let uploaded = false
     const upload = job.bmc
-      // 4 MiB reads: half the client CPU of 1 MiB over TLS (bench/flash.bench.ts), memory stays bounded.
-      .upload(handle, createReadStream(job.imagePath, { highWaterMark: 4 << 20 }), request)
+      .upload(handle, createReadStream(job.imagePath, { highWaterMark: UPLOAD_READ_BYTES }), request)
       .then(() => void (uploaded = true))
       .catch((e: unknown) => void (uploadError = e))
     let status: FlashStatus = { state: 'ready' }

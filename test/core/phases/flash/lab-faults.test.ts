@@ -4,13 +4,14 @@
 // flashing again a node that already finished.
 import { afterEach, describe, expect, test } from '@jest/globals'
 import { readFile, writeFile } from 'node:fs/promises'
+import { Agent, request } from 'node:https'
 import type { Slot } from '../../../../src/adapters/bmc/types.js'
 import { createBmcClient } from '../../../../src/adapters/bmc/client.js'
 import { TpiError, PhaseError } from '../../../../src/core/errors.js'
 import { resolveBaseImage } from '../../../../src/core/phases/flash/resolve-image.js'
 import type { PhaseContext } from '../../../../src/core/phases/types.js'
 import { MemoryReporter } from '../../../../src/core/reporter.js'
-import { call, flashStatus } from '../../../lab/bmc/helpers.js'
+import { basic, call } from '../../../lab/bmc/helpers.js'
 import { diskOf, fastSleep, startLabBoard, type LabBoard, type LabBoardOptions } from './lab-board.js'
 
 const NET = 91
@@ -27,15 +28,34 @@ async function start(o: Partial<LabBoardOptions> = {}): Promise<LabBoard> {
 
 const text = (ctx: PhaseContext): string => (ctx.reporter as MemoryReporter).text()
 
-/** Resolves once the emulator writes the given slot's eMMC (bytes_written > 0, before the end). */
-async function whenWriting(b: LabBoard, slot: Slot, timeoutMs = 10_000): Promise<void> {
+/**
+ * Resolves once the emulator works on the given slot's image (write or CRC read-back pass: bytes_written
+ * > 0 under Transferring). Polls as another BMC user would (Basic auth, its own keep-alive connection),
+ * so it neither uses nor renews the client's session.
+ */
+async function whenWriting(b: LabBoard, slot: Slot, timeoutMs = 20_000): Promise<void> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1, rejectUnauthorized: false })
+  const status = (): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const req = request(`${b.bmc.url}/api/bmc?opt=get&type=flash`, { agent, headers: { authorization: basic() } }, (res) => {
+        let body = ''
+        res.on('data', (c: Buffer) => (body += c.toString()))
+        res.on('end', () => resolve(body))
+      })
+      req.on('error', reject)
+      req.end()
+    })
   const end = Date.now() + timeoutMs
-  for (;;) {
-    const s = (await flashStatus(b.bmc)) as { Transferring?: { process_name: string; bytes_written: number; size: number } }
-    const t = s.Transferring
-    if (t && t.process_name === `Node ${slot} os install service` && t.bytes_written > 0 && t.bytes_written < t.size) return
-    if (Date.now() > end) throw new Error(`slot ${slot} was not being written within ${timeoutMs} ms (last status ${JSON.stringify(s)})`)
-    await new Promise((r) => setTimeout(r, 2))
+  try {
+    for (;;) {
+      const text = await status()
+      const t = (JSON.parse(text) as { Transferring?: { process_name: string; bytes_written: number } }).Transferring
+      if (t && t.process_name === `Node ${slot} os install service` && t.bytes_written > 0) return
+      if (Date.now() > end) throw new Error(`slot ${slot} was not being written within ${timeoutMs} ms (last status ${text})`)
+      await new Promise((r) => setTimeout(r, 2))
+    }
+  } finally {
+    agent.destroy()
   }
 }
 
@@ -71,7 +91,7 @@ async function convergingRerun(b: LabBoard, expectFlash: Slot[]): Promise<PhaseC
 
 describe('flash + boot against the lab BMC emulator', () => {
   test('token expiry mid-flash: the poll logs in again, the flash completes, nothing is uploaded twice', async () => {
-    const b = await start({ imageBytes: 1 << 20, bmc: { writeBytesPerSec: 4 * 2 ** 20, tokenTtlMs: 60_000 } })
+    const b = await start({ imageBytes: 1 << 20, bmc: { writeBytesPerSec: 4 * 2 ** 20, verifyBytesPerSec: 4 * 2 ** 20, tokenTtlMs: 60_000 } })
     const ctx = await b.context()
     const expired = whenWriting(b, 2).then(() => b.bmc.faults.expireTokens())
     await b.run(ctx)
@@ -89,7 +109,7 @@ describe('flash + boot against the lab BMC emulator', () => {
   })
 
   test('401 after a BMC restart (all tokens wiped): one fresh login, no ban, the run completes', async () => {
-    const b = await start({ imageBytes: 1 << 20, bmc: { writeBytesPerSec: 4 * 2 ** 20 } })
+    const b = await start({ imageBytes: 1 << 20, bmc: { writeBytesPerSec: 4 * 2 ** 20, verifyBytesPerSec: 4 * 2 ** 20 } })
     const ctx = await b.context()
     const reloaded = whenWriting(b, 3).then(() => b.bmc.reload())
     await b.run(ctx)
@@ -190,7 +210,7 @@ describe('flash + boot against the lab BMC emulator', () => {
   })
 
   test('a flash cancelled on the BMC by someone else: clear error, the re-run converges', async () => {
-    const b = await start({ imageBytes: 1 << 20, bmc: { writeBytesPerSec: 4 * 2 ** 20 } })
+    const b = await start({ imageBytes: 1 << 20, bmc: { writeBytesPerSec: 4 * 2 ** 20, verifyBytesPerSec: 4 * 2 ** 20 } })
     const first = await b.context()
     const cancelled = whenWriting(b, 2).then(() => call(b.bmc, '/api/bmc/upload/0/cancel'))
     const e = await failingRun(b, first, cancelled)
