@@ -23,6 +23,9 @@ export class ProgressLog {
       this.verifying = true
       this.lastQuarter = -1
       this.log('writing done; verifying (CRC read-back)')
+      // The verify pass counts from 0 again: measure its rate from there, not against the write's total.
+      this.last = { bytes: 0, total: s.total, at: this.last.at }
+      this.lastLine = this.last.at
     }
     const pct = s.total > 0 ? Math.min(100, (s.bytes / s.total) * 100) : 0
     const quarter = Math.floor(pct / 25)

@@ -15,4 +15,18 @@ describe('ProgressLog', () => {
     expect(lines).toContain('writing done; verifying (CRC read-back)')
     expect(lines.at(-1)).toMatch(/^verify 1%/)
   })
+
+  test('the verify pass gets its own rate, measured from its restart at 0', () => {
+    const lines: string[] = []
+    const p = new ProgressLog((l) => lines.push(l), 10_000)
+    const M = 2 ** 20
+    p.sample({ bytes: 0, total: 100 * M, at: 0 })
+    p.sample({ bytes: 100 * M, total: 100 * M, at: 10_000 })
+    p.sample({ bytes: 50 * M, total: 100 * M, at: 15_000 }) // verify: 50 MiB in the 5 s since the last sample
+    const verify = lines.at(-1) as string
+    const rate = Number(/, ([\d.]+) MB\/s/.exec(verify)?.[1])
+    expect(verify).toMatch(/^verify 50% \(50\/100 MiB\)/)
+    expect(rate).toBeCloseTo((50 * M) / 5 / 1e6, 1)
+    expect(verify).toMatch(/ETA 5 s$/)
+  })
 })
