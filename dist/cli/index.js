@@ -27671,7 +27671,7 @@ module.exports = pipeline
 
 /***/ }),
 
-/***/ 9281:
+/***/ 6424:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -28239,7 +28239,7 @@ module.exports = upgrade
 
 
 
-module.exports.request = __nccwpck_require__(9281)
+module.exports.request = __nccwpck_require__(6424)
 module.exports.stream = __nccwpck_require__(3560)
 module.exports.pipeline = __nccwpck_require__(6862)
 module.exports.upgrade = __nccwpck_require__(1882)
@@ -55241,7 +55241,7 @@ const plan = {
 
 /***/ }),
 
-/***/ 6424:
+/***/ 2990:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -75968,13 +75968,25 @@ function reason(error) {
 function boardSubject(board) {
     return `board ${board.name}`;
 }
-async function observeBoard(deps, reporter, board, nodes, timeoutMs) {
+/** The LAN host and port of a BMC endpoint (https://10.10.88.70 → 10.10.88.70:443), as the BMC client connects. */
+function bmcAddress(endpoint) {
+    const url = new URL(/^[a-z]+:\/\//i.test(endpoint) ? endpoint : `https://${endpoint}`);
+    return { host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port || (url.protocol === 'http:' ? 80 : 443)) };
+}
+async function observeBoard(deps, reporter, board, nodes, timeoutMs, tcpConnect) {
     const subject = boardSubject(board);
     const endpoint = board.bmc.endpoint;
     const unreachable = (field, wanted, error) => ({
         findings: [{ subject, field, wanted, found: reason(error), kind: 'unreachable', fixedBy: [], path: [...board.path] }],
         poweredOff: []
     });
+    if (tcpConnect) {
+        const lan = bmcAddress(endpoint);
+        const target = deps.net.map(lan.host, lan.port);
+        const open = await bounded(`the BMC of board ${board.name} at ${endpoint}`, timeoutMs + 1000, () => tcpConnect(target.host, target.port, timeoutMs)).catch(() => false);
+        if (!open)
+            return unreachable('bmc', `reachable at ${endpoint}`, `no connection to ${lan.host}:${lan.port} (refused, or no answer within ${timeoutMs / 1000} s)`);
+    }
     let client;
     try {
         client = await bounded(`the BMC of board ${board.name} at ${endpoint}`, timeoutMs, () => deps.bmc(board));
@@ -76130,7 +76142,7 @@ async function waitForBoot(w) {
         }
         await w.deps.sleep(poll);
     }
-    const resume = 're-run the workflow; the node is not reflashed if its image is already in place';
+    const resume = 're-run the workflow; the node is not reflashed if its image is already in place, and a node still powered but not answering is power-cycled';
     if (!line) {
         const tail = lastLines(fresh);
         throw new PhaseError('boot', w.node, `no ${w.os === 'armbian' ? '"login:"' : 'Talos maintenance/ready'} line on slot ${w.slot}'s console within boot_timeout ${Math.round(w.timeoutMs / 1000)} s; last console lines:\n${tail || '(nothing new on the UART since power-on)'}`, resume, { code: 'BootTimeout' });
@@ -76163,7 +76175,7 @@ async function runDrift(ctx, modules, observers = defaultDriftObservers) {
     const timeoutMs = observers.timeoutMs ?? DEFAULT_OBSERVATION_TIMEOUT_MS;
     const boards = cluster.boardList.filter((b) => ctx.nodes.some((n) => n.board === b.name));
     // Boards and nodes are independent: observe them all at once, so eight boards cost about one.
-    const boardResults = await Promise.all(boards.map((board) => observeBoard(deps, reporter, board, ctx.nodes.filter((n) => n.board === board.name), timeoutMs)));
+    const boardResults = await Promise.all(boards.map((board) => observeBoard(deps, reporter, board, ctx.nodes.filter((n) => n.board === board.name), timeoutMs, observers.tcpConnect)));
     const poweredOff = new Set(boardResults.flatMap((r) => r.poweredOff));
     const probed = ctx.nodes.filter((n) => !poweredOff.has(n.id));
     const nodeResults = await Promise.all(probed.map((node) => observeNode(cluster, deps, observers, node, timeoutMs)));
@@ -78396,6 +78408,9 @@ class ProgressLog {
             this.verifying = true;
             this.lastQuarter = -1;
             this.log('writing done; verifying (CRC read-back)');
+            // The verify pass counts from 0 again: measure its rate from there, not against the write's total.
+            this.last = { bytes: 0, total: s.total, at: this.last.at };
+            this.lastLine = this.last.at;
         }
         const pct = s.total > 0 ? Math.min(100, (s.bytes / s.total) * 100) : 0;
         const quarter = Math.floor(pct / 25);
@@ -78422,6 +78437,13 @@ class ProgressLog {
 
 
 
+/**
+ * Read size of the upload stream. Every read allocates a fresh Buffer that V8 frees only at a GC, which
+ * large external allocations trigger late: 4 MiB reads let ~64 MiB of spent chunks pile up (peak RSS
+ * +43..76 MiB for a 2 GiB image), 128..256 KiB reads are collected with the young generation
+ * (+20..48 MiB) at about the same throughput (bench/flash.bench.ts, against the lab BMC emulator).
+ */
+const UPLOAD_READ_BYTES = 256 << 10;
 const flash_node_RESUME = 're-run the workflow; nodes that finished are skipped (set reflash only to replace a working node)';
 /** Known BMC error texts turned into advice. */
 function advice(message) {
@@ -78451,8 +78473,7 @@ async function flashNode(job) {
         let uploadError;
         let uploaded = false;
         const upload = job.bmc
-            // 4 MiB reads: half the client CPU of 1 MiB over TLS (bench/flash.bench.ts), memory stays bounded.
-            .upload(handle, (0,external_node_fs_namespaceObject.createReadStream)(job.imagePath, { highWaterMark: 4 << 20 }), request)
+            .upload(handle, (0,external_node_fs_namespaceObject.createReadStream)(job.imagePath, { highWaterMark: UPLOAD_READ_BYTES }), request)
             .then(() => void (uploaded = true))
             .catch((e) => void (uploadError = e));
         let status = { state: 'ready' };
@@ -78497,25 +78518,16 @@ async function flashNode(job) {
         const why = uploadError instanceof Error ? uploadError.message : String(uploadError ?? status.state);
         if (cancelledByUs)
             throw fail(`upload broke off: ${why}; the transfer was cancelled on the BMC (an upload is never re-sent blindly)`, uploadError);
-        if (status.state === 'error')
+        if (status.state === 'error') {
+            // The BMC cancels a transfer whose upload connection dropped ("transfer canceled"): say that the
+            // upload broke, not that someone cancelled.
+            if (uploadError instanceof TpiError && uploadError.code === 'BmcUnreachable') {
+                throw fail(`upload broke off: ${why}; the BMC then reported "${status.message}" (an upload is never re-sent blindly)`, uploadError);
+            }
             throw fail(`BMC reported "${status.message}" (${advice(status.message)})`, uploadError);
+        }
         throw fail(`upload broke off: ${why}; the BMC state is ${status.state}`, uploadError);
     }
-}
-
-;// CONCATENATED MODULE: ./src/core/image/host-key.ts
-// The node's SSH host key, generated by the action so the first SSH contact can be pinned instead of
-// trusted blindly. ed25519 via ssh2's generator, which writes OpenSSH format (what sshd reads).
-
-
-function fingerprintOf(publicKeyLine) {
-    const blob = Buffer.from(publicKeyLine.trim().split(/\s+/)[1] ?? '', 'base64');
-    return `SHA256:${(0,external_node_crypto_.createHash)('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
-}
-function generateHostKey(comment) {
-    const pair = lib_default().utils.generateKeyPairSync('ed25519', { comment });
-    const publicKey = pair.public.trim();
-    return { privateKey: pair.private, publicKey, fingerprint: fingerprintOf(publicKey) };
 }
 
 ;// CONCATENATED MODULE: ./src/core/image/partition.ts
@@ -78689,6 +78701,68 @@ async function buildNodeImage(exec, base, target, id) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/core/image/host-key.ts
+// The node's SSH host key, generated by the action so the first SSH contact can be pinned instead of
+// trusted blindly. ed25519 via ssh2's generator, which writes OpenSSH format (what sshd reads).
+
+
+function fingerprintOf(publicKeyLine) {
+    const blob = Buffer.from(publicKeyLine.trim().split(/\s+/)[1] ?? '', 'base64');
+    return `SHA256:${(0,external_node_crypto_.createHash)('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
+}
+function generateHostKey(comment) {
+    const pair = lib_default().utils.generateKeyPairSync('ed25519', { comment });
+    const publicKey = pair.public.trim();
+    return { privateKey: pair.private, publicKey, fingerprint: fingerprintOf(publicKey) };
+}
+
+;// CONCATENATED MODULE: ./src/core/phases/flash/host-key.ts
+// The node's SSH host key as the flash phase writes it into the image. ssh2's ed25519 generator now and
+// then (about 1 in 200) emits an OpenSSH private key that ssh2's own parser refuses; such a key would
+// only fail later, when the node is pinned or sshd reads it. So each generated pair is parsed back
+// (private and public half) and a refused pair is replaced, a few times at most.
+
+
+
+const HOST_KEY_ATTEMPTS = 5;
+/** Why ssh2 refuses the pair, or undefined when both halves parse as ed25519. Never quotes the key. */
+function hostKeyProblem(key) {
+    const check = (what, text) => {
+        let parsed;
+        try {
+            parsed = lib_default().utils.parseKey(text);
+        }
+        catch (error) {
+            return `${what} key does not parse: ${error.message}`;
+        }
+        const first = Array.isArray(parsed) ? parsed[0] : parsed;
+        if (!first)
+            return `${what} key parses to nothing`;
+        if (first instanceof Error)
+            return `${what} key does not parse: ${first.message}`;
+        if (first.type !== 'ssh-ed25519')
+            return `${what} key parses as ${first.type}, expected ssh-ed25519`;
+        return undefined;
+    };
+    return check('private', key.privateKey) ?? check('public', key.publicKey);
+}
+/** A host key that ssh2 parses back; retries the generator up to `attempts` times. */
+function generateVerifiedHostKey(comment, options = {}) {
+    const generate = options.generate ?? generateHostKey;
+    const attempts = options.attempts ?? HOST_KEY_ATTEMPTS;
+    const problems = [];
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+        const key = generate(comment);
+        const problem = hostKeyProblem(key);
+        if (!problem)
+            return key;
+        problems.push(problem);
+        if (attempt < attempts)
+            options.onRetry?.(attempt, problem);
+    }
+    throw new TpiError('HostKeyInvalid', `could not generate an ed25519 host key that ssh2 parses back in ${attempts} attempts (last: ${problems.at(-1)})`);
+}
+
 ;// CONCATENATED MODULE: ./src/core/phases/flash/node-image.ts
 // The file actually uploaded for a node. Talos: the cached image as is (the .xz name makes the BMC
 // decompress while writing, so 10x fewer bytes cross the LAN). Armbian: a per-node copy with the
@@ -78735,7 +78809,13 @@ async function prepareNodeImage(ctx, node, base) {
     if (base.os === 'talos')
         return { path: base.path, sha256: base.sha256, fingerprint: base.sha256, cleanup: async () => { } };
     const id = nodeIdentity(ctx, node);
-    const hostKey = generateHostKey(`root@${node.hostname}`);
+    let hostKey;
+    try {
+        hostKey = generateVerifiedHostKey(`root@${node.hostname}`, { onRetry: (n, why) => ctx.reporter.debug(`${node.id}: generated host key refused by ssh2 (${why}); generating another (attempt ${n + 1})`) });
+    }
+    catch (error) {
+        throw new PhaseError('flash', node.id, error.message, 're-run the workflow (key generation is random; nothing was flashed)', { cause: error });
+    }
     const dir = (0,external_node_path_.join)(ctx.settings.tempDir, 'tpi-images');
     await (0,promises_namespaceObject.mkdir)(dir, { recursive: true, mode: 0o700 });
     const target = (0,external_node_path_.join)(dir, `${node.id}.img`);
@@ -78954,9 +79034,16 @@ const bootPhase = {
                 return { changed: false, summary: 'already up' };
             snapshot = await bmc.readUart(node.slot);
             const power = await bmc.power();
-            if (power[node.slot] !== 'on')
+            if (power[node.slot] !== 'on') {
                 await bmc.setPower(node.slot, true);
-            ctx.reporter.info(`${node.id}: not answering; ${power[node.slot] === 'on' ? 'already powered, waiting' : 'powered on'}`);
+                ctx.reporter.info(`${node.id}: not answering; powered on`);
+            }
+            else {
+                // Powered but silent (e.g. the boot an earlier run waited for hung): only a fresh boot can show
+                // the boot line after the snapshot, so power-cycle it.
+                await bmc.reset(node.slot);
+                ctx.reporter.info(`${node.id}: powered but not answering; reset (power-cycled) for a fresh boot`);
+            }
         }
         const r = await waitForBoot({ node: node.id, slot: node.slot, ip: node.ip, os, sshPort: sshPort(ctx), bmc, deps: ctx.deps, snapshot, timeoutMs: ctx.cluster.boot_timeout * 1000 });
         delete ctx.outputs.values[key];
@@ -80645,7 +80732,9 @@ class HttpBmcClient {
         });
         let reply = await this.withRetries(what, call, send);
         if (reply.status === 401) {
-            this.options.reporter?.debug(`BMC ${this.endpoint}: session no longer valid (${reply.text.trim().slice(0, 80)}); logging in again`);
+            // bmcd quotes the refused token; name it generically so the reason survives the length cut.
+            const why = (this.token ? reply.text.split(this.token).join('<session token>') : reply.text).trim().slice(0, 120);
+            this.options.reporter?.debug(`BMC ${this.endpoint}: session no longer valid (${why}); logging in again`);
             this.token = undefined;
             await this.login();
             reply = await this.withRetries(what, call, send);
@@ -95514,7 +95603,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _commands_deploy_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2682);
 /* harmony import */ var _commands_drift_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(2930);
 /* harmony import */ var _commands_plan_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(1754);
-/* harmony import */ var _commands_shared_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(6424);
+/* harmony import */ var _commands_shared_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(2990);
 /* harmony import */ var _commands_validate_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(2575);
 // `turingpi-cluster <verb>`: the laptop front over the same core as the action.
 
