@@ -6,7 +6,7 @@ import { fsSpec, rootPartition } from '../images/disk.js'
 import { mustRun } from '../images/run-tool.js'
 import { armbianLogin, DDR_LINES, KERNEL_LINES, LOADER_LINES } from './boot-log.js'
 import type { DiskInfo, NodeRuntime, OsPersonality, PersonalityFactory } from './personality.js'
-import { NODE_BIN, readText, startNodeSsh, type NodeSsh } from './ssh-server.js'
+import { killNodeProcesses, NODE_BIN, readText, runInNode, startNodeSsh, type NodeSsh } from './ssh-server.js'
 
 export interface ArmbianHooks {
   sshPort: number
@@ -14,6 +14,8 @@ export interface ArmbianHooks {
   faults: { dropNextExec: boolean; dropAfterMs?: number }
   onSsh?: (ssh: NodeSsh | undefined) => void
   share?: string
+  tag: string // TPI_LAB_NODE_TAG: every process the node starts carries it
+  npuDriver: () => string | undefined // RKNPU driver version of the kernel, undefined: a kernel without it
 }
 
 // Armbian first-boot presets (/root/.not_logged_in_yet): KEY=value or KEY="value".
@@ -49,13 +51,21 @@ async function seedHostEtc(etc: string): Promise<void> {
   if (!(await exists(join(etc, 'alternatives')))) await cp('/etc/alternatives', join(etc, 'alternatives'), { recursive: true, verbatimSymlinks: true }).catch(() => undefined)
 }
 
-// Node facts a real RK1 exposes under /proc, /sys and /dev, at paths a mount namespace can provide.
-async function writeFacts(root: string): Promise<void> {
-  await mkdir(join(root, 'run/lab-debug/rknpu'), { recursive: true })
-  await mkdir(join(root, 'run/lab-dri'), { recursive: true })
-  await writeFile(join(root, 'run/lab-debug/rknpu/version'), 'RKNPU driver: v0.9.8\n')
-  await writeFile(join(root, 'run/lab-dri/renderD129'), '')
-  await writeFile(join(root, 'etc/lab-facts'), `KERNEL_RELEASE=${ARMBIAN_KERNEL}\nMACHINE=aarch64\nMODEL=Turing Machines RK1\nRKNPU_VERSION=0.9.8\nRENDER_NODE=/dev/dri/renderD129\n`)
+// Node facts a real RK1 exposes under /proc, /sys and /dev, kept in the node's /run/lab-debug (shown at
+// /sys/kernel/debug) and /run/lab-dri (a render node at /dev/dri) by enter.sh. Without the driver
+// (npuDriver undefined: a mainline kernel) neither exists.
+export async function writeFacts(root: string, npuDriver: string | undefined): Promise<void> {
+  await rm(join(root, 'run/lab-debug/rknpu'), { recursive: true, force: true })
+  await rm(join(root, 'run/lab-dri'), { recursive: true, force: true })
+  await mkdir(join(root, 'etc'), { recursive: true })
+  if (npuDriver) {
+    await mkdir(join(root, 'run/lab-debug/rknpu'), { recursive: true })
+    await mkdir(join(root, 'run/lab-dri'), { recursive: true })
+    await writeFile(join(root, 'run/lab-debug/rknpu/version'), `RKNPU driver: ${npuDriver}\n`)
+    await writeFile(join(root, 'run/lab-dri/renderD129'), '')
+  }
+  const npu = npuDriver ? `RKNPU_VERSION=${npuDriver.replace(/^v/, '')}\nRENDER_NODE=/dev/dri/renderD129\n` : 'RKNPU_VERSION=\nRENDER_NODE=\n'
+  await writeFile(join(root, 'etc/lab-facts'), `KERNEL_RELEASE=${ARMBIAN_KERNEL}\nMACHINE=aarch64\nMODEL=Turing Machines RK1\n${npu}`)
 }
 
 class Armbian implements OsPersonality {
@@ -81,7 +91,7 @@ class Armbian implements OsPersonality {
       await writeFile(join(root, '.lab-extracted'), '')
     }
     await seedHostEtc(join(root, 'etc'))
-    await writeFacts(root)
+    await writeFacts(root, this.hooks.npuDriver())
     const keyPath = join(root, 'etc/ssh/ssh_host_ed25519_key')
     let hostKey = await readFile(keyPath, 'utf8').catch(() => '')
     if (!hostKey || ssh2.utils.parseKey(hostKey) instanceof Error) {
@@ -98,11 +108,15 @@ class Armbian implements OsPersonality {
     this.ssh = await startNodeSsh({
       host: node.host, port: this.hooks.sshPort, hostKey, rootDir: root, hostname,
       authorizedKeys: () => readText(join(root, 'root/.ssh/authorized_keys')),
-      pathDirs: [NODE_BIN, ...this.hooks.pathDirs()], faults: this.hooks.faults, share: this.hooks.share,
+      pathDirs: [NODE_BIN, ...this.hooks.pathDirs()], faults: this.hooks.faults, share: this.hooks.share, tag: this.hooks.tag,
     })
     this.root = root
     this.hooks.onSsh?.(this.ssh)
     node.claimAddress(staticIpOf(presets))
+    // systemd brings up the enabled units (k3s, rkllama) before the console's login prompt.
+    if (await exists(join(root, 'var/lib/lab/enabled'))) {
+      await runInNode({ host: node.host, pathDirs: [NODE_BIN, ...this.hooks.pathDirs()], share: this.hooks.share, tag: this.hooks.tag, rootDir: root, hostname: hostname() }, 'systemctl lab-boot >/dev/null 2>&1')
+    }
     node.uart(armbianLogin(hostname()))
   }
 
@@ -111,8 +125,11 @@ class Armbian implements OsPersonality {
     this.ssh = undefined
     this.hooks.onSsh?.(undefined)
     await s?.close()
-    // Services systemctl started in the background (rkllama) die with the node, like at power off.
+    // Everything the node ran dies with it: services systemctl started detached (rkllama, by pid file
+    // and process group) and any other process carrying the node's tag. No unit is active afterwards.
     if (this.root) await killUnits(join(this.root, 'run/lab-units'))
+    killNodeProcesses(this.hooks.tag)
+    if (this.root) for (const d of ['active', 'failed']) await rm(join(this.root, 'var/lib/lab', d), { recursive: true, force: true })
   }
 }
 

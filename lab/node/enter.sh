@@ -9,46 +9,49 @@ root=$1 host=$2 cmd=$3
 lab_path=""
 i=0
 IFS=: read -r -a dirs <<< "${LAB_NODE_PATH:-}"
+# Forks are the cost of every exec here: one mkdir for all folders, bash builtins where they do.
+tops=(etc var root usr/local opt run srv home mnt tmp)
+want=("${tops[@]/#/$root/}" "$root/run/lab-share" "$root/run/lab-dev" "$root/var/lib/lab/sysmodule")
+for dir in "${dirs[@]}"; do [ -d "$dir" ] && want+=("$root/run/lab-path/$((i++))"); done
+mkdir -p "${want[@]}"
+i=0
 for dir in "${dirs[@]}"; do
   [ -d "$dir" ] || continue
-  mkdir -p "$root/run/lab-path/$i"
   mount --bind "$dir" "$root/run/lab-path/$i"
   lab_path="$lab_path/run/lab-path/$i:"
   i=$((i + 1))
 done
 # The lab's shared folder (the k3s store of every simulated node), also under the node's /run.
 if [ -n "${LAB_SHARE:-}" ] && [ -d "$LAB_SHARE" ]; then
-  mkdir -p "$root/run/lab-share"
   mount --bind "$LAB_SHARE" "$root/run/lab-share"
   export TPI_LAB_DIR=/run/lab-share
 fi
 # /tmp last: node roots and checkouts often live under it, and every source path must resolve first.
-for d in etc var root usr/local opt run srv home mnt tmp; do
-  mkdir -p "$root/$d"
-  mount --rbind "$root/$d" "/$d"
-done
+for d in "${tops[@]}"; do mount --rbind "$root/$d" "/$d"; done
 # A node's own /dev: the usual character devices bound from the host, the NVMe drive as a block device
 # (bound from a harmless host loop device: the lab's mkfs/mount/blkid stand-ins never write to it;
 # `[ -b ]` only needs a block device there), and the RKNPU render node when the node has the driver.
 # The RKNPU driver's debugfs file is the node's /run/lab-debug, shown at /sys/kernel/debug.
-dev=/run/lab-dev; mkdir -p "$dev"
+dev=/run/lab-dev
 mount -t tmpfs -o mode=755 tmpfs "$dev"
-for d in null zero full random urandom tty; do touch "$dev/$d"; mount --bind "/dev/$d" "$dev/$d"; done
-mkdir -p "$dev/pts" "$dev/shm"
+nvme=''
+facts=''; [ -r /etc/lab-facts ] && facts=$(< /etc/lab-facts)
+if [[ $'\n'$facts$'\n' != *$'\nNVME=absent\n'* ]]; then
+  for b in /dev/loop* /dev/*; do [ -b "$b" ] && { nvme=$b; break; }; done
+fi
+[ -e /run/lab-dri/renderD129 ] && dri=1 || dri=''
+mkdir -p "$dev/pts" "$dev/shm" ${dri:+"$dev/dri"}
+for d in null zero full random urandom tty ${nvme:+nvme0n1} ${dri:+dri/renderD129}; do : > "$dev/$d"; done
+for d in null zero full random urandom tty; do mount --bind "/dev/$d" "$dev/$d"; done
 mount --rbind /dev/pts "$dev/pts" 2>/dev/null || true
 mount --rbind /dev/shm "$dev/shm" 2>/dev/null || true
-ln -s /proc/self/fd "$dev/fd"
-for i in 0 1 2; do ln -s "/proc/self/fd/$i" "$dev/$(echo stdin stdout stderr | cut -d' ' -f$((i + 1)))"; done
-if ! grep -qx 'NVME=absent' /etc/lab-facts 2>/dev/null; then
-  blk=$(find /dev -maxdepth 1 -type b -name 'loop*' | head -1)
-  [ -n "$blk" ] || blk=$(find /dev -maxdepth 1 -type b | head -1)
-  if [ -n "$blk" ]; then touch "$dev/nvme0n1"; mount --bind "$blk" "$dev/nvme0n1"; fi
-fi
-if [ -e /run/lab-dri/renderD129 ]; then mkdir -p "$dev/dri"; touch "$dev/dri/renderD129"; mount --bind /dev/null "$dev/dri/renderD129"; fi
+[ -n "$nvme" ] && mount --bind "$nvme" "$dev/nvme0n1"
+[ -n "$dri" ] && mount --bind /dev/null "$dev/dri/renderD129"
+ln -s /proc/self/fd "$dev/fd"; ln -s /proc/self/fd/0 "$dev/stdin"; ln -s /proc/self/fd/1 "$dev/stdout"; ln -s /proc/self/fd/2 "$dev/stderr"
 mount --rbind "$dev" /dev
 [ -d /run/lab-debug ] && mount --bind /run/lab-debug /sys/kernel/debug 2>/dev/null || true
 # Loaded kernel modules as the node's modprobe stand-in records them (/sys/module/<name>).
-mkdir -p /var/lib/lab/sysmodule && mount --bind /var/lib/lab/sysmodule /sys/module 2>/dev/null || true
+mount --bind /var/lib/lab/sysmodule /sys/module 2>/dev/null || true
 hostname "$host" 2>/dev/null || true
 export HOME=/root USER=root LOGNAME=root TPI_NODE_ROOT=/
 export PATH="$lab_path/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"

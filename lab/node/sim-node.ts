@@ -1,10 +1,11 @@
+import { randomUUID } from 'node:crypto'
 import type { EventEmitter } from 'node:events'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { readImageFile, readPartitions } from '../images/disk.js'
-import { armbianPersonality } from './armbian.js'
+import { armbianPersonality, writeFacts } from './armbian.js'
 import { DDR_LINES } from './boot-log.js'
 import { talosConsolePersonality } from './talos-console.js'
 import { pickPersonality, type DiskInfo, type NodeRuntime, type OsPersonality } from './personality.js'
@@ -28,6 +29,7 @@ export interface SimNodeOptions {
   onAddress?: (node: SimNode, lanIp: string | undefined) => void
   dhcpIp?: string // DHCP reservation: the address an OS without a static IP gets
   share?: string // host folder all nodes of the lab see at /run/lab-share (TPI_LAB_DIR inside: the k3s store)
+  npuDriver?: string | null // RKNPU driver version of the node's kernel (default v0.9.8); null: a kernel without it
 }
 
 const K3S_STANDINS = fileURLToPath(new URL('../k3s/standins', import.meta.url))
@@ -48,7 +50,11 @@ export class SimNode {
   readonly rootDir: string
   state: NodeState = 'off'
   lanIp: string | undefined
+  /** The LAN address the node claimed last (kept while it is off; a reflash clears it). */
+  lastLanIp: string | undefined
   os: string | undefined
+  /** Tag in the environment of every process the node starts (TPI_LAB_NODE_TAG): all are killed at power off. */
+  readonly tag: string
   lastError: Error | undefined
   readonly faults = {
     neverBoot: false,
@@ -58,6 +64,7 @@ export class SimNode {
     // Drops the SSH connection of the next exec after ms (default: at once).
     dropSshAfter: (ms = 0): void => { this.faults.ssh.dropNextExec = true; this.faults.ssh.dropAfterMs = ms },
   }
+  private npu: string | undefined
   private generation = 0
   private personality: OsPersonality | undefined
   private ssh: NodeSsh | undefined
@@ -71,11 +78,22 @@ export class SimNode {
     this.slot = o.slot
     this.host = `127.10.${o.board}.${o.slot}`
     this.rootDir = join(o.stateDir, 'root')
+    this.tag = `${this.host}/${process.pid}/${randomUUID()}`
+    this.npu = o.npuDriver === null ? undefined : (o.npuDriver ?? 'v0.9.8')
     o.bmc.events.on('power', this.onPower)
     o.bmc.events.on('flashed', this.onFlashed)
   }
 
   get sshPort(): number { return this.o.sshPort ?? 2222 }
+
+  /** RKNPU driver version of the node's kernel; undefined: a kernel without the driver (no debugfs file, no render node). */
+  get npuDriver(): string | undefined { return this.npu }
+
+  /** Switches the kernel's RKNPU driver (undefined: none), at once when the node runs and at every boot. */
+  async setNpuDriver(version: string | undefined): Promise<void> {
+    this.npu = version
+    if (this.state === 'up' && this.os === 'armbian') await writeFacts(this.rootDir, version)
+  }
 
   // Drops live SSH connections without powering off (a network blip).
   dropSsh(): void { this.ssh?.dropAll() }
@@ -121,10 +139,16 @@ export class SimNode {
     if (hadAddress) this.o.onAddress?.(this, undefined)
   }
 
-  // A flash replaced the disk: what the node wrote since the last flash is gone.
+  // A flash replaced the disk: what the node wrote since the last flash is gone — including, for a k3s
+  // first server, its cluster datastore, which the lab keeps in the shared store under its LAN address.
   async reflashed(): Promise<void> {
     await this.powerOff()
     await rm(this.rootDir, { recursive: true, force: true })
+    const ip = this.lastLanIp
+    this.lastLanIp = undefined
+    if (this.o.share && ip) {
+      for (const f of [`${ip}.json`, `${ip}.json.lock`, `${ip}.kube`]) await rm(join(this.o.share, 'k3s', f), { recursive: true, force: true })
+    }
   }
 
   async close(): Promise<void> {
@@ -164,7 +188,7 @@ export class SimNode {
     const runtime: NodeRuntime = {
       board: this.board, slot: this.slot, host: this.host, rootDir: this.rootDir, disk, uart, sleep,
       bootDelayMs: this.o.bootDelayMs ?? 200, dhcpIp: this.o.dhcpIp,
-      claimAddress: (ip) => { if (gen !== this.generation) return; this.lanIp = ip; this.o.onAddress?.(this, ip) },
+      claimAddress: (ip) => { if (gen !== this.generation) return; this.lanIp = ip; if (ip) this.lastLanIp = ip; this.o.onAddress?.(this, ip) },
     }
     await personality.boot(runtime)
     if (gen !== this.generation) { await personality.stop(); throw new PowerLost() }
@@ -179,6 +203,8 @@ export class SimNode {
       faults: this.faults.ssh,
       onSsh: (s) => { this.ssh = s },
       share: this.o.share,
+      tag: this.tag,
+      npuDriver: () => this.npu,
     })
     return this.armbianFactory
   }

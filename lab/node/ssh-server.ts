@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import ssh2 from 'ssh2'
@@ -19,6 +19,42 @@ export interface NodeSshOptions {
   pathDirs: string[] // stand-in dirs first on PATH inside the node
   faults: { dropNextExec: boolean; dropAfterMs?: number }
   share?: string // host folder shared by all nodes of the lab (the k3s store), /run/lab-share inside
+  tag: string // TPI_LAB_NODE_TAG of every process the node runs: killNodeProcesses(tag) at power off
+}
+
+/** The environment of a command run inside a node (enter.sh's inputs). */
+export function nodeEnv(o: Pick<NodeSshOptions, 'host' | 'pathDirs' | 'share' | 'tag'>, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    ...process.env, ...extra, LAB_NODE_PATH: [...o.pathDirs, dirname(process.execPath)].join(':'),
+    TPI_NODE_ADDR: o.host, TPI_LAB_NODE_TAG: o.tag, ...(o.share ? { LAB_SHARE: o.share } : {}),
+  }
+}
+
+/** Runs a command inside a node (its namespace, as an SSH exec does); resolves with its exit code. */
+export function runInNode(o: Pick<NodeSshOptions, 'host' | 'pathDirs' | 'share' | 'tag' | 'rootDir'> & { hostname: string }, command: string): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn('unshare', ['--user', '--map-root-user', '--mount', '--uts', 'bash', ENTER_SCRIPT, o.rootDir, o.hostname, command], { env: nodeEnv(o), stdio: 'ignore' })
+    child.on('error', () => resolve(127))
+    child.on('close', (code) => resolve(code ?? 1))
+  })
+}
+
+/**
+ * Kills every process started inside a node (SSH execs, services systemctl ran detached and whatever
+ * they started): they all carry the node's TPI_LAB_NODE_TAG in their environment, which even a
+ * setsid'd or re-parented process keeps.
+ */
+export function killNodeProcesses(tag: string): number {
+  const needle = Buffer.from(`\0TPI_LAB_NODE_TAG=${tag}\0`)
+  let killed = 0
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue
+    let environ: Buffer
+    try { environ = readFileSync(`/proc/${entry}/environ`) } catch { continue } // gone, or not ours to read
+    if (!Buffer.concat([Buffer.from([0]), environ]).includes(needle)) continue
+    try { process.kill(Number(entry), 'SIGKILL'); killed++ } catch { /* already gone */ }
+  }
+  return killed
 }
 
 export interface NodeSsh { close(): Promise<void>; dropAll(): void }
@@ -58,10 +94,7 @@ export async function startNodeSsh(o: NodeSshOptions): Promise<NodeSsh> {
         session.on('exec', (accept, _reject, info) => {
           const stream = accept()
           const child = spawn('unshare', ['--user', '--map-root-user', '--mount', '--uts', 'bash', ENTER_SCRIPT, o.rootDir, o.hostname(), info.command], {
-            env: {
-              ...process.env, ...env, LAB_NODE_PATH: [...o.pathDirs, dirname(process.execPath)].join(':'),
-              TPI_NODE_ADDR: o.host, ...(o.share ? { LAB_SHARE: o.share } : {}),
-            },
+            env: nodeEnv(o, env),
             stdio: ['pipe', 'pipe', 'pipe'],
           })
           children.add(child)
