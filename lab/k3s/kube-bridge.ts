@@ -1,96 +1,116 @@
-// The Kubernetes API of a lab K3s cluster. The k3s stand-in registers nodes in a shared JSON store
-// (<share>/k3s/<first-server-ip>.json) but runs no API server; the runner's kubectl and helm (addons)
-// need one on <first server>:6443. This bridge, in the lab process, watches the store: once a cluster's
-// first server has started it serves lab/kube's API on that node's loopback address, writes the
-// server's /etc/rancher/k3s/k3s.yaml with that API's CA and token (as k3s writes its own), and copies
-// the registered nodes (roles, labels, Ready) into the API on every poll.
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+// The Kubernetes API of lab K3s clusters, for the runner's kubectl and helm (the addons phase). The k3s
+// stand-in keeps each cluster's Kubernetes objects in lab/kube's state, <store>/<first-server-ip>.kube
+// (store = <labDir>/k3s): it creates the API's token and serving certificate there when the first server
+// starts, writes the server's /etc/rancher/k3s/k3s.yaml with them, and registers every node in it. This
+// bridge, in the lab process, polls the store and serves that folder with lab/kube's startKubeApi on
+// hostFor(<first server ip>):6443 while that node is up, so the kubeconfig the install phase fetches
+// (server rewritten to https://<first server LAN IP>:6443, mapped to 127.10.b.s:6443 by the lab's address
+// map) reaches it, and `kubectl get nodes` on the runner shows what `k3s kubectl get nodes` shows on the
+// nodes — one store. A first server that is powered off takes its API with it; a reflashed one starts a
+// new cluster (new certificate and token: the bridge restarts the API when they change).
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { kubeconfigFor, registerNode, startKubeApi, type KubeApi } from '../kube/index.mjs'
-
-interface StoredNode { role: string; ip: string; version: string; labels: Record<string, string> }
-interface StoredCluster { token?: string; nodes?: Record<string, StoredNode> }
+import { listNodes, readState, setReady, startKubeApi, type KubeApi } from '../kube/index.mjs'
 
 export interface K3sKubeOptions {
-  /** The folder the nodes share (SimNode `share`); the store is its k3s/ folder. */
-  share: string
-  /** Loopback address of the node that has this LAN address, once it is up. */
+  /** The folder the simulated nodes share (their TPI_LAB_DIR); the cluster store is its k3s/ folder. */
+  labDir: string
+  /** Loopback address (127.10.b.s) of the node that has this LAN address while it is up, else undefined. */
   hostFor(lanIp: string): string | undefined
-  /** That node's root folder (its /etc/rancher/k3s/k3s.yaml lives there). */
-  rootFor(lanIp: string): string | undefined
-  pollMs?: number
 }
 
-export async function startK3sKube(o: K3sKubeOptions): Promise<{ stop(): Promise<void> }> {
-  const apis = new Map<string, { api: KubeApi; host: string }>()
-  const starting = new Set<string>()
-  const store = join(o.share, 'k3s')
-  const notReady = (name: string): boolean => existsSync(join(store, 'faults', `${name}.notready`))
+/** The options startLab passed before K3sKubeOptions: share = labDir; rootFor is no longer needed. */
+export interface LegacyK3sKubeOptions {
+  share: string
+  hostFor(lanIp: string): string | undefined
+  rootFor?(lanIp: string): string | undefined
+}
 
-  const sync = async (ip: string, cluster: StoredCluster): Promise<void> => {
-    const host = o.hostFor(ip)
-    let entry = apis.get(ip)
-    if (entry && entry.host !== host) {
-      // The first server was reflashed or powered off: its API (and its data) went with it.
-      apis.delete(ip)
-      await entry.api.stop()
-      entry = undefined
-    }
-    if (!host || !cluster.token) return
-    if (!entry && !starting.has(ip)) {
-      starting.add(ip)
-      try {
-        const api = await startKubeApi({ host, port: 6443, dataDir: join(store, `${ip}.kube`), tls: true })
-        entry = { api, host }
-        apis.set(ip, entry)
-      } finally {
-        starting.delete(ip)
-      }
-    }
-    if (!entry) return
-    const root = o.rootFor(ip)
-    if (root) {
-      const path = join(root, 'etc/rancher/k3s/k3s.yaml')
-      const current = existsSync(path) ? readFileSync(path, 'utf8') : undefined
-      if (current !== undefined && !current.includes(entry.api.token)) writeFileSync(path, kubeconfigFor(entry.api, 'https://127.0.0.1:6443', 'default'), { mode: 0o600 })
-    }
-    for (const [name, n] of Object.entries(cluster.nodes ?? {})) {
-      const roles = Object.keys(n.labels ?? {}).filter((k) => k.startsWith('node-role.kubernetes.io/')).map((k) => k.slice('node-role.kubernetes.io/'.length))
-      const ready = !notReady(name)
-      registerNode(entry.api.dataDir, {
-        name, ip: n.ip, roles, labels: n.labels, ready, ...(ready ? {} : { reason: 'KubeletNotReady' }),
-        kubeletVersion: n.version?.replace(/\+.*$/, '') ?? 'v1.31.3', osImage: 'Armbian 25.8.1 bookworm',
-        kernelVersion: '6.1.115-vendor-rk35xx', containerRuntime: 'containerd://1.7.23-k3s2'
-      })
-    }
+interface Served { api: KubeApi; host: string; caPem: string }
+
+const POLL_MS = 50
+
+/** Starts the bridge; stop() ends every API it serves. */
+export async function startK3sKube(o: { labDir: string; hostFor(lanIp: string): string | undefined }): Promise<{ stop(): Promise<void> }>
+export async function startK3sKube(o: LegacyK3sKubeOptions): Promise<{ stop(): Promise<void> }>
+export async function startK3sKube(o: K3sKubeOptions | LegacyK3sKubeOptions): Promise<{ stop(): Promise<void> }> {
+  const labDir = 'labDir' in o ? o.labDir : o.share
+  // startLab gives nodes <dir>/share as their shared folder; accept its <dir> too.
+  const stores = [...new Set([join(labDir, 'k3s'), join(labDir, 'share', 'k3s')])]
+  const served = new Map<string, Served>()
+  let stopped = false
+
+  const stopApi = async (key: string): Promise<void> => {
+    const s = served.get(key)
+    served.delete(key)
+    await s?.api.stop()
+  }
+
+  const sync = async (store: string, ip: string): Promise<void> => {
+    const key = join(store, ip)
+    const dataDir = join(store, `${ip}.kube`)
+    const certFile = join(dataDir, 'apiserver.crt')
+    const cluster = readJson(join(store, `${ip}.json`)) as { token?: string } | undefined
+    // Ready to serve once the first server created the API data (the store's token is saved after it).
+    const caPem = cluster?.token && readState(dataDir).token && existsSync(certFile) ? readFileSync(certFile, 'utf8') : undefined
+    const host = caPem ? o.hostFor(ip) : undefined
+    const current = served.get(key)
+    if (current && (current.host !== host || current.caPem !== caPem)) await stopApi(key)
+    if (!host || !caPem || stopped) return
+    applyFaults(store, dataDir)
+    if (served.has(key)) return
+    const api = await startKubeApi({ host, port: 6443, dataDir, tls: true })
+    if (stopped) return void (await api.stop())
+    served.set(key, { api, host, caPem })
   }
 
   let busy = false
   const poll = async (): Promise<void> => {
-    if (busy) return
+    if (busy || stopped) return
     busy = true
     try {
-      const files = existsSync(store) ? readdirSync(store).filter((f) => f.endsWith('.json')) : []
-      for (const f of files) {
-        let cluster: StoredCluster
-        try {
-          cluster = JSON.parse(readFileSync(join(store, f), 'utf8')) as StoredCluster
-        } catch {
-          continue // a writer is mid-rename; next poll
+      const seen = new Set<string>()
+      for (const store of stores) {
+        const ips = existsSync(store) ? readdirSync(store).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -'.json'.length)) : []
+        for (const ip of ips) {
+          seen.add(join(store, ip))
+          await sync(store, ip).catch(() => undefined) // a writer mid-update or a port still closing: next poll
         }
-        await sync(f.slice(0, -'.json'.length), cluster).catch(() => undefined)
       }
+      for (const key of [...served.keys()]) if (!seen.has(key)) await stopApi(key)
     } finally {
       busy = false
     }
   }
-  const timer = setInterval(() => void poll(), o.pollMs ?? 100)
+  await poll()
+  const timer = setInterval(() => void poll(), POLL_MS)
   timer.unref()
   return {
     stop: async () => {
+      stopped = true
       clearInterval(timer)
-      for (const { api } of apis.values()) await api.stop()
-      apis.clear()
+      while (busy) await new Promise((r) => setTimeout(r, 5))
+      for (const key of [...served.keys()]) await stopApi(key)
     }
+  }
+}
+
+function readJson(path: string): unknown {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as unknown
+  } catch {
+    return undefined // absent, or a writer is mid-rename
+  }
+}
+
+/** <store>/faults/<node>.notready keeps a node Ready=False (as on the nodes); removing it makes it Ready again. */
+function applyFaults(store: string, dataDir: string): void {
+  if (!existsSync(dataDir)) return // wiped (a reflashed first server): never recreate it
+  for (const node of listNodes(dataDir)) {
+    const name = node.metadata.name
+    const conditions = ((node.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions) ?? []
+    const ready = conditions.some((c) => c.type === 'Ready' && c.status === 'True')
+    const wanted = !existsSync(join(store, 'faults', `${name}.notready`))
+    if (ready !== wanted) setReady(dataDir, name, wanted)
   }
 }

@@ -1,68 +1,18 @@
-// `k3s kubectl` in the lab, answered from the shared cluster store: nodes (real List JSON shape with
+// `k3s kubectl` in the lab, answered from the cluster's Kubernetes objects (lab/kube's state in the
+// shared store, the same objects the lab API on the first server serves): nodes (List JSON with
 // conditions and role labels), kube-system pods, node-password secrets, delete and label. Faults: a file
 // <lab>/k3s/faults/<node>.notready keeps that node NotReady with kubelet's CNI message.
 import { existsSync } from 'node:fs'
-import { join } from 'node:path'
-import { labDir, loadCluster, nodeIdentity, readText, updateCluster } from './store.mjs'
-
-const CORE = ['coredns-ccb96694c', 'local-path-provisioner-5cf85fd84d', 'metrics-server-5985cbc9d7']
+import { readState, updateState } from '../../../kube/store.mjs'
+import { applyFaults, kubeDir, loadCluster, nodeIdentity, nodeKey, readText } from './store.mjs'
 
 function fail(message, code = 1) {
   process.stderr.write(message + '\n')
   return code
 }
 
-function notReady(name) {
-  return existsSync(join(labDir(), 'k3s', 'faults', `${name}.notready`))
-}
-
-function nodeObject(name, node) {
-  const ready = !notReady(name)
-  const at = node.started ?? node.created
-  return {
-    apiVersion: 'v1',
-    kind: 'Node',
-    metadata: { creationTimestamp: node.created, labels: node.labels, name },
-    spec: { podCIDR: '10.42.0.0/24' },
-    status: {
-      addresses: [
-        { address: node.ip, type: 'InternalIP' },
-        { address: name, type: 'Hostname' }
-      ],
-      conditions: [
-        ready
-          ? { lastHeartbeatTime: at, lastTransitionTime: at, message: 'kubelet is posting ready status', reason: 'KubeletReady', status: 'True', type: 'Ready' }
-          : {
-              lastHeartbeatTime: at,
-              lastTransitionTime: at,
-              message: 'container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:Network plugin returns error: cni plugin not initialized',
-              reason: 'KubeletNotReady',
-              status: 'False',
-              type: 'Ready'
-            }
-      ],
-      nodeInfo: {
-        architecture: 'arm64',
-        containerRuntimeVersion: 'containerd://1.7.23-k3s2',
-        kernelVersion: '6.1.115-vendor-rk35xx',
-        kubeletVersion: node.version,
-        operatingSystem: 'linux',
-        osImage: 'Armbian 25.8.1 bookworm'
-      }
-    }
-  }
-}
-
-function pods(cluster) {
-  const names = [...CORE]
-  if (!(cluster.config?.disable ?? []).includes('traefik')) names.push('traefik-5d45fc8cc9')
-  return names.map((base, i) => ({
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name: `${base}-${'abcde'[i]}x${i}q7`, namespace: 'kube-system' },
-    status: { phase: 'Running' }
-  }))
-}
+const list = (items) => ({ apiVersion: 'v1', items, kind: 'List', metadata: { resourceVersion: '' } })
+const print = (obj) => process.stdout.write(JSON.stringify(obj, null, 4) + '\n')
 
 /** Parses `[-n ns] verb [kind] [name] [-o json] [flags]` in any order. */
 function parse(args) {
@@ -82,8 +32,10 @@ function parse(args) {
 export async function kubectl(args) {
   const { serverIp } = nodeIdentity()
   if (!readText('/etc/rancher/k3s/k3s.yaml')) return fail('error: error loading config file "/etc/rancher/k3s/k3s.yaml": open /etc/rancher/k3s/k3s.yaml: no such file or directory')
-  const cluster = loadCluster(serverIp)
-  if (!cluster?.token) return fail('The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?')
+  const dataDir = kubeDir(serverIp)
+  if (!loadCluster(serverIp)?.token || !existsSync(dataDir)) return fail('The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?')
+  applyFaults(dataDir)
+  const objects = readState(dataDir).objects
   const { positional, namespace, output } = parse(args)
   const [verb, kindRaw, name, ...rest] = positional
   const kind = (kindRaw ?? '').replace(/s$/, '')
@@ -92,44 +44,48 @@ export async function kubectl(args) {
     return 0
   }
   if (verb === 'get' && kind === 'node') {
-    const entries = Object.entries(cluster.nodes).sort(([a], [b]) => a.localeCompare(b))
     if (name) {
-      const found = cluster.nodes[name]
+      const found = objects[nodeKey(name)]
       if (!found) return fail(`Error from server (NotFound): nodes "${name}" not found`)
-      process.stdout.write(output === 'json' ? JSON.stringify(nodeObject(name, found), null, 4) + '\n' : `${name}\n`)
+      if (output === 'json') print(found)
+      else process.stdout.write(`${name}\n`)
       return 0
     }
-    const list = { apiVersion: 'v1', items: entries.map(([n, node]) => nodeObject(n, node)), kind: 'List', metadata: { resourceVersion: '' } }
-    process.stdout.write(JSON.stringify(list, null, 4) + '\n')
+    const nodes = Object.entries(objects).filter(([k]) => k.startsWith('/nodes//')).sort(([a], [b]) => a.localeCompare(b))
+    print(list(nodes.map(([, n]) => n)))
     return 0
   }
   if (verb === 'get' && kind === 'pod') {
-    const items = namespace === 'kube-system' ? pods(cluster) : []
-    process.stdout.write(JSON.stringify({ apiVersion: 'v1', items, kind: 'List', metadata: { resourceVersion: '' } }, null, 4) + '\n')
+    const prefix = args.includes('-A') || args.includes('--all-namespaces') ? '/pods/' : `/pods/${namespace}/`
+    print(list(Object.entries(objects).filter(([k]) => k.startsWith(prefix)).sort(([a], [b]) => a.localeCompare(b)).map(([, p]) => p)))
     return 0
   }
   if (verb === 'get' && kind === 'secret' && name) {
-    if (namespace !== 'kube-system' || !cluster.secrets[name]) return fail(`Error from server (NotFound): secrets "${name}" not found`)
+    if (!objects[`/secrets/${namespace}/${name}`]) return fail(`Error from server (NotFound): secrets "${name}" not found`)
     process.stdout.write(`${name}\n`)
     return 0
   }
   if (verb === 'delete' && (kind === 'node' || kind === 'secret') && name) {
-    const table = kind === 'node' ? 'nodes' : 'secrets'
-    const existed = await updateCluster(serverIp, (c) => {
-      if (kind === 'secret' && namespace !== 'kube-system') return false
-      const had = name in c[table]
-      delete c[table][name]
+    const key = kind === 'node' ? nodeKey(name) : `/secrets/${namespace}/${name}`
+    const existed = updateState(dataDir, (state) => {
+      const had = key in state.objects
+      delete state.objects[key]
+      if (had) state.resourceVersion += 1
       return had
     })
-    if (!existed && !args.includes('--ignore-not-found')) return fail(`Error from server (NotFound): ${table} "${name}" not found`)
+    if (!existed && !args.includes('--ignore-not-found')) return fail(`Error from server (NotFound): ${kind}s "${name}" not found`)
     if (existed) process.stdout.write(`${kind} "${name}" deleted\n`)
     return 0
   }
   if (verb === 'label' && kind === 'node' && name) {
     const pairs = rest.filter((p) => p.includes('='))
-    const ok = await updateCluster(serverIp, (c) => {
-      if (!c.nodes[name]) return false
-      for (const p of pairs) c.nodes[name].labels[p.slice(0, p.indexOf('='))] = p.slice(p.indexOf('=') + 1)
+    const ok = updateState(dataDir, (state) => {
+      const node = state.objects[nodeKey(name)]
+      if (!node) return false
+      node.metadata.labels = { ...(node.metadata.labels ?? {}) }
+      for (const p of pairs) node.metadata.labels[p.slice(0, p.indexOf('='))] = p.slice(p.indexOf('=') + 1)
+      state.resourceVersion += 1
+      node.metadata.resourceVersion = String(state.resourceVersion)
       return true
     })
     if (!ok) return fail(`Error from server (NotFound): nodes "${name}" not found`)

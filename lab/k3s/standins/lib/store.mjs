@@ -1,8 +1,14 @@
-// Cross-node state of a simulated k3s cluster: one JSON file per cluster under the lab folder, keyed by
-// the first server's address, so processes of every simulated node (all on this host) see the same
-// registrations. Writers take an exclusive lock file; agents of a parallel join queue on it.
-import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
+// Cross-node state of a simulated k3s cluster, keyed by the first server's address, under the lab's
+// shared folder so processes of every simulated node (all on this host) see the same cluster:
+//   k3s/<ip>.json   k3s's own bootstrap data (token, cluster config, datastore id); writers take
+//                   <ip>.json.lock, so agents of a parallel join queue on it
+//   k3s/<ip>.kube/  the cluster's Kubernetes objects in lab/kube's state (Nodes, node-password Secrets,
+//                   kube-system pods), its API token and serving certificate: the one store that
+//                   `k3s kubectl` on the nodes reads and lab/k3s/kube-bridge.ts serves on <first server>:6443
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
+import { readyCondition } from '../../../kube/objects.mjs'
+import { readState, updateState } from '../../../kube/store.mjs'
 
 export function labDir() {
   return process.env.TPI_LAB_DIR || '/var/lib/tpi-lab'
@@ -31,8 +37,40 @@ function storeFile(serverIp) {
   return join(labDir(), 'k3s', `${serverIp}.json`)
 }
 
+/** lab/kube data folder of the cluster whose first server has this address. */
+export function kubeDir(serverIp) {
+  return join(labDir(), 'k3s', `${serverIp}.kube`)
+}
+
 export function emptyCluster() {
-  return { token: '', fullToken: '', nodes: {}, secrets: {}, config: {}, pods: [] }
+  return { id: '', token: '', fullToken: '', config: {} }
+}
+
+/** Node names kept NotReady by the fault files <lab>/k3s/faults/<node>.notready. */
+export function notReady(name) {
+  return existsSync(join(labDir(), 'k3s', 'faults', `${name}.notready`))
+}
+
+export const nodeKey = (name) => `/nodes//${name}`
+export const secretKey = (name) => `/secrets/kube-system/${name}`
+
+/** Brings each Node's Ready condition in line with the fault files (a fault removed → Ready again). */
+export function applyFaults(dataDir) {
+  const stale = Object.entries(readState(dataDir).objects).filter(([k, o]) => k.startsWith('/nodes//') && isReady(o) === notReady(o.metadata.name))
+  if (!stale.length) return
+  updateState(dataDir, (state) => {
+    for (const [k] of stale) {
+      const obj = state.objects[k]
+      if (!obj || isReady(obj) !== notReady(obj.metadata.name)) continue
+      obj.status.conditions = [readyCondition(!notReady(obj.metadata.name))]
+      state.resourceVersion += 1
+      obj.metadata.resourceVersion = String(state.resourceVersion)
+    }
+  })
+}
+
+export function isReady(node) {
+  return (node.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True')
 }
 
 export function loadCluster(serverIp) {
