@@ -17,6 +17,7 @@ import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { buildBenchImage } from '../lab/images/index.js'
 import { createBmcClient, type HttpBmcClient } from '../src/adapters/bmc/client.js'
+import { FileSource } from '../src/adapters/bmc/file-source.js'
 import type { FlashRequest } from '../src/adapters/bmc/types.js'
 import { UPLOAD_READ_BYTES } from '../src/core/phases/flash/flash-node.js'
 import { loginToken, startLabBmcChild } from './lib/lab-bmc-child.js'
@@ -67,7 +68,8 @@ export async function bench(): Promise<BenchResult[]> {
       const cpu0 = process.cpuUsage()
       const t0 = performance.now()
       const handle = await client.startFlash(request)
-      await client.upload(handle, createReadStream(image.path, { highWaterMark: READ_BYTES }), request)
+      // The body flashNode sends: a FileSource, which the client writes from two reused buffers.
+      await client.upload(handle, new FileSource(image.path, READ_BYTES), request)
       const s = (performance.now() - t0) / 1000
       clearInterval(sampler)
       peak = Math.max(peak, process.memoryUsage().rss)

@@ -2,11 +2,12 @@
 // self-signed and usually expired, so CA verification is off and the pin is checked on the socket's
 // 'secureConnect' BEFORE any byte (credentials included) is written. `insecure` skips the pin.
 import { Agent, request as httpsRequest, type RequestOptions } from 'node:https'
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http'
+import { request as httpRequest, type ClientRequest, type IncomingHttpHeaders } from 'node:http'
 import type { TLSSocket } from 'node:tls'
 import type { Readable } from 'node:stream'
 import { TpiError } from '../../core/errors.js'
 import type { AddressMap } from '../net/types.js'
+import { FileSource } from './file-source.js'
 
 export interface HttpReply {
   status: number
@@ -118,10 +119,17 @@ export class BmcTransport {
         else if (typeof send.body === 'string') req.end(send.body)
         else if ('head' in send.body) {
           const { head, file, tail } = send.body
-          file.on('error', (e) => fail(new TransportError(`BMC ${this.endpoint}: reading the upload failed: ${e.message}`, { cause: e })))
+          const readFailed = (e: Error): void => fail(new TransportError(`BMC ${this.endpoint}: reading the upload failed: ${e.message}`, { cause: e }))
           req.write(head)
-          file.pipe(req, { end: false })
-          file.once('end', () => req.end(tail))
+          if (file instanceof FileSource) {
+            pumpReused(req, file, tail).catch((e: unknown) => {
+              if (!settled && !req.destroyed) readFailed(e as Error)
+            })
+          } else {
+            file.on('error', readFailed)
+            file.pipe(req, { end: false })
+            file.once('end', () => req.end(tail))
+          }
         } else {
           send.body.on('error', (e) => fail(new TransportError(`BMC ${this.endpoint}: reading the upload failed: ${e.message}`, { cause: e })))
           send.body.pipe(req)
@@ -151,6 +159,27 @@ export class BmcTransport {
     if (seen === this.pin) return undefined
     return `BMC ${this.endpoint}: certificate fingerprint ${seen || '(none)'} does not match the pinned ${this.pin}; nothing was sent. Update bmc.tls.fingerprint if the BMC certificate was regenerated`
   }
+}
+
+/**
+ * Writes a FileSource's reused chunks one at a time: the next chunk is requested only once the socket
+ * took the previous one (write callback), which is what lets the source refill that buffer. The kernel
+ * socket buffer keeps the BMC fed meanwhile, and the file read of chunk n+1 overlaps the write of n.
+ */
+async function pumpReused(req: ClientRequest, file: FileSource, tail: Buffer): Promise<void> {
+  for await (const chunk of file.reused()) {
+    if (req.destroyed) return
+    await new Promise<void>((resolve, reject) => {
+      const closed = (): void => reject(new Error('request closed during the upload'))
+      req.once('close', closed)
+      req.write(chunk, (error) => {
+        req.off('close', closed)
+        if (error) reject(error)
+        else resolve()
+      })
+    })
+  }
+  if (!req.destroyed) req.end(tail)
 }
 
 /** Strips query values that could be secrets or noise from messages (none today, but cheap insurance). */
