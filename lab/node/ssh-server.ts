@@ -76,6 +76,9 @@ export async function startNodeSsh(o: NodeSshOptions): Promise<NodeSsh> {
   const children = new Set<ChildProcess>()
   const server = new ssh2.Server({ hostKeys: [o.hostKey], ident: 'OpenSSH_9.2p1 Debian-2+deb12u7' }, (client) => {
     conns.add(client)
+    // Small packets (exit status, EOF, close) go out at once: with Nagle each exec waited on delayed ACKs.
+    const tcp = client as unknown as { setNoDelay(noDelay: boolean): void } // ssh2 has it; @types/ssh2 does not
+    tcp.setNoDelay(true)
     client.on('close', () => conns.delete(client))
     client.on('error', () => conns.delete(client))
     client.on('authentication', (ctx) => {
