@@ -1,0 +1,115 @@
+// What a command sees inside a simulated Armbian node, over SSH with the action's adapter: the lab's
+// shared folder as TPI_LAB_DIR, its loopback address as TPI_NODE_ADDR, the RKNPU facts at their real
+// paths (the shipped NPU phase's observe script reads them) or none on a kernel without the driver,
+// systemctl running units, and nothing left running after power off. Board 22 (127.10.22.x): no other
+// suite uses it.
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
+import { EventEmitter } from 'node:events'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { copyFile, mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { buildArmbianImage, writeImageFiles } from '../../../lab/images/index.js'
+import { validEd25519 } from '../../../lab/node/armbian.js'
+import { SimNode } from '../../../lab/node/sim-node.js'
+import { createSshConnector } from '../../../src/adapters/ssh/ssh2-connector.js'
+import type { RemoteShell } from '../../../src/adapters/ssh/types.js'
+import { DEFAULT_NPU_PATHS, npuObserveScript } from '../../../src/core/phases/npu/scripts.js'
+
+const key = validEd25519()
+const events = new EventEmitter()
+let dir: string
+let node: SimNode
+let share: string
+
+const power = async (on: boolean): Promise<void> => {
+  events.emit('power', 1, on)
+  await node.waitFor(on ? 'up' : 'off')
+}
+
+async function shell(): Promise<RemoteShell> {
+  return (await createSshConnector().connect({ node: 'n1', host: node.host, port: node.sshPort, user: 'root', privateKey: key.private })).shell
+}
+
+async function sh(script: string): Promise<{ stdout: string; stderr: string; code: number }> {
+  const s = await shell()
+  try {
+    return await s.exec(script)
+  } finally {
+    await s.close()
+  }
+}
+
+/** Running (a killed process its parent has not reaped yet is a zombie: dead). */
+function alive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))
+  } catch {
+    return false
+  }
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'simnode-inside-'))
+  share = join(dir, 'share')
+  mkdirSync(join(share, 'k3s'), { recursive: true })
+  const bmc = { events, uart: () => ({ write: () => undefined }), diskPath: (slot: number) => join(dir, `slot${slot}.img`) }
+  await copyFile((await buildArmbianImage({ dir })).path, bmc.diskPath(1))
+  await writeImageFiles(bmc.diskPath(1), { '/root/.ssh/authorized_keys': { content: key.public + '\n', mode: 0o600 } })
+  node = new SimNode({ bmc, board: 22, slot: 1, stateDir: join(dir, 'n1'), bootDelayMs: 10, share })
+  await power(true)
+}, 30_000)
+
+afterAll(async () => {
+  await node?.close()
+  if (dir) await rm(dir, { recursive: true, force: true })
+})
+
+describe('inside a simulated Armbian node', () => {
+  test('the lab share is TPI_LAB_DIR (the k3s store at $TPI_LAB_DIR/k3s) and TPI_NODE_ADDR its loopback address', async () => {
+    writeFileSync(join(share, 'k3s', 'from-the-lab'), 'x')
+    const out = await sh('echo "$TPI_LAB_DIR $TPI_NODE_ADDR"; ls "$TPI_LAB_DIR/k3s"; echo y > "$TPI_LAB_DIR/k3s/from-the-node"')
+    expect(out.stdout).toBe(`/run/lab-share 127.10.22.1\nfrom-the-lab\n`)
+    expect(readFileSync(join(share, 'k3s', 'from-the-node'), 'utf8')).toBe('y\n')
+  })
+
+  test('RKNPU driver at /sys/kernel/debug/rknpu/version and a render node in /dev/dri; none on a kernel without the driver', async () => {
+    const facts = async (): Promise<string> => (await sh(npuObserveScript(DEFAULT_NPU_PATHS))).stdout.split('\n').filter((l) => /^(driver|render)=/.test(l)).join(' ')
+    expect(await facts()).toBe('driver=v0.9.8 render=/dev/dri/renderD129')
+    expect((await sh('cat /sys/kernel/debug/rknpu/version; [ -c /dev/dri/renderD129 ] && echo char device')).stdout).toBe('RKNPU driver: v0.9.8\nchar device\n')
+    await node.setNpuDriver(undefined)
+    expect(await facts()).toBe('driver=none render=none')
+    expect((await sh('ls /dev/dri 2>&1 || true; ls -A /sys/kernel/debug')).stdout).toMatch(/^ls: cannot access '\/dev\/dri': No such file or directory\n$/)
+    // The switch holds across boots.
+    await power(false)
+    await power(true)
+    expect(await facts()).toBe('driver=none render=none')
+    await node.setNpuDriver('v0.9.8')
+    expect(await facts()).toBe('driver=v0.9.8 render=/dev/dri/renderD129')
+  }, 30_000)
+
+  test('systemctl runs units; power off kills them and every stray process; enabled units start again at boot', async () => {
+    await sh(`cat > /etc/systemd/system/lab-sleeper.service <<'EOF'
+[Service]
+ExecStart=/bin/sleep 600
+EOF`)
+    const enable = await sh('systemctl enable lab-sleeper; systemctl enable lab-sleeper; systemctl start lab-sleeper; systemctl is-active lab-sleeper')
+    expect(enable.stderr).toBe('Created symlink /etc/systemd/system/multi-user.target.wants/lab-sleeper.service → /etc/systemd/system/lab-sleeper.service.\n')
+    expect(enable.stdout).toBe('active\n')
+    const unitPid = Number(readFileSync(join(node.rootDir, 'run/lab-units/lab-sleeper.service.pid'), 'utf8'))
+    // A process an exec leaves behind in its own session, outside any unit.
+    const stray = Number((await sh('setsid sleep 601 > /dev/null 2>&1 < /dev/null & echo $!')).stdout.trim())
+    expect([alive(unitPid), alive(stray)]).toEqual([true, true])
+    const failing = await sh(`printf '[Service]\\nExecStart=/bin/false\\n' > /etc/systemd/system/lab-false.service; systemctl start lab-false || echo "rc=$?"; systemctl is-active lab-false || echo "rc=$?"`)
+    expect(failing.stdout).toBe('rc=1\nfailed\nrc=3\n')
+
+    await power(false)
+    expect([alive(unitPid), alive(stray)]).toEqual([false, false])
+    await power(true)
+    const after = await sh('systemctl is-active lab-sleeper; systemctl is-active lab-false || true')
+    expect(after.stdout).toBe('active\ninactive\n')
+    const again = Number(readFileSync(join(node.rootDir, 'run/lab-units/lab-sleeper.service.pid'), 'utf8'))
+    expect(again).not.toBe(unitPid)
+    expect(alive(again)).toBe(true)
+  }, 30_000)
+})
