@@ -1,7 +1,7 @@
 // The action's K3s phases against simulated Armbian nodes (lab/node SimNode) over real SSH with the
 // action's own adapter: os-bootstrap, install, join and npu bring three nodes to Ready; the runner's
-// kubectl stand-in (lab/kube) lists them through the lab K3s API bridge with the kubeconfig the install
-// phase fetched. Board 21 (127.10.21.x): other suites use boards 0-9 (startLab boots up to 9), and jest
+// kubectl and helm stand-ins (lab/kube) reach the cluster through the lab K3s API bridge with the
+// kubeconfig the install phase fetched (the addons phase installs MetalLB; kubectl lists the nodes). Board 21 (127.10.21.x): other suites use boards 0-9 (startLab boots up to 9), and jest
 // runs files in parallel, so 2222 and 6443 must not collide.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import { execFile } from 'node:child_process'
@@ -15,12 +15,16 @@ import { fileURLToPath } from 'node:url'
 import { LabAddressMap } from '../../../lab/address-map.js'
 import { buildArmbianImage, writeImageFiles } from '../../../lab/images/index.js'
 import { INSTALL_STANDIN, k3sStandinBinary } from '../../../lab/k3s/binary.js'
+import { helmStandinTarball, kubectlStandinBinary } from '../../../lab/kube/binaries.js'
 import { startK3sKube } from '../../../lab/k3s/kube-bridge.js'
 import { validEd25519 } from '../../../lab/node/armbian.js'
 import { SimNode } from '../../../lab/node/sim-node.js'
 import type { ArtifactRequest, Downloads } from '../../../src/adapters/downloads/types.js'
+import { createLocalExec } from '../../../src/adapters/exec/local-exec.js'
+import { createKube } from '../../../src/adapters/kube/exec-kube.js'
 import { createSshConnector } from '../../../src/adapters/ssh/ssh2-connector.js'
 import type { Deps } from '../../../src/core/deps.js'
+import { createAddonsPhase } from '../../../src/core/phases/addons/index.js'
 import { k3sInstallPhase } from '../../../src/core/phases/k3s/install-phase.js'
 import { k3sJoinPhase } from '../../../src/core/phases/k3s/join-phase.js'
 import { createNpuPhase } from '../../../src/core/phases/npu/index.js'
@@ -34,6 +38,8 @@ const BOARD = 21
 const KUBECTL = fileURLToPath(new URL('../../../lab/kube/kubectl.mjs', import.meta.url))
 const cluster = k3sCluster(
   `boot_timeout: 10
+metallb_ip_range: 10.10.88.80-10.10.88.89
+addons: { metallb: true }
 npu_config: { install_rknn: true, install_rkllm: true, deploy_rkllama: true, model: qwen3-4b, rkllm_version: 1.2.3 }`,
   `control_plane: { node: 1, ip: 10.10.88.73, hostname: k3s-cp }
 workers:
@@ -63,6 +69,8 @@ function fakeDownloads(cache: string): Downloads & { requests: ArtifactRequest[]
       if (!existsSync(path)) {
         if (request.tool === 'k3s') writeFileSync(path, k3sStandinBinary(`v${request.version.replace(/-k3s/, '+k3s')}`), { mode: 0o755 })
         else if (request.tool === 'k3s-install') writeFileSync(path, readFileSync(INSTALL_STANDIN), { mode: 0o755 })
+        else if (request.tool === 'kubectl') writeFileSync(path, kubectlStandinBinary(), { mode: 0o755 })
+        else if (request.tool === 'helm') writeFileSync(path, helmStandinTarball(request.arch === 'x64' ? 'amd64' : 'arm64'))
         else if (request.tool === 'rkllama') {
           const src = join(cache, 'src', `rkllama-${request.version}`)
           mkdirSync(src, { recursive: true })
@@ -107,7 +115,8 @@ async function context(): Promise<PhaseContext & { reporter: MemoryReporter }> {
     ssh: createSshConnector(),
     net,
     downloads: fakeDownloads(join(dir, 'cache')),
-    exec: () => Promise.reject(new Error('no local exec here')),
+    // The runner's helm and kubectl (lab/kube stand-ins) find the API through the lab's address map.
+    exec: createLocalExec({ ...process.env, TPI_ADDRESS_MAP: net.file, TPI_LAB_DIR: dir }),
     sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 200)))
   }
   return {
@@ -190,6 +199,10 @@ describe('K3s phases on simulated Armbian nodes over SSH', () => {
     ])
     // One store: the label the npu phase set with `k3s kubectl` on the first server, and the worker's own label.
     expect(listed[1]!.labels).toEqual(expect.objectContaining({ 'turingpi.io/npu': 'rk3588', zone: 'b' }))
+    // The addons phase: helm and kubectl on the runner against the cluster's API, through the bridge.
+    await createAddonsPhase({ createKube, arch: process.arch === 'x64' ? 'x64' : 'arm64', retryDelayMs: 50 }).run!(ctx)
+    expect(ctx.outputs.addons.map((a) => [a.name, a.status])).toEqual([['metallb', 'installed']])
+    expect((await kubectl('get', 'ipaddresspools.metallb.io', '-n', 'metallb-system', '-o', 'name')).stdout).toMatch(/^ipaddresspool\.metallb\.io\/\S+\n$/)
     const table = await kubectl('get', 'nodes')
     expect(table.stdout).toMatch(/^NAME\s+STATUS\s+ROLES\s+AGE\s+VERSION\nk3s-cp\s+Ready\s+control-plane,master\s+\S+\s+v1\.31\.3\+k3s1\n/)
   }, 60_000)
