@@ -1,6 +1,6 @@
 // An image file as an upload body. As a plain Readable (any consumer) it reads into fresh Buffers like
-// fs.createReadStream. The HTTPS transport instead asks for `reused()`: two buffers read in turn, each
-// refilled only after the socket has taken the previous contents (write callback), so a 2 GiB upload
+// fs.createReadStream. The HTTPS transport instead asks for `reused()`: three buffers read in turn, each
+// refilled only after the socket has taken its previous contents (write callback), so a 2 GiB upload
 // leaves no trail of spent chunks for the GC: with fresh Buffers V8 lets ~64 MiB of them pile up
 // (external memory) before it collects, which is most of the upload's RSS growth.
 import { open, type FileHandle } from 'node:fs/promises'
@@ -42,16 +42,17 @@ export class FileSource extends Readable {
   }
 
   /**
-   * The file's contents in order, as views of two reused buffers. The caller must be done with a chunk
-   * (e.g. its socket write called back) before it asks for the next one, whose buffer is then refilled:
-   * while it writes chunk n, chunk n+1 is read into the other buffer. Once only, and not together with
-   * the stream interface.
+   * The file's contents in order, as views of `count` reused buffers (default 3). Asking for chunk k
+   * refills the buffer of chunk k+1-count with chunk k+1 (read ahead), so the caller must be done with
+   * chunk k+1-count (e.g. its socket write called back) before it asks for chunk k: with 3 buffers, two
+   * writes can be in flight while the next chunk is read. Once only, and not with the stream interface.
    */
-  async *reused(): AsyncGenerator<Buffer> {
+  async *reused(count = 3): AsyncGenerator<Buffer> {
     if (this.claimed || this.readableDidRead) throw new Error(`FileSource ${this.path}: already being read`)
+    if (count < 2) throw new Error(`FileSource ${this.path}: needs at least 2 buffers, got ${count}`)
     this.claimed = true
     const fh = await this.fh()
-    const buffers = [Buffer.allocUnsafe(this.chunkBytes), Buffer.allocUnsafe(this.chunkBytes)]
+    const buffers = Array.from({ length: count }, () => Buffer.allocUnsafe(this.chunkBytes))
     const readInto = async (b: Buffer): Promise<Buffer> => {
       const { bytesRead } = await fh.read(b, 0, b.length, this.position)
       this.position += bytesRead
@@ -64,7 +65,7 @@ export class FileSource extends Readable {
         const chunk = await next
         if (!chunk.length) return
         i++
-        next = readInto(buffers[i % 2] as Buffer)
+        next = readInto(buffers[i % count] as Buffer)
         next.catch(() => undefined) // an abandoned prefetch must not be an unhandled rejection
         yield chunk
       }

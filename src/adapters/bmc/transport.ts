@@ -162,14 +162,15 @@ export class BmcTransport {
 }
 
 /**
- * Writes a FileSource's reused chunks one at a time: the next chunk is requested only once the socket
- * took the previous one (write callback), which is what lets the source refill that buffer. The kernel
- * socket buffer keeps the BMC fed meanwhile, and the file read of chunk n+1 overlaps the write of n.
+ * Writes a FileSource's reused chunks with at most two writes in flight: chunk k is requested (which
+ * refills the buffer of chunk k-2) only once the socket took chunk k-2 (write callback). The kernel
+ * socket buffer and the second write keep the BMC fed while the next chunk is read and encrypted.
  */
 async function pumpReused(req: ClientRequest, file: FileSource, tail: Buffer): Promise<void> {
-  for await (const chunk of file.reused()) {
-    if (req.destroyed) return
-    await new Promise<void>((resolve, reject) => {
+  const BUFFERS = 3
+  const inFlight: Promise<void>[] = []
+  const write = (chunk: Buffer): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
       const closed = (): void => reject(new Error('request closed during the upload'))
       req.once('close', closed)
       req.write(chunk, (error) => {
@@ -178,6 +179,21 @@ async function pumpReused(req: ClientRequest, file: FileSource, tail: Buffer): P
         else resolve()
       })
     })
+  const chunks = file.reused(BUFFERS)[Symbol.asyncIterator]()
+  try {
+    for (;;) {
+      // Asking for the next chunk refills the oldest buffer: its write must have completed.
+      if (inFlight.length >= BUFFERS - 1) await inFlight.shift()
+      const { value, done } = await chunks.next()
+      if (done) break
+      if (req.destroyed) return
+      const w = write(value)
+      w.catch(() => undefined) // awaited below; a failure also surfaces on the request
+      inFlight.push(w)
+    }
+    await Promise.all(inFlight)
+  } finally {
+    await chunks.return?.(undefined)
   }
   if (!req.destroyed) req.end(tail)
 }

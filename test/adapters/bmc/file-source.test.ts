@@ -23,21 +23,24 @@ describe('FileSource', () => {
     expect(new Set(chunks.map((c) => c.buffer)).size).toBe(chunks.length)
   })
 
-  test('reused() yields the file in order from two alternating buffers; a chunk stays intact until the next one is asked for', async () => {
+  test('reused() yields the file in order from three rotating buffers; a chunk stays intact until the one after the next is asked for', async () => {
     const source = new FileSource(path, 64 * 1024)
     const copies: Buffer[] = []
     const backing = new Set<ArrayBufferLike>()
+    let previous: { chunk: Buffer; copy: Buffer } | undefined
     for await (const chunk of source.reused()) {
       const copy = Buffer.from(chunk)
-      // meanwhile the next chunk is read ahead, into the other buffer
+      // meanwhile the next chunk is read ahead, into a third buffer: this one and the previous stay intact
       await new Promise((r) => setTimeout(r, 5))
       expect(chunk.equals(copy)).toBe(true)
+      if (previous) expect(previous.chunk.equals(previous.copy)).toBe(true)
       backing.add(chunk.buffer)
       copies.push(copy)
+      previous = { chunk, copy }
     }
     expect(Buffer.concat(copies).equals(data)).toBe(true)
     expect(copies.length).toBe(6)
-    expect(backing.size).toBe(2)
+    expect(backing.size).toBe(3)
     expect(source.destroyed).toBe(true)
   })
 
