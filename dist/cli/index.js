@@ -55241,7 +55241,7 @@ const plan = {
 
 /***/ }),
 
-/***/ 2990:
+/***/ 2483:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -78391,6 +78391,84 @@ async function decideFlash(ctx, node, desired) {
     return { action: 'run', reason: 'no image recorded and the node does not answer' };
 }
 
+;// CONCATENATED MODULE: ./src/adapters/bmc/file-source.ts
+// An image file as an upload body. As a plain Readable (any consumer) it reads into fresh Buffers like
+// fs.createReadStream. The HTTPS transport instead asks for `reused()`: three buffers read in turn, each
+// refilled only after the socket has taken its previous contents (write callback), so a 2 GiB upload
+// leaves no trail of spent chunks for the GC: with fresh Buffers V8 lets ~64 MiB of them pile up
+// (external memory) before it collects, which is most of the upload's RSS growth.
+
+
+class FileSource extends external_node_stream_.Readable {
+    path;
+    chunkBytes;
+    handle;
+    position = 0;
+    claimed = false;
+    constructor(path, chunkBytes = 1 << 20) {
+        super({ highWaterMark: chunkBytes });
+        this.path = path;
+        this.chunkBytes = chunkBytes;
+    }
+    async fh() {
+        this.handle ??= await (0,promises_namespaceObject.open)(this.path, 'r');
+        return this.handle;
+    }
+    _read() {
+        this.fh()
+            .then(async (fh) => {
+            const buffer = Buffer.allocUnsafe(this.chunkBytes);
+            const { bytesRead } = await fh.read(buffer, 0, buffer.length, this.position);
+            this.position += bytesRead;
+            this.push(bytesRead ? buffer.subarray(0, bytesRead) : null);
+        })
+            .catch((e) => this.destroy(e));
+    }
+    _destroy(error, callback) {
+        const fh = this.handle;
+        this.handle = undefined;
+        if (!fh)
+            return callback(error);
+        fh.close().then(() => callback(error), () => callback(error));
+    }
+    /**
+     * The file's contents in order, as views of `count` reused buffers (default 3). Asking for chunk k
+     * refills the buffer of chunk k+1-count with chunk k+1 (read ahead), so the caller must be done with
+     * chunk k+1-count (e.g. its socket write called back) before it asks for chunk k: with 3 buffers, two
+     * writes can be in flight while the next chunk is read. Once only, and not with the stream interface.
+     */
+    async *reused(count = 3) {
+        if (this.claimed || this.readableDidRead)
+            throw new Error(`FileSource ${this.path}: already being read`);
+        if (count < 2)
+            throw new Error(`FileSource ${this.path}: needs at least 2 buffers, got ${count}`);
+        this.claimed = true;
+        const fh = await this.fh();
+        const buffers = Array.from({ length: count }, () => Buffer.allocUnsafe(this.chunkBytes));
+        const readInto = async (b) => {
+            const { bytesRead } = await fh.read(b, 0, b.length, this.position);
+            this.position += bytesRead;
+            return b.subarray(0, bytesRead);
+        };
+        try {
+            let i = 0;
+            let next = readInto(buffers[0]);
+            for (;;) {
+                const chunk = await next;
+                if (!chunk.length)
+                    return;
+                i++;
+                next = readInto(buffers[i % count]);
+                next.catch(() => undefined); // an abandoned prefetch must not be an unhandled rejection
+                yield chunk;
+            }
+        }
+        finally {
+            this.destroy();
+        }
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/core/phases/flash/progress.ts
 class ProgressLog {
     log;
@@ -78438,12 +78516,12 @@ class ProgressLog {
 
 
 /**
- * Read size of the upload stream. Every read allocates a fresh Buffer that V8 frees only at a GC, which
- * large external allocations trigger late: 4 MiB reads let ~64 MiB of spent chunks pile up (peak RSS
- * +43..76 MiB for a 2 GiB image), 128..256 KiB reads are collected with the young generation
- * (+20..48 MiB) at about the same throughput (bench/flash.bench.ts, against the lab BMC emulator).
+ * Read size of the upload. The HTTPS client refills two buffers of this size in turn (FileSource), so
+ * memory stays flat (peak RSS +0..8 MiB for a 2 GiB image); fresh Buffers per read (fs.createReadStream)
+ * let ~64 MiB of spent chunks pile up before V8 collected them (+43..76 MiB). 4 MiB writes cost the
+ * client less CPU than 1 MiB over TLS at the same or better throughput (bench/flash.bench.ts).
  */
-const UPLOAD_READ_BYTES = 256 << 10;
+const UPLOAD_READ_BYTES = 4 << 20;
 const flash_node_RESUME = 're-run the workflow; nodes that finished are skipped (set reflash only to replace a working node)';
 /** Known BMC error texts turned into advice. */
 function advice(message) {
@@ -78473,7 +78551,7 @@ async function flashNode(job) {
         let uploadError;
         let uploaded = false;
         const upload = job.bmc
-            .upload(handle, (0,external_node_fs_namespaceObject.createReadStream)(job.imagePath, { highWaterMark: UPLOAD_READ_BYTES }), request)
+            .upload(handle, new FileSource(job.imagePath, UPLOAD_READ_BYTES), request)
             .then(() => void (uploaded = true))
             .catch((e) => void (uploadError = e));
         let status = { state: 'ready' };
@@ -80508,6 +80586,7 @@ var external_node_http_ = __nccwpck_require__(7067);
 
 
 
+
 /** A connection-level failure (reset, refused, timeout): safe to retry for idempotent calls. */
 class TransportError extends TpiError {
     constructor(message, options) {
@@ -80596,10 +80675,19 @@ class BmcTransport {
                     req.end(send.body);
                 else if ('head' in send.body) {
                     const { head, file, tail } = send.body;
-                    file.on('error', (e) => fail(new TransportError(`BMC ${this.endpoint}: reading the upload failed: ${e.message}`, { cause: e })));
+                    const readFailed = (e) => fail(new TransportError(`BMC ${this.endpoint}: reading the upload failed: ${e.message}`, { cause: e }));
                     req.write(head);
-                    file.pipe(req, { end: false });
-                    file.once('end', () => req.end(tail));
+                    if (file instanceof FileSource) {
+                        pumpReused(req, file, tail).catch((e) => {
+                            if (!settled && !req.destroyed)
+                                readFailed(e);
+                        });
+                    }
+                    else {
+                        file.on('error', readFailed);
+                        file.pipe(req, { end: false });
+                        file.once('end', () => req.end(tail));
+                    }
                 }
                 else {
                     send.body.on('error', (e) => fail(new TransportError(`BMC ${this.endpoint}: reading the upload failed: ${e.message}`, { cause: e })));
@@ -80634,6 +80722,48 @@ class BmcTransport {
             return undefined;
         return `BMC ${this.endpoint}: certificate fingerprint ${seen || '(none)'} does not match the pinned ${this.pin}; nothing was sent. Update bmc.tls.fingerprint if the BMC certificate was regenerated`;
     }
+}
+/**
+ * Writes a FileSource's reused chunks with at most two writes in flight: chunk k is requested (which
+ * refills the buffer of chunk k-2) only once the socket took chunk k-2 (write callback). The kernel
+ * socket buffer and the second write keep the BMC fed while the next chunk is read and encrypted.
+ */
+async function pumpReused(req, file, tail) {
+    const BUFFERS = 3;
+    const inFlight = [];
+    const write = (chunk) => new Promise((resolve, reject) => {
+        const closed = () => reject(new Error('request closed during the upload'));
+        req.once('close', closed);
+        req.write(chunk, (error) => {
+            req.off('close', closed);
+            if (error)
+                reject(error);
+            else
+                resolve();
+        });
+    });
+    const chunks = file.reused(BUFFERS)[Symbol.asyncIterator]();
+    try {
+        for (;;) {
+            // Asking for the next chunk refills the oldest buffer: its write must have completed.
+            if (inFlight.length >= BUFFERS - 1)
+                await inFlight.shift();
+            const { value, done } = await chunks.next();
+            if (done)
+                break;
+            if (req.destroyed)
+                return;
+            const w = write(value);
+            w.catch(() => undefined); // awaited below; a failure also surfaces on the request
+            inFlight.push(w);
+        }
+        await Promise.all(inFlight);
+    }
+    finally {
+        await chunks.return?.(undefined);
+    }
+    if (!req.destroyed)
+        req.end(tail);
 }
 /** Strips query values that could be secrets or noise from messages (none today, but cheap insurance). */
 function redact(path) {
@@ -95603,7 +95733,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _commands_deploy_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2682);
 /* harmony import */ var _commands_drift_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(2930);
 /* harmony import */ var _commands_plan_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(1754);
-/* harmony import */ var _commands_shared_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(2990);
+/* harmony import */ var _commands_shared_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(2483);
 /* harmony import */ var _commands_validate_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(2575);
 // `turingpi-cluster <verb>`: the laptop front over the same core as the action.
 
