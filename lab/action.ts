@@ -80,7 +80,7 @@ export async function setupLabAction(lab: Lab, clusterFile: string, overrides: R
 const bundle = (entry: 'main' | 'post'): string => resolve(import.meta.dirname, '..', 'dist', entry, 'index.js')
 
 /** GITHUB_OUTPUT / GITHUB_STATE format: name<<delimiter ... delimiter. */
-function parseCommandFile(text: string): Record<string, string> {
+export function parseCommandFile(text: string): Record<string, string> {
   const out: Record<string, string> = {}
   const lines = text.split('\n')
   for (let i = 0; i < lines.length; i++) {

@@ -4,10 +4,10 @@
 // streams the log as a runner shows it (masked values as ***, no debug lines), prints the job summary,
 // decrypts the kubeconfig artifact with the age CLI as a user would, and tears everything down.
 //
-// The whole demo runs in a private network namespace (unshare -n, or -rn when not root) when the machine allows it, so the
-// example's LAN addresses cannot leave the machine even by mistake; the lab answers on 127.x only.
-import { execFile, spawnSync } from 'node:child_process'
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+// `npm run demo` starts this in a private network namespace (scripts/in-netns.sh) when the machine allows
+// it, so the example's LAN addresses cannot leave the machine even by mistake; the lab answers on 127.x.
+import { execFile } from 'node:child_process'
+import { existsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { decryptLabArtifact, runLabAction, setupLabAction } from './action.js'
@@ -19,25 +19,6 @@ const kind = args.includes('--kind') ? args[args.indexOf('--kind') + 1] : 'k3s'
 if (kind !== 'k3s' && kind !== 'talos') {
   console.error(`--kind must be k3s or talos, not "${kind}"`)
   process.exit(2)
-}
-
-/** Only loopback in this network namespace (/proc/net/dev is per namespace, unlike /sys/class/net). */
-function isolated(): boolean {
-  try {
-    const names = readFileSync('/proc/net/dev', 'utf8').split('\n').slice(2).map((l) => l.split(':')[0]!.trim()).filter(Boolean)
-    return names.every((n) => n === 'lo')
-  } catch {
-    return false
-  }
-}
-
-if (!isolated()) {
-  const ns = process.getuid?.() === 0 ? '-n' : '-rn'
-  if (spawnSync('unshare', [ns, 'true']).status === 0) {
-    const r = spawnSync('unshare', [ns, 'bash', '-c', 'ip link set lo up && exec "$@"', '_', process.execPath, ...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit' })
-    process.exit(r.status ?? 1)
-  }
-  console.error('note: user namespaces are not available here, so the demo runs in the host network namespace (the lab still answers on 127.x only)')
 }
 
 if (!existsSync(join(import.meta.dirname, '..', 'dist', 'main', 'index.js'))) {
@@ -82,7 +63,7 @@ const t0 = performance.now()
 const lab = await startLab({ bootDelayMs: 400, bmcPassword: 'lab-bmc-password' })
 let code = 1
 try {
-  console.log(`lab: ${isolated() ? 'private network namespace (only loopback exists); ' : ''}BMC ${lab.boards[0]!.bmc.url} (emulated bmcd 2.3.x), nodes 127.10.0.1-4, mirror ${lab.mirror.url}`)
+  console.log(`lab: BMC ${lab.boards[0]!.bmc.url} (emulated bmcd 2.3.x), nodes 127.10.0.1-4, mirror ${lab.mirror.url}`)
   const setup = await setupLabAction(lab, join('examples', `${kind}-cluster.yaml`))
   console.log(`lab: ${setup.configPath} is examples/${kind}-cluster.yaml with the lab BMC's certificate pinned\n`)
   const runs = args.includes('--rerun') ? 2 : 1

@@ -5,10 +5,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { LabAddressMap } from './address-map.js'
 import { registerPersonality } from './node/personality.js'
-import { SimNode, type BmcLike, type SimNodeOptions } from './node/sim-node.js'
+import { SimNode, type BmcLike } from './node/sim-node.js'
 import { startMirror, type Mirror } from './mirror/index.js'
 import { startResultsService, type ResultsService } from './results/index.js'
-import { registerTalosLab } from './talos/index.js'
+import { registerTalosLab, registerTalosPersonality } from './talos/index.js'
+import { startBmc as startBmcEmulator } from './bmc/index.js'
 import { startK3sKube } from './k3s/kube-bridge.js'
 
 export interface BmcHandle extends BmcLike { host?: string; port?: number; url?: string; password?: string; fingerprint?: string; stop?(): Promise<void>; close?(): Promise<void> }
@@ -40,26 +41,14 @@ export interface Lab {
   stop(): Promise<void>
 }
 
-// Optional lab parts are loaded by name so the lab starts while they are still being written.
-async function optional<T>(spec: string, name: string): Promise<T | undefined> {
-  try {
-    const mod = (await import(spec)) as Record<string, unknown>
-    return mod[name] as T | undefined
-  } catch {
-    return undefined
-  }
-}
-
 export async function startLab(options: LabOptions = {}): Promise<Lab> {
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'tpi-lab-')))
   const ownsDir = options.dir === undefined
   await mkdir(dir, { recursive: true })
   const net = new LabAddressMap(join(dir, 'address-map.json'))
-  const startBmc = options.startBmc ?? (await optional<StartBmc>('./bmc/index.js', 'startBmc'))
-  if (!startBmc) throw new Error('lab/bmc has no startBmc export yet, expected lab/bmc/index.ts (or pass options.startBmc)')
-  // lab/talos registers its personality (Talos API on 50000) when imported; console-only Talos otherwise.
-  const registerTalos = await optional<(register: typeof registerPersonality) => void>('./talos/index.js', 'registerTalosPersonality')
-  registerTalos?.(registerPersonality)
+  const startBmc: StartBmc = options.startBmc ?? startBmcEmulator
+  // Nodes boot Talos disks into lab/talos's emulated API (port 50000).
+  registerTalosPersonality(registerPersonality)
   const boards: LabBoard[] = []
   // What every simulated node sees at /run/lab-share: the k3s stand-ins' shared cluster store.
   const share = join(dir, 'share')
@@ -84,10 +73,8 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
       const board: LabBoard = { index: b, bmc, nodes: [] }
       boards.push(board)
       for (let s = 1; s <= 4; s++) {
-        const nodeOptions: SimNodeOptions = { bmc, board: b, slot: s, stateDir: join(bdir, `node${s}`), bootDelayMs: options.bootDelayMs, onAddress, share }
-        // Read at each boot, so a reservation made after the lab started (lab.reserve) applies.
-        Object.defineProperty(nodeOptions, 'dhcpIp', { get: () => reservation(b, s), enumerable: true })
-        board.nodes.push(new SimNode(nodeOptions))
+        // The reservation is read at each boot, so one made after the lab started (lab.reserve) applies.
+        board.nodes.push(new SimNode({ bmc, board: b, slot: s, stateDir: join(bdir, `node${s}`), bootDelayMs: options.bootDelayMs, onAddress, share, dhcpIp: () => reservation(b, s) }))
       }
     }
   } catch (e) {
@@ -100,7 +87,7 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
   registerTalosLab({ mirror, dir: join(dir, 'talos') })
   // K3s clusters get the lab Kubernetes API on their first server once it runs (lab/k3s/kube-bridge).
   const nodeWith = (ip: string): SimNode | undefined => boards.flatMap((b) => b.nodes).find((n) => n.lanIp === ip && n.state === 'up')
-  const k3sKube = await startK3sKube({ share, hostFor: (ip) => nodeWith(ip)?.host, rootFor: (ip) => nodeWith(ip)?.rootDir })
+  const k3sKube = await startK3sKube({ labDir: share, hostFor: (ip) => nodeWith(ip)?.host })
   return {
     dir, boards, net, mirror, results,
     node: (b, s) => {

@@ -10,5 +10,10 @@ ns=(unshare -n); [ "$(id -u)" = 0 ] || ns=(unshare -rn)
 if "${ns[@]}" true 2>/dev/null; then
   exec "${ns[@]}" bash -c 'ip link set lo up && exec "$@"' _ "$@"
 fi
-echo "in-netns: user namespaces are not available, so the tests cannot be isolated from the network; refusing" >&2
+# TPI_NETNS=optional (the demo): without namespaces, run anyway; the lab still answers on 127.x only.
+if [ "${TPI_NETNS:-}" = optional ]; then
+  echo "note: network namespaces are not available here, so this runs in the host network namespace (the lab answers on 127.x only)" >&2
+  exec "$@"
+fi
+echo "in-netns: network namespaces are not available, so this cannot be isolated from the network; refusing" >&2
 exit 1

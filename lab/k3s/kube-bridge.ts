@@ -19,24 +19,13 @@ export interface K3sKubeOptions {
   hostFor(lanIp: string): string | undefined
 }
 
-/** The options startLab passed before K3sKubeOptions: share = labDir; rootFor is no longer needed. */
-export interface LegacyK3sKubeOptions {
-  share: string
-  hostFor(lanIp: string): string | undefined
-  rootFor?(lanIp: string): string | undefined
-}
-
 interface Served { api: KubeApi; host: string; caPem: string }
 
 const POLL_MS = 50
 
 /** Starts the bridge; stop() ends every API it serves. */
-export async function startK3sKube(o: { labDir: string; hostFor(lanIp: string): string | undefined }): Promise<{ stop(): Promise<void> }>
-export async function startK3sKube(o: LegacyK3sKubeOptions): Promise<{ stop(): Promise<void> }>
-export async function startK3sKube(o: K3sKubeOptions | LegacyK3sKubeOptions): Promise<{ stop(): Promise<void> }> {
-  const labDir = 'labDir' in o ? o.labDir : o.share
-  // startLab gives nodes <dir>/share as their shared folder; accept its <dir> too.
-  const stores = [...new Set([join(labDir, 'k3s'), join(labDir, 'share', 'k3s')])]
+export async function startK3sKube(o: K3sKubeOptions): Promise<{ stop(): Promise<void> }> {
+  const store = join(o.labDir, 'k3s')
   const served = new Map<string, Served>()
   let stopped = false
 
@@ -46,8 +35,8 @@ export async function startK3sKube(o: K3sKubeOptions | LegacyK3sKubeOptions): Pr
     await s?.api.stop()
   }
 
-  const sync = async (store: string, ip: string): Promise<void> => {
-    const key = join(store, ip)
+  const sync = async (ip: string): Promise<void> => {
+    const key = ip
     const dataDir = join(store, `${ip}.kube`)
     const certFile = join(dataDir, 'apiserver.crt')
     const cluster = readJson(join(store, `${ip}.json`)) as { token?: string } | undefined
@@ -69,14 +58,9 @@ export async function startK3sKube(o: K3sKubeOptions | LegacyK3sKubeOptions): Pr
     if (busy || stopped) return
     busy = true
     try {
-      const seen = new Set<string>()
-      for (const store of stores) {
-        const ips = existsSync(store) ? readdirSync(store).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -'.json'.length)) : []
-        for (const ip of ips) {
-          seen.add(join(store, ip))
-          await sync(store, ip).catch(() => undefined) // a writer mid-update or a port still closing: next poll
-        }
-      }
+      const seen = new Set(existsSync(store) ? readdirSync(store).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -'.json'.length)) : [])
+      // A failure (a writer mid-update, a port still closing) is retried at the next poll.
+      for (const ip of seen) await sync(ip).catch(() => undefined)
       for (const key of [...served.keys()]) if (!seen.has(key)) await stopApi(key)
     } finally {
       busy = false

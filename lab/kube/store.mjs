@@ -2,8 +2,9 @@
 // helm stand-ins and other lab programs (k3s/Talos stand-ins registering nodes) all see the same objects,
 // even from separate processes. Writers hold an exclusive lock file; every update is synchronous so a
 // registerNode() from any process is a plain function call.
-import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { withFileLock } from './lock.mjs'
 
 export const STATE_FILE = 'kube-state.json'
 
@@ -23,35 +24,16 @@ export function readState(dataDir) {
   }
 }
 
-const pause = new Int32Array(new SharedArrayBuffer(4))
-const sleepSync = (ms) => Atomics.wait(pause, 0, 0, ms)
-
 /** Runs fn(state) under the lock and saves the state; returns what fn returned. */
 export function updateState(dataDir, fn) {
   const file = stateFile(dataDir)
   mkdirSync(dataDir, { recursive: true })
-  const lock = `${file}.lock`
-  for (let i = 0; ; i++) {
-    try {
-      closeSync(openSync(lock, 'wx'))
-      break
-    } catch {
-      // A lock older than 10 s was left by a killed process.
-      try {
-        if (Date.now() - statSync(lock).mtimeMs > 10_000) rmSync(lock, { force: true })
-      } catch {}
-      if (i > 1000) throw new Error(`lab kube: state ${file} stays locked (lock file ${lock})`)
-      sleepSync(5)
-    }
-  }
-  try {
+  return withFileLock(file, 'lab kube: state', () => {
     const state = readState(dataDir)
     const result = fn(state)
     const tmp = `${file}.${process.pid}.tmp`
     writeFileSync(tmp, JSON.stringify(state, null, 1))
     renameSync(tmp, file)
     return result
-  } finally {
-    rmSync(lock, { force: true })
-  }
+  })
 }

@@ -27,7 +27,7 @@ export interface SimNodeOptions {
   sshPort?: number
   pathDirs?: () => string[] // stand-in folders first on the node's PATH (lab/k3s/standins, ...)
   onAddress?: (node: SimNode, lanIp: string | undefined) => void
-  dhcpIp?: string // DHCP reservation: the address an OS without a static IP gets
+  dhcpIp?: string | (() => string | undefined) // DHCP reservation (read at each boot): the address an OS without a static IP gets
   share?: string // host folder all nodes of the lab see at /run/lab-share (TPI_LAB_DIR inside: the k3s store)
   npuDriver?: string | null // RKNPU driver version of the node's kernel (default v0.9.8); null: a kernel without it
 }
@@ -187,7 +187,7 @@ export class SimNode {
     this.os = factory.name
     const runtime: NodeRuntime = {
       board: this.board, slot: this.slot, host: this.host, rootDir: this.rootDir, disk, uart, sleep,
-      bootDelayMs: this.o.bootDelayMs ?? 200, dhcpIp: this.o.dhcpIp,
+      bootDelayMs: this.o.bootDelayMs ?? 200, dhcpIp: typeof this.o.dhcpIp === 'function' ? this.o.dhcpIp() : this.o.dhcpIp,
       claimAddress: (ip) => { if (gen !== this.generation) return; this.lanIp = ip; if (ip) this.lastLanIp = ip; this.o.onAddress?.(this, ip) },
     }
     await personality.boot(runtime)

@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { parseCommandFile } from '../../lab/action.js'
 
 export interface BundleRun {
   code: number
@@ -15,19 +16,7 @@ export interface BundleRun {
   dir: string
 }
 
-/** Parses the GITHUB_OUTPUT file format (name<<delimiter ... delimiter). */
-export function parseCommandFile(text: string): Record<string, string> {
-  const out: Record<string, string> = {}
-  const lines = text.split('\n')
-  for (let i = 0; i < lines.length; i++) {
-    const m = /^([^<]+)<<(.+)$/.exec(lines[i])
-    if (!m) continue
-    const end = lines.indexOf(m[2], i + 1)
-    out[m[1]] = lines.slice(i + 1, end).join('\n')
-    i = end
-  }
-  return out
-}
+export { parseCommandFile }
 
 export function runAction(entry: 'main' | 'post', inputs: Record<string, string>, env: Record<string, string> = {}): BundleRun {
   const dir = mkdtempSync(join(tmpdir(), 'action-'))

@@ -5,9 +5,10 @@
 //   k3s/<ip>.kube/  the cluster's Kubernetes objects in lab/kube's state (Nodes, node-password Secrets,
 //                   kube-system pods), its API token and serving certificate: the one store that
 //                   `k3s kubectl` on the nodes reads and lab/k3s/kube-bridge.ts serves on <first server>:6443
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { readyCondition } from '../../../kube/objects.mjs'
+import { withFileLock } from '../../../kube/lock.mjs'
 import { readState, updateState } from '../../../kube/store.mjs'
 
 export function labDir() {
@@ -81,35 +82,17 @@ export function loadCluster(serverIp) {
   }
 }
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
-
 /** Runs fn(cluster) under the cluster's lock and saves what it returns. */
 export async function updateCluster(serverIp, fn) {
   const file = storeFile(serverIp)
   mkdirSync(dirname(file), { recursive: true })
-  const lock = `${file}.lock`
-  for (let i = 0; ; i++) {
-    try {
-      closeSync(openSync(lock, 'wx'))
-      break
-    } catch {
-      // A lock older than 10 s belongs to a killed process.
-      try {
-        if (Date.now() - statSync(lock).mtimeMs > 10_000) rmSync(lock, { force: true })
-      } catch {}
-      if (i > 500) throw new Error(`k3s stand-in: cluster store ${file} stays locked`)
-      await sleep(10)
-    }
-  }
-  try {
+  return withFileLock(file, 'k3s stand-in: cluster store', () => {
     const cluster = loadCluster(serverIp) ?? emptyCluster()
-    const result = await fn(cluster)
+    const result = fn(cluster)
     writeFileSync(`${file}.tmp`, JSON.stringify(cluster, null, 2))
     renameSync(`${file}.tmp`, file)
     return result
-  } finally {
-    rmSync(lock, { force: true })
-  }
+  })
 }
 
 /** The minimal YAML k3s config files use: `key: value` and `key:` followed by `  - item` lines. */

@@ -16,20 +16,38 @@ export interface Prepared {
   talosconfig: string
 }
 
+// Read-only preparations of this run, by node selection: drift asks for one from the Talos check and
+// again for the addons' kubeconfig; both must see (and write) the same configs, once.
+const readOnlyRuns = new WeakMap<PhaseContext['outputs'], Map<string, Promise<Prepared>>>()
+
 /**
  * Everything up to (not including) touching a node: observe, secrets, configs, validation, talosconfig.
- * readOnly (plan): never generates a bundle and writes the talosconfig to the temp folder, not state-dir;
- * without a bundle there are no configs to compare (configs is empty).
+ * readOnly (plan, drift): never generates a bundle, writes the talosconfig to the temp folder, not
+ * state-dir, and runs once per run; without a bundle there are no configs to compare (configs is empty).
  */
-export async function prepare(ctx: PhaseContext, options: { readOnly?: boolean } = {}): Promise<Prepared> {
+export function prepare(ctx: PhaseContext, options: { readOnly?: boolean } = {}): Promise<Prepared> {
+  if (!options.readOnly) return prepareNow(ctx, false)
+  const runs = readOnlyRuns.get(ctx.outputs) ?? new Map<string, Promise<Prepared>>()
+  readOnlyRuns.set(ctx.outputs, runs)
+  const key = ctx.nodes.map((n) => n.id).join(',')
+  let p = runs.get(key)
+  if (!p) {
+    p = prepareNow(ctx, true)
+    runs.set(key, p)
+    p.catch(() => runs.delete(key))
+  }
+  return p
+}
+
+async function prepareNow(ctx: PhaseContext, readOnly: boolean): Promise<Prepared> {
   const talosctl = await ensureTalosctl(ctx)
   const observed = await observeAll(talosctl, talosCtx(ctx).cluster.nodes)
   const exists = observed.some((o) => o.mode === 'configured')
   const selected = new Set(ctx.nodes.map((n) => n.id))
   const mine = observed.filter((o) => selected.has(o.node.id))
-  const bundle = options.readOnly ? await storedBundle(ctx) : await secretsBundle(ctx, talosctl, exists)
+  const bundle = readOnly ? await storedBundle(ctx) : await secretsBundle(ctx, talosctl, exists)
   if (!bundle) return { talosctl, observed: mine, configs: new Map(), talosconfig: '' }
   const configs = await renderConfigs(ctx, talosctl, bundle.path, ctx.nodes)
-  const talosconfig = await writeTalosconfig(ctx, talosctl, bundle.path, options.readOnly ? join(await workDir(ctx), 'talosconfig') : undefined)
+  const talosconfig = await writeTalosconfig(ctx, talosctl, bundle.path, readOnly ? join(await workDir(ctx), 'talosconfig') : undefined)
   return { talosctl, observed: mine, configs, talosconfig }
 }
