@@ -7,6 +7,12 @@ import { parseDryRun } from './answers.js'
 import { applyArgv } from './argv.js'
 import { prepare } from './prepare.js'
 
+/** talosctl's own reason (its last stderr line, e.g. an rpc error), never the diff on stdout: that can hold secrets. */
+function failure(stderr: string): string {
+  const last = stderr.trim().split('\n').pop()?.trim()
+  return last ? `: ${last.slice(0, 200)}` : ''
+}
+
 export async function talosDrift(ctx: PhaseContext): Promise<DriftFinding[]> {
   const p = await prepare(ctx, { readOnly: true })
   const rows = await Promise.all(p.observed.map(async (seen): Promise<DriftFinding[]> => {
@@ -16,7 +22,7 @@ export async function talosDrift(ctx: PhaseContext): Promise<DriftFinding[]> {
     const config = p.configs.get(seen.node.id)
     if (!config) return [row('talos.machineconfig', 'compared with the cluster file', 'no talos-secrets input or kept bundle to render it', 'unreachable')]
     const r = await p.talosctl.run(applyArgv({ ip: seen.node.ip, file: config.path, mode: 'auto', dryRun: true, talosconfig: p.talosconfig }))
-    if (r.code !== 0) return [row('talos.machineconfig', 'compared with the cluster file', `dry run failed (exit ${r.code})`, 'unreachable')]
+    if (r.code !== 0) return [row('talos.machineconfig', 'compared with the cluster file', `dry run failed (exit ${r.code}${failure(r.stderr)})`, 'unreachable')]
     const d = parseDryRun(`${r.stdout}\n${r.stderr}`)
     if (!d.changed) return []
     const lines = d.diff.split('\n').filter((l) => /^[-+](?![-+]{2} )/.test(l)).length

@@ -63,4 +63,19 @@ describe('Talos HA deploy with patch targeting', () => {
     // Back up and healthy after its reboot.
     expect((await talosJoinPhase.run!(await lab.context(cluster))).changed).toBe(false)
   }, 40_000)
+
+  test('a dry run talosctl refuses is "could not check" for that node, with talosctl\'s own reason', async () => {
+    const ctx = await lab.context(cluster)
+    const exec = ctx.deps.exec
+    ctx.deps = {
+      ...ctx.deps,
+      exec: (file, args, options) => args.includes('--dry-run') && args.includes('10.10.88.76')
+        ? Promise.resolve({ stdout: '', stderr: 'applying config\nrpc error: code = Unavailable desc = connection refused\n', code: 1 })
+        : exec(file, args, options)
+    }
+    expect(await talosInstallPhase.drift!(ctx)).toEqual([{
+      subject: 'talos-w1', field: 'talos.machineconfig', wanted: 'compared with the cluster file',
+      found: 'dry run failed (exit 1: rpc error: code = Unavailable desc = connection refused)', kind: 'unreachable', fixedBy: [], path: ['workers', 0]
+    }])
+  }, 30_000)
 })
