@@ -77825,22 +77825,39 @@ async function waitRunning(o) {
 
 
 
+// Read-only preparations of this run, by node selection: drift asks for one from the Talos check and
+// again for the addons' kubeconfig; both must see (and write) the same configs, once.
+const readOnlyRuns = new WeakMap();
 /**
  * Everything up to (not including) touching a node: observe, secrets, configs, validation, talosconfig.
- * readOnly (plan): never generates a bundle and writes the talosconfig to the temp folder, not state-dir;
- * without a bundle there are no configs to compare (configs is empty).
+ * readOnly (plan, drift): never generates a bundle, writes the talosconfig to the temp folder, not
+ * state-dir, and runs once per run; without a bundle there are no configs to compare (configs is empty).
  */
-async function prepare(ctx, options = {}) {
+function prepare(ctx, options = {}) {
+    if (!options.readOnly)
+        return prepareNow(ctx, false);
+    const runs = readOnlyRuns.get(ctx.outputs) ?? new Map();
+    readOnlyRuns.set(ctx.outputs, runs);
+    const key = ctx.nodes.map((n) => n.id).join(',');
+    let p = runs.get(key);
+    if (!p) {
+        p = prepareNow(ctx, true);
+        runs.set(key, p);
+        p.catch(() => runs.delete(key));
+    }
+    return p;
+}
+async function prepareNow(ctx, readOnly) {
     const talosctl = await ensureTalosctl(ctx);
     const observed = await observeAll(talosctl, talosCtx(ctx).cluster.nodes);
     const exists = observed.some((o) => o.mode === 'configured');
     const selected = new Set(ctx.nodes.map((n) => n.id));
     const mine = observed.filter((o) => selected.has(o.node.id));
-    const bundle = options.readOnly ? await storedBundle(ctx) : await secretsBundle(ctx, talosctl, exists);
+    const bundle = readOnly ? await storedBundle(ctx) : await secretsBundle(ctx, talosctl, exists);
     if (!bundle)
         return { talosctl, observed: mine, configs: new Map(), talosconfig: '' };
     const configs = await renderConfigs(ctx, talosctl, bundle.path, ctx.nodes);
-    const talosconfig = await writeTalosconfig(ctx, talosctl, bundle.path, options.readOnly ? (0,external_node_path_.join)(await workDir(ctx), 'talosconfig') : undefined);
+    const talosconfig = await writeTalosconfig(ctx, talosctl, bundle.path, readOnly ? (0,external_node_path_.join)(await workDir(ctx), 'talosconfig') : undefined);
     return { talosctl, observed: mine, configs, talosconfig };
 }
 
@@ -80256,6 +80273,11 @@ async function applyDecision(talosctl, seen, config, talosconfig, d) {
 
 
 
+/** talosctl's own reason (its last stderr line, e.g. an rpc error), never the diff on stdout: that can hold secrets. */
+function failure(stderr) {
+    const last = stderr.trim().split('\n').pop()?.trim();
+    return last ? `: ${last.slice(0, 200)}` : '';
+}
 async function talosDrift(ctx) {
     const p = await prepare(ctx, { readOnly: true });
     const rows = await Promise.all(p.observed.map(async (seen) => {
@@ -80269,7 +80291,7 @@ async function talosDrift(ctx) {
             return [row('talos.machineconfig', 'compared with the cluster file', 'no talos-secrets input or kept bundle to render it', 'unreachable')];
         const r = await p.talosctl.run(applyArgv({ ip: seen.node.ip, file: config.path, mode: 'auto', dryRun: true, talosconfig: p.talosconfig }));
         if (r.code !== 0)
-            return [row('talos.machineconfig', 'compared with the cluster file', `dry run failed (exit ${r.code})`, 'unreachable')];
+            return [row('talos.machineconfig', 'compared with the cluster file', `dry run failed (exit ${r.code}${failure(r.stderr)})`, 'unreachable')];
         const d = parseDryRun(`${r.stdout}\n${r.stderr}`);
         if (!d.changed)
             return [];
@@ -93096,11 +93118,11 @@ const _safeParse = (_Err) => (schema, value, _ctx) => {
     if (result instanceof Promise) {
         throw new $ZodAsyncError();
     }
-    return result.issues.length ? failure(_Err, result.issues, ctx) : { success: true, data: result.value };
+    return result.issues.length ? parse_failure(_Err, result.issues, ctx) : { success: true, data: result.value };
 };
 const safeParse = /* @__PURE__*/ _safeParse($ZodRealError);
 // the error is built on the first read of `error`: finalizing the issues and constructing the instance is most of a failing parse, and a caller that only branches on `success` never pays it. a getter in the literal keeps this small; the alternative, one shared accessor descriptor plus a hidden state slot, reads ~15% faster but costs ~75 B gzipped in every bundle
-function failure(Err, issues, ctx) {
+function parse_failure(Err, issues, ctx) {
     let error;
     return {
         success: false,
@@ -93126,7 +93148,7 @@ const _safeParseAsync = (_Err) => async (schema, value, _ctx) => {
     let result = schema._zod.run({ value, issues: [] }, ctx);
     if (result instanceof Promise)
         result = await result;
-    return result.issues.length ? failure(_Err, result.issues, ctx) : { success: true, data: result.value };
+    return result.issues.length ? parse_failure(_Err, result.issues, ctx) : { success: true, data: result.value };
 };
 const safeParseAsync = /* @__PURE__*/ _safeParseAsync($ZodRealError);
 // registry mirrors of the compiler's sentinels, so this module never imports the compiler
