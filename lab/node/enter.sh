@@ -26,8 +26,23 @@ if [ -n "${LAB_SHARE:-}" ] && [ -d "$LAB_SHARE" ]; then
   mount --bind "$LAB_SHARE" "$root/run/lab-share"
   export TPI_LAB_DIR=/run/lab-share
 fi
+# Host folders that must stay at their own paths (LAB_HOST_KEEP: the checkout, the node binary): those
+# under a folder the node hides are parked under the node's /run now and put back after.
+keep=()
+IFS=: read -r -a keep_dirs <<< "${LAB_HOST_KEEP:-}"
+for dir in "${keep_dirs[@]}"; do
+  [ -d "$dir" ] || continue
+  for d in "${tops[@]}"; do
+    case $dir in "/$d"|"/$d"/*)
+      mkdir -p "$root/run/lab-keep/${#keep[@]}"
+      mount --bind "$dir" "$root/run/lab-keep/${#keep[@]}"
+      keep+=("$dir"); break;;
+    esac
+  done
+done
 # /tmp last: node roots and checkouts often live under it, and every source path must resolve first.
 for d in "${tops[@]}"; do mount --rbind "$root/$d" "/$d"; done
+for j in "${!keep[@]}"; do mkdir -p "${keep[$j]}" && mount --bind "/run/lab-keep/$j" "${keep[$j]}"; done
 # A node's own /dev: the usual character devices bound from the host, the NVMe drive as a block device
 # (bound from a harmless host loop device: the lab's mkfs/mount/blkid stand-ins never write to it;
 # `[ -b ]` only needs a block device there), and the RKNPU render node when the node has the driver.

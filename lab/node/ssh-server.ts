@@ -8,6 +8,10 @@ import type { Connection, ParsedKey } from 'ssh2'
 const here = dirname(fileURLToPath(import.meta.url))
 export const ENTER_SCRIPT = join(here, 'enter.sh')
 export const NODE_BIN = join(here, 'bin')
+// Host folders a node must still see at their own paths: the checkout (the k3s, kubectl and NPU
+// stand-in wrappers name their scripts by absolute path) and the node binary they exec. A checkout in
+// /tmp or /opt would otherwise vanish behind the node's own /tmp or /opt.
+const KEEP = [join(here, '..', '..'), dirname(process.execPath)]
 
 export interface NodeSshOptions {
   host: string
@@ -25,7 +29,7 @@ export interface NodeSshOptions {
 /** The environment of a command run inside a node (enter.sh's inputs). */
 export function nodeEnv(o: Pick<NodeSshOptions, 'host' | 'pathDirs' | 'share' | 'tag'>, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return {
-    ...process.env, ...extra, LAB_NODE_PATH: [...o.pathDirs, dirname(process.execPath)].join(':'),
+    ...process.env, ...extra, LAB_NODE_PATH: [...o.pathDirs, dirname(process.execPath)].join(':'), LAB_HOST_KEEP: KEEP.join(':'),
     TPI_NODE_ADDR: o.host, TPI_LAB_NODE_TAG: o.tag, ...(o.share ? { LAB_SHARE: o.share } : {}),
   }
 }

@@ -10,6 +10,7 @@ import { copyFile, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { buildArmbianImage, writeImageFiles } from '../../../lab/images/index.js'
+import { k3sStandinBinary } from '../../../lab/k3s/binary.js'
 import { validEd25519 } from '../../../lab/node/armbian.js'
 import { SimNode } from '../../../lab/node/sim-node.js'
 import { createSshConnector } from '../../../src/adapters/ssh/ssh2-connector.js'
@@ -112,4 +113,13 @@ EOF`)
     expect(again).not.toBe(unitPid)
     expect(alive(again)).toBe(true)
   }, 30_000)
+
+  test("the host's /tmp is hidden, but the stand-in wrappers still reach the checkout and node at their host paths", async () => {
+    // The k3s wrapper execs process.execPath on a script in the checkout by absolute path; CI clones
+    // into /tmp, which the node replaces with its own.
+    writeFileSync(join(dir, 'host-only'), 'x')
+    const k3s = k3sStandinBinary('v1.31.3+k3s1').replace(/'/g, "'\\''")
+    const out = await sh(`[ -e ${join(dir, 'host-only')} ] && echo visible || echo hidden; printf %s '${k3s}' > /usr/local/bin/k3s; chmod +x /usr/local/bin/k3s; k3s --version | head -1`)
+    expect(out.stdout).toMatch(/^hidden\nk3s version v1\.31\.3\+k3s1 \([0-9a-f]+\)\n$/)
+  })
 })
