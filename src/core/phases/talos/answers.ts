@@ -30,6 +30,12 @@ export function parseDryRun(text: string): DryRunAnswer {
   return { changed, reboot: /with a reboot/.test(text) && !/without a reboot/.test(text), diff }
 }
 
+/** `version` (real-samples C8): the Tag of the first node in the Server part; undefined without one. */
+export function serverTag(stdout: string): string | undefined {
+  const server = stdout.split(/^Server:\s*$/m)[1]
+  return server?.match(/^\s*Tag:\s*(\S+)/m)?.[1]
+}
+
 /** A second bootstrap answers AlreadyExists (etcd data directory is not empty): the work is done. */
 export const bootstrapDone = (text: string): boolean => /code = AlreadyExists/.test(text)
 

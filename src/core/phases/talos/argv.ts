@@ -76,6 +76,9 @@ export function applyArgv(i: ApplyInput): string[] {
   ]
 }
 
+/** `talosctl version` against one node: the client block, then the node's Server block with its Tag. */
+export const serverVersionArgv = (ip: string, talosconfig: string): string[] => ['version', ...target(ip, talosconfig)]
+
 export const bootstrapArgv = (ip: string, talosconfig: string): string[] => ['bootstrap', ...target(ip, talosconfig)]
 
 export function healthArgv(i: { talosconfig: string; ip: string; controlPlanes: string[]; workers: string[]; timeoutSeconds: number }): string[] {

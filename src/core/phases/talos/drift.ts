@@ -1,11 +1,13 @@
-// Read-only drift of Talos nodes: each node should be configured, and its running machine config should
-// equal what the cluster file renders (compared by talosctl apply-config --dry-run, never printed: the
-// diff can hold secrets). Needs the secrets bundle (input or state-dir) to render the wanted configs.
+// Read-only drift of Talos nodes: each node should be configured, run the file's talos_version, and its
+// running machine config should equal what the cluster file renders (compared by talosctl apply-config
+// --dry-run, never printed: the diff can hold secrets). Needs the secrets bundle (input or state-dir) to
+// render the wanted configs and to talk to configured nodes at all.
 import type { DriftFinding } from '../../drift/types.js'
 import type { PhaseContext } from '../types.js'
-import { parseDryRun } from './answers.js'
-import { applyArgv } from './argv.js'
-import { prepare } from './prepare.js'
+import { parseDryRun, serverTag } from './answers.js'
+import { applyArgv, serverVersionArgv } from './argv.js'
+import { talosCtx } from './factory.js'
+import { prepare, type Prepared } from './prepare.js'
 
 /** talosctl's own reason (its last stderr line, e.g. an rpc error), never the diff on stdout: that can hold secrets. */
 function failure(stderr: string): string {
@@ -13,20 +15,42 @@ function failure(stderr: string): string {
   return last ? `: ${last.slice(0, 200)}` : ''
 }
 
+const bare = (v: string): string => v.replace(/^v/, '')
+
 export async function talosDrift(ctx: PhaseContext): Promise<DriftFinding[]> {
   const p = await prepare(ctx, { readOnly: true })
+  const wantedVersion = talosCtx(ctx).cluster.talos_version
   const rows = await Promise.all(p.observed.map(async (seen): Promise<DriftFinding[]> => {
     const row = (field: string, wanted: string, found: string, kind: DriftFinding['kind'] = 'drift'): DriftFinding => ({ subject: seen.node.id, field, wanted, found, kind, fixedBy: kind === 'drift' ? ['install'] : [], path: seen.node.path })
     if (seen.mode === 'unreachable') return [row('talos.api', 'answering on 50000', seen.detail || 'no answer', 'unreachable')]
     if (seen.mode === 'maintenance') return [row('talos.mode', 'configured', 'maintenance (no machine config)')]
     const config = p.configs.get(seen.node.id)
     if (!config) return [row('talos.machineconfig', 'compared with the cluster file', 'no talos-secrets input or kept bundle to render it', 'unreachable')]
-    const r = await p.talosctl.run(applyArgv({ ip: seen.node.ip, file: config.path, mode: 'auto', dryRun: true, talosconfig: p.talosconfig }))
-    if (r.code !== 0) return [row('talos.machineconfig', 'compared with the cluster file', `dry run failed (exit ${r.code}${failure(r.stderr)})`, 'unreachable')]
-    const d = parseDryRun(`${r.stdout}\n${r.stderr}`)
-    if (!d.changed) return []
-    const lines = d.diff.split('\n').filter((l) => /^[-+](?![-+]{2} )/.test(l)).length
-    return [row('talos.machineconfig', 'as rendered from the cluster file', `differs (${lines} changed line(s); ${d.reboot ? 'applying needs a reboot' : 'applies live'})`)]
+    const [version, machineConfig] = await Promise.all([versionRow(p, seen.node.ip, wantedVersion), configRow(p, seen.node.ip, config.path)])
+    // No deploy phase upgrades Talos in place: the row says how, and points at talos_version.
+    return [
+      ...(version ? [{ ...row('talos.version', version.wanted, version.found, version.kind), fixedBy: [], path: ['talos_version'] }] : []),
+      ...(machineConfig ? [row('talos.machineconfig', machineConfig.wanted, machineConfig.found, machineConfig.kind)] : [])
+    ]
   }))
   return rows.flat()
+}
+
+type Compared = Pick<DriftFinding, 'wanted' | 'found' | 'kind'> | undefined
+
+async function versionRow(p: Prepared, ip: string, wanted: string): Promise<Compared> {
+  const r = await p.talosctl.run(serverVersionArgv(ip, p.talosconfig))
+  const tag = r.code === 0 ? serverTag(r.stdout) : undefined
+  if (!tag) return { wanted, found: `version not readable (exit ${r.code}${failure(r.stderr)})`, kind: 'unreachable' }
+  if (bare(tag) === bare(wanted)) return undefined
+  return { wanted, found: `${tag} (upgrade in place with talosctl upgrade, or redeploy with reflash: true)`, kind: 'drift' }
+}
+
+async function configRow(p: Prepared, ip: string, file: string): Promise<Compared> {
+  const r = await p.talosctl.run(applyArgv({ ip, file, mode: 'auto', dryRun: true, talosconfig: p.talosconfig }))
+  if (r.code !== 0) return { wanted: 'compared with the cluster file', found: `dry run failed (exit ${r.code}${failure(r.stderr)})`, kind: 'unreachable' }
+  const d = parseDryRun(`${r.stdout}\n${r.stderr}`)
+  if (!d.changed) return undefined
+  const lines = d.diff.split('\n').filter((l) => /^[-+](?![-+]{2} )/.test(l)).length
+  return { wanted: 'as rendered from the cluster file', found: `differs (${lines} changed line(s); ${d.reboot ? 'applying needs a reboot' : 'applies live'})`, kind: 'drift' }
 }

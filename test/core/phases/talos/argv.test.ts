@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals'
 import { applyArgv, bootstrapArgv, genConfigArgv, genSecretsArgv, genTalosconfigArgv, getDisksInsecureArgv, healthArgv, kubeconfigArgv, machineStatusArgv, validateArgv } from '../../../../src/core/phases/talos/argv.js'
-import { bootstrapDone, bootstrapRetryable, modeFromDisks, parseDryRun, parseMachineStatus, unhealthyFrom } from '../../../../src/core/phases/talos/answers.js'
+import { bootstrapDone, bootstrapRetryable, modeFromDisks, parseDryRun, parseMachineStatus, serverTag, unhealthyFrom } from '../../../../src/core/phases/talos/answers.js'
 
 describe('talosctl argv', () => {
   test('gen config: one output type per node, patches in order, no docs or examples', () => {
@@ -64,5 +64,12 @@ describe('reading talosctl answers', () => {
   test('health failure names the last check that did not pass', () => {
     const out = 'waiting for etcd to be healthy: ...\nwaiting for etcd to be healthy: OK\nwaiting for all k8s nodes to report ready: ...\nwaiting for all k8s nodes to report ready: some nodes are not ready: [talos-w2]\ncontext deadline exceeded\n'
     expect(unhealthyFrom(out)).toBe('waiting for all k8s nodes to report ready: some nodes are not ready: [talos-w2]')
+  })
+
+  test('version: the Tag of the node in the Server part (real-samples C8), not the client Tag; none when the server part is an error', () => {
+    const both = 'Client:\n\tTag:         v1.9.1\n\tSHA:         348472f9\n\tBuilt:\n\tGo version:  go1.23.4\n\tOS/Arch:     linux/arm64\nServer:\n\tNODE:        10.4.64.2\n\tTag:         v1.8.3\n\tSHA:         348472f9\n\tEnabled:     RBAC\n'
+    expect(serverTag(both)).toBe('v1.8.3')
+    expect(serverTag('Client:\n\tTag:         v1.5.2\nServer:\nerror constructing client: failed to determine endpoints\n')).toBeUndefined()
+    expect(serverTag('Client:\n\tTag:         v1.5.2\n')).toBeUndefined()
   })
 })

@@ -78,4 +78,13 @@ describe('Talos HA deploy with patch targeting', () => {
       found: 'dry run failed (exit 1: rpc error: code = Unavailable desc = connection refused)', kind: 'unreachable', fixedBy: [], path: ['workers', 0]
     }])
   }, 30_000)
+
+  test('nodes running another Talos than talos_version: one version row each, on the talos_version line, fixed by no deploy phase', async () => {
+    const newer = talosCluster('talos_version: v1.9.1\npatches: { worker: [patches/workers.yaml] }', nodes)
+    const rows = (await talosInstallPhase.drift!(await lab.context(newer))).filter((r) => r.field === 'talos.version')
+    expect(rows).toEqual(['talos-cp1', 'talos-cp2', 'talos-cp3', 'talos-w1'].map((subject) => ({
+      subject, field: 'talos.version', wanted: 'v1.9.1', found: 'v1.9.0 (upgrade in place with talosctl upgrade, or redeploy with reflash: true)',
+      kind: 'drift', fixedBy: [], path: ['talos_version']
+    })))
+  }, 30_000)
 })
