@@ -2,7 +2,7 @@
 // runner (read here, never copied); only armored age files under tempDir are handed to the sink.
 import { mkdir, readFile, writeFile, chmod } from 'node:fs/promises'
 import { join, relative, isAbsolute } from 'node:path'
-import type { ArtifactSink } from '../../adapters/artifacts/types.js'
+import type { ArtifactSink, UploadedArtifact } from '../../adapters/artifacts/types.js'
 import type { Cluster } from '../config/model.js'
 import { ConfigError, TpiError } from '../errors.js'
 import type { RunOutputs } from '../phases/types.js'
@@ -95,7 +95,7 @@ export async function publishCredentials(ctx: PublishContext): Promise<PublishRe
     if (recipients.length) files.push(await writeEncrypted(folder, `${base}.age`, credential.text, { recipients }))
     if (passphrase)
       files.push(await writeEncrypted(folder, `${base}.passphrase.age`, credential.text, { passphrase, scryptWorkFactor: ctx.scryptWorkFactor }))
-    let uploaded: { name: string; id?: number }
+    let uploaded: UploadedArtifact
     try {
       uploaded = await ctx.sink.upload(
         name,
@@ -109,7 +109,7 @@ export async function publishCredentials(ctx: PublishContext): Promise<PublishRe
       })
     }
     artifacts.push({ kind: credential.kind, name: uploaded.name, ...(uploaded.id !== undefined ? { id: uploaded.id } : {}), files })
-    reporter.info(`artifact ${uploaded.name}: ${files.join(', ')} (age-encrypted${uploaded.id !== undefined ? `, id ${uploaded.id}` : ''})`)
+    reporter.info(`artifact ${uploaded.name}: ${files.join(', ')} (age-encrypted${uploaded.id !== undefined ? `, id ${uploaded.id}` : ''}${uploaded.replaced ? '; replaced the one an earlier attempt of this run uploaded' : ''})`)
   }
   return { artifacts, plaintextFiles, encryptedDir }
 }

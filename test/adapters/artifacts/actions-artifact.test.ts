@@ -36,7 +36,7 @@ describe('createActionsArtifactSink', () => {
   })
 
   it('passes other upload errors through unchanged', async () => {
-    const { client } = recordingClient(new Error('Failed to CreateArtifact: 409 artifact already exists'))
-    await expect(createActionsArtifactSink(client).upload('x', ['/r/x'], '/r')).rejects.toThrow('Failed to CreateArtifact: 409 artifact already exists')
+    const { client } = recordingClient(new Error('Received non-retryable error: Failed request: (403) Forbidden: artifact storage quota has been hit'))
+    await expect(createActionsArtifactSink(client).upload('x', ['/r/x'], '/r')).rejects.toThrow('Received non-retryable error: Failed request: (403) Forbidden: artifact storage quota has been hit')
   })
 })

@@ -1,5 +1,5 @@
-// End to end: publishCredentials → real @actions/artifact client → results service on loopback; the
-// uploaded bytes are unzipped and decrypted with the real age CLI.
+// End to end: publishCredentials → real @actions/artifact client → the lab's results service on loopback;
+// the uploaded bytes are unzipped and decrypted with the real age CLI.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
 import { mkdir, writeFile } from 'node:fs/promises'
@@ -8,7 +8,7 @@ import { createActionsArtifactSink } from '../../../src/adapters/artifacts/actio
 import { publishCredentials } from '../../../src/core/crypto/publish.js'
 import { MemoryReporter } from '../../../src/core/reporter.js'
 import { ageDecrypt, makeKey, removeTempDirs, tempDir, type TestKey } from '../../core/crypto/age-cli.js'
-import { startLocalResults, type LocalResults } from './local-results.js'
+import { startResultsService, type ResultsService } from '../../../lab/results/index.js'
 
 const kubeconfig = `apiVersion: v1
 kind: Config
@@ -23,13 +23,13 @@ users:
     token: K10ab12cd34::server:0011223344556677
 `
 
-let results: LocalResults
+let results: ResultsService
 let saved: Record<string, string | undefined>
 let dir: string
 let key: TestKey
 
 beforeAll(async () => {
-  results = await startLocalResults()
+  results = await startResultsService()
   saved = {}
   for (const [k, v] of Object.entries({ ...results.env(), GITHUB_SERVER_URL: '' })) {
     saved[k] = process.env[k]
@@ -70,12 +70,34 @@ describe('uploading encrypted credentials with @actions/artifact', () => {
     })
     expect(result.artifacts).toEqual([{ kind: 'kubeconfig', name: 'homelab-kubeconfig', id: 1, files: ['kubeconfig.age'] }])
 
-    const uploaded = results.blobs.get('homelab-kubeconfig')!
+    const uploaded = results.artifacts().find((a) => a.name === 'homelab-kubeconfig')!.bytes
     expect(uploaded.includes(Buffer.from('K10ab12cd34'))).toBe(false)
     const ciphertext = await unzipOne(uploaded, 'kubeconfig.age')
     expect((await ageDecrypt(key.file, ciphertext)).toString('utf8')).toBe(kubeconfig)
 
     const stranger = await makeKey(dir, 'stranger.txt')
     await expect(ageDecrypt(stranger.file, ciphertext)).rejects.toThrow(/no identity matched/)
+  })
+
+  it('a re-run attempt of the same workflow run replaces the artifact its earlier attempt uploaded (the service refuses a second one of that name)', async () => {
+    const stateDir = join(dir, 'state-again')
+    await mkdir(stateDir)
+    const newer = kubeconfig.replace('10.10.88.71', '10.10.88.72')
+    await writeFile(join(stateDir, 'kubeconfig'), newer, { mode: 0o600 })
+    const reporter = new MemoryReporter()
+    const result = await publishCredentials({
+      cluster: { name: 'homelab' },
+      settings: { stateDir, tempDir: join(dir, 'temp-again'), retentionDays: 1, secrets: { artifactRecipients: [key.recipient] } },
+      outputs: { kubeconfigPath: join(stateDir, 'kubeconfig') },
+      reporter,
+      sink: createActionsArtifactSink()
+    })
+    expect(result.artifacts).toEqual([{ kind: 'kubeconfig', name: 'homelab-kubeconfig', id: expect.any(Number), files: ['kubeconfig.age'] }])
+    expect(reporter.text()).toContain('replaced the one an earlier attempt of this run uploaded')
+    expect(results.requests.filter((r) => r.path.endsWith('CreateArtifact') || r.path.endsWith('DeleteArtifact')).map((r) => [r.path.split('/').pop(), r.status]))
+      .toEqual([['CreateArtifact', 200], ['CreateArtifact', 409], ['DeleteArtifact', 200], ['CreateArtifact', 200]])
+    const stored = results.artifacts().filter((a) => a.name === 'homelab-kubeconfig')
+    expect(stored).toHaveLength(1)
+    expect((await ageDecrypt(key.file, await unzipOne(stored[0]!.bytes, 'kubeconfig.age'))).toString('utf8')).toBe(newer)
   })
 })
