@@ -95,7 +95,12 @@ describe('K3s API bridge', () => {
     mkdirSync(join(labDir, 'k3s/faults'), { recursive: true })
     writeFileSync(join(labDir, 'k3s/faults/k3s-w1.notready'), '')
 
-    const viaApi = await eventually(() => get(kubeconfig, '/api/v1/nodes'), (r) => r.code === 200 && (JSON.parse(r.body) as { items: unknown[] }).items.length === 2)
+    // The bridge applies faults when it polls (every 50 ms): wait for both nodes and the fault to show.
+    const notReady = (body: string): boolean => {
+      const items = (JSON.parse(body) as { items: { metadata: { name: string }; status?: { conditions?: { type: string; status: string }[] } }[] }).items
+      return items.length === 2 && items.some((n) => n.metadata.name === 'k3s-w1' && n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'False'))
+    }
+    const viaApi = await eventually(() => get(kubeconfig, '/api/v1/nodes'), (r) => r.code === 200 && notReady(r.body))
     const onNode = JSON.parse((await k3s('k3s-cp', ['kubectl', 'get', 'nodes', '-o', 'json'])).stdout) as { items: Record<string, unknown>[] }
     const shape = (items: { metadata: { name: string; labels: Record<string, string> }; status: { conditions: { type: string; status: string }[]; nodeInfo: { kubeletVersion: string } } }[]) =>
       items.map((n) => ({ name: n.metadata.name, labels: n.metadata.labels, ready: n.status.conditions.find((c) => c.type === 'Ready')!.status, version: n.status.nodeInfo.kubeletVersion }))
