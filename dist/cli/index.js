@@ -75908,7 +75908,7 @@ async function publishCredentials(ctx) {
             });
         }
         artifacts.push({ kind: credential.kind, name: uploaded.name, ...(uploaded.id !== undefined ? { id: uploaded.id } : {}), files });
-        reporter.info(`artifact ${uploaded.name}: ${files.join(', ')} (age-encrypted${uploaded.id !== undefined ? `, id ${uploaded.id}` : ''})`);
+        reporter.info(`artifact ${uploaded.name}: ${files.join(', ')} (age-encrypted${uploaded.id !== undefined ? `, id ${uploaded.id}` : ''}${uploaded.replaced ? '; replaced the one an earlier attempt of this run uploaded' : ''})`);
     }
     return { artifacts, plaintextFiles, encryptedDir };
 }
@@ -77113,6 +77113,11 @@ function parseDryRun(text) {
     const changed = at >= 0 ? diff !== '' && !/^No changes\.?$/m.test(diff) : true;
     return { changed, reboot: /with a reboot/.test(text) && !/without a reboot/.test(text), diff };
 }
+/** `version` (real-samples C8): the Tag of the first node in the Server part; undefined without one. */
+function serverTag(stdout) {
+    const server = stdout.split(/^Server:\s*$/m)[1];
+    return server?.match(/^\s*Tag:\s*(\S+)/m)?.[1];
+}
 /** A second bootstrap answers AlreadyExists (etcd data directory is not empty): the work is done. */
 const bootstrapDone = (text) => /code = AlreadyExists/.test(text);
 /** apid is not up yet, or etcd cannot take the bootstrap yet: try again within the timeout. */
@@ -77185,6 +77190,8 @@ function applyArgv(i) {
         ...(i.dryRun ? ['--dry-run'] : [])
     ];
 }
+/** `talosctl version` against one node: the client block, then the node's Server block with its Tag. */
+const serverVersionArgv = (ip, talosconfig) => ['version', ...target(ip, talosconfig)];
 const bootstrapArgv = (ip, talosconfig) => ['bootstrap', ...target(ip, talosconfig)];
 function healthArgv(i) {
     return [
@@ -80273,13 +80280,16 @@ async function applyDecision(talosctl, seen, config, talosconfig, d) {
 
 
 
+
 /** talosctl's own reason (its last stderr line, e.g. an rpc error), never the diff on stdout: that can hold secrets. */
 function failure(stderr) {
     const last = stderr.trim().split('\n').pop()?.trim();
     return last ? `: ${last.slice(0, 200)}` : '';
 }
+const bare = (v) => v.replace(/^v/, '');
 async function talosDrift(ctx) {
     const p = await prepare(ctx, { readOnly: true });
+    const wantedVersion = talosCtx(ctx).cluster.talos_version;
     const rows = await Promise.all(p.observed.map(async (seen) => {
         const row = (field, wanted, found, kind = 'drift') => ({ subject: seen.node.id, field, wanted, found, kind, fixedBy: kind === 'drift' ? ['install'] : [], path: seen.node.path });
         if (seen.mode === 'unreachable')
@@ -80289,16 +80299,33 @@ async function talosDrift(ctx) {
         const config = p.configs.get(seen.node.id);
         if (!config)
             return [row('talos.machineconfig', 'compared with the cluster file', 'no talos-secrets input or kept bundle to render it', 'unreachable')];
-        const r = await p.talosctl.run(applyArgv({ ip: seen.node.ip, file: config.path, mode: 'auto', dryRun: true, talosconfig: p.talosconfig }));
-        if (r.code !== 0)
-            return [row('talos.machineconfig', 'compared with the cluster file', `dry run failed (exit ${r.code}${failure(r.stderr)})`, 'unreachable')];
-        const d = parseDryRun(`${r.stdout}\n${r.stderr}`);
-        if (!d.changed)
-            return [];
-        const lines = d.diff.split('\n').filter((l) => /^[-+](?![-+]{2} )/.test(l)).length;
-        return [row('talos.machineconfig', 'as rendered from the cluster file', `differs (${lines} changed line(s); ${d.reboot ? 'applying needs a reboot' : 'applies live'})`)];
+        const [version, machineConfig] = await Promise.all([versionRow(p, seen.node.ip, wantedVersion), configRow(p, seen.node.ip, config.path)]);
+        // No deploy phase upgrades Talos in place: the row says how, and points at talos_version.
+        return [
+            ...(version ? [{ ...row('talos.version', version.wanted, version.found, version.kind), fixedBy: [], path: ['talos_version'] }] : []),
+            ...(machineConfig ? [row('talos.machineconfig', machineConfig.wanted, machineConfig.found, machineConfig.kind)] : [])
+        ];
     }));
     return rows.flat();
+}
+async function versionRow(p, ip, wanted) {
+    const r = await p.talosctl.run(serverVersionArgv(ip, p.talosconfig));
+    const tag = r.code === 0 ? serverTag(r.stdout) : undefined;
+    if (!tag)
+        return { wanted, found: `version not readable (exit ${r.code}${failure(r.stderr)})`, kind: 'unreachable' };
+    if (bare(tag) === bare(wanted))
+        return undefined;
+    return { wanted, found: `${tag} (upgrade in place with talosctl upgrade, or redeploy with reflash: true)`, kind: 'drift' };
+}
+async function configRow(p, ip, file) {
+    const r = await p.talosctl.run(applyArgv({ ip, file, mode: 'auto', dryRun: true, talosconfig: p.talosconfig }));
+    if (r.code !== 0)
+        return { wanted: 'compared with the cluster file', found: `dry run failed (exit ${r.code}${failure(r.stderr)})`, kind: 'unreachable' };
+    const d = parseDryRun(`${r.stdout}\n${r.stderr}`);
+    if (!d.changed)
+        return undefined;
+    const lines = d.diff.split('\n').filter((l) => /^[-+](?![-+]{2} )/.test(l)).length;
+    return { wanted: 'as rendered from the cluster file', found: `differs (${lines} changed line(s); ${d.reboot ? 'applying needs a reboot' : 'applies live'})`, kind: 'drift' };
 }
 
 ;// CONCATENATED MODULE: ./src/core/phases/talos/install-phase.ts
