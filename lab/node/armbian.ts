@@ -6,12 +6,12 @@ import { fsSpec, rootPartition } from '../images/disk.js'
 import { mustRun } from '../images/run-tool.js'
 import { armbianLogin, DDR_LINES, KERNEL_LINES, LOADER_LINES } from './boot-log.js'
 import type { DiskInfo, NodeRuntime, OsPersonality, PersonalityFactory } from './personality.js'
-import { killNodeProcesses, NODE_BIN, readText, runInNode, startNodeSsh, type NodeSsh } from './ssh-server.js'
+import { killNodeProcesses, NODE_BIN, readText, runInNode, startNodeSsh, type NodeSsh, type SshFaults } from './ssh-server.js'
 
 export interface ArmbianHooks {
   sshPort: number
   pathDirs: () => string[]
-  faults: { dropNextExec: boolean; dropAfterMs?: number }
+  faults: SshFaults
   onSsh?: (ssh: NodeSsh | undefined) => void
   share?: string
   tag: string // TPI_LAB_NODE_TAG: every process the node starts carries it

@@ -9,7 +9,7 @@ import { armbianPersonality, writeFacts } from './armbian.js'
 import { DDR_LINES } from './boot-log.js'
 import { talosConsolePersonality } from './talos-console.js'
 import { pickPersonality, type DiskInfo, type NodeRuntime, type OsPersonality } from './personality.js'
-import type { NodeSsh } from './ssh-server.js'
+import type { NodeSsh, SshFaults } from './ssh-server.js'
 
 // What a node needs from the BMC emulator (lab/bmc).
 export interface BmcLike {
@@ -60,9 +60,12 @@ export class SimNode {
     neverBoot: false,
     slowBootMs: 0,
     empty: false,
-    ssh: { dropNextExec: false, dropAfterMs: undefined as number | undefined },
+    ssh: { dropNextExec: false } as SshFaults,
     // Drops the SSH connection of the next exec after ms (default: at once).
     dropSshAfter: (ms = 0): void => { this.faults.ssh.dropNextExec = true; this.faults.ssh.dropAfterMs = ms },
+    // Drops the SSH connection of the next exec whose command matches, at once or once its output matches
+    // `output`; that command and all it started are killed. `faults.ssh.dropWhen` is cleared when it fires.
+    dropSshWhen: (command: RegExp, output?: RegExp): void => { this.faults.ssh.dropWhen = { command, ...(output ? { output } : {}) } },
   }
   private npu: string | undefined
   private generation = 0

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -13,6 +14,18 @@ export const NODE_BIN = join(here, 'bin')
 // /tmp or /opt would otherwise vanish behind the node's own /tmp or /opt.
 const KEEP = [join(here, '..', '..'), dirname(process.execPath)]
 
+/** SSH faults of a node (SimNode.faults.ssh). */
+export interface SshFaults {
+  dropNextExec: boolean
+  dropAfterMs?: number
+  /**
+   * Drops the connection of the next exec whose command matches `command`: at once, or when its output
+   * so far (stdout and stderr) matches `output`. Cleared when it fires. Unlike dropNextExec, the command
+   * and every process it started die with the connection, so the node is left as the drop left it.
+   */
+  dropWhen?: { command: RegExp; output?: RegExp }
+}
+
 export interface NodeSshOptions {
   host: string
   port: number
@@ -21,7 +34,7 @@ export interface NodeSshOptions {
   hostname: () => string
   authorizedKeys: () => string // contents of the node's /root/.ssh/authorized_keys
   pathDirs: string[] // stand-in dirs first on PATH inside the node
-  faults: { dropNextExec: boolean; dropAfterMs?: number }
+  faults: SshFaults
   share?: string // host folder shared by all nodes of the lab (the k3s store), /run/lab-share inside
   tag: string // TPI_LAB_NODE_TAG of every process the node runs: killNodeProcesses(tag) at power off
 }
@@ -49,7 +62,12 @@ export function runInNode(o: Pick<NodeSshOptions, 'host' | 'pathDirs' | 'share' 
  * setsid'd or re-parented process keeps.
  */
 export function killNodeProcesses(tag: string): number {
-  const needle = Buffer.from(`\0TPI_LAB_NODE_TAG=${tag}\0`)
+  return killTagged('TPI_LAB_NODE_TAG', tag)
+}
+
+/** SIGKILLs every process (but this one) whose environment has name=value; returns how many. */
+function killTagged(name: string, value: string): number {
+  const needle = Buffer.from(`\0${name}=${value}\0`)
   let killed = 0
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue
@@ -100,8 +118,11 @@ export async function startNodeSsh(o: NodeSshOptions): Promise<NodeSsh> {
         session.on('env', (accept, _reject, info) => { env[info.key] = info.val; accept?.() })
         session.on('exec', (accept, _reject, info) => {
           const stream = accept()
+          const when = o.faults.dropWhen?.command.test(info.command) ? o.faults.dropWhen : undefined
+          // Every process of an exec the fault targets carries its own tag, so the drop can end them all.
+          const execTag = when ? randomUUID() : undefined
           const child = spawn('unshare', ['--user', '--map-root-user', '--mount', '--uts', 'bash', ENTER_SCRIPT, o.rootDir, o.hostname(), info.command], {
-            env: nodeEnv(o, env),
+            env: nodeEnv(o, execTag ? { ...env, TPI_LAB_EXEC_TAG: execTag } : env),
             stdio: ['pipe', 'pipe', 'pipe'],
           })
           children.add(child)
@@ -110,6 +131,24 @@ export async function startNodeSsh(o: NodeSshOptions): Promise<NodeSsh> {
           child.stderr.pipe(stream.stderr, { end: false })
           const drop = (): void => { child.kill('SIGKILL'); client.end() }
           if (o.faults.dropNextExec) { o.faults.dropNextExec = false; setTimeout(drop, o.faults.dropAfterMs ?? 0) }
+          if (when && execTag) {
+            let fired = false
+            const cut = (): void => {
+              if (fired) return
+              fired = true
+              if (o.faults.dropWhen === when) o.faults.dropWhen = undefined
+              client.end()
+              // Processes forked while a pass ran are caught by the next one (bounded: a dying process may still be listed).
+              for (let pass = 0; pass < 5 && killTagged('TPI_LAB_EXEC_TAG', execTag) > 0; pass++);
+            }
+            if (!when.output) setImmediate(cut)
+            else {
+              let seen = ''
+              const watch = (chunk: Buffer): void => { seen += chunk.toString('utf8'); if (when.output!.test(seen)) cut() }
+              child.stdout.on('data', watch)
+              child.stderr.on('data', watch)
+            }
+          }
           child.on('close', (code, signal) => {
             children.delete(child)
             if (!stream.writable) return

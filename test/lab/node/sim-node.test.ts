@@ -117,6 +117,37 @@ describe('simulated RK1 node booting Armbian', () => {
     expect(r.code).not.toBe(0)
   })
 
+  it('drops the connection of the next command that matches once its output matches, and ends all that command started', async () => {
+    const c = await connect(node.host, clientKey.private)
+    const closed = new Promise<void>((r) => c.once('close', () => r()))
+    node.faults.dropSshWhen(/install-step/, /halfway/)
+    // Another command runs untouched while the fault waits for its command.
+    expect(await exec(c, 'echo other')).toEqual({ out: 'other\n', code: 0 })
+    expect(node.faults.ssh.dropWhen).toBeDefined()
+    const r = await exec(c, ': install-step; (sleep 0.3; touch /root/from-background) & echo halfway; sleep 0.3; touch /root/after-drop')
+    await closed
+    expect(r.code).not.toBe(0)
+    expect(node.faults.ssh.dropWhen).toBeUndefined()
+    // Neither the rest of the script nor the process it put in the background ran on.
+    await new Promise((done) => setTimeout(done, 600))
+    const exists = (p: string): Promise<boolean> => stat(join(node.rootDir, p)).then(() => true, () => false)
+    expect([await exists('root/from-background'), await exists('root/after-drop')]).toEqual([false, false])
+  })
+
+  it('drops a matching command at once when no output is awaited: nothing of it runs', async () => {
+    const c = await connect(node.host, clientKey.private)
+    const closed = new Promise<void>((r) => c.once('close', () => r()))
+    node.faults.dropSshWhen(/restart-step/)
+    const r = await exec(c, ': restart-step; touch /root/restarted; echo restarted')
+    await closed
+    expect(r).toEqual({ out: '', code: null })
+    await expect(stat(join(node.rootDir, 'root/restarted'))).rejects.toThrow()
+    // The node itself is still up: a new connection works.
+    const again = await connect(node.host, clientKey.private)
+    expect(await exec(again, 'echo back')).toEqual({ out: 'back\n', code: 0 })
+    again.end()
+  })
+
   it('closes SSH on power off and wipes its root on reflash', async () => {
     const c = await connect(node.host, clientKey.private)
     const closed = new Promise<void>((r) => c.once('close', () => r()))
