@@ -26,5 +26,11 @@ export const NODE_PATHS = {
   images: '/var/lib/rancher/k3s/agent/images/k3s-airgap-images-arm64.tar.zst',
   /** Holds the k3s_version whose images were pushed, so a rerun need not hash 200 MB. */
   imagesMarker: '/var/lib/rancher/k3s/agent/images/.tpi-version',
+  /**
+   * "<sha256 of config.yaml> <sha256 of the token file>" as they were when this action last (re)started
+   * k3s: a config written by a run whose restart never happened (its SSH connection dropped in between)
+   * no longer matches, so the next run restarts instead of taking the new file for a loaded one.
+   */
+  startedWith: '/var/lib/rancher/k3s/.tpi-started-with',
   installer: '/usr/local/lib/turingpi/k3s-install.sh'
 } as const

@@ -9,6 +9,8 @@ export interface NodeFacts {
   images: string
   unit: string
   server_token: string
+  /** "<config_sha> <token_sha>" k3s was last (re)started with by this action; none on nodes set up before it was recorded. */
+  started_with: string
 }
 
 export interface NodeDecision {
@@ -32,7 +34,8 @@ export function factsFrom(raw: Record<string, string>): NodeFacts {
     token_sha: raw.token_sha ?? 'none',
     images: raw.images ?? 'none',
     unit: raw.unit ?? 'absent',
-    server_token: raw.server_token ?? 'absent'
+    server_token: raw.server_token ?? 'absent',
+    started_with: raw.started_with ?? 'none'
   }
 }
 
@@ -59,7 +62,11 @@ export function decide(input: {
   if (facts.unit === 'absent' && !pushBinary) reasons.push('k3s unit missing')
   const notRunning = !install && facts.unit !== 'active'
   if (notRunning) reasons.push(`unit ${facts.unit}`)
-  const restart = !install && (writeConfig || writeToken || pushImages || notRunning)
+  // Files an earlier run wrote without the restart that should have followed (its connection dropped):
+  // k3s still runs with what it started with, so the files matching the cluster file is not enough.
+  const notLoaded = !install && facts.started_with !== 'none' && facts.started_with !== `${facts.config_sha} ${facts.token_sha}`
+  if (notLoaded && !writeConfig && !writeToken) reasons.push('config.yaml or token file changed since k3s started')
+  const restart = !install && (writeConfig || writeToken || pushImages || notRunning || notLoaded)
   return {
     pushBinary,
     pushImages,

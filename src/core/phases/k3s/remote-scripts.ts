@@ -6,12 +6,17 @@ import { K3S_CONFIG_PATH, K3S_SERVER_TOKEN, K3S_TOKEN_FILE } from './config.js'
 import { NODE_PATHS } from './artifacts.js'
 import { script } from './script.js'
 
-/** key=value facts: version, config_sha, token_sha, images, unit, server_token. */
+const SHA = `sha() { if [ -f "$1" ]; then sha256sum "$1" | cut -d' ' -f1; else echo none; fi; }`
+/** Run right after k3s was told to (re)start: what it starts with (NODE_PATHS.startedWith). */
+const RECORD_STARTED_WITH = `printf '%s %s\\n' "$(sha "$CONFIG")" "$(sha "$TOKEN_FILE")" > "$STARTED_WITH"`
+const FILES = { CONFIG: K3S_CONFIG_PATH, TOKEN_FILE: K3S_TOKEN_FILE, STARTED_WITH: NODE_PATHS.startedWith }
+
+/** key=value facts: version, config_sha, token_sha, images, unit, server_token, started_with. */
 export function observeScript(unit: string): string {
   return script(
-    { K3S_BIN: NODE_PATHS.binary, CONFIG: K3S_CONFIG_PATH, TOKEN_FILE: K3S_TOKEN_FILE, IMAGES_MARKER: NODE_PATHS.imagesMarker, UNIT: unit, SERVER_TOKEN: K3S_SERVER_TOKEN },
+    { K3S_BIN: NODE_PATHS.binary, ...FILES, IMAGES_MARKER: NODE_PATHS.imagesMarker, UNIT: unit, SERVER_TOKEN: K3S_SERVER_TOKEN },
     `
-sha() { if [ -f "$1" ]; then sha256sum "$1" | cut -d' ' -f1; else echo none; fi; }
+${SHA}
 version=none
 if [ -x "$K3S_BIN" ]; then version=$("$K3S_BIN" --version 2>/dev/null | head -n1 | awk '{print $3}'); fi
 echo "version=\${version:-unknown}"
@@ -19,19 +24,22 @@ echo "config_sha=$(sha "$CONFIG")"
 echo "token_sha=$(sha "$TOKEN_FILE")"
 echo "images=$(cat "$IMAGES_MARKER" 2>/dev/null || echo none)"
 if [ -f "/etc/systemd/system/$UNIT.service" ]; then echo "unit=$(systemctl is-active "$UNIT" 2>/dev/null || true)"; else echo "unit=absent"; fi
-if [ -s "$SERVER_TOKEN" ]; then echo "server_token=present"; else echo "server_token=absent"; fi`
+if [ -s "$SERVER_TOKEN" ]; then echo "server_token=present"; else echo "server_token=absent"; fi
+echo "started_with=$(cat "$STARTED_WITH" 2>/dev/null || echo none)"`
   )
 }
 
 export function installScript(input: { role: 'server' | 'agent'; version: string }): string {
   const unit = input.role === 'server' ? 'k3s' : 'k3s-agent'
   return script(
-    { INSTALLER: NODE_PATHS.installer, ROLE: input.role, UNIT: unit, K3S_VERSION: input.version, IMAGES_MARKER: NODE_PATHS.imagesMarker },
+    { INSTALLER: NODE_PATHS.installer, ROLE: input.role, UNIT: unit, K3S_VERSION: input.version, IMAGES_MARKER: NODE_PATHS.imagesMarker, ...FILES },
     `
+${SHA}
 INSTALL_K3S_SKIP_DOWNLOAD=true INSTALL_K3S_SKIP_START=true INSTALL_K3S_EXEC="$ROLE" INSTALL_K3S_VERSION="$K3S_VERSION" sh "$INSTALLER"
 printf '%s\\n' "$K3S_VERSION" > "$IMAGES_MARKER"
 systemctl enable "$UNIT" >/dev/null 2>&1 || true
 systemctl restart --no-block "$UNIT"
+${RECORD_STARTED_WITH}
 changed "installed=$K3S_VERSION($ROLE)"
 result`
   )
@@ -39,9 +47,11 @@ result`
 
 export function restartScript(unit: string, why: string): string {
   return script(
-    { UNIT: unit, WHY: why },
+    { UNIT: unit, WHY: why, ...FILES },
     `
+${SHA}
 systemctl restart --no-block "$UNIT"
+${RECORD_STARTED_WITH}
 changed "restarted=$UNIT($WHY)"
 result`
   )

@@ -3,7 +3,7 @@ import { decide, factsFrom, untouched } from '../../../../src/core/phases/k3s/de
 import { k3sCluster } from './fixtures.js'
 
 const node = k3sCluster().nodes[1]
-const running = factsFrom({ version: 'v1.31.3+k3s1', config_sha: 'c', token_sha: 't', images: 'v1.31.3+k3s1', unit: 'active', server_token: 'absent' })
+const running = factsFrom({ version: 'v1.31.3+k3s1', config_sha: 'c', token_sha: 't', images: 'v1.31.3+k3s1', unit: 'active', server_token: 'absent', started_with: 'c t' })
 const base = { node, isFirst: false, version: 'v1.31.3+k3s1', configSha: 'c', tokenSha: 't' }
 
 describe('decide', () => {
@@ -23,6 +23,17 @@ describe('decide', () => {
 
   test('a stopped unit is restarted, not reinstalled', () => {
     expect(decide({ ...base, facts: { ...running, unit: 'failed' } })).toMatchObject({ install: false, restart: true, reasons: ['unit failed'] })
+  })
+
+  test('files an earlier run wrote but never restarted k3s for (SSH dropped in between) restart it without being rewritten', () => {
+    expect(decide({ ...base, facts: { ...running, started_with: 'old t' } })).toMatchObject({
+      restart: true, install: false, writeConfig: false, writeToken: false, reasons: ['config.yaml or token file changed since k3s started']
+    })
+    expect(decide({ ...base, facts: { ...running, started_with: 'c old' } }).restart).toBe(true)
+  })
+
+  test('a node set up before the start was recorded is not restarted for lack of the record', () => {
+    expect(untouched(decide({ ...base, facts: { ...running, started_with: 'none' } }))).toBe(true)
   })
 
   test('a blank node is forgotten by the server first unless it is the first server', () => {

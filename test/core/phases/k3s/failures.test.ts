@@ -12,11 +12,11 @@ let stateDir: string | undefined
 // A short cluster_timeout keeps the bounded readiness poll to a few rounds (the harness sleep is instant).
 const cluster = k3sCluster('cluster_timeout: 6')
 
-async function run() {
-  const ctx = await phaseContext(cluster, lab.deps, stateDir)
+async function run(file = cluster) {
+  const ctx = await phaseContext(file, lab.deps, stateDir)
   stateDir = ctx.settings.stateDir
-  await k3sInstallPhase.run!(ctx)
-  return { ctx, join: await k3sJoinPhase.run!(ctx) }
+  const install = await k3sInstallPhase.run!(ctx)
+  return { ctx, install, join: await k3sJoinPhase.run!(ctx) }
 }
 
 beforeAll(() => {
@@ -49,5 +49,19 @@ describe('k3s failures end in a clear error and a rerun converges', () => {
     const { join: result } = await run()
     expect(result).toEqual({ changed: false, summary: '0 of 3 agent(s) changed; 4 node(s) Ready' })
     expect(lab.starts('k3s-w3')).toBe(starts)
+  })
+
+  test('an SSH drop after a server\'s new config.yaml landed but before its restart: the rerun restarts it', async () => {
+    const changed = k3sCluster('cluster_timeout: 6\nflannel_backend: host-gw')
+    lab.nodes.get('k3s-cp')!.dropOn = /restarted=\$UNIT/
+    const starts = lab.starts('k3s-cp')
+    const error = (await run(changed).catch((e: unknown) => e)) as Error
+    expect(error.message).toMatch(/^node k3s-cp: install failed: restarting k3s exited with 255:\nSSH connection to node k3s-cp was lost while the command ran\./)
+    expect(lab.file('k3s-cp', 'etc/rancher/k3s/config.yaml')).toContain('flannel-backend: "host-gw"\n')
+    expect(lab.starts('k3s-cp')).toBe(starts)
+    const { install } = await run(changed)
+    expect(install.summary).toBe('k3s-cp: restarted k3s (config.yaml or token file changed since k3s started)')
+    expect(lab.starts('k3s-cp')).toBe(starts + 1)
+    expect((await run(changed)).install.changed).toBe(false)
   })
 })
