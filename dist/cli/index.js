@@ -79221,6 +79221,12 @@ const NODE_PATHS = {
     images: '/var/lib/rancher/k3s/agent/images/k3s-airgap-images-arm64.tar.zst',
     /** Holds the k3s_version whose images were pushed, so a rerun need not hash 200 MB. */
     imagesMarker: '/var/lib/rancher/k3s/agent/images/.tpi-version',
+    /**
+     * "<sha256 of config.yaml> <sha256 of the token file>" as they were when this action last (re)started
+     * k3s: a config written by a run whose restart never happened (its SSH connection dropped in between)
+     * no longer matches, so the next run restarts instead of taking the new file for a loaded one.
+     */
+    startedWith: '/var/lib/rancher/k3s/.tpi-started-with',
     installer: '/usr/local/lib/turingpi/k3s-install.sh'
 };
 
@@ -79232,10 +79238,14 @@ const NODE_PATHS = {
 
 
 
-/** key=value facts: version, config_sha, token_sha, images, unit, server_token. */
+const SHA = `sha() { if [ -f "$1" ]; then sha256sum "$1" | cut -d' ' -f1; else echo none; fi; }`;
+/** Run right after k3s was told to (re)start: what it starts with (NODE_PATHS.startedWith). */
+const RECORD_STARTED_WITH = `printf '%s %s\\n' "$(sha "$CONFIG")" "$(sha "$TOKEN_FILE")" > "$STARTED_WITH"`;
+const FILES = { CONFIG: K3S_CONFIG_PATH, TOKEN_FILE: K3S_TOKEN_FILE, STARTED_WITH: NODE_PATHS.startedWith };
+/** key=value facts: version, config_sha, token_sha, images, unit, server_token, started_with. */
 function observeScript(unit) {
-    return script({ K3S_BIN: NODE_PATHS.binary, CONFIG: K3S_CONFIG_PATH, TOKEN_FILE: K3S_TOKEN_FILE, IMAGES_MARKER: NODE_PATHS.imagesMarker, UNIT: unit, SERVER_TOKEN: K3S_SERVER_TOKEN }, `
-sha() { if [ -f "$1" ]; then sha256sum "$1" | cut -d' ' -f1; else echo none; fi; }
+    return script({ K3S_BIN: NODE_PATHS.binary, ...FILES, IMAGES_MARKER: NODE_PATHS.imagesMarker, UNIT: unit, SERVER_TOKEN: K3S_SERVER_TOKEN }, `
+${SHA}
 version=none
 if [ -x "$K3S_BIN" ]; then version=$("$K3S_BIN" --version 2>/dev/null | head -n1 | awk '{print $3}'); fi
 echo "version=\${version:-unknown}"
@@ -79243,21 +79253,26 @@ echo "config_sha=$(sha "$CONFIG")"
 echo "token_sha=$(sha "$TOKEN_FILE")"
 echo "images=$(cat "$IMAGES_MARKER" 2>/dev/null || echo none)"
 if [ -f "/etc/systemd/system/$UNIT.service" ]; then echo "unit=$(systemctl is-active "$UNIT" 2>/dev/null || true)"; else echo "unit=absent"; fi
-if [ -s "$SERVER_TOKEN" ]; then echo "server_token=present"; else echo "server_token=absent"; fi`);
+if [ -s "$SERVER_TOKEN" ]; then echo "server_token=present"; else echo "server_token=absent"; fi
+echo "started_with=$(cat "$STARTED_WITH" 2>/dev/null || echo none)"`);
 }
 function installScript(input) {
     const unit = input.role === 'server' ? 'k3s' : 'k3s-agent';
-    return script({ INSTALLER: NODE_PATHS.installer, ROLE: input.role, UNIT: unit, K3S_VERSION: input.version, IMAGES_MARKER: NODE_PATHS.imagesMarker }, `
+    return script({ INSTALLER: NODE_PATHS.installer, ROLE: input.role, UNIT: unit, K3S_VERSION: input.version, IMAGES_MARKER: NODE_PATHS.imagesMarker, ...FILES }, `
+${SHA}
 INSTALL_K3S_SKIP_DOWNLOAD=true INSTALL_K3S_SKIP_START=true INSTALL_K3S_EXEC="$ROLE" INSTALL_K3S_VERSION="$K3S_VERSION" sh "$INSTALLER"
 printf '%s\\n' "$K3S_VERSION" > "$IMAGES_MARKER"
 systemctl enable "$UNIT" >/dev/null 2>&1 || true
 systemctl restart --no-block "$UNIT"
+${RECORD_STARTED_WITH}
 changed "installed=$K3S_VERSION($ROLE)"
 result`);
 }
 function restartScript(unit, why) {
-    return script({ UNIT: unit, WHY: why }, `
+    return script({ UNIT: unit, WHY: why, ...FILES }, `
+${SHA}
 systemctl restart --no-block "$UNIT"
+${RECORD_STARTED_WITH}
 changed "restarted=$UNIT($WHY)"
 result`);
 }
@@ -79380,7 +79395,8 @@ function factsFrom(raw) {
         token_sha: raw.token_sha ?? 'none',
         images: raw.images ?? 'none',
         unit: raw.unit ?? 'absent',
-        server_token: raw.server_token ?? 'absent'
+        server_token: raw.server_token ?? 'absent',
+        started_with: raw.started_with ?? 'none'
     };
 }
 function decide_decide(input) {
@@ -79404,7 +79420,12 @@ function decide_decide(input) {
     const notRunning = !install && facts.unit !== 'active';
     if (notRunning)
         reasons.push(`unit ${facts.unit}`);
-    const restart = !install && (writeConfig || writeToken || pushImages || notRunning);
+    // Files an earlier run wrote without the restart that should have followed (its connection dropped):
+    // k3s still runs with what it started with, so the files matching the cluster file is not enough.
+    const notLoaded = !install && facts.started_with !== 'none' && facts.started_with !== `${facts.config_sha} ${facts.token_sha}`;
+    if (notLoaded && !writeConfig && !writeToken)
+        reasons.push('config.yaml or token file changed since k3s started');
+    const restart = !install && (writeConfig || writeToken || pushImages || notRunning || notLoaded);
     return {
         pushBinary,
         pushImages,
