@@ -129,4 +129,15 @@ EOF`)
     const out = await sh(`[ -e ${join(dir, 'host-only')} ] && echo visible || echo hidden; printf %s '${k3s}' > /usr/local/bin/k3s; chmod +x /usr/local/bin/k3s; k3s --version | head -1`)
     expect(out.stdout).toMatch(/^hidden\nk3s version v1\.31\.3\+k3s1 \([0-9a-f]+\)\n$/)
   })
+
+  test('a mount by its fstab entry is what mountpoint sees in later execs, and boot mounts fstab again', async () => {
+    const setup = await sh('mkfs.ext4 -q -L tpi-data /dev/nvme0n1 > /dev/null && u=$(blkid -p -s UUID -o value /dev/nvme0n1) && ' +
+      'echo "UUID=$u /var/lib/longhorn ext4 defaults,nofail 0 2" >> /etc/fstab && mkdir -p /var/lib/longhorn && ' +
+      '{ mountpoint /var/lib/longhorn || true; } && mount /var/lib/longhorn && mountpoint /var/lib/longhorn && { mount /var/lib/longhorn 2>&1 || true; }')
+    expect(setup.stdout).toBe('/var/lib/longhorn is not a mountpoint\n/var/lib/longhorn is a mountpoint\nmount: /var/lib/longhorn: /dev/nvme0n1 already mounted on /var/lib/longhorn.\n')
+    expect((await sh('mountpoint -q /var/lib/longhorn && echo mounted')).stdout).toBe('mounted\n')
+    await power(false)
+    await power(true)
+    expect((await sh('mountpoint /var/lib/longhorn; mount | grep longhorn')).stdout).toBe('/var/lib/longhorn is a mountpoint\n/dev/nvme0n1 on /var/lib/longhorn type ext4 (rw,relatime)\n')
+  }, 30_000)
 })
