@@ -82,7 +82,7 @@ export async function convergeNode(input: ConvergeInput): Promise<StepResult & {
   if (decision.install) {
     await runChecked(shell, phase, node, `k3s install.sh (${role})`, installScript({ role, version: cluster.k3s_version }), { timeoutMs: 300_000 })
   } else if (decision.restart) {
-    await runChecked(shell, phase, node, `restarting ${unitName(node)}`, restartScript(unitName(node), decision.reasons.join(', ')), { timeoutMs: 120_000 })
+    await runChecked(shell, phase, node, `restarting ${unitName(node)}`, restartScript({ unit: unitName(node), why: decision.reasons.join(', '), version: cluster.k3s_version }), { timeoutMs: 120_000 })
   }
   const action = decision.install ? `installed k3s ${cluster.k3s_version} as ${role}` : decision.restart ? `restarted ${unitName(node)}` : 'updated files'
   return { changed: true, summary: `${action} (${decision.reasons.join(', ')})`, decision }

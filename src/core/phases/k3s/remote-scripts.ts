@@ -45,12 +45,18 @@ result`
   )
 }
 
-export function restartScript(unit: string, why: string): string {
+/**
+ * Restarts the unit. Like install, it then records the images of k3s_version as in place: a restart that
+ * pushed them (after an install.sh cut short before it recorded them) would otherwise push them again,
+ * and restart, on every later run.
+ */
+export function restartScript(input: { unit: string; why: string; version: string }): string {
   return script(
-    { UNIT: unit, WHY: why, ...FILES },
+    { UNIT: input.unit, WHY: input.why, K3S_VERSION: input.version, IMAGES_MARKER: NODE_PATHS.imagesMarker, ...FILES },
     `
 ${SHA}
 systemctl restart --no-block "$UNIT"
+printf '%s\\n' "$K3S_VERSION" > "$IMAGES_MARKER"
 ${RECORD_STARTED_WITH}
 changed "restarted=$UNIT($WHY)"
 result`

@@ -64,4 +64,17 @@ describe('k3s failures end in a clear error and a rerun converges', () => {
     expect(lab.starts('k3s-cp')).toBe(starts + 1)
     expect((await run(changed)).install.changed).toBe(false)
   })
+
+  test('an install.sh cut short after it wrote the unit file: the rerun pushes the images and restarts once, the next run changes nothing', async () => {
+    // What the drop leaves: binary, config and unit in place, but install.sh never got to record the images.
+    rmSync(join(lab.nodes.get('k3s-w2')!.root, 'var/lib/rancher/k3s/agent/images/.tpi-version'))
+    const starts = lab.starts('k3s-w2')
+    const { ctx, join: first } = await run()
+    expect(ctx.reporter.text()).toContain('k3s-w2: restarted k3s-agent (air-gap images of none present, v1.31.3+k3s1 wanted)')
+    expect(first.summary).toBe('1 of 3 agent(s) changed; 4 node(s) Ready')
+    expect(lab.starts('k3s-w2')).toBe(starts + 1)
+    const { join: next } = await run()
+    expect(next.summary).toBe('0 of 3 agent(s) changed; 4 node(s) Ready')
+    expect(lab.starts('k3s-w2')).toBe(starts + 1)
+  })
 })
