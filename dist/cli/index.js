@@ -79271,10 +79271,16 @@ ${RECORD_STARTED_WITH}
 changed "installed=$K3S_VERSION($ROLE)"
 result`);
 }
-function restartScript(unit, why) {
-    return script({ UNIT: unit, WHY: why, ...FILES }, `
+/**
+ * Restarts the unit. Like install, it then records the images of k3s_version as in place: a restart that
+ * pushed them (after an install.sh cut short before it recorded them) would otherwise push them again,
+ * and restart, on every later run.
+ */
+function restartScript(input) {
+    return script({ UNIT: input.unit, WHY: input.why, K3S_VERSION: input.version, IMAGES_MARKER: NODE_PATHS.imagesMarker, ...FILES }, `
 ${SHA}
 systemctl restart --no-block "$UNIT"
+printf '%s\\n' "$K3S_VERSION" > "$IMAGES_MARKER"
 ${RECORD_STARTED_WITH}
 changed "restarted=$UNIT($WHY)"
 result`);
@@ -79518,7 +79524,7 @@ async function convergeNode(input) {
         await runChecked(shell, phase, node, `k3s install.sh (${role})`, installScript({ role, version: cluster.k3s_version }), { timeoutMs: 300_000 });
     }
     else if (decision.restart) {
-        await runChecked(shell, phase, node, `restarting ${unitName(node)}`, restartScript(unitName(node), decision.reasons.join(', ')), { timeoutMs: 120_000 });
+        await runChecked(shell, phase, node, `restarting ${unitName(node)}`, restartScript({ unit: unitName(node), why: decision.reasons.join(', '), version: cluster.k3s_version }), { timeoutMs: 120_000 });
     }
     const action = decision.install ? `installed k3s ${cluster.k3s_version} as ${role}` : decision.restart ? `restarted ${unitName(node)}` : 'updated files';
     return { changed: true, summary: `${action} (${decision.reasons.join(', ')})`, decision };
