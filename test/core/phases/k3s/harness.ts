@@ -102,6 +102,9 @@ class LocalShell implements RemoteShell {
         clearTimeout(timer)
         resolve({ stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), code: code ?? 124 })
       })
+      // A command that exits before reading its stdin (install.sh refusing at once) closes the pipe first:
+      // EPIPE then only means it did not read it, as an SSH exec would not care either.
+      child.stdin.on('error', () => {})
       child.stdin.end(options.stdin ?? '')
     })
   }
