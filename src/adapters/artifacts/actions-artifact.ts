@@ -16,17 +16,19 @@ export function createActionsArtifactSink(client: ArtifactClient = new DefaultAr
   return {
     async upload(name, files, rootDirectory, options) {
       const settings: UploadArtifactOptions = { compressionLevel: 0, ...(options?.retentionDays ? { retentionDays: options.retentionDays } : {}) }
+      let replaced = false
       try {
         const result = await client.uploadArtifact(name, files, rootDirectory, settings).catch(async (error: unknown) => {
           if (!nameTaken(error)) throw error
           await client.deleteArtifact(name)
-          return { ...(await client.uploadArtifact(name, files, rootDirectory, settings)), replaced: true }
+          replaced = true
+          return client.uploadArtifact(name, files, rootDirectory, settings)
         })
         return {
           name,
           ...(result.id !== undefined ? { id: result.id } : {}),
           ...(result.size !== undefined ? { size: result.size } : {}),
-          ...('replaced' in result ? { replaced: true } : {})
+          ...(replaced ? { replaced } : {})
         }
       } catch (error) {
         if (error instanceof GHESNotSupportedError)
