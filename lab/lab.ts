@@ -9,6 +9,7 @@ import { SimNode, type BmcLike } from './node/sim-node.js'
 import { startMirror, type Mirror } from './mirror/index.js'
 import { startResultsService, type ResultsService } from './results/index.js'
 import { registerTalosLab, registerTalosPersonality } from './talos/index.js'
+import { startTalosctlServer } from './talos/lib/index.mjs'
 import { startBmc as startBmcEmulator } from './bmc/index.js'
 import { startK3sKube } from './k3s/kube-bridge.js'
 
@@ -88,6 +89,8 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
   // K3s clusters get the lab Kubernetes API on their first server once it runs (lab/k3s/kube-bridge).
   const nodeWith = (ip: string): SimNode | undefined => boards.flatMap((b) => b.nodes).find((n) => n.lanIp === ip && n.state === 'up')
   const k3sKube = await startK3sKube({ labDir: share, hostFor: (ip) => nodeWith(ip)?.host })
+  // talosctl calls run in this process (lab/talos/lib/serve.mjs): a node process per call cost more CPU than the nodes.
+  const talosctl = await startTalosctlServer()
   return {
     dir, boards, net, mirror, results,
     node: (b, s) => {
@@ -110,11 +113,13 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     env: () => ({
       TPI_LAB_DIR: dir,
       TPI_ADDRESS_MAP: net.file,
+      TPI_LAB_TALOSCTL: talosctl.address,
       ...mirror.env(),
       ...results.env(),
     }),
     stop: async () => {
       await k3sKube.stop()
+      await talosctl.stop()
       await stopAll()
       await mirror.stop()
       await results.stop()

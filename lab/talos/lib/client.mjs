@@ -20,15 +20,17 @@ export function loadTalosconfig(path, contextName) {
   return ctx
 }
 
-export function call(ip, op, body, auth) {
-  const to = mapAddress(ip, 50000)
+export function call(ip, op, body, auth, env = process.env) {
+  const to = mapAddress(ip, 50000, env)
   if (!to) return Promise.reject(unreachable(ip, 'connect: no route to host'))
   const headers = { 'content-type': 'application/json' }
   if (auth.insecure) headers['x-talos-insecure'] = '1'
   else headers['x-talos-ca'] = caFingerprint(auth.ca)
   const payload = JSON.stringify(body ?? {})
   return new Promise((resolve, reject) => {
-    const req = request({ host: to.host, port: to.port, method: 'POST', path: `/${op}`, headers, timeout: 30_000 }, (res) => {
+    // agent: false, a connection per call as talosctl's process had: in the lab server, pooled keep-alive
+    // connections would outlive a node API that stops (reboot, power-off).
+    const req = request({ host: to.host, port: to.port, method: 'POST', path: `/${op}`, headers, timeout: 30_000, agent: false }, (res) => {
       let text = ''
       res.setEncoding('utf8')
       res.on('data', (d) => { text += d })

@@ -62,3 +62,11 @@ export declare function machineConfig(options: { role: 'controlplane' | 'worker'
 export declare function talosconfig(clusterName: string, secrets: Record<string, any>): Record<string, any>
 export declare function kubernetesVersion(talosVersion: string, override?: string): string
 export declare function parseArgs(argv: string[]): { flags: Record<string, any>; positional: string[] }
+
+export interface TalosctlResult { code: number; stdout: string; stderr: string }
+/** One talosctl command line, in this process (what talosctl.mjs and the lab server run). */
+export declare function runTalosctl(argv: string[], options?: { env?: Record<string, string | undefined>; cwd?: string; signal?: AbortSignal }): Promise<TalosctlResult>
+/** A complete request of the lab talosctl server's wire format, or undefined while fields are missing. */
+export declare function parseRequest(buffer: Buffer): { cwd: string; env: Record<string, string>; argv: string[] } | undefined
+/** The lab talosctl server (serve.mjs): `address` is host:port, what TPI_LAB_TALOSCTL names. */
+export declare function startTalosctlServer(options?: { host?: string; run?: typeof runTalosctl }): Promise<{ address: string; stop(): Promise<void> }>

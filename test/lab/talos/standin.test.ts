@@ -1,41 +1,60 @@
 // The talosctl stand-in against one emulated Talos node API (no simulated board): output formats of
-// real-samples C3, C4, C6, C7, C8 and the maintenance → configured → bootstrapped life of a node.
+// real-samples C3, C4, C6, C7, C8 and the maintenance → configured → bootstrapped life of a node. Every
+// test runs twice: as a node process of its own, and through the release wrapper the mirror serves into
+// the lab's talosctl server (lib/serve.mjs), which must answer byte for byte the same.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
-import { execFile } from 'node:child_process'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { execFile, spawn } from 'node:child_process'
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { TALOSCTL_STANDIN } from '../../../lab/talos/binary.js'
-import { TalosNodeApi } from '../../../lab/talos/lib/index.mjs'
+import { TALOSCTL_STANDIN, talosctlStandinBinary } from '../../../lab/talos/binary.js'
+import { TalosNodeApi, parseRequest, startTalosctlServer } from '../../../lab/talos/lib/index.mjs'
 
-let dir: string
-let api: TalosNodeApi
-const reboots: string[] = []
-const uart: string[] = []
+type Run = { code: number; stdout: string; stderr: string }
 
-function talosctl(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+const MODES = ['a node process of its own', 'the release wrapper into the lab talosctl server'] as const
+
+function exec(file: string, args: string[], cwd: string, env: Record<string, string>): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [TALOSCTL_STANDIN, ...args], { cwd: dir, env: { ...process.env, TPI_ADDRESS_MAP: join(dir, 'map.json'), TALOSCTL_LAB_HEALTH_POLL_MS: '20' } }, (error, stdout, stderr) =>
+    execFile(file, args, { cwd, env: { ...process.env, ...env } }, (error, stdout, stderr) =>
       resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }))
   })
 }
 
-async function boot(): Promise<void> {
-  api = new TalosNodeApi({ host: '127.10.9.1', port: 50000, stateDir: join(dir, 'node'), version: 'v1.9.0', lanIp: () => '10.0.0.1', uart: (l) => uart.push(l), onReboot: (why) => reboots.push(why) })
-  await api.start()
-}
+describe.each(MODES)('talosctl stand-in, as %s', (mode) => {
+  let dir: string
+  let api: TalosNodeApi
+  let server: { address: string; stop(): Promise<void> } | undefined
+  const reboots: string[] = []
+  const uart: string[] = []
 
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'tpi-talosctl-'))
-  await writeFile(join(dir, 'map.json'), JSON.stringify({ '10.0.0.1:50000': '127.10.9.1:50000', '10.0.0.1': '127.10.9.1' }))
-  await boot()
-})
-afterAll(async () => {
-  await api.stop()
-  await rm(dir, { recursive: true, force: true })
-})
+  function talosctl(...args: string[]): Promise<Run> {
+    const env = { TPI_ADDRESS_MAP: join(dir, 'map.json'), TALOSCTL_LAB_HEALTH_POLL_MS: '20' }
+    if (!server) return exec(process.execPath, [TALOSCTL_STANDIN, ...args], dir, env)
+    return exec(join(dir, 'talosctl'), args, dir, { ...env, TPI_LAB_TALOSCTL: server.address })
+  }
 
-describe('talosctl stand-in', () => {
+  async function boot(): Promise<void> {
+    api = new TalosNodeApi({ host: '127.10.9.1', port: 50000, stateDir: join(dir, 'node'), version: 'v1.9.0', lanIp: () => '10.0.0.1', uart: (l) => uart.push(l), onReboot: (why) => reboots.push(why) })
+    await api.start()
+  }
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'tpi-talosctl-'))
+    await writeFile(join(dir, 'map.json'), JSON.stringify({ '10.0.0.1:50000': '127.10.9.1:50000', '10.0.0.1': '127.10.9.1' }))
+    if (mode === MODES[1]) {
+      server = await startTalosctlServer()
+      await writeFile(join(dir, 'talosctl'), talosctlStandinBinary('v1.9.0', 'amd64'))
+      await chmod(join(dir, 'talosctl'), 0o755)
+    }
+    await boot()
+  })
+  afterAll(async () => {
+    await api.stop()
+    await server?.stop()
+    await rm(dir, { recursive: true, force: true })
+  })
+
   test('version --client prints the tab-indented client block (C8)', async () => {
     const r = await talosctl('version', '--client')
     expect(r.stdout).toMatch(/^Client:\n\tTag:         v1\.9\.0\n\tSHA:         \w+\n\tBuilt:       \n\tGo version:  go1\.23\.4\n\tOS\/Arch:     linux\/(amd64|arm64)\n$/)
@@ -115,5 +134,44 @@ describe('talosctl stand-in', () => {
     const kc = await readFile(join(dir, 'kc'), 'utf8')
     expect(kc).toContain('server: https://10.0.0.1:6443')
     expect(kc).toMatch(/certificate-authority-data: \S{40,}/)
+  })
+})
+
+describe('the lab talosctl server', () => {
+  test('a request is complete only when every announced argument has arrived', () => {
+    const wire = Buffer.from(['/work', 'TALOSCONFIG=/tc', 'TPI_LAB_DIR=', '--', '2', 'get', 'disks', ''].join('\0'))
+    expect(parseRequest(wire.subarray(0, wire.length - 3))).toBeUndefined()
+    expect(parseRequest(wire)).toEqual({ cwd: '/work', env: { TALOSCONFIG: '/tc' }, argv: ['get', 'disks'] })
+  })
+
+  test('the release wrapper runs its own stand-in process when the named server does not listen', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tpi-talosctl-'))
+    try {
+      await writeFile(join(dir, 'talosctl'), talosctlStandinBinary('v1.8.3', 'amd64'))
+      await chmod(join(dir, 'talosctl'), 0o755)
+      const r = await exec(join(dir, 'talosctl'), ['version', '--client'], dir, { TPI_LAB_TALOSCTL: '127.0.0.1:1' })
+      expect(r).toMatchObject({ code: 0, stderr: '' })
+      expect(r.stdout).toContain('Tag:         v1.8.3')
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  test('a caller that goes away (killed on a timeout) aborts its command in the server', async () => {
+    let aborted!: () => void
+    const seen = new Promise<void>((resolve) => { aborted = resolve })
+    const server = await startTalosctlServer({ run: (_argv, o) => new Promise((resolve) => o?.signal?.addEventListener('abort', () => { aborted(); resolve({ code: 1, stdout: '', stderr: '' }) })) })
+    const dir = await mkdtemp(join(tmpdir(), 'tpi-talosctl-'))
+    try {
+      await writeFile(join(dir, 'talosctl'), talosctlStandinBinary('v1.9.0', 'amd64'))
+      await chmod(join(dir, 'talosctl'), 0o755)
+      const child = spawn(join(dir, 'talosctl'), ['health', '--wait-timeout', '10m'], { env: { ...process.env, TPI_LAB_TALOSCTL: server.address }, stdio: 'ignore' })
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      child.kill('SIGKILL')
+      await expect(Promise.race([seen.then(() => 'aborted'), new Promise((resolve) => setTimeout(() => resolve('still running'), 5000).unref())])).resolves.toBe('aborted')
+    } finally {
+      await server.stop()
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 })
