@@ -77118,6 +77118,17 @@ function serverTag(stdout) {
     const server = stdout.split(/^Server:\s*$/m)[1];
     return server?.match(/^\s*Tag:\s*(\S+)/m)?.[1];
 }
+/**
+ * The schematic id a node runs, from `get extensions`: an Image Factory image carries a virtual extension
+ * named "schematic" whose version is the id. null: no such row (not a factory image); undefined: no table.
+ */
+function schematicOf(stdout) {
+    const lines = stdout.trim().split('\n');
+    if (!/^NODE\s+NAMESPACE\s+TYPE\s+ID\s+VERSION\s+NAME\s+VERSION$/.test(lines[0]?.trim() ?? ''))
+        return undefined;
+    const row = lines.slice(1).map((l) => l.trim().split(/\s+/)).find((cells) => cells.at(-2) === 'schematic');
+    return row?.at(-1) ?? null;
+}
 /** A second bootstrap answers AlreadyExists (etcd data directory is not empty): the work is done. */
 const bootstrapDone = (text) => /code = AlreadyExists/.test(text);
 /** apid is not up yet, or etcd cannot take the bootstrap yet: try again within the timeout. */
@@ -77192,6 +77203,8 @@ function applyArgv(i) {
 }
 /** `talosctl version` against one node: the client block, then the node's Server block with its Tag. */
 const serverVersionArgv = (ip, talosconfig) => ['version', ...target(ip, talosconfig)];
+/** `talosctl get extensions` against one node: ExtensionStatus rows, NAME and VERSION last. */
+const extensionsArgv = (ip, talosconfig) => ['get', 'extensions', ...target(ip, talosconfig)];
 const bootstrapArgv = (ip, talosconfig) => ['bootstrap', ...target(ip, talosconfig)];
 function healthArgv(i) {
     return [
@@ -80311,6 +80324,7 @@ async function applyDecision(talosctl, seen, config, talosconfig, d) {
 
 
 
+
 /** talosctl's own reason (its last stderr line, e.g. an rpc error), never the diff on stdout: that can hold secrets. */
 function failure(stderr) {
     const last = stderr.trim().split('\n').pop()?.trim();
@@ -80319,7 +80333,10 @@ function failure(stderr) {
 const bare = (v) => v.replace(/^v/, '');
 async function talosDrift(ctx) {
     const p = await prepare(ctx, { readOnly: true });
-    const wantedVersion = talosCtx(ctx).cluster.talos_version;
+    const c = talosCtx(ctx).cluster;
+    const wantedVersion = c.talos_version;
+    // Only a factory image has a schematic the file decides; the id is the one the configs were rendered with.
+    const wantedSchematic = c.image_source === 'factory' && p.configs.size > 0 ? (await ensureSchematic(ctx)).id : undefined;
     const rows = await Promise.all(p.observed.map(async (seen) => {
         const row = (field, wanted, found, kind = 'drift') => ({ subject: seen.node.id, field, wanted, found, kind, fixedBy: kind === 'drift' ? ['install'] : [], path: seen.node.path });
         if (seen.mode === 'unreachable')
@@ -80329,10 +80346,15 @@ async function talosDrift(ctx) {
         const config = p.configs.get(seen.node.id);
         if (!config)
             return [row('talos.machineconfig', 'compared with the cluster file', 'no talos-secrets input or kept bundle to render it', 'unreachable')];
-        const [version, machineConfig] = await Promise.all([versionRow(p, seen.node.ip, wantedVersion), configRow(p, seen.node.ip, config.path)]);
-        // No deploy phase upgrades Talos in place: the row says how, and points at talos_version.
+        const [version, schematic, machineConfig] = await Promise.all([
+            versionRow(p, seen.node.ip, wantedVersion),
+            wantedSchematic ? schematicRow(p, seen.node.ip, wantedSchematic, wantedVersion) : undefined,
+            configRow(p, seen.node.ip, config.path)
+        ]);
+        // No deploy phase upgrades Talos in place: the rows say how, and point at talos_version / image_factory.
         return [
             ...(version ? [{ ...row('talos.version', version.wanted, version.found, version.kind), fixedBy: [], path: ['talos_version'] }] : []),
+            ...(schematic ? [{ ...row('talos.schematic', schematic.wanted, schematic.found, schematic.kind), fixedBy: [], path: ['image_factory'] }] : []),
             ...(machineConfig ? [row('talos.machineconfig', machineConfig.wanted, machineConfig.found, machineConfig.kind)] : [])
         ];
     }));
@@ -80346,6 +80368,16 @@ async function versionRow(p, ip, wanted) {
     if (bare(tag) === bare(wanted))
         return undefined;
     return { wanted, found: `${tag} (upgrade in place with talosctl upgrade, or redeploy with reflash: true)`, kind: 'drift' };
+}
+async function schematicRow(p, ip, wanted, version) {
+    const r = await p.talosctl.run(extensionsArgv(ip, p.talosconfig));
+    const found = r.code === 0 ? schematicOf(r.stdout) : undefined;
+    if (found === undefined)
+        return { wanted, found: `extensions not readable (exit ${r.code}${failure(r.stderr)})`, kind: 'unreachable' };
+    if (found === wanted)
+        return undefined;
+    const how = `upgrade in place with talosctl upgrade --image ${installerImage(wanted, version)}, or redeploy with reflash: true`;
+    return { wanted, found: `${found ?? 'none (not an Image Factory image)'} (${how})`, kind: 'drift' };
 }
 async function configRow(p, ip, file) {
     const r = await p.talosctl.run(applyArgv({ ip, file, mode: 'auto', dryRun: true, talosconfig: p.talosconfig }));

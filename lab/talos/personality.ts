@@ -49,6 +49,7 @@ class TalosNode implements OsPersonality {
       port: 50000,
       stateDir: node.rootDir,
       version: marker?.version ?? 'v1.9.0',
+      schematicId: marker?.schematicId,
       lanIp: () => this.lanIp,
       uart: (l) => this.line(l),
       onReboot: () => void this.reboot(),

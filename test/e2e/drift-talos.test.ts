@@ -6,10 +6,11 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import { runLabAction, type ActionRun, type LabActionSetup } from '../../lab/action.js'
 import { startLab, type Lab } from '../../lab/lab.js'
-import { annotations, expectRun, findings, helm, lineOf, onBoard, reflashTalos, setPower, TALOS_DRIFT_BOARD as B } from './helpers-drift.js'
+import { annotations, expectRun, findings, helm, lineOf, onBoard, reflashTalos, setPower, TALOS_DRIFT_BOARD as B, upgradeTalos } from './helpers-drift.js'
 
 const FILE = 'examples/talos-cluster.yaml'
 const KUBECONFIG = 'talos-cluster-kubeconfig'
+const TALOSCONFIG = 'talos-cluster-talosconfig'
 
 let lab: Lab
 let setup: LabActionSetup
@@ -118,6 +119,39 @@ describe('the prometheus release uninstalled with helm, drift run with fail-on-d
   test('a deploy of the phase the row names puts it back', () => {
     expectRun(fix, 0)
     expect(fix.log).toMatch(/kube-prometheus-stack/)
+  })
+})
+
+describe('talos-w1 upgraded in place with the plain siderolabs installer (the default schematic)', () => {
+  let r: ActionRun
+  let advised: string
+  let after: ActionRun
+  beforeAll(async () => {
+    await upgradeTalos(lab, setup, TALOSCONFIG, '10.10.88.74', 'ghcr.io/siderolabs/installer:v1.9.0')
+    r = await drift()
+    // What an operator does with the row: the upgrade it names, then drift again.
+    advised = /talosctl upgrade --image (\S+),/.exec(findings(r)[0]?.found ?? '')?.[1] ?? ''
+    if (advised) await upgradeTalos(lab, setup, TALOSCONFIG, '10.10.88.74', advised)
+    after = await drift()
+  }, 60_000)
+
+  test('is one row: the schematic the file renders, the default one found, no deploy phase fixes it', async () => {
+    expectRun(r, 0)
+    const wanted = r.outputs['schematic-id']
+    expect(wanted).toMatch(/^[0-9a-f]{64}$/)
+    expect(findings(r)).toEqual([{
+      subject: 'talos-w1', field: 'talos.schematic', wanted,
+      found: expect.stringMatching(/^376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba \(upgrade in place with talosctl upgrade --image factory\.talos\.dev\/metal-installer\/[0-9a-f]{64}:v1\.9\.0, or redeploy with reflash: true\)$/),
+      kind: 'drift', fixedBy: [], path: ['image_factory']
+    }])
+    expect(findings(r)[0]!.found).toContain(`metal-installer/${findings(r)[0]!.wanted}:v1.9.0`)
+    expect(annotations(r)).toEqual([expect.objectContaining({ level: 'warning', file: setup.configPath, line: await lineOf(setup, ['image_factory']) })])
+  })
+
+  test('the upgrade the row names brings the node back in sync', () => {
+    expect(advised).toMatch(/^factory\.talos\.dev\/metal-installer\/[0-9a-f]{64}:v1\.9\.0$/)
+    expectRun(after, 0)
+    expect(after.outputs.drift).toBe('[]')
   })
 })
 

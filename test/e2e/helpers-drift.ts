@@ -15,6 +15,7 @@ import { decryptLabArtifact, setupLabAction, type ActionRun, type LabActionSetup
 import type { BmcEmulator } from '../../lab/bmc/index.js'
 import type { BmcHandle, Lab } from '../../lab/lab.js'
 import { HELM_STANDIN } from '../../lab/kube/binaries.js'
+import { TALOSCTL_STANDIN } from '../../lab/talos/binary.js'
 import { buildTalosImage } from '../../lab/images/index.js'
 import { parseCluster } from '../../src/core/config/load.js'
 import type { DriftFinding } from '../../src/core/drift/types.js'
@@ -72,13 +73,31 @@ export async function reflashTalos(lab: Lab, board: number, slot: number, versio
   await lab.node(board, slot).waitFor('up', 20_000)
 }
 
-/** `helm <args>` (the lab's helm) with the kubeconfig the deploy uploaded, decrypted as a user would. */
-export async function helm(lab: Lab, setup: LabActionSetup, artifact: string, args: string[]): Promise<string> {
-  const kubeconfig = Object.values(await decryptLabArtifact(lab, setup, artifact))[0]!
-  const path = join(lab.dir, `kubeconfig-${Date.now()}`)
-  await writeFile(path, kubeconfig, { mode: 0o600 })
-  const { stdout } = await run(process.execPath, [HELM_STANDIN, ...args, '--kubeconfig', path], { env: { ...process.env, ...lab.env() } })
+/** A lab stand-in CLI with the credential the deploy uploaded as `artifact`, decrypted as a user would. */
+async function asUser(lab: Lab, setup: LabActionSetup, artifact: string, cli: string, flag: string, args: string[]): Promise<string> {
+  const credential = Object.values(await decryptLabArtifact(lab, setup, artifact))[0]!
+  const path = join(lab.dir, `${artifact}-${Date.now()}`)
+  await writeFile(path, credential, { mode: 0o600 })
+  const { stdout } = await run(process.execPath, [cli, ...args, flag, path], { env: { ...process.env, ...lab.env() } })
   return stdout
+}
+
+/** `helm <args>` (the lab's helm) with the kubeconfig the deploy uploaded. */
+export const helm = (lab: Lab, setup: LabActionSetup, artifact: string, args: string[]): Promise<string> => asUser(lab, setup, artifact, HELM_STANDIN, '--kubeconfig', args)
+
+/** `talosctl <args>` (the lab's talosctl) with the talosconfig the deploy uploaded as `artifact`. */
+export const talosctl = (lab: Lab, setup: LabActionSetup, artifact: string, args: string[]): Promise<string> => asUser(lab, setup, artifact, TALOSCTL_STANDIN, '--talosconfig', args)
+
+/** `talosctl upgrade` of one node, then waits until it answers again with the version of the image. */
+export async function upgradeTalos(lab: Lab, setup: LabActionSetup, artifact: string, ip: string, image: string): Promise<void> {
+  await talosctl(lab, setup, artifact, ['upgrade', '--nodes', ip, '--endpoints', ip, '--image', image, '--wait=false'])
+  const tag = image.split(':').pop()!
+  for (let i = 0; ; i++) {
+    const answer = await talosctl(lab, setup, artifact, ['version', '--nodes', ip, '--endpoints', ip]).catch(() => '')
+    if (answer.split('Server:')[1]?.includes(`Tag:         ${tag}`)) return
+    if (i > 200) throw new Error(`${ip} did not come back from the upgrade to ${image}`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
 }
 
 /** The `drift` output of a run (the JSON list of findings). */

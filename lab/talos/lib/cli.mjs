@@ -1,7 +1,7 @@
 // talosctl's command line as cobra parses it: flags anywhere, --flag value, --flag=value, short
 // aliases, repeatable string arrays, booleans that take =false.
 const ALIASES = { n: 'nodes', e: 'endpoints', f: 'file', o: 'output', t: 'output-types', p: 'config-patch', i: 'insecure', m: 'mode', c: 'config' }
-const BOOLEAN = new Set(['insecure', 'dry-run', 'force', 'merge', 'with-docs', 'with-examples', 'client', 'short', 'strict', 'server', 'with-kubespan', 'with-cluster-discovery', 'persist'])
+const BOOLEAN = new Set(['insecure', 'dry-run', 'force', 'merge', 'with-docs', 'with-examples', 'client', 'short', 'strict', 'server', 'with-kubespan', 'with-cluster-discovery', 'persist', 'wait', 'preserve', 'stage'])
 const REPEATED = new Set(['config-patch', 'config-patch-control-plane', 'config-patch-worker', 'nodes', 'endpoints', 'output-types', 'control-plane-nodes', 'worker-nodes', 'additional-sans'])
 
 export function parseArgs(argv) {

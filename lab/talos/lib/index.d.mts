@@ -13,12 +13,14 @@ export interface TalosNodeApiOptions {
   /** The node's own folder (wiped on reflash); state lives in <stateDir>/talos. */
   stateDir: string
   version: string
+  /** Image Factory schematic id of the disk (lab-talos.json); an upgrade replaces it and the version. */
+  schematicId?: string
   /** The node's LAN address now (registry key for health). */
   lanIp(): string
   /** One console line, without timestamp or line ending. */
   uart(line: string): void
   /** Called (after answering) when an apply installs or needs a reboot. */
-  onReboot(reason: 'install' | 'config'): void
+  onReboot(reason: 'install' | 'config' | 'upgrade'): void
   onBootstrap?(api: TalosNodeApi): void | Promise<void>
   /** Kubeconfig text for this cluster, or undefined for the node's own (cluster CA, endpoint URL). */
   kubeconfig?(api: TalosNodeApi): string | undefined
@@ -30,12 +32,13 @@ export declare class TalosNodeApi {
   /** The v1alpha1 document of the running config. */
   readonly main: Record<string, any> | undefined
   readonly version: string
+  readonly schematicId: string | undefined
   readonly role: string | undefined
   readonly clusterId: string | undefined
   readonly hostname: string
   readonly staticIp: string | undefined
   stage: 'booting' | 'running' | 'maintenance'
-  state: { config?: string; staged?: string; etcd: boolean; applies: number }
+  state: { config?: string; staged?: string; etcd: boolean; applies: number; upgraded?: { version: string; schematicId: string } }
   hasEtcd(): boolean
   notReady(): boolean
   start(): Promise<void>

@@ -14,6 +14,9 @@ import { caFingerprint } from './pki.mjs'
 import * as registry from './cluster.mjs'
 import { validateConfig } from './validate.mjs'
 
+// Image Factory's schematic without customizations (what a plain siderolabs installer image is).
+const DEFAULT_SCHEMATIC = '376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba'
+
 const DISKS = [
   { id: 'loop0', size: '75 MB', readOnly: true, transport: '' },
   { id: 'mmcblk0', size: '31 GB', readOnly: false, transport: 'mmc', model: '', serial: '0x3b5c1a2e' },
@@ -45,7 +48,8 @@ const TLS_UNKNOWN = rpc('Unavailable', 'connection error: desc = "transport: aut
 export class TalosNodeApi {
   /**
    * @param o.host loopback address (127.10.b.s); o.port (50000); o.stateDir (wiped on reflash)
-   * @param o.version Talos version the disk holds; o.lanIp() the LAN address the node has now
+   * @param o.version Talos version the disk holds; o.schematicId the Image Factory schematic it was built from
+   *   (an upgrade replaces both); o.lanIp() the LAN address the node has now
    * @param o.uart(text) console output; o.onReboot() asks the personality to reboot the node
    * @param o.onBootstrap(api) called once when this node bootstraps etcd (the lab starts the Kubernetes API)
    * @param o.kubeconfig(api) kubeconfig text for this cluster (undefined: a self-made one with the cluster CA)
@@ -71,7 +75,8 @@ export class TalosNodeApi {
   }
 
   get configured() { return this.state.config !== undefined }
-  get version() { return this.o.version }
+  get version() { return this.state.upgraded?.version ?? this.o.version }
+  get schematicId() { return this.state.upgraded?.schematicId ?? this.o.schematicId }
   get main() { return this.configured ? splitConfig(this.state.config).main : undefined }
   get role() { return this.main?.machine?.type }
   get clusterId() { return this.main?.cluster?.id }
@@ -131,7 +136,10 @@ export class TalosNodeApi {
     const denied = this.auth(headers, op === 'disks' || op === 'apply' || op === 'version')
     if (denied) return denied
     switch (op) {
-      case 'version': return { tag: this.o.version, configured: this.configured }
+      case 'version': return { tag: this.version, configured: this.configured }
+      // Factory images carry a virtual extension named "schematic" whose version is the schematic id.
+      case 'extensions': return { extensions: this.schematicId ? [{ name: 'schematic', version: this.schematicId }] : [] }
+      case 'upgrade': return this.upgrade(input)
       case 'disks': return { disks: DISKS }
       case 'machinestatus': return this.machineStatus()
       case 'apply': return this.apply(input)
@@ -187,6 +195,22 @@ export class TalosNodeApi {
       return { message: 'Applied configuration with a reboot' }
     }
     return { message: 'Applied configuration without a reboot' }
+  }
+
+  /**
+   * talosctl upgrade --image: the installer image names the version (tag) and, from the factory, the
+   * schematic (metal-installer/<id>); a plain siderolabs installer is the default schematic. The machine
+   * config stays as it is; the node reboots into the new system.
+   */
+  upgrade({ image }) {
+    const version = /:(v\d+\.\d+\.\d+[^:/]*)$/.exec(image ?? '')?.[1]
+    if (!version) return rpc('InvalidArgument', `invalid installer image reference: "${image}"`)
+    const schematicId = /^factory\.talos\.dev\/[a-z-]*installer\/([0-9a-f]{64}):/.exec(image)?.[1] ?? DEFAULT_SCHEMATIC
+    this.state.upgraded = { version, schematicId }
+    this.save()
+    this.o.uart(`[talos] upgrade request received: "${image}"`)
+    setTimeout(() => this.o.onReboot('upgrade'), 5)
+    return { ack: 'Upgrade request received' }
   }
 
   bootstrap() {

@@ -36,6 +36,17 @@ export function serverTag(stdout: string): string | undefined {
   return server?.match(/^\s*Tag:\s*(\S+)/m)?.[1]
 }
 
+/**
+ * The schematic id a node runs, from `get extensions`: an Image Factory image carries a virtual extension
+ * named "schematic" whose version is the id. null: no such row (not a factory image); undefined: no table.
+ */
+export function schematicOf(stdout: string): string | null | undefined {
+  const lines = stdout.trim().split('\n')
+  if (!/^NODE\s+NAMESPACE\s+TYPE\s+ID\s+VERSION\s+NAME\s+VERSION$/.test(lines[0]?.trim() ?? '')) return undefined
+  const row = lines.slice(1).map((l) => l.trim().split(/\s+/)).find((cells) => cells.at(-2) === 'schematic')
+  return row?.at(-1) ?? null
+}
+
 /** A second bootstrap answers AlreadyExists (etcd data directory is not empty): the work is done. */
 export const bootstrapDone = (text: string): boolean => /code = AlreadyExists/.test(text)
 

@@ -79,6 +79,9 @@ export function applyArgv(i: ApplyInput): string[] {
 /** `talosctl version` against one node: the client block, then the node's Server block with its Tag. */
 export const serverVersionArgv = (ip: string, talosconfig: string): string[] => ['version', ...target(ip, talosconfig)]
 
+/** `talosctl get extensions` against one node: ExtensionStatus rows, NAME and VERSION last. */
+export const extensionsArgv = (ip: string, talosconfig: string): string[] => ['get', 'extensions', ...target(ip, talosconfig)]
+
 export const bootstrapArgv = (ip: string, talosconfig: string): string[] => ['bootstrap', ...target(ip, talosconfig)]
 
 export function healthArgv(i: { talosconfig: string; ip: string; controlPlanes: string[]; workers: string[]; timeoutSeconds: number }): string[] {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals'
-import { applyArgv, bootstrapArgv, genConfigArgv, genSecretsArgv, genTalosconfigArgv, getDisksInsecureArgv, healthArgv, kubeconfigArgv, machineStatusArgv, validateArgv } from '../../../../src/core/phases/talos/argv.js'
-import { bootstrapDone, bootstrapRetryable, modeFromDisks, parseDryRun, parseMachineStatus, serverTag, unhealthyFrom } from '../../../../src/core/phases/talos/answers.js'
+import { applyArgv, bootstrapArgv, extensionsArgv, genConfigArgv, genSecretsArgv, genTalosconfigArgv, getDisksInsecureArgv, healthArgv, kubeconfigArgv, machineStatusArgv, validateArgv } from '../../../../src/core/phases/talos/argv.js'
+import { bootstrapDone, bootstrapRetryable, modeFromDisks, parseDryRun, parseMachineStatus, schematicOf, serverTag, unhealthyFrom } from '../../../../src/core/phases/talos/answers.js'
 
 describe('talosctl argv', () => {
   test('gen config: one output type per node, patches in order, no docs or examples', () => {
@@ -22,9 +22,10 @@ describe('talosctl argv', () => {
     expect(applyArgv({ ip: '10.0.0.2', file: '/f', mode: 'auto', dryRun: true, talosconfig: '/tc' })).toEqual(['apply-config', '--talosconfig', '/tc', '--nodes', '10.0.0.2', '--endpoints', '10.0.0.2', '--file', '/f', '--mode', 'auto', '--dry-run'])
   })
 
-  test('observe, bootstrap, health, kubeconfig', () => {
+  test('observe, extensions, bootstrap, health, kubeconfig', () => {
     expect(getDisksInsecureArgv('10.0.0.2')).toEqual(['get', 'disks', '--insecure', '--nodes', '10.0.0.2', '--endpoints', '10.0.0.2'])
     expect(machineStatusArgv('10.0.0.2', '/tc')).toEqual(['get', 'machinestatus', '--output', 'json', '--talosconfig', '/tc', '--nodes', '10.0.0.2', '--endpoints', '10.0.0.2'])
+    expect(extensionsArgv('10.0.0.2', '/tc')).toEqual(['get', 'extensions', '--talosconfig', '/tc', '--nodes', '10.0.0.2', '--endpoints', '10.0.0.2'])
     expect(bootstrapArgv('10.0.0.1', '/tc')).toEqual(['bootstrap', '--talosconfig', '/tc', '--nodes', '10.0.0.1', '--endpoints', '10.0.0.1'])
     expect(healthArgv({ talosconfig: '/tc', ip: '10.0.0.1', controlPlanes: ['10.0.0.1'], workers: ['10.0.0.2', '10.0.0.3'], timeoutSeconds: 600 })).toEqual([
       'health', '--talosconfig', '/tc', '--nodes', '10.0.0.1', '--endpoints', '10.0.0.1', '--control-plane-nodes', '10.0.0.1', '--worker-nodes', '10.0.0.2,10.0.0.3', '--wait-timeout', '600s'
@@ -71,5 +72,13 @@ describe('reading talosctl answers', () => {
     expect(serverTag(both)).toBe('v1.8.3')
     expect(serverTag('Client:\n\tTag:         v1.5.2\nServer:\nerror constructing client: failed to determine endpoints\n')).toBeUndefined()
     expect(serverTag('Client:\n\tTag:         v1.5.2\n')).toBeUndefined()
+  })
+
+  test('extensions: the schematic id is the version of the virtual "schematic" extension; none on a non-factory image; undefined without the table', () => {
+    const id = 'a'.repeat(64)
+    const table = 'NODE        NAMESPACE   TYPE              ID   VERSION   NAME                VERSION\n10.4.64.2   runtime     ExtensionStatus   0    1         iscsi-tools         v0.1.6\n10.4.64.2   runtime     ExtensionStatus   1    1         schematic           ' + id + '\n'
+    expect(schematicOf(table)).toBe(id)
+    expect(schematicOf('NODE   NAMESPACE   TYPE   ID   VERSION   NAME   VERSION\n')).toBeNull()
+    expect(schematicOf('rpc error: code = Unavailable desc = connection refused')).toBeUndefined()
   })
 })

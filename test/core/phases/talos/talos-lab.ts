@@ -18,6 +18,8 @@ import type { Deps } from '../../../../src/core/deps.js'
 import { emptyOutputs, type PhaseContext } from '../../../../src/core/phases/types.js'
 import { MemoryReporter } from '../../../../src/core/reporter.js'
 import { StateStore } from '../../../../src/core/state/store.js'
+import { buildSchematic, marshalSchematic, schematicId } from '../../../../src/core/phases/talos/schematic.js'
+import { talosCluster } from './fixtures.js'
 import { startTestMirror, type TestMirror } from '../../../lab/talos/test-mirror.js'
 
 export interface TalosTestLab {
@@ -42,7 +44,8 @@ export async function startTalosTestLab(o: { board: number; ips: string[]; versi
   const uart: string[] = ['', '', '', '', '']
   const events = new EventEmitter()
   const bmc = { events, uart: (slot: number) => ({ write: (t: string) => { uart[slot] += t } }), diskPath: (slot: number) => join(dir, `disk${slot}.img`) }
-  const image = await buildTalosImage({ dir, version: o.version ?? 'v1.9.0' })
+  // The disks hold the factory image of the fixture's schematic, as if the flash phase had written them.
+  const image = await buildTalosImage({ dir, version: o.version ?? 'v1.9.0', schematicId: schematicId(marshalSchematic(buildSchematic(talosCluster()).schematic)) })
   const nodes = o.ips.map((ip, i) => new SimNode({
     bmc, board: o.board, slot: i + 1, stateDir: join(dir, `node${i + 1}`), bootDelayMs: 30, dhcpIp: ip,
     onAddress: (n, lan) => (lan ?? (n.state === 'off' ? undefined : ip)) ? net.setNode(lan ?? ip, n.board, n.slot) : net.removeNode(n.board, n.slot)
