@@ -6,15 +6,18 @@ import { FileCacheDownloads } from '../adapters/downloads/file-cache.js'
 import { createToolCacheDownloads } from '../adapters/downloads/tool-cache.js'
 import type { Downloads } from '../adapters/downloads/types.js'
 import type { AddressMap } from '../adapters/net/types.js'
-import type { BoardSpec } from '../core/config/model.js'
+import type { Deps } from '../core/deps.js'
 import { TpiError } from '../core/errors.js'
 import type { Reporter } from '../core/reporter.js'
 import type { RunSettings } from '../core/settings.js'
 
-/** One logged-in client per board, made on first use (validate and a static plan never log in). */
-export function createBmcFactory(settings: RunSettings, reporter: Reporter, net: AddressMap): (board: BoardSpec) => Promise<BmcClient> {
+/**
+ * One logged-in client per board, made on first use (validate and a static plan never log in). The first
+ * caller's signal (drift giving up on a board) ends that client's requests and retries.
+ */
+export function createBmcFactory(settings: RunSettings, reporter: Reporter, net: AddressMap): Deps['bmc'] {
   const clients = new Map<string, Promise<BmcClient>>()
-  return (board) => {
+  return (board, options = {}) => {
     let client = clients.get(board.name)
     if (!client) {
       const password = settings.secrets.bmcPassword
@@ -27,7 +30,8 @@ export function createBmcFactory(settings: RunSettings, reporter: Reporter, net:
         fingerprint: board.bmc.tls.fingerprint,
         insecure: board.bmc.tls.insecure,
         net,
-        reporter
+        reporter,
+        signal: options.signal
       })
       client.catch(() => clients.delete(board.name))
       clients.set(board.name, client)

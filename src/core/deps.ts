@@ -16,7 +16,7 @@ export type LocalExec = (
 
 export interface Deps {
   /** A logged-in client for a board's BMC (the password comes from the settings' secrets). */
-  bmc(board: BoardSpec): Promise<BmcClient>
+  bmc(board: BoardSpec, options?: { signal?: AbortSignal }): Promise<BmcClient>
   ssh: SshConnector
   net: AddressMap
   downloads: Downloads

@@ -30,6 +30,19 @@ const isBan = (r: HttpReply): boolean => r.status === 429 || (r.status === 403 &
 
 class Retryable extends TpiError {}
 
+/** A backoff wait that ends early once the client is abandoned (the next attempt then is not made). */
+function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', done)
+      resolve()
+    }
+    const timer = setTimeout(done, ms)
+    signal?.addEventListener('abort', done, { once: true })
+  })
+}
+
 export class HttpBmcClient implements BmcClient {
   private token?: string
   private readonly transport: BmcTransport
@@ -42,9 +55,10 @@ export class HttpBmcClient implements BmcClient {
       fingerprint: options.fingerprint,
       insecure: options.insecure,
       net: options.net,
-      timeoutMs: options.timeoutMs ?? 15_000
+      timeoutMs: options.timeoutMs ?? 15_000,
+      signal: options.signal
     })
-    this.sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)))
+    this.sleep = options.sleep ?? ((ms) => abortableSleep(ms, options.signal))
     this.delays = options.retryDelays ?? backoff(4, 500)
     options.reporter?.secret(options.password)
   }
@@ -96,7 +110,7 @@ export class HttpBmcClient implements BmcClient {
         {
           delays: this.delays,
           sleep: this.sleep,
-          retryable: (e) => e instanceof TransportError || e instanceof Retryable,
+          retryable: (e) => !this.options.signal?.aborted && (e instanceof TransportError || e instanceof Retryable),
           onRetry: (e, n, ms) => this.options.reporter?.debug(`BMC ${this.endpoint}: ${what} attempt ${n} failed (${(e as Error).message}); retrying in ${ms} ms`)
         }
       )

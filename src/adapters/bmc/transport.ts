@@ -21,6 +21,8 @@ export interface TransportOptions {
   insecure: boolean
   net?: AddressMap
   timeoutMs: number
+  /** Aborting it fails every request in flight and every later one at once. */
+  signal?: AbortSignal
 }
 
 export interface SendOptions {
@@ -90,6 +92,7 @@ export class BmcTransport {
       rejectUnauthorized: false,
       agent: https ? this.agent : false
     }
+    if (this.options.signal?.aborted) return Promise.reject(new TransportError(`BMC ${this.endpoint}: ${send.method} ${redact(pathAndQuery)} not sent (the caller stopped waiting)`))
     return new Promise<HttpReply>((resolve, reject) => {
       let settled = false
       const fail = (error: Error): void => {
@@ -110,6 +113,13 @@ export class BmcTransport {
         })
       })
       const timer = setTimeout(() => fail(new TransportError(`BMC ${this.endpoint}: no reply to ${send.method} ${redact(pathAndQuery)} within ${timeoutMs} ms`)), timeoutMs)
+      const signal = this.options.signal
+      const abandoned = (): void => {
+        clearTimeout(timer)
+        fail(new TransportError(`BMC ${this.endpoint}: ${send.method} ${redact(pathAndQuery)} abandoned (the caller stopped waiting)`))
+      }
+      signal?.addEventListener('abort', abandoned, { once: true })
+      req.once('close', () => signal?.removeEventListener('abort', abandoned))
       req.on('error', (e) => {
         clearTimeout(timer)
         fail(e instanceof TpiError ? e : new TransportError(`BMC ${this.endpoint}: ${send.method} ${redact(pathAndQuery)} failed: ${e.message}`, { cause: e }))

@@ -84,6 +84,11 @@ export interface BmcConnectOptions {
   fingerprint?: string
   insecure: boolean
   timeoutMs?: number
+  /**
+   * Ends every request and retry of this client once aborted: a drift check that gave up on a BMC must
+   * not leave backoff timers and hung requests keeping the job alive after it has reported.
+   */
+  signal?: AbortSignal
 }
 
 /** Error codes a BmcClient throws (TpiError.code), so the core can react without parsing messages. */

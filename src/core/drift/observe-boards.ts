@@ -6,7 +6,7 @@ import type { BmcClient, NodeInfo, PowerState } from '../../adapters/bmc/types.j
 import type { BoardSpec, NodeSpec } from '../config/model.js'
 import type { Deps } from '../deps.js'
 import type { Reporter } from '../reporter.js'
-import { bounded, reason } from './bounded.js'
+import { bounded, ObservationTimeout, reason } from './bounded.js'
 import type { DriftObservers } from './observers.js'
 import type { DriftFinding } from './types.js'
 
@@ -48,18 +48,26 @@ export async function observeBoard(
     if (!open) return unreachable('bmc', `reachable at ${endpoint}`, `no connection to ${lan.host}:${lan.port} (refused, or no answer within ${timeoutMs / 1000} s)`)
   }
 
+  // Giving up on the BMC (a time limit passed) also ends the client's requests and backoff, which would
+  // otherwise keep the job alive long after this board's row is written.
+  const giveUp = new AbortController()
+  const within = <T>(what: string, work: () => Promise<T>): Promise<T> =>
+    bounded(what, timeoutMs, work).catch((error: unknown) => {
+      if (error instanceof ObservationTimeout) giveUp.abort()
+      throw error
+    })
   let client: BmcClient
   try {
-    client = await bounded(`the BMC of board ${board.name} at ${endpoint}`, timeoutMs, () => deps.bmc(board))
-    await bounded(`the BMC of board ${board.name} at ${endpoint}`, timeoutMs, () => client.about())
+    client = await within(`the BMC of board ${board.name} at ${endpoint}`, () => deps.bmc(board, { signal: giveUp.signal }))
+    await within(`the BMC of board ${board.name} at ${endpoint}`, () => client.about())
   } catch (error) {
     return unreachable('bmc', `reachable at ${endpoint}`, error)
   }
 
   // Both are plain reads: ask at once, so a board costs two BMC round trips rather than three.
   const [powerRead, infoRead] = await Promise.allSettled([
-    bounded(`power state from the BMC of board ${board.name}`, timeoutMs, () => client.power()),
-    bounded(`node info from the BMC of board ${board.name}`, timeoutMs, () => client.nodeInfo())
+    within(`power state from the BMC of board ${board.name}`, () => client.power()),
+    within(`node info from the BMC of board ${board.name}`, () => client.nodeInfo())
   ])
   if (powerRead.status === 'rejected') return unreachable('power', 'power state readable', powerRead.reason)
   const power: PowerState = powerRead.value

@@ -80,6 +80,20 @@ describe('HttpBmcClient', () => {
     await expect(c.power()).rejects.toMatchObject({ code: 'BmcUnreachable', message: expect.stringContaining('no reply to GET /api/bmc?opt=get&type=power within 100 ms') })
   })
 
+  test('an abandoned client ends the request in flight at once and makes no further attempt', async () => {
+    const giveUp = new AbortController()
+    // Real backoff here: the point is that neither the hung request nor the waits outlive the abort.
+    const c = await client({ timeoutMs: 60_000, sleep: undefined, retryDelays: [5_000, 5_000], signal: giveUp.signal })
+    bmc.hang = 10
+    const t0 = Date.now()
+    const power = c.power()
+    setTimeout(() => giveUp.abort(), 100)
+    await expect(power).rejects.toMatchObject({ code: 'BmcUnreachable', message: expect.stringContaining('abandoned (the caller stopped waiting)') })
+    expect(Date.now() - t0).toBeLessThan(2_000)
+    expect(bmc.calls.filter((x) => x.includes('type=power')).length).toBe(1)
+    await expect(c.nodeInfo()).rejects.toMatchObject({ message: expect.stringContaining('not sent (the caller stopped waiting)') })
+  })
+
   test('does not retry a reset (it may have happened)', async () => {
     const c = await client()
     bmc.fail5xx = 1

@@ -101,6 +101,8 @@ export interface FakeWorld {
   /** Loopback host:port pairs that answer (SSH banner or TCP connect): every BMC (127.20.b.1:443) and node. */
   up: Set<string>
   probes: string[]
+  /** The signal drift handed each BMC client it asked for (aborted = drift gave up on that BMC). */
+  signals: AbortSignal[]
   deps: Deps
 }
 
@@ -115,8 +117,12 @@ export function makeWorld(cluster: Cluster, bmcOptions: Record<string, FakeBmcOp
     up.add(`${t.host}:${t.port}`)
   }
   const probes: string[] = []
+  const signals: AbortSignal[] = []
   const deps = {
-    bmc: async (board: BoardSpec) => bmcs.get(board.name)!,
+    bmc: async (board: BoardSpec, options?: { signal?: AbortSignal }) => {
+      if (options?.signal) signals.push(options.signal)
+      return bmcs.get(board.name)!
+    },
     net: { map: labMap },
     ssh: {
       connect: () => Promise.reject(new Error('drift must not log in')),
@@ -127,7 +133,7 @@ export function makeWorld(cluster: Cluster, bmcOptions: Record<string, FakeBmcOp
     },
     sleep: async () => {}
   } as unknown as Deps
-  return { bmcs, up, probes, deps }
+  return { bmcs, up, probes, signals, deps }
 }
 
 export function makeCtx(cluster: Cluster, deps: Deps): PhaseContext & { reporter: MemoryReporter } {

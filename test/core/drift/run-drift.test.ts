@@ -40,6 +40,7 @@ describe('runDrift', () => {
     const findings = await runDrift(makeCtx(cluster, world.deps), [moduleReturning(() => [])], tcpFake(world.up))
     expect(findings).toEqual([])
     expect(summarizeDrift(findings)).toMatchObject({ status: 'in-sync', exitCode: 0 })
+    expect(world.signals.map((sig) => sig.aborted)).toEqual([false])
   })
 
   it('probes K3s nodes over SSH at the mapped loopback address, never the LAN one', async () => {
@@ -122,12 +123,14 @@ describe('runDrift', () => {
     expect(tcp.calls).toContain('127.20.0.1:8443')
   })
 
-  it('turns a BMC that never answers into an unreachable row after the observation limit', async () => {
+  it('turns a BMC that never answers into an unreachable row after the observation limit, and abandons its client', async () => {
     const cluster = makeCluster('k3s', 1, 1)
     const world = makeWorld(cluster, { tpi: { hang: true } })
     const findings = await runDrift(makeCtx(cluster, world.deps), [], tcpFake(world.up))
     expect(findings).toHaveLength(1)
     expect(findings[0]).toMatchObject({ subject: 'board tpi', kind: 'unreachable', found: 'no answer from the BMC of board tpi at https://10.10.88.70 within 0.05 s' })
+    // The client's own requests and retries end with the signal instead of outliving the drift run.
+    expect(world.signals.map((s) => s.aborted)).toEqual([true])
   })
 
   it('reports a power read that fails after login as a check that could not run', async () => {
