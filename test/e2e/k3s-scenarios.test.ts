@@ -136,6 +136,7 @@ describe('2. pod_cidr and flannel_backend changed in the cluster file', () => {
 
 describe('3. flannel_backend changed again, k3s-cp2\'s SSH connection dropped as its restart script starts', () => {
   let failed: ActionRun
+  let drifted: ActionRun
   let rerun: ActionRun
   let inFailed: Record<string, number>
   let inRerun: Record<string, number>
@@ -145,6 +146,7 @@ describe('3. flannel_backend changed again, k3s-cp2\'s SSH connection dropped as
     let before = await starts()
     failed = await deploy(changed)
     inFailed = await since(before)
+    drifted = await runLabAction(lab, setup, { command: 'drift', config: changed })
     before = await starts()
     rerun = await deploy(changed)
     inRerun = await since(before)
@@ -157,6 +159,15 @@ describe('3. flannel_backend changed again, k3s-cp2\'s SSH connection dropped as
     // k3s-cp1 was done before; k3s-cp2 has the new file but k3s never restarted to load it.
     expect(inFailed).toEqual({ 'k3s-cp1': 1, 'k3s-cp2': 0, 'k3s-cp3': 0, 'k3s-w1': 0 })
     expect(await config('k3s-cp2')).toContain('flannel-backend: "wireguard-native"\n')
+  })
+
+  test('drift in between: k3s-cp2 has the right file but runs the old one (one row), k3s-cp3 has the old value', () => {
+    expectRun(drifted, 0)
+    const rows = JSON.parse(drifted.outputs.drift!) as { subject: string; field: string; wanted: string; found: string; fixedBy: string[] }[]
+    expect(rows.map((r) => [r.subject, r.field, r.wanted, r.found, r.fixedBy.join(',')])).toEqual([
+      ['k3s-cp2', 'k3s.config', 'loaded by the running k3s', 'written after k3s started, not loaded (restart pending)', 'install'],
+      ['k3s-cp3', 'k3s.config.flannel-backend', 'wireguard-native', 'host-gw', 'install']
+    ])
   })
 
   test('a rerun restarts k3s-cp2 for the file it never loaded and k3s-cp3 for its change, nothing else, and succeeds', async () => {

@@ -39,6 +39,12 @@ export function factsFrom(raw: Record<string, string>): NodeFacts {
   }
 }
 
+/**
+ * Files an earlier run wrote without the restart that should have followed (its connection dropped):
+ * k3s still runs with what it started with, so the files matching the cluster file is not enough.
+ */
+export const filesNotLoaded = (facts: NodeFacts): boolean => facts.started_with !== 'none' && facts.started_with !== `${facts.config_sha} ${facts.token_sha}`
+
 export function decide(input: {
   node: NodeSpec
   isFirst: boolean
@@ -62,9 +68,7 @@ export function decide(input: {
   if (facts.unit === 'absent' && !pushBinary) reasons.push('k3s unit missing')
   const notRunning = !install && facts.unit !== 'active'
   if (notRunning) reasons.push(`unit ${facts.unit}`)
-  // Files an earlier run wrote without the restart that should have followed (its connection dropped):
-  // k3s still runs with what it started with, so the files matching the cluster file is not enough.
-  const notLoaded = !install && facts.started_with !== 'none' && facts.started_with !== `${facts.config_sha} ${facts.token_sha}`
+  const notLoaded = !install && filesNotLoaded(facts)
   if (notLoaded && !writeConfig && !writeToken) reasons.push('config.yaml or token file changed since k3s started')
   const restart = !install && (writeConfig || writeToken || pushImages || notRunning || notLoaded)
   return {

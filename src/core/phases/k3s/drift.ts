@@ -1,5 +1,6 @@
-// Read-only drift of k3s on the nodes: installed version, the unit's state and each key of
-// config.yaml against what the cluster file renders. Observed through the same scripts the deploy uses.
+// Read-only drift of k3s on the nodes: installed version, the unit's state, each key of config.yaml
+// against what the cluster file renders, and whether the running k3s loaded the files on disk. Observed
+// through the same scripts the deploy uses.
 import { parse } from 'yaml'
 import type { NodeSpec } from '../../config/model.js'
 import type { DriftFinding } from '../../drift/types.js'
@@ -7,6 +8,7 @@ import type { PhaseName } from '../../settings.js'
 import type { PhaseContext } from '../types.js'
 import { K3S_CONFIG_PATH, renderK3sConfig, unitName, type K3sCluster } from './config.js'
 import { observeNode } from './converge.js'
+import { filesNotLoaded } from './decide.js'
 import { withPool, type ShellPool } from './shells.js'
 
 const show = (value: unknown): string => (value === undefined ? '(unset)' : Array.isArray(value) ? value.join(',') : String(value))
@@ -31,7 +33,11 @@ async function nodeDrift(ctx: PhaseContext, pool: ShellPool, phase: PhaseName, n
   if (facts.unit !== 'active') rows.push(row(`k3s.service.${unitName(node)}`, 'active', facts.unit))
   const shell = await pool.shell(node)
   const out = await shell.exec(`cat ${K3S_CONFIG_PATH} 2>/dev/null || true`, { timeoutMs: 20_000 })
-  for (const d of configDrift(renderK3sConfig(cluster, node), out.stdout || undefined)) rows.push(row(`k3s.config.${d.key}`, d.wanted, d.found))
+  const keys = configDrift(renderK3sConfig(cluster, node), out.stdout || undefined)
+  for (const d of keys) rows.push(row(`k3s.config.${d.key}`, d.wanted, d.found))
+  // The file on disk is right, but k3s still runs with the one before it (a restart was lost): one row, not a
+  // row per key it does not show. A deploy restarts the node.
+  if (keys.length === 0 && facts.unit === 'active' && filesNotLoaded(facts)) rows.push(row('k3s.config', 'loaded by the running k3s', 'written after k3s started, not loaded (restart pending)'))
   return rows
 }
 
