@@ -75987,18 +75987,26 @@ async function observeBoard(deps, reporter, board, nodes, timeoutMs, tcpConnect)
         if (!open)
             return unreachable('bmc', `reachable at ${endpoint}`, `no connection to ${lan.host}:${lan.port} (refused, or no answer within ${timeoutMs / 1000} s)`);
     }
+    // Giving up on the BMC (a time limit passed) also ends the client's requests and backoff, which would
+    // otherwise keep the job alive long after this board's row is written.
+    const giveUp = new AbortController();
+    const within = (what, work) => bounded(what, timeoutMs, work).catch((error) => {
+        if (error instanceof ObservationTimeout)
+            giveUp.abort();
+        throw error;
+    });
     let client;
     try {
-        client = await bounded(`the BMC of board ${board.name} at ${endpoint}`, timeoutMs, () => deps.bmc(board));
-        await bounded(`the BMC of board ${board.name} at ${endpoint}`, timeoutMs, () => client.about());
+        client = await within(`the BMC of board ${board.name} at ${endpoint}`, () => deps.bmc(board, { signal: giveUp.signal }));
+        await within(`the BMC of board ${board.name} at ${endpoint}`, () => client.about());
     }
     catch (error) {
         return unreachable('bmc', `reachable at ${endpoint}`, error);
     }
     // Both are plain reads: ask at once, so a board costs two BMC round trips rather than three.
     const [powerRead, infoRead] = await Promise.allSettled([
-        bounded(`power state from the BMC of board ${board.name}`, timeoutMs, () => client.power()),
-        bounded(`node info from the BMC of board ${board.name}`, timeoutMs, () => client.nodeInfo())
+        within(`power state from the BMC of board ${board.name}`, () => client.power()),
+        within(`node info from the BMC of board ${board.name}`, () => client.nodeInfo())
     ]);
     if (powerRead.status === 'rejected')
         return unreachable('power', 'power state readable', powerRead.reason);
@@ -79421,6 +79429,11 @@ function factsFrom(raw) {
         started_with: raw.started_with ?? 'none'
     };
 }
+/**
+ * Files an earlier run wrote without the restart that should have followed (its connection dropped):
+ * k3s still runs with what it started with, so the files matching the cluster file is not enough.
+ */
+const filesNotLoaded = (facts) => facts.started_with !== 'none' && facts.started_with !== `${facts.config_sha} ${facts.token_sha}`;
 function decide_decide(input) {
     const { facts, version } = input;
     const reasons = [];
@@ -79442,9 +79455,7 @@ function decide_decide(input) {
     const notRunning = !install && facts.unit !== 'active';
     if (notRunning)
         reasons.push(`unit ${facts.unit}`);
-    // Files an earlier run wrote without the restart that should have followed (its connection dropped):
-    // k3s still runs with what it started with, so the files matching the cluster file is not enough.
-    const notLoaded = !install && facts.started_with !== 'none' && facts.started_with !== `${facts.config_sha} ${facts.token_sha}`;
+    const notLoaded = !install && filesNotLoaded(facts);
     if (notLoaded && !writeConfig && !writeToken)
         reasons.push('config.yaml or token file changed since k3s started');
     const restart = !install && (writeConfig || writeToken || pushImages || notRunning || notLoaded);
@@ -79544,8 +79555,10 @@ async function convergeNode(input) {
 }
 
 ;// CONCATENATED MODULE: ./src/core/phases/k3s/drift.ts
-// Read-only drift of k3s on the nodes: installed version, the unit's state and each key of
-// config.yaml against what the cluster file renders. Observed through the same scripts the deploy uses.
+// Read-only drift of k3s on the nodes: installed version, the unit's state, each key of config.yaml
+// against what the cluster file renders, and whether the running k3s loaded the files on disk. Observed
+// through the same scripts the deploy uses.
+
 
 
 
@@ -79573,8 +79586,13 @@ async function nodeDrift(ctx, pool, phase, node) {
         rows.push(row(`k3s.service.${unitName(node)}`, 'active', facts.unit));
     const shell = await pool.shell(node);
     const out = await shell.exec(`cat ${K3S_CONFIG_PATH} 2>/dev/null || true`, { timeoutMs: 20_000 });
-    for (const d of configDrift(renderK3sConfig(cluster, node), out.stdout || undefined))
+    const keys = configDrift(renderK3sConfig(cluster, node), out.stdout || undefined);
+    for (const d of keys)
         rows.push(row(`k3s.config.${d.key}`, d.wanted, d.found));
+    // The file on disk is right, but k3s still runs with the one before it (a restart was lost): one row, not a
+    // row per key it does not show. A deploy restarts the node.
+    if (keys.length === 0 && facts.unit === 'active' && filesNotLoaded(facts))
+        rows.push(row('k3s.config', 'loaded by the running k3s', 'written after k3s started, not loaded (restart pending)'));
     return rows;
 }
 function k3sDrift(phase, pick) {
@@ -80753,6 +80771,8 @@ class BmcTransport {
             rejectUnauthorized: false,
             agent: https ? this.agent : false
         };
+        if (this.options.signal?.aborted)
+            return Promise.reject(new TransportError(`BMC ${this.endpoint}: ${send.method} ${redact(pathAndQuery)} not sent (the caller stopped waiting)`));
         return new Promise((resolve, reject) => {
             let settled = false;
             const fail = (error) => {
@@ -80775,6 +80795,13 @@ class BmcTransport {
                 });
             });
             const timer = setTimeout(() => fail(new TransportError(`BMC ${this.endpoint}: no reply to ${send.method} ${redact(pathAndQuery)} within ${timeoutMs} ms`)), timeoutMs);
+            const signal = this.options.signal;
+            const abandoned = () => {
+                clearTimeout(timer);
+                fail(new TransportError(`BMC ${this.endpoint}: ${send.method} ${redact(pathAndQuery)} abandoned (the caller stopped waiting)`));
+            };
+            signal?.addEventListener('abort', abandoned, { once: true });
+            req.once('close', () => signal?.removeEventListener('abort', abandoned));
             req.on('error', (e) => {
                 clearTimeout(timer);
                 fail(e instanceof TpiError ? e : new TransportError(`BMC ${this.endpoint}: ${send.method} ${redact(pathAndQuery)} failed: ${e.message}`, { cause: e }));
@@ -80890,6 +80917,18 @@ function redact(path) {
 const isBan = (r) => r.status === 429 || (r.status === 403 && /blocked|exceeded/i.test(r.text));
 class Retryable extends TpiError {
 }
+/** A backoff wait that ends early once the client is abandoned (the next attempt then is not made). */
+function abortableSleep(ms, signal) {
+    return new Promise((resolve) => {
+        const done = () => {
+            clearTimeout(timer);
+            signal?.removeEventListener('abort', done);
+            resolve();
+        };
+        const timer = setTimeout(done, ms);
+        signal?.addEventListener('abort', done, { once: true });
+    });
+}
 class HttpBmcClient {
     options;
     token;
@@ -80903,9 +80942,10 @@ class HttpBmcClient {
             fingerprint: options.fingerprint,
             insecure: options.insecure,
             net: options.net,
-            timeoutMs: options.timeoutMs ?? 15_000
+            timeoutMs: options.timeoutMs ?? 15_000,
+            signal: options.signal
         });
-        this.sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+        this.sleep = options.sleep ?? ((ms) => abortableSleep(ms, options.signal));
         this.delays = options.retryDelays ?? backoff(4, 500);
         options.reporter?.secret(options.password);
     }
@@ -80952,7 +80992,7 @@ class HttpBmcClient {
             }, {
                 delays: this.delays,
                 sleep: this.sleep,
-                retryable: (e) => e instanceof TransportError || e instanceof Retryable,
+                retryable: (e) => !this.options.signal?.aborted && (e instanceof TransportError || e instanceof Retryable),
                 onRetry: (e, n, ms) => this.options.reporter?.debug(`BMC ${this.endpoint}: ${what} attempt ${n} failed (${e.message}); retrying in ${ms} ms`)
             });
         }
@@ -85006,10 +85046,13 @@ function createToolCacheDownloads(options) {
 
 
 
-/** One logged-in client per board, made on first use (validate and a static plan never log in). */
+/**
+ * One logged-in client per board, made on first use (validate and a static plan never log in). The first
+ * caller's signal (drift giving up on a board) ends that client's requests and retries.
+ */
 function createBmcFactory(settings, reporter, net) {
     const clients = new Map();
-    return (board) => {
+    return (board, options = {}) => {
         let client = clients.get(board.name);
         if (!client) {
             const password = settings.secrets.bmcPassword;
@@ -85022,7 +85065,8 @@ function createBmcFactory(settings, reporter, net) {
                 fingerprint: board.bmc.tls.fingerprint,
                 insecure: board.bmc.tls.insecure,
                 net,
-                reporter
+                reporter,
+                signal: options.signal
             });
             client.catch(() => clients.delete(board.name));
             clients.set(board.name, client);
