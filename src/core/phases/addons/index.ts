@@ -5,6 +5,7 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { stringify } from 'yaml'
+import type { NodeSpec } from '../../config/model.js'
 import type { DriftFinding } from '../../drift/types.js'
 import { PhaseError } from '../../errors.js'
 import type { Arch } from '../../tools/catalog.js'
@@ -51,8 +52,11 @@ export function createAddonsPhase(options: AddonsPhaseOptions): PhaseModule {
   const probe = options.packageProbe ?? dpkgProbe
   const retryDelayMs = options.retryDelayMs ?? 5_000
 
-  async function observe(ctx: PhaseContext): Promise<{ session?: Session; wanted: Map<AddonName, WantedWithValues>; decisions: AddonDecision[] }> {
-    const wanted = await wantedAddons(ctx, probe)
+  async function observe(
+    ctx: PhaseContext,
+    prerequisites: { probe: PackageProbe; nodes?: NodeSpec[] } = { probe }
+  ): Promise<{ session?: Session; wanted: Map<AddonName, WantedWithValues>; decisions: AddonDecision[] }> {
+    const wanted = await wantedAddons(ctx, prerequisites.probe, prerequisites.nodes)
     const session = await Session.open(ctx, options.createKube, arch)
     const found = session ? await session.releases() : []
     return { ...(session ? { session } : {}), wanted, decisions: decide(wanted, found, ctx.cluster.addons.prune) }
@@ -136,7 +140,9 @@ export function createAddonsPhase(options: AddonsPhaseOptions): PhaseModule {
     async drift(ctx): Promise<DriftFinding[]> {
       let observed
       try {
-        observed = await observe(ctx)
+        // Only the nodes that answer (the others have their row), and a node that cannot be asked (another
+        // host key, a refused login) is not counted as missing iSCSI: the node modules report why.
+        observed = await observe(ctx, { probe: (c, node, pkg) => probe(c, node, pkg).catch(() => true), nodes: ctx.nodes })
       } catch (error) {
         return [{ subject: 'addons', field: 'addon.releases', wanted: 'readable', found: (error as Error).message, kind: 'unreachable', fixedBy: [] }]
       }

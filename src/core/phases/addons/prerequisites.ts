@@ -29,20 +29,16 @@ function fromBootstrap(ctx: PhaseContext, node: NodeSpec): boolean | undefined {
   return undefined
 }
 
-/** Why Longhorn cannot be installed, or undefined when every node has iSCSI. */
-export async function longhornRefusal(ctx: PhaseContext, probe: PackageProbe): Promise<string | undefined> {
+/** Why Longhorn cannot be installed, or undefined when every node (of `nodes`: all by default) has iSCSI. */
+export async function longhornRefusal(ctx: PhaseContext, probe: PackageProbe, nodes: NodeSpec[] = ctx.cluster.nodes): Promise<string | undefined> {
   const cluster = ctx.cluster
   if (cluster.kind === 'talos') {
     if (cluster.image_source !== 'factory') return undefined // a custom image is the operator's to check
     if (cluster.image_factory.extensions.includes(ISCSI_EXTENSION)) return undefined
     return `Longhorn needs iSCSI, but the Talos schematic has no ${ISCSI_EXTENSION} extension; add it to image_factory.extensions (this changes the schematic, so the nodes are upgraded to the new image)`
   }
-  const missing: string[] = []
-  for (const node of cluster.nodes) {
-    const known = fromBootstrap(ctx, node)
-    const present = known ?? (await probe(ctx, node, ISCSI_PACKAGE))
-    if (!present) missing.push(node.id)
-  }
+  const present = await Promise.all(nodes.map(async (node) => fromBootstrap(ctx, node) ?? (await probe(ctx, node, ISCSI_PACKAGE))))
+  const missing = nodes.filter((_, i) => !present[i]).map((n) => n.id)
   if (!missing.length) return undefined
   return `Longhorn needs iSCSI, but ${ISCSI_PACKAGE} is not installed on ${missing.join(', ')}; run the os-bootstrap phase (it installs ${ISCSI_PACKAGE}) and re-run`
 }

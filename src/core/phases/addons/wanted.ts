@@ -4,6 +4,7 @@
 import { readFile } from 'node:fs/promises'
 import { isAbsolute, join } from 'node:path'
 import { parse } from 'yaml'
+import type { NodeSpec } from '../../config/model.js'
 import { PhaseError } from '../../errors.js'
 import type { PhaseContext } from '../types.js'
 import { CHARTS, type AddonName } from './charts.js'
@@ -38,11 +39,11 @@ export async function userValues(ctx: PhaseContext, addon: AddonName): Promise<V
   return parsed as Values
 }
 
-export async function wantedAddons(ctx: PhaseContext, probe: PackageProbe): Promise<Map<AddonName, WantedWithValues>> {
+export async function wantedAddons(ctx: PhaseContext, probe: PackageProbe, nodes?: NodeSpec[]): Promise<Map<AddonName, WantedWithValues>> {
   const wanted = new Map<AddonName, WantedWithValues>()
   for (const addon of enabledAddons(ctx.cluster)) {
     const values = mergeValues(baseValues(addon, ctx.cluster), await userValues(ctx, addon))
-    const refused = addon === 'longhorn' ? await longhornRefusal(ctx, probe) : undefined
+    const refused = addon === 'longhorn' ? await longhornRefusal(ctx, probe, nodes) : undefined
     wanted.set(addon, { spec: CHARTS[addon], values, hash: valuesHash(values), ...(refused ? { refused } : {}) })
   }
   return wanted

@@ -49,6 +49,26 @@ describe('addons phase against the lab API: disabled addons, refusals, values ch
     expect(obj('apps/daemonsets/longhorn-system/longhorn-manager')).toBeUndefined()
   })
 
+  it('drift asks only the nodes that answer, and a node it cannot ask is not reported as lacking open-iscsi', async () => {
+    const asked: string[] = []
+    h = await startHarness({
+      packageProbe: async (_ctx, node, pkg) => {
+        asked.push(`${node.id}:${pkg}`)
+        if (node.id === 'rk1-b') throw new Error('node rk1-b: SSH host key changed')
+        return true
+      }
+    })
+    const cluster = k3sCluster('  metallb: true\n  longhorn: true')
+    await h.phase.run!(await h.context(cluster)).catch(() => undefined)
+    asked.length = 0
+    const ctx = await h.context(cluster)
+    // rk1-a is left out (drift found it unreachable); rk1-b answers the banner but refuses the probe.
+    const rows = await h.phase.drift!({ ...ctx, nodes: ctx.nodes.filter((n) => n.id === 'rk1-b') })
+    expect(rows.filter((r) => r.subject === 'longhorn' && r.found.startsWith('cannot install'))).toEqual([])
+    expect(rows.filter((r) => r.kind === 'unreachable')).toEqual([])
+    expect(asked).toEqual(['rk1-b:open-iscsi'])
+  })
+
   it('upgrades only the addon whose repository values file changed', async () => {
     h = await startHarness()
     const cluster = k3sCluster('  metallb: true\n  traefik: true\n  values: { traefik: deploy/traefik.yaml }')
