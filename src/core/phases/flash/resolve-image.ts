@@ -8,7 +8,8 @@ import type { Cluster } from '../../config/model.js'
 import { PhaseError } from '../../errors.js'
 import { imageByUrl } from '../../tools/catalog.js'
 import { resolveTalosImage } from '../talos/factory.js'
-import type { PhaseContext, RunOutputs } from '../types.js'
+import { perRun } from '../per-run.js'
+import type { PhaseContext } from '../types.js'
 
 export interface BaseImage {
   path: string
@@ -31,16 +32,10 @@ export function describeImage(cluster: Cluster, schematicId?: string): string {
   return cluster.image_path ?? '(no image_path set)'
 }
 
-const memo = new WeakMap<RunOutputs, Promise<BaseImage>>()
+const memo = perRun<BaseImage>()
 
 export function resolveBaseImage(ctx: PhaseContext): Promise<BaseImage> {
-  let p = memo.get(ctx.outputs)
-  if (!p) {
-    p = resolve(ctx)
-    memo.set(ctx.outputs, p)
-    p.catch(() => memo.delete(ctx.outputs))
-  }
-  return p
+  return memo(ctx.outputs, () => resolve(ctx))
 }
 
 async function local(ctx: PhaseContext, path: string, pin: string | undefined, os: BaseImage['os']): Promise<BaseImage> {

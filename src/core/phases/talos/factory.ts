@@ -7,7 +7,8 @@ import { createReadStream } from 'node:fs'
 import { dirname } from 'node:path'
 import { PhaseError, TpiError } from '../../errors.js'
 import { talosImage, viaMirror } from '../../tools/catalog.js'
-import type { PhaseContext, RunOutputs } from '../types.js'
+import { perRun } from '../per-run.js'
+import type { PhaseContext } from '../types.js'
 import { buildSchematic, marshalSchematic, schematicId, type SchematicPlan } from './schematic.js'
 
 export const FACTORY = 'https://factory.talos.dev'
@@ -53,27 +54,21 @@ export function localSchematic(ctx: PhaseContext): ResolvedSchematic {
   return { ...plan, yaml, id: schematicId(yaml) }
 }
 
-const schematics = new WeakMap<RunOutputs, Promise<ResolvedSchematic>>()
+const schematics = perRun<ResolvedSchematic>()
 
 /** Registers the schematic with the factory once per run; sets outputs.schematicId. */
 export function ensureSchematic(ctx: PhaseContext): Promise<ResolvedSchematic> {
-  let p = schematics.get(ctx.outputs)
-  if (!p) {
-    p = (async () => {
-      const local = localSchematic(ctx)
-      const url = viaMirror(`${FACTORY}/schematics`, ctx.settings.mirror)
-      const id = await postSchematic(url, local.yaml)
-      // The factory's id is authoritative; a difference means its canonical form changed, worth a warning.
-      if (id !== local.id) ctx.reporter.warn(`Image Factory returned schematic id ${id}, the local computation gave ${local.id}; using the factory's`)
-      for (const e of local.addedForLonghorn) ctx.reporter.info(`Image Factory: added extension ${e} (Longhorn needs it)`)
-      ctx.outputs.schematicId = id
-      ctx.outputs.values.schematicId = id
-      return { ...local, id }
-    })()
-    schematics.set(ctx.outputs, p)
-    p.catch(() => schematics.delete(ctx.outputs))
-  }
-  return p
+  return schematics(ctx.outputs, async () => {
+    const local = localSchematic(ctx)
+    const url = viaMirror(`${FACTORY}/schematics`, ctx.settings.mirror)
+    const id = await postSchematic(url, local.yaml)
+    // The factory's id is authoritative; a difference means its canonical form changed, worth a warning.
+    if (id !== local.id) ctx.reporter.warn(`Image Factory returned schematic id ${id}, the local computation gave ${local.id}; using the factory's`)
+    for (const e of local.addedForLonghorn) ctx.reporter.info(`Image Factory: added extension ${e} (Longhorn needs it)`)
+    ctx.outputs.schematicId = id
+    ctx.outputs.values.schematicId = id
+    return { ...local, id }
+  })
 }
 
 export async function sha256File(path: string): Promise<string> {
@@ -98,20 +93,14 @@ function recorded(ctx: PhaseContext): Record<string, string> {
   return ((c.talosImages as Record<string, string> | undefined) ?? (c.talosImages = {})) as Record<string, string>
 }
 
-const images = new WeakMap<RunOutputs, Promise<TalosImage>>()
+const images = perRun<TalosImage>()
 
 /**
  * The factory image for this run (image_source: factory): schematic registered, image downloaded or
  * taken from the cache, hash checked against the file's pin or the recorded hash. For the flash phase.
  */
 export function resolveTalosImage(ctx: PhaseContext): Promise<TalosImage> {
-  let p = images.get(ctx.outputs)
-  if (!p) {
-    p = resolveImage(talosCtx(ctx))
-    images.set(ctx.outputs, p)
-    p.catch(() => images.delete(ctx.outputs))
-  }
-  return p
+  return images(ctx.outputs, () => resolveImage(talosCtx(ctx)))
 }
 
 async function resolveImage(ctx: TalosCtx): Promise<TalosImage> {

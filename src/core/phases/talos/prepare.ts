@@ -2,6 +2,7 @@
 // obtain the secrets bundle, render and validate the machine configs, write the talosconfig.
 import { join } from 'node:path'
 import type { Talosctl } from '../../../adapters/talosctl/types.js'
+import { perRun } from '../per-run.js'
 import type { PhaseContext } from '../types.js'
 import { renderConfigs, writeTalosconfig, type NodeConfig } from './configs.js'
 import { talosCtx } from './factory.js'
@@ -18,7 +19,7 @@ export interface Prepared {
 
 // Read-only preparations of this run, by node selection: drift asks for one from the Talos check and
 // again for the addons' kubeconfig; both must see (and write) the same configs, once.
-const readOnlyRuns = new WeakMap<PhaseContext['outputs'], Map<string, Promise<Prepared>>>()
+const readOnlyRuns = perRun<Prepared>()
 
 /**
  * Everything up to (not including) touching a node: observe, secrets, configs, validation, talosconfig.
@@ -27,16 +28,7 @@ const readOnlyRuns = new WeakMap<PhaseContext['outputs'], Map<string, Promise<Pr
  */
 export function prepare(ctx: PhaseContext, options: { readOnly?: boolean } = {}): Promise<Prepared> {
   if (!options.readOnly) return prepareNow(ctx, false)
-  const runs = readOnlyRuns.get(ctx.outputs) ?? new Map<string, Promise<Prepared>>()
-  readOnlyRuns.set(ctx.outputs, runs)
-  const key = ctx.nodes.map((n) => n.id).join(',')
-  let p = runs.get(key)
-  if (!p) {
-    p = prepareNow(ctx, true)
-    runs.set(key, p)
-    p.catch(() => runs.delete(key))
-  }
-  return p
+  return readOnlyRuns(ctx.outputs, () => prepareNow(ctx, true), ctx.nodes.map((n) => n.id).join(','))
 }
 
 async function prepareNow(ctx: PhaseContext, readOnly: boolean): Promise<Prepared> {

@@ -3,24 +3,19 @@
 import { createTalosctl } from '../../../adapters/talosctl/exec-talosctl.js'
 import type { Talosctl } from '../../../adapters/talosctl/types.js'
 import { talosctl as talosctlArtifact, type Arch } from '../../tools/catalog.js'
-import type { PhaseContext, RunOutputs } from '../types.js'
+import { perRun } from '../per-run.js'
+import type { PhaseContext } from '../types.js'
 import { talosCtx } from './factory.js'
 
 /** The runner's architecture in the catalog's naming. */
 export const runnerArch = (): Arch => (process.arch === 'arm64' ? 'arm64' : 'x64')
 
-const tools = new WeakMap<RunOutputs, Promise<Talosctl>>()
+const tools = perRun<Talosctl>()
 
 export function ensureTalosctl(ctx: PhaseContext): Promise<Talosctl> {
-  let p = tools.get(ctx.outputs)
-  if (!p) {
-    p = (async () => {
-      const version = talosCtx(ctx).cluster.talos_version
-      const got = await ctx.deps.downloads.fetch(talosctlArtifact(version, runnerArch(), ctx.settings.mirror))
-      return createTalosctl({ exec: ctx.deps.exec, binary: got.path, cwd: ctx.settings.workingDirectory, timeoutMs: 120_000 })
-    })()
-    tools.set(ctx.outputs, p)
-    p.catch(() => tools.delete(ctx.outputs))
-  }
-  return p
+  return tools(ctx.outputs, async () => {
+    const version = talosCtx(ctx).cluster.talos_version
+    const got = await ctx.deps.downloads.fetch(talosctlArtifact(version, runnerArch(), ctx.settings.mirror))
+    return createTalosctl({ exec: ctx.deps.exec, binary: got.path, cwd: ctx.settings.workingDirectory, timeoutMs: 120_000 })
+  })
 }
