@@ -57,13 +57,17 @@ export async function runDrift(
 
 /**
  * One 'unreachable' row per subject and each (kind, subject, field) once. Module rows about a subject
- * that is down (powered off or unreachable) are dropped: the row that says why is the whole story.
+ * that is down (powered off or unreachable) are dropped: the row that says why is the whole story. So
+ * are symptom rows of a subject that has another row (k3s stopped explains the node being NotReady).
  */
 export function normalizeFindings(observed: DriftFinding[], moduleRows: DriftFinding[], down: Set<string>): DriftFinding[] {
   const seenUnreachable = new Set<string>()
   const seenRows = new Set<string>()
   const out: DriftFinding[] = []
-  for (const finding of [...observed, ...moduleRows.filter((f) => !down.has(f.subject))]) {
+  const all = [...observed, ...moduleRows.filter((f) => !down.has(f.subject))]
+  const explained = new Set(all.filter((f) => !f.symptom).map((f) => f.subject))
+  for (const finding of all) {
+    if (finding.symptom && explained.has(finding.subject)) continue
     if (finding.kind === 'unreachable') {
       if (seenUnreachable.has(finding.subject)) continue
       seenUnreachable.add(finding.subject)
@@ -71,7 +75,8 @@ export function normalizeFindings(observed: DriftFinding[], moduleRows: DriftFin
     const key = `${finding.kind}\u0000${finding.subject}\u0000${finding.field}`
     if (seenRows.has(key)) continue
     seenRows.add(key)
-    out.push(finding)
+    const { symptom: _, ...row } = finding
+    out.push(row)
   }
   return out
 }

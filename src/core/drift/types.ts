@@ -14,4 +14,9 @@ export interface DriftFinding {
   fixedBy: PhaseName[]
   /** YAML path in the cluster file this finding concerns, for annotations. */
   path?: (string | number)[]
+  /**
+   * A consequence, not a cause (a node NotReady, an API that does not answer): dropped when another row
+   * of the same subject explains it, so one fault is one row. Not part of the output.
+   */
+  symptom?: true
 }

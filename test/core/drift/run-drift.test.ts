@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals'
-import { runDrift } from '../../../src/core/drift/run-drift.js'
+import { normalizeFindings, runDrift } from '../../../src/core/drift/run-drift.js'
 import { summarizeDrift } from '../../../src/core/drift/summary.js'
 import type { DriftObservers } from '../../../src/core/drift/observers.js'
 import type { DriftFinding } from '../../../src/core/drift/types.js'
@@ -231,5 +231,29 @@ describe('runDrift', () => {
   it('maps lab addresses the way the lab does', () => {
     expect(labMap('10.10.89.72', 22)).toEqual({ host: '127.10.1.2', port: 2222 })
     expect(labMap('10.10.89.70', 443)).toEqual({ host: '127.20.1.1', port: 443 })
+  })
+})
+
+describe('normalizeFindings', () => {
+  const row = (subject: string, field: string, more: Partial<DriftFinding> = {}): DriftFinding => ({ subject, field, wanted: 'w', found: 'f', kind: 'drift', fixedBy: [], ...more })
+
+  it('drops a symptom row of a subject that has another row, and keeps it when nothing else explains it', () => {
+    const rows = normalizeFindings([], [
+      row('k3s-w2', 'k3s.service.k3s-agent', { fixedBy: ['join'] }),
+      row('k3s-w2', 'k3s.node.ready', { symptom: true }),
+      row('k3s-w3', 'k3s.node.ready', { symptom: true })
+    ], new Set())
+    expect(rows).toEqual([row('k3s-w2', 'k3s.service.k3s-agent', { fixedBy: ['join'] }), row('k3s-w3', 'k3s.node.ready')])
+    expect(rows.some((r) => 'symptom' in r)).toBe(false)
+  })
+
+  it('keeps one of two symptom rows of the same subject when no cause is reported', () => {
+    const rows = normalizeFindings([], [row('k3s-w1', 'npu.driver', { symptom: true }), row('k3s-w1', 'npu.driver', { symptom: true })], new Set())
+    expect(rows).toEqual([row('k3s-w1', 'npu.driver')])
+  })
+
+  it('reports the same host-key row from several modules once', () => {
+    const hostKey = row('k3s-w1', 'ssh.host-key', { fixedBy: ['flash', 'boot', 'os-bootstrap', 'join'] })
+    expect(normalizeFindings([], [{ ...hostKey }, { ...hostKey }, { ...hostKey }], new Set())).toEqual([hostKey])
   })
 })

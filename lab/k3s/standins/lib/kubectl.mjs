@@ -79,17 +79,20 @@ export async function kubectl(args) {
   }
   if (verb === 'label' && kind === 'node' && name) {
     const pairs = rest.filter((p) => p.includes('='))
+    // `key-` removes a label, as with the real kubectl.
+    const removed = rest.filter((p) => !p.includes('=') && !p.startsWith('-') && p.endsWith('-')).map((p) => p.slice(0, -1))
     const ok = updateState(dataDir, (state) => {
       const node = state.objects[nodeKey(name)]
       if (!node) return false
       node.metadata.labels = { ...(node.metadata.labels ?? {}) }
       for (const p of pairs) node.metadata.labels[p.slice(0, p.indexOf('='))] = p.slice(p.indexOf('=') + 1)
+      for (const key of removed) delete node.metadata.labels[key]
       state.resourceVersion += 1
       node.metadata.resourceVersion = String(state.resourceVersion)
       return true
     })
     if (!ok) return fail(`Error from server (NotFound): nodes "${name}" not found`)
-    process.stdout.write(`node/${name} labeled\n`)
+    process.stdout.write(`node/${name} ${pairs.length || !removed.length ? 'labeled' : 'unlabeled'}\n`)
     return 0
   }
   return fail(`k3s kubectl stand-in: unsupported arguments: ${args.join(' ')}`, 2)

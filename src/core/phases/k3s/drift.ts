@@ -1,15 +1,18 @@
 // Read-only drift of k3s on the nodes: installed version, the unit's state, each key of config.yaml
-// against what the cluster file renders, and whether the running k3s loaded the files on disk. Observed
-// through the same scripts the deploy uses.
+// against what the cluster file renders, whether the running k3s loaded the files on disk, and (once for
+// the cluster) each node's registration, Ready condition and roles. Observed through the same scripts and
+// API reads the deploy uses.
 import { parse } from 'yaml'
 import type { NodeSpec } from '../../config/model.js'
 import type { DriftFinding } from '../../drift/types.js'
 import type { PhaseName } from '../../settings.js'
 import type { PhaseContext } from '../types.js'
-import { K3S_CONFIG_PATH, renderK3sConfig, unitName, type K3sCluster } from './config.js'
+import { isServer, K3S_CONFIG_PATH, renderK3sConfig, topology, unitName, type K3sCluster } from './config.js'
 import { observeNode } from './converge.js'
 import { filesNotLoaded } from './decide.js'
-import { withPool, type ShellPool } from './shells.js'
+import { clusterNodes, driftShell, isFinding } from './drift-shell.js'
+import { nodeProblems } from './readiness.js'
+import { stderrTail, withPool, type ShellPool } from './shells.js'
 
 const show = (value: unknown): string => (value === undefined ? '(unset)' : Array.isArray(value) ? value.join(',') : String(value))
 
@@ -26,12 +29,13 @@ export function configDrift(wanted: string, found: string | undefined): { key: s
 async function nodeDrift(ctx: PhaseContext, pool: ShellPool, phase: PhaseName, node: NodeSpec): Promise<DriftFinding[]> {
   const cluster = ctx.cluster as K3sCluster
   const row = (field: string, wanted: string, found: string): DriftFinding => ({ subject: node.id, field, wanted, found, kind: 'drift', fixedBy: [phase], path: node.path })
+  const shell = await driftShell(ctx, pool, node)
+  if (isFinding(shell)) return [shell]
   const facts = await observeNode(pool, phase, node)
   const rows: DriftFinding[] = []
   if (facts.version !== cluster.k3s_version) rows.push(row('k3s.version', cluster.k3s_version, facts.version === 'none' ? 'not installed' : facts.version))
   if (facts.version === 'none') return rows
   if (facts.unit !== 'active') rows.push(row(`k3s.service.${unitName(node)}`, 'active', facts.unit))
-  const shell = await pool.shell(node)
   const out = await shell.exec(`cat ${K3S_CONFIG_PATH} 2>/dev/null || true`, { timeoutMs: 20_000 })
   const keys = configDrift(renderK3sConfig(cluster, node), out.stdout || undefined)
   for (const d of keys) rows.push(row(`k3s.config.${d.key}`, d.wanted, d.found))
@@ -41,10 +45,41 @@ async function nodeDrift(ctx: PhaseContext, pool: ShellPool, phase: PhaseName, n
   return rows
 }
 
-export function k3sDrift(phase: 'install' | 'join', pick: (node: NodeSpec) => boolean) {
+/**
+ * Registration, Ready and roles of every reachable node, as the first server's API has them: one read for
+ * the cluster. Ready and roles are symptoms (a stopped k3s or a wrong unit explains them); a node the API
+ * does not know is fixed by the phase that starts its k3s.
+ */
+async function clusterDrift(ctx: PhaseContext, pool: ShellPool): Promise<DriftFinding[]> {
+  const first = topology(ctx.cluster).first
+  if (!ctx.nodes.some((n) => n.id === first.id)) return [] // its own row (unreachable, powered off) says why
+  const shell = await driftShell(ctx, pool, first)
+  if (isFinding(shell)) return [shell]
+  const out = await clusterNodes(ctx, shell)
+  if (out.code !== 0)
+    return [{ subject: first.id, field: 'k3s.api', wanted: 'answering k3s kubectl get nodes', found: stderrTail(out.stderr, 1).trim() || `exit ${out.code}`, kind: 'unreachable', fixedBy: [], path: first.path, symptom: true }]
+  const reachable = new Set(ctx.nodes.map((n) => n.hostname))
+  return nodeProblems(ctx.cluster, out.stdout)
+    .filter((p) => reachable.has(p.node.hostname))
+    .map((p): DriftFinding => ({
+      subject: p.node.id,
+      field: `k3s.node.${p.field}`,
+      wanted: p.wanted,
+      found: p.found,
+      kind: 'drift',
+      fixedBy: p.field === 'registered' ? [isServer(p.node) ? 'install' : 'join'] : [],
+      path: p.node.path,
+      symptom: true
+    }))
+}
+
+export function k3sDrift(phase: 'install' | 'join', pick: (node: NodeSpec) => boolean, options: { cluster?: boolean } = {}) {
   return (ctx: PhaseContext): Promise<DriftFinding[]> =>
     withPool(ctx, phase, async (pool) => {
-      const rows = await Promise.all(ctx.nodes.filter(pick).map((node) => nodeDrift(ctx, pool, phase, node)))
+      const rows = await Promise.all([
+        ...ctx.nodes.filter(pick).map((node) => nodeDrift(ctx, pool, phase, node)),
+        ...(options.cluster ? [clusterDrift(ctx, pool)] : [])
+      ])
       return rows.flat()
     })
 }

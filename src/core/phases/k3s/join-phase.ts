@@ -60,5 +60,5 @@ export const k3sJoinPhase: PhaseModule = {
   appliesTo: (cluster) => cluster.kind === 'k3s',
   plan: (ctx) => withPool(ctx, 'join', (pool) => planNodes(ctx, pool, 'join', ctx.nodes.filter((n) => n.role === 'worker'))),
   run,
-  drift: k3sDrift('join', (n) => n.role === 'worker')
+  drift: k3sDrift('join', (n) => n.role === 'worker', { cluster: true })
 }

@@ -36,29 +36,51 @@ function expectedRoles(cluster: Cluster, node: NodeSpec): { cp: boolean; etcd: b
   return { cp: node.role === 'controlplane', etcd: node.role === 'controlplane' && topo.ha }
 }
 
+/** One way a node differs from what its place in the cluster file implies, as the API shows it. */
+export interface NodeProblem {
+  node: NodeSpec
+  field: 'registered' | 'ready' | 'role.control-plane' | 'role.etcd'
+  wanted: string
+  found: string
+  /** The line the readiness poll reports (after `<hostname>: `). */
+  text: string
+}
+
+function problemsOf(cluster: Cluster, node: NodeSpec, found: KubeNode | undefined): NodeProblem[] {
+  if (!found) return [{ node, field: 'registered', wanted: 'registered with the API server', found: 'not registered', text: 'not registered with the API server' }]
+  const problems: NodeProblem[] = []
+  const ready = found.status?.conditions?.find((c) => c.type === 'Ready')
+  if (ready?.status !== 'True') {
+    const text = `Ready=${ready?.status ?? 'Unknown'}${ready?.reason ? ` (${ready.reason}${ready.message ? `: ${ready.message}` : ''})` : ''}`
+    problems.push({ node, field: 'ready', wanted: 'Ready=True', found: text, text })
+  }
+  const labels = found.metadata.labels ?? {}
+  const want = expectedRoles(cluster, node)
+  if (want.cp !== (labels[CP] === 'true'))
+    problems.push({ node, field: 'role.control-plane', wanted: want.cp ? 'control-plane' : 'no control-plane role', found: want.cp ? 'missing' : 'control-plane', text: `${want.cp ? 'missing' : 'unexpected'} role control-plane` })
+  if (want.etcd && labels[ETCD] !== 'true') problems.push({ node, field: 'role.etcd', wanted: 'etcd (HA server)', found: 'missing', text: 'missing role etcd (HA server)' })
+  return problems
+}
+
+const byHostname = (nodesJson: string): Map<string, KubeNode> =>
+  new Map(((JSON.parse(nodesJson) as { items?: KubeNode[] }).items ?? []).map((n) => [n.metadata.name, n]))
+
+/** Every node of the cluster file that is not registered, not Ready or has other roles than it should. */
+export function nodeProblems(cluster: Cluster, nodesJson: string): NodeProblem[] {
+  const found = byHostname(nodesJson)
+  return cluster.nodes.flatMap((node) => problemsOf(cluster, node, found.get(node.hostname)))
+}
+
 export function assessNodes(cluster: Cluster, nodesJson: string): Assessment {
-  const list = JSON.parse(nodesJson) as { items?: KubeNode[] }
-  const byName = new Map((list.items ?? []).map((n) => [n.metadata.name, n]))
+  const byName = byHostname(nodesJson)
   const problems: string[] = []
   const status: Record<string, NodeStatus> = {}
   for (const node of cluster.nodes) {
     const found = byName.get(node.hostname)
-    const base: NodeStatus = { node: node.id, role: node.role, ip: node.ip, ready: false }
-    if (!found) {
-      problems.push(`${node.hostname}: not registered with the API server`)
-      status[node.id] = base
-      continue
-    }
-    const ready = found.status?.conditions?.find((c) => c.type === 'Ready')
-    const labels = found.metadata.labels ?? {}
-    const version = found.status?.nodeInfo?.kubeletVersion
-    const isReady = ready?.status === 'True'
-    status[node.id] = { ...base, ready: isReady, ...(version ? { version } : {}) }
-    if (!isReady)
-      problems.push(`${node.hostname}: Ready=${ready?.status ?? 'Unknown'}${ready?.reason ? ` (${ready.reason}${ready.message ? `: ${ready.message}` : ''})` : ''}`)
-    const want = expectedRoles(cluster, node)
-    if (want.cp !== (labels[CP] === 'true')) problems.push(`${node.hostname}: ${want.cp ? 'missing' : 'unexpected'} role control-plane`)
-    if (want.etcd && labels[ETCD] !== 'true') problems.push(`${node.hostname}: missing role etcd (HA server)`)
+    const version = found?.status?.nodeInfo?.kubeletVersion
+    const isReady = found?.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True'
+    status[node.id] = { node: node.id, role: node.role, ip: node.ip, ready: isReady, ...(version ? { version } : {}) }
+    for (const p of problemsOf(cluster, node, found)) problems.push(`${node.hostname}: ${p.text}`)
   }
   return { ready: problems.length === 0, problems, status }
 }

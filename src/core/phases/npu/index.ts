@@ -9,7 +9,9 @@ import { sha256, topology } from '../k3s/config.js'
 import { parseFacts } from '../k3s/script.js'
 import { RESUME, runChecked, withPool, type ShellPool } from '../k3s/shells.js'
 import type { PhaseContext, PhaseModule, PlanStep, StepResult } from '../types.js'
-import { modelArtifact, resolveModel, RKLLAMA_VERSION, rkllamaSource, rkllmRuntime, rknnRuntime, type ModelEntry } from './artifacts.js'
+import { modelArtifact, RKLLAMA_VERSION, rkllamaSource, rkllmRuntime, rknnRuntime } from './artifacts.js'
+import { npuDrift } from './drift.js'
+import { askRkllama, NPU_LABEL, rkllamaUrl, wantedModel } from './rkllama.js'
 import {
   DEFAULT_NPU_PATHS,
   MARKERS,
@@ -23,20 +25,12 @@ import {
   type NpuPaths
 } from './scripts.js'
 
-export const NPU_LABEL = 'turingpi.io/npu=rk3588'
+export { NPU_LABEL } from './rkllama.js'
 
 export interface NpuPhaseOptions {
   paths?: NpuPaths
   /** rkllama's HTTP port (8080 like upstream). */
   port?: number
-}
-
-function wantedModel(ctx: PhaseContext, node: NodeSpec): ModelEntry | undefined {
-  const npu = ctx.cluster.npu
-  if (!npu?.deploy_rkllama || !npu.model) return undefined
-  const resolved = resolveModel(npu.model, npu.model_quantization, npu.rkllm_version)
-  if ('problem' in resolved) throw new PhaseError('npu', node.id, resolved.problem, 'fix npu_config in the cluster file and re-run', { code: 'NpuModelMismatch' })
-  return resolved.entry
 }
 
 async function push(ctx: PhaseContext, pool: ShellPool, node: NodeSpec, request: ArtifactRequest, path: string): Promise<void> {
@@ -46,21 +40,13 @@ async function push(ctx: PhaseContext, pool: ShellPool, node: NodeSpec, request:
 
 async function probe(ctx: PhaseContext, pool: ShellPool, node: NodeSpec, port: number, model?: string): Promise<string> {
   const shell = await pool.shell(node)
-  const to = ctx.deps.net.map(node.ip, port)
-  const url = `http://${to.host}:${to.port}/api/tags`
+  const url = rkllamaUrl(ctx, node, port)
   const tries = Math.max(1, Math.ceil(ctx.cluster.boot_timeout / 2))
   let last = ''
   for (let i = 0; i < tries; i++) {
-    const out = await shell.exec(`curl -fsS --max-time 5 ${url}`, { timeoutMs: 15_000 })
-    if (out.code === 0) {
-      try {
-        const names = ((JSON.parse(out.stdout) as { models?: { name: string }[] }).models ?? []).map((m) => m.name)
-        if (!model || names.some((n) => n === model || n.startsWith(`${model}:`))) return names.join(', ') || 'no models'
-        last = `model ${model} not listed (listed: ${names.join(', ') || 'none'})`
-      } catch {
-        last = `not JSON: ${out.stdout.slice(0, 80)}`
-      }
-    } else last = out.stderr.trim().split('\n').pop() ?? `exit ${out.code}`
+    const answer = await askRkllama(shell, url, model)
+    if ('models' in answer) return answer.models
+    last = answer.problem
     if (i < tries - 1) await ctx.deps.sleep(2_000)
   }
   throw new PhaseError('npu', node.id, `rkllama did not answer GET ${url} within ${ctx.cluster.boot_timeout} s: ${last}`, RESUME, { code: 'RkllamaNotReady' })
@@ -148,7 +134,8 @@ export function createNpuPhase(options: NpuPhaseOptions = {}): PhaseModule {
         }
       })
     },
-    runNode
+    runNode,
+    drift: (ctx) => npuDrift(ctx, paths, port)
   }
 }
 

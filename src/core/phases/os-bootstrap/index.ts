@@ -5,6 +5,7 @@ import type { NodeSpec } from '../../config/model.js'
 import { type K3sCluster } from '../k3s/config.js'
 import { runChecked, withPool } from '../k3s/shells.js'
 import type { PhaseContext, PhaseModule, PlanStep, StepResult } from '../types.js'
+import { osDrift } from './drift.js'
 import { nvmeScript } from './nvme-script.js'
 import { hostnameScript, kernelScript, packagesScript, staticAddressScript, swapScript, timeSyncScript } from './system-scripts.js'
 
@@ -69,5 +70,6 @@ export const osBootstrapPhase: PhaseModule = {
       reason: `idempotent scripts: ${bootstrapSteps(ctx.cluster as K3sCluster, node, ctx.settings.mirror).map((s) => s.name).join(', ')}`
     }))
   },
-  runNode
+  runNode,
+  drift: osDrift
 }

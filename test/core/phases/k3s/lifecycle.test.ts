@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import { k3sInstallPhase } from '../../../../src/core/phases/k3s/install-phase.js'
 import { k3sJoinPhase } from '../../../../src/core/phases/k3s/join-phase.js'
 import type { K3sCluster } from '../../../../src/core/phases/k3s/config.js'
@@ -33,6 +35,38 @@ describe('k3s lifecycle on the lab', () => {
       ['k3s-cp', 'k3s.config.cluster-cidr', '10.42.0.0/16', '10.244.0.0/16', 'install'],
       ['k3s-cp', 'k3s.config.flannel-backend', 'host-gw', 'vxlan', 'install']
     ])
+  })
+
+  test('drift of a node kept NotReady is one k3s.node.ready row with the kubelet reason, fixed by no deploy phase', async () => {
+    const fault = join(lab.labDir, 'k3s', 'faults', 'k3s-w3.notready')
+    mkdirSync(dirname(fault), { recursive: true })
+    writeFileSync(fault, '')
+    try {
+      const ctx = await phaseContext(k3sCluster(), lab.deps, stateDir)
+      const rows = [...(await k3sInstallPhase.drift!(ctx)), ...(await k3sJoinPhase.drift!(ctx))]
+      expect(rows).toEqual([{
+        subject: 'k3s-w3', field: 'k3s.node.ready', wanted: 'Ready=True', found: expect.stringMatching(/^Ready=False \(KubeletNotReady: .*cni plugin not initialized/),
+        kind: 'drift', fixedBy: [], path: ['workers', 2], symptom: true
+      }])
+    } finally {
+      rmSync(fault)
+    }
+  })
+
+  test('drift of a node reflashed behind the action\'s back is one host-key row naming both keys and how to redeploy it', async () => {
+    const recorded = lab.nodes.get('k3s-w1')!.hostKey
+    lab.reflash('k3s-w1')
+    const ctx = await phaseContext(k3sCluster(), lab.deps, stateDir)
+    const rows = [...(await k3sInstallPhase.drift!(ctx)), ...(await k3sJoinPhase.drift!(ctx))]
+    expect(rows).toEqual([{
+      subject: 'k3s-w1', field: 'ssh.host-key', wanted: `${recorded} (recorded at first contact)`,
+      found: `${lab.nodes.get('k3s-w1')!.hostKey}: reflashed or replaced outside this action (redeploy it with reflash: true, confirm: lab, nodes: k3s-w1)`,
+      kind: 'drift', fixedBy: ['flash', 'boot', 'os-bootstrap', 'join'], path: ['workers', 0]
+    }])
+    // Put it back the way a redeploy would, for the tests below.
+    ctx.state.node('k3s-w1').hostKey = lab.nodes.get('k3s-w1')!.hostKey
+    await ctx.state.save()
+    await k3sJoinPhase.run!(ctx)
   })
 
   test('a changed pod_cidr and flannel_backend rewrites and restarts only the server', async () => {
