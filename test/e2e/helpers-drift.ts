@@ -16,7 +16,7 @@ import type { BmcEmulator } from '../../lab/bmc/index.js'
 import type { BmcHandle, Lab } from '../../lab/lab.js'
 import { HELM_STANDIN } from '../../lab/kube/binaries.js'
 import { TALOSCTL_STANDIN } from '../../lab/talos/binary.js'
-import { buildTalosImage } from '../../lab/images/index.js'
+import { buildArmbianImage, buildTalosImage } from '../../lab/images/index.js'
 import { parseCluster } from '../../src/core/config/load.js'
 import type { DriftFinding } from '../../src/core/drift/types.js'
 
@@ -25,6 +25,8 @@ const run = promisify(execFile)
 /** Lab boards the drift suites use: no other test file starts nodes there. */
 export const TALOS_DRIFT_BOARD = 8
 export const K3S_DRIFT_BOARD = 10
+/** Lab board of the K3s drift scenarios (test/e2e/drift-k3s.test.ts). */
+export const K3S_DRIFT_SCENARIO_BOARD = 12
 
 /**
  * setupLabAction, then moves the (single-board) cluster from lab board 0 to lab board `board`: its BMC
@@ -59,9 +61,22 @@ export async function setPower(bmc: BmcHandle, slot: number, on: boolean): Promi
  * then it is powered on.
  */
 export async function reflashTalos(lab: Lab, board: number, slot: number, version: string): Promise<void> {
+  await reflashFromSdCard(lab, board, slot, (dir) => buildTalosImage({ version, dir }))
+}
+
+/** Reflashes a slot with a stock Armbian image (no key, no presets of the action's), as `tpi flash --local` would. */
+export async function reflashArmbian(lab: Lab, board: number, slot: number): Promise<void> {
+  await reflashFromSdCard(lab, board, slot, (dir) => buildArmbianImage({ dir }))
+}
+
+/**
+ * The image goes onto the BMC's SD card, the BMC writes it (wiping what the node kept) and leaves the
+ * node off; then it is powered on and awaited.
+ */
+async function reflashFromSdCard(lab: Lab, board: number, slot: number, build: (dir: string) => Promise<{ path: string }>): Promise<void> {
   const bmc = lab.boards[board]!.bmc as BmcHandle & Partial<Pick<BmcEmulator, 'sdcardPath'>>
   if (!bmc.sdcardPath) throw new Error(`the BMC of lab board ${board} has no SD card (not lab/bmc)`)
-  const image = await buildTalosImage({ version, dir: dirname(bmc.sdcardPath('x')) })
+  const image = await build(dirname(bmc.sdcardPath('x')))
   await bmcApi(bmc, `opt=set&type=flash&node=${slot - 1}&local&file=/mnt/sdcard/${basename(image.path)}`)
   for (let i = 0; ; i++) {
     const status = await bmcApi(bmc, 'opt=get&type=flash')

@@ -80,3 +80,27 @@ export async function replaceHostKey(lab: Lab, board: number, slot: number): Pro
   await node.waitFor('up', 20_000)
   return { before, after: fingerprintOf(pair.public) }
 }
+
+/**
+ * Runs a command on a node over SSH as root with the key the action installed (what an operator with
+ * that key does behind the action's back); resolves with its stdout, rejects on a non-zero exit.
+ */
+export function onNode(lab: Lab, setup: LabActionSetup, board: number, slot: number, command: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const c = new ssh2.Client()
+    c.once('error', (e) => { c.end(); reject(e) })
+    c.once('ready', () => c.exec(command, (err, stream) => {
+      if (err) { c.end(); return reject(err) }
+      let out = ''
+      let errors = ''
+      stream.on('data', (d: Buffer) => { out += d.toString() })
+      stream.stderr.on('data', (d: Buffer) => { errors += d.toString() })
+      stream.on('close', (code: number) => {
+        c.end()
+        if (code === 0) resolve(out)
+        else reject(new Error(`${command} on ${lab.node(board, slot).host} exited ${code}: ${errors.trim()}`))
+      })
+    }))
+    c.connect({ host: lab.node(board, slot).host, port: 2222, username: 'root', privateKey: setup.inputs['ssh-private-key']!, readyTimeout: 10_000 })
+  })
+}
