@@ -27,7 +27,10 @@ export enum Output {
   SchematicId = 'schematic-id',
   KubeconfigArtifact = 'kubeconfig-artifact',
   TalosconfigArtifact = 'talosconfig-artifact',
-  TalosSecretsArtifact = 'talos-secrets-artifact'
+  TalosSecretsArtifact = 'talos-secrets-artifact',
+  KubeconfigArtifactId = 'kubeconfig-artifact-id',
+  TalosconfigArtifactId = 'talosconfig-artifact-id',
+  TalosSecretsArtifactId = 'talos-secrets-artifact-id'
 }
 
 export enum State {

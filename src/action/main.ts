@@ -20,10 +20,16 @@ function setOutputs(result: RunResult): void {
   core.setOutput(Output.NodeStatus, JSON.stringify(Object.values(o.nodeStatus)))
   if (o.schematicId) core.setOutput(Output.SchematicId, o.schematicId)
   const published = o.values[PUBLISHED_KEY] as PublishResult | undefined
+  const outputs = {
+    kubeconfig: [Output.KubeconfigArtifact, Output.KubeconfigArtifactId],
+    talosconfig: [Output.TalosconfigArtifact, Output.TalosconfigArtifactId],
+    'talos-secrets': [Output.TalosSecretsArtifact, Output.TalosSecretsArtifactId]
+  } as const
   for (const a of published?.artifacts ?? []) {
-    if (a.kind === 'kubeconfig') core.setOutput(Output.KubeconfigArtifact, a.name)
-    if (a.kind === 'talosconfig') core.setOutput(Output.TalosconfigArtifact, a.name)
-    if (a.kind === 'talos-secrets') core.setOutput(Output.TalosSecretsArtifact, a.name)
+    const [name, id] = outputs[a.kind]
+    core.setOutput(name, a.name)
+    // The id is what the REST API (and actions/download-artifact's artifact-ids) takes.
+    if (a.id !== undefined) core.setOutput(id, String(a.id))
   }
 }
 

@@ -38,6 +38,13 @@ describe('deploy of the example K3s cluster through dist/', () => {
     expect(first.log).toMatch(/rkllama answers \(models: qwen3-4b\)/)
   })
 
+  test('outputs the kubeconfig artifact\'s name and the id the results service gave it', () => {
+    expect(first.outputs['kubeconfig-artifact']).toBe('production-kubeconfig')
+    const stored = lab.results.artifacts().filter((a) => a.name === 'production-kubeconfig')
+    expect(stored).toHaveLength(1)
+    expect(first.outputs['kubeconfig-artifact-id']).toBe(String(stored[0]!.id))
+  })
+
   test('uploads the kubeconfig, pointed at the API endpoint, decryptable with the age key', async () => {
     const kube = parse(Object.values(await decryptLabArtifact(lab, setup, 'production-kubeconfig'))[0]!) as { clusters: { cluster: { server: string } }[] }
     expect(kube.clusters[0]!.cluster.server).toBe('https://10.10.88.73:6443')
