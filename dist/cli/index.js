@@ -55241,7 +55241,7 @@ const plan = {
 
 /***/ }),
 
-/***/ 2483:
+/***/ 5960:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -76217,13 +76217,18 @@ async function runDrift(ctx, modules, observers = defaultDriftObservers) {
 }
 /**
  * One 'unreachable' row per subject and each (kind, subject, field) once. Module rows about a subject
- * that is down (powered off or unreachable) are dropped: the row that says why is the whole story.
+ * that is down (powered off or unreachable) are dropped: the row that says why is the whole story. So
+ * are symptom rows of a subject that has another row (k3s stopped explains the node being NotReady).
  */
 function normalizeFindings(observed, moduleRows, down) {
     const seenUnreachable = new Set();
     const seenRows = new Set();
     const out = [];
-    for (const finding of [...observed, ...moduleRows.filter((f) => !down.has(f.subject))]) {
+    const all = [...observed, ...moduleRows.filter((f) => !down.has(f.subject))];
+    const explained = new Set(all.filter((f) => !f.symptom).map((f) => f.subject));
+    for (const finding of all) {
+        if (finding.symptom && explained.has(finding.subject))
+            continue;
         if (finding.kind === 'unreachable') {
             if (seenUnreachable.has(finding.subject))
                 continue;
@@ -76235,7 +76240,8 @@ function normalizeFindings(observed, moduleRows, down) {
         if (seenRows.has(key))
             continue;
         seenRows.add(key);
-        out.push(finding);
+        const { symptom: _, ...row } = finding;
+        out.push(row);
     }
     return out;
 }
@@ -77230,6 +77236,24 @@ function majorMinor(version) {
     return `v${m[1]}.${m[2]}`;
 }
 
+;// CONCATENATED MODULE: ./src/core/phases/per-run.ts
+function perRun() {
+    const runs = new WeakMap();
+    return (outputs, work, key = '') => {
+        let byKey = runs.get(outputs);
+        if (!byKey)
+            runs.set(outputs, (byKey = new Map()));
+        let pending = byKey.get(key);
+        if (!pending) {
+            const entries = byKey;
+            pending = work();
+            entries.set(key, pending);
+            pending.catch(() => entries.delete(key));
+        }
+        return pending;
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/core/phases/talos/schematic.ts
 // The Image Factory schematic built from the cluster file, and its id computed exactly as the factory
 // does: siderolabs/image-factory marshals the schematic struct with gopkg.in/yaml.v3 (4-space indent,
@@ -77293,6 +77317,7 @@ function installerImage(id, version) {
 
 
 
+
 const FACTORY = 'https://factory.talos.dev';
 /** POST /schematics with the YAML body; the factory answers {"id": "<64 hex>"}. */
 async function postSchematic(url, yaml, fetchImpl = fetch) {
@@ -77328,28 +77353,22 @@ function localSchematic(ctx) {
     const yaml = marshalSchematic(plan.schematic);
     return { ...plan, yaml, id: schematicId(yaml) };
 }
-const schematics = new WeakMap();
+const schematics = perRun();
 /** Registers the schematic with the factory once per run; sets outputs.schematicId. */
 function ensureSchematic(ctx) {
-    let p = schematics.get(ctx.outputs);
-    if (!p) {
-        p = (async () => {
-            const local = localSchematic(ctx);
-            const url = viaMirror(`${FACTORY}/schematics`, ctx.settings.mirror);
-            const id = await postSchematic(url, local.yaml);
-            // The factory's id is authoritative; a difference means its canonical form changed, worth a warning.
-            if (id !== local.id)
-                ctx.reporter.warn(`Image Factory returned schematic id ${id}, the local computation gave ${local.id}; using the factory's`);
-            for (const e of local.addedForLonghorn)
-                ctx.reporter.info(`Image Factory: added extension ${e} (Longhorn needs it)`);
-            ctx.outputs.schematicId = id;
-            ctx.outputs.values.schematicId = id;
-            return { ...local, id };
-        })();
-        schematics.set(ctx.outputs, p);
-        p.catch(() => schematics.delete(ctx.outputs));
-    }
-    return p;
+    return schematics(ctx.outputs, async () => {
+        const local = localSchematic(ctx);
+        const url = viaMirror(`${FACTORY}/schematics`, ctx.settings.mirror);
+        const id = await postSchematic(url, local.yaml);
+        // The factory's id is authoritative; a difference means its canonical form changed, worth a warning.
+        if (id !== local.id)
+            ctx.reporter.warn(`Image Factory returned schematic id ${id}, the local computation gave ${local.id}; using the factory's`);
+        for (const e of local.addedForLonghorn)
+            ctx.reporter.info(`Image Factory: added extension ${e} (Longhorn needs it)`);
+        ctx.outputs.schematicId = id;
+        ctx.outputs.values.schematicId = id;
+        return { ...local, id };
+    });
 }
 async function sha256File(path) {
     const hash = (0,external_node_crypto_.createHash)('sha256');
@@ -77363,19 +77382,13 @@ function recorded(ctx) {
     const c = ctx.state.cluster();
     return (c.talosImages ?? (c.talosImages = {}));
 }
-const factory_images = new WeakMap();
+const factory_images = perRun();
 /**
  * The factory image for this run (image_source: factory): schematic registered, image downloaded or
  * taken from the cache, hash checked against the file's pin or the recorded hash. For the flash phase.
  */
 function resolveTalosImage(ctx) {
-    let p = factory_images.get(ctx.outputs);
-    if (!p) {
-        p = resolveImage(talosCtx(ctx));
-        factory_images.set(ctx.outputs, p);
-        p.catch(() => factory_images.delete(ctx.outputs));
-    }
-    return p;
+    return factory_images(ctx.outputs, () => resolveImage(talosCtx(ctx)));
 }
 async function resolveImage(ctx) {
     const c = ctx.cluster;
@@ -77692,21 +77705,16 @@ function createTalosctl(o) {
 
 
 
+
 /** The runner's architecture in the catalog's naming. */
 const runnerArch = () => (process.arch === 'arm64' ? 'arm64' : 'x64');
-const tools = new WeakMap();
+const tools = perRun();
 function ensureTalosctl(ctx) {
-    let p = tools.get(ctx.outputs);
-    if (!p) {
-        p = (async () => {
-            const version = talosCtx(ctx).cluster.talos_version;
-            const got = await ctx.deps.downloads.fetch(talosctl(version, runnerArch(), ctx.settings.mirror));
-            return createTalosctl({ exec: ctx.deps.exec, binary: got.path, cwd: ctx.settings.workingDirectory, timeoutMs: 120_000 });
-        })();
-        tools.set(ctx.outputs, p);
-        p.catch(() => tools.delete(ctx.outputs));
-    }
-    return p;
+    return tools(ctx.outputs, async () => {
+        const version = talosCtx(ctx).cluster.talos_version;
+        const got = await ctx.deps.downloads.fetch(talosctl(version, runnerArch(), ctx.settings.mirror));
+        return createTalosctl({ exec: ctx.deps.exec, binary: got.path, cwd: ctx.settings.workingDirectory, timeoutMs: 120_000 });
+    });
 }
 
 ;// CONCATENATED MODULE: ./src/core/phases/talos/join-phase.ts
@@ -77855,9 +77863,10 @@ async function waitRunning(o) {
 
 
 
+
 // Read-only preparations of this run, by node selection: drift asks for one from the Talos check and
 // again for the addons' kubeconfig; both must see (and write) the same configs, once.
-const readOnlyRuns = new WeakMap();
+const readOnlyRuns = perRun();
 /**
  * Everything up to (not including) touching a node: observe, secrets, configs, validation, talosconfig.
  * readOnly (plan, drift): never generates a bundle, writes the talosconfig to the temp folder, not
@@ -77866,16 +77875,7 @@ const readOnlyRuns = new WeakMap();
 function prepare(ctx, options = {}) {
     if (!options.readOnly)
         return prepareNow(ctx, false);
-    const runs = readOnlyRuns.get(ctx.outputs) ?? new Map();
-    readOnlyRuns.set(ctx.outputs, runs);
-    const key = ctx.nodes.map((n) => n.id).join(',');
-    let p = runs.get(key);
-    if (!p) {
-        p = prepareNow(ctx, true);
-        runs.set(key, p);
-        p.catch(() => runs.delete(key));
-    }
-    return p;
+    return readOnlyRuns(ctx.outputs, () => prepareNow(ctx, true), ctx.nodes.map((n) => n.id).join(','));
 }
 async function prepareNow(ctx, readOnly) {
     const talosctl = await ensureTalosctl(ctx);
@@ -78186,8 +78186,8 @@ function fromBootstrap(ctx, node) {
     }
     return undefined;
 }
-/** Why Longhorn cannot be installed, or undefined when every node has iSCSI. */
-async function longhornRefusal(ctx, probe) {
+/** Why Longhorn cannot be installed, or undefined when every node (of `nodes`: all by default) has iSCSI. */
+async function longhornRefusal(ctx, probe, nodes = ctx.cluster.nodes) {
     const cluster = ctx.cluster;
     if (cluster.kind === 'talos') {
         if (cluster.image_source !== 'factory')
@@ -78196,13 +78196,8 @@ async function longhornRefusal(ctx, probe) {
             return undefined;
         return `Longhorn needs iSCSI, but the Talos schematic has no ${ISCSI_EXTENSION} extension; add it to image_factory.extensions (this changes the schematic, so the nodes are upgraded to the new image)`;
     }
-    const missing = [];
-    for (const node of cluster.nodes) {
-        const known = fromBootstrap(ctx, node);
-        const present = known ?? (await probe(ctx, node, ISCSI_PACKAGE));
-        if (!present)
-            missing.push(node.id);
-    }
+    const present = await Promise.all(nodes.map(async (node) => fromBootstrap(ctx, node) ?? (await probe(ctx, node, ISCSI_PACKAGE))));
+    const missing = nodes.filter((_, i) => !present[i]).map((n) => n.id);
     if (!missing.length)
         return undefined;
     return `Longhorn needs iSCSI, but ${ISCSI_PACKAGE} is not installed on ${missing.join(', ')}; run the os-bootstrap phase (it installs ${ISCSI_PACKAGE}) and re-run`;
@@ -78244,11 +78239,11 @@ async function userValues(ctx, addon) {
         throw new PhaseError('addons', undefined, `values file ${rel} of addon ${addon} holds a ${Array.isArray(parsed) ? 'list' : typeof parsed}, expected a mapping of Helm values`, 'fix the file and re-run', { code: 'AddonValuesInvalid' });
     return parsed;
 }
-async function wanted_wantedAddons(ctx, probe) {
+async function wanted_wantedAddons(ctx, probe, nodes) {
     const wanted = new Map();
     for (const addon of enabledAddons(ctx.cluster)) {
         const values = mergeValues(baseValues(addon, ctx.cluster), await userValues(ctx, addon));
-        const refused = addon === 'longhorn' ? await longhornRefusal(ctx, probe) : undefined;
+        const refused = addon === 'longhorn' ? await longhornRefusal(ctx, probe, nodes) : undefined;
         wanted.set(addon, { spec: CHARTS[addon], values, hash: valuesHash(values), ...(refused ? { refused } : {}) });
     }
     return wanted;
@@ -78290,8 +78285,8 @@ function createAddonsPhase(options) {
     const arch = options.arch ?? (process.arch === 'x64' ? 'x64' : 'arm64');
     const probe = options.packageProbe ?? dpkgProbe;
     const retryDelayMs = options.retryDelayMs ?? 5_000;
-    async function observe(ctx) {
-        const wanted = await wanted_wantedAddons(ctx, probe);
+    async function observe(ctx, prerequisites = { probe }) {
+        const wanted = await wanted_wantedAddons(ctx, prerequisites.probe, prerequisites.nodes);
         const session = await Session.open(ctx, options.createKube, arch);
         const found = session ? await session.releases() : [];
         return { ...(session ? { session } : {}), wanted, decisions: decide(wanted, found, ctx.cluster.addons.prune) };
@@ -78377,7 +78372,9 @@ function createAddonsPhase(options) {
         async drift(ctx) {
             let observed;
             try {
-                observed = await observe(ctx);
+                // Only the nodes that answer (the others have their row), and a node that cannot be asked (another
+                // host key, a refused login) is not counted as missing iSCSI: the node modules report why.
+                observed = await observe(ctx, { probe: (c, node, pkg) => probe(c, node, pkg).catch(() => true), nodes: ctx.nodes });
             }
             catch (error) {
                 return [{ subject: 'addons', field: 'addon.releases', wanted: 'readable', found: error.message, kind: 'unreachable', fixedBy: [] }];
@@ -78965,6 +78962,7 @@ async function prepareNodeImage(ctx, node, base) {
 
 
 
+
 async function resolve_image_sha256File(path) {
     const hash = (0,external_node_crypto_.createHash)('sha256');
     for await (const chunk of (0,external_node_fs_namespaceObject.createReadStream)(path, { highWaterMark: 1 << 20 }))
@@ -78979,15 +78977,9 @@ function describeImage(cluster, schematicId) {
         return `factory.talos.dev ${cluster.talos_version} schematic ${schematicId ?? '(computed at deploy)'}`;
     return cluster.image_path ?? '(no image_path set)';
 }
-const memo = new WeakMap();
+const memo = perRun();
 function resolveBaseImage(ctx) {
-    let p = memo.get(ctx.outputs);
-    if (!p) {
-        p = resolve(ctx);
-        memo.set(ctx.outputs, p);
-        p.catch(() => memo.delete(ctx.outputs));
-    }
-    return p;
+    return memo(ctx.outputs, () => resolve(ctx));
 }
 async function local(ctx, path, pin, os) {
     const full = (0,external_node_path_.isAbsolute)(path) ? path : (0,external_node_path_.join)(ctx.settings.workingDirectory, path);
@@ -79187,31 +79179,40 @@ function expectedRoles(cluster, node) {
     const topo = topology(cluster);
     return { cp: node.role === 'controlplane', etcd: node.role === 'controlplane' && topo.ha };
 }
+function problemsOf(cluster, node, found) {
+    if (!found)
+        return [{ node, field: 'registered', wanted: 'registered with the API server', found: 'not registered', text: 'not registered with the API server' }];
+    const problems = [];
+    const ready = found.status?.conditions?.find((c) => c.type === 'Ready');
+    if (ready?.status !== 'True') {
+        const text = `Ready=${ready?.status ?? 'Unknown'}${ready?.reason ? ` (${ready.reason}${ready.message ? `: ${ready.message}` : ''})` : ''}`;
+        problems.push({ node, field: 'ready', wanted: 'Ready=True', found: text, text });
+    }
+    const labels = found.metadata.labels ?? {};
+    const want = expectedRoles(cluster, node);
+    if (want.cp !== (labels[CP] === 'true'))
+        problems.push({ node, field: 'role.control-plane', wanted: want.cp ? 'control-plane' : 'no control-plane role', found: want.cp ? 'missing' : 'control-plane', text: `${want.cp ? 'missing' : 'unexpected'} role control-plane` });
+    if (want.etcd && labels[ETCD] !== 'true')
+        problems.push({ node, field: 'role.etcd', wanted: 'etcd (HA server)', found: 'missing', text: 'missing role etcd (HA server)' });
+    return problems;
+}
+const byHostname = (nodesJson) => new Map((JSON.parse(nodesJson).items ?? []).map((n) => [n.metadata.name, n]));
+/** Every node of the cluster file that is not registered, not Ready or has other roles than it should. */
+function nodeProblems(cluster, nodesJson) {
+    const found = byHostname(nodesJson);
+    return cluster.nodes.flatMap((node) => problemsOf(cluster, node, found.get(node.hostname)));
+}
 function assessNodes(cluster, nodesJson) {
-    const list = JSON.parse(nodesJson);
-    const byName = new Map((list.items ?? []).map((n) => [n.metadata.name, n]));
+    const byName = byHostname(nodesJson);
     const problems = [];
     const status = {};
     for (const node of cluster.nodes) {
         const found = byName.get(node.hostname);
-        const base = { node: node.id, role: node.role, ip: node.ip, ready: false };
-        if (!found) {
-            problems.push(`${node.hostname}: not registered with the API server`);
-            status[node.id] = base;
-            continue;
-        }
-        const ready = found.status?.conditions?.find((c) => c.type === 'Ready');
-        const labels = found.metadata.labels ?? {};
-        const version = found.status?.nodeInfo?.kubeletVersion;
-        const isReady = ready?.status === 'True';
-        status[node.id] = { ...base, ready: isReady, ...(version ? { version } : {}) };
-        if (!isReady)
-            problems.push(`${node.hostname}: Ready=${ready?.status ?? 'Unknown'}${ready?.reason ? ` (${ready.reason}${ready.message ? `: ${ready.message}` : ''})` : ''}`);
-        const want = expectedRoles(cluster, node);
-        if (want.cp !== (labels[CP] === 'true'))
-            problems.push(`${node.hostname}: ${want.cp ? 'missing' : 'unexpected'} role control-plane`);
-        if (want.etcd && labels[ETCD] !== 'true')
-            problems.push(`${node.hostname}: missing role etcd (HA server)`);
+        const version = found?.status?.nodeInfo?.kubeletVersion;
+        const isReady = found?.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
+        status[node.id] = { node: node.id, role: node.role, ip: node.ip, ready: isReady, ...(version ? { version } : {}) };
+        for (const p of problemsOf(cluster, node, found))
+            problems.push(`${node.hostname}: ${p.text}`);
     }
     return { ready: problems.length === 0, problems, status };
 }
@@ -79554,10 +79555,57 @@ async function convergeNode(input) {
     return { changed: true, summary: `${action} (${decision.reasons.join(', ')})`, decision };
 }
 
+;// CONCATENATED MODULE: ./src/core/phases/k3s/drift-shell.ts
+
+
+
+
+function hostKeyChange(error) {
+    for (let e = error; e instanceof Error; e = e.cause) {
+        const c = e;
+        if (c.code === 'HostKeyMismatch' && c.expected && c.seen)
+            return c;
+    }
+    return undefined;
+}
+/** The phases a reflash of the node runs, in order. */
+function rebuildPhases(node) {
+    return ['flash', 'boot', 'os-bootstrap', isServer(node) ? 'install' : 'join'];
+}
+async function driftShell(ctx, pool, node) {
+    try {
+        return await pool.shell(node);
+    }
+    catch (error) {
+        const change = hostKeyChange(error);
+        if (change)
+            return {
+                subject: node.id,
+                field: 'ssh.host-key',
+                wanted: `${change.expected} (recorded at first contact)`,
+                found: `${change.seen}: reflashed or replaced outside this action (redeploy it with reflash: true, confirm: ${ctx.cluster.name}, nodes: ${node.id})`,
+                kind: 'drift',
+                fixedBy: rebuildPhases(node),
+                path: node.path
+            };
+        const seen = error instanceof PhaseError ? error.seen : error;
+        return { subject: node.id, field: 'ssh.login', wanted: 'an SSH session with the given key', found: reason(seen), kind: 'unreachable', fixedBy: [], path: node.path };
+    }
+}
+const isFinding = (x) => 'subject' in x;
+const nodeLists = perRun();
+/** `k3s kubectl get nodes -o json` on the first server, read once per drift run (join and npu both need it). */
+function clusterNodes(ctx, firstServer) {
+    return nodeLists(ctx.outputs, () => firstServer.exec('k3s kubectl get nodes -o json', { timeoutMs: 20_000 }));
+}
+
 ;// CONCATENATED MODULE: ./src/core/phases/k3s/drift.ts
 // Read-only drift of k3s on the nodes: installed version, the unit's state, each key of config.yaml
-// against what the cluster file renders, and whether the running k3s loaded the files on disk. Observed
-// through the same scripts the deploy uses.
+// against what the cluster file renders, whether the running k3s loaded the files on disk, and (once for
+// the cluster) each node's registration, Ready condition and roles. Observed through the same scripts and
+// API reads the deploy uses.
+
+
 
 
 
@@ -79576,6 +79624,9 @@ function configDrift(wanted, found) {
 async function nodeDrift(ctx, pool, phase, node) {
     const cluster = ctx.cluster;
     const row = (field, wanted, found) => ({ subject: node.id, field, wanted, found, kind: 'drift', fixedBy: [phase], path: node.path });
+    const shell = await driftShell(ctx, pool, node);
+    if (isFinding(shell))
+        return [shell];
     const facts = await converge_observeNode(pool, phase, node);
     const rows = [];
     if (facts.version !== cluster.k3s_version)
@@ -79584,7 +79635,6 @@ async function nodeDrift(ctx, pool, phase, node) {
         return rows;
     if (facts.unit !== 'active')
         rows.push(row(`k3s.service.${unitName(node)}`, 'active', facts.unit));
-    const shell = await pool.shell(node);
     const out = await shell.exec(`cat ${K3S_CONFIG_PATH} 2>/dev/null || true`, { timeoutMs: 20_000 });
     const keys = configDrift(renderK3sConfig(cluster, node), out.stdout || undefined);
     for (const d of keys)
@@ -79595,9 +79645,41 @@ async function nodeDrift(ctx, pool, phase, node) {
         rows.push(row('k3s.config', 'loaded by the running k3s', 'written after k3s started, not loaded (restart pending)'));
     return rows;
 }
-function k3sDrift(phase, pick) {
+/**
+ * Registration, Ready and roles of every reachable node, as the first server's API has them: one read for
+ * the cluster. Ready and roles are symptoms (a stopped k3s or a wrong unit explains them); a node the API
+ * does not know is fixed by the phase that starts its k3s.
+ */
+async function clusterDrift(ctx, pool) {
+    const first = topology(ctx.cluster).first;
+    if (!ctx.nodes.some((n) => n.id === first.id))
+        return []; // its own row (unreachable, powered off) says why
+    const shell = await driftShell(ctx, pool, first);
+    if (isFinding(shell))
+        return [shell];
+    const out = await clusterNodes(ctx, shell);
+    if (out.code !== 0)
+        return [{ subject: first.id, field: 'k3s.api', wanted: 'answering k3s kubectl get nodes', found: stderrTail(out.stderr, 1).trim() || `exit ${out.code}`, kind: 'unreachable', fixedBy: [], path: first.path, symptom: true }];
+    const reachable = new Set(ctx.nodes.map((n) => n.hostname));
+    return nodeProblems(ctx.cluster, out.stdout)
+        .filter((p) => reachable.has(p.node.hostname))
+        .map((p) => ({
+        subject: p.node.id,
+        field: `k3s.node.${p.field}`,
+        wanted: p.wanted,
+        found: p.found,
+        kind: 'drift',
+        fixedBy: p.field === 'registered' ? [isServer(p.node) ? 'install' : 'join'] : [],
+        path: p.node.path,
+        symptom: true
+    }));
+}
+function k3sDrift(phase, pick, options = {}) {
     return (ctx) => withPool(ctx, phase, async (pool) => {
-        const rows = await Promise.all(ctx.nodes.filter(pick).map((node) => nodeDrift(ctx, pool, phase, node)));
+        const rows = await Promise.all([
+            ...ctx.nodes.filter(pick).map((node) => nodeDrift(ctx, pool, phase, node)),
+            ...(options.cluster ? [clusterDrift(ctx, pool)] : [])
+        ]);
         return rows.flat();
     });
 }
@@ -79734,7 +79816,7 @@ const k3sJoinPhase = {
     appliesTo: (cluster) => cluster.kind === 'k3s',
     plan: (ctx) => withPool(ctx, 'join', (pool) => planNodes(ctx, pool, 'join', ctx.nodes.filter((n) => n.role === 'worker'))),
     run: join_phase_run,
-    drift: k3sDrift('join', (n) => n.role === 'worker')
+    drift: k3sDrift('join', (n) => n.role === 'worker', { cluster: true })
 };
 
 ;// CONCATENATED MODULE: ./src/core/phases/npu/artifacts.ts
@@ -79800,6 +79882,40 @@ function modelArtifact(entry, mirror) {
         url: viaMirror(`https://huggingface.co/${entry.repo}/resolve/main/${entry.file}`, mirror),
         fileName: entry.file
     };
+}
+
+;// CONCATENATED MODULE: ./src/core/phases/npu/rkllama.ts
+
+
+const NPU_LABEL = 'turingpi.io/npu=rk3588';
+function wantedModel(ctx, node) {
+    const npu = ctx.cluster.npu;
+    if (!npu?.deploy_rkllama || !npu.model)
+        return undefined;
+    const resolved = resolveModel(npu.model, npu.model_quantization, npu.rkllm_version);
+    if ('problem' in resolved)
+        throw new PhaseError('npu', node.id, resolved.problem, 'fix npu_config in the cluster file and re-run', { code: 'NpuModelMismatch' });
+    return resolved.entry;
+}
+/** rkllama's API address as the node itself reaches it. */
+const rkllamaUrl = (ctx, node, port) => {
+    const to = ctx.deps.net.map(node.ip, port);
+    return `http://${to.host}:${to.port}/api/tags`;
+};
+/** One GET /api/tags from the node: the models it lists, or what went wrong. */
+async function askRkllama(shell, url, model) {
+    const out = await shell.exec(`curl -fsS --max-time 5 ${url}`, { timeoutMs: 15_000 });
+    if (out.code !== 0)
+        return { problem: out.stderr.trim().split('\n').pop() ?? `exit ${out.code}` };
+    try {
+        const names = (JSON.parse(out.stdout).models ?? []).map((m) => m.name);
+        if (!model || names.some((n) => n === model || n.startsWith(`${model}:`)))
+            return { models: names.join(', ') || 'no models' };
+        return { problem: `model ${model} not listed (listed: ${names.join(', ') || 'none'})` };
+    }
+    catch {
+        return { problem: `not JSON: ${out.stdout.slice(0, 80)}` };
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/core/phases/npu/scripts.ts
@@ -79884,6 +80000,85 @@ changed "started=$UNIT"
 result`);
 }
 
+;// CONCATENATED MODULE: ./src/core/phases/npu/drift.ts
+
+
+
+
+
+
+
+const installed = (marker) => (!marker || marker === 'none' ? 'not installed' : marker);
+async function drift_nodeRows(ctx, pool, node, paths, port) {
+    const npu = ctx.cluster.npu;
+    const row = (field, wanted, found, more = {}) => ({
+        subject: node.id, field, wanted, found, kind: 'drift', fixedBy: ['npu'], path: node.path, ...more
+    });
+    const shell = await driftShell(ctx, pool, node);
+    if (isFinding(shell))
+        return [shell];
+    const facts = parseFacts((await runChecked(shell, 'npu', node, 'observing the NPU', npuObserveScript(paths), { timeoutMs: 20_000 })).stdout);
+    if (!facts.driver || facts.driver === 'none')
+        return [row('npu.driver', 'RKNPU driver loaded (Armbian vendor kernel)', `none on kernel ${facts.kernel}`, { fixedBy: [], symptom: true })];
+    const rows = [];
+    if (facts.render === 'none')
+        rows.push(row('npu.render-node', `a render node in ${paths.driDir}`, 'none', { fixedBy: [] }));
+    if (npu.install_rknn && facts.rknn !== npu.rknn_version)
+        rows.push(row('npu.rknn', npu.rknn_version, installed(facts.rknn)));
+    if ((npu.install_rkllm || npu.deploy_rkllama) && facts.rkllm !== npu.rkllm_version)
+        rows.push(row('npu.rkllm', npu.rkllm_version, installed(facts.rkllm)));
+    if (!npu.deploy_rkllama)
+        return rows;
+    if (facts.rkllama !== RKLLAMA_VERSION)
+        rows.push(row('npu.rkllama.version', RKLLAMA_VERSION, installed(facts.rkllama)));
+    if (facts.unit_sha !== config_sha256(rkllamaUnit(port)))
+        rows.push(row('npu.rkllama.unit', `rkllama.service as rendered (port ${port})`, facts.unit_sha === 'none' ? 'absent' : 'differs'));
+    const model = wantedModel(ctx, node);
+    if (model && npu.model) {
+        const marker = `${npu.model}:${npu.model_quantization}:${model.file}`;
+        if (facts.model !== marker)
+            rows.push(row('npu.model', `${npu.model} (${npu.model_quantization})`, facts.model === 'none' || !facts.model ? 'not installed' : facts.model.split(':').slice(0, 2).join(' ')));
+    }
+    if (facts.unit !== 'active')
+        rows.push(row('npu.rkllama.service', 'active', facts.unit ?? 'unknown'));
+    else {
+        const url = rkllamaUrl(ctx, node, port);
+        const answer = await askRkllama(shell, url, npu.model);
+        // Running but not answering: a deploy would only probe it again, so nothing it runs fixes this.
+        if ('problem' in answer)
+            rows.push(row('npu.rkllama.api', `answering GET /api/tags${npu.model ? ` with ${npu.model}` : ''}`, answer.problem, { fixedBy: [], symptom: true }));
+    }
+    return rows;
+}
+/** The NPU label of every reachable node, from one read of the first server's API. */
+async function labelRows(ctx, pool) {
+    const first = topology(ctx.cluster).first;
+    if (!ctx.nodes.some((n) => n.id === first.id))
+        return [];
+    const shell = await driftShell(ctx, pool, first);
+    if (isFinding(shell))
+        return [shell];
+    const out = await clusterNodes(ctx, shell);
+    if (out.code !== 0)
+        return []; // the join module's k3s.api row reports an API that does not answer
+    const [key, value] = NPU_LABEL.split('=');
+    const labels = new Map((JSON.parse(out.stdout).items ?? []).map((n) => [n.metadata.name, n.metadata.labels ?? {}]));
+    return ctx.nodes.flatMap((node) => {
+        const have = labels.get(node.hostname);
+        if (!have || have[key] === value)
+            return []; // an unregistered node is the join module's row
+        return [{ subject: node.id, field: 'npu.label', wanted: NPU_LABEL, found: have[key] === undefined ? 'absent' : `${key}=${have[key]}`, kind: 'drift', fixedBy: ['npu'], path: node.path }];
+    });
+}
+function npuDrift(ctx, paths, port) {
+    return withPool(ctx, 'npu', async (pool) => {
+        const [labels, ...nodes] = await Promise.all([labelRows(ctx, pool), ...ctx.nodes.map((node) => drift_nodeRows(ctx, pool, node, paths, port))]);
+        // The phase labels a node only once its driver is there: a missing label is no news on a node without one.
+        const noDriver = new Set(nodes.flat().filter((r) => r.field === 'npu.driver').map((r) => r.subject));
+        return [...nodes.flat(), ...labels.filter((r) => !noDriver.has(r.subject))];
+    });
+}
+
 ;// CONCATENATED MODULE: ./src/core/phases/npu/index.ts
 // Phase npu (K3s on Armbian, per node): refuse a kernel without the RKNPU driver, install the RKNN and
 // RKLLM runtimes from the runner cache, optionally run rkllama with a model whose RKLLM version matches
@@ -79895,41 +80090,23 @@ result`);
 
 
 
-const NPU_LABEL = 'turingpi.io/npu=rk3588';
-function wantedModel(ctx, node) {
-    const npu = ctx.cluster.npu;
-    if (!npu?.deploy_rkllama || !npu.model)
-        return undefined;
-    const resolved = resolveModel(npu.model, npu.model_quantization, npu.rkllm_version);
-    if ('problem' in resolved)
-        throw new PhaseError('npu', node.id, resolved.problem, 'fix npu_config in the cluster file and re-run', { code: 'NpuModelMismatch' });
-    return resolved.entry;
-}
+
+
+
 async function push(ctx, pool, node, request, path) {
     const artifact = await ctx.deps.downloads.fetch(request);
     await (await pool.shell(node)).put(path, (0,external_node_fs_namespaceObject.createReadStream)(artifact.path), { mode: 0o644, owner: 'root:root' });
 }
 async function npu_probe(ctx, pool, node, port, model) {
     const shell = await pool.shell(node);
-    const to = ctx.deps.net.map(node.ip, port);
-    const url = `http://${to.host}:${to.port}/api/tags`;
+    const url = rkllamaUrl(ctx, node, port);
     const tries = Math.max(1, Math.ceil(ctx.cluster.boot_timeout / 2));
     let last = '';
     for (let i = 0; i < tries; i++) {
-        const out = await shell.exec(`curl -fsS --max-time 5 ${url}`, { timeoutMs: 15_000 });
-        if (out.code === 0) {
-            try {
-                const names = (JSON.parse(out.stdout).models ?? []).map((m) => m.name);
-                if (!model || names.some((n) => n === model || n.startsWith(`${model}:`)))
-                    return names.join(', ') || 'no models';
-                last = `model ${model} not listed (listed: ${names.join(', ') || 'none'})`;
-            }
-            catch {
-                last = `not JSON: ${out.stdout.slice(0, 80)}`;
-            }
-        }
-        else
-            last = out.stderr.trim().split('\n').pop() ?? `exit ${out.code}`;
+        const answer = await askRkllama(shell, url, model);
+        if ('models' in answer)
+            return answer.models;
+        last = answer.problem;
         if (i < tries - 1)
             await ctx.deps.sleep(2_000);
     }
@@ -80019,10 +80196,78 @@ function createNpuPhase(options = {}) {
                 }
             });
         },
-        runNode
+        runNode,
+        drift: (ctx) => npuDrift(ctx, paths, port)
     };
 }
 const npuPhase = createNpuPhase();
+
+;// CONCATENATED MODULE: ./src/core/phases/os-bootstrap/drift.ts
+
+
+
+const RK1_BOARD = 'turing-rk1';
+const RELEASES = ['bullseye', 'bookworm', 'trixie', 'focal', 'jammy', 'noble', 'plucky'];
+const BRANCHES = ['legacy', 'vendor', 'current', 'edge'];
+/** What the cluster file's Armbian image implies, from its file name (url or path) and npu_config. */
+function wantedOs(cluster) {
+    const image = cluster.armbian_image.url ?? cluster.armbian_image.path ?? '';
+    const name = (image.split('/').filter(Boolean).slice(-2).join('_') || '').toLowerCase();
+    const words = new Set(name.split(/[^a-z0-9]+/));
+    const release = RELEASES.find((r) => words.has(r));
+    const npu = !!cluster.npu && (cluster.npu.install_rknn || cluster.npu.install_rkllm || cluster.npu.deploy_rkllama);
+    const named = BRANCHES.find((b) => words.has(b));
+    const branch = npu ? 'vendor' : named;
+    const because = npu && named !== 'vendor' ? 'npu_config: the RKNPU driver is only in the vendor kernel' : 'armbian_image';
+    return { ...(release ? { release } : {}), ...(branch ? { branch, because } : {}) };
+}
+/** board, version, release, branch (from /etc/armbian-release), pretty (os-release) and kernel. */
+function osObserveScript() {
+    return script({}, `
+board=none version=none release=none branch=none pretty=unknown
+if [ -r /etc/armbian-release ]; then
+  board=$(sed -n 's/^BOARD=//p' /etc/armbian-release | head -n1)
+  version=$(sed -n 's/^VERSION=//p' /etc/armbian-release | head -n1)
+  release=$(sed -n 's/^DISTRIBUTION_CODENAME=//p' /etc/armbian-release | head -n1)
+  branch=$(sed -n 's/^BRANCH=//p' /etc/armbian-release | head -n1)
+fi
+if [ -r /etc/os-release ]; then pretty=$(sed -n 's/^PRETTY_NAME=//p' /etc/os-release | tr -d '"' | head -n1); fi
+echo "board=\${board:-none}"
+echo "version=\${version:-none}"
+echo "release=\${release:-none}"
+echo "branch=\${branch:-none}"
+echo "pretty=\${pretty:-unknown}"
+echo "kernel=$(uname -r)"`);
+}
+/** The rows for one node's observed facts; pure. */
+function osRows(cluster, node, facts) {
+    const want = wantedOs(cluster);
+    const reflash = `reflash with reflash: true, confirm: ${cluster.name}, nodes: ${node.id}`;
+    const row = (field, wanted, found) => ({
+        subject: node.id, field, wanted, found: `${found} (${reflash})`, kind: 'drift', fixedBy: rebuildPhases(node), path: ['armbian_image']
+    });
+    if (facts.board !== RK1_BOARD)
+        return [row('os', `Armbian for ${RK1_BOARD}`, facts.board === 'none' ? `${facts.pretty}, not Armbian` : `Armbian for ${facts.board}`)];
+    const rows = [];
+    if (want.release && facts.release !== want.release)
+        rows.push(row('os.release', want.release, `${facts.release} (Armbian ${facts.version})`));
+    if (want.branch && facts.branch !== want.branch)
+        rows.push(row('os.kernel', `${want.branch} kernel (${want.because})`, `${facts.branch} kernel ${facts.kernel}`));
+    return rows;
+}
+function osDrift(ctx) {
+    const cluster = ctx.cluster;
+    return withPool(ctx, 'os-bootstrap', async (pool) => {
+        const rows = await Promise.all(ctx.nodes.map(async (node) => {
+            const shell = await driftShell(ctx, pool, node);
+            if (isFinding(shell))
+                return [shell];
+            const { stdout } = await runChecked(shell, 'os-bootstrap', node, 'reading the OS release', osObserveScript(), { timeoutMs: 20_000 });
+            return osRows(cluster, node, parseFacts(stdout));
+        }));
+        return rows.flat();
+    });
+}
 
 ;// CONCATENATED MODULE: ./src/core/phases/os-bootstrap/nvme-script.ts
 // The NVMe script: a filesystem is created only on a blank device. A device carrying our own ext4
@@ -80239,6 +80484,7 @@ result`);
 
 
 
+
 function gatewayOf(cluster, node) {
     if (cluster.network.gateway)
         return cluster.network.gateway;
@@ -80293,7 +80539,8 @@ const osBootstrapPhase = {
             reason: `idempotent scripts: ${bootstrapSteps(ctx.cluster, node, ctx.settings.mirror).map((s) => s.name).join(', ')}`
         }));
     },
-    runNode
+    runNode,
+    drift: osDrift
 };
 
 ;// CONCATENATED MODULE: ./src/core/phases/talos/converge.ts
@@ -95888,7 +96135,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _commands_deploy_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2682);
 /* harmony import */ var _commands_drift_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(2930);
 /* harmony import */ var _commands_plan_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(1754);
-/* harmony import */ var _commands_shared_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(2483);
+/* harmony import */ var _commands_shared_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(5960);
 /* harmony import */ var _commands_validate_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(2575);
 // `turingpi-cluster <verb>`: the laptop front over the same core as the action.
 

@@ -28408,6 +28408,9 @@ var Output;
     Output["KubeconfigArtifact"] = "kubeconfig-artifact";
     Output["TalosconfigArtifact"] = "talosconfig-artifact";
     Output["TalosSecretsArtifact"] = "talos-secrets-artifact";
+    Output["KubeconfigArtifactId"] = "kubeconfig-artifact-id";
+    Output["TalosconfigArtifactId"] = "talosconfig-artifact-id";
+    Output["TalosSecretsArtifactId"] = "talos-secrets-artifact-id";
 })(Output || (Output = {}));
 var State;
 (function (State) {
