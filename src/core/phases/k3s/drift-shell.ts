@@ -3,7 +3,7 @@
 // action's back: that is drift of the node (one row, the same from every module, so it is reported
 // once), not a check that could not run.
 import type { ExecResult, RemoteShell } from '../../../adapters/ssh/types.js'
-import type { NodeSpec } from '../../config/model.js'
+import type { Cluster, NodeSpec } from '../../config/model.js'
 import { reason } from '../../drift/bounded.js'
 import type { DriftFinding } from '../../drift/types.js'
 import { PhaseError } from '../../errors.js'
@@ -32,7 +32,10 @@ export function rebuildPhases(node: NodeSpec): PhaseName[] {
   return ['flash', 'boot', 'os-bootstrap', isServer(node) ? 'install' : 'join']
 }
 
-export async function driftShell(ctx: PhaseContext, pool: ShellPool, node: NodeSpec): Promise<RemoteShell | DriftFinding> {
+/** The inputs that rebuild one live node (a reflash needs both opt-ins). */
+export const reflashHint = (cluster: Cluster, node: NodeSpec): string => `reflash: true, confirm: ${cluster.name}, nodes: ${node.id}`
+
+async function driftShell(ctx: PhaseContext, pool: ShellPool, node: NodeSpec): Promise<RemoteShell | DriftFinding> {
   try {
     return await pool.shell(node)
   } catch (error) {
@@ -42,7 +45,7 @@ export async function driftShell(ctx: PhaseContext, pool: ShellPool, node: NodeS
         subject: node.id,
         field: 'ssh.host-key',
         wanted: `${change.expected} (recorded at first contact)`,
-        found: `${change.seen}: reflashed or replaced outside this action (redeploy it with reflash: true, confirm: ${ctx.cluster.name}, nodes: ${node.id})`,
+        found: `${change.seen}: reflashed or replaced outside this action (redeploy it with ${reflashHint(ctx.cluster, node)})`,
         kind: 'drift',
         fixedBy: rebuildPhases(node),
         path: node.path
@@ -52,7 +55,11 @@ export async function driftShell(ctx: PhaseContext, pool: ShellPool, node: NodeS
   }
 }
 
-export const isFinding = (x: RemoteShell | DriftFinding): x is DriftFinding => 'subject' in x
+/** The rows `read` finds through the node's shell, or the one row that says why there is no shell. */
+export async function readNode(ctx: PhaseContext, pool: ShellPool, node: NodeSpec, read: (shell: RemoteShell) => Promise<DriftFinding[]>): Promise<DriftFinding[]> {
+  const shell = await driftShell(ctx, pool, node)
+  return 'subject' in shell ? [shell] : read(shell)
+}
 
 const nodeLists = perRun<ExecResult>()
 

@@ -3,6 +3,7 @@
 // the cluster) each node's registration, Ready condition and roles. Observed through the same scripts and
 // API reads the deploy uses.
 import { parse } from 'yaml'
+import type { RemoteShell } from '../../../adapters/ssh/types.js'
 import type { NodeSpec } from '../../config/model.js'
 import type { DriftFinding } from '../../drift/types.js'
 import type { PhaseName } from '../../settings.js'
@@ -10,7 +11,7 @@ import type { PhaseContext } from '../types.js'
 import { isServer, K3S_CONFIG_PATH, renderK3sConfig, topology, unitName, type K3sCluster } from './config.js'
 import { observeNode } from './converge.js'
 import { filesNotLoaded } from './decide.js'
-import { clusterNodes, driftShell, isFinding } from './drift-shell.js'
+import { clusterNodes, readNode } from './drift-shell.js'
 import { nodeProblems } from './readiness.js'
 import { stderrTail, withPool, type ShellPool } from './shells.js'
 
@@ -26,11 +27,9 @@ export function configDrift(wanted: string, found: string | undefined): { key: s
     .map((k) => ({ key: k, wanted: show(want[k]), found: show(have[k]) }))
 }
 
-async function nodeDrift(ctx: PhaseContext, pool: ShellPool, phase: PhaseName, node: NodeSpec): Promise<DriftFinding[]> {
+async function nodeDrift(ctx: PhaseContext, pool: ShellPool, phase: PhaseName, node: NodeSpec, shell: RemoteShell): Promise<DriftFinding[]> {
   const cluster = ctx.cluster as K3sCluster
   const row = (field: string, wanted: string, found: string): DriftFinding => ({ subject: node.id, field, wanted, found, kind: 'drift', fixedBy: [phase], path: node.path })
-  const shell = await driftShell(ctx, pool, node)
-  if (isFinding(shell)) return [shell]
   const facts = await observeNode(pool, phase, node)
   const rows: DriftFinding[] = []
   if (facts.version !== cluster.k3s_version) rows.push(row('k3s.version', cluster.k3s_version, facts.version === 'none' ? 'not installed' : facts.version))
@@ -50,11 +49,7 @@ async function nodeDrift(ctx: PhaseContext, pool: ShellPool, phase: PhaseName, n
  * the cluster. Ready and roles are symptoms (a stopped k3s or a wrong unit explains them); a node the API
  * does not know is fixed by the phase that starts its k3s.
  */
-async function clusterDrift(ctx: PhaseContext, pool: ShellPool): Promise<DriftFinding[]> {
-  const first = topology(ctx.cluster).first
-  if (!ctx.nodes.some((n) => n.id === first.id)) return [] // its own row (unreachable, powered off) says why
-  const shell = await driftShell(ctx, pool, first)
-  if (isFinding(shell)) return [shell]
+async function clusterDrift(ctx: PhaseContext, first: NodeSpec, shell: RemoteShell): Promise<DriftFinding[]> {
   const out = await clusterNodes(ctx, shell)
   if (out.code !== 0)
     return [{ subject: first.id, field: 'k3s.api', wanted: 'answering k3s kubectl get nodes', found: stderrTail(out.stderr, 1).trim() || `exit ${out.code}`, kind: 'unreachable', fixedBy: [], path: first.path, symptom: true }]
@@ -76,9 +71,12 @@ async function clusterDrift(ctx: PhaseContext, pool: ShellPool): Promise<DriftFi
 export function k3sDrift(phase: 'install' | 'join', pick: (node: NodeSpec) => boolean, options: { cluster?: boolean } = {}) {
   return (ctx: PhaseContext): Promise<DriftFinding[]> =>
     withPool(ctx, phase, async (pool) => {
+      const first = topology(ctx.cluster).first
+      // The cluster read needs the first server; when it is down its own row (unreachable, powered off) says why.
+      const readCluster = options.cluster && ctx.nodes.some((n) => n.id === first.id)
       const rows = await Promise.all([
-        ...ctx.nodes.filter(pick).map((node) => nodeDrift(ctx, pool, phase, node)),
-        ...(options.cluster ? [clusterDrift(ctx, pool)] : [])
+        ...ctx.nodes.filter(pick).map((node) => readNode(ctx, pool, node, (shell) => nodeDrift(ctx, pool, phase, node, shell))),
+        ...(readCluster ? [readNode(ctx, pool, first, (shell) => clusterDrift(ctx, first, shell))] : [])
       ])
       return rows.flat()
     })

@@ -2,12 +2,13 @@
 // RKNPU driver and render node, the runtime versions, rkllama's version, unit, model and service, one
 // GET of its API from the node, and the node label. A service that is down explains an API that does
 // not answer, and a kernel that is not the vendor one explains a missing driver: those are symptoms.
+import type { RemoteShell } from '../../../adapters/ssh/types.js'
 import type { NodeSpec } from '../../config/model.js'
 import type { DriftFinding } from '../../drift/types.js'
 import { sha256, topology } from '../k3s/config.js'
-import { clusterNodes, driftShell, isFinding } from '../k3s/drift-shell.js'
+import { clusterNodes, readNode } from '../k3s/drift-shell.js'
 import { parseFacts } from '../k3s/script.js'
-import { runChecked, withPool, type ShellPool } from '../k3s/shells.js'
+import { runChecked, withPool } from '../k3s/shells.js'
 import type { PhaseContext } from '../types.js'
 import { RKLLAMA_VERSION } from './artifacts.js'
 import { askRkllama, NPU_LABEL, rkllamaUrl, wantedModel } from './rkllama.js'
@@ -15,13 +16,11 @@ import { npuObserveScript, rkllamaUnit, type NpuPaths } from './scripts.js'
 
 const installed = (marker: string | undefined): string => (!marker || marker === 'none' ? 'not installed' : marker)
 
-async function nodeRows(ctx: PhaseContext, pool: ShellPool, node: NodeSpec, paths: NpuPaths, port: number): Promise<DriftFinding[]> {
+async function nodeRows(ctx: PhaseContext, node: NodeSpec, shell: RemoteShell, paths: NpuPaths, port: number): Promise<DriftFinding[]> {
   const npu = ctx.cluster.npu!
   const row = (field: string, wanted: string, found: string, more: Partial<DriftFinding> = {}): DriftFinding => ({
     subject: node.id, field, wanted, found, kind: 'drift', fixedBy: ['npu'], path: node.path, ...more
   })
-  const shell = await driftShell(ctx, pool, node)
-  if (isFinding(shell)) return [shell]
   const facts = parseFacts((await runChecked(shell, 'npu', node, 'observing the NPU', npuObserveScript(paths), { timeoutMs: 20_000 })).stdout)
   if (!facts.driver || facts.driver === 'none')
     return [row('npu.driver', 'RKNPU driver loaded (Armbian vendor kernel)', `none on kernel ${facts.kernel}`, { fixedBy: [], symptom: true })]
@@ -49,11 +48,7 @@ async function nodeRows(ctx: PhaseContext, pool: ShellPool, node: NodeSpec, path
 }
 
 /** The NPU label of every reachable node, from one read of the first server's API. */
-async function labelRows(ctx: PhaseContext, pool: ShellPool): Promise<DriftFinding[]> {
-  const first = topology(ctx.cluster).first
-  if (!ctx.nodes.some((n) => n.id === first.id)) return []
-  const shell = await driftShell(ctx, pool, first)
-  if (isFinding(shell)) return [shell]
+async function labelRows(ctx: PhaseContext, shell: RemoteShell): Promise<DriftFinding[]> {
   const out = await clusterNodes(ctx, shell)
   if (out.code !== 0) return [] // the join module's k3s.api row reports an API that does not answer
   const [key, value] = NPU_LABEL.split('=') as [string, string]
@@ -67,7 +62,9 @@ async function labelRows(ctx: PhaseContext, pool: ShellPool): Promise<DriftFindi
 
 export function npuDrift(ctx: PhaseContext, paths: NpuPaths, port: number): Promise<DriftFinding[]> {
   return withPool(ctx, 'npu', async (pool) => {
-    const [labels, ...nodes] = await Promise.all([labelRows(ctx, pool), ...ctx.nodes.map((node) => nodeRows(ctx, pool, node, paths, port))])
+    const first = topology(ctx.cluster).first
+    const readLabels = ctx.nodes.some((n) => n.id === first.id) ? readNode(ctx, pool, first, (shell) => labelRows(ctx, shell)) : Promise.resolve([])
+    const [labels, ...nodes] = await Promise.all([readLabels, ...ctx.nodes.map((node) => readNode(ctx, pool, node, (shell) => nodeRows(ctx, node, shell, paths, port)))])
     // The phase labels a node only once its driver is there: a missing label is no news on a node without one.
     const noDriver = new Set(nodes.flat().filter((r) => r.field === 'npu.driver').map((r) => r.subject))
     return [...nodes.flat(), ...labels.filter((r) => !noDriver.has(r.subject))]

@@ -11,7 +11,7 @@ import { RESUME, runChecked, withPool, type ShellPool } from '../k3s/shells.js'
 import type { PhaseContext, PhaseModule, PlanStep, StepResult } from '../types.js'
 import { modelArtifact, RKLLAMA_VERSION, rkllamaSource, rkllmRuntime, rknnRuntime } from './artifacts.js'
 import { npuDrift } from './drift.js'
-import { askRkllama, NPU_LABEL, rkllamaUrl, wantedModel } from './rkllama.js'
+import { askRkllama, NPU_LABEL, rkllamaUrl, wantedModel, wantsNpu } from './rkllama.js'
 import {
   DEFAULT_NPU_PATHS,
   MARKERS,
@@ -123,7 +123,7 @@ export function createNpuPhase(options: NpuPhaseOptions = {}): PhaseModule {
   return {
     name: 'npu',
     scope: 'node',
-    appliesTo: (cluster) => cluster.kind === 'k3s' && !!cluster.npu && (cluster.npu.install_rknn || cluster.npu.install_rkllm || cluster.npu.deploy_rkllama),
+    appliesTo: (cluster) => cluster.kind === 'k3s' && wantsNpu(cluster),
     async plan(ctx): Promise<PlanStep[]> {
       return ctx.nodes.map((node) => {
         try {

@@ -1,12 +1,15 @@
-// What the NPU phase and its drift check both ask: which model the file wants on a node, where rkllama
-// answers and whether it lists that model.
+// What the NPU phase and the drift checks share: whether the file wants the NPU stack at all, which model
+// it wants on a node, where rkllama answers and whether it lists that model.
 import type { RemoteShell } from '../../../adapters/ssh/types.js'
-import type { NodeSpec } from '../../config/model.js'
+import type { Cluster, NodeSpec } from '../../config/model.js'
 import { PhaseError } from '../../errors.js'
 import type { PhaseContext } from '../types.js'
 import { resolveModel, type ModelEntry } from './artifacts.js'
 
 export const NPU_LABEL = 'turingpi.io/npu=rk3588'
+
+/** Whether the cluster file asks for any part of the NPU stack. */
+export const wantsNpu = (cluster: Cluster): boolean => !!cluster.npu && (cluster.npu.install_rknn || cluster.npu.install_rkllm || cluster.npu.deploy_rkllama)
 
 export function wantedModel(ctx: PhaseContext, node: NodeSpec): ModelEntry | undefined {
   const npu = ctx.cluster.npu

@@ -5,7 +5,8 @@
 import type { NodeSpec } from '../../config/model.js'
 import type { DriftFinding } from '../../drift/types.js'
 import type { K3sCluster } from '../k3s/config.js'
-import { driftShell, isFinding, rebuildPhases } from '../k3s/drift-shell.js'
+import { readNode, rebuildPhases, reflashHint } from '../k3s/drift-shell.js'
+import { wantsNpu } from '../npu/rkllama.js'
 import { parseFacts, script } from '../k3s/script.js'
 import { runChecked, withPool } from '../k3s/shells.js'
 import type { PhaseContext } from '../types.js'
@@ -26,10 +27,10 @@ export interface WantedOs {
 /** What the cluster file's Armbian image implies, from its file name (url or path) and npu_config. */
 export function wantedOs(cluster: K3sCluster): WantedOs {
   const image = cluster.armbian_image.url ?? cluster.armbian_image.path ?? ''
-  const name = (image.split('/').filter(Boolean).slice(-2).join('_') || '').toLowerCase()
+  const name = image.split('/').filter(Boolean).slice(-2).join('_').toLowerCase()
   const words = new Set(name.split(/[^a-z0-9]+/))
   const release = RELEASES.find((r) => words.has(r))
-  const npu = !!cluster.npu && (cluster.npu.install_rknn || cluster.npu.install_rkllm || cluster.npu.deploy_rkllama)
+  const npu = wantsNpu(cluster)
   const named = BRANCHES.find((b) => words.has(b))
   const branch = npu ? 'vendor' : named
   const because = npu && named !== 'vendor' ? 'npu_config: the RKNPU driver is only in the vendor kernel' : 'armbian_image'
@@ -61,7 +62,7 @@ echo "kernel=$(uname -r)"`
 /** The rows for one node's observed facts; pure. */
 export function osRows(cluster: K3sCluster, node: NodeSpec, facts: Record<string, string>): DriftFinding[] {
   const want = wantedOs(cluster)
-  const reflash = `reflash with reflash: true, confirm: ${cluster.name}, nodes: ${node.id}`
+  const reflash = `reflash with ${reflashHint(cluster, node)}`
   const row = (field: string, wanted: string, found: string): DriftFinding => ({
     subject: node.id, field, wanted, found: `${found} (${reflash})`, kind: 'drift', fixedBy: rebuildPhases(node), path: ['armbian_image']
   })
@@ -77,12 +78,12 @@ export function osDrift(ctx: PhaseContext): Promise<DriftFinding[]> {
   const cluster = ctx.cluster as K3sCluster
   return withPool(ctx, 'os-bootstrap', async (pool) => {
     const rows = await Promise.all(
-      ctx.nodes.map(async (node) => {
-        const shell = await driftShell(ctx, pool, node)
-        if (isFinding(shell)) return [shell]
-        const { stdout } = await runChecked(shell, 'os-bootstrap', node, 'reading the OS release', osObserveScript(), { timeoutMs: 20_000 })
-        return osRows(cluster, node, parseFacts(stdout))
-      })
+      ctx.nodes.map((node) =>
+        readNode(ctx, pool, node, async (shell) => {
+          const { stdout } = await runChecked(shell, 'os-bootstrap', node, 'reading the OS release', osObserveScript(), { timeoutMs: 20_000 })
+          return osRows(cluster, node, parseFacts(stdout))
+        })
+      )
     )
     return rows.flat()
   })
