@@ -79572,6 +79572,8 @@ function hostKeyChange(error) {
 function rebuildPhases(node) {
     return ['flash', 'boot', 'os-bootstrap', isServer(node) ? 'install' : 'join'];
 }
+/** The inputs that rebuild one live node (a reflash needs both opt-ins). */
+const reflashHint = (cluster, node) => `reflash: true, confirm: ${cluster.name}, nodes: ${node.id}`;
 async function driftShell(ctx, pool, node) {
     try {
         return await pool.shell(node);
@@ -79583,7 +79585,7 @@ async function driftShell(ctx, pool, node) {
                 subject: node.id,
                 field: 'ssh.host-key',
                 wanted: `${change.expected} (recorded at first contact)`,
-                found: `${change.seen}: reflashed or replaced outside this action (redeploy it with reflash: true, confirm: ${ctx.cluster.name}, nodes: ${node.id})`,
+                found: `${change.seen}: reflashed or replaced outside this action (redeploy it with ${reflashHint(ctx.cluster, node)})`,
                 kind: 'drift',
                 fixedBy: rebuildPhases(node),
                 path: node.path
@@ -79592,7 +79594,11 @@ async function driftShell(ctx, pool, node) {
         return { subject: node.id, field: 'ssh.login', wanted: 'an SSH session with the given key', found: reason(seen), kind: 'unreachable', fixedBy: [], path: node.path };
     }
 }
-const isFinding = (x) => 'subject' in x;
+/** The rows `read` finds through the node's shell, or the one row that says why there is no shell. */
+async function readNode(ctx, pool, node, read) {
+    const shell = await driftShell(ctx, pool, node);
+    return 'subject' in shell ? [shell] : read(shell);
+}
 const nodeLists = perRun();
 /** `k3s kubectl get nodes -o json` on the first server, read once per drift run (join and npu both need it). */
 function clusterNodes(ctx, firstServer) {
@@ -79621,12 +79627,9 @@ function configDrift(wanted, found) {
         .filter((k) => JSON.stringify(want[k]) !== JSON.stringify(have[k]))
         .map((k) => ({ key: k, wanted: show(want[k]), found: show(have[k]) }));
 }
-async function nodeDrift(ctx, pool, phase, node) {
+async function nodeDrift(ctx, pool, phase, node, shell) {
     const cluster = ctx.cluster;
     const row = (field, wanted, found) => ({ subject: node.id, field, wanted, found, kind: 'drift', fixedBy: [phase], path: node.path });
-    const shell = await driftShell(ctx, pool, node);
-    if (isFinding(shell))
-        return [shell];
     const facts = await converge_observeNode(pool, phase, node);
     const rows = [];
     if (facts.version !== cluster.k3s_version)
@@ -79650,13 +79653,7 @@ async function nodeDrift(ctx, pool, phase, node) {
  * the cluster. Ready and roles are symptoms (a stopped k3s or a wrong unit explains them); a node the API
  * does not know is fixed by the phase that starts its k3s.
  */
-async function clusterDrift(ctx, pool) {
-    const first = topology(ctx.cluster).first;
-    if (!ctx.nodes.some((n) => n.id === first.id))
-        return []; // its own row (unreachable, powered off) says why
-    const shell = await driftShell(ctx, pool, first);
-    if (isFinding(shell))
-        return [shell];
+async function clusterDrift(ctx, first, shell) {
     const out = await clusterNodes(ctx, shell);
     if (out.code !== 0)
         return [{ subject: first.id, field: 'k3s.api', wanted: 'answering k3s kubectl get nodes', found: stderrTail(out.stderr, 1).trim() || `exit ${out.code}`, kind: 'unreachable', fixedBy: [], path: first.path, symptom: true }];
@@ -79676,9 +79673,12 @@ async function clusterDrift(ctx, pool) {
 }
 function k3sDrift(phase, pick, options = {}) {
     return (ctx) => withPool(ctx, phase, async (pool) => {
+        const first = topology(ctx.cluster).first;
+        // The cluster read needs the first server; when it is down its own row (unreachable, powered off) says why.
+        const readCluster = options.cluster && ctx.nodes.some((n) => n.id === first.id);
         const rows = await Promise.all([
-            ...ctx.nodes.filter(pick).map((node) => nodeDrift(ctx, pool, phase, node)),
-            ...(options.cluster ? [clusterDrift(ctx, pool)] : [])
+            ...ctx.nodes.filter(pick).map((node) => readNode(ctx, pool, node, (shell) => nodeDrift(ctx, pool, phase, node, shell))),
+            ...(readCluster ? [readNode(ctx, pool, first, (shell) => clusterDrift(ctx, first, shell))] : [])
         ]);
         return rows.flat();
     });
@@ -79888,6 +79888,8 @@ function modelArtifact(entry, mirror) {
 
 
 const NPU_LABEL = 'turingpi.io/npu=rk3588';
+/** Whether the cluster file asks for any part of the NPU stack. */
+const wantsNpu = (cluster) => !!cluster.npu && (cluster.npu.install_rknn || cluster.npu.install_rkllm || cluster.npu.deploy_rkllama);
 function wantedModel(ctx, node) {
     const npu = ctx.cluster.npu;
     if (!npu?.deploy_rkllama || !npu.model)
@@ -80009,14 +80011,11 @@ result`);
 
 
 const installed = (marker) => (!marker || marker === 'none' ? 'not installed' : marker);
-async function drift_nodeRows(ctx, pool, node, paths, port) {
+async function drift_nodeRows(ctx, node, shell, paths, port) {
     const npu = ctx.cluster.npu;
     const row = (field, wanted, found, more = {}) => ({
         subject: node.id, field, wanted, found, kind: 'drift', fixedBy: ['npu'], path: node.path, ...more
     });
-    const shell = await driftShell(ctx, pool, node);
-    if (isFinding(shell))
-        return [shell];
     const facts = parseFacts((await runChecked(shell, 'npu', node, 'observing the NPU', npuObserveScript(paths), { timeoutMs: 20_000 })).stdout);
     if (!facts.driver || facts.driver === 'none')
         return [row('npu.driver', 'RKNPU driver loaded (Armbian vendor kernel)', `none on kernel ${facts.kernel}`, { fixedBy: [], symptom: true })];
@@ -80051,13 +80050,7 @@ async function drift_nodeRows(ctx, pool, node, paths, port) {
     return rows;
 }
 /** The NPU label of every reachable node, from one read of the first server's API. */
-async function labelRows(ctx, pool) {
-    const first = topology(ctx.cluster).first;
-    if (!ctx.nodes.some((n) => n.id === first.id))
-        return [];
-    const shell = await driftShell(ctx, pool, first);
-    if (isFinding(shell))
-        return [shell];
+async function labelRows(ctx, shell) {
     const out = await clusterNodes(ctx, shell);
     if (out.code !== 0)
         return []; // the join module's k3s.api row reports an API that does not answer
@@ -80072,7 +80065,9 @@ async function labelRows(ctx, pool) {
 }
 function npuDrift(ctx, paths, port) {
     return withPool(ctx, 'npu', async (pool) => {
-        const [labels, ...nodes] = await Promise.all([labelRows(ctx, pool), ...ctx.nodes.map((node) => drift_nodeRows(ctx, pool, node, paths, port))]);
+        const first = topology(ctx.cluster).first;
+        const readLabels = ctx.nodes.some((n) => n.id === first.id) ? readNode(ctx, pool, first, (shell) => labelRows(ctx, shell)) : Promise.resolve([]);
+        const [labels, ...nodes] = await Promise.all([readLabels, ...ctx.nodes.map((node) => readNode(ctx, pool, node, (shell) => drift_nodeRows(ctx, node, shell, paths, port)))]);
         // The phase labels a node only once its driver is there: a missing label is no news on a node without one.
         const noDriver = new Set(nodes.flat().filter((r) => r.field === 'npu.driver').map((r) => r.subject));
         return [...nodes.flat(), ...labels.filter((r) => !noDriver.has(r.subject))];
@@ -80184,7 +80179,7 @@ function createNpuPhase(options = {}) {
     return {
         name: 'npu',
         scope: 'node',
-        appliesTo: (cluster) => cluster.kind === 'k3s' && !!cluster.npu && (cluster.npu.install_rknn || cluster.npu.install_rkllm || cluster.npu.deploy_rkllama),
+        appliesTo: (cluster) => cluster.kind === 'k3s' && wantsNpu(cluster),
         async plan(ctx) {
             return ctx.nodes.map((node) => {
                 try {
@@ -80206,16 +80201,17 @@ const npuPhase = createNpuPhase();
 
 
 
+
 const RK1_BOARD = 'turing-rk1';
 const RELEASES = ['bullseye', 'bookworm', 'trixie', 'focal', 'jammy', 'noble', 'plucky'];
 const BRANCHES = ['legacy', 'vendor', 'current', 'edge'];
 /** What the cluster file's Armbian image implies, from its file name (url or path) and npu_config. */
 function wantedOs(cluster) {
     const image = cluster.armbian_image.url ?? cluster.armbian_image.path ?? '';
-    const name = (image.split('/').filter(Boolean).slice(-2).join('_') || '').toLowerCase();
+    const name = image.split('/').filter(Boolean).slice(-2).join('_').toLowerCase();
     const words = new Set(name.split(/[^a-z0-9]+/));
     const release = RELEASES.find((r) => words.has(r));
-    const npu = !!cluster.npu && (cluster.npu.install_rknn || cluster.npu.install_rkllm || cluster.npu.deploy_rkllama);
+    const npu = wantsNpu(cluster);
     const named = BRANCHES.find((b) => words.has(b));
     const branch = npu ? 'vendor' : named;
     const because = npu && named !== 'vendor' ? 'npu_config: the RKNPU driver is only in the vendor kernel' : 'armbian_image';
@@ -80242,7 +80238,7 @@ echo "kernel=$(uname -r)"`);
 /** The rows for one node's observed facts; pure. */
 function osRows(cluster, node, facts) {
     const want = wantedOs(cluster);
-    const reflash = `reflash with reflash: true, confirm: ${cluster.name}, nodes: ${node.id}`;
+    const reflash = `reflash with ${reflashHint(cluster, node)}`;
     const row = (field, wanted, found) => ({
         subject: node.id, field, wanted, found: `${found} (${reflash})`, kind: 'drift', fixedBy: rebuildPhases(node), path: ['armbian_image']
     });
@@ -80258,13 +80254,10 @@ function osRows(cluster, node, facts) {
 function osDrift(ctx) {
     const cluster = ctx.cluster;
     return withPool(ctx, 'os-bootstrap', async (pool) => {
-        const rows = await Promise.all(ctx.nodes.map(async (node) => {
-            const shell = await driftShell(ctx, pool, node);
-            if (isFinding(shell))
-                return [shell];
+        const rows = await Promise.all(ctx.nodes.map((node) => readNode(ctx, pool, node, async (shell) => {
             const { stdout } = await runChecked(shell, 'os-bootstrap', node, 'reading the OS release', osObserveScript(), { timeoutMs: 20_000 });
             return osRows(cluster, node, parseFacts(stdout));
-        }));
+        })));
         return rows.flat();
     });
 }
