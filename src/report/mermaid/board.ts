@@ -1,5 +1,5 @@
-// One small Mermaid flowchart per board: the four slots side by side (top-down with no edges: they
-// share the first rank, so they line up in a row), each with hostname, role, IP, power and the status mark, coloured by the mark; the
+// One small Mermaid flowchart per board: the four slots side by side (chained by invisible links in a
+// left-to-right subgraph, so they line up in slot order), each with hostname, role, IP, power and the status mark, coloured by the mark; the
 // cluster-wide items (addons) in a row below. Ids are generated here, never taken from the file; every
 // label goes through flowLabel.
 import { markText, type BoardPicture, type BoardView, type Mark } from '../board.js'
@@ -34,20 +34,21 @@ export function boardMermaid(board: BoardView, command: string): string {
   const out = ['flowchart TB']
   const used = new Set<Mark | 'empty'>()
   const title = `board ${flowLabel(board.name)}` + (board.mark ? ` — ${markText(board.mark, command)}: ${flowLabel(board.note ?? '', 60)}` : '')
-  out.push(`  subgraph bd["${title}"]`)
+  out.push(`  subgraph bd["${title}"]`, '    direction LR')
   for (const slot of board.slots) {
     const cls = slot.node ? (slot.mark ?? 'unknown') : 'empty'
     used.add(cls)
     out.push(`    s${slot.slot}["${slotLabel(slot, command)}"]:::${cls}`)
   }
-  out.push('  end')
+  out.push(`    ${board.slots.map((s) => `s${s.slot}`).join(' ~~~ ')}`, '  end')
   if (board.items?.length) {
-    out.push('  subgraph ad["addons (cluster-wide)"]')
+    out.push('  subgraph ad["addons (cluster-wide)"]', '    direction LR')
     board.items.forEach((item, i) => {
       used.add(item.mark)
       const note = item.note ? `<br/>${flowLabel(item.note, 40)}` : ''
       out.push(`    a${i + 1}["<b>${flowLabel(item.name)}</b><br/>${markText(item.mark, command)}${note}"]:::${item.mark}`)
     })
+    if (board.items.length > 1) out.push(`    ${board.items.map((_, i) => `a${i + 1}`).join(' ~~~ ')}`)
     out.push('  end', '  bd ~~~ ad')
   }
   if (board.mark) used.add(board.mark)
