@@ -116,7 +116,11 @@ export function deployBoards(cluster: Cluster, result: Pick<RunResult, 'steps' |
     const changed = own.filter((s) => s.outcome === 'changed').map((s) => s.phase)
     return changed.length ? { power, mark: 'changed', note: unique(changed).join(', ') } : { power, mark: 'ok' }
   })
-  const items = result.outputs.addons.map((a): ItemView => ({ name: a.name, mark: addonMark(a.status), ...(a.detail ? { note: a.detail } : {}) }))
+  // The detail of a success (which release in which namespace) is in the addons table; a failure's is the point.
+  const items = result.outputs.addons.map((a): ItemView => {
+    const mark = addonMark(a.status)
+    return { name: a.name, mark, ...(a.detail && (mark === 'failed' || mark === 'drift') ? { note: a.detail } : {}) }
+  })
   return { command: 'deploy', boards: withItems(cluster, boards, items) }
 }
 

@@ -64,6 +64,18 @@ describe('the board after a deploy', () => {
     expect(await mermaidParse(source)).toBe('flowchart-v2')
   })
 
+  it('names why an addon failed, and leaves the details of a success to the addons table', () => {
+    const outputs = deployResult().outputs
+    outputs.addons = [
+      { name: 'metallb', chart: 'metallb', version: '0.16.1', status: 'installed', detail: 'release metallb in metallb-system' },
+      { name: 'traefik', chart: 'traefik', version: '40.0.0', status: 'failed', detail: 'helm: timed out waiting for the condition' }
+    ]
+    expect(deployBoards(cluster(), { outputs, steps: FIXED_STEPS }).boards[0]!.items).toEqual([
+      { name: 'metallb', mark: 'changed' },
+      { name: 'traefik', mark: 'failed', note: 'helm: timed out waiting for the condition' }
+    ])
+  })
+
   it('gives a multi-board cluster one diagram per board, addons with the first control plane', async () => {
     const picture = deployBoards(cluster(TWO_BOARDS), { outputs: { ...deployResult().outputs }, steps: [] })
     expect(picture.boards.map((b) => [b.name, b.slots.map((s) => s.node?.id ?? '-').join(' '), b.items?.length ?? 0])).toEqual([
