@@ -43,6 +43,8 @@ describe('the board after a deploy', () => {
   classDef ok fill:#dafbe1,stroke:#1a7f37,color:#1f2328
   classDef changed fill:#ddf4ff,stroke:#0969da,color:#1f2328
   classDef empty fill:#ffffff,stroke:#d0d7de,color:#8c959f,stroke-dasharray:2 2
+  classDef frame fill:#f6f8fa,stroke:#8c959f,color:#1f2328
+  class bd,ad frame
 `)
     expect(await mermaidParse(source)).toBe('flowchart-v2')
   })
@@ -120,7 +122,7 @@ describe('the board in a plan', () => {
     expect(picture.boards[0]!.mark).toBe('unreachable')
     const source = boardMermaid(picture.boards[0]!, 'plan')
     expect(source).toContain('subgraph bd["board default — ⚠ unreachable: unreachable: connect ECONNREFUSED 10.10.88.70:443"]')
-    expect(source).toContain('class bd unreachable')
+    expect(source.split('\n').slice(-3)).toEqual(['  class bd frame', '  class bd unreachable', ''])
     expect(await mermaidParse(source)).toBe('flowchart-v2')
   })
 })
@@ -153,6 +155,8 @@ describe('drift at a glance', () => {
   classDef drift fill:#fff8c5,stroke:#9a6700,color:#1f2328
   classDef unreachable fill:#ffebe9,stroke:#cf222e,color:#1f2328,stroke-dasharray:4 3
   classDef empty fill:#ffffff,stroke:#d0d7de,color:#8c959f,stroke-dasharray:2 2
+  classDef frame fill:#f6f8fa,stroke:#8c959f,color:#1f2328
+  class bd,ad frame
 `)
     expect(await mermaidParse(source)).toBe('flowchart-v2')
   })

@@ -16,6 +16,8 @@ const CLASSES: Record<Mark | 'empty', string> = {
   empty: 'fill:#ffffff,stroke:#d0d7de,color:#8c959f,stroke-dasharray:2 2'
 }
 
+const FRAME = 'fill:#f6f8fa,stroke:#8c959f,color:#1f2328'
+
 function slotLabel(slot: BoardView['slots'][number], command: string): string {
   if (!slot.node) return `slot ${slot.slot}<br/>empty`
   const n = slot.node
@@ -53,6 +55,10 @@ export function boardMermaid(board: BoardView, command: string): string {
   }
   if (board.mark) used.add(board.mark)
   for (const cls of Object.keys(CLASSES) as (Mark | 'empty')[]) if (used.has(cls)) out.push(`  classDef ${cls} ${CLASSES[cls]}`)
+  // The frames stay neutral (Mermaid's default cluster fill is the yellow of a drift mark) unless the
+  // board itself has a finding.
+  out.push(`  classDef frame ${FRAME}`)
+  out.push(`  class ${board.items?.length && !board.mark ? 'bd,ad' : board.items?.length ? 'ad' : 'bd'} frame`)
   if (board.mark) out.push(`  class bd ${board.mark}`)
   return out.join('\n') + '\n'
 }
