@@ -28,7 +28,7 @@ export async function writeSummary(result: RunResult, command: string): Promise<
   if (pictures.text) core.info(pictures.text)
   if (!process.env.GITHUB_STEP_SUMMARY) return
   const name = result.cluster?.name ?? 'cluster'
-  core.summary.addHeading(`turingpi-cluster ${command}: ${name} — ${result.status}`, 2)
+  core.summary.addHeading(html(`turingpi-cluster ${command}: ${name} — ${result.status}`), 2)
   const errors = result.issues.filter((i) => i.severity === 'error')
   if (errors.length)
     core.summary.addList(errors.map((i) => html(`${i.where ? `${i.where.file}:${i.where.line}:${i.where.column} ` : ''}${i.path}: ${i.message}`)))
