@@ -20,10 +20,10 @@ export function flowLabel(text: string, max = 48): string {
 }
 
 /**
- * Text for a Gantt section or task name. The Gantt grammar decodes no entities and ends a task name at
- * `:`; a line starting with a keyword (section, click, title) would change meaning. So only letters,
- * digits and `.`, `_`, `-`, space are kept (hostnames are RFC 1123 labels and need nothing else); any
- * other character becomes `_`. Callers always put a fixed word first (`node k3s-cp`).
+ * Text for a Gantt title or section name. The Gantt grammar decodes no entities, ends a task name at
+ * `:` and reads `%%` as a comment; a line break would start a new statement. So only letters, digits
+ * and `.`, `_`, `-`, space are kept (hostnames are RFC 1123 labels and need nothing else); any other
+ * character becomes `_`. Task names are never taken from the file (they are phase names).
  */
 export function ganttText(text: string, max = 40): string {
   const flat = text.replace(/\s+/g, ' ').trim()
