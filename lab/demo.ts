@@ -1,13 +1,15 @@
 // `npm run demo [-- --kind talos] [-- --rerun]`: starts the lab (one simulated Turing Pi board: BMC
 // emulator, four RK1 nodes, download mirror, artifact service), runs the action's real bundle
 // (dist/main then dist/post, inputs as GitHub passes them) to deploy examples/<kind>-cluster.yaml,
-// streams the log as a runner shows it (masked values as ***, no debug lines), prints the job summary,
+// streams the log as a runner shows it (masked values as ***, no debug lines), prints the job summary
+// (as text, then the Mermaid source of its pictures verbatim) and keeps a copy of the summary file,
 // decrypts the kubeconfig artifact with the age CLI as a user would, and tears everything down.
 //
 // `npm run demo` starts this in a private network namespace (scripts/in-netns.sh) when the machine allows
 // it, so the example's LAN addresses cannot leave the machine even by mistake; the lab answers on 127.x.
 import { execFile } from 'node:child_process'
-import { existsSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { decryptLabArtifact, runLabAction, setupLabAction } from './action.js'
@@ -50,9 +52,13 @@ function runnerView(): (chunk: string) => void {
   }
 }
 
-const text = (html: string): string =>
-  html
-    .replace(/<\/(tr|h2|h3|p|li|blockquote)>/g, '\n')
+const MERMAID = /```mermaid\n([\s\S]*?)```\n?/g
+
+/** The summary as a person reads it where Mermaid does not render: each diagram stands as a marker. */
+const text = (summary: string): string =>
+  summary
+    .replace(MERMAID, (_, source: string) => `[diagram: ${source.split('\n')[0]}, source below]\n`)
+    .replace(/<\/(tr|h2|h3|p|li|blockquote|summary)>/g, '\n')
     .replace(/<\/t[dh]>/g, ' | ')
     .replace(/<[^>]+>/g, '')
     .replace(/&gt;/g, '>').replace(/&lt;/g, '<').replace(/&amp;/g, '&')
@@ -71,6 +77,16 @@ try {
     console.log(`$ INPUT_COMMAND=deploy INPUT_CONFIG=examples/${kind}-cluster.yaml node dist/main/index.js   # run ${i}\n`)
     const run = await runLabAction(lab, setup, { command: 'deploy' }, runnerView())
     console.log(`\n--- job summary (run ${i}) ---\n${text(run.summary)}\n`)
+    const diagrams = [...run.summary.matchAll(MERMAID)].map((m) => m[1]!)
+    console.log(`--- Mermaid source in the job summary (run ${i}): ${diagrams.length} diagram(s), GitHub draws each ---`)
+    for (const source of diagrams) console.log('```mermaid\n' + source + '```')
+    // The action wrote $GITHUB_STEP_SUMMARY inside the lab's temp dir, which goes with the lab: keep a copy.
+    const kept = join(tmpdir(), 'turingpi-cluster-demo')
+    mkdirSync(kept, { recursive: true })
+    const summaryFile = join(kept, `${kind}-run${i}-summary.md`)
+    writeFileSync(summaryFile, run.summary)
+    console.log(`job summary file (GITHUB_STEP_SUMMARY, Markdown with HTML): ${summaryFile}`)
+    console.log(`  render its pictures: node scripts/render-summary-image.mjs ${summaryFile} summary.png   (needs chromium)\n`)
     code = run.code
     console.log(`run ${i}: exit ${run.code} after ${(run.ms / 1000).toFixed(1)} s`)
     if (code !== 0) break

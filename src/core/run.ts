@@ -22,6 +22,23 @@ export interface RunResult {
   findings?: DriftFinding[]
   outputs: RunOutputs
   error?: Error
+  /** A deploy's steps on one clock, for the timeline: what ran where, when, and how it ended. */
+  steps?: StepSpan[]
+}
+
+/** One step of a deploy: a phase on one node, or a cluster-scoped phase (no node). */
+export interface StepSpan {
+  phase: PhaseName
+  node?: string
+  /** Wall clock, epoch milliseconds. */
+  start: number
+  end: number
+  outcome: 'changed' | 'unchanged' | 'failed'
+}
+
+/** Where timed() writes: recorded at the step boundaries only, so phase internals stay untouched. */
+interface StepLog {
+  spans: StepSpan[]
 }
 
 /** Hooks the deploy and drift paths use; the defaults are wired in run-deps.ts, tests replace them. */
@@ -115,19 +132,20 @@ export async function execute(
   }
 
   const release = engine.lock ? await engine.lock(ctx) : async () => {}
+  const steps: StepLog = { spans: [] }
   try {
-    await deploy(ctx, engine, phases)
+    await deploy(ctx, engine, phases, steps)
     await engine.publish?.(ctx)
-    return { status: 'ok', ...base }
+    return { status: 'ok', ...base, steps: steps.spans }
   } catch (error) {
     if (error instanceof ConfigError) return { status: 'invalid', ...base, issues: [...issues, ...error.issues] }
-    return { status: 'failed', ...base, error: error as Error }
+    return { status: 'failed', ...base, error: error as Error, steps: steps.spans }
   } finally {
     await release()
   }
 }
 
-async function deploy(ctx: PhaseContext, engine: Engine, phases: PhaseName[]): Promise<void> {
+async function deploy(ctx: PhaseContext, engine: Engine, phases: PhaseName[], steps: StepLog): Promise<void> {
   const modules = phases
     .map((phase) => engine.modules.find((m) => m.name === phase && m.appliesTo(ctx.cluster)))
     .filter((m): m is PhaseModule => m !== undefined)
@@ -140,17 +158,17 @@ async function deploy(ctx: PhaseContext, engine: Engine, phases: PhaseName[]): P
   const nodeSteps: { phase: PhaseName; run: (node: NodeSpec) => Promise<void> }[] = []
   for (; i < modules.length && modules[i].scope === 'node'; i++) {
     const module = modules[i]
-    nodeSteps.push({ phase: module.name, run: (node) => timed(ctx, module, () => module.runNode!(ctx, node), node) })
+    nodeSteps.push({ phase: module.name, run: (node) => timed(ctx, steps, module, () => module.runNode!(ctx, node), node) })
   }
   if (nodeSteps.length) await (engine.runNodeSteps ?? serialNodeSteps)(ctx.nodes, nodeSteps)
 
   for (; i < modules.length; i++) {
     const module = modules[i]
     if (module.scope === 'cluster') {
-      await ctx.reporter.group(`${module.name}`, () => timed(ctx, module, () => module.run!(ctx)))
+      await ctx.reporter.group(`${module.name}`, () => timed(ctx, steps, module, () => module.run!(ctx)))
     } else {
       await ctx.reporter.group(`${module.name}`, async () => {
-        for (const node of ctx.nodes) await timed(ctx, module, () => module.runNode!(ctx, node), node)
+        for (const node of ctx.nodes) await timed(ctx, steps, module, () => module.runNode!(ctx, node), node)
       })
     }
   }
@@ -158,13 +176,16 @@ async function deploy(ctx: PhaseContext, engine: Engine, phases: PhaseName[]): P
 
 async function timed(
   ctx: PhaseContext,
+  steps: StepLog,
   module: PhaseModule,
   fn: () => Promise<{ changed: boolean; summary: string }>,
   node?: NodeSpec
 ): Promise<void> {
   const started = Date.now()
+  const span: StepSpan = { phase: module.name, ...(node ? { node: node.id } : {}), start: started, end: 0, outcome: 'failed' }
   try {
     const result = await fn()
+    span.outcome = result.changed ? 'changed' : 'unchanged'
     ctx.reporter.info(`${node ? `${node.id}: ` : ''}${module.name}: ${result.changed ? 'changed' : 'unchanged'} — ${result.summary}`)
   } catch (error) {
     if (error instanceof PhaseError || error instanceof ConfigError) throw error
@@ -174,5 +195,7 @@ async function timed(
     })
   } finally {
     ctx.outputs.timings[module.name] = (ctx.outputs.timings[module.name] ?? 0) + (Date.now() - started) / 1000
+    span.end = Date.now()
+    steps.spans.push(span)
   }
 }

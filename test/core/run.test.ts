@@ -85,6 +85,18 @@ describe('execute', () => {
     expect(log).toEqual(['flash:cp'])
   })
 
+  it('records each step on one wall clock with its outcome, the failed one included, for the timeline', async () => {
+    const before = Date.now()
+    const r = await execute(settings(), noDeps, new MemoryReporter(), { modules: recordingModules([], { phase: 'boot', node: 'w1' }) })
+    const after = Date.now()
+    expect(r.steps?.map((s) => [s.phase, s.node ?? '(cluster)', s.outcome])).toEqual([
+      ['flash', 'cp', 'changed'], ['flash', 'w1', 'changed'], ['flash', 'w2', 'changed'], ['boot', 'cp', 'changed'], ['boot', 'w1', 'failed']
+    ])
+    for (const s of r.steps ?? []) expect(before <= s.start && s.start <= s.end && s.end <= after).toBe(true)
+    const ok = await execute(settings(), noDeps, new MemoryReporter(), { modules: recordingModules([]) })
+    expect(ok.steps?.filter((s) => !s.node).map((s) => [s.phase, s.outcome])).toEqual([['install', 'unchanged'], ['join', 'unchanged'], ['addons', 'unchanged']])
+  })
+
   it('refuses to start when a settings check fails, before any phase runs', async () => {
     const log: string[] = []
     const engine: Engine = {

@@ -1,3 +1,4 @@
+import { runPictures } from '../../report/pictures.js'
 import { driftTable, renderText } from '../../report/tables.js'
 import type { VerbSpec } from './shared.js'
 
@@ -8,6 +9,8 @@ export const drift: VerbSpec = {
   example: 'TPI_BMC_PASSWORD=… turingpi-cluster drift --config cluster.yaml',
   render(result, io, json) {
     const findings = result.findings ?? []
+    const pictures = json ? '' : runPictures(result, 'drift').text
+    if (pictures) io.out(pictures)
     if (json) io.out(JSON.stringify(findings))
     else io.out(findings.length ? renderText(driftTable(findings)) : 'in sync: no drift found')
     if (result.status === 'error') return 1
