@@ -22,7 +22,7 @@ function sparsePath(present: string[]): string {
 
 /** Runs the script with only `path`, and no sbin fallback; `prefix` runs it through another command. */
 function run(path: string, prefix: string[] = [], env: Record<string, string> = {}, file = script) {
-  const [cmd, ...args] = [...prefix, 'bash', file] as [string, ...string[]]
+  const [cmd = 'bash', ...args] = [...prefix, 'bash', file]
   const started = Date.now()
   const result = spawnSync(cmd, args, { encoding: 'utf8', env: { PATH: path, ENSURE_TOOLS_SBIN: '', ...env } })
   return { ...result, ms: Date.now() - started }
