@@ -23,6 +23,8 @@ export interface LabActionSetup {
   ageIdentity: string
   stateDir: string
   toolCache: string
+  /** The lab's digest catalog (digests of the lab-built bytes the mirror serves), as a file. */
+  catalogPath: string
 }
 
 export interface ActionRun {
@@ -58,14 +60,17 @@ export async function setupLabAction(lab: Lab, clusterFile: string, overrides: R
   // like a LAN whose DHCP server reserves the file's address for each slot.
   const boardIndex = new Map(loaded.cluster.boardList.map((b, i) => [b.name, i]))
   for (const n of loaded.cluster.nodes) lab.reserve(boardIndex.get(n.board) ?? 0, n.slot, n.ip)
-  await seedMirror(lab.mirror, loaded.cluster)
+  const catalog = await seedMirror(lab.mirror, loaded.cluster, { factory: lab.factory })
+  // Handed to the action as a local file (TPI_LAB_CATALOG), never through the mirror.
+  const catalogPath = join(dir, 'lab-catalog.json')
+  await writeFile(catalogPath, JSON.stringify(catalog, null, 1))
   const ageIdentity = await generateIdentity()
   const stateDir = join(lab.dir, 'state')
   const toolCache = join(lab.dir, 'tool-cache')
   await mkdir(stateDir, { recursive: true })
   await mkdir(toolCache, { recursive: true })
   return {
-    configPath, cluster: loaded.cluster, ageIdentity, stateDir, toolCache,
+    configPath, cluster: loaded.cluster, ageIdentity, stateDir, toolCache, catalogPath,
     inputs: {
       config: configPath,
       'bmc-password': lab.boards[0]!.bmc.password ?? 'turing',
@@ -121,6 +126,7 @@ export async function runLabAction(lab: Lab, setup: LabActionSetup, inputs: Reco
     RUNNER_TEMP: dir,
     RUNNER_TOOL_CACHE: setup.toolCache,
     ...lab.env(),
+    TPI_LAB_CATALOG: setup.catalogPath,
     ...Object.fromEntries(Object.entries(all).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v]))
   }
   const started = performance.now()
