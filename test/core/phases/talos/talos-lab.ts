@@ -3,7 +3,7 @@
 // talosctl stand-in reads, and a mirror with the Image Factory and the talosctl release assets. Boards are
 // numbered per test file so files running in parallel never share 127.10.b.s:50000.
 import { EventEmitter } from 'node:events'
-import { copyFile, mkdtemp, rm } from 'node:fs/promises'
+import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { LabAddressMap } from '../../../../lab/address-map.js'
@@ -32,6 +32,11 @@ export interface TalosTestLab {
   nodes: SimNode[]
   uart: string[]
   deps: Deps
+  /**
+   * A run's context. Like a user who stored the first deploy's bundle as the talos-secrets secret, a
+   * later context passes the bundle an earlier one generated, unless `talosSecrets` says otherwise
+   * ('' = no input).
+   */
   context(cluster: Cluster, options?: { stateDir?: string; talosSecrets?: string }): Promise<PhaseContext & { reporter: MemoryReporter }>
   powerOn(slots?: number[]): Promise<void>
   reflash(slot: number): Promise<void>
@@ -71,11 +76,13 @@ export async function startTalosTestLab(o: { board: number; ips: string[]; versi
         if (cluster.image_source === 'factory') Object.assign(catalog, await factoryImageCatalog(talos.factory, cluster))
       }
       const stateDir = c.stateDir ?? join(dir, 'state')
+      const generated = await readFile(join(dir, 'tmp', `talos-${cluster.name}`, 'secrets.yaml'), 'utf8').catch(() => undefined)
+      const talosSecrets = c.talosSecrets ?? generated
       return {
         cluster, deps, reporter: new MemoryReporter(), state: await StateStore.open(stateDir, cluster.name), nodes: cluster.nodes, outputs: emptyOutputs(),
         settings: {
           command: 'deploy', configPath: 'cluster.yaml', workingDirectory: dir, reflash: false, failOnDrift: false, stateDir, tempDir: join(dir, 'tmp'),
-          mirror: mirror.url, secrets: { artifactRecipients: [], ...(c.talosSecrets ? { talosSecrets: c.talosSecrets } : {}) }
+          mirror: mirror.url, secrets: { artifactRecipients: [], ...(talosSecrets ? { talosSecrets } : {}) }
         }
       }
     },
