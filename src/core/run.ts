@@ -116,6 +116,8 @@ export async function execute(
 
   const release = engine.lock ? await engine.lock(ctx) : async () => {}
   try {
+    // A run that waited for the lock reads what the run before it recorded (host keys, flash records).
+    await state.reload()
     await deploy(ctx, engine, phases)
     await engine.publish?.(ctx)
     return { status: 'ok', ...base }
