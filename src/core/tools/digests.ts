@@ -22,7 +22,9 @@ export const CATALOG: DigestCatalog = {
   "https://raw.githubusercontent.com/k3s-io/k3s/v1.31.3%2Bk3s1/install.sh": { source: "not available offline when this catalog was written (install.sh at tag v1.31.3+k3s1; the k3s mirror here exceeds the size limit); run npm run refresh-digests with network access" },
   "https://raw.githubusercontent.com/airockchip/rknn-toolkit2/v2.3.2/rknpu2/runtime/Linux/librknn_api/aarch64/librknnrt.so": { source: "not available offline when this catalog was written (git blob e53a2b6ec332f2863df5c70cd9f6ebec9dbef397 at tag v2.3.2; its bytes were not in the stored snapshot); run npm run refresh-digests with network access" },
   "https://raw.githubusercontent.com/airockchip/rknn-llm/release-v1.2.3/rkllm-runtime/Linux/librkllm_api/aarch64/librkllmrt.so": { source: "not available offline when this catalog was written (git blob 0084abc34ab43359cfa9fd5d4c92ece34127dbd0 at tag release-v1.2.3; its bytes were not in the stored snapshot); run npm run refresh-digests with network access" },
-  "https://github.com/NotPunchnox/rkllama/archive/refs/tags/0.0.54.tar.gz": { source: "not available offline when this catalog was written (GitHub source archive of rkllama 0.0.54); run npm run refresh-digests with network access" }
+  "https://github.com/NotPunchnox/rkllama/archive/refs/tags/0.0.54.tar.gz": { source: "not available offline when this catalog was written (GitHub source archive of rkllama 0.0.54); run npm run refresh-digests with network access" },
+  "https://huggingface.co/dulimov/Qwen3-4B-rk3588-1.2.1-unsloth-16k/resolve/main/Qwen3-4B-rk3588-w8a8_g128-opt-1-hybrid-ratio-1.0.rkllm": { source: "not available offline when this catalog was written (Hugging Face LFS file; its sha256 is the LFS oid the Hub lists); run npm run refresh-digests with network access" },
+  "https://huggingface.co/thanhtantran/gemma-3-1b-it-rk3588-1.2.0/resolve/main/gemma-3-1b-it-rk3588-w8a8-opt-1-hybrid-ratio-0.0.rkllm": { source: "not available offline when this catalog was written (Hugging Face LFS file; its sha256 is the LFS oid the Hub lists); run npm run refresh-digests with network access" }
   // <catalog:end>
 }
 

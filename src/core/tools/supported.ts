@@ -5,7 +5,7 @@
 import type { ArtifactRequest } from '../../adapters/downloads/types.js'
 import { DEFAULTS } from '../config/model.js'
 import { HELM_VERSION, KUBECTL_VERSION } from '../phases/addons/tools.js'
-import { rkllamaSource, rkllmRuntime, rknnRuntime } from '../phases/npu/artifacts.js'
+import { MODELS, modelArtifact, rkllamaSource, rkllmRuntime, rknnRuntime } from '../phases/npu/artifacts.js'
 import { helm, k3sAirgap, k3sBinary, k3sInstallScript, kubectl, talosctl } from './catalog.js'
 
 export function supportedArtifacts(): ArtifactRequest[] {
@@ -21,6 +21,7 @@ export function supportedArtifacts(): ArtifactRequest[] {
     k3sInstallScript(DEFAULTS.k3sVersion),
     rknnRuntime(DEFAULTS.rknnVersion),
     rkllmRuntime(DEFAULTS.rkllmVersion),
-    rkllamaSource()
+    rkllamaSource(),
+    ...Object.values(MODELS).flatMap((byQuant) => Object.values(byQuant).map((entry) => modelArtifact(entry)))
   ]
 }
