@@ -10,8 +10,13 @@ export const HELM_STANDIN = fileURLToPath(new URL('./helm.mjs', import.meta.url)
 
 const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`
 
+/** Records the environment the action gave the tool (TPI_LAB_ENV_RECORD, a folder) before running it. */
+export const recordEnvLine = (tool: string): string =>
+  `[ -z "\${TPI_LAB_ENV_RECORD-}" ] || tr '\\0' '\\n' < /proc/$$/environ > "$TPI_LAB_ENV_RECORD/${tool}.$$.env"\n`
+
 function wrapper(script: string, version: string, versionVar: string): string {
-  return `#!/bin/sh\n${versionVar}=${quote(version)} exec ${quote(process.execPath)} ${quote(script)} "$@"\n`
+  const tool = script.split('/').pop()!.replace(/\.mjs$/, '')
+  return `#!/bin/sh\n${recordEnvLine(tool)}${versionVar}=${quote(version)} exec ${quote(process.execPath)} ${quote(script)} "$@"\n`
 }
 
 export function kubectlStandinBinary(version = 'v1.32.0'): Buffer {
