@@ -33,7 +33,20 @@ const runnerArch = (): Arch => (process.arch === 'arm64' ? 'arm64' : 'x64')
 const sums = (files: Record<string, Buffer | string>): string =>
   Object.entries(files).map(([name, body]) => `${sha(body)}  ${name}\n`).join('')
 
-async function rkllamaTarball(version: string): Promise<Buffer> {
+const rkllamaTarballs = new Map<string, Promise<Buffer>>()
+
+/** One tarball per version and process: a release's bytes (and digest) do not change between seeds. */
+function rkllamaTarball(version: string): Promise<Buffer> {
+  let p = rkllamaTarballs.get(version)
+  if (!p) {
+    p = buildRkllamaTarball(version)
+    rkllamaTarballs.set(version, p)
+    p.catch(() => rkllamaTarballs.delete(version))
+  }
+  return p
+}
+
+async function buildRkllamaTarball(version: string): Promise<Buffer> {
   const dir = await mkdtemp(join(tmpdir(), 'lab-rkllama-'))
   try {
     // One top folder, as GitHub's archive endpoint serves a tag.

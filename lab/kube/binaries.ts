@@ -32,7 +32,8 @@ function tarFile(name: string, body: Buffer, mode = 0o755): Buffer {
   put('0000000\0', 108, 8)
   put('0000000\0', 116, 8)
   put(body.length.toString(8).padStart(11, '0') + '\0', 124, 12)
-  put(Math.floor(Date.now() / 1000).toString(8).padStart(11, '0') + '\0', 136, 12)
+  // A fixed mtime: the same version is the same bytes (and digest) on every seed, as a release is.
+  put((1_700_000_000).toString(8).padStart(11, '0') + '\0', 136, 12)
   put('        ', 148, 8)
   put('0', 156, 1)
   put('ustar\0', 257, 6)
