@@ -3,13 +3,18 @@
 // phase in turn, each time followed by its post step, then run to the end. Afterwards no plaintext
 // credential (kubeconfig key, k3s token, SSH key, node host keys) is anywhere under the tool cache, the
 // state-dir or any job's RUNNER_TEMP, and no child process of any run (cp, debugfs, sh, kubectl, helm)
-// was given an input, ACTIONS_RUNTIME_TOKEN, GITHUB_TOKEN or a secret value in its environment.
+// was given an input, ACTIONS_RUNTIME_TOKEN, GITHUB_TOKEN or a secret value in its environment. Then a
+// kubectl planted in the tool cache is refused and fetched again, and one replaced on the mirror (with a
+// matching .sha256 beside it) is refused with the file, the expected and the actual digest.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
-import { access, chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises'
+import { createHash } from 'node:crypto'
+import { access, chmod, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { delimiter, join } from 'node:path'
 import { decryptLabArtifact, runLabAction, type ActionRun, type LabActionSetup } from '../../lab/action.js'
 import { startLab, type Lab } from '../../lab/lab.js'
 import { credentialSecrets } from '../../src/core/crypto/mask.js'
+import { KUBECTL_VERSION } from '../../src/core/phases/addons/tools.js'
+import { kubectl } from '../../src/core/tools/catalog.js'
 import { onBoard } from './helpers-drift.js'
 
 /** Lab board of this suite: no other test file starts nodes there. */
@@ -143,5 +148,42 @@ describe('the environment of every child process of these deploys', () => {
     ])
     expect(records.length).toBeGreaterThan(4)
     expect(bad).toEqual([])
+  })
+})
+
+describe('tools from the cache and the mirror are checked against the lab catalog, not against themselves', () => {
+  const arch = process.arch === 'arm64' ? 'arm64' : 'x64'
+  const tool = kubectl(KUBECTL_VERSION, arch)
+  const sha = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex')
+  const evil = (marker: string): string => `#!/bin/sh\ntouch '${marker}'\nexit 0\n`
+  let planted: ActionRun
+  let hostile: ActionRun
+  let expected: string
+  let cachedFile: string
+  beforeAll(async () => {
+    cachedFile = join(setup.toolCache, 'kubectl', KUBECTL_VERSION.slice(1), arch, 'kubectl')
+    expected = sha(await readFile(cachedFile))
+    // Another job on the runner replaced the cached kubectl (its old record no longer matches).
+    await writeFile(cachedFile, evil(join(lab.dir, 'planted-ran')))
+    planted = await runLabAction(lab, setup, { command: 'deploy', phases: 'addons' })
+    // A hostile mirror serves a replaced kubectl with a .sha256 that matches it; nothing is cached.
+    await rm(join(setup.toolCache, 'kubectl'), { recursive: true, force: true })
+    const body = evil(join(lab.dir, 'mirror-ran'))
+    await lab.mirror.addFile(tool.upstream, body, { mode: 0o755 })
+    await lab.mirror.addFile(tool.checksum!.sumsUrl!, `${sha(body)}\n`)
+    hostile = await runLabAction(lab, setup, { command: 'deploy', phases: 'addons' })
+  }, 120_000)
+
+  test('a planted tool-cache entry is refused with a warning, fetched again, and never run', async () => {
+    expect({ code: planted.code, tail: planted.code ? planted.log.slice(-2000) : '' }).toEqual({ code: 0, tail: '' })
+    expect(planted.log).toContain(`::warning::cached kubectl ${cachedFile} has sha256 ${sha(evil(join(lab.dir, 'planted-ran')))}, expected ${expected}`)
+    await expect(access(join(lab.dir, 'planted-ran'))).rejects.toThrow()
+  })
+
+  test('a hostile mirror\'s replaced kubectl with a matching .sha256 is refused, naming the file, the expected and the actual digest', async () => {
+    expect(hostile.code).toBe(1)
+    const served = sha(evil(join(lab.dir, 'mirror-ran')))
+    expect(hostile.log).toContain(`kubectl kubectl from ${lab.mirror.urlFor(tool.upstream)}: sha256 is ${served}, expected ${expected} (from the digest catalog`)
+    await expect(access(join(lab.dir, 'mirror-ran'))).rejects.toThrow()
   })
 })
