@@ -23,6 +23,10 @@ export interface LabActionSetup {
   ageIdentity: string
   stateDir: string
   toolCache: string
+  /** The lab's digest catalog (digests of the lab-built bytes the mirror serves), as a file. */
+  catalogPath: string
+  /** Extra runner environment for every run (a test's PATH wrappers, TPI_LAB_ENV_RECORD). */
+  env?: Record<string, string>
 }
 
 export interface ActionRun {
@@ -32,6 +36,15 @@ export interface ActionRun {
   summary: string
   /** Wall time of the run, milliseconds. */
   ms: number
+  /** RUNNER_TEMP of the job (what GitHub wipes after it). */
+  runnerTemp: string
+  /** The main step was killed (options.killWhen). */
+  killed: boolean
+}
+
+export interface RunOptions {
+  /** SIGKILLs the main step as soon as its output so far matches (a cancelled or crashed job); post still runs. */
+  killWhen?: (log: string) => boolean
 }
 
 /**
@@ -58,14 +71,17 @@ export async function setupLabAction(lab: Lab, clusterFile: string, overrides: R
   // like a LAN whose DHCP server reserves the file's address for each slot.
   const boardIndex = new Map(loaded.cluster.boardList.map((b, i) => [b.name, i]))
   for (const n of loaded.cluster.nodes) lab.reserve(boardIndex.get(n.board) ?? 0, n.slot, n.ip)
-  await seedMirror(lab.mirror, loaded.cluster)
+  const catalog = await seedMirror(lab.mirror, loaded.cluster, { factory: lab.factory })
+  // Handed to the action as a local file (TPI_LAB_CATALOG), never through the mirror.
+  const catalogPath = join(dir, 'lab-catalog.json')
+  await writeFile(catalogPath, JSON.stringify(catalog, null, 1))
   const ageIdentity = await generateIdentity()
   const stateDir = join(lab.dir, 'state')
   const toolCache = join(lab.dir, 'tool-cache')
   await mkdir(stateDir, { recursive: true })
   await mkdir(toolCache, { recursive: true })
   return {
-    configPath, cluster: loaded.cluster, ageIdentity, stateDir, toolCache,
+    configPath, cluster: loaded.cluster, ageIdentity, stateDir, toolCache, catalogPath,
     inputs: {
       config: configPath,
       'bmc-password': lab.boards[0]!.bmc.password ?? 'turing',
@@ -96,16 +112,28 @@ export function parseCommandFile(text: string): Record<string, string> {
 let runs = 0
 
 /**
+ * The lab's "repository secrets": the Talos secrets bundle a first deploy uploaded, decrypted and passed
+ * as the talos-secrets input on every later run of that cluster, as the deploy's warning tells a user
+ * to do (no copy is kept on the runner). A test passes its own talos-secrets input ('' = none) to differ.
+ */
+const repositorySecrets = new WeakMap<Lab, Map<string, string>>()
+
+/**
  * One job: the main step, then the post step (as `post-if: always()` does), sharing one GITHUB_STATE.
  * `onLog` receives the output as it comes (the demo streams it).
  */
-export async function runLabAction(lab: Lab, setup: LabActionSetup, inputs: Record<string, string>, onLog?: (chunk: string) => void): Promise<ActionRun> {
+export async function runLabAction(lab: Lab, setup: LabActionSetup, inputs: Record<string, string>, onLog?: (chunk: string) => void, options: RunOptions = {}): Promise<ActionRun> {
   // Every call is a new workflow run (its own run id and artifact names), as a push or a schedule is.
   lab.results.newRun()
   runs++
   const dir = await mkdtemp(join(lab.dir, 'job-'))
   for (const f of ['output', 'summary', 'state', 'env', 'path']) await writeFile(join(dir, f), '')
-  const all = { ...setup.inputs, ...inputs }
+  const secrets = repositorySecrets.get(lab) ?? new Map<string, string>()
+  repositorySecrets.set(lab, secrets)
+  const bundleName = `${setup.cluster.name}-talos-secrets`
+  const bundlesBefore = lab.results.artifacts().filter((a) => a.name === bundleName).length
+  const stored = secrets.get(setup.cluster.name)
+  const all = { ...setup.inputs, ...(stored ? { 'talos-secrets': stored } : {}), ...inputs }
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: process.env.HOME ?? dir,
@@ -121,14 +149,25 @@ export async function runLabAction(lab: Lab, setup: LabActionSetup, inputs: Reco
     RUNNER_TEMP: dir,
     RUNNER_TOOL_CACHE: setup.toolCache,
     ...lab.env(),
+    TPI_LAB_CATALOG: setup.catalogPath,
+    ...setup.env,
     ...Object.fromEntries(Object.entries(all).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v]))
   }
   const started = performance.now()
   let log = ''
+  let killed = false
   const step = (entry: 'main' | 'post', stepEnv: Record<string, string>): Promise<number> =>
     new Promise((done, fail) => {
       const child = spawn(process.execPath, [bundle(entry)], { env: stepEnv, stdio: ['ignore', 'pipe', 'pipe'] })
-      const take = (b: Buffer): void => { const s = b.toString(); log += s; onLog?.(s) }
+      const take = (b: Buffer): void => {
+        const s = b.toString()
+        log += s
+        onLog?.(s)
+        if (entry === 'main' && !killed && options.killWhen?.(log)) {
+          killed = true
+          child.kill('SIGKILL')
+        }
+      }
       child.stdout.on('data', take)
       child.stderr.on('data', take)
       child.on('error', fail)
@@ -139,12 +178,18 @@ export async function runLabAction(lab: Lab, setup: LabActionSetup, inputs: Reco
   const postEnv = { ...env, ...Object.fromEntries(Object.entries(state).map(([k, v]) => [`STATE_${k}`, v])) }
   const postCode = await step('post', postEnv)
   if (postCode !== 0) log += `\n(post step exited ${postCode})\n`
+  if (lab.results.artifacts().filter((a) => a.name === bundleName).length > bundlesBefore) {
+    const files = Object.values(await decryptLabArtifact(lab, setup, bundleName))
+    if (files[0]) secrets.set(setup.cluster.name, files[0])
+  }
   return {
     code,
     log,
     outputs: parseCommandFile(await readFile(join(dir, 'output'), 'utf8')),
     summary: await readFile(join(dir, 'summary'), 'utf8'),
-    ms: performance.now() - started
+    ms: performance.now() - started,
+    runnerTemp: dir,
+    killed
   }
 }
 

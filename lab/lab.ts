@@ -8,7 +8,7 @@ import { registerPersonality } from './node/personality.js'
 import { SimNode, type BmcLike } from './node/sim-node.js'
 import { startMirror, type Mirror } from './mirror/index.js'
 import { startResultsService, type ResultsService } from './results/index.js'
-import { registerTalosLab, registerTalosPersonality } from './talos/index.js'
+import { registerTalosLab, registerTalosPersonality, type LabFactory } from './talos/index.js'
 import { startTalosctlServer } from './talos/lib/index.mjs'
 import { startBmc as startBmcEmulator } from './bmc/index.js'
 import { startK3sKube } from './k3s/kube-bridge.js'
@@ -33,6 +33,8 @@ export interface Lab {
   boards: LabBoard[]
   net: LabAddressMap
   mirror: Mirror
+  /** The Image Factory the mirror answers for (lab/talos). */
+  factory: LabFactory
   results: ResultsService
   node(board: number, slot: number): SimNode
   mapBmc(endpointUrlFromFile: string, boardIndex: number): void
@@ -85,14 +87,14 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
   const mirror = await startMirror({ dir: join(dir, 'mirror') })
   const results = await startResultsService({ dir: join(dir, 'results') })
   // The Image Factory and talosctl release assets are answered by lab/talos routes on the mirror.
-  registerTalosLab({ mirror, dir: join(dir, 'talos') })
+  const { factory } = registerTalosLab({ mirror, dir: join(dir, 'talos') })
   // K3s clusters get the lab Kubernetes API on their first server once it runs (lab/k3s/kube-bridge).
   const nodeWith = (ip: string): SimNode | undefined => boards.flatMap((b) => b.nodes).find((n) => n.lanIp === ip && n.state === 'up')
   const k3sKube = await startK3sKube({ labDir: share, hostFor: (ip) => nodeWith(ip)?.host })
   // talosctl calls run in this process (lab/talos/lib/serve.mjs): a node process per call cost more CPU than the nodes.
   const talosctl = await startTalosctlServer()
   return {
-    dir, boards, net, mirror, results,
+    dir, boards, net, mirror, factory, results,
     node: (b, s) => {
       const n = boards[b]?.nodes[s - 1]
       if (!n) throw new Error(`lab has no node at board ${b} slot ${s}, expected board 0..${boards.length - 1}, slot 1..4`)

@@ -10,8 +10,13 @@ export const HELM_STANDIN = fileURLToPath(new URL('./helm.mjs', import.meta.url)
 
 const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`
 
+/** Records the environment the action gave the tool (TPI_LAB_ENV_RECORD, a folder) before running it. */
+export const recordEnvLine = (tool: string): string =>
+  `[ -z "\${TPI_LAB_ENV_RECORD-}" ] || tr '\\0' '\\n' < /proc/$$/environ > "$TPI_LAB_ENV_RECORD/${tool}.$$.env"\n`
+
 function wrapper(script: string, version: string, versionVar: string): string {
-  return `#!/bin/sh\n${versionVar}=${quote(version)} exec ${quote(process.execPath)} ${quote(script)} "$@"\n`
+  const tool = script.split('/').pop()!.replace(/\.mjs$/, '')
+  return `#!/bin/sh\n${recordEnvLine(tool)}${versionVar}=${quote(version)} exec ${quote(process.execPath)} ${quote(script)} "$@"\n`
 }
 
 export function kubectlStandinBinary(version = 'v1.32.0'): Buffer {
@@ -27,7 +32,8 @@ function tarFile(name: string, body: Buffer, mode = 0o755): Buffer {
   put('0000000\0', 108, 8)
   put('0000000\0', 116, 8)
   put(body.length.toString(8).padStart(11, '0') + '\0', 124, 12)
-  put(Math.floor(Date.now() / 1000).toString(8).padStart(11, '0') + '\0', 136, 12)
+  // A fixed mtime: the same version is the same bytes (and digest) on every seed, as a release is.
+  put((1_700_000_000).toString(8).padStart(11, '0') + '\0', 136, 12)
   put('        ', 148, 8)
   put('0', 156, 1)
   put('ustar\0', 257, 6)

@@ -5,6 +5,7 @@
 // sha256), so the download → verify → cache → exec path behaves as with releases.
 import { createHash } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
+import { recordEnvLine } from '../kube/binaries.js'
 
 export const TALOSCTL_STANDIN = fileURLToPath(new URL('./talosctl.mjs', import.meta.url))
 
@@ -14,7 +15,7 @@ const PASSED = ['TALOSCTL_STANDIN_VERSION', 'TALOSCONFIG', 'TPI_ADDRESS_MAP', 'T
 export function talosctlStandinBinary(version: string, arch: 'amd64' | 'arm64'): string {
   return `#!/usr/bin/env bash
 # talosctl ${version} linux/${arch} (turingpi lab stand-in)
-export TALOSCTL_STANDIN_VERSION=${JSON.stringify(version)}
+${recordEnvLine('talosctl')}export TALOSCTL_STANDIN_VERSION=${JSON.stringify(version)}
 if [[ \${TPI_LAB_TALOSCTL-} =~ ^(127\\.[0-9.]+):([0-9]+)$ ]] && { exec 3<>"/dev/tcp/\${BASH_REMATCH[1]}/\${BASH_REMATCH[2]}"; } 2>/dev/null; then
   printf '%s\\0' "$PWD" ${PASSED.map((n) => `"${n}=\${${n}-}"`).join(' ')} -- "$#" "$@" >&3
   if IFS= read -r -d '' -u 3 code && IFS= read -r -d '' -u 3 out && IFS= read -r -d '' -u 3 err; then

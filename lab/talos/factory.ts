@@ -18,6 +18,8 @@ export interface LabFactory {
   hits: { schematics: number; images: number }
   handleSchematics(req: IncomingMessage, res: ServerResponse): Promise<void>
   handleImage(req: IncomingMessage, res: ServerResponse): Promise<void>
+  /** The .xz image of a schematic and version, built once (what handleImage serves). */
+  image(id: string, version: string): Promise<string>
 }
 
 const readBody = async (req: IncomingMessage): Promise<string> => {
@@ -59,6 +61,7 @@ export function createLabFactory(dir: string): LabFactory {
   return {
     schematics,
     hits,
+    image,
     async handleSchematics(req, res) {
       hits.schematics++
       if (req.method !== 'POST') return send(res, 405, 'method not allowed')

@@ -4,6 +4,8 @@ import * as core from '@actions/core'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { COMMANDS, PHASES, type Command, type PhaseName, type RunSettings } from '../core/settings.js'
+import { readCatalogFile } from '../core/tools/digests.js'
+import { checkMirror } from '../core/tools/mirror.js'
 import { Input } from './constants.js'
 
 function list(value: string): string[] {
@@ -47,6 +49,9 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): RunSettings 
   const retention = Number(core.getInput(Input.RetentionDays) || '0')
   if (!Number.isInteger(retention) || retention < 0 || retention > 90)
     throw new InputError(`input retention-days: "${core.getInput(Input.RetentionDays)}" is not a whole number from 0 to 90`)
+  const mirrorInput = core.getInput(Input.Mirror)
+  const mirror = mirrorInput ? checkMirror(mirrorInput) : undefined
+  if (mirror && 'problem' in mirror) throw new InputError(`input mirror: ${mirror.problem}`)
   return {
     command: command as Command,
     configPath: core.getInput(Input.Config) || 'cluster.yaml',
@@ -57,7 +62,9 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): RunSettings 
     confirm: core.getInput(Input.Confirm) || undefined,
     failOnDrift: bool(Input.FailOnDrift),
     stateDir: core.getInput(Input.StateDir) || join(toolCache, 'turingpi-cluster-state'),
-    mirror: core.getInput(Input.Mirror) || undefined,
+    mirror: mirror?.mirror,
+    // Test-only: the lab's digests for the lab-built bytes its mirror serves (see src/core/tools/digests.ts).
+    digestCatalog: env.TPI_LAB_CATALOG ? readCatalogFile(env.TPI_LAB_CATALOG) : undefined,
     tempDir: join(temp, 'turingpi-cluster'),
     retentionDays: retention || undefined,
     secrets: {

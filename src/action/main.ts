@@ -33,7 +33,15 @@ function setOutputs(result: RunResult): void {
   }
 }
 
-/** Plaintext the post step must delete: the run's temp dir and any credential written elsewhere. */
+/**
+ * Plaintext the post step must delete. Saved first before anything runs (a job cancelled or killed
+ * mid-deploy still gets its post step, and every credential is written under the run's temp dir), then
+ * again with what the run reports.
+ */
+function rememberTempDir(settings: RunSettings): void {
+  core.saveState(State.PlaintextFiles, JSON.stringify([settings.tempDir]))
+}
+
 function rememberPlaintext(settings: RunSettings, result: RunResult): void {
   const o = result.outputs
   const published = o.values[PUBLISHED_KEY] as PublishResult | undefined
@@ -51,6 +59,7 @@ export async function run(): Promise<void> {
     core.setFailed((error as Error).message)
     return
   }
+  rememberTempDir(settings)
   const reporter = new ActionsReporter(settings.workingDirectory)
   try {
     const runtime = await createRuntime(settings, reporter, 'action', { artifacts: createActionsArtifactSink() })

@@ -5,6 +5,8 @@ import { homedir, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { PHASES, type Command, type PhaseName, type RunSettings } from '../core/settings.js'
+import { readCatalogFile } from '../core/tools/digests.js'
+import { checkMirror } from '../core/tools/mirror.js'
 
 export const SHARED_FLAGS = {
   config: { type: 'string', short: 'c', default: 'cluster.yaml' },
@@ -40,6 +42,9 @@ export function parseCli(command: Command, argv: string[], env: NodeJS.ProcessEn
   const phases = list(values.phases)
   const bad = phases.filter((p) => !(PHASES as readonly string[]).includes(p))
   if (bad.length) throw new UsageError(`--phases: unknown phase(s) ${bad.join(', ')}; expected some of ${PHASES.join(', ')}`)
+  const mirrorValue = values.mirror ?? env.TPI_MIRROR
+  const mirror = mirrorValue ? checkMirror(mirrorValue) : undefined
+  if (mirror && 'problem' in mirror) throw new UsageError(`--mirror: ${mirror.problem}`)
   const settings: RunSettings = {
     command,
     configPath: values.config,
@@ -50,7 +55,8 @@ export function parseCli(command: Command, argv: string[], env: NodeJS.ProcessEn
     confirm: values.confirm,
     failOnDrift: values['fail-on-drift'],
     stateDir: values['state-dir'] ?? env.TPI_STATE_DIR ?? join(homedir(), '.local', 'state', 'turingpi-cluster'),
-    mirror: values.mirror ?? env.TPI_MIRROR,
+    mirror: mirror?.mirror,
+    digestCatalog: env.TPI_LAB_CATALOG ? readCatalogFile(env.TPI_LAB_CATALOG) : undefined,
     tempDir: join(env.TMPDIR ?? tmpdir(), `turingpi-cluster-${process.pid}`),
     bmcUsername: env.TPI_BMC_USERNAME,
     secrets: {

@@ -4,12 +4,13 @@ import { createBmcClient } from '../adapters/bmc/client.js'
 import type { BmcClient } from '../adapters/bmc/types.js'
 import { FileCacheDownloads } from '../adapters/downloads/file-cache.js'
 import { createToolCacheDownloads } from '../adapters/downloads/tool-cache.js'
-import type { Downloads } from '../adapters/downloads/types.js'
+import type { DigestCatalog, Downloads } from '../adapters/downloads/types.js'
 import type { AddressMap } from '../adapters/net/types.js'
 import type { Deps } from '../core/deps.js'
 import { TpiError } from '../core/errors.js'
 import type { Reporter } from '../core/reporter.js'
 import type { RunSettings } from '../core/settings.js'
+import { CATALOG } from '../core/tools/digests.js'
 
 /**
  * One logged-in client per board, made on first use (validate and a static plan never log in). The first
@@ -40,9 +41,12 @@ export function createBmcFactory(settings: RunSettings, reporter: Reporter, net:
   }
 }
 
-export function createDownloads(options: { toolCache: string; tempDir: string; reporter: Reporter; front: 'action' | 'cli' }): Downloads {
+export function createDownloads(options: { toolCache: string; tempDir: string; reporter: Reporter; front: 'action' | 'cli'; catalog?: DigestCatalog }): Downloads {
   const log = (message: string): void => options.reporter.info(message)
+  const warn = (message: string): void => options.reporter.warn(message)
+  // The lab (tests) serves its own bytes, so it hands its own catalog; everyone else gets the committed one.
+  const catalog = options.catalog ?? CATALOG
   return options.front === 'action'
-    ? createToolCacheDownloads({ toolCache: options.toolCache, tempDir: options.tempDir, log })
-    : new FileCacheDownloads({ root: options.toolCache, log })
+    ? createToolCacheDownloads({ toolCache: options.toolCache, tempDir: options.tempDir, catalog, log, warn })
+    : new FileCacheDownloads({ root: options.toolCache, catalog, log, warn })
 }

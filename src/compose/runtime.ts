@@ -65,7 +65,7 @@ export async function createRuntime(settings: RunSettings, reporter: Reporter, f
       bmc: createBmcFactory(settings, reporter, net),
       ssh: createSshConnector(),
       net,
-      downloads: createDownloads({ toolCache, tempDir: settings.tempDir, reporter, front }),
+      downloads: createDownloads({ toolCache, tempDir: settings.tempDir, reporter, front, catalog: settings.digestCatalog }),
       exec: createLocalExec(),
       artifacts: parts?.artifacts,
       sleep: (ms) => new Promise((r) => setTimeout(r, ms))

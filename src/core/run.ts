@@ -134,6 +134,8 @@ export async function execute(
   const release = engine.lock ? await engine.lock(ctx) : async () => {}
   const steps: StepLog = { spans: [] }
   try {
+    // A run that waited for the lock reads what the run before it recorded (host keys, flash records).
+    await state.reload()
     await deploy(ctx, engine, phases, steps)
     await engine.publish?.(ctx)
     return { status: 'ok', ...base, steps: steps.spans }

@@ -33,6 +33,11 @@ export interface RunSettings {
   stateDir: string
   /** One URL base for every download; undefined = upstream. */
   mirror?: string
+  /**
+   * Replaces the committed digest catalog (src/core/tools/digests.ts). Test-only: the lab serves its own
+   * bytes and hands their digests here (TPI_LAB_CATALOG); never read from a mirror.
+   */
+  digestCatalog?: Record<string, { sha256?: string; source: string }>
   /** Runner temp dir for plaintext files that the post step removes. */
   tempDir: string
   retentionDays?: number

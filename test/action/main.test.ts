@@ -41,6 +41,19 @@ describe('the action bundle run as GitHub runs it', () => {
     expect(r.stdout).toContain('::error::input command: "destroy" is not one of validate, plan, deploy, drift')
   })
 
+  it('refuses a mirror with shell syntax at validate, before anything runs, and saves no plaintext list', () => {
+    const r = runAction('main', { command: 'validate', config: 'examples/k3s-cluster.yaml', mirror: 'http://m#g;e touch /tmp/x;#' })
+    expect(r.code).toBe(1)
+    expect(r.stdout).toContain('::error::input mirror: mirror "http://m#g;e touch /tmp/x;#" is not a URL base of the form http(s)://host[:port][/path]')
+    expect(parseCommandFile(r.state)).toEqual({})
+  })
+
+  it('puts the run\'s temp dir, where every plaintext credential goes, in the post step\'s delete list', () => {
+    const r = runAction('main', { command: 'validate', config: 'examples/k3s-cluster.yaml' })
+    expect(r.code).toBe(0)
+    expect(JSON.parse(parseCommandFile(r.state)['plaintext-files']!)).toContain(join(r.dir, 'turingpi-cluster'))
+  })
+
   it('masks secret inputs before anything else is printed', () => {
     const r = runAction('main', { command: 'validate', config: 'examples/k3s-cluster.yaml', 'bmc-password': 'hunter2-secret' })
     const firstMask = r.stdout.indexOf('::add-mask::hunter2-secret')

@@ -5,6 +5,12 @@ import { join } from 'node:path'
 import { parseCli, UsageError } from '../../src/cli/settings.js'
 
 describe('CLI settings', () => {
+  it('refuses a mirror with shell syntax from the flag or TPI_MIRROR, and keeps a valid one without its trailing slash', () => {
+    expect(() => parseCli('validate', ['--mirror', 'http://m#g;e touch /tmp/x;#'], {})).toThrow(UsageError)
+    expect(() => parseCli('validate', [], { TPI_MIRROR: 'https://m.example/$(id)' })).toThrow(/--mirror: mirror "https:\/\/m.example\/\$\(id\)" is not a URL base/)
+    expect(parseCli('validate', ['--mirror', 'http://127.0.0.1:8080/'], {}).settings.mirror).toBe('http://127.0.0.1:8080')
+  })
+
   it('reads flags into run settings and secrets only from the environment', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cli-'))
     writeFileSync(join(dir, 'key'), 'PRIVATE KEY TEXT')

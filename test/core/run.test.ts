@@ -1,11 +1,12 @@
 import { describe, expect, it } from '@jest/globals'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Deps } from '../../src/core/deps.js'
 import type { PhaseModule } from '../../src/core/phases/types.js'
 import { MemoryReporter } from '../../src/core/reporter.js'
 import { execute, type Engine } from '../../src/core/run.js'
+import { StateStore } from '../../src/core/state/store.js'
 import type { RunSettings } from '../../src/core/settings.js'
 import { BASE_K3S } from './config/base.js'
 
@@ -122,6 +123,34 @@ describe('execute', () => {
     const r = await execute(settings(), noDeps, new MemoryReporter(), engine)
     expect(r.status).toBe('failed')
     expect(events).toEqual(['locked', 'released'])
+  })
+
+  it('a deploy reads the state again once it holds the lock: what the run it waited for recorded is seen, not overwritten', async () => {
+    const s = settings()
+    let seen: unknown
+    const modules = recordingModules([]).slice(3, 4).map((m): PhaseModule => ({
+      ...m,
+      run: async (ctx) => {
+        seen = ctx.state.node('cp').hostKey
+        await ctx.state.markDone('cp', 'install')
+        return { changed: false, summary: 'ok' }
+      }
+    }))
+    const r = await execute(s, noDeps, new MemoryReporter(), {
+      modules,
+      // While this run waits for the lock, the run holding it records a host key.
+      lock: async () => {
+        const other = await StateStore.open(s.stateDir, 'lab')
+        other.node('cp').hostKey = 'SHA256:recorded-by-the-other-run'
+        await other.save()
+        return async () => {}
+      }
+    })
+    expect(r.status).toBe('ok')
+    expect(seen).toBe('SHA256:recorded-by-the-other-run')
+    const disk = JSON.parse(readFileSync(join(s.stateDir, 'lab', 'state.json'), 'utf8')) as { nodes: { cp: { hostKey: string; phases: object } } }
+    expect(disk.nodes.cp.hostKey).toBe('SHA256:recorded-by-the-other-run')
+    expect(disk.nodes.cp.phases).toHaveProperty('install')
   })
 
   it('plan uses the modules that observe and the static plan for the others', async () => {

@@ -4,9 +4,17 @@ import { get as httpGet, type IncomingMessage } from 'node:http'
 import { get as httpsGet } from 'node:https'
 import { TpiError } from '../../core/errors.js'
 
-export async function openUrl(url: string, idleTimeoutMs = 60_000, redirects = 5): Promise<IncomingMessage> {
+export interface GetOptions {
+  idleTimeoutMs?: number
+  /** Extra trusted CA for https (tests' loopback upstream); the system store otherwise. */
+  ca?: string
+}
+
+export async function openUrl(url: string, options: GetOptions = {}, redirects = 5): Promise<IncomingMessage> {
+  const idleTimeoutMs = options.idleTimeoutMs ?? 60_000
   const res = await new Promise<IncomingMessage>((resolve, reject) => {
-    const req = (url.startsWith('https:') ? httpsGet : httpGet)(url, { headers: { 'user-agent': 'turingpi-cluster-action' } }, resolve)
+    const headers = { 'user-agent': 'turingpi-cluster-action' }
+    const req = url.startsWith('https:') ? httpsGet(url, { headers, ...(options.ca ? { ca: options.ca } : {}) }, resolve) : httpGet(url, { headers }, resolve)
     req.setTimeout(idleTimeoutMs, () => req.destroy(new Error(`no data for ${idleTimeoutMs} ms`)))
     req.on('error', (e) => reject(new TpiError('DownloadFailed', `download of ${url} failed: ${e.message}`, { cause: e })))
   })
@@ -14,7 +22,11 @@ export async function openUrl(url: string, idleTimeoutMs = 60_000, redirects = 5
   if (status >= 300 && status < 400 && res.headers.location) {
     res.resume()
     if (redirects === 0) throw new TpiError('DownloadFailed', `download of ${url}: too many redirects`)
-    return openUrl(new URL(res.headers.location, url).toString(), idleTimeoutMs, redirects - 1)
+    const next = new URL(res.headers.location, url).toString()
+    // A redirect may never downgrade: https stays https (an http mirror is allowed only from the start).
+    if (url.startsWith('https:') && !next.startsWith('https:'))
+      throw new TpiError('InsecureRedirect', `download of ${url} redirected to ${next}; refusing a redirect from https to another scheme`)
+    return openUrl(next, options, redirects - 1)
   }
   if (status !== 200) {
     res.resume()
@@ -23,8 +35,8 @@ export async function openUrl(url: string, idleTimeoutMs = 60_000, redirects = 5
   return res
 }
 
-export async function getText(url: string): Promise<string> {
-  const res = await openUrl(url)
+export async function getText(url: string, options: GetOptions = {}): Promise<string> {
+  const res = await openUrl(url, options)
   const chunks: Buffer[] = []
   for await (const c of res) chunks.push(c as Buffer)
   return Buffer.concat(chunks).toString('utf8')

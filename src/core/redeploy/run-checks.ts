@@ -3,6 +3,7 @@ import type { Cluster } from '../config/model.js'
 import { checkArtifactSettings } from '../crypto/check-settings.js'
 import type { ConfigIssue } from '../errors.js'
 import type { RunSettings } from '../settings.js'
+import { checkImageDigests } from '../tools/image-trust.js'
 import { checkRedeploy } from './check.js'
 
 /** Phases after which a deploy has credentials to upload (k3s server install, Talos bootstrap). */
@@ -11,5 +12,5 @@ const CREDENTIAL_PHASES = ['install', 'join']
 export function checkRunSettings(cluster: Cluster, settings: RunSettings): ConfigIssue[] {
   const willUpload =
     settings.command === 'deploy' && (!settings.phases?.length || settings.phases.some((p) => CREDENTIAL_PHASES.includes(p)))
-  return [...checkRedeploy(cluster, settings), ...checkArtifactSettings(settings, willUpload)]
+  return [...checkRedeploy(cluster, settings), ...checkArtifactSettings(settings, willUpload), ...checkImageDigests(cluster, settings)]
 }

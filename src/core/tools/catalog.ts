@@ -1,5 +1,7 @@
 // Where every artifact comes from: upstream URL, checksum source and cache key. Pure functions, so the
-// plan can show them and tests can assert exact values.
+// plan can show them and tests can assert exact values. The digest to check against comes from the
+// cluster file's pin, the committed catalog (digests.ts) or the upstream checksum file, always addressed
+// at the upstream host: a mirror serves bytes only (see src/adapters/downloads/file-cache.ts).
 //
 // Cache keys are full semver because the tool-cache layout (<tool>/<semver>/<arch>) is looked up by
 // semver and anything else is never found again. Build metadata (+k3s1) is DROPPED by semver.clean, so
@@ -34,8 +36,8 @@ export function talosctl(version: string, arch: Arch, mirror?: string): Artifact
   const fileName = `talosctl-linux-${goArch(arch)}`
   return {
     tool: 'talosctl', version: cacheVersion(version), arch, fileName, executable: true,
-    url: viaMirror(`${base}/${fileName}`, mirror),
-    checksum: { sumsUrl: viaMirror(`${base}/sha256sum.txt`, mirror), sumsEntry: fileName }
+    url: viaMirror(`${base}/${fileName}`, mirror), upstream: `${base}/${fileName}`,
+    checksum: { sumsUrl: `${base}/sha256sum.txt`, sumsEntry: fileName }
   }
 }
 
@@ -43,8 +45,8 @@ export function kubectl(version: string, arch: Arch, mirror?: string): ArtifactR
   const url = `https://dl.k8s.io/release/${vee(version)}/bin/linux/${goArch(arch)}/kubectl`
   return {
     tool: 'kubectl', version: cacheVersion(version), arch, fileName: 'kubectl', executable: true,
-    url: viaMirror(url, mirror),
-    checksum: { sumsUrl: viaMirror(`${url}.sha256`, mirror) }
+    url: viaMirror(url, mirror), upstream: url,
+    checksum: { sumsUrl: `${url}.sha256` }
   }
 }
 
@@ -54,8 +56,8 @@ export function helm(version: string, arch: Arch, mirror?: string): ArtifactRequ
   const url = `https://get.helm.sh/${fileName}`
   return {
     tool: 'helm', version: cacheVersion(version), arch, fileName,
-    url: viaMirror(url, mirror),
-    checksum: { sumsUrl: viaMirror(`${url}.sha256sum`, mirror), sumsEntry: fileName }
+    url: viaMirror(url, mirror), upstream: url,
+    checksum: { sumsUrl: `${url}.sha256sum`, sumsEntry: fileName }
   }
 }
 
@@ -69,8 +71,8 @@ export function k3sBinary(version: string, arch: Arch = 'arm64', mirror?: string
   const base = k3sRelease(version)
   return {
     tool: 'k3s', version: cacheVersion(version), arch, fileName, executable: true,
-    url: viaMirror(`${base}/${fileName}`, mirror),
-    checksum: { sumsUrl: viaMirror(`${base}/sha256sum-${goArch(arch)}.txt`, mirror), sumsEntry: fileName }
+    url: viaMirror(`${base}/${fileName}`, mirror), upstream: `${base}/${fileName}`,
+    checksum: { sumsUrl: `${base}/sha256sum-${goArch(arch)}.txt`, sumsEntry: fileName }
   }
 }
 
@@ -79,40 +81,46 @@ export function k3sAirgap(version: string, arch: Arch = 'arm64', mirror?: string
   const base = k3sRelease(version)
   return {
     tool: 'k3s-airgap', version: cacheVersion(version), arch, fileName,
-    url: viaMirror(`${base}/${fileName}`, mirror),
-    checksum: { sumsUrl: viaMirror(`${base}/sha256sum-${goArch(arch)}.txt`, mirror), sumsEntry: fileName }
+    url: viaMirror(`${base}/${fileName}`, mirror), upstream: `${base}/${fileName}`,
+    checksum: { sumsUrl: `${base}/sha256sum-${goArch(arch)}.txt`, sumsEntry: fileName }
   }
 }
 
 /**
  * The install script at the tag of the k3s version (get.k3s.io is unversioned, so it could change under
- * a cached key). Upstream publishes no checksum for it; pin with sha256 to verify.
+ * a cached key). Upstream publishes no checksum for it: the catalog (or a pin) is the only check.
  */
 export function k3sInstallScript(version: string, mirror?: string, sha256?: string): ArtifactRequest {
+  const url = `https://raw.githubusercontent.com/k3s-io/k3s/${encodeURIComponent(vee(version))}/install.sh`
   return {
     tool: 'k3s-install', version: cacheVersion(version), arch: 'any', fileName: 'install.sh', executable: true,
-    url: viaMirror(`https://raw.githubusercontent.com/k3s-io/k3s/${encodeURIComponent(vee(version))}/install.sh`, mirror),
+    url: viaMirror(url, mirror), upstream: url,
     ...(sha256 ? { checksum: { sha256 } } : {})
   }
 }
 
-/** The Talos metal image from the Image Factory; the factory publishes no sums, so a pin is the check. */
+/**
+ * The Talos metal image from the Image Factory. The factory publishes no sums: a pin (the cluster file's,
+ * or the digest recorded at the first download) or the catalog is the check; without one, only bytes
+ * read straight from factory.talos.dev over https are taken (and their digest recorded), never a mirror's.
+ */
 export function talosImage(schematic: string, version: string, mirror?: string, sha256?: string): ArtifactRequest {
   if (!/^[0-9a-f]{64}$/.test(schematic)) throw new Error(`schematic id "${schematic}" is not 64 hex digits`)
+  const url = `https://factory.talos.dev/image/${schematic}/${vee(version)}/metal-arm64.raw.xz`
   return {
     tool: 'talos-image', version: `${cacheVersion(version)}-s${schematic}`, arch: 'arm64', fileName: 'metal-arm64.raw.xz',
-    url: viaMirror(`https://factory.talos.dev/image/${schematic}/${vee(version)}/metal-arm64.raw.xz`, mirror),
+    url: viaMirror(url, mirror), upstream: url, firstUseOverHttps: true,
     ...(sha256 ? { checksum: { sha256 } } : {})
   }
 }
 
-/** An Armbian (or any) image by URL; keyed by its pin, else by its URL. */
+/** An Armbian (or any) image by URL; keyed by its pin, else by its URL. Needs a pin or a catalog entry. */
 export function imageByUrl(url: string, mirror?: string, sha256?: string): ArtifactRequest {
   const key = (sha256 ?? createHash('sha256').update(url).digest('hex')).toLowerCase().slice(0, 16)
   const fileName = decodeURIComponent(new URL(url).pathname.split('/').pop() || 'image.img')
   return {
     tool: 'armbian', version: `0.0.0-h${key}`, arch: 'arm64', fileName,
-    url: viaMirror(url, mirror),
+    url: viaMirror(url, mirror), upstream: url,
     ...(sha256 ? { checksum: { sha256 } } : {})
   }
 }

@@ -1,6 +1,7 @@
 // Longhorn needs iSCSI on every node. On K3s that is the open-iscsi package (os-bootstrap installs it; its
 // result is read when this run has it, otherwise each node is asked with dpkg-query over SSH). On Talos
 // it is the siderolabs/iscsi-tools system extension, which must be in the Image Factory schematic.
+import { q } from '../k3s/script.js'
 import type { NodeSpec } from '../../config/model.js'
 import { withPool } from '../k3s/shells.js'
 import type { PhaseContext } from '../types.js'
@@ -15,7 +16,7 @@ export type PackageProbe = (ctx: PhaseContext, node: NodeSpec, pkg: string) => P
 
 export const dpkgProbe: PackageProbe = (ctx, node, pkg) =>
   withPool(ctx, 'addons', async (pool) => {
-    const out = await (await pool.shell(node)).exec(`dpkg-query -W -f='\${Status}' ${pkg}`, { timeoutMs: 30_000 })
+    const out = await (await pool.shell(node)).exec(`dpkg-query -W -f='\${Status}' ${q(pkg)}`, { timeoutMs: 30_000 })
     return out.code === 0 && /\binstall ok installed\b/.test(out.stdout)
   })
 

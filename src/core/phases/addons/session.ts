@@ -26,12 +26,12 @@ export function stderrTail(text: string, lines = 6): string {
 }
 
 /**
- * The kubeconfig of this run (install/join/bootstrap), else one still in the state folder, else one
- * asked from the cluster read-only (drift and plan after the post step removed the plaintext).
+ * The kubeconfig of this run (install/join/bootstrap), else one asked from the cluster read-only (a
+ * kubeconfig never outlives the job that fetched it).
  */
 export async function findKubeconfig(ctx: PhaseContext): Promise<string | undefined> {
-  const candidates = [ctx.outputs.kubeconfigPath, join(ctx.state.dir, 'kubeconfig')].filter((p): p is string => !!p)
-  for (const path of candidates) if (await access(path).then(() => true, () => false)) return path
+  const path = ctx.outputs.kubeconfigPath
+  if (path && (await access(path).then(() => true, () => false))) return path
   return readOnlyKubeconfig(ctx)
 }
 

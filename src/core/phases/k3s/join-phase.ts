@@ -1,6 +1,7 @@
 // Phase join (K3s, cluster scope): the agents join with the token from the first server, then the
 // whole cluster is awaited (nodes Ready with their roles, core pods running) and the kubeconfig is
 // fetched, pointed at the API endpoint and written 0600 into the state folder.
+import { credentialsDir } from '../../state/credentials.js'
 import { PhaseError } from '../../errors.js'
 import type { PhaseContext, PhaseModule, StepResult } from '../types.js'
 import { readToken, waitForCluster } from './cluster-ops.js'
@@ -44,7 +45,7 @@ async function run(ctx: PhaseContext): Promise<StepResult> {
 
     const raw = (await (await pool.shell(topo.first)).get(K3S_KUBECONFIG)).toString('utf8')
     for (const secret of kubeconfigSecrets(raw)) ctx.reporter.secret(secret)
-    ctx.outputs.kubeconfigPath = await writeKubeconfig(ctx.state.dir, rewriteKubeconfig(raw, ctx.cluster.apiEndpoint))
+    ctx.outputs.kubeconfigPath = await writeKubeconfig(await credentialsDir(ctx.settings), rewriteKubeconfig(raw, ctx.cluster.apiEndpoint))
 
     const changed = results.filter((r) => r.changed).length
     return {

@@ -5,6 +5,9 @@
 import type { ArtifactRequest } from '../../../adapters/downloads/types.js'
 import { cacheVersion, viaMirror } from '../../tools/catalog.js'
 
+/** The fetch URL (under the mirror when set) and the upstream URL the digest catalog is keyed by. */
+const at = (upstream: string, mirror?: string): { url: string; upstream: string } => ({ url: viaMirror(upstream, mirror), upstream })
+
 /** rkllama release this action installs (its Python dependencies still come from PyPI on the node). */
 export const RKLLAMA_VERSION = '0.0.54'
 
@@ -13,7 +16,7 @@ export function rknnRuntime(version: string, mirror?: string): ArtifactRequest {
     tool: 'librknnrt',
     version: cacheVersion(version),
     arch: 'arm64',
-    url: viaMirror(`https://raw.githubusercontent.com/airockchip/rknn-toolkit2/v${version}/rknpu2/runtime/Linux/librknn_api/aarch64/librknnrt.so`, mirror),
+    ...at(`https://raw.githubusercontent.com/airockchip/rknn-toolkit2/v${version}/rknpu2/runtime/Linux/librknn_api/aarch64/librknnrt.so`, mirror),
     fileName: 'librknnrt.so'
   }
 }
@@ -23,7 +26,7 @@ export function rkllmRuntime(version: string, mirror?: string): ArtifactRequest 
     tool: 'librkllmrt',
     version: cacheVersion(version),
     arch: 'arm64',
-    url: viaMirror(`https://raw.githubusercontent.com/airockchip/rknn-llm/release-v${version}/rkllm-runtime/Linux/librkllm_api/aarch64/librkllmrt.so`, mirror),
+    ...at(`https://raw.githubusercontent.com/airockchip/rknn-llm/release-v${version}/rkllm-runtime/Linux/librkllm_api/aarch64/librkllmrt.so`, mirror),
     fileName: 'librkllmrt.so'
   }
 }
@@ -33,7 +36,7 @@ export function rkllamaSource(mirror?: string): ArtifactRequest {
     tool: 'rkllama',
     version: RKLLAMA_VERSION,
     arch: 'arm64',
-    url: viaMirror(`https://github.com/NotPunchnox/rkllama/archive/refs/tags/${RKLLAMA_VERSION}.tar.gz`, mirror),
+    ...at(`https://github.com/NotPunchnox/rkllama/archive/refs/tags/${RKLLAMA_VERSION}.tar.gz`, mirror),
     fileName: `rkllama-${RKLLAMA_VERSION}.tar.gz`
   }
 }
@@ -76,7 +79,7 @@ export function modelArtifact(entry: ModelEntry, mirror?: string): ArtifactReque
     tool: `rkllm-model-${entry.repo.replace(/[^A-Za-z0-9]+/g, '-').toLowerCase()}`,
     version: cacheVersion(entry.rkllmVersion),
     arch: 'arm64',
-    url: viaMirror(`https://huggingface.co/${entry.repo}/resolve/main/${entry.file}`, mirror),
+    ...at(`https://huggingface.co/${entry.repo}/resolve/main/${entry.file}`, mirror),
     fileName: entry.file
   }
 }

@@ -1,5 +1,6 @@
 // What the NPU phase and the drift checks share: whether the file wants the NPU stack at all, which model
 // it wants on a node, where rkllama answers and whether it lists that model.
+import { q } from '../k3s/script.js'
 import type { RemoteShell } from '../../../adapters/ssh/types.js'
 import type { Cluster, NodeSpec } from '../../config/model.js'
 import { PhaseError } from '../../errors.js'
@@ -27,7 +28,7 @@ export const rkllamaUrl = (ctx: PhaseContext, node: NodeSpec, port: number): str
 
 /** One GET /api/tags from the node: the models it lists, or what went wrong. */
 export async function askRkllama(shell: RemoteShell, url: string, model?: string): Promise<{ models: string } | { problem: string }> {
-  const out = await shell.exec(`curl -fsS --max-time 5 ${url}`, { timeoutMs: 15_000 })
+  const out = await shell.exec(`curl -fsS --max-time 5 ${q(url)}`, { timeoutMs: 15_000 })
   if (out.code !== 0) return { problem: out.stderr.trim().split('\n').pop() ?? `exit ${out.code}` }
   try {
     const names = ((JSON.parse(out.stdout) as { models?: { name: string }[] }).models ?? []).map((m) => m.name)

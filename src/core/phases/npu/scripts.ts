@@ -64,6 +64,8 @@ result`
 }
 
 export function rkllamaUnit(port: number): string {
+  // The unit is program text for systemd: only a port number may reach it.
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`rkllama port ${port} is not a TCP port (1..65535)`)
   return `# Managed by turingpi-cluster-action.
 [Unit]
 Description=rkllama (LLM API on the RK3588 NPU)

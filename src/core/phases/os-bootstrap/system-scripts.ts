@@ -104,7 +104,16 @@ if [ "\${#missing[@]}" -gt 0 ]; then
     for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
       [ -f "$f" ] || continue
       case "$f" in /etc/apt/sources.list) out="$lists/sources.list" ;; *) out="$lists/parts/$(basename "$f")" ;; esac
-      sed -E "s#https?://([^/[:space:]]+)#$APT_MIRROR/\\1#g" "$f" > "$out"
+      # The mirror is data (read from the environment), never part of a program: sed would take a
+      # '#' in it as the end of its s### command and run the rest.
+      APT_MIRROR="$APT_MIRROR" awk '
+        { rest = $0; out = ""
+          while (match(rest, "https?://[^/[:space:]]+")) {
+            host = substr(rest, RSTART, RLENGTH); sub("^https?://", "", host)
+            out = out substr(rest, 1, RSTART - 1) ENVIRON["APT_MIRROR"] "/" host
+            rest = substr(rest, RSTART + RLENGTH)
+          }
+          print out rest }' "$f" > "$out"
     done
     touch "$lists/sources.list"
     apt_opts=(-o "Dir::Etc::sourcelist=$lists/sources.list" -o "Dir::Etc::sourceparts=$lists/parts")

@@ -1,6 +1,7 @@
 // Machine configs for every node: `talosctl gen config` from the secrets bundle with the generated and the
 // user's patches, one output per node, then `talosctl validate --mode metal` on each before any node is
 // touched. Configs hold secrets: written 0600 under the run's temp folder, never printed.
+import { credentialsDir } from '../../state/credentials.js'
 import { access, chmod, readFile, writeFile, mkdir } from 'node:fs/promises'
 import { createHash } from 'node:crypto'
 import { isAbsolute, join } from 'node:path'
@@ -77,10 +78,10 @@ export async function renderConfigs(ctx: PhaseContext, talosctl: Talosctl, secre
   return out
 }
 
-/** talosconfig in state-dir (0600) with the control planes as endpoints, so the file works as handed out. */
+/** talosconfig in the run's credentials folder (0600) with the control planes as endpoints, so the file works as handed out. */
 export async function writeTalosconfig(ctx: PhaseContext, talosctl: Talosctl, secretsPath: string, to?: string): Promise<string> {
   const c = talosCtx(ctx).cluster
-  const path = to ?? join(ctx.state.dir, 'talosconfig')
+  const path = to ?? join(await credentialsDir(ctx.settings), 'talosconfig')
   const r = await talosctl.run(genTalosconfigArgv({ clusterName: c.name, endpoint: c.apiEndpoint, secretsPath, out: path, talosVersion: c.talos_version }))
   if (r.code !== 0) throw fail(undefined, `talosctl gen config --output-types talosconfig failed (exit ${r.code}): ${tail(r.stderr || r.stdout)}`, 're-run the workflow')
   const text = await readFile(path, 'utf8')
@@ -98,8 +99,10 @@ export async function writeTalosconfig(ctx: PhaseContext, talosctl: Talosctl, se
   return path
 }
 
+/** The talosconfig this run already wrote (none is kept between runs: it is a credential). */
 export async function existingTalosconfig(ctx: PhaseContext): Promise<string | undefined> {
-  const path = ctx.outputs.talosconfigPath ?? join(ctx.state.dir, 'talosconfig')
+  const path = ctx.outputs.talosconfigPath
+  if (!path) return undefined
   try {
     const text = await readFile(path, 'utf8')
     maskCredential(ctx.reporter, 'talosconfig', text)

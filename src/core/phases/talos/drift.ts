@@ -29,7 +29,7 @@ export async function talosDrift(ctx: PhaseContext): Promise<DriftFinding[]> {
     if (seen.mode === 'unreachable') return [row('talos.api', 'answering on 50000', seen.detail || 'no answer', 'unreachable')]
     if (seen.mode === 'maintenance') return [row('talos.mode', 'configured', 'maintenance (no machine config)')]
     const config = p.configs.get(seen.node.id)
-    if (!config) return [row('talos.machineconfig', 'compared with the cluster file', 'no talos-secrets input or kept bundle to render it', 'unreachable')]
+    if (!config) return [row('talos.machineconfig', 'compared with the cluster file', 'no talos-secrets input to render it', 'unreachable')]
     const [version, schematic, machineConfig] = await Promise.all([
       versionRow(p, seen.node.ip, wantedVersion),
       wantedSchematic ? schematicRow(p, seen.node.ip, wantedSchematic, wantedVersion) : undefined,

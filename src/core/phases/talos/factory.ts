@@ -111,8 +111,8 @@ async function resolveImage(ctx: TalosCtx): Promise<TalosImage> {
   const known = recorded(ctx)[key]
   const pin = c.image_sha256?.toLowerCase() ?? known
   const got = await ctx.deps.downloads.fetch(talosImage(id, c.talos_version, ctx.settings.mirror, pin))
-  // A cache hit carries the hash written at download time; the bytes may have changed since.
-  const sha256 = got.downloaded ? got.sha256 : await sha256File(got.path)
+  // The downloads adapter checked a cache hit against the pin (or re-downloaded it): no second hash.
+  const sha256 = got.sha256
   if (pin && sha256 !== pin) {
     throw new PhaseError('flash', undefined, `cached Talos image ${got.path} has sha256 ${sha256}, but ${c.image_sha256 ? 'image_sha256 pins' : 'the first download recorded'} ${pin}`, `delete ${dirname(got.path)} so the image is downloaded again, then re-run`, { code: 'ImageCorrupted' })
   }

@@ -55,7 +55,7 @@ async function plan(ctx: PhaseContext): Promise<PlanStep[]> {
     await Promise.all(p.observed.map(async (seen) => {
       const config = p.configs.get(seen.node.id)
       try {
-        if (!config && seen.mode === 'configured') throw new Error('configured node, but no talos-secrets input or kept bundle to compare its config with')
+        if (!config && seen.mode === 'configured') throw new Error('configured node, but no talos-secrets input to compare its config with')
         const d = config
           ? await decideApply(p.talosctl, seen, config, p.talosconfig)
           : await decideApply(p.talosctl, seen, { node: seen.node, path: '', sha256: '' }, '')

@@ -1,6 +1,7 @@
 // Phase join (Talos, cluster scope): bootstrap etcd once on the first control plane, wait for
 // `talosctl health` within bootstrap_timeout (naming what is unhealthy on failure), then fetch the
 // kubeconfig into state-dir (0600). Nothing here prints a credential.
+import { credentialsDir } from '../../state/credentials.js'
 import { chmod, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Talosctl } from '../../../adapters/talosctl/types.js'
@@ -60,10 +61,10 @@ export async function waitHealthy(ctx: PhaseContext, talosctl: Talosctl, talosco
   }
 }
 
-/** Into state-dir (deploy), or into `dir` (read-only runs: the temp folder the post step cleans). */
-export async function fetchKubeconfig(ctx: PhaseContext, talosctl: Talosctl, talosconfig: string, dir = ctx.state.dir): Promise<string> {
+/** Into the run's credentials folder, or into `dir` (read-only runs); both under the temp dir the post step cleans. */
+export async function fetchKubeconfig(ctx: PhaseContext, talosctl: Talosctl, talosconfig: string, dir?: string): Promise<string> {
   const c = talosCtx(ctx).cluster
-  const path = join(dir, 'kubeconfig')
+  const path = join(dir ?? (await credentialsDir(ctx.settings)), 'kubeconfig')
   const first = c.nodes[0]
   const r = await talosctl.run(kubeconfigArgv(first.ip, talosconfig, path))
   if (r.code !== 0) throw new PhaseError('join', first.id, `talosctl kubeconfig failed (exit ${r.code}): ${tail(`${r.stdout}\n${r.stderr}`)}`, RESUME, { code: 'TalosKubeconfig' })
@@ -83,7 +84,7 @@ async function run(ctx: PhaseContext): Promise<StepResult> {
   await waitHealthy(ctx, talosctl, talosconfig)
   await fetchKubeconfig(ctx, talosctl, talosconfig)
   for (const n of c.nodes) ctx.outputs.nodeStatus[n.id] = { node: n.id, role: n.role, ip: n.ip, ready: true, version: c.talos_version }
-  return { changed: bootstrapped, summary: `${bootstrapped ? 'bootstrapped, ' : ''}healthy: ${c.nodes.length} node(s); kubeconfig in state-dir` }
+  return { changed: bootstrapped, summary: `${bootstrapped ? 'bootstrapped, ' : ''}healthy: ${c.nodes.length} node(s); kubeconfig fetched` }
 }
 
 async function plan(ctx: PhaseContext): Promise<PlanStep[]> {

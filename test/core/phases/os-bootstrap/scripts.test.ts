@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process'
 import { describe, expect, test } from '@jest/globals'
 import { nvmeScript } from '../../../../src/core/phases/os-bootstrap/nvme-script.js'
 import {
@@ -36,6 +37,19 @@ describe('os-bootstrap scripts', () => {
     expect(scripts.packagesMirror).toContain(`APT_MIRROR='https://mirror.example'\n`)
     expect(scripts.packages).toContain(`APT_MIRROR=''\n`)
     expect(scripts.packagesMirror).toContain('Dir::Etc::sourceparts=$lists/parts')
+  })
+
+  test('the mirror reaches the apt source rewrite as data: sed or awk syntax in it is copied, never run', () => {
+    // The rewrite program of the script, run on a sources file with a hostile value in the environment.
+    const program = /awk '\n([\s\S]*?)' "\$f"/.exec(scripts.packagesMirror)?.[1]
+    expect(program).toBeDefined()
+    const hostile = 'http://m#g;e touch /tmp/x;#&\\1"; system("id") #'
+    const out = execFileSync('awk', [program!], {
+      input: 'deb http://deb.debian.org/debian bookworm main\ndeb https://security.debian.org/x bookworm-security main\n',
+      env: { PATH: process.env.PATH, APT_MIRROR: hostile }, encoding: 'utf8'
+    })
+    expect(out).toBe(`deb ${hostile}/deb.debian.org/debian bookworm main\ndeb ${hostile}/security.debian.org/x bookworm-security main\n`)
+    expect(scripts.packagesMirror).not.toMatch(/sed [^\n]*APT_MIRROR/)
   })
 
   test('the static address file carries the gateway as DNS when none is given', () => {

@@ -2,7 +2,8 @@
 // simulated nodes running the lab Talos API, the talosctl stand-in from the mirror and the lab factory;
 // then a converged rerun that applies and reboots nothing.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
-import { readFile, stat } from 'node:fs/promises'
+import { readdir, readFile, stat } from 'node:fs/promises'
+import { join } from 'node:path'
 import { request } from 'node:https'
 import { parse } from 'yaml'
 import { talosInstallPhase } from '../../../../src/core/phases/talos/install-phase.js'
@@ -47,15 +48,17 @@ describe('Talos deploy: 1 control plane + 3 workers', () => {
     expect(w1.machine.kubelet.extraMounts[0]).toMatchObject({ destination: '/var/mnt/longhorn', options: ['bind', 'rshared', 'rw'] })
   }, 40_000)
 
-  test('join bootstraps etcd once, waits for health and fetches the kubeconfig (0600) into state-dir', async () => {
+  test('join bootstraps etcd once, waits for health and fetches the kubeconfig (0600) into the run temp dir, never state-dir', async () => {
     const ctx = await lab.context(cluster)
     const result = await talosJoinPhase.run!(ctx)
-    expect(result.summary).toBe('bootstrapped, healthy: 4 node(s); kubeconfig in state-dir')
+    expect(result.summary).toBe('bootstrapped, healthy: 4 node(s); kubeconfig fetched')
     expect(lab.uart[1]).toContain('[talos] bootstrap request received')
     const kubeconfig = await readFile(ctx.outputs.kubeconfigPath as string, 'utf8')
     expect((await stat(ctx.outputs.kubeconfigPath as string)).mode & 0o777).toBe(0o600)
     expect(kubeconfig).toContain('server: https://10.10.88.73:6443')
-    expect(ctx.outputs.talosconfigPath).toBe(`${ctx.state.dir}/talosconfig`)
+    expect(ctx.outputs.talosconfigPath).toBe(join(ctx.settings.tempDir, 'credentials', 'talosconfig'))
+    expect(ctx.outputs.kubeconfigPath).toBe(join(ctx.settings.tempDir, 'credentials', 'kubeconfig'))
+    expect((await readdir(ctx.state.dir)).sort()).toEqual(['state.json'])
     const tc = parse(await readFile(ctx.outputs.talosconfigPath as string, 'utf8')) as { contexts: Record<string, { endpoints: string[] }> }
     expect(tc.contexts.lab?.endpoints).toEqual(['10.10.88.73'])
     expect(Object.keys(ctx.outputs.nodeStatus)).toEqual(['talos-cp', 'talos-w1', 'talos-w2', 'talos-w3'])

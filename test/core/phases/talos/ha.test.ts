@@ -34,7 +34,7 @@ describe('Talos HA deploy with patch targeting', () => {
     const ctx = await lab.context(cluster)
     expect((await talosInstallPhase.run!(ctx)).summary).toBe('talos-cp1: install; talos-cp2: install; talos-cp3: install; talos-w1: install')
     const join = await talosJoinPhase.run!(ctx)
-    expect(join.summary).toBe('bootstrapped, healthy: 4 node(s); kubeconfig in state-dir')
+    expect(join.summary).toBe('bootstrapped, healthy: 4 node(s); kubeconfig fetched')
     expect(lab.uart[1]).toContain('bootstrap request received')
     expect(lab.uart[2]).not.toContain('bootstrap request received')
     expect(boots()).toEqual([1, 1, 1, 1])

@@ -1,5 +1,5 @@
-// The secrets bundle is generated once and then always taken from the talos-secrets input (or the copy in
-// state-dir); an existing cluster without it stops instead of growing a second PKI. Plan never writes one.
+// The secrets bundle is generated once and then always taken from the talos-secrets input (no copy is kept
+// on the runner); an existing cluster without it stops instead of growing a second PKI. Plan never writes one.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import { execFile } from 'node:child_process'
 import { access, readFile, rm, writeFile } from 'node:fs/promises'
@@ -53,9 +53,16 @@ describe('Talos secrets bundle', () => {
   }, 30_000)
 
   test('an existing cluster without the bundle stops with TalosSecretsMissing', async () => {
-    const ctx = await lab.context(cluster, { stateDir: join(lab.dir, 'other-runner') })
+    const ctx = await lab.context(cluster, { stateDir: join(lab.dir, 'other-runner'), talosSecrets: '' })
     await expect(talosInstallPhase.run!(ctx)).rejects.toMatchObject({ code: 'TalosSecretsMissing', message: expect.stringContaining('pass the bundle from the first deploy') })
     expect(ctx.outputs.talosSecretsPath).toBeUndefined()
+  }, 20_000)
+
+  test('a bundle left in state-dir by an earlier version is never read (another job could have planted it), only named', async () => {
+    const ctx = await lab.context(cluster, { stateDir: join(lab.dir, 'legacy'), talosSecrets: '' })
+    await writeFile(join(ctx.state.dir, 'talos-secrets.yaml'), bundle, { mode: 0o600 })
+    await expect(talosInstallPhase.run!(ctx)).rejects.toMatchObject({ code: 'TalosSecretsMissing' })
+    expect(ctx.reporter.text()).toContain(`state-dir holds a plaintext Talos secrets bundle left by an earlier version (${join(ctx.state.dir, 'talos-secrets.yaml')}); it is not read`)
   }, 20_000)
 
   test('a different bundle is refused by the configured nodes and named as the cause', async () => {

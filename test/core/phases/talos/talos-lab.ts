@@ -3,7 +3,7 @@
 // talosctl stand-in reads, and a mirror with the Image Factory and the talosctl release assets. Boards are
 // numbered per test file so files running in parallel never share 127.10.b.s:50000.
 import { EventEmitter } from 'node:events'
-import { copyFile, mkdtemp, rm } from 'node:fs/promises'
+import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { LabAddressMap } from '../../../../lab/address-map.js'
@@ -11,7 +11,9 @@ import { buildTalosImage } from '../../../../lab/images/index.js'
 import { registerPersonality } from '../../../../lab/node/personality.js'
 import { SimNode } from '../../../../lab/node/sim-node.js'
 import { registerTalosLab, type TalosLab } from '../../../../lab/talos/index.js'
+import { factoryImageCatalog, talosctlCatalog } from '../../../../lab/seed.js'
 import { FileCacheDownloads } from '../../../../src/adapters/downloads/file-cache.js'
+import type { DigestCatalog } from '../../../../src/adapters/downloads/types.js'
 import { createLocalExec } from '../../../../src/adapters/exec/local-exec.js'
 import type { Cluster } from '../../../../src/core/config/model.js'
 import type { Deps } from '../../../../src/core/deps.js'
@@ -30,6 +32,11 @@ export interface TalosTestLab {
   nodes: SimNode[]
   uart: string[]
   deps: Deps
+  /**
+   * A run's context. Like a user who stored the first deploy's bundle as the talos-secrets secret, a
+   * later context passes the bundle an earlier one generated, unless `talosSecrets` says otherwise
+   * ('' = no input).
+   */
   context(cluster: Cluster, options?: { stateDir?: string; talosSecrets?: string }): Promise<PhaseContext & { reporter: MemoryReporter }>
   powerOn(slots?: number[]): Promise<void>
   reflash(slot: number): Promise<void>
@@ -51,23 +58,31 @@ export async function startTalosTestLab(o: { board: number; ips: string[]; versi
     onAddress: (n, lan) => (lan ?? (n.state === 'off' ? undefined : ip)) ? net.setNode(lan ?? ip, n.board, n.slot) : net.removeNode(n.board, n.slot)
   }))
   for (let s = 1; s <= o.ips.length; s++) await copyFile(image.path, bmc.diskPath(s))
+  const catalog: DigestCatalog = { ...talosctlCatalog(o.version ?? 'v1.9.0') }
   const deps: Deps = {
     bmc: () => Promise.reject(new Error('no BMC in the Talos phase tests')),
     ssh: { connect: () => Promise.reject(new Error('no SSH on Talos')), probe: async () => undefined },
     net,
-    downloads: new FileCacheDownloads({ root: join(dir, 'tool-cache') }),
+    // The lab's catalog: digests of the lab-built talosctl and factory images (filled per cluster below).
+    downloads: new FileCacheDownloads({ root: join(dir, 'tool-cache'), catalog }),
     exec: createLocalExec({ ...process.env, TPI_LAB_DIR: dir, TALOSCTL_LAB_HEALTH_POLL_MS: '40' }),
     sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 40)))
   }
   const lab: TalosTestLab = {
     dir, mirror, talos, net, nodes, uart, deps,
     async context(cluster, c = {}) {
+      if (cluster.kind === 'talos') {
+        Object.assign(catalog, talosctlCatalog(cluster.talos_version))
+        if (cluster.image_source === 'factory') Object.assign(catalog, await factoryImageCatalog(talos.factory, cluster))
+      }
       const stateDir = c.stateDir ?? join(dir, 'state')
+      const generated = await readFile(join(dir, 'tmp', `talos-${cluster.name}`, 'secrets.yaml'), 'utf8').catch(() => undefined)
+      const talosSecrets = c.talosSecrets ?? generated
       return {
         cluster, deps, reporter: new MemoryReporter(), state: await StateStore.open(stateDir, cluster.name), nodes: cluster.nodes, outputs: emptyOutputs(),
         settings: {
           command: 'deploy', configPath: 'cluster.yaml', workingDirectory: dir, reflash: false, failOnDrift: false, stateDir, tempDir: join(dir, 'tmp'),
-          mirror: mirror.url, secrets: { artifactRecipients: [], ...(c.talosSecrets ? { talosSecrets: c.talosSecrets } : {}) }
+          mirror: mirror.url, secrets: { artifactRecipients: [], ...(talosSecrets ? { talosSecrets } : {}) }
         }
       }
     },

@@ -1,0 +1,30 @@
+// readSettings reads INPUT_* as @actions/core does; a bad mirror stops the run before anything else.
+import { afterEach, describe, expect, test } from '@jest/globals'
+import { InputError, readSettings } from '../../src/action/inputs.js'
+
+const saved = { ...process.env }
+afterEach(() => {
+  for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k]
+  Object.assign(process.env, saved)
+})
+
+describe('the mirror input', () => {
+  test('a mirror with shell syntax is refused when the inputs are read, naming the input', () => {
+    process.env.INPUT_COMMAND = 'validate'
+    process.env.INPUT_MIRROR = 'http://m#g;e touch /tmp/x;#'
+    expect(() => readSettings()).toThrow(InputError)
+    expect(() => readSettings()).toThrow(/^input mirror: mirror "http:\/\/m#g;e touch \/tmp\/x;#" is not a URL base/)
+  })
+
+  test('a valid mirror is kept without its trailing slash', () => {
+    process.env.INPUT_COMMAND = 'validate'
+    process.env.INPUT_MIRROR = 'http://127.0.0.1:8080/'
+    expect(readSettings().mirror).toBe('http://127.0.0.1:8080')
+  })
+
+  test('no digest catalog override unless the lab names one', () => {
+    process.env.INPUT_COMMAND = 'validate'
+    delete process.env.TPI_LAB_CATALOG
+    expect(readSettings().digestCatalog).toBeUndefined()
+  })
+})
