@@ -12,6 +12,7 @@ import type { BmcContext } from './context.js'
 import { Faults } from './faults.js'
 import { FlashService } from './flash.js'
 import { httpHandler, httpsHandler } from './server.js'
+import { RequestLock } from './lock.js'
 import { labCertificate } from './tls.js'
 import type { BmcEmulator, BmcEmulatorOptions, FirmwareInfo, RequestLog } from './types.js'
 import { UartRing } from './uart.js'
@@ -74,14 +75,21 @@ export async function startBmc(options: BmcEmulatorOptions = {}): Promise<BmcEmu
     return rel.startsWith('..') ? join(dataDir, 'sdcard', '.invalid') : join(dataDir, 'sdcard', rel)
   }
   const uartWrites: { slot: number; cmd: string }[] = []
+  const sockets = new Set<Socket>()
   const ctx: BmcContext = {
-    board, flash, faults, auth, events, uarts, uartWrites, dataDir, diskPath, sdcardPath,
+    board, flash, faults, auth, lock: new RequestLock(), uploads: { active: 0 }, events, uarts, uartWrites, dataDir, diskPath, sdcardPath,
     firmware: { ...DEFAULT_FIRMWARE, ip: host, ...options.firmware },
     drainUartOnRead: options.drainUartOnRead ?? false,
     resetDelayMs: options.resetDelayMs ?? 1000, powerStepMs: options.powerStepMs ?? 0,
+    restart: () => {
+      auth.restart()
+      for (const r of uarts.values()) r.clear()
+      flash.restart()
+      board.reapplyStored()
+      for (const s of sockets) s.destroy()
+    },
   }
   const requests: RequestLog[] = []
-  const sockets = new Set<Socket>()
   const https = createHttpsServer({ key: cert.keyPem, cert: cert.certPem }, httpsHandler(ctx, requests))
   trackSockets(https, sockets)
   const port = await listen(https, options.port ?? 0, host)
@@ -111,7 +119,9 @@ export async function startBmc(options: BmcEmulatorOptions = {}): Promise<BmcEmu
     uart: (slot) => { checkSlot(slot); const r = uarts.get(slot)!; return { write: (t) => r.write(t), contents: () => r.contents() } },
     power: (slot) => { checkSlot(slot); return board.isOn(slot) },
     storedPower: (slot) => { checkSlot(slot); return board.isStored(slot) },
-    reload: () => auth.wipe(),
+    uploadsInProgress: () => ctx.uploads.active,
+    flashBytesWritten: () => (flash.stateName === 'Transferring' ? flash.current?.bytesWritten : undefined),
+    reload: () => ctx.restart(),
     stop, close: stop,
   }
   Object.defineProperty(emulator, 'setPowerHook', {

@@ -103,7 +103,12 @@ export interface BmcEmulator {
   requests: RequestLog[]
   uartWrites: { slot: number; cmd: string }[]
   faults: FaultControl
-  reload(): void // wipe tokens like a bmcd restart
+  /** Upload POSTs being received right now (the request lock is held by them). */
+  uploadsInProgress(): number
+  /** The running transfer's bytes_written as the worker counts it (no request, so it does not queue); undefined unless Transferring. */
+  flashBytesWritten(): number | undefined
+  /** A bmcd restart (§8.19): tokens, bans, UART rings and the transfer are gone (status Ready), open connections drop, stored power is re-applied. */
+  reload(): void
   stop(): Promise<void>
   close(): Promise<void> // alias of stop
 }
