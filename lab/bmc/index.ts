@@ -60,6 +60,9 @@ export async function startBmc(options: BmcEmulatorOptions = {}): Promise<BmcEmu
   })
   const faults = new Faults(options.faults, () => auth.expireAll())
   const board = new Board(events)
+  // A v2.5 hub cannot make a node the USB host (§8.14), so its routing starts as a device; v2.4 as host.
+  const revision = options.firmware?.boardRevision ?? DEFAULT_FIRMWARE.boardRevision
+  board.usb = { mode: /^2\.4/.test(revision) ? 'Host' : 'Device', slot: 1, route: 'AlternativePort' }
   const flash = new FlashService(board, faults, events, {
     uploadDeadlineMs: options.uploadDeadlineMs ?? 10_000, usbDetectMs: options.usbDetectMs ?? 50,
     writeBytesPerSec: options.writeBytesPerSec, verifyBytesPerSec: options.verifyBytesPerSec,
@@ -120,6 +123,7 @@ export async function startBmc(options: BmcEmulatorOptions = {}): Promise<BmcEmu
     power: (slot) => { checkSlot(slot); return board.isOn(slot) },
     storedPower: (slot) => { checkSlot(slot); return board.isStored(slot) },
     uploadsInProgress: () => ctx.uploads.active,
+    waitedRequests: () => ctx.lock.contended,
     flashBytesWritten: () => (flash.stateName === 'Transferring' ? flash.current?.bytesWritten : undefined),
     reload: () => ctx.restart(),
     stop, close: stop,

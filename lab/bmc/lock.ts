@@ -3,6 +3,8 @@
 export class RequestLock {
   private held = false
   private readonly waiting: (() => void)[] = []
+  /** Requests that arrived while another was being handled (had to wait, as on a real BMC). */
+  contended = 0
 
   /** Resolves with a release function once every earlier holder has released (FIFO, like tokio's Mutex). */
   acquire(): Promise<() => void> {
@@ -17,7 +19,10 @@ export class RequestLock {
           this.waiting.shift()?.()
         })
       }
-      if (this.held) this.waiting.push(grant)
+      if (this.held) {
+        this.contended++
+        this.waiting.push(grant)
+      }
       else grant()
     })
   }

@@ -105,6 +105,8 @@ export interface BmcEmulator {
   faults: FaultControl
   /** Upload POSTs being received right now (the request lock is held by them). */
   uploadsInProgress(): number
+  /** How many requests arrived while another was being handled and had to wait (§8.1); a client that queues its own requests causes none. */
+  waitedRequests(): number
   /** The running transfer's bytes_written as the worker counts it (no request, so it does not queue); undefined unless Transferring. */
   flashBytesWritten(): number | undefined
   /** A bmcd restart (§8.19): tokens, bans, UART rings and the transfer are gone (status Ready), open connections drop, stored power is re-applied. */

@@ -74,7 +74,7 @@ export const flashPhase: PhaseModule = {
       const bmc = await ctx.deps.bmc(board(ctx, node))
       const timeoutMs = ctx.cluster.flash_timeout * 1000
       await ctx.reporter.group(`flash ${node.id} (slot ${node.slot} on ${node.board})`, () =>
-        flashNode({ node: node.id, slot: node.slot, bmc, imagePath: prepared.path, sha256: prepared.sha256, reporter: ctx.reporter, sleep: ctx.deps.sleep, timeoutMs })
+        flashNode({ node: node.id, slot: node.slot, bmc, imagePath: prepared.path, imageSource: base.source, sha256: prepared.sha256, reporter: ctx.reporter, sleep: ctx.deps.sleep, timeoutMs })
       )
       await ctx.state.clear(node.id)
       if (prepared.hostKeyFingerprint) ctx.state.node(node.id).hostKey = prepared.hostKeyFingerprint

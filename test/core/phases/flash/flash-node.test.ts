@@ -45,7 +45,7 @@ describe('flashNode', () => {
   })
 
   test('sha256 mismatch reported by the BMC names the node and explains', async () => {
-    expect((await failure('sha256')).message).toMatch(/BMC reported "sha256 checksum failed.*image changed in transit/)
+    expect((await failure('sha256')).message).toMatch(/BMC reported "sha256 checksum failed.*metal-arm64\.raw\.xz is corrupt or truncated, or changed in transit/)
   })
 
   test('CRC read-back error points at the eMMC', async () => {
