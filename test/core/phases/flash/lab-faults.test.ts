@@ -237,7 +237,7 @@ describe('flash + boot against the lab BMC emulator', () => {
     const first = await b.context()
     const e = await failingRun(b, first)
     expect(e).toMatchObject({ phase: 'boot', node: 'w1', code: 'BootTimeout' })
-    expect(e.message).toMatch(/^node w1: boot failed: no Talos maintenance\/ready line on slot 2's console within boot_timeout 1 s; last console lines:\n/)
+    expect(e.message).toMatch(/^node w1: boot failed: the Talos API on 10\.10\.88\.74:50000 did not answer within boot_timeout 1 s and slot 2's console shows no Talos maintenance\/ready line; last console lines:\n/)
     expect(e.message).toContain('Kernel panic - not syncing: VFS: Unable to mount root fs')
     expect(e.message).toMatch(/power-cycled/)
     expect(b.flashed).toEqual([1, 2, 3]) // boot failures do not stop the other nodes

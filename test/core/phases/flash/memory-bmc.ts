@@ -20,6 +20,8 @@ export class MemoryBmc implements BmcClient {
   bootLog: Partial<Record<Slot, string>> = {}
   /** Called on power-on so a test can start its simulated node. */
   onPower?: (slot: Slot, on: boolean) => void
+  /** Whether a request is in flight to this BMC (undefined: the client cannot say). */
+  busy?: () => boolean
   private handle = 0
   private verifyPolls = 0
 
