@@ -63,10 +63,11 @@ export async function startBmc(options: BmcEmulatorOptions = {}): Promise<BmcEmu
   // A v2.5 hub cannot make a node the USB host (§8.14), so its routing starts as a device; v2.4 as host.
   const revision = options.firmware?.boardRevision ?? DEFAULT_FIRMWARE.boardRevision
   board.usb = { mode: /^2\.4/.test(revision) ? 'Host' : 'Device', slot: 1, route: 'AlternativePort' }
-  const flash = new FlashService(board, faults, events, {
+  const timings = {
     uploadDeadlineMs: options.uploadDeadlineMs ?? 10_000, usbDetectMs: options.usbDetectMs ?? 50,
     writeBytesPerSec: options.writeBytesPerSec, verifyBytesPerSec: options.verifyBytesPerSec,
-  })
+  }
+  const flash = new FlashService(board, faults, events, timings)
   const uarts = new Map(SLOTS.map((s) => [s as number, new UartRing()]))
   const checkSlot = (slot: number): void => {
     if (!SLOTS.includes(slot as 1)) throw new Error(`slot ${slot} is not a BMC slot, expected 1..4`)
@@ -122,6 +123,11 @@ export async function startBmc(options: BmcEmulatorOptions = {}): Promise<BmcEmu
     uart: (slot) => { checkSlot(slot); const r = uarts.get(slot)!; return { write: (t) => r.write(t), contents: () => r.contents() } },
     power: (slot) => { checkSlot(slot); return board.isOn(slot) },
     storedPower: (slot) => { checkSlot(slot); return board.isStored(slot) },
+    throttle: (rates) => {
+      // 0 or undefined = unlimited; applies from the next transfer on.
+      if ('writeBytesPerSec' in rates) timings.writeBytesPerSec = rates.writeBytesPerSec || undefined
+      if ('verifyBytesPerSec' in rates) timings.verifyBytesPerSec = rates.verifyBytesPerSec || undefined
+    },
     uploadsInProgress: () => ctx.uploads.active,
     waitedRequests: () => ctx.lock.contended,
     flashBytesWritten: () => (flash.stateName === 'Transferring' ? flash.current?.bytesWritten : undefined),

@@ -104,6 +104,8 @@ export interface BmcEmulator {
   uartWrites: { slot: number; cmd: string }[]
   faults: FaultControl
   /** Upload POSTs being received right now (the request lock is held by them). */
+  /** Changes the eMMC write / CRC read-back rates (bytes/s; 0 = unlimited) from the next transfer on. */
+  throttle(rates: { writeBytesPerSec?: number; verifyBytesPerSec?: number }): void
   uploadsInProgress(): number
   /** How many requests arrived while another was being handled and had to wait (§8.1); a client that queues its own requests causes none. */
   waitedRequests(): number

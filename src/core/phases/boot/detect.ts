@@ -103,19 +103,23 @@ async function readConsole(w: BootWait, waitMs: number): Promise<string | undefi
 export async function waitForBoot(w: BootWait): Promise<{ seconds: number; line: string }> {
   const now = w.now ?? Date.now
   const started = now()
-  const poll = w.pollMs ?? 2000
+  // A probe is a local connect: cheap enough to repeat every second (less for short boot_timeouts).
+  const poll = w.pollMs ?? Math.min(1000, Math.max(50, w.timeoutMs / 20))
   let hinted = false
-  while (now() - started <= w.timeoutMs) {
+  for (;;) {
     const seen = await probeDetail(w.deps, w.os, w.ip, w.sshPort, Math.min(3000, Math.max(poll, 500)))
     if (seen) return { seconds: (now() - started) / 1000, line: seen }
-    if (!hinted && w.reporter && now() - started > w.timeoutMs / 2 && !w.bmc.busy?.()) {
+    const elapsed = now() - started
+    if (elapsed >= w.timeoutMs) break
+    if (!hinted && w.reporter && elapsed > w.timeoutMs / 2 && !w.bmc.busy?.()) {
       // A slow boot: one look at the console, only if the BMC is not busy with another node.
       hinted = true
       const text = await readConsole(w, 0)
       const last = text === undefined ? undefined : lastLines(text, 1)
       if (last) w.reporter.info(`${w.node}: not answering yet after ${Math.round((now() - started) / 1000)} s; console: ${last}`)
     }
-    await w.deps.sleep(poll)
+    // The last probe falls on the deadline.
+    await w.deps.sleep(Math.max(1, Math.min(poll, w.timeoutMs - (now() - started))))
   }
   const resume = 're-run the workflow; the node is not reflashed if its image is already in place, and a node still powered but not answering is power-cycled'
   const what = w.os === 'armbian' ? `SSH on ${w.ip}:${w.sshPort}` : `the Talos API on ${w.ip}:50000`

@@ -79,7 +79,10 @@ export async function flashNode(job: FlashJob): Promise<{ seconds: number; bytes
       }
       throw await fail(await uploadFailure(job, handle, uploadError), uploadError)
     }
-    // The POST returned: the data is written. Follow the CRC read-back to Done.
+    // The POST returned: the data is written. Follow the CRC read-back to Done, polling soon at first
+    // (a short read-back is over in a moment), then every pollMs.
+    const pollMs = job.pollMs ?? 1000
+    let wait = Math.min(100, pollMs)
     for (;;) {
       if (now() - started > job.timeoutMs) {
         await job.bmc.cancelFlash().catch(() => {})
@@ -108,7 +111,8 @@ export async function flashNode(job: FlashJob): Promise<{ seconds: number; bytes
             '; nothing is known about what reached the eMMC'
         )
       }
-      await job.sleep(job.pollMs ?? 1000)
+      await job.sleep(wait)
+      wait = Math.min(wait * 2, pollMs)
     }
   }
 }
