@@ -127,7 +127,11 @@ async function uploadFailure(job: FlashJob, handle: number, uploadError: unknown
   }
   if (status?.state === 'error') {
     const fileName = job.imagePath.split('/').pop() as string
-    return `upload failed: ${why}; the BMC reported "${status.message}" (${advice(status.message, fileName, job.imageSource)})`
+    // bmcd cancels the transfer itself when the body length differs from the announced one (§8.5).
+    const why2 = /missing .+ bytes/.test(why) && status.message === 'cancelled by user'
+      ? `the BMC received a different number of bytes than the ${fileName} size announced at start, and cancelled (the file changed while it was sent?)`
+      : advice(status.message, fileName, job.imageSource)
+    return `upload failed: ${why}; the BMC reported "${status.message}" (${why2})`
   }
   return `upload failed: ${why}; the flash status is then ${status ? describe(status) : 'unknown (no answer)'} (an upload is never re-sent blindly)`
 }
