@@ -54,7 +54,6 @@ export class Transfer {
   readonly source = deferred<Readable>()
   /** Settles when the data has been written (what the upload POST waits for). */
   readonly written = deferred<void>()
-  deadline: NodeJS.Timeout | undefined
   constructor(readonly req: FlashStart) {}
 }
 
@@ -65,6 +64,7 @@ export class FlashService {
   private state: 'Ready' | 'Transferring' | 'Done' | 'Error' = 'Ready'
   private doneInfo: [{ secs: number; nanos: number }, number] | undefined
   private error = ''
+  private readonly timers = new Set<NodeJS.Timeout>()
   current: Transfer | undefined
 
   constructor(private readonly board: Board, private readonly faults: Faults, private readonly events: EventEmitter, private readonly t: FlashTimings) {}
@@ -87,7 +87,14 @@ export class FlashService {
     this.current = t
     this.state = 'Transferring'
     if (req.source) t.source.resolve(req.source)
-    else t.deadline = setTimeout(() => { if (!t.uploadStarted) this.fail(t, 'Send timeout') }, this.t.uploadDeadlineMs)
+    // bmcd's send timer is not tied to a handle: whatever transfer is current when it fires and still
+    // waits for its upload fails, even one started later by another request.
+    const timer = setTimeout(() => {
+      const c = this.current
+      if (this.state === 'Transferring' && c && !c.uploadStarted && !c.req.source) this.fail(c, 'Send timeout')
+    }, this.t.uploadDeadlineMs)
+    this.timers.add(timer)
+    setTimeout(() => this.timers.delete(timer), this.t.uploadDeadlineMs + 1).unref()
     void this.run(t)
     return t
   }
@@ -105,7 +112,6 @@ export class FlashService {
   private stop(t: Transfer, message: string): void {
     if (t.finished) return
     t.finished = true
-    clearTimeout(t.deadline)
     t.written.reject(new FlashFailure(message))
     t.source.reject(new FlashFailure(message))
     t.abort.abort(new FlashFailure(message))
@@ -118,8 +124,15 @@ export class FlashService {
     if (this.current && !this.current.finished) this.stop(this.current, 'cancelled by user')
   }
 
+  /** The emulator stops: no send timer may outlive it. */
+  dispose(): void {
+    for (const t of this.timers) clearTimeout(t)
+    this.timers.clear()
+  }
+
   /** A bmcd restart: the transfer is simply gone and the status reads Ready again (§8.19). */
   restart(): void {
+    this.dispose()
     if (this.current && !this.current.finished) this.stop(this.current, 'transfer canceled')
     this.current = undefined
     this.state = 'Ready'
@@ -134,7 +147,6 @@ export class FlashService {
     if (handle !== t.id) throw new FlashFailure('unauthorized request for handle')
     if (t.uploadStarted || t.req.source) throw new FlashFailure('cannot transfer bytes to worker. This is either because the transfer happens locally, or is already ongoing.')
     t.uploadStarted = true
-    clearTimeout(t.deadline)
     return t
   }
 

@@ -108,6 +108,7 @@ export async function startBmc(options: BmcEmulatorOptions = {}): Promise<BmcEmu
   const stop = (): Promise<void> => {
     stopped ??= (async () => {
       flash.cancel()
+      flash.dispose()
       await Promise.all([closeServer(https, sockets), http ? closeServer(http, sockets) : undefined])
       events.removeAllListeners()
       if (!given) await rm(dataDir, { recursive: true, force: true })

@@ -47,6 +47,16 @@ describe('checklist 11: one transfer slot', () => {
     expect((await pollFlash(b)).at(-1)).toMatchObject({ Done: [{}, 3] })
   })
 
+  it('times out a transfer started later by the timer of an earlier start (the timer is not tied to a handle)', async () => {
+    const b = await board({ uploadDeadlineMs: 300 })
+    await startFlash(b, 'node=0&file=a.img&length=4')
+    await new Promise((r) => setTimeout(r, 200))
+    const second = await startFlash(b, 'node=1&file=b.img&length=4')
+    await new Promise((r) => setTimeout(r, 150)) // the first start's timer fired; the second is 150 ms old
+    expect(await flashStatus(b)).toEqual({ Error: 'Send timeout' })
+    expect((await upload(b, second, Buffer.alloc(4))).body).toBe('cannot execute command in current state. current=Error, expected=Transferring')
+  })
+
   it('keeps Error without an id until the next start', async () => {
     const b = await board({ uploadDeadlineMs: 30 })
     await startFlash(b, 'node=0&file=a.img&length=4')
