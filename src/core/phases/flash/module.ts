@@ -1,6 +1,7 @@
 // The 'flash' phase (per node, pipelined by run.ts through pipelinedNodeSteps). After the BMC reports
-// Done the node is off: the UART ring is snapshotted, then the node is powered on, and the snapshot is
-// handed to the 'boot' phase so it reads only this boot's console output.
+// Done the node is off: the UART ring is snapshotted (the BMC is free at that moment), then the node is
+// powered on, and the snapshot is handed to the 'boot' phase, which shows only this boot's console
+// output when it has to explain a slow or failed boot.
 import type { BmcClient } from '../../../adapters/bmc/types.js'
 import type { BoardSpec, NodeSpec } from '../../config/model.js'
 import { PhaseError } from '../../errors.js'
