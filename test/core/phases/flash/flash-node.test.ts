@@ -70,7 +70,7 @@ describe('flashNode', () => {
 
   test('Done is not read alone as success: a Done for another length is not this flash (§8.8)', async () => {
     const e = await failure('other-done')
-    expect(e.message).toContain(`the BMC reports Done for ${data.length + 1} bytes, but this flash sent ${data.length}: not this transfer`)
+    expect(e.message).toContain(`the BMC reports Done for ${data.length - 1} bytes, but this flash sent ${data.length}: not this transfer`)
     expect(e.message).toContain('Slot 2 was left powered off')
   })
 

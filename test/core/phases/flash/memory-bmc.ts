@@ -96,7 +96,7 @@ export class MemoryBmc implements BmcClient {
     const s = this.status
     if (s.state === 'transferring' && this.verifyPolls > 0 && --this.verifyPolls === 0) {
       // 'other-done': someone else's transfer finished in between (Done carries no id, only a length).
-      const size = this.faults.has('other-done') ? s.size + 1 : s.size
+      const size = this.faults.has('other-done') ? s.size - 1 : s.size
       this.status = this.faults.has('crc') ? { state: 'error', message: 'crc error. expected 1, calculated 2' } : { state: 'done', seconds: 1, size }
     }
     return this.status
