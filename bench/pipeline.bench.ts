@@ -1,14 +1,16 @@
 // (b) 4 nodes: flash + boot + bootstrap wall time, pipelined (pipelinedNodeSteps, as run.ts runs the
 // node phases) vs strictly serial (each node's flash, boot and bootstrap before the next node's flash) vs
-// the floor Σflash + one boot + one bootstrap.
+// bmcd's floor: one global transfer slot, so Σ(upload + CRC read-back) + the last node's boot + bootstrap.
 //
 // The flash and boot parts are the real phase modules and the real HTTPS client against the lab's BMC
-// emulator (lab/bmc) with simulated Talos nodes (test/core/phases/flash/lab-board.ts). RK1-like
-// proportions scaled down 1:200: a flash of ~90 s (eMMC rate set so the image takes 450 ms to write,
-// USB detection 10 ms, CRC read-back on), first boot ~60 s → 300 ms, bootstrap (apt, NVMe, k3s install
-// + air-gap import) ~240 s → 1200 ms, which stays a stand-in delay (it needs SSH, not the BMC). Polls
-// run at 1:200 too (1 s → 5 ms). The floor uses the flash durations measured in the same pipelined
-// run (so protocol overheads count in both), plus the nominal boot and bootstrap.
+// emulator (lab/bmc), which serves one request at a time like bmcd 2.3.7 (§8.1), with simulated Talos
+// nodes (test/core/phases/flash/lab-board.ts). RK1-like proportions scaled down 1:200: an upload of
+// ~90 s (eMMC rate set so the image takes 450 ms to write) and a CRC read-back of ~30 s (150 ms), USB
+// detection 10 ms, first boot ~60 s → 300 ms, bootstrap (apt, NVMe, k3s install + air-gap import)
+// ~240 s → 1200 ms, which stays a stand-in delay (it needs SSH, not the BMC). Polls run at 1:200 too
+// (1 s → 5 ms). The floor's flash term is what the BMC itself spent per node in the same pipelined run
+// (flash-start → Done in the emulator: detection, upload, read-back), so client overheads between
+// flashes (start request, the poll that sees Done, power-on) count against the pipeline, not the floor.
 //
 // Note the vs-serial ratio depends on the proportions: (4F+R)/(4F+4R) ≤ 0.5 only when boot+bootstrap
 // R ≥ 2× flash F; the vs-floor ratio does not.
@@ -24,7 +26,7 @@ import type { PhaseContext } from '../src/core/phases/types.js'
 import { fastSleep, startLabBoard, type LabBoard } from '../test/core/phases/flash/lab-board.js'
 import type { BenchResult } from './lib/result.js'
 
-const T = { flashMs: 450, bootMs: 300, bootstrapMs: 1200 }
+const T = { flashMs: 450, verifyMs: 150, bootMs: 300, bootstrapMs: 1200 }
 const IMAGE_BYTES = 4 * 2 ** 20
 const ROUNDS = Number(process.env.PIPELINE_BENCH_ROUNDS ?? 3)
 const SLOTS: Slot[] = [1, 2, 3, 4]
@@ -37,8 +39,15 @@ async function fresh(b: LabBoard): Promise<void> {
   await rm(join(b.dir, 'state'), { recursive: true, force: true })
 }
 
-async function once(b: LabBoard, mode: 'pipelined' | 'serial'): Promise<{ ms: number; flashMs: number[] }> {
+async function once(b: LabBoard, mode: 'pipelined' | 'serial'): Promise<{ ms: number; flashMs: number[]; bmcMs: number[] }> {
   await fresh(b)
+  // What the BMC spent on each transfer: its one slot is busy from the start request to Done.
+  const bmcMs: number[] = []
+  let began = 0
+  const onStart = (): void => void (began = performance.now())
+  const onDone = (): void => void bmcMs.push(performance.now() - began)
+  b.bmc.events.on('flash-start', onStart)
+  b.bmc.events.on('flashed', onDone)
   const ctx: PhaseContext = await b.context()
   const flashMs: number[] = []
   const flash = async (n: NodeSpec): Promise<void> => {
@@ -64,8 +73,11 @@ async function once(b: LabBoard, mode: 'pipelined' | 'serial'): Promise<{ ms: nu
     ])
   }
   const ms = performance.now() - t0
+  b.bmc.events.off('flash-start', onStart)
+  b.bmc.events.off('flashed', onDone)
   for (const n of ctx.nodes) if (!ctx.state.done(n.id, 'boot')) throw new Error(`bench: ${n.id} did not boot`)
-  return { ms, flashMs }
+  if (b.bmc.waitedRequests() !== 0) throw new Error(`bench: ${b.bmc.waitedRequests()} requests waited at the BMC; the client must send one at a time`)
+  return { ms, flashMs, bmcMs }
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number
@@ -76,16 +88,17 @@ export async function bench(): Promise<BenchResult[]> {
     slots: SLOTS,
     imageBytes: IMAGE_BYTES,
     bootMs: T.bootMs,
-    bmc: { writeBytesPerSec: Math.round(IMAGE_BYTES / (T.flashMs / 1000)), usbDetectMs: 10 }
+    bmc: { writeBytesPerSec: Math.round(IMAGE_BYTES / (T.flashMs / 1000)), verifyBytesPerSec: Math.round(IMAGE_BYTES / (T.verifyMs / 1000)), usbDetectMs: 10 }
   })
   try {
-    const pipelined: { ms: number; floor: number }[] = []
+    const pipelined: { ms: number; floor: number; phaseFloor: number }[] = []
     const serial: number[] = []
     for (let i = 0; i < ROUNDS; i++) {
       // Alternate who goes first, so drift on a shared machine hits both alike.
       const p = async () => {
         const r = await once(b, 'pipelined')
-        pipelined.push({ ms: r.ms, floor: r.flashMs.reduce((a, x) => a + x, 0) + T.bootMs + T.bootstrapMs })
+        const sum = (xs: number[]): number => xs.reduce((a, x) => a + x, 0)
+        pipelined.push({ ms: r.ms, floor: sum(r.bmcMs) + T.bootMs + T.bootstrapMs, phaseFloor: sum(r.flashMs) + T.bootMs + T.bootstrapMs })
       }
       const s = async () => void serial.push((await once(b, 'serial')).ms)
       if (i % 2 === 0) {
@@ -99,10 +112,11 @@ export async function bench(): Promise<BenchResult[]> {
     const p = median(pipelined.map((r) => r.ms))
     const floor = median(pipelined.map((r) => r.floor))
     const s = median(serial)
-    const nominalFloor = 4 * T.flashMs + T.bootMs + T.bootstrapMs
-    const note = `median of ${ROUNDS} alternating rounds (pipelined ${pipelined.map((r) => Math.round(r.ms)).join('/')} ms, serial ${serial.map(Math.round).join('/')} ms); real flash + boot phase modules and HTTPS client against the lab BMC emulator (4 MiB image written at ${T.flashMs} ms nominal, CRC read-back, USB detect 10 ms) with simulated Talos nodes booting in ${T.bootMs} ms; bootstrap a ${T.bootstrapMs} ms stand-in; RK1-like 1:200; floor = measured Σflash (same pipelined run) + boot + bootstrap, nominal floor ${nominalFloor} ms`
+    const nominalFloor = 4 * (T.flashMs + T.verifyMs) + T.bootMs + T.bootstrapMs
+    const phaseFloor = median(pipelined.map((r) => r.phaseFloor))
+    const note = `median of ${ROUNDS} alternating rounds (pipelined ${pipelined.map((r) => Math.round(r.ms)).join('/')} ms, serial ${serial.map(Math.round).join('/')} ms); real flash + boot phase modules and HTTPS client against the lab BMC emulator serving one request at a time (bmcd 2.3.7 §8.1; 4 MiB image uploaded in ${T.flashMs} ms and read back in ${T.verifyMs} ms nominal, USB detect 10 ms) with simulated Talos nodes booting in ${T.bootMs} ms, detected by the Talos API port; bootstrap a ${T.bootstrapMs} ms stand-in; RK1-like 1:200; floor = Σ(BMC time per transfer: flash-start → Done, same pipelined run) + boot + bootstrap (floors per round ${pipelined.map((r) => Math.round(r.floor)).join('/')} ms; nominal ${nominalFloor} ms; with the flash phase's own Σ instead ${Math.round(phaseFloor)} ms); no request ever waited at the BMC`
     return [
-      { name: 'pipeline-4node-vs-floor', figure: Math.round(p), unit: 'ms', baseline: { name: 'floor Σflash + boot + bootstrap', figure: Math.round(floor) }, ratio: p / floor, target: 'ratio <= 1.15', notes: note },
+      { name: 'pipeline-4node-vs-floor', figure: Math.round(p), unit: 'ms', baseline: { name: 'floor Σ(upload + CRC read-back) + boot + bootstrap', figure: Math.round(floor) }, ratio: p / floor, target: 'ratio <= 1.15', notes: note },
       { name: 'pipeline-4node-vs-serial', figure: Math.round(p), unit: 'ms', baseline: { name: 'strictly serial', figure: Math.round(s) }, ratio: p / s, target: 'ratio <= 0.5', notes: note }
     ]
   } finally {

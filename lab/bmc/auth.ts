@@ -39,6 +39,12 @@ export class AuthService {
   /** Every token is gone, as after reload, reboot or a restart. */
   wipe(): void { this.tokens.clear() }
 
+  /** A restart: tokens and bans live in memory only (§8.19). */
+  restart(): void {
+    this.tokens.clear()
+    this.bans.clear()
+  }
+
   /** Makes every live token count as expired now (fault injection). */
   expireAll(): void {
     const past = Date.now() - this.o.ttlMs - 1
@@ -55,7 +61,8 @@ export class AuthService {
     return left > 0 ? plain(403, `Exceeded allowed authentication attempts. Access blocked for ${rustDuration(left)}`) : undefined
   }
 
-  private fail(ip: string): void {
+  /** Counts a failure; the failure that starts a ban is already answered with the ban text (§8.13). */
+  private fail(ip: string, reply: AuthReply): AuthReply {
     const b = this.bans.get(ip) ?? { fails: 0, until: 0 }
     b.fails++
     if (b.fails >= this.o.banThreshold) {
@@ -63,6 +70,7 @@ export class AuthService {
       b.until = Date.now() + this.o.banBaseMs * 2 ** Math.min(b.fails - this.o.banThreshold, 10)
     }
     this.bans.set(ip, b)
+    return this.banned(ip) ?? reply
   }
 
   private succeed(ip: string): void { this.bans.delete(ip) }
@@ -76,10 +84,6 @@ export class AuthService {
   }
 
   login(ip: string, body: string): AuthReply {
-    const ban = this.banned(ip)
-    if (ban) return ban
-    const now = Date.now()
-    for (const [t, last] of this.tokens) if (now - last > this.o.ttlMs) this.tokens.delete(t)
     let creds: { username?: unknown; password?: unknown }
     try {
       const parsed: unknown = JSON.parse(body)
@@ -88,19 +92,23 @@ export class AuthService {
       if (typeof creds.username !== 'string') throw new Error('missing field `username`')
       if (typeof creds.password !== 'string') throw new Error('missing field `password`')
     } catch (e) {
-      this.fail(ip)
+      // Unparsable credentials are refused before the ban patrol: neither counted nor checked (§8.13).
       return plain(403, `error trying to parse credentials: ${(e as Error).message}`)
     }
-    if (!this.credentialsOk(creds.username, creds.password)) {
-      this.fail(ip)
-      return plain(403, 'credentials incorrect')
-    }
+    const ban = this.banned(ip)
+    if (ban) return ban
+    const now = Date.now()
+    for (const [t, last] of this.tokens) if (now - last > this.o.ttlMs) this.tokens.delete(t)
+    if (!this.credentialsOk(creds.username, creds.password)) return this.fail(ip, plain(403, 'credentials incorrect'))
     this.succeed(ip)
     const id = newToken()
     this.tokens.set(id, now)
     const session = { id, name: 'User Session', description: 'User Session', username: creds.username }
     return { status: 200, headers: { 'X-Auth-Token': id }, body: JSON.stringify(session) }
   }
+
+  /** The loopback exemption applies to this peer. */
+  exempt(ip: string): boolean { return this.o.loopbackExempt && this.isLoopback(ip) }
 
   /** undefined = authorised; otherwise the reply to send. */
   check(ip: string, authorization: string | undefined): AuthReply | undefined {
@@ -119,8 +127,7 @@ export class AuthService {
         this.succeed(ip)
         return undefined
       }
-      this.fail(ip)
-      return plain(401, 'credentials incorrect', { 'WWW-Authenticate': `Basic realm="${REALM}"` })
+      return this.fail(ip, plain(401, 'credentials incorrect', { 'WWW-Authenticate': `Basic realm="${REALM}"` }))
     }
     return plain(401, `${scheme} authentication not supported`, { 'WWW-Authenticate': `realm="${REALM}"` })
   }
@@ -129,10 +136,7 @@ export class AuthService {
     const bearer = (msg: string): AuthReply =>
       plain(401, msg, { 'WWW-Authenticate': `Bearer realm="${REALM}" error="invalid_token" error_description="${msg}"` })
     const last = this.tokens.get(token)
-    if (last === undefined) {
-      this.fail(ip)
-      return bearer(`token ${token} is not registered`)
-    }
+    if (last === undefined) return this.fail(ip, bearer(`token ${token} is not registered`))
     const age = Date.now() - last
     if (age > this.o.ttlMs) {
       this.tokens.delete(token)

@@ -47,9 +47,18 @@ export class Board {
     this.events.emit('power', slot, on, info)
   }
 
-  /** What `set&type=power` does: the stored bit and the rail together. */
-  setStored(slot: number, on: boolean): void {
+  /**
+   * What `set&type=power` does: the stored bit and the rail together. Re-powering a node that is on
+   * restarts the power_on_time of nodes 2–4 but not node 1's (§8.16, bmcd's power controller).
+   */
+  setStored(slot: number, on: boolean, info?: PowerEventInfo): void {
     this.stored.set(slot, on)
-    this.setPhysical(slot, on)
+    if (on && this.isOn(slot) && slot !== 1) this.onSince.set(slot, Date.now())
+    this.setPhysical(slot, on, info)
+  }
+
+  /** A bmcd restart re-applies the stored bits (§8.16, §8.19). */
+  reapplyStored(): void {
+    for (const s of SLOTS) this.setStored(s, this.isStored(s))
   }
 }

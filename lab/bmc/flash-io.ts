@@ -35,32 +35,40 @@ export function throttle(rate: number | undefined, onBytes: (n: number) => void)
 
 export interface RawTap { stream: Transform; digest(): string; count(): number }
 
-/** Counts and hashes the raw (still compressed) upload; `expected` bytes exactly, else "missing N bytes". */
-export function rawTap(expected: number | undefined): RawTap {
+/** Counts and hashes the raw (still compressed) stream as the worker receives it; no length check here (the upload handler does it). */
+export function rawTap(): RawTap {
   const hash = createHash('sha256')
   let n = 0
   const stream = new Transform({
     transform(chunk: Buffer, _enc, cb) {
       n += chunk.length
-      if (expected !== undefined && n > expected) return cb(new FlashFailure(`received ${n - expected} bytes more than length ${expected}`))
       hash.update(chunk)
       cb(null, chunk)
-    },
-    flush(cb) {
-      cb(expected !== undefined && n < expected ? new FlashFailure(`missing ${expected - n} bytes`) : null)
     },
   })
   return { stream, digest: () => hash.copy().digest('hex'), count: () => n }
 }
 
-/** `xz -dc` as a duplex; a corrupt stream fails with xz's own message. */
-function xzDecoder(signal: AbortSignal): { duplex: Duplex; done: Promise<void> } {
+/**
+ * bmcd decodes with async-compression over liblzma; its errors reach the status as liblzma's texts
+ * (§8.15). `xz -dc` reports the same conditions in its own words, mapped back here.
+ */
+export function xzErrorText(stderr: string, rawBytes: number): string {
+  if (rawBytes === 0 || /Unexpected end of input/i.test(stderr)) return 'More memory needed' // LZMA_BUF_ERROR: truncated
+  if (/File format not recognized/i.test(stderr)) return 'stream/file format not recognized' // LZMA_FORMAT_ERROR
+  if (/corrupt/i.test(stderr)) return 'Data is corrupt' // LZMA_DATA_ERROR
+  return stderr.trim() || 'Data is corrupt'
+}
+
+/** `xz -dc` as a duplex; a corrupt stream fails with liblzma's message. */
+function xzDecoder(signal: AbortSignal, rawBytes: () => number): { duplex: Duplex; done: Promise<void> } {
   const child = spawn('xz', ['-dc'], { stdio: ['pipe', 'pipe', 'pipe'], signal })
   let stderr = ''
   child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
   child.on('error', () => undefined) // abort kills it; the pipeline reports the abort
+  child.stdin.on('error', () => undefined) // xz may exit before reading everything (corrupt input)
   const done = new Promise<void>((resolve, reject) => {
-    child.on('close', (code) => code === 0 ? resolve() : reject(new FlashFailure(`xz decompression failed: ${stderr.trim() || `exit ${code}`}`)))
+    child.on('close', (code) => code === 0 ? resolve() : reject(new FlashFailure(xzErrorText(stderr, rawBytes()))))
   })
   done.catch(() => undefined)
   return { duplex: Duplex.from({ writable: child.stdin, readable: child.stdout }), done }
@@ -71,19 +79,23 @@ export interface WriteResult { rawSha256: string; rawBytes: number }
 export async function writeImage(o: {
   source: Readable
   diskPath: string
-  expectedLength: number | undefined
   xz: boolean
   bytesPerSec: number | undefined
   onBytes: (n: number) => void
   signal: AbortSignal
 }): Promise<WriteResult> {
-  const tap = rawTap(o.expectedLength)
+  const tap = rawTap()
   // 'w' truncates: the eMMC holds exactly what this flash wrote, from offset 0.
   const disk = createWriteStream(o.diskPath, { flags: 'w' })
   const slow = throttle(o.bytesPerSec, o.onBytes)
   if (o.xz) {
-    const xz = xzDecoder(o.signal)
-    await pipeline(o.source, tap.stream, xz.duplex, slow, disk, { signal: o.signal })
+    const xz = xzDecoder(o.signal, () => tap.count())
+    try {
+      await pipeline(o.source, tap.stream, xz.duplex, slow, disk, { signal: o.signal })
+    } catch (e) {
+      await xz.done // the decoder's own verdict explains a broken pipe better
+      throw e
+    }
     await xz.done
   } else {
     await pipeline(o.source, tap.stream, slow, disk, { signal: o.signal })

@@ -1,6 +1,8 @@
-// bmcd's one global transfer slot: Ready (only before the first transfer) → Transferring → Done | Error.
-// A new start cancels and replaces the running one. The worker power-cycles the node into USB flash
-// mode, writes the eMMC file, optionally re-reads it (CRC pass), and always leaves the node off.
+// bmcd's one global transfer slot: Ready (only before the first transfer since boot) → Transferring →
+// Done | Error. A new start drops the running transfer; cancel sets Error from any state (§8.9). The
+// worker powers the node off, then on in USB-boot mode for the whole transfer (§8.4), writes the eMMC
+// file, optionally re-reads it (CRC pass), then leaves the node off with the USB config restored; but
+// when the module's USB device is not found it returns early and cleans up nothing (§8.3).
 import { randomBytes } from 'node:crypto'
 import type { EventEmitter } from 'node:events'
 import type { Readable } from 'node:stream'
@@ -18,7 +20,6 @@ export interface FlashStart {
   skipCrc: boolean
   /** A source with no upload (local SD-card file, URL download); undefined = wait for POST /upload. */
   source?: Readable
-  checkLength: boolean
 }
 
 export type FlashStatusJson =
@@ -53,14 +54,17 @@ export class Transfer {
   readonly source = deferred<Readable>()
   /** Settles when the data has been written (what the upload POST waits for). */
   readonly written = deferred<void>()
-  deadline: NodeJS.Timeout | undefined
   constructor(readonly req: FlashStart) {}
 }
+
+/** The worker stopped without its cleanup (bmcd's early return on a USB fault). */
+class EarlyReturn extends FlashFailure {}
 
 export class FlashService {
   private state: 'Ready' | 'Transferring' | 'Done' | 'Error' = 'Ready'
   private doneInfo: [{ secs: number; nanos: number }, number] | undefined
   private error = ''
+  private readonly timers = new Set<NodeJS.Timeout>()
   current: Transfer | undefined
 
   constructor(private readonly board: Board, private readonly faults: Faults, private readonly events: EventEmitter, private readonly t: FlashTimings) {}
@@ -78,44 +82,71 @@ export class FlashService {
   }
 
   start(req: FlashStart): Transfer {
-    if (this.current && !this.current.finished) this.fail(this.current, 'transfer canceled')
+    if (this.current && !this.current.finished) this.stop(this.current, 'transfer canceled')
     const t = new Transfer(req)
     this.current = t
     this.state = 'Transferring'
     if (req.source) t.source.resolve(req.source)
-    else {
-      t.deadline = setTimeout(() => this.fail(t, 'Send timeout'), this.t.uploadDeadlineMs)
-    }
+    // bmcd's send timer is not tied to a handle: whatever transfer is current when it fires and still
+    // waits for its upload fails, even one started later by another request.
+    const timer = setTimeout(() => {
+      const c = this.current
+      if (this.state === 'Transferring' && c && !c.uploadStarted && !c.req.source) this.fail(c, 'Send timeout')
+    }, this.t.uploadDeadlineMs)
+    this.timers.add(timer)
+    setTimeout(() => this.timers.delete(timer), this.t.uploadDeadlineMs + 1).unref()
     void this.run(t)
     return t
   }
 
-  /** Ends a transfer with Error(message): the worker aborts and powers the node off. */
+  /** Ends a transfer with Error(message) when it is the current one: the worker aborts. */
   fail(t: Transfer, message: string): void {
-    if (t.finished) return
-    t.finished = true
-    clearTimeout(t.deadline)
-    if (this.current === t) {
+    if (this.current === t && this.state === 'Transferring') {
       this.state = 'Error'
       this.error = message
     }
+    this.stop(t, message)
+  }
+
+  /** Aborts a transfer's worker (its own state change, if any, is somebody else's). */
+  private stop(t: Transfer, message: string): void {
+    if (t.finished) return
+    t.finished = true
     t.written.reject(new FlashFailure(message))
     t.source.reject(new FlashFailure(message))
     t.abort.abort(new FlashFailure(message))
   }
 
+  /** `GET …/cancel`: Error("cancelled by user") from any state, Ready and Done included (§8.9). */
   cancel(): void {
-    if (this.current && !this.current.finished) this.fail(this.current, 'cancelled by user')
+    this.state = 'Error'
+    this.error = 'cancelled by user'
+    if (this.current && !this.current.finished) this.stop(this.current, 'cancelled by user')
   }
 
-  /** The POST checks, in bmcd's order; returns the transfer the body feeds or throws the 500 text. */
+  /** The emulator stops: no send timer may outlive it. */
+  dispose(): void {
+    for (const t of this.timers) clearTimeout(t)
+    this.timers.clear()
+  }
+
+  /** A bmcd restart: the transfer is simply gone and the status reads Ready again (§8.19). */
+  restart(): void {
+    this.dispose()
+    if (this.current && !this.current.finished) this.stop(this.current, 'transfer canceled')
+    this.current = undefined
+    this.state = 'Ready'
+    this.doneInfo = undefined
+    this.error = ''
+  }
+
+  /** The POST checks in bmcd's order (state, handle, sender, §8.7); returns the transfer or throws the 500 text. */
   claimUpload(handle: number): Transfer {
     const t = this.current
     if (this.state !== 'Transferring' || !t) throw new FlashFailure(`cannot execute command in current state. current=${this.state}, expected=Transferring`)
     if (handle !== t.id) throw new FlashFailure('unauthorized request for handle')
-    if (t.uploadStarted || t.req.source) throw new FlashFailure('cannot transfer bytes to worker: the transfer already has its data')
+    if (t.uploadStarted || t.req.source) throw new FlashFailure('cannot transfer bytes to worker. This is either because the transfer happens locally, or is already ongoing.')
     t.uploadStarted = true
-    clearTimeout(t.deadline)
     return t
   }
 
@@ -124,28 +155,24 @@ export class FlashService {
     const node = slot > 0
     const signal = t.abort.signal
     let source: Readable | undefined
+    const savedUsb = { ...this.board.usb }
     try {
       if (node) {
         this.events.emit('flash-start', slot)
         this.board.setStored(slot, false)
-        const savedUsb = { ...this.board.usb }
         this.board.usb = { mode: 'Flash', slot, route: 'Bmc' }
         this.board.usbBootPins.add(slot)
-        this.board.setPhysical(slot, true, { usbBoot: true })
-        try {
-          await sleep(this.t.usbDetectMs, signal)
-        } finally {
-          this.board.usbBootPins.delete(slot)
-          this.board.usb = savedUsb
-        }
+        // Through the power controller like a power-set: get&type=power shows "1" for the whole transfer.
+        this.board.setStored(slot, true, { usbBoot: true })
+        await sleep(this.t.usbDetectMs, signal)
+        this.board.usbBootPins.delete(slot)
         if (this.faults.usbAbsent.has(slot) || this.faults.flashError === 'usb-not-found') {
-          throw new FlashFailure("Compute module's USB interface not found or supported")
+          throw new EarlyReturn("Compute module's USB interface not found or supported")
         }
       }
       source = await t.source.promise
       const result = await writeImage({
         source, diskPath, signal,
-        expectedLength: t.req.checkLength ? t.req.size : undefined,
         xz: t.req.fileName.endsWith('.xz'),
         bytesPerSec: this.t.writeBytesPerSec,
         onBytes: (n) => { t.bytesWritten += n },
@@ -165,11 +192,12 @@ export class FlashService {
           throw new FlashFailure(`crc error. expected ${hex()}, calculated ${hex()}`)
         }
       }
-      if (node) this.board.setPhysical(slot, false)
+      this.cleanup(t, savedUsb)
       if (t.finished) return
       t.finished = true
       const ns = process.hrtime.bigint() - t.startedAt
       this.state = 'Done'
+      // bmcd's Done carries the requested size, not what was written (§8.8).
       this.doneInfo = [{ secs: Number(ns / 1_000_000_000n), nanos: Number(ns % 1_000_000_000n) }, t.req.size]
       this.events.emit('flashed', slot, diskPath)
     } catch (e) {
@@ -177,8 +205,18 @@ export class FlashService {
         : (e as NodeJS.ErrnoException).code === 'ABORT_ERR' ? 'transfer canceled' : `Failed to flash: ${(e as Error).message}`
       this.fail(t, message)
       source?.destroy()
-      // A replacing transfer on the same slot owns the rail now.
-      if (node && (this.current === t || this.current?.req.target.slot !== slot)) this.board.setPhysical(slot, false)
+      if (!(e instanceof EarlyReturn)) this.cleanup(t, savedUsb)
     }
+  }
+
+  /** The worker's end: node off, usbboot cleared, the USB config from before the flash restored. */
+  private cleanup(t: Transfer, savedUsb: Board['usb']): void {
+    const slot = t.req.target.slot
+    if (slot <= 0) return
+    // A transfer that replaced this one owns the rail and the USB mux now.
+    if (this.current !== t && this.current?.req.target.slot === slot) return
+    this.board.usbBootPins.delete(slot)
+    this.board.setStored(slot, false)
+    if (this.current === t || !this.current) this.board.usb = savedUsb
   }
 }

@@ -12,6 +12,7 @@ import type { BmcContext } from './context.js'
 import { Faults } from './faults.js'
 import { FlashService } from './flash.js'
 import { httpHandler, httpsHandler } from './server.js'
+import { RequestLock } from './lock.js'
 import { labCertificate } from './tls.js'
 import type { BmcEmulator, BmcEmulatorOptions, FirmwareInfo, RequestLog } from './types.js'
 import { UartRing } from './uart.js'
@@ -59,10 +60,14 @@ export async function startBmc(options: BmcEmulatorOptions = {}): Promise<BmcEmu
   })
   const faults = new Faults(options.faults, () => auth.expireAll())
   const board = new Board(events)
-  const flash = new FlashService(board, faults, events, {
+  // A v2.5 hub cannot make a node the USB host (§8.14), so its routing starts as a device; v2.4 as host.
+  const revision = options.firmware?.boardRevision ?? DEFAULT_FIRMWARE.boardRevision
+  board.usb = { mode: /^2\.4/.test(revision) ? 'Host' : 'Device', slot: 1, route: 'AlternativePort' }
+  const timings = {
     uploadDeadlineMs: options.uploadDeadlineMs ?? 10_000, usbDetectMs: options.usbDetectMs ?? 50,
     writeBytesPerSec: options.writeBytesPerSec, verifyBytesPerSec: options.verifyBytesPerSec,
-  })
+  }
+  const flash = new FlashService(board, faults, events, timings)
   const uarts = new Map(SLOTS.map((s) => [s as number, new UartRing()]))
   const checkSlot = (slot: number): void => {
     if (!SLOTS.includes(slot as 1)) throw new Error(`slot ${slot} is not a BMC slot, expected 1..4`)
@@ -74,14 +79,21 @@ export async function startBmc(options: BmcEmulatorOptions = {}): Promise<BmcEmu
     return rel.startsWith('..') ? join(dataDir, 'sdcard', '.invalid') : join(dataDir, 'sdcard', rel)
   }
   const uartWrites: { slot: number; cmd: string }[] = []
+  const sockets = new Set<Socket>()
   const ctx: BmcContext = {
-    board, flash, faults, auth, events, uarts, uartWrites, dataDir, diskPath, sdcardPath,
+    board, flash, faults, auth, lock: new RequestLock(), uploads: { active: 0 }, events, uarts, uartWrites, dataDir, diskPath, sdcardPath,
     firmware: { ...DEFAULT_FIRMWARE, ip: host, ...options.firmware },
     drainUartOnRead: options.drainUartOnRead ?? false,
     resetDelayMs: options.resetDelayMs ?? 1000, powerStepMs: options.powerStepMs ?? 0,
+    restart: () => {
+      auth.restart()
+      for (const r of uarts.values()) r.clear()
+      flash.restart()
+      board.reapplyStored()
+      for (const s of sockets) s.destroy()
+    },
   }
   const requests: RequestLog[] = []
-  const sockets = new Set<Socket>()
   const https = createHttpsServer({ key: cert.keyPem, cert: cert.certPem }, httpsHandler(ctx, requests))
   trackSockets(https, sockets)
   const port = await listen(https, options.port ?? 0, host)
@@ -96,6 +108,7 @@ export async function startBmc(options: BmcEmulatorOptions = {}): Promise<BmcEmu
   const stop = (): Promise<void> => {
     stopped ??= (async () => {
       flash.cancel()
+      flash.dispose()
       await Promise.all([closeServer(https, sockets), http ? closeServer(http, sockets) : undefined])
       events.removeAllListeners()
       if (!given) await rm(dataDir, { recursive: true, force: true })
@@ -111,7 +124,15 @@ export async function startBmc(options: BmcEmulatorOptions = {}): Promise<BmcEmu
     uart: (slot) => { checkSlot(slot); const r = uarts.get(slot)!; return { write: (t) => r.write(t), contents: () => r.contents() } },
     power: (slot) => { checkSlot(slot); return board.isOn(slot) },
     storedPower: (slot) => { checkSlot(slot); return board.isStored(slot) },
-    reload: () => auth.wipe(),
+    throttle: (rates) => {
+      // 0 or undefined = unlimited; applies from the next transfer on.
+      if ('writeBytesPerSec' in rates) timings.writeBytesPerSec = rates.writeBytesPerSec || undefined
+      if ('verifyBytesPerSec' in rates) timings.verifyBytesPerSec = rates.verifyBytesPerSec || undefined
+    },
+    uploadsInProgress: () => ctx.uploads.active,
+    waitedRequests: () => ctx.lock.contended,
+    flashBytesWritten: () => (flash.stateName === 'Transferring' ? flash.current?.bytesWritten : undefined),
+    reload: () => ctx.restart(),
     stop, close: stop,
   }
   Object.defineProperty(emulator, 'setPowerHook', {

@@ -62,9 +62,11 @@ export async function startFlash(ctx: BmcContext, q: URLSearchParams, firmware: 
     if (length === null || !/^\d+$/.test(length)) throw new PlainError('Invalid `length` query parameter')
     size = Number(length)
     sha256 = q.get('sha256') ?? undefined
-    if (sha256 !== undefined && !/^[0-9a-fA-F]{64}$/.test(sha256)) throw new PlainError(`Invalid \`sha256\` query parameter: ${sha256} is not 64 hex digits`)
+    // bmcd hex-decodes the value: odd length or a non-hex digit fails here, but an even-length hex of the
+    // wrong length is accepted and fails only at the end as a checksum mismatch (§8.18).
+    if (sha256 !== undefined && !/^(?:[0-9a-fA-F]{2})*$/.test(sha256)) throw new PlainError(`Failed to decode sha256: ${sha256.length % 2 ? 'Odd number of digits' : 'Invalid character'}`)
   }
   const fileName = /^https?:\/\//.test(file) ? new URL(file).pathname : file
-  const t = ctx.flash.start({ target, fileName, size, sha256, skipCrc, source, checkLength: source === undefined })
+  const t = ctx.flash.start({ target, fileName, size, sha256, skipCrc, source })
   return t.id
 }

@@ -44,9 +44,18 @@ export function httpsHandler(ctx: BmcContext, log: RequestLog[]): (req: Incoming
   return (req, res) => {
     const url = new URL(req.url ?? '/', 'https://bmc')
     logRequests(req, res, url, log)
-    route(ctx, req, res, url).catch((e: unknown) => {
+    const handle = (): Promise<void> => route(ctx, req, res, url).catch((e: unknown) => {
       if (!res.headersSent) sendPlain(res, 500, `Failed to handle request: ${(e as Error).message}`)
       else res.destroy()
+    })
+    // The web UI's static files are outside the /api/bmc scope and its auth middleware: not serialized.
+    if (url.pathname !== '/api/bmc' && !url.pathname.startsWith('/api/bmc/')) return void handle()
+    void ctx.lock.acquire().then((release) => {
+      // Held until the reply has gone out (or the connection died): the next request's handler starts only then.
+      if (res.writableFinished || res.destroyed) return release()
+      res.once('finish', release)
+      res.once('close', release)
+      void handle()
     })
   }
 }
@@ -55,6 +64,14 @@ async function route(ctx: BmcContext, req: IncomingMessage, res: ServerResponse,
   const path = url.pathname
   const ip = req.socket.remoteAddress ?? ''
   if (path === '/api/bmc/authenticate') {
+    // With the loopback exemption the middleware lets the request through to routing, and no route
+    // serves this path (login lives only in the middleware): 404 (§8.11).
+    if (ctx.auth.exempt(ip)) {
+      req.resume()
+      res.writeHead(404, { 'Content-Length': 0 })
+      res.end()
+      return
+    }
     // The middleware matches the path only: any method logs in.
     const reply = ctx.auth.login(ip, await readBody(req))
     const type = reply.status === 200 ? {} : { 'Content-Type': 'text/plain; charset=utf-8' }
@@ -86,7 +103,7 @@ async function route(ctx: BmcContext, req: IncomingMessage, res: ServerResponse,
   if (path === '/api/bmc') {
     const after = await handleLegacy(ctx, { req, res, q: url.searchParams, body: await readBody(req) })
     if (after === 'destroy') req.socket.destroy()
-    if (after === 'wipe-tokens') res.on('finish', () => ctx.auth.wipe())
+    if (after === 'restart') res.on('finish', () => ctx.restart())
     return
   }
   const upload = /^\/api\/bmc\/upload\/([^/]+)(\/cancel)?$/.exec(path)
@@ -115,8 +132,10 @@ export function httpHandler(ctx: BmcContext, httpsPort: () => number, log: Reque
     logRequests(req, res, url, log)
     req.resume()
     if (url.pathname === '/info') return sendJson(res, 200, envelope(otherInfo(ctx)))
-    const host = (req.headers.host ?? '127.20.0.1').replace(/:\d+$/, '')
-    res.writeHead(308, { Location: `https://${host}:${httpsPort()}${req.url ?? '/'}`, 'Content-Length': 0 })
+    // bmcd appends :443 to the Host header as sent, so a Host with a port becomes host:port:443 (§8.17).
+    void httpsPort
+    const host = req.headers.host ?? ctx.firmware.ip
+    res.writeHead(308, { Location: `https://${host}:443${req.url ?? '/'}`, 'Content-Length': 0 })
     res.end()
   }
 }

@@ -103,7 +103,16 @@ export interface BmcEmulator {
   requests: RequestLog[]
   uartWrites: { slot: number; cmd: string }[]
   faults: FaultControl
-  reload(): void // wipe tokens like a bmcd restart
+  /** Upload POSTs being received right now (the request lock is held by them). */
+  /** Changes the eMMC write / CRC read-back rates (bytes/s; 0 = unlimited) from the next transfer on. */
+  throttle(rates: { writeBytesPerSec?: number; verifyBytesPerSec?: number }): void
+  uploadsInProgress(): number
+  /** How many requests arrived while another was being handled and had to wait (§8.1); a client that queues its own requests causes none. */
+  waitedRequests(): number
+  /** The running transfer's bytes_written as the worker counts it (no request, so it does not queue); undefined unless Transferring. */
+  flashBytesWritten(): number | undefined
+  /** A bmcd restart (§8.19): tokens, bans, UART rings and the transfer are gone (status Ready), open connections drop, stored power is re-applied. */
+  reload(): void
   stop(): Promise<void>
   close(): Promise<void> // alias of stop
 }

@@ -10,6 +10,9 @@ export class UartRing {
     this.buf = all.length > UART_RING_BYTES ? Buffer.from(all.subarray(all.length - UART_RING_BYTES)) : all
   }
 
+  /** A restart: the ring lives in bmcd's memory (§8.19). */
+  clear(): void { this.buf = Buffer.alloc(0) }
+
   contents(): string {
     return this.buf.toString('utf8')
   }

@@ -9,7 +9,7 @@ import type { AddressMap } from '../net/types.js'
 import { multipartFile } from './multipart.js'
 import * as parse from './parse.js'
 import { BmcTransport, TransportError, type HttpReply } from './transport.js'
-import type { BmcAbout, BmcClient, BmcConnectOptions, BmcInfo, FlashRequest, FlashStatus, NodeInfo, PowerState, SdCard, Slot } from './types.js'
+import type { BmcAbout, BmcClient, BmcConnectOptions, BmcInfo, FlashRequest, FlashStatus, NodeInfo, PowerState, SdCard, Slot, UsbState } from './types.js'
 
 export interface BmcClientOptions extends BmcConnectOptions {
   net?: AddressMap
@@ -65,6 +65,10 @@ export class HttpBmcClient implements BmcClient {
 
   get endpoint(): string {
     return this.transport.endpoint
+  }
+
+  busy(): boolean {
+    return this.transport.busy
   }
 
   /** Drops idle keep-alive connections (they never hold the process open, this just frees them early). */
@@ -207,7 +211,8 @@ export class HttpBmcClient implements BmcClient {
       method: 'POST',
       headers: { authorization: `Bearer ${this.token}`, 'content-type': form.contentType, 'content-length': form.contentLength },
       body: form.parts,
-      timeoutMs: request.timeoutMs ?? 3_600_000
+      timeoutMs: request.timeoutMs ?? 3_600_000,
+      onSent: request.onProgress
     })
     if (reply.status === 401) this.token = undefined
     this.check(`upload to slot ${request.slot}`, reply)
@@ -215,6 +220,13 @@ export class HttpBmcClient implements BmcClient {
 
   async flashStatus(): Promise<FlashStatus> {
     return parse.parseFlashStatus(await this.call('flash status', '/api/bmc?opt=get&type=flash', { idempotent: true, bare: true }))
+  }
+
+  async usb(): Promise<UsbState> {
+    return parse.parseUsb(await this.get('usb', 'opt=get&type=usb'))
+  }
+  async setUsb(state: UsbState): Promise<void> {
+    await this.get(`usb ${state.mode} slot ${state.slot}`, `opt=set&type=usb&node=${state.slot - 1}&mode=${parse.usbModeNumber(state)}`)
   }
 
   async cancelFlash(): Promise<void> {

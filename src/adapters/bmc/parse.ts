@@ -1,7 +1,7 @@
 // Decoding of bmcd replies (shared/bmc-api.md §2–§5): the {"response":[{"result":X}]} envelope, string
 // power values, node_info nulls, and the bare-JSON flash status.
 import { TpiError } from '../../core/errors.js'
-import type { BmcAbout, BmcInfo, FlashStatus, NodeInfo, PowerState, SdCard, Slot } from './types.js'
+import type { BmcAbout, BmcInfo, FlashStatus, NodeInfo, PowerState, SdCard, Slot, UsbState } from './types.js'
 
 export const SLOTS: Slot[] = [1, 2, 3, 4]
 
@@ -114,4 +114,20 @@ export function parseHandle(text: string): number {
   const o = json('flash start', text) as { handle?: unknown }
   if (typeof o?.handle !== 'number') throw bad('flash start', text)
   return o.handle
+}
+
+const USB_MODES = { Host: 'host', Device: 'device', Flash: 'flash' } as const
+
+/** `[{"bus_type","mode","node":"Node N","route":"Bmc|AlternativePort|UsbA"}]` (2.0.x says UsbA). */
+export function parseUsb(text: string): UsbState {
+  const r = ((envelope('usb', text) as Record<string, unknown>[])[0] ?? {}) as Record<string, unknown>
+  const mode = USB_MODES[String(r.mode) as keyof typeof USB_MODES]
+  const slot = Number(/^Node ([1-4])$/.exec(String(r.node))?.[1])
+  if (!mode || !slot) throw bad('usb', text)
+  return { mode, slot: slot as Slot, route: r.route === 'Bmc' ? 'bmc' : 'usb-a' }
+}
+
+/** `mode=` of set&type=usb: low bits Host 0 / Device 1 / Flash 2, bit 2 = the BMC route. */
+export function usbModeNumber(state: UsbState): number {
+  return { host: 0, device: 1, flash: 2 }[state.mode] | (state.route === 'bmc' ? 4 : 0)
 }

@@ -31,6 +31,8 @@ export interface SendOptions {
   /** A small body (JSON), a stream, or head + streamed file + tail (upload). */
   body?: string | Readable | { head: Buffer; file: Readable; tail: Buffer }
   timeoutMs?: number
+  /** Upload bodies: called with the file bytes the socket has taken so far. */
+  onSent?: (bytes: number) => void
 }
 
 /** A connection-level failure (reset, refused, timeout): safe to retry for idempotent calls. */
@@ -44,8 +46,44 @@ export function normalizeFingerprint(value: string): string {
   return value.replace(/[^0-9a-f]/gi, '').toUpperCase()
 }
 
+/**
+ * bmcd serves one authenticated request at a time (its auth middleware holds a mutex across the
+ * handler, bmc-api.md §8.1): a second request only waits inside the BMC, where its reply timeout would
+ * run out behind a multi-minute upload. So the client sends one request at a time itself, FIFO, and a
+ * request's timeout starts when it is sent, not when it was queued.
+ */
+class SendQueue {
+  private tail: Promise<void> = Promise.resolve()
+  private waiting = 0
+  private running = false
+
+  /** Runs `task` after every earlier one has settled. */
+  run<T>(task: () => Promise<T>): Promise<T> {
+    this.waiting++
+    const turn = this.tail
+    let done!: () => void
+    this.tail = new Promise<void>((resolve) => (done = resolve))
+    return turn.then(async () => {
+      this.waiting--
+      this.running = true
+      try {
+        return await task() // an aborted signal fails it at once (sendNow)
+      } finally {
+        this.running = false
+        done()
+      }
+    })
+  }
+
+  /** A request is in flight or queued. */
+  get busy(): boolean {
+    return this.running || this.waiting > 0
+  }
+}
+
 export class BmcTransport {
   private readonly url: URL
+  private readonly queue = new SendQueue()
   private readonly pin?: string
   /**
    * Keep-alive: the BMC's RSA-4096 handshake is costly on its small ARM CPU, and a flash polls every
@@ -77,7 +115,17 @@ export class BmcTransport {
     return this.options.endpoint
   }
 
+  /** True while a request to this BMC is in flight or waiting to be sent. */
+  get busy(): boolean {
+    return this.queue.busy
+  }
+
+  /** Sends once every earlier request to this BMC has its reply (see SendQueue). */
   send(pathAndQuery: string, send: SendOptions): Promise<HttpReply> {
+    return this.queue.run(() => this.sendNow(pathAndQuery, send))
+  }
+
+  private sendNow(pathAndQuery: string, send: SendOptions): Promise<HttpReply> {
     const https = this.url.protocol === 'https:'
     const port = Number(this.url.port || (https ? 443 : 80))
     const target = (this.options.net ?? { map: (host: string, p: number) => ({ host, port: p }) }).map(this.url.hostname, port)
@@ -132,11 +180,16 @@ export class BmcTransport {
           const readFailed = (e: Error): void => fail(new TransportError(`BMC ${this.endpoint}: reading the upload failed: ${e.message}`, { cause: e }))
           req.write(head)
           if (file instanceof FileSource) {
-            pumpReused(req, file, tail).catch((e: unknown) => {
+            pumpReused(req, file, tail, send.onSent).catch((e: unknown) => {
               if (!settled && !req.destroyed) readFailed(e as Error)
             })
           } else {
             file.on('error', readFailed)
+            if (send.onSent) {
+              let sent = 0
+              const onSent = send.onSent
+              file.on('data', (c: Buffer) => onSent((sent += c.length)))
+            }
             file.pipe(req, { end: false })
             file.once('end', () => req.end(tail))
           }
@@ -176,17 +229,22 @@ export class BmcTransport {
  * refills the buffer of chunk k-2) only once the socket took chunk k-2 (write callback). The kernel
  * socket buffer and the second write keep the BMC fed while the next chunk is read and encrypted.
  */
-async function pumpReused(req: ClientRequest, file: FileSource, tail: Buffer): Promise<void> {
+async function pumpReused(req: ClientRequest, file: FileSource, tail: Buffer, onSent?: (bytes: number) => void): Promise<void> {
   const BUFFERS = 3
   const inFlight: Promise<void>[] = []
+  let sent = 0
   const write = (chunk: Buffer): Promise<void> =>
     new Promise<void>((resolve, reject) => {
       const closed = (): void => reject(new Error('request closed during the upload'))
+      const length = chunk.length
       req.once('close', closed)
       req.write(chunk, (error) => {
         req.off('close', closed)
         if (error) reject(error)
-        else resolve()
+        else {
+          onSent?.((sent += length))
+          resolve()
+        }
       })
     })
   const chunks = file.reused(BUFFERS)[Symbol.asyncIterator]()

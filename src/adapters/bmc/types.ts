@@ -53,6 +53,15 @@ export interface FlashRequest {
   skipCrc?: boolean
   /** Upper bound for the whole upload request (the reply comes only after the eMMC write). */
   timeoutMs?: number
+  /** Upload progress: file bytes the BMC has taken so far (no status poll can be answered during the upload). */
+  onProgress?: (bytesSent: number) => void
+}
+
+/** The BMC's USB routing (`get&type=usb`): one node is connected, in one mode, on one route. */
+export interface UsbState {
+  mode: 'host' | 'device' | 'flash'
+  slot: Slot
+  route: 'bmc' | 'usb-a'
 }
 
 export interface BmcClient {
@@ -74,6 +83,14 @@ export interface BmcClient {
   upload(handle: number, body: Readable, request: FlashRequest): Promise<void>
   flashStatus(): Promise<FlashStatus>
   cancelFlash(): Promise<void>
+  /** The USB routing; optional so read-only fakes need not model it. */
+  usb?(): Promise<UsbState>
+  setUsb?(state: UsbState): Promise<void>
+  /**
+   * True while a request to this BMC is in flight or queued. bmcd answers one request at a time, so a
+   * caller with something optional to ask (a UART read to explain a slow boot) asks only when idle.
+   */
+  busy?(): boolean
 }
 
 export interface BmcConnectOptions {

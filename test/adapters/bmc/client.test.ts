@@ -147,8 +147,8 @@ describe('HttpBmcClient', () => {
     expect(Number(bmc.uploadHeaders?.['content-length'])).toBe(body.length)
     expect(body.toString('latin1')).toContain('name="file"; filename="node.img.xz"')
     expect(body.includes(data)).toBe(true)
-    expect(await c.flashStatus()).toMatchObject({ state: 'transferring', id: 7, size: body.length })
-    expect(await c.flashStatus()).toEqual({ state: 'done', seconds: 3, size: body.length })
+    expect(await c.flashStatus()).toMatchObject({ state: 'transferring', id: 7, size: data.length })
+    expect(await c.flashStatus()).toEqual({ state: 'done', seconds: 3, size: data.length })
   })
 
   test('cancel leaves the BMC in the cancelled error', async () => {

@@ -101,7 +101,9 @@ export async function startFakeBmc(): Promise<FakeBmc> {
       state.uploadBody = body
       state.uploadHeaders = { ...req.headers }
       // Written; two more polls of "verify" before Done, so a test can act mid-flash.
-      state.flash = { Transferring: { id: 7, process_name: 'Node 1 os install service', size: body.length, cancelled: false, bytes_written: body.length } }
+      // bmcd's Transferring and Done carry the length announced at start, not the multipart body's size.
+      const announced = (state.flash as { Transferring?: { size: number } }).Transferring?.size ?? body.length
+      state.flash = { Transferring: { id: 7, process_name: 'Node 1 os install service', size: announced, cancelled: false, bytes_written: 0 } }
       pending = 2
       return reply(res, 200, '')
     }
@@ -134,7 +136,7 @@ export async function startFakeBmc(): Promise<FakeBmc> {
     }
     if (q.type === 'flash' && q.opt === 'get') {
       state.onFlashPoll?.(++polls)
-      if (pending > 0 && --pending === 0) state.flash = { Done: [{ secs: 3, nanos: 0 }, (state.uploadBody as Buffer).length] }
+      if (pending > 0 && --pending === 0) state.flash = { Done: [{ secs: 3, nanos: 0 }, (state.flash as { Transferring: { size: number } }).Transferring.size] }
     }
     if (q.type === 'flash') return reply(res, 200, JSON.stringify(state.flash), { 'content-type': 'text/plain' })
     return reply(res, 400, env(`Invalid \`type\` parameter ${q.type}`))

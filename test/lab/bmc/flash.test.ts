@@ -34,23 +34,27 @@ describe('checklist 11: one transfer slot', () => {
     expect(JSON.stringify(await flashStatus(b))).not.toContain('"id"')
   })
 
-  it('lets a new start cancel and replace a running transfer: the old upload gets 500', async () => {
-    const b = await board({ writeBytesPerSec: 100_000 })
+  it('lets a new start replace a running transfer (here in its CRC read-back): its handle is then unknown', async () => {
+    const b = await board({ verifyBytesPerSec: 100_000 })
     const data = randomBytes(60_000)
     const first = await startFlash(b, `node=0&file=a.img&length=${data.length}`)
-    const firstUpload = upload(b, first, data)
-    await until(() => false === false) // let the upload begin
-    for (;;) {
-      const s = await flashStatus(b)
-      if (isTransferring(s) && s.Transferring.bytes_written > 0) break
-    }
+    expect((await upload(b, first, data)).status).toBe(200)
+    expect(await flashStatus(b)).toMatchObject({ Transferring: { id: first } })
     const second = await startFlash(b, 'node=1&file=b.img&length=3')
-    const old = await firstUpload
-    expect([old.status, old.body]).toEqual([500, 'transfer canceled'])
     expect(await flashStatus(b)).toMatchObject({ Transferring: { id: second, process_name: 'Node 2 os install service', size: 3 } })
     expect((await upload(b, first, data)).body).toBe('unauthorized request for handle')
     expect((await upload(b, second, Buffer.from('xyz'))).status).toBe(200)
     expect((await pollFlash(b)).at(-1)).toMatchObject({ Done: [{}, 3] })
+  })
+
+  it('times out a transfer started later by the timer of an earlier start (the timer is not tied to a handle)', async () => {
+    const b = await board({ uploadDeadlineMs: 300 })
+    await startFlash(b, 'node=0&file=a.img&length=4')
+    await new Promise((r) => setTimeout(r, 200))
+    const second = await startFlash(b, 'node=1&file=b.img&length=4')
+    await new Promise((r) => setTimeout(r, 150)) // the first start's timer fired; the second is 150 ms old
+    expect(await flashStatus(b)).toEqual({ Error: 'Send timeout' })
+    expect((await upload(b, second, Buffer.alloc(4))).body).toBe('cannot execute command in current state. current=Error, expected=Transferring')
   })
 
   it('keeps Error without an id until the next start', async () => {
@@ -84,34 +88,58 @@ describe('checklist 12: upload', () => {
     expect(JSON.parse((await api(b, 'opt=get&type=power')).body).response[0].result[0].node1).toBe('0')
   })
 
-  it('answers 500 "missing N bytes" when the body is shorter than length, and cancels', async () => {
+  it('answers 500 "missing N bytes" (humansize DECIMAL) when the body is shorter than length, and cancels (§8.5)', async () => {
     const b = await board()
     const h = await startFlash(b, 'node=0&file=a.img&length=100')
     const r = await upload(b, h, Buffer.alloc(90))
-    expect([r.status, r.body]).toEqual([500, 'missing 10 bytes'])
+    expect([r.status, r.body]).toEqual([500, 'missing 10 B bytes'])
     expect(r.headers['content-type']).toMatch(/^text\/plain/)
-    expect(await flashStatus(b)).toEqual({ Error: 'missing 10 bytes' })
+    expect(await flashStatus(b)).toEqual({ Error: 'cancelled by user' })
+    const h2 = await startFlash(b, 'node=0&file=a.img&length=5000')
+    expect((await upload(b, h2, Buffer.alloc(2500))).body).toBe('missing 2.50 kB bytes')
+    const h3 = await startFlash(b, 'node=0&file=a.img&length=3000')
+    expect((await upload(b, h3, Buffer.alloc(1000))).body).toBe('missing 2 kB bytes')
+  })
+
+  it('wraps the u64 on an over-long body after writing the extra bytes, and cancels (§8.5)', async () => {
+    const b = await board()
+    const h = await startFlash(b, 'node=0&file=a.img&length=10&skip_crc')
+    const r = await upload(b, h, Buffer.alloc(20, 7))
+    expect([r.status, r.body]).toEqual([500, 'missing 18.45 EB bytes'])
+    expect(await flashStatus(b)).toEqual({ Error: 'cancelled by user' })
   })
 
   it('refuses a wrong handle, a second upload and an upload after an error, all 500 text/plain', async () => {
-    const b = await board({ writeBytesPerSec: 50_000 })
+    const b = await board({ verifyBytesPerSec: 50_000 })
     const h = await startFlash(b, 'node=0&file=a.img&length=20000')
     expect((await upload(b, h + 1, Buffer.alloc(1))).body).toBe('unauthorized request for handle')
-    const firstUpload = upload(b, h, Buffer.alloc(20000))
-    await until(() => b.requests.length > 0 && false === false)
-    for (;;) {
-      const s = await flashStatus(b)
-      if (isTransferring(s) && s.Transferring.bytes_written > 0) break
-    }
+    expect((await upload(b, h, Buffer.alloc(20000))).status).toBe(200)
+    // Still Transferring (CRC read-back): the sender is taken.
     const second = await upload(b, h, Buffer.alloc(20000))
-    expect(second.status).toBe(500)
-    expect(second.body).toMatch(/^cannot transfer bytes to worker/)
-    expect((await firstUpload).status).toBe(200)
+    expect([second.status, second.body]).toEqual([500, 'cannot transfer bytes to worker. This is either because the transfer happens locally, or is already ongoing.'])
     await pollFlash(b)
     const h2 = await startFlash(b, 'node=0&file=a.img&length=5')
     await upload(b, h2, Buffer.alloc(3))
     const after = await upload(b, h2, Buffer.alloc(5))
     expect([after.status, after.body]).toEqual([500, 'cannot execute command in current state. current=Error, expected=Transferring'])
+  })
+
+  it('checks state before the handle: a wrong handle after Done names the state (§8.7)', async () => {
+    const b = await board()
+    const h = await startFlash(b, 'node=0&file=a.img&length=2')
+    await upload(b, h, Buffer.from('ok'))
+    await pollFlash(b)
+    const r = await upload(b, h + 1, Buffer.from('ok'))
+    expect([r.status, r.body]).toEqual([500, 'cannot execute command in current state. current=Done, expected=Transferring'])
+  })
+
+  it('answers 404 "Path deserialize error" for a handle that is not a u32 (§8.7)', async () => {
+    const b = await board()
+    await startFlash(b, 'node=0&file=a.img&length=2')
+    for (const bad of ['x', '-1', '4294967296']) {
+      const r = await upload(b, bad, Buffer.from('ok'))
+      expect([r.status, r.body]).toEqual([404, `Path deserialize error: can not parse "${bad}" to a u32`])
+    }
   })
 
   it('replies only after the throttled write has ended', async () => {
@@ -133,15 +161,21 @@ describe('checklist 13: progress, verify pass, integrity faults, cancel', () => 
     const b = await board({ writeBytesPerSec: 200_000, verifyBytesPerSec: 200_000 })
     const data = randomBytes(60_000)
     const h = await startFlash(b, `node=0&file=a.img&length=${data.length}`)
-    const [seen] = await Promise.all([pollFlash(b), upload(b, h, data)])
-    const counts = seen.filter(isTransferring).map((s) => s.Transferring.bytes_written)
-    // The write pass climbs, then the CRC read-back restarts the counter. The exact moment it equals the
-    // size lasts microseconds, so a poll cannot be sure to see it: look for the climb and the restart.
-    const restart = counts.findIndex((n, i) => i > 0 && n < counts[i - 1]!)
+    const written: number[] = []
+    const probe = setInterval(() => { const c = b.flashBytesWritten(); if (c !== undefined) written.push(c) }, 5)
+    const up = upload(b, h, data)
+    // A poll sent during the upload is answered after it (§8.1): by then the CRC pass has restarted at 0.
+    await until(() => b.uploadsInProgress() > 0)
+    const [seen, r] = await Promise.all([pollFlash(b), up])
+    clearInterval(probe)
+    expect(r.status).toBe(200)
+    const restart = written.findIndex((n, i) => i > 0 && n < written[i - 1]!)
     expect(restart).toBeGreaterThan(1)
-    expect(counts.slice(0, restart).every((n, i, a) => i === 0 || n >= a[i - 1]!)).toBe(true)
-    expect(counts[restart - 1]).toBeGreaterThan(data.length / 2)
-    expect(counts.every((n) => n <= data.length)).toBe(true)
+    expect(written[restart - 1]).toBeGreaterThan(data.length / 2)
+    const counts = seen.filter(isTransferring).map((s) => s.Transferring.bytes_written)
+    expect(counts.length).toBeGreaterThan(0)
+    expect(counts).toEqual([...counts].sort((x, y) => x - y))
+    expect(counts[0]).toBeLessThan(data.length)
     expect(seen.at(-1)).toEqual({ Done: [{ secs: expect.any(Number), nanos: expect.any(Number) }, data.length] })
   })
 
@@ -195,18 +229,26 @@ describe('checklist 13: progress, verify pass, integrity faults, cancel', () => 
     expect((await upload(b, h, Buffer.alloc(4))).body).toBe('cannot execute command in current state. current=Error, expected=Transferring')
   })
 
-  it('cancels on GET …/cancel with any handle: 200 empty body, Error("cancelled by user")', async () => {
-    const b = await board({ writeBytesPerSec: 50_000 })
+  it('cancels on GET …/cancel with any handle: 200 empty body, Error("cancelled by user"), node off', async () => {
+    const b = await board({ verifyBytesPerSec: 50_000 })
     const h = await startFlash(b, 'node=0&file=a.img&length=50000')
-    const up = upload(b, h, Buffer.alloc(50000))
-    for (;;) {
-      const s = await flashStatus(b)
-      if (isTransferring(s) && s.Transferring.bytes_written > 0) break
-    }
+    expect((await upload(b, h, Buffer.alloc(50000))).status).toBe(200)
+    expect(await flashStatus(b)).toMatchObject({ Transferring: { id: h } })
     const r = await call(b, '/api/bmc/upload/999/cancel')
     expect([r.status, r.body]).toEqual([200, ''])
     expect(await flashStatus(b)).toEqual({ Error: 'cancelled by user' })
-    expect((await up).status).toBe(500)
+    await until(() => !b.power(1))
+  })
+
+  it.each(['Ready', 'Done'])('cancel sets Error("cancelled by user") from %s too (§8.9)', async (from) => {
+    const b = await board()
+    if (from === 'Done') {
+      const h = await startFlash(b, 'node=0&file=a.img&length=2')
+      await upload(b, h, Buffer.from('ok'))
+      expect((await pollFlash(b)).at(-1)).toMatchObject({ Done: [{}, 2] })
+    } else expect(await flashStatus(b)).toBe('Ready')
+    expect((await call(b, '/api/bmc/upload/0/cancel')).status).toBe(200)
+    expect(await flashStatus(b)).toEqual({ Error: 'cancelled by user' })
   })
 
   it('powers the node off, on in USB mode, and leaves it off; emits flash-start and flashed', async () => {
@@ -226,6 +268,16 @@ describe('checklist 13: progress, verify pass, integrity faults, cancel', () => 
       ['power', 2, false, { usbBoot: false }],
       ['flashed', 2, b.diskPath(2)],
     ])
+    expect(JSON.parse((await api(b, 'opt=get&type=power')).body).response[0].result[0].node2).toBe('0')
+  })
+
+  it('reports the node powered ("1") for the whole transfer (§8.4)', async () => {
+    const b = await board({ writeBytesPerSec: 100_000 })
+    const h = await startFlash(b, 'node=1&file=a.img&length=20000')
+    expect(JSON.parse((await api(b, 'opt=get&type=power')).body).response[0].result[0].node2).toBe('1')
+    expect(b.power(2)).toBe(true)
+    await upload(b, h, Buffer.alloc(20000))
+    await pollFlash(b)
     expect(JSON.parse((await api(b, 'opt=get&type=power')).body).response[0].result[0].node2).toBe('0')
   })
 })

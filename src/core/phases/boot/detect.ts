@@ -1,10 +1,13 @@
-// Boot detection: only UART bytes that arrived after a snapshot taken before power-on count (bmcd 2.3.x
-// reads do not drain the 16 KiB ring, so an old `login:` would otherwise match at once), then a
-// network probe confirms the node is really reachable where the cluster file says.
+// Boot detection by the network: the SSH banner (Armbian) or the Talos API port at the node's mapped
+// address. The BMC answers one request at a time (bmc-api.md §8.1) and may spend minutes on the next
+// node's upload, so the console (UART) is read only to explain a slow or failed boot, and only when
+// this client has nothing in flight to that BMC. bmcd 2.3.x reads do not drain the 16 KiB ring, so only
+// the bytes after a snapshot taken before power-on count as this boot's console.
 import { connect } from 'node:net'
 import type { BmcClient, Slot } from '../../../adapters/bmc/types.js'
 import type { Deps } from '../../deps.js'
 import { PhaseError } from '../../errors.js'
+import type { Reporter } from '../../reporter.js'
 
 export type OsKind = 'armbian' | 'talos'
 
@@ -47,14 +50,20 @@ export function tcpOpen(host: string, port: number, timeoutMs: number): Promise<
   })
 }
 
-/** SSH banner (Armbian) or the Talos API port answering, at the node's mapped address. */
-export async function probeNode(deps: Deps, os: OsKind, ip: string, sshPort: number, timeoutMs = 3000): Promise<boolean> {
+/** What answers at the node's mapped address: the SSH banner (Armbian) or the open Talos API port; undefined while nothing does. */
+export async function probeDetail(deps: Deps, os: OsKind, ip: string, sshPort: number, timeoutMs = 3000): Promise<string | undefined> {
   if (os === 'armbian') {
     const t = deps.net.map(ip, sshPort)
-    return (await deps.ssh.probe(t.host, t.port, timeoutMs)) !== undefined
+    const banner = await deps.ssh.probe(t.host, t.port, timeoutMs)
+    return banner === undefined ? undefined : `SSH banner "${banner.trim()}" on ${ip}:${sshPort}`
   }
   const t = deps.net.map(ip, 50000)
-  return tcpOpen(t.host, t.port, timeoutMs)
+  return (await tcpOpen(t.host, t.port, timeoutMs)) ? `Talos API on ${ip}:50000` : undefined
+}
+
+/** SSH banner (Armbian) or the Talos API port answering, at the node's mapped address. */
+export async function probeNode(deps: Deps, os: OsKind, ip: string, sshPort: number, timeoutMs = 3000): Promise<boolean> {
+  return (await probeDetail(deps, os, ip, sshPort, timeoutMs)) !== undefined
 }
 
 export interface BootWait {
@@ -65,38 +74,65 @@ export interface BootWait {
   sshPort: number
   bmc: BmcClient
   deps: Deps
-  /** UART ring content read before power-on. */
-  snapshot: string
+  /** UART ring content read before power-on (undefined: unknown, the whole ring is shown). */
+  snapshot?: string
   timeoutMs: number
   pollMs?: number
+  /** How long a failed boot waits for the BMC to be free before explaining without the console. */
+  consoleWaitMs?: number
+  reporter?: Reporter
   now?: () => number
 }
 
-/** Waits for the boot line on new UART bytes, then for the network probe. Throws a PhaseError on timeout. */
+/** This boot's console, when the BMC is free within `waitMs`; undefined when it stayed busy or did not answer. */
+async function readConsole(w: BootWait, waitMs: number): Promise<string | undefined> {
+  const now = w.now ?? Date.now
+  const until = now() + waitMs
+  while (w.bmc.busy?.()) {
+    if (now() >= until) return undefined
+    await w.deps.sleep(Math.min(w.pollMs ?? 2000, 1000))
+  }
+  try {
+    return newUartText(w.snapshot ?? '', await w.bmc.readUart(w.slot))
+  } catch {
+    return undefined
+  }
+}
+
+/** Waits until the node answers on the network. Throws a PhaseError on timeout, explained by its console. */
 export async function waitForBoot(w: BootWait): Promise<{ seconds: number; line: string }> {
   const now = w.now ?? Date.now
   const started = now()
-  const poll = w.pollMs ?? 2000
-  let fresh = ''
-  let line: string | undefined
-  while (now() - started <= w.timeoutMs) {
-    fresh = newUartText(w.snapshot, await w.bmc.readUart(w.slot))
-    const m = BOOT_PATTERNS[w.os].exec(fresh)
-    if (m) {
-      line = fresh.slice(0, m.index + m[0].length).split('\n').pop()?.trim() ?? m[0]
-      break
+  // A probe is a local connect: cheap enough to repeat every second (less for short boot_timeouts).
+  const poll = w.pollMs ?? Math.min(1000, Math.max(50, w.timeoutMs / 20))
+  let hinted = false
+  for (;;) {
+    const seen = await probeDetail(w.deps, w.os, w.ip, w.sshPort, Math.min(3000, Math.max(poll, 500)))
+    if (seen) return { seconds: (now() - started) / 1000, line: seen }
+    const elapsed = now() - started
+    if (elapsed >= w.timeoutMs) break
+    if (!hinted && w.reporter && elapsed > w.timeoutMs / 2 && !w.bmc.busy?.()) {
+      // A slow boot: one look at the console, only if the BMC is not busy with another node.
+      hinted = true
+      const text = await readConsole(w, 0)
+      const last = text === undefined ? undefined : lastLines(text, 1)
+      if (last) w.reporter.info(`${w.node}: not answering yet after ${Math.round((now() - started) / 1000)} s; console: ${last}`)
     }
-    await w.deps.sleep(poll)
+    // The last probe falls on the deadline.
+    await w.deps.sleep(Math.max(1, Math.min(poll, w.timeoutMs - (now() - started))))
   }
   const resume = 're-run the workflow; the node is not reflashed if its image is already in place, and a node still powered but not answering is power-cycled'
-  if (!line) {
-    const tail = lastLines(fresh)
-    throw new PhaseError('boot', w.node, `no ${w.os === 'armbian' ? '"login:"' : 'Talos maintenance/ready'} line on slot ${w.slot}'s console within boot_timeout ${Math.round(w.timeoutMs / 1000)} s; last console lines:\n${tail || '(nothing new on the UART since power-on)'}`, resume, { code: 'BootTimeout' })
-  }
-  while (now() - started <= w.timeoutMs) {
-    if (await probeNode(w.deps, w.os, w.ip, w.sshPort)) return { seconds: (now() - started) / 1000, line }
-    await w.deps.sleep(poll)
-  }
   const what = w.os === 'armbian' ? `SSH on ${w.ip}:${w.sshPort}` : `the Talos API on ${w.ip}:50000`
-  throw new PhaseError('boot', w.node, `console shows "${line}" but ${what} did not answer within boot_timeout; last console lines:\n${lastLines(fresh)}`, resume, { code: 'BootTimeout' })
+  const fresh = await readConsole(w, w.consoleWaitMs ?? 60_000)
+  let seen: string
+  if (fresh === undefined) {
+    seen = `${what} did not answer within boot_timeout ${Math.round(w.timeoutMs / 1000)} s; slot ${w.slot}'s console could not be read (the BMC stayed busy with another request, it answers one at a time)`
+  } else {
+    const m = BOOT_PATTERNS[w.os].exec(fresh)
+    const tail = lastLines(fresh)
+    seen = m
+      ? `console shows "${fresh.slice(0, m.index + m[0].length).split('\n').pop()?.trim() ?? m[0]}" but ${what} did not answer within boot_timeout ${Math.round(w.timeoutMs / 1000)} s; last console lines:\n${tail}`
+      : `${what} did not answer within boot_timeout ${Math.round(w.timeoutMs / 1000)} s and slot ${w.slot}'s console shows no ${w.os === 'armbian' ? '"login:"' : 'Talos maintenance/ready'} line; last console lines:\n${tail || '(nothing new on the UART since power-on)'}`
+  }
+  throw new PhaseError('boot', w.node, seen, resume, { code: 'BootTimeout' })
 }

@@ -1,6 +1,6 @@
 // The 'boot' phase: wait until a node flashed in this run (or, on a re-run, found powered off or powered
-// but silent, which is power-cycled) has booted: the boot line on UART bytes newer than the pre-power-on
-// snapshot, then the SSH banner / Talos API port.
+// but silent, which is power-cycled) answers on the network (SSH banner / Talos API port). The console is
+// read only to explain a slow or failed boot (detect.ts): the BMC may be busy uploading the next node.
 import type { NodeSpec } from '../../config/model.js'
 import { PhaseError } from '../../errors.js'
 import { osOf, sshPort } from '../flash/decide.js'
@@ -53,9 +53,9 @@ export const bootPhase: PhaseModule = {
         ctx.reporter.info(`${node.id}: powered but not answering; reset (power-cycled) for a fresh boot`)
       }
     }
-    const r = await waitForBoot({ node: node.id, slot: node.slot, ip: node.ip, os, sshPort: sshPort(ctx), bmc, deps: ctx.deps, snapshot, timeoutMs: ctx.cluster.boot_timeout * 1000 })
+    const r = await waitForBoot({ node: node.id, slot: node.slot, ip: node.ip, os, sshPort: sshPort(ctx), bmc, deps: ctx.deps, snapshot, timeoutMs: ctx.cluster.boot_timeout * 1000, reporter: ctx.reporter })
     delete ctx.outputs.values[key]
     await ctx.state.markDone(node.id, 'boot', ctx.state.done(node.id, 'flash')?.fingerprint)
-    return { changed: true, summary: `booted in ${r.seconds.toFixed(0)} s ("${r.line}")` }
+    return { changed: true, summary: `booted in ${r.seconds.toFixed(0)} s (${r.line})` }
   }
 }

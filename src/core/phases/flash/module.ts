@@ -1,6 +1,7 @@
 // The 'flash' phase (per node, pipelined by run.ts through pipelinedNodeSteps). After the BMC reports
-// Done the node is off: the UART ring is snapshotted, then the node is powered on, and the snapshot is
-// handed to the 'boot' phase so it reads only this boot's console output.
+// Done the node is off: the UART ring is snapshotted (the BMC is free at that moment), then the node is
+// powered on, and the snapshot is handed to the 'boot' phase, which shows only this boot's console
+// output when it has to explain a slow or failed boot.
 import type { BmcClient } from '../../../adapters/bmc/types.js'
 import type { BoardSpec, NodeSpec } from '../../config/model.js'
 import { PhaseError } from '../../errors.js'
@@ -74,7 +75,7 @@ export const flashPhase: PhaseModule = {
       const bmc = await ctx.deps.bmc(board(ctx, node))
       const timeoutMs = ctx.cluster.flash_timeout * 1000
       await ctx.reporter.group(`flash ${node.id} (slot ${node.slot} on ${node.board})`, () =>
-        flashNode({ node: node.id, slot: node.slot, bmc, imagePath: prepared.path, sha256: prepared.sha256, reporter: ctx.reporter, sleep: ctx.deps.sleep, timeoutMs })
+        flashNode({ node: node.id, slot: node.slot, bmc, imagePath: prepared.path, imageSource: base.source, sha256: prepared.sha256, reporter: ctx.reporter, sleep: ctx.deps.sleep, timeoutMs })
       )
       await ctx.state.clear(node.id)
       if (prepared.hostKeyFingerprint) ctx.state.node(node.id).hostKey = prepared.hostKeyFingerprint

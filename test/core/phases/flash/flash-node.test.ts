@@ -45,7 +45,7 @@ describe('flashNode', () => {
   })
 
   test('sha256 mismatch reported by the BMC names the node and explains', async () => {
-    expect((await failure('sha256')).message).toMatch(/BMC reported "sha256 checksum failed.*image changed in transit/)
+    expect((await failure('sha256')).message).toMatch(/BMC reported "sha256 checksum failed.*metal-arm64\.raw\.xz is corrupt or truncated, or changed in transit/)
   })
 
   test('CRC read-back error points at the eMMC', async () => {
@@ -66,6 +66,12 @@ describe('flashNode', () => {
 
   test('a cancel mid-upload ends in a clear cancelled error', async () => {
     expect((await failure('cancel')).message).toMatch(/cancelled by user.*cancelled the flash/)
+  })
+
+  test('Done is not read alone as success: a Done for another length is not this flash (§8.8)', async () => {
+    const e = await failure('other-done')
+    expect(e.message).toContain(`the BMC reports Done for ${data.length - 1} bytes, but this flash sent ${data.length}: not this transfer`)
+    expect(e.message).toContain('Slot 2 was left powered off')
   })
 
   test('an upload refused with 401 starts the flash once more (nothing reached the eMMC)', async () => {

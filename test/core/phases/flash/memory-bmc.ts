@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream'
 import { TpiError } from '../../../../src/core/errors.js'
 import type { BmcClient, FlashRequest, FlashStatus, PowerState, Slot } from '../../../../src/adapters/bmc/types.js'
 
-export type Fault = 'sha256' | 'crc' | 'usb' | 'drop' | 'cancel' | 'unauthorized-once'
+export type Fault = 'sha256' | 'crc' | 'usb' | 'drop' | 'cancel' | 'unauthorized-once' | 'other-done'
 
 export class MemoryBmc implements BmcClient {
   readonly endpoint = 'https://bmc.test'
@@ -20,6 +20,8 @@ export class MemoryBmc implements BmcClient {
   bootLog: Partial<Record<Slot, string>> = {}
   /** Called on power-on so a test can start its simulated node. */
   onPower?: (slot: Slot, on: boolean) => void
+  /** Whether a request is in flight to this BMC (undefined: the client cannot say). */
+  busy?: () => boolean
   private handle = 0
   private verifyPolls = 0
 
@@ -93,7 +95,9 @@ export class MemoryBmc implements BmcClient {
   async flashStatus(): Promise<FlashStatus> {
     const s = this.status
     if (s.state === 'transferring' && this.verifyPolls > 0 && --this.verifyPolls === 0) {
-      this.status = this.faults.has('crc') ? { state: 'error', message: 'crc error. expected 1, calculated 2' } : { state: 'done', seconds: 1, size: s.size }
+      // 'other-done': someone else's transfer finished in between (Done carries no id, only a length).
+      const size = this.faults.has('other-done') ? s.size - 1 : s.size
+      this.status = this.faults.has('crc') ? { state: 'error', message: 'crc error. expected 1, calculated 2' } : { state: 'done', seconds: 1, size }
     }
     return this.status
   }
