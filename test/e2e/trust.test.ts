@@ -18,7 +18,7 @@ import { kubectl } from '../../src/core/tools/catalog.js'
 import { onBoard } from './helpers-drift.js'
 
 /** Lab board of this suite: no other test file starts nodes there. */
-const B = 14
+const B = 15
 const PHASES = ['flash', 'boot', 'os-bootstrap', 'install', 'join', 'addons', 'npu']
 /**
  * Where each phase has started: cluster phases open a group; the node phases run as a pipeline per node,
