@@ -5,7 +5,7 @@ import type { BmcClient } from '../../../adapters/bmc/types.js'
 import type { BoardSpec, NodeSpec } from '../../config/model.js'
 import { PhaseError } from '../../errors.js'
 import type { PhaseContext, PhaseModule, PlanStep, StepResult } from '../types.js'
-import { decideFlash } from './decide.js'
+import { decideFlash, FLASH_ATTEMPT } from './decide.js'
 import { flashNode, RESUME } from './flash-node.js'
 import { identityFingerprint, nodeIdentity, prepareNodeImage } from './node-image.js'
 import { describeImage, resolveBaseImage } from './resolve-image.js'
@@ -69,10 +69,12 @@ export const flashPhase: PhaseModule = {
     try {
       const d = await decideFlash(ctx, node, image.fingerprint)
       if (d.action === 'skip') return { changed: false, summary: d.reason }
-      if (d.action === 'blocked') throw new PhaseError('flash', node.id, d.reason, 'set reflash: true (and confirm) to replace the image, or revert the image change', { code: 'ReflashNeeded' })
+      if (d.action === 'blocked') throw new PhaseError('flash', node.id, d.reason, d.resume ?? 'set reflash: true (and confirm) to replace the image, or revert the image change', { code: 'ReflashNeeded' })
       const prepared = await image.prepare()
       const bmc = await ctx.deps.bmc(board(ctx, node))
       const timeoutMs = ctx.cluster.flash_timeout * 1000
+      // From here the eMMC may be half written: a re-run may flash again without confirm (live-member rule).
+      await ctx.state.markDone(node.id, FLASH_ATTEMPT, image.fingerprint)
       await ctx.reporter.group(`flash ${node.id} (slot ${node.slot} on ${node.board})`, () =>
         flashNode({ node: node.id, slot: node.slot, bmc, imagePath: prepared.path, sha256: prepared.sha256, reporter: ctx.reporter, sleep: ctx.deps.sleep, timeoutMs })
       )
