@@ -87,7 +87,7 @@ async function context(w: World, settings: Partial<RunSettings> = {}): Promise<P
   if (!cluster) throw new Error('fixture does not parse')
   const stateDir = join(dir, `state-${n++}`) // a fresh state-dir every time: the state is lost
   const full = { command: 'deploy', reflash: false, stateDir, tempDir: join(dir, 'tmp'), secrets: { artifactRecipients: [], sshPrivateKey: 'key' }, ...settings } as RunSettings
-  return { cluster: { ...cluster, boot_timeout: 5 }, settings: full, deps: deps(w), reporter: new MemoryReporter(), state: await StateStore.open(stateDir, 'homelab'), nodes: cluster.nodes, outputs: emptyOutputs() }
+  return { cluster: { ...cluster, boot_timeout: 5 }, settings: full, deps: deps(w), reporter: new MemoryReporter(), state: await StateStore.open(stateDir, 'homelab'), nodes: cluster.nodes.filter((x) => x.id === 'w1'), outputs: emptyOutputs() }
 }
 const w1 = (ctx: PhaseContext) => ctx.cluster.nodes.find((x) => x.id === 'w1')!
 

@@ -7,6 +7,7 @@ import { mayReflash } from '../../redeploy/check.js'
 import { bootEvidence, clusterMembership, osOf as osOfCtx, sshPortOf } from '../../redeploy/evidence.js'
 import { unknown, type Membership } from '../../redeploy/live-member.js'
 import { probeNode } from '../boot/detect.js'
+import { perRun } from '../per-run.js'
 import type { PhaseContext, PlanAction } from '../types.js'
 
 export interface FlashDecision {
@@ -43,6 +44,26 @@ export async function decideFlash(ctx: PhaseContext, node: NodeSpec, desired?: s
   }
   const attempt = ctx.state.done(node.id, FLASH_ATTEMPT)
   if (attempt) return { action: 'run', reason: `an earlier run started writing its eMMC (${attempt.at}) and did not finish; flashing it again` }
+  if (desired === undefined) return observe(ctx, node, false)
+  // The deploy looks at every unrecorded node at once: a blank node is watched for a few seconds,
+  // and the flashes (one at a time per BMC) should not wait for those windows one after another.
+  const all = lookAll(ctx.outputs, async () => {
+    const pending = new Map<string, Promise<FlashDecision>>()
+    for (const n of ctx.nodes) {
+      if (ctx.state.done(n.id, 'flash') || ctx.state.done(n.id, FLASH_ATTEMPT)) continue
+      const p = observe(ctx, n, true)
+      p.catch(() => undefined)
+      pending.set(n.id, p)
+    }
+    return pending
+  })
+  return (await all).get(node.id) ?? observe(ctx, node, true)
+}
+
+const lookAll = perRun<Map<string, Promise<FlashDecision>>>()
+
+/** The evidence for a node with no record: does it answer, does its cluster count it, what does it boot. */
+async function observe(ctx: PhaseContext, node: NodeSpec, act: boolean): Promise<FlashDecision> {
   const os = osOf(ctx)
   const answersOn = os === 'armbian' ? 'SSH' : 'the Talos API'
   if (await probeNode(ctx.deps, os, node.ip, sshPort(ctx)).catch(() => false)) {
@@ -50,7 +71,7 @@ export async function decideFlash(ctx: PhaseContext, node: NodeSpec, desired?: s
   }
   const fromCluster = await clusterMembership(ctx, node)
   if (fromCluster.kind !== 'unknown') return guarded(ctx, node, fromCluster, { action: 'run', reason: `no image recorded and the node does not answer; ${fromCluster.detail}` })
-  const seen = await bootEvidence(ctx, node, desired !== undefined)
+  const seen = await bootEvidence(ctx, node, act)
   if ('answers' in seen) return { action: 'skip', reason: `powered on, it booted ("${seen.line}") and answers on ${answersOn}; not reflashed without reflash: true` }
   if ('wouldProbe' in seen)
     return { action: 'run', reason: `no image recorded, the node does not answer and ${fromCluster.detail}; ${seen.wouldProbe}: the deploy powers it on and flashes it only if it boots nothing` }
