@@ -58,7 +58,7 @@ export function selectPhases(cluster: Cluster, settings: RunSettings): PhaseName
 }
 
 async function load(settings: RunSettings): Promise<LoadResult> {
-  return loadClusterFile(configFilePath(settings), { displayPath: settings.configPath })
+  return loadClusterFile(configFilePath(settings), { displayPath: settings.configPath, workingDirectory: settings.workingDirectory })
 }
 
 /** Serial fallback when no pipelining scheduler is wired: each step for every node in order. */

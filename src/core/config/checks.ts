@@ -1,6 +1,7 @@
 // Cross-field rules, one small function each (talhelper style). Each returns issues with the YAML
 // path of the field at fault and a message that quotes the value and says what is expected.
 import type { ConfigIssue } from '../errors.js'
+import { FIELD_CHECKS } from './field-checks.js'
 import type { Cluster, NodeSpec } from './model.js'
 import { cidrContains, cidrsOverlap, formatIPv4, inRange, parseCidr, parseIPv4, parseRange, type IpRange } from './net.js'
 import { pathText, type YamlPath } from './positions.js'
@@ -35,8 +36,6 @@ export const checkBoards: Check = (c) => {
         message:
           'the BMC certificate is self-signed, so pin it: set tls.fingerprint to the output of `openssl s_client -connect <bmc>:443 </dev/null | openssl x509 -noout -fingerprint -sha256`, or set tls.insecure: true'
       })
-    if (!/^https?:\/\/[^/\s]+\/?$/.test(b.bmc.endpoint))
-      out.push({ code: 'InvalidEndpoint', at: [...b.path, 'endpoint'], message: `"${b.bmc.endpoint}" is not a BMC base URL: expected https://<host>` })
   })
   return out
 }
@@ -189,8 +188,6 @@ export const checkNetwork: Check = (c) => {
   c.network.dns.forEach((d, i) => {
     if (parseIPv4(d) === undefined) out.push({ code: 'InvalidIp', at: ['network', 'dns', i], message: `"${d}" is not a valid IPv4 address` })
   })
-  if (c.endpoint !== undefined && !/^https:\/\/[^/\s]+(:\d+)?\/?$/.test(c.endpoint))
-    out.push({ code: 'InvalidEndpoint', at: ['endpoint'], message: `"${c.endpoint}" is not an API endpoint: expected https://<host>:6443` })
   return out
 }
 
@@ -212,7 +209,7 @@ export const checkImage: Check = (c) => {
 
 export const CHECKS: Check[] = [
   checkName, checkBoards, checkSlots, checkHostnames, checkNodeIps, checkMetallb, checkCidrs, checkVersions,
-  checkControlPlanes, checkLonghorn, checkIngress, checkTimeouts, checkNetwork, checkImage
+  checkControlPlanes, checkLonghorn, checkIngress, checkTimeouts, checkNetwork, checkImage, ...FIELD_CHECKS
 ]
 
 export function runChecks(c: Cluster): Finding[] {
