@@ -59,9 +59,8 @@ export async function runVerb(spec: VerbSpec, argv: string[], io: Io = processIo
   if (result.status === 'invalid') return 1
   const code = spec.render(result, io, json)
   const failed = runtime.failed(result)
-  if (failed && code === 0) {
-    io.err(`error: ${failed}`)
-    return 1
-  }
-  return code
+  // The same text the action annotates (a PhaseError names node, phase, what was seen, how to
+  // resume), through the reporter so that secrets are masked.
+  if (failed) reporter.error(failed)
+  return failed && code === 0 ? 1 : code
 }

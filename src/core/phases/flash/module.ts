@@ -46,10 +46,23 @@ export const flashPhase: PhaseModule = {
     const image = describeImage(ctx.cluster, ctx.outputs.schematicId)
     const facts = new Map<string, Promise<BoardFacts>>()
     for (const b of ctx.cluster.boardList) facts.set(b.name, boardFacts(ctx, b.name))
-    return Promise.all(
+    // A BMC that cannot be observed (credentials, a ban, the network) is said once, in its own row.
+    const bmcRows: PlanStep[] = []
+    for (const b of ctx.cluster.boardList) {
+      const f = await facts.get(b.name)
+      if (f?.error && ctx.nodes.some((n) => n.board === b.name))
+        bmcRows.push({ phase: 'flash', action: 'blocked', reason: `cannot observe the BMC of board ${b.name} (${b.bmc.endpoint}): ${f.error.replace(/^unreachable: /, '')}`, details: { board: b.name } })
+    }
+    return [...bmcRows, ...(await Promise.all(
       ctx.nodes.map(async (node) => {
-        const d = await decideFlash(ctx, node)
         const f = await facts.get(node.board)
+        // No second login against a BMC that refused the first (a wrong password would earn a ban).
+        const done = ctx.state.done(node.id, 'flash')
+        const d = !f?.error
+          ? await decideFlash(ctx, node)
+          : done
+            ? { action: 'skip' as const, reason: `image flashed by an earlier run (${done.at})` }
+            : { action: 'blocked' as const, reason: `not observed: the BMC of board ${node.board} cannot be asked (its row above)` }
         const details: Record<string, string> = { image, board: node.board, slot: String(node.slot) }
         if (f?.error) details.bmc = f.error
         else if (f) {
@@ -60,7 +73,7 @@ export const flashPhase: PhaseModule = {
         }
         return { phase: 'flash' as const, node: node.id, action: d.action, reason: d.reason, details }
       })
-    )
+    ))]
   },
 
   async runNode(ctx, node): Promise<StepResult> {
