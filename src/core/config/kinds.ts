@@ -95,8 +95,14 @@ export const overlayBoard: Rule = fits(/^[a-z0-9]([a-z0-9_-]{0,62}[a-z0-9])?$/, 
 /** sha256 digest. */
 export const sha256: Rule = fits(/^[0-9a-fA-F]{64}$/, 'a SHA-256 digest: 64 hex digits')
 
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/
+
+/** A URL's host: a DNS name, an IPv4 address or a bracketed IPv6 address. */
+const urlHost: Rule = (h) => (IPV4.test(h) || /^\[[0-9a-f:.]+\]$/i.test(h) || !dnsName(h) ? undefined : 'a URL whose host is a DNS name or an IP address')
+
 function urlProblem(v: string, schemes: readonly string[]): string | undefined {
-  if (/[\s\u0000-\u001f\u007f"'`\\<>{}|^]/.test(v)) return 'a URL without spaces, quotes, backslashes or control characters'
+  if (v.length > 2048) return 'a URL of at most 2048 characters'
+  if (/[\s\u0000-\u001f\u007f-\uffff"'`$\\<>{}|^]/.test(v)) return 'a URL without spaces, quotes, "$", backslashes, non-ASCII or control characters'
   let u: URL
   try {
     u = new URL(v)
@@ -106,7 +112,7 @@ function urlProblem(v: string, schemes: readonly string[]): string | undefined {
   if (!schemes.includes(u.protocol.slice(0, -1))) return `a ${schemes.join(' or ')} URL (not ${u.protocol.slice(0, -1)}:)`
   if (u.username || u.password) return 'a URL without credentials (user:password@): they would be printed in the plan and the logs; use a mirror that needs none'
   if (!u.hostname) return 'a URL with a host'
-  return undefined
+  return urlHost(u.hostname)
 }
 
 /** A download URL: http or https, no credentials. */
