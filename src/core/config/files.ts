@@ -5,6 +5,7 @@
 import { realpath, stat } from 'node:fs/promises'
 import { isAbsolute, relative, resolve, sep } from 'node:path'
 import type { Finding } from './checks.js'
+import { runnerPath } from './kinds.js'
 import type { Cluster } from './model.js'
 import type { YamlPath } from './positions.js'
 
@@ -51,6 +52,7 @@ export async function checkFiles(c: Cluster, workingDirectory: string): Promise<
     return [{ code: 'WorkingDirectoryMissing', at: [], message: `working-directory ${workingDirectory} ${why(e)}` }]
   }
   for (const f of contentFiles(c)) {
+    if (runnerPath(f.path)) continue // already refused by its kind, at the same place
     const shown = JSON.stringify(f.path)
     const lexical = resolve(root, f.path)
     if (!inside(root, lexical)) {
@@ -69,7 +71,7 @@ export async function checkFiles(c: Cluster, workingDirectory: string): Promise<
     }
   }
   const image = localImage(c)
-  if (image) {
+  if (image && !runnerPath(image.path)) {
     const shown = JSON.stringify(image.path)
     if (!isAbsolute(image.path) && !inside(root, resolve(root, image.path))) {
       out.push({ code: 'FileOutsideWorkingDirectory', at: image.at, message: `${image.what} ${shown} leaves the working directory: give an absolute path, or one inside ${workingDirectory}` })

@@ -76,6 +76,9 @@ function tooDeepAt(text: string): number {
   return -1
 }
 
+/** The normalised cluster even when it has errors, for checks that add to them (files on disk). */
+const normalised = new WeakMap<LoadResult, Cluster>()
+
 export function parseCluster(text: string, file: string): LoadResult {
   const lines = new LineCounter()
   const deep = tooDeepAt(text)
@@ -136,7 +139,9 @@ export function parseCluster(text: string, file: string): LoadResult {
   cluster.network.gateway ??= defaultGateway(cluster)
   for (const f of [...normal, ...runChecks(cluster)])
     issues.push({ code: f.code, path: pathText(f.at), message: f.message, severity: f.severity ?? 'error', where: locator.locate(f.at) })
-  return { cluster: issues.some((i) => i.severity === 'error') ? undefined : cluster, issues, locate }
+  const result: LoadResult = { cluster: issues.some((i) => i.severity === 'error') ? undefined : cluster, issues, locate }
+  normalised.set(result, cluster)
+  return result
 }
 
 /** Byte offset of the first invalid UTF-8 sequence, or -1. */
@@ -203,8 +208,10 @@ export async function loadClusterFile(path: string, options: { displayPath?: str
     }
   }
   const result = parseCluster(bytes.toString('utf8'), file)
-  if (!result.cluster || options.workingDirectory === undefined) return result
-  const found = await checkFiles(result.cluster, options.workingDirectory)
+  const cluster = normalised.get(result)
+  if (!cluster || options.workingDirectory === undefined) return result
+  // Also when other fields are wrong: every problem of the file in one run.
+  const found = await checkFiles(cluster, options.workingDirectory)
   if (!found.length) return result
   const issues = [...result.issues, ...found.map((f): ConfigIssue => ({ code: f.code, path: pathText(f.at), message: f.message, severity: f.severity ?? 'error', where: result.locate(f.at) }))]
   return { ...result, issues, cluster: issues.some((i) => i.severity === 'error') ? undefined : result.cluster }

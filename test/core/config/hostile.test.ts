@@ -111,6 +111,11 @@ describe('hostile values are refused at their field, with message and location, 
     expect(r.ms).toBeLessThan(1000)
   })
 
+  it('a file outside the working directory is reported together with the other problems of the file', async () => {
+    const r = await validate(BASE_K3S + 'ssh: { port: 0 }\naddons: { values: { metallb: /etc/shadow } }\n')
+    expect(r.issues.map((i) => i.code).sort()).toEqual(['FileOutsideWorkingDirectory', 'InvalidPort'])
+  })
+
   it('the untouched base files pass (so each failure above is the hostile value)', async () => {
     for (const text of [BASE_K3S, BASE_TALOS]) {
       const r = await validate(text)
