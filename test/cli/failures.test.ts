@@ -9,6 +9,7 @@ import { startBmc, type BmcEmulator } from '../../lab/bmc/index.js'
 import { plan, sayOnce } from '../../src/cli/commands/plan.js'
 import { deploy } from '../../src/cli/commands/deploy.js'
 import { runVerb, type Io } from '../../src/cli/commands/shared.js'
+import { validate } from '../../src/cli/commands/validate.js'
 
 let bmc: BmcEmulator
 let dir: string
@@ -76,6 +77,22 @@ describe('turingpi-cluster deploy', () => {
     expect(err).toMatch(/^error: node cp: flash failed: .+\. To resume: .+/m)
     expect(err).not.toContain('wrong-password')
   }, 60_000)
+})
+
+describe('turingpi-cluster validate on hostile files', () => {
+  test.each([
+    ['a 50 MB file', (): string => 'kind: k3s\n' + '# padding padding padding padding padding padding padding\n'.repeat(900_000), /big\.yaml:\d+:\d+.*at most 1048576 bytes/],
+    ['an alias bomb', (): string => 'kind: k3s\na: &a [x,x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\n', /big\.yaml:3:8.*alias bomb/],
+    ['an http:// BMC', (): string => 'kind: k3s\nname: lab\nbmc: { endpoint: http://10.0.0.2, tls: { insecure: true } }\narmbian_image: { path: armbian.img }\ncontrol_plane: { node: 1, ip: 127.10.14.1, hostname: cp }\n', /big\.yaml:3:8.*the endpoint must be https/]
+  ])('%s: exit 1 within a second, the problem with its file:line:column', async (_name, text, shown) => {
+    await writeFile(join(dir, 'big.yaml'), text())
+    const io = capture({})
+    const started = Date.now()
+    const code = await runVerb(validate, ['--config', 'big.yaml', '--working-directory', dir], io)
+    expect(Date.now() - started).toBeLessThan(1000)
+    expect(code).toBe(1)
+    expect(io.stderr.join('\n')).toMatch(shown)
+  })
 })
 
 describe('sayOnce', () => {
