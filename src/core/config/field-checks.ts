@@ -16,7 +16,10 @@ function field(out: Finding[], at: YamlPath, what: string, value: string | undef
 }
 
 /** Mount points that would hide or replace the node's own system. */
-const SYSTEM_DIRS = new Set(['/', '/bin', '/boot', '/dev', '/etc', '/lib', '/lib64', '/proc', '/root', '/run', '/sbin', '/sys', '/tmp', '/usr', '/var', '/var/lib', '/home', '/mnt', '/opt', '/srv'])
+const SYSTEM_DIRS = new Set([
+  '/', '/bin', '/boot', '/dev', '/etc', '/lib', '/lib64', '/proc', '/root', '/run', '/sbin', '/sys', '/tmp', '/usr', '/var', '/var/lib', '/home', '/mnt', '/opt', '/srv',
+  '/usr/local', '/usr/local/bin', '/var/log', '/etc/rancher', '/var/lib/rancher', '/var/lib/rancher/k3s', '/var/lib/kubelet', '/var/lib/containerd'
+])
 const notSystemDir: kind.Rule = (v) => (SYSTEM_DIRS.has(v.replace(/\/+$/, '') || '/') ? 'a directory of its own, not a system directory of the node' : undefined)
 const dataDir: kind.Rule = (v) => kind.nodePath(v) ?? notSystemDir(v)
 
@@ -79,6 +82,9 @@ function nodeFields(c: Cluster, n: NodeSpec): Finding[] {
 
 export const checkNodeFields: Check = (c) => c.nodes.flatMap((n) => nodeFields(c, n))
 
+export const checkHasControlPlane: Check = (c) =>
+  c.nodes.some((n) => n.role === 'controlplane') ? [] : [{ code: 'NoControlPlane', at: ['control_plane'], message: 'control_plane lists no node: a cluster needs one (or three for HA)' }]
+
 export const checkClusterFields: Check = (c) => {
   const out: Finding[] = []
   if (c.endpoint !== undefined) field(out, ['endpoint'], 'endpoint', c.endpoint, kind.httpsBase, 'InvalidEndpoint')
@@ -117,4 +123,4 @@ export const checkClusterFields: Check = (c) => {
   return out
 }
 
-export const FIELD_CHECKS: Check[] = [checkBmcTransport, checkBoardNames, checkNodeFields, checkClusterFields]
+export const FIELD_CHECKS: Check[] = [checkBmcTransport, checkBoardNames, checkNodeFields, checkClusterFields, checkHasControlPlane]

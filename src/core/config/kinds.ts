@@ -112,6 +112,7 @@ function urlProblem(v: string, schemes: readonly string[]): string | undefined {
   if (!schemes.includes(u.protocol.slice(0, -1))) return `a ${schemes.join(' or ')} URL (not ${u.protocol.slice(0, -1)}:)`
   if (u.username || u.password) return 'a URL without credentials (user:password@): they would be printed in the plan and the logs; use a mirror that needs none'
   if (!u.hostname) return 'a URL with a host'
+  if (u.port === '0') return 'a URL whose port is from 1 to 65535'
   return urlHost(u.hostname)
 }
 
