@@ -90,7 +90,8 @@ export async function execute(
   const issues = [...loaded.issues]
   const cluster = loaded.cluster
   if (!cluster || issues.some((i) => i.severity === 'error')) return { status: 'invalid', issues, load: loaded, outputs }
-  if (settings.command !== 'validate') issues.push(...(engine.checkSettings?.(cluster, settings) ?? []))
+  // validate too: the recipients given (age-parsed) and the other run settings are part of the check.
+  issues.push(...(engine.checkSettings?.(cluster, settings) ?? []))
   if (issues.some((i) => i.severity === 'error')) return { status: 'invalid', issues, load: loaded, cluster, outputs }
   outputs.apiEndpoint = cluster.apiEndpoint
   if (settings.command === 'validate') return { status: 'ok', issues, load: loaded, cluster, outputs }
