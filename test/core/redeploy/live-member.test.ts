@@ -199,6 +199,20 @@ describe('a node powered on that does not answer', () => {
     expect(w.calls).toEqual([])
   })
 
+  it('the plan says "reflash refused: cannot prove …" for it too, touching nothing', async () => {
+    const w = new World()
+    w.power[2] = 'on'
+    w.uart[2] = ARMBIAN
+    const ctx = await context(w)
+    expect(await decideFlash(ctx, w1(ctx))).toEqual({
+      action: 'blocked',
+      reason:
+        'reflash refused: cannot prove w1 is not a cluster member (no control plane of the file answers (cp1); it is powered on and its console shows "w1 login:", but SSH on 10.10.88.74:22 does not answer); set reflash: true and confirm: homelab',
+      resume: expect.any(String)
+    })
+    expect(w.calls).toEqual([])
+  })
+
   it('whose console shows only DDR init (stuck on a blank eMMC): power-cycled, seen booting nothing, flashed', async () => {
     const w = new World()
     w.power[2] = 'on'
