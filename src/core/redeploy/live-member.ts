@@ -34,5 +34,6 @@ export function installedSystemLine(consoleText: string): string | undefined {
   if (!last) return undefined
   const start = consoleText.lastIndexOf('\n', last.index) + 1
   const end = consoleText.indexOf('\n', last.index)
-  return consoleText.slice(start, end < 0 ? undefined : end).replace(/\r/g, '').trim().slice(0, 120)
+  // The console is the node's to write: no escape sequence travels on into a log or a terminal.
+  return consoleText.slice(start, end < 0 ? undefined : end).replace(/\r/g, '').replace(/[\u0000-\u001f\u007f-\u009f]/g, '?').trim().slice(0, 120)
 }

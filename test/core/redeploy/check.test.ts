@@ -114,7 +114,8 @@ describe('installedSystemLine: what on a console shows an installed system', () 
     ['U-Boot SPL', 'DDR v1\r\nU-Boot SPL 2024.04 (Jan 01 2025)\r\nTrying to boot from MMC1\r\n', 'U-Boot SPL 2024.04 (Jan 01 2025)'],
     ['an Armbian login prompt', 'Armbian 25.8.1 Bookworm ttyS9 \n\nk3s-w1 login: ', 'k3s-w1 login:'],
     ['Talos in maintenance', '[talos] entering maintenance service {"component": "controller-runtime"}', '[talos] entering maintenance service {"component": "controller-runtime"}'],
-    ['nothing at all', '', undefined]
+    ['nothing at all', '', undefined],
+    ['a login line with a terminal escape sequence', 'evil\u001b[2J login: ', 'evil?[2J login:']
   ])('%s', (_name, text, line) => {
     expect(installedSystemLine(text)).toBe(line)
   })
