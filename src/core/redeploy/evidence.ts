@@ -95,6 +95,15 @@ export async function bootEvidence(ctx: PhaseContext, node: NodeSpec, act: boole
   if (shown) return { membership: unknown(`it is powered on and its console shows "${shown}", but ${answerPoint(ctx, node)} does not answer`) }
   if (!act) return { wouldProbe: power === 'on' ? 'it is powered on with no system on its console' : `it is powered ${power}` }
 
+  try {
+    return await look(ctx, node, bmc, power, ring)
+  } catch (error) {
+    return { membership: unknown(`looking at it through its BMC failed: ${(error as Error).message.split('\n')[0]}`) }
+  }
+}
+
+/** Powers the node on (or cycles it) and watches its console: the deploy half of bootEvidence. */
+async function look(ctx: PhaseContext, node: NodeSpec, bmc: BmcClient, power: string, ring: string): Promise<BootEvidence> {
   const window = blankWindowMs(ctx.cluster.boot_timeout)
   if (power === 'on') await bmc.reset(node.slot)
   else await bmc.setPower(node.slot, true)
@@ -109,7 +118,8 @@ export async function bootEvidence(ctx: PhaseContext, node: NodeSpec, act: boole
     return { membership: notMember(`powered on, it booted nothing beyond DDR init within ${window / 1000} s (blank eMMC)`) }
   }
   // A boot loader is there: wait (bounded by boot_timeout) for what it boots.
-  for (let i = 0; i < Math.max(1, Math.ceil((ctx.cluster.boot_timeout * 1000) / POLL_MS)); i++) {
+  const deadline = Date.now() + ctx.cluster.boot_timeout * 1000
+  for (let i = 0; i < Math.max(1, Math.ceil((ctx.cluster.boot_timeout * 1000) / POLL_MS)) && Date.now() < deadline; i++) {
     const fresh = newUartText(ring, await bmc.readUart(node.slot))
     const talos = /machine is running and ready|entering maintenance service|maintenance mode/.exec(fresh)
     if (talos) {

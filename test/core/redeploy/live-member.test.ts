@@ -36,6 +36,7 @@ class World {
   /** Node names the k3s API on cp1 lists (undefined: k3s not running). */
   k3sNodes: string[] | undefined
   bmcDown = false
+  powerFails = false
   calls: string[] = []
 }
 
@@ -49,6 +50,7 @@ function deps(w: World): Deps {
     },
     readUart: async (s: Slot) => w.uart[s],
     setPower: async (s: Slot, on: boolean) => {
+      if (w.powerFails) throw new Error('power on slot 2 answered HTTP 500: injected')
       w.calls.push(`power ${s} ${on ? 'on' : 'off'}`)
       w.power[s] = on ? 'on' : 'off'
       if (on) w.uart[s] += w.boots[s]
@@ -176,6 +178,13 @@ describe('state lost (a second runner, a wiped cache) and the node is off', () =
     w.bmcDown = true
     const ctx = await context(w)
     expect(await decideFlash(ctx, w1(ctx), 'sha')).toMatchObject({ action: 'blocked', reason: expect.stringContaining('its BMC cannot be asked: BMC https://10.10.88.70 did not answer') })
+  })
+
+  it('the BMC fails the power-on it needs to look: refused, naming the failure', async () => {
+    const w = new World()
+    w.powerFails = true
+    const ctx = await context(w)
+    expect(await decideFlash(ctx, w1(ctx), 'sha')).toMatchObject({ action: 'blocked', reason: expect.stringContaining('looking at it through its BMC failed: power on slot 2 answered HTTP 500: injected') })
   })
 
   it('no SSH key to ask the cluster and the node boots an installed system: refused', async () => {
