@@ -3,7 +3,7 @@
 // flash record deleted (a second runner, a wiped cache): a deploy without confirm leaves it untouched
 // and says why; with reflash: true and confirm it is reflashed and rejoins.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
-import { readFile, stat, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { runLabAction, type ActionRun, type LabActionSetup } from '../../lab/action.js'
 import { startLab, type Lab } from '../../lab/lab.js'
@@ -70,6 +70,15 @@ describe('the joined worker powered off and its flash record deleted', () => {
     const after = await stat(lab.boards[B]!.bmc.diskPath(WORKER_SLOT))
     expect({ mtimeMs: after.mtimeMs, size: after.size }).toEqual({ mtimeMs: diskBefore.mtimeMs, size: diskBefore.size })
   })
+
+  test('a second runner with an empty state-dir is refused the same way', async () => {
+    const fresh = await mkdtemp(join(lab.dir, 'second-runner-state-'))
+    const r = await runLabAction(lab, setup, { command: 'deploy', 'state-dir': fresh })
+    expect(r.code).toBe(1)
+    expect(errors(r).join('\n')).toContain('node k3s-w1: flash failed: reflash refused: k3s-w1 is a member of cluster "production"')
+    expect(flashes(r)).toEqual([])
+    expect(lab.node(B, WORKER_SLOT).state).toBe('off')
+  }, 120_000)
 
   test('the plan says the same, in the summary and the plan output', async () => {
     const plan = await runLabAction(lab, setup, { command: 'plan' })
