@@ -9,6 +9,8 @@ import { runnerPath } from './kinds.js'
 import type { Cluster } from './model.js'
 import type { YamlPath } from './positions.js'
 
+const IMAGE_NAME = /\.(img|raw)(\.xz)?$/i
+
 interface Named {
   at: YamlPath
   what: string
@@ -73,7 +75,10 @@ export async function checkFiles(c: Cluster, workingDirectory: string): Promise<
   const image = localImage(c)
   if (image && !runnerPath(image.path)) {
     const shown = JSON.stringify(image.path)
-    if (!isAbsolute(image.path) && !inside(root, resolve(root, image.path))) {
+    // The file is uploaded to the BMC and written to a node: only what is named like a disk image.
+    if (!IMAGE_NAME.test(image.path))
+      out.push({ code: 'NotAnImage', at: image.at, message: `${image.what} ${shown} is not named like a disk image: expected a .img, .img.xz, .raw or .raw.xz file` })
+    else if (!isAbsolute(image.path) && !inside(root, resolve(root, image.path))) {
       out.push({ code: 'FileOutsideWorkingDirectory', at: image.at, message: `${image.what} ${shown} leaves the working directory: give an absolute path, or one inside ${workingDirectory}` })
     } else {
       try {
