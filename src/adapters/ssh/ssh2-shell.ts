@@ -91,6 +91,8 @@ export class Ssh2Shell implements RemoteShell {
         })
       }, Math.max(10, Math.min(1000, floor / 10)))
       client.once('close', onClose)
+      // Closed before we listened: 'close' will not come again.
+      if (this.client !== client) return onClose()
       run((n) => void (allowedMs += (n * 1000) / rate)).then(
         (value) => end(() => resolve(value)),
         (error: unknown) => end(() => reject(error))
