@@ -75,7 +75,7 @@ export function selectPhases(cluster: Cluster, settings: RunSettings): PhaseName
 }
 
 async function load(settings: RunSettings): Promise<LoadResult> {
-  return loadClusterFile(configFilePath(settings), { displayPath: settings.configPath })
+  return loadClusterFile(configFilePath(settings), { displayPath: settings.configPath, workingDirectory: settings.workingDirectory })
 }
 
 /** Serial fallback when no pipelining scheduler is wired: each step for every node in order. */
@@ -107,7 +107,8 @@ export async function execute(
   const issues = [...loaded.issues]
   const cluster = loaded.cluster
   if (!cluster || issues.some((i) => i.severity === 'error')) return { status: 'invalid', issues, load: loaded, outputs }
-  if (settings.command !== 'validate') issues.push(...(engine.checkSettings?.(cluster, settings) ?? []))
+  // validate too: the recipients given (age-parsed) and the other run settings are part of the check.
+  issues.push(...(engine.checkSettings?.(cluster, settings) ?? []))
   if (issues.some((i) => i.severity === 'error')) return { status: 'invalid', issues, load: loaded, cluster, outputs }
   outputs.apiEndpoint = cluster.apiEndpoint
   if (settings.command === 'validate') return { status: 'ok', issues, load: loaded, cluster, outputs }

@@ -67,7 +67,9 @@ describe('the action bundle run as GitHub runs it', () => {
     const plan = JSON.parse(r.outputs.plan) as { phase: string; node?: string }[]
     const phases = [...new Set(plan.map((s) => s.phase))]
     expect(phases).toEqual(['flash', 'boot', 'os-bootstrap', 'install', 'join', 'addons', 'npu'])
-    expect(plan.filter((s) => s.phase === 'flash').map((s) => s.node)).toEqual(['k3s-cp', 'k3s-w1', 'k3s-w2', 'k3s-w3'])
+    expect(plan.filter((s) => s.phase === 'flash' && s.node).map((s) => s.node)).toEqual(['k3s-cp', 'k3s-w1', 'k3s-w2', 'k3s-w3'])
+    // The BMC that cannot be observed is said once, in its own row.
+    expect(plan.filter((s) => s.phase === 'flash' && !s.node)).toEqual([expect.objectContaining({ action: 'blocked', reason: expect.stringMatching(/^cannot observe the BMC of board default/) })])
     expect(r.summary).toContain('<th>Phase</th>')
   })
 })

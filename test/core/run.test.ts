@@ -13,6 +13,7 @@ import { BASE_K3S } from './config/base.js'
 function settings(overrides: Partial<RunSettings> = {}): RunSettings {
   const dir = mkdtempSync(join(tmpdir(), 'run-'))
   writeFileSync(join(dir, 'cluster.yaml'), BASE_K3S + 'addons: { metallb: true }\n')
+  writeFileSync(join(dir, 'armbian.img'), '') // a local image must exist at validate time
   return {
     command: 'deploy',
     configPath: 'cluster.yaml',

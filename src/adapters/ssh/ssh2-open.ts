@@ -15,6 +15,9 @@ export interface SshConnectorOptions {
   connectAttempts?: number
   retryDelayMs?: number
   sleep?: (ms: number) => Promise<void>
+  /** An SFTP transfer ends with an error after this floor plus one second per transferBytesPerSec bytes. */
+  transferFloorMs?: number
+  transferBytesPerSec?: number
 }
 
 export interface ResolvedSshOptions {
@@ -24,6 +27,8 @@ export interface ResolvedSshOptions {
   connectAttempts: number
   retryDelayMs: number
   sleep: (ms: number) => Promise<void>
+  transferFloorMs: number
+  transferBytesPerSec: number
 }
 
 export const defaultSshOptions: ResolvedSshOptions = {
@@ -32,7 +37,10 @@ export const defaultSshOptions: ResolvedSshOptions = {
   commandTimeoutMs: 600_000,
   connectAttempts: 3,
   retryDelayMs: 2_000,
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  // A node on the board's gigabit switch moves 30+ MiB/s; 1 MiB/s is a link that is as good as dead.
+  transferFloorMs: 60_000,
+  transferBytesPerSec: 1 << 20
 }
 
 /** Thrown when a node presents another host key than the pinned one. */

@@ -1,7 +1,11 @@
 // One node's remote shell over an ssh2 client. A dropped connection fails the command in flight with
 // exit code 255 (like the ssh client) and the next call reconnects, pinned to the host key seen first.
+// SFTP transfers are bounded: they end with an error when the connection closes or when a time-out
+// proportional to their size passes (ssh2 leaves SFTP callbacks pending forever on a dead session),
+// and the temporary file of a broken upload is removed at the next contact.
 import { randomBytes } from 'node:crypto'
 import { ReadStream } from 'node:fs'
+import { stat } from 'node:fs/promises'
 import { posix } from 'node:path'
 import { Readable } from 'node:stream'
 import type { Client, ClientChannel, SFTPWrapper } from 'ssh2'
@@ -22,6 +26,8 @@ export class Ssh2Shell implements RemoteShell {
   private reconnecting: Promise<Client> | undefined
   private sftp: Promise<SFTPWrapper> | undefined
   private closed = false
+  /** Temporary files of uploads that broke off; removed at the next contact. */
+  private readonly partials = new Set<string>()
 
   constructor(
     private readonly target: SshTarget,
@@ -36,8 +42,70 @@ export class Ssh2Shell implements RemoteShell {
     this.client = client
     this.sftp = undefined
     client.once('close', () => {
-      if (this.client === client) this.client = undefined
+      if (this.client !== client) return
+      this.client = undefined
+      this.sftp = undefined
     })
+  }
+
+  /** Gives up a connection that no longer moves data; the next call reconnects. */
+  private drop(client: Client): void {
+    if (this.client === client) {
+      this.client = undefined
+      this.sftp = undefined
+    }
+    client.end()
+    ;(client as unknown as { destroy?: () => void }).destroy?.()
+  }
+
+  /**
+   * Runs one SFTP transfer, ending it with an error when the connection closes or the time-out passes:
+   * transferFloorMs plus one second per transferBytesPerSec bytes, counted up front (known size) and
+   * as bytes pass (streams of unknown size).
+   */
+  private bounded<T>(client: Client, what: string, bytes: number, run: (passed: (n: number) => void) => Promise<T>): Promise<T> {
+    const { transferFloorMs: floor, transferBytesPerSec: rate } = this.options
+    const started = Date.now()
+    let allowedMs = floor + (bytes * 1000) / rate
+    return new Promise<T>((resolve, reject) => {
+      let settled = false
+      const end = (settle: () => void): void => {
+        if (settled) return
+        settled = true
+        clearInterval(timer)
+        client.removeListener('close', onClose)
+        settle()
+      }
+      const onClose = (): void =>
+        end(() => reject(new TpiError('SshConnectionLost', `node ${this.target.node}: ${what}: the SSH connection closed during the transfer`)))
+      const timer = setInterval(() => {
+        if (Date.now() - started <= allowedMs) return
+        end(() => {
+          this.drop(client)
+          reject(
+            new TpiError(
+              'SshTransferTimeout',
+              `node ${this.target.node}: ${what}: not finished after ${(allowedMs / 1000).toFixed(1)} s (${floor / 1000} s plus 1 s per ${Math.round(rate / 1024)} KiB); the connection was closed`
+            )
+          )
+        })
+      }, Math.max(10, Math.min(1000, floor / 10)))
+      client.once('close', onClose)
+      // Closed before we listened: 'close' will not come again.
+      if (this.client !== client) return onClose()
+      run((n) => void (allowedMs += (n * 1000) / rate)).then(
+        (value) => end(() => resolve(value)),
+        (error: unknown) => end(() => reject(error))
+      )
+    })
+  }
+
+  /** Removes the temporary files of uploads that broke off (first call after a reconnect). */
+  private async sweep(): Promise<void> {
+    if (!this.partials.size) return
+    const list = [...this.partials]
+    const result = await this.run(`rm -f -- ${list.map(shellQuote).join(' ')}`, { timeoutMs: 30_000 })
+    if (result.code === 0) for (const p of list) this.partials.delete(p)
   }
 
   private async live(): Promise<Client> {
@@ -55,6 +123,11 @@ export class Ssh2Shell implements RemoteShell {
   }
 
   async exec(script: string, options: ExecOptions = {}): Promise<ExecResult> {
+    await this.sweep().catch(() => undefined)
+    return this.run(script, options)
+  }
+
+  private async run(script: string, options: ExecOptions = {}): Promise<ExecResult> {
     const body = `set -eu\n${script}`
     if (Buffer.byteLength(body) > MAX_SCRIPT_BYTES)
       throw new TpiError('ScriptTooLarge', `node ${this.target.node}: script of ${Buffer.byteLength(body)} bytes exceeds ${MAX_SCRIPT_BYTES}; push it as a file instead`)
@@ -116,34 +189,66 @@ export class Ssh2Shell implements RemoteShell {
   async put(path: string, data: Buffer | string | Readable, options: { mode: number; owner?: string }): Promise<void> {
     const dir = posix.dirname(path)
     const tmp = `${path}.tpi-${randomBytes(4).toString('hex')}`
-    await this.checked(`mkdir -p -- ${shellQuote(dir)}`, `create ${dir}`)
-    const sftp = await this.sftpSession(await this.live())
-    if (data instanceof ReadStream && typeof data.path === 'string') {
-      // A local file (k3s binary, 200 MB air-gap images): fastPut keeps many SFTP writes in flight,
-      // several times faster than a sequential stream on a LAN.
-      const local = data.path
-      data.destroy()
-      await new Promise<void>((resolve, reject) =>
-        sftp.fastPut(local, tmp, { mode: options.mode, concurrency: 32 }, (error) => (error ? reject(this.wrap(error, `write ${tmp}`)) : resolve()))
-      )
-    } else await new Promise<void>((resolve, reject) => {
-      const stream = sftp.createWriteStream(tmp, { mode: options.mode })
-      stream.on('error', (error: Error) => reject(this.wrap(error, `write ${tmp}`)))
-      stream.on('close', () => resolve())
-      const source = typeof data === 'string' || Buffer.isBuffer(data) ? Readable.from([Buffer.from(data)]) : data
-      source.on('error', (error) => reject(error))
-      source.pipe(stream)
-    })
+    // Also removes what an upload of this path left behind in an earlier process.
+    await this.checked(`mkdir -p -- ${shellQuote(dir)}\nrm -f -- ${shellQuote(path)}.tpi-*`, `create ${dir}`)
+    const client = await this.live()
+    const sftp = await this.bounded(client, 'open an SFTP session', 0, () => this.sftpSession(client))
+    try {
+      await this.transfer(sftp, client, tmp, data, options.mode)
+    } catch (error) {
+      // The temp file may hold part of the upload; the connection may be gone, so remove it later.
+      this.partials.add(tmp)
+      throw error
+    }
     // chmod after the write: the mode given to open() is filtered by the server's umask.
     const mode = (options.mode & 0o7777).toString(8)
     const chown = options.owner ? `chown -- ${shellQuote(options.owner)} ${shellQuote(tmp)}\n` : ''
     await this.checked(`chmod ${mode} -- ${shellQuote(tmp)}\n${chown}mv -f -- ${shellQuote(tmp)} ${shellQuote(path)}`, `install ${path}`)
   }
 
+  private async transfer(sftp: SFTPWrapper, client: Client, tmp: string, data: Buffer | string | Readable, fileMode: number): Promise<void> {
+    const options = { mode: fileMode }
+    if (data instanceof ReadStream && typeof data.path === 'string') {
+      // A local file (k3s binary, 200 MB air-gap images): fastPut keeps many SFTP writes in flight,
+      // several times faster than a sequential stream on a LAN.
+      const local = data.path
+      data.destroy()
+      const { size } = await stat(local)
+      await this.bounded(client, `write ${tmp}`, size, () =>
+        new Promise<void>((resolve, reject) =>
+          sftp.fastPut(local, tmp, { mode: options.mode, concurrency: 32 }, (error) => (error ? reject(this.wrap(error, `write ${tmp}`)) : resolve()))
+        )
+      )
+    } else {
+      const known = typeof data === 'string' || Buffer.isBuffer(data)
+      const source = known ? Readable.from([Buffer.from(data)]) : data
+      await this.bounded(client, `write ${tmp}`, known ? Buffer.byteLength(data) : 0, (passed) =>
+        new Promise<void>((resolve, reject) => {
+          const stream = sftp.createWriteStream(tmp, { mode: options.mode })
+          stream.on('error', (error: Error) => reject(this.wrap(error, `write ${tmp}`)))
+          stream.on('close', () => resolve())
+          source.on('error', (error) => reject(error))
+          if (!known) source.on('data', (chunk: Buffer | string) => passed(Buffer.byteLength(chunk)))
+          source.pipe(stream)
+        })
+      ).catch((error: unknown) => {
+        if (!known) source.unpipe()
+        throw error
+      })
+    }
+  }
+
   async get(path: string): Promise<Buffer> {
-    const sftp = await this.sftpSession(await this.live())
-    return new Promise((resolve, reject) =>
-      sftp.readFile(path, (error: Error | undefined, data: Buffer) => (error ? reject(this.wrap(error, `read ${path}`)) : resolve(data)))
+    await this.sweep().catch(() => undefined)
+    const client = await this.live()
+    const sftp = await this.bounded(client, 'open an SFTP session', 0, () => this.sftpSession(client))
+    const size = await this.bounded(client, `stat ${path}`, 0, () =>
+      new Promise<number>((resolve, reject) => sftp.stat(path, (error, stats) => (error ? reject(this.wrap(error, `read ${path}`)) : resolve(stats.size))))
+    )
+    return this.bounded(client, `read ${path}`, size, () =>
+      new Promise<Buffer>((resolve, reject) =>
+        sftp.readFile(path, (error: Error | undefined, data: Buffer) => (error ? reject(this.wrap(error, `read ${path}`)) : resolve(data)))
+      )
     )
   }
 

@@ -1,9 +1,8 @@
 // What every verb does: parse flags, run the core, print issues with source excerpts, pick an exit code.
-import { readFile } from 'node:fs/promises'
 import { createRuntime } from '../../compose/runtime.js'
 import { configFilePath, execute, type RunResult } from '../../core/run.js'
 import type { Command } from '../../core/settings.js'
-import { formatIssue } from '../excerpt.js'
+import { formatIssue, readForExcerpts } from '../excerpt.js'
 import { parseCli } from '../settings.js'
 import { TerminalReporter } from '../terminal-reporter.js'
 
@@ -53,15 +52,14 @@ export async function runVerb(spec: VerbSpec, argv: string[], io: Io = processIo
   const runtime = await createRuntime(settings, reporter, 'cli')
   const result = await execute(settings, runtime.makeDeps, reporter, runtime.engine)
   if (result.issues.length) {
-    const source = await readFile(configFilePath(settings), 'utf8').catch(() => undefined)
+    const source = await readForExcerpts(configFilePath(settings))
     for (const issue of result.issues) io.err(formatIssue(issue, source))
   }
   if (result.status === 'invalid') return 1
   const code = spec.render(result, io, json)
   const failed = runtime.failed(result)
-  if (failed && code === 0) {
-    io.err(`error: ${failed}`)
-    return 1
-  }
-  return code
+  // The same text the action annotates (a PhaseError names node, phase, what was seen, how to
+  // resume), through the reporter so that secrets are masked.
+  if (failed) reporter.error(failed)
+  return failed && code === 0 ? 1 : code
 }

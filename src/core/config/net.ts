@@ -1,7 +1,7 @@
 // IPv4 helpers for validation: addresses as unsigned 32-bit numbers, CIDRs and "first-last" ranges.
 
 export function parseIPv4(text: string): number | undefined {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text.trim())
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text)
   if (!m) return undefined
   const parts = m.slice(1).map(Number)
   if (parts.some((p, i) => p > 255 || (m[i + 1].length > 1 && m[i + 1].startsWith('0')))) return undefined
@@ -21,7 +21,7 @@ export interface Cidr {
 }
 
 export function parseCidr(text: string): Cidr | undefined {
-  const m = /^([^/]+)\/(\d{1,2})$/.exec(text.trim())
+  const m = /^([^/]+)\/(\d{1,2})$/.exec(text)
   if (!m) return undefined
   const ip = parseIPv4(m[1])
   const prefix = Number(m[2])
@@ -46,7 +46,7 @@ export function parseRange(text: string): { range?: IpRange; problem?: string } 
     const c = parseCidr(text)
     return c ? { range: { first: c.first, last: c.last } } : { problem: 'is not a valid CIDR' }
   }
-  const parts = text.split('-').map((s) => s.trim())
+  const parts = text.split('-')
   if (parts.length !== 2) return { problem: 'is not of the form first-last, e.g. 10.10.88.80-10.10.88.89' }
   const [a, b] = parts.map(parseIPv4)
   if (a === undefined || b === undefined) return { problem: 'has an address that is not a valid IPv4 address' }

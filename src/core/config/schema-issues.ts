@@ -115,7 +115,7 @@ export function schemaIssues(issues: ZodIssue[], data: unknown, locate: Locator)
             add('WrongKindField', keyPath, `${key} is a ${kind === 'k3s' ? 'Talos' : 'K3s'} field; this file is kind: ${kind}`, false)
           else {
             const guess = closest(key, knownKeys(kind, path))
-            add('UnknownKey', keyPath, `unknown key "${key}" ${path.length ? `in ${pathText(path)}` : "at the top level"}${guess ? `; did you mean "${guess}"?` : ''}`, false)
+            add('UnknownKey', keyPath, `unknown key ${JSON.stringify(key).slice(0, 200)} ${path.length ? `in ${pathText(path)}` : "at the top level"}${guess ? `; did you mean "${guess}"?` : ''}`, false)
           }
         }
         return

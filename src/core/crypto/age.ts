@@ -9,8 +9,6 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web'
 import { Encrypter, armor } from 'age-encryption'
 import { TpiError } from '../errors.js'
 
-export const RECIPIENT_PATTERN = /^age1[0-9a-z]+$/
-
 /** Either recipients (one file for all of them) or a passphrase; never both in one file. */
 export interface EncryptOptions {
   recipients?: string[]
@@ -19,13 +17,40 @@ export interface EncryptOptions {
   scryptWorkFactor?: number
 }
 
-/** Why a recipient string cannot be used, or undefined when it can. Never echoes anything secret. */
+/**
+ * The recipient as the library takes it. Bech32 treats an all-upper-case string as the same key (the
+ * age CLI's bech32 decoder does too), so AGE1… is lowered; mixed case is refused (recipientProblem).
+ */
+export function normalizeRecipient(recipient: string): string {
+  const r = recipient.trim()
+  return r === r.toUpperCase() ? r.toLowerCase() : r
+}
+
+/**
+ * Why a recipient string cannot be used, or undefined when it can: parsed by the age library itself
+ * (bech32 checksum, key length), so a one-character typo fails here and not after the deploy.
+ * Never echoes anything secret.
+ */
 export function recipientProblem(recipient: string): string | undefined {
-  if (recipient.startsWith('AGE-SECRET-KEY'))
+  const raw = recipient.trim()
+  if (raw.toUpperCase().startsWith('AGE-SECRET-KEY'))
     return 'is an age private key (AGE-SECRET-KEY-…); give the public key (age1…) that age-keygen -y prints, and rotate this key'
-  if (recipient.startsWith('age1pq1'))
+  const r = raw.toLowerCase()
+  if (!r.startsWith('age1')) return 'is not an age recipient: expected an X25519 public key, age1 followed by 58 letters and digits (age-keygen -y prints it)'
+  if (raw !== r && raw !== raw.toUpperCase()) return 'mixes upper- and lower-case letters, which bech32 (and the age CLI) refuse as a typo; copy the key again from age-keygen -y'
+  // Bech32: the human-readable part ends at the last "1" (the data alphabet has none).
+  const hrp = r.slice(0, r.lastIndexOf('1'))
+  if (hrp === 'age1pq')
     return 'is a post-quantum hybrid recipient (age1pq1…), which Debian age 1.1.1 cannot decrypt; use an X25519 key from age-keygen'
-  if (!RECIPIENT_PATTERN.test(recipient)) return 'is not an age X25519 public key (expected age1 followed by lowercase letters and digits)'
+  if (hrp === 'age1tag' || hrp === 'age1tagpq')
+    return `is a tag recipient (${hrp}1…) for a hardware key, which needs an age plugin to decrypt and which Debian age 1.1.1 cannot read; use an X25519 key from age-keygen`
+  if (hrp !== 'age')
+    return `is a plugin recipient (age-plugin-${hrp.slice('age1'.length)}): encryption to it needs that plugin, which the action does not run; add an X25519 key from age-keygen instead (keep the hardware key for your own copy)`
+  try {
+    new Encrypter().addRecipient(r)
+  } catch {
+    return 'is not a valid age X25519 public key: its checksum or length is wrong (a typo or a truncated copy?); copy it again from age-keygen -y'
+  }
   return undefined
 }
 
@@ -44,8 +69,8 @@ function makeEncrypter(options: EncryptOptions): Encrypter {
   for (const recipient of recipients) {
     const problem = recipientProblem(recipient)
     // A private key passed by mistake must not end up in the message.
-    if (problem) throw new TpiError('AgeRecipient', `age recipient ${recipient.startsWith('AGE-SECRET-KEY') ? '(hidden)' : `"${recipient}"`} ${problem}`)
-    encrypter.addRecipient(recipient)
+    if (problem) throw new TpiError('AgeRecipient', `age recipient ${recipient.toUpperCase().includes('AGE-SECRET-KEY') ? '(hidden)' : `"${recipient}"`} ${problem}`)
+    encrypter.addRecipient(normalizeRecipient(recipient))
   }
   return encrypter
 }

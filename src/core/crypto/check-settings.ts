@@ -2,7 +2,7 @@
 // nodes and then find it cannot encrypt the kubeconfig has wasted twenty minutes.
 import type { ConfigIssue } from '../errors.js'
 import type { RunSettings } from '../settings.js'
-import { recipientProblem } from './age.js'
+import { normalizeRecipient, recipientProblem } from './age.js'
 
 /** Shorter passphrases are accepted (the user chose them) but warned about: scrypt only slows guessing. */
 export const MIN_PASSPHRASE_LENGTH = 12
@@ -17,15 +17,18 @@ export function checkArtifactSettings(settings: Pick<RunSettings, 'secrets'>, wi
   recipients.forEach((recipient, index) => {
     const problem = recipientProblem(recipient)
     if (!problem) return
-    const shown = recipient.startsWith('AGE-SECRET-KEY') ? 'entry' : `"${recipient}"`
+    const shown = recipient.toUpperCase().includes('AGE-SECRET-KEY') ? 'entry' : `"${recipient}"`
+    // A well-formed recipient of a kind this action cannot serve (post-quantum, tag, plugin).
+    const lower = normalizeRecipient(recipient).toLowerCase()
+    const unsupported = lower.startsWith('age1') && lower.slice(0, lower.lastIndexOf('1')) !== 'age'
     issues.push({
-      code: recipient.startsWith('age1pq1') ? 'UnsupportedArtifactRecipient' : 'InvalidArtifactRecipient',
+      code: unsupported ? 'UnsupportedArtifactRecipient' : 'InvalidArtifactRecipient',
       path: `artifact-recipients[${index}]`,
       message: `artifact-recipients: ${shown} ${problem}`,
       severity: 'error'
     })
   })
-  if (new Set(recipients).size !== recipients.length)
+  if (new Set(recipients.map(normalizeRecipient)).size !== recipients.length)
     issues.push({
       code: 'DuplicateArtifactRecipient',
       path: 'artifact-recipients',

@@ -5,6 +5,7 @@ import type { Cluster, NodeSpec } from '../config/model.js'
 import type { ConfigIssue } from '../errors.js'
 import { phasesFor } from '../plan/static-plan.js'
 import { PHASES, type RunSettings } from '../settings.js'
+import { refusal, type Membership } from './live-member.js'
 
 type RedeploySettings = Pick<RunSettings, 'command' | 'phases' | 'nodes' | 'reflash' | 'confirm'>
 
@@ -75,26 +76,20 @@ export interface ReflashDecision {
 }
 
 /**
- * May the flash phase overwrite this node now? A node that is not a live member may always be flashed
- * (a blank slot, or a failed earlier attempt); a live member only with reflash and the confirmation.
+ * May the flash phase overwrite this node now? Only on evidence: a node proven not to hold a cluster
+ * system may always be flashed (a blank slot, a stock image, a failed earlier attempt); any other node
+ * (a member, or one whose membership cannot be proven) only with reflash and the confirmation.
  */
 export function mayReflash(
   node: Pick<NodeSpec, 'id'>,
-  state: { liveMember: boolean; clusterName: string },
+  state: { membership: Membership; clusterName: string },
   settings: Pick<RunSettings, 'nodes' | 'reflash' | 'confirm'>
 ): ReflashDecision {
   if (settings.nodes?.length && !settings.nodes.includes(node.id))
     return { allowed: false, reason: `node ${node.id} is not in the nodes selected for this run (${settings.nodes.join(', ')})` }
-  if (!state.liveMember) return { allowed: true, reason: `node ${node.id} is not a live member of cluster "${state.clusterName}"` }
-  if (!settings.reflash)
-    return {
-      allowed: false,
-      reason: `node ${node.id} is a live member of cluster "${state.clusterName}"; reflashing it needs reflash: true and confirm: ${state.clusterName}`
-    }
-  if (settings.confirm !== state.clusterName)
-    return {
-      allowed: false,
-      reason: `node ${node.id} is a live member of cluster "${state.clusterName}"; reflash: true also needs confirm equal to "${state.clusterName}"`
-    }
-  return { allowed: true, reason: `reflash of live member ${node.id} confirmed for cluster "${state.clusterName}"` }
+  const m = state.membership
+  if (m.kind === 'not-member') return { allowed: true, reason: `flashing destroys nothing: ${m.detail}` }
+  if (settings.reflash && settings.confirm === state.clusterName)
+    return { allowed: true, reason: `reflash of ${node.id} confirmed for cluster "${state.clusterName}" (${m.detail})` }
+  return { allowed: false, reason: refusal(node.id, state.clusterName, m) }
 }

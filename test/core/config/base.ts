@@ -4,7 +4,7 @@ export const BASE_K3S = `kind: k3s
 name: lab
 bmc:
   endpoint: https://10.10.88.70
-  tls: { insecure: true }
+  tls: { fingerprint: "abababababababababababababababababababababababababababababababab" }
 armbian_image: { path: armbian.img }
 control_plane: { node: 1, ip: 10.10.88.73, hostname: cp }
 workers:
@@ -17,7 +17,7 @@ export const BASE_TALOS = `kind: talos
 name: lab
 bmc:
   endpoint: https://10.10.88.70
-  tls: { insecure: true }
+  tls: { fingerprint: "abababababababababababababababababababababababababababababababab" }
 control_plane: { node: 1, ip: 10.10.88.73, hostname: cp }
 workers:
   - { node: 2, ip: 10.10.88.74, hostname: w1 }

@@ -71,18 +71,40 @@ describe('encryptArmored', () => {
   })
 })
 
-describe('recipientProblem', () => {
+describe('recipientProblem: parsed by the age library, checksum included', () => {
+  // A real X25519 recipient (generated), and the same with one character changed.
+  let good: string
+  beforeAll(async () => {
+    good = (await makeKey(await tempDir())).recipient
+  })
+  const typo = (r: string): string => r.slice(0, 20) + (r[20] === 'q' ? 'p' : 'q') + r.slice(21)
+
   it.each([
     ['age1pq1qqqqqqqq', /post-quantum.*1\.1\.1/],
-    ['AGE1ABC', /not an age X25519 public key/],
-    ['ssh-ed25519 AAAA', /not an age X25519 public key/],
-    ['AGE-SECRET-KEY-1ABC', /private key/]
+    ['age1yubikey1qgg72x2qfk9wg3wh0qg9u0v7l5dkq4jx69fv80p6wdus3ftg6flwg5dz2dp', /^is a plugin recipient \(age-plugin-yubikey\): encryption to it needs that plugin/],
+    ['age1tag1qqqqqqqq', /tag recipient \(age1tag1…\).*plugin/],
+    ['ssh-ed25519 AAAA', /not an age recipient/],
+    ['AGE-SECRET-KEY-1ABC', /private key/],
+    ['age-secret-key-1abc', /private key/],
+    ['age1ABC', /mixes upper- and lower-case/]
   ])('rejects %s with a reason', (recipient, reason) => {
     expect(recipientProblem(recipient)).toMatch(reason)
   })
-  it('accepts an X25519 recipient', async () => {
+  it('rejects a one-character typo (bad bech32 checksum) that a pattern would pass', () => {
+    expect(recipientProblem(typo(good))).toBe('is not a valid age X25519 public key: its checksum or length is wrong (a typo or a truncated copy?); copy it again from age-keygen -y')
+  })
+  it('rejects a truncated key', () => {
+    expect(recipientProblem(good.slice(0, -1))).toMatch(/checksum or length is wrong/)
+  })
+  it('accepts an X25519 recipient, lower-case or all upper-case (the same key in bech32)', async () => {
+    expect(recipientProblem(good)).toBeUndefined()
+    expect(recipientProblem(good.toUpperCase())).toBeUndefined()
+  })
+  it('encrypts to an upper-case recipient so that age decrypts with the key', async () => {
     const dir = await tempDir()
-    expect(recipientProblem((await makeKey(dir)).recipient)).toBeUndefined()
+    const key = await makeKey(dir)
+    const armored = await encryptArmored('secret kubeconfig', { recipients: [key.recipient.toUpperCase()] })
+    expect((await ageDecrypt(key.file, armored)).toString()).toBe('secret kubeconfig')
   })
 })
 

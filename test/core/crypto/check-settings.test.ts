@@ -24,6 +24,19 @@ describe('checkArtifactSettings', () => {
   it('reports a malformed recipient even when a passphrase is also given', () => {
     expect(codes(checkArtifactSettings(settings(['age1BAD'], 'a long enough passphrase'), true))).toEqual(['error:InvalidArtifactRecipient'])
   })
+  it('refuses a one-character typo at once (the age library checks the bech32 checksum), not after the deploy', () => {
+    const typo = good.slice(0, 30) + (good[30] === 'q' ? 'p' : 'q') + good.slice(31)
+    const [issue] = checkArtifactSettings(settings([typo]), true)
+    expect(issue).toMatchObject({ code: 'InvalidArtifactRecipient', path: 'artifact-recipients[0]', message: expect.stringMatching(/checksum or length is wrong/) })
+  })
+  it('refuses a plugin recipient (age1yubikey1…) as unsupported, with the reason', () => {
+    const [issue] = checkArtifactSettings(settings(['age1yubikey1qgg72x2qfk9wg3wh0qg9u0v7l5dkq4jx69fv80p6wdus3ftg6flwg5dz2dp']), true)
+    expect(issue).toMatchObject({ code: 'UnsupportedArtifactRecipient', message: expect.stringMatching(/plugin recipient \(age-plugin-yubikey\)/) })
+  })
+  it('accepts an all upper-case recipient, and sees it as the same key as its lower-case form', () => {
+    expect(checkArtifactSettings(settings([good.toUpperCase()]), true)).toEqual([])
+    expect(codes(checkArtifactSettings(settings([good, good.toUpperCase()]), true))).toEqual(['warning:DuplicateArtifactRecipient'])
+  })
   it('never echoes a private key pasted as a recipient', () => {
     const secret = 'AGE-SECRET-KEY-' + '1' + 'Q'.repeat(58) // built: not a real identity
     const issues = checkArtifactSettings(settings([secret]), true)

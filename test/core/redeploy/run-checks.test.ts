@@ -24,6 +24,11 @@ describe('checkRunSettings', () => {
     expect(codes(settings({ phases: ['addons'] }))).toEqual([])
     expect(codes(settings({ command: 'plan' }))).toEqual([])
   })
+  it('at validate, checks the recipients given (parsed by the age library) and asks for nothing else', () => {
+    expect(codes(settings({ command: 'validate' }))).toEqual([])
+    const typo = 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8q' // last character changed
+    expect(codes(settings({ command: 'validate', secrets: { artifactRecipients: [typo] } }))).toEqual(['InvalidArtifactRecipient'])
+  })
   it('reports redeploy and artifact problems together', () => {
     expect(codes(settings({ nodes: ['ghost'], secrets: { artifactRecipients: ['age1pq1x'] } }))).toEqual(['UnknownNode', 'UnsupportedArtifactRecipient'])
   })

@@ -1,33 +1,80 @@
-// Whether a node is flashed, and why. A node is never reflashed behind the user's back: once this
-// action flashed it, or when it already answers on SSH / the Talos API, only `reflash` replaces it.
+// Whether a node is flashed, and why. Every path goes through mayReflash (src/core/redeploy): a node is
+// flashed without reflash + confirm only on evidence that the flash destroys nothing — this action's own
+// record of an unchanged image is kept, a node that answers is left alone, and a node that does not
+// answer is flashed only when its cluster answers without it or it boots nothing (live-member rule).
 import type { NodeSpec } from '../../config/model.js'
+import { mayReflash } from '../../redeploy/check.js'
+import { bootEvidence, clusterMembership, osOf as osOfCtx, sshPortOf } from '../../redeploy/evidence.js'
+import { unknown, type Membership } from '../../redeploy/live-member.js'
 import { probeNode } from '../boot/detect.js'
+import { perRun } from '../per-run.js'
 import type { PhaseContext, PlanAction } from '../types.js'
 
 export interface FlashDecision {
   action: PlanAction
   reason: string
+  /** How to get past a 'blocked' decision. */
+  resume?: string
 }
 
-export function osOf(ctx: PhaseContext): 'armbian' | 'talos' {
-  return ctx.cluster.kind === 'k3s' ? 'armbian' : 'talos'
+/** State key written right before the eMMC is written, cleared with the rest once the flash is done. */
+export const FLASH_ATTEMPT = 'flash-attempt'
+
+export const osOf = osOfCtx
+export const sshPort = sshPortOf
+
+const CONFIRM_RESUME = (ctx: PhaseContext): string =>
+  `if the node may be wiped, re-run with reflash: true, confirm: ${ctx.cluster.name} and nodes limited to it; otherwise power it on or fix its address/port so it answers`
+
+function guarded(ctx: PhaseContext, node: NodeSpec, membership: Membership, run: Omit<FlashDecision, 'resume'>): FlashDecision {
+  const d = mayReflash(node, { membership, clusterName: ctx.cluster.name }, ctx.settings)
+  return d.allowed ? run : { action: 'blocked', reason: d.reason, resume: CONFIRM_RESUME(ctx) }
 }
 
-export function sshPort(ctx: PhaseContext): number {
-  return ctx.cluster.kind === 'k3s' ? ctx.cluster.ssh.port : 22
-}
-
-/** `desired` is the image fingerprint when known (deploy), undefined in the plan (nothing downloaded). */
+/** `desired` is the image fingerprint when known (deploy), undefined in the plan (nothing downloaded, nothing powered). */
 export async function decideFlash(ctx: PhaseContext, node: NodeSpec, desired?: string): Promise<FlashDecision> {
   const done = ctx.state.done(node.id, 'flash')
-  if (ctx.settings.reflash) return { action: 'change', reason: done ? `reflash requested (flashed ${done.at})` : 'reflash requested' }
+  if (ctx.settings.reflash) {
+    const why = done ? `reflash requested (flashed ${done.at})` : 'reflash requested'
+    return guarded(ctx, node, unknown(why), { action: 'change', reason: why })
+  }
   if (done) {
     if (!desired || done.fingerprint === desired) return { action: 'skip', reason: `image flashed by an earlier run (${done.at})` }
-    return { action: 'blocked', reason: `the wanted image differs from the one flashed ${done.at}; set reflash: true to replace it` }
+    return { action: 'blocked', reason: `the wanted image differs from the one flashed ${done.at}; set reflash: true to replace it`, resume: 'set reflash: true (and confirm) to replace the image, or revert the image change' }
   }
+  const attempt = ctx.state.done(node.id, FLASH_ATTEMPT)
+  if (attempt) return { action: 'run', reason: `an earlier run started writing its eMMC (${attempt.at}) and did not finish; flashing it again` }
+  if (desired === undefined) return observe(ctx, node, false)
+  // The deploy looks at every unrecorded node at once: a blank node is watched for a few seconds,
+  // and the flashes (one at a time per BMC) should not wait for those windows one after another.
+  const all = lookAll(ctx.outputs, async () => {
+    const pending = new Map<string, Promise<FlashDecision>>()
+    for (const n of ctx.nodes) {
+      if (ctx.state.done(n.id, 'flash') || ctx.state.done(n.id, FLASH_ATTEMPT)) continue
+      const p = observe(ctx, n, true)
+      p.catch(() => undefined)
+      pending.set(n.id, p)
+    }
+    return pending
+  })
+  return (await all).get(node.id) ?? observe(ctx, node, true)
+}
+
+const lookAll = perRun<Map<string, Promise<FlashDecision>>>()
+
+/** The evidence for a node with no record: does it answer, does its cluster count it, what does it boot. */
+async function observe(ctx: PhaseContext, node: NodeSpec, act: boolean): Promise<FlashDecision> {
   const os = osOf(ctx)
+  const answersOn = os === 'armbian' ? 'SSH' : 'the Talos API'
   if (await probeNode(ctx.deps, os, node.ip, sshPort(ctx)).catch(() => false)) {
-    return { action: 'skip', reason: `node already answers on ${os === 'armbian' ? 'SSH' : 'the Talos API'}; not reflashed without reflash: true` }
+    return { action: 'skip', reason: `node already answers on ${answersOn}; not reflashed without reflash: true` }
   }
-  return { action: 'run', reason: 'no image recorded and the node does not answer' }
+  const fromCluster = await clusterMembership(ctx, node)
+  if (fromCluster.kind !== 'unknown') return guarded(ctx, node, fromCluster, { action: 'run', reason: `no image recorded and the node does not answer; ${fromCluster.detail}` })
+  const seen = await bootEvidence(ctx, node, act)
+  if ('answers' in seen) return { action: 'skip', reason: `powered on, it booted ("${seen.line}") and answers on ${answersOn}; not reflashed without reflash: true` }
+  if ('wouldProbe' in seen)
+    return { action: 'run', reason: `no image recorded, the node does not answer and ${fromCluster.detail}; ${seen.wouldProbe}: the deploy powers it on and flashes it only if it boots nothing` }
+  const membership = seen.membership.kind === 'unknown' ? unknown(`${fromCluster.detail}; ${seen.membership.detail}`) : seen.membership
+  return guarded(ctx, node, membership, { action: 'run', reason: `no image recorded and the node does not answer; ${membership.detail}` })
 }

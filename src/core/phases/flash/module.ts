@@ -6,7 +6,7 @@ import type { BmcClient } from '../../../adapters/bmc/types.js'
 import type { BoardSpec, NodeSpec } from '../../config/model.js'
 import { PhaseError } from '../../errors.js'
 import type { PhaseContext, PhaseModule, PlanStep, StepResult } from '../types.js'
-import { decideFlash } from './decide.js'
+import { decideFlash, FLASH_ATTEMPT } from './decide.js'
 import { flashNode, RESUME } from './flash-node.js'
 import { identityFingerprint, nodeIdentity, prepareNodeImage } from './node-image.js'
 import { describeImage, resolveBaseImage } from './resolve-image.js'
@@ -47,10 +47,23 @@ export const flashPhase: PhaseModule = {
     const image = describeImage(ctx.cluster, ctx.outputs.schematicId)
     const facts = new Map<string, Promise<BoardFacts>>()
     for (const b of ctx.cluster.boardList) facts.set(b.name, boardFacts(ctx, b.name))
-    return Promise.all(
+    // A BMC that cannot be observed (credentials, a ban, the network) is said once, in its own row.
+    const bmcRows: PlanStep[] = []
+    for (const b of ctx.cluster.boardList) {
+      const f = await facts.get(b.name)
+      if (f?.error && ctx.nodes.some((n) => n.board === b.name))
+        bmcRows.push({ phase: 'flash', action: 'blocked', reason: `cannot observe the BMC of board ${b.name} (${b.bmc.endpoint}): ${f.error.replace(/^unreachable: /, '')}`, details: { board: b.name } })
+    }
+    return [...bmcRows, ...(await Promise.all(
       ctx.nodes.map(async (node) => {
-        const d = await decideFlash(ctx, node)
         const f = await facts.get(node.board)
+        // No second login against a BMC that refused the first (a wrong password would earn a ban).
+        const done = ctx.state.done(node.id, 'flash')
+        const d = !f?.error
+          ? await decideFlash(ctx, node)
+          : done
+            ? { action: 'skip' as const, reason: `image flashed by an earlier run (${done.at})` }
+            : { action: 'blocked' as const, reason: `not observed: the BMC of board ${node.board} cannot be asked (its row above)` }
         const details: Record<string, string> = { image, board: node.board, slot: String(node.slot) }
         if (f?.error) details.bmc = f.error
         else if (f) {
@@ -61,7 +74,7 @@ export const flashPhase: PhaseModule = {
         }
         return { phase: 'flash' as const, node: node.id, action: d.action, reason: d.reason, details }
       })
-    )
+    ))]
   },
 
   async runNode(ctx, node): Promise<StepResult> {
@@ -70,10 +83,12 @@ export const flashPhase: PhaseModule = {
     try {
       const d = await decideFlash(ctx, node, image.fingerprint)
       if (d.action === 'skip') return { changed: false, summary: d.reason }
-      if (d.action === 'blocked') throw new PhaseError('flash', node.id, d.reason, 'set reflash: true (and confirm) to replace the image, or revert the image change', { code: 'ReflashNeeded' })
+      if (d.action === 'blocked') throw new PhaseError('flash', node.id, d.reason, d.resume ?? 'set reflash: true (and confirm) to replace the image, or revert the image change', { code: 'ReflashNeeded' })
       const prepared = await image.prepare()
       const bmc = await ctx.deps.bmc(board(ctx, node))
       const timeoutMs = ctx.cluster.flash_timeout * 1000
+      // From here the eMMC may be half written: a re-run may flash again without confirm (live-member rule).
+      await ctx.state.markDone(node.id, FLASH_ATTEMPT, image.fingerprint)
       await ctx.reporter.group(`flash ${node.id} (slot ${node.slot} on ${node.board})`, () =>
         flashNode({ node: node.id, slot: node.slot, bmc, imagePath: prepared.path, imageSource: base.source, sha256: prepared.sha256, reporter: ctx.reporter, sleep: ctx.deps.sleep, timeoutMs })
       )

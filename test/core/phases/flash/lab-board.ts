@@ -3,6 +3,7 @@
 // nodes that react to the emulator's power events (print to the UART, open the Talos API port). Runs
 // the real flash + boot phase modules, pipelined as run.ts does, with one state dir shared by re-runs.
 import { createHash } from 'node:crypto'
+import { existsSync, statSync } from 'node:fs'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -89,6 +90,8 @@ class SimNode {
     this.down()
     if (!on || info?.usbBoot) return
     const uart = this.board.bmc.uart(this.slot)
+    // A blank eMMC holds no loader: the SoC prints its DDR init and stops (as lab/node does).
+    if (!existsSync(this.board.bmc.diskPath(this.slot)) || statSync(this.board.bmc.diskPath(this.slot)).size === 0) return void uart.write('DDR 9fa84341ce typ 24/09/06\r\nout\r\n')
     uart.write('U-Boot SPL 2024.01 (rk3588)\r\nStarting kernel ...\r\n')
     this.timer = setTimeout(() => {
       const how = this.board.behaviour[this.slot]

@@ -32,7 +32,8 @@ export class MemoryBmc implements BmcClient {
   async nodeInfo() { return [] }
   async setPower(slot: Slot, on: boolean) {
     this.powerBits[slot] = on ? 'on' : 'off'
-    if (on && this.bootLog[slot]) {
+    // A slot that was never flashed has a blank eMMC: it boots nothing.
+    if (on && this.bootLog[slot] && this.flashes.some((f) => f.slot === slot)) {
       const text = this.bootLog[slot] as string
       setTimeout(() => (this.uart[slot] += text), 5)
     }

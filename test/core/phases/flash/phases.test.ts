@@ -43,11 +43,11 @@ workers:
   - { node: 3, ip: 10.10.88.75, hostname: w2 }
 `
 
-async function context(bmc: MemoryBmc, reflash = false): Promise<PhaseContext> {
+async function context(bmc: MemoryBmc, reflash = false, confirm?: string): Promise<PhaseContext> {
   const { cluster } = parseCluster(FILE, 'cluster.yaml')
   if (!cluster) throw new Error('fixture does not parse')
   const settings = {
-    command: 'deploy', configPath: 'cluster.yaml', workingDirectory: dir, reflash, failOnDrift: false,
+    command: 'deploy', configPath: 'cluster.yaml', workingDirectory: dir, reflash, confirm, failOnDrift: false,
     stateDir: join(dir, 'state'), tempDir: join(dir, 'tmp'),
     secrets: { artifactRecipients: [], sshPrivateKey: deployKey }
   } as RunSettings
@@ -106,7 +106,9 @@ describe('flash + boot phases', () => {
     const steps = await flashPhase.plan(ctx)
     expect(steps.find((s) => s.node === 'w1')).toMatchObject({ action: 'skip', reason: expect.stringContaining('earlier run') })
     expect(steps.find((s) => s.node === 'cp')).toMatchObject({ action: 'run', details: { image: 'armbian.img', slot: '1', bmc: 'bmcd 2.3.7', power: 'off' } })
-    const reflash = await flashPhase.plan(await context(bmc, true))
+    const reflash = await flashPhase.plan(await context(bmc, true, 'lab'))
     expect(reflash.every((s) => s.action === 'change')).toBe(true)
+    const unconfirmed = await flashPhase.plan(await context(bmc, true))
+    expect(unconfirmed.every((s) => s.action === 'blocked' && s.reason.startsWith(`reflash refused: cannot prove ${s.node} is not a cluster member`))).toBe(true)
   })
 })

@@ -33,6 +33,7 @@ describe('the engine runs the K3s phases end to end on the lab', () => {
   test('deploy, then a converged redeploy that changes nothing; no secret in the output', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tpi-k3s-engine-'))
     writeFileSync(join(dir, 'cluster.yaml'), file)
+    writeFileSync(join(dir, 'armbian.img'), '') // a local image must exist at validate time
     const cluster = parseCluster(file, 'cluster.yaml').cluster!
     lab = startHarness(cluster.nodes)
     for (const node of cluster.nodes) lab.setNpu(node.id, 'v0.9.8')
