@@ -30,6 +30,8 @@ tools=(
   "tar:tar:air-gap and release archives"
   "pgrep:procps:the lab checks that killed node processes are gone"
   "shellcheck:shellcheck:every script sent to a node is linted in the tests"
+  "etcd:etcd-server:the lab's control planes keep their datastore in a real etcd"
+  "etcdctl:etcd-client:snapshots and member lists of the lab's etcd"
 )
 
 # sbin directories are not on a normal user's PATH, but the tools there still run. (Tests set

@@ -48,13 +48,13 @@ describe('ensure-tools', () => {
     expect(r.stderr).toContain('  sfdisk (fdisk): the lab partitions its disk images')
     const line = r.stderr.split('\n').find((l) => l.includes('apt-get install'))
     expect(line).toBe('  sudo apt-get update && sudo apt-get install -y age openssh-server openssh-client e2fsprogs fdisk '
-      + 'mount util-linux iproute2 xz-utils openssl unzip procps shellcheck')
+      + 'mount util-linux iproute2 xz-utils openssl unzip procps shellcheck etcd-server etcd-client')
   })
 
   const asRoot = isRoot ? it : it.skip
   asRoot('as root, installs the missing packages with apt-get and says why', () => {
     const path = sparsePath(['tar', 'curl', 'age', 'xz', 'openssl', 'unzip', 'pgrep', 'shellcheck', 'unshare',
-      'wipefs', 'blkid', 'losetup', 'ip', 'ssh-keygen', 'sshd', 'mke2fs'])
+      'wipefs', 'blkid', 'losetup', 'ip', 'ssh-keygen', 'sshd', 'mke2fs', 'etcd', 'etcdctl'])
     const calls = join(path, 'apt-calls')
     // A stand-in apt-get on this PATH records its arguments instead of touching the machine's packages.
     writeFileSync(join(path, 'apt-get'), `#!/bin/bash\necho "$*" >> ${calls}\n`)
