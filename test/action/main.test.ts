@@ -27,12 +27,13 @@ describe('the action bundle run as GitHub runs it', () => {
       expect.arrayContaining([
         expect.stringMatching(new RegExp(`^::error file=.*bad\\.yaml,line=2,col=1::name: "Bad_Name" is not a valid cluster name`)),
         expect.stringMatching(/^::error file=.*bad\.yaml,line=5,col=18::control_plane\.node: slot 7 does not exist/),
-        expect.stringMatching(/^::error file=.*bad\.yaml,line=6,col=1::colour: unknown key "colour"/)
+        expect.stringMatching(/^::error file=.*bad\.yaml,line=6,col=1::colour: unknown key "colour"/),
+        expect.stringMatching(/^::error file=.*bad\.yaml,line=4,col=18::armbian_image\.path: armbian_image\.path "a\.img" does not exist/)
       ])
     )
-    expect(errors).toHaveLength(3)
+    expect(errors).toHaveLength(4)
     expect(rel.length).toBeGreaterThan(0)
-    expect(r.stdout).toMatch(/::error::.*3 problem\(s\); nothing was changed/)
+    expect(r.stdout).toMatch(/::error::.*4 problem\(s\); nothing was changed/)
   })
 
   it('rejects an unknown command before reading the file', () => {

@@ -64,14 +64,14 @@ describe('the BMC busy with uploads', () => {
   }, 120_000)
 
   test('one node whose upload lasts over 4 × the client\'s 15 s reply timeout is flashed, verified and booted', async () => {
-    // A new one-node cluster on the same slot: its own state dir, the slot switched off (as after
-    // `tpi power off`), so it is a first deploy and not a reflash of a live node.
+    // A new one-node cluster on the same slot, with its own state dir. The slot still holds the
+    // configured Talos of the test before, so the live-member guard asks for the explicit opt-in.
     const setup = await onBoard(lab, FILE, B, { workers: [], name: 'talos-one', longhorn_enabled: false, 'addons.longhorn': false })
     await setPower(lab.boards[B]!.bmc, 1, false)
     await mkdir(join(lab.dir, 'state-one'), { recursive: true })
     const t = record(bmc)
     bmc.throttle({ writeBytesPerSec: DISK_BYTES / 62 })
-    const run = await runLabAction(lab, setup, { command: 'deploy', 'state-dir': join(lab.dir, 'state-one') })
+    const run = await runLabAction(lab, setup, { command: 'deploy', 'state-dir': join(lab.dir, 'state-one'), reflash: 'true', confirm: 'talos-one' })
     expect(ok(run)).toEqual({ code: 0, tail: '' })
     expect(t['flashed 1']! - t['flash 1']!).toBeGreaterThan(60_000)
     expect(run.log).toContain('talos-cp: writing done; verifying (CRC read-back)')
