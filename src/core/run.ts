@@ -8,7 +8,7 @@ import type { Deps } from './deps.js'
 import type { DriftFinding } from './drift/types.js'
 import { ConfigError, PhaseError, type ConfigIssue } from './errors.js'
 import { phasesFor, staticPlan } from './plan/static-plan.js'
-import { emptyOutputs, type PhaseContext, type PhaseModule, type PlanStep, type RunOutputs } from './phases/types.js'
+import { emptyOutputs, type PhaseContext, type PhaseModule, type PlanStep, type RunOutputs, type StepResult, type StepStage } from './phases/types.js'
 import type { Reporter } from './reporter.js'
 import type { PhaseName, RunSettings } from './settings.js'
 import { StateStore } from './state/store.js'
@@ -34,6 +34,8 @@ export interface StepSpan {
   start: number
   end: number
   outcome: 'changed' | 'unchanged' | 'failed'
+  /** The step's own parts (flash: upload, read-back), when it reports them. */
+  stages?: StepStage[]
 }
 
 /** Where timed() writes: recorded at the step boundaries only, so phase internals stay untouched. */
@@ -181,7 +183,7 @@ async function timed(
   ctx: PhaseContext,
   steps: StepLog,
   module: PhaseModule,
-  fn: () => Promise<{ changed: boolean; summary: string }>,
+  fn: () => Promise<StepResult>,
   node?: NodeSpec
 ): Promise<void> {
   const started = Date.now()
@@ -189,6 +191,7 @@ async function timed(
   try {
     const result = await fn()
     span.outcome = result.changed ? 'changed' : 'unchanged'
+    if (result.stages?.length) span.stages = result.stages
     ctx.reporter.info(`${node ? `${node.id}: ` : ''}${module.name}: ${result.changed ? 'changed' : 'unchanged'} — ${result.summary}`)
   } catch (error) {
     if (error instanceof PhaseError || error instanceof ConfigError) throw error

@@ -44,6 +44,11 @@ export function timelineMermaid(spans: StepSpan[], title: string): string {
       const name = s.outcome === 'unchanged' ? `${s.phase} (no change)` : s.outcome === 'failed' ? `${s.phase} FAILED` : s.phase
       // A zero-length bar would not be drawn at all; one millisecond is.
       out.push(`    ${name} :${TAGS[s.outcome]}t${++id}, ${s.start}, ${Math.max(s.end, s.start + 1)}`)
+      // Its parts right under it (flash: the upload, then the BMC's CRC read-back), so the time the BMC
+      // spent reading back is told apart from the upload that the serial flash slot waits on.
+      for (const stage of s.stages ?? []) {
+        out.push(`    ${s.phase} ${ganttText(stage.name)} :${TAGS[s.outcome]}t${++id}, ${stage.start}, ${Math.max(stage.end, stage.start + 1)}`)
+      }
     }
   }
   return out.join('\n') + '\n'
@@ -69,7 +74,17 @@ export function timelineTable(spans: StepSpan[]): Table {
     title: 'Timeline',
     header: ['Node', 'Phase', 'From (s)', 'To (s)', 'Seconds', 'Result'],
     rows: sections(spans).flatMap((section) =>
-      section.spans.map((s) => [s.node ?? '(cluster)', s.phase, seconds(s.start - first), seconds(s.end - first), seconds(s.end - s.start), s.outcome])
+      section.spans.flatMap((s) => [
+        [s.node ?? '(cluster)', s.phase, seconds(s.start - first), seconds(s.end - first), seconds(s.end - s.start), s.outcome],
+        ...(s.stages ?? []).map((stage) => [
+          s.node ?? '(cluster)',
+          `${s.phase} ${stage.name}`,
+          seconds(stage.start - first),
+          seconds(stage.end - first),
+          seconds(stage.end - stage.start),
+          s.outcome
+        ])
+      ])
     )
   }
 }

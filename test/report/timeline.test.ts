@@ -36,6 +36,34 @@ describe('the deploy timeline', () => {
     expect(await mermaidParse(source)).toBe('gantt')
   })
 
+  it('draws a flash\'s upload and CRC read-back as bars under it, and as rows in the table', async () => {
+    const spans = [
+      {
+        phase: 'flash' as const,
+        node: 'cp',
+        start: T0,
+        end: T0 + 41_500,
+        outcome: 'changed' as const,
+        stages: [
+          { name: 'upload', start: T0 + 2_000, end: T0 + 31_000 },
+          { name: 'read-back', start: T0 + 31_000, end: T0 + 40_000 }
+        ]
+      }
+    ]
+    const source = timelineMermaid(spans, 'deploy of lab')
+    expect(source).toContain(`  section cp
+    flash :t1, 1796637600000, 1796637641500
+    flash upload :t2, 1796637602000, 1796637631000
+    flash read-back :t3, 1796637631000, 1796637640000
+`)
+    expect(await mermaidParse(source)).toBe('gantt')
+    expect(timelineTable(spans).rows).toEqual([
+      ['cp', 'flash', '0.0', '41.5', '41.5', 'changed'],
+      ['cp', 'flash upload', '2.0', '31.0', '29.0', 'changed'],
+      ['cp', 'flash read-back', '31.0', '40.0', '9.0', 'changed']
+    ])
+  })
+
   it('names the slowest step and how much the nodes overlapped', () => {
     expect(slowestStep(FIXED_STEPS)).toBe('Slowest step: flash on cp, 41.5 s of 152.3 s; the steps add up to 187.0 s: nodes working at the same time saved 34.7 s.')
     expect(slowestStep([{ phase: 'addons', start: T0, end: T0 + 5000, outcome: 'changed' }])).toBe('Slowest step: addons (cluster), 5.0 s of 5.0 s.')

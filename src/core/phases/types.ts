@@ -67,9 +67,18 @@ export interface PlanStep {
   details?: Record<string, string>
 }
 
+/** A named part of a step on the wall clock (epoch ms): the flash's upload and its CRC read-back. */
+export interface StepStage {
+  name: string
+  start: number
+  end: number
+}
+
 export interface StepResult {
   changed: boolean
   summary: string
+  /** Parts worth showing on their own in the timeline, where a step has them. */
+  stages?: StepStage[]
 }
 
 export interface PhaseModule {

@@ -9,6 +9,7 @@ import { FileSource } from '../../../adapters/bmc/file-source.js'
 import type { BmcClient, FlashStatus, Slot, UsbState } from '../../../adapters/bmc/types.js'
 import { PhaseError, TpiError } from '../../errors.js'
 import type { Reporter } from '../../reporter.js'
+import type { StepStage } from '../types.js'
 import { advice } from './advice.js'
 import { ProgressLog } from './progress.js'
 
@@ -47,7 +48,8 @@ function describe(s: FlashStatus): string {
   return `Error "${s.message}"`
 }
 
-export async function flashNode(job: FlashJob): Promise<{ seconds: number; bytes: number }> {
+/** Flashes one slot; the stages are the upload (until the POST returns) and the CRC read-back (until Done). */
+export async function flashNode(job: FlashJob): Promise<{ seconds: number; bytes: number; stages: StepStage[] }> {
   const now = job.now ?? Date.now
   const started = now()
   const { size } = await stat(job.imagePath)
@@ -66,6 +68,7 @@ export async function flashNode(job: FlashJob): Promise<{ seconds: number; bytes
 
   for (let attempt = 1; ; attempt++) {
     const handle = await job.bmc.startFlash(request)
+    const uploadStart = now()
     job.reporter.info(`${job.node}: flashing ${fileName} (${(size / 2 ** 20).toFixed(0)} MiB) to slot ${job.slot}`)
     progress.sample({ bytes: 0, total: size, at: now() })
     try {
@@ -79,6 +82,7 @@ export async function flashNode(job: FlashJob): Promise<{ seconds: number; bytes
       }
       throw await fail(await uploadFailure(job, handle, uploadError), uploadError)
     }
+    const uploadEnd = now()
     // The POST returned: the data is written. Follow the CRC read-back to Done, polling soon at first
     // (a short read-back is over in a moment), then every pollMs.
     const pollMs = job.pollMs ?? 1000
@@ -103,7 +107,12 @@ export async function flashNode(job: FlashJob): Promise<{ seconds: number; bytes
         const ours = status.size === size || (fileName.endsWith('.xz') && status.size > size)
         if (!ours) throw await fail(`the BMC reports Done for ${status.size} bytes, but this flash sent ${size}: not this transfer`)
         job.reporter.info(`${job.node}: flash done in ${((now() - started) / 1000).toFixed(0)} s`)
-        return { seconds: (now() - started) / 1000, bytes: size }
+        const done = now()
+        const stages = [
+          { name: 'upload', start: uploadStart, end: uploadEnd },
+          { name: 'read-back', start: uploadEnd, end: done }
+        ]
+        return { seconds: (done - started) / 1000, bytes: size, stages }
       } else if (status.state === 'error') {
         throw await fail(`BMC reported "${status.message}" (${advice(status.message, fileName, job.imageSource)})`)
       } else {

@@ -89,7 +89,7 @@ export const flashPhase: PhaseModule = {
       const timeoutMs = ctx.cluster.flash_timeout * 1000
       // From here the eMMC may be half written: a re-run may flash again without confirm (live-member rule).
       await ctx.state.markDone(node.id, FLASH_ATTEMPT, image.fingerprint)
-      await ctx.reporter.group(`flash ${node.id} (slot ${node.slot} on ${node.board})`, () =>
+      const flashed = await ctx.reporter.group(`flash ${node.id} (slot ${node.slot} on ${node.board})`, () =>
         flashNode({ node: node.id, slot: node.slot, bmc, imagePath: prepared.path, imageSource: base.source, sha256: prepared.sha256, reporter: ctx.reporter, sleep: ctx.deps.sleep, timeoutMs })
       )
       await ctx.state.clear(node.id)
@@ -101,7 +101,7 @@ export const flashPhase: PhaseModule = {
       } catch (error) {
         throw new PhaseError('flash', node.id, `flashed, but powering slot ${node.slot} on failed: ${(error as Error).message}`, RESUME, { cause: error })
       }
-      return { changed: true, summary: `flashed ${base.source}` }
+      return { changed: true, summary: `flashed ${base.source}`, stages: flashed.stages }
     } finally {
       await image.cleanup()
     }

@@ -44,6 +44,27 @@ describe('flashNode', () => {
     expect(reporter.text()).toContain('rk1-b: flash done')
   })
 
+  test('reports its upload (until the POST returns) and its CRC read-back (until Done) as two stages', async () => {
+    const bmc = new MemoryBmc()
+    let posted = 0
+    const upload = bmc.upload.bind(bmc)
+    bmc.upload = async (...args: Parameters<MemoryBmc['upload']>) => {
+      const before = Date.now()
+      await upload(...args)
+      posted = Date.now()
+      expect(posted).toBeGreaterThanOrEqual(before)
+    }
+    const started = Date.now()
+    const { stages } = await run(bmc)
+    const [up, verify] = stages
+    expect(stages.map((s) => s.name)).toEqual(['upload', 'read-back'])
+    expect(up!.start).toBeGreaterThanOrEqual(started)
+    expect(up!.end).toBeGreaterThanOrEqual(posted)
+    expect(up!.end - posted).toBeLessThan(100)
+    expect(verify!.start).toBe(up!.end)
+    expect(verify!.end).toBeGreaterThanOrEqual(verify!.start)
+  })
+
   test('sha256 mismatch reported by the BMC names the node and explains', async () => {
     expect((await failure('sha256')).message).toMatch(/BMC reported "sha256 checksum failed.*metal-arm64\.raw\.xz is corrupt or truncated, or changed in transit/)
   })
