@@ -73,4 +73,3 @@ export async function run(): Promise<void> {
   }
 }
 
-await run()
