@@ -3,7 +3,7 @@
 // so the few glob forms a user writes are matched here: `*` and `?` within one path segment, `**`
 // across segments. Files come back sorted, so a matrix and a summary have a stable order.
 import { readdir, stat } from 'node:fs/promises'
-import { join, relative, sep } from 'node:path'
+import { isAbsolute, join, relative, resolve, sep } from 'node:path'
 
 const CLUSTER_FILE = /\.ya?ml$/i
 
@@ -51,21 +51,23 @@ export class FleetFilesError extends Error {}
  * job that silently checks no cluster would look green.
  */
 export async function clusterFiles(config: string, cwd = '.'): Promise<string[]> {
-  const full = join(cwd, config)
+  const full = resolve(cwd, config)
+  // As the user wrote it: relative to cwd, or absolute when config is.
+  const shown = (f: string): string => (isAbsolute(config) ? f : relative(cwd, f).split(sep).join('/'))
   if (!isGlob(config)) {
     const info = await stat(full).catch(() => undefined)
     if (!info?.isDirectory()) return [config]
     const files = (await walk(full, false)).filter((f) => CLUSTER_FILE.test(f))
     if (!files.length) throw new FleetFilesError(`config ${config}: the folder holds no cluster file (*.yaml or *.yml)`)
-    return files.map((f) => relative(cwd, f).split(sep).join('/')).sort()
+    return files.map(shown).sort()
   }
   const normalized = config.replace(/^\.\//, '')
   const fixed = normalized.split('/').findIndex((s) => isGlob(s))
   const base = normalized.split('/').slice(0, fixed).join('/') || '.'
   const deep = normalized.includes('**') || normalized.split('/').length - fixed > 1
   const re = globRegExp(normalized)
-  const files = (await walk(join(cwd, base), deep))
-    .map((f) => relative(cwd, f).split(sep).join('/'))
+  const files = (await walk(resolve(cwd, base), deep))
+    .map(shown)
     .filter((f) => re.test(f))
     .sort()
   if (!files.length) throw new FleetFilesError(`config ${config}: no file matches`)

@@ -4,7 +4,7 @@ import { loadClusterFile } from '../config/load.js'
 import type { ConfigIssue } from '../errors.js'
 import { boardEndpoints, boardGroup, clusterBoards } from './boards.js'
 import { clusterFiles } from './files.js'
-import { join } from 'node:path'
+import { resolve } from 'node:path'
 
 export interface FleetEntry {
   /** The cluster's `name:`. */
@@ -25,7 +25,7 @@ export interface FleetList {
 
 export async function listFleet(config: string, cwd = '.'): Promise<FleetList> {
   const files = await clusterFiles(config, cwd)
-  const loaded = await Promise.all(files.map(async (file) => ({ file, result: await loadClusterFile(join(cwd, file), { displayPath: file }) })))
+  const loaded = await Promise.all(files.map(async (file) => ({ file, result: await loadClusterFile(resolve(cwd, file), { displayPath: file }) })))
   const clusters: FleetEntry[] = []
   const issues: FleetList['issues'] = []
   const names = new Map<string, string>()

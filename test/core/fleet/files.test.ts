@@ -51,3 +51,11 @@ describe('clusterFiles', () => {
     expect(globRegExp('a.b/*.yaml').test('axb/c.yaml')).toBe(false)
   })
 })
+
+describe('clusterFiles with an absolute config', () => {
+  it('returns absolute paths for an absolute folder or glob', async () => {
+    const dir = await tree(['clusters/a.yaml', 'clusters/b.yaml'])
+    expect(await clusterFiles(join(dir, 'clusters'))).toEqual([join(dir, 'clusters/a.yaml'), join(dir, 'clusters/b.yaml')])
+    expect(await clusterFiles(`${dir}/clusters/*.yaml`)).toEqual([join(dir, 'clusters/a.yaml'), join(dir, 'clusters/b.yaml')])
+  })
+})
