@@ -99,7 +99,14 @@ let runs = 0
  * One job: the main step, then the post step (as `post-if: always()` does), sharing one GITHUB_STATE.
  * `onLog` receives the output as it comes (the demo streams it).
  */
-export async function runLabAction(lab: Lab, setup: LabActionSetup, inputs: Record<string, string>, onLog?: (chunk: string) => void): Promise<ActionRun> {
+export async function runLabAction(
+  lab: Lab,
+  setup: LabActionSetup,
+  inputs: Record<string, string>,
+  onLog?: (chunk: string) => void,
+  /** Step env: variables a workflow sets on the step (TURINGPI_CONCURRENCY_GROUP). */
+  stepEnv: Record<string, string> = {}
+): Promise<ActionRun> {
   // Every call is a new workflow run (its own run id and artifact names), as a push or a schedule is.
   lab.results.newRun()
   runs++
@@ -121,6 +128,7 @@ export async function runLabAction(lab: Lab, setup: LabActionSetup, inputs: Reco
     RUNNER_TEMP: dir,
     RUNNER_TOOL_CACHE: setup.toolCache,
     ...lab.env(),
+    ...stepEnv,
     ...Object.fromEntries(Object.entries(all).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v]))
   }
   const started = performance.now()
