@@ -13,7 +13,7 @@ import { listFleet } from '../core/fleet/list.js'
 import { fleetDriftTable, fleetIssueActions, fleetStatus, type FleetClusterResult } from '../core/fleet/summary.js'
 import { execute } from '../core/run.js'
 import type { RunSettings } from '../core/settings.js'
-import { Input } from './constants.js'
+import { Input, State } from './constants.js'
 import { readSettings } from './inputs.js'
 import { ActionsReporter } from './reporter.js'
 
@@ -34,12 +34,18 @@ async function list(): Promise<void> {
 }
 
 async function checkAll(settings: RunSettings, files: string[]): Promise<void> {
+  // As main.ts does: the post step removes the run's temp dir and any credential a check wrote elsewhere,
+  // recorded before the checks start so that a crash in one still leaves the list behind.
+  const plaintext = new Set<string>([settings.tempDir])
+  const remember = () => core.saveState(State.PlaintextFiles, JSON.stringify([...plaintext]))
+  remember()
   const results = await Promise.all(
     files.map(async (config): Promise<FleetClusterResult> => {
       const one = { ...settings, configPath: config, tempDir: join(settings.tempDir, `fleet-${files.indexOf(config)}`) }
       const reporter = new ActionsReporter(settings.workingDirectory)
       const runtime = await createRuntime(one, reporter, 'action', { artifacts: createActionsArtifactSink() })
       const result = await execute(one, runtime.makeDeps, reporter, runtime.engine)
+      for (const f of [result.outputs.kubeconfigPath, result.outputs.talosconfigPath, result.outputs.talosSecretsPath]) if (f) plaintext.add(f)
       const errors = result.issues.filter((i) => i.severity === 'error')
       for (const issue of errors) reporter.error(`${issue.path}: ${issue.message}`, issue.where)
       for (const note of runtime.annotations(result)) if (note.severity === 'error') reporter.error(note.message, note.where)
@@ -55,6 +61,7 @@ async function checkAll(settings: RunSettings, files: string[]): Promise<void> {
       }
     })
   )
+  remember()
   core.setOutput(FleetOutput.Fleet, JSON.stringify(results))
   if (settings.command === 'drift') core.setOutput(FleetOutput.Drifted, JSON.stringify(fleetIssueActions(results).open))
   const table = fleetDriftTable(results)

@@ -45,6 +45,8 @@ describe('the action with a fleet (a folder or glob of cluster files)', () => {
     expect(r.summary).toContain('turingpi-cluster validate: Fleet: 2 cluster(s), 0 drifted, 0 not checked')
     expect(r.summary).toMatch(/<td>production<\/td><td>clusters\/edge\.yaml<\/td><td>default<\/td><td>in-sync<\/td>/)
     expect(JSON.parse(r.outputs.fleet).map((c: { name: string; status: string }) => [c.name, c.status])).toEqual([['production', 'in-sync'], ['homelab', 'in-sync']])
+    // The post step gets the run's temp dir to remove, as for one cluster.
+    expect(r.state).toContain(join(r.dir, 'turingpi-cluster'))
   })
 
   it('refuses to deploy several clusters in one job', () => {
