@@ -5,7 +5,7 @@
 // in the same run, alternating, after one deploy of every cluster.
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { readFileSync } from 'node:fs'
-import { cpus, tmpdir } from 'node:os'
+import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runLabAction, setupLabAction, type ActionRun, type LabActionSetup } from '../lab/action.js'
 import { startLab, type Lab } from '../lab/lab.js'
@@ -41,8 +41,13 @@ export function fleetBenchCluster(i: number): string {
 const tail = (r: ActionRun): string => r.log.split('\n').filter((l) => !l.startsWith('::debug') && !l.startsWith('::add-mask')).slice(-30).join('\n')
 /** CPU ms of this process (the lab's servers) and its reaped children (the action, the stand-ins). */
 function cpuMs(): number {
-  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ')
-  return fields.slice(11, 15).reduce((sum, v) => sum + Number(v), 0) * 10
+  return cpuSplit().lab + cpuSplit().children
+}
+
+/** The same, split: this process (the lab: BMCs, node SSH servers) and its children (action, shells, stand-ins). */
+function cpuSplit(): { lab: number; children: number } {
+  const f = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ').map(Number)
+  return { lab: (f[11]! + f[12]!) * 10, children: (f[13]! + f[14]!) * 10 }
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
@@ -69,21 +74,30 @@ export async function bench(): Promise<BenchResult[]> {
   const lab = await startLab({ boards: CLUSTERS * BOARDS, bootDelayMs: 100 })
   try {
     const setups = await prepare(lab, dir)
-    const deploys = await Promise.all(setups.map((s) => runLabAction(lab, s, { command: 'deploy' })))
-    deploys.forEach((d, i) => { if (d.code !== 0) throw new Error(`deploy of fleet-${i} failed (exit ${d.code}):\n${tail(d)}`) })
+    // One after another, as one self-hosted runner takes matrix jobs (two jobs filling one tool cache at
+    // once can collide; see the report of issue 18).
+    const deploys: ActionRun[] = []
+    for (const [i, s] of setups.entries()) {
+      const d = await runLabAction(lab, s, { command: 'deploy' })
+      if (d.code !== 0) throw new Error(`deploy of fleet-${i} failed (exit ${d.code}):\n${tail(d)}`)
+      deploys.push(d)
+    }
     for (const [name, count] of [['one', 1], ['four', CLUSTERS]] as const) {
       await mkdir(join(dir, name))
       for (let i = 0; i < count; i++) await copyFile(setups[i]!.configPath, join(dir, name, `fleet-${i}.yaml`))
     }
     const times: Record<'one' | 'four', number[]> = { one: [], four: [] }
     const cpu: Record<'one' | 'four', number[]> = { one: [], four: [] }
+    const labCpu: Record<'one' | 'four', number[]> = { one: [], four: [] }
     const notInSync: string[] = []
     for (let round = 0; round < ROUNDS; round++)
       for (const name of ['one', 'four'] as const) {
         // A folder of one file is that one cluster's ordinary drift job (drift output); four, the fleet's (fleet output).
-        const before = cpuMs()
+        const before = cpuSplit()
         const r = await runLabAction(lab, setups[0]!, { command: 'drift', config: join(dir, name) })
-        cpu[name].push(cpuMs() - before)
+        const after = cpuSplit()
+        cpu[name].push(after.lab + after.children - before.lab - before.children)
+        labCpu[name].push(after.lab - before.lab)
         const rows = r.outputs.fleet ?? (r.outputs.drift === undefined ? undefined : JSON.stringify([{ name: 'fleet-0', status: r.outputs.drift === '[]' ? 'in-sync' : r.outputs.drift }]))
         if (rows === undefined) throw new Error(`fleet drift (${name}) set no output (exit ${r.code}):\n${tail(r)}`)
         const off = (JSON.parse(rows) as { name: string; status: string }[]).filter((c) => c.status !== 'in-sync')
@@ -104,7 +118,8 @@ export async function bench(): Promise<BenchResult[]> {
           `K3s clusters of ${BOARDS} boards x 2 nodes each (${CLUSTERS * BOARDS} boards, ${CLUSTERS * BOARDS * 2} nodes in all), no addons, no NPU; ` +
           `rounds 1 cluster [${times.one.map(r0).join(', ')}] ms, ${CLUSTERS} clusters [${times.four.map(r0).join(', ')}] ms; ` +
           `CPU per round (lab + action + stand-ins) 1 cluster [${cpu.one.join(', ')}] ms, ${CLUSTERS} clusters [${cpu.four.join(', ')}] ms, so the ${CLUSTERS}-cluster floor on ${cpus().length} cores is ${r0(median(cpu.four) / cpus().length)} ms; ` +
-          `deploys (parallel) ${deploys.map((d) => r0(d.ms)).join(' / ')} ms` +
+          `of that the lab process (BMC emulators, simulated nodes' SSH) 1 cluster [${labCpu.one.join(', ')}] ms, ${CLUSTERS} clusters [${labCpu.four.join(', ')}] ms; load average at the end ${loadavg().map((l) => l.toFixed(1)).join(' ')}; ` +
+          `deploys (one after another) ${deploys.map((d) => r0(d.ms)).join(' / ')} ms` +
           (notInSync.length ? `; not in sync: ${notInSync.join(' | ')}` : '')
       }
     ]

@@ -1,6 +1,6 @@
 // `npm run demo -- --fleet`: a fleet as the fleet templates run it, on a lab of two boards. A folder
 // clusters/ with two cluster files (alpha on board 0, beta on board 1); `list` gives the matrix; one
-// deploy job per cluster, both at once as matrix jobs run (each in its board's concurrency group,
+// deploy job per cluster as one runner takes matrix jobs (each in its board's concurrency group,
 // repeated to the action as TURINGPI_CONCURRENCY_GROUP); then one drift leg per cluster and one
 // fleet-wide drift whose summary is a single table.
 import { mkdtemp } from 'node:fs/promises'
@@ -41,8 +41,11 @@ export async function demoFleet(): Promise<number> {
     const leg = (e: Entry, inputs: Record<string, string>) =>
       runLabAction(lab, members.find((m) => m.name === e.name)!.setup, { config: e.config, ...inputs }, undefined, { TURINGPI_CONCURRENCY_GROUP: e.group })
 
-    console.log('\n$ deploy   (job "deploy", one per cluster, in parallel: different boards, different groups)')
-    const deploys = await Promise.all(entries.map((e) => leg(e, { command: 'deploy' })))
+    // One self-hosted runner takes the matrix jobs one after another (different boards and groups would let
+    // two runners take them at once).
+    console.log('\n$ deploy   (job "deploy", one per cluster, in its board\'s group; one runner: one after another)')
+    const deploys: ActionRun[] = []
+    for (const e of entries) deploys.push(await leg(e, { command: 'deploy' }))
     deploys.forEach((d, i) => console.log(`  ${entries[i]!.name}: exit ${d.code} after ${(d.ms / 1000).toFixed(1)} s${d.code ? `\n  ${quiet(d)}` : ''}`))
     if (deploys.some((d) => d.code !== 0)) throw new Error('a deploy failed')
 
