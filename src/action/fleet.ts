@@ -55,7 +55,7 @@ async function checkAll(settings: RunSettings, files: string[]): Promise<void> {
         name: result.cluster?.name ?? config,
         config,
         boards: result.cluster ? clusterBoards(result.cluster) : [],
-        status: settings.command === 'drift' ? fleetStatus(result.findings, invalid) : invalid ? 'invalid' : 'in-sync',
+        status: settings.command === 'drift' ? fleetStatus(result.findings, invalid) : invalid ? 'invalid' : result.status === 'ok' ? 'ok' : 'failed',
         findings: result.findings ?? [],
         ...(invalid ? { message: errors[0]?.message ?? 'invalid' } : result.error ? { message: result.error.message } : {})
       }
@@ -64,7 +64,7 @@ async function checkAll(settings: RunSettings, files: string[]): Promise<void> {
   remember()
   core.setOutput(FleetOutput.Fleet, JSON.stringify(results))
   if (settings.command === 'drift') core.setOutput(FleetOutput.Drifted, JSON.stringify(fleetIssueActions(results).open))
-  const table = fleetDriftTable(results)
+  const table = fleetDriftTable(results, settings.command)
   core.info([table.header.join(' | '), ...table.rows.map((r) => r.join(' | '))].join('\n'))
   if (process.env.GITHUB_STEP_SUMMARY) {
     core.summary.addHeading(html(`turingpi-cluster ${settings.command}: ${table.title}`), 2)
@@ -78,7 +78,7 @@ async function checkAll(settings: RunSettings, files: string[]): Promise<void> {
     }
     await core.summary.write()
   }
-  const bad = results.filter((r) => r.status === 'invalid' || r.status === 'error' || (r.status === 'drift' && settings.failOnDrift))
+  const bad = results.filter((r) => ['invalid', 'error', 'failed'].includes(r.status) || (r.status === 'drift' && settings.failOnDrift))
   if (bad.length) core.setFailed(`${bad.map((r) => `${r.name}: ${r.status}`).join('; ')}`)
 }
 

@@ -42,9 +42,9 @@ describe('the action with a fleet (a folder or glob of cluster files)', () => {
     const dir = fleet()
     const r = runAction('main', { command: 'validate', config: 'clusters', 'working-directory': dir })
     expect(r.code).toBe(0)
-    expect(r.summary).toContain('turingpi-cluster validate: Fleet: 2 cluster(s), 0 drifted, 0 not checked')
-    expect(r.summary).toMatch(/<td>production<\/td><td>clusters\/edge\.yaml<\/td><td>default<\/td><td>in-sync<\/td>/)
-    expect(JSON.parse(r.outputs.fleet).map((c: { name: string; status: string }) => [c.name, c.status])).toEqual([['production', 'in-sync'], ['homelab', 'in-sync']])
+    expect(r.summary).toContain('turingpi-cluster validate: Fleet: 2 cluster(s), 2 ok, 0 failed')
+    expect(r.summary).toMatch(/<td>production<\/td><td>clusters\/edge\.yaml<\/td><td>default<\/td><td>ok<\/td><\/tr>/)
+    expect(JSON.parse(r.outputs.fleet).map((c: { name: string; status: string }) => [c.name, c.status])).toEqual([['production', 'ok'], ['homelab', 'ok']])
     // The post step gets the run's temp dir to remove, as for one cluster.
     expect(r.state).toContain(join(r.dir, 'turingpi-cluster'))
   })
