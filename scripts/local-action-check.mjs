@@ -38,14 +38,16 @@ export function judge(command, out) {
   const problems = []
   const runs = out.split('Running Action').length - 1
   if (runs !== 1) problems.push(`"Running Action" appears ${runs} times, expected once`)
-  const statuses = out.match(/::set-output name=node-status::/g)?.length ?? 0
-  if (statuses !== 1) problems.push(`node-status was set ${statuses} times: the action must run exactly once`)
+  // One cluster sets node-status once; `list` sets clusters once.
+  const output = command === 'list' ? 'clusters' : 'node-status'
+  const statuses = out.split(`::set-output name=${output}::`).length - 1
+  if (statuses !== 1) problems.push(`${output} was set ${statuses} times: the action must run exactly once`)
   if (command === 'plan' && !/::set-output name=plan::\[/.test(out)) problems.push('no plan output')
   const errors = out.split('\n').filter((l) => l.startsWith('::error'))
   if (errors.length) problems.push(`errors reported: ${errors.join(' | ')}`)
   // The post step reads what main saved (local-action keeps step state in memory) and removes it.
   if (!out.includes('Running Post Step')) problems.push('the post step did not run')
-  else if (!/::info::removed \S+turingpi-cluster/.test(out)) problems.push('the post step did not remove the temp dir main recorded')
+  else if (command !== 'list' && !/::info::removed \S+turingpi-cluster/.test(out)) problems.push('the post step did not remove the temp dir main recorded')
   return problems
 }
 
@@ -71,7 +73,8 @@ async function check(config, command) {
     )
     const problems = code === 0 ? judge(command, out) : [`local-action exited ${code}`]
     const summary = await readFile(join(dir, 'summary'), 'utf8')
-    if (!summary.includes(`turingpi-cluster ${command}`)) problems.push('no job summary written')
+    if (command !== 'list' && !summary.includes(`turingpi-cluster ${command}`)) problems.push('no job summary written')
+    if (command === 'list' && !/::set-output name=clusters::\[\{"name"/.test(out)) problems.push('no clusters output')
     return { problems, out }
   } finally {
     await rm(dir, { recursive: true, force: true })
@@ -83,14 +86,16 @@ async function main() {
     ? process.argv.slice(2)
     : (await readdir(join(root, 'examples'))).filter((f) => f.endsWith('.yaml')).sort().map((f) => `examples/${f}`)
   let failed = 0
-  for (const config of files)
-    for (const command of ['validate', 'plan']) {
-      const { problems, out } = await check(config, command)
-      if (problems.length) {
-        failed++
-        console.log(`${config} ${command}: FAILED\n  ${problems.join('\n  ')}\n--- local-action output (last 40 lines) ---\n${out.split('\n').slice(-40).join('\n')}`)
-      } else console.log(`${config} ${command}: ok under @github/local-action`)
-    }
+  // The examples folder as a fleet: `list` for a matrix.
+  const runs = files.flatMap((config) => ['validate', 'plan'].map((command) => [config, command]))
+  if (!process.argv.slice(2).length) runs.push(['examples', 'list'])
+  for (const [config, command] of runs) {
+    const { problems, out } = await check(config, command)
+    if (problems.length) {
+      failed++
+      console.log(`${config} ${command}: FAILED\n  ${problems.join('\n  ')}\n--- local-action output (last 40 lines) ---\n${out.split('\n').slice(-40).join('\n')}`)
+    } else console.log(`${config} ${command}: ok under @github/local-action`)
+  }
   process.exit(failed ? 1 : 0)
 }
 
