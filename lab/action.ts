@@ -45,6 +45,8 @@ export interface ActionRun {
 export interface RunOptions {
   /** SIGKILLs the main step as soon as its output so far matches (a cancelled or crashed job); post still runs. */
   killWhen?: (log: string) => boolean
+  /** Step env: variables a workflow sets on the step (TURINGPI_CONCURRENCY_GROUP). */
+  env?: Record<string, string>
 }
 
 /**
@@ -151,6 +153,7 @@ export async function runLabAction(lab: Lab, setup: LabActionSetup, inputs: Reco
     ...lab.env(),
     TPI_LAB_CATALOG: setup.catalogPath,
     ...setup.env,
+    ...options.env,
     ...Object.fromEntries(Object.entries(all).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v]))
   }
   const started = performance.now()

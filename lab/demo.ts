@@ -1,4 +1,4 @@
-// `npm run demo [-- --kind talos] [-- --rerun]`: starts the lab (one simulated Turing Pi board: BMC
+// `npm run demo [-- --kind talos] [-- --rerun] [-- --fleet]`: starts the lab (one simulated Turing Pi board: BMC
 // emulator, four RK1 nodes, download mirror, artifact service), runs the action's real bundle
 // (dist/main then dist/post, inputs as GitHub passes them) to deploy examples/<kind>-cluster.yaml,
 // streams the log as a runner shows it (masked values as ***, no debug lines), prints the job summary
@@ -27,6 +27,9 @@ if (!existsSync(join(import.meta.dirname, '..', 'dist', 'main', 'index.js'))) {
   console.error('dist/main/index.js is missing: run `npm run build` first')
   process.exit(1)
 }
+
+// `--fleet`: two clusters on two boards, listed, deployed and drift-checked (lab/demo-fleet.ts).
+if (args.includes('--fleet')) process.exit(await (await import('./demo-fleet.js')).demoFleet())
 
 /** What the runner does with workflow commands in the log: masks, hides debug, prints the rest. */
 function runnerView(): (chunk: string) => void {

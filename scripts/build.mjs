@@ -4,7 +4,7 @@
 import { execFileSync } from 'node:child_process'
 import { rmSync, writeFileSync } from 'node:fs'
 
-const entries = { main: 'src/action/main.ts', post: 'src/action/post.ts', cli: 'src/cli/index.ts' }
+const entries = { main: 'src/action/entry-main.ts', post: 'src/action/entry-post.ts', cli: 'src/cli/index.ts' }
 rmSync('dist', { recursive: true, force: true })
 for (const [name, entry] of Object.entries(entries)) {
   execFileSync('npx', ['ncc', 'build', entry, '-o', `dist/${name}`, '--license', 'licenses.txt', '--quiet'], {

@@ -8,6 +8,7 @@ import { PUBLISHED_KEY, type PublishResult } from '../core/crypto/publish.js'
 import { execute, type RunResult } from '../core/run.js'
 import type { RunSettings } from '../core/settings.js'
 import { Output, State } from './constants.js'
+import { concurrencyRefusal, runFleet } from './fleet.js'
 import { readSettings } from './inputs.js'
 import { ActionsReporter } from './reporter.js'
 import { writeSummary } from './summary.js'
@@ -52,6 +53,8 @@ function rememberPlaintext(settings: RunSettings, result: RunResult): void {
 }
 
 export async function run(): Promise<void> {
+  // list, and a config naming several cluster files: src/action/fleet.ts.
+  if (await runFleet()) return
   let settings: RunSettings
   try {
     settings = readSettings()
@@ -60,6 +63,11 @@ export async function run(): Promise<void> {
     return
   }
   rememberTempDir(settings)
+  const refused = await concurrencyRefusal(settings)
+  if (refused) {
+    core.setFailed(refused)
+    return
+  }
   const reporter = new ActionsReporter(settings.workingDirectory)
   try {
     const runtime = await createRuntime(settings, reporter, 'action', { artifacts: createActionsArtifactSink() })
@@ -82,4 +90,3 @@ export async function run(): Promise<void> {
   }
 }
 
-await run()

@@ -5,7 +5,7 @@ import * as core from '@actions/core'
 import { rm } from 'node:fs/promises'
 import { State } from './constants.js'
 
-export async function cleanup(): Promise<void> {
+export async function run(): Promise<void> {
   const raw = core.getState(State.PlaintextFiles)
   const files = raw ? (JSON.parse(raw) as string[]) : []
   for (const file of files) {
@@ -18,4 +18,6 @@ export async function cleanup(): Promise<void> {
   }
 }
 
-await cleanup()
+
+/** The earlier name of run(). */
+export const cleanup = run

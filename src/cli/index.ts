@@ -3,6 +3,7 @@
 import '../cjs-shim.js'
 import { deploy } from './commands/deploy.js'
 import { drift } from './commands/drift.js'
+import { runFleetVerb, runList } from './commands/fleet.js'
 import { plan } from './commands/plan.js'
 import { processIo, runVerb, type VerbSpec } from './commands/shared.js'
 import { validate } from './commands/validate.js'
@@ -10,18 +11,21 @@ import { validate } from './commands/validate.js'
 const verbs: VerbSpec[] = [validate, plan, deploy, drift]
 
 function usage(): string {
-  return ['usage: turingpi-cluster <verb> [flags]', '', ...verbs.map((v) => `  ${v.name.padEnd(9)} ${v.short}`), '', 'turingpi-cluster <verb> --help for flags'].join('\n')
+  const list = `  ${'list'.padEnd(9)} Prints the clusters of a folder or glob (--config clusters/) as JSON for a workflow matrix.`
+  return ['usage: turingpi-cluster <verb> [flags]', '', ...verbs.map((v) => `  ${v.name.padEnd(9)} ${v.short}`), list, '', 'turingpi-cluster <verb> --help for flags'].join('\n')
 }
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv
+  if (name === 'list') return runList(rest).catch((error: Error) => (processIo.err(`error: ${error.message}`), 1))
   const spec = verbs.find((v) => v.name === name)
   if (!spec) {
     processIo.err(usage())
     return name === undefined || name === '--help' || name === '-h' ? 0 : 1
   }
   try {
-    return await runVerb(spec, rest)
+    // --config naming a folder or glob: once per cluster file, then one table (commands/fleet.ts).
+    return (await runFleetVerb(spec, rest)) ?? (await runVerb(spec, rest))
   } catch (error) {
     processIo.err(`error: ${(error as Error).message}`)
     return 1

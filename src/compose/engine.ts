@@ -3,6 +3,7 @@
 import { pipelinedNodeSteps } from '../core/phases/flash/pipeline.js'
 import { publishForRun } from '../core/crypto/publish.js'
 import { runDrift } from '../core/drift/run-drift.js'
+import { driftAroundDeploys } from '../core/fleet/busy.js'
 import { lockRunBoards } from '../core/lock/run-lock.js'
 import type { PhaseModule } from '../core/phases/types.js'
 import { checkRunSettings } from '../core/redeploy/run-checks.js'
@@ -23,7 +24,8 @@ export function createEngine(options: EngineOptions): Engine {
     checkSettings: checkRunSettings,
     runNodeSteps: pipelinedNodeSteps,
     lock: (ctx) => lockRunBoards(ctx, { runId: options.runId, waitTimeoutMs: options.lockWaitMs }),
-    drift: (ctx, mods) => runDrift(ctx, mods),
+    // A board a running deploy holds reads "deploy in progress", not drift (core/fleet/busy.ts).
+    drift: (ctx, mods) => driftAroundDeploys(ctx, mods, (c, m) => runDrift(c, m)),
     publish: async (ctx) => {
       await publishForRun(ctx)
     }

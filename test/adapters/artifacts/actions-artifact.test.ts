@@ -35,6 +35,12 @@ describe('createActionsArtifactSink', () => {
     )
   })
 
+  it('recognises the GHES refusal by its name, as raised by a stand-in @actions/artifact (local-action) with its own class', async () => {
+    const stub = Object.assign(new Error('not supported on GHES'), { name: 'GHESNotSupportedError' })
+    const { client } = recordingClient(stub)
+    await expect(createActionsArtifactSink(client).upload('tpi-kubeconfig', ['/r/x'], '/r')).rejects.toThrow('not available on GitHub Enterprise Server')
+  })
+
   it('passes other upload errors through unchanged', async () => {
     const { client } = recordingClient(new Error('Received non-retryable error: Failed request: (403) Forbidden: artifact storage quota has been hit'))
     await expect(createActionsArtifactSink(client).upload('x', ['/r/x'], '/r')).rejects.toThrow('Received non-retryable error: Failed request: (403) Forbidden: artifact storage quota has been hit')
