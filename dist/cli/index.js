@@ -23624,6 +23624,255 @@ const drift = {
 
 /***/ }),
 
+/***/ 7455:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  H: () => (/* binding */ runFleetVerb),
+  k: () => (/* binding */ runList)
+});
+
+// EXTERNAL MODULE: external "node:util"
+var external_node_util_ = __nccwpck_require__(7975);
+// EXTERNAL MODULE: ./src/core/config/load.ts + 27 modules
+var load = __nccwpck_require__(2355);
+// EXTERNAL MODULE: ./src/core/lock/run-lock.ts
+var run_lock = __nccwpck_require__(9644);
+;// CONCATENATED MODULE: ./src/core/fleet/boards.ts
+
+const GROUP_PREFIX = 'turingpi-board-';
+/** The boards the cluster's nodes sit on, by name, sorted. */
+function clusterBoards(cluster) {
+    return [...new Set(cluster.nodes.map((n) => n.board))].sort();
+}
+function boardGroup(boards) {
+    return GROUP_PREFIX + [...boards].sort().join('+');
+}
+/**
+ * Why `group` (the job's concurrency group, as the workflow repeats it to the step) does not cover the
+ * cluster's boards, or undefined when it does. GitHub does not put the group into the step's
+ * environment, so the workflow passes it as TURINGPI_CONCURRENCY_GROUP; without it there is nothing
+ * to compare and the board lock in state-dir is the only guard.
+ */
+function groupMismatch(group, cluster) {
+    const wanted = boardGroup(clusterBoards(cluster));
+    if (group === wanted)
+        return undefined;
+    return `the job's concurrency group "${group}" does not match the boards of cluster ${cluster.name} (${clusterBoards(cluster).join(', ')}): use "${wanted}", so that every job that touches these boards waits for the others`;
+}
+/** Physical identity of a board (its BMC), to tell two boards that share a name apart. */
+function boardEndpoints(cluster) {
+    return new Map(cluster.boardList.map((b) => [b.name, (0,run_lock/* boardLockKey */.n)(b)]));
+}
+
+// EXTERNAL MODULE: external "node:fs/promises"
+var promises_ = __nccwpck_require__(1455);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+;// CONCATENATED MODULE: ./src/core/fleet/files.ts
+// A fleet is a folder of cluster files. `config` names one file, a folder (every *.yaml / *.yml in it,
+// not its subfolders) or a glob (`clusters/*.yaml`, `sites/**/cluster.yaml`). Node 20 has no fs.glob,
+// so the few glob forms a user writes are matched here: `*` and `?` within one path segment, `**`
+// across segments. Files come back sorted, so a matrix and a summary have a stable order.
+
+
+const CLUSTER_FILE = /\.ya?ml$/i;
+function isGlob(pattern) {
+    return /[*?[]/.test(pattern);
+}
+/** The glob as a RegExp on `/`-separated paths. */
+function globRegExp(pattern) {
+    let out = '';
+    for (let i = 0; i < pattern.length; i++) {
+        const c = pattern[i];
+        if (c === '*' && pattern[i + 1] === '*') {
+            // `**/` matches zero or more whole segments; a trailing `**` matches the rest.
+            if (pattern[i + 2] === '/') {
+                out += '(?:[^/]+/)*';
+                i += 2;
+            }
+            else {
+                out += '.*';
+                i += 1;
+            }
+        }
+        else if (c === '*')
+            out += '[^/]*';
+        else if (c === '?')
+            out += '[^/]';
+        else
+            out += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+    }
+    return new RegExp(`^${out}$`);
+}
+async function walk(dir, deep) {
+    const entries = await (0,promises_.readdir)(dir, { withFileTypes: true }).catch(() => []);
+    const out = [];
+    for (const e of entries) {
+        const path = (0,external_node_path_.join)(dir, e.name);
+        if (e.isDirectory() && deep && !e.name.startsWith('.'))
+            out.push(...(await walk(path, deep)));
+        else if (e.isFile())
+            out.push(path);
+    }
+    return out;
+}
+class FleetFilesError extends Error {
+}
+/**
+ * The cluster files `config` stands for, as paths relative to `cwd` (as the user wrote them). One file
+ * stays one file, whatever its extension. A folder or glob that matches nothing is an error: a fleet
+ * job that silently checks no cluster would look green.
+ */
+async function clusterFiles(config, cwd = '.') {
+    const full = (0,external_node_path_.resolve)(cwd, config);
+    // As the user wrote it: relative to cwd, or absolute when config is.
+    const shown = (f) => ((0,external_node_path_.isAbsolute)(config) ? f : (0,external_node_path_.relative)(cwd, f).split(external_node_path_.sep).join('/'));
+    if (!isGlob(config)) {
+        const info = await (0,promises_.stat)(full).catch(() => undefined);
+        if (!info?.isDirectory())
+            return [config];
+        const files = (await walk(full, false)).filter((f) => CLUSTER_FILE.test(f));
+        if (!files.length)
+            throw new FleetFilesError(`config ${config}: the folder holds no cluster file (*.yaml or *.yml)`);
+        return files.map(shown).sort();
+    }
+    const normalized = config.replace(/^\.\//, '');
+    const fixed = normalized.split('/').findIndex((s) => isGlob(s));
+    const base = normalized.split('/').slice(0, fixed).join('/') || '.';
+    const deep = normalized.includes('**') || normalized.split('/').length - fixed > 1;
+    const re = globRegExp(normalized);
+    const files = (await walk((0,external_node_path_.resolve)(cwd, base), deep))
+        .map(shown)
+        .filter((f) => re.test(f))
+        .sort();
+    if (!files.length)
+        throw new FleetFilesError(`config ${config}: no file matches`);
+    return files;
+}
+
+;// CONCATENATED MODULE: ./src/core/fleet/list.ts
+// The `list` command: the fleet's clusters as JSON for a workflow's strategy.matrix, each with its file,
+// its boards and the concurrency group every job touching those boards must use.
+
+
+
+
+async function listFleet(config, cwd = '.') {
+    const files = await clusterFiles(config, cwd);
+    const loaded = await Promise.all(files.map(async (file) => ({ file, result: await (0,load/* loadClusterFile */.bY)((0,external_node_path_.resolve)(cwd, file), { displayPath: file }) })));
+    const clusters = [];
+    const issues = [];
+    const names = new Map();
+    const boards = new Map();
+    for (const { file, result } of loaded) {
+        issues.push(...result.issues.filter((i) => i.severity === 'error').map((i) => ({ ...i, file })));
+        const cluster = result.cluster;
+        if (!cluster)
+            continue;
+        const where = { file, line: 1, column: 1 };
+        const other = names.get(cluster.name);
+        // Artifacts, issues and state are keyed by the cluster name: two files with one name would mix them.
+        if (other)
+            issues.push({ code: 'FleetDuplicateName', path: 'name', message: `cluster name "${cluster.name}" is also used by ${other}`, severity: 'error', where, file });
+        names.set(cluster.name, file);
+        for (const [board, endpoint] of boardEndpoints(cluster)) {
+            if (!cluster.nodes.some((n) => n.board === board))
+                continue;
+            const seen = boards.get(board);
+            // One name, two BMCs: their jobs would share a group while touching different hardware, or
+            // (worse) name the same group for hardware that is really shared. Names must be unique per board.
+            if (seen && seen.endpoint !== endpoint)
+                issues.push({ code: 'FleetBoardName', path: 'boards', message: `board "${board}" is ${endpoint} here but ${seen.endpoint} in ${seen.file}: give each physical board its own name`, severity: 'error', where, file });
+            else if (!seen)
+                boards.set(board, { endpoint, file });
+        }
+        const list = clusterBoards(cluster);
+        clusters.push({ name: cluster.name, config: file, kind: cluster.kind, boards: list, group: boardGroup(list) });
+    }
+    return { clusters, issues };
+}
+
+// EXTERNAL MODULE: ./src/report/tables.ts
+var tables = __nccwpck_require__(6677);
+// EXTERNAL MODULE: ./src/cli/commands/shared.ts + 178 modules
+var shared = __nccwpck_require__(9428);
+;// CONCATENATED MODULE: ./src/cli/commands/fleet.ts
+// The CLI's fleet side: `turingpi-cluster list --config clusters/` prints the clusters as JSON (as the
+// action's list output), and any other verb given a folder or glob as --config runs once per cluster
+// file, then prints one table: file, cluster exit code, verdict. Deploy takes one file, as in the action.
+
+
+
+
+
+function configOf(argv) {
+    const { values } = (0,external_node_util_.parseArgs)({
+        args: argv,
+        options: { config: { type: 'string', short: 'c', default: 'cluster.yaml' }, 'working-directory': { type: 'string', default: '.' } },
+        strict: false
+    });
+    return { config: String(values.config), cwd: String(values['working-directory']) };
+}
+/** argv with --config replaced by `file`. */
+function withConfig(argv, file) {
+    const out = [];
+    for (let i = 0; i < argv.length; i++) {
+        const a = argv[i];
+        if (a === '--config' || a === '-c')
+            i++;
+        else if (!a.startsWith('--config='))
+            out.push(a);
+    }
+    return [...out, '--config', file];
+}
+async function runList(argv, io = shared/* processIo */.Wr) {
+    if (argv.includes('--help') || argv.includes('-h')) {
+        io.out('turingpi-cluster list — Prints the clusters of a folder or glob as JSON for a workflow matrix.\n\nFlags: --config DIR|GLOB (clusters)  --working-directory DIR\n\nExample:\n  turingpi-cluster list --config clusters/');
+        return 0;
+    }
+    const { config, cwd } = configOf(argv.includes('--config') || argv.includes('-c') || argv.some((a) => a.startsWith('--config=')) ? argv : [...argv, '--config', 'clusters']);
+    const { clusters, issues } = await listFleet(config, cwd);
+    for (const i of issues)
+        io.err(`${i.where ? `${i.where.file}:${i.where.line}:${i.where.column}: ` : `${i.file}: `}${i.path}: ${i.message}`);
+    io.out(JSON.stringify(clusters));
+    return issues.length || !clusters.length ? 1 : 0;
+}
+const VERDICT = {
+    drift: { 0: 'in sync', 1: 'could not check', 2: 'drift' },
+    validate: { 0: 'valid', 1: 'invalid' },
+    plan: { 0: 'planned', 1: 'failed' }
+};
+/** undefined when --config names one file (the verb runs as before), else the fleet's exit code. */
+async function runFleetVerb(spec, argv, io = shared/* processIo */.Wr) {
+    if (argv.includes('--help') || argv.includes('-h'))
+        return undefined;
+    const { config, cwd } = configOf(argv);
+    const files = await clusterFiles(config, cwd);
+    if (files.length === 1 && files[0] === config)
+        return undefined;
+    if (spec.name === 'deploy') {
+        io.err(`error: --config ${config} names ${files.length} cluster files; deploy takes one`);
+        return 1;
+    }
+    const rows = [];
+    let worst = 0;
+    for (const file of files) {
+        io.err(`== ${file}`);
+        const code = await (0,shared/* runVerb */.b0)(spec, withConfig(argv, file), io);
+        rows.push([file, String(code), VERDICT[spec.name]?.[code] ?? String(code)]);
+        // drift: any cluster that could not be checked makes the fleet 1; else any drift makes it 2.
+        worst = code === 1 || worst === 1 ? 1 : Math.max(worst, code);
+    }
+    io.err((0,tables/* renderText */.S5)({ title: `Fleet ${spec.name}: ${files.length} cluster file(s)`, header: ['File', 'Exit', 'Verdict'], rows }));
+    return worst;
+}
+
+
+/***/ }),
+
 /***/ 1754:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -23691,7 +23940,7 @@ const plan = {
 
 /***/ }),
 
-/***/ 5428:
+/***/ 9428:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -23821,8 +24070,8 @@ const identityAddressMap = { map: (host, port) => ({ host, port }) };
 const external_node_net_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
 ;// CONCATENATED MODULE: external "node:crypto"
 const external_node_crypto_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:crypto");
-;// CONCATENATED MODULE: external "node:fs/promises"
-const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+// EXTERNAL MODULE: external "node:fs/promises"
+var promises_ = __nccwpck_require__(1455);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
 ;// CONCATENATED MODULE: external "node:stream"
@@ -24154,7 +24403,7 @@ class Ssh2Shell {
             // several times faster than a sequential stream on a LAN.
             const local = data.path;
             data.destroy();
-            const { size } = await (0,promises_namespaceObject.stat)(local);
+            const { size } = await (0,promises_.stat)(local);
             await this.bounded(client, `write ${tmp}`, size, () => new Promise((resolve, reject) => sftp.fastPut(local, tmp, { mode: options.mode, concurrency: 32 }, (error) => (error ? reject(this.wrap(error, `write ${tmp}`)) : resolve()))));
         }
         else {
@@ -44445,7 +44694,7 @@ async function publishCredentials(ctx) {
     // Read and mask everything first: nothing below may run before every mask is registered.
     const credentials = [];
     for (const source of sources(ctx.outputs)) {
-        const text = await (0,promises_namespaceObject.readFile)(source.path, 'utf8');
+        const text = await (0,promises_.readFile)(source.path, 'utf8');
         maskCredential(reporter, source.kind, text);
         credentials.push({ ...source, text });
     }
@@ -44455,13 +44704,13 @@ async function publishCredentials(ctx) {
     const errors = checkArtifactSettings(settings, true).filter((i) => i.severity === 'error');
     if (errors.length)
         throw new core_errors/* ConfigError */.xL(errors);
-    await (0,promises_namespaceObject.mkdir)(encryptedDir, { recursive: true, mode: 0o700 });
+    await (0,promises_.mkdir)(encryptedDir, { recursive: true, mode: 0o700 });
     const recipients = settings.secrets.artifactRecipients;
     const artifacts = [];
     for (const credential of credentials) {
         const name = artifactName(cluster.name, credential.kind);
         const folder = (0,external_node_path_.join)(encryptedDir, name);
-        await (0,promises_namespaceObject.mkdir)(folder, { recursive: true, mode: 0o700 });
+        await (0,promises_.mkdir)(folder, { recursive: true, mode: 0o700 });
         const base = FILE_NAMES[credential.kind];
         const files = [];
         if (recipients.length)
@@ -44484,8 +44733,8 @@ async function publishCredentials(ctx) {
 }
 async function writeEncrypted(folder, file, plaintext, options) {
     const path = (0,external_node_path_.join)(folder, file);
-    await (0,promises_namespaceObject.writeFile)(path, await encryptArmored(plaintext, options), { mode: 0o600 });
-    await (0,promises_namespaceObject.chmod)(path, 0o600);
+    await (0,promises_.writeFile)(path, await encryptArmored(plaintext, options), { mode: 0o600 });
+    await (0,promises_.chmod)(path, 0o600);
     return file;
 }
 /** Key in RunOutputs.values under which publishForRun leaves its PublishResult for the front. */
@@ -44851,221 +45100,67 @@ function normalizeFindings(observed, moduleRows, down) {
     return out;
 }
 
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
-;// CONCATENATED MODULE: ./src/core/lock/board-lock.ts
-// One lock file per board in state-dir, so two runs on the same runner never flash or power-cycle the
-// same board at once (the workflow's concurrency group covers runs of one workflow; this covers the
-// CLI and other workflows). Created with O_EXCL; a lock whose owner died (pid gone on this host) or that
-// is older than any run can last is taken over with a warning, under a guard file so only one run does.
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(8161);
+// EXTERNAL MODULE: ./src/core/lock/board-lock.ts
+var board_lock = __nccwpck_require__(6835);
+// EXTERNAL MODULE: ./src/core/lock/run-lock.ts
+var run_lock = __nccwpck_require__(9644);
+;// CONCATENATED MODULE: ./src/core/fleet/busy.ts
+// A drift check that meets a running deploy: the deploy holds the board's lock in state-dir (see
+// lock/board-lock.ts) and is flashing or rebooting nodes, so reading that board now would report
+// half-written disks and powered-off slots as drift. Such a board gets one row, "deploy in progress",
+// of kind unreachable (the check could not run there: the drift issue is left as it is), and its
+// nodes are not observed. Only a live lock counts: one whose owner died or that is older than any
+// run can last is ignored, as the lock itself would take it over.
 
 
 
 
-const DEFAULTS = { waitTimeoutMs: 30 * 60_000, pollMs: 2000, infoEveryMs: 30_000, maxAgeMs: 6 * 3600_000 };
-/** A lock file still empty after this long belongs to a writer that died between create and write. */
-const EMPTY_GRACE_MS = 10_000;
-function pidAlive(pid) {
+const MAX_AGE_MS = 6 * 3600_000;
+async function liveHolder(stateDir, board, o) {
+    const text = await (0,promises_.readFile)((0,board_lock/* lockFile */.Ke)(stateDir, (0,run_lock/* boardLockKey */.n)(board)), 'utf8').catch(() => undefined);
+    if (!text)
+        return undefined;
+    let info;
     try {
-        process.kill(pid, 0);
-        return true;
+        info = JSON.parse(text);
     }
-    catch (error) {
-        // EPERM: the process exists but belongs to someone else.
-        return error.code === 'EPERM';
+    catch {
+        return undefined;
     }
+    if (typeof info.pid !== 'number' || typeof info.host !== 'string')
+        return undefined;
+    if (info.host === o.host && !o.isAlive(info.pid))
+        return undefined;
+    if (!(o.now() - Date.parse(info.startedAt) < MAX_AGE_MS))
+        return undefined;
+    return info;
 }
-function lockFile(stateDir, board) {
-    return (0,external_node_path_.join)(stateDir, 'locks', `board-${board.replace(/[^A-Za-z0-9._-]/g, '_')}.lock`);
+/** Boards of `nodes` a live deploy holds: one row each, and the nodes left to observe. */
+async function busyBoards(stateDir, boards, nodes, options = {}) {
+    const o = { host: (0,external_node_os_.hostname)(), now: Date.now, isAlive: board_lock/* pidAlive */.pl, ...options };
+    const used = boards.filter((b) => nodes.some((n) => n.board === b.name));
+    const holders = await Promise.all(used.map(async (board) => ({ board, info: await liveHolder(stateDir, board, o) })));
+    const busy = holders.filter((h) => h.info !== undefined);
+    const rows = busy.map(({ board, info }) => ({
+        subject: board.name,
+        field: 'deploy in progress',
+        wanted: 'no deploy running',
+        found: `${info.runId} holds the board since ${info.startedAt} (pid ${info.pid} on ${info.host}); check again when it has finished`,
+        kind: 'unreachable',
+        fixedBy: [],
+        path: board.path
+    }));
+    const names = new Set(busy.map((b) => b.board.name));
+    return { rows, free: nodes.filter((n) => !names.has(n.board)) };
 }
-function describe(info) {
-    return `run ${info.runId} (pid ${info.pid} on ${info.host}, since ${info.startedAt})`;
-}
-async function readInfo(file) {
-    try {
-        const text = await (0,promises_namespaceObject.readFile)(file, 'utf8');
-        const info = JSON.parse(text);
-        return typeof info.pid === 'number' && typeof info.host === 'string' ? info : 'unreadable';
-    }
-    catch (error) {
-        return error.code === 'ENOENT' ? 'missing' : 'unreadable';
-    }
-}
-async function tryCreate(file, info) {
-    try {
-        const handle = await (0,promises_namespaceObject.open)(file, 'wx', 0o600);
-        try {
-            await handle.writeFile(JSON.stringify(info) + '\n');
-        }
-        finally {
-            await handle.close();
-        }
-        return true;
-    }
-    catch (error) {
-        if (error.code === 'EEXIST')
-            return false;
-        throw error;
-    }
-}
-/** Why the lock in `info` is stale, or undefined when its owner may still be working. */
-function staleReason(info, options) {
-    if (info.host === options.host && !options.isAlive(info.pid))
-        return `pid ${info.pid} is no longer running on ${info.host}`;
-    const age = options.now() - Date.parse(info.startedAt);
-    if (!(age < options.maxAgeMs))
-        return `it is older than ${Math.round(options.maxAgeMs / 60_000)} min`;
-    return undefined;
-}
-/**
- * Removes a stale lock under a guard file, so that of several runs that saw the same stale lock only
- * one removes it, and only while it is still that same lock (never a fresh one another run just took).
- * 'busy': another run holds the guard; the caller waits a poll interval and looks again.
- */
-async function takeOver(file, seen, now) {
-    const guard = `${file}.takeover`;
-    try {
-        await (await (0,promises_namespaceObject.open)(guard, 'wx', 0o600)).close();
-    }
-    catch (error) {
-        if (error.code !== 'EEXIST')
-            throw error;
-        // A guard left behind by a run killed in the middle of a takeover would block everyone forever.
-        const age = await (0,promises_namespaceObject.stat)(guard).then((s) => now() - s.mtimeMs, () => 0);
-        if (age > EMPTY_GRACE_MS)
-            await (0,promises_namespaceObject.unlink)(guard).catch(() => { });
-        return 'busy';
-    }
-    try {
-        const current = await readInfo(file);
-        const same = seen === 'unreadable' ? current === 'unreadable' : typeof current === 'object' && JSON.stringify(current) === JSON.stringify(seen);
-        if (!same)
-            return 'changed';
-        await (0,promises_namespaceObject.unlink)(file).catch((error) => {
-            if (error.code !== 'ENOENT')
-                throw error;
-        });
-        return 'removed';
-    }
-    finally {
-        await (0,promises_namespaceObject.unlink)(guard).catch(() => { });
-    }
-}
-async function acquireBoardLock(board, options) {
-    const o = {
-        ...DEFAULTS,
-        host: (0,external_node_os_namespaceObject.hostname)(),
-        pid: process.pid,
-        now: Date.now,
-        sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-        isAlive: pidAlive,
-        ...options
-    };
-    const file = lockFile(o.stateDir, board);
-    await (0,promises_namespaceObject.mkdir)((0,external_node_path_.join)(o.stateDir, 'locks'), { recursive: true, mode: 0o700 });
-    const started = o.now();
-    let lastInfo = -Infinity;
-    for (;;) {
-        const mine = { pid: o.pid, host: o.host, runId: o.runId, startedAt: new Date(o.now()).toISOString(), board };
-        if (await tryCreate(file, mine))
-            return { board, file, release: () => release(file, mine, o.reporter) };
-        const held = await readInfo(file);
-        if (held === 'missing')
-            continue; // released between our create and read: try again at once
-        if (held === 'unreadable') {
-            const age = await (0,promises_namespaceObject.stat)(file).then((s) => o.now() - s.mtimeMs, () => 0);
-            if (age > EMPTY_GRACE_MS) {
-                const outcome = await takeOver(file, 'unreadable', o.now);
-                if (outcome === 'removed')
-                    o.reporter.warn(`board ${board}: lock file ${file} was unreadable and ${Math.round(age / 1000)} s old; took it over`);
-                if (outcome === 'busy')
-                    await o.sleep(o.pollMs);
-                continue;
-            }
-        }
-        else {
-            const stale = staleReason(held, o);
-            if (stale) {
-                const outcome = await takeOver(file, held, o.now);
-                if (outcome === 'removed')
-                    o.reporter.warn(`board ${board}: took over the lock of ${describe(held)} because ${stale}`);
-                if (outcome === 'busy')
-                    await o.sleep(o.pollMs);
-                continue;
-            }
-        }
-        const waited = o.now() - started;
-        const holder = held === 'unreadable' ? 'another run' : describe(held);
-        if (waited >= o.waitTimeoutMs)
-            throw new core_errors/* TpiError */.at('BoardLocked', `board ${board} is locked by ${holder}; gave up after ${Math.round(waited / 1000)} s. ` +
-                `If that run is gone, delete ${file} and re-run`);
-        if (waited - lastInfo >= o.infoEveryMs || lastInfo === -Infinity) {
-            o.reporter.info(`board ${board} is locked by ${holder}; waiting (${Math.round(waited / 1000)} s of ${Math.round(o.waitTimeoutMs / 1000)} s)`);
-            lastInfo = waited;
-        }
-        await o.sleep(o.pollMs);
-    }
-}
-async function release(file, mine, reporter) {
-    const held = await readInfo(file);
-    if (held === 'missing')
-        return;
-    if (held === 'unreadable' || held.pid !== mine.pid || held.runId !== mine.runId || held.startedAt !== mine.startedAt) {
-        reporter.warn(`board ${mine.board}: the lock ${file} now belongs to ${held === 'unreadable' ? 'another run' : describe(held)}; left in place`);
-        return;
-    }
-    await (0,promises_namespaceObject.unlink)(file).catch((error) => {
-        if (error.code !== 'ENOENT')
-            throw error;
-    });
-}
-/**
- * Locks several boards in name order (so two runs that need overlapping boards cannot deadlock) and
- * returns one release that frees them all, in reverse order, even if one release fails.
- */
-async function acquireBoardLocks(boards, options) {
-    const held = [];
-    try {
-        for (const board of [...new Set(boards)].sort())
-            held.push(await acquireBoardLock(board, options));
-    }
-    catch (error) {
-        await releaseAll(held, options.reporter);
-        throw error;
-    }
-    return () => releaseAll(held, options.reporter);
-}
-async function releaseAll(held, reporter) {
-    for (const lock of [...held].reverse()) {
-        try {
-            await lock.release();
-        }
-        catch (error) {
-            reporter.warn(`board ${lock.board}: could not release ${lock.file}: ${error.message}`);
-        }
-    }
-    held.length = 0;
-}
-/** Runs fn while holding the locks of the given boards; releases them in finally. */
-async function withBoardLocks(boards, options, fn) {
-    const releaseLocks = await acquireBoardLocks(boards, options);
-    try {
-        return await fn();
-    }
-    finally {
-        await releaseLocks();
-    }
-}
-
-;// CONCATENATED MODULE: ./src/core/lock/run-lock.ts
-
-function boardLockKey(board) {
-    return board.bmc.endpoint.replace(/^[a-z]+:\/\//i, '').replace(/\/+$/, '');
-}
-/** Acquires the locks for a deploy; resolves to the release function run.ts calls in finally. */
-function lockRunBoards(ctx, options) {
-    const boards = ctx.cluster.boardList.filter((b) => ctx.nodes.some((n) => n.board === b.name));
-    return acquireBoardLocks(boards.map(boardLockKey), { ...options, stateDir: ctx.settings.stateDir, reporter: ctx.reporter });
+/** The drift hook around a check: busy boards get their row, the other boards are checked as usual. */
+async function driftAroundDeploys(ctx, modules, drift, options = {}) {
+    const { rows, free } = await busyBoards(ctx.settings.stateDir, ctx.cluster.boardList, ctx.nodes, options);
+    if (!rows.length)
+        return drift(ctx, modules);
+    return [...rows, ...(free.length ? await drift({ ...ctx, nodes: free }, modules) : [])];
 }
 
 ;// CONCATENATED MODULE: ./src/core/tools/digests.ts
@@ -45669,8 +45764,8 @@ function kubeconfigSecrets(text) {
 }
 async function writeKubeconfig(dir, text) {
     const path = (0,external_node_path_.join)(dir, 'kubeconfig');
-    await (0,promises_namespaceObject.writeFile)(path, text, { mode: 0o600 });
-    await (0,promises_namespaceObject.chmod)(path, 0o600); // an older file keeps its mode through writeFile
+    await (0,promises_.writeFile)(path, text, { mode: 0o600 });
+    await (0,promises_.chmod)(path, 0o600); // an older file keeps its mode through writeFile
     return path;
 }
 
@@ -45822,7 +45917,7 @@ async function withPool(ctx, phase, fn) {
 
 async function credentialsDir(settings) {
     const dir = (0,external_node_path_.join)(settings.tempDir, 'credentials');
-    await (0,promises_namespaceObject.mkdir)(dir, { recursive: true, mode: 0o700 });
+    await (0,promises_.mkdir)(dir, { recursive: true, mode: 0o700 });
     return dir;
 }
 
@@ -46258,7 +46353,7 @@ function userPatchFiles(cluster, node) {
 /** Plaintext working files of this run (0700 folder under the runner temp dir, removed by the post step). */
 async function workDir(ctx) {
     const dir = (0,external_node_path_.join)(ctx.settings.tempDir, `talos-${ctx.cluster.name}`);
-    await (0,promises_namespaceObject.mkdir)(dir, { recursive: true, mode: 0o700 });
+    await (0,promises_.mkdir)(dir, { recursive: true, mode: 0o700 });
     return dir;
 }
 /**
@@ -46267,15 +46362,15 @@ async function workDir(ctx) {
  * a bundle whose PKI it knows before a first deploy.
  */
 const legacyStateSecretsPath = (ctx) => (0,external_node_path_.join)(ctx.state.dir, 'talos-secrets.yaml');
-const exists = (path) => (0,promises_namespaceObject.access)(path).then(() => true, () => false);
+const exists = (path) => (0,promises_.access)(path).then(() => true, () => false);
 /** The bundle from the input, without generating one (plan); undefined when it is not given. */
 async function storedBundle(ctx) {
     const given = ctx.settings.secrets.talosSecrets;
     if (given) {
         maskCredential(ctx.reporter, 'talos-secrets', given);
         const path = (0,external_node_path_.join)(await workDir(ctx), 'secrets.yaml');
-        await (0,promises_namespaceObject.writeFile)(path, given.endsWith('\n') ? given : `${given}\n`, { mode: 0o600 });
-        await (0,promises_namespaceObject.chmod)(path, 0o600);
+        await (0,promises_.writeFile)(path, given.endsWith('\n') ? given : `${given}\n`, { mode: 0o600 });
+        await (0,promises_.chmod)(path, 0o600);
         return { path, generated: false };
     }
     const legacy = legacyStateSecretsPath(ctx);
@@ -46291,12 +46386,12 @@ async function secretsBundle(ctx, talosctl, clusterExists) {
     if (clusterExists) {
         throw new core_errors/* PhaseError */.wo('install', undefined, 'the cluster already has configured Talos nodes but no talos-secrets input was given; generating a new one would create a second PKI that the nodes reject', 'pass the bundle from the first deploy (the <cluster>-talos-secrets artifact, decrypted) as the talos-secrets input, then re-run', { code: 'TalosSecretsMissing' });
     }
-    await (0,promises_namespaceObject.rm)(path, { force: true }); // left by an earlier failed run in the same temp dir: gen secrets refuses to overwrite
+    await (0,promises_.rm)(path, { force: true }); // left by an earlier failed run in the same temp dir: gen secrets refuses to overwrite
     const result = await talosctl.run(genSecretsArgv(path));
     if (result.code !== 0)
         throw new core_errors/* PhaseError */.wo('install', undefined, `talosctl gen secrets failed (exit ${result.code}): ${result.stderr.trim().slice(0, 300)}`, 're-run the workflow');
-    await (0,promises_namespaceObject.chmod)(path, 0o600);
-    maskCredential(ctx.reporter, 'talos-secrets', await (0,promises_namespaceObject.readFile)(path, 'utf8'));
+    await (0,promises_.chmod)(path, 0o600);
+    maskCredential(ctx.reporter, 'talos-secrets', await (0,promises_.readFile)(path, 'utf8'));
     ctx.outputs.talosSecretsPath = path;
     ctx.reporter.warn('generated a new Talos secrets bundle for this cluster (first deploy). It is uploaded encrypted as the <cluster>-talos-secrets artifact: decrypt it and store it as a repository secret, then pass it as the talos-secrets input on every later run. Without it a later run on another runner cannot manage this cluster.');
     return { path, generated: true };
@@ -46329,7 +46424,7 @@ async function installImageFor(ctx, network) {
 async function userPatch(ctx, node, file) {
     const full = (0,external_node_path_.isAbsolute)(file) ? file : (0,external_node_path_.join)(ctx.settings.workingDirectory, file);
     try {
-        await (0,promises_namespaceObject.access)(full);
+        await (0,promises_.access)(full);
     }
     catch {
         throw fail(node.id, `patch file ${file} (for ${node.id}) does not exist at ${full}`, 'add the file to the repository or remove it from the cluster file, then re-run');
@@ -46340,7 +46435,7 @@ async function userPatch(ctx, node, file) {
 async function renderConfigs(ctx, talosctl, secretsPath, nodes, options = {}) {
     const c = talosCtx(ctx).cluster;
     const dir = await workDir(ctx);
-    await (0,promises_namespaceObject.mkdir)((0,external_node_path_.join)(dir, 'patches'), { recursive: true, mode: 0o700 });
+    await (0,promises_.mkdir)((0,external_node_path_.join)(dir, 'patches'), { recursive: true, mode: 0o700 });
     const image = await installImageFor(ctx, true);
     // Nodes are independent: generate and validate them in parallel (two talosctl runs each).
     const validate = options.validate ?? true;
@@ -46348,7 +46443,7 @@ async function renderConfigs(ctx, talosctl, secretsPath, nodes, options = {}) {
         const patches = [];
         for (const p of generatedPatches(c, node)) {
             const file = (0,external_node_path_.join)(dir, 'patches', `${p.name}.yaml`);
-            await (0,promises_namespaceObject.writeFile)(file, p.yaml, { mode: 0o600 });
+            await (0,promises_.writeFile)(file, p.yaml, { mode: 0o600 });
             patches.push(file);
         }
         for (const f of userPatchFiles(c, node))
@@ -46361,11 +46456,11 @@ async function renderConfigs(ctx, talosctl, secretsPath, nodes, options = {}) {
         const gen = await talosctl.run(argv);
         if (gen.code !== 0)
             throw fail(node.id, `talosctl gen config failed (exit ${gen.code}): ${tail(gen.stderr || gen.stdout)}`);
-        await (0,promises_namespaceObject.chmod)(path, 0o600);
+        await (0,promises_.chmod)(path, 0o600);
         const check = validate ? await talosctl.run(validateArgv(path)) : { code: 0, stdout: '', stderr: '' };
         if (check.code !== 0)
             throw fail(node.id, `the generated machine config does not validate for metal: ${tail(check.stderr || check.stdout)}`);
-        const sha256 = (0,external_node_crypto_namespaceObject.createHash)('sha256').update(await (0,promises_namespaceObject.readFile)(path)).digest('hex');
+        const sha256 = (0,external_node_crypto_namespaceObject.createHash)('sha256').update(await (0,promises_.readFile)(path)).digest('hex');
         return { node, path, sha256 };
     };
     const out = new Map();
@@ -46380,7 +46475,7 @@ async function writeTalosconfig(ctx, talosctl, secretsPath, to) {
     const r = await talosctl.run(genTalosconfigArgv({ clusterName: c.name, endpoint: c.apiEndpoint, secretsPath, out: path, talosVersion: c.talos_version }));
     if (r.code !== 0)
         throw fail(undefined, `talosctl gen config --output-types talosconfig failed (exit ${r.code}): ${tail(r.stderr || r.stdout)}`, 're-run the workflow');
-    const text = await (0,promises_namespaceObject.readFile)(path, 'utf8');
+    const text = await (0,promises_.readFile)(path, 'utf8');
     maskCredential(ctx.reporter, 'talosconfig', text);
     const doc = (0,dist/* parse */.qg)(text);
     const cps = c.nodes.filter((n) => n.role === 'controlplane').map((n) => n.ip);
@@ -46389,8 +46484,8 @@ async function writeTalosconfig(ctx, talosctl, secretsPath, to) {
         current.endpoints = cps;
         current.nodes = cps.slice(0, 1);
     }
-    await (0,promises_namespaceObject.writeFile)(path, (0,dist/* stringify */.As)(doc), { mode: 0o600 });
-    await (0,promises_namespaceObject.chmod)(path, 0o600);
+    await (0,promises_.writeFile)(path, (0,dist/* stringify */.As)(doc), { mode: 0o600 });
+    await (0,promises_.chmod)(path, 0o600);
     if (!to)
         ctx.outputs.talosconfigPath = path;
     return path;
@@ -46401,7 +46496,7 @@ async function existingTalosconfig(ctx) {
     if (!path)
         return undefined;
     try {
-        const text = await (0,promises_namespaceObject.readFile)(path, 'utf8');
+        const text = await (0,promises_.readFile)(path, 'utf8');
         maskCredential(ctx.reporter, 'talosconfig', text);
         ctx.outputs.talosconfigPath = path;
         return path;
@@ -46511,8 +46606,8 @@ async function fetchKubeconfig(ctx, talosctl, talosconfig, dir) {
     const r = await talosctl.run(kubeconfigArgv(first.ip, talosconfig, path));
     if (r.code !== 0)
         throw new core_errors/* PhaseError */.wo('join', first.id, `talosctl kubeconfig failed (exit ${r.code}): ${join_phase_tail(`${r.stdout}\n${r.stderr}`)}`, join_phase_RESUME, { code: 'TalosKubeconfig' });
-    await (0,promises_namespaceObject.chmod)(path, 0o600);
-    maskCredential(ctx.reporter, 'kubeconfig', await (0,promises_namespaceObject.readFile)(path, 'utf8'));
+    await (0,promises_.chmod)(path, 0o600);
+    maskCredential(ctx.reporter, 'kubeconfig', await (0,promises_.readFile)(path, 'utf8'));
     ctx.outputs.kubeconfigPath = path;
     ctx.outputs.apiEndpoint = c.apiEndpoint;
     return path;
@@ -46633,7 +46728,7 @@ async function prepareNow(ctx, readOnly) {
 /** The kubeconfig path, or undefined when the cluster cannot be asked (the caller reports why). */
 async function readOnlyKubeconfig(ctx) {
     const dir = (0,external_node_path_.join)(ctx.settings.tempDir, 'kube-access');
-    await (0,promises_namespaceObject.mkdir)(dir, { recursive: true, mode: 0o700 });
+    await (0,promises_.mkdir)(dir, { recursive: true, mode: 0o700 });
     try {
         if (ctx.cluster.kind === 'talos') {
             const p = await prepare(ctx, { readOnly: true });
@@ -46691,7 +46786,7 @@ function tarEntry(tar, wanted) {
 }
 const tools_goArch = (arch) => (arch === 'x64' ? 'amd64' : 'arm64');
 async function tools_exists(path) {
-    return (0,promises_namespaceObject.stat)(path).then(() => true, () => false);
+    return (0,promises_.stat)(path).then(() => true, () => false);
 }
 /** Fetches (or finds cached) helm and kubectl for the runner's architecture. */
 async function ensureKubeTools(downloads, arch, mirror) {
@@ -46700,15 +46795,15 @@ async function ensureKubeTools(downloads, arch, mirror) {
     const helmPath = (0,external_node_path_.join)((0,external_node_path_.dirname)(helmTar.path), `helm-${HELM_VERSION}-${tools_goArch(arch)}`, 'helm');
     if (!(await tools_exists(helmPath))) {
         const inner = `linux-${tools_goArch(arch)}/helm`;
-        const bin = tarEntry((0,external_node_zlib_namespaceObject.gunzipSync)(await (0,promises_namespaceObject.readFile)(helmTar.path)), inner);
+        const bin = tarEntry((0,external_node_zlib_namespaceObject.gunzipSync)(await (0,promises_.readFile)(helmTar.path)), inner);
         if (!bin)
             throw new Error(`helm archive ${helmTar.path} has no ${inner}, expected the layout of get.helm.sh tarballs`);
-        await (0,promises_namespaceObject.mkdir)((0,external_node_path_.dirname)(helmPath), { recursive: true });
+        await (0,promises_.mkdir)((0,external_node_path_.dirname)(helmPath), { recursive: true });
         // Write then rename: a parallel run never executes half a binary.
-        await (0,promises_namespaceObject.writeFile)(`${helmPath}.tmp`, bin, { mode: 0o755 });
-        await (0,promises_namespaceObject.rename)(`${helmPath}.tmp`, helmPath);
+        await (0,promises_.writeFile)(`${helmPath}.tmp`, bin, { mode: 0o755 });
+        await (0,promises_.rename)(`${helmPath}.tmp`, helmPath);
     }
-    await (0,promises_namespaceObject.chmod)(kubectlBin.path, 0o755);
+    await (0,promises_.chmod)(kubectlBin.path, 0o755);
     return { helm: helmPath, kubectl: kubectlBin.path };
 }
 
@@ -46784,7 +46879,7 @@ function session_stderrTail(text, lines = 6) {
  */
 async function findKubeconfig(ctx) {
     const path = ctx.outputs.kubeconfigPath;
-    if (path && (await (0,promises_namespaceObject.access)(path).then(() => true, () => false)))
+    if (path && (await (0,promises_.access)(path).then(() => true, () => false)))
         return path;
     return readOnlyKubeconfig(ctx);
 }
@@ -46952,7 +47047,7 @@ async function userValues(ctx, addon) {
     const path = (0,external_node_path_.isAbsolute)(rel) ? rel : (0,external_node_path_.join)(ctx.settings.workingDirectory, rel);
     let text;
     try {
-        text = await (0,promises_namespaceObject.readFile)(path, 'utf8');
+        text = await (0,promises_.readFile)(path, 'utf8');
     }
     catch (e) {
         throw new core_errors/* PhaseError */.wo('addons', undefined, `values file ${rel} of addon ${addon} cannot be read (${e.code ?? e.message}), expected a YAML file relative to ${ctx.settings.workingDirectory}`, 'fix addons.values in the cluster file and re-run', { code: 'AddonValuesInvalid' });
@@ -47041,9 +47136,9 @@ function createAddonsPhase(options) {
                 if (d.addon === 'longhorn')
                     await ensureLonghornNamespace(ctx.cluster, session);
                 const dir = (0,external_node_path_.join)(ctx.settings.tempDir, 'addons');
-                await (0,promises_namespaceObject.mkdir)(dir, { recursive: true, mode: 0o700 });
+                await (0,promises_.mkdir)(dir, { recursive: true, mode: 0o700 });
                 const file = (0,external_node_path_.join)(dir, `${d.spec.release}-values.yaml`);
-                await (0,promises_namespaceObject.writeFile)(file, (0,dist/* stringify */.As)(wanted.values), { mode: 0o600 });
+                await (0,promises_.writeFile)(file, (0,dist/* stringify */.As)(wanted.values), { mode: 0o600 });
                 ctx.reporter.info(`${d.action === 'install' ? 'installing' : 'upgrading'} ${chartRef(d.spec)} in ${d.spec.namespace} (${d.reason})`);
                 await session.helm(`helm upgrade --install ${d.spec.release}`, upgradeInstallArgs(d.spec, file, timeout, ctx.settings.mirror));
                 if (d.addon === 'metallb')
@@ -47353,7 +47448,7 @@ class FileSource extends external_node_stream_namespaceObject.Readable {
         this.chunkBytes = chunkBytes;
     }
     async fh() {
-        this.handle ??= await (0,promises_namespaceObject.open)(this.path, 'r');
+        this.handle ??= await (0,promises_.open)(this.path, 'r');
         return this.handle;
     }
     _read() {
@@ -47490,7 +47585,7 @@ class ProgressLog {
  */
 const UPLOAD_READ_BYTES = 4 << 20;
 const flash_node_RESUME = 're-run the workflow; nodes that finished are skipped (set reflash only to replace a working node)';
-function flash_node_describe(s) {
+function describe(s) {
     if (s.state === 'ready')
         return '"Ready"';
     if (s.state === 'transferring')
@@ -47499,10 +47594,11 @@ function flash_node_describe(s) {
         return `Done (${s.size} bytes)`;
     return `Error "${s.message}"`;
 }
+/** Flashes one slot; the stages are the upload (until the POST returns) and the CRC read-back (until Done). */
 async function flashNode(job) {
     const now = job.now ?? Date.now;
     const started = now();
-    const { size } = await (0,promises_namespaceObject.stat)(job.imagePath);
+    const { size } = await (0,promises_.stat)(job.imagePath);
     const fileName = job.imagePath.split('/').pop();
     const progress = new ProgressLog((l) => job.reporter.info(`${job.node}: ${l}`), job.progressEveryMs);
     const request = {
@@ -47517,6 +47613,7 @@ async function flashNode(job) {
     };
     for (let attempt = 1;; attempt++) {
         const handle = await job.bmc.startFlash(request);
+        const uploadStart = now();
         job.reporter.info(`${job.node}: flashing ${fileName} (${(size / 2 ** 20).toFixed(0)} MiB) to slot ${job.slot}`);
         progress.sample({ bytes: 0, total: size, at: now() });
         try {
@@ -47531,6 +47628,7 @@ async function flashNode(job) {
             }
             throw await fail(await uploadFailure(job, handle, uploadError), uploadError);
         }
+        const uploadEnd = now();
         // The POST returned: the data is written. Follow the CRC read-back to Done, polling soon at first
         // (a short read-back is over in a moment), then every pollMs.
         const pollMs = job.pollMs ?? 1000;
@@ -47558,13 +47656,18 @@ async function flashNode(job) {
                 if (!ours)
                     throw await fail(`the BMC reports Done for ${status.size} bytes, but this flash sent ${size}: not this transfer`);
                 job.reporter.info(`${job.node}: flash done in ${((now() - started) / 1000).toFixed(0)} s`);
-                return { seconds: (now() - started) / 1000, bytes: size };
+                const done = now();
+                const stages = [
+                    { name: 'upload', start: uploadStart, end: uploadEnd },
+                    { name: 'read-back', start: uploadEnd, end: done }
+                ];
+                return { seconds: (done - started) / 1000, bytes: size, stages };
             }
             else if (status.state === 'error') {
                 throw await fail(`BMC reported "${status.message}" (${advice(status.message, fileName, job.imageSource)})`);
             }
             else {
-                throw await fail(`our transfer (id ${handle}) vanished from the BMC during the CRC read-back: the flash status is ${flash_node_describe(status)}. ` +
+                throw await fail(`our transfer (id ${handle}) vanished from the BMC during the CRC read-back: the flash status is ${describe(status)}. ` +
                     (status.state === 'ready' ? 'The BMC restarted (reload, reboot or power loss) and lost it' : 'Someone started another flash on this BMC, which cancels ours') +
                     '; nothing is known about what reached the eMMC');
             }
@@ -47589,7 +47692,7 @@ async function uploadFailure(job, handle, uploadError) {
             : advice(status.message, fileName, job.imageSource);
         return `upload failed: ${why}; the BMC reported "${status.message}" (${why2})`;
     }
-    return `upload failed: ${why}; the flash status is then ${status ? flash_node_describe(status) : 'unknown (no answer)'} (an upload is never re-sent blindly)`;
+    return `upload failed: ${why}; the flash status is then ${status ? describe(status) : 'unknown (no answer)'} (an upload is never re-sent blindly)`;
 }
 /**
  * After a failed flash: node off, USB routing as before. bmcd does this itself except after a USB fault
@@ -47631,7 +47734,7 @@ async function readAt(fd, position, length) {
     return buf.subarray(0, bytesRead);
 }
 async function listPartitions(imagePath) {
-    const fd = await (0,promises_namespaceObject.open)(imagePath, 'r');
+    const fd = await (0,promises_.open)(imagePath, 'r');
     try {
         const mbr = await readAt(fd, 0, SECTOR);
         if (mbr.length < SECTOR || mbr.readUInt16LE(510) !== 0xaa55)
@@ -47674,7 +47777,7 @@ async function gpt(fd) {
 }
 /** True when an ext2/3/4 superblock (magic 0xEF53 at 1024+56) sits at offset. */
 async function isExt(imagePath, offset) {
-    const fd = await (0,promises_namespaceObject.open)(imagePath, 'r');
+    const fd = await (0,promises_.open)(imagePath, 'r');
     try {
         const b = await readAt(fd, offset + 1024 + 56, 2);
         return b.length === 2 && b.readUInt16LE(0) === 0xef53;
@@ -47764,16 +47867,16 @@ async function buildNodeImage(exec, base, target, id) {
     await copyImage(exec, base, target);
     const offset = await rootOffset(target);
     const device = `${target}?offset=${offset}`;
-    const work = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_.join)((0,external_node_os_namespaceObject.tmpdir)(), 'tpi-identity-'));
+    const work = await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_os_.tmpdir)(), 'tpi-identity-'));
     try {
         const files = identityFiles(id);
         const staged = await Promise.all(files.map(async (f, i) => {
             const local = (0,external_node_path_.join)(work, `f${i}`);
-            await (0,promises_namespaceObject.writeFile)(local, f.content, { mode: 0o600 });
+            await (0,promises_.writeFile)(local, f.content, { mode: 0o600 });
             return { path: f.path, local, mode: f.mode };
         }));
         const script = (0,external_node_path_.join)(work, 'cmds');
-        await (0,promises_namespaceObject.writeFile)(script, debugfsScript(staged), { mode: 0o600 });
+        await (0,promises_.writeFile)(script, debugfsScript(staged), { mode: 0o600 });
         const r = await exec('debugfs', ['-w', '-f', script, device]);
         if (r.code !== 0)
             throw new core_errors/* TpiError */.at('ImageInjectFailed', `debugfs on ${device} failed (exit ${r.code}): ${r.stderr.trim().slice(0, 300)}`);
@@ -47786,7 +47889,7 @@ async function buildNodeImage(exec, base, target, id) {
         return { offset };
     }
     finally {
-        await (0,promises_namespaceObject.rm)(work, { recursive: true, force: true });
+        await (0,promises_.rm)(work, { recursive: true, force: true });
     }
 }
 
@@ -47906,7 +48009,7 @@ async function prepareNodeImage(ctx, node, base) {
         throw new core_errors/* PhaseError */.wo('flash', node.id, error.message, 're-run the workflow (key generation is random; nothing was flashed)', { cause: error });
     }
     const dir = (0,external_node_path_.join)(ctx.settings.tempDir, 'tpi-images');
-    await (0,promises_namespaceObject.mkdir)(dir, { recursive: true, mode: 0o700 });
+    await (0,promises_.mkdir)(dir, { recursive: true, mode: 0o700 });
     const target = (0,external_node_path_.join)(dir, `${node.id}.img`);
     await buildNodeImage(ctx.deps.exec, base.path, target, { ...id, hostKey });
     return {
@@ -47914,7 +48017,7 @@ async function prepareNodeImage(ctx, node, base) {
         // The per-node file differs from every published digest; the BMC's CRC read-back checks the write.
         fingerprint: identityFingerprint(base, id),
         hostKeyFingerprint: hostKey.fingerprint,
-        cleanup: () => (0,promises_namespaceObject.rm)(target, { force: true })
+        cleanup: () => (0,promises_.rm)(target, { force: true })
     };
 }
 
@@ -48063,7 +48166,7 @@ const flashPhase = {
             const timeoutMs = ctx.cluster.flash_timeout * 1000;
             // From here the eMMC may be half written: a re-run may flash again without confirm (live-member rule).
             await ctx.state.markDone(node.id, FLASH_ATTEMPT, image.fingerprint);
-            await ctx.reporter.group(`flash ${node.id} (slot ${node.slot} on ${node.board})`, () => flashNode({ node: node.id, slot: node.slot, bmc, imagePath: prepared.path, imageSource: base.source, sha256: prepared.sha256, reporter: ctx.reporter, sleep: ctx.deps.sleep, timeoutMs }));
+            const flashed = await ctx.reporter.group(`flash ${node.id} (slot ${node.slot} on ${node.board})`, () => flashNode({ node: node.id, slot: node.slot, bmc, imagePath: prepared.path, imageSource: base.source, sha256: prepared.sha256, reporter: ctx.reporter, sleep: ctx.deps.sleep, timeoutMs }));
             await ctx.state.clear(node.id);
             if (prepared.hostKeyFingerprint)
                 ctx.state.node(node.id).hostKey = prepared.hostKeyFingerprint;
@@ -48075,7 +48178,7 @@ const flashPhase = {
             catch (error) {
                 throw new core_errors/* PhaseError */.wo('flash', node.id, `flashed, but powering slot ${node.slot} on failed: ${error.message}`, flash_node_RESUME, { cause: error });
             }
-            return { changed: true, summary: `flashed ${base.source}` };
+            return { changed: true, summary: `flashed ${base.source}`, stages: flashed.stages };
         }
         finally {
             await image.cleanup();
@@ -49769,14 +49872,16 @@ const PHASE_MODULES = [
 
 
 
+
 function createEngine(options) {
     const modules = options.modules ?? PHASE_MODULES;
     return {
         modules,
         checkSettings: checkRunSettings,
         runNodeSteps: pipelinedNodeSteps,
-        lock: (ctx) => lockRunBoards(ctx, { runId: options.runId, waitTimeoutMs: options.lockWaitMs }),
-        drift: (ctx, mods) => runDrift(ctx, mods),
+        lock: (ctx) => (0,run_lock/* lockRunBoards */._)(ctx, { runId: options.runId, waitTimeoutMs: options.lockWaitMs }),
+        // A board a running deploy holds reads "deploy in progress", not drift (core/fleet/busy.ts).
+        drift: (ctx, mods) => driftAroundDeploys(ctx, mods, (c, m) => runDrift(c, m)),
         publish: async (ctx) => {
             await publishForRun(ctx);
         }
@@ -50517,7 +50622,7 @@ async function sha256OfFile(path) {
 }
 async function readRecord(path) {
     try {
-        const r = JSON.parse(await (0,promises_namespaceObject.readFile)(path, 'utf8'));
+        const r = JSON.parse(await (0,promises_.readFile)(path, 'utf8'));
         return typeof r.sha256 === 'string' && typeof r.size === 'number' && typeof r.mtimeMs === 'number' ? r : undefined;
     }
     catch {
@@ -50525,8 +50630,8 @@ async function readRecord(path) {
     }
 }
 async function writeRecord(file, sha256) {
-    const info = await (0,promises_namespaceObject.stat)(file);
-    await (0,promises_namespaceObject.writeFile)(`${file}${RECORD}`, JSON.stringify({ sha256, size: info.size, mtimeMs: info.mtimeMs }));
+    const info = await (0,promises_.stat)(file);
+    await (0,promises_.writeFile)(`${file}${RECORD}`, JSON.stringify({ sha256, size: info.size, mtimeMs: info.mtimeMs }));
 }
 class FileCacheDownloads {
     options;
@@ -50573,8 +50678,8 @@ class FileCacheDownloads {
         let size;
         let mtimeMs;
         try {
-            await (0,promises_namespaceObject.stat)(`${dir}.complete`);
-            ({ size, mtimeMs } = await (0,promises_namespaceObject.stat)(path));
+            await (0,promises_.stat)(`${dir}.complete`);
+            ({ size, mtimeMs } = await (0,promises_.stat)(path));
         }
         catch {
             return undefined;
@@ -50588,8 +50693,8 @@ class FileCacheDownloads {
             return { path, sha256: actual, bytes: size, downloaded: false };
         }
         this.options.warn?.(`cached ${request.tool} ${path} has sha256 ${actual}, expected ${expected.sha256} (from ${expected.from}); discarded, downloading it again`);
-        await (0,promises_namespaceObject.rm)(`${dir}.complete`, { force: true });
-        await (0,promises_namespaceObject.rm)(dir, { recursive: true, force: true });
+        await (0,promises_.rm)(`${dir}.complete`, { force: true });
+        await (0,promises_.rm)(dir, { recursive: true, force: true });
         return undefined;
     }
     async fetch(request) {
@@ -50603,7 +50708,7 @@ class FileCacheDownloads {
             return hit;
         const dir = this.dir(request);
         const staging = `${dir}.staging-${process.pid}-${Date.now()}`;
-        await (0,promises_namespaceObject.mkdir)(staging, { recursive: true });
+        await (0,promises_.mkdir)(staging, { recursive: true });
         try {
             const stagedFile = (0,external_node_path_.join)(staging, request.fileName);
             const hash = (0,external_node_crypto_namespaceObject.createHash)('sha256');
@@ -50627,18 +50732,18 @@ class FileCacheDownloads {
                 throw new core_errors/* TpiError */.at('ChecksumMismatch', `${request.tool} ${request.fileName} from ${request.url}: sha256 is ${sha256}, expected ${expected.sha256} (from ${expected.from}); the download was discarded`);
             }
             if (request.executable)
-                await (0,promises_namespaceObject.chmod)(stagedFile, 0o755);
-            await (0,promises_namespaceObject.rm)(`${dir}.complete`, { force: true });
-            await (0,promises_namespaceObject.rm)(dir, { recursive: true, force: true });
-            await (0,promises_namespaceObject.mkdir)((0,external_node_path_.dirname)(dir), { recursive: true });
-            await (0,promises_namespaceObject.rename)(staging, dir);
+                await (0,promises_.chmod)(stagedFile, 0o755);
+            await (0,promises_.rm)(`${dir}.complete`, { force: true });
+            await (0,promises_.rm)(dir, { recursive: true, force: true });
+            await (0,promises_.mkdir)((0,external_node_path_.dirname)(dir), { recursive: true });
+            await (0,promises_.rename)(staging, dir);
             const path = (0,external_node_path_.join)(dir, request.fileName);
             await writeRecord(path, sha256);
-            await (0,promises_namespaceObject.writeFile)(`${dir}.complete`, '');
+            await (0,promises_.writeFile)(`${dir}.complete`, '');
             return { path, sha256, bytes, downloaded: true };
         }
         finally {
-            await (0,promises_namespaceObject.rm)(staging, { recursive: true, force: true });
+            await (0,promises_.rm)(staging, { recursive: true, force: true });
         }
     }
 }
@@ -50751,6 +50856,600 @@ async function createRuntime(settings, reporter, front, parts) {
     };
 }
 
+// EXTERNAL MODULE: ./src/core/config/load.ts + 27 modules
+var load = __nccwpck_require__(2355);
+;// CONCATENATED MODULE: ./src/core/phases/types.ts
+const emptyOutputs = () => ({ nodeStatus: {}, addons: [], timings: {}, values: {} });
+
+;// CONCATENATED MODULE: ./src/core/state/store.ts
+// Checkpoints in state-dir, so a failed run can simply be re-run and pick up where it stopped. One JSON
+// file per cluster, written atomically (temp file + rename) with mode 0600: it holds host key
+// fingerprints and hashes, never secrets (credentials live in the run's temp dir, state/credentials.ts).
+//
+// Two runs may share a state file: a deploy reads it again once it holds the board lock (reload), and
+// every save merges what this run changed into what is on disk now, so a run that waited for the lock,
+// or a drift run beside a deploy, never writes back a stale copy over another run's host keys and
+// flash records.
+
+
+
+class StateStore {
+    file;
+    data;
+    constructor(file, data) {
+        this.file = file;
+        this.data = data;
+    }
+    /** What was on disk when last read or written: the base that tells this run's changes from others'. */
+    base = empty();
+    static async open(stateDir, clusterName) {
+        const dir = (0,external_node_path_.join)(stateDir, clusterName);
+        await (0,promises_.mkdir)(dir, { recursive: true, mode: 0o700 });
+        const file = (0,external_node_path_.join)(dir, 'state.json');
+        const data = await readState(file);
+        const store = new StateStore(file, data);
+        store.base = clone(data);
+        return store;
+    }
+    /** Reads the file again (a deploy, once it holds the board lock); drops nothing this run changed. */
+    async reload() {
+        merge(this.data, this.base, (await readState(this.file)));
+        this.base = clone(this.data);
+    }
+    get dir() {
+        return this.file.slice(0, -'/state.json'.length);
+    }
+    node(id) {
+        return (this.data.nodes[id] ??= { phases: {} });
+    }
+    cluster() {
+        return this.data.cluster;
+    }
+    done(id, phase) {
+        return this.data.nodes[id]?.phases[phase];
+    }
+    async markDone(id, phase, fingerprint) {
+        this.node(id).phases[phase] = { at: new Date().toISOString(), ...(fingerprint ? { fingerprint } : {}) };
+        await this.save();
+    }
+    async clear(id, phase) {
+        if (phase)
+            delete this.node(id).phases[phase];
+        else
+            this.node(id).phases = {};
+        await this.save();
+    }
+    /** Saves of this store run one after another: each merges against what the previous one wrote. */
+    saving = Promise.resolve();
+    save() {
+        const next = this.saving.then(() => this.saveNow());
+        this.saving = next.catch(() => undefined);
+        return next;
+    }
+    async saveNow() {
+        // What another run wrote since we read the file stays; what this run changed wins.
+        const disk = await readState(this.file);
+        merge(this.data, this.base, disk);
+        const text = JSON.stringify(this.data, null, 2) + '\n';
+        // Changes made while the write is in flight differ from this base, so they stay this run's.
+        this.base = JSON.parse(text);
+        // A unique temp name per call: concurrent saves (pipelined nodes) must not rename each other's file.
+        const tmp = `${this.file}.${(0,external_node_crypto_namespaceObject.randomUUID)()}.tmp`;
+        await (0,promises_.writeFile)(tmp, text, { mode: 0o600 });
+        await (0,promises_.rename)(tmp, this.file);
+    }
+}
+const empty = () => ({ version: 1, nodes: {}, cluster: {} });
+const clone = (value) => JSON.parse(JSON.stringify(value));
+const store_isObject = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
+const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+async function readState(file) {
+    try {
+        return JSON.parse(await (0,promises_.readFile)(file, 'utf8'));
+    }
+    catch (error) {
+        if (error.code !== 'ENOENT')
+            throw error;
+        return empty();
+    }
+}
+/**
+ * Three-way merge in place, key by key at every object level: where `mem` still equals `base` (this
+ * run did not touch it) it takes `disk` (another run's write, or a deletion); where it differs, it
+ * keeps this run's value. Objects are merged in place so references the phases hold stay live.
+ */
+function merge(mem, base, disk) {
+    for (const key of new Set([...Object.keys(mem), ...Object.keys(base ?? {}), ...Object.keys(disk ?? {})])) {
+        const m = mem[key];
+        const b = base?.[key];
+        const d = disk?.[key];
+        if (store_isObject(m) && store_isObject(d) && (b === undefined || store_isObject(b))) {
+            merge(m, b, d);
+            continue;
+        }
+        if (!same(m, b))
+            continue;
+        if (d === undefined)
+            delete mem[key];
+        else
+            mem[key] = clone(d);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/core/run.ts
+// The one entry point every front calls. It loads and validates the cluster file, then plans, deploys or
+// checks drift by ordering the phase modules. It prints nothing itself: all output goes through the
+// reporter, and the caller maps the result to outputs, a summary and an exit code.
+
+
+
+
+
+
+function configFilePath(settings) {
+    return (0,external_node_path_.isAbsolute)(settings.configPath) ? settings.configPath : (0,external_node_path_.join)(settings.workingDirectory, settings.configPath);
+}
+/** Nodes selected by the `nodes` setting (validated earlier). */
+function selectNodes(cluster, settings) {
+    if (!settings.nodes?.length)
+        return cluster.nodes;
+    const wanted = new Set(settings.nodes);
+    return cluster.nodes.filter((n) => wanted.has(n.id));
+}
+function selectPhases(cluster, settings) {
+    const all = phasesFor(cluster);
+    return settings.phases?.length ? all.filter((p) => settings.phases.includes(p)) : all;
+}
+async function run_load(settings) {
+    return (0,load/* loadClusterFile */.bY)(configFilePath(settings), { displayPath: settings.configPath, workingDirectory: settings.workingDirectory });
+}
+/** Serial fallback when no pipelining scheduler is wired: each step for every node in order. */
+async function serialNodeSteps(nodes, steps) {
+    for (const step of steps)
+        for (const node of nodes)
+            await step.run(node);
+}
+async function buildPlan(ctx, modules, phases) {
+    const steps = [];
+    for (const phase of phases) {
+        const module = modules.find((m) => m.name === phase && m.appliesTo(ctx.cluster));
+        if (module)
+            steps.push(...(await module.plan(ctx)));
+        else
+            steps.push(...staticPlan(ctx.cluster, ctx.nodes, [phase]));
+    }
+    return steps;
+}
+async function execute(settings, makeDeps, reporter, engine) {
+    const outputs = emptyOutputs();
+    const loaded = await run_load(settings);
+    const issues = [...loaded.issues];
+    const cluster = loaded.cluster;
+    if (!cluster || issues.some((i) => i.severity === 'error'))
+        return { status: 'invalid', issues, load: loaded, outputs };
+    // validate too: the recipients given (age-parsed) and the other run settings are part of the check.
+    issues.push(...(engine.checkSettings?.(cluster, settings) ?? []));
+    if (issues.some((i) => i.severity === 'error'))
+        return { status: 'invalid', issues, load: loaded, cluster, outputs };
+    outputs.apiEndpoint = cluster.apiEndpoint;
+    if (settings.command === 'validate')
+        return { status: 'ok', issues, load: loaded, cluster, outputs };
+    const deps = await makeDeps(cluster);
+    const state = await StateStore.open(settings.stateDir, cluster.name);
+    const ctx = { cluster, settings, deps, reporter, state, nodes: selectNodes(cluster, settings), outputs };
+    const phases = selectPhases(cluster, settings);
+    const base = { issues, load: loaded, cluster, outputs };
+    if (settings.command === 'plan')
+        return { status: 'ok', ...base, plan: await buildPlan(ctx, engine.modules, phases) };
+    if (settings.command === 'drift') {
+        if (!engine.drift)
+            throw new Error('drift is not available in this build');
+        try {
+            const findings = await engine.drift(ctx, engine.modules);
+            const status = findings.some((f) => f.kind === 'unreachable') ? 'error' : findings.length ? 'drift' : 'ok';
+            return { status, ...base, findings };
+        }
+        catch (error) {
+            return { status: 'error', ...base, findings: [], error: error };
+        }
+    }
+    const release = engine.lock ? await engine.lock(ctx) : async () => { };
+    const steps = { spans: [] };
+    try {
+        // A run that waited for the lock reads what the run before it recorded (host keys, flash records).
+        await state.reload();
+        await deploy(ctx, engine, phases, steps);
+        await engine.publish?.(ctx);
+        return { status: 'ok', ...base, steps: steps.spans };
+    }
+    catch (error) {
+        if (error instanceof core_errors/* ConfigError */.xL)
+            return { status: 'invalid', ...base, issues: [...issues, ...error.issues] };
+        return { status: 'failed', ...base, error: error, steps: steps.spans };
+    }
+    finally {
+        await release();
+    }
+}
+async function deploy(ctx, engine, phases, steps) {
+    const modules = phases
+        .map((phase) => engine.modules.find((m) => m.name === phase && m.appliesTo(ctx.cluster)))
+        .filter((m) => m !== undefined);
+    const missing = phases.filter((p) => !modules.some((m) => m.name === p));
+    if (missing.length)
+        ctx.reporter.warn(`phases not available in this build, skipped: ${missing.join(', ')}`);
+    // Leading node-scoped phases (flash, boot, os-bootstrap) run per node and may overlap across nodes;
+    // the first cluster-scoped phase starts once every node is through them.
+    let i = 0;
+    const nodeSteps = [];
+    for (; i < modules.length && modules[i].scope === 'node'; i++) {
+        const module = modules[i];
+        nodeSteps.push({ phase: module.name, run: (node) => timed(ctx, steps, module, () => module.runNode(ctx, node), node) });
+    }
+    if (nodeSteps.length)
+        await (engine.runNodeSteps ?? serialNodeSteps)(ctx.nodes, nodeSteps);
+    for (; i < modules.length; i++) {
+        const module = modules[i];
+        if (module.scope === 'cluster') {
+            await ctx.reporter.group(`${module.name}`, () => timed(ctx, steps, module, () => module.run(ctx)));
+        }
+        else {
+            await ctx.reporter.group(`${module.name}`, async () => {
+                for (const node of ctx.nodes)
+                    await timed(ctx, steps, module, () => module.runNode(ctx, node), node);
+            });
+        }
+    }
+}
+async function timed(ctx, steps, module, fn, node) {
+    const started = Date.now();
+    const span = { phase: module.name, ...(node ? { node: node.id } : {}), start: started, end: 0, outcome: 'failed' };
+    try {
+        const result = await fn();
+        span.outcome = result.changed ? 'changed' : 'unchanged';
+        if (result.stages?.length)
+            span.stages = result.stages;
+        ctx.reporter.info(`${node ? `${node.id}: ` : ''}${module.name}: ${result.changed ? 'changed' : 'unchanged'} — ${result.summary}`);
+    }
+    catch (error) {
+        if (error instanceof core_errors/* PhaseError */.wo || error instanceof core_errors/* ConfigError */.xL)
+            throw error;
+        const seen = error instanceof Error ? error.message : String(error);
+        throw new core_errors/* PhaseError */.wo(module.name, node?.id, seen, 're-run the same command; finished nodes and phases are skipped', {
+            cause: error
+        });
+    }
+    finally {
+        ctx.outputs.timings[module.name] = (ctx.outputs.timings[module.name] ?? 0) + (Date.now() - started) / 1000;
+        span.end = Date.now();
+        steps.spans.push(span);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/cli/excerpt.ts
+// A compiler-style excerpt for a config issue: the file line and a caret under the column. The line
+// comes from a file someone else may have written: control and bidi characters are shown as "?" (no
+// terminal escape sequences reach the screen), and a long line is cut to a window around the column.
+
+
+/** Characters of the source line shown at most. */
+const EXCERPT_WIDTH = 160;
+const UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+function formatIssue(issue, source) {
+    const head = `${issue.severity}: ${issue.where ? `${issue.where.file}:${issue.where.line}:${issue.where.column}: ` : ''}${issue.path}: ${issue.message}`.replace(UNSAFE, '?');
+    if (!issue.where || source === undefined)
+        return head;
+    const raw = source.split('\n')[issue.where.line - 1];
+    if (raw === undefined)
+        return head;
+    let line = raw.replace(/\r$/, '').replace(UNSAFE, '?');
+    let caret = Math.max(0, issue.where.column - 1);
+    if (line.length > EXCERPT_WIDTH) {
+        const start = Math.max(0, Math.min(caret - EXCERPT_WIDTH / 2, line.length - EXCERPT_WIDTH));
+        line = (start > 0 ? '…' : '') + line.slice(start, start + EXCERPT_WIDTH) + (start + EXCERPT_WIDTH < line.length ? '…' : '');
+        caret = caret - start + (start > 0 ? 1 : 0);
+    }
+    const gutter = String(issue.where.line);
+    return [head, `  ${gutter} | ${line}`, `  ${' '.repeat(gutter.length)} | ${' '.repeat(caret)}^`].join('\n');
+}
+/** The file for excerpts, never more of it than the loader reads (a 50 MB file is not loaded twice). */
+async function readForExcerpts(path) {
+    try {
+        const handle = await (0,promises_.open)(path, 'r');
+        try {
+            const buffer = Buffer.alloc(load/* MAX_FILE_BYTES */.gZ + 1);
+            const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+            return buffer.subarray(0, bytesRead).toString('utf8');
+        }
+        finally {
+            await handle.close();
+        }
+    }
+    catch {
+        return undefined;
+    }
+}
+
+// EXTERNAL MODULE: external "node:util"
+var external_node_util_ = __nccwpck_require__(7975);
+;// CONCATENATED MODULE: ./src/core/tools/mirror.ts
+// The `mirror` setting: one URL base for every download, and (K3s) the nodes' apt sources. It reaches
+// the runner's HTTP client and, as data, scripts on the nodes, so it is held to a strict shape:
+// http(s)://host[:port][/path] with a path of plain URL characters: no credentials, query, fragment,
+// spaces, quotes or shell syntax. http is allowed because every byte it serves is checked against a
+// digest that never comes from it.
+const LABEL = '[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?';
+const MIRROR = new RegExp(`^https?://(?:${LABEL}(?:\\.${LABEL})*|\\[[0-9A-Fa-f:.]+\\])(?::(\\d{1,5}))?(?:/[A-Za-z0-9._~%/-]*)?$`);
+/** The mirror base without trailing slashes, or a message saying what is wrong with it. */
+function checkMirror(value) {
+    const m = MIRROR.exec(value);
+    if (!m || (m[1] !== undefined && Number(m[1]) > 65535) || /%(?![0-9A-Fa-f]{2})/.test(value))
+        return { problem: `mirror ${JSON.stringify(value)} is not a URL base of the form http(s)://host[:port][/path] (letters, digits and . _ ~ % - / only)` };
+    return { mirror: value.replace(/\/+$/, '') };
+}
+
+;// CONCATENATED MODULE: ./src/cli/settings.ts
+// Flags and environment → RunSettings for the CLI. Secrets come only from the environment (or files
+// the environment names), never from flags, so they stay out of shell history and `ps`.
+
+
+
+
+
+
+
+const SHARED_FLAGS = {
+    config: { type: 'string', short: 'c', default: 'cluster.yaml' },
+    'working-directory': { type: 'string', default: '.' },
+    phases: { type: 'string' },
+    nodes: { type: 'string' },
+    reflash: { type: 'boolean', default: false },
+    confirm: { type: 'string' },
+    'fail-on-drift': { type: 'boolean', default: false },
+    'state-dir': { type: 'string' },
+    mirror: { type: 'string' },
+    json: { type: 'boolean', default: false },
+    verbose: { type: 'boolean', short: 'v', default: false },
+    help: { type: 'boolean', short: 'h', default: false }
+};
+class UsageError extends Error {
+}
+const settings_list = (v) => (v ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+function fromEnvOrFile(env, name) {
+    if (env[name])
+        return env[name];
+    const file = env[`${name}_FILE`];
+    return file ? (0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8') : undefined;
+}
+function parseCli(command, argv, env = process.env) {
+    const { values } = (0,external_node_util_.parseArgs)({ args: argv, options: SHARED_FLAGS, allowPositionals: false, strict: true });
+    const phases = settings_list(values.phases);
+    const bad = phases.filter((p) => !PHASES.includes(p));
+    if (bad.length)
+        throw new UsageError(`--phases: unknown phase(s) ${bad.join(', ')}; expected some of ${PHASES.join(', ')}`);
+    const mirrorValue = values.mirror ?? env.TPI_MIRROR;
+    const mirror = mirrorValue ? checkMirror(mirrorValue) : undefined;
+    if (mirror && 'problem' in mirror)
+        throw new UsageError(`--mirror: ${mirror.problem}`);
+    const settings = {
+        command,
+        configPath: values.config,
+        workingDirectory: values['working-directory'],
+        phases: phases.length ? phases : undefined,
+        nodes: settings_list(values.nodes).length ? settings_list(values.nodes) : undefined,
+        reflash: values.reflash,
+        confirm: values.confirm,
+        failOnDrift: values['fail-on-drift'],
+        stateDir: values['state-dir'] ?? env.TPI_STATE_DIR ?? (0,external_node_path_.join)((0,external_node_os_.homedir)(), '.local', 'state', 'turingpi-cluster'),
+        mirror: mirror?.mirror,
+        digestCatalog: env.TPI_LAB_CATALOG ? readCatalogFile(env.TPI_LAB_CATALOG) : undefined,
+        tempDir: (0,external_node_path_.join)(env.TMPDIR ?? (0,external_node_os_.tmpdir)(), `turingpi-cluster-${process.pid}`),
+        bmcUsername: env.TPI_BMC_USERNAME,
+        secrets: {
+            bmcPassword: fromEnvOrFile(env, 'TPI_BMC_PASSWORD'),
+            sshPrivateKey: fromEnvOrFile(env, 'TPI_SSH_PRIVATE_KEY'),
+            artifactRecipients: settings_list(env.TPI_ARTIFACT_RECIPIENTS?.replace(/\n/g, ',')),
+            artifactPassphrase: fromEnvOrFile(env, 'TPI_ARTIFACT_PASSPHRASE'),
+            talosSecrets: fromEnvOrFile(env, 'TPI_TALOS_SECRETS')
+        }
+    };
+    return { settings, json: values.json, verbose: values.verbose, help: values.help };
+}
+
+;// CONCATENATED MODULE: ./src/cli/terminal-reporter.ts
+class TerminalReporter {
+    out;
+    verbose;
+    secrets = new Set();
+    depth = 0;
+    constructor(out = (line) => process.stderr.write(line + '\n'), verbose = false) {
+        this.out = out;
+        this.verbose = verbose;
+    }
+    print(line) {
+        let text = line;
+        for (const s of this.secrets)
+            text = text.split(s).join('***');
+        this.out('  '.repeat(this.depth) + text);
+    }
+    info(message) {
+        this.print(message);
+    }
+    debug(message) {
+        if (this.verbose)
+            this.print(`debug: ${message}`);
+    }
+    warn(message, where) {
+        this.print(`warning: ${where ? `${where.file}:${where.line}:${where.column}: ` : ''}${message}`);
+    }
+    error(message, where) {
+        this.print(`error: ${where ? `${where.file}:${where.line}:${where.column}: ` : ''}${message}`);
+    }
+    async group(title, fn) {
+        this.print(`▸ ${title}`);
+        this.depth++;
+        try {
+            return await fn();
+        }
+        finally {
+            this.depth--;
+        }
+    }
+    secret(value) {
+        if (value.length >= 4)
+            this.secrets.add(value);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/cli/commands/shared.ts
+// What every verb does: parse flags, run the core, print issues with source excerpts, pick an exit code.
+
+
+
+
+
+const processIo = {
+    out: (t) => process.stdout.write(t + '\n'),
+    err: (t) => process.stderr.write(t + '\n'),
+    env: process.env
+};
+function helpText(spec) {
+    return [
+        `turingpi-cluster ${spec.name} — ${spec.short}`,
+        '',
+        'Flags: --config FILE (cluster.yaml)  --working-directory DIR  --phases a,b  --nodes h1,h2',
+        '       --reflash  --confirm NAME  --fail-on-drift  --state-dir DIR  --mirror URL  --json  -v',
+        'Secrets from the environment: TPI_BMC_PASSWORD, TPI_SSH_PRIVATE_KEY, TPI_ARTIFACT_RECIPIENTS,',
+        '       TPI_ARTIFACT_PASSPHRASE, TPI_TALOS_SECRETS (each also as NAME_FILE=path).',
+        '',
+        'Example:',
+        `  ${spec.example}`
+    ].join('\n');
+}
+async function runVerb(spec, argv, io = processIo) {
+    const { settings, json, verbose, help } = parseCli(spec.name, argv, io.env);
+    if (help) {
+        io.out(helpText(spec));
+        return 0;
+    }
+    const reporter = new TerminalReporter(io.err, verbose);
+    for (const s of [settings.secrets.bmcPassword, settings.secrets.sshPrivateKey, settings.secrets.artifactPassphrase, settings.secrets.talosSecrets])
+        if (s)
+            reporter.secret(s);
+    const runtime = await createRuntime(settings, reporter, 'cli');
+    const result = await execute(settings, runtime.makeDeps, reporter, runtime.engine);
+    if (result.issues.length) {
+        const source = await readForExcerpts(configFilePath(settings));
+        for (const issue of result.issues)
+            io.err(formatIssue(issue, source));
+    }
+    if (result.status === 'invalid')
+        return 1;
+    const code = spec.render(result, io, json);
+    const failed = runtime.failed(result);
+    // The same text the action annotates (a PhaseError names node, phase, what was seen, how to
+    // resume), through the reporter so that secrets are masked.
+    if (failed)
+        reporter.error(failed);
+    return failed && code === 0 ? 1 : code;
+}
+
+
+/***/ }),
+
+/***/ 2575:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   t: () => (/* binding */ validate)
+/* harmony export */ });
+const validate = {
+    name: 'validate',
+    short: 'Checks the cluster file and prints every problem with its line and column.',
+    example: 'turingpi-cluster validate --config examples/k3s-cluster.yaml',
+    render(result, io, json) {
+        if (json)
+            io.out(JSON.stringify({ valid: true, cluster: result.cluster?.name, nodes: result.cluster?.nodes.length }));
+        else
+            io.out(`${result.cluster?.name}: valid (${result.cluster?.kind}, ${result.cluster?.nodes.length} nodes)`);
+        return 0;
+    }
+};
+
+
+/***/ }),
+
+/***/ 486:
+/***/ ((module, __webpack_exports__, __nccwpck_require__) => {
+
+__nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   i: () => (/* binding */ main)
+/* harmony export */ });
+/* harmony import */ var _cjs_shim_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5283);
+/* harmony import */ var _commands_deploy_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2682);
+/* harmony import */ var _commands_drift_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(2930);
+/* harmony import */ var _commands_fleet_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(7455);
+/* harmony import */ var _commands_plan_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(1754);
+/* harmony import */ var _commands_shared_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(9428);
+/* harmony import */ var _commands_validate_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(2575);
+// `turingpi-cluster <verb>`: the laptop front over the same core as the action.
+
+
+
+
+
+
+
+const verbs = [_commands_validate_js__WEBPACK_IMPORTED_MODULE_6__/* .validate */ .t, _commands_plan_js__WEBPACK_IMPORTED_MODULE_4__/* .plan */ .e, _commands_deploy_js__WEBPACK_IMPORTED_MODULE_1__/* .deploy */ .g, _commands_drift_js__WEBPACK_IMPORTED_MODULE_2__/* .drift */ .U];
+function usage() {
+    const list = `  ${'list'.padEnd(9)} Prints the clusters of a folder or glob (--config clusters/) as JSON for a workflow matrix.`;
+    return ['usage: turingpi-cluster <verb> [flags]', '', ...verbs.map((v) => `  ${v.name.padEnd(9)} ${v.short}`), list, '', 'turingpi-cluster <verb> --help for flags'].join('\n');
+}
+async function main(argv) {
+    const [name, ...rest] = argv;
+    if (name === 'list')
+        return (0,_commands_fleet_js__WEBPACK_IMPORTED_MODULE_3__/* .runList */ .k)(rest).catch((error) => (_commands_shared_js__WEBPACK_IMPORTED_MODULE_5__/* .processIo */ .Wr.err(`error: ${error.message}`), 1));
+    const spec = verbs.find((v) => v.name === name);
+    if (!spec) {
+        _commands_shared_js__WEBPACK_IMPORTED_MODULE_5__/* .processIo */ .Wr.err(usage());
+        return name === undefined || name === '--help' || name === '-h' ? 0 : 1;
+    }
+    try {
+        // --config naming a folder or glob: once per cluster file, then one table (commands/fleet.ts).
+        return (await (0,_commands_fleet_js__WEBPACK_IMPORTED_MODULE_3__/* .runFleetVerb */ .H)(spec, rest)) ?? (await (0,_commands_shared_js__WEBPACK_IMPORTED_MODULE_5__/* .runVerb */ .b0)(spec, rest));
+    }
+    catch (error) {
+        _commands_shared_js__WEBPACK_IMPORTED_MODULE_5__/* .processIo */ .Wr.err(`error: ${error.message}`);
+        return 1;
+    }
+}
+process.exitCode = await main(process.argv.slice(2));
+
+__webpack_async_result__();
+} catch(e) { __webpack_async_result__(e); } }, 1);
+
+/***/ }),
+
+/***/ 2355:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  gZ: () => (/* binding */ MAX_FILE_BYTES),
+  bY: () => (/* binding */ loadClusterFile)
+});
+
+// UNUSED EXPORTS: MAX_ALIAS_COUNT, MAX_FLOW_DEPTH, invalidUtf8At, parseCluster
+
+// EXTERNAL MODULE: external "node:fs/promises"
+var promises_ = __nccwpck_require__(1455);
+// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
+var dist = __nccwpck_require__(8815);
 ;// CONCATENATED MODULE: ./src/core/config/kinds.ts
 // One rule per kind of field: every value of the cluster file that reaches a shell, an argv, a path, a
 // URL or a YAML document has a kind, and the kind refuses what it cannot carry. Each rule returns what
@@ -50761,7 +51460,7 @@ const fits = (re, expected) => (v) => (re.test(v) ? undefined : expected);
 const kinds_all = (...rules) => (v) => rules.map((r) => r(v)).find((p) => p !== undefined);
 const maxLength = (n) => (v) => (v.length <= n ? undefined : `at most ${n} characters`);
 /** RFC 1123 label: hostnames, the cluster name, board names. */
-const kinds_label = fits(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'lower-case letters, digits and "-", not starting or ending with "-" (RFC 1123 label, at most 63 characters)');
+const label = fits(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'lower-case letters, digits and "-", not starting or ending with "-" (RFC 1123 label, at most 63 characters)');
 /** RFC 1123 DNS name (dot-separated labels). */
 const dnsName = kinds_all(maxLength(253), fits(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i, 'a DNS name: labels of letters, digits and "-" separated by "."'));
 const QUALIFIED_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
@@ -50801,11 +51500,11 @@ const modelName = kinds_all(maxLength(128), fits(/^[A-Za-z0-9]([A-Za-z0-9_-]|\.(
 /** A quantization tag such as w8a8 or w8a8_g128. */
 const quantization = fits(/^[A-Za-z0-9][A-Za-z0-9_]{0,31}$/, 'a quantization such as w8a8 (letters, digits and "_")');
 /** An OCI repository path as the Image Factory names overlays and extensions: siderolabs/iscsi-tools. */
-const kinds_imageName = kinds_all(maxLength(255), fits(/^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]{1,5})?(\/[a-z0-9]+([._-][a-z0-9]+)*)+$/, 'an image name such as siderolabs/sbc-rockchip: lower-case path components of letters and digits joined by ".", "_" or "-", separated by "/"'));
+const imageName = kinds_all(maxLength(255), fits(/^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]{1,5})?(\/[a-z0-9]+([._-][a-z0-9]+)*)+$/, 'an image name such as siderolabs/sbc-rockchip: lower-case path components of letters and digits joined by ".", "_" or "-", separated by "/"'));
 /** The Image Factory overlay's board name (turingrk1). */
 const overlayBoard = fits(/^[a-z0-9]([a-z0-9_-]{0,62}[a-z0-9])?$/, 'a board name of lower-case letters, digits, "_" and "-", such as turingrk1');
 /** sha256 digest. */
-const kinds_sha256 = fits(/^[0-9a-fA-F]{64}$/, 'a SHA-256 digest: 64 hex digits');
+const sha256 = fits(/^[0-9a-fA-F]{64}$/, 'a SHA-256 digest: 64 hex digits');
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 /** A URL's host: a DNS name, an IPv4 address or a bracketed IPv6 address. */
 const urlHost = (h) => (IPV4.test(h) || /^\[[0-9a-f:.]+\]$/i.test(h) || !dnsName(h) ? undefined : 'a URL whose host is a DNS name or an IP address');
@@ -50897,7 +51596,7 @@ const checkBmcTransport = (c) => {
 };
 const checkBoardNames = (c) => {
     const out = [];
-    (c.boards ?? []).forEach((b, i) => field(out, ['boards', i, 'name'], 'board name', b.name, kinds_label));
+    (c.boards ?? []).forEach((b, i) => field(out, ['boards', i, 'name'], 'board name', b.name, label));
     return out;
 };
 function nodeFields(c, n) {
@@ -50958,9 +51657,9 @@ const checkClusterFields = (c) => {
     }
     else {
         const f = c.image_factory;
-        field(out, ['image_factory', 'overlay'], 'image_factory.overlay', f.overlay, kinds_imageName);
+        field(out, ['image_factory', 'overlay'], 'image_factory.overlay', f.overlay, imageName);
         field(out, ['image_factory', 'overlay_board'], 'image_factory.overlay_board', f.overlay_board, overlayBoard);
-        f.extensions.forEach((e, i) => field(out, ['image_factory', 'extensions', i], 'extension', e, kinds_imageName));
+        f.extensions.forEach((e, i) => field(out, ['image_factory', 'extensions', i], 'extension', e, imageName));
         if (c.image_path !== undefined)
             field(out, ['image_path'], 'image_path', c.image_path, c.image_source === 'url' ? downloadUrl : runnerPath, c.image_source === 'url' ? 'InvalidUrl' : 'InvalidValue');
         for (const role of ['all', 'controlplane', 'worker'])
@@ -51016,7 +51715,7 @@ function parseRange(text) {
         return { problem: 'starts after it ends' };
     return { range: { first: a, last: b } };
 }
-const net_inRange = (r, ip) => ip >= r.first && ip <= r.last;
+const inRange = (r, ip) => ip >= r.first && ip <= r.last;
 
 ;// CONCATENATED MODULE: ./src/core/config/positions.ts
 // Maps a YAML path (['workers', 1, 'node']) to where it stands in the source, so every issue carries
@@ -51091,21 +51790,21 @@ const HOSTNAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const K3S_VERSION = /^v\d+\.\d+\.\d+\+k3s\d+$/;
 const TALOS_VERSION = /^v\d+\.\d+\.\d+$/;
 const SHA256 = /^[0-9a-fA-F]{64}$/;
-const checks_at = (n, field) => [...n.path, field];
+const at = (n, field) => [...n.path, field];
 /** A value quoted for a message: JSON-escaped (a newline shows as \n), cut at 200 characters. */
-const checks_q = (value) => JSON.stringify(String(value)).slice(0, 200);
-const checkName = (c) => HOSTNAME.test(c.name) ? [] : [{ code: 'InvalidName', at: ['name'], message: `${checks_q(c.name)} is not a valid cluster name: expected lower-case letters, digits and "-" (RFC 1123 label, at most 63 characters)` }];
+const q = (value) => JSON.stringify(String(value)).slice(0, 200);
+const checkName = (c) => HOSTNAME.test(c.name) ? [] : [{ code: 'InvalidName', at: ['name'], message: `${q(c.name)} is not a valid cluster name: expected lower-case letters, digits and "-" (RFC 1123 label, at most 63 characters)` }];
 const checkBoards = (c) => {
     const out = [];
     const names = new Map();
     c.boardList.forEach((b, i) => {
         if (names.has(b.name))
-            out.push({ code: 'DuplicateBoard', at: ['boards', i, 'name'], message: `board name ${checks_q(b.name)} is already used by boards[${names.get(b.name)}]` });
+            out.push({ code: 'DuplicateBoard', at: ['boards', i, 'name'], message: `board name ${q(b.name)} is already used by boards[${names.get(b.name)}]` });
         names.set(b.name, i);
         const tls = b.bmc.tls;
         const tlsPath = [...b.path, 'tls'];
         if (tls.fingerprint !== undefined && !SHA256.test(tls.fingerprint.replace(/:/g, '')))
-            out.push({ code: 'InvalidFingerprint', at: [...tlsPath, 'fingerprint'], message: `${checks_q(tls.fingerprint)} is not a SHA-256 fingerprint: expected 64 hex digits (colons allowed)` });
+            out.push({ code: 'InvalidFingerprint', at: [...tlsPath, 'fingerprint'], message: `${q(tls.fingerprint)} is not a SHA-256 fingerprint: expected 64 hex digits (colons allowed)` });
         if (tls.fingerprint === undefined && !tls.insecure)
             out.push({
                 code: 'BmcTrustMissing',
@@ -51125,15 +51824,15 @@ const checkSlots = (c) => {
             continue;
         }
         if (n.board && !c.boardList.some((b) => b.name === n.board))
-            out.push({ code: 'UnknownBoard', at: checks_at(n, 'board'), message: `board ${checks_q(n.board)} is not defined; expected one of ${c.boardList.map((b) => b.name).join(', ')}` });
+            out.push({ code: 'UnknownBoard', at: at(n, 'board'), message: `board ${q(n.board)} is not defined; expected one of ${c.boardList.map((b) => b.name).join(', ')}` });
         if (!Number.isInteger(n.slot) || n.slot < 1 || n.slot > 4) {
-            out.push({ code: 'InvalidSlot', at: checks_at(n, 'node'), message: `slot ${n.slot} does not exist: a Turing Pi board has slots 1 to 4` });
+            out.push({ code: 'InvalidSlot', at: at(n, 'node'), message: `slot ${n.slot} does not exist: a Turing Pi board has slots 1 to 4` });
             continue;
         }
         const key = `${n.board}/${n.slot}`;
         const other = seen.get(key);
         if (other)
-            out.push({ code: 'DuplicateSlot', at: checks_at(n, 'node'), message: `slot ${n.slot} on board ${n.board} is already used by ${pathText(other.path)}` });
+            out.push({ code: 'DuplicateSlot', at: at(n, 'node'), message: `slot ${n.slot} on board ${n.board} is already used by ${pathText(other.path)}` });
         else
             seen.set(key, n);
     }
@@ -51144,10 +51843,10 @@ const checkHostnames = (c) => {
     const seen = new Map();
     for (const n of c.nodes) {
         if (!HOSTNAME.test(n.hostname))
-            out.push({ code: 'InvalidHostname', at: checks_at(n, 'hostname'), message: `${checks_q(n.hostname)} is not a valid hostname: expected lower-case letters, digits and "-", not starting or ending with "-" (RFC 1123 label)` });
+            out.push({ code: 'InvalidHostname', at: at(n, 'hostname'), message: `${q(n.hostname)} is not a valid hostname: expected lower-case letters, digits and "-", not starting or ending with "-" (RFC 1123 label)` });
         const other = seen.get(n.hostname);
         if (other)
-            out.push({ code: 'DuplicateHostname', at: checks_at(n, 'hostname'), message: `hostname ${checks_q(n.hostname)} is already used by ${pathText(other.path)}` });
+            out.push({ code: 'DuplicateHostname', at: at(n, 'hostname'), message: `hostname ${q(n.hostname)} is already used by ${pathText(other.path)}` });
         else
             seen.set(n.hostname, n);
     }
@@ -51165,18 +51864,18 @@ const checkNodeIps = (c) => {
     for (const n of c.nodes) {
         const ip = parseIPv4(n.ip);
         if (ip === undefined) {
-            out.push({ code: 'InvalidIp', at: checks_at(n, 'ip'), message: `${checks_q(n.ip)} is not a valid IPv4 address` });
+            out.push({ code: 'InvalidIp', at: at(n, 'ip'), message: `${q(n.ip)} is not a valid IPv4 address` });
             continue;
         }
         const other = seen.get(ip);
         if (other)
-            out.push({ code: 'DuplicateIp', at: checks_at(n, 'ip'), message: `${n.ip} is already used by ${pathText(other.path)}` });
+            out.push({ code: 'DuplicateIp', at: at(n, 'ip'), message: `${n.ip} is already used by ${pathText(other.path)}` });
         seen.set(ip, n);
-        if (pool && net_inRange(pool, ip))
-            out.push({ code: 'IpInMetallbRange', at: checks_at(n, 'ip'), message: `${n.ip} is inside metallb_ip_range ${c.metallb_ip_range}; MetalLB would hand it out to a service` });
+        if (pool && inRange(pool, ip))
+            out.push({ code: 'IpInMetallbRange', at: at(n, 'ip'), message: `${n.ip} is inside metallb_ip_range ${c.metallb_ip_range}; MetalLB would hand it out to a service` });
         for (const [name, cidr] of [['pod_cidr', pods], ['service_cidr', services]])
             if (cidr && cidrContains(cidr, ip))
-                out.push({ code: 'IpInClusterCidr', at: checks_at(n, 'ip'), message: `${n.ip} is inside ${name} ${c[name]}; node addresses must not overlap cluster networks` });
+                out.push({ code: 'IpInClusterCidr', at: at(n, 'ip'), message: `${n.ip} is inside ${name} ${c[name]}; node addresses must not overlap cluster networks` });
     }
     return out;
 };
@@ -51186,7 +51885,7 @@ const checkMetallb = (c) => {
     if (c.metallb_ip_range !== undefined) {
         const r = parseRange(c.metallb_ip_range);
         if (r.problem)
-            out.push({ code: 'InvalidMetallbRange', at: ['metallb_ip_range'], message: `${checks_q(c.metallb_ip_range)} ${r.problem}` });
+            out.push({ code: 'InvalidMetallbRange', at: ['metallb_ip_range'], message: `${q(c.metallb_ip_range)} ${r.problem}` });
         pool = r.range;
     }
     if (c.metallb_ip_range === undefined && c.addons.metallb)
@@ -51194,10 +51893,10 @@ const checkMetallb = (c) => {
     if (c.ingress_ip !== undefined) {
         const ip = parseIPv4(c.ingress_ip);
         if (ip === undefined)
-            out.push({ code: 'InvalidIp', at: ['ingress_ip'], message: `${checks_q(c.ingress_ip)} is not a valid IPv4 address` });
+            out.push({ code: 'InvalidIp', at: ['ingress_ip'], message: `${q(c.ingress_ip)} is not a valid IPv4 address` });
         else if (c.metallb_ip_range === undefined)
             out.push({ code: 'IngressIpWithoutMetallb', at: ['ingress_ip'], message: 'ingress_ip is handed out by MetalLB: set metallb_ip_range too' });
-        else if (pool && !net_inRange(pool, ip))
+        else if (pool && !inRange(pool, ip))
             out.push({ code: 'IngressIpOutsideRange', at: ['ingress_ip'], message: `${c.ingress_ip} is outside metallb_ip_range ${formatIPv4(pool.first)}-${formatIPv4(pool.last)}` });
     }
     return out;
@@ -51207,15 +51906,15 @@ const checkCidrs = (c) => {
     const pods = parseCidr(c.pod_cidr);
     const services = parseCidr(c.service_cidr);
     if (!pods)
-        out.push({ code: 'InvalidCidr', at: ['pod_cidr'], message: `${checks_q(c.pod_cidr)} is not a valid CIDR such as 10.244.0.0/16 (host bits must be zero)` });
+        out.push({ code: 'InvalidCidr', at: ['pod_cidr'], message: `${q(c.pod_cidr)} is not a valid CIDR such as 10.244.0.0/16 (host bits must be zero)` });
     if (!services)
-        out.push({ code: 'InvalidCidr', at: ['service_cidr'], message: `${checks_q(c.service_cidr)} is not a valid CIDR such as 10.96.0.0/12 (host bits must be zero)` });
+        out.push({ code: 'InvalidCidr', at: ['service_cidr'], message: `${q(c.service_cidr)} is not a valid CIDR such as 10.96.0.0/12 (host bits must be zero)` });
     if (pods && services && cidrsOverlap(pods, services))
         out.push({ code: 'CidrOverlap', at: ['service_cidr'], message: `service_cidr ${c.service_cidr} overlaps pod_cidr ${c.pod_cidr}; they must be disjoint` });
     if (c.kind === 'k3s') {
         const dns = parseIPv4(c.cluster_dns);
         if (dns === undefined)
-            out.push({ code: 'InvalidIp', at: ['cluster_dns'], message: `${checks_q(c.cluster_dns)} is not a valid IPv4 address` });
+            out.push({ code: 'InvalidIp', at: ['cluster_dns'], message: `${q(c.cluster_dns)} is not a valid IPv4 address` });
         else if (services && !cidrContains(services, dns))
             out.push({ code: 'DnsOutsideServiceCidr', at: ['cluster_dns'], message: `cluster_dns ${c.cluster_dns} is outside service_cidr ${c.service_cidr}` });
     }
@@ -51223,8 +51922,8 @@ const checkCidrs = (c) => {
 };
 const checkVersions = (c) => {
     if (c.kind === 'k3s')
-        return K3S_VERSION.test(c.k3s_version) ? [] : [{ code: 'InvalidVersion', at: ['k3s_version'], message: `${checks_q(c.k3s_version)} is not a K3s release: expected the form v1.31.3+k3s1` }];
-    return TALOS_VERSION.test(c.talos_version) ? [] : [{ code: 'InvalidVersion', at: ['talos_version'], message: `${checks_q(c.talos_version)} is not a Talos release: expected the form v1.9.0` }];
+        return K3S_VERSION.test(c.k3s_version) ? [] : [{ code: 'InvalidVersion', at: ['k3s_version'], message: `${q(c.k3s_version)} is not a K3s release: expected the form v1.31.3+k3s1` }];
+    return TALOS_VERSION.test(c.talos_version) ? [] : [{ code: 'InvalidVersion', at: ['talos_version'], message: `${q(c.talos_version)} is not a Talos release: expected the form v1.9.0` }];
 };
 const checkControlPlanes = (c) => {
     const n = c.nodes.filter((x) => x.role === 'controlplane').length;
@@ -51252,7 +51951,7 @@ const checkIngress = (c) => {
     const known = ['metallb', 'nginx_ingress', 'traefik', 'longhorn', 'prometheus', 'portainer_agent'];
     for (const key of Object.keys(c.addons.values))
         if (!known.includes(key))
-            out.push({ code: 'UnknownAddon', at: ['addons', 'values', key], message: `${checks_q(key)} is not an addon; expected one of ${known.join(', ')}` });
+            out.push({ code: 'UnknownAddon', at: ['addons', 'values', key], message: `${q(key)} is not an addon; expected one of ${known.join(', ')}` });
     return out;
 };
 const checkTimeouts = (c) => ['flash_timeout', 'boot_timeout', 'cluster_timeout', 'bootstrap_timeout']
@@ -51263,10 +51962,10 @@ const checkNetwork = (c) => {
     if (c.network.prefix < 1 || c.network.prefix > 32)
         out.push({ code: 'InvalidPrefix', at: ['network', 'prefix'], message: `prefix ${c.network.prefix} must be 1 to 32` });
     if (c.network.gateway !== undefined && parseIPv4(c.network.gateway) === undefined)
-        out.push({ code: 'InvalidIp', at: ['network', 'gateway'], message: `${checks_q(c.network.gateway)} is not a valid IPv4 address` });
+        out.push({ code: 'InvalidIp', at: ['network', 'gateway'], message: `${q(c.network.gateway)} is not a valid IPv4 address` });
     c.network.dns.forEach((d, i) => {
         if (parseIPv4(d) === undefined)
-            out.push({ code: 'InvalidIp', at: ['network', 'dns', i], message: `${checks_q(d)} is not a valid IPv4 address` });
+            out.push({ code: 'InvalidIp', at: ['network', 'dns', i], message: `${q(d)} is not a valid IPv4 address` });
     });
     return out;
 };
@@ -51279,13 +51978,13 @@ const checkImage = (c) => {
         if (img.source !== 'local' && !img.url && !/^https?:/.test(img.path ?? ''))
             out.push({ code: 'ImageMissing', at: ['armbian_image'], message: `armbian_image with source: ${img.source} needs url: (or a URL in path:)` });
         if (img.sha256 !== undefined && !SHA256.test(img.sha256))
-            out.push({ code: 'InvalidSha256', at: ['armbian_image', 'sha256'], message: `${checks_q(img.sha256)} is not a SHA-256 digest: expected 64 hex digits` });
+            out.push({ code: 'InvalidSha256', at: ['armbian_image', 'sha256'], message: `${q(img.sha256)} is not a SHA-256 digest: expected 64 hex digits` });
     }
     else {
         if (c.image_source !== 'factory' && !c.image_path)
             out.push({ code: 'ImageMissing', at: ['image_source'], message: `image_source: ${c.image_source} needs image_path: (a metal-arm64 raw image ${c.image_source === 'url' ? 'URL' : 'file'})` });
         if (c.image_sha256 !== undefined && !SHA256.test(c.image_sha256))
-            out.push({ code: 'InvalidSha256', at: ['image_sha256'], message: `${checks_q(c.image_sha256)} is not a SHA-256 digest: expected 64 hex digits` });
+            out.push({ code: 'InvalidSha256', at: ['image_sha256'], message: `${q(c.image_sha256)} is not a SHA-256 digest: expected 64 hex digits` });
     }
     return out;
 };
@@ -51297,6 +51996,8 @@ function runChecks(c) {
     return CHECKS.flatMap((check) => check(c));
 }
 
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
 ;// CONCATENATED MODULE: ./src/core/config/files.ts
 // Files the cluster file names on the runner. Values files and Talos patches are read and sent to the
 // cluster, so a file edited in a pull request must not make `plan` read /etc/shadow or ../../secrets:
@@ -51306,7 +52007,7 @@ function runChecks(c) {
 
 
 const IMAGE_NAME = /\.(img|raw)(\.xz)?$/i;
-function files_inside(root, path) {
+function inside(root, path) {
     const rel = (0,external_node_path_.relative)(root, path);
     return rel === '' || (!rel.startsWith('..') && !(0,external_node_path_.isAbsolute)(rel) && !rel.startsWith(`..${external_node_path_.sep}`));
 }
@@ -51336,7 +52037,7 @@ async function checkFiles(c, workingDirectory) {
     const out = [];
     let root;
     try {
-        root = await (0,promises_namespaceObject.realpath)((0,external_node_path_.resolve)(workingDirectory));
+        root = await (0,promises_.realpath)((0,external_node_path_.resolve)(workingDirectory));
     }
     catch (e) {
         return [{ code: 'WorkingDirectoryMissing', at: [], message: `working-directory ${workingDirectory} ${why(e)}` }];
@@ -51346,17 +52047,17 @@ async function checkFiles(c, workingDirectory) {
             continue; // already refused by its kind, at the same place
         const shown = JSON.stringify(f.path);
         const lexical = (0,external_node_path_.resolve)(root, f.path);
-        if (!files_inside(root, lexical)) {
+        if (!inside(root, lexical)) {
             out.push({ code: 'FileOutsideWorkingDirectory', at: f.at, message: `${f.what} ${shown} is outside the working directory ${workingDirectory}: expected a path inside it (the file is read and sent to the cluster)` });
             continue;
         }
         try {
-            const real = await (0,promises_namespaceObject.realpath)(lexical);
-            if (!files_inside(root, real)) {
+            const real = await (0,promises_.realpath)(lexical);
+            if (!inside(root, real)) {
                 out.push({ code: 'FileOutsideWorkingDirectory', at: f.at, message: `${f.what} ${shown} leads (through a symbolic link) to ${real}, outside the working directory ${workingDirectory}` });
                 continue;
             }
-            if (!(await (0,promises_namespaceObject.stat)(real)).isFile())
+            if (!(await (0,promises_.stat)(real)).isFile())
                 out.push({ code: 'FileMissing', at: f.at, message: `${f.what} ${shown} is not a regular file` });
         }
         catch (e) {
@@ -51369,12 +52070,12 @@ async function checkFiles(c, workingDirectory) {
         // The file is uploaded to the BMC and written to a node: only what is named like a disk image.
         if (!IMAGE_NAME.test(image.path))
             out.push({ code: 'NotAnImage', at: image.at, message: `${image.what} ${shown} is not named like a disk image: expected a .img, .img.xz, .raw or .raw.xz file` });
-        else if (!(0,external_node_path_.isAbsolute)(image.path) && !files_inside(root, (0,external_node_path_.resolve)(root, image.path))) {
+        else if (!(0,external_node_path_.isAbsolute)(image.path) && !inside(root, (0,external_node_path_.resolve)(root, image.path))) {
             out.push({ code: 'FileOutsideWorkingDirectory', at: image.at, message: `${image.what} ${shown} leaves the working directory: give an absolute path, or one inside ${workingDirectory}` });
         }
         else {
             try {
-                if (!(await (0,promises_namespaceObject.stat)((0,external_node_path_.resolve)(root, image.path))).isFile())
+                if (!(await (0,promises_.stat)((0,external_node_path_.resolve)(root, image.path))).isFile())
                     out.push({ code: 'FileMissing', at: image.at, message: `${image.what} ${shown} is not a regular file` });
             }
             catch (e) {
@@ -52264,7 +52965,7 @@ function constantCatch(value) {
 var _a;
 
 /** A special constant with type `never` */
-const core_NEVER = /*@__PURE__*/ Object.freeze({
+const NEVER = /*@__PURE__*/ Object.freeze({
     status: "aborted",
 });
 /* Shared descriptor for installing `_zod`; defineProperty reads it
@@ -52596,7 +53297,7 @@ function bucketFor(state, inst) {
 let handoff;
 // Allocated but unfinished entries. `alloc` and the matching pop both happen in the synchronous part of a parse, so they nest even when children are async, and one stack serves every schema.
 const memoizer_open = [];
-const memoizer_memo = {
+const memo = {
     alloc(_inst, payload, empty) {
         const bucket = handoff;
         if (!bucket)
@@ -52708,7 +53409,7 @@ const memoizer_memo = {
 };
 /** The memoizer that gives containers cycle support. `zod` installs it by default; `zod/mini` opts in with `config({ memoizer: memoizer() })`. */
 function memoizer() {
-    return memoizer_memo;
+    return memo;
 }
 /** Whether this value is a node a back-edge resolved to before it finished. */
 function isBackEdge(ctx, value) {
@@ -52774,8 +53475,8 @@ const mac = (delimiter) => {
 const cidrv4 = /^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])\/([0-9]|[1-2][0-9]|3[0-2])$/;
 const cidrv6 = /^(([0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}|([0-9a-fA-F]{1,4}:){1,7}:|([0-9a-fA-F]{1,4}:){1,6}:[0-9a-fA-F]{1,4}|([0-9a-fA-F]{1,4}:){1,5}(:[0-9a-fA-F]{1,4}){1,2}|([0-9a-fA-F]{1,4}:){1,4}(:[0-9a-fA-F]{1,4}){1,3}|([0-9a-fA-F]{1,4}:){1,3}(:[0-9a-fA-F]{1,4}){1,4}|([0-9a-fA-F]{1,4}:){1,2}(:[0-9a-fA-F]{1,4}){1,5}|[0-9a-fA-F]{1,4}:((:[0-9a-fA-F]{1,4}){1,6})|:((:[0-9a-fA-F]{1,4}){1,7}|:))\/(12[0-8]|1[01][0-9]|[1-9]?[0-9])$/;
 // https://stackoverflow.com/questions/7860392/determine-if-string-is-in-base64-using-javascript
-const regexes_base64 = /^$|^(?:[0-9a-zA-Z+/]{4})*(?:(?:[0-9a-zA-Z+/]{2}==)|(?:[0-9a-zA-Z+/]{3}=))?$/;
-const regexes_base64url = /^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{2,3})?$/;
+const base64 = /^$|^(?:[0-9a-zA-Z+/]{4})*(?:(?:[0-9a-zA-Z+/]{2}==)|(?:[0-9a-zA-Z+/]{3}=))?$/;
+const base64url = /^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{2,3})?$/;
 // based on https://stackoverflow.com/questions/106179/regular-expression-to-match-dns-hostname-or-ip-address
 // export const hostname: RegExp = /^([a-zA-Z0-9-]+\.)*[a-zA-Z0-9-]+$/;
 const hostname = /^(?=.{1,253}\.?$)[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[-0-9a-zA-Z]{0,61}[0-9a-zA-Z])?)*\.?$/;
@@ -52843,7 +53544,7 @@ const lowercase = /^[^A-Z]*$/;
 // regex for string with no lowercase letters
 const uppercase = /^[^a-z]*$/;
 // regex for hexadecimal strings (any length)
-const regexes_hex = /^[0-9a-fA-F]*$/;
+const hex = /^[0-9a-fA-F]*$/;
 // Hash regexes for different algorithms and encodings
 // Helper function to create base64 regex with exact length and padding
 function fixedBase64(bodyLength, padding) {
@@ -54915,7 +55616,7 @@ const $ZodIntersection = /*@__PURE__*/ $constructor("$ZodIntersection", (inst, d
         return handleIntersectionResults(payload, left, right);
     };
 });
-function schemas_mergeValues(a, b) {
+function mergeValues(a, b) {
     // const aType = parse.t(a);
     // const bType = parse.t(b);
     if (a === b) {
@@ -54933,7 +55634,7 @@ function schemas_mergeValues(a, b) {
         for (const key of sharedKeys) {
             if (key === "__proto__")
                 continue;
-            const sharedValue = schemas_mergeValues(a[key], b[key]);
+            const sharedValue = mergeValues(a[key], b[key]);
             if (!sharedValue.valid) {
                 return {
                     valid: false,
@@ -54952,7 +55653,7 @@ function schemas_mergeValues(a, b) {
         for (let index = 0; index < a.length; index++) {
             const itemA = a[index];
             const itemB = b[index];
-            const sharedValue = schemas_mergeValues(itemA, itemB);
+            const sharedValue = mergeValues(itemA, itemB);
             if (!sharedValue.valid) {
                 return {
                     valid: false,
@@ -55011,7 +55712,7 @@ function handleIntersectionResults(result, left, right) {
                 result.issues.push(keyIssues.get(k));
         }
     }
-    const merged = schemas_mergeValues(left.value, right.value);
+    const merged = mergeValues(left.value, right.value);
     if (!merged.valid) {
         if (aborted(result))
             return result;
@@ -57138,7 +57839,7 @@ function _check(fn, params) {
     return ch;
 }
 // @__NO_SIDE_EFFECTS__
-function api_describe(description) {
+function describe(description) {
     const ch = new $ZodCheck({ check: "describe" });
     ch._zod.onattach = [
         (inst) => {
@@ -57996,8 +58697,8 @@ const formatMap = {
 // ==================== SIMPLE TYPE PROCESSORS ====================
 // the runtime patterns are lax so parse paths never overflow the regex stack; the emitted schema swaps in the exact block forms, which zod itself never executes
 const exactPatterns = new Map([
-    [base64Charset, regexes_base64],
-    [base64urlCharset, regexes_base64url],
+    [base64Charset, base64],
+    [base64urlCharset, base64url],
 ]);
 const exactPattern = (p) => exactPatterns.get(p) ?? p;
 const stringProcessor = (schema, ctx, _json, _params) => {
@@ -58735,7 +59436,7 @@ function toJSONSchema(input, params) {
 
 ;// CONCATENATED MODULE: ./node_modules/zod/v4/locales/en.js
 
-const en_error = () => {
+const error = () => {
     const Sizable = {
         string: { unit: "characters", verb: "to have" },
         file: { unit: "bytes", verb: "to have" },
@@ -58856,7 +59557,7 @@ const en_error = () => {
 };
 /* harmony default export */ function en() {
     return {
-        localeError: en_error(),
+        localeError: error(),
     };
 }
 
@@ -59176,11 +59877,11 @@ const _safeParse = (_Err) => (schema, value, _ctx) => {
     if (result instanceof Promise) {
         throw new $ZodAsyncError();
     }
-    return result.issues.length ? parse_failure(_Err, result.issues, ctx) : { success: true, data: result.value };
+    return result.issues.length ? failure(_Err, result.issues, ctx) : { success: true, data: result.value };
 };
 const safeParse = /* @__PURE__*/ _safeParse($ZodRealError);
 // the error is built on the first read of `error`: finalizing the issues and constructing the instance is most of a failing parse, and a caller that only branches on `success` never pays it. a getter in the literal keeps this small; the alternative, one shared accessor descriptor plus a hidden state slot, reads ~15% faster but costs ~75 B gzipped in every bundle
-function parse_failure(Err, issues, ctx) {
+function failure(Err, issues, ctx) {
     let error;
     return {
         success: false,
@@ -59206,7 +59907,7 @@ const _safeParseAsync = (_Err) => async (schema, value, _ctx) => {
     let result = schema._zod.run({ value, issues: [] }, ctx);
     if (result instanceof Promise)
         result = await result;
-    return result.issues.length ? parse_failure(_Err, result.issues, ctx) : { success: true, data: result.value };
+    return result.issues.length ? failure(_Err, result.issues, ctx) : { success: true, data: result.value };
 };
 const safeParseAsync = /* @__PURE__*/ _safeParseAsync($ZodRealError);
 // registry mirrors of the compiler's sentinels, so this module never imports the compiler
@@ -59261,7 +59962,7 @@ const _encode = (_Err) => {
     };
     return fn;
 };
-const parse_encode = /* @__PURE__*/ _encode($ZodRealError);
+const encode = /* @__PURE__*/ _encode($ZodRealError);
 const _decode = (_Err) => {
     const parse = _parse(_Err);
     const fn = (schema, value, _ctx, _params) => {
@@ -59269,7 +59970,7 @@ const _decode = (_Err) => {
     };
     return fn;
 };
-const parse_decode = /* @__PURE__*/ _decode($ZodRealError);
+const decode = /* @__PURE__*/ _decode($ZodRealError);
 const _encodeAsync = (_Err) => {
     const parseAsync = _parseAsync(_Err);
     const fn = async (schema, value, _ctx, _params) => {
@@ -59374,8 +60075,8 @@ const parse_safeParse = /* @__PURE__ */ _safeParse(ZodRealError);
 const parse_safeParseAsync = /* @__PURE__ */ _safeParseAsync(ZodRealError);
 
 // Codec functions
-const classic_parse_encode = /* @__PURE__ */ _encode(ZodRealError);
-const classic_parse_decode = /* @__PURE__ */ _decode(ZodRealError);
+const parse_encode = /* @__PURE__ */ _encode(ZodRealError);
+const parse_decode = /* @__PURE__ */ _decode(ZodRealError);
 const parse_encodeAsync = /* @__PURE__ */ _encodeAsync(ZodRealError);
 const parse_decodeAsync = /* @__PURE__ */ _decodeAsync(ZodRealError);
 const parse_safeEncode = /* @__PURE__ */ _safeEncode(ZodRealError);
@@ -59543,10 +60244,10 @@ const ZodType = /*@__PURE__*/ $constructor("ZodType", (inst, def) => {
         return parse_validateAsync(this, data, params);
     },
     encode: function _encode(data, params) {
-        return classic_parse_encode(this, data, params, { callee: _encode });
+        return parse_encode(this, data, params, { callee: _encode });
     },
     decode: function _decode(data, params) {
-        return classic_parse_decode(this, data, params, { callee: _decode });
+        return parse_decode(this, data, params, { callee: _decode });
     },
     encodeAsync: async function _encodeAsync(data, params) {
         return await parse_encodeAsync(this, data, params, { callee: _encodeAsync });
@@ -60161,7 +60862,7 @@ const ZodUnknown = /*@__PURE__*/ $constructor("ZodUnknown", (inst, def) => {
     ZodType.init(inst, def);
     inst._zod.processJSONSchema = (ctx, json, params) => unknownProcessor(inst, ctx, json, params);
 });
-function schemas_unknown() {
+function unknown() {
     return _unknown(ZodUnknown);
 }
 const ZodNever = /*@__PURE__*/ $constructor("ZodNever", (inst, def) => {
@@ -60247,10 +60948,10 @@ const ZodObject = /*@__PURE__*/ $constructor("ZodObject", (inst, def) => {
         return this.clone(mergeDefs(this._zod.def, { catchall: catchall }));
     },
     passthrough() {
-        return this.clone(mergeDefs(this._zod.def, { catchall: schemas_unknown() }));
+        return this.clone(mergeDefs(this._zod.def, { catchall: unknown() }));
     },
     loose() {
-        return this.clone(mergeDefs(this._zod.def, { catchall: schemas_unknown() }));
+        return this.clone(mergeDefs(this._zod.def, { catchall: unknown() }));
     },
     strict() {
         return this.clone(mergeDefs(this._zod.def, { catchall: never() }));
@@ -60305,7 +61006,7 @@ function looseObject(shape, params) {
     return new ZodObject({
         type: "object",
         shape,
-        catchall: schemas_unknown(),
+        catchall: unknown(),
         ...util.normalizeParams(params),
     });
 }
@@ -60835,8 +61536,8 @@ const ZodFunction = /*@__PURE__*/ (/* unused pure expression or super */ null &&
 function _function(params) {
     return new ZodFunction({
         type: "function",
-        input: Array.isArray(params?.input) ? tuple(params?.input) : (params?.input ?? array(schemas_unknown())),
-        output: params?.output ?? schemas_unknown(),
+        input: Array.isArray(params?.input) ? tuple(params?.input) : (params?.input ?? array(unknown())),
+        output: params?.output ?? unknown(),
     });
 }
 
@@ -60865,7 +61566,7 @@ function superRefine(fn, params) {
     return _superRefine(fn, params);
 }
 // Re-export describe and meta from core
-const schemas_describe = api_describe;
+const schemas_describe = describe;
 const schemas_meta = meta;
 const ZodInstanceOf = /*@__PURE__*/ $constructor("ZodInstanceOf", (inst, def) => {
     ZodCustom.init(inst, def);
@@ -60905,7 +61606,7 @@ const stringbool = (...args) => core._stringbool({
     Boolean: ZodBoolean,
     String: ZodString,
 }, ...args);
-function schemas_json(params) {
+function json(params) {
     const jsonSchema = lazy(() => {
         return union([schemas_string(params), schemas_number(), schemas_boolean(), schemas_null(), array(jsonSchema), record(schemas_string(), jsonSchema)]);
     });
@@ -60928,7 +61629,7 @@ function preprocess(fn, schema) {
 // added with the same snake_case style.
 
 /** Pinned defaults. Bump them here; the schema, the README and the examples follow. */
-const model_DEFAULTS = {
+const DEFAULTS = {
     k3sVersion: 'v1.31.3+k3s1',
     talosVersion: 'v1.9.0',
     rknnVersion: '2.3.2',
@@ -60947,7 +61648,7 @@ const tlsSchema = strictObject({
 })
     .describe('How the BMC certificate is trusted: a pinned fingerprint, or insecure: true.');
 const bmcSchema = strictObject({
-    endpoint: schemas_string().default(model_DEFAULTS.bmcEndpoint).describe('BMC base URL, e.g. https://10.10.88.70'),
+    endpoint: schemas_string().default(DEFAULTS.bmcEndpoint).describe('BMC base URL, e.g. https://10.10.88.70'),
     username: schemas_string().default('root').describe('BMC user. The password comes from the bmc-password input, never from this file.'),
     tls: tlsSchema.default({ insecure: false })
 })
@@ -61026,9 +61727,9 @@ const common = {
 };
 const npuSchema = strictObject({
     install_rknn: schemas_boolean().default(false).describe('Install the RKNN runtime (librknnrt.so).'),
-    rknn_version: schemas_string().default(model_DEFAULTS.rknnVersion),
+    rknn_version: schemas_string().default(DEFAULTS.rknnVersion),
     install_rkllm: schemas_boolean().default(false).describe('Install the RKLLM runtime (librkllmrt.so).'),
-    rkllm_version: schemas_string().default(model_DEFAULTS.rkllmVersion),
+    rkllm_version: schemas_string().default(DEFAULTS.rkllmVersion),
     deploy_rkllama: schemas_boolean().default(false).describe('Run rkllama (LLM API on the NPU) as a systemd service.'),
     model: schemas_string().optional().describe('Model to pre-download for rkllama, e.g. deepseek.'),
     model_quantization: schemas_string().default('w8a8')
@@ -61053,7 +61754,7 @@ const k3sClusterSchema = strictObject({
     armbian_image: armbianImageSchema,
     control_plane: union([k3sNodeSchema, array(k3sNodeSchema)]).describe('Server node(s); three for HA.'),
     workers: array(k3sNodeSchema).default([]),
-    k3s_version: schemas_string().default(model_DEFAULTS.k3sVersion),
+    k3s_version: schemas_string().default(DEFAULTS.k3sVersion),
     cluster_dns: schemas_string().default('10.96.0.10'),
     flannel_backend: schemas_enum(['vxlan', 'host-gw', 'wireguard-native', 'none']).default('vxlan'),
     // The plan's top-level NPU shorthands; merged into npu_config.
@@ -61066,14 +61767,14 @@ const talosClusterSchema = strictObject({
     '$schema': schemas_string().optional(),
     kind: literal('talos'),
     ...common,
-    talos_version: schemas_string().default(model_DEFAULTS.talosVersion),
+    talos_version: schemas_string().default(DEFAULTS.talosVersion),
     image_source: schemas_enum(['factory', 'local', 'url']).default('factory'),
     image_factory: strictObject({
-        overlay: schemas_string().default(model_DEFAULTS.factoryOverlay),
-        overlay_board: schemas_string().default(model_DEFAULTS.factoryOverlayBoard),
+        overlay: schemas_string().default(DEFAULTS.factoryOverlay),
+        overlay_board: schemas_string().default(DEFAULTS.factoryOverlayBoard),
         extensions: array(schemas_string()).default([])
     })
-        .default({ overlay: model_DEFAULTS.factoryOverlay, overlay_board: model_DEFAULTS.factoryOverlayBoard, extensions: [] }),
+        .default({ overlay: DEFAULTS.factoryOverlay, overlay_board: DEFAULTS.factoryOverlayBoard, extensions: [] }),
     image_path: schemas_string().optional().describe('Local metal-arm64 raw image (image_source: local) or URL (url).'),
     image_sha256: schemas_string().optional(),
     allow_scheduling_on_controlplane: schemas_boolean().default(true),
@@ -61096,7 +61797,7 @@ const DEFAULT_BOARD = 'default';
 function boards(file) {
     if (file.boards?.length)
         return file.boards.map((b, i) => ({ name: b.name, bmc: b.bmc, path: ['boards', i, 'bmc'] }));
-    const bmc = file.bmc ?? { endpoint: model_DEFAULTS.bmcEndpoint, username: 'root', tls: { insecure: false } };
+    const bmc = file.bmc ?? { endpoint: DEFAULTS.bmcEndpoint, username: 'root', tls: { insecure: false } };
     return [{ name: DEFAULT_BOARD, bmc, path: ['bmc'] }];
 }
 function npu(file, issues) {
@@ -61104,9 +61805,9 @@ function npu(file, issues) {
         return undefined;
     const base = file.npu_config ?? {
         install_rknn: false,
-        rknn_version: model_DEFAULTS.rknnVersion,
+        rknn_version: DEFAULTS.rknnVersion,
         install_rkllm: false,
-        rkllm_version: model_DEFAULTS.rkllmVersion,
+        rkllm_version: DEFAULTS.rkllmVersion,
         deploy_rkllama: false,
         model_quantization: 'w8a8'
     };
@@ -61121,7 +61822,7 @@ function npu(file, issues) {
     }
     return merged;
 }
-function normalize_normalize(file) {
+function normalize(file) {
     const issues = [];
     const boardList = boards(file);
     const single = boardList.length === 1;
@@ -61453,7 +62154,7 @@ function parseCluster(text, file) {
         if (!parsed.success)
             return { issues, locate };
     }
-    const { cluster, issues: normal } = normalize_normalize(parsed.data);
+    const { cluster, issues: normal } = normalize(parsed.data);
     cluster.network.gateway ??= defaultGateway(cluster);
     for (const f of [...normal, ...runChecks(cluster)])
         issues.push({ code: f.code, path: pathText(f.at), message: f.message, severity: f.severity ?? 'error', where: locator.locate(f.at) });
@@ -61500,7 +62201,7 @@ async function loadClusterFile(path, options = {}) {
     let bytes;
     let size;
     try {
-        const handle = await (0,promises_namespaceObject.open)(path, 'r');
+        const handle = await (0,promises_.open)(path, 'r');
         try {
             size = (await handle.stat()).size;
             // Never read more than the cap (+1 to know it was crossed): a 50 MB file costs nothing.
@@ -61543,571 +62244,6 @@ async function loadClusterFile(path, options = {}) {
     return { ...result, issues, cluster: issues.some((i) => i.severity === 'error') ? undefined : result.cluster };
 }
 
-;// CONCATENATED MODULE: ./src/core/phases/types.ts
-const emptyOutputs = () => ({ nodeStatus: {}, addons: [], timings: {}, values: {} });
-
-;// CONCATENATED MODULE: ./src/core/state/store.ts
-// Checkpoints in state-dir, so a failed run can simply be re-run and pick up where it stopped. One JSON
-// file per cluster, written atomically (temp file + rename) with mode 0600: it holds host key
-// fingerprints and hashes, never secrets (credentials live in the run's temp dir, state/credentials.ts).
-//
-// Two runs may share a state file: a deploy reads it again once it holds the board lock (reload), and
-// every save merges what this run changed into what is on disk now, so a run that waited for the lock,
-// or a drift run beside a deploy, never writes back a stale copy over another run's host keys and
-// flash records.
-
-
-
-class StateStore {
-    file;
-    data;
-    constructor(file, data) {
-        this.file = file;
-        this.data = data;
-    }
-    /** What was on disk when last read or written: the base that tells this run's changes from others'. */
-    base = empty();
-    static async open(stateDir, clusterName) {
-        const dir = (0,external_node_path_.join)(stateDir, clusterName);
-        await (0,promises_namespaceObject.mkdir)(dir, { recursive: true, mode: 0o700 });
-        const file = (0,external_node_path_.join)(dir, 'state.json');
-        const data = await readState(file);
-        const store = new StateStore(file, data);
-        store.base = store_clone(data);
-        return store;
-    }
-    /** Reads the file again (a deploy, once it holds the board lock); drops nothing this run changed. */
-    async reload() {
-        store_merge(this.data, this.base, (await readState(this.file)));
-        this.base = store_clone(this.data);
-    }
-    get dir() {
-        return this.file.slice(0, -'/state.json'.length);
-    }
-    node(id) {
-        return (this.data.nodes[id] ??= { phases: {} });
-    }
-    cluster() {
-        return this.data.cluster;
-    }
-    done(id, phase) {
-        return this.data.nodes[id]?.phases[phase];
-    }
-    async markDone(id, phase, fingerprint) {
-        this.node(id).phases[phase] = { at: new Date().toISOString(), ...(fingerprint ? { fingerprint } : {}) };
-        await this.save();
-    }
-    async clear(id, phase) {
-        if (phase)
-            delete this.node(id).phases[phase];
-        else
-            this.node(id).phases = {};
-        await this.save();
-    }
-    /** Saves of this store run one after another: each merges against what the previous one wrote. */
-    saving = Promise.resolve();
-    save() {
-        const next = this.saving.then(() => this.saveNow());
-        this.saving = next.catch(() => undefined);
-        return next;
-    }
-    async saveNow() {
-        // What another run wrote since we read the file stays; what this run changed wins.
-        const disk = await readState(this.file);
-        store_merge(this.data, this.base, disk);
-        const text = JSON.stringify(this.data, null, 2) + '\n';
-        // Changes made while the write is in flight differ from this base, so they stay this run's.
-        this.base = JSON.parse(text);
-        // A unique temp name per call: concurrent saves (pipelined nodes) must not rename each other's file.
-        const tmp = `${this.file}.${(0,external_node_crypto_namespaceObject.randomUUID)()}.tmp`;
-        await (0,promises_namespaceObject.writeFile)(tmp, text, { mode: 0o600 });
-        await (0,promises_namespaceObject.rename)(tmp, this.file);
-    }
-}
-const empty = () => ({ version: 1, nodes: {}, cluster: {} });
-const store_clone = (value) => JSON.parse(JSON.stringify(value));
-const store_isObject = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
-const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
-async function readState(file) {
-    try {
-        return JSON.parse(await (0,promises_namespaceObject.readFile)(file, 'utf8'));
-    }
-    catch (error) {
-        if (error.code !== 'ENOENT')
-            throw error;
-        return empty();
-    }
-}
-/**
- * Three-way merge in place, key by key at every object level: where `mem` still equals `base` (this
- * run did not touch it) it takes `disk` (another run's write, or a deletion); where it differs, it
- * keeps this run's value. Objects are merged in place so references the phases hold stay live.
- */
-function store_merge(mem, base, disk) {
-    for (const key of new Set([...Object.keys(mem), ...Object.keys(base ?? {}), ...Object.keys(disk ?? {})])) {
-        const m = mem[key];
-        const b = base?.[key];
-        const d = disk?.[key];
-        if (store_isObject(m) && store_isObject(d) && (b === undefined || store_isObject(b))) {
-            store_merge(m, b, d);
-            continue;
-        }
-        if (!same(m, b))
-            continue;
-        if (d === undefined)
-            delete mem[key];
-        else
-            mem[key] = store_clone(d);
-    }
-}
-
-;// CONCATENATED MODULE: ./src/core/run.ts
-// The one entry point every front calls. It loads and validates the cluster file, then plans, deploys or
-// checks drift by ordering the phase modules. It prints nothing itself: all output goes through the
-// reporter, and the caller maps the result to outputs, a summary and an exit code.
-
-
-
-
-
-
-function configFilePath(settings) {
-    return (0,external_node_path_.isAbsolute)(settings.configPath) ? settings.configPath : (0,external_node_path_.join)(settings.workingDirectory, settings.configPath);
-}
-/** Nodes selected by the `nodes` setting (validated earlier). */
-function selectNodes(cluster, settings) {
-    if (!settings.nodes?.length)
-        return cluster.nodes;
-    const wanted = new Set(settings.nodes);
-    return cluster.nodes.filter((n) => wanted.has(n.id));
-}
-function selectPhases(cluster, settings) {
-    const all = phasesFor(cluster);
-    return settings.phases?.length ? all.filter((p) => settings.phases.includes(p)) : all;
-}
-async function load(settings) {
-    return loadClusterFile(configFilePath(settings), { displayPath: settings.configPath, workingDirectory: settings.workingDirectory });
-}
-/** Serial fallback when no pipelining scheduler is wired: each step for every node in order. */
-async function serialNodeSteps(nodes, steps) {
-    for (const step of steps)
-        for (const node of nodes)
-            await step.run(node);
-}
-async function buildPlan(ctx, modules, phases) {
-    const steps = [];
-    for (const phase of phases) {
-        const module = modules.find((m) => m.name === phase && m.appliesTo(ctx.cluster));
-        if (module)
-            steps.push(...(await module.plan(ctx)));
-        else
-            steps.push(...staticPlan(ctx.cluster, ctx.nodes, [phase]));
-    }
-    return steps;
-}
-async function execute(settings, makeDeps, reporter, engine) {
-    const outputs = emptyOutputs();
-    const loaded = await load(settings);
-    const issues = [...loaded.issues];
-    const cluster = loaded.cluster;
-    if (!cluster || issues.some((i) => i.severity === 'error'))
-        return { status: 'invalid', issues, load: loaded, outputs };
-    // validate too: the recipients given (age-parsed) and the other run settings are part of the check.
-    issues.push(...(engine.checkSettings?.(cluster, settings) ?? []));
-    if (issues.some((i) => i.severity === 'error'))
-        return { status: 'invalid', issues, load: loaded, cluster, outputs };
-    outputs.apiEndpoint = cluster.apiEndpoint;
-    if (settings.command === 'validate')
-        return { status: 'ok', issues, load: loaded, cluster, outputs };
-    const deps = await makeDeps(cluster);
-    const state = await StateStore.open(settings.stateDir, cluster.name);
-    const ctx = { cluster, settings, deps, reporter, state, nodes: selectNodes(cluster, settings), outputs };
-    const phases = selectPhases(cluster, settings);
-    const base = { issues, load: loaded, cluster, outputs };
-    if (settings.command === 'plan')
-        return { status: 'ok', ...base, plan: await buildPlan(ctx, engine.modules, phases) };
-    if (settings.command === 'drift') {
-        if (!engine.drift)
-            throw new Error('drift is not available in this build');
-        try {
-            const findings = await engine.drift(ctx, engine.modules);
-            const status = findings.some((f) => f.kind === 'unreachable') ? 'error' : findings.length ? 'drift' : 'ok';
-            return { status, ...base, findings };
-        }
-        catch (error) {
-            return { status: 'error', ...base, findings: [], error: error };
-        }
-    }
-    const release = engine.lock ? await engine.lock(ctx) : async () => { };
-    const steps = { spans: [] };
-    try {
-        // A run that waited for the lock reads what the run before it recorded (host keys, flash records).
-        await state.reload();
-        await deploy(ctx, engine, phases, steps);
-        await engine.publish?.(ctx);
-        return { status: 'ok', ...base, steps: steps.spans };
-    }
-    catch (error) {
-        if (error instanceof core_errors/* ConfigError */.xL)
-            return { status: 'invalid', ...base, issues: [...issues, ...error.issues] };
-        return { status: 'failed', ...base, error: error, steps: steps.spans };
-    }
-    finally {
-        await release();
-    }
-}
-async function deploy(ctx, engine, phases, steps) {
-    const modules = phases
-        .map((phase) => engine.modules.find((m) => m.name === phase && m.appliesTo(ctx.cluster)))
-        .filter((m) => m !== undefined);
-    const missing = phases.filter((p) => !modules.some((m) => m.name === p));
-    if (missing.length)
-        ctx.reporter.warn(`phases not available in this build, skipped: ${missing.join(', ')}`);
-    // Leading node-scoped phases (flash, boot, os-bootstrap) run per node and may overlap across nodes;
-    // the first cluster-scoped phase starts once every node is through them.
-    let i = 0;
-    const nodeSteps = [];
-    for (; i < modules.length && modules[i].scope === 'node'; i++) {
-        const module = modules[i];
-        nodeSteps.push({ phase: module.name, run: (node) => timed(ctx, steps, module, () => module.runNode(ctx, node), node) });
-    }
-    if (nodeSteps.length)
-        await (engine.runNodeSteps ?? serialNodeSteps)(ctx.nodes, nodeSteps);
-    for (; i < modules.length; i++) {
-        const module = modules[i];
-        if (module.scope === 'cluster') {
-            await ctx.reporter.group(`${module.name}`, () => timed(ctx, steps, module, () => module.run(ctx)));
-        }
-        else {
-            await ctx.reporter.group(`${module.name}`, async () => {
-                for (const node of ctx.nodes)
-                    await timed(ctx, steps, module, () => module.runNode(ctx, node), node);
-            });
-        }
-    }
-}
-async function timed(ctx, steps, module, fn, node) {
-    const started = Date.now();
-    const span = { phase: module.name, ...(node ? { node: node.id } : {}), start: started, end: 0, outcome: 'failed' };
-    try {
-        const result = await fn();
-        span.outcome = result.changed ? 'changed' : 'unchanged';
-        ctx.reporter.info(`${node ? `${node.id}: ` : ''}${module.name}: ${result.changed ? 'changed' : 'unchanged'} — ${result.summary}`);
-    }
-    catch (error) {
-        if (error instanceof core_errors/* PhaseError */.wo || error instanceof core_errors/* ConfigError */.xL)
-            throw error;
-        const seen = error instanceof Error ? error.message : String(error);
-        throw new core_errors/* PhaseError */.wo(module.name, node?.id, seen, 're-run the same command; finished nodes and phases are skipped', {
-            cause: error
-        });
-    }
-    finally {
-        ctx.outputs.timings[module.name] = (ctx.outputs.timings[module.name] ?? 0) + (Date.now() - started) / 1000;
-        span.end = Date.now();
-        steps.spans.push(span);
-    }
-}
-
-;// CONCATENATED MODULE: ./src/cli/excerpt.ts
-// A compiler-style excerpt for a config issue: the file line and a caret under the column. The line
-// comes from a file someone else may have written: control and bidi characters are shown as "?" (no
-// terminal escape sequences reach the screen), and a long line is cut to a window around the column.
-
-
-/** Characters of the source line shown at most. */
-const EXCERPT_WIDTH = 160;
-const UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
-function formatIssue(issue, source) {
-    const head = `${issue.severity}: ${issue.where ? `${issue.where.file}:${issue.where.line}:${issue.where.column}: ` : ''}${issue.path}: ${issue.message}`.replace(UNSAFE, '?');
-    if (!issue.where || source === undefined)
-        return head;
-    const raw = source.split('\n')[issue.where.line - 1];
-    if (raw === undefined)
-        return head;
-    let line = raw.replace(/\r$/, '').replace(UNSAFE, '?');
-    let caret = Math.max(0, issue.where.column - 1);
-    if (line.length > EXCERPT_WIDTH) {
-        const start = Math.max(0, Math.min(caret - EXCERPT_WIDTH / 2, line.length - EXCERPT_WIDTH));
-        line = (start > 0 ? '…' : '') + line.slice(start, start + EXCERPT_WIDTH) + (start + EXCERPT_WIDTH < line.length ? '…' : '');
-        caret = caret - start + (start > 0 ? 1 : 0);
-    }
-    const gutter = String(issue.where.line);
-    return [head, `  ${gutter} | ${line}`, `  ${' '.repeat(gutter.length)} | ${' '.repeat(caret)}^`].join('\n');
-}
-/** The file for excerpts, never more of it than the loader reads (a 50 MB file is not loaded twice). */
-async function readForExcerpts(path) {
-    try {
-        const handle = await (0,promises_namespaceObject.open)(path, 'r');
-        try {
-            const buffer = Buffer.alloc(MAX_FILE_BYTES + 1);
-            const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-            return buffer.subarray(0, bytesRead).toString('utf8');
-        }
-        finally {
-            await handle.close();
-        }
-    }
-    catch {
-        return undefined;
-    }
-}
-
-;// CONCATENATED MODULE: external "node:util"
-const external_node_util_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util");
-;// CONCATENATED MODULE: ./src/core/tools/mirror.ts
-// The `mirror` setting: one URL base for every download, and (K3s) the nodes' apt sources. It reaches
-// the runner's HTTP client and, as data, scripts on the nodes, so it is held to a strict shape:
-// http(s)://host[:port][/path] with a path of plain URL characters: no credentials, query, fragment,
-// spaces, quotes or shell syntax. http is allowed because every byte it serves is checked against a
-// digest that never comes from it.
-const LABEL = '[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?';
-const MIRROR = new RegExp(`^https?://(?:${LABEL}(?:\\.${LABEL})*|\\[[0-9A-Fa-f:.]+\\])(?::(\\d{1,5}))?(?:/[A-Za-z0-9._~%/-]*)?$`);
-/** The mirror base without trailing slashes, or a message saying what is wrong with it. */
-function checkMirror(value) {
-    const m = MIRROR.exec(value);
-    if (!m || (m[1] !== undefined && Number(m[1]) > 65535) || /%(?![0-9A-Fa-f]{2})/.test(value))
-        return { problem: `mirror ${JSON.stringify(value)} is not a URL base of the form http(s)://host[:port][/path] (letters, digits and . _ ~ % - / only)` };
-    return { mirror: value.replace(/\/+$/, '') };
-}
-
-;// CONCATENATED MODULE: ./src/cli/settings.ts
-// Flags and environment → RunSettings for the CLI. Secrets come only from the environment (or files
-// the environment names), never from flags, so they stay out of shell history and `ps`.
-
-
-
-
-
-
-
-const SHARED_FLAGS = {
-    config: { type: 'string', short: 'c', default: 'cluster.yaml' },
-    'working-directory': { type: 'string', default: '.' },
-    phases: { type: 'string' },
-    nodes: { type: 'string' },
-    reflash: { type: 'boolean', default: false },
-    confirm: { type: 'string' },
-    'fail-on-drift': { type: 'boolean', default: false },
-    'state-dir': { type: 'string' },
-    mirror: { type: 'string' },
-    json: { type: 'boolean', default: false },
-    verbose: { type: 'boolean', short: 'v', default: false },
-    help: { type: 'boolean', short: 'h', default: false }
-};
-class UsageError extends Error {
-}
-const settings_list = (v) => (v ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-function fromEnvOrFile(env, name) {
-    if (env[name])
-        return env[name];
-    const file = env[`${name}_FILE`];
-    return file ? (0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8') : undefined;
-}
-function parseCli(command, argv, env = process.env) {
-    const { values } = (0,external_node_util_namespaceObject.parseArgs)({ args: argv, options: SHARED_FLAGS, allowPositionals: false, strict: true });
-    const phases = settings_list(values.phases);
-    const bad = phases.filter((p) => !PHASES.includes(p));
-    if (bad.length)
-        throw new UsageError(`--phases: unknown phase(s) ${bad.join(', ')}; expected some of ${PHASES.join(', ')}`);
-    const mirrorValue = values.mirror ?? env.TPI_MIRROR;
-    const mirror = mirrorValue ? checkMirror(mirrorValue) : undefined;
-    if (mirror && 'problem' in mirror)
-        throw new UsageError(`--mirror: ${mirror.problem}`);
-    const settings = {
-        command,
-        configPath: values.config,
-        workingDirectory: values['working-directory'],
-        phases: phases.length ? phases : undefined,
-        nodes: settings_list(values.nodes).length ? settings_list(values.nodes) : undefined,
-        reflash: values.reflash,
-        confirm: values.confirm,
-        failOnDrift: values['fail-on-drift'],
-        stateDir: values['state-dir'] ?? env.TPI_STATE_DIR ?? (0,external_node_path_.join)((0,external_node_os_namespaceObject.homedir)(), '.local', 'state', 'turingpi-cluster'),
-        mirror: mirror?.mirror,
-        digestCatalog: env.TPI_LAB_CATALOG ? readCatalogFile(env.TPI_LAB_CATALOG) : undefined,
-        tempDir: (0,external_node_path_.join)(env.TMPDIR ?? (0,external_node_os_namespaceObject.tmpdir)(), `turingpi-cluster-${process.pid}`),
-        bmcUsername: env.TPI_BMC_USERNAME,
-        secrets: {
-            bmcPassword: fromEnvOrFile(env, 'TPI_BMC_PASSWORD'),
-            sshPrivateKey: fromEnvOrFile(env, 'TPI_SSH_PRIVATE_KEY'),
-            artifactRecipients: settings_list(env.TPI_ARTIFACT_RECIPIENTS?.replace(/\n/g, ',')),
-            artifactPassphrase: fromEnvOrFile(env, 'TPI_ARTIFACT_PASSPHRASE'),
-            talosSecrets: fromEnvOrFile(env, 'TPI_TALOS_SECRETS')
-        }
-    };
-    return { settings, json: values.json, verbose: values.verbose, help: values.help };
-}
-
-;// CONCATENATED MODULE: ./src/cli/terminal-reporter.ts
-class TerminalReporter {
-    out;
-    verbose;
-    secrets = new Set();
-    depth = 0;
-    constructor(out = (line) => process.stderr.write(line + '\n'), verbose = false) {
-        this.out = out;
-        this.verbose = verbose;
-    }
-    print(line) {
-        let text = line;
-        for (const s of this.secrets)
-            text = text.split(s).join('***');
-        this.out('  '.repeat(this.depth) + text);
-    }
-    info(message) {
-        this.print(message);
-    }
-    debug(message) {
-        if (this.verbose)
-            this.print(`debug: ${message}`);
-    }
-    warn(message, where) {
-        this.print(`warning: ${where ? `${where.file}:${where.line}:${where.column}: ` : ''}${message}`);
-    }
-    error(message, where) {
-        this.print(`error: ${where ? `${where.file}:${where.line}:${where.column}: ` : ''}${message}`);
-    }
-    async group(title, fn) {
-        this.print(`▸ ${title}`);
-        this.depth++;
-        try {
-            return await fn();
-        }
-        finally {
-            this.depth--;
-        }
-    }
-    secret(value) {
-        if (value.length >= 4)
-            this.secrets.add(value);
-    }
-}
-
-;// CONCATENATED MODULE: ./src/cli/commands/shared.ts
-// What every verb does: parse flags, run the core, print issues with source excerpts, pick an exit code.
-
-
-
-
-
-const processIo = {
-    out: (t) => process.stdout.write(t + '\n'),
-    err: (t) => process.stderr.write(t + '\n'),
-    env: process.env
-};
-function helpText(spec) {
-    return [
-        `turingpi-cluster ${spec.name} — ${spec.short}`,
-        '',
-        'Flags: --config FILE (cluster.yaml)  --working-directory DIR  --phases a,b  --nodes h1,h2',
-        '       --reflash  --confirm NAME  --fail-on-drift  --state-dir DIR  --mirror URL  --json  -v',
-        'Secrets from the environment: TPI_BMC_PASSWORD, TPI_SSH_PRIVATE_KEY, TPI_ARTIFACT_RECIPIENTS,',
-        '       TPI_ARTIFACT_PASSPHRASE, TPI_TALOS_SECRETS (each also as NAME_FILE=path).',
-        '',
-        'Example:',
-        `  ${spec.example}`
-    ].join('\n');
-}
-async function runVerb(spec, argv, io = processIo) {
-    const { settings, json, verbose, help } = parseCli(spec.name, argv, io.env);
-    if (help) {
-        io.out(helpText(spec));
-        return 0;
-    }
-    const reporter = new TerminalReporter(io.err, verbose);
-    for (const s of [settings.secrets.bmcPassword, settings.secrets.sshPrivateKey, settings.secrets.artifactPassphrase, settings.secrets.talosSecrets])
-        if (s)
-            reporter.secret(s);
-    const runtime = await createRuntime(settings, reporter, 'cli');
-    const result = await execute(settings, runtime.makeDeps, reporter, runtime.engine);
-    if (result.issues.length) {
-        const source = await readForExcerpts(configFilePath(settings));
-        for (const issue of result.issues)
-            io.err(formatIssue(issue, source));
-    }
-    if (result.status === 'invalid')
-        return 1;
-    const code = spec.render(result, io, json);
-    const failed = runtime.failed(result);
-    // The same text the action annotates (a PhaseError names node, phase, what was seen, how to
-    // resume), through the reporter so that secrets are masked.
-    if (failed)
-        reporter.error(failed);
-    return failed && code === 0 ? 1 : code;
-}
-
-
-/***/ }),
-
-/***/ 2575:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   t: () => (/* binding */ validate)
-/* harmony export */ });
-const validate = {
-    name: 'validate',
-    short: 'Checks the cluster file and prints every problem with its line and column.',
-    example: 'turingpi-cluster validate --config examples/k3s-cluster.yaml',
-    render(result, io, json) {
-        if (json)
-            io.out(JSON.stringify({ valid: true, cluster: result.cluster?.name, nodes: result.cluster?.nodes.length }));
-        else
-            io.out(`${result.cluster?.name}: valid (${result.cluster?.kind}, ${result.cluster?.nodes.length} nodes)`);
-        return 0;
-    }
-};
-
-
-/***/ }),
-
-/***/ 486:
-/***/ ((module, __webpack_exports__, __nccwpck_require__) => {
-
-__nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   i: () => (/* binding */ main)
-/* harmony export */ });
-/* harmony import */ var _cjs_shim_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5283);
-/* harmony import */ var _commands_deploy_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2682);
-/* harmony import */ var _commands_drift_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(2930);
-/* harmony import */ var _commands_plan_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(1754);
-/* harmony import */ var _commands_shared_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(5428);
-/* harmony import */ var _commands_validate_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(2575);
-// `turingpi-cluster <verb>`: the laptop front over the same core as the action.
-
-
-
-
-
-
-const verbs = [_commands_validate_js__WEBPACK_IMPORTED_MODULE_5__/* .validate */ .t, _commands_plan_js__WEBPACK_IMPORTED_MODULE_3__/* .plan */ .e, _commands_deploy_js__WEBPACK_IMPORTED_MODULE_1__/* .deploy */ .g, _commands_drift_js__WEBPACK_IMPORTED_MODULE_2__/* .drift */ .U];
-function usage() {
-    return ['usage: turingpi-cluster <verb> [flags]', '', ...verbs.map((v) => `  ${v.name.padEnd(9)} ${v.short}`), '', 'turingpi-cluster <verb> --help for flags'].join('\n');
-}
-async function main(argv) {
-    const [name, ...rest] = argv;
-    const spec = verbs.find((v) => v.name === name);
-    if (!spec) {
-        _commands_shared_js__WEBPACK_IMPORTED_MODULE_4__/* .processIo */ .Wr.err(usage());
-        return name === undefined || name === '--help' || name === '-h' ? 0 : 1;
-    }
-    try {
-        return await (0,_commands_shared_js__WEBPACK_IMPORTED_MODULE_4__/* .runVerb */ .b0)(spec, rest);
-    }
-    catch (error) {
-        _commands_shared_js__WEBPACK_IMPORTED_MODULE_4__/* .processIo */ .Wr.err(`error: ${error.message}`);
-        return 1;
-    }
-}
-process.exitCode = await main(process.argv.slice(2));
-
-__webpack_async_result__();
-} catch(e) { __webpack_async_result__(e); } }, 1);
 
 /***/ }),
 
@@ -62148,6 +62284,249 @@ class PhaseError extends TpiError {
         this.seen = seen;
         this.resume = resume;
     }
+}
+
+
+/***/ }),
+
+/***/ 6835:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Ke: () => (/* binding */ lockFile),
+/* harmony export */   LS: () => (/* binding */ acquireBoardLocks),
+/* harmony export */   pl: () => (/* binding */ pidAlive)
+/* harmony export */ });
+/* unused harmony exports acquireBoardLock, withBoardLocks */
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8161);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_os__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1455);
+/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_fs_promises__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_2__);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(4296);
+// One lock file per board in state-dir, so two runs on the same runner never flash or power-cycle the
+// same board at once (the workflow's concurrency group covers runs of one workflow; this covers the
+// CLI and other workflows). Created with O_EXCL; a lock whose owner died (pid gone on this host) or that
+// is older than any run can last is taken over with a warning, under a guard file so only one run does.
+
+
+
+
+const DEFAULTS = { waitTimeoutMs: 30 * 60_000, pollMs: 2000, infoEveryMs: 30_000, maxAgeMs: 6 * 3600_000 };
+/** A lock file still empty after this long belongs to a writer that died between create and write. */
+const EMPTY_GRACE_MS = 10_000;
+function pidAlive(pid) {
+    try {
+        process.kill(pid, 0);
+        return true;
+    }
+    catch (error) {
+        // EPERM: the process exists but belongs to someone else.
+        return error.code === 'EPERM';
+    }
+}
+function lockFile(stateDir, board) {
+    return (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(stateDir, 'locks', `board-${board.replace(/[^A-Za-z0-9._-]/g, '_')}.lock`);
+}
+function describe(info) {
+    return `run ${info.runId} (pid ${info.pid} on ${info.host}, since ${info.startedAt})`;
+}
+async function readInfo(file) {
+    try {
+        const text = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.readFile)(file, 'utf8');
+        const info = JSON.parse(text);
+        return typeof info.pid === 'number' && typeof info.host === 'string' ? info : 'unreadable';
+    }
+    catch (error) {
+        return error.code === 'ENOENT' ? 'missing' : 'unreadable';
+    }
+}
+async function tryCreate(file, info) {
+    try {
+        const handle = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.open)(file, 'wx', 0o600);
+        try {
+            await handle.writeFile(JSON.stringify(info) + '\n');
+        }
+        finally {
+            await handle.close();
+        }
+        return true;
+    }
+    catch (error) {
+        if (error.code === 'EEXIST')
+            return false;
+        throw error;
+    }
+}
+/** Why the lock in `info` is stale, or undefined when its owner may still be working. */
+function staleReason(info, options) {
+    if (info.host === options.host && !options.isAlive(info.pid))
+        return `pid ${info.pid} is no longer running on ${info.host}`;
+    const age = options.now() - Date.parse(info.startedAt);
+    if (!(age < options.maxAgeMs))
+        return `it is older than ${Math.round(options.maxAgeMs / 60_000)} min`;
+    return undefined;
+}
+/**
+ * Removes a stale lock under a guard file, so that of several runs that saw the same stale lock only
+ * one removes it, and only while it is still that same lock (never a fresh one another run just took).
+ * 'busy': another run holds the guard; the caller waits a poll interval and looks again.
+ */
+async function takeOver(file, seen, now) {
+    const guard = `${file}.takeover`;
+    try {
+        await (await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.open)(guard, 'wx', 0o600)).close();
+    }
+    catch (error) {
+        if (error.code !== 'EEXIST')
+            throw error;
+        // A guard left behind by a run killed in the middle of a takeover would block everyone forever.
+        const age = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.stat)(guard).then((s) => now() - s.mtimeMs, () => 0);
+        if (age > EMPTY_GRACE_MS)
+            await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.unlink)(guard).catch(() => { });
+        return 'busy';
+    }
+    try {
+        const current = await readInfo(file);
+        const same = seen === 'unreadable' ? current === 'unreadable' : typeof current === 'object' && JSON.stringify(current) === JSON.stringify(seen);
+        if (!same)
+            return 'changed';
+        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.unlink)(file).catch((error) => {
+            if (error.code !== 'ENOENT')
+                throw error;
+        });
+        return 'removed';
+    }
+    finally {
+        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.unlink)(guard).catch(() => { });
+    }
+}
+async function acquireBoardLock(board, options) {
+    const o = {
+        ...DEFAULTS,
+        host: (0,node_os__WEBPACK_IMPORTED_MODULE_0__.hostname)(),
+        pid: process.pid,
+        now: Date.now,
+        sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+        isAlive: pidAlive,
+        ...options
+    };
+    const file = lockFile(o.stateDir, board);
+    await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.mkdir)((0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(o.stateDir, 'locks'), { recursive: true, mode: 0o700 });
+    const started = o.now();
+    let lastInfo = -Infinity;
+    for (;;) {
+        const mine = { pid: o.pid, host: o.host, runId: o.runId, startedAt: new Date(o.now()).toISOString(), board };
+        if (await tryCreate(file, mine))
+            return { board, file, release: () => release(file, mine, o.reporter) };
+        const held = await readInfo(file);
+        if (held === 'missing')
+            continue; // released between our create and read: try again at once
+        if (held === 'unreadable') {
+            const age = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.stat)(file).then((s) => o.now() - s.mtimeMs, () => 0);
+            if (age > EMPTY_GRACE_MS) {
+                const outcome = await takeOver(file, 'unreadable', o.now);
+                if (outcome === 'removed')
+                    o.reporter.warn(`board ${board}: lock file ${file} was unreadable and ${Math.round(age / 1000)} s old; took it over`);
+                if (outcome === 'busy')
+                    await o.sleep(o.pollMs);
+                continue;
+            }
+        }
+        else {
+            const stale = staleReason(held, o);
+            if (stale) {
+                const outcome = await takeOver(file, held, o.now);
+                if (outcome === 'removed')
+                    o.reporter.warn(`board ${board}: took over the lock of ${describe(held)} because ${stale}`);
+                if (outcome === 'busy')
+                    await o.sleep(o.pollMs);
+                continue;
+            }
+        }
+        const waited = o.now() - started;
+        const holder = held === 'unreadable' ? 'another run' : describe(held);
+        if (waited >= o.waitTimeoutMs)
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .TpiError */ .at('BoardLocked', `board ${board} is locked by ${holder}; gave up after ${Math.round(waited / 1000)} s. ` +
+                `If that run is gone, delete ${file} and re-run`);
+        if (waited - lastInfo >= o.infoEveryMs || lastInfo === -Infinity) {
+            o.reporter.info(`board ${board} is locked by ${holder}; waiting (${Math.round(waited / 1000)} s of ${Math.round(o.waitTimeoutMs / 1000)} s)`);
+            lastInfo = waited;
+        }
+        await o.sleep(o.pollMs);
+    }
+}
+async function release(file, mine, reporter) {
+    const held = await readInfo(file);
+    if (held === 'missing')
+        return;
+    if (held === 'unreadable' || held.pid !== mine.pid || held.runId !== mine.runId || held.startedAt !== mine.startedAt) {
+        reporter.warn(`board ${mine.board}: the lock ${file} now belongs to ${held === 'unreadable' ? 'another run' : describe(held)}; left in place`);
+        return;
+    }
+    await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.unlink)(file).catch((error) => {
+        if (error.code !== 'ENOENT')
+            throw error;
+    });
+}
+/**
+ * Locks several boards in name order (so two runs that need overlapping boards cannot deadlock) and
+ * returns one release that frees them all, in reverse order, even if one release fails.
+ */
+async function acquireBoardLocks(boards, options) {
+    const held = [];
+    try {
+        for (const board of [...new Set(boards)].sort())
+            held.push(await acquireBoardLock(board, options));
+    }
+    catch (error) {
+        await releaseAll(held, options.reporter);
+        throw error;
+    }
+    return () => releaseAll(held, options.reporter);
+}
+async function releaseAll(held, reporter) {
+    for (const lock of [...held].reverse()) {
+        try {
+            await lock.release();
+        }
+        catch (error) {
+            reporter.warn(`board ${lock.board}: could not release ${lock.file}: ${error.message}`);
+        }
+    }
+    held.length = 0;
+}
+/** Runs fn while holding the locks of the given boards; releases them in finally. */
+async function withBoardLocks(boards, options, fn) {
+    const releaseLocks = await acquireBoardLocks(boards, options);
+    try {
+        return await fn();
+    }
+    finally {
+        await releaseLocks();
+    }
+}
+
+
+/***/ }),
+
+/***/ 9644:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   _: () => (/* binding */ lockRunBoards),
+/* harmony export */   n: () => (/* binding */ boardLockKey)
+/* harmony export */ });
+/* harmony import */ var _board_lock_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6835);
+
+function boardLockKey(board) {
+    return board.bmc.endpoint.replace(/^[a-z]+:\/\//i, '').replace(/\/+$/, '');
+}
+/** Acquires the locks for a deploy; resolves to the release function run.ts calls in finally. */
+function lockRunBoards(ctx, options) {
+    const boards = ctx.cluster.boardList.filter((b) => ctx.nodes.some((n) => n.board === b.name));
+    return (0,_board_lock_js__WEBPACK_IMPORTED_MODULE_0__/* .acquireBoardLocks */ .LS)(boards.map(boardLockKey), { ...options, stateDir: ctx.settings.stateDir, reporter: ctx.reporter });
 }
 
 
@@ -62472,6 +62851,11 @@ function timelineMermaid(spans, title) {
             const name = s.outcome === 'unchanged' ? `${s.phase} (no change)` : s.outcome === 'failed' ? `${s.phase} FAILED` : s.phase;
             // A zero-length bar would not be drawn at all; one millisecond is.
             out.push(`    ${name} :${TAGS[s.outcome]}t${++id}, ${s.start}, ${Math.max(s.end, s.start + 1)}`);
+            // Its parts right under it (flash: the upload, then the BMC's CRC read-back), so the time the BMC
+            // spent reading back is told apart from the upload that the serial flash slot waits on.
+            for (const stage of s.stages ?? []) {
+                out.push(`    ${s.phase} ${ganttText(stage.name)} :${TAGS[s.outcome]}t${++id}, ${stage.start}, ${Math.max(stage.end, stage.start + 1)}`);
+            }
         }
     }
     return out.join('\n') + '\n';
@@ -62495,7 +62879,17 @@ function timelineTable(spans) {
     return {
         title: 'Timeline',
         header: ['Node', 'Phase', 'From (s)', 'To (s)', 'Seconds', 'Result'],
-        rows: sections(spans).flatMap((section) => section.spans.map((s) => [s.node ?? '(cluster)', s.phase, seconds(s.start - first), seconds(s.end - first), seconds(s.end - s.start), s.outcome]))
+        rows: sections(spans).flatMap((section) => section.spans.flatMap((s) => [
+            [s.node ?? '(cluster)', s.phase, seconds(s.start - first), seconds(s.end - first), seconds(s.end - s.start), s.outcome],
+            ...(s.stages ?? []).map((stage) => [
+                s.node ?? '(cluster)',
+                `${s.phase} ${stage.name}`,
+                seconds(stage.start - first),
+                seconds(stage.end - first),
+                seconds(stage.end - stage.start),
+                s.outcome
+            ])
+        ]))
     };
 }
 
@@ -62678,10 +63072,31 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("net");
 
 /***/ }),
 
+/***/ 1455:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+
+/***/ }),
+
+/***/ 8161:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+
+/***/ }),
+
 /***/ 6760:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+
+/***/ }),
+
+/***/ 7975:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util");
 
 /***/ }),
 

@@ -28370,99 +28370,30 @@ module.exports = {
 
 /***/ }),
 
-/***/ 915:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   Uw: () => (/* binding */ State)
-/* harmony export */ });
-/* unused harmony exports Input, Output */
-// Input, output and state keys in one place (kebab-case as GitHub users write them).
-var Input;
-(function (Input) {
-    Input["Command"] = "command";
-    Input["Config"] = "config";
-    Input["WorkingDirectory"] = "working-directory";
-    Input["BmcUsername"] = "bmc-username";
-    Input["BmcPassword"] = "bmc-password";
-    Input["SshPrivateKey"] = "ssh-private-key";
-    Input["ArtifactRecipients"] = "artifact-recipients";
-    Input["ArtifactPassphrase"] = "artifact-passphrase";
-    Input["TalosSecrets"] = "talos-secrets";
-    Input["Phases"] = "phases";
-    Input["Nodes"] = "nodes";
-    Input["Reflash"] = "reflash";
-    Input["Confirm"] = "confirm";
-    Input["FailOnDrift"] = "fail-on-drift";
-    Input["StateDir"] = "state-dir";
-    Input["Mirror"] = "mirror";
-    Input["RetentionDays"] = "retention-days";
-})(Input || (Input = {}));
-var Output;
-(function (Output) {
-    Output["Plan"] = "plan";
-    Output["ApiEndpoint"] = "api-endpoint";
-    Output["Drift"] = "drift";
-    Output["NodeStatus"] = "node-status";
-    Output["SchematicId"] = "schematic-id";
-    Output["KubeconfigArtifact"] = "kubeconfig-artifact";
-    Output["TalosconfigArtifact"] = "talosconfig-artifact";
-    Output["TalosSecretsArtifact"] = "talos-secrets-artifact";
-    Output["KubeconfigArtifactId"] = "kubeconfig-artifact-id";
-    Output["TalosconfigArtifactId"] = "talosconfig-artifact-id";
-    Output["TalosSecretsArtifactId"] = "talos-secrets-artifact-id";
-})(Output || (Output = {}));
-var State;
-(function (State) {
-    /** JSON list of plaintext files the post step deletes. */
-    State["PlaintextFiles"] = "plaintext-files";
-    State["IsPost"] = "is-post";
-})(State || (State = {}));
-
-
-/***/ }),
-
-/***/ 7718:
-/***/ ((module, __webpack_exports__, __nccwpck_require__) => {
+/***/ 4837:
+/***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   t: () => (/* binding */ cleanup)
-/* harmony export */ });
-/* harmony import */ var _cjs_shim_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4383);
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3218);
-/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(1455);
-/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__nccwpck_require__.n(node_fs_promises__WEBPACK_IMPORTED_MODULE_2__);
-/* harmony import */ var _constants_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(915);
-// The post step: removes every plaintext credential the main step left on the runner, even when the
-// main step failed. Failures here are warnings; they must not hide the main step's result.
+/* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3357);
+// What GitHub runs as the post step (bundled to dist/post); post.ts only exports run().
 
-
-
-
-async function cleanup() {
-    const raw = _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .getState */ .Gu(_constants_js__WEBPACK_IMPORTED_MODULE_3__/* .State */ .Uw.PlaintextFiles);
-    const files = raw ? JSON.parse(raw) : [];
-    for (const file of files) {
-        try {
-            await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_2__.rm)(file, { recursive: true, force: true });
-            _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .info */ .pq(`removed ${file}`);
-        }
-        catch (error) {
-            _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .warning */ .$e(`could not remove ${file}: ${error.message}`);
-        }
-    }
-}
-await cleanup();
+await (0,_post_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
 __webpack_async_result__();
 } catch(e) { __webpack_async_result__(e); } }, 1);
 
 /***/ }),
 
-/***/ 4383:
-/***/ ((__unused_webpack_module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
+/***/ 3357:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  e: () => (/* binding */ run)
+});
+
+// UNUSED EXPORTS: cleanup
 
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
@@ -28477,225 +28408,6 @@ var external_node_url_ = __nccwpck_require__(3136);
 const g = globalThis;
 g.__filename ??= (0,external_node_url_.fileURLToPath)(import.meta.url);
 g.__dirname ??= (0,external_node_path_namespaceObject.dirname)(g.__filename);
-
-
-/***/ }),
-
-/***/ 2613:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("assert");
-
-/***/ }),
-
-/***/ 4434:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("events");
-
-/***/ }),
-
-/***/ 8611:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("http");
-
-/***/ }),
-
-/***/ 5692:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("https");
-
-/***/ }),
-
-/***/ 9278:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("net");
-
-/***/ }),
-
-/***/ 4589:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:assert");
-
-/***/ }),
-
-/***/ 6698:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:async_hooks");
-
-/***/ }),
-
-/***/ 4573:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:buffer");
-
-/***/ }),
-
-/***/ 7540:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:console");
-
-/***/ }),
-
-/***/ 7598:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:crypto");
-
-/***/ }),
-
-/***/ 3053:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:diagnostics_channel");
-
-/***/ }),
-
-/***/ 610:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:dns");
-
-/***/ }),
-
-/***/ 8474:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:events");
-
-/***/ }),
-
-/***/ 1455:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
-
-/***/ }),
-
-/***/ 7067:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http");
-
-/***/ }),
-
-/***/ 2467:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http2");
-
-/***/ }),
-
-/***/ 7030:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
-
-/***/ }),
-
-/***/ 643:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:perf_hooks");
-
-/***/ }),
-
-/***/ 1792:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:querystring");
-
-/***/ }),
-
-/***/ 7075:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream");
-
-/***/ }),
-
-/***/ 1692:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:tls");
-
-/***/ }),
-
-/***/ 3136:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:url");
-
-/***/ }),
-
-/***/ 7975:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util");
-
-/***/ }),
-
-/***/ 3429:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util/types");
-
-/***/ }),
-
-/***/ 5919:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:worker_threads");
-
-/***/ }),
-
-/***/ 8522:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:zlib");
-
-/***/ }),
-
-/***/ 3193:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("string_decoder");
-
-/***/ }),
-
-/***/ 4756:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("tls");
-
-/***/ }),
-
-/***/ 9023:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
-
-/***/ }),
-
-/***/ 3218:
-/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
-
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  Gu: () => (/* binding */ getState),
-  pq: () => (/* binding */ info),
-  $e: () => (/* binding */ warning)
-});
-
-// UNUSED EXPORTS: ExitCode, addPath, debug, endGroup, error, exportVariable, getBooleanInput, getIDToken, getInput, getMultilineInput, group, isDebug, markdownSummary, notice, platform, saveState, setCommandEcho, setFailed, setOutput, setSecret, startGroup, summary, toPlatformPath, toPosixPath, toWin32Path
 
 ;// CONCATENATED MODULE: external "os"
 const external_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
@@ -31642,6 +31354,270 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
+;// CONCATENATED MODULE: external "node:fs/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+;// CONCATENATED MODULE: ./src/action/constants.ts
+// Input, output and state keys in one place (kebab-case as GitHub users write them).
+var Input;
+(function (Input) {
+    Input["Command"] = "command";
+    Input["Config"] = "config";
+    Input["WorkingDirectory"] = "working-directory";
+    Input["BmcUsername"] = "bmc-username";
+    Input["BmcPassword"] = "bmc-password";
+    Input["SshPrivateKey"] = "ssh-private-key";
+    Input["ArtifactRecipients"] = "artifact-recipients";
+    Input["ArtifactPassphrase"] = "artifact-passphrase";
+    Input["TalosSecrets"] = "talos-secrets";
+    Input["Phases"] = "phases";
+    Input["Nodes"] = "nodes";
+    Input["Reflash"] = "reflash";
+    Input["Confirm"] = "confirm";
+    Input["FailOnDrift"] = "fail-on-drift";
+    Input["StateDir"] = "state-dir";
+    Input["Mirror"] = "mirror";
+    Input["RetentionDays"] = "retention-days";
+})(Input || (Input = {}));
+var Output;
+(function (Output) {
+    Output["Plan"] = "plan";
+    Output["ApiEndpoint"] = "api-endpoint";
+    Output["Drift"] = "drift";
+    Output["NodeStatus"] = "node-status";
+    Output["SchematicId"] = "schematic-id";
+    Output["KubeconfigArtifact"] = "kubeconfig-artifact";
+    Output["TalosconfigArtifact"] = "talosconfig-artifact";
+    Output["TalosSecretsArtifact"] = "talos-secrets-artifact";
+    Output["KubeconfigArtifactId"] = "kubeconfig-artifact-id";
+    Output["TalosconfigArtifactId"] = "talosconfig-artifact-id";
+    Output["TalosSecretsArtifactId"] = "talos-secrets-artifact-id";
+})(Output || (Output = {}));
+var State;
+(function (State) {
+    /** JSON list of plaintext files the post step deletes. */
+    State["PlaintextFiles"] = "plaintext-files";
+    State["IsPost"] = "is-post";
+})(State || (State = {}));
+
+;// CONCATENATED MODULE: ./src/action/post.ts
+// The post step: removes every plaintext credential the main step left on the runner, even when the
+// main step failed. Failures here are warnings; they must not hide the main step's result.
+
+
+
+
+async function run() {
+    const raw = getState(State.PlaintextFiles);
+    const files = raw ? JSON.parse(raw) : [];
+    for (const file of files) {
+        try {
+            await (0,promises_namespaceObject.rm)(file, { recursive: true, force: true });
+            info(`removed ${file}`);
+        }
+        catch (error) {
+            warning(`could not remove ${file}: ${error.message}`);
+        }
+    }
+}
+/** The earlier name of run(). */
+const cleanup = (/* unused pure expression or super */ null && (run));
+
+
+/***/ }),
+
+/***/ 2613:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("assert");
+
+/***/ }),
+
+/***/ 4434:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("events");
+
+/***/ }),
+
+/***/ 8611:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("http");
+
+/***/ }),
+
+/***/ 5692:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("https");
+
+/***/ }),
+
+/***/ 9278:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("net");
+
+/***/ }),
+
+/***/ 4589:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:assert");
+
+/***/ }),
+
+/***/ 6698:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:async_hooks");
+
+/***/ }),
+
+/***/ 4573:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:buffer");
+
+/***/ }),
+
+/***/ 7540:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:console");
+
+/***/ }),
+
+/***/ 7598:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:crypto");
+
+/***/ }),
+
+/***/ 3053:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:diagnostics_channel");
+
+/***/ }),
+
+/***/ 610:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:dns");
+
+/***/ }),
+
+/***/ 8474:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:events");
+
+/***/ }),
+
+/***/ 7067:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http");
+
+/***/ }),
+
+/***/ 2467:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http2");
+
+/***/ }),
+
+/***/ 7030:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
+
+/***/ }),
+
+/***/ 643:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:perf_hooks");
+
+/***/ }),
+
+/***/ 1792:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:querystring");
+
+/***/ }),
+
+/***/ 7075:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream");
+
+/***/ }),
+
+/***/ 1692:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:tls");
+
+/***/ }),
+
+/***/ 3136:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:url");
+
+/***/ }),
+
+/***/ 7975:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util");
+
+/***/ }),
+
+/***/ 3429:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util/types");
+
+/***/ }),
+
+/***/ 5919:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:worker_threads");
+
+/***/ }),
+
+/***/ 8522:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:zlib");
+
+/***/ }),
+
+/***/ 3193:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("string_decoder");
+
+/***/ }),
+
+/***/ 4756:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("tls");
+
+/***/ }),
+
+/***/ 9023:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 
 /***/ })
 
@@ -31750,18 +31726,6 @@ function getIDToken(aud) {
 /******/ 	};
 /******/ })();
 /******/ 
-/******/ /* webpack/runtime/compat get default export */
-/******/ (() => {
-/******/ 	// getDefaultExport function for compatibility with non-harmony modules
-/******/ 	__nccwpck_require__.n = (module) => {
-/******/ 		var getter = module && module.__esModule ?
-/******/ 			() => (module['default']) :
-/******/ 			() => (module);
-/******/ 		__nccwpck_require__.d(getter, { a: getter });
-/******/ 		return getter;
-/******/ 	};
-/******/ })();
-/******/ 
 /******/ /* webpack/runtime/define property getters */
 /******/ (() => {
 /******/ 	// define getter functions for harmony exports
@@ -31784,8 +31748,6 @@ function getIDToken(aud) {
 /******/ // startup
 /******/ // Load entry module and return exports
 /******/ // This entry module used 'module' so it can't be inlined
-/******/ var __webpack_exports__ = __nccwpck_require__(7718);
+/******/ var __webpack_exports__ = __nccwpck_require__(4837);
 /******/ __webpack_exports__ = await __webpack_exports__;
-/******/ var __webpack_exports__cleanup = __webpack_exports__.t;
-/******/ export { __webpack_exports__cleanup as cleanup };
 /******/ 
