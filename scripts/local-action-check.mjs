@@ -10,7 +10,7 @@
 //   node scripts/local-action-check.mjs [cluster.yaml ...]     default: examples/*.yaml
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 
@@ -51,6 +51,26 @@ export function judge(command, out) {
   return problems
 }
 
+/**
+ * A working directory as a runner has it: the cluster file(s), and the local images they name (empty
+ * stand-ins: validate and plan only check that a runner-local image exists; they never read it).
+ */
+async function workingDirectory(dir, config) {
+  const work = join(dir, 'work')
+  await mkdir(work)
+  await cp(join(root, config), join(work, config), { recursive: true })
+  const files = config.endsWith('.yaml') ? [config] : (await readdir(join(root, config))).map((f) => join(config, f))
+  for (const file of files) {
+    const text = await readFile(join(root, file), 'utf8')
+    for (const [, path] of text.matchAll(/^\s*(?:path|image_path):\s*([^\s#]+)/gm)) {
+      if (path.startsWith('/')) continue
+      await mkdir(dirname(join(work, path)), { recursive: true })
+      await writeFile(join(work, path), '')
+    }
+  }
+  return work
+}
+
 async function check(config, command) {
   const dir = await mkdtemp(join(tmpdir(), 'tpi-local-action-'))
   try {
@@ -58,6 +78,7 @@ async function check(config, command) {
     const env = [
       `INPUT_COMMAND=${command}`,
       `INPUT_CONFIG=${config}`,
+      `INPUT_WORKING-DIRECTORY=${await workingDirectory(dir, config)}`,
       `GITHUB_STEP_SUMMARY=${join(dir, 'summary')}`,
       `GITHUB_OUTPUT=${join(dir, 'output')}`,
       `GITHUB_STATE=${join(dir, 'state')}`,

@@ -15,6 +15,9 @@ function fleet(extra: Record<string, string> = {}): string {
   const example = (name: string) => readFileSync(join(root, 'examples', name), 'utf8')
   writeFileSync(join(dir, 'clusters', 'edge.yaml'), example('k3s-cluster.yaml'))
   writeFileSync(join(dir, 'clusters', 'lab.yaml'), example('two-boards.yaml'))
+  // two-boards.yaml flashes a runner-local image; validate checks that it exists, so the runner has it.
+  mkdirSync(join(dir, 'images'))
+  writeFileSync(join(dir, 'images', 'Armbian_25.8.1_Turing-rk1_bookworm_vendor_6.1.115_minimal.img.xz'), '')
   for (const [name, text] of Object.entries(extra)) writeFileSync(join(dir, 'clusters', name), text)
   return dir
 }
