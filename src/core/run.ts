@@ -2,6 +2,7 @@
 // checks drift by ordering the phase modules. It prints nothing itself: all output goes through the
 // reporter, and the caller maps the result to outputs, a summary and an exit code.
 import { isAbsolute, join } from 'node:path'
+import { withPinnedDigests } from './tools/pins.js'
 import { loadClusterFile, type LoadResult } from './config/load.js'
 import type { Cluster, NodeSpec } from './config/model.js'
 import type { Deps } from './deps.js'
@@ -115,7 +116,8 @@ export async function execute(
   outputs.apiEndpoint = cluster.apiEndpoint
   if (settings.command === 'validate') return { status: 'ok', issues, load: loaded, cluster, outputs }
 
-  const deps = await makeDeps(cluster)
+  const made = await makeDeps(cluster)
+  const deps = { ...made, downloads: withPinnedDigests(made.downloads, cluster.digests) }
   const state = await StateStore.open(settings.stateDir, cluster.name)
   const ctx: PhaseContext = { cluster, settings, deps, reporter, state, nodes: selectNodes(cluster, settings), outputs }
   const phases = selectPhases(cluster, settings)

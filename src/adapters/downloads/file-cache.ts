@@ -82,6 +82,11 @@ export class FileCacheDownloads implements Downloads {
     if (c?.sha256) {
       const pin = c.sha256.toLowerCase().replace(/^sha256:/, '')
       if (!HEX64.test(pin)) throw new TpiError('BadDigest', `${name}: pinned sha256 "${c.sha256}" is not 64 hex digits`)
+      // A pin in the file never overrides the committed catalog: an edited file could otherwise vouch for
+      // bytes a hostile mirror serves in place of a release the catalog knows.
+      const known = this.options.catalog?.[request.upstream]?.sha256?.toLowerCase()
+      if (known && known !== pin)
+        throw new TpiError('PinConflict', `${name} (${request.upstream}): the sha256 pinned in the cluster file (${pin}) differs from the digest catalog's (${known}); remove the pin or correct it`)
       return { sha256: pin, from: 'the sha256 pinned in the cluster file' }
     }
     const entry = this.options.catalog?.[request.upstream]
@@ -98,7 +103,7 @@ export class FileCacheDownloads implements Downloads {
     if (request.firstUseOverHttps && request.url === request.upstream && request.url.startsWith('https://')) return undefined
     throw new TpiError(
       'Unverified',
-      `${name} (${request.upstream}): no digest to check it against: it is not in the digest catalog${entry ? ` (${entry.source})` : ''}, upstream publishes no checksum file, and no sha256 is pinned; pin its sha256 in the cluster file or use a version the catalog lists`
+      `${name} (${request.upstream}): no digest to check it against: it is not in the digest catalog${entry ? ` (${entry.source})` : ''}, upstream publishes no checksum file, and no sha256 is pinned; pin its sha256 in the cluster file (digests: { "${request.upstream}": <sha256> }) or use a version the catalog lists`
     )
   }
 

@@ -123,4 +123,14 @@ export const checkClusterFields: Check = (c) => {
   return out
 }
 
-export const FIELD_CHECKS: Check[] = [checkBmcTransport, checkBoardNames, checkNodeFields, checkClusterFields, checkHasControlPlane]
+/** `digests:` pins: an upstream https URL (never a mirror's http one) to 64 hex digits. */
+export const checkDigestPins: Check = (c) => {
+  const out: Finding[] = []
+  for (const [url, sha] of Object.entries(c.digests ?? {})) {
+    field(out, ['digests', url], 'digests key', url, (v) => (/^https:/i.test(v) ? kind.downloadUrl(v) : 'the upstream https URL of the download'), 'InvalidUrl')
+    field(out, ['digests', url], `digests[${JSON.stringify(url).slice(0, 120)}]`, sha, kind.sha256, 'InvalidSha256')
+  }
+  return out
+}
+
+export const FIELD_CHECKS: Check[] = [checkBmcTransport, checkBoardNames, checkNodeFields, checkClusterFields, checkHasControlPlane, checkDigestPins]

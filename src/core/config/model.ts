@@ -117,7 +117,11 @@ const common = {
   flash_timeout: z.number().int().default(1200).describe('Seconds per node for a flash.'),
   boot_timeout: z.number().int().default(300).describe('Seconds from power-on to a booted node.'),
   cluster_timeout: z.number().int().default(600).describe('Seconds for the cluster to become ready.'),
-  bootstrap_timeout: z.number().int().default(600).describe('Seconds for bootstrap and health (Talos).')
+  bootstrap_timeout: z.number().int().default(600).describe('Seconds for bootstrap and health (Talos).'),
+  digests: z
+    .record(z.string(), z.string())
+    .optional()
+    .describe('SHA-256 of downloads the built-in digest catalog does not pin, by upstream https URL (e.g. the k3s install.sh of a newer version).')
 }
 
 export const npuSchema = z

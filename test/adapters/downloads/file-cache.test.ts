@@ -129,9 +129,22 @@ describe('FileCacheDownloads: where the expected digest comes from', () => {
     })
   })
 
-  test('a user pin wins over the catalog, and a pin mismatch leaves nothing in the cache', async () => {
+  test('a pin in the cluster file never overrides the catalog: a different one is refused before any download', async () => {
+    hits.length = 0
+    const other = req({ version: '1.9.1', checksum: { sha256: 'f'.repeat(64) } })
+    await expect(cache({ [UPSTREAM_FILE()]: { sha256: sha(payload), source: 'test' } }).fetch(other)).rejects.toMatchObject({
+      code: 'PinConflict',
+      message: `talosctl talosctl-linux-arm64 (${UPSTREAM_FILE()}): the sha256 pinned in the cluster file (${'f'.repeat(64)}) differs from the digest catalog's (${sha(payload)}); remove the pin or correct it`
+    })
+    expect(hits).toEqual([])
+    // The same digest in both is fine.
+    const same = await cache({ [UPSTREAM_FILE()]: { sha256: sha(payload), source: 'test' } }).fetch(req({ version: '1.9.3', checksum: { sha256: sha(payload).toUpperCase() } }))
+    expect(same.sha256).toBe(sha(payload))
+  })
+
+  test('a user pin vouches where the catalog cannot, and a pin mismatch leaves nothing in the cache', async () => {
     const bad = req({ version: '1.9.1', checksum: { sha256: 'f'.repeat(64) } })
-    await expect(cache({ [UPSTREAM_FILE()]: { sha256: sha(payload), source: 'test' } }).fetch(bad)).rejects.toMatchObject({
+    await expect(cache({ [UPSTREAM_FILE()]: { source: 'not available offline' } }).fetch(bad)).rejects.toMatchObject({
       code: 'ChecksumMismatch', message: expect.stringContaining(`sha256 is ${sha(payload)}, expected ${'f'.repeat(64)} (from the sha256 pinned in the cluster file)`)
     })
     expect(await readdir(join(root, 'talosctl/1.9.1'))).toEqual([])

@@ -85,7 +85,9 @@ const cases: Case[] = [
   { name: 'a BMC username with a quote', text: withLine(BASE_K3S, '  endpoint:', '  endpoint: https://10.10.88.70\n  username: "root\\"}"'), code: 'InvalidValue', path: 'bmc.username', message: /expected a user name of letters/, at: 'username' },
   { name: 'an API endpoint with credentials', text: BASE_K3S + 'endpoint: "https://a:b@10.10.88.73:6443"\n', code: 'InvalidEndpoint', path: 'endpoint', message: /without credentials/, at: 'endpoint: "https' },
   { name: 'a board name with a slash', text: withLine(BASE_K3S, 'bmc:', `boards:\n  - { name: "../a", bmc: { tls: { fingerprint: "${'ab'.repeat(32)}" } } }\nold:`).replace(/old:\n  endpoint: .*\n  tls: .*\n/, ''), code: 'InvalidValue', path: 'boards[0].name', message: /^board name "\.\.\/a" is not accepted/, at: 'name: "../a"' },
-  { name: 'a timeout of a year', text: BASE_K3S + 'boot_timeout: 31536000\n', code: 'InvalidTimeout', path: 'boot_timeout', message: /more than a day/, at: 'boot_timeout' }
+  { name: 'a timeout of a year', text: BASE_K3S + 'boot_timeout: 31536000\n', code: 'InvalidTimeout', path: 'boot_timeout', message: /more than a day/, at: 'boot_timeout' },
+  { name: 'a digest pin keyed by a mirror\'s http URL', text: BASE_K3S + `digests: { "http://mirror.example/install.sh": "${'ab'.repeat(32)}" }\n`, code: 'InvalidUrl', path: 'digests.http://mirror.example/install.sh', message: 'digests key "http://mirror.example/install.sh" is not accepted: expected the upstream https URL of the download', at: '"http://mirror' },
+  { name: 'a digest pin that is a command substitution', text: BASE_K3S + 'digests: { "https://example.org/install.sh": "$(id)" }\n', code: 'InvalidSha256', path: 'digests.https://example.org/install.sh', message: /"\$\(id\)" is not accepted: expected a SHA-256 digest: 64 hex digits/, at: '"https://example.org' }
 ]
 
 function position(text: string, needle: string, after?: string): { line: number; column: number } {
