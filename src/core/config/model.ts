@@ -117,7 +117,9 @@ const common = {
   flash_timeout: z.number().int().default(1200).describe('Seconds per node for a flash.'),
   boot_timeout: z.number().int().default(300).describe('Seconds from power-on to a booted node.'),
   cluster_timeout: z.number().int().default(600).describe('Seconds for the cluster to become ready.'),
-  bootstrap_timeout: z.number().int().default(600).describe('Seconds for bootstrap and health (Talos).')
+  bootstrap_timeout: z.number().int().default(600).describe('Seconds for bootstrap and health (Talos).'),
+  allow_downgrade: z.boolean().default(false).describe('Allow a deploy to move k3s_version, talos_version or kubernetes_version to an older release (refused otherwise).'),
+  drain_timeout: z.number().int().default(300).describe('Seconds a drain may take during an upgrade before the wave stops and names what blocks it.')
 }
 
 export const npuSchema = z
@@ -169,6 +171,10 @@ export const talosClusterSchema = z.strictObject({
   kind: z.literal('talos'),
   ...common,
   talos_version: z.string().default(DEFAULTS.talosVersion),
+  kubernetes_version: z
+    .string()
+    .optional()
+    .describe('Kubernetes version of a Talos cluster (e.g. v1.32.3); a change runs talosctl upgrade-k8s after any Talos upgrade. Unset: what Talos installed.'),
   image_source: z.enum(['factory', 'local', 'url']).default('factory'),
   image_factory: z
     .strictObject({
