@@ -173,6 +173,8 @@ function beyond(version: string | undefined, hop: Hop): boolean {
 async function waitReady(step: NodeStep, hop: Hop, driver: WaveDriver, options: WaveOptions): Promise<{ ok: boolean; fallback?: boolean; seen: string }> {
   const deadline = options.now() + options.readyTimeoutMs
   let seen = 'not observed'
+  // A restart is often over in well under a poll: look soon, then back off to the configured interval.
+  let wait = Math.min(250, options.pollMs)
   for (;;) {
     const now = await driver.observe(step).catch((e: Error) => ({ ready: false, version: undefined, cordoned: true, error: e.message }))
     // Talos reports its version from the Talos API after the reboot: the old one means the A/B fallback.
@@ -185,6 +187,7 @@ async function waitReady(step: NodeStep, hop: Hop, driver: WaveDriver, options: 
       seen = `${now.ready ? 'Ready' : 'not Ready'} at ${now.version ?? 'an unreadable version'}`
     }
     if (options.now() >= deadline) return { ok: false, seen: `not Ready at ${hop.to} within ${Math.round(options.readyTimeoutMs / 1000)}s (last seen: ${seen})` }
-    await options.sleep(options.pollMs)
+    await options.sleep(wait)
+    wait = Math.min(wait * 2, options.pollMs)
   }
 }
