@@ -8,11 +8,10 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import { request } from 'node:https'
 import { join } from 'node:path'
-import { runLabAction, type ActionRun } from '../lab/action.js'
-import { startLab } from '../lab/lab.js'
+import { runLabAction, setupLabAction, type ActionRun, type LabActionSetup } from '../lab/action.js'
+import { startLab, type Lab } from '../lab/lab.js'
 // @ts-expect-error lab modules are plain ESM JavaScript
 import { readState } from '../lab/kube/store.mjs'
-import { onBoard } from '../test/e2e/helpers-drift.js'
 import type { BenchResult } from './lib/result.js'
 
 const B = 19
@@ -29,6 +28,14 @@ const HA = {
   cluster_timeout: 60
 }
 const VERSIONS = ['v1.31.3+k3s1', 'v1.31.4+k3s1', 'v1.31.5+k3s1', 'v1.31.6+k3s1']
+
+/** setupLabAction, with the single-board cluster moved to lab board `board` (test/e2e's onBoard, without jest). */
+async function onBoard(lab: Lab, file: string, board: number, overrides: Record<string, unknown>): Promise<LabActionSetup> {
+  const setup = await setupLabAction(lab, file, overrides)
+  lab.mapBmc(setup.cluster.boardList[0]!.bmc.endpoint, board)
+  for (const n of setup.cluster.nodes) lab.reserve(board, n.slot, n.ip)
+  return setup
+}
 
 const fail = (what: string, r: ActionRun): never => {
   throw new Error(`${what} failed (exit ${r.code}):\n${r.log.split('\n').slice(-30).join('\n')}`)

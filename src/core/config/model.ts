@@ -174,7 +174,7 @@ export const talosClusterSchema = z.strictObject({
   kubernetes_version: z
     .string()
     .optional()
-    .describe('Kubernetes version of a Talos cluster (e.g. v1.32.3); a change runs talosctl upgrade-k8s after any Talos upgrade. Unset: what Talos installed.'),
+    .describe('Kubernetes version of a Talos cluster (e.g. v1.32.3); plan shows the talosctl upgrade-k8s path to it, checked against what talos_version supports. Unset: what Talos installed.'),
   image_source: z.enum(['factory', 'local', 'url']).default('factory'),
   image_factory: z
     .strictObject({
