@@ -88,7 +88,16 @@ export function k3sDriver(ctx: PhaseContext, pool: ShellPool, phase = 'upgrade')
     }
     throw new Error(`k3s kubectl ${args[0]}: ${last}`)
   }
-  const nodes = async (): Promise<KubeNode[]> => (JSON.parse(await kubectl(['get', 'nodes', '-o', 'json'])) as { items: KubeNode[] }).items
+  // One `get nodes` serves every question asked within a moment (each node's Ready, then the etcd gate):
+  // each call costs a kubectl process on a server, and the answers would be the same.
+  let recent: { at: number; list: Promise<KubeNode[]> } | undefined
+  const nodes = (): Promise<KubeNode[]> => {
+    if (recent && Date.now() - recent.at < 200) return recent.list
+    const list = kubectl(['get', 'nodes', '-o', 'json']).then((out) => (JSON.parse(out) as { items: KubeNode[] }).items)
+    recent = { at: Date.now(), list }
+    list.catch(() => (recent = undefined))
+    return list
+  }
   const hostname = (step: NodeStep): string => byId.get(step.node)?.hostname ?? step.node
 
   const blockers = async (node: string): Promise<string[]> => {
@@ -101,9 +110,10 @@ export function k3sDriver(ctx: PhaseContext, pool: ShellPool, phase = 'upgrade')
     blockers,
     observe: async (step) => observationOf((await nodes()).find((n) => n.metadata.name === hostname(step))),
     ...(ha ? { etcd: async () => etcdVoters(await nodes(), topo.servers.map((s) => s.hostname)) } : {}),
-    cordon: async (step) => void (await kubectl(['cordon', hostname(step)])),
-    uncordon: async (step) => void (await kubectl(['uncordon', hostname(step)])),
+    cordon: async (step) => void ((recent = undefined), await kubectl(['cordon', hostname(step)])),
+    uncordon: async (step) => void ((recent = undefined), await kubectl(['uncordon', hostname(step)])),
     drain: async (step, timeoutMs) => {
+      recent = undefined
       const seconds = Math.max(1, Math.round(timeoutMs / 1000))
       try {
         await kubectl(['drain', hostname(step), '--ignore-daemonsets', '--delete-emptydir-data', `--timeout=${seconds}s`], timeoutMs + 30_000)
@@ -114,6 +124,7 @@ export function k3sDriver(ctx: PhaseContext, pool: ShellPool, phase = 'upgrade')
       }
     },
     upgrade: async (step, hop) => {
+      recent = undefined
       const node = byId.get(step.node)!
       const hopCtx: PhaseContext = { ...ctx, cluster: { ...cluster, k3s_version: hop.to } as K3sCluster }
       const result = await convergeNode({ ctx: hopCtx, pool, phase, node, fetch: artifactFetcher(hopCtx) })

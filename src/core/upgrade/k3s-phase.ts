@@ -19,11 +19,12 @@ const POLL_MS = 2_000
 /** Installed k3s per selected node; nodes without k3s (or unreachable) are not part of an upgrade. */
 async function installed(ctx: PhaseContext, pool: ShellPool): Promise<Record<string, string>> {
   const found: Record<string, string> = {}
-  for (const node of ctx.nodes) {
+  await Promise.all(ctx.nodes.map(async (node) => {
     const facts = await observeNode(pool, PHASE, node).catch(() => undefined)
     if (facts && facts.version !== 'none' && facts.version !== 'unknown') found[node.id] = facts.version
-  }
-  return found
+  }))
+  // Keys in file order, whatever order the answers came in.
+  return Object.fromEntries(ctx.nodes.filter((n) => found[n.id]).map((n) => [n.id, found[n.id]!]))
 }
 
 /** The path starts at the oldest running version, so a wave stopped half-way resumes with the same hops. */

@@ -93,8 +93,9 @@ export async function runWave(order: NodeStep[], hops: Hop[], driver: WaveDriver
 }
 
 async function beforeGate(order: NodeStep[], driver: WaveDriver, options: WaveOptions, timings: NodeTiming[]): Promise<void> {
-  for (const step of order) {
-    const seen = await driver.observe(step)
+  const seens = await Promise.all(order.map((step) => driver.observe(step)))
+  for (const [i, step] of order.entries()) {
+    const seen = seens[i]!
     if (!seen.ready) throw new UpgradeStopped(step.node, 'before: every node Ready', `${step.node} is not Ready (at ${seen.version ?? 'an unreadable version'}); no node was touched`, timings)
   }
   const etcd = await driver.etcd?.()
