@@ -7,12 +7,16 @@
 //   3. a PodDisruptionBudget on k3s-cp2 blocks its drain: the wave stops naming the budget, k3s-cp2 is
 //      uncordoned at its old version, k3s-cp3 and the agent are untouched; once the budget is gone a
 //      re-run finishes the job.
+// Then, on its own lab and board 19, a Talos cluster with three control planes: plan shows a minor
+// upgrade's path and refuses a skipped minor; deploy stops before touching a node (this build plans Talos
+// upgrades but does not walk them).
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import { readFile, writeFile } from 'node:fs/promises'
 import { request } from 'node:https'
 import { join } from 'node:path'
 import { runLabAction, type ActionRun, type LabActionSetup } from '../../lab/action.js'
 import { startLab, type Lab } from '../../lab/lab.js'
+import { setupLabAction } from '../../lab/action.js'
 // @ts-expect-error lab modules are plain ESM JavaScript
 import { readState } from '../../lab/kube/store.mjs'
 // @ts-expect-error lab modules are plain ESM JavaScript
@@ -199,4 +203,63 @@ describe('3. a drain blocked by a PodDisruptionBudget', () => {
     expect(await versions()).toEqual({ 'k3s-cp1': V2, 'k3s-cp2': V2, 'k3s-cp3': V2, 'k3s-w1': V2 })
     expect(await cordoned()).toEqual([])
   }, 180_000)
+})
+
+describe('4. Talos: the plan of an upgrade (board 19)', () => {
+  const T = 19
+  let tlab: Lab
+  let tsetup: LabActionSetup
+  let deployed: ActionRun
+  const THREE_CP = {
+    control_plane: [
+      { node: 1, ip: '10.10.88.73', hostname: 'talos-cp1', install_disk: '/dev/mmcblk0' },
+      { node: 2, ip: '10.10.88.74', hostname: 'talos-cp2', install_disk: '/dev/mmcblk0' },
+      { node: 3, ip: '10.10.88.75', hostname: 'talos-cp3', install_disk: '/dev/mmcblk0' }
+    ],
+    workers: [{ node: 4, ip: '10.10.88.76', hostname: 'talos-w1', install_disk: '/dev/mmcblk0' }],
+    addons: { metallb: false, traefik: false, longhorn: false, prometheus: false, portainer_agent: false },
+    longhorn_enabled: false
+  }
+  const talosFile = async (version: string): Promise<string> => {
+    const other = await setupLabAction(tlab, 'examples/talos-cluster.yaml', { ...THREE_CP, talos_version: version })
+    tlab.mapBmc(other.cluster.boardList[0]!.bmc.endpoint, T)
+    for (const n of other.cluster.nodes) tlab.reserve(T, n.slot, n.ip)
+    const merged = { ...JSON.parse(await readFile(tsetup.catalogPath, 'utf8')), ...JSON.parse(await readFile(other.catalogPath, 'utf8')) }
+    await writeFile(tsetup.catalogPath, JSON.stringify(merged, null, 1))
+    return other.configPath
+  }
+  const rowsOf = (r: ActionRun) => (JSON.parse(r.outputs.plan!) as { phase: string; node?: string; action: string; reason: string; details?: Record<string, string> }[]).filter((x) => x.phase === 'upgrade')
+
+  beforeAll(async () => {
+    tlab = await startLab({ boards: T + 1, bootDelayMs: 100 })
+    tsetup = await setupLabAction(tlab, 'examples/talos-cluster.yaml', THREE_CP)
+    tlab.mapBmc(tsetup.cluster.boardList[0]!.bmc.endpoint, T)
+    for (const n of tsetup.cluster.nodes) tlab.reserve(T, n.slot, n.ip)
+    deployed = await runLabAction(tlab, tsetup, { command: 'deploy' })
+  }, 240_000)
+  afterAll(async () => { await tlab?.stop() })
+
+  test('a minor upgrade: path through v1.9.6, talosctl at the running version, control planes one at a time by their own IP', async () => {
+    expectRun(deployed, 0)
+    const plan = await runLabAction(tlab, tsetup, { command: 'plan', config: await talosFile('v1.10.3') })
+    expectRun(plan, 0)
+    const rows = rowsOf(plan)
+    expect(rows[0]).toMatchObject({ action: 'change', reason: 'Talos v1.9.0 → v1.10.3 via v1.9.6, one node at a time: talos-cp1, talos-cp2, talos-cp3, talos-w1' })
+    expect(rows[0]!.details!.hops).toBe('v1.9.0 → v1.9.6 with talosctl v1.9.0; v1.9.6 → v1.10.3 with talosctl v1.9.6')
+    expect(rows.slice(1).map((x) => x.node)).toEqual(['talos-cp1', 'talos-cp2', 'talos-cp3', 'talos-w1'])
+    expect(rows[2]!.reason).toMatch(/^control plane: v1\.9\.0 → v1\.10\.3: talosctl upgrade --nodes 10\.10\.88\.74 --endpoints 10\.10\.88\.74 --image factory\.talos\.dev\/metal-installer\/[0-9a-f]{64}:v1\.9\.6, then /)
+  }, 120_000)
+
+  test('a skipped minor is refused at plan with the path to take', async () => {
+    const plan = await runLabAction(tlab, tsetup, { command: 'plan', config: await talosFile('v1.11.2') })
+    expect(rowsOf(plan)).toEqual([expect.objectContaining({ action: 'blocked', reason: 'Talos v1.9.0 → v1.11.2 skips minor 1.10; Talos upgrades one minor at a time. Instead: set talos_version to each of v1.9.6 → v1.10.7 → v1.11.2 in turn, deploying after each' })])
+  }, 120_000)
+
+  // A full deploy stops earlier, at flash (the wanted image differs from the one flashed); the upgrade phase alone:
+  test('deploy of the upgrade phase with another talos_version stops before touching a node and lists the commands', async () => {
+    const r = await runLabAction(tlab, tsetup, { command: 'deploy', phases: 'upgrade', config: await talosFile('v1.10.3') })
+    expect(r.code).not.toBe(0)
+    expect(r.log).toContain('upgrade failed: the file asks for another Talos/Kubernetes version, and this build plans Talos upgrades but does not walk them yet (nothing was touched)')
+    expect(r.log).toContain('talos-cp1: control plane: v1.9.0 → v1.10.3: talosctl upgrade --nodes 10.10.88.73')
+  }, 120_000)
 })
