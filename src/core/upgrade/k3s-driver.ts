@@ -108,6 +108,7 @@ export function k3sDriver(ctx: PhaseContext, pool: ShellPool, phase = 'upgrade')
   return {
     kubectl,
     blockers,
+    drainCordons: true,
     observe: async (step) => observationOf((await nodes()).find((n) => n.metadata.name === hostname(step))),
     ...(ha ? { etcd: async () => etcdVoters(await nodes(), topo.servers.map((s) => s.hostname)) } : {}),
     cordon: async (step) => void ((recent = undefined), await kubectl(['cordon', hostname(step)])),

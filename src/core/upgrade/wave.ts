@@ -26,6 +26,8 @@ export interface WaveDriver {
   /** Runs the hop on the node; throws when the upgrade command fails. */
   upgrade(node: NodeStep, hop: Hop): Promise<void>
   uncordon(node: NodeStep): Promise<void>
+  /** The drain cordons the node itself (kubectl drain does): no separate cordon call is needed. */
+  drainCordons?: boolean
 }
 
 /** What the wave remembers across runs (kept in state-dir): whom it cordoned, which nodes fell back. */
@@ -139,9 +141,10 @@ async function oneNode(step: NodeStep, hop: Hop, driver: WaveDriver, options: Wa
   options.log?.(`${step.node}: ${hop.from} → ${hop.to}`)
 
   if (!before.cordoned) {
-    await timed('cordon', () => driver.cordon(step))
+    // Recorded before the cordon, so a run cut off right after it still knows the cordon is its own.
     memory.cordoned = [...new Set([...memory.cordoned, step.node])]
     await options.save(memory)
+    if (!driver.drainCordons) await timed('cordon', () => driver.cordon(step))
   }
   const drained = await timed('drain', () => driver.drain(step, options.drainTimeoutMs))
   if (!drained.ok) return stop('drain', `drain did not finish within ${Math.round(options.drainTimeoutMs / 1000)}s: ${drained.blocker}`)

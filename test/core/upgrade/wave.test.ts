@@ -187,4 +187,16 @@ describe('the upgrade wave', () => {
     expect(c.calls.filter((x) => x.startsWith('upgrade cp1'))).toEqual([])
     expect(c.nodes.w1.version).toBe('v1.31.3+k3s1')
   })
+
+  it('lets a drain that cordons by itself do the cordon, and still counts the cordon as its own', async () => {
+    const c = cluster(all(OLD))
+    c.driver.drainCordons = true
+    const inner = c.driver.drain
+    c.driver.drain = async (s, t) => { c.nodes[s.node].cordoned = true; return inner(s, t) }
+    const memory: WaveMemory = { cordoned: [], fallbacks: {} }
+    await runWave(order, hop, c.driver, options(memory))
+    expect(c.calls.filter((x) => x.startsWith('cordon'))).toEqual([])
+    expect(c.calls.filter((x) => x.startsWith('uncordon'))).toEqual(['uncordon cp1', 'uncordon cp2', 'uncordon cp3', 'uncordon w1'])
+    expect(Object.values(c.nodes).every((n) => !n.cordoned)).toBe(true)
+  })
 })
