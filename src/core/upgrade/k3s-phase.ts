@@ -11,20 +11,26 @@ import { k3sDriver } from './k3s-driver.js'
 import { gates, nodeOrder, type NodeStep } from './order.js'
 import { versionPath, type VersionPath } from './path.js'
 import { compareVersions, parseVersion } from './versions.js'
-import { runWave, type NodeTiming, type WaveMemory } from './wave.js'
+import { runWave, UpgradeStopped, type NodeTiming, type WaveMemory } from './wave.js'
 
 const PHASE = 'upgrade'
 const POLL_MS = 2_000
 
-/** Installed k3s per selected node; nodes without k3s (or unreachable) are not part of an upgrade. */
+/** Nodes that could not be observed, with why: an upgrade does not start while one of them is out of sight. */
+const unreachable = new WeakMap<Record<string, string>, string[]>()
+
+/** Installed k3s per selected node; nodes without k3s are install's, not part of an upgrade. */
 async function installed(ctx: PhaseContext, pool: ShellPool): Promise<Record<string, string>> {
   const found: Record<string, string> = {}
+  const lost: string[] = []
   await Promise.all(ctx.nodes.map(async (node) => {
-    const facts = await observeNode(pool, PHASE, node).catch(() => undefined)
+    const facts = await observeNode(pool, PHASE, node).catch((e: Error) => void lost.push(`${node.id} (${e.message})`))
     if (facts && facts.version !== 'none' && facts.version !== 'unknown') found[node.id] = facts.version
   }))
   // Keys in file order, whatever order the answers came in.
-  return Object.fromEntries(ctx.nodes.filter((n) => found[n.id]).map((n) => [n.id, found[n.id]!]))
+  const ordered = Object.fromEntries(ctx.nodes.filter((n) => found[n.id]).map((n) => [n.id, found[n.id]!]))
+  unreachable.set(ordered, lost)
+  return ordered
 }
 
 /** The path starts at the oldest running version, so a wave stopped half-way resumes with the same hops. */
@@ -51,6 +57,8 @@ async function plan(ctx: PhaseContext): Promise<PlanStep[]> {
     const up = k3sUpgrade(cluster, running, ctx.nodes)
     if (!up) return []
     if (up.path.refusal) return [{ phase: PHASE, action: 'blocked', reason: refusalText(up.path), details: { from: up.path.from, to: up.path.to, rule: up.path.refusal.rule } }]
+    const lost = unreachable.get(running) ?? []
+    if (lost.length) return [{ phase: PHASE, action: 'blocked', reason: `k3s ${up.path.from} → ${up.path.to} waits until every node can be observed: not reachable: ${lost.join(', ')}` }]
     const g = gates('k3s', topology(cluster).servers.length > 1, cluster.drain_timeout)
     const driver = k3sDriver(ctx, pool)
     const steps: PlanStep[] = [
@@ -91,6 +99,9 @@ async function run(ctx: PhaseContext): Promise<StepResult> {
     if (!up) return { changed: false, summary: Object.keys(running).length ? `every node runs k3s ${cluster.k3s_version}` : 'no node runs k3s yet' }
     if (up.path.refusal)
       throw new PhaseError(PHASE, undefined, `refused: ${up.path.refusal.reason}`, up.path.refusal.instead, { code: 'UpgradeRefused' })
+    const lost = unreachable.get(running) ?? []
+    if (lost.length)
+      throw new UpgradeStopped(undefined, 'before: every node Ready', `not reachable: ${lost.join(', ')}; no node was touched`, [])
     const timings: NodeTiming[] = []
     ctx.outputs.values.upgrade = timings
     const result = await runWave(up.order, up.path.hops, k3sDriver(ctx, pool), {
