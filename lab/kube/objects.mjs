@@ -32,7 +32,8 @@ export function nodeObject(node, previous) {
     apiVersion: 'v1',
     kind: 'Node',
     metadata: { name: node.name, uid: previous?.metadata?.uid ?? randomUUID(), creationTimestamp: created, labels, annotations: previous?.metadata?.annotations ?? {} },
-    spec: { podCIDR: node.podCIDR ?? '10.42.0.0/24' },
+    // A cordon outlives a kubelet restart, as on a real node.
+    spec: { podCIDR: node.podCIDR ?? '10.42.0.0/24', ...(previous?.spec?.unschedulable ? { unschedulable: true } : {}) },
     status: {
       addresses: [
         { address: node.ip, type: 'InternalIP' },

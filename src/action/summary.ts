@@ -6,6 +6,8 @@ import type { RunResult } from '../core/run.js'
 import { mermaidFence, runPictures } from '../report/pictures.js'
 import { addonTable, driftTable, nodeTable, planTable, timingTable, type Table } from '../report/tables.js'
 import { timelineTable } from '../report/timeline.js'
+import { upgradeTable } from '../core/upgrade/summary.js'
+import type { NodeTiming } from '../core/upgrade/wave.js'
 
 const html = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
 
@@ -50,6 +52,8 @@ export async function writeSummary(result: RunResult, command: string): Promise<
   add(nodeTable(result.outputs.nodeStatus))
   add(addonTable(result.outputs.addons))
   add(timingTable(result.outputs.timings))
+  const upgraded = result.outputs.values.upgrade as NodeTiming[] | undefined
+  if (upgraded?.length) add(upgradeTable(upgraded))
   if (result.steps?.length) {
     const t = timelineTable(result.steps)
     const cells = rows(t).map((r) => `<tr>${r.map((c) => (typeof c === 'string' ? `<td>${c}</td>` : `<th>${c.data}</th>`)).join('')}</tr>`)

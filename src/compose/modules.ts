@@ -11,11 +11,15 @@ import { npuPhase } from '../core/phases/npu/index.js'
 import { osBootstrapPhase } from '../core/phases/os-bootstrap/index.js'
 import { talosInstallPhase, talosJoinPhase } from '../core/phases/talos/index.js'
 import type { PhaseModule } from '../core/phases/types.js'
+import { k3sUpgradePhase } from '../core/upgrade/k3s-phase.js'
+import { createTalosUpgradePhase } from '../core/upgrade/talos-phase.js'
 
 export const PHASE_MODULES: PhaseModule[] = [
   flashPhase,
   bootPhase,
   osBootstrapPhase,
+  k3sUpgradePhase,
+  createTalosUpgradePhase({ createKube }),
   k3sInstallPhase,
   talosInstallPhase,
   k3sJoinPhase,

@@ -1,7 +1,7 @@
 // What a front hands to the core: read once from action inputs or CLI flags, never from the environment
 // inside the core.
 
-export const PHASES = ['flash', 'boot', 'os-bootstrap', 'install', 'join', 'addons', 'npu'] as const
+export const PHASES = ['flash', 'boot', 'os-bootstrap', 'upgrade', 'install', 'join', 'addons', 'npu'] as const
 export type PhaseName = (typeof PHASES)[number]
 
 export const COMMANDS = ['validate', 'plan', 'deploy', 'drift'] as const

@@ -178,7 +178,7 @@ export const checkIngress: Check = (c) => {
 }
 
 export const checkTimeouts: Check = (c) =>
-  (['flash_timeout', 'boot_timeout', 'cluster_timeout', 'bootstrap_timeout'] as const)
+  (['flash_timeout', 'boot_timeout', 'cluster_timeout', 'bootstrap_timeout', 'drain_timeout'] as const)
     .filter((k) => !(c[k] > 0))
     .map((k) => ({ code: 'InvalidTimeout', at: [k], message: `${k} ${c[k]} must be a positive number of seconds` }))
 

@@ -90,7 +90,7 @@ export const checkClusterFields: Check = (c) => {
   if (c.endpoint !== undefined) field(out, ['endpoint'], 'endpoint', c.endpoint, kind.httpsBase, 'InvalidEndpoint')
   field(out, ['longhorn_path'], 'longhorn_path', c.longhorn_path, dataDir)
   for (const [addon, path] of Object.entries(c.addons.values)) field(out, ['addons', 'values', addon], `values file of ${addon}`, path, kind.runnerPath)
-  for (const k of ['flash_timeout', 'boot_timeout', 'cluster_timeout', 'bootstrap_timeout'] as const)
+  for (const k of ['flash_timeout', 'boot_timeout', 'cluster_timeout', 'bootstrap_timeout', 'drain_timeout'] as const)
     if (c[k] > 86_400) out.push({ code: 'InvalidTimeout', at: [k], message: `${k} ${c[k]} is more than a day (86400 s); give a number of seconds` })
   if (c.kind === 'k3s') {
     field(out, ['ssh', 'user'], 'ssh.user', c.ssh.user, kind.userName)

@@ -121,7 +121,9 @@ const common = {
   digests: z
     .record(z.string(), z.string())
     .optional()
-    .describe('SHA-256 of downloads the built-in digest catalog does not pin, by upstream https URL (e.g. the k3s install.sh of a newer version).')
+    .describe('SHA-256 of downloads the built-in digest catalog does not pin, by upstream https URL (e.g. the k3s install.sh of a newer version).'),
+  allow_downgrade: z.boolean().default(false).describe('Allow a deploy to move k3s_version, talos_version or kubernetes_version to an older release (refused otherwise).'),
+  drain_timeout: z.number().int().default(300).describe('Seconds a drain may take during an upgrade before the wave stops and names what blocks it.')
 }
 
 export const npuSchema = z
@@ -173,6 +175,10 @@ export const talosClusterSchema = z.strictObject({
   kind: z.literal('talos'),
   ...common,
   talos_version: z.string().default(DEFAULTS.talosVersion),
+  kubernetes_version: z
+    .string()
+    .optional()
+    .describe('Kubernetes version of a Talos cluster (e.g. v1.32.3); plan shows the talosctl upgrade-k8s path to it, checked against what talos_version supports. Unset: what Talos installed.'),
   image_source: z.enum(['factory', 'local', 'url']).default('factory'),
   image_factory: z
     .strictObject({

@@ -10,6 +10,8 @@ import type { PhaseName } from '../settings.js'
 export function phasesFor(cluster: Cluster): PhaseName[] {
   const phases: PhaseName[] = ['flash', 'boot']
   if (cluster.kind === 'k3s') phases.push('os-bootstrap')
+  // Before install: a running node at another version is upgraded by the gated wave, never by install.
+  phases.push('upgrade')
   phases.push('install', 'join')
   if (Object.entries(cluster.addons).some(([k, v]) => k !== 'prune' && v === true) || cluster.longhorn)
     phases.push('addons')

@@ -34,7 +34,7 @@ describe('checkRedeploy', () => {
       code: 'UnknownPhase',
       path: 'phases',
       severity: 'error',
-      message: 'phases: unknown phase(s) "bootstrap"; valid phases are flash, boot, os-bootstrap, install, join, addons, npu'
+      message: 'phases: unknown phase(s) "bootstrap"; valid phases are flash, boot, os-bootstrap, upgrade, install, join, addons, npu'
     })
   })
 

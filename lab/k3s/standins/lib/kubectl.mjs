@@ -4,6 +4,7 @@
 // <lab>/k3s/faults/<node>.notready keeps that node NotReady with kubelet's CNI message.
 import { existsSync } from 'node:fs'
 import { readState, updateState } from '../../../kube/store.mjs'
+import { upgradeKubectl } from '../../../upgrade/kubectl-verbs.mjs'
 import { applyFaults, kubeDir, loadCluster, nodeIdentity, nodeKey, readText } from './store.mjs'
 
 function fail(message, code = 1) {
@@ -35,6 +36,9 @@ export async function kubectl(args) {
   const dataDir = kubeDir(serverIp)
   if (!loadCluster(serverIp)?.token || !existsSync(dataDir)) return fail('The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?')
   applyFaults(dataDir)
+  // cordon, uncordon, drain and get pdb: lab/upgrade.
+  const upgraded = await upgradeKubectl(dataDir, args)
+  if (upgraded !== undefined) return upgraded
   const objects = readState(dataDir).objects
   const { positional, namespace, output } = parse(args)
   const [verb, kindRaw, name, ...rest] = positional

@@ -6,6 +6,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { registerNode } from '../../../kube/nodes.mjs'
+import { setEtcdVoter } from '../../../upgrade/faults.mjs'
 import { readState, updateState } from '../../../kube/store.mjs'
 import { servingCert } from '../../../kube/tls.mjs'
 import { emptyCluster, kubeDir, nodeIdentity, nodeKey, nodePath, notReady, readText, secretKey, updateCluster, writeText } from './store.mjs'
@@ -106,7 +107,7 @@ function corePods(dataDir, cluster, nodeName) {
         return
       }
       if (state.objects[podKey]) return
-      put(state, podKey, { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'kube-system', labels: { [key]: value } }, spec: { nodeName }, status: { phase: 'Running' } })
+      put(state, podKey, { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'kube-system', labels: { [key]: value }, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: base, controller: true }] }, spec: { nodeName }, status: { phase: 'Running' } })
     })
   })
 }
@@ -203,6 +204,8 @@ export async function start(role, version) {
       containerRuntime: 'containerd://1.7.23-k3s2',
       podCIDR: previous?.spec?.podCIDR ?? `${cidr[0]}.${cidr[1]}.${nodes.length}.0/24`
     })
+    // k3s keeps EtcdIsVoter on each server of an embedded-etcd cluster.
+    if (role === 'server' && cluster.ha) setEtcdVoter(dataDir, name, true)
     return { state: 'ready', fullToken: cluster.fullToken }
   })
   if (outcome.state === 'fatal') {

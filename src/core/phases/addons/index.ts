@@ -17,6 +17,7 @@ import { ensureLonghornNamespace, ensureMetallbPool } from './post-install.js'
 import { dpkgProbe, type PackageProbe } from './prerequisites.js'
 import { RESUME, Session, type KubeFactory } from './session.js'
 import { wantedAddons, type WantedWithValues } from './wanted.js'
+import { upgradeOrRollBack } from '../../upgrade/addons.js'
 
 export interface AddonsPhaseOptions {
   /** Builds the helm/kubectl runner (src/adapters/kube createKube); the core never constructs adapters. */
@@ -85,7 +86,10 @@ export function createAddonsPhase(options: AddonsPhaseOptions): PhaseModule {
         const file = join(dir, `${d.spec.release}-values.yaml`)
         await writeFile(file, stringify(wanted!.values), { mode: 0o600 })
         ctx.reporter.info(`${d.action === 'install' ? 'installing' : 'upgrading'} ${chartRef(d.spec)} in ${d.spec.namespace} (${d.reason})`)
-        await session.helm(`helm upgrade --install ${d.spec.release}`, upgradeInstallArgs(d.spec, file, timeout, ctx.settings.mirror))
+        const args = upgradeInstallArgs(d.spec, file, timeout, ctx.settings.mirror)
+        // A failed upgrade of a running release is rolled back; a failed first install has nothing to go back to.
+        if (d.action === 'install') await session.helm(`helm upgrade --install ${d.spec.release}`, args)
+        else await upgradeOrRollBack((what, a) => session.helm(what, a), d.spec, args, timeout)
         if (d.addon === 'metallb') await ensureMetallbPool(ctx, session, retryDelayMs)
         // The decision's reason describes the state before ("not installed"); the row says what is now.
         return { ...row, status: d.action === 'install' ? 'installed' : 'upgraded', detail: d.action === 'install' ? `release ${d.spec.release} in ${d.spec.namespace}` : d.reason }

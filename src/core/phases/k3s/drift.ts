@@ -7,6 +7,7 @@ import type { RemoteShell } from '../../../adapters/ssh/types.js'
 import type { NodeSpec } from '../../config/model.js'
 import type { DriftFinding } from '../../drift/types.js'
 import type { PhaseName } from '../../settings.js'
+import { versionPath } from '../../upgrade/path.js'
 import type { PhaseContext } from '../types.js'
 import { isServer, K3S_CONFIG_PATH, renderK3sConfig, topology, unitName, type K3sCluster } from './config.js'
 import { observeNode } from './converge.js'
@@ -32,7 +33,8 @@ async function nodeDrift(ctx: PhaseContext, pool: ShellPool, phase: PhaseName, n
   const row = (field: string, wanted: string, found: string): DriftFinding => ({ subject: node.id, field, wanted, found, kind: 'drift', fixedBy: [phase], path: node.path })
   const facts = await observeNode(pool, phase, node)
   const rows: DriftFinding[] = []
-  if (facts.version !== cluster.k3s_version) rows.push(row('k3s.version', cluster.k3s_version, facts.version === 'none' ? 'not installed' : facts.version))
+  if (facts.version !== cluster.k3s_version)
+    rows.push(facts.version === 'none' ? row('k3s.version', cluster.k3s_version, 'not installed') : versionRow(row('k3s.version', cluster.k3s_version, facts.version), facts.version, cluster))
   if (facts.version === 'none') return rows
   if (facts.unit !== 'active') rows.push(row(`k3s.service.${unitName(node)}`, 'active', facts.unit))
   const out = await shell.exec(`cat ${K3S_CONFIG_PATH} 2>/dev/null || true`, { timeoutMs: 20_000 })
@@ -80,4 +82,11 @@ export function k3sDrift(phase: 'install' | 'join', pick: (node: NodeSpec) => bo
       ])
       return rows.flat()
     })
+}
+
+/** A version row names the upgrade it needs: the gated wave, or (a path the rules refuse) what to set instead. */
+function versionRow(base: DriftFinding, found: string, cluster: K3sCluster): DriftFinding {
+  const path = versionPath('k3s', found, cluster.k3s_version, { allowDowngrade: cluster.allow_downgrade })
+  if (path.refusal) return { ...base, found: `${found} (upgrade refused: ${path.refusal.instead})`, fixedBy: [], path: ['k3s_version'] }
+  return { ...base, found: `${found} (upgrade ${path.hops.map((h) => h.to).join(' → ')})`, fixedBy: ['upgrade'], path: ['k3s_version'] }
 }

@@ -9,6 +9,7 @@ import { applyArgv, extensionsArgv, serverVersionArgv } from './argv.js'
 import { ensureSchematic, talosCtx } from './factory.js'
 import { prepare, type Prepared } from './prepare.js'
 import { installerImage } from './schematic.js'
+import { versionPath } from '../../upgrade/path.js'
 
 /** talosctl's own reason (its last stderr line, e.g. an rpc error), never the diff on stdout: that can hold secrets. */
 function failure(stderr: string): string {
@@ -31,7 +32,7 @@ export async function talosDrift(ctx: PhaseContext): Promise<DriftFinding[]> {
     const config = p.configs.get(seen.node.id)
     if (!config) return [row('talos.machineconfig', 'compared with the cluster file', 'no talos-secrets input to render it', 'unreachable')]
     const [version, schematic, machineConfig] = await Promise.all([
-      versionRow(p, seen.node.ip, wantedVersion),
+      versionRow(p, seen.node.ip, wantedVersion, c.allow_downgrade),
       wantedSchematic ? schematicRow(p, seen.node.ip, wantedSchematic, wantedVersion) : undefined,
       configRow(p, seen.node.ip, config.path)
     ])
@@ -47,12 +48,17 @@ export async function talosDrift(ctx: PhaseContext): Promise<DriftFinding[]> {
 
 type Compared = Pick<DriftFinding, 'wanted' | 'found' | 'kind'> | undefined
 
-async function versionRow(p: Prepared, ip: string, wanted: string): Promise<Compared> {
+async function versionRow(p: Prepared, ip: string, wanted: string, allowDowngrade: boolean): Promise<Compared> {
   const r = await p.talosctl.run(serverVersionArgv(ip, p.talosconfig))
   const tag = r.code === 0 ? serverTag(r.stdout) : undefined
   if (!tag) return { wanted, found: `version not readable (exit ${r.code}${failure(r.stderr)})`, kind: 'unreachable' }
   if (bare(tag) === bare(wanted)) return undefined
-  return { wanted, found: `${tag} (upgrade in place with talosctl upgrade, or redeploy with reflash: true)`, kind: 'drift' }
+  // The row names the upgrade it needs: the path plan shows, or why that path is refused.
+  const path = versionPath('talos', tag, wanted, { allowDowngrade })
+  const how = path.refusal
+    ? `upgrade refused: ${path.refusal.instead}`
+    : `upgrade ${[tag, ...path.hops.map((h) => h.to)].join(' → ')} in place with talosctl upgrade, one node at a time as plan lists, or redeploy with reflash: true`
+  return { wanted, found: `${tag} (${how})`, kind: 'drift' }
 }
 
 async function schematicRow(p: Prepared, ip: string, wanted: string, version: string): Promise<Compared> {

@@ -83,7 +83,7 @@ describe('Talos HA deploy with patch targeting', () => {
     const newer = talosCluster('talos_version: v1.9.1\npatches: { worker: [patches/workers.yaml] }', nodes)
     const rows = (await talosInstallPhase.drift!(await lab.context(newer))).filter((r) => r.field === 'talos.version')
     expect(rows).toEqual(['talos-cp1', 'talos-cp2', 'talos-cp3', 'talos-w1'].map((subject) => ({
-      subject, field: 'talos.version', wanted: 'v1.9.1', found: 'v1.9.0 (upgrade in place with talosctl upgrade, or redeploy with reflash: true)',
+      subject, field: 'talos.version', wanted: 'v1.9.1', found: 'v1.9.0 (upgrade v1.9.0 → v1.9.1 in place with talosctl upgrade, one node at a time as plan lists, or redeploy with reflash: true)',
       kind: 'drift', fixedBy: [], path: ['talos_version']
     })))
   }, 30_000)
