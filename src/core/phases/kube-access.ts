@@ -4,11 +4,11 @@
 // rendered from the kept secrets bundle. Written 0600 into the run's temp folder and masked.
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { K3S_KUBECONFIG, topology } from './k3s/config.js'
-import { kubeconfigSecrets, rewriteKubeconfig, writeKubeconfig } from './k3s/kubeconfig.js'
-import { withPool } from './k3s/shells.js'
-import { fetchKubeconfig } from './talos/join-phase.js'
-import { prepare } from './talos/prepare.js'
+import { K3S_KUBECONFIG, topology } from '../kinds/k3s/config.js'
+import { kubeconfigSecrets, rewriteKubeconfig, writeKubeconfig } from '../kinds/k3s/kubeconfig.js'
+import { withPool } from '../remote/shells.js'
+import { fetchKubeconfig } from '../kinds/talos/join-phase.js'
+import { prepare } from '../kinds/talos/prepare.js'
 import type { PhaseContext } from './types.js'
 
 /** The kubeconfig path, or undefined when the cluster cannot be asked (the caller reports why). */

@@ -1,10 +1,10 @@
 // SSH sessions to the nodes for one phase: host keys pinned from state (recorded at first contact),
 // the private key from the settings' secrets, addresses through the address map. Every remote step
 // goes through runChecked, which turns a failure into a PhaseError with the stderr tail.
-import type { RemoteShell } from '../../../adapters/ssh/types.js'
-import type { NodeSpec } from '../../config/model.js'
-import { PhaseError, TpiError } from '../../errors.js'
-import type { PhaseContext } from '../types.js'
+import type { RemoteShell } from '../../adapters/ssh/types.js'
+import type { NodeSpec } from '../config/model.js'
+import { PhaseError, TpiError } from '../errors.js'
+import type { PhaseContext } from '../phases/types.js'
 import { parseResult, type ScriptResult } from './script.js'
 
 export const RESUME = 're-run the same command; nodes that are already done are left untouched'

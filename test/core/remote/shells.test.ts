@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
-import { createSshConnector } from '../../../../src/adapters/ssh/ssh2-connector.js'
-import type { Deps } from '../../../../src/core/deps.js'
-import { runChecked, ShellPool } from '../../../../src/core/phases/k3s/shells.js'
-import { startSshd, type TestSshd } from '../../../adapters/ssh/sshd.js'
-import { phaseContext } from './context.js'
-import { k3sCluster } from './fixtures.js'
+import { createSshConnector } from '../../../src/adapters/ssh/ssh2-connector.js'
+import type { Deps } from '../../../src/core/deps.js'
+import { runChecked, ShellPool } from '../../../src/core/remote/shells.js'
+import { startSshd, type TestSshd } from '../../adapters/ssh/sshd.js'
+import { phaseContext } from '../kinds/k3s/context.js'
+import { k3sCluster } from '../kinds/k3s/fixtures.js'
 
 let sshd: TestSshd
 const cluster = k3sCluster(`ssh: { user: root, port: 22 }`, 'control_plane: { node: 1, ip: 10.10.88.73, hostname: k3s-cp }')

@@ -3,11 +3,11 @@
 import { randomBytes } from 'node:crypto'
 import { PhaseError } from '../../errors.js'
 import type { NodeSpec } from '../../config/model.js'
-import type { PhaseContext } from '../types.js'
+import type { PhaseContext } from '../../phases/types.js'
 import { topology } from './config.js'
 import { assessNodes, assessPods, type Assessment } from './readiness.js'
 import { readTokenScript } from './remote-scripts.js'
-import { RESUME, runChecked, type ShellPool } from './shells.js'
+import { RESUME, runChecked, type ShellPool } from '../../remote/shells.js'
 
 export const POLL_MS = 2_000
 

@@ -3,13 +3,13 @@
 import { createReadStream } from 'node:fs'
 import type { CachedArtifact } from '../../../adapters/downloads/types.js'
 import type { NodeSpec } from '../../config/model.js'
-import type { PhaseContext, StepResult } from '../types.js'
+import type { PhaseContext, StepResult } from '../../phases/types.js'
 import { k3sArtifacts, NODE_PATHS, type K3sArtifacts } from './artifacts.js'
 import { isServer, K3S_CONFIG_PATH, K3S_TOKEN_FILE, renderK3sConfig, sha256, topology, unitName, type K3sCluster } from './config.js'
 import { decide, factsFrom, untouched, type NodeDecision, type NodeFacts } from './decide.js'
 import { forgetNodeScript, installScript, observeScript, restartScript } from './remote-scripts.js'
-import { parseFacts } from './script.js'
-import { runChecked, type ShellPool } from './shells.js'
+import { parseFacts } from '../../remote/script.js'
+import { runChecked, type ShellPool } from '../../remote/shells.js'
 
 /** Fetches each artifact at most once per phase run. */
 export function artifactFetcher(ctx: PhaseContext): (which: keyof K3sArtifacts) => Promise<CachedArtifact> {

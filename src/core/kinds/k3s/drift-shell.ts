@@ -8,10 +8,10 @@ import { reason } from '../../drift/bounded.js'
 import type { DriftFinding } from '../../drift/types.js'
 import { PhaseError } from '../../errors.js'
 import type { PhaseName } from '../../settings.js'
-import { perRun } from '../per-run.js'
-import type { PhaseContext } from '../types.js'
+import { perRun } from '../../phases/per-run.js'
+import type { PhaseContext } from '../../phases/types.js'
 import { isServer } from './config.js'
-import type { ShellPool } from './shells.js'
+import type { ShellPool } from '../../remote/shells.js'
 
 interface HostKeyChange {
   code: 'HostKeyMismatch'

@@ -7,13 +7,13 @@ import type { RemoteShell } from '../../../adapters/ssh/types.js'
 import type { NodeSpec } from '../../config/model.js'
 import type { DriftFinding } from '../../drift/types.js'
 import type { PhaseName } from '../../settings.js'
-import type { PhaseContext } from '../types.js'
+import type { PhaseContext } from '../../phases/types.js'
 import { isServer, K3S_CONFIG_PATH, renderK3sConfig, topology, unitName, type K3sCluster } from './config.js'
 import { observeNode } from './converge.js'
 import { filesNotLoaded } from './decide.js'
 import { clusterNodes, readNode } from './drift-shell.js'
 import { nodeProblems } from './readiness.js'
-import { stderrTail, withPool, type ShellPool } from './shells.js'
+import { stderrTail, withPool, type ShellPool } from '../../remote/shells.js'
 
 const show = (value: unknown): string => (value === undefined ? '(unset)' : Array.isArray(value) ? value.join(',') : String(value))
 

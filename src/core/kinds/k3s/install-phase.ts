@@ -1,13 +1,13 @@
 // Phase install (K3s, cluster scope): the server(s). The first server is converged first (with a token
 // generated once if it has none), then the other servers join it one at a time, as embedded etcd wants.
 import { PhaseError } from '../../errors.js'
-import type { PhaseContext, PhaseModule, PlanStep, StepResult } from '../types.js'
+import type { PhaseContext, PhaseModule, PlanStep, StepResult } from '../../phases/types.js'
 import { generateToken, readToken, waitForApi, waitForNode } from './cluster-ops.js'
 import { renderK3sConfig, sha256, topology, type K3sCluster } from './config.js'
 import { artifactFetcher, convergeNode, observeNode } from './converge.js'
 import { decide, untouched } from './decide.js'
 import { k3sDrift } from './drift.js'
-import { RESUME, withPool, type ShellPool } from './shells.js'
+import { RESUME, withPool, type ShellPool } from '../../remote/shells.js'
 
 async function run(ctx: PhaseContext): Promise<StepResult> {
   const topo = topology(ctx.cluster)

@@ -3,14 +3,14 @@
 // fetched, pointed at the API endpoint and written 0600 into the state folder.
 import { credentialsDir } from '../../state/credentials.js'
 import { PhaseError } from '../../errors.js'
-import type { PhaseContext, PhaseModule, StepResult } from '../types.js'
+import type { PhaseContext, PhaseModule, StepResult } from '../../phases/types.js'
 import { readToken, waitForCluster } from './cluster-ops.js'
 import { K3S_KUBECONFIG, topology } from './config.js'
 import { artifactFetcher, convergeNode } from './converge.js'
 import { k3sDrift } from './drift.js'
 import { planNodes } from './install-phase.js'
 import { kubeconfigSecrets, rewriteKubeconfig, writeKubeconfig } from './kubeconfig.js'
-import { RESUME, withPool } from './shells.js'
+import { RESUME, withPool } from '../../remote/shells.js'
 
 /** Agents converge in parallel, but the first server's sshd allows 10 sessions per connection (MaxSessions). */
 const AGENT_CONCURRENCY = 6

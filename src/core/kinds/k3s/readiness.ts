@@ -2,7 +2,7 @@
 // registered, Ready=True, with the roles its place in the cluster file implies, and the kube-system
 // core pods running. Pure assessment; the polling lives in wait.ts.
 import type { Cluster, NodeSpec } from '../../config/model.js'
-import type { NodeStatus } from '../types.js'
+import type { NodeStatus } from '../../phases/types.js'
 import { topology } from './config.js'
 
 export const CORE_PODS = ['coredns', 'local-path-provisioner', 'metrics-server'] as const

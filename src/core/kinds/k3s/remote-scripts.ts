@@ -4,7 +4,7 @@
 // 6054); readiness is then polled from the first server instead.
 import { K3S_CONFIG_PATH, K3S_SERVER_TOKEN, K3S_TOKEN_FILE } from './config.js'
 import { NODE_PATHS } from './artifacts.js'
-import { script } from './script.js'
+import { script } from '../../remote/script.js'
 
 const SHA = `sha() { if [ -f "$1" ]; then sha256sum "$1" | cut -d' ' -f1; else echo none; fi; }`
 /** Run right after k3s was told to (re)start: what it starts with (NODE_PATHS.startedWith). */

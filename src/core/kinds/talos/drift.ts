@@ -3,7 +3,7 @@
 // --dry-run, never printed: the diff can hold secrets). Needs the secrets bundle (input or state-dir) to
 // render the wanted configs and to talk to configured nodes at all.
 import type { DriftFinding } from '../../drift/types.js'
-import type { PhaseContext } from '../types.js'
+import type { PhaseContext } from '../../phases/types.js'
 import { parseDryRun, schematicOf, serverTag } from './answers.js'
 import { applyArgv, extensionsArgv, serverVersionArgv } from './argv.js'
 import { ensureSchematic, talosCtx } from './factory.js'

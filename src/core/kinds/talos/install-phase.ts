@@ -2,7 +2,7 @@
 // node before any node is touched, then applied with the least disruption. Image and schematic were
 // resolved before the flash (resolveTalosImage); this phase only needs the schematic id for the
 // installer image.
-import type { PhaseContext, PhaseModule, PlanStep, StepResult } from '../types.js'
+import type { PhaseContext, PhaseModule, PlanStep, StepResult } from '../../phases/types.js'
 import type { NodeConfig } from './configs.js'
 import { applyDecision, decideApply, type ApplyDecision } from './converge.js'
 import { talosDrift } from './drift.js'

@@ -2,8 +2,8 @@
 // obtain the secrets bundle, render and validate the machine configs, write the talosconfig.
 import { join } from 'node:path'
 import type { Talosctl } from '../../../adapters/talosctl/types.js'
-import { perRun } from '../per-run.js'
-import type { PhaseContext } from '../types.js'
+import { perRun } from '../../phases/per-run.js'
+import type { PhaseContext } from '../../phases/types.js'
 import { renderConfigs, writeTalosconfig, type NodeConfig } from './configs.js'
 import { talosCtx } from './factory.js'
 import { observeAll, type Observed } from './observe.js'

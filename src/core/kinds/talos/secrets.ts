@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import type { Talosctl } from '../../../adapters/talosctl/types.js'
 import { maskCredential } from '../../crypto/mask.js'
 import { PhaseError } from '../../errors.js'
-import type { PhaseContext } from '../types.js'
+import type { PhaseContext } from '../../phases/types.js'
 import { genSecretsArgv } from './argv.js'
 
 export interface SecretsBundle {

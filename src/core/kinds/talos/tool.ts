@@ -3,8 +3,8 @@
 import { createTalosctl } from '../../../adapters/talosctl/exec-talosctl.js'
 import type { Talosctl } from '../../../adapters/talosctl/types.js'
 import { talosctl as talosctlArtifact, type Arch } from '../../tools/catalog.js'
-import { perRun } from '../per-run.js'
-import type { PhaseContext } from '../types.js'
+import { perRun } from '../../phases/per-run.js'
+import type { PhaseContext } from '../../phases/types.js'
 import { talosCtx } from './factory.js'
 
 /** The runner's architecture in the catalog's naming. */

@@ -1,9 +1,9 @@
 // Longhorn needs iSCSI on every node. On K3s that is the open-iscsi package (os-bootstrap installs it; its
 // result is read when this run has it, otherwise each node is asked with dpkg-query over SSH). On Talos
 // it is the siderolabs/iscsi-tools system extension, which must be in the Image Factory schematic.
-import { q } from '../k3s/script.js'
+import { q } from '../../remote/script.js'
 import type { NodeSpec } from '../../config/model.js'
-import { withPool } from '../k3s/shells.js'
+import { withPool } from '../../remote/shells.js'
 import type { PhaseContext } from '../types.js'
 
 export const ISCSI_PACKAGE = 'open-iscsi'

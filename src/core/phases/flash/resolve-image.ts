@@ -7,7 +7,7 @@ import { isAbsolute, join } from 'node:path'
 import type { Cluster } from '../../config/model.js'
 import { PhaseError } from '../../errors.js'
 import { imageByUrl } from '../../tools/catalog.js'
-import { resolveTalosImage } from '../talos/factory.js'
+import { resolveTalosImage } from '../../kinds/talos/factory.js'
 import { perRun } from '../per-run.js'
 import type { PhaseContext } from '../types.js'
 

@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals'
-import { k3sArtifacts } from '../../../../src/core/phases/k3s/artifacts.js'
-import { modelArtifact, rkllamaSource, rkllmRuntime, rknnRuntime } from '../../../../src/core/phases/npu/artifacts.js'
+import { k3sArtifacts } from '../../../../src/core/kinds/k3s/artifacts.js'
+import { modelArtifact, rkllamaSource, rkllmRuntime, rknnRuntime } from '../../../../src/core/kinds/k3s/npu/artifacts.js'
 
 describe('air-gap artifacts', () => {
   test('k3s binary, images and install script of the version, verified against the release sums', () => {

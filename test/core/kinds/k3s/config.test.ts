@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals'
-import { disabledComponents, renderK3sConfig, topology } from '../../../../src/core/phases/k3s/config.js'
+import { disabledComponents, renderK3sConfig, topology } from '../../../../src/core/kinds/k3s/config.js'
 import { haNodes, k3sCluster } from './fixtures.js'
 
 describe('renderK3sConfig', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals'
-import { decide, factsFrom, untouched } from '../../../../src/core/phases/k3s/decide.js'
+import { decide, factsFrom, untouched } from '../../../../src/core/kinds/k3s/decide.js'
 import { k3sCluster } from './fixtures.js'
 
 const node = k3sCluster().nodes[1]

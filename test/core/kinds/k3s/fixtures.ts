@@ -1,6 +1,6 @@
 // Cluster files for k3s phase tests, parsed through the real loader so defaults match production.
 import { parseCluster } from '../../../../src/core/config/load.js'
-import type { K3sCluster } from '../../../../src/core/phases/k3s/config.js'
+import type { K3sCluster } from '../../../../src/core/kinds/k3s/config.js'
 
 export function k3sCluster(extra = '', nodes = defaultNodes): K3sCluster {
   const text = `kind: k3s

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, test } from '@jest/globals'
-import { k3sInstallPhase } from '../../../../src/core/phases/k3s/install-phase.js'
-import { k3sJoinPhase } from '../../../../src/core/phases/k3s/join-phase.js'
+import { k3sInstallPhase } from '../../../../src/core/kinds/k3s/install-phase.js'
+import { k3sJoinPhase } from '../../../../src/core/kinds/k3s/join-phase.js'
 import { phaseContext } from './context.js'
 import { haNodes, k3sCluster } from './fixtures.js'
 import { startHarness, type Harness } from './harness.js'

@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals'
-import { applyArgv, bootstrapArgv, extensionsArgv, genConfigArgv, genSecretsArgv, genTalosconfigArgv, getDisksInsecureArgv, healthArgv, kubeconfigArgv, machineStatusArgv, validateArgv } from '../../../../src/core/phases/talos/argv.js'
-import { bootstrapDone, bootstrapRetryable, modeFromDisks, parseDryRun, parseMachineStatus, schematicOf, serverTag, unhealthyFrom } from '../../../../src/core/phases/talos/answers.js'
+import { applyArgv, bootstrapArgv, extensionsArgv, genConfigArgv, genSecretsArgv, genTalosconfigArgv, getDisksInsecureArgv, healthArgv, kubeconfigArgv, machineStatusArgv, validateArgv } from '../../../../src/core/kinds/talos/argv.js'
+import { bootstrapDone, bootstrapRetryable, modeFromDisks, parseDryRun, parseMachineStatus, schematicOf, serverTag, unhealthyFrom } from '../../../../src/core/kinds/talos/answers.js'
 
 describe('talosctl argv', () => {
   test('gen config: one output type per node, patches in order, no docs or examples', () => {

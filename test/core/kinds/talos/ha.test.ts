@@ -3,8 +3,8 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { talosInstallPhase } from '../../../../src/core/phases/talos/install-phase.js'
-import { talosJoinPhase } from '../../../../src/core/phases/talos/join-phase.js'
+import { talosInstallPhase } from '../../../../src/core/kinds/talos/install-phase.js'
+import { talosJoinPhase } from '../../../../src/core/kinds/talos/join-phase.js'
 import { talosCluster } from './fixtures.js'
 import { startTalosTestLab, type TalosTestLab } from './talos-lab.js'
 

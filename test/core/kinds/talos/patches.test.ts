@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals'
-import { addressPatch, clusterPatch, controlPlanePatch, generatedPatches, hostnamePatch, longhornPatch, userPatchFiles } from '../../../../src/core/phases/talos/patches.js'
+import { addressPatch, clusterPatch, controlPlanePatch, generatedPatches, hostnamePatch, longhornPatch, userPatchFiles } from '../../../../src/core/kinds/talos/patches.js'
 import { talosCluster } from './fixtures.js'
 
 const cluster = talosCluster('longhorn_enabled: true\npatches: { all: [p/all.yaml], controlplane: [p/cp.yaml], worker: [p/w.yaml] }')

@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals'
-import { buildSchematic, installerImage, marshalSchematic, schematicId } from '../../../../src/core/phases/talos/schematic.js'
+import { buildSchematic, installerImage, marshalSchematic, schematicId } from '../../../../src/core/kinds/talos/schematic.js'
 import { talosCluster } from './fixtures.js'
 
 describe('Image Factory schematic', () => {

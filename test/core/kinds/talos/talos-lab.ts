@@ -20,7 +20,7 @@ import type { Deps } from '../../../../src/core/deps.js'
 import { emptyOutputs, type PhaseContext } from '../../../../src/core/phases/types.js'
 import { MemoryReporter } from '../../../../src/core/reporter.js'
 import { StateStore } from '../../../../src/core/state/store.js'
-import { buildSchematic, marshalSchematic, schematicId } from '../../../../src/core/phases/talos/schematic.js'
+import { buildSchematic, marshalSchematic, schematicId } from '../../../../src/core/kinds/talos/schematic.js'
 import { talosCluster } from './fixtures.js'
 import { startTestMirror, type TestMirror } from '../../../lab/talos/test-mirror.js'
 

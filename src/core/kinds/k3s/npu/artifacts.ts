@@ -2,8 +2,8 @@
 // (not release assets), fetched at the release tag through raw.githubusercontent.com; rkllama is the
 // source tarball of a pinned tag. Models come from a small catalog of converted .rkllm files whose RKLLM
 // version is known, because a model only loads with a runtime of the same RKLLM minor version.
-import type { ArtifactRequest } from '../../../adapters/downloads/types.js'
-import { cacheVersion, viaMirror } from '../../tools/catalog.js'
+import type { ArtifactRequest } from '../../../../adapters/downloads/types.js'
+import { cacheVersion, viaMirror } from '../../../tools/catalog.js'
 
 /** The fetch URL (under the mirror when set) and the upstream URL the digest catalog is keyed by. */
 const at = (upstream: string, mirror?: string): { url: string; upstream: string } => ({ url: viaMirror(upstream, mirror), upstream })

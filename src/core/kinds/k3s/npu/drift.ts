@@ -2,14 +2,14 @@
 // RKNPU driver and render node, the runtime versions, rkllama's version, unit, model and service, one
 // GET of its API from the node, and the node label. A service that is down explains an API that does
 // not answer, and a kernel that is not the vendor one explains a missing driver: those are symptoms.
-import type { RemoteShell } from '../../../adapters/ssh/types.js'
-import type { NodeSpec } from '../../config/model.js'
-import type { DriftFinding } from '../../drift/types.js'
-import { sha256, topology } from '../k3s/config.js'
-import { clusterNodes, readNode } from '../k3s/drift-shell.js'
-import { parseFacts } from '../k3s/script.js'
-import { runChecked, withPool } from '../k3s/shells.js'
-import type { PhaseContext } from '../types.js'
+import type { RemoteShell } from '../../../../adapters/ssh/types.js'
+import type { NodeSpec } from '../../../config/model.js'
+import type { DriftFinding } from '../../../drift/types.js'
+import { sha256, topology } from '../config.js'
+import { clusterNodes, readNode } from '../drift-shell.js'
+import { parseFacts } from '../../../remote/script.js'
+import { runChecked, withPool } from '../../../remote/shells.js'
+import type { PhaseContext } from '../../../phases/types.js'
 import { RKLLAMA_VERSION } from './artifacts.js'
 import { askRkllama, NPU_LABEL, rkllamaUrl, wantedModel } from './rkllama.js'
 import { npuObserveScript, rkllamaUnit, type NpuPaths } from './scripts.js'

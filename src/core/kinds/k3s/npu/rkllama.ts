@@ -1,10 +1,10 @@
 // What the NPU phase and the drift checks share: whether the file wants the NPU stack at all, which model
 // it wants on a node, where rkllama answers and whether it lists that model.
-import { q } from '../k3s/script.js'
-import type { RemoteShell } from '../../../adapters/ssh/types.js'
-import type { Cluster, NodeSpec } from '../../config/model.js'
-import { PhaseError } from '../../errors.js'
-import type { PhaseContext } from '../types.js'
+import { q } from '../../../remote/script.js'
+import type { RemoteShell } from '../../../../adapters/ssh/types.js'
+import type { Cluster, NodeSpec } from '../../../config/model.js'
+import { PhaseError } from '../../../errors.js'
+import type { PhaseContext } from '../../../phases/types.js'
 import { resolveModel, type ModelEntry } from './artifacts.js'
 
 export const NPU_LABEL = 'turingpi.io/npu=rk3588'

@@ -1,6 +1,6 @@
 // Node-side scripts of the NPU phase: the driver check (refuses a kernel without RKNPU), runtime
 // installation behind version markers, rkllama's install into a venv and our systemd unit.
-import { script } from '../k3s/script.js'
+import { script } from '../../../remote/script.js'
 
 export interface NpuPaths {
   /** RKNPU driver version (vendor kernel, debugfs). */

@@ -2,14 +2,14 @@
 // file's image names (Armbian image names carry both: Armbian_25.8.1_Turing-rk1_bookworm_vendor_6.1.115,
 // .../turing-rk1/Bookworm_vendor_minimal), and the vendor kernel wherever the NPU stack is wanted (only it
 // has the RKNPU driver). Only a reflash changes any of them, so the rows say how.
-import type { NodeSpec } from '../../config/model.js'
-import type { DriftFinding } from '../../drift/types.js'
-import type { K3sCluster } from '../k3s/config.js'
-import { readNode, rebuildPhases, reflashHint } from '../k3s/drift-shell.js'
+import type { NodeSpec } from '../../../config/model.js'
+import type { DriftFinding } from '../../../drift/types.js'
+import type { K3sCluster } from '../config.js'
+import { readNode, rebuildPhases, reflashHint } from '../drift-shell.js'
 import { wantsNpu } from '../npu/rkllama.js'
-import { parseFacts, script } from '../k3s/script.js'
-import { runChecked, withPool } from '../k3s/shells.js'
-import type { PhaseContext } from '../types.js'
+import { parseFacts, script } from '../../../remote/script.js'
+import { runChecked, withPool } from '../../../remote/shells.js'
+import type { PhaseContext } from '../../../phases/types.js'
 
 const RK1_BOARD = 'turing-rk1'
 const RELEASES = ['bullseye', 'bookworm', 'trixie', 'focal', 'jammy', 'noble', 'plucky'] as const

@@ -1,10 +1,10 @@
 // Phase os-bootstrap (K3s on Armbian, per node): hostname, static address, packages, kernel modules and
 // sysctl, swap off, time sync, NVMe. Each step is an idempotent script; a rerun on a converged node
 // changes nothing and says so.
-import type { NodeSpec } from '../../config/model.js'
-import { type K3sCluster } from '../k3s/config.js'
-import { runChecked, withPool } from '../k3s/shells.js'
-import type { PhaseContext, PhaseModule, PlanStep, StepResult } from '../types.js'
+import type { NodeSpec } from '../../../config/model.js'
+import { type K3sCluster } from '../config.js'
+import { runChecked, withPool } from '../../../remote/shells.js'
+import type { PhaseContext, PhaseModule, PlanStep, StepResult } from '../../../phases/types.js'
 import { osDrift } from './drift.js'
 import { nvmeScript } from './nvme-script.js'
 import { hostnameScript, kernelScript, packagesScript, staticAddressScript, swapScript, timeSyncScript } from './system-scripts.js'

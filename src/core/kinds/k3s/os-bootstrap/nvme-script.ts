@@ -1,7 +1,7 @@
 // The NVMe script: a filesystem is created only on a blank device. A device carrying our own ext4
 // label is reused as it is (a reflashed eMMC must not lose the Longhorn data on the NVMe); anything
 // else on it is refused unless the cluster file says nvme_format: true. Mounted by UUID via fstab.
-import { script } from '../k3s/script.js'
+import { script } from '../../../remote/script.js'
 
 /** The ext4 label of a filesystem this action created; reused without formatting. */
 export const NVME_LABEL = 'tpi-longhorn'

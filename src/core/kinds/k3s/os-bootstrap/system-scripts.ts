@@ -1,7 +1,7 @@
 // The os-bootstrap scripts for K3s nodes: hostname, static address, packages, kernel modules and sysctl,
 // swap and time sync. Each is idempotent: it looks first, changes only what differs, and reports what
 // it changed on its last line (see ../k3s/script.ts).
-import { script } from '../k3s/script.js'
+import { script } from '../../../remote/script.js'
 
 /** Packages K3s and Longhorn need on the node (open-iscsi for Longhorn volumes, nfs-common for RWX). */
 export const BOOTSTRAP_PACKAGES = ['open-iscsi', 'nfs-common', 'curl', 'util-linux', 'ca-certificates'] as const

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import { createServer } from 'node:net'
-import { k3sInstallPhase } from '../../../../src/core/phases/k3s/install-phase.js'
-import { k3sJoinPhase } from '../../../../src/core/phases/k3s/join-phase.js'
-import { resolveModel } from '../../../../src/core/phases/npu/artifacts.js'
-import { createNpuPhase } from '../../../../src/core/phases/npu/index.js'
-import { phaseContext } from '../k3s/context.js'
-import { k3sCluster } from '../k3s/fixtures.js'
-import { NPU_TEST_PATHS, startHarness, type Harness } from '../k3s/harness.js'
+import { k3sInstallPhase } from '../../../../../src/core/kinds/k3s/install-phase.js'
+import { k3sJoinPhase } from '../../../../../src/core/kinds/k3s/join-phase.js'
+import { resolveModel } from '../../../../../src/core/kinds/k3s/npu/artifacts.js'
+import { createNpuPhase } from '../../../../../src/core/kinds/k3s/npu/index.js'
+import { phaseContext } from '../context.js'
+import { k3sCluster } from '../fixtures.js'
+import { NPU_TEST_PATHS, startHarness, type Harness } from '../harness.js'
 
 const nodes = `control_plane: { node: 1, ip: 10.10.88.73, hostname: k3s-cp }
 workers:

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { osBootstrapPhase } from '../../../../src/core/phases/os-bootstrap/index.js'
-import { phaseContext } from '../k3s/context.js'
-import { k3sCluster } from '../k3s/fixtures.js'
-import { startHarness, type Harness } from '../k3s/harness.js'
+import { osBootstrapPhase } from '../../../../../src/core/kinds/k3s/os-bootstrap/index.js'
+import { phaseContext } from '../context.js'
+import { k3sCluster } from '../fixtures.js'
+import { startHarness, type Harness } from '../harness.js'
 
 const cluster = k3sCluster('', 'control_plane: { node: 1, ip: 10.10.88.73, hostname: k3s-cp }')
 let lab: Harness

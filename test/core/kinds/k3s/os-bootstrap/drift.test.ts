@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals'
-import { osObserveScript, osRows, wantedOs } from '../../../../src/core/phases/os-bootstrap/drift.js'
-import { k3sCluster } from '../k3s/fixtures.js'
-import { shellcheck } from '../k3s/shellcheck.js'
+import { osObserveScript, osRows, wantedOs } from '../../../../../src/core/kinds/k3s/os-bootstrap/drift.js'
+import { k3sCluster } from '../fixtures.js'
+import { shellcheck } from '../shellcheck.js'
 
 const NPU = 'npu_config: { install_rknn: true }'
 const rk1 = { board: 'turing-rk1', version: '25.8.1', release: 'bookworm', branch: 'vendor', pretty: 'Armbian 25.8.1 bookworm', kernel: '6.1.115-vendor-rk35xx' }

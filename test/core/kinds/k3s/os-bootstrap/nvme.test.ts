@@ -3,11 +3,11 @@ import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { RemoteShell } from '../../../../src/adapters/ssh/types.js'
-import { parseResult } from '../../../../src/core/phases/k3s/script.js'
-import { nvmeScript } from '../../../../src/core/phases/os-bootstrap/nvme-script.js'
-import { k3sCluster } from '../k3s/fixtures.js'
-import { startHarness, type Harness } from '../k3s/harness.js'
+import type { RemoteShell } from '../../../../../src/adapters/ssh/types.js'
+import { parseResult } from '../../../../../src/core/remote/script.js'
+import { nvmeScript } from '../../../../../src/core/kinds/k3s/os-bootstrap/nvme-script.js'
+import { k3sCluster } from '../fixtures.js'
+import { startHarness, type Harness } from '../harness.js'
 
 // A loop device stands in for the NVMe drive; the script runs on a harness node with real blkid,
 // wipefs, mkfs.ext4 and mount (the mount lives only as long as the script's mount namespace).

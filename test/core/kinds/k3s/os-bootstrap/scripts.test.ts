@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process'
 import { describe, expect, test } from '@jest/globals'
-import { nvmeScript } from '../../../../src/core/phases/os-bootstrap/nvme-script.js'
+import { nvmeScript } from '../../../../../src/core/kinds/k3s/os-bootstrap/nvme-script.js'
 import {
   hostnameScript,
   kernelScript,
@@ -8,9 +8,9 @@ import {
   staticAddressScript,
   swapScript,
   timeSyncScript
-} from '../../../../src/core/phases/os-bootstrap/system-scripts.js'
-import { parseResult } from '../../../../src/core/phases/k3s/script.js'
-import { shellcheck } from '../k3s/shellcheck.js'
+} from '../../../../../src/core/kinds/k3s/os-bootstrap/system-scripts.js'
+import { parseResult } from '../../../../../src/core/remote/script.js'
+import { shellcheck } from '../shellcheck.js'
 
 const scripts: Record<string, string> = {
   hostname: hostnameScript("rk1-1'; rm -rf /"),
