@@ -13,6 +13,7 @@ import type { Reporter } from '../core/reporter.js'
 import type { Engine, RunResult } from '../core/run.js'
 import type { RunSettings } from '../core/settings.js'
 import { createEngine } from './engine.js'
+import { tcpOpen } from '../adapters/net/tcp-probe.js'
 import { createBmcFactory, createDownloads } from './real-adapters.js'
 
 export type Front = 'action' | 'cli'
@@ -68,6 +69,7 @@ export async function createRuntime(settings: RunSettings, reporter: Reporter, f
       downloads: createDownloads({ toolCache, tempDir: settings.tempDir, reporter, front, catalog: settings.digestCatalog }),
       exec: createLocalExec(),
       artifacts: parts?.artifacts,
+      tcp: tcpOpen,
       sleep: (ms) => new Promise((r) => setTimeout(r, ms))
     }),
     engine: createEngine({ runId }),

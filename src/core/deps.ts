@@ -3,6 +3,7 @@
 import type { ArtifactSink } from '../adapters/artifacts/types.js'
 import type { BmcClient } from '../adapters/bmc/types.js'
 import type { Downloads } from '../adapters/downloads/types.js'
+import type { TcpProbe } from '../adapters/net/tcp-probe.js'
 import type { AddressMap } from '../adapters/net/types.js'
 import type { ExecResult, SshConnector } from '../adapters/ssh/types.js'
 import type { BoardSpec } from './config/model.js'
@@ -19,6 +20,8 @@ export interface Deps {
   bmc(board: BoardSpec, options?: { signal?: AbortSignal }): Promise<BmcClient>
   ssh: SshConnector
   net: AddressMap
+  /** A plain TCP connect to an address already mapped through `net` (Talos API, BMC reachability). */
+  tcp: TcpProbe
   downloads: Downloads
   exec: LocalExec
   artifacts?: ArtifactSink

@@ -7,6 +7,7 @@ import type { Cluster, NodeSpec } from './config/model.js'
 import type { Deps } from './deps.js'
 import type { DriftFinding } from './drift/types.js'
 import { ConfigError, PhaseError, type ConfigIssue } from './errors.js'
+import { kindOf } from './kinds/index.js'
 import { phasesFor, staticPlan } from './plan/static-plan.js'
 import { emptyOutputs, type PhaseContext, type PhaseModule, type PlanStep, type RunOutputs } from './phases/types.js'
 import type { Reporter } from './reporter.js'
@@ -115,7 +116,7 @@ export async function execute(
 
   const deps = await makeDeps(cluster)
   const state = await StateStore.open(settings.stateDir, cluster.name)
-  const ctx: PhaseContext = { cluster, settings, deps, reporter, state, nodes: selectNodes(cluster, settings), outputs }
+  const ctx: PhaseContext = { cluster, kind: kindOf(cluster), settings, deps, reporter, state, nodes: selectNodes(cluster, settings), outputs }
   const phases = selectPhases(cluster, settings)
   const base = { issues, load: loaded, cluster, outputs }
 

@@ -45,8 +45,7 @@ export class ShellPool {
     const key = settings.secrets.sshPrivateKey
     if (!key) throw new PhaseError(this.phase, node.id, 'no SSH private key was given', 'set the ssh-private-key input (the key the image authorises) and re-run')
     reporter.secret(key)
-    const port = cluster.kind === 'k3s' ? cluster.ssh.port : 22
-    const user = cluster.kind === 'k3s' ? cluster.ssh.user : 'root'
+    const { port, user } = this.ctx.kind.sshLogin(cluster)
     const to = deps.net.map(node.ip, port)
     const pinned = state.node(node.id).hostKey
     try {

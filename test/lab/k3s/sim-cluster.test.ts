@@ -33,6 +33,8 @@ import { emptyOutputs, type PhaseContext } from '../../../src/core/phases/types.
 import { MemoryReporter } from '../../../src/core/reporter.js'
 import { StateStore } from '../../../src/core/state/store.js'
 import { k3sCluster } from '../../core/kinds/k3s/fixtures.js'
+import { kindOf } from '../../../src/core/kinds/index.js'
+import { tcpOpen } from '../../../src/adapters/net/tcp-probe.js'
 
 const BOARD = 21
 const KUBECTL = fileURLToPath(new URL('../../../lab/kube/kubectl.mjs', import.meta.url))
@@ -117,10 +119,11 @@ async function context(): Promise<PhaseContext & { reporter: MemoryReporter }> {
     downloads: fakeDownloads(join(dir, 'cache')),
     // The runner's helm and kubectl (lab/kube stand-ins) find the API through the lab's address map.
     exec: createLocalExec({ ...process.env, TPI_ADDRESS_MAP: net.file, TPI_LAB_DIR: dir }),
+    tcp: tcpOpen,
     sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 200)))
   }
   return {
-    cluster, deps, reporter: new MemoryReporter(), state: await StateStore.open(stateDir, cluster.name), nodes: cluster.nodes, outputs: emptyOutputs(),
+    cluster, kind: kindOf(cluster), deps, reporter: new MemoryReporter(), state: await StateStore.open(stateDir, cluster.name), nodes: cluster.nodes, outputs: emptyOutputs(),
     settings: {
       command: 'deploy', configPath: 'cluster.yaml', workingDirectory: stateDir, reflash: false, failOnDrift: false, stateDir, tempDir: stateDir,
       secrets: { sshPrivateKey: key.private, artifactRecipients: [] }

@@ -2,8 +2,6 @@
 // through deps.downloads (mirror, tool cache) keyed by version + schematic id. The factory serves no
 // checksums, so the image's sha256 is recorded in the state store at first download and every later run
 // re-hashes the cached file against that record: a corrupted cache is refused, not flashed.
-import { createHash } from 'node:crypto'
-import { createReadStream } from 'node:fs'
 import { dirname } from 'node:path'
 import { PhaseError, TpiError } from '../../errors.js'
 import { talosImage, viaMirror } from '../../tools/catalog.js'
@@ -69,12 +67,6 @@ export function ensureSchematic(ctx: PhaseContext): Promise<ResolvedSchematic> {
     ctx.outputs.values.schematicId = id
     return { ...local, id }
   })
-}
-
-export async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256')
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer)
-  return hash.digest('hex')
 }
 
 export interface TalosImage {

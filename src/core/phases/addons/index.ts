@@ -79,7 +79,7 @@ export function createAddonsPhase(options: AddonsPhaseOptions): PhaseModule {
         if (d.addon === 'metallb' && (await ensureMetallbPool(ctx, session, retryDelayMs))) return { ...row, status: 'upgraded', detail: 'address pool applied' }
         return { ...row, status: 'unchanged', detail: d.reason }
       default: {
-        if (d.addon === 'longhorn') await ensureLonghornNamespace(ctx.cluster, session)
+        if (d.addon === 'longhorn') await ensureLonghornNamespace(ctx.kind, session)
         const dir = join(ctx.settings.tempDir, 'addons')
         await mkdir(dir, { recursive: true, mode: 0o700 })
         const file = join(dir, `${d.spec.release}-values.yaml`)

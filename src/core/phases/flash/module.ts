@@ -9,7 +9,8 @@ import type { PhaseContext, PhaseModule, PlanStep, StepResult } from '../types.j
 import { decideFlash, FLASH_ATTEMPT } from './decide.js'
 import { flashNode, RESUME } from './flash-node.js'
 import { identityFingerprint, nodeIdentity, prepareNodeImage } from './node-image.js'
-import { describeImage, resolveBaseImage } from './resolve-image.js'
+import { uartSnapshotKey } from '../handover.js'
+import { resolveBaseImage } from './resolve-image.js'
 
 interface BoardFacts {
   version: string
@@ -29,8 +30,6 @@ async function boardFacts(ctx: PhaseContext, name: string): Promise<BoardFacts> 
   }
 }
 
-/** outputs.values key holding the UART snapshot taken right before power-on. */
-export const uartSnapshotKey = (node: string): string => `boot:uart:${node}`
 
 function board(ctx: PhaseContext, node: NodeSpec) {
   const b = ctx.cluster.boardList.find((x) => x.name === node.board)
@@ -44,7 +43,7 @@ export const flashPhase: PhaseModule = {
   appliesTo: () => true,
 
   async plan(ctx): Promise<PlanStep[]> {
-    const image = describeImage(ctx.cluster, ctx.outputs.schematicId)
+    const image = ctx.kind.image.describe(ctx.cluster, ctx.outputs.schematicId)
     const facts = new Map<string, Promise<BoardFacts>>()
     for (const b of ctx.cluster.boardList) facts.set(b.name, boardFacts(ctx, b.name))
     // A BMC that cannot be observed (credentials, a ban, the network) is said once, in its own row.

@@ -11,7 +11,7 @@ import { PhaseError } from '../../errors.js'
 import { buildNodeImage, type NodeIdentity } from '../../image/identity.js'
 import type { PhaseContext } from '../types.js'
 import { generateVerifiedHostKey } from './host-key.js'
-import type { BaseImage } from './resolve-image.js'
+import type { BaseImage } from '../../image/base-image.js'
 
 export interface NodeImage {
   path: string

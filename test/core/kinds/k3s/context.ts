@@ -7,6 +7,7 @@ import type { Deps } from '../../../../src/core/deps.js'
 import { emptyOutputs, type PhaseContext } from '../../../../src/core/phases/types.js'
 import { MemoryReporter } from '../../../../src/core/reporter.js'
 import { StateStore } from '../../../../src/core/state/store.js'
+import { kindOf } from '../../../../src/core/kinds/index.js'
 
 // Not a key: placeholder text in the key's framing (built, so no key-shaped literal sits in the repo).
 const FRAME = (word: string): string => `-----${word} ${'OPENSSH'} PRIVATE KEY-----`
@@ -15,6 +16,7 @@ export const SSH_KEY = `${FRAME('BEGIN')}\nlab-test-key-material-not-real\n${FRA
 export async function phaseContext(cluster: Cluster, deps: Deps, stateDir = mkdtempSync(join(tmpdir(), 'tpi-k3s-state-'))): Promise<PhaseContext & { reporter: MemoryReporter }> {
   return {
     cluster,
+    kind: kindOf(cluster),
     deps,
     reporter: new MemoryReporter(),
     state: await StateStore.open(stateDir, cluster.name),

@@ -17,6 +17,8 @@ import { MemoryReporter } from '../../../../src/core/reporter.js'
 import { StateStore } from '../../../../src/core/state/store.js'
 import { startTestMirror, type TestMirror } from '../../../lab/talos/test-mirror.js'
 import { talosCluster } from './fixtures.js'
+import { kindOf } from '../../../../src/core/kinds/index.js'
+import { tcpOpen } from '../../../../src/adapters/net/tcp-probe.js'
 
 let dir: string
 let mirror: TestMirror
@@ -38,10 +40,10 @@ async function context(extra = 'longhorn_enabled: true'): Promise<PhaseContext &
   const catalog = cluster.kind === 'talos' ? await factoryImageCatalog(talos.factory, cluster) : {}
   const deps: Deps = {
     bmc: () => Promise.reject(new Error('unused')), ssh: { connect: () => Promise.reject(new Error('unused')), probe: async () => undefined },
-    net: { map: (host, port) => ({ host, port }) }, downloads: new FileCacheDownloads({ root: join(dir, 'cache'), catalog }), exec: createLocalExec(), sleep: async () => {}
+    net: { map: (host, port) => ({ host, port }) }, downloads: new FileCacheDownloads({ root: join(dir, 'cache'), catalog }), exec: createLocalExec(), tcp: tcpOpen, sleep: async () => {}
   }
   return {
-    cluster, deps, reporter: new MemoryReporter(), state: await StateStore.open(join(dir, 'state'), cluster.name), nodes: cluster.nodes, outputs: emptyOutputs(),
+    cluster, kind: kindOf(cluster), deps, reporter: new MemoryReporter(), state: await StateStore.open(join(dir, 'state'), cluster.name), nodes: cluster.nodes, outputs: emptyOutputs(),
     settings: { command: 'deploy', configPath: 'c.yaml', workingDirectory: dir, reflash: false, failOnDrift: false, stateDir: join(dir, 'state'), tempDir: join(dir, 'tmp'), mirror: mirror.url, secrets: { artifactRecipients: [] } }
   }
 }

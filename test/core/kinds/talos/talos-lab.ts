@@ -23,6 +23,8 @@ import { StateStore } from '../../../../src/core/state/store.js'
 import { buildSchematic, marshalSchematic, schematicId } from '../../../../src/core/kinds/talos/schematic.js'
 import { talosCluster } from './fixtures.js'
 import { startTestMirror, type TestMirror } from '../../../lab/talos/test-mirror.js'
+import { kindOf } from '../../../../src/core/kinds/index.js'
+import { tcpOpen } from '../../../../src/adapters/net/tcp-probe.js'
 
 export interface TalosTestLab {
   dir: string
@@ -66,6 +68,7 @@ export async function startTalosTestLab(o: { board: number; ips: string[]; versi
     // The lab's catalog: digests of the lab-built talosctl and factory images (filled per cluster below).
     downloads: new FileCacheDownloads({ root: join(dir, 'tool-cache'), catalog }),
     exec: createLocalExec({ ...process.env, TPI_LAB_DIR: dir, TALOSCTL_LAB_HEALTH_POLL_MS: '40' }),
+    tcp: tcpOpen,
     sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 40)))
   }
   const lab: TalosTestLab = {
@@ -79,7 +82,7 @@ export async function startTalosTestLab(o: { board: number; ips: string[]; versi
       const generated = await readFile(join(dir, 'tmp', `talos-${cluster.name}`, 'secrets.yaml'), 'utf8').catch(() => undefined)
       const talosSecrets = c.talosSecrets ?? generated
       return {
-        cluster, deps, reporter: new MemoryReporter(), state: await StateStore.open(stateDir, cluster.name), nodes: cluster.nodes, outputs: emptyOutputs(),
+        cluster, kind: kindOf(cluster), deps, reporter: new MemoryReporter(), state: await StateStore.open(stateDir, cluster.name), nodes: cluster.nodes, outputs: emptyOutputs(),
         settings: {
           command: 'deploy', configPath: 'cluster.yaml', workingDirectory: dir, reflash: false, failOnDrift: false, stateDir, tempDir: join(dir, 'tmp'),
           mirror: mirror.url, secrets: { artifactRecipients: [], ...(talosSecrets ? { talosSecrets } : {}) }
