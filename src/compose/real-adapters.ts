@@ -5,8 +5,13 @@ import type { BmcClient } from '../adapters/bmc/types.js'
 import { FileCacheDownloads } from '../adapters/downloads/file-cache.js'
 import { createToolCacheDownloads } from '../adapters/downloads/tool-cache.js'
 import type { DigestCatalog, Downloads } from '../adapters/downloads/types.js'
+import { FileSource } from '../adapters/bmc/file-source.js'
+import { httpFetch } from '../adapters/net/http.js'
+import { tcpOpen } from '../adapters/net/tcp-probe.js'
 import type { AddressMap } from '../adapters/net/types.js'
-import type { Deps } from '../core/deps.js'
+import { sshKeys } from '../adapters/ssh/keys.js'
+import { createTalosctl } from '../adapters/talosctl/exec-talosctl.js'
+import type { Deps, LocalExec } from '../core/deps.js'
 import { TpiError } from '../core/errors.js'
 import type { Reporter } from '../core/reporter.js'
 import type { RunSettings } from '../core/settings.js'
@@ -49,4 +54,15 @@ export function createDownloads(options: { toolCache: string; tempDir: string; r
   return options.front === 'action'
     ? createToolCacheDownloads({ toolCache: options.toolCache, tempDir: options.tempDir, catalog, log, warn })
     : new FileCacheDownloads({ root: options.toolCache, catalog, log, warn })
+}
+
+/** The adapters every front wires the same way (tests and the lab reuse them over their own exec). */
+export function plainAdapters(exec: LocalExec): Pick<Deps, 'tcp' | 'http' | 'keys' | 'talosctl' | 'openFile'> {
+  return {
+    tcp: tcpOpen,
+    http: httpFetch,
+    keys: sshKeys,
+    talosctl: (options) => createTalosctl({ exec, ...options }),
+    openFile: (path, chunkBytes) => new FileSource(path, chunkBytes)
+  }
 }

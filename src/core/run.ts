@@ -42,7 +42,7 @@ interface StepLog {
   spans: StepSpan[]
 }
 
-/** Hooks the deploy and drift paths use; the defaults are wired in run-deps.ts, tests replace them. */
+/** Hooks the deploy and drift paths use; the real ones are wired in src/compose/engine.ts, tests replace them. */
 export interface Engine {
   modules: PhaseModule[]
   /** Extra validation that needs settings (redeploy controls, artifact settings). */

@@ -3,8 +3,8 @@
 // only fail later, when the node is pinned or sshd reads it. So each generated pair is parsed back
 // (private and public half) and a refused pair is replaced, a few times at most.
 import ssh2 from 'ssh2'
-import { TpiError } from '../../errors.js'
-import { generateHostKey, type HostKey } from '../../image/host-key.js'
+import { TpiError } from '../../core/errors.js'
+import { generateHostKey, type HostKey } from './host-key.js'
 
 export const HOST_KEY_ATTEMPTS = 5
 

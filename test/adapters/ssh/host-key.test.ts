@@ -2,9 +2,9 @@
 // generator sometimes (about 1 in 200) emits a private key its own parser calls malformed.
 import { describe, expect, test } from '@jest/globals'
 import ssh2 from 'ssh2'
-import { TpiError } from '../../../../src/core/errors.js'
-import { generateHostKey, type HostKey } from '../../../../src/core/image/host-key.js'
-import { generateVerifiedHostKey, hostKeyProblem } from '../../../../src/core/phases/flash/host-key.js'
+import { TpiError } from '../../../src/core/errors.js'
+import { generateHostKey, type HostKey } from '../../../src/adapters/ssh/host-key.js'
+import { generateVerifiedHostKey, hostKeyProblem } from '../../../src/adapters/ssh/verified-host-key.js'
 
 /** A real pair whose private half lost its last 40 bytes: what a refused key looks like to ssh2. */
 function malformed(comment: string): HostKey {

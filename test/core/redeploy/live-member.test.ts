@@ -14,7 +14,8 @@ import { MemoryReporter } from '../../../src/core/reporter.js'
 import type { RunSettings } from '../../../src/core/settings.js'
 import { StateStore } from '../../../src/core/state/store.js'
 import { kindOf } from '../../../src/core/kinds/index.js'
-import { tcpOpen } from '../../../src/adapters/net/tcp-probe.js'
+import { createLocalExec } from '../../../src/adapters/exec/local-exec.js'
+import { plainAdapters } from '../../../src/compose/real-adapters.js'
 
 const FILE = `kind: k3s
 name: homelab
@@ -77,7 +78,7 @@ function deps(w: World): Deps {
         }
       })
     },
-    tcp: tcpOpen,
+    ...plainAdapters(createLocalExec()),
     sleep: async () => undefined
   } as unknown as Deps
 }

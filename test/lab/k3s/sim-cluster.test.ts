@@ -34,7 +34,7 @@ import { MemoryReporter } from '../../../src/core/reporter.js'
 import { StateStore } from '../../../src/core/state/store.js'
 import { k3sCluster } from '../../core/kinds/k3s/fixtures.js'
 import { kindOf } from '../../../src/core/kinds/index.js'
-import { tcpOpen } from '../../../src/adapters/net/tcp-probe.js'
+import { plainAdapters } from '../../../src/compose/real-adapters.js'
 
 const BOARD = 21
 const KUBECTL = fileURLToPath(new URL('../../../lab/kube/kubectl.mjs', import.meta.url))
@@ -112,14 +112,15 @@ const key = validEd25519()
 async function context(): Promise<PhaseContext & { reporter: MemoryReporter }> {
   const stateDir = join(dir, 'state')
   mkdirSync(stateDir, { recursive: true })
+  const labExec = createLocalExec({ ...process.env, TPI_ADDRESS_MAP: net.file, TPI_LAB_DIR: dir })
   const deps: Deps = {
     bmc: () => Promise.reject(new Error('no BMC here')),
     ssh: createSshConnector(),
     net,
     downloads: fakeDownloads(join(dir, 'cache')),
     // The runner's helm and kubectl (lab/kube stand-ins) find the API through the lab's address map.
-    exec: createLocalExec({ ...process.env, TPI_ADDRESS_MAP: net.file, TPI_LAB_DIR: dir }),
-    tcp: tcpOpen,
+    exec: labExec,
+    ...plainAdapters(labExec),
     sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 200)))
   }
   return {

@@ -1,6 +1,6 @@
 // Is the cluster ready? Read from `k3s kubectl get nodes/pods -o json` on the first server: every node
 // registered, Ready=True, with the roles its place in the cluster file implies, and the kube-system
-// core pods running. Pure assessment; the polling lives in wait.ts.
+// core pods running. Pure assessment; the polling lives in cluster-ops.ts.
 import type { Cluster, NodeSpec } from '../../config/model.js'
 import type { NodeStatus } from '../../phases/types.js'
 import { topology } from './config.js'

@@ -2,6 +2,7 @@
 // through deps.downloads (mirror, tool cache) keyed by version + schematic id. The factory serves no
 // checksums, so the image's sha256 is recorded in the state store at first download and every later run
 // re-hashes the cached file against that record: a corrupted cache is refused, not flashed.
+import type { HttpAnswer, HttpFetch } from '../../../adapters/net/http.js'
 import { dirname } from 'node:path'
 import { PhaseError, TpiError } from '../../errors.js'
 import { talosImage, viaMirror } from '../../tools/catalog.js'
@@ -11,13 +12,11 @@ import { buildSchematic, marshalSchematic, schematicId, type SchematicPlan } fro
 
 export const FACTORY = 'https://factory.talos.dev'
 
-type FetchLike = (url: string, init: { method: string; headers: Record<string, string>; body: string; signal?: AbortSignal }) => Promise<{ ok: boolean; status: number; text(): Promise<string> }>
-
 /** POST /schematics with the YAML body; the factory answers {"id": "<64 hex>"}. */
-export async function postSchematic(url: string, yaml: string, fetchImpl: FetchLike = fetch as unknown as FetchLike): Promise<string> {
-  let answer: { ok: boolean; status: number; text(): Promise<string> }
+export async function postSchematic(url: string, yaml: string, http: HttpFetch): Promise<string> {
+  let answer: HttpAnswer
   try {
-    answer = await fetchImpl(url, { method: 'POST', headers: { 'content-type': 'application/yaml' }, body: yaml, signal: AbortSignal.timeout(30_000) })
+    answer = await http(url, { method: 'POST', headers: { 'content-type': 'application/yaml' }, body: yaml, signal: AbortSignal.timeout(30_000) })
   } catch (error) {
     throw new TpiError('FactoryUnreachable', `Image Factory at ${url} did not answer: ${(error as Error).message}`, { cause: error })
   }
@@ -59,7 +58,7 @@ export function ensureSchematic(ctx: PhaseContext): Promise<ResolvedSchematic> {
   return schematics(ctx.outputs, async () => {
     const local = localSchematic(ctx)
     const url = viaMirror(`${FACTORY}/schematics`, ctx.settings.mirror)
-    const id = await postSchematic(url, local.yaml)
+    const id = await postSchematic(url, local.yaml, ctx.deps.http)
     // The factory's id is authoritative; a difference means its canonical form changed, worth a warning.
     if (id !== local.id) ctx.reporter.warn(`Image Factory returned schematic id ${id}, the local computation gave ${local.id}; using the factory's`)
     for (const e of local.addedForLonghorn) ctx.reporter.info(`Image Factory: added extension ${e} (Longhorn needs it)`)

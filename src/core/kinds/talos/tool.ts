@@ -1,6 +1,5 @@
 // talosctl of the cluster's own version from the tool cache (a client never older than the cluster:
 // same minor), verified against the release's sha256sum.txt. One adapter per run.
-import { createTalosctl } from '../../../adapters/talosctl/exec-talosctl.js'
 import type { Talosctl } from '../../../adapters/talosctl/types.js'
 import { talosctl as talosctlArtifact, type Arch } from '../../tools/catalog.js'
 import { perRun } from '../../phases/per-run.js'
@@ -16,6 +15,6 @@ export function ensureTalosctl(ctx: PhaseContext): Promise<Talosctl> {
   return tools(ctx.outputs, async () => {
     const version = talosCtx(ctx).cluster.talos_version
     const got = await ctx.deps.downloads.fetch(talosctlArtifact(version, runnerArch(), ctx.settings.mirror))
-    return createTalosctl({ exec: ctx.deps.exec, binary: got.path, cwd: ctx.settings.workingDirectory, timeoutMs: 120_000 })
+    return ctx.deps.talosctl({ binary: got.path, cwd: ctx.settings.workingDirectory, timeoutMs: 120_000 })
   })
 }

@@ -89,7 +89,7 @@ export const flashPhase: PhaseModule = {
       // From here the eMMC may be half written: a re-run may flash again without confirm (live-member rule).
       await ctx.state.markDone(node.id, FLASH_ATTEMPT, image.fingerprint)
       await ctx.reporter.group(`flash ${node.id} (slot ${node.slot} on ${node.board})`, () =>
-        flashNode({ node: node.id, slot: node.slot, bmc, imagePath: prepared.path, imageSource: base.source, sha256: prepared.sha256, reporter: ctx.reporter, sleep: ctx.deps.sleep, timeoutMs })
+        flashNode({ node: node.id, slot: node.slot, bmc, imagePath: prepared.path, openFile: ctx.deps.openFile, imageSource: base.source, sha256: prepared.sha256, reporter: ctx.reporter, sleep: ctx.deps.sleep, timeoutMs })
       )
       await ctx.state.clear(node.id)
       if (prepared.hostKeyFingerprint) ctx.state.node(node.id).hostKey = prepared.hostKeyFingerprint

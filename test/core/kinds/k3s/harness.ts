@@ -16,7 +16,8 @@ import type { ArtifactRequest, CachedArtifact, Downloads } from '../../../../src
 import type { NodeSpec } from '../../../../src/core/config/model.js'
 import type { Deps } from '../../../../src/core/deps.js'
 import { INSTALL_STANDIN, k3sStandinBinary } from '../../../../lab/k3s/binary.js'
-import { tcpOpen } from '../../../../src/adapters/net/tcp-probe.js'
+import { createLocalExec } from '../../../../src/adapters/exec/local-exec.js'
+import { plainAdapters } from '../../../../src/compose/real-adapters.js'
 
 const BIN = fileURLToPath(new URL('./harness-bin', import.meta.url))
 const STANDINS = fileURLToPath(new URL('../../../../lab/k3s/standins', import.meta.url))
@@ -183,7 +184,7 @@ export function startHarness(nodes: NodeSpec[], extra: Partial<Deps> = {}): Harn
     net: { map: (host, port) => ({ host: byIp.get(host)?.addr ?? host, port }) },
     downloads: fakeDownloads,
     exec: () => Promise.reject(new Error('no local exec in the k3s harness')),
-    tcp: tcpOpen,
+    ...plainAdapters(createLocalExec()),
     sleep: () => Promise.resolve(),
     ...extra
   }

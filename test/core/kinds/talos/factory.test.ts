@@ -18,7 +18,8 @@ import { StateStore } from '../../../../src/core/state/store.js'
 import { startTestMirror, type TestMirror } from '../../../lab/talos/test-mirror.js'
 import { talosCluster } from './fixtures.js'
 import { kindOf } from '../../../../src/core/kinds/index.js'
-import { tcpOpen } from '../../../../src/adapters/net/tcp-probe.js'
+import { httpFetch } from '../../../../src/adapters/net/http.js'
+import { plainAdapters } from '../../../../src/compose/real-adapters.js'
 
 let dir: string
 let mirror: TestMirror
@@ -40,7 +41,7 @@ async function context(extra = 'longhorn_enabled: true'): Promise<PhaseContext &
   const catalog = cluster.kind === 'talos' ? await factoryImageCatalog(talos.factory, cluster) : {}
   const deps: Deps = {
     bmc: () => Promise.reject(new Error('unused')), ssh: { connect: () => Promise.reject(new Error('unused')), probe: async () => undefined },
-    net: { map: (host, port) => ({ host, port }) }, downloads: new FileCacheDownloads({ root: join(dir, 'cache'), catalog }), exec: createLocalExec(), tcp: tcpOpen, sleep: async () => {}
+    net: { map: (host, port) => ({ host, port }) }, downloads: new FileCacheDownloads({ root: join(dir, 'cache'), catalog }), ...plainAdapters(createLocalExec()), exec: createLocalExec(), sleep: async () => {}
   }
   return {
     cluster, kind: kindOf(cluster), deps, reporter: new MemoryReporter(), state: await StateStore.open(join(dir, 'state'), cluster.name), nodes: cluster.nodes, outputs: emptyOutputs(),
@@ -52,11 +53,11 @@ describe('Image Factory', () => {
   test('the lab factory answers the same id as the local computation, whatever the YAML layout', async () => {
     const local = schematicId(marshalSchematic({ overlay: { image: 'siderolabs/sbc-rockchip', name: 'turingrk1' }, extensions: ['siderolabs/iscsi-tools'] }))
     const body = '# hand written\ncustomization:\n  systemExtensions:\n    officialExtensions: [siderolabs/iscsi-tools]\noverlay: {name: turingrk1, image: siderolabs/sbc-rockchip}\n'
-    expect(await postSchematic(`${mirror.url}/factory.talos.dev/schematics`, body)).toBe(local)
+    expect(await postSchematic(`${mirror.url}/factory.talos.dev/schematics`, body, httpFetch)).toBe(local)
   })
 
   test('a refused schematic names the factory answer', async () => {
-    await expect(postSchematic(`${mirror.url}/factory.talos.dev/schematics`, 'customization: {systemExtensions: {officialExtensions: ["yes"]}}\n')).rejects.toMatchObject({ code: 'FactoryRefused', message: expect.stringContaining('answered 400') })
+    await expect(postSchematic(`${mirror.url}/factory.talos.dev/schematics`, 'customization: {systemExtensions: {officialExtensions: ["yes"]}}\n', httpFetch)).rejects.toMatchObject({ code: 'FactoryRefused', message: expect.stringContaining('answered 400') })
   })
 
   test('image downloaded through the mirror, keyed by version and schematic, its hash recorded', async () => {

@@ -24,7 +24,7 @@ import { buildSchematic, marshalSchematic, schematicId } from '../../../../src/c
 import { talosCluster } from './fixtures.js'
 import { startTestMirror, type TestMirror } from '../../../lab/talos/test-mirror.js'
 import { kindOf } from '../../../../src/core/kinds/index.js'
-import { tcpOpen } from '../../../../src/adapters/net/tcp-probe.js'
+import { plainAdapters } from '../../../../src/compose/real-adapters.js'
 
 export interface TalosTestLab {
   dir: string
@@ -61,14 +61,15 @@ export async function startTalosTestLab(o: { board: number; ips: string[]; versi
   }))
   for (let s = 1; s <= o.ips.length; s++) await copyFile(image.path, bmc.diskPath(s))
   const catalog: DigestCatalog = { ...talosctlCatalog(o.version ?? 'v1.9.0') }
+  const labExec = createLocalExec({ ...process.env, TPI_LAB_DIR: dir, TALOSCTL_LAB_HEALTH_POLL_MS: '40' })
   const deps: Deps = {
     bmc: () => Promise.reject(new Error('no BMC in the Talos phase tests')),
     ssh: { connect: () => Promise.reject(new Error('no SSH on Talos')), probe: async () => undefined },
     net,
     // The lab's catalog: digests of the lab-built talosctl and factory images (filled per cluster below).
     downloads: new FileCacheDownloads({ root: join(dir, 'tool-cache'), catalog }),
-    exec: createLocalExec({ ...process.env, TPI_LAB_DIR: dir, TALOSCTL_LAB_HEALTH_POLL_MS: '40' }),
-    tcp: tcpOpen,
+    exec: labExec,
+    ...plainAdapters(labExec),
     sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 40)))
   }
   const lab: TalosTestLab = {

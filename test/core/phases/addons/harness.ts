@@ -14,7 +14,7 @@ import { StateStore } from '../../../../src/core/state/store.js'
 import { startStandinEnv, type StandinEnv } from '../../../lab/kube/standin-env.js'
 import { StandinDownloads } from './fake-downloads.js'
 import { kindOf } from '../../../../src/core/kinds/index.js'
-import { tcpOpen } from '../../../../src/adapters/net/tcp-probe.js'
+import { plainAdapters } from '../../../../src/compose/real-adapters.js'
 
 export interface Harness {
   lab: StandinEnv
@@ -35,13 +35,14 @@ export async function startHarness(options: Partial<AddonsPhaseOptions> = {}, la
   const work = join(lab.labDir, 'work')
   mkdirSync(work, { recursive: true })
   const downloads = new StandinDownloads(join(lab.labDir, 'tool-cache'))
+  const labExec = createLocalExec({ ...lab.env, ...labEnv })
   const deps: Deps = {
     bmc: refuse('a BMC') as Deps['bmc'],
     ssh: { connect: refuse('SSH') } as unknown as Deps['ssh'],
     net: identityAddressMap,
     downloads,
-    exec: createLocalExec({ ...lab.env, ...labEnv }),
-    tcp: tcpOpen,
+    exec: labExec,
+    ...plainAdapters(labExec),
     sleep: (ms) => {
       onSleep?.()
       return new Promise((r) => setTimeout(r, ms))

@@ -3,6 +3,8 @@ import { createServer } from 'node:net'
 import { identityAddressMap } from '../../../../src/adapters/net/types.js'
 import type { Deps } from '../../../../src/core/deps.js'
 import { PhaseError } from '../../../../src/core/errors.js'
+import { createLocalExec } from '../../../../src/adapters/exec/local-exec.js'
+import { plainAdapters } from '../../../../src/compose/real-adapters.js'
 import { tcpOpen } from '../../../../src/adapters/net/tcp-probe.js'
 import type { Cluster } from '../../../../src/core/config/model.js'
 import { k3sKind } from '../../../../src/core/kinds/k3s/kind.js'
@@ -19,7 +21,7 @@ const deps = (probe: () => string | undefined, mapped: string[] = [], toPort?: n
   ({
     net: { map: (host: string, port: number) => (mapped.push(`${host}:${port}`), { host: '127.0.0.1', port: toPort ?? port }) },
     ssh: { probe: async () => probe(), connect: async () => { throw new Error('unused') } },
-    tcp: tcpOpen,
+    ...plainAdapters(createLocalExec()),
     sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
   }) as unknown as Deps
 

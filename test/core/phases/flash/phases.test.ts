@@ -20,7 +20,7 @@ import type { RunSettings } from '../../../../src/core/settings.js'
 import { StateStore } from '../../../../src/core/state/store.js'
 import { MemoryBmc } from './memory-bmc.js'
 import { kindOf } from '../../../../src/core/kinds/index.js'
-import { tcpOpen } from '../../../../src/adapters/net/tcp-probe.js'
+import { plainAdapters } from '../../../../src/compose/real-adapters.js'
 
 let dir: string
 const deployKey = ssh2.utils.generateKeyPairSync('ed25519').private
@@ -65,7 +65,7 @@ async function context(bmc: MemoryBmc, reflash = false, confirm?: string): Promi
       connect: async () => { throw new Error('unused') }
     },
     exec: createLocalExec(),
-    tcp: tcpOpen,
+    ...plainAdapters(createLocalExec()),
     downloads: { fetch: async () => { throw new Error('no downloads for a local image') } },
     sleep: () => new Promise<void>((r) => setTimeout(r, 1))
   } as unknown as Deps

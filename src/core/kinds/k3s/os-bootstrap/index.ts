@@ -8,17 +8,12 @@ import type { PhaseContext, PhaseModule, PlanStep, StepResult } from '../../../p
 import { osDrift } from './drift.js'
 import { nvmeScript } from './nvme-script.js'
 import { hostnameScript, kernelScript, packagesScript, staticAddressScript, swapScript, timeSyncScript } from './system-scripts.js'
+import { gatewayOf } from '../../../config/net.js'
 
 export interface BootstrapStep {
   name: string
   script: string
   timeoutMs: number
-}
-
-function gatewayOf(cluster: K3sCluster, node: NodeSpec): string {
-  if (cluster.network.gateway) return cluster.network.gateway
-  const parts = node.ip.split('.')
-  return `${parts.slice(0, 3).join('.')}.1`
 }
 
 /** The scripts for one node, in order; pure. */
@@ -27,7 +22,7 @@ export function bootstrapSteps(cluster: K3sCluster, node: NodeSpec, mirror?: str
     { name: 'hostname', script: hostnameScript(node.hostname), timeoutMs: 30_000 },
     {
       name: 'static address',
-      script: staticAddressScript({ ip: node.ip, prefix: cluster.network.prefix, gateway: gatewayOf(cluster, node), dns: cluster.network.dns }),
+      script: staticAddressScript({ ip: node.ip, prefix: cluster.network.prefix, gateway: gatewayOf(cluster.network, node.ip), dns: cluster.network.dns }),
       timeoutMs: 30_000
     },
     { name: 'packages', script: packagesScript(mirror), timeoutMs: 900_000 },

@@ -1,6 +1,6 @@
 // The os-bootstrap scripts for K3s nodes: hostname, static address, packages, kernel modules and sysctl,
 // swap and time sync. Each is idempotent: it looks first, changes only what differs, and reports what
-// it changed on its last line (see ../k3s/script.ts).
+// it changed on its last line (see src/core/remote/script.ts).
 import { script } from '../../../remote/script.js'
 
 /** Packages K3s and Longhorn need on the node (open-iscsi for Longhorn volumes, nfs-common for RWX). */
