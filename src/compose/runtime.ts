@@ -2,6 +2,7 @@
 // downloads are cached and where encrypted artifacts go; the lab runs this same
 // wiring through the bundle (lab/action.ts), with its address map and mirror in the environment.
 import type { ArtifactSink } from '../adapters/artifacts/types.js'
+import { bmcFactory } from '../adapters/bmc/factory.js'
 import { createLocalExec } from '../adapters/exec/local-exec.js'
 import { createFileAddressMap } from '../adapters/net/file-map.js'
 import { identityAddressMap, type AddressMap } from '../adapters/net/types.js'
@@ -14,7 +15,7 @@ import type { Reporter } from '../core/reporter.js'
 import type { Engine, RunResult } from '../core/run.js'
 import type { RunSettings } from '../core/settings.js'
 import { createEngine } from './engine.js'
-import { createBmcFactory, createDownloads, plainAdapters } from './real-adapters.js'
+import { createDownloads, plainAdapters } from './real-adapters.js'
 
 export type Front = 'action' | 'cli'
 
@@ -65,7 +66,7 @@ export async function createRuntime(settings: RunSettings, reporter: Reporter, f
     makeDeps: async () => {
       const exec = createLocalExec()
       return {
-        bmc: createBmcFactory(settings, reporter, net),
+        bmc: bmcFactory({ password: settings.secrets.bmcPassword, username: settings.bmcUsername, net, reporter }),
         ssh: createSshConnector(),
         net,
         downloads: createDownloads({ toolCache, tempDir: settings.tempDir, reporter, front, catalog: settings.digestCatalog }),

@@ -7,6 +7,8 @@ import { talosInstallPhase } from '../../../../src/core/kinds/talos/install-phas
 import { talosJoinPhase } from '../../../../src/core/kinds/talos/join-phase.js'
 import { talosCluster } from './fixtures.js'
 import { startTalosTestLab, type TalosTestLab } from './talos-lab.js'
+import { plainAdapters } from '../../../../src/compose/real-adapters.js'
+import type { LocalExec } from '../../../../src/core/deps.js'
 
 const IPS = ['10.10.88.73', '10.10.88.74', '10.10.88.75', '10.10.88.76']
 const nodes = `control_plane:
@@ -66,13 +68,11 @@ describe('Talos HA deploy with patch targeting', () => {
 
   test('a dry run talosctl refuses is "could not check" for that node, with talosctl\'s own reason', async () => {
     const ctx = await lab.context(cluster)
-    const exec = ctx.deps.exec
-    ctx.deps = {
-      ...ctx.deps,
-      exec: (file, args, options) => args.includes('--dry-run') && args.includes('10.10.88.76')
-        ? Promise.resolve({ stdout: '', stderr: 'applying config\nrpc error: code = Unavailable desc = connection refused\n', code: 1 })
-        : exec(file, args, options)
-    }
+    const real = ctx.deps.exec
+    const exec: LocalExec = (file, args, options) => args.includes('--dry-run') && args.includes('10.10.88.76')
+      ? Promise.resolve({ stdout: '', stderr: 'applying config\nrpc error: code = Unavailable desc = connection refused\n', code: 1 })
+      : real(file, args, options)
+    ctx.deps = { ...ctx.deps, ...plainAdapters(exec), exec }
     expect(await talosInstallPhase.drift!(ctx)).toEqual([{
       subject: 'talos-w1', field: 'talos.machineconfig', wanted: 'compared with the cluster file',
       found: 'dry run failed (exit 1: rpc error: code = Unavailable desc = connection refused)', kind: 'unreachable', fixedBy: [], path: ['workers', 0]
