@@ -29,7 +29,7 @@ export const observeAll = (talosctl: Talosctl, nodes: NodeSpec[]): Promise<Obser
  */
 export async function waitRunning(o: { talosctl: Talosctl; deps: Pick<Deps, 'sleep'>; node: NodeSpec; talosconfig: string; timeoutMs: number; phase: string; pollMs?: number }): Promise<void> {
   const end = Date.now() + o.timeoutMs
-  let seen = 'no answer yet'
+  let seen: string
   for (;;) {
     const r = await o.talosctl.run(machineStatusArgv(o.node.ip, o.talosconfig), { timeoutMs: 30_000 })
     if (r.code === 0) {

@@ -15,7 +15,7 @@ import { decide, enabledAddons, type AddonAction, type AddonDecision } from './d
 import { uninstallArgs, upgradeInstallArgs } from './helm-args.js'
 import { ensureLonghornNamespace, ensureMetallbPool } from './post-install.js'
 import { dpkgProbe, type PackageProbe } from './prerequisites.js'
-import { RESUME, Session, type KubeFactory } from './session.js'
+import { Session, type KubeFactory } from './session.js'
 import { wantedAddons, type WantedWithValues } from './wanted.js'
 
 export interface AddonsPhaseOptions {

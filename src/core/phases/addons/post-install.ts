@@ -2,7 +2,6 @@
 // once the controller, which serves MetalLB's admission webhook, is available) and, on Talos, Longhorn's
 // namespace with the privileged Pod Security label. Both compare before applying, so a converged rerun
 // writes nothing.
-import type { Cluster } from '../../config/model.js'
 import type { ClusterKind } from '../../kinds/types.js'
 import { PhaseError } from '../../errors.js'
 import type { PhaseContext } from '../types.js'

@@ -1,6 +1,5 @@
 import { describe, expect, test } from '@jest/globals'
 import { createServer } from 'node:net'
-import { identityAddressMap } from '../../../../src/adapters/net/types.js'
 import type { Deps } from '../../../../src/core/deps.js'
 import { PhaseError } from '../../../../src/core/errors.js'
 import { createLocalExec } from '../../../../src/adapters/exec/local-exec.js'
