@@ -4,8 +4,6 @@
 import type { ArtifactRequest } from '../../../adapters/downloads/types.js'
 import { k3sAirgap, k3sBinary, k3sInstallScript } from '../../tools/catalog.js'
 
-export { viaMirror } from '../../tools/catalog.js'
-
 export interface K3sArtifacts {
   binary: ArtifactRequest
   images: ArtifactRequest

@@ -11,8 +11,6 @@ const target = (ip: string, talosconfig?: string): string[] => [
   '--endpoints', ip
 ]
 
-export const versionArgv = (): string[] => ['version', '--client', '--short']
-
 export const genSecretsArgv = (out: string): string[] => ['gen', 'secrets', '--output-file', out]
 
 export interface GenConfigInput {

@@ -1,8 +1,14 @@
-// A minimal lab for the k3s phases while lab/node is not available: each node is a folder whose etc,
-// var, usr/local, run and sys/module are bind-mounted over the real ones in a private mount namespace
-// (unshare, as root), so the phases' real bash scripts and the k3s stand-ins run unchanged. Shells are
-// local (no SSH); the connector enforces pinned host keys with the adapter's own error, and faults (a
-// dropped connection, a changed host key) can be injected per node.
+// Nodes for the K3s phase tests without booting them: each node is a folder whose etc, var, usr/local,
+// run and sys/module are bind-mounted over the real ones in a private mount namespace (unshare, as root),
+// so the phases' real bash scripts and the k3s stand-ins (lab/k3s) run unchanged. Shells are local (no
+// SSH); the connector enforces pinned host keys with the adapter's own error, and faults (a dropped
+// connection, a changed host key) can be injected per node.
+// Why not the lab (lab/node, as test/lab/k3s/sim-cluster.test.ts uses it): a lab node must be flashed
+// with a built Armbian image and booted through the BMC emulator before a phase can talk to it, which
+// costs seconds per node and test; these tests start from a given node state (swap on, a package
+// installed, a changed host key) and read back what the phase left (calls, files), which the
+// harness-bin programs record in the same lab-calls.jsonl format as lab/node/bin. What the lab checks
+// end to end (SSH, boot, the bundle) is covered by test/lab/k3s and test/e2e.
 import { execFileSync, spawn } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
