@@ -19,6 +19,9 @@ export interface K3sTopology {
   ha: boolean
 }
 
+/** Whether the cluster file asks for any part of the NPU stack (os-bootstrap and the npu phase both ask). */
+export const wantsNpu = (cluster: Cluster): boolean => !!cluster.npu && (cluster.npu.install_rknn || cluster.npu.install_rkllm || cluster.npu.deploy_rkllama)
+
 export function topology(cluster: Cluster): K3sTopology {
   const servers = cluster.nodes.filter((n) => n.role === 'controlplane')
   const agents = cluster.nodes.filter((n) => n.role === 'worker')

@@ -9,11 +9,10 @@ import { withPool } from '../../remote/shells.js'
 import type { PhaseName } from '../../settings.js'
 import { imageByUrl } from '../../tools/catalog.js'
 import type { ClusterKind } from '../types.js'
-import { K3S_KUBECONFIG, topology, type K3sCluster } from './config.js'
+import { K3S_KUBECONFIG, topology, wantsNpu, type K3sCluster } from './config.js'
 import { k3sInstallPhase } from './install-phase.js'
 import { k3sJoinPhase } from './join-phase.js'
 import { kubeconfigSecrets, rewriteKubeconfig, writeKubeconfig } from './kubeconfig.js'
-import { wantsNpu } from './npu/rkllama.js'
 import { perRun } from '../../phases/per-run.js'
 
 const k3s = (cluster: Cluster): K3sCluster => cluster as K3sCluster

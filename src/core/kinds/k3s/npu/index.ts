@@ -11,7 +11,8 @@ import { RESUME, runChecked, withPool, type ShellPool } from '../../../remote/sh
 import type { PhaseContext, PhaseModule, PlanStep, StepResult } from '../../../phases/types.js'
 import { modelArtifact, RKLLAMA_VERSION, rkllamaSource, rkllmRuntime, rknnRuntime } from './artifacts.js'
 import { npuDrift } from './drift.js'
-import { askRkllama, NPU_LABEL, rkllamaUrl, wantedModel, wantsNpu } from './rkllama.js'
+import { wantsNpu } from '../config.js'
+import { askRkllama, NPU_LABEL, rkllamaUrl, wantedModel } from './rkllama.js'
 import {
   DEFAULT_NPU_PATHS,
   MARKERS,

@@ -2,15 +2,12 @@
 // it wants on a node, where rkllama answers and whether it lists that model.
 import { q } from '../../../remote/script.js'
 import type { RemoteShell } from '../../../../adapters/ssh/types.js'
-import type { Cluster, NodeSpec } from '../../../config/model.js'
+import type { NodeSpec } from '../../../config/model.js'
 import { PhaseError } from '../../../errors.js'
 import type { PhaseContext } from '../../../phases/types.js'
 import { resolveModel, type ModelEntry } from './artifacts.js'
 
 export const NPU_LABEL = 'turingpi.io/npu=rk3588'
-
-/** Whether the cluster file asks for any part of the NPU stack. */
-export const wantsNpu = (cluster: Cluster): boolean => !!cluster.npu && (cluster.npu.install_rknn || cluster.npu.install_rkllm || cluster.npu.deploy_rkllama)
 
 export function wantedModel(ctx: PhaseContext, node: NodeSpec): ModelEntry | undefined {
   const npu = ctx.cluster.npu

@@ -4,9 +4,8 @@
 // has the RKNPU driver). Only a reflash changes any of them, so the rows say how.
 import type { NodeSpec } from '../../../config/model.js'
 import type { DriftFinding } from '../../../drift/types.js'
-import type { K3sCluster } from '../config.js'
+import { wantsNpu, type K3sCluster } from '../config.js'
 import { readNode, rebuildPhases, reflashHint } from '../drift-shell.js'
-import { wantsNpu } from '../npu/rkllama.js'
 import { parseFacts, script } from '../../../remote/script.js'
 import { runChecked, withPool } from '../../../remote/shells.js'
 import type { PhaseContext } from '../../../phases/types.js'
