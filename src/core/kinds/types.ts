@@ -31,6 +31,8 @@ export interface ClusterKind {
     name(cluster: Cluster): string
     /** The run's base image, fetched once per run through deps.downloads (or a local file) and checked. */
     resolve(ctx: PhaseContext): Promise<BaseImage>
+    /** Each node gets its own copy with its identity written in (Armbian), or the base image as is (Talos). */
+    readonly perNode: boolean
     /** The image downloaded by URL that needs a digest to vouch for it, when there is one. */
     byUrl(cluster: Cluster): UrlImage | undefined
   }

@@ -94,6 +94,7 @@ export const k3sKind: ClusterKind = {
     describe: (cluster) => k3s(cluster).armbian_image.path ?? k3s(cluster).armbian_image.url ?? '(no image set)',
     name: (cluster) => k3s(cluster).armbian_image.path ?? k3s(cluster).armbian_image.url ?? 'the Armbian image',
     resolve: resolveImage,
+    perNode: true,
     byUrl(cluster) {
       const img = k3s(cluster).armbian_image
       return img && !img.path && img.url ? { path: 'armbian_image.url', pinField: 'armbian_image.sha256', url: img.url, pin: img.sha256 } : undefined

@@ -70,6 +70,7 @@ export const talosKind: ClusterKind = {
       return c.image_path ?? `Talos ${c.talos_version}`
     },
     resolve: resolveImage,
+    perNode: false,
     byUrl(cluster) {
       const c = talos(cluster)
       return c.image_source === 'url' && c.image_path ? { path: 'image_path', pinField: 'image_sha256', url: c.image_path, pin: c.image_sha256 } : undefined

@@ -109,10 +109,10 @@ export const flashPhase: PhaseModule = {
 
 /**
  * The per-node image is built lazily: its fingerprint (base + identity) is known before building, so a
- * skipped node costs no copy. Talos nodes upload the cached file directly.
+ * skipped node costs no copy. A kind without per-node images (Talos) uploads the cached file directly.
  */
 async function prepareNodeImageOrFingerprint(ctx: PhaseContext, node: NodeSpec, base: Awaited<ReturnType<typeof resolveBaseImage>>) {
-  const fingerprint = base.os === 'talos' ? base.sha256 : identityFingerprint(base, nodeIdentity(ctx, node))
+  const fingerprint = ctx.kind.image.perNode ? identityFingerprint(base, nodeIdentity(ctx, node)) : base.sha256
   let built: Awaited<ReturnType<typeof prepareNodeImage>> | undefined
   return {
     fingerprint,

@@ -39,7 +39,7 @@ export function nodeIdentity(ctx: PhaseContext, node: NodeSpec): Omit<NodeIdenti
 }
 
 export async function prepareNodeImage(ctx: PhaseContext, node: NodeSpec, base: BaseImage): Promise<NodeImage> {
-  if (base.os === 'talos') return { path: base.path, sha256: base.sha256, fingerprint: base.sha256, cleanup: async () => {} }
+  if (!ctx.kind.image.perNode) return { path: base.path, sha256: base.sha256, fingerprint: base.sha256, cleanup: async () => {} }
   const id = nodeIdentity(ctx, node)
   let hostKey
   try {
