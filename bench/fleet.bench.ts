@@ -39,11 +39,6 @@ export function fleetBenchCluster(i: number): string {
 }
 
 const tail = (r: ActionRun): string => r.log.split('\n').filter((l) => !l.startsWith('::debug') && !l.startsWith('::add-mask')).slice(-30).join('\n')
-/** CPU ms of this process (the lab's servers) and its reaped children (the action, the stand-ins). */
-function cpuMs(): number {
-  return cpuSplit().lab + cpuSplit().children
-}
-
 /** The same, split: this process (the lab: BMCs, node SSH servers) and its children (action, shells, stand-ins). */
 function cpuSplit(): { lab: number; children: number } {
   const f = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ').map(Number)

@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { parse } from 'yaml'
 import { buildTalosImage } from '../images/index.js'
 import { mustRun } from '../images/run-tool.js'
-import { marshalSchematic, schematicId, type Schematic } from '../../src/core/phases/talos/schematic.js'
+import { marshalSchematic, schematicId, type Schematic } from '../../src/core/kinds/talos/schematic.js'
 
 export interface LabFactory {
   schematics: Map<string, string>

@@ -2,17 +2,16 @@
 // Talos share the phase names (install, join) without running each other's work. A phase missing
 // here is reported as "not available in this build" by run.ts and shown from the static plan.
 import { createKube } from '../adapters/kube/exec-kube.js'
+import { k3sKind } from '../core/kinds/k3s/kind.js'
+import { npuPhase } from '../core/kinds/k3s/npu/index.js'
+import { osBootstrapPhase } from '../core/kinds/k3s/os-bootstrap/index.js'
+import { talosKind } from '../core/kinds/talos/kind.js'
 import { createAddonsPhase } from '../core/phases/addons/index.js'
 import { bootPhase } from '../core/phases/boot/module.js'
 import { flashPhase } from '../core/phases/flash/module.js'
-import { k3sInstallPhase } from '../core/phases/k3s/install-phase.js'
-import { k3sJoinPhase } from '../core/phases/k3s/join-phase.js'
-import { npuPhase } from '../core/phases/npu/index.js'
-import { osBootstrapPhase } from '../core/phases/os-bootstrap/index.js'
-import { talosInstallPhase, talosJoinPhase } from '../core/phases/talos/index.js'
 import type { PhaseModule } from '../core/phases/types.js'
-import { k3sUpgradePhase } from '../core/upgrade/k3s-phase.js'
-import { createTalosUpgradePhase } from '../core/upgrade/talos-phase.js'
+import { k3sUpgradePhase } from '../core/kinds/k3s/upgrade-phase.js'
+import { createTalosUpgradePhase } from '../core/kinds/talos/upgrade-phase.js'
 
 export const PHASE_MODULES: PhaseModule[] = [
   flashPhase,
@@ -20,10 +19,10 @@ export const PHASE_MODULES: PhaseModule[] = [
   osBootstrapPhase,
   k3sUpgradePhase,
   createTalosUpgradePhase({ createKube }),
-  k3sInstallPhase,
-  talosInstallPhase,
-  k3sJoinPhase,
-  talosJoinPhase,
+  k3sKind.install,
+  talosKind.install,
+  k3sKind.join,
+  talosKind.join,
   createAddonsPhase({ createKube }),
   npuPhase
 ]

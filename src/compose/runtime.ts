@@ -1,6 +1,8 @@
 // Wires the real adapters and the engine for a front. The action and the CLI differ only in where
-// downloads are cached and where encrypted artifacts go; the lab builds its own (lab/deps.ts).
+// downloads are cached and where encrypted artifacts go; the lab runs this same
+// wiring through the bundle (lab/action.ts), with its address map and mirror in the environment.
 import type { ArtifactSink } from '../adapters/artifacts/types.js'
+import { bmcFactory } from '../adapters/bmc/factory.js'
 import { createLocalExec } from '../adapters/exec/local-exec.js'
 import { createFileAddressMap } from '../adapters/net/file-map.js'
 import { identityAddressMap, type AddressMap } from '../adapters/net/types.js'
@@ -13,7 +15,7 @@ import type { Reporter } from '../core/reporter.js'
 import type { Engine, RunResult } from '../core/run.js'
 import type { RunSettings } from '../core/settings.js'
 import { createEngine } from './engine.js'
-import { createBmcFactory, createDownloads } from './real-adapters.js'
+import { createDownloads, plainAdapters } from './real-adapters.js'
 
 export type Front = 'action' | 'cli'
 
@@ -61,15 +63,19 @@ export async function createRuntime(settings: RunSettings, reporter: Reporter, f
   // TPI_ADDRESS_MAP: where LAN addresses really are (the lab, or port forwards); see file-map.ts.
   const net: AddressMap = process.env.TPI_ADDRESS_MAP ? createFileAddressMap(process.env.TPI_ADDRESS_MAP) : identityAddressMap
   return {
-    makeDeps: async () => ({
-      bmc: createBmcFactory(settings, reporter, net),
-      ssh: createSshConnector(),
-      net,
-      downloads: createDownloads({ toolCache, tempDir: settings.tempDir, reporter, front, catalog: settings.digestCatalog }),
-      exec: createLocalExec(),
-      artifacts: parts?.artifacts,
-      sleep: (ms) => new Promise((r) => setTimeout(r, ms))
-    }),
+    makeDeps: async () => {
+      const exec = createLocalExec()
+      return {
+        bmc: bmcFactory({ password: settings.secrets.bmcPassword, username: settings.bmcUsername, net, reporter }),
+        ssh: createSshConnector(),
+        net,
+        downloads: createDownloads({ toolCache, tempDir: settings.tempDir, reporter, front, catalog: settings.digestCatalog }),
+        exec,
+        ...plainAdapters(exec),
+        artifacts: parts?.artifacts,
+        sleep: (ms) => new Promise((r) => setTimeout(r, ms))
+      }
+    },
     engine: createEngine({ runId }),
     failed: (result) => failureMessage(result, settings),
     annotations: driftNotes

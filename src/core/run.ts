@@ -8,6 +8,7 @@ import type { Cluster, NodeSpec } from './config/model.js'
 import type { Deps } from './deps.js'
 import type { DriftFinding } from './drift/types.js'
 import { ConfigError, PhaseError, type ConfigIssue } from './errors.js'
+import { kindOf } from './kinds/index.js'
 import { phasesFor, staticPlan } from './plan/static-plan.js'
 import { emptyOutputs, type PhaseContext, type PhaseModule, type PlanStep, type RunOutputs, type StepResult, type StepStage } from './phases/types.js'
 import type { Reporter } from './reporter.js'
@@ -44,7 +45,7 @@ interface StepLog {
   spans: StepSpan[]
 }
 
-/** Hooks the deploy and drift paths use; the defaults are wired in run-deps.ts, tests replace them. */
+/** Hooks the deploy and drift paths use; the real ones are wired in src/compose/engine.ts, tests replace them. */
 export interface Engine {
   modules: PhaseModule[]
   /** Extra validation that needs settings (redeploy controls, artifact settings). */
@@ -119,7 +120,7 @@ export async function execute(
   const made = await makeDeps(cluster)
   const deps = { ...made, downloads: withPinnedDigests(made.downloads, cluster.digests) }
   const state = await StateStore.open(settings.stateDir, cluster.name)
-  const ctx: PhaseContext = { cluster, settings, deps, reporter, state, nodes: selectNodes(cluster, settings), outputs }
+  const ctx: PhaseContext = { cluster, kind: kindOf(cluster), settings, deps, reporter, state, nodes: selectNodes(cluster, settings), outputs }
   const phases = selectPhases(cluster, settings)
   const base = { issues, load: loaded, cluster, outputs }
 

@@ -5,7 +5,7 @@ import { parse } from 'yaml'
 import { decryptLabArtifact, runLabAction, setupLabAction, type ActionRun, type LabActionSetup } from '../../lab/action.js'
 import { startLab, type Lab } from '../../lab/lab.js'
 import { credentialSecrets } from '../../src/core/crypto/mask.js'
-import { schematicId, marshalSchematic, buildSchematic } from '../../src/core/phases/talos/index.js'
+import { schematicId, marshalSchematic, buildSchematic } from '../../src/core/kinds/talos/schematic.js'
 import { expectNoSecrets } from './secrets.js'
 
 let lab: Lab

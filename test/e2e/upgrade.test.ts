@@ -85,7 +85,10 @@ function probeApi(): { stop(): Promise<{ ok: number; failed: number; errors: str
         res.resume()
         res.on('end', () => {
           if (res.statusCode === 200) tally.ok++
-          else (tally.failed++, tally.errors.push(`HTTP ${res.statusCode}`))
+          else {
+            tally.failed++
+            tally.errors.push(`HTTP ${res.statusCode}`)
+          }
           resolve()
         })
       })

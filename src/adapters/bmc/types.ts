@@ -107,14 +107,3 @@ export interface BmcConnectOptions {
    */
   signal?: AbortSignal
 }
-
-/** Error codes a BmcClient throws (TpiError.code), so the core can react without parsing messages. */
-export type BmcErrorCode =
-  | 'BmcAuthFailed' // wrong credentials (403 credentials incorrect)
-  | 'BmcBanned' // too many failures: the BMC refuses even good credentials for a while
-  | 'BmcUnauthorized' // 401 that a fresh login did not cure (e.g. on an upload, which is never re-sent)
-  | 'BmcUnreachable' // connection refused/reset/timeout after retries
-  | 'BmcTlsMismatch' // certificate does not match the pin
-  | 'BmcTlsUnpinned'
-  | 'BmcRejected' // a 4xx/5xx answer with the BMC's message
-  | 'BmcBadReply'

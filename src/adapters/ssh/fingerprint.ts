@@ -6,15 +6,3 @@ import { createHash } from 'node:crypto'
 export function fingerprintOfKeyBlob(blob: Buffer): string {
   return `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`
 }
-
-/** Fingerprint of an OpenSSH public key line (`ssh-ed25519 AAAA... comment`). */
-export function fingerprintOfPublicKeyLine(line: string): string {
-  const parts = line.trim().split(/\s+/)
-  if (parts.length < 2) throw new Error(`not an OpenSSH public key line (expected "<type> <base64>"): ${line.slice(0, 40)}`)
-  return fingerprintOfKeyBlob(Buffer.from(parts[1], 'base64'))
-}
-
-/** Single-quotes a string for a POSIX shell. */
-export function shellQuote(value: string): string {
-  return `'${value.replace(/'/g, `'\\''`)}'`
-}

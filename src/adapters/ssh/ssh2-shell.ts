@@ -10,7 +10,7 @@ import { posix } from 'node:path'
 import { Readable } from 'node:stream'
 import type { Client, ClientChannel, SFTPWrapper } from 'ssh2'
 import { TpiError } from '../../core/errors.js'
-import { shellQuote } from './fingerprint.js'
+import { q as shellQuote } from '../../core/remote/script.js'
 import { connectWithRetry, type ResolvedSshOptions } from './ssh2-open.js'
 import type { ExecOptions, ExecResult, RemoteShell, SshTarget } from './types.js'
 

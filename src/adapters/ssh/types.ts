@@ -39,3 +39,20 @@ export interface SshConnector {
   /** Reads the SSH banner, or undefined when nothing answers within timeoutMs. */
   probe(host: string, port: number, timeoutMs: number): Promise<string | undefined>
 }
+
+export interface HostKey {
+  /** OpenSSH private key (never logged, written 0600 into the image only). */
+  privateKey: string
+  /** "ssh-ed25519 AAAA… comment" */
+  publicKey: string
+  /** SHA256:<base64 without padding>, as ssh-keygen -lf prints. */
+  fingerprint: string
+}
+
+/** SSH key handling the core needs without an SSH library of its own. */
+export interface SshKeys {
+  /** "<type> <base64>" of the deploy key's public half; throws without quoting the key. */
+  publicKeyLine(privateKey: string): string
+  /** A fresh ed25519 host key the SSH library parses back; onRetry hears about each refused one. */
+  hostKey(comment: string, onRetry?: (attempt: number, problem: string) => void): HostKey
+}

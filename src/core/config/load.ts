@@ -8,7 +8,7 @@ import type { SourceRef } from '../reporter.js'
 import { runChecks } from './checks.js'
 import { checkFiles } from './files.js'
 import { clusterSchema, type Cluster } from './model.js'
-import { formatIPv4, parseIPv4 } from './net.js'
+import { defaultGateway } from './net.js'
 import { normalize } from './normalize.js'
 import { Locator, pathText, type YamlPath } from './positions.js'
 import { schemaIssues } from './schema-issues.js'
@@ -18,14 +18,6 @@ export interface LoadResult {
   issues: ConfigIssue[]
   /** Where a field stands in the file, for annotations (drift findings, phase errors). */
   locate(path: YamlPath): SourceRef | undefined
-}
-
-/** First usable host of the node network, the usual gateway when none is given. */
-function defaultGateway(cluster: Cluster): string | undefined {
-  const ip = parseIPv4(cluster.nodes[0]?.ip ?? '')
-  if (ip === undefined) return undefined
-  const size = 2 ** (32 - cluster.network.prefix)
-  return formatIPv4(Math.floor(ip / size) * size + 1)
 }
 
 function withoutKeys(data: unknown, unknown: { path: PropertyKey[]; keys?: string[] }[]): unknown {
@@ -136,7 +128,7 @@ export function parseCluster(text: string, file: string): LoadResult {
   }
 
   const { cluster, issues: normal } = normalize(parsed.data)
-  cluster.network.gateway ??= defaultGateway(cluster)
+  cluster.network.gateway ??= defaultGateway(cluster.nodes[0]?.ip ?? '', cluster.network.prefix)
   for (const f of [...normal, ...runChecks(cluster)])
     issues.push({ code: f.code, path: pathText(f.at), message: f.message, severity: f.severity ?? 'error', where: locator.locate(f.at) })
   const result: LoadResult = { cluster: issues.some((i) => i.severity === 'error') ? undefined : cluster, issues, locate }
@@ -168,7 +160,11 @@ export function invalidUtf8At(bytes: Uint8Array): number {
 function lineOf(bytes: Uint8Array, offset: number): { line: number; column: number } {
   let line = 1
   let start = 0
-  for (let i = 0; i < offset; i++) if (bytes[i] === 0x0a) (line++, (start = i + 1))
+  for (let i = 0; i < offset; i++) {
+    if (bytes[i] !== 0x0a) continue
+    line++
+    start = i + 1
+  }
   return { line, column: offset - start + 1 }
 }
 

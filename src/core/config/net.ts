@@ -55,3 +55,14 @@ export function parseRange(text: string): { range?: IpRange; problem?: string } 
 }
 
 export const inRange = (r: IpRange, ip: number): boolean => ip >= r.first && ip <= r.last
+
+/** The default gateway: the first usable host of the network `ip` sits in (the usual router address). */
+export function defaultGateway(ip: string, prefix: number): string | undefined {
+  const n = parseIPv4(ip)
+  if (n === undefined) return undefined
+  const size = 2 ** (32 - prefix)
+  return formatIPv4(Math.floor(n / size) * size + 1)
+}
+
+/** The node's gateway: the file's, else the default rule. */
+export const gatewayOf = (network: { gateway?: string; prefix: number }, ip: string): string => network.gateway ?? defaultGateway(ip, network.prefix) ?? ip

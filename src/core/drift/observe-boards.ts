@@ -7,7 +7,7 @@ import type { BoardSpec, NodeSpec } from '../config/model.js'
 import type { Deps } from '../deps.js'
 import type { Reporter } from '../reporter.js'
 import { bounded, ObservationTimeout, reason } from './bounded.js'
-import type { DriftObservers } from './observers.js'
+import type { TcpProbe } from '../../adapters/net/tcp-probe.js'
 import type { DriftFinding } from './types.js'
 
 export interface BoardObservation {
@@ -32,7 +32,7 @@ export async function observeBoard(
   board: BoardSpec,
   nodes: NodeSpec[],
   timeoutMs: number,
-  tcpConnect?: DriftObservers['tcpConnect']
+  tcpConnect?: TcpProbe
 ): Promise<BoardObservation> {
   const subject = boardSubject(board)
   const endpoint = board.bmc.endpoint

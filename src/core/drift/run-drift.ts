@@ -6,25 +6,26 @@ import type { PhaseContext, PhaseModule } from '../phases/types.js'
 import { reason } from './bounded.js'
 import { observeBoard } from './observe-boards.js'
 import { observeNode } from './observe-nodes.js'
-import { DEFAULT_OBSERVATION_TIMEOUT_MS, defaultDriftObservers, type DriftObservers } from './observers.js'
+import { DEFAULT_OBSERVATION_TIMEOUT_MS, type DriftObservers } from './observers.js'
 import type { DriftFinding } from './types.js'
 
 export async function runDrift(
   ctx: PhaseContext,
   modules: PhaseModule[],
-  observers: DriftObservers = defaultDriftObservers
+  observers: DriftObservers = {}
 ): Promise<DriftFinding[]> {
-  const { cluster, deps, reporter } = ctx
+  const { cluster, reporter } = ctx
+  const deps = { ...ctx.deps, tcp: observers.tcpConnect ?? ctx.deps.tcp }
   const timeoutMs = observers.timeoutMs ?? DEFAULT_OBSERVATION_TIMEOUT_MS
   const boards = cluster.boardList.filter((b) => ctx.nodes.some((n) => n.board === b.name))
 
   // Boards and nodes are independent: observe them all at once, so eight boards cost about one.
   const boardResults = await Promise.all(
-    boards.map((board) => observeBoard(deps, reporter, board, ctx.nodes.filter((n) => n.board === board.name), timeoutMs, observers.tcpConnect))
+    boards.map((board) => observeBoard(deps, reporter, board, ctx.nodes.filter((n) => n.board === board.name), timeoutMs, deps.tcp))
   )
   const poweredOff = new Set(boardResults.flatMap((r) => r.poweredOff))
   const probed = ctx.nodes.filter((n) => !poweredOff.has(n.id))
-  const nodeResults = await Promise.all(probed.map((node) => observeNode(cluster, deps, observers, node, timeoutMs)))
+  const nodeResults = await Promise.all(probed.map((node) => observeNode(cluster, ctx.kind, deps, node, timeoutMs)))
 
   const findings: DriftFinding[] = boardResults.flatMap((r) => r.findings)
   const unreachable = new Set<string>()

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { LocalExec } from '../deps.js'
 import { TpiError } from '../errors.js'
-import type { HostKey } from './host-key.js'
+import type { HostKey } from '../../adapters/ssh/host-key.js'
 import { rootOffset } from './partition.js'
 
 export interface NodeIdentity {

@@ -1,14 +1,8 @@
 // A kubeconfig for read-only runs (drift, plan) when this run fetched none: the post step removes the
 // plaintext kubeconfig after every job, so a later job asks the cluster again, without changing it.
-// K3s: read the first server's k3s.yaml over SSH; Talos: `talosctl kubeconfig` with a talosconfig
-// rendered from the kept secrets bundle. Written 0600 into the run's temp folder and masked.
+// How is the kind's (ctx.kind.readOnlyKubeconfig); written 0600 into the run's temp folder and masked.
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { K3S_KUBECONFIG, topology } from './k3s/config.js'
-import { kubeconfigSecrets, rewriteKubeconfig, writeKubeconfig } from './k3s/kubeconfig.js'
-import { withPool } from './k3s/shells.js'
-import { fetchKubeconfig } from './talos/join-phase.js'
-import { prepare } from './talos/prepare.js'
 import type { PhaseContext } from './types.js'
 
 /** The kubeconfig path, or undefined when the cluster cannot be asked (the caller reports why). */
@@ -16,16 +10,7 @@ export async function readOnlyKubeconfig(ctx: PhaseContext): Promise<string | un
   const dir = join(ctx.settings.tempDir, 'kube-access')
   await mkdir(dir, { recursive: true, mode: 0o700 })
   try {
-    if (ctx.cluster.kind === 'talos') {
-      const p = await prepare(ctx, { readOnly: true })
-      return p.talosconfig ? await fetchKubeconfig(ctx, p.talosctl, p.talosconfig, dir) : undefined
-    }
-    const first = topology(ctx.cluster).first
-    const raw = await withPool(ctx, 'addons', async (pool) => (await (await pool.shell(first)).get(K3S_KUBECONFIG)).toString('utf8'))
-    for (const secret of kubeconfigSecrets(raw)) ctx.reporter.secret(secret)
-    const path = await writeKubeconfig(dir, rewriteKubeconfig(raw, ctx.cluster.apiEndpoint))
-    ctx.outputs.kubeconfigPath = path
-    return path
+    return await ctx.kind.readOnlyKubeconfig(ctx, dir)
   } catch (error) {
     ctx.reporter.debug(`no kubeconfig for a read-only look at the cluster: ${(error as Error).message}`)
     return undefined

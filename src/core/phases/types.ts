@@ -3,6 +3,7 @@
 import type { Cluster, NodeSpec } from '../config/model.js'
 import type { Deps } from '../deps.js'
 import type { DriftFinding } from '../drift/types.js'
+import type { ClusterKind } from '../kinds/types.js'
 import type { Reporter } from '../reporter.js'
 import type { PhaseName, RunSettings } from '../settings.js'
 import type { StateStore } from '../state/store.js'
@@ -45,6 +46,8 @@ export interface RunOutputs {
 
 export interface PhaseContext {
   cluster: Cluster
+  /** The cluster's kind (kindOf(cluster)): phases ask it instead of testing cluster.kind. */
+  kind: ClusterKind
   settings: RunSettings
   deps: Deps
   reporter: Reporter

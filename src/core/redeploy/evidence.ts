@@ -1,61 +1,16 @@
 // Gathering the evidence the live-member rule decides on, for a node with no flash record that does not
-// answer: (a) ask the cluster of the file whether it counts the node (K3s: its Node object on a server
-// that answers), else (b) look at the node itself through its BMC: powered on, does it boot anything
+// answer: (a) ask the cluster of the file whether it counts the node (ctx.kind.probe.membership), else (b) look at the node itself through its BMC: powered on, does it boot anything
 // beyond the SoC's DDR init within a bounded window? Read-only in the plan; the deploy may power the
 // node on (or power-cycle a silent one) to look, never anything more.
 import type { BmcClient } from '../../adapters/bmc/types.js'
 import type { NodeSpec } from '../config/model.js'
-import { newUartText, probeNode } from '../phases/boot/detect.js'
-import { topology } from '../phases/k3s/config.js'
-import { withPool } from '../phases/k3s/shells.js'
-import { perRun } from '../phases/per-run.js'
+import { newUartText } from '../phases/boot/detect.js'
 import type { PhaseContext } from '../phases/types.js'
 import { installedSystemLine, member, notMember, unknown, type Membership } from './live-member.js'
 
-export const osOf = (ctx: PhaseContext): 'armbian' | 'talos' => (ctx.cluster.kind === 'k3s' ? 'armbian' : 'talos')
-export const sshPortOf = (ctx: PhaseContext): number => (ctx.cluster.kind === 'k3s' ? ctx.cluster.ssh.port : 22)
-
 /** What the node would answer on, for the messages. */
 export function answerPoint(ctx: PhaseContext, node: NodeSpec): string {
-  return ctx.cluster.kind === 'k3s' ? `SSH on ${node.ip}:${sshPortOf(ctx)}` : `the Talos API on ${node.ip}:50000`
-}
-
-type NodeList = { server: string; names: Set<string> } | { why: string }
-const nodeLists = perRun<NodeList>()
-
-/** `k3s kubectl get nodes` on the first server of the file that answers (once per run). */
-async function k3sNodeList(ctx: PhaseContext): Promise<NodeList> {
-  if (!ctx.settings.secrets.sshPrivateKey) return { why: 'no SSH private key to ask the cluster' }
-  const servers = topology(ctx.cluster).servers
-  const answering = (
-    await Promise.all(servers.map(async (s) => ((await probeNode(ctx.deps, 'armbian', s.ip, sshPortOf(ctx)).catch(() => false)) ? s : undefined)))
-  ).filter((s): s is NodeSpec => s !== undefined)
-  if (!answering.length) return { why: `no control plane of the file answers (${servers.map((s) => s.id).join(', ')})` }
-  const seen: string[] = []
-  for (const server of answering) {
-    try {
-      const out = await withPool(ctx, 'flash', async (pool) => (await pool.shell(server)).exec('k3s kubectl get nodes -o json', { timeoutMs: 20_000 }))
-      if (out.code !== 0) {
-        seen.push(`${server.id}: k3s kubectl exited ${out.code}`)
-        continue
-      }
-      const items = (JSON.parse(out.stdout) as { items?: { metadata?: { name?: string } }[] }).items ?? []
-      return { server: server.id, names: new Set(items.map((i) => i.metadata?.name ?? '')) }
-    } catch (error) {
-      seen.push(`${server.id}: ${(error as Error).message.split('\n')[0]}`)
-    }
-  }
-  return { why: `no control plane of the file lists its nodes (${seen.join('; ')})` }
-}
-
-/** (a) The cluster's own answer. Talos membership is not read from the cluster: 'unknown', and (b) decides. */
-export async function clusterMembership(ctx: PhaseContext, node: NodeSpec): Promise<Membership> {
-  if (ctx.cluster.kind !== 'k3s') return unknown('the Talos cluster is not asked for its members')
-  const list = await nodeLists(ctx.outputs, () => k3sNodeList(ctx), 'k3s-nodes')
-  if ('why' in list) return unknown(list.why)
-  return list.names.has(node.hostname)
-    ? member(`the k3s API on ${list.server} lists Node "${node.hostname}"`)
-    : notMember(`the k3s API on ${list.server} answers and lists no Node "${node.hostname}"`)
+  return `${ctx.kind.probe.service} on ${node.ip}:${ctx.kind.probe.port(ctx.cluster)}`
 }
 
 /** The answer of (b): a verdict, or the node came up and answers (it is then not flashed at all). */
@@ -127,7 +82,7 @@ async function look(ctx: PhaseContext, node: NodeSpec, bmc: BmcClient, power: st
         ? { membership: member(`powered on, it boots a configured Talos ("${talos[0]}")`) }
         : { membership: notMember(`powered on, it boots Talos in maintenance mode ("${talos[0]}"): no machine config to lose`) }
     }
-    if (await probeNode(ctx.deps, osOf(ctx), node.ip, sshPortOf(ctx), 2000).catch(() => false)) return { answers: true, line }
+    if ((await ctx.kind.probe.detail(ctx.deps, ctx.cluster, node.ip, 2000).catch(() => undefined)) !== undefined) return { answers: true, line }
     await ctx.deps.sleep(POLL_MS)
   }
   return {

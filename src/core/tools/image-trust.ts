@@ -4,6 +4,7 @@
 // from logging in to a BMC, or a plan from promising a flash, that cannot happen.
 import type { DigestCatalog } from '../../adapters/downloads/types.js'
 import type { Cluster } from '../config/model.js'
+import { kindOf } from '../kinds/index.js'
 import type { ConfigIssue } from '../errors.js'
 import type { RunSettings } from '../settings.js'
 import { CATALOG } from './digests.js'
@@ -20,11 +21,6 @@ export function checkImageDigests(cluster: Cluster, settings: Pick<RunSettings, 
     // A plan only warns: it shows what a deploy would do, and this is what the deploy would refuse.
     severity: settings.command === 'deploy' ? 'error' : 'warning'
   })
-  if (cluster.kind === 'k3s') {
-    const img = cluster.armbian_image
-    return img && !img.path && img.url && !vouched(img.url, img.sha256) ? [issue('armbian_image.url', 'armbian_image.sha256', img.url)] : []
-  }
-  if (cluster.image_source === 'url' && cluster.image_path && !vouched(cluster.image_path, cluster.image_sha256))
-    return [issue('image_path', 'image_sha256', cluster.image_path)]
-  return []
+  const img = kindOf(cluster).image.byUrl(cluster)
+  return img && !vouched(img.url, img.pin) ? [issue(img.path, img.pinField, img.url)] : []
 }

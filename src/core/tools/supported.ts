@@ -5,7 +5,7 @@
 import type { ArtifactRequest } from '../../adapters/downloads/types.js'
 import { DEFAULTS } from '../config/model.js'
 import { HELM_VERSION, KUBECTL_VERSION } from '../phases/addons/tools.js'
-import { MODELS, modelArtifact, rkllamaSource, rkllmRuntime, rknnRuntime } from '../phases/npu/artifacts.js'
+import { MODELS, modelArtifact, rkllamaSource, rkllmRuntime, rknnRuntime } from '../kinds/k3s/npu/artifacts.js'
 import { helm, k3sAirgap, k3sBinary, k3sInstallScript, kubectl, talosctl } from './catalog.js'
 
 export function supportedArtifacts(): ArtifactRequest[] {

@@ -89,17 +89,20 @@ export function drainBlockers(node: string, pods: PodFact[], pdbs: PdbFact[], vo
   return blockers
 }
 
+/** What a kind's wave checks and does, in the plan's words: its etcd gate (if any) and its upgrade step. */
+export interface KindGates {
+  etcd?: string
+  upgrade: string
+}
+
 /** The gates of a wave, as the plan lists them. */
-export function gates(kind: 'k3s' | 'talos', ha: boolean, drainTimeoutSeconds: number): { before: string[]; perNode: string[] } {
-  const etcd = kind === 'k3s'
-    ? ha ? ['etcd healthy: every server has EtcdIsVoter=True'] : []
-    : ['etcd healthy: talosctl etcd status on each control plane']
+export function gates(kind: KindGates, drainTimeoutSeconds: number): { before: string[]; perNode: string[] } {
   return {
-    before: ['every node Ready', ...etcd],
+    before: ['every node Ready', ...(kind.etcd ? [kind.etcd] : [])],
     perNode: [
       'cordon (recorded as cordoned by this run)',
       `drain, at most ${drainTimeoutSeconds}s (a blocking PodDisruptionBudget or pod stops the wave)`,
-      kind === 'k3s' ? 'push the new k3s binary and air-gap images, restart the service' : 'talosctl upgrade --image <installer> against the node IP',
+      kind.upgrade,
       'Ready at the new version, before-gates hold again',
       'uncordon (only if this run cordoned it)'
     ]

@@ -37,7 +37,9 @@ export interface WaveMemory {
 }
 
 export interface WaveOptions {
-  kind: 'k3s' | 'talos'
+  /** Ready at the old version after the upgrade means the node booted its previous system (Talos' A/B
+   *  fallback): the wave stops there and never retries that target on its own. */
+  abFallback: boolean
   drainTimeoutMs: number
   readyTimeoutMs: number
   pollMs: number
@@ -176,13 +178,13 @@ function beyond(version: string | undefined, hop: Hop): boolean {
 /** Polls until the node is Ready at the new version and the cluster's health gate holds again. */
 async function waitReady(step: NodeStep, hop: Hop, driver: WaveDriver, options: WaveOptions): Promise<{ ok: boolean; fallback?: boolean; seen: string }> {
   const deadline = options.now() + options.readyTimeoutMs
-  let seen = 'not observed'
+  let seen: string
   // A restart is often over in well under a poll: look soon, then back off to the configured interval.
   let wait = Math.min(250, options.pollMs)
   for (;;) {
     const now = await driver.observe(step).catch((e: Error) => ({ ready: false, version: undefined, cordoned: true, error: e.message }))
     // Talos reports its version from the Talos API after the reboot: the old one means the A/B fallback.
-    if (options.kind === 'talos' && now.ready && now.version === hop.from) return { ok: false, fallback: true, seen: `Ready at ${hop.from}` }
+    if (options.abFallback && now.ready && now.version === hop.from) return { ok: false, fallback: true, seen: `Ready at ${hop.from}` }
     if (now.ready && now.version === hop.to) {
       const etcd = await driver.etcd?.()
       if (!etcd || etcd.ok) return { ok: true, seen: `Ready at ${hop.to}` }

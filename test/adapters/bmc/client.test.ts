@@ -170,4 +170,13 @@ describe('bmcFactory', () => {
     expect(bmc.logins).toBe(1)
     expect(mapped[0]).toBe('10.10.88.70:443')
   })
+
+  test('without a password refuses every board, naming the input, before any request', async () => {
+    const { bmcFactory } = await import('../../../src/adapters/bmc/factory.js')
+    const mapped: string[] = []
+    const get = bmcFactory({ net: { map: (host, p) => (mapped.push(`${host}:${p}`), { host: '127.0.0.1', port: p }) } })
+    const board = { name: 'tp', bmc: { endpoint: 'https://10.10.88.70', username: 'root', tls: { insecure: true } } }
+    await expect(get(board)).rejects.toMatchObject({ code: 'BmcPasswordMissing', message: expect.stringContaining('bmc-password') })
+    expect(mapped).toEqual([])
+  })
 })

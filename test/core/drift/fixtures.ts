@@ -7,6 +7,7 @@ import { emptyOutputs, type PhaseContext } from '../../../src/core/phases/types.
 import { MemoryReporter } from '../../../src/core/reporter.js'
 import type { RunSettings } from '../../../src/core/settings.js'
 import type { StateStore } from '../../../src/core/state/store.js'
+import { kindOf } from '../../../src/core/kinds/index.js'
 
 export function makeCluster(kind: 'k3s' | 'talos', boards = 1, perBoard = 4): Cluster {
   const boardList: BoardSpec[] = []
@@ -139,6 +140,7 @@ export function makeWorld(cluster: Cluster, bmcOptions: Record<string, FakeBmcOp
 export function makeCtx(cluster: Cluster, deps: Deps): PhaseContext & { reporter: MemoryReporter } {
   return {
     cluster,
+    kind: kindOf(cluster),
     settings: { command: 'drift', failOnDrift: false } as RunSettings,
     deps,
     reporter: new MemoryReporter(),

@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createLocalExec } from '../../../src/adapters/exec/local-exec.js'
-import { fingerprintOf, generateHostKey } from '../../../src/core/image/host-key.js'
+import { fingerprintOf, generateHostKey } from '../../../src/adapters/ssh/host-key.js'
 import { armbianPresets, buildNodeImage, netmask, type NodeIdentity } from '../../../src/core/image/identity.js'
 import { rootOffset } from '../../../src/core/image/partition.js'
 

@@ -13,6 +13,9 @@ import { emptyOutputs, type PhaseContext } from '../../../src/core/phases/types.
 import { MemoryReporter } from '../../../src/core/reporter.js'
 import type { RunSettings } from '../../../src/core/settings.js'
 import { StateStore } from '../../../src/core/state/store.js'
+import { kindOf } from '../../../src/core/kinds/index.js'
+import { createLocalExec } from '../../../src/adapters/exec/local-exec.js'
+import { plainAdapters } from '../../../src/compose/real-adapters.js'
 
 const FILE = `kind: k3s
 name: homelab
@@ -75,6 +78,7 @@ function deps(w: World): Deps {
         }
       })
     },
+    ...plainAdapters(createLocalExec()),
     sleep: async () => undefined
   } as unknown as Deps
 }
@@ -89,7 +93,7 @@ async function context(w: World, settings: Partial<RunSettings> = {}): Promise<P
   if (!cluster) throw new Error('fixture does not parse')
   const stateDir = join(dir, `state-${n++}`) // a fresh state-dir every time: the state is lost
   const full = { command: 'deploy', reflash: false, stateDir, tempDir: join(dir, 'tmp'), secrets: { artifactRecipients: [], sshPrivateKey: 'key' }, ...settings } as RunSettings
-  return { cluster: { ...cluster, boot_timeout: 5 }, settings: full, deps: deps(w), reporter: new MemoryReporter(), state: await StateStore.open(stateDir, 'homelab'), nodes: cluster.nodes.filter((x) => x.id === 'w1'), outputs: emptyOutputs() }
+  return { cluster: { ...cluster, boot_timeout: 5 }, kind: kindOf(cluster), settings: full, deps: deps(w), reporter: new MemoryReporter(), state: await StateStore.open(stateDir, 'homelab'), nodes: cluster.nodes.filter((x) => x.id === 'w1'), outputs: emptyOutputs() }
 }
 const w1 = (ctx: PhaseContext) => ctx.cluster.nodes.find((x) => x.id === 'w1')!
 

@@ -1,5 +1,7 @@
 import { describe, expect, it } from '@jest/globals'
 import type { NodeSpec } from '../../../src/core/config/model.js'
+import { k3sGates } from '../../../src/core/kinds/k3s/upgrade-phase.js'
+import { TALOS_GATES } from '../../../src/core/kinds/talos/upgrade-plan.js'
 import { drainBlockers, gates, nodeOrder } from '../../../src/core/upgrade/order.js'
 
 const node = (id: string, role: 'controlplane' | 'worker', ip: string): NodeSpec =>
@@ -57,13 +59,16 @@ describe('drain blockers', () => {
 
 describe('gates', () => {
   it('check etcd voters before a K3s HA wave, and list the per-node steps with the drain time-out', () => {
-    const g = gates('k3s', true, 120)
+    const g = gates(k3sGates(true), 120)
     expect(g.before).toEqual(['every node Ready', 'etcd healthy: every server has EtcdIsVoter=True'])
     expect(g.perNode[1]).toBe('drain, at most 120s (a blocking PodDisruptionBudget or pod stops the wave)')
+    expect(g.perNode[2]).toBe('push the new k3s binary and air-gap images, restart the service')
   })
 
   it('have no etcd gate on a single-server K3s (SQLite) and use talosctl etcd status on Talos', () => {
-    expect(gates('k3s', false, 60).before).toEqual(['every node Ready'])
-    expect(gates('talos', true, 60).before).toContain('etcd healthy: talosctl etcd status on each control plane')
+    expect(gates(k3sGates(false), 60).before).toEqual(['every node Ready'])
+    const talos = gates(TALOS_GATES, 60)
+    expect(talos.before).toContain('etcd healthy: talosctl etcd status on each control plane')
+    expect(talos.perNode[2]).toBe('talosctl upgrade --image <installer> against the node IP')
   })
 })

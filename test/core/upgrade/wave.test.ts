@@ -42,7 +42,7 @@ const all = (v: string) => ({ cp1: v, cp2: v, cp3: v, w1: v })
 function options(memory: WaveMemory = { cordoned: [], fallbacks: {} }, over: Partial<WaveOptions> = {}): WaveOptions & { saves: number } {
   let t = 0
   const o = {
-    kind: 'k3s' as const, drainTimeoutMs: 30_000, readyTimeoutMs: 5_000, pollMs: 1000, saves: 0,
+    abFallback: false, drainTimeoutMs: 30_000, readyTimeoutMs: 5_000, pollMs: 1000, saves: 0,
     sleep: async (ms: number) => { t += ms },
     now: () => (t += 10),
     memory,
@@ -152,21 +152,21 @@ describe('the upgrade wave', () => {
     const talosOrder = order.slice(0, 3).map((s) => ({ ...s, from: 'v1.9.6', to: 'v1.10.3' }))
     const talosHop = [{ from: 'v1.9.6', to: 'v1.10.3' }]
     const memory: WaveMemory = { cordoned: [], fallbacks: {} }
-    const e = await stopped(runWave(talosOrder, talosHop, c.driver, options(memory, { kind: 'talos' })))
+    const e = await stopped(runWave(talosOrder, talosHop, c.driver, options(memory, { abFallback: true })))
     expect(e.gate).toBe('fallback')
     expect(e.seen).toBe('fallback gate: the node came back at v1.9.6, not v1.10.3 (A/B fallback to the old image); cp2 uncordoned, the nodes after it untouched')
     expect(e.resume).toContain('not retried automatically')
     expect(memory.fallbacks.cp2).toMatchObject({ from: 'v1.9.6', to: 'v1.10.3' })
 
     c.calls.length = 0
-    const again = await stopped(runWave(talosOrder, talosHop, c.driver, options(memory, { kind: 'talos' })))
+    const again = await stopped(runWave(talosOrder, talosHop, c.driver, options(memory, { abFallback: true })))
     expect(again.gate).toBe('fallback')
     expect(c.calls).toEqual([])
 
     // Another target is the operator's explicit decision: the wave goes ahead.
     c.nodes.cp2.onUpgrade = undefined
     const other = [{ from: 'v1.9.6', to: 'v1.10.4' }]
-    await runWave(talosOrder.map((s) => ({ ...s, to: 'v1.10.4' })), other, c.driver, options(memory, { kind: 'talos' }))
+    await runWave(talosOrder.map((s) => ({ ...s, to: 'v1.10.4' })), other, c.driver, options(memory, { abFallback: true }))
     expect(Object.values(c.nodes).map((n) => n.version)).toEqual(['v1.10.4', 'v1.10.4', 'v1.10.4'])
   })
 

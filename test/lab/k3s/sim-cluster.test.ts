@@ -25,14 +25,16 @@ import { createKube } from '../../../src/adapters/kube/exec-kube.js'
 import { createSshConnector } from '../../../src/adapters/ssh/ssh2-connector.js'
 import type { Deps } from '../../../src/core/deps.js'
 import { createAddonsPhase } from '../../../src/core/phases/addons/index.js'
-import { k3sInstallPhase } from '../../../src/core/phases/k3s/install-phase.js'
-import { k3sJoinPhase } from '../../../src/core/phases/k3s/join-phase.js'
-import { createNpuPhase } from '../../../src/core/phases/npu/index.js'
-import { osBootstrapPhase } from '../../../src/core/phases/os-bootstrap/index.js'
+import { k3sInstallPhase } from '../../../src/core/kinds/k3s/install-phase.js'
+import { k3sJoinPhase } from '../../../src/core/kinds/k3s/join-phase.js'
+import { createNpuPhase } from '../../../src/core/kinds/k3s/npu/index.js'
+import { osBootstrapPhase } from '../../../src/core/kinds/k3s/os-bootstrap/index.js'
 import { emptyOutputs, type PhaseContext } from '../../../src/core/phases/types.js'
 import { MemoryReporter } from '../../../src/core/reporter.js'
 import { StateStore } from '../../../src/core/state/store.js'
-import { k3sCluster } from '../../core/phases/k3s/fixtures.js'
+import { k3sCluster } from '../../core/kinds/k3s/fixtures.js'
+import { kindOf } from '../../../src/core/kinds/index.js'
+import { plainAdapters } from '../../../src/compose/real-adapters.js'
 
 const BOARD = 21
 const KUBECTL = fileURLToPath(new URL('../../../lab/kube/kubectl.mjs', import.meta.url))
@@ -110,17 +112,19 @@ const key = validEd25519()
 async function context(): Promise<PhaseContext & { reporter: MemoryReporter }> {
   const stateDir = join(dir, 'state')
   mkdirSync(stateDir, { recursive: true })
+  const labExec = createLocalExec({ ...process.env, TPI_ADDRESS_MAP: net.file, TPI_LAB_DIR: dir })
   const deps: Deps = {
     bmc: () => Promise.reject(new Error('no BMC here')),
     ssh: createSshConnector(),
     net,
     downloads: fakeDownloads(join(dir, 'cache')),
     // The runner's helm and kubectl (lab/kube stand-ins) find the API through the lab's address map.
-    exec: createLocalExec({ ...process.env, TPI_ADDRESS_MAP: net.file, TPI_LAB_DIR: dir }),
+    exec: labExec,
+    ...plainAdapters(labExec),
     sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 200)))
   }
   return {
-    cluster, deps, reporter: new MemoryReporter(), state: await StateStore.open(stateDir, cluster.name), nodes: cluster.nodes, outputs: emptyOutputs(),
+    cluster, kind: kindOf(cluster), deps, reporter: new MemoryReporter(), state: await StateStore.open(stateDir, cluster.name), nodes: cluster.nodes, outputs: emptyOutputs(),
     settings: {
       command: 'deploy', configPath: 'cluster.yaml', workingDirectory: stateDir, reflash: false, failOnDrift: false, stateDir, tempDir: stateDir,
       secrets: { sshPrivateKey: key.private, artifactRecipients: [] }

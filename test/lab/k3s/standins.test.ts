@@ -6,8 +6,8 @@ import { join } from 'node:path'
 import { INSTALL_STANDIN, k3sStandinBinary } from '../../../lab/k3s/binary.js'
 import type { RemoteShell } from '../../../src/adapters/ssh/types.js'
 import { PASSWORD_REJECTED_FOR_TESTS } from './samples.js'
-import { k3sCluster } from '../../core/phases/k3s/fixtures.js'
-import { startHarness, type Harness } from '../../core/phases/k3s/harness.js'
+import { k3sCluster } from '../../core/kinds/k3s/fixtures.js'
+import { startHarness, type Harness } from '../../core/kinds/k3s/harness.js'
 
 const cluster = k3sCluster('', `control_plane: { node: 1, ip: 10.10.88.73, hostname: k3s-cp }
 workers:

@@ -15,7 +15,7 @@ import { validEd25519 } from '../../../lab/node/armbian.js'
 import { SimNode } from '../../../lab/node/sim-node.js'
 import { createSshConnector } from '../../../src/adapters/ssh/ssh2-connector.js'
 import type { RemoteShell } from '../../../src/adapters/ssh/types.js'
-import { DEFAULT_NPU_PATHS, npuObserveScript } from '../../../src/core/phases/npu/scripts.js'
+import { DEFAULT_NPU_PATHS, npuObserveScript } from '../../../src/core/kinds/k3s/npu/scripts.js'
 
 const key = validEd25519()
 const events = new EventEmitter()

@@ -25,8 +25,6 @@ export const listArgs = (): string[] => ['list', '--all-namespaces', '--output',
 
 export const getValuesArgs = (spec: ChartSpec): string[] => ['get', 'values', spec.release, '--namespace', spec.namespace, '--output', 'json']
 
-export const statusArgs = (spec: ChartSpec): string[] => ['status', spec.release, '--namespace', spec.namespace, '--output', 'json']
-
 export const uninstallArgs = (spec: ChartSpec, timeoutSeconds: number): string[] => ['uninstall', spec.release, '--namespace', spec.namespace, '--wait', '--timeout', `${timeoutSeconds}s`]
 
 export function waitAvailableArgs(namespace: string, deployment: string, timeoutSeconds: number): string[] {

@@ -15,7 +15,7 @@ import { decide, enabledAddons, type AddonAction, type AddonDecision } from './d
 import { uninstallArgs, upgradeInstallArgs } from './helm-args.js'
 import { ensureLonghornNamespace, ensureMetallbPool } from './post-install.js'
 import { dpkgProbe, type PackageProbe } from './prerequisites.js'
-import { RESUME, Session, type KubeFactory } from './session.js'
+import { Session, type KubeFactory } from './session.js'
 import { wantedAddons, type WantedWithValues } from './wanted.js'
 import { upgradeOrRollBack } from '../../upgrade/addons.js'
 
@@ -80,7 +80,7 @@ export function createAddonsPhase(options: AddonsPhaseOptions): PhaseModule {
         if (d.addon === 'metallb' && (await ensureMetallbPool(ctx, session, retryDelayMs))) return { ...row, status: 'upgraded', detail: 'address pool applied' }
         return { ...row, status: 'unchanged', detail: d.reason }
       default: {
-        if (d.addon === 'longhorn') await ensureLonghornNamespace(ctx.cluster, session)
+        if (d.addon === 'longhorn') await ensureLonghornNamespace(ctx.kind, session)
         const dir = join(ctx.settings.tempDir, 'addons')
         await mkdir(dir, { recursive: true, mode: 0o700 })
         const file = join(dir, `${d.spec.release}-values.yaml`)

@@ -2,7 +2,7 @@
 // once the controller, which serves MetalLB's admission webhook, is available) and, on Talos, Longhorn's
 // namespace with the privileged Pod Security label. Both compare before applying, so a converged rerun
 // writes nothing.
-import type { Cluster } from '../../config/model.js'
+import type { ClusterKind } from '../../kinds/types.js'
 import { PhaseError } from '../../errors.js'
 import type { PhaseContext } from '../types.js'
 import { CHARTS } from './charts.js'
@@ -44,9 +44,9 @@ export async function ensureMetallbPool(ctx: PhaseContext, session: Session, ret
   }
 }
 
-/** Talos enforces the baseline Pod Security level; Longhorn's manager needs privileged. */
-export async function ensureLonghornNamespace(cluster: Cluster, session: Session): Promise<boolean> {
-  if (cluster.kind !== 'talos') return false
+/** Where Pod Security enforces baseline (Talos), Longhorn's manager needs its namespace privileged. */
+export async function ensureLonghornNamespace(kind: ClusterKind, session: Session): Promise<boolean> {
+  if (!kind.longhorn.privilegedNamespace) return false
   const ns = privilegedNamespace(CHARTS.longhorn.namespace)
   const found = await current(session, ns)
   if (found?.metadata?.labels?.[LONGHORN_PSA_LABEL] === 'privileged') return false

@@ -1,13 +1,12 @@
-// Longhorn needs iSCSI on every node. On K3s that is the open-iscsi package (os-bootstrap installs it; its
-// result is read when this run has it, otherwise each node is asked with dpkg-query over SSH). On Talos
-// it is the siderolabs/iscsi-tools system extension, which must be in the Image Factory schematic.
-import { q } from '../k3s/script.js'
+// Longhorn needs iSCSI on every node. Where the image decides it (Talos: the siderolabs/iscsi-tools
+// extension in the schematic) the kind answers; otherwise (K3s) it is the open-iscsi package: os-bootstrap
+// installs it and its result is read when this run has it, else each node is asked with dpkg-query over SSH.
+import { q } from '../../remote/script.js'
 import type { NodeSpec } from '../../config/model.js'
-import { withPool } from '../k3s/shells.js'
+import { withPool } from '../../remote/shells.js'
 import type { PhaseContext } from '../types.js'
 
 export const ISCSI_PACKAGE = 'open-iscsi'
-export const ISCSI_EXTENSION = 'siderolabs/iscsi-tools'
 /** Key under outputs.values where os-bootstrap leaves installed packages (string[] or per node id). */
 export const BOOTSTRAP_PACKAGES_KEY = 'os-bootstrap.packages'
 
@@ -32,12 +31,8 @@ function fromBootstrap(ctx: PhaseContext, node: NodeSpec): boolean | undefined {
 
 /** Why Longhorn cannot be installed, or undefined when every node (of `nodes`: all by default) has iSCSI. */
 export async function longhornRefusal(ctx: PhaseContext, probe: PackageProbe, nodes: NodeSpec[] = ctx.cluster.nodes): Promise<string | undefined> {
-  const cluster = ctx.cluster
-  if (cluster.kind === 'talos') {
-    if (cluster.image_source !== 'factory') return undefined // a custom image is the operator's to check
-    if (cluster.image_factory.extensions.includes(ISCSI_EXTENSION)) return undefined
-    return `Longhorn needs iSCSI, but the Talos schematic has no ${ISCSI_EXTENSION} extension; add it to image_factory.extensions (this changes the schematic, so the nodes are upgraded to the new image)`
-  }
+  const fromImage = ctx.kind.longhorn.iscsiFromImage(ctx.cluster)
+  if (fromImage !== 'ask-nodes') return fromImage.refusal
   const present = await Promise.all(nodes.map(async (node) => fromBootstrap(ctx, node) ?? (await probe(ctx, node, ISCSI_PACKAGE))))
   const missing = nodes.filter((_, i) => !present[i]).map((n) => n.id)
   if (!missing.length) return undefined

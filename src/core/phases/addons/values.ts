@@ -3,6 +3,7 @@
 // hash is what idempotence compares against `helm get values`.
 import { createHash } from 'node:crypto'
 import type { Cluster } from '../../config/model.js'
+import { kindOf } from '../../kinds/index.js'
 import type { AddonName } from './charts.js'
 
 export type Values = Record<string, unknown>
@@ -10,11 +11,9 @@ export type Values = Record<string, unknown>
 /** MetalLB's per-Service address request (the Service loadBalancerIP field is deprecated since 1.24). */
 export const METALLB_IP_ANNOTATION = 'metallb.io/loadBalancerIPs'
 
-/** Where Longhorn keeps replicas on Talos: a user volume under /var/mnt (the root is read-only). */
-export const TALOS_LONGHORN_PATH = '/var/mnt/longhorn'
-
+/** Where Longhorn keeps replicas is the cluster kind's to say (Talos: a user volume, its root is read-only). */
 export function longhornDataPath(cluster: Cluster): string {
-  return cluster.kind === 'talos' ? TALOS_LONGHORN_PATH : cluster.longhorn_path
+  return kindOf(cluster).longhorn.dataPath(cluster)
 }
 
 /** Values the cluster file implies for one addon (exact, tested). */

@@ -10,7 +10,6 @@ import type { PhaseContext } from '../types.js'
 import { CHARTS, type AddonName } from './charts.js'
 import { enabledAddons, type WantedAddon } from './decide.js'
 import { longhornRefusal, type PackageProbe } from './prerequisites.js'
-import { RESUME } from './session.js'
 import { baseValues, mergeValues, valuesHash, type Values } from './values.js'
 
 export interface WantedWithValues extends WantedAddon {

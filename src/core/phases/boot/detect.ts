@@ -3,20 +3,12 @@
 // node's upload, so the console (UART) is read only to explain a slow or failed boot, and only when
 // this client has nothing in flight to that BMC. bmcd 2.3.x reads do not drain the 16 KiB ring, so only
 // the bytes after a snapshot taken before power-on count as this boot's console.
-import { connect } from 'node:net'
 import type { BmcClient, Slot } from '../../../adapters/bmc/types.js'
+import type { Cluster } from '../../config/model.js'
 import type { Deps } from '../../deps.js'
+import type { ClusterKind } from '../../kinds/types.js'
 import { PhaseError } from '../../errors.js'
 import type { Reporter } from '../../reporter.js'
-
-export type OsKind = 'armbian' | 'talos'
-
-export const BOOT_PATTERNS: Record<OsKind, RegExp> = {
-  armbian: /login:/,
-  // Talos prints "entering maintenance service" (real-samples C1) without a config, and "machine is
-  // running and ready" once configured; older builds said "maintenance mode".
-  talos: /entering maintenance service|maintenance mode|machine is running and ready/
-}
 
 /** The part of `now` that came after `before`, for a ring that may have dropped its oldest bytes. */
 export function newUartText(before: string, now: string): string {
@@ -36,42 +28,12 @@ export function lastLines(text: string, count = 15): string {
   return text.replace(/\r/g, '').split('\n').filter((l) => l.trim()).slice(-count).join('\n')
 }
 
-/** TCP connect through the address map; true when something accepts. */
-export function tcpOpen(host: string, port: number, timeoutMs: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port })
-    const done = (ok: boolean): void => {
-      socket.destroy()
-      resolve(ok)
-    }
-    socket.setTimeout(timeoutMs, () => done(false))
-    socket.once('connect', () => done(true))
-    socket.once('error', () => done(false))
-  })
-}
-
-/** What answers at the node's mapped address: the SSH banner (Armbian) or the open Talos API port; undefined while nothing does. */
-export async function probeDetail(deps: Deps, os: OsKind, ip: string, sshPort: number, timeoutMs = 3000): Promise<string | undefined> {
-  if (os === 'armbian') {
-    const t = deps.net.map(ip, sshPort)
-    const banner = await deps.ssh.probe(t.host, t.port, timeoutMs)
-    return banner === undefined ? undefined : `SSH banner "${banner.trim()}" on ${ip}:${sshPort}`
-  }
-  const t = deps.net.map(ip, 50000)
-  return (await tcpOpen(t.host, t.port, timeoutMs)) ? `Talos API on ${ip}:50000` : undefined
-}
-
-/** SSH banner (Armbian) or the Talos API port answering, at the node's mapped address. */
-export async function probeNode(deps: Deps, os: OsKind, ip: string, sshPort: number, timeoutMs = 3000): Promise<boolean> {
-  return (await probeDetail(deps, os, ip, sshPort, timeoutMs)) !== undefined
-}
-
 export interface BootWait {
   node: string
   slot: Slot
   ip: string
-  os: OsKind
-  sshPort: number
+  kind: ClusterKind
+  cluster: Cluster
   bmc: BmcClient
   deps: Deps
   /** UART ring content read before power-on (undefined: unknown, the whole ring is shown). */
@@ -107,7 +69,7 @@ export async function waitForBoot(w: BootWait): Promise<{ seconds: number; line:
   const poll = w.pollMs ?? Math.min(1000, Math.max(50, w.timeoutMs / 20))
   let hinted = false
   for (;;) {
-    const seen = await probeDetail(w.deps, w.os, w.ip, w.sshPort, Math.min(3000, Math.max(poll, 500)))
+    const seen = await w.kind.probe.detail(w.deps, w.cluster, w.ip, Math.min(3000, Math.max(poll, 500)))
     if (seen) return { seconds: (now() - started) / 1000, line: seen }
     const elapsed = now() - started
     if (elapsed >= w.timeoutMs) break
@@ -122,17 +84,17 @@ export async function waitForBoot(w: BootWait): Promise<{ seconds: number; line:
     await w.deps.sleep(Math.max(1, Math.min(poll, w.timeoutMs - (now() - started))))
   }
   const resume = 're-run the workflow; the node is not reflashed if its image is already in place, and a node still powered but not answering is power-cycled'
-  const what = w.os === 'armbian' ? `SSH on ${w.ip}:${w.sshPort}` : `the Talos API on ${w.ip}:50000`
+  const what = `${w.kind.probe.service} on ${w.ip}:${w.kind.probe.port(w.cluster)}`
   const fresh = await readConsole(w, w.consoleWaitMs ?? 60_000)
   let seen: string
   if (fresh === undefined) {
     seen = `${what} did not answer within boot_timeout ${Math.round(w.timeoutMs / 1000)} s; slot ${w.slot}'s console could not be read (the BMC stayed busy with another request, it answers one at a time)`
   } else {
-    const m = BOOT_PATTERNS[w.os].exec(fresh)
+    const m = w.kind.probe.bootLine.exec(fresh)
     const tail = lastLines(fresh)
     seen = m
       ? `console shows "${fresh.slice(0, m.index + m[0].length).split('\n').pop()?.trim() ?? m[0]}" but ${what} did not answer within boot_timeout ${Math.round(w.timeoutMs / 1000)} s; last console lines:\n${tail}`
-      : `${what} did not answer within boot_timeout ${Math.round(w.timeoutMs / 1000)} s and slot ${w.slot}'s console shows no ${w.os === 'armbian' ? '"login:"' : 'Talos maintenance/ready'} line; last console lines:\n${tail || '(nothing new on the UART since power-on)'}`
+      : `${what} did not answer within boot_timeout ${Math.round(w.timeoutMs / 1000)} s and slot ${w.slot}'s console shows no ${w.kind.probe.bootLineName} line; last console lines:\n${tail || '(nothing new on the UART since power-on)'}`
   }
   throw new PhaseError('boot', w.node, seen, resume, { code: 'BootTimeout' })
 }

@@ -3,10 +3,9 @@
 // read only to explain a slow or failed boot (detect.ts): the BMC may be busy uploading the next node.
 import type { NodeSpec } from '../../config/model.js'
 import { PhaseError } from '../../errors.js'
-import { osOf, sshPort } from '../flash/decide.js'
-import { uartSnapshotKey } from '../flash/module.js'
+import { uartSnapshotKey } from '../handover.js'
 import type { PhaseContext, PhaseModule, PlanStep, StepResult } from '../types.js'
-import { probeNode, waitForBoot } from './detect.js'
+import { waitForBoot } from './detect.js'
 
 async function bmcFor(ctx: PhaseContext, node: NodeSpec) {
   const b = ctx.cluster.boardList.find((x) => x.name === node.board)
@@ -20,10 +19,9 @@ export const bootPhase: PhaseModule = {
   appliesTo: () => true,
 
   async plan(ctx): Promise<PlanStep[]> {
-    const os = osOf(ctx)
     return Promise.all(
       ctx.nodes.map(async (node) => {
-        const up = await probeNode(ctx.deps, os, node.ip, sshPort(ctx)).catch(() => false)
+        const up = (await ctx.kind.probe.detail(ctx.deps, ctx.cluster, node.ip).catch(() => undefined)) !== undefined
         return {
           phase: 'boot' as const,
           node: node.id,
@@ -35,12 +33,11 @@ export const bootPhase: PhaseModule = {
   },
 
   async runNode(ctx, node): Promise<StepResult> {
-    const os = osOf(ctx)
     const key = uartSnapshotKey(node.id)
     let snapshot = ctx.outputs.values[key] as string | undefined
     const bmc = await bmcFor(ctx, node)
     if (snapshot === undefined) {
-      if (await probeNode(ctx.deps, os, node.ip, sshPort(ctx)).catch(() => false)) return { changed: false, summary: 'already up' }
+      if ((await ctx.kind.probe.detail(ctx.deps, ctx.cluster, node.ip).catch(() => undefined)) !== undefined) return { changed: false, summary: 'already up' }
       snapshot = await bmc.readUart(node.slot)
       const power = await bmc.power()
       if (power[node.slot] !== 'on') {
@@ -53,7 +50,7 @@ export const bootPhase: PhaseModule = {
         ctx.reporter.info(`${node.id}: powered but not answering; reset (power-cycled) for a fresh boot`)
       }
     }
-    const r = await waitForBoot({ node: node.id, slot: node.slot, ip: node.ip, os, sshPort: sshPort(ctx), bmc, deps: ctx.deps, snapshot, timeoutMs: ctx.cluster.boot_timeout * 1000, reporter: ctx.reporter })
+    const r = await waitForBoot({ node: node.id, slot: node.slot, ip: node.ip, kind: ctx.kind, cluster: ctx.cluster, bmc, deps: ctx.deps, snapshot, timeoutMs: ctx.cluster.boot_timeout * 1000, reporter: ctx.reporter })
     delete ctx.outputs.values[key]
     await ctx.state.markDone(node.id, 'boot', ctx.state.done(node.id, 'flash')?.fingerprint)
     return { changed: true, summary: `booted in ${r.seconds.toFixed(0)} s (${r.line})` }

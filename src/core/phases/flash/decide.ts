@@ -4,9 +4,8 @@
 // answer is flashed only when its cluster answers without it or it boots nothing (live-member rule).
 import type { NodeSpec } from '../../config/model.js'
 import { mayReflash } from '../../redeploy/check.js'
-import { bootEvidence, clusterMembership, osOf as osOfCtx, sshPortOf } from '../../redeploy/evidence.js'
+import { bootEvidence } from '../../redeploy/evidence.js'
 import { unknown, type Membership } from '../../redeploy/live-member.js'
-import { probeNode } from '../boot/detect.js'
 import { perRun } from '../per-run.js'
 import type { PhaseContext, PlanAction } from '../types.js'
 
@@ -19,9 +18,6 @@ export interface FlashDecision {
 
 /** State key written right before the eMMC is written, cleared with the rest once the flash is done. */
 export const FLASH_ATTEMPT = 'flash-attempt'
-
-export const osOf = osOfCtx
-export const sshPort = sshPortOf
 
 const CONFIRM_RESUME = (ctx: PhaseContext): string =>
   `if the node may be wiped, re-run with reflash: true, confirm: ${ctx.cluster.name} and nodes limited to it; otherwise power it on or fix its address/port so it answers`
@@ -64,12 +60,11 @@ const lookAll = perRun<Map<string, Promise<FlashDecision>>>()
 
 /** The evidence for a node with no record: does it answer, does its cluster count it, what does it boot. */
 async function observe(ctx: PhaseContext, node: NodeSpec, act: boolean): Promise<FlashDecision> {
-  const os = osOf(ctx)
-  const answersOn = os === 'armbian' ? 'SSH' : 'the Talos API'
-  if (await probeNode(ctx.deps, os, node.ip, sshPort(ctx)).catch(() => false)) {
+  const answersOn = ctx.kind.probe.service
+  if ((await ctx.kind.probe.detail(ctx.deps, ctx.cluster, node.ip).catch(() => undefined)) !== undefined) {
     return { action: 'skip', reason: `node already answers on ${answersOn}; not reflashed without reflash: true` }
   }
-  const fromCluster = await clusterMembership(ctx, node)
+  const fromCluster = await ctx.kind.probe.membership(ctx, node)
   if (fromCluster.kind !== 'unknown') return guarded(ctx, node, fromCluster, { action: 'run', reason: `no image recorded and the node does not answer; ${fromCluster.detail}` })
   const seen = await bootEvidence(ctx, node, act)
   if ('answers' in seen) return { action: 'skip', reason: `powered on, it booted ("${seen.line}") and answers on ${answersOn}; not reflashed without reflash: true` }

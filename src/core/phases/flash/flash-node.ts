@@ -5,7 +5,7 @@
 // After any failure the node is left off and the USB routing from before is put back (bmcd skips its
 // own cleanup on a USB fault, §8.3). On success the node is off (the BMC powers it off after a flash).
 import { stat } from 'node:fs/promises'
-import { FileSource } from '../../../adapters/bmc/file-source.js'
+import type { Readable } from 'node:stream'
 import type { BmcClient, FlashStatus, Slot, UsbState } from '../../../adapters/bmc/types.js'
 import { PhaseError, TpiError } from '../../errors.js'
 import type { Reporter } from '../../reporter.js'
@@ -18,6 +18,8 @@ export interface FlashJob {
   slot: Slot
   bmc: BmcClient
   imagePath: string
+  /** Opens the image as an upload body (deps.openFile). */
+  openFile: (path: string, chunkBytes: number) => Readable
   /** Where the image came from (URL or path from the cluster file), named when the BMC finds it corrupt. */
   imageSource?: string
   /** sha256 of the file as uploaded (hex), passed to the BMC to check. */
@@ -72,7 +74,7 @@ export async function flashNode(job: FlashJob): Promise<{ seconds: number; bytes
     job.reporter.info(`${job.node}: flashing ${fileName} (${(size / 2 ** 20).toFixed(0)} MiB) to slot ${job.slot}`)
     progress.sample({ bytes: 0, total: size, at: now() })
     try {
-      await job.bmc.upload(handle, new FileSource(job.imagePath, UPLOAD_READ_BYTES), request)
+      await job.bmc.upload(handle, job.openFile(job.imagePath, UPLOAD_READ_BYTES), request)
     } catch (uploadError) {
       const unauthorized = uploadError instanceof TpiError && uploadError.code === 'BmcUnauthorized'
       if (unauthorized && attempt === 1) {

@@ -9,7 +9,8 @@ import type { PhaseContext, PhaseModule, PlanStep, StepResult } from '../types.j
 import { decideFlash, FLASH_ATTEMPT } from './decide.js'
 import { flashNode, RESUME } from './flash-node.js'
 import { identityFingerprint, nodeIdentity, prepareNodeImage } from './node-image.js'
-import { describeImage, resolveBaseImage } from './resolve-image.js'
+import { uartSnapshotKey } from '../handover.js'
+import { resolveBaseImage } from './resolve-image.js'
 
 interface BoardFacts {
   version: string
@@ -29,8 +30,6 @@ async function boardFacts(ctx: PhaseContext, name: string): Promise<BoardFacts> 
   }
 }
 
-/** outputs.values key holding the UART snapshot taken right before power-on. */
-export const uartSnapshotKey = (node: string): string => `boot:uart:${node}`
 
 function board(ctx: PhaseContext, node: NodeSpec) {
   const b = ctx.cluster.boardList.find((x) => x.name === node.board)
@@ -44,7 +43,7 @@ export const flashPhase: PhaseModule = {
   appliesTo: () => true,
 
   async plan(ctx): Promise<PlanStep[]> {
-    const image = describeImage(ctx.cluster, ctx.outputs.schematicId)
+    const image = ctx.kind.image.describe(ctx.cluster, ctx.outputs.schematicId)
     const facts = new Map<string, Promise<BoardFacts>>()
     for (const b of ctx.cluster.boardList) facts.set(b.name, boardFacts(ctx, b.name))
     // A BMC that cannot be observed (credentials, a ban, the network) is said once, in its own row.
@@ -90,7 +89,7 @@ export const flashPhase: PhaseModule = {
       // From here the eMMC may be half written: a re-run may flash again without confirm (live-member rule).
       await ctx.state.markDone(node.id, FLASH_ATTEMPT, image.fingerprint)
       const flashed = await ctx.reporter.group(`flash ${node.id} (slot ${node.slot} on ${node.board})`, () =>
-        flashNode({ node: node.id, slot: node.slot, bmc, imagePath: prepared.path, imageSource: base.source, sha256: prepared.sha256, reporter: ctx.reporter, sleep: ctx.deps.sleep, timeoutMs })
+        flashNode({ node: node.id, slot: node.slot, bmc, imagePath: prepared.path, openFile: ctx.deps.openFile, imageSource: base.source, sha256: prepared.sha256, reporter: ctx.reporter, sleep: ctx.deps.sleep, timeoutMs })
       )
       await ctx.state.clear(node.id)
       if (prepared.hostKeyFingerprint) ctx.state.node(node.id).hostKey = prepared.hostKeyFingerprint
@@ -110,10 +109,10 @@ export const flashPhase: PhaseModule = {
 
 /**
  * The per-node image is built lazily: its fingerprint (base + identity) is known before building, so a
- * skipped node costs no copy. Talos nodes upload the cached file directly.
+ * skipped node costs no copy. A kind without per-node images (Talos) uploads the cached file directly.
  */
 async function prepareNodeImageOrFingerprint(ctx: PhaseContext, node: NodeSpec, base: Awaited<ReturnType<typeof resolveBaseImage>>) {
-  const fingerprint = base.os === 'talos' ? base.sha256 : identityFingerprint(base, nodeIdentity(ctx, node))
+  const fingerprint = ctx.kind.image.perNode ? identityFingerprint(base, nodeIdentity(ctx, node)) : base.sha256
   let built: Awaited<ReturnType<typeof prepareNodeImage>> | undefined
   return {
     fingerprint,

@@ -5,13 +5,12 @@
 import { createHash } from 'node:crypto'
 import { mkdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import ssh2 from 'ssh2'
 import type { NodeSpec } from '../../config/model.js'
 import { PhaseError } from '../../errors.js'
 import { buildNodeImage, type NodeIdentity } from '../../image/identity.js'
 import type { PhaseContext } from '../types.js'
-import { generateVerifiedHostKey } from './host-key.js'
-import type { BaseImage } from './resolve-image.js'
+import { gatewayOf } from '../../config/net.js'
+import type { BaseImage } from '../../image/base-image.js'
 
 export interface NodeImage {
   path: string
@@ -21,21 +20,6 @@ export interface NodeImage {
   fingerprint: string
   hostKeyFingerprint?: string
   cleanup(): Promise<void>
-}
-
-/** "ssh-ed25519 AAAA…" for the deploy key; throws without naming the key's content. */
-export function publicKeyLine(privateKey: string): string {
-  const parsed = ssh2.utils.parseKey(privateKey)
-  const key = Array.isArray(parsed) ? parsed[0] : parsed
-  if (!key || key instanceof Error) throw new Error(`the ssh-private-key input could not be parsed${key instanceof Error ? `: ${key.message}` : ''}`)
-  return `${key.type} ${key.getPublicSSH().toString('base64')}`
-}
-
-function firstHost(ip: string, prefix: number): string {
-  const n = ip.split('.').reduce((a, o) => ((a << 8) | Number(o)) >>> 0, 0)
-  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0
-  const g = ((n & mask) + 1) >>> 0
-  return [24, 16, 8, 0].map((s) => (g >>> s) & 255).join('.')
 }
 
 /**
@@ -51,16 +35,15 @@ export function nodeIdentity(ctx: PhaseContext, node: NodeSpec): Omit<NodeIdenti
   const key = ctx.settings.secrets.sshPrivateKey
   if (!key) throw new PhaseError('flash', node.id, 'no SSH private key to authorize on the new image', 'set the ssh-private-key input and re-run')
   const net = ctx.cluster.network
-  const gateway = net.gateway ?? firstHost(node.ip, net.prefix)
-  return { hostname: node.hostname, ip: node.ip, prefix: net.prefix, gateway, dns: net.dns, authorizedKey: publicKeyLine(key) }
+  return { hostname: node.hostname, ip: node.ip, prefix: net.prefix, gateway: gatewayOf(net, node.ip), dns: net.dns, authorizedKey: ctx.deps.keys.publicKeyLine(key) }
 }
 
 export async function prepareNodeImage(ctx: PhaseContext, node: NodeSpec, base: BaseImage): Promise<NodeImage> {
-  if (base.os === 'talos') return { path: base.path, sha256: base.sha256, fingerprint: base.sha256, cleanup: async () => {} }
+  if (!ctx.kind.image.perNode) return { path: base.path, sha256: base.sha256, fingerprint: base.sha256, cleanup: async () => {} }
   const id = nodeIdentity(ctx, node)
   let hostKey
   try {
-    hostKey = generateVerifiedHostKey(`root@${node.hostname}`, { onRetry: (n, why) => ctx.reporter.debug(`${node.id}: generated host key refused by ssh2 (${why}); generating another (attempt ${n + 1})`) })
+    hostKey = ctx.deps.keys.hostKey(`root@${node.hostname}`, (n, why) => ctx.reporter.debug(`${node.id}: generated host key refused by ssh2 (${why}); generating another (attempt ${n + 1})`))
   } catch (error) {
     throw new PhaseError('flash', node.id, (error as Error).message, 're-run the workflow (key generation is random; nothing was flashed)', { cause: error })
   }

@@ -13,6 +13,8 @@ import { MemoryReporter } from '../../../../src/core/reporter.js'
 import { StateStore } from '../../../../src/core/state/store.js'
 import { startStandinEnv, type StandinEnv } from '../../../lab/kube/standin-env.js'
 import { StandinDownloads } from './fake-downloads.js'
+import { kindOf } from '../../../../src/core/kinds/index.js'
+import { plainAdapters } from '../../../../src/compose/real-adapters.js'
 
 export interface Harness {
   lab: StandinEnv
@@ -33,12 +35,14 @@ export async function startHarness(options: Partial<AddonsPhaseOptions> = {}, la
   const work = join(lab.labDir, 'work')
   mkdirSync(work, { recursive: true })
   const downloads = new StandinDownloads(join(lab.labDir, 'tool-cache'))
+  const labExec = createLocalExec({ ...lab.env, ...labEnv })
   const deps: Deps = {
     bmc: refuse('a BMC') as Deps['bmc'],
     ssh: { connect: refuse('SSH') } as unknown as Deps['ssh'],
     net: identityAddressMap,
     downloads,
-    exec: createLocalExec({ ...lab.env, ...labEnv }),
+    exec: labExec,
+    ...plainAdapters(labExec),
     sleep: (ms) => {
       onSleep?.()
       return new Promise((r) => setTimeout(r, ms))
@@ -54,7 +58,7 @@ export async function startHarness(options: Partial<AddonsPhaseOptions> = {}, la
       if (o.kubeconfig !== false) outputs.kubeconfigPath = lab.kubeconfig
       if (o.packages) outputs.values['os-bootstrap.packages'] = o.packages
       return {
-        cluster, deps, outputs, reporter: new MemoryReporter(), nodes: cluster.nodes,
+        cluster, kind: kindOf(cluster), deps, outputs, reporter: new MemoryReporter(), nodes: cluster.nodes,
         state: await StateStore.open(join(lab.labDir, 'state'), cluster.name),
         settings: { command: 'deploy', configPath: 'cluster.yaml', workingDirectory: work, reflash: false, failOnDrift: false, stateDir: join(lab.labDir, 'state'), tempDir: join(lab.labDir, 'tmp'), secrets: { artifactRecipients: [] } }
       }

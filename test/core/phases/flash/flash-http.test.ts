@@ -8,6 +8,9 @@ import { createBmcClient } from '../../../../src/adapters/bmc/client.js'
 import { flashNode } from '../../../../src/core/phases/flash/flash-node.js'
 import { MemoryReporter } from '../../../../src/core/reporter.js'
 import { startFakeBmc, type FakeBmc } from '../../../adapters/bmc/fake-bmc.js'
+import { FileSource } from '../../../../src/adapters/bmc/file-source.js'
+
+const openFile = (path: string, chunkBytes: number): FileSource => new FileSource(path, chunkBytes)
 
 let bmc: FakeBmc
 let dir: string
@@ -35,7 +38,7 @@ describe('flash over HTTPS', () => {
       }
     }
     const reporter = new MemoryReporter()
-    await flashNode({ node: 'rk1-a', slot: 1, bmc: client, imagePath: image, reporter, sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 5))), timeoutMs: 5000, pollMs: 5 })
+    await flashNode({ node: 'rk1-a', slot: 1, bmc: client, imagePath: image, openFile, reporter, sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 5))), timeoutMs: 5000, pollMs: 5 })
     expect(calls.some((c) => c.startsWith('POST /api/bmc/upload/7'))).toBe(true)
     expect(bmc.logins).toBe(2)
     expect(bmc.calls.filter((c) => c.startsWith('POST /api/bmc/upload')).length).toBe(1)
@@ -48,7 +51,7 @@ describe('flash over HTTPS', () => {
     await writeFile(image, Buffer.alloc(2 * 2 ** 20, 3))
     const client = await createBmcClient({ endpoint: bmc.url, username: 'root', password: bmc.password, fingerprint: bmc.fingerprint, insecure: false })
     bmc.dropUpload = true
-    const error = (await flashNode({ node: 'rk1-d', slot: 4, bmc: client, imagePath: image, reporter: new MemoryReporter(), sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 5))), timeoutMs: 5000, pollMs: 5 }).catch((e: unknown) => e)) as Error
+    const error = (await flashNode({ node: 'rk1-d', slot: 4, bmc: client, imagePath: image, openFile, reporter: new MemoryReporter(), sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 5))), timeoutMs: 5000, pollMs: 5 }).catch((e: unknown) => e)) as Error
     expect(error.message).toMatch(/^node rk1-d: flash failed: upload broke off: .*POST \/api\/bmc\/upload\/7 failed: .*; the transfer was cancelled on the BMC/)
     expect(bmc.calls.filter((c) => c.startsWith('POST /api/bmc/upload')).length).toBe(1)
     expect(bmc.calls.some((c) => c.includes('/cancel'))).toBe(true)

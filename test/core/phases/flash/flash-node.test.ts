@@ -7,6 +7,9 @@ import { PhaseError } from '../../../../src/core/errors.js'
 import { flashNode } from '../../../../src/core/phases/flash/flash-node.js'
 import { MemoryReporter } from '../../../../src/core/reporter.js'
 import { MemoryBmc, type Fault } from './memory-bmc.js'
+import { FileSource } from '../../../../src/adapters/bmc/file-source.js'
+
+const openFile = (path: string, chunkBytes: number): FileSource => new FileSource(path, chunkBytes)
 
 let dir: string
 let image: string
@@ -21,7 +24,7 @@ afterAll(async () => rm(dir, { recursive: true, force: true }))
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 const run = (bmc: MemoryBmc, reporter = new MemoryReporter()) =>
-  flashNode({ node: 'rk1-b', slot: 2, bmc, imagePath: image, sha256: sha, reporter, sleep, timeoutMs: 5000, pollMs: 2, progressEveryMs: 0 })
+  flashNode({ node: 'rk1-b', slot: 2, bmc, imagePath: image, openFile, sha256: sha, reporter, sleep, timeoutMs: 5000, pollMs: 2, progressEveryMs: 0 })
 
 async function failure(fault: Fault): Promise<PhaseError> {
   const bmc = new MemoryBmc()

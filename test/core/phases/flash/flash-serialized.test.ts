@@ -14,6 +14,9 @@ import { PhaseError } from '../../../../src/core/errors.js'
 import { flashNode, type FlashJob } from '../../../../src/core/phases/flash/flash-node.js'
 import { MemoryReporter } from '../../../../src/core/reporter.js'
 import { api, startFlash, upload } from '../../../lab/bmc/helpers.js'
+import { FileSource } from '../../../../src/adapters/bmc/file-source.js'
+
+const openFile = (path: string, chunkBytes: number): FileSource => new FileSource(path, chunkBytes)
 
 const HOST = '127.20.93.1'
 let bmc: BmcEmulator | undefined
@@ -38,7 +41,7 @@ async function setup(o: BmcEmulatorOptions, imageBytes: number, timeoutMs?: numb
 }
 
 const job = (c: HttpBmcClient, image: string, reporter: MemoryReporter, extra: Partial<FlashJob> = {}): FlashJob =>
-  ({ node: 'rk1-c', slot: 3, bmc: c, imagePath: image, reporter, sleep: realSleep, timeoutMs: 60_000, pollMs: 200, progressEveryMs: 0, ...extra })
+  ({ node: 'rk1-c', slot: 3, bmc: c, imagePath: image, openFile, reporter, sleep: realSleep, timeoutMs: 60_000, pollMs: 200, progressEveryMs: 0, ...extra })
 
 describe('flashNode against a BMC that serves one request at a time', () => {
   test('an upload lasting 4× the reply timeout completes: nothing is polled during it, progress comes from the bytes sent', async () => {

@@ -21,6 +21,9 @@ import { emptyOutputs, type PhaseContext } from '../../../../src/core/phases/typ
 import { MemoryReporter } from '../../../../src/core/reporter.js'
 import type { RunSettings } from '../../../../src/core/settings.js'
 import { StateStore } from '../../../../src/core/state/store.js'
+import { kindOf } from '../../../../src/core/kinds/index.js'
+import { createLocalExec } from '../../../../src/adapters/exec/local-exec.js'
+import { plainAdapters } from '../../../../src/compose/real-adapters.js'
 
 /** What a simulated node does after a normal power-on (not the flash worker's USB boot). */
 export type NodeBehaviour = 'boots' | 'silent' | 'panics'
@@ -167,10 +170,11 @@ export async function startLabBoard(o: LabBoardOptions): Promise<LabBoard> {
         ssh: { probe: async () => undefined, connect: async () => { throw new Error('no SSH in the Talos flash tests') } },
         exec: async () => { throw new Error('no local programs in the Talos flash tests') },
         downloads: { fetch: async () => { throw new Error('no downloads for a local image') } },
+        ...plainAdapters(createLocalExec()),
         sleep: fastSleep
       } as unknown as Deps
       const c = { ...cluster, ...tune } as Cluster
-      return { cluster: c, settings, deps, reporter, state: await StateStore.open(settings.stateDir, c.name), nodes: c.nodes, outputs: emptyOutputs() }
+      return { cluster: c, kind: kindOf(c), settings, deps, reporter, state: await StateStore.open(settings.stateDir, c.name), nodes: c.nodes, outputs: emptyOutputs() }
     },
     run: (ctx) =>
       pipelinedNodeSteps(ctx.nodes, [

@@ -19,6 +19,8 @@ import { MemoryReporter } from '../../../../src/core/reporter.js'
 import type { RunSettings } from '../../../../src/core/settings.js'
 import { StateStore } from '../../../../src/core/state/store.js'
 import { MemoryBmc } from './memory-bmc.js'
+import { kindOf } from '../../../../src/core/kinds/index.js'
+import { plainAdapters } from '../../../../src/compose/real-adapters.js'
 
 let dir: string
 const deployKey = ssh2.utils.generateKeyPairSync('ed25519').private
@@ -63,10 +65,11 @@ async function context(bmc: MemoryBmc, reflash = false, confirm?: string): Promi
       connect: async () => { throw new Error('unused') }
     },
     exec: createLocalExec(),
+    ...plainAdapters(createLocalExec()),
     downloads: { fetch: async () => { throw new Error('no downloads for a local image') } },
     sleep: () => new Promise<void>((r) => setTimeout(r, 1))
   } as unknown as Deps
-  return { cluster: { ...cluster, boot_timeout: 1 }, settings, deps, reporter: new MemoryReporter(), state: await StateStore.open(settings.stateDir, 'lab'), nodes: cluster.nodes, outputs: emptyOutputs() }
+  return { cluster: { ...cluster, boot_timeout: 1 }, kind: kindOf(cluster), settings, deps, reporter: new MemoryReporter(), state: await StateStore.open(settings.stateDir, 'lab'), nodes: cluster.nodes, outputs: emptyOutputs() }
 }
 
 const run = (ctx: PhaseContext) =>

@@ -1,0 +1,114 @@
+// Machine configs for every node: `talosctl gen config` from the secrets bundle with the generated and the
+// user's patches, one output per node, then `talosctl validate --mode metal` on each before any node is
+// touched. Configs hold secrets: written 0600 under the run's temp folder, never printed.
+import { credentialsDir } from '../../state/credentials.js'
+import { access, chmod, readFile, writeFile, mkdir } from 'node:fs/promises'
+import { createHash } from 'node:crypto'
+import { isAbsolute, join } from 'node:path'
+import { parse, stringify } from 'yaml'
+import type { Talosctl } from '../../../adapters/talosctl/types.js'
+import type { NodeSpec } from '../../config/model.js'
+import { maskCredential } from '../../crypto/mask.js'
+import { PhaseError } from '../../errors.js'
+import type { PhaseContext } from '../../phases/types.js'
+import { genConfigArgv, genTalosconfigArgv, validateArgv } from './argv.js'
+import { ensureSchematic, localSchematic, talosCtx } from './factory.js'
+import { generatedPatches, userPatchFiles } from './patches.js'
+import { installerImage } from './schematic.js'
+import { workDir } from './secrets.js'
+
+export interface NodeConfig {
+  node: NodeSpec
+  path: string
+  sha256: string
+}
+
+const fail = (node: string | undefined, seen: string, resume = 'fix the cluster file or the patch and re-run'): PhaseError => new PhaseError('install', node, seen, resume, { code: 'TalosConfig' })
+
+const tail = (text: string): string => text.trim().split('\n').slice(-5).join(' | ').slice(0, 500)
+
+/** The installer image nodes install from: the factory's for the schematic of this cluster file. */
+export async function installImageFor(ctx: PhaseContext, network: boolean): Promise<string> {
+  const c = talosCtx(ctx).cluster
+  const id = c.image_source === 'factory' && network ? (await ensureSchematic(ctx)).id : localSchematic(ctx).id
+  return installerImage(id, c.talos_version)
+}
+
+async function userPatch(ctx: PhaseContext, node: NodeSpec, file: string): Promise<string> {
+  const full = isAbsolute(file) ? file : join(ctx.settings.workingDirectory, file)
+  try {
+    await access(full)
+  } catch {
+    throw fail(node.id, `patch file ${file} (for ${node.id}) does not exist at ${full}`, 'add the file to the repository or remove it from the cluster file, then re-run')
+  }
+  return full
+}
+
+/** validate: false only for drift, which just compares: the node's own dry run refuses an invalid config, with its reason. */
+export async function renderConfigs(ctx: PhaseContext, talosctl: Talosctl, secretsPath: string, nodes: NodeSpec[], options: { validate?: boolean } = {}): Promise<Map<string, NodeConfig>> {
+  const c = talosCtx(ctx).cluster
+  const dir = await workDir(ctx)
+  await mkdir(join(dir, 'patches'), { recursive: true, mode: 0o700 })
+  const image = await installImageFor(ctx, true)
+  // Nodes are independent: generate and validate them in parallel (two talosctl runs each).
+  const validate = options.validate ?? true
+  const one = async (node: NodeSpec): Promise<NodeConfig> => {
+    const patches: string[] = []
+    for (const p of generatedPatches(c, node)) {
+      const file = join(dir, 'patches', `${p.name}.yaml`)
+      await writeFile(file, p.yaml, { mode: 0o600 })
+      patches.push(file)
+    }
+    for (const f of userPatchFiles(c, node)) patches.push(await userPatch(ctx, node, f))
+    const path = join(dir, `${node.id}.yaml`)
+    const argv = genConfigArgv({
+      clusterName: c.name, endpoint: c.apiEndpoint, secretsPath, role: node.role, out: path,
+      installDisk: node.install_disk ?? '/dev/mmcblk0', installImage: image, talosVersion: c.talos_version, patches
+    })
+    const gen = await talosctl.run(argv)
+    if (gen.code !== 0) throw fail(node.id, `talosctl gen config failed (exit ${gen.code}): ${tail(gen.stderr || gen.stdout)}`)
+    await chmod(path, 0o600)
+    const check = validate ? await talosctl.run(validateArgv(path)) : { code: 0, stdout: '', stderr: '' }
+    if (check.code !== 0) throw fail(node.id, `the generated machine config does not validate for metal: ${tail(check.stderr || check.stdout)}`)
+    const sha256 = createHash('sha256').update(await readFile(path)).digest('hex')
+    return { node, path, sha256 }
+  }
+  const out = new Map<string, NodeConfig>()
+  for (const config of await Promise.all(nodes.map(one))) out.set(config.node.id, config)
+  return out
+}
+
+/** talosconfig in the run's credentials folder (0600) with the control planes as endpoints, so the file works as handed out. */
+export async function writeTalosconfig(ctx: PhaseContext, talosctl: Talosctl, secretsPath: string, to?: string): Promise<string> {
+  const c = talosCtx(ctx).cluster
+  const path = to ?? join(await credentialsDir(ctx.settings), 'talosconfig')
+  const r = await talosctl.run(genTalosconfigArgv({ clusterName: c.name, endpoint: c.apiEndpoint, secretsPath, out: path, talosVersion: c.talos_version }))
+  if (r.code !== 0) throw fail(undefined, `talosctl gen config --output-types talosconfig failed (exit ${r.code}): ${tail(r.stderr || r.stdout)}`, 're-run the workflow')
+  const text = await readFile(path, 'utf8')
+  maskCredential(ctx.reporter, 'talosconfig', text)
+  const doc = parse(text) as { context?: string; contexts?: Record<string, { endpoints?: string[]; nodes?: string[] }> }
+  const cps = c.nodes.filter((n) => n.role === 'controlplane').map((n) => n.ip)
+  const current = doc.contexts?.[doc.context ?? '']
+  if (current) {
+    current.endpoints = cps
+    current.nodes = cps.slice(0, 1)
+  }
+  await writeFile(path, stringify(doc), { mode: 0o600 })
+  await chmod(path, 0o600)
+  if (!to) ctx.outputs.talosconfigPath = path
+  return path
+}
+
+/** The talosconfig this run already wrote (none is kept between runs: it is a credential). */
+export async function existingTalosconfig(ctx: PhaseContext): Promise<string | undefined> {
+  const path = ctx.outputs.talosconfigPath
+  if (!path) return undefined
+  try {
+    const text = await readFile(path, 'utf8')
+    maskCredential(ctx.reporter, 'talosconfig', text)
+    ctx.outputs.talosconfigPath = path
+    return path
+  } catch {
+    return undefined
+  }
+}

@@ -1,0 +1,105 @@
+// Phase join (Talos, cluster scope): bootstrap etcd once on the first control plane, wait for
+// `talosctl health` within bootstrap_timeout (naming what is unhealthy on failure), then fetch the
+// kubeconfig into state-dir (0600). Nothing here prints a credential.
+import { credentialsDir } from '../../state/credentials.js'
+import { chmod, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { Talosctl } from '../../../adapters/talosctl/types.js'
+import { maskCredential } from '../../crypto/mask.js'
+import { PhaseError } from '../../errors.js'
+import type { PhaseContext, PhaseModule, PlanStep, StepResult } from '../../phases/types.js'
+import { bootstrapDone, bootstrapRetryable, unhealthyFrom } from './answers.js'
+import { bootstrapArgv, healthArgv, kubeconfigArgv } from './argv.js'
+import { existingTalosconfig, writeTalosconfig } from './configs.js'
+import { talosCtx } from './factory.js'
+import { secretsBundle } from './secrets.js'
+import { ensureTalosctl } from './tool.js'
+
+const RESUME = 're-run the workflow; a bootstrapped cluster is not bootstrapped again'
+const tail = (text: string): string => text.trim().split('\n').slice(-3).join(' | ').slice(0, 400)
+
+async function talosconfigFor(ctx: PhaseContext, talosctl: Talosctl): Promise<string> {
+  const kept = await existingTalosconfig(ctx)
+  if (kept) return kept
+  // Join run on its own (phases: join) on a runner without state: the bundle makes a new one.
+  const bundle = await secretsBundle(ctx, talosctl, true)
+  return writeTalosconfig(ctx, talosctl, bundle.path)
+}
+
+/** Bootstraps etcd on the first control plane; AlreadyExists counts as done. Returns whether it ran now. */
+export async function bootstrapOnce(ctx: PhaseContext, talosctl: Talosctl, talosconfig: string): Promise<boolean> {
+  const c = talosCtx(ctx).cluster
+  const first = c.nodes[0]
+  const record = ctx.state.cluster()
+  if (record.talosBootstrapped === first.ip) return false
+  const end = Date.now() + c.bootstrap_timeout * 1000
+  for (;;) {
+    const r = await talosctl.run(bootstrapArgv(first.ip, talosconfig), { timeoutMs: 60_000 })
+    const text = `${r.stdout}\n${r.stderr}`
+    if (r.code === 0 || bootstrapDone(text)) {
+      record.talosBootstrapped = first.ip
+      await ctx.state.save()
+      return r.code === 0
+    }
+    if (!bootstrapRetryable(text) || Date.now() >= end) {
+      throw new PhaseError('join', first.id, `talosctl bootstrap on ${first.ip} failed (exit ${r.code}): ${tail(text)}`, RESUME, { code: 'TalosBootstrap' })
+    }
+    await ctx.deps.sleep(5000)
+  }
+}
+
+export async function waitHealthy(ctx: PhaseContext, talosctl: Talosctl, talosconfig: string): Promise<void> {
+  const c = talosCtx(ctx).cluster
+  const cps = c.nodes.filter((n) => n.role === 'controlplane').map((n) => n.ip)
+  const workers = c.nodes.filter((n) => n.role === 'worker').map((n) => n.ip)
+  const argv = healthArgv({ talosconfig, ip: cps[0] as string, controlPlanes: cps, workers, timeoutSeconds: c.bootstrap_timeout })
+  const r = await talosctl.run(argv, { timeoutMs: (c.bootstrap_timeout + 60) * 1000 })
+  const text = `${r.stdout}\n${r.stderr}`
+  for (const line of text.split('\n')) if (/: OK$/.test(line)) ctx.reporter.debug(line)
+  if (r.code !== 0) {
+    throw new PhaseError('join', undefined, `cluster not healthy within bootstrap_timeout ${c.bootstrap_timeout} s: ${unhealthyFrom(text)}`, `raise bootstrap_timeout if the nodes are slow, check the named check, then ${RESUME}`, { code: 'TalosUnhealthy' })
+  }
+}
+
+/** Into the run's credentials folder, or into `dir` (read-only runs); both under the temp dir the post step cleans. */
+export async function fetchKubeconfig(ctx: PhaseContext, talosctl: Talosctl, talosconfig: string, dir?: string): Promise<string> {
+  const c = talosCtx(ctx).cluster
+  const path = join(dir ?? (await credentialsDir(ctx.settings)), 'kubeconfig')
+  const first = c.nodes[0]
+  const r = await talosctl.run(kubeconfigArgv(first.ip, talosconfig, path))
+  if (r.code !== 0) throw new PhaseError('join', first.id, `talosctl kubeconfig failed (exit ${r.code}): ${tail(`${r.stdout}\n${r.stderr}`)}`, RESUME, { code: 'TalosKubeconfig' })
+  await chmod(path, 0o600)
+  maskCredential(ctx.reporter, 'kubeconfig', await readFile(path, 'utf8'))
+  ctx.outputs.kubeconfigPath = path
+  ctx.outputs.apiEndpoint = c.apiEndpoint
+  return path
+}
+
+async function run(ctx: PhaseContext): Promise<StepResult> {
+  const c = talosCtx(ctx).cluster
+  const talosctl = await ensureTalosctl(ctx)
+  const talosconfig = await talosconfigFor(ctx, talosctl)
+  const bootstrapped = await bootstrapOnce(ctx, talosctl, talosconfig)
+  ctx.reporter.info(bootstrapped ? `bootstrapped etcd on ${c.nodes[0].id}` : `etcd already bootstrapped on ${c.nodes[0].id}`)
+  await waitHealthy(ctx, talosctl, talosconfig)
+  await fetchKubeconfig(ctx, talosctl, talosconfig)
+  for (const n of c.nodes) ctx.outputs.nodeStatus[n.id] = { node: n.id, role: n.role, ip: n.ip, ready: true, version: c.talos_version }
+  return { changed: bootstrapped, summary: `${bootstrapped ? 'bootstrapped, ' : ''}healthy: ${c.nodes.length} node(s); kubeconfig fetched` }
+}
+
+async function plan(ctx: PhaseContext): Promise<PlanStep[]> {
+  const c = talosCtx(ctx).cluster
+  const done = ctx.state.cluster().talosBootstrapped === c.nodes[0].ip
+  return [
+    { phase: 'join', node: c.nodes[0].id, action: done ? 'skip' : 'run', reason: done ? 'etcd bootstrapped by an earlier run' : 'bootstrap etcd (an existing cluster answers AlreadyExists)' },
+    { phase: 'join', action: 'run', reason: `wait for talosctl health (up to ${c.bootstrap_timeout} s), fetch the kubeconfig` }
+  ]
+}
+
+export const talosJoinPhase: PhaseModule = {
+  name: 'join',
+  scope: 'cluster',
+  appliesTo: (cluster) => cluster.kind === 'talos',
+  plan,
+  run
+}
