@@ -58,3 +58,12 @@ export function etcdConfig(dataDir: string): { endpoints: string[] } | undefined
 export function loadFromEtcd<S extends { objects: Record<string, unknown> }>(dataDir: string, state: S): S
 export function heldSnapshot(dataDir: string, state: { objects: Record<string, unknown> }): Record<string, string> | undefined
 export function saveToEtcd<S extends { objects: Record<string, unknown> }>(dataDir: string, before: Record<string, string> | undefined, state: S): S
+
+// K3s embedded etcd (lab/k3s's stand-in calls these with the node's paths).
+export const ETCD_DATA: string
+export const SNAPSHOT_DIR: string
+export function serveK3sEtcd(o: { name: string; first: boolean; kubeDir: string; nodePath(path: string): string; pidFile?: string }): Promise<EtcdMember>
+export function k3sSnapshotSave(o: { name: string; snapshotName: string; nodePath(path: string): string }): Promise<string>
+export function k3sClusterReset(o: { name: string; restorePath?: string; nodePath(path: string): string }): Promise<void>
+export function listSnapshots(nodePath: (path: string) => string): string[]
+export function wipeK3sEtcd(nodePath: (path: string) => string): void
