@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path'
 import { registerNode } from '../../../kube/nodes.mjs'
 import { readState, updateState } from '../../../kube/store.mjs'
 import { servingCert } from '../../../kube/tls.mjs'
+import { ETCD_DATA, serveK3sEtcd } from '../../../etcd/k3s.mjs'
 import { emptyCluster, kubeDir, nodeIdentity, nodeKey, nodePath, notReady, readText, secretKey, updateCluster, writeText } from './store.mjs'
 
 const sha = (text) => createHash('sha256').update(text).digest('hex')
@@ -152,6 +153,19 @@ export async function start(role, version) {
     password = randomBytes(16).toString('hex')
     writeText('/etc/rancher/node/password', password + '\n', 0o600)
   }
+  // A server with etcd data starts its member before anything reads the cluster's objects (k3s starts its
+  // datastore before the apiserver); a new HA server starts it once admitted, below.
+  const etcd = { name, first, kubeDir: dataDir, nodePath, pidFile: nodePath('/run/lab-units/k3s.service.pid') }
+  let etcdUp = false
+  if (role === 'server' && existsSync(nodePath(`${ETCD_DATA}/member`))) {
+    try {
+      await serveK3sEtcd(etcd)
+      etcdUp = true
+    } catch (e) {
+      journal('fatal', `starting kubernetes: preparing server: start managed database: ${e.message}`)
+      return 'fatal'
+    }
+  }
   const outcome = await updateCluster(serverIp, (cluster) => {
     if (first) {
       if (!token) return { state: 'fatal', msg: 'token is required: set token or token-file' }
@@ -203,7 +217,7 @@ export async function start(role, version) {
       containerRuntime: 'containerd://1.7.23-k3s2',
       podCIDR: previous?.spec?.podCIDR ?? `${cidr[0]}.${cidr[1]}.${nodes.length}.0/24`
     })
-    return { state: 'ready', fullToken: cluster.fullToken }
+    return { state: 'ready', fullToken: cluster.fullToken, ha: cluster.ha === true }
   })
   if (outcome.state === 'fatal') {
     journal('fatal', outcome.msg)
@@ -212,6 +226,15 @@ export async function start(role, version) {
   if (outcome.state === 'waiting') {
     journal('info', outcome.msg)
     return 'waiting'
+  }
+  if (role === 'server' && outcome.ha && !etcdUp) {
+    // Embedded etcd (lab/etcd): a real member on this node; the cluster's ConfigMaps live there from now on.
+    try {
+      await serveK3sEtcd(etcd)
+    } catch (e) {
+      journal('fatal', `starting kubernetes: preparing server: start managed database: ${e.message}`)
+      return 'fatal'
+    }
   }
   if (role === 'server') {
     writeText('/var/lib/rancher/k3s/server/token', outcome.fullToken + '\n', 0o600)
