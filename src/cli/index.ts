@@ -6,8 +6,9 @@ import { drift } from './commands/drift.js'
 import { plan } from './commands/plan.js'
 import { processIo, runVerb, type VerbSpec } from './commands/shared.js'
 import { validate } from './commands/validate.js'
+import { backup, destroy, restore } from './commands/lifecycle.js'
 
-const verbs: VerbSpec[] = [validate, plan, deploy, drift]
+const verbs: VerbSpec[] = [validate, plan, deploy, drift, backup, restore, destroy]
 
 function usage(): string {
   return ['usage: turingpi-cluster <verb> [flags]', '', ...verbs.map((v) => `  ${v.name.padEnd(9)} ${v.short}`), '', 'turingpi-cluster <verb> --help for flags'].join('\n')

@@ -12,6 +12,7 @@ import { emptyOutputs, type PhaseContext, type PhaseModule, type PlanStep, type 
 import type { Reporter } from './reporter.js'
 import type { PhaseName, RunSettings } from './settings.js'
 import { StateStore } from './state/store.js'
+import { isLifecycle, runLifecycle } from './lifecycle/index.js'
 
 export interface RunResult {
   status: 'ok' | 'invalid' | 'failed' | 'drift' | 'error'
@@ -137,6 +138,10 @@ export async function execute(
   try {
     // A run that waited for the lock reads what the run before it recorded (host keys, flash records).
     await state.reload()
+    if (isLifecycle(settings.command)) {
+      await runLifecycle(ctx, settings.command)
+      return { status: 'ok', ...base }
+    }
     await deploy(ctx, engine, phases, steps)
     await engine.publish?.(ctx)
     return { status: 'ok', ...base, steps: steps.spans }
