@@ -13,7 +13,8 @@ const root = join(import.meta.dirname, '..', '..')
 const folder = join(root, 'workflows-templates')
 const ACTION_INPUTS = [
   'command', 'config', 'bmc-username', 'bmc-password', 'ssh-private-key', 'artifact-recipients', 'artifact-passphrase',
-  'talos-secrets', 'phases', 'nodes', 'reflash', 'confirm', 'fail-on-drift', 'state-dir', 'mirror', 'working-directory', 'retention-days'
+  'talos-secrets', 'phases', 'nodes', 'reflash', 'confirm', 'fail-on-drift', 'state-dir', 'mirror', 'working-directory', 'retention-days',
+  'backup', 'backup-identity', 'wipe'
 ]
 
 interface Step { uses?: string; run?: string; with?: Record<string, unknown>; env?: Record<string, string> }
@@ -42,7 +43,7 @@ afterAll(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true 
 describe('workflow templates', () => {
   it('pass actionlint (the custom turingpi runner label aside)', async () => {
     const result = await lint([])
-    expect(result.stdout).toBe('workflows-templates: 3 workflow(s) clean\n')
+    expect(result.stdout).toBe('workflows-templates: 4 workflow(s) clean\n')
     expect(result.code).toBe(0)
   })
 
@@ -67,7 +68,7 @@ describe('workflow templates', () => {
           expect([file, step.uses]).toEqual([file, 'org/turingpi-cluster-action@v1'])
           expect([file, Object.keys(step.with ?? {}).filter((k) => !ACTION_INPUTS.includes(k))]).toEqual([file, []])
         }
-    expect(uses).toBe(4)
+    expect(uses).toBe(6)
   })
 
   it('each come with a properties file describing them', async () => {
@@ -88,7 +89,8 @@ describe('workflow templates', () => {
       expect([file, workflow.permissions]).toEqual([file, { contents: 'read' }])
       for (const [name, job] of Object.entries(workflow.jobs)) {
         expect([file, name, job['runs-on']]).toEqual([file, name, ['self-hosted', 'turingpi']])
-        if (job.permissions) expect([file, name, job.permissions]).toEqual([file, 'issue', { issues: 'write' }])
+        if (job.permissions && name === 'restore') expect([file, job.permissions]).toEqual(['turingpi-backup.yml', { actions: 'read', contents: 'read' }])
+        else if (job.permissions) expect([file, name, job.permissions]).toEqual([file, 'issue', { issues: 'write' }])
         expect([file, name, job.concurrency?.group, job.concurrency?.['cancel-in-progress']]).toEqual([file, name, expect.stringMatching(/^turingpi-homelab-/), false])
       }
     }
@@ -135,6 +137,17 @@ describe('workflow templates', () => {
       expect(status(JSON.stringify(rows))).toBe(expected)
       expect(status(driftJson(summarizeDrift(rows)))).toBe(expected)
     }
+  })
+
+  it('back up nightly off the hour with a retention, and restore only by hand with confirm and the backup identity', async () => {
+    const backup = (await templates()).find((t) => t.file === 'turingpi-backup.yml')!.workflow
+    const [{ cron }] = backup.on.schedule as { cron: string }[]
+    expect(cron.split(' ')[0]).not.toMatch(/^(0|\*)$/)
+    const take = backup.jobs.backup.steps.find((s) => s.uses?.includes('turingpi-cluster-action'))!
+    expect(take.with).toMatchObject({ command: 'backup', 'retention-days': 14 })
+    const put = backup.jobs.restore.steps.find((s) => s.uses?.includes('turingpi-cluster-action'))!
+    expect(put.with).toMatchObject({ command: 'restore', backup: 'backup/backup.tar.age', confirm: '${{ inputs.confirm }}', 'backup-identity': '${{ secrets.TURINGPI_BACKUP_IDENTITY }}' })
+    expect(backup.jobs.backup.concurrency?.group).toBe(backup.jobs.restore.concurrency?.group)
   })
 
   it('have run scripts that shellcheck accepts', async () => {
