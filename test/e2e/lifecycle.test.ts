@@ -7,7 +7,10 @@
 //   3. restore is refused, before any node is touched, for a wrong confirm, a part changed after the
 //      backup, a backup without its token, and another cluster's backup;
 //   4. restore with the real backup brings the ConfigMap back, all servers members again, all nodes Ready;
-//   5. destroy without confirm is refused; with it every slot is off and the state is gone, the artifacts stay.
+//   5. scale down: the agent dropped from the file shows in plan as remove, is only warned about without
+//      confirm, and with confirm is drained, removed and powered off; dropping two of three servers is
+//      refused before any change;
+//   6. destroy without confirm is refused; with it every slot is off and the state is gone, the artifacts stay.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import { execFile } from 'node:child_process'
 import { createHash } from 'node:crypto'
@@ -179,7 +182,55 @@ describe('2-4. restore', () => {
   }, 180_000)
 })
 
-describe('5. destroy', () => {
+describe('5. scale down', () => {
+  let noAgent: string
+  beforeAll(async () => {
+    noAgent = (await onBoard(lab, FILE, B, { ...HA, workers: [] })).configPath
+  })
+
+  test('the agent dropped from the file shows in plan as remove, and a deploy without confirm only warns', async () => {
+    const plan = await runLabAction(lab, setup, { command: 'plan', config: noAgent })
+    expect(plan.code).toBe(0)
+    expect(JSON.parse(plan.outputs.plan!).filter((s: { action: string }) => s.action === 'remove')).toEqual([
+      { phase: 'join', node: 'k3s-w1', action: 'remove', reason: expect.stringMatching(/^no longer in the cluster file: a deploy with confirm: production drains it, removes it from the cluster and powers it off \(board \S+, slot 4\)$/) }
+    ])
+    const r = await runLabAction(lab, setup, { command: 'deploy', config: noAgent })
+    expect(r.code).toBe(0)
+    expect(r.log).toContain('k3s-w1 is no longer in the cluster file; it stays in the cluster and powered until a deploy with confirm: production removes it')
+    expect(await bmcApi(lab.boards[B]!.bmc, 'opt=get&type=power')).toContain('"node4":"1"')
+  }, 120_000)
+
+  test('with confirm it is drained, removed from the cluster, powered off and forgotten', async () => {
+    const r = await runLabAction(lab, setup, { command: 'deploy', config: noAgent, confirm: 'production' })
+    expect({ code: r.code, tail: r.code ? r.log.slice(-3000) : '' }).toEqual({ code: 0, tail: '' })
+    expect(r.log).toContain('k3s-w1: cordoned and drained')
+    expect(r.log).toContain('k3s-w1: Node and node-password secret deleted')
+    expect(r.log).toMatch(/k3s-w1: powered off \(board \S+, slot 4\)/)
+    expect(await bmcApi(lab.boards[B]!.bmc, 'opt=get&type=power')).toContain('"node1":"1","node2":"1","node3":"1","node4":"0"')
+    const nodes = JSON.parse(await kubectl(['get', 'nodes', '-o', 'json'])) as { items: { metadata: { name: string } }[] }
+    expect(nodes.items.map((n) => n.metadata.name)).toEqual(['k3s-cp1', 'k3s-cp2', 'k3s-cp3'])
+    expect(await kubectl(['get', 'secret', 'k3s-w1.node-password.k3s', '-n', 'kube-system', '--ignore-not-found'])).toBe('')
+    const state = JSON.parse(await readFile(join(setup.stateDir, 'production', 'state.json'), 'utf8'))
+    expect(Object.keys(state.nodes).sort()).toEqual(['k3s-cp1', 'k3s-cp2', 'k3s-cp3'])
+    const again = await runLabAction(lab, setup, { command: 'plan', config: noAgent })
+    expect(JSON.parse(again.outputs.plan!).filter((s: { action: string }) => s.action === 'remove')).toEqual([])
+  }, 180_000)
+
+  test('dropping two of three servers is refused before any change', async () => {
+    const one = (await onBoard(lab, FILE, B, { ...HA, control_plane: HA.control_plane[0], workers: [] })).configPath
+    const plan = await runLabAction(lab, setup, { command: 'plan', config: one })
+    expect(JSON.parse(plan.outputs.plan!).filter((s: { action: string }) => s.action === 'blocked').map((s: { node: string }) => s.node)).toEqual(['k3s-cp2', 'k3s-cp3'])
+    const before = await starts()
+    const r = await runLabAction(lab, setup, { command: 'deploy', config: one, confirm: 'production' })
+    expect(r.code).toBe(1)
+    expect(r.log).toContain('removal refused before any change: removing k3s-cp2, k3s-cp3 leaves 1 of 3 etcd members, fewer than the 2 a quorum needs')
+    expect(await starts()).toEqual(before)
+    expect(await bmcApi(lab.boards[B]!.bmc, 'opt=get&type=power')).toContain('"node1":"1","node2":"1","node3":"1"')
+    expect((await memberList(`http://${lab.node(B, 1).host}:2379`)).map((m) => m.name).sort()).toEqual(['k3s-cp1', 'k3s-cp2', 'k3s-cp3'])
+  }, 120_000)
+})
+
+describe('6. destroy', () => {
   test('without confirm is refused and changes nothing', async () => {
     const r = await runLabAction(lab, setup, { command: 'destroy' })
     expect(r.code).toBe(1)
