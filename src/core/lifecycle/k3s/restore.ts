@@ -9,7 +9,8 @@ import { waitForApi, waitForCluster } from '../../phases/k3s/cluster-ops.js'
 import { runChecked, withPool } from '../../phases/k3s/shells.js'
 import type { PhaseContext } from '../../phases/types.js'
 import type { BackupManifest } from '../backup/manifest.js'
-import { clusterResetScript, rejoinServerScript, RESTORE_FILE, restartAgentScript, stopScript } from './scripts.js'
+import { script } from '../../phases/k3s/script.js'
+import { clusterResetScript, rejoinServerScript, RESTORE_FILE, restartAgentScript, SNAPSHOT_DIR, stopScript } from './scripts.js'
 
 const PHASE = 'restore'
 
@@ -31,6 +32,8 @@ export async function restoreK3s(ctx: PhaseContext, manifest: BackupManifest, fi
       ctx.reporter.info(`${node.id}: ${what}`)
     }
     for (const s of servers) await step(s, 'stopped k3s', stopScript('k3s'))
+    // A freshly flashed first server (a lost board, redeployed) has no snapshot folder yet.
+    await runChecked(await pool.shell(first), PHASE, first, 'preparing the snapshot folder', script({ DIR: SNAPSHOT_DIR }, 'mkdir -p -m 0700 "$DIR"'), { timeoutMs: 30_000 })
     await (await pool.shell(first)).put(RESTORE_FILE, snapshot, { mode: 0o600 })
     await step(first, `cluster-reset from the ${manifest.name} snapshot, started`, clusterResetScript(), token + '\n')
     await waitForApi(ctx, pool, PHASE)

@@ -26,7 +26,10 @@ if [ -s "$SERVER_TOKEN" ]; then echo token=yes; else echo token=no; fi`)
 export function etcdSnapshotScript(name: string): string {
   return script({ NAME: name, DIR: SNAPSHOT_DIR }, `
 if ! out=$(k3s etcd-snapshot save --name "$NAME" 2>&1); then printf '%s\\n' "$out" | tail -n 5 >&2; exit 1; fi
-file=$(ls -1t "$DIR/$NAME"-* 2>/dev/null | head -n 1)
+file=''
+for f in "$DIR/$NAME"-*; do
+  if [ -e "$f" ] && { [ -z "$file" ] || [ "$f" -nt "$file" ]; }; then file=$f; fi
+done
 [ -n "$file" ] || { echo "k3s etcd-snapshot save reported success but no $DIR/$NAME-* exists" >&2; exit 1; }
 echo "$file"`)
 }
