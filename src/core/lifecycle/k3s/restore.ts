@@ -27,9 +27,10 @@ export async function restoreK3s(ctx: PhaseContext, manifest: BackupManifest, fi
   const done: string[] = []
   await withPool(ctx, PHASE, async (pool) => {
     const step = async (node: NodeSpec, what: string, text: string, stdin?: string): Promise<void> => {
+      const started = Date.now()
       await runChecked(await pool.shell(node), PHASE, node, what, text, { timeoutMs: 300_000, ...(stdin !== undefined ? { stdin } : {}) })
       done.push(`${node.id}: ${what}`)
-      ctx.reporter.info(`${node.id}: ${what}`)
+      ctx.reporter.info(`${node.id}: ${what} (${((Date.now() - started) / 1000).toFixed(1)} s)`)
     }
     for (const s of servers) await step(s, 'stopped k3s', stopScript('k3s'))
     // A freshly flashed first server (a lost board, redeployed) has no snapshot folder yet.
