@@ -38,8 +38,11 @@ export async function runDestroy(ctx: PhaseContext): Promise<DestroyResult> {
     })
   }
   const boards = new Map<string, BoardSpec>(cluster.boardList.map((b) => [b.name, b]))
+  // One logged-in client per board, not one per node.
+  const clients = new Map<string, ReturnType<typeof ctx.deps.bmc>>()
   for (const node of cluster.nodes) {
-    const bmc = await ctx.deps.bmc(boards.get(node.board)!)
+    if (!clients.has(node.board)) clients.set(node.board, ctx.deps.bmc(boards.get(node.board)!))
+    const bmc = await clients.get(node.board)!
     await bmc.setPower(node.slot, false)
     note(`${node.id}: powered off (board ${node.board}, slot ${node.slot})`)
   }
