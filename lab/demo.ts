@@ -1,4 +1,4 @@
-// `npm run demo [-- --kind talos] [-- --rerun] [-- --fleet]`: starts the lab (one simulated Turing Pi board: BMC
+// `npm run demo [-- --kind talos] [-- --rerun] [-- --fleet] [-- --restore-drill | --destroy]`: starts the lab (one simulated Turing Pi board: BMC
 // emulator, four RK1 nodes, download mirror, artifact service), runs the action's real bundle
 // (dist/main then dist/post, inputs as GitHub passes them) to deploy examples/<kind>-cluster.yaml,
 // streams the log as a runner shows it (masked values as ***, no debug lines), prints the job summary
@@ -15,6 +15,7 @@ import { promisify } from 'node:util'
 import { decryptLabArtifact, runLabAction, setupLabAction } from './action.js'
 import { KUBECTL_STANDIN } from './kube/binaries.js'
 import { startLab } from './lab.js'
+import { lifecycleDemo } from './demo-lifecycle.js'
 
 const args = process.argv.slice(2)
 const kind = args.includes('--kind') ? args[args.indexOf('--kind') + 1] : 'k3s'
@@ -71,8 +72,14 @@ const text = (summary: string): string =>
 const t0 = performance.now()
 const lab = await startLab({ bootDelayMs: 400, bmcPassword: 'lab-bmc-password' })
 let code = 1
-try {
+const lifecycle = args.includes('--restore-drill') ? 'restore-drill' : args.includes('--destroy') ? 'destroy' : undefined
+try { demo: {
   console.log(`lab: BMC ${lab.boards[0]!.bmc.url} (emulated bmcd 2.3.x), nodes 127.10.0.1-4, mirror ${lab.mirror.url}`)
+  // --restore-drill / --destroy: lab/demo-lifecycle.ts instead of the deploy below.
+  if (lifecycle) {
+    code = await lifecycleDemo(lab, lifecycle, runnerView())
+    break demo
+  }
   const setup = await setupLabAction(lab, join('examples', `${kind}-cluster.yaml`))
   console.log(`lab: ${setup.configPath} is examples/${kind}-cluster.yaml with the lab BMC's certificate pinned\n`)
   const runs = args.includes('--rerun') ? 2 : 1
@@ -106,10 +113,10 @@ try {
     const { stdout } = await promisify(execFile)(process.execPath, [KUBECTL_STANDIN, 'get', 'nodes', '--kubeconfig', path], { encoding: 'utf8', env: { ...process.env, ...lab.env() } })
     console.log(stdout)
   }
-} catch (error) {
+} } catch (error) {
   console.error(`demo: ${(error as Error).message}`)
 } finally {
   await lab.stop()
 }
-console.log(`\n=== demo: deploy of examples/${kind}-cluster.yaml ${code === 0 ? 'succeeded' : `FAILED (exit ${code})`} on the simulated board; ${((performance.now() - t0) / 1000).toFixed(1)} s including lab start and teardown`)
+console.log(`\n=== demo: ${lifecycle ? `${lifecycle} of examples/k3s-cluster.yaml made HA` : `deploy of examples/${kind}-cluster.yaml`} ${code === 0 ? 'succeeded' : `FAILED (exit ${code})`} on the simulated board; ${((performance.now() - t0) / 1000).toFixed(1)} s including lab start and teardown`)
 process.exit(code)

@@ -5,6 +5,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { withFileLock } from './lock.mjs'
+import { heldSnapshot, loadFromEtcd, saveToEtcd } from '../etcd/kube-store.mjs'
 
 export const STATE_FILE = 'kube-state.json'
 
@@ -16,12 +17,15 @@ export function stateFile(dataDir) {
   return join(dataDir, STATE_FILE)
 }
 
+// A data folder with etcd.json keeps its ConfigMaps in that etcd (lab/etcd/kube-store.mjs), the rest here.
 export function readState(dataDir) {
+  let state
   try {
-    return JSON.parse(readFileSync(stateFile(dataDir), 'utf8'))
+    state = JSON.parse(readFileSync(stateFile(dataDir), 'utf8'))
   } catch {
-    return emptyState()
+    state = emptyState()
   }
+  return loadFromEtcd(dataDir, state)
 }
 
 /** Runs fn(state) under the lock and saves the state; returns what fn returned. */
@@ -30,9 +34,10 @@ export function updateState(dataDir, fn) {
   mkdirSync(dataDir, { recursive: true })
   return withFileLock(file, 'lab kube: state', () => {
     const state = readState(dataDir)
+    const before = heldSnapshot(dataDir, state)
     const result = fn(state)
     const tmp = `${file}.${process.pid}.tmp`
-    writeFileSync(tmp, JSON.stringify(state, null, 1))
+    writeFileSync(tmp, JSON.stringify(saveToEtcd(dataDir, before, state), null, 1))
     renameSync(tmp, file)
     return result
   })

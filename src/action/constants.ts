@@ -16,7 +16,10 @@ export enum Input {
   FailOnDrift = 'fail-on-drift',
   StateDir = 'state-dir',
   Mirror = 'mirror',
-  RetentionDays = 'retention-days'
+  RetentionDays = 'retention-days',
+  Backup = 'backup',
+  BackupIdentity = 'backup-identity',
+  Wipe = 'wipe'
 }
 
 export enum Output {
@@ -30,7 +33,10 @@ export enum Output {
   TalosSecretsArtifact = 'talos-secrets-artifact',
   KubeconfigArtifactId = 'kubeconfig-artifact-id',
   TalosconfigArtifactId = 'talosconfig-artifact-id',
-  TalosSecretsArtifactId = 'talos-secrets-artifact-id'
+  TalosSecretsArtifactId = 'talos-secrets-artifact-id',
+  BackupArtifact = 'backup-artifact',
+  BackupArtifactId = 'backup-artifact-id',
+  BackupSha256 = 'backup-sha256'
 }
 
 export enum State {

@@ -72,8 +72,12 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): RunSettings 
       sshPrivateKey: secret(Input.SshPrivateKey),
       artifactRecipients: list(core.getInput(Input.ArtifactRecipients)),
       artifactPassphrase: secret(Input.ArtifactPassphrase),
-      talosSecrets: secret(Input.TalosSecrets)
+      talosSecrets: secret(Input.TalosSecrets),
+      backupIdentity: secret(Input.BackupIdentity)
     },
-    bmcUsername: core.getInput(Input.BmcUsername) || undefined
+    bmcUsername: core.getInput(Input.BmcUsername) || undefined,
+    backupFile: core.getInput(Input.Backup) || undefined,
+    wipe: bool(Input.Wipe),
+    runId: env.GITHUB_RUN_ID || undefined
   }
 }

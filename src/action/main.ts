@@ -5,6 +5,7 @@ import * as core from '@actions/core'
 import { createActionsArtifactSink } from '../adapters/artifacts/actions-artifact.js'
 import { createRuntime } from '../compose/runtime.js'
 import { PUBLISHED_KEY, type PublishResult } from '../core/crypto/publish.js'
+import { BACKUP_KEY, type BackupResult } from '../core/lifecycle/backup/run-backup.js'
 import { execute, type RunResult } from '../core/run.js'
 import type { RunSettings } from '../core/settings.js'
 import { Output, State } from './constants.js'
@@ -26,6 +27,12 @@ function setOutputs(result: RunResult): void {
     talosconfig: [Output.TalosconfigArtifact, Output.TalosconfigArtifactId],
     'talos-secrets': [Output.TalosSecretsArtifact, Output.TalosSecretsArtifactId]
   } as const
+  const backup = o.values[BACKUP_KEY] as BackupResult | undefined
+  if (backup) {
+    core.setOutput(Output.BackupArtifact, backup.artifact)
+    if (backup.id !== undefined) core.setOutput(Output.BackupArtifactId, String(backup.id))
+    core.setOutput(Output.BackupSha256, JSON.stringify(Object.fromEntries(backup.manifest.parts.map((p) => [p.path, p.sha256]))))
+  }
   for (const a of published?.artifacts ?? []) {
     const [name, id] = outputs[a.kind]
     core.setOutput(name, a.name)

@@ -7,8 +7,9 @@ import { runFleetVerb, runList } from './commands/fleet.js'
 import { plan } from './commands/plan.js'
 import { processIo, runVerb, type VerbSpec } from './commands/shared.js'
 import { validate } from './commands/validate.js'
+import { backup, destroy, restore } from './commands/lifecycle.js'
 
-const verbs: VerbSpec[] = [validate, plan, deploy, drift]
+const verbs: VerbSpec[] = [validate, plan, deploy, drift, backup, restore, destroy]
 
 function usage(): string {
   const list = `  ${'list'.padEnd(9)} Prints the clusters of a folder or glob (--config clusters/) as JSON for a workflow matrix.`

@@ -18,6 +18,8 @@ export const SHARED_FLAGS = {
   'fail-on-drift': { type: 'boolean', default: false },
   'state-dir': { type: 'string' },
   mirror: { type: 'string' },
+  backup: { type: 'string' },
+  wipe: { type: 'boolean', default: false },
   json: { type: 'boolean', default: false },
   verbose: { type: 'boolean', short: 'v', default: false },
   help: { type: 'boolean', short: 'h', default: false }
@@ -64,8 +66,11 @@ export function parseCli(command: Command, argv: string[], env: NodeJS.ProcessEn
       sshPrivateKey: fromEnvOrFile(env, 'TPI_SSH_PRIVATE_KEY'),
       artifactRecipients: list(env.TPI_ARTIFACT_RECIPIENTS?.replace(/\n/g, ',')),
       artifactPassphrase: fromEnvOrFile(env, 'TPI_ARTIFACT_PASSPHRASE'),
-      talosSecrets: fromEnvOrFile(env, 'TPI_TALOS_SECRETS')
-    }
+      talosSecrets: fromEnvOrFile(env, 'TPI_TALOS_SECRETS'),
+      backupIdentity: fromEnvOrFile(env, 'TPI_BACKUP_IDENTITY')
+    },
+    backupFile: values.backup,
+    wipe: values.wipe
   }
   return { settings, json: values.json, verbose: values.verbose, help: values.help }
 }

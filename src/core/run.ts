@@ -14,6 +14,9 @@ import { emptyOutputs, type PhaseContext, type PhaseModule, type PlanStep, type 
 import type { Reporter } from './reporter.js'
 import type { PhaseName, RunSettings } from './settings.js'
 import { StateStore } from './state/store.js'
+import { isLifecycle, runLifecycle } from './lifecycle/index.js'
+import { recordPlacement } from './lifecycle/remove/placement.js'
+import { removalPlan, scaleDown } from './lifecycle/remove/scale-down.js'
 
 export interface RunResult {
   status: 'ok' | 'invalid' | 'failed' | 'drift' | 'error'
@@ -124,7 +127,7 @@ export async function execute(
   const phases = selectPhases(cluster, settings)
   const base = { issues, load: loaded, cluster, outputs }
 
-  if (settings.command === 'plan') return { status: 'ok', ...base, plan: await buildPlan(ctx, engine.modules, phases) }
+  if (settings.command === 'plan') return { status: 'ok', ...base, plan: [...(await buildPlan(ctx, engine.modules, phases)), ...removalPlan(ctx)] }
 
   if (settings.command === 'drift') {
     if (!engine.drift) throw new Error('drift is not available in this build')
@@ -142,7 +145,13 @@ export async function execute(
   try {
     // A run that waited for the lock reads what the run before it recorded (host keys, flash records).
     await state.reload()
+    if (isLifecycle(settings.command)) {
+      await runLifecycle(ctx, settings.command)
+      return { status: 'ok', ...base }
+    }
+    await scaleDown(ctx)
     await deploy(ctx, engine, phases, steps)
+    await recordPlacement(state, cluster)
     await engine.publish?.(ctx)
     return { status: 'ok', ...base, steps: steps.spans }
   } catch (error) {

@@ -4,7 +4,7 @@
 export const PHASES = ['flash', 'boot', 'os-bootstrap', 'upgrade', 'install', 'join', 'addons', 'npu'] as const
 export type PhaseName = (typeof PHASES)[number]
 
-export const COMMANDS = ['validate', 'plan', 'deploy', 'drift'] as const
+export const COMMANDS = ['validate', 'plan', 'deploy', 'drift', 'backup', 'restore', 'destroy'] as const
 export type Command = (typeof COMMANDS)[number]
 
 export interface Secrets {
@@ -14,6 +14,8 @@ export interface Secrets {
   artifactPassphrase?: string
   /** Talos secrets bundle (YAML) from the repository secret. */
   talosSecrets?: string
+  /** age identity (AGE-SECRET-KEY-1…) that opens a backup for restore. */
+  backupIdentity?: string
 }
 
 export interface RunSettings {
@@ -43,5 +45,11 @@ export interface RunSettings {
   retentionDays?: number
   /** Overrides the BMC username of the cluster file. */
   bmcUsername?: string
+  /** restore: path of the backup file (backup.tar.age of a `<cluster>-backup` artifact). */
+  backupFile?: string
+  /** destroy: also wipe each node before powering it off. */
+  wipe?: boolean
+  /** The workflow run id (GITHUB_RUN_ID): names backups `<cluster>-<run>`. */
+  runId?: string
   secrets: Secrets
 }

@@ -37,9 +37,9 @@ describe('the action bundle run as GitHub runs it', () => {
   })
 
   it('rejects an unknown command before reading the file', () => {
-    const r = runAction('main', { command: 'destroy' })
+    const r = runAction('main', { command: 'explode' })
     expect(r.code).toBe(1)
-    expect(r.stdout).toContain('::error::input command: "destroy" is not one of validate, plan, deploy, drift')
+    expect(r.stdout).toContain('::error::input command: "explode" is not one of validate, plan, deploy, drift, backup, restore, destroy')
   })
 
   it('refuses a mirror with shell syntax at validate, before anything runs, and saves no plaintext list', () => {

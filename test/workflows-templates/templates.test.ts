@@ -15,7 +15,8 @@ const root = join(import.meta.dirname, '..', '..')
 const folder = join(root, 'workflows-templates')
 const ACTION_INPUTS = [
   'command', 'config', 'bmc-username', 'bmc-password', 'ssh-private-key', 'artifact-recipients', 'artifact-passphrase',
-  'talos-secrets', 'phases', 'nodes', 'reflash', 'confirm', 'fail-on-drift', 'state-dir', 'mirror', 'working-directory', 'retention-days'
+  'talos-secrets', 'phases', 'nodes', 'reflash', 'confirm', 'fail-on-drift', 'state-dir', 'mirror', 'working-directory', 'retention-days',
+  'backup', 'backup-identity', 'wipe'
 ]
 
 interface Step { id?: string; if?: string; uses?: string; run?: string; with?: Record<string, unknown>; env?: Record<string, string> }
@@ -44,7 +45,7 @@ afterAll(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true 
 describe('workflow templates', () => {
   it('pass actionlint (the custom turingpi runner label aside)', async () => {
     const result = await lint([])
-    expect(result.stdout).toBe('workflows-templates: 5 workflow(s) clean\n')
+    expect(result.stdout).toBe('workflows-templates: 6 workflow(s) clean\n')
     expect(result.code).toBe(0)
   })
 
@@ -69,7 +70,7 @@ describe('workflow templates', () => {
           expect([file, step.uses]).toEqual([file, 'org/turingpi-cluster-action@v1'])
           expect([file, Object.keys(step.with ?? {}).filter((k) => !ACTION_INPUTS.includes(k))]).toEqual([file, []])
         }
-    expect(uses).toBe(13)
+    expect(uses).toBe(15)
   })
 
   it('each come with a properties file describing them', async () => {
@@ -86,12 +87,15 @@ describe('workflow templates', () => {
     }
   })
 
-  it('grant no permission at the top and only what each job needs: contents read, issues write where issues are kept', async () => {
+  it('grant no permission at the top and only what each job needs: contents read, issues write where issues are kept, actions read to fetch another run\'s backup', async () => {
     for (const { file, workflow } of await templates()) {
       expect([file, workflow.permissions]).toEqual([file, {}])
       for (const [name, job] of Object.entries(workflow.jobs)) {
         const writesIssues = job.steps.some((s) => s.run?.includes('gh issue'))
-        const wanted = writesIssues ? (job.steps.some((s) => s.uses) ? { contents: 'read', issues: 'write' } : { issues: 'write' }) : { contents: 'read' }
+        const readsRuns = job.steps.some((s) => s.uses?.startsWith('actions/download-artifact@') && s.with?.['run-id'])
+        const wanted = writesIssues
+          ? job.steps.some((s) => s.uses) ? { contents: 'read', issues: 'write' } : { issues: 'write' }
+          : readsRuns ? { actions: 'read', contents: 'read' } : { contents: 'read' }
         expect([file, name, job.permissions]).toEqual([file, name, wanted])
       }
     }
@@ -101,25 +105,25 @@ describe('workflow templates', () => {
     for (const { file, text, workflow } of await templates())
       for (const [name, job] of Object.entries(workflow.jobs)) {
         const body = JSON.stringify(job)
-        const touchesBoard = body.includes('secrets.') || job.steps.some((s) => ['plan', 'deploy', 'drift'].includes(String(s.with?.command)))
+        const touchesBoard = body.includes('secrets.') || job.steps.some((s) => ['plan', 'deploy', 'drift', 'backup', 'restore'].includes(String(s.with?.command)))
         if (touchesBoard) expect([file, name, job['runs-on']]).toEqual([file, name, ['self-hosted', 'turingpi']])
         else expect([file, name, job['runs-on'], body.includes('secrets.')]).toEqual([file, name, 'ubuntu-latest', false])
         expect(text).not.toContain('pull_request_target')
       }
   })
 
-  it('put every job that deploys or checks drift in one concurrency group per board, never cancelled, and tell the action that group', async () => {
+  it('put every job that deploys, checks drift, backs up or restores in one concurrency group per board, never cancelled, and tell the action that group', async () => {
     let jobs = 0
     for (const { file, workflow } of await templates())
       for (const [name, job] of Object.entries(workflow.jobs)) {
-        const steps = job.steps.filter((s) => ['deploy', 'drift'].includes(String(s.with?.command)))
+        const steps = job.steps.filter((s) => ['deploy', 'drift', 'backup', 'restore'].includes(String(s.with?.command)))
         if (!steps.length) continue
         jobs++
         const group = job.concurrency?.group
         expect([file, name, group, job.concurrency?.['cancel-in-progress']]).toEqual([file, name, expect.stringMatching(/^(turingpi-board-[a-z0-9+-]+|\$\{\{ matrix\.cluster\.group \}\})$/), false])
         for (const step of steps) expect([file, name, step.env?.TURINGPI_CONCURRENCY_GROUP]).toEqual([file, name, group])
       }
-    expect(jobs).toBe(5)
+    expect(jobs).toBe(7)
   })
 
   it('run deploy and redeploy jobs in a GitHub environment (required reviewers are set there)', async () => {
@@ -129,7 +133,7 @@ describe('workflow templates', () => {
     expect(all['turingpi-fleet.yml'].jobs.deploy.environment).toBe('turingpi-${{ matrix.cluster.name }}')
     for (const { file, workflow } of await templates())
       for (const [name, job] of Object.entries(workflow.jobs))
-        if (job.steps.some((s) => s.with?.command === 'deploy')) expect([file, name, job.environment]).toEqual([file, name, expect.stringMatching(/^turingpi-/)])
+        if (job.steps.some((s) => ['deploy', 'restore'].includes(String(s.with?.command)))) expect([file, name, job.environment]).toEqual([file, name, expect.stringMatching(/^turingpi-/)])
   })
 
   it('pin every third-party action by a full commit SHA with its version in a comment', async () => {
@@ -181,6 +185,17 @@ describe('workflow templates', () => {
       expect(status(JSON.stringify(rows))).toBe(expected)
       expect(status(driftJson(summarizeDrift(rows)))).toBe(expected)
     }
+  })
+
+  it('back up nightly off the hour with a retention, and restore only by hand with confirm and the backup identity', async () => {
+    const backup = (await templates()).find((t) => t.file === 'turingpi-backup.yml')!.workflow
+    const [{ cron }] = backup.on.schedule as { cron: string }[]
+    expect(cron.split(' ')[0]).not.toMatch(/^(0|\*)$/)
+    const take = backup.jobs.backup.steps.find((s) => s.uses?.includes('turingpi-cluster-action'))!
+    expect(take.with).toMatchObject({ command: 'backup', 'retention-days': 14 })
+    const put = backup.jobs.restore.steps.find((s) => s.uses?.includes('turingpi-cluster-action'))!
+    expect(put.with).toMatchObject({ command: 'restore', backup: 'backup/backup.tar.age', confirm: '${{ inputs.confirm }}', 'backup-identity': '${{ secrets.TURINGPI_BACKUP_IDENTITY }}' })
+    expect(backup.jobs.backup.concurrency?.group).toBe(backup.jobs.restore.concurrency?.group)
   })
 
   it('have run scripts that shellcheck accepts', async () => {

@@ -4,6 +4,7 @@
 // K3S_STANDIN_VERSION, which the per-version wrapper (lab/k3s/binary.ts) sets.
 import { kubectl } from './lib/kubectl.mjs'
 import { start } from './lib/server.mjs'
+import { clusterReset, etcdSnapshot } from './lib/etcd-commands.mjs'
 
 const version = process.env.K3S_STANDIN_VERSION || 'v1.31.3+k3s1'
 const [command, ...args] = process.argv.slice(2)
@@ -14,6 +15,8 @@ async function main() {
     return 0
   }
   if (command === 'kubectl') return kubectl(args)
+  if (command === 'etcd-snapshot') return etcdSnapshot(args)
+  if (command === 'server' && args.some((a) => a === '--cluster-reset' || a.startsWith('--cluster-reset='))) return clusterReset(args)
   if (command === 'server' || command === 'agent') {
     const outcome = await start(command, version)
     if (outcome === 'fatal') return 1

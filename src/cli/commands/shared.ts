@@ -32,8 +32,9 @@ export function helpText(spec: VerbSpec): string {
     '',
     'Flags: --config FILE (cluster.yaml)  --working-directory DIR  --phases a,b  --nodes h1,h2',
     '       --reflash  --confirm NAME  --fail-on-drift  --state-dir DIR  --mirror URL  --json  -v',
+    '       --backup FILE (restore)  --wipe (destroy)',
     'Secrets from the environment: TPI_BMC_PASSWORD, TPI_SSH_PRIVATE_KEY, TPI_ARTIFACT_RECIPIENTS,',
-    '       TPI_ARTIFACT_PASSPHRASE, TPI_TALOS_SECRETS (each also as NAME_FILE=path).',
+    '       TPI_ARTIFACT_PASSPHRASE, TPI_TALOS_SECRETS, TPI_BACKUP_IDENTITY (each also as NAME_FILE=path).',
     '',
     'Example:',
     `  ${spec.example}`
@@ -47,7 +48,7 @@ export async function runVerb(spec: VerbSpec, argv: string[], io: Io = processIo
     return 0
   }
   const reporter = new TerminalReporter(io.err, verbose)
-  for (const s of [settings.secrets.bmcPassword, settings.secrets.sshPrivateKey, settings.secrets.artifactPassphrase, settings.secrets.talosSecrets])
+  for (const s of [settings.secrets.bmcPassword, settings.secrets.sshPrivateKey, settings.secrets.artifactPassphrase, settings.secrets.talosSecrets, settings.secrets.backupIdentity])
     if (s) reporter.secret(s)
   const runtime = await createRuntime(settings, reporter, 'cli')
   const result = await execute(settings, runtime.makeDeps, reporter, runtime.engine)

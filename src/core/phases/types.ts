@@ -57,7 +57,7 @@ export interface PhaseContext {
   outputs: RunOutputs
 }
 
-export type PlanAction = 'run' | 'change' | 'skip' | 'blocked'
+export type PlanAction = 'run' | 'change' | 'skip' | 'blocked' | 'remove'
 
 /** One row of the plan: what a deploy would do on a node (or the cluster) in a phase, and why. */
 export interface PlanStep {

@@ -57,6 +57,17 @@ export class StateStore {
     return (this.data.nodes[id] ??= { phases: {} })
   }
 
+  /** Ids of every node this state has a record of (deployed before, whether or not still in the file). */
+  nodeIds(): string[] {
+    return Object.keys(this.data.nodes)
+  }
+
+  /** Drops a node's record (a node removed from the cluster). */
+  async forget(id: string): Promise<void> {
+    delete this.data.nodes[id]
+    await this.save()
+  }
+
   cluster(): Record<string, unknown> {
     return this.data.cluster
   }

@@ -6,6 +6,9 @@ import { existsSync } from 'node:fs'
 import { readState, updateState } from '../../../kube/store.mjs'
 import { upgradeKubectl } from '../../../upgrade/kubectl-verbs.mjs'
 import { applyFaults, kubeDir, loadCluster, nodeIdentity, nodeKey, readText } from './store.mjs'
+import { cordonOrDrain } from './drain.mjs'
+import { etcdConfig } from '../../../etcd/kube-store.mjs'
+import { memberList, memberRemove } from '../../../etcd/ctl.mjs'
 
 function fail(message, code = 1) {
   process.stderr.write(message + '\n')
@@ -68,6 +71,12 @@ export async function kubectl(args) {
     if (!objects[`/secrets/${namespace}/${name}`]) return fail(`Error from server (NotFound): secrets "${name}" not found`)
     process.stdout.write(`${name}\n`)
     return 0
+  }
+  if ((verb === 'cordon' || verb === 'drain') && kindRaw) return cordonOrDrain(dataDir, verb, kindRaw.replace(/^nodes?\//, ''), parse(args).flags)
+  if (verb === 'delete' && kind === 'node' && name && etcdConfig(dataDir)) {
+    // k3s's etcd controller removes the member of a deleted server node.
+    const endpoints = etcdConfig(dataDir).endpoints
+    if ((await memberList(endpoints).catch(() => [])).some((m) => m.name === name)) await memberRemove(endpoints, name)
   }
   if (verb === 'delete' && (kind === 'node' || kind === 'secret') && name) {
     const key = kind === 'node' ? nodeKey(name) : `/secrets/${namespace}/${name}`

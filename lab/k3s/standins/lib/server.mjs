@@ -9,6 +9,7 @@ import { registerNode } from '../../../kube/nodes.mjs'
 import { setEtcdVoter } from '../../../upgrade/faults.mjs'
 import { readState, updateState } from '../../../kube/store.mjs'
 import { servingCert } from '../../../kube/tls.mjs'
+import { ETCD_DATA, serveK3sEtcd } from '../../../etcd/k3s.mjs'
 import { emptyCluster, kubeDir, nodeIdentity, nodeKey, nodePath, notReady, readText, secretKey, updateCluster, writeText } from './store.mjs'
 
 const sha = (text) => createHash('sha256').update(text).digest('hex')
@@ -153,6 +154,19 @@ export async function start(role, version) {
     password = randomBytes(16).toString('hex')
     writeText('/etc/rancher/node/password', password + '\n', 0o600)
   }
+  // A server with etcd data starts its member before anything reads the cluster's objects (k3s starts its
+  // datastore before the apiserver); a new HA server starts it once admitted, below.
+  const etcd = { name, first, kubeDir: dataDir, nodePath, pidFile: nodePath('/run/lab-units/k3s.service.pid') }
+  let etcdUp = false
+  if (role === 'server' && existsSync(nodePath(`${ETCD_DATA}/member`))) {
+    try {
+      await serveK3sEtcd(etcd)
+      etcdUp = true
+    } catch (e) {
+      journal('fatal', `starting kubernetes: preparing server: start managed database: ${e.message}`)
+      return 'fatal'
+    }
+  }
   const outcome = await updateCluster(serverIp, (cluster) => {
     if (first) {
       if (!token) return { state: 'fatal', msg: 'token is required: set token or token-file' }
@@ -206,7 +220,7 @@ export async function start(role, version) {
     })
     // k3s keeps EtcdIsVoter on each server of an embedded-etcd cluster.
     if (role === 'server' && cluster.ha) setEtcdVoter(dataDir, name, true)
-    return { state: 'ready', fullToken: cluster.fullToken }
+    return { state: 'ready', fullToken: cluster.fullToken, ha: cluster.ha === true }
   })
   if (outcome.state === 'fatal') {
     journal('fatal', outcome.msg)
@@ -215,6 +229,15 @@ export async function start(role, version) {
   if (outcome.state === 'waiting') {
     journal('info', outcome.msg)
     return 'waiting'
+  }
+  if (role === 'server' && outcome.ha && !etcdUp) {
+    // Embedded etcd (lab/etcd): a real member on this node; the cluster's ConfigMaps live there from now on.
+    try {
+      await serveK3sEtcd(etcd)
+    } catch (e) {
+      journal('fatal', `starting kubernetes: preparing server: start managed database: ${e.message}`)
+      return 'fatal'
+    }
   }
   if (role === 'server') {
     writeText('/var/lib/rancher/k3s/server/token', outcome.fullToken + '\n', 0o600)

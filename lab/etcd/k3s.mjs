@@ -1,0 +1,92 @@
+// K3s embedded etcd in the lab: what `k3s server` does with etcd when the cluster is HA (cluster-init on the
+// first server, `server:` on the others), `k3s etcd-snapshot save`, and `k3s server --cluster-reset
+// [--cluster-reset-restore-path]`. Called by lab/k3s's stand-in with the node's paths; the member runs on the
+// node's loopback address (TPI_NODE_ADDR) on etcd's ports 2379/2380 with its data on the node's disk, so a
+// reflash wipes it and a power-off (the node kills everything carrying its tag) takes it down.
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { attachEtcd, etcdConfig } from './kube-store.mjs'
+import { memberAdd, memberList, snapshotRestore, snapshotSave, waitHealthy } from './ctl.mjs'
+import { startEtcdMember } from './member.mjs'
+
+export const ETCD_DATA = '/var/lib/rancher/k3s/server/db/etcd'
+export const SNAPSHOT_DIR = '/var/lib/rancher/k3s/server/db/snapshots'
+const CLIENT_PORT = 2379
+const PEER_PORT = 2380
+
+const host = () => process.env.TPI_NODE_ADDR || '127.0.0.1'
+const urls = (h) => ({ clientUrl: `http://${h}:${CLIENT_PORT}`, peerUrl: `http://${h}:${PEER_PORT}` })
+
+/**
+ * Starts this server's etcd member and points the cluster's Kubernetes store (kubeDir) at the members.
+ * o: { name, first, kubeDir, nodePath(path), pidFile (systemd's unit pid file, so `systemctl stop k3s`
+ * stops etcd too) }. A first server without data starts a new one-member cluster; a joining server without
+ * data is added through the members the store knows; a server with data starts on it.
+ */
+export async function serveK3sEtcd(o) {
+  const dataDir = o.nodePath(ETCD_DATA)
+  const h = host()
+  const { peerUrl } = urls(h)
+  const base = { name: o.name, host: h, dataDir, clientPort: CLIENT_PORT, peerPort: PEER_PORT }
+  let member
+  if (existsSync(join(dataDir, 'member'))) member = await startEtcdMember({ ...base, clusterState: 'existing' })
+  else if (o.first) member = await startEtcdMember({ ...base, clusterState: 'new' })
+  else {
+    const known = etcdConfig(o.kubeDir)?.endpoints
+    if (!known?.length) throw new Error('etcd: no member to join yet (the first server has not started etcd)')
+    const members = await memberAdd(known, o.name, peerUrl)
+    const initialCluster = members.map((m) => ({ name: m.name || o.name, peerUrl: m.peerUrls[0] })).filter((m) => m.peerUrl)
+    member = await startEtcdMember({ ...base, initialCluster, clusterState: 'existing' })
+  }
+  member.proc.unref()
+  if (o.pidFile) {
+    mkdirSync(join(o.pidFile, '..'), { recursive: true })
+    writeFileSync(o.pidFile, `${member.proc.pid}\n`)
+  }
+  if (!(await waitHealthy(member.clientUrl, 15_000))) throw new Error(`etcd: member ${o.name} on ${member.clientUrl} does not reach quorum`)
+  const endpoints = (await memberList(member.clientUrl)).flatMap((m) => m.clientUrls)
+  attachEtcd(o.kubeDir, endpoints.length ? endpoints : [member.clientUrl])
+  return member
+}
+
+/** `k3s etcd-snapshot save --name N`: <snapshot dir>/<N>-<node>-<unix seconds>, as k3s names it. Returns the path. */
+export async function k3sSnapshotSave(o) {
+  const file = join(o.nodePath(SNAPSHOT_DIR), `${o.snapshotName}-${o.name}-${Math.floor(Date.now() / 1000)}`)
+  await snapshotSave(urls(host()).clientUrl, file)
+  return file
+}
+
+/**
+ * `k3s server --cluster-reset [--cluster-reset-restore-path=F]`: rebuilds this member's data as the only
+ * member (from the snapshot when given, else from its own data), as k3s does before it asks for a restart.
+ */
+export async function k3sClusterReset(o) {
+  const dataDir = o.nodePath(ETCD_DATA)
+  const { peerUrl } = urls(host())
+  let source = o.restorePath && o.nodePath(o.restorePath)
+  if (!source) {
+    if (!existsSync(join(dataDir, 'member'))) throw new Error('etcd: no data to reset and no --cluster-reset-restore-path')
+    // Without a snapshot k3s keeps the data and drops the other members: snapshot our own db first.
+    const tmp = o.nodePath(`${SNAPSHOT_DIR}/.reset-${Date.now()}`)
+    const member = await startEtcdMember({ name: o.name, host: host(), dataDir, clientPort: CLIENT_PORT, peerPort: PEER_PORT, clusterState: 'existing' })
+    try {
+      await snapshotSave(member.clientUrl, tmp)
+    } finally {
+      await member.kill()
+    }
+    source = tmp
+  }
+  if (!existsSync(source)) throw new Error(`etcd: restore file ${o.restorePath} does not exist`)
+  await snapshotRestore(source, { name: o.name, dataDir, peerUrl, initialCluster: [{ name: o.name, peerUrl }], skipHashCheck: false })
+}
+
+/** Snapshots on the node, newest last (for tests). */
+export function listSnapshots(nodePath) {
+  const dir = nodePath(SNAPSHOT_DIR)
+  return existsSync(dir) ? readdirSync(dir).filter((f) => !f.startsWith('.')).sort() : []
+}
+
+/** What `rm -rf /var/lib/rancher/k3s/server/db` does to etcd's part, for tests. */
+export function wipeK3sEtcd(nodePath) {
+  rmSync(nodePath(ETCD_DATA), { recursive: true, force: true })
+}

@@ -1,0 +1,96 @@
+// The bash run on K3s nodes for backup and restore: pure builders (parameters quoted at the top, never
+// interpolated), so tests assert them and shellcheck reads them. Paths are K3s's own.
+import { K3S_SERVER_TOKEN, K3S_TOKEN_FILE } from '../../kinds/k3s/config.js'
+import { script } from '../../remote/script.js'
+
+export const DB_DIR = '/var/lib/rancher/k3s/server/db'
+export const SNAPSHOT_DIR = `${DB_DIR}/snapshots`
+/** Where restore puts the snapshot it uploads (0600, removed after the reset). */
+export const RESTORE_FILE = `${SNAPSHOT_DIR}/turingpi-restore.db`
+
+/** key=value facts: datastore (etcd|sqlite|none), version, token present. */
+export function observeServerScript(): string {
+  return script({ DB: DB_DIR, SERVER_TOKEN: K3S_SERVER_TOKEN }, `
+if [ -d "$DB/etcd/member" ]; then echo datastore=etcd
+elif [ -f "$DB/state.db" ]; then echo datastore=sqlite
+else echo datastore=none; fi
+echo "version=$(k3s --version 2>/dev/null | head -1 | awk '{print $3}')"
+if [ -s "$SERVER_TOKEN" ]; then echo token=yes; else echo token=no; fi`)
+}
+
+/**
+ * k3s etcd-snapshot save --name NAME, then prints the snapshot's path (k3s names it NAME-<node>-<time> and
+ * logs rather than prints it). On-demand snapshots are outside k3s's retention: the caller deletes it
+ * after copying it off.
+ */
+export function etcdSnapshotScript(name: string): string {
+  return script({ NAME: name, DIR: SNAPSHOT_DIR }, `
+if ! out=$(k3s etcd-snapshot save --name "$NAME" 2>&1); then printf '%s\\n' "$out" | tail -n 5 >&2; exit 1; fi
+file=''
+for f in "$DIR/$NAME"-*; do
+  if [ -e "$f" ] && { [ -z "$file" ] || [ "$f" -nt "$file" ]; }; then file=$f; fi
+done
+[ -n "$file" ] || { echo "k3s etcd-snapshot save reported success but no $DIR/$NAME-* exists" >&2; exit 1; }
+echo "$file"`)
+}
+
+/**
+ * A consistent copy of a single server's SQLite datastore: SQLite's online backup when the sqlite3 CLI is
+ * there, else k3s stopped for the copy (state.db plus its -wal) and started again. Prints the copy's path.
+ */
+export function sqliteCopyScript(dest: string): string {
+  return script({ DB: DB_DIR, DEST: dest }, `
+umask 077
+if command -v sqlite3 >/dev/null 2>&1; then
+  sqlite3 "$DB/state.db" ".backup '$DEST'"
+else
+  systemctl stop k3s
+  trap 'systemctl start k3s' EXIT
+  sqlite3_wal="$DB/state.db-wal"
+  cp "$DB/state.db" "$DEST"
+  if [ -f "$sqlite3_wal" ]; then cp "$sqlite3_wal" "$DEST-wal"; fi
+fi
+echo "$DEST"`)
+}
+
+export function readServerTokenScript(): string {
+  return script({ SERVER_TOKEN: K3S_SERVER_TOKEN }, 'cat "$SERVER_TOKEN"')
+}
+
+/** Stops k3s (server) or k3s-agent; a unit that is not installed is not an error. */
+export function stopScript(unit: 'k3s' | 'k3s-agent'): string {
+  return script({ UNIT: unit }, 'systemctl stop "$UNIT" || true')
+}
+
+/**
+ * On the first server: the backup's token into the token file (stdin), then `k3s server --cluster-reset
+ * --cluster-reset-restore-path`, then k3s started again on the restored single-member datastore.
+ */
+export function clusterResetScript(): string {
+  return script({ TOKEN_FILE: K3S_TOKEN_FILE, SNAP: RESTORE_FILE }, `
+umask 077
+cat > "$TOKEN_FILE"
+if ! out=$(k3s server --cluster-reset --cluster-reset-restore-path="$SNAP" 2>&1); then printf '%s\\n' "$out" | tail -n 5 >&2; exit 1; fi
+rm -f "$SNAP"
+systemctl start k3s
+echo "tpi-result: changed reset-from=$SNAP"`)
+}
+
+/** On the other servers: the backup's token (stdin), their datastore cleared, k3s started: they rejoin. */
+export function rejoinServerScript(): string {
+  return script({ TOKEN_FILE: K3S_TOKEN_FILE, DB: DB_DIR }, `
+umask 077
+cat > "$TOKEN_FILE"
+rm -rf "$DB"
+systemctl start k3s
+echo "tpi-result: changed rejoined"`)
+}
+
+/** On agents: the backup's token (stdin) and a restart, so they reconnect to the restored servers. */
+export function restartAgentScript(): string {
+  return script({ TOKEN_FILE: K3S_TOKEN_FILE }, `
+umask 077
+cat > "$TOKEN_FILE"
+systemctl restart k3s-agent
+echo "tpi-result: changed restarted"`)
+}
