@@ -24,20 +24,37 @@ const BIG = 8
 export function clusterFile(boards: number): string {
   const ip = (b: number, s: number): string => `10.10.88.${100 + 4 * b + s}`
   const nodes = Array.from({ length: boards * 4 }, (_, i) => ({ b: Math.floor(i / 4), s: (i % 4) + 1 }))
-  const node = ({ b, s }: { b: number; s: number }, hostname: string) => ({ board: `tpi${b}`, node: s, ip: ip(b, s), hostname, install_disk: '/dev/mmcblk0' })
+  const node = ({ b, s }: { b: number; s: number }, hostname: string) => ({
+    board: `tpi${b}`,
+    node: s,
+    ip: ip(b, s),
+    hostname,
+    install_disk: '/dev/mmcblk0'
+  })
   const [cp, ...workers] = nodes
   return stringify({
     kind: 'talos',
     name: `drift-bench-${boards}x4`,
     endpoint: `https://${ip(0, 1)}:6443`,
     // The fingerprints are placeholders: setupLabAction pins each lab BMC's certificate in its copy.
-    boards: Array.from({ length: boards }, (_, b) => ({ name: `tpi${b}`, bmc: { endpoint: `https://10.10.88.${70 + b}`, tls: { fingerprint: '0'.repeat(64) } } })),
+    boards: Array.from({ length: boards }, (_, b) => ({
+      name: `tpi${b}`,
+      bmc: { endpoint: `https://10.10.88.${70 + b}`, tls: { fingerprint: '0'.repeat(64) } }
+    })),
     talos_version: 'v1.9.0',
     image_source: 'factory',
-    image_factory: { overlay: 'siderolabs/sbc-rockchip', extensions: ['siderolabs/iscsi-tools', 'siderolabs/util-linux-tools'] },
+    image_factory: {
+      overlay: 'siderolabs/sbc-rockchip',
+      extensions: ['siderolabs/iscsi-tools', 'siderolabs/util-linux-tools']
+    },
     network: { prefix: 24, gateway: '10.10.88.1' },
     control_plane: node(cp!, 'cp'),
-    workers: workers.map((n) => ({ ...node(n, `w${n.b}-${n.s}`), has_nvme: true, nvme_device: '/dev/nvme0n1', nvme_mount: '/var/lib/longhorn' })),
+    workers: workers.map((n) => ({
+      ...node(n, `w${n.b}-${n.s}`),
+      has_nvme: true,
+      nvme_device: '/dev/nvme0n1',
+      nvme_mount: '/var/lib/longhorn'
+    })),
     pod_cidr: '10.244.0.0/16',
     service_cidr: '10.96.0.0/12',
     metallb_ip_range: '10.10.88.80-10.10.88.89',
@@ -48,7 +65,12 @@ export function clusterFile(boards: number): string {
   })
 }
 
-const tail = (r: ActionRun): string => r.log.split('\n').filter((l) => !l.startsWith('::debug') && !l.startsWith('::add-mask')).slice(-30).join('\n')
+const tail = (r: ActionRun): string =>
+  r.log
+    .split('\n')
+    .filter((l) => !l.startsWith('::debug') && !l.startsWith('::add-mask'))
+    .slice(-30)
+    .join('\n')
 
 /**
  * CPU time (ms) of this process and its reaped children: the lab's servers (BMCs, Talos node APIs) run
@@ -62,7 +84,9 @@ function cpuMs(): number {
 }
 
 /** Deploys the cluster of `boards` boards on a fresh lab, then times ROUNDS drift jobs; their median. */
-async function driftMs(boards: number): Promise<{ median: number; all: number[]; cpu: number[]; deployMs: number; notInSync: string[] }> {
+async function driftMs(
+  boards: number
+): Promise<{ median: number; all: number[]; cpu: number[]; deployMs: number; notInSync: string[] }> {
   const dir = await mkdtemp(join(tmpdir(), 'drift-bench-'))
   const lab = await startLab({ boards, bootDelayMs: 100 })
   try {
@@ -70,7 +94,8 @@ async function driftMs(boards: number): Promise<{ median: number; all: number[];
     await writeFile(file, clusterFile(boards))
     const setup = await setupLabAction(lab, file)
     const deploy = await runLabAction(lab, setup, { command: 'deploy' })
-    if (deploy.code !== 0) throw new Error(`deploy of ${boards} board(s) failed (exit ${deploy.code}):\n${tail(deploy)}`)
+    if (deploy.code !== 0)
+      throw new Error(`deploy of ${boards} board(s) failed (exit ${deploy.code}):\n${tail(deploy)}`)
     const all: number[] = []
     const cpu: number[] = []
     // A round that finds something is still a drift job's time; it is kept and named in the notes
@@ -80,14 +105,16 @@ async function driftMs(boards: number): Promise<{ median: number; all: number[];
       const before = cpuMs()
       const r = await runLabAction(lab, setup, { command: 'drift' })
       cpu.push(cpuMs() - before)
-      if (r.outputs.drift === undefined) throw new Error(`drift of ${boards} board(s) set no output (exit ${r.code}):\n${tail(r)}`)
+      if (r.outputs.drift === undefined)
+        throw new Error(`drift of ${boards} board(s) set no output (exit ${r.code}):\n${tail(r)}`)
       if (r.code !== 0 || r.outputs.drift !== '[]') {
         const rows = JSON.parse(r.outputs.drift) as { subject: string; field: string; found: string }[]
         notInSync.push(`round ${i + 1}: ${rows.map((f) => `${f.subject} ${f.field} ${f.found}`).join('; ')}`)
       }
       all.push(r.ms)
     }
-    if (notInSync.length === ROUNDS) throw new Error(`bench cluster of ${boards} board(s) never in sync: ${notInSync.join(' | ')}`)
+    if (notInSync.length === ROUNDS)
+      throw new Error(`bench cluster of ${boards} board(s) never in sync: ${notInSync.join(' | ')}`)
     return { median: median(all), all, cpu, deployMs: deploy.ms, notInSync }
   } finally {
     await lab.stop()
@@ -115,7 +142,10 @@ export async function bench(): Promise<BenchResult[]> {
         `1 board x 4 nodes vs ${BIG} boards x 4 nodes, each in sync after one deploy; ` +
         `rounds 1x4 [${one.all.map(r1).join(', ')}] ms, ${BIG}x4 [${eight.all.map(r1).join(', ')}] ms; ` +
         `CPU per round (lab + action + stand-ins) 1x4 [${one.cpu.join(', ')}] ms, ${BIG}x4 [${eight.cpu.join(', ')}] ms, so the ${BIG}x4 floor on ${cores} cores is ${r1(median(eight.cpu) / cores)} ms; deploys ${r1(one.deployMs)} / ${r1(eight.deployMs)} ms` +
-        [...one.notInSync.map((n) => `; 1x4 not in sync ${n}`), ...eight.notInSync.map((n) => `; ${BIG}x4 not in sync ${n}`)].join('')
+        [
+          ...one.notInSync.map((n) => `; 1x4 not in sync ${n}`),
+          ...eight.notInSync.map((n) => `; ${BIG}x4 not in sync ${n}`)
+        ].join('')
     },
     {
       name: 'drift-8x4-cpu-vs-1x4',

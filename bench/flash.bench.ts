@@ -42,7 +42,8 @@ async function waitDone(client: HttpBmcClient, what: string): Promise<void> {
   for (;;) {
     const s = await client.flashStatus()
     if (s.state === 'done') return
-    if (s.state === 'error' || s.state === 'ready') throw new Error(`${what}: the emulator reports ${JSON.stringify(s)}, expected Done`)
+    if (s.state === 'error' || s.state === 'ready')
+      throw new Error(`${what}: the emulator reports ${JSON.stringify(s)}, expected Done`)
     await new Promise((r) => setTimeout(r, 50))
   }
 }
@@ -55,8 +56,20 @@ export async function bench(): Promise<BenchResult[]> {
   const image = await buildBenchImage(dir, MIB)
   const bmc = await startLabBmcChild({ host: '127.20.95.1', port: 0, dataDir: disks, usbDetectMs: 10 })
   try {
-    const client = await createBmcClient({ endpoint: bmc.url, username: bmc.username, password: bmc.password, fingerprint: bmc.fingerprint, insecure: false })
-    const request: FlashRequest = { slot: 1, fileName: 'bench.img', length: image.bytes, sha256: image.sha256, skipCrc: true }
+    const client = await createBmcClient({
+      endpoint: bmc.url,
+      username: bmc.username,
+      password: bmc.password,
+      fingerprint: bmc.fingerprint,
+      insecure: false
+    })
+    const request: FlashRequest = {
+      slot: 1,
+      fileName: 'bench.img',
+      length: image.bytes,
+      sha256: image.sha256,
+      skipCrc: true
+    }
     // curl gets its own session; the token goes through a 0600 header file, never the command line.
     const headers = join(dir, 'headers')
     await writeFile(headers, `Authorization: Bearer ${await loginToken(bmc)}\nExpect:\n`, { mode: 0o600 })
@@ -80,8 +93,18 @@ export async function bench(): Promise<BenchResult[]> {
     const curl = async (): Promise<number> => {
       const t0 = performance.now()
       const handle = await client.startFlash(request)
-      await run('curl', ['-sS', '--fail', '-k', '--pinnedpubkey', bmc.curlPin, '-H', `@${headers}`,
-        '-F', `file=@${image.path};filename=bench.img;type=application/octet-stream`, `${bmc.url}/api/bmc/upload/${handle}`])
+      await run('curl', [
+        '-sS',
+        '--fail',
+        '-k',
+        '--pinnedpubkey',
+        bmc.curlPin,
+        '-H',
+        `@${headers}`,
+        '-F',
+        `file=@${image.path};filename=bench.img;type=application/octet-stream`,
+        `${bmc.url}/api/bmc/upload/${handle}`
+      ])
       const s = (performance.now() - t0) / 1000
       await waitDone(client, 'curl upload')
       return s
@@ -114,9 +137,15 @@ export async function bench(): Promise<BenchResult[]> {
     const paired = oursRuns.map((r, i) => (curlRuns[i] as number) / r.s)
     const ratio = median(paired)
     const growth = Math.max(...oursRuns.map((r) => r.growthMiB))
-    const perRound = oursRuns.map((r, i) => `${mbs(r.s).toFixed(0)}/${mbs(curlRuns[i] as number).toFixed(0)}`).join(', ')
-    process.stderr.write(`flash bench rounds (ours/curl MB/s): ${perRound}; paired ratios ${paired.map((x) => x.toFixed(2)).join(', ')}; our client CPU ${oursRuns.map((r) => r.cpuS.toFixed(2)).join(', ')} s; RSS growth ${oursRuns.map((r) => r.growthMiB.toFixed(1)).join(', ')} MiB\n`)
-    const setup = `our reads ${READ_BYTES >> 10} KiB; lab BMC emulator (lab/bmc) in its own process on ${bmc.host}, HTTPS with the pinned certificate (curl: --pinnedpubkey), unlimited eMMC rate, eMMC file on ${disks.startsWith('/dev/shm') ? 'tmpfs' : 'disk'}, skip_crc, sha256 checked by the emulator; ${MIB} MiB sparse image from buildBenchImage; load average at the end ${loadavg().map((x) => x.toFixed(1)).join(' ')} on ${cpus().length} CPUs`
+    const perRound = oursRuns
+      .map((r, i) => `${mbs(r.s).toFixed(0)}/${mbs(curlRuns[i] as number).toFixed(0)}`)
+      .join(', ')
+    process.stderr.write(
+      `flash bench rounds (ours/curl MB/s): ${perRound}; paired ratios ${paired.map((x) => x.toFixed(2)).join(', ')}; our client CPU ${oursRuns.map((r) => r.cpuS.toFixed(2)).join(', ')} s; RSS growth ${oursRuns.map((r) => r.growthMiB.toFixed(1)).join(', ')} MiB\n`
+    )
+    const setup = `our reads ${READ_BYTES >> 10} KiB; lab BMC emulator (lab/bmc) in its own process on ${bmc.host}, HTTPS with the pinned certificate (curl: --pinnedpubkey), unlimited eMMC rate, eMMC file on ${disks.startsWith('/dev/shm') ? 'tmpfs' : 'disk'}, skip_crc, sha256 checked by the emulator; ${MIB} MiB sparse image from buildBenchImage; load average at the end ${loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')} on ${cpus().length} CPUs`
     return [
       {
         name: 'flash-2gib-rss-growth',

@@ -23,13 +23,20 @@ export function fleetBenchCluster(i: number): string {
     'kind: k3s',
     `name: fleet-${i}`,
     'boards:',
-    ...Array.from({ length: BOARDS }, (_, b) => `  - { name: f${i}-b${b}, bmc: { endpoint: "https://${net}.${70 + b}", tls: { fingerprint: "00" } } }`),
+    ...Array.from(
+      { length: BOARDS },
+      (_, b) => `  - { name: f${i}-b${b}, bmc: { endpoint: "https://${net}.${70 + b}", tls: { fingerprint: "00" } } }`
+    ),
     'armbian_image: { source: url, url: https://dl.armbian.com/turing-rk1/Bookworm_vendor_minimal }',
     `network: { prefix: 24, gateway: ${net}.1 }`,
     `control_plane: { board: f${i}-b0, node: 1, ip: ${ip(0, 1)}, hostname: f${i}-cp }`,
     'workers:',
     `  - { board: f${i}-b0, node: 2, ip: ${ip(0, 2)}, hostname: f${i}-w0 }`,
-    ...Array.from({ length: BOARDS - 1 }, (_, k) => [1, 2].map((s) => `  - { board: f${i}-b${k + 1}, node: ${s}, ip: ${ip(k + 1, s)}, hostname: f${i}-w${k + 1}-${s} }`)).flat(),
+    ...Array.from({ length: BOARDS - 1 }, (_, k) =>
+      [1, 2].map(
+        (s) => `  - { board: f${i}-b${k + 1}, node: ${s}, ip: ${ip(k + 1, s)}, hostname: f${i}-w${k + 1}-${s} }`
+      )
+    ).flat(),
     'k3s_version: v1.31.3+k3s1',
     'addons: { metallb: false, traefik: false, longhorn: false, prometheus: false }',
     'npu_config: { install_rknn: false, install_rkllm: false, deploy_rkllama: false }',
@@ -38,7 +45,12 @@ export function fleetBenchCluster(i: number): string {
   return lines.join('\n')
 }
 
-const tail = (r: ActionRun): string => r.log.split('\n').filter((l) => !l.startsWith('::debug') && !l.startsWith('::add-mask')).slice(-30).join('\n')
+const tail = (r: ActionRun): string =>
+  r.log
+    .split('\n')
+    .filter((l) => !l.startsWith('::debug') && !l.startsWith('::add-mask'))
+    .slice(-30)
+    .join('\n')
 /** The same, split: this process (the lab: BMCs, node SSH servers) and its children (action, shells, stand-ins). */
 function cpuSplit(): { lab: number; children: number } {
   const f = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ').map(Number)
@@ -54,7 +66,16 @@ async function prepare(lab: Lab, dir: string): Promise<LabActionSetup[]> {
     await writeFile(file, fleetBenchCluster(i))
     const own = await setupLabAction(lab, file)
     const first = setups[0]
-    const setup = first ? { ...own, inputs: { ...own.inputs, 'ssh-private-key': first.inputs['ssh-private-key']!, 'artifact-recipients': first.inputs['artifact-recipients']! } } : own
+    const setup = first
+      ? {
+          ...own,
+          inputs: {
+            ...own.inputs,
+            'ssh-private-key': first.inputs['ssh-private-key']!,
+            'artifact-recipients': first.inputs['artifact-recipients']!
+          }
+        }
+      : own
     // Cluster i's boards are lab boards 2i and 2i+1.
     own.cluster.boardList.forEach((b, k) => lab.mapBmc(b.bmc.endpoint, BOARDS * i + k))
     const index = new Map(own.cluster.boardList.map((b, k) => [b.name, BOARDS * i + k]))
@@ -77,7 +98,10 @@ export async function bench(): Promise<BenchResult[]> {
       if (d.code !== 0) throw new Error(`deploy of fleet-${i} failed (exit ${d.code}):\n${tail(d)}`)
       deploys.push(d)
     }
-    for (const [name, count] of [['one', 1], ['four', CLUSTERS]] as const) {
+    for (const [name, count] of [
+      ['one', 1],
+      ['four', CLUSTERS]
+    ] as const) {
       await mkdir(join(dir, name))
       for (let i = 0; i < count; i++) await copyFile(setups[i]!.configPath, join(dir, name, `fleet-${i}.yaml`))
     }
@@ -93,10 +117,15 @@ export async function bench(): Promise<BenchResult[]> {
         const after = cpuSplit()
         cpu[name].push(after.lab + after.children - before.lab - before.children)
         labCpu[name].push(after.lab - before.lab)
-        const rows = r.outputs.fleet ?? (r.outputs.drift === undefined ? undefined : JSON.stringify([{ name: 'fleet-0', status: r.outputs.drift === '[]' ? 'in-sync' : r.outputs.drift }]))
+        const rows =
+          r.outputs.fleet ??
+          (r.outputs.drift === undefined
+            ? undefined
+            : JSON.stringify([{ name: 'fleet-0', status: r.outputs.drift === '[]' ? 'in-sync' : r.outputs.drift }]))
         if (rows === undefined) throw new Error(`fleet drift (${name}) set no output (exit ${r.code}):\n${tail(r)}`)
         const off = (JSON.parse(rows) as { name: string; status: string }[]).filter((c) => c.status !== 'in-sync')
-        if (off.length) notInSync.push(`${name} round ${round + 1}: ${off.map((c) => `${c.name} ${c.status}`).join(', ')}`)
+        if (off.length)
+          notInSync.push(`${name} round ${round + 1}: ${off.map((c) => `${c.name} ${c.status}`).join(', ')}`)
         times[name].push(r.ms)
       }
     const r0 = (x: number) => Math.round(x)
@@ -113,7 +142,9 @@ export async function bench(): Promise<BenchResult[]> {
           `K3s clusters of ${BOARDS} boards x 2 nodes each (${CLUSTERS * BOARDS} boards, ${CLUSTERS * BOARDS * 2} nodes in all), no addons, no NPU; ` +
           `rounds 1 cluster [${times.one.map(r0).join(', ')}] ms, ${CLUSTERS} clusters [${times.four.map(r0).join(', ')}] ms; ` +
           `CPU per round (lab + action + stand-ins) 1 cluster [${cpu.one.join(', ')}] ms, ${CLUSTERS} clusters [${cpu.four.join(', ')}] ms, so the ${CLUSTERS}-cluster floor on ${cpus().length} cores is ${r0(median(cpu.four) / cpus().length)} ms; ` +
-          `of that the lab process (BMC emulators, simulated nodes' SSH) 1 cluster [${labCpu.one.join(', ')}] ms, ${CLUSTERS} clusters [${labCpu.four.join(', ')}] ms; load average at the end ${loadavg().map((l) => l.toFixed(1)).join(' ')}; ` +
+          `of that the lab process (BMC emulators, simulated nodes' SSH) 1 cluster [${labCpu.one.join(', ')}] ms, ${CLUSTERS} clusters [${labCpu.four.join(', ')}] ms; load average at the end ${loadavg()
+            .map((l) => l.toFixed(1))
+            .join(' ')}; ` +
           `deploys (one after another) ${deploys.map((d) => r0(d.ms)).join(' / ')} ms` +
           (notInSync.length ? `; not in sync: ${notInSync.join(' | ')}` : '')
       }

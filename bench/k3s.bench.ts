@@ -10,7 +10,12 @@ import type { BenchResult } from './lib/result.js'
 const ROUNDS = 3
 const FILE = 'examples/k3s-cluster.yaml'
 
-const tail = (r: ActionRun): string => r.log.split('\n').filter((l) => !l.startsWith('::debug') && !l.startsWith('::add-mask')).slice(-30).join('\n')
+const tail = (r: ActionRun): string =>
+  r.log
+    .split('\n')
+    .filter((l) => !l.startsWith('::debug') && !l.startsWith('::add-mask'))
+    .slice(-30)
+    .join('\n')
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
 export async function bench(): Promise<BenchResult[]> {
@@ -27,7 +32,8 @@ export async function bench(): Promise<BenchResult[]> {
       const r = await runLabAction(lab, setup, { command: 'deploy' })
       if (r.code !== 0) throw new Error(`rerun ${i + 1} failed (exit ${r.code}):\n${tail(r)}`)
       for (const phase of ['os-bootstrap', 'install', 'join']) {
-        if (!new RegExp(`${phase}: unchanged`).test(r.log)) throw new Error(`rerun ${i + 1}: ${phase} was not unchanged:\n${tail(r)}`)
+        if (!new RegExp(`${phase}: unchanged`).test(r.log))
+          throw new Error(`rerun ${i + 1}: ${phase} was not unchanged:\n${tail(r)}`)
       }
       if (/flashing /.test(r.log)) throw new Error(`rerun ${i + 1} flashed a node`)
       requests += lab.mirror.requests.length

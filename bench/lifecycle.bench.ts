@@ -27,7 +27,14 @@ const HA = {
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 const must = (r: ActionRun, what: string): ActionRun => {
-  if (r.code !== 0) throw new Error(`${what} failed:\n${r.log.split('\n').filter((l) => !l.startsWith('::debug')).slice(-30).join('\n')}`)
+  if (r.code !== 0)
+    throw new Error(
+      `${what} failed:\n${r.log
+        .split('\n')
+        .filter((l) => !l.startsWith('::debug'))
+        .slice(-30)
+        .join('\n')}`
+    )
   return r
 }
 
@@ -50,16 +57,51 @@ export async function bench(): Promise<BenchResult[]> {
     const { execFile } = await import('node:child_process')
     const { promisify } = await import('node:util')
     const { writeFile } = await import('node:fs/promises')
-    await writeFile(join(dir, 'artifact.zip'), lab.results.artifacts().findLast((a) => a.name === `${setup.cluster.name}-backup`)!.bytes)
+    await writeFile(
+      join(dir, 'artifact.zip'),
+      lab.results.artifacts().findLast((a) => a.name === `${setup.cluster.name}-backup`)!.bytes
+    )
     await promisify(execFile)('unzip', ['-o', '-q', join(dir, 'artifact.zip'), '-d', dir])
-    const restore = must(await runLabAction(lab, setup, { command: 'restore', backup: file, 'backup-identity': setup.ageIdentity, confirm: setup.cluster.name }), 'restore')
+    const restore = must(
+      await runLabAction(lab, setup, {
+        command: 'restore',
+        backup: file,
+        'backup-identity': setup.ageIdentity,
+        confirm: setup.cluster.name
+      }),
+      'restore'
+    )
     const backupMs = median(backup)
     const rerunMs = median(rerun)
-    const note = 'lab, dist bundle, examples/k3s-cluster.yaml made HA (3 servers with real etcd 3.4 members, 1 agent; addons and NPU off)'
+    const note =
+      'lab, dist bundle, examples/k3s-cluster.yaml made HA (3 servers with real etcd 3.4 members, 1 agent; addons and NPU off)'
     return [
-      { name: 'backup-k3s-ha-4-nodes', figure: backupMs / 1000, unit: 's', baseline: { name: 'k3s-converged-deploy-rerun-4-nodes', figure: rerunMs / 1000 }, ratio: backupMs / rerunMs, target: '<= a converged deploy rerun', notes: `${note}: a whole backup job per round, median of ${ROUNDS}; rounds ${JSON.stringify(backup.map(Math.round))} ms, reruns ${JSON.stringify(rerun.map(Math.round))} ms` },
-      { name: 'backup-artifact-size-k3s-ha', figure: artifact.bytes.length, unit: 'bytes', baseline: { name: 'etcd-snapshot-bytes', figure: snapshotBytes }, ratio: artifact.bytes.length / snapshotBytes, target: '<= 2 (armor is 4/3 of the ciphertext)', notes: `${note}: the uploaded zip holding backup.tar.age (manifest, token, etcd snapshot; tar, age, ASCII armor)` },
-      { name: 'restore-k3s-ha-4-nodes', figure: restore.ms / 1000, unit: 's', baseline: { name: 'backup-k3s-ha-4-nodes', figure: backupMs / 1000 }, ratio: restore.ms / backupMs, notes: `${note}: one restore job (checks, 3 servers stopped, cluster-reset, 2 servers rejoin one by one, agent restarted, every node Ready)` }
+      {
+        name: 'backup-k3s-ha-4-nodes',
+        figure: backupMs / 1000,
+        unit: 's',
+        baseline: { name: 'k3s-converged-deploy-rerun-4-nodes', figure: rerunMs / 1000 },
+        ratio: backupMs / rerunMs,
+        target: '<= a converged deploy rerun',
+        notes: `${note}: a whole backup job per round, median of ${ROUNDS}; rounds ${JSON.stringify(backup.map(Math.round))} ms, reruns ${JSON.stringify(rerun.map(Math.round))} ms`
+      },
+      {
+        name: 'backup-artifact-size-k3s-ha',
+        figure: artifact.bytes.length,
+        unit: 'bytes',
+        baseline: { name: 'etcd-snapshot-bytes', figure: snapshotBytes },
+        ratio: artifact.bytes.length / snapshotBytes,
+        target: '<= 2 (armor is 4/3 of the ciphertext)',
+        notes: `${note}: the uploaded zip holding backup.tar.age (manifest, token, etcd snapshot; tar, age, ASCII armor)`
+      },
+      {
+        name: 'restore-k3s-ha-4-nodes',
+        figure: restore.ms / 1000,
+        unit: 's',
+        baseline: { name: 'backup-k3s-ha-4-nodes', figure: backupMs / 1000 },
+        ratio: restore.ms / backupMs,
+        notes: `${note}: one restore job (checks, 3 servers stopped, cluster-reset, 2 servers rejoin one by one, agent restarted, every node Ready)`
+      }
     ]
   } finally {
     await lab.stop()

@@ -34,7 +34,9 @@ for (const file of files) {
       const out = { ...result, machine, at: new Date().toISOString() }
       writeFileSync(join(dir, 'results', `${result.name}.json`), JSON.stringify(out, null, 2) + '\n')
       const ratio = result.ratio !== undefined ? ` (ratio ${result.ratio.toFixed(3)} vs ${result.baseline?.name})` : ''
-      process.stdout.write(`${result.name}: ${result.figure} ${result.unit}${ratio}${result.target ? ` target ${result.target}` : ''}\n`)
+      process.stdout.write(
+        `${result.name}: ${result.figure} ${result.unit}${ratio}${result.target ? ` target ${result.target}` : ''}\n`
+      )
     }
   } catch (error) {
     failed++

@@ -30,7 +30,12 @@ const HA = {
 const VERSIONS = ['v1.31.3+k3s1', 'v1.31.4+k3s1', 'v1.31.5+k3s1', 'v1.31.6+k3s1']
 
 /** setupLabAction, with the single-board cluster moved to lab board `board` (test/e2e's onBoard, without jest). */
-async function onBoard(lab: Lab, file: string, board: number, overrides: Record<string, unknown>): Promise<LabActionSetup> {
+async function onBoard(
+  lab: Lab,
+  file: string,
+  board: number,
+  overrides: Record<string, unknown>
+): Promise<LabActionSetup> {
   const setup = await setupLabAction(lab, file, overrides)
   lab.mapBmc(setup.cluster.boardList[0]!.bmc.endpoint, board)
   for (const n of setup.cluster.nodes) lab.reserve(board, n.slot, n.ip)
@@ -45,7 +50,11 @@ const fail = (what: string, r: ActionRun): never => {
 const sec = (cell: string): number => Number(cell.replace(/ s$/, '')) || 0
 
 function upgradeRows(summary: string): { node: string; drain: number; upgrade: number; ready: number }[] {
-  return [...summary.matchAll(/<tr><td>(k3s-\w+)<\/td><td>v[^<]+<\/td><td>v[^<]+<\/td><td>upgraded<\/td><td>([^<]+)<\/td><td>([^<]+)<\/td><td>([^<]+)<\/td><td>([^<]+)<\/td>/g)].map((m) => ({
+  return [
+    ...summary.matchAll(
+      /<tr><td>(k3s-\w+)<\/td><td>v[^<]+<\/td><td>v[^<]+<\/td><td>upgraded<\/td><td>([^<]+)<\/td><td>([^<]+)<\/td><td>([^<]+)<\/td><td>([^<]+)<\/td>/g
+    )
+  ].map((m) => ({
     node: m[1]!,
     drain: sec(m[3]!),
     upgrade: sec(m[4]!),
@@ -70,7 +79,10 @@ export async function bench(): Promise<BenchResult[]> {
     const rounds: { wall: number; floor: number; probes: number; failed: number }[] = []
     for (const version of VERSIONS.slice(1)) {
       const other = await onBoard(lab, 'examples/k3s-cluster.yaml', B, { ...HA, k3s_version: version })
-      const merged = { ...JSON.parse(await readFile(setup.catalogPath, 'utf8')), ...JSON.parse(await readFile(other.catalogPath, 'utf8')) }
+      const merged = {
+        ...JSON.parse(await readFile(setup.catalogPath, 'utf8')),
+        ...JSON.parse(await readFile(other.catalogPath, 'utf8'))
+      }
       await writeFile(setup.catalogPath, JSON.stringify(merged))
       let probing = true
       const tally = { ok: 0, failed: 0 }
@@ -78,10 +90,20 @@ export async function bench(): Promise<BenchResult[]> {
         while (probing) {
           await Promise.all([
             new Promise<void>((resolve) => {
-              const req = request({ host: to.host, port: to.port, path: '/readyz', headers: { authorization: `Bearer ${token}` }, rejectUnauthorized: false, timeout: 1000 }, (res) => {
-                res.resume()
-                res.on('end', () => ((res.statusCode === 200 ? tally.ok++ : tally.failed++), resolve()))
-              })
+              const req = request(
+                {
+                  host: to.host,
+                  port: to.port,
+                  path: '/readyz',
+                  headers: { authorization: `Bearer ${token}` },
+                  rejectUnauthorized: false,
+                  timeout: 1000
+                },
+                (res) => {
+                  res.resume()
+                  res.on('end', () => (res.statusCode === 200 ? tally.ok++ : tally.failed++, resolve()))
+                }
+              )
               req.on('timeout', () => req.destroy(new Error('timeout')))
               req.on('error', () => (tally.failed++, resolve()))
               req.end()
@@ -97,7 +119,12 @@ export async function bench(): Promise<BenchResult[]> {
       const rows = upgradeRows(r.summary)
       if (rows.length !== 4) throw new Error(`expected 4 upgraded nodes in the summary, found ${rows.length}`)
       const floor = rows.reduce((a, n) => a + n.drain + n.upgrade + n.ready, 0)
-      rounds.push({ wall: phaseSeconds(r.summary, 'upgrade'), floor, probes: tally.ok + tally.failed, failed: tally.failed })
+      rounds.push({
+        wall: phaseSeconds(r.summary, 'upgrade'),
+        floor,
+        probes: tally.ok + tally.failed,
+        failed: tally.failed
+      })
     }
     const sorted = [...rounds].sort((a, b) => a.wall / a.floor - b.wall / b.floor)
     const median = sorted[Math.floor(sorted.length / 2)]!
@@ -108,12 +135,20 @@ export async function bench(): Promise<BenchResult[]> {
         name: 'upgrade-k3s-ha-vs-floor',
         figure: Math.round(median.wall * 1000),
         unit: 'ms',
-        baseline: { name: 'Σ per-node floors (drain + upgrade + Ready at the new version)', figure: Math.round(median.floor * 1000) },
+        baseline: {
+          name: 'Σ per-node floors (drain + upgrade + Ready at the new version)',
+          figure: Math.round(median.floor * 1000)
+        },
         ratio: median.wall / median.floor,
         target: 'ratio <= 1.2; failed API probes 0',
         notes: `median of ${rounds.length} patch upgrades (${rounds.map((r) => `${r.wall.toFixed(1)}/${r.floor.toFixed(1)} s`).join(', ')} wall/floor) of 3 servers + 1 agent on the lab through dist/; API probed every 250 ms: ${probes} probes, ${failed} failed. Floors are the wave's own step times; the lab's restart is near-instant and its API (served by the lab, not by k3s) stays up through the first server's restart, so the probes show the wave never took the API down, not a real endpoint's behaviour.`
       },
-      { name: 'upgrade-k3s-ha-failed-probes', figure: failed, unit: 'failed probes', notes: `${probes} probes every 250 ms during ${rounds.length} HA upgrades` }
+      {
+        name: 'upgrade-k3s-ha-failed-probes',
+        figure: failed,
+        unit: 'failed probes',
+        notes: `${probes} probes every 250 ms during ${rounds.length} HA upgrades`
+      }
     ]
   } finally {
     await lab.stop()

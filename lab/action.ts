@@ -53,10 +53,17 @@ export interface RunOptions {
  * Prepares a lab for a cluster file: pins each board's BMC certificate in a copy of the file, maps each
  * board's BMC endpoint to its emulator (boards in file order), seeds the mirror, makes the keys.
  */
-export async function setupLabAction(lab: Lab, clusterFile: string, overrides: Record<string, unknown> = {}): Promise<LabActionSetup> {
+export async function setupLabAction(
+  lab: Lab,
+  clusterFile: string,
+  overrides: Record<string, unknown> = {}
+): Promise<LabActionSetup> {
   const doc = parseDocument(await readFile(clusterFile, 'utf8'))
-  const boardPaths = doc.has('boards') ? (doc.get('boards') as { items: unknown[] }).items.map((_, i) => ['boards', i, 'bmc']) : [['bmc']]
-  if (boardPaths.length > lab.boards.length) throw new Error(`${clusterFile} has ${boardPaths.length} boards, the lab ${lab.boards.length}`)
+  const boardPaths = doc.has('boards')
+    ? (doc.get('boards') as { items: unknown[] }).items.map((_, i) => ['boards', i, 'bmc'])
+    : [['bmc']]
+  if (boardPaths.length > lab.boards.length)
+    throw new Error(`${clusterFile} has ${boardPaths.length} boards, the lab ${lab.boards.length}`)
   boardPaths.forEach((path, i) => {
     const bmc = lab.boards[i]!.bmc
     doc.setIn([...path, 'tls'], doc.createNode({ fingerprint: bmc.fingerprint }))
@@ -68,7 +75,8 @@ export async function setupLabAction(lab: Lab, clusterFile: string, overrides: R
   const text = doc.toString()
   await writeFile(configPath, text)
   const loaded = parseCluster(text, configPath)
-  if (!loaded.cluster) throw new Error(`${clusterFile} does not load in the lab: ${loaded.issues.map((i) => i.message).join('; ')}`)
+  if (!loaded.cluster)
+    throw new Error(`${clusterFile} does not load in the lab: ${loaded.issues.map((i) => i.message).join('; ')}`)
   // A node boots its image without the file's address until it is configured (Talos maintenance mode):
   // like a LAN whose DHCP server reserves the file's address for each slot.
   const boardIndex = new Map(loaded.cluster.boardList.map((b, i) => [b.name, i]))
@@ -83,7 +91,12 @@ export async function setupLabAction(lab: Lab, clusterFile: string, overrides: R
   await mkdir(stateDir, { recursive: true })
   await mkdir(toolCache, { recursive: true })
   return {
-    configPath, cluster: loaded.cluster, ageIdentity, stateDir, toolCache, catalogPath,
+    configPath,
+    cluster: loaded.cluster,
+    ageIdentity,
+    stateDir,
+    toolCache,
+    catalogPath,
     inputs: {
       config: configPath,
       'bmc-password': lab.boards[0]!.bmc.password ?? 'turing',
@@ -124,7 +137,13 @@ const repositorySecrets = new WeakMap<Lab, Map<string, string>>()
  * One job: the main step, then the post step (as `post-if: always()` does), sharing one GITHUB_STATE.
  * `onLog` receives the output as it comes (the demo streams it).
  */
-export async function runLabAction(lab: Lab, setup: LabActionSetup, inputs: Record<string, string>, onLog?: (chunk: string) => void, options: RunOptions = {}): Promise<ActionRun> {
+export async function runLabAction(
+  lab: Lab,
+  setup: LabActionSetup,
+  inputs: Record<string, string>,
+  onLog?: (chunk: string) => void,
+  options: RunOptions = {}
+): Promise<ActionRun> {
   // Every call is a new workflow run (its own run id and artifact names), as a push or a schedule is.
   lab.results.newRun()
   runs++
@@ -201,13 +220,27 @@ export async function runLabAction(lab: Lab, setup: LabActionSetup, inputs: Reco
  * age CLI). Returns file name → plaintext.
  */
 /** Latest artifact of that name (the latest run that uploaded one). */
-export async function decryptLabArtifact(lab: Lab, setup: LabActionSetup, name: string): Promise<Record<string, string>> {
+export async function decryptLabArtifact(
+  lab: Lab,
+  setup: LabActionSetup,
+  name: string
+): Promise<Record<string, string>> {
   const artifact = lab.results.artifacts().findLast((a) => a.name === name)
-  if (!artifact) throw new Error(`no artifact ${name}; have ${lab.results.artifacts().map((a) => a.name).join(', ') || 'none'}`)
+  if (!artifact)
+    throw new Error(
+      `no artifact ${name}; have ${
+        lab.results
+          .artifacts()
+          .map((a) => a.name)
+          .join(', ') || 'none'
+      }`
+    )
   const dir = await mkdtemp(join(lab.dir, 'download-'))
   await writeFile(join(dir, 'artifact.zip'), artifact.bytes)
   await writeFile(join(dir, 'key.txt'), setup.ageIdentity + '\n', { mode: 0o600 })
-  const files = execFileSync('unzip', ['-Z1', join(dir, 'artifact.zip')], { encoding: 'utf8' }).split('\n').filter(Boolean)
+  const files = execFileSync('unzip', ['-Z1', join(dir, 'artifact.zip')], { encoding: 'utf8' })
+    .split('\n')
+    .filter(Boolean)
   const out: Record<string, string> = {}
   for (const f of files) {
     const cipher = execFileSync('unzip', ['-p', join(dir, 'artifact.zip'), f])

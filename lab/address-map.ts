@@ -9,7 +9,9 @@ export const NODE_PORTS: Record<number, number> = { 22: 2222, 50000: 50000, 6443
 
 export class LabAddressMap implements AddressMap {
   private table: Record<string, string> = {}
-  constructor(readonly file: string) { this.flush() }
+  constructor(readonly file: string) {
+    this.flush()
+  }
 
   map(host: string, port: number): { host: string; port: number } {
     const to = this.table[`${host}:${port}`] ?? this.table[host]
@@ -21,7 +23,8 @@ export class LabAddressMap implements AddressMap {
   // A booted node claims a LAN address: its SSH, Talos and Kubernetes ports lead to its loopback address.
   setNode(lanIp: string, board: number, slot: number): void {
     this.clearTarget(`127.10.${board}.${slot}`)
-    for (const [from, to] of Object.entries(NODE_PORTS)) this.table[`${lanIp}:${from}`] = `127.10.${board}.${slot}:${to}`
+    for (const [from, to] of Object.entries(NODE_PORTS))
+      this.table[`${lanIp}:${from}`] = `127.10.${board}.${slot}:${to}`
     this.table[lanIp] = `127.10.${board}.${slot}`
     this.flush()
   }
@@ -41,10 +44,13 @@ export class LabAddressMap implements AddressMap {
     this.flush()
   }
 
-  entries(): Record<string, string> { return { ...this.table } }
+  entries(): Record<string, string> {
+    return { ...this.table }
+  }
 
   private clearTarget(prefix: string): void {
-    for (const [k, v] of Object.entries(this.table)) if (v === prefix || v.startsWith(`${prefix}:`)) delete this.table[k]
+    for (const [k, v] of Object.entries(this.table))
+      if (v === prefix || v.startsWith(`${prefix}:`)) delete this.table[k]
   }
 
   private flush(): void {

@@ -27,7 +27,11 @@ const HA = {
   cluster_timeout: 60
 }
 
-export async function lifecycleDemo(lab: Lab, mode: 'restore-drill' | 'destroy', show: (chunk: string) => void): Promise<number> {
+export async function lifecycleDemo(
+  lab: Lab,
+  mode: 'restore-drill' | 'destroy',
+  show: (chunk: string) => void
+): Promise<number> {
   const setup = await setupLabAction(lab, 'examples/k3s-cluster.yaml', HA)
   const step = async (what: string, inputs: Record<string, string>): Promise<ActionRun> => {
     console.log(`\n$ INPUT_COMMAND=${inputs.command} node dist/main/index.js   # ${what}\n`)
@@ -38,9 +42,13 @@ export async function lifecycleDemo(lab: Lab, mode: 'restore-drill' | 'destroy',
   }
   const kubectl = async (args: string[], stdin?: string): Promise<string> => {
     const path = join(lab.dir, 'kubeconfig')
-    writeFileSync(path, Object.values(await decryptLabArtifact(lab, setup, 'production-kubeconfig'))[0]!, { mode: 0o600 })
+    writeFileSync(path, Object.values(await decryptLabArtifact(lab, setup, 'production-kubeconfig'))[0]!, {
+      mode: 0o600
+    })
     console.log(`$ kubectl ${args.join(' ')}`)
-    const child = run(process.execPath, [KUBECTL_STANDIN, ...args, '--kubeconfig', path], { env: { ...process.env, ...lab.env() } })
+    const child = run(process.execPath, [KUBECTL_STANDIN, ...args, '--kubeconfig', path], {
+      env: { ...process.env, ...lab.env() }
+    })
     if (stdin !== undefined) child.child.stdin!.end(stdin)
     const { stdout } = await child
     console.log(stdout.trimEnd())
@@ -54,14 +62,24 @@ export async function lifecycleDemo(lab: Lab, mode: 'restore-drill' | 'destroy',
     console.log(`\nBMC power status after destroy: ${stdout}`)
     return /"node1":"0","node2":"0","node3":"0","node4":"0"/.test(stdout) ? 0 : 1
   }
-  await kubectl(['apply', '-f', '-'], 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: drill\n  namespace: default\ndata:\n  value: kept\n')
+  await kubectl(
+    ['apply', '-f', '-'],
+    'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: drill\n  namespace: default\ndata:\n  value: kept\n'
+  )
   const backup = await step('backup', { command: 'backup' })
-  console.log(`backup-artifact=${backup.outputs['backup-artifact']} backup-artifact-id=${backup.outputs['backup-artifact-id']}`)
+  console.log(
+    `backup-artifact=${backup.outputs['backup-artifact']} backup-artifact-id=${backup.outputs['backup-artifact-id']}`
+  )
   await kubectl(['delete', 'configmap', 'drill', '-n', 'default'])
   const artifact = lab.results.artifacts().findLast((a) => a.name === 'production-backup')!
   writeFileSync(join(lab.dir, 'artifact.zip'), artifact.bytes)
   await run('unzip', ['-o', '-q', join(lab.dir, 'artifact.zip'), '-d', lab.dir])
-  await step('restore the backup', { command: 'restore', backup: join(lab.dir, 'backup.tar.age'), 'backup-identity': setup.ageIdentity, confirm: setup.cluster.name })
+  await step('restore the backup', {
+    command: 'restore',
+    backup: join(lab.dir, 'backup.tar.age'),
+    'backup-identity': setup.ageIdentity,
+    confirm: setup.cluster.name
+  })
   const cm = await kubectl(['get', 'configmap', 'drill', '-n', 'default', '-o', 'json'])
   await kubectl(['get', 'nodes'])
   return JSON.parse(cm).data?.value === 'kept' ? 0 : 1

@@ -65,58 +65,84 @@ const text = (summary: string): string =>
     .replace(/<\/(tr|h2|h3|p|li|blockquote|summary)>/g, '\n')
     .replace(/<\/t[dh]>/g, ' | ')
     .replace(/<[^>]+>/g, '')
-    .replace(/&gt;/g, '>').replace(/&lt;/g, '<').replace(/&amp;/g, '&')
+    .replace(/&gt;/g, '>')
+    .replace(/&lt;/g, '<')
+    .replace(/&amp;/g, '&')
     .replace(/\n{2,}/g, '\n')
     .trim()
 
 const t0 = performance.now()
 const lab = await startLab({ bootDelayMs: 400, bmcPassword: 'lab-bmc-password' })
 let code = 1
-const lifecycle = args.includes('--restore-drill') ? 'restore-drill' : args.includes('--destroy') ? 'destroy' : undefined
-try { demo: {
-  console.log(`lab: BMC ${lab.boards[0]!.bmc.url} (emulated bmcd 2.3.x), nodes 127.10.0.1-4, mirror ${lab.mirror.url}`)
-  // --restore-drill / --destroy: lab/demo-lifecycle.ts instead of the deploy below.
-  if (lifecycle) {
-    code = await lifecycleDemo(lab, lifecycle, runnerView())
-    break demo
+const lifecycle = args.includes('--restore-drill')
+  ? 'restore-drill'
+  : args.includes('--destroy')
+    ? 'destroy'
+    : undefined
+try {
+  demo: {
+    console.log(
+      `lab: BMC ${lab.boards[0]!.bmc.url} (emulated bmcd 2.3.x), nodes 127.10.0.1-4, mirror ${lab.mirror.url}`
+    )
+    // --restore-drill / --destroy: lab/demo-lifecycle.ts instead of the deploy below.
+    if (lifecycle) {
+      code = await lifecycleDemo(lab, lifecycle, runnerView())
+      break demo
+    }
+    const setup = await setupLabAction(lab, join('examples', `${kind}-cluster.yaml`))
+    console.log(`lab: ${setup.configPath} is examples/${kind}-cluster.yaml with the lab BMC's certificate pinned\n`)
+    const runs = args.includes('--rerun') ? 2 : 1
+    for (let i = 1; i <= runs; i++) {
+      console.log(
+        `$ INPUT_COMMAND=deploy INPUT_CONFIG=examples/${kind}-cluster.yaml node dist/main/index.js   # run ${i}\n`
+      )
+      const run = await runLabAction(lab, setup, { command: 'deploy' }, runnerView())
+      console.log(`\n--- job summary (run ${i}) ---\n${text(run.summary)}\n`)
+      const diagrams = [...run.summary.matchAll(MERMAID)].map((m) => m[1]!)
+      console.log(
+        `--- Mermaid source in the job summary (run ${i}): ${diagrams.length} diagram(s), GitHub draws each ---`
+      )
+      for (const source of diagrams) console.log('```mermaid\n' + source + '```')
+      // The action wrote $GITHUB_STEP_SUMMARY inside the lab's temp dir, which goes with the lab: keep a copy.
+      const kept = join(tmpdir(), 'turingpi-cluster-demo')
+      mkdirSync(kept, { recursive: true })
+      const summaryFile = join(kept, `${kind}-run${i}-summary.md`)
+      writeFileSync(summaryFile, run.summary)
+      console.log(`job summary file (GITHUB_STEP_SUMMARY, Markdown with HTML): ${summaryFile}`)
+      console.log(
+        `  render its pictures: node scripts/render-summary-image.mjs ${summaryFile} summary.png   (needs chromium)\n`
+      )
+      code = run.code
+      console.log(`run ${i}: exit ${run.code} after ${(run.ms / 1000).toFixed(1)} s`)
+      if (code !== 0) break
+    }
+    if (code === 0) {
+      const name = `${setup.cluster.name}-kubeconfig`
+      const files = await decryptLabArtifact(lab, setup, name)
+      const kubeconfig = Object.values(files)[0] ?? ''
+      console.log(
+        `\nartifact ${name}: ${Object.keys(files).join(', ')} decrypted with \`age -d -i key.txt\` (${kubeconfig.length} bytes of kubeconfig, not shown)`
+      )
+      const path = join(lab.dir, 'kubeconfig')
+      writeFileSync(path, kubeconfig, { mode: 0o600 })
+      console.log(
+        `$ kubectl --kubeconfig kubeconfig get nodes   # the lab's kubectl stand-in, through the address map\n`
+      )
+      // Asynchronously: the lab's Kubernetes API answers from this very process.
+      const { stdout } = await promisify(execFile)(
+        process.execPath,
+        [KUBECTL_STANDIN, 'get', 'nodes', '--kubeconfig', path],
+        { encoding: 'utf8', env: { ...process.env, ...lab.env() } }
+      )
+      console.log(stdout)
+    }
   }
-  const setup = await setupLabAction(lab, join('examples', `${kind}-cluster.yaml`))
-  console.log(`lab: ${setup.configPath} is examples/${kind}-cluster.yaml with the lab BMC's certificate pinned\n`)
-  const runs = args.includes('--rerun') ? 2 : 1
-  for (let i = 1; i <= runs; i++) {
-    console.log(`$ INPUT_COMMAND=deploy INPUT_CONFIG=examples/${kind}-cluster.yaml node dist/main/index.js   # run ${i}\n`)
-    const run = await runLabAction(lab, setup, { command: 'deploy' }, runnerView())
-    console.log(`\n--- job summary (run ${i}) ---\n${text(run.summary)}\n`)
-    const diagrams = [...run.summary.matchAll(MERMAID)].map((m) => m[1]!)
-    console.log(`--- Mermaid source in the job summary (run ${i}): ${diagrams.length} diagram(s), GitHub draws each ---`)
-    for (const source of diagrams) console.log('```mermaid\n' + source + '```')
-    // The action wrote $GITHUB_STEP_SUMMARY inside the lab's temp dir, which goes with the lab: keep a copy.
-    const kept = join(tmpdir(), 'turingpi-cluster-demo')
-    mkdirSync(kept, { recursive: true })
-    const summaryFile = join(kept, `${kind}-run${i}-summary.md`)
-    writeFileSync(summaryFile, run.summary)
-    console.log(`job summary file (GITHUB_STEP_SUMMARY, Markdown with HTML): ${summaryFile}`)
-    console.log(`  render its pictures: node scripts/render-summary-image.mjs ${summaryFile} summary.png   (needs chromium)\n`)
-    code = run.code
-    console.log(`run ${i}: exit ${run.code} after ${(run.ms / 1000).toFixed(1)} s`)
-    if (code !== 0) break
-  }
-  if (code === 0) {
-    const name = `${setup.cluster.name}-kubeconfig`
-    const files = await decryptLabArtifact(lab, setup, name)
-    const kubeconfig = Object.values(files)[0] ?? ''
-    console.log(`\nartifact ${name}: ${Object.keys(files).join(', ')} decrypted with \`age -d -i key.txt\` (${kubeconfig.length} bytes of kubeconfig, not shown)`)
-    const path = join(lab.dir, 'kubeconfig')
-    writeFileSync(path, kubeconfig, { mode: 0o600 })
-    console.log(`$ kubectl --kubeconfig kubeconfig get nodes   # the lab's kubectl stand-in, through the address map\n`)
-    // Asynchronously: the lab's Kubernetes API answers from this very process.
-    const { stdout } = await promisify(execFile)(process.execPath, [KUBECTL_STANDIN, 'get', 'nodes', '--kubeconfig', path], { encoding: 'utf8', env: { ...process.env, ...lab.env() } })
-    console.log(stdout)
-  }
-} } catch (error) {
+} catch (error) {
   console.error(`demo: ${(error as Error).message}`)
 } finally {
   await lab.stop()
 }
-console.log(`\n=== demo: ${lifecycle ? `${lifecycle} of examples/k3s-cluster.yaml made HA` : `deploy of examples/${kind}-cluster.yaml`} ${code === 0 ? 'succeeded' : `FAILED (exit ${code})`} on the simulated board; ${((performance.now() - t0) / 1000).toFixed(1)} s including lab start and teardown`)
+console.log(
+  `\n=== demo: ${lifecycle ? `${lifecycle} of examples/k3s-cluster.yaml made HA` : `deploy of examples/${kind}-cluster.yaml`} ${code === 0 ? 'succeeded' : `FAILED (exit ${code})`} on the simulated board; ${((performance.now() - t0) / 1000).toFixed(1)} s including lab start and teardown`
+)
 process.exit(code)

@@ -42,7 +42,11 @@ export function fleetClusterYaml(name: string, i: number, extra = ''): string {
  * Writes the fleet's cluster files into `<root>/clusters/`, each prepared for the lab (BMC certificate
  * pinned, endpoint mapped to its lab board, DHCP reservations there, mirror seeded).
  */
-export async function setupLabFleet(lab: Lab, root: string, clusters: { name: string; board: number }[]): Promise<FleetMember[]> {
+export async function setupLabFleet(
+  lab: Lab,
+  root: string,
+  clusters: { name: string; board: number }[]
+): Promise<FleetMember[]> {
   await mkdir(join(root, 'clusters'), { recursive: true })
   const members: FleetMember[] = []
   for (const [i, { name, board }] of clusters.entries()) {
@@ -52,14 +56,31 @@ export async function setupLabFleet(lab: Lab, root: string, clusters: { name: st
     // One repository, one set of secrets: every cluster gets the first one's SSH key and age recipient.
     const first = members[0]?.setup
     const setup = first
-      ? { ...own, ageIdentity: first.ageIdentity, inputs: { ...own.inputs, 'ssh-private-key': first.inputs['ssh-private-key']!, 'artifact-recipients': first.inputs['artifact-recipients']! } }
+      ? {
+          ...own,
+          ageIdentity: first.ageIdentity,
+          inputs: {
+            ...own.inputs,
+            'ssh-private-key': first.inputs['ssh-private-key']!,
+            'artifact-recipients': first.inputs['artifact-recipients']!
+          }
+        }
       : own
     if (!lab.boards[board]) throw new Error(`the lab has no board ${board}; start it with boards: ${board + 1}`)
     lab.mapBmc(setup.cluster.boardList[0]!.bmc.endpoint, board)
     for (const n of setup.cluster.nodes) lab.reserve(board, n.slot, n.ip)
     const config = `clusters/${name}.yaml`
     await copyFile(setup.configPath, join(root, config))
-    members.push({ name, board, setup: { ...setup, configPath: join(root, config), inputs: { ...setup.inputs, config, 'working-directory': root } }, config })
+    members.push({
+      name,
+      board,
+      setup: {
+        ...setup,
+        configPath: join(root, config),
+        inputs: { ...setup.inputs, config, 'working-directory': root }
+      },
+      config
+    })
   }
   return members
 }

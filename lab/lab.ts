@@ -13,8 +13,23 @@ import { startTalosctlServer } from './talos/lib/index.mjs'
 import { startBmc as startBmcEmulator } from './bmc/index.js'
 import { startK3sKube } from './k3s/kube-bridge.js'
 
-export interface BmcHandle extends BmcLike { host?: string; port?: number; url?: string; password?: string; fingerprint?: string; stop?(): Promise<void>; close?(): Promise<void> }
-export type StartBmc = (options: { board: number; host: string; port: number; dir: string; writeBytesPerSec?: number; password?: string }) => Promise<BmcHandle>
+export interface BmcHandle extends BmcLike {
+  host?: string
+  port?: number
+  url?: string
+  password?: string
+  fingerprint?: string
+  stop?(): Promise<void>
+  close?(): Promise<void>
+}
+export type StartBmc = (options: {
+  board: number
+  host: string
+  port: number
+  dir: string
+  writeBytesPerSec?: number
+  password?: string
+}) => Promise<BmcHandle>
 
 export interface LabOptions {
   boards?: number
@@ -26,7 +41,11 @@ export interface LabOptions {
   startBmc?: StartBmc // default: startBmc of lab/bmc
 }
 
-export interface LabBoard { index: number; bmc: BmcHandle; nodes: SimNode[] }
+export interface LabBoard {
+  index: number
+  bmc: BmcHandle
+  nodes: SimNode[]
+}
 
 export interface Lab {
   dir: string
@@ -57,7 +76,8 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
   const share = join(dir, 'share')
   await mkdir(join(share, 'k3s'), { recursive: true })
   const dhcp = [...(options.dhcp ?? [])]
-  const reservation = (board: number, slot: number): string | undefined => dhcp.find((r) => r.board === board && r.slot === slot)?.ip
+  const reservation = (board: number, slot: number): string | undefined =>
+    dhcp.find((r) => r.board === board && r.slot === slot)?.ip
   const stopAll = async (): Promise<void> => {
     for (const b of boards) await Promise.all(b.nodes.map((n) => n.close()))
     for (const b of boards) await (b.bmc.stop ?? b.bmc.close)?.call(b.bmc)
@@ -72,12 +92,30 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     for (let b = 0; b < (options.boards ?? 1); b++) {
       const bdir = join(dir, `board${b}`)
       await mkdir(bdir, { recursive: true })
-      const bmc = await startBmc({ board: b, host: `127.20.${b}.1`, port: 0, dir: bdir, writeBytesPerSec: options.writeBytesPerSec, password: options.bmcPassword })
+      const bmc = await startBmc({
+        board: b,
+        host: `127.20.${b}.1`,
+        port: 0,
+        dir: bdir,
+        writeBytesPerSec: options.writeBytesPerSec,
+        password: options.bmcPassword
+      })
       const board: LabBoard = { index: b, bmc, nodes: [] }
       boards.push(board)
       for (let s = 1; s <= 4; s++) {
         // The reservation is read at each boot, so one made after the lab started (lab.reserve) applies.
-        board.nodes.push(new SimNode({ bmc, board: b, slot: s, stateDir: join(bdir, `node${s}`), bootDelayMs: options.bootDelayMs, onAddress, share, dhcpIp: () => reservation(b, s) }))
+        board.nodes.push(
+          new SimNode({
+            bmc,
+            board: b,
+            slot: s,
+            stateDir: join(bdir, `node${s}`),
+            bootDelayMs: options.bootDelayMs,
+            onAddress,
+            share,
+            dhcpIp: () => reservation(b, s)
+          })
+        )
       }
     }
   } catch (e) {
@@ -89,15 +127,22 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
   // The Image Factory and talosctl release assets are answered by lab/talos routes on the mirror.
   const { factory } = registerTalosLab({ mirror, dir: join(dir, 'talos') })
   // K3s clusters get the lab Kubernetes API on their first server once it runs (lab/k3s/kube-bridge).
-  const nodeWith = (ip: string): SimNode | undefined => boards.flatMap((b) => b.nodes).find((n) => n.lanIp === ip && n.state === 'up')
+  const nodeWith = (ip: string): SimNode | undefined =>
+    boards.flatMap((b) => b.nodes).find((n) => n.lanIp === ip && n.state === 'up')
   const k3sKube = await startK3sKube({ labDir: share, hostFor: (ip) => nodeWith(ip)?.host })
   // talosctl calls run in this process (lab/talos/lib/serve.mjs): a node process per call cost more CPU than the nodes.
   const talosctl = await startTalosctlServer()
   return {
-    dir, boards, net, mirror, factory, results,
+    dir,
+    boards,
+    net,
+    mirror,
+    factory,
+    results,
     node: (b, s) => {
       const n = boards[b]?.nodes[s - 1]
-      if (!n) throw new Error(`lab has no node at board ${b} slot ${s}, expected board 0..${boards.length - 1}, slot 1..4`)
+      if (!n)
+        throw new Error(`lab has no node at board ${b} slot ${s}, expected board 0..${boards.length - 1}, slot 1..4`)
       return n
     },
     reserve: (board, slot, ip) => {
@@ -117,7 +162,7 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
       TPI_ADDRESS_MAP: net.file,
       TPI_LAB_TALOSCTL: talosctl.address,
       ...mirror.env(),
-      ...results.env(),
+      ...results.env()
     }),
     stop: async () => {
       await k3sKube.stop()
@@ -126,6 +171,6 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
       await mirror.stop()
       await results.stop()
       if (ownsDir) await rm(dir, { recursive: true, force: true })
-    },
+    }
   }
 }

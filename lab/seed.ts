@@ -17,7 +17,17 @@ import { MODELS, modelArtifact, rkllamaSource, rkllmRuntime, rknnRuntime } from 
 import type { Cluster } from '../src/core/config/model.js'
 import type { DigestCatalog } from '../src/adapters/downloads/types.js'
 import { buildSchematic, marshalSchematic, schematicId } from '../src/core/kinds/talos/schematic.js'
-import { helm, imageByUrl, k3sAirgap, k3sBinary, k3sInstallScript, kubectl, talosImage, talosctl, type Arch } from '../src/core/tools/catalog.js'
+import {
+  helm,
+  imageByUrl,
+  k3sAirgap,
+  k3sBinary,
+  k3sInstallScript,
+  kubectl,
+  talosImage,
+  talosctl,
+  type Arch
+} from '../src/core/tools/catalog.js'
 import { buildArmbianImage } from './images/index.js'
 import { INSTALL_STANDIN, k3sStandinBinary } from './k3s/binary.js'
 import { helmStandinTarball, kubectlStandinBinary } from './kube/binaries.js'
@@ -31,7 +41,9 @@ const runnerArch = (): Arch => (process.arch === 'arm64' ? 'arm64' : 'x64')
 
 /** `<hex>  <name>` lines, as sha256sum writes them. */
 const sums = (files: Record<string, Buffer | string>): string =>
-  Object.entries(files).map(([name, body]) => `${sha(body)}  ${name}\n`).join('')
+  Object.entries(files)
+    .map(([name, body]) => `${sha(body)}  ${name}\n`)
+    .join('')
 
 const rkllamaTarballs = new Map<string, Promise<Buffer>>()
 
@@ -51,7 +63,10 @@ async function buildRkllamaTarball(version: string): Promise<Buffer> {
   try {
     // One top folder, as GitHub's archive endpoint serves a tag.
     await mkdir(join(dir, `rkllama-${version}`))
-    await writeFile(join(dir, `rkllama-${version}`, 'setup.py'), '# rkllama lab source (the lab installs its stand-in)\n')
+    await writeFile(
+      join(dir, `rkllama-${version}`, 'setup.py'),
+      '# rkllama lab source (the lab installs its stand-in)\n'
+    )
     execFileSync('tar', ['-czf', join(dir, 'src.tar.gz'), '-C', dir, `rkllama-${version}`])
     return await readFile(join(dir, 'src.tar.gz'))
   } finally {
@@ -62,7 +77,13 @@ async function buildRkllamaTarball(version: string): Promise<Buffer> {
 const LAB = 'lab-built bytes (lab/seed.ts)'
 
 /** Stores `body` at the upstream URL of `request` and records its digest in the lab catalog. */
-async function put(mirror: Mirror, catalog: DigestCatalog, upstream: string, body: Buffer | string, mode?: number): Promise<void> {
+async function put(
+  mirror: Mirror,
+  catalog: DigestCatalog,
+  upstream: string,
+  body: Buffer | string,
+  mode?: number
+): Promise<void> {
   await mirror.addFile(upstream, body, mode === undefined ? {} : { mode })
   catalog[upstream] = { sha256: sha(body), source: LAB }
 }
@@ -80,7 +101,11 @@ async function seedKubeTools(mirror: Mirror, catalog: DigestCatalog): Promise<vo
   await mirror.addFile(h.checksum!.sumsUrl!, sums({ [h.fileName]: hBody }))
 }
 
-async function seedK3s(mirror: Mirror, catalog: DigestCatalog, cluster: Extract<Cluster, { kind: 'k3s' }>): Promise<void> {
+async function seedK3s(
+  mirror: Mirror,
+  catalog: DigestCatalog,
+  cluster: Extract<Cluster, { kind: 'k3s' }>
+): Promise<void> {
   const image = await buildArmbianImage()
   if (cluster.armbian_image.url) {
     await mirror.addFile(cluster.armbian_image.url, { path: image.path })
@@ -97,8 +122,15 @@ async function seedK3s(mirror: Mirror, catalog: DigestCatalog, cluster: Extract<
   await mirror.addFile(bin.checksum!.sumsUrl!, sums({ [bin.fileName]: binBody, [airgap.fileName]: airgapBody }))
   await put(mirror, catalog, k3sInstallScript(version).upstream, await readFile(INSTALL_STANDIN), 0o755)
   const npu = cluster.npu
-  if (npu?.install_rknn) await put(mirror, catalog, rknnRuntime(npu.rknn_version).upstream, `librknnrt ${npu.rknn_version} (lab bytes)\n`)
-  if (npu?.install_rkllm) await put(mirror, catalog, rkllmRuntime(npu.rkllm_version).upstream, `librkllmrt ${npu.rkllm_version} (lab bytes)\n`)
+  if (npu?.install_rknn)
+    await put(mirror, catalog, rknnRuntime(npu.rknn_version).upstream, `librknnrt ${npu.rknn_version} (lab bytes)\n`)
+  if (npu?.install_rkllm)
+    await put(
+      mirror,
+      catalog,
+      rkllmRuntime(npu.rkllm_version).upstream,
+      `librkllmrt ${npu.rkllm_version} (lab bytes)\n`
+    )
   if (npu?.deploy_rkllama) {
     const src = rkllamaSource()
     await put(mirror, catalog, src.upstream, await rkllamaTarball(src.version))
@@ -111,7 +143,12 @@ async function seedK3s(mirror: Mirror, catalog: DigestCatalog, cluster: Extract<
 export function talosctlCatalog(version: string): DigestCatalog {
   const out: DigestCatalog = {}
   for (const arch of ['x64', 'arm64'] as const)
-    out[talosctl(version, arch).upstream] = { sha256: sha(talosctlStandinBinary(version.startsWith('v') ? version : `v${version}`, arch === 'x64' ? 'amd64' : 'arm64')), source: LAB }
+    out[talosctl(version, arch).upstream] = {
+      sha256: sha(
+        talosctlStandinBinary(version.startsWith('v') ? version : `v${version}`, arch === 'x64' ? 'amd64' : 'arm64')
+      ),
+      source: LAB
+    }
   return out
 }
 
@@ -119,7 +156,10 @@ export function talosctlCatalog(version: string): DigestCatalog {
  * The factory image of the cluster's own schematic, built now by the lab factory (it would be on the
  * first download anyway) so its digest can be in the lab catalog.
  */
-export async function factoryImageCatalog(factory: LabFactory, cluster: Extract<Cluster, { kind: 'talos' }>): Promise<DigestCatalog> {
+export async function factoryImageCatalog(
+  factory: LabFactory,
+  cluster: Extract<Cluster, { kind: 'talos' }>
+): Promise<DigestCatalog> {
   const id = schematicId(marshalSchematic(buildSchematic(cluster).schematic))
   const path = await factory.image(id, cluster.talos_version)
   return { [talosImage(id, cluster.talos_version).upstream]: { sha256: await sha256File(path), source: LAB } }
@@ -129,13 +169,18 @@ export async function factoryImageCatalog(factory: LabFactory, cluster: Extract<
  * Puts what a deploy of `cluster` downloads on the mirror (Talos images and talosctl are routes) and
  * returns the lab catalog: the digest of every lab-built byte the action will fetch.
  */
-export async function seedMirror(mirror: Mirror, cluster: Cluster, options: { factory?: LabFactory } = {}): Promise<DigestCatalog> {
+export async function seedMirror(
+  mirror: Mirror,
+  cluster: Cluster,
+  options: { factory?: LabFactory } = {}
+): Promise<DigestCatalog> {
   const catalog: DigestCatalog = {}
   await seedKubeTools(mirror, catalog)
   if (cluster.kind === 'k3s') await seedK3s(mirror, catalog, cluster)
   else {
     Object.assign(catalog, talosctlCatalog(cluster.talos_version))
-    if (cluster.image_source === 'factory' && options.factory) Object.assign(catalog, await factoryImageCatalog(options.factory, cluster))
+    if (cluster.image_source === 'factory' && options.factory)
+      Object.assign(catalog, await factoryImageCatalog(options.factory, cluster))
   }
   return catalog
 }

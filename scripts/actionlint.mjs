@@ -23,7 +23,8 @@ export async function lintFolder(folder) {
   for (const file of files) {
     const path = join(folder, file)
     const results = await runLint(await readFile(path, 'utf8'), path)
-    for (const finding of results) if (finding.message && !isExpectedFinding(finding)) findings.push({ file: path, ...finding })
+    for (const finding of results)
+      if (finding.message && !isExpectedFinding(finding)) findings.push({ file: path, ...finding })
   }
   return { files, findings }
 }
@@ -37,7 +38,8 @@ async function main() {
       console.error(`${folder}: no workflow files (*.yml) found`)
       failed = true
     }
-    for (const f of findings) console.log(`${relative(process.cwd(), f.file)}:${f.line}:${f.column}: ${f.message} [${f.kind}]`)
+    for (const f of findings)
+      console.log(`${relative(process.cwd(), f.file)}:${f.line}:${f.column}: ${f.message} [${f.kind}]`)
     if (findings.length) failed = true
     else if (files.length) console.log(`${folder}: ${files.length} workflow(s) clean`)
   }

@@ -13,7 +13,8 @@ export function generateSchema(): string {
     $schema: 'https://json-schema.org/draft/2020-12/schema',
     $id: 'https://github.com/org/turingpi-cluster-action/blob/v1/schema/cluster.schema.json',
     title: 'Turing Pi cluster file (turingpi-cluster-action)',
-    description: 'A K3s-on-Armbian (kind: k3s) or Talos (kind: talos) cluster on Turing Pi 2.5 boards. Generated from src/core/config/model.ts; do not edit.',
+    description:
+      'A K3s-on-Armbian (kind: k3s) or Talos (kind: talos) cluster on Turing Pi 2.5 boards. Generated from src/core/config/model.ts; do not edit.',
     ...body
   }
   return JSON.stringify(schema, null, 2) + '\n'

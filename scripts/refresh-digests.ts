@@ -33,7 +33,10 @@ async function entryFor(a: ArtifactRequest, today: string): Promise<{ sha256: st
   let source = `sha256 of ${a.upstream} as downloaded on ${today}`
   if (a.checksum?.sumsUrl) {
     const published = findChecksum(await getText(a.checksum.sumsUrl), a.checksum.sumsEntry)
-    if (published !== sha256) throw new Error(`${a.upstream}: downloaded sha256 ${sha256}, but ${a.checksum.sumsUrl} publishes ${published ?? 'no entry'}`)
+    if (published !== sha256)
+      throw new Error(
+        `${a.upstream}: downloaded sha256 ${sha256}, but ${a.checksum.sumsUrl} publishes ${published ?? 'no entry'}`
+      )
     source += `; equals ${a.checksum.sumsUrl}`
   }
   return { sha256, source }
@@ -57,7 +60,12 @@ async function main(): Promise<void> {
     } catch (error) {
       failed.push(`${a.upstream}: ${(error as Error).message}`)
       const old = CATALOG[a.upstream]
-      lines.push(line(a.upstream, old ?? { source: `not available offline when this catalog was written (${(error as Error).message})` }))
+      lines.push(
+        line(
+          a.upstream,
+          old ?? { source: `not available offline when this catalog was written (${(error as Error).message})` }
+        )
+      )
     }
   }
   const text = await readFile(FILE, 'utf8')

@@ -56,9 +56,20 @@ const page = (body, width) => `<!doctype html><html><head><meta charset="utf-8">
 const dir = mkdtempSync(join(tmpdir(), 'render-summary-'))
 try {
   const body = pictures(readFileSync(input, 'utf8'))
-  const flags = ['--headless', '--no-sandbox', '--disable-gpu', '--hide-scrollbars', '--allow-file-access-from-files', '--virtual-time-budget=15000']
+  const flags = [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--hide-scrollbars',
+    '--allow-file-access-from-files',
+    '--virtual-time-budget=15000'
+  ]
   writeFileSync(join(dir, 'measure.html'), page(body, width))
-  const { stdout } = await run(chromium, [...flags, `--window-size=${width},2000`, '--dump-dom', `file://${join(dir, 'measure.html')}`], { maxBuffer: 64 << 20 })
+  const { stdout } = await run(
+    chromium,
+    [...flags, `--window-size=${width},2000`, '--dump-dom', `file://${join(dir, 'measure.html')}`],
+    { maxBuffer: 64 << 20 }
+  )
   const title = /<title>([^<]*)<\/title>/.exec(stdout)?.[1] ?? ''
   if (!title.startsWith('size=')) throw new Error(`mermaid did not render: ${title || 'no result'}`)
   // A flowchart keeps its natural size (labels stay legible); the page grows to hold it.
@@ -66,9 +77,18 @@ try {
   const final = Math.max(width, w)
   writeFileSync(join(dir, 'shot.html'), page(body, final))
   // The timeline stretches to the new width: measure its height again in the shot's own page.
-  const again = await run(chromium, [...flags, `--window-size=${final},2000`, '--dump-dom', `file://${join(dir, 'shot.html')}`], { maxBuffer: 64 << 20 })
+  const again = await run(
+    chromium,
+    [...flags, `--window-size=${final},2000`, '--dump-dom', `file://${join(dir, 'shot.html')}`],
+    { maxBuffer: 64 << 20 }
+  )
   const height = Number(/<title>size=\d+x(\d+)<\/title>/.exec(again.stdout)?.[1] ?? h)
-  await run(chromium, [...flags, `--window-size=${final},${height}`, `--screenshot=${resolve(output)}`, `file://${join(dir, 'shot.html')}`])
+  await run(chromium, [
+    ...flags,
+    `--window-size=${final},${height}`,
+    `--screenshot=${resolve(output)}`,
+    `file://${join(dir, 'shot.html')}`
+  ])
   console.log(`${output}: ${final}x${height}`)
 } finally {
   rmSync(dir, { recursive: true, force: true })

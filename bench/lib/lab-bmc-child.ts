@@ -24,7 +24,11 @@ export interface LabBmcChild {
 const here = new URL('.', import.meta.url).pathname
 
 export async function startLabBmcChild(options: BmcEmulatorOptions): Promise<LabBmcChild> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'lab-bmc-process.ts'), JSON.stringify(options)], { stdio: ['pipe', 'pipe', 'inherit'] })
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(here, 'lab-bmc-process.ts'), JSON.stringify(options)],
+    { stdio: ['pipe', 'pipe', 'inherit'] }
+  )
   const line = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout }).once('line', resolve)
     child.once('exit', (code) => reject(new Error(`lab BMC process exited with ${code} before it listened`)))
@@ -34,8 +38,14 @@ export async function startLabBmcChild(options: BmcEmulatorOptions): Promise<Lab
   const curlPin = `sha256//${createHash('sha256').update(spki).digest('base64')}`
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
   return {
-    url: info.url, host: info.host, port: info.port, fingerprint: info.fingerprint, username: info.username, password: info.password,
-    curlPin, pid: child.pid as number,
+    url: info.url,
+    host: info.host,
+    port: info.port,
+    fingerprint: info.fingerprint,
+    username: info.username,
+    password: info.password,
+    curlPin,
+    pid: child.pid as number,
     stop: async () => {
       child.kill('SIGTERM')
       await exited
@@ -46,15 +56,24 @@ export async function startLabBmcChild(options: BmcEmulatorOptions): Promise<Lab
 /** A session token for a tool that is not our client (curl): POST /api/bmc/authenticate. */
 export function loginToken(bmc: Pick<LabBmcChild, 'url' | 'username' | 'password'>): Promise<string> {
   return new Promise((resolve, reject) => {
-    const req = request(`${bmc.url}/api/bmc/authenticate`, { method: 'POST', rejectUnauthorized: false, agent: false }, (res) => {
-      const chunks: Buffer[] = []
-      res.on('data', (c: Buffer) => chunks.push(c))
-      res.on('end', () => {
-        const token = res.headers['x-auth-token']
-        if (res.statusCode === 200 && typeof token === 'string') resolve(token)
-        else reject(new Error(`login to the lab BMC answered ${res.statusCode}: ${Buffer.concat(chunks).toString().slice(0, 200)}`))
-      })
-    })
+    const req = request(
+      `${bmc.url}/api/bmc/authenticate`,
+      { method: 'POST', rejectUnauthorized: false, agent: false },
+      (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (c: Buffer) => chunks.push(c))
+        res.on('end', () => {
+          const token = res.headers['x-auth-token']
+          if (res.statusCode === 200 && typeof token === 'string') resolve(token)
+          else
+            reject(
+              new Error(
+                `login to the lab BMC answered ${res.statusCode}: ${Buffer.concat(chunks).toString().slice(0, 200)}`
+              )
+            )
+        })
+      }
+    )
     req.on('error', reject)
     req.end(JSON.stringify({ username: bmc.username, password: bmc.password }))
   })

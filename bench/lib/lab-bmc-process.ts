@@ -6,7 +6,15 @@ import { startBmc, type BmcEmulatorOptions } from '../../lab/bmc/index.js'
 const options = JSON.parse(process.argv[2] ?? '{}') as BmcEmulatorOptions
 const bmc = await startBmc(options)
 process.stdout.write(
-  JSON.stringify({ url: bmc.url, host: bmc.host, port: bmc.port, fingerprint: bmc.fingerprint, certPem: bmc.certPem, username: bmc.username, password: bmc.password }) + '\n'
+  JSON.stringify({
+    url: bmc.url,
+    host: bmc.host,
+    port: bmc.port,
+    fingerprint: bmc.fingerprint,
+    certPem: bmc.certPem,
+    username: bmc.username,
+    password: bmc.password
+  }) + '\n'
 )
 let stopping = false
 const stop = async (): Promise<void> => {

@@ -13,7 +13,11 @@ export interface AuthOptions {
   loopbackExempt: boolean
 }
 
-export interface AuthReply { status: number; headers: Record<string, string>; body: string }
+export interface AuthReply {
+  status: number
+  headers: Record<string, string>
+  body: string
+}
 
 // Rust's Debug form of a Duration ("60s", "1.5s"), which bmcd puts into its messages.
 export function rustDuration(ms: number): string {
@@ -26,7 +30,11 @@ function newToken(): string {
   return [...randomBytes(64)].map((b) => ALNUM[b % ALNUM.length]).join('')
 }
 
-const plain = (status: number, body: string, headers: Record<string, string> = {}): AuthReply => ({ status, headers, body })
+const plain = (status: number, body: string, headers: Record<string, string> = {}): AuthReply => ({
+  status,
+  headers,
+  body
+})
 
 export class AuthService {
   private readonly tokens = new Map<string, number>() // token → last successful use (ms)
@@ -34,10 +42,14 @@ export class AuthService {
 
   constructor(private readonly o: AuthOptions) {}
 
-  get liveTokens(): number { return this.tokens.size }
+  get liveTokens(): number {
+    return this.tokens.size
+  }
 
   /** Every token is gone, as after reload, reboot or a restart. */
-  wipe(): void { this.tokens.clear() }
+  wipe(): void {
+    this.tokens.clear()
+  }
 
   /** A restart: tokens and bans live in memory only (§8.19). */
   restart(): void {
@@ -58,7 +70,9 @@ export class AuthService {
 
   private banned(ip: string): AuthReply | undefined {
     const left = this.banRemaining(ip)
-    return left > 0 ? plain(403, `Exceeded allowed authentication attempts. Access blocked for ${rustDuration(left)}`) : undefined
+    return left > 0
+      ? plain(403, `Exceeded allowed authentication attempts. Access blocked for ${rustDuration(left)}`)
+      : undefined
   }
 
   /** Counts a failure; the failure that starts a ban is already answered with the ban text (§8.13). */
@@ -73,7 +87,9 @@ export class AuthService {
     return this.banned(ip) ?? reply
   }
 
-  private succeed(ip: string): void { this.bans.delete(ip) }
+  private succeed(ip: string): void {
+    this.bans.delete(ip)
+  }
 
   private credentialsOk(username: unknown, password: unknown): boolean {
     return username === this.o.username && password === this.o.password
@@ -87,7 +103,8 @@ export class AuthService {
     let creds: { username?: unknown; password?: unknown }
     try {
       const parsed: unknown = JSON.parse(body)
-      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('invalid type: expected struct Credentials')
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+        throw new Error('invalid type: expected struct Credentials')
       creds = parsed as typeof creds
       if (typeof creds.username !== 'string') throw new Error('missing field `username`')
       if (typeof creds.password !== 'string') throw new Error('missing field `password`')
@@ -108,14 +125,17 @@ export class AuthService {
   }
 
   /** The loopback exemption applies to this peer. */
-  exempt(ip: string): boolean { return this.o.loopbackExempt && this.isLoopback(ip) }
+  exempt(ip: string): boolean {
+    return this.o.loopbackExempt && this.isLoopback(ip)
+  }
 
   /** undefined = authorised; otherwise the reply to send. */
   check(ip: string, authorization: string | undefined): AuthReply | undefined {
     if (this.o.loopbackExempt && this.isLoopback(ip)) return undefined
     const ban = this.banned(ip)
     if (ban) return ban
-    if (!authorization) return plain(401, 'no authorization header provided', { 'WWW-Authenticate': `Basic realm="${REALM}"` })
+    if (!authorization)
+      return plain(401, 'no authorization header provided', { 'WWW-Authenticate': `Basic realm="${REALM}"` })
     const space = authorization.indexOf(' ')
     const scheme = space < 0 ? authorization : authorization.slice(0, space)
     const value = space < 0 ? '' : authorization.slice(space + 1).trim()
@@ -134,7 +154,9 @@ export class AuthService {
 
   private checkBearer(ip: string, token: string): AuthReply | undefined {
     const bearer = (msg: string): AuthReply =>
-      plain(401, msg, { 'WWW-Authenticate': `Bearer realm="${REALM}" error="invalid_token" error_description="${msg}"` })
+      plain(401, msg, {
+        'WWW-Authenticate': `Bearer realm="${REALM}" error="invalid_token" error_description="${msg}"`
+      })
     const last = this.tokens.get(token)
     if (last === undefined) return this.fail(ip, bearer(`token ${token} is not registered`))
     const age = Date.now() - last

@@ -5,9 +5,17 @@ import type { PowerEventInfo } from './types.js'
 
 export const SLOTS = [1, 2, 3, 4] as const
 
-export interface NodeInfoEntry { name: string | null; module_name: string | null; uart_baud: number | null }
+export interface NodeInfoEntry {
+  name: string | null
+  module_name: string | null
+  uart_baud: number | null
+}
 
-export interface UsbConfig { mode: 'Host' | 'Device' | 'Flash'; slot: number; route: 'Bmc' | 'AlternativePort' }
+export interface UsbConfig {
+  mode: 'Host' | 'Device' | 'Flash'
+  slot: number
+  route: 'Bmc' | 'AlternativePort'
+}
 
 export class Board {
   private readonly stored = new Map<number, boolean>()
@@ -28,8 +36,12 @@ export class Board {
     }
   }
 
-  isStored(slot: number): boolean { return this.stored.get(slot) ?? false }
-  isOn(slot: number): boolean { return this.physical.get(slot) ?? false }
+  isStored(slot: number): boolean {
+    return this.stored.get(slot) ?? false
+  }
+  isOn(slot: number): boolean {
+    return this.physical.get(slot) ?? false
+  }
 
   /** Seconds since the rail came up; null while off. */
   powerOnTime(slot: number): number | null {

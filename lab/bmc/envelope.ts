@@ -4,12 +4,22 @@ import type { ServerResponse } from 'node:http'
 
 /** An error the legacy handler turns into an enveloped 400/500/501. */
 export class LegacyError extends Error {
-  constructor(readonly status: 400 | 500 | 501, message: string) { super(message) }
+  constructor(
+    readonly status: 400 | 500 | 501,
+    message: string
+  ) {
+    super(message)
+  }
 }
 
 /** A flash-family error: actix's default ResponseError, 500 text/plain with the bare message. */
 export class PlainError extends Error {
-  constructor(message: string, readonly status = 500) { super(message) }
+  constructor(
+    message: string,
+    readonly status = 500
+  ) {
+    super(message)
+  }
 }
 
 export function envelope(result: unknown, key: 'result' | 'uart' = 'result'): string {
@@ -21,8 +31,17 @@ export function sendJson(res: ServerResponse, status: number, body: string): voi
   res.end(body)
 }
 
-export function sendPlain(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body), ...headers })
+export function sendPlain(
+  res: ServerResponse,
+  status: number,
+  body: string,
+  headers: Record<string, string> = {}
+): void {
+  res.writeHead(status, {
+    'Content-Type': 'text/plain; charset=utf-8',
+    'Content-Length': Buffer.byteLength(body),
+    ...headers
+  })
   res.end(body)
 }
 

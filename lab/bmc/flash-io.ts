@@ -12,8 +12,14 @@ export class FlashFailure extends Error {}
 export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(signal.reason as Error)
-    const t = setTimeout(() => { signal.removeEventListener('abort', onAbort); resolve() }, ms)
-    const onAbort = (): void => { clearTimeout(t); reject(signal.reason as Error) }
+    const t = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort)
+      resolve()
+    }, ms)
+    const onAbort = (): void => {
+      clearTimeout(t)
+      reject(signal.reason as Error)
+    }
     signal.addEventListener('abort', onAbort, { once: true })
   })
 }
@@ -26,14 +32,21 @@ export function throttle(rate: number | undefined, onBytes: (n: number) => void)
     transform(chunk: Buffer, _enc, cb) {
       total += chunk.length
       const wait = rate ? start + (total / rate) * 1000 - Date.now() : 0
-      const pass = (): void => { onBytes(chunk.length); cb(null, chunk) }
+      const pass = (): void => {
+        onBytes(chunk.length)
+        cb(null, chunk)
+      }
       if (wait > 0) setTimeout(pass, wait)
       else pass()
-    },
+    }
   })
 }
 
-export interface RawTap { stream: Transform; digest(): string; count(): number }
+export interface RawTap {
+  stream: Transform
+  digest(): string
+  count(): number
+}
 
 /** Counts and hashes the raw (still compressed) stream as the worker receives it; no length check here (the upload handler does it). */
 export function rawTap(): RawTap {
@@ -44,7 +57,7 @@ export function rawTap(): RawTap {
       n += chunk.length
       hash.update(chunk)
       cb(null, chunk)
-    },
+    }
   })
   return { stream, digest: () => hash.copy().digest('hex'), count: () => n }
 }
@@ -64,17 +77,22 @@ export function xzErrorText(stderr: string, rawBytes: number): string {
 function xzDecoder(signal: AbortSignal, rawBytes: () => number): { duplex: Duplex; done: Promise<void> } {
   const child = spawn('xz', ['-dc'], { stdio: ['pipe', 'pipe', 'pipe'], signal })
   let stderr = ''
-  child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString()
+  })
   child.on('error', () => undefined) // abort kills it; the pipeline reports the abort
   child.stdin.on('error', () => undefined) // xz may exit before reading everything (corrupt input)
   const done = new Promise<void>((resolve, reject) => {
-    child.on('close', (code) => code === 0 ? resolve() : reject(new FlashFailure(xzErrorText(stderr, rawBytes()))))
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new FlashFailure(xzErrorText(stderr, rawBytes())))))
   })
   done.catch(() => undefined)
   return { duplex: Duplex.from({ writable: child.stdin, readable: child.stdout }), done }
 }
 
-export interface WriteResult { rawSha256: string; rawBytes: number }
+export interface WriteResult {
+  rawSha256: string
+  rawBytes: number
+}
 
 export async function writeImage(o: {
   source: Readable
@@ -104,8 +122,18 @@ export async function writeImage(o: {
 }
 
 /** The CRC read-back pass: re-reads the disk at the verify rate (the counter starts again at 0). */
-export async function readBack(diskPath: string, bytesPerSec: number | undefined, onBytes: (n: number) => void, signal: AbortSignal): Promise<void> {
-  await pipeline(createReadStream(diskPath), throttle(bytesPerSec, onBytes), async (chunks: AsyncIterable<Buffer>) => {
-    for await (const c of chunks) void c
-  }, { signal })
+export async function readBack(
+  diskPath: string,
+  bytesPerSec: number | undefined,
+  onBytes: (n: number) => void,
+  signal: AbortSignal
+): Promise<void> {
+  await pipeline(
+    createReadStream(diskPath),
+    throttle(bytesPerSec, onBytes),
+    async (chunks: AsyncIterable<Buffer>) => {
+      for await (const c of chunks) void c
+    },
+    { signal }
+  )
 }

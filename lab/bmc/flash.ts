@@ -10,7 +10,11 @@ import type { Board } from './board.js'
 import type { Faults } from './faults.js'
 import { FlashFailure, readBack, sleep, writeImage } from './flash-io.js'
 
-export interface FlashTarget { slot: number; diskPath: string; processName: string }
+export interface FlashTarget {
+  slot: number
+  diskPath: string
+  processName: string
+}
 
 export interface FlashStart {
   target: FlashTarget
@@ -35,11 +39,18 @@ export interface FlashTimings {
   verifyBytesPerSec?: number
 }
 
-interface Deferred<T> { promise: Promise<T>; resolve(v: T): void; reject(e: Error): void }
+interface Deferred<T> {
+  promise: Promise<T>
+  resolve(v: T): void
+  reject(e: Error): void
+}
 function deferred<T>(): Deferred<T> {
   let resolve!: (v: T) => void
   let reject!: (e: Error) => void
-  const promise = new Promise<T>((res, rej) => { resolve = res; reject = rej })
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res
+    reject = rej
+  })
   promise.catch(() => undefined)
   return { promise, resolve, reject }
 }
@@ -67,14 +78,29 @@ export class FlashService {
   private readonly timers = new Set<NodeJS.Timeout>()
   current: Transfer | undefined
 
-  constructor(private readonly board: Board, private readonly faults: Faults, private readonly events: EventEmitter, private readonly t: FlashTimings) {}
+  constructor(
+    private readonly board: Board,
+    private readonly faults: Faults,
+    private readonly events: EventEmitter,
+    private readonly t: FlashTimings
+  ) {}
 
-  get stateName(): string { return this.state }
+  get stateName(): string {
+    return this.state
+  }
 
   status(): FlashStatusJson {
     const c = this.current
     if (this.state === 'Transferring' && c) {
-      return { Transferring: { id: c.id, process_name: c.req.target.processName, size: c.req.size, cancelled: false, bytes_written: c.bytesWritten } }
+      return {
+        Transferring: {
+          id: c.id,
+          process_name: c.req.target.processName,
+          size: c.req.size,
+          cancelled: false,
+          bytes_written: c.bytesWritten
+        }
+      }
     }
     if (this.state === 'Done' && this.doneInfo) return { Done: this.doneInfo }
     if (this.state === 'Error') return { Error: this.error }
@@ -143,9 +169,13 @@ export class FlashService {
   /** The POST checks in bmcd's order (state, handle, sender, §8.7); returns the transfer or throws the 500 text. */
   claimUpload(handle: number): Transfer {
     const t = this.current
-    if (this.state !== 'Transferring' || !t) throw new FlashFailure(`cannot execute command in current state. current=${this.state}, expected=Transferring`)
+    if (this.state !== 'Transferring' || !t)
+      throw new FlashFailure(`cannot execute command in current state. current=${this.state}, expected=Transferring`)
     if (handle !== t.id) throw new FlashFailure('unauthorized request for handle')
-    if (t.uploadStarted || t.req.source) throw new FlashFailure('cannot transfer bytes to worker. This is either because the transfer happens locally, or is already ongoing.')
+    if (t.uploadStarted || t.req.source)
+      throw new FlashFailure(
+        'cannot transfer bytes to worker. This is either because the transfer happens locally, or is already ongoing.'
+      )
     t.uploadStarted = true
     return t
   }
@@ -172,10 +202,14 @@ export class FlashService {
       }
       source = await t.source.promise
       const result = await writeImage({
-        source, diskPath, signal,
+        source,
+        diskPath,
+        signal,
         xz: t.req.fileName.endsWith('.xz'),
         bytesPerSec: this.t.writeBytesPerSec,
-        onBytes: (n) => { t.bytesWritten += n },
+        onBytes: (n) => {
+          t.bytesWritten += n
+        }
       })
       t.written.resolve()
       // The sha256 fault forces a mismatch even when the client sent no checksum.
@@ -183,10 +217,18 @@ export class FlashService {
       const expected = t.req.sha256?.toLowerCase() ?? (forced ? '0'.repeat(64) : undefined)
       let got = result.rawSha256
       if (forced && got === expected) got = `${got[0] === '0' ? '1' : '0'}${got.slice(1)}`
-      if (expected && got !== expected) throw new FlashFailure(`sha256 checksum failed. Expected: ${expected}, got: ${got}`)
+      if (expected && got !== expected)
+        throw new FlashFailure(`sha256 checksum failed. Expected: ${expected}, got: ${got}`)
       if (!t.req.skipCrc) {
         t.bytesWritten = 0
-        await readBack(diskPath, this.t.verifyBytesPerSec, (n) => { t.bytesWritten += n }, signal)
+        await readBack(
+          diskPath,
+          this.t.verifyBytesPerSec,
+          (n) => {
+            t.bytesWritten += n
+          },
+          signal
+        )
         if (this.faults.flashError === 'crc') {
           const hex = (): string => `0x${randomBytes(8).toString('hex')}`
           throw new FlashFailure(`crc error. expected ${hex()}, calculated ${hex()}`)
@@ -201,8 +243,12 @@ export class FlashService {
       this.doneInfo = [{ secs: Number(ns / 1_000_000_000n), nanos: Number(ns % 1_000_000_000n) }, t.req.size]
       this.events.emit('flashed', slot, diskPath)
     } catch (e) {
-      const message = e instanceof FlashFailure ? e.message
-        : (e as NodeJS.ErrnoException).code === 'ABORT_ERR' ? 'transfer canceled' : `Failed to flash: ${(e as Error).message}`
+      const message =
+        e instanceof FlashFailure
+          ? e.message
+          : (e as NodeJS.ErrnoException).code === 'ABORT_ERR'
+            ? 'transfer canceled'
+            : `Failed to flash: ${(e as Error).message}`
       this.fail(t, message)
       source?.destroy()
       if (!(e instanceof EarlyReturn)) this.cleanup(t, savedUsb)

@@ -20,15 +20,24 @@ import { UartRing } from './uart.js'
 export type * from './types.js'
 
 const DEFAULT_FIRMWARE: FirmwareInfo = {
-  boardModel: 'Turing Pi 2', boardRevision: '2.5.2', hostname: 'turingpi', version: '2.3.4',
-  bmcdVersion: '2.3.7', buildtime: '2025-02-11 09:12:45-00:00', buildroot: 'Buildroot 2024.05.1',
-  ip: '127.20.0.1', mac: '02:00:00:00:20:01',
+  boardModel: 'Turing Pi 2',
+  boardRevision: '2.5.2',
+  hostname: 'turingpi',
+  version: '2.3.4',
+  bmcdVersion: '2.3.7',
+  buildtime: '2025-02-11 09:12:45-00:00',
+  buildroot: 'Buildroot 2024.05.1',
+  ip: '127.20.0.1',
+  mac: '02:00:00:00:20:01'
 }
 
 function listen(server: Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject)
-    server.listen(port, host, () => { server.off('error', reject); resolve((server.address() as AddressInfo).port) })
+    server.listen(port, host, () => {
+      server.off('error', reject)
+      resolve((server.address() as AddressInfo).port)
+    })
   })
 }
 
@@ -40,7 +49,10 @@ function closeServer(server: Server, sockets: Set<Socket>): Promise<void> {
 }
 
 function trackSockets(server: Server, sockets: Set<Socket>): void {
-  const add = (s: Socket): void => { sockets.add(s); s.on('close', () => sockets.delete(s)) }
+  const add = (s: Socket): void => {
+    sockets.add(s)
+    s.on('close', () => sockets.delete(s))
+  }
   server.on('connection', add)
 }
 
@@ -54,9 +66,12 @@ export async function startBmc(options: BmcEmulatorOptions = {}): Promise<BmcEmu
   const events = new EventEmitter()
   events.setMaxListeners(50)
   const auth = new AuthService({
-    username: options.username ?? 'root', password: options.password ?? 'turing',
-    ttlMs: options.tokenTtlMs ?? 10_800_000, banThreshold: options.banThreshold ?? 5,
-    banBaseMs: options.banBaseMs ?? 60_000, loopbackExempt: options.loopbackExempt ?? false,
+    username: options.username ?? 'root',
+    password: options.password ?? 'turing',
+    ttlMs: options.tokenTtlMs ?? 10_800_000,
+    banThreshold: options.banThreshold ?? 5,
+    banBaseMs: options.banBaseMs ?? 60_000,
+    loopbackExempt: options.loopbackExempt ?? false
   })
   const faults = new Faults(options.faults, () => auth.expireAll())
   const board = new Board(events)
@@ -64,15 +79,20 @@ export async function startBmc(options: BmcEmulatorOptions = {}): Promise<BmcEmu
   const revision = options.firmware?.boardRevision ?? DEFAULT_FIRMWARE.boardRevision
   board.usb = { mode: /^2\.4/.test(revision) ? 'Host' : 'Device', slot: 1, route: 'AlternativePort' }
   const timings = {
-    uploadDeadlineMs: options.uploadDeadlineMs ?? 10_000, usbDetectMs: options.usbDetectMs ?? 50,
-    writeBytesPerSec: options.writeBytesPerSec, verifyBytesPerSec: options.verifyBytesPerSec,
+    uploadDeadlineMs: options.uploadDeadlineMs ?? 10_000,
+    usbDetectMs: options.usbDetectMs ?? 50,
+    writeBytesPerSec: options.writeBytesPerSec,
+    verifyBytesPerSec: options.verifyBytesPerSec
   }
   const flash = new FlashService(board, faults, events, timings)
   const uarts = new Map(SLOTS.map((s) => [s as number, new UartRing()]))
   const checkSlot = (slot: number): void => {
     if (!SLOTS.includes(slot as 1)) throw new Error(`slot ${slot} is not a BMC slot, expected 1..4`)
   }
-  const diskPath = (slot: number): string => { checkSlot(slot); return join(dataDir, `slot${slot}.img`) }
+  const diskPath = (slot: number): string => {
+    checkSlot(slot)
+    return join(dataDir, `slot${slot}.img`)
+  }
   const sdcardPath = (name: string): string => {
     // `/mnt/sdcard/x.img` (tpi --local) or a bare name: both land in <dataDir>/sdcard.
     const rel = normalize(name.replace(/^\/mnt\/sdcard\//, '').replace(/^\/+/, ''))
@@ -81,17 +101,29 @@ export async function startBmc(options: BmcEmulatorOptions = {}): Promise<BmcEmu
   const uartWrites: { slot: number; cmd: string }[] = []
   const sockets = new Set<Socket>()
   const ctx: BmcContext = {
-    board, flash, faults, auth, lock: new RequestLock(), uploads: { active: 0 }, events, uarts, uartWrites, dataDir, diskPath, sdcardPath,
+    board,
+    flash,
+    faults,
+    auth,
+    lock: new RequestLock(),
+    uploads: { active: 0 },
+    events,
+    uarts,
+    uartWrites,
+    dataDir,
+    diskPath,
+    sdcardPath,
     firmware: { ...DEFAULT_FIRMWARE, ip: host, ...options.firmware },
     drainUartOnRead: options.drainUartOnRead ?? false,
-    resetDelayMs: options.resetDelayMs ?? 1000, powerStepMs: options.powerStepMs ?? 0,
+    resetDelayMs: options.resetDelayMs ?? 1000,
+    powerStepMs: options.powerStepMs ?? 0,
     restart: () => {
       auth.restart()
       for (const r of uarts.values()) r.clear()
       flash.restart()
       board.reapplyStored()
       for (const s of sockets) s.destroy()
-    },
+    }
   }
   const requests: RequestLog[] = []
   const https = createHttpsServer({ key: cert.keyPem, cert: cert.certPem }, httpsHandler(ctx, requests))
@@ -116,14 +148,34 @@ export async function startBmc(options: BmcEmulatorOptions = {}): Promise<BmcEmu
     return stopped
   }
   const emulator: BmcEmulator = {
-    url: `https://${host}:${port}`, host, port,
+    url: `https://${host}:${port}`,
+    host,
+    port,
     httpUrl: httpPort === undefined ? undefined : `http://${host}:${httpPort}`,
-    fingerprint: cert.fingerprint, certPem: cert.certPem,
-    username: options.username ?? 'root', password: options.password ?? 'turing',
-    dataDir, events, requests, uartWrites, faults, diskPath, sdcardPath,
-    uart: (slot) => { checkSlot(slot); const r = uarts.get(slot)!; return { write: (t) => r.write(t), contents: () => r.contents() } },
-    power: (slot) => { checkSlot(slot); return board.isOn(slot) },
-    storedPower: (slot) => { checkSlot(slot); return board.isStored(slot) },
+    fingerprint: cert.fingerprint,
+    certPem: cert.certPem,
+    username: options.username ?? 'root',
+    password: options.password ?? 'turing',
+    dataDir,
+    events,
+    requests,
+    uartWrites,
+    faults,
+    diskPath,
+    sdcardPath,
+    uart: (slot) => {
+      checkSlot(slot)
+      const r = uarts.get(slot)!
+      return { write: (t) => r.write(t), contents: () => r.contents() }
+    },
+    power: (slot) => {
+      checkSlot(slot)
+      return board.isOn(slot)
+    },
+    storedPower: (slot) => {
+      checkSlot(slot)
+      return board.isStored(slot)
+    },
     throttle: (rates) => {
       // 0 or undefined = unlimited; applies from the next transfer on.
       if ('writeBytesPerSec' in rates) timings.writeBytesPerSec = rates.writeBytesPerSec || undefined
@@ -133,10 +185,15 @@ export async function startBmc(options: BmcEmulatorOptions = {}): Promise<BmcEmu
     waitedRequests: () => ctx.lock.contended,
     flashBytesWritten: () => (flash.stateName === 'Transferring' ? flash.current?.bytesWritten : undefined),
     reload: () => ctx.restart(),
-    stop, close: stop,
+    stop,
+    close: stop
   }
   Object.defineProperty(emulator, 'setPowerHook', {
-    get: () => board.hook, set: (h: BmcEmulator['setPowerHook']) => { board.hook = h }, enumerable: true,
+    get: () => board.hook,
+    set: (h: BmcEmulator['setPowerHook']) => {
+      board.hook = h
+    },
+    enumerable: true
   })
   return emulator
 }

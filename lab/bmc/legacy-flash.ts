@@ -18,7 +18,9 @@ function fetchLoopback(url: URL): Promise<IncomingMessage> {
   }
   const get = url.protocol === 'https:' ? httpsGet : httpGet
   return new Promise((resolve, reject) => {
-    get(url, { rejectUnauthorized: false }, resolve).on('error', (e) => reject(new PlainError(`Failed to download ${url.href}: ${e.message}`)))
+    get(url, { rejectUnauthorized: false }, resolve).on('error', (e) =>
+      reject(new PlainError(`Failed to download ${url.href}: ${e.message}`))
+    )
   })
 }
 
@@ -53,7 +55,9 @@ export async function startFlash(ctx: BmcContext, q: URLSearchParams, firmware: 
     const len = res.headers['content-length']
     if (res.statusCode !== 200 || len === undefined) {
       res.resume()
-      throw new PlainError(`Failed to download ${file}: HTTP ${res.statusCode}${len === undefined ? ', no Content-Length' : ''}`)
+      throw new PlainError(
+        `Failed to download ${file}: HTTP ${res.statusCode}${len === undefined ? ', no Content-Length' : ''}`
+      )
     }
     size = Number(len)
     source = res
@@ -64,7 +68,10 @@ export async function startFlash(ctx: BmcContext, q: URLSearchParams, firmware: 
     sha256 = q.get('sha256') ?? undefined
     // bmcd hex-decodes the value: odd length or a non-hex digit fails here, but an even-length hex of the
     // wrong length is accepted and fails only at the end as a checksum mismatch (§8.18).
-    if (sha256 !== undefined && !/^(?:[0-9a-fA-F]{2})*$/.test(sha256)) throw new PlainError(`Failed to decode sha256: ${sha256.length % 2 ? 'Odd number of digits' : 'Invalid character'}`)
+    if (sha256 !== undefined && !/^(?:[0-9a-fA-F]{2})*$/.test(sha256))
+      throw new PlainError(
+        `Failed to decode sha256: ${sha256.length % 2 ? 'Odd number of digits' : 'Invalid character'}`
+      )
   }
   const fileName = /^https?:\/\//.test(file) ? new URL(file).pathname : file
   const t = ctx.flash.start({ target, fileName, size, sha256, skipCrc, source })

@@ -22,12 +22,15 @@ export class RequestLock {
       if (this.held) {
         this.contended++
         this.waiting.push(grant)
-      }
-      else grant()
+      } else grant()
     })
   }
 
-  get queued(): number { return this.waiting.length }
+  get queued(): number {
+    return this.waiting.length
+  }
 
-  get busy(): boolean { return this.held }
+  get busy(): boolean {
+    return this.held
+  }
 }

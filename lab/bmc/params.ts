@@ -5,7 +5,8 @@ import { LegacyError } from './envelope.js'
 export function parseNode(q: URLSearchParams): number {
   const raw = q.get('node')
   if (raw === null) throw new LegacyError(400, 'Missing `node` parameter')
-  if (!/^[+-]?\d+$/.test(raw) || Math.abs(Number(raw)) > 2 ** 31) throw new LegacyError(400, 'Parameter `node` is not a number')
+  if (!/^[+-]?\d+$/.test(raw) || Math.abs(Number(raw)) > 2 ** 31)
+    throw new LegacyError(400, 'Parameter `node` is not a number')
   const u8 = ((Number(raw) % 256) + 256) % 256
   if (u8 > 3) throw new LegacyError(400, 'Parameter `node` is out of range 0..3 of node IDs')
   return u8 + 1

@@ -9,8 +9,8 @@ const { values } = parseArgs({
     host: { type: 'string', default: '127.20.0.1' },
     'http-port': { type: 'string' },
     'data-dir': { type: 'string' },
-    'write-bytes-per-sec': { type: 'string' },
-  },
+    'write-bytes-per-sec': { type: 'string' }
+  }
 })
 
 const bmc = await startBmc({
@@ -18,7 +18,7 @@ const bmc = await startBmc({
   port: Number(values.port),
   httpPort: values['http-port'] === undefined ? undefined : Number(values['http-port']),
   dataDir: values['data-dir'],
-  writeBytesPerSec: values['write-bytes-per-sec'] === undefined ? undefined : Number(values['write-bytes-per-sec']),
+  writeBytesPerSec: values['write-bytes-per-sec'] === undefined ? undefined : Number(values['write-bytes-per-sec'])
 })
 bmc.events.on('power', (slot: number, on: boolean) => console.log(`power: node ${slot} ${on ? 'on' : 'off'}`))
 bmc.events.on('flashed', (slot: number, path: string) => console.log(`flashed: node ${slot} → ${path}`))
@@ -28,6 +28,8 @@ certificate sha256: ${bmc.fingerprint}
 credentials: ${bmc.username} / ${bmc.password}
 disk files: ${bmc.dataDir}
 try: curl -k -u ${bmc.username}:${bmc.password} '${bmc.url}/api/bmc?opt=get&type=power'`)
-const shutdown = (): void => { void bmc.stop().then(() => process.exit(0)) }
+const shutdown = (): void => {
+  void bmc.stop().then(() => process.exit(0))
+}
 process.on('SIGINT', shutdown)
 process.on('SIGTERM', shutdown)

@@ -32,8 +32,11 @@ function logRequests(req: IncomingMessage, res: ServerResponse, url: URL, log: R
     if (logged) return
     logged = true
     log.push({
-      method: req.method ?? '', path: url.pathname, query: Object.fromEntries(url.searchParams),
-      status: res.writableFinished ? res.statusCode : 0, time: Date.now(),
+      method: req.method ?? '',
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      status: res.writableFinished ? res.statusCode : 0,
+      time: Date.now()
     })
   }
   res.on('finish', entry)
@@ -44,10 +47,11 @@ export function httpsHandler(ctx: BmcContext, log: RequestLog[]): (req: Incoming
   return (req, res) => {
     const url = new URL(req.url ?? '/', 'https://bmc')
     logRequests(req, res, url, log)
-    const handle = (): Promise<void> => route(ctx, req, res, url).catch((e: unknown) => {
-      if (!res.headersSent) sendPlain(res, 500, `Failed to handle request: ${(e as Error).message}`)
-      else res.destroy()
-    })
+    const handle = (): Promise<void> =>
+      route(ctx, req, res, url).catch((e: unknown) => {
+        if (!res.headersSent) sendPlain(res, 500, `Failed to handle request: ${(e as Error).message}`)
+        else res.destroy()
+      })
     // The web UI's static files are outside the /api/bmc scope and its auth middleware: not serialized.
     if (url.pathname !== '/api/bmc' && !url.pathname.startsWith('/api/bmc/')) return void handle()
     void ctx.lock.acquire().then((release) => {
@@ -114,7 +118,11 @@ async function route(ctx: BmcContext, req: IncomingMessage, res: ServerResponse,
   if (upload && !upload[2] && req.method === 'POST') return handleUpload(ctx, req, res, upload[1]!)
   if (path === '/api/bmc/backup' && req.method === 'GET') {
     const tar = gzipSync(Buffer.alloc(1024)) // an empty tar archive
-    res.writeHead(200, { 'Content-Type': 'application/gzip', 'Content-Disposition': 'attachment; filename="backup.tar.gz"', 'Content-Length': tar.length })
+    res.writeHead(200, {
+      'Content-Type': 'application/gzip',
+      'Content-Disposition': 'attachment; filename="backup.tar.gz"',
+      'Content-Length': tar.length
+    })
     res.end(tar)
     return
   }
@@ -126,7 +134,11 @@ async function route(ctx: BmcContext, req: IncomingMessage, res: ServerResponse,
 }
 
 /** Port 80: 308 to https for everything except the no-auth `/info`. */
-export function httpHandler(ctx: BmcContext, httpsPort: () => number, log: RequestLog[]): (req: IncomingMessage, res: ServerResponse) => void {
+export function httpHandler(
+  ctx: BmcContext,
+  httpsPort: () => number,
+  log: RequestLog[]
+): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     const url = new URL(req.url ?? '/', 'http://bmc')
     logRequests(req, res, url, log)

@@ -7,7 +7,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 
-export interface LabCert { keyPem: string; certPem: string; fingerprint: string }
+export interface LabCert {
+  keyPem: string
+  certPem: string
+  fingerprint: string
+}
 
 let cached: Promise<LabCert> | undefined
 
@@ -17,8 +21,21 @@ async function generate(): Promise<LabCert> {
     const key = join(dir, 'key.pem')
     const cert = join(dir, 'cert.pem')
     await promisify(execFile)('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-      '-keyout', key, '-out', cert, '-subj', '/CN=Turing-Pi self signed', '-days', '30',
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-subj',
+      '/CN=Turing-Pi self signed',
+      '-days',
+      '30'
     ])
     const certPem = await readFile(cert, 'utf8')
     // Node prints AA:BB:..; clients pin the plain lowercase form.
@@ -31,6 +48,9 @@ async function generate(): Promise<LabCert> {
 }
 
 export function labCertificate(): Promise<LabCert> {
-  cached ??= generate().catch((e: unknown) => { cached = undefined; throw e })
+  cached ??= generate().catch((e: unknown) => {
+    cached = undefined
+    throw e
+  })
   return cached
 }

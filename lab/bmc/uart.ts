@@ -11,7 +11,9 @@ export class UartRing {
   }
 
   /** A restart: the ring lives in bmcd's memory (§8.19). */
-  clear(): void { this.buf = Buffer.alloc(0) }
+  clear(): void {
+    this.buf = Buffer.alloc(0)
+  }
 
   contents(): string {
     return this.buf.toString('utf8')

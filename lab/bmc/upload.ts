@@ -28,7 +28,7 @@ function dropper(req: IncomingMessage, after: number): Transform {
         return cb()
       }
       cb(null, chunk)
-    },
+    }
   })
 }
 
@@ -41,7 +41,8 @@ function parseHandle(text: string): number | undefined {
 
 export function handleUpload(ctx: BmcContext, req: IncomingMessage, res: ServerResponse, handleText: string): void {
   const handle = parseHandle(handleText)
-  if (handle === undefined) return refuse(req, res, `Path deserialize error: can not parse "${decodeURIComponent(handleText)}" to a u32`, 404)
+  if (handle === undefined)
+    return refuse(req, res, `Path deserialize error: can not parse "${decodeURIComponent(handleText)}" to a u32`, 404)
   let t: Transfer
   try {
     t = ctx.flash.claimUpload(handle)
@@ -50,7 +51,12 @@ export function handleUpload(ctx: BmcContext, req: IncomingMessage, res: ServerR
   }
   ctx.uploads.active++
   let counted = true
-  const uncount = (): void => { if (counted) { counted = false; ctx.uploads.active-- } }
+  const uncount = (): void => {
+    if (counted) {
+      counted = false
+      ctx.uploads.active--
+    }
+  }
   res.once('finish', uncount)
   res.once('close', uncount)
   // What the worker reads: the first part's bytes. Ending it without data is bmcd's dropped sender (EOF).
@@ -88,13 +94,20 @@ export function handleUpload(ctx: BmcContext, req: IncomingMessage, res: ServerR
         return
       }
       feed.end()
-      t.written.promise.then(() => sendEmpty(res), (e: Error) => refuse(req, res, e.message))
+      t.written.promise.then(
+        () => sendEmpty(res),
+        (e: Error) => refuse(req, res, e.message)
+      )
     })
   })
-  parser.on('close', () => { if (first) invalid() })
+  parser.on('close', () => {
+    if (first) invalid()
+  })
   parser.on('error', () => invalid())
   // A connection that breaks mid-body drops the sender like an invalid form: the worker sees EOF.
-  req.on('close', () => { if (!req.complete) feed.end() })
+  req.on('close', () => {
+    if (!req.complete) feed.end()
+  })
   const dropAfter = ctx.faults.takeDropUpload()
   if (dropAfter === undefined) req.pipe(parser)
   else req.pipe(dropper(req, dropAfter)).pipe(parser)

@@ -15,16 +15,28 @@ const env = () => ({ PATH: process.env.PATH ?? '/usr/bin:/bin', ETCDCTL_API: '3'
 const endpointsFlag = (endpoints) => `--endpoints=${[].concat(endpoints).join(',')}`
 
 async function ctl(endpoints, args) {
-  const { stdout } = await run('etcdctl', [endpointsFlag(endpoints), ...TIMEOUT, ...args], { env: env(), maxBuffer: 64 << 20 })
+  const { stdout } = await run('etcdctl', [endpointsFlag(endpoints), ...TIMEOUT, ...args], {
+    env: env(),
+    maxBuffer: 64 << 20
+  })
   return stdout
 }
 
 /** [{ id (hex), name, peerUrls, clientUrls, isLearner }] */
 export async function memberList(endpoints) {
   // Member IDs are uint64: quote them before JSON.parse rounds them to a double.
-  const text = (await ctl(endpoints, ['member', 'list', '-w', 'json'])).replace(/"(ID|cluster_id|member_id)":(\d+)/g, '"$1":"$2"')
+  const text = (await ctl(endpoints, ['member', 'list', '-w', 'json'])).replace(
+    /"(ID|cluster_id|member_id)":(\d+)/g,
+    '"$1":"$2"'
+  )
   const out = JSON.parse(text)
-  return (out.members ?? []).map((m) => ({ id: BigInt(m.ID).toString(16), name: m.name ?? '', peerUrls: m.peerURLs ?? [], clientUrls: m.clientURLs ?? [], isLearner: !!m.isLearner }))
+  return (out.members ?? []).map((m) => ({
+    id: BigInt(m.ID).toString(16),
+    name: m.name ?? '',
+    peerUrls: m.peerURLs ?? [],
+    clientUrls: m.clientURLs ?? [],
+    isLearner: !!m.isLearner
+  }))
 }
 
 /** Adds a member (it must then be started with clusterState 'existing'); returns the new member list. */
@@ -51,7 +63,8 @@ export async function memberAdd(endpoints, name, peerUrl, timeoutMs = 20_000) {
 export async function memberRemove(endpoints, name, timeoutMs = 20_000) {
   const members = await memberList(endpoints)
   const m = members.find((x) => x.name === name)
-  if (!m) throw new Error(`lab etcd: no member named ${name}, members: ${members.map((x) => x.name).join(', ') || 'none'}`)
+  if (!m)
+    throw new Error(`lab etcd: no member named ${name}, members: ${members.map((x) => x.name).join(', ') || 'none'}`)
   await reconfigure(endpoints, ['member', 'remove', m.id], timeoutMs)
   return memberList(endpoints)
 }
@@ -91,21 +104,35 @@ export async function snapshotSave(endpoint, file) {
 export async function snapshotRestore(file, o) {
   rmSync(o.dataDir, { recursive: true, force: true })
   mkdirSync(dirname(o.dataDir), { recursive: true })
-  const args = ['snapshot', 'restore', file, `--name=${o.name}`, `--data-dir=${o.dataDir}`, `--initial-advertise-peer-urls=${o.peerUrl}`,
-    `--initial-cluster=${initialClusterFlag(o.initialCluster ?? [{ name: o.name, peerUrl: o.peerUrl }])}`, `--initial-cluster-token=${o.clusterToken ?? 'lab-etcd'}`]
+  const args = [
+    'snapshot',
+    'restore',
+    file,
+    `--name=${o.name}`,
+    `--data-dir=${o.dataDir}`,
+    `--initial-advertise-peer-urls=${o.peerUrl}`,
+    `--initial-cluster=${initialClusterFlag(o.initialCluster ?? [{ name: o.name, peerUrl: o.peerUrl }])}`,
+    `--initial-cluster-token=${o.clusterToken ?? 'lab-etcd'}`
+  ]
   if (o.skipHashCheck) args.push('--skip-hash-check')
   await run('etcdctl', args, { env: env() })
 }
 
 function ctlSync(endpoints, args, input) {
-  return execFileSync('etcdctl', [endpointsFlag(endpoints), ...TIMEOUT, ...args], { env: env(), input, stdio: ['pipe', 'pipe', 'pipe'], maxBuffer: 64 << 20 })
+  return execFileSync('etcdctl', [endpointsFlag(endpoints), ...TIMEOUT, ...args], {
+    env: env(),
+    input,
+    stdio: ['pipe', 'pipe', 'pipe'],
+    maxBuffer: 64 << 20
+  })
 }
 
 /** Every key under prefix → its value (utf8). Throws when no quorum answers (as an apiserver would fail). */
 export function getPrefixSync(endpoints, prefix) {
   const out = JSON.parse(ctlSync(endpoints, ['get', '--prefix', prefix, '-w', 'json']).toString('utf8'))
   const kv = {}
-  for (const x of out.kvs ?? []) kv[Buffer.from(x.key, 'base64').toString('utf8')] = Buffer.from(x.value ?? '', 'base64').toString('utf8')
+  for (const x of out.kvs ?? [])
+    kv[Buffer.from(x.key, 'base64').toString('utf8')] = Buffer.from(x.value ?? '', 'base64').toString('utf8')
   return kv
 }
 

@@ -35,7 +35,9 @@ export async function serveK3sEtcd(o) {
     const known = etcdConfig(o.kubeDir)?.endpoints
     if (!known?.length) throw new Error('etcd: no member to join yet (the first server has not started etcd)')
     const members = await memberAdd(known, o.name, peerUrl)
-    const initialCluster = members.map((m) => ({ name: m.name || o.name, peerUrl: m.peerUrls[0] })).filter((m) => m.peerUrl)
+    const initialCluster = members
+      .map((m) => ({ name: m.name || o.name, peerUrl: m.peerUrls[0] }))
+      .filter((m) => m.peerUrl)
     member = await startEtcdMember({ ...base, initialCluster, clusterState: 'existing' })
   }
   member.proc.unref()
@@ -43,7 +45,8 @@ export async function serveK3sEtcd(o) {
     mkdirSync(join(o.pidFile, '..'), { recursive: true })
     writeFileSync(o.pidFile, `${member.proc.pid}\n`)
   }
-  if (!(await waitHealthy(member.clientUrl, 15_000))) throw new Error(`etcd: member ${o.name} on ${member.clientUrl} does not reach quorum`)
+  if (!(await waitHealthy(member.clientUrl, 15_000)))
+    throw new Error(`etcd: member ${o.name} on ${member.clientUrl} does not reach quorum`)
   const endpoints = (await memberList(member.clientUrl)).flatMap((m) => m.clientUrls)
   attachEtcd(o.kubeDir, endpoints.length ? endpoints : [member.clientUrl])
   return member
@@ -65,10 +68,18 @@ export async function k3sClusterReset(o) {
   const { peerUrl } = urls(host())
   let source = o.restorePath && o.nodePath(o.restorePath)
   if (!source) {
-    if (!existsSync(join(dataDir, 'member'))) throw new Error('etcd: no data to reset and no --cluster-reset-restore-path')
+    if (!existsSync(join(dataDir, 'member')))
+      throw new Error('etcd: no data to reset and no --cluster-reset-restore-path')
     // Without a snapshot k3s keeps the data and drops the other members: snapshot our own db first.
     const tmp = o.nodePath(`${SNAPSHOT_DIR}/.reset-${Date.now()}`)
-    const member = await startEtcdMember({ name: o.name, host: host(), dataDir, clientPort: CLIENT_PORT, peerPort: PEER_PORT, clusterState: 'existing' })
+    const member = await startEtcdMember({
+      name: o.name,
+      host: host(),
+      dataDir,
+      clientPort: CLIENT_PORT,
+      peerPort: PEER_PORT,
+      clusterState: 'existing'
+    })
     try {
       await snapshotSave(member.clientUrl, tmp)
     } finally {
@@ -77,13 +88,23 @@ export async function k3sClusterReset(o) {
     source = tmp
   }
   if (!existsSync(source)) throw new Error(`etcd: restore file ${o.restorePath} does not exist`)
-  await snapshotRestore(source, { name: o.name, dataDir, peerUrl, initialCluster: [{ name: o.name, peerUrl }], skipHashCheck: false })
+  await snapshotRestore(source, {
+    name: o.name,
+    dataDir,
+    peerUrl,
+    initialCluster: [{ name: o.name, peerUrl }],
+    skipHashCheck: false
+  })
 }
 
 /** Snapshots on the node, newest last (for tests). */
 export function listSnapshots(nodePath) {
   const dir = nodePath(SNAPSHOT_DIR)
-  return existsSync(dir) ? readdirSync(dir).filter((f) => !f.startsWith('.')).sort() : []
+  return existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => !f.startsWith('.'))
+        .sort()
+    : []
 }
 
 /** What `rm -rf /var/lib/rancher/k3s/server/db` does to etcd's part, for tests. */

@@ -33,14 +33,19 @@ export function loadFromEtcd(dataDir, state) {
   const cfg = etcdConfig(dataDir)
   if (!cfg) return state
   for (const key of Object.keys(state.objects)) if (held(key)) delete state.objects[key]
-  for (const [k, v] of Object.entries(getPrefixSync(cfg.endpoints, ETCD_PREFIX))) state.objects[STORE_PREFIX + k.slice(ETCD_PREFIX.length)] = JSON.parse(v)
+  for (const [k, v] of Object.entries(getPrefixSync(cfg.endpoints, ETCD_PREFIX)))
+    state.objects[STORE_PREFIX + k.slice(ETCD_PREFIX.length)] = JSON.parse(v)
   return state
 }
 
 /** The etcd-held objects of a state as { storeKey: json }, to diff a write against. */
 export function heldSnapshot(dataDir, state) {
   if (!etcdConfig(dataDir)) return undefined
-  return Object.fromEntries(Object.entries(state.objects).filter(([k]) => held(k)).map(([k, o]) => [k, JSON.stringify(o)]))
+  return Object.fromEntries(
+    Object.entries(state.objects)
+      .filter(([k]) => held(k))
+      .map(([k, o]) => [k, JSON.stringify(o)])
+  )
 }
 
 /**
@@ -50,8 +55,14 @@ export function heldSnapshot(dataDir, state) {
 export function saveToEtcd(dataDir, before, state) {
   const cfg = etcdConfig(dataDir)
   if (!cfg || !before) return state
-  const now = Object.fromEntries(Object.entries(state.objects).filter(([k]) => held(k)).map(([k, o]) => [k, JSON.stringify(o)]))
-  for (const [k, v] of Object.entries(now)) if (before[k] !== v) putSync(cfg.endpoints, ETCD_PREFIX + k.slice(STORE_PREFIX.length), v)
-  for (const k of Object.keys(before)) if (!(k in now)) delSync(cfg.endpoints, ETCD_PREFIX + k.slice(STORE_PREFIX.length))
+  const now = Object.fromEntries(
+    Object.entries(state.objects)
+      .filter(([k]) => held(k))
+      .map(([k, o]) => [k, JSON.stringify(o)])
+  )
+  for (const [k, v] of Object.entries(now))
+    if (before[k] !== v) putSync(cfg.endpoints, ETCD_PREFIX + k.slice(STORE_PREFIX.length), v)
+  for (const k of Object.keys(before))
+    if (!(k in now)) delSync(cfg.endpoints, ETCD_PREFIX + k.slice(STORE_PREFIX.length))
   return { ...state, objects: Object.fromEntries(Object.entries(state.objects).filter(([k]) => !held(k))) }
 }

@@ -20,7 +20,8 @@ export async function freePort(host) {
 }
 
 function assertLoopback(host) {
-  if (!/^127\.\d+\.\d+\.\d+$/.test(host)) throw new Error(`lab etcd: host ${host} is not a loopback address (127.x.y.z); the lab never listens elsewhere`)
+  if (!/^127\.\d+\.\d+\.\d+$/.test(host))
+    throw new Error(`lab etcd: host ${host} is not a loopback address (127.x.y.z); the lab never listens elsewhere`)
 }
 
 /** --initial-cluster value from [{ name, peerUrl }]. */
@@ -31,20 +32,33 @@ export function initialClusterFlag(peers) {
 /** The argv of one member; pure, so tests can assert it. */
 export function etcdArgs(o) {
   return [
-    '--name', o.name,
-    '--data-dir', o.dataDir,
-    '--listen-client-urls', o.clientUrl,
-    '--advertise-client-urls', o.clientUrl,
-    '--listen-peer-urls', o.peerUrl,
-    '--initial-advertise-peer-urls', o.peerUrl,
-    '--initial-cluster', initialClusterFlag(o.initialCluster ?? [{ name: o.name, peerUrl: o.peerUrl }]),
-    '--initial-cluster-state', o.clusterState ?? 'new',
-    '--initial-cluster-token', o.clusterToken ?? 'lab-etcd',
-    '--heartbeat-interval', '50',
-    '--election-timeout', '500',
+    '--name',
+    o.name,
+    '--data-dir',
+    o.dataDir,
+    '--listen-client-urls',
+    o.clientUrl,
+    '--advertise-client-urls',
+    o.clientUrl,
+    '--listen-peer-urls',
+    o.peerUrl,
+    '--initial-advertise-peer-urls',
+    o.peerUrl,
+    '--initial-cluster',
+    initialClusterFlag(o.initialCluster ?? [{ name: o.name, peerUrl: o.peerUrl }]),
+    '--initial-cluster-state',
+    o.clusterState ?? 'new',
+    '--initial-cluster-token',
+    o.clusterToken ?? 'lab-etcd',
+    '--heartbeat-interval',
+    '50',
+    '--election-timeout',
+    '500',
     '--enable-v2=false',
-    '--logger', 'zap',
-    '--log-outputs', 'stderr',
+    '--logger',
+    'zap',
+    '--log-outputs',
+    'stderr'
   ]
 }
 
@@ -70,7 +84,7 @@ export async function startEtcdMember(options) {
     proc: undefined,
     get running() {
       return member.proc !== undefined && member.proc.exitCode === null && member.proc.signalCode === null
-    },
+    }
   }
   const args = { ...options, clientUrl: member.clientUrl, peerUrl: member.peerUrl }
   if (!options.initialCluster) args.initialCluster = [{ name: member.name, peerUrl: member.peerUrl }]
@@ -98,14 +112,18 @@ async function waitClientPort(member, timeoutMs = 15_000) {
   const url = new URL(member.clientUrl)
   const deadline = Date.now() + timeoutMs
   for (;;) {
-    if (!member.running) throw new Error(`lab etcd: member ${member.name} exited (code ${member.proc?.exitCode}); see ${member.logFile}`)
+    if (!member.running)
+      throw new Error(`lab etcd: member ${member.name} exited (code ${member.proc?.exitCode}); see ${member.logFile}`)
     const ok = await new Promise((resolve) => {
       const s = connect(Number(url.port), url.hostname)
       s.once('connect', () => (s.destroy(), resolve(true)))
       s.once('error', () => resolve(false))
     })
     if (ok) return
-    if (Date.now() > deadline) throw new Error(`lab etcd: member ${member.name} does not listen on ${member.clientUrl} after ${timeoutMs} ms; see ${member.logFile}`)
+    if (Date.now() > deadline)
+      throw new Error(
+        `lab etcd: member ${member.name} does not listen on ${member.clientUrl} after ${timeoutMs} ms; see ${member.logFile}`
+      )
     await new Promise((r) => setTimeout(r, 25))
   }
 }

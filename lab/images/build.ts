@@ -13,13 +13,29 @@ export const ARMBIAN_VERSION = '25.8.1'
 export function armbianTree(hostname: string): FsTree {
   return {
     '/etc/armbian-release': [
-      'BOARD=turing-rk1', 'BOARD_NAME="Turing RK1"', 'BOARDFAMILY=rockchip-rk3588', `VERSION=${ARMBIAN_VERSION}`,
-      'LINUXFAMILY=rk35xx', 'ARCH=arm64', 'IMAGE_TYPE=stable', 'BOARD_TYPE=csc', 'INITRD_ARCH=arm64',
-      'KERNEL_IMAGE_TYPE=Image', 'BRANCH=vendor', 'DISTRIBUTION_CODENAME=bookworm', 'DISTRIBUTION_STATUS=supported', '',
+      'BOARD=turing-rk1',
+      'BOARD_NAME="Turing RK1"',
+      'BOARDFAMILY=rockchip-rk3588',
+      `VERSION=${ARMBIAN_VERSION}`,
+      'LINUXFAMILY=rk35xx',
+      'ARCH=arm64',
+      'IMAGE_TYPE=stable',
+      'BOARD_TYPE=csc',
+      'INITRD_ARCH=arm64',
+      'KERNEL_IMAGE_TYPE=Image',
+      'BRANCH=vendor',
+      'DISTRIBUTION_CODENAME=bookworm',
+      'DISTRIBUTION_STATUS=supported',
+      ''
     ].join('\n'),
     '/etc/os-release': [
-      'PRETTY_NAME="Armbian 25.8.1 bookworm"', 'NAME="Debian GNU/Linux"', 'VERSION_ID="12"', 'VERSION="12 (bookworm)"',
-      'VERSION_CODENAME=bookworm', 'ID=debian', '',
+      'PRETTY_NAME="Armbian 25.8.1 bookworm"',
+      'NAME="Debian GNU/Linux"',
+      'VERSION_ID="12"',
+      'VERSION="12 (bookworm)"',
+      'VERSION_CODENAME=bookworm',
+      'ID=debian',
+      ''
     ].join('\n'),
     '/etc/hostname': `${hostname}\n`,
     '/etc/lab-kernel-release': `${ARMBIAN_KERNEL}\n`,
@@ -32,20 +48,27 @@ export function armbianTree(hostname: string): FsTree {
     '/var/log': { dir: true },
     '/usr/local/bin': { dir: true },
     '/opt': { dir: true },
-    '/tmp': { dir: true },
+    '/tmp': { dir: true }
   }
 }
 
 // Per-process cache: tests build the same small image many times.
 const cacheDir = mkdtempSync(join(tmpdir(), 'lab-images-'))
-process.once('exit', () => { spawnSync('rm', ['-rf', cacheDir]) })
+process.once('exit', () => {
+  spawnSync('rm', ['-rf', cacheDir])
+})
 const cache = new Map<string, Promise<BuiltImage>>()
 
 async function describe(path: string): Promise<BuiltImage> {
   return { path, sha256: await sha256File(path), bytes: (await stat(path)).size }
 }
 
-export interface ArmbianImageOptions { dir?: string; hostname?: string; sizeMiB?: number; xz?: boolean }
+export interface ArmbianImageOptions {
+  dir?: string
+  hostname?: string
+  sizeMiB?: number
+  xz?: boolean
+}
 
 // A small sparse GPT disk shaped like the Armbian RK1 image: rootfs ext4 with the release files.
 export function buildArmbianImage(opts: ArmbianImageOptions = {}): Promise<BuiltImage> {
@@ -55,7 +78,10 @@ export function buildArmbianImage(opts: ArmbianImageOptions = {}): Promise<Built
   let p = cache.get(key)
   if (!p) {
     p = (async () => {
-      const path = join(opts.dir ?? cacheDir, `Armbian_${ARMBIAN_VERSION}_Turing-rk1_bookworm_vendor_${hostname}-${sizeMiB}.img`)
+      const path = join(
+        opts.dir ?? cacheDir,
+        `Armbian_${ARMBIAN_VERSION}_Turing-rk1_bookworm_vendor_${hostname}-${sizeMiB}.img`
+      )
       await buildDisk(path, sizeMiB, [{ name: 'rootfs', tree: armbianTree(hostname) }])
       if (!opts.xz) return describe(path)
       await mustRun('xz', ['-f', '-T1', '-0', path])
@@ -67,7 +93,11 @@ export function buildArmbianImage(opts: ArmbianImageOptions = {}): Promise<Built
   return p
 }
 
-export interface TalosImageOptions { dir?: string; version: string; schematicId?: string }
+export interface TalosImageOptions {
+  dir?: string
+  version: string
+  schematicId?: string
+}
 
 export const DEFAULT_SCHEMATIC = '376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba'
 
@@ -84,7 +114,10 @@ export function buildTalosImage(opts: TalosImageOptions): Promise<BuiltImage> {
         { name: 'EFI', sizeMiB: 4, type: 'U' },
         { name: 'BIOS', sizeMiB: 1, type: '21686148-6449-6E6F-744E-656564454649' },
         { name: 'BOOT', sizeMiB: 4 },
-        { name: 'META', tree: { '/lab-talos.json': JSON.stringify({ os: 'talos', version: opts.version, schematicId }) + '\n' } },
+        {
+          name: 'META',
+          tree: { '/lab-talos.json': JSON.stringify({ os: 'talos', version: opts.version, schematicId }) + '\n' }
+        }
       ])
       return describe(path)
     })()
@@ -104,7 +137,8 @@ export async function buildBenchImage(dir: string, sizeMiB = 2048): Promise<Buil
   h.update(await readFile(path))
   await truncate(path, sizeMiB * 1024 * 1024)
   const zeros = Buffer.alloc(4 * 1024 * 1024)
-  for (let left = (sizeMiB - 32) * 1024 * 1024; left > 0; left -= zeros.length) h.update(left >= zeros.length ? zeros : zeros.subarray(0, left))
+  for (let left = (sizeMiB - 32) * 1024 * 1024; left > 0; left -= zeros.length)
+    h.update(left >= zeros.length ? zeros : zeros.subarray(0, left))
   return { path, sha256: h.digest('hex'), bytes: sizeMiB * 1024 * 1024 }
 }
 

@@ -5,8 +5,17 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { mustRun, runTool } from './run-tool.js'
 
-export interface BuiltImage { path: string; sha256: string; bytes: number }
-export interface Partition { start: number; size: number; name?: string; type: string }
+export interface BuiltImage {
+  path: string
+  sha256: string
+  bytes: number
+}
+export interface Partition {
+  start: number
+  size: number
+  name?: string
+  type: string
+}
 
 const SECTOR = 512
 const FIRST_LBA = 2048
@@ -17,21 +26,32 @@ export type FsTree = Record<string, string | { content: string; mode?: number } 
 export async function materialise(dir: string, tree: FsTree): Promise<void> {
   for (const [p, v] of Object.entries(tree)) {
     const target = join(dir, p)
-    if (typeof v === 'object' && 'dir' in v) { await mkdir(target, { recursive: true }); continue }
+    if (typeof v === 'object' && 'dir' in v) {
+      await mkdir(target, { recursive: true })
+      continue
+    }
     await mkdir(join(target, '..'), { recursive: true })
     const content = typeof v === 'string' ? v : v.content
     await writeFile(target, content, { mode: typeof v === 'string' ? 0o644 : (v.mode ?? 0o644) })
   }
 }
 
-export interface PartSpec { name: string; sizeMiB?: number; type?: string; tree?: FsTree }
+export interface PartSpec {
+  name: string
+  sizeMiB?: number
+  type?: string
+  tree?: FsTree
+}
 
 // Writes a sparse GPT disk; partitions with a tree get an ext4 filesystem built in place
 // (mke2fs -d at an offset: no root, no loop device). The last partition without sizeMiB takes the rest.
 export async function buildDisk(path: string, sizeMiB: number, parts: PartSpec[]): Promise<Partition[]> {
   await writeFile(path, '')
   await truncate(path, sizeMiB * 1024 * 1024)
-  const lines = parts.map((p, i) => `${i === 0 ? `start=${FIRST_LBA}, ` : ''}${p.sizeMiB ? `size=${p.sizeMiB}MiB, ` : ''}type=${p.type ?? 'L'}, name=${p.name}`)
+  const lines = parts.map(
+    (p, i) =>
+      `${i === 0 ? `start=${FIRST_LBA}, ` : ''}${p.sizeMiB ? `size=${p.sizeMiB}MiB, ` : ''}type=${p.type ?? 'L'}, name=${p.name}`
+  )
   await mustRun('sfdisk', ['-q', path], `label: gpt\n${lines.join('\n')}\n`)
   const table = await readPartitions(path)
   const work = await mkdtemp(join(tmpdir(), 'lab-fs-'))
@@ -43,8 +63,22 @@ export async function buildDisk(path: string, sizeMiB: number, parts: PartSpec[]
       await mkdir(root)
       await materialise(root, spec.tree)
       const blocks = Math.floor((part.size * SECTOR) / 1024)
-      await mustRun('mke2fs', ['-q', '-F', '-t', 'ext4', '-b', '1024', '-L', spec.name, '-d', root,
-        '-E', `offset=${part.start * SECTOR},nodiscard`, path, String(blocks)])
+      await mustRun('mke2fs', [
+        '-q',
+        '-F',
+        '-t',
+        'ext4',
+        '-b',
+        '1024',
+        '-L',
+        spec.name,
+        '-d',
+        root,
+        '-E',
+        `offset=${part.start * SECTOR},nodiscard`,
+        path,
+        String(blocks)
+      ])
     }
   } finally {
     await rm(work, { recursive: true, force: true })
@@ -74,9 +108,15 @@ export function fsSpec(diskPath: string, part: Partition): string {
 }
 
 // Reads one file from the disk's root filesystem; undefined when the disk, partition or file is absent.
-export async function readImageFile(diskPath: string, pathInFs: string, partName?: string): Promise<Buffer | undefined> {
+export async function readImageFile(
+  diskPath: string,
+  pathInFs: string,
+  partName?: string
+): Promise<Buffer | undefined> {
   const parts = await readPartitions(diskPath)
-  const part = partName ? parts.find((p) => p.name === partName) : (parts.find((p) => p.name === 'rootfs') ?? parts.at(-1))
+  const part = partName
+    ? parts.find((p) => p.name === partName)
+    : (parts.find((p) => p.name === 'rootfs') ?? parts.at(-1))
   if (!part) return undefined
   const stat = await runTool('debugfs', ['-R', `stat ${pathInFs}`, fsSpec(diskPath, part)])
   if (stat.code !== 0 || !/Inode:/.test(stat.stdout.toString())) return undefined
@@ -85,7 +125,10 @@ export async function readImageFile(diskPath: string, pathInFs: string, partName
 }
 
 // Writes files into the root filesystem of a built image (what the flash step does in production).
-export async function writeImageFiles(diskPath: string, files: Record<string, { content: string | Buffer; mode: number }>): Promise<void> {
+export async function writeImageFiles(
+  diskPath: string,
+  files: Record<string, { content: string | Buffer; mode: number }>
+): Promise<void> {
   const part = await rootPartition(diskPath)
   if (!part) throw new Error(`disk ${diskPath} has no partition table, expected a built image`)
   const work = await mkdtemp(join(tmpdir(), 'lab-inject-'))

@@ -1,6 +1,10 @@
 import { spawn } from 'node:child_process'
 
-export interface ToolResult { code: number; stdout: Buffer; stderr: string }
+export interface ToolResult {
+  code: number
+  stdout: Buffer
+  stderr: string
+}
 
 // Runs a Debian disk tool (sfdisk, mke2fs, debugfs) without a shell, so paths never need quoting.
 export function runTool(cmd: string, args: string[], input?: string): Promise<ToolResult> {
@@ -9,7 +13,9 @@ export function runTool(cmd: string, args: string[], input?: string): Promise<To
     const out: Buffer[] = []
     let err = ''
     child.stdout.on('data', (d: Buffer) => out.push(d))
-    child.stderr.on('data', (d: Buffer) => { err += d.toString() })
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString()
+    })
     child.on('error', reject)
     child.on('close', (code) => resolve({ code: code ?? -1, stdout: Buffer.concat(out), stderr: err }))
     child.stdin.on('error', () => undefined) // tools that do not read stdin close it early

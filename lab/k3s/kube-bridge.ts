@@ -19,7 +19,11 @@ export interface K3sKubeOptions {
   hostFor(lanIp: string): string | undefined
 }
 
-interface Served { api: KubeApi; host: string; caPem: string }
+interface Served {
+  api: KubeApi
+  host: string
+  caPem: string
+}
 
 const POLL_MS = 50
 
@@ -41,7 +45,8 @@ export async function startK3sKube(o: K3sKubeOptions): Promise<{ stop(): Promise
     const certFile = join(dataDir, 'apiserver.crt')
     const cluster = readJson(join(store, `${ip}.json`)) as { token?: string } | undefined
     // Ready to serve once the first server created the API data (the store's token is saved after it).
-    const caPem = cluster?.token && readState(dataDir).token && existsSync(certFile) ? readFileSync(certFile, 'utf8') : undefined
+    const caPem =
+      cluster?.token && readState(dataDir).token && existsSync(certFile) ? readFileSync(certFile, 'utf8') : undefined
     const host = caPem ? o.hostFor(ip) : undefined
     const current = served.get(key)
     if (current && (current.host !== host || current.caPem !== caPem)) await stopApi(key)
@@ -58,7 +63,13 @@ export async function startK3sKube(o: K3sKubeOptions): Promise<{ stop(): Promise
     if (busy || stopped) return
     busy = true
     try {
-      const seen = new Set(existsSync(store) ? readdirSync(store).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -'.json'.length)) : [])
+      const seen = new Set(
+        existsSync(store)
+          ? readdirSync(store)
+              .filter((f) => f.endsWith('.json'))
+              .map((f) => f.slice(0, -'.json'.length))
+          : []
+      )
       // A failure (a writer mid-update, a port still closing) is retried at the next poll.
       for (const ip of seen) await sync(ip).catch(() => undefined)
       for (const key of [...served.keys()]) if (!seen.has(key)) await stopApi(key)
@@ -92,7 +103,8 @@ function applyFaults(store: string, dataDir: string): void {
   if (!existsSync(dataDir)) return // wiped (a reflashed first server): never recreate it
   for (const node of listNodes(dataDir)) {
     const name = node.metadata.name
-    const conditions = ((node.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions) ?? []
+    const conditions =
+      (node.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? []
     const ready = conditions.some((c) => c.type === 'Ready' && c.status === 'True')
     const wanted = !existsSync(join(store, 'faults', `${name}.notready`))
     if (ready !== wanted) setReady(dataDir, name, wanted)

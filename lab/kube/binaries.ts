@@ -15,7 +15,10 @@ export const recordEnvLine = (tool: string): string =>
   `[ -z "\${TPI_LAB_ENV_RECORD-}" ] || tr '\\0' '\\n' < /proc/$$/environ > "$TPI_LAB_ENV_RECORD/${tool}.$$.env"\n`
 
 function wrapper(script: string, version: string, versionVar: string): string {
-  const tool = script.split('/').pop()!.replace(/\.mjs$/, '')
+  const tool = script
+    .split('/')
+    .pop()!
+    .replace(/\.mjs$/, '')
   return `#!/bin/sh\n${recordEnvLine(tool)}${versionVar}=${quote(version)} exec ${quote(process.execPath)} ${quote(script)} "$@"\n`
 }
 
@@ -26,7 +29,8 @@ export function kubectlStandinBinary(version = 'v1.32.0'): Buffer {
 /** One ustar entry (regular file); enough for a one-file archive. */
 function tarFile(name: string, body: Buffer, mode = 0o755): Buffer {
   const header = Buffer.alloc(512)
-  const put = (text: string, offset: number, length: number): void => void header.write(text.slice(0, length), offset, 'utf8')
+  const put = (text: string, offset: number, length: number): void =>
+    void header.write(text.slice(0, length), offset, 'utf8')
   put(name, 0, 100)
   put(mode.toString(8).padStart(7, '0') + '\0', 100, 8)
   put('0000000\0', 108, 8)
@@ -46,5 +50,11 @@ function tarFile(name: string, body: Buffer, mode = 0o755): Buffer {
 
 export function helmStandinTarball(arch: 'amd64' | 'arm64', version = 'v3.19.0'): Buffer {
   const bin = Buffer.from(wrapper(HELM_STANDIN, version, 'HELM_STANDIN_VERSION'))
-  return gzipSync(Buffer.concat([tarFile(`linux-${arch}/helm`, bin), tarFile(`linux-${arch}/README.md`, Buffer.from('lab helm stand-in\n'), 0o644), Buffer.alloc(1024)]))
+  return gzipSync(
+    Buffer.concat([
+      tarFile(`linux-${arch}/helm`, bin),
+      tarFile(`linux-${arch}/README.md`, Buffer.from('lab helm stand-in\n'), 0o644),
+      Buffer.alloc(1024)
+    ])
+  )
 }

@@ -41,7 +41,9 @@ export function record(tool, argv) {
 }
 
 function addressMap() {
-  const file = process.env.TPI_ADDRESS_MAP || (process.env.TPI_LAB_DIR ? join(process.env.TPI_LAB_DIR, 'address-map.json') : undefined)
+  const file =
+    process.env.TPI_ADDRESS_MAP ||
+    (process.env.TPI_LAB_DIR ? join(process.env.TPI_LAB_DIR, 'address-map.json') : undefined)
   if (!file) return {}
   try {
     return JSON.parse(readFileSync(file, 'utf8'))
@@ -61,7 +63,10 @@ export function mapEndpoint(host, port) {
     const m = /^(.*):(\d+)$/.exec(to)
     out = m ? { host: m[1], port: Number(m[2]) } : { host: to, port }
   }
-  if (!isLoopback(out.host)) throw new UsageError(`Unable to connect to the server: ${host}:${port} is not in the lab address map (${process.env.TPI_LAB_DIR ?? 'TPI_LAB_DIR unset'}); the lab stand-ins only reach loopback addresses`)
+  if (!isLoopback(out.host))
+    throw new UsageError(
+      `Unable to connect to the server: ${host}:${port} is not in the lab address map (${process.env.TPI_LAB_DIR ?? 'TPI_LAB_DIR unset'}); the lab stand-ins only reach loopback addresses`
+    )
   return out
 }
 
@@ -85,7 +90,9 @@ export function loadKubeconfig(flags) {
     scheme: url.protocol,
     host: url.hostname,
     port,
-    ca: cluster['certificate-authority-data'] ? Buffer.from(cluster['certificate-authority-data'], 'base64').toString() : undefined,
+    ca: cluster['certificate-authority-data']
+      ? Buffer.from(cluster['certificate-authority-data'], 'base64').toString()
+      : undefined,
     token: user.token
   }
 }
@@ -105,7 +112,11 @@ export function apiRequest(kc, method, path, body, contentType = 'application/js
         ca: kc.ca,
         // The lab certificate cannot name every LAN address a cluster file uses; the CA is still checked.
         checkServerIdentity: () => undefined,
-        headers: { ...(kc.token ? { authorization: `Bearer ${kc.token}` } : {}), ...(text ? { 'content-type': contentType } : {}), accept: 'application/json' }
+        headers: {
+          ...(kc.token ? { authorization: `Bearer ${kc.token}` } : {}),
+          ...(text ? { 'content-type': contentType } : {}),
+          accept: 'application/json'
+        }
       },
       (res) => {
         const chunks = []
@@ -120,7 +131,13 @@ export function apiRequest(kc, method, path, body, contentType = 'application/js
         })
       }
     )
-    req.on('error', (e) => reject(new UsageError(`Unable to connect to the server: dial tcp ${kc.host}:${kc.port}: ${e.code === 'ECONNREFUSED' ? 'connect: connection refused' : e.message}`)))
+    req.on('error', (e) =>
+      reject(
+        new UsageError(
+          `Unable to connect to the server: dial tcp ${kc.host}:${kc.port}: ${e.code === 'ECONNREFUSED' ? 'connect: connection refused' : e.message}`
+        )
+      )
+    )
     req.end(text)
   })
 }
@@ -130,12 +147,14 @@ export async function discover(kc) {
   const out = []
   const core = await apiRequest(kc, 'GET', '/api/v1')
   if (core.code === 401) throw new UsageError('error: You must be logged in to the server (Unauthorized)')
-  for (const r of core.body.resources ?? []) out.push({ group: '', version: 'v1', plural: r.name, kind: r.kind, namespaced: r.namespaced })
+  for (const r of core.body.resources ?? [])
+    out.push({ group: '', version: 'v1', plural: r.name, kind: r.kind, namespaced: r.namespaced })
   const groups = (await apiRequest(kc, 'GET', '/apis')).body.groups ?? []
   for (const g of groups)
     for (const v of g.versions) {
       const list = await apiRequest(kc, 'GET', `/apis/${g.name}/${v.version}`)
-      for (const r of list.body.resources ?? []) out.push({ group: g.name, version: v.version, plural: r.name, kind: r.kind, namespaced: r.namespaced })
+      for (const r of list.body.resources ?? [])
+        out.push({ group: g.name, version: v.version, plural: r.name, kind: r.kind, namespaced: r.namespaced })
     }
   return out
 }

@@ -15,7 +15,11 @@ const BOOLS = ['install', 'create-namespace', 'wait', 'all-namespaces', 'keep-hi
 const NS = { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false }
 const SECRETS = { group: '', version: 'v1', plural: 'secrets', kind: 'Secret', namespaced: true }
 
-const helmTime = (iso) => iso.replace('T', ' ').replace(/\.(\d+)Z$/, (_, f) => `.${f.padEnd(9, '0')} +0000 UTC`).replace(/Z$/, ' +0000 UTC')
+const helmTime = (iso) =>
+  iso
+    .replace('T', ' ')
+    .replace(/\.(\d+)Z$/, (_, f) => `.${f.padEnd(9, '0')} +0000 UTC`)
+    .replace(/Z$/, ' +0000 UTC')
 
 function fail(message) {
   return new UsageError(`Error: ${message}`)
@@ -24,9 +28,15 @@ function fail(message) {
 async function releases(kc, namespace, name) {
   const selector = encodeURIComponent(`owner=helm${name ? `,name=${name}` : ''}`)
   const reply = await apiRequest(kc, 'GET', `${pathOf(SECRETS, namespace)}?labelSelector=${selector}`)
-  if (reply.code === 401) throw new UsageError('Error: Kubernetes cluster unreachable: the server has asked for the client to provide credentials')
+  if (reply.code === 401)
+    throw new UsageError(
+      'Error: Kubernetes cluster unreachable: the server has asked for the client to provide credentials'
+    )
   if (reply.code >= 300) throw fail(reply.body?.message ?? `listing releases: HTTP ${reply.code}`)
-  return (reply.body.items ?? []).map((s) => ({ secret: s, release: JSON.parse(gunzipSync(Buffer.from(Buffer.from(s.data.release, 'base64').toString(), 'base64')).toString()) }))
+  return (reply.body.items ?? []).map((s) => ({
+    secret: s,
+    release: JSON.parse(gunzipSync(Buffer.from(Buffer.from(s.data.release, 'base64').toString(), 'base64')).toString())
+  }))
 }
 
 function latest(list) {
@@ -36,8 +46,14 @@ function latest(list) {
 function secretFor(rel) {
   const packed = gzipSync(Buffer.from(JSON.stringify(rel))).toString('base64')
   return {
-    apiVersion: 'v1', kind: 'Secret', type: 'helm.sh/release.v1',
-    metadata: { name: `sh.helm.release.v1.${rel.name}.v${rel.version}`, namespace: rel.namespace, labels: { name: rel.name, owner: 'helm', status: rel.info.status, version: String(rel.version) } },
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: 'helm.sh/release.v1',
+    metadata: {
+      name: `sh.helm.release.v1.${rel.name}.v${rel.version}`,
+      namespace: rel.namespace,
+      labels: { name: rel.name, owner: 'helm', status: rel.info.status, version: String(rel.version) }
+    },
     data: { release: Buffer.from(packed).toString('base64') }
   }
 }
@@ -45,12 +61,19 @@ function secretFor(rel) {
 async function putObject(kc, resources, obj) {
   const [group, version] = obj.apiVersion.includes('/') ? obj.apiVersion.split('/') : ['', obj.apiVersion]
   const res = resources.find((r) => r.group === group && r.version === version && r.kind === obj.kind)
-  if (!res) throw fail(`unable to build kubernetes objects from release manifest: resource mapping not found for name: "${obj.metadata.name}" namespace: "${obj.metadata.namespace ?? ''}" from "": no matches for kind "${obj.kind}" in version "${obj.apiVersion}"`)
+  if (!res)
+    throw fail(
+      `unable to build kubernetes objects from release manifest: resource mapping not found for name: "${obj.metadata.name}" namespace: "${obj.metadata.namespace ?? ''}" from "": no matches for kind "${obj.kind}" in version "${obj.apiVersion}"`
+    )
   const path = pathOf(res, obj.metadata.namespace, obj.metadata.name)
   const existing = await apiRequest(kc, 'GET', path)
-  const reply = existing.code === 404
-    ? await apiRequest(kc, 'POST', pathOf(res, obj.metadata.namespace), obj)
-    : await apiRequest(kc, 'PUT', path, { ...obj, metadata: { ...obj.metadata, resourceVersion: existing.body.metadata.resourceVersion } })
+  const reply =
+    existing.code === 404
+      ? await apiRequest(kc, 'POST', pathOf(res, obj.metadata.namespace), obj)
+      : await apiRequest(kc, 'PUT', path, {
+          ...obj,
+          metadata: { ...obj.metadata, resourceVersion: existing.body.metadata.resourceVersion }
+        })
   if (reply.code >= 300) throw fail(reply.body?.message ?? `HTTP ${reply.code}`)
 }
 
@@ -65,7 +88,7 @@ async function deleteObjects(kc, refs) {
 
 function seconds(text) {
   const m = /^(\d+)(ms|s|m|h)?$/.exec(text ?? '')
-  return m ? Number(m[1]) * ({ ms: 0.001, s: 1, m: 60, h: 3600 }[m[2] ?? 's']) : 300
+  return m ? Number(m[1]) * { ms: 0.001, s: 1, m: 60, h: 3600 }[m[2] ?? 's'] : 300
 }
 
 /** --wait: every Deployment/DaemonSet/StatefulSet of the release ready, within --timeout. */
@@ -79,7 +102,10 @@ async function waitReady(kc, objects, timeoutS) {
       const res = resources.find((r) => r.group === 'apps' && r.kind === o.kind)
       const got = (await apiRequest(kc, 'GET', pathOf(res, o.metadata.namespace, o.metadata.name))).body
       const s = got.status ?? {}
-      const ok = o.kind === 'DaemonSet' ? s.numberReady === s.desiredNumberScheduled : s.readyReplicas === (got.spec?.replicas ?? 1)
+      const ok =
+        o.kind === 'DaemonSet'
+          ? s.numberReady === s.desiredNumberScheduled
+          : s.readyReplicas === (got.spec?.replicas ?? 1)
       if (!ok) pending++
     }
     if (!pending) return true
@@ -97,7 +123,8 @@ function chartSource(chart, repo) {
   const suffix = `/${upstream.host}${upstream.pathname}`.replace(/\/+$/, '')
   const given = repo.replace(/\/+$/, '')
   const viaMirror = /^https?:\/\/127\./.test(given) && given.endsWith(suffix)
-  if (given !== entry.repo.replace(/\/+$/, '') && !viaMirror) throw fail(`chart "${chart}" not found in ${repo} repository`)
+  if (given !== entry.repo.replace(/\/+$/, '') && !viaMirror)
+    throw fail(`chart "${chart}" not found in ${repo} repository`)
   return entry
 }
 
@@ -107,13 +134,24 @@ async function upgrade(kc, flags, positional) {
   const ns = flags.namespace || 'default'
   const entry = chartSource(chart, flags.repo ?? '')
   const version = flags.version ?? entry.versions[0]
-  if (!entry.versions.includes(version)) throw fail(`chart "${chart}" version "${version}" not found in ${flags.repo} repository`)
-  const values = (Array.isArray(flags.values) ? flags.values : [flags.values].filter(Boolean)).reduce((acc, file) => ({ ...acc, ...(parse(readFileSync(file, 'utf8')) ?? {}) }), {})
+  if (!entry.versions.includes(version))
+    throw fail(`chart "${chart}" version "${version}" not found in ${flags.repo} repository`)
+  const values = (Array.isArray(flags.values) ? flags.values : [flags.values].filter(Boolean)).reduce(
+    (acc, file) => ({ ...acc, ...(parse(readFileSync(file, 'utf8')) ?? {}) }),
+    {}
+  )
   const nsReply = await apiRequest(kc, 'GET', pathOf(NS, undefined, ns))
-  if (nsReply.code === 401) throw new UsageError('Error: Kubernetes cluster unreachable: the server has asked for the client to provide credentials')
+  if (nsReply.code === 401)
+    throw new UsageError(
+      'Error: Kubernetes cluster unreachable: the server has asked for the client to provide credentials'
+    )
   if (nsReply.code === 404) {
     if (!flags['create-namespace']) throw fail(`create: failed to create: namespaces "${ns}" not found`)
-    await apiRequest(kc, 'POST', pathOf(NS), { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { name: ns } } })
+    await apiRequest(kc, 'POST', pathOf(NS), {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: ns, labels: { name: ns } }
+    })
   }
   const history = await releases(kc, ns, name)
   const previous = latest(history)
@@ -123,19 +161,40 @@ async function upgrade(kc, flags, positional) {
   for (const o of objects.filter((x) => x.kind === 'CustomResourceDefinition')) await putObject(kc, resourcesBefore, o)
   const resources = await discover(kc)
   for (const o of objects.filter((x) => x.kind !== 'CustomResourceDefinition')) await putObject(kc, resources, o)
-  const refs = objects.map((o) => ({ apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name, namespace: o.metadata.namespace }))
+  const refs = objects.map((o) => ({
+    apiVersion: o.apiVersion,
+    kind: o.kind,
+    name: o.metadata.name,
+    namespace: o.metadata.namespace
+  }))
   if (previous) {
-    const stale = (previous.release.objects ?? []).filter((p) => !refs.some((r) => r.kind === p.kind && r.name === p.name && r.namespace === p.namespace))
+    const stale = (previous.release.objects ?? []).filter(
+      (p) => !refs.some((r) => r.kind === p.kind && r.name === p.name && r.namespace === p.namespace)
+    )
     await deleteObjects(kc, stale)
   }
   const now = new Date().toISOString()
   const ok = flags.wait ? await waitReady(kc, objects, seconds(flags.timeout)) : true
   const rel = {
-    name, namespace: ns, version: (previous?.release.version ?? 0) + 1,
-    info: { first_deployed: previous?.release.info.first_deployed ?? now, last_deployed: now, deleted: '', description: ok ? (previous ? 'Upgrade complete' : 'Install complete') : 'Release "' + name + '" failed: context deadline exceeded', status: ok ? 'deployed' : 'failed' },
+    name,
+    namespace: ns,
+    version: (previous?.release.version ?? 0) + 1,
+    info: {
+      first_deployed: previous?.release.info.first_deployed ?? now,
+      last_deployed: now,
+      deleted: '',
+      description: ok
+        ? previous
+          ? 'Upgrade complete'
+          : 'Install complete'
+        : 'Release "' + name + '" failed: context deadline exceeded',
+      status: ok ? 'deployed' : 'failed'
+    },
     chart: { metadata: { name: chart, version, appVersion: `v${version}` } },
     config: Object.keys(values).length ? values : null,
-    manifest: objects.map((o) => `---\n# Source: ${chart}/templates/${o.kind.toLowerCase()}.yaml\n${JSON.stringify(o)}`).join('\n'),
+    manifest: objects
+      .map((o) => `---\n# Source: ${chart}/templates/${o.kind.toLowerCase()}.yaml\n${JSON.stringify(o)}`)
+      .join('\n'),
     objects: refs
   }
   if (previous) {
@@ -145,13 +204,27 @@ async function upgrade(kc, flags, positional) {
   const created = await apiRequest(kc, 'POST', pathOf(SECRETS, ns), secretFor(rel))
   if (created.code >= 300) throw fail(created.body?.message ?? `storing release: HTTP ${created.code}`)
   if (!ok) throw fail(`${previous ? 'UPGRADE' : 'INSTALLATION'} FAILED: context deadline exceeded`)
-  process.stdout.write(previous ? `Release "${name}" has been upgraded. Happy Helming!\n` : `Release "${name}" does not exist. Installing it now.\n`)
-  process.stdout.write(`NAME: ${name}\nLAST DEPLOYED: ${new Date(now).toUTCString().replace(/,/g, '')}\nNAMESPACE: ${ns}\nSTATUS: deployed\nREVISION: ${rel.version}\nTEST SUITE: None\n`)
+  process.stdout.write(
+    previous
+      ? `Release "${name}" has been upgraded. Happy Helming!\n`
+      : `Release "${name}" does not exist. Installing it now.\n`
+  )
+  process.stdout.write(
+    `NAME: ${name}\nLAST DEPLOYED: ${new Date(now).toUTCString().replace(/,/g, '')}\nNAMESPACE: ${ns}\nSTATUS: deployed\nREVISION: ${rel.version}\nTEST SUITE: None\n`
+  )
   return 0
 }
 
 function row(rel) {
-  return { name: rel.name, namespace: rel.namespace, revision: String(rel.version), updated: helmTime(rel.info.last_deployed), status: rel.info.status, chart: `${rel.chart.metadata.name}-${rel.chart.metadata.version}`, app_version: rel.chart.metadata.appVersion }
+  return {
+    name: rel.name,
+    namespace: rel.namespace,
+    revision: String(rel.version),
+    updated: helmTime(rel.info.last_deployed),
+    status: rel.info.status,
+    chart: `${rel.chart.metadata.name}-${rel.chart.metadata.version}`,
+    app_version: rel.chart.metadata.appVersion
+  }
 }
 
 async function list(kc, flags) {
@@ -161,11 +234,17 @@ async function list(kc, flags) {
     const key = `${r.release.namespace}/${r.release.name}`
     if (!byName.has(key) || byName.get(key).release.version < r.release.version) byName.set(key, r)
   }
-  const rows = [...byName.values()].map((r) => row(r.release)).filter((r) => ['deployed', 'failed'].includes(r.status)).sort((a, b) => a.name.localeCompare(b.name))
+  const rows = [...byName.values()]
+    .map((r) => row(r.release))
+    .filter((r) => ['deployed', 'failed'].includes(r.status))
+    .sort((a, b) => a.name.localeCompare(b.name))
   if (flags.output === 'json') process.stdout.write(JSON.stringify(rows) + '\n')
   else {
     process.stdout.write('NAME\tNAMESPACE\tREVISION\tUPDATED\tSTATUS\tCHART\tAPP VERSION\n')
-    for (const r of rows) process.stdout.write(`${r.name}\t${r.namespace}\t${r.revision}\t${r.updated}\t${r.status}\t${r.chart}\t${r.app_version}\n`)
+    for (const r of rows)
+      process.stdout.write(
+        `${r.name}\t${r.namespace}\t${r.revision}\t${r.updated}\t${r.status}\t${r.chart}\t${r.app_version}\n`
+      )
   }
   return 0
 }
@@ -180,7 +259,10 @@ async function status(kc, flags, positional) {
   const rel = await current(kc, flags, positional[0])
   const { objects: _objects, chart: _chart, ...shown } = rel
   if (flags.output === 'json') process.stdout.write(JSON.stringify(shown) + '\n')
-  else process.stdout.write(`NAME: ${rel.name}\nLAST DEPLOYED: ${new Date(rel.info.last_deployed).toUTCString().replace(/,/g, '')}\nNAMESPACE: ${rel.namespace}\nSTATUS: ${rel.info.status}\nREVISION: ${rel.version}\nTEST SUITE: None\n`)
+  else
+    process.stdout.write(
+      `NAME: ${rel.name}\nLAST DEPLOYED: ${new Date(rel.info.last_deployed).toUTCString().replace(/,/g, '')}\nNAMESPACE: ${rel.namespace}\nSTATUS: ${rel.info.status}\nREVISION: ${rel.version}\nTEST SUITE: None\n`
+    )
   return 0
 }
 
@@ -207,7 +289,9 @@ async function main(argv) {
   record('helm', argv)
   const [verb, ...rest] = argv
   if (verb === 'version') {
-    process.stdout.write(`version.BuildInfo{Version:"${VERSION}", GitCommit:"lab", GitTreeState:"clean", GoVersion:"go1.24.7"}\n`)
+    process.stdout.write(
+      `version.BuildInfo{Version:"${VERSION}", GitCommit:"lab", GitTreeState:"clean", GoVersion:"go1.24.7"}\n`
+    )
     return 0
   }
   const sub = verb === 'get' ? rest.shift() : undefined
@@ -218,7 +302,9 @@ async function main(argv) {
   if (verb === 'status') return status(kc, flags, positional)
   if (verb === 'get' && sub === 'values') return getValues(kc, flags, positional)
   if (verb === 'uninstall' || verb === 'delete') return uninstall(kc, flags, positional)
-  throw new UsageError(`Error: unknown command "${verb}${sub ? ` ${sub}` : ''}" for "helm" (the lab stand-in supports upgrade --install, list, status, get values, uninstall, version)`)
+  throw new UsageError(
+    `Error: unknown command "${verb}${sub ? ` ${sub}` : ''}" for "helm" (the lab stand-in supports upgrade --install, list, status, get values, uninstall, version)`
+  )
 }
 
 run(main)

@@ -4,7 +4,16 @@
 export interface KubeObject {
   apiVersion: string
   kind: string
-  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string>; uid?: string; resourceVersion?: string; creationTimestamp?: string; [k: string]: unknown }
+  metadata: {
+    name: string
+    namespace?: string
+    labels?: Record<string, string>
+    annotations?: Record<string, string>
+    uid?: string
+    resourceVersion?: string
+    creationTimestamp?: string
+    [k: string]: unknown
+  }
   [field: string]: unknown
 }
 

@@ -3,11 +3,35 @@
 // against the emulated API named by the kubeconfig, with kubectl's output lines and error wording.
 import { readFileSync } from 'node:fs'
 import { parseAllDocuments } from 'yaml'
-import { UsageError, apiRequest, discover, loadKubeconfig, parseArgs, pathOf, record, run, singular } from './client.mjs'
+import {
+  UsageError,
+  apiRequest,
+  discover,
+  loadKubeconfig,
+  parseArgs,
+  pathOf,
+  record,
+  run,
+  singular
+} from './client.mjs'
 
 const VERSION = process.env.KUBECTL_STANDIN_VERSION || 'v1.32.0'
 const BOOLS = ['server-side', 'force-conflicts', 'all-namespaces', 'overwrite', 'ignore-not-found', 'client', 'wait']
-const ALIASES = { no: 'nodes', ns: 'namespaces', po: 'pods', svc: 'services', deploy: 'deployments', ds: 'daemonsets', sts: 'statefulsets', cm: 'configmaps', sa: 'serviceaccounts', crd: 'customresourcedefinitions', crds: 'customresourcedefinitions', ep: 'endpoints', sc: 'storageclasses' }
+const ALIASES = {
+  no: 'nodes',
+  ns: 'namespaces',
+  po: 'pods',
+  svc: 'services',
+  deploy: 'deployments',
+  ds: 'daemonsets',
+  sts: 'statefulsets',
+  cm: 'configmaps',
+  sa: 'serviceaccounts',
+  crd: 'customresourcedefinitions',
+  crds: 'customresourcedefinitions',
+  ep: 'endpoints',
+  sc: 'storageclasses'
+}
 
 function serverError(reply, prefix = '') {
   const b = reply.body
@@ -21,7 +45,11 @@ function resolveType(resources, type) {
   const [name, ...groupParts] = lower.split('.')
   const group = groupParts.join('.')
   const wanted = ALIASES[name] ?? name
-  const match = resources.filter((r) => (r.plural === wanted || r.kind.toLowerCase() === wanted || `${r.kind.toLowerCase()}s` === wanted) && (!group || r.group === group))
+  const match = resources.filter(
+    (r) =>
+      (r.plural === wanted || r.kind.toLowerCase() === wanted || `${r.kind.toLowerCase()}s` === wanted) &&
+      (!group || r.group === group)
+  )
   if (!match.length) throw new UsageError(`error: the server doesn't have a resource type "${type}"`)
   return match[0]
 }
@@ -35,19 +63,29 @@ async function apply(kc, flags) {
   if (!file) throw new UsageError('error: must specify one of -f and -k')
   const source = file === '-' ? 'STDIN' : file
   const text = readFileSync(file === '-' ? 0 : file, 'utf8')
-  const docs = parseAllDocuments(text).map((d) => d.toJSON()).filter(Boolean)
+  const docs = parseAllDocuments(text)
+    .map((d) => d.toJSON())
+    .filter(Boolean)
   const resources = await discover(kc)
   for (const doc of docs) {
     const [group, version] = doc.apiVersion?.includes('/') ? doc.apiVersion.split('/') : ['', doc.apiVersion]
     const res = resources.find((r) => r.group === group && r.version === version && r.kind === doc.kind)
     const ns = doc.metadata?.namespace ?? flags.namespace ?? 'default'
     if (!res)
-      throw new UsageError(`error: resource mapping not found for name: "${doc.metadata?.name}" namespace: "${res?.namespaced === false ? '' : ns}" from "${source}": no matches for kind "${doc.kind}" in version "${doc.apiVersion}"\nensure CRDs are installed first`)
+      throw new UsageError(
+        `error: resource mapping not found for name: "${doc.metadata?.name}" namespace: "${res?.namespaced === false ? '' : ns}" from "${source}": no matches for kind "${doc.kind}" in version "${doc.apiVersion}"\nensure CRDs are installed first`
+      )
     const name = doc.metadata.name
     const target = `${singular(res)}/${name}`
     if (flags['server-side']) {
       const manager = flags['field-manager'] ?? 'kubectl'
-      const reply = await apiRequest(kc, 'PATCH', `${pathOf(res, ns, name)}?fieldManager=${encodeURIComponent(manager)}${flags['force-conflicts'] ? '&force=true' : ''}`, doc, 'application/apply-patch+yaml')
+      const reply = await apiRequest(
+        kc,
+        'PATCH',
+        `${pathOf(res, ns, name)}?fieldManager=${encodeURIComponent(manager)}${flags['force-conflicts'] ? '&force=true' : ''}`,
+        doc,
+        'application/apply-patch+yaml'
+      )
       if (reply.code >= 300) throw serverError(reply)
       process.stdout.write(`${target} serverside-applied\n`)
       continue
@@ -69,23 +107,42 @@ async function apply(kc, flags) {
 
 function age(obj) {
   const s = Math.max(0, Math.round((Date.now() - Date.parse(obj.metadata?.creationTimestamp ?? '')) / 1000))
-  return Number.isFinite(s) ? (s < 120 ? `${s}s` : s < 7200 ? `${Math.floor(s / 60)}m` : `${Math.floor(s / 3600)}h`) : '<unknown>'
+  return Number.isFinite(s)
+    ? s < 120
+      ? `${s}s`
+      : s < 7200
+        ? `${Math.floor(s / 60)}m`
+        : `${Math.floor(s / 3600)}h`
+    : '<unknown>'
 }
 
 function table(res, items, allNs) {
   const rows = items.map((o) => {
     const base = allNs ? [o.metadata.namespace ?? ''] : []
     if (res.kind === 'Node') {
-      const ready = (o.status?.conditions ?? []).find((c) => c.type === 'Ready')?.status === 'True' ? 'Ready' : 'NotReady'
-      const roles = Object.keys(o.metadata.labels ?? {}).filter((l) => l.startsWith('node-role.kubernetes.io/')).map((l) => l.split('/')[1]).sort().join(',') || '<none>'
+      const ready =
+        (o.status?.conditions ?? []).find((c) => c.type === 'Ready')?.status === 'True' ? 'Ready' : 'NotReady'
+      const roles =
+        Object.keys(o.metadata.labels ?? {})
+          .filter((l) => l.startsWith('node-role.kubernetes.io/'))
+          .map((l) => l.split('/')[1])
+          .sort()
+          .join(',') || '<none>'
       return [o.metadata.name, ready, roles, age(o), o.status?.nodeInfo?.kubeletVersion ?? '']
     }
     return [...base, o.metadata.name, age(o)]
   })
-  const head = res.kind === 'Node' ? ['NAME', 'STATUS', 'ROLES', 'AGE', 'VERSION'] : [...(allNs ? ['NAMESPACE'] : []), 'NAME', 'AGE']
+  const head =
+    res.kind === 'Node'
+      ? ['NAME', 'STATUS', 'ROLES', 'AGE', 'VERSION']
+      : [...(allNs ? ['NAMESPACE'] : []), 'NAME', 'AGE']
   const all = [head, ...rows]
   const widths = head.map((_, i) => Math.max(...all.map((r) => String(r[i]).length)))
-  return all.map((r) => r.map((c, i) => (i === r.length - 1 ? String(c) : String(c).padEnd(widths[i] + 3))).join('')).join('\n') + '\n'
+  return (
+    all
+      .map((r) => r.map((c, i) => (i === r.length - 1 ? String(c) : String(c).padEnd(widths[i] + 3))).join(''))
+      .join('\n') + '\n'
+  )
 }
 
 async function get(kc, flags, positional) {
@@ -100,7 +157,9 @@ async function get(kc, flags, positional) {
   if (reply.code >= 300) throw serverError(reply)
   const output = flags.output
   if (output === 'json') {
-    const body = name ? reply.body : { apiVersion: 'v1', kind: 'List', items: reply.body.items, metadata: { resourceVersion: '' } }
+    const body = name
+      ? reply.body
+      : { apiVersion: 'v1', kind: 'List', items: reply.body.items, metadata: { resourceVersion: '' } }
     process.stdout.write(JSON.stringify(body, null, 4) + '\n')
   } else if (output === 'name') {
     const items = name ? [reply.body] : reply.body.items
@@ -130,17 +189,20 @@ async function del(kc, flags, positional) {
 function seconds(text, fallback) {
   const m = /^(\d+)(ms|s|m|h)?$/.exec(text ?? '')
   if (!m) return fallback
-  return Number(m[1]) * ({ ms: 0.001, s: 1, m: 60, h: 3600 }[m[2] ?? 's'])
+  return Number(m[1]) * { ms: 0.001, s: 1, m: 60, h: 3600 }[m[2] ?? 's']
 }
 
 function conditionMet(obj, condition) {
   const [type, value = 'True'] = condition.split('=')
-  return (obj.status?.conditions ?? []).some((c) => c.type.toLowerCase() === type.toLowerCase() && c.status.toLowerCase() === value.toLowerCase())
+  return (obj.status?.conditions ?? []).some(
+    (c) => c.type.toLowerCase() === type.toLowerCase() && c.status.toLowerCase() === value.toLowerCase()
+  )
 }
 
 async function wait(kc, flags, positional) {
   const forWhat = flags.for ?? ''
-  if (!forWhat.startsWith('condition=') && forWhat !== 'delete') throw new UsageError(`error: unrecognized condition: "${forWhat}"`)
+  if (!forWhat.startsWith('condition=') && forWhat !== 'delete')
+    throw new UsageError(`error: unrecognized condition: "${forWhat}"`)
   const [type, name] = positional[0]?.split('/') ?? []
   const res = resolveType(await discover(kc), type)
   const path = pathOf(res, res.namespaced ? namespaceOf(flags) : undefined, name)
@@ -180,7 +242,8 @@ async function label(kc, flags, positional) {
     else {
       const [k, v] = p.split('=')
       const had = current.body.metadata.labels?.[k]
-      if (had !== undefined && had !== v && !flags.overwrite) throw new UsageError(`error: '${k}' already has a value (${had}), and --overwrite is false`)
+      if (had !== undefined && had !== v && !flags.overwrite)
+        throw new UsageError(`error: '${k}' already has a value (${had}), and --overwrite is false`)
       labels[k] = v
     }
   }
@@ -196,7 +259,11 @@ async function main(argv) {
   const [verb, ...rest] = argv
   const { flags, positional } = parseArgs(rest, BOOLS)
   if (verb === 'version' && flags.client) {
-    process.stdout.write(flags.output === 'json' ? JSON.stringify({ clientVersion: { gitVersion: VERSION, platform: 'linux/amd64' } }, null, 2) + '\n' : `Client Version: ${VERSION}\nKustomize Version: v5.5.0\n`)
+    process.stdout.write(
+      flags.output === 'json'
+        ? JSON.stringify({ clientVersion: { gitVersion: VERSION, platform: 'linux/amd64' } }, null, 2) + '\n'
+        : `Client Version: ${VERSION}\nKustomize Version: v5.5.0\n`
+    )
     return 0
   }
   const kc = loadKubeconfig(flags)
@@ -212,7 +279,9 @@ async function main(argv) {
     case 'label':
       return label(kc, flags, positional)
     default:
-      throw new UsageError(`error: unknown command "${verb}" for "kubectl" (the lab stand-in supports apply, get, delete, wait, label, version --client)`)
+      throw new UsageError(
+        `error: unknown command "${verb}" for "kubectl" (the lab stand-in supports apply, get, delete, wait, label, version --client)`
+      )
   }
 }
 

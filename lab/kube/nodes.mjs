@@ -12,7 +12,8 @@ function bump(state, obj) {
 
 export function registerNode(dataDir, node) {
   for (const f of ['name', 'ip', 'kubeletVersion', 'osImage', 'kernelVersion', 'containerRuntime'])
-    if (typeof node[f] !== 'string' || !node[f]) throw new Error(`lab kube: registerNode needs ${f} (a non-empty string), got ${JSON.stringify(node[f])}`)
+    if (typeof node[f] !== 'string' || !node[f])
+      throw new Error(`lab kube: registerNode needs ${f} (a non-empty string), got ${JSON.stringify(node[f])}`)
   updateState(dataDir, (state) => {
     const obj = nodeObject(node, state.objects[key(node.name)])
     bump(state, obj)
@@ -23,7 +24,10 @@ export function registerNode(dataDir, node) {
 export function setReady(dataDir, name, ready, reason) {
   updateState(dataDir, (state) => {
     const obj = state.objects[key(name)]
-    if (!obj) throw new Error(`lab kube: setReady: no node "${name}" registered (known: ${nodeNames(state).join(', ') || 'none'})`)
+    if (!obj)
+      throw new Error(
+        `lab kube: setReady: no node "${name}" registered (known: ${nodeNames(state).join(', ') || 'none'})`
+      )
     obj.status.conditions = [readyCondition(ready, reason)]
     bump(state, obj)
   })
@@ -37,7 +41,9 @@ export function deleteNode(dataDir, name) {
 }
 
 function nodeNames(state) {
-  return Object.keys(state.objects).filter((k) => k.startsWith('/nodes//')).map((k) => k.slice(8))
+  return Object.keys(state.objects)
+    .filter((k) => k.startsWith('/nodes//'))
+    .map((k) => k.slice(8))
 }
 
 export function listNodes(dataDir) {

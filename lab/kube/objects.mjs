@@ -7,11 +7,21 @@ import { randomUUID } from 'node:crypto'
 export const READY_AT = 'lab.turingpi.io/ready-at'
 
 export function status(code, reason, message, details) {
-  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, ...(details ? { details } : {}), code }
+  return {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message,
+    reason,
+    ...(details ? { details } : {}),
+    code
+  }
 }
 
 export const notFound = (what, name, details) => status(404, 'NotFound', `${what} "${name}" not found`, details)
-export const alreadyExists = (what, name, details) => status(409, 'AlreadyExists', `${what} "${name}" already exists`, details)
+export const alreadyExists = (what, name, details) =>
+  status(409, 'AlreadyExists', `${what} "${name}" already exists`, details)
 
 /** The Node object of a registered node (kubelet's field set, trimmed to what tools read). */
 export function nodeObject(node, previous) {
@@ -31,9 +41,18 @@ export function nodeObject(node, previous) {
   return {
     apiVersion: 'v1',
     kind: 'Node',
-    metadata: { name: node.name, uid: previous?.metadata?.uid ?? randomUUID(), creationTimestamp: created, labels, annotations: previous?.metadata?.annotations ?? {} },
+    metadata: {
+      name: node.name,
+      uid: previous?.metadata?.uid ?? randomUUID(),
+      creationTimestamp: created,
+      labels,
+      annotations: previous?.metadata?.annotations ?? {}
+    },
     // A cordon outlives a kubelet restart, as on a real node.
-    spec: { podCIDR: node.podCIDR ?? '10.42.0.0/24', ...(previous?.spec?.unschedulable ? { unschedulable: true } : {}) },
+    spec: {
+      podCIDR: node.podCIDR ?? '10.42.0.0/24',
+      ...(previous?.spec?.unschedulable ? { unschedulable: true } : {})
+    },
     status: {
       addresses: [
         { address: node.ip, type: 'InternalIP' },
@@ -55,20 +74,40 @@ export function nodeObject(node, previous) {
 
 export function readyCondition(ready, reason, at = new Date().toISOString()) {
   return ready
-    ? { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status', lastHeartbeatTime: at, lastTransitionTime: at }
-    : { type: 'Ready', status: 'False', reason: reason ?? 'KubeletNotReady', message: reason ?? 'container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:Network plugin returns error: cni plugin not initialized', lastHeartbeatTime: at, lastTransitionTime: at }
+    ? {
+        type: 'Ready',
+        status: 'True',
+        reason: 'KubeletReady',
+        message: 'kubelet is posting ready status',
+        lastHeartbeatTime: at,
+        lastTransitionTime: at
+      }
+    : {
+        type: 'Ready',
+        status: 'False',
+        reason: reason ?? 'KubeletNotReady',
+        message:
+          reason ??
+          'container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:Network plugin returns error: cni plugin not initialized',
+        lastHeartbeatTime: at,
+        lastTransitionTime: at
+      }
 }
 
 /** `a=b,c!=d,e,!f` (equality and existence only; set-based `in` is not modelled). */
 export function parseSelector(text) {
   if (!text) return () => true
-  const terms = text.split(',').map((t) => t.trim()).filter(Boolean).map((t) => {
-    let m
-    if ((m = /^([^!=]+)!=(.*)$/.exec(t))) return (l) => l[m[1]] !== m[2]
-    if ((m = /^([^!=]+)==?(.*)$/.exec(t))) return (l) => l[m[1]] === m[2]
-    if (t.startsWith('!')) return (l) => !(t.slice(1) in l)
-    return (l) => t in l
-  })
+  const terms = text
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean)
+    .map((t) => {
+      let m
+      if ((m = /^([^!=]+)!=(.*)$/.exec(t))) return (l) => l[m[1]] !== m[2]
+      if ((m = /^([^!=]+)==?(.*)$/.exec(t))) return (l) => l[m[1]] === m[2]
+      if (t.startsWith('!')) return (l) => !(t.slice(1) in l)
+      return (l) => t in l
+    })
   return (labels) => terms.every((term) => term(labels ?? {}))
 }
 
@@ -95,13 +134,25 @@ export function materialize(obj) {
   const ready = Date.now() >= readyAt(obj)
   const copy = structuredClone(obj)
   if (kind === 'Endpoints') {
-    if (!ready) copy.subsets = (copy.subsets ?? []).map((s) => ({ ...s, notReadyAddresses: [...(s.notReadyAddresses ?? []), ...(s.addresses ?? [])], addresses: undefined }))
+    if (!ready)
+      copy.subsets = (copy.subsets ?? []).map((s) => ({
+        ...s,
+        notReadyAddresses: [...(s.notReadyAddresses ?? []), ...(s.addresses ?? [])],
+        addresses: undefined
+      }))
     return copy
   }
   const replicas = kind === 'DaemonSet' ? (copy.status?.desiredNumberScheduled ?? 1) : (copy.spec?.replicas ?? 1)
   const at = new Date(readyAt(obj) || Date.parse(obj.metadata?.creationTimestamp ?? '') || Date.now()).toISOString()
   if (kind === 'DaemonSet') {
-    copy.status = { desiredNumberScheduled: replicas, currentNumberScheduled: replicas, numberReady: ready ? replicas : 0, numberAvailable: ready ? replicas : 0, updatedNumberScheduled: replicas, observedGeneration: 1 }
+    copy.status = {
+      desiredNumberScheduled: replicas,
+      currentNumberScheduled: replicas,
+      numberReady: ready ? replicas : 0,
+      numberAvailable: ready ? replicas : 0,
+      updatedNumberScheduled: replicas,
+      observedGeneration: 1
+    }
   } else {
     copy.status = {
       replicas,
@@ -113,8 +164,22 @@ export function materialize(obj) {
         ? {
             conditions: [
               ready
-                ? { type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable', message: 'Deployment has minimum availability.', lastTransitionTime: at, lastUpdateTime: at }
-                : { type: 'Available', status: 'False', reason: 'MinimumReplicasUnavailable', message: 'Deployment does not have minimum availability.', lastTransitionTime: at, lastUpdateTime: at }
+                ? {
+                    type: 'Available',
+                    status: 'True',
+                    reason: 'MinimumReplicasAvailable',
+                    message: 'Deployment has minimum availability.',
+                    lastTransitionTime: at,
+                    lastUpdateTime: at
+                  }
+                : {
+                    type: 'Available',
+                    status: 'False',
+                    reason: 'MinimumReplicasUnavailable',
+                    message: 'Deployment does not have minimum availability.',
+                    lastTransitionTime: at,
+                    lastUpdateTime: at
+                  }
             ]
           }
         : {})

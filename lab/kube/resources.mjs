@@ -34,7 +34,13 @@ function crdResources(state) {
     const spec = crd.spec ?? {}
     for (const v of spec.versions ?? []) {
       if (v.served === false) continue
-      out.push({ group: spec.group, version: v.name, plural: spec.names?.plural, kind: spec.names?.kind, namespaced: spec.scope !== 'Cluster' })
+      out.push({
+        group: spec.group,
+        version: v.name,
+        plural: spec.names?.plural,
+        kind: spec.names?.kind,
+        namespaced: spec.scope !== 'Cluster'
+      })
     }
   }
   return out

@@ -24,7 +24,8 @@ export function route(path) {
   else if (parts[0] === 'apis' && parts.length >= 3) [group, version, rest] = [parts[1], parts[2], parts.slice(3)]
   else return undefined
   if (rest.length === 0) return { group, version, discovery: true }
-  if (rest[0] === 'namespaces' && rest.length >= 3) return { group, version, namespace: rest[1], plural: rest[2], name: rest[3], sub: rest[4] }
+  if (rest[0] === 'namespaces' && rest.length >= 3)
+    return { group, version, namespace: rest[1], plural: rest[2], name: rest[3], sub: rest[4] }
   return { group, version, plural: rest[0], name: rest[1], sub: rest[2] }
 }
 
@@ -33,7 +34,10 @@ function discovery(state, path, r) {
   if (path === '/api') return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [] }
   if (path === '/apis') {
     const groups = [...new Set(resources.filter((x) => x.group).map((x) => x.group))].map((name) => {
-      const versions = [...new Set(resources.filter((x) => x.group === name).map((x) => x.version))].map((v) => ({ groupVersion: `${name}/${v}`, version: v }))
+      const versions = [...new Set(resources.filter((x) => x.group === name).map((x) => x.version))].map((v) => ({
+        groupVersion: `${name}/${v}`,
+        version: v
+      }))
       return { name, versions, preferredVersion: versions[0] }
     })
     return { kind: 'APIGroupList', apiVersion: 'v1', groups }
@@ -42,8 +46,16 @@ function discovery(state, path, r) {
     const list = resources.filter((x) => x.group === r.group && x.version === r.version)
     if (!list.length) return undefined
     return {
-      kind: 'APIResourceList', apiVersion: 'v1', groupVersion: r.group ? `${r.group}/${r.version}` : r.version,
-      resources: list.map((x) => ({ name: x.plural, singularName: x.kind.toLowerCase(), namespaced: x.namespaced, kind: x.kind, verbs: ['create', 'delete', 'get', 'list', 'patch', 'update'] }))
+      kind: 'APIResourceList',
+      apiVersion: 'v1',
+      groupVersion: r.group ? `${r.group}/${r.version}` : r.version,
+      resources: list.map((x) => ({
+        name: x.plural,
+        singularName: x.kind.toLowerCase(),
+        namespaced: x.namespaced,
+        kind: x.kind,
+        verbs: ['create', 'delete', 'get', 'list', 'patch', 'update']
+      }))
     }
   }
   return undefined
@@ -69,7 +81,8 @@ export async function startKubeApi(options) {
       for await (const c of req) chunks.push(c)
       const body = Buffer.concat(chunks).toString('utf8')
       const token = readState(dataDir).token
-      if (req.headers.authorization !== `Bearer ${token}`) return send(res, 401, status(401, 'Unauthorized', 'Unauthorized'))
+      if (req.headers.authorization !== `Bearer ${token}`)
+        return send(res, 401, status(401, 'Unauthorized', 'Unauthorized'))
       const path = url.pathname.replace(/\/+$/, '') || '/'
       if (['/readyz', '/livez', '/healthz'].includes(path)) return send(res, 200, 'ok')
       if (path === '/version') {
@@ -80,14 +93,19 @@ export async function startKubeApi(options) {
       const r = route(path)
       if (path === '/api' || path === '/apis' || r?.discovery) {
         const d = discovery(readState(dataDir), path, r)
-        return d ? send(res, 200, d) : send(res, 404, status(404, 'NotFound', 'the server could not find the requested resource'))
+        return d
+          ? send(res, 200, d)
+          : send(res, 404, status(404, 'NotFound', 'the server could not find the requested resource'))
       }
-      if (!r || r.sub) return send(res, 404, status(404, 'NotFound', 'the server could not find the requested resource'))
+      if (!r || r.sub)
+        return send(res, 404, status(404, 'NotFound', 'the server could not find the requested resource'))
       if (req.method === 'GET') {
         const out = handle(readState(dataDir), 'GET', r, url.searchParams, '', '')
         return send(res, out.code, out.body)
       }
-      const out = updateState(dataDir, (state) => handle(state, req.method ?? 'GET', r, url.searchParams, body, req.headers['content-type']))
+      const out = updateState(dataDir, (state) =>
+        handle(state, req.method ?? 'GET', r, url.searchParams, body, req.headers['content-type'])
+      )
       return send(res, out.code, out.body)
     } catch (e) {
       return send(res, 500, status(500, 'InternalError', `Internal error occurred: ${e.message}`))

@@ -11,12 +11,41 @@ export function servingCert(dataDir, host, extraSans = []) {
   const cert = join(dataDir, 'apiserver.crt')
   const key = join(dataDir, 'apiserver.key')
   if (!existsSync(cert) || !existsSync(key)) {
-    const san = [...new Set([`IP:${host}`, 'IP:127.0.0.1', 'DNS:localhost', 'DNS:kubernetes', 'DNS:kubernetes.default.svc', ...extraSans])].join(',')
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-      '-keyout', key, '-out', cert, '-days', '30', '-subj', '/CN=kube-apiserver-lab',
-      '-addext', `subjectAltName=${san}`, '-addext', 'basicConstraints=critical,CA:TRUE'
-    ], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, OPENSSL_CONF: '/dev/null' } })
+    const san = [
+      ...new Set([
+        `IP:${host}`,
+        'IP:127.0.0.1',
+        'DNS:localhost',
+        'DNS:kubernetes',
+        'DNS:kubernetes.default.svc',
+        ...extraSans
+      ])
+    ].join(',')
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+        '-days',
+        '30',
+        '-subj',
+        '/CN=kube-apiserver-lab',
+        '-addext',
+        `subjectAltName=${san}`,
+        '-addext',
+        'basicConstraints=critical,CA:TRUE'
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, OPENSSL_CONF: '/dev/null' } }
+    )
   }
   return { cert: readFileSync(cert, 'utf8'), key: readFileSync(key, 'utf8') }
 }

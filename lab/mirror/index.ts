@@ -11,9 +11,19 @@ import { canonicalPath, fileFor, mirrorUrl } from './paths.js'
 
 export { canonicalPath, mirrorUrl } from './paths.js'
 
-export interface MirrorOptions { root?: string; dir?: string /* alias of root */; host?: string; port?: number }
+export interface MirrorOptions {
+  root?: string
+  dir?: string /* alias of root */
+  host?: string
+  port?: number
+}
 
-export interface MirrorRequest { method: string; path: string; status: number; bytes: number }
+export interface MirrorRequest {
+  method: string
+  path: string
+  status: number
+  bytes: number
+}
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>
 
@@ -37,7 +47,10 @@ export interface Mirror {
   close(): Promise<void>
 }
 
-interface Range { start: number; end: number }
+interface Range {
+  start: number
+  end: number
+}
 
 /** One `bytes=a-b`, `bytes=a-` or `bytes=-n` range; null = unsatisfiable; undefined = no/ignored header. */
 function parseRange(header: string | undefined, size: number): Range | null | undefined {
@@ -57,11 +70,18 @@ function parseRange(header: string | undefined, size: number): Range | null | un
 
 // A route writes its own body: count what passes through write/end.
 function countWrites(res: ServerResponse, add: (n: number) => void): void {
-  const size = (c: unknown): number => (typeof c === 'string' ? Buffer.byteLength(c) : c instanceof Uint8Array ? c.length : 0)
+  const size = (c: unknown): number =>
+    typeof c === 'string' ? Buffer.byteLength(c) : c instanceof Uint8Array ? c.length : 0
   const write = res.write.bind(res) as (...a: unknown[]) => boolean
   const end = res.end.bind(res) as (...a: unknown[]) => ServerResponse
-  res.write = ((...a: unknown[]) => { add(size(a[0])); return write(...a) }) as typeof res.write
-  res.end = ((...a: unknown[]) => { if (typeof a[0] !== 'function') add(size(a[0])); return end(...a) }) as typeof res.end
+  res.write = ((...a: unknown[]) => {
+    add(size(a[0]))
+    return write(...a)
+  }) as typeof res.write
+  res.end = ((...a: unknown[]) => {
+    if (typeof a[0] !== 'function') add(size(a[0]))
+    return end(...a)
+  }) as typeof res.end
 }
 
 export async function startMirror(options: MirrorOptions = {}): Promise<Mirror> {
@@ -73,7 +93,12 @@ export async function startMirror(options: MirrorOptions = {}): Promise<Mirror> 
   const failures = new Map<string, { status: number; left: number }>()
   const requests: MirrorRequest[] = []
 
-  const serveFile = async (req: IncomingMessage, res: ServerResponse, path: string, count: (n: number) => void): Promise<void> => {
+  const serveFile = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    count: (n: number) => void
+  ): Promise<void> => {
     const key = canonicalPath(path)
     const failure = failures.get(key)
     if (failure) {
@@ -98,8 +123,10 @@ export async function startMirror(options: MirrorOptions = {}): Promise<Mirror> 
     }
     const { start, end } = range ?? { start: 0, end: st.size - 1 }
     const headers: Record<string, string | number> = {
-      'Content-Type': 'application/octet-stream', 'Accept-Ranges': 'bytes', 'Content-Length': Math.max(0, end - start + 1),
-      'Last-Modified': st.mtime.toUTCString(),
+      'Content-Type': 'application/octet-stream',
+      'Accept-Ranges': 'bytes',
+      'Content-Length': Math.max(0, end - start + 1),
+      'Last-Modified': st.mtime.toUTCString()
     }
     if (range) headers['Content-Range'] = `bytes ${start}-${end}/${st.size}`
     res.writeHead(range ? 206 : 200, headers)
@@ -123,15 +150,31 @@ export async function startMirror(options: MirrorOptions = {}): Promise<Mirror> 
     }
     res.on('finish', log)
     res.on('close', log)
-    if (route) countWrites(res, (n) => { bytes += n })
-    const done = route ? Promise.resolve(route.handler(req, res)) : serveFile(req, res, path, (n) => { bytes += n })
+    if (route)
+      countWrites(res, (n) => {
+        bytes += n
+      })
+    const done = route
+      ? Promise.resolve(route.handler(req, res))
+      : serveFile(req, res, path, (n) => {
+          bytes += n
+        })
     done.catch((e: unknown) => {
-      if (!res.headersSent) { res.writeHead(500, { 'Content-Type': 'text/plain' }); res.end(`mirror error: ${(e as Error).message}`) } else res.destroy()
+      if (!res.headersSent) {
+        res.writeHead(500, { 'Content-Type': 'text/plain' })
+        res.end(`mirror error: ${(e as Error).message}`)
+      } else res.destroy()
     })
   })
   const sockets = new Set<Socket>()
-  server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)) })
-  await new Promise<void>((ok, fail) => { server.once('error', fail); server.listen(options.port ?? 0, host, () => ok()) })
+  server.on('connection', (s) => {
+    sockets.add(s)
+    s.on('close', () => sockets.delete(s))
+  })
+  await new Promise<void>((ok, fail) => {
+    server.once('error', fail)
+    server.listen(options.port ?? 0, host, () => ok())
+  })
   const url = `http://${host}:${(server.address() as AddressInfo).port}`
 
   const target = (urlPath: string): string => {
@@ -141,12 +184,16 @@ export async function startMirror(options: MirrorOptions = {}): Promise<Mirror> 
   }
   let stopped: Promise<void> | undefined
   const stop = (): Promise<void> => {
-    stopped ??= new Promise<void>((ok) => { for (const s of sockets) s.destroy(); server.close(() => ok()) })
-      .then(() => (given ? undefined : rm(root, { recursive: true, force: true })))
+    stopped ??= new Promise<void>((ok) => {
+      for (const s of sockets) s.destroy()
+      server.close(() => ok())
+    }).then(() => (given ? undefined : rm(root, { recursive: true, force: true })))
     return stopped
   }
   return {
-    url, root, requests,
+    url,
+    root,
+    requests,
     urlFor: (upstream) => mirrorUrl(url, upstream),
     addFile: async (urlPath, content, opts = {}) => {
       const file = target(urlPath)
@@ -161,9 +208,13 @@ export async function startMirror(options: MirrorOptions = {}): Promise<Mirror> 
       }
       if (opts.mode !== undefined) await chmod(file, opts.mode)
     },
-    route: (method, prefix, handler) => { routes.push({ method: method.toUpperCase(), prefix, handler }) },
+    route: (method, prefix, handler) => {
+      routes.push({ method: method.toUpperCase(), prefix, handler })
+    },
     bytesServed: () => requests.reduce((n, r) => n + r.bytes, 0),
-    clearLog: () => { requests.length = 0 },
+    clearLog: () => {
+      requests.length = 0
+    },
     corrupt: async (urlPath) => {
       const file = target(urlPath)
       const link = await lstat(file).catch(() => undefined)
@@ -190,8 +241,11 @@ export async function startMirror(options: MirrorOptions = {}): Promise<Mirror> 
         await fh.close()
       }
     },
-    failNext: (urlPath, status, count = 1) => { failures.set(canonicalPath(urlPath), { status, left: count }) },
+    failNext: (urlPath, status, count = 1) => {
+      failures.set(canonicalPath(urlPath), { status, left: count })
+    },
     env: () => ({ TPI_LAB_MIRROR: url, TPI_MIRROR: url }),
-    stop, close: stop,
+    stop,
+    close: stop
   }
 }

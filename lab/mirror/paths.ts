@@ -10,14 +10,22 @@ export function mirrorUrl(base: string, upstream: string): string {
 
 /** `/github.com/x/v1%2B2` or `https://github.com/x/v1+2` → `github.com/x/v1+2` (decoded, no leading slash). */
 export function canonicalPath(urlPath: string): string {
-  const path = /^https?:\/\//.test(urlPath) ? (() => { const u = new URL(urlPath); return `/${u.host}${u.pathname}` })() : urlPath
-  const decoded = path.split('/').map((seg) => {
-    try {
-      return decodeURIComponent(seg)
-    } catch {
-      return seg
-    }
-  }).join('/')
+  const path = /^https?:\/\//.test(urlPath)
+    ? (() => {
+        const u = new URL(urlPath)
+        return `/${u.host}${u.pathname}`
+      })()
+    : urlPath
+  const decoded = path
+    .split('/')
+    .map((seg) => {
+      try {
+        return decodeURIComponent(seg)
+      } catch {
+        return seg
+      }
+    })
+    .join('/')
   return normalize(decoded).replace(/^\/+/, '')
 }
 

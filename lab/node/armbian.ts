@@ -6,7 +6,15 @@ import { fsSpec, rootPartition } from '../images/disk.js'
 import { mustRun } from '../images/run-tool.js'
 import { armbianLogin, DDR_LINES, KERNEL_LINES, LOADER_LINES } from './boot-log.js'
 import type { DiskInfo, NodeRuntime, OsPersonality, PersonalityFactory } from './personality.js'
-import { killNodeProcesses, NODE_BIN, readText, runInNode, startNodeSsh, type NodeSsh, type SshFaults } from './ssh-server.js'
+import {
+  killNodeProcesses,
+  NODE_BIN,
+  readText,
+  runInNode,
+  startNodeSsh,
+  type NodeSsh,
+  type SshFaults
+} from './ssh-server.js'
 
 export interface ArmbianHooks {
   sshPort: number
@@ -41,14 +49,21 @@ export function validEd25519(): { private: string; public: string } {
   }
 }
 
-const exists = (p: string): Promise<boolean> => stat(p).then(() => true, () => false)
+const exists = (p: string): Promise<boolean> =>
+  stat(p).then(
+    () => true,
+    () => false
+  )
 
 // Host files a dynamically linked host binary needs once the node's /etc hides the host's.
 async function seedHostEtc(etc: string): Promise<void> {
   for (const f of ['ld.so.cache', 'passwd', 'group', 'nsswitch.conf']) {
     if (!(await exists(join(etc, f)))) await copyFile(join('/etc', f), join(etc, f)).catch(() => undefined)
   }
-  if (!(await exists(join(etc, 'alternatives')))) await cp('/etc/alternatives', join(etc, 'alternatives'), { recursive: true, verbatimSymlinks: true }).catch(() => undefined)
+  if (!(await exists(join(etc, 'alternatives'))))
+    await cp('/etc/alternatives', join(etc, 'alternatives'), { recursive: true, verbatimSymlinks: true }).catch(
+      () => undefined
+    )
 }
 
 // Node facts a real RK1 exposes under /proc, /sys and /dev, kept in the node's /run/lab-debug (shown at
@@ -64,8 +79,13 @@ export async function writeFacts(root: string, npuDriver: string | undefined): P
     await writeFile(join(root, 'run/lab-debug/rknpu/version'), `RKNPU driver: ${npuDriver}\n`)
     await writeFile(join(root, 'run/lab-dri/renderD129'), '')
   }
-  const npu = npuDriver ? `RKNPU_VERSION=${npuDriver.replace(/^v/, '')}\nRENDER_NODE=/dev/dri/renderD129\n` : 'RKNPU_VERSION=\nRENDER_NODE=\n'
-  await writeFile(join(root, 'etc/lab-facts'), `KERNEL_RELEASE=${ARMBIAN_KERNEL}\nMACHINE=aarch64\nMODEL=Turing Machines RK1\n${npu}`)
+  const npu = npuDriver
+    ? `RKNPU_VERSION=${npuDriver.replace(/^v/, '')}\nRENDER_NODE=/dev/dri/renderD129\n`
+    : 'RKNPU_VERSION=\nRENDER_NODE=\n'
+  await writeFile(
+    join(root, 'etc/lab-facts'),
+    `KERNEL_RELEASE=${ARMBIAN_KERNEL}\nMACHINE=aarch64\nMODEL=Turing Machines RK1\n${npu}`
+  )
 }
 
 class Armbian implements OsPersonality {
@@ -106,16 +126,33 @@ class Armbian implements OsPersonality {
     const presets = parsePresets(readText(join(root, 'root/.not_logged_in_yet')))
     await node.sleep(step)
     this.ssh = await startNodeSsh({
-      host: node.host, port: this.hooks.sshPort, hostKey, rootDir: root, hostname,
+      host: node.host,
+      port: this.hooks.sshPort,
+      hostKey,
+      rootDir: root,
+      hostname,
       authorizedKeys: () => readText(join(root, 'root/.ssh/authorized_keys')),
-      pathDirs: [NODE_BIN, ...this.hooks.pathDirs()], faults: this.hooks.faults, share: this.hooks.share, tag: this.hooks.tag,
+      pathDirs: [NODE_BIN, ...this.hooks.pathDirs()],
+      faults: this.hooks.faults,
+      share: this.hooks.share,
+      tag: this.hooks.tag
     })
     this.root = root
     this.hooks.onSsh?.(this.ssh)
     node.claimAddress(staticIpOf(presets))
     // systemd brings up the enabled units (k3s, rkllama) before the console's login prompt.
     if (await exists(join(root, 'var/lib/lab/enabled'))) {
-      await runInNode({ host: node.host, pathDirs: [NODE_BIN, ...this.hooks.pathDirs()], share: this.hooks.share, tag: this.hooks.tag, rootDir: root, hostname: hostname() }, 'systemctl lab-boot >/dev/null 2>&1')
+      await runInNode(
+        {
+          host: node.host,
+          pathDirs: [NODE_BIN, ...this.hooks.pathDirs()],
+          share: this.hooks.share,
+          tag: this.hooks.tag,
+          rootDir: root,
+          hostname: hostname()
+        },
+        'systemctl lab-boot >/dev/null 2>&1'
+      )
     }
     node.uart(armbianLogin(hostname()))
   }
@@ -129,7 +166,9 @@ class Armbian implements OsPersonality {
     // and process group) and any other process carrying the node's tag. No unit is active afterwards.
     if (this.root) await killUnits(join(this.root, 'run/lab-units'))
     killNodeProcesses(this.hooks.tag)
-    if (this.root) for (const d of ['active', 'failed']) await rm(join(this.root, 'var/lib/lab', d), { recursive: true, force: true })
+    if (this.root)
+      for (const d of ['active', 'failed'])
+        await rm(join(this.root, 'var/lib/lab', d), { recursive: true, force: true })
   }
 }
 
@@ -137,7 +176,17 @@ async function killUnits(dir: string): Promise<void> {
   const files = await readdir(dir).catch(() => [] as string[])
   for (const f of files.filter((n) => n.endsWith('.pid'))) {
     const pid = Number((await readFile(join(dir, f), 'utf8').catch(() => '')).trim())
-    if (pid > 1) { try { process.kill(-pid, 'SIGKILL') } catch { try { process.kill(pid, 'SIGKILL') } catch { /* already gone */ } } }
+    if (pid > 1) {
+      try {
+        process.kill(-pid, 'SIGKILL')
+      } catch {
+        try {
+          process.kill(pid, 'SIGKILL')
+        } catch {
+          /* already gone */
+        }
+      }
+    }
     await rm(join(dir, f), { force: true })
   }
 }
@@ -150,6 +199,6 @@ export function armbianPersonality(hooks: ArmbianHooks): PersonalityFactory {
   return {
     name: 'armbian',
     detect: detectArmbian,
-    create: () => new Armbian(hooks),
+    create: () => new Armbian(hooks)
   }
 }

@@ -28,7 +28,11 @@ export interface OsPersonality {
   stop(): Promise<void>
 }
 
-export type PersonalityFactory = { name: string; detect(disk: DiskInfo): Promise<boolean> | boolean; create(): OsPersonality }
+export type PersonalityFactory = {
+  name: string
+  detect(disk: DiskInfo): Promise<boolean> | boolean
+  create(): OsPersonality
+}
 
 const registry: PersonalityFactory[] = []
 

@@ -41,7 +41,11 @@ export function defaultStandinDirs(): string[] {
 
 export type NodeState = 'off' | 'booting' | 'up' | 'stuck' | 'failed'
 
-class PowerLost extends Error { constructor() { super('power lost') } }
+class PowerLost extends Error {
+  constructor() {
+    super('power lost')
+  }
+}
 
 export class SimNode {
   readonly board: number
@@ -62,10 +66,15 @@ export class SimNode {
     empty: false,
     ssh: { dropNextExec: false } as SshFaults,
     // Drops the SSH connection of the next exec after ms (default: at once).
-    dropSshAfter: (ms = 0): void => { this.faults.ssh.dropNextExec = true; this.faults.ssh.dropAfterMs = ms },
+    dropSshAfter: (ms = 0): void => {
+      this.faults.ssh.dropNextExec = true
+      this.faults.ssh.dropAfterMs = ms
+    },
     // Drops the SSH connection of the next exec whose command matches, at once or once its output matches
     // `output`; that command and all it started are killed. `faults.ssh.dropWhen` is cleared when it fires.
-    dropSshWhen: (command: RegExp, output?: RegExp): void => { this.faults.ssh.dropWhen = { command, ...(output ? { output } : {}) } },
+    dropSshWhen: (command: RegExp, output?: RegExp): void => {
+      this.faults.ssh.dropWhen = { command, ...(output ? { output } : {}) }
+    }
   }
   private npu: string | undefined
   private generation = 0
@@ -73,8 +82,12 @@ export class SimNode {
   private ssh: NodeSsh | undefined
   private running: Promise<void> = Promise.resolve()
   private waiters = new Set<() => void>()
-  private readonly onPower = (slot: number, on: boolean): void => { if (slot === this.slot) void (on ? this.powerOn() : this.powerOff()) }
-  private readonly onFlashed = (slot: number): void => { if (slot === this.slot) void this.reflashed() }
+  private readonly onPower = (slot: number, on: boolean): void => {
+    if (slot === this.slot) void (on ? this.powerOn() : this.powerOff())
+  }
+  private readonly onFlashed = (slot: number): void => {
+    if (slot === this.slot) void this.reflashed()
+  }
 
   constructor(private readonly o: SimNodeOptions) {
     this.board = o.board
@@ -87,10 +100,14 @@ export class SimNode {
     o.bmc.events.on('flashed', this.onFlashed)
   }
 
-  get sshPort(): number { return this.o.sshPort ?? 2222 }
+  get sshPort(): number {
+    return this.o.sshPort ?? 2222
+  }
 
   /** RKNPU driver version of the node's kernel; undefined: a kernel without the driver (no debugfs file, no render node). */
-  get npuDriver(): string | undefined { return this.npu }
+  get npuDriver(): string | undefined {
+    return this.npu
+  }
 
   /** Switches the kernel's RKNPU driver (undefined: none), at once when the node runs and at every boot. */
   async setNpuDriver(version: string | undefined): Promise<void> {
@@ -99,14 +116,25 @@ export class SimNode {
   }
 
   // Drops live SSH connections without powering off (a network blip).
-  dropSsh(): void { this.ssh?.dropAll() }
+  dropSsh(): void {
+    this.ssh?.dropAll()
+  }
 
   // Resolves when the node reaches a state (bounded by timeoutMs).
   async waitFor(state: NodeState, timeoutMs = 10_000): Promise<void> {
     const end = Date.now() + timeoutMs
     while (this.state !== state) {
-      if (this.state === 'failed' || Date.now() > end) throw new Error(`node ${this.host} is ${this.state}, expected ${state} within ${timeoutMs} ms${this.lastError ? `: ${this.lastError.message}` : ''}`)
-      await new Promise<void>((r) => { const t = setTimeout(r, 10); this.waiters.add(() => { clearTimeout(t); r() }) })
+      if (this.state === 'failed' || Date.now() > end)
+        throw new Error(
+          `node ${this.host} is ${this.state}, expected ${state} within ${timeoutMs} ms${this.lastError ? `: ${this.lastError.message}` : ''}`
+        )
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, 10)
+        this.waiters.add(() => {
+          clearTimeout(t)
+          r()
+        })
+      })
     }
   }
 
@@ -150,7 +178,8 @@ export class SimNode {
     const ip = this.lastLanIp
     this.lastLanIp = undefined
     if (this.o.share && ip) {
-      for (const f of [`${ip}.json`, `${ip}.json.lock`, `${ip}.kube`]) await rm(join(this.o.share, 'k3s', f), { recursive: true, force: true })
+      for (const f of [`${ip}.json`, `${ip}.json.lock`, `${ip}.kube`])
+        await rm(join(this.o.share, 'k3s', f), { recursive: true, force: true })
     }
   }
 
@@ -161,24 +190,48 @@ export class SimNode {
   }
 
   private sleepFor(gen: number): (ms: number) => Promise<void> {
-    return (ms) => new Promise<void>((resolve, reject) => {
-      if (gen !== this.generation) return reject(new PowerLost())
-      const t = setTimeout(() => { this.waiters.delete(w); gen === this.generation ? resolve() : reject(new PowerLost()) }, ms)
-      const w = (): void => { if (gen !== this.generation) { clearTimeout(t); reject(new PowerLost()) } }
-      this.waiters.add(w)
-    })
+    return (ms) =>
+      new Promise<void>((resolve, reject) => {
+        if (gen !== this.generation) return reject(new PowerLost())
+        const t = setTimeout(() => {
+          this.waiters.delete(w)
+          gen === this.generation ? resolve() : reject(new PowerLost())
+        }, ms)
+        const w = (): void => {
+          if (gen !== this.generation) {
+            clearTimeout(t)
+            reject(new PowerLost())
+          }
+        }
+        this.waiters.add(w)
+      })
   }
 
   private async boot(gen: number): Promise<void> {
-    const uart = (text: string): void => { if (gen === this.generation) this.o.bmc.uart(this.slot).write(text) }
+    const uart = (text: string): void => {
+      if (gen === this.generation) this.o.bmc.uart(this.slot).write(text)
+    }
     const sleep = this.sleepFor(gen)
-    if (this.faults.empty) { this.setState('off'); return }
+    if (this.faults.empty) {
+      this.setState('off')
+      return
+    }
     const path = this.o.bmc.diskPath(this.slot)
-    const disk: DiskInfo = { path, partitions: await readPartitions(path), readFile: (p, part) => readImageFile(path, p, part) }
+    const disk: DiskInfo = {
+      path,
+      partitions: await readPartitions(path),
+      readFile: (p, part) => readImageFile(path, p, part)
+    }
     if (this.faults.slowBootMs) await sleep(this.faults.slowBootMs)
-    const factory = this.faults.neverBoot || disk.partitions.length === 0 ? undefined
-      : (await pickPersonality(disk)) ?? (await this.armbian().detect(disk) ? this.armbian()
-        : (await talosConsolePersonality.detect(disk)) ? talosConsolePersonality : undefined)
+    const factory =
+      this.faults.neverBoot || disk.partitions.length === 0
+        ? undefined
+        : ((await pickPersonality(disk)) ??
+          ((await this.armbian().detect(disk))
+            ? this.armbian()
+            : (await talosConsolePersonality.detect(disk))
+              ? talosConsolePersonality
+              : undefined))
     if (!factory) {
       // Blank or garbage disk (or a node that never boots): the boot ROM and DDR init print, then nothing.
       uart(DDR_LINES)
@@ -189,12 +242,27 @@ export class SimNode {
     this.personality = personality
     this.os = factory.name
     const runtime: NodeRuntime = {
-      board: this.board, slot: this.slot, host: this.host, rootDir: this.rootDir, disk, uart, sleep,
-      bootDelayMs: this.o.bootDelayMs ?? 200, dhcpIp: typeof this.o.dhcpIp === 'function' ? this.o.dhcpIp() : this.o.dhcpIp,
-      claimAddress: (ip) => { if (gen !== this.generation) return; this.lanIp = ip; if (ip) this.lastLanIp = ip; this.o.onAddress?.(this, ip) },
+      board: this.board,
+      slot: this.slot,
+      host: this.host,
+      rootDir: this.rootDir,
+      disk,
+      uart,
+      sleep,
+      bootDelayMs: this.o.bootDelayMs ?? 200,
+      dhcpIp: typeof this.o.dhcpIp === 'function' ? this.o.dhcpIp() : this.o.dhcpIp,
+      claimAddress: (ip) => {
+        if (gen !== this.generation) return
+        this.lanIp = ip
+        if (ip) this.lastLanIp = ip
+        this.o.onAddress?.(this, ip)
+      }
     }
     await personality.boot(runtime)
-    if (gen !== this.generation) { await personality.stop(); throw new PowerLost() }
+    if (gen !== this.generation) {
+      await personality.stop()
+      throw new PowerLost()
+    }
     this.setState('up')
   }
 
@@ -204,10 +272,12 @@ export class SimNode {
       sshPort: this.sshPort,
       pathDirs: () => this.o.pathDirs?.() ?? defaultStandinDirs(),
       faults: this.faults.ssh,
-      onSsh: (s) => { this.ssh = s },
+      onSsh: (s) => {
+        this.ssh = s
+      },
       share: this.o.share,
       tag: this.tag,
-      npuDriver: () => this.npu,
+      npuDriver: () => this.npu
     })
     return this.armbianFactory
   }

@@ -40,17 +40,32 @@ export interface NodeSshOptions {
 }
 
 /** The environment of a command run inside a node (enter.sh's inputs). */
-export function nodeEnv(o: Pick<NodeSshOptions, 'host' | 'pathDirs' | 'share' | 'tag'>, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+export function nodeEnv(
+  o: Pick<NodeSshOptions, 'host' | 'pathDirs' | 'share' | 'tag'>,
+  extra: Record<string, string> = {}
+): NodeJS.ProcessEnv {
   return {
-    ...process.env, ...extra, LAB_NODE_PATH: [...o.pathDirs, dirname(process.execPath)].join(':'), LAB_HOST_KEEP: KEEP.join(':'),
-    TPI_NODE_ADDR: o.host, TPI_LAB_NODE_TAG: o.tag, ...(o.share ? { LAB_SHARE: o.share } : {}),
+    ...process.env,
+    ...extra,
+    LAB_NODE_PATH: [...o.pathDirs, dirname(process.execPath)].join(':'),
+    LAB_HOST_KEEP: KEEP.join(':'),
+    TPI_NODE_ADDR: o.host,
+    TPI_LAB_NODE_TAG: o.tag,
+    ...(o.share ? { LAB_SHARE: o.share } : {})
   }
 }
 
 /** Runs a command inside a node (its namespace, as an SSH exec does); resolves with its exit code. */
-export function runInNode(o: Pick<NodeSshOptions, 'host' | 'pathDirs' | 'share' | 'tag' | 'rootDir'> & { hostname: string }, command: string): Promise<number> {
+export function runInNode(
+  o: Pick<NodeSshOptions, 'host' | 'pathDirs' | 'share' | 'tag' | 'rootDir'> & { hostname: string },
+  command: string
+): Promise<number> {
   return new Promise((resolve) => {
-    const child = spawn('unshare', ['--user', '--map-root-user', '--mount', '--uts', 'bash', ENTER_SCRIPT, o.rootDir, o.hostname, command], { env: nodeEnv(o), stdio: 'ignore' })
+    const child = spawn(
+      'unshare',
+      ['--user', '--map-root-user', '--mount', '--uts', 'bash', ENTER_SCRIPT, o.rootDir, o.hostname, command],
+      { env: nodeEnv(o), stdio: 'ignore' }
+    )
     child.on('error', () => resolve(127))
     child.on('close', (code) => resolve(code ?? 1))
   })
@@ -72,14 +87,26 @@ function killTagged(name: string, value: string): number {
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue
     let environ: Buffer
-    try { environ = readFileSync(`/proc/${entry}/environ`) } catch { continue } // gone, or not ours to read
+    try {
+      environ = readFileSync(`/proc/${entry}/environ`)
+    } catch {
+      continue
+    } // gone, or not ours to read
     if (!Buffer.concat([Buffer.from([0]), environ]).includes(needle)) continue
-    try { process.kill(Number(entry), 'SIGKILL'); killed++ } catch { /* already gone */ }
+    try {
+      process.kill(Number(entry), 'SIGKILL')
+      killed++
+    } catch {
+      /* already gone */
+    }
   }
   return killed
 }
 
-export interface NodeSsh { close(): Promise<void>; dropAll(): void }
+export interface NodeSsh {
+  close(): Promise<void>
+  dropAll(): void
+}
 
 function allowedKeys(text: string): ParsedKey[] {
   const keys: ParsedKey[] = []
@@ -105,7 +132,9 @@ export async function startNodeSsh(o: NodeSshOptions): Promise<NodeSsh> {
     client.on('error', () => conns.delete(client))
     client.on('authentication', (ctx) => {
       if (ctx.username !== 'root' || ctx.method !== 'publickey') return ctx.reject(['publickey'])
-      const key = allowedKeys(o.authorizedKeys()).find((k) => k.type === ctx.key.algo && k.getPublicSSH().equals(ctx.key.data))
+      const key = allowedKeys(o.authorizedKeys()).find(
+        (k) => k.type === ctx.key.algo && k.getPublicSSH().equals(ctx.key.data)
+      )
       if (!key) return ctx.reject(['publickey'])
       if (!ctx.signature) return ctx.accept() // key probe: this key would be accepted
       if (ctx.blob && key.verify(ctx.blob, ctx.signature, ctx.hashAlgo) === true) return ctx.accept()
@@ -115,22 +144,45 @@ export async function startNodeSsh(o: NodeSshOptions): Promise<NodeSsh> {
       client.on('session', (acceptSession) => {
         const session = acceptSession()
         const env: Record<string, string> = {}
-        session.on('env', (accept, _reject, info) => { env[info.key] = info.val; accept?.() })
+        session.on('env', (accept, _reject, info) => {
+          env[info.key] = info.val
+          accept?.()
+        })
         session.on('exec', (accept, _reject, info) => {
           const stream = accept()
           const when = o.faults.dropWhen?.command.test(info.command) ? o.faults.dropWhen : undefined
           // Every process of an exec the fault targets carries its own tag, so the drop can end them all.
           const execTag = when ? randomUUID() : undefined
-          const child = spawn('unshare', ['--user', '--map-root-user', '--mount', '--uts', 'bash', ENTER_SCRIPT, o.rootDir, o.hostname(), info.command], {
-            env: nodeEnv(o, execTag ? { ...env, TPI_LAB_EXEC_TAG: execTag } : env),
-            stdio: ['pipe', 'pipe', 'pipe'],
-          })
+          const child = spawn(
+            'unshare',
+            [
+              '--user',
+              '--map-root-user',
+              '--mount',
+              '--uts',
+              'bash',
+              ENTER_SCRIPT,
+              o.rootDir,
+              o.hostname(),
+              info.command
+            ],
+            {
+              env: nodeEnv(o, execTag ? { ...env, TPI_LAB_EXEC_TAG: execTag } : env),
+              stdio: ['pipe', 'pipe', 'pipe']
+            }
+          )
           children.add(child)
           stream.pipe(child.stdin)
           child.stdout.pipe(stream, { end: false })
           child.stderr.pipe(stream.stderr, { end: false })
-          const drop = (): void => { child.kill('SIGKILL'); client.end() }
-          if (o.faults.dropNextExec) { o.faults.dropNextExec = false; setTimeout(drop, o.faults.dropAfterMs ?? 0) }
+          const drop = (): void => {
+            child.kill('SIGKILL')
+            client.end()
+          }
+          if (o.faults.dropNextExec) {
+            o.faults.dropNextExec = false
+            setTimeout(drop, o.faults.dropAfterMs ?? 0)
+          }
           if (when && execTag) {
             let fired = false
             const cut = (): void => {
@@ -144,7 +196,10 @@ export async function startNodeSsh(o: NodeSshOptions): Promise<NodeSsh> {
             if (!when.output) setImmediate(cut)
             else {
               let seen = ''
-              const watch = (chunk: Buffer): void => { seen += chunk.toString('utf8'); if (when.output!.test(seen)) cut() }
+              const watch = (chunk: Buffer): void => {
+                seen += chunk.toString('utf8')
+                if (when.output!.test(seen)) cut()
+              }
               child.stdout.on('data', watch)
               child.stderr.on('data', watch)
             }
@@ -157,13 +212,18 @@ export async function startNodeSsh(o: NodeSshOptions): Promise<NodeSsh> {
             stream.end()
           })
         })
-        session.on('sftp', (accept) => { void import('./sftp.js').then((m) => m.serveSftp(accept(), o.rootDir)) })
+        session.on('sftp', (accept) => {
+          void import('./sftp.js').then((m) => m.serveSftp(accept(), o.rootDir))
+        })
       })
     })
   })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
-    server.listen(o.port, o.host, () => { server.off('error', reject); resolve() })
+    server.listen(o.port, o.host, () => {
+      server.off('error', reject)
+      resolve()
+    })
   })
   const dropAll = (): void => {
     for (const c of children) c.kill('SIGKILL')
@@ -171,10 +231,18 @@ export async function startNodeSsh(o: NodeSshOptions): Promise<NodeSsh> {
   }
   return {
     dropAll,
-    close: () => new Promise<void>((resolve) => { dropAll(); server.close(() => resolve()) }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        dropAll()
+        server.close(() => resolve())
+      })
   }
 }
 
 export function readText(path: string): string {
-  try { return readFileSync(path, 'utf8') } catch { return '' }
+  try {
+    return readFileSync(path, 'utf8')
+  } catch {
+    return ''
+  }
 }

@@ -16,7 +16,7 @@ export function talosMaintenanceLines(ip: string, fingerprint: string, t = 9.851
     `[talos]  ${ip} ${MAINT}`,
     `[talos] server certificate issued {"component": "controller-runtime", "controller": "runtime.MaintenanceServiceController", "fingerprint": "${fingerprint}"}`,
     `[talos] upload configuration using talosctl: ${MAINT}`,
-    `[talos]  talosctl apply-config --insecure --nodes ${ip} --file <config.yaml> ${MAINT}`,
+    `[talos]  talosctl apply-config --insecure --nodes ${ip} --file <config.yaml> ${MAINT}`
   ]
   return lines.map((l, i) => `${stamp(t + i * 0.0013)} ${l}\r\n`).join('')
 }
@@ -25,12 +25,20 @@ export function talosReadyLine(t = 252.832068): string {
   return `${stamp(t)} [talos] machine is running and ready {"component": "controller-runtime", "controller": "runtime.MachineStatusController"}\r\n`
 }
 
-export interface TalosMarker { os: 'talos'; version: string; schematicId: string }
+export interface TalosMarker {
+  os: 'talos'
+  version: string
+  schematicId: string
+}
 
 export async function readTalosMarker(disk: DiskInfo): Promise<TalosMarker | undefined> {
   if (!disk.partitions.some((p) => p.name === 'META')) return undefined
   const raw = await disk.readFile('/lab-talos.json', 'META')
-  try { return raw ? (JSON.parse(raw.toString()) as TalosMarker) : undefined } catch { return undefined }
+  try {
+    return raw ? (JSON.parse(raw.toString()) as TalosMarker) : undefined
+  } catch {
+    return undefined
+  }
 }
 
 class TalosConsole implements OsPersonality {
@@ -45,11 +53,13 @@ class TalosConsole implements OsPersonality {
     node.claimAddress(undefined)
     node.uart(talosMaintenanceLines(node.dhcpIp ?? node.host, 'lab-console-only-no-api'))
   }
-  async stop(): Promise<void> { /* nothing runs: console only */ }
+  async stop(): Promise<void> {
+    /* nothing runs: console only */
+  }
 }
 
 export const talosConsolePersonality: PersonalityFactory = {
   name: 'talos-console',
   detect: async (disk) => (await readTalosMarker(disk)) !== undefined,
-  create: () => new TalosConsole(),
+  create: () => new TalosConsole()
 }

@@ -4,9 +4,19 @@ import { randomBytes } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 
-export interface StoredArtifact { name: string; id: number; run: number; size: number; hash?: string; bytes: Buffer; mimeType?: string; finalized: boolean }
+export interface StoredArtifact {
+  name: string
+  id: number
+  run: number
+  size: number
+  hash?: string
+  bytes: Buffer
+  mimeType?: string
+  finalized: boolean
+}
 
-export type ResultsFault = 'CreateArtifact' | 'FinalizeArtifact' | 'ListArtifacts' | 'GetSignedArtifactURL' | 'DeleteArtifact' | 'blob'
+export type ResultsFault =
+  'CreateArtifact' | 'FinalizeArtifact' | 'ListArtifacts' | 'GetSignedArtifactURL' | 'DeleteArtifact' | 'blob'
 
 export interface ResultsService {
   url: string
@@ -51,19 +61,26 @@ function json(res: ServerResponse, value: unknown): void {
 // What the Azure SDK expects on a successful block or block-list PUT.
 function blobCreated(res: ServerResponse): void {
   res.writeHead(201, {
-    ETag: `"0x${randomBytes(8).toString('hex').toUpperCase()}"`, 'Last-Modified': new Date().toUTCString(),
-    'x-ms-request-id': randomBytes(16).toString('hex'), 'x-ms-version': '2024-11-04', 'x-ms-request-server-encrypted': 'true',
-    'Content-Length': 0,
+    ETag: `"0x${randomBytes(8).toString('hex').toUpperCase()}"`,
+    'Last-Modified': new Date().toUTCString(),
+    'x-ms-request-id': randomBytes(16).toString('hex'),
+    'x-ms-version': '2024-11-04',
+    'x-ms-request-server-encrypted': 'true',
+    'Content-Length': 0
   })
   res.end()
 }
 
 /** Block ids in commit order from a <BlockList> body (Latest/Committed/Uncommitted all name staged blocks here). */
 function blockIds(xml: string): string[] {
-  return [...xml.matchAll(/<(?:Latest|Committed|Uncommitted)>([^<]*)<\/(?:Latest|Committed|Uncommitted)>/g)].map((m) => m[1]!)
+  return [...xml.matchAll(/<(?:Latest|Committed|Uncommitted)>([^<]*)<\/(?:Latest|Committed|Uncommitted)>/g)].map(
+    (m) => m[1]!
+  )
 }
 
-export async function startResultsService(options: { host?: string; port?: number; dir?: string } = {}): Promise<ResultsService> {
+export async function startResultsService(
+  options: { host?: string; port?: number; dir?: string } = {}
+): Promise<ResultsService> {
   const host = options.host ?? '127.0.0.1'
   const store: StoredArtifact[] = []
   const blocks = new Map<number, Map<string, Buffer>>()
@@ -84,8 +101,13 @@ export async function startResultsService(options: { host?: string; port?: numbe
   }
   const find = (name: string): StoredArtifact | undefined => store.find((a) => a.name === name && a.run === run)
   const listed = (a: StoredArtifact): Record<string, unknown> => ({
-    workflow_run_backend_id: `run-${a.run}`, workflow_job_run_backend_id: `job-${a.run}`, database_id: String(a.id), name: a.name,
-    size: String(a.size), created_at: new Date().toISOString(), ...(a.hash ? { digest: a.hash } : {}),
+    workflow_run_backend_id: `run-${a.run}`,
+    workflow_job_run_backend_id: `job-${a.run}`,
+    database_id: String(a.id),
+    name: a.name,
+    size: String(a.size),
+    created_at: new Date().toISOString(),
+    ...(a.hash ? { digest: a.hash } : {})
   })
 
   const twirp = async (method: string, body: Record<string, unknown>, res: ServerResponse): Promise<void> => {
@@ -93,20 +115,48 @@ export async function startResultsService(options: { host?: string; port?: numbe
     switch (method) {
       case 'CreateArtifact': {
         if (body.workflow_run_backend_id !== RUN() || body.workflow_job_run_backend_id !== JOB()) {
-          return twirpError(res, 400, 'invalid_argument', `backend ids ${String(body.workflow_run_backend_id)}/${String(body.workflow_job_run_backend_id)} do not match the token, expected ${RUN()}/${JOB()}`)
+          return twirpError(
+            res,
+            400,
+            'invalid_argument',
+            `backend ids ${String(body.workflow_run_backend_id)}/${String(body.workflow_job_run_backend_id)} do not match the token, expected ${RUN()}/${JOB()}`
+          )
         }
         const prior = find(name)
-        if (prior?.finalized) return twirpError(res, 409, 'already_exists', `an artifact with this name already exists on the workflow run: ${name}`)
-        const a: StoredArtifact = { name, id: nextId++, run, size: 0, bytes: Buffer.alloc(0), mimeType: body.mime_type as string | undefined, finalized: false }
+        if (prior?.finalized)
+          return twirpError(
+            res,
+            409,
+            'already_exists',
+            `an artifact with this name already exists on the workflow run: ${name}`
+          )
+        const a: StoredArtifact = {
+          name,
+          id: nextId++,
+          run,
+          size: 0,
+          bytes: Buffer.alloc(0),
+          mimeType: body.mime_type as string | undefined,
+          finalized: false
+        }
         if (prior) store.splice(store.indexOf(prior), 1)
         store.push(a)
-        return json(res, { ok: true, signed_upload_url: `${url}/blob/${a.id}?sig=${randomBytes(12).toString('base64url')}` })
+        return json(res, {
+          ok: true,
+          signed_upload_url: `${url}/blob/${a.id}?sig=${randomBytes(12).toString('base64url')}`
+        })
       }
       case 'FinalizeArtifact': {
         const a = find(name)
         if (!a || a.finalized) return twirpError(res, 404, 'not_found', `no artifact ${name} waiting to be finalized`)
         const size = Number(body.size)
-        if (size !== a.bytes.length) return twirpError(res, 400, 'invalid_argument', `size ${size} does not match the ${a.bytes.length} uploaded bytes`)
+        if (size !== a.bytes.length)
+          return twirpError(
+            res,
+            400,
+            'invalid_argument',
+            `size ${size} does not match the ${a.bytes.length} uploaded bytes`
+          )
         a.size = size
         a.hash = typeof body.hash === 'string' ? body.hash : undefined
         a.finalized = true
@@ -115,7 +165,13 @@ export async function startResultsService(options: { host?: string; port?: numbe
       case 'ListArtifacts': {
         const nameFilter = (body.name_filter as string | undefined) ?? undefined
         const idFilter = body.id_filter === undefined ? undefined : String(body.id_filter)
-        const hits = store.filter((a) => a.finalized && a.run === run && (!nameFilter || a.name === nameFilter) && (!idFilter || String(a.id) === idFilter))
+        const hits = store.filter(
+          (a) =>
+            a.finalized &&
+            a.run === run &&
+            (!nameFilter || a.name === nameFilter) &&
+            (!idFilter || String(a.id) === idFilter)
+        )
         return json(res, { artifacts: hits.map(listed) })
       }
       case 'GetSignedArtifactURL': {
@@ -136,7 +192,10 @@ export async function startResultsService(options: { host?: string; port?: numbe
 
   const blob = async (req: IncomingMessage, res: ServerResponse, id: number, q: URLSearchParams): Promise<void> => {
     const a = store.find((x) => x.id === id && !x.finalized)
-    if (!a) { res.writeHead(404, { 'x-ms-error-code': 'BlobNotFound' }); return void res.end() }
+    if (!a) {
+      res.writeHead(404, { 'x-ms-error-code': 'BlobNotFound' })
+      return void res.end()
+    }
     const body = await readBody(req)
     const staged = blocks.get(id) ?? new Map<string, Buffer>()
     blocks.set(id, staged)
@@ -146,7 +205,10 @@ export async function startResultsService(options: { host?: string; port?: numbe
     } else if (comp === 'blocklist') {
       const ids = blockIds(body.toString('utf8'))
       const missing = ids.find((b) => !staged.has(b))
-      if (missing !== undefined) { res.writeHead(400, { 'x-ms-error-code': 'InvalidBlockList' }); return void res.end() }
+      if (missing !== undefined) {
+        res.writeHead(400, { 'x-ms-error-code': 'InvalidBlockList' })
+        return void res.end()
+      }
       a.bytes = Buffer.concat(ids.map((b) => staged.get(b)!))
       blocks.delete(id)
     } else {
@@ -158,7 +220,12 @@ export async function startResultsService(options: { host?: string; port?: numbe
   const server = createServer((req, res) => {
     const u = new URL(req.url ?? '/', 'http://results')
     let logged = false
-    const log = (): void => { if (!logged) { logged = true; requests.push({ method: req.method ?? '', path: u.pathname, status: res.writableFinished ? res.statusCode : 0 }) } }
+    const log = (): void => {
+      if (!logged) {
+        logged = true
+        requests.push({ method: req.method ?? '', path: u.pathname, status: res.writableFinished ? res.statusCode : 0 })
+      }
+    }
     res.on('finish', log)
     res.on('close', log)
     const handle = async (): Promise<void> => {
@@ -178,40 +245,68 @@ export async function startResultsService(options: { host?: string; port?: numbe
       const blobPath = /^\/blob\/(\d+)$/.exec(u.pathname)
       if (req.method === 'PUT' && blobPath) {
         const injected = takeFailure('blob')
-        if (injected) { await readBody(req); res.writeHead(injected, { 'x-ms-error-code': 'InternalError' }); return void res.end() }
+        if (injected) {
+          await readBody(req)
+          res.writeHead(injected, { 'x-ms-error-code': 'InternalError' })
+          return void res.end()
+        }
         return blob(req, res, Number(blobPath[1]), u.searchParams)
       }
       const download = /^\/download\/(\d+)$/.exec(u.pathname)
       const a = download ? store.find((x) => x.id === Number(download[1]) && x.finalized) : undefined
       req.resume()
       if (req.method === 'GET' && a) {
-        res.writeHead(200, { 'Content-Type': a.mimeType ?? 'application/octet-stream', 'Content-Length': a.bytes.length })
+        res.writeHead(200, {
+          'Content-Type': a.mimeType ?? 'application/octet-stream',
+          'Content-Length': a.bytes.length
+        })
         return void res.end(a.bytes)
       }
       res.writeHead(404, { 'Content-Type': 'text/plain' })
       res.end(`no route ${req.method} ${u.pathname}`)
     }
-    handle().catch((e: unknown) => { if (!res.headersSent) twirpError(res, 500, 'internal', (e as Error).message); else res.destroy() })
+    handle().catch((e: unknown) => {
+      if (!res.headersSent) twirpError(res, 500, 'internal', (e as Error).message)
+      else res.destroy()
+    })
   })
   const sockets = new Set<Socket>()
-  server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)) })
-  await new Promise<void>((ok, fail) => { server.once('error', fail); server.listen(options.port ?? 0, host, () => ok()) })
+  server.on('connection', (s) => {
+    sockets.add(s)
+    s.on('close', () => sockets.delete(s))
+  })
+  await new Promise<void>((ok, fail) => {
+    server.once('error', fail)
+    server.listen(options.port ?? 0, host, () => ok())
+  })
   url = `http://${host}:${(server.address() as AddressInfo).port}`
   let stopped: Promise<void> | undefined
   const stop = (): Promise<void> => {
-    stopped ??= new Promise<void>((ok) => { for (const s of sockets) s.destroy(); server.close(() => ok()) })
+    stopped ??= new Promise<void>((ok) => {
+      for (const s of sockets) s.destroy()
+      server.close(() => ok())
+    })
     return stopped
   }
   return {
-    url, requests,
+    url,
+    requests,
     env: () => ({
       // Only the scp claim is read (no signature check): "Actions.Results:<run>:<job>".
       ACTIONS_RUNTIME_TOKEN: `${b64url({ alg: 'none', typ: 'JWT' })}.${b64url({ scp: `Actions.ExampleScope Actions.Results:${RUN()}:${JOB()}` })}.lab`,
-      ACTIONS_RESULTS_URL: `${url}/`,
+      ACTIONS_RESULTS_URL: `${url}/`
     }),
-    artifacts: () => store.filter((a) => a.finalized).map(({ name, id, run: r, size, hash, bytes }) => ({ name, id, run: r, size, hash, bytes })),
-    newRun: () => { run++ },
-    failNext: (method, status, count = 1) => { failures.set(method, { status, left: count }) },
-    stop, close: stop,
+    artifacts: () =>
+      store
+        .filter((a) => a.finalized)
+        .map(({ name, id, run: r, size, hash, bytes }) => ({ name, id, run: r, size, hash, bytes })),
+    newRun: () => {
+      run++
+    },
+    failNext: (method, status, count = 1) => {
+      failures.set(method, { status, left: count })
+    },
+    stop,
+    close: stop
   }
 }

@@ -10,7 +10,13 @@ import { recordEnvLine } from '../kube/binaries.js'
 export const TALOSCTL_STANDIN = fileURLToPath(new URL('./talosctl.mjs', import.meta.url))
 
 /** The environment the command sees in the lab server (it runs in another process). */
-const PASSED = ['TALOSCTL_STANDIN_VERSION', 'TALOSCONFIG', 'TPI_ADDRESS_MAP', 'TPI_LAB_DIR', 'TALOSCTL_LAB_HEALTH_POLL_MS']
+const PASSED = [
+  'TALOSCTL_STANDIN_VERSION',
+  'TALOSCONFIG',
+  'TPI_ADDRESS_MAP',
+  'TPI_LAB_DIR',
+  'TALOSCTL_LAB_HEALTH_POLL_MS'
+]
 
 export function talosctlStandinBinary(version: string, arch: 'amd64' | 'arm64'): string {
   return `#!/usr/bin/env bash
@@ -32,7 +38,12 @@ exec ${JSON.stringify(process.execPath)} ${JSON.stringify(TALOSCTL_STANDIN)} "$@
 
 /** sha256sum.txt of a release as the lab serves it (both talosctl assets, `<hex>  <name>` lines). */
 export function talosctlSums(version: string): string {
-  return (['amd64', 'arm64'] as const)
-    .map((arch) => `${createHash('sha256').update(talosctlStandinBinary(version, arch)).digest('hex')}  talosctl-linux-${arch}`)
-    .join('\n') + '\n'
+  return (
+    (['amd64', 'arm64'] as const)
+      .map(
+        (arch) =>
+          `${createHash('sha256').update(talosctlStandinBinary(version, arch)).digest('hex')}  talosctl-linux-${arch}`
+      )
+      .join('\n') + '\n'
+  )
 }

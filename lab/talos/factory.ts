@@ -29,8 +29,12 @@ const readBody = async (req: IncomingMessage): Promise<string> => {
 }
 
 function toSchematic(body: string): Schematic {
-  const doc = (parse(body) ?? {}) as { overlay?: { image?: string; name?: string }; customization?: { systemExtensions?: { officialExtensions?: string[] } } }
-  const overlay = doc.overlay?.image && doc.overlay.name ? { image: doc.overlay.image, name: doc.overlay.name } : undefined
+  const doc = (parse(body) ?? {}) as {
+    overlay?: { image?: string; name?: string }
+    customization?: { systemExtensions?: { officialExtensions?: string[] } }
+  }
+  const overlay =
+    doc.overlay?.image && doc.overlay.name ? { image: doc.overlay.image, name: doc.overlay.name } : undefined
   return { ...(overlay ? { overlay } : {}), extensions: doc.customization?.systemExtensions?.officialExtensions ?? [] }
 }
 

@@ -22,14 +22,20 @@ export interface MirrorRoutes {
 }
 
 /** Registers the Talos personality; by default bootstrapped clusters get the lab Kubernetes API on 6443. */
-export function registerTalosPersonality(register: typeof RegisterPersonality, options: TalosPersonalityOptions = kubeHooks()): void {
+export function registerTalosPersonality(
+  register: typeof RegisterPersonality,
+  options: TalosPersonalityOptions = kubeHooks()
+): void {
   register(talosPersonality(options))
 }
 
 /** GET /github.com/siderolabs/talos/releases/download/<v>/{talosctl-linux-<arch>,sha256sum.txt}. */
 export function talosctlRoute(): RouteHandler {
   return (req, res) => {
-    const m = /\/github\.com\/siderolabs\/talos\/releases\/download\/(v[^/]+)\/(talosctl-linux-(amd64|arm64)|sha256sum\.txt)$/.exec(decodeURIComponent((req.url ?? '').split('?')[0] ?? ''))
+    const m =
+      /\/github\.com\/siderolabs\/talos\/releases\/download\/(v[^/]+)\/(talosctl-linux-(amd64|arm64)|sha256sum\.txt)$/.exec(
+        decodeURIComponent((req.url ?? '').split('?')[0] ?? '')
+      )
     if (!m) {
       res.writeHead(404, { 'content-type': 'text/plain' })
       res.end('Not Found')
@@ -37,7 +43,10 @@ export function talosctlRoute(): RouteHandler {
     }
     const [, version, file, arch] = m as unknown as [string, string, string, 'amd64' | 'arm64' | undefined]
     const body = arch ? talosctlStandinBinary(version, arch) : talosctlSums(version)
-    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(Buffer.byteLength(body)) })
+    res.writeHead(200, {
+      'content-type': 'application/octet-stream',
+      'content-length': String(Buffer.byteLength(body))
+    })
     res.end(file === 'sha256sum.txt' || arch ? body : '')
   }
 }
@@ -50,7 +59,12 @@ export interface TalosLab {
  * Wires Talos into a lab: the personality (when `register` is given) and the mirror routes for the
  * Image Factory and talosctl. `dir` holds the factory's built images.
  */
-export function registerTalosLab(lab: { mirror: MirrorRoutes; dir: string; register?: typeof RegisterPersonality; personality?: TalosPersonalityOptions }): TalosLab {
+export function registerTalosLab(lab: {
+  mirror: MirrorRoutes
+  dir: string
+  register?: typeof RegisterPersonality
+  personality?: TalosPersonalityOptions
+}): TalosLab {
   const factory = createLabFactory(join(lab.dir, 'talos-factory'))
   lab.mirror.route('POST', '/factory.talos.dev/schematics', (req, res) => factory.handleSchematics(req, res))
   lab.mirror.route('GET', '/factory.talos.dev/image/', (req, res) => factory.handleImage(req, res))

@@ -78,7 +78,9 @@ class TalosNode implements OsPersonality {
     const node = this.node
     const api = this.api
     if (!node || !api || this.stopped) return
-    this.line('[talos] rebooting node {"component": "controller-runtime", "controller": "runtime.MachineStatusController"}')
+    this.line(
+      '[talos] rebooting node {"component": "controller-runtime", "controller": "runtime.MachineStatusController"}'
+    )
     await api.stop()
     this.api = undefined
     this.o.onStop?.(api, node)

@@ -4,13 +4,28 @@
 import { updateState } from '../kube/store.mjs'
 
 /** A one-replica StatefulSet pod on `node` guarded by a budget with minAvailable 1: draining `node` blocks. */
-export function guardPod(dataDir, { namespace = 'web', name = 'web-0', node, budget = 'web-pdb', labels = { app: 'web' } }) {
+export function guardPod(
+  dataDir,
+  { namespace = 'web', name = 'web-0', node, budget = 'web-pdb', labels = { app: 'web' } }
+) {
   updateState(dataDir, (state) => {
-    state.objects[`/namespaces//${namespace}`] ??= { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace }, status: { phase: 'Active' } }
+    state.objects[`/namespaces//${namespace}`] ??= {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: namespace },
+      status: { phase: 'Active' }
+    }
     state.objects[`/pods/${namespace}/${name}`] = {
       apiVersion: 'v1',
       kind: 'Pod',
-      metadata: { name, namespace, labels, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: name.replace(/-\d+$/, ''), controller: true }] },
+      metadata: {
+        name,
+        namespace,
+        labels,
+        ownerReferences: [
+          { apiVersion: 'apps/v1', kind: 'StatefulSet', name: name.replace(/-\d+$/, ''), controller: true }
+        ]
+      },
       spec: { nodeName: node },
       status: { phase: 'Running' }
     }
@@ -33,13 +48,28 @@ export function dropBudget(dataDir, { namespace = 'web', budget = 'web-pdb' } = 
 }
 
 /** k3s's EtcdIsVoter condition on a server's Node (k3s sets it from the etcd member list). */
-export function setEtcdVoter(dataDir, name, voter, message = voter ? 'Node is a voting member of the etcd cluster' : 'Node is a learner in the etcd cluster') {
+export function setEtcdVoter(
+  dataDir,
+  name,
+  voter,
+  message = voter ? 'Node is a voting member of the etcd cluster' : 'Node is a learner in the etcd cluster'
+) {
   updateState(dataDir, (state) => {
     const node = state.objects[`/nodes//${name}`]
     if (!node) return
     const at = new Date().toISOString()
     const others = (node.status.conditions ?? []).filter((c) => c.type !== 'EtcdIsVoter')
-    node.status.conditions = [...others, { type: 'EtcdIsVoter', status: voter ? 'True' : 'False', reason: voter ? 'MemberIsVoter' : 'MemberIsLearner', message, lastHeartbeatTime: at, lastTransitionTime: at }]
+    node.status.conditions = [
+      ...others,
+      {
+        type: 'EtcdIsVoter',
+        status: voter ? 'True' : 'False',
+        reason: voter ? 'MemberIsVoter' : 'MemberIsLearner',
+        message,
+        lastHeartbeatTime: at,
+        lastTransitionTime: at
+      }
+    ]
     state.resourceVersion += 1
     node.metadata.resourceVersion = String(state.resourceVersion)
   })

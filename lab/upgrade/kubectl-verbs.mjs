@@ -27,7 +27,8 @@ function parseArgs(args) {
 function duration(text) {
   if (!text || text === '0') return 0
   let ms = 0
-  for (const [, n, unit] of String(text).matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) ms += Number(n) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit]
+  for (const [, n, unit] of String(text).matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g))
+    ms += Number(n) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit]
   return ms
 }
 
@@ -42,8 +43,16 @@ export function budgetStatus(state, pdb) {
     .filter((p) => matches(pdb.spec?.selector?.matchLabels, p.metadata.labels))
   const current = pods.filter(healthy).length
   const expected = pods.length
-  const desired = pdb.spec?.minAvailable !== undefined ? Number(pdb.spec.minAvailable) : Math.max(0, expected - Number(pdb.spec?.maxUnavailable ?? 0))
-  return { currentHealthy: current, desiredHealthy: desired, expectedPods: expected, disruptionsAllowed: Math.max(0, current - desired) }
+  const desired =
+    pdb.spec?.minAvailable !== undefined
+      ? Number(pdb.spec.minAvailable)
+      : Math.max(0, expected - Number(pdb.spec?.maxUnavailable ?? 0))
+  return {
+    currentHealthy: current,
+    desiredHealthy: desired,
+    expectedPods: expected,
+    disruptionsAllowed: Math.max(0, current - desired)
+  }
 }
 
 function setUnschedulable(dataDir, name, on) {
@@ -112,13 +121,24 @@ async function drainVerb(dataDir, name, flags) {
   const daemons = onNode.filter(([, p]) => ownerKind(p) === 'DaemonSet')
   const bare = onNode.filter(([, p]) => !ownerKind(p))
   const problems = []
-  if (daemons.length && !flags['ignore-daemonsets']) problems.push(`cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore): ${daemons.map(([, p]) => `${p.metadata.namespace}/${p.metadata.name}`).join(', ')}`)
-  if (bare.length && !flags.force) problems.push(`cannot delete Pods that declare no controller (use --force to override): ${bare.map(([, p]) => `${p.metadata.namespace}/${p.metadata.name}`).join(', ')}`)
+  if (daemons.length && !flags['ignore-daemonsets'])
+    problems.push(
+      `cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore): ${daemons.map(([, p]) => `${p.metadata.namespace}/${p.metadata.name}`).join(', ')}`
+    )
+  if (bare.length && !flags.force)
+    problems.push(
+      `cannot delete Pods that declare no controller (use --force to override): ${bare.map(([, p]) => `${p.metadata.namespace}/${p.metadata.name}`).join(', ')}`
+    )
   if (problems.length) {
-    err(`error: unable to drain node "${name}" due to error: [${problems.join(', ')}], continuing command...\nThere are pending nodes to be drained:\n ${name}\n${problems.map((p) => `error: ${p}`).join('\n')}\n`)
+    err(
+      `error: unable to drain node "${name}" due to error: [${problems.join(', ')}], continuing command...\nThere are pending nodes to be drained:\n ${name}\n${problems.map((p) => `error: ${p}`).join('\n')}\n`
+    )
     return 1
   }
-  if (daemons.length) err(`Warning: ignoring DaemonSet-managed Pods: ${daemons.map(([, p]) => `${p.metadata.namespace}/${p.metadata.name}`).join(', ')}\n`)
+  if (daemons.length)
+    err(
+      `Warning: ignoring DaemonSet-managed Pods: ${daemons.map(([, p]) => `${p.metadata.namespace}/${p.metadata.name}`).join(', ')}\n`
+    )
   let pending = onNode.filter(([, p]) => ownerKind(p) !== 'DaemonSet')
   for (const [, p] of pending) out(`evicting pod ${p.metadata.namespace}/${p.metadata.name}\n`)
   for (;;) {
@@ -127,15 +147,24 @@ async function drainVerb(dataDir, name, flags) {
       const r = evict(dataDir, key)
       if (r === 'blocked') {
         left.push([key, p])
-        err(`error when evicting pods/"${p.metadata.name}" -n "${p.metadata.namespace}" (will retry after 5s): Cannot evict pod as it would violate the pod's disruption budget.\n`)
+        err(
+          `error when evicting pods/"${p.metadata.name}" -n "${p.metadata.namespace}" (will retry after 5s): Cannot evict pod as it would violate the pod's disruption budget.\n`
+        )
       } else out(`pod/${p.metadata.name} evicted\n`)
     }
     pending = left
     if (!pending.length) break
     if (Date.now() + 5000 > deadline) {
       await sleep(Math.max(0, deadline - Date.now()))
-      const why = pending.map(([, p]) => `error when evicting pods/"${p.metadata.name}" -n "${p.metadata.namespace}": global timeout reached: ${flags.timeout}`).join(', ')
-      err(`There are pending pods in node "${name}" when an error occurred: [${why}]\nerror: unable to drain node "${name}" due to error: [${why}], continuing command...\nThere are pending nodes to be drained:\n ${name}\nerror: [${why}]\n`)
+      const why = pending
+        .map(
+          ([, p]) =>
+            `error when evicting pods/"${p.metadata.name}" -n "${p.metadata.namespace}": global timeout reached: ${flags.timeout}`
+        )
+        .join(', ')
+      err(
+        `There are pending pods in node "${name}" when an error occurred: [${why}]\nerror: unable to drain node "${name}" due to error: [${why}], continuing command...\nThere are pending nodes to be drained:\n ${name}\nerror: [${why}]\n`
+      )
       return 1
     }
     await sleep(5000)
@@ -162,6 +191,7 @@ export async function upgradeKubectl(dataDir, args) {
   if (verb === 'cordon' && what) return cordonVerb(dataDir, what, true)
   if (verb === 'uncordon' && what) return cordonVerb(dataDir, what, false)
   if (verb === 'drain' && what) return drainVerb(dataDir, what, flags)
-  if (verb === 'get' && /^(pdb|pdbs|poddisruptionbudgets?)$/.test(what ?? '') && !name) return getPdbs(dataDir, flags, flags.n ?? 'default')
+  if (verb === 'get' && /^(pdb|pdbs|poddisruptionbudgets?)$/.test(what ?? '') && !name)
+    return getPdbs(dataDir, flags, flags.n ?? 'default')
   return undefined
 }

@@ -45,19 +45,32 @@ async function checkAll(settings: RunSettings, files: string[]): Promise<void> {
       const reporter = new ActionsReporter(settings.workingDirectory)
       const runtime = await createRuntime(one, reporter, 'action', { artifacts: createActionsArtifactSink() })
       const result = await execute(one, runtime.makeDeps, reporter, runtime.engine)
-      for (const f of [result.outputs.kubeconfigPath, result.outputs.talosconfigPath, result.outputs.talosSecretsPath]) if (f) plaintext.add(f)
+      for (const f of [result.outputs.kubeconfigPath, result.outputs.talosconfigPath, result.outputs.talosSecretsPath])
+        if (f) plaintext.add(f)
       const errors = result.issues.filter((i) => i.severity === 'error')
       for (const issue of errors) reporter.error(`${issue.path}: ${issue.message}`, issue.where)
-      for (const note of runtime.annotations(result)) if (note.severity === 'error') reporter.error(note.message, note.where)
-      else reporter.warn(note.message, note.where)
+      for (const note of runtime.annotations(result))
+        if (note.severity === 'error') reporter.error(note.message, note.where)
+        else reporter.warn(note.message, note.where)
       const invalid = result.status === 'invalid'
       return {
         name: result.cluster?.name ?? config,
         config,
         boards: result.cluster ? clusterBoards(result.cluster) : [],
-        status: settings.command === 'drift' ? fleetStatus(result.findings, invalid) : invalid ? 'invalid' : result.status === 'ok' ? 'ok' : 'failed',
+        status:
+          settings.command === 'drift'
+            ? fleetStatus(result.findings, invalid)
+            : invalid
+              ? 'invalid'
+              : result.status === 'ok'
+                ? 'ok'
+                : 'failed',
         findings: result.findings ?? [],
-        ...(invalid ? { message: errors[0]?.message ?? 'invalid' } : result.error ? { message: result.error.message } : {})
+        ...(invalid
+          ? { message: errors[0]?.message ?? 'invalid' }
+          : result.error
+            ? { message: result.error.message }
+            : {})
       }
     })
   )
@@ -78,7 +91,9 @@ async function checkAll(settings: RunSettings, files: string[]): Promise<void> {
     }
     await core.summary.write()
   }
-  const bad = results.filter((r) => ['invalid', 'error', 'failed'].includes(r.status) || (r.status === 'drift' && settings.failOnDrift))
+  const bad = results.filter(
+    (r) => ['invalid', 'error', 'failed'].includes(r.status) || (r.status === 'drift' && settings.failOnDrift)
+  )
   if (bad.length) core.setFailed(`${bad.map((r) => `${r.name}: ${r.status}`).join('; ')}`)
 }
 
@@ -97,7 +112,9 @@ export async function runFleet(): Promise<boolean> {
     const files = await clusterFiles(config, core.getInput(Input.WorkingDirectory) || '.')
     if (files.length === 1 && files[0] === config) return false
     if (command === 'deploy') {
-      core.setFailed(`config ${config} names ${files.length} cluster files; deploy takes one: fan out with command: list and a matrix (one job per cluster, in its board's concurrency group)`)
+      core.setFailed(
+        `config ${config} names ${files.length} cluster files; deploy takes one: fan out with command: list and a matrix (one job per cluster, in its board's concurrency group)`
+      )
       return true
     }
     if (files.length === 1) {
@@ -116,10 +133,15 @@ export async function runFleet(): Promise<boolean> {
  * step (no variable, no context field), so it is checked only when the workflow repeats it as
  * TURINGPI_CONCURRENCY_GROUP. Returns why the job must stop, or undefined.
  */
-export async function concurrencyRefusal(settings: RunSettings, env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
+export async function concurrencyRefusal(
+  settings: RunSettings,
+  env: NodeJS.ProcessEnv = process.env
+): Promise<string | undefined> {
   const group = env.TURINGPI_CONCURRENCY_GROUP
   if (!group || settings.command === 'validate' || settings.command === 'plan') return undefined
-  const { cluster } = await loadClusterFile(resolve(settings.workingDirectory, settings.configPath), { displayPath: settings.configPath })
+  const { cluster } = await loadClusterFile(resolve(settings.workingDirectory, settings.configPath), {
+    displayPath: settings.configPath
+  })
   // A file that does not load is refused by the core with every problem; nothing to compare here.
   return cluster ? groupMismatch(group, cluster) : undefined
 }

@@ -42,13 +42,17 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): RunSettings 
   const phases = list(core.getInput(Input.Phases))
   const unknown = phases.filter((p) => !(PHASES as readonly string[]).includes(p))
   if (unknown.length)
-    throw new InputError(`input phases: unknown phase(s) ${unknown.map((p) => `"${p}"`).join(', ')}; expected some of ${PHASES.join(', ')}`)
+    throw new InputError(
+      `input phases: unknown phase(s) ${unknown.map((p) => `"${p}"`).join(', ')}; expected some of ${PHASES.join(', ')}`
+    )
   const nodes = list(core.getInput(Input.Nodes))
   const temp = env.RUNNER_TEMP || tmpdir()
   const toolCache = env.RUNNER_TOOL_CACHE || join(temp, 'tool-cache')
   const retention = Number(core.getInput(Input.RetentionDays) || '0')
   if (!Number.isInteger(retention) || retention < 0 || retention > 90)
-    throw new InputError(`input retention-days: "${core.getInput(Input.RetentionDays)}" is not a whole number from 0 to 90`)
+    throw new InputError(
+      `input retention-days: "${core.getInput(Input.RetentionDays)}" is not a whole number from 0 to 90`
+    )
   const mirrorInput = core.getInput(Input.Mirror)
   const mirror = mirrorInput ? checkMirror(mirrorInput) : undefined
   if (mirror && 'problem' in mirror) throw new InputError(`input mirror: ${mirror.problem}`)

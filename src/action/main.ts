@@ -31,7 +31,10 @@ function setOutputs(result: RunResult): void {
   if (backup) {
     core.setOutput(Output.BackupArtifact, backup.artifact)
     if (backup.id !== undefined) core.setOutput(Output.BackupArtifactId, String(backup.id))
-    core.setOutput(Output.BackupSha256, JSON.stringify(Object.fromEntries(backup.manifest.parts.map((p) => [p.path, p.sha256]))))
+    core.setOutput(
+      Output.BackupSha256,
+      JSON.stringify(Object.fromEntries(backup.manifest.parts.map((p) => [p.path, p.sha256])))
+    )
   }
   for (const a of published?.artifacts ?? []) {
     const [name, id] = outputs[a.kind]
@@ -53,9 +56,14 @@ function rememberTempDir(settings: RunSettings): void {
 function rememberPlaintext(settings: RunSettings, result: RunResult): void {
   const o = result.outputs
   const published = o.values[PUBLISHED_KEY] as PublishResult | undefined
-  const files = [settings.tempDir, o.kubeconfigPath, o.talosconfigPath, o.talosSecretsPath, ...(published?.plaintextFiles ?? []), published?.encryptedDir].filter(
-    (f): f is string => typeof f === 'string'
-  )
+  const files = [
+    settings.tempDir,
+    o.kubeconfigPath,
+    o.talosconfigPath,
+    o.talosSecretsPath,
+    ...(published?.plaintextFiles ?? []),
+    published?.encryptedDir
+  ].filter((f): f is string => typeof f === 'string')
   core.saveState(State.PlaintextFiles, JSON.stringify(files))
 }
 
@@ -96,4 +104,3 @@ export async function run(): Promise<void> {
     core.setFailed((error as Error).message)
   }
 }
-

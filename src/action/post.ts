@@ -18,6 +18,5 @@ export async function run(): Promise<void> {
   }
 }
 
-
 /** The earlier name of run(). */
 export const cleanup = run

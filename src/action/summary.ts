@@ -12,7 +12,10 @@ import type { NodeTiming } from '../core/upgrade/wave.js'
 const html = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
 
 // Cells carry hostnames, versions and errors from nodes and BMCs: escaped, as @actions/core does not.
-const rows = (table: Table) => [table.header.map((data) => ({ data: html(data), header: true })), ...table.rows.map((r) => r.map(html))]
+const rows = (table: Table) => [
+  table.header.map((data) => ({ data: html(data), header: true })),
+  ...table.rows.map((r) => r.map(html))
+]
 
 function add(table: Table): void {
   if (!table.rows.length) return
@@ -33,7 +36,11 @@ export async function writeSummary(result: RunResult, command: string): Promise<
   core.summary.addHeading(html(`turingpi-cluster ${command}: ${name} — ${result.status}`), 2)
   const errors = result.issues.filter((i) => i.severity === 'error')
   if (errors.length)
-    core.summary.addList(errors.map((i) => html(`${i.where ? `${i.where.file}:${i.where.line}:${i.where.column} ` : ''}${i.path}: ${i.message}`)))
+    core.summary.addList(
+      errors.map((i) =>
+        html(`${i.where ? `${i.where.file}:${i.where.line}:${i.where.column} ` : ''}${i.path}: ${i.message}`)
+      )
+    )
   if (result.error) core.summary.addQuote(html(result.error.message))
   for (const board of pictures.boards) {
     core.summary.addHeading(pictures.boards.length > 1 ? `Board ${html(board.board)}` : 'Board', 3)
@@ -56,7 +63,9 @@ export async function writeSummary(result: RunResult, command: string): Promise<
   if (upgraded?.length) add(upgradeTable(upgraded))
   if (result.steps?.length) {
     const t = timelineTable(result.steps)
-    const cells = rows(t).map((r) => `<tr>${r.map((c) => (typeof c === 'string' ? `<td>${c}</td>` : `<th>${c.data}</th>`)).join('')}</tr>`)
+    const cells = rows(t).map(
+      (r) => `<tr>${r.map((c) => (typeof c === 'string' ? `<td>${c}</td>` : `<th>${c.data}</th>`)).join('')}</tr>`
+    )
     core.summary.addDetails('Timeline as a table', `<table>${cells.join('')}</table>`)
   }
   await core.summary.write()

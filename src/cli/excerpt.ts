@@ -11,7 +11,11 @@ export const EXCERPT_WIDTH = 160
 const UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g
 
 export function formatIssue(issue: ConfigIssue, source: string | undefined): string {
-  const head = `${issue.severity}: ${issue.where ? `${issue.where.file}:${issue.where.line}:${issue.where.column}: ` : ''}${issue.path}: ${issue.message}`.replace(UNSAFE, '?')
+  const head =
+    `${issue.severity}: ${issue.where ? `${issue.where.file}:${issue.where.line}:${issue.where.column}: ` : ''}${issue.path}: ${issue.message}`.replace(
+      UNSAFE,
+      '?'
+    )
   if (!issue.where || source === undefined) return head
   const raw = source.split('\n')[issue.where.line - 1]
   if (raw === undefined) return head
@@ -19,7 +23,10 @@ export function formatIssue(issue: ConfigIssue, source: string | undefined): str
   let caret = Math.max(0, issue.where.column - 1)
   if (line.length > EXCERPT_WIDTH) {
     const start = Math.max(0, Math.min(caret - EXCERPT_WIDTH / 2, line.length - EXCERPT_WIDTH))
-    line = (start > 0 ? '…' : '') + line.slice(start, start + EXCERPT_WIDTH) + (start + EXCERPT_WIDTH < line.length ? '…' : '')
+    line =
+      (start > 0 ? '…' : '') +
+      line.slice(start, start + EXCERPT_WIDTH) +
+      (start + EXCERPT_WIDTH < line.length ? '…' : '')
     caret = caret - start + (start > 0 ? 1 : 0)
   }
   const gutter = String(issue.where.line)

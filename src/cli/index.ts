@@ -13,7 +13,14 @@ const verbs: VerbSpec[] = [validate, plan, deploy, drift, backup, restore, destr
 
 function usage(): string {
   const list = `  ${'list'.padEnd(9)} Prints the clusters of a folder or glob (--config clusters/) as JSON for a workflow matrix.`
-  return ['usage: turingpi-cluster <verb> [flags]', '', ...verbs.map((v) => `  ${v.name.padEnd(9)} ${v.short}`), list, '', 'turingpi-cluster <verb> --help for flags'].join('\n')
+  return [
+    'usage: turingpi-cluster <verb> [flags]',
+    '',
+    ...verbs.map((v) => `  ${v.name.padEnd(9)} ${v.short}`),
+    list,
+    '',
+    'turingpi-cluster <verb> --help for flags'
+  ].join('\n')
 }
 
 export async function main(argv: string[]): Promise<number> {

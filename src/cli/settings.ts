@@ -43,7 +43,8 @@ export function parseCli(command: Command, argv: string[], env: NodeJS.ProcessEn
   const { values } = parseArgs({ args: argv, options: SHARED_FLAGS, allowPositionals: false, strict: true })
   const phases = list(values.phases)
   const bad = phases.filter((p) => !(PHASES as readonly string[]).includes(p))
-  if (bad.length) throw new UsageError(`--phases: unknown phase(s) ${bad.join(', ')}; expected some of ${PHASES.join(', ')}`)
+  if (bad.length)
+    throw new UsageError(`--phases: unknown phase(s) ${bad.join(', ')}; expected some of ${PHASES.join(', ')}`)
   const mirrorValue = values.mirror ?? env.TPI_MIRROR
   const mirror = mirrorValue ? checkMirror(mirrorValue) : undefined
   if (mirror && 'problem' in mirror) throw new UsageError(`--mirror: ${mirror.problem}`)

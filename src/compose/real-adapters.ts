@@ -12,7 +12,13 @@ import type { Deps, LocalExec } from '../core/deps.js'
 import type { Reporter } from '../core/reporter.js'
 import { CATALOG } from '../core/tools/digests.js'
 
-export function createDownloads(options: { toolCache: string; tempDir: string; reporter: Reporter; front: 'action' | 'cli'; catalog?: DigestCatalog }): Downloads {
+export function createDownloads(options: {
+  toolCache: string
+  tempDir: string
+  reporter: Reporter
+  front: 'action' | 'cli'
+  catalog?: DigestCatalog
+}): Downloads {
   const log = (message: string): void => options.reporter.info(message)
   const warn = (message: string): void => options.reporter.warn(message)
   // The lab (tests) serves its own bytes, so it hands its own catalog; everyone else gets the committed one.

@@ -37,7 +37,9 @@ export function failureMessage(result: RunResult, settings: RunSettings): string
       return `${settings.configPath}: ${n} problem(s); nothing was changed`
     }
     case 'drift':
-      return settings.failOnDrift ? `drift found (${result.findings?.length ?? 0} finding(s)); fail-on-drift is set` : undefined
+      return settings.failOnDrift
+        ? `drift found (${result.findings?.length ?? 0} finding(s)); fail-on-drift is set`
+        : undefined
     case 'error':
       return `drift check could not run: ${result.error?.message ?? result.findings?.find((f) => f.kind === 'unreachable')?.found ?? 'unreachable'}`
     case 'failed':
@@ -57,11 +59,22 @@ export interface RuntimeParts {
   toolCache: string
 }
 
-export async function createRuntime(settings: RunSettings, reporter: Reporter, front: Front, parts?: Partial<RuntimeParts>): Promise<Runtime> {
-  const runId = parts?.runId ?? (front === 'action' ? `github run ${process.env.GITHUB_RUN_ID ?? '?'} attempt ${process.env.GITHUB_RUN_ATTEMPT ?? '1'}` : `cli pid ${process.pid}`)
+export async function createRuntime(
+  settings: RunSettings,
+  reporter: Reporter,
+  front: Front,
+  parts?: Partial<RuntimeParts>
+): Promise<Runtime> {
+  const runId =
+    parts?.runId ??
+    (front === 'action'
+      ? `github run ${process.env.GITHUB_RUN_ID ?? '?'} attempt ${process.env.GITHUB_RUN_ATTEMPT ?? '1'}`
+      : `cli pid ${process.pid}`)
   const toolCache = parts?.toolCache ?? process.env.RUNNER_TOOL_CACHE ?? `${settings.stateDir}/tool-cache`
   // TPI_ADDRESS_MAP: where LAN addresses really are (the lab, or port forwards); see file-map.ts.
-  const net: AddressMap = process.env.TPI_ADDRESS_MAP ? createFileAddressMap(process.env.TPI_ADDRESS_MAP) : identityAddressMap
+  const net: AddressMap = process.env.TPI_ADDRESS_MAP
+    ? createFileAddressMap(process.env.TPI_ADDRESS_MAP)
+    : identityAddressMap
   return {
     makeDeps: async () => {
       const exec = createLocalExec()
@@ -69,7 +82,13 @@ export async function createRuntime(settings: RunSettings, reporter: Reporter, f
         bmc: bmcFactory({ password: settings.secrets.bmcPassword, username: settings.bmcUsername, net, reporter }),
         ssh: createSshConnector(),
         net,
-        downloads: createDownloads({ toolCache, tempDir: settings.tempDir, reporter, front, catalog: settings.digestCatalog }),
+        downloads: createDownloads({
+          toolCache,
+          tempDir: settings.tempDir,
+          reporter,
+          front,
+          catalog: settings.digestCatalog
+        }),
         exec,
         ...plainAdapters(exec),
         artifacts: parts?.artifacts,

@@ -10,7 +10,15 @@ import type { DriftFinding } from './drift/types.js'
 import { ConfigError, PhaseError, type ConfigIssue } from './errors.js'
 import { kindOf } from './kinds/index.js'
 import { phasesFor, staticPlan } from './plan/static-plan.js'
-import { emptyOutputs, type PhaseContext, type PhaseModule, type PlanStep, type RunOutputs, type StepResult, type StepStage } from './phases/types.js'
+import {
+  emptyOutputs,
+  type PhaseContext,
+  type PhaseModule,
+  type PlanStep,
+  type RunOutputs,
+  type StepResult,
+  type StepStage
+} from './phases/types.js'
 import type { Reporter } from './reporter.js'
 import type { PhaseName, RunSettings } from './settings.js'
 import { StateStore } from './state/store.js'
@@ -54,10 +62,7 @@ export interface Engine {
   /** Extra validation that needs settings (redeploy controls, artifact settings). */
   checkSettings?(cluster: Cluster, settings: RunSettings): ConfigIssue[]
   /** Runs node-scoped steps: flash serialized per board, later steps of a node as soon as it is ready. */
-  runNodeSteps?(
-    nodes: NodeSpec[],
-    steps: { phase: PhaseName; run: (node: NodeSpec) => Promise<void> }[]
-  ): Promise<void>
+  runNodeSteps?(nodes: NodeSpec[], steps: { phase: PhaseName; run: (node: NodeSpec) => Promise<void> }[]): Promise<void>
   /** Board locks around a deploy. */
   lock?(ctx: PhaseContext): Promise<() => Promise<void>>
   drift?(ctx: PhaseContext, modules: PhaseModule[]): Promise<DriftFinding[]>
@@ -82,7 +87,10 @@ export function selectPhases(cluster: Cluster, settings: RunSettings): PhaseName
 }
 
 async function load(settings: RunSettings): Promise<LoadResult> {
-  return loadClusterFile(configFilePath(settings), { displayPath: settings.configPath, workingDirectory: settings.workingDirectory })
+  return loadClusterFile(configFilePath(settings), {
+    displayPath: settings.configPath,
+    workingDirectory: settings.workingDirectory
+  })
 }
 
 /** Serial fallback when no pipelining scheduler is wired: each step for every node in order. */
@@ -113,7 +121,8 @@ export async function execute(
   const loaded = await load(settings)
   const issues = [...loaded.issues]
   const cluster = loaded.cluster
-  if (!cluster || issues.some((i) => i.severity === 'error')) return { status: 'invalid', issues, load: loaded, outputs }
+  if (!cluster || issues.some((i) => i.severity === 'error'))
+    return { status: 'invalid', issues, load: loaded, outputs }
   // validate too: the recipients given (age-parsed) and the other run settings are part of the check.
   issues.push(...(engine.checkSettings?.(cluster, settings) ?? []))
   if (issues.some((i) => i.severity === 'error')) return { status: 'invalid', issues, load: loaded, cluster, outputs }
@@ -123,11 +132,21 @@ export async function execute(
   const made = await makeDeps(cluster)
   const deps = { ...made, downloads: withPinnedDigests(made.downloads, cluster.digests) }
   const state = await StateStore.open(settings.stateDir, cluster.name)
-  const ctx: PhaseContext = { cluster, kind: kindOf(cluster), settings, deps, reporter, state, nodes: selectNodes(cluster, settings), outputs }
+  const ctx: PhaseContext = {
+    cluster,
+    kind: kindOf(cluster),
+    settings,
+    deps,
+    reporter,
+    state,
+    nodes: selectNodes(cluster, settings),
+    outputs
+  }
   const phases = selectPhases(cluster, settings)
   const base = { issues, load: loaded, cluster, outputs }
 
-  if (settings.command === 'plan') return { status: 'ok', ...base, plan: [...(await buildPlan(ctx, engine.modules, phases)), ...removalPlan(ctx)] }
+  if (settings.command === 'plan')
+    return { status: 'ok', ...base, plan: [...(await buildPlan(ctx, engine.modules, phases)), ...removalPlan(ctx)] }
 
   if (settings.command === 'drift') {
     if (!engine.drift) throw new Error('drift is not available in this build')
@@ -175,7 +194,10 @@ async function deploy(ctx: PhaseContext, engine: Engine, phases: PhaseName[], st
   const nodeSteps: { phase: PhaseName; run: (node: NodeSpec) => Promise<void> }[] = []
   for (; i < modules.length && modules[i].scope === 'node'; i++) {
     const module = modules[i]
-    nodeSteps.push({ phase: module.name, run: (node) => timed(ctx, steps, module, () => module.runNode!(ctx, node), node) })
+    nodeSteps.push({
+      phase: module.name,
+      run: (node) => timed(ctx, steps, module, () => module.runNode!(ctx, node), node)
+    })
   }
   if (nodeSteps.length) await (engine.runNodeSteps ?? serialNodeSteps)(ctx.nodes, nodeSteps)
 
@@ -199,18 +221,32 @@ async function timed(
   node?: NodeSpec
 ): Promise<void> {
   const started = Date.now()
-  const span: StepSpan = { phase: module.name, ...(node ? { node: node.id } : {}), start: started, end: 0, outcome: 'failed' }
+  const span: StepSpan = {
+    phase: module.name,
+    ...(node ? { node: node.id } : {}),
+    start: started,
+    end: 0,
+    outcome: 'failed'
+  }
   try {
     const result = await fn()
     span.outcome = result.changed ? 'changed' : 'unchanged'
     if (result.stages?.length) span.stages = result.stages
-    ctx.reporter.info(`${node ? `${node.id}: ` : ''}${module.name}: ${result.changed ? 'changed' : 'unchanged'} — ${result.summary}`)
+    ctx.reporter.info(
+      `${node ? `${node.id}: ` : ''}${module.name}: ${result.changed ? 'changed' : 'unchanged'} — ${result.summary}`
+    )
   } catch (error) {
     if (error instanceof PhaseError || error instanceof ConfigError) throw error
     const seen = error instanceof Error ? error.message : String(error)
-    throw new PhaseError(module.name, node?.id, seen, 're-run the same command; finished nodes and phases are skipped', {
-      cause: error
-    })
+    throw new PhaseError(
+      module.name,
+      node?.id,
+      seen,
+      're-run the same command; finished nodes and phases are skipped',
+      {
+        cause: error
+      }
+    )
   } finally {
     ctx.outputs.timings[module.name] = (ctx.outputs.timings[module.name] ?? 0) + (Date.now() - started) / 1000
     span.end = Date.now()

@@ -107,9 +107,13 @@ export function deployBoards(cluster: Cluster, result: Pick<RunResult, 'steps' |
   const failedNode = result.error instanceof PhaseError ? result.error.node : undefined
   const boards = layout(cluster, (node) => {
     const own = spans.filter((s) => s.node === node.id)
-    const failed = own.find((s) => s.outcome === 'failed') ?? (failedNode === node.id ? ({ phase: (result.error as PhaseError).phase } as StepSpan) : undefined)
+    const failed =
+      own.find((s) => s.outcome === 'failed') ??
+      (failedNode === node.id ? ({ phase: (result.error as PhaseError).phase } as StepSpan) : undefined)
     // The node is on after any of these finished: boot powers it on, the later ones reached it over SSH.
-    const up = own.some((s) => s.outcome !== 'failed' && s.phase !== 'flash') || result.outputs.nodeStatus[node.id]?.ready === true
+    const up =
+      own.some((s) => s.outcome !== 'failed' && s.phase !== 'flash') ||
+      result.outputs.nodeStatus[node.id]?.ready === true
     const power = up ? 'on' : '?'
     if (failed) return { power, mark: 'failed', note: `in ${failed.phase}` }
     if (!own.length) return { power, mark: 'unknown', note: result.error ? undefined : 'no node step in this run' }
@@ -162,13 +166,23 @@ export function driftBoards(cluster: Cluster, findings: DriftFinding[], error?: 
     return { power, mark: 'ok' }
   }).map((b) => {
     const row = boardRow(b.name)
-    return row ? { ...b, mark: row.kind === 'unreachable' ? ('unreachable' as const) : ('drift' as const), note: `${row.field}: ${row.found}` } : b
+    return row
+      ? {
+          ...b,
+          mark: row.kind === 'unreachable' ? ('unreachable' as const) : ('drift' as const),
+          note: `${row.field}: ${row.found}`
+        }
+      : b
   })
   // Addons and other cluster-wide subjects: only those with a row are drawn.
   const others = unique(findings.map((f) => f.subject)).filter((s) => !nodeIds.has(s) && !boardSubjects.has(s))
   const items = others.map((subject): ItemView => {
     const rows = findings.filter((f) => f.subject === subject)
-    return { name: subject, mark: rows.some((f) => f.kind === 'unreachable') ? 'unreachable' : 'drift', note: fields(rows) }
+    return {
+      name: subject,
+      mark: rows.some((f) => f.kind === 'unreachable') ? 'unreachable' : 'drift',
+      note: fields(rows)
+    }
   })
   return { command: 'drift', boards: withItems(cluster, boards, items) }
 }
@@ -191,10 +205,24 @@ export function boardTables(picture: BoardPicture): Table[] {
     rows: [
       ...b.slots.map((s) =>
         s.node
-          ? [String(s.slot), s.node.id, s.node.role, s.node.ip, s.power || '?', markText(s.mark ?? 'unknown', picture.command) + (s.note ? `: ${s.note}` : '')]
+          ? [
+              String(s.slot),
+              s.node.id,
+              s.node.role,
+              s.node.ip,
+              s.power || '?',
+              markText(s.mark ?? 'unknown', picture.command) + (s.note ? `: ${s.note}` : '')
+            ]
           : [String(s.slot), '(empty)', '', '', '', '']
       ),
-      ...(b.items ?? []).map((i) => ['', i.name, 'addon', '', '', markText(i.mark, picture.command) + (i.note ? `: ${i.note}` : '')])
+      ...(b.items ?? []).map((i) => [
+        '',
+        i.name,
+        'addon',
+        '',
+        '',
+        markText(i.mark, picture.command) + (i.note ? `: ${i.note}` : '')
+      ])
     ]
   }))
 }

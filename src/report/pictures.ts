@@ -20,7 +20,10 @@ export function runPictures(result: RunResult, command: string): Pictures {
   const spans = command === 'deploy' ? (result.steps ?? []) : []
   let timeline: Pictures['timeline']
   if (spans.length) {
-    timeline = { mermaid: timelineMermaid(spans, `deploy of ${result.cluster?.name ?? 'cluster'}`), slowest: slowestStep(spans) }
+    timeline = {
+      mermaid: timelineMermaid(spans, `deploy of ${result.cluster?.name ?? 'cluster'}`),
+      slowest: slowestStep(spans)
+    }
     text.push(renderText(timelineTable(spans)), timeline.slowest)
   }
   return { boards, ...(timeline ? { timeline } : {}), text: text.join('\n\n') }

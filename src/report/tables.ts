@@ -66,6 +66,10 @@ export function timingTable(timings: Record<string, number>): Table {
 export function renderText(table: Table): string {
   const all = [table.header, ...table.rows]
   const widths = table.header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)))
-  const line = (r: string[]): string => r.map((c, i) => (c ?? '').padEnd(widths[i])).join('  ').trimEnd()
+  const line = (r: string[]): string =>
+    r
+      .map((c, i) => (c ?? '').padEnd(widths[i]))
+      .join('  ')
+      .trimEnd()
   return [table.title, line(table.header), ...table.rows.map(line)].join('\n')
 }

@@ -14,8 +14,12 @@ const seconds = (ms: number): string => (ms / 1000).toFixed(1)
  */
 function sections(spans: StepSpan[]): { title: string; spans: StepSpan[] }[] {
   const nodes: string[] = []
-  for (const s of [...spans].sort((a, b) => a.start - b.start)) if (s.node && !nodes.includes(s.node)) nodes.push(s.node)
-  const out = nodes.map((node) => ({ title: node, spans: spans.filter((s) => s.node === node).sort((a, b) => a.start - b.start) }))
+  for (const s of [...spans].sort((a, b) => a.start - b.start))
+    if (s.node && !nodes.includes(s.node)) nodes.push(s.node)
+  const out = nodes.map((node) => ({
+    title: node,
+    spans: spans.filter((s) => s.node === node).sort((a, b) => a.start - b.start)
+  }))
   const cluster = spans.filter((s) => !s.node).sort((a, b) => a.start - b.start)
   if (cluster.length) out.push({ title: 'cluster-wide', spans: cluster })
   return out
@@ -36,18 +40,27 @@ const TAGS: Record<StepSpan['outcome'], string> = { changed: '', unchanged: 'don
 export function timelineMermaid(spans: StepSpan[], title: string): string {
   const first = Math.min(...spans.map((s) => s.start))
   const last = Math.max(...spans.map((s) => s.end))
-  const out = ['gantt', `  title ${ganttText(title, 80)}`, '  dateFormat x', `  axisFormat ${axisFormat(last - first)}`, '  todayMarker off']
+  const out = [
+    'gantt',
+    `  title ${ganttText(title, 80)}`,
+    '  dateFormat x',
+    `  axisFormat ${axisFormat(last - first)}`,
+    '  todayMarker off'
+  ]
   let id = 0
   for (const section of sections(spans)) {
     out.push(`  section ${ganttText(section.title)}`)
     for (const s of section.spans) {
-      const name = s.outcome === 'unchanged' ? `${s.phase} (no change)` : s.outcome === 'failed' ? `${s.phase} FAILED` : s.phase
+      const name =
+        s.outcome === 'unchanged' ? `${s.phase} (no change)` : s.outcome === 'failed' ? `${s.phase} FAILED` : s.phase
       // A zero-length bar would not be drawn at all; one millisecond is.
       out.push(`    ${name} :${TAGS[s.outcome]}t${++id}, ${s.start}, ${Math.max(s.end, s.start + 1)}`)
       // Its parts right under it (flash: the upload, then the BMC's CRC read-back), so the time the BMC
       // spent reading back is told apart from the upload that the serial flash slot waits on.
       for (const stage of s.stages ?? []) {
-        out.push(`    ${s.phase} ${ganttText(stage.name)} :${TAGS[s.outcome]}t${++id}, ${stage.start}, ${Math.max(stage.end, stage.start + 1)}`)
+        out.push(
+          `    ${s.phase} ${ganttText(stage.name)} :${TAGS[s.outcome]}t${++id}, ${stage.start}, ${Math.max(stage.end, stage.start + 1)}`
+        )
       }
     }
   }
@@ -63,7 +76,10 @@ export function slowestStep(spans: StepSpan[]): string {
   const where = slowest.node ? `${slowest.phase} on ${slowest.node}` : `${slowest.phase} (cluster)`
   // Worth a word only when the pipelining saved a noticeable share of the run.
   const saved = work - wall
-  const overlap = saved >= 1000 && saved >= wall * 0.05 ? `; the steps add up to ${seconds(work)} s: nodes working at the same time saved ${seconds(saved)} s` : ''
+  const overlap =
+    saved >= 1000 && saved >= wall * 0.05
+      ? `; the steps add up to ${seconds(work)} s: nodes working at the same time saved ${seconds(saved)} s`
+      : ''
   return `Slowest step: ${where}, ${seconds(slowest.end - slowest.start)} s of ${seconds(wall)} s${overlap}.`
 }
 
@@ -75,7 +91,14 @@ export function timelineTable(spans: StepSpan[]): Table {
     header: ['Node', 'Phase', 'From (s)', 'To (s)', 'Seconds', 'Result'],
     rows: sections(spans).flatMap((section) =>
       section.spans.flatMap((s) => [
-        [s.node ?? '(cluster)', s.phase, seconds(s.start - first), seconds(s.end - first), seconds(s.end - s.start), s.outcome],
+        [
+          s.node ?? '(cluster)',
+          s.phase,
+          seconds(s.start - first),
+          seconds(s.end - first),
+          seconds(s.end - s.start),
+          s.outcome
+        ],
         ...(s.stages ?? []).map((stage) => [
           s.node ?? '(cluster)',
           `${s.phase} ${stage.name}`,

@@ -28,8 +28,20 @@ describe('the action with a fleet (a folder or glob of cluster files)', () => {
     const r = runAction('main', { command: 'list', config: 'clusters', 'working-directory': dir })
     expect(r.code).toBe(0)
     expect(JSON.parse(r.outputs.clusters)).toEqual([
-      { name: 'production', config: 'clusters/edge.yaml', kind: 'k3s', boards: ['default'], group: 'turingpi-board-default' },
-      { name: 'homelab', config: 'clusters/lab.yaml', kind: 'k3s', boards: ['rack-a', 'rack-b'], group: 'turingpi-board-rack-a+rack-b' }
+      {
+        name: 'production',
+        config: 'clusters/edge.yaml',
+        kind: 'k3s',
+        boards: ['default'],
+        group: 'turingpi-board-default'
+      },
+      {
+        name: 'homelab',
+        config: 'clusters/lab.yaml',
+        kind: 'k3s',
+        boards: ['rack-a', 'rack-b'],
+        group: 'turingpi-board-rack-a+rack-b'
+      }
     ])
   })
 
@@ -37,7 +49,9 @@ describe('the action with a fleet (a folder or glob of cluster files)', () => {
     const dir = fleet({ 'bad.yaml': 'kind: k3s\nname: Bad_Name\n' })
     const r = runAction('main', { command: 'list', config: 'clusters/*.yaml', 'working-directory': dir })
     expect(r.code).toBe(1)
-    expect(r.stdout).toMatch(/::error file=[^,]*clusters\/bad\.yaml,line=1,[^:]*::armbian_image: armbian_image is required/)
+    expect(r.stdout).toMatch(
+      /::error file=[^,]*clusters\/bad\.yaml,line=1,[^:]*::armbian_image: armbian_image is required/
+    )
     expect(JSON.parse(r.outputs.clusters).map((c: { name: string }) => c.name)).toEqual(['production', 'homelab'])
   })
 
@@ -47,7 +61,10 @@ describe('the action with a fleet (a folder or glob of cluster files)', () => {
     expect(r.code).toBe(0)
     expect(r.summary).toContain('turingpi-cluster validate: Fleet: 2 cluster(s), 2 ok, 0 failed')
     expect(r.summary).toMatch(/<td>production<\/td><td>clusters\/edge\.yaml<\/td><td>default<\/td><td>ok<\/td><\/tr>/)
-    expect(JSON.parse(r.outputs.fleet).map((c: { name: string; status: string }) => [c.name, c.status])).toEqual([['production', 'ok'], ['homelab', 'ok']])
+    expect(JSON.parse(r.outputs.fleet).map((c: { name: string; status: string }) => [c.name, c.status])).toEqual([
+      ['production', 'ok'],
+      ['homelab', 'ok']
+    ])
     // The post step gets the run's temp dir to remove, as for one cluster.
     expect(r.state).toContain(join(r.dir, 'turingpi-cluster'))
   })
@@ -56,14 +73,22 @@ describe('the action with a fleet (a folder or glob of cluster files)', () => {
     const dir = fleet()
     const r = runAction('main', { command: 'deploy', config: 'clusters', 'working-directory': dir })
     expect(r.code).toBe(1)
-    expect(r.stdout).toContain('::error::config clusters names 2 cluster files; deploy takes one: fan out with command: list and a matrix')
+    expect(r.stdout).toContain(
+      '::error::config clusters names 2 cluster files; deploy takes one: fan out with command: list and a matrix'
+    )
   })
 
   it('refuses a deploy or drift whose concurrency group does not name the cluster boards, before any BMC call', () => {
     const dir = fleet()
-    const r = runAction('main', { command: 'drift', config: 'clusters/lab.yaml', 'working-directory': dir, 'bmc-password': 'pw' }, { TURINGPI_CONCURRENCY_GROUP: 'turingpi-board-rack-a' })
+    const r = runAction(
+      'main',
+      { command: 'drift', config: 'clusters/lab.yaml', 'working-directory': dir, 'bmc-password': 'pw' },
+      { TURINGPI_CONCURRENCY_GROUP: 'turingpi-board-rack-a' }
+    )
     expect(r.code).toBe(1)
-    expect(r.stdout).toContain('::error::the job\'s concurrency group "turingpi-board-rack-a" does not match the boards of cluster homelab (rack-a, rack-b): use "turingpi-board-rack-a+rack-b"')
+    expect(r.stdout).toContain(
+      '::error::the job\'s concurrency group "turingpi-board-rack-a" does not match the boards of cluster homelab (rack-a, rack-b): use "turingpi-board-rack-a+rack-b"'
+    )
     expect(r.stdout).not.toContain('BMC')
   })
 })

@@ -39,9 +39,22 @@ afterAll(async () => {
 function capture(env: Record<string, string>): Io & { stdout: string[]; stderr: string[] } {
   const stdout: string[] = []
   const stderr: string[] = []
-  return { stdout, stderr, out: (t) => void stdout.push(t), err: (t) => void stderr.push(t), env: { PATH: process.env.PATH, ...env } }
+  return {
+    stdout,
+    stderr,
+    out: (t) => void stdout.push(t),
+    err: (t) => void stderr.push(t),
+    env: { PATH: process.env.PATH, ...env }
+  }
 }
-const args = ['--config', 'cluster.yaml', '--working-directory', () => dir, '--state-dir', () => join(dir, 'state')] as const
+const args = [
+  '--config',
+  'cluster.yaml',
+  '--working-directory',
+  () => dir,
+  '--state-dir',
+  () => join(dir, 'state')
+] as const
 const argv = (): string[] => args.map((a) => (typeof a === 'function' ? a() : a))
 
 describe('turingpi-cluster plan', () => {
@@ -81,9 +94,23 @@ describe('turingpi-cluster deploy', () => {
 
 describe('turingpi-cluster validate on hostile files', () => {
   test.each([
-    ['a 50 MB file', (): string => 'kind: k3s\n' + '# padding padding padding padding padding padding padding\n'.repeat(900_000), /big\.yaml:\d+:\d+.*at most 1048576 bytes/],
-    ['an alias bomb', (): string => 'kind: k3s\na: &a [x,x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\n', /big\.yaml:3:8.*alias bomb/],
-    ['an http:// BMC', (): string => 'kind: k3s\nname: lab\nbmc: { endpoint: http://10.0.0.2, tls: { insecure: true } }\narmbian_image: { path: armbian.img }\ncontrol_plane: { node: 1, ip: 127.10.14.1, hostname: cp }\n', /big\.yaml:3:8.*the endpoint must be https/]
+    [
+      'a 50 MB file',
+      (): string => 'kind: k3s\n' + '# padding padding padding padding padding padding padding\n'.repeat(900_000),
+      /big\.yaml:\d+:\d+.*at most 1048576 bytes/
+    ],
+    [
+      'an alias bomb',
+      (): string =>
+        'kind: k3s\na: &a [x,x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\n',
+      /big\.yaml:3:8.*alias bomb/
+    ],
+    [
+      'an http:// BMC',
+      (): string =>
+        'kind: k3s\nname: lab\nbmc: { endpoint: http://10.0.0.2, tls: { insecure: true } }\narmbian_image: { path: armbian.img }\ncontrol_plane: { node: 1, ip: 127.10.14.1, hostname: cp }\n',
+      /big\.yaml:3:8.*the endpoint must be https/
+    ]
   ])('%s: exit 1 within a second, the problem with its file:line:column', async (_name, text, shown) => {
     await writeFile(join(dir, 'big.yaml'), text())
     const io = capture({})
@@ -96,22 +123,48 @@ describe('turingpi-cluster validate on hostile files', () => {
 })
 
 describe('sayOnce', () => {
-  const row = (phase: 'install' | 'join' | 'boot', node: string, reason: string) => ({ phase, node, action: 'run' as const, reason })
+  const row = (phase: 'install' | 'join' | 'boot', node: string, reason: string) => ({
+    phase,
+    node,
+    action: 'run' as const,
+    reason
+  })
   test('prints a failure embedded in several rows once, as a note the rows point at', () => {
     const rows = [
-      row('install', 'cp', 'not observed (node cp: install failed: no SSH private key was given. To resume: set it); would install'),
-      row('join', 'w1', 'not observed (node w1: join failed: no SSH private key was given. To resume: set it); would join'),
+      row(
+        'install',
+        'cp',
+        'not observed (node cp: install failed: no SSH private key was given. To resume: set it); would install'
+      ),
+      row(
+        'join',
+        'w1',
+        'not observed (node w1: join failed: no SSH private key was given. To resume: set it); would join'
+      ),
       row('boot', 'cp', 'wait for the node')
     ]
     expect(sayOnce(rows)).toEqual({
-      steps: [row('install', 'cp', 'not observed (see [1]); would install'), row('join', 'w1', 'not observed (see [1]); would join'), rows[2]],
+      steps: [
+        row('install', 'cp', 'not observed (see [1]); would install'),
+        row('join', 'w1', 'not observed (see [1]); would join'),
+        rows[2]
+      ],
       notes: ['no SSH private key was given. To resume: set it']
     })
   })
 
   test('keeps short shared reasons and unique ones in their rows; long shared ones become a note', () => {
     const long = 'x'.repeat(101)
-    const rows = [row('boot', 'cp', 'wait for the node'), row('boot', 'w1', 'wait for the node'), row('join', 'cp', long), row('join', 'w1', long), row('install', 'cp', 'y'.repeat(120))]
-    expect(sayOnce(rows)).toEqual({ steps: [rows[0], rows[1], row('join', 'cp', 'see [1]'), row('join', 'w1', 'see [1]'), rows[4]], notes: [long] })
+    const rows = [
+      row('boot', 'cp', 'wait for the node'),
+      row('boot', 'w1', 'wait for the node'),
+      row('join', 'cp', long),
+      row('join', 'w1', long),
+      row('install', 'cp', 'y'.repeat(120))
+    ]
+    expect(sayOnce(rows)).toEqual({
+      steps: [rows[0], rows[1], row('join', 'cp', 'see [1]'), row('join', 'w1', 'see [1]'), rows[4]],
+      notes: [long]
+    })
   })
 })

@@ -21,7 +21,10 @@ async function fleet(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'tpi-cli-fleet-'))
   dirs.push(dir)
   await mkdir(join(dir, 'clusters'))
-  await writeFile(join(dir, 'clusters', 'edge.yaml'), await readFile(join(root, 'examples', 'k3s-cluster.yaml'), 'utf8'))
+  await writeFile(
+    join(dir, 'clusters', 'edge.yaml'),
+    await readFile(join(root, 'examples', 'k3s-cluster.yaml'), 'utf8')
+  )
   await writeFile(join(dir, 'clusters', 'lab.yaml'), await readFile(join(root, 'examples', 'two-boards.yaml'), 'utf8'))
   // two-boards.yaml flashes a runner-local image; validate checks that it exists, so the runner has it.
   await mkdir(join(dir, 'images'))
@@ -35,8 +38,20 @@ describe('turingpi-cluster list and fleet verbs', () => {
     const out = io()
     expect(await runList(['--working-directory', dir], out)).toBe(0)
     expect(JSON.parse(out.stdout.join(''))).toEqual([
-      { name: 'production', config: 'clusters/edge.yaml', kind: 'k3s', boards: ['default'], group: 'turingpi-board-default' },
-      { name: 'homelab', config: 'clusters/lab.yaml', kind: 'k3s', boards: ['rack-a', 'rack-b'], group: 'turingpi-board-rack-a+rack-b' }
+      {
+        name: 'production',
+        config: 'clusters/edge.yaml',
+        kind: 'k3s',
+        boards: ['default'],
+        group: 'turingpi-board-default'
+      },
+      {
+        name: 'homelab',
+        config: 'clusters/lab.yaml',
+        kind: 'k3s',
+        boards: ['rack-a', 'rack-b'],
+        group: 'turingpi-board-rack-a+rack-b'
+      }
     ])
   })
 
@@ -52,7 +67,9 @@ describe('turingpi-cluster list and fleet verbs', () => {
 
   it('leaves a single file to the verb as before, and refuses to deploy a folder', async () => {
     const dir = await fleet()
-    expect(await runFleetVerb(validate, ['--config', 'clusters/edge.yaml', '--working-directory', dir], io())).toBeUndefined()
+    expect(
+      await runFleetVerb(validate, ['--config', 'clusters/edge.yaml', '--working-directory', dir], io())
+    ).toBeUndefined()
     const out = io()
     expect(await runFleetVerb(deploy, ['--config', 'clusters', '--working-directory', dir], out)).toBe(1)
     expect(out.stderr).toEqual(['error: --config clusters names 2 cluster files; deploy takes one'])

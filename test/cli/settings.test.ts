@@ -7,8 +7,12 @@ import { parseCli, UsageError } from '../../src/cli/settings.js'
 describe('CLI settings', () => {
   it('refuses a mirror with shell syntax from the flag or TPI_MIRROR, and keeps a valid one without its trailing slash', () => {
     expect(() => parseCli('validate', ['--mirror', 'http://m#g;e touch /tmp/x;#'], {})).toThrow(UsageError)
-    expect(() => parseCli('validate', [], { TPI_MIRROR: 'https://m.example/$(id)' })).toThrow(/--mirror: mirror "https:\/\/m.example\/\$\(id\)" is not a URL base/)
-    expect(parseCli('validate', ['--mirror', 'http://127.0.0.1:8080/'], {}).settings.mirror).toBe('http://127.0.0.1:8080')
+    expect(() => parseCli('validate', [], { TPI_MIRROR: 'https://m.example/$(id)' })).toThrow(
+      /--mirror: mirror "https:\/\/m.example\/\$\(id\)" is not a URL base/
+    )
+    expect(parseCli('validate', ['--mirror', 'http://127.0.0.1:8080/'], {}).settings.mirror).toBe(
+      'http://127.0.0.1:8080'
+    )
   })
 
   it('reads flags into run settings and secrets only from the environment', () => {
@@ -17,7 +21,11 @@ describe('CLI settings', () => {
     const { settings } = parseCli(
       'deploy',
       ['--config', 'c.yaml', '--phases', 'flash,boot', '--nodes', 'a, b', '--reflash', '--confirm', 'prod'],
-      { TPI_BMC_PASSWORD: 'pw-1234', TPI_SSH_PRIVATE_KEY_FILE: join(dir, 'key'), TPI_ARTIFACT_RECIPIENTS: 'age1a\nage1b' }
+      {
+        TPI_BMC_PASSWORD: 'pw-1234',
+        TPI_SSH_PRIVATE_KEY_FILE: join(dir, 'key'),
+        TPI_ARTIFACT_RECIPIENTS: 'age1a\nage1b'
+      }
     )
     expect(settings).toMatchObject({
       command: 'deploy',

@@ -43,7 +43,9 @@ describe('the BMC busy with uploads', () => {
     lab = await startLab({ boards: B + 1, bootDelayMs: 300 })
     bmc = lab.boards[B]!.bmc as unknown as BmcEmulator
   }, 60_000)
-  afterAll(async () => { await lab?.stop() })
+  afterAll(async () => {
+    await lab?.stop()
+  })
 
   test('four nodes with a boot_timeout shorter than one upload: each is flashed and booted while the next one uploads', async () => {
     const setup = await onBoard(lab, FILE, B, { boot_timeout: 2 })
@@ -52,7 +54,12 @@ describe('the BMC busy with uploads', () => {
     const run = await runLabAction(lab, setup, { command: 'deploy' })
     expect(ok(run)).toEqual({ code: 0, tail: '' })
     expect((await stat(bmc.diskPath(1))).size).toBe(DISK_BYTES)
-    for (const slot of [1, 2, 3, 4]) expect(run.log).toMatch(new RegExp(`talos-(cp|w${slot - 1}): boot: changed — booted in \\d+ s \\(Talos API on 10\\.10\\.88\\.${72 + slot}:50000\\)`))
+    for (const slot of [1, 2, 3, 4])
+      expect(run.log).toMatch(
+        new RegExp(
+          `talos-(cp|w${slot - 1}): boot: changed — booted in \\d+ s \\(Talos API on 10\\.10\\.88\\.${72 + slot}:50000\\)`
+        )
+      )
     for (const slot of [1, 2, 3]) {
       // Node k powered on before node k+1's flash began, and that upload outlasted node k's boot_timeout:
       // the boot was seen (the run succeeded) while the BMC was busy with node k+1.
@@ -63,15 +70,25 @@ describe('the BMC busy with uploads', () => {
     expect(bmc.waitedRequests()).toBe(0)
   }, 120_000)
 
-  test('one node whose upload lasts over 4 × the client\'s 15 s reply timeout is flashed, verified and booted', async () => {
+  test("one node whose upload lasts over 4 × the client's 15 s reply timeout is flashed, verified and booted", async () => {
     // A new one-node cluster on the same slot, with its own state dir. The slot still holds the
     // configured Talos of the test before, so the live-member guard asks for the explicit opt-in.
-    const setup = await onBoard(lab, FILE, B, { workers: [], name: 'talos-one', longhorn_enabled: false, 'addons.longhorn': false })
+    const setup = await onBoard(lab, FILE, B, {
+      workers: [],
+      name: 'talos-one',
+      longhorn_enabled: false,
+      'addons.longhorn': false
+    })
     await setPower(lab.boards[B]!.bmc, 1, false)
     await mkdir(join(lab.dir, 'state-one'), { recursive: true })
     const t = record(bmc)
     bmc.throttle({ writeBytesPerSec: DISK_BYTES / 62 })
-    const run = await runLabAction(lab, setup, { command: 'deploy', 'state-dir': join(lab.dir, 'state-one'), reflash: 'true', confirm: 'talos-one' })
+    const run = await runLabAction(lab, setup, {
+      command: 'deploy',
+      'state-dir': join(lab.dir, 'state-one'),
+      reflash: 'true',
+      confirm: 'talos-one'
+    })
     expect(ok(run)).toEqual({ code: 0, tail: '' })
     expect(t['flashed 1']! - t['flash 1']!).toBeGreaterThan(60_000)
     expect(run.log).toContain('talos-cp: writing done; verifying (CRC read-back)')

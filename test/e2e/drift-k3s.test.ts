@@ -6,7 +6,15 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import { runLabAction, type ActionRun, type LabActionSetup } from '../../lab/action.js'
 import { startLab, type Lab } from '../../lab/lab.js'
-import { expectRun, findings, helm, K3S_DRIFT_SCENARIO_BOARD as B, onBoard, reflashArmbian, setPower } from './helpers-drift.js'
+import {
+  expectRun,
+  findings,
+  helm,
+  K3S_DRIFT_SCENARIO_BOARD as B,
+  onBoard,
+  reflashArmbian,
+  setPower
+} from './helpers-drift.js'
 import { keepNotReady, onNode } from './helpers-k3s.js'
 
 const FILE = 'examples/k3s-cluster.yaml'
@@ -19,8 +27,10 @@ const REBUILD = ['flash', 'boot', 'os-bootstrap', 'join']
 
 let lab: Lab
 let setup: LabActionSetup
-const drift = (inputs: Record<string, string> = {}): Promise<ActionRun> => runLabAction(lab, setup, { command: 'drift', ...inputs })
-const deploy = (inputs: Record<string, string>): Promise<ActionRun> => runLabAction(lab, setup, { command: 'deploy', ...inputs })
+const drift = (inputs: Record<string, string> = {}): Promise<ActionRun> =>
+  runLabAction(lab, setup, { command: 'drift', ...inputs })
+const deploy = (inputs: Record<string, string>): Promise<ActionRun> =>
+  runLabAction(lab, setup, { command: 'deploy', ...inputs })
 const bmc = () => lab.boards[B]!.bmc
 
 beforeAll(async () => {
@@ -28,11 +38,15 @@ beforeAll(async () => {
   setup = await onBoard(lab, FILE, B)
   expectRun(await deploy({}), 0)
 }, 240_000)
-afterAll(async () => { await lab?.stop() })
+afterAll(async () => {
+  await lab?.stop()
+})
 
 describe('drift right after a deploy', () => {
   let r: ActionRun
-  beforeAll(async () => { r = await drift() }, 60_000)
+  beforeAll(async () => {
+    r = await drift()
+  }, 60_000)
 
   test('finds nothing on any node, module or addon: drift output [], exit 0', () => {
     expectRun(r, 0)
@@ -48,11 +62,19 @@ describe('the cluster file changes pod_cidr', () => {
     r = await drift({ config: changed.configPath })
   }, 60_000)
 
-  test('is one row: the server\'s cluster-cidr, fixed by the install phase (agents do not carry it)', () => {
+  test("is one row: the server's cluster-cidr, fixed by the install phase (agents do not carry it)", () => {
     expectRun(r, 0)
-    expect(findings(r)).toEqual([{
-      subject: 'k3s-cp', field: 'k3s.config.cluster-cidr', wanted: '10.42.0.0/16', found: '10.244.0.0/16', kind: 'drift', fixedBy: ['install'], path: ['control_plane']
-    }])
+    expect(findings(r)).toEqual([
+      {
+        subject: 'k3s-cp',
+        field: 'k3s.config.cluster-cidr',
+        wanted: '10.42.0.0/16',
+        found: '10.244.0.0/16',
+        kind: 'drift',
+        fixedBy: ['install'],
+        path: ['control_plane']
+      }
+    ])
   })
 })
 
@@ -69,9 +91,17 @@ describe('k3s-agent stopped on k3s-w2', () => {
 
   test('is one row: the unit wanted active, found inactive, fixed by the join phase', () => {
     expectRun(r, 0)
-    expect(findings(r)).toEqual([{
-      subject: 'k3s-w2', field: 'k3s.service.k3s-agent', wanted: 'active', found: 'inactive', kind: 'drift', fixedBy: ['join'], path: ['workers', 1]
-    }])
+    expect(findings(r)).toEqual([
+      {
+        subject: 'k3s-w2',
+        field: 'k3s.service.k3s-agent',
+        wanted: 'active',
+        found: 'inactive',
+        kind: 'drift',
+        fixedBy: ['join'],
+        path: ['workers', 1]
+      }
+    ])
   })
 
   test('a deploy of that phase starts it again and drift is empty after', () => {
@@ -92,12 +122,19 @@ describe('k3s-w3 NotReady (its kubelet reports the CNI not initialised)', () => 
     }
   }, 60_000)
 
-  test('is one row with the Ready condition\'s reason, which no deploy phase fixes', () => {
+  test("is one row with the Ready condition's reason, which no deploy phase fixes", () => {
     expectRun(r, 0)
-    expect(findings(r)).toEqual([{
-      subject: 'k3s-w3', field: 'k3s.node.ready', wanted: 'Ready=True', found: expect.stringMatching(/^Ready=False \(KubeletNotReady: .*cni plugin not initialized/),
-      kind: 'drift', fixedBy: [], path: ['workers', 2]
-    }])
+    expect(findings(r)).toEqual([
+      {
+        subject: 'k3s-w3',
+        field: 'k3s.node.ready',
+        wanted: 'Ready=True',
+        found: expect.stringMatching(/^Ready=False \(KubeletNotReady: .*cni plugin not initialized/),
+        kind: 'drift',
+        fixedBy: [],
+        path: ['workers', 2]
+      }
+    ])
   })
 })
 
@@ -112,9 +149,17 @@ describe('rkllama stopped on k3s-w1', () => {
 
   test('is one row, the service, fixed by the npu phase: not also a row for its API that then does not answer', () => {
     expectRun(r, 0)
-    expect(findings(r)).toEqual([{
-      subject: 'k3s-w1', field: 'npu.rkllama.service', wanted: 'active', found: 'inactive', kind: 'drift', fixedBy: ['npu'], path: ['workers', 0]
-    }])
+    expect(findings(r)).toEqual([
+      {
+        subject: 'k3s-w1',
+        field: 'npu.rkllama.service',
+        wanted: 'active',
+        found: 'inactive',
+        kind: 'drift',
+        fixedBy: ['npu'],
+        path: ['workers', 0]
+      }
+    ])
   })
 
   test('a deploy of that phase on that node starts it and rkllama answers again', () => {
@@ -134,9 +179,17 @@ describe('the metallb release uninstalled with helm', () => {
 
   test('is one row, fixed by the addons phase, and fails the step because fail-on-drift is set', () => {
     expectRun(r, 1)
-    expect(findings(r)).toEqual([{
-      subject: 'metallb', field: 'addon.metallb.installed', wanted: 'metallb-0.16.1', found: 'not installed', kind: 'drift', fixedBy: ['addons'], path: ['addons', 'metallb']
-    }])
+    expect(findings(r)).toEqual([
+      {
+        subject: 'metallb',
+        field: 'addon.metallb.installed',
+        wanted: 'metallb-0.16.1',
+        found: 'not installed',
+        kind: 'drift',
+        fixedBy: ['addons'],
+        path: ['addons', 'metallb']
+      }
+    ])
   })
 
   test('a deploy of the addons phase puts it back', () => {
@@ -159,10 +212,17 @@ describe('k3s-w2 upgraded in place to another Armbian release', () => {
 
   test('is one row on armbian_image: the release the image name says, the one found, and that only a reflash changes it', () => {
     expectRun(r, 0)
-    expect(findings(r)).toEqual([{
-      subject: 'k3s-w2', field: 'os.release', wanted: 'bookworm', found: 'trixie (Armbian 26.2.0) (reflash with reflash: true, confirm: production, nodes: k3s-w2)',
-      kind: 'drift', fixedBy: REBUILD, path: ['armbian_image']
-    }])
+    expect(findings(r)).toEqual([
+      {
+        subject: 'k3s-w2',
+        field: 'os.release',
+        wanted: 'bookworm',
+        found: 'trixie (Armbian 26.2.0) (reflash with reflash: true, confirm: production, nodes: k3s-w2)',
+        kind: 'drift',
+        fixedBy: REBUILD,
+        path: ['armbian_image']
+      }
+    ])
   })
 })
 
@@ -180,9 +240,17 @@ describe('k3s-w3 powered off through the BMC API', () => {
 
   test('is one row, power, fixed by boot: nothing else about the node it explains', () => {
     expectRun(r, 0)
-    expect(findings(r)).toEqual([{
-      subject: 'k3s-w3', field: 'power', wanted: 'on', found: `off (board default slot ${W3})`, kind: 'drift', fixedBy: ['boot'], path: ['workers', 2, 'node']
-    }])
+    expect(findings(r)).toEqual([
+      {
+        subject: 'k3s-w3',
+        field: 'power',
+        wanted: 'on',
+        found: `off (board default slot ${W3})`,
+        kind: 'drift',
+        fixedBy: ['boot'],
+        path: ['workers', 2, 'node']
+      }
+    ])
   })
 
   test('powered on again, its units start at boot and drift is empty', () => {
@@ -200,11 +268,19 @@ describe('k3s-w2 reflashed from the BMC SD card with a stock Armbian image', () 
 
   test('is one row: the host key changed, with both keys and the redeploy that rebuilds it; no row per module', () => {
     expectRun(r, 0)
-    expect(findings(r)).toEqual([{
-      subject: 'k3s-w2', field: 'ssh.host-key', wanted: expect.stringMatching(/^SHA256:\S+ \(recorded at first contact\)$/),
-      found: expect.stringMatching(/^SHA256:\S+: reflashed or replaced outside this action \(redeploy it with reflash: true, confirm: production, nodes: k3s-w2\)$/),
-      kind: 'drift', fixedBy: REBUILD, path: ['workers', 1]
-    }])
+    expect(findings(r)).toEqual([
+      {
+        subject: 'k3s-w2',
+        field: 'ssh.host-key',
+        wanted: expect.stringMatching(/^SHA256:\S+ \(recorded at first contact\)$/),
+        found: expect.stringMatching(
+          /^SHA256:\S+: reflashed or replaced outside this action \(redeploy it with reflash: true, confirm: production, nodes: k3s-w2\)$/
+        ),
+        kind: 'drift',
+        fixedBy: REBUILD,
+        path: ['workers', 1]
+      }
+    ])
     const [row] = findings(r)
     expect(row!.found.split(':').slice(0, 2).join(':')).not.toBe(row!.wanted.split(' ')[0])
   })

@@ -26,13 +26,22 @@ let members: FleetMember[]
 let entries: FleetEntry[]
 let gh: Awaited<ReturnType<typeof fakeGh>>
 const member = (name: string) => members.find((m) => m.name === name)!
-const action = (m: FleetMember, inputs: Record<string, string>, env: Record<string, string> = {}): Promise<ActionRun> => runLabAction(lab, m.setup, inputs, undefined, { env })
+const action = (m: FleetMember, inputs: Record<string, string>, env: Record<string, string> = {}): Promise<ActionRun> =>
+  runLabAction(lab, m.setup, inputs, undefined, { env })
 
 /** One leg of the fleet drift matrix: the drift step, then the issue step on its output. */
 async function driftLeg(entry: FleetEntry): Promise<ActionRun> {
-  const r = await action(member(entry.name), { command: 'drift', config: entry.config, 'fail-on-drift': 'false' }, { TURINGPI_CONCURRENCY_GROUP: entry.group })
+  const r = await action(
+    member(entry.name),
+    { command: 'drift', config: entry.config, 'fail-on-drift': 'false' },
+    { TURINGPI_CONCURRENCY_GROUP: entry.group }
+  )
   if (r.outputs.drift !== undefined) {
-    const step = await runIssueStep(TEMPLATE, { TITLE: `[drift] ${entry.name}`, CONFIG: entry.config, drift: r.outputs.drift }, gh)
+    const step = await runIssueStep(
+      TEMPLATE,
+      { TITLE: `[drift] ${entry.name}`, CONFIG: entry.config, drift: r.outputs.drift },
+      gh
+    )
     expect(step.code).toBe(0)
   }
   return r
@@ -41,10 +50,15 @@ async function driftLeg(entry: FleetEntry): Promise<ActionRun> {
 beforeAll(async () => {
   lab = await startLab({ boards: BETA_BOARD + 1, bootDelayMs: 100 })
   root = await mkdtemp(join(lab.dir, 'repo-'))
-  members = await setupLabFleet(lab, root, [{ name: 'alpha', board: ALPHA_BOARD }, { name: 'beta', board: BETA_BOARD }])
+  members = await setupLabFleet(lab, root, [
+    { name: 'alpha', board: ALPHA_BOARD },
+    { name: 'beta', board: BETA_BOARD }
+  ])
   gh = await fakeGh(await mkdtemp(join(lab.dir, 'gh-')))
 }, 60_000)
-afterAll(async () => { await lab?.stop() })
+afterAll(async () => {
+  await lab?.stop()
+})
 
 describe('list, then one deploy per cluster', () => {
   let list: ActionRun
@@ -56,11 +70,23 @@ describe('list, then one deploy per cluster', () => {
     for (const e of entries) deploys.push(await action(member(e.name), { command: 'deploy', config: e.config }))
   }, 400_000)
 
-  test('list gives the matrix: each cluster with its file, its board and that board\'s concurrency group', () => {
+  test("list gives the matrix: each cluster with its file, its board and that board's concurrency group", () => {
     expectRun(list, 0)
     expect(entries).toEqual([
-      { name: 'alpha', config: 'clusters/alpha.yaml', kind: 'k3s', boards: ['alpha-board'], group: 'turingpi-board-alpha-board' },
-      { name: 'beta', config: 'clusters/beta.yaml', kind: 'k3s', boards: ['beta-board'], group: 'turingpi-board-beta-board' }
+      {
+        name: 'alpha',
+        config: 'clusters/alpha.yaml',
+        kind: 'k3s',
+        boards: ['alpha-board'],
+        group: 'turingpi-board-alpha-board'
+      },
+      {
+        name: 'beta',
+        config: 'clusters/beta.yaml',
+        kind: 'k3s',
+        boards: ['beta-board'],
+        group: 'turingpi-board-beta-board'
+      }
     ])
   })
 
@@ -73,7 +99,7 @@ describe('list, then one deploy per cluster', () => {
   })
 })
 
-describe('the daily drift after one row of alpha\'s file changed', () => {
+describe("the daily drift after one row of alpha's file changed", () => {
   let legs: Record<string, ActionRun>
   let wide: ActionRun
   beforeAll(async () => {
@@ -84,9 +110,17 @@ describe('the daily drift after one row of alpha\'s file changed', () => {
     wide = await action(members[0]!, { command: 'drift', config: 'clusters', 'fail-on-drift': 'false' })
   }, 240_000)
 
-  test('alpha\'s leg finds exactly that row; beta\'s leg is in sync', () => {
+  test("alpha's leg finds exactly that row; beta's leg is in sync", () => {
     expectRun(legs.alpha!, 0)
-    expect(findings(legs.alpha!)).toEqual([expect.objectContaining({ subject: 'alpha-cp', field: 'k3s.config.cluster-cidr', wanted: '10.42.0.0/16', found: '10.244.0.0/16', kind: 'drift' })])
+    expect(findings(legs.alpha!)).toEqual([
+      expect.objectContaining({
+        subject: 'alpha-cp',
+        field: 'k3s.config.cluster-cidr',
+        wanted: '10.42.0.0/16',
+        found: '10.244.0.0/16',
+        kind: 'drift'
+      })
+    ])
     expectRun(legs.beta!, 0)
     expect(findings(legs.beta!)).toEqual([])
   })
@@ -99,8 +133,12 @@ describe('the daily drift after one row of alpha\'s file changed', () => {
     expectRun(wide, 0)
     expect(JSON.parse(wide.outputs.drifted!)).toEqual(['alpha'])
     expect(wide.summary).toContain('Fleet: 2 cluster(s), 1 drifted, 0 not checked')
-    expect(wide.summary).toMatch(/<td>alpha<\/td><td>clusters\/alpha\.yaml<\/td><td>alpha-board<\/td><td>drift<\/td><td>1<\/td><td>0<\/td>/)
-    expect(wide.summary).toMatch(/<td>beta<\/td><td>clusters\/beta\.yaml<\/td><td>beta-board<\/td><td>in-sync<\/td><td>0<\/td><td>0<\/td>/)
+    expect(wide.summary).toMatch(
+      /<td>alpha<\/td><td>clusters\/alpha\.yaml<\/td><td>alpha-board<\/td><td>drift<\/td><td>1<\/td><td>0<\/td>/
+    )
+    expect(wide.summary).toMatch(
+      /<td>beta<\/td><td>clusters\/beta\.yaml<\/td><td>beta-board<\/td><td>in-sync<\/td><td>0<\/td><td>0<\/td>/
+    )
   })
 })
 
@@ -110,14 +148,30 @@ describe('a drift leg that meets a running deploy of beta (its board lock held)'
     // What a deploy holding beta's board looks like in state-dir: a live process (this test's) on this host.
     const lock = lockFile(member('beta').setup.stateDir, '10.10.91.70')
     await mkdir(join(lock, '..'), { recursive: true })
-    await writeFile(lock, JSON.stringify({ pid: process.pid, host: hostname(), runId: 'github run 77 attempt 1', startedAt: new Date().toISOString(), board: '10.10.91.70' }))
+    await writeFile(
+      lock,
+      JSON.stringify({
+        pid: process.pid,
+        host: hostname(),
+        runId: 'github run 77 attempt 1',
+        startedAt: new Date().toISOString(),
+        board: '10.10.91.70'
+      })
+    )
     r = await driftLeg(entries.find((e) => e.name === 'beta')!)
     await rm(lock)
   }, 120_000)
 
   test('reports "deploy in progress" for beta\'s board, not drift, and leaves the issues as they are', async () => {
     expect(r.code).toBe(1)
-    expect(findings(r)).toEqual([expect.objectContaining({ subject: 'beta-board', field: 'deploy in progress', kind: 'unreachable', found: expect.stringContaining('github run 77 attempt 1 holds the board') })])
+    expect(findings(r)).toEqual([
+      expect.objectContaining({
+        subject: 'beta-board',
+        field: 'deploy in progress',
+        kind: 'unreachable',
+        found: expect.stringContaining('github run 77 attempt 1 holds the board')
+      })
+    ])
     expect((await gh.issues()).map((i) => i.title)).toEqual(['[drift] alpha'])
   })
 })

@@ -33,12 +33,19 @@ export const K3S_DRIFT_SCENARIO_BOARD = 12
  * endpoint maps to that board's emulator (every lab BMC serves the same certificate, so the pin stays
  * valid) and the DHCP reservations are made there.
  */
-export async function onBoard(lab: Lab, file: string, board: number, overrides: Record<string, unknown> = {}): Promise<LabActionSetup> {
+export async function onBoard(
+  lab: Lab,
+  file: string,
+  board: number,
+  overrides: Record<string, unknown> = {}
+): Promise<LabActionSetup> {
   const setup = await setupLabAction(lab, file, overrides)
   const target = lab.boards[board]
   if (!target) throw new Error(`the lab has no board ${board}; start it with boards: ${board + 1}`)
-  if (setup.cluster.boardList.length !== 1) throw new Error(`${file} spans ${setup.cluster.boardList.length} boards; onBoard moves single-board clusters`)
-  if (target.bmc.fingerprint !== lab.boards[0]!.bmc.fingerprint) throw new Error('lab BMCs serve different certificates; onBoard would need to re-pin')
+  if (setup.cluster.boardList.length !== 1)
+    throw new Error(`${file} spans ${setup.cluster.boardList.length} boards; onBoard moves single-board clusters`)
+  if (target.bmc.fingerprint !== lab.boards[0]!.bmc.fingerprint)
+    throw new Error('lab BMCs serve different certificates; onBoard would need to re-pin')
   lab.mapBmc(setup.cluster.boardList[0]!.bmc.endpoint, board)
   for (const n of setup.cluster.nodes) lab.reserve(board, n.slot, n.ip)
   return setup
@@ -46,7 +53,13 @@ export async function onBoard(lab: Lab, file: string, board: number, overrides: 
 
 /** One BMC API call with the board's password, as curl on the runner would make it. */
 export async function bmcApi(bmc: BmcHandle, query: string): Promise<string> {
-  const { stdout } = await run('curl', ['-sk', '--fail-with-body', '-u', `root:${bmc.password}`, `${bmc.url}/api/bmc?${query}`])
+  const { stdout } = await run('curl', [
+    '-sk',
+    '--fail-with-body',
+    '-u',
+    `root:${bmc.password}`,
+    `${bmc.url}/api/bmc?${query}`
+  ])
   return stdout
 }
 
@@ -73,7 +86,12 @@ export async function reflashArmbian(lab: Lab, board: number, slot: number): Pro
  * The image goes onto the BMC's SD card, the BMC writes it (wiping what the node kept) and leaves the
  * node off; then it is powered on and awaited.
  */
-async function reflashFromSdCard(lab: Lab, board: number, slot: number, build: (dir: string) => Promise<{ path: string }>): Promise<void> {
+async function reflashFromSdCard(
+  lab: Lab,
+  board: number,
+  slot: number,
+  build: (dir: string) => Promise<{ path: string }>
+): Promise<void> {
   const bmc = lab.boards[board]!.bmc as BmcHandle & Partial<Pick<BmcEmulator, 'sdcardPath'>>
   if (!bmc.sdcardPath) throw new Error(`the BMC of lab board ${board} has no SD card (not lab/bmc)`)
   const image = await build(dirname(bmc.sdcardPath('x')))
@@ -89,7 +107,14 @@ async function reflashFromSdCard(lab: Lab, board: number, slot: number, build: (
 }
 
 /** A lab stand-in CLI with the credential the deploy uploaded as `artifact`, decrypted as a user would. */
-async function asUser(lab: Lab, setup: LabActionSetup, artifact: string, cli: string, flag: string, args: string[]): Promise<string> {
+async function asUser(
+  lab: Lab,
+  setup: LabActionSetup,
+  artifact: string,
+  cli: string,
+  flag: string,
+  args: string[]
+): Promise<string> {
   const credential = Object.values(await decryptLabArtifact(lab, setup, artifact))[0]!
   const path = join(lab.dir, `${artifact}-${Date.now()}`)
   await writeFile(path, credential, { mode: 0o600 })
@@ -98,13 +123,21 @@ async function asUser(lab: Lab, setup: LabActionSetup, artifact: string, cli: st
 }
 
 /** `helm <args>` (the lab's helm) with the kubeconfig the deploy uploaded. */
-export const helm = (lab: Lab, setup: LabActionSetup, artifact: string, args: string[]): Promise<string> => asUser(lab, setup, artifact, HELM_STANDIN, '--kubeconfig', args)
+export const helm = (lab: Lab, setup: LabActionSetup, artifact: string, args: string[]): Promise<string> =>
+  asUser(lab, setup, artifact, HELM_STANDIN, '--kubeconfig', args)
 
 /** `talosctl <args>` (the lab's talosctl) with the talosconfig the deploy uploaded as `artifact`. */
-export const talosctl = (lab: Lab, setup: LabActionSetup, artifact: string, args: string[]): Promise<string> => asUser(lab, setup, artifact, TALOSCTL_STANDIN, '--talosconfig', args)
+export const talosctl = (lab: Lab, setup: LabActionSetup, artifact: string, args: string[]): Promise<string> =>
+  asUser(lab, setup, artifact, TALOSCTL_STANDIN, '--talosconfig', args)
 
 /** `talosctl upgrade` of one node, then waits until it answers again with the version of the image. */
-export async function upgradeTalos(lab: Lab, setup: LabActionSetup, artifact: string, ip: string, image: string): Promise<void> {
+export async function upgradeTalos(
+  lab: Lab,
+  setup: LabActionSetup,
+  artifact: string,
+  ip: string,
+  image: string
+): Promise<void> {
   await talosctl(lab, setup, artifact, ['upgrade', '--nodes', ip, '--endpoints', ip, '--image', image, '--wait=false'])
   const tag = image.split(':').pop()!
   for (let i = 0; ; i++) {
@@ -134,13 +167,20 @@ export function annotations(r: ActionRun): Annotation[] {
   return r.log.split('\n').flatMap((l): Annotation[] => {
     const m = /^::(error|warning|notice)(?: (.*?))?::(.*)$/.exec(l)
     if (!m) return []
-    const props = Object.fromEntries((m[2] ?? '').split(',').filter(Boolean).map((p) => p.split('=') as [string, string]))
-    return [{
-      level: m[1] as Annotation['level'],
-      ...(props.file ? { file: resolve(process.cwd(), props.file) } : {}),
-      ...(props.line ? { line: Number(props.line) } : {}),
-      message: m[3]!.replace(/%0A/g, '\n').replace(/%25/g, '%')
-    }]
+    const props = Object.fromEntries(
+      (m[2] ?? '')
+        .split(',')
+        .filter(Boolean)
+        .map((p) => p.split('=') as [string, string])
+    )
+    return [
+      {
+        level: m[1] as Annotation['level'],
+        ...(props.file ? { file: resolve(process.cwd(), props.file) } : {}),
+        ...(props.line ? { line: Number(props.line) } : {}),
+        message: m[3]!.replace(/%0A/g, '\n').replace(/%25/g, '%')
+      }
+    ]
   })
 }
 
@@ -153,7 +193,11 @@ export async function lineOf(setup: LabActionSetup, path: (string | number)[]): 
 
 /** The log without debug and mask lines: what a failing assertion should show. */
 export function shown(r: ActionRun, lines = 40): string {
-  return r.log.split('\n').filter((l) => !l.startsWith('::debug') && !l.startsWith('::add-mask')).slice(-lines).join('\n')
+  return r.log
+    .split('\n')
+    .filter((l) => !l.startsWith('::debug') && !l.startsWith('::add-mask'))
+    .slice(-lines)
+    .join('\n')
 }
 
 /** Exit code and findings at once, with the log tail on an unexpected exit. */

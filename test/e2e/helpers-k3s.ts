@@ -33,12 +33,21 @@ export interface KubeObject {
 }
 
 /** `kubectl get <args> -o json` on the runner with the kubeconfig the last deploy uploaded, decrypted as a user would. */
-export async function kubectlGet(lab: Lab, setup: LabActionSetup, artifact: string, args: string[]): Promise<KubeObject & { items?: KubeObject[] }> {
+export async function kubectlGet(
+  lab: Lab,
+  setup: LabActionSetup,
+  artifact: string,
+  args: string[]
+): Promise<KubeObject & { items?: KubeObject[] }> {
   const kubeconfig = Object.values(await decryptLabArtifact(lab, setup, artifact))[0]!
   const path = join(lab.dir, `kubeconfig-${Date.now()}`)
   await writeFile(path, kubeconfig, { mode: 0o600 })
   try {
-    const { stdout } = await run(process.execPath, [KUBECTL_STANDIN, 'get', ...args, '-o', 'json', '--kubeconfig', path], { env: { ...process.env, ...lab.env() } })
+    const { stdout } = await run(
+      process.execPath,
+      [KUBECTL_STANDIN, 'get', ...args, '-o', 'json', '--kubeconfig', path],
+      { env: { ...process.env, ...lab.env() } }
+    )
     return JSON.parse(stdout) as KubeObject & { items?: KubeObject[] }
   } finally {
     await rm(path, { force: true })
@@ -66,7 +75,11 @@ export function fingerprintOf(publicKeyLine: string): string {
  * or another machine answering on its address) and power-cycles it through the BMC API so sshd reads it.
  * Returns the fingerprints of the key it had and the one it presents now.
  */
-export async function replaceHostKey(lab: Lab, board: number, slot: number): Promise<{ before: string; after: string }> {
+export async function replaceHostKey(
+  lab: Lab,
+  board: number,
+  slot: number
+): Promise<{ before: string; after: string }> {
   const node = lab.node(board, slot)
   const key = join(node.rootDir, 'etc/ssh/ssh_host_ed25519_key')
   const before = fingerprintOf(await readFile(`${key}.pub`, 'utf8'))
@@ -88,19 +101,37 @@ export async function replaceHostKey(lab: Lab, board: number, slot: number): Pro
 export function onNode(lab: Lab, setup: LabActionSetup, board: number, slot: number, command: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const c = new ssh2.Client()
-    c.once('error', (e) => { c.end(); reject(e) })
-    c.once('ready', () => c.exec(command, (err, stream) => {
-      if (err) { c.end(); return reject(err) }
-      let out = ''
-      let errors = ''
-      stream.on('data', (d: Buffer) => { out += d.toString() })
-      stream.stderr.on('data', (d: Buffer) => { errors += d.toString() })
-      stream.on('close', (code: number) => {
-        c.end()
-        if (code === 0) resolve(out)
-        else reject(new Error(`${command} on ${lab.node(board, slot).host} exited ${code}: ${errors.trim()}`))
+    c.once('error', (e) => {
+      c.end()
+      reject(e)
+    })
+    c.once('ready', () =>
+      c.exec(command, (err, stream) => {
+        if (err) {
+          c.end()
+          return reject(err)
+        }
+        let out = ''
+        let errors = ''
+        stream.on('data', (d: Buffer) => {
+          out += d.toString()
+        })
+        stream.stderr.on('data', (d: Buffer) => {
+          errors += d.toString()
+        })
+        stream.on('close', (code: number) => {
+          c.end()
+          if (code === 0) resolve(out)
+          else reject(new Error(`${command} on ${lab.node(board, slot).host} exited ${code}: ${errors.trim()}`))
+        })
       })
-    }))
-    c.connect({ host: lab.node(board, slot).host, port: 2222, username: 'root', privateKey: setup.inputs['ssh-private-key']!, readyTimeout: 10_000 })
+    )
+    c.connect({
+      host: lab.node(board, slot).host,
+      port: 2222,
+      username: 'root',
+      privateKey: setup.inputs['ssh-private-key']!,
+      readyTimeout: 10_000
+    })
   })
 }

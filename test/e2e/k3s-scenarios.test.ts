@@ -58,7 +58,8 @@ let first: ActionRun
 async function file(overrides: Record<string, unknown>): Promise<string> {
   return (await onBoard(lab, FILE, B, { ...HA, ...overrides })).configPath
 }
-const deploy = (config: string, inputs: Record<string, string> = {}): Promise<ActionRun> => runLabAction(lab, setup, { command: 'deploy', config, ...inputs })
+const deploy = (config: string, inputs: Record<string, string> = {}): Promise<ActionRun> =>
+  runLabAction(lab, setup, { command: 'deploy', config, ...inputs })
 const starts = async (): Promise<number[]> => Promise.all(NAMES.map((n) => k3sStarts(lab, B, SLOTS[n])))
 /** k3s starts per node since `before` (from starts()). */
 const since = async (before: number[]): Promise<Record<string, number>> => {
@@ -66,32 +67,56 @@ const since = async (before: number[]): Promise<Record<string, number>> => {
   return Object.fromEntries(NAMES.map((n, i) => [n, now[i]! - before[i]!]))
 }
 const config = (node: NodeName): Promise<string> => nodeFile(lab, B, SLOTS[node], 'etc/rancher/k3s/config.yaml')
-const errors = (r: ActionRun): string[] => annotations(r).filter((a) => a.level === 'error').map((a) => a.message)
-const readyRow = (node: NodeName, role: string, ip: string): RegExp => new RegExp(`<tr><td>${node}</td><td>${role}</td><td>${ip.replace(/\./g, '\\.')}</td><td>yes</td>`)
+const errors = (r: ActionRun): string[] =>
+  annotations(r)
+    .filter((a) => a.level === 'error')
+    .map((a) => a.message)
+const readyRow = (node: NodeName, role: string, ip: string): RegExp =>
+  new RegExp(`<tr><td>${node}</td><td>${role}</td><td>${ip.replace(/\./g, '\\.')}</td><td>yes</td>`)
 /** The first server's bootstrap data in the lab's k3s store: what the running server took from its config.yaml. */
 const running = async (): Promise<{ ha: boolean; config: { clusterCidr: string; flannelBackend: string } }> =>
-  JSON.parse(await readFile(join(lab.dir, 'share', 'k3s', '10.10.88.73.json'), 'utf8')) as { ha: boolean; config: { clusterCidr: string; flannelBackend: string } }
+  JSON.parse(await readFile(join(lab.dir, 'share', 'k3s', '10.10.88.73.json'), 'utf8')) as {
+    ha: boolean
+    config: { clusterCidr: string; flannelBackend: string }
+  }
 
 beforeAll(async () => {
   lab = await startLab({ boards: B + 1, bootDelayMs: 100 })
   setup = await onBoard(lab, FILE, B, HA)
   first = await runLabAction(lab, setup, { command: 'deploy' })
 }, 120_000)
-afterAll(async () => { await lab?.stop() })
+afterAll(async () => {
+  await lab?.stop()
+})
 
 describe('1. an HA deploy: three servers with embedded etcd and one agent', () => {
   test('succeeds with all four nodes Ready, the servers installed one after the other', () => {
     expectRun(first, 0)
-    expect(first.log).toMatch(/^k3s-cp1: installed k3s v1\.31\.3\+k3s1 as server .*\nk3s-cp2: installed k3s v1\.31\.3\+k3s1 as server .*\nk3s-cp3: installed k3s v1\.31\.3\+k3s1 as server /m)
+    expect(first.log).toMatch(
+      /^k3s-cp1: installed k3s v1\.31\.3\+k3s1 as server .*\nk3s-cp2: installed k3s v1\.31\.3\+k3s1 as server .*\nk3s-cp3: installed k3s v1\.31\.3\+k3s1 as server /m
+    )
     expect(first.log).toContain('join: changed — 1 of 1 agent(s) changed; 4 node(s) Ready')
-    expect(first.summary.match(/<tr><td>k3s-\w+<\/td><td>(controlplane|worker)<\/td><td>10\.10\.88\.\d+<\/td><td>yes<\/td>/g)).toHaveLength(4)
+    expect(
+      first.summary.match(/<tr><td>k3s-\w+<\/td><td>(controlplane|worker)<\/td><td>10\.10\.88\.\d+<\/td><td>yes<\/td>/g)
+    ).toHaveLength(4)
   })
 
-  test('the runner\'s kubectl shows the servers as control-plane, etcd and master, the agent without a role', async () => {
+  test("the runner's kubectl shows the servers as control-plane, etcd and master, the agent without a role", async () => {
     const nodes = await kubectlGet(lab, setup, KUBECONFIG, ['nodes'])
-    const roles = nodes.items!.map((n) => [n.metadata.name, Object.keys(n.metadata.labels ?? {}).filter((l) => l.startsWith('node-role.kubernetes.io/')).sort().join(',')])
+    const roles = nodes.items!.map((n) => [
+      n.metadata.name,
+      Object.keys(n.metadata.labels ?? {})
+        .filter((l) => l.startsWith('node-role.kubernetes.io/'))
+        .sort()
+        .join(',')
+    ])
     const server = 'node-role.kubernetes.io/control-plane,node-role.kubernetes.io/etcd,node-role.kubernetes.io/master'
-    expect(roles).toEqual([['k3s-cp1', server], ['k3s-cp2', server], ['k3s-cp3', server], ['k3s-w1', '']])
+    expect(roles).toEqual([
+      ['k3s-cp1', server],
+      ['k3s-cp2', server],
+      ['k3s-cp3', server],
+      ['k3s-w1', '']
+    ])
   })
 
   test('the first server initialises the cluster; the other servers and the agent join it by its address', async () => {
@@ -121,7 +146,10 @@ describe('2. pod_cidr and flannel_backend changed in the cluster file', () => {
     expect(r.log).toContain(
       'install: changed — k3s-cp1: restarted k3s (config.yaml differs); k3s-cp2: restarted k3s (config.yaml differs); k3s-cp3: restarted k3s (config.yaml differs)'
     )
-    for (const n of SERVERS) expect(await config(n)).toContain('cluster-cidr: "10.42.0.0/16"\nservice-cidr: "10.96.0.0/12"\ncluster-dns: "10.96.0.10"\nflannel-backend: "host-gw"\n')
+    for (const n of SERVERS)
+      expect(await config(n)).toContain(
+        'cluster-cidr: "10.42.0.0/16"\nservice-cidr: "10.96.0.0/12"\ncluster-dns: "10.96.0.10"\nflannel-backend: "host-gw"\n'
+      )
     expect(restarts).toEqual({ 'k3s-cp1': 1, 'k3s-cp2': 1, 'k3s-cp3': 1, 'k3s-w1': 0 })
     expect((await running()).config).toMatchObject({ clusterCidr: '10.42.0.0/16', flannelBackend: 'host-gw' })
   })
@@ -134,7 +162,7 @@ describe('2. pod_cidr and flannel_backend changed in the cluster file', () => {
   })
 })
 
-describe('3. flannel_backend changed again, k3s-cp2\'s SSH connection dropped as its restart script starts', () => {
+describe("3. flannel_backend changed again, k3s-cp2's SSH connection dropped as its restart script starts", () => {
   let failed: ActionRun
   let drifted: ActionRun
   let rerun: ActionRun
@@ -155,7 +183,9 @@ describe('3. flannel_backend changed again, k3s-cp2\'s SSH connection dropped as
   test('fails with an error naming the node, the phase, the step, the lost connection and how to resume', async () => {
     expectRun(failed, 1)
     expect(lab.node(B, SLOTS['k3s-cp2']).faults.ssh.dropWhen).toBeUndefined()
-    expect(errors(failed)).toEqual([`node k3s-cp2: install failed: restarting k3s exited with 255:\nSSH connection to node k3s-cp2 was lost while the command ran. ${RESUME}`])
+    expect(errors(failed)).toEqual([
+      `node k3s-cp2: install failed: restarting k3s exited with 255:\nSSH connection to node k3s-cp2 was lost while the command ran. ${RESUME}`
+    ])
     // k3s-cp1 was done before; k3s-cp2 has the new file but k3s never restarted to load it.
     expect(inFailed).toEqual({ 'k3s-cp1': 1, 'k3s-cp2': 0, 'k3s-cp3': 0, 'k3s-w1': 0 })
     expect(await config('k3s-cp2')).toContain('flannel-backend: "wireguard-native"\n')
@@ -163,9 +193,21 @@ describe('3. flannel_backend changed again, k3s-cp2\'s SSH connection dropped as
 
   test('drift in between: k3s-cp2 has the right file but runs the old one (one row), k3s-cp3 has the old value', () => {
     expectRun(drifted, 0)
-    const rows = JSON.parse(drifted.outputs.drift!) as { subject: string; field: string; wanted: string; found: string; fixedBy: string[] }[]
+    const rows = JSON.parse(drifted.outputs.drift!) as {
+      subject: string
+      field: string
+      wanted: string
+      found: string
+      fixedBy: string[]
+    }[]
     expect(rows.map((r) => [r.subject, r.field, r.wanted, r.found, r.fixedBy.join(',')])).toEqual([
-      ['k3s-cp2', 'k3s.config', 'loaded by the running k3s', 'written after k3s started, not loaded (restart pending)', 'install'],
+      [
+        'k3s-cp2',
+        'k3s.config',
+        'loaded by the running k3s',
+        'written after k3s started, not loaded (restart pending)',
+        'install'
+      ],
       ['k3s-cp3', 'k3s.config.flannel-backend', 'wireguard-native', 'host-gw', 'install']
     ])
   })
@@ -189,7 +231,8 @@ describe('4. the agent k3s-w1 reflashed with reflash: true and confirm', () => {
   beforeAll(async () => {
     const registration = async (): Promise<{ node: string; secret: string }> => ({
       node: (await kubectlGet(lab, setup, KUBECONFIG, ['node', 'k3s-w1'])).metadata.uid,
-      secret: (await kubectlGet(lab, setup, KUBECONFIG, ['secret', 'k3s-w1.node-password.k3s', '-n', 'kube-system'])).data!.hash!
+      secret: (await kubectlGet(lab, setup, KUBECONFIG, ['secret', 'k3s-w1.node-password.k3s', '-n', 'kube-system']))
+        .data!.hash!
     })
     before = await registration()
     const counted = await starts()
@@ -206,7 +249,9 @@ describe('4. the agent k3s-w1 reflashed with reflash: true and confirm', () => {
   })
 
   test('removes the old Node object and node-password secret before the node registers again, so its new password is accepted', async () => {
-    expect(r.log).toContain('k3s-w1: removed the stale Node object and node-password secret before it rejoins (deleted-node=k3s-w1 deleted-node-password=k3s-w1)')
+    expect(r.log).toContain(
+      'k3s-w1: removed the stale Node object and node-password secret before it rejoins (deleted-node=k3s-w1 deleted-node-password=k3s-w1)'
+    )
     expect(await nodeFile(lab, B, SLOTS['k3s-w1'], 'var/log/k3s.log')).not.toContain('Node password rejected')
     expect(after.node).not.toBe(before.node)
     expect(after.secret).not.toBe(before.secret)
@@ -226,10 +271,19 @@ describe('5. k3s-w1 reflashed again, its SSH connection dropped halfway through 
     const current = await file(WIREGUARD)
     // The line install.sh prints once it has written the unit file; it still has to enable it, and the
     // install script to record the images and start k3s.
-    lab.node(B, SLOTS['k3s-w1']).faults.dropSshWhen(/INSTALL_K3S_SKIP_DOWNLOAD=true/, /\[INFO\] {2}systemd: Enabling k3s-agent unit/)
+    lab
+      .node(B, SLOTS['k3s-w1'])
+      .faults.dropSshWhen(/INSTALL_K3S_SKIP_DOWNLOAD=true/, /\[INFO\] {2}systemd: Enabling k3s-agent unit/)
     failed = await deploy(current, REFLASH_W1)
-    const exists = (path: string): Promise<boolean> => lstat(join(lab.node(B, SLOTS['k3s-w1']).rootDir, path)).then(() => true, () => false)
-    leftBehind = { kubectlSymlink: await exists('usr/local/bin/kubectl'), unitFile: await exists('etc/systemd/system/k3s-agent.service') }
+    const exists = (path: string): Promise<boolean> =>
+      lstat(join(lab.node(B, SLOTS['k3s-w1']).rootDir, path)).then(
+        () => true,
+        () => false
+      )
+    leftBehind = {
+      kubectlSymlink: await exists('usr/local/bin/kubectl'),
+      unitFile: await exists('etc/systemd/system/k3s-agent.service')
+    }
     rerun = await deploy(current)
   }, 120_000)
 
@@ -237,7 +291,9 @@ describe('5. k3s-w1 reflashed again, its SSH connection dropped halfway through 
     expectRun(failed, 1)
     expect(lab.node(B, SLOTS['k3s-w1']).faults.ssh.dropWhen).toBeUndefined()
     expect(leftBehind).toEqual({ kubectlSymlink: true, unitFile: true })
-    expect(errors(failed)).toEqual([`node k3s-w1: join failed: k3s install.sh (agent) exited with 255:\nSSH connection to node k3s-w1 was lost while the command ran. ${RESUME}`])
+    expect(errors(failed)).toEqual([
+      `node k3s-w1: join failed: k3s install.sh (agent) exited with 255:\nSSH connection to node k3s-w1 was lost while the command ran. ${RESUME}`
+    ])
   })
 
   test('a rerun without reflash finishes the job: k3s-w1 registers with its new password and every node is Ready', async () => {
@@ -251,7 +307,9 @@ describe('5. k3s-w1 reflashed again, its SSH connection dropped halfway through 
   })
 
   test('the rerun records the air-gap images it pushed, so later runs leave k3s-w1 alone', async () => {
-    expect(await nodeFile(lab, B, SLOTS['k3s-w1'], 'var/lib/rancher/k3s/agent/images/.tpi-version')).toBe('v1.31.3+k3s1\n')
+    expect(await nodeFile(lab, B, SLOTS['k3s-w1'], 'var/lib/rancher/k3s/agent/images/.tpi-version')).toBe(
+      'v1.31.3+k3s1\n'
+    )
   })
 })
 
@@ -307,7 +365,9 @@ describe('7. k3s-cp2 presents another SSH host key without having been reflashed
   test('runs nothing on the node, reflashes nothing and keeps the recorded key', async () => {
     expect(await nodeFile(lab, B, SLOTS['k3s-cp2'], 'var/log/lab-calls.jsonl')).toBe(calls)
     expect(r.log).not.toMatch(/flashing /)
-    const state = JSON.parse(await readFile(join(setup.stateDir, 'production', 'state.json'), 'utf8')) as { nodes: Record<string, { hostKey?: string }> }
+    const state = JSON.parse(await readFile(join(setup.stateDir, 'production', 'state.json'), 'utf8')) as {
+      nodes: Record<string, { hostKey?: string }>
+    }
     expect(state.nodes['k3s-cp2']!.hostKey).toBe(keys.before)
   })
 })

@@ -59,14 +59,19 @@ async function kubectl(args: string[], stdin?: string): Promise<string> {
   const path = join(work, `kubeconfig-${Date.now()}`)
   await writeFile(path, kubeconfig, { mode: 0o600 })
   try {
-    const child = run(process.execPath, [KUBECTL_STANDIN, ...args, '--kubeconfig', path], { env: { ...process.env, ...lab.env() } })
-    if (stdin !== undefined) { child.child.stdin!.end(stdin) }
+    const child = run(process.execPath, [KUBECTL_STANDIN, ...args, '--kubeconfig', path], {
+      env: { ...process.env, ...lab.env() }
+    })
+    if (stdin !== undefined) {
+      child.child.stdin!.end(stdin)
+    }
     return (await child).stdout
   } finally {
     await rm(path, { force: true })
   }
 }
-const configMap = async (): Promise<string> => kubectl(['get', 'configmap', 'drill', '-n', 'default', '-o', 'json', '--ignore-not-found'])
+const configMap = async (): Promise<string> =>
+  kubectl(['get', 'configmap', 'drill', '-n', 'default', '-o', 'json', '--ignore-not-found'])
 
 /** The backup artifact's ciphertext as a user downloads it (unzip of the artifact). */
 async function backupFile(): Promise<string> {
@@ -83,10 +88,16 @@ async function forged(name: string, edit: (files: Map<string, Buffer>) => void):
   const files = unpackTar(tar)
   edit(files)
   const path = join(work, `${name}.tar.age`)
-  await writeFile(path, await encryptArmored(packTar([...files].map(([n, data]) => ({ name: n, data }))), { recipients: [recipient] }))
+  await writeFile(
+    path,
+    await encryptArmored(packTar([...files].map(([n, data]) => ({ name: n, data }))), { recipients: [recipient] })
+  )
   return path
 }
-const editManifest = (files: Map<string, Buffer>, fn: (m: { cluster: string; parts: { path: string; kind: string }[] }) => void): void => {
+const editManifest = (
+  files: Map<string, Buffer>,
+  fn: (m: { cluster: string; parts: { path: string; kind: string }[] }) => void
+): void => {
   const m = JSON.parse(files.get('manifest.json')!.toString())
   fn(m)
   files.set('manifest.json', Buffer.from(JSON.stringify(m)))
@@ -102,14 +113,22 @@ beforeAll(async () => {
   recipient = setup.inputs['artifact-recipients']!
   deployRun = await runLabAction(lab, setup, { command: 'deploy' })
   if (deployRun.code !== 0) throw new Error(`deploy failed:\n${deployRun.log.slice(-3000)}`)
-  await kubectl(['apply', '-f', '-'], 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: drill\n  namespace: default\ndata:\n  value: kept\n')
+  await kubectl(
+    ['apply', '-f', '-'],
+    'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: drill\n  namespace: default\ndata:\n  value: kept\n'
+  )
   backupRun = await runLabAction(lab, setup, { command: 'backup' })
 }, 300_000)
-afterAll(async () => { await lab?.stop() })
+afterAll(async () => {
+  await lab?.stop()
+})
 
 describe('1. backup', () => {
-  test('uploads <cluster>-backup and names it in the outputs with each part\'s sha256', () => {
-    expect({ code: backupRun.code, tail: backupRun.code ? backupRun.log.slice(-2000) : '' }).toEqual({ code: 0, tail: '' })
+  test("uploads <cluster>-backup and names it in the outputs with each part's sha256", () => {
+    expect({ code: backupRun.code, tail: backupRun.code ? backupRun.log.slice(-2000) : '' }).toEqual({
+      code: 0,
+      tail: ''
+    })
     expect(backupRun.outputs['backup-artifact']).toBe('production-backup')
     expect(backupRun.outputs['backup-artifact-id']).toMatch(/^\d+$/)
     expect(Object.keys(JSON.parse(backupRun.outputs['backup-sha256']!))).toEqual(['k3s/token', 'etcd/snapshot.db'])
@@ -124,19 +143,35 @@ describe('1. backup', () => {
     expect(stdout).toBe('manifest.json\nk3s/token\netcd/snapshot.db\n')
     const files = unpackTar(tar)
     const manifest = JSON.parse(files.get('manifest.json')!.toString())
-    expect(manifest).toMatchObject({ format: 'turingpi-cluster-backup/1', cluster: 'production', kind: 'k3s', datastore: 'etcd', name: 'production-' + manifest.name.split('-').pop(), versions: { k3s: 'v1.31.3+k3s1' } })
+    expect(manifest).toMatchObject({
+      format: 'turingpi-cluster-backup/1',
+      cluster: 'production',
+      kind: 'k3s',
+      datastore: 'etcd',
+      name: 'production-' + manifest.name.split('-').pop(),
+      versions: { k3s: 'v1.31.3+k3s1' }
+    })
     expect(manifest.nodes.map((n: { id: string }) => n.id)).toEqual(['k3s-cp1', 'k3s-cp2', 'k3s-cp3', 'k3s-w1'])
     for (const p of manifest.parts) expect(createHash('sha256').update(files.get(p.path)!).digest('hex')).toBe(p.sha256)
-    expect(JSON.parse(backupRun.outputs['backup-sha256']!)['etcd/snapshot.db']).toBe(manifest.parts.find((p: { kind: string }) => p.kind === 'etcd-snapshot').sha256)
+    expect(JSON.parse(backupRun.outputs['backup-sha256']!)['etcd/snapshot.db']).toBe(
+      manifest.parts.find((p: { kind: string }) => p.kind === 'etcd-snapshot').sha256
+    )
     // The token in the bundle is the server's; the log names it only in the runner's ::add-mask:: command.
     const token = files.get('k3s/token')!.toString().trim()
     expect(token).toMatch(/^K10[0-9a-f]+::server:/)
-    const shown = backupRun.log.split('\n').filter((l) => !l.startsWith('::add-mask::')).join('\n')
+    const shown = backupRun.log
+      .split('\n')
+      .filter((l) => !l.startsWith('::add-mask::'))
+      .join('\n')
     expect(shown).not.toContain(token.split('::server:')[1])
   })
 
-  test('leaves no snapshot on the node and no plaintext under the job\'s temp dir', async () => {
-    const { stdout } = await run('find', [join(lab.node(B, 1).rootDir, 'var/lib/rancher/k3s/server/db/snapshots'), '-type', 'f'])
+  test("leaves no snapshot on the node and no plaintext under the job's temp dir", async () => {
+    const { stdout } = await run('find', [
+      join(lab.node(B, 1).rootDir, 'var/lib/rancher/k3s/server/db/snapshots'),
+      '-type',
+      'f'
+    ])
     expect(stdout).toBe('')
     await expect(stat(join(backupRun.runnerTemp, 'turingpi-cluster'))).rejects.toMatchObject({ code: 'ENOENT' })
   })
@@ -152,10 +187,44 @@ describe('2-4. restore', () => {
   test('is refused for a wrong confirm, a changed part, a missing token and another cluster, before any change', async () => {
     const file = await backupFile()
     const cases: [string, Promise<ActionRun>, RegExp][] = [
-      ['confirm', restore(file, 'prod'), /confirm is "prod"; a restore replaces the cluster's datastore, so set confirm to the cluster name "production"/],
-      ['digest', restore(await forged('tampered', (f) => { const s = f.get('etcd/snapshot.db')!; s[s.length - 100] ^= 0xff })), /part etcd\/snapshot\.db has sha256 [0-9a-f]{64} \(\d+ bytes\), the manifest says [0-9a-f]{64} \(\d+ bytes\): it was changed after the backup/],
-      ['token', restore(await forged('no-token', (f) => { f.delete('k3s/token'); editManifest(f, (m) => { m.parts = m.parts.filter((p) => p.kind !== 'k3s-token') }) })), /the backup has no K3s server token/],
-      ['cluster', restore(await forged('other', (f) => editManifest(f, (m) => { m.cluster = 'staging' }))), /the backup is of cluster "staging", the cluster file is "production"/]
+      [
+        'confirm',
+        restore(file, 'prod'),
+        /confirm is "prod"; a restore replaces the cluster's datastore, so set confirm to the cluster name "production"/
+      ],
+      [
+        'digest',
+        restore(
+          await forged('tampered', (f) => {
+            const s = f.get('etcd/snapshot.db')!
+            s[s.length - 100] ^= 0xff
+          })
+        ),
+        /part etcd\/snapshot\.db has sha256 [0-9a-f]{64} \(\d+ bytes\), the manifest says [0-9a-f]{64} \(\d+ bytes\): it was changed after the backup/
+      ],
+      [
+        'token',
+        restore(
+          await forged('no-token', (f) => {
+            f.delete('k3s/token')
+            editManifest(f, (m) => {
+              m.parts = m.parts.filter((p) => p.kind !== 'k3s-token')
+            })
+          })
+        ),
+        /the backup has no K3s server token/
+      ],
+      [
+        'cluster',
+        restore(
+          await forged('other', (f) =>
+            editManifest(f, (m) => {
+              m.cluster = 'staging'
+            })
+          )
+        ),
+        /the backup is of cluster "staging", the cluster file is "production"/
+      ]
     ]
     for (const [what, pending, message] of cases) {
       const r = await pending
@@ -176,8 +245,15 @@ describe('2-4. restore', () => {
     expect(JSON.parse(await configMap()).data).toEqual({ value: 'kept' })
     const members = await memberList(`http://${lab.node(B, 1).host}:2379`)
     expect(members.map((m) => m.name).sort()).toEqual(['k3s-cp1', 'k3s-cp2', 'k3s-cp3'])
-    const nodes = JSON.parse(await kubectl(['get', 'nodes', '-o', 'json'])) as { items: { status: { conditions: { type: string; status: string }[] } }[] }
-    expect(nodes.items.map((n) => n.status.conditions.find((c) => c.type === 'Ready')?.status)).toEqual(['True', 'True', 'True', 'True'])
+    const nodes = JSON.parse(await kubectl(['get', 'nodes', '-o', 'json'])) as {
+      items: { status: { conditions: { type: string; status: string }[] } }[]
+    }
+    expect(nodes.items.map((n) => n.status.conditions.find((c) => c.type === 'Ready')?.status)).toEqual([
+      'True',
+      'True',
+      'True',
+      'True'
+    ])
     console.log(`restore wall time: ${Math.round(r.ms)} ms`)
   }, 180_000)
 })
@@ -192,11 +268,20 @@ describe('5. scale down', () => {
     const plan = await runLabAction(lab, setup, { command: 'plan', config: noAgent })
     expect(plan.code).toBe(0)
     expect(JSON.parse(plan.outputs.plan!).filter((s: { action: string }) => s.action === 'remove')).toEqual([
-      { phase: 'join', node: 'k3s-w1', action: 'remove', reason: expect.stringMatching(/^no longer in the cluster file: a deploy with confirm: production drains it, removes it from the cluster and powers it off \(board \S+, slot 4\)$/) }
+      {
+        phase: 'join',
+        node: 'k3s-w1',
+        action: 'remove',
+        reason: expect.stringMatching(
+          /^no longer in the cluster file: a deploy with confirm: production drains it, removes it from the cluster and powers it off \(board \S+, slot 4\)$/
+        )
+      }
     ])
     const r = await runLabAction(lab, setup, { command: 'deploy', config: noAgent })
     expect(r.code).toBe(0)
-    expect(r.log).toContain('k3s-w1 is no longer in the cluster file; it stays in the cluster and powered until a deploy with confirm: production removes it')
+    expect(r.log).toContain(
+      'k3s-w1 is no longer in the cluster file; it stays in the cluster and powered until a deploy with confirm: production removes it'
+    )
     expect(await bmcApi(lab.boards[B]!.bmc, 'opt=get&type=power')).toContain('"node4":"1"')
   }, 120_000)
 
@@ -206,10 +291,16 @@ describe('5. scale down', () => {
     expect(r.log).toContain('k3s-w1: cordoned and drained')
     expect(r.log).toContain('k3s-w1: Node and node-password secret deleted')
     expect(r.log).toMatch(/k3s-w1: powered off \(board \S+, slot 4\)/)
-    expect(await bmcApi(lab.boards[B]!.bmc, 'opt=get&type=power')).toContain('"node1":"1","node2":"1","node3":"1","node4":"0"')
-    const nodes = JSON.parse(await kubectl(['get', 'nodes', '-o', 'json'])) as { items: { metadata: { name: string } }[] }
+    expect(await bmcApi(lab.boards[B]!.bmc, 'opt=get&type=power')).toContain(
+      '"node1":"1","node2":"1","node3":"1","node4":"0"'
+    )
+    const nodes = JSON.parse(await kubectl(['get', 'nodes', '-o', 'json'])) as {
+      items: { metadata: { name: string } }[]
+    }
     expect(nodes.items.map((n) => n.metadata.name)).toEqual(['k3s-cp1', 'k3s-cp2', 'k3s-cp3'])
-    expect(await kubectl(['get', 'secret', 'k3s-w1.node-password.k3s', '-n', 'kube-system', '--ignore-not-found'])).toBe('')
+    expect(
+      await kubectl(['get', 'secret', 'k3s-w1.node-password.k3s', '-n', 'kube-system', '--ignore-not-found'])
+    ).toBe('')
     const state = JSON.parse(await readFile(join(setup.stateDir, 'production', 'state.json'), 'utf8'))
     expect(Object.keys(state.nodes).sort()).toEqual(['k3s-cp1', 'k3s-cp2', 'k3s-cp3'])
     const again = await runLabAction(lab, setup, { command: 'plan', config: noAgent })
@@ -219,14 +310,24 @@ describe('5. scale down', () => {
   test('dropping two of three servers is refused before any change', async () => {
     const one = (await onBoard(lab, FILE, B, { ...HA, control_plane: HA.control_plane[0], workers: [] })).configPath
     const plan = await runLabAction(lab, setup, { command: 'plan', config: one })
-    expect(JSON.parse(plan.outputs.plan!).filter((s: { action: string }) => s.action === 'blocked').map((s: { node: string }) => s.node)).toEqual(['k3s-cp2', 'k3s-cp3'])
+    expect(
+      JSON.parse(plan.outputs.plan!)
+        .filter((s: { action: string }) => s.action === 'blocked')
+        .map((s: { node: string }) => s.node)
+    ).toEqual(['k3s-cp2', 'k3s-cp3'])
     const before = await starts()
     const r = await runLabAction(lab, setup, { command: 'deploy', config: one, confirm: 'production' })
     expect(r.code).toBe(1)
-    expect(r.log).toContain('removal refused before any change: removing k3s-cp2, k3s-cp3 leaves 1 of 3 etcd members, fewer than the 2 a quorum needs')
+    expect(r.log).toContain(
+      'removal refused before any change: removing k3s-cp2, k3s-cp3 leaves 1 of 3 etcd members, fewer than the 2 a quorum needs'
+    )
     expect(await starts()).toEqual(before)
     expect(await bmcApi(lab.boards[B]!.bmc, 'opt=get&type=power')).toContain('"node1":"1","node2":"1","node3":"1"')
-    expect((await memberList(`http://${lab.node(B, 1).host}:2379`)).map((m) => m.name).sort()).toEqual(['k3s-cp1', 'k3s-cp2', 'k3s-cp3'])
+    expect((await memberList(`http://${lab.node(B, 1).host}:2379`)).map((m) => m.name).sort()).toEqual([
+      'k3s-cp1',
+      'k3s-cp2',
+      'k3s-cp3'
+    ])
   }, 120_000)
 })
 
@@ -241,9 +342,14 @@ describe('6. destroy', () => {
   test('powers every node off, deletes the state and keeps the artifacts', async () => {
     const r = await runLabAction(lab, setup, { command: 'destroy', confirm: 'production' })
     expect({ code: r.code, tail: r.code ? r.log.slice(-3000) : '' }).toEqual({ code: 0, tail: '' })
-    for (const n of ['k3s-cp1', 'k3s-cp2', 'k3s-cp3', 'k3s-w1']) expect(r.log).toMatch(new RegExp(`${n}: powered off \\(board \\S+, slot \\d\\)`))
-    expect(await bmcApi(lab.boards[B]!.bmc, 'opt=get&type=power')).toContain('"node1":"0","node2":"0","node3":"0","node4":"0"')
+    for (const n of ['k3s-cp1', 'k3s-cp2', 'k3s-cp3', 'k3s-w1'])
+      expect(r.log).toMatch(new RegExp(`${n}: powered off \\(board \\S+, slot \\d\\)`))
+    expect(await bmcApi(lab.boards[B]!.bmc, 'opt=get&type=power')).toContain(
+      '"node1":"0","node2":"0","node3":"0","node4":"0"'
+    )
     await expect(stat(join(setup.stateDir, 'production'))).rejects.toMatchObject({ code: 'ENOENT' })
-    expect(lab.results.artifacts().map((a) => a.name)).toEqual(expect.arrayContaining(['production-backup', 'production-kubeconfig']))
+    expect(lab.results.artifacts().map((a) => a.name)).toEqual(
+      expect.arrayContaining(['production-backup', 'production-kubeconfig'])
+    )
   }, 60_000)
 })

@@ -27,7 +27,10 @@ const SMALL = {
 let lab: Lab
 let setup: LabActionSetup
 let first: ActionRun
-const errors = (r: ActionRun): string[] => annotations(r).filter((a) => a.level === 'error').map((a) => a.message)
+const errors = (r: ActionRun): string[] =>
+  annotations(r)
+    .filter((a) => a.level === 'error')
+    .map((a) => a.message)
 const flashes = (r: ActionRun): string[] => r.log.match(/^\S+: flashing /gm) ?? []
 
 beforeAll(async () => {
@@ -35,11 +38,15 @@ beforeAll(async () => {
   setup = await onBoard(lab, FILE, B, SMALL)
   first = await runLabAction(lab, setup, { command: 'deploy' })
 }, 120_000)
-afterAll(async () => { await lab?.stop() })
+afterAll(async () => {
+  await lab?.stop()
+})
 
 test('a first deploy onto blank nodes needs no confirm: each is seen booting nothing, then flashed', () => {
   expectRun(first, 0)
-  expect(first.log).toMatch(/k3s-w1: no flash record and not answering; powered on to see whether it boots an installed system/)
+  expect(first.log).toMatch(
+    /k3s-w1: no flash record and not answering; powered on to see whether it boots an installed system/
+  )
   expect(flashes(first).sort()).toEqual(['k3s-cp: flashing ', 'k3s-w1: flashing '])
 })
 
@@ -75,7 +82,9 @@ describe('the joined worker powered off and its flash record deleted', () => {
     const fresh = await mkdtemp(join(lab.dir, 'second-runner-state-'))
     const r = await runLabAction(lab, setup, { command: 'deploy', 'state-dir': fresh })
     expect(r.code).toBe(1)
-    expect(errors(r).join('\n')).toContain('node k3s-w1: flash failed: reflash refused: k3s-w1 is a member of cluster "production"')
+    expect(errors(r).join('\n')).toContain(
+      'node k3s-w1: flash failed: reflash refused: k3s-w1 is a member of cluster "production"'
+    )
     expect(flashes(r)).toEqual([])
     expect(lab.node(B, WORKER_SLOT).state).toBe('off')
   }, 120_000)
@@ -88,7 +97,12 @@ describe('the joined worker powered off and its flash record deleted', () => {
 
   test('with reflash: true and confirm it is reflashed and rejoins', async () => {
     const before = (await kubectlGet(lab, setup, KUBECONFIG, ['node', 'k3s-w1'])).metadata.uid
-    const r = await runLabAction(lab, setup, { command: 'deploy', reflash: 'true', confirm: 'production', nodes: 'k3s-w1' })
+    const r = await runLabAction(lab, setup, {
+      command: 'deploy',
+      reflash: 'true',
+      confirm: 'production',
+      nodes: 'k3s-w1'
+    })
     expectRun(r, 0)
     expect(flashes(r)).toEqual(['k3s-w1: flashing '])
     const node = await kubectlGet(lab, setup, KUBECONFIG, ['node', 'k3s-w1'])

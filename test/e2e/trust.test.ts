@@ -42,7 +42,13 @@ let last: ActionRun
 async function realProgram(name: string): Promise<string> {
   for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(delimiter)) {
     const path = join(dir, name)
-    if (await access(path).then(() => true, () => false)) return path
+    if (
+      await access(path).then(
+        () => true,
+        () => false
+      )
+    )
+      return path
   }
   throw new Error(`${name} is not on PATH`)
 }
@@ -53,7 +59,10 @@ async function wrapperDir(dir: string): Promise<string> {
   await mkdir(bin, { recursive: true })
   for (const name of WRAPPED) {
     const file = join(bin, name)
-    await writeFile(file, `#!/bin/sh\ntr '\\0' '\\n' < /proc/$$/environ > '${recordDir}/${name}.'$$'.env'\nexec '${await realProgram(name)}' "$@"\n`)
+    await writeFile(
+      file,
+      `#!/bin/sh\ntr '\\0' '\\n' < /proc/$$/environ > '${recordDir}/${name}.'$$'.env'\nexec '${await realProgram(name)}' "$@"\n`
+    )
     await chmod(file, 0o755)
   }
   return bin
@@ -77,7 +86,14 @@ async function secretPieces(): Promise<string[]> {
     for (const f of ['var/lib/rancher/k3s/server/token', 'etc/ssh/ssh_host_ed25519_key'])
       values.push(await readFile(join(root, f), 'utf8').catch(() => ''))
   }
-  return [...new Set(values.flatMap((v) => v.split('\n')).map((l) => l.trim()).filter((l) => l.length >= 16 && !l.startsWith('-----')))]
+  return [
+    ...new Set(
+      values
+        .flatMap((v) => v.split('\n'))
+        .map((l) => l.trim())
+        .filter((l) => l.length >= 16 && !l.startsWith('-----'))
+    )
+  ]
 }
 
 beforeAll(async () => {
@@ -85,14 +101,22 @@ beforeAll(async () => {
   recordDir = join(lab.dir, 'child-env')
   await mkdir(recordDir)
   setup = await onBoard(lab, 'examples/k3s-cluster.yaml', B)
-  setup.env = { PATH: `${await wrapperDir(lab.dir)}${delimiter}${process.env.PATH ?? '/usr/bin:/bin'}`, TPI_LAB_ENV_RECORD: recordDir }
+  setup.env = {
+    PATH: `${await wrapperDir(lab.dir)}${delimiter}${process.env.PATH ?? '/usr/bin:/bin'}`,
+    TPI_LAB_ENV_RECORD: recordDir
+  }
   for (const phase of PHASES) {
     const at = KILL_AT[phase]!
-    killed.push({ phase, run: await runLabAction(lab, setup, { command: 'deploy' }, undefined, { killWhen: (log) => at.test(log) }) })
+    killed.push({
+      phase,
+      run: await runLabAction(lab, setup, { command: 'deploy' }, undefined, { killWhen: (log) => at.test(log) })
+    })
   }
   last = await runLabAction(lab, setup, { command: 'deploy' })
 }, 900_000)
-afterAll(async () => { await lab?.stop() })
+afterAll(async () => {
+  await lab?.stop()
+})
 
 describe('a deploy killed at the start of each phase, each followed by its post step', () => {
   test('every run was killed where intended, and the final run finishes the deploy', () => {
@@ -100,14 +124,14 @@ describe('a deploy killed at the start of each phase, each followed by its post 
     expect({ code: last.code, tail: last.code ? last.log.slice(-3000) : '' }).toEqual({ code: 0, tail: '' })
   })
 
-  test('each post step removed the run\'s plaintext folder under RUNNER_TEMP', async () => {
+  test("each post step removed the run's plaintext folder under RUNNER_TEMP", async () => {
     for (const { run } of [...killed, { run: last }]) {
       expect(run.log).toContain(`removed ${join(run.runnerTemp, 'turingpi-cluster')}`)
       await expect(stat(join(run.runnerTemp, 'turingpi-cluster'))).rejects.toMatchObject({ code: 'ENOENT' })
     }
   })
 
-  test('no plaintext credential is left under the tool cache, the state-dir or any job\'s RUNNER_TEMP', async () => {
+  test("no plaintext credential is left under the tool cache, the state-dir or any job's RUNNER_TEMP", async () => {
     const pieces = await secretPieces()
     expect(pieces.length).toBeGreaterThan(8)
     const leaks: string[] = []
@@ -130,7 +154,15 @@ describe('the environment of every child process of these deploys', () => {
     records = []
     for (const name of await readdir(recordDir)) {
       const text = await readFile(join(recordDir, name), 'utf8')
-      records.push({ file: name, env: Object.fromEntries(text.split('\n').filter(Boolean).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)])) })
+      records.push({
+        file: name,
+        env: Object.fromEntries(
+          text
+            .split('\n')
+            .filter(Boolean)
+            .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)])
+        )
+      })
     }
   })
 
@@ -143,8 +175,12 @@ describe('the environment of every child process of these deploys', () => {
     const pieces = await secretPieces()
     const forbidden = [setup.inputs['bmc-password']!, lab.env().ACTIONS_RUNTIME_TOKEN!].filter(Boolean)
     const bad = records.flatMap(({ file, env }) => [
-      ...Object.keys(env).filter((k) => /^(INPUT_|ACTIONS_|STATE_)|^GITHUB_TOKEN$/.test(k)).map((k) => `${file}: ${k}`),
-      ...Object.entries(env).filter(([, v]) => forbidden.includes(v) || pieces.some((p) => v.includes(p))).map(([k]) => `${file}: value of ${k}`)
+      ...Object.keys(env)
+        .filter((k) => /^(INPUT_|ACTIONS_|STATE_)|^GITHUB_TOKEN$/.test(k))
+        .map((k) => `${file}: ${k}`),
+      ...Object.entries(env)
+        .filter(([, v]) => forbidden.includes(v) || pieces.some((p) => v.includes(p)))
+        .map(([k]) => `${file}: value of ${k}`)
     ])
     expect(records.length).toBeGreaterThan(4)
     expect(bad).toEqual([])
@@ -176,14 +212,18 @@ describe('tools from the cache and the mirror are checked against the lab catalo
 
   test('a planted tool-cache entry is refused with a warning, fetched again, and never run', async () => {
     expect({ code: planted.code, tail: planted.code ? planted.log.slice(-2000) : '' }).toEqual({ code: 0, tail: '' })
-    expect(planted.log).toContain(`::warning::cached kubectl ${cachedFile} has sha256 ${sha(evil(join(lab.dir, 'planted-ran')))}, expected ${expected}`)
+    expect(planted.log).toContain(
+      `::warning::cached kubectl ${cachedFile} has sha256 ${sha(evil(join(lab.dir, 'planted-ran')))}, expected ${expected}`
+    )
     await expect(access(join(lab.dir, 'planted-ran'))).rejects.toThrow()
   })
 
-  test('a hostile mirror\'s replaced kubectl with a matching .sha256 is refused, naming the file, the expected and the actual digest', async () => {
+  test("a hostile mirror's replaced kubectl with a matching .sha256 is refused, naming the file, the expected and the actual digest", async () => {
     expect(hostile.code).toBe(1)
     const served = sha(evil(join(lab.dir, 'mirror-ran')))
-    expect(hostile.log).toContain(`kubectl kubectl from ${lab.mirror.urlFor(tool.upstream)}: sha256 is ${served}, expected ${expected} (from the digest catalog`)
+    expect(hostile.log).toContain(
+      `kubectl kubectl from ${lab.mirror.urlFor(tool.upstream)}: sha256 is ${served}, expected ${expected} (from the digest catalog`
+    )
     await expect(access(join(lab.dir, 'mirror-ran'))).rejects.toThrow()
   })
 })

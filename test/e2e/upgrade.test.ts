@@ -56,18 +56,28 @@ const store = (): string => join(lab.dir, 'share', 'k3s', '10.10.88.73.kube')
 /** A copy of the HA file at another k3s_version; the mirror gets that version and the runs' catalog its digests. */
 async function fileAt(version: string): Promise<string> {
   const other = await onBoard(lab, FILE, B, { ...HA, k3s_version: version })
-  const merged = { ...JSON.parse(await readFile(setup.catalogPath, 'utf8')), ...JSON.parse(await readFile(other.catalogPath, 'utf8')) }
+  const merged = {
+    ...JSON.parse(await readFile(setup.catalogPath, 'utf8')),
+    ...JSON.parse(await readFile(other.catalogPath, 'utf8'))
+  }
   await writeFile(setup.catalogPath, JSON.stringify(merged, null, 1))
   return other.configPath
 }
 const run = (command: string, config: string): Promise<ActionRun> => runLabAction(lab, setup, { command, config })
 const versions = async (): Promise<Record<string, string>> => {
   const nodes = await kubectlGet(lab, setup, KUBECONFIG, ['nodes'])
-  return Object.fromEntries(nodes.items!.map((n) => [n.metadata.name, (n as unknown as { status: { nodeInfo: { kubeletVersion: string } } }).status.nodeInfo.kubeletVersion]))
+  return Object.fromEntries(
+    nodes.items!.map((n) => [
+      n.metadata.name,
+      (n as unknown as { status: { nodeInfo: { kubeletVersion: string } } }).status.nodeInfo.kubeletVersion
+    ])
+  )
 }
 const cordoned = async (): Promise<string[]> => {
   const nodes = await kubectlGet(lab, setup, KUBECONFIG, ['nodes'])
-  return nodes.items!.filter((n) => (n as unknown as { spec?: { unschedulable?: boolean } }).spec?.unschedulable).map((n) => n.metadata.name)
+  return nodes
+    .items!.filter((n) => (n as unknown as { spec?: { unschedulable?: boolean } }).spec?.unschedulable)
+    .map((n) => n.metadata.name)
 }
 const starts = async (): Promise<number[]> => Promise.all(NAMES.map((n) => k3sStarts(lab, B, SLOTS[n])))
 /** The order the wave logged its nodes in ("k3s-cp2: v… → v…"). */
@@ -81,17 +91,27 @@ function probeApi(): { stop(): Promise<{ ok: number; failed: number; errors: str
   const tally = { ok: 0, failed: 0, errors: [] as string[] }
   const once = () =>
     new Promise<void>((resolve) => {
-      const req = request({ host: to.host, port: to.port, path: '/readyz', headers: { authorization: `Bearer ${token}` }, rejectUnauthorized: false, timeout: 1000 }, (res) => {
-        res.resume()
-        res.on('end', () => {
-          if (res.statusCode === 200) tally.ok++
-          else {
-            tally.failed++
-            tally.errors.push(`HTTP ${res.statusCode}`)
-          }
-          resolve()
-        })
-      })
+      const req = request(
+        {
+          host: to.host,
+          port: to.port,
+          path: '/readyz',
+          headers: { authorization: `Bearer ${token}` },
+          rejectUnauthorized: false,
+          timeout: 1000
+        },
+        (res) => {
+          res.resume()
+          res.on('end', () => {
+            if (res.statusCode === 200) tally.ok++
+            else {
+              tally.failed++
+              tally.errors.push(`HTTP ${res.statusCode}`)
+            }
+            resolve()
+          })
+        }
+      )
       req.on('timeout', () => req.destroy(new Error('timeout')))
       req.on('error', (e) => (tally.failed++, tally.errors.push(e.message), resolve()))
       req.end()
@@ -108,7 +128,9 @@ beforeAll(async () => {
   setup = await onBoard(lab, FILE, B, HA)
   first = await runLabAction(lab, setup, { command: 'deploy' })
 }, 180_000)
-afterAll(async () => { await lab?.stop() })
+afterAll(async () => {
+  await lab?.stop()
+})
 
 describe('1. a K3s patch upgrade of an HA cluster (3 servers, 1 agent)', () => {
   let plan: ActionRun
@@ -127,8 +149,19 @@ describe('1. a K3s patch upgrade of an HA cluster (3 servers, 1 agent)', () => {
 
   test('plan shows from → to, the order, the gates', () => {
     expectRun(plan, 0)
-    const rows = (JSON.parse(plan.outputs.plan!) as { phase: string; node?: string; action: string; reason: string; details?: Record<string, string> }[]).filter((s) => s.phase === 'upgrade')
-    expect(rows[0]).toMatchObject({ action: 'change', reason: `k3s ${V0} → ${V1}, one node at a time: k3s-cp1, k3s-cp2, k3s-cp3, k3s-w1` })
+    const rows = (
+      JSON.parse(plan.outputs.plan!) as {
+        phase: string
+        node?: string
+        action: string
+        reason: string
+        details?: Record<string, string>
+      }[]
+    ).filter((s) => s.phase === 'upgrade')
+    expect(rows[0]).toMatchObject({
+      action: 'change',
+      reason: `k3s ${V0} → ${V1}, one node at a time: k3s-cp1, k3s-cp2, k3s-cp3, k3s-w1`
+    })
     expect(rows[0]!.details!.before).toBe('every node Ready; etcd healthy: every server has EtcdIsVoter=True')
     expect(rows.slice(1).map((s) => [s.node, s.action, s.reason])).toEqual([
       ['k3s-cp1', 'change', `control plane: ${V0} → ${V1}`],
@@ -153,7 +186,11 @@ describe('1. a K3s patch upgrade of an HA cluster (3 servers, 1 agent)', () => {
   })
 
   test('the job summary shows each node from → to with its step times (the drain cordons, so no cordon step)', () => {
-    expect(r.summary).toMatch(new RegExp(`<td>k3s-cp2</td><td>${V0.replace(/[+.]/g, '\\$&')}</td><td>${V1.replace(/[+.]/g, '\\$&')}</td><td>upgraded</td><td>—</td>(<td>[\\d.]+ s</td>){5}`))
+    expect(r.summary).toMatch(
+      new RegExp(
+        `<td>k3s-cp2</td><td>${V0.replace(/[+.]/g, '\\$&')}</td><td>${V1.replace(/[+.]/g, '\\$&')}</td><td>upgraded</td><td>—</td>(<td>[\\d.]+ s</td>){5}`
+      )
+    )
   })
 
   test('drift is in sync afterwards', async () => {
@@ -166,8 +203,15 @@ describe('2. a target that skips a minor', () => {
   test('is refused at plan with the path to take instead, and deploy touches nothing', async () => {
     const config = await fileAt('v1.33.1+k3s1')
     const plan = await run('plan', config)
-    const rows = (JSON.parse(plan.outputs.plan!) as { phase: string; action: string; reason: string }[]).filter((s) => s.phase === 'upgrade')
-    expect(rows).toEqual([expect.objectContaining({ action: 'blocked', reason: `K3s ${V1} → v1.33.1+k3s1 skips minor 1.32; K3s upgrades one minor at a time. Instead: set k3s_version to each of v1.31.14+k3s1 → v1.32.10+k3s1 → v1.33.1+k3s1 in turn, deploying after each` })])
+    const rows = (JSON.parse(plan.outputs.plan!) as { phase: string; action: string; reason: string }[]).filter(
+      (s) => s.phase === 'upgrade'
+    )
+    expect(rows).toEqual([
+      expect.objectContaining({
+        action: 'blocked',
+        reason: `K3s ${V1} → v1.33.1+k3s1 skips minor 1.32; K3s upgrades one minor at a time. Instead: set k3s_version to each of v1.31.14+k3s1 → v1.32.10+k3s1 → v1.33.1+k3s1 in turn, deploying after each`
+      })
+    ])
     const before = await starts()
     const r = await run('deploy', config)
     expect(r.code).not.toBe(0)
@@ -188,7 +232,9 @@ describe('3. a drain blocked by a PodDisruptionBudget', () => {
 
   test('stops the wave at k3s-cp2, naming the node, the gate and the budget, and that a re-run resumes', () => {
     expect(stopped.code).not.toBe(0)
-    expect(stopped.log).toMatch(/node k3s-cp2: upgrade failed: drain gate: drain did not finish within 2s: PodDisruptionBudget web\/web-pdb allows 0 disruption\(s\), 1 of its pods run here \(web-0\); k3s-cp2 uncordoned, the nodes after it untouched\. To resume: re-run the same command/)
+    expect(stopped.log).toMatch(
+      /node k3s-cp2: upgrade failed: drain gate: drain did not finish within 2s: PodDisruptionBudget web\/web-pdb allows 0 disruption\(s\), 1 of its pods run here \(web-0\); k3s-cp2 uncordoned, the nodes after it untouched\. To resume: re-run the same command/
+    )
   })
 
   test('k3s-cp1 is upgraded, k3s-cp2 is uncordoned at its old version, k3s-cp3 and the agent are untouched', async () => {
@@ -227,11 +273,23 @@ describe('4. Talos: the plan of an upgrade (board 19)', () => {
     const other = await setupLabAction(tlab, 'examples/talos-cluster.yaml', { ...THREE_CP, talos_version: version })
     tlab.mapBmc(other.cluster.boardList[0]!.bmc.endpoint, T)
     for (const n of other.cluster.nodes) tlab.reserve(T, n.slot, n.ip)
-    const merged = { ...JSON.parse(await readFile(tsetup.catalogPath, 'utf8')), ...JSON.parse(await readFile(other.catalogPath, 'utf8')) }
+    const merged = {
+      ...JSON.parse(await readFile(tsetup.catalogPath, 'utf8')),
+      ...JSON.parse(await readFile(other.catalogPath, 'utf8'))
+    }
     await writeFile(tsetup.catalogPath, JSON.stringify(merged, null, 1))
     return other.configPath
   }
-  const rowsOf = (r: ActionRun) => (JSON.parse(r.outputs.plan!) as { phase: string; node?: string; action: string; reason: string; details?: Record<string, string> }[]).filter((x) => x.phase === 'upgrade')
+  const rowsOf = (r: ActionRun) =>
+    (
+      JSON.parse(r.outputs.plan!) as {
+        phase: string
+        node?: string
+        action: string
+        reason: string
+        details?: Record<string, string>
+      }[]
+    ).filter((x) => x.phase === 'upgrade')
 
   beforeAll(async () => {
     tlab = await startLab({ boards: T + 1, bootDelayMs: 100 })
@@ -240,29 +298,48 @@ describe('4. Talos: the plan of an upgrade (board 19)', () => {
     for (const n of tsetup.cluster.nodes) tlab.reserve(T, n.slot, n.ip)
     deployed = await runLabAction(tlab, tsetup, { command: 'deploy' })
   }, 240_000)
-  afterAll(async () => { await tlab?.stop() })
+  afterAll(async () => {
+    await tlab?.stop()
+  })
 
   test('a minor upgrade: path through v1.9.6, talosctl at the running version, control planes one at a time by their own IP', async () => {
     expectRun(deployed, 0)
     const plan = await runLabAction(tlab, tsetup, { command: 'plan', config: await talosFile('v1.10.3') })
     expectRun(plan, 0)
     const rows = rowsOf(plan)
-    expect(rows[0]).toMatchObject({ action: 'change', reason: 'Talos v1.9.0 → v1.10.3 via v1.9.6, one node at a time: talos-cp1, talos-cp2, talos-cp3, talos-w1' })
+    expect(rows[0]).toMatchObject({
+      action: 'change',
+      reason: 'Talos v1.9.0 → v1.10.3 via v1.9.6, one node at a time: talos-cp1, talos-cp2, talos-cp3, talos-w1'
+    })
     expect(rows[0]!.details!.hops).toBe('v1.9.0 → v1.9.6 with talosctl v1.9.0; v1.9.6 → v1.10.3 with talosctl v1.9.6')
     expect(rows.slice(1).map((x) => x.node)).toEqual(['talos-cp1', 'talos-cp2', 'talos-cp3', 'talos-w1'])
-    expect(rows[2]!.reason).toMatch(/^control plane: v1\.9\.0 → v1\.10\.3: talosctl upgrade --nodes 10\.10\.88\.74 --endpoints 10\.10\.88\.74 --image factory\.talos\.dev\/metal-installer\/[0-9a-f]{64}:v1\.9\.6, then /)
+    expect(rows[2]!.reason).toMatch(
+      /^control plane: v1\.9\.0 → v1\.10\.3: talosctl upgrade --nodes 10\.10\.88\.74 --endpoints 10\.10\.88\.74 --image factory\.talos\.dev\/metal-installer\/[0-9a-f]{64}:v1\.9\.6, then /
+    )
   }, 120_000)
 
   test('a skipped minor is refused at plan with the path to take', async () => {
     const plan = await runLabAction(tlab, tsetup, { command: 'plan', config: await talosFile('v1.11.2') })
-    expect(rowsOf(plan)).toEqual([expect.objectContaining({ action: 'blocked', reason: 'Talos v1.9.0 → v1.11.2 skips minor 1.10; Talos upgrades one minor at a time. Instead: set talos_version to each of v1.9.6 → v1.10.7 → v1.11.2 in turn, deploying after each' })])
+    expect(rowsOf(plan)).toEqual([
+      expect.objectContaining({
+        action: 'blocked',
+        reason:
+          'Talos v1.9.0 → v1.11.2 skips minor 1.10; Talos upgrades one minor at a time. Instead: set talos_version to each of v1.9.6 → v1.10.7 → v1.11.2 in turn, deploying after each'
+      })
+    ])
   }, 120_000)
 
   // A full deploy stops earlier, at flash (the wanted image differs from the one flashed); the upgrade phase alone:
   test('deploy of the upgrade phase with another talos_version stops before touching a node and lists the commands', async () => {
-    const r = await runLabAction(tlab, tsetup, { command: 'deploy', phases: 'upgrade', config: await talosFile('v1.10.3') })
+    const r = await runLabAction(tlab, tsetup, {
+      command: 'deploy',
+      phases: 'upgrade',
+      config: await talosFile('v1.10.3')
+    })
     expect(r.code).not.toBe(0)
-    expect(r.log).toContain('upgrade failed: the file asks for another Talos/Kubernetes version, and this build plans Talos upgrades but does not walk them yet (nothing was touched)')
+    expect(r.log).toContain(
+      'upgrade failed: the file asks for another Talos/Kubernetes version, and this build plans Talos upgrades but does not walk them yet (nothing was touched)'
+    )
     expect(r.log).toContain('talos-cp1: control plane: v1.9.0 → v1.10.3: talosctl upgrade --nodes 10.10.88.73')
   }, 120_000)
 })

@@ -18,7 +18,11 @@ export interface BundleRun {
 
 export { parseCommandFile }
 
-export function runAction(entry: 'main' | 'post', inputs: Record<string, string>, env: Record<string, string> = {}): BundleRun {
+export function runAction(
+  entry: 'main' | 'post',
+  inputs: Record<string, string>,
+  env: Record<string, string> = {}
+): BundleRun {
   const dir = mkdtempSync(join(tmpdir(), 'action-'))
   for (const f of ['output', 'summary', 'state']) writeFileSync(join(dir, f), '')
   const inputEnv = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v]))

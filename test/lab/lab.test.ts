@@ -12,10 +12,17 @@ import { startLab, type BmcHandle, type StartBmc } from '../../lab/lab.js'
 const fakeBmc: StartBmc = async ({ dir, host }) => {
   const ring = new Map<number, string>()
   const bmc: BmcHandle & { ring: Map<number, string> } = {
-    events: new EventEmitter(), ring, host, port: 44300,
-    uart: (slot) => ({ write: (t) => { ring.set(slot, (ring.get(slot) ?? '') + t) } }),
+    events: new EventEmitter(),
+    ring,
+    host,
+    port: 44300,
+    uart: (slot) => ({
+      write: (t) => {
+        ring.set(slot, (ring.get(slot) ?? '') + t)
+      }
+    }),
     diskPath: (slot) => join(dir, `slot${slot}.img`),
-    stop: async () => undefined,
+    stop: async () => undefined
   }
   return bmc
 }
@@ -24,18 +31,33 @@ const key = validEd25519()
 
 // curl as a user would call the BMC (Basic auth, the self-signed certificate not verified).
 function curl(args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => execFile('curl', args, { encoding: 'utf8' }, (e, out) => (e ? reject(e) : resolve(out))))
+  return new Promise((resolve, reject) =>
+    execFile('curl', args, { encoding: 'utf8' }, (e, out) => (e ? reject(e) : resolve(out)))
+  )
 }
 
 function sshHostname(host: string, port: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const c = new ssh2.Client()
-    c.once('error', (e) => { c.end(); reject(e) })
-    c.once('ready', () => c.exec('hostname', (err, s) => {
-      if (err) { c.end(); return reject(err) }
-      let out = ''
-      s.on('data', (d: Buffer) => { out += d.toString() }).on('close', () => { c.end(); resolve(out.trim()) })
-    }))
+    c.once('error', (e) => {
+      c.end()
+      reject(e)
+    })
+    c.once('ready', () =>
+      c.exec('hostname', (err, s) => {
+        if (err) {
+          c.end()
+          return reject(err)
+        }
+        let out = ''
+        s.on('data', (d: Buffer) => {
+          out += d.toString()
+        }).on('close', () => {
+          c.end()
+          resolve(out.trim())
+        })
+      })
+    )
     c.connect({ host, port, username: 'root', privateKey: key.private, readyTimeout: 10_000 })
   })
 }
@@ -45,7 +67,14 @@ async function identityImage(path: string, hostname: string, ip?: string): Promi
   await writeImageFiles(path, {
     '/etc/hostname': { content: `${hostname}\n`, mode: 0o644 },
     '/root/.ssh/authorized_keys': { content: key.public + '\n', mode: 0o600 },
-    ...(ip ? { '/root/.not_logged_in_yet': { content: `PRESET_NET_CHANGE_DEFAULTS=1\nPRESET_NET_USE_STATIC=1\nPRESET_NET_STATIC_IP=${ip}\n`, mode: 0o600 } } : {}),
+    ...(ip
+      ? {
+          '/root/.not_logged_in_yet': {
+            content: `PRESET_NET_CHANGE_DEFAULTS=1\nPRESET_NET_USE_STATIC=1\nPRESET_NET_STATIC_IP=${ip}\n`,
+            mode: 0o600
+          }
+        }
+      : {})
   })
 }
 
@@ -76,7 +105,9 @@ describe('startLab', () => {
       expect(await sshHostname(a.host, a.port)).toBe('node1')
       const b = lab.net.map('10.0.0.12', 22)
       expect(await sshHostname(b.host, b.port)).toBe('node2')
-      expect(JSON.parse(await readFile(join(lab.dir, 'address-map.json'), 'utf8'))['10.0.0.11:6443']).toBe('127.10.0.1:6443')
+      expect(JSON.parse(await readFile(join(lab.dir, 'address-map.json'), 'utf8'))['10.0.0.11:6443']).toBe(
+        '127.10.0.1:6443'
+      )
       bmc.events.emit('power', 2, false)
       await lab.node(0, 2).waitFor('off')
       expect(lab.net.map('10.0.0.12', 22)).toEqual({ host: '10.0.0.12', port: 22 })
@@ -97,14 +128,24 @@ describe('startLab', () => {
   it('boots 8 boards x 4 nodes at once, powered on with curl through each emulated BMC, and each answers SSH with its own hostname', async () => {
     const lab = await startLab({ boards: 8, bootDelayMs: 4 })
     try {
-      for (const b of lab.boards) for (const n of b.nodes) await identityImage(b.bmc.diskPath(n.slot), `n${b.index}-${n.slot}`, `10.1.${b.index}.${n.slot}`)
-      const answers = await Promise.all(lab.boards.map((b) => curl(['-sk', '-u', 'root:turing', `${b.bmc.url}/api/bmc?opt=set&type=power&node1=1&node2=1&node3=1&node4=1`])))
+      for (const b of lab.boards)
+        for (const n of b.nodes)
+          await identityImage(b.bmc.diskPath(n.slot), `n${b.index}-${n.slot}`, `10.1.${b.index}.${n.slot}`)
+      const answers = await Promise.all(
+        lab.boards.map((b) =>
+          curl(['-sk', '-u', 'root:turing', `${b.bmc.url}/api/bmc?opt=set&type=power&node1=1&node2=1&node3=1&node4=1`])
+        )
+      )
       expect(answers).toEqual(lab.boards.map(() => '{"response":[{"result":"ok"}]}'))
       await Promise.all(lab.boards.flatMap((b) => b.nodes.map((n) => n.waitFor('up', 30_000))))
-      const names = await Promise.all(lab.boards.flatMap((b) => b.nodes.map((n) => {
-        const to = lab.net.map(`10.1.${b.index}.${n.slot}`, 22)
-        return sshHostname(to.host, to.port)
-      })))
+      const names = await Promise.all(
+        lab.boards.flatMap((b) =>
+          b.nodes.map((n) => {
+            const to = lab.net.map(`10.1.${b.index}.${n.slot}`, 22)
+            return sshHostname(to.host, to.port)
+          })
+        )
+      )
       expect(names).toEqual(lab.boards.flatMap((b) => b.nodes.map((n) => `n${b.index}-${n.slot}`)))
     } finally {
       await lab.stop()

@@ -61,16 +61,32 @@ describe('the board after a deploy', () => {
       [undefined, undefined, undefined, '']
     ])
     const source = boardMermaid(picture.boards[0]!, 'deploy')
-    expect(source).toContain('s2["slot 2<br/><b>w1</b><br/>worker · 10.10.88.74<br/>power ?<br/>✖ failed: in flash"]:::failed')
-    expect(source).toContain('s3["slot 3<br/><b>w2</b><br/>worker · 10.10.88.75<br/>power ?<br/>○ not reached"]:::unknown')
+    expect(source).toContain(
+      's2["slot 2<br/><b>w1</b><br/>worker · 10.10.88.74<br/>power ?<br/>✖ failed: in flash"]:::failed'
+    )
+    expect(source).toContain(
+      's3["slot 3<br/><b>w2</b><br/>worker · 10.10.88.75<br/>power ?<br/>○ not reached"]:::unknown'
+    )
     expect(await mermaidParse(source)).toBe('flowchart-v2')
   })
 
   it('names why an addon failed, and leaves the details of a success to the addons table', () => {
     const outputs = deployResult().outputs
     outputs.addons = [
-      { name: 'metallb', chart: 'metallb', version: '0.16.1', status: 'installed', detail: 'release metallb in metallb-system' },
-      { name: 'traefik', chart: 'traefik', version: '40.0.0', status: 'failed', detail: 'helm: timed out waiting for the condition' }
+      {
+        name: 'metallb',
+        chart: 'metallb',
+        version: '0.16.1',
+        status: 'installed',
+        detail: 'release metallb in metallb-system'
+      },
+      {
+        name: 'traefik',
+        chart: 'traefik',
+        version: '40.0.0',
+        status: 'failed',
+        detail: 'helm: timed out waiting for the condition'
+      }
     ]
     expect(deployBoards(cluster(), { outputs, steps: FIXED_STEPS }).boards[0]!.items).toEqual([
       { name: 'metallb', mark: 'changed' },
@@ -80,7 +96,9 @@ describe('the board after a deploy', () => {
 
   it('gives a multi-board cluster one diagram per board, addons with the first control plane', async () => {
     const picture = deployBoards(cluster(TWO_BOARDS), { outputs: { ...deployResult().outputs }, steps: [] })
-    expect(picture.boards.map((b) => [b.name, b.slots.map((s) => s.node?.id ?? '-').join(' '), b.items?.length ?? 0])).toEqual([
+    expect(
+      picture.boards.map((b) => [b.name, b.slots.map((s) => s.node?.id ?? '-').join(' '), b.items?.length ?? 0])
+    ).toEqual([
       ['rack-a', 'cp w1 - -', 1],
       ['rack-b', '- - - w9', 0]
     ])
@@ -105,23 +123,51 @@ describe('the board in a plan', () => {
   it('shows what would change, what is blocked and the power the BMC reported', async () => {
     const picture = planBoards(cluster(), [
       { phase: 'flash', node: 'cp', action: 'skip', reason: 'flashed', details: { power: 'on', bmc: 'bmcd 2.3.7' } },
-      { phase: 'flash', node: 'w1', action: 'blocked', reason: 'live member', details: { power: 'on', bmc: 'bmcd 2.3.7' } },
-      { phase: 'flash', node: 'w2', action: 'run', reason: 'never flashed', details: { power: 'off', bmc: 'bmcd 2.3.7' } },
+      {
+        phase: 'flash',
+        node: 'w1',
+        action: 'blocked',
+        reason: 'live member',
+        details: { power: 'on', bmc: 'bmcd 2.3.7' }
+      },
+      {
+        phase: 'flash',
+        node: 'w2',
+        action: 'run',
+        reason: 'never flashed',
+        details: { power: 'off', bmc: 'bmcd 2.3.7' }
+      },
       { phase: 'boot', node: 'w2', action: 'run', reason: 'after flash' },
       { phase: 'addons', action: 'run', reason: 'install metallb' }
     ])
     const source = boardMermaid(picture.boards[0]!, 'plan')
-    expect(source).toContain('s1["slot 1<br/><b>cp</b><br/>controlplane · 10.10.88.73<br/>power on<br/>✔ up to date"]:::ok')
-    expect(source).toContain('s2["slot 2<br/><b>w1</b><br/>worker · 10.10.88.74<br/>power on<br/>✖ blocked: flash"]:::failed')
-    expect(source).toContain('s3["slot 3<br/><b>w2</b><br/>worker · 10.10.88.75<br/>power off<br/>● will change: flash, boot"]:::changed')
+    expect(source).toContain(
+      's1["slot 1<br/><b>cp</b><br/>controlplane · 10.10.88.73<br/>power on<br/>✔ up to date"]:::ok'
+    )
+    expect(source).toContain(
+      's2["slot 2<br/><b>w1</b><br/>worker · 10.10.88.74<br/>power on<br/>✖ blocked: flash"]:::failed'
+    )
+    expect(source).toContain(
+      's3["slot 3<br/><b>w2</b><br/>worker · 10.10.88.75<br/>power off<br/>● will change: flash, boot"]:::changed'
+    )
     expect(await mermaidParse(source)).toBe('flowchart-v2')
   })
 
   it('marks the board when its BMC could not be asked', async () => {
-    const picture = planBoards(cluster(), [{ phase: 'flash', node: 'cp', action: 'run', reason: 'unknown', details: { bmc: 'unreachable: connect ECONNREFUSED 10.10.88.70:443' } }])
+    const picture = planBoards(cluster(), [
+      {
+        phase: 'flash',
+        node: 'cp',
+        action: 'run',
+        reason: 'unknown',
+        details: { bmc: 'unreachable: connect ECONNREFUSED 10.10.88.70:443' }
+      }
+    ])
     expect(picture.boards[0]!.mark).toBe('unreachable')
     const source = boardMermaid(picture.boards[0]!, 'plan')
-    expect(source).toContain('subgraph bd["board default — ⚠ unreachable: unreachable: connect ECONNREFUSED 10.10.88.70:443"]')
+    expect(source).toContain(
+      'subgraph bd["board default — ⚠ unreachable: unreachable: connect ECONNREFUSED 10.10.88.70:443"]'
+    )
     expect(source.split('\n').slice(-3)).toEqual(['  class bd frame', '  class bd unreachable', ''])
     expect(await mermaidParse(source)).toBe('flowchart-v2')
   })
@@ -129,11 +175,46 @@ describe('the board in a plan', () => {
 
 describe('drift at a glance', () => {
   const findings: DriftFinding[] = [
-    { subject: 'w1', field: 'power', wanted: 'on', found: 'off (board default slot 2)', kind: 'drift', fixedBy: ['boot'] },
-    { subject: 'w2', field: 'reachable', wanted: 'ssh on 10.10.88.75:22', found: 'connect ETIMEDOUT', kind: 'unreachable', fixedBy: [] },
-    { subject: 'cp', field: 'k3s.version', wanted: 'v1.31.3+k3s1', found: 'v1.30.1+k3s1', kind: 'drift', fixedBy: ['install'] },
-    { subject: 'cp', field: 'k3s.config.cluster-cidr', wanted: '10.244.0.0/16', found: '10.42.0.0/16', kind: 'drift', fixedBy: ['install'] },
-    { subject: 'metallb', field: 'addon.metallb.version', wanted: '0.14.9', found: '0.14.8', kind: 'drift', fixedBy: ['addons'] }
+    {
+      subject: 'w1',
+      field: 'power',
+      wanted: 'on',
+      found: 'off (board default slot 2)',
+      kind: 'drift',
+      fixedBy: ['boot']
+    },
+    {
+      subject: 'w2',
+      field: 'reachable',
+      wanted: 'ssh on 10.10.88.75:22',
+      found: 'connect ETIMEDOUT',
+      kind: 'unreachable',
+      fixedBy: []
+    },
+    {
+      subject: 'cp',
+      field: 'k3s.version',
+      wanted: 'v1.31.3+k3s1',
+      found: 'v1.30.1+k3s1',
+      kind: 'drift',
+      fixedBy: ['install']
+    },
+    {
+      subject: 'cp',
+      field: 'k3s.config.cluster-cidr',
+      wanted: '10.244.0.0/16',
+      found: '10.42.0.0/16',
+      kind: 'drift',
+      fixedBy: ['install']
+    },
+    {
+      subject: 'metallb',
+      field: 'addon.metallb.version',
+      wanted: '0.14.9',
+      found: '0.14.8',
+      kind: 'drift',
+      fixedBy: ['addons']
+    }
   ]
 
   it('marks each slot and addon that drifted, exactly', async () => {
@@ -162,9 +243,22 @@ describe('drift at a glance', () => {
   })
 
   it('an unreachable BMC marks the board and leaves power unknown; in sync is all green', () => {
-    const down = driftBoards(cluster(), [{ subject: 'board default', field: 'bmc', wanted: 'reachable', found: 'no connection', kind: 'unreachable', fixedBy: [] }])
+    const down = driftBoards(cluster(), [
+      {
+        subject: 'board default',
+        field: 'bmc',
+        wanted: 'reachable',
+        found: 'no connection',
+        kind: 'unreachable',
+        fixedBy: []
+      }
+    ])
     expect(down.boards[0]!.mark).toBe('unreachable')
-    expect(down.boards[0]!.slots.filter((s) => s.node).map((s) => [s.power, s.mark])).toEqual([['?', 'ok'], ['?', 'ok'], ['?', 'ok']])
+    expect(down.boards[0]!.slots.filter((s) => s.node).map((s) => [s.power, s.mark])).toEqual([
+      ['?', 'ok'],
+      ['?', 'ok'],
+      ['?', 'ok']
+    ])
     const clean = driftBoards(cluster(), [])
     expect(clean.boards[0]!.slots.filter((s) => s.node).map((s) => s.mark)).toEqual(['ok', 'ok', 'ok'])
     expect(boardMermaid(clean.boards[0]!, 'drift')).toContain('✔ in sync')

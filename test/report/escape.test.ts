@@ -9,13 +9,17 @@ import { mermaidParse } from './mermaid-parser.js'
 
 describe('labels from the cluster file and the nodes', () => {
   it('need escaping: the same hostname written raw is a syntax error mermaid reports', async () => {
-    await expect(mermaidParse('flowchart TB\n  s1["slot 1<br/>cp"]:::ok"]\n')).rejects.toThrow(/(Parse|Lexical) error on line 2/)
+    await expect(mermaidParse('flowchart TB\n  s1["slot 1<br/>cp"]:::ok"]\n')).rejects.toThrow(
+      /(Parse|Lexical) error on line 2/
+    )
   })
 
   it('write every character that could be syntax as an entity code', () => {
     expect(flowLabel('a"]:::ok\n  click s1 call x()')).toBe('a#34;#93;:::ok click s1 call x#40;#41;')
     expect(flowLabel('<img src=x onerror=alert(1)>')).toBe('#60;img src=x onerror=alert#40;1#41;#62;')
-    expect(flowLabel('```\n</details># %% ;|{}`')).toBe('#96;#96;#96; #60;/details#62;#35; #37;#37; #59;#124;#123;#125;#96;')
+    expect(flowLabel('```\n</details># %% ;|{}`')).toBe(
+      '#96;#96;#96; #60;/details#62;#35; #37;#37; #59;#124;#123;#125;#96;'
+    )
   })
 
   it('cut long texts (errors) with an ellipsis', () => {
@@ -33,7 +37,13 @@ describe('labels from the cluster file and the nodes', () => {
       mark: 'unreachable',
       note: 'error: "]\nend\nclick bd href "javascript:alert(1)"',
       slots: [
-        { slot: 1, node: { id: 'cp"]:::ok\ns9["injected', role: 'controlplane', ip: '10.0.0.1<script>' }, power: 'on', mark: 'drift', note: '```' },
+        {
+          slot: 1,
+          node: { id: 'cp"]:::ok\ns9["injected', role: 'controlplane', ip: '10.0.0.1<script>' },
+          power: 'on',
+          mark: 'drift',
+          note: '```'
+        },
         { slot: 2, power: '' },
         { slot: 3, power: '' },
         { slot: 4, power: '' }

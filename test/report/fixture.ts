@@ -49,7 +49,11 @@ export const FIXED_STEPS: StepSpan[] = [
 export function deployResult(overrides: Partial<RunResult> = {}): RunResult {
   const outputs = emptyOutputs()
   outputs.addons = [{ name: 'metallb', chart: 'metallb/metallb', version: '0.14.9', status: 'installed' }]
-  for (const [node, ip, role] of [['cp', '10.10.88.73', 'controlplane'], ['w1', '10.10.88.74', 'worker'], ['w2', '10.10.88.75', 'worker']])
+  for (const [node, ip, role] of [
+    ['cp', '10.10.88.73', 'controlplane'],
+    ['w1', '10.10.88.74', 'worker'],
+    ['w2', '10.10.88.75', 'worker']
+  ])
     outputs.nodeStatus[node] = { node, role, ip, ready: true, version: 'v1.31.3+k3s1' }
   for (const s of FIXED_STEPS) outputs.timings[s.phase] = (outputs.timings[s.phase] ?? 0) + (s.end - s.start) / 1000
   return { status: 'ok', issues: [], cluster: cluster(), outputs, steps: FIXED_STEPS, ...overrides }

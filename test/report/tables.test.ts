@@ -10,7 +10,14 @@ describe('report tables', () => {
   it('marks unreachable drift rows and names the phases that fix a finding', () => {
     const t = driftTable([
       { subject: 'k3s-w1', field: 'power', wanted: 'on', found: 'off', kind: 'drift', fixedBy: ['boot'] },
-      { subject: 'board default', field: 'bmc', wanted: 'reachable', found: 'connect ECONNREFUSED', kind: 'unreachable', fixedBy: [] }
+      {
+        subject: 'board default',
+        field: 'bmc',
+        wanted: 'reachable',
+        found: 'connect ECONNREFUSED',
+        kind: 'unreachable',
+        fixedBy: []
+      }
     ])
     expect(t.rows[0][4]).toBe('deploy (boot)')
     expect(t.rows[1][3]).toBe('unreachable: connect ECONNREFUSED')

@@ -36,7 +36,7 @@ describe('the deploy timeline', () => {
     expect(await mermaidParse(source)).toBe('gantt')
   })
 
-  it('draws a flash\'s upload and CRC read-back as bars under it, and as rows in the table', async () => {
+  it("draws a flash's upload and CRC read-back as bars under it, and as rows in the table", async () => {
     const spans = [
       {
         phase: 'flash' as const,
@@ -65,8 +65,12 @@ describe('the deploy timeline', () => {
   })
 
   it('names the slowest step and how much the nodes overlapped', () => {
-    expect(slowestStep(FIXED_STEPS)).toBe('Slowest step: flash on cp, 41.5 s of 152.3 s; the steps add up to 187.0 s: nodes working at the same time saved 34.7 s.')
-    expect(slowestStep([{ phase: 'addons', start: T0, end: T0 + 5000, outcome: 'changed' }])).toBe('Slowest step: addons (cluster), 5.0 s of 5.0 s.')
+    expect(slowestStep(FIXED_STEPS)).toBe(
+      'Slowest step: flash on cp, 41.5 s of 152.3 s; the steps add up to 187.0 s: nodes working at the same time saved 34.7 s.'
+    )
+    expect(slowestStep([{ phase: 'addons', start: T0, end: T0 + 5000, outcome: 'changed' }])).toBe(
+      'Slowest step: addons (cluster), 5.0 s of 5.0 s.'
+    )
     // 0.1 s of overlap in a 2.2 s run is not worth a word.
     const short = [
       { phase: 'flash' as const, node: 'cp', start: T0, end: T0 + 200, outcome: 'unchanged' as const },
@@ -92,14 +96,36 @@ describe('the deploy timeline', () => {
   })
 
   it('keeps a hostile hostname or title from changing the chart', async () => {
-    const source = timelineMermaid([{ phase: 'boot', node: 'x:crit, t9, 0, 1\nsection pwned %%{init}%%', start: T0, end: T0 + 10, outcome: 'changed' }], 'a\ntitle b: c')
-    expect(source.split('\n').slice(0, 6)).toEqual(['gantt', '  title a title b_ c', '  dateFormat x', '  axisFormat %M:%S.%L', '  todayMarker off', '  section x_crit_ t9_ 0_ 1 section pwned ___init__']) // the name is cut at 40 characters
+    const source = timelineMermaid(
+      [
+        {
+          phase: 'boot',
+          node: 'x:crit, t9, 0, 1\nsection pwned %%{init}%%',
+          start: T0,
+          end: T0 + 10,
+          outcome: 'changed'
+        }
+      ],
+      'a\ntitle b: c'
+    )
+    expect(source.split('\n').slice(0, 6)).toEqual([
+      'gantt',
+      '  title a title b_ c',
+      '  dateFormat x',
+      '  axisFormat %M:%S.%L',
+      '  todayMarker off',
+      '  section x_crit_ t9_ 0_ 1 section pwned ___init__'
+    ]) // the name is cut at 40 characters
     expect(await mermaidParse(source)).toBe('gantt')
   })
 
   it('gives the log and the summary the same facts as a table, in seconds from the first step', () => {
     const lines = renderText(timelineTable(FIXED_STEPS)).split('\n')
-    expect(lines.slice(0, 3)).toEqual(['Timeline', 'Node       Phase         From (s)  To (s)  Seconds  Result', 'cp         flash         0.0       41.5    41.5     changed'])
+    expect(lines.slice(0, 3)).toEqual([
+      'Timeline',
+      'Node       Phase         From (s)  To (s)  Seconds  Result',
+      'cp         flash         0.0       41.5    41.5     changed'
+    ])
     expect(lines.at(-1)).toBe('(cluster)  addons        140.0     152.3   12.3     changed')
   })
 })

@@ -36,25 +36,48 @@ describe('ensure-tools', () => {
   })
 
   const asNobody = isRoot ? it : it.skip
-  asNobody('as a non-root user, names what is missing and prints the one apt-get line, exiting 1 within a second', () => {
-    const path = sparsePath(['tar', 'curl'])
-    // A copy the other user can read wherever the checkout lives.
-    const copy = join(path, 'ensure-tools.sh')
-    copyFileSync(script, copy)
-    const r = run(path, ['/usr/bin/setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'], {}, copy)
-    expect(r.status).toBe(1)
-    expect(r.ms).toBeLessThan(1000)
-    expect(r.stderr).toContain('missing age sshd ssh-keygen debugfs mke2fs sfdisk')
-    expect(r.stderr).toContain('  sfdisk (fdisk): the lab partitions its disk images')
-    const line = r.stderr.split('\n').find((l) => l.includes('apt-get install'))
-    expect(line).toBe('  sudo apt-get update && sudo apt-get install -y age openssh-server openssh-client e2fsprogs fdisk '
-      + 'mount util-linux iproute2 xz-utils openssl unzip procps shellcheck etcd-server etcd-client')
-  })
+  asNobody(
+    'as a non-root user, names what is missing and prints the one apt-get line, exiting 1 within a second',
+    () => {
+      const path = sparsePath(['tar', 'curl'])
+      // A copy the other user can read wherever the checkout lives.
+      const copy = join(path, 'ensure-tools.sh')
+      copyFileSync(script, copy)
+      const r = run(path, ['/usr/bin/setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'], {}, copy)
+      expect(r.status).toBe(1)
+      expect(r.ms).toBeLessThan(1000)
+      expect(r.stderr).toContain('missing age sshd ssh-keygen debugfs mke2fs sfdisk')
+      expect(r.stderr).toContain('  sfdisk (fdisk): the lab partitions its disk images')
+      const line = r.stderr.split('\n').find((l) => l.includes('apt-get install'))
+      expect(line).toBe(
+        '  sudo apt-get update && sudo apt-get install -y age openssh-server openssh-client e2fsprogs fdisk ' +
+          'mount util-linux iproute2 xz-utils openssl unzip procps shellcheck etcd-server etcd-client'
+      )
+    }
+  )
 
   const asRoot = isRoot ? it : it.skip
   asRoot('as root, installs the missing packages with apt-get and says why', () => {
-    const path = sparsePath(['tar', 'curl', 'age', 'xz', 'openssl', 'unzip', 'pgrep', 'shellcheck', 'unshare',
-      'wipefs', 'blkid', 'losetup', 'ip', 'ssh-keygen', 'sshd', 'mke2fs', 'etcd', 'etcdctl'])
+    const path = sparsePath([
+      'tar',
+      'curl',
+      'age',
+      'xz',
+      'openssl',
+      'unzip',
+      'pgrep',
+      'shellcheck',
+      'unshare',
+      'wipefs',
+      'blkid',
+      'losetup',
+      'ip',
+      'ssh-keygen',
+      'sshd',
+      'mke2fs',
+      'etcd',
+      'etcdctl'
+    ])
     const calls = join(path, 'apt-calls')
     // A stand-in apt-get on this PATH records its arguments instead of touching the machine's packages.
     writeFileSync(join(path, 'apt-get'), `#!/bin/bash\necho "$*" >> ${calls}\n`)

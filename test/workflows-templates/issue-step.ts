@@ -5,13 +5,19 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parse } from 'yaml'
 
-interface Step { name?: string; run?: string; env?: Record<string, string> }
+interface Step {
+  name?: string
+  run?: string
+  env?: Record<string, string>
+}
 
 const folder = join(import.meta.dirname, '..', '..', 'workflows-templates')
 
 export async function issueStep(template: string): Promise<{ run: string; env: Record<string, string> }> {
   const workflow = parse(await readFile(join(folder, template), 'utf8')) as { jobs: Record<string, { steps: Step[] }> }
-  const step = Object.values(workflow.jobs).flatMap((j) => j.steps).find((s) => s.run?.includes('gh issue'))
+  const step = Object.values(workflow.jobs)
+    .flatMap((j) => j.steps)
+    .find((s) => s.run?.includes('gh issue'))
   if (!step?.run || !step.env) throw new Error(`${template}: no issue step`)
   return { run: step.run, env: step.env }
 }
@@ -41,6 +47,8 @@ export async function runIssueStep(
     GH_REPO: 'owner/repo'
   }
   return new Promise((resolve) => {
-    execFile('bash', ['-c', run], { env: vars }, (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }))
+    execFile('bash', ['-c', run], { env: vars }, (error, stdout, stderr) =>
+      resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr })
+    )
   })
 }

@@ -14,21 +14,59 @@ import { runIssueStep } from './issue-step.js'
 const root = join(import.meta.dirname, '..', '..')
 const folder = join(root, 'workflows-templates')
 const ACTION_INPUTS = [
-  'command', 'config', 'bmc-username', 'bmc-password', 'ssh-private-key', 'artifact-recipients', 'artifact-passphrase',
-  'talos-secrets', 'phases', 'nodes', 'reflash', 'confirm', 'fail-on-drift', 'state-dir', 'mirror', 'working-directory', 'retention-days',
-  'backup', 'backup-identity', 'wipe'
+  'command',
+  'config',
+  'bmc-username',
+  'bmc-password',
+  'ssh-private-key',
+  'artifact-recipients',
+  'artifact-passphrase',
+  'talos-secrets',
+  'phases',
+  'nodes',
+  'reflash',
+  'confirm',
+  'fail-on-drift',
+  'state-dir',
+  'mirror',
+  'working-directory',
+  'retention-days',
+  'backup',
+  'backup-identity',
+  'wipe'
 ]
 
-interface Step { id?: string; if?: string; uses?: string; run?: string; with?: Record<string, unknown>; env?: Record<string, string> }
-interface Job { 'runs-on': unknown; if?: string; environment?: string; concurrency?: { group: string; 'cancel-in-progress': boolean }; permissions?: Record<string, string>; strategy?: unknown; steps: Step[] }
-interface Workflow { on: Record<string, unknown>; permissions: Record<string, string>; jobs: Record<string, Job> }
+interface Step {
+  id?: string
+  if?: string
+  uses?: string
+  run?: string
+  with?: Record<string, unknown>
+  env?: Record<string, string>
+}
+interface Job {
+  'runs-on': unknown
+  if?: string
+  environment?: string
+  concurrency?: { group: string; 'cancel-in-progress': boolean }
+  permissions?: Record<string, string>
+  strategy?: unknown
+  steps: Step[]
+}
+interface Workflow {
+  on: Record<string, unknown>
+  permissions: Record<string, string>
+  jobs: Record<string, Job>
+}
 
 async function templates(): Promise<{ file: string; text: string; workflow: Workflow }[]> {
   const files = (await readdir(folder)).filter((f) => f.endsWith('.yml')).sort()
-  return Promise.all(files.map(async (file) => {
-    const text = await readFile(join(folder, file), 'utf8')
-    return { file, text, workflow: parse(text) as Workflow }
-  }))
+  return Promise.all(
+    files.map(async (file) => {
+      const text = await readFile(join(folder, file), 'utf8')
+      return { file, text, workflow: parse(text) as Workflow }
+    })
+  )
 }
 
 function lint(args: string[]): Promise<{ code: number; stdout: string }> {
@@ -52,7 +90,10 @@ describe('workflow templates', () => {
   it('make the lint script fail on a real finding while still ignoring the turingpi label', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'tpi-lint-'))
     dirs.push(dir)
-    await writeFile(join(dir, 'bad.yml'), 'on: push\njobs:\n  a:\n    runs-on: [self-hosted, turingpi]\n    steps:\n      - run: echo "${{ github.evnt }}"\n')
+    await writeFile(
+      join(dir, 'bad.yml'),
+      'on: push\njobs:\n  a:\n    runs-on: [self-hosted, turingpi]\n    steps:\n      - run: echo "${{ github.evnt }}"\n'
+    )
     const result = await lint([dir])
     expect(result.code).toBe(1)
     expect(result.stdout).toMatch(/bad\.yml:6:\d+: property "evnt" is not defined/)
@@ -75,27 +116,38 @@ describe('workflow templates', () => {
 
   it('each come with a properties file describing them', async () => {
     const names = await readdir(folder)
-    const ymls = names.filter((f) => f.endsWith('.yml')).map((f) => f.slice(0, -4)).sort()
-    const props = names.filter((f) => f.endsWith('.properties.json')).map((f) => f.slice(0, -16)).sort()
+    const ymls = names
+      .filter((f) => f.endsWith('.yml'))
+      .map((f) => f.slice(0, -4))
+      .sort()
+    const props = names
+      .filter((f) => f.endsWith('.properties.json'))
+      .map((f) => f.slice(0, -16))
+      .sort()
     expect(props).toEqual(ymls)
     for (const name of props) {
       const p = JSON.parse(await readFile(join(folder, `${name}.properties.json`), 'utf8'))
       expect(Object.keys(p).sort()).toEqual(['categories', 'description', 'filePatterns', 'iconName', 'name'])
       expect(p.categories.length).toBeGreaterThan(0)
       expect(p.filePatterns.some((r: string) => new RegExp(r).test('cluster.yaml'))).toBe(true)
-      if (name.includes('fleet')) expect(p.filePatterns.some((r: string) => new RegExp(r).test('clusters/edge.yaml'))).toBe(true)
+      if (name.includes('fleet'))
+        expect(p.filePatterns.some((r: string) => new RegExp(r).test('clusters/edge.yaml'))).toBe(true)
     }
   })
 
-  it('grant no permission at the top and only what each job needs: contents read, issues write where issues are kept, actions read to fetch another run\'s backup', async () => {
+  it("grant no permission at the top and only what each job needs: contents read, issues write where issues are kept, actions read to fetch another run's backup", async () => {
     for (const { file, workflow } of await templates()) {
       expect([file, workflow.permissions]).toEqual([file, {}])
       for (const [name, job] of Object.entries(workflow.jobs)) {
         const writesIssues = job.steps.some((s) => s.run?.includes('gh issue'))
         const readsRuns = job.steps.some((s) => s.uses?.startsWith('actions/download-artifact@') && s.with?.['run-id'])
         const wanted = writesIssues
-          ? job.steps.some((s) => s.uses) ? { contents: 'read', issues: 'write' } : { issues: 'write' }
-          : readsRuns ? { actions: 'read', contents: 'read' } : { contents: 'read' }
+          ? job.steps.some((s) => s.uses)
+            ? { contents: 'read', issues: 'write' }
+            : { issues: 'write' }
+          : readsRuns
+            ? { actions: 'read', contents: 'read' }
+            : { contents: 'read' }
         expect([file, name, job.permissions]).toEqual([file, name, wanted])
       }
     }
@@ -105,9 +157,12 @@ describe('workflow templates', () => {
     for (const { file, text, workflow } of await templates())
       for (const [name, job] of Object.entries(workflow.jobs)) {
         const body = JSON.stringify(job)
-        const touchesBoard = body.includes('secrets.') || job.steps.some((s) => ['plan', 'deploy', 'drift', 'backup', 'restore'].includes(String(s.with?.command)))
+        const touchesBoard =
+          body.includes('secrets.') ||
+          job.steps.some((s) => ['plan', 'deploy', 'drift', 'backup', 'restore'].includes(String(s.with?.command)))
         if (touchesBoard) expect([file, name, job['runs-on']]).toEqual([file, name, ['self-hosted', 'turingpi']])
-        else expect([file, name, job['runs-on'], body.includes('secrets.')]).toEqual([file, name, 'ubuntu-latest', false])
+        else
+          expect([file, name, job['runs-on'], body.includes('secrets.')]).toEqual([file, name, 'ubuntu-latest', false])
         expect(text).not.toContain('pull_request_target')
       }
   })
@@ -116,12 +171,20 @@ describe('workflow templates', () => {
     let jobs = 0
     for (const { file, workflow } of await templates())
       for (const [name, job] of Object.entries(workflow.jobs)) {
-        const steps = job.steps.filter((s) => ['deploy', 'drift', 'backup', 'restore'].includes(String(s.with?.command)))
+        const steps = job.steps.filter((s) =>
+          ['deploy', 'drift', 'backup', 'restore'].includes(String(s.with?.command))
+        )
         if (!steps.length) continue
         jobs++
         const group = job.concurrency?.group
-        expect([file, name, group, job.concurrency?.['cancel-in-progress']]).toEqual([file, name, expect.stringMatching(/^(turingpi-board-[a-z0-9+-]+|\$\{\{ matrix\.cluster\.group \}\})$/), false])
-        for (const step of steps) expect([file, name, step.env?.TURINGPI_CONCURRENCY_GROUP]).toEqual([file, name, group])
+        expect([file, name, group, job.concurrency?.['cancel-in-progress']]).toEqual([
+          file,
+          name,
+          expect.stringMatching(/^(turingpi-board-[a-z0-9+-]+|\$\{\{ matrix\.cluster\.group \}\})$/),
+          false
+        ])
+        for (const step of steps)
+          expect([file, name, step.env?.TURINGPI_CONCURRENCY_GROUP]).toEqual([file, name, group])
       }
     expect(jobs).toBe(7)
   })
@@ -133,28 +196,45 @@ describe('workflow templates', () => {
     expect(all['turingpi-fleet.yml'].jobs.deploy.environment).toBe('turingpi-${{ matrix.cluster.name }}')
     for (const { file, workflow } of await templates())
       for (const [name, job] of Object.entries(workflow.jobs))
-        if (job.steps.some((s) => ['deploy', 'restore'].includes(String(s.with?.command)))) expect([file, name, job.environment]).toEqual([file, name, expect.stringMatching(/^turingpi-/)])
+        if (job.steps.some((s) => ['deploy', 'restore'].includes(String(s.with?.command))))
+          expect([file, name, job.environment]).toEqual([file, name, expect.stringMatching(/^turingpi-/)])
   })
 
   it('pin every third-party action by a full commit SHA with its version in a comment', async () => {
     for (const { file, text } of await templates())
-      for (const line of text.split('\n').filter((l) => /^\s*-? ?uses: /.test(l) && !l.includes('turingpi-cluster-action'))) {
-        expect([file, line.trim()]).toEqual([file, expect.stringMatching(/^(- )?uses: [\w.-]+\/[\w.-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$/)])
+      for (const line of text
+        .split('\n')
+        .filter((l) => /^\s*-? ?uses: /.test(l) && !l.includes('turingpi-cluster-action'))) {
+        expect([file, line.trim()]).toEqual([
+          file,
+          expect.stringMatching(/^(- )?uses: [\w.-]+\/[\w.-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$/)
+        ])
       }
   })
 
   it('fan the fleet out from the list output: one job per cluster, none cancelled when another fails', async () => {
     for (const file of ['turingpi-fleet.yml', 'turingpi-fleet-drift.yml']) {
       const workflow = (await templates()).find((t) => t.file === file)!.workflow
-      expect(workflow.jobs.list.steps.find((s) => s.id === 'list')?.with).toEqual({ command: 'list', config: 'clusters' })
+      expect(workflow.jobs.list.steps.find((s) => s.id === 'list')?.with).toEqual({
+        command: 'list',
+        config: 'clusters'
+      })
       for (const [name, job] of Object.entries(workflow.jobs).filter(([n]) => n !== 'list' && n !== 'validate'))
-        expect([file, name, job.strategy]).toEqual([file, name, { 'fail-fast': false, matrix: { cluster: '${{ fromJSON(needs.list.outputs.clusters) }}' } }])
+        expect([file, name, job.strategy]).toEqual([
+          file,
+          name,
+          { 'fail-fast': false, matrix: { cluster: '${{ fromJSON(needs.list.outputs.clusters) }}' } }
+        ])
     }
   })
 
   it('offer every phase in the redeploy form, plus nodes, reflash and confirm', async () => {
     const redeploy = (await templates()).find((t) => t.file === 'turingpi-redeploy.yml')!.workflow
-    const inputs = (redeploy.on.workflow_dispatch as { inputs: Record<string, { type: string; options?: string[]; default?: unknown }> }).inputs
+    const inputs = (
+      redeploy.on.workflow_dispatch as {
+        inputs: Record<string, { type: string; options?: string[]; default?: unknown }>
+      }
+    ).inputs
     expect(inputs.phases).toMatchObject({ type: 'choice', default: 'all', options: ['all', ...PHASES] })
     expect(inputs.nodes.type).toBe('string')
     expect(inputs.reflash).toMatchObject({ type: 'boolean', default: false })
@@ -175,10 +255,22 @@ describe('workflow templates', () => {
   it('tell drift, error and in-sync apart from the drift output, as findings array or summary JSON', async () => {
     const drift = (await templates()).find((t) => t.file === 'turingpi-drift.yml')!.workflow
     const expression = drift.jobs.issue.steps[0].env!.STATUS
-    const needles = [...expression.matchAll(/contains\(needs\.drift\.outputs\.drift, '([^']+)'\) && '([a-z-]+)'/g)].map((m) => [m[1], m[2]])
-    expect(needles).toEqual([['"kind":"unreachable"', 'error'], ['"kind":"drift"', 'drift']])
+    const needles = [...expression.matchAll(/contains\(needs\.drift\.outputs\.drift, '([^']+)'\) && '([a-z-]+)'/g)].map(
+      (m) => [m[1], m[2]]
+    )
+    expect(needles).toEqual([
+      ['"kind":"unreachable"', 'error'],
+      ['"kind":"drift"', 'drift']
+    ])
     const status = (output: string) => needles.find(([needle]) => output.includes(needle))?.[1] ?? 'in-sync'
-    const row: DriftFinding = { subject: 'n1', field: 'power', wanted: 'on', found: 'off', kind: 'drift', fixedBy: ['boot'] }
+    const row: DriftFinding = {
+      subject: 'n1',
+      field: 'power',
+      wanted: 'on',
+      found: 'off',
+      kind: 'drift',
+      fixedBy: ['boot']
+    }
     const down: DriftFinding = { ...row, field: 'reachable', kind: 'unreachable' }
     for (const rows of [[], [row], [row, down]]) {
       const expected = summarizeDrift(rows).status
@@ -194,7 +286,12 @@ describe('workflow templates', () => {
     const take = backup.jobs.backup.steps.find((s) => s.uses?.includes('turingpi-cluster-action'))!
     expect(take.with).toMatchObject({ command: 'backup', 'retention-days': 14 })
     const put = backup.jobs.restore.steps.find((s) => s.uses?.includes('turingpi-cluster-action'))!
-    expect(put.with).toMatchObject({ command: 'restore', backup: 'backup/backup.tar.age', confirm: '${{ inputs.confirm }}', 'backup-identity': '${{ secrets.TURINGPI_BACKUP_IDENTITY }}' })
+    expect(put.with).toMatchObject({
+      command: 'restore',
+      backup: 'backup/backup.tar.age',
+      confirm: '${{ inputs.confirm }}',
+      'backup-identity': '${{ secrets.TURINGPI_BACKUP_IDENTITY }}'
+    })
     expect(backup.jobs.backup.concurrency?.group).toBe(backup.jobs.restore.concurrency?.group)
   })
 
@@ -217,7 +314,11 @@ describe('the pull-request plan', () => {
     const dir = await mkdtemp(join(tmpdir(), 'tpi-trust-'))
     dirs.push(dir)
     const config = template === 'turingpi-fleet.yml' ? 'clusters/a.yaml' : 'cluster.yaml'
-    const git = (...args: string[]) => spawnSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.invalid', ...args], { cwd: dir, encoding: 'utf8' })
+    const git = (...args: string[]) =>
+      spawnSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.invalid', ...args], {
+        cwd: dir,
+        encoding: 'utf8'
+      })
     git('init', '-q')
     spawnSync('mkdir', ['-p', join(dir, 'clusters')])
     await writeFile(join(dir, 'other.txt'), 'x\n')
@@ -250,15 +351,28 @@ describe('the pull-request plan', () => {
       const job = (await templates()).find((t) => t.file === template)!.workflow.jobs.plan
       for (const step of job.steps) {
         const usesSecrets = JSON.stringify(step).includes('secrets.')
-        expect([step.if ?? '', usesSecrets]).toEqual([usesSecrets ? "steps.trust.outputs.trusted == 'true'" : expect.any(String), usesSecrets])
+        expect([step.if ?? '', usesSecrets]).toEqual([
+          usesSecrets ? "steps.trust.outputs.trusted == 'true'" : expect.any(String),
+          usesSecrets
+        ])
       }
-      expect(job.steps.filter((s) => s.with?.command === 'plan').map((s) => s.if)).toEqual(["steps.trust.outputs.trusted == 'true'", "steps.trust.outputs.trusted != 'true'"])
+      expect(job.steps.filter((s) => s.with?.command === 'plan').map((s) => s.if)).toEqual([
+        "steps.trust.outputs.trusted == 'true'",
+        "steps.trust.outputs.trusted != 'true'"
+      ])
     })
   }
 })
 
 describe('the drift issue step against a stand-in gh', () => {
-  const row: DriftFinding = { subject: 'n1', field: 'power', wanted: 'on', found: 'off', kind: 'drift', fixedBy: ['boot'] }
+  const row: DriftFinding = {
+    subject: 'n1',
+    field: 'power',
+    wanted: 'on',
+    found: 'off',
+    kind: 'drift',
+    fixedBy: ['boot']
+  }
   const down: DriftFinding = { ...row, field: 'reachable', kind: 'unreachable' }
 
   for (const template of ['turingpi-drift.yml', 'turingpi-fleet-drift.yml']) {
@@ -266,13 +380,16 @@ describe('the drift issue step against a stand-in gh', () => {
       const dir = await mkdtemp(join(tmpdir(), 'tpi-gh-'))
       dirs.push(dir)
       const gh = await fakeGh(dir)
-      const step = (rows: DriftFinding[], title = '[drift] alpha') => runIssueStep(template, { TITLE: title, CONFIG: 'clusters/alpha.yaml', drift: JSON.stringify(rows) }, gh)
+      const step = (rows: DriftFinding[], title = '[drift] alpha') =>
+        runIssueStep(template, { TITLE: title, CONFIG: 'clusters/alpha.yaml', drift: JSON.stringify(rows) }, gh)
       expect((await step([row])).code).toBe(0)
       expect((await step([row])).code).toBe(0)
       expect((await step([row, down])).stdout).toContain('could not run (status error)')
       expect((await step([], '[drift] beta')).code).toBe(0)
       let issues = await gh.issues()
-      expect(issues.map((i) => [i.number, i.title, i.state, i.labels, i.comments.length])).toEqual([[1, '[drift] alpha', 'open', ['drift'], 1]])
+      expect(issues.map((i) => [i.number, i.title, i.state, i.labels, i.comments.length])).toEqual([
+        [1, '[drift] alpha', 'open', ['drift'], 1]
+      ])
       expect(issues[0].comments[0]).toMatch(/^Still drifting: /)
       expect((await step([])).code).toBe(0)
       issues = await gh.issues()

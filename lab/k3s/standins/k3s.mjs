@@ -16,7 +16,8 @@ async function main() {
   }
   if (command === 'kubectl') return kubectl(args)
   if (command === 'etcd-snapshot') return etcdSnapshot(args)
-  if (command === 'server' && args.some((a) => a === '--cluster-reset' || a.startsWith('--cluster-reset='))) return clusterReset(args)
+  if (command === 'server' && args.some((a) => a === '--cluster-reset' || a.startsWith('--cluster-reset=')))
+    return clusterReset(args)
   if (command === 'server' || command === 'agent') {
     const outcome = await start(command, version)
     if (outcome === 'fatal') return 1

@@ -22,7 +22,12 @@ if (!existsSync('/usr/local/lib/librkllmrt.so')) {
 
 function sortKeys(value) {
   if (Array.isArray(value)) return value.map(sortKeys)
-  if (value && typeof value === 'object') return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sortKeys(value[k])]))
+  if (value && typeof value === 'object')
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((k) => [k, sortKeys(value[k])])
+    )
   return value
 }
 
@@ -36,7 +41,12 @@ function models() {
       const file = join(modelsDir, name, from)
       const stat = existsSync(file) ? statSync(file) : undefined
       return {
-        details: { family: 'llama', format: 'rkllm', parameter_size: '3B', quantization_level: /w4a16/i.test(from) ? 'Q4_0' : 'Q8_0' },
+        details: {
+          family: 'llama',
+          format: 'rkllm',
+          parameter_size: '3B',
+          quantization_level: /w4a16/i.test(from) ? 'Q4_0' : 'Q8_0'
+        },
         digest: '',
         model: name,
         modified_at: (stat?.mtime ?? new Date(0)).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z'),
@@ -49,9 +59,13 @@ function models() {
 const server = createServer((req, res) => {
   const path = (req.url ?? '/').split('?')[0]
   if (req.method === 'GET' && path === '/api/tags') {
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(sortKeys({ models: models() })) + '\n')
+    res
+      .writeHead(200, { 'content-type': 'application/json' })
+      .end(JSON.stringify(sortKeys({ models: models() })) + '\n')
   } else if (req.method === 'GET' && path === '/models') {
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ models: models().map((m) => m.name) }) + '\n')
+    res
+      .writeHead(200, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ models: models().map((m) => m.name) }) + '\n')
   } else {
     res.writeHead(404, { 'content-type': 'text/html' }).end('<!doctype html>\n<title>404 Not Found</title>\n')
   }

@@ -7,16 +7,21 @@ import { mapAddress } from './net.mjs'
 import { caFingerprint } from './pki.mjs'
 
 export class RpcError extends Error {
-  constructor(code, desc) { super(`rpc error: code = ${code} desc = ${desc}`); this.code = code }
+  constructor(code, desc) {
+    super(`rpc error: code = ${code} desc = ${desc}`)
+    this.code = code
+  }
 }
 
-const unreachable = (ip, why) => new RpcError('Unavailable', `connection error: desc = "transport: Error while dialing: dial tcp ${ip}:50000: ${why}"`)
+const unreachable = (ip, why) =>
+  new RpcError('Unavailable', `connection error: desc = "transport: Error while dialing: dial tcp ${ip}:50000: ${why}"`)
 
 /** Credentials from --talosconfig (or $TALOSCONFIG); undefined with --insecure. */
 export function loadTalosconfig(path, contextName) {
   const doc = parse(readFileSync(path, 'utf8'))
   const ctx = doc?.contexts?.[contextName ?? doc?.context]
-  if (!ctx) throw new Error(`failed to resolve configuration context: context "${contextName ?? doc?.context}" not found`)
+  if (!ctx)
+    throw new Error(`failed to resolve configuration context: context "${contextName ?? doc?.context}" not found`)
   return ctx
 }
 
@@ -30,22 +35,29 @@ export function call(ip, op, body, auth, env = process.env) {
   return new Promise((resolve, reject) => {
     // agent: false, a connection per call as talosctl's process had: in the lab server, pooled keep-alive
     // connections would outlive a node API that stops (reboot, power-off).
-    const req = request({ host: to.host, port: to.port, method: 'POST', path: `/${op}`, headers, timeout: 30_000, agent: false }, (res) => {
-      let text = ''
-      res.setEncoding('utf8')
-      res.on('data', (d) => { text += d })
-      res.on('end', () => {
-        try {
-          const answer = JSON.parse(text)
-          if (answer.error) reject(new RpcError(answer.error.code, answer.error.desc))
-          else resolve(answer)
-        } catch (e) {
-          reject(new RpcError('Internal', `unreadable answer: ${e.message}`))
-        }
-      })
-    })
+    const req = request(
+      { host: to.host, port: to.port, method: 'POST', path: `/${op}`, headers, timeout: 30_000, agent: false },
+      (res) => {
+        let text = ''
+        res.setEncoding('utf8')
+        res.on('data', (d) => {
+          text += d
+        })
+        res.on('end', () => {
+          try {
+            const answer = JSON.parse(text)
+            if (answer.error) reject(new RpcError(answer.error.code, answer.error.desc))
+            else resolve(answer)
+          } catch (e) {
+            reject(new RpcError('Internal', `unreadable answer: ${e.message}`))
+          }
+        })
+      }
+    )
     req.on('timeout', () => req.destroy(new Error('i/o timeout')))
-    req.on('error', (e) => reject(unreachable(ip, e.code === 'ECONNREFUSED' ? 'connect: connection refused' : e.message)))
+    req.on('error', (e) =>
+      reject(unreachable(ip, e.code === 'ECONNREFUSED' ? 'connect: connection refused' : e.message))
+    )
     req.end(payload)
   })
 }

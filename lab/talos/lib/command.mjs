@@ -16,14 +16,28 @@ import { validateConfig } from './validate.mjs'
 
 const SHA = 'lab00000'
 
-class Exit extends Error { constructor(code, message) { super(message); this.exitCode = code } }
-const fail = (message) => { throw new Exit(1, message) }
+class Exit extends Error {
+  constructor(code, message) {
+    super(message)
+    this.exitCode = code
+  }
+}
+const fail = (message) => {
+  throw new Exit(1, message)
+}
 const yaml4 = (v) => stringify(v, { indent: 4, lineWidth: 0 })
 
 function sleep(ms, signal) {
   return new Promise((done) => {
     const t = setTimeout(done, ms)
-    signal?.addEventListener('abort', () => { clearTimeout(t); done() }, { once: true })
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t)
+        done()
+      },
+      { once: true }
+    )
   })
 }
 
@@ -39,8 +53,12 @@ export async function runTalosctl(argv, { env = {}, cwd = '.', signal } = {}) {
     env,
     signal,
     version: env.TALOSCTL_STANDIN_VERSION || 'v1.9.0',
-    out: (s) => { stdout += s },
-    err: (s) => { stderr += s },
+    out: (s) => {
+      stdout += s
+    },
+    err: (s) => {
+      stderr += s
+    },
     path: (p) => resolve(cwd, p)
   }
   try {
@@ -72,19 +90,41 @@ function readPatch(io, arg) {
 function genConfig(io, flags, positional) {
   const [clusterName, endpoint] = positional
   if (!clusterName || !endpoint) fail('accepts 2 arg(s), received ' + positional.length)
-  if (!/^https:\/\//.test(endpoint)) io.err(`WARNING: endpoint "${endpoint}" does not look like a URL, prefixing with https://\n`)
+  if (!/^https:\/\//.test(endpoint))
+    io.err(`WARNING: endpoint "${endpoint}" does not look like a URL, prefixing with https://\n`)
   const url = /^https?:\/\//.test(endpoint) ? endpoint : `https://${endpoint}`
-  const secrets = flags['with-secrets'] ? parse(readFileSync(io.path(flags['with-secrets']), 'utf8')) : newSecretsBundle()
+  const secrets = flags['with-secrets']
+    ? parse(readFileSync(io.path(flags['with-secrets']), 'utf8'))
+    : newSecretsBundle()
   const types = flags['output-types'] ?? ['controlplane', 'worker', 'talosconfig']
   const rendered = {}
   for (const role of types.filter((t) => t !== 'talosconfig')) {
     let config = {
-      main: machineConfig({ role, clusterName, endpoint: url, secrets, installDisk: flags['install-disk'], installImage: flags['install-image'], talosVersion: flags['talos-version'] ? `${flags['talos-version']}.0`.replace(/^(v?\d+\.\d+\.\d+).*/, '$1') : io.version, kubernetesVersion: flags['kubernetes-version'] }),
+      main: machineConfig({
+        role,
+        clusterName,
+        endpoint: url,
+        secrets,
+        installDisk: flags['install-disk'],
+        installImage: flags['install-image'],
+        talosVersion: flags['talos-version']
+          ? `${flags['talos-version']}.0`.replace(/^(v?\d+\.\d+\.\d+).*/, '$1')
+          : io.version,
+        kubernetesVersion: flags['kubernetes-version']
+      }),
       typed: []
     }
-    const patches = [...(flags['config-patch'] ?? []), ...((role === 'controlplane' ? flags['config-patch-control-plane'] : flags['config-patch-worker']) ?? [])]
+    const patches = [
+      ...(flags['config-patch'] ?? []),
+      ...((role === 'controlplane' ? flags['config-patch-control-plane'] : flags['config-patch-worker']) ?? [])
+    ]
     for (const p of patches) {
-      try { config = applyPatch(config, readPatch(io, p)) } catch (e) { if (e instanceof Exit) throw e; fail(`failed to apply config patch ${p}: ${e.message}`) }
+      try {
+        config = applyPatch(config, readPatch(io, p))
+      } catch (e) {
+        if (e instanceof Exit) throw e
+        fail(`failed to apply config patch ${p}: ${e.message}`)
+      }
     }
     rendered[`${role}.yaml`] = joinConfig(config.main, config.typed)
   }
@@ -103,7 +143,10 @@ function genConfig(io, flags, positional) {
 
 function nodesOf(flags, ctx) {
   const nodes = flags.nodes ?? ctx?.nodes ?? []
-  if (nodes.length === 0) fail('nodes are not set for the command: please use `--nodes` flag or configuration file to set the nodes to run the command against')
+  if (nodes.length === 0)
+    fail(
+      'nodes are not set for the command: please use `--nodes` flag or configuration file to set the nodes to run the command against'
+    )
   return nodes
 }
 
@@ -117,17 +160,54 @@ function auth(io, flags) {
 /** talosctl's resource table: columns padded to the widest cell, three spaces apart, no trailing blanks. */
 function table(cols, rows) {
   const widths = cols.map((c, i) => Math.max(c.length, ...rows.map((r) => r[i].length)))
-  const line = (r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('   ').trimEnd()
+  const line = (r) =>
+    r
+      .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i])))
+      .join('   ')
+      .trimEnd()
   return [line(cols), ...rows.map(line)].join('\n') + '\n'
 }
 
 function diskTable(node, disks) {
-  const cols = ['NODE', 'NAMESPACE', 'TYPE', 'ID', 'VERSION', 'SIZE', 'READ ONLY', 'TRANSPORT', 'ROTATIONAL', 'WWID', 'MODEL', 'SERIAL']
-  return table(cols, disks.map((d) => [node, 'runtime', 'Disk', d.id, '2', d.size, String(d.readOnly), d.transport ?? '', '', '', d.model ?? '', d.serial ?? '']))
+  const cols = [
+    'NODE',
+    'NAMESPACE',
+    'TYPE',
+    'ID',
+    'VERSION',
+    'SIZE',
+    'READ ONLY',
+    'TRANSPORT',
+    'ROTATIONAL',
+    'WWID',
+    'MODEL',
+    'SERIAL'
+  ]
+  return table(
+    cols,
+    disks.map((d) => [
+      node,
+      'runtime',
+      'Disk',
+      d.id,
+      '2',
+      d.size,
+      String(d.readOnly),
+      d.transport ?? '',
+      '',
+      '',
+      d.model ?? '',
+      d.serial ?? ''
+    ])
+  )
 }
 
 // ExtensionStatus resources: the spec's metadata name and version are the last two columns.
-const extensionTable = (node, extensions) => table(['NODE', 'NAMESPACE', 'TYPE', 'ID', 'VERSION', 'NAME', 'VERSION'], extensions.map((e, i) => [node, 'runtime', 'ExtensionStatus', String(i), '1', e.name, e.version]))
+const extensionTable = (node, extensions) =>
+  table(
+    ['NODE', 'NAMESPACE', 'TYPE', 'ID', 'VERSION', 'NAME', 'VERSION'],
+    extensions.map((e, i) => [node, 'runtime', 'ExtensionStatus', String(i), '1', e.name, e.version])
+  )
 
 async function get(io, flags, positional) {
   const [type] = positional
@@ -144,10 +224,23 @@ async function get(io, flags, positional) {
       const now = new Date().toISOString()
       const resource = {
         node,
-        metadata: { namespace: 'runtime', type: 'MachineStatuses.runtime.talos.dev', id: 'machine', version: 1, owner: 'runtime.MachineStatusController', phase: 'running', created: now, updated: now },
+        metadata: {
+          namespace: 'runtime',
+          type: 'MachineStatuses.runtime.talos.dev',
+          id: 'machine',
+          version: 1,
+          owner: 'runtime.MachineStatusController',
+          phase: 'running',
+          created: now,
+          updated: now
+        },
         spec: { stage: r.stage, status: { ready: r.ready, unmetConditions: r.unmetConditions } }
       }
-      io.out(flags.output === 'json' ? JSON.stringify(resource, null, 4) + '\n' : `NODE   NAMESPACE   TYPE            ID        VERSION   STAGE     READY\n${node}   runtime     MachineStatus   machine   1         ${r.stage}   ${r.ready}\n`)
+      io.out(
+        flags.output === 'json'
+          ? JSON.stringify(resource, null, 4) + '\n'
+          : `NODE   NAMESPACE   TYPE            ID        VERSION   STAGE     READY\n${node}   runtime     MachineStatus   machine   1         ${r.stage}   ${r.ready}\n`
+      )
     } else {
       fail(`resource type "${type}" is not supported by the lab talosctl`)
     }
@@ -161,7 +254,13 @@ async function apply(io, flags) {
   for (const node of nodesOf(flags, a)) {
     let r
     try {
-      r = await call(node, 'apply', { config, mode: flags.mode ?? 'auto', dryRun: flags['dry-run'] === true }, a, io.env)
+      r = await call(
+        node,
+        'apply',
+        { config, mode: flags.mode ?? 'auto', dryRun: flags['dry-run'] === true },
+        a,
+        io.env
+      )
     } catch (e) {
       if (e instanceof RpcError) fail(`error applying new configuration: ${e.message}`)
       throw e
@@ -187,7 +286,10 @@ async function health(io, flags) {
     } catch (e) {
       r = { checks: [{ name: 'waiting for etcd to be healthy', error: e.message }], discovered: [] }
     }
-    if (!printed && r.discovered.length) { io.out(`discovered nodes: ["${r.discovered.join('" "')}"]\n`); printed = true }
+    if (!printed && r.discovered.length) {
+      io.out(`discovered nodes: ["${r.discovered.join('" "')}"]\n`)
+      printed = true
+    }
     while (current < r.checks.length) {
       const c = r.checks[current]
       if (lastError === undefined) io.out(`${c.name}: ...\n`)
@@ -213,8 +315,20 @@ async function upgrade(io, flags) {
   const a = auth(io, flags)
   const rows = []
   for (const node of nodesOf(flags, a)) {
-    try { await call(node, 'upgrade', { image: flags.image }, a, io.env) } catch (e) { if (e instanceof RpcError) fail(`error performing upgrade: ${e.message}`); throw e }
-    rows.push([node, 'Upgrade request received', new Date().toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' +0000 UTC')])
+    try {
+      await call(node, 'upgrade', { image: flags.image }, a, io.env)
+    } catch (e) {
+      if (e instanceof RpcError) fail(`error performing upgrade: ${e.message}`)
+      throw e
+    }
+    rows.push([
+      node,
+      'Upgrade request received',
+      new Date()
+        .toISOString()
+        .replace('T', ' ')
+        .replace(/\.\d+Z$/, ' +0000 UTC')
+    ])
   }
   io.out(table(['NODE', 'ACK', 'STARTED'], rows))
 }
@@ -232,30 +346,41 @@ async function main(io, argv) {
   const { flags, positional } = parseArgs(argv)
   const [cmd, sub, ...rest] = positional
   if (cmd === 'version') {
-    io.out(`Client:\n\tTag:         ${io.version}\n\tSHA:         ${SHA}\n\tBuilt:       \n\tGo version:  go1.23.4\n\tOS/Arch:     linux/${process.arch === 'arm64' ? 'arm64' : 'amd64'}\n`)
+    io.out(
+      `Client:\n\tTag:         ${io.version}\n\tSHA:         ${SHA}\n\tBuilt:       \n\tGo version:  go1.23.4\n\tOS/Arch:     linux/${process.arch === 'arm64' ? 'arm64' : 'amd64'}\n`
+    )
     if (flags.client || flags.short) return
     const a = auth(io, flags)
     io.out('Server:\n')
     for (const node of nodesOf(flags, a)) {
       const r = await call(node, 'version', {}, a, io.env)
-      io.out(`\tNODE:        ${node}\n\tTag:         ${r.tag}\n\tSHA:         ${SHA}\n\tBuilt:       \n\tGo version:  go1.23.4\n\tOS/Arch:     linux/arm64\n\tEnabled:     RBAC\n`)
+      io.out(
+        `\tNODE:        ${node}\n\tTag:         ${r.tag}\n\tSHA:         ${SHA}\n\tBuilt:       \n\tGo version:  go1.23.4\n\tOS/Arch:     linux/arm64\n\tEnabled:     RBAC\n`
+      )
     }
     return
   }
-  if (cmd === 'gen' && sub === 'secrets') return writeNew(io, flags['output-file'] ?? 'secrets.yaml', yaml4(newSecretsBundle()), flags.force)
+  if (cmd === 'gen' && sub === 'secrets')
+    return writeNew(io, flags['output-file'] ?? 'secrets.yaml', yaml4(newSecretsBundle()), flags.force)
   if (cmd === 'gen' && sub === 'config') return genConfig(io, flags, rest)
   if (cmd === 'validate') {
     if (!flags.config) fail('required flag(s) "config" not set')
     if (!['metal', 'cloud', 'container'].includes(flags.mode)) fail(`unknown mode "${flags.mode}"`)
     const problems = validateConfig(readFileSync(io.path(flags.config), 'utf8'), flags.mode)
-    if (problems.length) fail(`${problems.length} error${problems.length > 1 ? 's' : ''} occurred:\n\t* ${problems.join('\n\t* ')}\n\n`)
+    if (problems.length)
+      fail(`${problems.length} error${problems.length > 1 ? 's' : ''} occurred:\n\t* ${problems.join('\n\t* ')}\n\n`)
     return io.out(`${flags.config} is valid for ${flags.mode} mode\n`)
   }
   if (cmd === 'get') return get(io, flags, [sub, ...rest])
   if (cmd === 'apply-config' || cmd === 'apply') return apply(io, flags)
   if (cmd === 'bootstrap') {
     const a = auth(io, flags)
-    try { await call(nodesOf(flags, a)[0], 'bootstrap', {}, a, io.env) } catch (e) { if (e instanceof RpcError) fail(`error executing bootstrap: ${e.message}`); throw e }
+    try {
+      await call(nodesOf(flags, a)[0], 'bootstrap', {}, a, io.env)
+    } catch (e) {
+      if (e instanceof RpcError) fail(`error executing bootstrap: ${e.message}`)
+      throw e
+    }
     return
   }
   if (cmd === 'health') return health(io, flags)

@@ -4,7 +4,26 @@
 // .machine (type, token, ca, disks, files, env, …) needs a reboot.
 import { splitConfig, joinConfig } from './docs.mjs'
 
-const IMMEDIATE_MACHINE = new Set(['time', 'certSANs', 'install', 'network', 'nodeLabels', 'nodeAnnotations', 'nodeTaints', 'sysfs', 'sysctls', 'logging', 'controlPlane', 'kubelet', 'kernel', 'registries', 'pods', 'seccompProfiles', 'udev', 'features'])
+const IMMEDIATE_MACHINE = new Set([
+  'time',
+  'certSANs',
+  'install',
+  'network',
+  'nodeLabels',
+  'nodeAnnotations',
+  'nodeTaints',
+  'sysfs',
+  'sysctls',
+  'logging',
+  'controlPlane',
+  'kubelet',
+  'kernel',
+  'registries',
+  'pods',
+  'seccompProfiles',
+  'udev',
+  'features'
+])
 
 const same = (a, b) => JSON.stringify(a) === JSON.stringify(b)
 
@@ -19,8 +38,20 @@ export function needsReboot(oldText, newText) {
 /** Canonical text of a config, so formatting and key order do not count as a change. */
 export function canonical(text) {
   const { main, typed } = splitConfig(text)
-  const sortKeys = (v) => (Array.isArray(v) ? v.map(sortKeys) : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys(v[k])])) : v)
-  return joinConfig(sortKeys(main), typed.map(sortKeys).sort((x, y) => `${x.kind}/${x.name}`.localeCompare(`${y.kind}/${y.name}`)))
+  const sortKeys = (v) =>
+    Array.isArray(v)
+      ? v.map(sortKeys)
+      : v && typeof v === 'object'
+        ? Object.fromEntries(
+            Object.keys(v)
+              .sort()
+              .map((k) => [k, sortKeys(v[k])])
+          )
+        : v
+  return joinConfig(
+    sortKeys(main),
+    typed.map(sortKeys).sort((x, y) => `${x.kind}/${x.name}`.localeCompare(`${y.kind}/${y.name}`))
+  )
 }
 
 /** Unified-style diff (---/+++ and -/+ lines with one line of context); '' when equal. */
@@ -32,18 +63,25 @@ export function lineDiff(oldText, newText) {
   const n = a.length
   const m = b.length
   const lcs = Array.from({ length: n + 1 }, () => new Int32Array(m + 1))
-  for (let i = n - 1; i >= 0; i--) for (let j = m - 1; j >= 0; j--) lcs[i][j] = a[i] === b[j] ? lcs[i + 1][j + 1] + 1 : Math.max(lcs[i + 1][j], lcs[i][j + 1])
+  for (let i = n - 1; i >= 0; i--)
+    for (let j = m - 1; j >= 0; j--)
+      lcs[i][j] = a[i] === b[j] ? lcs[i + 1][j + 1] + 1 : Math.max(lcs[i + 1][j], lcs[i][j + 1])
   const ops = []
   let i = 0
   let j = 0
   while (i < n || j < m) {
-    if (i < n && j < m && a[i] === b[j]) { ops.push([' ', a[i]]); i++; j++ }
-    else if (i < n && (j === m || lcs[i + 1][j] >= lcs[i][j + 1])) ops.push(['-', a[i++]])
+    if (i < n && j < m && a[i] === b[j]) {
+      ops.push([' ', a[i]])
+      i++
+      j++
+    } else if (i < n && (j === m || lcs[i + 1][j] >= lcs[i][j + 1])) ops.push(['-', a[i++]])
     else ops.push(['+', b[j++]])
   }
   const changed = ops.map((o) => o[0] !== ' ')
   const keep = ops.map((_, k) => changed[k] || changed[k - 1] === true || changed[k + 1] === true)
   const out = ['--- a', '+++ b']
-  ops.forEach((o, k) => { if (keep[k]) out.push(`${o[0]}${o[1]}`) })
+  ops.forEach((o, k) => {
+    if (keep[k]) out.push(`${o[0]}${o[1]}`)
+  })
   return out.join('\n')
 }

@@ -13,7 +13,12 @@ export function parseDocs(text) {
   return out
 }
 
-export const isTyped = (doc) => doc && typeof doc === 'object' && !Array.isArray(doc) && typeof doc.kind === 'string' && typeof doc.apiVersion === 'string'
+export const isTyped = (doc) =>
+  doc &&
+  typeof doc === 'object' &&
+  !Array.isArray(doc) &&
+  typeof doc.kind === 'string' &&
+  typeof doc.apiVersion === 'string'
 
 /** { main: the v1alpha1 document or undefined, typed: [...] } */
 export function splitConfig(text) {

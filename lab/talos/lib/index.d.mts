@@ -38,7 +38,13 @@ export declare class TalosNodeApi {
   readonly hostname: string
   readonly staticIp: string | undefined
   stage: 'booting' | 'running' | 'maintenance'
-  state: { config?: string; staged?: string; etcd: boolean; applies: number; upgraded?: { version: string; schematicId: string } }
+  state: {
+    config?: string
+    staged?: string
+    etcd: boolean
+    applies: number
+    upgraded?: { version: string; schematicId: string }
+  }
   hasEtcd(): boolean
   notReady(): boolean
   start(): Promise<void>
@@ -58,18 +64,43 @@ export declare function validateConfig(text: string, mode: string): string[]
 export declare function lineDiff(oldText: string, newText: string): string
 export declare function needsReboot(oldText: string, newText: string): boolean
 export declare function canonical(text: string): string
-export declare function mapAddress(ip: string, port: number, env?: Record<string, string | undefined>): { host: string; port: number } | undefined
+export declare function mapAddress(
+  ip: string,
+  port: number,
+  env?: Record<string, string | undefined>
+): { host: string; port: number } | undefined
 export declare function newSecretsBundle(): Record<string, any>
 export declare function caFingerprint(crt: string): string
-export declare function machineConfig(options: { role: 'controlplane' | 'worker'; clusterName: string; endpoint: string; secrets: Record<string, any>; installDisk?: string; installImage?: string; talosVersion?: string; kubernetesVersion?: string }): Record<string, any>
+export declare function machineConfig(options: {
+  role: 'controlplane' | 'worker'
+  clusterName: string
+  endpoint: string
+  secrets: Record<string, any>
+  installDisk?: string
+  installImage?: string
+  talosVersion?: string
+  kubernetesVersion?: string
+}): Record<string, any>
 export declare function talosconfig(clusterName: string, secrets: Record<string, any>): Record<string, any>
 export declare function kubernetesVersion(talosVersion: string, override?: string): string
 export declare function parseArgs(argv: string[]): { flags: Record<string, any>; positional: string[] }
 
-export interface TalosctlResult { code: number; stdout: string; stderr: string }
+export interface TalosctlResult {
+  code: number
+  stdout: string
+  stderr: string
+}
 /** One talosctl command line, in this process (what talosctl.mjs and the lab server run). */
-export declare function runTalosctl(argv: string[], options?: { env?: Record<string, string | undefined>; cwd?: string; signal?: AbortSignal }): Promise<TalosctlResult>
+export declare function runTalosctl(
+  argv: string[],
+  options?: { env?: Record<string, string | undefined>; cwd?: string; signal?: AbortSignal }
+): Promise<TalosctlResult>
 /** A complete request of the lab talosctl server's wire format, or undefined while fields are missing. */
-export declare function parseRequest(buffer: Buffer): { cwd: string; env: Record<string, string>; argv: string[] } | undefined
+export declare function parseRequest(
+  buffer: Buffer
+): { cwd: string; env: Record<string, string>; argv: string[] } | undefined
 /** The lab talosctl server (serve.mjs): `address` is host:port, what TPI_LAB_TALOSCTL names. */
-export declare function startTalosctlServer(options?: { host?: string; run?: typeof runTalosctl }): Promise<{ address: string; stop(): Promise<void> }>
+export declare function startTalosctlServer(options?: {
+  host?: string
+  run?: typeof runTalosctl
+}): Promise<{ address: string; stop(): Promise<void> }>

@@ -8,7 +8,11 @@ export function mapAddress(ip, port, env = process.env) {
   const file = env.TPI_ADDRESS_MAP || (env.TPI_LAB_DIR ? join(env.TPI_LAB_DIR, 'address-map.json') : undefined)
   let table = {}
   if (file) {
-    try { table = JSON.parse(readFileSync(file, 'utf8')) } catch { table = {} }
+    try {
+      table = JSON.parse(readFileSync(file, 'utf8'))
+    } catch {
+      table = {}
+    }
   }
   const to = table[`${ip}:${port}`] ?? table[ip]
   if (!to && /^127\./.test(ip)) return { host: ip, port }

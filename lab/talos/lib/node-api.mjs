@@ -20,7 +20,14 @@ const DEFAULT_SCHEMATIC = '376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2
 const DISKS = [
   { id: 'loop0', size: '75 MB', readOnly: true, transport: '' },
   { id: 'mmcblk0', size: '31 GB', readOnly: false, transport: 'mmc', model: '', serial: '0x3b5c1a2e' },
-  { id: 'nvme0n1', size: '1.0 TB', readOnly: false, transport: 'nvme', model: 'Samsung SSD 980 1TB', serial: 'S649NL0T123456' }
+  {
+    id: 'nvme0n1',
+    size: '1.0 TB',
+    readOnly: false,
+    transport: 'nvme',
+    model: 'Samsung SSD 980 1TB',
+    serial: 'S649NL0T123456'
+  }
 ]
 
 const HEALTH_CHECKS = [
@@ -42,8 +49,14 @@ const HEALTH_CHECKS = [
 ]
 
 const rpc = (code, desc) => ({ error: { code, desc } })
-const TLS_REQUIRED = rpc('Unavailable', 'connection error: desc = "transport: authentication handshake failed: remote error: tls: certificate required"')
-const TLS_UNKNOWN = rpc('Unavailable', 'connection error: desc = "transport: authentication handshake failed: tls: failed to verify certificate: x509: certificate signed by unknown authority"')
+const TLS_REQUIRED = rpc(
+  'Unavailable',
+  'connection error: desc = "transport: authentication handshake failed: remote error: tls: certificate required"'
+)
+const TLS_UNKNOWN = rpc(
+  'Unavailable',
+  'connection error: desc = "transport: authentication handshake failed: tls: failed to verify certificate: x509: certificate signed by unknown authority"'
+)
 
 export class TalosNodeApi {
   /**
@@ -64,7 +77,11 @@ export class TalosNodeApi {
   }
 
   load() {
-    try { return JSON.parse(readFileSync(pathJoin(this.dir, 'state.json'), 'utf8')) } catch { return { config: undefined, staged: undefined, etcd: false, applies: 0 } }
+    try {
+      return JSON.parse(readFileSync(pathJoin(this.dir, 'state.json'), 'utf8'))
+    } catch {
+      return { config: undefined, staged: undefined, etcd: false, applies: 0 }
+    }
   }
 
   save() {
@@ -74,27 +91,60 @@ export class TalosNodeApi {
     renameSync(tmp, pathJoin(this.dir, 'state.json'))
   }
 
-  get configured() { return this.state.config !== undefined }
-  get version() { return this.state.upgraded?.version ?? this.o.version }
-  get schematicId() { return this.state.upgraded?.schematicId ?? this.o.schematicId }
-  get main() { return this.configured ? splitConfig(this.state.config).main : undefined }
-  get role() { return this.main?.machine?.type }
-  get clusterId() { return this.main?.cluster?.id }
-  get hostname() { return this.main?.machine?.network?.hostname ?? splitConfig(this.state.config ?? '').typed.find((d) => d.kind === 'HostnameConfig')?.hostname ?? `talos-${this.o.host.split('.').slice(2).join('-')}` }
+  get configured() {
+    return this.state.config !== undefined
+  }
+  get version() {
+    return this.state.upgraded?.version ?? this.o.version
+  }
+  get schematicId() {
+    return this.state.upgraded?.schematicId ?? this.o.schematicId
+  }
+  get main() {
+    return this.configured ? splitConfig(this.state.config).main : undefined
+  }
+  get role() {
+    return this.main?.machine?.type
+  }
+  get clusterId() {
+    return this.main?.cluster?.id
+  }
+  get hostname() {
+    return (
+      this.main?.machine?.network?.hostname ??
+      splitConfig(this.state.config ?? '').typed.find((d) => d.kind === 'HostnameConfig')?.hostname ??
+      `talos-${this.o.host.split('.').slice(2).join('-')}`
+    )
+  }
   /** The static address the config sets on its first interface, else undefined (DHCP). */
-  get staticIp() { return this.main?.machine?.network?.interfaces?.[0]?.addresses?.[0]?.split('/')[0] }
-  hasEtcd() { return this.role === 'controlplane' && this.state.etcd === true }
-  notReady() { return existsSync(pathJoin(this.dir, 'not-ready')) }
+  get staticIp() {
+    return this.main?.machine?.network?.interfaces?.[0]?.addresses?.[0]?.split('/')[0]
+  }
+  hasEtcd() {
+    return this.role === 'controlplane' && this.state.etcd === true
+  }
+  notReady() {
+    return existsSync(pathJoin(this.dir, 'not-ready'))
+  }
 
   async start() {
     if (this.configured) {
       registry.join(this.clusterId, this.o.lanIp(), this)
       // A control plane of a bootstrapped cluster joins etcd when it comes up.
-      if (this.role === 'controlplane' && !this.state.etcd && registry.bootstrapped(this.clusterId)) { this.state.etcd = true; this.save() }
+      if (this.role === 'controlplane' && !this.state.etcd && registry.bootstrapped(this.clusterId)) {
+        this.state.etcd = true
+        this.save()
+      }
     }
     this.server = createServer((req, res) => this.handle(req, res))
-    this.server.on('connection', (s) => { this.sockets.add(s); s.on('close', () => this.sockets.delete(s)) })
-    await new Promise((resolve, reject) => { this.server.once('error', reject); this.server.listen(this.o.port ?? 50000, this.o.host, resolve) })
+    this.server.on('connection', (s) => {
+      this.sockets.add(s)
+      s.on('close', () => this.sockets.delete(s))
+    })
+    await new Promise((resolve, reject) => {
+      this.server.once('error', reject)
+      this.server.listen(this.o.port ?? 50000, this.o.host, resolve)
+    })
     this.stage = this.configured ? 'running' : 'maintenance'
   }
 
@@ -110,7 +160,9 @@ export class TalosNodeApi {
 
   handle(req, res) {
     let body = ''
-    req.on('data', (d) => { body += d })
+    req.on('data', (d) => {
+      body += d
+    })
     req.on('end', async () => {
       let answer
       try {
@@ -127,7 +179,12 @@ export class TalosNodeApi {
   /** Authentication as apid does it: maintenance = insecure only; configured = client cert of the machine CA. */
   auth(headers, allowInsecure) {
     const insecure = headers['x-talos-insecure'] === '1'
-    if (!this.configured) return insecure && allowInsecure ? undefined : insecure ? rpc('Unimplemented', 'this API is not available in maintenance mode') : TLS_UNKNOWN
+    if (!this.configured)
+      return insecure && allowInsecure
+        ? undefined
+        : insecure
+          ? rpc('Unimplemented', 'this API is not available in maintenance mode')
+          : TLS_UNKNOWN
     if (insecure) return TLS_REQUIRED
     return headers['x-talos-ca'] === caFingerprint(this.main.machine.ca.crt) ? undefined : TLS_UNKNOWN
   }
@@ -136,23 +193,34 @@ export class TalosNodeApi {
     const denied = this.auth(headers, op === 'disks' || op === 'apply' || op === 'version')
     if (denied) return denied
     switch (op) {
-      case 'version': return { tag: this.version, configured: this.configured }
+      case 'version':
+        return { tag: this.version, configured: this.configured }
       // Factory images carry a virtual extension named "schematic" whose version is the schematic id.
-      case 'extensions': return { extensions: this.schematicId ? [{ name: 'schematic', version: this.schematicId }] : [] }
-      case 'upgrade': return this.upgrade(input)
-      case 'disks': return { disks: DISKS }
-      case 'machinestatus': return this.machineStatus()
-      case 'apply': return this.apply(input)
-      case 'bootstrap': return this.bootstrap()
-      case 'health': return this.health(input)
-      case 'kubeconfig': return this.kubeconfig()
-      default: return rpc('Unimplemented', `unknown method ${op}`)
+      case 'extensions':
+        return { extensions: this.schematicId ? [{ name: 'schematic', version: this.schematicId }] : [] }
+      case 'upgrade':
+        return this.upgrade(input)
+      case 'disks':
+        return { disks: DISKS }
+      case 'machinestatus':
+        return this.machineStatus()
+      case 'apply':
+        return this.apply(input)
+      case 'bootstrap':
+        return this.bootstrap()
+      case 'health':
+        return this.health(input)
+      case 'kubeconfig':
+        return this.kubeconfig()
+      default:
+        return rpc('Unimplemented', `unknown method ${op}`)
     }
   }
 
   machineStatus() {
     const unmet = []
-    if (this.configured && !registry.bootstrapped(this.clusterId)) unmet.push({ name: 'etcd', reason: 'service "etcd" is not running' })
+    if (this.configured && !registry.bootstrapped(this.clusterId))
+      unmet.push({ name: 'etcd', reason: 'service "etcd" is not running' })
     if (this.notReady()) unmet.push({ name: 'kubelet', reason: 'service "kubelet" is not healthy' })
     return { stage: this.stage, ready: this.stage === 'running' && unmet.length === 0, unmetConditions: unmet }
   }
@@ -160,35 +228,56 @@ export class TalosNodeApi {
   apply({ config, mode = 'auto', dryRun = false }) {
     const problems = validateConfig(config, 'metal')
     const disk = splitConfig(config).main?.machine?.install?.disk
-    if (disk && !DISKS.some((d) => `/dev/${d.id}` === disk && !d.readOnly)) problems.push(`specified install disk does not exist: "${disk}"`)
-    if (problems.length) return rpc('InvalidArgument', `configuration validation failed: ${problems.length} error${problems.length > 1 ? 's' : ''} occurred:\n\t* ${problems.join('\n\t* ')}\n\n`)
+    if (disk && !DISKS.some((d) => `/dev/${d.id}` === disk && !d.readOnly))
+      problems.push(`specified install disk does not exist: "${disk}"`)
+    if (problems.length)
+      return rpc(
+        'InvalidArgument',
+        `configuration validation failed: ${problems.length} error${problems.length > 1 ? 's' : ''} occurred:\n\t* ${problems.join('\n\t* ')}\n\n`
+      )
     if (!this.configured) {
       // Maintenance: the config is taken, Talos installs to the disk and boots the installed system.
-      if (dryRun) return { message: `Dry run summary:\nApplied configuration without a reboot (skipped in dry-run).\n\nConfig diff:\n\n${lineDiff('', config) || 'No changes.'}` }
+      if (dryRun)
+        return {
+          message: `Dry run summary:\nApplied configuration without a reboot (skipped in dry-run).\n\nConfig diff:\n\n${lineDiff('', config) || 'No changes.'}`
+        }
       this.state = { config, staged: undefined, etcd: false, applies: 1 }
       this.save()
-      this.o.uart('[talos] apply config request: immediate true, on reboot false {"component": "controller-runtime", "controller": "runtime.MaintenanceServiceController"}')
+      this.o.uart(
+        '[talos] apply config request: immediate true, on reboot false {"component": "controller-runtime", "controller": "runtime.MaintenanceServiceController"}'
+      )
       setTimeout(() => this.o.onReboot('install'), 5)
       return { message: 'Applied configuration without a reboot' }
     }
     const diff = lineDiff(this.state.config, config)
     const reboot = diff !== '' && needsReboot(this.state.config, config)
     if (dryRun) {
-      const details = mode === 'staged' ? 'Staged configuration to be applied after a reboot' : reboot || mode === 'reboot' ? 'Applied configuration with a reboot' : 'Applied configuration without a reboot'
-      return { message: `Dry run summary:\n${details} (skipped in dry-run).\n\nConfig diff:\n\n${diff || 'No changes.'}` }
+      const details =
+        mode === 'staged'
+          ? 'Staged configuration to be applied after a reboot'
+          : reboot || mode === 'reboot'
+            ? 'Applied configuration with a reboot'
+            : 'Applied configuration without a reboot'
+      return {
+        message: `Dry run summary:\n${details} (skipped in dry-run).\n\nConfig diff:\n\n${diff || 'No changes.'}`
+      }
     }
     if (mode === 'staged') {
       this.state.staged = config
       this.save()
       return { message: 'Staged configuration to be applied after a reboot' }
     }
-    if (reboot && (mode === 'no-reboot' || mode === 'try')) return rpc('InvalidArgument', `apply config request: mode ${mode}: the configuration change requires a reboot`)
+    if (reboot && (mode === 'no-reboot' || mode === 'try'))
+      return rpc('InvalidArgument', `apply config request: mode ${mode}: the configuration change requires a reboot`)
     if (canonical(this.state.config) !== canonical(config)) {
-      if (splitConfig(config).main?.cluster?.id !== this.clusterId) return rpc('InvalidArgument', 'configuration validation failed: cluster ID cannot be changed')
+      if (splitConfig(config).main?.cluster?.id !== this.clusterId)
+        return rpc('InvalidArgument', 'configuration validation failed: cluster ID cannot be changed')
       this.state.config = config
       this.state.applies++
       this.save()
-      this.o.uart(`[talos] apply config request: immediate ${!reboot}, on reboot ${reboot} {"component": "controller-runtime", "controller": "runtime.MachineStatusController"}`)
+      this.o.uart(
+        `[talos] apply config request: immediate ${!reboot}, on reboot ${reboot} {"component": "controller-runtime", "controller": "runtime.MachineStatusController"}`
+      )
     }
     if (reboot || mode === 'reboot') {
       setTimeout(() => this.o.onReboot('config'), 5)
@@ -215,13 +304,24 @@ export class TalosNodeApi {
 
   bootstrap() {
     if (this.role !== 'controlplane') return rpc('FailedPrecondition', 'bootstrap is not available on worker nodes')
-    if (this.stage !== 'running') return rpc('Unavailable', 'connection error: desc = "transport: error while dialing: connection refused"')
+    if (this.stage !== 'running')
+      return rpc('Unavailable', 'connection error: desc = "transport: error while dialing: connection refused"')
     if (this.state.etcd) return rpc('AlreadyExists', 'etcd data directory is not empty')
-    if (registry.bootstrapped(this.clusterId)) return rpc('FailedPrecondition', 'etcd is already bootstrapped on another control plane node')
+    if (registry.bootstrapped(this.clusterId))
+      return rpc('FailedPrecondition', 'etcd is already bootstrapped on another control plane node')
     this.state.etcd = true
     this.save()
-    for (const l of ['bootstrap request received', 'service[etcd](Finished): Bootstrap requested', 'service[etcd](Starting): Starting service']) this.o.uart(`[talos] ${l}`)
-    for (const n of registry.clusterOf(this.clusterId).members.values()) if (n !== this && n.role === 'controlplane' && !n.state.etcd) { n.state.etcd = true; n.save() }
+    for (const l of [
+      'bootstrap request received',
+      'service[etcd](Finished): Bootstrap requested',
+      'service[etcd](Starting): Starting service'
+    ])
+      this.o.uart(`[talos] ${l}`)
+    for (const n of registry.clusterOf(this.clusterId).members.values())
+      if (n !== this && n.role === 'controlplane' && !n.state.etcd) {
+        n.state.etcd = true
+        n.save()
+      }
     // The lab may start services (the Kubernetes API) before the client hears back.
     return Promise.resolve(this.o.onBootstrap?.(this)).then(() => ({}))
   }
@@ -234,26 +334,53 @@ export class TalosNodeApi {
     const cpsWithoutEtcd = controlPlanes.filter((ip) => !members.get(ip)?.hasEtcd())
     const notReady = want.filter((ip) => members.get(ip)?.notReady()).map((ip) => members.get(ip).hostname)
     const fail = {
-      'waiting for etcd to be healthy': cpsWithoutEtcd.length ? `etcd is not running on ${cpsWithoutEtcd.join(', ')}` : undefined,
-      'waiting for all nodes to finish boot sequence': missing.length ? `node ${missing[0]}: connection refused` : undefined,
-      'waiting for all k8s nodes to report': missing.length ? `can't find expected node with IPs [${missing.map((ip) => `"${ip}"`).join(' ')}]` : undefined,
-      'waiting for all k8s nodes to report ready': notReady.length ? `some nodes are not ready: [${notReady.join(' ')}]` : undefined
+      'waiting for etcd to be healthy': cpsWithoutEtcd.length
+        ? `etcd is not running on ${cpsWithoutEtcd.join(', ')}`
+        : undefined,
+      'waiting for all nodes to finish boot sequence': missing.length
+        ? `node ${missing[0]}: connection refused`
+        : undefined,
+      'waiting for all k8s nodes to report': missing.length
+        ? `can't find expected node with IPs [${missing.map((ip) => `"${ip}"`).join(' ')}]`
+        : undefined,
+      'waiting for all k8s nodes to report ready': notReady.length
+        ? `some nodes are not ready: [${notReady.join(' ')}]`
+        : undefined
     }
     return { discovered: want, checks: HEALTH_CHECKS.map((name) => ({ name, error: fail[name] })) }
   }
 
   kubeconfig() {
-    if (this.role !== 'controlplane') return rpc('PermissionDenied', 'kubeconfig is only available on control plane nodes')
-    if (!registry.bootstrapped(this.clusterId)) return rpc('FailedPrecondition', 'kubeconfig is not available yet: etcd is not bootstrapped')
+    if (this.role !== 'controlplane')
+      return rpc('PermissionDenied', 'kubeconfig is only available on control plane nodes')
+    if (!registry.bootstrapped(this.clusterId))
+      return rpc('FailedPrecondition', 'kubeconfig is not available yet: etcd is not bootstrapped')
     const custom = this.o.kubeconfig?.(this)
     if (custom) return { kubeconfig: custom }
     const m = this.main
     const name = m.cluster.clusterName
     return {
       kubeconfig: [
-        'apiVersion: v1', 'kind: Config', 'clusters:', '    - name: ' + name, '      cluster:', `        server: ${m.cluster.controlPlane.endpoint}`, `        certificate-authority-data: ${m.cluster.ca.crt}`,
-        'users:', `    - name: admin@${name}`, '      user:', `        client-certificate-data: ${Buffer.from(`lab-admin-crt-${m.cluster.secret}`).toString('base64')}`, `        client-key-data: ${Buffer.from(`lab-admin-key-${m.cluster.secret}`).toString('base64')}`,
-        'contexts:', `    - context:`, `        cluster: ${name}`, '        namespace: default', `        user: admin@${name}`, `      name: admin@${name}`, `current-context: admin@${name}`, ''
+        'apiVersion: v1',
+        'kind: Config',
+        'clusters:',
+        '    - name: ' + name,
+        '      cluster:',
+        `        server: ${m.cluster.controlPlane.endpoint}`,
+        `        certificate-authority-data: ${m.cluster.ca.crt}`,
+        'users:',
+        `    - name: admin@${name}`,
+        '      user:',
+        `        client-certificate-data: ${Buffer.from(`lab-admin-crt-${m.cluster.secret}`).toString('base64')}`,
+        `        client-key-data: ${Buffer.from(`lab-admin-key-${m.cluster.secret}`).toString('base64')}`,
+        'contexts:',
+        `    - context:`,
+        `        cluster: ${name}`,
+        '        namespace: default',
+        `        user: admin@${name}`,
+        `      name: admin@${name}`,
+        `current-context: admin@${name}`,
+        ''
       ].join('\n')
     }
   }

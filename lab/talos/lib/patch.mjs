@@ -48,7 +48,10 @@ export function merge(path, base, patch) {
 const segments = (pointer) => {
   if (pointer === '') return []
   if (!pointer.startsWith('/')) throw new Error(`JSON patch path "${pointer}" must start with /`)
-  return pointer.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
 }
 
 function parentOf(doc, path, create) {
@@ -69,13 +72,15 @@ function parentOf(doc, path, create) {
 /** RFC 6902 add / replace / remove / test on a plain value (mutates and returns it). */
 export function applyJsonPatch(doc, ops) {
   for (const op of ops) {
-    if (!isMap(op) || typeof op.op !== 'string' || typeof op.path !== 'string') throw new Error(`JSON patch operation ${JSON.stringify(op)} needs op and path`)
+    if (!isMap(op) || typeof op.op !== 'string' || typeof op.path !== 'string')
+      throw new Error(`JSON patch operation ${JSON.stringify(op)} needs op and path`)
     const { node, last } = parentOf(doc, op.path, op.op === 'add')
     if (op.op === 'add') {
       if (Array.isArray(node)) node.splice(last === '-' ? node.length : Number(last), 0, clone(op.value))
       else node[last] = clone(op.value)
     } else if (op.op === 'replace') {
-      if (Array.isArray(node) ? Number(last) >= node.length : !(last in node)) throw new Error(`JSON patch replace ${op.path}: nothing to replace`)
+      if (Array.isArray(node) ? Number(last) >= node.length : !(last in node))
+        throw new Error(`JSON patch replace ${op.path}: nothing to replace`)
       node[Array.isArray(node) ? Number(last) : last] = clone(op.value)
     } else if (op.op === 'remove') {
       if (Array.isArray(node)) node.splice(Number(last), 1)
@@ -101,7 +106,10 @@ export function applyPatch(config, text) {
   for (const d of docs) {
     if (isTyped(d)) {
       const at = typed.findIndex((t) => docKey(t) === docKey(d))
-      if (d.$patch === 'delete') { if (at >= 0) typed.splice(at, 1); continue }
+      if (d.$patch === 'delete') {
+        if (at >= 0) typed.splice(at, 1)
+        continue
+      }
       if (at >= 0) typed[at] = merge('', typed[at], d)
       else typed.push(clone(d))
     } else if (isMap(d)) {

@@ -3,7 +3,8 @@
 // the lab verifies X.509 (the emulated API compares CA fingerprints instead). Generated at run time.
 import { createHash, randomBytes } from 'node:crypto'
 
-const frame = (label, body) => `-----BEGIN ${label}-----\n${body.match(/.{1,64}/g).join('\n')}\n-----END ${label}-----\n`
+const frame = (label, body) =>
+  `-----BEGIN ${label}-----\n${body.match(/.{1,64}/g).join('\n')}\n-----END ${label}-----\n`
 const b64 = (text) => Buffer.from(text).toString('base64')
 
 export function keyPair(kind = 'ED25519') {
@@ -15,11 +16,15 @@ export function keyPair(kind = 'ED25519') {
   }
 }
 
-export const token = (a = 6, b = 16) => `${randomBytes(a).toString('hex').slice(0, a)}.${randomBytes(b).toString('hex').slice(0, b)}`
+export const token = (a = 6, b = 16) =>
+  `${randomBytes(a).toString('hex').slice(0, a)}.${randomBytes(b).toString('hex').slice(0, b)}`
 export const secret32 = () => randomBytes(32).toString('base64')
 
 /** What the emulated API compares instead of verifying a chain: sha256 of the base64 CA certificate. */
-export const caFingerprint = (crt) => createHash('sha256').update(String(crt ?? '')).digest('hex')
+export const caFingerprint = (crt) =>
+  createHash('sha256')
+    .update(String(crt ?? ''))
+    .digest('hex')
 
 /** `talosctl gen secrets` bundle layout (v1.9). */
 export function newSecretsBundle() {

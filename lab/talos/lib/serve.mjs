@@ -36,7 +36,10 @@ export async function startTalosctlServer({ host = '127.0.0.1', run = runTalosct
     const abort = new AbortController()
     let buffer = Buffer.alloc(0)
     let started = false
-    socket.on('close', () => { sockets.delete(socket); abort.abort() })
+    socket.on('close', () => {
+      sockets.delete(socket)
+      abort.abort()
+    })
     socket.on('error', () => {})
     socket.on('data', (chunk) => {
       if (started) return
@@ -57,9 +60,10 @@ export async function startTalosctlServer({ host = '127.0.0.1', run = runTalosct
   const { port } = server.address()
   return {
     address: `${host}:${port}`,
-    stop: () => new Promise((resolve) => {
-      for (const s of sockets) s.destroy()
-      server.close(() => resolve())
-    })
+    stop: () =>
+      new Promise((resolve) => {
+        for (const s of sockets) s.destroy()
+        server.close(() => resolve())
+      })
   }
 }

@@ -18,15 +18,20 @@ const ghesRefused = (error: unknown): boolean => error instanceof Error && error
 export function createActionsArtifactSink(client: ArtifactClient = new DefaultArtifactClient()): ArtifactSink {
   return {
     async upload(name, files, rootDirectory, options) {
-      const settings: UploadArtifactOptions = { compressionLevel: 0, ...(options?.retentionDays ? { retentionDays: options.retentionDays } : {}) }
+      const settings: UploadArtifactOptions = {
+        compressionLevel: 0,
+        ...(options?.retentionDays ? { retentionDays: options.retentionDays } : {})
+      }
       let replaced = false
       try {
-        const result = await client.uploadArtifact(name, files, rootDirectory, settings).catch(async (error: unknown) => {
-          if (!nameTaken(error)) throw error
-          await client.deleteArtifact(name)
-          replaced = true
-          return client.uploadArtifact(name, files, rootDirectory, settings)
-        })
+        const result = await client
+          .uploadArtifact(name, files, rootDirectory, settings)
+          .catch(async (error: unknown) => {
+            if (!nameTaken(error)) throw error
+            await client.deleteArtifact(name)
+            replaced = true
+            return client.uploadArtifact(name, files, rootDirectory, settings)
+          })
         return {
           name,
           ...(result.id !== undefined ? { id: result.id } : {}),

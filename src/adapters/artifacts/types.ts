@@ -1,6 +1,11 @@
 /** Where encrypted credential files go: @actions/artifact in the action, a folder for the CLI. */
 export interface ArtifactSink {
-  upload(name: string, files: string[], rootDirectory: string, options?: { retentionDays?: number }): Promise<UploadedArtifact>
+  upload(
+    name: string,
+    files: string[],
+    rootDirectory: string,
+    options?: { retentionDays?: number }
+  ): Promise<UploadedArtifact>
 }
 
 export interface UploadedArtifact {

@@ -9,7 +9,19 @@ import type { AddressMap } from '../net/types.js'
 import { multipartFile } from './multipart.js'
 import * as parse from './parse.js'
 import { BmcTransport, TransportError, type HttpReply } from './transport.js'
-import type { BmcAbout, BmcClient, BmcConnectOptions, BmcInfo, FlashRequest, FlashStatus, NodeInfo, PowerState, SdCard, Slot, UsbState } from './types.js'
+import type {
+  BmcAbout,
+  BmcClient,
+  BmcConnectOptions,
+  BmcInfo,
+  FlashRequest,
+  FlashStatus,
+  NodeInfo,
+  PowerState,
+  SdCard,
+  Slot,
+  UsbState
+} from './types.js'
 
 export interface BmcClientOptions extends BmcConnectOptions {
   net?: AddressMap
@@ -86,7 +98,10 @@ export class HttpBmcClient implements BmcClient {
     )
     if (isBan(reply)) throw this.banned(reply)
     if (reply.status !== 200) {
-      throw new TpiError('BmcAuthFailed', `BMC ${this.endpoint}: login as ${this.options.username} refused (HTTP ${reply.status}: ${parse.errorText(reply.text)}); check the bmc-password input and bmc.username`)
+      throw new TpiError(
+        'BmcAuthFailed',
+        `BMC ${this.endpoint}: login as ${this.options.username} refused (HTTP ${reply.status}: ${parse.errorText(reply.text)}); check the bmc-password input and bmc.username`
+      )
     }
     let token = reply.headers['x-auth-token']
     if (typeof token !== 'string') token = (JSON.parse(reply.text || '{}') as { id?: string }).id
@@ -96,7 +111,10 @@ export class HttpBmcClient implements BmcClient {
   }
 
   private banned(reply: HttpReply): TpiError {
-    return new TpiError('BmcBanned', `BMC ${this.endpoint} blocks this runner after repeated authentication failures (HTTP ${reply.status}: ${reply.text.trim().slice(0, 160)}); stopped instead of retrying. Fix the password, wait for the ban to end, then re-run`)
+    return new TpiError(
+      'BmcBanned',
+      `BMC ${this.endpoint} blocks this runner after repeated authentication failures (HTTP ${reply.status}: ${reply.text.trim().slice(0, 160)}); stopped instead of retrying. Fix the password, wait for the ban to end, then re-run`
+    )
   }
 
   /** Sends with retries on broken connections and (unless bare) 5xx; maps bans and auth. */
@@ -107,7 +125,10 @@ export class HttpBmcClient implements BmcClient {
         async () => {
           const reply = await send()
           if (reply.status >= 500 && !(call.bare && reply.status === 500)) {
-            throw new Retryable('BmcRejected', `BMC ${this.endpoint}: ${what} answered HTTP ${reply.status}: ${parse.errorText(reply.text)}`)
+            throw new Retryable(
+              'BmcRejected',
+              `BMC ${this.endpoint}: ${what} answered HTTP ${reply.status}: ${parse.errorText(reply.text)}`
+            )
           }
           return reply
         },
@@ -115,22 +136,34 @@ export class HttpBmcClient implements BmcClient {
           delays: this.delays,
           sleep: this.sleep,
           retryable: (e) => !this.options.signal?.aborted && (e instanceof TransportError || e instanceof Retryable),
-          onRetry: (e, n, ms) => this.options.reporter?.debug(`BMC ${this.endpoint}: ${what} attempt ${n} failed (${(e as Error).message}); retrying in ${ms} ms`)
+          onRetry: (e, n, ms) =>
+            this.options.reporter?.debug(
+              `BMC ${this.endpoint}: ${what} attempt ${n} failed (${(e as Error).message}); retrying in ${ms} ms`
+            )
         }
       )
     } catch (error) {
-      if (error instanceof Retryable) throw new TpiError('BmcRejected', `${error.message} (after ${this.delays.length + 1} attempts)`)
+      if (error instanceof Retryable)
+        throw new TpiError('BmcRejected', `${error.message} (after ${this.delays.length + 1} attempts)`)
       throw error
     }
   }
 
   /** An authenticated request: logs in when needed and once more on a 401. */
-  private async call(what: string, path: string, call: CallOptions, extra: { method?: 'GET' | 'POST'; body?: string } = {}): Promise<string> {
+  private async call(
+    what: string,
+    path: string,
+    call: CallOptions,
+    extra: { method?: 'GET' | 'POST'; body?: string } = {}
+  ): Promise<string> {
     if (!this.token) await this.login()
     const send = (): Promise<HttpReply> =>
       this.transport.send(path, {
         method: extra.method ?? 'GET',
-        headers: { authorization: `Bearer ${this.token}`, ...(extra.body ? { 'content-type': 'application/json' } : {}) },
+        headers: {
+          authorization: `Bearer ${this.token}`,
+          ...(extra.body ? { 'content-type': 'application/json' } : {})
+        },
         body: extra.body
       })
     let reply = await this.withRetries(what, call, send)
@@ -147,8 +180,16 @@ export class HttpBmcClient implements BmcClient {
 
   private check(what: string, reply: HttpReply): string {
     if (isBan(reply)) throw this.banned(reply)
-    if (reply.status === 401) throw new TpiError('BmcUnauthorized', `BMC ${this.endpoint}: ${what} refused after a fresh login (HTTP 401: ${reply.text.trim().slice(0, 120)})`)
-    if (reply.status !== 200) throw new TpiError('BmcRejected', `BMC ${this.endpoint}: ${what} answered HTTP ${reply.status}: ${parse.errorText(reply.text)}`)
+    if (reply.status === 401)
+      throw new TpiError(
+        'BmcUnauthorized',
+        `BMC ${this.endpoint}: ${what} refused after a fresh login (HTTP 401: ${reply.text.trim().slice(0, 120)})`
+      )
+    if (reply.status !== 200)
+      throw new TpiError(
+        'BmcRejected',
+        `BMC ${this.endpoint}: ${what} answered HTTP ${reply.status}: ${parse.errorText(reply.text)}`
+      )
     return reply.text
   }
 
@@ -186,20 +227,37 @@ export class HttpBmcClient implements BmcClient {
     await this.get(`reset slot ${slot}`, `opt=set&type=reset&node=${slot - 1}`, false)
   }
   async readUart(slot: Slot): Promise<string> {
-    const value = parse.envelope('uart', await this.get(`uart read slot ${slot}`, `opt=get&type=uart&node=${slot - 1}&encoding=utf8`), 'uart')
+    const value = parse.envelope(
+      'uart',
+      await this.get(`uart read slot ${slot}`, `opt=get&type=uart&node=${slot - 1}&encoding=utf8`),
+      'uart'
+    )
     return typeof value === 'string' ? value : ''
   }
   async writeUart(slot: Slot, command: string): Promise<void> {
-    await this.get(`uart write slot ${slot}`, `opt=set&type=uart&node=${slot - 1}&cmd=${encodeURIComponent(command)}`, false)
+    await this.get(
+      `uart write slot ${slot}`,
+      `opt=set&type=uart&node=${slot - 1}&cmd=${encodeURIComponent(command)}`,
+      false
+    )
   }
 
   async startFlash(request: FlashRequest): Promise<number> {
-    const q = new URLSearchParams({ opt: 'set', type: 'flash', node: String(request.slot - 1), file: request.fileName, length: String(request.length) })
+    const q = new URLSearchParams({
+      opt: 'set',
+      type: 'flash',
+      node: String(request.slot - 1),
+      file: request.fileName,
+      length: String(request.length)
+    })
     if (request.sha256) q.set('sha256', request.sha256)
     let query = q.toString()
     if (request.skipCrc) query += '&skip_crc' // bmcd checks presence only; never send skip_crc=false
     // A repeated start only replaces a transfer that has not begun: safe to retry on a broken connection.
-    const text = await this.call(`flash start slot ${request.slot}`, `/api/bmc?${query}`, { idempotent: true, bare: true })
+    const text = await this.call(`flash start slot ${request.slot}`, `/api/bmc?${query}`, {
+      idempotent: true,
+      bare: true
+    })
     return parse.parseHandle(text)
   }
 
@@ -209,7 +267,11 @@ export class HttpBmcClient implements BmcClient {
     const form = multipartFile(body, request.fileName, request.length)
     const reply = await this.transport.send(`/api/bmc/upload/${handle}`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${this.token}`, 'content-type': form.contentType, 'content-length': form.contentLength },
+      headers: {
+        authorization: `Bearer ${this.token}`,
+        'content-type': form.contentType,
+        'content-length': form.contentLength
+      },
       body: form.parts,
       timeoutMs: request.timeoutMs ?? 3_600_000,
       onSent: request.onProgress
@@ -219,14 +281,19 @@ export class HttpBmcClient implements BmcClient {
   }
 
   async flashStatus(): Promise<FlashStatus> {
-    return parse.parseFlashStatus(await this.call('flash status', '/api/bmc?opt=get&type=flash', { idempotent: true, bare: true }))
+    return parse.parseFlashStatus(
+      await this.call('flash status', '/api/bmc?opt=get&type=flash', { idempotent: true, bare: true })
+    )
   }
 
   async usb(): Promise<UsbState> {
     return parse.parseUsb(await this.get('usb', 'opt=get&type=usb'))
   }
   async setUsb(state: UsbState): Promise<void> {
-    await this.get(`usb ${state.mode} slot ${state.slot}`, `opt=set&type=usb&node=${state.slot - 1}&mode=${parse.usbModeNumber(state)}`)
+    await this.get(
+      `usb ${state.mode} slot ${state.slot}`,
+      `opt=set&type=usb&node=${state.slot - 1}&mode=${parse.usbModeNumber(state)}`
+    )
   }
 
   async cancelFlash(): Promise<void> {

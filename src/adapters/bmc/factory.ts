@@ -25,13 +25,20 @@ export interface BmcFactoryOptions {
   sleep?: (ms: number) => Promise<void>
 }
 
-export function bmcFactory(options: BmcFactoryOptions): (board: BoardBmc, call?: { signal?: AbortSignal }) => Promise<BmcClient> {
+export function bmcFactory(
+  options: BmcFactoryOptions
+): (board: BoardBmc, call?: { signal?: AbortSignal }) => Promise<BmcClient> {
   const clients = new Map<string, Promise<BmcClient>>()
   return (board, call = {}) => {
     let client = clients.get(board.name)
     if (!client) {
       if (!options.password)
-        return Promise.reject(new TpiError('BmcPasswordMissing', `board ${board.name}: the BMC at ${board.bmc.endpoint} needs the bmc-password input (TPI_BMC_PASSWORD for the CLI)`))
+        return Promise.reject(
+          new TpiError(
+            'BmcPasswordMissing',
+            `board ${board.name}: the BMC at ${board.bmc.endpoint} needs the bmc-password input (TPI_BMC_PASSWORD for the CLI)`
+          )
+        )
       client = createBmcClient({
         endpoint: board.bmc.endpoint,
         username: options.username ?? board.bmc.username,

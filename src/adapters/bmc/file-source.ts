@@ -38,7 +38,10 @@ export class FileSource extends Readable {
     const fh = this.handle
     this.handle = undefined
     if (!fh) return callback(error)
-    fh.close().then(() => callback(error), () => callback(error))
+    fh.close().then(
+      () => callback(error),
+      () => callback(error)
+    )
   }
 
   /**

@@ -56,7 +56,11 @@ export function parseInfo(text: string): BmcInfo {
   const r = envelope('info', text) as { ip?: Record<string, unknown>[]; storage?: Record<string, unknown>[] }
   return {
     ip: (r.ip ?? []).map((e) => ({ device: str(e.device) ?? '', ip: str(e.ip) ?? '', mac: str(e.mac) ?? '' })),
-    storage: (r.storage ?? []).map((e) => ({ name: str(e.name) ?? '', totalBytes: Number(e.total_bytes ?? 0), freeBytes: Number(e.bytes_free ?? 0) }))
+    storage: (r.storage ?? []).map((e) => ({
+      name: str(e.name) ?? '',
+      totalBytes: Number(e.total_bytes ?? 0),
+      freeBytes: Number(e.bytes_free ?? 0)
+    }))
   }
 }
 

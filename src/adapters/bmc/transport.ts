@@ -91,17 +91,28 @@ export class BmcTransport {
    * resumption: a resumed session shows no peer certificate, and the pin needs one on every connection.
    */
   private readonly verified = new WeakSet<object>()
-  private readonly agent = new Agent({ keepAlive: true, maxSockets: 4, rejectUnauthorized: false, maxCachedSessions: 0 })
+  private readonly agent = new Agent({
+    keepAlive: true,
+    maxSockets: 4,
+    rejectUnauthorized: false,
+    maxCachedSessions: 0
+  })
 
   constructor(private readonly options: TransportOptions) {
     this.url = new URL(options.endpoint)
     if (!options.insecure) {
       if (!options.fingerprint) {
-        throw new TpiError('BmcTlsUnpinned', `BMC ${options.endpoint}: no certificate fingerprint pinned (bmc.tls.fingerprint) and bmc.tls.insecure is not true`)
+        throw new TpiError(
+          'BmcTlsUnpinned',
+          `BMC ${options.endpoint}: no certificate fingerprint pinned (bmc.tls.fingerprint) and bmc.tls.insecure is not true`
+        )
       }
       this.pin = normalizeFingerprint(options.fingerprint)
       if (this.pin.length !== 64) {
-        throw new TpiError('BmcTlsUnpinned', `BMC ${options.endpoint}: fingerprint has ${this.pin.length} hex digits, expected 64 (SHA-256)`)
+        throw new TpiError(
+          'BmcTlsUnpinned',
+          `BMC ${options.endpoint}: fingerprint has ${this.pin.length} hex digits, expected 64 (SHA-256)`
+        )
       }
     }
   }
@@ -128,7 +139,10 @@ export class BmcTransport {
   private sendNow(pathAndQuery: string, send: SendOptions): Promise<HttpReply> {
     const https = this.url.protocol === 'https:'
     const port = Number(this.url.port || (https ? 443 : 80))
-    const target = (this.options.net ?? { map: (host: string, p: number) => ({ host, port: p }) }).map(this.url.hostname, port)
+    const target = (this.options.net ?? { map: (host: string, p: number) => ({ host, port: p }) }).map(
+      this.url.hostname,
+      port
+    )
     const timeoutMs = send.timeoutMs ?? this.options.timeoutMs
     const opts: RequestOptions = {
       host: target.host,
@@ -140,7 +154,12 @@ export class BmcTransport {
       rejectUnauthorized: false,
       agent: https ? this.agent : false
     }
-    if (this.options.signal?.aborted) return Promise.reject(new TransportError(`BMC ${this.endpoint}: ${send.method} ${redact(pathAndQuery)} not sent (the caller stopped waiting)`))
+    if (this.options.signal?.aborted)
+      return Promise.reject(
+        new TransportError(
+          `BMC ${this.endpoint}: ${send.method} ${redact(pathAndQuery)} not sent (the caller stopped waiting)`
+        )
+      )
     return new Promise<HttpReply>((resolve, reject) => {
       let settled = false
       const fail = (error: Error): void => {
@@ -152,7 +171,9 @@ export class BmcTransport {
       const req = (https ? httpsRequest : httpRequest)(opts, (res) => {
         const chunks: Buffer[] = []
         res.on('data', (c: Buffer) => chunks.push(c))
-        res.on('error', (e) => fail(new TransportError(`BMC ${this.endpoint}: reply broke off: ${e.message}`, { cause: e })))
+        res.on('error', (e) =>
+          fail(new TransportError(`BMC ${this.endpoint}: reply broke off: ${e.message}`, { cause: e }))
+        )
         res.on('end', () => {
           if (settled) return
           settled = true
@@ -160,24 +181,43 @@ export class BmcTransport {
           resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') })
         })
       })
-      const timer = setTimeout(() => fail(new TransportError(`BMC ${this.endpoint}: no reply to ${send.method} ${redact(pathAndQuery)} within ${timeoutMs} ms`)), timeoutMs)
+      const timer = setTimeout(
+        () =>
+          fail(
+            new TransportError(
+              `BMC ${this.endpoint}: no reply to ${send.method} ${redact(pathAndQuery)} within ${timeoutMs} ms`
+            )
+          ),
+        timeoutMs
+      )
       const signal = this.options.signal
       const abandoned = (): void => {
         clearTimeout(timer)
-        fail(new TransportError(`BMC ${this.endpoint}: ${send.method} ${redact(pathAndQuery)} abandoned (the caller stopped waiting)`))
+        fail(
+          new TransportError(
+            `BMC ${this.endpoint}: ${send.method} ${redact(pathAndQuery)} abandoned (the caller stopped waiting)`
+          )
+        )
       }
       signal?.addEventListener('abort', abandoned, { once: true })
       req.once('close', () => signal?.removeEventListener('abort', abandoned))
       req.on('error', (e) => {
         clearTimeout(timer)
-        fail(e instanceof TpiError ? e : new TransportError(`BMC ${this.endpoint}: ${send.method} ${redact(pathAndQuery)} failed: ${e.message}`, { cause: e }))
+        fail(
+          e instanceof TpiError
+            ? e
+            : new TransportError(`BMC ${this.endpoint}: ${send.method} ${redact(pathAndQuery)} failed: ${e.message}`, {
+                cause: e
+              })
+        )
       })
       const write = (): void => {
         if (send.body === undefined) req.end()
         else if (typeof send.body === 'string') req.end(send.body)
         else if ('head' in send.body) {
           const { head, file, tail } = send.body
-          const readFailed = (e: Error): void => fail(new TransportError(`BMC ${this.endpoint}: reading the upload failed: ${e.message}`, { cause: e }))
+          const readFailed = (e: Error): void =>
+            fail(new TransportError(`BMC ${this.endpoint}: reading the upload failed: ${e.message}`, { cause: e }))
           req.write(head)
           if (file instanceof FileSource) {
             pumpReused(req, file, tail, send.onSent).catch((e: unknown) => {
@@ -194,7 +234,9 @@ export class BmcTransport {
             file.once('end', () => req.end(tail))
           }
         } else {
-          send.body.on('error', (e) => fail(new TransportError(`BMC ${this.endpoint}: reading the upload failed: ${e.message}`, { cause: e })))
+          send.body.on('error', (e) =>
+            fail(new TransportError(`BMC ${this.endpoint}: reading the upload failed: ${e.message}`, { cause: e }))
+          )
           send.body.pipe(req)
         }
       }
@@ -229,7 +271,12 @@ export class BmcTransport {
  * refills the buffer of chunk k-2) only once the socket took chunk k-2 (write callback). The kernel
  * socket buffer and the second write keep the BMC fed while the next chunk is read and encrypted.
  */
-async function pumpReused(req: ClientRequest, file: FileSource, tail: Buffer, onSent?: (bytes: number) => void): Promise<void> {
+async function pumpReused(
+  req: ClientRequest,
+  file: FileSource,
+  tail: Buffer,
+  onSent?: (bytes: number) => void
+): Promise<void> {
   const BUFFERS = 3
   const inFlight: Promise<void>[] = []
   let sent = 0

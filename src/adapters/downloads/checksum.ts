@@ -5,7 +5,10 @@
  * on the basename, or a bare digest (kubectl .sha256). Undefined when absent.
  */
 export function findChecksum(text: string, entry?: string): string | undefined {
-  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter(Boolean)
+  const lines = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter(Boolean)
   if (!entry) {
     const bare = /^([0-9a-f]{64})\b/i.exec(lines[0] ?? '')
     return bare?.[1]?.toLowerCase()

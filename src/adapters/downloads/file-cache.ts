@@ -43,7 +43,11 @@ const HEX64 = /^[0-9a-f]{64}$/
 /** Beside a cached file: the digest it was verified against, its size and mtime at that moment. */
 const RECORD = '.verified'
 
-interface VerifiedRecord { sha256: string; size: number; mtimeMs: number }
+interface VerifiedRecord {
+  sha256: string
+  size: number
+  mtimeMs: number
+}
 
 export async function sha256OfFile(path: string): Promise<string> {
   const hash = createHash('sha256')
@@ -54,7 +58,9 @@ export async function sha256OfFile(path: string): Promise<string> {
 async function readRecord(path: string): Promise<VerifiedRecord | undefined> {
   try {
     const r = JSON.parse(await readFile(path, 'utf8')) as Partial<VerifiedRecord>
-    return typeof r.sha256 === 'string' && typeof r.size === 'number' && typeof r.mtimeMs === 'number' ? (r as VerifiedRecord) : undefined
+    return typeof r.sha256 === 'string' && typeof r.size === 'number' && typeof r.mtimeMs === 'number'
+      ? (r as VerifiedRecord)
+      : undefined
   } catch {
     return undefined
   }
@@ -86,7 +92,10 @@ export class FileCacheDownloads implements Downloads {
       // bytes a hostile mirror serves in place of a release the catalog knows.
       const known = this.options.catalog?.[request.upstream]?.sha256?.toLowerCase()
       if (known && known !== pin)
-        throw new TpiError('PinConflict', `${name} (${request.upstream}): the sha256 pinned in the cluster file (${pin}) differs from the digest catalog's (${known}); remove the pin or correct it`)
+        throw new TpiError(
+          'PinConflict',
+          `${name} (${request.upstream}): the sha256 pinned in the cluster file (${pin}) differs from the digest catalog's (${known}); remove the pin or correct it`
+        )
       return { sha256: pin, from: 'the sha256 pinned in the cluster file' }
     }
     const entry = this.options.catalog?.[request.upstream]
@@ -95,12 +104,20 @@ export class FileCacheDownloads implements Downloads {
       // The checksum file must come from the upstream host over https: a mirror (or plain http) could
       // serve a checksum that matches the bytes it replaced.
       if (!c.sumsUrl.startsWith('https://'))
-        throw new TpiError('UntrustedChecksum', `${name}: checksum file ${c.sumsUrl} is not an https upstream URL; refusing a digest that could come from where the bytes come from`)
+        throw new TpiError(
+          'UntrustedChecksum',
+          `${name}: checksum file ${c.sumsUrl} is not an https upstream URL; refusing a digest that could come from where the bytes come from`
+        )
       const digest = findChecksum(await getText(c.sumsUrl, { ca: this.options.ca }), c.sumsEntry)
-      if (!digest) throw new TpiError('ChecksumMissing', `checksum file ${c.sumsUrl} has no entry for ${c.sumsEntry ?? '(bare digest)'}; refusing an unverified ${request.tool}`)
+      if (!digest)
+        throw new TpiError(
+          'ChecksumMissing',
+          `checksum file ${c.sumsUrl} has no entry for ${c.sumsEntry ?? '(bare digest)'}; refusing an unverified ${request.tool}`
+        )
       return { sha256: digest, from: c.sumsUrl }
     }
-    if (request.firstUseOverHttps && request.url === request.upstream && request.url.startsWith('https://')) return undefined
+    if (request.firstUseOverHttps && request.url === request.upstream && request.url.startsWith('https://'))
+      return undefined
     throw new TpiError(
       'Unverified',
       `${name} (${request.upstream}): no digest to check it against: it is not in the digest catalog${entry ? ` (${entry.source})` : ''}, upstream publishes no checksum file, and no sha256 is pinned; pin its sha256 in the cluster file (digests: { "${request.upstream}": <sha256> }) or use a version the catalog lists`
@@ -127,7 +144,9 @@ export class FileCacheDownloads implements Downloads {
       await writeRecord(path, actual)
       return { path, sha256: actual, bytes: size, downloaded: false }
     }
-    this.options.warn?.(`cached ${request.tool} ${path} has sha256 ${actual}, expected ${expected.sha256} (from ${expected.from}); discarded, downloading it again`)
+    this.options.warn?.(
+      `cached ${request.tool} ${path} has sha256 ${actual}, expected ${expected.sha256} (from ${expected.from}); discarded, downloading it again`
+    )
     await rm(`${dir}.complete`, { force: true })
     await rm(dir, { recursive: true, force: true })
     return undefined
@@ -135,7 +154,10 @@ export class FileCacheDownloads implements Downloads {
 
   async fetch(request: ArtifactRequest): Promise<CachedArtifact> {
     if (!SEMVER.test(request.version)) {
-      throw new TpiError('BadCacheKey', `cache key ${request.tool} "${request.version}" is not full semver (x.y.z[-pre]); it would never be found again`)
+      throw new TpiError(
+        'BadCacheKey',
+        `cache key ${request.tool} "${request.version}" is not full semver (x.y.z[-pre]); it would never be found again`
+      )
     }
     const expected = await this.expected(request)
     // Without an expected digest a cached file cannot be vouched for: download it again.

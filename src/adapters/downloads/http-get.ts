@@ -14,9 +14,13 @@ export async function openUrl(url: string, options: GetOptions = {}, redirects =
   const idleTimeoutMs = options.idleTimeoutMs ?? 60_000
   const res = await new Promise<IncomingMessage>((resolve, reject) => {
     const headers = { 'user-agent': 'turingpi-cluster-action' }
-    const req = url.startsWith('https:') ? httpsGet(url, { headers, ...(options.ca ? { ca: options.ca } : {}) }, resolve) : httpGet(url, { headers }, resolve)
+    const req = url.startsWith('https:')
+      ? httpsGet(url, { headers, ...(options.ca ? { ca: options.ca } : {}) }, resolve)
+      : httpGet(url, { headers }, resolve)
     req.setTimeout(idleTimeoutMs, () => req.destroy(new Error(`no data for ${idleTimeoutMs} ms`)))
-    req.on('error', (e) => reject(new TpiError('DownloadFailed', `download of ${url} failed: ${e.message}`, { cause: e })))
+    req.on('error', (e) =>
+      reject(new TpiError('DownloadFailed', `download of ${url} failed: ${e.message}`, { cause: e }))
+    )
   })
   const status = res.statusCode ?? 0
   if (status >= 300 && status < 400 && res.headers.location) {
@@ -25,7 +29,10 @@ export async function openUrl(url: string, options: GetOptions = {}, redirects =
     const next = new URL(res.headers.location, url).toString()
     // A redirect may never downgrade: https stays https (an http mirror is allowed only from the start).
     if (url.startsWith('https:') && !next.startsWith('https:'))
-      throw new TpiError('InsecureRedirect', `download of ${url} redirected to ${next}; refusing a redirect from https to another scheme`)
+      throw new TpiError(
+        'InsecureRedirect',
+        `download of ${url} redirected to ${next}; refusing a redirect from https to another scheme`
+      )
     return openUrl(next, options, redirects - 1)
   }
   if (status !== 200) {

@@ -17,5 +17,10 @@ export interface ToolCacheOptions {
 export function createToolCacheDownloads(options: ToolCacheOptions): Downloads {
   process.env.RUNNER_TOOL_CACHE ??= options.toolCache
   process.env.RUNNER_TEMP ??= options.tempDir
-  return new FileCacheDownloads({ root: process.env.RUNNER_TOOL_CACHE, catalog: options.catalog, log: options.log, warn: options.warn })
+  return new FileCacheDownloads({
+    root: process.env.RUNNER_TOOL_CACHE,
+    catalog: options.catalog,
+    log: options.log,
+    warn: options.warn
+  })
 }

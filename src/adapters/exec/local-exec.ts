@@ -10,8 +10,24 @@ import type { LocalExec } from '../../core/deps.js'
 
 /** Names a child inherits from the runner: search path, home, temp, locale, TLS roots and proxies. */
 const INHERITED = new Set([
-  'PATH', 'HOME', 'TMPDIR', 'TEMP', 'TMP', 'LANG', 'LANGUAGE', 'TZ', 'USER', 'LOGNAME',
-  'SSL_CERT_FILE', 'SSL_CERT_DIR', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy',
+  'PATH',
+  'HOME',
+  'TMPDIR',
+  'TEMP',
+  'TMP',
+  'LANG',
+  'LANGUAGE',
+  'TZ',
+  'USER',
+  'LOGNAME',
+  'SSL_CERT_FILE',
+  'SSL_CERT_DIR',
+  'HTTP_PROXY',
+  'HTTPS_PROXY',
+  'NO_PROXY',
+  'http_proxy',
+  'https_proxy',
+  'no_proxy',
   // The lab's wiring (loopback address map, stand-in CLIs' state); holds no secret.
   'TPI_ADDRESS_MAP'
 ])
@@ -20,7 +36,10 @@ const INHERITED_PREFIX = /^(LC_|TPI_LAB_|TALOSCTL_LAB_)/
 const NEVER = /^(INPUT_|ACTIONS_|STATE_|GITHUB_TOKEN$|RUNNER_TOKEN$)/
 
 /** The environment a child gets: the allow-listed part of `base`, plus what the caller passes. */
-export function childEnv(base: Record<string, string | undefined>, extra: Record<string, string> = {}): Record<string, string> {
+export function childEnv(
+  base: Record<string, string | undefined>,
+  extra: Record<string, string> = {}
+): Record<string, string> {
   const env: Record<string, string> = {}
   for (const [name, value] of Object.entries(base))
     if (value !== undefined && (INHERITED.has(name) || INHERITED_PREFIX.test(name))) env[name] = value

@@ -16,9 +16,18 @@ export interface KubeOptions {
 
 export function createKube(exec: LocalExec, options: KubeOptions): Kube {
   const helmEnv: Record<string, string> = options.helmHome
-    ? { HELM_CACHE_HOME: `${options.helmHome}/cache`, HELM_CONFIG_HOME: `${options.helmHome}/config`, HELM_DATA_HOME: `${options.helmHome}/data` }
+    ? {
+        HELM_CACHE_HOME: `${options.helmHome}/cache`,
+        HELM_CONFIG_HOME: `${options.helmHome}/config`,
+        HELM_DATA_HOME: `${options.helmHome}/data`
+      }
     : {}
-  const run = (file: string, args: string[], extraEnv: Record<string, string>, o: RunOptions = {}): Promise<ExecResult> =>
+  const run = (
+    file: string,
+    args: string[],
+    extraEnv: Record<string, string>,
+    o: RunOptions = {}
+  ): Promise<ExecResult> =>
     exec(file, [...args, '--kubeconfig', options.kubeconfig], {
       ...(o.stdin !== undefined ? { stdin: o.stdin } : {}),
       ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),

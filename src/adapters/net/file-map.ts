@@ -18,7 +18,11 @@ export function createFileAddressMap(file: string): AddressMap {
   const table = (): Record<string, string> => {
     const st = statSync(file)
     if (!cached || cached.mtimeMs !== st.mtimeMs || cached.size !== st.size)
-      cached = { mtimeMs: st.mtimeMs, size: st.size, table: JSON.parse(readFileSync(file, 'utf8')) as Record<string, string> }
+      cached = {
+        mtimeMs: st.mtimeMs,
+        size: st.size,
+        table: JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>
+      }
     return cached.table
   }
   return {

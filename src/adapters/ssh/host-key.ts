@@ -7,7 +7,8 @@ import type { HostKey } from './types.js'
 export type { HostKey } from './types.js'
 
 /** The fingerprint of an OpenSSH public key line (`ssh-ed25519 AAAA… comment`). */
-export const fingerprintOf = (publicKeyLine: string): string => fingerprintOfKeyBlob(Buffer.from(publicKeyLine.trim().split(/\s+/)[1] ?? '', 'base64'))
+export const fingerprintOf = (publicKeyLine: string): string =>
+  fingerprintOfKeyBlob(Buffer.from(publicKeyLine.trim().split(/\s+/)[1] ?? '', 'base64'))
 
 export function generateHostKey(comment: string): HostKey {
   const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment })

@@ -8,7 +8,8 @@ import { generateVerifiedHostKey } from './verified-host-key.js'
 export function publicKeyLine(privateKey: string): string {
   const parsed = ssh2.utils.parseKey(privateKey)
   const key = Array.isArray(parsed) ? parsed[0] : parsed
-  if (!key || key instanceof Error) throw new Error(`the ssh-private-key input could not be parsed${key instanceof Error ? `: ${key.message}` : ''}`)
+  if (!key || key instanceof Error)
+    throw new Error(`the ssh-private-key input could not be parsed${key instanceof Error ? `: ${key.message}` : ''}`)
   return `${key.type} ${key.getPublicSSH().toString('base64')}`
 }
 

@@ -61,8 +61,10 @@ export class HostKeyMismatchError extends TpiError {
 function transient(error: Error & { code?: string; level?: string }): boolean {
   if (error instanceof HostKeyMismatchError) return false
   if (error.level === 'client-authentication') return false
-  return ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'EPIPE'].includes(error.code ?? '') ||
+  return (
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'EPIPE'].includes(error.code ?? '') ||
     /timed out|handshake|ended/i.test(error.message)
+  )
 }
 
 /** One connection attempt; resolves with the ready client and the fingerprint it saw. */
@@ -94,14 +96,20 @@ export function openClient(
     })
     client.once('error', (error: Error & { level?: string }) => {
       client.end()
-      if (expected !== undefined && seen && seen !== expected) reject(new HostKeyMismatchError(target.node, expected, seen))
+      if (expected !== undefined && seen && seen !== expected)
+        reject(new HostKeyMismatchError(target.node, expected, seen))
       else reject(error)
     })
     try {
       client.connect(config)
     } catch (error) {
       // ssh2 throws synchronously on an unparsable key; its message never contains the key itself.
-      reject(new TpiError('SshKeyInvalid', `node ${target.node}: the SSH private key cannot be used: ${(error as Error).message}`))
+      reject(
+        new TpiError(
+          'SshKeyInvalid',
+          `node ${target.node}: the SSH private key cannot be used: ${(error as Error).message}`
+        )
+      )
     }
   })
 }
@@ -129,4 +137,3 @@ export async function connectWithRetry(
     { cause: last }
   )
 }
-

@@ -63,7 +63,12 @@ export class Ssh2Shell implements RemoteShell {
    * transferFloorMs plus one second per transferBytesPerSec bytes, counted up front (known size) and
    * as bytes pass (streams of unknown size).
    */
-  private bounded<T>(client: Client, what: string, bytes: number, run: (passed: (n: number) => void) => Promise<T>): Promise<T> {
+  private bounded<T>(
+    client: Client,
+    what: string,
+    bytes: number,
+    run: (passed: (n: number) => void) => Promise<T>
+  ): Promise<T> {
     const { transferFloorMs: floor, transferBytesPerSec: rate } = this.options
     const started = Date.now()
     let allowedMs = floor + (bytes * 1000) / rate
@@ -77,19 +82,29 @@ export class Ssh2Shell implements RemoteShell {
         settle()
       }
       const onClose = (): void =>
-        end(() => reject(new TpiError('SshConnectionLost', `node ${this.target.node}: ${what}: the SSH connection closed during the transfer`)))
-      const timer = setInterval(() => {
-        if (Date.now() - started <= allowedMs) return
-        end(() => {
-          this.drop(client)
+        end(() =>
           reject(
             new TpiError(
-              'SshTransferTimeout',
-              `node ${this.target.node}: ${what}: not finished after ${(allowedMs / 1000).toFixed(1)} s (${floor / 1000} s plus 1 s per ${Math.round(rate / 1024)} KiB); the connection was closed`
+              'SshConnectionLost',
+              `node ${this.target.node}: ${what}: the SSH connection closed during the transfer`
             )
           )
-        })
-      }, Math.max(10, Math.min(1000, floor / 10)))
+        )
+      const timer = setInterval(
+        () => {
+          if (Date.now() - started <= allowedMs) return
+          end(() => {
+            this.drop(client)
+            reject(
+              new TpiError(
+                'SshTransferTimeout',
+                `node ${this.target.node}: ${what}: not finished after ${(allowedMs / 1000).toFixed(1)} s (${floor / 1000} s plus 1 s per ${Math.round(rate / 1024)} KiB); the connection was closed`
+              )
+            )
+          })
+        },
+        Math.max(10, Math.min(1000, floor / 10))
+      )
       client.once('close', onClose)
       // Closed before we listened: 'close' will not come again.
       if (this.client !== client) return onClose()
@@ -130,12 +145,17 @@ export class Ssh2Shell implements RemoteShell {
   private async run(script: string, options: ExecOptions = {}): Promise<ExecResult> {
     const body = `set -eu\n${script}`
     if (Buffer.byteLength(body) > MAX_SCRIPT_BYTES)
-      throw new TpiError('ScriptTooLarge', `node ${this.target.node}: script of ${Buffer.byteLength(body)} bytes exceeds ${MAX_SCRIPT_BYTES}; push it as a file instead`)
+      throw new TpiError(
+        'ScriptTooLarge',
+        `node ${this.target.node}: script of ${Buffer.byteLength(body)} bytes exceeds ${MAX_SCRIPT_BYTES}; push it as a file instead`
+      )
     const client = await this.live()
     const timeoutMs = options.timeoutMs ?? this.options.commandTimeoutMs
     const channel = await new Promise<ClientChannel>((resolve, reject) =>
       // sshd leaves a command running when its channel closes, so the node enforces the limit too.
-      client.exec(`timeout -k 2 ${Math.ceil(timeoutMs / 1000) + 2} bash -c ${shellQuote(body)}`, (error, ch) => (error ? reject(this.wrap(error)) : resolve(ch)))
+      client.exec(`timeout -k 2 ${Math.ceil(timeoutMs / 1000) + 2} bash -c ${shellQuote(body)}`, (error, ch) =>
+        error ? reject(this.wrap(error)) : resolve(ch)
+      )
     )
     return new Promise<ExecResult>((resolve) => {
       const out: Buffer[] = []
@@ -148,7 +168,11 @@ export class Ssh2Shell implements RemoteShell {
         settled = true
         clearTimeout(timer)
         client.removeListener('close', onDrop)
-        resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') + note, code: code! })
+        resolve({
+          stdout: Buffer.concat(out).toString('utf8'),
+          stderr: Buffer.concat(err).toString('utf8') + note,
+          code: code!
+        })
       }
       const timer = setTimeout(() => {
         note = `\ncommand timed out after ${timeoutMs} ms on node ${this.target.node}`
@@ -203,10 +227,19 @@ export class Ssh2Shell implements RemoteShell {
     // chmod after the write: the mode given to open() is filtered by the server's umask.
     const mode = (options.mode & 0o7777).toString(8)
     const chown = options.owner ? `chown -- ${shellQuote(options.owner)} ${shellQuote(tmp)}\n` : ''
-    await this.checked(`chmod ${mode} -- ${shellQuote(tmp)}\n${chown}mv -f -- ${shellQuote(tmp)} ${shellQuote(path)}`, `install ${path}`)
+    await this.checked(
+      `chmod ${mode} -- ${shellQuote(tmp)}\n${chown}mv -f -- ${shellQuote(tmp)} ${shellQuote(path)}`,
+      `install ${path}`
+    )
   }
 
-  private async transfer(sftp: SFTPWrapper, client: Client, tmp: string, data: Buffer | string | Readable, fileMode: number): Promise<void> {
+  private async transfer(
+    sftp: SFTPWrapper,
+    client: Client,
+    tmp: string,
+    data: Buffer | string | Readable,
+    fileMode: number
+  ): Promise<void> {
     const options = { mode: fileMode }
     if (data instanceof ReadStream && typeof data.path === 'string') {
       // A local file (k3s binary, 200 MB air-gap images): fastPut keeps many SFTP writes in flight,
@@ -214,23 +247,33 @@ export class Ssh2Shell implements RemoteShell {
       const local = data.path
       data.destroy()
       const { size } = await stat(local)
-      await this.bounded(client, `write ${tmp}`, size, () =>
-        new Promise<void>((resolve, reject) =>
-          sftp.fastPut(local, tmp, { mode: options.mode, concurrency: 32 }, (error) => (error ? reject(this.wrap(error, `write ${tmp}`)) : resolve()))
-        )
+      await this.bounded(
+        client,
+        `write ${tmp}`,
+        size,
+        () =>
+          new Promise<void>((resolve, reject) =>
+            sftp.fastPut(local, tmp, { mode: options.mode, concurrency: 32 }, (error) =>
+              error ? reject(this.wrap(error, `write ${tmp}`)) : resolve()
+            )
+          )
       )
     } else {
       const known = typeof data === 'string' || Buffer.isBuffer(data)
       const source = known ? Readable.from([Buffer.from(data)]) : data
-      await this.bounded(client, `write ${tmp}`, known ? Buffer.byteLength(data) : 0, (passed) =>
-        new Promise<void>((resolve, reject) => {
-          const stream = sftp.createWriteStream(tmp, { mode: options.mode })
-          stream.on('error', (error: Error) => reject(this.wrap(error, `write ${tmp}`)))
-          stream.on('close', () => resolve())
-          source.on('error', (error) => reject(error))
-          if (!known) source.on('data', (chunk: Buffer | string) => passed(Buffer.byteLength(chunk)))
-          source.pipe(stream)
-        })
+      await this.bounded(
+        client,
+        `write ${tmp}`,
+        known ? Buffer.byteLength(data) : 0,
+        (passed) =>
+          new Promise<void>((resolve, reject) => {
+            const stream = sftp.createWriteStream(tmp, { mode: options.mode })
+            stream.on('error', (error: Error) => reject(this.wrap(error, `write ${tmp}`)))
+            stream.on('close', () => resolve())
+            source.on('error', (error) => reject(error))
+            if (!known) source.on('data', (chunk: Buffer | string) => passed(Buffer.byteLength(chunk)))
+            source.pipe(stream)
+          })
       ).catch((error: unknown) => {
         if (!known) source.unpipe()
         throw error
@@ -242,13 +285,25 @@ export class Ssh2Shell implements RemoteShell {
     await this.sweep().catch(() => undefined)
     const client = await this.live()
     const sftp = await this.bounded(client, 'open an SFTP session', 0, () => this.sftpSession(client))
-    const size = await this.bounded(client, `stat ${path}`, 0, () =>
-      new Promise<number>((resolve, reject) => sftp.stat(path, (error, stats) => (error ? reject(this.wrap(error, `read ${path}`)) : resolve(stats.size))))
+    const size = await this.bounded(
+      client,
+      `stat ${path}`,
+      0,
+      () =>
+        new Promise<number>((resolve, reject) =>
+          sftp.stat(path, (error, stats) => (error ? reject(this.wrap(error, `read ${path}`)) : resolve(stats.size)))
+        )
     )
-    return this.bounded(client, `read ${path}`, size, () =>
-      new Promise<Buffer>((resolve, reject) =>
-        sftp.readFile(path, (error: Error | undefined, data: Buffer) => (error ? reject(this.wrap(error, `read ${path}`)) : resolve(data)))
-      )
+    return this.bounded(
+      client,
+      `read ${path}`,
+      size,
+      () =>
+        new Promise<Buffer>((resolve, reject) =>
+          sftp.readFile(path, (error: Error | undefined, data: Buffer) =>
+            error ? reject(this.wrap(error, `read ${path}`)) : resolve(data)
+          )
+        )
     )
   }
 
@@ -266,10 +321,15 @@ export class Ssh2Shell implements RemoteShell {
   private async checked(script: string, what: string): Promise<void> {
     const result = await this.exec(script)
     if (result.code !== 0)
-      throw new TpiError('SshCommandFailed', `node ${this.target.node}: could not ${what} (exit ${result.code}): ${result.stderr.trim().split('\n').slice(-5).join(' | ')}`)
+      throw new TpiError(
+        'SshCommandFailed',
+        `node ${this.target.node}: could not ${what} (exit ${result.code}): ${result.stderr.trim().split('\n').slice(-5).join(' | ')}`
+      )
   }
 
   private wrap(error: Error, what?: string): TpiError {
-    return new TpiError('SshFailed', `node ${this.target.node}: ${what ? `${what}: ` : ''}${error.message}`, { cause: error })
+    return new TpiError('SshFailed', `node ${this.target.node}: ${what ? `${what}: ` : ''}${error.message}`, {
+      cause: error
+    })
   }
 }

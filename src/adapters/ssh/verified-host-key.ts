@@ -46,5 +46,8 @@ export function generateVerifiedHostKey(comment: string, options: HostKeyOptions
     problems.push(problem)
     if (attempt < attempts) options.onRetry?.(attempt, problem)
   }
-  throw new TpiError('HostKeyInvalid', `could not generate an ed25519 host key that ssh2 parses back in ${attempts} attempts (last: ${problems.at(-1)})`)
+  throw new TpiError(
+    'HostKeyInvalid',
+    `could not generate an ed25519 host key that ssh2 parses back in ${attempts} attempts (last: ${problems.at(-1)})`
+  )
 }

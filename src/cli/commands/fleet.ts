@@ -10,7 +10,10 @@ import { processIo, runVerb, type Io, type VerbSpec } from './shared.js'
 function configOf(argv: string[]): { config: string; cwd: string } {
   const { values } = parseArgs({
     args: argv,
-    options: { config: { type: 'string', short: 'c', default: 'cluster.yaml' }, 'working-directory': { type: 'string', default: '.' } },
+    options: {
+      config: { type: 'string', short: 'c', default: 'cluster.yaml' },
+      'working-directory': { type: 'string', default: '.' }
+    },
     strict: false
   })
   return { config: String(values.config), cwd: String(values['working-directory']) }
@@ -29,12 +32,19 @@ function withConfig(argv: string[], file: string): string[] {
 
 export async function runList(argv: string[], io: Io = processIo): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
-    io.out('turingpi-cluster list — Prints the clusters of a folder or glob as JSON for a workflow matrix.\n\nFlags: --config DIR|GLOB (clusters)  --working-directory DIR\n\nExample:\n  turingpi-cluster list --config clusters/')
+    io.out(
+      'turingpi-cluster list — Prints the clusters of a folder or glob as JSON for a workflow matrix.\n\nFlags: --config DIR|GLOB (clusters)  --working-directory DIR\n\nExample:\n  turingpi-cluster list --config clusters/'
+    )
     return 0
   }
-  const { config, cwd } = configOf(argv.includes('--config') || argv.includes('-c') || argv.some((a) => a.startsWith('--config=')) ? argv : [...argv, '--config', 'clusters'])
+  const { config, cwd } = configOf(
+    argv.includes('--config') || argv.includes('-c') || argv.some((a) => a.startsWith('--config='))
+      ? argv
+      : [...argv, '--config', 'clusters']
+  )
   const { clusters, issues } = await listFleet(config, cwd)
-  for (const i of issues) io.err(`${i.where ? `${i.where.file}:${i.where.line}:${i.where.column}: ` : `${i.file}: `}${i.path}: ${i.message}`)
+  for (const i of issues)
+    io.err(`${i.where ? `${i.where.file}:${i.where.line}:${i.where.column}: ` : `${i.file}: `}${i.path}: ${i.message}`)
   io.out(JSON.stringify(clusters))
   return issues.length || !clusters.length ? 1 : 0
 }
@@ -64,6 +74,12 @@ export async function runFleetVerb(spec: VerbSpec, argv: string[], io: Io = proc
     // drift: any cluster that could not be checked makes the fleet 1; else any drift makes it 2.
     worst = code === 1 || worst === 1 ? 1 : Math.max(worst, code)
   }
-  io.err(renderText({ title: `Fleet ${spec.name}: ${files.length} cluster file(s)`, header: ['File', 'Exit', 'Verdict'], rows }))
+  io.err(
+    renderText({
+      title: `Fleet ${spec.name}: ${files.length} cluster file(s)`,
+      header: ['File', 'Exit', 'Verdict'],
+      rows
+    })
+  )
   return worst
 }

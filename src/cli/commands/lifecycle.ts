@@ -7,10 +7,17 @@ import type { VerbSpec } from './shared.js'
 export const backup: VerbSpec = {
   name: 'backup',
   short: 'Takes an age-encrypted backup of the datastore and token (K3s) with a manifest of digests.',
-  example: 'TPI_SSH_PRIVATE_KEY_FILE=~/.ssh/id_ed25519 TPI_ARTIFACT_RECIPIENTS=age1… turingpi-cluster backup --config cluster.yaml',
+  example:
+    'TPI_SSH_PRIVATE_KEY_FILE=~/.ssh/id_ed25519 TPI_ARTIFACT_RECIPIENTS=age1… turingpi-cluster backup --config cluster.yaml',
   render(result, io, json) {
     const b = result.outputs.values[BACKUP_KEY] as BackupResult | undefined
-    if (json) io.out(JSON.stringify({ status: result.status, ...(b ? { artifact: b.artifact, files: b.files, bytes: b.bytes, manifest: b.manifest } : {}) }))
+    if (json)
+      io.out(
+        JSON.stringify({
+          status: result.status,
+          ...(b ? { artifact: b.artifact, files: b.files, bytes: b.bytes, manifest: b.manifest } : {})
+        })
+      )
     else if (b) io.out(`backup ${b.manifest.name}: ${b.files.join(', ')} (${b.bytes} bytes, ${b.ms} ms)`)
     return result.status === 'ok' ? 0 : 1
   }
@@ -19,10 +26,14 @@ export const backup: VerbSpec = {
 export const restore: VerbSpec = {
   name: 'restore',
   short: 'Restores a backup onto the cluster (needs --confirm <cluster name> and --backup FILE).',
-  example: 'TPI_BACKUP_IDENTITY_FILE=key.txt turingpi-cluster restore --config cluster.yaml --backup backup.tar.age --confirm production',
+  example:
+    'TPI_BACKUP_IDENTITY_FILE=key.txt turingpi-cluster restore --config cluster.yaml --backup backup.tar.age --confirm production',
   render(result, io, json) {
     const r = result.outputs.values[RESTORE_KEY] as RestoreResult | undefined
-    if (json) io.out(JSON.stringify({ status: result.status, ...(r ? { backup: r.manifest.name, steps: r.steps, ms: r.ms } : {}) }))
+    if (json)
+      io.out(
+        JSON.stringify({ status: result.status, ...(r ? { backup: r.manifest.name, steps: r.steps, ms: r.ms } : {}) })
+      )
     else if (r) io.out([`restored ${r.manifest.name} (${r.ms} ms):`, ...r.steps.map((s) => `  ${s}`)].join('\n'))
     return result.status === 'ok' ? 0 : 1
   }

@@ -14,7 +14,8 @@ const LONG = 100
  * long reason several rows share, is printed once as a numbered note and the rows point at it.
  */
 export function sayOnce(steps: PlanStep[]): { steps: PlanStep[]; notes: string[] } {
-  const keyOf = (reason: string): string | undefined => EMBEDDED.exec(reason)?.[1] ?? (reason.length > LONG ? reason : undefined)
+  const keyOf = (reason: string): string | undefined =>
+    EMBEDDED.exec(reason)?.[1] ?? (reason.length > LONG ? reason : undefined)
   const count = new Map<string, number>()
   for (const s of steps) {
     const key = keyOf(s.reason)
@@ -35,7 +36,8 @@ export function sayOnce(steps: PlanStep[]): { steps: PlanStep[]; notes: string[]
 /** Exit 1 when the plan shows a deploy would be refused or could not be observed (like terraform). */
 export const plan: VerbSpec = {
   name: 'plan',
-  short: 'Shows what a deploy would do on each node and phase, and why. Changes nothing. Exit 1 when a step is blocked.',
+  short:
+    'Shows what a deploy would do on each node and phase, and why. Changes nothing. Exit 1 when a step is blocked.',
   example: 'TPI_BMC_PASSWORD=… turingpi-cluster plan --config cluster.yaml',
   render(result, io, json) {
     const steps = result.plan ?? []
@@ -48,7 +50,8 @@ export const plan: VerbSpec = {
       once.notes.forEach((note, i) => io.out(`[${i + 1}] ${note}`))
     }
     const blocked = steps.filter((s) => s.action === 'blocked')
-    if (blocked.length) io.err(`error: ${blocked.length} step(s) blocked: a deploy would not go through (see the rows marked blocked)`)
+    if (blocked.length)
+      io.err(`error: ${blocked.length} step(s) blocked: a deploy would not go through (see the rows marked blocked)`)
     return blocked.length ? 1 : 0
   }
 }

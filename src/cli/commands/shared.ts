@@ -48,7 +48,13 @@ export async function runVerb(spec: VerbSpec, argv: string[], io: Io = processIo
     return 0
   }
   const reporter = new TerminalReporter(io.err, verbose)
-  for (const s of [settings.secrets.bmcPassword, settings.secrets.sshPrivateKey, settings.secrets.artifactPassphrase, settings.secrets.talosSecrets, settings.secrets.backupIdentity])
+  for (const s of [
+    settings.secrets.bmcPassword,
+    settings.secrets.sshPrivateKey,
+    settings.secrets.artifactPassphrase,
+    settings.secrets.talosSecrets,
+    settings.secrets.backupIdentity
+  ])
     if (s) reporter.secret(s)
   const runtime = await createRuntime(settings, reporter, 'cli')
   const result = await execute(settings, runtime.makeDeps, reporter, runtime.engine)

@@ -9,18 +9,59 @@ import type { YamlPath } from './positions.js'
 type Check = (c: Cluster) => Finding[]
 
 /** A finding when `value` breaks `rule`: quotes the value (JSON-escaped, so a newline shows as \n). */
-function field(out: Finding[], at: YamlPath, what: string, value: string | undefined, rule: kind.Rule, code = 'InvalidValue'): void {
+function field(
+  out: Finding[],
+  at: YamlPath,
+  what: string,
+  value: string | undefined,
+  rule: kind.Rule,
+  code = 'InvalidValue'
+): void {
   if (value === undefined) return
   const problem = rule(value)
-  if (problem) out.push({ code, at, message: `${what} ${JSON.stringify(value).slice(0, 200)} is not accepted: expected ${problem}` })
+  if (problem)
+    out.push({
+      code,
+      at,
+      message: `${what} ${JSON.stringify(value).slice(0, 200)} is not accepted: expected ${problem}`
+    })
 }
 
 /** Mount points that would hide or replace the node's own system. */
 const SYSTEM_DIRS = new Set([
-  '/', '/bin', '/boot', '/dev', '/etc', '/lib', '/lib64', '/proc', '/root', '/run', '/sbin', '/sys', '/tmp', '/usr', '/var', '/var/lib', '/home', '/mnt', '/opt', '/srv',
-  '/usr/local', '/usr/local/bin', '/var/log', '/etc/rancher', '/var/lib/rancher', '/var/lib/rancher/k3s', '/var/lib/kubelet', '/var/lib/containerd'
+  '/',
+  '/bin',
+  '/boot',
+  '/dev',
+  '/etc',
+  '/lib',
+  '/lib64',
+  '/proc',
+  '/root',
+  '/run',
+  '/sbin',
+  '/sys',
+  '/tmp',
+  '/usr',
+  '/var',
+  '/var/lib',
+  '/home',
+  '/mnt',
+  '/opt',
+  '/srv',
+  '/usr/local',
+  '/usr/local/bin',
+  '/var/log',
+  '/etc/rancher',
+  '/var/lib/rancher',
+  '/var/lib/rancher/k3s',
+  '/var/lib/kubelet',
+  '/var/lib/containerd'
 ])
-const notSystemDir: kind.Rule = (v) => (SYSTEM_DIRS.has(v.replace(/\/+$/, '') || '/') ? 'a directory of its own, not a system directory of the node' : undefined)
+const notSystemDir: kind.Rule = (v) =>
+  SYSTEM_DIRS.has(v.replace(/\/+$/, '') || '/')
+    ? 'a directory of its own, not a system directory of the node'
+    : undefined
 const dataDir: kind.Rule = (v) => kind.nodePath(v) ?? notSystemDir(v)
 
 export const checkBmcTransport: Check = (c) => {
@@ -46,7 +87,8 @@ export const checkBmcTransport: Check = (c) => {
         code: 'BmcInsecure',
         severity: 'warning',
         at: [...b.path, 'tls', 'insecure'],
-        message: 'tls.insecure: true accepts any certificate, so anyone on the path can read the BMC password; pin tls.fingerprint instead'
+        message:
+          'tls.insecure: true accepts any certificate, so anyone on the path can read the BMC password; pin tls.fingerprint instead'
       })
   }
   return out
@@ -71,7 +113,14 @@ function nodeFields(c: Cluster, n: NodeSpec): Finding[] {
   field(out, at('nvme_mount'), 'nvme_mount', n.nvme_mount, dataDir)
   for (const [key, value] of Object.entries(n.labels)) {
     field(out, at('labels', key), 'label key', key, kind.labelKey, 'InvalidLabel')
-    field(out, at('labels', key), `label ${JSON.stringify(key).slice(0, 80)} value`, value, kind.labelValue, 'InvalidLabel')
+    field(
+      out,
+      at('labels', key),
+      `label ${JSON.stringify(key).slice(0, 80)} value`,
+      value,
+      kind.labelValue,
+      'InvalidLabel'
+    )
   }
   if (c.kind === 'talos') {
     field(out, at('install_disk'), 'install_disk', n.install_disk, kind.devicePath)
@@ -83,24 +132,44 @@ function nodeFields(c: Cluster, n: NodeSpec): Finding[] {
 export const checkNodeFields: Check = (c) => c.nodes.flatMap((n) => nodeFields(c, n))
 
 export const checkHasControlPlane: Check = (c) =>
-  c.nodes.some((n) => n.role === 'controlplane') ? [] : [{ code: 'NoControlPlane', at: ['control_plane'], message: 'control_plane lists no node: a cluster needs one (or three for HA)' }]
+  c.nodes.some((n) => n.role === 'controlplane')
+    ? []
+    : [
+        {
+          code: 'NoControlPlane',
+          at: ['control_plane'],
+          message: 'control_plane lists no node: a cluster needs one (or three for HA)'
+        }
+      ]
 
 export const checkClusterFields: Check = (c) => {
   const out: Finding[] = []
   if (c.endpoint !== undefined) field(out, ['endpoint'], 'endpoint', c.endpoint, kind.httpsBase, 'InvalidEndpoint')
   field(out, ['longhorn_path'], 'longhorn_path', c.longhorn_path, dataDir)
-  for (const [addon, path] of Object.entries(c.addons.values)) field(out, ['addons', 'values', addon], `values file of ${addon}`, path, kind.runnerPath)
+  for (const [addon, path] of Object.entries(c.addons.values))
+    field(out, ['addons', 'values', addon], `values file of ${addon}`, path, kind.runnerPath)
   for (const k of ['flash_timeout', 'boot_timeout', 'cluster_timeout', 'bootstrap_timeout', 'drain_timeout'] as const)
-    if (c[k] > 86_400) out.push({ code: 'InvalidTimeout', at: [k], message: `${k} ${c[k]} is more than a day (86400 s); give a number of seconds` })
+    if (c[k] > 86_400)
+      out.push({
+        code: 'InvalidTimeout',
+        at: [k],
+        message: `${k} ${c[k]} is more than a day (86400 s); give a number of seconds`
+      })
   if (c.kind === 'k3s') {
     field(out, ['ssh', 'user'], 'ssh.user', c.ssh.user, kind.userName)
     const p = kind.port(c.ssh.port)
-    if (p) out.push({ code: 'InvalidPort', at: ['ssh', 'port'], message: `ssh.port ${c.ssh.port} is not accepted: expected ${p}` })
+    if (p)
+      out.push({
+        code: 'InvalidPort',
+        at: ['ssh', 'port'],
+        message: `ssh.port ${c.ssh.port} is not accepted: expected ${p}`
+      })
     const img = c.armbian_image
     field(out, ['armbian_image', 'url'], 'armbian_image.url', img.url, kind.downloadUrl, 'InvalidUrl')
     if (img.path !== undefined) {
       const isUrl = /^[A-Za-z][A-Za-z0-9+.-]*:/.test(img.path)
-      if (isUrl && img.source !== 'local') field(out, ['armbian_image', 'path'], 'armbian_image.path', img.path, kind.downloadUrl, 'InvalidUrl')
+      if (isUrl && img.source !== 'local')
+        field(out, ['armbian_image', 'path'], 'armbian_image.path', img.path, kind.downloadUrl, 'InvalidUrl')
       else field(out, ['armbian_image', 'path'], 'armbian_image.path', img.path, kind.runnerPath)
     }
     for (const [at, value] of [
@@ -110,15 +179,29 @@ export const checkClusterFields: Check = (c) => {
     ] as const)
       field(out, [...at], at.join('.'), value, kind.version, 'InvalidVersion')
     field(out, ['npu_config', 'model'], 'npu_config.model', c.npu_config?.model, kind.modelName)
-    field(out, ['npu_config', 'model_quantization'], 'npu_config.model_quantization', c.npu_config?.model_quantization, kind.quantization)
+    field(
+      out,
+      ['npu_config', 'model_quantization'],
+      'npu_config.model_quantization',
+      c.npu_config?.model_quantization,
+      kind.quantization
+    )
   } else {
     const f = c.image_factory
     field(out, ['image_factory', 'overlay'], 'image_factory.overlay', f.overlay, kind.imageName)
     field(out, ['image_factory', 'overlay_board'], 'image_factory.overlay_board', f.overlay_board, kind.overlayBoard)
     f.extensions.forEach((e, i) => field(out, ['image_factory', 'extensions', i], 'extension', e, kind.imageName))
     if (c.image_path !== undefined)
-      field(out, ['image_path'], 'image_path', c.image_path, c.image_source === 'url' ? kind.downloadUrl : kind.runnerPath, c.image_source === 'url' ? 'InvalidUrl' : 'InvalidValue')
-    for (const role of ['all', 'controlplane', 'worker'] as const) c.patches[role].forEach((p, i) => field(out, ['patches', role, i], 'patch file', p, kind.runnerPath))
+      field(
+        out,
+        ['image_path'],
+        'image_path',
+        c.image_path,
+        c.image_source === 'url' ? kind.downloadUrl : kind.runnerPath,
+        c.image_source === 'url' ? 'InvalidUrl' : 'InvalidValue'
+      )
+    for (const role of ['all', 'controlplane', 'worker'] as const)
+      c.patches[role].forEach((p, i) => field(out, ['patches', role, i], 'patch file', p, kind.runnerPath))
   }
   return out
 }
@@ -127,10 +210,24 @@ export const checkClusterFields: Check = (c) => {
 export const checkDigestPins: Check = (c) => {
   const out: Finding[] = []
   for (const [url, sha] of Object.entries(c.digests ?? {})) {
-    field(out, ['digests', url], 'digests key', url, (v) => (/^https:/i.test(v) ? kind.downloadUrl(v) : 'the upstream https URL of the download'), 'InvalidUrl')
+    field(
+      out,
+      ['digests', url],
+      'digests key',
+      url,
+      (v) => (/^https:/i.test(v) ? kind.downloadUrl(v) : 'the upstream https URL of the download'),
+      'InvalidUrl'
+    )
     field(out, ['digests', url], `digests[${JSON.stringify(url).slice(0, 120)}]`, sha, kind.sha256, 'InvalidSha256')
   }
   return out
 }
 
-export const FIELD_CHECKS: Check[] = [checkBmcTransport, checkBoardNames, checkNodeFields, checkClusterFields, checkHasControlPlane, checkDigestPins]
+export const FIELD_CHECKS: Check[] = [
+  checkBmcTransport,
+  checkBoardNames,
+  checkNodeFields,
+  checkClusterFields,
+  checkHasControlPlane,
+  checkDigestPins
+]

@@ -24,10 +24,16 @@ function inside(root: string, path: string): boolean {
 
 /** Values files and patches: the files whose content is read and sent on. */
 function contentFiles(c: Cluster): Named[] {
-  const out: Named[] = Object.entries(c.addons.values).map(([addon, path]) => ({ at: ['addons', 'values', addon], what: `values file of ${addon}`, path }))
+  const out: Named[] = Object.entries(c.addons.values).map(([addon, path]) => ({
+    at: ['addons', 'values', addon],
+    what: `values file of ${addon}`,
+    path
+  }))
   if (c.kind === 'talos') {
-    for (const role of ['all', 'controlplane', 'worker'] as const) c.patches[role].forEach((path, i) => out.push({ at: ['patches', role, i], what: 'patch file', path }))
-    for (const n of c.nodes) (n.patches ?? []).forEach((path, i) => out.push({ at: [...n.path, 'patches', i], what: 'patch file', path }))
+    for (const role of ['all', 'controlplane', 'worker'] as const)
+      c.patches[role].forEach((path, i) => out.push({ at: ['patches', role, i], what: 'patch file', path }))
+    for (const n of c.nodes)
+      (n.patches ?? []).forEach((path, i) => out.push({ at: [...n.path, 'patches', i], what: 'patch file', path }))
   }
   return out
 }
@@ -35,14 +41,22 @@ function contentFiles(c: Cluster): Named[] {
 function localImage(c: Cluster): Named | undefined {
   if (c.kind === 'k3s') {
     const p = c.armbian_image.path
-    return c.armbian_image.source === 'local' && p !== undefined ? { at: ['armbian_image', 'path'], what: 'armbian_image.path', path: p } : undefined
+    return c.armbian_image.source === 'local' && p !== undefined
+      ? { at: ['armbian_image', 'path'], what: 'armbian_image.path', path: p }
+      : undefined
   }
-  return c.image_source === 'local' && c.image_path !== undefined ? { at: ['image_path'], what: 'image_path', path: c.image_path } : undefined
+  return c.image_source === 'local' && c.image_path !== undefined
+    ? { at: ['image_path'], what: 'image_path', path: c.image_path }
+    : undefined
 }
 
 const why = (e: unknown): string => {
   const code = (e as NodeJS.ErrnoException).code
-  return code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'cannot be read (permission denied)' : (e as Error).message
+  return code === 'ENOENT'
+    ? 'does not exist'
+    : code === 'EACCES'
+      ? 'cannot be read (permission denied)'
+      : (e as Error).message
 }
 
 export async function checkFiles(c: Cluster, workingDirectory: string): Promise<Finding[]> {
@@ -58,18 +72,31 @@ export async function checkFiles(c: Cluster, workingDirectory: string): Promise<
     const shown = JSON.stringify(f.path)
     const lexical = resolve(root, f.path)
     if (!inside(root, lexical)) {
-      out.push({ code: 'FileOutsideWorkingDirectory', at: f.at, message: `${f.what} ${shown} is outside the working directory ${workingDirectory}: expected a path inside it (the file is read and sent to the cluster)` })
+      out.push({
+        code: 'FileOutsideWorkingDirectory',
+        at: f.at,
+        message: `${f.what} ${shown} is outside the working directory ${workingDirectory}: expected a path inside it (the file is read and sent to the cluster)`
+      })
       continue
     }
     try {
       const real = await realpath(lexical)
       if (!inside(root, real)) {
-        out.push({ code: 'FileOutsideWorkingDirectory', at: f.at, message: `${f.what} ${shown} leads (through a symbolic link) to ${real}, outside the working directory ${workingDirectory}` })
+        out.push({
+          code: 'FileOutsideWorkingDirectory',
+          at: f.at,
+          message: `${f.what} ${shown} leads (through a symbolic link) to ${real}, outside the working directory ${workingDirectory}`
+        })
         continue
       }
-      if (!(await stat(real)).isFile()) out.push({ code: 'FileMissing', at: f.at, message: `${f.what} ${shown} is not a regular file` })
+      if (!(await stat(real)).isFile())
+        out.push({ code: 'FileMissing', at: f.at, message: `${f.what} ${shown} is not a regular file` })
     } catch (e) {
-      out.push({ code: 'FileMissing', at: f.at, message: `${f.what} ${shown} ${why(e)} (relative to the working directory ${workingDirectory})` })
+      out.push({
+        code: 'FileMissing',
+        at: f.at,
+        message: `${f.what} ${shown} ${why(e)} (relative to the working directory ${workingDirectory})`
+      })
     }
   }
   const image = localImage(c)
@@ -77,12 +104,21 @@ export async function checkFiles(c: Cluster, workingDirectory: string): Promise<
     const shown = JSON.stringify(image.path)
     // The file is uploaded to the BMC and written to a node: only what is named like a disk image.
     if (!IMAGE_NAME.test(image.path))
-      out.push({ code: 'NotAnImage', at: image.at, message: `${image.what} ${shown} is not named like a disk image: expected a .img, .img.xz, .raw or .raw.xz file` })
+      out.push({
+        code: 'NotAnImage',
+        at: image.at,
+        message: `${image.what} ${shown} is not named like a disk image: expected a .img, .img.xz, .raw or .raw.xz file`
+      })
     else if (!isAbsolute(image.path) && !inside(root, resolve(root, image.path))) {
-      out.push({ code: 'FileOutsideWorkingDirectory', at: image.at, message: `${image.what} ${shown} leaves the working directory: give an absolute path, or one inside ${workingDirectory}` })
+      out.push({
+        code: 'FileOutsideWorkingDirectory',
+        at: image.at,
+        message: `${image.what} ${shown} leaves the working directory: give an absolute path, or one inside ${workingDirectory}`
+      })
     } else {
       try {
-        if (!(await stat(resolve(root, image.path))).isFile()) out.push({ code: 'FileMissing', at: image.at, message: `${image.what} ${shown} is not a regular file` })
+        if (!(await stat(resolve(root, image.path))).isFile())
+          out.push({ code: 'FileMissing', at: image.at, message: `${image.what} ${shown} is not a regular file` })
       } catch (e) {
         out.push({ code: 'FileMissing', at: image.at, message: `${image.what} ${shown} ${why(e)}` })
       }

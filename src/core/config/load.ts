@@ -25,7 +25,8 @@ function withoutKeys(data: unknown, unknown: { path: PropertyKey[]; keys?: strin
   for (const issue of unknown) {
     let target: unknown = copy
     for (const p of issue.path) target = (target as Record<PropertyKey, unknown>)?.[p]
-    for (const key of issue.keys ?? []) if (target && typeof target === 'object') delete (target as Record<string, unknown>)[key]
+    for (const key of issue.keys ?? [])
+      if (target && typeof target === 'object') delete (target as Record<string, unknown>)[key]
   }
   return copy
 }
@@ -77,20 +78,48 @@ export function parseCluster(text: string, file: string): LoadResult {
   if (deep >= 0) {
     const before = text.slice(0, deep)
     const where = { file, line: before.split('\n').length, column: deep - before.lastIndexOf('\n') }
-    return { issues: [{ code: 'TooDeep', path: '(file)', message: `[…] and {…} are nested more than ${MAX_FLOW_DEPTH} deep here; a cluster file needs a few levels`, severity: 'error', where }], locate: () => undefined }
+    return {
+      issues: [
+        {
+          code: 'TooDeep',
+          path: '(file)',
+          message: `[…] and {…} are nested more than ${MAX_FLOW_DEPTH} deep here; a cluster file needs a few levels`,
+          severity: 'error',
+          where
+        }
+      ],
+      locate: () => undefined
+    }
   }
   let doc: Document
   try {
     doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true })
   } catch (error) {
     // Nesting deep enough to exhaust the parser's stack, and the like.
-    return { issues: [{ code: 'YamlSyntax', path: '(file)', message: `the file cannot be parsed as YAML: ${(error as Error).message.split('\n')[0]}`, severity: 'error', where: { file, line: 1, column: 1 } }], locate: () => undefined }
+    return {
+      issues: [
+        {
+          code: 'YamlSyntax',
+          path: '(file)',
+          message: `the file cannot be parsed as YAML: ${(error as Error).message.split('\n')[0]}`,
+          severity: 'error',
+          where: { file, line: 1, column: 1 }
+        }
+      ],
+      locate: () => undefined
+    }
   }
   const locator = new Locator(doc, lines, file)
   const locate = (path: YamlPath): SourceRef | undefined => locator.locate(path)
   const issues: ConfigIssue[] = doc.errors.map((e) => {
     const pos = lines.linePos(e.pos[0])
-    return { code: 'YamlSyntax', path: '(file)', message: e.message.split('\n')[0], severity: 'error', where: { file, line: pos.line, column: pos.col } }
+    return {
+      code: 'YamlSyntax',
+      path: '(file)',
+      message: e.message.split('\n')[0],
+      severity: 'error',
+      where: { file, line: pos.line, column: pos.col }
+    }
   })
   if (issues.length) return { issues, locate }
 
@@ -102,20 +131,33 @@ export function parseCluster(text: string, file: string): LoadResult {
     const pos = offset === undefined ? { line: 1, col: 1 } : lines.linePos(offset)
     const bomb = /alias/i.test((error as Error).message)
     return {
-      issues: [{
-        code: bomb ? 'TooManyAliases' : 'YamlSyntax',
-        path: '(file)',
-        message: bomb
-          ? `the aliases (*name) of this file expand to more than ${MAX_ALIAS_COUNT} copies, which is refused (it looks like an alias bomb); the first alias is here`
-          : `the file cannot be read as data: ${(error as Error).message.split('\n')[0]}`,
-        severity: 'error',
-        where: { file, line: pos.line, column: pos.col }
-      }],
+      issues: [
+        {
+          code: bomb ? 'TooManyAliases' : 'YamlSyntax',
+          path: '(file)',
+          message: bomb
+            ? `the aliases (*name) of this file expand to more than ${MAX_ALIAS_COUNT} copies, which is refused (it looks like an alias bomb); the first alias is here`
+            : `the file cannot be read as data: ${(error as Error).message.split('\n')[0]}`,
+          severity: 'error',
+          where: { file, line: pos.line, column: pos.col }
+        }
+      ],
       locate
     }
   }
   if (!data || typeof data !== 'object' || Array.isArray(data))
-    return { issues: [{ code: 'NotAMapping', path: '(file)', message: 'the cluster file must be a YAML mapping starting with kind: k3s or kind: talos', severity: 'error', where: { file, line: 1, column: 1 } }], locate }
+    return {
+      issues: [
+        {
+          code: 'NotAMapping',
+          path: '(file)',
+          message: 'the cluster file must be a YAML mapping starting with kind: k3s or kind: talos',
+          severity: 'error',
+          where: { file, line: 1, column: 1 }
+        }
+      ],
+      locate
+    }
 
   let parsed = clusterSchema.safeParse(data)
   if (!parsed.success) {
@@ -130,8 +172,18 @@ export function parseCluster(text: string, file: string): LoadResult {
   const { cluster, issues: normal } = normalize(parsed.data)
   cluster.network.gateway ??= defaultGateway(cluster.nodes[0]?.ip ?? '', cluster.network.prefix)
   for (const f of [...normal, ...runChecks(cluster)])
-    issues.push({ code: f.code, path: pathText(f.at), message: f.message, severity: f.severity ?? 'error', where: locator.locate(f.at) })
-  const result: LoadResult = { cluster: issues.some((i) => i.severity === 'error') ? undefined : cluster, issues, locate }
+    issues.push({
+      code: f.code,
+      path: pathText(f.at),
+      message: f.message,
+      severity: f.severity ?? 'error',
+      where: locator.locate(f.at)
+    })
+  const result: LoadResult = {
+    cluster: issues.some((i) => i.severity === 'error') ? undefined : cluster,
+    issues,
+    locate
+  }
   normalised.set(result, cluster)
   return result
 }
@@ -144,13 +196,19 @@ export function invalidUtf8At(bytes: Uint8Array): number {
   } catch {
     // Find where: walk the sequences (RFC 3629: no overlongs, no surrogates, at most U+10FFFF).
   }
-  for (let i = 0; i < bytes.length; ) {
+  for (let i = 0; i < bytes.length;) {
     const b = bytes[i]!
     const n = b < 0x80 ? 1 : b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0
     if (!n || i + n > bytes.length) return i
     for (let k = 1; k < n; k++) if ((bytes[i + k]! & 0xc0) !== 0x80) return i
     const b1 = bytes[i + 1]!
-    if ((b === 0xe0 && b1 < 0xa0) || (b === 0xed && b1 > 0x9f) || (b === 0xf0 && b1 < 0x90) || (b === 0xf4 && b1 > 0x8f)) return i
+    if (
+      (b === 0xe0 && b1 < 0xa0) ||
+      (b === 0xed && b1 > 0x9f) ||
+      (b === 0xf0 && b1 < 0x90) ||
+      (b === 0xf4 && b1 > 0x8f)
+    )
+      return i
     i += n
   }
   return -1
@@ -168,7 +226,10 @@ function lineOf(bytes: Uint8Array, offset: number): { line: number; column: numb
   return { line, column: offset - start + 1 }
 }
 
-export async function loadClusterFile(path: string, options: { displayPath?: string; workingDirectory?: string } = {}): Promise<LoadResult> {
+export async function loadClusterFile(
+  path: string,
+  options: { displayPath?: string; workingDirectory?: string } = {}
+): Promise<LoadResult> {
   const file = options.displayPath ?? path
   const none = (): undefined => undefined
   let bytes: Buffer
@@ -186,12 +247,30 @@ export async function loadClusterFile(path: string, options: { displayPath?: str
     }
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message
-    return { issues: [{ code: 'FileUnreadable', path: '(file)', message: `cannot read the cluster file ${file}: ${reason}`, severity: 'error' }], locate: none }
+    return {
+      issues: [
+        {
+          code: 'FileUnreadable',
+          path: '(file)',
+          message: `cannot read the cluster file ${file}: ${reason}`,
+          severity: 'error'
+        }
+      ],
+      locate: none
+    }
   }
   if (bytes.length > MAX_FILE_BYTES) {
     const where = lineOf(bytes, MAX_FILE_BYTES)
     return {
-      issues: [{ code: 'FileTooLarge', path: '(file)', message: `the cluster file is ${size} bytes; at most ${MAX_FILE_BYTES} bytes (1 MiB) are accepted, and this line crosses that limit`, severity: 'error', where: { file, ...where } }],
+      issues: [
+        {
+          code: 'FileTooLarge',
+          path: '(file)',
+          message: `the cluster file is ${size} bytes; at most ${MAX_FILE_BYTES} bytes (1 MiB) are accepted, and this line crosses that limit`,
+          severity: 'error',
+          where: { file, ...where }
+        }
+      ],
       locate: none
     }
   }
@@ -199,7 +278,15 @@ export async function loadClusterFile(path: string, options: { displayPath?: str
   if (bad >= 0) {
     const where = lineOf(bytes, bad)
     return {
-      issues: [{ code: 'InvalidUtf8', path: '(file)', message: `byte 0x${bytes[bad]!.toString(16).padStart(2, '0')} at offset ${bad} is not valid UTF-8: the cluster file must be UTF-8 text`, severity: 'error', where: { file, ...where } }],
+      issues: [
+        {
+          code: 'InvalidUtf8',
+          path: '(file)',
+          message: `byte 0x${bytes[bad]!.toString(16).padStart(2, '0')} at offset ${bad} is not valid UTF-8: the cluster file must be UTF-8 text`,
+          severity: 'error',
+          where: { file, ...where }
+        }
+      ],
       locate: none
     }
   }
@@ -209,6 +296,15 @@ export async function loadClusterFile(path: string, options: { displayPath?: str
   // Also when other fields are wrong: every problem of the file in one run.
   const found = await checkFiles(cluster, options.workingDirectory)
   if (!found.length) return result
-  const issues = [...result.issues, ...found.map((f): ConfigIssue => ({ code: f.code, path: pathText(f.at), message: f.message, severity: f.severity ?? 'error', where: result.locate(f.at) }))]
+  const issues = [
+    ...result.issues,
+    ...found.map((f): ConfigIssue => ({
+      code: f.code,
+      path: pathText(f.at),
+      message: f.message,
+      severity: f.severity ?? 'error',
+      where: result.locate(f.at)
+    }))
+  ]
   return { ...result, issues, cluster: issues.some((i) => i.severity === 'error') ? undefined : result.cluster }
 }

@@ -21,7 +21,9 @@ export const tlsSchema = z
     fingerprint: z
       .string()
       .optional()
-      .describe('SHA-256 fingerprint of the BMC certificate (hex, colons optional). The BMC certificate is self-signed and often expired, so it is pinned rather than verified against a CA.'),
+      .describe(
+        'SHA-256 fingerprint of the BMC certificate (hex, colons optional). The BMC certificate is self-signed and often expired, so it is pinned rather than verified against a CA.'
+      ),
     insecure: z
       .boolean()
       .default(false)
@@ -32,7 +34,10 @@ export const tlsSchema = z
 export const bmcSchema = z
   .strictObject({
     endpoint: z.string().default(DEFAULTS.bmcEndpoint).describe('BMC base URL, e.g. https://10.10.88.70'),
-    username: z.string().default('root').describe('BMC user. The password comes from the bmc-password input, never from this file.'),
+    username: z
+      .string()
+      .default('root')
+      .describe('BMC user. The password comes from the bmc-password input, never from this file.'),
     tls: tlsSchema.default({ insecure: false })
   })
   .describe('The Turing Pi BMC that flashes and powers the nodes.')
@@ -65,13 +70,19 @@ export const talosNodeSchema = z.strictObject({
   ...nodeCommon,
   has_nvme: z.boolean().default(false).describe('The node has an NVMe drive used as a Longhorn user volume.'),
   install_disk: z.string().default('/dev/mmcblk0').describe('Disk Talos installs to (the RK1 eMMC by default).'),
-  patches: z.array(z.string()).default([]).describe('Machine config patch files for this node (strategic merge or JSON 6902).')
+  patches: z
+    .array(z.string())
+    .default([])
+    .describe('Machine config patch files for this node (strategic merge or JSON 6902).')
 })
 
 const addonsSchema = z
   .strictObject({
     metallb: z.boolean().default(false),
-    nginx_ingress: z.boolean().default(false).describe('ingress-nginx (retired upstream in March 2026; prefer traefik).'),
+    nginx_ingress: z
+      .boolean()
+      .default(false)
+      .describe('ingress-nginx (retired upstream in March 2026; prefer traefik).'),
     traefik: z.boolean().default(false).describe('Traefik ingress controller (recommended).'),
     longhorn: z.boolean().optional().describe('Defaults to longhorn_enabled.'),
     prometheus: z.boolean().default(false).describe('kube-prometheus-stack.'),
@@ -97,7 +108,10 @@ const common = {
   bmc: bmcSchema.optional(),
   boards: z.array(boardSchema).optional().describe('Several Turing Pi boards; each node names its board.'),
   network: networkSchema.default({ prefix: 24, dns: [] }),
-  endpoint: z.string().optional().describe('Kubernetes API endpoint (https://host:6443); the first control plane when omitted.'),
+  endpoint: z
+    .string()
+    .optional()
+    .describe('Kubernetes API endpoint (https://host:6443); the first control plane when omitted.'),
   pod_cidr: z.string().default('10.244.0.0/16'),
   service_cidr: z.string().default('10.96.0.0/12'),
   metallb_ip_range: z.string().optional().describe('MetalLB pool, "first-last", e.g. 10.10.88.80-10.10.88.89.'),
@@ -121,9 +135,20 @@ const common = {
   digests: z
     .record(z.string(), z.string())
     .optional()
-    .describe('SHA-256 of downloads the built-in digest catalog does not pin, by upstream https URL (e.g. the k3s install.sh of a newer version).'),
-  allow_downgrade: z.boolean().default(false).describe('Allow a deploy to move k3s_version, talos_version or kubernetes_version to an older release (refused otherwise).'),
-  drain_timeout: z.number().int().default(300).describe('Seconds a drain may take during an upgrade before the wave stops and names what blocks it.')
+    .describe(
+      'SHA-256 of downloads the built-in digest catalog does not pin, by upstream https URL (e.g. the k3s install.sh of a newer version).'
+    ),
+  allow_downgrade: z
+    .boolean()
+    .default(false)
+    .describe(
+      'Allow a deploy to move k3s_version, talos_version or kubernetes_version to an older release (refused otherwise).'
+    ),
+  drain_timeout: z
+    .number()
+    .int()
+    .default(300)
+    .describe('Seconds a drain may take during an upgrade before the wave stops and names what blocks it.')
 }
 
 export const npuSchema = z
@@ -148,7 +173,7 @@ export const armbianImageSchema = z
   .describe('Armbian image for the RK1.')
 
 export const k3sClusterSchema = z.strictObject({
-  '$schema': z.string().optional(),
+  $schema: z.string().optional(),
   kind: z.literal('k3s'),
   ...common,
   ssh: z
@@ -171,14 +196,16 @@ export const k3sClusterSchema = z.strictObject({
 })
 
 export const talosClusterSchema = z.strictObject({
-  '$schema': z.string().optional(),
+  $schema: z.string().optional(),
   kind: z.literal('talos'),
   ...common,
   talos_version: z.string().default(DEFAULTS.talosVersion),
   kubernetes_version: z
     .string()
     .optional()
-    .describe('Kubernetes version of a Talos cluster (e.g. v1.32.3); plan shows the talosctl upgrade-k8s path to it, checked against what talos_version supports. Unset: what Talos installed.'),
+    .describe(
+      'Kubernetes version of a Talos cluster (e.g. v1.32.3); plan shows the talosctl upgrade-k8s path to it, checked against what talos_version supports. Unset: what Talos installed.'
+    ),
   image_source: z.enum(['factory', 'local', 'url']).default('factory'),
   image_factory: z
     .strictObject({

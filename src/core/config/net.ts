@@ -65,4 +65,5 @@ export function defaultGateway(ip: string, prefix: number): string | undefined {
 }
 
 /** The node's gateway: the file's, else the default rule. */
-export const gatewayOf = (network: { gateway?: string; prefix: number }, ip: string): string => network.gateway ?? defaultGateway(ip, network.prefix) ?? ip
+export const gatewayOf = (network: { gateway?: string; prefix: number }, ip: string): string =>
+  network.gateway ?? defaultGateway(ip, network.prefix) ?? ip

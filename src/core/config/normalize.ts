@@ -30,7 +30,12 @@ function npu(file: ClusterFile, issues: Issue[]): NpuConfig | undefined {
     const top = file[key]
     if (top === undefined) continue
     if (file.npu_config && file.npu_config[key] !== top)
-      issues.push({ code: 'NpuConflict', path: key, at: [key], message: `${key} is also set in npu_config with another value; set it in one place (npu_config)` })
+      issues.push({
+        code: 'NpuConflict',
+        path: key,
+        at: [key],
+        message: `${key} is also set in npu_config with another value; set it in one place (npu_config)`
+      })
     ;(merged as Record<string, unknown>)[key] = top
   }
   return merged
@@ -43,7 +48,11 @@ export function normalize(file: ClusterFile): { cluster: Cluster; issues: Issue[
   const nodes: NodeSpec[] = []
   const cps = Array.isArray(file.control_plane) ? file.control_plane : [file.control_plane]
   const cpPath = (i: number): YamlPath => (Array.isArray(file.control_plane) ? ['control_plane', i] : ['control_plane'])
-  const add = (n: (typeof cps)[number] | (typeof file.workers)[number], role: NodeSpec['role'], path: YamlPath): void => {
+  const add = (
+    n: (typeof cps)[number] | (typeof file.workers)[number],
+    role: NodeSpec['role'],
+    path: YamlPath
+  ): void => {
     const board = n.board ?? (single ? boardList[0].name : '')
     const spec: NodeSpec = {
       id: n.hostname,
@@ -70,7 +79,12 @@ export function normalize(file: ClusterFile): { cluster: Cluster; issues: Issue[
 
   const addonLonghorn = file.addons.longhorn
   if (addonLonghorn !== undefined && file.longhorn_enabled && addonLonghorn !== file.longhorn_enabled)
-    issues.push({ code: 'LonghornConflict', path: 'addons.longhorn', at: ['addons', 'longhorn'], message: 'addons.longhorn is false but longhorn_enabled is true; set one of them' })
+    issues.push({
+      code: 'LonghornConflict',
+      path: 'addons.longhorn',
+      at: ['addons', 'longhorn'],
+      message: 'addons.longhorn is false but longhorn_enabled is true; set one of them'
+    })
   const longhorn = addonLonghorn ?? file.longhorn_enabled
   const first = nodes.find((n) => n.role === 'controlplane')
   const apiEndpoint = file.endpoint ?? `https://${first?.ip ?? '127.0.0.1'}:6443`

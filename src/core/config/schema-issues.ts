@@ -88,7 +88,8 @@ function elementOf(schema: unknown): unknown {
   const s = schema as { def?: { type?: string; element?: unknown; options?: unknown[] } }
   if (s?.def?.type === 'array') return s.def.element
   if (s?.def?.type === 'union') {
-    const arr = s.def.options?.find((o) => (o as { def?: { type?: string } }).def?.type === 'array') as typeof s | undefined
+    const arr = s.def.options?.find((o) => (o as { def?: { type?: string } }).def?.type === 'array') as
+      typeof s | undefined
     return arr?.def?.element
   }
   return undefined
@@ -112,16 +113,30 @@ export function schemaIssues(issues: ZodIssue[], data: unknown, locate: Locator)
           }
           const other = kind === 'k3s' ? TALOS_KEYS : kind === 'talos' ? K3S_KEYS : undefined
           if (path.length === 0 && other?.has(key))
-            add('WrongKindField', keyPath, `${key} is a ${kind === 'k3s' ? 'Talos' : 'K3s'} field; this file is kind: ${kind}`, false)
+            add(
+              'WrongKindField',
+              keyPath,
+              `${key} is a ${kind === 'k3s' ? 'Talos' : 'K3s'} field; this file is kind: ${kind}`,
+              false
+            )
           else {
             const guess = closest(key, knownKeys(kind, path))
-            add('UnknownKey', keyPath, `unknown key ${JSON.stringify(key).slice(0, 200)} ${path.length ? `in ${pathText(path)}` : "at the top level"}${guess ? `; did you mean "${guess}"?` : ''}`, false)
+            add(
+              'UnknownKey',
+              keyPath,
+              `unknown key ${JSON.stringify(key).slice(0, 200)} ${path.length ? `in ${pathText(path)}` : 'at the top level'}${guess ? `; did you mean "${guess}"?` : ''}`,
+              false
+            )
           }
         }
         return
       case 'invalid_union': {
         if ('discriminator' in issue && issue.discriminator) {
-          add('InvalidKind', path, `kind must be "k3s" (K3s on Armbian) or "talos", found ${describeValue(valueAt(data, path))}`)
+          add(
+            'InvalidKind',
+            path,
+            `kind must be "k3s" (K3s on Armbian) or "talos", found ${describeValue(valueAt(data, path))}`
+          )
           return
         }
         // Pick the branch that matches the value's shape (object vs list) and report its issues.
@@ -129,17 +144,23 @@ export function schemaIssues(issues: ZodIssue[], data: unknown, locate: Locator)
         const branches = issue.errors as ZodIssue[][]
         const fits = branches.find((b) => !b.some((i) => i.code === 'invalid_type' && i.path.length === 0))
         if (fits) for (const i of fits) visit(i, path)
-        else add('InvalidType', path, `expected a node mapping or a list of node mappings, found ${describeValue(value)}`)
+        else
+          add('InvalidType', path, `expected a node mapping or a list of node mappings, found ${describeValue(value)}`)
         return
       }
       case 'invalid_type': {
         const found = valueAt(data, path)
-        if (found === undefined) add('MissingField', path, `${pathText(path)} is required (expected ${issue.expected})`, false)
+        if (found === undefined)
+          add('MissingField', path, `${pathText(path)} is required (expected ${issue.expected})`, false)
         else add('InvalidType', path, `expected ${issue.expected}, found ${describeValue(found)}`)
         return
       }
       case 'invalid_value':
-        add('InvalidValue', path, `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, found ${describeValue(valueAt(data, path))}`)
+        add(
+          'InvalidValue',
+          path,
+          `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, found ${describeValue(valueAt(data, path))}`
+        )
         return
       default:
         add('InvalidValue', path, issue.message)

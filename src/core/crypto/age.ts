@@ -36,8 +36,10 @@ export function recipientProblem(recipient: string): string | undefined {
   if (raw.toUpperCase().startsWith('AGE-SECRET-KEY'))
     return 'is an age private key (AGE-SECRET-KEY-…); give the public key (age1…) that age-keygen -y prints, and rotate this key'
   const r = raw.toLowerCase()
-  if (!r.startsWith('age1')) return 'is not an age recipient: expected an X25519 public key, age1 followed by 58 letters and digits (age-keygen -y prints it)'
-  if (raw !== r && raw !== raw.toUpperCase()) return 'mixes upper- and lower-case letters, which bech32 (and the age CLI) refuse as a typo; copy the key again from age-keygen -y'
+  if (!r.startsWith('age1'))
+    return 'is not an age recipient: expected an X25519 public key, age1 followed by 58 letters and digits (age-keygen -y prints it)'
+  if (raw !== r && raw !== raw.toUpperCase())
+    return 'mixes upper- and lower-case letters, which bech32 (and the age CLI) refuse as a typo; copy the key again from age-keygen -y'
   // Bech32: the human-readable part ends at the last "1" (the data alphabet has none).
   const hrp = r.slice(0, r.lastIndexOf('1'))
   if (hrp === 'age1pq')
@@ -69,7 +71,11 @@ function makeEncrypter(options: EncryptOptions): Encrypter {
   for (const recipient of recipients) {
     const problem = recipientProblem(recipient)
     // A private key passed by mistake must not end up in the message.
-    if (problem) throw new TpiError('AgeRecipient', `age recipient ${recipient.toUpperCase().includes('AGE-SECRET-KEY') ? '(hidden)' : `"${recipient}"`} ${problem}`)
+    if (problem)
+      throw new TpiError(
+        'AgeRecipient',
+        `age recipient ${recipient.toUpperCase().includes('AGE-SECRET-KEY') ? '(hidden)' : `"${recipient}"`} ${problem}`
+      )
     encrypter.addRecipient(normalizeRecipient(recipient))
   }
   return encrypter

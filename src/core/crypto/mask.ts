@@ -7,7 +7,17 @@ import type { Reporter } from '../reporter.js'
 export type CredentialKind = 'kubeconfig' | 'talosconfig' | 'talos-secrets'
 
 /** Field names that hold credentials in kubeconfig (users[].user) and talosconfig (contexts.*). */
-const CREDENTIAL_KEYS = new Set(['token', 'password', 'client-key-data', 'client-certificate-data', 'key', 'crt', 'secret', 'id-token', 'refresh-token'])
+const CREDENTIAL_KEYS = new Set([
+  'token',
+  'password',
+  'client-key-data',
+  'client-certificate-data',
+  'key',
+  'crt',
+  'secret',
+  'id-token',
+  'refresh-token'
+])
 
 /** The runner ignores very short masks; so does MemoryReporter. Shorter strings are not credentials. */
 const MIN_MASK = 8
@@ -32,7 +42,8 @@ export function derivedForms(value: string, options: { lines?: boolean } = {}): 
     if (trimmed.length < MIN_MASK) return
     forms.add(trimmed)
     if (options.lines && trimmed.includes('\n'))
-      for (const line of trimmed.split(/\r?\n/)) if (line.trim().length >= MIN_MASK && !line.startsWith('-----')) forms.add(line.trim())
+      for (const line of trimmed.split(/\r?\n/))
+        if (line.trim().length >= MIN_MASK && !line.startsWith('-----')) forms.add(line.trim())
   }
   add(value)
   add(Buffer.from(value.trim()).toString('base64'))

@@ -94,7 +94,12 @@ export async function publishCredentials(ctx: PublishContext): Promise<PublishRe
     const files: string[] = []
     if (recipients.length) files.push(await writeEncrypted(folder, `${base}.age`, credential.text, { recipients }))
     if (passphrase)
-      files.push(await writeEncrypted(folder, `${base}.passphrase.age`, credential.text, { passphrase, scryptWorkFactor: ctx.scryptWorkFactor }))
+      files.push(
+        await writeEncrypted(folder, `${base}.passphrase.age`, credential.text, {
+          passphrase,
+          scryptWorkFactor: ctx.scryptWorkFactor
+        })
+      )
     let uploaded: UploadedArtifact
     try {
       uploaded = await ctx.sink.upload(
@@ -104,12 +109,23 @@ export async function publishCredentials(ctx: PublishContext): Promise<PublishRe
         settings.retentionDays ? { retentionDays: settings.retentionDays } : {}
       )
     } catch (error) {
-      throw new TpiError('ArtifactUpload', `uploading artifact "${name}" (${files.join(', ')}) failed: ${(error as Error).message}`, {
-        cause: error
-      })
+      throw new TpiError(
+        'ArtifactUpload',
+        `uploading artifact "${name}" (${files.join(', ')}) failed: ${(error as Error).message}`,
+        {
+          cause: error
+        }
+      )
     }
-    artifacts.push({ kind: credential.kind, name: uploaded.name, ...(uploaded.id !== undefined ? { id: uploaded.id } : {}), files })
-    reporter.info(`artifact ${uploaded.name}: ${files.join(', ')} (age-encrypted${uploaded.id !== undefined ? `, id ${uploaded.id}` : ''}${uploaded.replaced ? '; replaced the one an earlier attempt of this run uploaded' : ''})`)
+    artifacts.push({
+      kind: credential.kind,
+      name: uploaded.name,
+      ...(uploaded.id !== undefined ? { id: uploaded.id } : {}),
+      files
+    })
+    reporter.info(
+      `artifact ${uploaded.name}: ${files.join(', ')} (age-encrypted${uploaded.id !== undefined ? `, id ${uploaded.id}` : ''}${uploaded.replaced ? '; replaced the one an earlier attempt of this run uploaded' : ''})`
+    )
   }
   return { artifacts, plaintextFiles, encryptedDir }
 }

@@ -37,15 +37,24 @@ export async function observeBoard(
   const subject = boardSubject(board)
   const endpoint = board.bmc.endpoint
   const unreachable = (field: string, wanted: string, error: unknown): BoardObservation => ({
-    findings: [{ subject, field, wanted, found: reason(error), kind: 'unreachable', fixedBy: [], path: [...board.path] }],
+    findings: [
+      { subject, field, wanted, found: reason(error), kind: 'unreachable', fixedBy: [], path: [...board.path] }
+    ],
     poweredOff: []
   })
 
   if (tcpConnect) {
     const lan = bmcAddress(endpoint)
     const target = deps.net.map(lan.host, lan.port)
-    const open = await bounded(`the BMC of board ${board.name} at ${endpoint}`, timeoutMs + 1000, () => tcpConnect(target.host, target.port, timeoutMs)).catch(() => false)
-    if (!open) return unreachable('bmc', `reachable at ${endpoint}`, `no connection to ${lan.host}:${lan.port} (refused, or no answer within ${timeoutMs / 1000} s)`)
+    const open = await bounded(`the BMC of board ${board.name} at ${endpoint}`, timeoutMs + 1000, () =>
+      tcpConnect(target.host, target.port, timeoutMs)
+    ).catch(() => false)
+    if (!open)
+      return unreachable(
+        'bmc',
+        `reachable at ${endpoint}`,
+        `no connection to ${lan.host}:${lan.port} (refused, or no answer within ${timeoutMs / 1000} s)`
+      )
   }
 
   // Giving up on the BMC (a time limit passed) also ends the client's requests and backoff, which would
@@ -58,7 +67,9 @@ export async function observeBoard(
     })
   let client: BmcClient
   try {
-    client = await within(`the BMC of board ${board.name} at ${endpoint}`, () => deps.bmc(board, { signal: giveUp.signal }))
+    client = await within(`the BMC of board ${board.name} at ${endpoint}`, () =>
+      deps.bmc(board, { signal: giveUp.signal })
+    )
     await within(`the BMC of board ${board.name} at ${endpoint}`, () => client.about())
   } catch (error) {
     return unreachable('bmc', `reachable at ${endpoint}`, error)

@@ -19,11 +19,21 @@ export async function observeNode(
   const wanted = `${service} answering at ${node.ip}:${kind.probe.port(cluster)}`
   let found: string | undefined
   try {
-    const seen = await bounded(`${service} on ${node.id}`, timeoutMs + 1000, () => kind.probe.detail(deps, cluster, node.ip, timeoutMs))
+    const seen = await bounded(`${service} on ${node.id}`, timeoutMs + 1000, () =>
+      kind.probe.detail(deps, cluster, node.ip, timeoutMs)
+    )
     if (seen === undefined) found = `${kind.probe.silence} within ${timeoutMs / 1000} s`
   } catch (error) {
     found = reason(error)
   }
   if (found === undefined) return undefined
-  return { subject: node.id, field: 'reachable', wanted, found, kind: 'unreachable', fixedBy: [], path: [...node.path, 'ip'] }
+  return {
+    subject: node.id,
+    field: 'reachable',
+    wanted,
+    found,
+    kind: 'unreachable',
+    fixedBy: [],
+    path: [...node.path, 'ip']
+  }
 }

@@ -63,7 +63,8 @@ export function driftMarkdown(summary: DriftSummary): string {
   return lines.join('\n') + '\n'
 }
 
-const html = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
+const html = (s: string): string =>
+  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
 
 export function driftHtml(summary: DriftSummary): string {
   const head = `<p>${html(headline(summary))}</p>`
@@ -89,7 +90,9 @@ export function driftAnnotations(summary: DriftSummary, locate?: Locate): DriftA
       f.kind === 'unreachable'
         ? `${f.subject}: ${f.field} could not be checked (wanted ${f.wanted}): ${f.found}`
         : `${f.subject}: ${f.field} is ${f.found}, the cluster file wants ${f.wanted}; ${
-            f.fixedBy.length ? `a deploy fixes it (phases: ${f.fixedBy.join(', ')})` : 'a deploy cannot fix it (hardware or manual)'
+            f.fixedBy.length
+              ? `a deploy fixes it (phases: ${f.fixedBy.join(', ')})`
+              : 'a deploy cannot fix it (hardware or manual)'
           }`
     return { severity: f.kind === 'unreachable' ? 'error' : 'warning', message, ...(where ? { where } : {}) }
   })

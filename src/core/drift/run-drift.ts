@@ -21,7 +21,16 @@ export async function runDrift(
 
   // Boards and nodes are independent: observe them all at once, so eight boards cost about one.
   const boardResults = await Promise.all(
-    boards.map((board) => observeBoard(deps, reporter, board, ctx.nodes.filter((n) => n.board === board.name), timeoutMs, deps.tcp))
+    boards.map((board) =>
+      observeBoard(
+        deps,
+        reporter,
+        board,
+        ctx.nodes.filter((n) => n.board === board.name),
+        timeoutMs,
+        deps.tcp
+      )
+    )
   )
   const poweredOff = new Set(boardResults.flatMap((r) => r.poweredOff))
   const probed = ctx.nodes.filter((n) => !poweredOff.has(n.id))
@@ -47,7 +56,16 @@ export async function runDrift(
         try {
           return await module.drift!(moduleCtx)
         } catch (error) {
-          return [{ subject: module.name, field: 'drift check', wanted: 'completed', found: reason(error), kind: 'unreachable', fixedBy: [] }]
+          return [
+            {
+              subject: module.name,
+              field: 'drift check',
+              wanted: 'completed',
+              found: reason(error),
+              kind: 'unreachable',
+              fixedBy: []
+            }
+          ]
         }
       })
     )
@@ -61,7 +79,11 @@ export async function runDrift(
  * that is down (powered off or unreachable) are dropped: the row that says why is the whole story. So
  * are symptom rows of a subject that has another row (k3s stopped explains the node being NotReady).
  */
-export function normalizeFindings(observed: DriftFinding[], moduleRows: DriftFinding[], down: Set<string>): DriftFinding[] {
+export function normalizeFindings(
+  observed: DriftFinding[],
+  moduleRows: DriftFinding[],
+  down: Set<string>
+): DriftFinding[] {
   const seenUnreachable = new Set<string>()
   const seenRows = new Set<string>()
   const out: DriftFinding[] = []

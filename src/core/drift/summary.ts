@@ -24,7 +24,10 @@ export function summarizeDrift(findings: DriftFinding[]): DriftSummary {
 }
 
 /** The process exit code: the action only knows pass (0) and fail (1); the CLI reports 0/2/1. */
-export function driftExitCode(summary: DriftSummary, options: { failOnDrift: boolean; front: 'action' | 'cli' }): 0 | 1 | 2 {
+export function driftExitCode(
+  summary: DriftSummary,
+  options: { failOnDrift: boolean; front: 'action' | 'cli' }
+): 0 | 1 | 2 {
   if (options.front === 'cli') return summary.exitCode
   if (summary.status === 'error') return 1
   return summary.status === 'drift' && options.failOnDrift ? 1 : 0

@@ -25,7 +25,9 @@ export interface FleetList {
 
 export async function listFleet(config: string, cwd = '.'): Promise<FleetList> {
   const files = await clusterFiles(config, cwd)
-  const loaded = await Promise.all(files.map(async (file) => ({ file, result: await loadClusterFile(resolve(cwd, file), { displayPath: file }) })))
+  const loaded = await Promise.all(
+    files.map(async (file) => ({ file, result: await loadClusterFile(resolve(cwd, file), { displayPath: file }) }))
+  )
   const clusters: FleetEntry[] = []
   const issues: FleetList['issues'] = []
   const names = new Map<string, string>()
@@ -37,7 +39,15 @@ export async function listFleet(config: string, cwd = '.'): Promise<FleetList> {
     const where = { file, line: 1, column: 1 }
     const other = names.get(cluster.name)
     // Artifacts, issues and state are keyed by the cluster name: two files with one name would mix them.
-    if (other) issues.push({ code: 'FleetDuplicateName', path: 'name', message: `cluster name "${cluster.name}" is also used by ${other}`, severity: 'error', where, file })
+    if (other)
+      issues.push({
+        code: 'FleetDuplicateName',
+        path: 'name',
+        message: `cluster name "${cluster.name}" is also used by ${other}`,
+        severity: 'error',
+        where,
+        file
+      })
     names.set(cluster.name, file)
     for (const [board, endpoint] of boardEndpoints(cluster)) {
       if (!cluster.nodes.some((n) => n.board === board)) continue
@@ -45,7 +55,14 @@ export async function listFleet(config: string, cwd = '.'): Promise<FleetList> {
       // One name, two BMCs: their jobs would share a group while touching different hardware, or
       // (worse) name the same group for hardware that is really shared. Names must be unique per board.
       if (seen && seen.endpoint !== endpoint)
-        issues.push({ code: 'FleetBoardName', path: 'boards', message: `board "${board}" is ${endpoint} here but ${seen.endpoint} in ${seen.file}: give each physical board its own name`, severity: 'error', where, file })
+        issues.push({
+          code: 'FleetBoardName',
+          path: 'boards',
+          message: `board "${board}" is ${endpoint} here but ${seen.endpoint} in ${seen.file}: give each physical board its own name`,
+          severity: 'error',
+          where,
+          file
+        })
       else if (!seen) boards.set(board, { endpoint, file })
     }
     const list = clusterBoards(cluster)

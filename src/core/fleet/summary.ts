@@ -18,19 +18,35 @@ export function fleetStatus(findings: DriftFinding[] | undefined, invalid: boole
   return invalid ? 'invalid' : summarizeDrift(findings ?? []).status
 }
 
-export function fleetDriftTable(results: FleetClusterResult[], command = 'drift'): { title: string; header: string[]; rows: string[][] } {
-  const count = (r: FleetClusterResult, kind: DriftFinding['kind']) => String(r.findings.filter((f) => f.kind === kind).length)
+export function fleetDriftTable(
+  results: FleetClusterResult[],
+  command = 'drift'
+): { title: string; header: string[]; rows: string[][] } {
+  const count = (r: FleetClusterResult, kind: DriftFinding['kind']) =>
+    String(r.findings.filter((f) => f.kind === kind).length)
   const n = (...statuses: FleetClusterResult['status'][]) => results.filter((r) => statuses.includes(r.status)).length
   if (command !== 'drift')
     return {
       title: `Fleet: ${results.length} cluster(s), ${n('ok')} ok, ${n('invalid', 'failed')} failed`,
       header: ['Cluster', 'File', 'Boards', 'Status'],
-      rows: results.map((r) => [r.name, r.config, r.boards.join(', '), r.message ? `${r.status}: ${r.message}` : r.status])
+      rows: results.map((r) => [
+        r.name,
+        r.config,
+        r.boards.join(', '),
+        r.message ? `${r.status}: ${r.message}` : r.status
+      ])
     }
   return {
     title: `Fleet: ${results.length} cluster(s), ${n('drift')} drifted, ${n('error', 'invalid')} not checked`,
     header: ['Cluster', 'File', 'Boards', 'Status', 'Drift', 'Could not check'],
-    rows: results.map((r) => [r.name, r.config, r.boards.join(', '), r.message ? `${r.status}: ${r.message}` : r.status, count(r, 'drift'), count(r, 'unreachable')])
+    rows: results.map((r) => [
+      r.name,
+      r.config,
+      r.boards.join(', '),
+      r.message ? `${r.status}: ${r.message}` : r.status,
+      count(r, 'drift'),
+      count(r, 'unreachable')
+    ])
   }
 }
 

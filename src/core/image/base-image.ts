@@ -21,13 +21,29 @@ export async function sha256File(path: string): Promise<string> {
 }
 
 /** A local image file (relative paths from the working directory), checked against the file's pin. */
-export async function localImage(ctx: PhaseContext, path: string, pin: string | undefined, os: BaseImage['os']): Promise<BaseImage> {
+export async function localImage(
+  ctx: PhaseContext,
+  path: string,
+  pin: string | undefined,
+  os: BaseImage['os']
+): Promise<BaseImage> {
   const full = isAbsolute(path) ? path : join(ctx.settings.workingDirectory, path)
   const sha256 = await sha256File(full).catch((e: Error) => {
-    throw new PhaseError('flash', undefined, `cannot read image ${full}: ${e.message}`, 'fix the image path in the cluster file and re-run')
+    throw new PhaseError(
+      'flash',
+      undefined,
+      `cannot read image ${full}: ${e.message}`,
+      'fix the image path in the cluster file and re-run'
+    )
   })
   if (pin && pin.toLowerCase() !== sha256) {
-    throw new PhaseError('flash', undefined, `image ${full} has sha256 ${sha256}, the cluster file pins ${pin.toLowerCase()}`, 'replace the file or update the pin, then re-run', { code: 'ChecksumMismatch' })
+    throw new PhaseError(
+      'flash',
+      undefined,
+      `image ${full} has sha256 ${sha256}, the cluster file pins ${pin.toLowerCase()}`,
+      'replace the file or update the pin, then re-run',
+      { code: 'ChecksumMismatch' }
+    )
   }
   return { path: full, sha256, source: path, os }
 }

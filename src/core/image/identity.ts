@@ -70,7 +70,13 @@ export function identityFiles(id: NodeIdentity): Injected[] {
 export function debugfsScript(files: { path: string; local: string; mode: number }[]): string {
   const lines = ['mkdir /root', 'mkdir /root/.ssh', 'sif /root/.ssh mode 040700', 'mkdir /etc', 'mkdir /etc/ssh']
   for (const f of files) {
-    lines.push(`rm ${f.path}`, `write ${f.local} ${f.path}`, `sif ${f.path} mode 0${f.mode.toString(8)}`, `sif ${f.path} uid 0`, `sif ${f.path} gid 0`)
+    lines.push(
+      `rm ${f.path}`,
+      `write ${f.local} ${f.path}`,
+      `sif ${f.path} mode 0${f.mode.toString(8)}`,
+      `sif ${f.path} uid 0`,
+      `sif ${f.path} gid 0`
+    )
   }
   return lines.join('\n') + '\n'
 }
@@ -80,14 +86,23 @@ export async function copyImage(exec: LocalExec, base: string, target: string): 
   const r = base.endsWith('.xz')
     ? await exec('sh', ['-c', 'xz -dc -- "$1" | cp --sparse=always /dev/stdin "$2"', 'sh', base, target])
     : await exec('cp', ['--sparse=always', '--reflink=auto', '--', base, target])
-  if (r.code !== 0) throw new TpiError('ImageCopyFailed', `copying ${base} to ${target} failed (exit ${r.code}): ${r.stderr.trim().slice(0, 300)}`)
+  if (r.code !== 0)
+    throw new TpiError(
+      'ImageCopyFailed',
+      `copying ${base} to ${target} failed (exit ${r.code}): ${r.stderr.trim().slice(0, 300)}`
+    )
 }
 
 /**
  * Builds <target> from the base image with the node's identity injected, and reads every file back
  * (debugfs exits 0 even when a command failed). Returns the root filesystem offset.
  */
-export async function buildNodeImage(exec: LocalExec, base: string, target: string, id: NodeIdentity): Promise<{ offset: number }> {
+export async function buildNodeImage(
+  exec: LocalExec,
+  base: string,
+  target: string,
+  id: NodeIdentity
+): Promise<{ offset: number }> {
   await copyImage(exec, base, target)
   const offset = await rootOffset(target)
   const device = `${target}?offset=${offset}`
@@ -104,11 +119,18 @@ export async function buildNodeImage(exec: LocalExec, base: string, target: stri
     const script = join(work, 'cmds')
     await writeFile(script, debugfsScript(staged), { mode: 0o600 })
     const r = await exec('debugfs', ['-w', '-f', script, device])
-    if (r.code !== 0) throw new TpiError('ImageInjectFailed', `debugfs on ${device} failed (exit ${r.code}): ${r.stderr.trim().slice(0, 300)}`)
+    if (r.code !== 0)
+      throw new TpiError(
+        'ImageInjectFailed',
+        `debugfs on ${device} failed (exit ${r.code}): ${r.stderr.trim().slice(0, 300)}`
+      )
     for (const f of files) {
       const back = await exec('debugfs', ['-R', `cat ${f.path}`, device])
       if (back.stdout !== f.content) {
-        throw new TpiError('ImageInjectFailed', `${f.path} in ${target} reads back ${back.stdout.length} bytes, expected ${f.content.length}: ${back.stderr.trim().slice(-200)}`)
+        throw new TpiError(
+          'ImageInjectFailed',
+          `${f.path} in ${target} reads back ${back.stdout.length} bytes, expected ${f.content.length}: ${back.stderr.trim().slice(-200)}`
+        )
       }
     }
     return { offset }

@@ -72,5 +72,7 @@ export async function rootOffset(imagePath: string): Promise<number> {
   const parts = await listPartitions(imagePath)
   for (const p of [...parts].reverse()) if (await isExt(imagePath, p.offset)) return p.offset
   if (!parts.length && (await isExt(imagePath, 0))) return 0
-  throw new Error(`${imagePath}: no ext4 root partition found (partitions: ${parts.map((p) => `#${p.index}@${p.offset}`).join(', ') || 'none'})`)
+  throw new Error(
+    `${imagePath}: no ext4 root partition found (partitions: ${parts.map((p) => `#${p.index}@${p.offset}`).join(', ') || 'none'})`
+  )
 }

@@ -50,7 +50,12 @@ export interface ClusterKind {
     readonly bootLine: RegExp
     readonly bootLineName: string
     /** What answers at the node's mapped address; undefined while nothing does. Never throws on refusal. */
-    detail(deps: Pick<Deps, 'ssh' | 'net' | 'tcp'>, cluster: Cluster, ip: string, timeoutMs?: number): Promise<string | undefined>
+    detail(
+      deps: Pick<Deps, 'ssh' | 'net' | 'tcp'>,
+      cluster: Cluster,
+      ip: string,
+      timeoutMs?: number
+    ): Promise<string | undefined>
     /** Whether the cluster of the file counts the node as a member (the live-member rule's first question). */
     membership(ctx: PhaseContext, node: NodeSpec): Promise<Membership>
   }

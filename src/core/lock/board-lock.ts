@@ -92,8 +92,12 @@ async function tryCreate(file: string, info: LockInfo): Promise<boolean> {
 }
 
 /** Why the lock in `info` is stale, or undefined when its owner may still be working. */
-function staleReason(info: LockInfo, options: Required<Pick<LockOptions, 'host' | 'maxAgeMs' | 'now' | 'isAlive'>>): string | undefined {
-  if (info.host === options.host && !options.isAlive(info.pid)) return `pid ${info.pid} is no longer running on ${info.host}`
+function staleReason(
+  info: LockInfo,
+  options: Required<Pick<LockOptions, 'host' | 'maxAgeMs' | 'now' | 'isAlive'>>
+): string | undefined {
+  if (info.host === options.host && !options.isAlive(info.pid))
+    return `pid ${info.pid} is no longer running on ${info.host}`
   const age = options.now() - Date.parse(info.startedAt)
   if (!(age < options.maxAgeMs)) return `it is older than ${Math.round(options.maxAgeMs / 60_000)} min`
   return undefined
@@ -104,20 +108,30 @@ function staleReason(info: LockInfo, options: Required<Pick<LockOptions, 'host' 
  * one removes it, and only while it is still that same lock (never a fresh one another run just took).
  * 'busy': another run holds the guard; the caller waits a poll interval and looks again.
  */
-async function takeOver(file: string, seen: LockInfo | 'unreadable', now: () => number): Promise<'removed' | 'changed' | 'busy'> {
+async function takeOver(
+  file: string,
+  seen: LockInfo | 'unreadable',
+  now: () => number
+): Promise<'removed' | 'changed' | 'busy'> {
   const guard = `${file}.takeover`
   try {
     await (await open(guard, 'wx', 0o600)).close()
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
     // A guard left behind by a run killed in the middle of a takeover would block everyone forever.
-    const age = await stat(guard).then((s) => now() - s.mtimeMs, () => 0)
+    const age = await stat(guard).then(
+      (s) => now() - s.mtimeMs,
+      () => 0
+    )
     if (age > EMPTY_GRACE_MS) await unlink(guard).catch(() => {})
     return 'busy'
   }
   try {
     const current = await readInfo(file)
-    const same = seen === 'unreadable' ? current === 'unreadable' : typeof current === 'object' && JSON.stringify(current) === JSON.stringify(seen)
+    const same =
+      seen === 'unreadable'
+        ? current === 'unreadable'
+        : typeof current === 'object' && JSON.stringify(current) === JSON.stringify(seen)
     if (!same) return 'changed'
     await unlink(file).catch((error: NodeJS.ErrnoException) => {
       if (error.code !== 'ENOENT') throw error
@@ -143,16 +157,28 @@ export async function acquireBoardLock(board: string, options: LockOptions): Pro
   const started = o.now()
   let lastInfo = -Infinity
   for (;;) {
-    const mine: LockInfo = { pid: o.pid, host: o.host, runId: o.runId, startedAt: new Date(o.now()).toISOString(), board }
+    const mine: LockInfo = {
+      pid: o.pid,
+      host: o.host,
+      runId: o.runId,
+      startedAt: new Date(o.now()).toISOString(),
+      board
+    }
     if (await tryCreate(file, mine)) return { board, file, release: () => release(file, mine, o.reporter) }
 
     const held = await readInfo(file)
     if (held === 'missing') continue // released between our create and read: try again at once
     if (held === 'unreadable') {
-      const age = await stat(file).then((s) => o.now() - s.mtimeMs, () => 0)
+      const age = await stat(file).then(
+        (s) => o.now() - s.mtimeMs,
+        () => 0
+      )
       if (age > EMPTY_GRACE_MS) {
         const outcome = await takeOver(file, 'unreadable', o.now)
-        if (outcome === 'removed') o.reporter.warn(`board ${board}: lock file ${file} was unreadable and ${Math.round(age / 1000)} s old; took it over`)
+        if (outcome === 'removed')
+          o.reporter.warn(
+            `board ${board}: lock file ${file} was unreadable and ${Math.round(age / 1000)} s old; took it over`
+          )
         if (outcome === 'busy') await o.sleep(o.pollMs)
         continue
       }
@@ -160,7 +186,8 @@ export async function acquireBoardLock(board: string, options: LockOptions): Pro
       const stale = staleReason(held, o)
       if (stale) {
         const outcome = await takeOver(file, held, o.now)
-        if (outcome === 'removed') o.reporter.warn(`board ${board}: took over the lock of ${describe(held)} because ${stale}`)
+        if (outcome === 'removed')
+          o.reporter.warn(`board ${board}: took over the lock of ${describe(held)} because ${stale}`)
         if (outcome === 'busy') await o.sleep(o.pollMs)
         continue
       }
@@ -175,7 +202,9 @@ export async function acquireBoardLock(board: string, options: LockOptions): Pro
           `If that run is gone, delete ${file} and re-run`
       )
     if (waited - lastInfo >= o.infoEveryMs || lastInfo === -Infinity) {
-      o.reporter.info(`board ${board} is locked by ${holder}; waiting (${Math.round(waited / 1000)} s of ${Math.round(o.waitTimeoutMs / 1000)} s)`)
+      o.reporter.info(
+        `board ${board} is locked by ${holder}; waiting (${Math.round(waited / 1000)} s of ${Math.round(o.waitTimeoutMs / 1000)} s)`
+      )
       lastInfo = waited
     }
     await o.sleep(o.pollMs)
@@ -185,8 +214,15 @@ export async function acquireBoardLock(board: string, options: LockOptions): Pro
 async function release(file: string, mine: LockInfo, reporter: Reporter): Promise<void> {
   const held = await readInfo(file)
   if (held === 'missing') return
-  if (held === 'unreadable' || held.pid !== mine.pid || held.runId !== mine.runId || held.startedAt !== mine.startedAt) {
-    reporter.warn(`board ${mine.board}: the lock ${file} now belongs to ${held === 'unreadable' ? 'another run' : describe(held)}; left in place`)
+  if (
+    held === 'unreadable' ||
+    held.pid !== mine.pid ||
+    held.runId !== mine.runId ||
+    held.startedAt !== mine.startedAt
+  ) {
+    reporter.warn(
+      `board ${mine.board}: the lock ${file} now belongs to ${held === 'unreadable' ? 'another run' : describe(held)}; left in place`
+    )
     return
   }
   await unlink(file).catch((error: NodeJS.ErrnoException) => {

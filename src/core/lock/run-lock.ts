@@ -10,7 +10,14 @@ export function boardLockKey(board: BoardSpec): string {
 }
 
 /** Acquires the locks for a deploy; resolves to the release function run.ts calls in finally. */
-export function lockRunBoards(ctx: PhaseContext, options: Omit<LockOptions, 'stateDir' | 'reporter'>): Promise<() => Promise<void>> {
+export function lockRunBoards(
+  ctx: PhaseContext,
+  options: Omit<LockOptions, 'stateDir' | 'reporter'>
+): Promise<() => Promise<void>> {
   const boards = ctx.cluster.boardList.filter((b) => ctx.nodes.some((n) => n.board === b.name))
-  return acquireBoardLocks(boards.map(boardLockKey), { ...options, stateDir: ctx.settings.stateDir, reporter: ctx.reporter })
+  return acquireBoardLocks(boards.map(boardLockKey), {
+    ...options,
+    stateDir: ctx.settings.stateDir,
+    reporter: ctx.reporter
+  })
 }

@@ -26,9 +26,17 @@ export function checkRedeploy(cluster: Cluster, settings: RedeploySettings): Con
   const phases = (settings.phases ?? []) as string[]
   const unknownPhases = phases.filter((p) => !(PHASES as readonly string[]).includes(p))
   if (unknownPhases.length)
-    issues.push(error('UnknownPhase', 'phases', `phases: unknown phase(s) ${quoted(unknownPhases)}; valid phases are ${PHASES.join(', ')}`))
+    issues.push(
+      error(
+        'UnknownPhase',
+        'phases',
+        `phases: unknown phase(s) ${quoted(unknownPhases)}; valid phases are ${PHASES.join(', ')}`
+      )
+    )
   const applicable = phasesFor(cluster)
-  const inapplicable = phases.filter((p) => (PHASES as readonly string[]).includes(p) && !(applicable as string[]).includes(p))
+  const inapplicable = phases.filter(
+    (p) => (PHASES as readonly string[]).includes(p) && !(applicable as string[]).includes(p)
+  )
   if (inapplicable.length)
     issues.push(
       warning(
@@ -43,10 +51,15 @@ export function checkRedeploy(cluster: Cluster, settings: RedeploySettings): Con
   const unknownNodes = names.filter((n) => !known.has(n))
   if (unknownNodes.length)
     issues.push(
-      error('UnknownNode', 'nodes', `nodes: unknown node(s) ${quoted(unknownNodes)}; nodes in this cluster are ${cluster.nodes.map((n) => n.id).join(', ')}`)
+      error(
+        'UnknownNode',
+        'nodes',
+        `nodes: unknown node(s) ${quoted(unknownNodes)}; nodes in this cluster are ${cluster.nodes.map((n) => n.id).join(', ')}`
+      )
     )
   const repeated = names.filter((n, i) => names.indexOf(n) !== i)
-  if (repeated.length) issues.push(warning('DuplicateNode', 'nodes', `nodes: ${quoted([...new Set(repeated)])} listed more than once`))
+  if (repeated.length)
+    issues.push(warning('DuplicateNode', 'nodes', `nodes: ${quoted([...new Set(repeated)])} listed more than once`))
 
   if (settings.reflash) {
     if (settings.confirm !== cluster.name)
@@ -59,10 +72,20 @@ export function checkRedeploy(cluster: Cluster, settings: RedeploySettings): Con
         )
       )
     if (phases.length && !phases.includes('flash'))
-      issues.push(error('ReflashWithoutFlash', 'phases', `reflash: true needs the flash phase, but phases is ${phases.join(', ')}; add flash or drop reflash`))
+      issues.push(
+        error(
+          'ReflashWithoutFlash',
+          'phases',
+          `reflash: true needs the flash phase, but phases is ${phases.join(', ')}; add flash or drop reflash`
+        )
+      )
     if (!names.length)
       issues.push(
-        warning('ReflashAllNodes', 'nodes', `reflash: true with no nodes selected reflashes every node (${cluster.nodes.length}); set nodes to limit it`)
+        warning(
+          'ReflashAllNodes',
+          'nodes',
+          `reflash: true with no nodes selected reflashes every node (${cluster.nodes.length}); set nodes to limit it`
+        )
       )
   } else if (settings.confirm) {
     issues.push(warning('ConfirmWithoutReflash', 'confirm', 'confirm is set but reflash is false, so it has no effect'))
@@ -86,7 +109,10 @@ export function mayReflash(
   settings: Pick<RunSettings, 'nodes' | 'reflash' | 'confirm'>
 ): ReflashDecision {
   if (settings.nodes?.length && !settings.nodes.includes(node.id))
-    return { allowed: false, reason: `node ${node.id} is not in the nodes selected for this run (${settings.nodes.join(', ')})` }
+    return {
+      allowed: false,
+      reason: `node ${node.id} is not in the nodes selected for this run (${settings.nodes.join(', ')})`
+    }
   const m = state.membership
   if (m.kind === 'not-member') return { allowed: true, reason: `flashing destroys nothing: ${m.detail}` }
   if (settings.reflash && settings.confirm === state.clusterName)

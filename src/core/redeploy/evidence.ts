@@ -47,8 +47,14 @@ export async function bootEvidence(ctx: PhaseContext, node: NodeSpec, act: boole
     return { membership: unknown(`its BMC cannot be asked: ${(error as Error).message.split('\n')[0]}`) }
   }
   const shown = power === 'on' ? installedSystemLine(ring) : undefined
-  if (shown) return { membership: unknown(`it is powered on and its console shows "${shown}", but ${answerPoint(ctx, node)} does not answer`) }
-  if (!act) return { wouldProbe: power === 'on' ? 'it is powered on with no system on its console' : `it is powered ${power}` }
+  if (shown)
+    return {
+      membership: unknown(
+        `it is powered on and its console shows "${shown}", but ${answerPoint(ctx, node)} does not answer`
+      )
+    }
+  if (!act)
+    return { wouldProbe: power === 'on' ? 'it is powered on with no system on its console' : `it is powered ${power}` }
 
   try {
     return await look(ctx, node, bmc, power, ring)
@@ -58,11 +64,19 @@ export async function bootEvidence(ctx: PhaseContext, node: NodeSpec, act: boole
 }
 
 /** Powers the node on (or cycles it) and watches its console: the deploy half of bootEvidence. */
-async function look(ctx: PhaseContext, node: NodeSpec, bmc: BmcClient, power: string, ring: string): Promise<BootEvidence> {
+async function look(
+  ctx: PhaseContext,
+  node: NodeSpec,
+  bmc: BmcClient,
+  power: string,
+  ring: string
+): Promise<BootEvidence> {
   const window = blankWindowMs(ctx.cluster.boot_timeout)
   if (power === 'on') await bmc.reset(node.slot)
   else await bmc.setPower(node.slot, true)
-  ctx.reporter.info(`${node.id}: no flash record and not answering; ${power === 'on' ? 'power-cycled' : 'powered on'} to see whether it boots an installed system`)
+  ctx.reporter.info(
+    `${node.id}: no flash record and not answering; ${power === 'on' ? 'power-cycled' : 'powered on'} to see whether it boots an installed system`
+  )
   let line: string | undefined
   for (let i = 0; i < Math.ceil(window / POLL_MS) && !line; i++) {
     await ctx.deps.sleep(POLL_MS)
@@ -70,22 +84,35 @@ async function look(ctx: PhaseContext, node: NodeSpec, bmc: BmcClient, power: st
   }
   if (!line) {
     await bmc.setPower(node.slot, false)
-    return { membership: notMember(`powered on, it booted nothing beyond DDR init within ${window / 1000} s (blank eMMC)`) }
+    return {
+      membership: notMember(`powered on, it booted nothing beyond DDR init within ${window / 1000} s (blank eMMC)`)
+    }
   }
   // A boot loader is there: wait (bounded by boot_timeout) for what it boots.
   const deadline = Date.now() + ctx.cluster.boot_timeout * 1000
-  for (let i = 0; i < Math.max(1, Math.ceil((ctx.cluster.boot_timeout * 1000) / POLL_MS)) && Date.now() < deadline; i++) {
+  for (
+    let i = 0;
+    i < Math.max(1, Math.ceil((ctx.cluster.boot_timeout * 1000) / POLL_MS)) && Date.now() < deadline;
+    i++
+  ) {
     const fresh = newUartText(ring, await bmc.readUart(node.slot))
     const talos = /machine is running and ready|entering maintenance service|maintenance mode/.exec(fresh)
     if (talos) {
       return talos[0] === 'machine is running and ready'
         ? { membership: member(`powered on, it boots a configured Talos ("${talos[0]}")`) }
-        : { membership: notMember(`powered on, it boots Talos in maintenance mode ("${talos[0]}"): no machine config to lose`) }
+        : {
+            membership: notMember(
+              `powered on, it boots Talos in maintenance mode ("${talos[0]}"): no machine config to lose`
+            )
+          }
     }
-    if ((await ctx.kind.probe.detail(ctx.deps, ctx.cluster, node.ip, 2000).catch(() => undefined)) !== undefined) return { answers: true, line }
+    if ((await ctx.kind.probe.detail(ctx.deps, ctx.cluster, node.ip, 2000).catch(() => undefined)) !== undefined)
+      return { answers: true, line }
     await ctx.deps.sleep(POLL_MS)
   }
   return {
-    membership: unknown(`powered on, it boots an installed system ("${line}") but ${answerPoint(ctx, node)} did not answer within boot_timeout ${ctx.cluster.boot_timeout} s`)
+    membership: unknown(
+      `powered on, it boots an installed system ("${line}") but ${answerPoint(ctx, node)} did not answer within boot_timeout ${ctx.cluster.boot_timeout} s`
+    )
   }
 }

@@ -18,7 +18,8 @@ export const unknown = (detail: string): Membership => ({ kind: 'unknown', detai
 /** The plan/error text for a refused flash; the same words for every path that refuses. */
 export function refusal(node: string, clusterName: string, m: Membership): string {
   const fix = `set reflash: true and confirm: ${clusterName}`
-  if (m.kind === 'member') return `reflash refused: ${node} is a member of cluster "${clusterName}" (${m.detail}); ${fix}`
+  if (m.kind === 'member')
+    return `reflash refused: ${node} is a member of cluster "${clusterName}" (${m.detail}); ${fix}`
   return `reflash refused: cannot prove ${node} is not a cluster member (${m.detail}); ${fix}`
 }
 
@@ -28,12 +29,18 @@ export function refusal(node: string, clusterName: string, m: Membership): strin
  * is installed beyond it. Returns the last (most advanced) line that shows it, or undefined.
  */
 export function installedSystemLine(consoleText: string): string | undefined {
-  const signs = /U-Boot|Starting kernel|Linux version|login:|\[talos\]|maintenance (?:mode|service)|machine is running/gi
+  const signs =
+    /U-Boot|Starting kernel|Linux version|login:|\[talos\]|maintenance (?:mode|service)|machine is running/gi
   let last: RegExpExecArray | undefined
   for (let m = signs.exec(consoleText); m; m = signs.exec(consoleText)) last = m
   if (!last) return undefined
   const start = consoleText.lastIndexOf('\n', last.index) + 1
   const end = consoleText.indexOf('\n', last.index)
   // The console is the node's to write: no escape sequence travels on into a log or a terminal.
-  return consoleText.slice(start, end < 0 ? undefined : end).replace(/\r/g, '').replace(/[\u0000-\u001f\u007f-\u009f]/g, '?').trim().slice(0, 120)
+  return consoleText
+    .slice(start, end < 0 ? undefined : end)
+    .replace(/\r/g, '')
+    .replace(/[\u0000-\u001f\u007f-\u009f]/g, '?')
+    .trim()
+    .slice(0, 120)
 }

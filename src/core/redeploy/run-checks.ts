@@ -11,6 +11,11 @@ const CREDENTIAL_PHASES = ['install', 'join']
 
 export function checkRunSettings(cluster: Cluster, settings: RunSettings): ConfigIssue[] {
   const willUpload =
-    settings.command === 'deploy' && (!settings.phases?.length || settings.phases.some((p) => CREDENTIAL_PHASES.includes(p)))
-  return [...checkRedeploy(cluster, settings), ...checkArtifactSettings(settings, willUpload), ...checkImageDigests(cluster, settings)]
+    settings.command === 'deploy' &&
+    (!settings.phases?.length || settings.phases.some((p) => CREDENTIAL_PHASES.includes(p)))
+  return [
+    ...checkRedeploy(cluster, settings),
+    ...checkArtifactSettings(settings, willUpload),
+    ...checkImageDigests(cluster, settings)
+  ]
 }

@@ -33,10 +33,15 @@ export interface ScriptResult {
 
 /** Reads the final `tpi-result:` line of a script's stdout. */
 export function parseResult(stdout: string): ScriptResult | undefined {
-  const line = stdout.trimEnd().split('\n').reverse().find((l) => l.startsWith('tpi-result: '))
+  const line = stdout
+    .trimEnd()
+    .split('\n')
+    .reverse()
+    .find((l) => l.startsWith('tpi-result: '))
   if (!line) return undefined
   const rest = line.slice('tpi-result: '.length)
-  if (rest === 'unchanged' || rest.startsWith('unchanged ')) return { changed: false, details: rest.slice('unchanged'.length).trim() }
+  if (rest === 'unchanged' || rest.startsWith('unchanged '))
+    return { changed: false, details: rest.slice('unchanged'.length).trim() }
   if (rest.startsWith('changed')) return { changed: true, details: rest.slice('changed'.length).trim() }
   return undefined
 }

@@ -18,7 +18,10 @@ export function stderrTail(stderr: string, lines = 8): string {
 const saving = new WeakMap<object, Promise<void>>()
 function saveQueued(state: PhaseContext['state']): Promise<void> {
   const next = (saving.get(state) ?? Promise.resolve()).then(() => state.save())
-  saving.set(state, next.catch(() => undefined))
+  saving.set(
+    state,
+    next.catch(() => undefined)
+  )
   return next
 }
 
@@ -43,7 +46,13 @@ export class ShellPool {
   private async open(node: NodeSpec): Promise<RemoteShell> {
     const { cluster, settings, deps, state, reporter } = this.ctx
     const key = settings.secrets.sshPrivateKey
-    if (!key) throw new PhaseError(this.phase, node.id, 'no SSH private key was given', 'set the ssh-private-key input (the key the image authorises) and re-run')
+    if (!key)
+      throw new PhaseError(
+        this.phase,
+        node.id,
+        'no SSH private key was given',
+        'set the ssh-private-key input (the key the image authorises) and re-run'
+      )
     reporter.secret(key)
     const { port, user } = this.ctx.kind.sshLogin(cluster)
     const to = deps.net.map(node.ip, port)
@@ -91,7 +100,10 @@ export async function runChecked(
   options: { stdin?: string | Buffer; timeoutMs?: number } = {}
 ): Promise<{ stdout: string; result?: ScriptResult }> {
   const out = await shell.exec(text, options)
-  if (out.code !== 0) throw new PhaseError(phase, node.id, `${what} exited with ${out.code}:${stderrTail(out.stderr)}`, RESUME, { code: 'RemoteStepFailed' })
+  if (out.code !== 0)
+    throw new PhaseError(phase, node.id, `${what} exited with ${out.code}:${stderrTail(out.stderr)}`, RESUME, {
+      code: 'RemoteStepFailed'
+    })
   const result = parseResult(out.stdout)
   return { stdout: out.stdout, ...(result ? { result } : {}) }
 }

@@ -35,8 +35,13 @@ export function talosctl(version: string, arch: Arch, mirror?: string): Artifact
   const base = `https://github.com/siderolabs/talos/releases/download/${vee(version)}`
   const fileName = `talosctl-linux-${goArch(arch)}`
   return {
-    tool: 'talosctl', version: cacheVersion(version), arch, fileName, executable: true,
-    url: viaMirror(`${base}/${fileName}`, mirror), upstream: `${base}/${fileName}`,
+    tool: 'talosctl',
+    version: cacheVersion(version),
+    arch,
+    fileName,
+    executable: true,
+    url: viaMirror(`${base}/${fileName}`, mirror),
+    upstream: `${base}/${fileName}`,
     checksum: { sumsUrl: `${base}/sha256sum.txt`, sumsEntry: fileName }
   }
 }
@@ -44,8 +49,13 @@ export function talosctl(version: string, arch: Arch, mirror?: string): Artifact
 export function kubectl(version: string, arch: Arch, mirror?: string): ArtifactRequest {
   const url = `https://dl.k8s.io/release/${vee(version)}/bin/linux/${goArch(arch)}/kubectl`
   return {
-    tool: 'kubectl', version: cacheVersion(version), arch, fileName: 'kubectl', executable: true,
-    url: viaMirror(url, mirror), upstream: url,
+    tool: 'kubectl',
+    version: cacheVersion(version),
+    arch,
+    fileName: 'kubectl',
+    executable: true,
+    url: viaMirror(url, mirror),
+    upstream: url,
     checksum: { sumsUrl: `${url}.sha256` }
   }
 }
@@ -55,8 +65,12 @@ export function helm(version: string, arch: Arch, mirror?: string): ArtifactRequ
   const fileName = `helm-${vee(version)}-linux-${goArch(arch)}.tar.gz`
   const url = `https://get.helm.sh/${fileName}`
   return {
-    tool: 'helm', version: cacheVersion(version), arch, fileName,
-    url: viaMirror(url, mirror), upstream: url,
+    tool: 'helm',
+    version: cacheVersion(version),
+    arch,
+    fileName,
+    url: viaMirror(url, mirror),
+    upstream: url,
     checksum: { sumsUrl: `${url}.sha256sum`, sumsEntry: fileName }
   }
 }
@@ -70,8 +84,13 @@ export function k3sBinary(version: string, arch: Arch = 'arm64', mirror?: string
   const fileName = arch === 'x64' ? 'k3s' : 'k3s-arm64'
   const base = k3sRelease(version)
   return {
-    tool: 'k3s', version: cacheVersion(version), arch, fileName, executable: true,
-    url: viaMirror(`${base}/${fileName}`, mirror), upstream: `${base}/${fileName}`,
+    tool: 'k3s',
+    version: cacheVersion(version),
+    arch,
+    fileName,
+    executable: true,
+    url: viaMirror(`${base}/${fileName}`, mirror),
+    upstream: `${base}/${fileName}`,
     checksum: { sumsUrl: `${base}/sha256sum-${goArch(arch)}.txt`, sumsEntry: fileName }
   }
 }
@@ -80,8 +99,12 @@ export function k3sAirgap(version: string, arch: Arch = 'arm64', mirror?: string
   const fileName = `k3s-airgap-images-${goArch(arch)}.tar.zst`
   const base = k3sRelease(version)
   return {
-    tool: 'k3s-airgap', version: cacheVersion(version), arch, fileName,
-    url: viaMirror(`${base}/${fileName}`, mirror), upstream: `${base}/${fileName}`,
+    tool: 'k3s-airgap',
+    version: cacheVersion(version),
+    arch,
+    fileName,
+    url: viaMirror(`${base}/${fileName}`, mirror),
+    upstream: `${base}/${fileName}`,
     checksum: { sumsUrl: `${base}/sha256sum-${goArch(arch)}.txt`, sumsEntry: fileName }
   }
 }
@@ -93,8 +116,13 @@ export function k3sAirgap(version: string, arch: Arch = 'arm64', mirror?: string
 export function k3sInstallScript(version: string, mirror?: string, sha256?: string): ArtifactRequest {
   const url = `https://raw.githubusercontent.com/k3s-io/k3s/${encodeURIComponent(vee(version))}/install.sh`
   return {
-    tool: 'k3s-install', version: cacheVersion(version), arch: 'any', fileName: 'install.sh', executable: true,
-    url: viaMirror(url, mirror), upstream: url,
+    tool: 'k3s-install',
+    version: cacheVersion(version),
+    arch: 'any',
+    fileName: 'install.sh',
+    executable: true,
+    url: viaMirror(url, mirror),
+    upstream: url,
     ...(sha256 ? { checksum: { sha256 } } : {})
   }
 }
@@ -108,8 +136,13 @@ export function talosImage(schematic: string, version: string, mirror?: string, 
   if (!/^[0-9a-f]{64}$/.test(schematic)) throw new Error(`schematic id "${schematic}" is not 64 hex digits`)
   const url = `https://factory.talos.dev/image/${schematic}/${vee(version)}/metal-arm64.raw.xz`
   return {
-    tool: 'talos-image', version: `${cacheVersion(version)}-s${schematic}`, arch: 'arm64', fileName: 'metal-arm64.raw.xz',
-    url: viaMirror(url, mirror), upstream: url, firstUseOverHttps: true,
+    tool: 'talos-image',
+    version: `${cacheVersion(version)}-s${schematic}`,
+    arch: 'arm64',
+    fileName: 'metal-arm64.raw.xz',
+    url: viaMirror(url, mirror),
+    upstream: url,
+    firstUseOverHttps: true,
     ...(sha256 ? { checksum: { sha256 } } : {})
   }
 }
@@ -119,8 +152,12 @@ export function imageByUrl(url: string, mirror?: string, sha256?: string): Artif
   const key = (sha256 ?? createHash('sha256').update(url).digest('hex')).toLowerCase().slice(0, 16)
   const fileName = decodeURIComponent(new URL(url).pathname.split('/').pop() || 'image.img')
   return {
-    tool: 'armbian', version: `0.0.0-h${key}`, arch: 'arm64', fileName,
-    url: viaMirror(url, mirror), upstream: url,
+    tool: 'armbian',
+    version: `0.0.0-h${key}`,
+    arch: 'arm64',
+    fileName,
+    url: viaMirror(url, mirror),
+    upstream: url,
     ...(sha256 ? { checksum: { sha256 } } : {})
   }
 }

@@ -11,20 +11,68 @@ import type { DigestCatalog } from '../../adapters/downloads/types.js'
 
 export const CATALOG: DigestCatalog = {
   // <catalog:begin> (scripts/refresh-digests.ts rewrites what is between the markers)
-  "https://github.com/siderolabs/talos/releases/download/v1.9.0/talosctl-linux-amd64": { sha256: "a06ebd06488067921f0f40732fcc52b8d977e3c86c80d0502f73783c338dc25b", source: "talosctl.hcl in github.com/cashapp/hermit-packages (a third-party pin list; not re-downloaded here)" },
-  "https://github.com/siderolabs/talos/releases/download/v1.9.0/talosctl-linux-arm64": { sha256: "405ca47fcd659206ecb1e73f8bb817b9c9352d3929c03608d8a81f53c472f662", source: "talosctl.hcl in github.com/cashapp/hermit-packages (a third-party pin list; not re-downloaded here)" },
-  "https://dl.k8s.io/release/v1.32.0/bin/linux/amd64/kubectl": { sha256: "646d58f6d98ee670a71d9cdffbf6625aeea2849d567f214bc43a35f8ccb7bf70", source: "kubectl.hcl in github.com/cashapp/hermit-packages (a third-party pin list; not re-downloaded here)" },
-  "https://dl.k8s.io/release/v1.32.0/bin/linux/arm64/kubectl": { sha256: "ba4004f98f3d3a7b7d2954ff0a424caa2c2b06b78c17b1dccf2acc76a311a896", source: "kubectl.hcl in github.com/cashapp/hermit-packages (a third-party pin list; not re-downloaded here)" },
-  "https://get.helm.sh/helm-v3.19.0-linux-amd64.tar.gz": { sha256: "a7f81ce08007091b86d8bd696eb4d86b8d0f2e1b9f6c714be62f82f96a594496", source: "helm v3.19.0 release notes (github.com/helm/helm/releases/tag/v3.19.0), the digests upstream lists beside each asset" },
-  "https://get.helm.sh/helm-v3.19.0-linux-arm64.tar.gz": { sha256: "440cf7add0aee27ebc93fada965523c1dc2e0ab340d4348da2215737fc0d76ad", source: "helm v3.19.0 release notes (github.com/helm/helm/releases/tag/v3.19.0), the digests upstream lists beside each asset" },
-  "https://github.com/k3s-io/k3s/releases/download/v1.31.3%2Bk3s1/k3s-arm64": { source: "not available offline when this catalog was written (k3s sha256sum-arm64.txt; until filled, that file is read from github.com over https); run npm run refresh-digests with network access" },
-  "https://github.com/k3s-io/k3s/releases/download/v1.31.3%2Bk3s1/k3s-airgap-images-arm64.tar.zst": { source: "not available offline when this catalog was written (k3s sha256sum-arm64.txt; until filled, that file is read from github.com over https); run npm run refresh-digests with network access" },
-  "https://raw.githubusercontent.com/k3s-io/k3s/v1.31.3%2Bk3s1/install.sh": { source: "not available offline when this catalog was written (install.sh at tag v1.31.3+k3s1; the k3s mirror here exceeds the size limit); run npm run refresh-digests with network access" },
-  "https://raw.githubusercontent.com/airockchip/rknn-toolkit2/v2.3.2/rknpu2/runtime/Linux/librknn_api/aarch64/librknnrt.so": { source: "not available offline when this catalog was written (git blob e53a2b6ec332f2863df5c70cd9f6ebec9dbef397 at tag v2.3.2; its bytes were not in the stored snapshot); run npm run refresh-digests with network access" },
-  "https://raw.githubusercontent.com/airockchip/rknn-llm/release-v1.2.3/rkllm-runtime/Linux/librkllm_api/aarch64/librkllmrt.so": { source: "not available offline when this catalog was written (git blob 0084abc34ab43359cfa9fd5d4c92ece34127dbd0 at tag release-v1.2.3; its bytes were not in the stored snapshot); run npm run refresh-digests with network access" },
-  "https://github.com/NotPunchnox/rkllama/archive/refs/tags/0.0.54.tar.gz": { source: "not available offline when this catalog was written (GitHub source archive of rkllama 0.0.54); run npm run refresh-digests with network access" },
-  "https://huggingface.co/dulimov/Qwen3-4B-rk3588-1.2.1-unsloth-16k/resolve/main/Qwen3-4B-rk3588-w8a8_g128-opt-1-hybrid-ratio-1.0.rkllm": { source: "not available offline when this catalog was written (Hugging Face LFS file; its sha256 is the LFS oid the Hub lists); run npm run refresh-digests with network access" },
-  "https://huggingface.co/thanhtantran/gemma-3-1b-it-rk3588-1.2.0/resolve/main/gemma-3-1b-it-rk3588-w8a8-opt-1-hybrid-ratio-0.0.rkllm": { source: "not available offline when this catalog was written (Hugging Face LFS file; its sha256 is the LFS oid the Hub lists); run npm run refresh-digests with network access" }
+  'https://github.com/siderolabs/talos/releases/download/v1.9.0/talosctl-linux-amd64': {
+    sha256: 'a06ebd06488067921f0f40732fcc52b8d977e3c86c80d0502f73783c338dc25b',
+    source: 'talosctl.hcl in github.com/cashapp/hermit-packages (a third-party pin list; not re-downloaded here)'
+  },
+  'https://github.com/siderolabs/talos/releases/download/v1.9.0/talosctl-linux-arm64': {
+    sha256: '405ca47fcd659206ecb1e73f8bb817b9c9352d3929c03608d8a81f53c472f662',
+    source: 'talosctl.hcl in github.com/cashapp/hermit-packages (a third-party pin list; not re-downloaded here)'
+  },
+  'https://dl.k8s.io/release/v1.32.0/bin/linux/amd64/kubectl': {
+    sha256: '646d58f6d98ee670a71d9cdffbf6625aeea2849d567f214bc43a35f8ccb7bf70',
+    source: 'kubectl.hcl in github.com/cashapp/hermit-packages (a third-party pin list; not re-downloaded here)'
+  },
+  'https://dl.k8s.io/release/v1.32.0/bin/linux/arm64/kubectl': {
+    sha256: 'ba4004f98f3d3a7b7d2954ff0a424caa2c2b06b78c17b1dccf2acc76a311a896',
+    source: 'kubectl.hcl in github.com/cashapp/hermit-packages (a third-party pin list; not re-downloaded here)'
+  },
+  'https://get.helm.sh/helm-v3.19.0-linux-amd64.tar.gz': {
+    sha256: 'a7f81ce08007091b86d8bd696eb4d86b8d0f2e1b9f6c714be62f82f96a594496',
+    source:
+      'helm v3.19.0 release notes (github.com/helm/helm/releases/tag/v3.19.0), the digests upstream lists beside each asset'
+  },
+  'https://get.helm.sh/helm-v3.19.0-linux-arm64.tar.gz': {
+    sha256: '440cf7add0aee27ebc93fada965523c1dc2e0ab340d4348da2215737fc0d76ad',
+    source:
+      'helm v3.19.0 release notes (github.com/helm/helm/releases/tag/v3.19.0), the digests upstream lists beside each asset'
+  },
+  'https://github.com/k3s-io/k3s/releases/download/v1.31.3%2Bk3s1/k3s-arm64': {
+    source:
+      'not available offline when this catalog was written (k3s sha256sum-arm64.txt; until filled, that file is read from github.com over https); run npm run refresh-digests with network access'
+  },
+  'https://github.com/k3s-io/k3s/releases/download/v1.31.3%2Bk3s1/k3s-airgap-images-arm64.tar.zst': {
+    source:
+      'not available offline when this catalog was written (k3s sha256sum-arm64.txt; until filled, that file is read from github.com over https); run npm run refresh-digests with network access'
+  },
+  'https://raw.githubusercontent.com/k3s-io/k3s/v1.31.3%2Bk3s1/install.sh': {
+    source:
+      'not available offline when this catalog was written (install.sh at tag v1.31.3+k3s1; the k3s mirror here exceeds the size limit); run npm run refresh-digests with network access'
+  },
+  'https://raw.githubusercontent.com/airockchip/rknn-toolkit2/v2.3.2/rknpu2/runtime/Linux/librknn_api/aarch64/librknnrt.so':
+    {
+      source:
+        'not available offline when this catalog was written (git blob e53a2b6ec332f2863df5c70cd9f6ebec9dbef397 at tag v2.3.2; its bytes were not in the stored snapshot); run npm run refresh-digests with network access'
+    },
+  'https://raw.githubusercontent.com/airockchip/rknn-llm/release-v1.2.3/rkllm-runtime/Linux/librkllm_api/aarch64/librkllmrt.so':
+    {
+      source:
+        'not available offline when this catalog was written (git blob 0084abc34ab43359cfa9fd5d4c92ece34127dbd0 at tag release-v1.2.3; its bytes were not in the stored snapshot); run npm run refresh-digests with network access'
+    },
+  'https://github.com/NotPunchnox/rkllama/archive/refs/tags/0.0.54.tar.gz': {
+    source:
+      'not available offline when this catalog was written (GitHub source archive of rkllama 0.0.54); run npm run refresh-digests with network access'
+  },
+  'https://huggingface.co/dulimov/Qwen3-4B-rk3588-1.2.1-unsloth-16k/resolve/main/Qwen3-4B-rk3588-w8a8_g128-opt-1-hybrid-ratio-1.0.rkllm':
+    {
+      source:
+        'not available offline when this catalog was written (Hugging Face LFS file; its sha256 is the LFS oid the Hub lists); run npm run refresh-digests with network access'
+    },
+  'https://huggingface.co/thanhtantran/gemma-3-1b-it-rk3588-1.2.0/resolve/main/gemma-3-1b-it-rk3588-w8a8-opt-1-hybrid-ratio-0.0.rkllm':
+    {
+      source:
+        'not available offline when this catalog was written (Hugging Face LFS file; its sha256 is the LFS oid the Hub lists); run npm run refresh-digests with network access'
+    }
   // <catalog:end>
 }
 
@@ -37,7 +85,9 @@ export function readCatalogFile(path: string): DigestCatalog {
   if (!parsed || typeof parsed !== 'object') throw new Error(`digest catalog ${path} is not a JSON object`)
   for (const [url, entry] of Object.entries(parsed as Record<string, { sha256?: unknown }>)) {
     if (entry?.sha256 !== undefined && !(typeof entry.sha256 === 'string' && /^[0-9a-f]{64}$/.test(entry.sha256)))
-      throw new Error(`digest catalog ${path}: ${url} has sha256 ${JSON.stringify(entry.sha256)}, expected 64 lowercase hex digits`)
+      throw new Error(
+        `digest catalog ${path}: ${url} has sha256 ${JSON.stringify(entry.sha256)}, expected 64 lowercase hex digits`
+      )
   }
   return parsed as DigestCatalog
 }

@@ -9,7 +9,10 @@ import type { ConfigIssue } from '../errors.js'
 import type { RunSettings } from '../settings.js'
 import { CATALOG } from './digests.js'
 
-export function checkImageDigests(cluster: Cluster, settings: Pick<RunSettings, 'command' | 'phases' | 'digestCatalog'>): ConfigIssue[] {
+export function checkImageDigests(
+  cluster: Cluster,
+  settings: Pick<RunSettings, 'command' | 'phases' | 'digestCatalog'>
+): ConfigIssue[] {
   if (settings.command !== 'deploy' && settings.command !== 'plan') return []
   if (settings.phases?.length && !settings.phases.includes('flash')) return []
   const catalog: DigestCatalog = settings.digestCatalog ?? CATALOG

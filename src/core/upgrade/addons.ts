@@ -6,13 +6,24 @@ import type { ChartSpec } from '../phases/addons/charts.js'
 type Helm = (what: string, args: string[]) => Promise<unknown>
 
 export const rollbackArgs = (spec: ChartSpec, timeoutSeconds: number): string[] => [
-  'rollback', spec.release, '--namespace', spec.namespace, '--wait', '--timeout', `${timeoutSeconds}s`
+  'rollback',
+  spec.release,
+  '--namespace',
+  spec.namespace,
+  '--wait',
+  '--timeout',
+  `${timeoutSeconds}s`
 ]
 
 export class AddonUpgradeFailed extends Error {}
 
 /** Runs the upgrade; on failure rolls the release back (helm rollback with no revision = the previous one). */
-export async function upgradeOrRollBack(helm: Helm, spec: ChartSpec, upgradeArgs: string[], timeoutSeconds: number): Promise<void> {
+export async function upgradeOrRollBack(
+  helm: Helm,
+  spec: ChartSpec,
+  upgradeArgs: string[],
+  timeoutSeconds: number
+): Promise<void> {
   try {
     await helm(`helm upgrade --install ${spec.release}`, upgradeArgs)
   } catch (error) {
@@ -20,8 +31,14 @@ export async function upgradeOrRollBack(helm: Helm, spec: ChartSpec, upgradeArgs
     try {
       await helm(`rolling back ${spec.release}`, rollbackArgs(spec, timeoutSeconds))
     } catch (rollback) {
-      throw new AddonUpgradeFailed(`${why}; the rollback of ${spec.release} failed too: ${(rollback as Error).message}`, { cause: error })
+      throw new AddonUpgradeFailed(
+        `${why}; the rollback of ${spec.release} failed too: ${(rollback as Error).message}`,
+        { cause: error }
+      )
     }
-    throw new AddonUpgradeFailed(`${why}; ${spec.release} was rolled back to the revision it ran before ${spec.chart} ${spec.version}`, { cause: error })
+    throw new AddonUpgradeFailed(
+      `${why}; ${spec.release} was rolled back to the revision it ran before ${spec.chart} ${spec.version}`,
+      { cause: error }
+    )
   }
 }

@@ -63,7 +63,12 @@ function stone(product: Product, minor: string, from: Version, to: Version): Ver
  * refused with the stepping stones to set one after another. Downgrades need allow_downgrade and are
  * never more than one minor.
  */
-export function versionPath(product: Product, fromText: string, toText: string, options: { allowDowngrade: boolean }): VersionPath {
+export function versionPath(
+  product: Product,
+  fromText: string,
+  toText: string,
+  options: { allowDowngrade: boolean }
+): VersionPath {
   const base = { product, from: fromText, to: toText }
   const field = FIELD[product]
   const from = parseVersion(fromText)
@@ -74,7 +79,11 @@ export function versionPath(product: Product, fromText: string, toText: string, 
       ...base,
       direction: 'none',
       hops: [],
-      refusal: { rule: 'version-format', reason: `"${bad}" is not a version like v1.2.3`, instead: `set ${field} to a release version` }
+      refusal: {
+        rule: 'version-format',
+        reason: `"${bad}" is not a version like v1.2.3`,
+        instead: `set ${field} to a release version`
+      }
     }
   }
   const order = compareVersions(from, to)
@@ -109,7 +118,8 @@ export function versionPath(product: Product, fromText: string, toText: string, 
 
   if (distance > 1) {
     const path: string[] = []
-    const stoneOf = (minor: string): string => LATEST[product]?.[minor] ?? `the latest ${minor} patch (not in this catalog)`
+    const stoneOf = (minor: string): string =>
+      LATEST[product]?.[minor] ?? `the latest ${minor} patch (not in this catalog)`
     const own = stone(product, minorOf(from), from, to)
     if (own) path.push(own.text)
     for (let m = from.minor + 1; m < to.minor; m++) path.push(stoneOf(`${from.major}.${m}`))
@@ -150,7 +160,9 @@ export interface TalosPath {
 const supportText = (talos: string): string => {
   const v = parseVersion(talos)
   const r = v ? TALOS_KUBERNETES[minorOf(v)] : undefined
-  return r ? `Talos ${talos} runs Kubernetes ${r.oldest}–${r.newest}` : `Talos ${talos} is not in this catalog's support matrix`
+  return r
+    ? `Talos ${talos} runs Kubernetes ${r.oldest}–${r.newest}`
+    : `Talos ${talos} is not in this catalog's support matrix`
 }
 
 /**
@@ -160,7 +172,12 @@ const supportText = (talos: string): string => {
  */
 export function talosPath(input: TalosPlanInput): TalosPath {
   const talos = versionPath('talos', input.runningTalos, input.wantedTalos, input)
-  const kubernetes = versionPath('kubernetes', input.runningKubernetes, input.wantedKubernetes ?? input.runningKubernetes, input)
+  const kubernetes = versionPath(
+    'kubernetes',
+    input.runningKubernetes,
+    input.wantedKubernetes ?? input.runningKubernetes,
+    input
+  )
   const refusal = talos.refusal ?? kubernetes.refusal
   if (refusal) return { talos, kubernetes, order: [], refusal }
 
@@ -172,9 +189,13 @@ export function talosPath(input: TalosPlanInput): TalosPath {
   const talosVersions = talos.hops.map((h) => h.to)
   const k8sVersions = kubernetes.hops.map((h) => h.to)
   const fits = (talosList: string[], k8s: string): string | undefined => talosList.find((t) => runs(t, k8s) !== true)
-  const talosFirst = fits(talosVersions, input.runningKubernetes) ?? fits([input.wantedTalos], k8sVersions.at(-1) ?? input.runningKubernetes)
+  const talosFirst =
+    fits(talosVersions, input.runningKubernetes) ??
+    fits([input.wantedTalos], k8sVersions.at(-1) ?? input.runningKubernetes)
   if (!talosFirst) return { talos, kubernetes, order: order(talos, kubernetes, 'talos') }
-  const k8sFirst = fits([input.runningTalos], k8sVersions.at(-1) ?? input.runningKubernetes) ?? fits(talosVersions, k8sVersions.at(-1) ?? input.runningKubernetes)
+  const k8sFirst =
+    fits([input.runningTalos], k8sVersions.at(-1) ?? input.runningKubernetes) ??
+    fits(talosVersions, k8sVersions.at(-1) ?? input.runningKubernetes)
   if (!k8sFirst && k8sVersions.length) return { talos, kubernetes, order: order(talos, kubernetes, 'kubernetes') }
 
   const wantedK8s = input.wantedKubernetes ?? input.runningKubernetes

@@ -12,7 +12,14 @@ export function upgradeTable(timings: NodeTiming[]): { title: string; header: st
     rows: timings.map((t) => {
       const ms = (step: StepName) => t.steps.filter((s) => s.step === step).reduce((a, s) => a + s.ms, 0)
       const has = (step: StepName) => t.steps.some((s) => s.step === step)
-      return [t.node, t.from, t.to, t.outcome, ...STEPS.map((s) => (has(s) ? seconds(ms(s)) : '—')), seconds(t.steps.reduce((a, s) => a + s.ms, 0))]
+      return [
+        t.node,
+        t.from,
+        t.to,
+        t.outcome,
+        ...STEPS.map((s) => (has(s) ? seconds(ms(s)) : '—')),
+        seconds(t.steps.reduce((a, s) => a + s.ms, 0))
+      ]
     })
   }
 }

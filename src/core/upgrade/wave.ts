@@ -82,31 +82,61 @@ const RESUME_AFTER_FALLBACK =
  * the next, so the K3s rule (servers first, then agents) and the Talos rule (one control plane at a time)
  * hold within each hop.
  */
-export async function runWave(order: NodeStep[], hops: Hop[], driver: WaveDriver, options: WaveOptions): Promise<NodeTiming[]> {
+export async function runWave(
+  order: NodeStep[],
+  hops: Hop[],
+  driver: WaveDriver,
+  options: WaveOptions
+): Promise<NodeTiming[]> {
   const timings: NodeTiming[] = []
   for (const step of order) {
     const fell = options.memory.fallbacks[step.node]
     if (fell && hops.some((h) => h.to === fell.to))
-      throw new UpgradeStopped(step.node, 'fallback', `the node came back at ${fell.from} after an upgrade to ${fell.to} on ${fell.at} (A/B fallback)`, timings, RESUME_AFTER_FALLBACK)
+      throw new UpgradeStopped(
+        step.node,
+        'fallback',
+        `the node came back at ${fell.from} after an upgrade to ${fell.to} on ${fell.at} (A/B fallback)`,
+        timings,
+        RESUME_AFTER_FALLBACK
+      )
   }
   for (const hop of hops) {
     await beforeGate(order, driver, options, timings)
-    for (const step of order) timings.push(await oneNode({ ...step, from: step.from, to: hop.to }, hop, driver, options, timings))
+    for (const step of order)
+      timings.push(await oneNode({ ...step, from: step.from, to: hop.to }, hop, driver, options, timings))
   }
   return timings
 }
 
-async function beforeGate(order: NodeStep[], driver: WaveDriver, options: WaveOptions, timings: NodeTiming[]): Promise<void> {
+async function beforeGate(
+  order: NodeStep[],
+  driver: WaveDriver,
+  options: WaveOptions,
+  timings: NodeTiming[]
+): Promise<void> {
   const seens = await Promise.all(order.map((step) => driver.observe(step)))
   for (const [i, step] of order.entries()) {
     const seen = seens[i]!
-    if (!seen.ready) throw new UpgradeStopped(step.node, 'before: every node Ready', `${step.node} is not Ready (at ${seen.version ?? 'an unreadable version'}); no node was touched`, timings)
+    if (!seen.ready)
+      throw new UpgradeStopped(
+        step.node,
+        'before: every node Ready',
+        `${step.node} is not Ready (at ${seen.version ?? 'an unreadable version'}); no node was touched`,
+        timings
+      )
   }
   const etcd = await driver.etcd?.()
-  if (etcd && !etcd.ok) throw new UpgradeStopped(undefined, 'before: etcd healthy', `${etcd.seen}; no node was touched`, timings)
+  if (etcd && !etcd.ok)
+    throw new UpgradeStopped(undefined, 'before: etcd healthy', `${etcd.seen}; no node was touched`, timings)
 }
 
-async function oneNode(step: NodeStep, hop: Hop, driver: WaveDriver, options: WaveOptions, timings: NodeTiming[]): Promise<NodeTiming> {
+async function oneNode(
+  step: NodeStep,
+  hop: Hop,
+  driver: WaveDriver,
+  options: WaveOptions,
+  timings: NodeTiming[]
+): Promise<NodeTiming> {
   const memory = options.memory
   const timing: NodeTiming = { node: step.node, from: hop.from, to: hop.to, steps: [], outcome: 'stopped' }
   const timed = async <T>(name: StepName, fn: () => Promise<T>): Promise<T> => {
@@ -131,7 +161,13 @@ async function oneNode(step: NodeStep, hop: Hop, driver: WaveDriver, options: Wa
     if (healthy) await release()
     const left = ours() ? 'left cordoned' : healthy ? 'uncordoned' : 'left as it was'
     timings.push(timing)
-    throw new UpgradeStopped(step.node, gate, `${seen}; ${step.node} ${left}, the nodes after it untouched`, timings, resume)
+    throw new UpgradeStopped(
+      step.node,
+      gate,
+      `${seen}; ${step.node} ${left}, the nodes after it untouched`,
+      timings,
+      resume
+    )
   }
 
   const before = await driver.observe(step)
@@ -149,7 +185,11 @@ async function oneNode(step: NodeStep, hop: Hop, driver: WaveDriver, options: Wa
     if (!driver.drainCordons) await timed('cordon', () => driver.cordon(step))
   }
   const drained = await timed('drain', () => driver.drain(step, options.drainTimeoutMs))
-  if (!drained.ok) return stop('drain', `drain did not finish within ${Math.round(options.drainTimeoutMs / 1000)}s: ${drained.blocker}`)
+  if (!drained.ok)
+    return stop(
+      'drain',
+      `drain did not finish within ${Math.round(options.drainTimeoutMs / 1000)}s: ${drained.blocker}`
+    )
 
   try {
     await timed('upgrade', () => driver.upgrade(step, hop))
@@ -161,7 +201,11 @@ async function oneNode(step: NodeStep, hop: Hop, driver: WaveDriver, options: Wa
   if (ready.fallback) {
     memory.fallbacks[step.node] = { from: hop.from, to: hop.to, at: new Date(options.now()).toISOString() }
     await options.save(memory)
-    return stop('fallback', `the node came back at ${hop.from}, not ${hop.to} (A/B fallback to the old image)`, RESUME_AFTER_FALLBACK)
+    return stop(
+      'fallback',
+      `the node came back at ${hop.from}, not ${hop.to} (A/B fallback to the old image)`,
+      RESUME_AFTER_FALLBACK
+    )
   }
   if (!ready.ok) return stop('ready', ready.seen)
   await release()
@@ -176,15 +220,23 @@ function beyond(version: string | undefined, hop: Hop): boolean {
 }
 
 /** Polls until the node is Ready at the new version and the cluster's health gate holds again. */
-async function waitReady(step: NodeStep, hop: Hop, driver: WaveDriver, options: WaveOptions): Promise<{ ok: boolean; fallback?: boolean; seen: string }> {
+async function waitReady(
+  step: NodeStep,
+  hop: Hop,
+  driver: WaveDriver,
+  options: WaveOptions
+): Promise<{ ok: boolean; fallback?: boolean; seen: string }> {
   const deadline = options.now() + options.readyTimeoutMs
   let seen: string
   // A restart is often over in well under a poll: look soon, then back off to the configured interval.
   let wait = Math.min(250, options.pollMs)
   for (;;) {
-    const now = await driver.observe(step).catch((e: Error) => ({ ready: false, version: undefined, cordoned: true, error: e.message }))
+    const now = await driver
+      .observe(step)
+      .catch((e: Error) => ({ ready: false, version: undefined, cordoned: true, error: e.message }))
     // Talos reports its version from the Talos API after the reboot: the old one means the A/B fallback.
-    if (options.abFallback && now.ready && now.version === hop.from) return { ok: false, fallback: true, seen: `Ready at ${hop.from}` }
+    if (options.abFallback && now.ready && now.version === hop.from)
+      return { ok: false, fallback: true, seen: `Ready at ${hop.from}` }
     if (now.ready && now.version === hop.to) {
       const etcd = await driver.etcd?.()
       if (!etcd || etcd.ok) return { ok: true, seen: `Ready at ${hop.to}` }
@@ -192,7 +244,11 @@ async function waitReady(step: NodeStep, hop: Hop, driver: WaveDriver, options: 
     } else {
       seen = `${now.ready ? 'Ready' : 'not Ready'} at ${now.version ?? 'an unreadable version'}`
     }
-    if (options.now() >= deadline) return { ok: false, seen: `not Ready at ${hop.to} within ${Math.round(options.readyTimeoutMs / 1000)}s (last seen: ${seen})` }
+    if (options.now() >= deadline)
+      return {
+        ok: false,
+        seen: `not Ready at ${hop.to} within ${Math.round(options.readyTimeoutMs / 1000)}s (last seen: ${seen})`
+      }
     await options.sleep(wait)
     wait = Math.min(wait * 2, options.pollMs)
   }

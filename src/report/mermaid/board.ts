@@ -35,7 +35,9 @@ function slotLabel(slot: BoardView['slots'][number], command: string): string {
 export function boardMermaid(board: BoardView, command: string): string {
   const out = ['flowchart TB']
   const used = new Set<Mark | 'empty'>()
-  const title = `board ${flowLabel(board.name)}` + (board.mark ? ` — ${markText(board.mark, command)}: ${flowLabel(board.note ?? '', 60)}` : '')
+  const title =
+    `board ${flowLabel(board.name)}` +
+    (board.mark ? ` — ${markText(board.mark, command)}: ${flowLabel(board.note ?? '', 60)}` : '')
   out.push(`  subgraph bd["${title}"]`, '    direction LR')
   for (const slot of board.slots) {
     const cls = slot.node ? (slot.mark ?? 'unknown') : 'empty'
@@ -48,13 +50,16 @@ export function boardMermaid(board: BoardView, command: string): string {
     board.items.forEach((item, i) => {
       used.add(item.mark)
       const note = item.note ? `<br/>${flowLabel(item.note, 40)}` : ''
-      out.push(`    a${i + 1}["<b>${flowLabel(item.name)}</b><br/>${markText(item.mark, command)}${note}"]:::${item.mark}`)
+      out.push(
+        `    a${i + 1}["<b>${flowLabel(item.name)}</b><br/>${markText(item.mark, command)}${note}"]:::${item.mark}`
+      )
     })
     if (board.items.length > 1) out.push(`    ${board.items.map((_, i) => `a${i + 1}`).join(' ~~~ ')}`)
     out.push('  end', '  bd ~~~ ad')
   }
   if (board.mark) used.add(board.mark)
-  for (const cls of Object.keys(CLASSES) as (Mark | 'empty')[]) if (used.has(cls)) out.push(`  classDef ${cls} ${CLASSES[cls]}`)
+  for (const cls of Object.keys(CLASSES) as (Mark | 'empty')[])
+    if (used.has(cls)) out.push(`  classDef ${cls} ${CLASSES[cls]}`)
   // The frames stay neutral (Mermaid's default cluster fill is the yellow of a drift mark) unless the
   // board itself has a finding.
   out.push(`  classDef frame ${FRAME}`)

@@ -17,9 +17,18 @@ function recordingClient(result: { id?: number; size?: number } | Error) {
 describe('createActionsArtifactSink', () => {
   it('uploads without compression (ciphertext does not compress) with the retention asked for', async () => {
     const { client, calls } = recordingClient({ id: 42, size: 1234 })
-    const result = await createActionsArtifactSink(client).upload('tpi-kubeconfig', ['/t/a/kubeconfig.age'], '/t/a', { retentionDays: 5 })
+    const result = await createActionsArtifactSink(client).upload('tpi-kubeconfig', ['/t/a/kubeconfig.age'], '/t/a', {
+      retentionDays: 5
+    })
     expect(result).toEqual({ name: 'tpi-kubeconfig', id: 42, size: 1234 })
-    expect(calls).toEqual([{ name: 'tpi-kubeconfig', files: ['/t/a/kubeconfig.age'], root: '/t/a', options: { compressionLevel: 0, retentionDays: 5 } }])
+    expect(calls).toEqual([
+      {
+        name: 'tpi-kubeconfig',
+        files: ['/t/a/kubeconfig.age'],
+        root: '/t/a',
+        options: { compressionLevel: 0, retentionDays: 5 }
+      }
+    ])
   })
 
   it('leaves retention to the repository default when none is given', async () => {
@@ -38,11 +47,17 @@ describe('createActionsArtifactSink', () => {
   it('recognises the GHES refusal by its name, as raised by a stand-in @actions/artifact (local-action) with its own class', async () => {
     const stub = Object.assign(new Error('not supported on GHES'), { name: 'GHESNotSupportedError' })
     const { client } = recordingClient(stub)
-    await expect(createActionsArtifactSink(client).upload('tpi-kubeconfig', ['/r/x'], '/r')).rejects.toThrow('not available on GitHub Enterprise Server')
+    await expect(createActionsArtifactSink(client).upload('tpi-kubeconfig', ['/r/x'], '/r')).rejects.toThrow(
+      'not available on GitHub Enterprise Server'
+    )
   })
 
   it('passes other upload errors through unchanged', async () => {
-    const { client } = recordingClient(new Error('Received non-retryable error: Failed request: (403) Forbidden: artifact storage quota has been hit'))
-    await expect(createActionsArtifactSink(client).upload('x', ['/r/x'], '/r')).rejects.toThrow('Received non-retryable error: Failed request: (403) Forbidden: artifact storage quota has been hit')
+    const { client } = recordingClient(
+      new Error('Received non-retryable error: Failed request: (403) Forbidden: artifact storage quota has been hit')
+    )
+    await expect(createActionsArtifactSink(client).upload('x', ['/r/x'], '/r')).rejects.toThrow(
+      'Received non-retryable error: Failed request: (403) Forbidden: artifact storage quota has been hit'
+    )
   })
 })

@@ -23,7 +23,9 @@ describe('createFolderSink', () => {
 
   it('refuses files outside the root directory and names that are not folder names', async () => {
     const sink = createFolderSink(join(dir, 'out'))
-    await expect(sink.upload('x', ['/etc/passwd'], join(dir, 'enc'))).rejects.toThrow(/file \/etc\/passwd is outside the root directory/)
+    await expect(sink.upload('x', ['/etc/passwd'], join(dir, 'enc'))).rejects.toThrow(
+      /file \/etc\/passwd is outside the root directory/
+    )
     await expect(sink.upload('../escape', [], dir)).rejects.toThrow('artifact name "../escape" cannot be a folder name')
   })
 })

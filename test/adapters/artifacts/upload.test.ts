@@ -63,12 +63,19 @@ describe('uploading encrypted credentials with @actions/artifact', () => {
     await writeFile(join(stateDir, 'kubeconfig'), kubeconfig, { mode: 0o600 })
     const result = await publishCredentials({
       cluster: { name: 'homelab' },
-      settings: { stateDir, tempDir: join(dir, 'temp'), retentionDays: 1, secrets: { artifactRecipients: [key.recipient] } },
+      settings: {
+        stateDir,
+        tempDir: join(dir, 'temp'),
+        retentionDays: 1,
+        secrets: { artifactRecipients: [key.recipient] }
+      },
       outputs: { kubeconfigPath: join(stateDir, 'kubeconfig') },
       reporter: new MemoryReporter(),
       sink: createActionsArtifactSink()
     })
-    expect(result.artifacts).toEqual([{ kind: 'kubeconfig', name: 'homelab-kubeconfig', id: 1, files: ['kubeconfig.age'] }])
+    expect(result.artifacts).toEqual([
+      { kind: 'kubeconfig', name: 'homelab-kubeconfig', id: 1, files: ['kubeconfig.age'] }
+    ])
 
     const uploaded = results.artifacts().find((a) => a.name === 'homelab-kubeconfig')!.bytes
     expect(uploaded.includes(Buffer.from('K10ab12cd34'))).toBe(false)
@@ -87,17 +94,34 @@ describe('uploading encrypted credentials with @actions/artifact', () => {
     const reporter = new MemoryReporter()
     const result = await publishCredentials({
       cluster: { name: 'homelab' },
-      settings: { stateDir, tempDir: join(dir, 'temp-again'), retentionDays: 1, secrets: { artifactRecipients: [key.recipient] } },
+      settings: {
+        stateDir,
+        tempDir: join(dir, 'temp-again'),
+        retentionDays: 1,
+        secrets: { artifactRecipients: [key.recipient] }
+      },
       outputs: { kubeconfigPath: join(stateDir, 'kubeconfig') },
       reporter,
       sink: createActionsArtifactSink()
     })
-    expect(result.artifacts).toEqual([{ kind: 'kubeconfig', name: 'homelab-kubeconfig', id: expect.any(Number), files: ['kubeconfig.age'] }])
+    expect(result.artifacts).toEqual([
+      { kind: 'kubeconfig', name: 'homelab-kubeconfig', id: expect.any(Number), files: ['kubeconfig.age'] }
+    ])
     expect(reporter.text()).toContain('replaced the one an earlier attempt of this run uploaded')
-    expect(results.requests.filter((r) => r.path.endsWith('CreateArtifact') || r.path.endsWith('DeleteArtifact')).map((r) => [r.path.split('/').pop(), r.status]))
-      .toEqual([['CreateArtifact', 200], ['CreateArtifact', 409], ['DeleteArtifact', 200], ['CreateArtifact', 200]])
+    expect(
+      results.requests
+        .filter((r) => r.path.endsWith('CreateArtifact') || r.path.endsWith('DeleteArtifact'))
+        .map((r) => [r.path.split('/').pop(), r.status])
+    ).toEqual([
+      ['CreateArtifact', 200],
+      ['CreateArtifact', 409],
+      ['DeleteArtifact', 200],
+      ['CreateArtifact', 200]
+    ])
     const stored = results.artifacts().filter((a) => a.name === 'homelab-kubeconfig')
     expect(stored).toHaveLength(1)
-    expect((await ageDecrypt(key.file, await unzipOne(stored[0]!.bytes, 'kubeconfig.age'))).toString('utf8')).toBe(newer)
+    expect((await ageDecrypt(key.file, await unzipOne(stored[0]!.bytes, 'kubeconfig.age'))).toString('utf8')).toBe(
+      newer
+    )
   })
 })

@@ -12,7 +12,16 @@ afterEach(async () => bmc.close())
 
 const noSleep = async (): Promise<void> => {}
 const client = (extra: Partial<ConstructorParameters<typeof HttpBmcClient>[0]> = {}) =>
-  createBmcClient({ endpoint: bmc.url, username: 'root', password: bmc.password, fingerprint: bmc.fingerprint, insecure: false, sleep: noSleep, retryDelays: [1, 1, 1], ...extra })
+  createBmcClient({
+    endpoint: bmc.url,
+    username: 'root',
+    password: bmc.password,
+    fingerprint: bmc.fingerprint,
+    insecure: false,
+    sleep: noSleep,
+    retryDelays: [1, 1, 1],
+    ...extra
+  })
 
 describe('HttpBmcClient', () => {
   test('logs in once and reuses the token across calls', async () => {
@@ -77,7 +86,10 @@ describe('HttpBmcClient', () => {
     bmc.hang = 2
     expect((await c.power())[1]).toBe('off')
     bmc.hang = 10
-    await expect(c.power()).rejects.toMatchObject({ code: 'BmcUnreachable', message: expect.stringContaining('no reply to GET /api/bmc?opt=get&type=power within 100 ms') })
+    await expect(c.power()).rejects.toMatchObject({
+      code: 'BmcUnreachable',
+      message: expect.stringContaining('no reply to GET /api/bmc?opt=get&type=power within 100 ms')
+    })
   })
 
   test('an abandoned client ends the request in flight at once and makes no further attempt', async () => {
@@ -88,10 +100,15 @@ describe('HttpBmcClient', () => {
     const t0 = Date.now()
     const power = c.power()
     setTimeout(() => giveUp.abort(), 100)
-    await expect(power).rejects.toMatchObject({ code: 'BmcUnreachable', message: expect.stringContaining('abandoned (the caller stopped waiting)') })
+    await expect(power).rejects.toMatchObject({
+      code: 'BmcUnreachable',
+      message: expect.stringContaining('abandoned (the caller stopped waiting)')
+    })
     expect(Date.now() - t0).toBeLessThan(2_000)
     expect(bmc.calls.filter((x) => x.includes('type=power')).length).toBe(1)
-    await expect(c.nodeInfo()).rejects.toMatchObject({ message: expect.stringContaining('not sent (the caller stopped waiting)') })
+    await expect(c.nodeInfo()).rejects.toMatchObject({
+      message: expect.stringContaining('not sent (the caller stopped waiting)')
+    })
   })
 
   test('does not retry a reset (it may have happened)', async () => {
@@ -103,7 +120,10 @@ describe('HttpBmcClient', () => {
 
   test('stops at once when banned instead of hammering', async () => {
     bmc.banned = true
-    await expect(client()).rejects.toMatchObject({ code: 'BmcBanned', message: expect.stringContaining('blocks this runner') })
+    await expect(client()).rejects.toMatchObject({
+      code: 'BmcBanned',
+      message: expect.stringContaining('blocks this runner')
+    })
     expect(bmc.calls.length).toBe(1)
   })
 
@@ -136,7 +156,13 @@ describe('HttpBmcClient', () => {
   test('starts a flash with sha256, presence-only skip_crc, and streams a multipart body with exact length', async () => {
     const c = await client()
     const data = Buffer.alloc(100_000, 7)
-    const req = { slot: 2 as const, fileName: 'node.img.xz', length: data.length, sha256: 'ab'.repeat(32), skipCrc: true }
+    const req = {
+      slot: 2 as const,
+      fileName: 'node.img.xz',
+      length: data.length,
+      sha256: 'ab'.repeat(32),
+      skipCrc: true
+    }
     const handle = await c.startFlash(req)
     expect(handle).toBe(7)
     const start = bmc.calls.find((x) => x.includes('type=flash') && x.includes('opt=set'))
@@ -163,8 +189,14 @@ describe('bmcFactory', () => {
     const { bmcFactory } = await import('../../../src/adapters/bmc/factory.js')
     const port = Number(new URL(bmc.url).port)
     const mapped: string[] = []
-    const get = bmcFactory({ password: bmc.password, net: { map: (host, p) => (mapped.push(`${host}:${p}`), { host: '127.0.0.1', port }) } })
-    const board = { name: 'tp', bmc: { endpoint: 'https://10.10.88.70', username: 'root', tls: { fingerprint: bmc.fingerprint, insecure: false } } }
+    const get = bmcFactory({
+      password: bmc.password,
+      net: { map: (host, p) => (mapped.push(`${host}:${p}`), { host: '127.0.0.1', port }) }
+    })
+    const board = {
+      name: 'tp',
+      bmc: { endpoint: 'https://10.10.88.70', username: 'root', tls: { fingerprint: bmc.fingerprint, insecure: false } }
+    }
     const [a, b] = await Promise.all([get(board), get(board)])
     expect(a).toBe(b)
     expect(bmc.logins).toBe(1)
@@ -176,7 +208,10 @@ describe('bmcFactory', () => {
     const mapped: string[] = []
     const get = bmcFactory({ net: { map: (host, p) => (mapped.push(`${host}:${p}`), { host: '127.0.0.1', port: p }) } })
     const board = { name: 'tp', bmc: { endpoint: 'https://10.10.88.70', username: 'root', tls: { insecure: true } } }
-    await expect(get(board)).rejects.toMatchObject({ code: 'BmcPasswordMissing', message: expect.stringContaining('bmc-password') })
+    await expect(get(board)).rejects.toMatchObject({
+      code: 'BmcPasswordMissing',
+      message: expect.stringContaining('bmc-password')
+    })
     expect(mapped).toEqual([])
   })
 })

@@ -41,7 +41,27 @@ let cached: { key: Buffer; cert: Buffer } | undefined
 function certificate(): { key: Buffer; cert: Buffer } {
   if (cached) return cached
   const dir = mkdtempSync(join(tmpdir(), 'fake-bmc-'))
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem'), '-subj', '/CN=Turing-Pi self signed', '-days', '1'], { stdio: 'ignore' })
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      join(dir, 'k.pem'),
+      '-out',
+      join(dir, 'c.pem'),
+      '-subj',
+      '/CN=Turing-Pi self signed',
+      '-days',
+      '1'
+    ],
+    { stdio: 'ignore' }
+  )
   cached = { key: readFileSync(join(dir, 'k.pem')), cert: readFileSync(join(dir, 'c.pem')) }
   rmSync(dir, { recursive: true, force: true })
   return cached
@@ -92,7 +112,8 @@ export async function startFakeBmc(): Promise<FakeBmc> {
       return reply(res, 200, JSON.stringify({ id: token, username: 'root' }), { 'x-auth-token': token })
     }
     const auth = req.headers.authorization ?? ''
-    if (!tokens.has(auth.replace(/^Bearer /, ''))) return reply(res, 401, 'token expired 1s ago', { 'www-authenticate': 'Bearer' })
+    if (!tokens.has(auth.replace(/^Bearer /, '')))
+      return reply(res, 401, 'token expired 1s ago', { 'www-authenticate': 'Bearer' })
     if (url.pathname.startsWith('/api/bmc/upload/')) {
       if (url.pathname.endsWith('/cancel')) {
         state.flash = { Error: 'cancelled by user' }
@@ -103,7 +124,15 @@ export async function startFakeBmc(): Promise<FakeBmc> {
       // Written; two more polls of "verify" before Done, so a test can act mid-flash.
       // bmcd's Transferring and Done carry the length announced at start, not the multipart body's size.
       const announced = (state.flash as { Transferring?: { size: number } }).Transferring?.size ?? body.length
-      state.flash = { Transferring: { id: 7, process_name: 'Node 1 os install service', size: announced, cancelled: false, bytes_written: 0 } }
+      state.flash = {
+        Transferring: {
+          id: 7,
+          process_name: 'Node 1 os install service',
+          size: announced,
+          cancelled: false,
+          bytes_written: 0
+        }
+      }
       pending = 2
       return reply(res, 200, '')
     }
@@ -126,17 +155,34 @@ export async function startFakeBmc(): Promise<FakeBmc> {
       for (const k of Object.keys(state.power)) if (q[k] !== undefined) state.power[k] = q[k] as string
       return reply(res, 200, env('ok'))
     }
-    if (q.type === 'about') return reply(res, 200, env({ board_model: 'Turing Pi 2', api: '1.1', version: '2.3.4', bmcd_version: '2.3.7' }))
+    if (q.type === 'about')
+      return reply(res, 200, env({ board_model: 'Turing Pi 2', api: '1.1', version: '2.3.4', bmcd_version: '2.3.7' }))
     if (q.type === 'sdcard') return reply(res, 400, env('Failed to get microSD card info: {}'))
-    if (q.type === 'node_info') return reply(res, 200, env([{ name: null, module_name: 'RK1', power_on_time: 12, uart_baud: 115200 }, {}, {}, {}]))
+    if (q.type === 'node_info')
+      return reply(
+        res,
+        200,
+        env([{ name: null, module_name: 'RK1', power_on_time: 12, uart_baud: 115200 }, {}, {}, {}])
+      )
     if (q.type === 'uart') return reply(res, 200, JSON.stringify({ response: [{ uart: state.uart[Number(q.node)] }] }))
     if (q.type === 'flash' && q.opt === 'set') {
-      state.flash = { Transferring: { id: 7, process_name: 'Node 1 os install service', size: Number(q.length), cancelled: false, bytes_written: 0 } }
+      state.flash = {
+        Transferring: {
+          id: 7,
+          process_name: 'Node 1 os install service',
+          size: Number(q.length),
+          cancelled: false,
+          bytes_written: 0
+        }
+      }
       return reply(res, 200, JSON.stringify({ handle: 7 }), { 'content-type': 'text/plain' })
     }
     if (q.type === 'flash' && q.opt === 'get') {
       state.onFlashPoll?.(++polls)
-      if (pending > 0 && --pending === 0) state.flash = { Done: [{ secs: 3, nanos: 0 }, (state.flash as { Transferring: { size: number } }).Transferring.size] }
+      if (pending > 0 && --pending === 0)
+        state.flash = {
+          Done: [{ secs: 3, nanos: 0 }, (state.flash as { Transferring: { size: number } }).Transferring.size]
+        }
     }
     if (q.type === 'flash') return reply(res, 200, JSON.stringify(state.flash), { 'content-type': 'text/plain' })
     return reply(res, 400, env(`Invalid \`type\` parameter ${q.type}`))
@@ -144,7 +190,8 @@ export async function startFakeBmc(): Promise<FakeBmc> {
   const server: Server = createServer({ key, cert }, (req, res) => {
     const chunks: Buffer[] = []
     let received = 0
-    const dropping = state.dropUpload && (req.url ?? '').startsWith('/api/bmc/upload/') && !(req.url ?? '').endsWith('/cancel')
+    const dropping =
+      state.dropUpload && (req.url ?? '').startsWith('/api/bmc/upload/') && !(req.url ?? '').endsWith('/cancel')
     req.on('data', (c: Buffer) => {
       chunks.push(c)
       received += c.length

@@ -12,16 +12,23 @@ afterEach(async () => {
 })
 
 describe('one request queue per BMC', () => {
-  test('concurrent calls are sent one after another; a queued call\'s reply timeout starts when it is sent', async () => {
+  test("concurrent calls are sent one after another; a queued call's reply timeout starts when it is sent", async () => {
     bmc = await startBmc({ host: '127.20.94.1', resetDelayMs: 700 })
-    client = await createBmcClient({ endpoint: bmc.url, username: 'root', password: bmc.password, fingerprint: bmc.fingerprint, insecure: false, timeoutMs: 1000 })
+    client = await createBmcClient({
+      endpoint: bmc.url,
+      username: 'root',
+      password: bmc.password,
+      fingerprint: bmc.fingerprint,
+      insecure: false,
+      timeoutMs: 1000
+    })
     const t0 = Date.now()
     const done: string[] = []
     // Each reset holds the BMC for 0.7 s; the power read waits 1.4 s in the queue, longer than its 1 s timeout.
     const calls = [
       client.reset(1).then(() => done.push('reset 1')),
       client.reset(2).then(() => done.push('reset 2')),
-      client.power().then(() => done.push('power')),
+      client.power().then(() => done.push('power'))
     ]
     expect(client.busy()).toBe(true)
     await Promise.all(calls)
@@ -33,7 +40,14 @@ describe('one request queue per BMC', () => {
 
   test('a request that does not answer in time still times out once sent', async () => {
     bmc = await startBmc({ host: '127.20.94.1', resetDelayMs: 1500 })
-    client = await createBmcClient({ endpoint: bmc.url, username: 'root', password: bmc.password, fingerprint: bmc.fingerprint, insecure: false, timeoutMs: 500 })
+    client = await createBmcClient({
+      endpoint: bmc.url,
+      username: 'root',
+      password: bmc.password,
+      fingerprint: bmc.fingerprint,
+      insecure: false,
+      timeoutMs: 500
+    })
     await expect(client.reset(1)).rejects.toThrow(/no reply to GET \/api\/bmc\?opt=set&type=reset&node=0 within 500 ms/)
   })
 })

@@ -23,7 +23,10 @@ beforeAll(async () => {
   const k3s = Buffer.from('k3s binary')
   const kube = Buffer.from('kubectl binary')
   files.set('/github.com/k3s-io/k3s/releases/download/v1.31.3%2Bk3s1/k3s-arm64', k3s)
-  files.set('/github.com/k3s-io/k3s/releases/download/v1.31.3%2Bk3s1/sha256sum-arm64.txt', Buffer.from(`${sha(k3s)}  k3s-arm64\n${sha(Buffer.from('x'))}  k3s-airgap-images-arm64.tar.zst\n`))
+  files.set(
+    '/github.com/k3s-io/k3s/releases/download/v1.31.3%2Bk3s1/sha256sum-arm64.txt',
+    Buffer.from(`${sha(k3s)}  k3s-arm64\n${sha(Buffer.from('x'))}  k3s-airgap-images-arm64.tar.zst\n`)
+  )
   files.set('/dl.k8s.io/release/v1.31.0/bin/linux/amd64/kubectl', kube)
   files.set('/dl.k8s.io/release/v1.31.0/bin/linux/amd64/kubectl.sha256', Buffer.from(sha(kube)))
   files.set(`/factory.talos.dev/image/${'a'.repeat(64)}/v1.9.0/metal-arm64.raw.xz`, Buffer.from('talos image'))
@@ -42,32 +45,46 @@ afterAll(async () => {
 })
 
 const catalog = (): DigestCatalog => ({
-  'https://github.com/k3s-io/k3s/releases/download/v1.31.3%2Bk3s1/k3s-arm64': { sha256: sha(Buffer.from('k3s binary')), source: 'test' },
-  'https://dl.k8s.io/release/v1.31.0/bin/linux/amd64/kubectl': { sha256: sha(Buffer.from('kubectl binary')), source: 'test' }
+  'https://github.com/k3s-io/k3s/releases/download/v1.31.3%2Bk3s1/k3s-arm64': {
+    sha256: sha(Buffer.from('k3s binary')),
+    source: 'test'
+  },
+  'https://dl.k8s.io/release/v1.31.0/bin/linux/amd64/kubectl': {
+    sha256: sha(Buffer.from('kubectl binary')),
+    source: 'test'
+  }
 })
 
 describe('downloads through a mirror', () => {
   test('k3s with +k3s1 in the URL, verified by its upstream URL in the catalog, cached as 1.31.3-k3s1', async () => {
-    const got = await new FileCacheDownloads({ root, catalog: catalog() }).fetch(k3sBinary('v1.31.3+k3s1', 'arm64', mirror))
+    const got = await new FileCacheDownloads({ root, catalog: catalog() }).fetch(
+      k3sBinary('v1.31.3+k3s1', 'arm64', mirror)
+    )
     expect(got.path).toBe(join(root, 'k3s/1.31.3-k3s1/arm64/k3s-arm64'))
     expect(got.downloaded).toBe(true)
   })
 
-  test('kubectl verified by the catalog; the mirror\'s own .sha256 is never asked for', async () => {
+  test("kubectl verified by the catalog; the mirror's own .sha256 is never asked for", async () => {
     const got = await new FileCacheDownloads({ root, catalog: catalog() }).fetch(kubectl('v1.31.0', 'x64', mirror))
     expect(got.sha256).toBe(sha(Buffer.from('kubectl binary')))
     expect(asked).not.toContain('/dl.k8s.io/release/v1.31.0/bin/linux/amd64/kubectl.sha256')
   })
 
   test('checksum files are addressed at the upstream host over https, never under the mirror', () => {
-    expect(k3sBinary('v1.31.3+k3s1', 'arm64', mirror).checksum?.sumsUrl).toBe('https://github.com/k3s-io/k3s/releases/download/v1.31.3%2Bk3s1/sha256sum-arm64.txt')
-    expect(kubectl('v1.31.0', 'x64', mirror).checksum?.sumsUrl).toBe('https://dl.k8s.io/release/v1.31.0/bin/linux/amd64/kubectl.sha256')
+    expect(k3sBinary('v1.31.3+k3s1', 'arm64', mirror).checksum?.sumsUrl).toBe(
+      'https://github.com/k3s-io/k3s/releases/download/v1.31.3%2Bk3s1/sha256sum-arm64.txt'
+    )
+    expect(kubectl('v1.31.0', 'x64', mirror).checksum?.sumsUrl).toBe(
+      'https://dl.k8s.io/release/v1.31.0/bin/linux/amd64/kubectl.sha256'
+    )
   })
 
   test('a Talos image with a wrong pin is discarded', async () => {
     const req = talosImage('a'.repeat(64), 'v1.9.0', mirror, '0'.repeat(64))
     await expect(new FileCacheDownloads({ root }).fetch(req)).rejects.toMatchObject({ code: 'ChecksumMismatch' })
-    const ok = await new FileCacheDownloads({ root }).fetch(talosImage('a'.repeat(64), 'v1.9.0', mirror, sha(Buffer.from('talos image'))))
+    const ok = await new FileCacheDownloads({ root }).fetch(
+      talosImage('a'.repeat(64), 'v1.9.0', mirror, sha(Buffer.from('talos image')))
+    )
     expect(ok.path.endsWith(`talos-image/1.9.0-s${'a'.repeat(64)}/arm64/metal-arm64.raw.xz`)).toBe(true)
   })
 })

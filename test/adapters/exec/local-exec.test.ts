@@ -25,7 +25,11 @@ const runner = {
 
 async function envSeen(extra?: Record<string, string>): Promise<Record<string, string>> {
   const exec = createLocalExec(runner)
-  const r = await exec(process.execPath, ['-e', 'process.stdout.write(JSON.stringify(process.env))'], extra ? { env: extra } : {})
+  const r = await exec(
+    process.execPath,
+    ['-e', 'process.stdout.write(JSON.stringify(process.env))'],
+    extra ? { env: extra } : {}
+  )
   expect(r.code).toBe(0)
   return JSON.parse(r.stdout) as Record<string, string>
 }
@@ -33,19 +37,39 @@ async function envSeen(extra?: Record<string, string>): Promise<Record<string, s
 describe('createLocalExec: children get an allow-list environment', () => {
   test('only the search path, home, temp, locale and the lab wiring come from the runner', async () => {
     expect(await envSeen()).toEqual({
-      PATH: runner.PATH, HOME: '/home/runner', TMPDIR: '/tmp/job', LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8',
-      TPI_LAB_DIR: '/tmp/lab', TPI_ADDRESS_MAP: '/tmp/lab/address-map.json'
+      PATH: runner.PATH,
+      HOME: '/home/runner',
+      TMPDIR: '/tmp/job',
+      LANG: 'C.UTF-8',
+      LC_ALL: 'C.UTF-8',
+      TPI_LAB_DIR: '/tmp/lab',
+      TPI_ADDRESS_MAP: '/tmp/lab/address-map.json'
     })
   })
 
   test('no input, runtime token, GitHub token, CLI secret or workflow secret reaches a child', async () => {
     const seen = JSON.stringify(await envSeen())
-    for (const secret of ['turing-secret', 'OPENSSH', 'correct horse', 'runtime-token', 'ghs_token', 'cli-secret', 'cli-key', 'workflow-secret', 'evil'])
+    for (const secret of [
+      'turing-secret',
+      'OPENSSH',
+      'correct horse',
+      'runtime-token',
+      'ghs_token',
+      'cli-secret',
+      'cli-key',
+      'workflow-secret',
+      'evil'
+    ])
       expect(seen).not.toContain(secret)
   })
 
   test('what a tool needs is passed per call; runner credentials are dropped even then', async () => {
-    const seen = await envSeen({ KUBECONFIG: '/tmp/job/kubeconfig', HELM_CACHE_HOME: '/tmp/job/helm/cache', ACTIONS_RUNTIME_TOKEN: 'x', 'INPUT_BMC-PASSWORD': 'y' })
+    const seen = await envSeen({
+      KUBECONFIG: '/tmp/job/kubeconfig',
+      HELM_CACHE_HOME: '/tmp/job/helm/cache',
+      ACTIONS_RUNTIME_TOKEN: 'x',
+      'INPUT_BMC-PASSWORD': 'y'
+    })
     expect(seen).toMatchObject({ KUBECONFIG: '/tmp/job/kubeconfig', HELM_CACHE_HOME: '/tmp/job/helm/cache' })
     expect(seen).not.toHaveProperty('ACTIONS_RUNTIME_TOKEN')
     expect(seen).not.toHaveProperty('INPUT_BMC-PASSWORD')

@@ -14,16 +14,34 @@ function recorder(): { exec: LocalExec; calls: { file: string; args: string[]; o
 describe('createKube', () => {
   it('runs helm with the kubeconfig flag and private helm homes, and kubectl with stdin', async () => {
     const { exec, calls } = recorder()
-    const kube = createKube(exec, { helm: '/cache/helm', kubectl: '/cache/kubectl', kubeconfig: '/state/kubeconfig', helmHome: '/tmp/helm', env: { TPI_LAB_DIR: '/lab' } })
+    const kube = createKube(exec, {
+      helm: '/cache/helm',
+      kubectl: '/cache/kubectl',
+      kubeconfig: '/state/kubeconfig',
+      helmHome: '/tmp/helm',
+      env: { TPI_LAB_DIR: '/lab' }
+    })
     await kube.helm(['list', '--all-namespaces'], { timeoutMs: 5000 })
     await kube.kubectl(['apply', '-f', '-'], { stdin: 'kind: Namespace' })
     expect(calls).toEqual([
       {
         file: '/cache/helm',
         args: ['list', '--all-namespaces', '--kubeconfig', '/state/kubeconfig'],
-        options: { timeoutMs: 5000, env: { TPI_LAB_DIR: '/lab', HELM_CACHE_HOME: '/tmp/helm/cache', HELM_CONFIG_HOME: '/tmp/helm/config', HELM_DATA_HOME: '/tmp/helm/data' } }
+        options: {
+          timeoutMs: 5000,
+          env: {
+            TPI_LAB_DIR: '/lab',
+            HELM_CACHE_HOME: '/tmp/helm/cache',
+            HELM_CONFIG_HOME: '/tmp/helm/config',
+            HELM_DATA_HOME: '/tmp/helm/data'
+          }
+        }
       },
-      { file: '/cache/kubectl', args: ['apply', '-f', '-', '--kubeconfig', '/state/kubeconfig'], options: { stdin: 'kind: Namespace', env: { TPI_LAB_DIR: '/lab' } } }
+      {
+        file: '/cache/kubectl',
+        args: ['apply', '-f', '-', '--kubeconfig', '/state/kubeconfig'],
+        options: { stdin: 'kind: Namespace', env: { TPI_LAB_DIR: '/lab' } }
+      }
     ])
   })
 })

@@ -51,7 +51,10 @@ describe('host key generation', () => {
     const keys: HostKey[] = []
     const error = (() => {
       try {
-        generateVerifiedHostKey('root@w2', { attempts: 3, generate: (c) => (calls++, keys.push(malformed(c)), keys.at(-1)!) })
+        generateVerifiedHostKey('root@w2', {
+          attempts: 3,
+          generate: (c) => (calls++, keys.push(malformed(c)), keys.at(-1)!)
+        })
       } catch (e) {
         return e
       }
@@ -66,7 +69,9 @@ describe('host key generation', () => {
   test('a public half of the wrong type is refused too', () => {
     const ed = generateHostKey('a')
     const ecdsa = ssh2.utils.generateKeyPairSync('ecdsa', { bits: 256 })
-    expect(hostKeyProblem({ ...ed, publicKey: ecdsa.public })).toMatch(/public key parses as ecdsa-sha2-nistp256, expected ssh-ed25519/)
+    expect(hostKeyProblem({ ...ed, publicKey: ecdsa.public })).toMatch(
+      /public key parses as ecdsa-sha2-nistp256, expected ssh-ed25519/
+    )
   })
 
   test('every key from the real generator parses back (many draws)', () => {

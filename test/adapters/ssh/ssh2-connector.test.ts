@@ -60,7 +60,11 @@ describe('ssh2 connector against OpenSSH sshd', () => {
   })
 
   test('feeds stdin to the script so secrets stay off the command line', async () => {
-    const result = await withShell((s) => s.exec('token=$(cat); ps -eo args | grep -c "[s]3cr3t-token" || true; echo "len=${#token}"', { stdin: 's3cr3t-token' }))
+    const result = await withShell((s) =>
+      s.exec('token=$(cat); ps -eo args | grep -c "[s]3cr3t-token" || true; echo "len=${#token}"', {
+        stdin: 's3cr3t-token'
+      })
+    )
     expect(result.stdout).toBe('0\nlen=12\n')
   })
 
@@ -133,7 +137,9 @@ describe('ssh2 connector against OpenSSH sshd', () => {
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(work, 'other_key')])
     const other = readFileSync(join(work, 'other_key'), 'utf8')
     const error = (await connector.connect(target({ privateKey: other })).catch((e: unknown) => e)) as Error
-    expect(error.message).toMatch(new RegExp(`node rk1-1: cannot connect over SSH to ${sshd.user}@127.0.0.1:${sshd.port}`))
+    expect(error.message).toMatch(
+      new RegExp(`node rk1-1: cannot connect over SSH to ${sshd.user}@127.0.0.1:${sshd.port}`)
+    )
     expect(error.message).not.toContain('PRIVATE KEY')
   })
 

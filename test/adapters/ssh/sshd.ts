@@ -22,7 +22,9 @@ function freePort(): Promise<number> {
     const server = createServer()
     server.listen(0, '127.0.0.1', () => {
       const address = server.address()
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))))
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))
+      )
     })
   })
 }
@@ -59,7 +61,9 @@ export async function startSshd(): Promise<TestSshd> {
       ''
     ].join('\n')
   )
-  const child: ChildProcess = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] })
+  const child: ChildProcess = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', join(dir, 'sshd_config')], {
+    stdio: ['ignore', 'ignore', 'pipe']
+  })
   let log = ''
   child.stderr!.on('data', (c: Buffer) => (log += c.toString()))
   await waitForListen(port, child, () => log)
@@ -71,7 +75,10 @@ export async function startSshd(): Promise<TestSshd> {
     hostFingerprint: keyFingerprint(join(dir, 'host_key.pub')),
     sessionPids: () => {
       try {
-        return execFileSync('pgrep', ['-P', String(child.pid)], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number)
+        return execFileSync('pgrep', ['-P', String(child.pid)], { encoding: 'utf8' })
+          .split('\n')
+          .filter(Boolean)
+          .map(Number)
       } catch {
         return []
       }

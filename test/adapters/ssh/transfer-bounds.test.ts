@@ -24,7 +24,14 @@ afterAll(async () => {
 
 async function shellWith(options: SshConnectorOptions): Promise<RemoteShell> {
   const connector = createSshConnector({ connectAttempts: 2, retryDelayMs: 50, ...options })
-  const { shell } = await connector.connect({ node: 'rk1-1', host: '127.0.0.1', port: sshd.port, user: sshd.user, privateKey: sshd.clientKey, connectTimeoutMs: 5000 })
+  const { shell } = await connector.connect({
+    node: 'rk1-1',
+    host: '127.0.0.1',
+    port: sshd.port,
+    user: sshd.user,
+    privateKey: sshd.clientKey,
+    connectTimeoutMs: 5000
+  })
   return shell
 }
 
@@ -44,14 +51,17 @@ function trickle(): Readable {
 }
 
 const until = async (ok: () => boolean, ms = 5000): Promise<void> => {
-  for (const end = Date.now() + ms; !ok() && Date.now() < end; ) await new Promise((r) => setTimeout(r, 10))
+  for (const end = Date.now() + ms; !ok() && Date.now() < end;) await new Promise((r) => setTimeout(r, 10))
   if (!ok()) throw new Error('condition not met in time')
 }
 const partials = (dir: string): string[] => (existsSync(dir) ? readdirSync(dir).filter((f) => f.includes('.tpi-')) : [])
 const signal = (sig: NodeJS.Signals): void => sshd.sessionPids().forEach((pid) => process.kill(pid, sig))
 const timed = async <T>(p: Promise<T>): Promise<{ error: TpiError; ms: number }> => {
   const started = Date.now()
-  const error = (await p.then(() => new Error('the transfer did not fail'), (e: unknown) => e)) as TpiError
+  const error = (await p.then(
+    () => new Error('the transfer did not fail'),
+    (e: unknown) => e
+  )) as TpiError
   return { error, ms: Date.now() - started }
 }
 
@@ -67,7 +77,9 @@ describe('an SFTP upload (put)', () => {
       const { error } = await timed(put)
       expect(Date.now() - started).toBeLessThan(2000)
       expect(error).toMatchObject({ code: 'SshConnectionLost' })
-      expect(error.message).toMatch(/^node rk1-1: write .*images\.tar\.tpi-[0-9a-f]{8}: the SSH connection closed during the transfer$/)
+      expect(error.message).toMatch(
+        /^node rk1-1: write .*images\.tar\.tpi-[0-9a-f]{8}: the SSH connection closed during the transfer$/
+      )
       expect(partials(dir)).toHaveLength(1)
       expect((await shell.exec('echo back')).stdout).toBe('back\n')
       expect(partials(dir)).toEqual([])
@@ -86,7 +98,9 @@ describe('an SFTP upload (put)', () => {
       const { error, ms } = await timed(put)
       signal('SIGCONT')
       expect(error).toMatchObject({ code: 'SshTransferTimeout' })
-      expect(error.message).toMatch(/: not finished after \d+\.\d s \(0\.8 s plus 1 s per 65536 KiB\); the connection was closed$/)
+      expect(error.message).toMatch(
+        /: not finished after \d+\.\d s \(0\.8 s plus 1 s per 65536 KiB\); the connection was closed$/
+      )
       expect(ms).toBeLessThan(3000)
       expect((await shell.exec('echo back')).stdout).toBe('back\n')
       expect(partials(dir)).toEqual([])
@@ -129,7 +143,9 @@ describe('an SFTP download (get)', () => {
       signal('SIGKILL')
       const { error, ms } = await timed(get)
       expect(error).toMatchObject({ code: 'SshConnectionLost' })
-      expect(error.message).toMatch(/^node rk1-1: (read|stat) \S*big\.bin: the SSH connection closed during the transfer$/)
+      expect(error.message).toMatch(
+        /^node rk1-1: (read|stat) \S*big\.bin: the SSH connection closed during the transfer$/
+      )
       expect(ms).toBeLessThan(2000)
       expect((await shell.get(join(work, 'put-stale', 'k3s'))).toString()).toBe('binary')
     } finally {

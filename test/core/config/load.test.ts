@@ -37,7 +37,11 @@ describe('loading the cluster file', () => {
   })
 
   it('accepts a list of control planes for HA', () => {
-    const text = withLine(BASE_K3S, 'control_plane:', 'control_plane:\n  - { node: 1, ip: 10.10.88.73, hostname: cp }\n  - { node: 4, ip: 10.10.88.76, hostname: cp2 }\n  - { node: 3, ip: 10.10.88.77, hostname: cp3, board: default }') .replace('  - { node: 3, ip: 10.10.88.75, hostname: w2, has_nvme: true }\n', '')
+    const text = withLine(
+      BASE_K3S,
+      'control_plane:',
+      'control_plane:\n  - { node: 1, ip: 10.10.88.73, hostname: cp }\n  - { node: 4, ip: 10.10.88.76, hostname: cp2 }\n  - { node: 3, ip: 10.10.88.77, hostname: cp3, board: default }'
+    ).replace('  - { node: 3, ip: 10.10.88.75, hostname: w2, has_nvme: true }\n', '')
     const { cluster, issues } = parseCluster(text, 'c.yaml')
     expect(issues).toEqual([])
     expect(cluster!.nodes.filter((n) => n.role === 'controlplane').map((n) => n.path)).toEqual([
@@ -65,7 +69,12 @@ describe('loading the cluster file', () => {
 
   it('reports a missing file as an issue, not a crash', async () => {
     const r = await loadClusterFile('/nonexistent/cluster.yaml', { displayPath: 'cluster.yaml' })
-    expect(r.issues).toEqual([expect.objectContaining({ code: 'FileUnreadable', message: 'cannot read the cluster file cluster.yaml: no such file' })])
+    expect(r.issues).toEqual([
+      expect.objectContaining({
+        code: 'FileUnreadable',
+        message: 'cannot read the cluster file cluster.yaml: no such file'
+      })
+    ])
   })
 
   it('reports YAML syntax errors with their position', () => {
@@ -75,8 +84,14 @@ describe('loading the cluster file', () => {
   })
 
   it('returns every problem at once', () => {
-    const text = withLine(withLine(BASE_K3S, 'name:', 'name: Lab_1'), '  - { node: 3', '  - { node: 2, ip: 10.10.88.74, hostname: w1, has_nvme: true }')
-    const codes = errorsOf(text).map((e) => e.code).sort()
+    const text = withLine(
+      withLine(BASE_K3S, 'name:', 'name: Lab_1'),
+      '  - { node: 3',
+      '  - { node: 2, ip: 10.10.88.74, hostname: w1, has_nvme: true }'
+    )
+    const codes = errorsOf(text)
+      .map((e) => e.code)
+      .sort()
     expect(codes).toEqual(['DuplicateHostname', 'DuplicateIp', 'DuplicateSlot', 'InvalidName'])
   })
 
@@ -88,7 +103,12 @@ describe('loading the cluster file', () => {
   it('accepts a Talos file with its defaults', () => {
     const { cluster, issues } = parseCluster(BASE_TALOS, 't.yaml')
     expect(issues).toEqual([])
-    expect(cluster).toMatchObject({ talos_version: 'v1.9.0', image_source: 'factory', allow_scheduling_on_controlplane: true, bootstrap_timeout: 600 })
+    expect(cluster).toMatchObject({
+      talos_version: 'v1.9.0',
+      image_source: 'factory',
+      allow_scheduling_on_controlplane: true,
+      bootstrap_timeout: 600
+    })
     expect(cluster!.nodes[0].install_disk).toBe('/dev/mmcblk0')
   })
 })
@@ -96,7 +116,9 @@ describe('loading the cluster file', () => {
 describe('unknown keys and other rules together', () => {
   it('still runs the cross-field checks when the only schema problems are unknown keys', () => {
     const text = BASE_K3S.replace('name: lab', 'name: Lab_1') + 'colour: blue\n'
-    const codes = parseCluster(text, 'c.yaml').issues.map((i) => i.code).sort()
+    const codes = parseCluster(text, 'c.yaml')
+      .issues.map((i) => i.code)
+      .sort()
     expect(codes).toEqual(['InvalidName', 'UnknownKey'])
   })
 })

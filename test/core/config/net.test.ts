@@ -1,5 +1,12 @@
 import { describe, expect, it } from '@jest/globals'
-import { cidrContains, cidrsOverlap, formatIPv4, parseCidr, parseIPv4, parseRange } from '../../../src/core/config/net.js'
+import {
+  cidrContains,
+  cidrsOverlap,
+  formatIPv4,
+  parseCidr,
+  parseIPv4,
+  parseRange
+} from '../../../src/core/config/net.js'
 
 describe('IPv4 helpers', () => {
   it.each([
@@ -32,7 +39,10 @@ describe('IPv4 helpers', () => {
   })
 
   it('parses first-last ranges and CIDR pools', () => {
-    expect(parseRange('10.10.88.80-10.10.88.89').range).toEqual({ first: parseIPv4('10.10.88.80'), last: parseIPv4('10.10.88.89') })
+    expect(parseRange('10.10.88.80-10.10.88.89').range).toEqual({
+      first: parseIPv4('10.10.88.80'),
+      last: parseIPv4('10.10.88.89')
+    })
     expect(parseRange('10.10.88.80/29').range?.last).toBe(parseIPv4('10.10.88.87'))
     expect(parseRange('10.10.88.89-10.10.88.80').problem).toBe('starts after it ends')
   })

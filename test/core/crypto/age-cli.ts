@@ -36,10 +36,15 @@ export async function makeKey(dir: string, name = 'key.txt'): Promise<TestKey> {
 /** `age -d -i keyFile` on the given ciphertext; resolves stdout bytes, rejects with age's stderr. */
 export function ageDecrypt(keyFile: string, ciphertext: string | Buffer): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const child = execFile('age', ['-d', '-i', keyFile], { encoding: 'buffer', maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`age -d failed: ${stderr.toString().trim()}`))
-      else resolve(stdout)
-    })
+    const child = execFile(
+      'age',
+      ['-d', '-i', keyFile],
+      { encoding: 'buffer', maxBuffer: 64 << 20 },
+      (error, stdout, stderr) => {
+        if (error) reject(new Error(`age -d failed: ${stderr.toString().trim()}`))
+        else resolve(stdout)
+      }
+    )
     child.stdin!.end(ciphertext)
   })
 }

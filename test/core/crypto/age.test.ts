@@ -81,7 +81,10 @@ describe('recipientProblem: parsed by the age library, checksum included', () =>
 
   it.each([
     ['age1pq1qqqqqqqq', /post-quantum.*1\.1\.1/],
-    ['age1yubikey1qgg72x2qfk9wg3wh0qg9u0v7l5dkq4jx69fv80p6wdus3ftg6flwg5dz2dp', /^is a plugin recipient \(age-plugin-yubikey\): encryption to it needs that plugin/],
+    [
+      'age1yubikey1qgg72x2qfk9wg3wh0qg9u0v7l5dkq4jx69fv80p6wdus3ftg6flwg5dz2dp',
+      /^is a plugin recipient \(age-plugin-yubikey\): encryption to it needs that plugin/
+    ],
     ['age1tag1qqqqqqqq', /tag recipient \(age1tag1…\).*plugin/],
     ['ssh-ed25519 AAAA', /not an age recipient/],
     ['AGE-SECRET-KEY-1ABC', /private key/],
@@ -91,7 +94,9 @@ describe('recipientProblem: parsed by the age library, checksum included', () =>
     expect(recipientProblem(recipient)).toMatch(reason)
   })
   it('rejects a one-character typo (bad bech32 checksum) that a pattern would pass', () => {
-    expect(recipientProblem(typo(good))).toBe('is not a valid age X25519 public key: its checksum or length is wrong (a typo or a truncated copy?); copy it again from age-keygen -y')
+    expect(recipientProblem(typo(good))).toBe(
+      'is not a valid age X25519 public key: its checksum or length is wrong (a typo or a truncated copy?); copy it again from age-keygen -y'
+    )
   })
   it('rejects a truncated key', () => {
     expect(recipientProblem(good.slice(0, -1))).toMatch(/checksum or length is wrong/)

@@ -47,7 +47,8 @@ describe('credentialSecrets', () => {
   })
 
   it('masks every leaf of a Talos secrets bundle', () => {
-    const bundle = 'cluster:\n  id: clusterIdValue123\n  secret: clusterSecretValue456\nsecrets:\n  bootstraptoken: tokentoken.abcdefabcdef\n'
+    const bundle =
+      'cluster:\n  id: clusterIdValue123\n  secret: clusterSecretValue456\nsecrets:\n  bootstraptoken: tokentoken.abcdefabcdef\n'
     expect(credentialSecrets('talos-secrets', bundle)).toEqual(
       expect.arrayContaining(['clusterIdValue123', 'clusterSecretValue456', 'tokentoken.abcdefabcdef'])
     )

@@ -4,7 +4,12 @@ import { join } from 'node:path'
 import { Decrypter, armor } from 'age-encryption'
 import { createFolderSink } from '../../../src/adapters/artifacts/folder-sink.js'
 import type { ArtifactSink } from '../../../src/adapters/artifacts/types.js'
-import { PUBLISHED_KEY, publishCredentials, publishForRun, type PublishContext } from '../../../src/core/crypto/publish.js'
+import {
+  PUBLISHED_KEY,
+  publishCredentials,
+  publishForRun,
+  type PublishContext
+} from '../../../src/core/crypto/publish.js'
 import { emptyOutputs } from '../../../src/core/phases/types.js'
 import { ConfigError } from '../../../src/core/errors.js'
 import { MemoryReporter } from '../../../src/core/reporter.js'
@@ -12,7 +17,8 @@ import { ageDecrypt, makeKey, removeTempDirs, tempDir } from './age-cli.js'
 
 afterAll(removeTempDirs)
 
-const kubeconfig = 'apiVersion: v1\nkind: Config\nusers:\n- name: admin\n  user:\n    token: K10tokenvalue::server:abcdef0123456789\n'
+const kubeconfig =
+  'apiVersion: v1\nkind: Config\nusers:\n- name: admin\n  user:\n    token: K10tokenvalue::server:abcdef0123456789\n'
 const talosconfig = 'context: tpi\ncontexts:\n  tpi:\n    key: dGFsb3Mta2V5LWJ5dGVzLXNlY3JldA==\n'
 
 /** Records the order of mask registrations and uploads. */
@@ -56,7 +62,10 @@ async function setup(options: { passphrase?: string; recipients?: boolean; secre
       stateDir,
       tempDir: tempDirPath,
       retentionDays: 3,
-      secrets: { artifactRecipients: options.recipients === false ? [] : [key.recipient], artifactPassphrase: options.passphrase }
+      secrets: {
+        artifactRecipients: options.recipients === false ? [] : [key.recipient],
+        artifactPassphrase: options.passphrase
+      }
     },
     outputs,
     reporter,

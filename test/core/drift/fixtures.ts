@@ -14,7 +14,11 @@ export function makeCluster(kind: 'k3s' | 'talos', boards = 1, perBoard = 4): Cl
   const nodes: NodeSpec[] = []
   for (let b = 0; b < boards; b++) {
     const name = boards === 1 ? 'tpi' : `tpi${b + 1}`
-    boardList.push({ name, bmc: { endpoint: `https://10.10.${88 + b}.70`, username: 'root', tls: { insecure: true } }, path: boards === 1 ? ['bmc'] : ['boards', b, 'bmc'] })
+    boardList.push({
+      name,
+      bmc: { endpoint: `https://10.10.${88 + b}.70`, username: 'root', tls: { insecure: true } },
+      path: boards === 1 ? ['bmc'] : ['boards', b, 'bmc']
+    })
     for (let s = 1; s <= perBoard; s++) {
       const index = nodes.length
       const role = index === 0 ? 'controlplane' : 'worker'
@@ -70,7 +74,16 @@ export class FakeBmc implements BmcClient {
   nodeInfo(): Promise<NodeInfo[]> {
     return this.call('nodeInfo', () => {
       if (this.options.nodeInfo === 'error') throw new Error('404 Not Found')
-      return this.options.nodeInfo ?? ([1, 2, 3, 4] as Slot[]).map((slot) => ({ slot, name: null, moduleName: 'RK1', powerOnTime: 10, uartBaud: 115200 }))
+      return (
+        this.options.nodeInfo ??
+        ([1, 2, 3, 4] as Slot[]).map((slot) => ({
+          slot,
+          name: null,
+          moduleName: 'RK1',
+          powerOnTime: 10,
+          uartBaud: 115200
+        }))
+      )
     })
   }
   private mutating(name: string): Promise<never> {

@@ -1,12 +1,35 @@
 import { describe, expect, it } from '@jest/globals'
-import { driftAnnotations, driftHtml, driftJson, driftMarkdown, driftTableRows, pathString } from '../../../src/core/drift/render.js'
+import {
+  driftAnnotations,
+  driftHtml,
+  driftJson,
+  driftMarkdown,
+  driftTableRows,
+  pathString
+} from '../../../src/core/drift/render.js'
 import { summarizeDrift } from '../../../src/core/drift/summary.js'
 import type { DriftFinding } from '../../../src/core/drift/types.js'
 
 const rows: DriftFinding[] = [
-  { subject: 'node-2', field: 'power', wanted: 'on', found: 'off (board tpi slot 2)', kind: 'drift', fixedBy: ['boot'], path: ['workers', 0, 'node'] },
+  {
+    subject: 'node-2',
+    field: 'power',
+    wanted: 'on',
+    found: 'off (board tpi slot 2)',
+    kind: 'drift',
+    fixedBy: ['boot'],
+    path: ['workers', 0, 'node']
+  },
   { subject: 'node-2', field: 'module', wanted: 'RK1', found: 'CM4 | v2', kind: 'drift', fixedBy: [] },
-  { subject: 'board tpi', field: 'bmc', wanted: 'reachable at https://10.10.88.70', found: '<timeout>', kind: 'unreachable', fixedBy: [], path: ['bmc'] }
+  {
+    subject: 'board tpi',
+    field: 'bmc',
+    wanted: 'reachable at https://10.10.88.70',
+    found: '<timeout>',
+    kind: 'unreachable',
+    fixedBy: [],
+    path: ['bmc']
+  }
 ]
 
 describe('drift rendering', () => {
@@ -20,7 +43,17 @@ describe('drift rendering', () => {
       status: 'drift',
       drift: 1,
       unreachable: 0,
-      findings: [{ subject: 'node-2', field: 'power', wanted: 'on', found: 'off (board tpi slot 2)', kind: 'drift', fixedBy: ['boot'], path: 'workers[0].node' }]
+      findings: [
+        {
+          subject: 'node-2',
+          field: 'power',
+          wanted: 'on',
+          found: 'off (board tpi slot 2)',
+          kind: 'drift',
+          fixedBy: ['boot'],
+          path: 'workers[0].node'
+        }
+      ]
     })
   })
 
@@ -40,8 +73,12 @@ describe('drift rendering', () => {
   })
 
   it('says in sync without a table when there are no rows', () => {
-    expect(driftMarkdown(summarizeDrift([]))).toBe('In sync: every observed board, node and addon matches the cluster file.\n')
-    expect(driftHtml(summarizeDrift([]))).toBe('<p>In sync: every observed board, node and addon matches the cluster file.</p>')
+    expect(driftMarkdown(summarizeDrift([]))).toBe(
+      'In sync: every observed board, node and addon matches the cluster file.\n'
+    )
+    expect(driftHtml(summarizeDrift([]))).toBe(
+      '<p>In sync: every observed board, node and addon matches the cluster file.</p>'
+    )
   })
 
   it('escapes HTML in the summary table', () => {
@@ -52,15 +89,22 @@ describe('drift rendering', () => {
   })
 
   it('points annotations at the located line; drift warns, unreachable is an error', () => {
-    const locate = (path: (string | number)[]) => (path[0] === 'workers' ? { file: 'cluster.yaml', line: 14, column: 11 } : undefined)
+    const locate = (path: (string | number)[]) =>
+      path[0] === 'workers' ? { file: 'cluster.yaml', line: 14, column: 11 } : undefined
     expect(driftAnnotations(summarizeDrift(rows), locate)).toEqual([
       {
         severity: 'warning',
         message: 'node-2: power is off (board tpi slot 2), the cluster file wants on; a deploy fixes it (phases: boot)',
         where: { file: 'cluster.yaml', line: 14, column: 11 }
       },
-      { severity: 'warning', message: 'node-2: module is CM4 | v2, the cluster file wants RK1; a deploy cannot fix it (hardware or manual)' },
-      { severity: 'error', message: 'board tpi: bmc could not be checked (wanted reachable at https://10.10.88.70): <timeout>' }
+      {
+        severity: 'warning',
+        message: 'node-2: module is CM4 | v2, the cluster file wants RK1; a deploy cannot fix it (hardware or manual)'
+      },
+      {
+        severity: 'error',
+        message: 'board tpi: bmc could not be checked (wanted reachable at https://10.10.88.70): <timeout>'
+      }
     ])
   })
 })

@@ -47,7 +47,12 @@ describe('runDrift', () => {
     const cluster = makeCluster('k3s')
     const world = makeWorld(cluster)
     await runDrift(makeCtx(cluster, world.deps), [], tcpFake(world.up))
-    expect(world.probes.sort()).toEqual(['ssh 127.10.0.1:2222', 'ssh 127.10.0.2:2222', 'ssh 127.10.0.3:2222', 'ssh 127.10.0.4:2222'])
+    expect(world.probes.sort()).toEqual([
+      'ssh 127.10.0.1:2222',
+      'ssh 127.10.0.2:2222',
+      'ssh 127.10.0.3:2222',
+      'ssh 127.10.0.4:2222'
+    ])
   })
 
   it('connects to the Talos API port 50000 for Talos nodes', async () => {
@@ -65,7 +70,15 @@ describe('runDrift', () => {
     const seen: string[][] = []
     const findings = await runDrift(makeCtx(cluster, world.deps), [moduleReturning(() => [], seen)], tcpFake(world.up))
     expect(findings).toEqual([
-      { subject: 'node-1-2', field: 'power', wanted: 'on', found: 'off (board tpi slot 2)', kind: 'drift', fixedBy: ['boot'], path: ['workers', 0, 'node'] }
+      {
+        subject: 'node-1-2',
+        field: 'power',
+        wanted: 'on',
+        found: 'off (board tpi slot 2)',
+        kind: 'drift',
+        fixedBy: ['boot'],
+        path: ['workers', 0, 'node']
+      }
     ])
     expect(world.probes).not.toContain('ssh 127.10.0.2:2222')
     expect(seen).toEqual([['node-1-1', 'node-1-3', 'node-1-4']])
@@ -128,7 +141,11 @@ describe('runDrift', () => {
     const world = makeWorld(cluster, { tpi: { hang: true } })
     const findings = await runDrift(makeCtx(cluster, world.deps), [], tcpFake(world.up))
     expect(findings).toHaveLength(1)
-    expect(findings[0]).toMatchObject({ subject: 'board tpi', kind: 'unreachable', found: 'no answer from the BMC of board tpi at https://10.10.88.70 within 0.05 s' })
+    expect(findings[0]).toMatchObject({
+      subject: 'board tpi',
+      kind: 'unreachable',
+      found: 'no answer from the BMC of board tpi at https://10.10.88.70 within 0.05 s'
+    })
     // The client's own requests and retries end with the signal instead of outliving the drift run.
     expect(world.signals.map((s) => s.aborted)).toEqual([true])
   })
@@ -138,7 +155,15 @@ describe('runDrift', () => {
     const world = makeWorld(cluster, { tpi: { powerError: '500 Internal Server Error' } })
     const findings = await runDrift(makeCtx(cluster, world.deps), [], tcpFake(world.up))
     expect(findings).toEqual([
-      { subject: 'board tpi', field: 'power', wanted: 'power state readable', found: '500 Internal Server Error', kind: 'unreachable', fixedBy: [], path: ['bmc'] }
+      {
+        subject: 'board tpi',
+        field: 'power',
+        wanted: 'power state readable',
+        found: '500 Internal Server Error',
+        kind: 'unreachable',
+        fixedBy: [],
+        path: ['bmc']
+      }
     ])
   })
 
@@ -148,32 +173,77 @@ describe('runDrift', () => {
     world.up.delete('127.10.0.3:2222')
     const seen: string[][] = []
     const module = moduleReturning(
-      () => cluster.nodes.map((n) => ({ subject: n.id, field: 'k3s.version', wanted: 'v1.31.3+k3s1', found: 'v1.30.0+k3s1', kind: 'drift' as const, fixedBy: ['install' as const] })),
+      () =>
+        cluster.nodes.map((n) => ({
+          subject: n.id,
+          field: 'k3s.version',
+          wanted: 'v1.31.3+k3s1',
+          found: 'v1.30.0+k3s1',
+          kind: 'drift' as const,
+          fixedBy: ['install' as const]
+        })),
       seen
     )
     const findings = await runDrift(makeCtx(cluster, world.deps), [module], tcpFake(world.up))
     const about3 = findings.filter((f) => f.subject === 'node-1-3')
     expect(about3).toEqual([
-      { subject: 'node-1-3', field: 'reachable', wanted: 'SSH answering at 10.10.88.73:22', found: 'no SSH banner within 0.05 s', kind: 'unreachable', fixedBy: [], path: ['workers', 1, 'ip'] }
+      {
+        subject: 'node-1-3',
+        field: 'reachable',
+        wanted: 'SSH answering at 10.10.88.73:22',
+        found: 'no SSH banner within 0.05 s',
+        kind: 'unreachable',
+        fixedBy: [],
+        path: ['workers', 1, 'ip']
+      }
     ])
     expect(seen).toEqual([['node-1-1', 'node-1-2', 'node-1-4']])
-    expect(findings.filter((f) => f.field === 'k3s.version').map((f) => f.subject)).toEqual(['node-1-1', 'node-1-2', 'node-1-4'])
+    expect(findings.filter((f) => f.field === 'k3s.version').map((f) => f.subject)).toEqual([
+      'node-1-1',
+      'node-1-2',
+      'node-1-4'
+    ])
   })
 
   it('passes module findings through with their wanted and found values, each once', async () => {
     const cluster = makeCluster('k3s', 1, 2)
     const world = makeWorld(cluster)
-    const row: DriftFinding = { subject: 'metallb', field: 'addon.metallb.version', wanted: '0.14.9', found: '0.14.5', kind: 'drift', fixedBy: ['addons'], path: ['addons', 'metallb'] }
-    const findings = await runDrift(makeCtx(cluster, world.deps), [moduleReturning(() => [row, { ...row }])], tcpFake(world.up))
+    const row: DriftFinding = {
+      subject: 'metallb',
+      field: 'addon.metallb.version',
+      wanted: '0.14.9',
+      found: '0.14.5',
+      kind: 'drift',
+      fixedBy: ['addons'],
+      path: ['addons', 'metallb']
+    }
+    const findings = await runDrift(
+      makeCtx(cluster, world.deps),
+      [moduleReturning(() => [row, { ...row }])],
+      tcpFake(world.up)
+    )
     expect(findings).toEqual([row])
   })
 
   it('turns a module whose drift check throws into an error row named after the module', async () => {
     const cluster = makeCluster('k3s', 1, 1)
     const world = makeWorld(cluster)
-    const broken: PhaseModule = { ...moduleReturning(() => []), name: 'addons', drift: async () => Promise.reject(new Error('helm list: exit 1')) }
+    const broken: PhaseModule = {
+      ...moduleReturning(() => []),
+      name: 'addons',
+      drift: async () => Promise.reject(new Error('helm list: exit 1'))
+    }
     const findings = await runDrift(makeCtx(cluster, world.deps), [broken], tcpFake(world.up))
-    expect(findings).toEqual([{ subject: 'addons', field: 'drift check', wanted: 'completed', found: 'helm list: exit 1', kind: 'unreachable', fixedBy: [] }])
+    expect(findings).toEqual([
+      {
+        subject: 'addons',
+        field: 'drift check',
+        wanted: 'completed',
+        found: 'helm list: exit 1',
+        kind: 'unreachable',
+        fixedBy: []
+      }
+    ])
     expect(summarizeDrift(findings).status).toBe('error')
   })
 
@@ -181,7 +251,12 @@ describe('runDrift', () => {
     const cluster = makeCluster('talos', 1, 1)
     const world = makeWorld(cluster)
     const calls: string[] = []
-    const k3sOnly: PhaseModule = { ...moduleReturning(() => []), name: 'npu', appliesTo: (c) => c.kind === 'k3s', drift: async () => (calls.push('npu'), []) }
+    const k3sOnly: PhaseModule = {
+      ...moduleReturning(() => []),
+      name: 'npu',
+      appliesTo: (c) => c.kind === 'k3s',
+      drift: async () => (calls.push('npu'), [])
+    }
     const any: PhaseModule = { ...moduleReturning(() => []), drift: async () => (calls.push('install'), []) }
     await runDrift(makeCtx(cluster, world.deps), [k3sOnly, any], tcpFake(world.up))
     expect(calls).toEqual(['install'])
@@ -194,10 +269,20 @@ describe('runDrift', () => {
 
   it('flags a slot holding another compute module as hardware drift no deploy fixes', async () => {
     const cluster = makeCluster('k3s', 1, 1)
-    const world = makeWorld(cluster, { tpi: { nodeInfo: [{ slot: 1, name: 'Node 1', moduleName: 'CM4', powerOnTime: 3, uartBaud: 115200 }] } })
+    const world = makeWorld(cluster, {
+      tpi: { nodeInfo: [{ slot: 1, name: 'Node 1', moduleName: 'CM4', powerOnTime: 3, uartBaud: 115200 }] }
+    })
     const findings = await runDrift(makeCtx(cluster, world.deps), [], tcpFake(world.up))
     expect(findings).toEqual([
-      { subject: 'node-1-1', field: 'module', wanted: 'RK1', found: 'CM4 (board tpi slot 1)', kind: 'drift', fixedBy: [], path: ['control_plane', 'node'] }
+      {
+        subject: 'node-1-1',
+        field: 'module',
+        wanted: 'RK1',
+        found: 'CM4 (board tpi slot 1)',
+        kind: 'drift',
+        fixedBy: [],
+        path: ['control_plane', 'node']
+      }
     ])
   })
 
@@ -206,7 +291,9 @@ describe('runDrift', () => {
     const world = makeWorld(cluster, { tpi: { nodeInfo: 'error' } })
     const ctx = makeCtx(cluster, world.deps)
     expect(await runDrift(ctx, [], tcpFake(world.up))).toEqual([])
-    expect(ctx.reporter.text()).toContain('debug: board tpi: node info not available (404 Not Found); module check skipped')
+    expect(ctx.reporter.text()).toContain(
+      'debug: board tpi: node info not available (404 Not Found); module check skipped'
+    )
   })
 
   it('only reads from the BMC: about, power and node info', async () => {
@@ -235,20 +322,39 @@ describe('runDrift', () => {
 })
 
 describe('normalizeFindings', () => {
-  const row = (subject: string, field: string, more: Partial<DriftFinding> = {}): DriftFinding => ({ subject, field, wanted: 'w', found: 'f', kind: 'drift', fixedBy: [], ...more })
+  const row = (subject: string, field: string, more: Partial<DriftFinding> = {}): DriftFinding => ({
+    subject,
+    field,
+    wanted: 'w',
+    found: 'f',
+    kind: 'drift',
+    fixedBy: [],
+    ...more
+  })
 
   it('drops a symptom row of a subject that has another row, and keeps it when nothing else explains it', () => {
-    const rows = normalizeFindings([], [
+    const rows = normalizeFindings(
+      [],
+      [
+        row('k3s-w2', 'k3s.service.k3s-agent', { fixedBy: ['join'] }),
+        row('k3s-w2', 'k3s.node.ready', { symptom: true }),
+        row('k3s-w3', 'k3s.node.ready', { symptom: true })
+      ],
+      new Set()
+    )
+    expect(rows).toEqual([
       row('k3s-w2', 'k3s.service.k3s-agent', { fixedBy: ['join'] }),
-      row('k3s-w2', 'k3s.node.ready', { symptom: true }),
-      row('k3s-w3', 'k3s.node.ready', { symptom: true })
-    ], new Set())
-    expect(rows).toEqual([row('k3s-w2', 'k3s.service.k3s-agent', { fixedBy: ['join'] }), row('k3s-w3', 'k3s.node.ready')])
+      row('k3s-w3', 'k3s.node.ready')
+    ])
     expect(rows.some((r) => 'symptom' in r)).toBe(false)
   })
 
   it('keeps one of two symptom rows of the same subject when no cause is reported', () => {
-    const rows = normalizeFindings([], [row('k3s-w1', 'npu.driver', { symptom: true }), row('k3s-w1', 'npu.driver', { symptom: true })], new Set())
+    const rows = normalizeFindings(
+      [],
+      [row('k3s-w1', 'npu.driver', { symptom: true }), row('k3s-w1', 'npu.driver', { symptom: true })],
+      new Set()
+    )
     expect(rows).toEqual([row('k3s-w1', 'npu.driver')])
   })
 

@@ -2,8 +2,22 @@ import { describe, expect, it } from '@jest/globals'
 import { driftExitCode, summarizeDrift } from '../../../src/core/drift/summary.js'
 import type { DriftFinding } from '../../../src/core/drift/types.js'
 
-const drift: DriftFinding = { subject: 'node-1', field: 'power', wanted: 'on', found: 'off', kind: 'drift', fixedBy: ['boot'] }
-const down: DriftFinding = { subject: 'board tpi', field: 'bmc', wanted: 'reachable', found: 'timeout', kind: 'unreachable', fixedBy: [] }
+const drift: DriftFinding = {
+  subject: 'node-1',
+  field: 'power',
+  wanted: 'on',
+  found: 'off',
+  kind: 'drift',
+  fixedBy: ['boot']
+}
+const down: DriftFinding = {
+  subject: 'board tpi',
+  field: 'bmc',
+  wanted: 'reachable',
+  found: 'timeout',
+  kind: 'unreachable',
+  fixedBy: []
+}
 
 describe('summarizeDrift', () => {
   it.each([
@@ -15,7 +29,10 @@ describe('summarizeDrift', () => {
     const summary = summarizeDrift([...rows])
     expect(summary.status).toBe(status)
     expect(summary.exitCode).toBe(exitCode)
-    expect(summary.counts).toEqual({ drift: rows.filter((r) => r.kind === 'drift').length, unreachable: rows.filter((r) => r.kind === 'unreachable').length })
+    expect(summary.counts).toEqual({
+      drift: rows.filter((r) => r.kind === 'drift').length,
+      unreachable: rows.filter((r) => r.kind === 'unreachable').length
+    })
   })
 })
 

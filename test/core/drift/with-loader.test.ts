@@ -21,11 +21,18 @@ describe('drift on examples/two-boards.yaml', () => {
     expect(cluster).toBeDefined()
     const boards = new Map(cluster.boardList.map((b, i) => [b.name, i]))
     const address = new Map(cluster.nodes.map((n) => [n.ip, `127.10.${boards.get(n.board)}.${n.slot}`]))
-    const bmcs = new Map(cluster.boardList.map((b) => [b.name, new FakeBmc(b.bmc.endpoint, b.name === 'rack-b' ? { power: { 3: 'off' } } : {})]))
+    const bmcs = new Map(
+      cluster.boardList.map((b) => [
+        b.name,
+        new FakeBmc(b.bmc.endpoint, b.name === 'rack-b' ? { power: { 3: 'off' } } : {})
+      ])
+    )
     const probed: string[] = []
     const deps = {
       bmc: async (board: BoardSpec) => bmcs.get(board.name)!,
-      net: { map: (host: string, port: number) => ({ host: address.get(host) ?? host, port: port === 22 ? 2222 : port }) },
+      net: {
+        map: (host: string, port: number) => ({ host: address.get(host) ?? host, port: port === 22 ? 2222 : port })
+      },
       ssh: { probe: async (host: string, port: number) => (probed.push(`${host}:${port}`), 'SSH-2.0-OpenSSH_9.2p1') }
     } as unknown as Deps
 
@@ -34,7 +41,9 @@ describe('drift on examples/two-boards.yaml', () => {
     const tcpConnect = async (host: string, port: number): Promise<boolean> => (bmcPorts.push(`${host}:${port}`), true)
     const summary = summarizeDrift(await runDrift(makeCtx(cluster, deps), [], { tcpConnect }))
     expect(bmcPorts.sort()).toEqual(['10.10.88.70:443', '10.10.88.71:443'])
-    expect(summary.rows.map((r) => [r.subject, r.field, r.found])).toEqual([['agent-4', 'power', 'off (board rack-b slot 3)']])
+    expect(summary.rows.map((r) => [r.subject, r.field, r.found])).toEqual([
+      ['agent-4', 'power', 'off (board rack-b slot 3)']
+    ])
     expect(probed).toHaveLength(7)
     expect(probed.every((p) => /^127\.10\.[01]\.[1-4]:2222$/.test(p))).toBe(true)
 

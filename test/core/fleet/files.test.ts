@@ -31,7 +31,13 @@ describe('clusterFiles', () => {
   })
 
   it('expands * within a folder and ** across folders', async () => {
-    const dir = await tree(['clusters/a.yaml', 'clusters/b.yaml', 'sites/x/cluster.yaml', 'sites/y/z/cluster.yaml', 'sites/y/values.yaml'])
+    const dir = await tree([
+      'clusters/a.yaml',
+      'clusters/b.yaml',
+      'sites/x/cluster.yaml',
+      'sites/y/z/cluster.yaml',
+      'sites/y/values.yaml'
+    ])
     expect(await clusterFiles('clusters/*.yaml', dir)).toEqual(['clusters/a.yaml', 'clusters/b.yaml'])
     expect(await clusterFiles('sites/**/cluster.yaml', dir)).toEqual(['sites/x/cluster.yaml', 'sites/y/z/cluster.yaml'])
     expect(await clusterFiles('./sites/*/cluster.yaml', dir)).toEqual(['sites/x/cluster.yaml'])
@@ -39,7 +45,9 @@ describe('clusterFiles', () => {
 
   it('refuses a folder or glob that matches nothing, so a fleet job never checks zero clusters and looks green', async () => {
     const dir = await tree(['clusters/notes.txt'])
-    await expect(clusterFiles('clusters', dir)).rejects.toThrow('config clusters: the folder holds no cluster file (*.yaml or *.yml)')
+    await expect(clusterFiles('clusters', dir)).rejects.toThrow(
+      'config clusters: the folder holds no cluster file (*.yaml or *.yml)'
+    )
     await expect(clusterFiles('clusters/*.yaml', dir)).rejects.toThrow('config clusters/*.yaml: no file matches')
   })
 
@@ -55,7 +63,13 @@ describe('clusterFiles', () => {
 describe('clusterFiles with an absolute config', () => {
   it('returns absolute paths for an absolute folder or glob', async () => {
     const dir = await tree(['clusters/a.yaml', 'clusters/b.yaml'])
-    expect(await clusterFiles(join(dir, 'clusters'))).toEqual([join(dir, 'clusters/a.yaml'), join(dir, 'clusters/b.yaml')])
-    expect(await clusterFiles(`${dir}/clusters/*.yaml`)).toEqual([join(dir, 'clusters/a.yaml'), join(dir, 'clusters/b.yaml')])
+    expect(await clusterFiles(join(dir, 'clusters'))).toEqual([
+      join(dir, 'clusters/a.yaml'),
+      join(dir, 'clusters/b.yaml')
+    ])
+    expect(await clusterFiles(`${dir}/clusters/*.yaml`)).toEqual([
+      join(dir, 'clusters/a.yaml'),
+      join(dir, 'clusters/b.yaml')
+    ])
   })
 })

@@ -11,7 +11,9 @@ const dirs: string[] = []
 afterAll(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))))
 
 async function example(name: string, edit: (text: string) => string = (t) => t): Promise<string> {
-  return edit((await readFile(join(root, 'examples', name), 'utf8')).replace('$schema=../schema', '$schema=../../schema'))
+  return edit(
+    (await readFile(join(root, 'examples', name), 'utf8')).replace('$schema=../schema', '$schema=../../schema')
+  )
 }
 
 async function fleet(files: Record<string, string>): Promise<string> {
@@ -24,11 +26,26 @@ async function fleet(files: Record<string, string>): Promise<string> {
 
 describe('listFleet', () => {
   it('lists each cluster of a folder with its file, boards and the concurrency group of those boards', async () => {
-    const dir = await fleet({ 'edge.yaml': await example('k3s-cluster.yaml'), 'lab.yaml': await example('two-boards.yaml') })
+    const dir = await fleet({
+      'edge.yaml': await example('k3s-cluster.yaml'),
+      'lab.yaml': await example('two-boards.yaml')
+    })
     expect(await listFleet('clusters', dir)).toEqual({
       clusters: [
-        { name: 'production', config: 'clusters/edge.yaml', kind: 'k3s', boards: ['default'], group: 'turingpi-board-default' },
-        { name: 'homelab', config: 'clusters/lab.yaml', kind: 'k3s', boards: ['rack-a', 'rack-b'], group: 'turingpi-board-rack-a+rack-b' }
+        {
+          name: 'production',
+          config: 'clusters/edge.yaml',
+          kind: 'k3s',
+          boards: ['default'],
+          group: 'turingpi-board-default'
+        },
+        {
+          name: 'homelab',
+          config: 'clusters/lab.yaml',
+          kind: 'k3s',
+          boards: ['rack-a', 'rack-b'],
+          group: 'turingpi-board-rack-a+rack-b'
+        }
       ],
       issues: []
     })
@@ -38,7 +55,13 @@ describe('listFleet', () => {
     const dir = await fleet({ 'a.yaml': await example('k3s-cluster.yaml'), 'b.yaml': 'kind: k3s\nname: [\n' })
     const list = await listFleet('clusters/*.yaml', dir)
     expect(list.clusters.map((c) => c.name)).toEqual(['production'])
-    expect(list.issues).toEqual([expect.objectContaining({ file: 'clusters/b.yaml', severity: 'error', where: expect.objectContaining({ file: 'clusters/b.yaml' }) })])
+    expect(list.issues).toEqual([
+      expect.objectContaining({
+        file: 'clusters/b.yaml',
+        severity: 'error',
+        where: expect.objectContaining({ file: 'clusters/b.yaml' })
+      })
+    ])
   })
 
   it('refuses two files with one cluster name (artifacts, issues and state are keyed by it)', async () => {
@@ -47,7 +70,11 @@ describe('listFleet', () => {
     const { issues } = await listFleet('clusters', dir)
     expect(issues.map((i) => [i.file, i.code, i.message])).toEqual([
       ['clusters/b.yaml', 'FleetDuplicateName', 'cluster name "production" is also used by clusters/a.yaml'],
-      ['clusters/b.yaml', 'FleetBoardName', 'board "default" is 10.10.89.70 here but 10.10.88.70 in clusters/a.yaml: give each physical board its own name']
+      [
+        'clusters/b.yaml',
+        'FleetBoardName',
+        'board "default" is 10.10.89.70 here but 10.10.88.70 in clusters/a.yaml: give each physical board its own name'
+      ]
     ])
   })
 

@@ -1,11 +1,35 @@
 import { describe, expect, it } from '@jest/globals'
 import type { DriftFinding } from '../../../src/core/drift/types.js'
-import { fleetDriftTable, fleetIssueActions, fleetStatus, type FleetClusterResult } from '../../../src/core/fleet/summary.js'
+import {
+  fleetDriftTable,
+  fleetIssueActions,
+  fleetStatus,
+  type FleetClusterResult
+} from '../../../src/core/fleet/summary.js'
 
-const row: DriftFinding = { subject: 'a-cp', field: 'power', wanted: 'on', found: 'off', kind: 'drift', fixedBy: ['boot'] }
-const busy: DriftFinding = { subject: 'b-board', field: 'deploy in progress', wanted: 'no deploy running', found: 'run 7', kind: 'unreachable', fixedBy: [] }
+const row: DriftFinding = {
+  subject: 'a-cp',
+  field: 'power',
+  wanted: 'on',
+  found: 'off',
+  kind: 'drift',
+  fixedBy: ['boot']
+}
+const busy: DriftFinding = {
+  subject: 'b-board',
+  field: 'deploy in progress',
+  wanted: 'no deploy running',
+  found: 'run 7',
+  kind: 'unreachable',
+  fixedBy: []
+}
 const result = (name: string, findings: DriftFinding[], invalid = false): FleetClusterResult => ({
-  name, config: `clusters/${name}.yaml`, boards: [`${name}-board`], status: fleetStatus(findings, invalid), findings, ...(invalid ? { message: 'name: bad' } : {})
+  name,
+  config: `clusters/${name}.yaml`,
+  boards: [`${name}-board`],
+  status: fleetStatus(findings, invalid),
+  findings,
+  ...(invalid ? { message: 'name: bad' } : {})
 })
 
 describe('the fleet drift table and issues', () => {
@@ -33,7 +57,10 @@ describe('the fleet drift table and issues', () => {
     expect(fleetDriftTable([ok, result('d', [], true)], 'validate')).toEqual({
       title: 'Fleet: 2 cluster(s), 1 ok, 1 failed',
       header: ['Cluster', 'File', 'Boards', 'Status'],
-      rows: [['c', 'clusters/c.yaml', 'c-board', 'ok'], ['d', 'clusters/d.yaml', 'd-board', 'invalid: name: bad']]
+      rows: [
+        ['c', 'clusters/c.yaml', 'c-board', 'ok'],
+        ['d', 'clusters/d.yaml', 'd-board', 'invalid: name: bad']
+      ]
     })
   })
 })

@@ -15,14 +15,18 @@ const exec = createLocalExec()
 /** A 48 MiB sparse disk image with a boot partition and an ext4 root, like an Armbian image. */
 function makeImage(path: string, label: 'dos' | 'gpt'): number {
   execFileSync('truncate', ['-s', '48M', path])
-  execFileSync('sfdisk', ['-q', path], { input: `label: ${label}\nstart=2048, size=8192, type=${label === 'gpt' ? 'L' : '83'}\nstart=16384, type=${label === 'gpt' ? 'L' : '83'}\n` })
+  execFileSync('sfdisk', ['-q', path], {
+    input: `label: ${label}\nstart=2048, size=8192, type=${label === 'gpt' ? 'L' : '83'}\nstart=16384, type=${label === 'gpt' ? 'L' : '83'}\n`
+  })
   const offset = 16384 * 512
   execFileSync('mke2fs', ['-q', '-t', 'ext4', '-E', `offset=${offset}`, path, '30M'])
   return offset
 }
 
 const debugfsCat = (image: string, offset: number, path: string): string =>
-  execFileSync('debugfs', ['-R', `cat ${path}`, `${image}?offset=${offset}`], { stdio: ['ignore', 'pipe', 'ignore'] }).toString()
+  execFileSync('debugfs', ['-R', `cat ${path}`, `${image}?offset=${offset}`], {
+    stdio: ['ignore', 'pipe', 'ignore']
+  }).toString()
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'identity-'))
@@ -51,7 +55,9 @@ describe('per-node Armbian image', () => {
   test('injects hostname, key, host key and presets into a sparse copy; the base stays untouched', async () => {
     const base = join(dir, 'base.img')
     makeImage(base, 'dos')
-    const before = createHash('sha256').update(await readFile(base)).digest('hex')
+    const before = createHash('sha256')
+      .update(await readFile(base))
+      .digest('hex')
     const target = join(dir, 'rk1-a.img')
     const id = identity()
     const { offset } = await buildNodeImage(exec, base, target, id)
@@ -59,10 +65,16 @@ describe('per-node Armbian image', () => {
     expect(debugfsCat(target, offset, '/root/.ssh/authorized_keys')).toBe(`${id.authorizedKey}\n`)
     expect(debugfsCat(target, offset, '/etc/ssh/ssh_host_ed25519_key.pub')).toBe(`${id.hostKey.publicKey}\n`)
     expect(debugfsCat(target, offset, '/root/.not_logged_in_yet')).toContain('PRESET_NET_STATIC_IP="10.10.88.73"')
-    const st = execFileSync('debugfs', ['-R', 'stat /root/.ssh/authorized_keys', `${target}?offset=${offset}`], { stdio: ['ignore', 'pipe', 'ignore'] }).toString()
+    const st = execFileSync('debugfs', ['-R', 'stat /root/.ssh/authorized_keys', `${target}?offset=${offset}`], {
+      stdio: ['ignore', 'pipe', 'ignore']
+    }).toString()
     expect(st).toMatch(/Mode:\s+0600/)
     expect(st).toMatch(/User:\s+0\s+Group:\s+0/)
-    expect(createHash('sha256').update(await readFile(base)).digest('hex')).toBe(before)
+    expect(
+      createHash('sha256')
+        .update(await readFile(base))
+        .digest('hex')
+    ).toBe(before)
     const s = await stat(target)
     expect(s.blocks * 512).toBeLessThan(s.size / 2)
   })
@@ -90,6 +102,13 @@ describe('per-node Armbian image', () => {
     expect(netmask(24)).toBe('255.255.255.0')
     expect(netmask(20)).toBe('255.255.240.0')
     const p = armbianPresets({ ...identity(), dns: ['1.1.1.1', '9.9.9.9'] })
-    expect(p.split('\n')).toEqual(expect.arrayContaining(['PRESET_NET_USE_STATIC="1"', 'PRESET_NET_STATIC_MASK="255.255.255.0"', 'PRESET_NET_STATIC_GATEWAY="10.10.88.1"', 'PRESET_NET_STATIC_DNS="1.1.1.1 9.9.9.9"']))
+    expect(p.split('\n')).toEqual(
+      expect.arrayContaining([
+        'PRESET_NET_USE_STATIC="1"',
+        'PRESET_NET_STATIC_MASK="255.255.255.0"',
+        'PRESET_NET_STATIC_GATEWAY="10.10.88.1"',
+        'PRESET_NET_STATIC_DNS="1.1.1.1 9.9.9.9"'
+      ])
+    )
   })
 })

@@ -10,7 +10,8 @@ import { MemoryReporter } from '../../../src/core/reporter.js'
 let dir = ''
 afterAll(() => rm(dir, { recursive: true, force: true }))
 
-const board = (name: string, endpoint: string) => ({ name, bmc: { endpoint, username: 'root', tls: { insecure: true } }, path: [] }) as BoardSpec
+const board = (name: string, endpoint: string) =>
+  ({ name, bmc: { endpoint, username: 'root', tls: { insecure: true } }, path: [] }) as BoardSpec
 
 describe('lockRunBoards', () => {
   it('keys locks by BMC endpoint', () => {
@@ -22,7 +23,12 @@ describe('lockRunBoards', () => {
     dir = await mkdtemp(join(tmpdir(), 'tpi-runlock-'))
     const boardList = [board('a', 'https://10.10.88.70'), board('b', 'https://10.10.89.70')]
     const nodes = [{ id: 'n1', board: 'b' }] as NodeSpec[]
-    const ctx = { cluster: { boardList } as unknown as Cluster, nodes, settings: { stateDir: dir }, reporter: new MemoryReporter() } as unknown as PhaseContext
+    const ctx = {
+      cluster: { boardList } as unknown as Cluster,
+      nodes,
+      settings: { stateDir: dir },
+      reporter: new MemoryReporter()
+    } as unknown as PhaseContext
     const release = await lockRunBoards(ctx, { runId: 'github 1/1' })
     expect(await readdir(join(dir, 'locks'))).toEqual(['board-10.10.89.70.lock'])
     await release()

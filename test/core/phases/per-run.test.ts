@@ -15,7 +15,11 @@ describe('perRun', () => {
   test('forgets a failure, so a later caller in the same run tries again', async () => {
     const once = perRun<string>()
     const run = emptyOutputs()
-    await expect(once(run, async () => { throw new Error('factory down') })).rejects.toThrow('factory down')
+    await expect(
+      once(run, async () => {
+        throw new Error('factory down')
+      })
+    ).rejects.toThrow('factory down')
     expect(await once(run, async () => 'ok')).toBe('ok')
   })
 })

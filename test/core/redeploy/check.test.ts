@@ -1,11 +1,25 @@
 import { describe, expect, it } from '@jest/globals'
 import type { Cluster } from '../../../src/core/config/model.js'
 import { checkRedeploy, mayReflash } from '../../../src/core/redeploy/check.js'
-import { installedSystemLine, member, notMember, unknown, type Membership } from '../../../src/core/redeploy/live-member.js'
+import {
+  installedSystemLine,
+  member,
+  notMember,
+  unknown,
+  type Membership
+} from '../../../src/core/redeploy/live-member.js'
 import type { PhaseName, RunSettings } from '../../../src/core/settings.js'
 
 function cluster(kind: 'k3s' | 'talos'): Cluster {
-  const node = (id: string, slot: number) => ({ id, hostname: id, slot, board: 'tpi', role: 'worker', ip: `10.10.88.${70 + slot}`, path: [] })
+  const node = (id: string, slot: number) => ({
+    id,
+    hostname: id,
+    slot,
+    board: 'tpi',
+    role: 'worker',
+    ip: `10.10.88.${70 + slot}`,
+    path: []
+  })
   return {
     kind,
     name: 'homelab',
@@ -34,7 +48,8 @@ describe('checkRedeploy', () => {
       code: 'UnknownPhase',
       path: 'phases',
       severity: 'error',
-      message: 'phases: unknown phase(s) "bootstrap"; valid phases are flash, boot, os-bootstrap, upgrade, install, join, addons, npu'
+      message:
+        'phases: unknown phase(s) "bootstrap"; valid phases are flash, boot, os-bootstrap, upgrade, install, join, addons, npu'
     })
   })
 
@@ -51,11 +66,15 @@ describe('checkRedeploy', () => {
   it('refuses reflash without confirm, and with a confirm that is not the cluster name', () => {
     expect(codes(cluster('k3s'), { reflash: true, nodes: ['w1'] })).toEqual(['error:ReflashNotConfirmed'])
     const [issue] = checkRedeploy(cluster('k3s'), { ...base, reflash: true, nodes: ['w1'], confirm: 'yes' })
-    expect(issue.message).toBe('reflash: true wipes nodes that may be live members of cluster "homelab"; set confirm to "homelab" to allow it (confirm is "yes")')
+    expect(issue.message).toBe(
+      'reflash: true wipes nodes that may be live members of cluster "homelab"; set confirm to "homelab" to allow it (confirm is "yes")'
+    )
   })
 
   it('accepts a confirmed reflash of selected nodes', () => {
-    expect(codes(cluster('k3s'), { reflash: true, confirm: 'homelab', nodes: ['w1'], phases: ['flash', 'boot'] })).toEqual([])
+    expect(
+      codes(cluster('k3s'), { reflash: true, confirm: 'homelab', nodes: ['w1'], phases: ['flash', 'boot'] })
+    ).toEqual([])
   })
 
   it('warns when a confirmed reflash would hit every node', () => {
@@ -63,21 +82,28 @@ describe('checkRedeploy', () => {
   })
 
   it('refuses reflash when the flash phase is not selected', () => {
-    expect(codes(cluster('k3s'), { reflash: true, confirm: 'homelab', nodes: ['w1'], phases: ['install'] })).toEqual(['error:ReflashWithoutFlash'])
+    expect(codes(cluster('k3s'), { reflash: true, confirm: 'homelab', nodes: ['w1'], phases: ['install'] })).toEqual([
+      'error:ReflashWithoutFlash'
+    ])
   })
 
   it('warns that confirm alone does nothing, and about repeated nodes', () => {
-    expect(codes(cluster('k3s'), { confirm: 'homelab', nodes: ['w1', 'w1'] })).toEqual(['warning:DuplicateNode', 'warning:ConfirmWithoutReflash'])
+    expect(codes(cluster('k3s'), { confirm: 'homelab', nodes: ['w1', 'w1'] })).toEqual([
+      'warning:DuplicateNode',
+      'warning:ConfirmWithoutReflash'
+    ])
   })
 
   it('reports every problem at once', () => {
-    expect(codes(cluster('k3s'), { reflash: true, phases: ['addons', 'nope' as PhaseName], nodes: ['ghost'] })).toEqual([
-      'error:UnknownPhase',
-      'warning:PhaseNotApplicable',
-      'error:UnknownNode',
-      'error:ReflashNotConfirmed',
-      'error:ReflashWithoutFlash'
-    ])
+    expect(codes(cluster('k3s'), { reflash: true, phases: ['addons', 'nope' as PhaseName], nodes: ['ghost'] })).toEqual(
+      [
+        'error:UnknownPhase',
+        'warning:PhaseNotApplicable',
+        'error:UnknownNode',
+        'error:ReflashNotConfirmed',
+        'error:ReflashWithoutFlash'
+      ]
+    )
   })
 
   it('does not check anything for validate', () => {
@@ -90,30 +116,77 @@ describe('mayReflash: flashed without reflash + confirm only on evidence that no
   const live = m(member('the k3s API on cp1 lists Node "w1"'))
   const lost = m(unknown('no control plane of the file answers (cp1); it is powered off'))
   const blank = m(notMember('powered on, it booted nothing beyond DDR init within 10 s (blank eMMC)'))
-  const REFUSED_MEMBER = 'reflash refused: w1 is a member of cluster "homelab" (the k3s API on cp1 lists Node "w1"); set reflash: true and confirm: homelab'
+  const REFUSED_MEMBER =
+    'reflash refused: w1 is a member of cluster "homelab" (the k3s API on cp1 lists Node "w1"); set reflash: true and confirm: homelab'
   const REFUSED_UNKNOWN =
     'reflash refused: cannot prove w1 is not a cluster member (no control plane of the file answers (cp1); it is powered off); set reflash: true and confirm: homelab'
   it.each([
-    ['a node proven blank', blank, { reflash: false }, true, 'flashing destroys nothing: powered on, it booted nothing beyond DDR init within 10 s (blank eMMC)'],
+    [
+      'a node proven blank',
+      blank,
+      { reflash: false },
+      true,
+      'flashing destroys nothing: powered on, it booted nothing beyond DDR init within 10 s (blank eMMC)'
+    ],
     ['a member without reflash', live, { reflash: false }, false, REFUSED_MEMBER],
     ['a member with reflash but no confirm', live, { reflash: true }, false, REFUSED_MEMBER],
-    ['a member with reflash and the wrong confirm', live, { reflash: true, confirm: 'homelab2' }, false, REFUSED_MEMBER],
-    ['a member with reflash and confirm', live, { reflash: true, confirm: 'homelab' }, true, 'reflash of w1 confirmed for cluster "homelab" (the k3s API on cp1 lists Node "w1")'],
+    [
+      'a member with reflash and the wrong confirm',
+      live,
+      { reflash: true, confirm: 'homelab2' },
+      false,
+      REFUSED_MEMBER
+    ],
+    [
+      'a member with reflash and confirm',
+      live,
+      { reflash: true, confirm: 'homelab' },
+      true,
+      'reflash of w1 confirmed for cluster "homelab" (the k3s API on cp1 lists Node "w1")'
+    ],
     ['a node whose membership cannot be proven, without reflash', lost, { reflash: false }, false, REFUSED_UNKNOWN],
-    ['a node whose membership cannot be proven, with confirm but no reflash', lost, { reflash: false, confirm: 'homelab' }, false, REFUSED_UNKNOWN],
-    ['a node whose membership cannot be proven, with reflash and confirm', lost, { reflash: true, confirm: 'homelab' }, true, 'reflash of w1 confirmed for cluster "homelab" (no control plane of the file answers (cp1); it is powered off)'],
-    ['a node outside the selection', blank, { reflash: true, confirm: 'homelab', nodes: ['w2'] }, false, 'node w1 is not in the nodes selected for this run (w2)']
+    [
+      'a node whose membership cannot be proven, with confirm but no reflash',
+      lost,
+      { reflash: false, confirm: 'homelab' },
+      false,
+      REFUSED_UNKNOWN
+    ],
+    [
+      'a node whose membership cannot be proven, with reflash and confirm',
+      lost,
+      { reflash: true, confirm: 'homelab' },
+      true,
+      'reflash of w1 confirmed for cluster "homelab" (no control plane of the file answers (cp1); it is powered off)'
+    ],
+    [
+      'a node outside the selection',
+      blank,
+      { reflash: true, confirm: 'homelab', nodes: ['w2'] },
+      false,
+      'node w1 is not in the nodes selected for this run (w2)'
+    ]
   ] as const)('%s', (_name, state, settings, allowed, reason) => {
-    expect(mayReflash({ id: 'w1' }, state, { ...settings } as Pick<RunSettings, 'nodes' | 'reflash' | 'confirm'>)).toEqual({ allowed, reason })
+    expect(
+      mayReflash({ id: 'w1' }, state, { ...settings } as Pick<RunSettings, 'nodes' | 'reflash' | 'confirm'>)
+    ).toEqual({ allowed, reason })
   })
 })
 
 describe('installedSystemLine: what on a console shows an installed system', () => {
   it.each([
     ['DDR init only (a blank eMMC)', 'DDR 9fa84341ce typ 24/09/06\r\nLPDDR4X, 2112MHz\r\nout\r\n', undefined],
-    ['U-Boot SPL', 'DDR v1\r\nU-Boot SPL 2024.04 (Jan 01 2025)\r\nTrying to boot from MMC1\r\n', 'U-Boot SPL 2024.04 (Jan 01 2025)'],
+    [
+      'U-Boot SPL',
+      'DDR v1\r\nU-Boot SPL 2024.04 (Jan 01 2025)\r\nTrying to boot from MMC1\r\n',
+      'U-Boot SPL 2024.04 (Jan 01 2025)'
+    ],
     ['an Armbian login prompt', 'Armbian 25.8.1 Bookworm ttyS9 \n\nk3s-w1 login: ', 'k3s-w1 login:'],
-    ['Talos in maintenance', '[talos] entering maintenance service {"component": "controller-runtime"}', '[talos] entering maintenance service {"component": "controller-runtime"}'],
+    [
+      'Talos in maintenance',
+      '[talos] entering maintenance service {"component": "controller-runtime"}',
+      '[talos] entering maintenance service {"component": "controller-runtime"}'
+    ],
     ['nothing at all', '', undefined],
     ['a login line with a terminal escape sequence', 'evil\u001b[2J login: ', 'evil?[2J login:']
   ])('%s', (_name, text, line) => {

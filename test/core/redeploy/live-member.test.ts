@@ -73,7 +73,13 @@ function deps(w: World): Deps {
         hostKeyFingerprint: 'SHA256:abc',
         shell: {
           exec: async () =>
-            w.k3sNodes ? { code: 0, stdout: JSON.stringify({ items: w.k3sNodes.map((name) => ({ metadata: { name } })) }), stderr: '' } : { code: 1, stdout: '', stderr: 'connection refused' },
+            w.k3sNodes
+              ? {
+                  code: 0,
+                  stdout: JSON.stringify({ items: w.k3sNodes.map((name) => ({ metadata: { name } })) }),
+                  stderr: ''
+                }
+              : { code: 1, stdout: '', stderr: 'connection refused' },
           close: async () => undefined
         }
       })
@@ -92,8 +98,24 @@ async function context(w: World, settings: Partial<RunSettings> = {}): Promise<P
   const { cluster } = parseCluster(FILE, 'cluster.yaml')
   if (!cluster) throw new Error('fixture does not parse')
   const stateDir = join(dir, `state-${n++}`) // a fresh state-dir every time: the state is lost
-  const full = { command: 'deploy', reflash: false, stateDir, tempDir: join(dir, 'tmp'), secrets: { artifactRecipients: [], sshPrivateKey: 'key' }, ...settings } as RunSettings
-  return { cluster: { ...cluster, boot_timeout: 5 }, kind: kindOf(cluster), settings: full, deps: deps(w), reporter: new MemoryReporter(), state: await StateStore.open(stateDir, 'homelab'), nodes: cluster.nodes.filter((x) => x.id === 'w1'), outputs: emptyOutputs() }
+  const full = {
+    command: 'deploy',
+    reflash: false,
+    stateDir,
+    tempDir: join(dir, 'tmp'),
+    secrets: { artifactRecipients: [], sshPrivateKey: 'key' },
+    ...settings
+  } as RunSettings
+  return {
+    cluster: { ...cluster, boot_timeout: 5 },
+    kind: kindOf(cluster),
+    settings: full,
+    deps: deps(w),
+    reporter: new MemoryReporter(),
+    state: await StateStore.open(stateDir, 'homelab'),
+    nodes: cluster.nodes.filter((x) => x.id === 'w1'),
+    outputs: emptyOutputs()
+  }
 }
 const w1 = (ctx: PhaseContext) => ctx.cluster.nodes.find((x) => x.id === 'w1')!
 
@@ -115,7 +137,8 @@ describe('state lost (a second runner, a wiped cache) and the node is off', () =
     const ctx = await context(w)
     expect(await decideFlash(ctx, w1(ctx), 'sha')).toEqual({
       action: 'blocked',
-      reason: 'reflash refused: w1 is a member of cluster "homelab" (the k3s API on cp1 lists Node "w1"); set reflash: true and confirm: homelab',
+      reason:
+        'reflash refused: w1 is a member of cluster "homelab" (the k3s API on cp1 lists Node "w1"); set reflash: true and confirm: homelab',
       resume: expect.stringContaining('reflash: true, confirm: homelab')
     })
     expect(w.calls).toEqual([])
@@ -123,7 +146,10 @@ describe('state lost (a second runner, a wiped cache) and the node is off', () =
 
   it('the plan says the same', async () => {
     const ctx = await context(joinedWorkerOff())
-    expect(await decideFlash(ctx, w1(ctx))).toMatchObject({ action: 'blocked', reason: expect.stringMatching(/^reflash refused: w1 is a member of cluster "homelab"/) })
+    expect(await decideFlash(ctx, w1(ctx))).toMatchObject({
+      action: 'blocked',
+      reason: expect.stringMatching(/^reflash refused: w1 is a member of cluster "homelab"/)
+    })
   })
 
   it('with reflash: true and confirm it is flashed', async () => {
@@ -133,14 +159,20 @@ describe('state lost (a second runner, a wiped cache) and the node is off', () =
 
   it('with reflash: true and the wrong confirm it is refused', async () => {
     const ctx = await context(joinedWorkerOff(), { reflash: true, confirm: 'prod' })
-    expect(await decideFlash(ctx, w1(ctx), 'sha')).toMatchObject({ action: 'blocked', reason: expect.stringMatching(/^reflash refused: cannot prove w1 is not a cluster member \(reflash requested\)/) })
+    expect(await decideFlash(ctx, w1(ctx), 'sha')).toMatchObject({
+      action: 'blocked',
+      reason: expect.stringMatching(/^reflash refused: cannot prove w1 is not a cluster member \(reflash requested\)/)
+    })
   })
 
   it('the cluster answers without the node (a new worker): flashed without powering it on', async () => {
     const w = joinedWorkerOff()
     w.k3sNodes = ['cp1']
     const ctx = await context(w)
-    expect(await decideFlash(ctx, w1(ctx), 'sha')).toMatchObject({ action: 'run', reason: expect.stringContaining('the k3s API on cp1 answers and lists no Node "w1"') })
+    expect(await decideFlash(ctx, w1(ctx), 'sha')).toMatchObject({
+      action: 'run',
+      reason: expect.stringContaining('the k3s API on cp1 answers and lists no Node "w1"')
+    })
     expect(w.calls).toEqual([])
   })
 
@@ -160,42 +192,62 @@ describe('state lost (a second runner, a wiped cache) and the node is off', () =
     w.boots[2] = ARMBIAN
     w.sshWhenUp.add(2)
     const ctx = await context(w)
-    expect(await decideFlash(ctx, w1(ctx), 'sha')).toMatchObject({ action: 'skip', reason: expect.stringContaining('answers on SSH') })
+    expect(await decideFlash(ctx, w1(ctx), 'sha')).toMatchObject({
+      action: 'skip',
+      reason: expect.stringContaining('answers on SSH')
+    })
   })
 
   it('the node boots a configured Talos: a member of some cluster, refused', async () => {
     const w = new World()
     w.boots[2] = 'U-Boot 2024.04\r\n[talos] machine is running and ready\r\n'
     const ctx = await context(w)
-    expect(await decideFlash(ctx, w1(ctx), 'sha')).toMatchObject({ action: 'blocked', reason: expect.stringContaining('w1 is a member of cluster "homelab" (powered on, it boots a configured Talos') })
+    expect(await decideFlash(ctx, w1(ctx), 'sha')).toMatchObject({
+      action: 'blocked',
+      reason: expect.stringContaining('w1 is a member of cluster "homelab" (powered on, it boots a configured Talos')
+    })
   })
 
   it('the node boots Talos in maintenance mode: nothing to lose, flashed', async () => {
     const w = new World()
     w.boots[2] = 'U-Boot 2024.04\r\n[talos] entering maintenance service\r\n'
     const ctx = await context(w)
-    expect(await decideFlash(ctx, w1(ctx), 'sha')).toMatchObject({ action: 'run', reason: expect.stringContaining('Talos in maintenance mode') })
+    expect(await decideFlash(ctx, w1(ctx), 'sha')).toMatchObject({
+      action: 'run',
+      reason: expect.stringContaining('Talos in maintenance mode')
+    })
   })
 
   it('the BMC cannot be asked: refused, saying so', async () => {
     const w = new World()
     w.bmcDown = true
     const ctx = await context(w)
-    expect(await decideFlash(ctx, w1(ctx), 'sha')).toMatchObject({ action: 'blocked', reason: expect.stringContaining('its BMC cannot be asked: BMC https://10.10.88.70 did not answer') })
+    expect(await decideFlash(ctx, w1(ctx), 'sha')).toMatchObject({
+      action: 'blocked',
+      reason: expect.stringContaining('its BMC cannot be asked: BMC https://10.10.88.70 did not answer')
+    })
   })
 
   it('the BMC fails the power-on it needs to look: refused, naming the failure', async () => {
     const w = new World()
     w.powerFails = true
     const ctx = await context(w)
-    expect(await decideFlash(ctx, w1(ctx), 'sha')).toMatchObject({ action: 'blocked', reason: expect.stringContaining('looking at it through its BMC failed: power on slot 2 answered HTTP 500: injected') })
+    expect(await decideFlash(ctx, w1(ctx), 'sha')).toMatchObject({
+      action: 'blocked',
+      reason: expect.stringContaining(
+        'looking at it through its BMC failed: power on slot 2 answered HTTP 500: injected'
+      )
+    })
   })
 
   it('no SSH key to ask the cluster and the node boots an installed system: refused', async () => {
     const w = joinedWorkerOff()
     w.sshWhenUp.delete(2)
     const ctx = await context(w, { secrets: { artifactRecipients: [] } } as Partial<RunSettings>)
-    expect(await decideFlash(ctx, w1(ctx), 'sha')).toMatchObject({ action: 'blocked', reason: expect.stringContaining('(no SSH private key to ask the cluster; powered on, it boots') })
+    expect(await decideFlash(ctx, w1(ctx), 'sha')).toMatchObject({
+      action: 'blocked',
+      reason: expect.stringContaining('(no SSH private key to ask the cluster; powered on, it boots')
+    })
   })
 })
 
@@ -207,7 +259,9 @@ describe('a node powered on that does not answer', () => {
     const ctx = await context(w)
     expect(await decideFlash(ctx, w1(ctx), 'sha')).toMatchObject({
       action: 'blocked',
-      reason: expect.stringContaining('it is powered on and its console shows "w1 login:", but SSH on 10.10.88.74:22 does not answer')
+      reason: expect.stringContaining(
+        'it is powered on and its console shows "w1 login:", but SSH on 10.10.88.74:22 does not answer'
+      )
     })
     expect(w.calls).toEqual([])
   })
@@ -231,7 +285,10 @@ describe('a node powered on that does not answer', () => {
     w.power[2] = 'on'
     w.uart[2] = DDR
     const ctx = await context(w)
-    expect(await decideFlash(ctx, w1(ctx), 'sha')).toMatchObject({ action: 'run', reason: expect.stringContaining('booted nothing beyond DDR init') })
+    expect(await decideFlash(ctx, w1(ctx), 'sha')).toMatchObject({
+      action: 'run',
+      reason: expect.stringContaining('booted nothing beyond DDR init')
+    })
     expect(w.calls).toEqual(['reset 2', 'power 2 off'])
   })
 })
@@ -242,7 +299,8 @@ describe('a first deploy onto blank nodes', () => {
     const ctx = await context(w)
     expect(await decideFlash(ctx, w1(ctx), 'sha')).toEqual({
       action: 'run',
-      reason: 'no image recorded and the node does not answer; powered on, it booted nothing beyond DDR init within 2 s (blank eMMC)'
+      reason:
+        'no image recorded and the node does not answer; powered on, it booted nothing beyond DDR init within 2 s (blank eMMC)'
     })
     expect(w.calls).toEqual(['power 2 on', 'power 2 off'])
   })
@@ -250,7 +308,10 @@ describe('a first deploy onto blank nodes', () => {
   it('the plan powers nothing and says what the deploy will look at', async () => {
     const w = new World()
     const ctx = await context(w)
-    expect(await decideFlash(ctx, w1(ctx))).toMatchObject({ action: 'run', reason: expect.stringContaining('the deploy powers it on and flashes it only if it boots nothing') })
+    expect(await decideFlash(ctx, w1(ctx))).toMatchObject({
+      action: 'run',
+      reason: expect.stringContaining('the deploy powers it on and flashes it only if it boots nothing')
+    })
     expect(w.calls).toEqual([])
   })
 
@@ -259,6 +320,9 @@ describe('a first deploy onto blank nodes', () => {
     w.boots[2] = 'U-Boot SPL 2024.04\r\nStarting kernel ...\r\nKernel panic - not syncing\r\n'
     const ctx = await context(w)
     await ctx.state.markDone('w1', FLASH_ATTEMPT, 'sha')
-    expect(await decideFlash(ctx, w1(ctx), 'sha')).toMatchObject({ action: 'run', reason: expect.stringContaining('an earlier run started writing its eMMC') })
+    expect(await decideFlash(ctx, w1(ctx), 'sha')).toMatchObject({
+      action: 'run',
+      reason: expect.stringContaining('an earlier run started writing its eMMC')
+    })
   })
 })

@@ -27,9 +27,14 @@ describe('checkRunSettings', () => {
   it('at validate, checks the recipients given (parsed by the age library) and asks for nothing else', () => {
     expect(codes(settings({ command: 'validate' }))).toEqual([])
     const typo = 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8q' // last character changed
-    expect(codes(settings({ command: 'validate', secrets: { artifactRecipients: [typo] } }))).toEqual(['InvalidArtifactRecipient'])
+    expect(codes(settings({ command: 'validate', secrets: { artifactRecipients: [typo] } }))).toEqual([
+      'InvalidArtifactRecipient'
+    ])
   })
   it('reports redeploy and artifact problems together', () => {
-    expect(codes(settings({ nodes: ['ghost'], secrets: { artifactRecipients: ['age1pq1x'] } }))).toEqual(['UnknownNode', 'UnsupportedArtifactRecipient'])
+    expect(codes(settings({ nodes: ['ghost'], secrets: { artifactRecipients: ['age1pq1x'] } }))).toEqual([
+      'UnknownNode',
+      'UnsupportedArtifactRecipient'
+    ])
   })
 })

@@ -7,13 +7,19 @@ import { phaseContext } from '../kinds/k3s/context.js'
 import { k3sCluster } from '../kinds/k3s/fixtures.js'
 
 let sshd: TestSshd
-const cluster = k3sCluster(`ssh: { user: root, port: 22 }`, 'control_plane: { node: 1, ip: 10.10.88.73, hostname: k3s-cp }')
+const cluster = k3sCluster(
+  `ssh: { user: root, port: 22 }`,
+  'control_plane: { node: 1, ip: 10.10.88.73, hostname: k3s-cp }'
+)
 
 function deps(): Deps {
   return {
     ssh: createSshConnector({ connectAttempts: 1 }),
     // The node's LAN address goes to the test sshd on loopback.
-    net: { map: (host: string, port: number) => (host === '10.10.88.73' && port === 22 ? { host: '127.0.0.1', port: sshd.port } : { host: '127.0.0.9', port: 9 }) },
+    net: {
+      map: (host: string, port: number) =>
+        host === '10.10.88.73' && port === 22 ? { host: '127.0.0.1', port: sshd.port } : { host: '127.0.0.9', port: 9 }
+    },
     sleep: async () => {}
   } as unknown as Deps
 }
@@ -28,7 +34,13 @@ describe('ShellPool over OpenSSH', () => {
     const ctx = await phaseContext(cluster, deps())
     ctx.settings.secrets.sshPrivateKey = sshd.clientKey
     const pool = new ShellPool(ctx, 'install')
-    const { stdout } = await runChecked(await pool.shell(cluster.nodes[0]), 'install', cluster.nodes[0], 'probe', 'echo hi')
+    const { stdout } = await runChecked(
+      await pool.shell(cluster.nodes[0]),
+      'install',
+      cluster.nodes[0],
+      'probe',
+      'echo hi'
+    )
     await pool.closeAll()
     expect(stdout).toBe('hi\n')
     expect(ctx.state.node('k3s-cp').hostKey).toBe(sshd.hostFingerprint)
@@ -39,9 +51,14 @@ describe('ShellPool over OpenSSH', () => {
     later.settings.secrets.sshPrivateKey = sshd.clientKey
     expect(later.state.node('k3s-cp').hostKey).toBe(sshd.hostFingerprint)
     later.state.node('k3s-cp').hostKey = 'SHA256:0000000000000000000000000000000000000000000'
-    const error = (await new ShellPool(later, 'join').shell(cluster.nodes[0]).catch((e: unknown) => e)) as Error & { code: string }
+    const error = (await new ShellPool(later, 'join').shell(cluster.nodes[0]).catch((e: unknown) => e)) as Error & {
+      code: string
+    }
     expect(error.code).toBe('HostKeyMismatch')
-    expect(error.message).toContain('node k3s-cp: join failed: node k3s-cp: SSH host key changed: expected SHA256:0000000000000000000000000000000000000000000, the node presented ' + sshd.hostFingerprint)
+    expect(error.message).toContain(
+      'node k3s-cp: join failed: node k3s-cp: SSH host key changed: expected SHA256:0000000000000000000000000000000000000000000, the node presented ' +
+        sshd.hostFingerprint
+    )
   })
 
   test('a failing step shows its exit code and stderr tail, not its script', async () => {
@@ -50,8 +67,16 @@ describe('ShellPool over OpenSSH', () => {
     const pool = new ShellPool(ctx, 'install')
     try {
       const shell = await pool.shell(cluster.nodes[0])
-      const error = (await runChecked(shell, 'install', cluster.nodes[0], 'step "kernel"', 'echo one >&2; echo two >&2; exit 7').catch((e: unknown) => e)) as Error
-      expect(error.message).toBe('node k3s-cp: install failed: step "kernel" exited with 7:\none\ntwo. To resume: re-run the same command; nodes that are already done are left untouched')
+      const error = (await runChecked(
+        shell,
+        'install',
+        cluster.nodes[0],
+        'step "kernel"',
+        'echo one >&2; echo two >&2; exit 7'
+      ).catch((e: unknown) => e)) as Error
+      expect(error.message).toBe(
+        'node k3s-cp: install failed: step "kernel" exited with 7:\none\ntwo. To resume: re-run the same command; nodes that are already done are left untouched'
+      )
     } finally {
       await pool.closeAll()
     }
@@ -61,6 +86,8 @@ describe('ShellPool over OpenSSH', () => {
     const ctx = await phaseContext(cluster, deps())
     delete ctx.settings.secrets.sshPrivateKey
     const error = (await new ShellPool(ctx, 'os-bootstrap').shell(cluster.nodes[0]).catch((e: unknown) => e)) as Error
-    expect(error.message).toBe('node k3s-cp: os-bootstrap failed: no SSH private key was given. To resume: set the ssh-private-key input (the key the image authorises) and re-run')
+    expect(error.message).toBe(
+      'node k3s-cp: os-bootstrap failed: no SSH private key was given. To resume: set the ssh-private-key input (the key the image authorises) and re-run'
+    )
   })
 })

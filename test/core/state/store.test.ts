@@ -6,11 +6,19 @@ import { join } from 'node:path'
 import { StateStore } from '../../../src/core/state/store.js'
 
 let dir: string
-beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), 'state-')) })
-afterAll(async () => { await rm(dir, { recursive: true, force: true }) })
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'state-'))
+})
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true })
+})
 
-const onDisk = async (name: string): Promise<{ nodes: Record<string, { hostKey?: string; phases: Record<string, unknown> }>; cluster: Record<string, unknown> }> =>
-  JSON.parse(await readFile(join(dir, name, 'state.json'), 'utf8'))
+const onDisk = async (
+  name: string
+): Promise<{
+  nodes: Record<string, { hostKey?: string; phases: Record<string, unknown> }>
+  cluster: Record<string, unknown>
+}> => JSON.parse(await readFile(join(dir, name, 'state.json'), 'utf8'))
 
 describe('StateStore', () => {
   test('a run that read the file before another saved does not write back its stale copy', async () => {
@@ -26,7 +34,7 @@ describe('StateStore', () => {
     expect(disk.nodes.n2?.hostKey).toBe('SHA256:second')
   })
 
-  test('reload (under the board lock) brings in what the other run recorded and keeps this run\'s changes', async () => {
+  test("reload (under the board lock) brings in what the other run recorded and keeps this run's changes", async () => {
     const a = await StateStore.open(dir, 'c2')
     const b = await StateStore.open(dir, 'c2')
     b.cluster().mine = 1
@@ -37,7 +45,7 @@ describe('StateStore', () => {
     expect(b.cluster().mine).toBe(1)
   })
 
-  test('the same key changed by both: this run\'s value wins; a clear by this run stays a clear', async () => {
+  test("the same key changed by both: this run's value wins; a clear by this run stays a clear", async () => {
     const a = await StateStore.open(dir, 'c3')
     await a.markDone('n1', 'boot', 'x')
     const b = await StateStore.open(dir, 'c3')

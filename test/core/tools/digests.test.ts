@@ -6,7 +6,9 @@ import { supportedArtifacts } from '../../../src/core/tools/supported.js'
 
 describe('the digest catalog', () => {
   test('has an entry for every artifact of every supported version, keyed by its upstream https URL', () => {
-    const missing = supportedArtifacts().map((a) => a.upstream).filter((url) => !(url in CATALOG))
+    const missing = supportedArtifacts()
+      .map((a) => a.upstream)
+      .filter((url) => !(url in CATALOG))
     expect(missing).toEqual([])
   })
 

@@ -28,6 +28,8 @@ describe('checkMirror: the mirror is a plain http(s)://host[:port][/path] base',
     ['a stray percent', 'https://m.example/a%zz'],
     ['a semicolon', 'https://m.example;reboot']
   ])('refuses %s', (_, value) => {
-    expect(checkMirror(value)).toEqual({ problem: expect.stringContaining('is not a URL base of the form http(s)://host[:port][/path]') })
+    expect(checkMirror(value)).toEqual({
+      problem: expect.stringContaining('is not a URL base of the form http(s)://host[:port][/path]')
+    })
   })
 })

@@ -9,7 +9,15 @@ const PIN = 'ab'.repeat(32)
 
 function recording(): { downloads: Downloads; seen: ArtifactRequest[] } {
   const seen: ArtifactRequest[] = []
-  return { seen, downloads: { fetch: async (r): Promise<CachedArtifact> => (seen.push(r), { path: '/x', sha256: PIN, bytes: 1, downloaded: true }) } }
+  return {
+    seen,
+    downloads: {
+      fetch: async (r): Promise<CachedArtifact> => (
+        seen.push(r),
+        { path: '/x', sha256: PIN, bytes: 1, downloaded: true }
+      )
+    }
+  }
 }
 
 const request = (upstream: string, extra: Partial<ArtifactRequest> = {}): ArtifactRequest => ({
@@ -25,7 +33,9 @@ const request = (upstream: string, extra: Partial<ArtifactRequest> = {}): Artifa
 describe('digest pins from the cluster file', () => {
   it('hand the pin for the upstream URL they name to the downloads adapter, fetched from the mirror still', async () => {
     const { downloads, seen } = recording()
-    await withPinnedDigests(downloads, { [INSTALL]: PIN }).fetch(request(INSTALL, { checksum: { sumsUrl: 'https://example.org/sums' } }))
+    await withPinnedDigests(downloads, { [INSTALL]: PIN }).fetch(
+      request(INSTALL, { checksum: { sumsUrl: 'https://example.org/sums' } })
+    )
     expect(seen[0]!.checksum).toEqual({ sumsUrl: 'https://example.org/sums', sha256: PIN })
     expect(seen[0]!.url).toBe('http://mirror.lan/raw.githubusercontent.com/k3s-io/k3s/v1.31.3%2Bk3s1/install.sh')
   })

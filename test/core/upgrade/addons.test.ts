@@ -15,7 +15,8 @@ describe('an addon chart upgrade', () => {
     const calls: string[][] = []
     const helm = async (_w: string, args: string[]) => {
       calls.push(args)
-      if (args[0] === 'upgrade') throw new Error('helm upgrade --install metallb: helm exited with 1: timed out waiting for the condition')
+      if (args[0] === 'upgrade')
+        throw new Error('helm upgrade --install metallb: helm exited with 1: timed out waiting for the condition')
     }
     await expect(upgradeOrRollBack(helm, spec, ['upgrade', '--install', 'metallb'], 300)).rejects.toThrow(
       'helm upgrade --install metallb: helm exited with 1: timed out waiting for the condition; metallb was rolled back to the revision it ran before metallb 0.16.1'
@@ -24,11 +25,23 @@ describe('an addon chart upgrade', () => {
   })
 
   it('says when the rollback failed too', async () => {
-    const helm = async (w: string) => { throw new Error(`${w} failed`) }
-    await expect(upgradeOrRollBack(helm, spec, ['upgrade'], 60)).rejects.toThrow('helm upgrade --install metallb failed; the rollback of metallb failed too: rolling back metallb failed')
+    const helm = async (w: string) => {
+      throw new Error(`${w} failed`)
+    }
+    await expect(upgradeOrRollBack(helm, spec, ['upgrade'], 60)).rejects.toThrow(
+      'helm upgrade --install metallb failed; the rollback of metallb failed too: rolling back metallb failed'
+    )
   })
 
   it('builds the rollback argv exactly', () => {
-    expect(rollbackArgs(CHARTS.longhorn, 90)).toEqual(['rollback', 'longhorn', '--namespace', 'longhorn-system', '--wait', '--timeout', '90s'])
+    expect(rollbackArgs(CHARTS.longhorn, 90)).toEqual([
+      'rollback',
+      'longhorn',
+      '--namespace',
+      'longhorn-system',
+      '--wait',
+      '--timeout',
+      '90s'
+    ])
   })
 })

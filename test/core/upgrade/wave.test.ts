@@ -1,59 +1,119 @@
 import { describe, expect, it } from '@jest/globals'
 import type { NodeStep } from '../../../src/core/upgrade/order.js'
-import { runWave, UpgradeStopped, type WaveDriver, type WaveMemory, type WaveOptions } from '../../../src/core/upgrade/wave.js'
+import {
+  runWave,
+  UpgradeStopped,
+  type WaveDriver,
+  type WaveMemory,
+  type WaveOptions
+} from '../../../src/core/upgrade/wave.js'
 
-interface SimNode { version: string; ready: boolean; cordoned: boolean; pdb?: string; onUpgrade?: 'fallback' | 'never-back' | 'fail' }
+interface SimNode {
+  version: string
+  ready: boolean
+  cordoned: boolean
+  pdb?: string
+  onUpgrade?: 'fallback' | 'never-back' | 'fail'
+}
 
 /** A cluster in memory that changes the way the wave's commands say, and records them in order. */
 function cluster(versions: Record<string, string>, extra: Record<string, Partial<SimNode>> = {}) {
   const nodes: Record<string, SimNode> = {}
-  for (const [id, version] of Object.entries(versions)) nodes[id] = { version, ready: true, cordoned: false, ...extra[id] }
+  for (const [id, version] of Object.entries(versions))
+    nodes[id] = { version, ready: true, cordoned: false, ...extra[id] }
   const calls: string[] = []
   let etcd = { ok: true, seen: 'every server has EtcdIsVoter=True' }
   const driver: WaveDriver = {
     observe: async (s) => ({ ...nodes[s.node] }),
     etcd: async () => etcd,
-    cordon: async (s) => { calls.push(`cordon ${s.node}`); nodes[s.node].cordoned = true },
-    uncordon: async (s) => { calls.push(`uncordon ${s.node}`); nodes[s.node].cordoned = false },
+    cordon: async (s) => {
+      calls.push(`cordon ${s.node}`)
+      nodes[s.node].cordoned = true
+    },
+    uncordon: async (s) => {
+      calls.push(`uncordon ${s.node}`)
+      nodes[s.node].cordoned = false
+    },
     drain: async (s) => {
       calls.push(`drain ${s.node}`)
       const pdb = nodes[s.node].pdb
-      return pdb ? { ok: false, blocker: `Cannot evict pod as it would violate the pod's disruption budget ${pdb}` } : { ok: true }
+      return pdb
+        ? { ok: false, blocker: `Cannot evict pod as it would violate the pod's disruption budget ${pdb}` }
+        : { ok: true }
     },
     upgrade: async (s, hop) => {
       calls.push(`upgrade ${s.node} ${hop.to}`)
       const n = nodes[s.node]
       if (n.onUpgrade === 'fail') throw new Error('install.sh exited 1')
-      if (n.onUpgrade === 'never-back') { n.ready = false; n.version = hop.to; return }
+      if (n.onUpgrade === 'never-back') {
+        n.ready = false
+        n.version = hop.to
+        return
+      }
       if (n.onUpgrade !== 'fallback') n.version = hop.to
     }
   }
-  return { nodes, calls, driver, setEtcd: (e: typeof etcd) => { etcd = e } }
+  return {
+    nodes,
+    calls,
+    driver,
+    setEtcd: (e: typeof etcd) => {
+      etcd = e
+    }
+  }
 }
 
-const step = (node: string, role: 'controlplane' | 'worker', from: string, to: string): NodeStep =>
-  ({ node, role, ip: '10.0.0.1', from, to, action: 'upgrade', reason: '' })
+const step = (node: string, role: 'controlplane' | 'worker', from: string, to: string): NodeStep => ({
+  node,
+  role,
+  ip: '10.0.0.1',
+  from,
+  to,
+  action: 'upgrade',
+  reason: ''
+})
 const OLD = 'v1.31.3+k3s1'
 const NEW = 'v1.31.4+k3s1'
-const order = [step('cp1', 'controlplane', OLD, NEW), step('cp2', 'controlplane', OLD, NEW), step('cp3', 'controlplane', OLD, NEW), step('w1', 'worker', OLD, NEW)]
+const order = [
+  step('cp1', 'controlplane', OLD, NEW),
+  step('cp2', 'controlplane', OLD, NEW),
+  step('cp3', 'controlplane', OLD, NEW),
+  step('w1', 'worker', OLD, NEW)
+]
 const hop = [{ from: OLD, to: NEW }]
 const all = (v: string) => ({ cp1: v, cp2: v, cp3: v, w1: v })
 
-function options(memory: WaveMemory = { cordoned: [], fallbacks: {} }, over: Partial<WaveOptions> = {}): WaveOptions & { saves: number } {
+function options(
+  memory: WaveMemory = { cordoned: [], fallbacks: {} },
+  over: Partial<WaveOptions> = {}
+): WaveOptions & { saves: number } {
   let t = 0
   const o = {
-    abFallback: false, drainTimeoutMs: 30_000, readyTimeoutMs: 5_000, pollMs: 1000, saves: 0,
-    sleep: async (ms: number) => { t += ms },
+    abFallback: false,
+    drainTimeoutMs: 30_000,
+    readyTimeoutMs: 5_000,
+    pollMs: 1000,
+    saves: 0,
+    sleep: async (ms: number) => {
+      t += ms
+    },
     now: () => (t += 10),
     memory,
-    save: async () => { o.saves++ },
+    save: async () => {
+      o.saves++
+    },
     ...over
   }
   return o
 }
 
 async function stopped(p: Promise<unknown>): Promise<UpgradeStopped> {
-  try { await p } catch (e) { if (e instanceof UpgradeStopped) return e; throw e }
+  try {
+    await p
+  } catch (e) {
+    if (e instanceof UpgradeStopped) return e
+    throw e
+  }
   throw new Error('the wave did not stop')
 }
 
@@ -62,7 +122,9 @@ describe('the upgrade wave', () => {
     const c = cluster(all(OLD))
     const o = options()
     const timings = await runWave(order, hop, c.driver, o)
-    expect(c.calls).toEqual(['cp1', 'cp2', 'cp3', 'w1'].flatMap((n) => [`cordon ${n}`, `drain ${n}`, `upgrade ${n} ${NEW}`, `uncordon ${n}`]))
+    expect(c.calls).toEqual(
+      ['cp1', 'cp2', 'cp3', 'w1'].flatMap((n) => [`cordon ${n}`, `drain ${n}`, `upgrade ${n} ${NEW}`, `uncordon ${n}`])
+    )
     expect(Object.values(c.nodes).every((n) => n.version === NEW && !n.cordoned)).toBe(true)
     expect(timings.map((t) => `${t.node}:${t.outcome}:${t.steps.map((s) => s.step).join('/')}`)).toEqual(
       ['cp1', 'cp2', 'cp3', 'w1'].map((n) => `${n}:upgraded:cordon/drain/upgrade/ready/uncordon`)
@@ -75,7 +137,9 @@ describe('the upgrade wave', () => {
     const c = cluster(all(OLD), { w1: { ready: false } })
     const e = await stopped(runWave(order, hop, c.driver, options()))
     expect(c.calls).toEqual([])
-    expect(e.message).toBe(`node w1: upgrade failed: before: every node Ready gate: w1 is not Ready (at ${OLD}); no node was touched. To resume: re-run the same command: nodes already at the new version are skipped and the wave resumes at this node`)
+    expect(e.message).toBe(
+      `node w1: upgrade failed: before: every node Ready gate: w1 is not Ready (at ${OLD}); no node was touched. To resume: re-run the same command: nodes already at the new version are skipped and the wave resumes at this node`
+    )
   })
 
   it('touches no node when etcd is not healthy before the first one', async () => {
@@ -93,7 +157,9 @@ describe('the upgrade wave', () => {
     const e = await stopped(runWave(order, hop, c.driver, options(memory)))
     expect(e.node).toBe('cp2')
     expect(e.gate).toBe('drain')
-    expect(e.seen).toBe("drain gate: drain did not finish within 30s: Cannot evict pod as it would violate the pod's disruption budget web/web-pdb; cp2 uncordoned, the nodes after it untouched")
+    expect(e.seen).toBe(
+      "drain gate: drain did not finish within 30s: Cannot evict pod as it would violate the pod's disruption budget web/web-pdb; cp2 uncordoned, the nodes after it untouched"
+    )
     expect(e.message).toContain('To resume: re-run the same command')
     expect(c.nodes.cp2).toMatchObject({ version: OLD, cordoned: false })
     expect(c.calls.filter((x) => /cp3|w1/.test(x))).toEqual([])
@@ -133,7 +199,9 @@ describe('the upgrade wave', () => {
     const c = cluster(all(OLD), { cp2: { onUpgrade: 'never-back' } })
     const e = await stopped(runWave(order, hop, c.driver, options()))
     expect(e.node).toBe('cp2')
-    expect(e.seen).toBe(`ready gate: not Ready at ${NEW} within 5s (last seen: not Ready at ${NEW}); cp2 left cordoned, the nodes after it untouched`)
+    expect(e.seen).toBe(
+      `ready gate: not Ready at ${NEW} within 5s (last seen: not Ready at ${NEW}); cp2 left cordoned, the nodes after it untouched`
+    )
     expect(c.nodes.cp2.cordoned).toBe(true)
     expect(c.calls.some((x) => x.includes('cp3'))).toBe(false)
   })
@@ -154,7 +222,9 @@ describe('the upgrade wave', () => {
     const memory: WaveMemory = { cordoned: [], fallbacks: {} }
     const e = await stopped(runWave(talosOrder, talosHop, c.driver, options(memory, { abFallback: true })))
     expect(e.gate).toBe('fallback')
-    expect(e.seen).toBe('fallback gate: the node came back at v1.9.6, not v1.10.3 (A/B fallback to the old image); cp2 uncordoned, the nodes after it untouched')
+    expect(e.seen).toBe(
+      'fallback gate: the node came back at v1.9.6, not v1.10.3 (A/B fallback to the old image); cp2 uncordoned, the nodes after it untouched'
+    )
     expect(e.resume).toContain('not retried automatically')
     expect(memory.fallbacks.cp2).toMatchObject({ from: 'v1.9.6', to: 'v1.10.3' })
 
@@ -166,13 +236,21 @@ describe('the upgrade wave', () => {
     // Another target is the operator's explicit decision: the wave goes ahead.
     c.nodes.cp2.onUpgrade = undefined
     const other = [{ from: 'v1.9.6', to: 'v1.10.4' }]
-    await runWave(talosOrder.map((s) => ({ ...s, to: 'v1.10.4' })), other, c.driver, options(memory, { abFallback: true }))
+    await runWave(
+      talosOrder.map((s) => ({ ...s, to: 'v1.10.4' })),
+      other,
+      c.driver,
+      options(memory, { abFallback: true })
+    )
     expect(Object.values(c.nodes).map((n) => n.version)).toEqual(['v1.10.4', 'v1.10.4', 'v1.10.4'])
   })
 
   it('walks every node through a stepping stone before any node goes to the target', async () => {
     const c = cluster(all('v1.30.2+k3s1'))
-    const hops = [{ from: 'v1.30.2+k3s1', to: 'v1.30.14+k3s2' }, { from: 'v1.30.14+k3s2', to: 'v1.31.3+k3s1' }]
+    const hops = [
+      { from: 'v1.30.2+k3s1', to: 'v1.30.14+k3s2' },
+      { from: 'v1.30.14+k3s2', to: 'v1.31.3+k3s1' }
+    ]
     await runWave(order, hops, c.driver, options())
     expect(c.calls.filter((x) => x.startsWith('upgrade'))).toEqual([
       ...['cp1', 'cp2', 'cp3', 'w1'].map((n) => `upgrade ${n} v1.30.14+k3s2`),
@@ -182,7 +260,10 @@ describe('the upgrade wave', () => {
 
   it('never takes a node already at the target back down to a stepping stone', async () => {
     const c = cluster({ ...all('v1.30.2+k3s1'), cp1: 'v1.31.3+k3s1' })
-    const hops = [{ from: 'v1.30.2+k3s1', to: 'v1.30.14+k3s2' }, { from: 'v1.30.14+k3s2', to: 'v1.31.3+k3s1' }]
+    const hops = [
+      { from: 'v1.30.2+k3s1', to: 'v1.30.14+k3s2' },
+      { from: 'v1.30.14+k3s2', to: 'v1.31.3+k3s1' }
+    ]
     await runWave(order, hops, c.driver, options())
     expect(c.calls.filter((x) => x.startsWith('upgrade cp1'))).toEqual([])
     expect(c.nodes.w1.version).toBe('v1.31.3+k3s1')
@@ -192,11 +273,19 @@ describe('the upgrade wave', () => {
     const c = cluster(all(OLD))
     c.driver.drainCordons = true
     const inner = c.driver.drain
-    c.driver.drain = async (s, t) => { c.nodes[s.node].cordoned = true; return inner(s, t) }
+    c.driver.drain = async (s, t) => {
+      c.nodes[s.node].cordoned = true
+      return inner(s, t)
+    }
     const memory: WaveMemory = { cordoned: [], fallbacks: {} }
     await runWave(order, hop, c.driver, options(memory))
     expect(c.calls.filter((x) => x.startsWith('cordon'))).toEqual([])
-    expect(c.calls.filter((x) => x.startsWith('uncordon'))).toEqual(['uncordon cp1', 'uncordon cp2', 'uncordon cp3', 'uncordon w1'])
+    expect(c.calls.filter((x) => x.startsWith('uncordon'))).toEqual([
+      'uncordon cp1',
+      'uncordon cp2',
+      'uncordon cp3',
+      'uncordon w1'
+    ])
     expect(Object.values(c.nodes).every((n) => !n.cordoned)).toBe(true)
   })
 })

@@ -10,7 +10,10 @@ async function board(o: BmcEmulatorOptions = {}): Promise<BmcEmulator> {
   bmc = await startBmc(o)
   return bmc
 }
-afterEach(async () => { await bmc?.stop(); bmc = undefined })
+afterEach(async () => {
+  await bmc?.stop()
+  bmc = undefined
+})
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
@@ -32,13 +35,18 @@ describe('checklist 1: HTTPS with a throwaway self-signed certificate, optional 
 
   it('port-80 listener: 308 to https for API paths, /info without auth', async () => {
     const b = await board({ httpPort: 0 })
-    const get = (path: string): Promise<{ status: number; location?: string; body: string }> => new Promise((resolve, reject) => {
-      request(`${b.httpUrl}${path}`, { agent: false }, (res) => {
-        let body = ''
-        res.on('data', (c: Buffer) => { body += c.toString() })
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, location: res.headers.location, body }))
-      }).on('error', reject).end()
-    })
+    const get = (path: string): Promise<{ status: number; location?: string; body: string }> =>
+      new Promise((resolve, reject) => {
+        request(`${b.httpUrl}${path}`, { agent: false }, (res) => {
+          let body = ''
+          res.on('data', (c: Buffer) => {
+            body += c.toString()
+          })
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, location: res.headers.location, body }))
+        })
+          .on('error', reject)
+          .end()
+      })
     const redirect = await get('/api/bmc?opt=get&type=power')
     expect(redirect.status).toBe(308)
     // bmcd appends :443 to the Host header as sent (§8.17): node's client sends host:port.
@@ -52,10 +60,19 @@ describe('checklist 1: HTTPS with a throwaway self-signed certificate, optional 
 describe('checklist 2: login', () => {
   it('answers 200 with the session JSON and the same id in X-Auth-Token, no trailing newline', async () => {
     const b = await board()
-    const r = await call(b, '/api/bmc/authenticate', { method: 'POST', auth: null, body: '{"username":"root","password":"turing"}' })
+    const r = await call(b, '/api/bmc/authenticate', {
+      method: 'POST',
+      auth: null,
+      body: '{"username":"root","password":"turing"}'
+    })
     expect(r.status).toBe(200)
     const s = JSON.parse(r.body) as Record<string, string>
-    expect(s).toEqual({ id: expect.stringMatching(/^[A-Za-z0-9]{64}$/), name: 'User Session', description: 'User Session', username: 'root' })
+    expect(s).toEqual({
+      id: expect.stringMatching(/^[A-Za-z0-9]{64}$/),
+      name: 'User Session',
+      description: 'User Session',
+      username: 'root'
+    })
     expect(r.headers['x-auth-token']).toBe(s.id)
     expect(r.body.endsWith('}')).toBe(true)
   })
@@ -63,14 +80,22 @@ describe('checklist 2: login', () => {
   it('accepts any method on /api/bmc/authenticate', async () => {
     const b = await board()
     for (const method of ['GET', 'PUT', 'DELETE']) {
-      const r = await call(b, '/api/bmc/authenticate', { method, auth: null, body: '{"username":"root","password":"turing"}' })
+      const r = await call(b, '/api/bmc/authenticate', {
+        method,
+        auth: null,
+        body: '{"username":"root","password":"turing"}'
+      })
       expect(r.status).toBe(200)
     }
   })
 
   it('refuses a bad password with 403 text "credentials incorrect" and bad JSON with 403 "error trying to parse credentials"', async () => {
     const b = await board()
-    const wrong = await call(b, '/api/bmc/authenticate', { method: 'POST', auth: null, body: '{"username":"root","password":"nope"}' })
+    const wrong = await call(b, '/api/bmc/authenticate', {
+      method: 'POST',
+      auth: null,
+      body: '{"username":"root","password":"nope"}'
+    })
     expect([wrong.status, wrong.body]).toEqual([403, 'credentials incorrect'])
     expect(wrong.headers['content-type']).toMatch(/^text\/plain/)
     const junk = await call(b, '/api/bmc/authenticate', { method: 'POST', auth: null, body: '{not json' })
@@ -89,9 +114,24 @@ describe('checklist 3: Bearer or Basic on every other request, 401 challenges', 
 
   it.each([
     ['no header', null, 'Basic realm="Access to Baseboard Management Controller"', 'no authorization header provided'],
-    ['unknown token', 'Bearer abc', 'Bearer realm="Access to Baseboard Management Controller" error="invalid_token"', 'token abc is not registered'],
-    ['other scheme', 'Digest x=1', 'realm="Access to Baseboard Management Controller"', 'Digest authentication not supported'],
-    ['wrong Basic credentials', basic('root', 'bad'), 'Basic realm="Access to Baseboard Management Controller"', 'credentials incorrect'],
+    [
+      'unknown token',
+      'Bearer abc',
+      'Bearer realm="Access to Baseboard Management Controller" error="invalid_token"',
+      'token abc is not registered'
+    ],
+    [
+      'other scheme',
+      'Digest x=1',
+      'realm="Access to Baseboard Management Controller"',
+      'Digest authentication not supported'
+    ],
+    [
+      'wrong Basic credentials',
+      basic('root', 'bad'),
+      'Basic realm="Access to Baseboard Management Controller"',
+      'credentials incorrect'
+    ]
   ])('%s → 401 with the matching WWW-Authenticate and text body', async (_case, auth, challenge, body) => {
     const b = await board()
     const r = await api(b, 'opt=get&type=power', { auth })
@@ -115,7 +155,9 @@ describe('checklist 4: token lifetime renews on use and is configurable', () => 
     expect(expired.body).toMatch(/^token expired [\d.]+s ago$/)
     expect(expired.headers['www-authenticate']).toMatch(/^Bearer /)
     // Deleted when presented: the next use is an unknown token.
-    expect((await api(b, 'opt=get&type=power', { auth: `Bearer ${token}` })).body).toBe(`token ${token} is not registered`)
+    expect((await api(b, 'opt=get&type=power', { auth: `Bearer ${token}` })).body).toBe(
+      `token ${token} is not registered`
+    )
   })
 
   it('lets a client recover by logging in again after the 401', async () => {
@@ -154,7 +196,10 @@ describe('checklist 6: bans per IP after repeated failures', () => {
     for (let i = 0; i < 2; i++) expect((await call(b, '/api/bmc/authenticate', bad)).body).toBe('credentials incorrect')
     // An unknown token counts as a failure too: the third failure bans, and its own reply is already the ban (§8.13).
     const third = await api(b, 'opt=get&type=power', { auth: 'Bearer nope' })
-    expect([third.status, third.body]).toEqual([403, expect.stringMatching(/^Exceeded allowed authentication attempts/)])
+    expect([third.status, third.body]).toEqual([
+      403,
+      expect.stringMatching(/^Exceeded allowed authentication attempts/)
+    ])
     const banned = await call(b, '/api/bmc/authenticate', { ...bad, body: '{"username":"root","password":"turing"}' })
     expect(banned.status).toBe(403)
     expect(banned.body).toMatch(/^Exceeded allowed authentication attempts\. Access blocked for [\d.]+s$/)

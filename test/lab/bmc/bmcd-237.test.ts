@@ -14,10 +14,15 @@ async function board(o: BmcEmulatorOptions = {}): Promise<BmcEmulator> {
   bmc = await startBmc({ usbDetectMs: 10, ...o })
   return bmc
 }
-afterEach(async () => { await bmc?.stop(); bmc = undefined })
+afterEach(async () => {
+  await bmc?.stop()
+  bmc = undefined
+})
 
-const result = (r: { body: string }): unknown => (JSON.parse(r.body) as { response: [{ result: unknown }] }).response[0].result
-const power = async (b: BmcEmulator, slot: number): Promise<string> => (result(await api(b, 'opt=get&type=power')) as Record<string, string>[])[0]![`node${slot}`]!
+const result = (r: { body: string }): unknown =>
+  (JSON.parse(r.body) as { response: [{ result: unknown }] }).response[0].result
+const power = async (b: BmcEmulator, slot: number): Promise<string> =>
+  (result(await api(b, 'opt=get&type=power')) as Record<string, string>[])[0]![`node${slot}`]!
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
 describe('§8.3 USB interface not found', () => {
@@ -30,7 +35,9 @@ describe('§8.3 USB interface not found', () => {
     await sleep(30)
     expect(await power(b, 2)).toBe('1')
     expect(b.power(2)).toBe(true)
-    expect(result(await api(b, 'opt=get&type=usb'))).toEqual([{ bus_type: 'Usb hub', mode: 'Flash', node: 'Node 2', route: 'Bmc' }])
+    expect(result(await api(b, 'opt=get&type=usb'))).toEqual([
+      { bus_type: 'Usb hub', mode: 'Flash', node: 'Node 2', route: 'Bmc' }
+    ])
   })
 })
 
@@ -55,9 +62,15 @@ describe('§8.8 invalid multipart', () => {
   it('answers 500 "Multipart form invalid" and the transfer usually ends Done with nothing written', async () => {
     const b = await board()
     const h = await startFlash(b, 'node=0&file=a.img&length=1000')
-    const r = await call(b, `/api/bmc/upload/${h}`, { method: 'POST', body: Buffer.alloc(1000, 1), headers: { 'Content-Type': 'application/octet-stream' } })
+    const r = await call(b, `/api/bmc/upload/${h}`, {
+      method: 'POST',
+      body: Buffer.alloc(1000, 1),
+      headers: { 'Content-Type': 'application/octet-stream' }
+    })
     expect([r.status, r.body]).toEqual([500, 'Multipart form invalid'])
-    expect((await pollFlash(b)).at(-1)).toEqual({ Done: [{ secs: expect.any(Number), nanos: expect.any(Number) }, 1000] })
+    expect((await pollFlash(b)).at(-1)).toEqual({
+      Done: [{ secs: expect.any(Number), nanos: expect.any(Number) }, 1000]
+    })
     expect(b.diskPath(1)).toBeDefined()
     const { size } = await import('node:fs/promises').then((fs) => fs.stat(b.diskPath(1)))
     expect(size).toBe(0)
@@ -67,7 +80,11 @@ describe('§8.8 invalid multipart', () => {
     const b = await board()
     const sha = createHash('sha256').update(Buffer.alloc(10)).digest('hex')
     const h = await startFlash(b, `node=0&file=a.img&length=10&sha256=${sha}`)
-    await call(b, `/api/bmc/upload/${h}`, { method: 'POST', body: 'not multipart', headers: { 'Content-Type': 'text/plain' } })
+    await call(b, `/api/bmc/upload/${h}`, {
+      method: 'POST',
+      body: 'not multipart',
+      headers: { 'Content-Type': 'text/plain' }
+    })
     expect(((await pollFlash(b)).at(-1) as { Error: string }).Error).toMatch(/^sha256 checksum failed/)
   })
 })
@@ -78,7 +95,11 @@ describe('§8.10 node_info POST errors are actix Json extractor errors', () => {
     const noType = await api(b, 'opt=set&type=node_info', { method: 'POST', body: '{"Node1":{"name":"a"}}' })
     expect([noType.status, noType.body]).toEqual([400, 'Content type error'])
     expect(noType.headers['content-type']).toMatch(/^text\/plain/)
-    const bad = await api(b, 'opt=set&type=node_info', { method: 'POST', body: '{nope', headers: { 'Content-Type': 'application/json' } })
+    const bad = await api(b, 'opt=set&type=node_info', {
+      method: 'POST',
+      body: '{nope',
+      headers: { 'Content-Type': 'application/json' }
+    })
     expect(bad.status).toBe(400)
     expect(bad.body).toMatch(/^Json deserialize error: /)
   })
@@ -87,7 +108,11 @@ describe('§8.10 node_info POST errors are actix Json extractor errors', () => {
 describe('§8.11 loopback exemption', () => {
   it('answers 404 on /api/bmc/authenticate when the exemption applies', async () => {
     const b = await board({ host: '127.0.0.1', loopbackExempt: true })
-    const r = await call(b, '/api/bmc/authenticate', { method: 'POST', auth: null, body: '{"username":"root","password":"turing"}' })
+    const r = await call(b, '/api/bmc/authenticate', {
+      method: 'POST',
+      auth: null,
+      body: '{"username":"root","password":"turing"}'
+    })
     expect(r.status).toBe(404)
   })
 })
@@ -101,7 +126,16 @@ describe('§8.12 key order', () => {
     }
     expect(await keys('opt=get&type=usb')).toEqual(['bus_type', 'mode', 'node', 'route'])
     expect(await keys('opt=get&type=sdcard')).toEqual(['free', 'total', 'use'])
-    expect(await keys('opt=get&type=about')).toEqual(['api', 'bmcd_version', 'board_model', 'board_revision', 'buildroot', 'buildtime', 'hostname', 'version'])
+    expect(await keys('opt=get&type=about')).toEqual([
+      'api',
+      'bmcd_version',
+      'board_model',
+      'board_revision',
+      'buildroot',
+      'buildtime',
+      'hostname',
+      'version'
+    ])
     expect(await keys('opt=get&type=other')).toEqual(['api', 'buildroot', 'buildtime', 'ip', 'mac', 'version'])
   })
 })
@@ -109,13 +143,30 @@ describe('§8.12 key order', () => {
 describe('§8.13 bans', () => {
   it('neither counts nor ban-checks logins with unparsable JSON', async () => {
     const b = await board({ banThreshold: 2, banBaseMs: 60_000 })
-    for (let i = 0; i < 5; i++) expect((await call(b, '/api/bmc/authenticate', { method: 'POST', auth: null, body: '{' })).body).toMatch(/^error trying to parse credentials/)
-    expect((await call(b, '/api/bmc/authenticate', { method: 'POST', auth: null, body: '{"username":"root","password":"turing"}' })).status).toBe(200)
+    for (let i = 0; i < 5; i++)
+      expect((await call(b, '/api/bmc/authenticate', { method: 'POST', auth: null, body: '{' })).body).toMatch(
+        /^error trying to parse credentials/
+      )
+    expect(
+      (
+        await call(b, '/api/bmc/authenticate', {
+          method: 'POST',
+          auth: null,
+          body: '{"username":"root","password":"turing"}'
+        })
+      ).status
+    ).toBe(200)
     await call(b, '/api/bmc/authenticate', { method: 'POST', auth: null, body: '{"username":"root","password":"x"}' })
-    const fifth = await call(b, '/api/bmc/authenticate', { method: 'POST', auth: null, body: '{"username":"root","password":"x"}' })
+    const fifth = await call(b, '/api/bmc/authenticate', {
+      method: 'POST',
+      auth: null,
+      body: '{"username":"root","password":"x"}'
+    })
     expect(fifth.body).toMatch(/^Exceeded allowed authentication attempts/)
     // Banned, yet bad JSON still gets the parse error: it never reaches the ban check.
-    expect((await call(b, '/api/bmc/authenticate', { method: 'POST', auth: null, body: '{' })).body).toMatch(/^error trying to parse credentials/)
+    expect((await call(b, '/api/bmc/authenticate', { method: 'POST', auth: null, body: '{' })).body).toMatch(
+      /^error trying to parse credentials/
+    )
   })
 })
 
@@ -126,7 +177,9 @@ describe('§8.14 board revision', () => {
     expect(r.status).toBe(500)
     expect(result(r)).toMatch(/^Failed to This command is only available on v2\.5\+ boards: /)
     expect(result(await api(b, 'opt=set&type=usb&node=0&mode=0'))).toBe('ok')
-    expect(result(await api(b, 'opt=get&type=usb'))).toEqual([{ bus_type: 'Single bus', mode: 'Host', node: 'Node 1', route: 'AlternativePort' }])
+    expect(result(await api(b, 'opt=get&type=usb'))).toEqual([
+      { bus_type: 'Single bus', mode: 'Host', node: 'Node 1', route: 'AlternativePort' }
+    ])
   })
 
   it('v2.5: USB host modes 0 and 4 are refused', async () => {
@@ -142,7 +195,11 @@ describe('§8.14 board revision', () => {
 describe('§8.15 .xz errors', () => {
   it('ends a truncated .xz in Error("More memory needed") and a non-xz stream in "stream/file format not recognized"', async () => {
     const b = await board()
-    const xz = (await promisify(execFile)('sh', ['-c', 'head -c 200000 /dev/urandom | xz -c | base64 -w0'], { maxBuffer: 1 << 22 })).stdout
+    const xz = (
+      await promisify(execFile)('sh', ['-c', 'head -c 200000 /dev/urandom | xz -c | base64 -w0'], {
+        maxBuffer: 1 << 22
+      })
+    ).stdout
     const packed = Buffer.from(xz, 'base64')
     const cut = packed.subarray(0, packed.length - 2000)
     let h = await startFlash(b, `node=0&file=a.img.xz&length=${cut.length}`)
@@ -171,10 +228,16 @@ describe('§8.17 port-80 redirect', () => {
   it('puts :443 after the Host header as sent, port included', async () => {
     const b = await board({ httpPort: 0 })
     const location = await new Promise<string | undefined>((resolve, reject) => {
-      request(`${b.httpUrl}/api/bmc?opt=get&type=power`, { agent: false, headers: { Host: 'turingpi.local:8080' } }, (res) => {
-        res.resume()
-        resolve(res.headers.location)
-      }).on('error', reject).end()
+      request(
+        `${b.httpUrl}/api/bmc?opt=get&type=power`,
+        { agent: false, headers: { Host: 'turingpi.local:8080' } },
+        (res) => {
+          res.resume()
+          resolve(res.headers.location)
+        }
+      )
+        .on('error', reject)
+        .end()
     })
     expect(location).toBe('https://turingpi.local:8080:443/api/bmc?opt=get&type=power')
   })
@@ -185,7 +248,9 @@ describe('§8.18 sha256 length', () => {
     const b = await board()
     const h = await startFlash(b, 'node=0&file=a.img&length=2&sha256=abcd')
     expect((await upload(b, h, Buffer.from('ok'))).status).toBe(200)
-    expect(((await pollFlash(b)).at(-1) as { Error: string }).Error).toMatch(/^sha256 checksum failed\. Expected: abcd, got: [0-9a-f]{64}$/)
+    expect(((await pollFlash(b)).at(-1) as { Error: string }).Error).toMatch(
+      /^sha256 checksum failed\. Expected: abcd, got: [0-9a-f]{64}$/
+    )
     expect((await api(b, 'opt=set&type=flash&node=0&file=a.img&length=2&sha256=abc')).status).toBe(500)
   })
 })
@@ -201,7 +266,9 @@ describe('§8.19 a restart', () => {
     b.reload()
     expect(await flashStatus(b)).toBe('Ready')
     // The token is unknown now; with a threshold of 1 that failure already bans (§8.13).
-    expect((await api(b, 'opt=get&type=power', { auth: `Bearer ${token}` })).body).toMatch(/^Exceeded allowed authentication attempts/)
+    expect((await api(b, 'opt=get&type=power', { auth: `Bearer ${token}` })).body).toMatch(
+      /^Exceeded allowed authentication attempts/
+    )
     // A restart forgets the ban too.
     b.reload()
     expect((await api(b, 'opt=get&type=power')).status).toBe(200)

@@ -8,7 +8,9 @@ beforeAll(async () => {
   b = await startBmc({ resetDelayMs: 30 })
   b.events.on('power', (slot: number, on: boolean) => powerEvents.push([slot, on]))
 })
-afterAll(async () => { await b.stop() })
+afterAll(async () => {
+  await b.stop()
+})
 
 const result = async (query: string): Promise<unknown> => {
   const r = await api(b, query)
@@ -25,14 +27,20 @@ describe('checklist 8: exact envelopes', () => {
 
   it('gives about and info an object result, other an array', async () => {
     expect(await result('opt=get&type=about')).toEqual({
-      board_model: expect.any(String), board_revision: expect.any(String), hostname: expect.any(String), api: '1.1',
-      version: expect.any(String), bmcd_version: expect.any(String), buildtime: expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d-00:00$/), buildroot: 'Buildroot 2024.05.1',
+      board_model: expect.any(String),
+      board_revision: expect.any(String),
+      hostname: expect.any(String),
+      api: '1.1',
+      version: expect.any(String),
+      bmcd_version: expect.any(String),
+      buildtime: expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d-00:00$/),
+      buildroot: 'Buildroot 2024.05.1'
     })
-    const info = await result('opt=get&type=info') as { ip: unknown[]; storage: { name: string }[] }
+    const info = (await result('opt=get&type=info')) as { ip: unknown[]; storage: { name: string }[] }
     expect(Array.isArray(info)).toBe(false)
     expect(info.ip.length).toBeGreaterThan(0)
     expect(info.storage.map((s) => s.name)).toEqual(['BMC', 'SD card'])
-    const other = await result('opt=get&type=other') as { buildroot: string }[]
+    const other = (await result('opt=get&type=other')) as { buildroot: string }[]
     expect(other[0]!.buildroot).toBe('"Buildroot 2024.05.1"') // keeps its quote characters
   })
 
@@ -44,7 +52,10 @@ describe('checklist 8: exact envelopes', () => {
     const bad = await api(b, 'opt=get&type=bogus')
     expect([bad.status, bad.body]).toEqual([400, '{"response":[{"result":"Invalid `type` parameter bogus"}]}'])
     const noMask = await api(b, 'opt=set&type=power')
-    expect([noMask.status, noMask.body]).toEqual([500, '{"response":[{"result":"Failed to set power state: Condition failed: `mask != 0` (0 vs 0)"}]}'])
+    expect([noMask.status, noMask.body]).toEqual([
+      500,
+      '{"response":[{"result":"Failed to set power state: Condition failed: `mask != 0` (0 vs 0)"}]}'
+    ])
     for (const t of ['sdcard', 'nodeinfo']) expect((await api(b, `opt=set&type=${t}`)).status).toBe(501)
   })
 
@@ -52,7 +63,11 @@ describe('checklist 8: exact envelopes', () => {
     const r = await api(b, 'opt=set&type=flash&node=0&file=x.img')
     expect([r.status, r.body]).toEqual([500, 'Invalid `length` query parameter'])
     expect(r.headers['content-type']).toMatch(/^text\/plain/)
-    const up = await call(b, '/api/bmc/upload/1', { method: 'POST', body: 'x', headers: { 'Content-Type': 'multipart/form-data; boundary=z' } })
+    const up = await call(b, '/api/bmc/upload/1', {
+      method: 'POST',
+      body: 'x',
+      headers: { 'Content-Type': 'multipart/form-data; boundary=z' }
+    })
     expect(up.status).toBe(500)
     expect(up.body).toMatch(/^cannot execute command in current state\. current=Ready, expected=Transferring$/)
   })
@@ -69,7 +84,7 @@ describe('checklist 9: node indexing', () => {
     ['node=4', 'Parameter `node` is out of range 0..3 of node IDs'],
     ['node=-1', 'Parameter `node` is out of range 0..3 of node IDs'],
     ['node=x', 'Parameter `node` is not a number'],
-    ['', 'Missing `node` parameter'],
+    ['', 'Missing `node` parameter']
   ])('uart read with %s → 400 "%s"', async (q, msg) => {
     const r = await api(b, `opt=get&type=uart&${q}`)
     expect([r.status, JSON.parse(r.body).response[0].result]).toEqual([400, msg])
@@ -93,7 +108,11 @@ describe('checklist 10: power state', () => {
     expect(await result('opt=get&type=power')).toEqual([{ node1: '1', node2: '0', node3: '1', node4: '0' }])
     await result('opt=set&type=power&node1=0')
     expect(await result('opt=get&type=power')).toEqual([{ node1: '0', node2: '0', node3: '1', node4: '0' }])
-    expect(powerEvents).toEqual([[1, true], [3, true], [1, false]])
+    expect(powerEvents).toEqual([
+      [1, true],
+      [3, true],
+      [1, false]
+    ])
     expect(b.power(3)).toBe(true)
     await result('opt=set&type=power&node3=0')
   })
@@ -108,13 +127,16 @@ describe('checklist 10: power state', () => {
     await result('opt=set&type=power&node2=1')
     powerEvents.length = 0
     await result('opt=set&type=reset&node=1')
-    expect(powerEvents).toEqual([[2, false], [2, true]])
+    expect(powerEvents).toEqual([
+      [2, false],
+      [2, true]
+    ])
     await result('opt=set&type=power&node2=0')
   })
 
   it('tracks power_on_time in node_info (null while off)', async () => {
     await result('opt=set&type=power&node4=1')
-    const entries = await result('opt=get&type=node_info') as { power_on_time: number | null }[]
+    const entries = (await result('opt=get&type=node_info')) as { power_on_time: number | null }[]
     expect(entries).toHaveLength(4)
     expect(entries[0]!.power_on_time).toBeNull()
     expect(entries[3]!.power_on_time).toBe(0)
@@ -125,9 +147,13 @@ describe('checklist 10: power state', () => {
 describe('checklist 16: the other types', () => {
   it('usb set/get round-trips mode and route, and mode 3 drops the connection', async () => {
     expect(await result('opt=set&type=usb&node=2&mode=5')).toBe('ok')
-    expect(await result('opt=get&type=usb')).toEqual([{ mode: 'Device', node: 'Node 3', route: 'Bmc', bus_type: 'Usb hub' }])
+    expect(await result('opt=get&type=usb')).toEqual([
+      { mode: 'Device', node: 'Node 3', route: 'Bmc', bus_type: 'Usb hub' }
+    ])
     await result('opt=set&type=usb&node=0&mode=1')
-    expect(await result('opt=get&type=usb')).toEqual([{ mode: 'Device', node: 'Node 1', route: 'AlternativePort', bus_type: 'Usb hub' }])
+    expect(await result('opt=get&type=usb')).toEqual([
+      { mode: 'Device', node: 'Node 1', route: 'AlternativePort', bus_type: 'Usb hub' }
+    ])
     for (const mode of [3, 7]) {
       const r = await api(b, `opt=set&type=usb&node=0&mode=${mode}`)
       expect(r.status).toBe(0)
@@ -151,7 +177,9 @@ describe('checklist 16: the other types', () => {
   })
 
   it('sdcard reports bytes, or the literal 400 when there is no card', async () => {
-    expect(await result('opt=get&type=sdcard')).toEqual([{ total: expect.any(Number), use: expect.any(Number), free: expect.any(Number) }])
+    expect(await result('opt=get&type=sdcard')).toEqual([
+      { total: expect.any(Number), use: expect.any(Number), free: expect.any(Number) }
+    ])
     b.faults.sdcardMissing = true
     const r = await api(b, 'opt=get&type=sdcard')
     expect([r.status, r.body]).toEqual([400, '{"response":[{"result":"Failed to get microSD card info: {}"}]}'])
@@ -161,7 +189,7 @@ describe('checklist 16: the other types', () => {
   it('cooling get/set with 400 for missing or non-numeric and 500 for unknown device or over max', async () => {
     expect(await result('opt=get&type=cooling')).toEqual([{ device: 'system fan', speed: 3, max_speed: 5 }])
     expect(await result('opt=set&type=cooling&device=system%20fan&speed=4')).toBe('ok')
-    expect((await result('opt=get&type=cooling') as { speed: number }[])[0]!.speed).toBe(4)
+    expect(((await result('opt=get&type=cooling')) as { speed: number }[])[0]!.speed).toBe(4)
     expect((await api(b, 'opt=set&type=cooling&speed=1')).status).toBe(400)
     expect((await api(b, 'opt=set&type=cooling&device=system%20fan&speed=x')).status).toBe(400)
     expect((await api(b, 'opt=set&type=cooling&device=cpu&speed=1')).status).toBe(500)
@@ -169,13 +197,21 @@ describe('checklist 16: the other types', () => {
   })
 
   it('node_info POST stores name/module_name/uart_baud and answers 200 with an empty body', async () => {
-    const r = await api(b, 'opt=set&type=node_info', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"Node2":{"name":"cp1","module_name":"RK1","uart_baud":9600}}' })
+    const r = await api(b, 'opt=set&type=node_info', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: '{"Node2":{"name":"cp1","module_name":"RK1","uart_baud":9600}}'
+    })
     expect([r.status, r.body]).toEqual([200, ''])
-    const entries = await result('opt=get&type=node_info') as Record<string, unknown>[]
+    const entries = (await result('opt=get&type=node_info')) as Record<string, unknown>[]
     expect(entries[1]).toMatchObject({ name: 'cp1', module_name: 'RK1', uart_baud: 9600 })
     expect(entries[0]).toEqual({ name: null, module_name: null, power_on_time: null, uart_baud: null })
     // actix's Json extractor: 400 text/plain (§8.10).
-    const bad = await api(b, 'opt=set&type=node_info', { method: 'POST', body: 'nope', headers: { 'Content-Type': 'application/json' } })
+    const bad = await api(b, 'opt=set&type=node_info', {
+      method: 'POST',
+      body: 'nope',
+      headers: { 'Content-Type': 'application/json' }
+    })
     expect(bad.status).toBe(400)
     expect(bad.headers['content-type']).toMatch(/^text\/plain/)
   })
@@ -183,12 +219,19 @@ describe('checklist 16: the other types', () => {
   it('nodeinfo stub, network ok, unknown type 400', async () => {
     expect(await result('opt=get&type=nodeinfo')).toEqual([{ node1: 0, node2: 0, node3: 0, node4: 0 }])
     expect(await result('opt=set&type=network&cmd=reset')).toBe('ok')
-    expect((await api(b, 'opt=get&type=frobnicate')).body).toBe('{"response":[{"result":"Invalid `type` parameter frobnicate"}]}')
+    expect((await api(b, 'opt=get&type=frobnicate')).body).toBe(
+      '{"response":[{"result":"Invalid `type` parameter frobnicate"}]}'
+    )
   })
 
   it('logs every request with method, path, query and status for assertions', async () => {
     await api(b, 'opt=get&type=about')
     await until(() => b.requests.at(-1)?.query.type === 'about')
-    expect(b.requests.at(-1)).toMatchObject({ method: 'GET', path: '/api/bmc', query: { opt: 'get', type: 'about' }, status: 200 })
+    expect(b.requests.at(-1)).toMatchObject({
+      method: 'GET',
+      path: '/api/bmc',
+      query: { opt: 'get', type: 'about' },
+      status: 200
+    })
   })
 })

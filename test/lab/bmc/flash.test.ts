@@ -9,10 +9,15 @@ async function board(o: BmcEmulatorOptions = {}): Promise<BmcEmulator> {
   bmc = await startBmc({ usbDetectMs: 10, ...o })
   return bmc
 }
-afterEach(async () => { await bmc?.stop(); bmc = undefined })
+afterEach(async () => {
+  await bmc?.stop()
+  bmc = undefined
+})
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
-type Transferring = { Transferring: { id: number; process_name: string; size: number; cancelled: boolean; bytes_written: number } }
+type Transferring = {
+  Transferring: { id: number; process_name: string; size: number; cancelled: boolean; bytes_written: number }
+}
 const isTransferring = (s: unknown): s is Transferring => typeof s === 'object' && s !== null && 'Transferring' in s
 
 describe('checklist 11: one transfer slot', () => {
@@ -25,7 +30,15 @@ describe('checklist 11: one transfer slot', () => {
     expect(r.body).toMatch(/^\{"handle":\d+\}$/)
     const { handle } = JSON.parse(r.body) as { handle: number }
     expect(Number.isInteger(handle) && handle >= 0 && handle < 2 ** 32).toBe(true)
-    expect(await flashStatus(b)).toEqual({ Transferring: { id: handle, process_name: 'Node 1 os install service', size: 4, cancelled: false, bytes_written: 0 } })
+    expect(await flashStatus(b)).toEqual({
+      Transferring: {
+        id: handle,
+        process_name: 'Node 1 os install service',
+        size: 4,
+        cancelled: false,
+        bytes_written: 0
+      }
+    })
     expect((await upload(b, handle, Buffer.from('abcd'))).status).toBe(200)
     const seen = await pollFlash(b)
     expect(seen.at(-1)).toEqual({ Done: [{ secs: expect.any(Number), nanos: expect.any(Number) }, 4] })
@@ -41,7 +54,9 @@ describe('checklist 11: one transfer slot', () => {
     expect((await upload(b, first, data)).status).toBe(200)
     expect(await flashStatus(b)).toMatchObject({ Transferring: { id: first } })
     const second = await startFlash(b, 'node=1&file=b.img&length=3')
-    expect(await flashStatus(b)).toMatchObject({ Transferring: { id: second, process_name: 'Node 2 os install service', size: 3 } })
+    expect(await flashStatus(b)).toMatchObject({
+      Transferring: { id: second, process_name: 'Node 2 os install service', size: 3 }
+    })
     expect((await upload(b, first, data)).body).toBe('unauthorized request for handle')
     expect((await upload(b, second, Buffer.from('xyz'))).status).toBe(200)
     expect((await pollFlash(b)).at(-1)).toMatchObject({ Done: [{}, 3] })
@@ -54,7 +69,9 @@ describe('checklist 11: one transfer slot', () => {
     const second = await startFlash(b, 'node=1&file=b.img&length=4')
     await new Promise((r) => setTimeout(r, 150)) // the first start's timer fired; the second is 150 ms old
     expect(await flashStatus(b)).toEqual({ Error: 'Send timeout' })
-    expect((await upload(b, second, Buffer.alloc(4))).body).toBe('cannot execute command in current state. current=Error, expected=Transferring')
+    expect((await upload(b, second, Buffer.alloc(4))).body).toBe(
+      'cannot execute command in current state. current=Error, expected=Transferring'
+    )
   })
 
   it('keeps Error without an id until the next start', async () => {
@@ -116,12 +133,18 @@ describe('checklist 12: upload', () => {
     expect((await upload(b, h, Buffer.alloc(20000))).status).toBe(200)
     // Still Transferring (CRC read-back): the sender is taken.
     const second = await upload(b, h, Buffer.alloc(20000))
-    expect([second.status, second.body]).toEqual([500, 'cannot transfer bytes to worker. This is either because the transfer happens locally, or is already ongoing.'])
+    expect([second.status, second.body]).toEqual([
+      500,
+      'cannot transfer bytes to worker. This is either because the transfer happens locally, or is already ongoing.'
+    ])
     await pollFlash(b)
     const h2 = await startFlash(b, 'node=0&file=a.img&length=5')
     await upload(b, h2, Buffer.alloc(3))
     const after = await upload(b, h2, Buffer.alloc(5))
-    expect([after.status, after.body]).toEqual([500, 'cannot execute command in current state. current=Error, expected=Transferring'])
+    expect([after.status, after.body]).toEqual([
+      500,
+      'cannot execute command in current state. current=Error, expected=Transferring'
+    ])
   })
 
   it('checks state before the handle: a wrong handle after Done names the state (§8.7)', async () => {
@@ -130,7 +153,10 @@ describe('checklist 12: upload', () => {
     await upload(b, h, Buffer.from('ok'))
     await pollFlash(b)
     const r = await upload(b, h + 1, Buffer.from('ok'))
-    expect([r.status, r.body]).toEqual([500, 'cannot execute command in current state. current=Done, expected=Transferring'])
+    expect([r.status, r.body]).toEqual([
+      500,
+      'cannot execute command in current state. current=Done, expected=Transferring'
+    ])
   })
 
   it('answers 404 "Path deserialize error" for a handle that is not a u32 (§8.7)', async () => {
@@ -162,7 +188,10 @@ describe('checklist 13: progress, verify pass, integrity faults, cancel', () => 
     const data = randomBytes(60_000)
     const h = await startFlash(b, `node=0&file=a.img&length=${data.length}`)
     const written: number[] = []
-    const probe = setInterval(() => { const c = b.flashBytesWritten(); if (c !== undefined) written.push(c) }, 5)
+    const probe = setInterval(() => {
+      const c = b.flashBytesWritten()
+      if (c !== undefined) written.push(c)
+    }, 5)
     const up = upload(b, h, data)
     // A poll sent during the upload is answered after it (§8.1): by then the CRC pass has restarted at 0.
     await until(() => b.uploadsInProgress() > 0)
@@ -194,7 +223,9 @@ describe('checklist 13: progress, verify pass, integrity faults, cancel', () => 
     const wrong = 'ab'.repeat(32)
     const h = await startFlash(b, `node=0&file=a.img&length=${data.length}&sha256=${wrong}`)
     expect((await upload(b, h, data)).status).toBe(200)
-    expect((await pollFlash(b)).at(-1)).toEqual({ Error: `sha256 checksum failed. Expected: ${wrong}, got: ${sha(data)}` })
+    expect((await pollFlash(b)).at(-1)).toEqual({
+      Error: `sha256 checksum failed. Expected: ${wrong}, got: ${sha(data)}`
+    })
     expect((await readFile(b.diskPath(1))).equals(data)).toBe(true)
     const ok = await startFlash(b, `node=0&file=a.img&length=${data.length}&sha256=${sha(data).toUpperCase()}`)
     await upload(b, ok, data)
@@ -210,7 +241,7 @@ describe('checklist 13: progress, verify pass, integrity faults, cancel', () => 
 
   it.each([
     ['sha256', /^sha256 checksum failed\. Expected: [0-9a-f]{64}, got: [0-9a-f]{64}$/],
-    ['crc', /^crc error\. expected 0x[0-9a-f]{16}, calculated 0x[0-9a-f]{16}$/],
+    ['crc', /^crc error\. expected 0x[0-9a-f]{16}, calculated 0x[0-9a-f]{16}$/]
   ] as const)('injects a %s failure at the end of the flash', async (fault, message) => {
     const b = await board()
     b.faults.flashError = fault
@@ -226,7 +257,9 @@ describe('checklist 13: progress, verify pass, integrity faults, cancel', () => 
     b.faults.flashError = 'usb-not-found'
     const h = await startFlash(b, 'node=0&file=a.img&length=4')
     expect((await pollFlash(b)).at(-1)).toEqual({ Error: "Compute module's USB interface not found or supported" })
-    expect((await upload(b, h, Buffer.alloc(4))).body).toBe('cannot execute command in current state. current=Error, expected=Transferring')
+    expect((await upload(b, h, Buffer.alloc(4))).body).toBe(
+      'cannot execute command in current state. current=Error, expected=Transferring'
+    )
   })
 
   it('cancels on GET …/cancel with any handle: 200 empty body, Error("cancelled by user"), node off', async () => {
@@ -266,7 +299,7 @@ describe('checklist 13: progress, verify pass, integrity faults, cancel', () => 
       ['power', 2, false, { usbBoot: false }],
       ['power', 2, true, { usbBoot: true }],
       ['power', 2, false, { usbBoot: false }],
-      ['flashed', 2, b.diskPath(2)],
+      ['flashed', 2, b.diskPath(2)]
     ])
     expect(JSON.parse((await api(b, 'opt=get&type=power')).body).response[0].result[0].node2).toBe('0')
   })

@@ -3,7 +3,12 @@
 import { request } from 'node:https'
 import type { BmcEmulator } from '../../../lab/bmc/index.js'
 
-export interface Reply { status: number; headers: Record<string, string | string[] | undefined>; body: string; error?: string }
+export interface Reply {
+  status: number
+  headers: Record<string, string | string[] | undefined>
+  body: string
+  error?: string
+}
 
 export interface CallOptions {
   method?: string
@@ -23,36 +28,64 @@ export function call(bmc: Pick<BmcEmulator, 'url'>, path: string, o: CallOptions
   if (auth !== null) headers.Authorization = auth
   if (o.body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(o.body))
   return new Promise((resolve) => {
-    const req = request(`${bmc.url}${path}`, { method: o.method ?? 'GET', headers, rejectUnauthorized: false, agent: false }, (res) => {
-      const chunks: Buffer[] = []
-      res.on('data', (c: Buffer) => chunks.push(c))
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }))
-      res.on('error', (e) => resolve({ status: 0, headers: {}, body: '', error: e.message }))
-    })
+    const req = request(
+      `${bmc.url}${path}`,
+      { method: o.method ?? 'GET', headers, rejectUnauthorized: false, agent: false },
+      (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (c: Buffer) => chunks.push(c))
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') })
+        )
+        res.on('error', (e) => resolve({ status: 0, headers: {}, body: '', error: e.message }))
+      }
+    )
     req.on('error', (e) => resolve({ status: 0, headers: {}, body: '', error: e.message }))
     req.end(o.body)
   })
 }
 
-export const api = (bmc: Pick<BmcEmulator, 'url'>, query: string, o: CallOptions = {}): Promise<Reply> => call(bmc, `/api/bmc?${query}`, o)
+export const api = (bmc: Pick<BmcEmulator, 'url'>, query: string, o: CallOptions = {}): Promise<Reply> =>
+  call(bmc, `/api/bmc?${query}`, o)
 
 export async function login(bmc: Pick<BmcEmulator, 'url'>): Promise<string> {
-  const r = await call(bmc, '/api/bmc/authenticate', { method: 'POST', auth: null, body: '{"username":"root","password":"turing"}' })
+  const r = await call(bmc, '/api/bmc/authenticate', {
+    method: 'POST',
+    auth: null,
+    body: '{"username":"root","password":"turing"}'
+  })
   if (r.status !== 200) throw new Error(`login failed: ${r.status} ${r.body}`)
   return (JSON.parse(r.body) as { id: string }).id
 }
 
-export function multipart(data: Buffer, fileName = 'image.img', extraPart?: Buffer): { body: Buffer; headers: Record<string, string> } {
+export function multipart(
+  data: Buffer,
+  fileName = 'image.img',
+  extraPart?: Buffer
+): { body: Buffer; headers: Record<string, string> } {
   const b = 'labboundary7MA4YWxkTrZu0gW'
   const part = (name: string, content: Buffer): Buffer[] => [
-    Buffer.from(`--${b}\r\nContent-Disposition: form-data; name="${name}"; filename="${fileName}"\r\nContent-Type: application/octet-stream\r\n\r\n`),
-    content, Buffer.from('\r\n'),
+    Buffer.from(
+      `--${b}\r\nContent-Disposition: form-data; name="${name}"; filename="${fileName}"\r\nContent-Type: application/octet-stream\r\n\r\n`
+    ),
+    content,
+    Buffer.from('\r\n')
   ]
-  const body = Buffer.concat([...part('file', data), ...(extraPart ? part('second', extraPart) : []), Buffer.from(`--${b}--\r\n`)])
+  const body = Buffer.concat([
+    ...part('file', data),
+    ...(extraPart ? part('second', extraPart) : []),
+    Buffer.from(`--${b}--\r\n`)
+  ])
   return { body, headers: { 'Content-Type': `multipart/form-data; boundary=${b}` } }
 }
 
-export function upload(bmc: Pick<BmcEmulator, 'url'>, handle: number | string, data: Buffer, fileName?: string, extraPart?: Buffer): Promise<Reply> {
+export function upload(
+  bmc: Pick<BmcEmulator, 'url'>,
+  handle: number | string,
+  data: Buffer,
+  fileName?: string,
+  extraPart?: Buffer
+): Promise<Reply> {
   const m = multipart(data, fileName, extraPart)
   return call(bmc, `/api/bmc/upload/${handle}`, { method: 'POST', body: m.body, headers: m.headers })
 }

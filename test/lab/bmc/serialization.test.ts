@@ -7,14 +7,19 @@ import { startBmc, type BmcEmulator } from '../../../lab/bmc/index.js'
 import { api, call, flashStatus, pollFlash, startFlash, until, upload } from './helpers.js'
 
 let bmc: BmcEmulator | undefined
-afterEach(async () => { await bmc?.stop(); bmc = undefined })
+afterEach(async () => {
+  await bmc?.stop()
+  bmc = undefined
+})
 
 /** curl as an outside client would run it (async: the emulator lives in this event loop). */
 function curl(args: string[]): Promise<{ code: number; out: string; at: number }> {
   return new Promise((resolve, reject) => {
     const child = spawn('curl', ['-sk', '--max-time', '30', ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
     let out = ''
-    child.stdout.on('data', (d: Buffer) => { out += d.toString() })
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString()
+    })
     child.on('error', reject)
     child.on('close', (code) => resolve({ code: code ?? -1, out, at: Date.now() }))
   })
@@ -22,14 +27,23 @@ function curl(args: string[]): Promise<{ code: number; out: string; at: number }
 
 describe('§8.1 requests are serialized', () => {
   it('curl: a flash status poll sent during an upload POST is answered only after the POST returns', async () => {
-    const b = bmc = await startBmc({ usbDetectMs: 10, writeBytesPerSec: 400_000 })
+    const b = (bmc = await startBmc({ usbDetectMs: 10, writeBytesPerSec: 400_000 }))
     const data = randomBytes(400_000) // about one second of eMMC writing
     const handle = await startFlash(b, `node=0&file=a.img&length=${data.length}&skip_crc`)
     let uploadDone = 0
-    const up = upload(b, handle, data).then((r) => { uploadDone = Date.now(); return r })
+    const up = upload(b, handle, data).then((r) => {
+      uploadDone = Date.now()
+      return r
+    })
     await until(() => uploadStarted(b))
     const sent = Date.now()
-    const poll = await curl(['-u', `${b.username}:${b.password}`, '-w', '\n%{http_code}', `${b.url}/api/bmc?opt=get&type=flash`])
+    const poll = await curl([
+      '-u',
+      `${b.username}:${b.password}`,
+      '-w',
+      '\n%{http_code}',
+      `${b.url}/api/bmc?opt=get&type=flash`
+    ])
     const r = await up
     expect(r.status).toBe(200)
     const [body, status] = poll.out.split('\n')
@@ -42,15 +56,24 @@ describe('§8.1 requests are serialized', () => {
   })
 
   it('holds a UART read and a cancel behind the upload too, in arrival order', async () => {
-    const b = bmc = await startBmc({ usbDetectMs: 10, writeBytesPerSec: 300_000 })
+    const b = (bmc = await startBmc({ usbDetectMs: 10, writeBytesPerSec: 300_000 }))
     const data = randomBytes(240_000)
     const handle = await startFlash(b, `node=1&file=a.img&length=${data.length}&skip_crc`)
     const order: string[] = []
-    const up = upload(b, handle, data).then((r) => { order.push('upload'); return r })
+    const up = upload(b, handle, data).then((r) => {
+      order.push('upload')
+      return r
+    })
     await until(() => uploadStarted(b))
-    const uart = api(b, 'opt=get&type=uart&node=0').then((r) => { order.push('uart'); return r })
+    const uart = api(b, 'opt=get&type=uart&node=0').then((r) => {
+      order.push('uart')
+      return r
+    })
     await new Promise((r) => setTimeout(r, 20))
-    const cancel = call(b, '/api/bmc/upload/1/cancel').then((r) => { order.push('cancel'); return r })
+    const cancel = call(b, '/api/bmc/upload/1/cancel').then((r) => {
+      order.push('cancel')
+      return r
+    })
     const [u, q, c] = await Promise.all([up, uart, cancel])
     expect(order).toEqual(['upload', 'uart', 'cancel'])
     // The cancel came too late to stop the write: the upload succeeded, and cancel still sets the error (§8.9).
@@ -59,18 +82,22 @@ describe('§8.1 requests are serialized', () => {
   })
 
   it('serializes plain requests as well: a login waits for a slow reset', async () => {
-    const b = bmc = await startBmc({ resetDelayMs: 300 })
+    const b = (bmc = await startBmc({ resetDelayMs: 300 }))
     const t0 = Date.now()
     const reset = api(b, 'opt=set&type=reset&node=0').then(() => Date.now())
     await new Promise((r) => setTimeout(r, 30))
-    const login = call(b, '/api/bmc/authenticate', { method: 'POST', auth: null, body: '{"username":"root","password":"turing"}' }).then(() => Date.now())
+    const login = call(b, '/api/bmc/authenticate', {
+      method: 'POST',
+      auth: null,
+      body: '{"username":"root","password":"turing"}'
+    }).then(() => Date.now())
     const [resetAt, loginAt] = await Promise.all([reset, login])
     expect(loginAt).toBeGreaterThanOrEqual(resetAt)
     expect(loginAt - t0).toBeGreaterThanOrEqual(300)
   })
 
   it('does not serialize the web UI outside /api/bmc', async () => {
-    const b = bmc = await startBmc({ resetDelayMs: 400 })
+    const b = (bmc = await startBmc({ resetDelayMs: 400 }))
     const reset = api(b, 'opt=set&type=reset&node=0')
     await new Promise((r) => setTimeout(r, 30))
     const t0 = Date.now()
@@ -81,7 +108,7 @@ describe('§8.1 requests are serialized', () => {
   })
 
   it('answers a poll queued behind an upload with the state after it, then resumes normal polling', async () => {
-    const b = bmc = await startBmc({ usbDetectMs: 10, writeBytesPerSec: 500_000, verifyBytesPerSec: 500_000 })
+    const b = (bmc = await startBmc({ usbDetectMs: 10, writeBytesPerSec: 500_000, verifyBytesPerSec: 500_000 }))
     const data = randomBytes(100_000)
     const handle = await startFlash(b, `node=0&file=a.img&length=${data.length}`)
     const up = upload(b, handle, data)

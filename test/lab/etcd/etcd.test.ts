@@ -3,8 +3,18 @@ import { mkdtemp, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import {
-  getPrefixSync, healthy, waitHealthy, memberAdd, memberList, memberRemove, putSync, snapshotRestore, snapshotSave,
-  startEtcdMember, stopAllEtcd, type EtcdMember
+  getPrefixSync,
+  healthy,
+  waitHealthy,
+  memberAdd,
+  memberList,
+  memberRemove,
+  putSync,
+  snapshotRestore,
+  snapshotSave,
+  startEtcdMember,
+  stopAllEtcd,
+  type EtcdMember
 } from '../../../lab/etcd/index.mjs'
 
 let dir: string
@@ -20,12 +30,22 @@ async function threeMembers(): Promise<EtcdMember[]> {
   // Grown one by one, as K3s servers join: the first alone, then member add + start 'existing'.
   const a = await startEtcdMember({ name: 'cp1', host: '127.10.16.1', dataDir: join(dir, 'cp1') })
   const members = [a]
-  for (const [name, host] of [['cp2', '127.10.16.2'], ['cp3', '127.10.16.3']] as const) {
+  for (const [name, host] of [
+    ['cp2', '127.10.16.2'],
+    ['cp3', '127.10.16.3']
+  ] as const) {
     const { freePort } = await import('../../../lab/etcd/index.mjs')
     const peerUrl = `http://${host}:${await freePort(host)}`
     await memberAdd(a.clientUrl, name, peerUrl)
     const initialCluster = [...members.map((m) => ({ name: m.name, peerUrl: m.peerUrl })), { name, peerUrl }]
-    const m = await startEtcdMember({ name, host, dataDir: join(dir, name), peerPort: Number(new URL(peerUrl).port), initialCluster, clusterState: 'existing' })
+    const m = await startEtcdMember({
+      name,
+      host,
+      dataDir: join(dir, name),
+      peerPort: Number(new URL(peerUrl).port),
+      initialCluster,
+      clusterState: 'existing'
+    })
     expect(await waitHealthy(m.clientUrl)).toBe(true)
     members.push(m)
   }
@@ -50,7 +70,9 @@ describe('lab etcd', () => {
   })
 
   test('a non-loopback host is refused before anything starts', async () => {
-    await expect(startEtcdMember({ name: 'x', host: '10.0.0.5', dataDir: join(dir, 'x') })).rejects.toThrow(/not a loopback address/)
+    await expect(startEtcdMember({ name: 'x', host: '10.0.0.5', dataDir: join(dir, 'x') })).rejects.toThrow(
+      /not a loopback address/
+    )
   })
 
   test('members join and leave; a majority down loses quorum and one back restores it', async () => {
@@ -71,7 +93,9 @@ describe('lab etcd', () => {
     await c.stop()
     expect((await memberList(a.clientUrl)).map((m) => m.name).sort()).toEqual(['cp1', 'cp2'])
     expect(await healthy([a.clientUrl, b.clientUrl])).toBe(true)
-    await expect(memberRemove(a.clientUrl, 'nope')).rejects.toThrow(/no member named nope, members: cp1, cp2|no member named nope, members: cp2, cp1/)
+    await expect(memberRemove(a.clientUrl, 'nope')).rejects.toThrow(
+      /no member named nope, members: cp1, cp2|no member named nope, members: cp2, cp1/
+    )
   }, 60_000)
 
   test('a snapshot restored into a new data folder brings back the keys of the time of the snapshot', async () => {
@@ -82,7 +106,12 @@ describe('lab etcd', () => {
     await m.kill()
     const restored = join(dir, 'cp1-restored')
     await snapshotRestore(file, { name: 'cp1', dataDir: restored, peerUrl: m.peerUrl })
-    const back = await startEtcdMember({ name: 'cp1', host: '127.10.16.1', dataDir: restored, peerPort: Number(new URL(m.peerUrl).port) })
+    const back = await startEtcdMember({
+      name: 'cp1',
+      host: '127.10.16.1',
+      dataDir: restored,
+      peerPort: Number(new URL(m.peerUrl).port)
+    })
     expect(getPrefixSync(back.clientUrl, '/registry/')).toEqual({ '/registry/configmaps/default/keep': 'before' })
   })
 })

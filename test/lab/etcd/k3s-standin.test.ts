@@ -18,21 +18,35 @@ let lab: Harness
 const shells: Record<string, RemoteShell> = {}
 const kubeDir = (): string => join(lab.labDir, 'k3s', '10.10.88.73.kube')
 const sh = (id: string, script: string) => shells[id]!.exec(script)
-const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'drill', namespace: 'default' }, data: { value: 'kept' } }
+const cm = {
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  metadata: { name: 'drill', namespace: 'default' },
+  data: { value: 'kept' }
+}
 
 /** What `systemctl stop k3s` does: the unit's process group (etcd) is killed. */
 async function stopK3s(id: string): Promise<void> {
-  await sh(id, 'if [ -f /run/lab-units/k3s.service.pid ]; then kill -9 -- -$(cat /run/lab-units/k3s.service.pid) 2>/dev/null || true; rm -f /run/lab-units/k3s.service.pid; fi')
+  await sh(
+    id,
+    'if [ -f /run/lab-units/k3s.service.pid ]; then kill -9 -- -$(cat /run/lab-units/k3s.service.pid) 2>/dev/null || true; rm -f /run/lab-units/k3s.service.pid; fi'
+  )
 }
 
 beforeAll(async () => {
   lab = startHarness(cluster.nodes)
   for (const [i, id] of SERVERS.entries()) {
-    shells[id] = (await lab.deps.ssh.connect({ node: id, host: `127.10.0.${i + 1}`, port: 22, user: 'root', privateKey: 'x' })).shell
+    shells[id] = (
+      await lab.deps.ssh.connect({ node: id, host: `127.10.0.${i + 1}`, port: 22, user: 'root', privateKey: 'x' })
+    ).shell
     await shells[id]!.put('/usr/local/bin/k3s', k3sStandinBinary('v1.31.3+k3s1'), { mode: 0o755 })
     await shells[id]!.put('/usr/local/lib/turingpi/k3s-install.sh', readFileSync(INSTALL_STANDIN), { mode: 0o755 })
     const join = i === 0 ? 'cluster-init: true\n' : 'server: "https://10.10.88.73:6443"\n'
-    await shells[id]!.put('/etc/rancher/k3s/config.yaml', `node-name: "${id}"\nnode-ip: "10.10.88.7${3 + i}"\ntoken-file: "/etc/rancher/k3s/cluster-token"\n${join}`, { mode: 0o600 })
+    await shells[id]!.put(
+      '/etc/rancher/k3s/config.yaml',
+      `node-name: "${id}"\nnode-ip: "10.10.88.7${3 + i}"\ntoken-file: "/etc/rancher/k3s/cluster-token"\n${join}`,
+      { mode: 0o600 }
+    )
     await shells[id]!.put('/etc/rancher/k3s/cluster-token', 'secret-one', { mode: 0o600 })
   }
   for (const id of SERVERS) {
@@ -49,10 +63,14 @@ describe('k3s stand-in with embedded etcd', () => {
   test('three HA servers are three real etcd members, and the cluster store points at them', async () => {
     expect((await memberList(FIRST)).map((m) => m.name).sort()).toEqual([...SERVERS])
     const endpoints = JSON.parse(readFileSync(join(kubeDir(), 'etcd.json'), 'utf8')).endpoints
-    expect([...endpoints].sort()).toEqual(['http://127.10.0.1:2379', 'http://127.10.0.2:2379', 'http://127.10.0.3:2379'])
+    expect([...endpoints].sort()).toEqual([
+      'http://127.10.0.1:2379',
+      'http://127.10.0.2:2379',
+      'http://127.10.0.3:2379'
+    ])
   })
 
-  test('etcd-snapshot save writes <name>-<node>-<unix time> under server/db/snapshots and prints k3s\'s lines', async () => {
+  test("etcd-snapshot save writes <name>-<node>-<unix time> under server/db/snapshots and prints k3s's lines", async () => {
     const r = await sh('k3s-cp1', 'k3s etcd-snapshot save --name lab-7')
     expect(r.code).toBe(0)
     expect(r.stdout).toMatch(/^\/var\/lib\/rancher\/k3s\/server\/db\/snapshots\/lab-7-k3s-cp1-\d{10}\n$/)
@@ -61,16 +79,22 @@ describe('k3s stand-in with embedded etcd', () => {
   })
 
   test('cluster-reset from a snapshot brings a deleted ConfigMap back; the token is checked first; the others rejoin', async () => {
-    updateState(kubeDir(), (s) => { s.objects['/configmaps/default/drill'] = cm })
+    updateState(kubeDir(), (s) => {
+      s.objects['/configmaps/default/drill'] = cm
+    })
     const snap = (await sh('k3s-cp1', 'k3s etcd-snapshot save --name lab-8')).stdout.trim()
-    updateState(kubeDir(), (s) => { delete s.objects['/configmaps/default/drill'] })
+    updateState(kubeDir(), (s) => {
+      delete s.objects['/configmaps/default/drill']
+    })
     expect(readState(kubeDir()).objects['/configmaps/default/drill']).toBeUndefined()
     for (const id of SERVERS) await stopK3s(id)
 
     await shells['k3s-cp1']!.put('/etc/rancher/k3s/cluster-token', 'another-token', { mode: 0o600 })
     const wrong = await sh('k3s-cp1', `k3s server --cluster-reset --cluster-reset-restore-path=${snap}`)
     expect(wrong.code).toBe(1)
-    expect(wrong.stderr).toContain('level=fatal msg="starting kubernetes: preparing server: bootstrap data already found and encrypted with different token"')
+    expect(wrong.stderr).toContain(
+      'level=fatal msg="starting kubernetes: preparing server: bootstrap data already found and encrypted with different token"'
+    )
     await sh('k3s-cp1', 'rm /etc/rancher/k3s/cluster-token')
     const missing = await sh('k3s-cp1', `k3s server --cluster-reset --cluster-reset-restore-path=${snap}`)
     expect(missing.code).toBe(1)
@@ -79,7 +103,9 @@ describe('k3s stand-in with embedded etcd', () => {
     await shells['k3s-cp1']!.put('/etc/rancher/k3s/cluster-token', 'secret-one', { mode: 0o600 })
     const reset = await sh('k3s-cp1', `k3s server --cluster-reset --cluster-reset-restore-path=${snap}`)
     expect(reset.code).toBe(0)
-    expect(reset.stderr).toContain('Managed etcd cluster membership has been reset, restart without --cluster-reset flag now.')
+    expect(reset.stderr).toContain(
+      'Managed etcd cluster membership has been reset, restart without --cluster-reset flag now.'
+    )
     expect((await sh('k3s-cp1', 'K3S_STANDIN_ONESHOT=1 k3s server')).code).toBe(0)
     expect((await memberList(FIRST)).map((m) => m.name)).toEqual(['k3s-cp1'])
     expect(readState(kubeDir()).objects['/configmaps/default/drill']).toMatchObject({ data: { value: 'kept' } })

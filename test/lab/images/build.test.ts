@@ -3,12 +3,23 @@ import { mkdtemp, rm, copyFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { sha256File } from '../../../lab/images/disk.js'
-import { buildArmbianImage, buildTalosImage, readImageFile, readPartitions, writeImageFiles, writeGarbageImage } from '../../../lab/images/index.js'
+import {
+  buildArmbianImage,
+  buildTalosImage,
+  readImageFile,
+  readPartitions,
+  writeImageFiles,
+  writeGarbageImage
+} from '../../../lab/images/index.js'
 
 describe('synthetic images', () => {
   let dir: string
-  beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), 'img-test-')) })
-  afterAll(async () => { await rm(dir, { recursive: true, force: true }) })
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'img-test-'))
+  })
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true })
+  })
 
   it('builds an Armbian disk with a GPT rootfs whose release file names the RK1 vendor branch', async () => {
     const img = await buildArmbianImage({ dir })
@@ -26,7 +37,10 @@ describe('synthetic images', () => {
     const img = await buildArmbianImage({ dir, hostname: 'inject' })
     const copy = join(dir, 'node.img')
     await copyFile(img.path, copy)
-    await writeImageFiles(copy, { '/etc/hostname': { content: 'node1\n', mode: 0o644 }, '/root/.ssh/authorized_keys': { content: 'ssh-ed25519 AAAA x\n', mode: 0o600 } })
+    await writeImageFiles(copy, {
+      '/etc/hostname': { content: 'node1\n', mode: 0o644 },
+      '/root/.ssh/authorized_keys': { content: 'ssh-ed25519 AAAA x\n', mode: 0o600 }
+    })
     expect((await readImageFile(copy, '/etc/hostname'))?.toString()).toBe('node1\n')
     expect((await readImageFile(copy, '/root/.ssh/authorized_keys'))?.toString()).toBe('ssh-ed25519 AAAA x\n')
   })
@@ -47,8 +61,12 @@ describe('synthetic images', () => {
 
 describe('images for the flash path and the bench', () => {
   let dir: string
-  beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), 'img-test2-')) })
-  afterAll(async () => { await rm(dir, { recursive: true, force: true }) })
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'img-test2-'))
+  })
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true })
+  })
 
   it('compresses with xz on request and the sha256 is of the .xz bytes', async () => {
     const { createHash } = await import('node:crypto')

@@ -52,10 +52,18 @@ workers:
 class FakeBmc {
   events = new EventEmitter()
   constructor(private dir: string) {}
-  uart() { return { write: () => undefined } }
-  diskPath(slot: number) { return join(this.dir, `slot${slot}.img`) }
-  power(slot: number, on: boolean) { this.events.emit('power', slot, on) }
-  flashed(slot: number) { this.events.emit('flashed', slot) }
+  uart() {
+    return { write: () => undefined }
+  }
+  diskPath(slot: number) {
+    return join(this.dir, `slot${slot}.img`)
+  }
+  power(slot: number, on: boolean) {
+    this.events.emit('power', slot, on)
+  }
+  flashed(slot: number) {
+    this.events.emit('flashed', slot)
+  }
 }
 
 // What the mirror would serve: the k3s stand-in as "the k3s binary", the install script stand-in, lab
@@ -69,10 +77,12 @@ function fakeDownloads(cache: string): Downloads & { requests: ArtifactRequest[]
       requests.push(request)
       const path = join(cache, `${request.tool}-${request.version}`)
       if (!existsSync(path)) {
-        if (request.tool === 'k3s') writeFileSync(path, k3sStandinBinary(`v${request.version.replace(/-k3s/, '+k3s')}`), { mode: 0o755 })
+        if (request.tool === 'k3s')
+          writeFileSync(path, k3sStandinBinary(`v${request.version.replace(/-k3s/, '+k3s')}`), { mode: 0o755 })
         else if (request.tool === 'k3s-install') writeFileSync(path, readFileSync(INSTALL_STANDIN), { mode: 0o755 })
         else if (request.tool === 'kubectl') writeFileSync(path, kubectlStandinBinary(), { mode: 0o755 })
-        else if (request.tool === 'helm') writeFileSync(path, helmStandinTarball(request.arch === 'x64' ? 'amd64' : 'arm64'))
+        else if (request.tool === 'helm')
+          writeFileSync(path, helmStandinTarball(request.arch === 'x64' ? 'amd64' : 'arm64'))
         else if (request.tool === 'rkllama') {
           const src = join(cache, 'src', `rkllama-${request.version}`)
           mkdirSync(src, { recursive: true })
@@ -86,9 +96,15 @@ function fakeDownloads(cache: string): Downloads & { requests: ArtifactRequest[]
   }
 }
 
-function run(file: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(
+  file: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(file, args, { env }, (error, stdout, stderr) => resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }))
+    execFile(file, args, { env }, (error, stdout, stderr) =>
+      resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr })
+    )
   })
 }
 
@@ -124,16 +140,32 @@ async function context(): Promise<PhaseContext & { reporter: MemoryReporter }> {
     sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 200)))
   }
   return {
-    cluster, kind: kindOf(cluster), deps, reporter: new MemoryReporter(), state: await StateStore.open(stateDir, cluster.name), nodes: cluster.nodes, outputs: emptyOutputs(),
+    cluster,
+    kind: kindOf(cluster),
+    deps,
+    reporter: new MemoryReporter(),
+    state: await StateStore.open(stateDir, cluster.name),
+    nodes: cluster.nodes,
+    outputs: emptyOutputs(),
     settings: {
-      command: 'deploy', configPath: 'cluster.yaml', workingDirectory: stateDir, reflash: false, failOnDrift: false, stateDir, tempDir: stateDir,
+      command: 'deploy',
+      configPath: 'cluster.yaml',
+      workingDirectory: stateDir,
+      reflash: false,
+      failOnDrift: false,
+      stateDir,
+      tempDir: stateDir,
       secrets: { sshPrivateKey: key.private, artifactRecipients: [] }
     }
   }
 }
 
 async function kubectl(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return run(process.execPath, [KUBECTL, ...args, '--kubeconfig', ctx.outputs.kubeconfigPath!], { ...process.env, TPI_ADDRESS_MAP: net.file, TPI_LAB_DIR: dir })
+  return run(process.execPath, [KUBECTL, ...args, '--kubeconfig', ctx.outputs.kubeconfigPath!], {
+    ...process.env,
+    TPI_ADDRESS_MAP: net.file,
+    TPI_LAB_DIR: dir
+  })
 }
 
 /** The runner's kubectl, retried while the bridge brings the API up (it polls the store). */
@@ -142,8 +174,19 @@ async function kubectlNodes(): Promise<{ name: string; ready: string; labels: Re
   for (let i = 0; i < 50; i++) {
     const out = await kubectl('get', 'nodes', '-o', 'json')
     if (out.code === 0) {
-      const items = (JSON.parse(out.stdout) as { items: { metadata: { name: string; labels: Record<string, string> }; status: { conditions: { type: string; status: string }[] } }[] }).items
-      return items.map((n) => ({ name: n.metadata.name, ready: n.status.conditions.find((c) => c.type === 'Ready')!.status, labels: n.metadata.labels }))
+      const items = (
+        JSON.parse(out.stdout) as {
+          items: {
+            metadata: { name: string; labels: Record<string, string> }
+            status: { conditions: { type: string; status: string }[] }
+          }[]
+        }
+      ).items
+      return items.map((n) => ({
+        name: n.metadata.name,
+        ready: n.status.conditions.find((c) => c.type === 'Ready')!.status,
+        labels: n.metadata.labels
+      }))
     }
     last = out.stderr
     await new Promise((r) => setTimeout(r, 100))
@@ -165,16 +208,29 @@ beforeAll(async () => {
     await writeImageFiles(bmc.diskPath(slot), {
       '/etc/hostname': { content: 'turing-rk1\n', mode: 0o644 },
       '/root/.ssh/authorized_keys': { content: key.public + '\n', mode: 0o600 },
-      '/root/.not_logged_in_yet': { content: `PRESET_NET_CHANGE_DEFAULTS="1"\nPRESET_NET_USE_STATIC="1"\nPRESET_NET_STATIC_IP="${spec.ip}"\nPRESET_NET_STATIC_MASK="255.255.255.0"\n`, mode: 0o600 }
+      '/root/.not_logged_in_yet': {
+        content: `PRESET_NET_CHANGE_DEFAULTS="1"\nPRESET_NET_USE_STATIC="1"\nPRESET_NET_STATIC_IP="${spec.ip}"\nPRESET_NET_STATIC_MASK="255.255.255.0"\n`,
+        mode: 0o600
+      }
     })
-    nodes.push(new SimNode({
-      bmc, board: BOARD, slot, stateDir: join(dir, `node${slot}`), bootDelayMs: 20, share,
-      onAddress: (n, ip) => (ip ? net.setNode(ip, BOARD, n.slot) : net.removeNode(BOARD, n.slot))
-    }))
+    nodes.push(
+      new SimNode({
+        bmc,
+        board: BOARD,
+        slot,
+        stateDir: join(dir, `node${slot}`),
+        bootDelayMs: 20,
+        share,
+        onAddress: (n, ip) => (ip ? net.setNode(ip, BOARD, n.slot) : net.removeNode(BOARD, n.slot))
+      })
+    )
   }
   for (const n of nodes) bmc.power(n.slot, true)
   await Promise.all(nodes.map((n) => n.waitFor('up')))
-  bridge = await startK3sKube({ labDir: share, hostFor: (ip) => nodes.find((n) => n.lanIp === ip && n.state === 'up')?.host })
+  bridge = await startK3sKube({
+    labDir: share,
+    hostFor: (ip) => nodes.find((n) => n.lanIp === ip && n.state === 'up')?.host
+  })
   ctx = await context()
 }, 60_000)
 
@@ -187,28 +243,42 @@ afterAll(async () => {
 describe('K3s phases on simulated Armbian nodes over SSH', () => {
   test('os-bootstrap, install, join and npu bring 3 nodes Ready; the runner lists them through the bridge', async () => {
     // Node-scoped phases run side by side, as run.ts pipelines them.
-    expect((await Promise.all(cluster.nodes.map((node) => osBootstrapPhase.runNode!(ctx, node)))).map((r) => r.changed)).toEqual([true, true, true])
+    expect(
+      (await Promise.all(cluster.nodes.map((node) => osBootstrapPhase.runNode!(ctx, node)))).map((r) => r.changed)
+    ).toEqual([true, true, true])
     expect((await k3sInstallPhase.run!(ctx)).changed).toBe(true)
     expect((await k3sJoinPhase.run!(ctx)).summary).toBe('2 of 2 agent(s) changed; 3 node(s) Ready')
     // The shipped NPU phase (real paths /sys/kernel/debug/rknpu/version and /dev/dri) on a worker.
     const npu = await createNpuPhase().runNode!(ctx, cluster.nodes[1]!)
-    expect(npu.summary).toMatch(/^changed: .*label turingpi\.io\/npu=rk3588 \(driver v0\.9\.8\); rkllama answers \(models: qwen3-4b\)$/)
-    expect(Object.values(ctx.outputs.nodeStatus).map((s) => [s.node, s.ready])).toEqual([['k3s-cp', true], ['k3s-w1', true], ['k3s-w2', true]])
+    expect(npu.summary).toMatch(
+      /^changed: .*label turingpi\.io\/npu=rk3588 \(driver v0\.9\.8\); rkllama answers \(models: qwen3-4b\)$/
+    )
+    expect(Object.values(ctx.outputs.nodeStatus).map((s) => [s.node, s.ready])).toEqual([
+      ['k3s-cp', true],
+      ['k3s-w1', true],
+      ['k3s-w2', true]
+    ])
 
     const kubeconfig = readFileSync(ctx.outputs.kubeconfigPath!, 'utf8')
     expect(kubeconfig).toContain('server: https://10.10.88.73:6443\n')
     const listed = await kubectlNodes()
     expect(listed.map((n) => [n.name, n.ready, n.labels['node-role.kubernetes.io/control-plane'] ?? '-'])).toEqual([
-      ['k3s-cp', 'True', 'true'], ['k3s-w1', 'True', '-'], ['k3s-w2', 'True', '-']
+      ['k3s-cp', 'True', 'true'],
+      ['k3s-w1', 'True', '-'],
+      ['k3s-w2', 'True', '-']
     ])
     // One store: the label the npu phase set with `k3s kubectl` on the first server, and the worker's own label.
     expect(listed[1]!.labels).toEqual(expect.objectContaining({ 'turingpi.io/npu': 'rk3588', zone: 'b' }))
     // The addons phase: helm and kubectl on the runner against the cluster's API, through the bridge.
     await createAddonsPhase({ createKube, arch: process.arch === 'x64' ? 'x64' : 'arm64', retryDelayMs: 50 }).run!(ctx)
     expect(ctx.outputs.addons.map((a) => [a.name, a.status])).toEqual([['metallb', 'installed']])
-    expect((await kubectl('get', 'ipaddresspools.metallb.io', '-n', 'metallb-system', '-o', 'name')).stdout).toMatch(/^ipaddresspool\.metallb\.io\/\S+\n$/)
+    expect((await kubectl('get', 'ipaddresspools.metallb.io', '-n', 'metallb-system', '-o', 'name')).stdout).toMatch(
+      /^ipaddresspool\.metallb\.io\/\S+\n$/
+    )
     const table = await kubectl('get', 'nodes')
-    expect(table.stdout).toMatch(/^NAME\s+STATUS\s+ROLES\s+AGE\s+VERSION\nk3s-cp\s+Ready\s+control-plane,master\s+\S+\s+v1\.31\.3\+k3s1\n/)
+    expect(table.stdout).toMatch(
+      /^NAME\s+STATUS\s+ROLES\s+AGE\s+VERSION\nk3s-cp\s+Ready\s+control-plane,master\s+\S+\s+v1\.31\.3\+k3s1\n/
+    )
   }, 60_000)
 
   test('a node fault shows on the runner too; a second run changes nothing', async () => {
@@ -230,7 +300,9 @@ describe('K3s phases on simulated Armbian nodes over SSH', () => {
   test('a node without the RKNPU driver is refused; power off kills its services; a reflashed first server loses the cluster', async () => {
     const w2 = nodes[2]!
     await w2.setNpuDriver(undefined)
-    await expect(createNpuPhase().runNode!(ctx, cluster.nodes[2]!)).rejects.toThrow(/no RKNPU driver on kernel .*: \/sys\/kernel\/debug\/rknpu\/version is missing/)
+    await expect(createNpuPhase().runNode!(ctx, cluster.nodes[2]!)).rejects.toThrow(
+      /no RKNPU driver on kernel .*: \/sys\/kernel\/debug\/rknpu\/version is missing/
+    )
     await w2.setNpuDriver('v0.9.8')
 
     // rkllama (started detached by systemctl on k3s-w1) dies with the node's power; systemd starts it again at boot.
@@ -250,7 +322,10 @@ describe('K3s phases on simulated Armbian nodes over SSH', () => {
     bmc.flashed(cp.slot)
     await cp.waitFor('off')
     // The node's disk and the cluster datastore it held (kept in the shared store under its address) are gone.
-    const left = (): boolean[] => [cp.rootDir, join(dir, 'share/k3s/10.10.88.73.json'), join(dir, 'share/k3s/10.10.88.73.kube')].map((p) => existsSync(p))
+    const left = (): boolean[] =>
+      [cp.rootDir, join(dir, 'share/k3s/10.10.88.73.json'), join(dir, 'share/k3s/10.10.88.73.kube')].map((p) =>
+        existsSync(p)
+      )
     for (let i = 0; i < 200 && left().some(Boolean); i++) await new Promise((r) => setTimeout(r, 20))
     expect(left()).toEqual([false, false, false])
     const gone = await kubectl('get', 'nodes')

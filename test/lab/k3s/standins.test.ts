@@ -9,9 +9,12 @@ import { PASSWORD_REJECTED_FOR_TESTS } from './samples.js'
 import { k3sCluster } from '../../core/kinds/k3s/fixtures.js'
 import { startHarness, type Harness } from '../../core/kinds/k3s/harness.js'
 
-const cluster = k3sCluster('', `control_plane: { node: 1, ip: 10.10.88.73, hostname: k3s-cp }
+const cluster = k3sCluster(
+  '',
+  `control_plane: { node: 1, ip: 10.10.88.73, hostname: k3s-cp }
 workers:
-  - { node: 2, ip: 10.10.88.74, hostname: k3s-w1 }`)
+  - { node: 2, ip: 10.10.88.74, hostname: k3s-w1 }`
+)
 let lab: Harness
 const shells: Record<string, RemoteShell> = {}
 
@@ -28,15 +31,29 @@ async function prepare(id: string, config: string, token: string): Promise<void>
 
 beforeAll(async () => {
   lab = startHarness(cluster.nodes)
-  for (const [i, id] of ['k3s-cp', 'k3s-w1'].entries()) shells[id] = (await lab.deps.ssh.connect({ node: id, host: `127.10.0.${i + 1}`, port: 22, user: 'root', privateKey: 'x' })).shell
-  await prepare('k3s-cp', 'node-name: "k3s-cp"\nnode-ip: "10.10.88.73"\ntoken-file: "/etc/rancher/k3s/cluster-token"\n', 'secret-one')
-  await prepare('k3s-w1', 'node-name: "k3s-w1"\nnode-ip: "10.10.88.74"\ntoken-file: "/etc/rancher/k3s/cluster-token"\nserver: "https://10.10.88.73:6443"\n', 'secret-one')
+  for (const [i, id] of ['k3s-cp', 'k3s-w1'].entries())
+    shells[id] = (
+      await lab.deps.ssh.connect({ node: id, host: `127.10.0.${i + 1}`, port: 22, user: 'root', privateKey: 'x' })
+    ).shell
+  await prepare(
+    'k3s-cp',
+    'node-name: "k3s-cp"\nnode-ip: "10.10.88.73"\ntoken-file: "/etc/rancher/k3s/cluster-token"\n',
+    'secret-one'
+  )
+  await prepare(
+    'k3s-w1',
+    'node-name: "k3s-w1"\nnode-ip: "10.10.88.74"\ntoken-file: "/etc/rancher/k3s/cluster-token"\nserver: "https://10.10.88.73:6443"\n',
+    'secret-one'
+  )
 })
 afterAll(() => lab.stop())
 
 describe('k3s install.sh stand-in', () => {
   test('prints the [INFO] lines of the real script for an air-gapped agent install and creates the unit', async () => {
-    const out = await sh('k3s-w1', 'INSTALL_K3S_SKIP_DOWNLOAD=true INSTALL_K3S_EXEC=agent sh /usr/local/lib/turingpi/k3s-install.sh')
+    const out = await sh(
+      'k3s-w1',
+      'INSTALL_K3S_SKIP_DOWNLOAD=true INSTALL_K3S_EXEC=agent sh /usr/local/lib/turingpi/k3s-install.sh'
+    )
     expect(out.stdout).toBe(`[INFO]  Skipping k3s download and verify
 [INFO]  Skipping installation of SELinux RPM
 [INFO]  Creating /usr/local/bin/kubectl symlink to k3s
@@ -49,7 +66,9 @@ describe('k3s install.sh stand-in', () => {
 [INFO]  systemd: Enabling k3s-agent unit
 [INFO]  systemd: Starting k3s-agent
 `)
-    expect(out.stderr).toBe('Created symlink /etc/systemd/system/multi-user.target.wants/k3s-agent.service → /etc/systemd/system/k3s-agent.service.\n')
+    expect(out.stderr).toBe(
+      'Created symlink /etc/systemd/system/multi-user.target.wants/k3s-agent.service → /etc/systemd/system/k3s-agent.service.\n'
+    )
     expect(lab.file('k3s-w1', 'etc/systemd/system/k3s-agent.service')).toContain('ExecStart=/usr/local/bin/k3s agent\n')
   })
 
@@ -65,27 +84,41 @@ describe('k3s stand-in', () => {
     expect((await sh('k3s-cp', 'K3S_STANDIN_ONESHOT=1 k3s server')).code).toBe(0)
     expect(lab.file('k3s-cp', 'var/lib/rancher/k3s/server/token')).toMatch(/^K10[0-9a-f]{64}::server:secret-one\n$/)
     expect(lab.file('k3s-cp', 'etc/rancher/k3s/k3s.yaml')).toContain('    server: https://127.0.0.1:6443\n')
-    expect((await sh('k3s-cp', 'k3s --version')).stdout).toBe('k3s version v1.31.3+k3s1 (6e6af988)\ngo version go1.22.8\n')
+    expect((await sh('k3s-cp', 'k3s --version')).stdout).toBe(
+      'k3s version v1.31.3+k3s1 (6e6af988)\ngo version go1.22.8\n'
+    )
     const list = JSON.parse((await sh('k3s-cp', 'k3s kubectl get nodes -o json')).stdout)
     expect(list.kind).toBe('List')
     expect(list.items[0].metadata.labels['node-role.kubernetes.io/control-plane']).toBe('true')
-    expect(list.items[0].status.conditions).toEqual([expect.objectContaining({ type: 'Ready', status: 'True', reason: 'KubeletReady' })])
+    expect(list.items[0].status.conditions).toEqual([
+      expect.objectContaining({ type: 'Ready', status: 'True', reason: 'KubeletReady' })
+    ])
   })
 
   test('an agent with a wrong token never registers and logs 401', async () => {
     await shells['k3s-w1'].put('/etc/rancher/k3s/cluster-token', 'wrong', { mode: 0o600 })
     await sh('k3s-w1', 'K3S_STANDIN_ONESHOT=1 k3s agent || true')
-    expect(lab.file('k3s-w1', 'var/log/k3s.log')).toContain('level=info msg="Waiting to retrieve agent configuration; server is not ready: failed to retrieve configuration from server: https://10.10.88.73:6443/v1-k3s/config: 401 Unauthorized"')
-    expect((await sh('k3s-cp', 'k3s kubectl get node k3s-w1 || true')).stderr).toBe('Error from server (NotFound): nodes "k3s-w1" not found\n')
+    expect(lab.file('k3s-w1', 'var/log/k3s.log')).toContain(
+      'level=info msg="Waiting to retrieve agent configuration; server is not ready: failed to retrieve configuration from server: https://10.10.88.73:6443/v1-k3s/config: 401 Unauthorized"'
+    )
+    expect((await sh('k3s-cp', 'k3s kubectl get node k3s-w1 || true')).stderr).toBe(
+      'Error from server (NotFound): nodes "k3s-w1" not found\n'
+    )
   })
 
-  test('a reflashed agent (new node password) is rejected with k3s\'s message until its secret is deleted', async () => {
-    await shells['k3s-w1'].put('/etc/rancher/k3s/cluster-token', lab.file('k3s-cp', 'var/lib/rancher/k3s/server/token')!.trim(), { mode: 0o600 })
+  test("a reflashed agent (new node password) is rejected with k3s's message until its secret is deleted", async () => {
+    await shells['k3s-w1'].put(
+      '/etc/rancher/k3s/cluster-token',
+      lab.file('k3s-cp', 'var/lib/rancher/k3s/server/token')!.trim(),
+      { mode: 0o600 }
+    )
     await sh('k3s-w1', 'K3S_STANDIN_ONESHOT=1 k3s agent')
     expect((await sh('k3s-cp', 'k3s kubectl get node k3s-w1')).code).toBe(0)
     await sh('k3s-w1', 'rm /etc/rancher/node/password; : > /var/log/k3s.log; K3S_STANDIN_ONESHOT=1 k3s agent')
     const log = lab.file('k3s-w1', 'var/log/k3s.log')!
-    expect(log).toMatch(/^[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d turing-rk1 k3s\[\d+\]: time="[^"]+Z" level=info msg="Starting k3s agent v1\.31\.3\+k3s1"\n/)
+    expect(log).toMatch(
+      /^[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d turing-rk1 k3s\[\d+\]: time="[^"]+Z" level=info msg="Starting k3s agent v1\.31\.3\+k3s1"\n/
+    )
     expect(log).toContain(`level=info msg="${PASSWORD_REJECTED_FOR_TESTS}"`)
     await sh('k3s-cp', 'k3s kubectl -n kube-system delete secret k3s-w1.node-password.k3s')
     await sh('k3s-w1', 'K3S_STANDIN_ONESHOT=1 k3s agent')
@@ -113,11 +146,16 @@ describe('rkllama stand-in', () => {
     })
     // The stand-in checks the runtime at /usr/local/lib like the real import; the host has none, so run
     // it through a node root where it exists.
-    const out = await sh('k3s-cp', `mkdir -p /usr/local/lib && : > /usr/local/lib/librkllmrt.so
+    const out = await sh(
+      'k3s-cp',
+      `mkdir -p /usr/local/lib && : > /usr/local/lib/librkllmrt.so
 RKLLAMA_MODELS=${models}/.. TPI_NODE_ADDR=127.0.0.1 timeout 5 node ${join(process.cwd(), 'lab/k3s/standins/rkllama.mjs')} serve --port ${port} & 
 for i in $(seq 1 50); do curl -fsS http://127.0.0.1:${port}/api/tags && break; sleep 0.1; done
-kill %1`)
+kill %1`
+    )
     const body = out.stdout.trim()
-    expect(body).toMatch(/^\{"models":\[\{"details":\{"family":"llama","format":"rkllm","parameter_size":"3B","quantization_level":"Q8_0"\},"digest":"","model":"qwen2.5-instruct:3b","modified_at":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z","name":"qwen2.5-instruct:3b","size":1234\}\]\}$/)
+    expect(body).toMatch(
+      /^\{"models":\[\{"details":\{"family":"llama","format":"rkllm","parameter_size":"3B","quantization_level":"Q8_0"\},"digest":"","model":"qwen2.5-instruct:3b","modified_at":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z","name":"qwen2.5-instruct:3b","size":1234\}\]\}$/
+    )
   })
 })

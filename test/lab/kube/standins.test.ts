@@ -24,12 +24,39 @@ spec:
 async function installMetallb(extra: string[] = []): Promise<{ code: number; stdout: string; stderr: string }> {
   const values = join(lab.labDir, 'v.yaml')
   writeFileSync(values, 'speaker:\n  logLevel: info\n')
-  return lab.run('helm', ['upgrade', '--install', 'metallb', 'metallb', '--repo', metallb.repo, '--version', metallb.version, '--namespace', 'metallb-system', '--create-namespace', '--values', values, '--wait', '--timeout', '30s', ...extra])
+  return lab.run('helm', [
+    'upgrade',
+    '--install',
+    'metallb',
+    'metallb',
+    '--repo',
+    metallb.repo,
+    '--version',
+    metallb.version,
+    '--namespace',
+    'metallb-system',
+    '--create-namespace',
+    '--values',
+    values,
+    '--wait',
+    '--timeout',
+    '30s',
+    ...extra
+  ])
 }
 
 describe('kubectl stand-in', () => {
   it('reaches the API through the address map and prints nodes like kubectl get nodes', async () => {
-    lab.api.registerNode({ name: 'rk1-a', ip: '10.10.88.73', roles: ['control-plane', 'master'], ready: true, kubeletVersion: 'v1.31.3+k3s1', osImage: 'Armbian', kernelVersion: '6.1.115', containerRuntime: 'containerd://1.7.23-k3s2' })
+    lab.api.registerNode({
+      name: 'rk1-a',
+      ip: '10.10.88.73',
+      roles: ['control-plane', 'master'],
+      ready: true,
+      kubeletVersion: 'v1.31.3+k3s1',
+      osImage: 'Armbian',
+      kernelVersion: '6.1.115',
+      containerRuntime: 'containerd://1.7.23-k3s2'
+    })
     const table = await lab.run('kubectl', ['get', 'nodes'])
     expect(table.code).toBe(0)
     expect(table.stdout.split('\n')[0]).toMatch(/^NAME\s+STATUS\s+ROLES\s+AGE\s+VERSION$/)
@@ -43,75 +70,221 @@ describe('kubectl stand-in', () => {
     writeFileSync(join(lab.labDir, 'address-map.json'), '{}')
     const out = await lab.run('kubectl', ['get', 'nodes'])
     expect(out.code).toBe(1)
-    expect(out.stderr).toBe(`Unable to connect to the server: 10.10.88.73:6443 is not in the lab address map (${lab.labDir}); the lab stand-ins only reach loopback addresses\n`)
+    expect(out.stderr).toBe(
+      `Unable to connect to the server: 10.10.88.73:6443 is not in the lab address map (${lab.labDir}); the lab stand-ins only reach loopback addresses\n`
+    )
   })
 
   it('fails to apply a MetalLB pool before the CRDs exist, then applies it server-side once MetalLB runs', async () => {
     const early = await lab.run('kubectl', ['apply', '--server-side', '-f', '-'], pool)
     expect(early.code).toBe(1)
-    expect(early.stderr).toBe('error: resource mapping not found for name: "pool" namespace: "metallb-system" from "STDIN": no matches for kind "IPAddressPool" in version "metallb.io/v1beta1"\nensure CRDs are installed first\n')
+    expect(early.stderr).toBe(
+      'error: resource mapping not found for name: "pool" namespace: "metallb-system" from "STDIN": no matches for kind "IPAddressPool" in version "metallb.io/v1beta1"\nensure CRDs are installed first\n'
+    )
     expect((await installMetallb()).code).toBe(0)
-    const waited = await lab.run('kubectl', ['wait', '--namespace', 'metallb-system', '--for=condition=Available', 'deployment/metallb-controller', '--timeout=5s'])
+    const waited = await lab.run('kubectl', [
+      'wait',
+      '--namespace',
+      'metallb-system',
+      '--for=condition=Available',
+      'deployment/metallb-controller',
+      '--timeout=5s'
+    ])
     expect(waited.stdout).toBe('deployment.apps/metallb-controller condition met\n')
-    const applied = await lab.run('kubectl', ['apply', '--server-side', '--field-manager=turingpi-cluster', '-f', '-'], pool)
+    const applied = await lab.run(
+      'kubectl',
+      ['apply', '--server-side', '--field-manager=turingpi-cluster', '-f', '-'],
+      pool
+    )
     expect(applied).toEqual({ code: 0, stdout: 'ipaddresspool.metallb.io/pool serverside-applied\n', stderr: '' })
-    const got = JSON.parse((await lab.run('kubectl', ['get', 'ipaddresspools', 'pool', '-n', 'metallb-system', '-o', 'json'])).stdout)
+    const got = JSON.parse(
+      (await lab.run('kubectl', ['get', 'ipaddresspools', 'pool', '-n', 'metallb-system', '-o', 'json'])).stdout
+    )
     expect(got.spec).toEqual({ addresses: ['10.10.88.80-10.10.88.89'] })
   })
 
   it('reports the webhook error while MetalLB webhook endpoints are not ready, and a wait timeout like kubectl', async () => {
-    expect((await lab.run('helm', ['upgrade', '--install', 'metallb', 'metallb', '--repo', metallb.repo, '--version', metallb.version, '-n', 'metallb-system', '--create-namespace'], undefined, { TPI_LAB_KUBE_READY_MS: '5000' })).code).toBe(0)
-    const timeout = await lab.run('kubectl', ['wait', '-n', 'metallb-system', '--for=condition=Available', 'deployment/metallb-controller', '--timeout=200ms'])
-    expect(timeout).toEqual({ code: 1, stdout: '', stderr: 'error: timed out waiting for the condition on deployments/metallb-controller\n' })
+    expect(
+      (
+        await lab.run(
+          'helm',
+          [
+            'upgrade',
+            '--install',
+            'metallb',
+            'metallb',
+            '--repo',
+            metallb.repo,
+            '--version',
+            metallb.version,
+            '-n',
+            'metallb-system',
+            '--create-namespace'
+          ],
+          undefined,
+          { TPI_LAB_KUBE_READY_MS: '5000' }
+        )
+      ).code
+    ).toBe(0)
+    const timeout = await lab.run('kubectl', [
+      'wait',
+      '-n',
+      'metallb-system',
+      '--for=condition=Available',
+      'deployment/metallb-controller',
+      '--timeout=200ms'
+    ])
+    expect(timeout).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'error: timed out waiting for the condition on deployments/metallb-controller\n'
+    })
     const refused = await lab.run('kubectl', ['apply', '--server-side', '-f', '-'], pool)
     expect(refused.code).toBe(1)
-    expect(refused.stderr).toMatch(/^Error from server \(InternalError\): Internal error occurred: failed calling webhook "ipaddresspoolvalidationwebhook\.metallb\.io"/)
+    expect(refused.stderr).toMatch(
+      /^Error from server \(InternalError\): Internal error occurred: failed calling webhook "ipaddresspoolvalidationwebhook\.metallb\.io"/
+    )
   })
 
   it('labels and deletes a namespace with kubectl output lines', async () => {
-    await lab.run('kubectl', ['apply', '-f', '-'], 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: longhorn-system\n')
-    expect((await lab.run('kubectl', ['label', 'namespace', 'longhorn-system', 'pod-security.kubernetes.io/enforce=privileged'])).stdout).toBe('namespace/longhorn-system labeled\n')
-    const clash = await lab.run('kubectl', ['label', 'ns', 'longhorn-system', 'pod-security.kubernetes.io/enforce=baseline'])
-    expect(clash.stderr).toBe("error: 'pod-security.kubernetes.io/enforce' already has a value (privileged), and --overwrite is false\n")
-    expect((await lab.run('kubectl', ['delete', 'namespace', 'longhorn-system'])).stdout).toBe('namespace "longhorn-system" deleted\n')
-    expect((await lab.run('kubectl', ['get', 'ns', 'longhorn-system'])).stderr).toBe('Error from server (NotFound): namespaces "longhorn-system" not found\n')
+    await lab.run(
+      'kubectl',
+      ['apply', '-f', '-'],
+      'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: longhorn-system\n'
+    )
+    expect(
+      (
+        await lab.run('kubectl', [
+          'label',
+          'namespace',
+          'longhorn-system',
+          'pod-security.kubernetes.io/enforce=privileged'
+        ])
+      ).stdout
+    ).toBe('namespace/longhorn-system labeled\n')
+    const clash = await lab.run('kubectl', [
+      'label',
+      'ns',
+      'longhorn-system',
+      'pod-security.kubernetes.io/enforce=baseline'
+    ])
+    expect(clash.stderr).toBe(
+      "error: 'pod-security.kubernetes.io/enforce' already has a value (privileged), and --overwrite is false\n"
+    )
+    expect((await lab.run('kubectl', ['delete', 'namespace', 'longhorn-system'])).stdout).toBe(
+      'namespace "longhorn-system" deleted\n'
+    )
+    expect((await lab.run('kubectl', ['get', 'ns', 'longhorn-system'])).stderr).toBe(
+      'Error from server (NotFound): namespaces "longhorn-system" not found\n'
+    )
   })
 })
 
 describe('helm stand-in', () => {
   it('installs, upgrades and lists a release with helm list -A -o json rows and Helm 3 release secrets', async () => {
     const first = await installMetallb()
-    expect(first.stdout).toMatch(/^Release "metallb" does not exist\. Installing it now\.\nNAME: metallb\nLAST DEPLOYED: .+\nNAMESPACE: metallb-system\nSTATUS: deployed\nREVISION: 1\nTEST SUITE: None\n$/)
+    expect(first.stdout).toMatch(
+      /^Release "metallb" does not exist\. Installing it now\.\nNAME: metallb\nLAST DEPLOYED: .+\nNAMESPACE: metallb-system\nSTATUS: deployed\nREVISION: 1\nTEST SUITE: None\n$/
+    )
     const second = await installMetallb()
     expect(second.stdout).toMatch(/^Release "metallb" has been upgraded\. Happy Helming!\n/)
     const rows = JSON.parse((await lab.run('helm', ['list', '--all-namespaces', '--output', 'json'])).stdout)
-    expect(rows).toEqual([{ name: 'metallb', namespace: 'metallb-system', revision: '2', updated: expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{9} \+0000 UTC$/), status: 'deployed', chart: `metallb-${metallb.version}`, app_version: `v${metallb.version}` }])
+    expect(rows).toEqual([
+      {
+        name: 'metallb',
+        namespace: 'metallb-system',
+        revision: '2',
+        updated: expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{9} \+0000 UTC$/),
+        status: 'deployed',
+        chart: `metallb-${metallb.version}`,
+        app_version: `v${metallb.version}`
+      }
+    ])
     const secrets = lab.api.state().objects
     const v1 = secrets['/secrets/metallb-system/sh.helm.release.v1.metallb.v1'] as any
     expect(v1.type).toBe('helm.sh/release.v1')
     expect(v1.metadata.labels).toEqual({ name: 'metallb', owner: 'helm', status: 'superseded', version: '1' })
-    const release = JSON.parse(gunzipSync(Buffer.from(Buffer.from(v1.data.release, 'base64').toString(), 'base64')).toString())
+    const release = JSON.parse(
+      gunzipSync(Buffer.from(Buffer.from(v1.data.release, 'base64').toString(), 'base64')).toString()
+    )
     expect(release.config).toEqual({ speaker: { logLevel: 'info' } })
-    const values = await lab.run('helm', ['get', 'values', 'metallb', '--namespace', 'metallb-system', '--output', 'json'])
+    const values = await lab.run('helm', [
+      'get',
+      'values',
+      'metallb',
+      '--namespace',
+      'metallb-system',
+      '--output',
+      'json'
+    ])
     expect(JSON.parse(values.stdout)).toEqual({ speaker: { logLevel: 'info' } })
-    const status = JSON.parse((await lab.run('helm', ['status', 'metallb', '-n', 'metallb-system', '-o', 'json'])).stdout)
-    expect(status).toMatchObject({ name: 'metallb', namespace: 'metallb-system', version: 2, info: { status: 'deployed', description: 'Upgrade complete' } })
+    const status = JSON.parse(
+      (await lab.run('helm', ['status', 'metallb', '-n', 'metallb-system', '-o', 'json'])).stdout
+    )
+    expect(status).toMatchObject({
+      name: 'metallb',
+      namespace: 'metallb-system',
+      version: 2,
+      info: { status: 'deployed', description: 'Upgrade complete' }
+    })
   })
 
   it('refuses an unpublished chart version and a repository that is neither upstream nor a loopback mirror of it', async () => {
-    const badVersion = await lab.run('helm', ['upgrade', '--install', 'metallb', 'metallb', '--repo', metallb.repo, '--version', '9.9.9', '-n', 'metallb-system'])
-    expect(badVersion).toMatchObject({ code: 1, stderr: `Error: chart "metallb" version "9.9.9" not found in ${metallb.repo} repository\n` })
-    const badRepo = await lab.run('helm', ['upgrade', '--install', 'metallb', 'metallb', '--repo', 'https://charts.example.com', '--version', metallb.version, '-n', 'metallb-system'])
+    const badVersion = await lab.run('helm', [
+      'upgrade',
+      '--install',
+      'metallb',
+      'metallb',
+      '--repo',
+      metallb.repo,
+      '--version',
+      '9.9.9',
+      '-n',
+      'metallb-system'
+    ])
+    expect(badVersion).toMatchObject({
+      code: 1,
+      stderr: `Error: chart "metallb" version "9.9.9" not found in ${metallb.repo} repository\n`
+    })
+    const badRepo = await lab.run('helm', [
+      'upgrade',
+      '--install',
+      'metallb',
+      'metallb',
+      '--repo',
+      'https://charts.example.com',
+      '--version',
+      metallb.version,
+      '-n',
+      'metallb-system'
+    ])
     expect(badRepo.stderr).toBe('Error: chart "metallb" not found in https://charts.example.com repository\n')
-    const mirrored = await lab.run('helm', ['upgrade', '--install', 'metallb', 'metallb', '--repo', 'http://127.0.0.1:8080/metallb.github.io/metallb', '--version', metallb.version, '-n', 'metallb-system', '--create-namespace'])
+    const mirrored = await lab.run('helm', [
+      'upgrade',
+      '--install',
+      'metallb',
+      'metallb',
+      '--repo',
+      'http://127.0.0.1:8080/metallb.github.io/metallb',
+      '--version',
+      metallb.version,
+      '-n',
+      'metallb-system',
+      '--create-namespace'
+    ])
     expect(mirrored.code).toBe(0)
   })
 
   it('uninstalls a release: its objects and release secrets are gone and status says not found', async () => {
     await installMetallb()
-    expect((await lab.run('helm', ['uninstall', 'metallb', '--namespace', 'metallb-system', '--wait', '--timeout', '30s'])).stdout).toBe('release "metallb" uninstalled\n')
+    expect(
+      (await lab.run('helm', ['uninstall', 'metallb', '--namespace', 'metallb-system', '--wait', '--timeout', '30s']))
+        .stdout
+    ).toBe('release "metallb" uninstalled\n')
     const keys = Object.keys(lab.api.state().objects)
     expect(keys.filter((k) => k.includes('metallb-system/') && !k.startsWith('/namespaces'))).toEqual([])
-    expect((await lab.run('helm', ['status', 'metallb', '-n', 'metallb-system'])).stderr).toBe('Error: release: not found\n')
+    expect((await lab.run('helm', ['status', 'metallb', '-n', 'metallb-system'])).stderr).toBe(
+      'Error: release: not found\n'
+    )
   })
 })

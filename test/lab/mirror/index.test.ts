@@ -6,14 +6,20 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { canonicalPath, mirrorUrl, startMirror, type Mirror } from '../../../lab/mirror/index.js'
 
-interface Got { status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }
+interface Got {
+  status: number
+  headers: Record<string, string | string[] | undefined>
+  body: Buffer
+}
 function get(url: string, opts: { method?: string; headers?: Record<string, string> } = {}): Promise<Got> {
   return new Promise((resolve, reject) => {
     request(url, { method: opts.method ?? 'GET', headers: opts.headers }, (res) => {
       const chunks: Buffer[] = []
       res.on('data', (c: Buffer) => chunks.push(c))
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }))
-    }).on('error', reject).end()
+    })
+      .on('error', reject)
+      .end()
   })
 }
 
@@ -82,7 +88,7 @@ describe('lab download mirror', () => {
     await get(`${m.url}/l.example/none`)
     expect(m.requests).toEqual([
       { method: 'GET', path: '/l.example/f', status: 200, bytes: 3 },
-      { method: 'GET', path: '/l.example/none', status: 404, bytes: 0 },
+      { method: 'GET', path: '/l.example/none', status: 404, bytes: 0 }
     ])
     expect(m.bytesServed()).toBe(3)
   })
@@ -122,7 +128,12 @@ describe('lab download mirror', () => {
     })
     const r = await get(`${m.url}/factory.talos.dev/schematics`, { method: 'POST' })
     expect(r.status).toBe(201)
-    expect(m.requests.at(-1)).toMatchObject({ method: 'POST', path: '/factory.talos.dev/schematics', status: 201, bytes: 9 })
+    expect(m.requests.at(-1)).toMatchObject({
+      method: 'POST',
+      path: '/factory.talos.dev/schematics',
+      status: 201,
+      bytes: 9
+    })
     expect((await get(`${m.url}/factory.talos.dev/schematics`)).status).toBe(404) // GET is not routed
   })
 

@@ -12,8 +12,16 @@ class FakeBmc {
   events = new EventEmitter()
   ring = new Map<number, string>()
   constructor(private dir: string) {}
-  uart(slot: number) { return { write: (t: string) => { this.ring.set(slot, (this.ring.get(slot) ?? '') + t) } } }
-  diskPath(slot: number) { return join(this.dir, `slot${slot}.img`) }
+  uart(slot: number) {
+    return {
+      write: (t: string) => {
+        this.ring.set(slot, (this.ring.get(slot) ?? '') + t)
+      }
+    }
+  }
+  diskPath(slot: number) {
+    return join(this.dir, `slot${slot}.img`)
+  }
 }
 
 const key = validEd25519()
@@ -23,13 +31,35 @@ function run(host: string, cmd: string): Promise<{ out: string; hostKey: string 
   return new Promise((resolve, reject) => {
     const c = new ssh2.Client()
     let hostKey = ''
-    c.once('error', (e) => { c.end(); reject(e) })
-    c.once('ready', () => c.exec(cmd, (err, s) => {
-      if (err) { c.end(); return reject(err) }
-      let out = ''
-      s.on('data', (d: Buffer) => { out += d.toString() }).on('close', () => { c.end(); resolve({ out, hostKey }) })
-    }))
-    c.connect({ host, port, username: 'root', privateKey: key.private, hostVerifier: (k: Buffer) => { hostKey = k.toString('base64'); return true } })
+    c.once('error', (e) => {
+      c.end()
+      reject(e)
+    })
+    c.once('ready', () =>
+      c.exec(cmd, (err, s) => {
+        if (err) {
+          c.end()
+          return reject(err)
+        }
+        let out = ''
+        s.on('data', (d: Buffer) => {
+          out += d.toString()
+        }).on('close', () => {
+          c.end()
+          resolve({ out, hostKey })
+        })
+      })
+    )
+    c.connect({
+      host,
+      port,
+      username: 'root',
+      privateKey: key.private,
+      hostVerifier: (k: Buffer) => {
+        hostKey = k.toString('base64')
+        return true
+      }
+    })
   })
 }
 
@@ -42,7 +72,9 @@ describe('simulated node faults and first boot', () => {
     bmc = new FakeBmc(dir)
     const img = await buildArmbianImage()
     for (const s of [1, 2, 3]) await copyFile(img.path, bmc.diskPath(s))
-    await writeImageFiles(bmc.diskPath(3), { '/root/.ssh/authorized_keys': { content: key.public + '\n', mode: 0o600 } })
+    await writeImageFiles(bmc.diskPath(3), {
+      '/root/.ssh/authorized_keys': { content: key.public + '\n', mode: 0o600 }
+    })
   })
   afterAll(async () => {
     for (const n of nodes) await n.close()
@@ -78,17 +110,25 @@ describe('simulated node faults and first boot', () => {
     expect(n.lanIp).toBeUndefined()
     const first = await run(n.host, 'hostname')
     expect(first.out).toBe('turing-rk1\n')
-    await n.powerOff(); await n.powerOn()
+    await n.powerOff()
+    await n.powerOn()
     expect((await run(n.host, 'true')).hostKey).toBe(first.hostKey)
-    await n.reflashed(); await n.powerOn()
+    await n.reflashed()
+    await n.powerOn()
     expect((await run(n.host, 'true')).hostKey).not.toBe(first.hostKey)
   })
 
   it('the fake NVMe refuses to mount until mkfs.ext4 formats it', async () => {
     const n = nodes[2]!
-    const r = await run(n.host, 'blkid /dev/nvme0n1; echo b=$?; mount /dev/nvme0n1 /mnt/nvme 2>/dev/null; echo m=$?; mkfs.ext4 -F /dev/nvme0n1 >/dev/null; blkid /dev/nvme0n1 | grep -c TYPE=\\"ext4\\"; mount /dev/nvme0n1 /mnt/nvme; mount')
+    const r = await run(
+      n.host,
+      'blkid /dev/nvme0n1; echo b=$?; mount /dev/nvme0n1 /mnt/nvme 2>/dev/null; echo m=$?; mkfs.ext4 -F /dev/nvme0n1 >/dev/null; blkid /dev/nvme0n1 | grep -c TYPE=\\"ext4\\"; mount /dev/nvme0n1 /mnt/nvme; mount'
+    )
     expect(r.out).toBe('b=2\nm=32\n1\n/dev/nvme0n1 on /mnt/nvme type ext4 (rw,relatime)\n')
-    const calls = (await readFile(join(n.rootDir, 'var/log/lab-calls.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l).cmd)
+    const calls = (await readFile(join(n.rootDir, 'var/log/lab-calls.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).cmd)
     expect(calls).toEqual(['blkid', 'mount', 'mkfs.ext4', 'blkid', 'mount', 'mount'])
   })
 })
@@ -103,7 +143,9 @@ describe('simulated node booting a Talos disk without lab/talos', () => {
     await n.powerOn()
     expect(n.state).toBe('up')
     expect(n.os).toBe('talos-console')
-    expect(bmc.ring.get(4)).toMatch(/\[talos\] this machine is reachable at: .*\r\n\[ +\d+\.\d{6}\] \[talos\]  10\.0\.0\.14 \{"component"/)
+    expect(bmc.ring.get(4)).toMatch(
+      /\[talos\] this machine is reachable at: .*\r\n\[ +\d+\.\d{6}\] \[talos\]  10\.0\.0\.14 \{"component"/
+    )
     await n.close()
     await rm(dir, { recursive: true, force: true })
   })

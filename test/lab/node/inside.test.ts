@@ -29,7 +29,15 @@ const power = async (on: boolean): Promise<void> => {
 }
 
 async function shell(): Promise<RemoteShell> {
-  return (await createSshConnector().connect({ node: 'n1', host: node.host, port: node.sshPort, user: 'root', privateKey: key.private })).shell
+  return (
+    await createSshConnector().connect({
+      node: 'n1',
+      host: node.host,
+      port: node.sshPort,
+      user: 'root',
+      privateKey: key.private
+    })
+  ).shell
 }
 
 async function sh(script: string): Promise<{ stdout: string; stderr: string; code: number }> {
@@ -60,7 +68,11 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'simnode-inside-'))
   share = join(dir, 'share')
   mkdirSync(join(share, 'k3s'), { recursive: true })
-  const bmc = { events, uart: () => ({ write: () => undefined }), diskPath: (slot: number) => join(dir, `slot${slot}.img`) }
+  const bmc = {
+    events,
+    uart: () => ({ write: () => undefined }),
+    diskPath: (slot: number) => join(dir, `slot${slot}.img`)
+  }
   await copyFile((await buildArmbianImage({ dir })).path, bmc.diskPath(1))
   await writeImageFiles(bmc.diskPath(1), { '/root/.ssh/authorized_keys': { content: key.public + '\n', mode: 0o600 } })
   node = new SimNode({ bmc, board: 22, slot: 1, stateDir: join(dir, 'n1'), bootDelayMs: 10, share })
@@ -75,18 +87,28 @@ afterAll(async () => {
 describe('inside a simulated Armbian node', () => {
   test('the lab share is TPI_LAB_DIR (the k3s store at $TPI_LAB_DIR/k3s) and TPI_NODE_ADDR its loopback address', async () => {
     writeFileSync(join(share, 'k3s', 'from-the-lab'), 'x')
-    const out = await sh('echo "$TPI_LAB_DIR $TPI_NODE_ADDR"; ls "$TPI_LAB_DIR/k3s"; echo y > "$TPI_LAB_DIR/k3s/from-the-node"')
+    const out = await sh(
+      'echo "$TPI_LAB_DIR $TPI_NODE_ADDR"; ls "$TPI_LAB_DIR/k3s"; echo y > "$TPI_LAB_DIR/k3s/from-the-node"'
+    )
     expect(out.stdout).toBe(`/run/lab-share 127.10.22.1\nfrom-the-lab\n`)
     expect(readFileSync(join(share, 'k3s', 'from-the-node'), 'utf8')).toBe('y\n')
   })
 
   test('RKNPU driver at /sys/kernel/debug/rknpu/version and a render node in /dev/dri; none on a kernel without the driver', async () => {
-    const facts = async (): Promise<string> => (await sh(npuObserveScript(DEFAULT_NPU_PATHS))).stdout.split('\n').filter((l) => /^(driver|render)=/.test(l)).join(' ')
+    const facts = async (): Promise<string> =>
+      (await sh(npuObserveScript(DEFAULT_NPU_PATHS))).stdout
+        .split('\n')
+        .filter((l) => /^(driver|render)=/.test(l))
+        .join(' ')
     expect(await facts()).toBe('driver=v0.9.8 render=/dev/dri/renderD129')
-    expect((await sh('cat /sys/kernel/debug/rknpu/version; [ -c /dev/dri/renderD129 ] && echo char device')).stdout).toBe('RKNPU driver: v0.9.8\nchar device\n')
+    expect(
+      (await sh('cat /sys/kernel/debug/rknpu/version; [ -c /dev/dri/renderD129 ] && echo char device')).stdout
+    ).toBe('RKNPU driver: v0.9.8\nchar device\n')
     await node.setNpuDriver(undefined)
     expect(await facts()).toBe('driver=none render=none')
-    expect((await sh('ls /dev/dri 2>&1 || true; ls -A /sys/kernel/debug')).stdout).toMatch(/^ls: cannot access '\/dev\/dri': No such file or directory\n$/)
+    expect((await sh('ls /dev/dri 2>&1 || true; ls -A /sys/kernel/debug')).stdout).toMatch(
+      /^ls: cannot access '\/dev\/dri': No such file or directory\n$/
+    )
     // The switch holds across boots.
     await power(false)
     await power(true)
@@ -100,14 +122,20 @@ describe('inside a simulated Armbian node', () => {
 [Service]
 ExecStart=/bin/sleep 600
 EOF`)
-    const enable = await sh('systemctl enable lab-sleeper; systemctl enable lab-sleeper; systemctl start lab-sleeper; systemctl is-active lab-sleeper')
-    expect(enable.stderr).toBe('Created symlink /etc/systemd/system/multi-user.target.wants/lab-sleeper.service → /etc/systemd/system/lab-sleeper.service.\n')
+    const enable = await sh(
+      'systemctl enable lab-sleeper; systemctl enable lab-sleeper; systemctl start lab-sleeper; systemctl is-active lab-sleeper'
+    )
+    expect(enable.stderr).toBe(
+      'Created symlink /etc/systemd/system/multi-user.target.wants/lab-sleeper.service → /etc/systemd/system/lab-sleeper.service.\n'
+    )
     expect(enable.stdout).toBe('active\n')
     const unitPid = Number(readFileSync(join(node.rootDir, 'run/lab-units/lab-sleeper.service.pid'), 'utf8'))
     // A process an exec leaves behind in its own session, outside any unit.
     const stray = Number((await sh('setsid sleep 601 > /dev/null 2>&1 < /dev/null & echo $!')).stdout.trim())
     expect([alive(unitPid), alive(stray)]).toEqual([true, true])
-    const failing = await sh(`printf '[Service]\\nExecStart=/bin/false\\n' > /etc/systemd/system/lab-false.service; systemctl start lab-false || echo "rc=$?"; systemctl is-active lab-false || echo "rc=$?"`)
+    const failing = await sh(
+      `printf '[Service]\\nExecStart=/bin/false\\n' > /etc/systemd/system/lab-false.service; systemctl start lab-false || echo "rc=$?"; systemctl is-active lab-false || echo "rc=$?"`
+    )
     expect(failing.stdout).toBe('rc=1\nfailed\nrc=3\n')
 
     await power(false)
@@ -126,18 +154,26 @@ EOF`)
     // into /tmp, which the node replaces with its own.
     writeFileSync(join(dir, 'host-only'), 'x')
     const k3s = k3sStandinBinary('v1.31.3+k3s1').replace(/'/g, "'\\''")
-    const out = await sh(`[ -e ${join(dir, 'host-only')} ] && echo visible || echo hidden; printf %s '${k3s}' > /usr/local/bin/k3s; chmod +x /usr/local/bin/k3s; k3s --version | head -1`)
+    const out = await sh(
+      `[ -e ${join(dir, 'host-only')} ] && echo visible || echo hidden; printf %s '${k3s}' > /usr/local/bin/k3s; chmod +x /usr/local/bin/k3s; k3s --version | head -1`
+    )
     expect(out.stdout).toMatch(/^hidden\nk3s version v1\.31\.3\+k3s1 \([0-9a-f]+\)\n$/)
   })
 
   test('a mount by its fstab entry is what mountpoint sees in later execs, and boot mounts fstab again', async () => {
-    const setup = await sh('mkfs.ext4 -q -L tpi-data /dev/nvme0n1 > /dev/null && u=$(blkid -p -s UUID -o value /dev/nvme0n1) && ' +
-      'echo "UUID=$u /var/lib/longhorn ext4 defaults,nofail 0 2" >> /etc/fstab && mkdir -p /var/lib/longhorn && ' +
-      '{ mountpoint /var/lib/longhorn || true; } && mount /var/lib/longhorn && mountpoint /var/lib/longhorn && { mount /var/lib/longhorn 2>&1 || true; }')
-    expect(setup.stdout).toBe('/var/lib/longhorn is not a mountpoint\n/var/lib/longhorn is a mountpoint\nmount: /var/lib/longhorn: /dev/nvme0n1 already mounted on /var/lib/longhorn.\n')
+    const setup = await sh(
+      'mkfs.ext4 -q -L tpi-data /dev/nvme0n1 > /dev/null && u=$(blkid -p -s UUID -o value /dev/nvme0n1) && ' +
+        'echo "UUID=$u /var/lib/longhorn ext4 defaults,nofail 0 2" >> /etc/fstab && mkdir -p /var/lib/longhorn && ' +
+        '{ mountpoint /var/lib/longhorn || true; } && mount /var/lib/longhorn && mountpoint /var/lib/longhorn && { mount /var/lib/longhorn 2>&1 || true; }'
+    )
+    expect(setup.stdout).toBe(
+      '/var/lib/longhorn is not a mountpoint\n/var/lib/longhorn is a mountpoint\nmount: /var/lib/longhorn: /dev/nvme0n1 already mounted on /var/lib/longhorn.\n'
+    )
     expect((await sh('mountpoint -q /var/lib/longhorn && echo mounted')).stdout).toBe('mounted\n')
     await power(false)
     await power(true)
-    expect((await sh('mountpoint /var/lib/longhorn; mount | grep longhorn')).stdout).toBe('/var/lib/longhorn is a mountpoint\n/dev/nvme0n1 on /var/lib/longhorn type ext4 (rw,relatime)\n')
+    expect((await sh('mountpoint /var/lib/longhorn; mount | grep longhorn')).stdout).toBe(
+      '/var/lib/longhorn is a mountpoint\n/dev/nvme0n1 on /var/lib/longhorn type ext4 (rw,relatime)\n'
+    )
   }, 30_000)
 })

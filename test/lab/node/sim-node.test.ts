@@ -13,8 +13,16 @@ class FakeBmc {
   events = new EventEmitter()
   ring = new Map<number, string>()
   constructor(private dir: string) {}
-  uart(slot: number) { return { write: (t: string) => { this.ring.set(slot, (this.ring.get(slot) ?? '') + t) } } }
-  diskPath(slot: number) { return join(this.dir, `slot${slot}.img`) }
+  uart(slot: number) {
+    return {
+      write: (t: string) => {
+        this.ring.set(slot, (this.ring.get(slot) ?? '') + t)
+      }
+    }
+  }
+  diskPath(slot: number) {
+    return join(this.dir, `slot${slot}.img`)
+  }
 }
 
 const clientKey = validEd25519()
@@ -24,7 +32,10 @@ const port = 20000 + (process.pid % 20000)
 function connect(host: string, privateKey: string): Promise<ssh2.Client> {
   return new Promise((resolve, reject) => {
     const c = new ssh2.Client()
-    c.once('ready', () => resolve(c)).once('error', (e) => { c.end(); reject(e) })
+    c.once('ready', () => resolve(c)).once('error', (e) => {
+      c.end()
+      reject(e)
+    })
     c.connect({ host, port, username: 'root', privateKey, readyTimeout: 5000 })
   })
 }
@@ -35,8 +46,14 @@ function exec(c: ssh2.Client, cmd: string): Promise<{ out: string; code: number 
       if (err) return reject(err)
       let out = ''
       let code: number | null = null
-      s.on('data', (d: Buffer) => { out += d.toString() }).on('exit', (c2: number | null) => { code = c2 })
-      s.stderr.on('data', (d: Buffer) => { out += d.toString() })
+      s.on('data', (d: Buffer) => {
+        out += d.toString()
+      }).on('exit', (c2: number | null) => {
+        code = c2
+      })
+      s.stderr.on('data', (d: Buffer) => {
+        out += d.toString()
+      })
       s.on('close', () => resolve({ out, code }))
     })
   })
@@ -54,7 +71,10 @@ describe('simulated RK1 node booting Armbian', () => {
     await writeImageFiles(bmc.diskPath(1), {
       '/etc/hostname': { content: 'node1\n', mode: 0o644 },
       '/root/.ssh/authorized_keys': { content: clientKey.public + '\n', mode: 0o600 },
-      '/root/.not_logged_in_yet': { content: 'PRESET_NET_CHANGE_DEFAULTS="1"\nPRESET_NET_USE_STATIC="1"\nPRESET_NET_STATIC_IP="10.0.0.11"\n', mode: 0o600 },
+      '/root/.not_logged_in_yet': {
+        content: 'PRESET_NET_CHANGE_DEFAULTS="1"\nPRESET_NET_USE_STATIC="1"\nPRESET_NET_STATIC_IP="10.0.0.11"\n',
+        mode: 0o600
+      }
     })
     node = new SimNode({ bmc, board: 0, slot: 1, stateDir: join(dir, 'n1'), bootDelayMs: 40, sshPort: port })
     bmc.events.emit('power', 1, true)
@@ -86,11 +106,19 @@ describe('simulated RK1 node booting Armbian', () => {
 
   it('records systemctl enable --now in lab-calls.jsonl and reports the unit active', async () => {
     const c = await connect(node.host, clientKey.private)
-    const r = await exec(c, 'systemctl enable --now foo && systemctl is-active foo; systemctl is-active bar; echo rc=$?')
+    const r = await exec(
+      c,
+      'systemctl enable --now foo && systemctl is-active foo; systemctl is-active bar; echo rc=$?'
+    )
     c.end()
     // Like systemd, enable announces the new symlink on stderr (merged here).
-    expect(r.out).toBe('Created symlink /etc/systemd/system/multi-user.target.wants/foo.service → /etc/systemd/system/foo.service.\nactive\ninactive\nrc=3\n')
-    const calls = (await readFile(join(node.rootDir, 'var/log/lab-calls.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l))
+    expect(r.out).toBe(
+      'Created symlink /etc/systemd/system/multi-user.target.wants/foo.service → /etc/systemd/system/foo.service.\nactive\ninactive\nrc=3\n'
+    )
+    const calls = (await readFile(join(node.rootDir, 'var/log/lab-calls.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
     expect(calls[0]).toMatchObject({ cmd: 'systemctl', args: ['enable', '--now', 'foo'] })
   })
 
@@ -98,10 +126,12 @@ describe('simulated RK1 node booting Armbian', () => {
     const c = await connect(node.host, clientKey.private)
     const local = join(dir, 'secret.txt')
     await writeFile(local, 'token\n')
-    await new Promise<void>((resolve, reject) => c.sftp((e, sftp) => {
-      if (e) return reject(e)
-      sftp.fastPut(local, '/etc/lab-token', { mode: 0o600 }, (err) => err ? reject(err) : resolve())
-    }))
+    await new Promise<void>((resolve, reject) =>
+      c.sftp((e, sftp) => {
+        if (e) return reject(e)
+        sftp.fastPut(local, '/etc/lab-token', { mode: 0o600 }, (err) => (err ? reject(err) : resolve()))
+      })
+    )
     c.end()
     expect(await readFile(join(node.rootDir, 'etc/lab-token'), 'utf8')).toBe('token\n')
     expect((await stat(join(node.rootDir, 'etc/lab-token'))).mode & 0o777).toBe(0o600)
@@ -124,13 +154,20 @@ describe('simulated RK1 node booting Armbian', () => {
     // Another command runs untouched while the fault waits for its command.
     expect(await exec(c, 'echo other')).toEqual({ out: 'other\n', code: 0 })
     expect(node.faults.ssh.dropWhen).toBeDefined()
-    const r = await exec(c, ': install-step; (sleep 0.3; touch /root/from-background) & echo halfway; sleep 0.3; touch /root/after-drop')
+    const r = await exec(
+      c,
+      ': install-step; (sleep 0.3; touch /root/from-background) & echo halfway; sleep 0.3; touch /root/after-drop'
+    )
     await closed
     expect(r.code).not.toBe(0)
     expect(node.faults.ssh.dropWhen).toBeUndefined()
     // Neither the rest of the script nor the process it put in the background ran on.
     await new Promise((done) => setTimeout(done, 600))
-    const exists = (p: string): Promise<boolean> => stat(join(node.rootDir, p)).then(() => true, () => false)
+    const exists = (p: string): Promise<boolean> =>
+      stat(join(node.rootDir, p)).then(
+        () => true,
+        () => false
+      )
     expect([await exists('root/from-background'), await exists('root/after-drop')]).toEqual([false, false])
   })
 
@@ -160,7 +197,11 @@ describe('simulated RK1 node booting Armbian', () => {
     await node.waitFor('off')
     // The wipe runs asynchronously after the 'flashed' event: wait for it, bounded (a loaded CI
     // machine needs more than a fixed few milliseconds).
-    const gone = async (): Promise<boolean> => stat(join(node.rootDir, 'root/keep-me')).then(() => false, () => true)
+    const gone = async (): Promise<boolean> =>
+      stat(join(node.rootDir, 'root/keep-me')).then(
+        () => false,
+        () => true
+      )
     for (let i = 0; i < 100 && !(await gone()); i++) await new Promise((r) => setTimeout(r, 50))
     await expect(stat(join(node.rootDir, 'root/keep-me'))).rejects.toThrow()
     bmc.events.emit('power', 1, true)

@@ -13,8 +13,12 @@ describe('fake Actions results service with the real @actions/artifact client', 
   let dir: string
   let saved: Record<string, string | undefined>
 
-  beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), 'results-test-')) })
-  afterAll(async () => { await rm(dir, { recursive: true, force: true }) })
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'results-test-'))
+  })
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true })
+  })
   beforeEach(async () => {
     svc = await startResultsService()
     saved = Object.fromEntries(KEYS.map((k) => [k, process.env[k]]))
@@ -31,7 +35,9 @@ describe('fake Actions results service with the real @actions/artifact client', 
 
   it('hands out an unsigned runtime token whose scp names run-1/job-1 and a loopback results URL', () => {
     const env = svc.env()
-    const claims = JSON.parse(Buffer.from(env.ACTIONS_RUNTIME_TOKEN!.split('.')[1]!, 'base64url').toString()) as { scp: string }
+    const claims = JSON.parse(Buffer.from(env.ACTIONS_RUNTIME_TOKEN!.split('.')[1]!, 'base64url').toString()) as {
+      scp: string
+    }
     expect(claims.scp).toContain('Actions.Results:run-1:job-1')
     expect(env.ACTIONS_RESULTS_URL).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/)
   })
@@ -73,21 +79,27 @@ describe('fake Actions results service with the real @actions/artifact client', 
     await writeFile(join(dir, 'a.txt'), 'one')
     const client = new DefaultArtifactClient()
     await client.uploadArtifact('same', [join(dir, 'a.txt')], dir)
-    await expect(client.uploadArtifact('same', [join(dir, 'a.txt')], dir)).rejects.toThrow(/409|already exists|non-retryable/i)
+    await expect(client.uploadArtifact('same', [join(dir, 'a.txt')], dir)).rejects.toThrow(
+      /409|already exists|non-retryable/i
+    )
     expect(svc.artifacts()).toHaveLength(1)
   })
 
   it('fails the upload when CreateArtifact is made to answer a non-retryable 400', async () => {
     await writeFile(join(dir, 'b.txt'), 'two')
     svc.failNext('CreateArtifact', 400)
-    await expect(new DefaultArtifactClient().uploadArtifact('x', [join(dir, 'b.txt')], dir)).rejects.toThrow(/non-retryable/)
+    await expect(new DefaultArtifactClient().uploadArtifact('x', [join(dir, 'b.txt')], dir)).rejects.toThrow(
+      /non-retryable/
+    )
     expect(svc.artifacts()).toHaveLength(0)
   })
 
   it('fails the upload when a blob PUT is made to answer 403', async () => {
     await writeFile(join(dir, 'c.txt'), 'three')
     svc.failNext('blob', 403, 10)
-    await expect(new DefaultArtifactClient().uploadArtifact('y', [join(dir, 'c.txt')], dir, { skipArchive: true })).rejects.toThrow()
+    await expect(
+      new DefaultArtifactClient().uploadArtifact('y', [join(dir, 'c.txt')], dir, { skipArchive: true })
+    ).rejects.toThrow()
     expect(svc.artifacts()).toHaveLength(0)
   })
 })

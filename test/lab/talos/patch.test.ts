@@ -17,7 +17,10 @@ cluster:
 
 describe('lab config patches (talosctl --config-patch semantics)', () => {
   test('strategic merge: maps merge, scalars replace, lists append', () => {
-    const out = applyPatch(splitConfig(base), 'machine:\n  install: { disk: /dev/mmcblk0 }\n  kubelet: { extraMounts: [{ destination: /var/mnt/longhorn }] }\n  nodeLabels: { zone: b }\n')
+    const out = applyPatch(
+      splitConfig(base),
+      'machine:\n  install: { disk: /dev/mmcblk0 }\n  kubelet: { extraMounts: [{ destination: /var/mnt/longhorn }] }\n  nodeLabels: { zone: b }\n'
+    )
     expect(out.main?.machine.install).toEqual({ disk: '/dev/mmcblk0' })
     expect(out.main?.machine.kubelet.extraMounts).toEqual([{ destination: '/var/mnt/longhorn' }])
     expect(out.main?.machine.nodeLabels).toEqual({ zone: 'b' })
@@ -25,8 +28,14 @@ describe('lab config patches (talosctl --config-patch semantics)', () => {
   })
 
   test('network interfaces merge by interface name instead of appending', () => {
-    const out = applyPatch(splitConfig(base), 'machine:\n  network:\n    interfaces:\n      - interface: end0\n        dhcp: false\n      - interface: end1\n        dhcp: true\n')
-    expect(out.main?.machine.network.interfaces).toEqual([{ interface: 'end0', addresses: ['10.0.0.2/24'], dhcp: false }, { interface: 'end1', dhcp: true }])
+    const out = applyPatch(
+      splitConfig(base),
+      'machine:\n  network:\n    interfaces:\n      - interface: end0\n        dhcp: false\n      - interface: end1\n        dhcp: true\n'
+    )
+    expect(out.main?.machine.network.interfaces).toEqual([
+      { interface: 'end0', addresses: ['10.0.0.2/24'], dhcp: false },
+      { interface: 'end1', dhcp: true }
+    ])
   })
 
   test('$patch: delete removes a map', () => {
@@ -55,12 +64,17 @@ describe('lab config patches (talosctl --config-patch semantics)', () => {
   })
 
   test('JSON 6902 replace of a missing path fails naming the path', () => {
-    expect(() => applyPatch(splitConfig(base), '- op: replace\n  path: /machine/nope\n  value: 1\n')).toThrow('JSON patch replace /machine/nope: nothing to replace')
+    expect(() => applyPatch(splitConfig(base), '- op: replace\n  path: /machine/nope\n  value: 1\n')).toThrow(
+      'JSON patch replace /machine/nope: nothing to replace'
+    )
   })
 
   test('typed documents are added, then replaced by kind and name', () => {
     let out = applyPatch(splitConfig(base), 'apiVersion: v1alpha1\nkind: HostnameConfig\nauto: off\nhostname: a\n')
-    out = applyPatch(out, 'apiVersion: v1alpha1\nkind: HostnameConfig\nhostname: b\n---\nmachine:\n  nodeLabels: { x: y }\n')
+    out = applyPatch(
+      out,
+      'apiVersion: v1alpha1\nkind: HostnameConfig\nhostname: b\n---\nmachine:\n  nodeLabels: { x: y }\n'
+    )
     expect(out.typed).toEqual([{ apiVersion: 'v1alpha1', kind: 'HostnameConfig', auto: 'off', hostname: 'b' }])
     expect(out.main?.machine.nodeLabels).toEqual({ x: 'y' })
   })
@@ -75,12 +89,16 @@ describe('lab apply semantics', () => {
 
   test('the diff is empty for a reformatted identical config and shows changed lines otherwise', () => {
     expect(lineDiff(base, base.replace('install: { disk: /dev/sda }', 'install:\n    disk: /dev/sda'))).toBe('')
-    expect(lineDiff(base, base.replace('/dev/sda', '/dev/mmcblk0'))).toContain('-        disk: /dev/sda\n+        disk: /dev/mmcblk0')
+    expect(lineDiff(base, base.replace('/dev/sda', '/dev/mmcblk0'))).toContain(
+      '-        disk: /dev/sda\n+        disk: /dev/mmcblk0'
+    )
   })
 
   test('validate --mode metal names each problem', () => {
     expect(validateConfig(base, 'metal')).toEqual([])
-    expect(validateConfig(base.replace('  install: { disk: /dev/sda }\n', '').replace('https://', 'http://'), 'metal')).toEqual([
+    expect(
+      validateConfig(base.replace('  install: { disk: /dev/sda }\n', '').replace('https://', 'http://'), 'metal')
+    ).toEqual([
       'an install disk or disk selector is required in "metal" mode',
       'invalid controlplane endpoint: "http://10.0.0.1:6443"'
     ])

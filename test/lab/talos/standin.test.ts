@@ -17,7 +17,8 @@ const MODES = ['a node process of its own', 'the release wrapper into the lab ta
 function exec(file: string, args: string[], cwd: string, env: Record<string, string>): Promise<Run> {
   return new Promise((resolve) => {
     execFile(file, args, { cwd, env: { ...process.env, ...env } }, (error, stdout, stderr) =>
-      resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }))
+      resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr })
+    )
   })
 }
 
@@ -35,13 +36,24 @@ describe.each(MODES)('talosctl stand-in, as %s', (mode) => {
   }
 
   async function boot(): Promise<void> {
-    api = new TalosNodeApi({ host: '127.10.9.1', port: 50000, stateDir: join(dir, 'node'), version: 'v1.9.0', lanIp: () => '10.0.0.1', uart: (l) => uart.push(l), onReboot: (why) => reboots.push(why) })
+    api = new TalosNodeApi({
+      host: '127.10.9.1',
+      port: 50000,
+      stateDir: join(dir, 'node'),
+      version: 'v1.9.0',
+      lanIp: () => '10.0.0.1',
+      uart: (l) => uart.push(l),
+      onReboot: (why) => reboots.push(why)
+    })
     await api.start()
   }
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'tpi-talosctl-'))
-    await writeFile(join(dir, 'map.json'), JSON.stringify({ '10.0.0.1:50000': '127.10.9.1:50000', '10.0.0.1': '127.10.9.1' }))
+    await writeFile(
+      join(dir, 'map.json'),
+      JSON.stringify({ '10.0.0.1:50000': '127.10.9.1:50000', '10.0.0.1': '127.10.9.1' })
+    )
     if (mode === MODES[1]) {
       server = await startTalosctlServer()
       await writeFile(join(dir, 'talosctl'), talosctlStandinBinary('v1.9.0', 'amd64'))
@@ -57,13 +69,17 @@ describe.each(MODES)('talosctl stand-in, as %s', (mode) => {
 
   test('version --client prints the tab-indented client block (C8)', async () => {
     const r = await talosctl('version', '--client')
-    expect(r.stdout).toMatch(/^Client:\n\tTag:         v1\.9\.0\n\tSHA:         \w+\n\tBuilt:       \n\tGo version:  go1\.23\.4\n\tOS\/Arch:     linux\/(amd64|arm64)\n$/)
+    expect(r.stdout).toMatch(
+      /^Client:\n\tTag:         v1\.9\.0\n\tSHA:         \w+\n\tBuilt:       \n\tGo version:  go1\.23\.4\n\tOS\/Arch:     linux\/(amd64|arm64)\n$/
+    )
   })
 
   test('get disks --insecure answers the Talos ≥1.8 table in maintenance mode (C3)', async () => {
     const r = await talosctl('get', 'disks', '--insecure', '--nodes', '10.0.0.1', '--endpoints', '10.0.0.1')
     const lines = r.stdout.trim().split('\n')
-    expect(lines[0]).toMatch(/^NODE\s+NAMESPACE\s+TYPE\s+ID\s+VERSION\s+SIZE\s+READ ONLY\s+TRANSPORT\s+ROTATIONAL\s+WWID\s+MODEL\s+SERIAL$/)
+    expect(lines[0]).toMatch(
+      /^NODE\s+NAMESPACE\s+TYPE\s+ID\s+VERSION\s+SIZE\s+READ ONLY\s+TRANSPORT\s+ROTATIONAL\s+WWID\s+MODEL\s+SERIAL$/
+    )
     expect(lines[1]).toMatch(/^10\.0\.0\.1\s+runtime\s+Disk\s+loop0\s+2\s+75 MB\s+true$/)
     expect(lines[2]).toMatch(/mmcblk0\s+2\s+31 GB\s+false\s+mmc/)
   })
@@ -76,9 +92,33 @@ describe.each(MODES)('talosctl stand-in, as %s', (mode) => {
 
   test('gen secrets, gen config and apply --insecure: one line and the node installs (C7)', async () => {
     expect((await talosctl('gen', 'secrets', '--output-file', 'secrets.yaml')).code).toBe(0)
-    const gen = await talosctl('gen', 'config', 'lab', 'https://10.0.0.1:6443', '--with-secrets', 'secrets.yaml', '--output-types', 'controlplane', '--output', 'cp.yaml', '--install-disk', '/dev/mmcblk0')
+    const gen = await talosctl(
+      'gen',
+      'config',
+      'lab',
+      'https://10.0.0.1:6443',
+      '--with-secrets',
+      'secrets.yaml',
+      '--output-types',
+      'controlplane',
+      '--output',
+      'cp.yaml',
+      '--install-disk',
+      '/dev/mmcblk0'
+    )
     expect(gen.code).toBe(0)
-    await talosctl('gen', 'config', 'lab', 'https://10.0.0.1:6443', '--with-secrets', 'secrets.yaml', '--output-types', 'talosconfig', '--output', 'talosconfig')
+    await talosctl(
+      'gen',
+      'config',
+      'lab',
+      'https://10.0.0.1:6443',
+      '--with-secrets',
+      'secrets.yaml',
+      '--output-types',
+      'talosconfig',
+      '--output',
+      'talosconfig'
+    )
     const r = await talosctl('apply-config', '--insecure', '--nodes', '10.0.0.1', '--file', 'cp.yaml')
     expect(r).toMatchObject({ code: 0, stderr: 'Applied configuration without a reboot\n' })
     await new Promise((res) => setTimeout(res, 20))
@@ -91,17 +131,58 @@ describe.each(MODES)('talosctl stand-in, as %s', (mode) => {
     const r = await talosctl('get', 'disks', '--insecure', '--nodes', '10.0.0.1')
     expect(r.code).toBe(1)
     expect(r.stderr).toContain('tls: certificate required')
-    const status = await talosctl('get', 'machinestatus', '--output', 'json', '--talosconfig', 'talosconfig', '--nodes', '10.0.0.1', '--endpoints', '10.0.0.1')
-    expect(JSON.parse(status.stdout).spec).toEqual({ stage: 'running', status: { ready: false, unmetConditions: [{ name: 'etcd', reason: 'service "etcd" is not running' }] } })
+    const status = await talosctl(
+      'get',
+      'machinestatus',
+      '--output',
+      'json',
+      '--talosconfig',
+      'talosconfig',
+      '--nodes',
+      '10.0.0.1',
+      '--endpoints',
+      '10.0.0.1'
+    )
+    expect(JSON.parse(status.stdout).spec).toEqual({
+      stage: 'running',
+      status: { ready: false, unmetConditions: [{ name: 'etcd', reason: 'service "etcd" is not running' }] }
+    })
   })
 
   test('dry run of the same config: "No changes."; install disk change: a live diff', async () => {
-    const same = await talosctl('apply-config', '--talosconfig', 'talosconfig', '--nodes', '10.0.0.1', '--file', 'cp.yaml', '--mode', 'auto', '--dry-run')
-    expect(same.stderr).toBe('Dry run summary:\nApplied configuration without a reboot (skipped in dry-run).\n\nConfig diff:\n\nNo changes.\n')
+    const same = await talosctl(
+      'apply-config',
+      '--talosconfig',
+      'talosconfig',
+      '--nodes',
+      '10.0.0.1',
+      '--file',
+      'cp.yaml',
+      '--mode',
+      'auto',
+      '--dry-run'
+    )
+    expect(same.stderr).toBe(
+      'Dry run summary:\nApplied configuration without a reboot (skipped in dry-run).\n\nConfig diff:\n\nNo changes.\n'
+    )
     const { readFile } = await import('node:fs/promises')
-    await writeFile(join(dir, 'cp2.yaml'), (await readFile(join(dir, 'cp.yaml'), 'utf8')).replace('disk: /dev/mmcblk0', 'disk: /dev/nvme0n1'))
-    const changed = await talosctl('apply-config', '--talosconfig', 'talosconfig', '--nodes', '10.0.0.1', '--file', 'cp2.yaml', '--dry-run')
-    expect(changed.stderr).toContain('Applied configuration without a reboot (skipped in dry-run).\n\nConfig diff:\n\n--- a\n+++ b\n')
+    await writeFile(
+      join(dir, 'cp2.yaml'),
+      (await readFile(join(dir, 'cp.yaml'), 'utf8')).replace('disk: /dev/mmcblk0', 'disk: /dev/nvme0n1')
+    )
+    const changed = await talosctl(
+      'apply-config',
+      '--talosconfig',
+      'talosconfig',
+      '--nodes',
+      '10.0.0.1',
+      '--file',
+      'cp2.yaml',
+      '--dry-run'
+    )
+    expect(changed.stderr).toContain(
+      'Applied configuration without a reboot (skipped in dry-run).\n\nConfig diff:\n\n--- a\n+++ b\n'
+    )
     expect(changed.stderr).toContain('-        disk: /dev/mmcblk0\n+        disk: /dev/nvme0n1')
   })
 
@@ -109,26 +190,65 @@ describe.each(MODES)('talosctl stand-in, as %s', (mode) => {
     expect((await talosctl('bootstrap', '--talosconfig', 'talosconfig', '--nodes', '10.0.0.1')).code).toBe(0)
     expect(uart).toContain('[talos] bootstrap request received')
     const again = await talosctl('bootstrap', '--talosconfig', 'talosconfig', '--nodes', '10.0.0.1')
-    expect(again).toMatchObject({ code: 1, stderr: 'error executing bootstrap: rpc error: code = AlreadyExists desc = etcd data directory is not empty\n' })
+    expect(again).toMatchObject({
+      code: 1,
+      stderr: 'error executing bootstrap: rpc error: code = AlreadyExists desc = etcd data directory is not empty\n'
+    })
   })
 
   test('health prints "...", then OK per check, non-TTY (C4)', async () => {
-    const r = await talosctl('health', '--talosconfig', 'talosconfig', '--nodes', '10.0.0.1', '--control-plane-nodes', '10.0.0.1', '--wait-timeout', '5s')
+    const r = await talosctl(
+      'health',
+      '--talosconfig',
+      'talosconfig',
+      '--nodes',
+      '10.0.0.1',
+      '--control-plane-nodes',
+      '10.0.0.1',
+      '--wait-timeout',
+      '5s'
+    )
     expect(r.code).toBe(0)
     const lines = r.stdout.trim().split('\n')
-    expect(lines.slice(0, 4)).toEqual(['discovered nodes: ["10.0.0.1"]', 'waiting for etcd to be healthy: ...', 'waiting for etcd to be healthy: OK', 'waiting for etcd members to be consistent across nodes: ...'])
+    expect(lines.slice(0, 4)).toEqual([
+      'discovered nodes: ["10.0.0.1"]',
+      'waiting for etcd to be healthy: ...',
+      'waiting for etcd to be healthy: OK',
+      'waiting for etcd members to be consistent across nodes: ...'
+    ])
     expect(lines.at(-1)).toBe('waiting for all k8s nodes to report schedulable: OK')
   })
 
   test('health names the node that never reports and ends with context deadline exceeded', async () => {
-    const r = await talosctl('health', '--talosconfig', 'talosconfig', '--nodes', '10.0.0.1', '--control-plane-nodes', '10.0.0.1', '--worker-nodes', '10.0.0.2', '--wait-timeout', '300ms')
+    const r = await talosctl(
+      'health',
+      '--talosconfig',
+      'talosconfig',
+      '--nodes',
+      '10.0.0.1',
+      '--control-plane-nodes',
+      '10.0.0.1',
+      '--worker-nodes',
+      '10.0.0.2',
+      '--wait-timeout',
+      '300ms'
+    )
     expect(r.code).toBe(1)
     expect(r.stdout).toContain('waiting for all nodes to finish boot sequence: node 10.0.0.2: connection refused\n')
     expect(r.stderr).toBe('context deadline exceeded\n')
   })
 
   test('kubeconfig carries the cluster CA and the endpoint', async () => {
-    const r = await talosctl('kubeconfig', 'kc', '--force', '--merge=false', '--talosconfig', 'talosconfig', '--nodes', '10.0.0.1')
+    const r = await talosctl(
+      'kubeconfig',
+      'kc',
+      '--force',
+      '--merge=false',
+      '--talosconfig',
+      'talosconfig',
+      '--nodes',
+      '10.0.0.1'
+    )
     expect(r.code).toBe(0)
     const { readFile } = await import('node:fs/promises')
     const kc = await readFile(join(dir, 'kc'), 'utf8')
@@ -159,16 +279,34 @@ describe('the lab talosctl server', () => {
 
   test('a caller that goes away (killed on a timeout) aborts its command in the server', async () => {
     let aborted!: () => void
-    const seen = new Promise<void>((resolve) => { aborted = resolve })
-    const server = await startTalosctlServer({ run: (_argv, o) => new Promise((resolve) => o?.signal?.addEventListener('abort', () => { aborted(); resolve({ code: 1, stdout: '', stderr: '' }) })) })
+    const seen = new Promise<void>((resolve) => {
+      aborted = resolve
+    })
+    const server = await startTalosctlServer({
+      run: (_argv, o) =>
+        new Promise((resolve) =>
+          o?.signal?.addEventListener('abort', () => {
+            aborted()
+            resolve({ code: 1, stdout: '', stderr: '' })
+          })
+        )
+    })
     const dir = await mkdtemp(join(tmpdir(), 'tpi-talosctl-'))
     try {
       await writeFile(join(dir, 'talosctl'), talosctlStandinBinary('v1.9.0', 'amd64'))
       await chmod(join(dir, 'talosctl'), 0o755)
-      const child = spawn(join(dir, 'talosctl'), ['health', '--wait-timeout', '10m'], { env: { ...process.env, TPI_LAB_TALOSCTL: server.address }, stdio: 'ignore' })
+      const child = spawn(join(dir, 'talosctl'), ['health', '--wait-timeout', '10m'], {
+        env: { ...process.env, TPI_LAB_TALOSCTL: server.address },
+        stdio: 'ignore'
+      })
       await new Promise((resolve) => setTimeout(resolve, 300))
       child.kill('SIGKILL')
-      await expect(Promise.race([seen.then(() => 'aborted'), new Promise((resolve) => setTimeout(() => resolve('still running'), 5000).unref())])).resolves.toBe('aborted')
+      await expect(
+        Promise.race([
+          seen.then(() => 'aborted'),
+          new Promise((resolve) => setTimeout(() => resolve('still running'), 5000).unref())
+        ])
+      ).resolves.toBe('aborted')
     } finally {
       await server.stop()
       await rm(dir, { recursive: true, force: true })

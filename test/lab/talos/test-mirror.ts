@@ -30,6 +30,10 @@ export async function startTestMirror(): Promise<TestMirror> {
     url: `http://127.0.0.1:${port}`,
     requests,
     route: (method, prefix, handler) => routes.push({ method, prefix, handler }),
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()) })
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      })
   }
 }

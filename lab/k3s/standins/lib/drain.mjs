@@ -11,10 +11,15 @@ export function cordonOrDrain(dataDir, verb, name, flags) {
     const node = state.objects[nodeKey(name)]
     if (!node) return { missing: true }
     const was = node.spec?.unschedulable === true
-    node.spec = { ...(node.spec ?? {}), unschedulable: true, taints: [...(node.spec?.taints ?? []).filter((t) => t.key !== TAINT.key), TAINT] }
+    node.spec = {
+      ...(node.spec ?? {}),
+      unschedulable: true,
+      taints: [...(node.spec?.taints ?? []).filter((t) => t.key !== TAINT.key), TAINT]
+    }
     const pods = Object.entries(state.objects).filter(([k, p]) => k.startsWith('/pods/') && p.spec?.nodeName === name)
     const daemon = pods.filter(([, p]) => (p.metadata.ownerReferences ?? []).some((o) => o.kind === 'DaemonSet'))
-    if (verb === 'drain' && daemon.length && !flags['--ignore-daemonsets']) return { was, refused: daemon.map(([, p]) => `${p.metadata.namespace}/${p.metadata.name}`) }
+    if (verb === 'drain' && daemon.length && !flags['--ignore-daemonsets'])
+      return { was, refused: daemon.map(([, p]) => `${p.metadata.namespace}/${p.metadata.name}`) }
     const evicted = verb === 'drain' ? pods.filter((e) => !daemon.includes(e)) : []
     for (const [k] of evicted) delete state.objects[k]
     state.resourceVersion += 1
@@ -27,7 +32,9 @@ export function cordonOrDrain(dataDir, verb, name, flags) {
   }
   process.stdout.write(`node/${name} ${out.was ? 'already cordoned' : 'cordoned'}\n`)
   if (out.refused) {
-    process.stderr.write(`error: unable to drain node "${name}" due to error: cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore): ${out.refused.join(', ')}, continuing command...\n`)
+    process.stderr.write(
+      `error: unable to drain node "${name}" due to error: cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore): ${out.refused.join(', ')}, continuing command...\n`
+    )
     return 1
   }
   if (verb === 'drain') {

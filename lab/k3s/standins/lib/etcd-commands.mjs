@@ -45,8 +45,16 @@ export async function clusterReset(args) {
     journal('fatal', 'starting kubernetes: preparing server: ')
     return 1
   }
-  if (cluster?.token && token !== cluster.token && token !== cluster.fullToken && !token.endsWith(`::server:${cluster.token}`)) {
-    journal('fatal', 'starting kubernetes: preparing server: bootstrap data already found and encrypted with different token')
+  if (
+    cluster?.token &&
+    token !== cluster.token &&
+    token !== cluster.fullToken &&
+    !token.endsWith(`::server:${cluster.token}`)
+  ) {
+    journal(
+      'fatal',
+      'starting kubernetes: preparing server: bootstrap data already found and encrypted with different token'
+    )
     return 1
   }
   try {
@@ -55,6 +63,9 @@ export async function clusterReset(args) {
     journal('fatal', `starting kubernetes: preparing server: ${String(e.message).split('\n').pop()}`)
     return 1
   }
-  journal('info', `Managed etcd cluster membership has been reset, restart without --cluster-reset flag now. Backup and delete \${datadir}/server/db on each peer etcd server and rejoin the nodes`)
+  journal(
+    'info',
+    `Managed etcd cluster membership has been reset, restart without --cluster-reset flag now. Backup and delete \${datadir}/server/db on each peer etcd server and rejoin the nodes`
+  )
   return 0
 }

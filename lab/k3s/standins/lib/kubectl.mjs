@@ -35,9 +35,13 @@ function parse(args) {
 
 export async function kubectl(args) {
   const { serverIp } = nodeIdentity()
-  if (!readText('/etc/rancher/k3s/k3s.yaml')) return fail('error: error loading config file "/etc/rancher/k3s/k3s.yaml": open /etc/rancher/k3s/k3s.yaml: no such file or directory')
+  if (!readText('/etc/rancher/k3s/k3s.yaml'))
+    return fail(
+      'error: error loading config file "/etc/rancher/k3s/k3s.yaml": open /etc/rancher/k3s/k3s.yaml: no such file or directory'
+    )
   const dataDir = kubeDir(serverIp)
-  if (!loadCluster(serverIp)?.token || !existsSync(dataDir)) return fail('The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?')
+  if (!loadCluster(serverIp)?.token || !existsSync(dataDir))
+    return fail('The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?')
   applyFaults(dataDir)
   // cordon, uncordon, drain and get pdb: lab/upgrade.
   const upgraded = await upgradeKubectl(dataDir, args)
@@ -58,21 +62,32 @@ export async function kubectl(args) {
       else process.stdout.write(`${name}\n`)
       return 0
     }
-    const nodes = Object.entries(objects).filter(([k]) => k.startsWith('/nodes//')).sort(([a], [b]) => a.localeCompare(b))
+    const nodes = Object.entries(objects)
+      .filter(([k]) => k.startsWith('/nodes//'))
+      .sort(([a], [b]) => a.localeCompare(b))
     print(list(nodes.map(([, n]) => n)))
     return 0
   }
   if (verb === 'get' && kind === 'pod') {
     const prefix = args.includes('-A') || args.includes('--all-namespaces') ? '/pods/' : `/pods/${namespace}/`
-    print(list(Object.entries(objects).filter(([k]) => k.startsWith(prefix)).sort(([a], [b]) => a.localeCompare(b)).map(([, p]) => p)))
+    print(
+      list(
+        Object.entries(objects)
+          .filter(([k]) => k.startsWith(prefix))
+          .sort(([a], [b]) => a.localeCompare(b))
+          .map(([, p]) => p)
+      )
+    )
     return 0
   }
   if (verb === 'get' && kind === 'secret' && name) {
-    if (!objects[`/secrets/${namespace}/${name}`]) return fail(`Error from server (NotFound): secrets "${name}" not found`)
+    if (!objects[`/secrets/${namespace}/${name}`])
+      return fail(`Error from server (NotFound): secrets "${name}" not found`)
     process.stdout.write(`${name}\n`)
     return 0
   }
-  if ((verb === 'cordon' || verb === 'drain') && kindRaw) return cordonOrDrain(dataDir, verb, kindRaw.replace(/^nodes?\//, ''), parse(args).flags)
+  if ((verb === 'cordon' || verb === 'drain') && kindRaw)
+    return cordonOrDrain(dataDir, verb, kindRaw.replace(/^nodes?\//, ''), parse(args).flags)
   if (verb === 'delete' && kind === 'node' && name && etcdConfig(dataDir)) {
     // k3s's etcd controller removes the member of a deleted server node.
     const endpoints = etcdConfig(dataDir).endpoints
@@ -86,14 +101,17 @@ export async function kubectl(args) {
       if (had) state.resourceVersion += 1
       return had
     })
-    if (!existed && !args.includes('--ignore-not-found')) return fail(`Error from server (NotFound): ${kind}s "${name}" not found`)
+    if (!existed && !args.includes('--ignore-not-found'))
+      return fail(`Error from server (NotFound): ${kind}s "${name}" not found`)
     if (existed) process.stdout.write(`${kind} "${name}" deleted\n`)
     return 0
   }
   if (verb === 'label' && kind === 'node' && name) {
     const pairs = rest.filter((p) => p.includes('='))
     // `key-` removes a label, as with the real kubectl.
-    const removed = rest.filter((p) => !p.includes('=') && !p.startsWith('-') && p.endsWith('-')).map((p) => p.slice(0, -1))
+    const removed = rest
+      .filter((p) => !p.includes('=') && !p.startsWith('-') && p.endsWith('-'))
+      .map((p) => p.slice(0, -1))
     const ok = updateState(dataDir, (state) => {
       const node = state.objects[nodeKey(name)]
       if (!node) return false

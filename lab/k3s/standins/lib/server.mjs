@@ -10,7 +10,18 @@ import { setEtcdVoter } from '../../../upgrade/faults.mjs'
 import { readState, updateState } from '../../../kube/store.mjs'
 import { servingCert } from '../../../kube/tls.mjs'
 import { ETCD_DATA, serveK3sEtcd } from '../../../etcd/k3s.mjs'
-import { emptyCluster, kubeDir, nodeIdentity, nodeKey, nodePath, notReady, readText, secretKey, updateCluster, writeText } from './store.mjs'
+import {
+  emptyCluster,
+  kubeDir,
+  nodeIdentity,
+  nodeKey,
+  nodePath,
+  notReady,
+  readText,
+  secretKey,
+  updateCluster,
+  writeText
+} from './store.mjs'
 
 const sha = (text) => createHash('sha256').update(text).digest('hex')
 const b64 = (text) => Buffer.from(text).toString('base64')
@@ -21,7 +32,12 @@ const DATASTORE_ID = '/var/lib/rancher/k3s/server/db/lab-datastore-id'
 /** journald-style line into /var/log/k3s.log (the lab's journal) and stderr. */
 export function journal(level, msg) {
   const now = new Date()
-  const stamp = now.toUTCString().slice(8, 11) + ' ' + String(now.getUTCDate()).padStart(2, ' ') + ' ' + now.toISOString().slice(11, 19)
+  const stamp =
+    now.toUTCString().slice(8, 11) +
+    ' ' +
+    String(now.getUTCDate()).padStart(2, ' ') +
+    ' ' +
+    now.toISOString().slice(11, 19)
   const host = (readText('/etc/hostname') ?? 'localhost').trim()
   const line = `${stamp} ${host} k3s[${process.pid}]: time="${now.toISOString().slice(0, 19)}Z" level=${level} msg="${msg}"\n`
   const file = nodePath('/var/log/k3s.log')
@@ -89,7 +105,13 @@ function createApiData(dataDir, version, ip) {
     state.token = `K10${randomBytes(24).toString('hex')}`
     state.version = version
     for (const name of ['default', 'kube-system', 'kube-public', 'kube-node-lease'])
-      put(state, `/namespaces//${name}`, { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { 'kubernetes.io/metadata.name': name } }, spec: { finalizers: ['kubernetes'] }, status: { phase: 'Active' } })
+      put(state, `/namespaces//${name}`, {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name, labels: { 'kubernetes.io/metadata.name': name } },
+        spec: { finalizers: ['kubernetes'] },
+        status: { phase: 'Active' }
+      })
   })
   const sans = ['IP:10.43.0.1', 'DNS:kubernetes.default', 'DNS:kubernetes.default.svc.cluster.local']
   if (/^[\d.]+$/.test(ip)) sans.push(`IP:${ip}`)
@@ -104,11 +126,25 @@ function corePods(dataDir, cluster, nodeName) {
       const podKey = `/pods/kube-system/${name}`
       const wanted = !(base.startsWith('traefik') && (cluster.config.disable ?? []).includes('traefik'))
       if (!wanted) {
-        if (state.objects[podKey]) { delete state.objects[podKey]; state.resourceVersion += 1 }
+        if (state.objects[podKey]) {
+          delete state.objects[podKey]
+          state.resourceVersion += 1
+        }
         return
       }
       if (state.objects[podKey]) return
-      put(state, podKey, { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'kube-system', labels: { [key]: value }, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: base, controller: true }] }, spec: { nodeName }, status: { phase: 'Running' } })
+      put(state, podKey, {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: {
+          name,
+          namespace: 'kube-system',
+          labels: { [key]: value },
+          ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: base, controller: true }]
+        },
+        spec: { nodeName },
+        status: { phase: 'Running' }
+      })
     })
   })
 }
@@ -148,7 +184,9 @@ export async function start(role, version) {
   const dataDir = kubeDir(serverIp)
   journal('info', `Starting k3s ${role} ${version}`)
   mkdirSync(nodePath('/var/lib/rancher/k3s'), { recursive: true })
-  appendFileSync(nodePath('/var/lib/rancher/k3s/.standin-starts'), `${new Date().toISOString()} ${role}\n`, { flag: 'a' })
+  appendFileSync(nodePath('/var/lib/rancher/k3s/.standin-starts'), `${new Date().toISOString()} ${role}\n`, {
+    flag: 'a'
+  })
   let password = readText('/etc/rancher/node/password')?.trim()
   if (!password) {
     password = randomBytes(16).toString('hex')
@@ -179,7 +217,10 @@ export async function start(role, version) {
         createApiData(dataDir, version, ip)
         writeText(DATASTORE_ID, cluster.id + '\n', 0o600)
       } else if (!tokenMatches(token, cluster)) {
-        return { state: 'fatal', msg: 'starting kubernetes: preparing server: bootstrap data already found and encrypted with different token' }
+        return {
+          state: 'fatal',
+          msg: 'starting kubernetes: preparing server: bootstrap data already found and encrypted with different token'
+        }
       }
       cluster.ha = config['cluster-init'] === true
       cluster.config = {
@@ -190,9 +231,15 @@ export async function start(role, version) {
       }
       corePods(dataDir, cluster, name)
     } else if (!cluster.token || !existsSync(dataDir)) {
-      return { state: 'waiting', msg: `Waiting to retrieve agent configuration; server is not ready: Get \\"https://${serverIp}:6443/v1-k3s/serving-kubelet.crt\\": dial tcp ${serverIp}:6443: connect: connection refused` }
+      return {
+        state: 'waiting',
+        msg: `Waiting to retrieve agent configuration; server is not ready: Get \\"https://${serverIp}:6443/v1-k3s/serving-kubelet.crt\\": dial tcp ${serverIp}:6443: connect: connection refused`
+      }
     } else if (!tokenMatches(token, cluster)) {
-      return { state: 'waiting', msg: `Waiting to retrieve agent configuration; server is not ready: failed to retrieve configuration from server: https://${serverIp}:6443/v1-k3s/config: 401 Unauthorized` }
+      return {
+        state: 'waiting',
+        msg: `Waiting to retrieve agent configuration; server is not ready: failed to retrieve configuration from server: https://${serverIp}:6443/v1-k3s/config: 401 Unauthorized`
+      }
     }
     // The node password: the server keeps its hash as a Secret, like k3s's node-password controller.
     const secret = `${name}.node-password.k3s`
@@ -204,7 +251,14 @@ export async function start(role, version) {
     const previous = state.objects[nodeKey(name)]
     const cidr = String(cluster.config.clusterCidr ?? '10.42.0.0/16').split('.')
     updateState(dataDir, (s) => {
-      if (!kept) put(s, secretKey(secret), { apiVersion: 'v1', kind: 'Secret', type: 'k3s.cattle.io/node-password', metadata: { name: secret, namespace: 'kube-system' }, data: { hash } })
+      if (!kept)
+        put(s, secretKey(secret), {
+          apiVersion: 'v1',
+          kind: 'Secret',
+          type: 'k3s.cattle.io/node-password',
+          metadata: { name: secret, namespace: 'kube-system' },
+          data: { hash }
+        })
     })
     registerNode(dataDir, {
       name,

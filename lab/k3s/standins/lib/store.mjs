@@ -57,7 +57,9 @@ export const secretKey = (name) => `/secrets/kube-system/${name}`
 
 /** Brings each Node's Ready condition in line with the fault files (a fault removed → Ready again). */
 export function applyFaults(dataDir) {
-  const stale = Object.entries(readState(dataDir).objects).filter(([k, o]) => k.startsWith('/nodes//') && isReady(o) === notReady(o.metadata.name))
+  const stale = Object.entries(readState(dataDir).objects).filter(
+    ([k, o]) => k.startsWith('/nodes//') && isReady(o) === notReady(o.metadata.name)
+  )
   if (!stale.length) return
   updateState(dataDir, (state) => {
     for (const [k] of stale) {

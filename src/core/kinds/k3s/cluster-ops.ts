@@ -14,7 +14,14 @@ export const POLL_MS = 2_000
 /** The token on the first server (server/token, else our token file), or undefined on a fresh server. */
 export async function readToken(ctx: PhaseContext, pool: ShellPool, phase: string): Promise<string | undefined> {
   const first = topology(ctx.cluster).first
-  const { stdout } = await runChecked(await pool.shell(first), phase, first, 'reading the k3s token', readTokenScript(), { timeoutMs: 30_000 })
+  const { stdout } = await runChecked(
+    await pool.shell(first),
+    phase,
+    first,
+    'reading the k3s token',
+    readTokenScript(),
+    { timeoutMs: 30_000 }
+  )
   const token = stdout.trim()
   if (!token) return undefined
   ctx.reporter.secret(token)
@@ -27,7 +34,11 @@ export function generateToken(ctx: PhaseContext): string {
   return token
 }
 
-async function attempts<T>(ctx: PhaseContext, timeoutS: number, probe: () => Promise<T | undefined>): Promise<T | undefined> {
+async function attempts<T>(
+  ctx: PhaseContext,
+  timeoutS: number,
+  probe: () => Promise<T | undefined>
+): Promise<T | undefined> {
   const tries = Math.max(1, Math.ceil((timeoutS * 1000) / POLL_MS))
   for (let i = 0; i < tries; i++) {
     const value = await probe()
@@ -43,12 +54,20 @@ export async function waitForApi(ctx: PhaseContext, pool: ShellPool, phase: stri
   const shell = await pool.shell(first)
   let last = ''
   const ok = await attempts(ctx, ctx.cluster.cluster_timeout, async () => {
-    const out = await shell.exec('test -s /var/lib/rancher/k3s/server/token\nk3s kubectl get --raw /readyz', { timeoutMs: 20_000 })
+    const out = await shell.exec('test -s /var/lib/rancher/k3s/server/token\nk3s kubectl get --raw /readyz', {
+      timeoutMs: 20_000
+    })
     last = out.stderr.trim().split('\n').slice(-2).join(' ') || out.stdout.trim()
     return out.code === 0 ? true : undefined
   })
   if (!ok)
-    throw new PhaseError(phase, first.id, `the k3s API did not answer within ${ctx.cluster.cluster_timeout} s (last: ${last || 'no output'})`, RESUME, { code: 'ApiNotReady' })
+    throw new PhaseError(
+      phase,
+      first.id,
+      `the k3s API did not answer within ${ctx.cluster.cluster_timeout} s (last: ${last || 'no output'})`,
+      RESUME,
+      { code: 'ApiNotReady' }
+    )
 }
 
 /** Waits until one node is registered and Ready (an etcd member joins before the next one starts). */
@@ -63,7 +82,14 @@ export async function waitForNode(ctx: PhaseContext, pool: ShellPool, phase: str
     last = problem ?? ''
     return problem ? undefined : true
   })
-  if (!ok) throw new PhaseError(phase, node.id, `did not become Ready within ${ctx.cluster.cluster_timeout} s: ${last}`, RESUME, { code: 'NodeNotReady' })
+  if (!ok)
+    throw new PhaseError(
+      phase,
+      node.id,
+      `did not become Ready within ${ctx.cluster.cluster_timeout} s: ${last}`,
+      RESUME,
+      { code: 'NodeNotReady' }
+    )
 }
 
 /** Polls nodes and core pods until all are as wanted; a timeout names what is not and why. */
@@ -79,11 +105,22 @@ export async function waitForCluster(ctx: PhaseContext, pool: ShellPool, phase: 
     }
     const assessed = assessNodes(ctx.cluster, nodes.stdout)
     const pods = await shell.exec('k3s kubectl get pods -n kube-system -o json', { timeoutMs: 20_000 })
-    const podProblems = pods.code === 0 ? assessPods(pods.stdout) : [`kubectl get pods failed: ${pods.stderr.trim().split('\n').pop()}`]
-    last = { ...assessed, ready: assessed.ready && podProblems.length === 0, problems: [...assessed.problems, ...podProblems] }
+    const podProblems =
+      pods.code === 0 ? assessPods(pods.stdout) : [`kubectl get pods failed: ${pods.stderr.trim().split('\n').pop()}`]
+    last = {
+      ...assessed,
+      ready: assessed.ready && podProblems.length === 0,
+      problems: [...assessed.problems, ...podProblems]
+    }
     return last.ready ? last : undefined
   })
   if (!done)
-    throw new PhaseError(phase, undefined, `cluster not ready after ${ctx.cluster.cluster_timeout} s: ${last.problems.join('; ')}`, RESUME, { code: 'ClusterNotReady' })
+    throw new PhaseError(
+      phase,
+      undefined,
+      `cluster not ready after ${ctx.cluster.cluster_timeout} s: ${last.problems.join('; ')}`,
+      RESUME,
+      { code: 'ClusterNotReady' }
+    )
   return done
 }

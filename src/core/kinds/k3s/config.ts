@@ -20,7 +20,8 @@ export interface K3sTopology {
 }
 
 /** Whether the cluster file asks for any part of the NPU stack (os-bootstrap and the npu phase both ask). */
-export const wantsNpu = (cluster: Cluster): boolean => !!cluster.npu && (cluster.npu.install_rknn || cluster.npu.install_rkllm || cluster.npu.deploy_rkllama)
+export const wantsNpu = (cluster: Cluster): boolean =>
+  !!cluster.npu && (cluster.npu.install_rknn || cluster.npu.install_rkllm || cluster.npu.deploy_rkllama)
 
 export function topology(cluster: Cluster): K3sTopology {
   const servers = cluster.nodes.filter((n) => n.role === 'controlplane')
@@ -52,7 +53,8 @@ export function disabledComponents(cluster: K3sCluster): string[] {
 }
 
 const str = (value: string): string => JSON.stringify(value)
-const list = (key: string, values: string[]): string[] => (values.length ? [`${key}:`, ...values.map((v) => `  - ${str(v)}`)] : [])
+const list = (key: string, values: string[]): string[] =>
+  values.length ? [`${key}:`, ...values.map((v) => `  - ${str(v)}`)] : []
 
 function tlsSans(cluster: Cluster, node: NodeSpec): string[] {
   const sans = [new URL(cluster.apiEndpoint).hostname, node.hostname, node.ip]

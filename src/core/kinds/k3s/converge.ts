@@ -5,7 +5,16 @@ import type { CachedArtifact } from '../../../adapters/downloads/types.js'
 import type { NodeSpec } from '../../config/model.js'
 import type { PhaseContext, StepResult } from '../../phases/types.js'
 import { k3sArtifacts, NODE_PATHS, type K3sArtifacts } from './artifacts.js'
-import { isServer, K3S_CONFIG_PATH, K3S_TOKEN_FILE, renderK3sConfig, sha256, topology, unitName, type K3sCluster } from './config.js'
+import {
+  isServer,
+  K3S_CONFIG_PATH,
+  K3S_TOKEN_FILE,
+  renderK3sConfig,
+  sha256,
+  topology,
+  unitName,
+  type K3sCluster
+} from './config.js'
 import { decide, factsFrom, untouched, type NodeDecision, type NodeFacts } from './decide.js'
 import { forgetNodeScript, installScript, observeScript, restartScript } from './remote-scripts.js'
 import { parseFacts } from '../../remote/script.js'
@@ -28,7 +37,9 @@ export function artifactFetcher(ctx: PhaseContext): (which: keyof K3sArtifacts) 
 
 export async function observeNode(pool: ShellPool, phase: string, node: NodeSpec): Promise<NodeFacts> {
   const shell = await pool.shell(node)
-  const { stdout } = await runChecked(shell, phase, node, 'observing k3s', observeScript(unitName(node)), { timeoutMs: 30_000 })
+  const { stdout } = await runChecked(shell, phase, node, 'observing k3s', observeScript(unitName(node)), {
+    timeoutMs: 30_000
+  })
   return factsFrom(parseFacts(stdout))
 }
 
@@ -57,13 +68,23 @@ export async function convergeNode(input: ConvergeInput): Promise<StepResult & {
     ...(input.token !== undefined ? { tokenSha: sha256(input.token) } : {})
   })
   const role = isServer(node) ? 'server' : 'agent'
-  if (untouched(decision)) return { changed: false, summary: `k3s ${cluster.k3s_version} ${role}, running, config unchanged`, decision }
+  if (untouched(decision))
+    return { changed: false, summary: `k3s ${cluster.k3s_version} ${role}, running, config unchanged`, decision }
 
   const shell = await pool.shell(node)
   if (decision.forgetFirst) {
     const first = await pool.shell(topo.first)
-    const { result } = await runChecked(first, phase, topo.first, `forgetting the old registration of ${node.hostname}`, forgetNodeScript(node.hostname))
-    if (result?.changed) ctx.reporter.info(`${node.id}: removed the stale Node object and node-password secret before it rejoins (${result.details})`)
+    const { result } = await runChecked(
+      first,
+      phase,
+      topo.first,
+      `forgetting the old registration of ${node.hostname}`,
+      forgetNodeScript(node.hostname)
+    )
+    if (result?.changed)
+      ctx.reporter.info(
+        `${node.id}: removed the stale Node object and node-password secret before it rejoins (${result.details})`
+      )
   }
   if (decision.pushBinary) {
     const [binary, installer] = await Promise.all([input.fetch('binary'), input.fetch('installer')])
@@ -80,10 +101,28 @@ export async function convergeNode(input: ConvergeInput): Promise<StepResult & {
   if (decision.writeToken) await shell.put(K3S_TOKEN_FILE, input.token!, { mode: 0o600, owner: 'root:root' })
   if (decision.writeConfig) await shell.put(K3S_CONFIG_PATH, config, { mode: 0o600, owner: 'root:root' })
   if (decision.install) {
-    await runChecked(shell, phase, node, `k3s install.sh (${role})`, installScript({ role, version: cluster.k3s_version }), { timeoutMs: 300_000 })
+    await runChecked(
+      shell,
+      phase,
+      node,
+      `k3s install.sh (${role})`,
+      installScript({ role, version: cluster.k3s_version }),
+      { timeoutMs: 300_000 }
+    )
   } else if (decision.restart) {
-    await runChecked(shell, phase, node, `restarting ${unitName(node)}`, restartScript({ unit: unitName(node), why: decision.reasons.join(', '), version: cluster.k3s_version }), { timeoutMs: 120_000 })
+    await runChecked(
+      shell,
+      phase,
+      node,
+      `restarting ${unitName(node)}`,
+      restartScript({ unit: unitName(node), why: decision.reasons.join(', '), version: cluster.k3s_version }),
+      { timeoutMs: 120_000 }
+    )
   }
-  const action = decision.install ? `installed k3s ${cluster.k3s_version} as ${role}` : decision.restart ? `restarted ${unitName(node)}` : 'updated files'
+  const action = decision.install
+    ? `installed k3s ${cluster.k3s_version} as ${role}`
+    : decision.restart
+      ? `restarted ${unitName(node)}`
+      : 'updated files'
   return { changed: true, summary: `${action} (${decision.reasons.join(', ')})`, decision }
 }

@@ -43,7 +43,8 @@ export function factsFrom(raw: Record<string, string>): NodeFacts {
  * Files an earlier run wrote without the restart that should have followed (its connection dropped):
  * k3s still runs with what it started with, so the files matching the cluster file is not enough.
  */
-export const filesNotLoaded = (facts: NodeFacts): boolean => facts.started_with !== 'none' && facts.started_with !== `${facts.config_sha} ${facts.token_sha}`
+export const filesNotLoaded = (facts: NodeFacts): boolean =>
+  facts.started_with !== 'none' && facts.started_with !== `${facts.config_sha} ${facts.token_sha}`
 
 export function decide(input: {
   node: NodeSpec
@@ -57,7 +58,8 @@ export function decide(input: {
   const { facts, version } = input
   const reasons: string[] = []
   const pushBinary = facts.version !== version
-  if (pushBinary) reasons.push(facts.version === 'none' ? 'k3s not installed' : `k3s ${facts.version} installed, ${version} wanted`)
+  if (pushBinary)
+    reasons.push(facts.version === 'none' ? 'k3s not installed' : `k3s ${facts.version} installed, ${version} wanted`)
   const pushImages = facts.images !== version
   if (pushImages && !pushBinary) reasons.push(`air-gap images of ${facts.images} present, ${version} wanted`)
   const writeConfig = facts.config_sha !== input.configSha

@@ -33,7 +33,8 @@ export function rebuildPhases(node: NodeSpec): PhaseName[] {
 }
 
 /** The inputs that rebuild one live node (a reflash needs both opt-ins). */
-export const reflashHint = (cluster: Cluster, node: NodeSpec): string => `reflash: true, confirm: ${cluster.name}, nodes: ${node.id}`
+export const reflashHint = (cluster: Cluster, node: NodeSpec): string =>
+  `reflash: true, confirm: ${cluster.name}, nodes: ${node.id}`
 
 async function driftShell(ctx: PhaseContext, pool: ShellPool, node: NodeSpec): Promise<RemoteShell | DriftFinding> {
   try {
@@ -51,12 +52,25 @@ async function driftShell(ctx: PhaseContext, pool: ShellPool, node: NodeSpec): P
         path: node.path
       }
     const seen = error instanceof PhaseError ? error.seen : error
-    return { subject: node.id, field: 'ssh.login', wanted: 'an SSH session with the given key', found: reason(seen), kind: 'unreachable', fixedBy: [], path: node.path }
+    return {
+      subject: node.id,
+      field: 'ssh.login',
+      wanted: 'an SSH session with the given key',
+      found: reason(seen),
+      kind: 'unreachable',
+      fixedBy: [],
+      path: node.path
+    }
   }
 }
 
 /** The rows `read` finds through the node's shell, or the one row that says why there is no shell. */
-export async function readNode(ctx: PhaseContext, pool: ShellPool, node: NodeSpec, read: (shell: RemoteShell) => Promise<DriftFinding[]>): Promise<DriftFinding[]> {
+export async function readNode(
+  ctx: PhaseContext,
+  pool: ShellPool,
+  node: NodeSpec,
+  read: (shell: RemoteShell) => Promise<DriftFinding[]>
+): Promise<DriftFinding[]> {
   const shell = await driftShell(ctx, pool, node)
   return 'subject' in shell ? [shell] : read(shell)
 }

@@ -21,13 +21,27 @@ async function run(ctx: PhaseContext): Promise<StepResult> {
     if (selected.has(topo.first.id)) {
       // The first server keeps whatever token file it has; only a fresh one gets the generated token.
       const facts = await observeNode(pool, 'install', topo.first)
-      const first = await convergeNode({ ctx, pool, phase: 'install', node: topo.first, fetch, ...(facts.token_sha === 'none' ? { token: firstToken } : {}) })
+      const first = await convergeNode({
+        ctx,
+        pool,
+        phase: 'install',
+        node: topo.first,
+        fetch,
+        ...(facts.token_sha === 'none' ? { token: firstToken } : {})
+      })
       lines.push(`${topo.first.id}: ${first.summary}`)
       changed ||= first.changed
       if (first.changed) await waitForApi(ctx, pool, 'install')
       token = await readToken(ctx, pool, 'install')
     }
-    if (!token) throw new PhaseError('install', topo.first.id, 'the first server has no k3s token yet', `${RESUME} (include ${topo.first.id} in the nodes input)`, { code: 'NoToken' })
+    if (!token)
+      throw new PhaseError(
+        'install',
+        topo.first.id,
+        'the first server has no k3s token yet',
+        `${RESUME} (include ${topo.first.id} in the nodes input)`,
+        { code: 'NoToken' }
+      )
     ctx.outputs.k3sToken = token
     for (const server of topo.servers.slice(1)) {
       if (!selected.has(server.id)) continue
@@ -38,24 +52,45 @@ async function run(ctx: PhaseContext): Promise<StepResult> {
       if (result.changed) await waitForNode(ctx, pool, 'install', server)
     }
     for (const line of lines) ctx.reporter.info(line)
-    return { changed, summary: changed ? lines.filter((l) => !l.includes('unchanged')).join('; ') : `${lines.length} server(s) unchanged` }
+    return {
+      changed,
+      summary: changed
+        ? lines.filter((l) => !l.includes('unchanged')).join('; ')
+        : `${lines.length} server(s) unchanged`
+    }
   })
 }
 
 /** Observed plan rows for the given nodes; a node that cannot be observed says why. */
-export async function planNodes(ctx: PhaseContext, pool: ShellPool, phase: 'install' | 'join', nodes = ctx.nodes): Promise<PlanStep[]> {
+export async function planNodes(
+  ctx: PhaseContext,
+  pool: ShellPool,
+  phase: 'install' | 'join',
+  nodes = ctx.nodes
+): Promise<PlanStep[]> {
   const cluster = ctx.cluster as K3sCluster
   const topo = topology(cluster)
   const steps: PlanStep[] = []
   for (const node of nodes) {
     try {
       const facts = await observeNode(pool, phase, node)
-      const d = decide({ node, isFirst: node.id === topo.first.id, facts, version: cluster.k3s_version, configSha: sha256(renderK3sConfig(cluster, node)) })
+      const d = decide({
+        node,
+        isFirst: node.id === topo.first.id,
+        facts,
+        version: cluster.k3s_version,
+        configSha: sha256(renderK3sConfig(cluster, node))
+      })
       const action = untouched(d) ? 'skip' : d.install ? 'run' : 'change'
       const reason = untouched(d) ? `k3s ${facts.version} running with the wanted config` : d.reasons.join(', ')
       steps.push({ phase, node: node.id, action, reason })
     } catch (error) {
-      steps.push({ phase, node: node.id, action: 'run', reason: `not observed (${(error as Error).message}); would install k3s ${cluster.k3s_version}` })
+      steps.push({
+        phase,
+        node: node.id,
+        action: 'run',
+        reason: `not observed (${(error as Error).message}); would install k3s ${cluster.k3s_version}`
+      })
     }
   }
   return steps
@@ -65,7 +100,15 @@ export const k3sInstallPhase: PhaseModule = {
   name: 'install',
   scope: 'cluster',
   appliesTo: (cluster) => cluster.kind === 'k3s',
-  plan: (ctx) => withPool(ctx, 'install', (pool) => planNodes(ctx, pool, 'install', ctx.nodes.filter((n) => n.role === 'controlplane'))),
+  plan: (ctx) =>
+    withPool(ctx, 'install', (pool) =>
+      planNodes(
+        ctx,
+        pool,
+        'install',
+        ctx.nodes.filter((n) => n.role === 'controlplane')
+      )
+    ),
   run,
   drift: k3sDrift('install', (n) => n.role === 'controlplane')
 }

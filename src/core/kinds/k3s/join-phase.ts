@@ -34,10 +34,19 @@ async function run(ctx: PhaseContext): Promise<StepResult> {
   const fetch = artifactFetcher(ctx)
   return withPool(ctx, 'join', async (pool) => {
     const token = ctx.outputs.k3sToken ?? (await readToken(ctx, pool, 'join'))
-    if (!token) throw new PhaseError('join', topo.first.id, 'the first server has no k3s token', `run the install phase first, then ${RESUME}`, { code: 'NoToken' })
+    if (!token)
+      throw new PhaseError(
+        'join',
+        topo.first.id,
+        'the first server has no k3s token',
+        `run the install phase first, then ${RESUME}`,
+        { code: 'NoToken' }
+      )
     ctx.outputs.k3sToken = token
     const agents = topo.agents.filter((a) => selected.has(a.id))
-    const results = await mapLimited(agents, AGENT_CONCURRENCY, (node) => convergeNode({ ctx, pool, phase: 'join', node, token, fetch }))
+    const results = await mapLimited(agents, AGENT_CONCURRENCY, (node) =>
+      convergeNode({ ctx, pool, phase: 'join', node, token, fetch })
+    )
     agents.forEach((node, i) => ctx.reporter.info(`${node.id}: ${results[i].summary}`))
 
     const assessed = await waitForCluster(ctx, pool, 'join')
@@ -45,7 +54,10 @@ async function run(ctx: PhaseContext): Promise<StepResult> {
 
     const raw = (await (await pool.shell(topo.first)).get(K3S_KUBECONFIG)).toString('utf8')
     for (const secret of kubeconfigSecrets(raw)) ctx.reporter.secret(secret)
-    ctx.outputs.kubeconfigPath = await writeKubeconfig(await credentialsDir(ctx.settings), rewriteKubeconfig(raw, ctx.cluster.apiEndpoint))
+    ctx.outputs.kubeconfigPath = await writeKubeconfig(
+      await credentialsDir(ctx.settings),
+      rewriteKubeconfig(raw, ctx.cluster.apiEndpoint)
+    )
 
     const changed = results.filter((r) => r.changed).length
     return {
@@ -59,7 +71,15 @@ export const k3sJoinPhase: PhaseModule = {
   name: 'join',
   scope: 'cluster',
   appliesTo: (cluster) => cluster.kind === 'k3s',
-  plan: (ctx) => withPool(ctx, 'join', (pool) => planNodes(ctx, pool, 'join', ctx.nodes.filter((n) => n.role === 'worker'))),
+  plan: (ctx) =>
+    withPool(ctx, 'join', (pool) =>
+      planNodes(
+        ctx,
+        pool,
+        'join',
+        ctx.nodes.filter((n) => n.role === 'worker')
+      )
+    ),
   run,
   drift: k3sDrift('join', (n) => n.role === 'worker', { cluster: true })
 }

@@ -20,7 +20,13 @@ const k3s = (cluster: Cluster): K3sCluster => cluster as K3sCluster
 async function resolveImage(ctx: PhaseContext): Promise<BaseImage> {
   const img = k3s(ctx.cluster).armbian_image
   if (img.path) return localImage(ctx, img.path, img.sha256, 'armbian')
-  if (!img.url) throw new PhaseError('flash', undefined, 'armbian_image has neither path nor url', 'set armbian_image.path or .url and re-run')
+  if (!img.url)
+    throw new PhaseError(
+      'flash',
+      undefined,
+      'armbian_image has neither path nor url',
+      'set armbian_image.path or .url and re-run'
+    )
   const got = await ctx.deps.downloads.fetch(imageByUrl(img.url, ctx.settings.mirror, img.sha256))
   return { path: got.path, sha256: got.sha256, source: img.url, os: 'armbian' }
 }
@@ -33,13 +39,19 @@ async function k3sNodeList(ctx: PhaseContext): Promise<NodeList> {
   if (!ctx.settings.secrets.sshPrivateKey) return { why: 'no SSH private key to ask the cluster' }
   const servers = topology(ctx.cluster).servers
   const answering = (
-    await Promise.all(servers.map(async (s) => ((await k3sKind.probe.detail(ctx.deps, ctx.cluster, s.ip).catch(() => undefined)) !== undefined ? s : undefined)))
+    await Promise.all(
+      servers.map(async (s) =>
+        (await k3sKind.probe.detail(ctx.deps, ctx.cluster, s.ip).catch(() => undefined)) !== undefined ? s : undefined
+      )
+    )
   ).filter((s): s is NodeSpec => s !== undefined)
   if (!answering.length) return { why: `no control plane of the file answers (${servers.map((s) => s.id).join(', ')})` }
   const seen: string[] = []
   for (const server of answering) {
     try {
-      const out = await withPool(ctx, 'flash', async (pool) => (await pool.shell(server)).exec('k3s kubectl get nodes -o json', { timeoutMs: 20_000 }))
+      const out = await withPool(ctx, 'flash', async (pool) =>
+        (await pool.shell(server)).exec('k3s kubectl get nodes -o json', { timeoutMs: 20_000 })
+      )
       if (out.code !== 0) {
         seen.push(`${server.id}: k3s kubectl exited ${out.code}`)
         continue
@@ -64,7 +76,9 @@ async function membership(ctx: PhaseContext, node: NodeSpec): Promise<Membership
 /** The first server's k3s.yaml over SSH, its server address rewritten to the API endpoint. */
 async function readOnlyKubeconfig(ctx: PhaseContext, dir: string): Promise<string> {
   const first = topology(ctx.cluster).first
-  const raw = await withPool(ctx, 'addons', async (pool) => (await (await pool.shell(first)).get(K3S_KUBECONFIG)).toString('utf8'))
+  const raw = await withPool(ctx, 'addons', async (pool) =>
+    (await (await pool.shell(first)).get(K3S_KUBECONFIG)).toString('utf8')
+  )
   for (const secret of kubeconfigSecrets(raw)) ctx.reporter.secret(secret)
   const path = await writeKubeconfig(dir, rewriteKubeconfig(raw, ctx.cluster.apiEndpoint))
   ctx.outputs.kubeconfigPath = path
@@ -77,9 +91,13 @@ function staticReason(cluster: Cluster, node: NodeSpec, phase: PhaseName): strin
     case 'os-bootstrap':
       return `packages, kernel modules, sysctl, swap off${node.has_nvme ? `, NVMe ${node.nvme_device} on ${node.nvme_mount}` : ''}`
     case 'install':
-      return node.role === 'controlplane' ? `install k3s ${c.k3s_version} as server (air-gapped)` : `install k3s ${c.k3s_version} as agent (air-gapped)`
+      return node.role === 'controlplane'
+        ? `install k3s ${c.k3s_version} as server (air-gapped)`
+        : `install k3s ${c.k3s_version} as agent (air-gapped)`
     case 'join':
-      return node.role === 'controlplane' ? 'wait until Ready as control plane' : 'join the cluster and wait until Ready'
+      return node.role === 'controlplane'
+        ? 'wait until Ready as control plane'
+        : 'join the cluster and wait until Ready'
     case 'npu':
       return 'check the RKNPU driver, install the NPU runtimes' + (cluster.npu?.deploy_rkllama ? ' and rkllama' : '')
     default:
@@ -97,7 +115,9 @@ export const k3sKind: ClusterKind = {
     perNode: true,
     byUrl(cluster) {
       const img = k3s(cluster).armbian_image
-      return img && !img.path && img.url ? { path: 'armbian_image.url', pinField: 'armbian_image.sha256', url: img.url, pin: img.sha256 } : undefined
+      return img && !img.path && img.url
+        ? { path: 'armbian_image.url', pinField: 'armbian_image.sha256', url: img.url, pin: img.sha256 }
+        : undefined
     }
   },
   probe: {

@@ -11,7 +11,9 @@ export function rewriteKubeconfig(text: string, apiEndpoint: string): string {
 /** Credential values in a kubeconfig (certificate and key data, tokens, passwords). */
 export function kubeconfigSecrets(text: string): string[] {
   const values: string[] = []
-  for (const m of text.matchAll(/^\s*(client-certificate-data|client-key-data|certificate-authority-data|token|password):\s*(\S+)\s*$/gm))
+  for (const m of text.matchAll(
+    /^\s*(client-certificate-data|client-key-data|certificate-authority-data|token|password):\s*(\S+)\s*$/gm
+  ))
     values.push(m[2].replace(/^["']|["']$/g, ''))
   return values
 }

@@ -47,7 +47,16 @@ export interface NodeProblem {
 }
 
 function problemsOf(cluster: Cluster, node: NodeSpec, found: KubeNode | undefined): NodeProblem[] {
-  if (!found) return [{ node, field: 'registered', wanted: 'registered with the API server', found: 'not registered', text: 'not registered with the API server' }]
+  if (!found)
+    return [
+      {
+        node,
+        field: 'registered',
+        wanted: 'registered with the API server',
+        found: 'not registered',
+        text: 'not registered with the API server'
+      }
+    ]
   const problems: NodeProblem[] = []
   const ready = found.status?.conditions?.find((c) => c.type === 'Ready')
   if (ready?.status !== 'True') {
@@ -57,8 +66,21 @@ function problemsOf(cluster: Cluster, node: NodeSpec, found: KubeNode | undefine
   const labels = found.metadata.labels ?? {}
   const want = expectedRoles(cluster, node)
   if (want.cp !== (labels[CP] === 'true'))
-    problems.push({ node, field: 'role.control-plane', wanted: want.cp ? 'control-plane' : 'no control-plane role', found: want.cp ? 'missing' : 'control-plane', text: `${want.cp ? 'missing' : 'unexpected'} role control-plane` })
-  if (want.etcd && labels[ETCD] !== 'true') problems.push({ node, field: 'role.etcd', wanted: 'etcd (HA server)', found: 'missing', text: 'missing role etcd (HA server)' })
+    problems.push({
+      node,
+      field: 'role.control-plane',
+      wanted: want.cp ? 'control-plane' : 'no control-plane role',
+      found: want.cp ? 'missing' : 'control-plane',
+      text: `${want.cp ? 'missing' : 'unexpected'} role control-plane`
+    })
+  if (want.etcd && labels[ETCD] !== 'true')
+    problems.push({
+      node,
+      field: 'role.etcd',
+      wanted: 'etcd (HA server)',
+      found: 'missing',
+      text: 'missing role etcd (HA server)'
+    })
   return problems
 }
 
@@ -93,7 +115,9 @@ export function assessPods(podsJson: string): string[] {
     const matching = pods.filter((p) => p.metadata.name.startsWith(`${app}-`))
     if (!matching.length) problems.push(`kube-system/${app}: no pod yet`)
     else if (!matching.some((p) => p.status?.phase === 'Running'))
-      problems.push(`kube-system/${app}: ${matching.map((p) => `${p.metadata.name} ${p.status?.phase ?? 'Unknown'}`).join(', ')}`)
+      problems.push(
+        `kube-system/${app}: ${matching.map((p) => `${p.metadata.name} ${p.status?.phase ?? 'Unknown'}`).join(', ')}`
+      )
   }
   return problems
 }

@@ -14,7 +14,13 @@ const FILES = { CONFIG: K3S_CONFIG_PATH, TOKEN_FILE: K3S_TOKEN_FILE, STARTED_WIT
 /** key=value facts: version, config_sha, token_sha, images, unit, server_token, started_with. */
 export function observeScript(unit: string): string {
   return script(
-    { K3S_BIN: NODE_PATHS.binary, ...FILES, IMAGES_MARKER: NODE_PATHS.imagesMarker, UNIT: unit, SERVER_TOKEN: K3S_SERVER_TOKEN },
+    {
+      K3S_BIN: NODE_PATHS.binary,
+      ...FILES,
+      IMAGES_MARKER: NODE_PATHS.imagesMarker,
+      UNIT: unit,
+      SERVER_TOKEN: K3S_SERVER_TOKEN
+    },
     `
 ${SHA}
 version=none
@@ -32,7 +38,14 @@ echo "started_with=$(cat "$STARTED_WITH" 2>/dev/null || echo none)"`
 export function installScript(input: { role: 'server' | 'agent'; version: string }): string {
   const unit = input.role === 'server' ? 'k3s' : 'k3s-agent'
   return script(
-    { INSTALLER: NODE_PATHS.installer, ROLE: input.role, UNIT: unit, K3S_VERSION: input.version, IMAGES_MARKER: NODE_PATHS.imagesMarker, ...FILES },
+    {
+      INSTALLER: NODE_PATHS.installer,
+      ROLE: input.role,
+      UNIT: unit,
+      K3S_VERSION: input.version,
+      IMAGES_MARKER: NODE_PATHS.imagesMarker,
+      ...FILES
+    },
     `
 ${SHA}
 INSTALL_K3S_SKIP_DOWNLOAD=true INSTALL_K3S_SKIP_START=true INSTALL_K3S_EXEC="$ROLE" INSTALL_K3S_VERSION="$K3S_VERSION" sh "$INSTALLER"
@@ -65,10 +78,13 @@ result`
 
 /** Prints the server token (stdout only; the caller masks it). Empty when the server has none yet. */
 export function readTokenScript(): string {
-  return script({ SERVER_TOKEN: K3S_SERVER_TOKEN, TOKEN_FILE: K3S_TOKEN_FILE }, `
+  return script(
+    { SERVER_TOKEN: K3S_SERVER_TOKEN, TOKEN_FILE: K3S_TOKEN_FILE },
+    `
 if [ -s "$SERVER_TOKEN" ]; then cat "$SERVER_TOKEN"
 elif [ -s "$TOKEN_FILE" ]; then cat "$TOKEN_FILE"
-fi`)
+fi`
+  )
 }
 
 /**

@@ -31,14 +31,27 @@ export function etcdVoters(nodes: KubeNode[], servers: string[]): { ok: boolean;
     const node = nodes.find((n) => n.metadata.name === name)
     const voter = node?.status?.conditions?.find((c) => c.type === 'EtcdIsVoter')
     if (!node) bad.push(`${name} is not registered`)
-    else if (voter?.status !== 'True') bad.push(`${name} has EtcdIsVoter=${voter?.status ?? 'absent'}${voter?.message ? ` (${voter.message})` : ''}`)
+    else if (voter?.status !== 'True')
+      bad.push(`${name} has EtcdIsVoter=${voter?.status ?? 'absent'}${voter?.message ? ` (${voter.message})` : ''}`)
   }
-  return bad.length ? { ok: false, seen: `etcd: ${bad.join(', ')}` } : { ok: true, seen: `etcd: ${servers.length} voting members` }
+  return bad.length
+    ? { ok: false, seen: `etcd: ${bad.join(', ')}` }
+    : { ok: true, seen: `etcd: ${servers.length} voting members` }
 }
 
 export function podsOf(json: string): PodFact[] {
   const items = (JSON.parse(json) as { items?: unknown[] }).items ?? []
-  return (items as { metadata: { namespace: string; name: string; labels?: Record<string, string>; ownerReferences?: { kind: string }[] }; spec?: { nodeName?: string } }[]).map((p) => ({
+  return (
+    items as {
+      metadata: {
+        namespace: string
+        name: string
+        labels?: Record<string, string>
+        ownerReferences?: { kind: string }[]
+      }
+      spec?: { nodeName?: string }
+    }[]
+  ).map((p) => ({
     namespace: p.metadata.namespace,
     name: p.metadata.name,
     node: p.spec?.nodeName ?? '',
@@ -49,7 +62,13 @@ export function podsOf(json: string): PodFact[] {
 
 export function pdbsOf(json: string): PdbFact[] {
   const items = (JSON.parse(json) as { items?: unknown[] }).items ?? []
-  return (items as { metadata: { namespace: string; name: string }; spec?: { selector?: { matchLabels?: Record<string, string> } }; status?: { disruptionsAllowed?: number } }[]).map((p) => ({
+  return (
+    items as {
+      metadata: { namespace: string; name: string }
+      spec?: { selector?: { matchLabels?: Record<string, string> } }
+      status?: { disruptionsAllowed?: number }
+    }[]
+  ).map((p) => ({
     namespace: p.metadata.namespace,
     name: p.metadata.name,
     selector: p.spec?.selector?.matchLabels ?? {},
@@ -80,7 +99,8 @@ export function k3sDriver(ctx: PhaseContext, pool: ShellPool, phase = 'upgrade')
         if (out.code === 0) return out.stdout
         last = `${server.id}: ${out.stderr.trim().split('\n').slice(-2).join(' ') || `exit ${out.code}`}`
         // A refusal from a working API (a blocked drain, NotFound) is the answer, not a server to skip.
-        if (!/connection.*refused|was refused|no such file|Unable to connect/i.test(out.stderr)) throw new KubectlFailed(last)
+        if (!/connection.*refused|was refused|no such file|Unable to connect/i.test(out.stderr))
+          throw new KubectlFailed(last)
       } catch (error) {
         if (error instanceof KubectlFailed) throw error
         last = `${server.id}: ${(error as Error).message}`
@@ -101,7 +121,10 @@ export function k3sDriver(ctx: PhaseContext, pool: ShellPool, phase = 'upgrade')
   const hostname = (step: NodeStep): string => byId.get(step.node)?.hostname ?? step.node
 
   const blockers = async (node: string): Promise<string[]> => {
-    const [pods, pdbs] = await Promise.all([kubectl(['get', 'pods', '-A', '-o', 'json']), kubectl(['get', 'pdb', '-A', '-o', 'json'])])
+    const [pods, pdbs] = await Promise.all([
+      kubectl(['get', 'pods', '-A', '-o', 'json']),
+      kubectl(['get', 'pdb', '-A', '-o', 'json'])
+    ])
     return drainBlockers(node, podsOf(pods), pdbsOf(pdbs))
   }
 
@@ -110,14 +133,25 @@ export function k3sDriver(ctx: PhaseContext, pool: ShellPool, phase = 'upgrade')
     blockers,
     drainCordons: true,
     observe: async (step) => observationOf((await nodes()).find((n) => n.metadata.name === hostname(step))),
-    ...(ha ? { etcd: async () => etcdVoters(await nodes(), topo.servers.map((s) => s.hostname)) } : {}),
+    ...(ha
+      ? {
+          etcd: async () =>
+            etcdVoters(
+              await nodes(),
+              topo.servers.map((s) => s.hostname)
+            )
+        }
+      : {}),
     cordon: async (step) => void ((recent = undefined), await kubectl(['cordon', hostname(step)])),
     uncordon: async (step) => void ((recent = undefined), await kubectl(['uncordon', hostname(step)])),
     drain: async (step, timeoutMs) => {
       recent = undefined
       const seconds = Math.max(1, Math.round(timeoutMs / 1000))
       try {
-        await kubectl(['drain', hostname(step), '--ignore-daemonsets', '--delete-emptydir-data', `--timeout=${seconds}s`], timeoutMs + 30_000)
+        await kubectl(
+          ['drain', hostname(step), '--ignore-daemonsets', '--delete-emptydir-data', `--timeout=${seconds}s`],
+          timeoutMs + 30_000
+        )
         return { ok: true }
       } catch (error) {
         const named = await blockers(hostname(step)).catch(() => [])
@@ -131,7 +165,14 @@ export function k3sDriver(ctx: PhaseContext, pool: ShellPool, phase = 'upgrade')
       const result = await convergeNode({ ctx: hopCtx, pool, phase, node, fetch: artifactFetcher(hopCtx) })
       // The files were already at the hop's version (an earlier run was cut off before the restart).
       if (!result.changed)
-        await runChecked(await pool.shell(node), phase, node, `restarting ${unitName(node)}`, restartScript({ unit: unitName(node), why: `k3s ${hop.to} installed but not running`, version: hop.to }), { timeoutMs: 120_000 })
+        await runChecked(
+          await pool.shell(node),
+          phase,
+          node,
+          `restarting ${unitName(node)}`,
+          restartScript({ unit: unitName(node), why: `k3s ${hop.to} installed but not running`, version: hop.to }),
+          { timeoutMs: 120_000 }
+        )
     }
   }
 }

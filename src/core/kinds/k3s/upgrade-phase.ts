@@ -29,10 +29,14 @@ const unreachable = new WeakMap<Record<string, string>, string[]>()
 async function installed(ctx: PhaseContext, pool: ShellPool): Promise<Record<string, string>> {
   const found: Record<string, string> = {}
   const lost: string[] = []
-  await Promise.all(ctx.nodes.map(async (node) => {
-    const facts = await observeNode(pool, PHASE, node).catch((e: Error) => void lost.push(`${node.id} (${e.message})`))
-    if (facts && facts.version !== 'none' && facts.version !== 'unknown') found[node.id] = facts.version
-  }))
+  await Promise.all(
+    ctx.nodes.map(async (node) => {
+      const facts = await observeNode(pool, PHASE, node).catch(
+        (e: Error) => void lost.push(`${node.id} (${e.message})`)
+      )
+      if (facts && facts.version !== 'none' && facts.version !== 'unknown') found[node.id] = facts.version
+    })
+  )
   // Keys in file order, whatever order the answers came in.
   const ordered = Object.fromEntries(ctx.nodes.filter((n) => found[n.id]).map((n) => [n.id, found[n.id]!]))
   unreachable.set(ordered, lost)
@@ -40,7 +44,11 @@ async function installed(ctx: PhaseContext, pool: ShellPool): Promise<Record<str
 }
 
 /** The path starts at the oldest running version, so a wave stopped half-way resumes with the same hops. */
-export function k3sUpgrade(cluster: K3sCluster, running: Record<string, string>, ctxNodes = cluster.nodes): { path: VersionPath; order: NodeStep[] } | undefined {
+export function k3sUpgrade(
+  cluster: K3sCluster,
+  running: Record<string, string>,
+  ctxNodes = cluster.nodes
+): { path: VersionPath; order: NodeStep[] } | undefined {
   const versions = Object.values(running)
   if (!versions.some((v) => v !== cluster.k3s_version)) return undefined
   const parsed = versions.map((v) => ({ v, p: parseVersion(v) }))
@@ -48,9 +56,14 @@ export function k3sUpgrade(cluster: K3sCluster, running: Record<string, string>,
   const target = parseVersion(cluster.k3s_version)
   const newest = parsed.filter((x) => x.p).sort((a, b) => compareVersions(b.p!, a.p!))[0]?.v
   // A downgrade starts from the newest version present.
-  const from = target && newest && parseVersion(newest) && compareVersions(parseVersion(newest)!, target) > 0 ? newest : oldest
+  const from =
+    target && newest && parseVersion(newest) && compareVersions(parseVersion(newest)!, target) > 0 ? newest : oldest
   const path = versionPath('k3s', from, cluster.k3s_version, { allowDowngrade: cluster.allow_downgrade })
-  const order = nodeOrder(ctxNodes.filter((n) => running[n.id] !== undefined), running, cluster.k3s_version)
+  const order = nodeOrder(
+    ctxNodes.filter((n) => running[n.id] !== undefined),
+    running,
+    cluster.k3s_version
+  )
   return { path, order }
 }
 
@@ -62,21 +75,51 @@ async function plan(ctx: PhaseContext): Promise<PlanStep[]> {
     const running = await installed(ctx, pool)
     const up = k3sUpgrade(cluster, running, ctx.nodes)
     if (!up) return []
-    if (up.path.refusal) return [{ phase: PHASE, action: 'blocked', reason: refusalText(up.path), details: { from: up.path.from, to: up.path.to, rule: up.path.refusal.rule } }]
+    if (up.path.refusal)
+      return [
+        {
+          phase: PHASE,
+          action: 'blocked',
+          reason: refusalText(up.path),
+          details: { from: up.path.from, to: up.path.to, rule: up.path.refusal.rule }
+        }
+      ]
     const lost = unreachable.get(running) ?? []
-    if (lost.length) return [{ phase: PHASE, action: 'blocked', reason: `k3s ${up.path.from} → ${up.path.to} waits until every node can be observed: not reachable: ${lost.join(', ')}` }]
+    if (lost.length)
+      return [
+        {
+          phase: PHASE,
+          action: 'blocked',
+          reason: `k3s ${up.path.from} → ${up.path.to} waits until every node can be observed: not reachable: ${lost.join(', ')}`
+        }
+      ]
     const g = gates(k3sGates(topology(cluster).servers.length > 1), cluster.drain_timeout)
     const driver = k3sDriver(ctx, pool)
     const steps: PlanStep[] = [
       {
         phase: PHASE,
         action: 'change',
-        reason: `k3s ${up.path.from} → ${up.path.to}${up.path.hops.length > 1 ? ` via ${up.path.hops.slice(0, -1).map((h) => h.to).join(', ')}` : ''}, one node at a time: ${up.order.filter((s) => s.action === 'upgrade').map((s) => s.node).join(', ')}`,
-        details: { hops: up.path.hops.map((h) => `${h.from} → ${h.to}`).join('; '), before: g.before.join('; '), 'per node': g.perNode.join('; ') }
+        reason: `k3s ${up.path.from} → ${up.path.to}${
+          up.path.hops.length > 1
+            ? ` via ${up.path.hops
+                .slice(0, -1)
+                .map((h) => h.to)
+                .join(', ')}`
+            : ''
+        }, one node at a time: ${up.order
+          .filter((s) => s.action === 'upgrade')
+          .map((s) => s.node)
+          .join(', ')}`,
+        details: {
+          hops: up.path.hops.map((h) => `${h.from} → ${h.to}`).join('; '),
+          before: g.before.join('; '),
+          'per node': g.perNode.join('; ')
+        }
       }
     ]
     for (const s of up.order) {
-      const blockers = s.action === 'upgrade' ? await driver.blockers(s.node).catch((e: Error) => [`not observed (${e.message})`]) : []
+      const blockers =
+        s.action === 'upgrade' ? await driver.blockers(s.node).catch((e: Error) => [`not observed (${e.message})`]) : []
       steps.push({
         phase: PHASE,
         node: s.node,
@@ -102,12 +145,23 @@ async function run(ctx: PhaseContext): Promise<StepResult> {
   return withPool(ctx, PHASE, async (pool) => {
     const running = await installed(ctx, pool)
     const up = k3sUpgrade(cluster, running, ctx.nodes)
-    if (!up) return { changed: false, summary: Object.keys(running).length ? `every node runs k3s ${cluster.k3s_version}` : 'no node runs k3s yet' }
+    if (!up)
+      return {
+        changed: false,
+        summary: Object.keys(running).length ? `every node runs k3s ${cluster.k3s_version}` : 'no node runs k3s yet'
+      }
     if (up.path.refusal)
-      throw new PhaseError(PHASE, undefined, `refused: ${up.path.refusal.reason}`, up.path.refusal.instead, { code: 'UpgradeRefused' })
+      throw new PhaseError(PHASE, undefined, `refused: ${up.path.refusal.reason}`, up.path.refusal.instead, {
+        code: 'UpgradeRefused'
+      })
     const lost = unreachable.get(running) ?? []
     if (lost.length)
-      throw new UpgradeStopped(undefined, 'before: every node Ready', `not reachable: ${lost.join(', ')}; no node was touched`, [])
+      throw new UpgradeStopped(
+        undefined,
+        'before: every node Ready',
+        `not reachable: ${lost.join(', ')}; no node was touched`,
+        []
+      )
     const timings: NodeTiming[] = []
     ctx.outputs.values.upgrade = timings
     const result = await runWave(up.order, up.path.hops, k3sDriver(ctx, pool), {
@@ -126,7 +180,10 @@ async function run(ctx: PhaseContext): Promise<StepResult> {
     })
     timings.push(...result)
     const done = result.filter((t) => t.outcome === 'upgraded')
-    return { changed: done.length > 0, summary: `k3s ${up.path.from} → ${up.path.to} on ${done.length} node-step(s): ${[...new Set(done.map((t) => t.node))].join(', ')}` }
+    return {
+      changed: done.length > 0,
+      summary: `k3s ${up.path.from} → ${up.path.to} on ${done.length} node-step(s): ${[...new Set(done.map((t) => t.node))].join(', ')}`
+    }
   })
 }
 

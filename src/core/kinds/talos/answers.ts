@@ -11,7 +11,8 @@ export type NodeMode = 'maintenance' | 'configured' | 'unreachable'
 export function modeFromDisks(result: { code: number; stdout: string; stderr: string }): NodeMode {
   if (result.code === 0) return 'maintenance'
   const text = `${result.stderr}\n${result.stdout}`
-  if (/certificate required|Unauthenticated|PermissionDenied|tls: .*(certificate|unknown authority)/i.test(text)) return 'configured'
+  if (/certificate required|Unauthenticated|PermissionDenied|tls: .*(certificate|unknown authority)/i.test(text))
+    return 'configured'
   return 'unreachable'
 }
 
@@ -43,7 +44,10 @@ export function serverTag(stdout: string): string | undefined {
 export function schematicOf(stdout: string): string | null | undefined {
   const lines = stdout.trim().split('\n')
   if (!/^NODE\s+NAMESPACE\s+TYPE\s+ID\s+VERSION\s+NAME\s+VERSION$/.test(lines[0]?.trim() ?? '')) return undefined
-  const row = lines.slice(1).map((l) => l.trim().split(/\s+/)).find((cells) => cells.at(-2) === 'schematic')
+  const row = lines
+    .slice(1)
+    .map((l) => l.trim().split(/\s+/))
+    .find((cells) => cells.at(-2) === 'schematic')
   return row?.at(-1) ?? null
 }
 
@@ -51,15 +55,22 @@ export function schematicOf(stdout: string): string | null | undefined {
 export const bootstrapDone = (text: string): boolean => /code = AlreadyExists/.test(text)
 
 /** apid is not up yet, or etcd cannot take the bootstrap yet: try again within the timeout. */
-export const bootstrapRetryable = (text: string): boolean => /code = (Unavailable|FailedPrecondition|DeadlineExceeded)|connection refused/.test(text)
+export const bootstrapRetryable = (text: string): boolean =>
+  /code = (Unavailable|FailedPrecondition|DeadlineExceeded)|connection refused/.test(text)
 
 /** `get machinestatus -o json`: the stage and readiness of a configured node. */
 export function parseMachineStatus(stdout: string): { stage: string; ready: boolean; unmet: string[] } | undefined {
   try {
     const first = stdout.trim().split(/\n(?=\{)/)[0] ?? ''
-    const r = JSON.parse(first) as { spec?: { stage?: string; status?: { ready?: boolean; unmetConditions?: { name: string; reason: string }[] } } }
+    const r = JSON.parse(first) as {
+      spec?: { stage?: string; status?: { ready?: boolean; unmetConditions?: { name: string; reason: string }[] } }
+    }
     const status = r.spec?.status
-    return { stage: r.spec?.stage ?? 'unknown', ready: status?.ready === true, unmet: (status?.unmetConditions ?? []).map((c) => `${c.name}: ${c.reason}`) }
+    return {
+      stage: r.spec?.stage ?? 'unknown',
+      ready: status?.ready === true,
+      unmet: (status?.unmetConditions ?? []).map((c) => `${c.name}: ${c.reason}`)
+    }
   } catch {
     return undefined
   }
@@ -67,7 +78,10 @@ export function parseMachineStatus(stdout: string): { stage: string; ready: bool
 
 /** The failing check of `talosctl health` (non-TTY lines "waiting for X: ..."), for the error message. */
 export function unhealthyFrom(output: string): string {
-  const lines = output.replace(/\r/g, '').split('\n').filter((l) => l.trim())
+  const lines = output
+    .replace(/\r/g, '')
+    .split('\n')
+    .filter((l) => l.trim())
   const waits = lines.filter((l) => l.startsWith('waiting for '))
   const last = waits.at(-1)
   if (!last) return lines.at(-1) ?? 'no output from talosctl health'

@@ -7,8 +7,10 @@ export type ApplyMode = 'auto' | 'no-reboot' | 'reboot' | 'staged' | 'try'
 
 const target = (ip: string, talosconfig?: string): string[] => [
   ...(talosconfig ? ['--talosconfig', talosconfig] : []),
-  '--nodes', ip,
-  '--endpoints', ip
+  '--nodes',
+  ip,
+  '--endpoints',
+  ip
 ]
 
 export const genSecretsArgv = (out: string): string[] => ['gen', 'secrets', '--output-file', out]
@@ -29,22 +31,51 @@ export interface GenConfigInput {
 /** One node's machine config: one output type, every patch in order as --config-patch (later wins). */
 export function genConfigArgv(i: GenConfigInput): string[] {
   return [
-    'gen', 'config', i.clusterName, i.endpoint,
-    '--with-secrets', i.secretsPath,
-    '--output-types', i.role,
-    '--output', i.out,
+    'gen',
+    'config',
+    i.clusterName,
+    i.endpoint,
+    '--with-secrets',
+    i.secretsPath,
+    '--output-types',
+    i.role,
+    '--output',
+    i.out,
     '--force',
     '--with-docs=false',
     '--with-examples=false',
-    '--install-disk', i.installDisk,
-    '--install-image', i.installImage,
-    '--talos-version', majorMinor(i.talosVersion),
+    '--install-disk',
+    i.installDisk,
+    '--install-image',
+    i.installImage,
+    '--talos-version',
+    majorMinor(i.talosVersion),
     ...i.patches.flatMap((p) => ['--config-patch', `@${p}`])
   ]
 }
 
-export function genTalosconfigArgv(i: { clusterName: string; endpoint: string; secretsPath: string; out: string; talosVersion: string }): string[] {
-  return ['gen', 'config', i.clusterName, i.endpoint, '--with-secrets', i.secretsPath, '--output-types', 'talosconfig', '--output', i.out, '--force', '--talos-version', majorMinor(i.talosVersion)]
+export function genTalosconfigArgv(i: {
+  clusterName: string
+  endpoint: string
+  secretsPath: string
+  out: string
+  talosVersion: string
+}): string[] {
+  return [
+    'gen',
+    'config',
+    i.clusterName,
+    i.endpoint,
+    '--with-secrets',
+    i.secretsPath,
+    '--output-types',
+    'talosconfig',
+    '--output',
+    i.out,
+    '--force',
+    '--talos-version',
+    majorMinor(i.talosVersion)
+  ]
 }
 
 export const validateArgv = (config: string): string[] => ['validate', '--mode', 'metal', '--config', config]
@@ -52,7 +83,13 @@ export const validateArgv = (config: string): string[] => ['validate', '--mode',
 /** Answers only in maintenance mode (the insecure service); a configured node refuses it. */
 export const getDisksInsecureArgv = (ip: string): string[] => ['get', 'disks', '--insecure', ...target(ip)]
 
-export const machineStatusArgv = (ip: string, talosconfig: string): string[] => ['get', 'machinestatus', '--output', 'json', ...target(ip, talosconfig)]
+export const machineStatusArgv = (ip: string, talosconfig: string): string[] => [
+  'get',
+  'machinestatus',
+  '--output',
+  'json',
+  ...target(ip, talosconfig)
+]
 
 export interface ApplyInput {
   ip: string
@@ -68,8 +105,10 @@ export function applyArgv(i: ApplyInput): string[] {
   return [
     'apply-config',
     ...(i.insecure ? ['--insecure', '--nodes', i.ip, '--endpoints', i.ip] : target(i.ip, i.talosconfig)),
-    '--file', i.file,
-    '--mode', i.mode,
+    '--file',
+    i.file,
+    '--mode',
+    i.mode,
     ...(i.dryRun ? ['--dry-run'] : [])
   ]
 }
@@ -78,20 +117,39 @@ export function applyArgv(i: ApplyInput): string[] {
 export const serverVersionArgv = (ip: string, talosconfig: string): string[] => ['version', ...target(ip, talosconfig)]
 
 /** `talosctl get extensions` against one node: ExtensionStatus rows, NAME and VERSION last. */
-export const extensionsArgv = (ip: string, talosconfig: string): string[] => ['get', 'extensions', ...target(ip, talosconfig)]
+export const extensionsArgv = (ip: string, talosconfig: string): string[] => [
+  'get',
+  'extensions',
+  ...target(ip, talosconfig)
+]
 
 export const bootstrapArgv = (ip: string, talosconfig: string): string[] => ['bootstrap', ...target(ip, talosconfig)]
 
-export function healthArgv(i: { talosconfig: string; ip: string; controlPlanes: string[]; workers: string[]; timeoutSeconds: number }): string[] {
+export function healthArgv(i: {
+  talosconfig: string
+  ip: string
+  controlPlanes: string[]
+  workers: string[]
+  timeoutSeconds: number
+}): string[] {
   return [
-    'health', ...target(i.ip, i.talosconfig),
-    '--control-plane-nodes', i.controlPlanes.join(','),
+    'health',
+    ...target(i.ip, i.talosconfig),
+    '--control-plane-nodes',
+    i.controlPlanes.join(','),
     ...(i.workers.length > 0 ? ['--worker-nodes', i.workers.join(',')] : []),
-    '--wait-timeout', `${i.timeoutSeconds}s`
+    '--wait-timeout',
+    `${i.timeoutSeconds}s`
   ]
 }
 
-export const kubeconfigArgv = (ip: string, talosconfig: string, out: string): string[] => ['kubeconfig', out, '--force', '--merge=false', ...target(ip, talosconfig)]
+export const kubeconfigArgv = (ip: string, talosconfig: string, out: string): string[] => [
+  'kubeconfig',
+  out,
+  '--force',
+  '--merge=false',
+  ...target(ip, talosconfig)
+]
 
 function majorMinor(version: string): string {
   const m = /^v?(\d+)\.(\d+)/.exec(version)

@@ -23,7 +23,11 @@ export interface NodeConfig {
   sha256: string
 }
 
-const fail = (node: string | undefined, seen: string, resume = 'fix the cluster file or the patch and re-run'): PhaseError => new PhaseError('install', node, seen, resume, { code: 'TalosConfig' })
+const fail = (
+  node: string | undefined,
+  seen: string,
+  resume = 'fix the cluster file or the patch and re-run'
+): PhaseError => new PhaseError('install', node, seen, resume, { code: 'TalosConfig' })
 
 const tail = (text: string): string => text.trim().split('\n').slice(-5).join(' | ').slice(0, 500)
 
@@ -39,13 +43,23 @@ async function userPatch(ctx: PhaseContext, node: NodeSpec, file: string): Promi
   try {
     await access(full)
   } catch {
-    throw fail(node.id, `patch file ${file} (for ${node.id}) does not exist at ${full}`, 'add the file to the repository or remove it from the cluster file, then re-run')
+    throw fail(
+      node.id,
+      `patch file ${file} (for ${node.id}) does not exist at ${full}`,
+      'add the file to the repository or remove it from the cluster file, then re-run'
+    )
   }
   return full
 }
 
 /** validate: false only for drift, which just compares: the node's own dry run refuses an invalid config, with its reason. */
-export async function renderConfigs(ctx: PhaseContext, talosctl: Talosctl, secretsPath: string, nodes: NodeSpec[], options: { validate?: boolean } = {}): Promise<Map<string, NodeConfig>> {
+export async function renderConfigs(
+  ctx: PhaseContext,
+  talosctl: Talosctl,
+  secretsPath: string,
+  nodes: NodeSpec[],
+  options: { validate?: boolean } = {}
+): Promise<Map<string, NodeConfig>> {
   const c = talosCtx(ctx).cluster
   const dir = await workDir(ctx)
   await mkdir(join(dir, 'patches'), { recursive: true, mode: 0o700 })
@@ -62,15 +76,29 @@ export async function renderConfigs(ctx: PhaseContext, talosctl: Talosctl, secre
     for (const f of userPatchFiles(c, node)) patches.push(await userPatch(ctx, node, f))
     const path = join(dir, `${node.id}.yaml`)
     const argv = genConfigArgv({
-      clusterName: c.name, endpoint: c.apiEndpoint, secretsPath, role: node.role, out: path,
-      installDisk: node.install_disk ?? '/dev/mmcblk0', installImage: image, talosVersion: c.talos_version, patches
+      clusterName: c.name,
+      endpoint: c.apiEndpoint,
+      secretsPath,
+      role: node.role,
+      out: path,
+      installDisk: node.install_disk ?? '/dev/mmcblk0',
+      installImage: image,
+      talosVersion: c.talos_version,
+      patches
     })
     const gen = await talosctl.run(argv)
-    if (gen.code !== 0) throw fail(node.id, `talosctl gen config failed (exit ${gen.code}): ${tail(gen.stderr || gen.stdout)}`)
+    if (gen.code !== 0)
+      throw fail(node.id, `talosctl gen config failed (exit ${gen.code}): ${tail(gen.stderr || gen.stdout)}`)
     await chmod(path, 0o600)
     const check = validate ? await talosctl.run(validateArgv(path)) : { code: 0, stdout: '', stderr: '' }
-    if (check.code !== 0) throw fail(node.id, `the generated machine config does not validate for metal: ${tail(check.stderr || check.stdout)}`)
-    const sha256 = createHash('sha256').update(await readFile(path)).digest('hex')
+    if (check.code !== 0)
+      throw fail(
+        node.id,
+        `the generated machine config does not validate for metal: ${tail(check.stderr || check.stdout)}`
+      )
+    const sha256 = createHash('sha256')
+      .update(await readFile(path))
+      .digest('hex')
     return { node, path, sha256 }
   }
   const out = new Map<string, NodeConfig>()
@@ -79,11 +107,29 @@ export async function renderConfigs(ctx: PhaseContext, talosctl: Talosctl, secre
 }
 
 /** talosconfig in the run's credentials folder (0600) with the control planes as endpoints, so the file works as handed out. */
-export async function writeTalosconfig(ctx: PhaseContext, talosctl: Talosctl, secretsPath: string, to?: string): Promise<string> {
+export async function writeTalosconfig(
+  ctx: PhaseContext,
+  talosctl: Talosctl,
+  secretsPath: string,
+  to?: string
+): Promise<string> {
   const c = talosCtx(ctx).cluster
   const path = to ?? join(await credentialsDir(ctx.settings), 'talosconfig')
-  const r = await talosctl.run(genTalosconfigArgv({ clusterName: c.name, endpoint: c.apiEndpoint, secretsPath, out: path, talosVersion: c.talos_version }))
-  if (r.code !== 0) throw fail(undefined, `talosctl gen config --output-types talosconfig failed (exit ${r.code}): ${tail(r.stderr || r.stdout)}`, 're-run the workflow')
+  const r = await talosctl.run(
+    genTalosconfigArgv({
+      clusterName: c.name,
+      endpoint: c.apiEndpoint,
+      secretsPath,
+      out: path,
+      talosVersion: c.talos_version
+    })
+  )
+  if (r.code !== 0)
+    throw fail(
+      undefined,
+      `talosctl gen config --output-types talosconfig failed (exit ${r.code}): ${tail(r.stderr || r.stdout)}`,
+      're-run the workflow'
+    )
   const text = await readFile(path, 'utf8')
   maskCredential(ctx.reporter, 'talosconfig', text)
   const doc = parse(text) as { context?: string; contexts?: Record<string, { endpoints?: string[]; nodes?: string[] }> }

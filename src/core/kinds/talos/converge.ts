@@ -19,34 +19,73 @@ const RESUME = 're-run the workflow; nodes already configured are compared and l
 const tail = (text: string): string => text.trim().split('\n').slice(-3).join(' | ').slice(0, 400)
 
 /** Read-only: what applying this config would do to the node. */
-export async function decideApply(talosctl: Talosctl, seen: Observed, config: NodeConfig, talosconfig: string, phase = 'install'): Promise<ApplyDecision> {
+export async function decideApply(
+  talosctl: Talosctl,
+  seen: Observed,
+  config: NodeConfig,
+  talosconfig: string,
+  phase = 'install'
+): Promise<ApplyDecision> {
   const { node } = seen
-  if (seen.mode === 'maintenance') return { kind: 'install', reason: `maintenance mode: config applied, Talos installs to ${node.install_disk ?? '/dev/mmcblk0'} and reboots` }
+  if (seen.mode === 'maintenance')
+    return {
+      kind: 'install',
+      reason: `maintenance mode: config applied, Talos installs to ${node.install_disk ?? '/dev/mmcblk0'} and reboots`
+    }
   if (seen.mode === 'unreachable') {
-    throw new PhaseError(phase, node.id, `the Talos API on ${node.ip}:50000 did not answer (${seen.detail || 'no answer'})`, 'check that the node is powered and booted (the boot phase waits for it), then re-run', { code: 'TalosUnreachable' })
+    throw new PhaseError(
+      phase,
+      node.id,
+      `the Talos API on ${node.ip}:50000 did not answer (${seen.detail || 'no answer'})`,
+      'check that the node is powered and booted (the boot phase waits for it), then re-run',
+      { code: 'TalosUnreachable' }
+    )
   }
   const r = await talosctl.run(applyArgv({ ip: node.ip, file: config.path, mode: 'auto', dryRun: true, talosconfig }))
   const text = `${r.stdout}\n${r.stderr}`
   if (r.code !== 0) {
     const pki = /certificate|authentication handshake|Unauthenticated|PermissionDenied/i.test(text)
-    throw new PhaseError(phase, node.id, pki
-      ? `the node's Talos API refused this cluster's credentials (${tail(text)}): the talos-secrets bundle is not the one this node was configured with`
-      : `talosctl apply-config --dry-run failed (exit ${r.code}): ${tail(text)}`,
-    pki ? 'pass the bundle of the first deploy as the talos-secrets input, then re-run' : RESUME, { code: pki ? 'TalosPkiMismatch' : 'TalosDryRun' })
+    throw new PhaseError(
+      phase,
+      node.id,
+      pki
+        ? `the node's Talos API refused this cluster's credentials (${tail(text)}): the talos-secrets bundle is not the one this node was configured with`
+        : `talosctl apply-config --dry-run failed (exit ${r.code}): ${tail(text)}`,
+      pki ? 'pass the bundle of the first deploy as the talos-secrets input, then re-run' : RESUME,
+      { code: pki ? 'TalosPkiMismatch' : 'TalosDryRun' }
+    )
   }
   const d = parseDryRun(text)
   if (!d.changed) return { kind: 'unchanged', reason: 'running config equals the wanted one' }
-  return { kind: 'apply', reboot: d.reboot, reason: d.reboot ? 'config differs; the change needs a reboot' : 'config differs; applied without a reboot' }
+  return {
+    kind: 'apply',
+    reboot: d.reboot,
+    reason: d.reboot ? 'config differs; the change needs a reboot' : 'config differs; applied without a reboot'
+  }
 }
 
 /** Applies per the decision; returns whether the node reboots (install or a reboot-mode apply). */
-export async function applyDecision(talosctl: Talosctl, seen: Observed, config: NodeConfig, talosconfig: string, d: ApplyDecision): Promise<boolean> {
+export async function applyDecision(
+  talosctl: Talosctl,
+  seen: Observed,
+  config: NodeConfig,
+  talosconfig: string,
+  d: ApplyDecision
+): Promise<boolean> {
   if (d.kind === 'unchanged') return false
   const { node } = seen
-  const argv = d.kind === 'install'
-    ? applyArgv({ ip: node.ip, file: config.path, mode: 'auto', insecure: true })
-    : applyArgv({ ip: node.ip, file: config.path, mode: d.reboot ? 'reboot' : 'no-reboot', talosconfig })
+  const argv =
+    d.kind === 'install'
+      ? applyArgv({ ip: node.ip, file: config.path, mode: 'auto', insecure: true })
+      : applyArgv({ ip: node.ip, file: config.path, mode: d.reboot ? 'reboot' : 'no-reboot', talosconfig })
   const r = await talosctl.run(argv)
-  if (r.code !== 0) throw new PhaseError('install', node.id, `talosctl apply-config failed (exit ${r.code}): ${tail(`${r.stdout}\n${r.stderr}`)}`, RESUME, { code: 'TalosApply' })
+  if (r.code !== 0)
+    throw new PhaseError(
+      'install',
+      node.id,
+      `talosctl apply-config failed (exit ${r.code}): ${tail(`${r.stdout}\n${r.stderr}`)}`,
+      RESUME,
+      { code: 'TalosApply' }
+    )
   return d.kind === 'install' || d.reboot
 }

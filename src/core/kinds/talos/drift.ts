@@ -24,25 +24,68 @@ export async function talosDrift(ctx: PhaseContext): Promise<DriftFinding[]> {
   const c = talosCtx(ctx).cluster
   const wantedVersion = c.talos_version
   // Only a factory image has a schematic the file decides; the id is the one the configs were rendered with.
-  const wantedSchematic = c.image_source === 'factory' && p.configs.size > 0 ? (await ensureSchematic(ctx)).id : undefined
-  const rows = await Promise.all(p.observed.map(async (seen): Promise<DriftFinding[]> => {
-    const row = (field: string, wanted: string, found: string, kind: DriftFinding['kind'] = 'drift'): DriftFinding => ({ subject: seen.node.id, field, wanted, found, kind, fixedBy: kind === 'drift' ? ['install'] : [], path: seen.node.path })
-    if (seen.mode === 'unreachable') return [row('talos.api', 'answering on 50000', seen.detail || 'no answer', 'unreachable')]
-    if (seen.mode === 'maintenance') return [row('talos.mode', 'configured', 'maintenance (no machine config)')]
-    const config = p.configs.get(seen.node.id)
-    if (!config) return [row('talos.machineconfig', 'compared with the cluster file', 'no talos-secrets input to render it', 'unreachable')]
-    const [version, schematic, machineConfig] = await Promise.all([
-      versionRow(p, seen.node.ip, wantedVersion, c.allow_downgrade),
-      wantedSchematic ? schematicRow(p, seen.node.ip, wantedSchematic, wantedVersion) : undefined,
-      configRow(p, seen.node.ip, config.path)
-    ])
-    // No deploy phase upgrades Talos in place: the rows say how, and point at talos_version / image_factory.
-    return [
-      ...(version ? [{ ...row('talos.version', version.wanted, version.found, version.kind), fixedBy: [], path: ['talos_version'] }] : []),
-      ...(schematic ? [{ ...row('talos.schematic', schematic.wanted, schematic.found, schematic.kind), fixedBy: [], path: ['image_factory'] }] : []),
-      ...(machineConfig ? [row('talos.machineconfig', machineConfig.wanted, machineConfig.found, machineConfig.kind)] : [])
-    ]
-  }))
+  const wantedSchematic =
+    c.image_source === 'factory' && p.configs.size > 0 ? (await ensureSchematic(ctx)).id : undefined
+  const rows = await Promise.all(
+    p.observed.map(async (seen): Promise<DriftFinding[]> => {
+      const row = (
+        field: string,
+        wanted: string,
+        found: string,
+        kind: DriftFinding['kind'] = 'drift'
+      ): DriftFinding => ({
+        subject: seen.node.id,
+        field,
+        wanted,
+        found,
+        kind,
+        fixedBy: kind === 'drift' ? ['install'] : [],
+        path: seen.node.path
+      })
+      if (seen.mode === 'unreachable')
+        return [row('talos.api', 'answering on 50000', seen.detail || 'no answer', 'unreachable')]
+      if (seen.mode === 'maintenance') return [row('talos.mode', 'configured', 'maintenance (no machine config)')]
+      const config = p.configs.get(seen.node.id)
+      if (!config)
+        return [
+          row(
+            'talos.machineconfig',
+            'compared with the cluster file',
+            'no talos-secrets input to render it',
+            'unreachable'
+          )
+        ]
+      const [version, schematic, machineConfig] = await Promise.all([
+        versionRow(p, seen.node.ip, wantedVersion, c.allow_downgrade),
+        wantedSchematic ? schematicRow(p, seen.node.ip, wantedSchematic, wantedVersion) : undefined,
+        configRow(p, seen.node.ip, config.path)
+      ])
+      // No deploy phase upgrades Talos in place: the rows say how, and point at talos_version / image_factory.
+      return [
+        ...(version
+          ? [
+              {
+                ...row('talos.version', version.wanted, version.found, version.kind),
+                fixedBy: [],
+                path: ['talos_version']
+              }
+            ]
+          : []),
+        ...(schematic
+          ? [
+              {
+                ...row('talos.schematic', schematic.wanted, schematic.found, schematic.kind),
+                fixedBy: [],
+                path: ['image_factory']
+              }
+            ]
+          : []),
+        ...(machineConfig
+          ? [row('talos.machineconfig', machineConfig.wanted, machineConfig.found, machineConfig.kind)]
+          : [])
+      ]
+    })
+  )
   return rows.flat()
 }
 
@@ -64,7 +107,8 @@ async function versionRow(p: Prepared, ip: string, wanted: string, allowDowngrad
 async function schematicRow(p: Prepared, ip: string, wanted: string, version: string): Promise<Compared> {
   const r = await p.talosctl.run(extensionsArgv(ip, p.talosconfig))
   const found = r.code === 0 ? schematicOf(r.stdout) : undefined
-  if (found === undefined) return { wanted, found: `extensions not readable (exit ${r.code}${failure(r.stderr)})`, kind: 'unreachable' }
+  if (found === undefined)
+    return { wanted, found: `extensions not readable (exit ${r.code}${failure(r.stderr)})`, kind: 'unreachable' }
   if (found === wanted) return undefined
   const how = `upgrade in place with talosctl upgrade --image ${installerImage(wanted, version)}, or redeploy with reflash: true`
   return { wanted, found: `${found ?? 'none (not an Image Factory image)'} (${how})`, kind: 'drift' }
@@ -72,9 +116,18 @@ async function schematicRow(p: Prepared, ip: string, wanted: string, version: st
 
 async function configRow(p: Prepared, ip: string, file: string): Promise<Compared> {
   const r = await p.talosctl.run(applyArgv({ ip, file, mode: 'auto', dryRun: true, talosconfig: p.talosconfig }))
-  if (r.code !== 0) return { wanted: 'compared with the cluster file', found: `dry run failed (exit ${r.code}${failure(r.stderr)})`, kind: 'unreachable' }
+  if (r.code !== 0)
+    return {
+      wanted: 'compared with the cluster file',
+      found: `dry run failed (exit ${r.code}${failure(r.stderr)})`,
+      kind: 'unreachable'
+    }
   const d = parseDryRun(`${r.stdout}\n${r.stderr}`)
   if (!d.changed) return undefined
   const lines = d.diff.split('\n').filter((l) => /^[-+](?![-+]{2} )/.test(l)).length
-  return { wanted: 'as rendered from the cluster file', found: `differs (${lines} changed line(s); ${d.reboot ? 'applying needs a reboot' : 'applies live'})`, kind: 'drift' }
+  return {
+    wanted: 'as rendered from the cluster file',
+    found: `differs (${lines} changed line(s); ${d.reboot ? 'applying needs a reboot' : 'applies live'})`,
+    kind: 'drift'
+  }
 }

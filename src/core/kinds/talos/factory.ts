@@ -16,19 +16,34 @@ export const FACTORY = 'https://factory.talos.dev'
 export async function postSchematic(url: string, yaml: string, http: HttpFetch): Promise<string> {
   let answer: HttpAnswer
   try {
-    answer = await http(url, { method: 'POST', headers: { 'content-type': 'application/yaml' }, body: yaml, signal: AbortSignal.timeout(30_000) })
+    answer = await http(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/yaml' },
+      body: yaml,
+      signal: AbortSignal.timeout(30_000)
+    })
   } catch (error) {
-    throw new TpiError('FactoryUnreachable', `Image Factory at ${url} did not answer: ${(error as Error).message}`, { cause: error })
+    throw new TpiError('FactoryUnreachable', `Image Factory at ${url} did not answer: ${(error as Error).message}`, {
+      cause: error
+    })
   }
   const body = await answer.text()
-  if (!answer.ok) throw new TpiError('FactoryRefused', `Image Factory at ${url} answered ${answer.status} to the schematic: ${body.slice(0, 300)}`)
+  if (!answer.ok)
+    throw new TpiError(
+      'FactoryRefused',
+      `Image Factory at ${url} answered ${answer.status} to the schematic: ${body.slice(0, 300)}`
+    )
   let id: unknown
   try {
     id = (JSON.parse(body) as { id?: unknown }).id
   } catch {
     id = undefined
   }
-  if (typeof id !== 'string' || !/^[0-9a-f]{64}$/.test(id)) throw new TpiError('FactoryAnswer', `Image Factory at ${url} answered ${JSON.stringify(body.slice(0, 200))}, expected {"id": "<64 hex digits>"}`)
+  if (typeof id !== 'string' || !/^[0-9a-f]{64}$/.test(id))
+    throw new TpiError(
+      'FactoryAnswer',
+      `Image Factory at ${url} answered ${JSON.stringify(body.slice(0, 200))}, expected {"id": "<64 hex digits>"}`
+    )
   return id
 }
 
@@ -40,7 +55,8 @@ export interface ResolvedSchematic extends SchematicPlan {
 type TalosCtx = PhaseContext & { cluster: Extract<PhaseContext['cluster'], { kind: 'talos' }> }
 
 export function talosCtx(ctx: PhaseContext): TalosCtx {
-  if (ctx.cluster.kind !== 'talos') throw new TpiError('NotTalos', `cluster ${ctx.cluster.name} is kind ${ctx.cluster.kind}, expected talos`)
+  if (ctx.cluster.kind !== 'talos')
+    throw new TpiError('NotTalos', `cluster ${ctx.cluster.name} is kind ${ctx.cluster.kind}, expected talos`)
   return ctx as TalosCtx
 }
 
@@ -60,7 +76,10 @@ export function ensureSchematic(ctx: PhaseContext): Promise<ResolvedSchematic> {
     const url = viaMirror(`${FACTORY}/schematics`, ctx.settings.mirror)
     const id = await postSchematic(url, local.yaml, ctx.deps.http)
     // The factory's id is authoritative; a difference means its canonical form changed, worth a warning.
-    if (id !== local.id) ctx.reporter.warn(`Image Factory returned schematic id ${id}, the local computation gave ${local.id}; using the factory's`)
+    if (id !== local.id)
+      ctx.reporter.warn(
+        `Image Factory returned schematic id ${id}, the local computation gave ${local.id}; using the factory's`
+      )
     for (const e of local.addedForLonghorn) ctx.reporter.info(`Image Factory: added extension ${e} (Longhorn needs it)`)
     ctx.outputs.schematicId = id
     ctx.outputs.values.schematicId = id
@@ -96,7 +115,8 @@ export function resolveTalosImage(ctx: PhaseContext): Promise<TalosImage> {
 
 async function resolveImage(ctx: TalosCtx): Promise<TalosImage> {
   const c = ctx.cluster
-  if (c.image_source !== 'factory') throw new TpiError('NotFactory', `image_source is ${c.image_source}; only factory images are resolved here`)
+  if (c.image_source !== 'factory')
+    throw new TpiError('NotFactory', `image_source is ${c.image_source}; only factory images are resolved here`)
   const { id } = await ensureSchematic(ctx)
   const key = imageKey(c.talos_version, id)
   const known = recorded(ctx)[key]
@@ -105,11 +125,23 @@ async function resolveImage(ctx: TalosCtx): Promise<TalosImage> {
   // The downloads adapter checked a cache hit against the pin (or re-downloaded it): no second hash.
   const sha256 = got.sha256
   if (pin && sha256 !== pin) {
-    throw new PhaseError('flash', undefined, `cached Talos image ${got.path} has sha256 ${sha256}, but ${c.image_sha256 ? 'image_sha256 pins' : 'the first download recorded'} ${pin}`, `delete ${dirname(got.path)} so the image is downloaded again, then re-run`, { code: 'ImageCorrupted' })
+    throw new PhaseError(
+      'flash',
+      undefined,
+      `cached Talos image ${got.path} has sha256 ${sha256}, but ${c.image_sha256 ? 'image_sha256 pins' : 'the first download recorded'} ${pin}`,
+      `delete ${dirname(got.path)} so the image is downloaded again, then re-run`,
+      { code: 'ImageCorrupted' }
+    )
   }
   if (!known) {
     recorded(ctx)[key] = sha256
     await ctx.state.save()
   }
-  return { path: got.path, sha256, source: `factory ${c.talos_version}/${id.slice(0, 12)}…`, os: 'talos', schematicId: id }
+  return {
+    path: got.path,
+    sha256,
+    source: `factory ${c.talos_version}/${id.slice(0, 12)}…`,
+    os: 'talos',
+    schematicId: id
+  }
 }

@@ -10,7 +10,14 @@ import { localSchematic, talosCtx } from './factory.js'
 import { waitRunning, type Observed } from './observe.js'
 import { prepare } from './prepare.js'
 
-const describe = (d: ApplyDecision): string => (d.kind === 'install' ? 'install' : d.kind === 'unchanged' ? 'unchanged' : d.reboot ? 'apply (reboot)' : 'apply (no reboot)')
+const describe = (d: ApplyDecision): string =>
+  d.kind === 'install'
+    ? 'install'
+    : d.kind === 'unchanged'
+      ? 'unchanged'
+      : d.reboot
+        ? 'apply (reboot)'
+        : 'apply (no reboot)'
 
 async function run(ctx: PhaseContext): Promise<StepResult> {
   const c = talosCtx(ctx).cluster
@@ -20,7 +27,9 @@ async function run(ctx: PhaseContext): Promise<StepResult> {
   // Control planes first (they are first in the list); a rebooting configured control plane is waited
   // for before the next node, so an HA etcd never loses two members at once.
   // Comparing is read-only: all nodes at once. Applying is one node at a time.
-  const decisions = await Promise.all(p.observed.map((seen) => decideApply(p.talosctl, seen, p.configs.get(seen.node.id) as NodeConfig, p.talosconfig)))
+  const decisions = await Promise.all(
+    p.observed.map((seen) => decideApply(p.talosctl, seen, p.configs.get(seen.node.id) as NodeConfig, p.talosconfig))
+  )
   for (const [i, seen] of p.observed.entries()) {
     const config = p.configs.get(seen.node.id) as NodeConfig
     const d = decisions[i] as ApplyDecision
@@ -28,13 +37,35 @@ async function run(ctx: PhaseContext): Promise<StepResult> {
     const reboots = await applyDecision(p.talosctl, seen, config, p.talosconfig, d)
     lines.push(`${seen.node.id}: ${describe(d)}`)
     if (d.kind !== 'unchanged') await ctx.state.markDone(seen.node.id, 'install', config.sha256)
-    if (reboots && d.kind === 'apply') await waitRunning({ talosctl: p.talosctl, deps: ctx.deps, node: seen.node, talosconfig: p.talosconfig, timeoutMs: c.boot_timeout * 1000, phase: 'install' })
+    if (reboots && d.kind === 'apply')
+      await waitRunning({
+        talosctl: p.talosctl,
+        deps: ctx.deps,
+        node: seen.node,
+        talosconfig: p.talosconfig,
+        timeoutMs: c.boot_timeout * 1000,
+        phase: 'install'
+      })
     else if (reboots) rebooting.push(seen)
   }
   // Fresh installs run in parallel: wait for all of them once.
-  await Promise.all(rebooting.map((seen) => waitRunning({ talosctl: p.talosctl, deps: ctx.deps, node: seen.node, talosconfig: p.talosconfig, timeoutMs: c.boot_timeout * 1000, phase: 'install' })))
+  await Promise.all(
+    rebooting.map((seen) =>
+      waitRunning({
+        talosctl: p.talosctl,
+        deps: ctx.deps,
+        node: seen.node,
+        talosconfig: p.talosconfig,
+        timeoutMs: c.boot_timeout * 1000,
+        phase: 'install'
+      })
+    )
+  )
   const changed = lines.some((l) => !l.endsWith(': unchanged'))
-  return { changed, summary: changed ? lines.filter((l) => !l.endsWith(': unchanged')).join('; ') : `${lines.length} node(s) unchanged` }
+  return {
+    changed,
+    summary: changed ? lines.filter((l) => !l.endsWith(': unchanged')).join('; ') : `${lines.length} node(s) unchanged`
+  }
 }
 
 /** Plan rows: the schematic and image, then per node whether a config is applied and whether it reboots. */
@@ -45,28 +76,48 @@ async function plan(ctx: PhaseContext): Promise<PlanStep[]> {
   if (c.image_source === 'factory') {
     const s = localSchematic(ctx)
     steps.push({
-      phase: 'install', action: 'run',
+      phase: 'install',
+      action: 'run',
       reason: `Image Factory schematic ${s.id}${s.addedForLonghorn.length ? ` (adds ${s.addedForLonghorn.join(', ')} for Longhorn)` : ''}`,
-      details: { schematic: s.id, image: `factory.talos.dev/image/${s.id}/${c.talos_version}/metal-arm64.raw.xz`, installer: `factory.talos.dev/metal-installer/${s.id}:${c.talos_version}` }
+      details: {
+        schematic: s.id,
+        image: `factory.talos.dev/image/${s.id}/${c.talos_version}/metal-arm64.raw.xz`,
+        installer: `factory.talos.dev/metal-installer/${s.id}:${c.talos_version}`
+      }
     })
   }
   try {
     const p = await prepare(ctx, { readOnly: true })
-    await Promise.all(p.observed.map(async (seen) => {
-      const config = p.configs.get(seen.node.id)
-      try {
-        if (!config && seen.mode === 'configured') throw new Error('configured node, but no talos-secrets input to compare its config with')
-        const d = config
-          ? await decideApply(p.talosctl, seen, config, p.talosconfig)
-          : await decideApply(p.talosctl, seen, { node: seen.node, path: '', sha256: '' }, '')
-        steps.push({ phase: 'install', node: seen.node.id, action: d.kind === 'unchanged' ? 'skip' : d.kind === 'install' ? 'run' : 'change', reason: d.reason, details: { reboot: d.kind === 'unchanged' ? 'no' : d.kind === 'install' || d.reboot ? 'yes' : 'no' } })
-      } catch (error) {
-        steps.push({ phase: 'install', node: seen.node.id, action: 'blocked', reason: (error as Error).message })
-      }
-    }))
+    await Promise.all(
+      p.observed.map(async (seen) => {
+        const config = p.configs.get(seen.node.id)
+        try {
+          if (!config && seen.mode === 'configured')
+            throw new Error('configured node, but no talos-secrets input to compare its config with')
+          const d = config
+            ? await decideApply(p.talosctl, seen, config, p.talosconfig)
+            : await decideApply(p.talosctl, seen, { node: seen.node, path: '', sha256: '' }, '')
+          steps.push({
+            phase: 'install',
+            node: seen.node.id,
+            action: d.kind === 'unchanged' ? 'skip' : d.kind === 'install' ? 'run' : 'change',
+            reason: d.reason,
+            details: { reboot: d.kind === 'unchanged' ? 'no' : d.kind === 'install' || d.reboot ? 'yes' : 'no' }
+          })
+        } catch (error) {
+          steps.push({ phase: 'install', node: seen.node.id, action: 'blocked', reason: (error as Error).message })
+        }
+      })
+    )
     steps.sort((a, b) => order.indexOf(a.node ?? '') - order.indexOf(b.node ?? ''))
   } catch (error) {
-    for (const node of ctx.nodes) steps.push({ phase: 'install', node: node.id, action: 'run', reason: `not observed (${(error as Error).message}); would generate, validate and apply its machine config` })
+    for (const node of ctx.nodes)
+      steps.push({
+        phase: 'install',
+        node: node.id,
+        action: 'run',
+        reason: `not observed (${(error as Error).message}); would generate, validate and apply its machine config`
+      })
   }
   return steps
 }

@@ -42,7 +42,13 @@ export async function bootstrapOnce(ctx: PhaseContext, talosctl: Talosctl, talos
       return r.code === 0
     }
     if (!bootstrapRetryable(text) || Date.now() >= end) {
-      throw new PhaseError('join', first.id, `talosctl bootstrap on ${first.ip} failed (exit ${r.code}): ${tail(text)}`, RESUME, { code: 'TalosBootstrap' })
+      throw new PhaseError(
+        'join',
+        first.id,
+        `talosctl bootstrap on ${first.ip} failed (exit ${r.code}): ${tail(text)}`,
+        RESUME,
+        { code: 'TalosBootstrap' }
+      )
     }
     await ctx.deps.sleep(5000)
   }
@@ -52,22 +58,46 @@ export async function waitHealthy(ctx: PhaseContext, talosctl: Talosctl, talosco
   const c = talosCtx(ctx).cluster
   const cps = c.nodes.filter((n) => n.role === 'controlplane').map((n) => n.ip)
   const workers = c.nodes.filter((n) => n.role === 'worker').map((n) => n.ip)
-  const argv = healthArgv({ talosconfig, ip: cps[0] as string, controlPlanes: cps, workers, timeoutSeconds: c.bootstrap_timeout })
+  const argv = healthArgv({
+    talosconfig,
+    ip: cps[0] as string,
+    controlPlanes: cps,
+    workers,
+    timeoutSeconds: c.bootstrap_timeout
+  })
   const r = await talosctl.run(argv, { timeoutMs: (c.bootstrap_timeout + 60) * 1000 })
   const text = `${r.stdout}\n${r.stderr}`
   for (const line of text.split('\n')) if (/: OK$/.test(line)) ctx.reporter.debug(line)
   if (r.code !== 0) {
-    throw new PhaseError('join', undefined, `cluster not healthy within bootstrap_timeout ${c.bootstrap_timeout} s: ${unhealthyFrom(text)}`, `raise bootstrap_timeout if the nodes are slow, check the named check, then ${RESUME}`, { code: 'TalosUnhealthy' })
+    throw new PhaseError(
+      'join',
+      undefined,
+      `cluster not healthy within bootstrap_timeout ${c.bootstrap_timeout} s: ${unhealthyFrom(text)}`,
+      `raise bootstrap_timeout if the nodes are slow, check the named check, then ${RESUME}`,
+      { code: 'TalosUnhealthy' }
+    )
   }
 }
 
 /** Into the run's credentials folder, or into `dir` (read-only runs); both under the temp dir the post step cleans. */
-export async function fetchKubeconfig(ctx: PhaseContext, talosctl: Talosctl, talosconfig: string, dir?: string): Promise<string> {
+export async function fetchKubeconfig(
+  ctx: PhaseContext,
+  talosctl: Talosctl,
+  talosconfig: string,
+  dir?: string
+): Promise<string> {
   const c = talosCtx(ctx).cluster
   const path = join(dir ?? (await credentialsDir(ctx.settings)), 'kubeconfig')
   const first = c.nodes[0]
   const r = await talosctl.run(kubeconfigArgv(first.ip, talosconfig, path))
-  if (r.code !== 0) throw new PhaseError('join', first.id, `talosctl kubeconfig failed (exit ${r.code}): ${tail(`${r.stdout}\n${r.stderr}`)}`, RESUME, { code: 'TalosKubeconfig' })
+  if (r.code !== 0)
+    throw new PhaseError(
+      'join',
+      first.id,
+      `talosctl kubeconfig failed (exit ${r.code}): ${tail(`${r.stdout}\n${r.stderr}`)}`,
+      RESUME,
+      { code: 'TalosKubeconfig' }
+    )
   await chmod(path, 0o600)
   maskCredential(ctx.reporter, 'kubeconfig', await readFile(path, 'utf8'))
   ctx.outputs.kubeconfigPath = path
@@ -80,19 +110,36 @@ async function run(ctx: PhaseContext): Promise<StepResult> {
   const talosctl = await ensureTalosctl(ctx)
   const talosconfig = await talosconfigFor(ctx, talosctl)
   const bootstrapped = await bootstrapOnce(ctx, talosctl, talosconfig)
-  ctx.reporter.info(bootstrapped ? `bootstrapped etcd on ${c.nodes[0].id}` : `etcd already bootstrapped on ${c.nodes[0].id}`)
+  ctx.reporter.info(
+    bootstrapped ? `bootstrapped etcd on ${c.nodes[0].id}` : `etcd already bootstrapped on ${c.nodes[0].id}`
+  )
   await waitHealthy(ctx, talosctl, talosconfig)
   await fetchKubeconfig(ctx, talosctl, talosconfig)
-  for (const n of c.nodes) ctx.outputs.nodeStatus[n.id] = { node: n.id, role: n.role, ip: n.ip, ready: true, version: c.talos_version }
-  return { changed: bootstrapped, summary: `${bootstrapped ? 'bootstrapped, ' : ''}healthy: ${c.nodes.length} node(s); kubeconfig fetched` }
+  for (const n of c.nodes)
+    ctx.outputs.nodeStatus[n.id] = { node: n.id, role: n.role, ip: n.ip, ready: true, version: c.talos_version }
+  return {
+    changed: bootstrapped,
+    summary: `${bootstrapped ? 'bootstrapped, ' : ''}healthy: ${c.nodes.length} node(s); kubeconfig fetched`
+  }
 }
 
 async function plan(ctx: PhaseContext): Promise<PlanStep[]> {
   const c = talosCtx(ctx).cluster
   const done = ctx.state.cluster().talosBootstrapped === c.nodes[0].ip
   return [
-    { phase: 'join', node: c.nodes[0].id, action: done ? 'skip' : 'run', reason: done ? 'etcd bootstrapped by an earlier run' : 'bootstrap etcd (an existing cluster answers AlreadyExists)' },
-    { phase: 'join', action: 'run', reason: `wait for talosctl health (up to ${c.bootstrap_timeout} s), fetch the kubeconfig` }
+    {
+      phase: 'join',
+      node: c.nodes[0].id,
+      action: done ? 'skip' : 'run',
+      reason: done
+        ? 'etcd bootstrapped by an earlier run'
+        : 'bootstrap etcd (an existing cluster answers AlreadyExists)'
+    },
+    {
+      phase: 'join',
+      action: 'run',
+      reason: `wait for talosctl health (up to ${c.bootstrap_timeout} s), fetch the kubeconfig`
+    }
   ]
 }
 

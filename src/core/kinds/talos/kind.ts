@@ -24,11 +24,23 @@ export const ISCSI_EXTENSION = 'siderolabs/iscsi-tools'
 async function resolveImage(ctx: PhaseContext): Promise<BaseImage> {
   const c = talos(ctx.cluster)
   if (c.image_source === 'local') {
-    if (!c.image_path) throw new PhaseError('flash', undefined, 'image_source is local but image_path is not set', 'set image_path and re-run')
+    if (!c.image_path)
+      throw new PhaseError(
+        'flash',
+        undefined,
+        'image_source is local but image_path is not set',
+        'set image_path and re-run'
+      )
     return localImage(ctx, c.image_path, c.image_sha256, 'talos')
   }
   if (c.image_source === 'url') {
-    if (!c.image_path) throw new PhaseError('flash', undefined, 'image_source is url but image_path is not set', 'set image_path to the image URL and re-run')
+    if (!c.image_path)
+      throw new PhaseError(
+        'flash',
+        undefined,
+        'image_source is url but image_path is not set',
+        'set image_path to the image URL and re-run'
+      )
     const req = { ...imageByUrl(c.image_path, ctx.settings.mirror, c.image_sha256), tool: 'talos-image' }
     const got = await ctx.deps.downloads.fetch(req)
     return { path: got.path, sha256: got.sha256, source: c.image_path, os: 'talos' }
@@ -49,7 +61,9 @@ function staticReason(cluster: Cluster, node: Cluster['nodes'][number], phase: P
     case 'install':
       return `apply the ${node.role} machine config (install disk ${node.install_disk ?? '/dev/mmcblk0'})`
     case 'join':
-      return node === cluster.nodes[0] ? 'bootstrap etcd once, then wait for talosctl health' : 'wait until the node is healthy'
+      return node === cluster.nodes[0]
+        ? 'bootstrap etcd once, then wait for talosctl health'
+        : 'wait until the node is healthy'
     default:
       return undefined
   }
@@ -61,7 +75,8 @@ export const talosKind: ClusterKind = {
   image: {
     describe(cluster, schematicId) {
       const c = talos(cluster)
-      if (c.image_source === 'factory') return `factory.talos.dev ${c.talos_version} schematic ${schematicId ?? '(computed at deploy)'}`
+      if (c.image_source === 'factory')
+        return `factory.talos.dev ${c.talos_version} schematic ${schematicId ?? '(computed at deploy)'}`
       return c.image_path ?? '(no image_path set)'
     },
     name(cluster) {
@@ -73,7 +88,9 @@ export const talosKind: ClusterKind = {
     perNode: false,
     byUrl(cluster) {
       const c = talos(cluster)
-      return c.image_source === 'url' && c.image_path ? { path: 'image_path', pinField: 'image_sha256', url: c.image_path, pin: c.image_sha256 } : undefined
+      return c.image_source === 'url' && c.image_path
+        ? { path: 'image_path', pinField: 'image_sha256', url: c.image_path, pin: c.image_sha256 }
+        : undefined
     }
   },
   probe: {

@@ -21,13 +21,22 @@ export async function observeNode(talosctl: Talosctl, node: NodeSpec): Promise<O
   return { node, mode: modeFromDisks(r), detail: r.code === 0 ? '' : lastLine(r.stderr || r.stdout) }
 }
 
-export const observeAll = (talosctl: Talosctl, nodes: NodeSpec[]): Promise<Observed[]> => Promise.all(nodes.map((n) => observeNode(talosctl, n)))
+export const observeAll = (talosctl: Talosctl, nodes: NodeSpec[]): Promise<Observed[]> =>
+  Promise.all(nodes.map((n) => observeNode(talosctl, n)))
 
 /**
  * Waits until a node's secure API reports the machine running (after an install or a reboot). Bounded
  * by timeoutMs; the error names the stage and unmet conditions last seen.
  */
-export async function waitRunning(o: { talosctl: Talosctl; deps: Pick<Deps, 'sleep'>; node: NodeSpec; talosconfig: string; timeoutMs: number; phase: string; pollMs?: number }): Promise<void> {
+export async function waitRunning(o: {
+  talosctl: Talosctl
+  deps: Pick<Deps, 'sleep'>
+  node: NodeSpec
+  talosconfig: string
+  timeoutMs: number
+  phase: string
+  pollMs?: number
+}): Promise<void> {
   const end = Date.now() + o.timeoutMs
   let seen: string
   for (;;) {
@@ -35,12 +44,20 @@ export async function waitRunning(o: { talosctl: Talosctl; deps: Pick<Deps, 'sle
     if (r.code === 0) {
       const s = parseMachineStatus(r.stdout)
       if (s?.stage === 'running') return
-      seen = s ? `stage ${s.stage}${s.unmet.length ? ` (${s.unmet.join('; ')})` : ''}` : `unreadable machinestatus: ${lastLine(r.stdout)}`
+      seen = s
+        ? `stage ${s.stage}${s.unmet.length ? ` (${s.unmet.join('; ')})` : ''}`
+        : `unreadable machinestatus: ${lastLine(r.stdout)}`
     } else {
       seen = lastLine(r.stderr || r.stdout)
     }
     if (Date.now() >= end) {
-      throw new PhaseError(o.phase, o.node.id, `Talos on ${o.node.ip} did not reach stage running within ${Math.round(o.timeoutMs / 1000)} s; last seen: ${seen}`, 're-run the workflow; nodes already configured are not touched again', { code: 'TalosNotRunning' })
+      throw new PhaseError(
+        o.phase,
+        o.node.id,
+        `Talos on ${o.node.ip} did not reach stage running within ${Math.round(o.timeoutMs / 1000)} s; last seen: ${seen}`,
+        're-run the workflow; nodes already configured are not touched again',
+        { code: 'TalosNotRunning' }
+      )
     }
     await o.deps.sleep(o.pollMs ?? 3000)
   }

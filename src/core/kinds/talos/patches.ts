@@ -40,7 +40,10 @@ export function clusterPatch(cluster: TalosCluster): GeneratedPatch {
 
 /** Control planes only: whether workloads may run on them (the 4-node default: yes). */
 export function controlPlanePatch(cluster: TalosCluster): GeneratedPatch {
-  return { name: 'controlplane', yaml: doc({ cluster: { allowSchedulingOnControlPlanes: cluster.allow_scheduling_on_controlplane } }) }
+  return {
+    name: 'controlplane',
+    yaml: doc({ cluster: { allowSchedulingOnControlPlanes: cluster.allow_scheduling_on_controlplane } })
+  }
 }
 
 /**
@@ -83,7 +86,12 @@ export function longhornPatch(version: string, node: NodeSpec): string {
     machine: {
       kubelet: {
         extraMounts: [
-          { destination: TALOS_LONGHORN_PATH, type: 'bind', source: TALOS_LONGHORN_PATH, options: ['bind', 'rshared', 'rw'] }
+          {
+            destination: TALOS_LONGHORN_PATH,
+            type: 'bind',
+            source: TALOS_LONGHORN_PATH,
+            options: ['bind', 'rshared', 'rw']
+          }
         ]
       }
     }
@@ -97,7 +105,9 @@ export function longhornPatch(version: string, node: NodeSpec): string {
     }
     return `${doc(kubelet)}---\n${doc(volume)}`
   }
-  const disks = { machine: { disks: [{ device: node.nvme_device, partitions: [{ mountpoint: TALOS_LONGHORN_PATH }] }] } }
+  const disks = {
+    machine: { disks: [{ device: node.nvme_device, partitions: [{ mountpoint: TALOS_LONGHORN_PATH }] }] }
+  }
   return doc({ machine: { ...disks.machine, ...kubelet.machine } })
 }
 
@@ -120,5 +130,9 @@ export function generatedPatches(cluster: TalosCluster, node: NodeSpec): Generat
 
 /** The user's patch files for a node, in application order: all, role, node (paths as in the file). */
 export function userPatchFiles(cluster: TalosCluster, node: NodeSpec): string[] {
-  return [...cluster.patches.all, ...(node.role === 'controlplane' ? cluster.patches.controlplane : cluster.patches.worker), ...(node.patches ?? [])]
+  return [
+    ...cluster.patches.all,
+    ...(node.role === 'controlplane' ? cluster.patches.controlplane : cluster.patches.worker),
+    ...(node.patches ?? [])
+  ]
 }

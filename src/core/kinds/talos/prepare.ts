@@ -40,7 +40,14 @@ async function prepareNow(ctx: PhaseContext, readOnly: boolean): Promise<Prepare
   const bundle = readOnly ? await storedBundle(ctx) : await secretsBundle(ctx, talosctl, exists)
   if (!bundle) return { talosctl, observed: mine, configs: new Map(), talosconfig: '' }
   // Drift never applies what it renders; the deploy and plan validate before any node is touched.
-  const configs = await renderConfigs(ctx, talosctl, bundle.path, ctx.nodes, { validate: !(readOnly && ctx.settings.command === 'drift') })
-  const talosconfig = await writeTalosconfig(ctx, talosctl, bundle.path, readOnly ? join(await workDir(ctx), 'talosconfig') : undefined)
+  const configs = await renderConfigs(ctx, talosctl, bundle.path, ctx.nodes, {
+    validate: !(readOnly && ctx.settings.command === 'drift')
+  })
+  const talosconfig = await writeTalosconfig(
+    ctx,
+    talosctl,
+    bundle.path,
+    readOnly ? join(await workDir(ctx), 'talosconfig') : undefined
+  )
   return { talosctl, observed: mine, configs, talosconfig }
 }

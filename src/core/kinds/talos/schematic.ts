@@ -38,7 +38,9 @@ const PLAIN = /^[A-Za-z0-9][A-Za-z0-9._/-]*$/
 
 function plain(value: string, what: string): string {
   if (!PLAIN.test(value) || /^(true|false|null|yes|no|on|off|~|[-+.\d][\d.eE+-]*)$/i.test(value)) {
-    throw new Error(`${what} "${value}" cannot be sent to the Image Factory as is: expected a name like siderolabs/iscsi-tools`)
+    throw new Error(
+      `${what} "${value}" cannot be sent to the Image Factory as is: expected a name like siderolabs/iscsi-tools`
+    )
   }
   return value
 }
@@ -47,7 +49,11 @@ function plain(value: string, what: string): string {
 export function marshalSchematic(s: Schematic): string {
   const lines: string[] = []
   if (s.overlay) {
-    lines.push('overlay:', `    image: ${plain(s.overlay.image, 'overlay')}`, `    name: ${plain(s.overlay.name, 'overlay board')}`)
+    lines.push(
+      'overlay:',
+      `    image: ${plain(s.overlay.image, 'overlay')}`,
+      `    name: ${plain(s.overlay.name, 'overlay board')}`
+    )
   }
   if (s.extensions.length === 0) {
     lines.push('customization: {}')

@@ -32,7 +32,11 @@ export async function workDir(ctx: PhaseContext): Promise<string> {
  */
 export const legacyStateSecretsPath = (ctx: PhaseContext): string => join(ctx.state.dir, 'talos-secrets.yaml')
 
-const exists = (path: string): Promise<boolean> => access(path).then(() => true, () => false)
+const exists = (path: string): Promise<boolean> =>
+  access(path).then(
+    () => true,
+    () => false
+  )
 
 /** The bundle from the input, without generating one (plan); undefined when it is not given. */
 export async function storedBundle(ctx: PhaseContext): Promise<SecretsBundle | undefined> {
@@ -46,11 +50,17 @@ export async function storedBundle(ctx: PhaseContext): Promise<SecretsBundle | u
   }
   const legacy = legacyStateSecretsPath(ctx)
   if (await exists(legacy))
-    ctx.reporter.warn(`state-dir holds a plaintext Talos secrets bundle left by an earlier version (${legacy}); it is not read: store it as the talos-secrets repository secret, pass it as the talos-secrets input, then delete the file`)
+    ctx.reporter.warn(
+      `state-dir holds a plaintext Talos secrets bundle left by an earlier version (${legacy}); it is not read: store it as the talos-secrets repository secret, pass it as the talos-secrets input, then delete the file`
+    )
   return undefined
 }
 
-export async function secretsBundle(ctx: PhaseContext, talosctl: Talosctl, clusterExists: boolean): Promise<SecretsBundle> {
+export async function secretsBundle(
+  ctx: PhaseContext,
+  talosctl: Talosctl,
+  clusterExists: boolean
+): Promise<SecretsBundle> {
   const stored = await storedBundle(ctx)
   if (stored) return stored
   const path = join(await workDir(ctx), 'secrets.yaml')
@@ -65,7 +75,13 @@ export async function secretsBundle(ctx: PhaseContext, talosctl: Talosctl, clust
   }
   await rm(path, { force: true }) // left by an earlier failed run in the same temp dir: gen secrets refuses to overwrite
   const result = await talosctl.run(genSecretsArgv(path))
-  if (result.code !== 0) throw new PhaseError('install', undefined, `talosctl gen secrets failed (exit ${result.code}): ${result.stderr.trim().slice(0, 300)}`, 're-run the workflow')
+  if (result.code !== 0)
+    throw new PhaseError(
+      'install',
+      undefined,
+      `talosctl gen secrets failed (exit ${result.code}): ${result.stderr.trim().slice(0, 300)}`,
+      're-run the workflow'
+    )
   await chmod(path, 0o600)
   maskCredential(ctx.reporter, 'talos-secrets', await readFile(path, 'utf8'))
   ctx.outputs.talosSecretsPath = path

@@ -19,12 +19,15 @@ async function observeRows(ctx: PhaseContext, createKube: KubeFactory, arch: Arc
   const configured = p.observed.filter((o) => o.mode === 'configured')
   if (!configured.length || !p.talosconfig) return []
   const running: Record<string, string | undefined> = {}
-  await Promise.all(configured.map(async (o) => {
-    const r = await p.talosctl.run(serverVersionArgv(o.node.ip, p.talosconfig))
-    running[o.node.id] = r.code === 0 ? serverTag(r.stdout) : undefined
-  }))
+  await Promise.all(
+    configured.map(async (o) => {
+      const r = await p.talosctl.run(serverVersionArgv(o.node.ip, p.talosconfig))
+      running[o.node.id] = r.code === 0 ? serverTag(r.stdout) : undefined
+    })
+  )
   const runningKubernetes = await kubernetesVersion(ctx, createKube, arch)
-  const schematic = cluster.image_source === 'factory' ? (await ensureSchematic(ctx)).id : 'the schematic of your installer'
+  const schematic =
+    cluster.image_source === 'factory' ? (await ensureSchematic(ctx)).id : 'the schematic of your installer'
   return talosUpgradeRows({
     nodes: configured.map((o) => o.node),
     running,
@@ -44,7 +47,11 @@ async function kubernetesVersion(ctx: PhaseContext, createKube: KubeFactory, arc
   const out = await session.kubectlRaw(['get', 'nodes', '--output', 'json']).catch(() => undefined)
   if (!out || out.code !== 0) return undefined
   try {
-    const items = (JSON.parse(out.stdout) as { items: { metadata: { labels?: Record<string, string> }; status?: { nodeInfo?: { kubeletVersion?: string } } }[] }).items
+    const items = (
+      JSON.parse(out.stdout) as {
+        items: { metadata: { labels?: Record<string, string> }; status?: { nodeInfo?: { kubeletVersion?: string } } }[]
+      }
+    ).items
     const cp = items.find((n) => 'node-role.kubernetes.io/control-plane' in (n.metadata.labels ?? {})) ?? items[0]
     return cp?.status?.nodeInfo?.kubeletVersion
   } catch {
@@ -56,9 +63,17 @@ export function createTalosUpgradePhase(options: { createKube: KubeFactory; arch
   const arch: Arch = options.arch ?? (process.arch === 'x64' ? 'x64' : 'arm64')
   async function run(ctx: PhaseContext): Promise<StepResult> {
     const rows = await observeRows(ctx, options.createKube, arch)
-    if (!rows.length) return { changed: false, summary: 'every configured node runs the file’s Talos (and Kubernetes) version' }
+    if (!rows.length)
+      return { changed: false, summary: 'every configured node runs the file’s Talos (and Kubernetes) version' }
     const blocked = rows.find((r) => r.action === 'blocked')
-    if (blocked) throw new PhaseError('upgrade', undefined, `refused: ${blocked.reason}`, 'change the file as the plan says and re-run', { code: 'UpgradeRefused' })
+    if (blocked)
+      throw new PhaseError(
+        'upgrade',
+        undefined,
+        `refused: ${blocked.reason}`,
+        'change the file as the plan says and re-run',
+        { code: 'UpgradeRefused' }
+      )
     const commands = rows.filter((r) => r.node && r.action === 'change').map((r) => `${r.node}: ${r.reason}`)
     throw new PhaseError(
       'upgrade',

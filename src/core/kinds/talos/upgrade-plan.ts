@@ -34,12 +34,20 @@ export function talosUpgradeRows(i: TalosPlanInput): PlanStep[] {
   const present = Object.values(i.running).filter((v): v is string => !!v)
   if (!present.length) return []
   const parsed = present.map((v) => parseVersion(v))
-  const oldest = parsed.every(Boolean) ? present.slice().sort((a, b) => compareVersions(parseVersion(a)!, parseVersion(b)!))[0]! : present[0]!
+  const oldest = parsed.every(Boolean)
+    ? present.slice().sort((a, b) => compareVersions(parseVersion(a)!, parseVersion(b)!))[0]!
+    : present[0]!
   const talosChanges = present.some((v) => v !== i.wantedTalos)
   const k8sChanges = !!i.wantedKubernetes && !!i.runningKubernetes && i.wantedKubernetes !== i.runningKubernetes
   if (!talosChanges && !k8sChanges) return []
   if (i.wantedKubernetes && !i.runningKubernetes)
-    return [{ phase: PHASE, action: 'blocked', reason: `the running Kubernetes version could not be read, so kubernetes_version ${i.wantedKubernetes} and the Talos support matrix cannot be checked; make the API answer and plan again` }]
+    return [
+      {
+        phase: PHASE,
+        action: 'blocked',
+        reason: `the running Kubernetes version could not be read, so kubernetes_version ${i.wantedKubernetes} and the Talos support matrix cannot be checked; make the API answer and plan again`
+      }
+    ]
   const path = talosPath({
     runningTalos: oldest,
     wantedTalos: i.wantedTalos,
@@ -49,10 +57,18 @@ export function talosUpgradeRows(i: TalosPlanInput): PlanStep[] {
   })
   // Without a readable Kubernetes version the Talos path alone is checked.
   const refusal = i.runningKubernetes ? path.refusal : path.talos.refusal
-  if (refusal) return [{ phase: PHASE, action: 'blocked', reason: `${refusal.reason}. Instead: ${refusal.instead}`, details: { rule: refusal.rule } }]
+  if (refusal)
+    return [
+      {
+        phase: PHASE,
+        action: 'blocked',
+        reason: `${refusal.reason}. Instead: ${refusal.instead}`,
+        details: { rule: refusal.rule }
+      }
+    ]
 
   const g = gates(TALOS_GATES, i.drainTimeoutSeconds)
-  const order = (i.runningKubernetes ? path.order : talosChanges ? ['talos' as const] : [])
+  const order = i.runningKubernetes ? path.order : talosChanges ? ['talos' as const] : []
   const rows: PlanStep[] = []
   for (const what of order) {
     if (what === 'kubernetes') {
@@ -65,11 +81,25 @@ export function talosUpgradeRows(i: TalosPlanInput): PlanStep[] {
       })
       continue
     }
-    const steps = nodeOrder(i.nodes.filter((n) => i.running[n.id]), Object.fromEntries(Object.entries(i.running).filter(([, v]) => v)) as Record<string, string>, i.wantedTalos)
+    const steps = nodeOrder(
+      i.nodes.filter((n) => i.running[n.id]),
+      Object.fromEntries(Object.entries(i.running).filter(([, v]) => v)) as Record<string, string>,
+      i.wantedTalos
+    )
     rows.push({
       phase: PHASE,
       action: 'change',
-      reason: `Talos ${path.talos.from} → ${path.talos.to}${path.talos.hops.length > 1 ? ` via ${path.talos.hops.slice(0, -1).map((h) => h.to).join(', ')}` : ''}, one node at a time: ${steps.filter((s) => s.action === 'upgrade').map((s) => s.node).join(', ')}`,
+      reason: `Talos ${path.talos.from} → ${path.talos.to}${
+        path.talos.hops.length > 1
+          ? ` via ${path.talos.hops
+              .slice(0, -1)
+              .map((h) => h.to)
+              .join(', ')}`
+          : ''
+      }, one node at a time: ${steps
+        .filter((s) => s.action === 'upgrade')
+        .map((s) => s.node)
+        .join(', ')}`,
       details: {
         hops: path.talos.hops.map((h) => `${h.from} → ${h.to} with talosctl ${h.from}`).join('; '),
         before: g.before.join('; '),
@@ -81,7 +111,10 @@ export function talosUpgradeRows(i: TalosPlanInput): PlanStep[] {
         phase: PHASE,
         node: s.node,
         action: s.action === 'skip' ? 'skip' : 'change',
-        reason: s.action === 'skip' ? s.reason : `${s.reason}: talosctl upgrade --nodes ${s.ip} --endpoints ${s.ip} --image ${path.talos.hops.map((h) => installerImage(i.schematic, h.to)).join(', then ')}`,
+        reason:
+          s.action === 'skip'
+            ? s.reason
+            : `${s.reason}: talosctl upgrade --nodes ${s.ip} --endpoints ${s.ip} --image ${path.talos.hops.map((h) => installerImage(i.schematic, h.to)).join(', then ')}`,
         details: { from: s.from, to: s.to }
       })
   }

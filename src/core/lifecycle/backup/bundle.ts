@@ -21,29 +21,57 @@ export function manifestFor(meta: Omit<BackupManifest, 'format' | 'parts'>, part
   return {
     format: BACKUP_FORMAT,
     ...meta,
-    parts: parts.map((p): BackupPart => ({ path: p.path, kind: p.kind, ...(p.node ? { node: p.node } : {}), bytes: p.data.length, sha256: sha256(p.data) }))
+    parts: parts.map((p): BackupPart => ({
+      path: p.path,
+      kind: p.kind,
+      ...(p.node ? { node: p.node } : {}),
+      bytes: p.data.length,
+      sha256: sha256(p.data)
+    }))
   }
 }
 
 /** tar(manifest.json + parts), encrypted and armored; one string, written 0600 by the caller. */
-export async function sealBackup(manifest: BackupManifest, parts: PartInput[], encryption: EncryptOptions): Promise<string> {
-  const tar = packTar([{ name: MANIFEST, data: Buffer.from(JSON.stringify(manifest, null, 2) + '\n') }, ...parts.map((p) => ({ name: p.path, data: p.data }))])
+export async function sealBackup(
+  manifest: BackupManifest,
+  parts: PartInput[],
+  encryption: EncryptOptions
+): Promise<string> {
+  const tar = packTar([
+    { name: MANIFEST, data: Buffer.from(JSON.stringify(manifest, null, 2) + '\n') },
+    ...parts.map((p) => ({ name: p.path, data: p.data }))
+  ])
   return encryptArmored(tar, encryption)
 }
 
 /** Decrypts an armored (or binary) age file with an identity (AGE-SECRET-KEY-1…) or a passphrase, and unpacks it. */
-export async function openBackup(file: Buffer, key: { identity?: string; passphrase?: string }): Promise<Map<string, Buffer>> {
+export async function openBackup(
+  file: Buffer,
+  key: { identity?: string; passphrase?: string }
+): Promise<Map<string, Buffer>> {
   const d = new Decrypter()
-  if (key.identity) for (const line of key.identity.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('AGE-SECRET-KEY-'))) d.addIdentity(line)
+  if (key.identity)
+    for (const line of key.identity
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l.startsWith('AGE-SECRET-KEY-')))
+      d.addIdentity(line)
   if (key.passphrase) d.addPassphrase(key.passphrase)
-  if (!key.identity && !key.passphrase) throw new TpiError('BackupKey', 'restore needs the key the backup was encrypted to: set backup-identity (an AGE-SECRET-KEY-1… line) or artifact-passphrase')
+  if (!key.identity && !key.passphrase)
+    throw new TpiError(
+      'BackupKey',
+      'restore needs the key the backup was encrypted to: set backup-identity (an AGE-SECRET-KEY-1… line) or artifact-passphrase'
+    )
   const text = file.toString('utf8')
   const binary = text.startsWith('-----BEGIN AGE ENCRYPTED FILE-----') ? armor.decode(text) : new Uint8Array(file)
   let plain: Uint8Array
   try {
     plain = await d.decrypt(binary)
   } catch (e) {
-    throw new TpiError('BackupDecrypt', `the backup cannot be decrypted with the given key (${(e as Error).message}); use the identity or passphrase of the backup run`)
+    throw new TpiError(
+      'BackupDecrypt',
+      `the backup cannot be decrypted with the given key (${(e as Error).message}); use the identity or passphrase of the backup run`
+    )
   }
   return unpackTar(Buffer.from(plain))
 }

@@ -54,42 +54,62 @@ export interface RestoreExpectation {
  * Every reason this bundle must not be restored onto this cluster, each naming what was found and what was
  * expected; an empty list means restore may start. Nothing here touches a node.
  */
-export function restoreProblems(files: Map<string, Buffer>, want: RestoreExpectation): { manifest?: BackupManifest; problems: string[] } {
+export function restoreProblems(
+  files: Map<string, Buffer>,
+  want: RestoreExpectation
+): { manifest?: BackupManifest; problems: string[] } {
   const problems: string[] = []
   if (want.confirm !== want.cluster)
-    problems.push(`confirm is ${want.confirm ? JSON.stringify(want.confirm) : 'not set'}; a restore replaces the cluster's datastore, so set confirm to the cluster name "${want.cluster}"`)
+    problems.push(
+      `confirm is ${want.confirm ? JSON.stringify(want.confirm) : 'not set'}; a restore replaces the cluster's datastore, so set confirm to the cluster name "${want.cluster}"`
+    )
   const raw = files.get(MANIFEST)
-  if (!raw) return { problems: [...problems, `the backup has no ${MANIFEST}; expected a bundle written by command: backup`] }
+  if (!raw)
+    return { problems: [...problems, `the backup has no ${MANIFEST}; expected a bundle written by command: backup`] }
   let manifest: BackupManifest
   try {
     manifest = JSON.parse(raw.toString('utf8')) as BackupManifest
   } catch (e) {
     return { problems: [...problems, `${MANIFEST} is not JSON (${(e as Error).message})`] }
   }
-  if (manifest.format !== BACKUP_FORMAT) problems.push(`${MANIFEST} format is ${JSON.stringify(manifest.format)}, expected "${BACKUP_FORMAT}"`)
-  if (manifest.cluster !== want.cluster) problems.push(`the backup is of cluster "${manifest.cluster}", the cluster file is "${want.cluster}"`)
-  if (manifest.kind !== want.kind) problems.push(`the backup is of a ${manifest.kind} cluster, the cluster file is ${want.kind}`)
+  if (manifest.format !== BACKUP_FORMAT)
+    problems.push(`${MANIFEST} format is ${JSON.stringify(manifest.format)}, expected "${BACKUP_FORMAT}"`)
+  if (manifest.cluster !== want.cluster)
+    problems.push(`the backup is of cluster "${manifest.cluster}", the cluster file is "${want.cluster}"`)
+  if (manifest.kind !== want.kind)
+    problems.push(`the backup is of a ${manifest.kind} cluster, the cluster file is ${want.kind}`)
   const listed = new Set<string>()
   for (const part of manifest.parts ?? []) {
     listed.add(part.path)
     const data = files.get(part.path)
     if (!data) problems.push(`part ${part.path} (${part.kind}) is listed in the manifest but missing from the bundle`)
     else if (sha256(data) !== part.sha256 || data.length !== part.bytes)
-      problems.push(`part ${part.path} has sha256 ${sha256(data)} (${data.length} bytes), the manifest says ${part.sha256} (${part.bytes} bytes): it was changed after the backup`)
+      problems.push(
+        `part ${part.path} has sha256 ${sha256(data)} (${data.length} bytes), the manifest says ${part.sha256} (${part.bytes} bytes): it was changed after the backup`
+      )
   }
-  for (const path of files.keys()) if (path !== MANIFEST && !listed.has(path)) problems.push(`${path} is in the bundle but not in the manifest`)
+  for (const path of files.keys())
+    if (path !== MANIFEST && !listed.has(path)) problems.push(`${path} is in the bundle but not in the manifest`)
   const has = (kind: PartKind): BackupPart | undefined => manifest.parts?.find((p) => p.kind === kind)
   if (manifest.kind === 'k3s') {
     const token = has('k3s-token')
     if (!token || !files.get(token.path)?.toString('utf8').trim())
-      problems.push('the backup has no K3s server token; a datastore restored without the token it was encrypted with fails ("bootstrap data already found and encrypted with different token"), so it is refused')
-    if (!has(manifest.datastore === 'sqlite' ? 'sqlite-datastore' : 'etcd-snapshot')) problems.push(`the backup has no ${manifest.datastore === 'sqlite' ? 'SQLite datastore' : 'etcd snapshot'}`)
+      problems.push(
+        'the backup has no K3s server token; a datastore restored without the token it was encrypted with fails ("bootstrap data already found and encrypted with different token"), so it is refused'
+      )
+    if (!has(manifest.datastore === 'sqlite' ? 'sqlite-datastore' : 'etcd-snapshot'))
+      problems.push(`the backup has no ${manifest.datastore === 'sqlite' ? 'SQLite datastore' : 'etcd snapshot'}`)
   } else {
     if (!has('etcd-snapshot')) problems.push('the backup has no etcd snapshot')
-    if (!has('talos-secrets')) problems.push('the backup has no Talos secrets bundle; control planes rebuilt without it get a new PKI the snapshot does not trust')
+    if (!has('talos-secrets'))
+      problems.push(
+        'the backup has no Talos secrets bundle; control planes rebuilt without it get a new PKI the snapshot does not trust'
+      )
   }
   const have = manifest.kind === 'k3s' ? manifest.versions?.k3s : manifest.versions?.talos
   if (manifest.kind === want.kind && minorOf(have) !== minorOf(want.version))
-    problems.push(`the backup was taken on ${manifest.kind} ${have ?? '(unknown)'}, the cluster file has ${want.version}; restore onto the same minor version (${minorOf(have) ?? '?'}), then upgrade`)
+    problems.push(
+      `the backup was taken on ${manifest.kind} ${have ?? '(unknown)'}, the cluster file has ${want.version}; restore onto the same minor version (${minorOf(have) ?? '?'}), then upgrade`
+    )
   return { manifest, problems }
 }

@@ -32,7 +32,15 @@ export async function runBackup(ctx: PhaseContext): Promise<BackupResult> {
   const recipients = settings.secrets.artifactRecipients
   const passphrase = settings.secrets.artifactPassphrase
   if (!recipients.length && !passphrase)
-    throw new ConfigError([{ code: 'BackupUnencrypted', severity: 'error', path: 'artifact-recipients', message: 'a backup is encrypted before it leaves the runner: set artifact-recipients (age public keys) or artifact-passphrase' }])
+    throw new ConfigError([
+      {
+        code: 'BackupUnencrypted',
+        severity: 'error',
+        path: 'artifact-recipients',
+        message:
+          'a backup is encrypted before it leaves the runner: set artifact-recipients (age public keys) or artifact-passphrase'
+      }
+    ])
   const name = backupName(cluster.name, settings.runId)
   let parts: PartInput[]
   let meta: Pick<BackupManifest, 'datastore' | 'versions'>
@@ -41,33 +49,71 @@ export async function runBackup(ctx: PhaseContext): Promise<BackupResult> {
     parts = k.parts
     meta = { datastore: k.datastore, versions: { k3s: k.version, kubernetes: k.version.replace(/\+.*$/, '') } }
   } else {
-    throw new PhaseError('backup', undefined, 'Talos backup is not in this build yet', 'take one by hand: talosctl -n <cp> etcd snapshot db.snapshot, and keep secrets.yaml', { code: 'BackupUnsupported' })
+    throw new PhaseError(
+      'backup',
+      undefined,
+      'Talos backup is not in this build yet',
+      'take one by hand: talosctl -n <cp> etcd snapshot db.snapshot, and keep secrets.yaml',
+      { code: 'BackupUnsupported' }
+    )
   }
-  const manifest = manifestFor({
-    cluster: cluster.name, kind: cluster.kind, datastore: meta.datastore, createdAt: new Date().toISOString(), name, versions: meta.versions,
-    nodes: cluster.nodes.map((n) => ({ id: n.id, role: n.role, board: n.board, slot: n.slot, ip: n.ip }))
-  }, parts)
+  const manifest = manifestFor(
+    {
+      cluster: cluster.name,
+      kind: cluster.kind,
+      datastore: meta.datastore,
+      createdAt: new Date().toISOString(),
+      name,
+      versions: meta.versions,
+      nodes: cluster.nodes.map((n) => ({ id: n.id, role: n.role, board: n.board, slot: n.slot, ip: n.ip }))
+    },
+    parts
+  )
   const artifact = artifactNameOf(cluster.name)
   const folder = join(settings.tempDir, 'encrypted-artifacts', artifact)
   await mkdir(folder, { recursive: true, mode: 0o700 })
   const files: string[] = []
   if (recipients.length) files.push(await seal(join(folder, BUNDLE_FILE), manifest, parts, { recipients }))
-  if (passphrase) files.push(await seal(join(folder, BUNDLE_FILE.replace(/\.age$/, '.passphrase.age')), manifest, parts, { passphrase }))
+  if (passphrase)
+    files.push(
+      await seal(join(folder, BUNDLE_FILE.replace(/\.age$/, '.passphrase.age')), manifest, parts, { passphrase })
+    )
   let id: number | undefined
   let bytes = 0
   for (const f of files) bytes += (await stat(f)).size
   if (ctx.deps.artifacts) {
-    const up = await ctx.deps.artifacts.upload(artifact, files, folder, settings.retentionDays ? { retentionDays: settings.retentionDays } : {})
+    const up = await ctx.deps.artifacts.upload(
+      artifact,
+      files,
+      folder,
+      settings.retentionDays ? { retentionDays: settings.retentionDays } : {}
+    )
     id = up.id
-    reporter.info(`artifact ${up.name}: ${files.map((f) => f.split('/').pop()).join(', ')} (age-encrypted, ${bytes} bytes${id !== undefined ? `, id ${id}` : ''})`)
+    reporter.info(
+      `artifact ${up.name}: ${files.map((f) => f.split('/').pop()).join(', ')} (age-encrypted, ${bytes} bytes${id !== undefined ? `, id ${id}` : ''})`
+    )
   } else reporter.info(`backup written to ${files.join(', ')} (no artifact destination configured)`)
-  const result: BackupResult = { artifact, ...(id !== undefined ? { id } : {}), files, bytes, manifest, ms: Date.now() - started }
+  const result: BackupResult = {
+    artifact,
+    ...(id !== undefined ? { id } : {}),
+    files,
+    bytes,
+    manifest,
+    ms: Date.now() - started
+  }
   ctx.outputs.values[BACKUP_KEY] = result
-  reporter.info(`backup ${name}: ${manifest.parts.map((p) => `${p.path} ${p.bytes} B sha256:${p.sha256.slice(0, 12)}…`).join(', ')}`)
+  reporter.info(
+    `backup ${name}: ${manifest.parts.map((p) => `${p.path} ${p.bytes} B sha256:${p.sha256.slice(0, 12)}…`).join(', ')}`
+  )
   return result
 }
 
-async function seal(path: string, manifest: BackupManifest, parts: PartInput[], encryption: Parameters<typeof sealBackup>[2]): Promise<string> {
+async function seal(
+  path: string,
+  manifest: BackupManifest,
+  parts: PartInput[],
+  encryption: Parameters<typeof sealBackup>[2]
+): Promise<string> {
   await writeFile(path, await sealBackup(manifest, parts, encryption), { mode: 0o600 })
   await chmod(path, 0o600)
   return path

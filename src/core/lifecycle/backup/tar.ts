@@ -12,8 +12,16 @@ export interface TarEntry {
 const BLOCK = 512
 
 function checkName(name: string): void {
-  if (!name || name.startsWith('/') || name.split('/').some((p) => p === '..' || p === '') || Buffer.byteLength(name) > 100)
-    throw new TpiError('BackupTar', `backup bundle: entry name ${JSON.stringify(name)} is not a short relative path (at most 100 bytes, no "..", no leading "/")`)
+  if (
+    !name ||
+    name.startsWith('/') ||
+    name.split('/').some((p) => p === '..' || p === '') ||
+    Buffer.byteLength(name) > 100
+  )
+    throw new TpiError(
+      'BackupTar',
+      `backup bundle: entry name ${JSON.stringify(name)} is not a short relative path (at most 100 bytes, no "..", no leading "/")`
+    )
 }
 
 function octal(value: number, width: number): string {
@@ -61,18 +69,27 @@ function field(h: Buffer, start: number, len: number): string {
 /** Entries of a ustar archive; anything but regular files with safe names, or a bad checksum, is refused. */
 export function unpackTar(tar: Buffer): Map<string, Buffer> {
   const out = new Map<string, Buffer>()
-  for (let at = 0; at + BLOCK <= tar.length; ) {
+  for (let at = 0; at + BLOCK <= tar.length;) {
     const h = tar.subarray(at, at + BLOCK)
     if (h.every((b) => b === 0)) return out
     let sum = 0
     for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 32 : h[i]!
     const name = field(h, 0, 100)
-    if (parseInt(field(h, 148, 8).trim(), 8) !== sum) throw new TpiError('BackupTar', `backup bundle: header of ${JSON.stringify(name)} at byte ${at} has a wrong checksum (damaged file?)`)
+    if (parseInt(field(h, 148, 8).trim(), 8) !== sum)
+      throw new TpiError(
+        'BackupTar',
+        `backup bundle: header of ${JSON.stringify(name)} at byte ${at} has a wrong checksum (damaged file?)`
+      )
     const type = field(h, 156, 1) || '0'
-    if (type !== '0') throw new TpiError('BackupTar', `backup bundle: entry ${JSON.stringify(name)} is not a regular file (type ${type})`)
+    if (type !== '0')
+      throw new TpiError(
+        'BackupTar',
+        `backup bundle: entry ${JSON.stringify(name)} is not a regular file (type ${type})`
+      )
     checkName(name)
     const size = parseInt(field(h, 124, 12).trim(), 8)
-    if (!Number.isFinite(size) || at + BLOCK + size > tar.length) throw new TpiError('BackupTar', `backup bundle: entry ${JSON.stringify(name)} is cut short`)
+    if (!Number.isFinite(size) || at + BLOCK + size > tar.length)
+      throw new TpiError('BackupTar', `backup bundle: entry ${JSON.stringify(name)} is cut short`)
     if (out.has(name)) throw new TpiError('BackupTar', `backup bundle: entry ${name} twice`)
     out.set(name, Buffer.from(tar.subarray(at + BLOCK, at + BLOCK + size)))
     at += BLOCK + Math.ceil(size / BLOCK) * BLOCK

@@ -22,18 +22,33 @@ export function uninstallScript(role: NodeSpec['role']): string {
 export async function runDestroy(ctx: PhaseContext): Promise<DestroyResult> {
   const { cluster, settings, reporter } = ctx
   if (settings.confirm !== cluster.name)
-    throw new TpiError('DestroyRefused', `destroy refused before any change: confirm is ${settings.confirm ? JSON.stringify(settings.confirm) : 'not set'}; destroy powers off every node of "${cluster.name}" and deletes its state, so set confirm to the cluster name`)
+    throw new TpiError(
+      'DestroyRefused',
+      `destroy refused before any change: confirm is ${settings.confirm ? JSON.stringify(settings.confirm) : 'not set'}; destroy powers off every node of "${cluster.name}" and deletes its state, so set confirm to the cluster name`
+    )
   const steps: string[] = []
   const note = (s: string): void => {
     steps.push(s)
     reporter.info(s)
   }
   if (settings.wipe) {
-    if (cluster.kind !== 'k3s') throw new TpiError('DestroyUnsupported', 'wipe: true for Talos is not in this build yet (talosctl reset); nothing was changed')
+    if (cluster.kind !== 'k3s')
+      throw new TpiError(
+        'DestroyUnsupported',
+        'wipe: true for Talos is not in this build yet (talosctl reset); nothing was changed'
+      )
     await withPool(ctx, 'destroy', async (pool) => {
       for (const node of cluster.nodes) {
-        const out = await (await pool.shell(node)).exec(uninstallScript(node.role), { timeoutMs: 300_000 }).catch((e: Error) => ({ code: 1, stdout: '', stderr: e.message }))
-        note(out.code === 0 ? `${node.id}: k3s ${out.stdout.trim() === 'uninstalled' ? 'uninstalled' : 'was not installed'}` : `${node.id}: wipe failed (${out.stderr.trim().split('\n').pop()}); powering off anyway`)
+        const out = await (
+          await pool.shell(node)
+        )
+          .exec(uninstallScript(node.role), { timeoutMs: 300_000 })
+          .catch((e: Error) => ({ code: 1, stdout: '', stderr: e.message }))
+        note(
+          out.code === 0
+            ? `${node.id}: k3s ${out.stdout.trim() === 'uninstalled' ? 'uninstalled' : 'was not installed'}`
+            : `${node.id}: wipe failed (${out.stderr.trim().split('\n').pop()}); powering off anyway`
+        )
       }
     })
   }

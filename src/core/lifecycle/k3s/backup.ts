@@ -24,15 +24,33 @@ export async function backupK3s(ctx: PhaseContext, name: string): Promise<K3sBac
   const first = topology(cluster).first
   return withPool(ctx, PHASE, async (pool) => {
     const shell = await pool.shell(first)
-    const facts = parseFacts((await runChecked(shell, PHASE, first, 'looking at the datastore', observeServerScript(), { timeoutMs: 30_000 })).stdout)
-    if (facts.token !== 'yes') throw new PhaseError(PHASE, first.id, 'the server has no token (/var/lib/rancher/k3s/server/token): K3s is not installed or never started', 'deploy the cluster first')
-    const token = (await runChecked(shell, PHASE, first, 'reading the server token', readServerTokenScript(), { timeoutMs: 30_000 })).stdout.trim()
+    const facts = parseFacts(
+      (await runChecked(shell, PHASE, first, 'looking at the datastore', observeServerScript(), { timeoutMs: 30_000 }))
+        .stdout
+    )
+    if (facts.token !== 'yes')
+      throw new PhaseError(
+        PHASE,
+        first.id,
+        'the server has no token (/var/lib/rancher/k3s/server/token): K3s is not installed or never started',
+        'deploy the cluster first'
+      )
+    const token = (
+      await runChecked(shell, PHASE, first, 'reading the server token', readServerTokenScript(), { timeoutMs: 30_000 })
+    ).stdout.trim()
     ctx.reporter.secret(token)
     const parts: PartInput[] = [{ path: 'k3s/token', kind: 'k3s-token', data: Buffer.from(token + '\n') }]
     let datastore: 'etcd' | 'sqlite'
     if (facts.datastore === 'etcd') {
       datastore = 'etcd'
-      const file = (await runChecked(shell, PHASE, first, `k3s etcd-snapshot save --name ${name}`, etcdSnapshotScript(name), { timeoutMs: 300_000 })).stdout.trim().split('\n').pop()!
+      const file = (
+        await runChecked(shell, PHASE, first, `k3s etcd-snapshot save --name ${name}`, etcdSnapshotScript(name), {
+          timeoutMs: 300_000
+        })
+      ).stdout
+        .trim()
+        .split('\n')
+        .pop()!
       const data = await shell.get(file)
       // An on-demand snapshot is not pruned by k3s's retention: it is in the artifact now, so it goes.
       await shell.exec(`rm -f '${file.replace(/'/g, `'\\''`)}'`, { timeoutMs: 30_000 })
@@ -41,13 +59,20 @@ export async function backupK3s(ctx: PhaseContext, name: string): Promise<K3sBac
     } else if (facts.datastore === 'sqlite') {
       datastore = 'sqlite'
       const dest = `/var/lib/rancher/k3s/server/db/turingpi-backup-${name}.db`
-      await runChecked(shell, PHASE, first, 'copying the SQLite datastore', sqliteCopyScript(dest), { timeoutMs: 300_000 })
+      await runChecked(shell, PHASE, first, 'copying the SQLite datastore', sqliteCopyScript(dest), {
+        timeoutMs: 300_000
+      })
       const data = await shell.get(dest)
       await shell.exec(`rm -f '${dest}' '${dest}-wal'`, { timeoutMs: 30_000 })
       parts.push({ path: 'sqlite/state.db', kind: 'sqlite-datastore', node: first.id, data })
       ctx.reporter.info(`${first.id}: SQLite datastore copy (${data.length} bytes)`)
     } else {
-      throw new PhaseError(PHASE, first.id, 'no datastore found: neither server/db/etcd nor server/db/state.db exists', RESUME)
+      throw new PhaseError(
+        PHASE,
+        first.id,
+        'no datastore found: neither server/db/etcd nor server/db/state.db exists',
+        RESUME
+      )
     }
     return { datastore, version: facts.version || cluster.k3s_version, node: first.id, parts }
   })

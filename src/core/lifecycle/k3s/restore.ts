@@ -10,15 +10,35 @@ import { runChecked, withPool } from '../../remote/shells.js'
 import type { PhaseContext } from '../../phases/types.js'
 import type { BackupManifest } from '../backup/manifest.js'
 import { script } from '../../remote/script.js'
-import { clusterResetScript, rejoinServerScript, RESTORE_FILE, restartAgentScript, SNAPSHOT_DIR, stopScript } from './scripts.js'
+import {
+  clusterResetScript,
+  rejoinServerScript,
+  RESTORE_FILE,
+  restartAgentScript,
+  SNAPSHOT_DIR,
+  stopScript
+} from './scripts.js'
 
 const PHASE = 'restore'
 
-export async function restoreK3s(ctx: PhaseContext, manifest: BackupManifest, files: Map<string, Buffer>): Promise<string[]> {
+export async function restoreK3s(
+  ctx: PhaseContext,
+  manifest: BackupManifest,
+  files: Map<string, Buffer>
+): Promise<string[]> {
   const cluster = ctx.cluster as K3sCluster
   if (manifest.datastore !== 'etcd')
-    throw new PhaseError(PHASE, undefined, 'the backup holds a SQLite datastore; restoring one is done by hand (stop k3s, replace server/db/state.db, start k3s)', 'see the README section "Backup and restore"', { code: 'RestoreUnsupported' })
-  const token = files.get(manifest.parts.find((p) => p.kind === 'k3s-token')!.path)!.toString('utf8').trim()
+    throw new PhaseError(
+      PHASE,
+      undefined,
+      'the backup holds a SQLite datastore; restoring one is done by hand (stop k3s, replace server/db/state.db, start k3s)',
+      'see the README section "Backup and restore"',
+      { code: 'RestoreUnsupported' }
+    )
+  const token = files
+    .get(manifest.parts.find((p) => p.kind === 'k3s-token')!.path)!
+    .toString('utf8')
+    .trim()
   ctx.reporter.secret(token)
   const snapshot = files.get(manifest.parts.find((p) => p.kind === 'etcd-snapshot')!.path)!
   const { first } = topology(cluster)
@@ -28,18 +48,29 @@ export async function restoreK3s(ctx: PhaseContext, manifest: BackupManifest, fi
   await withPool(ctx, PHASE, async (pool) => {
     const step = async (node: NodeSpec, what: string, text: string, stdin?: string): Promise<void> => {
       const started = Date.now()
-      await runChecked(await pool.shell(node), PHASE, node, what, text, { timeoutMs: 300_000, ...(stdin !== undefined ? { stdin } : {}) })
+      await runChecked(await pool.shell(node), PHASE, node, what, text, {
+        timeoutMs: 300_000,
+        ...(stdin !== undefined ? { stdin } : {})
+      })
       done.push(`${node.id}: ${what}`)
       ctx.reporter.info(`${node.id}: ${what} (${((Date.now() - started) / 1000).toFixed(1)} s)`)
     }
     for (const s of servers) await step(s, 'stopped k3s', stopScript('k3s'))
     // A freshly flashed first server (a lost board, redeployed) has no snapshot folder yet.
-    await runChecked(await pool.shell(first), PHASE, first, 'preparing the snapshot folder', script({ DIR: SNAPSHOT_DIR }, 'mkdir -p -m 0700 "$DIR"'), { timeoutMs: 30_000 })
+    await runChecked(
+      await pool.shell(first),
+      PHASE,
+      first,
+      'preparing the snapshot folder',
+      script({ DIR: SNAPSHOT_DIR }, 'mkdir -p -m 0700 "$DIR"'),
+      { timeoutMs: 30_000 }
+    )
     await (await pool.shell(first)).put(RESTORE_FILE, snapshot, { mode: 0o600 })
     await step(first, `cluster-reset from the ${manifest.name} snapshot, started`, clusterResetScript(), token + '\n')
     await waitForApi(ctx, pool, PHASE)
     // One at a time: each joins the restored member set before the next asks to.
-    for (const s of servers.filter((n) => n.id !== first.id)) await step(s, 'datastore cleared, rejoined', rejoinServerScript(), token + '\n')
+    for (const s of servers.filter((n) => n.id !== first.id))
+      await step(s, 'datastore cleared, rejoined', rejoinServerScript(), token + '\n')
     for (const a of agents) await step(a, 'k3s-agent restarted', restartAgentScript(), token + '\n')
     await waitForCluster(ctx, pool, PHASE)
   })

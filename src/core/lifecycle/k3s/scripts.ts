@@ -10,12 +10,15 @@ export const RESTORE_FILE = `${SNAPSHOT_DIR}/turingpi-restore.db`
 
 /** key=value facts: datastore (etcd|sqlite|none), version, token present. */
 export function observeServerScript(): string {
-  return script({ DB: DB_DIR, SERVER_TOKEN: K3S_SERVER_TOKEN }, `
+  return script(
+    { DB: DB_DIR, SERVER_TOKEN: K3S_SERVER_TOKEN },
+    `
 if [ -d "$DB/etcd/member" ]; then echo datastore=etcd
 elif [ -f "$DB/state.db" ]; then echo datastore=sqlite
 else echo datastore=none; fi
 echo "version=$(k3s --version 2>/dev/null | head -1 | awk '{print $3}')"
-if [ -s "$SERVER_TOKEN" ]; then echo token=yes; else echo token=no; fi`)
+if [ -s "$SERVER_TOKEN" ]; then echo token=yes; else echo token=no; fi`
+  )
 }
 
 /**
@@ -24,14 +27,17 @@ if [ -s "$SERVER_TOKEN" ]; then echo token=yes; else echo token=no; fi`)
  * after copying it off.
  */
 export function etcdSnapshotScript(name: string): string {
-  return script({ NAME: name, DIR: SNAPSHOT_DIR }, `
+  return script(
+    { NAME: name, DIR: SNAPSHOT_DIR },
+    `
 if ! out=$(k3s etcd-snapshot save --name "$NAME" 2>&1); then printf '%s\\n' "$out" | tail -n 5 >&2; exit 1; fi
 file=''
 for f in "$DIR/$NAME"-*; do
   if [ -e "$f" ] && { [ -z "$file" ] || [ "$f" -nt "$file" ]; }; then file=$f; fi
 done
 [ -n "$file" ] || { echo "k3s etcd-snapshot save reported success but no $DIR/$NAME-* exists" >&2; exit 1; }
-echo "$file"`)
+echo "$file"`
+  )
 }
 
 /**
@@ -39,7 +45,9 @@ echo "$file"`)
  * there, else k3s stopped for the copy (state.db plus its -wal) and started again. Prints the copy's path.
  */
 export function sqliteCopyScript(dest: string): string {
-  return script({ DB: DB_DIR, DEST: dest }, `
+  return script(
+    { DB: DB_DIR, DEST: dest },
+    `
 umask 077
 if command -v sqlite3 >/dev/null 2>&1; then
   sqlite3 "$DB/state.db" ".backup '$DEST'"
@@ -50,7 +58,8 @@ else
   cp "$DB/state.db" "$DEST"
   if [ -f "$sqlite3_wal" ]; then cp "$sqlite3_wal" "$DEST-wal"; fi
 fi
-echo "$DEST"`)
+echo "$DEST"`
+  )
 }
 
 export function readServerTokenScript(): string {
@@ -67,30 +76,39 @@ export function stopScript(unit: 'k3s' | 'k3s-agent'): string {
  * --cluster-reset-restore-path`, then k3s started again on the restored single-member datastore.
  */
 export function clusterResetScript(): string {
-  return script({ TOKEN_FILE: K3S_TOKEN_FILE, SNAP: RESTORE_FILE }, `
+  return script(
+    { TOKEN_FILE: K3S_TOKEN_FILE, SNAP: RESTORE_FILE },
+    `
 umask 077
 cat > "$TOKEN_FILE"
 if ! out=$(k3s server --cluster-reset --cluster-reset-restore-path="$SNAP" 2>&1); then printf '%s\\n' "$out" | tail -n 5 >&2; exit 1; fi
 rm -f "$SNAP"
 systemctl start k3s
-echo "tpi-result: changed reset-from=$SNAP"`)
+echo "tpi-result: changed reset-from=$SNAP"`
+  )
 }
 
 /** On the other servers: the backup's token (stdin), their datastore cleared, k3s started: they rejoin. */
 export function rejoinServerScript(): string {
-  return script({ TOKEN_FILE: K3S_TOKEN_FILE, DB: DB_DIR }, `
+  return script(
+    { TOKEN_FILE: K3S_TOKEN_FILE, DB: DB_DIR },
+    `
 umask 077
 cat > "$TOKEN_FILE"
 rm -rf "$DB"
 systemctl start k3s
-echo "tpi-result: changed rejoined"`)
+echo "tpi-result: changed rejoined"`
+  )
 }
 
 /** On agents: the backup's token (stdin) and a restart, so they reconnect to the restored servers. */
 export function restartAgentScript(): string {
-  return script({ TOKEN_FILE: K3S_TOKEN_FILE }, `
+  return script(
+    { TOKEN_FILE: K3S_TOKEN_FILE },
+    `
 umask 077
 cat > "$TOKEN_FILE"
 systemctl restart k3s-agent
-echo "tpi-result: changed restarted"`)
+echo "tpi-result: changed restarted"`
+  )
 }

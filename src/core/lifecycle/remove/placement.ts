@@ -12,7 +12,14 @@ export interface Placement {
 }
 
 export async function recordPlacement(state: StateStore, cluster: Cluster): Promise<void> {
-  for (const n of cluster.nodes) state.node(n.id).placement = { board: n.board, slot: n.slot, ip: n.ip, hostname: n.hostname, role: n.role } satisfies Placement
+  for (const n of cluster.nodes)
+    state.node(n.id).placement = {
+      board: n.board,
+      slot: n.slot,
+      ip: n.ip,
+      hostname: n.hostname,
+      role: n.role
+    } satisfies Placement
   await state.save()
 }
 

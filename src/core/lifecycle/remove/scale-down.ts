@@ -15,14 +15,20 @@ import { quorumProblem, removedNodes, type Placement } from './placement.js'
 const PHASE = 'join'
 
 export function drainScript(hostname: string): string {
-  return script({ NODE_NAME: hostname }, `
+  return script(
+    { NODE_NAME: hostname },
+    `
 k3s kubectl cordon "$NODE_NAME" >/dev/null
 k3s kubectl drain "$NODE_NAME" --ignore-daemonsets --delete-emptydir-data --timeout=300s >/dev/null
-echo "tpi-result: changed drained=$NODE_NAME"`)
+echo "tpi-result: changed drained=$NODE_NAME"`
+  )
 }
 
 export function stopNodeScript(role: NodeSpec['role']): string {
-  return script({ UNIT: role === 'controlplane' ? 'k3s' : 'k3s-agent' }, 'systemctl disable --now "$UNIT" >/dev/null 2>&1 || true\necho "tpi-result: changed stopped=$UNIT"')
+  return script(
+    { UNIT: role === 'controlplane' ? 'k3s' : 'k3s-agent' },
+    'systemctl disable --now "$UNIT" >/dev/null 2>&1 || true\necho "tpi-result: changed stopped=$UNIT"'
+  )
 }
 
 const known = (ctx: PhaseContext): string[] => ctx.state.nodeIds()
@@ -35,7 +41,10 @@ export function removalPlan(ctx: PhaseContext): PlanStep[] {
     phase: PHASE,
     node: r.id,
     action: problem && r.role === 'controlplane' ? 'blocked' : 'remove',
-    reason: problem && r.role === 'controlplane' ? problem : `no longer in the cluster file: a deploy with confirm: ${ctx.cluster.name} drains it, removes it from the cluster and powers it off (board ${r.board}, slot ${r.slot})`
+    reason:
+      problem && r.role === 'controlplane'
+        ? problem
+        : `no longer in the cluster file: a deploy with confirm: ${ctx.cluster.name} drains it, removes it from the cluster and powers it off (board ${r.board}, slot ${r.slot})`
   }))
 }
 
@@ -45,12 +54,27 @@ export async function scaleDown(ctx: PhaseContext): Promise<string[]> {
   const removed = removedNodes(ctx.state, cluster, known(ctx))
   if (!removed.length) return []
   const problem = quorumProblem(cluster, removed)
-  if (problem) throw new PhaseError(PHASE, removed.find((r) => r.role === 'controlplane')!.id, `removal refused before any change: ${problem}`, 'put the server back in the cluster file, or remove fewer servers at once')
+  if (problem)
+    throw new PhaseError(
+      PHASE,
+      removed.find((r) => r.role === 'controlplane')!.id,
+      `removal refused before any change: ${problem}`,
+      'put the server back in the cluster file, or remove fewer servers at once'
+    )
   if (settings.confirm !== cluster.name) {
-    for (const r of removed) reporter.warn(`${r.id} is no longer in the cluster file; it stays in the cluster and powered until a deploy with confirm: ${cluster.name} removes it`)
+    for (const r of removed)
+      reporter.warn(
+        `${r.id} is no longer in the cluster file; it stays in the cluster and powered until a deploy with confirm: ${cluster.name} removes it`
+      )
     return []
   }
-  if (cluster.kind !== 'k3s') throw new PhaseError(PHASE, removed[0]!.id, 'removing a Talos node is not in this build yet (talosctl reset --graceful)', 'put it back in the file, or reset it by hand')
+  if (cluster.kind !== 'k3s')
+    throw new PhaseError(
+      PHASE,
+      removed[0]!.id,
+      'removing a Talos node is not in this build yet (talosctl reset --graceful)',
+      'put it back in the file, or reset it by hand'
+    )
   const first = topology(cluster as K3sCluster).first
   const done: string[] = []
   await withPool(ctx, 'remove', async (pool) => {
@@ -62,8 +86,12 @@ export async function scaleDown(ctx: PhaseContext): Promise<string[]> {
       // Stopped before its Node goes, so it does not register again; an unreachable node is removed anyway.
       const own = await pool.shell(spec).catch(() => undefined)
       if (own) await own.exec(stopNodeScript(r.role), { timeoutMs: 120_000 })
-      await runChecked(main, PHASE, spec, `removing ${r.hostname} from the cluster`, forgetNodeScript(r.hostname), { timeoutMs: 120_000 })
-      reporter.info(`${r.id}: Node and node-password secret deleted${r.role === 'controlplane' ? ', etcd member removed' : ''}`)
+      await runChecked(main, PHASE, spec, `removing ${r.hostname} from the cluster`, forgetNodeScript(r.hostname), {
+        timeoutMs: 120_000
+      })
+      reporter.info(
+        `${r.id}: Node and node-password secret deleted${r.role === 'controlplane' ? ', etcd member removed' : ''}`
+      )
       const board = cluster.boardList.find((b) => b.name === r.board) as BoardSpec | undefined
       if (board) {
         await (await ctx.deps.bmc(board)).setPower(r.slot, false)
@@ -77,5 +105,17 @@ export async function scaleDown(ctx: PhaseContext): Promise<string[]> {
 }
 
 function asSpec(r: Placement & { id: string }): NodeSpec {
-  return { id: r.id, role: r.role, board: r.board, slot: r.slot, ip: r.ip, hostname: r.hostname, has_nvme: false, nvme_device: '', nvme_mount: '', labels: {}, path: [] }
+  return {
+    id: r.id,
+    role: r.role,
+    board: r.board,
+    slot: r.slot,
+    ip: r.ip,
+    hostname: r.hostname,
+    has_nvme: false,
+    nvme_device: '',
+    nvme_mount: '',
+    labels: {},
+    path: []
+  }
 }

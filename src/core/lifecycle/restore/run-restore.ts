@@ -30,19 +30,30 @@ export async function runRestore(ctx: PhaseContext): Promise<RestoreResult> {
   const want = { cluster: cluster.name, confirm: settings.confirm, kind: cluster.kind, version }
   // The guard comes first: without it nothing is even read.
   if (settings.confirm !== cluster.name) throw new RestoreRefused(restoreProblems(new Map(), want).problems.slice(0, 1))
-  if (!settings.backupFile) throw new RestoreRefused(['no backup given: set backup to the path of the backup file (backup.tar.age, from the <cluster>-backup artifact)'])
-  const path = isAbsolute(settings.backupFile) ? settings.backupFile : join(settings.workingDirectory, settings.backupFile)
+  if (!settings.backupFile)
+    throw new RestoreRefused([
+      'no backup given: set backup to the path of the backup file (backup.tar.age, from the <cluster>-backup artifact)'
+    ])
+  const path = isAbsolute(settings.backupFile)
+    ? settings.backupFile
+    : join(settings.workingDirectory, settings.backupFile)
   const raw = await readFile(path).catch((e: NodeJS.ErrnoException) => {
     throw new RestoreRefused([`backup file ${settings.backupFile} cannot be read (${e.code ?? e.message})`])
   })
   if (settings.secrets.backupIdentity) ctx.reporter.secret(settings.secrets.backupIdentity)
-  const files = await openBackup(raw, { identity: settings.secrets.backupIdentity, passphrase: settings.secrets.artifactPassphrase }).catch((e: Error) => {
+  const files = await openBackup(raw, {
+    identity: settings.secrets.backupIdentity,
+    passphrase: settings.secrets.artifactPassphrase
+  }).catch((e: Error) => {
     throw new RestoreRefused([e.message])
   })
   const { manifest, problems } = restoreProblems(files, want)
   if (problems.length || !manifest) throw new RestoreRefused(problems)
-  ctx.reporter.info(`backup ${manifest.name} of ${manifest.createdAt}: ${manifest.parts.length} part(s), digests match; restoring`)
-  if (cluster.kind !== 'k3s') throw new TpiError('RestoreUnsupported', 'Talos restore is not in this build yet; nothing was changed')
+  ctx.reporter.info(
+    `backup ${manifest.name} of ${manifest.createdAt}: ${manifest.parts.length} part(s), digests match; restoring`
+  )
+  if (cluster.kind !== 'k3s')
+    throw new TpiError('RestoreUnsupported', 'Talos restore is not in this build yet; nothing was changed')
   const steps = await restoreK3s(ctx, manifest, files)
   const result = { manifest, steps, ms: Date.now() - started }
   ctx.outputs.values[RESTORE_KEY] = result

@@ -20,12 +20,54 @@ export interface ChartSpec {
 }
 
 export const CHARTS: Record<AddonName, ChartSpec> = {
-  metallb: { addon: 'metallb', release: 'metallb', repo: 'https://metallb.github.io/metallb', chart: 'metallb', version: '0.16.1', namespace: 'metallb-system' },
-  traefik: { addon: 'traefik', release: 'traefik', repo: 'https://traefik.github.io/charts', chart: 'traefik', version: '40.0.0', namespace: 'traefik' },
-  nginx_ingress: { addon: 'nginx_ingress', release: 'ingress-nginx', repo: 'https://kubernetes.github.io/ingress-nginx', chart: 'ingress-nginx', version: '4.14.1', namespace: 'ingress-nginx' },
-  longhorn: { addon: 'longhorn', release: 'longhorn', repo: 'https://charts.longhorn.io', chart: 'longhorn', version: '1.12.1', namespace: 'longhorn-system' },
-  prometheus: { addon: 'prometheus', release: 'kube-prometheus-stack', repo: 'https://prometheus-community.github.io/helm-charts', chart: 'kube-prometheus-stack', version: '89.1.0', namespace: 'monitoring' },
-  portainer_agent: { addon: 'portainer_agent', release: 'portainer-agent', repo: 'https://portainer.github.io/k8s', chart: 'portainer-agent', version: '1.0.0', namespace: 'portainer' }
+  metallb: {
+    addon: 'metallb',
+    release: 'metallb',
+    repo: 'https://metallb.github.io/metallb',
+    chart: 'metallb',
+    version: '0.16.1',
+    namespace: 'metallb-system'
+  },
+  traefik: {
+    addon: 'traefik',
+    release: 'traefik',
+    repo: 'https://traefik.github.io/charts',
+    chart: 'traefik',
+    version: '40.0.0',
+    namespace: 'traefik'
+  },
+  nginx_ingress: {
+    addon: 'nginx_ingress',
+    release: 'ingress-nginx',
+    repo: 'https://kubernetes.github.io/ingress-nginx',
+    chart: 'ingress-nginx',
+    version: '4.14.1',
+    namespace: 'ingress-nginx'
+  },
+  longhorn: {
+    addon: 'longhorn',
+    release: 'longhorn',
+    repo: 'https://charts.longhorn.io',
+    chart: 'longhorn',
+    version: '1.12.1',
+    namespace: 'longhorn-system'
+  },
+  prometheus: {
+    addon: 'prometheus',
+    release: 'kube-prometheus-stack',
+    repo: 'https://prometheus-community.github.io/helm-charts',
+    chart: 'kube-prometheus-stack',
+    version: '89.1.0',
+    namespace: 'monitoring'
+  },
+  portainer_agent: {
+    addon: 'portainer_agent',
+    release: 'portainer-agent',
+    repo: 'https://portainer.github.io/k8s',
+    chart: 'portainer-agent',
+    version: '1.0.0',
+    namespace: 'portainer'
+  }
 }
 
 /** helm list's chart column: "<chart>-<version>". */

@@ -59,8 +59,16 @@ export function decide(wanted: Map<AddonName, WantedAddon>, found: FoundRelease[
       if (!release) continue
       out.push(
         prune
-          ? { ...base, action: 'remove', reason: `${release.chart} is installed but ${addon} is disabled; addons.prune is true, so it is uninstalled` }
-          : { ...base, action: 'disabled-but-installed', reason: `${release.chart} is installed in ${spec.namespace} but ${addon} is disabled; set addons.prune: true to uninstall it` }
+          ? {
+              ...base,
+              action: 'remove',
+              reason: `${release.chart} is installed but ${addon} is disabled; addons.prune is true, so it is uninstalled`
+            }
+          : {
+              ...base,
+              action: 'disabled-but-installed',
+              reason: `${release.chart} is installed in ${spec.namespace} but ${addon} is disabled; set addons.prune: true to uninstall it`
+            }
       )
       continue
     }
@@ -79,7 +87,11 @@ export function decide(wanted: Map<AddonName, WantedAddon>, found: FoundRelease[
     out.push(
       changes.length
         ? { ...base, action: 'upgrade', reason: changes.join('; ') }
-        : { ...base, action: 'unchanged', reason: `${chartRef(spec)} deployed (revision ${release.revision}) with the wanted values ${short(want.hash)}` }
+        : {
+            ...base,
+            action: 'unchanged',
+            reason: `${chartRef(spec)} deployed (revision ${release.revision}) with the wanted values ${short(want.hash)}`
+          }
     )
   }
   return out

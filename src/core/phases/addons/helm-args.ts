@@ -8,30 +8,80 @@ export function repoUrl(spec: ChartSpec, mirror?: string): string {
   return viaMirror(spec.repo, mirror)
 }
 
-export function upgradeInstallArgs(spec: ChartSpec, valuesFile: string, timeoutSeconds: number, mirror?: string): string[] {
+export function upgradeInstallArgs(
+  spec: ChartSpec,
+  valuesFile: string,
+  timeoutSeconds: number,
+  mirror?: string
+): string[] {
   return [
-    'upgrade', '--install', spec.release, spec.chart,
-    '--repo', repoUrl(spec, mirror),
-    '--version', spec.version,
-    '--namespace', spec.namespace,
+    'upgrade',
+    '--install',
+    spec.release,
+    spec.chart,
+    '--repo',
+    repoUrl(spec, mirror),
+    '--version',
+    spec.version,
+    '--namespace',
+    spec.namespace,
     '--create-namespace',
-    '--values', valuesFile,
+    '--values',
+    valuesFile,
     '--wait',
-    '--timeout', `${timeoutSeconds}s`
+    '--timeout',
+    `${timeoutSeconds}s`
   ]
 }
 
 export const listArgs = (): string[] => ['list', '--all-namespaces', '--output', 'json']
 
-export const getValuesArgs = (spec: ChartSpec): string[] => ['get', 'values', spec.release, '--namespace', spec.namespace, '--output', 'json']
+export const getValuesArgs = (spec: ChartSpec): string[] => [
+  'get',
+  'values',
+  spec.release,
+  '--namespace',
+  spec.namespace,
+  '--output',
+  'json'
+]
 
-export const uninstallArgs = (spec: ChartSpec, timeoutSeconds: number): string[] => ['uninstall', spec.release, '--namespace', spec.namespace, '--wait', '--timeout', `${timeoutSeconds}s`]
+export const uninstallArgs = (spec: ChartSpec, timeoutSeconds: number): string[] => [
+  'uninstall',
+  spec.release,
+  '--namespace',
+  spec.namespace,
+  '--wait',
+  '--timeout',
+  `${timeoutSeconds}s`
+]
 
 export function waitAvailableArgs(namespace: string, deployment: string, timeoutSeconds: number): string[] {
-  return ['wait', '--namespace', namespace, '--for=condition=Available', `deployment/${deployment}`, `--timeout=${timeoutSeconds}s`]
+  return [
+    'wait',
+    '--namespace',
+    namespace,
+    '--for=condition=Available',
+    `deployment/${deployment}`,
+    `--timeout=${timeoutSeconds}s`
+  ]
 }
 
 /** Server-side apply of a manifest read from stdin; one field manager so reruns own the same fields. */
-export const applyArgs = (): string[] => ['apply', '--server-side', '--field-manager=turingpi-cluster', '--force-conflicts', '-f', '-']
+export const applyArgs = (): string[] => [
+  'apply',
+  '--server-side',
+  '--field-manager=turingpi-cluster',
+  '--force-conflicts',
+  '-f',
+  '-'
+]
 
-export const getJsonArgs = (kind: string, name: string, namespace?: string): string[] => ['get', kind, name, ...(namespace ? ['--namespace', namespace] : []), '--output', 'json']
+export const getJsonArgs = (kind: string, name: string, namespace?: string): string[] => [
+  'get',
+  kind,
+  name,
+  ...(namespace ? ['--namespace', namespace] : []),
+  '--output',
+  'json'
+]

@@ -44,7 +44,14 @@ function planStep(d: AddonDecision): PlanStep {
     phase: 'addons',
     action: PLAN_ACTION[d.action],
     reason: `${d.addon}: ${d.action} — ${d.reason}`,
-    details: { addon: d.addon, chart: d.spec.chart, version: d.spec.version, namespace: d.spec.namespace, action: d.action, ...(d.found ? { installed: d.found.chart } : {}) }
+    details: {
+      addon: d.addon,
+      chart: d.spec.chart,
+      version: d.spec.version,
+      namespace: d.spec.namespace,
+      action: d.action,
+      ...(d.found ? { installed: d.found.chart } : {})
+    }
   }
 }
 
@@ -63,7 +70,12 @@ export function createAddonsPhase(options: AddonsPhaseOptions): PhaseModule {
     return { ...(session ? { session } : {}), wanted, decisions: decide(wanted, found, ctx.cluster.addons.prune) }
   }
 
-  async function apply(ctx: PhaseContext, session: Session, d: AddonDecision, wanted?: WantedWithValues): Promise<AddonStatus> {
+  async function apply(
+    ctx: PhaseContext,
+    session: Session,
+    d: AddonDecision,
+    wanted?: WantedWithValues
+  ): Promise<AddonStatus> {
     const row = { name: d.addon, chart: d.spec.chart, version: d.spec.version }
     const timeout = ctx.cluster.cluster_timeout
     switch (d.action) {
@@ -77,7 +89,8 @@ export function createAddonsPhase(options: AddonsPhaseOptions): PhaseModule {
         await session.helm(`uninstalling ${d.spec.release}`, uninstallArgs(d.spec, timeout))
         return { ...row, status: 'removed', detail: d.reason }
       case 'unchanged':
-        if (d.addon === 'metallb' && (await ensureMetallbPool(ctx, session, retryDelayMs))) return { ...row, status: 'upgraded', detail: 'address pool applied' }
+        if (d.addon === 'metallb' && (await ensureMetallbPool(ctx, session, retryDelayMs)))
+          return { ...row, status: 'upgraded', detail: 'address pool applied' }
         return { ...row, status: 'unchanged', detail: d.reason }
       default: {
         if (d.addon === 'longhorn') await ensureLonghornNamespace(ctx.kind, session)
@@ -85,27 +98,46 @@ export function createAddonsPhase(options: AddonsPhaseOptions): PhaseModule {
         await mkdir(dir, { recursive: true, mode: 0o700 })
         const file = join(dir, `${d.spec.release}-values.yaml`)
         await writeFile(file, stringify(wanted!.values), { mode: 0o600 })
-        ctx.reporter.info(`${d.action === 'install' ? 'installing' : 'upgrading'} ${chartRef(d.spec)} in ${d.spec.namespace} (${d.reason})`)
+        ctx.reporter.info(
+          `${d.action === 'install' ? 'installing' : 'upgrading'} ${chartRef(d.spec)} in ${d.spec.namespace} (${d.reason})`
+        )
         const args = upgradeInstallArgs(d.spec, file, timeout, ctx.settings.mirror)
         // A failed upgrade of a running release is rolled back; a failed first install has nothing to go back to.
         if (d.action === 'install') await session.helm(`helm upgrade --install ${d.spec.release}`, args)
         else await upgradeOrRollBack((what, a) => session.helm(what, a), d.spec, args, timeout)
         if (d.addon === 'metallb') await ensureMetallbPool(ctx, session, retryDelayMs)
         // The decision's reason describes the state before ("not installed"); the row says what is now.
-        return { ...row, status: d.action === 'install' ? 'installed' : 'upgraded', detail: d.action === 'install' ? `release ${d.spec.release} in ${d.spec.namespace}` : d.reason }
+        return {
+          ...row,
+          status: d.action === 'install' ? 'installed' : 'upgraded',
+          detail: d.action === 'install' ? `release ${d.spec.release} in ${d.spec.namespace}` : d.reason
+        }
       }
     }
   }
 
   async function run(ctx: PhaseContext): Promise<StepResult> {
     const { session, wanted, decisions } = await observe(ctx)
-    if (!session) throw new PhaseError('addons', undefined, 'no kubeconfig for the cluster (neither from this run nor in the state folder)', 'run the install and join phases (K3s) or bootstrap (Talos) first, then re-run', { code: 'NoKubeconfig' })
+    if (!session)
+      throw new PhaseError(
+        'addons',
+        undefined,
+        'no kubeconfig for the cluster (neither from this run nor in the state folder)',
+        'run the install and join phases (K3s) or bootstrap (Talos) first, then re-run',
+        { code: 'NoKubeconfig' }
+      )
     const statuses: AddonStatus[] = []
     for (const d of decisions) {
       try {
         statuses.push(await apply(ctx, session, d, wanted.get(d.addon)))
       } catch (error) {
-        statuses.push({ name: d.addon, chart: d.spec.chart, version: d.spec.version, status: 'failed', detail: (error as Error).message })
+        statuses.push({
+          name: d.addon,
+          chart: d.spec.chart,
+          version: d.spec.version,
+          status: 'failed',
+          detail: (error as Error).message
+        })
         ctx.outputs.addons.push(...statuses)
         throw error
       }
@@ -113,7 +145,13 @@ export function createAddonsPhase(options: AddonsPhaseOptions): PhaseModule {
     ctx.outputs.addons.push(...statuses)
     const refused = decisions.filter((d) => d.action === 'refused')
     if (refused.length)
-      throw new PhaseError('addons', undefined, refused.map((d) => `${d.addon} refused: ${d.reason}`).join('; '), 'fix the prerequisite and re-run; the other addons are done', { code: 'AddonRefused' })
+      throw new PhaseError(
+        'addons',
+        undefined,
+        refused.map((d) => `${d.addon} refused: ${d.reason}`).join('; '),
+        'fix the prerequisite and re-run; the other addons are done',
+        { code: 'AddonRefused' }
+      )
     const changed = statuses.filter((s) => ['installed', 'upgraded', 'removed'].includes(s.status))
     const summary = statuses.map((s) => `${s.name} ${s.status}`).join(', ') || 'no addons enabled or installed'
     return { changed: changed.length > 0, summary }
@@ -128,7 +166,9 @@ export function createAddonsPhase(options: AddonsPhaseOptions): PhaseModule {
       // leaves every enabled addon as a possible install, with the reason.
       const wanted = await wantedAddons(ctx, probe).catch((error: Error) => error)
       if (wanted instanceof Error)
-        return enabledAddons(ctx.cluster).map((addon) => planStep({ addon, spec: CHARTS[addon], action: 'refused', reason: wanted.message }))
+        return enabledAddons(ctx.cluster).map((addon) =>
+          planStep({ addon, spec: CHARTS[addon], action: 'refused', reason: wanted.message })
+        )
       let unreachable = 'cluster not reachable yet (no kubeconfig)'
       try {
         const session = await Session.open(ctx, options.createKube, arch)
@@ -137,7 +177,12 @@ export function createAddonsPhase(options: AddonsPhaseOptions): PhaseModule {
         unreachable = `releases could not be read (${(error as Error).message})`
       }
       return [...wanted.values()].map((w) =>
-        planStep({ addon: w.spec.addon, spec: w.spec, action: w.refused ? 'refused' : 'install', reason: w.refused ?? `${unreachable}; install ${chartRef(w.spec)} in ${w.spec.namespace}` })
+        planStep({
+          addon: w.spec.addon,
+          spec: w.spec,
+          action: w.refused ? 'refused' : 'install',
+          reason: w.refused ?? `${unreachable}; install ${chartRef(w.spec)} in ${w.spec.namespace}`
+        })
       )
     },
     run,
@@ -146,11 +191,33 @@ export function createAddonsPhase(options: AddonsPhaseOptions): PhaseModule {
       try {
         // Only the nodes that answer (the others have their row), and a node that cannot be asked (another
         // host key, a refused login) is not counted as missing iSCSI: the node modules report why.
-        observed = await observe(ctx, { probe: (c, node, pkg) => probe(c, node, pkg).catch(() => true), nodes: ctx.nodes })
+        observed = await observe(ctx, {
+          probe: (c, node, pkg) => probe(c, node, pkg).catch(() => true),
+          nodes: ctx.nodes
+        })
       } catch (error) {
-        return [{ subject: 'addons', field: 'addon.releases', wanted: 'readable', found: (error as Error).message, kind: 'unreachable', fixedBy: [] }]
+        return [
+          {
+            subject: 'addons',
+            field: 'addon.releases',
+            wanted: 'readable',
+            found: (error as Error).message,
+            kind: 'unreachable',
+            fixedBy: []
+          }
+        ]
       }
-      if (!observed.session) return [{ subject: 'addons', field: 'addon.releases', wanted: 'readable', found: 'no kubeconfig', kind: 'unreachable', fixedBy: [] }]
+      if (!observed.session)
+        return [
+          {
+            subject: 'addons',
+            field: 'addon.releases',
+            wanted: 'readable',
+            found: 'no kubeconfig',
+            kind: 'unreachable',
+            fixedBy: []
+          }
+        ]
       return observed.decisions.flatMap((d) => driftOf(d, ctx.cluster.addons.prune))
     }
   }
@@ -160,20 +227,60 @@ function driftOf(d: AddonDecision, prune: boolean): DriftFinding[] {
   const at = { subject: d.addon, kind: 'drift' as const, path: ['addons', d.addon] }
   switch (d.action) {
     case 'install':
-      return [{ ...at, field: `addon.${d.addon}.installed`, wanted: chartRef(d.spec), found: 'not installed', fixedBy: ['addons'] }]
+      return [
+        {
+          ...at,
+          field: `addon.${d.addon}.installed`,
+          wanted: chartRef(d.spec),
+          found: 'not installed',
+          fixedBy: ['addons']
+        }
+      ]
     case 'disabled-but-installed':
     case 'remove':
-      return [{ ...at, field: `addon.${d.addon}.installed`, wanted: 'not installed (disabled)', found: d.found?.chart ?? 'installed', fixedBy: prune ? ['addons'] : [] }]
+      return [
+        {
+          ...at,
+          field: `addon.${d.addon}.installed`,
+          wanted: 'not installed (disabled)',
+          found: d.found?.chart ?? 'installed',
+          fixedBy: prune ? ['addons'] : []
+        }
+      ]
     case 'upgrade': {
       const f = d.found!
       const out: DriftFinding[] = []
-      if (f.chart !== chartRef(d.spec)) out.push({ ...at, field: `addon.${d.addon}.version`, wanted: chartRef(d.spec), found: f.chart, fixedBy: ['addons'] })
-      if (f.status !== 'deployed') out.push({ ...at, field: `addon.${d.addon}.status`, wanted: 'deployed', found: f.status, fixedBy: ['addons'] })
-      if (f.valuesHash !== d.wantedHash) out.push({ ...at, field: `addon.${d.addon}.values`, wanted: `sha256 ${d.wantedHash?.slice(0, 12)}`, found: `sha256 ${f.valuesHash?.slice(0, 12) ?? 'unknown'}`, fixedBy: ['addons'] })
+      if (f.chart !== chartRef(d.spec))
+        out.push({
+          ...at,
+          field: `addon.${d.addon}.version`,
+          wanted: chartRef(d.spec),
+          found: f.chart,
+          fixedBy: ['addons']
+        })
+      if (f.status !== 'deployed')
+        out.push({ ...at, field: `addon.${d.addon}.status`, wanted: 'deployed', found: f.status, fixedBy: ['addons'] })
+      if (f.valuesHash !== d.wantedHash)
+        out.push({
+          ...at,
+          field: `addon.${d.addon}.values`,
+          wanted: `sha256 ${d.wantedHash?.slice(0, 12)}`,
+          found: `sha256 ${f.valuesHash?.slice(0, 12) ?? 'unknown'}`,
+          fixedBy: ['addons']
+        })
       return out
     }
     case 'refused':
-      return [{ ...at, field: `addon.${d.addon}.installed`, wanted: chartRef(d.spec), found: `cannot install: ${d.reason}`, kind: 'drift', fixedBy: [] }]
+      return [
+        {
+          ...at,
+          field: `addon.${d.addon}.installed`,
+          wanted: chartRef(d.spec),
+          found: `cannot install: ${d.reason}`,
+          kind: 'drift',
+          fixedBy: []
+        }
+      ]
     default:
       return []
   }

@@ -17,8 +17,18 @@ export interface Manifest {
 export function metallbManifests(ipRange: string, namespace = 'metallb-system'): Manifest[] {
   const range = ipRange.replace(/\s+/g, '')
   return [
-    { apiVersion: 'metallb.io/v1beta1', kind: 'IPAddressPool', metadata: { name: METALLB_POOL, namespace }, spec: { addresses: [range] } },
-    { apiVersion: 'metallb.io/v1beta1', kind: 'L2Advertisement', metadata: { name: METALLB_L2, namespace }, spec: { ipAddressPools: [METALLB_POOL] } }
+    {
+      apiVersion: 'metallb.io/v1beta1',
+      kind: 'IPAddressPool',
+      metadata: { name: METALLB_POOL, namespace },
+      spec: { addresses: [range] }
+    },
+    {
+      apiVersion: 'metallb.io/v1beta1',
+      kind: 'L2Advertisement',
+      metadata: { name: METALLB_L2, namespace },
+      spec: { ipAddressPools: [METALLB_POOL] }
+    }
   ]
 }
 

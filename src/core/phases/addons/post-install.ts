@@ -23,14 +23,19 @@ async function current(session: Session, m: Manifest): Promise<Record<string, an
 export async function ensureMetallbPool(ctx: PhaseContext, session: Session, retryDelayMs: number): Promise<boolean> {
   const range = ctx.cluster.metallb_ip_range
   if (!range) {
-    ctx.reporter.warn('MetalLB is installed without an address pool: metallb_ip_range is not set, so no LoadBalancer gets an address')
+    ctx.reporter.warn(
+      'MetalLB is installed without an address pool: metallb_ip_range is not set, so no LoadBalancer gets an address'
+    )
     return false
   }
   const wanted = metallbManifests(range, CHARTS.metallb.namespace)
   const found = await Promise.all(wanted.map((m) => current(session, m)))
   if (wanted.every((m, i) => JSON.stringify(found[i]?.spec) === JSON.stringify(m.spec))) return false
   const timeout = ctx.cluster.cluster_timeout
-  await session.kubectl('waiting for the MetalLB controller', waitAvailableArgs(CHARTS.metallb.namespace, METALLB_CONTROLLER, timeout))
+  await session.kubectl(
+    'waiting for the MetalLB controller',
+    waitAvailableArgs(CHARTS.metallb.namespace, METALLB_CONTROLLER, timeout)
+  )
   // The webhook answers a little after the controller reports Available; "failed calling webhook" is
   // retried in a bounded poll, anything else fails at once.
   const deadline = Date.now() + timeout * 1000
@@ -39,7 +44,13 @@ export async function ensureMetallbPool(ctx: PhaseContext, session: Session, ret
     if (out.code === 0) return true
     const webhook = /failed calling webhook/.test(out.stderr)
     if (!webhook || Date.now() >= deadline)
-      throw new PhaseError('addons', undefined, `applying the MetalLB address pool ${range}: kubectl exited with ${out.code}:${stderrTail(out.stderr)}`, RESUME, { code: webhook ? 'MetallbWebhookNotReady' : 'AddonCommandFailed' })
+      throw new PhaseError(
+        'addons',
+        undefined,
+        `applying the MetalLB address pool ${range}: kubectl exited with ${out.code}:${stderrTail(out.stderr)}`,
+        RESUME,
+        { code: webhook ? 'MetallbWebhookNotReady' : 'AddonCommandFailed' }
+      )
     await ctx.deps.sleep(retryDelayMs)
   }
 }
@@ -50,6 +61,10 @@ export async function ensureLonghornNamespace(kind: ClusterKind, session: Sessio
   const ns = privilegedNamespace(CHARTS.longhorn.namespace)
   const found = await current(session, ns)
   if (found?.metadata?.labels?.[LONGHORN_PSA_LABEL] === 'privileged') return false
-  await session.kubectl(`creating namespace ${ns.metadata.name} with ${LONGHORN_PSA_LABEL}=privileged`, applyArgs(), toYaml([ns]))
+  await session.kubectl(
+    `creating namespace ${ns.metadata.name} with ${LONGHORN_PSA_LABEL}=privileged`,
+    applyArgs(),
+    toYaml([ns])
+  )
   return true
 }

@@ -30,10 +30,16 @@ function fromBootstrap(ctx: PhaseContext, node: NodeSpec): boolean | undefined {
 }
 
 /** Why Longhorn cannot be installed, or undefined when every node (of `nodes`: all by default) has iSCSI. */
-export async function longhornRefusal(ctx: PhaseContext, probe: PackageProbe, nodes: NodeSpec[] = ctx.cluster.nodes): Promise<string | undefined> {
+export async function longhornRefusal(
+  ctx: PhaseContext,
+  probe: PackageProbe,
+  nodes: NodeSpec[] = ctx.cluster.nodes
+): Promise<string | undefined> {
   const fromImage = ctx.kind.longhorn.iscsiFromImage(ctx.cluster)
   if (fromImage !== 'ask-nodes') return fromImage.refusal
-  const present = await Promise.all(nodes.map(async (node) => fromBootstrap(ctx, node) ?? (await probe(ctx, node, ISCSI_PACKAGE))))
+  const present = await Promise.all(
+    nodes.map(async (node) => fromBootstrap(ctx, node) ?? (await probe(ctx, node, ISCSI_PACKAGE)))
+  )
   const missing = nodes.filter((_, i) => !present[i]).map((n) => n.id)
   if (!missing.length) return undefined
   return `Longhorn needs iSCSI, but ${ISCSI_PACKAGE} is not installed on ${missing.join(', ')}; run the os-bootstrap phase (it installs ${ISCSI_PACKAGE}) and re-run`

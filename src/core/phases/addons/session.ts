@@ -18,7 +18,10 @@ import { valuesHash, type Values } from './values.js'
 
 export const RESUME = 're-run the deploy; addons already at the wanted chart and values are left alone'
 
-export type KubeFactory = (exec: LocalExec, options: { helm: string; kubectl: string; kubeconfig: string; helmHome?: string }) => Kube
+export type KubeFactory = (
+  exec: LocalExec,
+  options: { helm: string; kubectl: string; kubeconfig: string; helmHome?: string }
+) => Kube
 
 export function stderrTail(text: string, lines = 6): string {
   const tail = text.trim().split('\n').slice(-lines).join('\n')
@@ -31,23 +34,42 @@ export function stderrTail(text: string, lines = 6): string {
  */
 export async function findKubeconfig(ctx: PhaseContext): Promise<string | undefined> {
   const path = ctx.outputs.kubeconfigPath
-  if (path && (await access(path).then(() => true, () => false))) return path
+  if (
+    path &&
+    (await access(path).then(
+      () => true,
+      () => false
+    ))
+  )
+    return path
   return readOnlyKubeconfig(ctx)
 }
 
 export class Session {
-  constructor(readonly kube: Kube, private readonly timeoutMs: number) {}
+  constructor(
+    readonly kube: Kube,
+    private readonly timeoutMs: number
+  ) {}
 
   static async open(ctx: PhaseContext, factory: KubeFactory, arch: Arch): Promise<Session | undefined> {
     const kubeconfig = await findKubeconfig(ctx)
     if (!kubeconfig) return undefined
     const tools = await ensureKubeTools(ctx.deps.downloads, arch, ctx.settings.mirror)
-    const kube = factory(ctx.deps.exec, { helm: tools.helm, kubectl: tools.kubectl, kubeconfig, helmHome: join(ctx.settings.tempDir, 'helm') })
+    const kube = factory(ctx.deps.exec, {
+      helm: tools.helm,
+      kubectl: tools.kubectl,
+      kubeconfig,
+      helmHome: join(ctx.settings.tempDir, 'helm')
+    })
     return new Session(kube, (ctx.cluster.cluster_timeout + 60) * 1000)
   }
 
   async helm(what: string, args: string[], stdin?: string): Promise<ExecResult> {
-    return this.checked('helm', what, await this.kube.helm(args, { timeoutMs: this.timeoutMs, ...(stdin !== undefined ? { stdin } : {}) }))
+    return this.checked(
+      'helm',
+      what,
+      await this.kube.helm(args, { timeoutMs: this.timeoutMs, ...(stdin !== undefined ? { stdin } : {}) })
+    )
   }
 
   async kubectl(what: string, args: string[], stdin?: string): Promise<ExecResult> {
@@ -60,7 +82,14 @@ export class Session {
   }
 
   private checked(tool: string, what: string, out: ExecResult): ExecResult {
-    if (out.code !== 0) throw new PhaseError('addons', undefined, `${what}: ${tool} exited with ${out.code}:${stderrTail(out.stderr || out.stdout)}`, RESUME, { code: 'AddonCommandFailed' })
+    if (out.code !== 0)
+      throw new PhaseError(
+        'addons',
+        undefined,
+        `${what}: ${tool} exited with ${out.code}:${stderrTail(out.stderr || out.stdout)}`,
+        RESUME,
+        { code: 'AddonCommandFailed' }
+      )
     return out
   }
 
@@ -71,7 +100,9 @@ export class Session {
     try {
       rows = (JSON.parse(out.stdout || '[]') as FoundRelease[] | null) ?? []
     } catch {
-      throw new PhaseError('addons', undefined, `helm list printed no JSON: ${out.stdout.slice(0, 120)}`, RESUME, { code: 'AddonCommandFailed' })
+      throw new PhaseError('addons', undefined, `helm list printed no JSON: ${out.stdout.slice(0, 120)}`, RESUME, {
+        code: 'AddonCommandFailed'
+      })
     }
     const ours = rows.filter((r) => specOfRelease(r.name, r.namespace))
     for (const row of ours) {
@@ -82,4 +113,3 @@ export class Session {
     return ours
   }
 }
-

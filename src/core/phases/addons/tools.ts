@@ -23,7 +23,11 @@ export function tarEntry(tar: Buffer, wanted: string): Buffer | undefined {
   while (offset + 512 <= tar.length) {
     const header = tar.subarray(offset, offset + 512)
     if (header.every((b) => b === 0)) return undefined
-    const field = (start: number, len: number): string => header.subarray(start, start + len).toString('utf8').replace(/\0.*$/s, '')
+    const field = (start: number, len: number): string =>
+      header
+        .subarray(start, start + len)
+        .toString('utf8')
+        .replace(/\0.*$/s, '')
     const size = parseInt(field(124, 12).trim() || '0', 8)
     const type = String.fromCharCode(header[156] ?? 48)
     const prefix = field(345, 155)
@@ -40,7 +44,10 @@ export function tarEntry(tar: Buffer, wanted: string): Buffer | undefined {
 const goArch = (arch: Arch): string => (arch === 'x64' ? 'amd64' : 'arm64')
 
 async function exists(path: string): Promise<boolean> {
-  return stat(path).then(() => true, () => false)
+  return stat(path).then(
+    () => true,
+    () => false
+  )
 }
 
 /** Fetches (or finds cached) helm and kubectl for the runner's architecture. */
@@ -51,7 +58,8 @@ export async function ensureKubeTools(downloads: Downloads, arch: Arch, mirror?:
   if (!(await exists(helmPath))) {
     const inner = `linux-${goArch(arch)}/helm`
     const bin = tarEntry(gunzipSync(await readFile(helmTar.path)), inner)
-    if (!bin) throw new Error(`helm archive ${helmTar.path} has no ${inner}, expected the layout of get.helm.sh tarballs`)
+    if (!bin)
+      throw new Error(`helm archive ${helmTar.path} has no ${inner}, expected the layout of get.helm.sh tarballs`)
     await mkdir(dirname(helmPath), { recursive: true })
     // Write then rename: a parallel run never executes half a binary.
     await writeFile(`${helmPath}.tmp`, bin, { mode: 0o755 })

@@ -39,17 +39,25 @@ const isObject = (v: unknown): v is Values => typeof v === 'object' && v !== nul
 /** Deep merge like helm's values layering: maps merge, everything else (lists too) is replaced. */
 export function mergeValues(base: Values, over: Values): Values {
   const out: Values = { ...base }
-  for (const [k, v] of Object.entries(over)) out[k] = isObject(v) && isObject(out[k]) ? mergeValues(out[k] as Values, v) : v
+  for (const [k, v] of Object.entries(over))
+    out[k] = isObject(v) && isObject(out[k]) ? mergeValues(out[k] as Values, v) : v
   return out
 }
 
 function canonical(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(canonical)
-  if (isObject(v)) return Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical(v[k])]))
+  if (isObject(v))
+    return Object.fromEntries(
+      Object.keys(v)
+        .sort()
+        .map((k) => [k, canonical(v[k])])
+    )
   return v
 }
 
 /** sha256 of the values as canonical JSON (key order does not matter); `null` (helm: no values) = {}. */
 export function valuesHash(values: Values | null | undefined): string {
-  return createHash('sha256').update(JSON.stringify(canonical(values ?? {}))).digest('hex')
+  return createHash('sha256')
+    .update(JSON.stringify(canonical(values ?? {})))
+    .digest('hex')
 }

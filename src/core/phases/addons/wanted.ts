@@ -25,20 +25,42 @@ export async function userValues(ctx: PhaseContext, addon: AddonName): Promise<V
   try {
     text = await readFile(path, 'utf8')
   } catch (e) {
-    throw new PhaseError('addons', undefined, `values file ${rel} of addon ${addon} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}), expected a YAML file relative to ${ctx.settings.workingDirectory}`, 'fix addons.values in the cluster file and re-run', { code: 'AddonValuesInvalid' })
+    throw new PhaseError(
+      'addons',
+      undefined,
+      `values file ${rel} of addon ${addon} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}), expected a YAML file relative to ${ctx.settings.workingDirectory}`,
+      'fix addons.values in the cluster file and re-run',
+      { code: 'AddonValuesInvalid' }
+    )
   }
   let parsed: unknown
   try {
     parsed = parse(text) ?? {}
   } catch (e) {
-    throw new PhaseError('addons', undefined, `values file ${rel} of addon ${addon} is not valid YAML: ${(e as Error).message.split('\n')[0]}`, 'fix the file and re-run', { code: 'AddonValuesInvalid' })
+    throw new PhaseError(
+      'addons',
+      undefined,
+      `values file ${rel} of addon ${addon} is not valid YAML: ${(e as Error).message.split('\n')[0]}`,
+      'fix the file and re-run',
+      { code: 'AddonValuesInvalid' }
+    )
   }
   if (typeof parsed !== 'object' || Array.isArray(parsed))
-    throw new PhaseError('addons', undefined, `values file ${rel} of addon ${addon} holds a ${Array.isArray(parsed) ? 'list' : typeof parsed}, expected a mapping of Helm values`, 'fix the file and re-run', { code: 'AddonValuesInvalid' })
+    throw new PhaseError(
+      'addons',
+      undefined,
+      `values file ${rel} of addon ${addon} holds a ${Array.isArray(parsed) ? 'list' : typeof parsed}, expected a mapping of Helm values`,
+      'fix the file and re-run',
+      { code: 'AddonValuesInvalid' }
+    )
   return parsed as Values
 }
 
-export async function wantedAddons(ctx: PhaseContext, probe: PackageProbe, nodes?: NodeSpec[]): Promise<Map<AddonName, WantedWithValues>> {
+export async function wantedAddons(
+  ctx: PhaseContext,
+  probe: PackageProbe,
+  nodes?: NodeSpec[]
+): Promise<Map<AddonName, WantedWithValues>> {
   const wanted = new Map<AddonName, WantedWithValues>()
   for (const addon of enabledAddons(ctx.cluster)) {
     const values = mergeValues(baseValues(addon, ctx.cluster), await userValues(ctx, addon))

@@ -25,7 +25,12 @@ export function newUartText(before: string, now: string): string {
 }
 
 export function lastLines(text: string, count = 15): string {
-  return text.replace(/\r/g, '').split('\n').filter((l) => l.trim()).slice(-count).join('\n')
+  return text
+    .replace(/\r/g, '')
+    .split('\n')
+    .filter((l) => l.trim())
+    .slice(-count)
+    .join('\n')
 }
 
 export interface BootWait {
@@ -78,12 +83,16 @@ export async function waitForBoot(w: BootWait): Promise<{ seconds: number; line:
       hinted = true
       const text = await readConsole(w, 0)
       const last = text === undefined ? undefined : lastLines(text, 1)
-      if (last) w.reporter.info(`${w.node}: not answering yet after ${Math.round((now() - started) / 1000)} s; console: ${last}`)
+      if (last)
+        w.reporter.info(
+          `${w.node}: not answering yet after ${Math.round((now() - started) / 1000)} s; console: ${last}`
+        )
     }
     // The last probe falls on the deadline.
     await w.deps.sleep(Math.max(1, Math.min(poll, w.timeoutMs - (now() - started))))
   }
-  const resume = 're-run the workflow; the node is not reflashed if its image is already in place, and a node still powered but not answering is power-cycled'
+  const resume =
+    're-run the workflow; the node is not reflashed if its image is already in place, and a node still powered but not answering is power-cycled'
   const what = `${w.kind.probe.service} on ${w.ip}:${w.kind.probe.port(w.cluster)}`
   const fresh = await readConsole(w, w.consoleWaitMs ?? 60_000)
   let seen: string
@@ -93,7 +102,13 @@ export async function waitForBoot(w: BootWait): Promise<{ seconds: number; line:
     const m = w.kind.probe.bootLine.exec(fresh)
     const tail = lastLines(fresh)
     seen = m
-      ? `console shows "${fresh.slice(0, m.index + m[0].length).split('\n').pop()?.trim() ?? m[0]}" but ${what} did not answer within boot_timeout ${Math.round(w.timeoutMs / 1000)} s; last console lines:\n${tail}`
+      ? `console shows "${
+          fresh
+            .slice(0, m.index + m[0].length)
+            .split('\n')
+            .pop()
+            ?.trim() ?? m[0]
+        }" but ${what} did not answer within boot_timeout ${Math.round(w.timeoutMs / 1000)} s; last console lines:\n${tail}`
       : `${what} did not answer within boot_timeout ${Math.round(w.timeoutMs / 1000)} s and slot ${w.slot}'s console shows no ${w.kind.probe.bootLineName} line; last console lines:\n${tail || '(nothing new on the UART since power-on)'}`
   }
   throw new PhaseError('boot', w.node, seen, resume, { code: 'BootTimeout' })

@@ -9,7 +9,13 @@ import { waitForBoot } from './detect.js'
 
 async function bmcFor(ctx: PhaseContext, node: NodeSpec) {
   const b = ctx.cluster.boardList.find((x) => x.name === node.board)
-  if (!b) throw new PhaseError('boot', node.id, `board "${node.board}" is not in the cluster file`, 'fix the node\'s board and re-run')
+  if (!b)
+    throw new PhaseError(
+      'boot',
+      node.id,
+      `board "${node.board}" is not in the cluster file`,
+      "fix the node's board and re-run"
+    )
   return ctx.deps.bmc(b)
 }
 
@@ -37,7 +43,8 @@ export const bootPhase: PhaseModule = {
     let snapshot = ctx.outputs.values[key] as string | undefined
     const bmc = await bmcFor(ctx, node)
     if (snapshot === undefined) {
-      if ((await ctx.kind.probe.detail(ctx.deps, ctx.cluster, node.ip).catch(() => undefined)) !== undefined) return { changed: false, summary: 'already up' }
+      if ((await ctx.kind.probe.detail(ctx.deps, ctx.cluster, node.ip).catch(() => undefined)) !== undefined)
+        return { changed: false, summary: 'already up' }
       snapshot = await bmc.readUart(node.slot)
       const power = await bmc.power()
       if (power[node.slot] !== 'on') {
@@ -50,7 +57,18 @@ export const bootPhase: PhaseModule = {
         ctx.reporter.info(`${node.id}: powered but not answering; reset (power-cycled) for a fresh boot`)
       }
     }
-    const r = await waitForBoot({ node: node.id, slot: node.slot, ip: node.ip, kind: ctx.kind, cluster: ctx.cluster, bmc, deps: ctx.deps, snapshot, timeoutMs: ctx.cluster.boot_timeout * 1000, reporter: ctx.reporter })
+    const r = await waitForBoot({
+      node: node.id,
+      slot: node.slot,
+      ip: node.ip,
+      kind: ctx.kind,
+      cluster: ctx.cluster,
+      bmc,
+      deps: ctx.deps,
+      snapshot,
+      timeoutMs: ctx.cluster.boot_timeout * 1000,
+      reporter: ctx.reporter
+    })
     delete ctx.outputs.values[key]
     await ctx.state.markDone(node.id, 'boot', ctx.state.done(node.id, 'flash')?.fingerprint)
     return { changed: true, summary: `booted in ${r.seconds.toFixed(0)} s (${r.line})` }

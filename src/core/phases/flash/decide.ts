@@ -22,7 +22,12 @@ export const FLASH_ATTEMPT = 'flash-attempt'
 const CONFIRM_RESUME = (ctx: PhaseContext): string =>
   `if the node may be wiped, re-run with reflash: true, confirm: ${ctx.cluster.name} and nodes limited to it; otherwise power it on or fix its address/port so it answers`
 
-function guarded(ctx: PhaseContext, node: NodeSpec, membership: Membership, run: Omit<FlashDecision, 'resume'>): FlashDecision {
+function guarded(
+  ctx: PhaseContext,
+  node: NodeSpec,
+  membership: Membership,
+  run: Omit<FlashDecision, 'resume'>
+): FlashDecision {
   const d = mayReflash(node, { membership, clusterName: ctx.cluster.name }, ctx.settings)
   return d.allowed ? run : { action: 'blocked', reason: d.reason, resume: CONFIRM_RESUME(ctx) }
 }
@@ -35,11 +40,20 @@ export async function decideFlash(ctx: PhaseContext, node: NodeSpec, desired?: s
     return guarded(ctx, node, unknown(why), { action: 'change', reason: why })
   }
   if (done) {
-    if (!desired || done.fingerprint === desired) return { action: 'skip', reason: `image flashed by an earlier run (${done.at})` }
-    return { action: 'blocked', reason: `the wanted image differs from the one flashed ${done.at}; set reflash: true to replace it`, resume: 'set reflash: true (and confirm) to replace the image, or revert the image change' }
+    if (!desired || done.fingerprint === desired)
+      return { action: 'skip', reason: `image flashed by an earlier run (${done.at})` }
+    return {
+      action: 'blocked',
+      reason: `the wanted image differs from the one flashed ${done.at}; set reflash: true to replace it`,
+      resume: 'set reflash: true (and confirm) to replace the image, or revert the image change'
+    }
   }
   const attempt = ctx.state.done(node.id, FLASH_ATTEMPT)
-  if (attempt) return { action: 'run', reason: `an earlier run started writing its eMMC (${attempt.at}) and did not finish; flashing it again` }
+  if (attempt)
+    return {
+      action: 'run',
+      reason: `an earlier run started writing its eMMC (${attempt.at}) and did not finish; flashing it again`
+    }
   if (desired === undefined) return observe(ctx, node, false)
   // The deploy looks at every unrecorded node at once: a blank node is watched for a few seconds,
   // and the flashes (one at a time per BMC) should not wait for those windows one after another.
@@ -65,11 +79,26 @@ async function observe(ctx: PhaseContext, node: NodeSpec, act: boolean): Promise
     return { action: 'skip', reason: `node already answers on ${answersOn}; not reflashed without reflash: true` }
   }
   const fromCluster = await ctx.kind.probe.membership(ctx, node)
-  if (fromCluster.kind !== 'unknown') return guarded(ctx, node, fromCluster, { action: 'run', reason: `no image recorded and the node does not answer; ${fromCluster.detail}` })
+  if (fromCluster.kind !== 'unknown')
+    return guarded(ctx, node, fromCluster, {
+      action: 'run',
+      reason: `no image recorded and the node does not answer; ${fromCluster.detail}`
+    })
   const seen = await bootEvidence(ctx, node, act)
-  if ('answers' in seen) return { action: 'skip', reason: `powered on, it booted ("${seen.line}") and answers on ${answersOn}; not reflashed without reflash: true` }
+  if ('answers' in seen)
+    return {
+      action: 'skip',
+      reason: `powered on, it booted ("${seen.line}") and answers on ${answersOn}; not reflashed without reflash: true`
+    }
   if ('wouldProbe' in seen)
-    return { action: 'run', reason: `no image recorded, the node does not answer and ${fromCluster.detail}; ${seen.wouldProbe}: the deploy powers it on and flashes it only if it boots nothing` }
-  const membership = seen.membership.kind === 'unknown' ? unknown(`${fromCluster.detail}; ${seen.membership.detail}`) : seen.membership
-  return guarded(ctx, node, membership, { action: 'run', reason: `no image recorded and the node does not answer; ${membership.detail}` })
+    return {
+      action: 'run',
+      reason: `no image recorded, the node does not answer and ${fromCluster.detail}; ${seen.wouldProbe}: the deploy powers it on and flashes it only if it boots nothing`
+    }
+  const membership =
+    seen.membership.kind === 'unknown' ? unknown(`${fromCluster.detail}; ${seen.membership.detail}`) : seen.membership
+  return guarded(ctx, node, membership, {
+    action: 'run',
+    reason: `no image recorded and the node does not answer; ${membership.detail}`
+  })
 }

@@ -41,7 +41,8 @@ export interface FlashJob {
  */
 export const UPLOAD_READ_BYTES = 4 << 20
 
-export const RESUME = 're-run the workflow; nodes that finished are skipped (set reflash only to replace a working node)'
+export const RESUME =
+  're-run the workflow; nodes that finished are skipped (set reflash only to replace a working node)'
 
 function describe(s: FlashStatus): string {
   if (s.state === 'ready') return '"Ready"'
@@ -58,7 +59,11 @@ export async function flashNode(job: FlashJob): Promise<{ seconds: number; bytes
   const fileName = job.imagePath.split('/').pop() as string
   const progress = new ProgressLog((l) => job.reporter.info(`${job.node}: ${l}`), job.progressEveryMs)
   const request = {
-    slot: job.slot, fileName, length: size, sha256: job.sha256, timeoutMs: job.timeoutMs,
+    slot: job.slot,
+    fileName,
+    length: size,
+    sha256: job.sha256,
+    timeoutMs: job.timeoutMs,
     onProgress: (sent: number) => progress.sample({ bytes: sent, total: size, at: now() })
   }
   // The routing to put back after a failure; a BMC that cannot say is not a reason not to flash.
@@ -92,7 +97,9 @@ export async function flashNode(job: FlashJob): Promise<{ seconds: number; bytes
     for (;;) {
       if (now() - started > job.timeoutMs) {
         await job.bmc.cancelFlash().catch(() => {})
-        throw await fail(`no Done within flash_timeout ${Math.round(job.timeoutMs / 1000)} s (the CRC read-back did not finish); the flash was cancelled`)
+        throw await fail(
+          `no Done within flash_timeout ${Math.round(job.timeoutMs / 1000)} s (the CRC read-back did not finish); the flash was cancelled`
+        )
       }
       let status: FlashStatus
       try {
@@ -107,7 +114,10 @@ export async function flashNode(job: FlashJob): Promise<{ seconds: number; bytes
         // 200 and our length does it mean our bytes are on the eMMC. (A BMC counting decompressed bytes
         // instead would report more than an .xz upload's length; that is tolerated, less is not.)
         const ours = status.size === size || (fileName.endsWith('.xz') && status.size > size)
-        if (!ours) throw await fail(`the BMC reports Done for ${status.size} bytes, but this flash sent ${size}: not this transfer`)
+        if (!ours)
+          throw await fail(
+            `the BMC reports Done for ${status.size} bytes, but this flash sent ${size}: not this transfer`
+          )
         job.reporter.info(`${job.node}: flash done in ${((now() - started) / 1000).toFixed(0)} s`)
         const done = now()
         const stages = [
@@ -120,7 +130,9 @@ export async function flashNode(job: FlashJob): Promise<{ seconds: number; bytes
       } else {
         throw await fail(
           `our transfer (id ${handle}) vanished from the BMC during the CRC read-back: the flash status is ${describe(status)}. ` +
-            (status.state === 'ready' ? 'The BMC restarted (reload, reboot or power loss) and lost it' : 'Someone started another flash on this BMC, which cancels ours') +
+            (status.state === 'ready'
+              ? 'The BMC restarted (reload, reboot or power loss) and lost it'
+              : 'Someone started another flash on this BMC, which cancels ours') +
             '; nothing is known about what reached the eMMC'
         )
       }
@@ -141,9 +153,10 @@ async function uploadFailure(job: FlashJob, handle: number, uploadError: unknown
   if (status?.state === 'error') {
     const fileName = job.imagePath.split('/').pop() as string
     // bmcd cancels the transfer itself when the body length differs from the announced one (§8.5).
-    const why2 = /missing .+ bytes/.test(why) && status.message === 'cancelled by user'
-      ? `the BMC received a different number of bytes than the ${fileName} size announced at start, and cancelled (the file changed while it was sent?)`
-      : advice(status.message, fileName, job.imageSource)
+    const why2 =
+      /missing .+ bytes/.test(why) && status.message === 'cancelled by user'
+        ? `the BMC received a different number of bytes than the ${fileName} size announced at start, and cancelled (the file changed while it was sent?)`
+        : advice(status.message, fileName, job.imageSource)
     return `upload failed: ${why}; the BMC reported "${status.message}" (${why2})`
   }
   return `upload failed: ${why}; the flash status is then ${status ? describe(status) : 'unknown (no answer)'} (an upload is never re-sent blindly)`
@@ -166,10 +179,14 @@ async function leaveNodeOff(job: FlashJob, usbBefore: UsbState | undefined): Pro
       const current = await job.bmc.usb()
       if (current.mode !== usbBefore.mode || current.slot !== usbBefore.slot || current.route !== usbBefore.route) {
         await job.bmc.setUsb(usbBefore)
-        job.reporter.info(`${job.node}: USB routing restored to ${usbBefore.mode} for slot ${usbBefore.slot} (${usbBefore.route})`)
+        job.reporter.info(
+          `${job.node}: USB routing restored to ${usbBefore.mode} for slot ${usbBefore.slot} (${usbBefore.route})`
+        )
       }
     } catch (error) {
-      problems.push(`the USB routing from before (${usbBefore.mode}, slot ${usbBefore.slot}, ${usbBefore.route}) could not be restored: ${(error as Error).message}`)
+      problems.push(
+        `the USB routing from before (${usbBefore.mode}, slot ${usbBefore.slot}, ${usbBefore.route}) could not be restored: ${(error as Error).message}`
+      )
     }
   }
   return problems.length ? `. Cleanup incomplete: ${problems.join('; ')}` : `. Slot ${job.slot} was left powered off`

@@ -30,10 +30,15 @@ async function boardFacts(ctx: PhaseContext, name: string): Promise<BoardFacts> 
   }
 }
 
-
 function board(ctx: PhaseContext, node: NodeSpec) {
   const b = ctx.cluster.boardList.find((x) => x.name === node.board)
-  if (!b) throw new PhaseError('flash', node.id, `board "${node.board}" is not in the cluster file`, 'fix the node\'s board and re-run')
+  if (!b)
+    throw new PhaseError(
+      'flash',
+      node.id,
+      `board "${node.board}" is not in the cluster file`,
+      "fix the node's board and re-run"
+    )
   return b
 }
 
@@ -51,29 +56,40 @@ export const flashPhase: PhaseModule = {
     for (const b of ctx.cluster.boardList) {
       const f = await facts.get(b.name)
       if (f?.error && ctx.nodes.some((n) => n.board === b.name))
-        bmcRows.push({ phase: 'flash', action: 'blocked', reason: `cannot observe the BMC of board ${b.name} (${b.bmc.endpoint}): ${f.error.replace(/^unreachable: /, '')}`, details: { board: b.name } })
+        bmcRows.push({
+          phase: 'flash',
+          action: 'blocked',
+          reason: `cannot observe the BMC of board ${b.name} (${b.bmc.endpoint}): ${f.error.replace(/^unreachable: /, '')}`,
+          details: { board: b.name }
+        })
     }
-    return [...bmcRows, ...(await Promise.all(
-      ctx.nodes.map(async (node) => {
-        const f = await facts.get(node.board)
-        // No second login against a BMC that refused the first (a wrong password would earn a ban).
-        const done = ctx.state.done(node.id, 'flash')
-        const d = !f?.error
-          ? await decideFlash(ctx, node)
-          : done
-            ? { action: 'skip' as const, reason: `image flashed by an earlier run (${done.at})` }
-            : { action: 'blocked' as const, reason: `not observed: the BMC of board ${node.board} cannot be asked (its row above)` }
-        const details: Record<string, string> = { image, board: node.board, slot: String(node.slot) }
-        if (f?.error) details.bmc = f.error
-        else if (f) {
-          details.bmc = f.version
-          details.power = f.power?.[node.slot] ?? 'unknown'
-          const info = f.nodes?.find((n) => n.slot === node.slot)
-          if (info?.moduleName) details.module = info.moduleName
-        }
-        return { phase: 'flash' as const, node: node.id, action: d.action, reason: d.reason, details }
-      })
-    ))]
+    return [
+      ...bmcRows,
+      ...(await Promise.all(
+        ctx.nodes.map(async (node) => {
+          const f = await facts.get(node.board)
+          // No second login against a BMC that refused the first (a wrong password would earn a ban).
+          const done = ctx.state.done(node.id, 'flash')
+          const d = !f?.error
+            ? await decideFlash(ctx, node)
+            : done
+              ? { action: 'skip' as const, reason: `image flashed by an earlier run (${done.at})` }
+              : {
+                  action: 'blocked' as const,
+                  reason: `not observed: the BMC of board ${node.board} cannot be asked (its row above)`
+                }
+          const details: Record<string, string> = { image, board: node.board, slot: String(node.slot) }
+          if (f?.error) details.bmc = f.error
+          else if (f) {
+            details.bmc = f.version
+            details.power = f.power?.[node.slot] ?? 'unknown'
+            const info = f.nodes?.find((n) => n.slot === node.slot)
+            if (info?.moduleName) details.module = info.moduleName
+          }
+          return { phase: 'flash' as const, node: node.id, action: d.action, reason: d.reason, details }
+        })
+      ))
+    ]
   },
 
   async runNode(ctx, node): Promise<StepResult> {
@@ -82,14 +98,32 @@ export const flashPhase: PhaseModule = {
     try {
       const d = await decideFlash(ctx, node, image.fingerprint)
       if (d.action === 'skip') return { changed: false, summary: d.reason }
-      if (d.action === 'blocked') throw new PhaseError('flash', node.id, d.reason, d.resume ?? 'set reflash: true (and confirm) to replace the image, or revert the image change', { code: 'ReflashNeeded' })
+      if (d.action === 'blocked')
+        throw new PhaseError(
+          'flash',
+          node.id,
+          d.reason,
+          d.resume ?? 'set reflash: true (and confirm) to replace the image, or revert the image change',
+          { code: 'ReflashNeeded' }
+        )
       const prepared = await image.prepare()
       const bmc = await ctx.deps.bmc(board(ctx, node))
       const timeoutMs = ctx.cluster.flash_timeout * 1000
       // From here the eMMC may be half written: a re-run may flash again without confirm (live-member rule).
       await ctx.state.markDone(node.id, FLASH_ATTEMPT, image.fingerprint)
       const flashed = await ctx.reporter.group(`flash ${node.id} (slot ${node.slot} on ${node.board})`, () =>
-        flashNode({ node: node.id, slot: node.slot, bmc, imagePath: prepared.path, openFile: ctx.deps.openFile, imageSource: base.source, sha256: prepared.sha256, reporter: ctx.reporter, sleep: ctx.deps.sleep, timeoutMs })
+        flashNode({
+          node: node.id,
+          slot: node.slot,
+          bmc,
+          imagePath: prepared.path,
+          openFile: ctx.deps.openFile,
+          imageSource: base.source,
+          sha256: prepared.sha256,
+          reporter: ctx.reporter,
+          sleep: ctx.deps.sleep,
+          timeoutMs
+        })
       )
       await ctx.state.clear(node.id)
       if (prepared.hostKeyFingerprint) ctx.state.node(node.id).hostKey = prepared.hostKeyFingerprint
@@ -98,7 +132,13 @@ export const flashPhase: PhaseModule = {
         ctx.outputs.values[uartSnapshotKey(node.id)] = await bmc.readUart(node.slot)
         await bmc.setPower(node.slot, true)
       } catch (error) {
-        throw new PhaseError('flash', node.id, `flashed, but powering slot ${node.slot} on failed: ${(error as Error).message}`, RESUME, { cause: error })
+        throw new PhaseError(
+          'flash',
+          node.id,
+          `flashed, but powering slot ${node.slot} on failed: ${(error as Error).message}`,
+          RESUME,
+          { cause: error }
+        )
       }
       return { changed: true, summary: `flashed ${base.source}`, stages: flashed.stages }
     } finally {
@@ -111,7 +151,11 @@ export const flashPhase: PhaseModule = {
  * The per-node image is built lazily: its fingerprint (base + identity) is known before building, so a
  * skipped node costs no copy. A kind without per-node images (Talos) uploads the cached file directly.
  */
-async function prepareNodeImageOrFingerprint(ctx: PhaseContext, node: NodeSpec, base: Awaited<ReturnType<typeof resolveBaseImage>>) {
+async function prepareNodeImageOrFingerprint(
+  ctx: PhaseContext,
+  node: NodeSpec,
+  base: Awaited<ReturnType<typeof resolveBaseImage>>
+) {
   const fingerprint = ctx.kind.image.perNode ? identityFingerprint(base, nodeIdentity(ctx, node)) : base.sha256
   let built: Awaited<ReturnType<typeof prepareNodeImage>> | undefined
   return {

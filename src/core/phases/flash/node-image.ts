@@ -28,24 +28,50 @@ export interface NodeImage {
  */
 export function identityFingerprint(base: BaseImage, id: Omit<NodeIdentity, 'hostKey'>): string {
   const { authorizedKey: _key, ...rest } = id
-  return createHash('sha256').update(JSON.stringify({ base: base.sha256, ...rest })).digest('hex')
+  return createHash('sha256')
+    .update(JSON.stringify({ base: base.sha256, ...rest }))
+    .digest('hex')
 }
 
 export function nodeIdentity(ctx: PhaseContext, node: NodeSpec): Omit<NodeIdentity, 'hostKey'> {
   const key = ctx.settings.secrets.sshPrivateKey
-  if (!key) throw new PhaseError('flash', node.id, 'no SSH private key to authorize on the new image', 'set the ssh-private-key input and re-run')
+  if (!key)
+    throw new PhaseError(
+      'flash',
+      node.id,
+      'no SSH private key to authorize on the new image',
+      'set the ssh-private-key input and re-run'
+    )
   const net = ctx.cluster.network
-  return { hostname: node.hostname, ip: node.ip, prefix: net.prefix, gateway: gatewayOf(net, node.ip), dns: net.dns, authorizedKey: ctx.deps.keys.publicKeyLine(key) }
+  return {
+    hostname: node.hostname,
+    ip: node.ip,
+    prefix: net.prefix,
+    gateway: gatewayOf(net, node.ip),
+    dns: net.dns,
+    authorizedKey: ctx.deps.keys.publicKeyLine(key)
+  }
 }
 
 export async function prepareNodeImage(ctx: PhaseContext, node: NodeSpec, base: BaseImage): Promise<NodeImage> {
-  if (!ctx.kind.image.perNode) return { path: base.path, sha256: base.sha256, fingerprint: base.sha256, cleanup: async () => {} }
+  if (!ctx.kind.image.perNode)
+    return { path: base.path, sha256: base.sha256, fingerprint: base.sha256, cleanup: async () => {} }
   const id = nodeIdentity(ctx, node)
   let hostKey
   try {
-    hostKey = ctx.deps.keys.hostKey(`root@${node.hostname}`, (n, why) => ctx.reporter.debug(`${node.id}: generated host key refused by ssh2 (${why}); generating another (attempt ${n + 1})`))
+    hostKey = ctx.deps.keys.hostKey(`root@${node.hostname}`, (n, why) =>
+      ctx.reporter.debug(
+        `${node.id}: generated host key refused by ssh2 (${why}); generating another (attempt ${n + 1})`
+      )
+    )
   } catch (error) {
-    throw new PhaseError('flash', node.id, (error as Error).message, 're-run the workflow (key generation is random; nothing was flashed)', { cause: error })
+    throw new PhaseError(
+      'flash',
+      node.id,
+      (error as Error).message,
+      're-run the workflow (key generation is random; nothing was flashed)',
+      { cause: error }
+    )
   }
   const dir = join(ctx.settings.tempDir, 'tpi-images')
   await mkdir(dir, { recursive: true, mode: 0o700 })

@@ -23,7 +23,10 @@ export interface PipelineOutcome<N> {
  * nodes already past their flash carry on, so a re-run has less left to do. Throws the first error
  * (in node order) after everything settled.
  */
-export async function runPipelined<N extends { board: string }>(nodes: N[], stepsForNode: (node: N) => NodeSteps): Promise<PipelineOutcome<N>[]> {
+export async function runPipelined<N extends { board: string }>(
+  nodes: N[],
+  stepsForNode: (node: N) => NodeSteps
+): Promise<PipelineOutcome<N>[]> {
   const boards = new Map<string, N[]>()
   for (const n of nodes) boards.set(n.board, [...(boards.get(n.board) ?? []), n])
   const outcomes = new Map<N, PipelineOutcome<N>>()

@@ -34,7 +34,9 @@ export class ProgressLog {
       const rate = (s.bytes - this.last.bytes) / ((s.at - this.lastLine) / 1000 || 1)
       const mbs = Math.max(0, rate) / 1e6
       const eta = rate > 0 && s.total > s.bytes ? `${Math.ceil((s.total - s.bytes) / rate)} s` : '-'
-      this.log(`${this.verifying ? 'verify' : 'write'} ${pct.toFixed(0)}% (${(s.bytes / 2 ** 20).toFixed(0)}/${(s.total / 2 ** 20).toFixed(0)} MiB), ${mbs.toFixed(1)} MB/s, ETA ${eta}`)
+      this.log(
+        `${this.verifying ? 'verify' : 'write'} ${pct.toFixed(0)}% (${(s.bytes / 2 ** 20).toFixed(0)}/${(s.total / 2 ** 20).toFixed(0)} MiB), ${mbs.toFixed(1)} MB/s, ETA ${eta}`
+      )
     }
     if (due || !this.last) {
       this.lastLine = s.at

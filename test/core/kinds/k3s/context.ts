@@ -13,7 +13,11 @@ import { kindOf } from '../../../../src/core/kinds/index.js'
 const FRAME = (word: string): string => `-----${word} ${'OPENSSH'} PRIVATE KEY-----`
 export const SSH_KEY = `${FRAME('BEGIN')}\nlab-test-key-material-not-real\n${FRAME('END')}\n`
 
-export async function phaseContext(cluster: Cluster, deps: Deps, stateDir = mkdtempSync(join(tmpdir(), 'tpi-k3s-state-'))): Promise<PhaseContext & { reporter: MemoryReporter }> {
+export async function phaseContext(
+  cluster: Cluster,
+  deps: Deps,
+  stateDir = mkdtempSync(join(tmpdir(), 'tpi-k3s-state-'))
+): Promise<PhaseContext & { reporter: MemoryReporter }> {
   return {
     cluster,
     kind: kindOf(cluster),

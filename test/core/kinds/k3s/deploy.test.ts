@@ -55,6 +55,7 @@ describe('k3s install and join on the lab', () => {
     expect(text).not.toContain(ctx.outputs.k3sToken!)
     expect(text).not.toContain(ctx.outputs.k3sToken!.split('::server:')[1])
     expect(text).not.toContain('lab-test-key-material')
-    for (const line of kubeconfig.split('\n').filter((l) => l.includes('-data:'))) expect(text).not.toContain(line.split(': ')[1])
+    for (const line of kubeconfig.split('\n').filter((l) => l.includes('-data:')))
+      expect(text).not.toContain(line.split(': ')[1])
   })
 })

@@ -65,13 +65,22 @@ describe('the engine runs the K3s phases end to end on the lab', () => {
     const again = new MemoryReporter()
     const second = await execute(settings, async () => lab!.deps, again, { modules })
     expect(second.status).toBe('ok')
-    const phaseLines = again.lines.filter((l) => /(^|: )(os-bootstrap|install|join|npu): (changed|unchanged) — /.test(l))
+    const phaseLines = again.lines.filter((l) =>
+      /(^|: )(os-bootstrap|install|join|npu): (changed|unchanged) — /.test(l)
+    )
     expect(phaseLines.length).toBe(3 + 1 + 1 + 3)
     expect(phaseLines.filter((l) => l.includes(': changed — '))).toEqual([])
 
     const kubeconfig = readFileSync(second.outputs.kubeconfigPath!, 'utf8')
     const text = reporter.text() + again.text()
-    for (const secret of [second.outputs.k3sToken!, 'lab-test-key-material', ...kubeconfig.split('\n').filter((l) => l.includes('-data:')).map((l) => l.split(': ')[1])])
+    for (const secret of [
+      second.outputs.k3sToken!,
+      'lab-test-key-material',
+      ...kubeconfig
+        .split('\n')
+        .filter((l) => l.includes('-data:'))
+        .map((l) => l.split(': ')[1])
+    ])
       expect(text).not.toContain(secret)
   })
 })

@@ -29,7 +29,9 @@ describe('k3s failures end in a clear error and a rerun converges', () => {
     lab.nodes.get('k3s-w1')!.dropOn = /k3s-install\.sh/
     const error = (await run().catch((e: unknown) => e)) as Error & { code: string }
     expect(error.code).toBe('RemoteStepFailed')
-    expect(error.message).toMatch(/^node k3s-w1: join failed: k3s install.sh \(agent\) exited with 255:\nSSH connection to node k3s-w1 was lost while the command ran\. To resume: re-run/)
+    expect(error.message).toMatch(
+      /^node k3s-w1: join failed: k3s install.sh \(agent\) exited with 255:\nSSH connection to node k3s-w1 was lost while the command ran\. To resume: re-run/
+    )
     const { join } = await run()
     expect(join.summary).toBe('1 of 3 agent(s) changed; 4 node(s) Ready')
   })
@@ -51,12 +53,14 @@ describe('k3s failures end in a clear error and a rerun converges', () => {
     expect(lab.starts('k3s-w3')).toBe(starts)
   })
 
-  test('an SSH drop after a server\'s new config.yaml landed but before its restart: the rerun restarts it', async () => {
+  test("an SSH drop after a server's new config.yaml landed but before its restart: the rerun restarts it", async () => {
     const changed = k3sCluster('cluster_timeout: 6\nflannel_backend: host-gw')
     lab.nodes.get('k3s-cp')!.dropOn = /restarted=\$UNIT/
     const starts = lab.starts('k3s-cp')
     const error = (await run(changed).catch((e: unknown) => e)) as Error
-    expect(error.message).toMatch(/^node k3s-cp: install failed: restarting k3s exited with 255:\nSSH connection to node k3s-cp was lost while the command ran\./)
+    expect(error.message).toMatch(
+      /^node k3s-cp: install failed: restarting k3s exited with 255:\nSSH connection to node k3s-cp was lost while the command ran\./
+    )
     expect(lab.file('k3s-cp', 'etc/rancher/k3s/config.yaml')).toContain('flannel-backend: "host-gw"\n')
     expect(lab.starts('k3s-cp')).toBe(starts)
     const { install } = await run(changed)
@@ -70,7 +74,9 @@ describe('k3s failures end in a clear error and a rerun converges', () => {
     rmSync(join(lab.nodes.get('k3s-w2')!.root, 'var/lib/rancher/k3s/agent/images/.tpi-version'))
     const starts = lab.starts('k3s-w2')
     const { ctx, join: first } = await run()
-    expect(ctx.reporter.text()).toContain('k3s-w2: restarted k3s-agent (air-gap images of none present, v1.31.3+k3s1 wanted)')
+    expect(ctx.reporter.text()).toContain(
+      'k3s-w2: restarted k3s-agent (air-gap images of none present, v1.31.3+k3s1 wanted)'
+    )
     expect(first.summary).toBe('1 of 3 agent(s) changed; 4 node(s) Ready')
     expect(lab.starts('k3s-w2')).toBe(starts + 1)
     const { join: next } = await run()

@@ -20,10 +20,22 @@ describe('k3s HA on the lab', () => {
     expect(lab.file('k3s-cp2', 'etc/rancher/k3s/config.yaml')).toContain('server: "https://10.10.88.73:6443"\n')
     expect(lab.file('k3s-cp2', 'etc/rancher/k3s/cluster-token')).toBe(ctx.outputs.k3sToken)
     expect(ctx.outputs.k3sToken).toMatch(/^K10[0-9a-f]{64}::server:[0-9a-f]{64}$/)
-    const nodes = JSON.parse((await (await lab.deps.ssh.connect({ node: 'k3s-cp1', host: '127.10.0.1', port: 22, user: 'root', privateKey: 'x' })).shell.exec('k3s kubectl get nodes -o json')).stdout) as {
+    const nodes = JSON.parse(
+      (
+        await (
+          await lab.deps.ssh.connect({ node: 'k3s-cp1', host: '127.10.0.1', port: 22, user: 'root', privateKey: 'x' })
+        ).shell.exec('k3s kubectl get nodes -o json')
+      ).stdout
+    ) as {
       items: { metadata: { name: string; labels: Record<string, string> } }[]
     }
-    const roles = nodes.items.map((n) => [n.metadata.name, Object.keys(n.metadata.labels).filter((l) => l.startsWith('node-role')).sort().join(',')])
+    const roles = nodes.items.map((n) => [
+      n.metadata.name,
+      Object.keys(n.metadata.labels)
+        .filter((l) => l.startsWith('node-role'))
+        .sort()
+        .join(',')
+    ])
     expect(roles).toEqual([
       ['k3s-cp1', 'node-role.kubernetes.io/control-plane,node-role.kubernetes.io/etcd,node-role.kubernetes.io/master'],
       ['k3s-cp2', 'node-role.kubernetes.io/control-plane,node-role.kubernetes.io/etcd,node-role.kubernetes.io/master'],

@@ -11,7 +11,17 @@
 // end to end (SSH, boot, the bundle) is covered by test/lab/k3s and test/e2e.
 import { execFileSync, spawn } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { Readable } from 'node:stream'
@@ -60,8 +70,10 @@ export const NPU_TEST_PATHS = { versionFile: '/run/lab-debug/rknpu/version', dri
 
 function prepareRoot(root: string, hostname: string): void {
   for (const dir of MOUNTED) mkdirSync(join(root, dir), { recursive: true })
-  for (const f of ['passwd', 'group', 'ld.so.cache', 'nsswitch.conf']) if (existsSync(`/etc/${f}`)) cpSync(`/etc/${f}`, join(root, 'etc', f))
-  if (existsSync('/etc/alternatives')) cpSync('/etc/alternatives', join(root, 'etc/alternatives'), { recursive: true, verbatimSymlinks: true })
+  for (const f of ['passwd', 'group', 'ld.so.cache', 'nsswitch.conf'])
+    if (existsSync(`/etc/${f}`)) cpSync(`/etc/${f}`, join(root, 'etc', f))
+  if (existsSync('/etc/alternatives'))
+    cpSync('/etc/alternatives', join(root, 'etc/alternatives'), { recursive: true, verbatimSymlinks: true })
   writeFileSync(join(root, 'etc/hostname'), 'turing-rk1\n')
   writeFileSync(join(root, 'etc/hosts'), '127.0.0.1\tlocalhost\n127.0.1.1\tturing-rk1\n')
   writeFileSync(join(root, 'etc/fstab'), 'UUID=abcd / ext4 defaults 0 1\n')
@@ -80,7 +92,8 @@ class LocalShell implements RemoteShell {
   ) {}
 
   private local(path: string): string {
-    if (!MOUNTED.some((m) => path === `/${m}` || path.startsWith(`/${m}/`))) throw new Error(`harness: ${path} is outside the node root`)
+    if (!MOUNTED.some((m) => path === `/${m}` || path.startsWith(`/${m}/`)))
+      throw new Error(`harness: ${path} is outside the node root`)
     return join(this.node.root, path)
   }
 
@@ -88,7 +101,11 @@ class LocalShell implements RemoteShell {
     this.node.execs++
     if (this.node.dropOn?.test(script)) {
       this.node.dropOn = undefined
-      return Promise.resolve({ stdout: '', stderr: `\nSSH connection to node ${this.node.spec.id} was lost while the command ran`, code: 255 })
+      return Promise.resolve({
+        stdout: '',
+        stderr: `\nSSH connection to node ${this.node.spec.id} was lost while the command ran`,
+        code: 255
+      })
     }
     const mounts = MOUNTED.map((m) => `mount --bind ${join(this.node.root, m)} /${m}`).join(' && ')
     const env = {
@@ -100,7 +117,21 @@ class LocalShell implements RemoteShell {
       TPI_NODE_ADDR: this.node.addr
     }
     return new Promise((resolve) => {
-      const child = spawn('unshare', ['--mount', '--propagation', 'private', '--', 'bash', '-c', `${mounts} && exec bash -c "$1"`, '_', `set -eu\n${script}`], { env })
+      const child = spawn(
+        'unshare',
+        [
+          '--mount',
+          '--propagation',
+          'private',
+          '--',
+          'bash',
+          '-c',
+          `${mounts} && exec bash -c "$1"`,
+          '_',
+          `set -eu\n${script}`
+        ],
+        { env }
+      )
       const out: Buffer[] = []
       const err: Buffer[] = []
       const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000)
@@ -171,7 +202,12 @@ export function startHarness(nodes: NodeSpec[], extra: Partial<Deps> = {}): Harn
       const downloaded = !existsSync(path)
       writeFileSync(path, content, { mode: 0o755 })
       if (downloaded) downloads.bytes += content.length
-      const result: CachedArtifact = { path, sha256: createHash('sha256').update(content).digest('hex'), bytes: content.length, downloaded }
+      const result: CachedArtifact = {
+        path,
+        sha256: createHash('sha256').update(content).digest('hex'),
+        bytes: content.length,
+        downloaded
+      }
       return result
     }
   }
@@ -179,7 +215,8 @@ export function startHarness(nodes: NodeSpec[], extra: Partial<Deps> = {}): Harn
     async connect(target) {
       const node = byAddr.get(target.host)
       if (!node) throw new Error(`harness: no node at ${target.host}`)
-      if (target.hostKeyFingerprint && target.hostKeyFingerprint !== node.hostKey) throw new HostKeyMismatchError(target.node, target.hostKeyFingerprint, node.hostKey)
+      if (target.hostKeyFingerprint && target.hostKeyFingerprint !== node.hostKey)
+        throw new HostKeyMismatchError(target.node, target.hostKeyFingerprint, node.hostKey)
       return { shell: new LocalShell(node, labDir), hostKeyFingerprint: node.hostKey }
     },
     probe: async () => 'SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3'
@@ -221,8 +258,13 @@ export function startHarness(nodes: NodeSpec[], extra: Partial<Deps> = {}): Harn
       n.hostKey = newHostKey()
     },
     calls(id, cmd) {
-      const text = existsSync(join(node(id).root, 'var/log/lab-calls.jsonl')) ? readFileSync(join(node(id).root, 'var/log/lab-calls.jsonl'), 'utf8') : ''
-      const all = text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { cmd: string; args: string[] })
+      const text = existsSync(join(node(id).root, 'var/log/lab-calls.jsonl'))
+        ? readFileSync(join(node(id).root, 'var/log/lab-calls.jsonl'), 'utf8')
+        : ''
+      const all = text
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { cmd: string; args: string[] })
       return cmd ? all.filter((c) => c.cmd === cmd) : all
     },
     starts(id) {

@@ -44,25 +44,39 @@ describe('k3s lifecycle on the lab', () => {
     try {
       const ctx = await phaseContext(k3sCluster(), lab.deps, stateDir)
       const rows = [...(await k3sInstallPhase.drift!(ctx)), ...(await k3sJoinPhase.drift!(ctx))]
-      expect(rows).toEqual([{
-        subject: 'k3s-w3', field: 'k3s.node.ready', wanted: 'Ready=True', found: expect.stringMatching(/^Ready=False \(KubeletNotReady: .*cni plugin not initialized/),
-        kind: 'drift', fixedBy: [], path: ['workers', 2], symptom: true
-      }])
+      expect(rows).toEqual([
+        {
+          subject: 'k3s-w3',
+          field: 'k3s.node.ready',
+          wanted: 'Ready=True',
+          found: expect.stringMatching(/^Ready=False \(KubeletNotReady: .*cni plugin not initialized/),
+          kind: 'drift',
+          fixedBy: [],
+          path: ['workers', 2],
+          symptom: true
+        }
+      ])
     } finally {
       rmSync(fault)
     }
   })
 
-  test('drift of a node reflashed behind the action\'s back is one host-key row naming both keys and how to redeploy it', async () => {
+  test("drift of a node reflashed behind the action's back is one host-key row naming both keys and how to redeploy it", async () => {
     const recorded = lab.nodes.get('k3s-w1')!.hostKey
     lab.reflash('k3s-w1')
     const ctx = await phaseContext(k3sCluster(), lab.deps, stateDir)
     const rows = [...(await k3sInstallPhase.drift!(ctx)), ...(await k3sJoinPhase.drift!(ctx))]
-    expect(rows).toEqual([{
-      subject: 'k3s-w1', field: 'ssh.host-key', wanted: `${recorded} (recorded at first contact)`,
-      found: `${lab.nodes.get('k3s-w1')!.hostKey}: reflashed or replaced outside this action (redeploy it with reflash: true, confirm: lab, nodes: k3s-w1)`,
-      kind: 'drift', fixedBy: ['flash', 'boot', 'os-bootstrap', 'join'], path: ['workers', 0]
-    }])
+    expect(rows).toEqual([
+      {
+        subject: 'k3s-w1',
+        field: 'ssh.host-key',
+        wanted: `${recorded} (recorded at first contact)`,
+        found: `${lab.nodes.get('k3s-w1')!.hostKey}: reflashed or replaced outside this action (redeploy it with reflash: true, confirm: lab, nodes: k3s-w1)`,
+        kind: 'drift',
+        fixedBy: ['flash', 'boot', 'os-bootstrap', 'join'],
+        path: ['workers', 0]
+      }
+    ])
     // Put it back the way a redeploy would, for the tests below.
     ctx.state.node('k3s-w1').hostKey = lab.nodes.get('k3s-w1')!.hostKey
     await ctx.state.save()
@@ -76,7 +90,9 @@ describe('k3s lifecycle on the lab', () => {
     expect(install.summary).toMatch(/^k3s-cp: restarted k3s \(config.yaml differs\)/)
     expect(join.changed).toBe(false)
     expect(ids.map((id) => lab.starts(id) - before[ids.indexOf(id)])).toEqual([1, 0, 0, 0])
-    expect(lab.file('k3s-cp', 'etc/rancher/k3s/config.yaml')).toContain('cluster-cidr: "10.42.0.0/16"\nservice-cidr: "10.96.0.0/12"\ncluster-dns: "10.96.0.10"\nflannel-backend: "host-gw"\n')
+    expect(lab.file('k3s-cp', 'etc/rancher/k3s/config.yaml')).toContain(
+      'cluster-cidr: "10.42.0.0/16"\nservice-cidr: "10.96.0.0/12"\ncluster-dns: "10.96.0.10"\nflannel-backend: "host-gw"\n'
+    )
   })
 
   test('a reflashed worker is forgotten by the server first and rejoins cleanly', async () => {

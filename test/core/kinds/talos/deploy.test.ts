@@ -40,12 +40,20 @@ describe('Talos deploy: 1 control plane + 3 workers', () => {
     for (const slot of [1, 2, 3, 4]) expect(lab.uart[slot]).toContain('[talos] machine is running and ready')
     expect(lab.net.map('10.10.88.76', 50000)).toEqual({ host: '127.10.7.4', port: 50000 })
     // The configs really carry the generated patches.
-    const w1 = parse((await readFile(`${first.settings.tempDir}/talos-lab/talos-w1.yaml`, 'utf8')).split('---\n')[0] as string) as Record<string, any>
+    const w1 = parse(
+      (await readFile(`${first.settings.tempDir}/talos-lab/talos-w1.yaml`, 'utf8')).split('---\n')[0] as string
+    ) as Record<string, any>
     expect(w1.machine.network.hostname).toBe('talos-w1')
     expect(w1.machine.network.interfaces[0].addresses).toEqual(['10.10.88.74/24'])
-    expect(w1.machine.install).toMatchObject({ disk: '/dev/mmcblk0', image: `factory.talos.dev/metal-installer/${first.outputs.schematicId}:v1.9.0` })
+    expect(w1.machine.install).toMatchObject({
+      disk: '/dev/mmcblk0',
+      image: `factory.talos.dev/metal-installer/${first.outputs.schematicId}:v1.9.0`
+    })
     expect(w1.machine.disks).toEqual([{ device: '/dev/nvme0n1', partitions: [{ mountpoint: '/var/mnt/longhorn' }] }])
-    expect(w1.machine.kubelet.extraMounts[0]).toMatchObject({ destination: '/var/mnt/longhorn', options: ['bind', 'rshared', 'rw'] })
+    expect(w1.machine.kubelet.extraMounts[0]).toMatchObject({
+      destination: '/var/mnt/longhorn',
+      options: ['bind', 'rshared', 'rw']
+    })
   }, 40_000)
 
   test('join bootstraps etcd once, waits for health and fetches the kubeconfig (0600) into the run temp dir, never state-dir', async () => {
@@ -59,19 +67,36 @@ describe('Talos deploy: 1 control plane + 3 workers', () => {
     expect(ctx.outputs.talosconfigPath).toBe(join(ctx.settings.tempDir, 'credentials', 'talosconfig'))
     expect(ctx.outputs.kubeconfigPath).toBe(join(ctx.settings.tempDir, 'credentials', 'kubeconfig'))
     expect((await readdir(ctx.state.dir)).sort()).toEqual(['state.json'])
-    const tc = parse(await readFile(ctx.outputs.talosconfigPath as string, 'utf8')) as { contexts: Record<string, { endpoints: string[] }> }
+    const tc = parse(await readFile(ctx.outputs.talosconfigPath as string, 'utf8')) as {
+      contexts: Record<string, { endpoints: string[] }>
+    }
     expect(tc.contexts.lab?.endpoints).toEqual(['10.10.88.73'])
     expect(Object.keys(ctx.outputs.nodeStatus)).toEqual(['talos-cp', 'talos-w1', 'talos-w2', 'talos-w3'])
     // The kubeconfig reaches the cluster's Kubernetes API (lab/kube on the first control plane), which
     // lists the four nodes.
-    const kc = parse(kubeconfig) as { clusters: { cluster: { 'certificate-authority-data': string } }[]; users: { user: { token: string } }[] }
+    const kc = parse(kubeconfig) as {
+      clusters: { cluster: { 'certificate-authority-data': string } }[]
+      users: { user: { token: string } }[]
+    }
     const to = lab.net.map('10.10.88.73', 6443)
     const nodes = await new Promise<{ items: { metadata: { name: string } }[] }>((resolve, reject) => {
-      const req = request({ host: to.host, port: to.port, path: '/api/v1/nodes', servername: 'kubernetes', ca: Buffer.from(kc.clusters[0]!.cluster['certificate-authority-data'], 'base64'), headers: { authorization: `Bearer ${kc.users[0]!.user.token}` } }, (res) => {
-        let text = ''
-        res.on('data', (d) => { text += d })
-        res.on('end', () => resolve(JSON.parse(text)))
-      })
+      const req = request(
+        {
+          host: to.host,
+          port: to.port,
+          path: '/api/v1/nodes',
+          servername: 'kubernetes',
+          ca: Buffer.from(kc.clusters[0]!.cluster['certificate-authority-data'], 'base64'),
+          headers: { authorization: `Bearer ${kc.users[0]!.user.token}` }
+        },
+        (res) => {
+          let text = ''
+          res.on('data', (d) => {
+            text += d
+          })
+          res.on('end', () => resolve(JSON.parse(text)))
+        }
+      )
       req.on('error', reject)
       req.end()
     })
@@ -80,7 +105,11 @@ describe('Talos deploy: 1 control plane + 3 workers', () => {
 
   test('no secret material reaches the log', async () => {
     const bundle = await readFile(first.outputs.talosSecretsPath as string, 'utf8')
-    const doc = parse(bundle) as { trustdinfo: { token: string }; cluster: { secret: string }; certs: { os: { key: string } } }
+    const doc = parse(bundle) as {
+      trustdinfo: { token: string }
+      cluster: { secret: string }
+      certs: { os: { key: string } }
+    }
     const log = first.reporter.text()
     for (const value of [doc.trustdinfo.token, doc.cluster.secret, doc.certs.os.key]) expect(log).not.toContain(value)
   })

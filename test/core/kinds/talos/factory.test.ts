@@ -40,24 +40,57 @@ async function context(extra = 'longhorn_enabled: true'): Promise<PhaseContext &
   // The lab factory's bytes are vouched for by the lab's catalog (as TPI_LAB_CATALOG does for the action).
   const catalog = cluster.kind === 'talos' ? await factoryImageCatalog(talos.factory, cluster) : {}
   const deps: Deps = {
-    bmc: () => Promise.reject(new Error('unused')), ssh: { connect: () => Promise.reject(new Error('unused')), probe: async () => undefined },
-    net: { map: (host, port) => ({ host, port }) }, downloads: new FileCacheDownloads({ root: join(dir, 'cache'), catalog }), ...plainAdapters(createLocalExec()), exec: createLocalExec(), sleep: async () => {}
+    bmc: () => Promise.reject(new Error('unused')),
+    ssh: { connect: () => Promise.reject(new Error('unused')), probe: async () => undefined },
+    net: { map: (host, port) => ({ host, port }) },
+    downloads: new FileCacheDownloads({ root: join(dir, 'cache'), catalog }),
+    ...plainAdapters(createLocalExec()),
+    exec: createLocalExec(),
+    sleep: async () => {}
   }
   return {
-    cluster, kind: kindOf(cluster), deps, reporter: new MemoryReporter(), state: await StateStore.open(join(dir, 'state'), cluster.name), nodes: cluster.nodes, outputs: emptyOutputs(),
-    settings: { command: 'deploy', configPath: 'c.yaml', workingDirectory: dir, reflash: false, failOnDrift: false, stateDir: join(dir, 'state'), tempDir: join(dir, 'tmp'), mirror: mirror.url, secrets: { artifactRecipients: [] } }
+    cluster,
+    kind: kindOf(cluster),
+    deps,
+    reporter: new MemoryReporter(),
+    state: await StateStore.open(join(dir, 'state'), cluster.name),
+    nodes: cluster.nodes,
+    outputs: emptyOutputs(),
+    settings: {
+      command: 'deploy',
+      configPath: 'c.yaml',
+      workingDirectory: dir,
+      reflash: false,
+      failOnDrift: false,
+      stateDir: join(dir, 'state'),
+      tempDir: join(dir, 'tmp'),
+      mirror: mirror.url,
+      secrets: { artifactRecipients: [] }
+    }
   }
 }
 
 describe('Image Factory', () => {
   test('the lab factory answers the same id as the local computation, whatever the YAML layout', async () => {
-    const local = schematicId(marshalSchematic({ overlay: { image: 'siderolabs/sbc-rockchip', name: 'turingrk1' }, extensions: ['siderolabs/iscsi-tools'] }))
-    const body = '# hand written\ncustomization:\n  systemExtensions:\n    officialExtensions: [siderolabs/iscsi-tools]\noverlay: {name: turingrk1, image: siderolabs/sbc-rockchip}\n'
+    const local = schematicId(
+      marshalSchematic({
+        overlay: { image: 'siderolabs/sbc-rockchip', name: 'turingrk1' },
+        extensions: ['siderolabs/iscsi-tools']
+      })
+    )
+    const body =
+      '# hand written\ncustomization:\n  systemExtensions:\n    officialExtensions: [siderolabs/iscsi-tools]\noverlay: {name: turingrk1, image: siderolabs/sbc-rockchip}\n'
     expect(await postSchematic(`${mirror.url}/factory.talos.dev/schematics`, body, httpFetch)).toBe(local)
   })
 
   test('a refused schematic names the factory answer', async () => {
-    await expect(postSchematic(`${mirror.url}/factory.talos.dev/schematics`, 'customization: {systemExtensions: {officialExtensions: ["yes"]}}\n', httpFetch)).rejects.toMatchObject({ code: 'FactoryRefused', message: expect.stringContaining('answered 400') })
+    await expect(
+      postSchematic(
+        `${mirror.url}/factory.talos.dev/schematics`,
+        'customization: {systemExtensions: {officialExtensions: ["yes"]}}\n',
+        httpFetch
+      )
+    ).rejects.toMatchObject({ code: 'FactoryRefused', message: expect.stringContaining('answered 400') })
   })
 
   test('image downloaded through the mirror, keyed by version and schematic, its hash recorded', async () => {

@@ -34,7 +34,9 @@ afterAll(() => lab.stop())
 describe('Talos HA deploy with patch targeting', () => {
   test('three control planes: installed, bootstrapped once on the first, all healthy', async () => {
     const ctx = await lab.context(cluster)
-    expect((await talosInstallPhase.run!(ctx)).summary).toBe('talos-cp1: install; talos-cp2: install; talos-cp3: install; talos-w1: install')
+    expect((await talosInstallPhase.run!(ctx)).summary).toBe(
+      'talos-cp1: install; talos-cp2: install; talos-cp3: install; talos-w1: install'
+    )
     const join = await talosJoinPhase.run!(ctx)
     expect(join.summary).toBe('bootstrapped, healthy: 4 node(s); kubeconfig fetched')
     expect(lab.uart[1]).toContain('bootstrap request received')
@@ -54,10 +56,23 @@ describe('Talos HA deploy with patch targeting', () => {
   test('a node patch that needs a reboot: drift and plan say so first, then only that node reboots', async () => {
     await writeFile(join(lab.dir, 'patches/cp2.yaml'), 'machine:\n  env:\n    HTTPS_PROXY: http://10.10.88.1:3128\n')
     const drift = await talosInstallPhase.drift!(await lab.context(cluster))
-    expect(drift).toEqual([{ subject: 'talos-cp2', field: 'talos.machineconfig', wanted: 'as rendered from the cluster file', found: expect.stringMatching(/^differs \(\d+ changed line\(s\); applying needs a reboot\)$/), kind: 'drift', fixedBy: ['install'], path: ['control_plane', 1] }])
+    expect(drift).toEqual([
+      {
+        subject: 'talos-cp2',
+        field: 'talos.machineconfig',
+        wanted: 'as rendered from the cluster file',
+        found: expect.stringMatching(/^differs \(\d+ changed line\(s\); applying needs a reboot\)$/),
+        kind: 'drift',
+        fixedBy: ['install'],
+        path: ['control_plane', 1]
+      }
+    ])
     const planned = await talosInstallPhase.plan(await lab.context(cluster))
     expect(planned.filter((s) => s.node).map((s) => [s.node, s.action, s.details?.reboot])).toEqual([
-      ['talos-cp1', 'skip', 'no'], ['talos-cp2', 'change', 'yes'], ['talos-cp3', 'skip', 'no'], ['talos-w1', 'skip', 'no']
+      ['talos-cp1', 'skip', 'no'],
+      ['talos-cp2', 'change', 'yes'],
+      ['talos-cp3', 'skip', 'no'],
+      ['talos-w1', 'skip', 'no']
     ])
     const ctx = await lab.context(cluster)
     expect(await talosInstallPhase.run!(ctx)).toEqual({ changed: true, summary: 'talos-cp2: apply (reboot)' })
@@ -69,22 +84,42 @@ describe('Talos HA deploy with patch targeting', () => {
   test('a dry run talosctl refuses is "could not check" for that node, with talosctl\'s own reason', async () => {
     const ctx = await lab.context(cluster)
     const real = ctx.deps.exec
-    const exec: LocalExec = (file, args, options) => args.includes('--dry-run') && args.includes('10.10.88.76')
-      ? Promise.resolve({ stdout: '', stderr: 'applying config\nrpc error: code = Unavailable desc = connection refused\n', code: 1 })
-      : real(file, args, options)
+    const exec: LocalExec = (file, args, options) =>
+      args.includes('--dry-run') && args.includes('10.10.88.76')
+        ? Promise.resolve({
+            stdout: '',
+            stderr: 'applying config\nrpc error: code = Unavailable desc = connection refused\n',
+            code: 1
+          })
+        : real(file, args, options)
     ctx.deps = { ...ctx.deps, ...plainAdapters(exec), exec }
-    expect(await talosInstallPhase.drift!(ctx)).toEqual([{
-      subject: 'talos-w1', field: 'talos.machineconfig', wanted: 'compared with the cluster file',
-      found: 'dry run failed (exit 1: rpc error: code = Unavailable desc = connection refused)', kind: 'unreachable', fixedBy: [], path: ['workers', 0]
-    }])
+    expect(await talosInstallPhase.drift!(ctx)).toEqual([
+      {
+        subject: 'talos-w1',
+        field: 'talos.machineconfig',
+        wanted: 'compared with the cluster file',
+        found: 'dry run failed (exit 1: rpc error: code = Unavailable desc = connection refused)',
+        kind: 'unreachable',
+        fixedBy: [],
+        path: ['workers', 0]
+      }
+    ])
   }, 30_000)
 
   test('nodes running another Talos than talos_version: one version row each, on the talos_version line, fixed by no deploy phase', async () => {
     const newer = talosCluster('talos_version: v1.9.1\npatches: { worker: [patches/workers.yaml] }', nodes)
     const rows = (await talosInstallPhase.drift!(await lab.context(newer))).filter((r) => r.field === 'talos.version')
-    expect(rows).toEqual(['talos-cp1', 'talos-cp2', 'talos-cp3', 'talos-w1'].map((subject) => ({
-      subject, field: 'talos.version', wanted: 'v1.9.1', found: 'v1.9.0 (upgrade v1.9.0 → v1.9.1 in place with talosctl upgrade, one node at a time as plan lists, or redeploy with reflash: true)',
-      kind: 'drift', fixedBy: [], path: ['talos_version']
-    })))
+    expect(rows).toEqual(
+      ['talos-cp1', 'talos-cp2', 'talos-cp3', 'talos-w1'].map((subject) => ({
+        subject,
+        field: 'talos.version',
+        wanted: 'v1.9.1',
+        found:
+          'v1.9.0 (upgrade v1.9.0 → v1.9.1 in place with talosctl upgrade, one node at a time as plan lists, or redeploy with reflash: true)',
+        kind: 'drift',
+        fixedBy: [],
+        path: ['talos_version']
+      }))
+    )
   }, 30_000)
 })

@@ -13,9 +13,12 @@ import { talosCluster } from './fixtures.js'
 import { startTalosTestLab, type TalosTestLab } from './talos-lab.js'
 
 const run = promisify(execFile)
-const cluster = talosCluster('', `control_plane: { node: 1, ip: 10.10.88.73, hostname: talos-cp }
+const cluster = talosCluster(
+  '',
+  `control_plane: { node: 1, ip: 10.10.88.73, hostname: talos-cp }
 workers:
-  - { node: 2, ip: 10.10.88.74, hostname: talos-w1 }`)
+  - { node: 2, ip: 10.10.88.74, hostname: talos-w1 }`
+)
 let lab: TalosTestLab
 let bundle: string
 
@@ -36,7 +39,10 @@ describe('Talos secrets bundle', () => {
   test('plan on a fresh cluster is read-only: it shows the installs and writes no bundle', async () => {
     const ctx = await lab.context(cluster)
     const steps = await talosInstallPhase.plan(ctx)
-    expect(steps.filter((s) => s.node).map((s) => [s.node, s.action])).toEqual([['talos-cp', 'run'], ['talos-w1', 'run']])
+    expect(steps.filter((s) => s.node).map((s) => [s.node, s.action])).toEqual([
+      ['talos-cp', 'run'],
+      ['talos-w1', 'run']
+    ])
     expect(steps[0]?.details?.schematic).toBe('df156b82096feda49406ac03aa44e0ace524b7efe4e1f0e144a1e1ae3930f1c0')
     expect(ctx.outputs.talosSecretsPath).toBeUndefined()
     await expect(access(join(ctx.state.dir, 'talos-secrets.yaml'))).rejects.toThrow()
@@ -54,7 +60,10 @@ describe('Talos secrets bundle', () => {
 
   test('an existing cluster without the bundle stops with TalosSecretsMissing', async () => {
     const ctx = await lab.context(cluster, { stateDir: join(lab.dir, 'other-runner'), talosSecrets: '' })
-    await expect(talosInstallPhase.run!(ctx)).rejects.toMatchObject({ code: 'TalosSecretsMissing', message: expect.stringContaining('pass the bundle from the first deploy') })
+    await expect(talosInstallPhase.run!(ctx)).rejects.toMatchObject({
+      code: 'TalosSecretsMissing',
+      message: expect.stringContaining('pass the bundle from the first deploy')
+    })
     expect(ctx.outputs.talosSecretsPath).toBeUndefined()
   }, 20_000)
 
@@ -62,12 +71,20 @@ describe('Talos secrets bundle', () => {
     const ctx = await lab.context(cluster, { stateDir: join(lab.dir, 'legacy'), talosSecrets: '' })
     await writeFile(join(ctx.state.dir, 'talos-secrets.yaml'), bundle, { mode: 0o600 })
     await expect(talosInstallPhase.run!(ctx)).rejects.toMatchObject({ code: 'TalosSecretsMissing' })
-    expect(ctx.reporter.text()).toContain(`state-dir holds a plaintext Talos secrets bundle left by an earlier version (${join(ctx.state.dir, 'talos-secrets.yaml')}); it is not read`)
+    expect(ctx.reporter.text()).toContain(
+      `state-dir holds a plaintext Talos secrets bundle left by an earlier version (${join(ctx.state.dir, 'talos-secrets.yaml')}); it is not read`
+    )
   }, 20_000)
 
   test('a different bundle is refused by the configured nodes and named as the cause', async () => {
-    const ctx = await lab.context(cluster, { stateDir: join(lab.dir, 'wrong'), talosSecrets: await newBundle('wrong.yaml') })
-    await expect(talosInstallPhase.run!(ctx)).rejects.toMatchObject({ code: 'TalosPkiMismatch', message: expect.stringContaining('not the one this node was configured with') })
+    const ctx = await lab.context(cluster, {
+      stateDir: join(lab.dir, 'wrong'),
+      talosSecrets: await newBundle('wrong.yaml')
+    })
+    await expect(talosInstallPhase.run!(ctx)).rejects.toMatchObject({
+      code: 'TalosPkiMismatch',
+      message: expect.stringContaining('not the one this node was configured with')
+    })
   }, 20_000)
 
   test('a runner without state bootstraps again harmlessly: AlreadyExists counts as done', async () => {
@@ -81,13 +98,18 @@ describe('Talos secrets bundle', () => {
     const notReady = join(lab.nodes[1]!.rootDir, 'talos', 'not-ready')
     await writeFile(notReady, '')
     try {
-      const slow = talosCluster('bootstrap_timeout: 1', `control_plane: { node: 1, ip: 10.10.88.73, hostname: talos-cp }
+      const slow = talosCluster(
+        'bootstrap_timeout: 1',
+        `control_plane: { node: 1, ip: 10.10.88.73, hostname: talos-cp }
 workers:
-  - { node: 2, ip: 10.10.88.74, hostname: talos-w1 }`)
+  - { node: 2, ip: 10.10.88.74, hostname: talos-w1 }`
+      )
       const ctx = await lab.context(slow, { talosSecrets: bundle })
       await expect(talosJoinPhase.run!(ctx)).rejects.toMatchObject({
         code: 'TalosUnhealthy',
-        message: expect.stringContaining('cluster not healthy within bootstrap_timeout 1 s: waiting for all k8s nodes to report ready: some nodes are not ready: [talos-w1]')
+        message: expect.stringContaining(
+          'cluster not healthy within bootstrap_timeout 1 s: waiting for all k8s nodes to report ready: some nodes are not ready: [talos-w1]'
+        )
       })
     } finally {
       await rm(notReady)

@@ -39,7 +39,10 @@ export interface TalosTestLab {
    * later context passes the bundle an earlier one generated, unless `talosSecrets` says otherwise
    * ('' = no input).
    */
-  context(cluster: Cluster, options?: { stateDir?: string; talosSecrets?: string }): Promise<PhaseContext & { reporter: MemoryReporter }>
+  context(
+    cluster: Cluster,
+    options?: { stateDir?: string; talosSecrets?: string }
+  ): Promise<PhaseContext & { reporter: MemoryReporter }>
   powerOn(slots?: number[]): Promise<void>
   reflash(slot: number): Promise<void>
   stop(): Promise<void>
@@ -52,13 +55,36 @@ export async function startTalosTestLab(o: { board: number; ips: string[]; versi
   const talos = registerTalosLab({ mirror, dir, register: registerPersonality })
   const uart: string[] = ['', '', '', '', '']
   const events = new EventEmitter()
-  const bmc = { events, uart: (slot: number) => ({ write: (t: string) => { uart[slot] += t } }), diskPath: (slot: number) => join(dir, `disk${slot}.img`) }
+  const bmc = {
+    events,
+    uart: (slot: number) => ({
+      write: (t: string) => {
+        uart[slot] += t
+      }
+    }),
+    diskPath: (slot: number) => join(dir, `disk${slot}.img`)
+  }
   // The disks hold the factory image of the fixture's schematic, as if the flash phase had written them.
-  const image = await buildTalosImage({ dir, version: o.version ?? 'v1.9.0', schematicId: schematicId(marshalSchematic(buildSchematic(talosCluster()).schematic)) })
-  const nodes = o.ips.map((ip, i) => new SimNode({
-    bmc, board: o.board, slot: i + 1, stateDir: join(dir, `node${i + 1}`), bootDelayMs: 30, dhcpIp: ip,
-    onAddress: (n, lan) => (lan ?? (n.state === 'off' ? undefined : ip)) ? net.setNode(lan ?? ip, n.board, n.slot) : net.removeNode(n.board, n.slot)
-  }))
+  const image = await buildTalosImage({
+    dir,
+    version: o.version ?? 'v1.9.0',
+    schematicId: schematicId(marshalSchematic(buildSchematic(talosCluster()).schematic))
+  })
+  const nodes = o.ips.map(
+    (ip, i) =>
+      new SimNode({
+        bmc,
+        board: o.board,
+        slot: i + 1,
+        stateDir: join(dir, `node${i + 1}`),
+        bootDelayMs: 30,
+        dhcpIp: ip,
+        onAddress: (n, lan) =>
+          (lan ?? (n.state === 'off' ? undefined : ip))
+            ? net.setNode(lan ?? ip, n.board, n.slot)
+            : net.removeNode(n.board, n.slot)
+      })
+  )
   for (let s = 1; s <= o.ips.length; s++) await copyFile(image.path, bmc.diskPath(s))
   const catalog: DigestCatalog = { ...talosctlCatalog(o.version ?? 'v1.9.0') }
   const labExec = createLocalExec({ ...process.env, TPI_LAB_DIR: dir, TALOSCTL_LAB_HEALTH_POLL_MS: '40' })
@@ -73,20 +99,42 @@ export async function startTalosTestLab(o: { board: number; ips: string[]; versi
     sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 40)))
   }
   const lab: TalosTestLab = {
-    dir, mirror, talos, net, nodes, uart, deps,
+    dir,
+    mirror,
+    talos,
+    net,
+    nodes,
+    uart,
+    deps,
     async context(cluster, c = {}) {
       if (cluster.kind === 'talos') {
         Object.assign(catalog, talosctlCatalog(cluster.talos_version))
-        if (cluster.image_source === 'factory') Object.assign(catalog, await factoryImageCatalog(talos.factory, cluster))
+        if (cluster.image_source === 'factory')
+          Object.assign(catalog, await factoryImageCatalog(talos.factory, cluster))
       }
       const stateDir = c.stateDir ?? join(dir, 'state')
-      const generated = await readFile(join(dir, 'tmp', `talos-${cluster.name}`, 'secrets.yaml'), 'utf8').catch(() => undefined)
+      const generated = await readFile(join(dir, 'tmp', `talos-${cluster.name}`, 'secrets.yaml'), 'utf8').catch(
+        () => undefined
+      )
       const talosSecrets = c.talosSecrets ?? generated
       return {
-        cluster, kind: kindOf(cluster), deps, reporter: new MemoryReporter(), state: await StateStore.open(stateDir, cluster.name), nodes: cluster.nodes, outputs: emptyOutputs(),
+        cluster,
+        kind: kindOf(cluster),
+        deps,
+        reporter: new MemoryReporter(),
+        state: await StateStore.open(stateDir, cluster.name),
+        nodes: cluster.nodes,
+        outputs: emptyOutputs(),
         settings: {
-          command: 'deploy', configPath: 'cluster.yaml', workingDirectory: dir, reflash: false, failOnDrift: false, stateDir, tempDir: join(dir, 'tmp'),
-          mirror: mirror.url, secrets: { artifactRecipients: [], ...(talosSecrets ? { talosSecrets } : {}) }
+          command: 'deploy',
+          configPath: 'cluster.yaml',
+          workingDirectory: dir,
+          reflash: false,
+          failOnDrift: false,
+          stateDir,
+          tempDir: join(dir, 'tmp'),
+          mirror: mirror.url,
+          secrets: { artifactRecipients: [], ...(talosSecrets ? { talosSecrets } : {}) }
         }
       }
     },

@@ -11,19 +11,37 @@ import { packTar, unpackTar } from '../../../../src/core/lifecycle/backup/tar.js
 const run = promisify(execFile)
 
 const parts = (): PartInput[] => [
-  { path: 'etcd/snapshot.db', kind: 'etcd-snapshot', node: 'k3s-cp1', data: Buffer.from('etcd snapshot bytes \u0000\u0001'.repeat(100)) },
+  {
+    path: 'etcd/snapshot.db',
+    kind: 'etcd-snapshot',
+    node: 'k3s-cp1',
+    data: Buffer.from('etcd snapshot bytes \u0000\u0001'.repeat(100))
+  },
   { path: 'k3s/token', kind: 'k3s-token', data: Buffer.from('K10abc::server:s3cret\n') }
 ]
 const meta = {
-  cluster: 'production', kind: 'k3s' as const, datastore: 'etcd' as const, createdAt: '2026-12-07T06:00:00.000Z', name: 'production-42',
-  versions: { k3s: 'v1.31.3+k3s1' }, nodes: [{ id: 'k3s-cp1', role: 'controlplane' as const, board: 'main', slot: 1, ip: '10.10.88.73' }]
+  cluster: 'production',
+  kind: 'k3s' as const,
+  datastore: 'etcd' as const,
+  createdAt: '2026-12-07T06:00:00.000Z',
+  name: 'production-42',
+  versions: { k3s: 'v1.31.3+k3s1' },
+  nodes: [{ id: 'k3s-cp1', role: 'controlplane' as const, board: 'main', slot: 1, ip: '10.10.88.73' }]
 }
 const want = { cluster: 'production', confirm: 'production', kind: 'k3s' as const, version: 'v1.31.5+k3s1' }
 
-function bundle(over: { parts?: PartInput[]; extra?: { name: string; data: Buffer }[]; manifest?: object } = {}): Map<string, Buffer> {
+function bundle(
+  over: { parts?: PartInput[]; extra?: { name: string; data: Buffer }[]; manifest?: object } = {}
+): Map<string, Buffer> {
   const p = over.parts ?? parts()
   const m = { ...manifestFor(meta, parts()), ...over.manifest }
-  return unpackTar(packTar([{ name: MANIFEST, data: Buffer.from(JSON.stringify(m)) }, ...p.map((x) => ({ name: x.path, data: x.data })), ...(over.extra ?? [])]))
+  return unpackTar(
+    packTar([
+      { name: MANIFEST, data: Buffer.from(JSON.stringify(m)) },
+      ...p.map((x) => ({ name: x.path, data: x.data })),
+      ...(over.extra ?? [])
+    ])
+  )
 }
 
 describe('backup bundle', () => {
@@ -37,7 +55,12 @@ describe('backup bundle', () => {
       await writeFile(join(dir, 'backup.tar.age'), sealed)
       await run('age', ['-d', '-i', join(dir, 'key.txt'), '-o', join(dir, 'backup.tar'), join(dir, 'backup.tar.age')])
       const { stdout } = await run('tar', ['-tvf', join(dir, 'backup.tar')])
-      expect(stdout.split('\n').filter(Boolean).map((l) => l.split(/\s+/).pop())).toEqual([MANIFEST, 'etcd/snapshot.db', 'k3s/token'])
+      expect(
+        stdout
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => l.split(/\s+/).pop())
+      ).toEqual([MANIFEST, 'etcd/snapshot.db', 'k3s/token'])
       await run('tar', ['-xf', join(dir, 'backup.tar'), '-C', dir])
       const manifest = JSON.parse(await readFile(join(dir, MANIFEST), 'utf8'))
       const { stdout: sum } = await run('sha256sum', [join(dir, 'etcd/snapshot.db')])
@@ -52,8 +75,13 @@ describe('backup bundle', () => {
   })
 
   test('a passphrase backup opens only with that passphrase', async () => {
-    const sealed = await sealBackup(manifestFor(meta, parts()), parts(), { passphrase: 'correct horse', scryptWorkFactor: 10 })
-    await expect(openBackup(Buffer.from(sealed), { passphrase: 'wrong' })).rejects.toThrow(/cannot be decrypted with the given key/)
+    const sealed = await sealBackup(manifestFor(meta, parts()), parts(), {
+      passphrase: 'correct horse',
+      scryptWorkFactor: 10
+    })
+    await expect(openBackup(Buffer.from(sealed), { passphrase: 'wrong' })).rejects.toThrow(
+      /cannot be decrypted with the given key/
+    )
     expect((await openBackup(Buffer.from(sealed), { passphrase: 'correct horse' })).has(MANIFEST)).toBe(true)
     await expect(openBackup(Buffer.from(sealed), {})).rejects.toThrow(/set backup-identity/)
   })
@@ -67,7 +95,9 @@ describe('restore refuses, before touching anything,', () => {
   })
 
   test('a backup of another cluster', () => {
-    expect(restoreProblems(bundle(), { ...want, cluster: 'staging', confirm: 'staging' }).problems).toEqual(['the backup is of cluster "production", the cluster file is "staging"'])
+    expect(restoreProblems(bundle(), { ...want, cluster: 'staging', confirm: 'staging' }).problems).toEqual([
+      'the backup is of cluster "production", the cluster file is "staging"'
+    ])
   })
 
   test('a part changed after the backup (digest)', () => {
@@ -75,28 +105,38 @@ describe('restore refuses, before touching anything,', () => {
     p[0]!.data = Buffer.from(p[0]!.data.toString('latin1').replace('etcd', 'ETCD'), 'latin1')
     const { problems } = restoreProblems(bundle({ parts: p }), want)
     expect(problems).toHaveLength(1)
-    expect(problems[0]).toMatch(/^part etcd\/snapshot\.db has sha256 [0-9a-f]{64} \(2200 bytes\), the manifest says [0-9a-f]{64} \(2200 bytes\): it was changed after the backup$/)
+    expect(problems[0]).toMatch(
+      /^part etcd\/snapshot\.db has sha256 [0-9a-f]{64} \(2200 bytes\), the manifest says [0-9a-f]{64} \(2200 bytes\): it was changed after the backup$/
+    )
   })
 
   test('a file slipped into the bundle that the manifest does not list', () => {
-    expect(restoreProblems(bundle({ extra: [{ name: 'k3s/extra', data: Buffer.from('x') }] }), want).problems).toEqual(['k3s/extra is in the bundle but not in the manifest'])
+    expect(restoreProblems(bundle({ extra: [{ name: 'k3s/extra', data: Buffer.from('x') }] }), want).problems).toEqual([
+      'k3s/extra is in the bundle but not in the manifest'
+    ])
   })
 
   test('a K3s backup without its token (listed or not)', () => {
     const noToken = parts().slice(0, 1)
     const m = manifestFor(meta, noToken)
     const { problems } = restoreProblems(bundle({ parts: noToken, manifest: m }), want)
-    expect(problems).toEqual([expect.stringMatching(/^the backup has no K3s server token; .*encrypted with different token/)])
+    expect(problems).toEqual([
+      expect.stringMatching(/^the backup has no K3s server token; .*encrypted with different token/)
+    ])
     const empty = parts()
     empty[1]!.data = Buffer.from('  \n')
-    expect(restoreProblems(bundle({ parts: empty, manifest: manifestFor(meta, empty) }), want).problems).toEqual([expect.stringMatching(/^the backup has no K3s server token/)])
+    expect(restoreProblems(bundle({ parts: empty, manifest: manifestFor(meta, empty) }), want).problems).toEqual([
+      expect.stringMatching(/^the backup has no K3s server token/)
+    ])
   })
 
   test('another minor version or another kind', () => {
     expect(restoreProblems(bundle(), { ...want, version: 'v1.32.0+k3s1' }).problems).toEqual([
       'the backup was taken on k3s v1.31.3+k3s1, the cluster file has v1.32.0+k3s1; restore onto the same minor version (1.31), then upgrade'
     ])
-    expect(restoreProblems(bundle(), { ...want, kind: 'talos', version: 'v1.11.5' }).problems).toEqual(['the backup is of a k3s cluster, the cluster file is talos'])
+    expect(restoreProblems(bundle(), { ...want, kind: 'talos', version: 'v1.11.5' }).problems).toEqual([
+      'the backup is of a k3s cluster, the cluster file is talos'
+    ])
   })
 })
 

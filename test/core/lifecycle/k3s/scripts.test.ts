@@ -1,13 +1,28 @@
 import { describe, expect, test } from '@jest/globals'
 import { spawnSync } from 'node:child_process'
-import { clusterResetScript, etcdSnapshotScript, observeServerScript, rejoinServerScript, restartAgentScript, sqliteCopyScript, stopScript } from '../../../../src/core/lifecycle/k3s/scripts.js'
+import {
+  clusterResetScript,
+  etcdSnapshotScript,
+  observeServerScript,
+  rejoinServerScript,
+  restartAgentScript,
+  sqliteCopyScript,
+  stopScript
+} from '../../../../src/core/lifecycle/k3s/scripts.js'
 import { drainScript, stopNodeScript } from '../../../../src/core/lifecycle/remove/scale-down.js'
 import { uninstallScript } from '../../../../src/core/lifecycle/destroy/run-destroy.js'
 
 const all = {
-  observe: observeServerScript(), snapshot: etcdSnapshotScript("prod-1'; rm -rf /"), sqlite: sqliteCopyScript('/var/lib/rancher/k3s/server/db/x.db'),
-  stop: stopScript('k3s'), reset: clusterResetScript(), rejoin: rejoinServerScript(), agent: restartAgentScript(),
-  drain: drainScript('k3s-w1'), stopNode: stopNodeScript('worker'), uninstall: uninstallScript('controlplane')
+  observe: observeServerScript(),
+  snapshot: etcdSnapshotScript("prod-1'; rm -rf /"),
+  sqlite: sqliteCopyScript('/var/lib/rancher/k3s/server/db/x.db'),
+  stop: stopScript('k3s'),
+  reset: clusterResetScript(),
+  rejoin: rejoinServerScript(),
+  agent: restartAgentScript(),
+  drain: drainScript('k3s-w1'),
+  stopNode: stopNodeScript('worker'),
+  uninstall: uninstallScript('controlplane')
 }
 
 describe('lifecycle scripts sent to K3s nodes', () => {
@@ -23,7 +38,7 @@ describe('lifecycle scripts sent to K3s nodes', () => {
     expect(all.snapshot).toContain('k3s etcd-snapshot save --name "$NAME"')
   })
 
-  test('read the backup\'s token from stdin, never from the command line, and reset from the uploaded snapshot', () => {
+  test("read the backup's token from stdin, never from the command line, and reset from the uploaded snapshot", () => {
     for (const text of [all.reset, all.rejoin, all.agent]) expect(text).toContain('cat > "$TOKEN_FILE"')
     expect(all.reset).toContain(`SNAP='/var/lib/rancher/k3s/server/db/snapshots/turingpi-restore.db'`)
     expect(all.reset).toContain('k3s server --cluster-reset --cluster-reset-restore-path="$SNAP"')
@@ -32,6 +47,8 @@ describe('lifecycle scripts sent to K3s nodes', () => {
   })
 
   test('drain keeps DaemonSet pods and empties emptyDir volumes, with a bounded wait', () => {
-    expect(all.drain).toContain('k3s kubectl drain "$NODE_NAME" --ignore-daemonsets --delete-emptydir-data --timeout=300s')
+    expect(all.drain).toContain(
+      'k3s kubectl drain "$NODE_NAME" --ignore-daemonsets --delete-emptydir-data --timeout=300s'
+    )
   })
 })

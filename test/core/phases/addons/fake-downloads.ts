@@ -8,12 +8,20 @@ import { helmStandinTarball, kubectlStandinBinary } from '../../../../lab/kube/b
 
 export class StandinDownloads implements Downloads {
   readonly requests: ArtifactRequest[] = []
-  constructor(private readonly dir: string, private readonly helmBytes?: Buffer) {}
+  constructor(
+    private readonly dir: string,
+    private readonly helmBytes?: Buffer
+  ) {}
 
   async fetch(request: ArtifactRequest): Promise<CachedArtifact> {
     this.requests.push(request)
     const arch = request.arch === 'x64' ? 'amd64' : 'arm64'
-    const bytes = request.tool === 'helm' ? (this.helmBytes ?? helmStandinTarball(arch)) : request.tool === 'kubectl' ? kubectlStandinBinary() : undefined
+    const bytes =
+      request.tool === 'helm'
+        ? (this.helmBytes ?? helmStandinTarball(arch))
+        : request.tool === 'kubectl'
+          ? kubectlStandinBinary()
+          : undefined
     if (!bytes) throw new Error(`StandinDownloads has no ${request.tool}, expected helm or kubectl`)
     const folder = join(this.dir, request.tool, request.version, request.arch)
     mkdirSync(folder, { recursive: true })

@@ -20,7 +20,10 @@ export interface Harness {
   lab: StandinEnv
   phase: PhaseModule
   downloads: StandinDownloads
-  context(cluster: Cluster, options?: { kubeconfig?: boolean; packages?: string[] }): Promise<PhaseContext & { reporter: MemoryReporter }>
+  context(
+    cluster: Cluster,
+    options?: { kubeconfig?: boolean; packages?: string[] }
+  ): Promise<PhaseContext & { reporter: MemoryReporter }>
   helmUpgrades(): number
   stop(): Promise<void>
 }
@@ -30,7 +33,11 @@ const refuse = (what: string) => () => {
 }
 
 /** onSleep runs whenever the phase pauses (before the pause), so a test can change the lab at that point. */
-export async function startHarness(options: Partial<AddonsPhaseOptions> = {}, labEnv: Record<string, string> = {}, onSleep?: () => void): Promise<Harness> {
+export async function startHarness(
+  options: Partial<AddonsPhaseOptions> = {},
+  labEnv: Record<string, string> = {},
+  onSleep?: () => void
+): Promise<Harness> {
   const lab = await startStandinEnv()
   const work = join(lab.labDir, 'work')
   mkdirSync(work, { recursive: true })
@@ -58,9 +65,23 @@ export async function startHarness(options: Partial<AddonsPhaseOptions> = {}, la
       if (o.kubeconfig !== false) outputs.kubeconfigPath = lab.kubeconfig
       if (o.packages) outputs.values['os-bootstrap.packages'] = o.packages
       return {
-        cluster, kind: kindOf(cluster), deps, outputs, reporter: new MemoryReporter(), nodes: cluster.nodes,
+        cluster,
+        kind: kindOf(cluster),
+        deps,
+        outputs,
+        reporter: new MemoryReporter(),
+        nodes: cluster.nodes,
         state: await StateStore.open(join(lab.labDir, 'state'), cluster.name),
-        settings: { command: 'deploy', configPath: 'cluster.yaml', workingDirectory: work, reflash: false, failOnDrift: false, stateDir: join(lab.labDir, 'state'), tempDir: join(lab.labDir, 'tmp'), secrets: { artifactRecipients: [] } }
+        settings: {
+          command: 'deploy',
+          configPath: 'cluster.yaml',
+          workingDirectory: work,
+          reflash: false,
+          failOnDrift: false,
+          stateDir: join(lab.labDir, 'state'),
+          tempDir: join(lab.labDir, 'tmp'),
+          secrets: { artifactRecipients: [] }
+        }
       }
     },
     helmUpgrades: () => lab.calls('helm').filter((a) => a[0] === 'upgrade').length,

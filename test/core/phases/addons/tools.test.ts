@@ -17,10 +17,16 @@ describe('ensureKubeTools', () => {
     const tools = await ensureKubeTools(downloads, 'x64', 'http://127.0.0.1:9/')
     expect(downloads.requests.map((r) => [r.tool, r.version, r.url])).toEqual([
       ['helm', HELM_VERSION.slice(1), `http://127.0.0.1:9/get.helm.sh/helm-${HELM_VERSION}-linux-amd64.tar.gz`],
-      ['kubectl', KUBECTL_VERSION.slice(1), `http://127.0.0.1:9/dl.k8s.io/release/${KUBECTL_VERSION}/bin/linux/amd64/kubectl`]
+      [
+        'kubectl',
+        KUBECTL_VERSION.slice(1),
+        `http://127.0.0.1:9/dl.k8s.io/release/${KUBECTL_VERSION}/bin/linux/amd64/kubectl`
+      ]
     ])
     expect(execFileSync(tools.helm, ['version']).toString()).toMatch(/^version\.BuildInfo\{Version:"v3\.19\.0"/)
-    expect(execFileSync(tools.kubectl, ['version', '--client']).toString()).toBe('Client Version: v1.32.0\nKustomize Version: v5.5.0\n')
+    expect(execFileSync(tools.kubectl, ['version', '--client']).toString()).toBe(
+      'Client Version: v1.32.0\nKustomize Version: v5.5.0\n'
+    )
     const unpacked = statSync(tools.helm).mtimeMs
     const again = await ensureKubeTools(downloads, 'x64', 'http://127.0.0.1:9/')
     expect(again.helm).toBe(tools.helm)
@@ -30,6 +36,8 @@ describe('ensureKubeTools', () => {
   it('names the archive and the missing entry when the tarball has no helm binary', async () => {
     dir = mkdtempSync(join(tmpdir(), 'kube-tools-'))
     const downloads = new StandinDownloads(dir, gzipSync(Buffer.alloc(1024)))
-    await expect(ensureKubeTools(downloads, 'arm64')).rejects.toThrow(/^helm archive .*helm-v3\.19\.0-linux-arm64\.tar\.gz has no linux-arm64\/helm, expected the layout of get\.helm\.sh tarballs$/)
+    await expect(ensureKubeTools(downloads, 'arm64')).rejects.toThrow(
+      /^helm archive .*helm-v3\.19\.0-linux-arm64\.tar\.gz has no linux-arm64\/helm, expected the layout of get\.helm\.sh tarballs$/
+    )
   })
 })

@@ -18,8 +18,15 @@ const talos = { kind: talosKind, cluster: { kind: 'talos' } as unknown as Cluste
 
 const deps = (probe: () => string | undefined, mapped: string[] = [], toPort?: number): Deps =>
   ({
-    net: { map: (host: string, port: number) => (mapped.push(`${host}:${port}`), { host: '127.0.0.1', port: toPort ?? port }) },
-    ssh: { probe: async () => probe(), connect: async () => { throw new Error('unused') } },
+    net: {
+      map: (host: string, port: number) => (mapped.push(`${host}:${port}`), { host: '127.0.0.1', port: toPort ?? port })
+    },
+    ssh: {
+      probe: async () => probe(),
+      connect: async () => {
+        throw new Error('unused')
+      }
+    },
     ...plainAdapters(createLocalExec()),
     sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
   }) as unknown as Deps
@@ -35,22 +42,47 @@ describe('boot detection', () => {
   test('the SSH banner at the mapped address is the boot; the console is not read', async () => {
     const bmc = new MemoryBmc()
     let reads = 0
-    bmc.readUart = async () => { reads++; return '' }
+    bmc.readUart = async () => {
+      reads++
+      return ''
+    }
     const mapped: string[] = []
     let n = 0
-    const r = await waitForBoot({ node: 'rk1-a', slot: 1, ip: '10.10.88.73', ...armbian, bmc, deps: deps(() => (++n > 2 ? 'SSH-2.0-OpenSSH_9.2' : undefined), mapped), snapshot: '', timeoutMs: 2000, pollMs: 5 })
+    const r = await waitForBoot({
+      node: 'rk1-a',
+      slot: 1,
+      ip: '10.10.88.73',
+      ...armbian,
+      bmc,
+      deps: deps(() => (++n > 2 ? 'SSH-2.0-OpenSSH_9.2' : undefined), mapped),
+      snapshot: '',
+      timeoutMs: 2000,
+      pollMs: 5
+    })
     expect(r.line).toBe('SSH banner "SSH-2.0-OpenSSH_9.2" on 10.10.88.73:22')
     expect(mapped).toContain('10.10.88.73:22')
     expect(reads).toBe(0)
   })
 
-  test('a node that never boots fails naming the node and showing this boot\'s console lines', async () => {
+  test("a node that never boots fails naming the node and showing this boot's console lines", async () => {
     const bmc = new MemoryBmc()
     bmc.uart[3] = 'previous boot login: '
     setTimeout(() => (bmc.uart[3] += '\nU-Boot 2024.01\nStarting kernel ...\nKernel panic - not syncing: VFS'), 5)
-    const e = (await waitForBoot({ node: 'rk1-c', slot: 3, ip: '10.10.88.75', ...armbian, bmc, deps: deps(() => undefined), snapshot: bmc.uart[3], timeoutMs: 80, pollMs: 5 }).catch((x: unknown) => x)) as PhaseError
+    const e = (await waitForBoot({
+      node: 'rk1-c',
+      slot: 3,
+      ip: '10.10.88.75',
+      ...armbian,
+      bmc,
+      deps: deps(() => undefined),
+      snapshot: bmc.uart[3],
+      timeoutMs: 80,
+      pollMs: 5
+    }).catch((x: unknown) => x)) as PhaseError
     expect(e).toBeInstanceOf(PhaseError)
-    expect(e.message).toMatch(/^node rk1-c: boot failed: SSH on 10\.10\.88\.75:22 did not answer within boot_timeout 0 s and slot 3's console shows no "login:" line; last console lines:\n/)
+    expect(e.message).toMatch(
+      /^node rk1-c: boot failed: SSH on 10\.10\.88\.75:22 did not answer within boot_timeout 0 s and slot 3's console shows no "login:" line; last console lines:\n/
+    )
     expect(e.message).toContain('Kernel panic - not syncing: VFS')
     expect(e.message).not.toContain('previous boot login')
     expect(e.message).toContain('To resume:')
@@ -61,12 +93,36 @@ describe('boot detection', () => {
     let busyUntil = Date.now() + 60
     bmc.busy = () => Date.now() < busyUntil
     let readWhileBusy = false
-    bmc.readUart = async () => { readWhileBusy ||= bmc.busy!(); return 'rk1-d login: ' }
-    const e = (await waitForBoot({ node: 'rk1-d', slot: 4, ip: '10.10.88.76', ...armbian, bmc, deps: deps(() => undefined), snapshot: '', timeoutMs: 20, pollMs: 5 }).catch((x: unknown) => x)) as PhaseError
+    bmc.readUart = async () => {
+      readWhileBusy ||= bmc.busy!()
+      return 'rk1-d login: '
+    }
+    const e = (await waitForBoot({
+      node: 'rk1-d',
+      slot: 4,
+      ip: '10.10.88.76',
+      ...armbian,
+      bmc,
+      deps: deps(() => undefined),
+      snapshot: '',
+      timeoutMs: 20,
+      pollMs: 5
+    }).catch((x: unknown) => x)) as PhaseError
     expect(readWhileBusy).toBe(false)
     expect(e.message).toMatch(/console shows "rk1-d login:" but SSH on 10\.10\.88\.76:22 did not answer/)
     busyUntil = Date.now() + 10_000
-    const e2 = (await waitForBoot({ node: 'rk1-d', slot: 4, ip: '10.10.88.76', ...armbian, bmc, deps: deps(() => undefined), snapshot: '', timeoutMs: 20, pollMs: 5, consoleWaitMs: 30 }).catch((x: unknown) => x)) as PhaseError
+    const e2 = (await waitForBoot({
+      node: 'rk1-d',
+      slot: 4,
+      ip: '10.10.88.76',
+      ...armbian,
+      bmc,
+      deps: deps(() => undefined),
+      snapshot: '',
+      timeoutMs: 20,
+      pollMs: 5,
+      consoleWaitMs: 30
+    }).catch((x: unknown) => x)) as PhaseError
     expect(e2.message).toMatch(/console could not be read \(the BMC stayed busy/)
     expect(readWhileBusy).toBe(false)
   })
@@ -76,8 +132,21 @@ describe('boot detection', () => {
     bmc.uart[2] = 'Starting kernel ...\n[   12.5] systemd[1]: Started Armbian first run.\n'
     const reporter = new MemoryReporter()
     let n = 0
-    await waitForBoot({ node: 'rk1-b', slot: 2, ip: '10.10.88.74', ...armbian, bmc, deps: deps(() => (++n > 12 ? 'SSH-2.0-x' : undefined)), snapshot: '', timeoutMs: 100, pollMs: 5, reporter })
-    expect(reporter.text()).toMatch(/rk1-b: not answering yet after \d+ s; console: \[   12\.5\] systemd\[1\]: Started Armbian first run\./)
+    await waitForBoot({
+      node: 'rk1-b',
+      slot: 2,
+      ip: '10.10.88.74',
+      ...armbian,
+      bmc,
+      deps: deps(() => (++n > 12 ? 'SSH-2.0-x' : undefined)),
+      snapshot: '',
+      timeoutMs: 100,
+      pollMs: 5,
+      reporter
+    })
+    expect(reporter.text()).toMatch(
+      /rk1-b: not answering yet after \d+ s; console: \[   12\.5\] systemd\[1\]: Started Armbian first run\./
+    )
   })
 
   test('Talos: the API port 50000 through the address map', async () => {
@@ -87,9 +156,20 @@ describe('boot detection', () => {
     try {
       expect(await tcpOpen('127.0.0.1', port, 500)).toBe(true)
       const bmc = new MemoryBmc()
-      bmc.uart[2] = '[talos] task start\n[    9.851478] [talos] entering maintenance service {"component": "controller-runtime", "controller": "config.AcquireController"}\n'
+      bmc.uart[2] =
+        '[talos] task start\n[    9.851478] [talos] entering maintenance service {"component": "controller-runtime", "controller": "config.AcquireController"}\n'
       const mapped: string[] = []
-      const r = await waitForBoot({ node: 't2', slot: 2, ip: '10.0.0.2', ...talos, bmc, deps: deps(() => undefined, mapped, port), snapshot: '', timeoutMs: 1000, pollMs: 5 })
+      const r = await waitForBoot({
+        node: 't2',
+        slot: 2,
+        ip: '10.0.0.2',
+        ...talos,
+        bmc,
+        deps: deps(() => undefined, mapped, port),
+        snapshot: '',
+        timeoutMs: 1000,
+        pollMs: 5
+      })
       expect(r.line).toBe('Talos API on 10.0.0.2:50000')
       expect(mapped).toEqual(['10.0.0.2:50000'])
     } finally {

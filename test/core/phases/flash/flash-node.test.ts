@@ -24,7 +24,19 @@ afterAll(async () => rm(dir, { recursive: true, force: true }))
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 const run = (bmc: MemoryBmc, reporter = new MemoryReporter()) =>
-  flashNode({ node: 'rk1-b', slot: 2, bmc, imagePath: image, openFile, sha256: sha, reporter, sleep, timeoutMs: 5000, pollMs: 2, progressEveryMs: 0 })
+  flashNode({
+    node: 'rk1-b',
+    slot: 2,
+    bmc,
+    imagePath: image,
+    openFile,
+    sha256: sha,
+    reporter,
+    sleep,
+    timeoutMs: 5000,
+    pollMs: 2,
+    progressEveryMs: 0
+  })
 
 async function failure(fault: Fault): Promise<PhaseError> {
   const bmc = new MemoryBmc()
@@ -69,7 +81,9 @@ describe('flashNode', () => {
   })
 
   test('sha256 mismatch reported by the BMC names the node and explains', async () => {
-    expect((await failure('sha256')).message).toMatch(/BMC reported "sha256 checksum failed.*metal-arm64\.raw\.xz is corrupt or truncated, or changed in transit/)
+    expect((await failure('sha256')).message).toMatch(
+      /BMC reported "sha256 checksum failed.*metal-arm64\.raw\.xz is corrupt or truncated, or changed in transit/
+    )
   })
 
   test('CRC read-back error points at the eMMC', async () => {
@@ -94,7 +108,9 @@ describe('flashNode', () => {
 
   test('Done is not read alone as success: a Done for another length is not this flash (§8.8)', async () => {
     const e = await failure('other-done')
-    expect(e.message).toContain(`the BMC reports Done for ${data.length - 1} bytes, but this flash sent ${data.length}: not this transfer`)
+    expect(e.message).toContain(
+      `the BMC reports Done for ${data.length - 1} bytes, but this flash sent ${data.length}: not this transfer`
+    )
     expect(e.message).toContain('Slot 2 was left powered off')
   })
 

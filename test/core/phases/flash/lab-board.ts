@@ -94,7 +94,8 @@ class SimNode {
     if (!on || info?.usbBoot) return
     const uart = this.board.bmc.uart(this.slot)
     // A blank eMMC holds no loader: the SoC prints its DDR init and stops (as lab/node does).
-    if (!existsSync(this.board.bmc.diskPath(this.slot)) || statSync(this.board.bmc.diskPath(this.slot)).size === 0) return void uart.write('DDR 9fa84341ce typ 24/09/06\r\nout\r\n')
+    if (!existsSync(this.board.bmc.diskPath(this.slot)) || statSync(this.board.bmc.diskPath(this.slot)).size === 0)
+      return void uart.write('DDR 9fa84341ce typ 24/09/06\r\nout\r\n')
     uart.write('U-Boot SPL 2024.01 (rk3588)\r\nStarting kernel ...\r\n')
     this.timer = setTimeout(() => {
       const how = this.board.behaviour[this.slot]
@@ -102,7 +103,9 @@ class SimNode {
         uart.write(`[    9.851478] [talos] entering maintenance service {"component": "controller-runtime"}\r\n`)
         this.up()
       } else if (how === 'panics') {
-        uart.write('[    2.104410] VFS: Cannot open root device "mmcblk0p6"\r\n[    2.104713] Kernel panic - not syncing: VFS: Unable to mount root fs\r\n')
+        uart.write(
+          '[    2.104410] VFS: Cannot open root device "mmcblk0p6"\r\n[    2.104713] Kernel panic - not syncing: VFS: Unable to mount root fs\r\n'
+        )
       }
     }, this.bootMs)
   }
@@ -135,7 +138,14 @@ export async function startLabBoard(o: LabBoardOptions): Promise<LabBoard> {
   const data = Buffer.alloc(o.imageBytes ?? 256 * 1024)
   for (let i = 0; i < data.length; i += 4) data.writeUInt32LE((i * 2654435761) >>> 0, i)
   await writeFile(image, data)
-  const bmc = await startBmc({ host: `127.20.${o.net}.1`, port: 0, usbDetectMs: 10, resetDelayMs: 20, writeBytesPerSec: 64 * 2 ** 20, ...o.bmc })
+  const bmc = await startBmc({
+    host: `127.20.${o.net}.1`,
+    port: 0,
+    usbDetectMs: 10,
+    resetDelayMs: 20,
+    writeBytesPerSec: 64 * 2 ** 20,
+    ...o.bmc
+  })
   const behaviour = { 1: 'boots', 2: 'boots', 3: 'boots', 4: 'boots' } as Record<Slot, NodeBehaviour>
   const sims = new Map<Slot, SimNode>()
   for (const s of slots) sims.set(s, new SimNode({ bmc, behaviour }, s, `127.10.${o.net}.${s}`, o.bootMs ?? 15))
@@ -157,24 +167,54 @@ export async function startLabBoard(o: LabBoardOptions): Promise<LabBoard> {
   const cluster = parsed.cluster
 
   const board: LabBoard = {
-    bmc, dir, image, behaviour, flashed,
+    bmc,
+    dir,
+    image,
+    behaviour,
+    flashed,
     async context(tune = {}) {
       const reporter = new MemoryReporter()
       const settings = {
-        command: 'deploy', configPath: 'cluster.yaml', workingDirectory: dir, reflash: false, failOnDrift: false,
-        stateDir: join(dir, 'state'), tempDir: join(dir, 'tmp'), secrets: { artifactRecipients: [] }
+        command: 'deploy',
+        configPath: 'cluster.yaml',
+        workingDirectory: dir,
+        reflash: false,
+        failOnDrift: false,
+        stateDir: join(dir, 'state'),
+        tempDir: join(dir, 'tmp'),
+        secrets: { artifactRecipients: [] }
       } as unknown as RunSettings
       const deps = {
         bmc: bmcFactory({ password: bmc.password, net, reporter, sleep: fastSleep, timeoutMs: 10_000 }),
         net,
-        ssh: { probe: async () => undefined, connect: async () => { throw new Error('no SSH in the Talos flash tests') } },
-        exec: async () => { throw new Error('no local programs in the Talos flash tests') },
-        downloads: { fetch: async () => { throw new Error('no downloads for a local image') } },
+        ssh: {
+          probe: async () => undefined,
+          connect: async () => {
+            throw new Error('no SSH in the Talos flash tests')
+          }
+        },
+        exec: async () => {
+          throw new Error('no local programs in the Talos flash tests')
+        },
+        downloads: {
+          fetch: async () => {
+            throw new Error('no downloads for a local image')
+          }
+        },
         ...plainAdapters(createLocalExec()),
         sleep: fastSleep
       } as unknown as Deps
       const c = { ...cluster, ...tune } as Cluster
-      return { cluster: c, kind: kindOf(c), settings, deps, reporter, state: await StateStore.open(settings.stateDir, c.name), nodes: c.nodes, outputs: emptyOutputs() }
+      return {
+        cluster: c,
+        kind: kindOf(c),
+        settings,
+        deps,
+        reporter,
+        state: await StateStore.open(settings.stateDir, c.name),
+        nodes: c.nodes,
+        outputs: emptyOutputs()
+      }
     },
     run: (ctx) =>
       pipelinedNodeSteps(ctx.nodes, [

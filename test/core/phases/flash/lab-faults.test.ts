@@ -37,11 +37,15 @@ async function whenWriting(b: LabBoard, slot: Slot, timeoutMs = 20_000): Promise
   const agent = new Agent({ keepAlive: true, maxSockets: 1, rejectUnauthorized: false })
   const status = (): Promise<string> =>
     new Promise((resolve, reject) => {
-      const req = request(`${b.bmc.url}/api/bmc?opt=get&type=flash`, { agent, headers: { authorization: basic() } }, (res) => {
-        let body = ''
-        res.on('data', (c: Buffer) => (body += c.toString()))
-        res.on('end', () => resolve(body))
-      })
+      const req = request(
+        `${b.bmc.url}/api/bmc?opt=get&type=flash`,
+        { agent, headers: { authorization: basic() } },
+        (res) => {
+          let body = ''
+          res.on('data', (c: Buffer) => (body += c.toString()))
+          res.on('end', () => resolve(body))
+        }
+      )
       req.on('error', reject)
       req.end()
     })
@@ -51,7 +55,8 @@ async function whenWriting(b: LabBoard, slot: Slot, timeoutMs = 20_000): Promise
       const text = await status()
       const t = (JSON.parse(text) as { Transferring?: { process_name: string; bytes_written: number } }).Transferring
       if (t && t.process_name === `Node ${slot} os install service` && t.bytes_written > 0) return
-      if (Date.now() > end) throw new Error(`slot ${slot} was not being written within ${timeoutMs} ms (last status ${text})`)
+      if (Date.now() > end)
+        throw new Error(`slot ${slot} was not being written within ${timeoutMs} ms (last status ${text})`)
       await new Promise((r) => setTimeout(r, 2))
     }
   } finally {
@@ -61,9 +66,13 @@ async function whenWriting(b: LabBoard, slot: Slot, timeoutMs = 20_000): Promise
 
 /** Runs a deploy and returns its PhaseError (fails the test when it succeeds or throws anything else). */
 async function failingRun(b: LabBoard, ctx: PhaseContext, during?: Promise<unknown>): Promise<PhaseError> {
-  const outcome = await b.run(ctx).then(() => undefined, (e: unknown) => e)
+  const outcome = await b.run(ctx).then(
+    () => undefined,
+    (e: unknown) => e
+  )
   await during
-  if (!(outcome instanceof PhaseError)) throw new Error(`expected a PhaseError, got ${outcome instanceof Error ? outcome.stack : String(outcome)}`)
+  if (!(outcome instanceof PhaseError))
+    throw new Error(`expected a PhaseError, got ${outcome instanceof Error ? outcome.stack : String(outcome)}`)
   expect(outcome.message).toContain('To resume: re-run the workflow')
   return outcome
 }
@@ -91,7 +100,10 @@ async function convergingRerun(b: LabBoard, expectFlash: Slot[]): Promise<PhaseC
 
 describe('flash + boot against the lab BMC emulator', () => {
   test('token expiry mid-flash: the poll logs in again, the flash completes, nothing is uploaded twice', async () => {
-    const b = await start({ imageBytes: 1 << 20, bmc: { writeBytesPerSec: 4 * 2 ** 20, verifyBytesPerSec: 4 * 2 ** 20, tokenTtlMs: 60_000 } })
+    const b = await start({
+      imageBytes: 1 << 20,
+      bmc: { writeBytesPerSec: 4 * 2 ** 20, verifyBytesPerSec: 4 * 2 ** 20, tokenTtlMs: 60_000 }
+    })
     const ctx = await b.context()
     const expired = whenWriting(b, 2).then(() => b.bmc.faults.expireTokens())
     await b.run(ctx)
@@ -108,19 +120,30 @@ describe('flash + boot against the lab BMC emulator', () => {
     await convergingRerun(b, [])
   })
 
-  test('a BMC restart during the third node\'s CRC read-back: that flash fails (the transfer is gone), the re-run logs in again and flashes only it', async () => {
-    const b = await start({ imageBytes: 1 << 20, bmc: { writeBytesPerSec: 8 * 2 ** 20, verifyBytesPerSec: 2 * 2 ** 20 } })
+  test("a BMC restart during the third node's CRC read-back: that flash fails (the transfer is gone), the re-run logs in again and flashes only it", async () => {
+    const b = await start({
+      imageBytes: 1 << 20,
+      bmc: { writeBytesPerSec: 8 * 2 ** 20, verifyBytesPerSec: 2 * 2 ** 20 }
+    })
     const ctx = await b.context()
     let uploadsOfThird = 0
     b.bmc.events.on('flash-start', (slot: number) => void (slot === 3 && (uploadsOfThird = b.uploads() + 1)))
     const reloaded = (async () => {
       // In process (no request, so nothing queues behind the client's): wait for slot 3's read-back.
-      while (!(uploadsOfThird && b.uploads() >= uploadsOfThird && b.bmc.uploadsInProgress() === 0 && (b.bmc.flashBytesWritten() ?? 0) > 0)) await new Promise((r) => setTimeout(r, 2))
+      while (!(
+        uploadsOfThird &&
+        b.uploads() >= uploadsOfThird &&
+        b.bmc.uploadsInProgress() === 0 &&
+        (b.bmc.flashBytesWritten() ?? 0) > 0
+      ))
+        await new Promise((r) => setTimeout(r, 2))
       b.bmc.reload()
     })()
     const e = await failingRun(b, ctx, reloaded)
     expect(e).toMatchObject({ phase: 'flash', node: 'w2' })
-    expect(e.message).toMatch(/our transfer \(id \d+\) vanished from the BMC during the CRC read-back: the flash status is "Ready"\. The BMC restarted/)
+    expect(e.message).toMatch(
+      /our transfer \(id \d+\) vanished from the BMC during the CRC read-back: the flash status is "Ready"\. The BMC restarted/
+    )
     expect(b.flashed).toEqual([1, 2])
     expect(b.bmc.power(3)).toBe(false)
     expect(text(ctx)).toMatch(/session no longer valid \(token <session token> is not registered\); logging in again/)
@@ -141,7 +164,14 @@ describe('flash + boot against the lab BMC emulator', () => {
     expect(b.flashed).toEqual([1, 2, 3])
 
     // reset is not idempotent: a lost reply may hide a reset that happened, so exactly one request.
-    const client = await createBmcClient({ endpoint: b.bmc.url, username: 'root', password: b.bmc.password, fingerprint: b.bmc.fingerprint, insecure: false, sleep: fastSleep })
+    const client = await createBmcClient({
+      endpoint: b.bmc.url,
+      username: 'root',
+      password: b.bmc.password,
+      fingerprint: b.bmc.fingerprint,
+      insecure: false,
+      sleep: fastSleep
+    })
     b.bmc.faults.failNext('reset', 503, 1)
     const resetError = (await client.reset(1).catch((e: unknown) => e)) as TpiError
     expect(resetError).toMatchObject({ code: 'BmcRejected' })
@@ -156,7 +186,9 @@ describe('flash + boot against the lab BMC emulator', () => {
     const first = await b.context()
     const e = await failingRun(b, first)
     expect(e).toMatchObject({ phase: 'flash', node: 'cp' })
-    expect(e.message).toMatch(/^node cp: flash failed: flashed, but powering slot 1 on failed: .*power on slot 1 answered HTTP 500: .*injected fault.*\(after 5 attempts\)/)
+    expect(e.message).toMatch(
+      /^node cp: flash failed: flashed, but powering slot 1 on failed: .*power on slot 1 answered HTTP 500: .*injected fault.*\(after 5 attempts\)/
+    )
     expect(b.flashed).toEqual([1]) // the board stops flashing after a failure
     const ctx = await convergingRerun(b, [2, 3])
     expect(text(ctx)).toMatch(/cp: not answering; powered on/)
@@ -168,7 +200,9 @@ describe('flash + boot against the lab BMC emulator', () => {
     const first = await b.context()
     const e = await failingRun(b, first)
     expect(e).toMatchObject({ phase: 'flash', node: 'w1' })
-    expect(e.message).toMatch(/^node w1: flash failed: upload broke off: .*\/api\/bmc\/upload\/\d+.*never re-sent blindly/)
+    expect(e.message).toMatch(
+      /^node w1: flash failed: upload broke off: .*\/api\/bmc\/upload\/\d+.*never re-sent blindly/
+    )
     expect(b.uploads()).toBe(2) // cp, and w1 once
     expect(b.flashed).toEqual([1])
     expect(first.state.done('cp', 'boot')).toBeDefined()
@@ -186,8 +220,12 @@ describe('flash + boot against the lab BMC emulator', () => {
     await writeFile(b.image, changed)
     const e = await failingRun(b, first)
     expect(e).toMatchObject({ phase: 'flash', node: 'cp' })
-    expect(e.message).toContain(`BMC reported "sha256 checksum failed. Expected: ${hashed.sha256}, got: ${b.sha256(changed)}"`)
-    expect(e.message).toMatch(/the image file metal-arm64\.raw \(from metal-arm64\.raw\) is corrupt or truncated, or changed in transit/)
+    expect(e.message).toContain(
+      `BMC reported "sha256 checksum failed. Expected: ${hashed.sha256}, got: ${b.sha256(changed)}"`
+    )
+    expect(e.message).toMatch(
+      /the image file metal-arm64\.raw \(from metal-arm64\.raw\) is corrupt or truncated, or changed in transit/
+    )
     expect(b.flashed).toEqual([])
     await convergingRerun(b, [1, 2, 3])
   })
@@ -198,29 +236,41 @@ describe('flash + boot against the lab BMC emulator', () => {
     const first = await b.context()
     const e = await failingRun(b, first)
     expect(e).toMatchObject({ phase: 'flash', node: 'w1' })
-    expect(e.message).toMatch(/BMC reported "crc error\. expected 0x[0-9a-f]+, calculated 0x[0-9a-f]+" \(the eMMC read back differently/)
+    expect(e.message).toMatch(
+      /BMC reported "crc error\. expected 0x[0-9a-f]+, calculated 0x[0-9a-f]+" \(the eMMC read back differently/
+    )
     b.bmc.faults.flashError = undefined
     await convergingRerun(b, [2, 3])
   })
 
-  test('USB interface not found: names the slot\'s node and the likely cause; the re-run converges once the module is seated', async () => {
+  test("USB interface not found: names the slot's node and the likely cause; the re-run converges once the module is seated", async () => {
     const b = await start()
     b.bmc.faults.setUsbAbsent(2, true)
     const first = await b.context()
     const e = await failingRun(b, first)
     expect(e).toMatchObject({ phase: 'flash', node: 'w1' })
-    expect(e.message).toMatch(/BMC reported "Compute module's USB interface not found or supported" \(the module did not enter flash mode/)
+    expect(e.message).toMatch(
+      /BMC reported "Compute module's USB interface not found or supported" \(the module did not enter flash mode/
+    )
     // bmcd returns early and leaves the node on in USB flash mode (§8.3); the client cleans up.
     expect(e.message).toContain('Slot 2 was left powered off')
     expect(b.bmc.power(2)).toBe(false)
     expect(b.bmc.storedPower(2)).toBe(false)
-    expect(JSON.parse((await call(b.bmc, '/api/bmc?opt=get&type=usb')).body).response[0].result[0]).toEqual({ bus_type: 'Usb hub', mode: 'Device', node: 'Node 1', route: 'AlternativePort' })
+    expect(JSON.parse((await call(b.bmc, '/api/bmc?opt=get&type=usb')).body).response[0].result[0]).toEqual({
+      bus_type: 'Usb hub',
+      mode: 'Device',
+      node: 'Node 1',
+      route: 'AlternativePort'
+    })
     b.bmc.faults.setUsbAbsent(2, false)
     await convergingRerun(b, [2, 3])
   })
 
   test('a flash cancelled on the BMC by someone else: clear error, the re-run converges', async () => {
-    const b = await start({ imageBytes: 1 << 20, bmc: { writeBytesPerSec: 4 * 2 ** 20, verifyBytesPerSec: 4 * 2 ** 20 } })
+    const b = await start({
+      imageBytes: 1 << 20,
+      bmc: { writeBytesPerSec: 4 * 2 ** 20, verifyBytesPerSec: 4 * 2 ** 20 }
+    })
     const first = await b.context()
     const cancelled = whenWriting(b, 2).then(() => call(b.bmc, '/api/bmc/upload/0/cancel'))
     const e = await failingRun(b, first, cancelled)
@@ -238,7 +288,9 @@ describe('flash + boot against the lab BMC emulator', () => {
     const first = await b.context()
     const e = await failingRun(b, first)
     expect(e).toMatchObject({ phase: 'boot', node: 'w1', code: 'BootTimeout' })
-    expect(e.message).toMatch(/^node w1: boot failed: the Talos API on 10\.10\.88\.74:50000 did not answer within boot_timeout 1 s and slot 2's console shows no Talos maintenance\/ready line; last console lines:\n/)
+    expect(e.message).toMatch(
+      /^node w1: boot failed: the Talos API on 10\.10\.88\.74:50000 did not answer within boot_timeout 1 s and slot 2's console shows no Talos maintenance\/ready line; last console lines:\n/
+    )
     expect(e.message).toContain('Kernel panic - not syncing: VFS: Unable to mount root fs')
     expect(e.message).toMatch(/power-cycled/)
     expect(b.flashed).toEqual([1, 2, 3]) // boot failures do not stop the other nodes

@@ -25,11 +25,21 @@ export class MemoryBmc implements BmcClient {
   private handle = 0
   private verifyPolls = 0
 
-  async about() { return { api: '1.1', bmcdVersion: '2.3.7' } }
-  async info() { return { ip: [], storage: [] } }
-  async sdcard() { return undefined }
-  async power() { return { ...this.powerBits } }
-  async nodeInfo() { return [] }
+  async about() {
+    return { api: '1.1', bmcdVersion: '2.3.7' }
+  }
+  async info() {
+    return { ip: [], storage: [] }
+  }
+  async sdcard() {
+    return undefined
+  }
+  async power() {
+    return { ...this.powerBits }
+  }
+  async nodeInfo() {
+    return []
+  }
   async setPower(slot: Slot, on: boolean) {
     this.powerBits[slot] = on ? 'on' : 'off'
     // A slot that was never flashed has a blank eMMC: it boots nothing.
@@ -40,7 +50,9 @@ export class MemoryBmc implements BmcClient {
     this.onPower?.(slot, on)
   }
   async reset() {}
-  async readUart(slot: Slot) { return this.uart[slot] }
+  async readUart(slot: Slot) {
+    return this.uart[slot]
+  }
   async writeUart() {}
 
   async startFlash(request: FlashRequest): Promise<number> {
@@ -51,7 +63,14 @@ export class MemoryBmc implements BmcClient {
       this.status = { state: 'error', message: "Compute module's USB interface not found or supported" }
       return this.handle
     }
-    this.status = { state: 'transferring', id: this.handle, processName: `Node ${request.slot} os install service`, size: request.length, bytesWritten: 0, cancelled: false }
+    this.status = {
+      state: 'transferring',
+      id: this.handle,
+      processName: `Node ${request.slot} os install service`,
+      size: request.length,
+      bytesWritten: 0,
+      cancelled: false
+    }
     return this.handle
   }
 
@@ -64,7 +83,10 @@ export class MemoryBmc implements BmcClient {
     }
     if (this.status.state !== 'transferring' || handle !== this.handle) {
       body.destroy()
-      throw new TpiError('BmcRejected', `HTTP 500: cannot execute command in current state. current=${this.status.state}, expected=Transferring`)
+      throw new TpiError(
+        'BmcRejected',
+        `HTTP 500: cannot execute command in current state. current=${this.status.state}, expected=Transferring`
+      )
     }
     const hash = createHash('sha256')
     let bytes = 0
@@ -85,7 +107,10 @@ export class MemoryBmc implements BmcClient {
     }
     const sha256 = hash.digest('hex')
     if (this.faults.has('sha256') || (request.sha256 && request.sha256 !== sha256)) {
-      this.status = { state: 'error', message: `sha256 checksum failed. Expected: ${request.sha256 ?? 'x'}, got: ${sha256}` }
+      this.status = {
+        state: 'error',
+        message: `sha256 checksum failed. Expected: ${request.sha256 ?? 'x'}, got: ${sha256}`
+      }
       return
     }
     this.flashes.push({ slot: request.slot, bytes, sha256, fileName: request.fileName })
@@ -98,7 +123,9 @@ export class MemoryBmc implements BmcClient {
     if (s.state === 'transferring' && this.verifyPolls > 0 && --this.verifyPolls === 0) {
       // 'other-done': someone else's transfer finished in between (Done carries no id, only a length).
       const size = this.faults.has('other-done') ? s.size - 1 : s.size
-      this.status = this.faults.has('crc') ? { state: 'error', message: 'crc error. expected 1, calculated 2' } : { state: 'done', seconds: 1, size }
+      this.status = this.faults.has('crc')
+        ? { state: 'error', message: 'crc error. expected 1, calculated 2' }
+        : { state: 'done', seconds: 1, size }
     }
     return this.status
   }

@@ -49,27 +49,50 @@ async function context(bmc: MemoryBmc, reflash = false, confirm?: string): Promi
   const { cluster } = parseCluster(FILE, 'cluster.yaml')
   if (!cluster) throw new Error('fixture does not parse')
   const settings = {
-    command: 'deploy', configPath: 'cluster.yaml', workingDirectory: dir, reflash, confirm, failOnDrift: false,
-    stateDir: join(dir, 'state'), tempDir: join(dir, 'tmp'),
+    command: 'deploy',
+    configPath: 'cluster.yaml',
+    workingDirectory: dir,
+    reflash,
+    confirm,
+    failOnDrift: false,
+    stateDir: join(dir, 'state'),
+    tempDir: join(dir, 'tmp'),
     secrets: { artifactRecipients: [], sshPrivateKey: deployKey }
   } as RunSettings
   const slotOf = (ip: string): Slot => (Number(ip.split('.')[3]) - 72) as Slot
   const deps = {
     bmc: async () => bmc,
-    net: { map: (host: string, port: number) => ({ host: `127.10.0.${slotOf(host)}`, port: port === 22 ? 2222 : port }) },
+    net: {
+      map: (host: string, port: number) => ({ host: `127.10.0.${slotOf(host)}`, port: port === 22 ? 2222 : port })
+    },
     ssh: {
       probe: async (host: string) => {
         const slot = Number(host.split('.')[3]) as Slot
         return bmc.powerBits[slot] === 'on' && bmc.uart[slot].endsWith('login: ') ? 'SSH-2.0-OpenSSH_9.2' : undefined
       },
-      connect: async () => { throw new Error('unused') }
+      connect: async () => {
+        throw new Error('unused')
+      }
     },
     exec: createLocalExec(),
     ...plainAdapters(createLocalExec()),
-    downloads: { fetch: async () => { throw new Error('no downloads for a local image') } },
+    downloads: {
+      fetch: async () => {
+        throw new Error('no downloads for a local image')
+      }
+    },
     sleep: () => new Promise<void>((r) => setTimeout(r, 1))
   } as unknown as Deps
-  return { cluster: { ...cluster, boot_timeout: 1 }, kind: kindOf(cluster), settings, deps, reporter: new MemoryReporter(), state: await StateStore.open(settings.stateDir, 'lab'), nodes: cluster.nodes, outputs: emptyOutputs() }
+  return {
+    cluster: { ...cluster, boot_timeout: 1 },
+    kind: kindOf(cluster),
+    settings,
+    deps,
+    reporter: new MemoryReporter(),
+    state: await StateStore.open(settings.stateDir, 'lab'),
+    nodes: cluster.nodes,
+    outputs: emptyOutputs()
+  }
 }
 
 const run = (ctx: PhaseContext) =>
@@ -85,7 +108,9 @@ describe('flash + boot phases', () => {
     const first = await context(bmc)
     const error = (await run(first).catch((e: unknown) => e)) as PhaseError
     expect(error).toBeInstanceOf(PhaseError)
-    expect(error.message).toMatch(/^node w2: boot failed: SSH on 10\.10\.88\.75:22 did not answer within boot_timeout 1 s and slot 3's console shows no "login:" line/)
+    expect(error.message).toMatch(
+      /^node w2: boot failed: SSH on 10\.10\.88\.75:22 did not answer within boot_timeout 1 s and slot 3's console shows no "login:" line/
+    )
     expect(bmc.flashes.map((f) => f.slot)).toEqual([1, 2, 3])
     expect(bmc.flashes.every((f) => f.fileName.endsWith('.img'))).toBe(true)
     expect(first.state.node('cp').hostKey).toMatch(/^SHA256:/)
@@ -107,11 +132,23 @@ describe('flash + boot phases', () => {
     await ctx.state.clear('cp')
     await ctx.state.markDone('w1', 'flash', 'abc')
     const steps = await flashPhase.plan(ctx)
-    expect(steps.find((s) => s.node === 'w1')).toMatchObject({ action: 'skip', reason: expect.stringContaining('earlier run') })
-    expect(steps.find((s) => s.node === 'cp')).toMatchObject({ action: 'run', details: { image: 'armbian.img', slot: '1', bmc: 'bmcd 2.3.7', power: 'off' } })
+    expect(steps.find((s) => s.node === 'w1')).toMatchObject({
+      action: 'skip',
+      reason: expect.stringContaining('earlier run')
+    })
+    expect(steps.find((s) => s.node === 'cp')).toMatchObject({
+      action: 'run',
+      details: { image: 'armbian.img', slot: '1', bmc: 'bmcd 2.3.7', power: 'off' }
+    })
     const reflash = await flashPhase.plan(await context(bmc, true, 'lab'))
     expect(reflash.every((s) => s.action === 'change')).toBe(true)
     const unconfirmed = await flashPhase.plan(await context(bmc, true))
-    expect(unconfirmed.every((s) => s.action === 'blocked' && s.reason.startsWith(`reflash refused: cannot prove ${s.node} is not a cluster member`))).toBe(true)
+    expect(
+      unconfirmed.every(
+        (s) =>
+          s.action === 'blocked' &&
+          s.reason.startsWith(`reflash refused: cannot prove ${s.node} is not a cluster member`)
+      )
+    ).toBe(true)
   })
 })

@@ -4,7 +4,7 @@ import { runPipelined } from '../../../../src/core/phases/flash/pipeline.js'
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
 describe('runPipelined', () => {
-  test('serializes flashes per board and overlaps each node\'s later steps with the next flash', async () => {
+  test("serializes flashes per board and overlaps each node's later steps with the next flash", async () => {
     const log: string[] = []
     let flashing = 0
     let maxFlashing = 0
@@ -43,9 +43,13 @@ describe('runPipelined', () => {
     expect(Math.max(...started)).toBeLessThan(30)
   })
 
-  test('a failed flash skips that node\'s later steps and the board\'s next flashes; others finish; first error thrown', async () => {
+  test("a failed flash skips that node's later steps and the board's next flashes; others finish; first error thrown", async () => {
     const done: string[] = []
-    const nodes = [{ id: 'a', board: 'one' }, { id: 'b', board: 'one' }, { id: 'c', board: 'two' }]
+    const nodes = [
+      { id: 'a', board: 'one' },
+      { id: 'b', board: 'one' },
+      { id: 'c', board: 'two' }
+    ]
     const error = await runPipelined(nodes, (n) => ({
       flash: async () => {
         if (n.id === 'a') throw new Error('flash a broke')

@@ -6,7 +6,10 @@ import type { ArtifactRequest } from '../../../../adapters/downloads/types.js'
 import { cacheVersion, viaMirror } from '../../../tools/catalog.js'
 
 /** The fetch URL (under the mirror when set) and the upstream URL the digest catalog is keyed by. */
-const at = (upstream: string, mirror?: string): { url: string; upstream: string } => ({ url: viaMirror(upstream, mirror), upstream })
+const at = (upstream: string, mirror?: string): { url: string; upstream: string } => ({
+  url: viaMirror(upstream, mirror),
+  upstream
+})
 
 /** rkllama release this action installs (its Python dependencies still come from PyPI on the node). */
 export const RKLLAMA_VERSION = '0.0.54'
@@ -16,7 +19,10 @@ export function rknnRuntime(version: string, mirror?: string): ArtifactRequest {
     tool: 'librknnrt',
     version: cacheVersion(version),
     arch: 'arm64',
-    ...at(`https://raw.githubusercontent.com/airockchip/rknn-toolkit2/v${version}/rknpu2/runtime/Linux/librknn_api/aarch64/librknnrt.so`, mirror),
+    ...at(
+      `https://raw.githubusercontent.com/airockchip/rknn-toolkit2/v${version}/rknpu2/runtime/Linux/librknn_api/aarch64/librknnrt.so`,
+      mirror
+    ),
     fileName: 'librknnrt.so'
   }
 }
@@ -26,7 +32,10 @@ export function rkllmRuntime(version: string, mirror?: string): ArtifactRequest 
     tool: 'librkllmrt',
     version: cacheVersion(version),
     arch: 'arm64',
-    ...at(`https://raw.githubusercontent.com/airockchip/rknn-llm/release-v${version}/rkllm-runtime/Linux/librkllm_api/aarch64/librkllmrt.so`, mirror),
+    ...at(
+      `https://raw.githubusercontent.com/airockchip/rknn-llm/release-v${version}/rkllm-runtime/Linux/librkllm_api/aarch64/librkllmrt.so`,
+      mirror
+    ),
     fileName: 'librkllmrt.so'
   }
 }
@@ -52,21 +61,34 @@ export interface ModelEntry {
 /** name -> quantization -> file. Extend with care: rkllmVersion must be what the file was built with. */
 export const MODELS: Record<string, Record<string, ModelEntry>> = {
   'qwen3-4b': {
-    w8a8: { repo: 'dulimov/Qwen3-4B-rk3588-1.2.1-unsloth-16k', file: 'Qwen3-4B-rk3588-w8a8_g128-opt-1-hybrid-ratio-1.0.rkllm', rkllmVersion: '1.2.1' }
+    w8a8: {
+      repo: 'dulimov/Qwen3-4B-rk3588-1.2.1-unsloth-16k',
+      file: 'Qwen3-4B-rk3588-w8a8_g128-opt-1-hybrid-ratio-1.0.rkllm',
+      rkllmVersion: '1.2.1'
+    }
   },
   'gemma-3-1b': {
-    w8a8: { repo: 'thanhtantran/gemma-3-1b-it-rk3588-1.2.0', file: 'gemma-3-1b-it-rk3588-w8a8-opt-1-hybrid-ratio-0.0.rkllm', rkllmVersion: '1.2.0' }
+    w8a8: {
+      repo: 'thanhtantran/gemma-3-1b-it-rk3588-1.2.0',
+      file: 'gemma-3-1b-it-rk3588-w8a8-opt-1-hybrid-ratio-0.0.rkllm',
+      rkllmVersion: '1.2.0'
+    }
   }
 }
 
 const minor = (v: string): string => v.split('.').slice(0, 2).join('.')
 
 /** The catalog entry for model/quantization, or a reason it cannot be used with this runtime. */
-export function resolveModel(model: string, quantization: string, rkllmVersion: string): { entry: ModelEntry } | { problem: string } {
+export function resolveModel(
+  model: string,
+  quantization: string,
+  rkllmVersion: string
+): { entry: ModelEntry } | { problem: string } {
   const byQuant = MODELS[model]
   if (!byQuant) return { problem: `unknown model ${JSON.stringify(model)}; known: ${Object.keys(MODELS).join(', ')}` }
   const entry = byQuant[quantization]
-  if (!entry) return { problem: `model ${model} has no ${quantization} file; available: ${Object.keys(byQuant).join(', ')}` }
+  if (!entry)
+    return { problem: `model ${model} has no ${quantization} file; available: ${Object.keys(byQuant).join(', ')}` }
   if (minor(entry.rkllmVersion) !== minor(rkllmVersion))
     return {
       problem: `model ${model} (${quantization}) was converted with RKLLM ${entry.rkllmVersion} but rkllm_version is ${rkllmVersion}; RKLLM loads only models of its own minor version, so set rkllm_version to ${minor(entry.rkllmVersion)}.x or choose another model`

@@ -34,12 +34,24 @@ export interface NpuPhaseOptions {
   port?: number
 }
 
-async function push(ctx: PhaseContext, pool: ShellPool, node: NodeSpec, request: ArtifactRequest, path: string): Promise<void> {
+async function push(
+  ctx: PhaseContext,
+  pool: ShellPool,
+  node: NodeSpec,
+  request: ArtifactRequest,
+  path: string
+): Promise<void> {
   const artifact = await ctx.deps.downloads.fetch(request)
   await (await pool.shell(node)).put(path, createReadStream(artifact.path), { mode: 0o644, owner: 'root:root' })
 }
 
-async function probe(ctx: PhaseContext, pool: ShellPool, node: NodeSpec, port: number, model?: string): Promise<string> {
+async function probe(
+  ctx: PhaseContext,
+  pool: ShellPool,
+  node: NodeSpec,
+  port: number,
+  model?: string
+): Promise<string> {
   const shell = await pool.shell(node)
   const url = rkllamaUrl(ctx, node, port)
   const tries = Math.max(1, Math.ceil(ctx.cluster.boot_timeout / 2))
@@ -50,17 +62,35 @@ async function probe(ctx: PhaseContext, pool: ShellPool, node: NodeSpec, port: n
     last = answer.problem
     if (i < tries - 1) await ctx.deps.sleep(2_000)
   }
-  throw new PhaseError('npu', node.id, `rkllama did not answer GET ${url} within ${ctx.cluster.boot_timeout} s: ${last}`, RESUME, { code: 'RkllamaNotReady' })
+  throw new PhaseError(
+    'npu',
+    node.id,
+    `rkllama did not answer GET ${url} within ${ctx.cluster.boot_timeout} s: ${last}`,
+    RESUME,
+    { code: 'RkllamaNotReady' }
+  )
 }
 
 async function label(ctx: PhaseContext, pool: ShellPool, node: NodeSpec): Promise<boolean> {
   const first = topology(ctx.cluster).first
   const shell = await pool.shell(first)
   const [key, value] = NPU_LABEL.split('=')
-  const got = await runChecked(shell, 'npu', first, `reading node ${node.hostname}`, `k3s kubectl get node ${node.hostname} -o json`)
+  const got = await runChecked(
+    shell,
+    'npu',
+    first,
+    `reading node ${node.hostname}`,
+    `k3s kubectl get node ${node.hostname} -o json`
+  )
   const labels = (JSON.parse(got.stdout) as { metadata: { labels?: Record<string, string> } }).metadata.labels ?? {}
   if (labels[key] === value) return false
-  await runChecked(shell, 'npu', first, `labelling ${node.hostname}`, `k3s kubectl label node ${node.hostname} ${NPU_LABEL} --overwrite`)
+  await runChecked(
+    shell,
+    'npu',
+    first,
+    `labelling ${node.hostname}`,
+    `k3s kubectl label node ${node.hostname} ${NPU_LABEL} --overwrite`
+  )
   return true
 }
 
@@ -74,11 +104,25 @@ export function createNpuPhase(options: NpuPhaseOptions = {}): PhaseModule {
     const mirror = ctx.settings.mirror
     return withPool(ctx, 'npu', async (pool) => {
       const shell = await pool.shell(node)
-      const facts = parseFacts((await runChecked(shell, 'npu', node, 'observing the NPU', npuObserveScript(paths))).stdout)
+      const facts = parseFacts(
+        (await runChecked(shell, 'npu', node, 'observing the NPU', npuObserveScript(paths))).stdout
+      )
       if (facts.driver === 'none' || !facts.driver)
-        throw new PhaseError('npu', node.id, `no RKNPU driver on kernel ${facts.kernel}: ${paths.versionFile} is missing; the NPU needs Armbian's vendor kernel (vendor-rk35xx)`, 'flash an Armbian vendor-kernel image or disable npu_config', { code: 'NpuDriverMissing' })
+        throw new PhaseError(
+          'npu',
+          node.id,
+          `no RKNPU driver on kernel ${facts.kernel}: ${paths.versionFile} is missing; the NPU needs Armbian's vendor kernel (vendor-rk35xx)`,
+          'flash an Armbian vendor-kernel image or disable npu_config',
+          { code: 'NpuDriverMissing' }
+        )
       if (facts.render === 'none')
-        throw new PhaseError('npu', node.id, `RKNPU driver ${facts.driver} is loaded but no render node exists in ${paths.driDir}`, 'check the kernel and re-run', { code: 'NpuDriverMissing' })
+        throw new PhaseError(
+          'npu',
+          node.id,
+          `RKNPU driver ${facts.driver} is loaded but no render node exists in ${paths.driDir}`,
+          'check the kernel and re-run',
+          { code: 'NpuDriverMissing' }
+        )
       const changes: string[] = []
       const run = async (what: string, text: string, timeoutMs = 120_000): Promise<void> => {
         const { result } = await runChecked(shell, 'npu', node, what, text, { timeoutMs })
@@ -96,7 +140,11 @@ export function createNpuPhase(options: NpuPhaseOptions = {}): PhaseModule {
       if (npu.deploy_rkllama) {
         if (facts.rkllama !== RKLLAMA_VERSION) {
           await push(ctx, pool, node, rkllamaSource(mirror), `${RKLLAMA_HOME}/rkllama.tar.gz`)
-          await run('installing rkllama', rkllamaInstallScript({ version: RKLLAMA_VERSION, ...(mirror ? { mirror } : {}) }), 900_000)
+          await run(
+            'installing rkllama',
+            rkllamaInstallScript({ version: RKLLAMA_VERSION, ...(mirror ? { mirror } : {}) }),
+            900_000
+          )
         }
         const unit = rkllamaUnit(port)
         if (facts.unit_sha !== sha256(unit)) {
@@ -106,8 +154,17 @@ export function createNpuPhase(options: NpuPhaseOptions = {}): PhaseModule {
         if (model && npu.model) {
           const marker = `${npu.model}:${npu.model_quantization}:${model.file}`
           if (facts.model !== marker) {
-            await push(ctx, pool, node, modelArtifact(model, mirror), `${RKLLAMA_HOME}/models/${npu.model}/${model.file}.new`)
-            await run(`installing model ${npu.model}`, modelScript({ name: npu.model, file: model.file, repo: model.repo, marker }))
+            await push(
+              ctx,
+              pool,
+              node,
+              modelArtifact(model, mirror),
+              `${RKLLAMA_HOME}/models/${npu.model}/${model.file}.new`
+            )
+            await run(
+              `installing model ${npu.model}`,
+              modelScript({ name: npu.model, file: model.file, repo: model.repo, marker })
+            )
           }
         }
         if (changes.length || facts.unit !== 'active') await run('starting rkllama', startUnitScript('rkllama'))
@@ -117,7 +174,10 @@ export function createNpuPhase(options: NpuPhaseOptions = {}): PhaseModule {
       const status = (ctx.outputs.nodeStatus[node.id] ??= { node: node.id, role: node.role, ip: node.ip })
       status.npu = `RKNPU ${facts.driver}`
       const tail = probed ? `; rkllama answers (models: ${probed})` : ''
-      return { changed: changes.length > 0, summary: `${changes.length ? `changed: ${changes.join(', ')}` : 'NPU stack unchanged'} (driver ${facts.driver})${tail}` }
+      return {
+        changed: changes.length > 0,
+        summary: `${changes.length ? `changed: ${changes.join(', ')}` : 'NPU stack unchanged'} (driver ${facts.driver})${tail}`
+      }
     })
   }
 
@@ -129,7 +189,12 @@ export function createNpuPhase(options: NpuPhaseOptions = {}): PhaseModule {
       return ctx.nodes.map((node) => {
         try {
           const model = wantedModel(ctx, node)
-          return { phase: 'npu', node: node.id, action: 'run', reason: `check the RKNPU driver, install the runtimes${ctx.cluster.npu?.deploy_rkllama ? `, rkllama ${RKLLAMA_VERSION}` : ''}${model ? ` with ${model.file}` : ''}` }
+          return {
+            phase: 'npu',
+            node: node.id,
+            action: 'run',
+            reason: `check the RKNPU driver, install the runtimes${ctx.cluster.npu?.deploy_rkllama ? `, rkllama ${RKLLAMA_VERSION}` : ''}${model ? ` with ${model.file}` : ''}`
+          }
         } catch (error) {
           return { phase: 'npu', node: node.id, action: 'blocked', reason: (error as Error).message }
         }

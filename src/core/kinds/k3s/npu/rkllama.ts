@@ -13,7 +13,10 @@ export function wantedModel(ctx: PhaseContext, node: NodeSpec): ModelEntry | und
   const npu = ctx.cluster.npu
   if (!npu?.deploy_rkllama || !npu.model) return undefined
   const resolved = resolveModel(npu.model, npu.model_quantization, npu.rkllm_version)
-  if ('problem' in resolved) throw new PhaseError('npu', node.id, resolved.problem, 'fix npu_config in the cluster file and re-run', { code: 'NpuModelMismatch' })
+  if ('problem' in resolved)
+    throw new PhaseError('npu', node.id, resolved.problem, 'fix npu_config in the cluster file and re-run', {
+      code: 'NpuModelMismatch'
+    })
   return resolved.entry
 }
 
@@ -24,12 +27,17 @@ export const rkllamaUrl = (ctx: PhaseContext, node: NodeSpec, port: number): str
 }
 
 /** One GET /api/tags from the node: the models it lists, or what went wrong. */
-export async function askRkllama(shell: RemoteShell, url: string, model?: string): Promise<{ models: string } | { problem: string }> {
+export async function askRkllama(
+  shell: RemoteShell,
+  url: string,
+  model?: string
+): Promise<{ models: string } | { problem: string }> {
   const out = await shell.exec(`curl -fsS --max-time 5 ${q(url)}`, { timeoutMs: 15_000 })
   if (out.code !== 0) return { problem: out.stderr.trim().split('\n').pop() ?? `exit ${out.code}` }
   try {
     const names = ((JSON.parse(out.stdout) as { models?: { name: string }[] }).models ?? []).map((m) => m.name)
-    if (!model || names.some((n) => n === model || n.startsWith(`${model}:`))) return { models: names.join(', ') || 'no models' }
+    if (!model || names.some((n) => n === model || n.startsWith(`${model}:`)))
+      return { models: names.join(', ') || 'no models' }
     return { problem: `model ${model} not listed (listed: ${names.join(', ') || 'none'})` }
   } catch {
     return { problem: `not JSON: ${out.stdout.slice(0, 80)}` }

@@ -49,7 +49,12 @@ result`
  */
 export function rkllamaInstallScript(input: { version: string; mirror?: string }): string {
   return script(
-    { HOME_DIR: RKLLAMA_HOME, VERSION: input.version, MARKERS, PIP_INDEX: input.mirror ? `${input.mirror.replace(/\/+$/, '')}/pypi.org/simple` : '' },
+    {
+      HOME_DIR: RKLLAMA_HOME,
+      VERSION: input.version,
+      MARKERS,
+      PIP_INDEX: input.mirror ? `${input.mirror.replace(/\/+$/, '')}/pypi.org/simple` : ''
+    },
     `
 mkdir -p "$HOME_DIR/app" "$HOME_DIR/models"
 tar -xzf "$HOME_DIR/rkllama.tar.gz" -C "$HOME_DIR/app" --strip-components=1
@@ -65,7 +70,8 @@ result`
 
 export function rkllamaUnit(port: number): string {
   // The unit is program text for systemd: only a port number may reach it.
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`rkllama port ${port} is not a TCP port (1..65535)`)
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new Error(`rkllama port ${port} is not a TCP port (1..65535)`)
   return `# Managed by turingpi-cluster-action.
 [Unit]
 Description=rkllama (LLM API on the RK3588 NPU)

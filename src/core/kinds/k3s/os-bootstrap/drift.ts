@@ -32,7 +32,8 @@ export function wantedOs(cluster: K3sCluster): WantedOs {
   const npu = wantsNpu(cluster)
   const named = BRANCHES.find((b) => words.has(b))
   const branch = npu ? 'vendor' : named
-  const because = npu && named !== 'vendor' ? 'npu_config: the RKNPU driver is only in the vendor kernel' : 'armbian_image'
+  const because =
+    npu && named !== 'vendor' ? 'npu_config: the RKNPU driver is only in the vendor kernel' : 'armbian_image'
   return { ...(release ? { release } : {}), ...(branch ? { branch, because } : {}) }
 }
 
@@ -63,11 +64,25 @@ export function osRows(cluster: K3sCluster, node: NodeSpec, facts: Record<string
   const want = wantedOs(cluster)
   const reflash = `reflash with ${reflashHint(cluster, node)}`
   const row = (field: string, wanted: string, found: string): DriftFinding => ({
-    subject: node.id, field, wanted, found: `${found} (${reflash})`, kind: 'drift', fixedBy: rebuildPhases(node), path: ['armbian_image']
+    subject: node.id,
+    field,
+    wanted,
+    found: `${found} (${reflash})`,
+    kind: 'drift',
+    fixedBy: rebuildPhases(node),
+    path: ['armbian_image']
   })
-  if (facts.board !== RK1_BOARD) return [row('os', `Armbian for ${RK1_BOARD}`, facts.board === 'none' ? `${facts.pretty}, not Armbian` : `Armbian for ${facts.board}`)]
+  if (facts.board !== RK1_BOARD)
+    return [
+      row(
+        'os',
+        `Armbian for ${RK1_BOARD}`,
+        facts.board === 'none' ? `${facts.pretty}, not Armbian` : `Armbian for ${facts.board}`
+      )
+    ]
   const rows: DriftFinding[] = []
-  if (want.release && facts.release !== want.release) rows.push(row('os.release', want.release, `${facts.release} (Armbian ${facts.version})`))
+  if (want.release && facts.release !== want.release)
+    rows.push(row('os.release', want.release, `${facts.release} (Armbian ${facts.version})`))
   if (want.branch && facts.branch !== want.branch)
     rows.push(row('os.kernel', `${want.branch} kernel (${want.because})`, `${facts.branch} kernel ${facts.kernel}`))
   return rows
@@ -79,7 +94,14 @@ export function osDrift(ctx: PhaseContext): Promise<DriftFinding[]> {
     const rows = await Promise.all(
       ctx.nodes.map((node) =>
         readNode(ctx, pool, node, async (shell) => {
-          const { stdout } = await runChecked(shell, 'os-bootstrap', node, 'reading the OS release', osObserveScript(), { timeoutMs: 20_000 })
+          const { stdout } = await runChecked(
+            shell,
+            'os-bootstrap',
+            node,
+            'reading the OS release',
+            osObserveScript(),
+            { timeoutMs: 20_000 }
+          )
           return osRows(cluster, node, parseFacts(stdout))
         })
       )

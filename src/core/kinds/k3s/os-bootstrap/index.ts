@@ -7,7 +7,14 @@ import { runChecked, withPool } from '../../../remote/shells.js'
 import type { PhaseContext, PhaseModule, PlanStep, StepResult } from '../../../phases/types.js'
 import { osDrift } from './drift.js'
 import { nvmeScript } from './nvme-script.js'
-import { hostnameScript, kernelScript, packagesScript, staticAddressScript, swapScript, timeSyncScript } from './system-scripts.js'
+import {
+  hostnameScript,
+  kernelScript,
+  packagesScript,
+  staticAddressScript,
+  swapScript,
+  timeSyncScript
+} from './system-scripts.js'
 import { gatewayOf } from '../../../config/net.js'
 
 export interface BootstrapStep {
@@ -22,7 +29,12 @@ export function bootstrapSteps(cluster: K3sCluster, node: NodeSpec, mirror?: str
     { name: 'hostname', script: hostnameScript(node.hostname), timeoutMs: 30_000 },
     {
       name: 'static address',
-      script: staticAddressScript({ ip: node.ip, prefix: cluster.network.prefix, gateway: gatewayOf(cluster.network, node.ip), dns: cluster.network.dns }),
+      script: staticAddressScript({
+        ip: node.ip,
+        prefix: cluster.network.prefix,
+        gateway: gatewayOf(cluster.network, node.ip),
+        dns: cluster.network.dns
+      }),
       timeoutMs: 30_000
     },
     { name: 'packages', script: packagesScript(mirror), timeoutMs: 900_000 },
@@ -45,11 +57,16 @@ async function runNode(ctx: PhaseContext, node: NodeSpec): Promise<StepResult> {
     const shell = await pool.shell(node)
     const changes: string[] = []
     for (const step of bootstrapSteps(cluster, node, ctx.settings.mirror)) {
-      const { result } = await runChecked(shell, 'os-bootstrap', node, `step "${step.name}"`, step.script, { timeoutMs: step.timeoutMs })
+      const { result } = await runChecked(shell, 'os-bootstrap', node, `step "${step.name}"`, step.script, {
+        timeoutMs: step.timeoutMs
+      })
       if (result?.changed) changes.push(`${step.name} (${result.details})`)
       ctx.reporter.debug(`${node.id}: ${step.name}: ${result?.changed ? `changed ${result.details}` : 'unchanged'}`)
     }
-    return { changed: changes.length > 0, summary: changes.length ? `changed: ${changes.join('; ')}` : 'already bootstrapped' }
+    return {
+      changed: changes.length > 0,
+      summary: changes.length ? `changed: ${changes.join('; ')}` : 'already bootstrapped'
+    }
   })
 }
 
@@ -62,7 +79,9 @@ export const osBootstrapPhase: PhaseModule = {
       phase: 'os-bootstrap',
       node: node.id,
       action: 'run',
-      reason: `idempotent scripts: ${bootstrapSteps(ctx.cluster as K3sCluster, node, ctx.settings.mirror).map((s) => s.name).join(', ')}`
+      reason: `idempotent scripts: ${bootstrapSteps(ctx.cluster as K3sCluster, node, ctx.settings.mirror)
+        .map((s) => s.name)
+        .join(', ')}`
     }))
   },
   runNode,

@@ -133,9 +133,17 @@ result`
 
 export function kernelScript(): string {
   const modules = KERNEL_MODULES.join('\n') + '\n'
-  const sysctl = Object.entries(SYSCTLS).map(([k, v]) => `${k} = ${v}`).join('\n') + '\n'
+  const sysctl =
+    Object.entries(SYSCTLS)
+      .map(([k, v]) => `${k} = ${v}`)
+      .join('\n') + '\n'
   return script(
-    { MODULES: modules, MODULES_FILE: '/etc/modules-load.d/tpi-k3s.conf', SYSCTL: sysctl, SYSCTL_FILE: '/etc/sysctl.d/90-tpi-k3s.conf' },
+    {
+      MODULES: modules,
+      MODULES_FILE: '/etc/modules-load.d/tpi-k3s.conf',
+      SYSCTL: sysctl,
+      SYSCTL_FILE: '/etc/sysctl.d/90-tpi-k3s.conf'
+    },
     `
 if [ "$(cat "$MODULES_FILE" 2>/dev/null || true)" != "\${MODULES%$'\\n'}" ]; then
   mkdir -p "$(dirname "$MODULES_FILE")"

@@ -52,35 +52,84 @@ describe('npu phase on the lab', () => {
     expect(lab.file('k3s-w1', 'usr/local/lib/librknnrt.so')).toBe('librknnrt 2.3.2 (lab bytes)\n')
     expect(ctx.outputs.nodeStatus['k3s-w1'].npu).toBe('RKNPU v0.9.8')
     const again = await phase.runNode!(await phaseContext(cluster, lab.deps, stateDir), node)
-    expect(again).toEqual({ changed: false, summary: 'NPU stack unchanged (driver v0.9.8); rkllama answers (models: qwen3-4b)' })
+    expect(again).toEqual({
+      changed: false,
+      summary: 'NPU stack unchanged (driver v0.9.8); rkllama answers (models: qwen3-4b)'
+    })
   })
 
   test('drift: none for the node that runs the stack; the node without the driver is one symptom row', async () => {
     const ctx = await phaseContext(cluster, lab.deps, stateDir)
-    expect(await createNpuPhase({ paths: NPU_TEST_PATHS, port }).drift!(ctx)).toEqual([{
-      subject: 'k3s-cp', field: 'npu.driver', wanted: 'RKNPU driver loaded (Armbian vendor kernel)', found: expect.stringMatching(/^none on kernel \S+$/),
-      kind: 'drift', fixedBy: [], path: ['control_plane'], symptom: true
-    }])
+    expect(await createNpuPhase({ paths: NPU_TEST_PATHS, port }).drift!(ctx)).toEqual([
+      {
+        subject: 'k3s-cp',
+        field: 'npu.driver',
+        wanted: 'RKNPU driver loaded (Armbian vendor kernel)',
+        found: expect.stringMatching(/^none on kernel \S+$/),
+        kind: 'drift',
+        fixedBy: [],
+        path: ['control_plane'],
+        symptom: true
+      }
+    ])
   })
 
   test('drift: rkllama stopped is one service row fixed by the npu phase, not also an API row', async () => {
     const w1 = lab.nodes.get('k3s-w1')!
-    const { shell } = await lab.deps.ssh.connect({ node: 'k3s-w1', host: w1.addr, port: 22, user: 'root', privateKey: 'unused' })
+    const { shell } = await lab.deps.ssh.connect({
+      node: 'k3s-w1',
+      host: w1.addr,
+      port: 22,
+      user: 'root',
+      privateKey: 'unused'
+    })
     await shell.exec('systemctl stop rkllama')
     const phase = createNpuPhase({ paths: NPU_TEST_PATHS, port })
     const ctx = await phaseContext(cluster, lab.deps, stateDir)
     const rows = (await phase.drift!(ctx)).filter((r) => r.subject === 'k3s-w1')
-    expect(rows).toEqual([{ subject: 'k3s-w1', field: 'npu.rkllama.service', wanted: 'active', found: 'inactive', kind: 'drift', fixedBy: ['npu'], path: ['workers', 0] }])
-    expect((await phase.runNode!(ctx, cluster.nodes[1]!)).summary).toMatch(/started=rkllama.*rkllama answers \(models: qwen3-4b\)$/)
-    expect((await phase.drift!(await phaseContext(cluster, lab.deps, stateDir))).filter((r) => r.subject === 'k3s-w1')).toEqual([])
+    expect(rows).toEqual([
+      {
+        subject: 'k3s-w1',
+        field: 'npu.rkllama.service',
+        wanted: 'active',
+        found: 'inactive',
+        kind: 'drift',
+        fixedBy: ['npu'],
+        path: ['workers', 0]
+      }
+    ])
+    expect((await phase.runNode!(ctx, cluster.nodes[1]!)).summary).toMatch(
+      /started=rkllama.*rkllama answers \(models: qwen3-4b\)$/
+    )
+    expect(
+      (await phase.drift!(await phaseContext(cluster, lab.deps, stateDir))).filter((r) => r.subject === 'k3s-w1')
+    ).toEqual([])
   })
 
   test('drift: a node that lost its NPU label is one label row', async () => {
     const cp = lab.nodes.get('k3s-cp')!
-    const { shell } = await lab.deps.ssh.connect({ node: 'k3s-cp', host: cp.addr, port: 22, user: 'root', privateKey: 'unused' })
+    const { shell } = await lab.deps.ssh.connect({
+      node: 'k3s-cp',
+      host: cp.addr,
+      port: 22,
+      user: 'root',
+      privateKey: 'unused'
+    })
     await shell.exec('k3s kubectl label node k3s-w1 turingpi.io/npu-')
-    const rows = (await createNpuPhase({ paths: NPU_TEST_PATHS, port }).drift!(await phaseContext(cluster, lab.deps, stateDir))).filter((r) => r.subject === 'k3s-w1')
-    expect(rows).toEqual([{ subject: 'k3s-w1', field: 'npu.label', wanted: 'turingpi.io/npu=rk3588', found: 'absent', kind: 'drift', fixedBy: ['npu'], path: ['workers', 0] }])
+    const rows = (
+      await createNpuPhase({ paths: NPU_TEST_PATHS, port }).drift!(await phaseContext(cluster, lab.deps, stateDir))
+    ).filter((r) => r.subject === 'k3s-w1')
+    expect(rows).toEqual([
+      {
+        subject: 'k3s-w1',
+        field: 'npu.label',
+        wanted: 'turingpi.io/npu=rk3588',
+        found: 'absent',
+        kind: 'drift',
+        fixedBy: ['npu'],
+        path: ['workers', 0]
+      }
+    ])
   })
 
   test('refuses a node whose kernel has no RKNPU driver, saying why', async () => {
@@ -88,7 +137,9 @@ describe('npu phase on the lab', () => {
     const ctx = await phaseContext(cluster, lab.deps, stateDir)
     const error = (await phase.runNode!(ctx, cluster.nodes[0]).catch((e: unknown) => e)) as Error & { code: string }
     expect(error.code).toBe('NpuDriverMissing')
-    expect(error.message).toMatch(/^node k3s-cp: npu failed: no RKNPU driver on kernel \S+: \/run\/lab-debug\/rknpu\/version is missing; the NPU needs Armbian's vendor kernel/)
+    expect(error.message).toMatch(
+      /^node k3s-cp: npu failed: no RKNPU driver on kernel \S+: \/run\/lab-debug\/rknpu\/version is missing; the NPU needs Armbian's vendor kernel/
+    )
   })
 
   test('a model converted for another RKLLM minor version is refused before anything is installed', () => {
@@ -96,6 +147,8 @@ describe('npu phase on the lab', () => {
       problem:
         'model qwen3-4b (w8a8) was converted with RKLLM 1.2.1 but rkllm_version is 1.1.4; RKLLM loads only models of its own minor version, so set rkllm_version to 1.2.x or choose another model'
     })
-    expect(resolveModel('nope', 'w8a8', '1.2.3')).toEqual({ problem: 'unknown model "nope"; known: qwen3-4b, gemma-3-1b' })
+    expect(resolveModel('nope', 'w8a8', '1.2.3')).toEqual({
+      problem: 'unknown model "nope"; known: qwen3-4b, gemma-3-1b'
+    })
   })
 })

@@ -19,7 +19,8 @@ let device: string
 
 beforeAll(async () => {
   lab = startHarness(cluster.nodes)
-  shell = (await lab.deps.ssh.connect({ node: 'k3s-cp', host: '127.10.0.1', port: 22, user: 'root', privateKey: 'x' })).shell
+  shell = (await lab.deps.ssh.connect({ node: 'k3s-cp', host: '127.10.0.1', port: 22, user: 'root', privateKey: 'x' }))
+    .shell
   dir = mkdtempSync(join(tmpdir(), 'tpi-nvme-'))
   writeFileSync(join(dir, 'nvme.img'), '')
   truncateSync(join(dir, 'nvme.img'), 32 * 1024 * 1024)
@@ -39,7 +40,9 @@ describe('nvme script on a loop device', () => {
     expect(first.code).toBe(0)
     expect(parseResult(first.stdout)?.details).toBe(`mkfs=${device} fstab=/var/lib/longhorn mounted=/var/lib/longhorn`)
     const uuid = execFileSync('blkid', ['-p', '-s', 'UUID', '-o', 'value', device], { encoding: 'utf8' }).trim()
-    expect(lab.file('k3s-cp', 'etc/fstab')).toBe(`UUID=abcd / ext4 defaults 0 1\nUUID=${uuid} /var/lib/longhorn ext4 defaults,nofail 0 2\n`)
+    expect(lab.file('k3s-cp', 'etc/fstab')).toBe(
+      `UUID=abcd / ext4 defaults 0 1\nUUID=${uuid} /var/lib/longhorn ext4 defaults,nofail 0 2\n`
+    )
     const second = await run()
     // No mkfs and no fstab edit; only the mount is repeated because each harness exec has its own namespace.
     expect(parseResult(second.stdout)?.details).toBe('mounted=/var/lib/longhorn')
@@ -51,10 +54,16 @@ describe('nvme script on a loop device', () => {
     execFileSync('sfdisk', ['-q', device], { input: 'label: gpt\n,,L\n' })
     const refused = await run()
     expect(refused.code).toBe(4)
-    expect(refused.stderr).toMatch(new RegExp(`^refusing to format ${device}: it holds data \\(filesystem: none, signatures: gpt .*\\); set nvme_format: true on this node to erase it\\n$`))
+    expect(refused.stderr).toMatch(
+      new RegExp(
+        `^refusing to format ${device}: it holds data \\(filesystem: none, signatures: gpt .*\\); set nvme_format: true on this node to erase it\\n$`
+      )
+    )
     const erased = await run(true)
     expect(erased.code).toBe(0)
-    expect(parseResult(erased.stdout)?.details).toMatch(new RegExp(`^reformatted=${device}\\(nvme_format\\) fstab=/var/lib/longhorn mounted=/var/lib/longhorn$`))
+    expect(parseResult(erased.stdout)?.details).toMatch(
+      new RegExp(`^reformatted=${device}\\(nvme_format\\) fstab=/var/lib/longhorn mounted=/var/lib/longhorn$`)
+    )
   })
 
   test('names a missing device', async () => {

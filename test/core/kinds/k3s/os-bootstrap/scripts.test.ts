@@ -45,10 +45,14 @@ describe('os-bootstrap scripts', () => {
     expect(program).toBeDefined()
     const hostile = 'http://m#g;e touch /tmp/x;#&\\1"; system("id") #'
     const out = execFileSync('awk', [program!], {
-      input: 'deb http://deb.debian.org/debian bookworm main\ndeb https://security.debian.org/x bookworm-security main\n',
-      env: { PATH: process.env.PATH, APT_MIRROR: hostile }, encoding: 'utf8'
+      input:
+        'deb http://deb.debian.org/debian bookworm main\ndeb https://security.debian.org/x bookworm-security main\n',
+      env: { PATH: process.env.PATH, APT_MIRROR: hostile },
+      encoding: 'utf8'
     })
-    expect(out).toBe(`deb ${hostile}/deb.debian.org/debian bookworm main\ndeb ${hostile}/security.debian.org/x bookworm-security main\n`)
+    expect(out).toBe(
+      `deb ${hostile}/deb.debian.org/debian bookworm main\ndeb ${hostile}/security.debian.org/x bookworm-security main\n`
+    )
     expect(scripts.packagesMirror).not.toMatch(/sed [^\n]*APT_MIRROR/)
   })
 
