@@ -31377,6 +31377,9 @@ var Input;
     Input["StateDir"] = "state-dir";
     Input["Mirror"] = "mirror";
     Input["RetentionDays"] = "retention-days";
+    Input["Backup"] = "backup";
+    Input["BackupIdentity"] = "backup-identity";
+    Input["Wipe"] = "wipe";
 })(Input || (Input = {}));
 var Output;
 (function (Output) {
@@ -31391,6 +31394,9 @@ var Output;
     Output["KubeconfigArtifactId"] = "kubeconfig-artifact-id";
     Output["TalosconfigArtifactId"] = "talosconfig-artifact-id";
     Output["TalosSecretsArtifactId"] = "talos-secrets-artifact-id";
+    Output["BackupArtifact"] = "backup-artifact";
+    Output["BackupArtifactId"] = "backup-artifact-id";
+    Output["BackupSha256"] = "backup-sha256";
 })(Output || (Output = {}));
 var State;
 (function (State) {
