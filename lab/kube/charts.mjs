@@ -12,7 +12,7 @@ const TABLE = new URL('../../src/core/phases/addons/charts.ts', import.meta.url)
 export function labRepos() {
   const text = readFileSync(TABLE, 'utf8')
   const repos = {}
-  for (const m of text.matchAll(/repo: '([^']+)', chart: '([^']+)', version: '([^']+)'/g))
+  for (const m of text.matchAll(/repo:\s*'([^']+)',\s*chart:\s*'([^']+)',\s*version:\s*'([^']+)'/g))
     repos[m[2]] = { repo: m[1], versions: [m[3]] }
   for (const item of (process.env.TPI_LAB_HELM_EXTRA_VERSIONS ?? '').split(',').filter(Boolean)) {
     const [chart, version] = item.split('=')
