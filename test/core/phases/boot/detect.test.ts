@@ -131,19 +131,27 @@ describe('boot detection', () => {
     const bmc = new MemoryBmc()
     bmc.uart[2] = 'Starting kernel ...\n[   12.5] systemd[1]: Started Armbian first run.\n'
     const reporter = new MemoryReporter()
-    let n = 0
+    // The node answers only once the console was read: the look at half the time-out happened first,
+    // whatever the machine's load (a fixed probe count raced the 100 ms time-out on a busy CI machine).
+    let uartReads = 0
+    const readUart = bmc.readUart.bind(bmc)
+    bmc.readUart = async (slot) => {
+      uartReads++
+      return readUart(slot)
+    }
     await waitForBoot({
       node: 'rk1-b',
       slot: 2,
       ip: '10.10.88.74',
       ...armbian,
       bmc,
-      deps: deps(() => (++n > 12 ? 'SSH-2.0-x' : undefined)),
+      deps: deps(() => (uartReads > 0 ? 'SSH-2.0-x' : undefined)),
       snapshot: '',
-      timeoutMs: 100,
-      pollMs: 5,
+      timeoutMs: 2000,
+      pollMs: 20,
       reporter
     })
+    expect(uartReads).toBe(1)
     expect(reporter.text()).toMatch(
       /rk1-b: not answering yet after \d+ s; console: \[   12\.5\] systemd\[1\]: Started Armbian first run\./
     )
