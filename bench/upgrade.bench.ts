@@ -6,12 +6,12 @@
 // times; the difference is the wave's own cost: the before-gate, observing each node, cordon and uncordon,
 // the etcd gate after each node. Target: ratio ≤ 1.2, with the API probed every 250 ms and 0 failures.
 import { readFile, writeFile } from 'node:fs/promises'
-import { request } from 'node:https'
 import { join } from 'node:path'
 import { runLabAction, setupLabAction, type ActionRun, type LabActionSetup } from '../lab/action.js'
 import { startLab, type Lab } from '../lab/lab.js'
 // @ts-expect-error lab modules are plain ESM JavaScript
 import { readState } from '../lab/kube/store.mjs'
+import { probeReadyz } from '../lab/upgrade/api-probe.js'
 import type { BenchResult } from './lib/result.js'
 
 const B = 19
@@ -84,37 +84,9 @@ export async function bench(): Promise<BenchResult[]> {
         ...JSON.parse(await readFile(other.catalogPath, 'utf8'))
       }
       await writeFile(setup.catalogPath, JSON.stringify(merged))
-      let probing = true
-      const tally = { ok: 0, failed: 0 }
-      const probe = (async () => {
-        while (probing) {
-          await Promise.all([
-            new Promise<void>((resolve) => {
-              const req = request(
-                {
-                  host: to.host,
-                  port: to.port,
-                  path: '/readyz',
-                  headers: { authorization: `Bearer ${token}` },
-                  rejectUnauthorized: false,
-                  timeout: 1000
-                },
-                (res) => {
-                  res.resume()
-                  res.on('end', () => (res.statusCode === 200 ? tally.ok++ : tally.failed++, resolve()))
-                }
-              )
-              req.on('timeout', () => req.destroy(new Error('timeout')))
-              req.on('error', () => (tally.failed++, resolve()))
-              req.end()
-            }),
-            new Promise((r) => setTimeout(r, 250))
-          ])
-        }
-      })()
+      const probe = probeReadyz(to, token)
       const r = await runLabAction(lab, setup, { command: 'deploy', config: other.configPath })
-      probing = false
-      await probe
+      const tally = await probe.stop()
       if (r.code) fail(`upgrade to ${version}`, r)
       const rows = upgradeRows(r.summary)
       if (rows.length !== 4) throw new Error(`expected 4 upgraded nodes in the summary, found ${rows.length}`)

@@ -12,7 +12,6 @@
 // upgrades but does not walk them).
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import { readFile, writeFile } from 'node:fs/promises'
-import { request } from 'node:https'
 import { join } from 'node:path'
 import { runLabAction, type ActionRun, type LabActionSetup } from '../../lab/action.js'
 import { startLab, type Lab } from '../../lab/lab.js'
@@ -22,6 +21,7 @@ import { readState } from '../../lab/kube/store.mjs'
 // @ts-expect-error lab modules are plain ESM JavaScript
 import { dropBudget, guardPod } from '../../lab/upgrade/faults.mjs'
 import { expectRun, findings, onBoard } from './helpers-drift.js'
+import { probeReadyz, type ProbeTally } from '../../lab/upgrade/api-probe.js'
 import { k3sStarts, kubectlGet } from './helpers-k3s.js'
 
 /** Lab board of this suite: no other test file starts nodes on board 18. */
@@ -85,42 +85,9 @@ const waveOrder = (r: ActionRun, to: string): string[] =>
   [...r.log.matchAll(new RegExp(`^(k3s-\\w+): \\S+ → ${to.replace(/[+.]/g, '\\$&')}$`, 'gm'))].map((m) => m[1]!)
 
 /** GET /readyz on the API endpoint every 250 ms until stopped; counts answers and failures. */
-function probeApi(): { stop(): Promise<{ ok: number; failed: number; errors: string[] }> } {
+function probeApi(): { stop(): Promise<ProbeTally> } {
   const token = (readState(store()) as { token: string }).token
-  const to = lab.net.map('10.10.88.73', 6443)
-  const tally = { ok: 0, failed: 0, errors: [] as string[] }
-  const once = () =>
-    new Promise<void>((resolve) => {
-      const req = request(
-        {
-          host: to.host,
-          port: to.port,
-          path: '/readyz',
-          headers: { authorization: `Bearer ${token}` },
-          rejectUnauthorized: false,
-          timeout: 1000
-        },
-        (res) => {
-          res.resume()
-          res.on('end', () => {
-            if (res.statusCode === 200) tally.ok++
-            else {
-              tally.failed++
-              tally.errors.push(`HTTP ${res.statusCode}`)
-            }
-            resolve()
-          })
-        }
-      )
-      req.on('timeout', () => req.destroy(new Error('timeout')))
-      req.on('error', (e) => (tally.failed++, tally.errors.push(e.message), resolve()))
-      req.end()
-    })
-  let running = true
-  const loop = (async () => {
-    while (running) await Promise.all([once(), new Promise((r) => setTimeout(r, 250))])
-  })()
-  return { stop: async () => ((running = false), await loop, tally) }
+  return probeReadyz(lab.net.map('10.10.88.73', 6443), token)
 }
 
 beforeAll(async () => {
