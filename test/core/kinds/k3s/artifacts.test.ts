@@ -35,7 +35,9 @@ describe('air-gap artifacts', () => {
     expect(rkllmRuntime('1.2.3').url).toBe(
       'https://raw.githubusercontent.com/airockchip/rknn-llm/release-v1.2.3/rkllm-runtime/Linux/librkllm_api/aarch64/librkllmrt.so'
     )
-    expect(rkllamaSource().url).toBe('https://github.com/NotPunchnox/rkllama/archive/refs/tags/0.0.54.tar.gz')
+    expect(rkllamaSource().url).toBe(
+      'https://github.com/NotPunchnox/rkllama/archive/4c6ddce65ad5118ff6c6a3497fc6a31ea821b348.tar.gz'
+    )
     expect(modelArtifact({ repo: 'a/b', file: 'm.rkllm', rkllmVersion: '1.2.1' }).url).toBe(
       'https://huggingface.co/a/b/resolve/main/m.rkllm'
     )

@@ -11,8 +11,13 @@ const at = (upstream: string, mirror?: string): { url: string; upstream: string 
   upstream
 })
 
-/** rkllama release this action installs (its Python dependencies still come from PyPI on the node). */
+/** rkllama release this action installs (its Python dependencies come from a hashed lock, scripts.ts). */
 export const RKLLAMA_VERSION = '0.0.54'
+/**
+ * The commit that sets version 0.0.54 on rkllama's main branch: upstream tags no 0.0.x release after
+ * 0.0.4, so the source archive is addressed by commit (which, unlike a tag, cannot be moved).
+ */
+export const RKLLAMA_COMMIT = '4c6ddce65ad5118ff6c6a3497fc6a31ea821b348'
 
 export function rknnRuntime(version: string, mirror?: string): ArtifactRequest {
   return {
@@ -45,7 +50,7 @@ export function rkllamaSource(mirror?: string): ArtifactRequest {
     tool: 'rkllama',
     version: RKLLAMA_VERSION,
     arch: 'arm64',
-    ...at(`https://github.com/NotPunchnox/rkllama/archive/refs/tags/${RKLLAMA_VERSION}.tar.gz`, mirror),
+    ...at(`https://github.com/NotPunchnox/rkllama/archive/${RKLLAMA_COMMIT}.tar.gz`, mirror),
     fileName: `rkllama-${RKLLAMA_VERSION}.tar.gz`
   }
 }
