@@ -21,6 +21,7 @@ export const SHARED_FLAGS = {
   backup: { type: 'string' },
   wipe: { type: 'boolean', default: false },
   json: { type: 'boolean', default: false },
+  'keep-temp': { type: 'boolean', default: false },
   verbose: { type: 'boolean', short: 'v', default: false },
   help: { type: 'boolean', short: 'h', default: false }
 } as const
@@ -73,5 +74,5 @@ export function parseCli(command: Command, argv: string[], env: NodeJS.ProcessEn
     backupFile: values.backup,
     wipe: values.wipe
   }
-  return { settings, json: values.json, verbose: values.verbose, help: values.help }
+  return { settings, json: values.json, verbose: values.verbose, help: values.help, keepTemp: values['keep-temp'] }
 }

@@ -1,9 +1,10 @@
 // What every verb does: parse flags, run the core, print issues with source excerpts, pick an exit code.
 import { createRuntime } from '../../compose/runtime.js'
 import { configFilePath, execute, type RunResult } from '../../core/run.js'
-import type { Command } from '../../core/settings.js'
+import type { Command, RunSettings } from '../../core/settings.js'
 import { formatIssue, readForExcerpts } from '../excerpt.js'
 import { parseCli } from '../settings.js'
+import { guardTempDir } from '../temp-dir.js'
 import { TerminalReporter } from '../terminal-reporter.js'
 
 export interface Io {
@@ -33,6 +34,7 @@ export function helpText(spec: VerbSpec): string {
     'Flags: --config FILE (cluster.yaml)  --working-directory DIR  --phases a,b  --nodes h1,h2',
     '       --reflash  --confirm NAME  --fail-on-drift  --state-dir DIR  --mirror URL  --json  -v',
     '       --backup FILE (restore)  --wipe (destroy)',
+    '       --keep-temp (keep the temp folder, which holds plaintext credentials, after the run)',
     'Secrets from the environment: TPI_BMC_PASSWORD, TPI_SSH_PRIVATE_KEY, TPI_ARTIFACT_RECIPIENTS,',
     '       TPI_ARTIFACT_PASSPHRASE, TPI_TALOS_SECRETS, TPI_BACKUP_IDENTITY (each also as NAME_FILE=path).',
     '',
@@ -42,11 +44,25 @@ export function helpText(spec: VerbSpec): string {
 }
 
 export async function runVerb(spec: VerbSpec, argv: string[], io: Io = processIo): Promise<number> {
-  const { settings, json, verbose, help } = parseCli(spec.name, argv, io.env)
+  const { settings, json, verbose, help, keepTemp } = parseCli(spec.name, argv, io.env)
   if (help) {
     io.out(helpText(spec))
     return 0
   }
+  const temp = guardTempDir(settings.tempDir, keepTemp, io.err)
+  try {
+    return await runParsed(spec, settings, { json, verbose }, io)
+  } finally {
+    temp.release()
+  }
+}
+
+async function runParsed(
+  spec: VerbSpec,
+  settings: RunSettings,
+  { json, verbose }: { json: boolean; verbose: boolean },
+  io: Io
+): Promise<number> {
   const reporter = new TerminalReporter(io.err, verbose)
   for (const s of [
     settings.secrets.bmcPassword,
