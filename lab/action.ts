@@ -4,6 +4,7 @@
 // the lab through the runner-side settings a user could also set (mirror input, TPI_ADDRESS_MAP).
 import { execFileSync, spawn } from 'node:child_process'
 import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises'
+import { writeLabRkllamaLock } from './k3s/rkllama-lock.js'
 import { join, resolve } from 'node:path'
 import { generateIdentity, identityToRecipient } from 'age-encryption'
 import { parseDocument } from 'yaml'
@@ -72,6 +73,11 @@ export async function setupLabAction(
   for (const [key, value] of Object.entries(overrides)) doc.setIn(key.split('.'), doc.createNode(value))
   const dir = await mkdtemp(join(lab.dir, 'action-'))
   const configPath = join(dir, clusterFile.split('/').pop() ?? 'cluster.yaml')
+  // A file that deploys rkllama without a lock of its Python dependencies is refused (no lock is
+  // committed): the lab supplies its own, beside the copy, which becomes the working directory.
+  const rkllama = doc.getIn(['npu_config', 'deploy_rkllama']) ?? doc.get('deploy_rkllama')
+  const withLock = rkllama === true && doc.getIn(['npu_config', 'rkllama_requirements_lock']) === undefined
+  if (withLock) doc.setIn(['npu_config', 'rkllama_requirements_lock'], writeLabRkllamaLock(dir))
   const text = doc.toString()
   await writeFile(configPath, text)
   const loaded = parseCluster(text, configPath)
@@ -103,7 +109,8 @@ export async function setupLabAction(
       'ssh-private-key': validEd25519().private,
       'artifact-recipients': await identityToRecipient(ageIdentity),
       'state-dir': stateDir,
-      mirror: lab.mirror.url
+      mirror: lab.mirror.url,
+      ...(withLock ? { 'working-directory': dir } : {})
     }
   }
 }

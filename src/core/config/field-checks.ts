@@ -181,6 +181,13 @@ export const checkClusterFields: Check = (c) => {
     field(out, ['npu_config', 'model'], 'npu_config.model', c.npu_config?.model, kind.modelName)
     field(
       out,
+      ['npu_config', 'rkllama_requirements_lock'],
+      'npu_config.rkllama_requirements_lock',
+      c.npu_config?.rkllama_requirements_lock,
+      kind.runnerPath
+    )
+    field(
+      out,
       ['npu_config', 'model_quantization'],
       'npu_config.model_quantization',
       c.npu_config?.model_quantization,

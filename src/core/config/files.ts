@@ -5,6 +5,8 @@
 import { realpath, stat } from 'node:fs/promises'
 import { isAbsolute, relative, resolve, sep } from 'node:path'
 import type { Finding } from './checks.js'
+import { rkllamaLock } from '../tools/python-lock.js'
+import { RKLLAMA_VERSION } from '../kinds/k3s/npu/artifacts.js'
 import { runnerPath } from './kinds.js'
 import type { Cluster } from './model.js'
 import type { YamlPath } from './positions.js'
@@ -29,6 +31,9 @@ function contentFiles(c: Cluster): Named[] {
     what: `values file of ${addon}`,
     path
   }))
+  const lock = c.kind === 'k3s' ? c.npu?.rkllama_requirements_lock : undefined
+  if (lock !== undefined)
+    out.push({ at: ['npu_config', 'rkllama_requirements_lock'], what: 'rkllama requirements lock', path: lock })
   if (c.kind === 'talos') {
     for (const role of ['all', 'controlplane', 'worker'] as const)
       c.patches[role].forEach((path, i) => out.push({ at: ['patches', role, i], what: 'patch file', path }))
@@ -99,6 +104,7 @@ export async function checkFiles(c: Cluster, workingDirectory: string): Promise<
       })
     }
   }
+  out.push(...(await checkRkllamaLock(c, root, out)))
   const image = localImage(c)
   if (image && !runnerPath(image.path)) {
     const shown = JSON.stringify(image.path)
@@ -125,4 +131,21 @@ export async function checkFiles(c: Cluster, workingDirectory: string): Promise<
     }
   }
   return out
+}
+
+/**
+ * rkllama's Python dependencies install only from a hashed lock: with deploy_rkllama, the file's lock
+ * (once it passed the path checks above) must be one, or a lock must be committed for the version.
+ */
+async function checkRkllamaLock(c: Cluster, root: string, found: Finding[]): Promise<Finding[]> {
+  if (c.kind !== 'k3s' || !c.npu) return []
+  const at: YamlPath = ['npu_config', 'rkllama_requirements_lock']
+  const path = c.npu.rkllama_requirements_lock
+  if (path !== undefined && (runnerPath(path) || found.some((f) => f.at.join('.') === at.join('.')))) return []
+  if (path === undefined && !c.npu.deploy_rkllama) return []
+  const lock = await rkllamaLock(path, root, RKLLAMA_VERSION)
+  if (!('problem' in lock)) return []
+  const where: YamlPath =
+    path !== undefined ? at : c.npu_config?.deploy_rkllama ? ['npu_config', 'deploy_rkllama'] : ['deploy_rkllama']
+  return [{ code: path !== undefined ? 'RkllamaLockInvalid' : 'RkllamaLockMissing', at: where, message: lock.problem }]
 }

@@ -159,7 +159,13 @@ export const npuSchema = z
     rkllm_version: z.string().default(DEFAULTS.rkllmVersion),
     deploy_rkllama: z.boolean().default(false).describe('Run rkllama (LLM API on the NPU) as a systemd service.'),
     model: z.string().optional().describe('Model to pre-download for rkllama, e.g. deepseek.'),
-    model_quantization: z.string().default('w8a8')
+    model_quantization: z.string().default('w8a8'),
+    rkllama_requirements_lock: z
+      .string()
+      .optional()
+      .describe(
+        "Hashed lock of rkllama's Python dependencies (a requirements file, every package pinned with == and --hash=sha256:, e.g. from pip-compile --generate-hashes), relative to working-directory. Installed on the node with pip --require-hashes; required with deploy_rkllama while no lock is committed for the pinned rkllama."
+      )
   })
   .describe('Rockchip NPU stack (K3s on Armbian only: needs the vendor kernel).')
 

@@ -33,6 +33,7 @@ import { emptyOutputs, type PhaseContext } from '../../../src/core/phases/types.
 import { MemoryReporter } from '../../../src/core/reporter.js'
 import { StateStore } from '../../../src/core/state/store.js'
 import { k3sCluster } from '../../core/kinds/k3s/fixtures.js'
+import { writeLabRkllamaLock } from '../../../lab/k3s/rkllama-lock.js'
 import { kindOf } from '../../../src/core/kinds/index.js'
 import { plainAdapters } from '../../../src/compose/real-adapters.js'
 
@@ -42,7 +43,8 @@ const cluster = k3sCluster(
   `boot_timeout: 10
 metallb_ip_range: 10.10.88.80-10.10.88.89
 addons: { metallb: true }
-npu_config: { install_rknn: true, install_rkllm: true, deploy_rkllama: true, model: qwen3-4b, rkllm_version: 1.2.3 }`,
+npu_config: { install_rknn: true, install_rkllm: true, deploy_rkllama: true, model: qwen3-4b, rkllm_version: 1.2.3,
+  rkllama_requirements_lock: rkllama-requirements.lock }`,
   `control_plane: { node: 1, ip: 10.10.88.73, hostname: k3s-cp }
 workers:
   - { node: 2, ip: 10.10.88.74, hostname: k3s-w1, labels: { zone: b } }
@@ -128,6 +130,7 @@ const key = validEd25519()
 async function context(): Promise<PhaseContext & { reporter: MemoryReporter }> {
   const stateDir = join(dir, 'state')
   mkdirSync(stateDir, { recursive: true })
+  writeLabRkllamaLock(stateDir)
   const labExec = createLocalExec({ ...process.env, TPI_ADDRESS_MAP: net.file, TPI_LAB_DIR: dir })
   const deps: Deps = {
     bmc: () => Promise.reject(new Error('no BMC here')),

@@ -9,6 +9,7 @@ import { sha256, topology } from '../config.js'
 import { parseFacts } from '../../../remote/script.js'
 import { RESUME, runChecked, withPool, type ShellPool } from '../../../remote/shells.js'
 import type { PhaseContext, PhaseModule, PlanStep, StepResult } from '../../../phases/types.js'
+import { rkllamaLockText } from '../../../tools/python-lock.js'
 import { modelArtifact, RKLLAMA_VERSION, rkllamaSource, rkllmRuntime, rknnRuntime } from './artifacts.js'
 import { npuDrift } from './drift.js'
 import { wantsNpu } from '../config.js'
@@ -19,6 +20,7 @@ import {
   modelScript,
   npuObserveScript,
   RKLLAMA_HOME,
+  RKLLAMA_LOCK,
   rkllamaInstallScript,
   rkllamaUnit,
   runtimeScript,
@@ -139,7 +141,9 @@ export function createNpuPhase(options: NpuPhaseOptions = {}): PhaseModule {
       let probed = ''
       if (npu.deploy_rkllama) {
         if (facts.rkllama !== RKLLAMA_VERSION) {
+          const lock = await rkllamaLockText(ctx, node.id, RKLLAMA_VERSION)
           await push(ctx, pool, node, rkllamaSource(mirror), `${RKLLAMA_HOME}/rkllama.tar.gz`)
+          await shell.put(RKLLAMA_LOCK, lock, { mode: 0o644, owner: 'root:root' })
           await run(
             'installing rkllama',
             rkllamaInstallScript({ version: RKLLAMA_VERSION, ...(mirror ? { mirror } : {}) }),

@@ -43,9 +43,16 @@ result`
   )
 }
 
+/** Where the NPU phase puts the hashed lock of rkllama's Python dependencies before the install. */
+export const RKLLAMA_LOCK = `${RKLLAMA_HOME}/requirements.lock`
+
 /**
- * rkllama from the pushed source tarball into a venv. Its Python dependencies can only come from PyPI
- * on the node (or the mirror's /pypi.org/simple when a mirror is set): the one network need of a node.
+ * rkllama from the pushed source tarball into a venv. Its Python dependencies come only from the hashed
+ * lock (pip --require-hashes: a file whose sha256 the lock does not name is refused, whichever index or
+ * mirror served it; --no-deps: nothing the lock does not list). rkllama itself and the rknn-toolkit-lite2
+ * wheel it bundles come from the tarball, already checked against its digest: installed with --no-index,
+ * so that step fetches nothing. --no-build-isolation: a build uses the lock's setuptools, never an
+ * unhashed download.
  */
 export function rkllamaInstallScript(input: { version: string; mirror?: string }): string {
   return script(
@@ -53,6 +60,7 @@ export function rkllamaInstallScript(input: { version: string; mirror?: string }
       HOME_DIR: RKLLAMA_HOME,
       VERSION: input.version,
       MARKERS,
+      LOCK: RKLLAMA_LOCK,
       PIP_INDEX: input.mirror ? `${input.mirror.replace(/\/+$/, '')}/pypi.org/simple` : ''
     },
     `
@@ -61,7 +69,13 @@ tar -xzf "$HOME_DIR/rkllama.tar.gz" -C "$HOME_DIR/app" --strip-components=1
 python3 -m venv "$HOME_DIR/venv"
 pip_opts=()
 if [ -n "$PIP_INDEX" ]; then pip_opts=(--index-url "$PIP_INDEX"); fi
-"$HOME_DIR/venv/bin/pip" install -q "\${pip_opts[@]}" "$HOME_DIR/app"
+"$HOME_DIR/venv/bin/pip" install -q --require-hashes --no-deps --no-build-isolation "\${pip_opts[@]}" -r "$LOCK"
+py=$(python3 -c 'import sys; print("cp%d%d" % sys.version_info[:2])' 2>/dev/null || true)
+local_pkgs=()
+for whl in "$HOME_DIR/app/src/rkllama/lib/rknn_toolkit_lite2-"*"-$py-$py-"*.whl; do
+  if [ -f "$whl" ]; then local_pkgs+=("$whl"); fi
+done
+"$HOME_DIR/venv/bin/pip" install -q --no-index --no-deps --no-build-isolation "\${local_pkgs[@]}" "$HOME_DIR/app"
 printf '%s\\n' "$VERSION" > "$MARKERS/rkllama"
 changed "rkllama=$VERSION"
 result`

@@ -4,6 +4,7 @@ import { k3sInstallPhase } from '../../../../../src/core/kinds/k3s/install-phase
 import { k3sJoinPhase } from '../../../../../src/core/kinds/k3s/join-phase.js'
 import { resolveModel } from '../../../../../src/core/kinds/k3s/npu/artifacts.js'
 import { createNpuPhase } from '../../../../../src/core/kinds/k3s/npu/index.js'
+import { LAB_RKLLAMA_LOCK, writeLabRkllamaLock } from '../../../../../lab/k3s/rkllama-lock.js'
 import { phaseContext } from '../context.js'
 import { k3sCluster } from '../fixtures.js'
 import { NPU_TEST_PATHS, startHarness, type Harness } from '../harness.js'
@@ -12,7 +13,8 @@ const nodes = `control_plane: { node: 1, ip: 10.10.88.73, hostname: k3s-cp }
 workers:
   - { node: 2, ip: 10.10.88.74, hostname: k3s-w1 }`
 const npuConfig = `boot_timeout: 6
-npu_config: { install_rknn: true, install_rkllm: true, deploy_rkllama: true, model: qwen3-4b, rkllm_version: 1.2.3 }`
+npu_config: { install_rknn: true, install_rkllm: true, deploy_rkllama: true, model: qwen3-4b, rkllm_version: 1.2.3,
+  rkllama_requirements_lock: rkllama-requirements.lock }`
 const cluster = k3sCluster(npuConfig, nodes)
 let lab: Harness
 let stateDir: string
@@ -32,6 +34,7 @@ beforeAll(async () => {
   lab = startHarness(cluster.nodes)
   const ctx = await phaseContext(cluster, lab.deps)
   stateDir = ctx.settings.stateDir
+  writeLabRkllamaLock(ctx.settings.workingDirectory)
   await k3sInstallPhase.run!(ctx)
   await k3sJoinPhase.run!(ctx)
 })
@@ -50,6 +53,15 @@ describe('npu phase on the lab', () => {
     )
     expect(lab.file('k3s-w1', 'usr/local/lib/librkllmrt.so')).toBe('librkllmrt 1.2.3 (lab bytes)\n')
     expect(lab.file('k3s-w1', 'usr/local/lib/librknnrt.so')).toBe('librknnrt 2.3.2 (lab bytes)\n')
+    // rkllama's Python dependencies: only from the shipped lock, with hashes; rkllama itself fetches nothing.
+    expect(lab.file('k3s-w1', 'opt/rkllama/requirements.lock')).toBe(LAB_RKLLAMA_LOCK)
+    const pip = lab.file('k3s-w1', 'var/log/lab-pip.log')
+    expect(pip).toContain(
+      'pip install -q --require-hashes --no-deps --no-build-isolation -r /opt/rkllama/requirements.lock'
+    )
+    expect(pip).toContain('pip install -q --no-index --no-deps --no-build-isolation /opt/rkllama/app')
+    expect(pip).toMatch(/^locked setuptools==80\.9\.0 --hash=sha256:[0-9a-f]{64}$/m)
+    expect(pip).not.toMatch(/^refused/m)
     expect(ctx.outputs.nodeStatus['k3s-w1'].npu).toBe('RKNPU v0.9.8')
     const again = await phase.runNode!(await phaseContext(cluster, lab.deps, stateDir), node)
     expect(again).toEqual({
