@@ -104,7 +104,7 @@ export async function checkFiles(c: Cluster, workingDirectory: string): Promise<
       })
     }
   }
-  out.push(...(await checkRkllamaLock(c, root, out)))
+  out.push(...checkRkllamaLock(c, root, out))
   const image = localImage(c)
   if (image && !runnerPath(image.path)) {
     const shown = JSON.stringify(image.path)
@@ -133,19 +133,11 @@ export async function checkFiles(c: Cluster, workingDirectory: string): Promise<
   return out
 }
 
-/**
- * rkllama's Python dependencies install only from a hashed lock: with deploy_rkllama, the file's lock
- * (once it passed the path checks above) must be one, or a lock must be committed for the version.
- */
-async function checkRkllamaLock(c: Cluster, root: string, found: Finding[]): Promise<Finding[]> {
-  if (c.kind !== 'k3s' || !c.npu) return []
+/** The lock the file names, once it passed the path checks above, must be a hashed lock. */
+function checkRkllamaLock(c: Cluster, root: string, found: Finding[]): Finding[] {
+  const path = c.kind === 'k3s' ? c.npu?.rkllama_requirements_lock : undefined
   const at: YamlPath = ['npu_config', 'rkllama_requirements_lock']
-  const path = c.npu.rkllama_requirements_lock
-  if (path !== undefined && (runnerPath(path) || found.some((f) => f.at.join('.') === at.join('.')))) return []
-  if (path === undefined && !c.npu.deploy_rkllama) return []
-  const lock = await rkllamaLock(path, root, RKLLAMA_VERSION)
-  if (!('problem' in lock)) return []
-  const where: YamlPath =
-    path !== undefined ? at : c.npu_config?.deploy_rkllama ? ['npu_config', 'deploy_rkllama'] : ['deploy_rkllama']
-  return [{ code: path !== undefined ? 'RkllamaLockInvalid' : 'RkllamaLockMissing', at: where, message: lock.problem }]
+  if (path === undefined || runnerPath(path) || found.some((f) => f.at.join('.') === at.join('.'))) return []
+  const lock = rkllamaLock(path, root, RKLLAMA_VERSION)
+  return 'problem' in lock ? [{ code: 'RkllamaLockInvalid', at, message: lock.problem }] : []
 }

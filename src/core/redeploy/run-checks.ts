@@ -4,6 +4,7 @@ import { checkArtifactSettings } from '../crypto/check-settings.js'
 import type { ConfigIssue } from '../errors.js'
 import type { RunSettings } from '../settings.js'
 import { checkImageDigests } from '../tools/image-trust.js'
+import { checkRkllamaLock } from '../tools/python-lock.js'
 import { checkRedeploy } from './check.js'
 
 /** Phases after which a deploy has credentials to upload (k3s server install, Talos bootstrap). */
@@ -16,6 +17,7 @@ export function checkRunSettings(cluster: Cluster, settings: RunSettings): Confi
   return [
     ...checkRedeploy(cluster, settings),
     ...checkArtifactSettings(settings, willUpload),
-    ...checkImageDigests(cluster, settings)
+    ...checkImageDigests(cluster, settings),
+    ...checkRkllamaLock(cluster, settings)
   ]
 }

@@ -3,11 +3,12 @@
 // does not name, whatever index or mirror served it. The lock is the user's (npu_config.
 // rkllama_requirements_lock, a file inside working-directory, e.g. from `pip-compile --generate-hashes`)
 // or the one committed here for the rkllama version the action pins. Without either, a deploy with
-// deploy_rkllama is refused at validate; unhashed pip never runs.
-import { readFile, stat } from 'node:fs/promises'
+// deploy_rkllama is refused before its first side effect (a plan warns); unhashed pip never runs.
+import { readFileSync, statSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type { Cluster } from '../config/model.js'
-import { PhaseError } from '../errors.js'
+import { PhaseError, type ConfigIssue } from '../errors.js'
+import { RKLLAMA_VERSION } from '../kinds/k3s/npu/artifacts.js'
 import type { RunSettings } from '../settings.js'
 
 /**
@@ -74,11 +75,11 @@ export function checkHashedLock(text: string): string | undefined {
  * The lock for this run: the file the cluster file names (read from working-directory) or the
  * committed one; `problem` when neither can be used.
  */
-export async function rkllamaLock(
+export function rkllamaLock(
   lockPath: string | undefined,
   workingDirectory: string,
   version: string
-): Promise<{ text: string; from: string } | { problem: string }> {
+): { text: string; from: string } | { problem: string } {
   if (lockPath === undefined) {
     if (COMMITTED_RKLLAMA_LOCK?.version === version)
       return { text: COMMITTED_RKLLAMA_LOCK.text, from: `the lock committed for rkllama ${version}` }
@@ -86,8 +87,8 @@ export async function rkllamaLock(
   }
   const file = resolve(workingDirectory, lockPath)
   try {
-    if ((await stat(file)).size > MAX_LOCK_BYTES) return { problem: `${LOCK_FIELD} ${lockPath} is over 1 MiB` }
-    const text = await readFile(file, 'utf8')
+    if (statSync(file).size > MAX_LOCK_BYTES) return { problem: `${LOCK_FIELD} ${lockPath} is over 1 MiB` }
+    const text = readFileSync(file, 'utf8')
     const problem = checkHashedLock(text)
     return problem
       ? { problem: `${LOCK_FIELD} ${lockPath} is not a hashed lock: ${problem}` }
@@ -98,16 +99,45 @@ export async function rkllamaLock(
 }
 
 /** The lock text for the NPU phase; a PhaseError (before anything is installed) when there is none. */
-export async function rkllamaLockText(
+export function rkllamaLockText(
   ctx: { cluster: Cluster; settings: Pick<RunSettings, 'workingDirectory'> },
   node: string,
   version: string
-): Promise<string> {
+): string {
   const lockPath = ctx.cluster.kind === 'k3s' ? ctx.cluster.npu?.rkllama_requirements_lock : undefined
-  const lock = await rkllamaLock(lockPath, ctx.settings.workingDirectory, version)
+  const lock = rkllamaLock(lockPath, ctx.settings.workingDirectory, version)
   if ('problem' in lock)
     throw new PhaseError('npu', node, lock.problem, `add the lock (${LOCK_FIELD}) and re-run deploy`, {
       code: 'RkllamaLockMissing'
     })
   return lock.text
+}
+
+/**
+ * Before any side effect (the Engine.checkSettings hook): a deploy that would install rkllama needs its
+ * lock, so it is refused up front rather than after flashing every node; a plan shows it as a warning.
+ */
+export function checkRkllamaLock(
+  cluster: Cluster,
+  settings: Pick<RunSettings, 'command' | 'phases' | 'workingDirectory'>
+): ConfigIssue[] {
+  if (cluster.kind !== 'k3s' || !cluster.npu?.deploy_rkllama) return []
+  if (settings.command !== 'deploy' && settings.command !== 'plan') return []
+  if (settings.phases?.length && !settings.phases.includes('npu')) return []
+  const path = cluster.npu.rkllama_requirements_lock
+  const lock = rkllamaLock(path, settings.workingDirectory, RKLLAMA_VERSION)
+  if (!('problem' in lock)) return []
+  return [
+    {
+      code: path === undefined ? 'RkllamaLockMissing' : 'RkllamaLockInvalid',
+      path:
+        path !== undefined
+          ? LOCK_FIELD
+          : cluster.npu_config?.deploy_rkllama
+            ? 'npu_config.deploy_rkllama'
+            : 'deploy_rkllama',
+      message: lock.problem,
+      severity: settings.command === 'deploy' ? 'error' : 'warning'
+    }
+  ]
 }

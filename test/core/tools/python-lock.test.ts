@@ -1,12 +1,17 @@
 // rkllama's Python dependencies install only from a hashed lock: what counts as one, where it comes from,
-// and that a file deploying rkllama without one is refused at validate, at the field, naming what to add.
+// and that a deploy of rkllama without one is refused before its first side effect, naming what to add.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { loadClusterFile } from '../../../src/core/config/load.js'
+import { createServer } from 'node:net'
+import { deploy } from '../../../src/cli/commands/deploy.js'
+import { runVerb } from '../../../src/cli/commands/shared.js'
+import { loadClusterFile, parseCluster } from '../../../src/core/config/load.js'
+import type { Command, PhaseName } from '../../../src/core/settings.js'
 import {
   checkHashedLock,
+  checkRkllamaLock,
   COMMITTED_RKLLAMA_LOCK,
   rkllamaLock,
   rkllamaLockText
@@ -59,32 +64,30 @@ describe('checkHashedLock', () => {
 })
 
 describe('rkllamaLock', () => {
-  test('no lock committed for the pinned rkllama, so without the field there is a problem naming the field', async () => {
+  test('no lock committed for the pinned rkllama, so without the field there is a problem naming the field', () => {
     expect(COMMITTED_RKLLAMA_LOCK).toBeUndefined()
-    const got = await rkllamaLock(undefined, wd, RKLLAMA_VERSION)
+    const got = rkllamaLock(undefined, wd, RKLLAMA_VERSION)
     expect(got).toEqual({ problem: expect.stringContaining('set npu_config.rkllama_requirements_lock') })
     expect((got as { problem: string }).problem).toMatch(/pip --require-hashes --no-deps and never without hashes/)
   })
 
-  test('reads the lock the file names, relative to working-directory, and refuses one without hashes', async () => {
-    expect(await rkllamaLock('good.lock', wd, RKLLAMA_VERSION)).toEqual({
+  test('reads the lock the file names, relative to working-directory, and refuses one without hashes', () => {
+    expect(rkllamaLock('good.lock', wd, RKLLAMA_VERSION)).toEqual({
       text: GOOD_LOCK,
       from: 'npu_config.rkllama_requirements_lock good.lock'
     })
-    expect(await rkllamaLock('unhashed.lock', wd, RKLLAMA_VERSION)).toEqual({
+    expect(rkllamaLock('unhashed.lock', wd, RKLLAMA_VERSION)).toEqual({
       problem:
         'npu_config.rkllama_requirements_lock unhashed.lock is not a hashed lock: line 1 (flask==2.3.2) has no --hash=sha256:<64 hex digits>'
     })
-    expect(await rkllamaLock('gone.lock', wd, RKLLAMA_VERSION)).toEqual({
+    expect(rkllamaLock('gone.lock', wd, RKLLAMA_VERSION)).toEqual({
       problem: expect.stringMatching(/^npu_config.rkllama_requirements_lock gone.lock cannot be read: ENOENT/)
     })
   })
 
-  test('the NPU phase gets a PhaseError naming the node and the field when there is no lock', async () => {
+  test('the NPU phase gets a PhaseError naming the node and the field when there is no lock', () => {
     const cluster = { kind: 'k3s', npu: { deploy_rkllama: true } } as never
-    await expect(
-      rkllamaLockText({ cluster, settings: { workingDirectory: wd } }, 'k3s-w1', RKLLAMA_VERSION)
-    ).rejects.toThrow(
+    expect(() => rkllamaLockText({ cluster, settings: { workingDirectory: wd } }, 'k3s-w1', RKLLAMA_VERSION)).toThrow(
       /^node k3s-w1: npu failed: deploy_rkllama needs a hashed lock .* To resume: add the lock \(npu_config.rkllama_requirements_lock\) and re-run deploy$/
     )
   })
@@ -99,18 +102,6 @@ describe('validate', () => {
   const issues = (r: Awaited<ReturnType<typeof validate>>) =>
     r.issues.map((i) => ({ code: i.code, path: i.path, line: i.where?.line }))
 
-  test('deploy_rkllama without a lock is refused at deploy_rkllama, naming the field to add', async () => {
-    const r = await validate(BASE_K3S + 'npu_config: { install_rkllm: true, deploy_rkllama: true }\n')
-    expect(issues(r)).toEqual([{ code: 'RkllamaLockMissing', path: 'npu_config.deploy_rkllama', line: 12 }])
-    expect(r.issues[0]!.message).toMatch(/set npu_config.rkllama_requirements_lock to a requirements file/)
-    expect(r.cluster).toBeUndefined()
-  })
-
-  test('the top-level shorthand deploy_rkllama is refused at its own line', async () => {
-    const r = await validate(BASE_K3S + 'deploy_rkllama: true\n')
-    expect(issues(r)).toEqual([{ code: 'RkllamaLockMissing', path: 'deploy_rkllama', line: 12 }])
-  })
-
   test('a lock without hashes is refused at the field; one outside the working directory too', async () => {
     const unhashed = await validate(
       BASE_K3S + 'npu_config: { deploy_rkllama: true, rkllama_requirements_lock: unhashed.lock }\n'
@@ -118,6 +109,7 @@ describe('validate', () => {
     expect(issues(unhashed)).toEqual([
       { code: 'RkllamaLockInvalid', path: 'npu_config.rkllama_requirements_lock', line: 12 }
     ])
+    expect(unhashed.issues[0]!.message).toMatch(/line 1 \(flask==2.3.2\) has no --hash=sha256/)
     const outside = await validate(
       BASE_K3S + 'npu_config: { deploy_rkllama: true, rkllama_requirements_lock: ../outside/x.lock }\n'
     )
@@ -126,10 +118,73 @@ describe('validate', () => {
     ])
   })
 
-  test('a hashed lock inside the working directory passes; without deploy_rkllama nothing is asked', async () => {
+  test('a hashed lock inside the working directory passes, and so does a file that names none', async () => {
     const ok = await validate(BASE_K3S + 'npu_config: { deploy_rkllama: true, rkllama_requirements_lock: good.lock }\n')
     expect(ok.issues).toEqual([])
     expect(ok.cluster).toBeDefined()
-    expect((await validate(BASE_K3S + 'npu_config: { install_rknn: true }\n')).issues).toEqual([])
+    // Without a lock, validate passes: the deploy is what cannot proceed (below).
+    expect((await validate(BASE_K3S + 'npu_config: { deploy_rkllama: true }\n')).issues).toEqual([])
+  })
+})
+
+describe('before any side effect', () => {
+  const cluster = (extra: string) => {
+    const { cluster } = parseCluster(BASE_K3S + extra, 'cluster.yaml')
+    return cluster!
+  }
+  const settings = (command: Command, phases?: PhaseName[]) => ({ command, phases, workingDirectory: wd })
+
+  test('a deploy with deploy_rkllama and no lock is an error naming the field; a plan shows it as a warning', () => {
+    const c = cluster('npu_config: { deploy_rkllama: true }\n')
+    expect(checkRkllamaLock(c, settings('deploy'))).toEqual([
+      {
+        code: 'RkllamaLockMissing',
+        path: 'npu_config.deploy_rkllama',
+        message: expect.stringContaining('set npu_config.rkllama_requirements_lock'),
+        severity: 'error'
+      }
+    ])
+    expect(checkRkllamaLock(c, settings('plan'))[0]).toMatchObject({ severity: 'warning' })
+    expect(checkRkllamaLock(cluster('deploy_rkllama: true\n'), settings('deploy'))[0]).toMatchObject({
+      path: 'deploy_rkllama'
+    })
+  })
+
+  test('nothing is asked of validate or drift, of a deploy that skips the npu phase, or with a hashed lock', () => {
+    const c = cluster('npu_config: { deploy_rkllama: true }\n')
+    expect(checkRkllamaLock(c, settings('validate'))).toEqual([])
+    expect(checkRkllamaLock(c, settings('drift'))).toEqual([])
+    expect(checkRkllamaLock(c, settings('deploy', ['flash', 'boot']))).toEqual([])
+    expect(checkRkllamaLock(c, settings('deploy', ['npu']))).toHaveLength(1)
+    const locked = cluster('npu_config: { deploy_rkllama: true, rkllama_requirements_lock: good.lock }\n')
+    expect(checkRkllamaLock(locked, settings('deploy'))).toEqual([])
+    expect(checkRkllamaLock(cluster('npu_config: { install_rkllm: true }\n'), settings('deploy'))).toEqual([])
+  })
+
+  test('a CLI deploy without a lock exits 1 naming the field, before the BMC is contacted', async () => {
+    let connections = 0
+    const bmc = createServer((s) => {
+      connections++
+      s.destroy()
+    })
+    await new Promise<void>((r) => bmc.listen(0, '127.0.0.1', () => r()))
+    const port = (bmc.address() as { port: number }).port
+    await writeFile(join(wd, 'armbian.img'), Buffer.alloc(16))
+    await writeFile(
+      join(wd, 'deploy.yaml'),
+      BASE_K3S.replace('https://10.10.88.70', `https://127.0.0.1:${port}`) + 'npu_config: { deploy_rkllama: true }\n'
+    )
+    const stderr: string[] = []
+    const io = {
+      out: () => undefined,
+      err: (t: string) => void stderr.push(t),
+      env: { PATH: process.env.PATH, TMPDIR: wd, TPI_BMC_PASSWORD: 'pw', TPI_SSH_PRIVATE_KEY: 'k' }
+    }
+    const args = ['--config', 'deploy.yaml', '--working-directory', wd, '--state-dir', join(wd, 'state')]
+    const code = await runVerb(deploy, args, io)
+    await new Promise<void>((r) => bmc.close(() => r()))
+    expect(code).toBe(1)
+    expect(stderr.join('\n')).toMatch(/deploy_rkllama needs a hashed lock .* set npu_config.rkllama_requirements_lock/)
+    expect(connections).toBe(0)
   })
 })

@@ -141,7 +141,7 @@ export function createNpuPhase(options: NpuPhaseOptions = {}): PhaseModule {
       let probed = ''
       if (npu.deploy_rkllama) {
         if (facts.rkllama !== RKLLAMA_VERSION) {
-          const lock = await rkllamaLockText(ctx, node.id, RKLLAMA_VERSION)
+          const lock = rkllamaLockText(ctx, node.id, RKLLAMA_VERSION)
           await push(ctx, pool, node, rkllamaSource(mirror), `${RKLLAMA_HOME}/rkllama.tar.gz`)
           await shell.put(RKLLAMA_LOCK, lock, { mode: 0o644, owner: 'root:root' })
           await run(
