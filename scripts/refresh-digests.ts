@@ -6,8 +6,11 @@
 //   npm run refresh-digests            rewrite the catalog
 //   npm run refresh-digests -- --check exit 1 when the committed catalog differs (no write)
 //
-// Needs network access to github.com, raw.githubusercontent.com, dl.k8s.io and get.helm.sh. An
-// artifact that cannot be fetched keeps its current entry and is named at the end (exit 1).
+// Needs network access to github.com (and codeload.github.com for the rkllama source archive, addressed
+// by commit), raw.githubusercontent.com, dl.k8s.io, get.helm.sh and huggingface.co. An artifact that
+// cannot be fetched keeps its current entry and is named at the end (exit 1). An entry whose digest is
+// unchanged keeps its recorded source: several were first read from upstream git blobs or independent
+// pins (nixpkgs, kubekey, Sidero's Homebrew tap), and a download that agrees confirms them.
 import { createHash } from 'node:crypto'
 import { readFile, writeFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
