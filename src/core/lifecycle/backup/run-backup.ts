@@ -3,9 +3,9 @@
 // changes (a K3s on-demand snapshot is deleted from the node once it is in the artifact).
 import { chmod, mkdir, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { ConfigError, PhaseError } from '../../errors.js'
+import { ConfigError } from '../../errors.js'
 import type { PhaseContext } from '../../phases/types.js'
-import { backupK3s } from '../k3s/backup.js'
+import { lifecycleOf } from '../kind-lifecycle.js'
 import { artifactNameOf, BUNDLE_FILE, manifestFor, sealBackup, type PartInput } from './bundle.js'
 import type { BackupManifest } from './manifest.js'
 
@@ -41,30 +41,22 @@ export async function runBackup(ctx: PhaseContext): Promise<BackupResult> {
           'a backup is encrypted before it leaves the runner: set artifact-recipients (age public keys) or artifact-passphrase'
       }
     ])
+  const hooks = lifecycleOf(ctx, {
+    phase: 'backup',
+    what: 'backup',
+    code: 'BackupUnsupported',
+    byHand: "take one with the kind's own tools (etcd snapshot and the cluster's secrets) and keep it encrypted"
+  })
   const name = backupName(cluster.name, settings.runId)
-  let parts: PartInput[]
-  let meta: Pick<BackupManifest, 'datastore' | 'versions'>
-  if (cluster.kind === 'k3s') {
-    const k = await backupK3s(ctx, name)
-    parts = k.parts
-    meta = { datastore: k.datastore, versions: { k3s: k.version, kubernetes: k.version.replace(/\+.*$/, '') } }
-  } else {
-    throw new PhaseError(
-      'backup',
-      undefined,
-      'Talos backup is not in this build yet',
-      'take one by hand: talosctl -n <cp> etcd snapshot db.snapshot, and keep secrets.yaml',
-      { code: 'BackupUnsupported' }
-    )
-  }
+  const { parts, datastore, versions } = await hooks.backup(ctx, name)
   const manifest = manifestFor(
     {
       cluster: cluster.name,
       kind: cluster.kind,
-      datastore: meta.datastore,
+      datastore,
       createdAt: new Date().toISOString(),
       name,
-      versions: meta.versions,
+      versions,
       nodes: cluster.nodes.map((n) => ({ id: n.id, role: n.role, board: n.board, slot: n.slot, ip: n.ip }))
     },
     parts
