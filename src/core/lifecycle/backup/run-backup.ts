@@ -6,7 +6,14 @@ import { join } from 'node:path'
 import { ConfigError } from '../../errors.js'
 import type { PhaseContext } from '../../phases/types.js'
 import { lifecycleOf } from '../kind-lifecycle.js'
-import { artifactNameOf, BUNDLE_FILE, manifestFor, sealBackup, type PartInput } from './bundle.js'
+import {
+  artifactNameOf,
+  BUNDLE_FILE,
+  manifestFor,
+  PASSPHRASE_BUNDLE_FILE,
+  sealBackup,
+  type PartInput
+} from './bundle.js'
 import type { BackupManifest } from './manifest.js'
 
 export const BACKUP_KEY = 'backup'
@@ -66,10 +73,7 @@ export async function runBackup(ctx: PhaseContext): Promise<BackupResult> {
   await mkdir(folder, { recursive: true, mode: 0o700 })
   const files: string[] = []
   if (recipients.length) files.push(await seal(join(folder, BUNDLE_FILE), manifest, parts, { recipients }))
-  if (passphrase)
-    files.push(
-      await seal(join(folder, BUNDLE_FILE.replace(/\.age$/, '.passphrase.age')), manifest, parts, { passphrase })
-    )
+  if (passphrase) files.push(await seal(join(folder, PASSPHRASE_BUNDLE_FILE), manifest, parts, { passphrase }))
   let id: number | undefined
   let bytes = 0
   for (const f of files) bytes += (await stat(f)).size

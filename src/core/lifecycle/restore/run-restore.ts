@@ -1,13 +1,12 @@
-// command: restore — replaces the cluster's datastore with a backup's. Guarded by confirm = cluster name,
-// and every check of the bundle (decryption, manifest, digests, cluster, kind, version, token) passes
-// before the first node is touched.
-import { readFile } from 'node:fs/promises'
-import { isAbsolute, join } from 'node:path'
+// command: restore — replaces the cluster's datastore with a backup's (a file, or an artifact by id).
+// Guarded by confirm = cluster name, and every check of the bundle (decryption, manifest, digests,
+// cluster, kind, then the kind's own: version, token) passes before the first node is touched.
 import { TpiError } from '../../errors.js'
 import type { PhaseContext } from '../../phases/types.js'
 import { openBackup } from '../backup/bundle.js'
 import { restoreProblems, type BackupManifest } from '../backup/manifest.js'
 import { lifecycleOf } from '../kind-lifecycle.js'
+import { backupBytes, SourceProblem } from './source.js'
 
 export const RESTORE_KEY = 'restore'
 
@@ -35,15 +34,8 @@ export async function runRestore(ctx: PhaseContext): Promise<RestoreResult> {
     code: 'RestoreUnsupported',
     byHand: "restore with the kind's own tools from the files of the backup (age -d backup.tar.age | tar x)"
   })
-  if (!settings.backupFile)
-    throw new RestoreRefused([
-      'no backup given: set backup to the path of the backup file (backup.tar.age, from the <cluster>-backup artifact)'
-    ])
-  const path = isAbsolute(settings.backupFile)
-    ? settings.backupFile
-    : join(settings.workingDirectory, settings.backupFile)
-  const raw = await readFile(path).catch((e: NodeJS.ErrnoException) => {
-    throw new RestoreRefused([`backup file ${settings.backupFile} cannot be read (${e.code ?? e.message})`])
+  const raw = await backupBytes(ctx).catch((e: Error) => {
+    throw e instanceof SourceProblem ? new RestoreRefused([e.message]) : e
   })
   if (settings.secrets.backupIdentity) ctx.reporter.secret(settings.secrets.backupIdentity)
   const files = await openBackup(raw, {
