@@ -53,19 +53,11 @@ export async function bench(): Promise<BenchResult[]> {
     const artifact = lab.results.artifacts().findLast((a) => a.name === `${setup.cluster.name}-backup`)!
     const last = must(await runLabAction(lab, setup, { command: 'backup' }), 'backup')
     const snapshotBytes = Number(/etcd\/snapshot\.db (\d+) B/.exec(last.log)?.[1] ?? NaN)
-    const file = join(dir, 'backup.tar.age')
-    const { execFile } = await import('node:child_process')
-    const { promisify } = await import('node:util')
-    const { writeFile } = await import('node:fs/promises')
-    await writeFile(
-      join(dir, 'artifact.zip'),
-      lab.results.artifacts().findLast((a) => a.name === `${setup.cluster.name}-backup`)!.bytes
-    )
-    await promisify(execFile)('unzip', ['-o', '-q', join(dir, 'artifact.zip'), '-d', dir])
     const restore = must(
       await runLabAction(lab, setup, {
         command: 'restore',
-        backup: file,
+        'backup-artifact-id': last.outputs['backup-artifact-id']!,
+        'github-token': lab.results.githubToken,
         'backup-identity': setup.ageIdentity,
         confirm: setup.cluster.name
       }),
@@ -100,7 +92,7 @@ export async function bench(): Promise<BenchResult[]> {
         unit: 's',
         baseline: { name: 'backup-k3s-ha-4-nodes', figure: backupMs / 1000 },
         ratio: restore.ms / backupMs,
-        notes: `${note}: one restore job (checks, 3 servers stopped, cluster-reset, 2 servers rejoin one by one, agent restarted, every node Ready)`
+        notes: `${note}: one restore job (the artifact downloaded by id, checks, 3 servers stopped, cluster-reset, 2 servers rejoin one by one, agent restarted, every node Ready)`
       }
     ]
   } finally {

@@ -3,7 +3,8 @@
 // off: the lab cannot snapshot the example's single-server SQLite datastore) is deployed through the
 // shipped bundle, then
 //   --restore-drill: a ConfigMap is written, `command: backup` uploads production-backup, the ConfigMap is
-//     deleted, `command: restore` puts the backup back, and the ConfigMap and every node Ready are shown;
+//     deleted, `command: restore` puts it back by its artifact id, and the ConfigMap and every node Ready
+//     are shown;
 //   --destroy: `command: destroy` with confirm, and the BMC's power status shows every slot off.
 import { execFile } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
@@ -71,12 +72,11 @@ export async function lifecycleDemo(
     `backup-artifact=${backup.outputs['backup-artifact']} backup-artifact-id=${backup.outputs['backup-artifact-id']}`
   )
   await kubectl(['delete', 'configmap', 'drill', '-n', 'default'])
-  const artifact = lab.results.artifacts().findLast((a) => a.name === 'production-backup')!
-  writeFileSync(join(lab.dir, 'artifact.zip'), artifact.bytes)
-  await run('unzip', ['-o', '-q', join(lab.dir, 'artifact.zip'), '-d', lab.dir])
+  // As the nightly template restores: by the artifact's id, downloaded by the action from the backup's run.
   await step('restore the backup', {
     command: 'restore',
-    backup: join(lab.dir, 'backup.tar.age'),
+    'backup-artifact-id': backup.outputs['backup-artifact-id']!,
+    'github-token': lab.results.githubToken,
     'backup-identity': setup.ageIdentity,
     confirm: setup.cluster.name
   })

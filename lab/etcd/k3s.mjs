@@ -6,7 +6,8 @@
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { attachEtcd, etcdConfig } from './kube-store.mjs'
-import { memberAdd, memberList, snapshotRestore, snapshotSave, waitHealthy } from './ctl.mjs'
+import { createHash } from 'node:crypto'
+import { getPrefixSync, memberAdd, memberList, putSync, snapshotRestore, snapshotSave, waitHealthy } from './ctl.mjs'
 import { startEtcdMember } from './member.mjs'
 
 export const ETCD_DATA = '/var/lib/rancher/k3s/server/db/etcd'
@@ -52,6 +53,21 @@ export async function serveK3sEtcd(o) {
   return member
 }
 
+/**
+ * k3s keeps its bootstrap data (CA, keys) in the datastore under /bootstrap/<first 12 hex of sha256(token)>,
+ * encrypted with the token; the lab keeps only the key, so a snapshot carries which token it belongs to.
+ * `token` is the server token's password part (after `::server:`) or the whole token.
+ */
+export const bootstrapKey = (token) => {
+  const password = token.includes('::server:') ? token.split('::server:')[1] : token
+  return `/bootstrap/${createHash('sha256').update(password).digest('hex').slice(0, 12)}`
+}
+
+/** Writes the cluster's bootstrap key once, on the first server of a new HA cluster. */
+export function writeBootstrap(clientUrl, token) {
+  if (!Object.keys(getPrefixSync(clientUrl, '/bootstrap/')).length) putSync(clientUrl, bootstrapKey(token), '{}')
+}
+
 /** `k3s etcd-snapshot save --name N`: <snapshot dir>/<N>-<node>-<unix seconds>, as k3s names it. Returns the path. */
 export async function k3sSnapshotSave(o) {
   const file = join(o.nodePath(SNAPSHOT_DIR), `${o.snapshotName}-${o.name}-${Math.floor(Date.now() / 1000)}`)
@@ -62,6 +78,7 @@ export async function k3sSnapshotSave(o) {
 /**
  * `k3s server --cluster-reset [--cluster-reset-restore-path=F]`: rebuilds this member's data as the only
  * member (from the snapshot when given, else from its own data), as k3s does before it asks for a restart.
+ * Returns the bootstrap keys of the restored data (which token its bootstrap data belongs to).
  */
 export async function k3sClusterReset(o) {
   const dataDir = o.nodePath(ETCD_DATA)
@@ -95,6 +112,21 @@ export async function k3sClusterReset(o) {
     initialCluster: [{ name: o.name, peerUrl }],
     skipHashCheck: false
   })
+  // k3s reads the restored bootstrap data with the given token before it exits: look at the restored keys.
+  const member = await startEtcdMember({
+    name: o.name,
+    host: host(),
+    dataDir,
+    clientPort: CLIENT_PORT,
+    peerPort: PEER_PORT,
+    clusterState: 'existing'
+  })
+  try {
+    if (!(await waitHealthy(member.clientUrl, 15_000))) throw new Error('etcd: the restored member does not start')
+    return Object.keys(getPrefixSync(member.clientUrl, '/bootstrap/'))
+  } finally {
+    await member.kill()
+  }
 }
 
 /** Snapshots on the node, newest last (for tests). */

@@ -174,7 +174,8 @@ export class SimNode {
   // first server, its cluster datastore, which the lab keeps in the shared store under its LAN address.
   async reflashed(): Promise<void> {
     await this.powerOff()
-    await rm(this.rootDir, { recursive: true, force: true })
+    // A process killed at power-off (an etcd member) may still be writing for a moment: rm retries ENOTEMPTY.
+    await rm(this.rootDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 })
     const ip = this.lastLanIp
     this.lastLanIp = undefined
     if (this.o.share && ip) {

@@ -5,8 +5,12 @@
 //      which a user opens with the real `age -d` and `tar`;
 //   2. the ConfigMap is deleted (the loss a restore is for);
 //   3. restore is refused, before any node is touched, for a wrong confirm, a part changed after the
-//      backup, a backup without its token, and another cluster's backup;
-//   4. restore with the real backup brings the ConfigMap back, all servers members again, all nodes Ready;
+//      backup, a backup without its token, another cluster's backup, an artifact id that does not exist,
+//      and another run's artifact without a token;
+//   4. restore by the backup's artifact id (downloaded by the action from the backup's run, through the
+//      REST API with the job's token) brings the ConfigMap back, all servers members again, all nodes Ready;
+//   4b. a lost board: every node reflashed by a deploy (reflash + confirm) is a new, empty cluster; the
+//      same restore brings the ConfigMap back onto it, every node Ready;
 //   5. scale down: the agent dropped from the file shows in plan as remove, is only warned about without
 //      confirm, and with confirm is drained, removed and powered off; dropping two of three servers is
 //      refused before any change;
@@ -105,6 +109,23 @@ const editManifest = (
 const starts = (): Promise<number[]> => Promise.all(SLOTS.map((s) => k3sStarts(lab, B, s)))
 const restore = (file: string, confirm = 'production'): Promise<ActionRun> =>
   runLabAction(lab, setup, { command: 'restore', backup: file, 'backup-identity': setup.ageIdentity, confirm })
+/** Restore as the template does: the artifact id, the job's token (another run's artifact), the identity. */
+const restoreById = (id: string, inputs: Record<string, string> = { 'github-token': lab.results.githubToken }) =>
+  runLabAction(lab, setup, {
+    command: 'restore',
+    'backup-artifact-id': id,
+    'backup-identity': setup.ageIdentity,
+    confirm: 'production',
+    ...inputs
+  })
+const backupId = (): string => backupRun.outputs['backup-artifact-id']!
+/** Every node's Ready condition, in the API's order. */
+async function readiness(): Promise<(string | undefined)[]> {
+  const nodes = JSON.parse(await kubectl(['get', 'nodes', '-o', 'json'])) as {
+    items: { status: { conditions: { type: string; status: string }[] } }[]
+  }
+  return nodes.items.map((n) => n.status.conditions.find((c) => c.type === 'Ready')?.status)
+}
 
 beforeAll(async () => {
   lab = await startLab({ boards: B + 1, bootDelayMs: 100 })
@@ -184,7 +205,7 @@ describe('2-4. restore', () => {
     before = await starts()
   }, 60_000)
 
-  test('is refused for a wrong confirm, a changed part, a missing token and another cluster, before any change', async () => {
+  test('is refused for a wrong confirm, a changed part, a missing token, another cluster, an unknown artifact id and no token for another run, before any change', async () => {
     const file = await backupFile()
     const cases: [string, Promise<ActionRun>, RegExp][] = [
       [
@@ -224,6 +245,16 @@ describe('2-4. restore', () => {
           )
         ),
         /the backup is of cluster "staging", the cluster file is "production"/
+      ],
+      [
+        'artifact id',
+        restoreById(String(Number(backupId()) + 1000)),
+        /backup artifact \d+ cannot be downloaded from lab\/cluster \(.*Not Found.*\); is it the id of a backup artifact of this repository, and not expired\?/
+      ],
+      [
+        'github-token',
+        restoreById(backupId(), {}),
+        /backup artifact \d+ cannot be downloaded \(.*\); an artifact of another workflow run needs github-token \(actions: read\)/
       ]
     ]
     for (const [what, pending, message] of cases) {
@@ -236,26 +267,38 @@ describe('2-4. restore', () => {
     expect(await configMap()).toBe('')
   }, 120_000)
 
-  test('with the backup brings the ConfigMap back, every server an etcd member again, every node Ready', async () => {
-    const r = await restore(await backupFile())
+  test("by the backup's artifact id brings the ConfigMap back, every server an etcd member again, every node Ready", async () => {
+    const r = await restoreById(backupId())
     expect({ code: r.code, tail: r.code ? r.log.slice(-3000) : '' }).toEqual({ code: 0, tail: '' })
+    expect(r.log).toContain(`backup artifact ${backupId()}: downloaded backup.tar.age`)
     expect(r.log).toMatch(/k3s-cp1: cluster-reset from the production-\d+ snapshot, started/)
     expect(r.log).toContain('k3s-cp2: datastore cleared, rejoined')
     expect(r.log).toContain('k3s-w1: k3s-agent restarted')
     expect(JSON.parse(await configMap()).data).toEqual({ value: 'kept' })
     const members = await memberList(`http://${lab.node(B, 1).host}:2379`)
     expect(members.map((m) => m.name).sort()).toEqual(['k3s-cp1', 'k3s-cp2', 'k3s-cp3'])
-    const nodes = JSON.parse(await kubectl(['get', 'nodes', '-o', 'json'])) as {
-      items: { status: { conditions: { type: string; status: string }[] } }[]
-    }
-    expect(nodes.items.map((n) => n.status.conditions.find((c) => c.type === 'Ready')?.status)).toEqual([
-      'True',
-      'True',
-      'True',
-      'True'
-    ])
+    expect(await readiness()).toEqual(['True', 'True', 'True', 'True'])
     console.log(`restore wall time: ${Math.round(r.ms)} ms`)
   }, 180_000)
+})
+
+describe('4b. restore onto freshly flashed nodes (a lost board)', () => {
+  test('after a deploy that reflashes every node, the same backup brings the ConfigMap back, every node Ready', async () => {
+    const flashed = await runLabAction(lab, setup, { command: 'deploy', reflash: 'true', confirm: 'production' })
+    expect({ code: flashed.code, tail: flashed.code ? flashed.log.slice(-3000) : '' }).toEqual({ code: 0, tail: '' })
+    // A new cluster on blank eMMCs: a new datastore without the ConfigMap.
+    expect(await configMap()).toBe('')
+    const r = await restoreById(backupId())
+    expect({ code: r.code, tail: r.code ? r.log.slice(-3000) : '' }).toEqual({ code: 0, tail: '' })
+    expect(JSON.parse(await configMap()).data).toEqual({ value: 'kept' })
+    expect((await memberList(`http://${lab.node(B, 1).host}:2379`)).map((m) => m.name).sort()).toEqual([
+      'k3s-cp1',
+      'k3s-cp2',
+      'k3s-cp3'
+    ])
+    expect(await readiness()).toEqual(['True', 'True', 'True', 'True'])
+    console.log(`reflash deploy: ${Math.round(flashed.ms)} ms, restore onto it: ${Math.round(r.ms)} ms`)
+  }, 420_000)
 })
 
 describe('5. scale down', () => {

@@ -1,10 +1,11 @@
 // `k3s etcd-snapshot save` and `k3s server --cluster-reset` of the stand-in, on the node's real etcd member
 // (lab/etcd). Wording of the log lines follows k3s's; the checks are k3s's: no etcd on a SQLite server, no
 // reset while this server's k3s still runs, and the token the datastore was created with.
+import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { k3sClusterReset, k3sSnapshotSave, ETCD_DATA } from '../../../etcd/k3s.mjs'
+import { bootstrapKey, k3sClusterReset, k3sSnapshotSave, ETCD_DATA } from '../../../etcd/k3s.mjs'
 import { journal } from './server.mjs'
-import { loadCluster, nodeIdentity, nodePath, readText } from './store.mjs'
+import { loadCluster, nodeIdentity, nodePath, readText, updateCluster } from './store.mjs'
 
 function flag(args, name) {
   for (let i = 0; i < args.length; i++) {
@@ -35,33 +36,54 @@ export async function etcdSnapshot(args) {
   }
 }
 
-/** k3s server --cluster-reset [--cluster-reset-restore-path=F]: resets this member and exits, like k3s. */
+const DIFFERENT_TOKEN =
+  'starting kubernetes: preparing server: bootstrap data already found and encrypted with different token'
+
+/**
+ * k3s server --cluster-reset [--cluster-reset-restore-path=F]: resets this member and exits, like k3s. The
+ * token must open the bootstrap data of the datastore it ends with: the snapshot's when one is restored (a
+ * freshly installed server takes the old cluster's token, as k3s documents for restoring onto new nodes),
+ * else this server's own. A restored snapshot's token becomes the cluster's token.
+ */
 export async function clusterReset(args) {
   const { config, name, serverIp } = nodeIdentity()
   const token = (flag(args, 'token') ?? (config['token-file'] ? readText(config['token-file']) : config.token))?.trim()
   const cluster = loadCluster(serverIp)
+  const restorePath = flag(args, 'cluster-reset-restore-path')
   if (!token) {
     // k3s#4522: a reset without a token fails with an empty message.
     journal('fatal', 'starting kubernetes: preparing server: ')
     return 1
   }
-  if (
-    cluster?.token &&
-    token !== cluster.token &&
-    token !== cluster.fullToken &&
-    !token.endsWith(`::server:${cluster.token}`)
-  ) {
-    journal(
-      'fatal',
-      'starting kubernetes: preparing server: bootstrap data already found and encrypted with different token'
-    )
+  const ownToken =
+    !cluster?.token ||
+    token === cluster.token ||
+    token === cluster.fullToken ||
+    token.endsWith(`::server:${cluster.token}`)
+  if (!restorePath && !ownToken) {
+    journal('fatal', DIFFERENT_TOKEN)
     return 1
   }
+  let bootstrap
   try {
-    await k3sClusterReset({ name, restorePath: flag(args, 'cluster-reset-restore-path'), nodePath })
+    bootstrap = await k3sClusterReset({ name, restorePath, nodePath })
   } catch (e) {
     journal('fatal', `starting kubernetes: preparing server: ${String(e.message).split('\n').pop()}`)
     return 1
+  }
+  if (restorePath) {
+    // A snapshot without bootstrap data (none written yet) is judged by this server's own token.
+    if (bootstrap.length ? !bootstrap.includes(bootstrapKey(token)) : !ownToken) {
+      journal('fatal', DIFFERENT_TOKEN)
+      return 1
+    }
+    const password = token.includes('::server:') ? token.split('::server:')[1] : token
+    await updateCluster(serverIp, (c) => {
+      if (c.token && c.token !== password) {
+        c.token = password
+        c.fullToken = `K10${createHash('sha256').update(`ca ${password}`).digest('hex')}::server:${password}`
+      }
+    })
   }
   journal(
     'info',

@@ -9,7 +9,7 @@ import { registerNode } from '../../../kube/nodes.mjs'
 import { setEtcdVoter } from '../../../upgrade/faults.mjs'
 import { readState, updateState } from '../../../kube/store.mjs'
 import { servingCert } from '../../../kube/tls.mjs'
-import { ETCD_DATA, serveK3sEtcd } from '../../../etcd/k3s.mjs'
+import { ETCD_DATA, serveK3sEtcd, writeBootstrap } from '../../../etcd/k3s.mjs'
 import {
   emptyCluster,
   kubeDir,
@@ -287,7 +287,8 @@ export async function start(role, version) {
   if (role === 'server' && outcome.ha && !etcdUp) {
     // Embedded etcd (lab/etcd): a real member on this node; the cluster's ConfigMaps live there from now on.
     try {
-      await serveK3sEtcd(etcd)
+      const member = await serveK3sEtcd(etcd)
+      if (first) writeBootstrap(member.clientUrl, outcome.fullToken)
     } catch (e) {
       journal('fatal', `starting kubernetes: preparing server: start managed database: ${e.message}`)
       return 'fatal'
