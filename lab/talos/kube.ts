@@ -61,8 +61,12 @@ export function kubeHooks(): TalosKube {
     return c.starting
   }
   return {
-    onBootstrap(api, node: NodeRuntime) {
+    async onBootstrap(api, node: NodeRuntime) {
       const id = api.clusterId ?? ''
+      // A recovery (bootstrap --recover-from) replaces the API an earlier bootstrap started.
+      const old = clusters.get(id)
+      await old?.starting
+      await old?.api?.stop()
       const c: ClusterKube = { host: node.host, dataDir: join(node.rootDir, 'talos', 'kube') }
       clusters.set(id, c)
       return start(c, id)
@@ -72,8 +76,10 @@ export function kubeHooks(): TalosKube {
       const c = clusters.get(id)
       if (!c) return
       // The control plane hosting the API came back from a reboot: its API comes back with it.
-      if (c.host === node.host && !c.api) void start(c, id)
-      else if (kube && api.staticIp) kube.registerNode(c.dataDir, labNode(api))
+      // (Its apiserver needs etcd: after a reset of EPHEMERAL it waits for bootstrap --recover-from.)
+      if (c.host === node.host && !c.api) {
+        if (api.state.etcd) void Promise.resolve(api.etcdBoot).then(() => start(c, id))
+      } else if (kube && api.staticIp) kube.registerNode(c.dataDir, labNode(api))
     },
     onStop(api, node) {
       const c = clusters.get(api.clusterId ?? '')

@@ -13,6 +13,7 @@ import { machineConfig, talosconfig } from './generate.mjs'
 import { applyPatch } from './patch.mjs'
 import { newSecretsBundle } from './pki.mjs'
 import { validateConfig } from './validate.mjs'
+import * as etcdCli from './etcd-cli.mjs'
 
 const SHA = 'lab00000'
 
@@ -373,16 +374,11 @@ async function main(io, argv) {
   }
   if (cmd === 'get') return get(io, flags, [sub, ...rest])
   if (cmd === 'apply-config' || cmd === 'apply') return apply(io, flags)
-  if (cmd === 'bootstrap') {
-    const a = auth(io, flags)
-    try {
-      await call(nodesOf(flags, a)[0], 'bootstrap', {}, a, io.env)
-    } catch (e) {
-      if (e instanceof RpcError) fail(`error executing bootstrap: ${e.message}`)
-      throw e
-    }
-    return
-  }
+  const helpers = { fail, auth, nodesOf, table }
+  if (cmd === 'bootstrap') return etcdCli.bootstrap(io, flags, helpers)
+  if (cmd === 'etcd') return etcdCli.etcd(io, flags, [sub, ...rest], helpers)
+  if (cmd === 'service') return etcdCli.service(io, flags, [sub, ...rest], helpers)
+  if (cmd === 'reset') return etcdCli.reset(io, flags, helpers)
   if (cmd === 'health') return health(io, flags)
   if (cmd === 'upgrade') return upgrade(io, flags)
   if (cmd === 'kubeconfig') {
