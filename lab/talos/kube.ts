@@ -56,6 +56,17 @@ export function kubeHooks(): TalosKube {
       kube ??= await kubeModule()
       if (!kube) return
       c.api = await kube.startKubeApi({ host: c.host, port: 6443, dataDir: c.dataDir, tls: true })
+      // The namespaces every cluster has (kube-apiserver creates them at start).
+      kube.updateState(c.dataDir, (state) => {
+        for (const name of ['default', 'kube-system', 'kube-public', 'kube-node-lease'])
+          state.objects[`/namespaces//${name}`] ??= {
+            apiVersion: 'v1',
+            kind: 'Namespace',
+            metadata: { name, labels: { 'kubernetes.io/metadata.name': name } },
+            spec: { finalizers: ['kubernetes'] },
+            status: { phase: 'Active' }
+          }
+      })
       registerAll(c, id)
     })().catch(() => undefined)
     return c.starting

@@ -229,11 +229,22 @@ export async function etcdMembers(api) {
   return { members: await memberList(urls(api).clientUrl) }
 }
 
-/** `talosctl service etcd`: Running with a member, Preparing while a control plane waits for bootstrap or a join. */
+/**
+ * `talosctl service etcd`: Running with a member, Failed with data but no member, Preparing while a control
+ * plane waits for bootstrap or a join (no data).
+ */
 export function etcdService(api) {
   if (api.role !== 'controlplane') return rpc('NotFound', 'service "etcd" not found')
   if (etcdRunning(api))
     return { id: 'etcd', state: 'Running', health: 'OK', events: ['[Running]: Health check successful'] }
+  // Data but no process: etcd crashed or its data went bad; only a reset of EPHEMERAL brings Preparing back.
+  if (api.state.etcd)
+    return {
+      id: 'etcd',
+      state: 'Failed',
+      health: 'Fail',
+      events: ['[Failed]: Failed running service: etcd exited', '[Running]: Health check successful']
+    }
   return {
     id: 'etcd',
     state: 'Preparing',

@@ -68,7 +68,7 @@ export async function removeTalosNode(ctx: PhaseContext, node: NodeSpec): Promis
   const tool = await ctx.deps.downloads.fetch(kubectl(KUBECTL_VERSION, runnerArch(), ctx.settings.mirror))
   const del = await ctx.deps.exec(
     tool.path,
-    ['--kubeconfig', kubeconfig, 'delete', 'node', node.hostname, '--ignore-not-found'],
+    ['delete', 'node', node.hostname, '--ignore-not-found', '--kubeconfig', kubeconfig],
     { timeoutMs: 120_000 }
   )
   if (del.code !== 0)
