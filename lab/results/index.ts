@@ -1,5 +1,8 @@
 // A fake GitHub Actions results service for @actions/artifact 6.x: the Twirp ArtifactService (snake_case
 // JSON) plus Azure block-blob PUTs on the signed URL. Artifacts are kept in memory (lab data is small).
+// It also answers the one REST route a download from another workflow run takes (GitHub's API, where
+// GITHUB_API_URL points): GET /repos/{owner}/{repo}/actions/artifacts/{id}/zip with the job's token,
+// 302 to the signed blob URL; no token or another one is 401, an unknown id or repository 404, as GitHub.
 import { randomBytes } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
@@ -20,8 +23,12 @@ export type ResultsFault =
 
 export interface ResultsService {
   url: string
-  /** ACTIONS_RUNTIME_TOKEN (unsigned JWT, scp Actions.Results:run-1:job-1) and ACTIONS_RESULTS_URL. */
+  /** ACTIONS_RUNTIME_TOKEN (unsigned JWT, scp Actions.Results:run-1:job-1), ACTIONS_RESULTS_URL, GITHUB_API_URL. */
   env(): Record<string, string>
+  /** The job's `github.token` (actions: read on `repository`), as a workflow passes it to an input. */
+  readonly githubToken: string
+  /** The repository every lab run belongs to (GITHUB_REPOSITORY). */
+  readonly repository: string
   /** Finalized artifacts of every run, in upload order. */
   artifacts(): { name: string; id: number; run: number; size: number; hash?: string; bytes: Buffer }[]
   /** A new workflow run: new backend ids in env()'s token; artifact names are free again. */
@@ -79,9 +86,11 @@ function blockIds(xml: string): string[] {
 }
 
 export async function startResultsService(
-  options: { host?: string; port?: number; dir?: string } = {}
+  options: { host?: string; port?: number; dir?: string; repository?: string } = {}
 ): Promise<ResultsService> {
   const host = options.host ?? '127.0.0.1'
+  const repository = options.repository ?? 'lab/cluster'
+  const githubToken = `ghs_${randomBytes(18).toString('base64url')}`
   const store: StoredArtifact[] = []
   const blocks = new Map<number, Map<string, Buffer>>()
   const failures = new Map<ResultsFault, { status: number; left: number }>()
@@ -217,6 +226,25 @@ export async function startResultsService(
     blobCreated(res)
   }
 
+  // Any run's finalized artifact of the repository, for a caller holding the job token (REST API).
+  const restDownload = (req: IncomingMessage, res: ServerResponse, repo: string, id: number): void => {
+    const rest = (status: number, message: string): void => {
+      const body = JSON.stringify({ message, documentation_url: 'https://docs.github.com/rest' })
+      res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) })
+      res.end(body)
+    }
+    const auth = req.headers.authorization ?? ''
+    if (auth !== `token ${githubToken}` && auth !== `Bearer ${githubToken}`)
+      return rest(401, auth ? 'Bad credentials' : 'Requires authentication')
+    const a = repo === repository ? store.find((x) => x.id === id && x.finalized) : undefined
+    if (!a) return rest(404, 'Not Found')
+    res.writeHead(302, {
+      Location: `${url}/download/${a.id}?sig=${randomBytes(12).toString('base64url')}`,
+      'Content-Length': 0
+    })
+    res.end()
+  }
+
   const server = createServer((req, res) => {
     const u = new URL(req.url ?? '/', 'http://results')
     let logged = false
@@ -251,6 +279,11 @@ export async function startResultsService(
           return void res.end()
         }
         return blob(req, res, Number(blobPath[1]), u.searchParams)
+      }
+      const rest = /^\/repos\/([^/]+\/[^/]+)\/actions\/artifacts\/(\d+)\/zip$/.exec(u.pathname)
+      if (req.method === 'GET' && rest) {
+        req.resume()
+        return restDownload(req, res, rest[1]!, Number(rest[2]))
       }
       const download = /^\/download\/(\d+)$/.exec(u.pathname)
       const a = download ? store.find((x) => x.id === Number(download[1]) && x.finalized) : undefined
@@ -291,7 +324,10 @@ export async function startResultsService(
   return {
     url,
     requests,
+    githubToken,
+    repository,
     env: () => ({
+      GITHUB_API_URL: url,
       // Only the scp claim is read (no signature check): "Actions.Results:<run>:<job>".
       ACTIONS_RUNTIME_TOKEN: `${b64url({ alg: 'none', typ: 'JWT' })}.${b64url({ scp: `Actions.ExampleScope Actions.Results:${RUN()}:${JOB()}` })}.lab`,
       ACTIONS_RESULTS_URL: `${url}/`

@@ -19,6 +19,8 @@ export enum Input {
   RetentionDays = 'retention-days',
   Backup = 'backup',
   BackupIdentity = 'backup-identity',
+  BackupArtifactId = 'backup-artifact-id',
+  GithubToken = 'github-token',
   Wipe = 'wipe'
 }
 

@@ -53,6 +53,11 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): RunSettings 
     throw new InputError(
       `input retention-days: "${core.getInput(Input.RetentionDays)}" is not a whole number from 0 to 90`
     )
+  const artifactId = core.getInput(Input.BackupArtifactId)
+  if (artifactId && !/^[1-9]\d{0,15}$/.test(artifactId))
+    throw new InputError(
+      `input backup-artifact-id: "${artifactId}" is not an artifact id (a whole number, the backup run's output backup-artifact-id)`
+    )
   const mirrorInput = core.getInput(Input.Mirror)
   const mirror = mirrorInput ? checkMirror(mirrorInput) : undefined
   if (mirror && 'problem' in mirror) throw new InputError(`input mirror: ${mirror.problem}`)
@@ -77,10 +82,13 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): RunSettings 
       artifactRecipients: list(core.getInput(Input.ArtifactRecipients)),
       artifactPassphrase: secret(Input.ArtifactPassphrase),
       talosSecrets: secret(Input.TalosSecrets),
-      backupIdentity: secret(Input.BackupIdentity)
+      backupIdentity: secret(Input.BackupIdentity),
+      githubToken: secret(Input.GithubToken)
     },
     bmcUsername: core.getInput(Input.BmcUsername) || undefined,
     backupFile: core.getInput(Input.Backup) || undefined,
+    backupArtifactId: artifactId ? Number(artifactId) : undefined,
+    repository: env.GITHUB_REPOSITORY || undefined,
     wipe: bool(Input.Wipe),
     runId: env.GITHUB_RUN_ID || undefined
   }

@@ -16,6 +16,8 @@ export interface Secrets {
   talosSecrets?: string
   /** age identity (AGE-SECRET-KEY-1…) that opens a backup for restore. */
   backupIdentity?: string
+  /** A token with actions: read on `repository` (the job's github.token): downloads another run's artifact. */
+  githubToken?: string
 }
 
 export interface RunSettings {
@@ -47,6 +49,10 @@ export interface RunSettings {
   bmcUsername?: string
   /** restore: path of the backup file (backup.tar.age of a `<cluster>-backup` artifact). */
   backupFile?: string
+  /** restore: the id of a `<cluster>-backup` artifact, downloaded through deps.artifacts (instead of backupFile). */
+  backupArtifactId?: number
+  /** The repository (`owner/name`, GITHUB_REPOSITORY) whose artifacts of other runs restore may download. */
+  repository?: string
   /** destroy: also wipe each node before powering it off. */
   wipe?: boolean
   /** The workflow run id (GITHUB_RUN_ID): names backups `<cluster>-<run>`. */

@@ -28,3 +28,26 @@ describe('the mirror input', () => {
     expect(readSettings().digestCatalog).toBeUndefined()
   })
 })
+
+describe('the restore inputs', () => {
+  test('backup-artifact-id is a whole number, with the repository and the masked token beside it', () => {
+    process.env.INPUT_COMMAND = 'restore'
+    process.env['INPUT_BACKUP-ARTIFACT-ID'] = '4711'
+    process.env['INPUT_GITHUB-TOKEN'] = 'ghs_notarealtoken0123'
+    process.env.GITHUB_REPOSITORY = 'org/homelab'
+    const s = readSettings()
+    expect([s.backupArtifactId, s.repository, s.secrets.githubToken]).toEqual([
+      4711,
+      'org/homelab',
+      'ghs_notarealtoken0123'
+    ])
+  })
+
+  test('an artifact id that is not a whole number is refused when the inputs are read, naming the input', () => {
+    process.env.INPUT_COMMAND = 'restore'
+    for (const bad of ['homelab-backup', '12.5', '-3', '0']) {
+      process.env['INPUT_BACKUP-ARTIFACT-ID'] = bad
+      expect(() => readSettings()).toThrow(new RegExp(`^input backup-artifact-id: "${bad}" is not an artifact id`))
+    }
+  })
+})

@@ -33,6 +33,8 @@ const ACTION_INPUTS = [
   'retention-days',
   'backup',
   'backup-identity',
+  'backup-artifact-id',
+  'github-token',
   'wipe'
 ]
 
@@ -140,7 +142,10 @@ describe('workflow templates', () => {
       expect([file, workflow.permissions]).toEqual([file, {}])
       for (const [name, job] of Object.entries(workflow.jobs)) {
         const writesIssues = job.steps.some((s) => s.run?.includes('gh issue'))
-        const readsRuns = job.steps.some((s) => s.uses?.startsWith('actions/download-artifact@') && s.with?.['run-id'])
+        const readsRuns = job.steps.some(
+          (s) =>
+            (s.uses?.startsWith('actions/download-artifact@') && s.with?.['run-id']) || s.with?.['backup-artifact-id']
+        )
         const wanted = writesIssues
           ? job.steps.some((s) => s.uses)
             ? { contents: 'read', issues: 'write' }
@@ -279,7 +284,7 @@ describe('workflow templates', () => {
     }
   })
 
-  it('back up nightly off the hour with a retention, and restore only by hand with confirm and the backup identity', async () => {
+  it('back up nightly off the hour with a retention, and restore only by hand by artifact id with confirm and the backup identity', async () => {
     const backup = (await templates()).find((t) => t.file === 'turingpi-backup.yml')!.workflow
     const [{ cron }] = backup.on.schedule as { cron: string }[]
     expect(cron.split(' ')[0]).not.toMatch(/^(0|\*)$/)
@@ -288,7 +293,8 @@ describe('workflow templates', () => {
     const put = backup.jobs.restore.steps.find((s) => s.uses?.includes('turingpi-cluster-action'))!
     expect(put.with).toMatchObject({
       command: 'restore',
-      backup: 'backup/backup.tar.age',
+      'backup-artifact-id': '${{ inputs.backup-artifact-id }}',
+      'github-token': '${{ github.token }}',
       confirm: '${{ inputs.confirm }}',
       'backup-identity': '${{ secrets.TURINGPI_BACKUP_IDENTITY }}'
     })

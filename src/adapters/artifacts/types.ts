@@ -6,6 +6,17 @@ export interface ArtifactSink {
     rootDirectory: string,
     options?: { retentionDays?: number }
   ): Promise<UploadedArtifact>
+  /**
+   * Downloads the artifact with this id into `dir` (unzipped) and returns the paths of its files. Without
+   * `from`, only an artifact of the current workflow run is found; with it, any run's artifact of that
+   * repository (`owner/name`), read with a token that has actions: read. Absent where artifacts have no ids.
+   */
+  download?(id: number, dir: string, from?: ArtifactOrigin): Promise<string[]>
+}
+
+export interface ArtifactOrigin {
+  repository: string
+  token: string
 }
 
 export interface UploadedArtifact {

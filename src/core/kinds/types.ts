@@ -1,9 +1,11 @@
 // One cluster kind (K3s on Armbian, Talos): everything a kind-neutral phase (flash, boot, addons, drift's
-// board part, the plan, the redeploy rule) needs to ask instead of testing the kind itself. Each kind
-// lives in its own wing (src/core/kinds/<kind>/) and is found through ctx.kind (kindOf for code that
-// only holds a Cluster). A third kind is a new wing implementing this interface, not a branch in phases.
+// board part, the plan, the redeploy rule, the lifecycle commands) needs to ask instead of testing the kind
+// itself. Each kind lives in its own wing (src/core/kinds/<kind>/) and is found through ctx.kind (kindOf for
+// code that only holds a Cluster). A third kind is a new wing implementing this interface, not a branch in phases.
 import type { Cluster, NodeSpec } from '../config/model.js'
 import type { Deps } from '../deps.js'
+import type { BackupManifest } from '../lifecycle/backup/manifest.js'
+import type { PartInput } from '../lifecycle/backup/bundle.js'
 import type { BaseImage } from '../image/base-image.js'
 import type { PhaseContext, PhaseModule } from '../phases/types.js'
 import type { Membership } from '../redeploy/live-member.js'
@@ -83,12 +85,63 @@ export interface ClusterKind {
     iscsiFromImage(cluster: Cluster): { refusal?: string } | 'ask-nodes'
   }
 
-  // Hooks the upgrade, backup and restore work will implement. Optional: a kind without one says the
-  // operation is not supported; the core never guesses a kind's procedure.
+  // Hooks the upgrade and lifecycle work implement. Optional: a kind without one says the operation is not
+  // supported; the core never guesses a kind's procedure.
   /** Moves a running node to the wanted OS/distribution version in place, keeping its data and membership. */
   upgradeNode?(ctx: PhaseContext, node: NodeSpec): Promise<{ changed: boolean; summary: string }>
-  /** Takes a consistent snapshot of the cluster's datastore (etcd) into `dir`; returns the file written. */
-  backup?(ctx: PhaseContext, dir: string): Promise<string>
-  /** Restores the datastore from a snapshot taken by backup, on the control planes of the file. */
-  restore?(ctx: PhaseContext, snapshot: string): Promise<void>
+  /** Backup, restore, scale down and wipe (src/core/lifecycle asks these; absent: "not supported for <kind>"). */
+  lifecycle?: KindLifecycle
+}
+
+/** What a kind's backup hands to the kind-neutral bundle: its parts and what the manifest says of them. */
+export interface KindBackup {
+  /** etcd (K3s HA, Talos) or sqlite (a single K3s server): which datastore the parts hold. */
+  datastore: BackupManifest['datastore']
+  /** The versions it was taken on: the kind's own (k3s or talos) and kubernetes, for the restore's checks. */
+  versions: BackupManifest['versions']
+  /** Everything a restore needs, each with its path in the bundle and its PartKind; digests are the caller's. */
+  parts: PartInput[]
+}
+
+/**
+ * A kind's procedures for the lifecycle commands. src/core/lifecycle does everything around them the same
+ * way for every kind: confirm, encryption, the manifest and its digests, the artifact, quorum, the BMC
+ * power-off and the state. A hook runs only once those guards passed, and reports its own steps through
+ * ctx.reporter (masking any secret it reads).
+ */
+export interface KindLifecycle {
+  /**
+   * Reads a consistent copy of the cluster's datastore and what a restore needs beside it, as bundle parts:
+   * K3s an etcd snapshot or a SQLite copy plus the server token; Talos an etcd snapshot plus the secrets
+   * bundle and the machine configs. `name` (`<cluster>-<run>`) may name a snapshot on the node. Leaves the
+   * cluster as it was (no temporary file stays on a node).
+   */
+  backup(ctx: PhaseContext, name: string): Promise<KindBackup>
+  /**
+   * Why this backup (decrypted, digests checked, same cluster and kind) cannot be restored onto the cluster
+   * of the file: a required part missing or empty (K3s token; Talos secrets bundle), a version the file's
+   * nodes cannot restore (another minor). One sentence per problem, empty when restore may start. Pure.
+   */
+  restoreProblems(cluster: Cluster, manifest: BackupManifest, files: ReadonlyMap<string, Buffer>): string[]
+  /**
+   * Replaces the cluster's datastore with the backup's on the nodes of the file and returns once the cluster
+   * is Ready again (K3s: stop the servers, --cluster-reset on the first, the others rejoin; Talos: reset
+   * EPHEMERAL on the control planes, `bootstrap --recover-from` on one, the others rejoin). Called only after
+   * every check passed; must also work on freshly flashed nodes. Returns the steps done, `<node>: <what>`.
+   */
+  restore(ctx: PhaseContext, manifest: BackupManifest, files: ReadonlyMap<string, Buffer>): Promise<string[]>
+  /**
+   * Takes one node the file no longer lists out of the running cluster, before the caller powers it off:
+   * drained, removed from etcd if a control plane, its Node deleted (K3s: drain from the first server, stop
+   * k3s on it, delete the Node and its node-password secret; Talos: `talosctl reset --graceful`, which
+   * leaves etcd, then the Node deleted). `node` is rebuilt from the state's placement and is not in
+   * ctx.cluster.nodes; the caller has checked quorum and confirm. An unreachable node is removed anyway.
+   */
+  removeNode(ctx: PhaseContext, node: NodeSpec): Promise<void>
+  /**
+   * Wipes one node of the file before destroy powers it off (K3s: the uninstall script; Talos: `talosctl
+   * reset`). Returns what was done, for destroy's report (`k3s uninstalled`); throws when it failed, and
+   * destroy reports that and powers the node off anyway.
+   */
+  wipeNode(ctx: PhaseContext, node: NodeSpec): Promise<string>
 }

@@ -13,6 +13,7 @@ import { K3S_KUBECONFIG, topology, wantsNpu, type K3sCluster } from './config.js
 import { k3sInstallPhase } from './install-phase.js'
 import { k3sJoinPhase } from './join-phase.js'
 import { kubeconfigSecrets, rewriteKubeconfig, writeKubeconfig } from './kubeconfig.js'
+import { k3sLifecycle } from './lifecycle/index.js'
 import { perRun } from '../../phases/per-run.js'
 
 const k3s = (cluster: Cluster): K3sCluster => cluster as K3sCluster
@@ -149,5 +150,6 @@ export const k3sKind: ClusterKind = {
     dataPath: (cluster) => k3s(cluster).longhorn_path,
     privilegedNamespace: false,
     iscsiFromImage: () => 'ask-nodes'
-  }
+  },
+  lifecycle: k3sLifecycle
 }

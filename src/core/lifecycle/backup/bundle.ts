@@ -7,6 +7,8 @@ import { BACKUP_FORMAT, MANIFEST, sha256, type BackupManifest, type BackupPart, 
 import { packTar, unpackTar } from './tar.js'
 
 export const BUNDLE_FILE = 'backup.tar.age'
+/** The same bundle encrypted with artifact-passphrase, beside BUNDLE_FILE when both are set. */
+export const PASSPHRASE_BUNDLE_FILE = 'backup.tar.passphrase.age'
 export const artifactNameOf = (cluster: string): string => `${cluster}-backup`
 
 export interface PartInput {

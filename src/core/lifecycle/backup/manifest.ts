@@ -2,6 +2,7 @@
 // manifest.json names the cluster, its kind and versions, its nodes, when it was taken, and the sha256 of
 // every other file in the bundle.
 import { createHash } from 'node:crypto'
+import type { Cluster } from '../../config/model.js'
 
 export const BACKUP_FORMAT = 'turingpi-cluster-backup/1'
 export const MANIFEST = 'manifest.json'
@@ -21,7 +22,7 @@ export interface BackupPart {
 export interface BackupManifest {
   format: typeof BACKUP_FORMAT
   cluster: string
-  kind: 'k3s' | 'talos'
+  kind: Cluster['kind']
   /** K3s: etcd (embedded, HA) or sqlite (a single server); Talos: always etcd. */
   datastore: 'etcd' | 'sqlite'
   createdAt: string
@@ -45,17 +46,18 @@ export interface RestoreExpectation {
   cluster: string
   /** The `confirm` input: must equal the cluster name. */
   confirm?: string
-  kind: 'k3s' | 'talos'
-  /** The cluster file's k3s_version or talos_version. */
-  version: string
+  kind: Cluster['kind']
+  /** The kind's own checks (ClusterKind.lifecycle.restoreProblems), asked when the backup is of this kind. */
+  kindProblems?: (manifest: BackupManifest, files: ReadonlyMap<string, Buffer>) => string[]
 }
 
 /**
  * Every reason this bundle must not be restored onto this cluster, each naming what was found and what was
- * expected; an empty list means restore may start. Nothing here touches a node.
+ * expected; an empty list means restore may start. Nothing here touches a node. The checks every kind shares
+ * are here (confirm, format, cluster, kind, digests); what a kind's restore needs is its own (kindProblems).
  */
 export function restoreProblems(
-  files: Map<string, Buffer>,
+  files: ReadonlyMap<string, Buffer>,
   want: RestoreExpectation
 ): { manifest?: BackupManifest; problems: string[] } {
   const problems: string[] = []
@@ -90,26 +92,17 @@ export function restoreProblems(
   }
   for (const path of files.keys())
     if (path !== MANIFEST && !listed.has(path)) problems.push(`${path} is in the bundle but not in the manifest`)
-  const has = (kind: PartKind): BackupPart | undefined => manifest.parts?.find((p) => p.kind === kind)
-  if (manifest.kind === 'k3s') {
-    const token = has('k3s-token')
-    if (!token || !files.get(token.path)?.toString('utf8').trim())
-      problems.push(
-        'the backup has no K3s server token; a datastore restored without the token it was encrypted with fails ("bootstrap data already found and encrypted with different token"), so it is refused'
-      )
-    if (!has(manifest.datastore === 'sqlite' ? 'sqlite-datastore' : 'etcd-snapshot'))
-      problems.push(`the backup has no ${manifest.datastore === 'sqlite' ? 'SQLite datastore' : 'etcd snapshot'}`)
-  } else {
-    if (!has('etcd-snapshot')) problems.push('the backup has no etcd snapshot')
-    if (!has('talos-secrets'))
-      problems.push(
-        'the backup has no Talos secrets bundle; control planes rebuilt without it get a new PKI the snapshot does not trust'
-      )
-  }
-  const have = manifest.kind === 'k3s' ? manifest.versions?.k3s : manifest.versions?.talos
-  if (manifest.kind === want.kind && minorOf(have) !== minorOf(want.version))
-    problems.push(
-      `the backup was taken on ${manifest.kind} ${have ?? '(unknown)'}, the cluster file has ${want.version}; restore onto the same minor version (${minorOf(have) ?? '?'}), then upgrade`
-    )
+  if (manifest.kind === want.kind && want.kindProblems) problems.push(...want.kindProblems(manifest, files))
   return { manifest, problems }
+}
+
+/** The part of this kind in the manifest whose bytes are in the bundle and not blank, if there is one. */
+export function partOf(
+  manifest: BackupManifest,
+  files: ReadonlyMap<string, Buffer>,
+  kind: PartKind
+): { part: BackupPart; data: Buffer } | undefined {
+  const part = manifest.parts?.find((p) => p.kind === kind)
+  const data = part && files.get(part.path)
+  return part && data?.toString('utf8').trim() ? { part, data } : undefined
 }

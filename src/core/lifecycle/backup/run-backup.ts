@@ -3,10 +3,17 @@
 // changes (a K3s on-demand snapshot is deleted from the node once it is in the artifact).
 import { chmod, mkdir, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { ConfigError, PhaseError } from '../../errors.js'
+import { ConfigError } from '../../errors.js'
 import type { PhaseContext } from '../../phases/types.js'
-import { backupK3s } from '../k3s/backup.js'
-import { artifactNameOf, BUNDLE_FILE, manifestFor, sealBackup, type PartInput } from './bundle.js'
+import { lifecycleOf } from '../kind-lifecycle.js'
+import {
+  artifactNameOf,
+  BUNDLE_FILE,
+  manifestFor,
+  PASSPHRASE_BUNDLE_FILE,
+  sealBackup,
+  type PartInput
+} from './bundle.js'
 import type { BackupManifest } from './manifest.js'
 
 export const BACKUP_KEY = 'backup'
@@ -41,30 +48,22 @@ export async function runBackup(ctx: PhaseContext): Promise<BackupResult> {
           'a backup is encrypted before it leaves the runner: set artifact-recipients (age public keys) or artifact-passphrase'
       }
     ])
+  const hooks = lifecycleOf(ctx, {
+    phase: 'backup',
+    what: 'backup',
+    code: 'BackupUnsupported',
+    byHand: "take one with the kind's own tools (etcd snapshot and the cluster's secrets) and keep it encrypted"
+  })
   const name = backupName(cluster.name, settings.runId)
-  let parts: PartInput[]
-  let meta: Pick<BackupManifest, 'datastore' | 'versions'>
-  if (cluster.kind === 'k3s') {
-    const k = await backupK3s(ctx, name)
-    parts = k.parts
-    meta = { datastore: k.datastore, versions: { k3s: k.version, kubernetes: k.version.replace(/\+.*$/, '') } }
-  } else {
-    throw new PhaseError(
-      'backup',
-      undefined,
-      'Talos backup is not in this build yet',
-      'take one by hand: talosctl -n <cp> etcd snapshot db.snapshot, and keep secrets.yaml',
-      { code: 'BackupUnsupported' }
-    )
-  }
+  const { parts, datastore, versions } = await hooks.backup(ctx, name)
   const manifest = manifestFor(
     {
       cluster: cluster.name,
       kind: cluster.kind,
-      datastore: meta.datastore,
+      datastore,
       createdAt: new Date().toISOString(),
       name,
-      versions: meta.versions,
+      versions,
       nodes: cluster.nodes.map((n) => ({ id: n.id, role: n.role, board: n.board, slot: n.slot, ip: n.ip }))
     },
     parts
@@ -74,10 +73,7 @@ export async function runBackup(ctx: PhaseContext): Promise<BackupResult> {
   await mkdir(folder, { recursive: true, mode: 0o700 })
   const files: string[] = []
   if (recipients.length) files.push(await seal(join(folder, BUNDLE_FILE), manifest, parts, { recipients }))
-  if (passphrase)
-    files.push(
-      await seal(join(folder, BUNDLE_FILE.replace(/\.age$/, '.passphrase.age')), manifest, parts, { passphrase })
-    )
+  if (passphrase) files.push(await seal(join(folder, PASSPHRASE_BUNDLE_FILE), manifest, parts, { passphrase }))
   let id: number | undefined
   let bytes = 0
   for (const f of files) bytes += (await stat(f)).size

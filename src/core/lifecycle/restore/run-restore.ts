@@ -1,13 +1,12 @@
-// command: restore — replaces the cluster's datastore with a backup's. Guarded by confirm = cluster name,
-// and every check of the bundle (decryption, manifest, digests, cluster, kind, version, token) passes
-// before the first node is touched.
-import { readFile } from 'node:fs/promises'
-import { isAbsolute, join } from 'node:path'
+// command: restore — replaces the cluster's datastore with a backup's (a file, or an artifact by id).
+// Guarded by confirm = cluster name, and every check of the bundle (decryption, manifest, digests,
+// cluster, kind, then the kind's own: version, token) passes before the first node is touched.
 import { TpiError } from '../../errors.js'
 import type { PhaseContext } from '../../phases/types.js'
 import { openBackup } from '../backup/bundle.js'
 import { restoreProblems, type BackupManifest } from '../backup/manifest.js'
-import { restoreK3s } from '../k3s/restore.js'
+import { lifecycleOf } from '../kind-lifecycle.js'
+import { backupBytes, SourceProblem } from './source.js'
 
 export const RESTORE_KEY = 'restore'
 
@@ -26,19 +25,17 @@ export interface RestoreResult {
 export async function runRestore(ctx: PhaseContext): Promise<RestoreResult> {
   const started = Date.now()
   const { cluster, settings } = ctx
-  const version = cluster.kind === 'k3s' ? cluster.k3s_version : cluster.talos_version
-  const want = { cluster: cluster.name, confirm: settings.confirm, kind: cluster.kind, version }
+  const want = { cluster: cluster.name, confirm: settings.confirm, kind: cluster.kind }
   // The guard comes first: without it nothing is even read.
   if (settings.confirm !== cluster.name) throw new RestoreRefused(restoreProblems(new Map(), want).problems.slice(0, 1))
-  if (!settings.backupFile)
-    throw new RestoreRefused([
-      'no backup given: set backup to the path of the backup file (backup.tar.age, from the <cluster>-backup artifact)'
-    ])
-  const path = isAbsolute(settings.backupFile)
-    ? settings.backupFile
-    : join(settings.workingDirectory, settings.backupFile)
-  const raw = await readFile(path).catch((e: NodeJS.ErrnoException) => {
-    throw new RestoreRefused([`backup file ${settings.backupFile} cannot be read (${e.code ?? e.message})`])
+  const hooks = lifecycleOf(ctx, {
+    phase: 'restore',
+    what: 'restore',
+    code: 'RestoreUnsupported',
+    byHand: "restore with the kind's own tools from the files of the backup (age -d backup.tar.age | tar x)"
+  })
+  const raw = await backupBytes(ctx).catch((e: Error) => {
+    throw e instanceof SourceProblem ? new RestoreRefused([e.message]) : e
   })
   if (settings.secrets.backupIdentity) ctx.reporter.secret(settings.secrets.backupIdentity)
   const files = await openBackup(raw, {
@@ -47,14 +44,15 @@ export async function runRestore(ctx: PhaseContext): Promise<RestoreResult> {
   }).catch((e: Error) => {
     throw new RestoreRefused([e.message])
   })
-  const { manifest, problems } = restoreProblems(files, want)
+  const { manifest, problems } = restoreProblems(files, {
+    ...want,
+    kindProblems: (m, f) => hooks.restoreProblems(cluster, m, f)
+  })
   if (problems.length || !manifest) throw new RestoreRefused(problems)
   ctx.reporter.info(
     `backup ${manifest.name} of ${manifest.createdAt}: ${manifest.parts.length} part(s), digests match; restoring`
   )
-  if (cluster.kind !== 'k3s')
-    throw new TpiError('RestoreUnsupported', 'Talos restore is not in this build yet; nothing was changed')
-  const steps = await restoreK3s(ctx, manifest, files)
+  const steps = await hooks.restore(ctx, manifest, files)
   const result = { manifest, steps, ms: Date.now() - started }
   ctx.outputs.values[RESTORE_KEY] = result
   return result

@@ -28,7 +28,7 @@ const meta = {
   versions: { k3s: 'v1.31.3+k3s1' },
   nodes: [{ id: 'k3s-cp1', role: 'controlplane' as const, board: 'main', slot: 1, ip: '10.10.88.73' }]
 }
-const want = { cluster: 'production', confirm: 'production', kind: 'k3s' as const, version: 'v1.31.5+k3s1' }
+const want = { cluster: 'production', confirm: 'production', kind: 'k3s' as const }
 
 function bundle(
   over: { parts?: PartInput[]; extra?: { name: string; data: Buffer }[]; manifest?: object } = {}
@@ -116,27 +116,27 @@ describe('restore refuses, before touching anything,', () => {
     ])
   })
 
-  test('a K3s backup without its token (listed or not)', () => {
-    const noToken = parts().slice(0, 1)
-    const m = manifestFor(meta, noToken)
-    const { problems } = restoreProblems(bundle({ parts: noToken, manifest: m }), want)
-    expect(problems).toEqual([
-      expect.stringMatching(/^the backup has no K3s server token; .*encrypted with different token/)
-    ])
-    const empty = parts()
-    empty[1]!.data = Buffer.from('  \n')
-    expect(restoreProblems(bundle({ parts: empty, manifest: manifestFor(meta, empty) }), want).problems).toEqual([
-      expect.stringMatching(/^the backup has no K3s server token/)
+  test('a backup of another kind', () => {
+    expect(restoreProblems(bundle(), { ...want, kind: 'talos' }).problems).toEqual([
+      'the backup is of a k3s cluster, the cluster file is talos'
     ])
   })
 
-  test('another minor version or another kind', () => {
-    expect(restoreProblems(bundle(), { ...want, version: 'v1.32.0+k3s1' }).problems).toEqual([
-      'the backup was taken on k3s v1.31.3+k3s1, the cluster file has v1.32.0+k3s1; restore onto the same minor version (1.31), then upgrade'
+  test("the kind's own problems, asked only for a backup of the file's kind, after the shared ones", () => {
+    const asked: string[] = []
+    const kindProblems = (m: { name: string }, files: ReadonlyMap<string, Buffer>): string[] => {
+      asked.push(`${m.name}:${[...files.keys()].join(',')}`)
+      return ['the kind says no']
+    }
+    expect(restoreProblems(bundle(), { ...want, confirm: 'prod', kindProblems }).problems).toEqual([
+      expect.stringMatching(/^confirm is "prod"/),
+      'the kind says no'
     ])
-    expect(restoreProblems(bundle(), { ...want, kind: 'talos', version: 'v1.11.5' }).problems).toEqual([
+    expect(asked).toEqual([`production-42:${MANIFEST},etcd/snapshot.db,k3s/token`])
+    expect(restoreProblems(bundle(), { ...want, kind: 'talos', kindProblems }).problems).toEqual([
       'the backup is of a k3s cluster, the cluster file is talos'
     ])
+    expect(asked).toHaveLength(1)
   })
 })
 

@@ -2,15 +2,16 @@ import { describe, expect, test } from '@jest/globals'
 import { spawnSync } from 'node:child_process'
 import {
   clusterResetScript,
+  drainScript,
   etcdSnapshotScript,
   observeServerScript,
   rejoinServerScript,
   restartAgentScript,
   sqliteCopyScript,
-  stopScript
-} from '../../../../src/core/lifecycle/k3s/scripts.js'
-import { drainScript, stopNodeScript } from '../../../../src/core/lifecycle/remove/scale-down.js'
-import { uninstallScript } from '../../../../src/core/lifecycle/destroy/run-destroy.js'
+  stopNodeScript,
+  stopScript,
+  uninstallScript
+} from '../../../../../src/core/kinds/k3s/lifecycle/scripts.js'
 
 const all = {
   observe: observeServerScript(),

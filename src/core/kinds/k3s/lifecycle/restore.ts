@@ -1,15 +1,14 @@
 // K3s restore from a checked bundle, in the documented order: every server stopped, the first reset from
 // the snapshot with the backup's token, the other servers' datastores cleared so they rejoin, then the
 // agents restarted; the cluster is Ready again before the run ends.
-import type { NodeSpec } from '../../config/model.js'
-import { PhaseError } from '../../errors.js'
-import type { K3sCluster } from '../../kinds/k3s/config.js'
-import { topology } from '../../kinds/k3s/config.js'
-import { waitForApi, waitForCluster } from '../../kinds/k3s/cluster-ops.js'
-import { runChecked, withPool } from '../../remote/shells.js'
-import type { PhaseContext } from '../../phases/types.js'
-import type { BackupManifest } from '../backup/manifest.js'
-import { script } from '../../remote/script.js'
+import type { NodeSpec } from '../../../config/model.js'
+import { PhaseError } from '../../../errors.js'
+import { partOf, type BackupManifest } from '../../../lifecycle/backup/manifest.js'
+import type { PhaseContext } from '../../../phases/types.js'
+import { script } from '../../../remote/script.js'
+import { runChecked, withPool } from '../../../remote/shells.js'
+import { waitForApi, waitForCluster } from '../cluster-ops.js'
+import { topology, type K3sCluster } from '../config.js'
 import {
   clusterResetScript,
   rejoinServerScript,
@@ -24,7 +23,7 @@ const PHASE = 'restore'
 export async function restoreK3s(
   ctx: PhaseContext,
   manifest: BackupManifest,
-  files: Map<string, Buffer>
+  files: ReadonlyMap<string, Buffer>
 ): Promise<string[]> {
   const cluster = ctx.cluster as K3sCluster
   if (manifest.datastore !== 'etcd')
@@ -35,12 +34,10 @@ export async function restoreK3s(
       'see the README section "Backup and restore"',
       { code: 'RestoreUnsupported' }
     )
-  const token = files
-    .get(manifest.parts.find((p) => p.kind === 'k3s-token')!.path)!
-    .toString('utf8')
-    .trim()
+  // Both were checked present by k3sRestoreProblems before this runs.
+  const token = partOf(manifest, files, 'k3s-token')!.data.toString('utf8').trim()
   ctx.reporter.secret(token)
-  const snapshot = files.get(manifest.parts.find((p) => p.kind === 'etcd-snapshot')!.path)!
+  const snapshot = partOf(manifest, files, 'etcd-snapshot')!.data
   const { first } = topology(cluster)
   const servers = cluster.nodes.filter((n) => n.role === 'controlplane')
   const agents = cluster.nodes.filter((n) => n.role === 'worker')

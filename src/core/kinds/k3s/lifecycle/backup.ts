@@ -1,25 +1,18 @@
 // K3s backup: an etcd snapshot from the first server (embedded etcd) or a consistent copy of a single
 // server's SQLite datastore, plus the server token, read over SSH and handed back as bundle parts.
-import type { K3sCluster } from '../../kinds/k3s/config.js'
-import { topology } from '../../kinds/k3s/config.js'
-import { parseFacts } from '../../remote/script.js'
-import { runChecked, withPool } from '../../remote/shells.js'
-import type { PhaseContext } from '../../phases/types.js'
-import { PhaseError } from '../../errors.js'
-import type { PartInput } from '../backup/bundle.js'
+import { PhaseError } from '../../../errors.js'
+import type { PartInput } from '../../../lifecycle/backup/bundle.js'
+import type { PhaseContext } from '../../../phases/types.js'
+import { parseFacts } from '../../../remote/script.js'
+import { runChecked, withPool } from '../../../remote/shells.js'
+import type { KindBackup } from '../../types.js'
+import { topology, type K3sCluster } from '../config.js'
 import { etcdSnapshotScript, observeServerScript, readServerTokenScript, sqliteCopyScript } from './scripts.js'
 
 const PHASE = 'backup'
 const RESUME = 're-run the backup; nothing on the cluster was changed'
 
-export interface K3sBackup {
-  datastore: 'etcd' | 'sqlite'
-  version: string
-  node: string
-  parts: PartInput[]
-}
-
-export async function backupK3s(ctx: PhaseContext, name: string): Promise<K3sBackup> {
+export async function backupK3s(ctx: PhaseContext, name: string): Promise<KindBackup> {
   const cluster = ctx.cluster as K3sCluster
   const first = topology(cluster).first
   return withPool(ctx, PHASE, async (pool) => {
@@ -74,6 +67,7 @@ export async function backupK3s(ctx: PhaseContext, name: string): Promise<K3sBac
         RESUME
       )
     }
-    return { datastore, version: facts.version || cluster.k3s_version, node: first.id, parts }
+    const version = facts.version || cluster.k3s_version
+    return { datastore, versions: { k3s: version, kubernetes: version.replace(/\+.*$/, '') }, parts }
   })
 }

@@ -1,7 +1,8 @@
-// The bash run on K3s nodes for backup and restore: pure builders (parameters quoted at the top, never
+// The bash run on K3s nodes for backup, restore, removal and wipe: pure builders (parameters quoted at the top, never
 // interpolated), so tests assert them and shellcheck reads them. Paths are K3s's own.
-import { K3S_SERVER_TOKEN, K3S_TOKEN_FILE } from '../../kinds/k3s/config.js'
-import { script } from '../../remote/script.js'
+import type { NodeSpec } from '../../../config/model.js'
+import { script } from '../../../remote/script.js'
+import { K3S_SERVER_TOKEN, K3S_TOKEN_FILE } from '../config.js'
 
 export const DB_DIR = '/var/lib/rancher/k3s/server/db'
 export const SNAPSHOT_DIR = `${DB_DIR}/snapshots`
@@ -111,4 +112,28 @@ cat > "$TOKEN_FILE"
 systemctl restart k3s-agent
 echo "tpi-result: changed restarted"`
   )
+}
+
+export function drainScript(hostname: string): string {
+  return script(
+    { NODE_NAME: hostname },
+    `
+k3s kubectl cordon "$NODE_NAME" >/dev/null
+k3s kubectl drain "$NODE_NAME" --ignore-daemonsets --delete-emptydir-data --timeout=300s >/dev/null
+echo "tpi-result: changed drained=$NODE_NAME"`
+  )
+}
+
+/** On a node being removed: k3s stopped and disabled, so it does not register again once its Node is gone. */
+export function stopNodeScript(role: NodeSpec['role']): string {
+  return script(
+    { UNIT: role === 'controlplane' ? 'k3s' : 'k3s-agent' },
+    'systemctl disable --now "$UNIT" >/dev/null 2>&1 || true\necho "tpi-result: changed stopped=$UNIT"'
+  )
+}
+
+/** The uninstall script K3s's installer left on the node (server or agent). */
+export function uninstallScript(role: NodeSpec['role']): string {
+  const file = role === 'controlplane' ? '/usr/local/bin/k3s-uninstall.sh' : '/usr/local/bin/k3s-agent-uninstall.sh'
+  return `set -eu\nif [ -x ${file} ]; then ${file} >/dev/null 2>&1; echo uninstalled; else echo absent; fi\n`
 }
