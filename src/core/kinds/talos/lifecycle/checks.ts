@@ -3,16 +3,9 @@
 // with it), and the same Talos minor as the cluster file. Pure.
 import { parse } from 'yaml'
 import type { Cluster } from '../../../config/model.js'
-import { minorOf, type BackupManifest, type PartKind } from '../../../lifecycle/backup/manifest.js'
+import { minorOf, partOf, type BackupManifest } from '../../../lifecycle/backup/manifest.js'
 
 type TalosCluster = Extract<Cluster, { kind: 'talos' }>
-
-/** The bytes of the manifest's part of this kind, when it is listed, in the bundle and not blank. */
-function partData(manifest: BackupManifest, files: ReadonlyMap<string, Buffer>, kind: PartKind): Buffer | undefined {
-  const part = manifest.parts?.find((p) => p.kind === kind)
-  const data = part && files.get(part.path)
-  return data?.toString('utf8').trim() ? data : undefined
-}
 
 function looksLikeBundle(data: Buffer): boolean {
   try {
@@ -29,8 +22,8 @@ export function talosRestoreProblems(
   files: ReadonlyMap<string, Buffer>
 ): string[] {
   const problems: string[] = []
-  if (!partData(manifest, files, 'etcd-snapshot')) problems.push('the backup has no etcd snapshot')
-  const bundle = partData(manifest, files, 'talos-secrets')
+  if (!partOf(manifest, files, 'etcd-snapshot')) problems.push('the backup has no etcd snapshot')
+  const bundle = partOf(manifest, files, 'talos-secrets')?.data
   if (!bundle)
     problems.push(
       'the backup has no Talos secrets bundle; the control planes trust only the PKI the snapshot was taken under, and the restore reaches them with it, so it is refused'
