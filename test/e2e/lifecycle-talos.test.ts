@@ -9,8 +9,8 @@
 //      a backup without its secrets bundle and another cluster's backup;
 //   4. restore with the real backup resets EPHEMERAL, recovers etcd from the snapshot: the ConfigMap is back
 //      and every node Ready;
-//   5. scale down: a worker dropped from the file is, with confirm, reset gracefully, its Node deleted, its
-//      slot powered off and its state forgotten;
+//   5. scale down: dropping the control plane is refused (quorum) before any change; a worker dropped from the
+//      file is, with confirm, reset gracefully, its Node deleted, its slot powered off and its state forgotten;
 //   6. destroy with wipe: true resets every node (maintenance mode on the next boot), powers every slot off
 //      and deletes the state; the artifacts stay.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
@@ -217,6 +217,25 @@ describe('2-4. restore', () => {
 })
 
 describe('5. scale down', () => {
+  test('dropping the control plane (another node named instead) is refused before any change: quorum', async () => {
+    const swapped = (
+      await onBoard(lab, FILE, B, {
+        ...SHAPE,
+        endpoint: 'https://10.10.88.74:6443',
+        control_plane: { node: 2, ip: '10.10.88.74', hostname: 'talos-cp2', install_disk: '/dev/mmcblk0' },
+        workers: WORKERS.slice(1)
+      })
+    ).configPath
+    const before = await power()
+    const r = await runLabAction(lab, setup, { command: 'deploy', config: swapped, confirm: NAME })
+    expect(r.code).toBe(1)
+    expect(r.log).toContain(
+      'removal refused before any change: removing talos-cp leaves 1 of 2 etcd members, fewer than the 2 a quorum needs'
+    )
+    expect(await power()).toBe(before)
+    expect(JSON.parse(await configMap()).data).toEqual({ value: 'kept' })
+  }, 120_000)
+
   test('a worker dropped from the file is reset gracefully, its Node deleted, powered off and forgotten', async () => {
     const fewer = (await onBoard(lab, FILE, B, { ...SHAPE, workers: WORKERS.slice(0, 2) })).configPath
     const plan = await runLabAction(lab, setup, { command: 'plan', config: fewer })
