@@ -37,7 +37,19 @@ export async function restoreTalos(
   const c = talosCtx(ctx).cluster
   const cps = c.nodes.filter((n) => n.role === 'controlplane')
   const first = cps[0]!
-  const a = await talosAccess(ctx, PHASE, bytesOf(manifest, files, 'talos-secrets').toString('utf8'))
+  const bundle = bytesOf(manifest, files, 'talos-secrets').toString('utf8')
+  // The nodes run the PKI of the talos-secrets input; a backup under another PKI would not be trusted by
+  // them (nor its snapshot's service-account keys by the apiserver): refused before anything changes.
+  const input = ctx.settings.secrets.talosSecrets
+  if (input && input.trim() !== bundle.trim())
+    throw new PhaseError(
+      PHASE,
+      undefined,
+      "restore refused before any change: the backup's secrets bundle (talos/secrets.yaml) is not the talos-secrets input, so the backup is of a cluster with another PKI than the nodes of this file",
+      "restore a backup of this cluster; for a cluster rebuilt after a loss, deploy it (reflash: true) with the backup's talos/secrets.yaml as the talos-secrets input, then restore",
+      { code: 'RestoreRefused' }
+    )
+  const a = await talosAccess(ctx, PHASE, bundle)
   const done: string[] = []
   const step = (s: string): void => {
     done.push(s)

@@ -185,6 +185,19 @@ describe('Talos restore', () => {
     await expect(readFile(join(dir, 'tmp', 'talos-lab', 'recover.snapshot'))).rejects.toMatchObject({ code: 'ENOENT' })
   })
 
+  test('a backup under another PKI than the talos-secrets input is refused before any node call', async () => {
+    calls = []
+    nodes = Object.fromEntries(IPS.map((ip) => [ip, { etcd: 'Running', up: true, rebooting: 0 }]))
+    const other = new Map(files)
+    other.set('talos/secrets.yaml', Buffer.from('cluster:\n  id: another\n'))
+    await expect(restoreTalos(await context(), manifest, other)).rejects.toMatchObject({
+      message: expect.stringContaining(
+        "restore refused before any change: the backup's secrets bundle (talos/secrets.yaml) is not the talos-secrets input"
+      )
+    })
+    expect(calls).toEqual([])
+  })
+
   test('a control plane that never reaches Preparing stops the restore before the bootstrap, naming it (5 s bound)', async () => {
     calls = []
     nodes = Object.fromEntries(IPS.map((ip) => [ip, { etcd: 'Running', up: true, rebooting: 0 }]))
