@@ -13,6 +13,7 @@ import { machineConfig, talosconfig } from './generate.mjs'
 import { applyPatch } from './patch.mjs'
 import { newSecretsBundle } from './pki.mjs'
 import { validateConfig } from './validate.mjs'
+import { etcdStatusCommand, upgradeCommand, upgradeK8sCommand } from './upgrade.mjs'
 
 const SHA = 'lab00000'
 
@@ -384,7 +385,10 @@ async function main(io, argv) {
     return
   }
   if (cmd === 'health') return health(io, flags)
-  if (cmd === 'upgrade') return upgrade(io, flags)
+  const upgradeKit = { call, auth, nodesOf, fail, table, sleep, duration, RpcError }
+  if (cmd === 'upgrade') return flags.wait ? upgradeCommand(io, flags, upgradeKit) : upgrade(io, flags)
+  if (cmd === 'etcd' && sub === 'status') return etcdStatusCommand(io, flags, upgradeKit)
+  if (cmd === 'upgrade-k8s') return upgradeK8sCommand(io, flags, upgradeKit)
   if (cmd === 'kubeconfig') {
     const a = auth(io, flags)
     const r = await call(nodesOf(flags, a)[0], 'kubeconfig', {}, a, io.env)

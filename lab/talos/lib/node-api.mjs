@@ -13,6 +13,7 @@ import { canonical, lineDiff, needsReboot } from './diff.mjs'
 import { caFingerprint } from './pki.mjs'
 import * as registry from './cluster.mjs'
 import { validateConfig } from './validate.mjs'
+import * as upgrades from './upgrade.mjs'
 
 // Image Factory's schematic without customizations (what a plain siderolabs installer image is).
 const DEFAULT_SCHEMATIC = '376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba'
@@ -128,6 +129,7 @@ export class TalosNodeApi {
   }
 
   async start() {
+    if (upgrades.halted(this)) return
     if (this.configured) {
       registry.join(this.clusterId, this.o.lanIp(), this)
       // A control plane of a bootstrapped cluster joins etcd when it comes up.
@@ -199,7 +201,15 @@ export class TalosNodeApi {
       case 'extensions':
         return { extensions: this.schematicId ? [{ name: 'schematic', version: this.schematicId }] : [] }
       case 'upgrade':
-        return this.upgrade(input)
+        return upgrades.upgrade(this, input)
+      case 'bootid':
+        return upgrades.bootId(this)
+      case 'etcdstatus':
+        return upgrades.etcdStatus(this)
+      case 'kubernetes':
+        return upgrades.lowestKubernetes(this)
+      case 'upgradek8s':
+        return upgrades.upgradeK8s(this, input)
       case 'disks':
         return { disks: DISKS }
       case 'machinestatus':

@@ -91,14 +91,21 @@ export async function runWave(
   const timings: NodeTiming[] = []
   for (const step of order) {
     const fell = options.memory.fallbacks[step.node]
-    if (fell && hops.some((h) => h.to === fell.to))
-      throw new UpgradeStopped(
-        step.node,
-        'fallback',
-        `the node came back at ${fell.from} after an upgrade to ${fell.to} on ${fell.at} (A/B fallback)`,
-        timings,
-        RESUME_AFTER_FALLBACK
-      )
+    if (!fell || !hops.some((h) => h.to === fell.to)) continue
+    // Moved to that target since (by hand, as the stop advised): the record has done its job.
+    const now = await driver.observe(step).catch(() => undefined)
+    if (now?.ready && (now.version === fell.to || beyond(now.version, { from: fell.from, to: fell.to }))) {
+      delete options.memory.fallbacks[step.node]
+      await options.save(options.memory)
+      continue
+    }
+    throw new UpgradeStopped(
+      step.node,
+      'fallback',
+      `the node came back at ${fell.from} after an upgrade to ${fell.to} on ${fell.at} (A/B fallback)`,
+      timings,
+      RESUME_AFTER_FALLBACK
+    )
   }
   for (const hop of hops) {
     await beforeGate(order, driver, options, timings)
