@@ -63,6 +63,14 @@ export function kubeHooks(): TalosKube {
     })().catch(() => undefined)
     return slot.starting
   }
+  // Control planes that are running, by cluster, before and after the bootstrap: when etcd comes up each
+  // of them starts its API server.
+  const runningCps = new Map<string, Set<string>>()
+  const cpsOf = (id: string): Set<string> => {
+    let set = runningCps.get(id)
+    if (!set) runningCps.set(id, (set = new Set()))
+    return set
+  }
   const anyApi = (c: ClusterKube): KubeApi | undefined =>
     c.apis.get(c.host)?.api ?? [...c.apis.values()].find((s) => s.api)?.api
   return {
@@ -70,10 +78,11 @@ export function kubeHooks(): TalosKube {
       const id = api.clusterId ?? ''
       const c: ClusterKube = { host: node.host, dataDir: join(node.rootDir, 'talos', 'kube'), apis: new Map() }
       clusters.set(id, c)
-      return start(c, id, node.host)
+      return Promise.all([node.host, ...cpsOf(id)].map((host) => start(c, id, host))).then(() => undefined)
     },
     onRunning(api, node) {
       const id = api.clusterId ?? ''
+      if (api.role === 'controlplane' && api.stage === 'running') cpsOf(id).add(node.host)
       const c = clusters.get(id)
       if (!c) return
       // A control plane (back from a reboot, or joining) serves the API on its own address too.
@@ -82,6 +91,7 @@ export function kubeHooks(): TalosKube {
       if (kube && api.staticIp) kube.registerNode(c.dataDir, labNode(api))
     },
     onStop(api, node) {
+      cpsOf(api.clusterId ?? '').delete(node.host)
       const c = clusters.get(api.clusterId ?? '')
       const slot = c?.apis.get(node.host)
       if (!c || !slot) return
@@ -102,6 +112,7 @@ export function kubeHooks(): TalosKube {
           await slot.api?.stop()
         }
       clusters.clear()
+      runningCps.clear()
     }
   }
 }
