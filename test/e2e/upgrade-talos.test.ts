@@ -5,7 +5,9 @@
 //      upgrade-k8s, while the Kubernetes API answers a probe every 250 ms; drift is in sync afterwards;
 //   2. an A/B fallback on talos-cp2 (upgrade to v1.11.5): the wave stops there and records it; a re-run
 //      does not retry it and touches no node;
-//   3. once the operator upgraded talos-cp2 by hand, as the stop advised, a re-run finishes the job.
+//   3. once the operator upgraded talos-cp2 by hand, as the stop advised, a re-run finishes the job;
+//   4. talos-w1 never comes back from its upgrade (to v1.11.6): the wave stops there; a re-run while it is
+//      down touches nothing; once it is power-cycled (up at v1.11.6) a re-run finishes.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -14,12 +16,12 @@ import { startLab, type Lab } from '../../lab/lab.js'
 // @ts-expect-error lab modules are plain ESM JavaScript
 import { readState } from '../../lab/kube/store.mjs'
 // @ts-expect-error lab modules are plain ESM JavaScript
-import { clearTalosUpgradeFault, setTalosUpgradeFault } from '../../lab/upgrade/faults.mjs'
+import { clearTalosHalt, clearTalosUpgradeFault, setTalosUpgradeFault } from '../../lab/upgrade/faults.mjs'
 import { probeReadyz, type ProbeTally } from '../../lab/upgrade/api-probe.js'
 import { clusterMembers, splitConfig } from '../../lab/talos/lib/index.mjs'
 // @ts-expect-error lab modules are plain ESM JavaScript
 import { upgrade as nodeUpgrade } from '../../lab/talos/lib/upgrade.mjs'
-import { expectRun, findings } from './helpers-drift.js'
+import { expectRun, findings, setPower } from './helpers-drift.js'
 
 /** Lab board of this suite: no other test file starts nodes on board 24. */
 const B = 24
@@ -54,9 +56,10 @@ let setup: LabActionSetup
 let first: ActionRun
 
 /** A copy of the file at other versions, on board 24; the runs' catalog gets that version's digests. */
-async function fileAt(talos: string, kubernetes?: string): Promise<string> {
+async function fileAt(talos: string, kubernetes?: string, over: Record<string, unknown> = {}): Promise<string> {
   const other = await setupLabAction(lab, FILE, {
     ...FOUR,
+    ...over,
     talos_version: talos,
     ...(kubernetes ? { kubernetes_version: kubernetes } : {})
   })
@@ -209,5 +212,50 @@ describe('3. after the operator upgraded talos-cp2 by hand', () => {
     expectRun(r, 0)
     expect(waveOrder(r)).toEqual(['talos-cp3', 'talos-w1'])
     expect(await versions()).toEqual(at(T2, K1, ...NAMES))
+  }, 300_000)
+})
+
+describe('4. a node that never comes back from its upgrade', () => {
+  const T3 = 'v1.11.6'
+  let stopped: ActionRun
+  let whileDown: ActionRun
+  let config: string
+  beforeAll(async () => {
+    setTalosUpgradeFault(root('talos-w1'), 'never-back')
+    config = await fileAt(T3, K1, { cluster_timeout: 6 })
+    stopped = await run('deploy', config)
+    whileDown = await run('deploy', config)
+  }, 300_000)
+
+  test('stops the wave at talos-w1 once talosctl upgrade --wait gives up, the control planes done', async () => {
+    expect(stopped.code).not.toBe(0)
+    expect(stopped.log).toMatch(
+      /node talos-w1: upgrade failed: upgrade gate: talosctl upgrade --image factory\.talos\.dev\/metal-installer\/[0-9a-f]{64}:v1\.11\.6 on 10\.10\.88\.76: .*context deadline exceeded/
+    )
+    expect(waveOrder(stopped)).toEqual(['talos-cp1', 'talos-cp2', 'talos-cp3', 'talos-w1'])
+    expect(await versions()).toMatchObject(at(T3, K1, 'talos-cp1', 'talos-cp2', 'talos-cp3'))
+  })
+
+  test('a re-run while it is down touches no node', () => {
+    expect(whileDown.code).not.toBe(0)
+    expect(waveOrder(whileDown)).toEqual([])
+  })
+
+  test('once power-cycled it is up at the new version, and a re-run finishes', async () => {
+    clearTalosUpgradeFault(root('talos-w1'))
+    const bmc = lab.boards[B]!.bmc
+    await setPower(bmc, SLOT['talos-w1'], false)
+    clearTalosHalt(root('talos-w1'))
+    await setPower(bmc, SLOT['talos-w1'], true)
+    let r: ActionRun | undefined
+    for (let i = 0; i < 3; i++) {
+      r = await run('deploy', await fileAt(T3, K1))
+      if (r.code === 0) break
+      await new Promise((done) => setTimeout(done, 1000))
+    }
+    expectRun(r!, 0)
+    expect(await versions()).toEqual(at(T3, K1, ...NAMES))
+    const d = await run('drift', await fileAt(T3, K1))
+    expect(findings(d)).toEqual([])
   }, 300_000)
 })

@@ -32,6 +32,8 @@ const POLL_MS = 2_000
 
 interface Observed {
   p: Prepared
+  /** Nodes that did not answer at all, with what talosctl said: an upgrade does not start without them. */
+  lost: string[]
   nodes: NodeSpec[]
   running: Record<string, string | undefined>
   runningKubernetes?: string
@@ -64,7 +66,8 @@ async function observe(ctx: PhaseContext, createKube: KubeFactory, arch: Arch): 
     schematic,
     drainTimeoutSeconds: cluster.drain_timeout
   })
-  return { p, nodes, running, ...(runningKubernetes ? { runningKubernetes } : {}), schematic, rows }
+  const lost = p.observed.filter((x) => x.mode === 'unreachable').map((x) => `${x.node.id} (${x.detail})`)
+  return { p, lost, nodes, running, ...(runningKubernetes ? { runningKubernetes } : {}), schematic, rows }
 }
 
 /**
@@ -119,6 +122,13 @@ export function createTalosUpgradePhase(options: { createKube: KubeFactory; arch
         {
           code: 'UpgradeRefused'
         }
+      )
+    if (o.lost.length)
+      throw new UpgradeStopped(
+        undefined,
+        'before: every node Ready',
+        `not reachable: ${o.lost.join(', ')}; no node was touched`,
+        []
       )
     const unread = o.nodes.filter((n) => !o.running[n.id]).map((n) => n.id)
     if (unread.length)
@@ -238,8 +248,20 @@ export function createTalosUpgradePhase(options: { createKube: KubeFactory; arch
     name: PHASE,
     scope: 'cluster',
     appliesTo: (cluster) => cluster.kind === 'talos',
-    // Nodes that cannot be observed are not known to run anything yet: install's rows say why (as for K3s).
-    plan: async (ctx) => (await observe(ctx, options.createKube, arch).catch(() => undefined))?.rows ?? [],
+    // Nodes in maintenance mode are install's; a node that does not answer at all holds the upgrade back.
+    plan: async (ctx) => {
+      const o = await observe(ctx, options.createKube, arch).catch(() => undefined)
+      if (!o?.rows.length) return []
+      if (!o.lost.length || o.rows.some((r) => r.action === 'blocked')) return o.rows
+      return [
+        {
+          phase: PHASE,
+          action: 'blocked',
+          reason: `the upgrade waits until every node can be observed: not reachable: ${o.lost.join(', ')}`
+        },
+        ...o.rows
+      ]
+    },
     run
   }
 }

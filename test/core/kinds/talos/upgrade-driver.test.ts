@@ -199,3 +199,28 @@ describe('the Talos wave driver', () => {
     )
   })
 })
+
+describe('machine configs after an upgrade', () => {
+  it('pin the file’s kubernetes_version, so a newer talosctl’s default Kubernetes never reaches the nodes', async () => {
+    const { genConfigArgv } = await import('../../../../src/core/kinds/talos/argv.js')
+    const base = {
+      clusterName: 'c',
+      endpoint: 'https://10.0.0.1:6443',
+      secretsPath: 's.yaml',
+      role: 'controlplane' as const,
+      out: 'cp1.yaml',
+      installDisk: '/dev/mmcblk0',
+      installImage: 'img',
+      talosVersion: 'v1.11.5',
+      patches: ['p.yaml']
+    }
+    expect(genConfigArgv({ ...base, kubernetesVersion: 'v1.33.0' }).slice(-5)).toEqual([
+      'v1.11',
+      '--kubernetes-version',
+      'v1.33.0',
+      '--config-patch',
+      '@p.yaml'
+    ])
+    expect(genConfigArgv(base)).not.toContain('--kubernetes-version')
+  })
+})
