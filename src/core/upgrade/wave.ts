@@ -121,7 +121,19 @@ async function beforeGate(
   options: WaveOptions,
   timings: NodeTiming[]
 ): Promise<void> {
-  const seens = await Promise.all(order.map((step) => driver.observe(step)))
+  // A cluster that cannot even say how its nodes are (no etcd quorum: every read times out) stops here too.
+  const seens = await Promise.all(
+    order.map((step) =>
+      driver.observe(step).catch((error: Error) => {
+        throw new UpgradeStopped(
+          step.node,
+          'before: every node Ready',
+          `${step.node} could not be observed: ${error.message}; no node was touched`,
+          timings
+        )
+      })
+    )
+  )
   for (const [i, step] of order.entries()) {
     const seen = seens[i]!
     if (!seen.ready)

@@ -273,6 +273,19 @@ describe('the upgrade wave', () => {
     expect(c.calls).toEqual([])
   })
 
+  it('stops before any node when the cluster cannot be observed (etcd without quorum), naming what was seen', async () => {
+    const c = cluster(all(OLD))
+    c.driver.observe = async () => {
+      throw new Error('k3s kubectl get: k3s-cp1: Error from server: etcdserver: request timed out')
+    }
+    const e = await stopped(runWave(order, hop, c.driver, options()))
+    expect(e.gate).toBe('before: every node Ready')
+    expect(e.seen).toBe(
+      'before: every node Ready gate: cp1 could not be observed: k3s kubectl get: k3s-cp1: Error from server: etcdserver: request timed out; no node was touched'
+    )
+    expect(c.calls).toEqual([])
+  })
+
   it('walks every node through a stepping stone before any node goes to the target', async () => {
     const c = cluster(all('v1.30.2+k3s1'))
     const hops = [
