@@ -22,6 +22,8 @@ export interface TalosNodeApiOptions {
   /** Called (after answering) when an apply installs or needs a reboot. */
   onReboot(reason: 'install' | 'config' | 'upgrade' | 'reset'): void
   onBootstrap?(api: TalosNodeApi): void | Promise<void>
+  /** A live change of what the node runs (upgrade-k8s moved its kubelet). */
+  onChange?(api: TalosNodeApi): void
   /** Kubeconfig text for this cluster, or undefined for the node's own (cluster CA, endpoint URL). */
   kubeconfig?(api: TalosNodeApi): string | undefined
 }

@@ -23,6 +23,7 @@ import {
   stopEtcd
 } from './etcd-ops.mjs'
 import { resetNode } from './reset.mjs'
+import * as upgrades from './upgrade.mjs'
 
 // Image Factory's schematic without customizations (what a plain siderolabs installer image is).
 const DEFAULT_SCHEMATIC = '376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba'
@@ -139,6 +140,7 @@ export class TalosNodeApi {
   }
 
   async start() {
+    if (upgrades.halted(this)) return
     if (this.configured) {
       registry.join(this.clusterId, this.o.lanIp(), this)
     }
@@ -208,7 +210,15 @@ export class TalosNodeApi {
       case 'extensions':
         return { extensions: this.schematicId ? [{ name: 'schematic', version: this.schematicId }] : [] }
       case 'upgrade':
-        return this.upgrade(input)
+        return upgrades.upgrade(this, input)
+      case 'bootid':
+        return upgrades.bootId(this)
+      case 'etcdstatus':
+        return upgrades.etcdStatus(this)
+      case 'kubernetes':
+        return upgrades.lowestKubernetes(this)
+      case 'upgradek8s':
+        return upgrades.upgradeK8s(this, input)
       case 'disks':
         return { disks: DISKS }
       case 'machinestatus':

@@ -87,6 +87,7 @@ export const talosKind: ClusterKind = {
     },
     resolve: resolveImage,
     perNode: false,
+    upgradedInPlace: true,
     byUrl(cluster) {
       const c = talos(cluster)
       return c.image_source === 'url' && c.image_path
