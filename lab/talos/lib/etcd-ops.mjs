@@ -133,8 +133,8 @@ export async function snapshotInfo(file) {
 
 /**
  * `talosctl bootstrap [--recover-from]`: a new one-member cluster on this control plane, or one rebuilt
- * from the snapshot (etcdctl checks its hash unless skipHashCheck); then the other running control planes
- * of the cluster join it, one at a time, in the background.
+ * from the snapshot (etcdctl checks its hash unless skipHashCheck); the other control planes join it
+ * afterwards (joinOthers).
  */
 export async function bootstrapEtcd(api, { recoverFrom, skipHashCheck = false } = {}) {
   const dataDir = etcdDataDir(api)
@@ -172,13 +172,21 @@ export async function bootstrapEtcd(api, { recoverFrom, skipHashCheck = false } 
   mkdirSync(kubeDir, { recursive: true })
   kubeDirs.set(api.clusterId, kubeDir)
   refreshKube(api.clusterId)
+  return {}
+}
+
+/**
+ * After a bootstrap: the other running control planes join, one at a time, in the background. Called once
+ * Kubernetes is up on the bootstrapped node, as Talos's control planes join "once Kubernetes is bootstrapped"
+ * (and so no lab apiserver starts while a member was added but not yet started: no quorum then).
+ */
+export function joinOthers(api) {
   const others = [...registry.clusterMembers(api.clusterId).values()].filter(
     (n) => n !== api && n.role === 'controlplane' && !n.state.etcd && n.stage === 'running'
   )
   void (async () => {
     for (const n of others) await joinEtcd(n).catch((e) => n.o.uart(`[talos] etcd join failed: ${e.message}`))
   })()
-  return {}
 }
 
 /** The member stops (power-off, reboot, halt); its data stays. */

@@ -20,6 +20,7 @@ import {
   etcdRunning,
   etcdService,
   etcdSnapshot,
+  joinOthers,
   stopEtcd
 } from './etcd-ops.mjs'
 import { resetNode } from './reset.mjs'
@@ -345,8 +346,9 @@ export class TalosNodeApi {
     // A real etcd member (etcd-ops.mjs); the other control planes join it.
     const done = await bootstrapEtcd(this, { recoverFrom, skipHashCheck: recoverSkipHashCheck === true })
     if (done.error) return done
-    // The lab may start services (the Kubernetes API) before the client hears back.
+    // The lab may start services (the Kubernetes API) before the client hears back; then the others join.
     await this.o.onBootstrap?.(this)
+    joinOthers(this)
     return {}
   }
 
