@@ -1,4 +1,4 @@
-// `npm run demo [-- --kind talos] [-- --rerun] [-- --fleet] [-- --restore-drill | --destroy]`: starts the lab (one simulated Turing Pi board: BMC
+// `npm run demo [-- --kind talos] [-- --rerun] [-- --fleet] [-- --restore-drill | --destroy] [-- --upgrade]`: starts the lab (one simulated Turing Pi board: BMC
 // emulator, four RK1 nodes, download mirror, artifact service), runs the action's real bundle
 // (dist/main then dist/post, inputs as GitHub passes them) to deploy examples/<kind>-cluster.yaml,
 // streams the log as a runner shows it (masked values as ***, no debug lines), prints the job summary
@@ -16,6 +16,7 @@ import { decryptLabArtifact, runLabAction, setupLabAction } from './action.js'
 import { KUBECTL_STANDIN } from './kube/binaries.js'
 import { startLab } from './lab.js'
 import { lifecycleDemo } from './demo-lifecycle.js'
+import { upgradeDemo } from './demo-upgrade.js'
 
 const args = process.argv.slice(2)
 const kind = args.includes('--kind') ? args[args.indexOf('--kind') + 1] : 'k3s'
@@ -79,6 +80,7 @@ const lifecycle = args.includes('--restore-drill')
   : args.includes('--destroy')
     ? 'destroy'
     : undefined
+const upgrade = args.includes('--upgrade')
 try {
   demo: {
     console.log(
@@ -87,6 +89,11 @@ try {
     // --restore-drill / --destroy: lab/demo-lifecycle.ts instead of the deploy below.
     if (lifecycle) {
       code = await lifecycleDemo(lab, lifecycle, runnerView())
+      break demo
+    }
+    // --upgrade: deploy, then the next version planned and walked, then drift (lab/demo-upgrade.ts).
+    if (upgrade) {
+      code = await upgradeDemo(lab, kind, runnerView())
       break demo
     }
     const setup = await setupLabAction(lab, join('examples', `${kind}-cluster.yaml`))
@@ -143,6 +150,6 @@ try {
   await lab.stop()
 }
 console.log(
-  `\n=== demo: ${lifecycle ? `${lifecycle} of examples/k3s-cluster.yaml made HA` : `deploy of examples/${kind}-cluster.yaml`} ${code === 0 ? 'succeeded' : `FAILED (exit ${code})`} on the simulated board; ${((performance.now() - t0) / 1000).toFixed(1)} s including lab start and teardown`
+  `\n=== demo: ${lifecycle ? `${lifecycle} of examples/k3s-cluster.yaml made HA` : upgrade ? `deploy and upgrade of examples/${kind}-cluster.yaml` : `deploy of examples/${kind}-cluster.yaml`} ${code === 0 ? 'succeeded' : `FAILED (exit ${code})`} on the simulated board; ${((performance.now() - t0) / 1000).toFixed(1)} s including lab start and teardown`
 )
 process.exit(code)

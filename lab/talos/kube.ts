@@ -12,10 +12,11 @@ import type { TalosPersonalityOptions } from './personality.js'
 type KubeModule = typeof import('../kube/index.mjs')
 
 interface ClusterKube {
+  /** The bootstrapping control plane: its node folder holds the API's data (a reflash of it wipes it). */
   host: string
   dataDir: string
-  api?: KubeApi
-  starting?: Promise<void>
+  /** One API server per running control plane, on its own address (Talos runs kube-apiserver on each). */
+  apis: Map<string, { api?: KubeApi; starting?: Promise<void> }>
 }
 
 async function kubeModule(): Promise<KubeModule | undefined> {
@@ -51,50 +52,85 @@ export function kubeHooks(): TalosKube {
     if (!kube) return
     for (const m of clusterMembers(id).values()) if (m.staticIp) kube.registerNode(c.dataDir, labNode(m))
   }
-  const start = (c: ClusterKube, id: string): Promise<void> => {
-    c.starting ??= (async () => {
+  const start = (c: ClusterKube, id: string, host: string): Promise<void> => {
+    const slot = c.apis.get(host) ?? {}
+    c.apis.set(host, slot)
+    slot.starting ??= (async () => {
       kube ??= await kubeModule()
       if (!kube) return
-      c.api = await kube.startKubeApi({ host: c.host, port: 6443, dataDir: c.dataDir, tls: true })
+      slot.api = await kube.startKubeApi({ host, port: 6443, dataDir: c.dataDir, tls: true })
+      // The namespaces every cluster has (kube-apiserver creates them at start).
+      kube.updateState(c.dataDir, (state) => {
+        for (const name of ['default', 'kube-system', 'kube-public', 'kube-node-lease'])
+          state.objects[`/namespaces//${name}`] ??= {
+            apiVersion: 'v1',
+            kind: 'Namespace',
+            metadata: { name, labels: { 'kubernetes.io/metadata.name': name } },
+            spec: { finalizers: ['kubernetes'] },
+            status: { phase: 'Active' }
+          }
+      })
       registerAll(c, id)
     })().catch(() => undefined)
-    return c.starting
+    return slot.starting
   }
+  // Control planes that are running, by cluster, before and after the bootstrap: when etcd comes up each
+  // of them starts its API server.
+  const runningCps = new Map<string, Set<string>>()
+  const cpsOf = (id: string): Set<string> => {
+    let set = runningCps.get(id)
+    if (!set) runningCps.set(id, (set = new Set()))
+    return set
+  }
+  const anyApi = (c: ClusterKube): KubeApi | undefined =>
+    c.apis.get(c.host)?.api ?? [...c.apis.values()].find((s) => s.api)?.api
   return {
-    onBootstrap(api, node: NodeRuntime) {
+    async onBootstrap(api, node: NodeRuntime) {
       const id = api.clusterId ?? ''
-      const c: ClusterKube = { host: node.host, dataDir: join(node.rootDir, 'talos', 'kube') }
+      // A recovery (bootstrap --recover-from) replaces the API servers an earlier bootstrap started.
+      for (const slot of clusters.get(id)?.apis.values() ?? []) {
+        await slot.starting
+        await slot.api?.stop()
+      }
+      const c: ClusterKube = { host: node.host, dataDir: join(node.rootDir, 'talos', 'kube'), apis: new Map() }
       clusters.set(id, c)
-      return start(c, id)
+      return Promise.all([node.host, ...cpsOf(id)].map((host) => start(c, id, host))).then(() => undefined)
     },
     onRunning(api, node) {
       const id = api.clusterId ?? ''
+      if (api.role === 'controlplane' && api.stage === 'running') cpsOf(id).add(node.host)
       const c = clusters.get(id)
       if (!c) return
-      // The control plane hosting the API came back from a reboot: its API comes back with it.
-      if (c.host === node.host && !c.api) void start(c, id)
-      else if (kube && api.staticIp) kube.registerNode(c.dataDir, labNode(api))
+      // A control plane (back from a reboot, or joining) serves the API on its own address too.
+      // Its apiserver needs etcd: it starts once the node's member runs (etcd-ops.mjs: started on its data,
+      // or joined); after a reset of EPHEMERAL it waits for bootstrap --recover-from.
+      if (api.role === 'controlplane' && api.stage === 'running' && !c.apis.get(node.host)?.starting)
+        void Promise.resolve(api.etcdBoot).then(() => start(c, id, node.host))
+      if (kube && api.staticIp) kube.registerNode(c.dataDir, labNode(api))
     },
     onStop(api, node) {
+      cpsOf(api.clusterId ?? '').delete(node.host)
       const c = clusters.get(api.clusterId ?? '')
-      if (!c || c.host !== node.host) return
-      const running = c.api
-      c.api = undefined
-      c.starting = undefined
-      void running?.stop()
+      const slot = c?.apis.get(node.host)
+      if (!c || !slot) return
+      c.apis.delete(node.host)
+      void slot.starting?.then(() => slot.api?.stop())
     },
     kubeconfig(api) {
       const c = clusters.get(api.clusterId ?? '')
       const endpoint = api.main?.cluster?.controlPlane?.endpoint as string | undefined
-      if (!c?.api || !kube || !endpoint) return undefined
-      return kube.kubeconfigFor(c.api, endpoint, String(api.main?.cluster?.clusterName ?? 'talos'))
+      const running = c && anyApi(c)
+      if (!running || !kube || !endpoint) return undefined
+      return kube.kubeconfigFor(running, endpoint, String(api.main?.cluster?.clusterName ?? 'talos'))
     },
     async stopAll() {
-      for (const c of clusters.values()) {
-        await c.starting
-        await c.api?.stop()
-      }
+      for (const c of clusters.values())
+        for (const slot of c.apis.values()) {
+          await slot.starting
+          await slot.api?.stop()
+        }
       clusters.clear()
+      runningCps.clear()
     }
   }
 }

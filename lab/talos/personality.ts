@@ -54,6 +54,8 @@ class TalosNode implements OsPersonality {
       uart: (l) => this.line(l),
       onReboot: () => void this.reboot(),
       onBootstrap: (a) => this.o.onBootstrap?.(a, node),
+      // A live change of what the node runs (upgrade-k8s): its kubelet registers again.
+      onChange: (a) => this.o.onRunning?.(a, node),
       kubeconfig: (a) => this.o.kubeconfig?.(a)
     })
     this.api = api

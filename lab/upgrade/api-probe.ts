@@ -9,43 +9,54 @@ export interface ProbeTally {
   errors: string[]
 }
 
+/** One GET /readyz; resolves to undefined when it answered 200, else what went wrong. */
+function readyzOnce(to: { host: string; port: number }, token: string): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const req = request(
+      {
+        host: to.host,
+        port: to.port,
+        path: '/readyz',
+        headers: { authorization: `Bearer ${token}` },
+        rejectUnauthorized: false,
+        timeout: 1000
+      },
+      (res) => {
+        res.resume()
+        res.on('end', () => resolve(res.statusCode === 200 ? undefined : `HTTP ${res.statusCode}`))
+      }
+    )
+    req.on('timeout', () => req.destroy(new Error('timeout')))
+    req.on('error', (e) => resolve(e.message))
+    req.end()
+  })
+}
+
+/**
+ * GET /readyz every `everyMs` until stopped. With several addresses (a Talos cluster's control planes)
+ * a probe is answered when any of them answers, tried in turn, as a client behind a VIP or a load
+ * balancer over the API servers sees it; it fails only when none does.
+ */
 export function probeReadyz(
-  to: { host: string; port: number },
+  to: { host: string; port: number } | { host: string; port: number }[],
   token: string,
   everyMs = 250
 ): { stop(): Promise<ProbeTally> } {
+  const targets = Array.isArray(to) ? to : [to]
   const tally: ProbeTally = { ok: 0, failed: 0, errors: [] }
-  const once = () =>
-    new Promise<void>((resolve) => {
-      const req = request(
-        {
-          host: to.host,
-          port: to.port,
-          path: '/readyz',
-          headers: { authorization: `Bearer ${token}` },
-          rejectUnauthorized: false,
-          timeout: 1000
-        },
-        (res) => {
-          res.resume()
-          res.on('end', () => {
-            if (res.statusCode === 200) tally.ok++
-            else {
-              tally.failed++
-              tally.errors.push(`HTTP ${res.statusCode}`)
-            }
-            resolve()
-          })
-        }
-      )
-      req.on('timeout', () => req.destroy(new Error('timeout')))
-      req.on('error', (e) => {
-        tally.failed++
-        tally.errors.push(e.message)
-        resolve()
-      })
-      req.end()
-    })
+  const once = async (): Promise<void> => {
+    const seen: string[] = []
+    for (const t of targets) {
+      const error = await readyzOnce(t, token)
+      if (!error) {
+        tally.ok++
+        return
+      }
+      seen.push(`${t.host}: ${error}`)
+    }
+    tally.failed++
+    tally.errors.push(seen.join('; '))
+  }
   let running = true
   const loop = (async () => {
     while (running) await Promise.all([once(), new Promise((r) => setTimeout(r, everyMs))])

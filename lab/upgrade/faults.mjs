@@ -74,3 +74,11 @@ export function setEtcdVoter(
     node.metadata.resourceVersion = String(state.resourceVersion)
   })
 }
+
+// Talos: faults of a node's next upgrades, kept in the node's own folder (lab/talos/lib/upgrade.mjs
+// reads them when the upgrade request arrives).
+export {
+  setUpgradeFault as setTalosUpgradeFault,
+  clearUpgradeFault as clearTalosUpgradeFault,
+  clearHalt as clearTalosHalt
+} from '../talos/lib/upgrade.mjs'

@@ -18,18 +18,16 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import { execFile } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { runLabAction, type ActionRun, type LabActionSetup } from '../../lab/action.js'
 import { memberList } from '../../lab/etcd/index.mjs'
-import { KUBECTL_STANDIN } from '../../lab/kube/binaries.js'
 import { startLab, type Lab } from '../../lab/lab.js'
-import { packTar, unpackTar } from '../../src/core/lifecycle/backup/tar.js'
-import { encryptArmored } from '../../src/core/crypto/age.js'
-import { decryptLabArtifact } from '../../lab/action.js'
+import { unpackTar } from '../../src/core/lifecycle/backup/tar.js'
 import { bmcApi, onBoard } from './helpers-drift.js'
 import { k3sStarts } from './helpers-k3s.js'
+import { backupFile as downloadedBackup, editManifest, forgedBackup, labKubectl } from './helpers-lifecycle.js'
 
 const run = promisify(execFile)
 const B = 16
@@ -57,55 +55,16 @@ let work: string
 let tar: Buffer
 let recipient: string
 
-/** kubectl on the runner with the kubeconfig the deploy uploaded (decrypted with the real age). */
-async function kubectl(args: string[], stdin?: string): Promise<string> {
-  const kubeconfig = Object.values(await decryptLabArtifact(lab, setup, 'production-kubeconfig'))[0]!
-  const path = join(work, `kubeconfig-${Date.now()}`)
-  await writeFile(path, kubeconfig, { mode: 0o600 })
-  try {
-    const child = run(process.execPath, [KUBECTL_STANDIN, ...args, '--kubeconfig', path], {
-      env: { ...process.env, ...lab.env() }
-    })
-    if (stdin !== undefined) {
-      child.child.stdin!.end(stdin)
-    }
-    return (await child).stdout
-  } finally {
-    await rm(path, { force: true })
-  }
-}
+const kubectl = (args: string[], stdin?: string): Promise<string> => labKubectl(lab, setup, work)(args, stdin)
 const configMap = async (): Promise<string> =>
   kubectl(['get', 'configmap', 'drill', '-n', 'default', '-o', 'json', '--ignore-not-found'])
 
 /** The backup artifact's ciphertext as a user downloads it (unzip of the artifact). */
-async function backupFile(): Promise<string> {
-  const artifact = lab.results.artifacts().findLast((a) => a.name === 'production-backup')!
-  await writeFile(join(work, 'artifact.zip'), artifact.bytes)
-  const { stdout } = await run('unzip', ['-Z1', join(work, 'artifact.zip')])
-  expect(stdout.split('\n').filter(Boolean)).toEqual(['backup.tar.age'])
-  await run('unzip', ['-o', '-q', join(work, 'artifact.zip'), '-d', work])
-  return join(work, 'backup.tar.age')
-}
+const backupFile = (): Promise<string> => downloadedBackup(lab, work, 'production')
 
 /** A forged bundle: the real one's files changed by `edit`, encrypted to the same recipient (a public key). */
-async function forged(name: string, edit: (files: Map<string, Buffer>) => void): Promise<string> {
-  const files = unpackTar(tar)
-  edit(files)
-  const path = join(work, `${name}.tar.age`)
-  await writeFile(
-    path,
-    await encryptArmored(packTar([...files].map(([n, data]) => ({ name: n, data }))), { recipients: [recipient] })
-  )
-  return path
-}
-const editManifest = (
-  files: Map<string, Buffer>,
-  fn: (m: { cluster: string; parts: { path: string; kind: string }[] }) => void
-): void => {
-  const m = JSON.parse(files.get('manifest.json')!.toString())
-  fn(m)
-  files.set('manifest.json', Buffer.from(JSON.stringify(m)))
-}
+const forged = (name: string, edit: (files: Map<string, Buffer>) => void): Promise<string> =>
+  forgedBackup(tar, recipient, join(work, `${name}.tar.age`), edit)
 const starts = (): Promise<number[]> => Promise.all(SLOTS.map((s) => k3sStarts(lab, B, s)))
 const restore = (file: string, confirm = 'production'): Promise<ActionRun> =>
   runLabAction(lab, setup, { command: 'restore', backup: file, 'backup-identity': setup.ageIdentity, confirm })

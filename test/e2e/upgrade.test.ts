@@ -6,10 +6,12 @@
 //   2. a target that skips a minor is refused at plan, with the path to take instead;
 //   3. a PodDisruptionBudget on k3s-cp2 blocks its drain: the wave stops naming the budget, k3s-cp2 is
 //      uncordoned at its old version, k3s-cp3 and the agent are untouched; once the budget is gone a
-//      re-run finishes the job.
+//      re-run finishes the job;
+//   3b. two of the three servers down at once (etcd without quorum): the wave stops before any node,
+//      saying what it saw; once both are back a re-run finishes. Section 1 also samples etcd's quorum
+//      every 100 ms during the wave (which restarts one server at a time): it is never lost.
 // Then, on its own lab and board 19, a Talos cluster with three control planes: plan shows a minor
-// upgrade's path and refuses a skipped minor; deploy stops before touching a node (this build plans Talos
-// upgrades but does not walk them).
+// upgrade's path and refuses a skipped minor (test/e2e/upgrade-talos.test.ts walks Talos upgrades).
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -22,7 +24,9 @@ import { readState } from '../../lab/kube/store.mjs'
 import { dropBudget, guardPod } from '../../lab/upgrade/faults.mjs'
 import { expectRun, findings, onBoard } from './helpers-drift.js'
 import { probeReadyz, type ProbeTally } from '../../lab/upgrade/api-probe.js'
-import { k3sStarts, kubectlGet } from './helpers-k3s.js'
+import { k3sStarts, kubectlGet, onNode } from './helpers-k3s.js'
+// @ts-expect-error lab modules are plain ESM JavaScript
+import { quorumLost, watchQuorum } from '../../lab/upgrade/quorum.mjs'
 
 /** Lab board of this suite: no other test file starts nodes on board 18. */
 const B = 18
@@ -104,14 +108,17 @@ describe('1. a K3s patch upgrade of an HA cluster (3 servers, 1 agent)', () => {
   let r: ActionRun
   let probes: { ok: number; failed: number; errors: string[] }
   let before: number[]
+  let quorum: { ok: number; lost: number }
   beforeAll(async () => {
     expectRun(first, 0)
     const config = await fileAt(V1)
     plan = await run('plan', config)
     before = await starts()
     const probe = probeApi()
+    const watch = watchQuorum(store())
     r = await run('deploy', config)
     probes = await probe.stop()
+    quorum = await watch.stop()
   }, 240_000)
 
   test('plan shows from → to, the order, the gates', () => {
@@ -150,6 +157,11 @@ describe('1. a K3s patch upgrade of an HA cluster (3 servers, 1 agent)', () => {
   test('the Kubernetes API answered every probe sent every 250 ms during the upgrade', () => {
     expect(probes.failed).toBe(0)
     expect(probes.ok).toBeGreaterThan(Math.floor(r.ms / 250) / 2)
+  })
+
+  test('etcd kept its quorum throughout: the servers restarted one at a time (sampled every 100 ms)', () => {
+    expect(quorum.ok).toBeGreaterThan(10)
+    expect(quorum.lost).toBe(0)
   })
 
   test('the job summary shows each node from → to with its step times (the drain cordons, so no cordon step)', () => {
@@ -219,6 +231,45 @@ describe('3. a drain blocked by a PodDisruptionBudget', () => {
     expect(await versions()).toEqual({ 'k3s-cp1': V2, 'k3s-cp2': V2, 'k3s-cp3': V2, 'k3s-w1': V2 })
     expect(await cordoned()).toEqual([])
   }, 180_000)
+})
+
+describe('3b. etcd quorum lost: two servers down at once', () => {
+  const V3 = 'v1.31.6+k3s1'
+  let stopped: ActionRun
+  let before: number[]
+  beforeAll(async () => {
+    const config = await fileAt(V3)
+    // Two of three servers restarting at once, caught while both are down.
+    await Promise.all([2, 3].map((slot) => onNode(lab, setup, B, slot, 'systemctl stop k3s')))
+    before = await starts()
+    stopped = await run('deploy', config)
+  }, 180_000)
+
+  test('the lab answers as k3s does without quorum', async () => {
+    expect(await quorumLost(store())).toBe('Error from server: etcdserver: request timed out')
+  }, 30_000)
+
+  test('the wave stops before any node, naming the node it could not observe and what it saw', async () => {
+    expect(stopped.code).not.toBe(0)
+    expect(stopped.log).toMatch(
+      /upgrade failed: before: every node Ready gate: k3s-cp1 could not be observed: .*etcdserver: request timed out; no node was touched/
+    )
+    expect(await starts()).toEqual(before)
+  }, 30_000)
+
+  test('once both servers are back, a re-run finishes the job', async () => {
+    await Promise.all([2, 3].map((slot) => onNode(lab, setup, B, slot, 'systemctl start k3s')))
+    for (let i = 0; i < 60 && (await quorumLost(store())); i++) await new Promise((r) => setTimeout(r, 500))
+    let r: ActionRun | undefined
+    for (let i = 0; i < 3; i++) {
+      r = await run('deploy', await fileAt(V3))
+      if (r.code === 0) break
+      await new Promise((done) => setTimeout(done, 2000))
+    }
+    expectRun(r!, 0)
+    expect(await versions()).toEqual({ 'k3s-cp1': V3, 'k3s-cp2': V3, 'k3s-cp3': V3, 'k3s-w1': V3 })
+    expect(await cordoned()).toEqual([])
+  }, 240_000)
 })
 
 describe('4. Talos: the plan of an upgrade (board 19)', () => {
@@ -294,19 +345,5 @@ describe('4. Talos: the plan of an upgrade (board 19)', () => {
           'Talos v1.9.0 → v1.11.2 skips minor 1.10; Talos upgrades one minor at a time. Instead: set talos_version to each of v1.9.6 → v1.10.7 → v1.11.2 in turn, deploying after each'
       })
     ])
-  }, 120_000)
-
-  // A full deploy stops earlier, at flash (the wanted image differs from the one flashed); the upgrade phase alone:
-  test('deploy of the upgrade phase with another talos_version stops before touching a node and lists the commands', async () => {
-    const r = await runLabAction(tlab, tsetup, {
-      command: 'deploy',
-      phases: 'upgrade',
-      config: await talosFile('v1.10.3')
-    })
-    expect(r.code).not.toBe(0)
-    expect(r.log).toContain(
-      'upgrade failed: the file asks for another Talos/Kubernetes version, and this build plans Talos upgrades but does not walk them yet (nothing was touched)'
-    )
-    expect(r.log).toContain('talos-cp1: control plane: v1.9.0 → v1.10.3: talosctl upgrade --nodes 10.10.88.73')
   }, 120_000)
 })

@@ -27,7 +27,10 @@ const BOOLEAN = new Set([
   'persist',
   'wait',
   'preserve',
-  'stage'
+  'stage',
+  'graceful',
+  'reboot',
+  'recover-skip-hash-check'
 ])
 const REPEATED = new Set([
   'config-patch',
@@ -38,7 +41,8 @@ const REPEATED = new Set([
   'output-types',
   'control-plane-nodes',
   'worker-nodes',
-  'additional-sans'
+  'additional-sans',
+  'system-labels-to-wipe'
 ])
 
 export function parseArgs(argv) {

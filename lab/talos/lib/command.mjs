@@ -13,6 +13,8 @@ import { machineConfig, talosconfig } from './generate.mjs'
 import { applyPatch } from './patch.mjs'
 import { newSecretsBundle } from './pki.mjs'
 import { validateConfig } from './validate.mjs'
+import * as etcdCli from './etcd-cli.mjs'
+import { etcdStatusCommand, upgradeCommand, upgradeK8sCommand } from './upgrade.mjs'
 
 const SHA = 'lab00000'
 
@@ -373,18 +375,16 @@ async function main(io, argv) {
   }
   if (cmd === 'get') return get(io, flags, [sub, ...rest])
   if (cmd === 'apply-config' || cmd === 'apply') return apply(io, flags)
-  if (cmd === 'bootstrap') {
-    const a = auth(io, flags)
-    try {
-      await call(nodesOf(flags, a)[0], 'bootstrap', {}, a, io.env)
-    } catch (e) {
-      if (e instanceof RpcError) fail(`error executing bootstrap: ${e.message}`)
-      throw e
-    }
-    return
-  }
+  const helpers = { fail, auth, nodesOf, table }
+  if (cmd === 'bootstrap') return etcdCli.bootstrap(io, flags, helpers)
+  if (cmd === 'service') return etcdCli.service(io, flags, [sub, ...rest], helpers)
+  if (cmd === 'reset') return etcdCli.reset(io, flags, helpers)
   if (cmd === 'health') return health(io, flags)
-  if (cmd === 'upgrade') return upgrade(io, flags)
+  const upgradeKit = { call, auth, nodesOf, fail, table, sleep, duration, RpcError }
+  if (cmd === 'upgrade') return flags.wait ? upgradeCommand(io, flags, upgradeKit) : upgrade(io, flags)
+  if (cmd === 'etcd' && sub === 'status') return etcdStatusCommand(io, flags, upgradeKit)
+  if (cmd === 'etcd') return etcdCli.etcd(io, flags, [sub, ...rest], helpers)
+  if (cmd === 'upgrade-k8s') return upgradeK8sCommand(io, flags, upgradeKit)
   if (cmd === 'kubeconfig') {
     const a = auth(io, flags)
     const r = await call(nodesOf(flags, a)[0], 'kubeconfig', {}, a, io.env)

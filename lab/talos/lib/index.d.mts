@@ -20,8 +20,10 @@ export interface TalosNodeApiOptions {
   /** One console line, without timestamp or line ending. */
   uart(line: string): void
   /** Called (after answering) when an apply installs or needs a reboot. */
-  onReboot(reason: 'install' | 'config' | 'upgrade'): void
+  onReboot(reason: 'install' | 'config' | 'upgrade' | 'reset'): void
   onBootstrap?(api: TalosNodeApi): void | Promise<void>
+  /** A live change of what the node runs (upgrade-k8s moved its kubelet). */
+  onChange?(api: TalosNodeApi): void
   /** Kubeconfig text for this cluster, or undefined for the node's own (cluster CA, endpoint URL). */
   kubeconfig?(api: TalosNodeApi): string | undefined
 }
@@ -46,6 +48,8 @@ export declare class TalosNodeApi {
     upgraded?: { version: string; schematicId: string }
   }
   hasEtcd(): boolean
+  /** The boot's etcd start or join (etcd-ops.mjs), settled when the member runs or failed. */
+  etcdBoot?: Promise<void>
   notReady(): boolean
   start(): Promise<void>
   stop(): Promise<void>

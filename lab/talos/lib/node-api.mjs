@@ -13,6 +13,18 @@ import { canonical, lineDiff, needsReboot } from './diff.mjs'
 import { caFingerprint } from './pki.mjs'
 import * as registry from './cluster.mjs'
 import { validateConfig } from './validate.mjs'
+import {
+  bootstrapEtcd,
+  etcdAtBoot,
+  etcdMembers,
+  etcdRunning,
+  etcdService,
+  etcdSnapshot,
+  joinOthers,
+  stopEtcd
+} from './etcd-ops.mjs'
+import { resetNode } from './reset.mjs'
+import * as upgrades from './upgrade.mjs'
 
 // Image Factory's schematic without customizations (what a plain siderolabs installer image is).
 const DEFAULT_SCHEMATIC = '376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba'
@@ -120,21 +132,18 @@ export class TalosNodeApi {
   get staticIp() {
     return this.main?.machine?.network?.interfaces?.[0]?.addresses?.[0]?.split('/')[0]
   }
+  /** A control plane whose etcd member holds data and runs (etcd-ops.mjs). */
   hasEtcd() {
-    return this.role === 'controlplane' && this.state.etcd === true
+    return this.role === 'controlplane' && this.state.etcd === true && etcdRunning(this)
   }
   notReady() {
     return existsSync(pathJoin(this.dir, 'not-ready'))
   }
 
   async start() {
+    if (upgrades.halted(this)) return
     if (this.configured) {
       registry.join(this.clusterId, this.o.lanIp(), this)
-      // A control plane of a bootstrapped cluster joins etcd when it comes up.
-      if (this.role === 'controlplane' && !this.state.etcd && registry.bootstrapped(this.clusterId)) {
-        this.state.etcd = true
-        this.save()
-      }
     }
     this.server = createServer((req, res) => this.handle(req, res))
     this.server.on('connection', (s) => {
@@ -146,10 +155,13 @@ export class TalosNodeApi {
       this.server.listen(this.o.port ?? 50000, this.o.host, resolve)
     })
     this.stage = this.configured ? 'running' : 'maintenance'
+    // etcd starts on its data, or a control plane of a bootstrapped cluster joins it (etcd-ops.mjs).
+    this.etcdBoot = etcdAtBoot(this)
   }
 
   async stop() {
     if (this.configured) registry.leave(this.clusterId, this.o.lanIp(), this)
+    await stopEtcd(this)
     this.stage = 'booting'
     const s = this.server
     this.server = undefined
@@ -199,7 +211,15 @@ export class TalosNodeApi {
       case 'extensions':
         return { extensions: this.schematicId ? [{ name: 'schematic', version: this.schematicId }] : [] }
       case 'upgrade':
-        return this.upgrade(input)
+        return upgrades.upgrade(this, input)
+      case 'bootid':
+        return upgrades.bootId(this)
+      case 'etcdstatus':
+        return upgrades.etcdStatus(this)
+      case 'kubernetes':
+        return upgrades.lowestKubernetes(this)
+      case 'upgradek8s':
+        return upgrades.upgradeK8s(this, input)
       case 'disks':
         return { disks: DISKS }
       case 'machinestatus':
@@ -207,7 +227,15 @@ export class TalosNodeApi {
       case 'apply':
         return this.apply(input)
       case 'bootstrap':
-        return this.bootstrap()
+        return this.bootstrap(input)
+      case 'etcdSnapshot':
+        return etcdSnapshot(this)
+      case 'etcdMembers':
+        return etcdMembers(this)
+      case 'service':
+        return input.id === 'etcd' ? etcdService(this) : rpc('NotFound', `service "${input.id}" not found`)
+      case 'reset':
+        return resetNode(this, input)
       case 'health':
         return this.health(input)
       case 'kubeconfig':
@@ -302,28 +330,26 @@ export class TalosNodeApi {
     return { ack: 'Upgrade request received' }
   }
 
-  bootstrap() {
+  async bootstrap({ recoverFrom, recoverSkipHashCheck } = {}) {
     if (this.role !== 'controlplane') return rpc('FailedPrecondition', 'bootstrap is not available on worker nodes')
     if (this.stage !== 'running')
       return rpc('Unavailable', 'connection error: desc = "transport: error while dialing: connection refused"')
     if (this.state.etcd) return rpc('AlreadyExists', 'etcd data directory is not empty')
     if (registry.bootstrapped(this.clusterId))
       return rpc('FailedPrecondition', 'etcd is already bootstrapped on another control plane node')
-    this.state.etcd = true
-    this.save()
     for (const l of [
       'bootstrap request received',
       'service[etcd](Finished): Bootstrap requested',
       'service[etcd](Starting): Starting service'
     ])
       this.o.uart(`[talos] ${l}`)
-    for (const n of registry.clusterOf(this.clusterId).members.values())
-      if (n !== this && n.role === 'controlplane' && !n.state.etcd) {
-        n.state.etcd = true
-        n.save()
-      }
-    // The lab may start services (the Kubernetes API) before the client hears back.
-    return Promise.resolve(this.o.onBootstrap?.(this)).then(() => ({}))
+    // A real etcd member (etcd-ops.mjs); the other control planes join it.
+    const done = await bootstrapEtcd(this, { recoverFrom, skipHashCheck: recoverSkipHashCheck === true })
+    if (done.error) return done
+    // The lab may start services (the Kubernetes API) before the client hears back; then the others join.
+    await this.o.onBootstrap?.(this)
+    joinOthers(this)
+    return {}
   }
 
   /** One status per health check, in talosctl's order; the first failing one carries the error. */

@@ -37,6 +37,8 @@ export interface ClusterKind {
     readonly perNode: boolean
     /** The image downloaded by URL that needs a digest to vouch for it, when there is one. */
     byUrl(cluster: Cluster): UrlImage | undefined
+    /** A running node whose image is older than the file's is moved by the upgrade phase, not reflashed (Talos). */
+    readonly upgradedInPlace?: boolean
   }
 
   // How a node is probed and observed.

@@ -3,7 +3,10 @@
 // tables here only; the planner and its tests read them from this file.
 //
 // Latest patches as recorded for this catalog (December 2026 notes); an unknown minor makes the planner
-// refuse with "not in the catalog" rather than guess a stepping stone.
+// refuse with "not in the catalog" rather than guess a stepping stone. Checked against public release
+// records on 2026-12-07: K3s v1.30.14+k3s2 and v1.31.14+k3s1 head docs.k3s.io's v1.30.X / v1.31.X release
+// tables; Talos v1.9.6 (siderolabs/talos#10901), v1.10.7 (#11674) and v1.11.6 (#12428, 2025-12-16, newer
+// than the v1.11.5 recorded before) were released. The K3s 1.28/1.29/1.32–1.34 rows are not yet re-checked.
 
 export interface Version {
   major: number
@@ -53,7 +56,7 @@ export const K3S_LATEST_PATCH: Record<string, string> = {
 export const TALOS_LATEST_PATCH: Record<string, string> = {
   '1.9': 'v1.9.6',
   '1.10': 'v1.10.7',
-  '1.11': 'v1.11.5'
+  '1.11': 'v1.11.6'
 }
 
 /** Kubernetes minors each Talos minor supports (six each), inclusive. */

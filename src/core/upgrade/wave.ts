@@ -91,14 +91,21 @@ export async function runWave(
   const timings: NodeTiming[] = []
   for (const step of order) {
     const fell = options.memory.fallbacks[step.node]
-    if (fell && hops.some((h) => h.to === fell.to))
-      throw new UpgradeStopped(
-        step.node,
-        'fallback',
-        `the node came back at ${fell.from} after an upgrade to ${fell.to} on ${fell.at} (A/B fallback)`,
-        timings,
-        RESUME_AFTER_FALLBACK
-      )
+    if (!fell || !hops.some((h) => h.to === fell.to)) continue
+    // Moved to that target since (by hand, as the stop advised): the record has done its job.
+    const now = await driver.observe(step).catch(() => undefined)
+    if (now?.ready && (now.version === fell.to || beyond(now.version, { from: fell.from, to: fell.to }))) {
+      delete options.memory.fallbacks[step.node]
+      await options.save(options.memory)
+      continue
+    }
+    throw new UpgradeStopped(
+      step.node,
+      'fallback',
+      `the node came back at ${fell.from} after an upgrade to ${fell.to} on ${fell.at} (A/B fallback)`,
+      timings,
+      RESUME_AFTER_FALLBACK
+    )
   }
   for (const hop of hops) {
     await beforeGate(order, driver, options, timings)
@@ -114,7 +121,19 @@ async function beforeGate(
   options: WaveOptions,
   timings: NodeTiming[]
 ): Promise<void> {
-  const seens = await Promise.all(order.map((step) => driver.observe(step)))
+  // A cluster that cannot even say how its nodes are (no etcd quorum: every read times out) stops here too.
+  const seens = await Promise.all(
+    order.map((step) =>
+      driver.observe(step).catch((error: Error) => {
+        throw new UpgradeStopped(
+          step.node,
+          'before: every node Ready',
+          `${step.node} could not be observed: ${error.message}; no node was touched`,
+          timings
+        )
+      })
+    )
+  )
   for (const [i, step] of order.entries()) {
     const seen = seens[i]!
     if (!seen.ready)

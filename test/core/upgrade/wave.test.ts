@@ -245,6 +245,47 @@ describe('the upgrade wave', () => {
     expect(Object.values(c.nodes).map((n) => n.version)).toEqual(['v1.10.4', 'v1.10.4', 'v1.10.4'])
   })
 
+  it('drops a fallback record once the node reached that target by hand, and resumes after it', async () => {
+    const c = cluster({ cp1: 'v1.9.6', cp2: 'v1.9.6', cp3: 'v1.9.6' }, { cp2: { onUpgrade: 'fallback' } })
+    const talosOrder = order.slice(0, 3).map((s) => ({ ...s, from: 'v1.9.6', to: 'v1.10.3' }))
+    const talosHop = [{ from: 'v1.9.6', to: 'v1.10.3' }]
+    const memory: WaveMemory = { cordoned: [], fallbacks: {} }
+    await stopped(runWave(talosOrder, talosHop, c.driver, options(memory, { abFallback: true })))
+    c.nodes.cp2.version = 'v1.10.3'
+    c.calls.length = 0
+    await runWave(talosOrder, talosHop, c.driver, options(memory, { abFallback: true }))
+    expect(memory.fallbacks).toEqual({})
+    expect(c.calls.filter((x) => x.startsWith('upgrade'))).toEqual(['upgrade cp3 v1.10.3'])
+  })
+
+  it('keeps the fallback record while the node is still at its old version or not Ready', async () => {
+    const c = cluster({ cp1: 'v1.10.3', cp2: 'v1.10.3', cp3: 'v1.9.6' })
+    const memory: WaveMemory = {
+      cordoned: [],
+      fallbacks: { cp3: { from: 'v1.9.6', to: 'v1.10.3', at: '2026-12-07T00:00:00.000Z' } }
+    }
+    const talosOrder = order.slice(0, 3).map((s) => ({ ...s, from: 'v1.9.6', to: 'v1.10.3' }))
+    c.nodes.cp3.ready = false
+    c.nodes.cp3.version = 'v1.10.3'
+    const e = await stopped(runWave(talosOrder, [{ from: 'v1.9.6', to: 'v1.10.3' }], c.driver, options(memory)))
+    expect(e.gate).toBe('fallback')
+    expect(memory.fallbacks.cp3).toBeDefined()
+    expect(c.calls).toEqual([])
+  })
+
+  it('stops before any node when the cluster cannot be observed (etcd without quorum), naming what was seen', async () => {
+    const c = cluster(all(OLD))
+    c.driver.observe = async () => {
+      throw new Error('k3s kubectl get: k3s-cp1: Error from server: etcdserver: request timed out')
+    }
+    const e = await stopped(runWave(order, hop, c.driver, options()))
+    expect(e.gate).toBe('before: every node Ready')
+    expect(e.seen).toBe(
+      'before: every node Ready gate: cp1 could not be observed: k3s kubectl get: k3s-cp1: Error from server: etcdserver: request timed out; no node was touched'
+    )
+    expect(c.calls).toEqual([])
+  })
+
   it('walks every node through a stepping stone before any node goes to the target', async () => {
     const c = cluster(all('v1.30.2+k3s1'))
     const hops = [

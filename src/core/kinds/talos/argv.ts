@@ -24,6 +24,8 @@ export interface GenConfigInput {
   installDisk: string
   installImage: string
   talosVersion: string
+  /** kubernetes_version of the file; talosctl's own default when absent. */
+  kubernetesVersion?: string
   /** Patch files, applied in this order. */
   patches: string[]
 }
@@ -50,6 +52,7 @@ export function genConfigArgv(i: GenConfigInput): string[] {
     i.installImage,
     '--talos-version',
     majorMinor(i.talosVersion),
+    ...(i.kubernetesVersion ? ['--kubernetes-version', i.kubernetesVersion] : []),
     ...i.patches.flatMap((p) => ['--config-patch', `@${p}`])
   ]
 }

@@ -84,6 +84,9 @@ export async function renderConfigs(
       installDisk: node.install_disk ?? '/dev/mmcblk0',
       installImage: image,
       talosVersion: c.talos_version,
+      // Pinned when the file names it: otherwise a newer talosctl's default Kubernetes would reach the
+      // nodes through the next apply, an upgrade nobody planned (the upgrade phase moves it, gated).
+      ...(c.kubernetes_version ? { kubernetesVersion: c.kubernetes_version } : {}),
       patches
     })
     const gen = await talosctl.run(argv)

@@ -11,6 +11,7 @@ import type { ClusterKind } from '../types.js'
 import { resolveTalosImage } from './factory.js'
 import { talosInstallPhase } from './install-phase.js'
 import { fetchKubeconfig, talosJoinPhase } from './join-phase.js'
+import { talosLifecycle } from './lifecycle/index.js'
 import { TALOS_LONGHORN_PATH } from './patches.js'
 import { prepare } from './prepare.js'
 
@@ -86,6 +87,7 @@ export const talosKind: ClusterKind = {
     },
     resolve: resolveImage,
     perNode: false,
+    upgradedInPlace: true,
     byUrl(cluster) {
       const c = talos(cluster)
       return c.image_source === 'url' && c.image_path
@@ -131,5 +133,6 @@ export const talosKind: ClusterKind = {
         refusal: `Longhorn needs iSCSI, but the Talos schematic has no ${ISCSI_EXTENSION} extension; add it to image_factory.extensions (this changes the schematic, so the nodes are upgraded to the new image)`
       }
     }
-  }
+  },
+  lifecycle: talosLifecycle
 }

@@ -1,23 +1,51 @@
 // Phase upgrade (Talos, cluster scope, before install): `plan` observes each configured node's Talos
-// version (talosctl version against the node's own IP) and the control plane's Kubernetes version (its
-// kubelet, through kubectl), and shows the path talosUpgradeRows decides. This build walks K3s waves
-// only: a Talos deploy whose file asks for another version stops before touching any node, with the
-// commands the plan lists, rather than silently leaving the nodes where they are.
-import type { Arch } from '../../tools/catalog.js'
+// version (talosctl version against the node's own IP) and the cluster's Kubernetes version (the lowest
+// kubelet, through kubectl), and shows the path talosUpgradeRows decides; `deploy` walks it. Talos goes
+// through the gated wave (control planes one at a time, then workers; each `talosctl upgrade --wait`
+// with the talosctl of the version the node runs; an A/B fallback stops the wave and is never retried
+// for that target), Kubernetes through `talosctl upgrade-k8s --from --to` once every node is Ready and
+// etcd is healthy (a re-run resumes it). The order of the two is the path's (Talos first, unless the
+// new Talos cannot run today's Kubernetes).
+import type { Talosctl } from '../../../adapters/talosctl/types.js'
+import type { NodeSpec } from '../../config/model.js'
 import { PhaseError } from '../../errors.js'
 import { Session, type KubeFactory } from '../../phases/addons/session.js'
+import type { PhaseContext, PhaseModule, PlanStep, StepResult } from '../../phases/types.js'
+import { talosctl as talosctlArtifact, type Arch } from '../../tools/catalog.js'
+import { waveMemoryOf } from '../../upgrade/memory.js'
+import { nodeOrder } from '../../upgrade/order.js'
+import { talosPath, type TalosPath } from '../../upgrade/path.js'
+import { compareVersions, parseVersion } from '../../upgrade/versions.js'
+import { runWave, UpgradeStopped, type NodeTiming } from '../../upgrade/wave.js'
 import { serverTag } from './answers.js'
 import { serverVersionArgv } from './argv.js'
-import { ensureSchematic, talosCtx } from './factory.js'
-import { prepare } from './prepare.js'
-import type { PhaseContext, PhaseModule, PlanStep, StepResult } from '../../phases/types.js'
+import { ensureSchematic, localSchematic, talosCtx } from './factory.js'
+import { prepare, type Prepared } from './prepare.js'
+import { installerImage } from './schematic.js'
+import { runnerArch } from './tool.js'
+import { talosDriver } from './upgrade-driver.js'
+import { upgradeK8sArgv } from './upgrade-argv.js'
 import { talosUpgradeRows } from './upgrade-plan.js'
 
-async function observeRows(ctx: PhaseContext, createKube: KubeFactory, arch: Arch): Promise<PlanStep[]> {
+const PHASE = 'upgrade'
+const POLL_MS = 2_000
+
+interface Observed {
+  p: Prepared
+  /** Nodes that did not answer at all, with what talosctl said: an upgrade does not start without them. */
+  lost: string[]
+  nodes: NodeSpec[]
+  running: Record<string, string | undefined>
+  runningKubernetes?: string
+  schematic: string
+  rows: PlanStep[]
+}
+
+async function observe(ctx: PhaseContext, createKube: KubeFactory, arch: Arch): Promise<Observed | undefined> {
   const cluster = talosCtx(ctx).cluster
   const p = await prepare(ctx, { readOnly: true })
   const configured = p.observed.filter((o) => o.mode === 'configured')
-  if (!configured.length || !p.talosconfig) return []
+  if (!configured.length || !p.talosconfig) return undefined
   const running: Record<string, string | undefined> = {}
   await Promise.all(
     configured.map(async (o) => {
@@ -26,10 +54,10 @@ async function observeRows(ctx: PhaseContext, createKube: KubeFactory, arch: Arc
     })
   )
   const runningKubernetes = await kubernetesVersion(ctx, createKube, arch)
-  const schematic =
-    cluster.image_source === 'factory' ? (await ensureSchematic(ctx)).id : 'the schematic of your installer'
-  return talosUpgradeRows({
-    nodes: configured.map((o) => o.node),
+  const schematic = cluster.image_source === 'factory' ? (await ensureSchematic(ctx)).id : localSchematic(ctx).id
+  const nodes = configured.map((o) => o.node)
+  const rows = talosUpgradeRows({
+    nodes,
     running,
     ...(runningKubernetes ? { runningKubernetes } : {}),
     wantedTalos: cluster.talos_version,
@@ -38,57 +66,202 @@ async function observeRows(ctx: PhaseContext, createKube: KubeFactory, arch: Arc
     schematic,
     drainTimeoutSeconds: cluster.drain_timeout
   })
+  const lost = p.observed.filter((x) => x.mode === 'unreachable').map((x) => `${x.node.id} (${x.detail})`)
+  return { p, lost, nodes, running, ...(runningKubernetes ? { runningKubernetes } : {}), schematic, rows }
 }
 
-/** The API server's version as the first control plane's kubelet reports it (undefined when unreadable). */
+/**
+ * The cluster's Kubernetes version: the lowest kubelet any node reports (undefined when unreadable). The
+ * lowest, so an upgrade-k8s cut off after the control planes resumes for the workers.
+ */
 async function kubernetesVersion(ctx: PhaseContext, createKube: KubeFactory, arch: Arch): Promise<string | undefined> {
   const session = await Session.open(ctx, createKube, arch).catch(() => undefined)
   if (!session) return undefined
   const out = await session.kubectlRaw(['get', 'nodes', '--output', 'json']).catch(() => undefined)
   if (!out || out.code !== 0) return undefined
   try {
-    const items = (
-      JSON.parse(out.stdout) as {
-        items: { metadata: { labels?: Record<string, string> }; status?: { nodeInfo?: { kubeletVersion?: string } } }[]
-      }
-    ).items
-    const cp = items.find((n) => 'node-role.kubernetes.io/control-plane' in (n.metadata.labels ?? {})) ?? items[0]
-    return cp?.status?.nodeInfo?.kubeletVersion
+    const items = (JSON.parse(out.stdout) as { items: { status?: { nodeInfo?: { kubeletVersion?: string } } }[] }).items
+    const versions = items
+      .map((n) => n.status?.nodeInfo?.kubeletVersion)
+      .filter((v): v is string => !!v && !!parseVersion(v))
+    return versions.sort((a, b) => compareVersions(parseVersion(a)!, parseVersion(b)!))[0]
   } catch {
     return undefined
   }
 }
 
+/** The first Talos hop starts where the oldest node is; `running` keeps nodes a wave already moved on. */
+function pathOf(ctx: PhaseContext, o: Observed): TalosPath {
+  const cluster = talosCtx(ctx).cluster
+  const present = Object.values(o.running).filter((v): v is string => !!v && !!parseVersion(v))
+  const oldest = present.sort((a, b) => compareVersions(parseVersion(a)!, parseVersion(b)!))[0] ?? cluster.talos_version
+  return talosPath({
+    runningTalos: oldest,
+    wantedTalos: cluster.talos_version,
+    runningKubernetes: o.runningKubernetes ?? 'v0.0.0',
+    ...(cluster.kubernetes_version ? { wantedKubernetes: cluster.kubernetes_version } : {}),
+    allowDowngrade: cluster.allow_downgrade
+  })
+}
+
 export function createTalosUpgradePhase(options: { createKube: KubeFactory; arch?: Arch }): PhaseModule {
   const arch: Arch = options.arch ?? (process.arch === 'x64' ? 'x64' : 'arm64')
+
   async function run(ctx: PhaseContext): Promise<StepResult> {
-    const rows = await observeRows(ctx, options.createKube, arch)
-    if (!rows.length)
+    const cluster = talosCtx(ctx).cluster
+    const o = await observe(ctx, options.createKube, arch)
+    if (!o?.rows.length)
       return { changed: false, summary: 'every configured node runs the file’s Talos (and Kubernetes) version' }
-    const blocked = rows.find((r) => r.action === 'blocked')
+    const blocked = o.rows.find((r) => r.action === 'blocked')
     if (blocked)
       throw new PhaseError(
-        'upgrade',
+        PHASE,
         undefined,
         `refused: ${blocked.reason}`,
         'change the file as the plan says and re-run',
-        { code: 'UpgradeRefused' }
+        {
+          code: 'UpgradeRefused'
+        }
       )
-    const commands = rows.filter((r) => r.node && r.action === 'change').map((r) => `${r.node}: ${r.reason}`)
-    throw new PhaseError(
-      'upgrade',
-      undefined,
-      `the file asks for another Talos/Kubernetes version, and this build plans Talos upgrades but does not walk them yet (nothing was touched)`,
-      `upgrade as planned, one node at a time — ${commands.join('; ')} — then re-run`,
-      { code: 'TalosUpgradeNotWalked' }
-    )
+    if (o.lost.length)
+      throw new UpgradeStopped(
+        undefined,
+        'before: every node Ready',
+        `not reachable: ${o.lost.join(', ')}; no node was touched`,
+        []
+      )
+    const unread = o.nodes.filter((n) => !o.running[n.id]).map((n) => n.id)
+    if (unread.length)
+      throw new UpgradeStopped(
+        undefined,
+        'before: every node Ready',
+        `the Talos version of ${unread.join(', ')} could not be read; no node was touched`,
+        []
+      )
+
+    const path = pathOf(ctx, o)
+    const tools = new Map<string, Promise<Talosctl>>()
+    const talosctlFor = (version: string): Promise<Talosctl> => {
+      let t = tools.get(version)
+      if (!t) {
+        t = ctx.deps.downloads
+          .fetch(talosctlArtifact(version, runnerArch(), ctx.settings.mirror))
+          .then((got) =>
+            ctx.deps.talosctl({ binary: got.path, cwd: ctx.settings.workingDirectory, timeoutMs: 120_000 })
+          )
+        tools.set(version, t)
+      }
+      return t
+    }
+    const timeoutSeconds = cluster.cluster_timeout
+    const driver = talosDriver({
+      nodes: o.nodes,
+      talosconfig: o.p.talosconfig,
+      talosctlFor,
+      reader: o.p.talosctl,
+      image: (version) => installerImage(o.schematic, version),
+      timeoutSeconds
+    })
+    const timings: NodeTiming[] = []
+    ctx.outputs.values.upgrade = timings
+    const done: string[] = []
+
+    for (const what of path.order) {
+      if (what === 'talos') {
+        const order = nodeOrder(o.nodes, o.running, cluster.talos_version)
+        const result = await runWave(order, path.talos.hops, driver, {
+          abFallback: true,
+          drainTimeoutMs: cluster.drain_timeout * 1000,
+          readyTimeoutMs: timeoutSeconds * 1000,
+          pollMs: POLL_MS,
+          sleep: ctx.deps.sleep,
+          now: Date.now,
+          memory: waveMemoryOf(ctx),
+          save: () => ctx.state.save(),
+          log: (line) => ctx.reporter.info(line)
+        }).catch((error: Error & { timings?: NodeTiming[] }) => {
+          if (error.timings) timings.push(...error.timings)
+          throw error
+        })
+        timings.push(...result)
+        const moved = [...new Set(result.filter((t) => t.outcome === 'upgraded').map((t) => t.node))]
+        done.push(
+          `Talos ${path.talos.from} → ${path.talos.to} on ${moved.length} node(s)${moved.length ? `: ${moved.join(', ')}` : ''}`
+        )
+        continue
+      }
+      // Kubernetes: every node Ready and etcd healthy first, then upgrade-k8s from the first control plane.
+      const cp = o.nodes.find((n) => n.role === 'controlplane')!
+      for (const hop of path.kubernetes.hops) {
+        const seen = await Promise.all(
+          o.nodes.map((n) =>
+            driver.observe({ node: n.id, role: n.role, ip: n.ip, from: '', to: '', action: 'upgrade', reason: '' })
+          )
+        )
+        const notReady = o.nodes.filter((_, i) => !seen[i]!.ready).map((n) => n.id)
+        if (notReady.length)
+          throw new UpgradeStopped(
+            undefined,
+            'before upgrade-k8s: every node Ready',
+            `${notReady.join(', ')} not Ready; Kubernetes not touched`,
+            timings
+          )
+        const etcd = await driver.etcd?.()
+        if (etcd && !etcd.ok)
+          throw new UpgradeStopped(
+            undefined,
+            'before upgrade-k8s: etcd healthy',
+            `${etcd.seen}; Kubernetes not touched`,
+            timings
+          )
+        ctx.reporter.info(`Kubernetes: ${hop.from} → ${hop.to} (talosctl upgrade-k8s against ${cp.id})`)
+        const start = Date.now()
+        const talosctl = await talosctlFor(cluster.talos_version)
+        const r = await talosctl.run(
+          upgradeK8sArgv({ ip: cp.ip, talosconfig: o.p.talosconfig, from: hop.from, to: hop.to }),
+          {
+            timeoutMs: timeoutSeconds * 1000 + 60_000
+          }
+        )
+        if (r.code !== 0)
+          throw new UpgradeStopped(
+            cp.id,
+            'upgrade-k8s',
+            `talosctl upgrade-k8s --to ${hop.to}: ${(r.stderr || r.stdout).trim().split('\n').at(-1) ?? `exit ${r.code}`}`,
+            timings,
+            're-run the same command: upgrade-k8s resumes, nodes already at the new Kubernetes are left as they are'
+          )
+        timings.push({
+          node: 'kubernetes',
+          from: hop.from,
+          to: hop.to,
+          steps: [{ step: 'upgrade', ms: Date.now() - start }],
+          outcome: 'upgraded'
+        })
+        done.push(`Kubernetes ${hop.from} → ${hop.to}`)
+      }
+    }
+    return { changed: true, summary: done.join('; ') }
   }
+
   return {
-    name: 'upgrade',
+    name: PHASE,
     scope: 'cluster',
     appliesTo: (cluster) => cluster.kind === 'talos',
-    // Nodes that cannot be observed are not known to run anything yet: install's rows say why (as for K3s).
-    plan: (ctx) => observeRows(ctx, options.createKube, arch).catch((): PlanStep[] => []),
+    // Nodes in maintenance mode are install's; a node that does not answer at all holds the upgrade back.
+    plan: async (ctx) => {
+      const o = await observe(ctx, options.createKube, arch).catch(() => undefined)
+      if (!o?.rows.length) return []
+      if (!o.lost.length || o.rows.some((r) => r.action === 'blocked')) return o.rows
+      return [
+        {
+          phase: PHASE,
+          action: 'blocked',
+          reason: `the upgrade waits until every node can be observed: not reachable: ${o.lost.join(', ')}`
+        },
+        ...o.rows
+      ]
+    },
     run
   }
 }

@@ -42,6 +42,15 @@ export async function decideFlash(ctx: PhaseContext, node: NodeSpec, desired?: s
   if (done) {
     if (!desired || done.fingerprint === desired)
       return { action: 'skip', reason: `image flashed by an earlier run (${done.at})` }
+    // Another version of an OS that upgrades in place: the upgrade phase moves a node that answers.
+    if (
+      ctx.kind.image.upgradedInPlace &&
+      (await ctx.kind.probe.detail(ctx.deps, ctx.cluster, node.ip).catch(() => undefined)) !== undefined
+    )
+      return {
+        action: 'skip',
+        reason: `runs the image flashed ${done.at}; the upgrade phase moves it to the file's version in place, no reflash`
+      }
     return {
       action: 'blocked',
       reason: `the wanted image differs from the one flashed ${done.at}; set reflash: true to replace it`,

@@ -1,0 +1,38 @@
+// etcd quorum as `k3s kubectl` meets it in the lab. The HA servers' Kubernetes store sits on real etcd
+// members (lab/etcd): when a majority of them is down — two of three servers restarting at once — the
+// apiserver's reads time out, so every `k3s kubectl` answers k3s's error instead of the object store's
+// last state. A member that is itself down while the others hold quorum does not matter: the check goes
+// to whichever member answers, as the apiserver's etcd client does.
+import { etcdConfig } from '../etcd/kube-store.mjs'
+import { healthy } from '../etcd/ctl.mjs'
+
+/** undefined when the store has no etcd (single server, SQLite) or quorum holds; else k3s's error text. */
+export async function quorumLost(dataDir) {
+  const endpoints = etcdConfig(dataDir)?.endpoints
+  if (!endpoints?.length) return undefined
+  for (const endpoint of endpoints) if (await healthy([endpoint])) return undefined
+  return 'Error from server: etcdserver: request timed out'
+}
+
+/**
+ * Samples quorum every `everyMs` until stopped: how many samples found a majority of the members
+ * answering a linearizable read, and how many did not (what a wave must never cause).
+ */
+export function watchQuorum(dataDir, everyMs = 100) {
+  const tally = { ok: 0, lost: 0 }
+  let running = true
+  const loop = (async () => {
+    while (running) {
+      const [lost] = await Promise.all([quorumLost(dataDir), new Promise((r) => setTimeout(r, everyMs))])
+      if (lost) tally.lost++
+      else tally.ok++
+    }
+  })()
+  return {
+    stop: async () => {
+      running = false
+      await loop
+      return tally
+    }
+  }
+}
