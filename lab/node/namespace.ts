@@ -57,7 +57,10 @@ export class NodeNamespace {
     }
   }
 
-  /** The argv of an exec inside the anchor's namespace. */
+  /**
+   * The argv of an exec inside the anchor's namespace, in the anchor's working directory (the node's
+   * /root): a path given to --wd would be resolved in the host's mount table, not the node's.
+   */
   static execArgs(anchor: Anchor, command: string): string[] {
     return [
       '--target',
@@ -65,7 +68,7 @@ export class NodeNamespace {
       '--user',
       '--mount',
       '--uts',
-      '--wd=/root',
+      '--wd',
       '--',
       '/bin/bash',
       '-c',
