@@ -155,6 +155,12 @@ export async function startNodeSsh(o: NodeSshOptions): Promise<NodeSsh> {
         session.on('exec', async (accept, _reject, info) => {
           const stream = accept()
           const when = o.faults.dropWhen?.command.test(info.command) ? o.faults.dropWhen : undefined
+          if (when && !when.output) {
+            // Dropped as the command arrives: none of it runs (a started command could outrun the kill).
+            if (o.faults.dropWhen === when) o.faults.dropWhen = undefined
+            client.end()
+            return
+          }
           // Every process of an exec the fault targets carries its own tag, so the drop can end them all.
           const execTag = when ? randomUUID() : undefined
           const hostname = o.hostname()
@@ -203,16 +209,13 @@ export async function startNodeSsh(o: NodeSshOptions): Promise<NodeSsh> {
               // Processes forked while a pass ran are caught by the next one (bounded: a dying process may still be listed).
               for (let pass = 0; pass < 5 && killTagged('TPI_LAB_EXEC_TAG', execTag) > 0; pass++);
             }
-            if (!when.output) setImmediate(cut)
-            else {
-              let seen = ''
-              const watch = (chunk: Buffer): void => {
-                seen += chunk.toString('utf8')
-                if (when.output!.test(seen)) cut()
-              }
-              child.stdout.on('data', watch)
-              child.stderr.on('data', watch)
+            let seen = ''
+            const watch = (chunk: Buffer): void => {
+              seen += chunk.toString('utf8')
+              if (when.output!.test(seen)) cut()
             }
+            child.stdout.on('data', watch)
+            child.stderr.on('data', watch)
           }
           child.on('close', (code, signal) => {
             children.delete(child)
