@@ -7,8 +7,11 @@ export const K3S_STANDIN = fileURLToPath(new URL('./standins/k3s.mjs', import.me
 export const INSTALL_STANDIN = fileURLToPath(new URL('./standins/install.sh', import.meta.url))
 
 export function k3sStandinBinary(version: string): string {
+  // --version answered here, as k3s.mjs would: every observation of a node asks it, and starting node for
+  // it was most of a converged node's CPU in the lab.
   return `#!/usr/bin/env bash
 # k3s ${version} (turingpi lab stand-in)
+case \${1:-} in --version|-v|version) printf 'k3s version %s (6e6af988)\\ngo version go1.22.8\\n' ${JSON.stringify(version)}; exit 0;; esac
 K3S_STANDIN_VERSION=${JSON.stringify(version)} exec ${JSON.stringify(process.execPath)} ${JSON.stringify(K3S_STANDIN)} "$@"
 `
 }
