@@ -62,18 +62,7 @@ export class NodeNamespace {
    * /root): a path given to --wd would be resolved in the host's mount table, not the node's.
    */
   static execArgs(anchor: Anchor, command: string): string[] {
-    return [
-      '--target',
-      String(anchor.pid),
-      '--user',
-      '--mount',
-      '--uts',
-      '--wd',
-      '--',
-      '/bin/bash',
-      '-c',
-      command
-    ]
+    return ['--target', String(anchor.pid), '--user', '--mount', '--uts', '--wd', '--', '/bin/bash', '-c', command]
   }
 
   drop(): void {
