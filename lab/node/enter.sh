@@ -1,7 +1,7 @@
 #!/bin/bash
 # Runs one command "inside" a simulated node: a private mount + UTS namespace where the node's own
 # folders hide the host's /etc, /var, /root, /usr/local, /opt, /tmp and /run, while /usr/bin, /bin and
-# /lib stay the host's (no real OS in the image). Usage: enter.sh <node-root> <hostname> <command>
+# /lib stay the host's (no real OS in the image). Usage: enter.sh <node-root> <hostname> <command|--hold>
 set -e
 root=$1 host=$2 cmd=$3
 # The stand-in folders may live under a path the node hides (a checkout in /tmp, node in
@@ -71,4 +71,11 @@ hostname "$host" 2>/dev/null || true
 export HOME=/root USER=root LOGNAME=root TPI_NODE_ROOT=/
 export PATH="$lab_path/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 cd /root
+# --hold: the node's namespace is set up once and kept by this process; each SSH exec then enters it
+# (ssh-server.ts, nsenter) instead of repeating every mount above. It hands back the PATH and lab folder
+# an exec needs and lives until its stdin closes or the node powers off.
+if [ "$cmd" = --hold ]; then
+  printf 'ready\t%s\t%s\n' "$PATH" "${TPI_LAB_DIR:-}"
+  exec /bin/cat >/dev/null
+fi
 exec /bin/bash -c "$cmd"

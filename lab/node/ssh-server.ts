@@ -1,14 +1,17 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { readdirSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import ssh2 from 'ssh2'
 import type { Connection, ParsedKey } from 'ssh2'
+import { NodeNamespace } from './namespace.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 export const ENTER_SCRIPT = join(here, 'enter.sh')
 export const NODE_BIN = join(here, 'bin')
+// Resolved on the host: an exec's PATH is the node's.
+const NSENTER = ['/usr/bin/nsenter', '/bin/nsenter'].find((p) => existsSync(p)) ?? 'nsenter'
 // Host folders a node must still see at their own paths: the checkout (the k3s, kubectl and NPU
 // stand-in wrappers name their scripts by absolute path) and the node binary they exec. A checkout in
 // /tmp or /opt would otherwise vanish behind the node's own /tmp or /opt.
@@ -121,6 +124,7 @@ function allowedKeys(text: string): ParsedKey[] {
 // The node's sshd: public-key auth for root against the node's authorized_keys; exec runs real bash in
 // the node's namespace (enter.sh).
 export async function startNodeSsh(o: NodeSshOptions): Promise<NodeSsh> {
+  const namespace = new NodeNamespace({ rootDir: o.rootDir, enterScript: ENTER_SCRIPT, env: () => nodeEnv(o) })
   const conns = new Set<Connection>()
   const children = new Set<ChildProcess>()
   const server = new ssh2.Server({ hostKeys: [o.hostKey], ident: 'OpenSSH_9.2p1 Debian-2+deb12u7' }, (client) => {
@@ -148,29 +152,41 @@ export async function startNodeSsh(o: NodeSshOptions): Promise<NodeSsh> {
           env[info.key] = info.val
           accept?.()
         })
-        session.on('exec', (accept, _reject, info) => {
+        session.on('exec', async (accept, _reject, info) => {
           const stream = accept()
           const when = o.faults.dropWhen?.command.test(info.command) ? o.faults.dropWhen : undefined
+          if (when && !when.output) {
+            // Dropped as the command arrives: none of it runs (a started command could outrun the kill).
+            if (o.faults.dropWhen === when) o.faults.dropWhen = undefined
+            client.end()
+            return
+          }
           // Every process of an exec the fault targets carries its own tag, so the drop can end them all.
           const execTag = when ? randomUUID() : undefined
-          const child = spawn(
-            'unshare',
-            [
-              '--user',
-              '--map-root-user',
-              '--mount',
-              '--uts',
-              'bash',
-              ENTER_SCRIPT,
-              o.rootDir,
-              o.hostname(),
-              info.command
-            ],
-            {
-              env: nodeEnv(o, execTag ? { ...env, TPI_LAB_EXEC_TAG: execTag } : env),
-              stdio: ['pipe', 'pipe', 'pipe']
-            }
-          )
+          const hostname = o.hostname()
+          const anchor = await namespace.anchor(hostname)
+          const execEnv = nodeEnv(o, execTag ? { ...env, TPI_LAB_EXEC_TAG: execTag } : env)
+          // Without an anchor (it could not be set up), the exec builds its own namespace as before.
+          const child = anchor
+            ? spawn(NSENTER, NodeNamespace.execArgs(anchor, info.command), {
+                env: { ...execEnv, ...anchor.env },
+                stdio: ['pipe', 'pipe', 'pipe']
+              })
+            : spawn(
+                'unshare',
+                [
+                  '--user',
+                  '--map-root-user',
+                  '--mount',
+                  '--uts',
+                  'bash',
+                  ENTER_SCRIPT,
+                  o.rootDir,
+                  hostname,
+                  info.command
+                ],
+                { env: execEnv, stdio: ['pipe', 'pipe', 'pipe'] }
+              )
           children.add(child)
           stream.pipe(child.stdin)
           child.stdout.pipe(stream, { end: false })
@@ -193,16 +209,13 @@ export async function startNodeSsh(o: NodeSshOptions): Promise<NodeSsh> {
               // Processes forked while a pass ran are caught by the next one (bounded: a dying process may still be listed).
               for (let pass = 0; pass < 5 && killTagged('TPI_LAB_EXEC_TAG', execTag) > 0; pass++);
             }
-            if (!when.output) setImmediate(cut)
-            else {
-              let seen = ''
-              const watch = (chunk: Buffer): void => {
-                seen += chunk.toString('utf8')
-                if (when.output!.test(seen)) cut()
-              }
-              child.stdout.on('data', watch)
-              child.stderr.on('data', watch)
+            let seen = ''
+            const watch = (chunk: Buffer): void => {
+              seen += chunk.toString('utf8')
+              if (when.output!.test(seen)) cut()
             }
+            child.stdout.on('data', watch)
+            child.stderr.on('data', watch)
           }
           child.on('close', (code, signal) => {
             children.delete(child)
@@ -234,6 +247,7 @@ export async function startNodeSsh(o: NodeSshOptions): Promise<NodeSsh> {
     close: () =>
       new Promise<void>((resolve) => {
         dropAll()
+        namespace.drop()
         server.close(() => resolve())
       })
   }

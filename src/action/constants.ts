@@ -17,6 +17,7 @@ export enum Input {
   StateDir = 'state-dir',
   Mirror = 'mirror',
   RetentionDays = 'retention-days',
+  NodeConcurrency = 'node-concurrency',
   Backup = 'backup',
   BackupIdentity = 'backup-identity',
   BackupArtifactId = 'backup-artifact-id',

@@ -58,6 +58,11 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): RunSettings 
     throw new InputError(
       `input backup-artifact-id: "${artifactId}" is not an artifact id (a whole number, the backup run's output backup-artifact-id)`
     )
+  const concurrency = Number(core.getInput(Input.NodeConcurrency) || '4')
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64)
+    throw new InputError(
+      `input node-concurrency: "${core.getInput(Input.NodeConcurrency)}" is not a whole number from 1 to 64`
+    )
   const mirrorInput = core.getInput(Input.Mirror)
   const mirror = mirrorInput ? checkMirror(mirrorInput) : undefined
   if (mirror && 'problem' in mirror) throw new InputError(`input mirror: ${mirror.problem}`)
@@ -76,6 +81,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): RunSettings 
     digestCatalog: env.TPI_LAB_CATALOG ? readCatalogFile(env.TPI_LAB_CATALOG) : undefined,
     tempDir: join(temp, 'turingpi-cluster'),
     retentionDays: retention || undefined,
+    nodeConcurrency: concurrency,
     secrets: {
       bmcPassword: secret(Input.BmcPassword),
       sshPrivateKey: secret(Input.SshPrivateKey),

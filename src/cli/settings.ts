@@ -18,6 +18,7 @@ export const SHARED_FLAGS = {
   'fail-on-drift': { type: 'boolean', default: false },
   'state-dir': { type: 'string' },
   mirror: { type: 'string' },
+  'node-concurrency': { type: 'string' },
   backup: { type: 'string' },
   wipe: { type: 'boolean', default: false },
   json: { type: 'boolean', default: false },
@@ -49,6 +50,9 @@ export function parseCli(command: Command, argv: string[], env: NodeJS.ProcessEn
   const mirrorValue = values.mirror ?? env.TPI_MIRROR
   const mirror = mirrorValue ? checkMirror(mirrorValue) : undefined
   if (mirror && 'problem' in mirror) throw new UsageError(`--mirror: ${mirror.problem}`)
+  const concurrency = values['node-concurrency'] === undefined ? undefined : Number(values['node-concurrency'])
+  if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64))
+    throw new UsageError(`--node-concurrency: "${values['node-concurrency']}" is not a whole number from 1 to 64`)
   const settings: RunSettings = {
     command,
     configPath: values.config,
@@ -60,6 +64,7 @@ export function parseCli(command: Command, argv: string[], env: NodeJS.ProcessEn
     failOnDrift: values['fail-on-drift'],
     stateDir: values['state-dir'] ?? env.TPI_STATE_DIR ?? join(homedir(), '.local', 'state', 'turingpi-cluster'),
     mirror: mirror?.mirror,
+    nodeConcurrency: concurrency,
     digestCatalog: env.TPI_LAB_CATALOG ? readCatalogFile(env.TPI_LAB_CATALOG) : undefined,
     tempDir: join(env.TMPDIR ?? tmpdir(), `turingpi-cluster-${process.pid}`),
     bmcUsername: env.TPI_BMC_USERNAME,

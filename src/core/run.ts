@@ -3,6 +3,7 @@
 // reporter, and the caller maps the result to outputs, a summary and an exit code.
 import { isAbsolute, join } from 'node:path'
 import { withPinnedDigests } from './tools/pins.js'
+import { nodeLimit, nodeReporter, runAcrossNodes, sharedFetches } from './node-steps.js'
 import { loadClusterFile, type LoadResult } from './config/load.js'
 import type { Cluster, NodeSpec } from './config/model.js'
 import type { Deps } from './deps.js'
@@ -130,7 +131,7 @@ export async function execute(
   if (settings.command === 'validate') return { status: 'ok', issues, load: loaded, cluster, outputs }
 
   const made = await makeDeps(cluster)
-  const deps = { ...made, downloads: withPinnedDigests(made.downloads, cluster.digests) }
+  const deps = { ...made, downloads: sharedFetches(withPinnedDigests(made.downloads, cluster.digests)) }
   const state = await StateStore.open(settings.stateDir, cluster.name)
   const ctx: PhaseContext = {
     cluster,
@@ -206,11 +207,28 @@ async function deploy(ctx: PhaseContext, engine: Engine, phases: PhaseName[], st
     if (module.scope === 'cluster') {
       await ctx.reporter.group(`${module.name}`, () => timed(ctx, steps, module, () => module.run!(ctx)))
     } else {
-      await ctx.reporter.group(`${module.name}`, async () => {
-        for (const node of ctx.nodes) await timed(ctx, steps, module, () => module.runNode!(ctx, node), node)
-      })
+      await ctx.reporter.group(`${module.name}`, () => acrossNodes(ctx, steps, module))
     }
   }
+}
+
+/**
+ * A node-scoped phase after a cluster-scoped one: on up to nodeLimit() nodes at once, each node's lines
+ * prefixed with its id. The first failure (in time) is the run's error; the others are reported, and the
+ * nodes not started are named so the operator knows the re-run will do them.
+ */
+async function acrossNodes(ctx: PhaseContext, steps: StepLog, module: PhaseModule): Promise<void> {
+  const outcome = await runAcrossNodes(ctx.nodes, nodeLimit(module, ctx.settings), (node) =>
+    timed(ctx, steps, module, () => module.runNode!({ ...ctx, reporter: nodeReporter(ctx.reporter, node) }, node), node)
+  )
+  const [first, ...others] = outcome.failed
+  if (!first) return
+  for (const other of others) ctx.reporter.error((other.error as Error).message ?? String(other.error))
+  if (outcome.skipped.length)
+    ctx.reporter.warn(
+      `${module.name}: not started on ${outcome.skipped.map((n) => n.id).join(', ')} after ${first.node.id} failed; a re-run does them`
+    )
+  throw first.error
 }
 
 async function timed(

@@ -55,6 +55,8 @@ export interface RunSettings {
   repository?: string
   /** destroy: also wipe each node before powering it off. */
   wipe?: boolean
+  /** Nodes working at once in a node-scoped phase after the first cluster-scoped one (default 4). */
+  nodeConcurrency?: number
   /** The workflow run id (GITHUB_RUN_ID): names backups `<cluster>-<run>`. */
   runId?: string
   secrets: Secrets

@@ -51,3 +51,16 @@ describe('the restore inputs', () => {
     }
   })
 })
+
+describe('the node-concurrency input', () => {
+  test('defaults to 4 nodes at once, takes a whole number from 1 to 64, and refuses anything else naming the input', () => {
+    process.env.INPUT_COMMAND = 'validate'
+    expect(readSettings().nodeConcurrency).toBe(4)
+    process.env['INPUT_NODE-CONCURRENCY'] = '1'
+    expect(readSettings().nodeConcurrency).toBe(1)
+    for (const bad of ['0', '2.5', 'all', '65']) {
+      process.env['INPUT_NODE-CONCURRENCY'] = bad
+      expect(() => readSettings()).toThrow(`input node-concurrency: "${bad}" is not a whole number from 1 to 64`)
+    }
+  })
+})

@@ -15,6 +15,14 @@ describe('CLI settings', () => {
     )
   })
 
+  it('takes --node-concurrency as a whole number from 1 to 64, and leaves it to the core default without it', () => {
+    expect(parseCli('deploy', ['--node-concurrency', '2'], {}).settings.nodeConcurrency).toBe(2)
+    expect(parseCli('deploy', [], {}).settings.nodeConcurrency).toBeUndefined()
+    expect(() => parseCli('deploy', ['--node-concurrency', '0'], {})).toThrow(
+      '--node-concurrency: "0" is not a whole number from 1 to 64'
+    )
+  })
+
   it('reads flags into run settings and secrets only from the environment', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cli-'))
     writeFileSync(join(dir, 'key'), 'PRIVATE KEY TEXT')

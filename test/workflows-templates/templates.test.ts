@@ -31,6 +31,7 @@ const ACTION_INPUTS = [
   'mirror',
   'working-directory',
   'retention-days',
+  'node-concurrency',
   'backup',
   'backup-identity',
   'backup-artifact-id',

@@ -151,16 +151,23 @@ export class Ssh2Shell implements RemoteShell {
       )
     const client = await this.live()
     const timeoutMs = options.timeoutMs ?? this.options.commandTimeoutMs
+    let code: number | undefined
     const channel = await new Promise<ClientChannel>((resolve, reject) =>
       // sshd leaves a command running when its channel closes, so the node enforces the limit too.
-      client.exec(`timeout -k 2 ${Math.ceil(timeoutMs / 1000) + 2} bash -c ${shellQuote(body)}`, (error, ch) =>
-        error ? reject(this.wrap(error)) : resolve(ch)
-      )
+      client.exec(`timeout -k 2 ${Math.ceil(timeoutMs / 1000) + 2} bash -c ${shellQuote(body)}`, (error, ch) => {
+        if (error) return reject(this.wrap(error))
+        // A fast command's exit status can come in the same read as the channel's opening, before the
+        // listeners below exist (they attach a microtask later): taken here, it is never missed and read
+        // as a lost connection.
+        ch.on('exit', (exitCode: number | null, signal?: string) => {
+          if (code === undefined) code = exitCode ?? (signal ? 128 + 9 : CONNECTION_LOST_EXIT)
+        })
+        resolve(ch)
+      })
     )
     return new Promise<ExecResult>((resolve) => {
       const out: Buffer[] = []
       const err: Buffer[] = []
-      let code: number | undefined
       let note = ''
       let settled = false
       const finish = (): void => {
@@ -189,9 +196,6 @@ export class Ssh2Shell implements RemoteShell {
       client.once('close', onDrop)
       channel.on('data', (chunk: Buffer) => out.push(chunk))
       channel.stderr.on('data', (chunk: Buffer) => err.push(chunk))
-      channel.on('exit', (exitCode: number | null, signal?: string) => {
-        if (code === undefined) code = exitCode ?? (signal ? 128 + 9 : CONNECTION_LOST_EXIT)
-      })
       channel.on('close', () => {
         if (code === undefined) onDrop()
         finish()

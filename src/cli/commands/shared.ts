@@ -33,7 +33,7 @@ export function helpText(spec: VerbSpec): string {
     '',
     'Flags: --config FILE (cluster.yaml)  --working-directory DIR  --phases a,b  --nodes h1,h2',
     '       --reflash  --confirm NAME  --fail-on-drift  --state-dir DIR  --mirror URL  --json  -v',
-    '       --backup FILE (restore)  --wipe (destroy)',
+    '       --node-concurrency N (4)  --backup FILE (restore)  --wipe (destroy)',
     '       --keep-temp (keep the temp folder, which holds plaintext credentials, after the run)',
     'Secrets from the environment: TPI_BMC_PASSWORD, TPI_SSH_PRIVATE_KEY, TPI_ARTIFACT_RECIPIENTS,',
     '       TPI_ARTIFACT_PASSPHRASE, TPI_TALOS_SECRETS, TPI_BACKUP_IDENTITY (each also as NAME_FILE=path).',

@@ -90,6 +90,11 @@ export interface PhaseModule {
   appliesTo(cluster: Cluster): boolean
   /** Read-only: may observe the nodes, never changes anything. */
   plan(ctx: PhaseContext): Promise<PlanStep[]>
+  /**
+   * Most nodes this phase may work on at once (a node-scoped phase after a cluster-scoped one); the run's
+   * nodeConcurrency caps it. 1 keeps the phase serial; undefined accepts the run's limit.
+   */
+  nodeConcurrency?: number
   runNode?(ctx: PhaseContext, node: NodeSpec): Promise<StepResult>
   run?(ctx: PhaseContext): Promise<StepResult>
   /** Read-only comparison of wanted and found state for the drift command. */

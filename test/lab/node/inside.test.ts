@@ -94,6 +94,23 @@ describe('inside a simulated Armbian node', () => {
     expect(readFileSync(join(share, 'k3s', 'from-the-node'), 'utf8')).toBe('y\n')
   })
 
+  test("every exec starts in the node's /root as root, under the hostname of its /etc/hostname", async () => {
+    const first = await sh('pwd; id -u; hostname; ls -A .ssh')
+    expect(first.stdout).toBe('/root\n0\nturing-rk1\nauthorized_keys\n')
+    await sh('echo lab-renamed > /etc/hostname')
+    expect((await sh('hostname; pwd')).stdout).toBe('lab-renamed\n/root\n')
+    await sh('echo turing-rk1 > /etc/hostname')
+    expect((await sh('hostname')).stdout).toBe('turing-rk1\n')
+  })
+
+  // The real mount(8), not the node's stand-in (which only records what it would mount).
+  test('one mount table per node, as on the hardware: what one exec mounts the next one sees', async () => {
+    await sh('mkdir -p /mnt/scratch && /bin/mount -t tmpfs tmpfs /mnt/scratch && echo kept > /mnt/scratch/f')
+    expect((await sh('cat /mnt/scratch/f; grep -c " /mnt/scratch " /proc/self/mounts')).stdout).toBe('kept\n1\n')
+    await sh('/bin/umount /mnt/scratch')
+    expect((await sh('ls -A /mnt/scratch')).stdout).toBe('')
+  })
+
   test('RKNPU driver at /sys/kernel/debug/rknpu/version and a render node in /dev/dri; none on a kernel without the driver', async () => {
     const facts = async (): Promise<string> =>
       (await sh(npuObserveScript(DEFAULT_NPU_PATHS))).stdout
