@@ -9,6 +9,24 @@ export interface BenchResult {
   ratio?: number
   target?: string
   notes?: string
+  /** What the measured run made the outside world do, as the product's adapters counted it. */
+  counts?: RunCounts
+}
+
+/** Counted by the product's adapters (SSH, local exec, downloads): machine-independent. */
+export interface RunCounts {
+  sshExecs: number
+  runnerProcesses: number
+  downloadBytes: number
+}
+
+/** The `adapter counts {...}` debug line the action prints after a run (src/action/main.ts). */
+export function countsFromLog(log: string): RunCounts & { sshExecsPerNode: Record<string, number> } {
+  const line = log.split('\n').find((l) => l.startsWith('::debug::adapter counts '))
+  if (!line) throw new Error('the run printed no adapter counts (is dist/ built from this tree?)')
+  return JSON.parse(line.slice('::debug::adapter counts '.length)) as RunCounts & {
+    sshExecsPerNode: Record<string, number>
+  }
 }
 
 export function machine(): { cpus: number; mem: number; node: string } {
