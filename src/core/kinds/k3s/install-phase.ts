@@ -4,7 +4,7 @@ import { PhaseError } from '../../errors.js'
 import type { PhaseContext, PhaseModule, PlanStep, StepResult } from '../../phases/types.js'
 import { generateToken, readToken, waitForApi, waitForNode } from './cluster-ops.js'
 import { renderK3sConfig, sha256, topology, type K3sCluster } from './config.js'
-import { artifactFetcher, convergeNode, observeNode } from './converge.js'
+import { artifactFetcher, convergeNode, observedFacts } from './converge.js'
 import { decide, untouched } from './decide.js'
 import { k3sDrift } from './drift.js'
 import { RESUME, withPool, type ShellPool } from '../../remote/shells.js'
@@ -20,7 +20,7 @@ async function run(ctx: PhaseContext): Promise<StepResult> {
     const firstToken = token ?? generateToken(ctx)
     if (selected.has(topo.first.id)) {
       // The first server keeps whatever token file it has; only a fresh one gets the generated token.
-      const facts = await observeNode(pool, 'install', topo.first)
+      const facts = await observedFacts(ctx, pool, 'install', topo.first)
       const first = await convergeNode({
         ctx,
         pool,
@@ -73,7 +73,7 @@ export async function planNodes(
   const steps: PlanStep[] = []
   for (const node of nodes) {
     try {
-      const facts = await observeNode(pool, phase, node)
+      const facts = await observedFacts(ctx, pool, phase, node)
       const d = decide({
         node,
         isFirst: node.id === topo.first.id,

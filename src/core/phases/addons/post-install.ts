@@ -19,6 +19,22 @@ async function current(session: Session, m: Manifest): Promise<Record<string, an
   return JSON.parse(out.stdout) as Record<string, any>
 }
 
+/**
+ * The objects as the cluster has them, from one list of their kinds in the namespace; none when the list
+ * fails (MetalLB's CRDs not there yet), as a missing object.
+ */
+async function currentAll(
+  session: Session,
+  wanted: Manifest[],
+  namespace: string
+): Promise<(Record<string, any> | undefined)[]> {
+  const kinds = [...new Set(wanted.map((m) => `${plural(m.kind)}.${m.apiVersion.split('/')[0]}`))]
+  const out = await session.kubectlRaw(['get', kinds.join(','), '--namespace', namespace, '--output', 'json'])
+  if (out.code !== 0) return wanted.map(() => undefined)
+  const items = ((JSON.parse(out.stdout) as { items?: Record<string, any>[] }).items ?? []) as Record<string, any>[]
+  return wanted.map((m) => items.find((o) => o.kind === m.kind && o.metadata?.name === m.metadata.name))
+}
+
 /** Applies the pool and advertisement when they differ; returns whether anything was written. */
 export async function ensureMetallbPool(ctx: PhaseContext, session: Session, retryDelayMs: number): Promise<boolean> {
   const range = ctx.cluster.metallb_ip_range
@@ -29,7 +45,7 @@ export async function ensureMetallbPool(ctx: PhaseContext, session: Session, ret
     return false
   }
   const wanted = metallbManifests(range, CHARTS.metallb.namespace)
-  const found = await Promise.all(wanted.map((m) => current(session, m)))
+  const found = await currentAll(session, wanted, CHARTS.metallb.namespace)
   if (wanted.every((m, i) => JSON.stringify(found[i]?.spec) === JSON.stringify(m.spec))) return false
   const timeout = ctx.cluster.cluster_timeout
   await session.kubectl(

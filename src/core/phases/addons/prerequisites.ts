@@ -4,11 +4,11 @@
 import { q } from '../../remote/script.js'
 import type { NodeSpec } from '../../config/model.js'
 import { withPool } from '../../remote/shells.js'
+import { BOOTSTRAP_PACKAGES_KEY } from '../handover.js'
 import type { PhaseContext } from '../types.js'
 
 export const ISCSI_PACKAGE = 'open-iscsi'
-/** Key under outputs.values where os-bootstrap leaves installed packages (string[] or per node id). */
-export const BOOTSTRAP_PACKAGES_KEY = 'os-bootstrap.packages'
+export { BOOTSTRAP_PACKAGES_KEY }
 
 /** Asks a node whether a Debian package is installed. */
 export type PackageProbe = (ctx: PhaseContext, node: NodeSpec, pkg: string) => Promise<boolean>
