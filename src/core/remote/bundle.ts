@@ -7,6 +7,8 @@ export interface Section {
   code: number
   stdout: string
   stderr: string
+  /** How long the section's script ran on the node. */
+  ms: number
 }
 
 const NAME = /^[a-z][a-z0-9_]*$/
@@ -22,14 +24,16 @@ set -euo pipefail
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 section() {
-  ( rc=0; bash -c "$2" </dev/null >"$dir/$1.out" 2>"$dir/$1.err" || rc=$?; echo "$rc" >"$dir/$1.code" ) &
+  ( start=$(date +%s%N); rc=0; bash -c "$2" </dev/null >"$dir/$1.out" 2>"$dir/$1.err" || rc=$?
+    echo "$rc $(( ($(date +%s%N) - start) / 1000000 ))" >"$dir/$1.code" ) &
 }
 ${runs}
 wait
 printf '{'
 sep=''
 for name in ${names.join(' ')}; do
-  printf '%s"%s":{"code":%s,"out":"%s","err":"%s"}' "$sep" "$name" "$(cat "$dir/$name.code")" \\
+  read -r code ms <"$dir/$name.code"
+  printf '%s"%s":{"code":%s,"ms":%s,"out":"%s","err":"%s"}' "$sep" "$name" "$code" "$ms" \\
     "$(base64 -w0 <"$dir/$name.out")" "$(base64 -w0 <"$dir/$name.err")"
   sep=','
 done
@@ -39,11 +43,12 @@ printf '}\\n'
 
 /** The sections of a bundle's stdout; throws when it is not the document bundleScript prints. */
 export function parseBundle(stdout: string): Record<string, Section> {
-  const raw = JSON.parse(stdout.trim()) as Record<string, { code: number; out: string; err: string }>
+  const raw = JSON.parse(stdout.trim()) as Record<string, { code: number; ms: number; out: string; err: string }>
   const out: Record<string, Section> = {}
   for (const [name, s] of Object.entries(raw))
     out[name] = {
       code: s.code,
+      ms: s.ms,
       stdout: Buffer.from(s.out, 'base64').toString('utf8'),
       stderr: Buffer.from(s.err, 'base64').toString('utf8')
     }

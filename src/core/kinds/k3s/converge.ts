@@ -16,7 +16,7 @@ import {
   type K3sCluster
 } from './config.js'
 import { decide, factsFrom, untouched, type NodeDecision, type NodeFacts } from './decide.js'
-import { forgetNodeScript, installScript, observeScript, restartScript } from './remote-scripts.js'
+import { forgetNodeScript, installScript, restartScript } from './remote-scripts.js'
 import { changing, checkedSection, observeK3s } from './observation.js'
 import { parseFacts } from '../../remote/script.js'
 import { runChecked, type ShellPool } from '../../remote/shells.js'
@@ -36,13 +36,9 @@ export function artifactFetcher(ctx: PhaseContext): (which: keyof K3sArtifacts) 
   }
 }
 
-/** The node's k3s facts read live by their own exec (the upgrade phase, which reads around its changes). */
-export async function observeNode(pool: ShellPool, phase: string, node: NodeSpec): Promise<NodeFacts> {
-  const shell = await pool.shell(node)
-  const { stdout } = await runChecked(shell, phase, node, 'observing k3s', observeScript(unitName(node)), {
-    timeoutMs: 30_000
-  })
-  return factsFrom(parseFacts(stdout))
+/** The node's k3s facts for a phase holding only a pool (the upgrade's survey before it touches a node). */
+export function observeNode(pool: ShellPool, phase: string, node: NodeSpec): Promise<NodeFacts> {
+  return observedFacts(pool.context, pool, phase, node)
 }
 
 /** The node's k3s facts, from the run's observation of it (taken now if no phase took it yet). */

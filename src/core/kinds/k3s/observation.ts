@@ -61,6 +61,7 @@ async function take(
   shell: RemoteShell
 ): Promise<K3sObservation> {
   const at = changesSoFar(ctx.outputs)
+  const started = Date.now()
   const { stdout } = await runChecked(
     shell,
     phase,
@@ -79,6 +80,11 @@ async function take(
       code: 'RemoteStepFailed'
     })
   }
+  ctx.reporter.debug(
+    `${node.id}: observed in ${Date.now() - started} ms (${Object.entries(parsed)
+      .map(([name, section]) => `${name} ${section.ms} ms`)
+      .join(', ')})`
+  )
   const token = parsed.token?.code === 0 ? parsed.token.stdout.trim() : ''
   if (token) ctx.reporter.secret(token)
   return { node, at, sections: parsed }

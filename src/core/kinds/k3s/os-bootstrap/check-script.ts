@@ -31,7 +31,12 @@ export function bootstrapCheckScript(cluster: K3sCluster, node: NodeSpec): strin
     },
     `
 pending() { echo "pending=$1"; }
-installed() { [ "$(dpkg-query -W -f='\${Status}' "$1" 2>/dev/null || true)" = "install ok installed" ]; }
+# dpkg-query once per package: the packages step's test, remembered for the lines below.
+declare -A status
+for pkg in $PACKAGES chrony systemd-timesyncd; do
+  status[$pkg]=$(dpkg-query -W -f='\${Status}' "$pkg" 2>/dev/null || true)
+done
+installed() { [ "\${status[$1]}" = "install ok installed" ]; }
 for pkg in $PACKAGES; do if installed "$pkg"; then echo "installed=$pkg"; fi; done
 
 if [ "$(cat /etc/hostname 2>/dev/null || true)" != "$WANT_HOSTNAME" ] ||
