@@ -9,10 +9,11 @@ import { withPool } from '../../remote/shells.js'
 import type { PhaseName } from '../../settings.js'
 import { imageByUrl } from '../../tools/catalog.js'
 import type { ClusterKind } from '../types.js'
-import { K3S_KUBECONFIG, topology, wantsNpu, type K3sCluster } from './config.js'
+import { topology, wantsNpu, type K3sCluster } from './config.js'
 import { k3sInstallPhase } from './install-phase.js'
 import { k3sJoinPhase } from './join-phase.js'
-import { kubeconfigSecrets, rewriteKubeconfig, writeKubeconfig } from './kubeconfig.js'
+import { rewriteKubeconfig, writeKubeconfig } from './kubeconfig.js'
+import { firstServerKubeconfig } from './observation.js'
 import { perRun } from '../../phases/per-run.js'
 
 const k3s = (cluster: Cluster): K3sCluster => cluster as K3sCluster
@@ -75,11 +76,7 @@ async function membership(ctx: PhaseContext, node: NodeSpec): Promise<Membership
 
 /** The first server's k3s.yaml over SSH, its server address rewritten to the API endpoint. */
 async function readOnlyKubeconfig(ctx: PhaseContext, dir: string): Promise<string> {
-  const first = topology(ctx.cluster).first
-  const raw = await withPool(ctx, 'addons', async (pool) =>
-    (await (await pool.shell(first)).get(K3S_KUBECONFIG)).toString('utf8')
-  )
-  for (const secret of kubeconfigSecrets(raw)) ctx.reporter.secret(secret)
+  const raw = await withPool(ctx, 'addons', (pool) => firstServerKubeconfig(ctx, pool, 'addons'))
   const path = await writeKubeconfig(dir, rewriteKubeconfig(raw, ctx.cluster.apiEndpoint))
   ctx.outputs.kubeconfigPath = path
   return path

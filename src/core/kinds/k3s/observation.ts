@@ -8,9 +8,11 @@ import type { NodeSpec } from '../../config/model.js'
 import { PhaseError } from '../../errors.js'
 import type { PhaseContext } from '../../phases/types.js'
 import { bundleScript, parseBundle, type Section } from '../../remote/bundle.js'
-import { changesSoFar, invalidate, observed } from '../../remote/observations.js'
+import { changedInRun, changesSoFar, invalidate, observed } from '../../remote/observations.js'
 import { RESUME, runChecked, stderrTail, withPool } from '../../remote/shells.js'
-import { K3S_CONFIG_PATH, topology, unitName, wantsNpu, type K3sCluster } from './config.js'
+import { K3S_CONFIG_PATH, K3S_KUBECONFIG, topology, unitName, wantsNpu, type K3sCluster } from './config.js'
+import { kubeconfigSecrets } from './kubeconfig.js'
+import type { ShellPool } from '../../remote/shells.js'
 import { bootstrapCheckScript } from './os-bootstrap/check-script.js'
 import { osObserveScript } from './os-bootstrap/drift.js'
 import { observeScript, readTokenScript } from './remote-scripts.js'
@@ -47,6 +49,7 @@ function sections(ctx: PhaseContext, node: NodeSpec, npu: NpuProbe): Record<stri
   if (cluster.npu?.deploy_rkllama) out.rkllama = rkllamaProbeCommand(rkllamaUrl(ctx, node, npu.port))
   if (node.id === topology(cluster).first.id) {
     out.token = readTokenScript()
+    out.kubeconfig = `cat ${K3S_KUBECONFIG}`
     out.nodes = NODES_COMMAND
     out.pods = PODS_COMMAND
   }
@@ -85,8 +88,11 @@ async function take(
       .map(([name, section]) => `${name} ${section.ms} ms`)
       .join(', ')})`
   )
+  // Secrets in the observation are masked before anything could print them.
   const token = parsed.token?.code === 0 ? parsed.token.stdout.trim() : ''
   if (token) ctx.reporter.secret(token)
+  if (parsed.kubeconfig?.code === 0)
+    for (const secret of kubeconfigSecrets(parsed.kubeconfig.stdout)) ctx.reporter.secret(secret)
   return { node, at, sections: parsed }
 }
 
@@ -129,4 +135,19 @@ export function freshClusterSection(ctx: PhaseContext, seen: K3sObservation, nam
 /** The phase is about to change the node: what this run observed there is stale from now on. */
 export function changing(ctx: PhaseContext, node: NodeSpec): void {
   invalidate(ctx.outputs, node.id)
+}
+
+/**
+ * The first server's k3s.yaml (its secrets masked): from its observation, unless this run changed that
+ * server; then read as it is now.
+ */
+export async function firstServerKubeconfig(ctx: PhaseContext, pool: ShellPool, phase: string): Promise<string> {
+  const first = topology(ctx.cluster).first
+  if (!changedInRun(ctx.outputs, first.id)) {
+    const seen = await observeK3s(ctx, first, { phase, shell: () => pool.shell(first) })
+    if (seen.sections.kubeconfig?.code === 0 && seen.sections.kubeconfig.stdout) return seen.sections.kubeconfig.stdout
+  }
+  const raw = (await (await pool.shell(first)).get(K3S_KUBECONFIG)).toString('utf8')
+  for (const secret of kubeconfigSecrets(raw)) ctx.reporter.secret(secret)
+  return raw
 }

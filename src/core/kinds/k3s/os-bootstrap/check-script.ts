@@ -66,8 +66,11 @@ if [ -n "$(swapon --show --noheadings 2>/dev/null || true)" ] ||
   grep -Eq '^[^#][^[:space:]]*[[:space:]]+[^[:space:]]+[[:space:]]+swap[[:space:]]' /etc/fstab 2>/dev/null ||
   { [ -f "$zram" ] && ! grep -q '^SWAP=false' "$zram"; }; then pending swap; fi
 
-if ! systemctl is-active --quiet chrony 2>/dev/null && ! systemctl is-active --quiet chronyd 2>/dev/null &&
-  ! systemctl is-active --quiet systemd-timesyncd 2>/dev/null; then pending 'time sync'; fi
+# One systemctl for the three units (a line each); chrony or chronyd active: nothing to do.
+mapfile -t active < <(systemctl is-active chrony chronyd systemd-timesyncd 2>/dev/null || true)
+if [ "\${active[0]:-}" != active ] && [ "\${active[1]:-}" != active ] && [ "\${active[2]:-}" != active ]; then
+  pending 'time sync'
+fi
 
 if [ "$NVME" = 1 ]; then
   nvme=ok
