@@ -21,12 +21,15 @@ export interface RunCounts {
 }
 
 /** The `adapter counts {...}` debug line the action prints after a run (src/action/main.ts). */
-export function countsFromLog(log: string): RunCounts & { sshExecsPerNode: Record<string, number> } {
+export interface LoggedCounts extends RunCounts {
+  sshExecsPerNode: Record<string, number>
+  runnerProcessesPerProgram: Record<string, number>
+}
+
+export function countsFromLog(log: string): LoggedCounts {
   const line = log.split('\n').find((l) => l.startsWith('::debug::adapter counts '))
   if (!line) throw new Error('the run printed no adapter counts (is dist/ built from this tree?)')
-  return JSON.parse(line.slice('::debug::adapter counts '.length)) as RunCounts & {
-    sshExecsPerNode: Record<string, number>
-  }
+  return JSON.parse(line.slice('::debug::adapter counts '.length)) as LoggedCounts
 }
 
 export function machine(): { cpus: number; mem: number; node: string } {

@@ -10,13 +10,16 @@ export interface AdapterCounts {
   downloadBytes: number
   /** SSH commands per node (the SSH target's node name). */
   sshExecsPerNode: Record<string, number>
+  /** Runner processes per program (the file's base name: helm, kubectl, talosctl). */
+  runnerProcessesPerProgram: Record<string, number>
 }
 
 export const zeroCounts = (): AdapterCounts => ({
   sshExecs: 0,
   runnerProcesses: 0,
   downloadBytes: 0,
-  sshExecsPerNode: {}
+  sshExecsPerNode: {},
+  runnerProcessesPerProgram: {}
 })
 
 /** The hook the SSH adapter calls for each command it opens a channel for. */
@@ -31,6 +34,8 @@ export function sshExecCounter(counts: AdapterCounts): (node: string) => void {
 export function countedExec(exec: LocalExec, counts: AdapterCounts): LocalExec {
   return (file, args, options) => {
     counts.runnerProcesses++
+    const program = file.split('/').pop() ?? file
+    counts.runnerProcessesPerProgram[program] = (counts.runnerProcessesPerProgram[program] ?? 0) + 1
     return exec(file, args, options)
   }
 }
