@@ -13,7 +13,9 @@ import { topology, wantsNpu, type K3sCluster } from './config.js'
 import { k3sInstallPhase } from './install-phase.js'
 import { k3sJoinPhase } from './join-phase.js'
 import { rewriteKubeconfig, writeKubeconfig } from './kubeconfig.js'
-import { firstServerKubeconfig } from './observation.js'
+import { firstServerKubeconfig, observeK3s } from './observation.js'
+import { installedPackages } from './os-bootstrap/check-script.js'
+import { ISCSI_PACKAGE } from '../../phases/addons/prerequisites.js'
 import { perRun } from '../../phases/per-run.js'
 
 const k3s = (cluster: Cluster): K3sCluster => cluster as K3sCluster
@@ -145,6 +147,11 @@ export const k3sKind: ClusterKind = {
   longhorn: {
     dataPath: (cluster) => k3s(cluster).longhorn_path,
     privilegedNamespace: false,
-    iscsiFromImage: () => 'ask-nodes'
+    iscsiFromImage: () => 'ask-nodes',
+    iscsiObserved: async (ctx, node) => {
+      const seen = await observeK3s(ctx, node, { phase: 'addons' })
+      const check = seen.sections.bootstrap
+      return check?.code === 0 ? installedPackages(check.stdout).includes(ISCSI_PACKAGE) : undefined
+    }
   }
 }

@@ -37,8 +37,12 @@ export async function longhornRefusal(
 ): Promise<string | undefined> {
   const fromImage = ctx.kind.longhorn.iscsiFromImage(ctx.cluster)
   if (fromImage !== 'ask-nodes') return fromImage.refusal
+  const observed = (node: NodeSpec): Promise<boolean | undefined> =>
+    ctx.kind.longhorn.iscsiObserved?.(ctx, node).catch(() => undefined) ?? Promise.resolve(undefined)
   const present = await Promise.all(
-    nodes.map(async (node) => fromBootstrap(ctx, node) ?? (await probe(ctx, node, ISCSI_PACKAGE)))
+    nodes.map(
+      async (node) => fromBootstrap(ctx, node) ?? (await observed(node)) ?? (await probe(ctx, node, ISCSI_PACKAGE))
+    )
   )
   const missing = nodes.filter((_, i) => !present[i]).map((n) => n.id)
   if (!missing.length) return undefined
