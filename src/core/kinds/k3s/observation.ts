@@ -50,8 +50,9 @@ function sections(ctx: PhaseContext, node: NodeSpec, npu: NpuProbe): Record<stri
   if (node.id === topology(cluster).first.id) {
     out.token = readTokenScript()
     out.kubeconfig = `cat ${K3S_KUBECONFIG}`
-    out.nodes = NODES_COMMAND
-    out.pods = PODS_COMMAND
+    // Bounded like their own execs were (20 s): an API that hangs costs those reads, not the observation.
+    out.nodes = `timeout 20 ${NODES_COMMAND}`
+    out.pods = `timeout 20 ${PODS_COMMAND}`
   }
   return out
 }
