@@ -87,6 +87,7 @@ export async function run(): Promise<void> {
   try {
     const runtime = await createRuntime(settings, reporter, 'action', { artifacts: createActionsArtifactSink() })
     const result = await execute(settings, runtime.makeDeps, reporter, runtime.engine)
+    reporter.debug(`adapter counts ${JSON.stringify(runtime.counts)}`)
     for (const issue of result.issues) {
       const text = `${issue.path}: ${issue.message}`
       if (issue.severity === 'error') reporter.error(text, issue.where)

@@ -2,6 +2,13 @@
 // downloads are cached and where encrypted artifacts go; the lab runs this same
 // wiring through the bundle (lab/action.ts), with its address map and mirror in the environment.
 import type { ArtifactSink } from '../adapters/artifacts/types.js'
+import {
+  countedDownloads,
+  countedExec,
+  sshExecCounter,
+  zeroCounts,
+  type AdapterCounts
+} from '../adapters/counts/counts.js'
 import { bmcFactory } from '../adapters/bmc/factory.js'
 import { createLocalExec } from '../adapters/exec/local-exec.js'
 import { createFileAddressMap } from '../adapters/net/file-map.js'
@@ -26,6 +33,8 @@ export interface Runtime {
   failed(result: RunResult): string | undefined
   /** Warnings and errors to show on the cluster file's lines (drift findings). */
   annotations(result: RunResult): DriftAnnotation[]
+  /** SSH commands, runner processes and downloaded bytes of this runtime's runs, as the adapters counted them. */
+  counts: AdapterCounts
 }
 
 export function failureMessage(result: RunResult, settings: RunSettings): string | undefined {
@@ -75,20 +84,25 @@ export async function createRuntime(
   const net: AddressMap = process.env.TPI_ADDRESS_MAP
     ? createFileAddressMap(process.env.TPI_ADDRESS_MAP)
     : identityAddressMap
+  const counts = zeroCounts()
   return {
+    counts,
     makeDeps: async () => {
-      const exec = createLocalExec()
+      const exec = countedExec(createLocalExec(), counts)
       return {
         bmc: bmcFactory({ password: settings.secrets.bmcPassword, username: settings.bmcUsername, net, reporter }),
-        ssh: createSshConnector(),
+        ssh: createSshConnector({ onExec: sshExecCounter(counts) }),
         net,
-        downloads: createDownloads({
-          toolCache,
-          tempDir: settings.tempDir,
-          reporter,
-          front,
-          catalog: settings.digestCatalog
-        }),
+        downloads: countedDownloads(
+          createDownloads({
+            toolCache,
+            tempDir: settings.tempDir,
+            reporter,
+            front,
+            catalog: settings.digestCatalog
+          }),
+          counts
+        ),
         exec,
         ...plainAdapters(exec),
         artifacts: parts?.artifacts,

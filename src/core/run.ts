@@ -24,6 +24,7 @@ import type { Reporter } from './reporter.js'
 import type { PhaseName, RunSettings } from './settings.js'
 import { StateStore } from './state/store.js'
 import { isLifecycle, runLifecycle } from './lifecycle/index.js'
+import { invalidate, invalidateAll } from './remote/observations.js'
 import { recordPlacement } from './lifecycle/remove/placement.js'
 import { removalPlan, scaleDown } from './lifecycle/remove/scale-down.js'
 
@@ -248,6 +249,9 @@ async function timed(
   }
   try {
     const result = await fn()
+    // What this run observed before a step changed something is not trusted after it.
+    if (result.changed && node) invalidate(ctx.outputs, node.id)
+    else if (result.changed) invalidateAll(ctx.outputs)
     span.outcome = result.changed ? 'changed' : 'unchanged'
     if (result.stages?.length) span.stages = result.stages
     ctx.reporter.info(

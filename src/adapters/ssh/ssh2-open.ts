@@ -18,6 +18,8 @@ export interface SshConnectorOptions {
   /** An SFTP transfer ends with an error after this floor plus one second per transferBytesPerSec bytes. */
   transferFloorMs?: number
   transferBytesPerSec?: number
+  /** Called once per command a channel is opened for (the run's counts). */
+  onExec?: (node: string) => void
 }
 
 export interface ResolvedSshOptions {
@@ -29,6 +31,7 @@ export interface ResolvedSshOptions {
   sleep: (ms: number) => Promise<void>
   transferFloorMs: number
   transferBytesPerSec: number
+  onExec?: (node: string) => void
 }
 
 export const defaultSshOptions: ResolvedSshOptions = {

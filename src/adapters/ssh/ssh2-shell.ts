@@ -152,6 +152,7 @@ export class Ssh2Shell implements RemoteShell {
     const client = await this.live()
     const timeoutMs = options.timeoutMs ?? this.options.commandTimeoutMs
     let code: number | undefined
+    this.options.onExec?.(this.target.node)
     const channel = await new Promise<ClientChannel>((resolve, reject) =>
       // sshd leaves a command running when its channel closes, so the node enforces the limit too.
       client.exec(`timeout -k 2 ${Math.ceil(timeoutMs / 1000) + 2} bash -c ${shellQuote(body)}`, (error, ch) => {

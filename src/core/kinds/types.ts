@@ -85,6 +85,8 @@ export interface ClusterKind {
     readonly privilegedNamespace: boolean
     /** iSCSI decided from the image (a refusal, or undefined when present), or 'ask-nodes' when each node must be asked. */
     iscsiFromImage(cluster: Cluster): { refusal?: string } | 'ask-nodes'
+    /** When nodes are asked: whether the run's observation of the node saw iSCSI; undefined when it cannot say. */
+    iscsiObserved?(ctx: PhaseContext, node: NodeSpec): Promise<boolean | undefined>
   }
 
   // Hooks the upgrade and lifecycle work implement. Optional: a kind without one says the operation is not

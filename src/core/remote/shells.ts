@@ -33,6 +33,11 @@ export class ShellPool {
     private readonly phase: string
   ) {}
 
+  /** The run this pool serves (its observations are shared through it). */
+  get context(): PhaseContext {
+    return this.ctx
+  }
+
   shell(node: NodeSpec): Promise<RemoteShell> {
     let shell = this.shells.get(node.id)
     if (!shell) {

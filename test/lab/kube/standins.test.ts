@@ -101,6 +101,20 @@ describe('kubectl stand-in', () => {
       (await lab.run('kubectl', ['get', 'ipaddresspools', 'pool', '-n', 'metallb-system', '-o', 'json'])).stdout
     )
     expect(got.spec).toEqual({ addresses: ['10.10.88.80-10.10.88.89'] })
+    // Several types at once, as the addons phase reads the pool and the advertisement: one List of both.
+    const both = JSON.parse(
+      (
+        await lab.run('kubectl', [
+          'get',
+          'ipaddresspools.metallb.io,l2advertisements.metallb.io',
+          '--namespace',
+          'metallb-system',
+          '--output',
+          'json'
+        ])
+      ).stdout
+    ) as { kind: string; items: { kind: string; metadata: { name: string } }[] }
+    expect([both.kind, both.items.map((i) => `${i.kind}/${i.metadata.name}`)]).toEqual(['List', ['IPAddressPool/pool']])
   })
 
   it('reports the webhook error while MetalLB webhook endpoints are not ready, and a wait timeout like kubectl', async () => {

@@ -7,6 +7,8 @@ import type { PhaseContext } from '../../phases/types.js'
 import { topology } from './config.js'
 import { assessNodes, assessPods, type Assessment } from './readiness.js'
 import { readTokenScript } from './remote-scripts.js'
+import { checkedSection, freshClusterSection, observeK3s } from './observation.js'
+import { changedInRun } from '../../remote/observations.js'
 import { RESUME, runChecked, type ShellPool } from '../../remote/shells.js'
 
 export const POLL_MS = 2_000
@@ -14,14 +16,19 @@ export const POLL_MS = 2_000
 /** The token on the first server (server/token, else our token file), or undefined on a fresh server. */
 export async function readToken(ctx: PhaseContext, pool: ShellPool, phase: string): Promise<string | undefined> {
   const first = topology(ctx.cluster).first
-  const { stdout } = await runChecked(
-    await pool.shell(first),
-    phase,
-    first,
-    'reading the k3s token',
-    readTokenScript(),
-    { timeoutMs: 30_000 }
-  )
+  // From the first server's observation, unless this run changed it (then read again, as it is now).
+  const stdout = changedInRun(ctx.outputs, first.id)
+    ? (
+        await runChecked(await pool.shell(first), phase, first, 'reading the k3s token', readTokenScript(), {
+          timeoutMs: 30_000
+        })
+      ).stdout
+    : checkedSection(
+        await observeK3s(ctx, first, { phase, shell: () => pool.shell(first) }),
+        'token',
+        phase,
+        'reading the k3s token'
+      ).stdout
   const token = stdout.trim()
   if (!token) return undefined
   ctx.reporter.secret(token)
@@ -95,6 +102,14 @@ export async function waitForNode(ctx: PhaseContext, pool: ShellPool, phase: str
 /** Polls nodes and core pods until all are as wanted; a timeout names what is not and why. */
 export async function waitForCluster(ctx: PhaseContext, pool: ShellPool, phase: string): Promise<Assessment> {
   const first = topology(ctx.cluster).first
+  // No node changed in this run: the first server's observation already holds the answer when it is ready.
+  const seen = await observeK3s(ctx, first, { phase, shell: () => pool.shell(first) })
+  const nodesRead = freshClusterSection(ctx, seen, 'nodes')
+  const podsRead = freshClusterSection(ctx, seen, 'pods')
+  if (nodesRead?.code === 0 && podsRead?.code === 0) {
+    const assessed = assessNodes(ctx.cluster, nodesRead.stdout)
+    if (assessed.ready && assessPods(podsRead.stdout).length === 0) return assessed
+  }
   const shell = await pool.shell(first)
   let last: Assessment = { ready: false, problems: ['no answer from the API server'], status: {} }
   const done = await attempts(ctx, ctx.cluster.cluster_timeout, async () => {

@@ -16,7 +16,8 @@ import {
   type K3sCluster
 } from './config.js'
 import { decide, factsFrom, untouched, type NodeDecision, type NodeFacts } from './decide.js'
-import { forgetNodeScript, installScript, observeScript, restartScript } from './remote-scripts.js'
+import { forgetNodeScript, installScript, restartScript } from './remote-scripts.js'
+import { changing, checkedSection, observeK3s } from './observation.js'
 import { parseFacts } from '../../remote/script.js'
 import { runChecked, type ShellPool } from '../../remote/shells.js'
 
@@ -35,12 +36,20 @@ export function artifactFetcher(ctx: PhaseContext): (which: keyof K3sArtifacts) 
   }
 }
 
-export async function observeNode(pool: ShellPool, phase: string, node: NodeSpec): Promise<NodeFacts> {
-  const shell = await pool.shell(node)
-  const { stdout } = await runChecked(shell, phase, node, 'observing k3s', observeScript(unitName(node)), {
-    timeoutMs: 30_000
-  })
-  return factsFrom(parseFacts(stdout))
+/** The node's k3s facts for a phase holding only a pool (the upgrade's survey before it touches a node). */
+export function observeNode(pool: ShellPool, phase: string, node: NodeSpec): Promise<NodeFacts> {
+  return observedFacts(pool.context, pool, phase, node)
+}
+
+/** The node's k3s facts, from the run's observation of it (taken now if no phase took it yet). */
+export async function observedFacts(
+  ctx: PhaseContext,
+  pool: ShellPool,
+  phase: string,
+  node: NodeSpec
+): Promise<NodeFacts> {
+  const seen = await observeK3s(ctx, node, { phase, shell: () => pool.shell(node) })
+  return factsFrom(parseFacts(checkedSection(seen, 'k3s', phase, 'observing k3s').stdout))
 }
 
 export interface ConvergeInput {
@@ -58,7 +67,7 @@ export async function convergeNode(input: ConvergeInput): Promise<StepResult & {
   const cluster = ctx.cluster as K3sCluster
   const topo = topology(cluster)
   const config = renderK3sConfig(cluster, node)
-  const facts = await observeNode(pool, phase, node)
+  const facts = await observedFacts(ctx, pool, phase, node)
   const decision = decide({
     node,
     isFirst: node.id === topo.first.id,
@@ -71,6 +80,7 @@ export async function convergeNode(input: ConvergeInput): Promise<StepResult & {
   if (untouched(decision))
     return { changed: false, summary: `k3s ${cluster.k3s_version} ${role}, running, config unchanged`, decision }
 
+  changing(ctx, node)
   const shell = await pool.shell(node)
   if (decision.forgetFirst) {
     const first = await pool.shell(topo.first)

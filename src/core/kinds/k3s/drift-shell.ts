@@ -10,7 +10,9 @@ import { PhaseError } from '../../errors.js'
 import type { PhaseName } from '../../settings.js'
 import { perRun } from '../../phases/per-run.js'
 import type { PhaseContext } from '../../phases/types.js'
-import { isServer } from './config.js'
+import { isServer, topology } from './config.js'
+import { freshClusterSection, NODES_COMMAND, observeK3s } from './observation.js'
+import { changesSoFar } from '../../remote/observations.js'
 import type { ShellPool } from '../../remote/shells.js'
 
 interface HostKeyChange {
@@ -77,7 +79,18 @@ export async function readNode(
 
 const nodeLists = perRun<ExecResult>()
 
-/** `k3s kubectl get nodes -o json` on the first server, read once per drift run (join and npu both need it). */
-export function clusterNodes(ctx: PhaseContext, firstServer: RemoteShell): Promise<ExecResult> {
-  return nodeLists(ctx.outputs, () => firstServer.exec('k3s kubectl get nodes -o json', { timeoutMs: 20_000 }))
+/**
+ * `k3s kubectl get nodes -o json` on the first server, read once per run (join and npu both need it): part
+ * of the first server's observation, read again only when a node changed since.
+ */
+export async function clusterNodes(ctx: PhaseContext, firstServer: RemoteShell): Promise<ExecResult> {
+  const first = topology(ctx.cluster).first
+  const seen = await observeK3s(ctx, first, { phase: 'join', shell: async () => firstServer })
+  const fresh = freshClusterSection(ctx, seen, 'nodes')
+  if (fresh) return { stdout: fresh.stdout, stderr: fresh.stderr, code: fresh.code }
+  return nodeLists(
+    ctx.outputs,
+    () => firstServer.exec(NODES_COMMAND, { timeoutMs: 20_000 }),
+    `${changesSoFar(ctx.outputs)}`
+  )
 }

@@ -9,9 +9,10 @@ import type { DriftFinding } from '../../drift/types.js'
 import type { PhaseName } from '../../settings.js'
 import { versionPath } from '../../upgrade/path.js'
 import type { PhaseContext } from '../../phases/types.js'
-import { isServer, K3S_CONFIG_PATH, renderK3sConfig, topology, unitName, type K3sCluster } from './config.js'
-import { observeNode } from './converge.js'
-import { filesNotLoaded } from './decide.js'
+import { isServer, renderK3sConfig, topology, unitName, type K3sCluster } from './config.js'
+import { factsFrom, filesNotLoaded } from './decide.js'
+import { checkedSection, observeK3s } from './observation.js'
+import { parseFacts } from '../../remote/script.js'
 import { clusterNodes, readNode } from './drift-shell.js'
 import { nodeProblems } from './readiness.js'
 import { stderrTail, withPool, type ShellPool } from '../../remote/shells.js'
@@ -49,7 +50,8 @@ async function nodeDrift(
     fixedBy: [phase],
     path: node.path
   })
-  const facts = await observeNode(pool, phase, node)
+  const seen = await observeK3s(ctx, node, { phase, shell: async () => shell })
+  const facts = factsFrom(parseFacts(checkedSection(seen, 'k3s', phase, 'observing k3s').stdout))
   const rows: DriftFinding[] = []
   if (facts.version !== cluster.k3s_version)
     rows.push(
@@ -59,8 +61,8 @@ async function nodeDrift(
     )
   if (facts.version === 'none') return rows
   if (facts.unit !== 'active') rows.push(row(`k3s.service.${unitName(node)}`, 'active', facts.unit))
-  const out = await shell.exec(`cat ${K3S_CONFIG_PATH} 2>/dev/null || true`, { timeoutMs: 20_000 })
-  const keys = configDrift(renderK3sConfig(cluster, node), out.stdout || undefined)
+  const out = seen.sections.config
+  const keys = configDrift(renderK3sConfig(cluster, node), out?.stdout || undefined)
   for (const d of keys) rows.push(row(`k3s.config.${d.key}`, d.wanted, d.found))
   // The file on disk is right, but k3s still runs with the one before it (a restart was lost): one row, not a
   // row per key it does not show. A deploy restarts the node.

@@ -4,7 +4,7 @@ import { PhaseError } from '../../errors.js'
 import type { PhaseContext, PhaseModule, PlanStep, StepResult } from '../../phases/types.js'
 import { generateToken, readToken, waitForApi, waitForNode } from './cluster-ops.js'
 import { renderK3sConfig, sha256, topology, type K3sCluster } from './config.js'
-import { artifactFetcher, convergeNode, observeNode } from './converge.js'
+import { artifactFetcher, convergeNode, observedFacts } from './converge.js'
 import { decide, untouched } from './decide.js'
 import { k3sDrift } from './drift.js'
 import { RESUME, withPool, type ShellPool } from '../../remote/shells.js'
@@ -20,7 +20,7 @@ async function run(ctx: PhaseContext): Promise<StepResult> {
     const firstToken = token ?? generateToken(ctx)
     if (selected.has(topo.first.id)) {
       // The first server keeps whatever token file it has; only a fresh one gets the generated token.
-      const facts = await observeNode(pool, 'install', topo.first)
+      const facts = await observedFacts(ctx, pool, 'install', topo.first)
       const first = await convergeNode({
         ctx,
         pool,
@@ -70,30 +70,31 @@ export async function planNodes(
 ): Promise<PlanStep[]> {
   const cluster = ctx.cluster as K3sCluster
   const topo = topology(cluster)
-  const steps: PlanStep[] = []
-  for (const node of nodes) {
-    try {
-      const facts = await observeNode(pool, phase, node)
-      const d = decide({
-        node,
-        isFirst: node.id === topo.first.id,
-        facts,
-        version: cluster.k3s_version,
-        configSha: sha256(renderK3sConfig(cluster, node))
-      })
-      const action = untouched(d) ? 'skip' : d.install ? 'run' : 'change'
-      const reason = untouched(d) ? `k3s ${facts.version} running with the wanted config` : d.reasons.join(', ')
-      steps.push({ phase, node: node.id, action, reason })
-    } catch (error) {
-      steps.push({
-        phase,
-        node: node.id,
-        action: 'run',
-        reason: `not observed (${(error as Error).message}); would install k3s ${cluster.k3s_version}`
-      })
-    }
-  }
-  return steps
+  // Every node's observation at once (read-only); the rows keep the nodes' order.
+  return Promise.all(
+    nodes.map(async (node): Promise<PlanStep> => {
+      try {
+        const facts = await observedFacts(ctx, pool, phase, node)
+        const d = decide({
+          node,
+          isFirst: node.id === topo.first.id,
+          facts,
+          version: cluster.k3s_version,
+          configSha: sha256(renderK3sConfig(cluster, node))
+        })
+        const action = untouched(d) ? 'skip' : d.install ? 'run' : 'change'
+        const reason = untouched(d) ? `k3s ${facts.version} running with the wanted config` : d.reasons.join(', ')
+        return { phase, node: node.id, action, reason }
+      } catch (error) {
+        return {
+          phase,
+          node: node.id,
+          action: 'run',
+          reason: `not observed (${(error as Error).message}); would install k3s ${cluster.k3s_version}`
+        }
+      }
+    })
+  )
 }
 
 export const k3sInstallPhase: PhaseModule = {

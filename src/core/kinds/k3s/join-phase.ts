@@ -5,11 +5,12 @@ import { credentialsDir } from '../../state/credentials.js'
 import { PhaseError } from '../../errors.js'
 import type { PhaseContext, PhaseModule, StepResult } from '../../phases/types.js'
 import { readToken, waitForCluster } from './cluster-ops.js'
-import { K3S_KUBECONFIG, topology } from './config.js'
+import { topology } from './config.js'
 import { artifactFetcher, convergeNode } from './converge.js'
 import { k3sDrift } from './drift.js'
 import { planNodes } from './install-phase.js'
-import { kubeconfigSecrets, rewriteKubeconfig, writeKubeconfig } from './kubeconfig.js'
+import { rewriteKubeconfig, writeKubeconfig } from './kubeconfig.js'
+import { firstServerKubeconfig } from './observation.js'
 import { RESUME, withPool } from '../../remote/shells.js'
 
 /** Agents converge in parallel, but the first server's sshd allows 10 sessions per connection (MaxSessions). */
@@ -52,8 +53,7 @@ async function run(ctx: PhaseContext): Promise<StepResult> {
     const assessed = await waitForCluster(ctx, pool, 'join')
     Object.assign(ctx.outputs.nodeStatus, assessed.status)
 
-    const raw = (await (await pool.shell(topo.first)).get(K3S_KUBECONFIG)).toString('utf8')
-    for (const secret of kubeconfigSecrets(raw)) ctx.reporter.secret(secret)
+    const raw = await firstServerKubeconfig(ctx, pool, 'join')
     ctx.outputs.kubeconfigPath = await writeKubeconfig(
       await credentialsDir(ctx.settings),
       rewriteKubeconfig(raw, ctx.cluster.apiEndpoint)

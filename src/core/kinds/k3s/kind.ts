@@ -9,10 +9,13 @@ import { withPool } from '../../remote/shells.js'
 import type { PhaseName } from '../../settings.js'
 import { imageByUrl } from '../../tools/catalog.js'
 import type { ClusterKind } from '../types.js'
-import { K3S_KUBECONFIG, topology, wantsNpu, type K3sCluster } from './config.js'
+import { topology, wantsNpu, type K3sCluster } from './config.js'
 import { k3sInstallPhase } from './install-phase.js'
 import { k3sJoinPhase } from './join-phase.js'
-import { kubeconfigSecrets, rewriteKubeconfig, writeKubeconfig } from './kubeconfig.js'
+import { rewriteKubeconfig, writeKubeconfig } from './kubeconfig.js'
+import { firstServerKubeconfig, observeK3s } from './observation.js'
+import { installedPackages } from './os-bootstrap/check-script.js'
+import { ISCSI_PACKAGE } from '../../phases/addons/prerequisites.js'
 import { k3sLifecycle } from './lifecycle/index.js'
 import { perRun } from '../../phases/per-run.js'
 
@@ -76,11 +79,7 @@ async function membership(ctx: PhaseContext, node: NodeSpec): Promise<Membership
 
 /** The first server's k3s.yaml over SSH, its server address rewritten to the API endpoint. */
 async function readOnlyKubeconfig(ctx: PhaseContext, dir: string): Promise<string> {
-  const first = topology(ctx.cluster).first
-  const raw = await withPool(ctx, 'addons', async (pool) =>
-    (await (await pool.shell(first)).get(K3S_KUBECONFIG)).toString('utf8')
-  )
-  for (const secret of kubeconfigSecrets(raw)) ctx.reporter.secret(secret)
+  const raw = await withPool(ctx, 'addons', (pool) => firstServerKubeconfig(ctx, pool, 'addons'))
   const path = await writeKubeconfig(dir, rewriteKubeconfig(raw, ctx.cluster.apiEndpoint))
   ctx.outputs.kubeconfigPath = path
   return path
@@ -149,7 +148,12 @@ export const k3sKind: ClusterKind = {
   longhorn: {
     dataPath: (cluster) => k3s(cluster).longhorn_path,
     privilegedNamespace: false,
-    iscsiFromImage: () => 'ask-nodes'
+    iscsiFromImage: () => 'ask-nodes',
+    iscsiObserved: async (ctx, node) => {
+      const seen = await observeK3s(ctx, node, { phase: 'addons' })
+      const check = seen.sections.bootstrap
+      return check?.code === 0 ? installedPackages(check.stdout).includes(ISCSI_PACKAGE) : undefined
+    }
   },
   lifecycle: k3sLifecycle
 }

@@ -85,3 +85,14 @@ export const getJsonArgs = (kind: string, name: string, namespace?: string): str
   '--output',
   'json'
 ]
+
+/** Helm 3 keeps each release revision in a Secret labelled owner=helm: one read gives every release's values. */
+export const releaseSecretsArgs = (): string[] => [
+  'get',
+  'secrets',
+  '--all-namespaces',
+  '--selector',
+  'owner=helm',
+  '--output',
+  'json'
+]

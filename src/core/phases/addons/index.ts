@@ -13,7 +13,7 @@ import type { AddonStatus, PhaseContext, PhaseModule, PlanAction, PlanStep, Step
 import { CHARTS, chartRef, type AddonName } from './charts.js'
 import { decide, enabledAddons, type AddonAction, type AddonDecision } from './decide.js'
 import { uninstallArgs, upgradeInstallArgs } from './helm-args.js'
-import { ensureLonghornNamespace, ensureMetallbPool } from './post-install.js'
+import { ensureLonghornNamespace, ensureMetallbPool, readMetallbPool, type FoundObjects } from './post-install.js'
 import { dpkgProbe, type PackageProbe } from './prerequisites.js'
 import { Session, type KubeFactory } from './session.js'
 import { wantedAddons, type WantedWithValues } from './wanted.js'
@@ -62,19 +62,33 @@ export function createAddonsPhase(options: AddonsPhaseOptions): PhaseModule {
 
   async function observe(
     ctx: PhaseContext,
-    prerequisites: { probe: PackageProbe; nodes?: NodeSpec[] } = { probe }
-  ): Promise<{ session?: Session; wanted: Map<AddonName, WantedWithValues>; decisions: AddonDecision[] }> {
+    prerequisites: { probe: PackageProbe; nodes?: NodeSpec[] } = { probe },
+    readPool = false
+  ): Promise<{
+    session?: Session
+    wanted: Map<AddonName, WantedWithValues>
+    decisions: AddonDecision[]
+    pool?: Promise<FoundObjects>
+  }> {
     const wanted = await wantedAddons(ctx, prerequisites.probe, prerequisites.nodes)
     const session = await Session.open(ctx, options.createKube, arch)
+    // MetalLB's pool is read alongside the releases: a converged run needs no second round of reads.
+    const pool = session && readPool && wanted.has('metallb') ? readMetallbPool(ctx, session) : undefined
     const found = session ? await session.releases() : []
-    return { ...(session ? { session } : {}), wanted, decisions: decide(wanted, found, ctx.cluster.addons.prune) }
+    return {
+      ...(session ? { session } : {}),
+      ...(pool ? { pool } : {}),
+      wanted,
+      decisions: decide(wanted, found, ctx.cluster.addons.prune)
+    }
   }
 
   async function apply(
     ctx: PhaseContext,
     session: Session,
     d: AddonDecision,
-    wanted?: WantedWithValues
+    wanted?: WantedWithValues,
+    pool?: Promise<FoundObjects>
   ): Promise<AddonStatus> {
     const row = { name: d.addon, chart: d.spec.chart, version: d.spec.version }
     const timeout = ctx.cluster.cluster_timeout
@@ -89,7 +103,7 @@ export function createAddonsPhase(options: AddonsPhaseOptions): PhaseModule {
         await session.helm(`uninstalling ${d.spec.release}`, uninstallArgs(d.spec, timeout))
         return { ...row, status: 'removed', detail: d.reason }
       case 'unchanged':
-        if (d.addon === 'metallb' && (await ensureMetallbPool(ctx, session, retryDelayMs)))
+        if (d.addon === 'metallb' && (await ensureMetallbPool(ctx, session, retryDelayMs, pool)))
           return { ...row, status: 'upgraded', detail: 'address pool applied' }
         return { ...row, status: 'unchanged', detail: d.reason }
       default: {
@@ -117,7 +131,7 @@ export function createAddonsPhase(options: AddonsPhaseOptions): PhaseModule {
   }
 
   async function run(ctx: PhaseContext): Promise<StepResult> {
-    const { session, wanted, decisions } = await observe(ctx)
+    const { session, wanted, decisions, pool } = await observe(ctx, { probe }, true)
     if (!session)
       throw new PhaseError(
         'addons',
@@ -129,7 +143,7 @@ export function createAddonsPhase(options: AddonsPhaseOptions): PhaseModule {
     const statuses: AddonStatus[] = []
     for (const d of decisions) {
       try {
-        statuses.push(await apply(ctx, session, d, wanted.get(d.addon)))
+        statuses.push(await apply(ctx, session, d, wanted.get(d.addon), pool))
       } catch (error) {
         statuses.push({
           name: d.addon,

@@ -19,8 +19,39 @@ async function current(session: Session, m: Manifest): Promise<Record<string, an
   return JSON.parse(out.stdout) as Record<string, any>
 }
 
+/**
+ * The objects as the cluster has them, from one list of their kinds in the namespace; none when the list
+ * fails (MetalLB's CRDs not there yet), as a missing object.
+ */
+async function currentAll(session: Session, wanted: Manifest[], namespace: string): Promise<FoundObjects> {
+  const kinds = [...new Set(wanted.map((m) => `${plural(m.kind)}.${m.apiVersion.split('/')[0]}`))]
+  const out = await session.kubectlRaw(['get', kinds.join(','), '--namespace', namespace, '--output', 'json'])
+  if (out.code !== 0) return wanted.map(() => undefined)
+  const items = ((JSON.parse(out.stdout) as { items?: Record<string, any>[] }).items ?? []) as Record<string, any>[]
+  return wanted.map((m) => items.find((o) => o.kind === m.kind && o.metadata?.name === m.metadata.name))
+}
+
+export type FoundObjects = (Record<string, any> | undefined)[]
+
+/**
+ * MetalLB's pool and advertisement as the cluster has them now, read while the releases are listed; only
+ * for a release found unchanged (after an install or upgrade they are read again).
+ */
+export function readMetallbPool(ctx: PhaseContext, session: Session): Promise<FoundObjects> | undefined {
+  const range = ctx.cluster.metallb_ip_range
+  if (!range) return undefined
+  const read = currentAll(session, metallbManifests(range, CHARTS.metallb.namespace), CHARTS.metallb.namespace)
+  read.catch(() => undefined) // awaited (and its failure seen) only when used
+  return read
+}
+
 /** Applies the pool and advertisement when they differ; returns whether anything was written. */
-export async function ensureMetallbPool(ctx: PhaseContext, session: Session, retryDelayMs: number): Promise<boolean> {
+export async function ensureMetallbPool(
+  ctx: PhaseContext,
+  session: Session,
+  retryDelayMs: number,
+  alreadyRead?: Promise<FoundObjects>
+): Promise<boolean> {
   const range = ctx.cluster.metallb_ip_range
   if (!range) {
     ctx.reporter.warn(
@@ -29,7 +60,7 @@ export async function ensureMetallbPool(ctx: PhaseContext, session: Session, ret
     return false
   }
   const wanted = metallbManifests(range, CHARTS.metallb.namespace)
-  const found = await Promise.all(wanted.map((m) => current(session, m)))
+  const found = await (alreadyRead ?? currentAll(session, wanted, CHARTS.metallb.namespace))
   if (wanted.every((m, i) => JSON.stringify(found[i]?.spec) === JSON.stringify(m.spec))) return false
   const timeout = ctx.cluster.cluster_timeout
   await session.kubectl(

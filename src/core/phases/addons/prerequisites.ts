@@ -4,11 +4,11 @@
 import { q } from '../../remote/script.js'
 import type { NodeSpec } from '../../config/model.js'
 import { withPool } from '../../remote/shells.js'
+import { BOOTSTRAP_PACKAGES_KEY } from '../handover.js'
 import type { PhaseContext } from '../types.js'
 
 export const ISCSI_PACKAGE = 'open-iscsi'
-/** Key under outputs.values where os-bootstrap leaves installed packages (string[] or per node id). */
-export const BOOTSTRAP_PACKAGES_KEY = 'os-bootstrap.packages'
+export { BOOTSTRAP_PACKAGES_KEY }
 
 /** Asks a node whether a Debian package is installed. */
 export type PackageProbe = (ctx: PhaseContext, node: NodeSpec, pkg: string) => Promise<boolean>
@@ -37,8 +37,12 @@ export async function longhornRefusal(
 ): Promise<string | undefined> {
   const fromImage = ctx.kind.longhorn.iscsiFromImage(ctx.cluster)
   if (fromImage !== 'ask-nodes') return fromImage.refusal
+  const observed = (node: NodeSpec): Promise<boolean | undefined> =>
+    ctx.kind.longhorn.iscsiObserved?.(ctx, node).catch(() => undefined) ?? Promise.resolve(undefined)
   const present = await Promise.all(
-    nodes.map(async (node) => fromBootstrap(ctx, node) ?? (await probe(ctx, node, ISCSI_PACKAGE)))
+    nodes.map(
+      async (node) => fromBootstrap(ctx, node) ?? (await observed(node)) ?? (await probe(ctx, node, ISCSI_PACKAGE))
+    )
   )
   const missing = nodes.filter((_, i) => !present[i]).map((n) => n.id)
   if (!missing.length) return undefined

@@ -12,7 +12,8 @@ import { readOnlyKubeconfig } from '../kube-access.js'
 import type { PhaseContext } from '../types.js'
 import { specOfRelease } from './charts.js'
 import type { FoundRelease } from './decide.js'
-import { getValuesArgs, listArgs } from './helm-args.js'
+import { getValuesArgs, listArgs, releaseSecretsArgs } from './helm-args.js'
+import { releaseSecretName, releaseValues } from './release-secrets.js'
 import { ensureKubeTools } from './tools.js'
 import { valuesHash, type Values } from './values.js'
 
@@ -95,7 +96,17 @@ export class Session {
 
   /** Our releases (by name and namespace from the chart table), each with the hash of its user values. */
   async releases(): Promise<FoundRelease[]> {
-    const out = await this.helm('listing Helm releases', listArgs())
+    // One helm list for the releases, one read of Helm's release Secrets for all their values, at once.
+    const [out, stored] = await Promise.all([
+      this.helm('listing Helm releases', listArgs()),
+      this.kubectlRaw(releaseSecretsArgs())
+    ])
+    let values: Map<string, Values | null> | undefined
+    try {
+      values = stored.code === 0 ? releaseValues(stored.stdout) : undefined
+    } catch {
+      values = undefined
+    }
     let rows: FoundRelease[]
     try {
       rows = (JSON.parse(out.stdout || '[]') as FoundRelease[] | null) ?? []
@@ -107,8 +118,13 @@ export class Session {
     const ours = rows.filter((r) => specOfRelease(r.name, r.namespace))
     for (const row of ours) {
       const spec = specOfRelease(row.name, row.namespace)!
-      const values = await this.helm(`reading values of ${spec.release}`, getValuesArgs(spec))
-      row.valuesHash = valuesHash(JSON.parse(values.stdout || 'null') as Values | null)
+      const key = `${row.namespace}/${releaseSecretName(row.name, row.revision)}`
+      if (values?.has(key)) {
+        row.valuesHash = valuesHash(values.get(key))
+        continue
+      }
+      const asked = await this.helm(`reading values of ${spec.release}`, getValuesArgs(spec))
+      row.valuesHash = valuesHash(JSON.parse(asked.stdout || 'null') as Values | null)
     }
     return ours
   }

@@ -8,11 +8,12 @@ import type { DriftFinding } from '../../../drift/types.js'
 import { sha256, topology } from '../config.js'
 import { clusterNodes, readNode } from '../drift-shell.js'
 import { parseFacts } from '../../../remote/script.js'
-import { runChecked, withPool } from '../../../remote/shells.js'
+import { withPool } from '../../../remote/shells.js'
 import type { PhaseContext } from '../../../phases/types.js'
 import { RKLLAMA_VERSION } from './artifacts.js'
-import { askRkllama, NPU_LABEL, rkllamaUrl, wantedModel } from './rkllama.js'
-import { npuObserveScript, rkllamaUnit, type NpuPaths } from './scripts.js'
+import { NPU_LABEL, rkllamaAnswer, wantedModel } from './rkllama.js'
+import { checkedSection, observeK3s } from '../observation.js'
+import { rkllamaUnit, type NpuPaths } from './scripts.js'
 
 const installed = (marker: string | undefined): string => (!marker || marker === 'none' ? 'not installed' : marker)
 
@@ -34,9 +35,8 @@ async function nodeRows(
     path: node.path,
     ...more
   })
-  const facts = parseFacts(
-    (await runChecked(shell, 'npu', node, 'observing the NPU', npuObserveScript(paths), { timeoutMs: 20_000 })).stdout
-  )
+  const seen = await observeK3s(ctx, node, { phase: 'npu', shell: async () => shell, npu: { paths, port } })
+  const facts = parseFacts(checkedSection(seen, 'npu', 'npu', 'observing the NPU').stdout)
   if (!facts.driver || facts.driver === 'none')
     return [
       row('npu.driver', 'RKNPU driver loaded (Armbian vendor kernel)', `none on kernel ${facts.kernel}`, {
@@ -77,8 +77,7 @@ async function nodeRows(
   }
   if (facts.unit !== 'active') rows.push(row('npu.rkllama.service', 'active', facts.unit ?? 'unknown'))
   else {
-    const url = rkllamaUrl(ctx, node, port)
-    const answer = await askRkllama(shell, url, npu.model)
+    const answer = rkllamaAnswer(seen.sections.rkllama ?? { code: 1, stdout: '', stderr: 'not probed' }, npu.model)
     // Running but not answering: a deploy would only probe it again, so nothing it runs fixes this.
     if ('problem' in answer)
       rows.push(

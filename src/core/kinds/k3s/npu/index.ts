@@ -13,12 +13,13 @@ import { rkllamaLockText } from '../../../tools/python-lock.js'
 import { modelArtifact, RKLLAMA_VERSION, rkllamaSource, rkllmRuntime, rknnRuntime } from './artifacts.js'
 import { npuDrift } from './drift.js'
 import { wantsNpu } from '../config.js'
-import { askRkllama, NPU_LABEL, rkllamaUrl, wantedModel } from './rkllama.js'
+import { askRkllama, NPU_LABEL, rkllamaAnswer, rkllamaUrl, wantedModel } from './rkllama.js'
+import { changing, checkedSection, freshClusterSection, observeK3s, type NpuProbe } from '../observation.js'
+import { changedInRun } from '../../../remote/observations.js'
 import {
   DEFAULT_NPU_PATHS,
   MARKERS,
   modelScript,
-  npuObserveScript,
   RKLLAMA_HOME,
   RKLLAMA_LOCK,
   rkllamaInstallScript,
@@ -73,10 +74,24 @@ async function probe(
   )
 }
 
-async function label(ctx: PhaseContext, pool: ShellPool, node: NodeSpec): Promise<boolean> {
+async function label(ctx: PhaseContext, pool: ShellPool, node: NodeSpec, npuProbe: NpuProbe): Promise<boolean> {
   const first = topology(ctx.cluster).first
-  const shell = await pool.shell(first)
   const [key, value] = NPU_LABEL.split('=')
+  // The first server's observation lists every node with its labels; trusted while no node changed since.
+  const listed = changedInRun(ctx.outputs, first.id)
+    ? undefined
+    : await observeK3s(ctx, first, { phase: 'npu', shell: () => pool.shell(first), npu: npuProbe }).then(
+        (firstSeen) => freshClusterSection(ctx, firstSeen, 'nodes'),
+        () => undefined
+      )
+  if (listed?.code === 0) {
+    const items = (
+      JSON.parse(listed.stdout) as { items?: { metadata: { name: string; labels?: Record<string, string> } }[] }
+    ).items
+    const found = items?.find((n) => n.metadata.name === node.hostname)
+    if (found && found.metadata.labels?.[key] === value) return false
+  }
+  const shell = await pool.shell(first)
   const got = await runChecked(
     shell,
     'npu',
@@ -105,10 +120,8 @@ export function createNpuPhase(options: NpuPhaseOptions = {}): PhaseModule {
     const model = wantedModel(ctx, node)
     const mirror = ctx.settings.mirror
     return withPool(ctx, 'npu', async (pool) => {
-      const shell = await pool.shell(node)
-      const facts = parseFacts(
-        (await runChecked(shell, 'npu', node, 'observing the NPU', npuObserveScript(paths))).stdout
-      )
+      const seen = await observeK3s(ctx, node, { phase: 'npu', shell: () => pool.shell(node), npu: { paths, port } })
+      const facts = parseFacts(checkedSection(seen, 'npu', 'npu', 'observing the NPU').stdout)
       if (facts.driver === 'none' || !facts.driver)
         throw new PhaseError(
           'npu',
@@ -127,7 +140,8 @@ export function createNpuPhase(options: NpuPhaseOptions = {}): PhaseModule {
         )
       const changes: string[] = []
       const run = async (what: string, text: string, timeoutMs = 120_000): Promise<void> => {
-        const { result } = await runChecked(shell, 'npu', node, what, text, { timeoutMs })
+        changing(ctx, node)
+        const { result } = await runChecked(await pool.shell(node), 'npu', node, what, text, { timeoutMs })
         if (result?.changed) changes.push(result.details)
       }
       if (npu.install_rknn && facts.rknn !== npu.rknn_version) {
@@ -152,7 +166,13 @@ export function createNpuPhase(options: NpuPhaseOptions = {}): PhaseModule {
         }
         const unit = rkllamaUnit(port)
         if (facts.unit_sha !== sha256(unit)) {
-          await shell.put('/etc/systemd/system/rkllama.service', unit, { mode: 0o644, owner: 'root:root' })
+          changing(ctx, node)
+          await (
+            await pool.shell(node)
+          ).put('/etc/systemd/system/rkllama.service', unit, {
+            mode: 0o644,
+            owner: 'root:root'
+          })
           changes.push('rkllama.service')
         }
         if (model && npu.model) {
@@ -172,9 +192,14 @@ export function createNpuPhase(options: NpuPhaseOptions = {}): PhaseModule {
           }
         }
         if (changes.length || facts.unit !== 'active') await run('starting rkllama', startUnitScript('rkllama'))
-        probed = await probe(ctx, pool, node, port, npu.model)
+        // rkllama answered the observation and nothing changed since: that answer stands.
+        const answered =
+          !changedInRun(ctx.outputs, node.id) && seen.sections.rkllama
+            ? rkllamaAnswer(seen.sections.rkllama, npu.model)
+            : undefined
+        probed = answered && 'models' in answered ? answered.models : await probe(ctx, pool, node, port, npu.model)
       }
-      if (await label(ctx, pool, node)) changes.push(`label ${NPU_LABEL}`)
+      if (await label(ctx, pool, node, { paths, port })) changes.push(`label ${NPU_LABEL}`)
       const status = (ctx.outputs.nodeStatus[node.id] ??= { node: node.id, role: node.role, ip: node.ip })
       status.npu = `RKNPU ${facts.driver}`
       const tail = probed ? `; rkllama answers (models: ${probed})` : ''

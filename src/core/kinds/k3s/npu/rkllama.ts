@@ -26,13 +26,14 @@ export const rkllamaUrl = (ctx: PhaseContext, node: NodeSpec, port: number): str
   return `http://${to.host}:${to.port}/api/tags`
 }
 
-/** One GET /api/tags from the node: the models it lists, or what went wrong. */
-export async function askRkllama(
-  shell: RemoteShell,
-  url: string,
+/** The node-side command of one GET /api/tags (also part of the node's observation). */
+export const rkllamaProbeCommand = (url: string): string => `curl -fsS --max-time 5 ${q(url)}`
+
+/** What one GET /api/tags answered: the models it lists, or what went wrong. */
+export function rkllamaAnswer(
+  out: { code: number; stdout: string; stderr: string },
   model?: string
-): Promise<{ models: string } | { problem: string }> {
-  const out = await shell.exec(`curl -fsS --max-time 5 ${q(url)}`, { timeoutMs: 15_000 })
+): { models: string } | { problem: string } {
   if (out.code !== 0) return { problem: out.stderr.trim().split('\n').pop() ?? `exit ${out.code}` }
   try {
     const names = ((JSON.parse(out.stdout) as { models?: { name: string }[] }).models ?? []).map((m) => m.name)
@@ -42,4 +43,13 @@ export async function askRkllama(
   } catch {
     return { problem: `not JSON: ${out.stdout.slice(0, 80)}` }
   }
+}
+
+/** One GET /api/tags from the node: the models it lists, or what went wrong. */
+export async function askRkllama(
+  shell: RemoteShell,
+  url: string,
+  model?: string
+): Promise<{ models: string } | { problem: string }> {
+  return rkllamaAnswer(await shell.exec(rkllamaProbeCommand(url), { timeoutMs: 15_000 }), model)
 }

@@ -7,7 +7,8 @@ import type { DriftFinding } from '../../../drift/types.js'
 import { wantsNpu, type K3sCluster } from '../config.js'
 import { readNode, rebuildPhases, reflashHint } from '../drift-shell.js'
 import { parseFacts, script } from '../../../remote/script.js'
-import { runChecked, withPool } from '../../../remote/shells.js'
+import { withPool } from '../../../remote/shells.js'
+import { checkedSection, observeK3s } from '../observation.js'
 import type { PhaseContext } from '../../../phases/types.js'
 
 const RK1_BOARD = 'turing-rk1'
@@ -94,14 +95,8 @@ export function osDrift(ctx: PhaseContext): Promise<DriftFinding[]> {
     const rows = await Promise.all(
       ctx.nodes.map((node) =>
         readNode(ctx, pool, node, async (shell) => {
-          const { stdout } = await runChecked(
-            shell,
-            'os-bootstrap',
-            node,
-            'reading the OS release',
-            osObserveScript(),
-            { timeoutMs: 20_000 }
-          )
+          const seen = await observeK3s(ctx, node, { phase: 'os-bootstrap', shell: async () => shell })
+          const { stdout } = checkedSection(seen, 'os', 'os-bootstrap', 'reading the OS release')
           return osRows(cluster, node, parseFacts(stdout))
         })
       )

@@ -7,7 +7,11 @@ import { runChecked, withPool } from '../../../remote/shells.js'
 import type { PhaseContext, PhaseModule, PlanStep, StepResult } from '../../../phases/types.js'
 import { osDrift } from './drift.js'
 import { nvmeScript } from './nvme-script.js'
+import { BOOTSTRAP_PACKAGES_KEY } from '../../../phases/handover.js'
+import { changing, checkedSection, observeK3s } from '../observation.js'
+import { installedPackages, pendingSteps } from './check-script.js'
 import {
+  BOOTSTRAP_PACKAGES,
   hostnameScript,
   kernelScript,
   packagesScript,
@@ -54,20 +58,38 @@ export function bootstrapSteps(cluster: K3sCluster, node: NodeSpec, mirror?: str
 async function runNode(ctx: PhaseContext, node: NodeSpec): Promise<StepResult> {
   const cluster = ctx.cluster as K3sCluster
   return withPool(ctx, 'os-bootstrap', async (pool) => {
+    const steps = bootstrapSteps(cluster, node, ctx.settings.mirror)
+    // The run's observation of the node says which steps would change something; none: nothing to exec.
+    const seen = await observeK3s(ctx, node, { phase: 'os-bootstrap', shell: () => pool.shell(node) })
+    const check = checkedSection(seen, 'bootstrap', 'os-bootstrap', 'checking the bootstrap steps')
+    if (!pendingSteps(check.stdout).length) {
+      recordPackages(ctx, node, installedPackages(check.stdout))
+      for (const step of steps) ctx.reporter.debug(`${node.id}: ${step.name}: unchanged`)
+      return { changed: false, summary: 'already bootstrapped' }
+    }
+    changing(ctx, node)
     const shell = await pool.shell(node)
     const changes: string[] = []
-    for (const step of bootstrapSteps(cluster, node, ctx.settings.mirror)) {
+    for (const step of steps) {
       const { result } = await runChecked(shell, 'os-bootstrap', node, `step "${step.name}"`, step.script, {
         timeoutMs: step.timeoutMs
       })
       if (result?.changed) changes.push(`${step.name} (${result.details})`)
       ctx.reporter.debug(`${node.id}: ${step.name}: ${result?.changed ? `changed ${result.details}` : 'unchanged'}`)
     }
+    // The packages step installs whatever was missing, or fails the phase.
+    recordPackages(ctx, node, [...BOOTSTRAP_PACKAGES])
     return {
       changed: changes.length > 0,
       summary: changes.length ? `changed: ${changes.join('; ')}` : 'already bootstrapped'
     }
   })
+}
+
+function recordPackages(ctx: PhaseContext, node: NodeSpec, packages: string[]): void {
+  const recorded = ctx.outputs.values[BOOTSTRAP_PACKAGES_KEY]
+  const byNode = recorded && typeof recorded === 'object' && !Array.isArray(recorded) ? recorded : {}
+  ctx.outputs.values[BOOTSTRAP_PACKAGES_KEY] = { ...byNode, [node.id]: packages }
 }
 
 export const osBootstrapPhase: PhaseModule = {

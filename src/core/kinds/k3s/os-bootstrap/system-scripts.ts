@@ -35,13 +35,19 @@ result`
   )
 }
 
-/**
- * A static address through netplan (Armbian's network config since 24.x). The node is already reachable
- * on this address (we connected to it), so the file only makes it permanent: it takes effect at the
- * next boot and is not applied now, which would drop the SSH session on a DHCP lease change.
- */
-export function staticAddressScript(input: { ip: string; prefix: number; gateway: string; dns: string[] }): string {
-  const yaml = [
+/** The netplan file os-bootstrap writes for a node's static address. */
+export const NETPLAN_FILE = '/etc/netplan/10-tpi-static.yaml'
+
+export interface StaticAddress {
+  ip: string
+  prefix: number
+  gateway: string
+  dns: string[]
+}
+
+/** Its content, as the static address step writes it. */
+export function netplanYaml(input: StaticAddress): string {
+  return [
     '# Managed by turingpi-cluster-action.',
     'network:',
     '  version: 2',
@@ -58,8 +64,17 @@ export function staticAddressScript(input: { ip: string; prefix: number; gateway
     `        addresses: [${(input.dns.length ? input.dns : [input.gateway]).join(', ')}]`,
     ''
   ].join('\n')
+}
+
+/**
+ * A static address through netplan (Armbian's network config since 24.x). The node is already reachable
+ * on this address (we connected to it), so the file only makes it permanent: it takes effect at the
+ * next boot and is not applied now, which would drop the SSH session on a DHCP lease change.
+ */
+export function staticAddressScript(input: StaticAddress): string {
+  const yaml = netplanYaml(input)
   return script(
-    { NETPLAN_FILE: '/etc/netplan/10-tpi-static.yaml', NETPLAN_YAML: yaml, WANT_IP: input.ip },
+    { NETPLAN_FILE, NETPLAN_YAML: yaml, WANT_IP: input.ip },
     `
 if [ ! -d /etc/netplan ]; then
   echo "no /etc/netplan on this image: leaving the address as configured at image time" >&2
@@ -131,19 +146,22 @@ result`
   )
 }
 
+/** The kernel step's files and their wanted content (its script parameters). */
+export function kernelParams(): { MODULES: string; MODULES_FILE: string; SYSCTL: string; SYSCTL_FILE: string } {
+  return {
+    MODULES: KERNEL_MODULES.join('\n') + '\n',
+    MODULES_FILE: '/etc/modules-load.d/tpi-k3s.conf',
+    SYSCTL:
+      Object.entries(SYSCTLS)
+        .map(([k, v]) => `${k} = ${v}`)
+        .join('\n') + '\n',
+    SYSCTL_FILE: '/etc/sysctl.d/90-tpi-k3s.conf'
+  }
+}
+
 export function kernelScript(): string {
-  const modules = KERNEL_MODULES.join('\n') + '\n'
-  const sysctl =
-    Object.entries(SYSCTLS)
-      .map(([k, v]) => `${k} = ${v}`)
-      .join('\n') + '\n'
   return script(
-    {
-      MODULES: modules,
-      MODULES_FILE: '/etc/modules-load.d/tpi-k3s.conf',
-      SYSCTL: sysctl,
-      SYSCTL_FILE: '/etc/sysctl.d/90-tpi-k3s.conf'
-    },
+    kernelParams(),
     `
 if [ "$(cat "$MODULES_FILE" 2>/dev/null || true)" != "\${MODULES%$'\\n'}" ]; then
   mkdir -p "$(dirname "$MODULES_FILE")"
