@@ -157,7 +157,8 @@ export function createNpuPhase(options: NpuPhaseOptions = {}): PhaseModule {
         if (facts.rkllama !== RKLLAMA_VERSION) {
           const lock = rkllamaLockText(ctx, node.id, RKLLAMA_VERSION)
           await push(ctx, pool, node, rkllamaSource(mirror), `${RKLLAMA_HOME}/rkllama.tar.gz`)
-          await shell.put(RKLLAMA_LOCK, lock, { mode: 0o644, owner: 'root:root' })
+          changing(ctx, node)
+          await (await pool.shell(node)).put(RKLLAMA_LOCK, lock, { mode: 0o644, owner: 'root:root' })
           await run(
             'installing rkllama',
             rkllamaInstallScript({ version: RKLLAMA_VERSION, ...(mirror ? { mirror } : {}) }),
