@@ -20,7 +20,7 @@ export async function quorumLost(dataDir) {
  * Samples quorum every `everyMs` until stopped: how many samples found a majority of the members
  * answering a linearizable read, and how many did not (what a wave must never cause).
  */
-export function watchQuorum(dataDir, everyMs = 100) {
+export function watchQuorum(dataDir, everyMs = 500) {
   const tally = { ok: 0, lost: 0 }
   let running = true
   const loop = (async () => {

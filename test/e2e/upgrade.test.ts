@@ -9,7 +9,7 @@
 //      re-run finishes the job;
 //   3b. two of the three servers down at once (etcd without quorum): the wave stops before any node,
 //      saying what it saw; once both are back a re-run finishes. Section 1 also samples etcd's quorum
-//      every 100 ms during the wave (which restarts one server at a time): it is never lost.
+//      every 500 ms during the wave (which restarts one server at a time): it is never lost.
 // Then, on its own lab and board 19, a Talos cluster with three control planes: plan shows a minor
 // upgrade's path and refuses a skipped minor (test/e2e/upgrade-talos.test.ts walks Talos upgrades).
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
@@ -159,8 +159,8 @@ describe('1. a K3s patch upgrade of an HA cluster (3 servers, 1 agent)', () => {
     expect(probes.ok).toBeGreaterThan(Math.floor(r.ms / 250) / 2)
   })
 
-  test('etcd kept its quorum throughout: the servers restarted one at a time (sampled every 100 ms)', () => {
-    expect(quorum.ok).toBeGreaterThan(10)
+  test('etcd kept its quorum throughout: the servers restarted one at a time (sampled every 500 ms)', () => {
+    expect(quorum.ok).toBeGreaterThan(5)
     expect(quorum.lost).toBe(0)
   })
 
