@@ -39,18 +39,15 @@ export async function upgradeDemo(lab: Lab, kind: 'k3s' | 'talos', show: (chunk:
   const current = c.kind === 'k3s' ? c.k3s_version : c.talos_version
   const next = nextVersions(kind, current)
   const changed = await setupLabAction(lab, file, next)
-  // The runs' catalog also knows the new version's downloads (the mirror serves them).
-  await writeFile(
-    setup.catalogPath,
-    JSON.stringify(
-      {
-        ...JSON.parse(await readFile(setup.catalogPath, 'utf8')),
-        ...JSON.parse(await readFile(changed.catalogPath, 'utf8'))
-      },
-      null,
-      1
-    )
-  )
+  // A Talos minor goes through the latest patch of the running minor, whose talosctl the wave fetches too.
+  const v = parseVersion(current)!
+  const stone = c.kind === 'talos' ? TALOS_LATEST_PATCH[`${v.major}.${v.minor}`] : undefined
+  const stones = stone && stone !== current ? [await setupLabAction(lab, file, { talos_version: stone })] : []
+  // The runs' catalog also knows the new versions' downloads (the mirror serves them).
+  let catalog = JSON.parse(await readFile(setup.catalogPath, 'utf8')) as Record<string, unknown>
+  for (const other of [...stones, changed])
+    catalog = { ...catalog, ...(JSON.parse(await readFile(other.catalogPath, 'utf8')) as Record<string, unknown>) }
+  await writeFile(setup.catalogPath, JSON.stringify(catalog, null, 1))
   console.log(
     `\nthe file changes: ${Object.entries(next)
       .map(([k, v]) => `${k}: ${v}`)

@@ -2,10 +2,8 @@
 // the stand-in reads: cordon, uncordon, drain (evictions that honour PodDisruptionBudgets, DaemonSet pods
 // skipped only with --ignore-daemonsets, pods without a controller refused without --force, a global
 // --timeout) and `get pdb` with the status the disruption controller would compute. Messages follow
-// kubectl 1.31's wording. Returns undefined for any other command, so the caller goes on; without etcd
-// quorum (HA servers on real etcd) every command fails here first, as k3s's apiserver does.
+// kubectl 1.31's wording. Returns undefined for any other command, so the caller goes on.
 import { readState, updateState } from '../kube/store.mjs'
-import { quorumLost } from './quorum.mjs'
 
 const nodeKey = (name) => `/nodes//${name}`
 const out = (s) => process.stdout.write(s)
@@ -188,12 +186,6 @@ function getPdbs(dataDir, flags, namespace) {
 
 /** Handles the upgrade verbs; undefined for anything else. */
 export async function upgradeKubectl(dataDir, args) {
-  // Without etcd quorum no verb gets an answer (lab/upgrade/quorum.mjs).
-  const lost = await quorumLost(dataDir)
-  if (lost) {
-    err(`${lost}\n`)
-    return 1
-  }
   const { positional, flags } = parseArgs(args)
   const [verb, what, name] = positional
   if (verb === 'cordon' && what) return cordonVerb(dataDir, what, true)

@@ -3,6 +3,8 @@
 // apiserver's reads time out, so every `k3s kubectl` answers k3s's error instead of the object store's
 // last state. A member that is itself down while the others hold quorum does not matter: the check goes
 // to whichever member answers, as the apiserver's etcd client does.
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { etcdConfig } from '../etcd/kube-store.mjs'
 import { healthy } from '../etcd/ctl.mjs'
 
@@ -18,7 +20,7 @@ export async function quorumLost(dataDir) {
  * Samples quorum every `everyMs` until stopped: how many samples found a majority of the members
  * answering a linearizable read, and how many did not (what a wave must never cause).
  */
-export function watchQuorum(dataDir, everyMs = 100) {
+export function watchQuorum(dataDir, everyMs = 500) {
   const tally = { ok: 0, lost: 0 }
   let running = true
   const loop = (async () => {
@@ -35,4 +37,14 @@ export function watchQuorum(dataDir, everyMs = 100) {
       return tally
     }
   }
+}
+
+// Two servers down at once, as two overlapping restarts leave them: their etcd members stop answering
+// (SIGSTOP) until thawed (SIGCONT). The member's pid is in the k3s unit's pid file on the node's disk.
+const memberPid = (nodeRoot) => Number(readFileSync(join(nodeRoot, 'run', 'lab-units', 'k3s.service.pid'), 'utf8'))
+export function freezeEtcd(nodeRoot) {
+  process.kill(memberPid(nodeRoot), 'SIGSTOP')
+}
+export function thawEtcd(nodeRoot) {
+  process.kill(memberPid(nodeRoot), 'SIGCONT')
 }

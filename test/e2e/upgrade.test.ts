@@ -9,7 +9,7 @@
 //      re-run finishes the job;
 //   3b. two of the three servers down at once (etcd without quorum): the wave stops before any node,
 //      saying what it saw; once both are back a re-run finishes. Section 1 also samples etcd's quorum
-//      every 100 ms during the wave (which restarts one server at a time): it is never lost.
+//      every 500 ms during the wave (which restarts one server at a time): it is never lost.
 // Then, on its own lab and board 19, a Talos cluster with three control planes: plan shows a minor
 // upgrade's path and refuses a skipped minor (test/e2e/upgrade-talos.test.ts walks Talos upgrades).
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
@@ -24,9 +24,9 @@ import { readState } from '../../lab/kube/store.mjs'
 import { dropBudget, guardPod } from '../../lab/upgrade/faults.mjs'
 import { expectRun, findings, onBoard } from './helpers-drift.js'
 import { probeReadyz, type ProbeTally } from '../../lab/upgrade/api-probe.js'
-import { k3sStarts, kubectlGet, onNode } from './helpers-k3s.js'
+import { k3sStarts, kubectlGet } from './helpers-k3s.js'
 // @ts-expect-error lab modules are plain ESM JavaScript
-import { quorumLost, watchQuorum } from '../../lab/upgrade/quorum.mjs'
+import { freezeEtcd, quorumLost, thawEtcd, watchQuorum } from '../../lab/upgrade/quorum.mjs'
 
 /** Lab board of this suite: no other test file starts nodes on board 18. */
 const B = 18
@@ -159,8 +159,8 @@ describe('1. a K3s patch upgrade of an HA cluster (3 servers, 1 agent)', () => {
     expect(probes.ok).toBeGreaterThan(Math.floor(r.ms / 250) / 2)
   })
 
-  test('etcd kept its quorum throughout: the servers restarted one at a time (sampled every 100 ms)', () => {
-    expect(quorum.ok).toBeGreaterThan(10)
+  test('etcd kept its quorum throughout: the servers restarted one at a time (sampled every 500 ms)', () => {
+    expect(quorum.ok).toBeGreaterThan(5)
     expect(quorum.lost).toBe(0)
   })
 
@@ -239,11 +239,15 @@ describe('3b. etcd quorum lost: two servers down at once', () => {
   let before: number[]
   beforeAll(async () => {
     const config = await fileAt(V3)
-    // Two of three servers restarting at once, caught while both are down.
-    await Promise.all([2, 3].map((slot) => onNode(lab, setup, B, slot, 'systemctl stop k3s')))
+    // Two of three servers restarting at once, caught while both are down: their etcd members stop answering.
+    for (const slot of [2, 3]) freezeEtcd(lab.node(B, slot).rootDir)
     before = await starts()
     stopped = await run('deploy', config)
   }, 180_000)
+  afterAll(() => {
+    // Whatever happened above, the members answer again for the sections after this one.
+    for (const slot of [2, 3]) thawEtcd(lab.node(B, slot).rootDir)
+  })
 
   test('the lab answers as k3s does without quorum', async () => {
     expect(await quorumLost(store())).toBe('Error from server: etcdserver: request timed out')
@@ -252,13 +256,13 @@ describe('3b. etcd quorum lost: two servers down at once', () => {
   test('the wave stops before any node, naming the node it could not observe and what it saw', async () => {
     expect(stopped.code).not.toBe(0)
     expect(stopped.log).toMatch(
-      /upgrade failed: before: every node Ready gate: k3s-cp1 could not be observed: .*etcdserver: request timed out; no node was touched/
+      /upgrade failed: before: every node Ready gate: k3s-cp\d could not be observed: .*etcdserver: request timed out; no node was touched/
     )
     expect(await starts()).toEqual(before)
   }, 30_000)
 
   test('once both servers are back, a re-run finishes the job', async () => {
-    await Promise.all([2, 3].map((slot) => onNode(lab, setup, B, slot, 'systemctl start k3s')))
+    for (const slot of [2, 3]) thawEtcd(lab.node(B, slot).rootDir)
     for (let i = 0; i < 60 && (await quorumLost(store())); i++) await new Promise((r) => setTimeout(r, 500))
     let r: ActionRun | undefined
     for (let i = 0; i < 3; i++) {

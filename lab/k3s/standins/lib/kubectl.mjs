@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs'
 import { readState, updateState } from '../../../kube/store.mjs'
 import { upgradeKubectl } from '../../../upgrade/kubectl-verbs.mjs'
+import { quorumLost } from '../../../upgrade/quorum.mjs'
 import { applyFaults, kubeDir, loadCluster, nodeIdentity, nodeKey, readText } from './store.mjs'
 import { cordonOrDrain } from './drain.mjs'
 import { etcdConfig } from '../../../etcd/kube-store.mjs'
@@ -42,6 +43,9 @@ export async function kubectl(args) {
   const dataDir = kubeDir(serverIp)
   if (!loadCluster(serverIp)?.token || !existsSync(dataDir))
     return fail('The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?')
+  // Without etcd quorum the apiserver answers nothing (lab/upgrade/quorum.mjs).
+  const lost = await quorumLost(dataDir)
+  if (lost) return fail(lost)
   applyFaults(dataDir)
   // cordon, uncordon, drain and get pdb: lab/upgrade.
   const upgraded = await upgradeKubectl(dataDir, args)
