@@ -23817,8 +23817,8 @@ async function listFleet(config, cwd = '.') {
 
 // EXTERNAL MODULE: ./src/report/tables.ts
 var tables = __nccwpck_require__(6677);
-// EXTERNAL MODULE: ./src/cli/commands/shared.ts + 134 modules
-var shared = __nccwpck_require__(7012);
+// EXTERNAL MODULE: ./src/cli/commands/shared.ts + 165 modules
+var shared = __nccwpck_require__(5153);
 ;// CONCATENATED MODULE: ./src/cli/commands/fleet.ts
 // The CLI's fleet side: `turingpi-cluster list --config clusters/` prints the clusters as JSON (as the
 // action's list output), and any other verb given a folder or glob as --config runs once per cluster
@@ -23910,9 +23910,9 @@ async function runFleetVerb(spec, argv, io = shared/* processIo */.Wr) {
 /* harmony export */   RR: () => (/* binding */ backup),
 /* harmony export */   zr: () => (/* binding */ destroy)
 /* harmony export */ });
-/* harmony import */ var _core_lifecycle_backup_run_backup_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5593);
+/* harmony import */ var _core_lifecycle_backup_run_backup_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2801);
 /* harmony import */ var _core_lifecycle_destroy_run_destroy_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6355);
-/* harmony import */ var _core_lifecycle_restore_run_restore_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(9370);
+/* harmony import */ var _core_lifecycle_restore_run_restore_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3447);
 // backup, restore and destroy on the command line: the same core as the action's commands.
 
 
@@ -23951,7 +23951,7 @@ const destroy = {
     short: 'Powers every node off (optionally --wipe first) and deletes the cluster state (needs --confirm).',
     example: 'TPI_BMC_PASSWORD=… turingpi-cluster destroy --config cluster.yaml --confirm production',
     render(result, io, json) {
-        const d = result.outputs.values[_core_lifecycle_destroy_run_destroy_js__WEBPACK_IMPORTED_MODULE_1__/* .DESTROY_KEY */ .ZY];
+        const d = result.outputs.values[_core_lifecycle_destroy_run_destroy_js__WEBPACK_IMPORTED_MODULE_1__/* .DESTROY_KEY */ .Z];
         if (json)
             io.out(JSON.stringify({ status: result.status, steps: d?.steps ?? [] }));
         else if (d)
@@ -24030,7 +24030,7 @@ const plan = {
 
 /***/ }),
 
-/***/ 7012:
+/***/ 5153:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -24041,6 +24041,42 @@ __nccwpck_require__.d(__webpack_exports__, {
 });
 
 // UNUSED EXPORTS: helpText
+
+;// CONCATENATED MODULE: ./src/adapters/counts/counts.ts
+const zeroCounts = () => ({
+    sshExecs: 0,
+    runnerProcesses: 0,
+    downloadBytes: 0,
+    sshExecsPerNode: {},
+    runnerProcessesPerProgram: {}
+});
+/** The hook the SSH adapter calls for each command it opens a channel for. */
+function sshExecCounter(counts) {
+    return (node) => {
+        counts.sshExecs++;
+        counts.sshExecsPerNode[node] = (counts.sshExecsPerNode[node] ?? 0) + 1;
+    };
+}
+/** Each call starts one child process on the runner. */
+function countedExec(exec, counts) {
+    return (file, args, options) => {
+        counts.runnerProcesses++;
+        const program = file.split('/').pop() ?? file;
+        counts.runnerProcessesPerProgram[program] = (counts.runnerProcessesPerProgram[program] ?? 0) + 1;
+        return exec(file, args, options);
+    };
+}
+/** Bytes fetched over the network; an artifact found in the cache adds nothing. */
+function countedDownloads(downloads, counts) {
+    return {
+        async fetch(request) {
+            const got = await downloads.fetch(request);
+            if (got.downloaded)
+                counts.downloadBytes += got.bytes;
+            return got;
+        }
+    };
+}
 
 // EXTERNAL MODULE: ./src/core/errors.ts
 var core_errors = __nccwpck_require__(4296);
@@ -24971,8 +25007,58 @@ const identityAddressMap = { map: (host, port) => ({ host, port }) };
 const external_node_net_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
-// EXTERNAL MODULE: ./src/core/remote/script.ts
-var remote_script = __nccwpck_require__(1663);
+;// CONCATENATED MODULE: ./src/core/remote/script.ts
+// Building blocks for the bash scripts sent to nodes. Scripts are pure strings: parameters become
+// single-quoted assignments at the top (never interpolated into the body), so a test can render a
+// script, run shellcheck on it and assert the exact text. Every script ends with one line
+// `tpi-result: changed <details>` or `tpi-result: unchanged`, which the phases parse.
+/** Single-quotes a value for bash. */
+function q(value) {
+    return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+const NAME = /^[A-Z][A-Z0-9_]*$/;
+/** A complete bash script: shebang, strict mode, the parameters, the shared helpers and the body. */
+function script(params, body) {
+    const lines = ['#!/usr/bin/env bash', 'set -euo pipefail'];
+    for (const [name, value] of Object.entries(params)) {
+        if (!NAME.test(name))
+            throw new Error(`script parameter name ${JSON.stringify(name)} must match ${NAME}`);
+        lines.push(`${name}=${q(value)}`);
+    }
+    return `${lines.join('\n')}\n${RESULT_HELPERS}\n${body.trim()}\n`;
+}
+const RESULT_HELPERS = `changes=()
+changed() { changes+=("$1"); }
+result() {
+  if [ "\${#changes[@]}" -gt 0 ]; then echo "tpi-result: changed \${changes[*]}"; else echo "tpi-result: unchanged"; fi
+}`;
+/** Reads the final `tpi-result:` line of a script's stdout. */
+function parseResult(stdout) {
+    const line = stdout
+        .trimEnd()
+        .split('\n')
+        .reverse()
+        .find((l) => l.startsWith('tpi-result: '));
+    if (!line)
+        return undefined;
+    const rest = line.slice('tpi-result: '.length);
+    if (rest === 'unchanged' || rest.startsWith('unchanged '))
+        return { changed: false, details: rest.slice('unchanged'.length).trim() };
+    if (rest.startsWith('changed'))
+        return { changed: true, details: rest.slice('changed'.length).trim() };
+    return undefined;
+}
+/** key=value lines (the observation scripts' output). */
+function parseFacts(stdout) {
+    const facts = {};
+    for (const line of stdout.split('\n')) {
+        const at = line.indexOf('=');
+        if (at > 0 && /^[a-z][a-z0-9_.-]*$/.test(line.slice(0, at)))
+            facts[line.slice(0, at)] = line.slice(at + 1);
+    }
+    return facts;
+}
+
 // EXTERNAL MODULE: ./node_modules/ssh2/lib/index.js
 var lib = __nccwpck_require__(5472);
 var lib_default = /*#__PURE__*/__nccwpck_require__.n(lib);
@@ -25177,7 +25263,7 @@ class Ssh2Shell {
         if (!this.partials.size)
             return;
         const list = [...this.partials];
-        const result = await this.run(`rm -f -- ${list.map(remote_script.q).join(' ')}`, { timeoutMs: 30_000 });
+        const result = await this.run(`rm -f -- ${list.map(q).join(' ')}`, { timeoutMs: 30_000 });
         if (result.code === 0)
             for (const p of list)
                 this.partials.delete(p);
@@ -25207,13 +25293,25 @@ class Ssh2Shell {
             throw new core_errors/* TpiError */.at('ScriptTooLarge', `node ${this.target.node}: script of ${Buffer.byteLength(body)} bytes exceeds ${MAX_SCRIPT_BYTES}; push it as a file instead`);
         const client = await this.live();
         const timeoutMs = options.timeoutMs ?? this.options.commandTimeoutMs;
+        let code;
+        this.options.onExec?.(this.target.node);
         const channel = await new Promise((resolve, reject) => 
         // sshd leaves a command running when its channel closes, so the node enforces the limit too.
-        client.exec(`timeout -k 2 ${Math.ceil(timeoutMs / 1000) + 2} bash -c ${(0,remote_script.q)(body)}`, (error, ch) => error ? reject(this.wrap(error)) : resolve(ch)));
+        client.exec(`timeout -k 2 ${Math.ceil(timeoutMs / 1000) + 2} bash -c ${q(body)}`, (error, ch) => {
+            if (error)
+                return reject(this.wrap(error));
+            // A fast command's exit status can come in the same read as the channel's opening, before the
+            // listeners below exist (they attach a microtask later): taken here, it is never missed and read
+            // as a lost connection.
+            ch.on('exit', (exitCode, signal) => {
+                if (code === undefined)
+                    code = exitCode ?? (signal ? 128 + 9 : CONNECTION_LOST_EXIT);
+            });
+            resolve(ch);
+        }));
         return new Promise((resolve) => {
             const out = [];
             const err = [];
-            let code;
             let note = '';
             let settled = false;
             const finish = () => {
@@ -25243,10 +25341,6 @@ class Ssh2Shell {
             client.once('close', onDrop);
             channel.on('data', (chunk) => out.push(chunk));
             channel.stderr.on('data', (chunk) => err.push(chunk));
-            channel.on('exit', (exitCode, signal) => {
-                if (code === undefined)
-                    code = exitCode ?? (signal ? 128 + 9 : CONNECTION_LOST_EXIT);
-            });
             channel.on('close', () => {
                 if (code === undefined)
                     onDrop();
@@ -25268,7 +25362,7 @@ class Ssh2Shell {
         const dir = external_node_path_.posix.dirname(path);
         const tmp = `${path}.tpi-${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`;
         // Also removes what an upload of this path left behind in an earlier process.
-        await this.checked(`mkdir -p -- ${(0,remote_script.q)(dir)}\nrm -f -- ${(0,remote_script.q)(path)}.tpi-*`, `create ${dir}`);
+        await this.checked(`mkdir -p -- ${q(dir)}\nrm -f -- ${q(path)}.tpi-*`, `create ${dir}`);
         const client = await this.live();
         const sftp = await this.bounded(client, 'open an SFTP session', 0, () => this.sftpSession(client));
         try {
@@ -25281,8 +25375,8 @@ class Ssh2Shell {
         }
         // chmod after the write: the mode given to open() is filtered by the server's umask.
         const mode = (options.mode & 0o7777).toString(8);
-        const chown = options.owner ? `chown -- ${(0,remote_script.q)(options.owner)} ${(0,remote_script.q)(tmp)}\n` : '';
-        await this.checked(`chmod ${mode} -- ${(0,remote_script.q)(tmp)}\n${chown}mv -f -- ${(0,remote_script.q)(tmp)} ${(0,remote_script.q)(path)}`, `install ${path}`);
+        const chown = options.owner ? `chown -- ${q(options.owner)} ${q(tmp)}\n` : '';
+        await this.checked(`chmod ${mode} -- ${q(tmp)}\n${chown}mv -f -- ${q(tmp)} ${q(path)}`, `install ${path}`);
     }
     async transfer(sftp, client, tmp, data, fileMode) {
         const options = { mode: fileMode };
@@ -26147,16 +26241,1354 @@ function installedSystemLine(consoleText) {
         .slice(0, 120);
 }
 
-// EXTERNAL MODULE: ./src/core/remote/shells.ts
-var shells = __nccwpck_require__(3019);
+;// CONCATENATED MODULE: ./src/core/remote/shells.ts
+
+
+const RESUME = 're-run the same command; nodes that are already done are left untouched';
+function stderrTail(stderr, lines = 8) {
+    const tail = stderr.trim().split('\n').slice(-lines).join('\n');
+    return tail ? `\n${tail}` : ' (no stderr)';
+}
+// StateStore.save writes one temp file per process; parallel saves would race on it, so they queue.
+const saving = new WeakMap();
+function saveQueued(state) {
+    const next = (saving.get(state) ?? Promise.resolve()).then(() => state.save());
+    saving.set(state, next.catch(() => undefined));
+    return next;
+}
+class ShellPool {
+    ctx;
+    phase;
+    shells = new Map();
+    constructor(ctx, phase) {
+        this.ctx = ctx;
+        this.phase = phase;
+    }
+    /** The run this pool serves (its observations are shared through it). */
+    get context() {
+        return this.ctx;
+    }
+    shell(node) {
+        let shell = this.shells.get(node.id);
+        if (!shell) {
+            shell = this.open(node);
+            this.shells.set(node.id, shell);
+            shell.catch(() => this.shells.delete(node.id));
+        }
+        return shell;
+    }
+    async open(node) {
+        const { cluster, settings, deps, state, reporter } = this.ctx;
+        const key = settings.secrets.sshPrivateKey;
+        if (!key)
+            throw new core_errors/* PhaseError */.wo(this.phase, node.id, 'no SSH private key was given', 'set the ssh-private-key input (the key the image authorises) and re-run');
+        reporter.secret(key);
+        const { port, user } = this.ctx.kind.sshLogin(cluster);
+        const to = deps.net.map(node.ip, port);
+        const pinned = state.node(node.id).hostKey;
+        try {
+            const { shell, hostKeyFingerprint } = await deps.ssh.connect({
+                node: node.id,
+                host: to.host,
+                port: to.port,
+                user,
+                privateKey: key,
+                ...(pinned ? { hostKeyFingerprint: pinned } : {})
+            });
+            if (!pinned) {
+                state.node(node.id).hostKey = hostKeyFingerprint;
+                await saveQueued(state);
+                reporter.info(`${node.id}: recorded SSH host key ${hostKeyFingerprint} at first contact`);
+            }
+            return shell;
+        }
+        catch (error) {
+            const code = error instanceof core_errors/* TpiError */.at ? error.code : 'SshConnectFailed';
+            const seen = error instanceof Error ? error.message : String(error);
+            const resume = code === 'HostKeyMismatch'
+                ? 'check the node; if it was reflashed outside this action, remove its hostKey from the state file (or redeploy with reflash) and re-run'
+                : RESUME;
+            throw new core_errors/* PhaseError */.wo(this.phase, node.id, seen, resume, { cause: error, code });
+        }
+    }
+    async closeAll() {
+        const all = [...this.shells.values()];
+        this.shells.clear();
+        await Promise.all(all.map(async (s) => (await s.catch(() => undefined))?.close().catch(() => undefined)));
+    }
+}
+/** Runs a script and fails with its stderr tail when it exits non-zero. */
+async function runChecked(shell, phase, node, what, text, options = {}) {
+    const out = await shell.exec(text, options);
+    if (out.code !== 0)
+        throw new core_errors/* PhaseError */.wo(phase, node.id, `${what} exited with ${out.code}:${stderrTail(out.stderr)}`, RESUME, {
+            code: 'RemoteStepFailed'
+        });
+    const result = parseResult(out.stdout);
+    return { stdout: out.stdout, ...(result ? { result } : {}) };
+}
+async function withPool(ctx, phase, fn) {
+    const pool = new ShellPool(ctx, phase);
+    try {
+        return await fn(pool);
+    }
+    finally {
+        await pool.closeAll();
+    }
+}
+
 // EXTERNAL MODULE: ./src/core/tools/catalog.ts
 var catalog = __nccwpck_require__(7632);
-// EXTERNAL MODULE: ./src/core/kinds/k3s/config.ts
-var k3s_config = __nccwpck_require__(7141);
-// EXTERNAL MODULE: ./src/core/kinds/k3s/cluster-ops.ts
-var cluster_ops = __nccwpck_require__(8404);
-// EXTERNAL MODULE: ./src/core/kinds/k3s/artifacts.ts
-var artifacts = __nccwpck_require__(144);
+;// CONCATENATED MODULE: ./src/core/kinds/k3s/config.ts
+// /etc/rancher/k3s/config.yaml for each node, as a pure function of the cluster file. The token never
+// appears here (it sits in a 0600 token file the config points at), so the rendered text can be hashed,
+// compared with the node's file and shown in a plan.
+
+const K3S_CONFIG_PATH = '/etc/rancher/k3s/config.yaml';
+const K3S_TOKEN_FILE = '/etc/rancher/k3s/cluster-token';
+const K3S_SERVER_TOKEN = '/var/lib/rancher/k3s/server/token';
+const K3S_KUBECONFIG = '/etc/rancher/k3s/k3s.yaml';
+/** Whether the cluster file asks for any part of the NPU stack (os-bootstrap and the npu phase both ask). */
+const wantsNpu = (cluster) => !!cluster.npu && (cluster.npu.install_rknn || cluster.npu.install_rkllm || cluster.npu.deploy_rkllama);
+function topology(cluster) {
+    const servers = cluster.nodes.filter((n) => n.role === 'controlplane');
+    const agents = cluster.nodes.filter((n) => n.role === 'worker');
+    if (!servers.length)
+        throw new Error(`cluster ${cluster.name}: no control_plane node to run the k3s server on`);
+    return { first: servers[0], servers, agents, ha: servers.length > 1 };
+}
+function isServer(node) {
+    return node.role === 'controlplane';
+}
+/** Unit name install.sh creates for the node's role. */
+function unitName(node) {
+    return isServer(node) ? 'k3s' : 'k3s-agent';
+}
+function serverUrl(cluster) {
+    return `https://${topology(cluster).first.ip}:6443`;
+}
+/** Components k3s should not deploy because an addon replaces them. */
+function disabledComponents(cluster) {
+    const disabled = [];
+    if (cluster.addons.metallb)
+        disabled.push('servicelb');
+    // k3s bundles Traefik; Helm manages it instead when asked, and ingress-nginx replaces it.
+    if (cluster.addons.traefik || cluster.addons.nginx_ingress)
+        disabled.push('traefik');
+    return disabled;
+}
+const config_str = (value) => JSON.stringify(value);
+const list = (key, values) => values.length ? [`${key}:`, ...values.map((v) => `  - ${config_str(v)}`)] : [];
+function tlsSans(cluster, node) {
+    const sans = [new URL(cluster.apiEndpoint).hostname, node.hostname, node.ip];
+    return [...new Set(sans.filter(Boolean))];
+}
+function renderK3sConfig(cluster, node) {
+    const topo = topology(cluster);
+    const labels = Object.keys(node.labels)
+        .sort()
+        .map((k) => `${k}=${node.labels[k]}`);
+    const lines = ['# Managed by turingpi-cluster-action: edits are overwritten on the next deploy.'];
+    lines.push(`node-name: ${config_str(node.hostname)}`, `node-ip: ${config_str(node.ip)}`, `token-file: ${config_str(K3S_TOKEN_FILE)}`);
+    if (node.id !== topo.first.id)
+        lines.push(`server: ${config_str(serverUrl(cluster))}`);
+    if (isServer(node)) {
+        if (topo.ha && node.id === topo.first.id)
+            lines.push('cluster-init: true');
+        lines.push(`cluster-cidr: ${config_str(cluster.pod_cidr)}`, `service-cidr: ${config_str(cluster.service_cidr)}`, `cluster-dns: ${config_str(cluster.cluster_dns)}`, `flannel-backend: ${config_str(cluster.flannel_backend)}`, 'write-kubeconfig-mode: "0600"', ...list('tls-san', tlsSans(cluster, node)), ...list('disable', disabledComponents(cluster)));
+    }
+    lines.push(...list('node-label', labels));
+    return lines.join('\n') + '\n';
+}
+function sha256(text) {
+    return (0,external_node_crypto_.createHash)('sha256').update(text).digest('hex');
+}
+
+;// CONCATENATED MODULE: ./src/core/kinds/k3s/readiness.ts
+
+const CORE_PODS = ['coredns', 'local-path-provisioner', 'metrics-server'];
+const CP = 'node-role.kubernetes.io/control-plane';
+const ETCD = 'node-role.kubernetes.io/etcd';
+function expectedRoles(cluster, node) {
+    const topo = topology(cluster);
+    return { cp: node.role === 'controlplane', etcd: node.role === 'controlplane' && topo.ha };
+}
+function problemsOf(cluster, node, found) {
+    if (!found)
+        return [
+            {
+                node,
+                field: 'registered',
+                wanted: 'registered with the API server',
+                found: 'not registered',
+                text: 'not registered with the API server'
+            }
+        ];
+    const problems = [];
+    const ready = found.status?.conditions?.find((c) => c.type === 'Ready');
+    if (ready?.status !== 'True') {
+        const text = `Ready=${ready?.status ?? 'Unknown'}${ready?.reason ? ` (${ready.reason}${ready.message ? `: ${ready.message}` : ''})` : ''}`;
+        problems.push({ node, field: 'ready', wanted: 'Ready=True', found: text, text });
+    }
+    const labels = found.metadata.labels ?? {};
+    const want = expectedRoles(cluster, node);
+    if (want.cp !== (labels[CP] === 'true'))
+        problems.push({
+            node,
+            field: 'role.control-plane',
+            wanted: want.cp ? 'control-plane' : 'no control-plane role',
+            found: want.cp ? 'missing' : 'control-plane',
+            text: `${want.cp ? 'missing' : 'unexpected'} role control-plane`
+        });
+    if (want.etcd && labels[ETCD] !== 'true')
+        problems.push({
+            node,
+            field: 'role.etcd',
+            wanted: 'etcd (HA server)',
+            found: 'missing',
+            text: 'missing role etcd (HA server)'
+        });
+    return problems;
+}
+const byHostname = (nodesJson) => new Map((JSON.parse(nodesJson).items ?? []).map((n) => [n.metadata.name, n]));
+/** Every node of the cluster file that is not registered, not Ready or has other roles than it should. */
+function nodeProblems(cluster, nodesJson) {
+    const found = byHostname(nodesJson);
+    return cluster.nodes.flatMap((node) => problemsOf(cluster, node, found.get(node.hostname)));
+}
+function assessNodes(cluster, nodesJson) {
+    const byName = byHostname(nodesJson);
+    const problems = [];
+    const status = {};
+    for (const node of cluster.nodes) {
+        const found = byName.get(node.hostname);
+        const version = found?.status?.nodeInfo?.kubeletVersion;
+        const isReady = found?.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
+        status[node.id] = { node: node.id, role: node.role, ip: node.ip, ready: isReady, ...(version ? { version } : {}) };
+        for (const p of problemsOf(cluster, node, found))
+            problems.push(`${node.hostname}: ${p.text}`);
+    }
+    return { ready: problems.length === 0, problems, status };
+}
+function assessPods(podsJson) {
+    const list = JSON.parse(podsJson);
+    const pods = list.items ?? [];
+    const problems = [];
+    for (const app of CORE_PODS) {
+        const matching = pods.filter((p) => p.metadata.name.startsWith(`${app}-`));
+        if (!matching.length)
+            problems.push(`kube-system/${app}: no pod yet`);
+        else if (!matching.some((p) => p.status?.phase === 'Running'))
+            problems.push(`kube-system/${app}: ${matching.map((p) => `${p.metadata.name} ${p.status?.phase ?? 'Unknown'}`).join(', ')}`);
+    }
+    return problems;
+}
+
+;// CONCATENATED MODULE: ./src/core/kinds/k3s/artifacts.ts
+
+function k3sArtifacts(k3sVersion, mirror) {
+    return {
+        binary: (0,catalog/* k3sBinary */.zL)(k3sVersion, 'arm64', mirror),
+        images: (0,catalog/* k3sAirgap */.AX)(k3sVersion, 'arm64', mirror),
+        installer: (0,catalog/* k3sInstallScript */.aM)(k3sVersion, mirror)
+    };
+}
+/** Where the pushed files land on a node. */
+const NODE_PATHS = {
+    binary: '/usr/local/bin/k3s',
+    images: '/var/lib/rancher/k3s/agent/images/k3s-airgap-images-arm64.tar.zst',
+    /** Holds the k3s_version whose images were pushed, so a rerun need not hash 200 MB. */
+    imagesMarker: '/var/lib/rancher/k3s/agent/images/.tpi-version',
+    /**
+     * "<sha256 of config.yaml> <sha256 of the token file>" as they were when this action last (re)started
+     * k3s: a config written by a run whose restart never happened (its SSH connection dropped in between)
+     * no longer matches, so the next run restarts instead of taking the new file for a loaded one.
+     */
+    startedWith: '/var/lib/rancher/k3s/.tpi-started-with',
+    installer: '/usr/local/lib/turingpi/k3s-install.sh'
+};
+
+;// CONCATENATED MODULE: ./src/core/kinds/k3s/remote-scripts.ts
+// Scripts the k3s phases run on nodes: observe, install (install.sh with the binary already in place),
+// restart, read-back and rejoin cleanup. install.sh runs with INSTALL_K3S_SKIP_START: the unit is started
+// without blocking, because a server-side rejection makes `systemctl start` hang forever (k3s issue
+// 6054); readiness is then polled from the first server instead.
+
+
+
+const SHA = `sha() { if [ -f "$1" ]; then sha256sum "$1" | cut -d' ' -f1; else echo none; fi; }`;
+/** Run right after k3s was told to (re)start: what it starts with (NODE_PATHS.startedWith). */
+const RECORD_STARTED_WITH = `printf '%s %s\\n' "$(sha "$CONFIG")" "$(sha "$TOKEN_FILE")" > "$STARTED_WITH"`;
+const FILES = { CONFIG: K3S_CONFIG_PATH, TOKEN_FILE: K3S_TOKEN_FILE, STARTED_WITH: NODE_PATHS.startedWith };
+/** key=value facts: version, config_sha, token_sha, images, unit, server_token, started_with. */
+function observeScript(unit) {
+    return script({
+        K3S_BIN: NODE_PATHS.binary,
+        ...FILES,
+        IMAGES_MARKER: NODE_PATHS.imagesMarker,
+        UNIT: unit,
+        SERVER_TOKEN: K3S_SERVER_TOKEN
+    }, `
+${SHA}
+version=none
+if [ -x "$K3S_BIN" ]; then version=$("$K3S_BIN" --version 2>/dev/null | head -n1 | awk '{print $3}'); fi
+echo "version=\${version:-unknown}"
+echo "config_sha=$(sha "$CONFIG")"
+echo "token_sha=$(sha "$TOKEN_FILE")"
+echo "images=$(cat "$IMAGES_MARKER" 2>/dev/null || echo none)"
+if [ -f "/etc/systemd/system/$UNIT.service" ]; then echo "unit=$(systemctl is-active "$UNIT" 2>/dev/null || true)"; else echo "unit=absent"; fi
+if [ -s "$SERVER_TOKEN" ]; then echo "server_token=present"; else echo "server_token=absent"; fi
+echo "started_with=$(cat "$STARTED_WITH" 2>/dev/null || echo none)"`);
+}
+function installScript(input) {
+    const unit = input.role === 'server' ? 'k3s' : 'k3s-agent';
+    return script({
+        INSTALLER: NODE_PATHS.installer,
+        ROLE: input.role,
+        UNIT: unit,
+        K3S_VERSION: input.version,
+        IMAGES_MARKER: NODE_PATHS.imagesMarker,
+        ...FILES
+    }, `
+${SHA}
+INSTALL_K3S_SKIP_DOWNLOAD=true INSTALL_K3S_SKIP_START=true INSTALL_K3S_EXEC="$ROLE" INSTALL_K3S_VERSION="$K3S_VERSION" sh "$INSTALLER"
+printf '%s\\n' "$K3S_VERSION" > "$IMAGES_MARKER"
+systemctl enable "$UNIT" >/dev/null 2>&1 || true
+systemctl restart --no-block "$UNIT"
+${RECORD_STARTED_WITH}
+changed "installed=$K3S_VERSION($ROLE)"
+result`);
+}
+/**
+ * Restarts the unit. Like install, it then records the images of k3s_version as in place: a restart that
+ * pushed them (after an install.sh cut short before it recorded them) would otherwise push them again,
+ * and restart, on every later run.
+ */
+function restartScript(input) {
+    return script({ UNIT: input.unit, WHY: input.why, K3S_VERSION: input.version, IMAGES_MARKER: NODE_PATHS.imagesMarker, ...FILES }, `
+${SHA}
+systemctl restart --no-block "$UNIT"
+printf '%s\\n' "$K3S_VERSION" > "$IMAGES_MARKER"
+${RECORD_STARTED_WITH}
+changed "restarted=$UNIT($WHY)"
+result`);
+}
+/** Prints the server token (stdout only; the caller masks it). Empty when the server has none yet. */
+function readTokenScript() {
+    return script({ SERVER_TOKEN: K3S_SERVER_TOKEN, TOKEN_FILE: K3S_TOKEN_FILE }, `
+if [ -s "$SERVER_TOKEN" ]; then cat "$SERVER_TOKEN"
+elif [ -s "$TOKEN_FILE" ]; then cat "$TOKEN_FILE"
+fi`);
+}
+/**
+ * Before a reflashed node registers again: k3s keeps its Node object and the node-password secret and
+ * rejects the new node password ("Node password rejected, duplicate hostname ...") until both are gone.
+ */
+function forgetNodeScript(hostname) {
+    return script({ NODE_NAME: hostname }, `
+if k3s kubectl get node "$NODE_NAME" >/dev/null 2>&1; then
+  k3s kubectl delete node "$NODE_NAME" --wait=false >/dev/null
+  changed "deleted-node=$NODE_NAME"
+fi
+if k3s kubectl -n kube-system get secret "$NODE_NAME.node-password.k3s" >/dev/null 2>&1; then
+  k3s kubectl -n kube-system delete secret "$NODE_NAME.node-password.k3s" >/dev/null
+  changed "deleted-node-password=$NODE_NAME"
+fi
+result`);
+}
+
+;// CONCATENATED MODULE: ./src/core/remote/bundle.ts
+// Several read-only scripts in one SSH exec: each runs in its own bash (in parallel), and the exec prints
+// one JSON document with each one's exit code, stdout and stderr (base64, so any bytes survive). Callers
+// read each section exactly as they read the script's own exec before, so bundling changes no decision.
+
+const bundle_NAME = /^[a-z][a-z0-9_]*$/;
+/** The bundled script; `sections` maps a name (lower case) to a complete script. */
+function bundleScript(sections) {
+    const names = Object.keys(sections);
+    for (const name of names)
+        if (!bundle_NAME.test(name))
+            throw new Error(`section name ${JSON.stringify(name)} must match ${bundle_NAME}`);
+    const runs = names.map((name) => `section ${name} ${q(sections[name])}`).join('\n');
+    return `#!/usr/bin/env bash
+set -euo pipefail
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+section() {
+  ( start=$(date +%s%N); rc=0; bash -c "$2" </dev/null >"$dir/$1.out" 2>"$dir/$1.err" || rc=$?
+    echo "$rc $(( ($(date +%s%N) - start) / 1000000 ))" >"$dir/$1.code" ) &
+}
+${runs}
+wait
+printf '{'
+sep=''
+for name in ${names.join(' ')}; do
+  read -r code ms <"$dir/$name.code"
+  printf '%s"%s":{"code":%s,"ms":%s,"out":"%s","err":"%s"}' "$sep" "$name" "$code" "$ms" \\
+    "$(base64 -w0 <"$dir/$name.out")" "$(base64 -w0 <"$dir/$name.err")"
+  sep=','
+done
+printf '}\\n'
+`;
+}
+/** The sections of a bundle's stdout; throws when it is not the document bundleScript prints. */
+function parseBundle(stdout) {
+    const raw = JSON.parse(stdout.trim());
+    const out = {};
+    for (const [name, s] of Object.entries(raw))
+        out[name] = {
+            code: s.code,
+            ms: s.ms,
+            stdout: Buffer.from(s.out, 'base64').toString('utf8'),
+            stderr: Buffer.from(s.err, 'base64').toString('utf8')
+        };
+    return out;
+}
+
+;// CONCATENATED MODULE: ./src/core/remote/observations.ts
+const runs = new WeakMap();
+function of(outputs) {
+    let run = runs.get(outputs);
+    if (!run)
+        runs.set(outputs, (run = { byNode: new Map(), changes: 0, changed: new Set() }));
+    return run;
+}
+/**
+ * The node's observation under `key`, taken by `take` the first time it is asked for in this run (or after
+ * the node was invalidated). A failed observation is forgotten, so a later caller tries again.
+ */
+function observed(outputs, node, key, take) {
+    const run = of(outputs);
+    let entries = run.byNode.get(node);
+    if (!entries)
+        run.byNode.set(node, (entries = new Map()));
+    let pending = entries.get(key);
+    if (!pending) {
+        const own = entries;
+        pending = take();
+        own.set(key, pending);
+        pending.catch(() => {
+            if (own.get(key) === pending)
+                own.delete(key);
+        });
+    }
+    return pending;
+}
+/** A phase changed (or is about to change) the node: its observations are stale from now on. */
+function invalidate(outputs, node) {
+    const run = of(outputs);
+    run.byNode.delete(node);
+    run.changes++;
+    run.changed.add(node);
+}
+/** How many node changes this run has recorded; a cluster-wide fact read at another count is stale. */
+function changesSoFar(outputs) {
+    return of(outputs).changes;
+}
+/** A cluster-wide change (a cluster-scoped phase changed something): every node's observation is stale. */
+function invalidateAll(outputs) {
+    const run = of(outputs);
+    run.byNode.clear();
+    run.changes++;
+    run.changed.add('*');
+}
+/** Whether a phase of this run changed the node (or the whole cluster). */
+function changedInRun(outputs, node) {
+    const { changed } = of(outputs);
+    return changed.has(node) || changed.has('*');
+}
+
+;// CONCATENATED MODULE: ./src/core/kinds/k3s/kubeconfig.ts
+// The kubeconfig k3s writes on the first server points at https://127.0.0.1:6443; the one handed to the
+// user and to later phases points at the cluster's API endpoint. Its credentials are masked before any
+// output could show them, and the file is written 0600.
+
+
+function rewriteKubeconfig(text, apiEndpoint) {
+    return text.replace(/^(\s*server:\s*).*$/gm, `$1${apiEndpoint}`);
+}
+/** Credential values in a kubeconfig (certificate and key data, tokens, passwords). */
+function kubeconfigSecrets(text) {
+    const values = [];
+    for (const m of text.matchAll(/^\s*(client-certificate-data|client-key-data|certificate-authority-data|token|password):\s*(\S+)\s*$/gm))
+        values.push(m[2].replace(/^["']|["']$/g, ''));
+    return values;
+}
+async function writeKubeconfig(dir, text) {
+    const path = (0,external_node_path_.join)(dir, 'kubeconfig');
+    await (0,promises_.writeFile)(path, text, { mode: 0o600 });
+    await (0,promises_.chmod)(path, 0o600); // an older file keeps its mode through writeFile
+    return path;
+}
+
+// EXTERNAL MODULE: ./src/core/config/net.ts
+var config_net = __nccwpck_require__(9257);
+;// CONCATENATED MODULE: ./src/core/kinds/k3s/os-bootstrap/nvme-script.ts
+// The NVMe script: a filesystem is created only on a blank device. A device carrying our own ext4
+// label is reused as it is (a reflashed eMMC must not lose the Longhorn data on the NVMe); anything
+// else on it is refused unless the cluster file says nvme_format: true. Mounted by UUID via fstab.
+
+/** The ext4 label of a filesystem this action created; reused without formatting. */
+const NVME_LABEL = 'tpi-longhorn';
+function nvmeScript(input) {
+    return script({ DEVICE: input.device, MOUNT_POINT: input.mount, ALLOW_FORMAT: input.allowFormat ? '1' : '0', LABEL: NVME_LABEL }, `
+if [ ! -b "$DEVICE" ]; then
+  echo "NVMe device $DEVICE not found (has_nvme: true); block devices: $(lsblk -dn -o NAME 2>/dev/null | tr '\\n' ' ')" >&2
+  exit 3
+fi
+fstype=$(blkid -p -s TYPE -o value "$DEVICE" 2>/dev/null || true)
+label=$(blkid -p -s LABEL -o value "$DEVICE" 2>/dev/null || true)
+signatures=$(wipefs -n -O TYPE --noheadings "$DEVICE" 2>/dev/null | tr '\\n' ' ' || true)
+parts=$(lsblk -n -o NAME "$DEVICE" 2>/dev/null | tail -n +2 | tr -d ' ' | tr '\\n' ' ' || true)
+if [ "$fstype" = ext4 ] && [ "$label" = "$LABEL" ]; then
+  : # ours from an earlier run: keep the data
+elif [ -z "$fstype" ] && [ -z "\${signatures// /}" ] && [ -z "\${parts// /}" ]; then
+  mkfs.ext4 -q -L "$LABEL" "$DEVICE"
+  changed "mkfs=$DEVICE"
+elif [ "$ALLOW_FORMAT" = 1 ]; then
+  wipefs -a -q "$DEVICE"
+  mkfs.ext4 -q -F -L "$LABEL" "$DEVICE"
+  changed "reformatted=$DEVICE(nvme_format)"
+else
+  echo "refusing to format $DEVICE: it holds data (filesystem: \${fstype:-none}, signatures: \${signatures:-none}, partitions: \${parts:-none}); set nvme_format: true on this node to erase it" >&2
+  exit 4
+fi
+uuid=$(blkid -p -s UUID -o value "$DEVICE")
+line="UUID=$uuid $MOUNT_POINT ext4 defaults,nofail 0 2"
+if ! grep -qxF "$line" /etc/fstab 2>/dev/null; then
+  { awk -v m="$MOUNT_POINT" '$1 ~ /^#/ || $2 != m' /etc/fstab 2>/dev/null || true; echo "$line"; } > /etc/fstab.tpi
+  mv -f /etc/fstab.tpi /etc/fstab
+  changed "fstab=$MOUNT_POINT"
+fi
+mkdir -p "$MOUNT_POINT"
+if ! mountpoint -q "$MOUNT_POINT"; then
+  mount "$MOUNT_POINT"
+  changed "mounted=$MOUNT_POINT"
+fi
+result`);
+}
+
+;// CONCATENATED MODULE: ./src/core/kinds/k3s/os-bootstrap/system-scripts.ts
+// The os-bootstrap scripts for K3s nodes: hostname, static address, packages, kernel modules and sysctl,
+// swap and time sync. Each is idempotent: it looks first, changes only what differs, and reports what
+// it changed on its last line (see src/core/remote/script.ts).
+
+/** Packages K3s and Longhorn need on the node (open-iscsi for Longhorn volumes, nfs-common for RWX). */
+const BOOTSTRAP_PACKAGES = ['open-iscsi', 'nfs-common', 'curl', 'util-linux', 'ca-certificates'];
+const KERNEL_MODULES = ['overlay', 'br_netfilter', 'iscsi_tcp'];
+const SYSCTLS = {
+    'net.bridge.bridge-nf-call-iptables': '1',
+    'net.bridge.bridge-nf-call-ip6tables': '1',
+    'net.ipv4.ip_forward': '1',
+    'net.ipv6.conf.all.forwarding': '1',
+    'fs.inotify.max_user_instances': '8192',
+    'fs.inotify.max_user_watches': '524288'
+};
+function hostnameScript(hostname) {
+    return script({ WANT_HOSTNAME: hostname }, `
+current=$(cat /etc/hostname 2>/dev/null || true)
+if [ "$current" != "$WANT_HOSTNAME" ]; then
+  printf '%s\\n' "$WANT_HOSTNAME" > /etc/hostname
+  hostname "$WANT_HOSTNAME" 2>/dev/null || true
+  changed "hostname=$WANT_HOSTNAME"
+fi
+# k3s and sudo resolve the node's own name; Debian maps it on 127.0.1.1.
+if ! grep -Eq "^127\\.0\\.1\\.1[[:space:]]+$WANT_HOSTNAME\\$" /etc/hosts 2>/dev/null; then
+  { grep -v '^127\\.0\\.1\\.1[[:space:]]' /etc/hosts 2>/dev/null || true; printf '127.0.1.1\\t%s\\n' "$WANT_HOSTNAME"; } > /etc/hosts.tpi
+  mv -f /etc/hosts.tpi /etc/hosts
+  changed "hosts"
+fi
+result`);
+}
+/** The netplan file os-bootstrap writes for a node's static address. */
+const NETPLAN_FILE = '/etc/netplan/10-tpi-static.yaml';
+/** Its content, as the static address step writes it. */
+function netplanYaml(input) {
+    return [
+        '# Managed by turingpi-cluster-action.',
+        'network:',
+        '  version: 2',
+        '  ethernets:',
+        '    tpi-lan:',
+        '      match:',
+        '        name: "e*"',
+        '      dhcp4: false',
+        `      addresses: [${input.ip}/${input.prefix}]`,
+        '      routes:',
+        `        - to: default`,
+        `          via: ${input.gateway}`,
+        '      nameservers:',
+        `        addresses: [${(input.dns.length ? input.dns : [input.gateway]).join(', ')}]`,
+        ''
+    ].join('\n');
+}
+/**
+ * A static address through netplan (Armbian's network config since 24.x). The node is already reachable
+ * on this address (we connected to it), so the file only makes it permanent: it takes effect at the
+ * next boot and is not applied now, which would drop the SSH session on a DHCP lease change.
+ */
+function staticAddressScript(input) {
+    const yaml = netplanYaml(input);
+    return script({ NETPLAN_FILE, NETPLAN_YAML: yaml, WANT_IP: input.ip }, `
+if [ ! -d /etc/netplan ]; then
+  echo "no /etc/netplan on this image: leaving the address as configured at image time" >&2
+  result
+  exit 0
+fi
+if grep -rqs -- "$WANT_IP/" /etc/netplan --exclude="$(basename "$NETPLAN_FILE")"; then
+  result
+  exit 0
+fi
+if [ "$(cat "$NETPLAN_FILE" 2>/dev/null || true)" != "$NETPLAN_YAML" ]; then
+  umask 077
+  printf '%s' "$NETPLAN_YAML" > "$NETPLAN_FILE"
+  changed "netplan=$NETPLAN_FILE(next boot)"
+fi
+result`);
+}
+/**
+ * Missing packages through apt-get. With a mirror, the node's apt sources are rewritten into a temporary
+ * list (`http://deb.debian.org/debian` -> `<mirror>/deb.debian.org/debian`) for this run only; the
+ * node's own sources stay untouched.
+ */
+function packagesScript(mirror) {
+    return script({ PACKAGES: BOOTSTRAP_PACKAGES.join(' '), APT_MIRROR: mirror?.replace(/\/+$/, '') ?? '' }, `
+missing=()
+wanted=$PACKAGES
+# Debian ships systemd-timesyncd as its own package; it conflicts with chrony, so only without chrony.
+if [ "$(dpkg-query -W -f='\${Status}' chrony 2>/dev/null || true)" != "install ok installed" ]; then wanted="$wanted systemd-timesyncd"; fi
+for pkg in $wanted; do
+  if [ "$(dpkg-query -W -f='\${Status}' "$pkg" 2>/dev/null || true)" != "install ok installed" ]; then missing+=("$pkg"); fi
+done
+if [ "\${#missing[@]}" -gt 0 ]; then
+  apt_opts=()
+  if [ -n "$APT_MIRROR" ]; then
+    lists=$(mktemp -d)
+    trap 'rm -rf "$lists"' EXIT
+    mkdir -p "$lists/parts"
+    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
+      [ -f "$f" ] || continue
+      case "$f" in /etc/apt/sources.list) out="$lists/sources.list" ;; *) out="$lists/parts/$(basename "$f")" ;; esac
+      # The mirror is data (read from the environment), never part of a program: sed would take a
+      # '#' in it as the end of its s### command and run the rest.
+      APT_MIRROR="$APT_MIRROR" awk '
+        { rest = $0; out = ""
+          while (match(rest, "https?://[^/[:space:]]+")) {
+            host = substr(rest, RSTART, RLENGTH); sub("^https?://", "", host)
+            out = out substr(rest, 1, RSTART - 1) ENVIRON["APT_MIRROR"] "/" host
+            rest = substr(rest, RSTART + RLENGTH)
+          }
+          print out rest }' "$f" > "$out"
+    done
+    touch "$lists/sources.list"
+    apt_opts=(-o "Dir::Etc::sourcelist=$lists/sources.list" -o "Dir::Etc::sourceparts=$lists/parts")
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get "\${apt_opts[@]}" -q update
+  apt-get "\${apt_opts[@]}" -q -y --no-install-recommends install "\${missing[@]}"
+  changed "installed=$(IFS=,; echo "\${missing[*]}")"
+fi
+if command -v systemctl >/dev/null && ! systemctl is-enabled --quiet iscsid 2>/dev/null; then
+  systemctl enable --now iscsid
+  changed "iscsid=enabled"
+fi
+result`);
+}
+/** The kernel step's files and their wanted content (its script parameters). */
+function kernelParams() {
+    return {
+        MODULES: KERNEL_MODULES.join('\n') + '\n',
+        MODULES_FILE: '/etc/modules-load.d/tpi-k3s.conf',
+        SYSCTL: Object.entries(SYSCTLS)
+            .map(([k, v]) => `${k} = ${v}`)
+            .join('\n') + '\n',
+        SYSCTL_FILE: '/etc/sysctl.d/90-tpi-k3s.conf'
+    };
+}
+function kernelScript() {
+    return script(kernelParams(), `
+if [ "$(cat "$MODULES_FILE" 2>/dev/null || true)" != "\${MODULES%$'\\n'}" ]; then
+  mkdir -p "$(dirname "$MODULES_FILE")"
+  printf '%s' "$MODULES" > "$MODULES_FILE"
+  changed "modules-load"
+fi
+while read -r mod; do
+  [ -n "$mod" ] || continue
+  if [ ! -d "/sys/module/$mod" ]; then
+    modprobe "$mod"
+    changed "modprobe=$mod"
+  fi
+done <<< "$MODULES"
+if [ "$(cat "$SYSCTL_FILE" 2>/dev/null || true)" != "\${SYSCTL%$'\\n'}" ]; then
+  mkdir -p "$(dirname "$SYSCTL_FILE")"
+  printf '%s' "$SYSCTL" > "$SYSCTL_FILE"
+  sysctl -q -p "$SYSCTL_FILE"
+  changed "sysctl"
+fi
+result`);
+}
+function swapScript() {
+    return script({}, `
+if [ -n "$(swapon --show --noheadings 2>/dev/null || true)" ]; then
+  swapoff -a
+  changed "swapoff"
+fi
+if grep -Eq '^[^#][^[:space:]]*[[:space:]]+[^[:space:]]+[[:space:]]+swap[[:space:]]' /etc/fstab 2>/dev/null; then
+  sed -i -E 's/^([^#][^[:space:]]*[[:space:]]+[^[:space:]]+[[:space:]]+swap[[:space:]].*)$/# disabled for k3s: \\1/' /etc/fstab
+  changed "fstab-swap"
+fi
+# Armbian swaps to zram through its own service; switch it off for good.
+zram=/etc/default/armbian-zram-config
+if [ -f "$zram" ] && ! grep -q '^SWAP=false' "$zram"; then
+  if grep -q '^#\\?SWAP=' "$zram"; then sed -i -E 's/^#?SWAP=.*/SWAP=false/' "$zram"; else echo 'SWAP=false' >> "$zram"; fi
+  changed "zram-swap"
+fi
+result`);
+}
+function timeSyncScript() {
+    return script({}, `
+if systemctl is-active --quiet chrony 2>/dev/null || systemctl is-active --quiet chronyd 2>/dev/null; then
+  result
+  exit 0
+fi
+if ! systemctl is-active --quiet systemd-timesyncd 2>/dev/null; then
+  systemctl enable --now systemd-timesyncd
+  changed "timesyncd"
+fi
+result`);
+}
+
+;// CONCATENATED MODULE: ./src/core/kinds/k3s/os-bootstrap/check-script.ts
+
+
+
+
+/** One `pending=<step name>` line per step (names as bootstrapSteps gives them) that would change the node. */
+function bootstrapCheckScript(cluster, node) {
+    const yaml = netplanYaml({
+        ip: node.ip,
+        prefix: cluster.network.prefix,
+        gateway: (0,config_net/* gatewayOf */.e4)(cluster.network, node.ip),
+        dns: cluster.network.dns
+    });
+    return script({
+        WANT_HOSTNAME: node.hostname,
+        NETPLAN_FILE: NETPLAN_FILE,
+        NETPLAN_YAML: yaml,
+        WANT_IP: node.ip,
+        PACKAGES: BOOTSTRAP_PACKAGES.join(' '),
+        ...kernelParams(),
+        NVME: node.has_nvme ? '1' : '0',
+        DEVICE: node.nvme_device ?? '',
+        MOUNT_POINT: node.nvme_mount ?? '',
+        LABEL: NVME_LABEL
+    }, `
+pending() { echo "pending=$1"; }
+# dpkg-query once per package: the packages step's test, remembered for the lines below.
+declare -A status
+for pkg in $PACKAGES chrony systemd-timesyncd; do
+  status[$pkg]=$(dpkg-query -W -f='\${Status}' "$pkg" 2>/dev/null || true)
+done
+installed() { [ "\${status[$1]}" = "install ok installed" ]; }
+for pkg in $PACKAGES; do if installed "$pkg"; then echo "installed=$pkg"; fi; done
+
+if [ "$(cat /etc/hostname 2>/dev/null || true)" != "$WANT_HOSTNAME" ] ||
+  ! grep -Eq "^127\\.0\\.1\\.1[[:space:]]+$WANT_HOSTNAME\\$" /etc/hosts 2>/dev/null; then pending hostname; fi
+
+if [ -d /etc/netplan ] && ! grep -rqs -- "$WANT_IP/" /etc/netplan --exclude="$(basename "$NETPLAN_FILE")" &&
+  [ "$(cat "$NETPLAN_FILE" 2>/dev/null || true)" != "$NETPLAN_YAML" ]; then pending 'static address'; fi
+
+wanted=$PACKAGES
+if ! installed chrony; then wanted="$wanted systemd-timesyncd"; fi
+packages=ok
+for pkg in $wanted; do installed "$pkg" || packages=missing; done
+if command -v systemctl >/dev/null && ! systemctl is-enabled --quiet iscsid 2>/dev/null; then packages=missing; fi
+if [ "$packages" != ok ]; then pending packages; fi
+
+kernel=ok
+if [ "$(cat "$MODULES_FILE" 2>/dev/null || true)" != "\${MODULES%$'\\n'}" ]; then kernel=differs; fi
+while read -r mod; do
+  [ -n "$mod" ] || continue
+  if [ ! -d "/sys/module/$mod" ]; then kernel=differs; fi
+done <<< "$MODULES"
+if [ "$(cat "$SYSCTL_FILE" 2>/dev/null || true)" != "\${SYSCTL%$'\\n'}" ]; then kernel=differs; fi
+if [ "$kernel" != ok ]; then pending 'kernel modules and sysctl'; fi
+
+zram=/etc/default/armbian-zram-config
+if [ -n "$(swapon --show --noheadings 2>/dev/null || true)" ] ||
+  grep -Eq '^[^#][^[:space:]]*[[:space:]]+[^[:space:]]+[[:space:]]+swap[[:space:]]' /etc/fstab 2>/dev/null ||
+  { [ -f "$zram" ] && ! grep -q '^SWAP=false' "$zram"; }; then pending swap; fi
+
+# One systemctl for the three units (a line each); chrony or chronyd active: nothing to do.
+mapfile -t active < <(systemctl is-active chrony chronyd systemd-timesyncd 2>/dev/null || true)
+if [ "\${active[0]:-}" != active ] && [ "\${active[1]:-}" != active ] && [ "\${active[2]:-}" != active ]; then
+  pending 'time sync'
+fi
+
+if [ "$NVME" = 1 ]; then
+  nvme=ok
+  if [ ! -b "$DEVICE" ]; then nvme=differs
+  else
+    fstype=$(blkid -p -s TYPE -o value "$DEVICE" 2>/dev/null || true)
+    label=$(blkid -p -s LABEL -o value "$DEVICE" 2>/dev/null || true)
+    if [ "$fstype" != ext4 ] || [ "$label" != "$LABEL" ]; then nvme=differs
+    else
+      uuid=$(blkid -p -s UUID -o value "$DEVICE" 2>/dev/null || true)
+      grep -qxF "UUID=$uuid $MOUNT_POINT ext4 defaults,nofail 0 2" /etc/fstab 2>/dev/null || nvme=differs
+      mountpoint -q "$MOUNT_POINT" || nvme=differs
+    fi
+  fi
+  if [ "$nvme" != ok ]; then pending nvme; fi
+fi`);
+}
+/** The packages of BOOTSTRAP_PACKAGES the check found installed. */
+function installedPackages(stdout) {
+    return stdout
+        .split('\n')
+        .filter((l) => l.startsWith('installed='))
+        .map((l) => l.slice('installed='.length));
+}
+/** The step names the check reported as pending. */
+function pendingSteps(stdout) {
+    return stdout
+        .split('\n')
+        .filter((l) => l.startsWith('pending='))
+        .map((l) => l.slice('pending='.length));
+}
+
+;// CONCATENATED MODULE: ./src/core/phases/per-run.ts
+function perRun() {
+    const runs = new WeakMap();
+    return (outputs, work, key = '') => {
+        let byKey = runs.get(outputs);
+        if (!byKey)
+            runs.set(outputs, (byKey = new Map()));
+        let pending = byKey.get(key);
+        if (!pending) {
+            const entries = byKey;
+            pending = work();
+            entries.set(key, pending);
+            pending.catch(() => entries.delete(key));
+        }
+        return pending;
+    };
+}
+
+;// CONCATENATED MODULE: ./src/core/kinds/k3s/drift-shell.ts
+
+
+
+
+
+
+function hostKeyChange(error) {
+    for (let e = error; e instanceof Error; e = e.cause) {
+        const c = e;
+        if (c.code === 'HostKeyMismatch' && c.expected && c.seen)
+            return c;
+    }
+    return undefined;
+}
+/** The phases a reflash of the node runs, in order. */
+function rebuildPhases(node) {
+    return ['flash', 'boot', 'os-bootstrap', isServer(node) ? 'install' : 'join'];
+}
+/** The inputs that rebuild one live node (a reflash needs both opt-ins). */
+const reflashHint = (cluster, node) => `reflash: true, confirm: ${cluster.name}, nodes: ${node.id}`;
+async function driftShell(ctx, pool, node) {
+    try {
+        return await pool.shell(node);
+    }
+    catch (error) {
+        const change = hostKeyChange(error);
+        if (change)
+            return {
+                subject: node.id,
+                field: 'ssh.host-key',
+                wanted: `${change.expected} (recorded at first contact)`,
+                found: `${change.seen}: reflashed or replaced outside this action (redeploy it with ${reflashHint(ctx.cluster, node)})`,
+                kind: 'drift',
+                fixedBy: rebuildPhases(node),
+                path: node.path
+            };
+        const seen = error instanceof core_errors/* PhaseError */.wo ? error.seen : error;
+        return {
+            subject: node.id,
+            field: 'ssh.login',
+            wanted: 'an SSH session with the given key',
+            found: reason(seen),
+            kind: 'unreachable',
+            fixedBy: [],
+            path: node.path
+        };
+    }
+}
+/** The rows `read` finds through the node's shell, or the one row that says why there is no shell. */
+async function readNode(ctx, pool, node, read) {
+    const shell = await driftShell(ctx, pool, node);
+    return 'subject' in shell ? [shell] : read(shell);
+}
+const nodeLists = perRun();
+/**
+ * `k3s kubectl get nodes -o json` on the first server, read once per run (join and npu both need it): part
+ * of the first server's observation, read again only when a node changed since.
+ */
+async function clusterNodes(ctx, firstServer) {
+    const first = topology(ctx.cluster).first;
+    const seen = await observeK3s(ctx, first, { phase: 'join', shell: async () => firstServer });
+    const fresh = freshClusterSection(ctx, seen, 'nodes');
+    if (fresh)
+        return { stdout: fresh.stdout, stderr: fresh.stderr, code: fresh.code };
+    return nodeLists(ctx.outputs, () => firstServer.exec(NODES_COMMAND, { timeoutMs: 20_000 }), `${changesSoFar(ctx.outputs)}`);
+}
+
+;// CONCATENATED MODULE: ./src/core/kinds/k3s/os-bootstrap/drift.ts
+
+
+
+
+
+const RK1_BOARD = 'turing-rk1';
+const RELEASES = ['bullseye', 'bookworm', 'trixie', 'focal', 'jammy', 'noble', 'plucky'];
+const BRANCHES = ['legacy', 'vendor', 'current', 'edge'];
+/** What the cluster file's Armbian image implies, from its file name (url or path) and npu_config. */
+function wantedOs(cluster) {
+    const image = cluster.armbian_image.url ?? cluster.armbian_image.path ?? '';
+    const name = image.split('/').filter(Boolean).slice(-2).join('_').toLowerCase();
+    const words = new Set(name.split(/[^a-z0-9]+/));
+    const release = RELEASES.find((r) => words.has(r));
+    const npu = wantsNpu(cluster);
+    const named = BRANCHES.find((b) => words.has(b));
+    const branch = npu ? 'vendor' : named;
+    const because = npu && named !== 'vendor' ? 'npu_config: the RKNPU driver is only in the vendor kernel' : 'armbian_image';
+    return { ...(release ? { release } : {}), ...(branch ? { branch, because } : {}) };
+}
+/** board, version, release, branch (from /etc/armbian-release), pretty (os-release) and kernel. */
+function osObserveScript() {
+    return script({}, `
+board=none version=none release=none branch=none pretty=unknown
+if [ -r /etc/armbian-release ]; then
+  board=$(sed -n 's/^BOARD=//p' /etc/armbian-release | head -n1)
+  version=$(sed -n 's/^VERSION=//p' /etc/armbian-release | head -n1)
+  release=$(sed -n 's/^DISTRIBUTION_CODENAME=//p' /etc/armbian-release | head -n1)
+  branch=$(sed -n 's/^BRANCH=//p' /etc/armbian-release | head -n1)
+fi
+if [ -r /etc/os-release ]; then pretty=$(sed -n 's/^PRETTY_NAME=//p' /etc/os-release | tr -d '"' | head -n1); fi
+echo "board=\${board:-none}"
+echo "version=\${version:-none}"
+echo "release=\${release:-none}"
+echo "branch=\${branch:-none}"
+echo "pretty=\${pretty:-unknown}"
+echo "kernel=$(uname -r)"`);
+}
+/** The rows for one node's observed facts; pure. */
+function osRows(cluster, node, facts) {
+    const want = wantedOs(cluster);
+    const reflash = `reflash with ${reflashHint(cluster, node)}`;
+    const row = (field, wanted, found) => ({
+        subject: node.id,
+        field,
+        wanted,
+        found: `${found} (${reflash})`,
+        kind: 'drift',
+        fixedBy: rebuildPhases(node),
+        path: ['armbian_image']
+    });
+    if (facts.board !== RK1_BOARD)
+        return [
+            row('os', `Armbian for ${RK1_BOARD}`, facts.board === 'none' ? `${facts.pretty}, not Armbian` : `Armbian for ${facts.board}`)
+        ];
+    const rows = [];
+    if (want.release && facts.release !== want.release)
+        rows.push(row('os.release', want.release, `${facts.release} (Armbian ${facts.version})`));
+    if (want.branch && facts.branch !== want.branch)
+        rows.push(row('os.kernel', `${want.branch} kernel (${want.because})`, `${facts.branch} kernel ${facts.kernel}`));
+    return rows;
+}
+function osDrift(ctx) {
+    const cluster = ctx.cluster;
+    return withPool(ctx, 'os-bootstrap', async (pool) => {
+        const rows = await Promise.all(ctx.nodes.map((node) => readNode(ctx, pool, node, async (shell) => {
+            const seen = await observeK3s(ctx, node, { phase: 'os-bootstrap', shell: async () => shell });
+            const { stdout } = checkedSection(seen, 'os', 'os-bootstrap', 'reading the OS release');
+            return osRows(cluster, node, parseFacts(stdout));
+        })));
+        return rows.flat();
+    });
+}
+
+;// CONCATENATED MODULE: ./src/core/kinds/k3s/npu/scripts.ts
+// Node-side scripts of the NPU phase: the driver check (refuses a kernel without RKNPU), runtime
+// installation behind version markers, rkllama's install into a venv and our systemd unit.
+
+const DEFAULT_NPU_PATHS = { versionFile: '/sys/kernel/debug/rknpu/version', driDir: '/dev/dri' };
+const MARKERS = '/var/lib/turingpi/npu';
+const RKLLAMA_HOME = '/opt/rkllama';
+/** key=value: driver, render, rknn, rkllm, rkllama, model, unit. */
+function npuObserveScript(paths) {
+    return script({ VERSION_FILE: paths.versionFile, DRI_DIR: paths.driDir, MARKERS, HOME_DIR: RKLLAMA_HOME }, `
+driver=$(sed -n 's/^RKNPU driver: *//p' "$VERSION_FILE" 2>/dev/null | head -n1 || true)
+echo "driver=\${driver:-none}"
+render=$(find "$DRI_DIR" -maxdepth 1 -name 'renderD*' 2>/dev/null | sort | head -n1 || true)
+echo "render=\${render:-none}"
+for m in rknn rkllm rkllama model; do echo "$m=$(cat "$MARKERS/$m" 2>/dev/null || echo none)"; done
+if [ -f /etc/systemd/system/rkllama.service ]; then echo "unit=$(systemctl is-active rkllama 2>/dev/null || true)"; else echo "unit=absent"; fi
+if [ -f /etc/systemd/system/rkllama.service ]; then echo "unit_sha=$(sha256sum /etc/systemd/system/rkllama.service | cut -d' ' -f1)"; else echo "unit_sha=none"; fi
+echo "kernel=$(uname -r)"`);
+}
+/** Moves a pushed library into place, runs ldconfig and records the version. */
+function runtimeScript(name, library, version) {
+    return script({ NAME: name, STAGED: `${MARKERS}/${library}.new`, TARGET: `/usr/local/lib/${library}`, VERSION: version, MARKERS }, `
+install -m 0644 "$STAGED" "$TARGET"
+rm -f "$STAGED"
+ldconfig 2>/dev/null || true
+printf '%s\\n' "$VERSION" > "$MARKERS/$NAME"
+changed "$NAME=$VERSION"
+result`);
+}
+/** Where the NPU phase puts the hashed lock of rkllama's Python dependencies before the install. */
+const RKLLAMA_LOCK = `${RKLLAMA_HOME}/requirements.lock`;
+/**
+ * rkllama from the pushed source tarball into a venv. Its Python dependencies come only from the hashed
+ * lock (pip --require-hashes: a file whose sha256 the lock does not name is refused, whichever index or
+ * mirror served it; --no-deps: nothing the lock does not list). rkllama itself and the rknn-toolkit-lite2
+ * wheel it bundles come from the tarball, already checked against its digest: installed with --no-index,
+ * so that step fetches nothing. --no-build-isolation: a build uses the lock's setuptools, never an
+ * unhashed download.
+ */
+function rkllamaInstallScript(input) {
+    return script({
+        HOME_DIR: RKLLAMA_HOME,
+        VERSION: input.version,
+        MARKERS,
+        LOCK: RKLLAMA_LOCK,
+        PIP_INDEX: input.mirror ? `${input.mirror.replace(/\/+$/, '')}/pypi.org/simple` : ''
+    }, `
+mkdir -p "$HOME_DIR/app" "$HOME_DIR/models"
+tar -xzf "$HOME_DIR/rkllama.tar.gz" -C "$HOME_DIR/app" --strip-components=1
+python3 -m venv "$HOME_DIR/venv"
+pip_opts=()
+if [ -n "$PIP_INDEX" ]; then pip_opts=(--index-url "$PIP_INDEX"); fi
+"$HOME_DIR/venv/bin/pip" install -q --require-hashes --no-deps --no-build-isolation "\${pip_opts[@]}" -r "$LOCK"
+py=$(python3 -c 'import sys; print("cp%d%d" % sys.version_info[:2])' 2>/dev/null || true)
+local_pkgs=()
+for whl in "$HOME_DIR/app/src/rkllama/lib/rknn_toolkit_lite2-"*"-$py-$py-"*.whl; do
+  if [ -f "$whl" ]; then local_pkgs+=("$whl"); fi
+done
+"$HOME_DIR/venv/bin/pip" install -q --no-index --no-deps --no-build-isolation "\${local_pkgs[@]}" "$HOME_DIR/app"
+printf '%s\\n' "$VERSION" > "$MARKERS/rkllama"
+changed "rkllama=$VERSION"
+result`);
+}
+function rkllamaUnit(port) {
+    // The unit is program text for systemd: only a port number may reach it.
+    if (!Number.isInteger(port) || port < 1 || port > 65535)
+        throw new Error(`rkllama port ${port} is not a TCP port (1..65535)`);
+    return `# Managed by turingpi-cluster-action.
+[Unit]
+Description=rkllama (LLM API on the RK3588 NPU)
+After=network-online.target
+Wants=network-online.target
+
+[Service]
+Type=simple
+WorkingDirectory=${RKLLAMA_HOME}
+Environment=RKLLAMA_MODELS=${RKLLAMA_HOME}/models
+ExecStart=${RKLLAMA_HOME}/venv/bin/rkllama serve --port ${port}
+Restart=on-failure
+RestartSec=5s
+
+[Install]
+WantedBy=multi-user.target
+`;
+}
+function modelScript(input) {
+    return script({ DIR: `${RKLLAMA_HOME}/models/${input.name}`, FILE: input.file, REPO: input.repo, MARKER: input.marker, MARKERS }, `
+mkdir -p "$DIR"
+mv -f "$DIR/$FILE.new" "$DIR/$FILE"
+printf 'FROM="%s"\\nHUGGINGFACE_PATH="%s"\\nSYSTEM=""\\nTEMPERATURE=0.7\\n' "$FILE" "$REPO" > "$DIR/Modelfile"
+printf '%s\\n' "$MARKER" > "$MARKERS/model"
+changed "model=$MARKER"
+result`);
+}
+function startUnitScript(unit) {
+    return script({ UNIT: unit }, `
+systemctl daemon-reload
+systemctl enable "$UNIT" >/dev/null 2>&1 || true
+systemctl restart "$UNIT"
+changed "started=$UNIT"
+result`);
+}
+
+// EXTERNAL MODULE: ./src/core/kinds/k3s/npu/artifacts.ts
+var artifacts = __nccwpck_require__(4222);
+;// CONCATENATED MODULE: ./src/core/kinds/k3s/npu/rkllama.ts
+// What the NPU phase and the drift checks share: whether the file wants the NPU stack at all, which model
+// it wants on a node, where rkllama answers and whether it lists that model.
+
+
+
+const NPU_LABEL = 'turingpi.io/npu=rk3588';
+function wantedModel(ctx, node) {
+    const npu = ctx.cluster.npu;
+    if (!npu?.deploy_rkllama || !npu.model)
+        return undefined;
+    const resolved = (0,artifacts/* resolveModel */.AX)(npu.model, npu.model_quantization, npu.rkllm_version);
+    if ('problem' in resolved)
+        throw new core_errors/* PhaseError */.wo('npu', node.id, resolved.problem, 'fix npu_config in the cluster file and re-run', {
+            code: 'NpuModelMismatch'
+        });
+    return resolved.entry;
+}
+/** rkllama's API address as the node itself reaches it. */
+const rkllamaUrl = (ctx, node, port) => {
+    const to = ctx.deps.net.map(node.ip, port);
+    return `http://${to.host}:${to.port}/api/tags`;
+};
+/** The node-side command of one GET /api/tags (also part of the node's observation). */
+const rkllamaProbeCommand = (url) => `curl -fsS --max-time 5 ${q(url)}`;
+/** What one GET /api/tags answered: the models it lists, or what went wrong. */
+function rkllamaAnswer(out, model) {
+    if (out.code !== 0)
+        return { problem: out.stderr.trim().split('\n').pop() ?? `exit ${out.code}` };
+    try {
+        const names = (JSON.parse(out.stdout).models ?? []).map((m) => m.name);
+        if (!model || names.some((n) => n === model || n.startsWith(`${model}:`)))
+            return { models: names.join(', ') || 'no models' };
+        return { problem: `model ${model} not listed (listed: ${names.join(', ') || 'none'})` };
+    }
+    catch {
+        return { problem: `not JSON: ${out.stdout.slice(0, 80)}` };
+    }
+}
+/** One GET /api/tags from the node: the models it lists, or what went wrong. */
+async function askRkllama(shell, url, model) {
+    return rkllamaAnswer(await shell.exec(rkllamaProbeCommand(url), { timeoutMs: 15_000 }), model);
+}
+
+;// CONCATENATED MODULE: ./src/core/kinds/k3s/observation.ts
+
+
+
+
+
+
+
+
+
+
+
+const DEFAULT_NPU_PROBE = { paths: DEFAULT_NPU_PATHS, port: 8080 };
+const NODES_COMMAND = 'k3s kubectl get nodes -o json';
+const PODS_COMMAND = 'k3s kubectl get pods -n kube-system -o json';
+function sections(ctx, node, npu) {
+    const cluster = ctx.cluster;
+    const out = {
+        bootstrap: bootstrapCheckScript(cluster, node),
+        os: osObserveScript(),
+        k3s: observeScript(unitName(node)),
+        config: `cat ${K3S_CONFIG_PATH} 2>/dev/null || true`
+    };
+    if (wantsNpu(cluster))
+        out.npu = npuObserveScript(npu.paths);
+    if (cluster.npu?.deploy_rkllama)
+        out.rkllama = rkllamaProbeCommand(rkllamaUrl(ctx, node, npu.port));
+    if (node.id === topology(cluster).first.id) {
+        out.token = readTokenScript();
+        out.kubeconfig = `cat ${K3S_KUBECONFIG}`;
+        // Bounded like their own execs were (20 s): an API that hangs costs those reads, not the observation.
+        out.nodes = `timeout 20 ${NODES_COMMAND}`;
+        out.pods = `timeout 20 ${PODS_COMMAND}`;
+    }
+    return out;
+}
+async function take(ctx, node, phase, npu, shell) {
+    const at = changesSoFar(ctx.outputs);
+    const started = Date.now();
+    const { stdout } = await runChecked(shell, phase, node, 'observing the node', bundleScript(sections(ctx, node, npu)), {
+        timeoutMs: 60_000
+    });
+    let parsed;
+    try {
+        parsed = parseBundle(stdout);
+    }
+    catch (error) {
+        throw new core_errors/* PhaseError */.wo(phase, node.id, `the node's observation is not JSON (${error.message})`, RESUME, {
+            code: 'RemoteStepFailed'
+        });
+    }
+    ctx.reporter.debug(`${node.id}: observed in ${Date.now() - started} ms (${Object.entries(parsed)
+        .map(([name, section]) => `${name} ${section.ms} ms`)
+        .join(', ')})`);
+    // Secrets in the observation are masked before anything could print them.
+    const token = parsed.token?.code === 0 ? parsed.token.stdout.trim() : '';
+    if (token)
+        ctx.reporter.secret(token);
+    if (parsed.kubeconfig?.code === 0)
+        for (const secret of kubeconfigSecrets(parsed.kubeconfig.stdout))
+            ctx.reporter.secret(secret);
+    return { node, at, sections: parsed };
+}
+/**
+ * The node's observation of this run, taken now through `shell` (or a connection of its own) unless a phase
+ * already took it and nothing changed the node since.
+ */
+function observeK3s(ctx, node, options) {
+    const npu = options.npu ?? DEFAULT_NPU_PROBE;
+    const key = `k3s ${JSON.stringify(npu)}`;
+    return observed(ctx.outputs, node.id, key, async () => {
+        if (options.shell)
+            return take(ctx, node, options.phase, npu, await options.shell());
+        return withPool(ctx, options.phase, async (pool) => take(ctx, node, options.phase, npu, await pool.shell(node)));
+    });
+}
+/** A section as its own exec's result; fails as runChecked did when its script exited non-zero. */
+function checkedSection(seen, name, phase, what) {
+    const s = seen.sections[name];
+    if (!s)
+        throw new core_errors/* PhaseError */.wo(phase, seen.node.id, `${what}: not part of the node's observation`, RESUME, {
+            code: 'RemoteStepFailed'
+        });
+    if (s.code !== 0)
+        throw new core_errors/* PhaseError */.wo(phase, seen.node.id, `${what} exited with ${s.code}:${stderrTail(s.stderr)}`, RESUME, {
+            code: 'RemoteStepFailed'
+        });
+    return s;
+}
+/** A cluster-wide section of the first server, while no node of this run changed since it was read. */
+function freshClusterSection(ctx, seen, name) {
+    return seen.at === changesSoFar(ctx.outputs) ? seen.sections[name] : undefined;
+}
+/** The phase is about to change the node: what this run observed there is stale from now on. */
+function changing(ctx, node) {
+    invalidate(ctx.outputs, node.id);
+}
+/**
+ * The first server's k3s.yaml (its secrets masked): from its observation, unless this run changed that
+ * server; then read as it is now.
+ */
+async function firstServerKubeconfig(ctx, pool, phase) {
+    const first = topology(ctx.cluster).first;
+    if (!changedInRun(ctx.outputs, first.id)) {
+        const seen = await observeK3s(ctx, first, { phase, shell: () => pool.shell(first) });
+        if (seen.sections.kubeconfig?.code === 0 && seen.sections.kubeconfig.stdout)
+            return seen.sections.kubeconfig.stdout;
+    }
+    const raw = (await (await pool.shell(first)).get(K3S_KUBECONFIG)).toString('utf8');
+    for (const secret of kubeconfigSecrets(raw))
+        ctx.reporter.secret(secret);
+    return raw;
+}
+
+;// CONCATENATED MODULE: ./src/core/kinds/k3s/cluster-ops.ts
+// Cluster-level steps shared by install and join: the join token (generated once, kept only on the
+// first server and in memory), waiting for the API, and the readiness poll.
+
+
+
+
+
+
+
+
+const POLL_MS = 2_000;
+/** The token on the first server (server/token, else our token file), or undefined on a fresh server. */
+async function readToken(ctx, pool, phase) {
+    const first = topology(ctx.cluster).first;
+    // From the first server's observation, unless this run changed it (then read again, as it is now).
+    const stdout = changedInRun(ctx.outputs, first.id)
+        ? (await runChecked(await pool.shell(first), phase, first, 'reading the k3s token', readTokenScript(), {
+            timeoutMs: 30_000
+        })).stdout
+        : checkedSection(await observeK3s(ctx, first, { phase, shell: () => pool.shell(first) }), 'token', phase, 'reading the k3s token').stdout;
+    const token = stdout.trim();
+    if (!token)
+        return undefined;
+    ctx.reporter.secret(token);
+    return token;
+}
+function generateToken(ctx) {
+    const token = (0,external_node_crypto_.randomBytes)(32).toString('hex');
+    ctx.reporter.secret(token);
+    return token;
+}
+async function attempts(ctx, timeoutS, probe) {
+    const tries = Math.max(1, Math.ceil((timeoutS * 1000) / POLL_MS));
+    for (let i = 0; i < tries; i++) {
+        const value = await probe();
+        if (value !== undefined)
+            return value;
+        if (i < tries - 1)
+            await ctx.deps.sleep(POLL_MS);
+    }
+    return undefined;
+}
+/** Waits until the first server answers kubectl and has written its token. */
+async function waitForApi(ctx, pool, phase) {
+    const first = topology(ctx.cluster).first;
+    const shell = await pool.shell(first);
+    let last = '';
+    const ok = await attempts(ctx, ctx.cluster.cluster_timeout, async () => {
+        const out = await shell.exec('test -s /var/lib/rancher/k3s/server/token\nk3s kubectl get --raw /readyz', {
+            timeoutMs: 20_000
+        });
+        last = out.stderr.trim().split('\n').slice(-2).join(' ') || out.stdout.trim();
+        return out.code === 0 ? true : undefined;
+    });
+    if (!ok)
+        throw new core_errors/* PhaseError */.wo(phase, first.id, `the k3s API did not answer within ${ctx.cluster.cluster_timeout} s (last: ${last || 'no output'})`, RESUME, { code: 'ApiNotReady' });
+}
+/** Waits until one node is registered and Ready (an etcd member joins before the next one starts). */
+async function waitForNode(ctx, pool, phase, node) {
+    const first = topology(ctx.cluster).first;
+    const shell = await pool.shell(first);
+    let last = 'not registered';
+    const ok = await attempts(ctx, ctx.cluster.cluster_timeout, async () => {
+        const out = await shell.exec('k3s kubectl get nodes -o json', { timeoutMs: 20_000 });
+        if (out.code !== 0)
+            return undefined;
+        const problem = assessNodes(ctx.cluster, out.stdout).problems.find((p) => p.startsWith(`${node.hostname}:`));
+        last = problem ?? '';
+        return problem ? undefined : true;
+    });
+    if (!ok)
+        throw new core_errors/* PhaseError */.wo(phase, node.id, `did not become Ready within ${ctx.cluster.cluster_timeout} s: ${last}`, RESUME, { code: 'NodeNotReady' });
+}
+/** Polls nodes and core pods until all are as wanted; a timeout names what is not and why. */
+async function waitForCluster(ctx, pool, phase) {
+    const first = topology(ctx.cluster).first;
+    // No node changed in this run: the first server's observation already holds the answer when it is ready.
+    const seen = await observeK3s(ctx, first, { phase, shell: () => pool.shell(first) });
+    const nodesRead = freshClusterSection(ctx, seen, 'nodes');
+    const podsRead = freshClusterSection(ctx, seen, 'pods');
+    if (nodesRead?.code === 0 && podsRead?.code === 0) {
+        const assessed = assessNodes(ctx.cluster, nodesRead.stdout);
+        if (assessed.ready && assessPods(podsRead.stdout).length === 0)
+            return assessed;
+    }
+    const shell = await pool.shell(first);
+    let last = { ready: false, problems: ['no answer from the API server'], status: {} };
+    const done = await attempts(ctx, ctx.cluster.cluster_timeout, async () => {
+        const nodes = await shell.exec('k3s kubectl get nodes -o json', { timeoutMs: 20_000 });
+        if (nodes.code !== 0) {
+            last = { ...last, problems: [`kubectl get nodes failed: ${nodes.stderr.trim().split('\n').pop()}`] };
+            return undefined;
+        }
+        const assessed = assessNodes(ctx.cluster, nodes.stdout);
+        const pods = await shell.exec('k3s kubectl get pods -n kube-system -o json', { timeoutMs: 20_000 });
+        const podProblems = pods.code === 0 ? assessPods(pods.stdout) : [`kubectl get pods failed: ${pods.stderr.trim().split('\n').pop()}`];
+        last = {
+            ...assessed,
+            ready: assessed.ready && podProblems.length === 0,
+            problems: [...assessed.problems, ...podProblems]
+        };
+        return last.ready ? last : undefined;
+    });
+    if (!done)
+        throw new core_errors/* PhaseError */.wo(phase, undefined, `cluster not ready after ${ctx.cluster.cluster_timeout} s: ${last.problems.join('; ')}`, RESUME, { code: 'ClusterNotReady' });
+    return done;
+}
+
 ;// CONCATENATED MODULE: ./src/core/kinds/k3s/decide.ts
 function factsFrom(raw) {
     return {
@@ -26214,8 +27646,6 @@ function untouched(d) {
     return !d.install && !d.restart && !d.writeConfig && !d.writeToken && !d.pushBinary && !d.pushImages;
 }
 
-// EXTERNAL MODULE: ./src/core/kinds/k3s/remote-scripts.ts
-var remote_scripts = __nccwpck_require__(6544);
 ;// CONCATENATED MODULE: ./src/core/kinds/k3s/converge.ts
 // Bringing one node to the wanted k3s state: observe, decide, push only what differs, then install or
 // restart. Artifacts are fetched lazily, so a converged rerun downloads (and even looks up) nothing.
@@ -26226,10 +27656,11 @@ var remote_scripts = __nccwpck_require__(6544);
 
 
 
+
 /** Fetches each artifact at most once per phase run. */
 function artifactFetcher(ctx) {
     const cluster = ctx.cluster;
-    const requests = (0,artifacts/* k3sArtifacts */.t)(cluster.k3s_version, ctx.settings.mirror);
+    const requests = k3sArtifacts(cluster.k3s_version, ctx.settings.mirror);
     const memo = new Map();
     return (which) => {
         let pending = memo.get(which);
@@ -26240,64 +27671,67 @@ function artifactFetcher(ctx) {
         return pending;
     };
 }
-async function converge_observeNode(pool, phase, node) {
-    const shell = await pool.shell(node);
-    const { stdout } = await (0,shells/* runChecked */.X4)(shell, phase, node, 'observing k3s', (0,remote_scripts/* observeScript */.aS)((0,k3s_config/* unitName */.Cq)(node)), {
-        timeoutMs: 30_000
-    });
-    return factsFrom((0,remote_script/* parseFacts */.hx)(stdout));
+/** The node's k3s facts for a phase holding only a pool (the upgrade's survey before it touches a node). */
+function converge_observeNode(pool, phase, node) {
+    return observedFacts(pool.context, pool, phase, node);
+}
+/** The node's k3s facts, from the run's observation of it (taken now if no phase took it yet). */
+async function observedFacts(ctx, pool, phase, node) {
+    const seen = await observeK3s(ctx, node, { phase, shell: () => pool.shell(node) });
+    return factsFrom(parseFacts(checkedSection(seen, 'k3s', phase, 'observing k3s').stdout));
 }
 async function convergeNode(input) {
     const { ctx, pool, phase, node } = input;
     const cluster = ctx.cluster;
-    const topo = (0,k3s_config/* topology */.Ku)(cluster);
-    const config = (0,k3s_config/* renderK3sConfig */.Ie)(cluster, node);
-    const facts = await converge_observeNode(pool, phase, node);
+    const topo = topology(cluster);
+    const config = renderK3sConfig(cluster, node);
+    const facts = await observedFacts(ctx, pool, phase, node);
     const decision = decide({
         node,
         isFirst: node.id === topo.first.id,
         facts,
         version: cluster.k3s_version,
-        configSha: (0,k3s_config/* sha256 */.sc)(config),
-        ...(input.token !== undefined ? { tokenSha: (0,k3s_config/* sha256 */.sc)(input.token) } : {})
+        configSha: sha256(config),
+        ...(input.token !== undefined ? { tokenSha: sha256(input.token) } : {})
     });
-    const role = (0,k3s_config/* isServer */.S$)(node) ? 'server' : 'agent';
+    const role = isServer(node) ? 'server' : 'agent';
     if (untouched(decision))
         return { changed: false, summary: `k3s ${cluster.k3s_version} ${role}, running, config unchanged`, decision };
+    changing(ctx, node);
     const shell = await pool.shell(node);
     if (decision.forgetFirst) {
         const first = await pool.shell(topo.first);
-        const { result } = await (0,shells/* runChecked */.X4)(first, phase, topo.first, `forgetting the old registration of ${node.hostname}`, (0,remote_scripts/* forgetNodeScript */.Hi)(node.hostname));
+        const { result } = await runChecked(first, phase, topo.first, `forgetting the old registration of ${node.hostname}`, forgetNodeScript(node.hostname));
         if (result?.changed)
             ctx.reporter.info(`${node.id}: removed the stale Node object and node-password secret before it rejoins (${result.details})`);
     }
     if (decision.pushBinary) {
         const [binary, installer] = await Promise.all([input.fetch('binary'), input.fetch('installer')]);
-        await shell.put(artifacts/* NODE_PATHS */.G.binary, (0,external_node_fs_.createReadStream)(binary.path), { mode: 0o755, owner: 'root:root' });
-        await shell.put(artifacts/* NODE_PATHS */.G.installer, (0,external_node_fs_.createReadStream)(installer.path), { mode: 0o755, owner: 'root:root' });
+        await shell.put(NODE_PATHS.binary, (0,external_node_fs_.createReadStream)(binary.path), { mode: 0o755, owner: 'root:root' });
+        await shell.put(NODE_PATHS.installer, (0,external_node_fs_.createReadStream)(installer.path), { mode: 0o755, owner: 'root:root' });
     }
     else if (decision.install) {
         const installer = await input.fetch('installer');
-        await shell.put(artifacts/* NODE_PATHS */.G.installer, (0,external_node_fs_.createReadStream)(installer.path), { mode: 0o755, owner: 'root:root' });
+        await shell.put(NODE_PATHS.installer, (0,external_node_fs_.createReadStream)(installer.path), { mode: 0o755, owner: 'root:root' });
     }
     if (decision.pushImages) {
         const images = await input.fetch('images');
-        await shell.put(artifacts/* NODE_PATHS */.G.images, (0,external_node_fs_.createReadStream)(images.path), { mode: 0o644, owner: 'root:root' });
+        await shell.put(NODE_PATHS.images, (0,external_node_fs_.createReadStream)(images.path), { mode: 0o644, owner: 'root:root' });
     }
     if (decision.writeToken)
-        await shell.put(k3s_config/* K3S_TOKEN_FILE */.H3, input.token, { mode: 0o600, owner: 'root:root' });
+        await shell.put(K3S_TOKEN_FILE, input.token, { mode: 0o600, owner: 'root:root' });
     if (decision.writeConfig)
-        await shell.put(k3s_config/* K3S_CONFIG_PATH */.Vf, config, { mode: 0o600, owner: 'root:root' });
+        await shell.put(K3S_CONFIG_PATH, config, { mode: 0o600, owner: 'root:root' });
     if (decision.install) {
-        await (0,shells/* runChecked */.X4)(shell, phase, node, `k3s install.sh (${role})`, (0,remote_scripts/* installScript */.tH)({ role, version: cluster.k3s_version }), { timeoutMs: 300_000 });
+        await runChecked(shell, phase, node, `k3s install.sh (${role})`, installScript({ role, version: cluster.k3s_version }), { timeoutMs: 300_000 });
     }
     else if (decision.restart) {
-        await (0,shells/* runChecked */.X4)(shell, phase, node, `restarting ${(0,k3s_config/* unitName */.Cq)(node)}`, (0,remote_scripts/* restartScript */.Hg)({ unit: (0,k3s_config/* unitName */.Cq)(node), why: decision.reasons.join(', '), version: cluster.k3s_version }), { timeoutMs: 120_000 });
+        await runChecked(shell, phase, node, `restarting ${unitName(node)}`, restartScript({ unit: unitName(node), why: decision.reasons.join(', '), version: cluster.k3s_version }), { timeoutMs: 120_000 });
     }
     const action = decision.install
         ? `installed k3s ${cluster.k3s_version} as ${role}`
         : decision.restart
-            ? `restarted ${(0,k3s_config/* unitName */.Cq)(node)}`
+            ? `restarted ${unitName(node)}`
             : 'updated files';
     return { changed: true, summary: `${action} (${decision.reasons.join(', ')})`, decision };
 }
@@ -26308,7 +27742,10 @@ async function convergeNode(input) {
 // tables here only; the planner and its tests read them from this file.
 //
 // Latest patches as recorded for this catalog (December 2026 notes); an unknown minor makes the planner
-// refuse with "not in the catalog" rather than guess a stepping stone.
+// refuse with "not in the catalog" rather than guess a stepping stone. Checked against public release
+// records on 2026-12-07: K3s v1.30.14+k3s2 and v1.31.14+k3s1 head docs.k3s.io's v1.30.X / v1.31.X release
+// tables; Talos v1.9.6 (siderolabs/talos#10901), v1.10.7 (#11674) and v1.11.6 (#12428, 2025-12-16, newer
+// than the v1.11.5 recorded before) were released. The K3s 1.28/1.29/1.32–1.34 rows are not yet re-checked.
 /** v1.31.3+k3s1, 1.31.3, v1.9.0 → parts; undefined for anything else. */
 function parseVersion(text) {
     const m = /^v?(\d+)\.(\d+)\.(\d+)(?:[+-]([0-9A-Za-z.-]+))?$/.exec(text.trim());
@@ -26342,7 +27779,7 @@ const K3S_LATEST_PATCH = {
 const TALOS_LATEST_PATCH = {
     '1.9': 'v1.9.6',
     '1.10': 'v1.10.7',
-    '1.11': 'v1.11.5'
+    '1.11': 'v1.11.6'
 };
 /** Kubernetes minors each Talos minor supports (six each), inclusive. */
 const TALOS_KUBERNETES = {
@@ -26376,7 +27813,7 @@ const LATEST = {
     talos: TALOS_LATEST_PATCH,
     kubernetes: undefined
 };
-const NAME = { k3s: 'K3s', talos: 'Talos', kubernetes: 'Kubernetes' };
+const path_NAME = { k3s: 'K3s', talos: 'Talos', kubernetes: 'Kubernetes' };
 function hopsThrough(from, stones, to) {
     const versions = [from, ...stones, to];
     return versions.slice(1).map((v, i) => ({ from: versions[i], to: v }));
@@ -26423,7 +27860,7 @@ function versionPath(product, fromText, toText, options) {
                 hops: [],
                 refusal: {
                     rule: 'downgrade',
-                    reason: `${NAME[product]} ${fromText} runs and the file asks for the older ${toText}`,
+                    reason: `${path_NAME[product]} ${fromText} runs and the file asks for the older ${toText}`,
                     instead: `keep ${field}: ${fromText}, or set allow_downgrade: true if you mean it (data written by the newer version may not be readable)`
                 }
             };
@@ -26456,7 +27893,7 @@ function versionPath(product, fromText, toText, options) {
             hops: [],
             refusal: {
                 rule: 'skipped-minor',
-                reason: `${NAME[product]} ${fromText} → ${toText} skips minor ${skipped.join(', ')}; ${NAME[product]} upgrades one minor at a time`,
+                reason: `${path_NAME[product]} ${fromText} → ${toText} skips minor ${skipped.join(', ')}; ${path_NAME[product]} upgrades one minor at a time`,
                 instead: `set ${field} to each of ${path.join(' → ')} in turn, deploying after each`
             }
         };
@@ -26518,89 +27955,12 @@ function order(talos, kubernetes, first) {
     return all.filter((p) => (p === 'talos' ? talos.hops.length : kubernetes.hops.length) > 0);
 }
 
-;// CONCATENATED MODULE: ./src/core/phases/per-run.ts
-function perRun() {
-    const runs = new WeakMap();
-    return (outputs, work, key = '') => {
-        let byKey = runs.get(outputs);
-        if (!byKey)
-            runs.set(outputs, (byKey = new Map()));
-        let pending = byKey.get(key);
-        if (!pending) {
-            const entries = byKey;
-            pending = work();
-            entries.set(key, pending);
-            pending.catch(() => entries.delete(key));
-        }
-        return pending;
-    };
-}
-
-;// CONCATENATED MODULE: ./src/core/kinds/k3s/drift-shell.ts
-
-
-
-
-function hostKeyChange(error) {
-    for (let e = error; e instanceof Error; e = e.cause) {
-        const c = e;
-        if (c.code === 'HostKeyMismatch' && c.expected && c.seen)
-            return c;
-    }
-    return undefined;
-}
-/** The phases a reflash of the node runs, in order. */
-function rebuildPhases(node) {
-    return ['flash', 'boot', 'os-bootstrap', (0,k3s_config/* isServer */.S$)(node) ? 'install' : 'join'];
-}
-/** The inputs that rebuild one live node (a reflash needs both opt-ins). */
-const reflashHint = (cluster, node) => `reflash: true, confirm: ${cluster.name}, nodes: ${node.id}`;
-async function driftShell(ctx, pool, node) {
-    try {
-        return await pool.shell(node);
-    }
-    catch (error) {
-        const change = hostKeyChange(error);
-        if (change)
-            return {
-                subject: node.id,
-                field: 'ssh.host-key',
-                wanted: `${change.expected} (recorded at first contact)`,
-                found: `${change.seen}: reflashed or replaced outside this action (redeploy it with ${reflashHint(ctx.cluster, node)})`,
-                kind: 'drift',
-                fixedBy: rebuildPhases(node),
-                path: node.path
-            };
-        const seen = error instanceof core_errors/* PhaseError */.wo ? error.seen : error;
-        return {
-            subject: node.id,
-            field: 'ssh.login',
-            wanted: 'an SSH session with the given key',
-            found: reason(seen),
-            kind: 'unreachable',
-            fixedBy: [],
-            path: node.path
-        };
-    }
-}
-/** The rows `read` finds through the node's shell, or the one row that says why there is no shell. */
-async function readNode(ctx, pool, node, read) {
-    const shell = await driftShell(ctx, pool, node);
-    return 'subject' in shell ? [shell] : read(shell);
-}
-const nodeLists = perRun();
-/** `k3s kubectl get nodes -o json` on the first server, read once per drift run (join and npu both need it). */
-function clusterNodes(ctx, firstServer) {
-    return nodeLists(ctx.outputs, () => firstServer.exec('k3s kubectl get nodes -o json', { timeoutMs: 20_000 }));
-}
-
-// EXTERNAL MODULE: ./src/core/kinds/k3s/readiness.ts
-var readiness = __nccwpck_require__(3007);
 ;// CONCATENATED MODULE: ./src/core/kinds/k3s/drift.ts
 // Read-only drift of k3s on the nodes: installed version, the unit's state, each key of config.yaml
 // against what the cluster file renders, whether the running k3s loaded the files on disk, and (once for
 // the cluster) each node's registration, Ready condition and roles. Observed through the same scripts and
 // API reads the deploy uses.
+
 
 
 
@@ -26630,7 +27990,8 @@ async function nodeDrift(ctx, pool, phase, node, shell) {
         fixedBy: [phase],
         path: node.path
     });
-    const facts = await converge_observeNode(pool, phase, node);
+    const seen = await observeK3s(ctx, node, { phase, shell: async () => shell });
+    const facts = factsFrom(parseFacts(checkedSection(seen, 'k3s', phase, 'observing k3s').stdout));
     const rows = [];
     if (facts.version !== cluster.k3s_version)
         rows.push(facts.version === 'none'
@@ -26639,9 +28000,9 @@ async function nodeDrift(ctx, pool, phase, node, shell) {
     if (facts.version === 'none')
         return rows;
     if (facts.unit !== 'active')
-        rows.push(row(`k3s.service.${(0,k3s_config/* unitName */.Cq)(node)}`, 'active', facts.unit));
-    const out = await shell.exec(`cat ${k3s_config/* K3S_CONFIG_PATH */.Vf} 2>/dev/null || true`, { timeoutMs: 20_000 });
-    const keys = configDrift((0,k3s_config/* renderK3sConfig */.Ie)(cluster, node), out.stdout || undefined);
+        rows.push(row(`k3s.service.${unitName(node)}`, 'active', facts.unit));
+    const out = seen.sections.config;
+    const keys = configDrift(renderK3sConfig(cluster, node), out?.stdout || undefined);
     for (const d of keys)
         rows.push(row(`k3s.config.${d.key}`, d.wanted, d.found));
     // The file on disk is right, but k3s still runs with the one before it (a restart was lost): one row, not a
@@ -26663,7 +28024,7 @@ async function clusterDrift(ctx, first, shell) {
                 subject: first.id,
                 field: 'k3s.api',
                 wanted: 'answering k3s kubectl get nodes',
-                found: (0,shells/* stderrTail */.be)(out.stderr, 1).trim() || `exit ${out.code}`,
+                found: stderrTail(out.stderr, 1).trim() || `exit ${out.code}`,
                 kind: 'unreachable',
                 fixedBy: [],
                 path: first.path,
@@ -26671,7 +28032,7 @@ async function clusterDrift(ctx, first, shell) {
             }
         ];
     const reachable = new Set(ctx.nodes.map((n) => n.hostname));
-    return (0,readiness/* nodeProblems */.Vy)(ctx.cluster, out.stdout)
+    return nodeProblems(ctx.cluster, out.stdout)
         .filter((p) => reachable.has(p.node.hostname))
         .map((p) => ({
         subject: p.node.id,
@@ -26679,14 +28040,14 @@ async function clusterDrift(ctx, first, shell) {
         wanted: p.wanted,
         found: p.found,
         kind: 'drift',
-        fixedBy: p.field === 'registered' ? [(0,k3s_config/* isServer */.S$)(p.node) ? 'install' : 'join'] : [],
+        fixedBy: p.field === 'registered' ? [isServer(p.node) ? 'install' : 'join'] : [],
         path: p.node.path,
         symptom: true
     }));
 }
 function k3sDrift(phase, pick, options = {}) {
-    return (ctx) => (0,shells/* withPool */.Le)(ctx, phase, async (pool) => {
-        const first = (0,k3s_config/* topology */.Ku)(ctx.cluster).first;
+    return (ctx) => withPool(ctx, phase, async (pool) => {
+        const first = topology(ctx.cluster).first;
         // The cluster read needs the first server; when it is down its own row (unreachable, powered off) says why.
         const readCluster = options.cluster && ctx.nodes.some((n) => n.id === first.id);
         const rows = await Promise.all([
@@ -26722,17 +28083,17 @@ function versionRow(base, found, cluster) {
 
 
 async function run(ctx) {
-    const topo = (0,k3s_config/* topology */.Ku)(ctx.cluster);
+    const topo = topology(ctx.cluster);
     const selected = new Set(ctx.nodes.map((n) => n.id));
     const fetch = artifactFetcher(ctx);
-    return (0,shells/* withPool */.Le)(ctx, 'install', async (pool) => {
+    return withPool(ctx, 'install', async (pool) => {
         const lines = [];
         let changed = false;
-        let token = await (0,cluster_ops/* readToken */.AI)(ctx, pool, 'install');
-        const firstToken = token ?? (0,cluster_ops/* generateToken */.HU)(ctx);
+        let token = await readToken(ctx, pool, 'install');
+        const firstToken = token ?? generateToken(ctx);
         if (selected.has(topo.first.id)) {
             // The first server keeps whatever token file it has; only a fresh one gets the generated token.
-            const facts = await converge_observeNode(pool, 'install', topo.first);
+            const facts = await observedFacts(ctx, pool, 'install', topo.first);
             const first = await convergeNode({
                 ctx,
                 pool,
@@ -26744,11 +28105,11 @@ async function run(ctx) {
             lines.push(`${topo.first.id}: ${first.summary}`);
             changed ||= first.changed;
             if (first.changed)
-                await (0,cluster_ops/* waitForApi */.Pz)(ctx, pool, 'install');
-            token = await (0,cluster_ops/* readToken */.AI)(ctx, pool, 'install');
+                await waitForApi(ctx, pool, 'install');
+            token = await readToken(ctx, pool, 'install');
         }
         if (!token)
-            throw new core_errors/* PhaseError */.wo('install', topo.first.id, 'the first server has no k3s token yet', `${shells/* RESUME */.IY} (include ${topo.first.id} in the nodes input)`, { code: 'NoToken' });
+            throw new core_errors/* PhaseError */.wo('install', topo.first.id, 'the first server has no k3s token yet', `${RESUME} (include ${topo.first.id} in the nodes input)`, { code: 'NoToken' });
         ctx.outputs.k3sToken = token;
         for (const server of topo.servers.slice(1)) {
             if (!selected.has(server.id))
@@ -26758,7 +28119,7 @@ async function run(ctx) {
             changed ||= result.changed;
             // Embedded etcd takes one new member at a time: the next server waits for this one.
             if (result.changed)
-                await (0,cluster_ops/* waitForNode */.P2)(ctx, pool, 'install', server);
+                await waitForNode(ctx, pool, 'install', server);
         }
         for (const line of lines)
             ctx.reporter.info(line);
@@ -26773,38 +28134,37 @@ async function run(ctx) {
 /** Observed plan rows for the given nodes; a node that cannot be observed says why. */
 async function planNodes(ctx, pool, phase, nodes = ctx.nodes) {
     const cluster = ctx.cluster;
-    const topo = (0,k3s_config/* topology */.Ku)(cluster);
-    const steps = [];
-    for (const node of nodes) {
+    const topo = topology(cluster);
+    // Every node's observation at once (read-only); the rows keep the nodes' order.
+    return Promise.all(nodes.map(async (node) => {
         try {
-            const facts = await converge_observeNode(pool, phase, node);
+            const facts = await observedFacts(ctx, pool, phase, node);
             const d = decide({
                 node,
                 isFirst: node.id === topo.first.id,
                 facts,
                 version: cluster.k3s_version,
-                configSha: (0,k3s_config/* sha256 */.sc)((0,k3s_config/* renderK3sConfig */.Ie)(cluster, node))
+                configSha: sha256(renderK3sConfig(cluster, node))
             });
             const action = untouched(d) ? 'skip' : d.install ? 'run' : 'change';
             const reason = untouched(d) ? `k3s ${facts.version} running with the wanted config` : d.reasons.join(', ');
-            steps.push({ phase, node: node.id, action, reason });
+            return { phase, node: node.id, action, reason };
         }
         catch (error) {
-            steps.push({
+            return {
                 phase,
                 node: node.id,
                 action: 'run',
                 reason: `not observed (${error.message}); would install k3s ${cluster.k3s_version}`
-            });
+            };
         }
-    }
-    return steps;
+    }));
 }
 const k3sInstallPhase = {
     name: 'install',
     scope: 'cluster',
     appliesTo: (cluster) => cluster.kind === 'k3s',
-    plan: (ctx) => (0,shells/* withPool */.Le)(ctx, 'install', (pool) => planNodes(ctx, pool, 'install', ctx.nodes.filter((n) => n.role === 'controlplane'))),
+    plan: (ctx) => withPool(ctx, 'install', (pool) => planNodes(ctx, pool, 'install', ctx.nodes.filter((n) => n.role === 'controlplane'))),
     run,
     drift: k3sDrift('install', (n) => n.role === 'controlplane')
 };
@@ -26822,33 +28182,11 @@ async function credentialsDir(settings) {
     return dir;
 }
 
-;// CONCATENATED MODULE: ./src/core/kinds/k3s/kubeconfig.ts
-// The kubeconfig k3s writes on the first server points at https://127.0.0.1:6443; the one handed to the
-// user and to later phases points at the cluster's API endpoint. Its credentials are masked before any
-// output could show them, and the file is written 0600.
-
-
-function rewriteKubeconfig(text, apiEndpoint) {
-    return text.replace(/^(\s*server:\s*).*$/gm, `$1${apiEndpoint}`);
-}
-/** Credential values in a kubeconfig (certificate and key data, tokens, passwords). */
-function kubeconfigSecrets(text) {
-    const values = [];
-    for (const m of text.matchAll(/^\s*(client-certificate-data|client-key-data|certificate-authority-data|token|password):\s*(\S+)\s*$/gm))
-        values.push(m[2].replace(/^["']|["']$/g, ''));
-    return values;
-}
-async function writeKubeconfig(dir, text) {
-    const path = (0,external_node_path_.join)(dir, 'kubeconfig');
-    await (0,promises_.writeFile)(path, text, { mode: 0o600 });
-    await (0,promises_.chmod)(path, 0o600); // an older file keeps its mode through writeFile
-    return path;
-}
-
 ;// CONCATENATED MODULE: ./src/core/kinds/k3s/join-phase.ts
 // Phase join (K3s, cluster scope): the agents join with the token from the first server, then the
 // whole cluster is awaited (nodes Ready with their roles, core pods running) and the kubeconfig is
 // fetched, pointed at the API endpoint and written 0600 into the state folder.
+
 
 
 
@@ -26873,22 +28211,20 @@ async function mapLimited(items, limit, fn) {
     return results;
 }
 async function join_phase_run(ctx) {
-    const topo = (0,k3s_config/* topology */.Ku)(ctx.cluster);
+    const topo = topology(ctx.cluster);
     const selected = new Set(ctx.nodes.map((n) => n.id));
     const fetch = artifactFetcher(ctx);
-    return (0,shells/* withPool */.Le)(ctx, 'join', async (pool) => {
-        const token = ctx.outputs.k3sToken ?? (await (0,cluster_ops/* readToken */.AI)(ctx, pool, 'join'));
+    return withPool(ctx, 'join', async (pool) => {
+        const token = ctx.outputs.k3sToken ?? (await readToken(ctx, pool, 'join'));
         if (!token)
-            throw new core_errors/* PhaseError */.wo('join', topo.first.id, 'the first server has no k3s token', `run the install phase first, then ${shells/* RESUME */.IY}`, { code: 'NoToken' });
+            throw new core_errors/* PhaseError */.wo('join', topo.first.id, 'the first server has no k3s token', `run the install phase first, then ${RESUME}`, { code: 'NoToken' });
         ctx.outputs.k3sToken = token;
         const agents = topo.agents.filter((a) => selected.has(a.id));
         const results = await mapLimited(agents, AGENT_CONCURRENCY, (node) => convergeNode({ ctx, pool, phase: 'join', node, token, fetch }));
         agents.forEach((node, i) => ctx.reporter.info(`${node.id}: ${results[i].summary}`));
-        const assessed = await (0,cluster_ops/* waitForCluster */.rc)(ctx, pool, 'join');
+        const assessed = await waitForCluster(ctx, pool, 'join');
         Object.assign(ctx.outputs.nodeStatus, assessed.status);
-        const raw = (await (await pool.shell(topo.first)).get(k3s_config/* K3S_KUBECONFIG */.YO)).toString('utf8');
-        for (const secret of kubeconfigSecrets(raw))
-            ctx.reporter.secret(secret);
+        const raw = await firstServerKubeconfig(ctx, pool, 'join');
         ctx.outputs.kubeconfigPath = await writeKubeconfig(await credentialsDir(ctx.settings), rewriteKubeconfig(raw, ctx.cluster.apiEndpoint));
         const changed = results.filter((r) => r.changed).length;
         return {
@@ -26901,12 +28237,330 @@ const k3sJoinPhase = {
     name: 'join',
     scope: 'cluster',
     appliesTo: (cluster) => cluster.kind === 'k3s',
-    plan: (ctx) => (0,shells/* withPool */.Le)(ctx, 'join', (pool) => planNodes(ctx, pool, 'join', ctx.nodes.filter((n) => n.role === 'worker'))),
+    plan: (ctx) => withPool(ctx, 'join', (pool) => planNodes(ctx, pool, 'join', ctx.nodes.filter((n) => n.role === 'worker'))),
     run: join_phase_run,
     drift: k3sDrift('join', (n) => n.role === 'worker', { cluster: true })
 };
 
+;// CONCATENATED MODULE: ./src/core/phases/handover.ts
+// Values one phase hands to the next through outputs.values, named here so neither phase imports the other.
+/** outputs.values key holding the UART snapshot the flash phase took right before power-on, for boot. */
+const uartSnapshotKey = (node) => `boot:uart:${node}`;
+/** outputs.values key where os-bootstrap leaves installed packages (string[] or per node id), for the addons' iSCSI check. */
+const BOOTSTRAP_PACKAGES_KEY = 'os-bootstrap.packages';
+
+;// CONCATENATED MODULE: ./src/core/phases/addons/prerequisites.ts
+// Longhorn needs iSCSI on every node. Where the image decides it (Talos: the siderolabs/iscsi-tools
+// extension in the schematic) the kind answers; otherwise (K3s) it is the open-iscsi package: os-bootstrap
+// installs it and its result is read when this run has it, else each node is asked with dpkg-query over SSH.
+
+
+
+const ISCSI_PACKAGE = 'open-iscsi';
+
+const dpkgProbe = (ctx, node, pkg) => withPool(ctx, 'addons', async (pool) => {
+    const out = await (await pool.shell(node)).exec(`dpkg-query -W -f='\${Status}' ${q(pkg)}`, { timeoutMs: 30_000 });
+    return out.code === 0 && /\binstall ok installed\b/.test(out.stdout);
+});
+function fromBootstrap(ctx, node) {
+    const recorded = ctx.outputs.values[BOOTSTRAP_PACKAGES_KEY];
+    if (Array.isArray(recorded))
+        return recorded.includes(ISCSI_PACKAGE);
+    if (recorded && typeof recorded === 'object') {
+        const list = recorded[node.id];
+        if (Array.isArray(list))
+            return list.includes(ISCSI_PACKAGE);
+    }
+    return undefined;
+}
+/** Why Longhorn cannot be installed, or undefined when every node (of `nodes`: all by default) has iSCSI. */
+async function longhornRefusal(ctx, probe, nodes = ctx.cluster.nodes) {
+    const fromImage = ctx.kind.longhorn.iscsiFromImage(ctx.cluster);
+    if (fromImage !== 'ask-nodes')
+        return fromImage.refusal;
+    const observed = (node) => ctx.kind.longhorn.iscsiObserved?.(ctx, node).catch(() => undefined) ?? Promise.resolve(undefined);
+    const present = await Promise.all(nodes.map(async (node) => fromBootstrap(ctx, node) ?? (await observed(node)) ?? (await probe(ctx, node, ISCSI_PACKAGE))));
+    const missing = nodes.filter((_, i) => !present[i]).map((n) => n.id);
+    if (!missing.length)
+        return undefined;
+    return `Longhorn needs iSCSI, but ${ISCSI_PACKAGE} is not installed on ${missing.join(', ')}; run the os-bootstrap phase (it installs ${ISCSI_PACKAGE}) and re-run`;
+}
+
+;// CONCATENATED MODULE: ./src/core/kinds/k3s/lifecycle/scripts.ts
+
+
+const DB_DIR = '/var/lib/rancher/k3s/server/db';
+const SNAPSHOT_DIR = `${DB_DIR}/snapshots`;
+/** Where restore puts the snapshot it uploads (0600, removed after the reset). */
+const RESTORE_FILE = `${SNAPSHOT_DIR}/turingpi-restore.db`;
+/** key=value facts: datastore (etcd|sqlite|none), version, token present. */
+function observeServerScript() {
+    return script({ DB: DB_DIR, SERVER_TOKEN: K3S_SERVER_TOKEN }, `
+if [ -d "$DB/etcd/member" ]; then echo datastore=etcd
+elif [ -f "$DB/state.db" ]; then echo datastore=sqlite
+else echo datastore=none; fi
+echo "version=$(k3s --version 2>/dev/null | head -1 | awk '{print $3}')"
+if [ -s "$SERVER_TOKEN" ]; then echo token=yes; else echo token=no; fi`);
+}
+/**
+ * k3s etcd-snapshot save --name NAME, then prints the snapshot's path (k3s names it NAME-<node>-<time> and
+ * logs rather than prints it). On-demand snapshots are outside k3s's retention: the caller deletes it
+ * after copying it off.
+ */
+function etcdSnapshotScript(name) {
+    return script({ NAME: name, DIR: SNAPSHOT_DIR }, `
+if ! out=$(k3s etcd-snapshot save --name "$NAME" 2>&1); then printf '%s\\n' "$out" | tail -n 5 >&2; exit 1; fi
+file=''
+for f in "$DIR/$NAME"-*; do
+  if [ -e "$f" ] && { [ -z "$file" ] || [ "$f" -nt "$file" ]; }; then file=$f; fi
+done
+[ -n "$file" ] || { echo "k3s etcd-snapshot save reported success but no $DIR/$NAME-* exists" >&2; exit 1; }
+echo "$file"`);
+}
+/**
+ * A consistent copy of a single server's SQLite datastore: SQLite's online backup when the sqlite3 CLI is
+ * there, else k3s stopped for the copy (state.db plus its -wal) and started again. Prints the copy's path.
+ */
+function sqliteCopyScript(dest) {
+    return script({ DB: DB_DIR, DEST: dest }, `
+umask 077
+if command -v sqlite3 >/dev/null 2>&1; then
+  sqlite3 "$DB/state.db" ".backup '$DEST'"
+else
+  systemctl stop k3s
+  trap 'systemctl start k3s' EXIT
+  sqlite3_wal="$DB/state.db-wal"
+  cp "$DB/state.db" "$DEST"
+  if [ -f "$sqlite3_wal" ]; then cp "$sqlite3_wal" "$DEST-wal"; fi
+fi
+echo "$DEST"`);
+}
+function readServerTokenScript() {
+    return script({ SERVER_TOKEN: K3S_SERVER_TOKEN }, 'cat "$SERVER_TOKEN"');
+}
+/** Stops k3s (server) or k3s-agent; a unit that is not installed is not an error. */
+function stopScript(unit) {
+    return script({ UNIT: unit }, 'systemctl stop "$UNIT" || true');
+}
+/**
+ * On the first server: the backup's token into the token file (stdin), then `k3s server --cluster-reset
+ * --cluster-reset-restore-path`, then k3s started again on the restored single-member datastore.
+ */
+function clusterResetScript() {
+    return script({ TOKEN_FILE: K3S_TOKEN_FILE, SNAP: RESTORE_FILE }, `
+umask 077
+cat > "$TOKEN_FILE"
+if ! out=$(k3s server --cluster-reset --cluster-reset-restore-path="$SNAP" 2>&1); then printf '%s\\n' "$out" | tail -n 5 >&2; exit 1; fi
+rm -f "$SNAP"
+systemctl start k3s
+echo "tpi-result: changed reset-from=$SNAP"`);
+}
+/** On the other servers: the backup's token (stdin), their datastore cleared, k3s started: they rejoin. */
+function rejoinServerScript() {
+    return script({ TOKEN_FILE: K3S_TOKEN_FILE, DB: DB_DIR }, `
+umask 077
+cat > "$TOKEN_FILE"
+rm -rf "$DB"
+systemctl start k3s
+echo "tpi-result: changed rejoined"`);
+}
+/** On agents: the backup's token (stdin) and a restart, so they reconnect to the restored servers. */
+function restartAgentScript() {
+    return script({ TOKEN_FILE: K3S_TOKEN_FILE }, `
+umask 077
+cat > "$TOKEN_FILE"
+systemctl restart k3s-agent
+echo "tpi-result: changed restarted"`);
+}
+function drainScript(hostname) {
+    return script({ NODE_NAME: hostname }, `
+k3s kubectl cordon "$NODE_NAME" >/dev/null
+k3s kubectl drain "$NODE_NAME" --ignore-daemonsets --delete-emptydir-data --timeout=300s >/dev/null
+echo "tpi-result: changed drained=$NODE_NAME"`);
+}
+/** On a node being removed: k3s stopped and disabled, so it does not register again once its Node is gone. */
+function stopNodeScript(role) {
+    return script({ UNIT: role === 'controlplane' ? 'k3s' : 'k3s-agent' }, 'systemctl disable --now "$UNIT" >/dev/null 2>&1 || true\necho "tpi-result: changed stopped=$UNIT"');
+}
+/** The uninstall script K3s's installer left on the node (server or agent). */
+function uninstallScript(role) {
+    const file = role === 'controlplane' ? '/usr/local/bin/k3s-uninstall.sh' : '/usr/local/bin/k3s-agent-uninstall.sh';
+    return `set -eu\nif [ -x ${file} ]; then ${file} >/dev/null 2>&1; echo uninstalled; else echo absent; fi\n`;
+}
+
+;// CONCATENATED MODULE: ./src/core/kinds/k3s/lifecycle/backup.ts
+// K3s backup: an etcd snapshot from the first server (embedded etcd) or a consistent copy of a single
+// server's SQLite datastore, plus the server token, read over SSH and handed back as bundle parts.
+
+
+
+
+
+const PHASE = 'backup';
+const backup_RESUME = 're-run the backup; nothing on the cluster was changed';
+async function backupK3s(ctx, name) {
+    const cluster = ctx.cluster;
+    const first = topology(cluster).first;
+    return withPool(ctx, PHASE, async (pool) => {
+        const shell = await pool.shell(first);
+        const facts = parseFacts((await runChecked(shell, PHASE, first, 'looking at the datastore', observeServerScript(), { timeoutMs: 30_000 }))
+            .stdout);
+        if (facts.token !== 'yes')
+            throw new core_errors/* PhaseError */.wo(PHASE, first.id, 'the server has no token (/var/lib/rancher/k3s/server/token): K3s is not installed or never started', 'deploy the cluster first');
+        const token = (await runChecked(shell, PHASE, first, 'reading the server token', readServerTokenScript(), { timeoutMs: 30_000 })).stdout.trim();
+        ctx.reporter.secret(token);
+        const parts = [{ path: 'k3s/token', kind: 'k3s-token', data: Buffer.from(token + '\n') }];
+        let datastore;
+        if (facts.datastore === 'etcd') {
+            datastore = 'etcd';
+            const file = (await runChecked(shell, PHASE, first, `k3s etcd-snapshot save --name ${name}`, etcdSnapshotScript(name), {
+                timeoutMs: 300_000
+            })).stdout
+                .trim()
+                .split('\n')
+                .pop();
+            const data = await shell.get(file);
+            // An on-demand snapshot is not pruned by k3s's retention: it is in the artifact now, so it goes.
+            await shell.exec(`rm -f '${file.replace(/'/g, `'\\''`)}'`, { timeoutMs: 30_000 });
+            parts.push({ path: 'etcd/snapshot.db', kind: 'etcd-snapshot', node: first.id, data });
+            ctx.reporter.info(`${first.id}: etcd snapshot ${file.split('/').pop()} (${data.length} bytes)`);
+        }
+        else if (facts.datastore === 'sqlite') {
+            datastore = 'sqlite';
+            const dest = `/var/lib/rancher/k3s/server/db/turingpi-backup-${name}.db`;
+            await runChecked(shell, PHASE, first, 'copying the SQLite datastore', sqliteCopyScript(dest), {
+                timeoutMs: 300_000
+            });
+            const data = await shell.get(dest);
+            await shell.exec(`rm -f '${dest}' '${dest}-wal'`, { timeoutMs: 30_000 });
+            parts.push({ path: 'sqlite/state.db', kind: 'sqlite-datastore', node: first.id, data });
+            ctx.reporter.info(`${first.id}: SQLite datastore copy (${data.length} bytes)`);
+        }
+        else {
+            throw new core_errors/* PhaseError */.wo(PHASE, first.id, 'no datastore found: neither server/db/etcd nor server/db/state.db exists', backup_RESUME);
+        }
+        const version = facts.version || cluster.k3s_version;
+        return { datastore, versions: { k3s: version, kubernetes: version.replace(/\+.*$/, '') }, parts };
+    });
+}
+
+// EXTERNAL MODULE: ./src/core/lifecycle/backup/manifest.ts
+var backup_manifest = __nccwpck_require__(310);
+;// CONCATENATED MODULE: ./src/core/kinds/k3s/lifecycle/checks.ts
+
+function k3sRestoreProblems(cluster, manifest, files) {
+    const problems = [];
+    if (!(0,backup_manifest/* partOf */.BU)(manifest, files, 'k3s-token'))
+        problems.push('the backup has no K3s server token; a datastore restored without the token it was encrypted with fails ("bootstrap data already found and encrypted with different token"), so it is refused');
+    const sqlite = manifest.datastore === 'sqlite';
+    if (!manifest.parts?.some((p) => p.kind === (sqlite ? 'sqlite-datastore' : 'etcd-snapshot')))
+        problems.push(`the backup has no ${sqlite ? 'SQLite datastore' : 'etcd snapshot'}`);
+    const have = manifest.versions?.k3s;
+    const want = cluster.k3s_version;
+    if ((0,backup_manifest/* minorOf */.Hs)(have) !== (0,backup_manifest/* minorOf */.Hs)(want))
+        problems.push(`the backup was taken on k3s ${have ?? '(unknown)'}, the cluster file has ${want}; restore onto the same minor version (${(0,backup_manifest/* minorOf */.Hs)(have) ?? '?'}), then upgrade`);
+    return problems;
+}
+
+;// CONCATENATED MODULE: ./src/core/kinds/k3s/lifecycle/remove.ts
+
+
+
+
+
+// Scale down runs before the deploy's phases; its failures name the phase that owns membership.
+const remove_PHASE = 'join';
+async function removeK3sNode(ctx, node) {
+    const first = topology(ctx.cluster).first;
+    await withPool(ctx, 'remove', async (pool) => {
+        const main = await pool.shell(first);
+        await runChecked(main, remove_PHASE, node, `draining ${node.hostname}`, drainScript(node.hostname), {
+            timeoutMs: 360_000
+        });
+        ctx.reporter.info(`${node.id}: cordoned and drained`);
+        // Stopped before its Node goes, so it does not register again; an unreachable node is removed anyway.
+        const own = await pool.shell(node).catch(() => undefined);
+        if (own)
+            await own.exec(stopNodeScript(node.role), { timeoutMs: 120_000 });
+        await runChecked(main, remove_PHASE, node, `removing ${node.hostname} from the cluster`, forgetNodeScript(node.hostname), {
+            timeoutMs: 120_000
+        });
+        ctx.reporter.info(`${node.id}: Node and node-password secret deleted${node.role === 'controlplane' ? ', etcd member removed' : ''}`);
+    });
+}
+async function wipeK3sNode(ctx, node) {
+    const out = await withPool(ctx, 'destroy', async (pool) => (await pool.shell(node)).exec(uninstallScript(node.role), { timeoutMs: 300_000 }));
+    if (out.code !== 0)
+        throw new core_errors/* TpiError */.at('WipeFailed', out.stderr.trim().split('\n').pop() || `exit ${out.code}`);
+    return out.stdout.trim() === 'uninstalled' ? 'k3s uninstalled' : 'k3s was not installed';
+}
+
+;// CONCATENATED MODULE: ./src/core/kinds/k3s/lifecycle/restore.ts
+
+
+
+
+
+
+
+const restore_PHASE = 'restore';
+async function restoreK3s(ctx, manifest, files) {
+    const cluster = ctx.cluster;
+    if (manifest.datastore !== 'etcd')
+        throw new core_errors/* PhaseError */.wo(restore_PHASE, undefined, 'the backup holds a SQLite datastore; restoring one is done by hand (stop k3s, replace server/db/state.db, start k3s)', 'see the README section "Backup and restore"', { code: 'RestoreUnsupported' });
+    // Both were checked present by k3sRestoreProblems before this runs.
+    const token = (0,backup_manifest/* partOf */.BU)(manifest, files, 'k3s-token').data.toString('utf8').trim();
+    ctx.reporter.secret(token);
+    const snapshot = (0,backup_manifest/* partOf */.BU)(manifest, files, 'etcd-snapshot').data;
+    const { first } = topology(cluster);
+    const servers = cluster.nodes.filter((n) => n.role === 'controlplane');
+    const agents = cluster.nodes.filter((n) => n.role === 'worker');
+    const done = [];
+    await withPool(ctx, restore_PHASE, async (pool) => {
+        const step = async (node, what, text, stdin) => {
+            const started = Date.now();
+            await runChecked(await pool.shell(node), restore_PHASE, node, what, text, {
+                timeoutMs: 300_000,
+                ...(stdin !== undefined ? { stdin } : {})
+            });
+            done.push(`${node.id}: ${what}`);
+            ctx.reporter.info(`${node.id}: ${what} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+        };
+        for (const s of servers)
+            await step(s, 'stopped k3s', stopScript('k3s'));
+        // A freshly flashed first server (a lost board, redeployed) has no snapshot folder yet.
+        await runChecked(await pool.shell(first), restore_PHASE, first, 'preparing the snapshot folder', script({ DIR: SNAPSHOT_DIR }, 'mkdir -p -m 0700 "$DIR"'), { timeoutMs: 30_000 });
+        await (await pool.shell(first)).put(RESTORE_FILE, snapshot, { mode: 0o600 });
+        await step(first, `cluster-reset from the ${manifest.name} snapshot, started`, clusterResetScript(), token + '\n');
+        await waitForApi(ctx, pool, restore_PHASE);
+        // One at a time: each joins the restored member set before the next asks to.
+        for (const s of servers.filter((n) => n.id !== first.id))
+            await step(s, 'datastore cleared, rejoined', rejoinServerScript(), token + '\n');
+        for (const a of agents)
+            await step(a, 'k3s-agent restarted', restartAgentScript(), token + '\n');
+        await waitForCluster(ctx, pool, restore_PHASE);
+    });
+    return done;
+}
+
+;// CONCATENATED MODULE: ./src/core/kinds/k3s/lifecycle/index.ts
+
+
+
+
+const k3sLifecycle = {
+    backup: backupK3s,
+    restoreProblems: k3sRestoreProblems,
+    restore: restoreK3s,
+    removeNode: removeK3sNode,
+    wipeNode: wipeK3sNode
+};
+
 ;// CONCATENATED MODULE: ./src/core/kinds/k3s/kind.ts
+
+
+
+
 
 
 
@@ -26932,14 +28586,14 @@ const kind_nodeLists = perRun();
 async function k3sNodeList(ctx) {
     if (!ctx.settings.secrets.sshPrivateKey)
         return { why: 'no SSH private key to ask the cluster' };
-    const servers = (0,k3s_config/* topology */.Ku)(ctx.cluster).servers;
+    const servers = topology(ctx.cluster).servers;
     const answering = (await Promise.all(servers.map(async (s) => (await k3sKind.probe.detail(ctx.deps, ctx.cluster, s.ip).catch(() => undefined)) !== undefined ? s : undefined))).filter((s) => s !== undefined);
     if (!answering.length)
         return { why: `no control plane of the file answers (${servers.map((s) => s.id).join(', ')})` };
     const seen = [];
     for (const server of answering) {
         try {
-            const out = await (0,shells/* withPool */.Le)(ctx, 'flash', async (pool) => (await pool.shell(server)).exec('k3s kubectl get nodes -o json', { timeoutMs: 20_000 }));
+            const out = await withPool(ctx, 'flash', async (pool) => (await pool.shell(server)).exec('k3s kubectl get nodes -o json', { timeoutMs: 20_000 }));
             if (out.code !== 0) {
                 seen.push(`${server.id}: k3s kubectl exited ${out.code}`);
                 continue;
@@ -26963,10 +28617,7 @@ async function membership(ctx, node) {
 }
 /** The first server's k3s.yaml over SSH, its server address rewritten to the API endpoint. */
 async function readOnlyKubeconfig(ctx, dir) {
-    const first = (0,k3s_config/* topology */.Ku)(ctx.cluster).first;
-    const raw = await (0,shells/* withPool */.Le)(ctx, 'addons', async (pool) => (await (await pool.shell(first)).get(k3s_config/* K3S_KUBECONFIG */.YO)).toString('utf8'));
-    for (const secret of kubeconfigSecrets(raw))
-        ctx.reporter.secret(secret);
+    const raw = await withPool(ctx, 'addons', (pool) => firstServerKubeconfig(ctx, pool, 'addons'));
     const path = await writeKubeconfig(dir, rewriteKubeconfig(raw, ctx.cluster.apiEndpoint));
     ctx.outputs.kubeconfigPath = path;
     return path;
@@ -27028,13 +28679,19 @@ const k3sKind = {
     get join() {
         return k3sJoinPhase;
     },
-    extraPhases: (cluster) => ({ afterBoot: ['os-bootstrap'], afterAddons: (0,k3s_config/* wantsNpu */.BA)(cluster) ? ['npu'] : [] }),
+    extraPhases: (cluster) => ({ afterBoot: ['os-bootstrap'], afterAddons: wantsNpu(cluster) ? ['npu'] : [] }),
     staticReason,
     longhorn: {
         dataPath: (cluster) => k3s(cluster).longhorn_path,
         privilegedNamespace: false,
-        iscsiFromImage: () => 'ask-nodes'
-    }
+        iscsiFromImage: () => 'ask-nodes',
+        iscsiObserved: async (ctx, node) => {
+            const seen = await observeK3s(ctx, node, { phase: 'addons' });
+            const check = seen.sections.bootstrap;
+            return check?.code === 0 ? installedPackages(check.stdout).includes(ISCSI_PACKAGE) : undefined;
+        }
+    },
+    lifecycle: k3sLifecycle
 };
 
 ;// CONCATENATED MODULE: ./src/core/kinds/talos/schematic.ts
@@ -27307,6 +28964,7 @@ function genConfigArgv(i) {
         i.installImage,
         '--talos-version',
         majorMinor(i.talosVersion),
+        ...(i.kubernetesVersion ? ['--kubernetes-version', i.kubernetesVersion] : []),
         ...i.patches.flatMap((p) => ['--config-patch', `@${p}`])
     ];
 }
@@ -27386,7 +29044,7 @@ function majorMinor(version) {
 
 
 
-const RESUME = 're-run the workflow; nodes already configured are compared and left alone when unchanged';
+const converge_RESUME = 're-run the workflow; nodes already configured are compared and left alone when unchanged';
 const tail = (text) => text.trim().split('\n').slice(-3).join(' | ').slice(0, 400);
 /** Read-only: what applying this config would do to the node. */
 async function decideApply(talosctl, seen, config, talosconfig, phase = 'install') {
@@ -27405,7 +29063,7 @@ async function decideApply(talosctl, seen, config, talosconfig, phase = 'install
         const pki = /certificate|authentication handshake|Unauthenticated|PermissionDenied/i.test(text);
         throw new core_errors/* PhaseError */.wo(phase, node.id, pki
             ? `the node's Talos API refused this cluster's credentials (${tail(text)}): the talos-secrets bundle is not the one this node was configured with`
-            : `talosctl apply-config --dry-run failed (exit ${r.code}): ${tail(text)}`, pki ? 'pass the bundle of the first deploy as the talos-secrets input, then re-run' : RESUME, { code: pki ? 'TalosPkiMismatch' : 'TalosDryRun' });
+            : `talosctl apply-config --dry-run failed (exit ${r.code}): ${tail(text)}`, pki ? 'pass the bundle of the first deploy as the talos-secrets input, then re-run' : converge_RESUME, { code: pki ? 'TalosPkiMismatch' : 'TalosDryRun' });
     }
     const d = parseDryRun(text);
     if (!d.changed)
@@ -27426,7 +29084,7 @@ async function applyDecision(talosctl, seen, config, talosconfig, d) {
         : applyArgv({ ip: node.ip, file: config.path, mode: d.reboot ? 'reboot' : 'no-reboot', talosconfig });
     const r = await talosctl.run(argv);
     if (r.code !== 0)
-        throw new core_errors/* PhaseError */.wo('install', node.id, `talosctl apply-config failed (exit ${r.code}): ${tail(`${r.stdout}\n${r.stderr}`)}`, RESUME, { code: 'TalosApply' });
+        throw new core_errors/* PhaseError */.wo('install', node.id, `talosctl apply-config failed (exit ${r.code}): ${tail(`${r.stdout}\n${r.stderr}`)}`, converge_RESUME, { code: 'TalosApply' });
     return d.kind === 'install' || d.reboot;
 }
 
@@ -27674,6 +29332,9 @@ async function renderConfigs(ctx, talosctl, secretsPath, nodes, options = {}) {
             installDisk: node.install_disk ?? '/dev/mmcblk0',
             installImage: image,
             talosVersion: c.talos_version,
+            // Pinned when the file names it: otherwise a newer talosctl's default Kubernetes would reach the
+            // nodes through the next apply, an upgrade nobody planned (the upgrade phase moves it, gated).
+            ...(c.kubernetes_version ? { kubernetesVersion: c.kubernetes_version } : {}),
             patches
         });
         const gen = await talosctl.run(argv);
@@ -28184,7 +29845,447 @@ const talosJoinPhase = {
     run: talos_join_phase_run
 };
 
+;// CONCATENATED MODULE: ./src/core/kinds/talos/lifecycle/access.ts
+// How a lifecycle command reaches the Talos API: talosctl of the cluster's version and a talosconfig
+// rendered from the secrets bundle (the talos-secrets input, or for a restore the backup's own bundle), both
+// under the run's temp folder (0600, removed by the post step), the talosconfig masked. Not written to the
+// credentials folder: a backup or a destroy hands out no talosconfig artifact.
+
+
+
+
+
+
+
+
+// One per run and phase for the input's bundle (destroy wipes node after node with the same talosconfig).
+const fromInput = perRun();
+/** `bundle`: the backup's secrets bundle (restore); otherwise the talos-secrets input, which is required. */
+function talosAccess(ctx, phase, bundle) {
+    return bundle !== undefined ? access_open(ctx, phase, bundle) : fromInput(ctx.outputs, () => access_open(ctx, phase), phase);
+}
+async function access_open(ctx, phase, bundle) {
+    let bundlePath;
+    if (bundle !== undefined) {
+        maskCredential(ctx.reporter, 'talos-secrets', bundle);
+        bundlePath = (0,external_node_path_.join)(await workDir(ctx), `${phase}-secrets.yaml`);
+        await (0,promises_.writeFile)(bundlePath, bundle, { mode: 0o600 });
+        await (0,promises_.chmod)(bundlePath, 0o600);
+    }
+    else {
+        const stored = await storedBundle(ctx);
+        if (!stored)
+            throw new core_errors/* PhaseError */.wo(phase, undefined, `the talos-secrets input is not set; ${phase} reaches the Talos API with the cluster's PKI, which only that bundle holds`, 'pass the bundle from the first deploy (the <cluster>-talos-secrets artifact, decrypted) as the talos-secrets input, then re-run; nothing was changed', { code: 'TalosSecretsMissing' });
+        bundlePath = stored.path;
+    }
+    const talosctl = await ensureTalosctl(ctx);
+    const talosconfig = await writeTalosconfig(ctx, talosctl, bundlePath, (0,external_node_path_.join)(await workDir(ctx), `talosconfig-${phase}`));
+    return { talosctl, talosconfig, bundlePath };
+}
+/** Polls until `done` answers true or timeoutMs passes (then false); every wait in this wing is bounded. */
+async function pollUntil(ctx, timeoutMs, done, pollMs = 1000) {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+        if (await done())
+            return true;
+        if (Date.now() >= end)
+            return false;
+        await ctx.deps.sleep(pollMs);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/core/kinds/talos/lifecycle/answers.ts
+// What the lifecycle's talosctl commands print, read back: the `etcd snapshot` summary, the etcd service's
+// state, and whether a failure means the node did not answer at all.
+/** `etcd snapshot saved to "<path>" (N bytes)` then `snapshot info: hash H, revision R, total keys K, …`. */
+function parseSnapshotSaved(stdout) {
+    const saved = /etcd snapshot saved to ".*" \((\d+) bytes\)/.exec(stdout);
+    const info = /snapshot info: hash ([0-9a-f]+), revision (\d+), total keys (\d+)/.exec(stdout);
+    if (!saved)
+        return undefined;
+    return {
+        bytes: Number(saved[1]),
+        hash: info?.[1] ?? '',
+        revision: Number(info?.[2] ?? 0),
+        keys: Number(info?.[3] ?? 0)
+    };
+}
+/** The STATE row of `talosctl service etcd` (Running, Preparing, Waiting, …), undefined when absent. */
+const serviceState = (stdout) => /^STATE\s+(\S+)/m.exec(stdout)?.[1];
+/** `recovering from snapshot "<file>": hash …` — the part after the file name, for the log. */
+const recoveredFrom = (stdout) => /recovering from snapshot "[^"]*": (.*)$/m.exec(stdout)?.[1];
+/** talosctl could not reach the node's API at all (off, halted, no route), as opposed to a refusal. */
+const unreachable = (text) => /code = Unavailable desc = connection error|connection refused|no route to host|i\/o timeout|context deadline exceeded/.test(text);
+const lastLines = (text, n = 3) => text.trim().split('\n').slice(-n).join(' | ').slice(0, 400);
+
+;// CONCATENATED MODULE: ./src/core/kinds/talos/lifecycle/argv.ts
+// The talosctl command lines of the lifecycle commands, as pure functions (tests assert exact argv). Flags
+// from the Talos CLI reference (v1.9): `etcd snapshot <path>`, `service <id>`, `reset --graceful
+// --reboot --system-labels-to-wipe --wait`, `bootstrap --recover-from`. Nodes and endpoints are always the
+// one node meant, as in ../argv.ts, so no talosconfig context decides where a reset goes.
+const argv_target = (ip, talosconfig) => [
+    '--talosconfig',
+    talosconfig,
+    '--nodes',
+    ip,
+    '--endpoints',
+    ip
+];
+/** A consistent snapshot from one control plane's etcd, streamed to `out` on the runner. */
+const etcdSnapshotArgv = (ip, talosconfig, out) => [
+    'etcd',
+    'snapshot',
+    out,
+    ...argv_target(ip, talosconfig)
+];
+/** The etcd service of one node: STATE Preparing while it waits for a bootstrap or a join. */
+const etcdServiceArgv = (ip, talosconfig) => [
+    'service',
+    'etcd',
+    ...argv_target(ip, talosconfig)
+];
+/**
+ * `talosctl reset`, answered at once (--wait=false): the caller then waits for what it needs (etcd
+ * Preparing, or the node's API gone) with its own bounded poll.
+ */
+function resetArgv(i) {
+    return [
+        'reset',
+        ...argv_target(i.ip, i.talosconfig),
+        `--graceful=${i.graceful}`,
+        ...(i.reboot ? ['--reboot'] : []),
+        ...(i.labels ?? []).flatMap((l) => ['--system-labels-to-wipe', l]),
+        '--wait=false'
+    ];
+}
+/** Bootstraps etcd on one control plane from a snapshot taken by `etcd snapshot` (its hash is checked). */
+const recoverArgv = (ip, talosconfig, snapshot) => [
+    'bootstrap',
+    ...argv_target(ip, talosconfig),
+    `--recover-from=${snapshot}`
+];
+
+;// CONCATENATED MODULE: ./src/core/kinds/talos/lifecycle/backup.ts
+// Talos backup: a consistent etcd snapshot from the first control plane (`talosctl etcd snapshot`), the
+// secrets bundle the cluster's PKI comes from, and each node's rendered machine config, as bundle parts.
+// Nothing stays on a node (the snapshot streams to the runner) and nothing on the cluster changes.
+
+
+
+
+
+
+
+
+
+
+
+const backup_PHASE = 'backup';
+const lifecycle_backup_RESUME = 're-run the backup; nothing on the cluster was changed';
+async function backupTalos(ctx, name) {
+    const c = talosCtx(ctx).cluster;
+    const first = c.nodes.find((n) => n.role === 'controlplane') ?? c.nodes[0];
+    const a = await talosAccess(ctx, backup_PHASE);
+    const file = (0,external_node_path_.join)(await workDir(ctx), `${name}.snapshot`);
+    await (0,promises_.rm)(file, { force: true });
+    const r = await a.talosctl.run(etcdSnapshotArgv(first.ip, a.talosconfig, file), { timeoutMs: 300_000 });
+    const saved = r.code === 0 ? parseSnapshotSaved(r.stdout) : undefined;
+    if (!saved)
+        throw new core_errors/* PhaseError */.wo(backup_PHASE, first.id, `talosctl etcd snapshot on ${first.ip} failed (exit ${r.code}): ${lastLines(`${r.stdout}\n${r.stderr}`)}`, lifecycle_backup_RESUME, { code: 'TalosSnapshot' });
+    const snapshot = await (0,promises_.readFile)(file);
+    await (0,promises_.rm)(file, { force: true });
+    if (snapshot.length !== saved.bytes)
+        throw new core_errors/* PhaseError */.wo(backup_PHASE, first.id, `talosctl said ${saved.bytes} bytes were saved but the snapshot file holds ${snapshot.length}`, lifecycle_backup_RESUME, { code: 'TalosSnapshot' });
+    ctx.reporter.info(`${first.id}: etcd snapshot, ${snapshot.length} bytes (hash ${saved.hash}, revision ${saved.revision}, ${saved.keys} keys)`);
+    const version = await a.talosctl.run(serverVersionArgv(first.ip, a.talosconfig), { timeoutMs: 60_000 });
+    const talos = (version.code === 0 && serverTag(version.stdout)) || c.talos_version;
+    // The configs a deploy of this file applies, so a lost node can be configured again by hand.
+    const configs = await renderConfigs(ctx, a.talosctl, a.bundlePath, c.nodes);
+    const parts = [
+        { path: 'etcd/snapshot.db', kind: 'etcd-snapshot', node: first.id, data: snapshot },
+        { path: 'talos/secrets.yaml', kind: 'talos-secrets', data: await (0,promises_.readFile)(a.bundlePath) }
+    ];
+    for (const n of c.nodes)
+        parts.push({
+            path: `talos/${n.id}.yaml`,
+            kind: 'machine-config',
+            node: n.id,
+            data: await (0,promises_.readFile)(configs.get(n.id).path)
+        });
+    return {
+        datastore: 'etcd',
+        versions: { talos, ...(c.kubernetes_version ? { kubernetes: c.kubernetes_version } : {}) },
+        parts
+    };
+}
+
+;// CONCATENATED MODULE: ./src/core/kinds/talos/lifecycle/checks.ts
+// What a Talos restore needs from a backup before it touches a node: the etcd snapshot, the secrets bundle
+// (the control planes' PKI: etcd and the apiserver trust nothing else, and the restore reaches the nodes
+// with it), and the same Talos minor as the cluster file. Pure.
+
+
+function looksLikeBundle(data) {
+    try {
+        const doc = (0,dist/* parse */.qg)(data.toString('utf8'));
+        return typeof doc?.cluster?.id === 'string' && doc.certs?.etcd !== undefined;
+    }
+    catch {
+        return false;
+    }
+}
+function talosRestoreProblems(cluster, manifest, files) {
+    const problems = [];
+    if (!(0,backup_manifest/* partOf */.BU)(manifest, files, 'etcd-snapshot'))
+        problems.push('the backup has no etcd snapshot');
+    const bundle = (0,backup_manifest/* partOf */.BU)(manifest, files, 'talos-secrets')?.data;
+    if (!bundle)
+        problems.push('the backup has no Talos secrets bundle; the control planes trust only the PKI the snapshot was taken under, and the restore reaches them with it, so it is refused');
+    else if (!looksLikeBundle(bundle))
+        problems.push('the backup\'s talos/secrets.yaml is not a Talos secrets bundle (no cluster.id or certs.etcd); expected the output of "talosctl gen secrets"');
+    const have = manifest.versions?.talos;
+    const want = cluster.talos_version;
+    if ((0,backup_manifest/* minorOf */.Hs)(have) !== (0,backup_manifest/* minorOf */.Hs)(want))
+        problems.push(`the backup was taken on talos ${have ?? '(unknown)'}, the cluster file has ${want}; restore onto the same minor version (${(0,backup_manifest/* minorOf */.Hs)(have) ?? '?'}), then upgrade`);
+    return problems;
+}
+
+;// CONCATENATED MODULE: external "node:zlib"
+const external_node_zlib_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:zlib");
+;// CONCATENATED MODULE: ./src/core/phases/addons/tools.ts
+// helm and kubectl on the runner, like setup-helm / setup-kubectl: fetched once through deps.downloads
+// (mirror, sha256 check and tool cache included) and reused from the cache. The helm tarball is unpacked
+// next to the cached file the first time; kubectl is the binary itself.
+
+
+
+
+/** Pinned CLI versions: kubectl within one minor of both K3s (1.31) and Talos 1.9 (Kubernetes 1.32). */
+const HELM_VERSION = 'v3.19.0';
+const KUBECTL_VERSION = 'v1.32.0';
+/** One regular file out of a tar archive (ustar/GNU headers; long names via GNU 'L' entries). */
+function tarEntry(tar, wanted) {
+    let offset = 0;
+    let longName;
+    while (offset + 512 <= tar.length) {
+        const header = tar.subarray(offset, offset + 512);
+        if (header.every((b) => b === 0))
+            return undefined;
+        const field = (start, len) => header
+            .subarray(start, start + len)
+            .toString('utf8')
+            .replace(/\0.*$/s, '');
+        const size = parseInt(field(124, 12).trim() || '0', 8);
+        const type = String.fromCharCode(header[156] ?? 48);
+        const prefix = field(345, 155);
+        const name = longName ?? (prefix ? `${prefix}/${field(0, 100)}` : field(0, 100));
+        const body = tar.subarray(offset + 512, offset + 512 + size);
+        longName = undefined;
+        if (type === 'L')
+            longName = body.toString('utf8').replace(/\0.*$/s, '');
+        else if ((type === '0' || type === '\0') && name.replace(/^\.\//, '') === wanted)
+            return Buffer.from(body);
+        offset += 512 + Math.ceil(size / 512) * 512;
+    }
+    return undefined;
+}
+const goArch = (arch) => (arch === 'x64' ? 'amd64' : 'arm64');
+async function tools_exists(path) {
+    return (0,promises_.stat)(path).then(() => true, () => false);
+}
+/** Fetches (or finds cached) helm and kubectl for the runner's architecture. */
+async function ensureKubeTools(downloads, arch, mirror) {
+    const helmTar = await downloads.fetch((0,catalog/* helm */.Fs)(HELM_VERSION, arch, mirror));
+    const kubectlBin = await downloads.fetch((0,catalog/* kubectl */.Lr)(KUBECTL_VERSION, arch, mirror));
+    const helmPath = (0,external_node_path_.join)((0,external_node_path_.dirname)(helmTar.path), `helm-${HELM_VERSION}-${goArch(arch)}`, 'helm');
+    if (!(await tools_exists(helmPath))) {
+        const inner = `linux-${goArch(arch)}/helm`;
+        const bin = tarEntry((0,external_node_zlib_namespaceObject.gunzipSync)(await (0,promises_.readFile)(helmTar.path)), inner);
+        if (!bin)
+            throw new Error(`helm archive ${helmTar.path} has no ${inner}, expected the layout of get.helm.sh tarballs`);
+        await (0,promises_.mkdir)((0,external_node_path_.dirname)(helmPath), { recursive: true });
+        // Write then rename: a parallel run never executes half a binary.
+        await (0,promises_.writeFile)(`${helmPath}.tmp`, bin, { mode: 0o755 });
+        await (0,promises_.rename)(`${helmPath}.tmp`, helmPath);
+    }
+    await (0,promises_.chmod)(kubectlBin.path, 0o755);
+    return { helm: helmPath, kubectl: kubectlBin.path };
+}
+
+;// CONCATENATED MODULE: ./src/core/phases/kube-access.ts
+// A kubeconfig for read-only runs (drift, plan) when this run fetched none: the post step removes the
+// plaintext kubeconfig after every job, so a later job asks the cluster again, without changing it.
+// How is the kind's (ctx.kind.readOnlyKubeconfig); written 0600 into the run's temp folder and masked.
+
+
+/** The kubeconfig path, or undefined when the cluster cannot be asked (the caller reports why). */
+async function kube_access_readOnlyKubeconfig(ctx) {
+    const dir = (0,external_node_path_.join)(ctx.settings.tempDir, 'kube-access');
+    await (0,promises_.mkdir)(dir, { recursive: true, mode: 0o700 });
+    try {
+        return await ctx.kind.readOnlyKubeconfig(ctx, dir);
+    }
+    catch (error) {
+        ctx.reporter.debug(`no kubeconfig for a read-only look at the cluster: ${error.message}`);
+        return undefined;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/core/kinds/talos/lifecycle/remove.ts
+
+
+
+
+
+
+
+
+
+
+// Scale down runs before the deploy's phases; its failures name the phase that owns membership.
+const lifecycle_remove_PHASE = 'join';
+/** Waits (bounded) until the node's API stops answering: the reset finished and the node shut down. */
+async function waitGone(ctx, a, node, timeoutMs) {
+    return pollUntil(ctx, timeoutMs, async () => (await a.talosctl.run(serverVersionArgv(node.ip, a.talosconfig), { timeoutMs: 15_000 })).code !== 0);
+}
+async function removeTalosNode(ctx, node) {
+    const c = talosCtx(ctx).cluster;
+    const a = await talosAccess(ctx, lifecycle_remove_PHASE);
+    const r = await a.talosctl.run(resetArgv({ ip: node.ip, talosconfig: a.talosconfig, graceful: true, reboot: false }), { timeoutMs: 600_000 });
+    const text = `${r.stdout}\n${r.stderr}`;
+    if (r.code !== 0 && !(node.role === 'worker' && unreachable(text)))
+        throw new core_errors/* PhaseError */.wo(lifecycle_remove_PHASE, node.id, `talosctl reset --graceful on ${node.ip} failed (exit ${r.code}): ${lastLines(text)}`, node.role === 'controlplane'
+            ? 'a control plane that cannot leave etcd is not removed: bring it back, or remove its member by hand (talosctl etcd remove-member), then re-run'
+            : 're-run the deploy; nothing was powered off', { code: 'TalosReset' });
+    if (r.code !== 0)
+        ctx.reporter.warn(`${node.id}: the Talos API does not answer (${lastLines(text, 1)}); removed anyway`);
+    else {
+        if (!(await waitGone(ctx, a, node, c.boot_timeout * 1000)))
+            throw new core_errors/* PhaseError */.wo(lifecycle_remove_PHASE, node.id, `${node.ip} still answers ${c.boot_timeout} s after talosctl reset --graceful`, 're-run the deploy once the reset finished; nothing was powered off', { code: 'TalosReset' });
+        ctx.reporter.info(`${node.id}: reset gracefully (cordoned, drained${node.role === 'controlplane' ? ', left etcd' : ''}, wiped, shut down)`);
+    }
+    const kubeconfig = await kube_access_readOnlyKubeconfig(ctx);
+    if (!kubeconfig) {
+        ctx.reporter.warn(`${node.id}: no kubeconfig for the cluster, so Node ${node.hostname} was not deleted`);
+        return;
+    }
+    const tool = await ctx.deps.downloads.fetch((0,catalog/* kubectl */.Lr)(KUBECTL_VERSION, runnerArch(), ctx.settings.mirror));
+    const del = await ctx.deps.exec(tool.path, ['delete', 'node', node.hostname, '--ignore-not-found', '--kubeconfig', kubeconfig], { timeoutMs: 120_000 });
+    if (del.code !== 0)
+        throw new core_errors/* PhaseError */.wo(lifecycle_remove_PHASE, node.id, `kubectl delete node ${node.hostname} failed (exit ${del.code}): ${lastLines(del.stderr || del.stdout)}`, 're-run the deploy; the node is already reset', { code: 'NodeDelete' });
+    ctx.reporter.info(`${node.id}: Node ${node.hostname} deleted`);
+}
+async function wipeTalosNode(ctx, node) {
+    const a = await talosAccess(ctx, 'destroy');
+    const r = await a.talosctl.run(resetArgv({ ip: node.ip, talosconfig: a.talosconfig, graceful: false, reboot: false }), { timeoutMs: 120_000 });
+    if (r.code !== 0)
+        throw new core_errors/* TpiError */.at('WipeFailed', lastLines(`${r.stdout}\n${r.stderr}`, 1) || `exit ${r.code}`);
+    if (!(await waitGone(ctx, a, node, 120_000)))
+        throw new core_errors/* TpiError */.at('WipeFailed', `${node.ip} still answers 120 s after talosctl reset`);
+    return 'Talos reset (every partition wiped), shut down';
+}
+
+;// CONCATENATED MODULE: ./src/core/kinds/talos/lifecycle/restore.ts
+// Talos restore, the disaster-recovery procedure of the Talos docs: every control plane of the file has its
+// EPHEMERAL partition reset (etcd's data goes, the machine config stays) and reboots; once each reports
+// etcd `Preparing`, the first is bootstrapped with `--recover-from` the backup's snapshot (its hash
+// checked), the others join it, and the run waits for `talosctl health`. Workers keep running. Called only
+// after every check of the bundle passed.
+
+
+
+
+
+
+
+
+
+
+const lifecycle_restore_PHASE = 'restore';
+const restore_RESUME = 're-run the restore with the same backup: control planes still Preparing are bootstrapped from it, and a reset is repeated only where etcd runs';
+const bytesOf = (manifest, files, kind) => files.get(manifest.parts.find((p) => p.kind === kind).path);
+async function etcdState(a, node) {
+    const r = await a.talosctl.run(etcdServiceArgv(node.ip, a.talosconfig), { timeoutMs: 30_000 });
+    return { state: r.code === 0 ? serviceState(r.stdout) : undefined, seen: lastLines(`${r.stdout}\n${r.stderr}`, 1) };
+}
+async function restoreTalos(ctx, manifest, files) {
+    const c = talosCtx(ctx).cluster;
+    const cps = c.nodes.filter((n) => n.role === 'controlplane');
+    const first = cps[0];
+    const bundle = bytesOf(manifest, files, 'talos-secrets').toString('utf8');
+    // The nodes run the PKI of the talos-secrets input; a backup under another PKI would not be trusted by
+    // them (nor its snapshot's service-account keys by the apiserver): refused before anything changes.
+    const input = ctx.settings.secrets.talosSecrets;
+    if (input && input.trim() !== bundle.trim())
+        throw new core_errors/* PhaseError */.wo(lifecycle_restore_PHASE, undefined, "restore refused before any change: the backup's secrets bundle (talos/secrets.yaml) is not the talos-secrets input, so the backup is of a cluster with another PKI than the nodes of this file", "restore a backup of this cluster; for a cluster rebuilt after a loss, deploy it (reflash: true) with the backup's talos/secrets.yaml as the talos-secrets input, then restore", { code: 'RestoreRefused' });
+    const a = await talosAccess(ctx, lifecycle_restore_PHASE, bundle);
+    const done = [];
+    const step = (s) => {
+        done.push(s);
+        ctx.reporter.info(s);
+    };
+    // Every control plane is reset at once: one left running would take the others back into the old cluster.
+    const before = await Promise.all(cps.map((n) => etcdState(a, n)));
+    const resets = await Promise.all(cps.map((n, i) => before[i].state === 'Preparing'
+        ? Promise.resolve(undefined)
+        : a.talosctl.run(resetArgv({ ip: n.ip, talosconfig: a.talosconfig, graceful: false, reboot: true, labels: ['EPHEMERAL'] }), { timeoutMs: 120_000 })));
+    for (const [i, r] of resets.entries())
+        if (r && r.code !== 0)
+            throw new core_errors/* PhaseError */.wo(lifecycle_restore_PHASE, cps[i].id, `talosctl reset --system-labels-to-wipe EPHEMERAL on ${cps[i].ip} failed (exit ${r.code}): ${lastLines(`${r.stdout}\n${r.stderr}`)}`, restore_RESUME, { code: 'TalosReset' });
+    // The reset happens after the API answered: wait for each to come back with etcd waiting for a bootstrap.
+    await Promise.all(cps.map(async (n) => {
+        let last = { seen: 'no answer yet' };
+        const ok = await pollUntil(ctx, c.boot_timeout * 1000, async () => {
+            last = await etcdState(a, n);
+            return last.state === 'Preparing';
+        });
+        if (!ok)
+            throw new core_errors/* PhaseError */.wo(lifecycle_restore_PHASE, n.id, `etcd on ${n.ip} did not reach Preparing within boot_timeout ${c.boot_timeout} s after the EPHEMERAL reset; last seen: ${last.state ? `STATE ${last.state}` : last.seen}`, restore_RESUME, { code: 'TalosNotPreparing' });
+        step(`${n.id}: EPHEMERAL reset, etcd Preparing`);
+    }));
+    const file = (0,external_node_path_.join)(await workDir(ctx), 'recover.snapshot');
+    await (0,promises_.writeFile)(file, bytesOf(manifest, files, 'etcd-snapshot'), { mode: 0o600 });
+    await (0,promises_.chmod)(file, 0o600);
+    try {
+        const end = Date.now() + c.bootstrap_timeout * 1000;
+        for (;;) {
+            const r = await a.talosctl.run(recoverArgv(first.ip, a.talosconfig, file), { timeoutMs: 300_000 });
+            const text = `${r.stdout}\n${r.stderr}`;
+            if (r.code === 0) {
+                step(`${first.id}: etcd recovered from the ${manifest.name} snapshot (${recoveredFrom(r.stdout) ?? 'hash checked'})`);
+                break;
+            }
+            if (!bootstrapRetryable(text) || Date.now() >= end)
+                throw new core_errors/* PhaseError */.wo(lifecycle_restore_PHASE, first.id, `talosctl bootstrap --recover-from on ${first.ip} failed (exit ${r.code}): ${lastLines(text)}`, restore_RESUME, { code: 'TalosRecover' });
+            await ctx.deps.sleep(3000);
+        }
+    }
+    finally {
+        await (0,promises_.rm)(file, { force: true });
+    }
+    const record = ctx.state.cluster();
+    record.talosBootstrapped = first.ip;
+    await ctx.state.save();
+    await waitHealthy(ctx, a.talosctl, a.talosconfig);
+    step(`cluster healthy: ${cps.length} control plane(s) in etcd, ${c.nodes.length} node(s) ready`);
+    return done;
+}
+
+;// CONCATENATED MODULE: ./src/core/kinds/talos/lifecycle/index.ts
+
+
+
+
+const talosLifecycle = {
+    backup: backupTalos,
+    restoreProblems: talosRestoreProblems,
+    restore: restoreTalos,
+    removeNode: removeTalosNode,
+    wipeNode: wipeTalosNode
+};
+
 ;// CONCATENATED MODULE: ./src/core/kinds/talos/kind.ts
+
 
 
 
@@ -28251,6 +30352,7 @@ const talosKind = {
         },
         resolve: kind_resolveImage,
         perNode: false,
+        upgradedInPlace: true,
         byUrl(cluster) {
             const c = talos(cluster);
             return c.image_source === 'url' && c.image_path
@@ -28298,7 +30400,8 @@ const talosKind = {
                 refusal: `Longhorn needs iSCSI, but the Talos schematic has no ${ISCSI_EXTENSION} extension; add it to image_factory.extensions (this changes the schematic, so the nodes are upgraded to the new image)`
             };
         }
-    }
+    },
+    lifecycle: talosLifecycle
 };
 
 ;// CONCATENATED MODULE: ./src/core/kinds/index.ts
@@ -28321,19 +30424,19 @@ const CATALOG = {
     // <catalog:begin> (scripts/refresh-digests.ts rewrites what is between the markers)
     'https://github.com/siderolabs/talos/releases/download/v1.9.0/talosctl-linux-amd64': {
         sha256: 'a06ebd06488067921f0f40732fcc52b8d977e3c86c80d0502f73783c338dc25b',
-        source: 'talosctl.hcl in github.com/cashapp/hermit-packages (a third-party pin list; not re-downloaded here)'
+        source: 'Formula/talosctl.rb in github.com/siderolabs/homebrew-tap (Sidero Labs own tap), commit b5c25fde351783c40df3780b100ed7cec0d6f02c "update talosctl to v1.9.0"; equals talosctl.hcl in github.com/cashapp/hermit-packages'
     },
     'https://github.com/siderolabs/talos/releases/download/v1.9.0/talosctl-linux-arm64': {
         sha256: '405ca47fcd659206ecb1e73f8bb817b9c9352d3929c03608d8a81f53c472f662',
-        source: 'talosctl.hcl in github.com/cashapp/hermit-packages (a third-party pin list; not re-downloaded here)'
+        source: 'Formula/talosctl.rb in github.com/siderolabs/homebrew-tap (Sidero Labs own tap), commit b5c25fde351783c40df3780b100ed7cec0d6f02c "update talosctl to v1.9.0"; equals talosctl.hcl in github.com/cashapp/hermit-packages'
     },
     'https://dl.k8s.io/release/v1.32.0/bin/linux/amd64/kubectl': {
         sha256: '646d58f6d98ee670a71d9cdffbf6625aeea2849d567f214bc43a35f8ccb7bf70',
-        source: 'kubectl.hcl in github.com/cashapp/hermit-packages (a third-party pin list; not re-downloaded here)'
+        source: 'version/components.json (kubectl amd64 v1.32.0) in github.com/kubesphere/kubekey, commit 17c1df861a1e7f2f21af4f0ef4e4d34907ddda7b; equals kubectl.hcl in github.com/cashapp/hermit-packages'
     },
     'https://dl.k8s.io/release/v1.32.0/bin/linux/arm64/kubectl': {
         sha256: 'ba4004f98f3d3a7b7d2954ff0a424caa2c2b06b78c17b1dccf2acc76a311a896',
-        source: 'kubectl.hcl in github.com/cashapp/hermit-packages (a third-party pin list; not re-downloaded here)'
+        source: 'version/components.json (kubectl arm64 v1.32.0) in github.com/kubesphere/kubekey, commit 17c1df861a1e7f2f21af4f0ef4e4d34907ddda7b; equals kubectl.hcl in github.com/cashapp/hermit-packages'
     },
     'https://get.helm.sh/helm-v3.19.0-linux-amd64.tar.gz': {
         sha256: 'a7f81ce08007091b86d8bd696eb4d86b8d0f2e1b9f6c714be62f82f96a594496',
@@ -28344,22 +30447,26 @@ const CATALOG = {
         source: 'helm v3.19.0 release notes (github.com/helm/helm/releases/tag/v3.19.0), the digests upstream lists beside each asset'
     },
     'https://github.com/k3s-io/k3s/releases/download/v1.31.3%2Bk3s1/k3s-arm64': {
-        source: 'not available offline when this catalog was written (k3s sha256sum-arm64.txt; until filled, that file is read from github.com over https); run npm run refresh-digests with network access'
+        source: 'not available offline when this catalog was written (no copy of k3s sha256sum-arm64.txt for v1.31.3+k3s1 was found in any independent source; until filled, that file is read from github.com over https); run npm run refresh-digests with network access'
     },
     'https://github.com/k3s-io/k3s/releases/download/v1.31.3%2Bk3s1/k3s-airgap-images-arm64.tar.zst': {
-        source: 'not available offline when this catalog was written (k3s sha256sum-arm64.txt; until filled, that file is read from github.com over https); run npm run refresh-digests with network access'
+        sha256: '10f3f9f73f6e2705f3755e047d8f6c7560cd42f948201bfb360ad7d4c30d3046',
+        source: 'nixpkgs pkgs/applications/networking/cluster/k3s/1_31/images-versions.json for k3sVersion 1.31.3+k3s1 (github.com/FliegendeWurst/nixpkgs commit 290e273affe9d576e5b0d2d087db0c8eef6f281e, a nixpkgs fork), nix base32 0iih1p1x9mqa6vxin828z51csq3mdj7ps12yfprha9vf7zvzkwqh written as hex'
     },
     'https://raw.githubusercontent.com/k3s-io/k3s/v1.31.3%2Bk3s1/install.sh': {
-        source: 'not available offline when this catalog was written (install.sh at tag v1.31.3+k3s1; the k3s mirror here exceeds the size limit); run npm run refresh-digests with network access'
+        sha256: 'f60c3d8940dfc896f7d83aaf57726c91cf21afc4bca40036472df108d9700b4b',
+        source: 'sha256 of git blob b08e6054a4ea80835cc9fa3a2b93fec5199329e3 (install.sh at k3s commit 6e6af9885f20413c28da7ba15feac3774375e822, the v1.31.3+k3s1 tag: nixpkgs k3sCommit and "k3s version v1.31.3+k3s1 (6e6af988)"); equals install.sh.sha256sum that k3s commits beside it at that commit'
     },
     'https://raw.githubusercontent.com/airockchip/rknn-toolkit2/v2.3.2/rknpu2/runtime/Linux/librknn_api/aarch64/librknnrt.so': {
-        source: 'not available offline when this catalog was written (git blob e53a2b6ec332f2863df5c70cd9f6ebec9dbef397 at tag v2.3.2; its bytes were not in the stored snapshot); run npm run refresh-digests with network access'
+        sha256: 'd31fc19c85b85f6091b2bd0f6af9d962d5264a4e410bfb536402ec92bac738e8',
+        source: 'git blob e53a2b6ec332f2863df5c70cd9f6ebec9dbef397 at tag v2.3.2 (7726232 bytes); the same blob sits in airockchip/rknn-llm at 878f9361 and release-v1.2.3, which the Dockerfiles of github.com/functionland/blox-ai (sha256sum -c) and a pinned ADD --checksum build check against this digest; equals a Yocto recipe fetching this file at tag v2.3.2'
     },
     'https://raw.githubusercontent.com/airockchip/rknn-llm/release-v1.2.3/rkllm-runtime/Linux/librkllm_api/aarch64/librkllmrt.so': {
-        source: 'not available offline when this catalog was written (git blob 0084abc34ab43359cfa9fd5d4c92ece34127dbd0 at tag release-v1.2.3; its bytes were not in the stored snapshot); run npm run refresh-digests with network access'
+        sha256: 'bbcf28a8666b9fbf7361d6aad892b957920f6ea92400c074899b48f4c5b2c96f',
+        source: 'Dockerfile of github.com/functionland/blox-ai (commit 6d48a488aff44ad778a304be849741ae6f671882), which fetches this exact URL and checks it with sha256sum -c (git blob 0084abc34ab43359cfa9fd5d4c92ece34127dbd0 at tag release-v1.2.3); one independent source only, no second copy was found offline'
     },
-    'https://github.com/NotPunchnox/rkllama/archive/refs/tags/0.0.54.tar.gz': {
-        source: 'not available offline when this catalog was written (GitHub source archive of rkllama 0.0.54); run npm run refresh-digests with network access'
+    'https://github.com/NotPunchnox/rkllama/archive/4c6ddce65ad5118ff6c6a3497fc6a31ea821b348.tar.gz': {
+        source: 'not available offline when this catalog was written (GitHub source archive of rkllama 0.0.54, commit 4c6ddce65ad5118ff6c6a3497fc6a31ea821b348; GitHub builds archives on request, so only a download can tell its digest); run npm run refresh-digests with network access'
     },
     'https://huggingface.co/dulimov/Qwen3-4B-rk3588-1.2.1-unsloth-16k/resolve/main/Qwen3-4B-rk3588-w8a8_g128-opt-1-hybrid-ratio-1.0.rkllm': {
         source: 'not available offline when this catalog was written (Hugging Face LFS file; its sha256 is the LFS oid the Hub lists); run npm run refresh-digests with network access'
@@ -28405,6 +30512,8 @@ function checkImageDigests(cluster, settings) {
     return img && !vouched(img.url, img.pin) ? [issue(img.path, img.pinField, img.url)] : [];
 }
 
+// EXTERNAL MODULE: ./src/core/tools/python-lock.ts
+var python_lock = __nccwpck_require__(5405);
 ;// CONCATENATED MODULE: ./src/core/plan/static-plan.ts
 
 /** Phases that apply to a cluster, in execution order. */
@@ -28540,6 +30649,7 @@ function mayReflash(node, state, settings) {
 
 
 
+
 /** Phases after which a deploy has credentials to upload (k3s server install, Talos bootstrap). */
 const CREDENTIAL_PHASES = ['install', 'join'];
 function checkRunSettings(cluster, settings) {
@@ -28548,7 +30658,8 @@ function checkRunSettings(cluster, settings) {
     return [
         ...checkRedeploy(cluster, settings),
         ...checkArtifactSettings(settings, willUpload),
-        ...checkImageDigests(cluster, settings)
+        ...checkImageDigests(cluster, settings),
+        ...(0,python_lock/* checkRkllamaLock */.ES)(cluster, settings)
     ];
 }
 
@@ -28572,214 +30683,8 @@ function createKube(exec, options) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/core/kinds/k3s/npu/artifacts.ts
-
-/** The fetch URL (under the mirror when set) and the upstream URL the digest catalog is keyed by. */
-const at = (upstream, mirror) => ({
-    url: (0,catalog/* viaMirror */.yK)(upstream, mirror),
-    upstream
-});
-/** rkllama release this action installs (its Python dependencies still come from PyPI on the node). */
-const RKLLAMA_VERSION = '0.0.54';
-function rknnRuntime(version, mirror) {
-    return {
-        tool: 'librknnrt',
-        version: (0,catalog/* cacheVersion */.DS)(version),
-        arch: 'arm64',
-        ...at(`https://raw.githubusercontent.com/airockchip/rknn-toolkit2/v${version}/rknpu2/runtime/Linux/librknn_api/aarch64/librknnrt.so`, mirror),
-        fileName: 'librknnrt.so'
-    };
-}
-function rkllmRuntime(version, mirror) {
-    return {
-        tool: 'librkllmrt',
-        version: (0,catalog/* cacheVersion */.DS)(version),
-        arch: 'arm64',
-        ...at(`https://raw.githubusercontent.com/airockchip/rknn-llm/release-v${version}/rkllm-runtime/Linux/librkllm_api/aarch64/librkllmrt.so`, mirror),
-        fileName: 'librkllmrt.so'
-    };
-}
-function rkllamaSource(mirror) {
-    return {
-        tool: 'rkllama',
-        version: RKLLAMA_VERSION,
-        arch: 'arm64',
-        ...at(`https://github.com/NotPunchnox/rkllama/archive/refs/tags/${RKLLAMA_VERSION}.tar.gz`, mirror),
-        fileName: `rkllama-${RKLLAMA_VERSION}.tar.gz`
-    };
-}
-/** name -> quantization -> file. Extend with care: rkllmVersion must be what the file was built with. */
-const MODELS = {
-    'qwen3-4b': {
-        w8a8: {
-            repo: 'dulimov/Qwen3-4B-rk3588-1.2.1-unsloth-16k',
-            file: 'Qwen3-4B-rk3588-w8a8_g128-opt-1-hybrid-ratio-1.0.rkllm',
-            rkllmVersion: '1.2.1'
-        }
-    },
-    'gemma-3-1b': {
-        w8a8: {
-            repo: 'thanhtantran/gemma-3-1b-it-rk3588-1.2.0',
-            file: 'gemma-3-1b-it-rk3588-w8a8-opt-1-hybrid-ratio-0.0.rkllm',
-            rkllmVersion: '1.2.0'
-        }
-    }
-};
-const minor = (v) => v.split('.').slice(0, 2).join('.');
-/** The catalog entry for model/quantization, or a reason it cannot be used with this runtime. */
-function resolveModel(model, quantization, rkllmVersion) {
-    const byQuant = MODELS[model];
-    if (!byQuant)
-        return { problem: `unknown model ${JSON.stringify(model)}; known: ${Object.keys(MODELS).join(', ')}` };
-    const entry = byQuant[quantization];
-    if (!entry)
-        return { problem: `model ${model} has no ${quantization} file; available: ${Object.keys(byQuant).join(', ')}` };
-    if (minor(entry.rkllmVersion) !== minor(rkllmVersion))
-        return {
-            problem: `model ${model} (${quantization}) was converted with RKLLM ${entry.rkllmVersion} but rkllm_version is ${rkllmVersion}; RKLLM loads only models of its own minor version, so set rkllm_version to ${minor(entry.rkllmVersion)}.x or choose another model`
-        };
-    return { entry };
-}
-function modelArtifact(entry, mirror) {
-    return {
-        tool: `rkllm-model-${entry.repo.replace(/[^A-Za-z0-9]+/g, '-').toLowerCase()}`,
-        version: (0,catalog/* cacheVersion */.DS)(entry.rkllmVersion),
-        arch: 'arm64',
-        ...at(`https://huggingface.co/${entry.repo}/resolve/main/${entry.file}`, mirror),
-        fileName: entry.file
-    };
-}
-
-;// CONCATENATED MODULE: ./src/core/kinds/k3s/npu/rkllama.ts
-// What the NPU phase and the drift checks share: whether the file wants the NPU stack at all, which model
-// it wants on a node, where rkllama answers and whether it lists that model.
-
-
-
-const NPU_LABEL = 'turingpi.io/npu=rk3588';
-function wantedModel(ctx, node) {
-    const npu = ctx.cluster.npu;
-    if (!npu?.deploy_rkllama || !npu.model)
-        return undefined;
-    const resolved = resolveModel(npu.model, npu.model_quantization, npu.rkllm_version);
-    if ('problem' in resolved)
-        throw new core_errors/* PhaseError */.wo('npu', node.id, resolved.problem, 'fix npu_config in the cluster file and re-run', {
-            code: 'NpuModelMismatch'
-        });
-    return resolved.entry;
-}
-/** rkllama's API address as the node itself reaches it. */
-const rkllamaUrl = (ctx, node, port) => {
-    const to = ctx.deps.net.map(node.ip, port);
-    return `http://${to.host}:${to.port}/api/tags`;
-};
-/** One GET /api/tags from the node: the models it lists, or what went wrong. */
-async function askRkllama(shell, url, model) {
-    const out = await shell.exec(`curl -fsS --max-time 5 ${(0,remote_script.q)(url)}`, { timeoutMs: 15_000 });
-    if (out.code !== 0)
-        return { problem: out.stderr.trim().split('\n').pop() ?? `exit ${out.code}` };
-    try {
-        const names = (JSON.parse(out.stdout).models ?? []).map((m) => m.name);
-        if (!model || names.some((n) => n === model || n.startsWith(`${model}:`)))
-            return { models: names.join(', ') || 'no models' };
-        return { problem: `model ${model} not listed (listed: ${names.join(', ') || 'none'})` };
-    }
-    catch {
-        return { problem: `not JSON: ${out.stdout.slice(0, 80)}` };
-    }
-}
-
-;// CONCATENATED MODULE: ./src/core/kinds/k3s/npu/scripts.ts
-// Node-side scripts of the NPU phase: the driver check (refuses a kernel without RKNPU), runtime
-// installation behind version markers, rkllama's install into a venv and our systemd unit.
-
-const DEFAULT_NPU_PATHS = { versionFile: '/sys/kernel/debug/rknpu/version', driDir: '/dev/dri' };
-const MARKERS = '/var/lib/turingpi/npu';
-const RKLLAMA_HOME = '/opt/rkllama';
-/** key=value: driver, render, rknn, rkllm, rkllama, model, unit. */
-function npuObserveScript(paths) {
-    return (0,remote_script/* script */.K$)({ VERSION_FILE: paths.versionFile, DRI_DIR: paths.driDir, MARKERS, HOME_DIR: RKLLAMA_HOME }, `
-driver=$(sed -n 's/^RKNPU driver: *//p' "$VERSION_FILE" 2>/dev/null | head -n1 || true)
-echo "driver=\${driver:-none}"
-render=$(find "$DRI_DIR" -maxdepth 1 -name 'renderD*' 2>/dev/null | sort | head -n1 || true)
-echo "render=\${render:-none}"
-for m in rknn rkllm rkllama model; do echo "$m=$(cat "$MARKERS/$m" 2>/dev/null || echo none)"; done
-if [ -f /etc/systemd/system/rkllama.service ]; then echo "unit=$(systemctl is-active rkllama 2>/dev/null || true)"; else echo "unit=absent"; fi
-if [ -f /etc/systemd/system/rkllama.service ]; then echo "unit_sha=$(sha256sum /etc/systemd/system/rkllama.service | cut -d' ' -f1)"; else echo "unit_sha=none"; fi
-echo "kernel=$(uname -r)"`);
-}
-/** Moves a pushed library into place, runs ldconfig and records the version. */
-function runtimeScript(name, library, version) {
-    return (0,remote_script/* script */.K$)({ NAME: name, STAGED: `${MARKERS}/${library}.new`, TARGET: `/usr/local/lib/${library}`, VERSION: version, MARKERS }, `
-install -m 0644 "$STAGED" "$TARGET"
-rm -f "$STAGED"
-ldconfig 2>/dev/null || true
-printf '%s\\n' "$VERSION" > "$MARKERS/$NAME"
-changed "$NAME=$VERSION"
-result`);
-}
-/**
- * rkllama from the pushed source tarball into a venv. Its Python dependencies can only come from PyPI
- * on the node (or the mirror's /pypi.org/simple when a mirror is set): the one network need of a node.
- */
-function rkllamaInstallScript(input) {
-    return (0,remote_script/* script */.K$)({
-        HOME_DIR: RKLLAMA_HOME,
-        VERSION: input.version,
-        MARKERS,
-        PIP_INDEX: input.mirror ? `${input.mirror.replace(/\/+$/, '')}/pypi.org/simple` : ''
-    }, `
-mkdir -p "$HOME_DIR/app" "$HOME_DIR/models"
-tar -xzf "$HOME_DIR/rkllama.tar.gz" -C "$HOME_DIR/app" --strip-components=1
-python3 -m venv "$HOME_DIR/venv"
-pip_opts=()
-if [ -n "$PIP_INDEX" ]; then pip_opts=(--index-url "$PIP_INDEX"); fi
-"$HOME_DIR/venv/bin/pip" install -q "\${pip_opts[@]}" "$HOME_DIR/app"
-printf '%s\\n' "$VERSION" > "$MARKERS/rkllama"
-changed "rkllama=$VERSION"
-result`);
-}
-function rkllamaUnit(port) {
-    // The unit is program text for systemd: only a port number may reach it.
-    if (!Number.isInteger(port) || port < 1 || port > 65535)
-        throw new Error(`rkllama port ${port} is not a TCP port (1..65535)`);
-    return `# Managed by turingpi-cluster-action.
-[Unit]
-Description=rkllama (LLM API on the RK3588 NPU)
-After=network-online.target
-Wants=network-online.target
-
-[Service]
-Type=simple
-WorkingDirectory=${RKLLAMA_HOME}
-Environment=RKLLAMA_MODELS=${RKLLAMA_HOME}/models
-ExecStart=${RKLLAMA_HOME}/venv/bin/rkllama serve --port ${port}
-Restart=on-failure
-RestartSec=5s
-
-[Install]
-WantedBy=multi-user.target
-`;
-}
-function modelScript(input) {
-    return (0,remote_script/* script */.K$)({ DIR: `${RKLLAMA_HOME}/models/${input.name}`, FILE: input.file, REPO: input.repo, MARKER: input.marker, MARKERS }, `
-mkdir -p "$DIR"
-mv -f "$DIR/$FILE.new" "$DIR/$FILE"
-printf 'FROM="%s"\\nHUGGINGFACE_PATH="%s"\\nSYSTEM=""\\nTEMPERATURE=0.7\\n' "$FILE" "$REPO" > "$DIR/Modelfile"
-printf '%s\\n' "$MARKER" > "$MARKERS/model"
-changed "model=$MARKER"
-result`);
-}
-function startUnitScript(unit) {
-    return (0,remote_script/* script */.K$)({ UNIT: unit }, `
-systemctl daemon-reload
-systemctl enable "$UNIT" >/dev/null 2>&1 || true
-systemctl restart "$UNIT"
-changed "started=$UNIT"
-result`);
-}
-
 ;// CONCATENATED MODULE: ./src/core/kinds/k3s/npu/drift.ts
+
 
 
 
@@ -28800,7 +30705,8 @@ async function drift_nodeRows(ctx, node, shell, paths, port) {
         path: node.path,
         ...more
     });
-    const facts = (0,remote_script/* parseFacts */.hx)((await (0,shells/* runChecked */.X4)(shell, 'npu', node, 'observing the NPU', npuObserveScript(paths), { timeoutMs: 20_000 })).stdout);
+    const seen = await observeK3s(ctx, node, { phase: 'npu', shell: async () => shell, npu: { paths, port } });
+    const facts = parseFacts(checkedSection(seen, 'npu', 'npu', 'observing the NPU').stdout);
     if (!facts.driver || facts.driver === 'none')
         return [
             row('npu.driver', 'RKNPU driver loaded (Armbian vendor kernel)', `none on kernel ${facts.kernel}`, {
@@ -28817,9 +30723,9 @@ async function drift_nodeRows(ctx, node, shell, paths, port) {
         rows.push(row('npu.rkllm', npu.rkllm_version, installed(facts.rkllm)));
     if (!npu.deploy_rkllama)
         return rows;
-    if (facts.rkllama !== RKLLAMA_VERSION)
-        rows.push(row('npu.rkllama.version', RKLLAMA_VERSION, installed(facts.rkllama)));
-    if (facts.unit_sha !== (0,k3s_config/* sha256 */.sc)(rkllamaUnit(port)))
+    if (facts.rkllama !== artifacts/* RKLLAMA_VERSION */.AF)
+        rows.push(row('npu.rkllama.version', artifacts/* RKLLAMA_VERSION */.AF, installed(facts.rkllama)));
+    if (facts.unit_sha !== sha256(rkllamaUnit(port)))
         rows.push(row('npu.rkllama.unit', `rkllama.service as rendered (port ${port})`, facts.unit_sha === 'none' ? 'absent' : 'differs'));
     const model = wantedModel(ctx, node);
     if (model && npu.model) {
@@ -28830,8 +30736,7 @@ async function drift_nodeRows(ctx, node, shell, paths, port) {
     if (facts.unit !== 'active')
         rows.push(row('npu.rkllama.service', 'active', facts.unit ?? 'unknown'));
     else {
-        const url = rkllamaUrl(ctx, node, port);
-        const answer = await askRkllama(shell, url, npu.model);
+        const answer = rkllamaAnswer(seen.sections.rkllama ?? { code: 1, stdout: '', stderr: 'not probed' }, npu.model);
         // Running but not answering: a deploy would only probe it again, so nothing it runs fixes this.
         if ('problem' in answer)
             rows.push(row('npu.rkllama.api', `answering GET /api/tags${npu.model ? ` with ${npu.model}` : ''}`, answer.problem, {
@@ -28867,8 +30772,8 @@ async function labelRows(ctx, shell) {
     });
 }
 function npuDrift(ctx, paths, port) {
-    return (0,shells/* withPool */.Le)(ctx, 'npu', async (pool) => {
-        const first = (0,k3s_config/* topology */.Ku)(ctx.cluster).first;
+    return withPool(ctx, 'npu', async (pool) => {
+        const first = topology(ctx.cluster).first;
         const readLabels = ctx.nodes.some((n) => n.id === first.id)
             ? readNode(ctx, pool, first, (shell) => labelRows(ctx, shell))
             : Promise.resolve([]);
@@ -28900,6 +30805,9 @@ function npuDrift(ctx, paths, port) {
 
 
 
+
+
+
 async function push(ctx, pool, node, request, path) {
     const artifact = await ctx.deps.downloads.fetch(request);
     await (await pool.shell(node)).put(path, (0,external_node_fs_.createReadStream)(artifact.path), { mode: 0o644, owner: 'root:root' });
@@ -28917,17 +30825,27 @@ async function npu_probe(ctx, pool, node, port, model) {
         if (i < tries - 1)
             await ctx.deps.sleep(2_000);
     }
-    throw new core_errors/* PhaseError */.wo('npu', node.id, `rkllama did not answer GET ${url} within ${ctx.cluster.boot_timeout} s: ${last}`, shells/* RESUME */.IY, { code: 'RkllamaNotReady' });
+    throw new core_errors/* PhaseError */.wo('npu', node.id, `rkllama did not answer GET ${url} within ${ctx.cluster.boot_timeout} s: ${last}`, RESUME, { code: 'RkllamaNotReady' });
 }
-async function label(ctx, pool, node) {
-    const first = (0,k3s_config/* topology */.Ku)(ctx.cluster).first;
-    const shell = await pool.shell(first);
+async function label(ctx, pool, node, npuProbe) {
+    const first = topology(ctx.cluster).first;
     const [key, value] = NPU_LABEL.split('=');
-    const got = await (0,shells/* runChecked */.X4)(shell, 'npu', first, `reading node ${node.hostname}`, `k3s kubectl get node ${node.hostname} -o json`);
+    // The first server's observation lists every node with its labels; trusted while no node changed since.
+    const listed = changedInRun(ctx.outputs, first.id)
+        ? undefined
+        : await observeK3s(ctx, first, { phase: 'npu', shell: () => pool.shell(first), npu: npuProbe }).then((firstSeen) => freshClusterSection(ctx, firstSeen, 'nodes'), () => undefined);
+    if (listed?.code === 0) {
+        const items = JSON.parse(listed.stdout).items;
+        const found = items?.find((n) => n.metadata.name === node.hostname);
+        if (found && found.metadata.labels?.[key] === value)
+            return false;
+    }
+    const shell = await pool.shell(first);
+    const got = await runChecked(shell, 'npu', first, `reading node ${node.hostname}`, `k3s kubectl get node ${node.hostname} -o json`);
     const labels = JSON.parse(got.stdout).metadata.labels ?? {};
     if (labels[key] === value)
         return false;
-    await (0,shells/* runChecked */.X4)(shell, 'npu', first, `labelling ${node.hostname}`, `k3s kubectl label node ${node.hostname} ${NPU_LABEL} --overwrite`);
+    await runChecked(shell, 'npu', first, `labelling ${node.hostname}`, `k3s kubectl label node ${node.hostname} ${NPU_LABEL} --overwrite`);
     return true;
 }
 function createNpuPhase(options = {}) {
@@ -28937,50 +30855,62 @@ function createNpuPhase(options = {}) {
         const npu = ctx.cluster.npu;
         const model = wantedModel(ctx, node);
         const mirror = ctx.settings.mirror;
-        return (0,shells/* withPool */.Le)(ctx, 'npu', async (pool) => {
-            const shell = await pool.shell(node);
-            const facts = (0,remote_script/* parseFacts */.hx)((await (0,shells/* runChecked */.X4)(shell, 'npu', node, 'observing the NPU', npuObserveScript(paths))).stdout);
+        return withPool(ctx, 'npu', async (pool) => {
+            const seen = await observeK3s(ctx, node, { phase: 'npu', shell: () => pool.shell(node), npu: { paths, port } });
+            const facts = parseFacts(checkedSection(seen, 'npu', 'npu', 'observing the NPU').stdout);
             if (facts.driver === 'none' || !facts.driver)
                 throw new core_errors/* PhaseError */.wo('npu', node.id, `no RKNPU driver on kernel ${facts.kernel}: ${paths.versionFile} is missing; the NPU needs Armbian's vendor kernel (vendor-rk35xx)`, 'flash an Armbian vendor-kernel image or disable npu_config', { code: 'NpuDriverMissing' });
             if (facts.render === 'none')
                 throw new core_errors/* PhaseError */.wo('npu', node.id, `RKNPU driver ${facts.driver} is loaded but no render node exists in ${paths.driDir}`, 'check the kernel and re-run', { code: 'NpuDriverMissing' });
             const changes = [];
             const run = async (what, text, timeoutMs = 120_000) => {
-                const { result } = await (0,shells/* runChecked */.X4)(shell, 'npu', node, what, text, { timeoutMs });
+                changing(ctx, node);
+                const { result } = await runChecked(await pool.shell(node), 'npu', node, what, text, { timeoutMs });
                 if (result?.changed)
                     changes.push(result.details);
             };
             if (npu.install_rknn && facts.rknn !== npu.rknn_version) {
-                await push(ctx, pool, node, rknnRuntime(npu.rknn_version, mirror), `${MARKERS}/librknnrt.so.new`);
+                await push(ctx, pool, node, (0,artifacts/* rknnRuntime */.g2)(npu.rknn_version, mirror), `${MARKERS}/librknnrt.so.new`);
                 await run('installing librknnrt.so', runtimeScript('rknn', 'librknnrt.so', npu.rknn_version));
             }
             if ((npu.install_rkllm || npu.deploy_rkllama) && facts.rkllm !== npu.rkllm_version) {
-                await push(ctx, pool, node, rkllmRuntime(npu.rkllm_version, mirror), `${MARKERS}/librkllmrt.so.new`);
+                await push(ctx, pool, node, (0,artifacts/* rkllmRuntime */.lr)(npu.rkllm_version, mirror), `${MARKERS}/librkllmrt.so.new`);
                 await run('installing librkllmrt.so', runtimeScript('rkllm', 'librkllmrt.so', npu.rkllm_version));
             }
             let probed = '';
             if (npu.deploy_rkllama) {
-                if (facts.rkllama !== RKLLAMA_VERSION) {
-                    await push(ctx, pool, node, rkllamaSource(mirror), `${RKLLAMA_HOME}/rkllama.tar.gz`);
-                    await run('installing rkllama', rkllamaInstallScript({ version: RKLLAMA_VERSION, ...(mirror ? { mirror } : {}) }), 900_000);
+                if (facts.rkllama !== artifacts/* RKLLAMA_VERSION */.AF) {
+                    const lock = (0,python_lock/* rkllamaLockText */.Ff)(ctx, node.id, artifacts/* RKLLAMA_VERSION */.AF);
+                    await push(ctx, pool, node, (0,artifacts/* rkllamaSource */.Cl)(mirror), `${RKLLAMA_HOME}/rkllama.tar.gz`);
+                    changing(ctx, node);
+                    await (await pool.shell(node)).put(RKLLAMA_LOCK, lock, { mode: 0o644, owner: 'root:root' });
+                    await run('installing rkllama', rkllamaInstallScript({ version: artifacts/* RKLLAMA_VERSION */.AF, ...(mirror ? { mirror } : {}) }), 900_000);
                 }
                 const unit = rkllamaUnit(port);
-                if (facts.unit_sha !== (0,k3s_config/* sha256 */.sc)(unit)) {
-                    await shell.put('/etc/systemd/system/rkllama.service', unit, { mode: 0o644, owner: 'root:root' });
+                if (facts.unit_sha !== sha256(unit)) {
+                    changing(ctx, node);
+                    await (await pool.shell(node)).put('/etc/systemd/system/rkllama.service', unit, {
+                        mode: 0o644,
+                        owner: 'root:root'
+                    });
                     changes.push('rkllama.service');
                 }
                 if (model && npu.model) {
                     const marker = `${npu.model}:${npu.model_quantization}:${model.file}`;
                     if (facts.model !== marker) {
-                        await push(ctx, pool, node, modelArtifact(model, mirror), `${RKLLAMA_HOME}/models/${npu.model}/${model.file}.new`);
+                        await push(ctx, pool, node, (0,artifacts/* modelArtifact */.k5)(model, mirror), `${RKLLAMA_HOME}/models/${npu.model}/${model.file}.new`);
                         await run(`installing model ${npu.model}`, modelScript({ name: npu.model, file: model.file, repo: model.repo, marker }));
                     }
                 }
                 if (changes.length || facts.unit !== 'active')
                     await run('starting rkllama', startUnitScript('rkllama'));
-                probed = await npu_probe(ctx, pool, node, port, npu.model);
+                // rkllama answered the observation and nothing changed since: that answer stands.
+                const answered = !changedInRun(ctx.outputs, node.id) && seen.sections.rkllama
+                    ? rkllamaAnswer(seen.sections.rkllama, npu.model)
+                    : undefined;
+                probed = answered && 'models' in answered ? answered.models : await npu_probe(ctx, pool, node, port, npu.model);
             }
-            if (await label(ctx, pool, node))
+            if (await label(ctx, pool, node, { paths, port }))
                 changes.push(`label ${NPU_LABEL}`);
             const status = (ctx.outputs.nodeStatus[node.id] ??= { node: node.id, role: node.role, ip: node.ip });
             status.npu = `RKNPU ${facts.driver}`;
@@ -28994,7 +30924,7 @@ function createNpuPhase(options = {}) {
     return {
         name: 'npu',
         scope: 'node',
-        appliesTo: (cluster) => cluster.kind === 'k3s' && (0,k3s_config/* wantsNpu */.BA)(cluster),
+        appliesTo: (cluster) => cluster.kind === 'k3s' && wantsNpu(cluster),
         async plan(ctx) {
             return ctx.nodes.map((node) => {
                 try {
@@ -29003,7 +30933,7 @@ function createNpuPhase(options = {}) {
                         phase: 'npu',
                         node: node.id,
                         action: 'run',
-                        reason: `check the RKNPU driver, install the runtimes${ctx.cluster.npu?.deploy_rkllama ? `, rkllama ${RKLLAMA_VERSION}` : ''}${model ? ` with ${model.file}` : ''}`
+                        reason: `check the RKNPU driver, install the runtimes${ctx.cluster.npu?.deploy_rkllama ? `, rkllama ${artifacts/* RKLLAMA_VERSION */.AF}` : ''}${model ? ` with ${model.file}` : ''}`
                     };
                 }
                 catch (error) {
@@ -29017,309 +30947,10 @@ function createNpuPhase(options = {}) {
 }
 const npuPhase = createNpuPhase();
 
-;// CONCATENATED MODULE: ./src/core/kinds/k3s/os-bootstrap/drift.ts
-
-
-
-
-const RK1_BOARD = 'turing-rk1';
-const RELEASES = ['bullseye', 'bookworm', 'trixie', 'focal', 'jammy', 'noble', 'plucky'];
-const BRANCHES = ['legacy', 'vendor', 'current', 'edge'];
-/** What the cluster file's Armbian image implies, from its file name (url or path) and npu_config. */
-function wantedOs(cluster) {
-    const image = cluster.armbian_image.url ?? cluster.armbian_image.path ?? '';
-    const name = image.split('/').filter(Boolean).slice(-2).join('_').toLowerCase();
-    const words = new Set(name.split(/[^a-z0-9]+/));
-    const release = RELEASES.find((r) => words.has(r));
-    const npu = (0,k3s_config/* wantsNpu */.BA)(cluster);
-    const named = BRANCHES.find((b) => words.has(b));
-    const branch = npu ? 'vendor' : named;
-    const because = npu && named !== 'vendor' ? 'npu_config: the RKNPU driver is only in the vendor kernel' : 'armbian_image';
-    return { ...(release ? { release } : {}), ...(branch ? { branch, because } : {}) };
-}
-/** board, version, release, branch (from /etc/armbian-release), pretty (os-release) and kernel. */
-function osObserveScript() {
-    return (0,remote_script/* script */.K$)({}, `
-board=none version=none release=none branch=none pretty=unknown
-if [ -r /etc/armbian-release ]; then
-  board=$(sed -n 's/^BOARD=//p' /etc/armbian-release | head -n1)
-  version=$(sed -n 's/^VERSION=//p' /etc/armbian-release | head -n1)
-  release=$(sed -n 's/^DISTRIBUTION_CODENAME=//p' /etc/armbian-release | head -n1)
-  branch=$(sed -n 's/^BRANCH=//p' /etc/armbian-release | head -n1)
-fi
-if [ -r /etc/os-release ]; then pretty=$(sed -n 's/^PRETTY_NAME=//p' /etc/os-release | tr -d '"' | head -n1); fi
-echo "board=\${board:-none}"
-echo "version=\${version:-none}"
-echo "release=\${release:-none}"
-echo "branch=\${branch:-none}"
-echo "pretty=\${pretty:-unknown}"
-echo "kernel=$(uname -r)"`);
-}
-/** The rows for one node's observed facts; pure. */
-function osRows(cluster, node, facts) {
-    const want = wantedOs(cluster);
-    const reflash = `reflash with ${reflashHint(cluster, node)}`;
-    const row = (field, wanted, found) => ({
-        subject: node.id,
-        field,
-        wanted,
-        found: `${found} (${reflash})`,
-        kind: 'drift',
-        fixedBy: rebuildPhases(node),
-        path: ['armbian_image']
-    });
-    if (facts.board !== RK1_BOARD)
-        return [
-            row('os', `Armbian for ${RK1_BOARD}`, facts.board === 'none' ? `${facts.pretty}, not Armbian` : `Armbian for ${facts.board}`)
-        ];
-    const rows = [];
-    if (want.release && facts.release !== want.release)
-        rows.push(row('os.release', want.release, `${facts.release} (Armbian ${facts.version})`));
-    if (want.branch && facts.branch !== want.branch)
-        rows.push(row('os.kernel', `${want.branch} kernel (${want.because})`, `${facts.branch} kernel ${facts.kernel}`));
-    return rows;
-}
-function osDrift(ctx) {
-    const cluster = ctx.cluster;
-    return (0,shells/* withPool */.Le)(ctx, 'os-bootstrap', async (pool) => {
-        const rows = await Promise.all(ctx.nodes.map((node) => readNode(ctx, pool, node, async (shell) => {
-            const { stdout } = await (0,shells/* runChecked */.X4)(shell, 'os-bootstrap', node, 'reading the OS release', osObserveScript(), { timeoutMs: 20_000 });
-            return osRows(cluster, node, (0,remote_script/* parseFacts */.hx)(stdout));
-        })));
-        return rows.flat();
-    });
-}
-
-;// CONCATENATED MODULE: ./src/core/kinds/k3s/os-bootstrap/nvme-script.ts
-// The NVMe script: a filesystem is created only on a blank device. A device carrying our own ext4
-// label is reused as it is (a reflashed eMMC must not lose the Longhorn data on the NVMe); anything
-// else on it is refused unless the cluster file says nvme_format: true. Mounted by UUID via fstab.
-
-/** The ext4 label of a filesystem this action created; reused without formatting. */
-const NVME_LABEL = 'tpi-longhorn';
-function nvmeScript(input) {
-    return (0,remote_script/* script */.K$)({ DEVICE: input.device, MOUNT_POINT: input.mount, ALLOW_FORMAT: input.allowFormat ? '1' : '0', LABEL: NVME_LABEL }, `
-if [ ! -b "$DEVICE" ]; then
-  echo "NVMe device $DEVICE not found (has_nvme: true); block devices: $(lsblk -dn -o NAME 2>/dev/null | tr '\\n' ' ')" >&2
-  exit 3
-fi
-fstype=$(blkid -p -s TYPE -o value "$DEVICE" 2>/dev/null || true)
-label=$(blkid -p -s LABEL -o value "$DEVICE" 2>/dev/null || true)
-signatures=$(wipefs -n -O TYPE --noheadings "$DEVICE" 2>/dev/null | tr '\\n' ' ' || true)
-parts=$(lsblk -n -o NAME "$DEVICE" 2>/dev/null | tail -n +2 | tr -d ' ' | tr '\\n' ' ' || true)
-if [ "$fstype" = ext4 ] && [ "$label" = "$LABEL" ]; then
-  : # ours from an earlier run: keep the data
-elif [ -z "$fstype" ] && [ -z "\${signatures// /}" ] && [ -z "\${parts// /}" ]; then
-  mkfs.ext4 -q -L "$LABEL" "$DEVICE"
-  changed "mkfs=$DEVICE"
-elif [ "$ALLOW_FORMAT" = 1 ]; then
-  wipefs -a -q "$DEVICE"
-  mkfs.ext4 -q -F -L "$LABEL" "$DEVICE"
-  changed "reformatted=$DEVICE(nvme_format)"
-else
-  echo "refusing to format $DEVICE: it holds data (filesystem: \${fstype:-none}, signatures: \${signatures:-none}, partitions: \${parts:-none}); set nvme_format: true on this node to erase it" >&2
-  exit 4
-fi
-uuid=$(blkid -p -s UUID -o value "$DEVICE")
-line="UUID=$uuid $MOUNT_POINT ext4 defaults,nofail 0 2"
-if ! grep -qxF "$line" /etc/fstab 2>/dev/null; then
-  { awk -v m="$MOUNT_POINT" '$1 ~ /^#/ || $2 != m' /etc/fstab 2>/dev/null || true; echo "$line"; } > /etc/fstab.tpi
-  mv -f /etc/fstab.tpi /etc/fstab
-  changed "fstab=$MOUNT_POINT"
-fi
-mkdir -p "$MOUNT_POINT"
-if ! mountpoint -q "$MOUNT_POINT"; then
-  mount "$MOUNT_POINT"
-  changed "mounted=$MOUNT_POINT"
-fi
-result`);
-}
-
-;// CONCATENATED MODULE: ./src/core/kinds/k3s/os-bootstrap/system-scripts.ts
-// The os-bootstrap scripts for K3s nodes: hostname, static address, packages, kernel modules and sysctl,
-// swap and time sync. Each is idempotent: it looks first, changes only what differs, and reports what
-// it changed on its last line (see src/core/remote/script.ts).
-
-/** Packages K3s and Longhorn need on the node (open-iscsi for Longhorn volumes, nfs-common for RWX). */
-const BOOTSTRAP_PACKAGES = ['open-iscsi', 'nfs-common', 'curl', 'util-linux', 'ca-certificates'];
-const KERNEL_MODULES = ['overlay', 'br_netfilter', 'iscsi_tcp'];
-const SYSCTLS = {
-    'net.bridge.bridge-nf-call-iptables': '1',
-    'net.bridge.bridge-nf-call-ip6tables': '1',
-    'net.ipv4.ip_forward': '1',
-    'net.ipv6.conf.all.forwarding': '1',
-    'fs.inotify.max_user_instances': '8192',
-    'fs.inotify.max_user_watches': '524288'
-};
-function hostnameScript(hostname) {
-    return (0,remote_script/* script */.K$)({ WANT_HOSTNAME: hostname }, `
-current=$(cat /etc/hostname 2>/dev/null || true)
-if [ "$current" != "$WANT_HOSTNAME" ]; then
-  printf '%s\\n' "$WANT_HOSTNAME" > /etc/hostname
-  hostname "$WANT_HOSTNAME" 2>/dev/null || true
-  changed "hostname=$WANT_HOSTNAME"
-fi
-# k3s and sudo resolve the node's own name; Debian maps it on 127.0.1.1.
-if ! grep -Eq "^127\\.0\\.1\\.1[[:space:]]+$WANT_HOSTNAME\\$" /etc/hosts 2>/dev/null; then
-  { grep -v '^127\\.0\\.1\\.1[[:space:]]' /etc/hosts 2>/dev/null || true; printf '127.0.1.1\\t%s\\n' "$WANT_HOSTNAME"; } > /etc/hosts.tpi
-  mv -f /etc/hosts.tpi /etc/hosts
-  changed "hosts"
-fi
-result`);
-}
-/**
- * A static address through netplan (Armbian's network config since 24.x). The node is already reachable
- * on this address (we connected to it), so the file only makes it permanent: it takes effect at the
- * next boot and is not applied now, which would drop the SSH session on a DHCP lease change.
- */
-function staticAddressScript(input) {
-    const yaml = [
-        '# Managed by turingpi-cluster-action.',
-        'network:',
-        '  version: 2',
-        '  ethernets:',
-        '    tpi-lan:',
-        '      match:',
-        '        name: "e*"',
-        '      dhcp4: false',
-        `      addresses: [${input.ip}/${input.prefix}]`,
-        '      routes:',
-        `        - to: default`,
-        `          via: ${input.gateway}`,
-        '      nameservers:',
-        `        addresses: [${(input.dns.length ? input.dns : [input.gateway]).join(', ')}]`,
-        ''
-    ].join('\n');
-    return (0,remote_script/* script */.K$)({ NETPLAN_FILE: '/etc/netplan/10-tpi-static.yaml', NETPLAN_YAML: yaml, WANT_IP: input.ip }, `
-if [ ! -d /etc/netplan ]; then
-  echo "no /etc/netplan on this image: leaving the address as configured at image time" >&2
-  result
-  exit 0
-fi
-if grep -rqs -- "$WANT_IP/" /etc/netplan --exclude="$(basename "$NETPLAN_FILE")"; then
-  result
-  exit 0
-fi
-if [ "$(cat "$NETPLAN_FILE" 2>/dev/null || true)" != "$NETPLAN_YAML" ]; then
-  umask 077
-  printf '%s' "$NETPLAN_YAML" > "$NETPLAN_FILE"
-  changed "netplan=$NETPLAN_FILE(next boot)"
-fi
-result`);
-}
-/**
- * Missing packages through apt-get. With a mirror, the node's apt sources are rewritten into a temporary
- * list (`http://deb.debian.org/debian` -> `<mirror>/deb.debian.org/debian`) for this run only; the
- * node's own sources stay untouched.
- */
-function packagesScript(mirror) {
-    return (0,remote_script/* script */.K$)({ PACKAGES: BOOTSTRAP_PACKAGES.join(' '), APT_MIRROR: mirror?.replace(/\/+$/, '') ?? '' }, `
-missing=()
-wanted=$PACKAGES
-# Debian ships systemd-timesyncd as its own package; it conflicts with chrony, so only without chrony.
-if [ "$(dpkg-query -W -f='\${Status}' chrony 2>/dev/null || true)" != "install ok installed" ]; then wanted="$wanted systemd-timesyncd"; fi
-for pkg in $wanted; do
-  if [ "$(dpkg-query -W -f='\${Status}' "$pkg" 2>/dev/null || true)" != "install ok installed" ]; then missing+=("$pkg"); fi
-done
-if [ "\${#missing[@]}" -gt 0 ]; then
-  apt_opts=()
-  if [ -n "$APT_MIRROR" ]; then
-    lists=$(mktemp -d)
-    trap 'rm -rf "$lists"' EXIT
-    mkdir -p "$lists/parts"
-    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
-      [ -f "$f" ] || continue
-      case "$f" in /etc/apt/sources.list) out="$lists/sources.list" ;; *) out="$lists/parts/$(basename "$f")" ;; esac
-      # The mirror is data (read from the environment), never part of a program: sed would take a
-      # '#' in it as the end of its s### command and run the rest.
-      APT_MIRROR="$APT_MIRROR" awk '
-        { rest = $0; out = ""
-          while (match(rest, "https?://[^/[:space:]]+")) {
-            host = substr(rest, RSTART, RLENGTH); sub("^https?://", "", host)
-            out = out substr(rest, 1, RSTART - 1) ENVIRON["APT_MIRROR"] "/" host
-            rest = substr(rest, RSTART + RLENGTH)
-          }
-          print out rest }' "$f" > "$out"
-    done
-    touch "$lists/sources.list"
-    apt_opts=(-o "Dir::Etc::sourcelist=$lists/sources.list" -o "Dir::Etc::sourceparts=$lists/parts")
-  fi
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get "\${apt_opts[@]}" -q update
-  apt-get "\${apt_opts[@]}" -q -y --no-install-recommends install "\${missing[@]}"
-  changed "installed=$(IFS=,; echo "\${missing[*]}")"
-fi
-if command -v systemctl >/dev/null && ! systemctl is-enabled --quiet iscsid 2>/dev/null; then
-  systemctl enable --now iscsid
-  changed "iscsid=enabled"
-fi
-result`);
-}
-function kernelScript() {
-    const modules = KERNEL_MODULES.join('\n') + '\n';
-    const sysctl = Object.entries(SYSCTLS)
-        .map(([k, v]) => `${k} = ${v}`)
-        .join('\n') + '\n';
-    return (0,remote_script/* script */.K$)({
-        MODULES: modules,
-        MODULES_FILE: '/etc/modules-load.d/tpi-k3s.conf',
-        SYSCTL: sysctl,
-        SYSCTL_FILE: '/etc/sysctl.d/90-tpi-k3s.conf'
-    }, `
-if [ "$(cat "$MODULES_FILE" 2>/dev/null || true)" != "\${MODULES%$'\\n'}" ]; then
-  mkdir -p "$(dirname "$MODULES_FILE")"
-  printf '%s' "$MODULES" > "$MODULES_FILE"
-  changed "modules-load"
-fi
-while read -r mod; do
-  [ -n "$mod" ] || continue
-  if [ ! -d "/sys/module/$mod" ]; then
-    modprobe "$mod"
-    changed "modprobe=$mod"
-  fi
-done <<< "$MODULES"
-if [ "$(cat "$SYSCTL_FILE" 2>/dev/null || true)" != "\${SYSCTL%$'\\n'}" ]; then
-  mkdir -p "$(dirname "$SYSCTL_FILE")"
-  printf '%s' "$SYSCTL" > "$SYSCTL_FILE"
-  sysctl -q -p "$SYSCTL_FILE"
-  changed "sysctl"
-fi
-result`);
-}
-function swapScript() {
-    return (0,remote_script/* script */.K$)({}, `
-if [ -n "$(swapon --show --noheadings 2>/dev/null || true)" ]; then
-  swapoff -a
-  changed "swapoff"
-fi
-if grep -Eq '^[^#][^[:space:]]*[[:space:]]+[^[:space:]]+[[:space:]]+swap[[:space:]]' /etc/fstab 2>/dev/null; then
-  sed -i -E 's/^([^#][^[:space:]]*[[:space:]]+[^[:space:]]+[[:space:]]+swap[[:space:]].*)$/# disabled for k3s: \\1/' /etc/fstab
-  changed "fstab-swap"
-fi
-# Armbian swaps to zram through its own service; switch it off for good.
-zram=/etc/default/armbian-zram-config
-if [ -f "$zram" ] && ! grep -q '^SWAP=false' "$zram"; then
-  if grep -q '^#\\?SWAP=' "$zram"; then sed -i -E 's/^#?SWAP=.*/SWAP=false/' "$zram"; else echo 'SWAP=false' >> "$zram"; fi
-  changed "zram-swap"
-fi
-result`);
-}
-function timeSyncScript() {
-    return (0,remote_script/* script */.K$)({}, `
-if systemctl is-active --quiet chrony 2>/dev/null || systemctl is-active --quiet chronyd 2>/dev/null; then
-  result
-  exit 0
-fi
-if ! systemctl is-active --quiet systemd-timesyncd 2>/dev/null; then
-  systemctl enable --now systemd-timesyncd
-  changed "timesyncd"
-fi
-result`);
-}
-
-// EXTERNAL MODULE: ./src/core/config/net.ts
-var config_net = __nccwpck_require__(9257);
 ;// CONCATENATED MODULE: ./src/core/kinds/k3s/os-bootstrap/index.ts
+
+
+
 
 
 
@@ -29354,22 +30985,40 @@ function bootstrapSteps(cluster, node, mirror) {
 }
 async function runNode(ctx, node) {
     const cluster = ctx.cluster;
-    return (0,shells/* withPool */.Le)(ctx, 'os-bootstrap', async (pool) => {
+    return withPool(ctx, 'os-bootstrap', async (pool) => {
+        const steps = bootstrapSteps(cluster, node, ctx.settings.mirror);
+        // The run's observation of the node says which steps would change something; none: nothing to exec.
+        const seen = await observeK3s(ctx, node, { phase: 'os-bootstrap', shell: () => pool.shell(node) });
+        const check = checkedSection(seen, 'bootstrap', 'os-bootstrap', 'checking the bootstrap steps');
+        if (!pendingSteps(check.stdout).length) {
+            recordPackages(ctx, node, installedPackages(check.stdout));
+            for (const step of steps)
+                ctx.reporter.debug(`${node.id}: ${step.name}: unchanged`);
+            return { changed: false, summary: 'already bootstrapped' };
+        }
+        changing(ctx, node);
         const shell = await pool.shell(node);
         const changes = [];
-        for (const step of bootstrapSteps(cluster, node, ctx.settings.mirror)) {
-            const { result } = await (0,shells/* runChecked */.X4)(shell, 'os-bootstrap', node, `step "${step.name}"`, step.script, {
+        for (const step of steps) {
+            const { result } = await runChecked(shell, 'os-bootstrap', node, `step "${step.name}"`, step.script, {
                 timeoutMs: step.timeoutMs
             });
             if (result?.changed)
                 changes.push(`${step.name} (${result.details})`);
             ctx.reporter.debug(`${node.id}: ${step.name}: ${result?.changed ? `changed ${result.details}` : 'unchanged'}`);
         }
+        // The packages step installs whatever was missing, or fails the phase.
+        recordPackages(ctx, node, [...BOOTSTRAP_PACKAGES]);
         return {
             changed: changes.length > 0,
             summary: changes.length ? `changed: ${changes.join('; ')}` : 'already bootstrapped'
         };
     });
+}
+function recordPackages(ctx, node, packages) {
+    const recorded = ctx.outputs.values[BOOTSTRAP_PACKAGES_KEY];
+    const byNode = recorded && typeof recorded === 'object' && !Array.isArray(recorded) ? recorded : {};
+    ctx.outputs.values[BOOTSTRAP_PACKAGES_KEY] = { ...byNode, [node.id]: packages };
 }
 const osBootstrapPhase = {
     name: 'os-bootstrap',
@@ -29593,6 +31242,16 @@ const getJsonArgs = (kind, name, namespace) => [
     '--output',
     'json'
 ];
+/** Helm 3 keeps each release revision in a Secret labelled owner=helm: one read gives every release's values. */
+const releaseSecretsArgs = () => [
+    'get',
+    'secrets',
+    '--all-namespaces',
+    '--selector',
+    'owner=helm',
+    '--output',
+    'json'
+];
 
 ;// CONCATENATED MODULE: ./src/core/phases/addons/manifests.ts
 // Manifests the addons phase applies with kubectl: MetalLB's address pool and L2 advertisement from
@@ -29627,86 +31286,32 @@ function toYaml(manifests) {
     return manifests.map((m) => (0,dist/* stringify */.As)(m)).join('---\n');
 }
 
-;// CONCATENATED MODULE: ./src/core/phases/kube-access.ts
-// A kubeconfig for read-only runs (drift, plan) when this run fetched none: the post step removes the
-// plaintext kubeconfig after every job, so a later job asks the cluster again, without changing it.
-// How is the kind's (ctx.kind.readOnlyKubeconfig); written 0600 into the run's temp folder and masked.
+;// CONCATENATED MODULE: ./src/core/phases/addons/release-secrets.ts
+// The user values of every Helm release from one read of Helm's own storage (Helm 3's default driver: a
+// Secret sh.helm.release.v1.<name>.v<revision> per revision, data.release = base64 of gzipped release
+// JSON whose `config` is what `helm get values` prints), instead of one `helm get values` per release.
 
-
-/** The kubeconfig path, or undefined when the cluster cannot be asked (the caller reports why). */
-async function kube_access_readOnlyKubeconfig(ctx) {
-    const dir = (0,external_node_path_.join)(ctx.settings.tempDir, 'kube-access');
-    await (0,promises_.mkdir)(dir, { recursive: true, mode: 0o700 });
-    try {
-        return await ctx.kind.readOnlyKubeconfig(ctx, dir);
+/** `<namespace>/<secret name>` → the release's user values (null when it has none). */
+function releaseValues(secretsJson) {
+    const out = new Map();
+    for (const item of JSON.parse(secretsJson).items ?? []) {
+        const data = item.data?.release;
+        if (item.type !== 'helm.sh/release.v1' || !data || !item.metadata?.name)
+            continue;
+        try {
+            // The Secret's data is base64 (Kubernetes) of base64 (Helm) of gzip.
+            const packed = Buffer.from(Buffer.from(data, 'base64').toString('utf8'), 'base64');
+            const release = JSON.parse((0,external_node_zlib_namespaceObject.gunzipSync)(packed).toString('utf8'));
+            out.set(`${item.metadata.namespace ?? ''}/${item.metadata.name}`, release.config ?? null);
+        }
+        catch {
+            // Not a release we can read: its values are asked from helm instead.
+        }
     }
-    catch (error) {
-        ctx.reporter.debug(`no kubeconfig for a read-only look at the cluster: ${error.message}`);
-        return undefined;
-    }
+    return out;
 }
-
-;// CONCATENATED MODULE: external "node:zlib"
-const external_node_zlib_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:zlib");
-;// CONCATENATED MODULE: ./src/core/phases/addons/tools.ts
-// helm and kubectl on the runner, like setup-helm / setup-kubectl: fetched once through deps.downloads
-// (mirror, sha256 check and tool cache included) and reused from the cache. The helm tarball is unpacked
-// next to the cached file the first time; kubectl is the binary itself.
-
-
-
-
-/** Pinned CLI versions: kubectl within one minor of both K3s (1.31) and Talos 1.9 (Kubernetes 1.32). */
-const HELM_VERSION = 'v3.19.0';
-const KUBECTL_VERSION = 'v1.32.0';
-/** One regular file out of a tar archive (ustar/GNU headers; long names via GNU 'L' entries). */
-function tarEntry(tar, wanted) {
-    let offset = 0;
-    let longName;
-    while (offset + 512 <= tar.length) {
-        const header = tar.subarray(offset, offset + 512);
-        if (header.every((b) => b === 0))
-            return undefined;
-        const field = (start, len) => header
-            .subarray(start, start + len)
-            .toString('utf8')
-            .replace(/\0.*$/s, '');
-        const size = parseInt(field(124, 12).trim() || '0', 8);
-        const type = String.fromCharCode(header[156] ?? 48);
-        const prefix = field(345, 155);
-        const name = longName ?? (prefix ? `${prefix}/${field(0, 100)}` : field(0, 100));
-        const body = tar.subarray(offset + 512, offset + 512 + size);
-        longName = undefined;
-        if (type === 'L')
-            longName = body.toString('utf8').replace(/\0.*$/s, '');
-        else if ((type === '0' || type === '\0') && name.replace(/^\.\//, '') === wanted)
-            return Buffer.from(body);
-        offset += 512 + Math.ceil(size / 512) * 512;
-    }
-    return undefined;
-}
-const goArch = (arch) => (arch === 'x64' ? 'amd64' : 'arm64');
-async function tools_exists(path) {
-    return (0,promises_.stat)(path).then(() => true, () => false);
-}
-/** Fetches (or finds cached) helm and kubectl for the runner's architecture. */
-async function ensureKubeTools(downloads, arch, mirror) {
-    const helmTar = await downloads.fetch((0,catalog/* helm */.Fs)(HELM_VERSION, arch, mirror));
-    const kubectlBin = await downloads.fetch((0,catalog/* kubectl */.Lr)(KUBECTL_VERSION, arch, mirror));
-    const helmPath = (0,external_node_path_.join)((0,external_node_path_.dirname)(helmTar.path), `helm-${HELM_VERSION}-${goArch(arch)}`, 'helm');
-    if (!(await tools_exists(helmPath))) {
-        const inner = `linux-${goArch(arch)}/helm`;
-        const bin = tarEntry((0,external_node_zlib_namespaceObject.gunzipSync)(await (0,promises_.readFile)(helmTar.path)), inner);
-        if (!bin)
-            throw new Error(`helm archive ${helmTar.path} has no ${inner}, expected the layout of get.helm.sh tarballs`);
-        await (0,promises_.mkdir)((0,external_node_path_.dirname)(helmPath), { recursive: true });
-        // Write then rename: a parallel run never executes half a binary.
-        await (0,promises_.writeFile)(`${helmPath}.tmp`, bin, { mode: 0o755 });
-        await (0,promises_.rename)(`${helmPath}.tmp`, helmPath);
-    }
-    await (0,promises_.chmod)(kubectlBin.path, 0o755);
-    return { helm: helmPath, kubectl: kubectlBin.path };
-}
+/** The name Helm gives a release revision's Secret. */
+const releaseSecretName = (name, revision) => `sh.helm.release.v1.${name}.v${revision}`;
 
 ;// CONCATENATED MODULE: ./src/core/phases/addons/values.ts
 // Helm values per addon: what the cluster file implies (LoadBalancer IP, Longhorn replicas and data path),
@@ -29773,8 +31378,9 @@ function valuesHash(values) {
 
 
 
+
 const session_RESUME = 're-run the deploy; addons already at the wanted chart and values are left alone';
-function stderrTail(text, lines = 6) {
+function session_stderrTail(text, lines = 6) {
     const tail = text.trim().split('\n').slice(-lines).join('\n');
     return tail ? `\n${tail}` : ' (no output)';
 }
@@ -29821,12 +31427,23 @@ class Session {
     }
     checked(tool, what, out) {
         if (out.code !== 0)
-            throw new core_errors/* PhaseError */.wo('addons', undefined, `${what}: ${tool} exited with ${out.code}:${stderrTail(out.stderr || out.stdout)}`, session_RESUME, { code: 'AddonCommandFailed' });
+            throw new core_errors/* PhaseError */.wo('addons', undefined, `${what}: ${tool} exited with ${out.code}:${session_stderrTail(out.stderr || out.stdout)}`, session_RESUME, { code: 'AddonCommandFailed' });
         return out;
     }
     /** Our releases (by name and namespace from the chart table), each with the hash of its user values. */
     async releases() {
-        const out = await this.helm('listing Helm releases', listArgs());
+        // One helm list for the releases, one read of Helm's release Secrets for all their values, at once.
+        const [out, stored] = await Promise.all([
+            this.helm('listing Helm releases', listArgs()),
+            this.kubectlRaw(releaseSecretsArgs())
+        ]);
+        let values;
+        try {
+            values = stored.code === 0 ? releaseValues(stored.stdout) : undefined;
+        }
+        catch {
+            values = undefined;
+        }
         let rows;
         try {
             rows = JSON.parse(out.stdout || '[]') ?? [];
@@ -29839,8 +31456,13 @@ class Session {
         const ours = rows.filter((r) => specOfRelease(r.name, r.namespace));
         for (const row of ours) {
             const spec = specOfRelease(row.name, row.namespace);
-            const values = await this.helm(`reading values of ${spec.release}`, getValuesArgs(spec));
-            row.valuesHash = valuesHash(JSON.parse(values.stdout || 'null'));
+            const key = `${row.namespace}/${releaseSecretName(row.name, row.revision)}`;
+            if (values?.has(key)) {
+                row.valuesHash = valuesHash(values.get(key));
+                continue;
+            }
+            const asked = await this.helm(`reading values of ${spec.release}`, getValuesArgs(spec));
+            row.valuesHash = valuesHash(JSON.parse(asked.stdout || 'null'));
         }
         return ours;
     }
@@ -29860,15 +31482,39 @@ async function current(session, m) {
         return undefined;
     return JSON.parse(out.stdout);
 }
+/**
+ * The objects as the cluster has them, from one list of their kinds in the namespace; none when the list
+ * fails (MetalLB's CRDs not there yet), as a missing object.
+ */
+async function currentAll(session, wanted, namespace) {
+    const kinds = [...new Set(wanted.map((m) => `${plural(m.kind)}.${m.apiVersion.split('/')[0]}`))];
+    const out = await session.kubectlRaw(['get', kinds.join(','), '--namespace', namespace, '--output', 'json']);
+    if (out.code !== 0)
+        return wanted.map(() => undefined);
+    const items = (JSON.parse(out.stdout).items ?? []);
+    return wanted.map((m) => items.find((o) => o.kind === m.kind && o.metadata?.name === m.metadata.name));
+}
+/**
+ * MetalLB's pool and advertisement as the cluster has them now, read while the releases are listed; only
+ * for a release found unchanged (after an install or upgrade they are read again).
+ */
+function readMetallbPool(ctx, session) {
+    const range = ctx.cluster.metallb_ip_range;
+    if (!range)
+        return undefined;
+    const read = currentAll(session, metallbManifests(range, CHARTS.metallb.namespace), CHARTS.metallb.namespace);
+    read.catch(() => undefined); // awaited (and its failure seen) only when used
+    return read;
+}
 /** Applies the pool and advertisement when they differ; returns whether anything was written. */
-async function ensureMetallbPool(ctx, session, retryDelayMs) {
+async function ensureMetallbPool(ctx, session, retryDelayMs, alreadyRead) {
     const range = ctx.cluster.metallb_ip_range;
     if (!range) {
         ctx.reporter.warn('MetalLB is installed without an address pool: metallb_ip_range is not set, so no LoadBalancer gets an address');
         return false;
     }
     const wanted = metallbManifests(range, CHARTS.metallb.namespace);
-    const found = await Promise.all(wanted.map((m) => current(session, m)));
+    const found = await (alreadyRead ?? currentAll(session, wanted, CHARTS.metallb.namespace));
     if (wanted.every((m, i) => JSON.stringify(found[i]?.spec) === JSON.stringify(m.spec)))
         return false;
     const timeout = ctx.cluster.cluster_timeout;
@@ -29882,7 +31528,7 @@ async function ensureMetallbPool(ctx, session, retryDelayMs) {
             return true;
         const webhook = /failed calling webhook/.test(out.stderr);
         if (!webhook || Date.now() >= deadline)
-            throw new core_errors/* PhaseError */.wo('addons', undefined, `applying the MetalLB address pool ${range}: kubectl exited with ${out.code}:${stderrTail(out.stderr)}`, session_RESUME, { code: webhook ? 'MetallbWebhookNotReady' : 'AddonCommandFailed' });
+            throw new core_errors/* PhaseError */.wo('addons', undefined, `applying the MetalLB address pool ${range}: kubectl exited with ${out.code}:${session_stderrTail(out.stderr)}`, session_RESUME, { code: webhook ? 'MetallbWebhookNotReady' : 'AddonCommandFailed' });
         await ctx.deps.sleep(retryDelayMs);
     }
 }
@@ -29896,42 +31542,6 @@ async function ensureLonghornNamespace(kind, session) {
         return false;
     await session.kubectl(`creating namespace ${ns.metadata.name} with ${LONGHORN_PSA_LABEL}=privileged`, applyArgs(), toYaml([ns]));
     return true;
-}
-
-;// CONCATENATED MODULE: ./src/core/phases/addons/prerequisites.ts
-// Longhorn needs iSCSI on every node. Where the image decides it (Talos: the siderolabs/iscsi-tools
-// extension in the schematic) the kind answers; otherwise (K3s) it is the open-iscsi package: os-bootstrap
-// installs it and its result is read when this run has it, else each node is asked with dpkg-query over SSH.
-
-
-const ISCSI_PACKAGE = 'open-iscsi';
-/** Key under outputs.values where os-bootstrap leaves installed packages (string[] or per node id). */
-const BOOTSTRAP_PACKAGES_KEY = 'os-bootstrap.packages';
-const dpkgProbe = (ctx, node, pkg) => (0,shells/* withPool */.Le)(ctx, 'addons', async (pool) => {
-    const out = await (await pool.shell(node)).exec(`dpkg-query -W -f='\${Status}' ${(0,remote_script.q)(pkg)}`, { timeoutMs: 30_000 });
-    return out.code === 0 && /\binstall ok installed\b/.test(out.stdout);
-});
-function fromBootstrap(ctx, node) {
-    const recorded = ctx.outputs.values[BOOTSTRAP_PACKAGES_KEY];
-    if (Array.isArray(recorded))
-        return recorded.includes(ISCSI_PACKAGE);
-    if (recorded && typeof recorded === 'object') {
-        const list = recorded[node.id];
-        if (Array.isArray(list))
-            return list.includes(ISCSI_PACKAGE);
-    }
-    return undefined;
-}
-/** Why Longhorn cannot be installed, or undefined when every node (of `nodes`: all by default) has iSCSI. */
-async function longhornRefusal(ctx, probe, nodes = ctx.cluster.nodes) {
-    const fromImage = ctx.kind.longhorn.iscsiFromImage(ctx.cluster);
-    if (fromImage !== 'ask-nodes')
-        return fromImage.refusal;
-    const present = await Promise.all(nodes.map(async (node) => fromBootstrap(ctx, node) ?? (await probe(ctx, node, ISCSI_PACKAGE))));
-    const missing = nodes.filter((_, i) => !present[i]).map((n) => n.id);
-    if (!missing.length)
-        return undefined;
-    return `Longhorn needs iSCSI, but ${ISCSI_PACKAGE} is not installed on ${missing.join(', ')}; run the os-bootstrap phase (it installs ${ISCSI_PACKAGE}) and re-run`;
 }
 
 ;// CONCATENATED MODULE: ./src/core/phases/addons/wanted.ts
@@ -30053,13 +31663,20 @@ function createAddonsPhase(options) {
     const arch = options.arch ?? (process.arch === 'x64' ? 'x64' : 'arm64');
     const probe = options.packageProbe ?? dpkgProbe;
     const retryDelayMs = options.retryDelayMs ?? 5_000;
-    async function observe(ctx, prerequisites = { probe }) {
+    async function observe(ctx, prerequisites = { probe }, readPool = false) {
         const wanted = await wanted_wantedAddons(ctx, prerequisites.probe, prerequisites.nodes);
         const session = await Session.open(ctx, options.createKube, arch);
+        // MetalLB's pool is read alongside the releases: a converged run needs no second round of reads.
+        const pool = session && readPool && wanted.has('metallb') ? readMetallbPool(ctx, session) : undefined;
         const found = session ? await session.releases() : [];
-        return { ...(session ? { session } : {}), wanted, decisions: decide_decide(wanted, found, ctx.cluster.addons.prune) };
+        return {
+            ...(session ? { session } : {}),
+            ...(pool ? { pool } : {}),
+            wanted,
+            decisions: decide_decide(wanted, found, ctx.cluster.addons.prune)
+        };
     }
-    async function apply(ctx, session, d, wanted) {
+    async function apply(ctx, session, d, wanted, pool) {
         const row = { name: d.addon, chart: d.spec.chart, version: d.spec.version };
         const timeout = ctx.cluster.cluster_timeout;
         switch (d.action) {
@@ -30073,7 +31690,7 @@ function createAddonsPhase(options) {
                 await session.helm(`uninstalling ${d.spec.release}`, uninstallArgs(d.spec, timeout));
                 return { ...row, status: 'removed', detail: d.reason };
             case 'unchanged':
-                if (d.addon === 'metallb' && (await ensureMetallbPool(ctx, session, retryDelayMs)))
+                if (d.addon === 'metallb' && (await ensureMetallbPool(ctx, session, retryDelayMs, pool)))
                     return { ...row, status: 'upgraded', detail: 'address pool applied' };
                 return { ...row, status: 'unchanged', detail: d.reason };
             default: {
@@ -30102,13 +31719,13 @@ function createAddonsPhase(options) {
         }
     }
     async function run(ctx) {
-        const { session, wanted, decisions } = await observe(ctx);
+        const { session, wanted, decisions, pool } = await observe(ctx, { probe }, true);
         if (!session)
             throw new core_errors/* PhaseError */.wo('addons', undefined, 'no kubeconfig for the cluster (neither from this run nor in the state folder)', 'run the install and join phases (K3s) or bootstrap (Talos) first, then re-run', { code: 'NoKubeconfig' });
         const statuses = [];
         for (const d of decisions) {
             try {
-                statuses.push(await apply(ctx, session, d, wanted.get(d.addon)));
+                statuses.push(await apply(ctx, session, d, wanted.get(d.addon), pool));
             }
             catch (error) {
                 statuses.push({
@@ -30257,11 +31874,6 @@ function driftOf(d, prune) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/core/phases/handover.ts
-// Values one phase hands to the next through outputs.values, named here so neither phase imports the other.
-/** outputs.values key holding the UART snapshot the flash phase took right before power-on, for boot. */
-const uartSnapshotKey = (node) => `boot:uart:${node}`;
-
 ;// CONCATENATED MODULE: ./src/core/phases/boot/detect.ts
 
 /** The part of `now` that came after `before`, for a ring that may have dropped its oldest bytes. */
@@ -30281,7 +31893,7 @@ function newUartText(before, now) {
     }
     return now;
 }
-function lastLines(text, count = 15) {
+function detect_lastLines(text, count = 15) {
     return text
         .replace(/\r/g, '')
         .split('\n')
@@ -30323,7 +31935,7 @@ async function waitForBoot(w) {
             // A slow boot: one look at the console, only if the BMC is not busy with another node.
             hinted = true;
             const text = await readConsole(w, 0);
-            const last = text === undefined ? undefined : lastLines(text, 1);
+            const last = text === undefined ? undefined : detect_lastLines(text, 1);
             if (last)
                 w.reporter.info(`${w.node}: not answering yet after ${Math.round((now() - started) / 1000)} s; console: ${last}`);
         }
@@ -30339,7 +31951,7 @@ async function waitForBoot(w) {
     }
     else {
         const m = w.kind.probe.bootLine.exec(fresh);
-        const tail = lastLines(fresh);
+        const tail = detect_lastLines(fresh);
         seen = m
             ? `console shows "${fresh
                 .slice(0, m.index + m[0].length)
@@ -30421,7 +32033,7 @@ const bootPhase = {
 function answerPoint(ctx, node) {
     return `${ctx.kind.probe.service} on ${node.ip}:${ctx.kind.probe.port(ctx.cluster)}`;
 }
-const POLL_MS = 500;
+const evidence_POLL_MS = 500;
 /** How long a powered-on node may print only DDR-init lines before it counts as booting nothing. */
 function blankWindowMs(bootTimeoutS) {
     return Math.min(10_000, Math.max(2_000, Math.round((bootTimeoutS * 1000) / 30)));
@@ -30473,8 +32085,8 @@ async function look(ctx, node, bmc, power, ring) {
         await bmc.setPower(node.slot, true);
     ctx.reporter.info(`${node.id}: no flash record and not answering; ${power === 'on' ? 'power-cycled' : 'powered on'} to see whether it boots an installed system`);
     let line;
-    for (let i = 0; i < Math.ceil(window / POLL_MS) && !line; i++) {
-        await ctx.deps.sleep(POLL_MS);
+    for (let i = 0; i < Math.ceil(window / evidence_POLL_MS) && !line; i++) {
+        await ctx.deps.sleep(evidence_POLL_MS);
         line = installedSystemLine(newUartText(ring, await bmc.readUart(node.slot)));
     }
     if (!line) {
@@ -30485,7 +32097,7 @@ async function look(ctx, node, bmc, power, ring) {
     }
     // A boot loader is there: wait (bounded by boot_timeout) for what it boots.
     const deadline = Date.now() + ctx.cluster.boot_timeout * 1000;
-    for (let i = 0; i < Math.max(1, Math.ceil((ctx.cluster.boot_timeout * 1000) / POLL_MS)) && Date.now() < deadline; i++) {
+    for (let i = 0; i < Math.max(1, Math.ceil((ctx.cluster.boot_timeout * 1000) / evidence_POLL_MS)) && Date.now() < deadline; i++) {
         const fresh = newUartText(ring, await bmc.readUart(node.slot));
         const talos = /machine is running and ready|entering maintenance service|maintenance mode/.exec(fresh);
         if (talos) {
@@ -30497,7 +32109,7 @@ async function look(ctx, node, bmc, power, ring) {
         }
         if ((await ctx.kind.probe.detail(ctx.deps, ctx.cluster, node.ip, 2000).catch(() => undefined)) !== undefined)
             return { answers: true, line };
-        await ctx.deps.sleep(POLL_MS);
+        await ctx.deps.sleep(evidence_POLL_MS);
     }
     return {
         membership: unknown(`powered on, it boots an installed system ("${line}") but ${answerPoint(ctx, node)} did not answer within boot_timeout ${ctx.cluster.boot_timeout} s`)
@@ -30526,6 +32138,13 @@ async function decideFlash(ctx, node, desired) {
     if (done) {
         if (!desired || done.fingerprint === desired)
             return { action: 'skip', reason: `image flashed by an earlier run (${done.at})` };
+        // Another version of an OS that upgrades in place: the upgrade phase moves a node that answers.
+        if (ctx.kind.image.upgradedInPlace &&
+            (await ctx.kind.probe.detail(ctx.deps, ctx.cluster, node.ip).catch(() => undefined)) !== undefined)
+            return {
+                action: 'skip',
+                reason: `runs the image flashed ${done.at}; the upgrade phase moves it to the file's version in place, no reflash`
+            };
         return {
             action: 'blocked',
             reason: `the wanted image differs from the one flashed ${done.at}; set reflash: true to replace it`,
@@ -31287,7 +32906,7 @@ function pdbsOf(json) {
 const quote = (s) => `'${s.replace(/'/g, `'\\''`)}'`;
 function k3sDriver(ctx, pool, phase = 'upgrade') {
     const cluster = ctx.cluster;
-    const topo = (0,k3s_config/* topology */.Ku)(cluster);
+    const topo = topology(cluster);
     const byId = new Map(cluster.nodes.map((n) => [n.id, n]));
     const ha = topo.servers.length > 1;
     const kubectl = async (args, timeoutMs = 30_000) => {
@@ -31361,7 +32980,7 @@ function k3sDriver(ctx, pool, phase = 'upgrade') {
             const result = await convergeNode({ ctx: hopCtx, pool, phase, node, fetch: artifactFetcher(hopCtx) });
             // The files were already at the hop's version (an earlier run was cut off before the restart).
             if (!result.changed)
-                await (0,shells/* runChecked */.X4)(await pool.shell(node), phase, node, `restarting ${(0,k3s_config/* unitName */.Cq)(node)}`, (0,remote_scripts/* restartScript */.Hg)({ unit: (0,k3s_config/* unitName */.Cq)(node), why: `k3s ${hop.to} installed but not running`, version: hop.to }), { timeoutMs: 120_000 });
+                await runChecked(await pool.shell(node), phase, node, `restarting ${unitName(node)}`, restartScript({ unit: unitName(node), why: `k3s ${hop.to} installed but not running`, version: hop.to }), { timeoutMs: 120_000 });
         }
     };
 }
@@ -31396,8 +33015,16 @@ async function runWave(order, hops, driver, options) {
     const timings = [];
     for (const step of order) {
         const fell = options.memory.fallbacks[step.node];
-        if (fell && hops.some((h) => h.to === fell.to))
-            throw new UpgradeStopped(step.node, 'fallback', `the node came back at ${fell.from} after an upgrade to ${fell.to} on ${fell.at} (A/B fallback)`, timings, RESUME_AFTER_FALLBACK);
+        if (!fell || !hops.some((h) => h.to === fell.to))
+            continue;
+        // Moved to that target since (by hand, as the stop advised): the record has done its job.
+        const now = await driver.observe(step).catch(() => undefined);
+        if (now?.ready && (now.version === fell.to || beyond(now.version, { from: fell.from, to: fell.to }))) {
+            delete options.memory.fallbacks[step.node];
+            await options.save(options.memory);
+            continue;
+        }
+        throw new UpgradeStopped(step.node, 'fallback', `the node came back at ${fell.from} after an upgrade to ${fell.to} on ${fell.at} (A/B fallback)`, timings, RESUME_AFTER_FALLBACK);
     }
     for (const hop of hops) {
         await beforeGate(order, driver, options, timings);
@@ -31407,7 +33034,10 @@ async function runWave(order, hops, driver, options) {
     return timings;
 }
 async function beforeGate(order, driver, options, timings) {
-    const seens = await Promise.all(order.map((step) => driver.observe(step)));
+    // A cluster that cannot even say how its nodes are (no etcd quorum: every read times out) stops here too.
+    const seens = await Promise.all(order.map((step) => driver.observe(step).catch((error) => {
+        throw new UpgradeStopped(step.node, 'before: every node Ready', `${step.node} could not be observed: ${error.message}; no node was touched`, timings);
+    })));
     for (const [i, step] of order.entries()) {
         const seen = seens[i];
         if (!seen.ready)
@@ -31539,22 +33169,22 @@ const k3sGates = (ha) => ({
     upgrade: 'push the new k3s binary and air-gap images, restart the service'
 });
 
-const PHASE = 'upgrade';
+const upgrade_phase_PHASE = 'upgrade';
 const upgrade_phase_POLL_MS = 2_000;
 /** Nodes that could not be observed, with why: an upgrade does not start while one of them is out of sight. */
-const unreachable = new WeakMap();
+const upgrade_phase_unreachable = new WeakMap();
 /** Installed k3s per selected node; nodes without k3s are install's, not part of an upgrade. */
 async function upgrade_phase_installed(ctx, pool) {
     const found = {};
     const lost = [];
     await Promise.all(ctx.nodes.map(async (node) => {
-        const facts = await converge_observeNode(pool, PHASE, node).catch((e) => void lost.push(`${node.id} (${e.message})`));
+        const facts = await converge_observeNode(pool, upgrade_phase_PHASE, node).catch((e) => void lost.push(`${node.id} (${e.message})`));
         if (facts && facts.version !== 'none' && facts.version !== 'unknown')
             found[node.id] = facts.version;
     }));
     // Keys in file order, whatever order the answers came in.
     const ordered = Object.fromEntries(ctx.nodes.filter((n) => found[n.id]).map((n) => [n.id, found[n.id]]));
-    unreachable.set(ordered, lost);
+    upgrade_phase_unreachable.set(ordered, lost);
     return ordered;
 }
 /** The path starts at the oldest running version, so a wave stopped half-way resumes with the same hops. */
@@ -31575,7 +33205,7 @@ function k3sUpgrade(cluster, running, ctxNodes = cluster.nodes) {
 const refusalText = (p) => `${p.refusal.reason}. Instead: ${p.refusal.instead}`;
 async function upgrade_phase_plan(ctx) {
     const cluster = ctx.cluster;
-    return (0,shells/* withPool */.Le)(ctx, PHASE, async (pool) => {
+    return withPool(ctx, upgrade_phase_PHASE, async (pool) => {
         const running = await upgrade_phase_installed(ctx, pool);
         const up = k3sUpgrade(cluster, running, ctx.nodes);
         if (!up)
@@ -31583,26 +33213,26 @@ async function upgrade_phase_plan(ctx) {
         if (up.path.refusal)
             return [
                 {
-                    phase: PHASE,
+                    phase: upgrade_phase_PHASE,
                     action: 'blocked',
                     reason: refusalText(up.path),
                     details: { from: up.path.from, to: up.path.to, rule: up.path.refusal.rule }
                 }
             ];
-        const lost = unreachable.get(running) ?? [];
+        const lost = upgrade_phase_unreachable.get(running) ?? [];
         if (lost.length)
             return [
                 {
-                    phase: PHASE,
+                    phase: upgrade_phase_PHASE,
                     action: 'blocked',
                     reason: `k3s ${up.path.from} → ${up.path.to} waits until every node can be observed: not reachable: ${lost.join(', ')}`
                 }
             ];
-        const g = gates(k3sGates((0,k3s_config/* topology */.Ku)(cluster).servers.length > 1), cluster.drain_timeout);
+        const g = gates(k3sGates(topology(cluster).servers.length > 1), cluster.drain_timeout);
         const driver = k3sDriver(ctx, pool);
         const steps = [
             {
-                phase: PHASE,
+                phase: upgrade_phase_PHASE,
                 action: 'change',
                 reason: `k3s ${up.path.from} → ${up.path.to}${up.path.hops.length > 1
                     ? ` via ${up.path.hops
@@ -31623,7 +33253,7 @@ async function upgrade_phase_plan(ctx) {
         for (const s of up.order) {
             const blockers = s.action === 'upgrade' ? await driver.blockers(s.node).catch((e) => [`not observed (${e.message})`]) : [];
             steps.push({
-                phase: PHASE,
+                phase: upgrade_phase_PHASE,
                 node: s.node,
                 action: s.action === 'skip' ? 'skip' : 'change',
                 reason: s.reason + (blockers.length ? `; drain could be blocked: ${blockers.join('; ')}` : ''),
@@ -31642,7 +33272,7 @@ function waveMemory(ctx) {
 }
 async function upgrade_phase_run(ctx) {
     const cluster = ctx.cluster;
-    return (0,shells/* withPool */.Le)(ctx, PHASE, async (pool) => {
+    return withPool(ctx, upgrade_phase_PHASE, async (pool) => {
         const running = await upgrade_phase_installed(ctx, pool);
         const up = k3sUpgrade(cluster, running, ctx.nodes);
         if (!up)
@@ -31651,10 +33281,10 @@ async function upgrade_phase_run(ctx) {
                 summary: Object.keys(running).length ? `every node runs k3s ${cluster.k3s_version}` : 'no node runs k3s yet'
             };
         if (up.path.refusal)
-            throw new core_errors/* PhaseError */.wo(PHASE, undefined, `refused: ${up.path.refusal.reason}`, up.path.refusal.instead, {
+            throw new core_errors/* PhaseError */.wo(upgrade_phase_PHASE, undefined, `refused: ${up.path.refusal.reason}`, up.path.refusal.instead, {
                 code: 'UpgradeRefused'
             });
-        const lost = unreachable.get(running) ?? [];
+        const lost = upgrade_phase_unreachable.get(running) ?? [];
         if (lost.length)
             throw new UpgradeStopped(undefined, 'before: every node Ready', `not reachable: ${lost.join(', ')}; no node was touched`, []);
         const timings = [];
@@ -31683,12 +33313,153 @@ async function upgrade_phase_run(ctx) {
     });
 }
 const k3sUpgradePhase = {
-    name: PHASE,
+    name: upgrade_phase_PHASE,
     scope: 'cluster',
     appliesTo: (cluster) => cluster.kind === 'k3s',
     plan: upgrade_phase_plan,
     run: upgrade_phase_run
 };
+
+;// CONCATENATED MODULE: ./src/core/upgrade/memory.ts
+function waveMemoryOf(ctx) {
+    const c = ctx.state.cluster();
+    const m = (c.upgrade ??= { cordoned: [], fallbacks: {} });
+    m.cordoned ??= [];
+    m.fallbacks ??= {};
+    return m;
+}
+
+;// CONCATENATED MODULE: ./src/core/kinds/talos/upgrade-argv.ts
+// The talosctl command lines of a Talos upgrade, as pure functions (tests assert exact argv). Every
+// command names the node's own IP as both node and endpoint, never the cluster endpoint or a VIP: an
+// upgrade through a VIP hangs when the VIP's holder is the node that reboots (siderolabs/talos#11830).
+// No --preserve: since Talos 1.8 an upgrade keeps the EPHEMERAL partition by default and the flag is
+// hidden (siderolabs/talos#10172); RK1 nodes run Talos 1.9 or later.
+const upgrade_argv_target = (ip, talosconfig) => [
+    '--talosconfig',
+    talosconfig,
+    '--nodes',
+    ip,
+    '--endpoints',
+    ip
+];
+/** Upgrades one node and waits (talosctl's own tracker: the boot id changes, the node is ready again). */
+const upgradeArgv = (i) => [
+    'upgrade',
+    ...upgrade_argv_target(i.ip, i.talosconfig),
+    '--image',
+    i.image,
+    '--wait',
+    '--timeout',
+    `${i.timeoutSeconds}s`
+];
+/** This control plane's view of etcd: member, leader, learner, errors. */
+const etcdStatusArgv = (ip, talosconfig) => [
+    'etcd',
+    'status',
+    ...upgrade_argv_target(ip, talosconfig)
+];
+/** Kubernetes to `to` across the cluster, driven from one control plane; a re-run resumes where it stopped. */
+const upgradeK8sArgv = (i) => [
+    'upgrade-k8s',
+    ...upgrade_argv_target(i.ip, i.talosconfig),
+    '--from',
+    i.from,
+    '--to',
+    i.to
+];
+/** Parses the table by its header's column offsets (values such as "1.4 MB (66%)" hold spaces). */
+function parseEtcdStatus(stdout) {
+    const lines = stdout.split('\n').filter((l) => l.trim());
+    const header = lines.findIndex((l) => /^NODE\s+MEMBER\s/.test(l));
+    if (header < 0)
+        return [];
+    const head = lines[header];
+    const names = [
+        'NODE',
+        'MEMBER',
+        'DB SIZE',
+        'IN USE',
+        'LEADER',
+        'RAFT INDEX',
+        'RAFT TERM',
+        'RAFT APPLIED INDEX',
+        'LEARNER',
+        'ERRORS'
+    ];
+    const starts = names.map((n) => head.indexOf(n));
+    if (starts.some((s) => s < 0))
+        return [];
+    const cell = (line, i) => line.slice(starts[i], i + 1 < starts.length ? starts[i + 1] : undefined).trim();
+    return lines.slice(header + 1).map((l) => ({
+        node: cell(l, 0),
+        member: cell(l, 1),
+        leader: cell(l, 4),
+        learner: cell(l, 8) === 'true',
+        errors: cell(l, 9)
+    }));
+}
+
+;// CONCATENATED MODULE: ./src/core/kinds/talos/upgrade-driver.ts
+
+
+
+const upgrade_driver_lastLine = (text) => text.trim().split('\n').at(-1)?.slice(0, 300) ?? '';
+function talosDriver(i) {
+    const byId = new Map(i.nodes.map((n) => [n.id, n]));
+    const ipOf = (step) => byId.get(step.node)?.ip ?? step.ip;
+    const controlPlanes = i.nodes.filter((n) => n.role === 'controlplane');
+    const observe = async (step) => {
+        const ip = ipOf(step);
+        const [v, s] = await Promise.all([
+            i.reader.run(serverVersionArgv(ip, i.talosconfig), { timeoutMs: 15_000 }),
+            i.reader.run(machineStatusArgv(ip, i.talosconfig), { timeoutMs: 15_000 })
+        ]);
+        const version = v.code === 0 ? serverTag(v.stdout) : undefined;
+        const status = s.code === 0 ? parseMachineStatus(s.stdout) : undefined;
+        return {
+            ready: status?.stage === 'running' && status.ready,
+            ...(version ? { version } : {}),
+            cordoned: false
+        };
+    };
+    const etcd = async () => {
+        const problems = [];
+        await Promise.all(controlPlanes.map(async (cp) => {
+            const r = await i.reader.run(etcdStatusArgv(cp.ip, i.talosconfig), { timeoutMs: 15_000 });
+            const row = parseEtcdStatus(r.stdout).find((x) => x.node === cp.ip);
+            if (r.code !== 0 || !row)
+                problems.push(`${cp.id}: ${upgrade_driver_lastLine(r.stderr || r.stdout) || `exit ${r.code}`}`);
+            else if (row.learner)
+                problems.push(`${cp.id} is a learner, not a voting member`);
+            else if (row.errors)
+                problems.push(`${cp.id}: ${row.errors}`);
+        }));
+        return problems.length
+            ? { ok: false, seen: `talosctl etcd status: ${problems.sort().join('; ')}` }
+            : { ok: true, seen: `etcd: ${controlPlanes.length} healthy member(s)` };
+    };
+    return {
+        observe,
+        ...(controlPlanes.length ? { etcd } : {}),
+        drainCordons: true,
+        cordon: async () => undefined,
+        drain: async () => ({ ok: true }),
+        uncordon: async () => undefined,
+        upgrade: async (step, hop) => {
+            const talosctl = await i.talosctlFor(hop.from);
+            const argv = upgradeArgv({
+                ip: ipOf(step),
+                talosconfig: i.talosconfig,
+                image: i.image(hop.to),
+                timeoutSeconds: i.timeoutSeconds
+            });
+            const r = await talosctl.run(argv, { timeoutMs: (i.timeoutSeconds + 30) * 1000 });
+            if (r.code !== 0)
+                throw new Error(`talosctl upgrade --image ${i.image(hop.to)} on ${ipOf(step)}: ${upgrade_driver_lastLine(r.stderr || r.stdout)}`);
+        }
+    };
+}
 
 ;// CONCATENATED MODULE: ./src/core/kinds/talos/upgrade-plan.ts
 
@@ -31794,21 +33565,34 @@ function talosUpgradeRows(i) {
 
 
 
-async function observeRows(ctx, createKube, arch) {
+
+
+
+
+
+
+
+
+
+
+const talos_upgrade_phase_PHASE = 'upgrade';
+const talos_upgrade_phase_POLL_MS = 2_000;
+async function upgrade_phase_observe(ctx, createKube, arch) {
     const cluster = talosCtx(ctx).cluster;
     const p = await prepare(ctx, { readOnly: true });
     const configured = p.observed.filter((o) => o.mode === 'configured');
     if (!configured.length || !p.talosconfig)
-        return [];
+        return undefined;
     const running = {};
     await Promise.all(configured.map(async (o) => {
         const r = await p.talosctl.run(serverVersionArgv(o.node.ip, p.talosconfig));
         running[o.node.id] = r.code === 0 ? serverTag(r.stdout) : undefined;
     }));
     const runningKubernetes = await kubernetesVersion(ctx, createKube, arch);
-    const schematic = cluster.image_source === 'factory' ? (await ensureSchematic(ctx)).id : 'the schematic of your installer';
-    return talosUpgradeRows({
-        nodes: configured.map((o) => o.node),
+    const schematic = cluster.image_source === 'factory' ? (await ensureSchematic(ctx)).id : localSchematic(ctx).id;
+    const nodes = configured.map((o) => o.node);
+    const rows = talosUpgradeRows({
+        nodes,
         running,
         ...(runningKubernetes ? { runningKubernetes } : {}),
         wantedTalos: cluster.talos_version,
@@ -31817,8 +33601,13 @@ async function observeRows(ctx, createKube, arch) {
         schematic,
         drainTimeoutSeconds: cluster.drain_timeout
     });
+    const lost = p.observed.filter((x) => x.mode === 'unreachable').map((x) => `${x.node.id} (${x.detail})`);
+    return { p, lost, nodes, running, ...(runningKubernetes ? { runningKubernetes } : {}), schematic, rows };
 }
-/** The API server's version as the first control plane's kubelet reports it (undefined when unreadable). */
+/**
+ * The cluster's Kubernetes version: the lowest kubelet any node reports (undefined when unreadable). The
+ * lowest, so an upgrade-k8s cut off after the control planes resumes for the workers.
+ */
 async function kubernetesVersion(ctx, createKube, arch) {
     const session = await Session.open(ctx, createKube, arch).catch(() => undefined);
     if (!session)
@@ -31828,31 +33617,142 @@ async function kubernetesVersion(ctx, createKube, arch) {
         return undefined;
     try {
         const items = JSON.parse(out.stdout).items;
-        const cp = items.find((n) => 'node-role.kubernetes.io/control-plane' in (n.metadata.labels ?? {})) ?? items[0];
-        return cp?.status?.nodeInfo?.kubeletVersion;
+        const versions = items
+            .map((n) => n.status?.nodeInfo?.kubeletVersion)
+            .filter((v) => !!v && !!parseVersion(v));
+        return versions.sort((a, b) => compareVersions(parseVersion(a), parseVersion(b)))[0];
     }
     catch {
         return undefined;
     }
 }
+/** The first Talos hop starts where the oldest node is; `running` keeps nodes a wave already moved on. */
+function pathOf(ctx, o) {
+    const cluster = talosCtx(ctx).cluster;
+    const present = Object.values(o.running).filter((v) => !!v && !!parseVersion(v));
+    const oldest = present.sort((a, b) => compareVersions(parseVersion(a), parseVersion(b)))[0] ?? cluster.talos_version;
+    return talosPath({
+        runningTalos: oldest,
+        wantedTalos: cluster.talos_version,
+        runningKubernetes: o.runningKubernetes ?? 'v0.0.0',
+        ...(cluster.kubernetes_version ? { wantedKubernetes: cluster.kubernetes_version } : {}),
+        allowDowngrade: cluster.allow_downgrade
+    });
+}
 function createTalosUpgradePhase(options) {
     const arch = options.arch ?? (process.arch === 'x64' ? 'x64' : 'arm64');
     async function run(ctx) {
-        const rows = await observeRows(ctx, options.createKube, arch);
-        if (!rows.length)
+        const cluster = talosCtx(ctx).cluster;
+        const o = await upgrade_phase_observe(ctx, options.createKube, arch);
+        if (!o?.rows.length)
             return { changed: false, summary: 'every configured node runs the file’s Talos (and Kubernetes) version' };
-        const blocked = rows.find((r) => r.action === 'blocked');
+        const blocked = o.rows.find((r) => r.action === 'blocked');
         if (blocked)
-            throw new core_errors/* PhaseError */.wo('upgrade', undefined, `refused: ${blocked.reason}`, 'change the file as the plan says and re-run', { code: 'UpgradeRefused' });
-        const commands = rows.filter((r) => r.node && r.action === 'change').map((r) => `${r.node}: ${r.reason}`);
-        throw new core_errors/* PhaseError */.wo('upgrade', undefined, `the file asks for another Talos/Kubernetes version, and this build plans Talos upgrades but does not walk them yet (nothing was touched)`, `upgrade as planned, one node at a time — ${commands.join('; ')} — then re-run`, { code: 'TalosUpgradeNotWalked' });
+            throw new core_errors/* PhaseError */.wo(talos_upgrade_phase_PHASE, undefined, `refused: ${blocked.reason}`, 'change the file as the plan says and re-run', {
+                code: 'UpgradeRefused'
+            });
+        if (o.lost.length)
+            throw new UpgradeStopped(undefined, 'before: every node Ready', `not reachable: ${o.lost.join(', ')}; no node was touched`, []);
+        const unread = o.nodes.filter((n) => !o.running[n.id]).map((n) => n.id);
+        if (unread.length)
+            throw new UpgradeStopped(undefined, 'before: every node Ready', `the Talos version of ${unread.join(', ')} could not be read; no node was touched`, []);
+        const path = pathOf(ctx, o);
+        const tools = new Map();
+        const talosctlFor = (version) => {
+            let t = tools.get(version);
+            if (!t) {
+                t = ctx.deps.downloads
+                    .fetch((0,catalog/* talosctl */.L1)(version, runnerArch(), ctx.settings.mirror))
+                    .then((got) => ctx.deps.talosctl({ binary: got.path, cwd: ctx.settings.workingDirectory, timeoutMs: 120_000 }));
+                tools.set(version, t);
+            }
+            return t;
+        };
+        const timeoutSeconds = cluster.cluster_timeout;
+        const driver = talosDriver({
+            nodes: o.nodes,
+            talosconfig: o.p.talosconfig,
+            talosctlFor,
+            reader: o.p.talosctl,
+            image: (version) => installerImage(o.schematic, version),
+            timeoutSeconds
+        });
+        const timings = [];
+        ctx.outputs.values.upgrade = timings;
+        const done = [];
+        for (const what of path.order) {
+            if (what === 'talos') {
+                const order = nodeOrder(o.nodes, o.running, cluster.talos_version);
+                const result = await runWave(order, path.talos.hops, driver, {
+                    abFallback: true,
+                    drainTimeoutMs: cluster.drain_timeout * 1000,
+                    readyTimeoutMs: timeoutSeconds * 1000,
+                    pollMs: talos_upgrade_phase_POLL_MS,
+                    sleep: ctx.deps.sleep,
+                    now: Date.now,
+                    memory: waveMemoryOf(ctx),
+                    save: () => ctx.state.save(),
+                    log: (line) => ctx.reporter.info(line)
+                }).catch((error) => {
+                    if (error.timings)
+                        timings.push(...error.timings);
+                    throw error;
+                });
+                timings.push(...result);
+                const moved = [...new Set(result.filter((t) => t.outcome === 'upgraded').map((t) => t.node))];
+                done.push(`Talos ${path.talos.from} → ${path.talos.to} on ${moved.length} node(s)${moved.length ? `: ${moved.join(', ')}` : ''}`);
+                continue;
+            }
+            // Kubernetes: every node Ready and etcd healthy first, then upgrade-k8s from the first control plane.
+            const cp = o.nodes.find((n) => n.role === 'controlplane');
+            for (const hop of path.kubernetes.hops) {
+                const seen = await Promise.all(o.nodes.map((n) => driver.observe({ node: n.id, role: n.role, ip: n.ip, from: '', to: '', action: 'upgrade', reason: '' })));
+                const notReady = o.nodes.filter((_, i) => !seen[i].ready).map((n) => n.id);
+                if (notReady.length)
+                    throw new UpgradeStopped(undefined, 'before upgrade-k8s: every node Ready', `${notReady.join(', ')} not Ready; Kubernetes not touched`, timings);
+                const etcd = await driver.etcd?.();
+                if (etcd && !etcd.ok)
+                    throw new UpgradeStopped(undefined, 'before upgrade-k8s: etcd healthy', `${etcd.seen}; Kubernetes not touched`, timings);
+                ctx.reporter.info(`Kubernetes: ${hop.from} → ${hop.to} (talosctl upgrade-k8s against ${cp.id})`);
+                const start = Date.now();
+                const talosctl = await talosctlFor(cluster.talos_version);
+                const r = await talosctl.run(upgradeK8sArgv({ ip: cp.ip, talosconfig: o.p.talosconfig, from: hop.from, to: hop.to }), {
+                    timeoutMs: timeoutSeconds * 1000 + 60_000
+                });
+                if (r.code !== 0)
+                    throw new UpgradeStopped(cp.id, 'upgrade-k8s', `talosctl upgrade-k8s --to ${hop.to}: ${(r.stderr || r.stdout).trim().split('\n').at(-1) ?? `exit ${r.code}`}`, timings, 're-run the same command: upgrade-k8s resumes, nodes already at the new Kubernetes are left as they are');
+                timings.push({
+                    node: 'kubernetes',
+                    from: hop.from,
+                    to: hop.to,
+                    steps: [{ step: 'upgrade', ms: Date.now() - start }],
+                    outcome: 'upgraded'
+                });
+                done.push(`Kubernetes ${hop.from} → ${hop.to}`);
+            }
+        }
+        return { changed: true, summary: done.join('; ') };
     }
     return {
-        name: 'upgrade',
+        name: talos_upgrade_phase_PHASE,
         scope: 'cluster',
         appliesTo: (cluster) => cluster.kind === 'talos',
-        // Nodes that cannot be observed are not known to run anything yet: install's rows say why (as for K3s).
-        plan: (ctx) => observeRows(ctx, options.createKube, arch).catch(() => []),
+        // Nodes in maintenance mode are install's; a node that does not answer at all holds the upgrade back.
+        plan: async (ctx) => {
+            const o = await upgrade_phase_observe(ctx, options.createKube, arch).catch(() => undefined);
+            if (!o?.rows.length)
+                return [];
+            if (!o.lost.length || o.rows.some((r) => r.action === 'blocked'))
+                return o.rows;
+            return [
+                {
+                    phase: talos_upgrade_phase_PHASE,
+                    action: 'blocked',
+                    reason: `the upgrade waits until every node can be observed: not reachable: ${o.lost.join(', ')}`
+                },
+                ...o.rows
+            ];
+        },
         run
     };
 }
@@ -32310,6 +34210,7 @@ function plainAdapters(exec) {
 
 
 
+
 function failureMessage(result, settings) {
     switch (result.status) {
         case 'ok':
@@ -32343,20 +34244,22 @@ async function createRuntime(settings, reporter, front, parts) {
     const net = process.env.TPI_ADDRESS_MAP
         ? createFileAddressMap(process.env.TPI_ADDRESS_MAP)
         : identityAddressMap;
+    const counts = zeroCounts();
     return {
+        counts,
         makeDeps: async () => {
-            const exec = createLocalExec();
+            const exec = countedExec(createLocalExec(), counts);
             return {
                 bmc: bmcFactory({ password: settings.secrets.bmcPassword, username: settings.bmcUsername, net, reporter }),
-                ssh: createSshConnector(),
+                ssh: createSshConnector({ onExec: sshExecCounter(counts) }),
                 net,
-                downloads: createDownloads({
+                downloads: countedDownloads(createDownloads({
                     toolCache,
                     tempDir: settings.tempDir,
                     reporter,
                     front,
                     catalog: settings.digestCatalog
-                }),
+                }), counts),
                 exec,
                 ...plainAdapters(exec),
                 artifacts: parts?.artifacts,
@@ -32379,6 +34282,79 @@ function withPinnedDigests(downloads, pins) {
             if (!pin || request.checksum?.sha256)
                 return downloads.fetch(request);
             return downloads.fetch({ ...request, checksum: { ...request.checksum, sha256: pin }, firstUseOverHttps: false });
+        }
+    };
+}
+
+;// CONCATENATED MODULE: ./src/core/node-steps.ts
+/** Nodes working at once in a node-scoped phase when the run does not say. */
+const DEFAULT_NODE_CONCURRENCY = 4;
+function nodeLimit(module, settings) {
+    const run = settings.nodeConcurrency ?? DEFAULT_NODE_CONCURRENCY;
+    return Math.max(1, Math.floor(Math.min(run, module.nodeConcurrency ?? run)));
+}
+/** Runs `step` for every node, at most `limit` at once, in node order; stops starting nodes after a failure. */
+async function runAcrossNodes(nodes, limit, step) {
+    const failed = [];
+    let next = 0;
+    const worker = async () => {
+        while (next < nodes.length && failed.length === 0) {
+            const node = nodes[next++];
+            try {
+                await step(node);
+            }
+            catch (error) {
+                failed.push({ node, error });
+            }
+        }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, nodes.length) }, worker));
+    return { failed, skipped: nodes.slice(next) };
+}
+/**
+ * The reporter a node's step sees while other nodes work beside it: every line starts with the node id,
+ * so the phase's one group stays readable. A nested group becomes a line (a runner cannot nest groups,
+ * and interleaved groups of several nodes would mislabel each other's lines).
+ */
+function nodeReporter(base, node) {
+    const p = (message) => `${node.id}: ${message}`;
+    const reporter = {
+        info: (message) => base.info(p(message)),
+        debug: (message) => base.debug(p(message)),
+        warn: (message, where) => base.warn(p(message), where),
+        error: (message, where) => base.error(p(message), where),
+        group: async (title, fn) => {
+            base.info(p(title));
+            return fn();
+        },
+        secret: (value) => base.secret(value)
+    };
+    return reporter;
+}
+/**
+ * Nodes working at once may ask for the same artifact (every node's NPU runtime): one download, shared,
+ * instead of several writers racing on one cache folder.
+ */
+function sharedFetches(downloads) {
+    if (!downloads)
+        return downloads;
+    const running = new Map();
+    return {
+        fetch: (request) => {
+            const key = JSON.stringify([
+                request.tool,
+                request.version,
+                request.arch,
+                request.fileName,
+                request.url,
+                request.checksum
+            ]);
+            const known = running.get(key);
+            if (known)
+                return known;
+            const started = downloads.fetch(request).finally(() => running.delete(key));
+            running.set(key, started);
+            return started;
         }
     };
 }
@@ -32512,12 +34488,12 @@ function merge(mem, base, disk) {
     }
 }
 
-// EXTERNAL MODULE: ./src/core/lifecycle/backup/run-backup.ts + 1 modules
-var run_backup = __nccwpck_require__(5593);
+// EXTERNAL MODULE: ./src/core/lifecycle/backup/run-backup.ts
+var run_backup = __nccwpck_require__(2801);
 // EXTERNAL MODULE: ./src/core/lifecycle/destroy/run-destroy.ts
 var run_destroy = __nccwpck_require__(6355);
 // EXTERNAL MODULE: ./src/core/lifecycle/restore/run-restore.ts + 1 modules
-var run_restore = __nccwpck_require__(9370);
+var run_restore = __nccwpck_require__(3447);
 ;// CONCATENATED MODULE: ./src/core/lifecycle/index.ts
 
 
@@ -32532,7 +34508,7 @@ async function runLifecycle(ctx, command) {
     else if (command === 'restore')
         await (0,run_restore/* runRestore */.YL)(ctx);
     else
-        await (0,run_destroy/* runDestroy */.Ad)(ctx);
+        await (0,run_destroy/* runDestroy */.A)(ctx);
 }
 
 ;// CONCATENATED MODULE: ./src/core/lifecycle/remove/placement.ts
@@ -32573,23 +34549,13 @@ function quorumProblem(cluster, removed) {
     return undefined;
 }
 
+// EXTERNAL MODULE: ./src/core/lifecycle/kind-lifecycle.ts
+var kind_lifecycle = __nccwpck_require__(3773);
 ;// CONCATENATED MODULE: ./src/core/lifecycle/remove/scale-down.ts
 
 
 
-
-
-
 const scale_down_PHASE = 'join';
-function drainScript(hostname) {
-    return (0,remote_script/* script */.K$)({ NODE_NAME: hostname }, `
-k3s kubectl cordon "$NODE_NAME" >/dev/null
-k3s kubectl drain "$NODE_NAME" --ignore-daemonsets --delete-emptydir-data --timeout=300s >/dev/null
-echo "tpi-result: changed drained=$NODE_NAME"`);
-}
-function stopNodeScript(role) {
-    return (0,remote_script/* script */.K$)({ UNIT: role === 'controlplane' ? 'k3s' : 'k3s-agent' }, 'systemctl disable --now "$UNIT" >/dev/null 2>&1 || true\necho "tpi-result: changed stopped=$UNIT"');
-}
 const known = (ctx) => ctx.state.nodeIds();
 /** Plan rows for nodes the file dropped: remove, or blocked when it would break quorum. */
 function removalPlan(ctx) {
@@ -32618,35 +34584,26 @@ async function scaleDown(ctx) {
             reporter.warn(`${r.id} is no longer in the cluster file; it stays in the cluster and powered until a deploy with confirm: ${cluster.name} removes it`);
         return [];
     }
-    if (cluster.kind !== 'k3s')
-        throw new core_errors/* PhaseError */.wo(scale_down_PHASE, removed[0].id, 'removing a Talos node is not in this build yet (talosctl reset --graceful)', 'put it back in the file, or reset it by hand');
-    const first = (0,k3s_config/* topology */.Ku)(cluster).first;
-    const done = [];
-    await (0,shells/* withPool */.Le)(ctx, 'remove', async (pool) => {
-        for (const r of removed) {
-            const spec = asSpec(r);
-            const main = await pool.shell(first);
-            await (0,shells/* runChecked */.X4)(main, scale_down_PHASE, spec, `draining ${r.hostname}`, drainScript(r.hostname), { timeoutMs: 360_000 });
-            reporter.info(`${r.id}: cordoned and drained`);
-            // Stopped before its Node goes, so it does not register again; an unreachable node is removed anyway.
-            const own = await pool.shell(spec).catch(() => undefined);
-            if (own)
-                await own.exec(stopNodeScript(r.role), { timeoutMs: 120_000 });
-            await (0,shells/* runChecked */.X4)(main, scale_down_PHASE, spec, `removing ${r.hostname} from the cluster`, (0,remote_scripts/* forgetNodeScript */.Hi)(r.hostname), {
-                timeoutMs: 120_000
-            });
-            reporter.info(`${r.id}: Node and node-password secret deleted${r.role === 'controlplane' ? ', etcd member removed' : ''}`);
-            const board = cluster.boardList.find((b) => b.name === r.board);
-            if (board) {
-                await (await ctx.deps.bmc(board)).setPower(r.slot, false);
-                reporter.info(`${r.id}: powered off (board ${r.board}, slot ${r.slot})`);
-            }
-            else
-                reporter.warn(`${r.id}: board ${r.board} is no longer in the cluster file, so it was not powered off`);
-            await ctx.state.forget(r.id);
-            done.push(r.id);
-        }
+    const hooks = (0,kind_lifecycle/* lifecycleOf */.o)(ctx, {
+        phase: scale_down_PHASE,
+        what: 'removing a node',
+        code: 'RemoveUnsupported',
+        node: removed[0].id,
+        byHand: 'put it back in the file, or take it out of the cluster by hand'
     });
+    const done = [];
+    for (const r of removed) {
+        await hooks.removeNode(ctx, asSpec(r));
+        const board = cluster.boardList.find((b) => b.name === r.board);
+        if (board) {
+            await (await ctx.deps.bmc(board)).setPower(r.slot, false);
+            reporter.info(`${r.id}: powered off (board ${r.board}, slot ${r.slot})`);
+        }
+        else
+            reporter.warn(`${r.id}: board ${r.board} is no longer in the cluster file, so it was not powered off`);
+        await ctx.state.forget(r.id);
+        done.push(r.id);
+    }
     return done;
 }
 function asSpec(r) {
@@ -32669,6 +34626,8 @@ function asSpec(r) {
 // The one entry point every front calls. It loads and validates the cluster file, then plans, deploys or
 // checks drift by ordering the phase modules. It prints nothing itself: all output goes through the
 // reporter, and the caller maps the result to outputs, a summary and an exit code.
+
+
 
 
 
@@ -32732,7 +34691,7 @@ async function execute(settings, makeDeps, reporter, engine) {
     if (settings.command === 'validate')
         return { status: 'ok', issues, load: loaded, cluster, outputs };
     const made = await makeDeps(cluster);
-    const deps = { ...made, downloads: withPinnedDigests(made.downloads, cluster.digests) };
+    const deps = { ...made, downloads: sharedFetches(withPinnedDigests(made.downloads, cluster.digests)) };
     const state = await StateStore.open(settings.stateDir, cluster.name);
     const ctx = {
         cluster,
@@ -32810,12 +34769,25 @@ async function deploy(ctx, engine, phases, steps) {
             await ctx.reporter.group(`${module.name}`, () => timed(ctx, steps, module, () => module.run(ctx)));
         }
         else {
-            await ctx.reporter.group(`${module.name}`, async () => {
-                for (const node of ctx.nodes)
-                    await timed(ctx, steps, module, () => module.runNode(ctx, node), node);
-            });
+            await ctx.reporter.group(`${module.name}`, () => acrossNodes(ctx, steps, module));
         }
     }
+}
+/**
+ * A node-scoped phase after a cluster-scoped one: on up to nodeLimit() nodes at once, each node's lines
+ * prefixed with its id. The first failure (in time) is the run's error; the others are reported, and the
+ * nodes not started are named so the operator knows the re-run will do them.
+ */
+async function acrossNodes(ctx, steps, module) {
+    const outcome = await runAcrossNodes(ctx.nodes, nodeLimit(module, ctx.settings), (node) => timed(ctx, steps, module, () => module.runNode({ ...ctx, reporter: nodeReporter(ctx.reporter, node) }, node), node));
+    const [first, ...others] = outcome.failed;
+    if (!first)
+        return;
+    for (const other of others)
+        ctx.reporter.error(other.error.message ?? String(other.error));
+    if (outcome.skipped.length)
+        ctx.reporter.warn(`${module.name}: not started on ${outcome.skipped.map((n) => n.id).join(', ')} after ${first.node.id} failed; a re-run does them`);
+    throw first.error;
 }
 async function timed(ctx, steps, module, fn, node) {
     const started = Date.now();
@@ -32828,6 +34800,11 @@ async function timed(ctx, steps, module, fn, node) {
     };
     try {
         const result = await fn();
+        // What this run observed before a step changed something is not trusted after it.
+        if (result.changed && node)
+            invalidate(ctx.outputs, node.id);
+        else if (result.changed)
+            invalidateAll(ctx.outputs);
         span.outcome = result.changed ? 'changed' : 'unchanged';
         if (result.stages?.length)
             span.stages = result.stages;
@@ -32935,15 +34912,17 @@ const SHARED_FLAGS = {
     'fail-on-drift': { type: 'boolean', default: false },
     'state-dir': { type: 'string' },
     mirror: { type: 'string' },
+    'node-concurrency': { type: 'string' },
     backup: { type: 'string' },
     wipe: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
+    'keep-temp': { type: 'boolean', default: false },
     verbose: { type: 'boolean', short: 'v', default: false },
     help: { type: 'boolean', short: 'h', default: false }
 };
 class UsageError extends Error {
 }
-const list = (v) => (v ?? '')
+const settings_list = (v) => (v ?? '')
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
@@ -32955,7 +34934,7 @@ function fromEnvOrFile(env, name) {
 }
 function parseCli(command, argv, env = process.env) {
     const { values } = (0,external_node_util_.parseArgs)({ args: argv, options: SHARED_FLAGS, allowPositionals: false, strict: true });
-    const phases = list(values.phases);
+    const phases = settings_list(values.phases);
     const bad = phases.filter((p) => !PHASES.includes(p));
     if (bad.length)
         throw new UsageError(`--phases: unknown phase(s) ${bad.join(', ')}; expected some of ${PHASES.join(', ')}`);
@@ -32963,24 +34942,28 @@ function parseCli(command, argv, env = process.env) {
     const mirror = mirrorValue ? checkMirror(mirrorValue) : undefined;
     if (mirror && 'problem' in mirror)
         throw new UsageError(`--mirror: ${mirror.problem}`);
+    const concurrency = values['node-concurrency'] === undefined ? undefined : Number(values['node-concurrency']);
+    if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64))
+        throw new UsageError(`--node-concurrency: "${values['node-concurrency']}" is not a whole number from 1 to 64`);
     const settings = {
         command,
         configPath: values.config,
         workingDirectory: values['working-directory'],
         phases: phases.length ? phases : undefined,
-        nodes: list(values.nodes).length ? list(values.nodes) : undefined,
+        nodes: settings_list(values.nodes).length ? settings_list(values.nodes) : undefined,
         reflash: values.reflash,
         confirm: values.confirm,
         failOnDrift: values['fail-on-drift'],
         stateDir: values['state-dir'] ?? env.TPI_STATE_DIR ?? (0,external_node_path_.join)((0,external_node_os_.homedir)(), '.local', 'state', 'turingpi-cluster'),
         mirror: mirror?.mirror,
+        nodeConcurrency: concurrency,
         digestCatalog: env.TPI_LAB_CATALOG ? readCatalogFile(env.TPI_LAB_CATALOG) : undefined,
         tempDir: (0,external_node_path_.join)(env.TMPDIR ?? (0,external_node_os_.tmpdir)(), `turingpi-cluster-${process.pid}`),
         bmcUsername: env.TPI_BMC_USERNAME,
         secrets: {
             bmcPassword: fromEnvOrFile(env, 'TPI_BMC_PASSWORD'),
             sshPrivateKey: fromEnvOrFile(env, 'TPI_SSH_PRIVATE_KEY'),
-            artifactRecipients: list(env.TPI_ARTIFACT_RECIPIENTS?.replace(/\n/g, ',')),
+            artifactRecipients: settings_list(env.TPI_ARTIFACT_RECIPIENTS?.replace(/\n/g, ',')),
             artifactPassphrase: fromEnvOrFile(env, 'TPI_ARTIFACT_PASSPHRASE'),
             talosSecrets: fromEnvOrFile(env, 'TPI_TALOS_SECRETS'),
             backupIdentity: fromEnvOrFile(env, 'TPI_BACKUP_IDENTITY')
@@ -32988,7 +34971,62 @@ function parseCli(command, argv, env = process.env) {
         backupFile: values.backup,
         wipe: values.wipe
     };
-    return { settings, json: values.json, verbose: values.verbose, help: values.help };
+    return { settings, json: values.json, verbose: values.verbose, help: values.help, keepTemp: values['keep-temp'] };
+}
+
+;// CONCATENATED MODULE: ./src/cli/temp-dir.ts
+// The CLI's temp folder holds plaintext credentials (the kubeconfig, talosconfig, the Talos secrets
+// bundle) while a verb runs. A laptop has no post step and no per-job wipe, so the folder goes when the
+// verb ends: on success, on failure, on an exception, and on SIGINT/SIGTERM (Ctrl-C, a killed terminal),
+// unless --keep-temp asks to keep it. A SIGKILL cannot be caught; the folder then stays, 0700.
+
+
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+function guardTempDir(dir, keep, say) {
+    (0,external_node_fs_.mkdirSync)(dir, { recursive: true, mode: 0o700 });
+    let released = false;
+    const remove = () => {
+        if (keep)
+            return;
+        try {
+            (0,external_node_fs_.rmSync)(dir, { recursive: true, force: true });
+        }
+        catch (error) {
+            say(`warning: could not remove the temp folder ${dir} (it may hold credentials): ${error.message}`);
+        }
+    };
+    const onExit = () => remove();
+    const onSignal = (signal) => {
+        release();
+        // Re-raised with no handler left, so the process ends the way the signal asked (exit status 128+n).
+        process.kill(process.pid, signal);
+    };
+    function release() {
+        if (released)
+            return;
+        released = true;
+        for (const s of SIGNALS)
+            process.off(s, onSignal);
+        process.off('exit', onExit);
+        const credentials = listCredentials(dir);
+        remove();
+        if (keep)
+            say(`kept the temp folder ${dir}: it holds plaintext credentials; remove it when done`);
+        else if (credentials.length)
+            say(`removed the temp folder ${dir} with ${credentials.join(', ')}; --keep-temp keeps it`);
+    }
+    for (const s of SIGNALS)
+        process.on(s, onSignal);
+    process.on('exit', onExit);
+    return { release };
+}
+function listCredentials(dir) {
+    try {
+        return (0,external_node_fs_.readdirSync)((0,external_node_path_.join)(dir, 'credentials')).sort();
+    }
+    catch {
+        return [];
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/cli/terminal-reporter.ts
@@ -33043,6 +35081,7 @@ class TerminalReporter {
 
 
 
+
 const processIo = {
     out: (t) => process.stdout.write(t + '\n'),
     err: (t) => process.stderr.write(t + '\n'),
@@ -33054,7 +35093,8 @@ function helpText(spec) {
         '',
         'Flags: --config FILE (cluster.yaml)  --working-directory DIR  --phases a,b  --nodes h1,h2',
         '       --reflash  --confirm NAME  --fail-on-drift  --state-dir DIR  --mirror URL  --json  -v',
-        '       --backup FILE (restore)  --wipe (destroy)',
+        '       --node-concurrency N (4)  --backup FILE (restore)  --wipe (destroy)',
+        '       --keep-temp (keep the temp folder, which holds plaintext credentials, after the run)',
         'Secrets from the environment: TPI_BMC_PASSWORD, TPI_SSH_PRIVATE_KEY, TPI_ARTIFACT_RECIPIENTS,',
         '       TPI_ARTIFACT_PASSPHRASE, TPI_TALOS_SECRETS, TPI_BACKUP_IDENTITY (each also as NAME_FILE=path).',
         '',
@@ -33063,11 +35103,20 @@ function helpText(spec) {
     ].join('\n');
 }
 async function runVerb(spec, argv, io = processIo) {
-    const { settings, json, verbose, help } = parseCli(spec.name, argv, io.env);
+    const { settings, json, verbose, help, keepTemp } = parseCli(spec.name, argv, io.env);
     if (help) {
         io.out(helpText(spec));
         return 0;
     }
+    const temp = guardTempDir(settings.tempDir, keepTemp, io.err);
+    try {
+        return await runParsed(spec, settings, { json, verbose }, io);
+    }
+    finally {
+        temp.release();
+    }
+}
+async function runParsed(spec, settings, { json, verbose }, io) {
     const reporter = new TerminalReporter(io.err, verbose);
     for (const s of [
         settings.secrets.bmcPassword,
@@ -33133,7 +35182,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _commands_drift_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(2930);
 /* harmony import */ var _commands_fleet_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(7455);
 /* harmony import */ var _commands_plan_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(1754);
-/* harmony import */ var _commands_shared_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(7012);
+/* harmony import */ var _commands_shared_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(5153);
 /* harmony import */ var _commands_validate_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(2575);
 /* harmony import */ var _commands_lifecycle_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(4445);
 // `turingpi-cluster <verb>`: the laptop front over the same core as the action.
@@ -33454,6 +35503,7 @@ const checkClusterFields = (c) => {
         ])
             field(out, [...at], at.join('.'), value, version, 'InvalidVersion');
         field(out, ['npu_config', 'model'], 'npu_config.model', c.npu_config?.model, modelName);
+        field(out, ['npu_config', 'rkllama_requirements_lock'], 'npu_config.rkllama_requirements_lock', c.npu_config?.rkllama_requirements_lock, runnerPath);
         field(out, ['npu_config', 'model_quantization'], 'npu_config.model_quantization', c.npu_config?.model_quantization, quantization);
     }
     else {
@@ -33936,11 +35986,17 @@ function runChecks(c) {
 
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
+// EXTERNAL MODULE: ./src/core/tools/python-lock.ts
+var python_lock = __nccwpck_require__(5405);
+// EXTERNAL MODULE: ./src/core/kinds/k3s/npu/artifacts.ts
+var artifacts = __nccwpck_require__(4222);
 ;// CONCATENATED MODULE: ./src/core/config/files.ts
 // Files the cluster file names on the runner. Values files and Talos patches are read and sent to the
 // cluster, so a file edited in a pull request must not make `plan` read /etc/shadow or ../../secrets:
 // they must resolve (after symlinks) inside the working directory. Local images may live anywhere on
 // a self-hosted runner's disk, but are given absolute or inside the working directory, and must exist.
+
+
 
 
 
@@ -33956,6 +36012,9 @@ function contentFiles(c) {
         what: `values file of ${addon}`,
         path
     }));
+    const lock = c.kind === 'k3s' ? c.npu?.rkllama_requirements_lock : undefined;
+    if (lock !== undefined)
+        out.push({ at: ['npu_config', 'rkllama_requirements_lock'], what: 'rkllama requirements lock', path: lock });
     if (c.kind === 'talos') {
         for (const role of ['all', 'controlplane', 'worker'])
             c.patches[role].forEach((path, i) => out.push({ at: ['patches', role, i], what: 'patch file', path }));
@@ -34026,6 +36085,7 @@ async function checkFiles(c, workingDirectory) {
             });
         }
     }
+    out.push(...checkRkllamaLock(c, root, out));
     const image = localImage(c);
     if (image && !runnerPath(image.path)) {
         const shown = JSON.stringify(image.path);
@@ -34054,6 +36114,15 @@ async function checkFiles(c, workingDirectory) {
         }
     }
     return out;
+}
+/** The lock the file names, once it passed the path checks above, must be a hashed lock. */
+function checkRkllamaLock(c, root, found) {
+    const path = c.kind === 'k3s' ? c.npu?.rkllama_requirements_lock : undefined;
+    const at = ['npu_config', 'rkllama_requirements_lock'];
+    if (path === undefined || runnerPath(path) || found.some((f) => f.at.join('.') === at.join('.')))
+        return [];
+    const lock = (0,python_lock/* rkllamaLock */.mA)(path, root, artifacts/* RKLLAMA_VERSION */.AF);
+    return 'problem' in lock ? [{ code: 'RkllamaLockInvalid', at, message: lock.problem }] : [];
 }
 
 ;// CONCATENATED MODULE: ./node_modules/zod/v4/core/util.js
@@ -43720,7 +45789,10 @@ const npuSchema = strictObject({
     rkllm_version: schemas_string().default(DEFAULTS.rkllmVersion),
     deploy_rkllama: schemas_boolean().default(false).describe('Run rkllama (LLM API on the NPU) as a systemd service.'),
     model: schemas_string().optional().describe('Model to pre-download for rkllama, e.g. deepseek.'),
-    model_quantization: schemas_string().default('w8a8')
+    model_quantization: schemas_string().default('w8a8'),
+    rkllama_requirements_lock: schemas_string()
+        .optional()
+        .describe("Hashed lock of rkllama's Python dependencies (a requirements file, every package pinned with == and --hash=sha256:, e.g. from pip-compile --generate-hashes), relative to working-directory. Installed on the node with pip --require-hashes; required with deploy_rkllama while no lock is committed for the pinned rkllama.")
 })
     .describe('Rockchip NPU stack (K3s on Armbian only: needs the vendor kernel).');
 const armbianImageSchema = strictObject({
@@ -44585,429 +46657,99 @@ class PhaseError extends TpiError {
 
 /***/ }),
 
-/***/ 144:
+/***/ 4222:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   G: () => (/* binding */ NODE_PATHS),
-/* harmony export */   t: () => (/* binding */ k3sArtifacts)
+/* harmony export */   AF: () => (/* binding */ RKLLAMA_VERSION),
+/* harmony export */   AX: () => (/* binding */ resolveModel),
+/* harmony export */   Cl: () => (/* binding */ rkllamaSource),
+/* harmony export */   g2: () => (/* binding */ rknnRuntime),
+/* harmony export */   k5: () => (/* binding */ modelArtifact),
+/* harmony export */   lr: () => (/* binding */ rkllmRuntime)
 /* harmony export */ });
+/* unused harmony exports RKLLAMA_COMMIT, MODELS */
 /* harmony import */ var _tools_catalog_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7632);
 
-function k3sArtifacts(k3sVersion, mirror) {
+/** The fetch URL (under the mirror when set) and the upstream URL the digest catalog is keyed by. */
+const at = (upstream, mirror) => ({
+    url: (0,_tools_catalog_js__WEBPACK_IMPORTED_MODULE_0__/* .viaMirror */ .yK)(upstream, mirror),
+    upstream
+});
+/** rkllama release this action installs (its Python dependencies come from a hashed lock, scripts.ts). */
+const RKLLAMA_VERSION = '0.0.54';
+/**
+ * The commit that sets version 0.0.54 on rkllama's main branch: upstream tags no 0.0.x release after
+ * 0.0.4, so the source archive is addressed by commit (which, unlike a tag, cannot be moved).
+ */
+const RKLLAMA_COMMIT = '4c6ddce65ad5118ff6c6a3497fc6a31ea821b348';
+function rknnRuntime(version, mirror) {
     return {
-        binary: (0,_tools_catalog_js__WEBPACK_IMPORTED_MODULE_0__/* .k3sBinary */ .zL)(k3sVersion, 'arm64', mirror),
-        images: (0,_tools_catalog_js__WEBPACK_IMPORTED_MODULE_0__/* .k3sAirgap */ .AX)(k3sVersion, 'arm64', mirror),
-        installer: (0,_tools_catalog_js__WEBPACK_IMPORTED_MODULE_0__/* .k3sInstallScript */ .aM)(k3sVersion, mirror)
+        tool: 'librknnrt',
+        version: (0,_tools_catalog_js__WEBPACK_IMPORTED_MODULE_0__/* .cacheVersion */ .DS)(version),
+        arch: 'arm64',
+        ...at(`https://raw.githubusercontent.com/airockchip/rknn-toolkit2/v${version}/rknpu2/runtime/Linux/librknn_api/aarch64/librknnrt.so`, mirror),
+        fileName: 'librknnrt.so'
     };
 }
-/** Where the pushed files land on a node. */
-const NODE_PATHS = {
-    binary: '/usr/local/bin/k3s',
-    images: '/var/lib/rancher/k3s/agent/images/k3s-airgap-images-arm64.tar.zst',
-    /** Holds the k3s_version whose images were pushed, so a rerun need not hash 200 MB. */
-    imagesMarker: '/var/lib/rancher/k3s/agent/images/.tpi-version',
-    /**
-     * "<sha256 of config.yaml> <sha256 of the token file>" as they were when this action last (re)started
-     * k3s: a config written by a run whose restart never happened (its SSH connection dropped in between)
-     * no longer matches, so the next run restarts instead of taking the new file for a loaded one.
-     */
-    startedWith: '/var/lib/rancher/k3s/.tpi-started-with',
-    installer: '/usr/local/lib/turingpi/k3s-install.sh'
-};
-
-
-/***/ }),
-
-/***/ 8404:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   AI: () => (/* binding */ readToken),
-/* harmony export */   HU: () => (/* binding */ generateToken),
-/* harmony export */   P2: () => (/* binding */ waitForNode),
-/* harmony export */   Pz: () => (/* binding */ waitForApi),
-/* harmony export */   rc: () => (/* binding */ waitForCluster)
-/* harmony export */ });
-/* unused harmony export POLL_MS */
-/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7598);
-/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4296);
-/* harmony import */ var _config_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(7141);
-/* harmony import */ var _readiness_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(3007);
-/* harmony import */ var _remote_scripts_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(6544);
-/* harmony import */ var _remote_shells_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(3019);
-// Cluster-level steps shared by install and join: the join token (generated once, kept only on the
-// first server and in memory), waiting for the API, and the readiness poll.
-
-
-
-
-
-
-const POLL_MS = 2_000;
-/** The token on the first server (server/token, else our token file), or undefined on a fresh server. */
-async function readToken(ctx, pool, phase) {
-    const first = (0,_config_js__WEBPACK_IMPORTED_MODULE_2__/* .topology */ .Ku)(ctx.cluster).first;
-    const { stdout } = await (0,_remote_shells_js__WEBPACK_IMPORTED_MODULE_5__/* .runChecked */ .X4)(await pool.shell(first), phase, first, 'reading the k3s token', (0,_remote_scripts_js__WEBPACK_IMPORTED_MODULE_4__/* .readTokenScript */ .fj)(), { timeoutMs: 30_000 });
-    const token = stdout.trim();
-    if (!token)
-        return undefined;
-    ctx.reporter.secret(token);
-    return token;
+function rkllmRuntime(version, mirror) {
+    return {
+        tool: 'librkllmrt',
+        version: (0,_tools_catalog_js__WEBPACK_IMPORTED_MODULE_0__/* .cacheVersion */ .DS)(version),
+        arch: 'arm64',
+        ...at(`https://raw.githubusercontent.com/airockchip/rknn-llm/release-v${version}/rkllm-runtime/Linux/librkllm_api/aarch64/librkllmrt.so`, mirror),
+        fileName: 'librkllmrt.so'
+    };
 }
-function generateToken(ctx) {
-    const token = (0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.randomBytes)(32).toString('hex');
-    ctx.reporter.secret(token);
-    return token;
+function rkllamaSource(mirror) {
+    return {
+        tool: 'rkllama',
+        version: RKLLAMA_VERSION,
+        arch: 'arm64',
+        ...at(`https://github.com/NotPunchnox/rkllama/archive/${RKLLAMA_COMMIT}.tar.gz`, mirror),
+        fileName: `rkllama-${RKLLAMA_VERSION}.tar.gz`
+    };
 }
-async function attempts(ctx, timeoutS, probe) {
-    const tries = Math.max(1, Math.ceil((timeoutS * 1000) / POLL_MS));
-    for (let i = 0; i < tries; i++) {
-        const value = await probe();
-        if (value !== undefined)
-            return value;
-        if (i < tries - 1)
-            await ctx.deps.sleep(POLL_MS);
-    }
-    return undefined;
-}
-/** Waits until the first server answers kubectl and has written its token. */
-async function waitForApi(ctx, pool, phase) {
-    const first = (0,_config_js__WEBPACK_IMPORTED_MODULE_2__/* .topology */ .Ku)(ctx.cluster).first;
-    const shell = await pool.shell(first);
-    let last = '';
-    const ok = await attempts(ctx, ctx.cluster.cluster_timeout, async () => {
-        const out = await shell.exec('test -s /var/lib/rancher/k3s/server/token\nk3s kubectl get --raw /readyz', {
-            timeoutMs: 20_000
-        });
-        last = out.stderr.trim().split('\n').slice(-2).join(' ') || out.stdout.trim();
-        return out.code === 0 ? true : undefined;
-    });
-    if (!ok)
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .PhaseError */ .wo(phase, first.id, `the k3s API did not answer within ${ctx.cluster.cluster_timeout} s (last: ${last || 'no output'})`, _remote_shells_js__WEBPACK_IMPORTED_MODULE_5__/* .RESUME */ .IY, { code: 'ApiNotReady' });
-}
-/** Waits until one node is registered and Ready (an etcd member joins before the next one starts). */
-async function waitForNode(ctx, pool, phase, node) {
-    const first = (0,_config_js__WEBPACK_IMPORTED_MODULE_2__/* .topology */ .Ku)(ctx.cluster).first;
-    const shell = await pool.shell(first);
-    let last = 'not registered';
-    const ok = await attempts(ctx, ctx.cluster.cluster_timeout, async () => {
-        const out = await shell.exec('k3s kubectl get nodes -o json', { timeoutMs: 20_000 });
-        if (out.code !== 0)
-            return undefined;
-        const problem = (0,_readiness_js__WEBPACK_IMPORTED_MODULE_3__/* .assessNodes */ .wt)(ctx.cluster, out.stdout).problems.find((p) => p.startsWith(`${node.hostname}:`));
-        last = problem ?? '';
-        return problem ? undefined : true;
-    });
-    if (!ok)
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .PhaseError */ .wo(phase, node.id, `did not become Ready within ${ctx.cluster.cluster_timeout} s: ${last}`, _remote_shells_js__WEBPACK_IMPORTED_MODULE_5__/* .RESUME */ .IY, { code: 'NodeNotReady' });
-}
-/** Polls nodes and core pods until all are as wanted; a timeout names what is not and why. */
-async function waitForCluster(ctx, pool, phase) {
-    const first = (0,_config_js__WEBPACK_IMPORTED_MODULE_2__/* .topology */ .Ku)(ctx.cluster).first;
-    const shell = await pool.shell(first);
-    let last = { ready: false, problems: ['no answer from the API server'], status: {} };
-    const done = await attempts(ctx, ctx.cluster.cluster_timeout, async () => {
-        const nodes = await shell.exec('k3s kubectl get nodes -o json', { timeoutMs: 20_000 });
-        if (nodes.code !== 0) {
-            last = { ...last, problems: [`kubectl get nodes failed: ${nodes.stderr.trim().split('\n').pop()}`] };
-            return undefined;
+/** name -> quantization -> file. Extend with care: rkllmVersion must be what the file was built with. */
+const MODELS = {
+    'qwen3-4b': {
+        w8a8: {
+            repo: 'dulimov/Qwen3-4B-rk3588-1.2.1-unsloth-16k',
+            file: 'Qwen3-4B-rk3588-w8a8_g128-opt-1-hybrid-ratio-1.0.rkllm',
+            rkllmVersion: '1.2.1'
         }
-        const assessed = (0,_readiness_js__WEBPACK_IMPORTED_MODULE_3__/* .assessNodes */ .wt)(ctx.cluster, nodes.stdout);
-        const pods = await shell.exec('k3s kubectl get pods -n kube-system -o json', { timeoutMs: 20_000 });
-        const podProblems = pods.code === 0 ? (0,_readiness_js__WEBPACK_IMPORTED_MODULE_3__/* .assessPods */ .pJ)(pods.stdout) : [`kubectl get pods failed: ${pods.stderr.trim().split('\n').pop()}`];
-        last = {
-            ...assessed,
-            ready: assessed.ready && podProblems.length === 0,
-            problems: [...assessed.problems, ...podProblems]
+    },
+    'gemma-3-1b': {
+        w8a8: {
+            repo: 'thanhtantran/gemma-3-1b-it-rk3588-1.2.0',
+            file: 'gemma-3-1b-it-rk3588-w8a8-opt-1-hybrid-ratio-0.0.rkllm',
+            rkllmVersion: '1.2.0'
+        }
+    }
+};
+const minor = (v) => v.split('.').slice(0, 2).join('.');
+/** The catalog entry for model/quantization, or a reason it cannot be used with this runtime. */
+function resolveModel(model, quantization, rkllmVersion) {
+    const byQuant = MODELS[model];
+    if (!byQuant)
+        return { problem: `unknown model ${JSON.stringify(model)}; known: ${Object.keys(MODELS).join(', ')}` };
+    const entry = byQuant[quantization];
+    if (!entry)
+        return { problem: `model ${model} has no ${quantization} file; available: ${Object.keys(byQuant).join(', ')}` };
+    if (minor(entry.rkllmVersion) !== minor(rkllmVersion))
+        return {
+            problem: `model ${model} (${quantization}) was converted with RKLLM ${entry.rkllmVersion} but rkllm_version is ${rkllmVersion}; RKLLM loads only models of its own minor version, so set rkllm_version to ${minor(entry.rkllmVersion)}.x or choose another model`
         };
-        return last.ready ? last : undefined;
-    });
-    if (!done)
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .PhaseError */ .wo(phase, undefined, `cluster not ready after ${ctx.cluster.cluster_timeout} s: ${last.problems.join('; ')}`, _remote_shells_js__WEBPACK_IMPORTED_MODULE_5__/* .RESUME */ .IY, { code: 'ClusterNotReady' });
-    return done;
+    return { entry };
 }
-
-
-/***/ }),
-
-/***/ 7141:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   BA: () => (/* binding */ wantsNpu),
-/* harmony export */   Cq: () => (/* binding */ unitName),
-/* harmony export */   Cu: () => (/* binding */ K3S_SERVER_TOKEN),
-/* harmony export */   H3: () => (/* binding */ K3S_TOKEN_FILE),
-/* harmony export */   Ie: () => (/* binding */ renderK3sConfig),
-/* harmony export */   Ku: () => (/* binding */ topology),
-/* harmony export */   S$: () => (/* binding */ isServer),
-/* harmony export */   Vf: () => (/* binding */ K3S_CONFIG_PATH),
-/* harmony export */   YO: () => (/* binding */ K3S_KUBECONFIG),
-/* harmony export */   sc: () => (/* binding */ sha256)
-/* harmony export */ });
-/* unused harmony exports serverUrl, disabledComponents */
-/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7598);
-/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_0__);
-// /etc/rancher/k3s/config.yaml for each node, as a pure function of the cluster file. The token never
-// appears here (it sits in a 0600 token file the config points at), so the rendered text can be hashed,
-// compared with the node's file and shown in a plan.
-
-const K3S_CONFIG_PATH = '/etc/rancher/k3s/config.yaml';
-const K3S_TOKEN_FILE = '/etc/rancher/k3s/cluster-token';
-const K3S_SERVER_TOKEN = '/var/lib/rancher/k3s/server/token';
-const K3S_KUBECONFIG = '/etc/rancher/k3s/k3s.yaml';
-/** Whether the cluster file asks for any part of the NPU stack (os-bootstrap and the npu phase both ask). */
-const wantsNpu = (cluster) => !!cluster.npu && (cluster.npu.install_rknn || cluster.npu.install_rkllm || cluster.npu.deploy_rkllama);
-function topology(cluster) {
-    const servers = cluster.nodes.filter((n) => n.role === 'controlplane');
-    const agents = cluster.nodes.filter((n) => n.role === 'worker');
-    if (!servers.length)
-        throw new Error(`cluster ${cluster.name}: no control_plane node to run the k3s server on`);
-    return { first: servers[0], servers, agents, ha: servers.length > 1 };
-}
-function isServer(node) {
-    return node.role === 'controlplane';
-}
-/** Unit name install.sh creates for the node's role. */
-function unitName(node) {
-    return isServer(node) ? 'k3s' : 'k3s-agent';
-}
-function serverUrl(cluster) {
-    return `https://${topology(cluster).first.ip}:6443`;
-}
-/** Components k3s should not deploy because an addon replaces them. */
-function disabledComponents(cluster) {
-    const disabled = [];
-    if (cluster.addons.metallb)
-        disabled.push('servicelb');
-    // k3s bundles Traefik; Helm manages it instead when asked, and ingress-nginx replaces it.
-    if (cluster.addons.traefik || cluster.addons.nginx_ingress)
-        disabled.push('traefik');
-    return disabled;
-}
-const str = (value) => JSON.stringify(value);
-const list = (key, values) => values.length ? [`${key}:`, ...values.map((v) => `  - ${str(v)}`)] : [];
-function tlsSans(cluster, node) {
-    const sans = [new URL(cluster.apiEndpoint).hostname, node.hostname, node.ip];
-    return [...new Set(sans.filter(Boolean))];
-}
-function renderK3sConfig(cluster, node) {
-    const topo = topology(cluster);
-    const labels = Object.keys(node.labels)
-        .sort()
-        .map((k) => `${k}=${node.labels[k]}`);
-    const lines = ['# Managed by turingpi-cluster-action: edits are overwritten on the next deploy.'];
-    lines.push(`node-name: ${str(node.hostname)}`, `node-ip: ${str(node.ip)}`, `token-file: ${str(K3S_TOKEN_FILE)}`);
-    if (node.id !== topo.first.id)
-        lines.push(`server: ${str(serverUrl(cluster))}`);
-    if (isServer(node)) {
-        if (topo.ha && node.id === topo.first.id)
-            lines.push('cluster-init: true');
-        lines.push(`cluster-cidr: ${str(cluster.pod_cidr)}`, `service-cidr: ${str(cluster.service_cidr)}`, `cluster-dns: ${str(cluster.cluster_dns)}`, `flannel-backend: ${str(cluster.flannel_backend)}`, 'write-kubeconfig-mode: "0600"', ...list('tls-san', tlsSans(cluster, node)), ...list('disable', disabledComponents(cluster)));
-    }
-    lines.push(...list('node-label', labels));
-    return lines.join('\n') + '\n';
-}
-function sha256(text) {
-    return (0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.createHash)('sha256').update(text).digest('hex');
-}
-
-
-/***/ }),
-
-/***/ 3007:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   Vy: () => (/* binding */ nodeProblems),
-/* harmony export */   pJ: () => (/* binding */ assessPods),
-/* harmony export */   wt: () => (/* binding */ assessNodes)
-/* harmony export */ });
-/* unused harmony export CORE_PODS */
-/* harmony import */ var _config_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7141);
-
-const CORE_PODS = ['coredns', 'local-path-provisioner', 'metrics-server'];
-const CP = 'node-role.kubernetes.io/control-plane';
-const ETCD = 'node-role.kubernetes.io/etcd';
-function expectedRoles(cluster, node) {
-    const topo = (0,_config_js__WEBPACK_IMPORTED_MODULE_0__/* .topology */ .Ku)(cluster);
-    return { cp: node.role === 'controlplane', etcd: node.role === 'controlplane' && topo.ha };
-}
-function problemsOf(cluster, node, found) {
-    if (!found)
-        return [
-            {
-                node,
-                field: 'registered',
-                wanted: 'registered with the API server',
-                found: 'not registered',
-                text: 'not registered with the API server'
-            }
-        ];
-    const problems = [];
-    const ready = found.status?.conditions?.find((c) => c.type === 'Ready');
-    if (ready?.status !== 'True') {
-        const text = `Ready=${ready?.status ?? 'Unknown'}${ready?.reason ? ` (${ready.reason}${ready.message ? `: ${ready.message}` : ''})` : ''}`;
-        problems.push({ node, field: 'ready', wanted: 'Ready=True', found: text, text });
-    }
-    const labels = found.metadata.labels ?? {};
-    const want = expectedRoles(cluster, node);
-    if (want.cp !== (labels[CP] === 'true'))
-        problems.push({
-            node,
-            field: 'role.control-plane',
-            wanted: want.cp ? 'control-plane' : 'no control-plane role',
-            found: want.cp ? 'missing' : 'control-plane',
-            text: `${want.cp ? 'missing' : 'unexpected'} role control-plane`
-        });
-    if (want.etcd && labels[ETCD] !== 'true')
-        problems.push({
-            node,
-            field: 'role.etcd',
-            wanted: 'etcd (HA server)',
-            found: 'missing',
-            text: 'missing role etcd (HA server)'
-        });
-    return problems;
-}
-const byHostname = (nodesJson) => new Map((JSON.parse(nodesJson).items ?? []).map((n) => [n.metadata.name, n]));
-/** Every node of the cluster file that is not registered, not Ready or has other roles than it should. */
-function nodeProblems(cluster, nodesJson) {
-    const found = byHostname(nodesJson);
-    return cluster.nodes.flatMap((node) => problemsOf(cluster, node, found.get(node.hostname)));
-}
-function assessNodes(cluster, nodesJson) {
-    const byName = byHostname(nodesJson);
-    const problems = [];
-    const status = {};
-    for (const node of cluster.nodes) {
-        const found = byName.get(node.hostname);
-        const version = found?.status?.nodeInfo?.kubeletVersion;
-        const isReady = found?.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
-        status[node.id] = { node: node.id, role: node.role, ip: node.ip, ready: isReady, ...(version ? { version } : {}) };
-        for (const p of problemsOf(cluster, node, found))
-            problems.push(`${node.hostname}: ${p.text}`);
-    }
-    return { ready: problems.length === 0, problems, status };
-}
-function assessPods(podsJson) {
-    const list = JSON.parse(podsJson);
-    const pods = list.items ?? [];
-    const problems = [];
-    for (const app of CORE_PODS) {
-        const matching = pods.filter((p) => p.metadata.name.startsWith(`${app}-`));
-        if (!matching.length)
-            problems.push(`kube-system/${app}: no pod yet`);
-        else if (!matching.some((p) => p.status?.phase === 'Running'))
-            problems.push(`kube-system/${app}: ${matching.map((p) => `${p.metadata.name} ${p.status?.phase ?? 'Unknown'}`).join(', ')}`);
-    }
-    return problems;
-}
-
-
-/***/ }),
-
-/***/ 6544:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   Hg: () => (/* binding */ restartScript),
-/* harmony export */   Hi: () => (/* binding */ forgetNodeScript),
-/* harmony export */   aS: () => (/* binding */ observeScript),
-/* harmony export */   fj: () => (/* binding */ readTokenScript),
-/* harmony export */   tH: () => (/* binding */ installScript)
-/* harmony export */ });
-/* harmony import */ var _config_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7141);
-/* harmony import */ var _artifacts_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(144);
-/* harmony import */ var _remote_script_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(1663);
-// Scripts the k3s phases run on nodes: observe, install (install.sh with the binary already in place),
-// restart, read-back and rejoin cleanup. install.sh runs with INSTALL_K3S_SKIP_START: the unit is started
-// without blocking, because a server-side rejection makes `systemctl start` hang forever (k3s issue
-// 6054); readiness is then polled from the first server instead.
-
-
-
-const SHA = `sha() { if [ -f "$1" ]; then sha256sum "$1" | cut -d' ' -f1; else echo none; fi; }`;
-/** Run right after k3s was told to (re)start: what it starts with (NODE_PATHS.startedWith). */
-const RECORD_STARTED_WITH = `printf '%s %s\\n' "$(sha "$CONFIG")" "$(sha "$TOKEN_FILE")" > "$STARTED_WITH"`;
-const FILES = { CONFIG: _config_js__WEBPACK_IMPORTED_MODULE_0__/* .K3S_CONFIG_PATH */ .Vf, TOKEN_FILE: _config_js__WEBPACK_IMPORTED_MODULE_0__/* .K3S_TOKEN_FILE */ .H3, STARTED_WITH: _artifacts_js__WEBPACK_IMPORTED_MODULE_1__/* .NODE_PATHS */ .G.startedWith };
-/** key=value facts: version, config_sha, token_sha, images, unit, server_token, started_with. */
-function observeScript(unit) {
-    return (0,_remote_script_js__WEBPACK_IMPORTED_MODULE_2__/* .script */ .K$)({
-        K3S_BIN: _artifacts_js__WEBPACK_IMPORTED_MODULE_1__/* .NODE_PATHS */ .G.binary,
-        ...FILES,
-        IMAGES_MARKER: _artifacts_js__WEBPACK_IMPORTED_MODULE_1__/* .NODE_PATHS */ .G.imagesMarker,
-        UNIT: unit,
-        SERVER_TOKEN: _config_js__WEBPACK_IMPORTED_MODULE_0__/* .K3S_SERVER_TOKEN */ .Cu
-    }, `
-${SHA}
-version=none
-if [ -x "$K3S_BIN" ]; then version=$("$K3S_BIN" --version 2>/dev/null | head -n1 | awk '{print $3}'); fi
-echo "version=\${version:-unknown}"
-echo "config_sha=$(sha "$CONFIG")"
-echo "token_sha=$(sha "$TOKEN_FILE")"
-echo "images=$(cat "$IMAGES_MARKER" 2>/dev/null || echo none)"
-if [ -f "/etc/systemd/system/$UNIT.service" ]; then echo "unit=$(systemctl is-active "$UNIT" 2>/dev/null || true)"; else echo "unit=absent"; fi
-if [ -s "$SERVER_TOKEN" ]; then echo "server_token=present"; else echo "server_token=absent"; fi
-echo "started_with=$(cat "$STARTED_WITH" 2>/dev/null || echo none)"`);
-}
-function installScript(input) {
-    const unit = input.role === 'server' ? 'k3s' : 'k3s-agent';
-    return (0,_remote_script_js__WEBPACK_IMPORTED_MODULE_2__/* .script */ .K$)({
-        INSTALLER: _artifacts_js__WEBPACK_IMPORTED_MODULE_1__/* .NODE_PATHS */ .G.installer,
-        ROLE: input.role,
-        UNIT: unit,
-        K3S_VERSION: input.version,
-        IMAGES_MARKER: _artifacts_js__WEBPACK_IMPORTED_MODULE_1__/* .NODE_PATHS */ .G.imagesMarker,
-        ...FILES
-    }, `
-${SHA}
-INSTALL_K3S_SKIP_DOWNLOAD=true INSTALL_K3S_SKIP_START=true INSTALL_K3S_EXEC="$ROLE" INSTALL_K3S_VERSION="$K3S_VERSION" sh "$INSTALLER"
-printf '%s\\n' "$K3S_VERSION" > "$IMAGES_MARKER"
-systemctl enable "$UNIT" >/dev/null 2>&1 || true
-systemctl restart --no-block "$UNIT"
-${RECORD_STARTED_WITH}
-changed "installed=$K3S_VERSION($ROLE)"
-result`);
-}
-/**
- * Restarts the unit. Like install, it then records the images of k3s_version as in place: a restart that
- * pushed them (after an install.sh cut short before it recorded them) would otherwise push them again,
- * and restart, on every later run.
- */
-function restartScript(input) {
-    return (0,_remote_script_js__WEBPACK_IMPORTED_MODULE_2__/* .script */ .K$)({ UNIT: input.unit, WHY: input.why, K3S_VERSION: input.version, IMAGES_MARKER: _artifacts_js__WEBPACK_IMPORTED_MODULE_1__/* .NODE_PATHS */ .G.imagesMarker, ...FILES }, `
-${SHA}
-systemctl restart --no-block "$UNIT"
-printf '%s\\n' "$K3S_VERSION" > "$IMAGES_MARKER"
-${RECORD_STARTED_WITH}
-changed "restarted=$UNIT($WHY)"
-result`);
-}
-/** Prints the server token (stdout only; the caller masks it). Empty when the server has none yet. */
-function readTokenScript() {
-    return (0,_remote_script_js__WEBPACK_IMPORTED_MODULE_2__/* .script */ .K$)({ SERVER_TOKEN: _config_js__WEBPACK_IMPORTED_MODULE_0__/* .K3S_SERVER_TOKEN */ .Cu, TOKEN_FILE: _config_js__WEBPACK_IMPORTED_MODULE_0__/* .K3S_TOKEN_FILE */ .H3 }, `
-if [ -s "$SERVER_TOKEN" ]; then cat "$SERVER_TOKEN"
-elif [ -s "$TOKEN_FILE" ]; then cat "$TOKEN_FILE"
-fi`);
-}
-/**
- * Before a reflashed node registers again: k3s keeps its Node object and the node-password secret and
- * rejects the new node password ("Node password rejected, duplicate hostname ...") until both are gone.
- */
-function forgetNodeScript(hostname) {
-    return (0,_remote_script_js__WEBPACK_IMPORTED_MODULE_2__/* .script */ .K$)({ NODE_NAME: hostname }, `
-if k3s kubectl get node "$NODE_NAME" >/dev/null 2>&1; then
-  k3s kubectl delete node "$NODE_NAME" --wait=false >/dev/null
-  changed "deleted-node=$NODE_NAME"
-fi
-if k3s kubectl -n kube-system get secret "$NODE_NAME.node-password.k3s" >/dev/null 2>&1; then
-  k3s kubectl -n kube-system delete secret "$NODE_NAME.node-password.k3s" >/dev/null
-  changed "deleted-node-password=$NODE_NAME"
-fi
-result`);
+function modelArtifact(entry, mirror) {
+    return {
+        tool: `rkllm-model-${entry.repo.replace(/[^A-Za-z0-9]+/g, '-').toLowerCase()}`,
+        version: (0,_tools_catalog_js__WEBPACK_IMPORTED_MODULE_0__/* .cacheVersion */ .DS)(entry.rkllmVersion),
+        arch: 'arm64',
+        ...at(`https://huggingface.co/${entry.repo}/resolve/main/${entry.file}`, mirror),
+        fileName: entry.file
+    };
 }
 
 
@@ -45020,6 +46762,7 @@ result`);
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
   Ij: () => (/* binding */ BUNDLE_FILE),
+  z9: () => (/* binding */ PASSPHRASE_BUNDLE_FILE),
   nn: () => (/* binding */ artifactNameOf),
   h$: () => (/* binding */ manifestFor),
   Tw: () => (/* binding */ openBackup),
@@ -45123,6 +46866,8 @@ function unpackTar(tar) {
 
 
 const BUNDLE_FILE = 'backup.tar.age';
+/** The same bundle encrypted with artifact-passphrase, beside BUNDLE_FILE when both are set. */
+const PASSPHRASE_BUNDLE_FILE = 'backup.tar.passphrase.age';
 const artifactNameOf = (cluster) => `${cluster}-backup`;
 /** The manifest for these parts (digests computed here, never taken from a node). */
 function manifestFor(meta, parts) {
@@ -45178,12 +46923,13 @@ async function openBackup(file, key) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   BU: () => (/* binding */ partOf),
+/* harmony export */   Hs: () => (/* binding */ minorOf),
 /* harmony export */   Lg: () => (/* binding */ BACKUP_FORMAT),
 /* harmony export */   e0: () => (/* binding */ MANIFEST),
 /* harmony export */   jZ: () => (/* binding */ restoreProblems),
 /* harmony export */   sc: () => (/* binding */ sha256)
 /* harmony export */ });
-/* unused harmony export minorOf */
 /* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7598);
 /* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_0__);
 // What a backup holds and how restore proves it is the right one, whole and usable before touching anything:
@@ -45200,7 +46946,8 @@ function minorOf(version) {
 }
 /**
  * Every reason this bundle must not be restored onto this cluster, each naming what was found and what was
- * expected; an empty list means restore may start. Nothing here touches a node.
+ * expected; an empty list means restore may start. Nothing here touches a node. The checks every kind shares
+ * are here (confirm, format, cluster, kind, digests); what a kind's restore needs is its own (kindProblems).
  */
 function restoreProblems(files, want) {
     const problems = [];
@@ -45234,111 +46981,35 @@ function restoreProblems(files, want) {
     for (const path of files.keys())
         if (path !== MANIFEST && !listed.has(path))
             problems.push(`${path} is in the bundle but not in the manifest`);
-    const has = (kind) => manifest.parts?.find((p) => p.kind === kind);
-    if (manifest.kind === 'k3s') {
-        const token = has('k3s-token');
-        if (!token || !files.get(token.path)?.toString('utf8').trim())
-            problems.push('the backup has no K3s server token; a datastore restored without the token it was encrypted with fails ("bootstrap data already found and encrypted with different token"), so it is refused');
-        if (!has(manifest.datastore === 'sqlite' ? 'sqlite-datastore' : 'etcd-snapshot'))
-            problems.push(`the backup has no ${manifest.datastore === 'sqlite' ? 'SQLite datastore' : 'etcd snapshot'}`);
-    }
-    else {
-        if (!has('etcd-snapshot'))
-            problems.push('the backup has no etcd snapshot');
-        if (!has('talos-secrets'))
-            problems.push('the backup has no Talos secrets bundle; control planes rebuilt without it get a new PKI the snapshot does not trust');
-    }
-    const have = manifest.kind === 'k3s' ? manifest.versions?.k3s : manifest.versions?.talos;
-    if (manifest.kind === want.kind && minorOf(have) !== minorOf(want.version))
-        problems.push(`the backup was taken on ${manifest.kind} ${have ?? '(unknown)'}, the cluster file has ${want.version}; restore onto the same minor version (${minorOf(have) ?? '?'}), then upgrade`);
+    if (manifest.kind === want.kind && want.kindProblems)
+        problems.push(...want.kindProblems(manifest, files));
     return { manifest, problems };
+}
+/** The part of this kind in the manifest whose bytes are in the bundle and not blank, if there is one. */
+function partOf(manifest, files, kind) {
+    const part = manifest.parts?.find((p) => p.kind === kind);
+    const data = part && files.get(part.path);
+    return part && data?.toString('utf8').trim() ? { part, data } : undefined;
 }
 
 
 /***/ }),
 
-/***/ 5593:
+/***/ 2801:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  hX: () => (/* binding */ BACKUP_KEY),
-  Q3: () => (/* binding */ runBackup)
-});
-
-// UNUSED EXPORTS: backupName
-
-// EXTERNAL MODULE: external "node:fs/promises"
-var promises_ = __nccwpck_require__(1455);
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(6760);
-// EXTERNAL MODULE: ./src/core/errors.ts
-var errors = __nccwpck_require__(4296);
-// EXTERNAL MODULE: ./src/core/kinds/k3s/config.ts
-var config = __nccwpck_require__(7141);
-// EXTERNAL MODULE: ./src/core/remote/script.ts
-var script = __nccwpck_require__(1663);
-// EXTERNAL MODULE: ./src/core/remote/shells.ts
-var shells = __nccwpck_require__(3019);
-// EXTERNAL MODULE: ./src/core/lifecycle/k3s/scripts.ts
-var scripts = __nccwpck_require__(9504);
-;// CONCATENATED MODULE: ./src/core/lifecycle/k3s/backup.ts
-
-
-
-
-
-const PHASE = 'backup';
-const RESUME = 're-run the backup; nothing on the cluster was changed';
-async function backupK3s(ctx, name) {
-    const cluster = ctx.cluster;
-    const first = (0,config/* topology */.Ku)(cluster).first;
-    return (0,shells/* withPool */.Le)(ctx, PHASE, async (pool) => {
-        const shell = await pool.shell(first);
-        const facts = (0,script/* parseFacts */.hx)((await (0,shells/* runChecked */.X4)(shell, PHASE, first, 'looking at the datastore', (0,scripts/* observeServerScript */.xX)(), { timeoutMs: 30_000 }))
-            .stdout);
-        if (facts.token !== 'yes')
-            throw new errors/* PhaseError */.wo(PHASE, first.id, 'the server has no token (/var/lib/rancher/k3s/server/token): K3s is not installed or never started', 'deploy the cluster first');
-        const token = (await (0,shells/* runChecked */.X4)(shell, PHASE, first, 'reading the server token', (0,scripts/* readServerTokenScript */.od)(), { timeoutMs: 30_000 })).stdout.trim();
-        ctx.reporter.secret(token);
-        const parts = [{ path: 'k3s/token', kind: 'k3s-token', data: Buffer.from(token + '\n') }];
-        let datastore;
-        if (facts.datastore === 'etcd') {
-            datastore = 'etcd';
-            const file = (await (0,shells/* runChecked */.X4)(shell, PHASE, first, `k3s etcd-snapshot save --name ${name}`, (0,scripts/* etcdSnapshotScript */.kF)(name), {
-                timeoutMs: 300_000
-            })).stdout
-                .trim()
-                .split('\n')
-                .pop();
-            const data = await shell.get(file);
-            // An on-demand snapshot is not pruned by k3s's retention: it is in the artifact now, so it goes.
-            await shell.exec(`rm -f '${file.replace(/'/g, `'\\''`)}'`, { timeoutMs: 30_000 });
-            parts.push({ path: 'etcd/snapshot.db', kind: 'etcd-snapshot', node: first.id, data });
-            ctx.reporter.info(`${first.id}: etcd snapshot ${file.split('/').pop()} (${data.length} bytes)`);
-        }
-        else if (facts.datastore === 'sqlite') {
-            datastore = 'sqlite';
-            const dest = `/var/lib/rancher/k3s/server/db/turingpi-backup-${name}.db`;
-            await (0,shells/* runChecked */.X4)(shell, PHASE, first, 'copying the SQLite datastore', (0,scripts/* sqliteCopyScript */.Ti)(dest), {
-                timeoutMs: 300_000
-            });
-            const data = await shell.get(dest);
-            await shell.exec(`rm -f '${dest}' '${dest}-wal'`, { timeoutMs: 30_000 });
-            parts.push({ path: 'sqlite/state.db', kind: 'sqlite-datastore', node: first.id, data });
-            ctx.reporter.info(`${first.id}: SQLite datastore copy (${data.length} bytes)`);
-        }
-        else {
-            throw new errors/* PhaseError */.wo(PHASE, first.id, 'no datastore found: neither server/db/etcd nor server/db/state.db exists', RESUME);
-        }
-        return { datastore, version: facts.version || cluster.k3s_version, node: first.id, parts };
-    });
-}
-
-// EXTERNAL MODULE: ./src/core/lifecycle/backup/bundle.ts + 1 modules
-var bundle = __nccwpck_require__(7299);
-;// CONCATENATED MODULE: ./src/core/lifecycle/backup/run-backup.ts
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Q3: () => (/* binding */ runBackup),
+/* harmony export */   hX: () => (/* binding */ BACKUP_KEY)
+/* harmony export */ });
+/* unused harmony export backupName */
+/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1455);
+/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs_promises__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(4296);
+/* harmony import */ var _kind_lifecycle_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(3773);
+/* harmony import */ var _bundle_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(7299);
 // command: backup — takes the cluster's datastore (and its token or secrets), seals them with a manifest
 // into one age-encrypted file and uploads it as the artifact `<cluster>-backup`. Nothing on the cluster
 // changes (a K3s on-demand snapshot is deleted from the node once it is in the artifact).
@@ -45358,7 +47029,7 @@ async function runBackup(ctx) {
     const recipients = settings.secrets.artifactRecipients;
     const passphrase = settings.secrets.artifactPassphrase;
     if (!recipients.length && !passphrase)
-        throw new errors/* ConfigError */.xL([
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .ConfigError */ .xL([
             {
                 code: 'BackupUnencrypted',
                 severity: 'error',
@@ -45366,38 +47037,35 @@ async function runBackup(ctx) {
                 message: 'a backup is encrypted before it leaves the runner: set artifact-recipients (age public keys) or artifact-passphrase'
             }
         ]);
+    const hooks = (0,_kind_lifecycle_js__WEBPACK_IMPORTED_MODULE_3__/* .lifecycleOf */ .o)(ctx, {
+        phase: 'backup',
+        what: 'backup',
+        code: 'BackupUnsupported',
+        byHand: "take one with the kind's own tools (etcd snapshot and the cluster's secrets) and keep it encrypted"
+    });
     const name = backupName(cluster.name, settings.runId);
-    let parts;
-    let meta;
-    if (cluster.kind === 'k3s') {
-        const k = await backupK3s(ctx, name);
-        parts = k.parts;
-        meta = { datastore: k.datastore, versions: { k3s: k.version, kubernetes: k.version.replace(/\+.*$/, '') } };
-    }
-    else {
-        throw new errors/* PhaseError */.wo('backup', undefined, 'Talos backup is not in this build yet', 'take one by hand: talosctl -n <cp> etcd snapshot db.snapshot, and keep secrets.yaml', { code: 'BackupUnsupported' });
-    }
-    const manifest = (0,bundle/* manifestFor */.h$)({
+    const { parts, datastore, versions } = await hooks.backup(ctx, name);
+    const manifest = (0,_bundle_js__WEBPACK_IMPORTED_MODULE_4__/* .manifestFor */ .h$)({
         cluster: cluster.name,
         kind: cluster.kind,
-        datastore: meta.datastore,
+        datastore,
         createdAt: new Date().toISOString(),
         name,
-        versions: meta.versions,
+        versions,
         nodes: cluster.nodes.map((n) => ({ id: n.id, role: n.role, board: n.board, slot: n.slot, ip: n.ip }))
     }, parts);
-    const artifact = (0,bundle/* artifactNameOf */.nn)(cluster.name);
-    const folder = (0,external_node_path_.join)(settings.tempDir, 'encrypted-artifacts', artifact);
-    await (0,promises_.mkdir)(folder, { recursive: true, mode: 0o700 });
+    const artifact = (0,_bundle_js__WEBPACK_IMPORTED_MODULE_4__/* .artifactNameOf */ .nn)(cluster.name);
+    const folder = (0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)(settings.tempDir, 'encrypted-artifacts', artifact);
+    await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.mkdir)(folder, { recursive: true, mode: 0o700 });
     const files = [];
     if (recipients.length)
-        files.push(await seal((0,external_node_path_.join)(folder, bundle/* BUNDLE_FILE */.Ij), manifest, parts, { recipients }));
+        files.push(await seal((0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)(folder, _bundle_js__WEBPACK_IMPORTED_MODULE_4__/* .BUNDLE_FILE */ .Ij), manifest, parts, { recipients }));
     if (passphrase)
-        files.push(await seal((0,external_node_path_.join)(folder, bundle/* BUNDLE_FILE */.Ij.replace(/\.age$/, '.passphrase.age')), manifest, parts, { passphrase }));
+        files.push(await seal((0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)(folder, _bundle_js__WEBPACK_IMPORTED_MODULE_4__/* .PASSPHRASE_BUNDLE_FILE */ .z9), manifest, parts, { passphrase }));
     let id;
     let bytes = 0;
     for (const f of files)
-        bytes += (await (0,promises_.stat)(f)).size;
+        bytes += (await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.stat)(f)).size;
     if (ctx.deps.artifacts) {
         const up = await ctx.deps.artifacts.upload(artifact, files, folder, settings.retentionDays ? { retentionDays: settings.retentionDays } : {});
         id = up.id;
@@ -45418,8 +47086,8 @@ async function runBackup(ctx) {
     return result;
 }
 async function seal(path, manifest, parts, encryption) {
-    await (0,promises_.writeFile)(path, await (0,bundle/* sealBackup */.W$)(manifest, parts, encryption), { mode: 0o600 });
-    await (0,promises_.chmod)(path, 0o600);
+    await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.writeFile)(path, await (0,_bundle_js__WEBPACK_IMPORTED_MODULE_4__/* .sealBackup */ .W$)(manifest, parts, encryption), { mode: 0o600 });
+    await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.chmod)(path, 0o600);
     return path;
 }
 
@@ -45430,26 +47098,20 @@ async function seal(path, manifest, parts, encryption) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   Ad: () => (/* binding */ runDestroy),
-/* harmony export */   ZY: () => (/* binding */ DESTROY_KEY)
+/* harmony export */   A: () => (/* binding */ runDestroy),
+/* harmony export */   Z: () => (/* binding */ DESTROY_KEY)
 /* harmony export */ });
-/* unused harmony export uninstallScript */
 /* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1455);
 /* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs_promises__WEBPACK_IMPORTED_MODULE_0__);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4296);
-/* harmony import */ var _remote_shells_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3019);
+/* harmony import */ var _kind_lifecycle_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3773);
 // command: destroy — the end of a cluster's life: guarded by confirm = cluster name, it optionally wipes
-// each node (K3s: its uninstall script), powers every node off through its BMC, and deletes the cluster's
+// each node (the kind's wipeNode: K3s its uninstall script), powers every node off through its BMC, and deletes the cluster's
 // state (host keys, checkpoints). Artifacts (backups, credentials) stay. Every step is reported.
 
 
 
 const DESTROY_KEY = 'destroy';
-/** The uninstall script K3s's installer left on the node (server or agent). */
-function uninstallScript(role) {
-    const file = role === 'controlplane' ? '/usr/local/bin/k3s-uninstall.sh' : '/usr/local/bin/k3s-agent-uninstall.sh';
-    return `set -eu\nif [ -x ${file} ]; then ${file} >/dev/null 2>&1; echo uninstalled; else echo absent; fi\n`;
-}
 async function runDestroy(ctx) {
     const { cluster, settings, reporter } = ctx;
     if (settings.confirm !== cluster.name)
@@ -45460,18 +47122,16 @@ async function runDestroy(ctx) {
         reporter.info(s);
     };
     if (settings.wipe) {
-        if (cluster.kind !== 'k3s')
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .TpiError */ .at('DestroyUnsupported', 'wipe: true for Talos is not in this build yet (talosctl reset); nothing was changed');
-        await (0,_remote_shells_js__WEBPACK_IMPORTED_MODULE_2__/* .withPool */ .Le)(ctx, 'destroy', async (pool) => {
-            for (const node of cluster.nodes) {
-                const out = await (await pool.shell(node))
-                    .exec(uninstallScript(node.role), { timeoutMs: 300_000 })
-                    .catch((e) => ({ code: 1, stdout: '', stderr: e.message }));
-                note(out.code === 0
-                    ? `${node.id}: k3s ${out.stdout.trim() === 'uninstalled' ? 'uninstalled' : 'was not installed'}`
-                    : `${node.id}: wipe failed (${out.stderr.trim().split('\n').pop()}); powering off anyway`);
-            }
+        const hooks = (0,_kind_lifecycle_js__WEBPACK_IMPORTED_MODULE_2__/* .lifecycleOf */ .o)(ctx, {
+            phase: 'destroy',
+            what: 'wipe: true',
+            code: 'DestroyUnsupported',
+            byHand: 'run destroy without wipe, or wipe the nodes by hand (or flash a blank image)'
         });
+        for (const node of cluster.nodes) {
+            const outcome = await hooks.wipeNode(ctx, node).then((done) => `${node.id}: ${done}`, (e) => `${node.id}: wipe failed (${e.message.split('\n').pop()}); powering off anyway`);
+            note(outcome);
+        }
     }
     const boards = new Map(cluster.boardList.map((b) => [b.name, b]));
     // One logged-in client per board, not one per node.
@@ -45492,116 +47152,25 @@ async function runDestroy(ctx) {
 
 /***/ }),
 
-/***/ 9504:
+/***/ 3773:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   Cl: () => (/* binding */ stopScript),
-/* harmony export */   MD: () => (/* binding */ rejoinServerScript),
-/* harmony export */   Oz: () => (/* binding */ restartAgentScript),
-/* harmony export */   Ti: () => (/* binding */ sqliteCopyScript),
-/* harmony export */   fA: () => (/* binding */ clusterResetScript),
-/* harmony export */   iY: () => (/* binding */ RESTORE_FILE),
-/* harmony export */   kF: () => (/* binding */ etcdSnapshotScript),
-/* harmony export */   od: () => (/* binding */ readServerTokenScript),
-/* harmony export */   to: () => (/* binding */ SNAPSHOT_DIR),
-/* harmony export */   xX: () => (/* binding */ observeServerScript)
+/* harmony export */   o: () => (/* binding */ lifecycleOf)
 /* harmony export */ });
-/* unused harmony export DB_DIR */
-/* harmony import */ var _kinds_k3s_config_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7141);
-/* harmony import */ var _remote_script_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1663);
-// The bash run on K3s nodes for backup and restore: pure builders (parameters quoted at the top, never
-// interpolated), so tests assert them and shellcheck reads them. Paths are K3s's own.
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4296);
 
-
-const DB_DIR = '/var/lib/rancher/k3s/server/db';
-const SNAPSHOT_DIR = `${DB_DIR}/snapshots`;
-/** Where restore puts the snapshot it uploads (0600, removed after the reset). */
-const RESTORE_FILE = `${SNAPSHOT_DIR}/turingpi-restore.db`;
-/** key=value facts: datastore (etcd|sqlite|none), version, token present. */
-function observeServerScript() {
-    return (0,_remote_script_js__WEBPACK_IMPORTED_MODULE_1__/* .script */ .K$)({ DB: DB_DIR, SERVER_TOKEN: _kinds_k3s_config_js__WEBPACK_IMPORTED_MODULE_0__/* .K3S_SERVER_TOKEN */ .Cu }, `
-if [ -d "$DB/etcd/member" ]; then echo datastore=etcd
-elif [ -f "$DB/state.db" ]; then echo datastore=sqlite
-else echo datastore=none; fi
-echo "version=$(k3s --version 2>/dev/null | head -1 | awk '{print $3}')"
-if [ -s "$SERVER_TOKEN" ]; then echo token=yes; else echo token=no; fi`);
-}
-/**
- * k3s etcd-snapshot save --name NAME, then prints the snapshot's path (k3s names it NAME-<node>-<time> and
- * logs rather than prints it). On-demand snapshots are outside k3s's retention: the caller deletes it
- * after copying it off.
- */
-function etcdSnapshotScript(name) {
-    return (0,_remote_script_js__WEBPACK_IMPORTED_MODULE_1__/* .script */ .K$)({ NAME: name, DIR: SNAPSHOT_DIR }, `
-if ! out=$(k3s etcd-snapshot save --name "$NAME" 2>&1); then printf '%s\\n' "$out" | tail -n 5 >&2; exit 1; fi
-file=''
-for f in "$DIR/$NAME"-*; do
-  if [ -e "$f" ] && { [ -z "$file" ] || [ "$f" -nt "$file" ]; }; then file=$f; fi
-done
-[ -n "$file" ] || { echo "k3s etcd-snapshot save reported success but no $DIR/$NAME-* exists" >&2; exit 1; }
-echo "$file"`);
-}
-/**
- * A consistent copy of a single server's SQLite datastore: SQLite's online backup when the sqlite3 CLI is
- * there, else k3s stopped for the copy (state.db plus its -wal) and started again. Prints the copy's path.
- */
-function sqliteCopyScript(dest) {
-    return (0,_remote_script_js__WEBPACK_IMPORTED_MODULE_1__/* .script */ .K$)({ DB: DB_DIR, DEST: dest }, `
-umask 077
-if command -v sqlite3 >/dev/null 2>&1; then
-  sqlite3 "$DB/state.db" ".backup '$DEST'"
-else
-  systemctl stop k3s
-  trap 'systemctl start k3s' EXIT
-  sqlite3_wal="$DB/state.db-wal"
-  cp "$DB/state.db" "$DEST"
-  if [ -f "$sqlite3_wal" ]; then cp "$sqlite3_wal" "$DEST-wal"; fi
-fi
-echo "$DEST"`);
-}
-function readServerTokenScript() {
-    return (0,_remote_script_js__WEBPACK_IMPORTED_MODULE_1__/* .script */ .K$)({ SERVER_TOKEN: _kinds_k3s_config_js__WEBPACK_IMPORTED_MODULE_0__/* .K3S_SERVER_TOKEN */ .Cu }, 'cat "$SERVER_TOKEN"');
-}
-/** Stops k3s (server) or k3s-agent; a unit that is not installed is not an error. */
-function stopScript(unit) {
-    return (0,_remote_script_js__WEBPACK_IMPORTED_MODULE_1__/* .script */ .K$)({ UNIT: unit }, 'systemctl stop "$UNIT" || true');
-}
-/**
- * On the first server: the backup's token into the token file (stdin), then `k3s server --cluster-reset
- * --cluster-reset-restore-path`, then k3s started again on the restored single-member datastore.
- */
-function clusterResetScript() {
-    return (0,_remote_script_js__WEBPACK_IMPORTED_MODULE_1__/* .script */ .K$)({ TOKEN_FILE: _kinds_k3s_config_js__WEBPACK_IMPORTED_MODULE_0__/* .K3S_TOKEN_FILE */ .H3, SNAP: RESTORE_FILE }, `
-umask 077
-cat > "$TOKEN_FILE"
-if ! out=$(k3s server --cluster-reset --cluster-reset-restore-path="$SNAP" 2>&1); then printf '%s\\n' "$out" | tail -n 5 >&2; exit 1; fi
-rm -f "$SNAP"
-systemctl start k3s
-echo "tpi-result: changed reset-from=$SNAP"`);
-}
-/** On the other servers: the backup's token (stdin), their datastore cleared, k3s started: they rejoin. */
-function rejoinServerScript() {
-    return (0,_remote_script_js__WEBPACK_IMPORTED_MODULE_1__/* .script */ .K$)({ TOKEN_FILE: _kinds_k3s_config_js__WEBPACK_IMPORTED_MODULE_0__/* .K3S_TOKEN_FILE */ .H3, DB: DB_DIR }, `
-umask 077
-cat > "$TOKEN_FILE"
-rm -rf "$DB"
-systemctl start k3s
-echo "tpi-result: changed rejoined"`);
-}
-/** On agents: the backup's token (stdin) and a restart, so they reconnect to the restored servers. */
-function restartAgentScript() {
-    return (0,_remote_script_js__WEBPACK_IMPORTED_MODULE_1__/* .script */ .K$)({ TOKEN_FILE: _kinds_k3s_config_js__WEBPACK_IMPORTED_MODULE_0__/* .K3S_TOKEN_FILE */ .H3 }, `
-umask 077
-cat > "$TOKEN_FILE"
-systemctl restart k3s-agent
-echo "tpi-result: changed restarted"`);
+function lifecycleOf(ctx, operation) {
+    const hooks = ctx.kind.lifecycle;
+    if (hooks)
+        return hooks;
+    throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .PhaseError */ .wo(operation.phase, operation.node, `${operation.what} is not supported for ${ctx.kind.name} clusters in this build; nothing was changed`, operation.byHand, { code: operation.code });
 }
 
 
 /***/ }),
 
-/***/ 9370:
+/***/ 3447:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -45613,80 +47182,76 @@ __nccwpck_require__.d(__webpack_exports__, {
 
 // UNUSED EXPORTS: RestoreRefused
 
-// EXTERNAL MODULE: external "node:fs/promises"
-var promises_ = __nccwpck_require__(1455);
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(6760);
 // EXTERNAL MODULE: ./src/core/errors.ts
 var errors = __nccwpck_require__(4296);
 // EXTERNAL MODULE: ./src/core/lifecycle/backup/bundle.ts + 1 modules
 var bundle = __nccwpck_require__(7299);
 // EXTERNAL MODULE: ./src/core/lifecycle/backup/manifest.ts
 var backup_manifest = __nccwpck_require__(310);
-// EXTERNAL MODULE: ./src/core/kinds/k3s/config.ts
-var config = __nccwpck_require__(7141);
-// EXTERNAL MODULE: ./src/core/kinds/k3s/cluster-ops.ts
-var cluster_ops = __nccwpck_require__(8404);
-// EXTERNAL MODULE: ./src/core/remote/shells.ts
-var shells = __nccwpck_require__(3019);
-// EXTERNAL MODULE: ./src/core/remote/script.ts
-var script = __nccwpck_require__(1663);
-// EXTERNAL MODULE: ./src/core/lifecycle/k3s/scripts.ts
-var scripts = __nccwpck_require__(9504);
-;// CONCATENATED MODULE: ./src/core/lifecycle/k3s/restore.ts
+// EXTERNAL MODULE: ./src/core/lifecycle/kind-lifecycle.ts
+var kind_lifecycle = __nccwpck_require__(3773);
+// EXTERNAL MODULE: external "node:fs/promises"
+var promises_ = __nccwpck_require__(1455);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+;// CONCATENATED MODULE: ./src/core/lifecycle/restore/source.ts
+// Where restore gets the backup's (encrypted) bytes: a file on the runner, or an artifact by id downloaded
+// through deps.artifacts — from this workflow run, or with the job's token from any run of the repository
+// (the nightly backup's). Nothing here decrypts or trusts the bytes: the manifest checks come after.
 
 
 
-
-
-
-const PHASE = 'restore';
-async function restoreK3s(ctx, manifest, files) {
-    const cluster = ctx.cluster;
-    if (manifest.datastore !== 'etcd')
-        throw new errors/* PhaseError */.wo(PHASE, undefined, 'the backup holds a SQLite datastore; restoring one is done by hand (stop k3s, replace server/db/state.db, start k3s)', 'see the README section "Backup and restore"', { code: 'RestoreUnsupported' });
-    const token = files
-        .get(manifest.parts.find((p) => p.kind === 'k3s-token').path)
-        .toString('utf8')
-        .trim();
-    ctx.reporter.secret(token);
-    const snapshot = files.get(manifest.parts.find((p) => p.kind === 'etcd-snapshot').path);
-    const { first } = (0,config/* topology */.Ku)(cluster);
-    const servers = cluster.nodes.filter((n) => n.role === 'controlplane');
-    const agents = cluster.nodes.filter((n) => n.role === 'worker');
-    const done = [];
-    await (0,shells/* withPool */.Le)(ctx, PHASE, async (pool) => {
-        const step = async (node, what, text, stdin) => {
-            const started = Date.now();
-            await (0,shells/* runChecked */.X4)(await pool.shell(node), PHASE, node, what, text, {
-                timeoutMs: 300_000,
-                ...(stdin !== undefined ? { stdin } : {})
-            });
-            done.push(`${node.id}: ${what}`);
-            ctx.reporter.info(`${node.id}: ${what} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
-        };
-        for (const s of servers)
-            await step(s, 'stopped k3s', (0,scripts/* stopScript */.Cl)('k3s'));
-        // A freshly flashed first server (a lost board, redeployed) has no snapshot folder yet.
-        await (0,shells/* runChecked */.X4)(await pool.shell(first), PHASE, first, 'preparing the snapshot folder', (0,script/* script */.K$)({ DIR: scripts/* SNAPSHOT_DIR */.to }, 'mkdir -p -m 0700 "$DIR"'), { timeoutMs: 30_000 });
-        await (await pool.shell(first)).put(scripts/* RESTORE_FILE */.iY, snapshot, { mode: 0o600 });
-        await step(first, `cluster-reset from the ${manifest.name} snapshot, started`, (0,scripts/* clusterResetScript */.fA)(), token + '\n');
-        await (0,cluster_ops/* waitForApi */.Pz)(ctx, pool, PHASE);
-        // One at a time: each joins the restored member set before the next asks to.
-        for (const s of servers.filter((n) => n.id !== first.id))
-            await step(s, 'datastore cleared, rejoined', (0,scripts/* rejoinServerScript */.MD)(), token + '\n');
-        for (const a of agents)
-            await step(a, 'k3s-agent restarted', (0,scripts/* restartAgentScript */.Oz)(), token + '\n');
-        await (0,cluster_ops/* waitForCluster */.rc)(ctx, pool, PHASE);
+/** A reason restore stops before any change; run-restore collects these as RestoreRefused. */
+class SourceProblem extends Error {
+}
+async function backupBytes(ctx) {
+    const { settings } = ctx;
+    const id = settings.backupArtifactId;
+    if (id !== undefined && settings.backupFile)
+        throw new SourceProblem(`both backup (${settings.backupFile}) and backup-artifact-id (${id}) are set; set one of them`);
+    if (id !== undefined)
+        return fromArtifact(ctx, id);
+    if (!settings.backupFile)
+        throw new SourceProblem(`no backup given: set backup-artifact-id to the id of a ${(0,bundle/* artifactNameOf */.nn)(ctx.cluster.name)} artifact (the backup run's output backup-artifact-id), or backup to the path of its ${bundle/* BUNDLE_FILE */.Ij}`);
+    const path = (0,external_node_path_.isAbsolute)(settings.backupFile)
+        ? settings.backupFile
+        : (0,external_node_path_.join)(settings.workingDirectory, settings.backupFile);
+    return (0,promises_.readFile)(path).catch((e) => {
+        throw new SourceProblem(`backup file ${settings.backupFile} cannot be read (${e.code ?? e.message})`);
     });
-    return done;
+}
+async function fromArtifact(ctx, id) {
+    const { settings } = ctx;
+    const artifacts = ctx.deps.artifacts;
+    if (!artifacts?.download)
+        throw new SourceProblem(`backup-artifact-id needs the Actions artifact service, which this run has not; download the artifact (gh run download -n ${(0,bundle/* artifactNameOf */.nn)(ctx.cluster.name)}) and set backup to its ${bundle/* BUNDLE_FILE */.Ij}`);
+    const token = settings.secrets.githubToken;
+    const from = token && settings.repository ? { repository: settings.repository, token } : undefined;
+    const dir = (0,external_node_path_.join)(settings.tempDir, 'backup-download', String(id));
+    try {
+        const files = await artifacts.download(id, dir, from).catch((e) => {
+            const seen = e.message.split('\n')[0];
+            throw new SourceProblem(`backup artifact ${id} cannot be downloaded${from ? ` from ${from.repository}` : ''} (${seen})${from
+                ? '; is it the id of a backup artifact of this repository, and not expired?'
+                : '; an artifact of another workflow run needs github-token (actions: read)'}`);
+        });
+        // The file the given key opens: the recipients' bundle for an identity, the passphrase one otherwise.
+        const wanted = settings.secrets.backupIdentity ? bundle/* BUNDLE_FILE */.Ij : bundle/* PASSPHRASE_BUNDLE_FILE */.z9;
+        const file = files.find((f) => (0,external_node_path_.basename)(f) === wanted) ?? files.find((f) => (0,external_node_path_.basename)(f) === bundle/* BUNDLE_FILE */.Ij);
+        if (!file)
+            throw new SourceProblem(`backup artifact ${id} holds ${files.map((f) => (0,external_node_path_.basename)(f)).join(', ') || 'no file'}, not ${wanted}: expected a ${(0,bundle/* artifactNameOf */.nn)(ctx.cluster.name)} artifact`);
+        ctx.reporter.info(`backup artifact ${id}: downloaded ${(0,external_node_path_.basename)(file)}`);
+        return await (0,promises_.readFile)(file);
+    }
+    finally {
+        await (0,promises_.rm)(dir, { recursive: true, force: true });
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/core/lifecycle/restore/run-restore.ts
-// command: restore — replaces the cluster's datastore with a backup's. Guarded by confirm = cluster name,
-// and every check of the bundle (decryption, manifest, digests, cluster, kind, version, token) passes
-// before the first node is touched.
-
+// command: restore — replaces the cluster's datastore with a backup's (a file, or an artifact by id).
+// Guarded by confirm = cluster name, and every check of the bundle (decryption, manifest, digests,
+// cluster, kind, then the kind's own: version, token) passes before the first node is touched.
 
 
 
@@ -45703,20 +47268,18 @@ class RestoreRefused extends errors/* TpiError */.at {
 async function runRestore(ctx) {
     const started = Date.now();
     const { cluster, settings } = ctx;
-    const version = cluster.kind === 'k3s' ? cluster.k3s_version : cluster.talos_version;
-    const want = { cluster: cluster.name, confirm: settings.confirm, kind: cluster.kind, version };
+    const want = { cluster: cluster.name, confirm: settings.confirm, kind: cluster.kind };
     // The guard comes first: without it nothing is even read.
     if (settings.confirm !== cluster.name)
         throw new RestoreRefused((0,backup_manifest/* restoreProblems */.jZ)(new Map(), want).problems.slice(0, 1));
-    if (!settings.backupFile)
-        throw new RestoreRefused([
-            'no backup given: set backup to the path of the backup file (backup.tar.age, from the <cluster>-backup artifact)'
-        ]);
-    const path = (0,external_node_path_.isAbsolute)(settings.backupFile)
-        ? settings.backupFile
-        : (0,external_node_path_.join)(settings.workingDirectory, settings.backupFile);
-    const raw = await (0,promises_.readFile)(path).catch((e) => {
-        throw new RestoreRefused([`backup file ${settings.backupFile} cannot be read (${e.code ?? e.message})`]);
+    const hooks = (0,kind_lifecycle/* lifecycleOf */.o)(ctx, {
+        phase: 'restore',
+        what: 'restore',
+        code: 'RestoreUnsupported',
+        byHand: "restore with the kind's own tools from the files of the backup (age -d backup.tar.age | tar x)"
+    });
+    const raw = await backupBytes(ctx).catch((e) => {
+        throw e instanceof SourceProblem ? new RestoreRefused([e.message]) : e;
     });
     if (settings.secrets.backupIdentity)
         ctx.reporter.secret(settings.secrets.backupIdentity);
@@ -45726,13 +47289,14 @@ async function runRestore(ctx) {
     }).catch((e) => {
         throw new RestoreRefused([e.message]);
     });
-    const { manifest, problems } = (0,backup_manifest/* restoreProblems */.jZ)(files, want);
+    const { manifest, problems } = (0,backup_manifest/* restoreProblems */.jZ)(files, {
+        ...want,
+        kindProblems: (m, f) => hooks.restoreProblems(cluster, m, f)
+    });
     if (problems.length || !manifest)
         throw new RestoreRefused(problems);
     ctx.reporter.info(`backup ${manifest.name} of ${manifest.createdAt}: ${manifest.parts.length} part(s), digests match; restoring`);
-    if (cluster.kind !== 'k3s')
-        throw new errors/* TpiError */.at('RestoreUnsupported', 'Talos restore is not in this build yet; nothing was changed');
-    const steps = await restoreK3s(ctx, manifest, files);
+    const steps = await hooks.restore(ctx, manifest, files);
     const result = { manifest, steps, ms: Date.now() - started };
     ctx.outputs.values[RESTORE_KEY] = result;
     return result;
@@ -45999,175 +47563,6 @@ function lockRunBoards(ctx, options) {
 
 /***/ }),
 
-/***/ 1663:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   F: () => (/* binding */ parseResult),
-/* harmony export */   K$: () => (/* binding */ script),
-/* harmony export */   hx: () => (/* binding */ parseFacts),
-/* harmony export */   q: () => (/* binding */ q)
-/* harmony export */ });
-// Building blocks for the bash scripts sent to nodes. Scripts are pure strings: parameters become
-// single-quoted assignments at the top (never interpolated into the body), so a test can render a
-// script, run shellcheck on it and assert the exact text. Every script ends with one line
-// `tpi-result: changed <details>` or `tpi-result: unchanged`, which the phases parse.
-/** Single-quotes a value for bash. */
-function q(value) {
-    return `'${value.replace(/'/g, `'\\''`)}'`;
-}
-const NAME = /^[A-Z][A-Z0-9_]*$/;
-/** A complete bash script: shebang, strict mode, the parameters, the shared helpers and the body. */
-function script(params, body) {
-    const lines = ['#!/usr/bin/env bash', 'set -euo pipefail'];
-    for (const [name, value] of Object.entries(params)) {
-        if (!NAME.test(name))
-            throw new Error(`script parameter name ${JSON.stringify(name)} must match ${NAME}`);
-        lines.push(`${name}=${q(value)}`);
-    }
-    return `${lines.join('\n')}\n${RESULT_HELPERS}\n${body.trim()}\n`;
-}
-const RESULT_HELPERS = `changes=()
-changed() { changes+=("$1"); }
-result() {
-  if [ "\${#changes[@]}" -gt 0 ]; then echo "tpi-result: changed \${changes[*]}"; else echo "tpi-result: unchanged"; fi
-}`;
-/** Reads the final `tpi-result:` line of a script's stdout. */
-function parseResult(stdout) {
-    const line = stdout
-        .trimEnd()
-        .split('\n')
-        .reverse()
-        .find((l) => l.startsWith('tpi-result: '));
-    if (!line)
-        return undefined;
-    const rest = line.slice('tpi-result: '.length);
-    if (rest === 'unchanged' || rest.startsWith('unchanged '))
-        return { changed: false, details: rest.slice('unchanged'.length).trim() };
-    if (rest.startsWith('changed'))
-        return { changed: true, details: rest.slice('changed'.length).trim() };
-    return undefined;
-}
-/** key=value lines (the observation scripts' output). */
-function parseFacts(stdout) {
-    const facts = {};
-    for (const line of stdout.split('\n')) {
-        const at = line.indexOf('=');
-        if (at > 0 && /^[a-z][a-z0-9_.-]*$/.test(line.slice(0, at)))
-            facts[line.slice(0, at)] = line.slice(at + 1);
-    }
-    return facts;
-}
-
-
-/***/ }),
-
-/***/ 3019:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   IY: () => (/* binding */ RESUME),
-/* harmony export */   Le: () => (/* binding */ withPool),
-/* harmony export */   X4: () => (/* binding */ runChecked),
-/* harmony export */   be: () => (/* binding */ stderrTail)
-/* harmony export */ });
-/* unused harmony export ShellPool */
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4296);
-/* harmony import */ var _script_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1663);
-
-
-const RESUME = 're-run the same command; nodes that are already done are left untouched';
-function stderrTail(stderr, lines = 8) {
-    const tail = stderr.trim().split('\n').slice(-lines).join('\n');
-    return tail ? `\n${tail}` : ' (no stderr)';
-}
-// StateStore.save writes one temp file per process; parallel saves would race on it, so they queue.
-const saving = new WeakMap();
-function saveQueued(state) {
-    const next = (saving.get(state) ?? Promise.resolve()).then(() => state.save());
-    saving.set(state, next.catch(() => undefined));
-    return next;
-}
-class ShellPool {
-    ctx;
-    phase;
-    shells = new Map();
-    constructor(ctx, phase) {
-        this.ctx = ctx;
-        this.phase = phase;
-    }
-    shell(node) {
-        let shell = this.shells.get(node.id);
-        if (!shell) {
-            shell = this.open(node);
-            this.shells.set(node.id, shell);
-            shell.catch(() => this.shells.delete(node.id));
-        }
-        return shell;
-    }
-    async open(node) {
-        const { cluster, settings, deps, state, reporter } = this.ctx;
-        const key = settings.secrets.sshPrivateKey;
-        if (!key)
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .PhaseError */ .wo(this.phase, node.id, 'no SSH private key was given', 'set the ssh-private-key input (the key the image authorises) and re-run');
-        reporter.secret(key);
-        const { port, user } = this.ctx.kind.sshLogin(cluster);
-        const to = deps.net.map(node.ip, port);
-        const pinned = state.node(node.id).hostKey;
-        try {
-            const { shell, hostKeyFingerprint } = await deps.ssh.connect({
-                node: node.id,
-                host: to.host,
-                port: to.port,
-                user,
-                privateKey: key,
-                ...(pinned ? { hostKeyFingerprint: pinned } : {})
-            });
-            if (!pinned) {
-                state.node(node.id).hostKey = hostKeyFingerprint;
-                await saveQueued(state);
-                reporter.info(`${node.id}: recorded SSH host key ${hostKeyFingerprint} at first contact`);
-            }
-            return shell;
-        }
-        catch (error) {
-            const code = error instanceof _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .TpiError */ .at ? error.code : 'SshConnectFailed';
-            const seen = error instanceof Error ? error.message : String(error);
-            const resume = code === 'HostKeyMismatch'
-                ? 'check the node; if it was reflashed outside this action, remove its hostKey from the state file (or redeploy with reflash) and re-run'
-                : RESUME;
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .PhaseError */ .wo(this.phase, node.id, seen, resume, { cause: error, code });
-        }
-    }
-    async closeAll() {
-        const all = [...this.shells.values()];
-        this.shells.clear();
-        await Promise.all(all.map(async (s) => (await s.catch(() => undefined))?.close().catch(() => undefined)));
-    }
-}
-/** Runs a script and fails with its stderr tail when it exits non-zero. */
-async function runChecked(shell, phase, node, what, text, options = {}) {
-    const out = await shell.exec(text, options);
-    if (out.code !== 0)
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .PhaseError */ .wo(phase, node.id, `${what} exited with ${out.code}:${stderrTail(out.stderr)}`, RESUME, {
-            code: 'RemoteStepFailed'
-        });
-    const result = (0,_script_js__WEBPACK_IMPORTED_MODULE_1__/* .parseResult */ .F)(out.stdout);
-    return { stdout: out.stdout, ...(result ? { result } : {}) };
-}
-async function withPool(ctx, phase, fn) {
-    const pool = new ShellPool(ctx, phase);
-    try {
-        return await fn(pool);
-    }
-    finally {
-        await pool.closeAll();
-    }
-}
-
-
-/***/ }),
-
 /***/ 7632:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -46335,6 +47730,156 @@ function imageByUrl(url, mirror, sha256) {
         upstream: url,
         ...(sha256 ? { checksum: { sha256 } } : {})
     };
+}
+
+
+/***/ }),
+
+/***/ 5405:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   ES: () => (/* binding */ checkRkllamaLock),
+/* harmony export */   Ff: () => (/* binding */ rkllamaLockText),
+/* harmony export */   mA: () => (/* binding */ rkllamaLock)
+/* harmony export */ });
+/* unused harmony exports COMMITTED_RKLLAMA_LOCK, LOCK_FIELD, missingLockMessage, checkHashedLock */
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(4296);
+/* harmony import */ var _kinds_k3s_npu_artifacts_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(4222);
+// rkllama's Python dependencies are installed on the node only from a hashed lock, with
+// `pip install --require-hashes --no-deps -r <lock>`: pip then refuses any file whose sha256 the lock
+// does not name, whatever index or mirror served it. The lock is the user's (npu_config.
+// rkllama_requirements_lock, a file inside working-directory, e.g. from `pip-compile --generate-hashes`)
+// or the one committed here for the rkllama version the action pins. Without either, a deploy with
+// deploy_rkllama is refused before its first side effect (a plan warns); unhashed pip never runs.
+
+
+
+
+/**
+ * The committed lock for RKLLAMA_VERSION, or undefined. None is committed yet: its hashes must come from
+ * PyPI for the exact aarch64 wheels of every dependency (torch, transformers, opencv-python, ...), and
+ * this catalog was written where PyPI could not be reached. Until then the cluster file names one.
+ */
+const COMMITTED_RKLLAMA_LOCK = undefined;
+const LOCK_FIELD = 'npu_config.rkllama_requirements_lock';
+const MAX_LOCK_BYTES = 1024 * 1024;
+/** What to tell a user whose file deploys rkllama without a lock. */
+function missingLockMessage(version) {
+    return `deploy_rkllama needs a hashed lock of rkllama ${version}'s Python dependencies (no lock is committed for this version): set ${LOCK_FIELD} to a requirements file inside working-directory in which every package is pinned with == and carries --hash=sha256:… (e.g. pip-compile --generate-hashes, on Python 3.11 aarch64, including setuptools>=77.0.3 to build rkllama); the node installs it with pip --require-hashes --no-deps and never without hashes`;
+}
+/** Joins `\` continuations, drops comments and blank lines. */
+function logicalLines(text) {
+    const out = [];
+    let buffer = '';
+    let start = 0;
+    text.split(/\r?\n/).forEach((raw, i) => {
+        if (!buffer)
+            start = i + 1;
+        const noComment = raw.replace(/(^|\s)#.*$/, '');
+        if (/\\\s*$/.test(noComment)) {
+            buffer += noComment.replace(/\\\s*$/, ' ');
+            return;
+        }
+        const whole = (buffer + noComment).trim();
+        buffer = '';
+        if (whole)
+            out.push({ line: start, text: whole });
+    });
+    if (buffer.trim())
+        out.push({ line: start, text: buffer.trim() });
+    return out;
+}
+const REQUIREMENT = /^[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9._,-]+\])?==[A-Za-z0-9.!+_-]+(\s*;[^-]*)?(\s|$)/;
+const HASH = /--hash=sha256:[0-9a-f]{64}(\s|$)/g;
+/**
+ * A problem with the lock's text, or undefined: every requirement pinned with == and carrying at least
+ * one --hash=sha256:<64 hex>; no options (an --index-url, -e, -f or a URL would bypass the hashes or the
+ * action's choice of index); at least one requirement.
+ */
+function checkHashedLock(text) {
+    const lines = logicalLines(text);
+    if (!lines.length)
+        return 'it names no requirement';
+    for (const { line, text: l } of lines) {
+        if (l.startsWith('-'))
+            return `line ${line} is an option (${l.split(/\s/)[0]}); a lock holds only name==version --hash=sha256:… lines`;
+        if (!REQUIREMENT.test(l))
+            return `line ${line} ${JSON.stringify(l.slice(0, 80))} is not name==version (a URL, path or range cannot be hash-checked)`;
+        const hashes = l.match(HASH) ?? [];
+        const options = l.split(/\s+/).filter((w) => w.startsWith('--'));
+        if (!hashes.length)
+            return `line ${line} (${l.split(/[\s;]/)[0]}) has no --hash=sha256:<64 hex digits>`;
+        if (options.length !== hashes.length)
+            return `line ${line} (${l.split(/[\s;]/)[0]}) has an option other than --hash=sha256:<64 hex digits>`;
+    }
+    return undefined;
+}
+/**
+ * The lock for this run: the file the cluster file names (read from working-directory) or the
+ * committed one; `problem` when neither can be used.
+ */
+function rkllamaLock(lockPath, workingDirectory, version) {
+    if (lockPath === undefined) {
+        if (COMMITTED_RKLLAMA_LOCK?.version === version)
+            return { text: COMMITTED_RKLLAMA_LOCK.text, from: `the lock committed for rkllama ${version}` };
+        return { problem: missingLockMessage(version) };
+    }
+    const file = (0,node_path__WEBPACK_IMPORTED_MODULE_1__.resolve)(workingDirectory, lockPath);
+    try {
+        if ((0,node_fs__WEBPACK_IMPORTED_MODULE_0__.statSync)(file).size > MAX_LOCK_BYTES)
+            return { problem: `${LOCK_FIELD} ${lockPath} is over 1 MiB` };
+        const text = (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.readFileSync)(file, 'utf8');
+        const problem = checkHashedLock(text);
+        return problem
+            ? { problem: `${LOCK_FIELD} ${lockPath} is not a hashed lock: ${problem}` }
+            : { text, from: `${LOCK_FIELD} ${lockPath}` };
+    }
+    catch (error) {
+        return { problem: `${LOCK_FIELD} ${lockPath} cannot be read: ${error.message}` };
+    }
+}
+/** The lock text for the NPU phase; a PhaseError (before anything is installed) when there is none. */
+function rkllamaLockText(ctx, node, version) {
+    const lockPath = ctx.cluster.kind === 'k3s' ? ctx.cluster.npu?.rkllama_requirements_lock : undefined;
+    const lock = rkllamaLock(lockPath, ctx.settings.workingDirectory, version);
+    if ('problem' in lock)
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .PhaseError */ .wo('npu', node, lock.problem, `add the lock (${LOCK_FIELD}) and re-run deploy`, {
+            code: 'RkllamaLockMissing'
+        });
+    return lock.text;
+}
+/**
+ * Before any side effect (the Engine.checkSettings hook): a deploy that would install rkllama needs its
+ * lock, so it is refused up front rather than after flashing every node; a plan shows it as a warning.
+ */
+function checkRkllamaLock(cluster, settings) {
+    if (cluster.kind !== 'k3s' || !cluster.npu?.deploy_rkllama)
+        return [];
+    if (settings.command !== 'deploy' && settings.command !== 'plan')
+        return [];
+    if (settings.phases?.length && !settings.phases.includes('npu'))
+        return [];
+    const path = cluster.npu.rkllama_requirements_lock;
+    const lock = rkllamaLock(path, settings.workingDirectory, _kinds_k3s_npu_artifacts_js__WEBPACK_IMPORTED_MODULE_3__/* .RKLLAMA_VERSION */ .AF);
+    if (!('problem' in lock))
+        return [];
+    return [
+        {
+            code: path === undefined ? 'RkllamaLockMissing' : 'RkllamaLockInvalid',
+            path: path !== undefined
+                ? LOCK_FIELD
+                : cluster.npu_config?.deploy_rkllama
+                    ? 'npu_config.deploy_rkllama'
+                    : 'deploy_rkllama',
+            message: lock.problem,
+            severity: settings.command === 'deploy' ? 'error' : 'warning'
+        }
+    ];
 }
 
 
