@@ -87,8 +87,15 @@ export function checkRedeploy(cluster: Cluster, settings: RedeploySettings): Con
           `reflash: true with no nodes selected reflashes every node (${cluster.nodes.length}); set nodes to limit it`
         )
       )
-  } else if (settings.confirm) {
-    issues.push(warning('ConfirmWithoutReflash', 'confirm', 'confirm is set but reflash is false, so it has no effect'))
+  } else if (settings.confirm && !['restore', 'destroy'].includes(settings.command)) {
+    // restore and destroy need confirm for themselves; on a deploy it still allows a scale down.
+    issues.push(
+      warning(
+        'ConfirmWithoutReflash',
+        'confirm',
+        'confirm is set but reflash is false: it only allows removing nodes the file no longer lists'
+      )
+    )
   }
   return issues
 }

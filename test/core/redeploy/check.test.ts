@@ -87,7 +87,12 @@ describe('checkRedeploy', () => {
     ])
   })
 
-  it('warns that confirm alone does nothing, and about repeated nodes', () => {
+  it('does not warn about confirm on restore and destroy, which need it for themselves', () => {
+    for (const command of ['restore', 'destroy'] as const)
+      expect(codes(cluster('k3s'), { command, confirm: 'homelab' })).toEqual([])
+  })
+
+  it('warns that confirm alone only allows a scale down, and about repeated nodes', () => {
     expect(codes(cluster('k3s'), { confirm: 'homelab', nodes: ['w1', 'w1'] })).toEqual([
       'warning:DuplicateNode',
       'warning:ConfirmWithoutReflash'
