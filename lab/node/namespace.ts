@@ -35,11 +35,13 @@ function readOr(path: string): string {
 export class NodeNamespace {
   private held: Held | undefined
   private starting: Promise<Held | undefined> | undefined
+  private closed = false
 
   constructor(private readonly o: NodeNamespaceOptions) {}
 
   /** The live anchor for this hostname and the node's current facts; undefined if none can be set up. */
   async anchor(hostname: string): Promise<Anchor | undefined> {
+    if (this.closed) return undefined
     const key = `${hostname}\0${readOr(join(this.o.rootDir, 'etc/lab-facts'))}`
     for (;;) {
       if (this.starting) {
@@ -52,6 +54,12 @@ export class NodeNamespace {
       this.starting = this.start(hostname, key)
       const got = await this.starting
       this.starting = undefined
+      // Powered off while the anchor was being set up: it must not outlive the node (its enter.sh would
+      // recreate folders in a root a reflash has just removed).
+      if (this.closed) {
+        if (got && got.child.exitCode === null) got.child.kill('SIGKILL')
+        return undefined
+      }
       this.held = got
       return got
     }
@@ -63,6 +71,12 @@ export class NodeNamespace {
    */
   static execArgs(anchor: Anchor, command: string): string[] {
     return ['--target', String(anchor.pid), '--user', '--mount', '--uts', '--wd', '--', '/bin/bash', '-c', command]
+  }
+
+  /** The node powered off: the anchor goes, and none is set up again. */
+  close(): void {
+    this.closed = true
+    this.drop()
   }
 
   drop(): void {

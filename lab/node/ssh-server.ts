@@ -127,6 +127,8 @@ export async function startNodeSsh(o: NodeSshOptions): Promise<NodeSsh> {
   const namespace = new NodeNamespace({ rootDir: o.rootDir, enterScript: ENTER_SCRIPT, env: () => nodeEnv(o) })
   const conns = new Set<Connection>()
   const children = new Set<ChildProcess>()
+  // Set at power-off: an exec still waiting for its namespace then never starts (the node is off).
+  let closed = false
   const server = new ssh2.Server({ hostKeys: [o.hostKey], ident: 'OpenSSH_9.2p1 Debian-2+deb12u7' }, (client) => {
     conns.add(client)
     // Small packets (exit status, EOF, close) go out at once: with Nagle each exec waited on delayed ACKs.
@@ -165,6 +167,10 @@ export async function startNodeSsh(o: NodeSshOptions): Promise<NodeSsh> {
           const execTag = when ? randomUUID() : undefined
           const hostname = o.hostname()
           const anchor = await namespace.anchor(hostname)
+          if (closed) {
+            client.end()
+            return
+          }
           const execEnv = nodeEnv(o, execTag ? { ...env, TPI_LAB_EXEC_TAG: execTag } : env)
           // Without an anchor (it could not be set up), the exec builds its own namespace as before.
           const child = anchor
@@ -246,8 +252,9 @@ export async function startNodeSsh(o: NodeSshOptions): Promise<NodeSsh> {
     dropAll,
     close: () =>
       new Promise<void>((resolve) => {
+        closed = true
         dropAll()
-        namespace.drop()
+        namespace.close()
         server.close(() => resolve())
       })
   }
