@@ -85,8 +85,15 @@ export class SimNode {
   private readonly onPower = (slot: number, on: boolean): void => {
     if (slot === this.slot) void (on ? this.powerOn() : this.powerOff())
   }
+  // The wipe that follows a flash; a power-on waits for it, as a BMC does not boot a slot it is still
+  // writing (a boot racing the wipe kept the old root, and with it the old SSH host key).
+  private wipe: Promise<void> | undefined
   private readonly onFlashed = (slot: number): void => {
-    if (slot === this.slot) void this.reflashed()
+    if (slot !== this.slot) return
+    const wipe: Promise<void> = this.reflashed().finally(() => {
+      if (this.wipe === wipe) this.wipe = undefined
+    })
+    this.wipe = wipe
   }
 
   constructor(private readonly o: SimNodeOptions) {
@@ -145,6 +152,11 @@ export class SimNode {
   }
 
   powerOn(): Promise<void> {
+    if (this.wipe)
+      return this.wipe.then(
+        () => this.powerOn(),
+        () => this.powerOn()
+      )
     if (this.state !== 'off') return this.running
     const gen = ++this.generation
     this.setState('booting')
