@@ -1,7 +1,7 @@
 // The bash run on K3s nodes for backup, restore, removal and wipe: pure builders (parameters quoted at the top, never
 // interpolated), so tests assert them and shellcheck reads them. Paths are K3s's own.
 import type { NodeSpec } from '../../../config/model.js'
-import { script } from '../../../remote/script.js'
+import { q, script } from '../../../remote/script.js'
 import { K3S_SERVER_TOKEN, K3S_TOKEN_FILE } from '../config.js'
 
 export const DB_DIR = '/var/lib/rancher/k3s/server/db'
@@ -136,4 +136,36 @@ export function stopNodeScript(role: NodeSpec['role']): string {
 export function uninstallScript(role: NodeSpec['role']): string {
   const file = role === 'controlplane' ? '/usr/local/bin/k3s-uninstall.sh' : '/usr/local/bin/k3s-agent-uninstall.sh'
   return `set -eu\nif [ -x ${file} ]; then ${file} >/dev/null 2>&1; echo uninstalled; else echo absent; fi\n`
+}
+
+/** The Secret in which K3s keeps a node's password hash (checked when the node's agent registers). */
+export function nodePasswordSecret(hostname: string): string {
+  return `${hostname}.node-password.k3s`
+}
+
+/**
+ * The kubectl argv that deletes the node-password Secrets of the given nodes: a restored datastore holds
+ * those of the install the backup was taken from, and a node flashed since then has a new password, so
+ * its agent would be refused ("Node password rejected") until the old Secret is gone.
+ */
+export function deleteNodePasswordsArgv(hostnames: readonly string[]): string[] {
+  return [
+    'k3s',
+    'kubectl',
+    '--namespace',
+    'kube-system',
+    'delete',
+    'secret',
+    '--ignore-not-found',
+    ...hostnames.map(nodePasswordSecret)
+  ]
+}
+
+/** deleteNodePasswordsArgv as a script: each word quoted, run on the first server once its API answers. */
+export function deleteNodePasswordsScript(hostnames: readonly string[]): string {
+  return script(
+    {},
+    `${deleteNodePasswordsArgv(hostnames).map(q).join(' ')} >/dev/null
+echo "tpi-result: changed node-passwords-deleted=${hostnames.length}"`
+  )
 }
