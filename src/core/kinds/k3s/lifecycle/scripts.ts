@@ -144,11 +144,11 @@ export function nodePasswordSecret(hostname: string): string {
 }
 
 /**
- * The kubectl argv that deletes the node-password Secrets of the given nodes: a restored datastore holds
- * those of the install the backup was taken from, and a node flashed since then has a new password, so
- * its agent would be refused ("Node password rejected") until the old Secret is gone.
+ * The kubectl argv that deletes one node's node-password Secret: a restored datastore holds those of the
+ * install the backup was taken from, and a node flashed since then has a new password, so its agent would
+ * be refused ("Node password rejected") until the old Secret is gone. A missing Secret is not an error.
  */
-export function deleteNodePasswordsArgv(hostnames: readonly string[]): string[] {
+export function deleteNodePasswordArgv(hostname: string): string[] {
   return [
     'k3s',
     'kubectl',
@@ -157,15 +157,12 @@ export function deleteNodePasswordsArgv(hostnames: readonly string[]): string[] 
     'delete',
     'secret',
     '--ignore-not-found',
-    ...hostnames.map(nodePasswordSecret)
+    nodePasswordSecret(hostname)
   ]
 }
 
-/** deleteNodePasswordsArgv as a script: each word quoted, run on the first server once its API answers. */
+/** One deleteNodePasswordArgv per node (each word quoted), run on the first server once its API answers. */
 export function deleteNodePasswordsScript(hostnames: readonly string[]): string {
-  return script(
-    {},
-    `${deleteNodePasswordsArgv(hostnames).map(q).join(' ')} >/dev/null
-echo "tpi-result: changed node-passwords-deleted=${hostnames.length}"`
-  )
+  const lines = hostnames.map((h) => `${deleteNodePasswordArgv(h).map(q).join(' ')} >/dev/null`)
+  return script({}, [...lines, `echo "tpi-result: changed node-passwords-deleted=${hostnames.length}"`].join('\n'))
 }

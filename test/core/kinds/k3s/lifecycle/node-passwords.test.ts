@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process'
 import type { NodeSpec } from '../../../../../src/core/config/model.js'
 import { reflashedSince } from '../../../../../src/core/kinds/k3s/lifecycle/node-passwords.js'
 import {
-  deleteNodePasswordsArgv,
+  deleteNodePasswordArgv,
   deleteNodePasswordsScript
 } from '../../../../../src/core/kinds/k3s/lifecycle/scripts.js'
 
@@ -38,7 +38,7 @@ describe('node-password Secrets to delete after a K3s restore', () => {
   })
 
   test('kubectl argv: kube-system, one <hostname>.node-password.k3s per node, missing ones not an error', () => {
-    expect(deleteNodePasswordsArgv(['cp2.lan', 'w2.lan'])).toEqual([
+    expect(deleteNodePasswordArgv('cp2.lan')).toEqual([
       'k3s',
       'kubectl',
       '--namespace',
@@ -46,15 +46,15 @@ describe('node-password Secrets to delete after a K3s restore', () => {
       'delete',
       'secret',
       '--ignore-not-found',
-      'cp2.lan.node-password.k3s',
-      'w2.lan.node-password.k3s'
+      'cp2.lan.node-password.k3s'
     ])
   })
 
-  test('the script quotes every word and passes shellcheck', () => {
+  test('the script runs one delete per node, quotes every word and passes shellcheck', () => {
     const text = deleteNodePasswordsScript(["w2'; rm -rf /", 'cp2'])
+    const del = `'k3s' 'kubectl' '--namespace' 'kube-system' 'delete' 'secret' '--ignore-not-found'`
     expect(text).toContain(
-      `'k3s' 'kubectl' '--namespace' 'kube-system' 'delete' 'secret' '--ignore-not-found' 'w2'\\''; rm -rf /.node-password.k3s' 'cp2.node-password.k3s' >/dev/null`
+      `${del} 'w2'\\''; rm -rf /.node-password.k3s' >/dev/null\n${del} 'cp2.node-password.k3s' >/dev/null\n`
     )
     const r = spawnSync('shellcheck', ['-s', 'bash', '-'], { input: text, encoding: 'utf8' })
     expect(r.stdout).toBe('')
