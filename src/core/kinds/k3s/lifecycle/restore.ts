@@ -1,10 +1,9 @@
 // K3s restore from a checked bundle, in the documented order: every server stopped, the first reset from
 // the snapshot with the backup's token, the other servers' datastores cleared so they rejoin, then the
-// agents restarted; the cluster is Ready again before the run ends. The node-password Secrets of nodes
+// agents restarted (a single server on SQLite: its state.db replaced while k3s is stopped, then the agents); the cluster is Ready again before the run ends. The node-password Secrets of nodes
 // flashed since the backup are deleted before they rejoin, and the kubeconfig is read again afterwards:
 // the restored datastore brings back the CA of the backed-up cluster, so the one a deploy published is stale.
 import type { NodeSpec } from '../../../config/model.js'
-import { PhaseError } from '../../../errors.js'
 import { partOf, type BackupManifest } from '../../../lifecycle/backup/manifest.js'
 import type { PhaseContext } from '../../../phases/types.js'
 import { script } from '../../../remote/script.js'
@@ -17,11 +16,14 @@ import { changing, firstServerKubeconfig } from '../observation.js'
 import { reflashedSince } from './node-passwords.js'
 import {
   clusterResetScript,
+  DB_DIR,
   deleteNodePasswordsScript,
   rejoinServerScript,
   RESTORE_FILE,
   restartAgentScript,
   SNAPSHOT_DIR,
+  SQLITE_RESTORE_FILE,
+  sqliteRestoreScript,
   stopScript
 } from './scripts.js'
 
@@ -33,18 +35,11 @@ export async function restoreK3s(
   files: ReadonlyMap<string, Buffer>
 ): Promise<string[]> {
   const cluster = ctx.cluster as K3sCluster
-  if (manifest.datastore !== 'etcd')
-    throw new PhaseError(
-      PHASE,
-      undefined,
-      'the backup holds a SQLite datastore; restoring one is done by hand (stop k3s, replace server/db/state.db, start k3s)',
-      'see the README section "Backup and restore"',
-      { code: 'RestoreUnsupported' }
-    )
   // Both were checked present by k3sRestoreProblems before this runs.
   const token = partOf(manifest, files, 'k3s-token')!.data.toString('utf8').trim()
   ctx.reporter.secret(token)
-  const snapshot = partOf(manifest, files, 'etcd-snapshot')!.data
+  const sqlite = manifest.datastore === 'sqlite'
+  const datastore = partOf(manifest, files, sqlite ? 'sqlite-datastore' : 'etcd-snapshot')!.data
   const { first } = topology(cluster)
   const servers = cluster.nodes.filter((n) => n.role === 'controlplane')
   const agents = cluster.nodes.filter((n) => n.role === 'worker')
@@ -62,18 +57,37 @@ export async function restoreK3s(
       done.push(`${node.id}: ${what}`)
       ctx.reporter.info(`${node.id}: ${what} (${((Date.now() - started) / 1000).toFixed(1)} s)`)
     }
-    for (const s of servers) await step(s, 'stopped k3s', stopScript('k3s'))
-    // A freshly flashed first server (a lost board, redeployed) has no snapshot folder yet.
-    await runChecked(
-      await pool.shell(first),
-      PHASE,
-      first,
-      'preparing the snapshot folder',
-      script({ DIR: SNAPSHOT_DIR }, 'mkdir -p -m 0700 "$DIR"'),
-      { timeoutMs: 30_000 }
-    )
-    await (await pool.shell(first)).put(RESTORE_FILE, snapshot, { mode: 0o600 })
-    await step(first, `cluster-reset from the ${manifest.name} snapshot, started`, clusterResetScript(), token + '\n')
+    if (sqlite) {
+      // A single server (checked): its datastore file replaced while k3s is stopped, the old one kept aside.
+      await runChecked(
+        await pool.shell(first),
+        PHASE,
+        first,
+        'preparing the datastore folder',
+        script({ DIR: DB_DIR }, 'mkdir -p -m 0700 "$DIR"'),
+        { timeoutMs: 30_000 }
+      )
+      await (await pool.shell(first)).put(SQLITE_RESTORE_FILE, datastore, { mode: 0o600 })
+      await step(
+        first,
+        `SQLite datastore replaced by the ${manifest.name} copy (the old one kept as state.db.before-restore-*), started`,
+        sqliteRestoreScript(),
+        token + '\n'
+      )
+    } else {
+      for (const s of servers) await step(s, 'stopped k3s', stopScript('k3s'))
+      // A freshly flashed first server (a lost board, redeployed) has no snapshot folder yet.
+      await runChecked(
+        await pool.shell(first),
+        PHASE,
+        first,
+        'preparing the snapshot folder',
+        script({ DIR: SNAPSHOT_DIR }, 'mkdir -p -m 0700 "$DIR"'),
+        { timeoutMs: 30_000 }
+      )
+      await (await pool.shell(first)).put(RESTORE_FILE, datastore, { mode: 0o600 })
+      await step(first, `cluster-reset from the ${manifest.name} snapshot, started`, clusterResetScript(), token + '\n')
+    }
     await waitForApi(ctx, pool, PHASE)
     // Before any other node registers again: the Secrets of nodes flashed since the backup are the old install's.
     if (reflashed.length)

@@ -8,6 +8,8 @@ export const DB_DIR = '/var/lib/rancher/k3s/server/db'
 export const SNAPSHOT_DIR = `${DB_DIR}/snapshots`
 /** Where restore puts the snapshot it uploads (0600, removed after the reset). */
 export const RESTORE_FILE = `${SNAPSHOT_DIR}/turingpi-restore.db`
+/** Where restore puts a SQLite datastore copy it uploads (0600, moved into place by sqliteRestoreScript). */
+export const SQLITE_RESTORE_FILE = `${DB_DIR}/turingpi-restore.state.db`
 
 /** key=value facts: datastore (etcd|sqlite|none), version, token present. */
 export function observeServerScript(): string {
@@ -86,6 +88,33 @@ if ! out=$(k3s server --cluster-reset --cluster-reset-restore-path="$SNAP" 2>&1)
 rm -f "$SNAP"
 systemctl start k3s
 echo "tpi-result: changed reset-from=$SNAP"`
+  )
+}
+
+/**
+ * On a single server on SQLite: k3s stopped, the current state.db (and its -wal/-shm) moved aside to
+ * state.db.before-restore-<time> (kept: the way back), the uploaded copy put in its place, the backup's
+ * token (stdin) written to the token file and to server/token (where it was read from, so the datastore's
+ * bootstrap data decrypts), then k3s started again.
+ */
+export function sqliteRestoreScript(): string {
+  return script(
+    { TOKEN_FILE: K3S_TOKEN_FILE, SERVER_TOKEN: K3S_SERVER_TOKEN, DB: DB_DIR, COPY: SQLITE_RESTORE_FILE },
+    `
+umask 077
+token=$(cat)
+[ -n "$token" ] || { echo "no token on stdin" >&2; exit 1; }
+[ -s "$COPY" ] || { echo "$COPY is missing or empty" >&2; exit 1; }
+systemctl stop k3s
+aside="state.db.before-restore-$(date -u +%Y%m%dT%H%M%SZ)"
+for suffix in '' -wal -shm; do
+  if [ -e "$DB/state.db$suffix" ]; then mv "$DB/state.db$suffix" "$DB/$aside$suffix"; fi
+done
+mv "$COPY" "$DB/state.db"
+printf '%s\n' "$token" > "$TOKEN_FILE"
+printf '%s\n' "$token" > "$SERVER_TOKEN"
+systemctl start k3s
+echo "tpi-result: changed restored=$DB/state.db aside=$DB/$aside"`
   )
 }
 
