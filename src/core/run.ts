@@ -167,7 +167,7 @@ export async function execute(
     // A run that waited for the lock reads what the run before it recorded (host keys, flash records).
     await state.reload()
     if (isLifecycle(settings.command)) {
-      await runLifecycle(ctx, settings.command)
+      await runLifecycle(ctx, settings.command, { publish: engine.publish?.bind(engine) })
       return { status: 'ok', ...base }
     }
     await scaleDown(ctx)

@@ -233,6 +233,9 @@ describe('2-4. restore', () => {
     expect(r.log).toMatch(/k3s-cp1: cluster-reset from the production-\d+ snapshot, started/)
     expect(r.log).toContain('k3s-cp2: datastore cleared, rejoined')
     expect(r.log).toContain('k3s-w1: k3s-agent restarted')
+    // No node was flashed since the backup: no node-password Secret to delete.
+    expect(r.log).not.toContain('node-password Secrets of')
+    expect(r.log).toContain('kubeconfig of the restored cluster published again')
     expect(JSON.parse(await configMap()).data).toEqual({ value: 'kept' })
     const members = await memberList(`http://${lab.node(B, 1).host}:2379`)
     expect(members.map((m) => m.name).sort()).toEqual(['k3s-cp1', 'k3s-cp2', 'k3s-cp3'])
@@ -249,6 +252,13 @@ describe('4b. restore onto freshly flashed nodes (a lost board)', () => {
     expect(await configMap()).toBe('')
     const r = await restoreById(backupId())
     expect({ code: r.code, tail: r.code ? r.log.slice(-3000) : '' }).toEqual({ code: 0, tail: '' })
+    // Every node was flashed after the backup: the restored Secrets hold the old install's node passwords.
+    expect(r.log).toContain(
+      'k3s-cp1: node-password Secrets of k3s-cp1, k3s-cp2, k3s-cp3, k3s-w1 (flashed after the backup) deleted'
+    )
+    // The restored datastore brings the backup's CA: the kubeconfig the reflashing deploy uploaded is stale.
+    expect(r.log).toMatch(/artifact production-kubeconfig: kubeconfig\.age/)
+    expect(r.log).toContain('kubeconfig of the restored cluster published again')
     expect(JSON.parse(await configMap()).data).toEqual({ value: 'kept' })
     expect((await memberList(`http://${lab.node(B, 1).host}:2379`)).map((m) => m.name).sort()).toEqual([
       'k3s-cp1',

@@ -3,7 +3,7 @@
 import type { PhaseContext } from '../phases/types.js'
 import { runBackup } from './backup/run-backup.js'
 import { runDestroy } from './destroy/run-destroy.js'
-import { runRestore } from './restore/run-restore.js'
+import { runRestore, type Publish } from './restore/run-restore.js'
 
 export const LIFECYCLE_COMMANDS = ['backup', 'restore', 'destroy'] as const
 export type LifecycleCommand = (typeof LIFECYCLE_COMMANDS)[number]
@@ -12,8 +12,13 @@ export function isLifecycle(command: string): command is LifecycleCommand {
   return (LIFECYCLE_COMMANDS as readonly string[]).includes(command)
 }
 
-export async function runLifecycle(ctx: PhaseContext, command: LifecycleCommand): Promise<void> {
+/** publish: how a deploy publishes credentials (Engine.publish); restore publishes the kubeconfig it read again. */
+export async function runLifecycle(
+  ctx: PhaseContext,
+  command: LifecycleCommand,
+  options: { publish?: Publish } = {}
+): Promise<void> {
   if (command === 'backup') await runBackup(ctx)
-  else if (command === 'restore') await runRestore(ctx)
+  else if (command === 'restore') await runRestore(ctx, options.publish)
   else await runDestroy(ctx)
 }

@@ -11,9 +11,11 @@ import { checkRedeploy } from './check.js'
 const CREDENTIAL_PHASES = ['install', 'join']
 
 export function checkRunSettings(cluster: Cluster, settings: RunSettings): ConfigIssue[] {
+  // A restore publishes the kubeconfig again (the restored datastore brings the backup's CA back).
   const willUpload =
-    settings.command === 'deploy' &&
-    (!settings.phases?.length || settings.phases.some((p) => CREDENTIAL_PHASES.includes(p)))
+    settings.command === 'restore' ||
+    (settings.command === 'deploy' &&
+      (!settings.phases?.length || settings.phases.some((p) => CREDENTIAL_PHASES.includes(p))))
   return [
     ...checkRedeploy(cluster, settings),
     ...checkArtifactSettings(settings, willUpload),

@@ -24,6 +24,9 @@ describe('checkRunSettings', () => {
     expect(codes(settings({ phases: ['addons'] }))).toEqual([])
     expect(codes(settings({ command: 'plan' }))).toEqual([])
   })
+  it('needs it for a restore, which publishes the kubeconfig of the restored cluster again', () => {
+    expect(codes(settings({ command: 'restore' }))).toEqual(['NoArtifactEncryption'])
+  })
   it('at validate, checks the recipients given (parsed by the age library) and asks for nothing else', () => {
     expect(codes(settings({ command: 'validate' }))).toEqual([])
     const typo = 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8q' // last character changed

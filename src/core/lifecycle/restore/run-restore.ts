@@ -16,13 +16,16 @@ export class RestoreRefused extends TpiError {
   }
 }
 
+/** Encrypts and uploads the run's credentials, as after a deploy (run.ts passes Engine.publish). */
+export type Publish = (ctx: PhaseContext) => Promise<void>
+
 export interface RestoreResult {
   manifest: BackupManifest
   steps: string[]
   ms: number
 }
 
-export async function runRestore(ctx: PhaseContext): Promise<RestoreResult> {
+export async function runRestore(ctx: PhaseContext, publish?: Publish): Promise<RestoreResult> {
   const started = Date.now()
   const { cluster, settings } = ctx
   const want = { cluster: cluster.name, confirm: settings.confirm, kind: cluster.kind }
@@ -53,7 +56,27 @@ export async function runRestore(ctx: PhaseContext): Promise<RestoreResult> {
     `backup ${manifest.name} of ${manifest.createdAt}: ${manifest.parts.length} part(s), digests match; restoring`
   )
   const steps = await hooks.restore(ctx, manifest, files)
+  steps.push(...(await republish(ctx, publish)))
   const result = { manifest, steps, ms: Date.now() - started }
   ctx.outputs.values[RESTORE_KEY] = result
   return result
+}
+
+/**
+ * A restore brings back the backed-up cluster's CA, so the kubeconfig the last deploy published no longer
+ * verifies: the kind's restore reads it again into outputs.kubeconfigPath, and it is published the way a
+ * deploy publishes it (same artifact name, same encryption). Returns the step it adds to the restore's output.
+ */
+export async function republish(ctx: PhaseContext, publish: Publish | undefined): Promise<string[]> {
+  if (!ctx.outputs.kubeconfigPath) return []
+  if (!publish) {
+    const step = `kubeconfig of the restored cluster written to ${ctx.outputs.kubeconfigPath} (no publisher in this build: not uploaded)`
+    ctx.reporter.info(step)
+    return [step]
+  }
+  await publish(ctx)
+  const step =
+    "kubeconfig of the restored cluster published again (its CA is the backup's; the one the last deploy uploaded is stale)"
+  ctx.reporter.info(step)
+  return [step]
 }

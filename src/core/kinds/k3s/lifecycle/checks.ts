@@ -17,6 +17,11 @@ export function k3sRestoreProblems(
   const sqlite = manifest.datastore === 'sqlite'
   if (!manifest.parts?.some((p) => p.kind === (sqlite ? 'sqlite-datastore' : 'etcd-snapshot')))
     problems.push(`the backup has no ${sqlite ? 'SQLite datastore' : 'etcd snapshot'}`)
+  const servers = cluster.nodes.filter((n) => n.role === 'controlplane').length
+  if (sqlite && servers !== 1)
+    problems.push(
+      `the backup holds a single server's SQLite datastore, the cluster file has ${servers} servers (embedded etcd); restore it onto a file with one server`
+    )
   const have = manifest.versions?.k3s
   const want = (cluster as K3sCluster).k3s_version
   if (minorOf(have) !== minorOf(want))

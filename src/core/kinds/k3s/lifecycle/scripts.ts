@@ -1,13 +1,15 @@
 // The bash run on K3s nodes for backup, restore, removal and wipe: pure builders (parameters quoted at the top, never
 // interpolated), so tests assert them and shellcheck reads them. Paths are K3s's own.
 import type { NodeSpec } from '../../../config/model.js'
-import { script } from '../../../remote/script.js'
+import { q, script } from '../../../remote/script.js'
 import { K3S_SERVER_TOKEN, K3S_TOKEN_FILE } from '../config.js'
 
 export const DB_DIR = '/var/lib/rancher/k3s/server/db'
 export const SNAPSHOT_DIR = `${DB_DIR}/snapshots`
 /** Where restore puts the snapshot it uploads (0600, removed after the reset). */
 export const RESTORE_FILE = `${SNAPSHOT_DIR}/turingpi-restore.db`
+/** Where restore puts a SQLite datastore copy it uploads (0600, moved into place by sqliteRestoreScript). */
+export const SQLITE_RESTORE_FILE = `${DB_DIR}/turingpi-restore.state.db`
 
 /** key=value facts: datastore (etcd|sqlite|none), version, token present. */
 export function observeServerScript(): string {
@@ -89,6 +91,33 @@ echo "tpi-result: changed reset-from=$SNAP"`
   )
 }
 
+/**
+ * On a single server on SQLite: k3s stopped, the current state.db (and its -wal/-shm) moved aside to
+ * state.db.before-restore-<time> (kept: the way back), the uploaded copy put in its place, the backup's
+ * token (stdin) written to the token file and to server/token (where it was read from, so the datastore's
+ * bootstrap data decrypts), then k3s started again.
+ */
+export function sqliteRestoreScript(): string {
+  return script(
+    { TOKEN_FILE: K3S_TOKEN_FILE, SERVER_TOKEN: K3S_SERVER_TOKEN, DB: DB_DIR, COPY: SQLITE_RESTORE_FILE },
+    `
+umask 077
+token=$(cat)
+[ -n "$token" ] || { echo "no token on stdin" >&2; exit 1; }
+[ -s "$COPY" ] || { echo "$COPY is missing or empty" >&2; exit 1; }
+systemctl stop k3s
+aside="state.db.before-restore-$(date -u +%Y%m%dT%H%M%SZ)"
+for suffix in '' -wal -shm; do
+  if [ -e "$DB/state.db$suffix" ]; then mv "$DB/state.db$suffix" "$DB/$aside$suffix"; fi
+done
+mv "$COPY" "$DB/state.db"
+printf '%s\n' "$token" > "$TOKEN_FILE"
+printf '%s\n' "$token" > "$SERVER_TOKEN"
+systemctl start k3s
+echo "tpi-result: changed restored=$DB/state.db aside=$DB/$aside"`
+  )
+}
+
 /** On the other servers: the backup's token (stdin), their datastore cleared, k3s started: they rejoin. */
 export function rejoinServerScript(): string {
   return script(
@@ -136,4 +165,33 @@ export function stopNodeScript(role: NodeSpec['role']): string {
 export function uninstallScript(role: NodeSpec['role']): string {
   const file = role === 'controlplane' ? '/usr/local/bin/k3s-uninstall.sh' : '/usr/local/bin/k3s-agent-uninstall.sh'
   return `set -eu\nif [ -x ${file} ]; then ${file} >/dev/null 2>&1; echo uninstalled; else echo absent; fi\n`
+}
+
+/** The Secret in which K3s keeps a node's password hash (checked when the node's agent registers). */
+export function nodePasswordSecret(hostname: string): string {
+  return `${hostname}.node-password.k3s`
+}
+
+/**
+ * The kubectl argv that deletes one node's node-password Secret: a restored datastore holds those of the
+ * install the backup was taken from, and a node flashed since then has a new password, so its agent would
+ * be refused ("Node password rejected") until the old Secret is gone. A missing Secret is not an error.
+ */
+export function deleteNodePasswordArgv(hostname: string): string[] {
+  return [
+    'k3s',
+    'kubectl',
+    '--namespace',
+    'kube-system',
+    'delete',
+    'secret',
+    '--ignore-not-found',
+    nodePasswordSecret(hostname)
+  ]
+}
+
+/** One deleteNodePasswordArgv per node (each word quoted), run on the first server once its API answers. */
+export function deleteNodePasswordsScript(hostnames: readonly string[]): string {
+  const lines = hostnames.map((h) => `${deleteNodePasswordArgv(h).map(q).join(' ')} >/dev/null`)
+  return script({}, [...lines, `echo "tpi-result: changed node-passwords-deleted=${hostnames.length}"`].join('\n'))
 }

@@ -2,7 +2,7 @@ import { describe, expect, test } from '@jest/globals'
 import { manifestFor, type PartInput } from '../../../../../src/core/lifecycle/backup/bundle.js'
 import { MANIFEST, restoreProblems } from '../../../../../src/core/lifecycle/backup/manifest.js'
 import { k3sKind } from '../../../../../src/core/kinds/k3s/kind.js'
-import { k3sCluster } from '../fixtures.js'
+import { haNodes, k3sCluster } from '../fixtures.js'
 
 const parts = (): PartInput[] => [
   { path: 'etcd/snapshot.db', kind: 'etcd-snapshot', node: 'k3s-cp', data: Buffer.from('etcd snapshot bytes') },
@@ -19,8 +19,8 @@ const meta = {
 }
 
 /** The problems the kind-neutral check plus the K3s wing's give for these parts, on a file of k3s_version. */
-function problems(p: PartInput[], version = 'v1.31.5+k3s1', over: Partial<typeof meta> = {}): string[] {
-  const cluster = k3sCluster(`k3s_version: ${version}`)
+function problems(p: PartInput[], version = 'v1.31.5+k3s1', over: Partial<typeof meta> = {}, nodes?: string): string[] {
+  const cluster = k3sCluster(`k3s_version: ${version}`, nodes)
   const files = new Map<string, Buffer>([
     [MANIFEST, Buffer.from(JSON.stringify(manifestFor({ ...meta, ...over }, p)))],
     ...p.map((x): [string, Buffer] => [x.path, x.data])
@@ -51,6 +51,14 @@ describe('a K3s restore refuses, before touching anything,', () => {
     expect(problems(parts().slice(1))).toEqual(['the backup has no etcd snapshot'])
     expect(problems(parts(), undefined, { datastore: 'sqlite' as 'etcd' })).toEqual([
       'the backup has no SQLite datastore'
+    ])
+  })
+
+  test("a single server's SQLite datastore onto a file with several servers", () => {
+    const sqlite = [{ ...parts()[0]!, path: 'sqlite/state.db', kind: 'sqlite-datastore' as const }, parts()[1]!]
+    expect(problems(sqlite, undefined, { datastore: 'sqlite' as 'etcd' })).toEqual([])
+    expect(problems(sqlite, undefined, { datastore: 'sqlite' as 'etcd' }, haNodes)).toEqual([
+      "the backup holds a single server's SQLite datastore, the cluster file has 3 servers (embedded etcd); restore it onto a file with one server"
     ])
   })
 
