@@ -44,7 +44,9 @@ export async function prepare(ctx: PhaseContext, options: { readOnly?: boolean }
   if (options.readOnly) return shared()
   if (!(await storedBundle(ctx))) return prepareNow(ctx, false)
   const p = await shared()
-  if (!p.talosconfig) return prepareNow(ctx, false)
+  // Only a cluster seen fully configured is taken as is: a node that was in maintenance or did not answer
+  // may have booted since without any phase reporting a change, so it is looked at again.
+  if (!p.talosconfig || p.observed.some((o) => o.mode !== 'configured')) return prepareNow(ctx, false)
   const path = join(await credentialsDir(ctx.settings), 'talosconfig')
   await copyFile(p.talosconfig, path)
   await chmod(path, 0o600)
