@@ -4,6 +4,8 @@
 // when the change needs one (said in the log and the plan).
 import type { Talosctl } from '../../../adapters/talosctl/types.js'
 import { PhaseError } from '../../errors.js'
+import type { RunOutputs } from '../../phases/types.js'
+import { changesSoFar } from '../../remote/observations.js'
 import { parseDryRun } from './answers.js'
 import { applyArgv } from './argv.js'
 import type { NodeConfig } from './configs.js'
@@ -13,6 +15,19 @@ export type ApplyDecision =
   | { kind: 'install'; reason: string }
   | { kind: 'unchanged'; reason: string }
   | { kind: 'apply'; reboot: boolean; reason: string }
+
+// Runs whose install phase found every node configured and its running config equal to the wanted one,
+// with the run's change count at that moment: the join phase needs no health wait while it still holds.
+const convergedAt = new WeakMap<RunOutputs, number>()
+
+/** The install phase of this run changed nothing on any node. */
+export function markConverged(outputs: RunOutputs): void {
+  convergedAt.set(outputs, changesSoFar(outputs))
+}
+
+/** Whether this run's install phase found every node unchanged and no phase changed anything since. */
+export const convergedSinceInstall = (outputs: RunOutputs): boolean =>
+  convergedAt.get(outputs) === changesSoFar(outputs)
 
 const RESUME = 're-run the workflow; nodes already configured are compared and left alone when unchanged'
 

@@ -69,12 +69,32 @@ export function localSchematic(ctx: PhaseContext): ResolvedSchematic {
 
 const schematics = perRun<ResolvedSchematic>()
 
+/** Schematics the factory registered for earlier runs: state.cluster().talosSchematics[<local id>] = <factory id>. */
+function registeredSchematics(ctx: PhaseContext): Record<string, string> {
+  const c = ctx.state.cluster()
+  return ((c.talosSchematics as Record<string, string> | undefined) ?? (c.talosSchematics = {})) as Record<
+    string,
+    string
+  >
+}
+
 /** Registers the schematic with the factory once per run; sets outputs.schematicId. */
 export function ensureSchematic(ctx: PhaseContext): Promise<ResolvedSchematic> {
   return schematics(ctx.outputs, async () => {
     const local = localSchematic(ctx)
+    // The factory is content-addressed: a schematic it registered for an earlier run keeps its id, so a
+    // re-run with the same schematic asks nothing over the network (state keeps local id → factory id).
+    const registered = registeredSchematics(ctx)
+    const known = registered[local.id]
+    if (known) {
+      ctx.outputs.schematicId = known
+      ctx.outputs.values.schematicId = known
+      return { ...local, id: known }
+    }
     const url = viaMirror(`${FACTORY}/schematics`, ctx.settings.mirror)
     const id = await postSchematic(url, local.yaml, ctx.deps.http)
+    registered[local.id] = id
+    await ctx.state.save()
     // The factory's id is authoritative; a difference means its canonical form changed, worth a warning.
     if (id !== local.id)
       ctx.reporter.warn(

@@ -4,7 +4,7 @@
 // installer image.
 import type { PhaseContext, PhaseModule, PlanStep, StepResult } from '../../phases/types.js'
 import type { NodeConfig } from './configs.js'
-import { applyDecision, decideApply, type ApplyDecision } from './converge.js'
+import { applyDecision, decideApply, markConverged, type ApplyDecision } from './converge.js'
 import { talosDrift } from './drift.js'
 import { localSchematic, talosCtx } from './factory.js'
 import { waitRunning, type Observed } from './observe.js'
@@ -62,6 +62,7 @@ async function run(ctx: PhaseContext): Promise<StepResult> {
     )
   )
   const changed = lines.some((l) => !l.endsWith(': unchanged'))
+  if (!changed && p.observed.length === c.nodes.length) markConverged(ctx.outputs)
   return {
     changed,
     summary: changed ? lines.filter((l) => !l.endsWith(': unchanged')).join('; ') : `${lines.length} node(s) unchanged`

@@ -2,15 +2,17 @@
 // `talosctl health` within bootstrap_timeout (naming what is unhealthy on failure), then fetch the
 // kubeconfig into state-dir (0600). Nothing here prints a credential.
 import { credentialsDir } from '../../state/credentials.js'
-import { chmod, readFile } from 'node:fs/promises'
+import { chmod, copyFile, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Talosctl } from '../../../adapters/talosctl/types.js'
 import { maskCredential } from '../../crypto/mask.js'
 import { PhaseError } from '../../errors.js'
-import type { PhaseContext, PhaseModule, PlanStep, StepResult } from '../../phases/types.js'
+import type { PhaseContext, PhaseModule, PlanStep, RunOutputs, StepResult } from '../../phases/types.js'
+import { changesSoFar } from '../../remote/observations.js'
 import { bootstrapDone, bootstrapRetryable, unhealthyFrom } from './answers.js'
 import { bootstrapArgv, healthArgv, kubeconfigArgv } from './argv.js'
 import { existingTalosconfig, writeTalosconfig } from './configs.js'
+import { convergedSinceInstall } from './converge.js'
 import { talosCtx } from './factory.js'
 import { secretsBundle } from './secrets.js'
 import { ensureTalosctl } from './tool.js'
@@ -79,6 +81,21 @@ export async function waitHealthy(ctx: PhaseContext, talosctl: Talosctl, talosco
   }
 }
 
+// The kubeconfig this run already fetched (the kube access of lifecycle checks fetches one read-only) and
+// the run's change count then: while nothing changed, the same talosctl call would return the same file.
+const fetched = new WeakMap<RunOutputs, { path: string; at: number }>()
+
+async function keptKubeconfig(ctx: PhaseContext, path: string): Promise<boolean> {
+  const kept = fetched.get(ctx.outputs)
+  if (!kept || kept.at !== changesSoFar(ctx.outputs) || kept.path === path) return false
+  try {
+    await copyFile(kept.path, path)
+    return true
+  } catch {
+    return false // removed since: fetch it again
+  }
+}
+
 /** Into the run's credentials folder, or into `dir` (read-only runs); both under the temp dir the post step cleans. */
 export async function fetchKubeconfig(
   ctx: PhaseContext,
@@ -89,7 +106,9 @@ export async function fetchKubeconfig(
   const c = talosCtx(ctx).cluster
   const path = join(dir ?? (await credentialsDir(ctx.settings)), 'kubeconfig')
   const first = c.nodes[0]
-  const r = await talosctl.run(kubeconfigArgv(first.ip, talosconfig, path))
+  const r = (await keptKubeconfig(ctx, path))
+    ? { code: 0, stdout: '', stderr: '' }
+    : await talosctl.run(kubeconfigArgv(first.ip, talosconfig, path))
   if (r.code !== 0)
     throw new PhaseError(
       'join',
@@ -100,6 +119,7 @@ export async function fetchKubeconfig(
     )
   await chmod(path, 0o600)
   maskCredential(ctx.reporter, 'kubeconfig', await readFile(path, 'utf8'))
+  fetched.set(ctx.outputs, { path, at: changesSoFar(ctx.outputs) })
   ctx.outputs.kubeconfigPath = path
   ctx.outputs.apiEndpoint = c.apiEndpoint
   return path
@@ -113,13 +133,18 @@ async function run(ctx: PhaseContext): Promise<StepResult> {
   ctx.reporter.info(
     bootstrapped ? `bootstrapped etcd on ${c.nodes[0].id}` : `etcd already bootstrapped on ${c.nodes[0].id}`
   )
-  await waitHealthy(ctx, talosctl, talosconfig)
+  // A converged run (install found every node unchanged, nothing changed since) has nothing to wait for.
+  const converged = !bootstrapped && convergedSinceInstall(ctx.outputs)
+  if (converged) ctx.reporter.info('every node unchanged since the install comparison: no health wait')
+  else await waitHealthy(ctx, talosctl, talosconfig)
   await fetchKubeconfig(ctx, talosctl, talosconfig)
   for (const n of c.nodes)
     ctx.outputs.nodeStatus[n.id] = { node: n.id, role: n.role, ip: n.ip, ready: true, version: c.talos_version }
   return {
     changed: bootstrapped,
-    summary: `${bootstrapped ? 'bootstrapped, ' : ''}healthy: ${c.nodes.length} node(s); kubeconfig fetched`
+    summary: converged
+      ? `unchanged: ${c.nodes.length} node(s) configured as wanted; kubeconfig fetched`
+      : `${bootstrapped ? 'bootstrapped, ' : ''}healthy: ${c.nodes.length} node(s); kubeconfig fetched`
   }
 }
 

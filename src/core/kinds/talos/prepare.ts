@@ -1,9 +1,16 @@
-// Everything the install phase (and plan, drift) does before touching a node: observe every node,
-// obtain the secrets bundle, render and validate the machine configs, write the talosconfig.
+// Everything the install phase (and plan, drift, upgrade, kube access) does before touching a node: observe
+// every node, obtain the secrets bundle, render and validate the machine configs, write the talosconfig.
+// Done once per run while no phase changes anything: lifecycle access, upgrade and install of one converged
+// run share one observation and one rendering (a phase that changes a node bumps the run's change count,
+// and the next caller prepares afresh).
+import { chmod, copyFile, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Talosctl } from '../../../adapters/talosctl/types.js'
+import { maskCredential } from '../../crypto/mask.js'
 import { perRun } from '../../phases/per-run.js'
 import type { PhaseContext } from '../../phases/types.js'
+import { changesSoFar } from '../../remote/observations.js'
+import { credentialsDir } from '../../state/credentials.js'
 import { renderConfigs, writeTalosconfig, type NodeConfig } from './configs.js'
 import { talosCtx } from './factory.js'
 import { observeAll, type Observed } from './observe.js'
@@ -17,18 +24,35 @@ export interface Prepared {
   talosconfig: string
 }
 
-// Read-only preparations of this run, by node selection: drift asks for one from the Talos check and
-// again for the addons' kubeconfig; both must see (and write) the same configs, once.
+// Read-only preparations of this run, by node selection, validation and change count.
 const readOnlyRuns = perRun<Prepared>()
+
+const key = (ctx: PhaseContext, validate: boolean): string =>
+  `${ctx.nodes.map((n) => n.id).join(',')}|${validate ? 'validated' : 'rendered'}|${changesSoFar(ctx.outputs)}`
 
 /**
  * Everything up to (not including) touching a node: observe, secrets, configs, validation, talosconfig.
  * readOnly (plan, drift): never generates a bundle, writes the talosconfig to the temp folder, not
- * state-dir, and runs once per run; without a bundle there are no configs to compare (configs is empty).
+ * state-dir; without a bundle there are no configs to compare (configs is empty). A deploy with a kept
+ * bundle takes this run's read-only preparation when nothing changed since and copies its talosconfig
+ * into the credentials folder: the same bundle renders the same files.
  */
-export function prepare(ctx: PhaseContext, options: { readOnly?: boolean } = {}): Promise<Prepared> {
-  if (!options.readOnly) return prepareNow(ctx, false)
-  return readOnlyRuns(ctx.outputs, () => prepareNow(ctx, true), ctx.nodes.map((n) => n.id).join(','))
+export async function prepare(ctx: PhaseContext, options: { readOnly?: boolean } = {}): Promise<Prepared> {
+  // Drift never applies what it renders; the deploy and plan validate before any node is touched.
+  const validate = !(options.readOnly && ctx.settings.command === 'drift')
+  const shared = (): Promise<Prepared> => readOnlyRuns(ctx.outputs, () => prepareNow(ctx, true), key(ctx, validate))
+  if (options.readOnly) return shared()
+  if (!(await storedBundle(ctx))) return prepareNow(ctx, false)
+  const p = await shared()
+  // Only a cluster seen fully configured is taken as is: a node that was in maintenance or did not answer
+  // may have booted since without any phase reporting a change, so it is looked at again.
+  if (!p.talosconfig || p.observed.some((o) => o.mode !== 'configured')) return prepareNow(ctx, false)
+  const path = join(await credentialsDir(ctx.settings), 'talosconfig')
+  await copyFile(p.talosconfig, path)
+  await chmod(path, 0o600)
+  maskCredential(ctx.reporter, 'talosconfig', await readFile(path, 'utf8'))
+  ctx.outputs.talosconfigPath = path
+  return { ...p, talosconfig: path }
 }
 
 async function prepareNow(ctx: PhaseContext, readOnly: boolean): Promise<Prepared> {
@@ -39,7 +63,6 @@ async function prepareNow(ctx: PhaseContext, readOnly: boolean): Promise<Prepare
   const mine = observed.filter((o) => selected.has(o.node.id))
   const bundle = readOnly ? await storedBundle(ctx) : await secretsBundle(ctx, talosctl, exists)
   if (!bundle) return { talosctl, observed: mine, configs: new Map(), talosconfig: '' }
-  // Drift never applies what it renders; the deploy and plan validate before any node is touched.
   const configs = await renderConfigs(ctx, talosctl, bundle.path, ctx.nodes, {
     validate: !(readOnly && ctx.settings.command === 'drift')
   })
