@@ -23817,8 +23817,8 @@ async function listFleet(config, cwd = '.') {
 
 // EXTERNAL MODULE: ./src/report/tables.ts
 var tables = __nccwpck_require__(6677);
-// EXTERNAL MODULE: ./src/cli/commands/shared.ts + 165 modules
-var shared = __nccwpck_require__(5153);
+// EXTERNAL MODULE: ./src/cli/commands/shared.ts + 166 modules
+var shared = __nccwpck_require__(4367);
 ;// CONCATENATED MODULE: ./src/cli/commands/fleet.ts
 // The CLI's fleet side: `turingpi-cluster list --config clusters/` prints the clusters as JSON (as the
 // action's list output), and any other verb given a folder or glob as --config runs once per cluster
@@ -24030,7 +24030,7 @@ const plan = {
 
 /***/ }),
 
-/***/ 5153:
+/***/ 4367:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28293,6 +28293,8 @@ const DB_DIR = '/var/lib/rancher/k3s/server/db';
 const SNAPSHOT_DIR = `${DB_DIR}/snapshots`;
 /** Where restore puts the snapshot it uploads (0600, removed after the reset). */
 const RESTORE_FILE = `${SNAPSHOT_DIR}/turingpi-restore.db`;
+/** Where restore puts a SQLite datastore copy it uploads (0600, moved into place by sqliteRestoreScript). */
+const SQLITE_RESTORE_FILE = `${DB_DIR}/turingpi-restore.state.db`;
 /** key=value facts: datastore (etcd|sqlite|none), version, token present. */
 function observeServerScript() {
     return script({ DB: DB_DIR, SERVER_TOKEN: K3S_SERVER_TOKEN }, `
@@ -28355,6 +28357,29 @@ rm -f "$SNAP"
 systemctl start k3s
 echo "tpi-result: changed reset-from=$SNAP"`);
 }
+/**
+ * On a single server on SQLite: k3s stopped, the current state.db (and its -wal/-shm) moved aside to
+ * state.db.before-restore-<time> (kept: the way back), the uploaded copy put in its place, the backup's
+ * token (stdin) written to the token file and to server/token (where it was read from, so the datastore's
+ * bootstrap data decrypts), then k3s started again.
+ */
+function sqliteRestoreScript() {
+    return script({ TOKEN_FILE: K3S_TOKEN_FILE, SERVER_TOKEN: K3S_SERVER_TOKEN, DB: DB_DIR, COPY: SQLITE_RESTORE_FILE }, `
+umask 077
+token=$(cat)
+[ -n "$token" ] || { echo "no token on stdin" >&2; exit 1; }
+[ -s "$COPY" ] || { echo "$COPY is missing or empty" >&2; exit 1; }
+systemctl stop k3s
+aside="state.db.before-restore-$(date -u +%Y%m%dT%H%M%SZ)"
+for suffix in '' -wal -shm; do
+  if [ -e "$DB/state.db$suffix" ]; then mv "$DB/state.db$suffix" "$DB/$aside$suffix"; fi
+done
+mv "$COPY" "$DB/state.db"
+printf '%s\n' "$token" > "$TOKEN_FILE"
+printf '%s\n' "$token" > "$SERVER_TOKEN"
+systemctl start k3s
+echo "tpi-result: changed restored=$DB/state.db aside=$DB/$aside"`);
+}
 /** On the other servers: the backup's token (stdin), their datastore cleared, k3s started: they rejoin. */
 function rejoinServerScript() {
     return script({ TOKEN_FILE: K3S_TOKEN_FILE, DB: DB_DIR }, `
@@ -28386,6 +28411,32 @@ function stopNodeScript(role) {
 function uninstallScript(role) {
     const file = role === 'controlplane' ? '/usr/local/bin/k3s-uninstall.sh' : '/usr/local/bin/k3s-agent-uninstall.sh';
     return `set -eu\nif [ -x ${file} ]; then ${file} >/dev/null 2>&1; echo uninstalled; else echo absent; fi\n`;
+}
+/** The Secret in which K3s keeps a node's password hash (checked when the node's agent registers). */
+function nodePasswordSecret(hostname) {
+    return `${hostname}.node-password.k3s`;
+}
+/**
+ * The kubectl argv that deletes one node's node-password Secret: a restored datastore holds those of the
+ * install the backup was taken from, and a node flashed since then has a new password, so its agent would
+ * be refused ("Node password rejected") until the old Secret is gone. A missing Secret is not an error.
+ */
+function deleteNodePasswordArgv(hostname) {
+    return [
+        'k3s',
+        'kubectl',
+        '--namespace',
+        'kube-system',
+        'delete',
+        'secret',
+        '--ignore-not-found',
+        nodePasswordSecret(hostname)
+    ];
+}
+/** One deleteNodePasswordArgv per node (each word quoted), run on the first server once its API answers. */
+function deleteNodePasswordsScript(hostnames) {
+    const lines = hostnames.map((h) => `${deleteNodePasswordArgv(h).map(q).join(' ')} >/dev/null`);
+    return script({}, [...lines, `echo "tpi-result: changed node-passwords-deleted=${hostnames.length}"`].join('\n'));
 }
 
 ;// CONCATENATED MODULE: ./src/core/kinds/k3s/lifecycle/backup.ts
@@ -28455,6 +28506,9 @@ function k3sRestoreProblems(cluster, manifest, files) {
     const sqlite = manifest.datastore === 'sqlite';
     if (!manifest.parts?.some((p) => p.kind === (sqlite ? 'sqlite-datastore' : 'etcd-snapshot')))
         problems.push(`the backup has no ${sqlite ? 'SQLite datastore' : 'etcd snapshot'}`);
+    const servers = cluster.nodes.filter((n) => n.role === 'controlplane').length;
+    if (sqlite && servers !== 1)
+        problems.push(`the backup holds a single server's SQLite datastore, the cluster file has ${servers} servers (embedded etcd); restore it onto a file with one server`);
     const have = manifest.versions?.k3s;
     const want = cluster.k3s_version;
     if ((0,backup_manifest/* minorOf */.Hs)(have) !== (0,backup_manifest/* minorOf */.Hs)(want))
@@ -28495,7 +28549,27 @@ async function wipeK3sNode(ctx, node) {
     return out.stdout.trim() === 'uninstalled' ? 'k3s uninstalled' : 'k3s was not installed';
 }
 
+;// CONCATENATED MODULE: ./src/core/kinds/k3s/lifecycle/node-passwords.ts
+/**
+ * The nodes of the file flashed after the backup was taken. A manifest time that does not parse counts
+ * every flashed node: deleting the Secret of a node that kept its password only makes K3s store it again
+ * when the node registers.
+ */
+function reflashedSince(nodes, state, manifest) {
+    const taken = Date.parse(manifest.createdAt);
+    return nodes.filter((node) => {
+        const at = state.done(node.id, 'flash')?.at;
+        if (!at)
+            return false;
+        const flashed = Date.parse(at);
+        return Number.isNaN(taken) || Number.isNaN(flashed) || flashed > taken;
+    });
+}
+
 ;// CONCATENATED MODULE: ./src/core/kinds/k3s/lifecycle/restore.ts
+
+
+
 
 
 
@@ -28506,16 +28580,19 @@ async function wipeK3sNode(ctx, node) {
 const restore_PHASE = 'restore';
 async function restoreK3s(ctx, manifest, files) {
     const cluster = ctx.cluster;
-    if (manifest.datastore !== 'etcd')
-        throw new core_errors/* PhaseError */.wo(restore_PHASE, undefined, 'the backup holds a SQLite datastore; restoring one is done by hand (stop k3s, replace server/db/state.db, start k3s)', 'see the README section "Backup and restore"', { code: 'RestoreUnsupported' });
     // Both were checked present by k3sRestoreProblems before this runs.
     const token = (0,backup_manifest/* partOf */.BU)(manifest, files, 'k3s-token').data.toString('utf8').trim();
     ctx.reporter.secret(token);
-    const snapshot = (0,backup_manifest/* partOf */.BU)(manifest, files, 'etcd-snapshot').data;
+    const sqlite = manifest.datastore === 'sqlite';
+    const datastore = (0,backup_manifest/* partOf */.BU)(manifest, files, sqlite ? 'sqlite-datastore' : 'etcd-snapshot').data;
     const { first } = topology(cluster);
     const servers = cluster.nodes.filter((n) => n.role === 'controlplane');
     const agents = cluster.nodes.filter((n) => n.role === 'worker');
     const done = [];
+    // What this run observed before the restore is stale once it starts (kubeconfig, nodes, token).
+    for (const node of cluster.nodes)
+        changing(ctx, node);
+    const reflashed = reflashedSince(cluster.nodes, ctx.state, manifest);
     await withPool(ctx, restore_PHASE, async (pool) => {
         const step = async (node, what, text, stdin) => {
             const started = Date.now();
@@ -28526,19 +28603,33 @@ async function restoreK3s(ctx, manifest, files) {
             done.push(`${node.id}: ${what}`);
             ctx.reporter.info(`${node.id}: ${what} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
         };
-        for (const s of servers)
-            await step(s, 'stopped k3s', stopScript('k3s'));
-        // A freshly flashed first server (a lost board, redeployed) has no snapshot folder yet.
-        await runChecked(await pool.shell(first), restore_PHASE, first, 'preparing the snapshot folder', script({ DIR: SNAPSHOT_DIR }, 'mkdir -p -m 0700 "$DIR"'), { timeoutMs: 30_000 });
-        await (await pool.shell(first)).put(RESTORE_FILE, snapshot, { mode: 0o600 });
-        await step(first, `cluster-reset from the ${manifest.name} snapshot, started`, clusterResetScript(), token + '\n');
+        if (sqlite) {
+            // A single server (checked): its datastore file replaced while k3s is stopped, the old one kept aside.
+            await runChecked(await pool.shell(first), restore_PHASE, first, 'preparing the datastore folder', script({ DIR: DB_DIR }, 'mkdir -p -m 0700 "$DIR"'), { timeoutMs: 30_000 });
+            await (await pool.shell(first)).put(SQLITE_RESTORE_FILE, datastore, { mode: 0o600 });
+            await step(first, `SQLite datastore replaced by the ${manifest.name} copy (the old one kept as state.db.before-restore-*), started`, sqliteRestoreScript(), token + '\n');
+        }
+        else {
+            for (const s of servers)
+                await step(s, 'stopped k3s', stopScript('k3s'));
+            // A freshly flashed first server (a lost board, redeployed) has no snapshot folder yet.
+            await runChecked(await pool.shell(first), restore_PHASE, first, 'preparing the snapshot folder', script({ DIR: SNAPSHOT_DIR }, 'mkdir -p -m 0700 "$DIR"'), { timeoutMs: 30_000 });
+            await (await pool.shell(first)).put(RESTORE_FILE, datastore, { mode: 0o600 });
+            await step(first, `cluster-reset from the ${manifest.name} snapshot, started`, clusterResetScript(), token + '\n');
+        }
         await waitForApi(ctx, pool, restore_PHASE);
+        // Before any other node registers again: the Secrets of nodes flashed since the backup are the old install's.
+        if (reflashed.length)
+            await step(first, `node-password Secrets of ${reflashed.map((n) => n.id).join(', ')} (flashed after the backup) deleted`, deleteNodePasswordsScript(reflashed.map((n) => n.hostname)));
         // One at a time: each joins the restored member set before the next asks to.
         for (const s of servers.filter((n) => n.id !== first.id))
             await step(s, 'datastore cleared, rejoined', rejoinServerScript(), token + '\n');
         for (const a of agents)
             await step(a, 'k3s-agent restarted', restartAgentScript(), token + '\n');
         await waitForCluster(ctx, pool, restore_PHASE);
+        const raw = await firstServerKubeconfig(ctx, pool, restore_PHASE);
+        ctx.outputs.kubeconfigPath = await writeKubeconfig(await credentialsDir(ctx.settings), rewriteKubeconfig(raw, ctx.cluster.apiEndpoint));
+        done.push(`${first.id}: kubeconfig read again (the restored cluster's CA)`);
     });
     return done;
 }
@@ -28795,12 +28886,28 @@ function localSchematic(ctx) {
     return { ...plan, yaml, id: schematicId(yaml) };
 }
 const schematics = perRun();
+/** Schematics the factory registered for earlier runs: state.cluster().talosSchematics[<local id>] = <factory id>. */
+function registeredSchematics(ctx) {
+    const c = ctx.state.cluster();
+    return (c.talosSchematics ?? (c.talosSchematics = {}));
+}
 /** Registers the schematic with the factory once per run; sets outputs.schematicId. */
 function ensureSchematic(ctx) {
     return schematics(ctx.outputs, async () => {
         const local = localSchematic(ctx);
+        // The factory is content-addressed: a schematic it registered for an earlier run keeps its id, so a
+        // re-run with the same schematic asks nothing over the network (state keeps local id → factory id).
+        const registered = registeredSchematics(ctx);
+        const known = registered[local.id];
+        if (known) {
+            ctx.outputs.schematicId = known;
+            ctx.outputs.values.schematicId = known;
+            return { ...local, id: known };
+        }
         const url = (0,catalog/* viaMirror */.yK)(`${FACTORY}/schematics`, ctx.settings.mirror);
         const id = await postSchematic(url, local.yaml, ctx.deps.http);
+        registered[local.id] = id;
+        await ctx.state.save();
         // The factory's id is authoritative; a difference means its canonical form changed, worth a warning.
         if (id !== local.id)
             ctx.reporter.warn(`Image Factory returned schematic id ${id}, the local computation gave ${local.id}; using the factory's`);
@@ -29044,6 +29151,16 @@ function majorMinor(version) {
 
 
 
+
+// Runs whose install phase found every node configured and its running config equal to the wanted one,
+// with the run's change count at that moment: the join phase needs no health wait while it still holds.
+const convergedAt = new WeakMap();
+/** The install phase of this run changed nothing on any node. */
+function markConverged(outputs) {
+    convergedAt.set(outputs, changesSoFar(outputs));
+}
+/** Whether this run's install phase found every node unchanged and no phase changed anything since. */
+const convergedSinceInstall = (outputs) => convergedAt.get(outputs) === changesSoFar(outputs);
 const converge_RESUME = 're-run the workflow; nodes already configured are compared and left alone when unchanged';
 const tail = (text) => text.trim().split('\n').slice(-3).join(' | ').slice(0, 400);
 /** Read-only: what applying this config would do to the node. */
@@ -29341,12 +29458,15 @@ async function renderConfigs(ctx, talosctl, secretsPath, nodes, options = {}) {
         if (gen.code !== 0)
             throw fail(node.id, `talosctl gen config failed (exit ${gen.code}): ${configs_tail(gen.stderr || gen.stdout)}`);
         await (0,promises_.chmod)(path, 0o600);
-        const check = validate ? await talosctl.run(validateArgv(path)) : { code: 0, stdout: '', stderr: '' };
-        if (check.code !== 0)
-            throw fail(node.id, `the generated machine config does not validate for metal: ${configs_tail(check.stderr || check.stdout)}`);
         const sha256 = (0,external_node_crypto_.createHash)('sha256')
             .update(await (0,promises_.readFile)(path))
             .digest('hex');
+        // The very bytes an earlier run validated and applied to this node (state keeps their digest) need no
+        // second validation: a converged re-run spares one talosctl process per node.
+        const applied = ctx.state.done(node.id, 'install')?.fingerprint === sha256;
+        const check = validate && !applied ? await talosctl.run(validateArgv(path)) : { code: 0, stdout: '', stderr: '' };
+        if (check.code !== 0)
+            throw fail(node.id, `the generated machine config does not validate for metal: ${configs_tail(check.stderr || check.stdout)}`);
         return { node, path, sha256 };
     };
     const out = new Map();
@@ -29451,8 +29571,11 @@ function ensureTalosctl(ctx) {
 }
 
 ;// CONCATENATED MODULE: ./src/core/kinds/talos/prepare.ts
-// Everything the install phase (and plan, drift) does before touching a node: observe every node,
-// obtain the secrets bundle, render and validate the machine configs, write the talosconfig.
+// Everything the install phase (and plan, drift, upgrade, kube access) does before touching a node: observe
+// every node, obtain the secrets bundle, render and validate the machine configs, write the talosconfig.
+// Done once per run while no phase changes anything: lifecycle access, upgrade and install of one converged
+// run share one observation and one rendering (a phase that changes a node bumps the run's change count,
+// and the next caller prepares afresh).
 
 
 
@@ -29460,18 +29583,39 @@ function ensureTalosctl(ctx) {
 
 
 
-// Read-only preparations of this run, by node selection: drift asks for one from the Talos check and
-// again for the addons' kubeconfig; both must see (and write) the same configs, once.
+
+
+
+
+// Read-only preparations of this run, by node selection, validation and change count.
 const readOnlyRuns = perRun();
+const key = (ctx, validate) => `${ctx.nodes.map((n) => n.id).join(',')}|${validate ? 'validated' : 'rendered'}|${changesSoFar(ctx.outputs)}`;
 /**
  * Everything up to (not including) touching a node: observe, secrets, configs, validation, talosconfig.
  * readOnly (plan, drift): never generates a bundle, writes the talosconfig to the temp folder, not
- * state-dir, and runs once per run; without a bundle there are no configs to compare (configs is empty).
+ * state-dir; without a bundle there are no configs to compare (configs is empty). A deploy with a kept
+ * bundle takes this run's read-only preparation when nothing changed since and copies its talosconfig
+ * into the credentials folder: the same bundle renders the same files.
  */
-function prepare(ctx, options = {}) {
-    if (!options.readOnly)
+async function prepare(ctx, options = {}) {
+    // Drift never applies what it renders; the deploy and plan validate before any node is touched.
+    const validate = !(options.readOnly && ctx.settings.command === 'drift');
+    const shared = () => readOnlyRuns(ctx.outputs, () => prepareNow(ctx, true), key(ctx, validate));
+    if (options.readOnly)
+        return shared();
+    if (!(await storedBundle(ctx)))
         return prepareNow(ctx, false);
-    return readOnlyRuns(ctx.outputs, () => prepareNow(ctx, true), ctx.nodes.map((n) => n.id).join(','));
+    const p = await shared();
+    // Only a cluster seen fully configured is taken as is: a node that was in maintenance or did not answer
+    // may have booted since without any phase reporting a change, so it is looked at again.
+    if (!p.talosconfig || p.observed.some((o) => o.mode !== 'configured'))
+        return prepareNow(ctx, false);
+    const path = (0,external_node_path_.join)(await credentialsDir(ctx.settings), 'talosconfig');
+    await (0,promises_.copyFile)(p.talosconfig, path);
+    await (0,promises_.chmod)(path, 0o600);
+    maskCredential(ctx.reporter, 'talosconfig', await (0,promises_.readFile)(path, 'utf8'));
+    ctx.outputs.talosconfigPath = path;
+    return { ...p, talosconfig: path };
 }
 async function prepareNow(ctx, readOnly) {
     const talosctl = await ensureTalosctl(ctx);
@@ -29482,7 +29626,6 @@ async function prepareNow(ctx, readOnly) {
     const bundle = readOnly ? await storedBundle(ctx) : await secretsBundle(ctx, talosctl, exists);
     if (!bundle)
         return { talosctl, observed: mine, configs: new Map(), talosconfig: '' };
-    // Drift never applies what it renders; the deploy and plan validate before any node is touched.
     const configs = await renderConfigs(ctx, talosctl, bundle.path, ctx.nodes, {
         validate: !(readOnly && ctx.settings.command === 'drift')
     });
@@ -29655,6 +29798,8 @@ async function install_phase_run(ctx) {
         phase: 'install'
     })));
     const changed = lines.some((l) => !l.endsWith(': unchanged'));
+    if (!changed && p.observed.length === c.nodes.length)
+        markConverged(ctx.outputs);
     return {
         changed,
         summary: changed ? lines.filter((l) => !l.endsWith(': unchanged')).join('; ') : `${lines.length} node(s) unchanged`
@@ -29737,6 +29882,8 @@ const talosInstallPhase = {
 
 
 
+
+
 const join_phase_RESUME = 're-run the workflow; a bootstrapped cluster is not bootstrapped again';
 const join_phase_tail = (text) => text.trim().split('\n').slice(-3).join(' | ').slice(0, 400);
 async function talosconfigFor(ctx, talosctl) {
@@ -29789,16 +29936,34 @@ async function waitHealthy(ctx, talosctl, talosconfig) {
         throw new core_errors/* PhaseError */.wo('join', undefined, `cluster not healthy within bootstrap_timeout ${c.bootstrap_timeout} s: ${unhealthyFrom(text)}`, `raise bootstrap_timeout if the nodes are slow, check the named check, then ${join_phase_RESUME}`, { code: 'TalosUnhealthy' });
     }
 }
+// The kubeconfig this run already fetched (the kube access of lifecycle checks fetches one read-only) and
+// the run's change count then: while nothing changed, the same talosctl call would return the same file.
+const fetched = new WeakMap();
+async function keptKubeconfig(ctx, path) {
+    const kept = fetched.get(ctx.outputs);
+    if (!kept || kept.at !== changesSoFar(ctx.outputs) || kept.path === path)
+        return false;
+    try {
+        await (0,promises_.copyFile)(kept.path, path);
+        return true;
+    }
+    catch {
+        return false; // removed since: fetch it again
+    }
+}
 /** Into the run's credentials folder, or into `dir` (read-only runs); both under the temp dir the post step cleans. */
 async function fetchKubeconfig(ctx, talosctl, talosconfig, dir) {
     const c = talosCtx(ctx).cluster;
     const path = (0,external_node_path_.join)(dir ?? (await credentialsDir(ctx.settings)), 'kubeconfig');
     const first = c.nodes[0];
-    const r = await talosctl.run(kubeconfigArgv(first.ip, talosconfig, path));
+    const r = (await keptKubeconfig(ctx, path))
+        ? { code: 0, stdout: '', stderr: '' }
+        : await talosctl.run(kubeconfigArgv(first.ip, talosconfig, path));
     if (r.code !== 0)
         throw new core_errors/* PhaseError */.wo('join', first.id, `talosctl kubeconfig failed (exit ${r.code}): ${join_phase_tail(`${r.stdout}\n${r.stderr}`)}`, join_phase_RESUME, { code: 'TalosKubeconfig' });
     await (0,promises_.chmod)(path, 0o600);
     maskCredential(ctx.reporter, 'kubeconfig', await (0,promises_.readFile)(path, 'utf8'));
+    fetched.set(ctx.outputs, { path, at: changesSoFar(ctx.outputs) });
     ctx.outputs.kubeconfigPath = path;
     ctx.outputs.apiEndpoint = c.apiEndpoint;
     return path;
@@ -29809,13 +29974,20 @@ async function talos_join_phase_run(ctx) {
     const talosconfig = await talosconfigFor(ctx, talosctl);
     const bootstrapped = await bootstrapOnce(ctx, talosctl, talosconfig);
     ctx.reporter.info(bootstrapped ? `bootstrapped etcd on ${c.nodes[0].id}` : `etcd already bootstrapped on ${c.nodes[0].id}`);
-    await waitHealthy(ctx, talosctl, talosconfig);
+    // A converged run (install found every node unchanged, nothing changed since) has nothing to wait for.
+    const converged = !bootstrapped && convergedSinceInstall(ctx.outputs);
+    if (converged)
+        ctx.reporter.info('every node unchanged since the install comparison: no health wait');
+    else
+        await waitHealthy(ctx, talosctl, talosconfig);
     await fetchKubeconfig(ctx, talosctl, talosconfig);
     for (const n of c.nodes)
         ctx.outputs.nodeStatus[n.id] = { node: n.id, role: n.role, ip: n.ip, ready: true, version: c.talos_version };
     return {
         changed: bootstrapped,
-        summary: `${bootstrapped ? 'bootstrapped, ' : ''}healthy: ${c.nodes.length} node(s); kubeconfig fetched`
+        summary: converged
+            ? `unchanged: ${c.nodes.length} node(s) configured as wanted; kubeconfig fetched`
+            : `${bootstrapped ? 'bootstrapped, ' : ''}healthy: ${c.nodes.length} node(s); kubeconfig fetched`
     };
 }
 async function join_phase_plan(ctx) {
@@ -30621,8 +30793,9 @@ function checkRedeploy(cluster, settings) {
         if (!names.length)
             issues.push(warning('ReflashAllNodes', 'nodes', `reflash: true with no nodes selected reflashes every node (${cluster.nodes.length}); set nodes to limit it`));
     }
-    else if (settings.confirm) {
-        issues.push(warning('ConfirmWithoutReflash', 'confirm', 'confirm is set but reflash is false, so it has no effect'));
+    else if (settings.confirm && !['restore', 'destroy'].includes(settings.command)) {
+        // restore and destroy need confirm for themselves; on a deploy it still allows a scale down.
+        issues.push(warning('ConfirmWithoutReflash', 'confirm', 'confirm is set but reflash is false: it only allows removing nodes the file no longer lists'));
     }
     return issues;
 }
@@ -30653,8 +30826,10 @@ function mayReflash(node, state, settings) {
 /** Phases after which a deploy has credentials to upload (k3s server install, Talos bootstrap). */
 const CREDENTIAL_PHASES = ['install', 'join'];
 function checkRunSettings(cluster, settings) {
-    const willUpload = settings.command === 'deploy' &&
-        (!settings.phases?.length || settings.phases.some((p) => CREDENTIAL_PHASES.includes(p)));
+    // A restore publishes the kubeconfig again (the restored datastore brings the backup's CA back).
+    const willUpload = settings.command === 'restore' ||
+        (settings.command === 'deploy' &&
+            (!settings.phases?.length || settings.phases.some((p) => CREDENTIAL_PHASES.includes(p))));
     return [
         ...checkRedeploy(cluster, settings),
         ...checkArtifactSettings(settings, willUpload),
@@ -34502,11 +34677,12 @@ const LIFECYCLE_COMMANDS = ['backup', 'restore', 'destroy'];
 function isLifecycle(command) {
     return LIFECYCLE_COMMANDS.includes(command);
 }
-async function runLifecycle(ctx, command) {
+/** publish: how a deploy publishes credentials (Engine.publish); restore publishes the kubeconfig it read again. */
+async function runLifecycle(ctx, command, options = {}) {
     if (command === 'backup')
         await (0,run_backup/* runBackup */.Q3)(ctx);
     else if (command === 'restore')
-        await (0,run_restore/* runRestore */.YL)(ctx);
+        await (0,run_restore/* runRestore */.YL)(ctx, options.publish);
     else
         await (0,run_destroy/* runDestroy */.A)(ctx);
 }
@@ -34725,7 +34901,7 @@ async function execute(settings, makeDeps, reporter, engine) {
         // A run that waited for the lock reads what the run before it recorded (host keys, flash records).
         await state.reload();
         if (isLifecycle(settings.command)) {
-            await runLifecycle(ctx, settings.command);
+            await runLifecycle(ctx, settings.command, { publish: engine.publish?.bind(engine) });
             return { status: 'ok', ...base };
         }
         await scaleDown(ctx);
@@ -35182,7 +35358,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _commands_drift_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(2930);
 /* harmony import */ var _commands_fleet_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(7455);
 /* harmony import */ var _commands_plan_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(1754);
-/* harmony import */ var _commands_shared_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(5153);
+/* harmony import */ var _commands_shared_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(4367);
 /* harmony import */ var _commands_validate_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(2575);
 /* harmony import */ var _commands_lifecycle_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(4445);
 // `turingpi-cluster <verb>`: the laptop front over the same core as the action.
@@ -47180,7 +47356,7 @@ __nccwpck_require__.d(__webpack_exports__, {
   YL: () => (/* binding */ runRestore)
 });
 
-// UNUSED EXPORTS: RestoreRefused
+// UNUSED EXPORTS: RestoreRefused, republish
 
 // EXTERNAL MODULE: ./src/core/errors.ts
 var errors = __nccwpck_require__(4296);
@@ -47265,7 +47441,7 @@ class RestoreRefused extends errors/* TpiError */.at {
         this.problems = problems;
     }
 }
-async function runRestore(ctx) {
+async function runRestore(ctx, publish) {
     const started = Date.now();
     const { cluster, settings } = ctx;
     const want = { cluster: cluster.name, confirm: settings.confirm, kind: cluster.kind };
@@ -47297,9 +47473,28 @@ async function runRestore(ctx) {
         throw new RestoreRefused(problems);
     ctx.reporter.info(`backup ${manifest.name} of ${manifest.createdAt}: ${manifest.parts.length} part(s), digests match; restoring`);
     const steps = await hooks.restore(ctx, manifest, files);
+    steps.push(...(await republish(ctx, publish)));
     const result = { manifest, steps, ms: Date.now() - started };
     ctx.outputs.values[RESTORE_KEY] = result;
     return result;
+}
+/**
+ * A restore brings back the backed-up cluster's CA, so the kubeconfig the last deploy published no longer
+ * verifies: the kind's restore reads it again into outputs.kubeconfigPath, and it is published the way a
+ * deploy publishes it (same artifact name, same encryption). Returns the step it adds to the restore's output.
+ */
+async function republish(ctx, publish) {
+    if (!ctx.outputs.kubeconfigPath)
+        return [];
+    if (!publish) {
+        const step = `kubeconfig of the restored cluster written to ${ctx.outputs.kubeconfigPath} (no publisher in this build: not uploaded)`;
+        ctx.reporter.info(step);
+        return [step];
+    }
+    await publish(ctx);
+    const step = "kubeconfig of the restored cluster published again (its CA is the backup's; the one the last deploy uploaded is stale)";
+    ctx.reporter.info(step);
+    return [step];
 }
 
 
