@@ -4,12 +4,13 @@
 // code that only holds a Cluster). A third kind is a new wing implementing this interface, not a branch in phases.
 import type { Cluster, NodeSpec } from '../config/model.js'
 import type { Deps } from '../deps.js'
+import type { ConfigIssue } from '../errors.js'
 import type { BackupManifest } from '../lifecycle/backup/manifest.js'
 import type { PartInput } from '../lifecycle/backup/bundle.js'
 import type { BaseImage } from '../image/base-image.js'
 import type { PhaseContext, PhaseModule } from '../phases/types.js'
 import type { Membership } from '../redeploy/live-member.js'
-import type { PhaseName } from '../settings.js'
+import type { PhaseName, RunSettings } from '../settings.js'
 
 /** An image fetched by URL and what in the cluster file may vouch for its bytes. */
 export interface UrlImage {
@@ -63,6 +64,12 @@ export interface ClusterKind {
     /** Whether the cluster of the file counts the node as a member (the live-member rule's first question). */
     membership(ctx: PhaseContext, node: NodeSpec): Promise<Membership>
   }
+
+  /** The kind's own settings checks that must pass before any side effect (e.g. K3s: rkllama's lock). */
+  checkSettings?(
+    cluster: Cluster,
+    settings: Pick<RunSettings, 'command' | 'phases' | 'workingDirectory'>
+  ): ConfigIssue[]
 
   /** SSH login for the shell toolkit (src/core/remote): K3s nodes use the file's ssh block. */
   sshLogin(cluster: Cluster): { port: number; user: string }

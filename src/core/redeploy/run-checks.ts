@@ -4,7 +4,7 @@ import { checkArtifactSettings } from '../crypto/check-settings.js'
 import type { ConfigIssue } from '../errors.js'
 import type { RunSettings } from '../settings.js'
 import { checkImageDigests } from '../tools/image-trust.js'
-import { checkRkllamaLock } from '../tools/python-lock.js'
+import { kindOf } from '../kinds/index.js'
 import { checkRedeploy } from './check.js'
 
 /** Phases after which a deploy has credentials to upload (k3s server install, Talos bootstrap). */
@@ -20,6 +20,6 @@ export function checkRunSettings(cluster: Cluster, settings: RunSettings): Confi
     ...checkRedeploy(cluster, settings),
     ...checkArtifactSettings(settings, willUpload),
     ...checkImageDigests(cluster, settings),
-    ...checkRkllamaLock(cluster, settings)
+    ...(kindOf(cluster).checkSettings?.(cluster, settings) ?? [])
   ]
 }

@@ -6,10 +6,6 @@
 // deploy_rkllama is refused before its first side effect (a plan warns); unhashed pip never runs.
 import { readFileSync, statSync } from 'node:fs'
 import { resolve } from 'node:path'
-import type { Cluster } from '../config/model.js'
-import { PhaseError, type ConfigIssue } from '../errors.js'
-import { RKLLAMA_VERSION } from '../kinds/k3s/npu/artifacts.js'
-import type { RunSettings } from '../settings.js'
 
 /**
  * The committed lock for RKLLAMA_VERSION, or undefined. None is committed yet: its hashes must come from
@@ -96,48 +92,4 @@ export function rkllamaLock(
   } catch (error) {
     return { problem: `${LOCK_FIELD} ${lockPath} cannot be read: ${(error as Error).message}` }
   }
-}
-
-/** The lock text for the NPU phase; a PhaseError (before anything is installed) when there is none. */
-export function rkllamaLockText(
-  ctx: { cluster: Cluster; settings: Pick<RunSettings, 'workingDirectory'> },
-  node: string,
-  version: string
-): string {
-  const lockPath = ctx.cluster.kind === 'k3s' ? ctx.cluster.npu?.rkllama_requirements_lock : undefined
-  const lock = rkllamaLock(lockPath, ctx.settings.workingDirectory, version)
-  if ('problem' in lock)
-    throw new PhaseError('npu', node, lock.problem, `add the lock (${LOCK_FIELD}) and re-run deploy`, {
-      code: 'RkllamaLockMissing'
-    })
-  return lock.text
-}
-
-/**
- * Before any side effect (the Engine.checkSettings hook): a deploy that would install rkllama needs its
- * lock, so it is refused up front rather than after flashing every node; a plan shows it as a warning.
- */
-export function checkRkllamaLock(
-  cluster: Cluster,
-  settings: Pick<RunSettings, 'command' | 'phases' | 'workingDirectory'>
-): ConfigIssue[] {
-  if (cluster.kind !== 'k3s' || !cluster.npu?.deploy_rkllama) return []
-  if (settings.command !== 'deploy' && settings.command !== 'plan') return []
-  if (settings.phases?.length && !settings.phases.includes('npu')) return []
-  const path = cluster.npu.rkllama_requirements_lock
-  const lock = rkllamaLock(path, settings.workingDirectory, RKLLAMA_VERSION)
-  if (!('problem' in lock)) return []
-  return [
-    {
-      code: path === undefined ? 'RkllamaLockMissing' : 'RkllamaLockInvalid',
-      path:
-        path !== undefined
-          ? LOCK_FIELD
-          : cluster.npu_config?.deploy_rkllama
-            ? 'npu_config.deploy_rkllama'
-            : 'deploy_rkllama',
-      message: lock.problem,
-      severity: settings.command === 'deploy' ? 'error' : 'warning'
-    }
-  ]
 }

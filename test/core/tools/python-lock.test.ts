@@ -9,13 +9,8 @@ import { deploy } from '../../../src/cli/commands/deploy.js'
 import { runVerb } from '../../../src/cli/commands/shared.js'
 import { loadClusterFile, parseCluster } from '../../../src/core/config/load.js'
 import type { Command, PhaseName } from '../../../src/core/settings.js'
-import {
-  checkHashedLock,
-  checkRkllamaLock,
-  COMMITTED_RKLLAMA_LOCK,
-  rkllamaLock,
-  rkllamaLockText
-} from '../../../src/core/tools/python-lock.js'
+import { checkHashedLock, COMMITTED_RKLLAMA_LOCK, rkllamaLock } from '../../../src/core/tools/python-lock.js'
+import { checkRkllamaLock, rkllamaLockText } from '../../../src/core/kinds/k3s/npu/lock.js'
 import { RKLLAMA_VERSION } from '../../../src/core/kinds/k3s/npu/artifacts.js'
 import { BASE_K3S } from '../config/base.js'
 

@@ -17,6 +17,7 @@ import { firstServerKubeconfig, observeK3s } from './observation.js'
 import { installedPackages } from './os-bootstrap/check-script.js'
 import { ISCSI_PACKAGE } from '../../phases/addons/prerequisites.js'
 import { k3sLifecycle } from './lifecycle/index.js'
+import { checkRkllamaLock } from './npu/lock.js'
 import { perRun } from '../../phases/per-run.js'
 
 const k3s = (cluster: Cluster): K3sCluster => cluster as K3sCluster
@@ -143,6 +144,7 @@ export const k3sKind: ClusterKind = {
   get join() {
     return k3sJoinPhase
   },
+  checkSettings: (cluster, settings) => checkRkllamaLock(k3s(cluster), settings),
   extraPhases: (cluster) => ({ afterBoot: ['os-bootstrap'], afterAddons: wantsNpu(cluster) ? ['npu'] : [] }),
   staticReason,
   longhorn: {
