@@ -23817,8 +23817,8 @@ async function listFleet(config, cwd = '.') {
 
 // EXTERNAL MODULE: ./src/report/tables.ts
 var tables = __nccwpck_require__(6677);
-// EXTERNAL MODULE: ./src/cli/commands/shared.ts + 166 modules
-var shared = __nccwpck_require__(4367);
+// EXTERNAL MODULE: ./src/cli/commands/shared.ts + 167 modules
+var shared = __nccwpck_require__(3193);
 ;// CONCATENATED MODULE: ./src/cli/commands/fleet.ts
 // The CLI's fleet side: `turingpi-cluster list --config clusters/` prints the clusters as JSON (as the
 // action's list output), and any other verb given a folder or glob as --config runs once per cluster
@@ -24030,7 +24030,7 @@ const plan = {
 
 /***/ }),
 
-/***/ 4367:
+/***/ 3193:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28647,7 +28647,55 @@ const k3sLifecycle = {
     wipeNode: wipeK3sNode
 };
 
+// EXTERNAL MODULE: ./src/core/tools/python-lock.ts
+var python_lock = __nccwpck_require__(5405);
+;// CONCATENATED MODULE: ./src/core/kinds/k3s/npu/lock.ts
+// The K3s wing's side of rkllama's hashed lock (the lock rules themselves: src/core/tools/python-lock.ts):
+// the NPU phase reads it before installing, and the kind's settings check refuses a deploy without it.
+
+
+
+/** The lock text for the NPU phase; a PhaseError (before anything is installed) when there is none. */
+function rkllamaLockText(ctx, node, version) {
+    const lockPath = ctx.cluster.npu?.rkllama_requirements_lock;
+    const lock = (0,python_lock/* rkllamaLock */.mA)(lockPath, ctx.settings.workingDirectory, version);
+    if ('problem' in lock)
+        throw new core_errors/* PhaseError */.wo('npu', node, lock.problem, `add the lock (${python_lock/* LOCK_FIELD */.LP}) and re-run deploy`, {
+            code: 'RkllamaLockMissing'
+        });
+    return lock.text;
+}
+/**
+ * Before any side effect (the Engine.checkSettings hook): a deploy that would install rkllama needs its
+ * lock, so it is refused up front rather than after flashing every node; a plan shows it as a warning.
+ */
+function checkRkllamaLock(cluster, settings) {
+    if (!cluster.npu?.deploy_rkllama)
+        return [];
+    if (settings.command !== 'deploy' && settings.command !== 'plan')
+        return [];
+    if (settings.phases?.length && !settings.phases.includes('npu'))
+        return [];
+    const path = cluster.npu.rkllama_requirements_lock;
+    const lock = (0,python_lock/* rkllamaLock */.mA)(path, settings.workingDirectory, artifacts/* RKLLAMA_VERSION */.AF);
+    if (!('problem' in lock))
+        return [];
+    return [
+        {
+            code: path === undefined ? 'RkllamaLockMissing' : 'RkllamaLockInvalid',
+            path: path !== undefined
+                ? python_lock/* LOCK_FIELD */.LP
+                : cluster.npu_config?.deploy_rkllama
+                    ? 'npu_config.deploy_rkllama'
+                    : 'deploy_rkllama',
+            message: lock.problem,
+            severity: settings.command === 'deploy' ? 'error' : 'warning'
+        }
+    ];
+}
+
 ;// CONCATENATED MODULE: ./src/core/kinds/k3s/kind.ts
+
 
 
 
@@ -28770,6 +28818,7 @@ const k3sKind = {
     get join() {
         return k3sJoinPhase;
     },
+    checkSettings: (cluster, settings) => checkRkllamaLock(k3s(cluster), settings),
     extraPhases: (cluster) => ({ afterBoot: ['os-bootstrap'], afterAddons: wantsNpu(cluster) ? ['npu'] : [] }),
     staticReason,
     longhorn: {
@@ -30684,8 +30733,6 @@ function checkImageDigests(cluster, settings) {
     return img && !vouched(img.url, img.pin) ? [issue(img.path, img.pinField, img.url)] : [];
 }
 
-// EXTERNAL MODULE: ./src/core/tools/python-lock.ts
-var python_lock = __nccwpck_require__(5405);
 ;// CONCATENATED MODULE: ./src/core/plan/static-plan.ts
 
 /** Phases that apply to a cluster, in execution order. */
@@ -30834,7 +30881,7 @@ function checkRunSettings(cluster, settings) {
         ...checkRedeploy(cluster, settings),
         ...checkArtifactSettings(settings, willUpload),
         ...checkImageDigests(cluster, settings),
-        ...(0,python_lock/* checkRkllamaLock */.ES)(cluster, settings)
+        ...(kindOf(cluster).checkSettings?.(cluster, settings) ?? [])
     ];
 }
 
@@ -31055,7 +31102,7 @@ function createNpuPhase(options = {}) {
             let probed = '';
             if (npu.deploy_rkllama) {
                 if (facts.rkllama !== artifacts/* RKLLAMA_VERSION */.AF) {
-                    const lock = (0,python_lock/* rkllamaLockText */.Ff)(ctx, node.id, artifacts/* RKLLAMA_VERSION */.AF);
+                    const lock = rkllamaLockText(ctx, node.id, artifacts/* RKLLAMA_VERSION */.AF);
                     await push(ctx, pool, node, (0,artifacts/* rkllamaSource */.Cl)(mirror), `${RKLLAMA_HOME}/rkllama.tar.gz`);
                     changing(ctx, node);
                     await (await pool.shell(node)).put(RKLLAMA_LOCK, lock, { mode: 0o644, owner: 'root:root' });
@@ -35358,7 +35405,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _commands_drift_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(2930);
 /* harmony import */ var _commands_fleet_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(7455);
 /* harmony import */ var _commands_plan_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(1754);
-/* harmony import */ var _commands_shared_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(4367);
+/* harmony import */ var _commands_shared_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(3193);
 /* harmony import */ var _commands_validate_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(2575);
 /* harmony import */ var _commands_lifecycle_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(4445);
 // `turingpi-cluster <verb>`: the laptop front over the same core as the action.
@@ -47934,25 +47981,20 @@ function imageByUrl(url, mirror, sha256) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   ES: () => (/* binding */ checkRkllamaLock),
-/* harmony export */   Ff: () => (/* binding */ rkllamaLockText),
+/* harmony export */   LP: () => (/* binding */ LOCK_FIELD),
 /* harmony export */   mA: () => (/* binding */ rkllamaLock)
 /* harmony export */ });
-/* unused harmony exports COMMITTED_RKLLAMA_LOCK, LOCK_FIELD, missingLockMessage, checkHashedLock */
+/* unused harmony exports COMMITTED_RKLLAMA_LOCK, missingLockMessage, checkHashedLock */
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6760);
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(4296);
-/* harmony import */ var _kinds_k3s_npu_artifacts_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(4222);
 // rkllama's Python dependencies are installed on the node only from a hashed lock, with
 // `pip install --require-hashes --no-deps -r <lock>`: pip then refuses any file whose sha256 the lock
 // does not name, whatever index or mirror served it. The lock is the user's (npu_config.
 // rkllama_requirements_lock, a file inside working-directory, e.g. from `pip-compile --generate-hashes`)
 // or the one committed here for the rkllama version the action pins. Without either, a deploy with
 // deploy_rkllama is refused before its first side effect (a plan warns); unhashed pip never runs.
-
-
 
 
 /**
@@ -48037,44 +48079,6 @@ function rkllamaLock(lockPath, workingDirectory, version) {
     catch (error) {
         return { problem: `${LOCK_FIELD} ${lockPath} cannot be read: ${error.message}` };
     }
-}
-/** The lock text for the NPU phase; a PhaseError (before anything is installed) when there is none. */
-function rkllamaLockText(ctx, node, version) {
-    const lockPath = ctx.cluster.kind === 'k3s' ? ctx.cluster.npu?.rkllama_requirements_lock : undefined;
-    const lock = rkllamaLock(lockPath, ctx.settings.workingDirectory, version);
-    if ('problem' in lock)
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .PhaseError */ .wo('npu', node, lock.problem, `add the lock (${LOCK_FIELD}) and re-run deploy`, {
-            code: 'RkllamaLockMissing'
-        });
-    return lock.text;
-}
-/**
- * Before any side effect (the Engine.checkSettings hook): a deploy that would install rkllama needs its
- * lock, so it is refused up front rather than after flashing every node; a plan shows it as a warning.
- */
-function checkRkllamaLock(cluster, settings) {
-    if (cluster.kind !== 'k3s' || !cluster.npu?.deploy_rkllama)
-        return [];
-    if (settings.command !== 'deploy' && settings.command !== 'plan')
-        return [];
-    if (settings.phases?.length && !settings.phases.includes('npu'))
-        return [];
-    const path = cluster.npu.rkllama_requirements_lock;
-    const lock = rkllamaLock(path, settings.workingDirectory, _kinds_k3s_npu_artifacts_js__WEBPACK_IMPORTED_MODULE_3__/* .RKLLAMA_VERSION */ .AF);
-    if (!('problem' in lock))
-        return [];
-    return [
-        {
-            code: path === undefined ? 'RkllamaLockMissing' : 'RkllamaLockInvalid',
-            path: path !== undefined
-                ? LOCK_FIELD
-                : cluster.npu_config?.deploy_rkllama
-                    ? 'npu_config.deploy_rkllama'
-                    : 'deploy_rkllama',
-            message: lock.problem,
-            severity: settings.command === 'deploy' ? 'error' : 'warning'
-        }
-    ];
 }
 
 
