@@ -26531,7 +26531,7 @@ function observeScript(unit) {
     }, `
 ${SHA}
 version=none
-if [ -x "$K3S_BIN" ]; then version=$("$K3S_BIN" --version 2>/dev/null | head -n1 | awk '{print $3}'); fi
+if [ -x "$K3S_BIN" ]; then version=$("$K3S_BIN" --version 2>/dev/null | awk 'NR == 1 {print $3}'); fi
 echo "version=\${version:-unknown}"
 echo "config_sha=$(sha "$CONFIG")"
 echo "token_sha=$(sha "$TOKEN_FILE")"
@@ -28301,7 +28301,7 @@ function observeServerScript() {
 if [ -d "$DB/etcd/member" ]; then echo datastore=etcd
 elif [ -f "$DB/state.db" ]; then echo datastore=sqlite
 else echo datastore=none; fi
-echo "version=$(k3s --version 2>/dev/null | head -1 | awk '{print $3}')"
+echo "version=$(k3s --version 2>/dev/null | awk 'NR == 1 {print $3}')"
 if [ -s "$SERVER_TOKEN" ]; then echo token=yes; else echo token=no; fi`);
 }
 /**

@@ -24,7 +24,7 @@ export function observeScript(unit: string): string {
     `
 ${SHA}
 version=none
-if [ -x "$K3S_BIN" ]; then version=$("$K3S_BIN" --version 2>/dev/null | head -n1 | awk '{print $3}'); fi
+if [ -x "$K3S_BIN" ]; then version=$("$K3S_BIN" --version 2>/dev/null | awk 'NR == 1 {print $3}'); fi
 echo "version=\${version:-unknown}"
 echo "config_sha=$(sha "$CONFIG")"
 echo "token_sha=$(sha "$TOKEN_FILE")"

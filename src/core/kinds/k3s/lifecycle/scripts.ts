@@ -19,7 +19,7 @@ export function observeServerScript(): string {
 if [ -d "$DB/etcd/member" ]; then echo datastore=etcd
 elif [ -f "$DB/state.db" ]; then echo datastore=sqlite
 else echo datastore=none; fi
-echo "version=$(k3s --version 2>/dev/null | head -1 | awk '{print $3}')"
+echo "version=$(k3s --version 2>/dev/null | awk 'NR == 1 {print $3}')"
 if [ -s "$SERVER_TOKEN" ]; then echo token=yes; else echo token=no; fi`
   )
 }
