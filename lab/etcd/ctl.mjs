@@ -54,13 +54,13 @@ async function reconfigure(endpoints, args, timeoutMs) {
   }
 }
 
-export async function memberAdd(endpoints, name, peerUrl, timeoutMs = 20_000) {
+export async function memberAdd(endpoints, name, peerUrl, timeoutMs = 60_000) {
   await reconfigure(endpoints, ['member', 'add', name, `--peer-urls=${peerUrl}`], timeoutMs)
   return memberList(endpoints)
 }
 
 /** Removes the member with this name; a member that is not listed is an error naming the ones that are. */
-export async function memberRemove(endpoints, name, timeoutMs = 20_000) {
+export async function memberRemove(endpoints, name, timeoutMs = 60_000) {
   const members = await memberList(endpoints)
   const m = members.find((x) => x.name === name)
   if (!m)

@@ -90,6 +90,7 @@ export async function flashNode(job: FlashJob): Promise<{ seconds: number; bytes
       throw await fail(await uploadFailure(job, handle, uploadError), uploadError)
     }
     const uploadEnd = now()
+    progress.writeDone(uploadEnd)
     // The POST returned: the data is written. Follow the CRC read-back to Done, polling soon at first
     // (a short read-back is over in a moment), then every pollMs.
     const pollMs = job.pollMs ?? 1000

@@ -29,4 +29,18 @@ describe('ProgressLog', () => {
     expect(rate).toBeCloseTo((50 * M) / 5 / 1e6, 1)
     expect(verify).toMatch(/ETA 5 s$/)
   })
+
+  test('the end of the upload is said once, even when no poll ever sees the counter drop', () => {
+    const lines: string[] = []
+    const p = new ProgressLog((l) => lines.push(l), 10_000)
+    const M = 2 ** 20
+    p.sample({ bytes: 0, total: 100 * M, at: 0 })
+    p.sample({ bytes: 60 * M, total: 100 * M, at: 6000 })
+    p.writeDone(10_000)
+    // The first poll comes late: the read-back is already past where the write was last sampled.
+    p.sample({ bytes: 90 * M, total: 100 * M, at: 13_000 })
+    p.sample({ bytes: 10 * M, total: 100 * M, at: 14_000 })
+    expect(lines.filter((l) => l === 'writing done; verifying (CRC read-back)')).toHaveLength(1)
+    expect(lines.at(-1)).toMatch(/^verify 90%/)
+  })
 })
