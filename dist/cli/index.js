@@ -32460,15 +32460,20 @@ class ProgressLog {
         this.log = log;
         this.everyMs = everyMs;
     }
+    /** The upload POST returned: every byte is written and the BMC reads them back. */
+    writeDone(at) {
+        if (this.verifying)
+            return;
+        this.verifying = true;
+        this.lastQuarter = -1;
+        this.log('writing done; verifying (CRC read-back)');
+        // The verify pass counts from 0 again: measure its rate from there, not against the write's total.
+        this.last = { bytes: 0, total: this.last?.total ?? 0, at: this.last?.at ?? at };
+        this.lastLine = this.last.at;
+    }
     sample(s) {
-        if (this.last && s.bytes < this.last.bytes) {
-            this.verifying = true;
-            this.lastQuarter = -1;
-            this.log('writing done; verifying (CRC read-back)');
-            // The verify pass counts from 0 again: measure its rate from there, not against the write's total.
-            this.last = { bytes: 0, total: s.total, at: this.last.at };
-            this.lastLine = this.last.at;
-        }
+        if (this.last && s.bytes < this.last.bytes && !this.verifying)
+            this.writeDone(s.at);
         const pct = s.total > 0 ? Math.min(100, (s.bytes / s.total) * 100) : 0;
         const quarter = Math.floor(pct / 25);
         const due = s.at - this.lastLine >= this.everyMs || quarter > this.lastQuarter;
@@ -32553,6 +32558,7 @@ async function flashNode(job) {
             throw await fail(await uploadFailure(job, handle, uploadError), uploadError);
         }
         const uploadEnd = now();
+        progress.writeDone(uploadEnd);
         // The POST returned: the data is written. Follow the CRC read-back to Done, polling soon at first
         // (a short read-back is over in a moment), then every pollMs.
         const pollMs = job.pollMs ?? 1000;
