@@ -12,20 +12,10 @@ import { join } from 'node:path'
 import { runLabAction, setupLabAction, type ActionRun } from '../lab/action.js'
 import { startLab } from '../lab/lab.js'
 import type { BenchResult } from './lib/result.js'
+import { haK3sOverrides } from '../lab/clusters.js'
 
 const ROUNDS = 3
-const HA = {
-  control_plane: [
-    { node: 1, ip: '10.10.88.73', hostname: 'k3s-cp1', has_nvme: false },
-    { node: 2, ip: '10.10.88.74', hostname: 'k3s-cp2', has_nvme: false },
-    { node: 3, ip: '10.10.88.75', hostname: 'k3s-cp3', has_nvme: false }
-  ],
-  workers: [{ node: 4, ip: '10.10.88.76', hostname: 'k3s-w1', has_nvme: false }],
-  addons: { metallb: false, traefik: false, longhorn: false, prometheus: false, portainer_agent: false },
-  longhorn_enabled: false,
-  npu_config: { install_rknn: false, install_rkllm: false, deploy_rkllama: false },
-  cluster_timeout: 60
-}
+const HA = haK3sOverrides()
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 const must = (r: ActionRun, what: string): ActionRun => {

@@ -13,20 +13,10 @@ import { promisify } from 'node:util'
 import { decryptLabArtifact, runLabAction, setupLabAction, type ActionRun } from './action.js'
 import { KUBECTL_STANDIN } from './kube/binaries.js'
 import type { Lab } from './lab.js'
+import { haK3sOverrides } from './clusters.js'
 
 const run = promisify(execFile)
-const HA = {
-  control_plane: [
-    { node: 1, ip: '10.10.88.73', hostname: 'k3s-cp1', has_nvme: false },
-    { node: 2, ip: '10.10.88.74', hostname: 'k3s-cp2', has_nvme: false },
-    { node: 3, ip: '10.10.88.75', hostname: 'k3s-cp3', has_nvme: false }
-  ],
-  workers: [{ node: 4, ip: '10.10.88.76', hostname: 'k3s-w1', has_nvme: false }],
-  addons: { metallb: false, traefik: false, longhorn: false, prometheus: false, portainer_agent: false },
-  longhorn_enabled: false,
-  npu_config: { install_rknn: false, install_rkllm: false, deploy_rkllama: false },
-  cluster_timeout: 60
-}
+const HA = haK3sOverrides()
 
 export async function lifecycleDemo(
   lab: Lab,

@@ -8,6 +8,7 @@ import { MemoryReporter } from '../../src/core/reporter.js'
 import { execute, type StepSpan } from '../../src/core/run.js'
 import type { RunSettings } from '../../src/core/settings.js'
 import { BASE_K3S } from './config/base.js'
+import { testSettings } from './context.js'
 
 // A node-scoped phase after the first cluster-scoped one (the NPU stack) runs on several nodes at once.
 const FILE = BASE_K3S + 'npu_config: { install_rknn: true, rknn_version: "2.3.2" }\n'
@@ -16,17 +17,7 @@ function settings(overrides: Partial<RunSettings> = {}): RunSettings {
   const dir = mkdtempSync(join(tmpdir(), 'run-nodes-'))
   writeFileSync(join(dir, 'cluster.yaml'), FILE)
   writeFileSync(join(dir, 'armbian.img'), '')
-  return {
-    command: 'deploy',
-    configPath: 'cluster.yaml',
-    workingDirectory: dir,
-    reflash: false,
-    failOnDrift: false,
-    stateDir: join(dir, 'state'),
-    tempDir: join(dir, 'tmp'),
-    secrets: { artifactRecipients: [] },
-    ...overrides
-  }
+  return testSettings(dir, overrides)
 }
 
 const noDeps = async (): Promise<Deps> => ({}) as Deps

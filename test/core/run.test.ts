@@ -9,22 +9,13 @@ import { execute, type Engine } from '../../src/core/run.js'
 import { StateStore } from '../../src/core/state/store.js'
 import type { RunSettings } from '../../src/core/settings.js'
 import { BASE_K3S } from './config/base.js'
+import { testSettings } from './context.js'
 
 function settings(overrides: Partial<RunSettings> = {}): RunSettings {
   const dir = mkdtempSync(join(tmpdir(), 'run-'))
   writeFileSync(join(dir, 'cluster.yaml'), BASE_K3S + 'addons: { metallb: true }\n')
   writeFileSync(join(dir, 'armbian.img'), '') // a local image must exist at validate time
-  return {
-    command: 'deploy',
-    configPath: 'cluster.yaml',
-    workingDirectory: dir,
-    reflash: false,
-    failOnDrift: false,
-    stateDir: join(dir, 'state'),
-    tempDir: join(dir, 'tmp'),
-    secrets: { artifactRecipients: [] },
-    ...overrides
-  }
+  return testSettings(dir, overrides)
 }
 
 const noDeps = async (): Promise<Deps> => ({}) as Deps

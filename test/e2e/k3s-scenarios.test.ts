@@ -22,6 +22,7 @@ import { runLabAction, type ActionRun, type LabActionSetup } from '../../lab/act
 import { startLab, type Lab } from '../../lab/lab.js'
 import { annotations, expectRun, onBoard } from './helpers-drift.js'
 import { k3sStarts, keepNotReady, kubectlGet, nodeFile, replaceHostKey } from './helpers-k3s.js'
+import { haK3sOverrides } from '../../lab/clusters.js'
 
 /** Lab board of this suite: no other test file starts nodes on board 11. */
 const B = 11
@@ -34,19 +35,7 @@ const SERVERS = ['k3s-cp1', 'k3s-cp2', 'k3s-cp3'] as const
 const RESUME = 'To resume: re-run the same command; nodes that are already done are left untouched'
 const REFLASH_W1 = { reflash: 'true', confirm: 'production', nodes: 'k3s-w1' }
 
-const HA = {
-  control_plane: [
-    { node: 1, ip: '10.10.88.73', hostname: 'k3s-cp1', has_nvme: false },
-    { node: 2, ip: '10.10.88.74', hostname: 'k3s-cp2', has_nvme: false },
-    { node: 3, ip: '10.10.88.75', hostname: 'k3s-cp3', has_nvme: false }
-  ],
-  workers: [{ node: 4, ip: '10.10.88.76', hostname: 'k3s-w1', has_nvme: true }],
-  // K3s itself is the subject here: no addons, no NPU stack (test/e2e/k3s.test.ts deploys those).
-  addons: { metallb: false, traefik: false, longhorn: false, prometheus: false, portainer_agent: false },
-  longhorn_enabled: false,
-  npu_config: { install_rknn: false, install_rkllm: false, deploy_rkllama: false },
-  cluster_timeout: 60
-}
+const HA = haK3sOverrides({ agentNvme: true })
 const NETWORK = { pod_cidr: '10.42.0.0/16', flannel_backend: 'host-gw' }
 const WIREGUARD = { ...NETWORK, flannel_backend: 'wireguard-native' }
 

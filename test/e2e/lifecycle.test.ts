@@ -28,23 +28,13 @@ import { unpackTar } from '../../src/core/lifecycle/backup/tar.js'
 import { bmcApi, onBoard } from './helpers-drift.js'
 import { k3sStarts } from './helpers-k3s.js'
 import { backupFile as downloadedBackup, editManifest, forgedBackup, labKubectl } from './helpers-lifecycle.js'
+import { haK3sOverrides } from '../../lab/clusters.js'
 
 const run = promisify(execFile)
 const B = 16
 const FILE = 'examples/k3s-cluster.yaml'
 const SLOTS = [1, 2, 3, 4]
-const HA = {
-  control_plane: [
-    { node: 1, ip: '10.10.88.73', hostname: 'k3s-cp1', has_nvme: false },
-    { node: 2, ip: '10.10.88.74', hostname: 'k3s-cp2', has_nvme: false },
-    { node: 3, ip: '10.10.88.75', hostname: 'k3s-cp3', has_nvme: false }
-  ],
-  workers: [{ node: 4, ip: '10.10.88.76', hostname: 'k3s-w1', has_nvme: false }],
-  addons: { metallb: false, traefik: false, longhorn: false, prometheus: false, portainer_agent: false },
-  longhorn_enabled: false,
-  npu_config: { install_rknn: false, install_rkllm: false, deploy_rkllama: false },
-  cluster_timeout: 60
-}
+const HA = haK3sOverrides()
 
 let lab: Lab
 let setup: LabActionSetup

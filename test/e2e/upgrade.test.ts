@@ -98,7 +98,7 @@ beforeAll(async () => {
   lab = await startLab({ boards: B + 1, bootDelayMs: 100 })
   setup = await onBoard(lab, FILE, B, HA)
   first = await runLabAction(lab, setup, { command: 'deploy' })
-}, 180_000)
+}, 450_000)
 afterAll(async () => {
   await lab?.stop()
 })
@@ -119,7 +119,7 @@ describe('1. a K3s patch upgrade of an HA cluster (3 servers, 1 agent)', () => {
     r = await run('deploy', config)
     probes = await probe.stop()
     quorum = await watch.stop()
-  }, 240_000)
+  }, 600_000)
 
   test('plan shows from → to, the order, the gates', () => {
     expectRun(plan, 0)
@@ -196,7 +196,7 @@ describe('2. a target that skips a minor', () => {
     expect(r.code).not.toBe(0)
     expect(r.log).toContain('upgrade failed: refused: K3s v1.31.4+k3s1 → v1.33.1+k3s1 skips minor 1.32')
     expect(await starts()).toEqual(before)
-  }, 120_000)
+  }, 300_000)
 })
 
 describe('3. a drain blocked by a PodDisruptionBudget', () => {
@@ -207,7 +207,7 @@ describe('3. a drain blocked by a PodDisruptionBudget', () => {
     const config = await fileAt(V2)
     before = await starts()
     stopped = await run('deploy', config)
-  }, 180_000)
+  }, 450_000)
 
   test('stops the wave at k3s-cp2, naming the node, the gate and the budget, and that a re-run resumes', () => {
     expect(stopped.code).not.toBe(0)
@@ -230,7 +230,7 @@ describe('3. a drain blocked by a PodDisruptionBudget', () => {
     expect(waveOrder(r, V2)).toEqual(['k3s-cp2', 'k3s-cp3', 'k3s-w1'])
     expect(await versions()).toEqual({ 'k3s-cp1': V2, 'k3s-cp2': V2, 'k3s-cp3': V2, 'k3s-w1': V2 })
     expect(await cordoned()).toEqual([])
-  }, 180_000)
+  }, 450_000)
 })
 
 describe('3b. etcd quorum lost: two servers down at once', () => {
@@ -243,7 +243,7 @@ describe('3b. etcd quorum lost: two servers down at once', () => {
     for (const slot of [2, 3]) freezeEtcd(lab.node(B, slot).rootDir)
     before = await starts()
     stopped = await run('deploy', config)
-  }, 180_000)
+  }, 450_000)
   afterAll(() => {
     // Whatever happened above, the members answer again for the sections after this one.
     for (const slot of [2, 3]) thawEtcd(lab.node(B, slot).rootDir)
@@ -273,7 +273,7 @@ describe('3b. etcd quorum lost: two servers down at once', () => {
     expectRun(r!, 0)
     expect(await versions()).toEqual({ 'k3s-cp1': V3, 'k3s-cp2': V3, 'k3s-cp3': V3, 'k3s-w1': V3 })
     expect(await cordoned()).toEqual([])
-  }, 240_000)
+  }, 600_000)
 })
 
 describe('4. Talos: the plan of an upgrade (board 19)', () => {
@@ -319,7 +319,7 @@ describe('4. Talos: the plan of an upgrade (board 19)', () => {
     tlab.mapBmc(tsetup.cluster.boardList[0]!.bmc.endpoint, T)
     for (const n of tsetup.cluster.nodes) tlab.reserve(T, n.slot, n.ip)
     deployed = await runLabAction(tlab, tsetup, { command: 'deploy' })
-  }, 240_000)
+  }, 600_000)
   afterAll(async () => {
     await tlab?.stop()
   })
@@ -338,7 +338,7 @@ describe('4. Talos: the plan of an upgrade (board 19)', () => {
     expect(rows[2]!.reason).toMatch(
       /^control plane: v1\.9\.0 → v1\.10\.3: talosctl upgrade --nodes 10\.10\.88\.74 --endpoints 10\.10\.88\.74 --image factory\.talos\.dev\/metal-installer\/[0-9a-f]{64}:v1\.9\.6, then /
     )
-  }, 120_000)
+  }, 300_000)
 
   test('a skipped minor is refused at plan with the path to take', async () => {
     const plan = await runLabAction(tlab, tsetup, { command: 'plan', config: await talosFile('v1.11.2') })
@@ -349,5 +349,5 @@ describe('4. Talos: the plan of an upgrade (board 19)', () => {
           'Talos v1.9.0 → v1.11.2 skips minor 1.10; Talos upgrades one minor at a time. Instead: set talos_version to each of v1.9.6 → v1.10.7 → v1.11.2 in turn, deploying after each'
       })
     ])
-  }, 120_000)
+  }, 300_000)
 })

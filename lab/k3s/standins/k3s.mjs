@@ -11,7 +11,11 @@ const [command, ...args] = process.argv.slice(2)
 
 async function main() {
   if (command === '--version' || command === '-v' || command === 'version') {
-    process.stdout.write(`k3s version ${version} (6e6af988)\ngo version go1.22.8\n`)
+    // Two writes, as real k3s prints its two lines: a reader that closes the pipe after the first line
+    // (`| head -1`) makes the second write fail with EPIPE, and a script under pipefail sees that.
+    process.stdout.write(`k3s version ${version} (6e6af988)\n`)
+    await new Promise((r) => setTimeout(r, 5))
+    process.stdout.write('go version go1.22.8\n')
     return 0
   }
   if (command === 'kubectl') return kubectl(args)

@@ -53,7 +53,7 @@ beforeAll(async () => {
     const r = await sh(id, 'K3S_STANDIN_ONESHOT=1 k3s server')
     if (r.code !== 0) throw new Error(`${id}: ${r.stderr}`)
   }
-}, 120_000)
+}, 300_000)
 afterAll(async () => {
   for (const id of SERVERS) if (shells[id]) await stopK3s(id)
   lab?.stop()
@@ -117,7 +117,7 @@ describe('k3s stand-in with embedded etcd', () => {
     }
     expect(await waitHealthy(FIRST)).toBe(true)
     expect((await memberList(FIRST)).map((m) => m.name).sort()).toEqual([...SERVERS])
-  }, 120_000)
+  }, 300_000)
 
   test('a server without etcd (SQLite) refuses etcd-snapshot like k3s', async () => {
     await stopK3s('k3s-cp3')

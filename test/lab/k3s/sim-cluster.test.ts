@@ -30,11 +30,10 @@ import { k3sJoinPhase } from '../../../src/core/kinds/k3s/join-phase.js'
 import { createNpuPhase } from '../../../src/core/kinds/k3s/npu/index.js'
 import { osBootstrapPhase } from '../../../src/core/kinds/k3s/os-bootstrap/index.js'
 import { emptyOutputs, type PhaseContext } from '../../../src/core/phases/types.js'
-import { MemoryReporter } from '../../../src/core/reporter.js'
-import { StateStore } from '../../../src/core/state/store.js'
+import type { MemoryReporter } from '../../../src/core/reporter.js'
 import { k3sCluster } from '../../core/kinds/k3s/fixtures.js'
 import { writeLabRkllamaLock } from '../../../lab/k3s/rkllama-lock.js'
-import { kindOf } from '../../../src/core/kinds/index.js'
+import { testPhaseContext, testSettings } from '../../core/context.js'
 import { plainAdapters } from '../../../src/compose/real-adapters.js'
 
 const BOARD = 21
@@ -142,25 +141,12 @@ async function context(): Promise<PhaseContext & { reporter: MemoryReporter }> {
     ...plainAdapters(labExec),
     sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 200)))
   }
-  return {
-    cluster,
-    kind: kindOf(cluster),
-    deps,
-    reporter: new MemoryReporter(),
-    state: await StateStore.open(stateDir, cluster.name),
-    nodes: cluster.nodes,
-    outputs: emptyOutputs(),
-    settings: {
-      command: 'deploy',
-      configPath: 'cluster.yaml',
-      workingDirectory: stateDir,
-      reflash: false,
-      failOnDrift: false,
-      stateDir,
-      tempDir: stateDir,
-      secrets: { sshPrivateKey: key.private, artifactRecipients: [] }
-    }
-  }
+  const settings = testSettings(stateDir, {
+    stateDir,
+    tempDir: stateDir,
+    secrets: { sshPrivateKey: key.private, artifactRecipients: [] }
+  })
+  return testPhaseContext(cluster, deps, settings)
 }
 
 async function kubectl(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {

@@ -4,10 +4,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Cluster } from '../../../../src/core/config/model.js'
 import type { Deps } from '../../../../src/core/deps.js'
-import { emptyOutputs, type PhaseContext } from '../../../../src/core/phases/types.js'
-import { MemoryReporter } from '../../../../src/core/reporter.js'
-import { StateStore } from '../../../../src/core/state/store.js'
-import { kindOf } from '../../../../src/core/kinds/index.js'
+import type { PhaseContext } from '../../../../src/core/phases/types.js'
+import type { MemoryReporter } from '../../../../src/core/reporter.js'
+import { testPhaseContext, testSettings } from '../../context.js'
 
 // Not a key: placeholder text in the key's framing (built, so no key-shaped literal sits in the repo).
 const FRAME = (word: string): string => `-----${word} ${'OPENSSH'} PRIVATE KEY-----`
@@ -18,23 +17,10 @@ export async function phaseContext(
   deps: Deps,
   stateDir = mkdtempSync(join(tmpdir(), 'tpi-k3s-state-'))
 ): Promise<PhaseContext & { reporter: MemoryReporter }> {
-  return {
-    cluster,
-    kind: kindOf(cluster),
-    deps,
-    reporter: new MemoryReporter(),
-    state: await StateStore.open(stateDir, cluster.name),
-    nodes: cluster.nodes,
-    outputs: emptyOutputs(),
-    settings: {
-      command: 'deploy',
-      configPath: 'cluster.yaml',
-      workingDirectory: stateDir,
-      reflash: false,
-      failOnDrift: false,
-      stateDir,
-      tempDir: stateDir,
-      secrets: { sshPrivateKey: SSH_KEY, artifactRecipients: [] }
-    }
-  }
+  const settings = testSettings(stateDir, {
+    stateDir,
+    tempDir: stateDir,
+    secrets: { sshPrivateKey: SSH_KEY, artifactRecipients: [] }
+  })
+  return testPhaseContext(cluster, deps, settings)
 }
