@@ -73,18 +73,29 @@ describe('Talos converged re-run', () => {
     expect(calls.length).toBeLessThanOrEqual(IPS.length)
     expect(lab.talos.factory.schematics.size).toBe(posts)
     expect(ctx.outputs.kubeconfigPath).toBeDefined()
+
+    // The next converged run takes the kubeconfig sealed by this one: one talosctl call in all.
+    const next = await counted()
+    expect((await talosInstallPhase.run!(next.ctx)).changed).toBe(false)
+    expect((await talosJoinPhase.run!(next.ctx)).changed).toBe(false)
+    expect(next.calls.map((a) => [verb(a), nodeOf(a)])).toEqual([['get machineconfig', IPS.join(',')]])
+    expect(await readFile(next.ctx.outputs.kubeconfigPath!, 'utf8')).toBe(
+      await readFile(ctx.outputs.kubeconfigPath!, 'utf8')
+    )
   }, 60_000)
 
-  test('the talosconfig kept between runs is sealed: state-dir holds no plaintext credential and no rendered config', async () => {
+  test('the talosconfig and kubeconfig kept between runs are sealed: state-dir holds no plaintext credential and no rendered config', async () => {
     const { ctx } = await counted()
     await talosInstallPhase.run!(ctx)
     const dir = ctx.state.dir
     const names = await readdir(dir)
-    expect(names).toEqual(expect.arrayContaining(['talos-talosconfig.sealed', 'talos-rendered.json']))
+    expect(names).toEqual(
+      expect.arrayContaining(['talos-talosconfig.sealed', 'talos-kubeconfig.sealed', 'talos-rendered.json'])
+    )
     for (const name of names) {
       const text = await readFile(join(dir, name), 'utf8')
       // Neither a PEM block (plain or base64), a machine config nor a talosconfig context sits in state-dir.
-      expect(text).not.toMatch(/BEGIN|LS0tLS1CRUdJTi|machine:|contexts:/)
+      expect(text).not.toMatch(/BEGIN|LS0tLS1CRUdJTi|machine:|contexts:|clusters:|client-key/)
       expect((await stat(join(dir, name))).mode & 0o077).toBe(0)
     }
   }, 60_000)
