@@ -164,3 +164,20 @@ export function serverTags(stdout: string): Record<string, string> {
   }
   return out
 }
+
+/**
+ * The cluster's Kubernetes version from the nodes' applied configs: the lowest kubelet image tag
+ * (Talos runs the kubelet its config names; upgrade-k8s moves that image). Undefined unless every
+ * given config names one.
+ */
+export function lowestKubelet(applied: (AppliedConfig | undefined)[]): string | undefined {
+  const tags: [number, number, number, string][] = []
+  for (const config of applied) {
+    const main = config?.docs[0] as { machine?: { kubelet?: { image?: unknown } } } | undefined
+    const m = /:v(\d+)\.(\d+)\.(\d+)$/.exec(String(main?.machine?.kubelet?.image ?? ''))
+    if (!m) return undefined
+    tags.push([Number(m[1]), Number(m[2]), Number(m[3]), `v${m[1]}.${m[2]}.${m[3]}`])
+  }
+  tags.sort((a, b) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2])
+  return tags[0]?.[3]
+}

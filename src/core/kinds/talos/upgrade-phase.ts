@@ -17,6 +17,7 @@ import { nodeOrder } from '../../upgrade/order.js'
 import { talosPath, type TalosPath } from '../../upgrade/path.js'
 import { compareVersions, parseVersion } from '../../upgrade/versions.js'
 import { runWave, UpgradeStopped, type NodeTiming } from '../../upgrade/wave.js'
+import { lowestKubelet } from './answers.js'
 import { ensureSchematic, localSchematic, talosCtx } from './factory.js'
 import { prepare, type Prepared } from './prepare.js'
 import { installerImage } from './schematic.js'
@@ -48,7 +49,9 @@ async function observe(ctx: PhaseContext, createKube: KubeFactory, arch: Arch): 
   const versions = await p.versions()
   const running: Record<string, string | undefined> = {}
   for (const o of configured) running[o.node.id] = versions[o.node.id]
-  const runningKubernetes = await kubernetesVersion(ctx, createKube, arch)
+  // The configs the nodes hold name their kubelet (observe.ts); the API is asked only when one does not.
+  const runningKubernetes =
+    lowestKubelet(configured.map((o) => o.applied)) ?? (await kubernetesVersion(ctx, createKube, arch))
   const schematic = cluster.image_source === 'factory' ? (await ensureSchematic(ctx)).id : localSchematic(ctx).id
   const nodes = configured.map((o) => o.node)
   const rows = talosUpgradeRows({

@@ -21,6 +21,7 @@ import {
   parseDryRun,
   parseMachineConfigs,
   parseMachineStatus,
+  lowestKubelet,
   sameConfig,
   schematicOf,
   serverTag,
@@ -357,5 +358,22 @@ describe('reading talosctl answers', () => {
       '--endpoints',
       '10.0.0.1'
     ])
+  })
+
+  test("the cluster's Kubernetes from the applied configs: the lowest kubelet image tag, or nothing when one config names none", () => {
+    const node = (image?: string) => ({
+      docs: [{ version: 'v1alpha1', machine: { kubelet: image ? { image } : {} } }],
+      complete: false
+    })
+    expect(
+      lowestKubelet([
+        node('ghcr.io/siderolabs/kubelet:v1.32.0'),
+        node('ghcr.io/siderolabs/kubelet:v1.31.4'),
+        node('ghcr.io/siderolabs/kubelet:v1.32.1')
+      ])
+    ).toBe('v1.31.4')
+    expect(lowestKubelet([node('ghcr.io/siderolabs/kubelet:v1.32.0'), node()])).toBeUndefined()
+    expect(lowestKubelet([node('ghcr.io/siderolabs/kubelet:v1.32.0'), undefined])).toBeUndefined()
+    expect(lowestKubelet([])).toBeUndefined()
   })
 })
