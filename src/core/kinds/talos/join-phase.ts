@@ -111,8 +111,9 @@ export async function fetchKubeconfig(
   const first = c.nodes[0]
   // Sealed under the secrets bundle between runs (sealed.ts), like the talosconfig: taken again only while
   // this run changed nothing, so a run that installs, bootstraps or applies fetches a fresh one.
-  const bundle = await storedBundle(ctx)
-  const sealedBy = bundle ? await readFile(bundle.path) : undefined
+  // The bundle of the input, or the one this run generated (first deploy): the next run has it as input.
+  const bundle = (await storedBundle(ctx))?.path ?? ctx.outputs.talosSecretsPath
+  const sealedBy = bundle ? await readFile(bundle).catch(() => undefined) : undefined
   const inputs = JSON.stringify({ talosctl: talosctl.binary ?? '', endpoint: c.apiEndpoint, node: first.ip })
   const unchanged = changesSoFar(ctx.outputs) === 0
   const kept =

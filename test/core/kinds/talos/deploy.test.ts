@@ -66,9 +66,10 @@ describe('Talos deploy: 1 control plane + 3 workers', () => {
     expect(kubeconfig).toContain('server: https://10.10.88.73:6443')
     expect(ctx.outputs.talosconfigPath).toBe(join(ctx.settings.tempDir, 'credentials', 'talosconfig'))
     expect(ctx.outputs.kubeconfigPath).toBe(join(ctx.settings.tempDir, 'credentials', 'kubeconfig'))
-    // state-dir keeps checkpoints, the rendered configs' keyed digests and the sealed talosconfig: no plaintext.
+    // state-dir keeps checkpoints, keyed digests and the sealed talosconfig and kubeconfig: no plaintext.
     expect((await readdir(ctx.state.dir)).sort()).toEqual([
       'state.json',
+      'talos-kubeconfig.sealed',
       'talos-rendered.json',
       'talos-talosconfig.sealed'
     ])
