@@ -24,7 +24,7 @@ beforeAll(async () => {
   const first = await lab.context(cluster)
   await talosInstallPhase.run!(first)
   await talosJoinPhase.run!(first)
-}, 60_000)
+}, 180_000)
 afterAll(() => lab.stop())
 
 /** A run's context whose talosctl adapter records every argv it runs. */
@@ -70,7 +70,7 @@ describe('Talos converged re-run', () => {
     expect(lab.talos.factory.schematics.size).toBe(posts)
     expect(await readFile(ctx.outputs.kubeconfigPath!, 'utf8')).toContain('server: https://10.10.88.73:6443')
     expect((await stat(ctx.outputs.kubeconfigPath!)).mode & 0o777).toBe(0o600)
-  }, 60_000)
+  }, 240_000)
 
   test('the talosconfig and kubeconfig kept between runs are sealed: state-dir holds no plaintext credential and no rendered config', async () => {
     const { ctx } = await counted()
@@ -86,7 +86,7 @@ describe('Talos converged re-run', () => {
       expect(text).not.toMatch(/BEGIN|LS0tLS1CRUdJTi|machine:|contexts:|clusters:|client-key/)
       expect((await stat(join(dir, name))).mode & 0o077).toBe(0)
     }
-  }, 60_000)
+  }, 240_000)
 
   test('a patch that changed for one node renders, compares and applies exactly that node; the join waits for health again', async () => {
     const changed = talosCluster(
@@ -111,7 +111,7 @@ describe('Talos converged re-run', () => {
     const back = await counted()
     expect((await talosInstallPhase.run!(back.ctx)).summary).toMatch(/^talos-w2: apply/)
     expect(applies(back.calls)).toEqual(['10.10.88.75'])
-  }, 120_000)
+  }, 240_000)
 
   test('a node whose applied config was changed by hand is seen and put back; the others are left alone', async () => {
     const first = await counted()
@@ -137,5 +137,5 @@ describe('Talos converged re-run', () => {
     const again = await counted()
     expect(await talosInstallPhase.run!(again.ctx)).toEqual({ changed: false, summary: '4 node(s) unchanged' })
     expect(again.calls.map(verb)).toEqual(['get machineconfig'])
-  }, 120_000)
+  }, 240_000)
 })
