@@ -19,7 +19,8 @@ const cluster = talosCluster()
 let lab: TalosTestLab
 
 beforeAll(async () => {
-  lab = await startTalosTestLab({ board: 9, ips: IPS })
+  // Board 27: 9 is the stand-in test's (test/lab/talos/standin.test.ts); the two run side by side.
+  lab = await startTalosTestLab({ board: 27, ips: IPS })
   await lab.powerOn()
   const first = await lab.context(cluster)
   await talosInstallPhase.run!(first)
