@@ -22,7 +22,7 @@ beforeAll(async () => {
   lab = await startLab({ bootDelayMs: 100 })
   setup = await setupLabAction(lab, 'examples/talos-cluster.yaml')
   first = await runLabAction(lab, setup, { command: 'deploy' })
-}, 120_000)
+}, 300_000)
 afterAll(async () => {
   await lab?.stop()
 })
@@ -84,7 +84,7 @@ describe('a rerun with nothing changed', () => {
   beforeAll(async () => {
     lab.mirror.clearLog()
     again = await runLabAction(lab, setup, { command: 'deploy' })
-  }, 120_000)
+  }, 300_000)
 
   test('succeeds without flashing, applying a config or rebooting, and downloads nothing', () => {
     expect({ code: again.code, tail: again.code ? again.log.slice(-2000) : '' }).toEqual({ code: 0, tail: '' })

@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path'
 import { parse, stringify } from 'yaml'
 import { parseArgs } from './cli.mjs'
 import { call, loadTalosconfig, RpcError } from './client.mjs'
-import { joinConfig } from './docs.mjs'
+import { joinConfig, splitConfig } from './docs.mjs'
 import { machineConfig, talosconfig } from './generate.mjs'
 import { applyPatch } from './patch.mjs'
 import { newSecretsBundle } from './pki.mjs'
@@ -170,59 +170,105 @@ function table(cols, rows) {
   return [line(cols), ...rows.map(line)].join('\n') + '\n'
 }
 
-function diskTable(node, disks) {
-  const cols = [
-    'NODE',
-    'NAMESPACE',
-    'TYPE',
-    'ID',
-    'VERSION',
-    'SIZE',
-    'READ ONLY',
-    'TRANSPORT',
-    'ROTATIONAL',
-    'WWID',
-    'MODEL',
-    'SERIAL'
-  ]
-  return table(
-    cols,
-    disks.map((d) => [
-      node,
-      'runtime',
-      'Disk',
-      d.id,
-      '2',
-      d.size,
-      String(d.readOnly),
-      d.transport ?? '',
-      '',
-      '',
-      d.model ?? '',
-      d.serial ?? ''
-    ])
-  )
+/** hashicorp/go-multierror's text, as talosctl prints a multi-node failure. */
+const multierror = (errors) =>
+  `${errors.length} error${errors.length > 1 ? 's' : ''} occurred:\n\t* ${errors.join('\n\t* ')}\n\n`
+
+const sortKeys = (v) =>
+  Array.isArray(v)
+    ? v.map(sortKeys)
+    : v && typeof v === 'object'
+      ? Object.fromEntries(
+          Object.keys(v)
+            .sort()
+            .map((k) => [k, sortKeys(v[k])])
+        )
+      : v
+
+const indent = (text, by) =>
+  text
+    .split('\n')
+    .map((l) => (l ? ' '.repeat(by) + l : l))
+    .join('\n')
+
+/**
+ * The MachineConfig resource as `get machineconfig -o yaml|json` prints it (v1.9: the spec is the config's
+ * v1alpha1 document as a mapping; talosctl 1.12 and later print the whole config as a string instead).
+ */
+function machineConfigResource(node, r, output) {
+  const main = splitConfig(r.config).main ?? {}
+  const now = new Date().toISOString()
+  const metadata = {
+    namespace: 'config',
+    type: 'MachineConfigs.config.talos.dev',
+    id: 'v1alpha1',
+    version: r.version,
+    owner: null,
+    phase: 'running',
+    created: now,
+    updated: now
+  }
+  if (output === 'json') return JSON.stringify(sortKeys({ metadata, spec: main, node }), null, 4) + '\n'
+  const md = Object.entries(metadata)
+    .map(([k, v]) => `    ${k}:${v === null ? '' : ` ${v}`}`)
+    .join('\n')
+  return `node: ${node}\nmetadata:\n${md}\nspec:\n${indent(yaml4(main), 4)}`
 }
 
-// ExtensionStatus resources: the spec's metadata name and version are the last two columns.
-const extensionTable = (node, extensions) =>
-  table(
-    ['NODE', 'NAMESPACE', 'TYPE', 'ID', 'VERSION', 'NAME', 'VERSION'],
-    extensions.map((e, i) => [node, 'runtime', 'ExtensionStatus', String(i), '1', e.name, e.version])
-  )
+const RESOURCES = {
+  disks: ['disks', 'disk'],
+  extensions: ['extensions', 'extension', 'extensionstatus'],
+  machinestatus: ['machinestatus', 'machinestatuses'],
+  machineconfig: ['machineconfig', 'machineconfigs', 'mc']
+}
 
+/**
+ * `get <type>` against every node of --nodes, one after another as talosctl does: the resource definition
+ * is resolved on the first node (its failure ends the command), later nodes that fail are collected and
+ * reported after the output of those that answered (exit 1). Tables have one header for all nodes.
+ */
 async function get(io, flags, positional) {
   const [type] = positional
+  const kind = Object.keys(RESOURCES).find((k) => RESOURCES[k].includes(String(type).toLowerCase()))
+  if (!kind) fail(`resource type "${type}" is not supported by the lab talosctl`)
   const a = auth(io, flags)
-  for (const node of nodesOf(flags, a)) {
-    if (type === 'disks' || type === 'disk') {
-      const r = await call(node, 'disks', {}, a, io.env)
-      io.out(diskTable(node, r.disks))
-    } else if (type === 'extensions' || type === 'extension' || type === 'extensionstatus') {
-      const r = await call(node, 'extensions', {}, a, io.env)
-      io.out(extensionTable(node, r.extensions))
-    } else if (type === 'machinestatus' || type === 'machinestatuses') {
-      const r = await call(node, 'machinestatus', {}, a, io.env)
+  const errors = []
+  const rows = []
+  const output = flags.output ?? 'table'
+  const docs = []
+  for (const [i, node] of nodesOf(flags, a).entries()) {
+    let r
+    try {
+      r = await call(node, kind, {}, a, io.env)
+    } catch (e) {
+      if (i === 0 || !(e instanceof RpcError)) throw e
+      errors.push(e.message)
+      continue
+    }
+    if (kind === 'disks')
+      rows.push(
+        ...r.disks.map((d) => [
+          node,
+          'runtime',
+          'Disk',
+          d.id,
+          '2',
+          d.size,
+          String(d.readOnly),
+          d.transport ?? '',
+          '',
+          '',
+          d.model ?? '',
+          d.serial ?? ''
+        ])
+      )
+    // ExtensionStatus resources: the spec's metadata name and version are the last two columns.
+    else if (kind === 'extensions')
+      rows.push(...r.extensions.map((e, n) => [node, 'runtime', 'ExtensionStatus', String(n), '1', e.name, e.version]))
+    else if (kind === 'machineconfig') {
+      if (output === 'table') rows.push([node, 'config', 'MachineConfig', 'v1alpha1', String(r.version)])
+      else docs.push(machineConfigResource(node, r, output))
+    } else {
       const now = new Date().toISOString()
       const resource = {
         node,
@@ -238,15 +284,34 @@ async function get(io, flags, positional) {
         },
         spec: { stage: r.stage, status: { ready: r.ready, unmetConditions: r.unmetConditions } }
       }
-      io.out(
-        flags.output === 'json'
-          ? JSON.stringify(resource, null, 4) + '\n'
-          : `NODE   NAMESPACE   TYPE            ID        VERSION   STAGE     READY\n${node}   runtime     MachineStatus   machine   1         ${r.stage}   ${r.ready}\n`
-      )
-    } else {
-      fail(`resource type "${type}" is not supported by the lab talosctl`)
+      if (output === 'json') docs.push(JSON.stringify(resource, null, 4) + '\n')
+      else rows.push([node, 'runtime', 'MachineStatus', 'machine', '1', r.stage, String(r.ready)])
     }
   }
+  if (docs.length) io.out(output === 'yaml' ? docs.join('---\n') : docs.join(''))
+  else if (output === 'table') {
+    const cols = {
+      disks: [
+        'NODE',
+        'NAMESPACE',
+        'TYPE',
+        'ID',
+        'VERSION',
+        'SIZE',
+        'READ ONLY',
+        'TRANSPORT',
+        'ROTATIONAL',
+        'WWID',
+        'MODEL',
+        'SERIAL'
+      ],
+      extensions: ['NODE', 'NAMESPACE', 'TYPE', 'ID', 'VERSION', 'NAME', 'VERSION'],
+      machinestatus: ['NODE', 'NAMESPACE', 'TYPE', 'ID', 'VERSION', 'STAGE', 'READY'],
+      machineconfig: ['NODE', 'NAMESPACE', 'TYPE', 'ID', 'VERSION']
+    }[kind]
+    io.out(table(cols, rows))
+  }
+  if (errors.length) fail(multierror(errors).trimEnd())
 }
 
 async function apply(io, flags) {
@@ -354,12 +419,37 @@ async function main(io, argv) {
     if (flags.client || flags.short) return
     const a = auth(io, flags)
     io.out('Server:\n')
-    for (const node of nodesOf(flags, a)) {
-      const r = await call(node, 'version', {}, a, io.env)
-      io.out(
-        `\tNODE:        ${node}\n\tTag:         ${r.tag}\n\tSHA:         ${SHA}\n\tBuilt:       \n\tGo version:  go1.23.4\n\tOS/Arch:     linux/arm64\n\tEnabled:     RBAC\n`
+    const nodes = nodesOf(flags, a)
+    const block = (node, r) =>
+      `\tNODE:        ${node}\n\tTag:         ${r.tag}\n\tSHA:         ${SHA}\n\tBuilt:       \n\tGo version:  go1.23.4\n\tOS/Arch:     linux/arm64\n\tEnabled:     RBAC\n`
+    if (nodes.length === 1) return io.out(block(nodes[0], await call(nodes[0], 'version', {}, a, io.env)))
+    // Several nodes: apid on the endpoint fans the call out. The nodes that answer are printed, the others
+    // come back as a warning (exit 0); only an endpoint that does not answer fails the whole command.
+    const answers = await Promise.all(
+      nodes.map((node) =>
+        call(node, 'version', {}, a, io.env).then(
+          (r) => ({ node, r }),
+          (e) => {
+            if (!(e instanceof RpcError)) throw e
+            return { node, e }
+          }
+        )
+      )
+    )
+    const answered = new Set(answers.filter((x) => x.r).map((x) => x.node))
+    const endpoints = flags.endpoints ?? a.endpoints ?? []
+    let through = endpoints.some((ep) => answered.has(ep))
+    for (const ep of endpoints.filter((x) => !nodes.includes(x))) {
+      if (through) break
+      through = await call(ep, 'version', {}, a, io.env).then(
+        () => true,
+        () => false
       )
     }
+    if (!through) fail(`error getting version: ${answers.find((x) => x.e)?.e.message ?? 'no endpoint answered'}`)
+    for (const x of answers) if (x.r) io.out(block(x.node, x.r))
+    const errors = answers.filter((x) => x.e).map((x) => `${x.node}: ${x.e.message}`)
+    if (errors.length) io.err(`WARNING: ${multierror(errors)}`)
     return
   }
   if (cmd === 'gen' && sub === 'secrets')

@@ -224,6 +224,9 @@ export class TalosNodeApi {
         return { disks: DISKS }
       case 'machinestatus':
         return this.machineStatus()
+      // The MachineConfig resource: the config as the node holds it; its version counts the applies.
+      case 'machineconfig':
+        return { config: this.state.config, version: this.state.applies ?? 1 }
       case 'apply':
         return this.apply(input)
       case 'bootstrap':

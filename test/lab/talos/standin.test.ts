@@ -186,6 +186,71 @@ describe.each(MODES)('talosctl stand-in, as %s', (mode) => {
     expect(changed.stderr).toContain('-        disk: /dev/mmcblk0\n+        disk: /dev/nvme0n1')
   })
 
+  test('get machineconfig: one NODE row, or per node a `node:` document whose spec is the v1alpha1 document the node holds', async () => {
+    const auth = ['--talosconfig', 'talosconfig', '--nodes', '10.0.0.1', '--endpoints', '10.0.0.1']
+    const table = await talosctl('get', 'machineconfig', ...auth)
+    expect(table.stdout.split('\n')[0]).toMatch(/^NODE\s+NAMESPACE\s+TYPE\s+ID\s+VERSION$/)
+    expect(table.stdout.split('\n')[1]).toMatch(/^10\.0\.0\.1\s+config\s+MachineConfig\s+v1alpha1\s+\d+$/)
+    const y = await talosctl('get', 'mc', '--output', 'yaml', ...auth)
+    expect(y.code).toBe(0)
+    expect(y.stdout).toMatch(
+      /^node: 10\.0\.0\.1\nmetadata:\n {4}namespace: config\n {4}type: MachineConfigs\.config\.talos\.dev\n {4}id: v1alpha1\n {4}version: \d+\n {4}owner:\n {4}phase: running\n/
+    )
+    const { readFile } = await import('node:fs/promises')
+    const { parse } = await import('yaml')
+    const held = parse(
+      await readFile(join(dir, 'node', 'talos', 'state.json'), 'utf8').then((t) => JSON.parse(t).config)
+    )
+    expect((parse(y.stdout) as { spec: unknown }).spec).toEqual(held)
+    const j = await talosctl('get', 'machineconfig', '--output', 'json', ...auth)
+    expect(Object.keys(JSON.parse(j.stdout))).toEqual(['metadata', 'node', 'spec'])
+  })
+
+  test('several nodes: a later node that does not answer is reported after the others, exit 1; a first one ends the command', async () => {
+    const tc = ['--talosconfig', 'talosconfig']
+    const later = await talosctl(
+      'get',
+      'machineconfig',
+      '-o',
+      'yaml',
+      ...tc,
+      '-n',
+      '10.0.0.1,10.0.0.2',
+      '-e',
+      '10.0.0.1'
+    )
+    expect(later.code).toBe(1)
+    expect(later.stdout).toMatch(/^node: 10\.0\.0\.1\n/)
+    expect(later.stderr).toBe(
+      '1 error occurred:\n\t* rpc error: code = Unavailable desc = connection error: desc = "transport: Error while dialing: dial tcp 10.0.0.2:50000: connect: no route to host"\n'
+    )
+    const first = await talosctl(
+      'get',
+      'machineconfig',
+      '-o',
+      'yaml',
+      ...tc,
+      '-n',
+      '10.0.0.2,10.0.0.1',
+      '-e',
+      '10.0.0.1'
+    )
+    expect(first).toMatchObject({ code: 1, stdout: '' })
+    expect(first.stderr).toMatch(/^rpc error: code = Unavailable .*10\.0\.0\.2:50000/)
+  })
+
+  test('version over several nodes: a block per node that answered, a warning for the others, exit 0; no endpoint answering fails it', async () => {
+    const tc = ['--talosconfig', 'talosconfig']
+    const r = await talosctl('version', ...tc, '--nodes', '10.0.0.1,10.0.0.2', '--endpoints', '10.0.0.1,10.0.0.2')
+    expect(r.code).toBe(0)
+    expect(r.stdout).toContain('Server:\n\tNODE:        10.0.0.1\n\tTag:         v1.9.0\n')
+    expect(r.stdout).not.toContain('10.0.0.2')
+    expect(r.stderr).toMatch(/^WARNING: 1 error occurred:\n\t\* 10\.0\.0\.2: rpc error: code = Unavailable /)
+    const none = await talosctl('version', ...tc, '--nodes', '10.0.0.1,10.0.0.2', '--endpoints', '10.0.0.2')
+    expect(none.code).toBe(1)
+    expect(none.stderr).toMatch(/^error getting version: rpc error: code = Unavailable /)
+  })
+
   test('bootstrap once; the second answers AlreadyExists as talosctl prints it (C6)', async () => {
     expect((await talosctl('bootstrap', '--talosconfig', 'talosconfig', '--nodes', '10.0.0.1')).code).toBe(0)
     expect(uart).toContain('[talos] bootstrap request received')

@@ -1,5 +1,6 @@
 // Reading talosctl's answers: the text is the interface (the CLI has no machine-readable apply result),
 // so each reader names the exact phrases it relies on (real-samples C6, C7; dry-run summary of apply-config).
+import { parse, parseAllDocuments } from 'yaml'
 
 export type NodeMode = 'maintenance' | 'configured' | 'unreachable'
 
@@ -87,4 +88,96 @@ export function unhealthyFrom(output: string): string {
   if (!last) return lines.at(-1) ?? 'no output from talosctl health'
   if (last.endsWith(': OK')) return lines.at(-1) ?? last
   return last
+}
+
+/**
+ * A node's applied machine config as `get machineconfig -o yaml` shows it. talosctl up to 1.11 prints the
+ * spec as a mapping made from the config's first (v1alpha1) document only; later ones print the whole
+ * config as a string. complete: every document is there.
+ */
+export interface AppliedConfig {
+  docs: unknown[]
+  complete: boolean
+}
+
+/** `get machineconfig -o yaml` over several nodes: one `---`-separated document per node that answered. */
+export function parseMachineConfigs(stdout: string): Map<string, AppliedConfig> {
+  const out = new Map<string, AppliedConfig>()
+  for (const part of stdout.split(/^---\s*$/m)) {
+    if (!part.trim()) continue
+    let doc: { node?: unknown; spec?: unknown } | undefined
+    try {
+      doc = parse(part) as { node?: unknown; spec?: unknown } | undefined
+    } catch {
+      continue // an unreadable document proves nothing about its node: that node is looked at the old way
+    }
+    if (!doc || typeof doc.node !== 'string' || doc.spec === undefined || doc.spec === null) continue
+    if (typeof doc.spec === 'string') out.set(doc.node, { docs: configDocs(doc.spec), complete: true })
+    else out.set(doc.node, { docs: [doc.spec], complete: false })
+  }
+  return out
+}
+
+/** The documents of a machine config text (empty ones dropped). */
+export function configDocs(text: string): unknown[] {
+  return parseAllDocuments(text)
+    .map((d) => d.toJS() as unknown)
+    .filter((d) => d !== null && d !== undefined)
+}
+
+const sorted = (v: unknown): unknown =>
+  Array.isArray(v)
+    ? v.map(sorted)
+    : v && typeof v === 'object'
+      ? Object.fromEntries(
+          Object.keys(v)
+            .sort()
+            .map((k) => [k, sorted((v as Record<string, unknown>)[k])])
+        )
+      : v
+
+/** Documents in a form where formatting, comments and key order do not count. */
+export const canonicalDocs = (docs: unknown[]): string => JSON.stringify(docs.map(sorted))
+
+/**
+ * Whether the node holds exactly the wanted config: true / false, or undefined when its answer cannot
+ * tell (a 1.9 talosctl shows only the first document, and the wanted config has more).
+ */
+export function sameConfig(applied: AppliedConfig, wanted: unknown[]): boolean | undefined {
+  if (applied.complete) return canonicalDocs(applied.docs) === canonicalDocs(wanted)
+  if (wanted.length !== 1) return undefined
+  return canonicalDocs(applied.docs) === canonicalDocs(wanted)
+}
+
+/** `version` over several nodes (real-samples C8): each Server block's NODE and Tag. */
+export function serverTags(stdout: string): Record<string, string> {
+  const server = stdout.split(/^Server:\s*$/m)[1] ?? ''
+  const out: Record<string, string> = {}
+  let node: string | undefined
+  for (const line of server.split('\n')) {
+    const m = /^\s*(NODE|Tag):\s*(\S+)/.exec(line)
+    if (m?.[1] === 'NODE') node = m[2]
+    else if (m?.[1] === 'Tag' && node) {
+      out[node] = m[2] as string
+      node = undefined
+    }
+  }
+  return out
+}
+
+/**
+ * The cluster's Kubernetes version from the nodes' applied configs: the lowest kubelet image tag
+ * (Talos runs the kubelet its config names; upgrade-k8s moves that image). Undefined unless every
+ * given config names one.
+ */
+export function lowestKubelet(applied: (AppliedConfig | undefined)[]): string | undefined {
+  const tags: [number, number, number, string][] = []
+  for (const config of applied) {
+    const main = config?.docs[0] as { machine?: { kubelet?: { image?: unknown } } } | undefined
+    const m = /:v(\d+)\.(\d+)\.(\d+)$/.exec(String(main?.machine?.kubelet?.image ?? ''))
+    if (!m) return undefined
+    tags.push([Number(m[1]), Number(m[2]), Number(m[3]), `v${m[1]}.${m[2]}.${m[3]}`])
+  }
+  tags.sort((a, b) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2])
+  return tags[0]?.[3]
 }

@@ -116,6 +116,34 @@ export function applyArgv(i: ApplyInput): string[] {
   ]
 }
 
+/**
+ * Several nodes in one call: apid on an endpoint fans it out. Every node is an endpoint too, so the call
+ * goes through while any of them answers.
+ */
+const targets = (ips: string[], talosconfig: string): string[] => [
+  '--talosconfig',
+  talosconfig,
+  '--nodes',
+  ips.join(','),
+  '--endpoints',
+  ips.join(',')
+]
+
+/** Each node's applied machine config (one YAML document per node, its `node:` first). */
+export const machineConfigsArgv = (ips: string[], talosconfig: string): string[] => [
+  'get',
+  'machineconfig',
+  '--output',
+  'yaml',
+  ...targets(ips, talosconfig)
+]
+
+/** `talosctl version` against several nodes: one Server block per node that answered. */
+export const serverVersionsArgv = (ips: string[], talosconfig: string): string[] => [
+  'version',
+  ...targets(ips, talosconfig)
+]
+
 /** `talosctl version` against one node: the client block, then the node's Server block with its Tag. */
 export const serverVersionArgv = (ip: string, talosconfig: string): string[] => ['version', ...target(ip, talosconfig)]
 

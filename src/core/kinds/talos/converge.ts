@@ -1,12 +1,13 @@
 // Applying a node's machine config with the least disruption: a node in maintenance mode gets it over the
-// insecure service (it then installs to disk and reboots); a configured node is compared first
-// (--dry-run) and changed only on a real difference, with no-reboot when that takes it and reboot only
-// when the change needs one (said in the log and the plan).
+// insecure service (it then installs to disk and reboots); a configured node is compared first (with the
+// config it holds; on a difference, or when that cannot tell, by --dry-run) and changed only on a real
+// difference, with no-reboot when that takes it and reboot only when the change needs one (said in the
+// log and the plan).
 import type { Talosctl } from '../../../adapters/talosctl/types.js'
 import { PhaseError } from '../../errors.js'
 import type { RunOutputs } from '../../phases/types.js'
 import { changesSoFar } from '../../remote/observations.js'
-import { parseDryRun } from './answers.js'
+import { parseDryRun, sameConfig } from './answers.js'
 import { applyArgv } from './argv.js'
 import type { NodeConfig } from './configs.js'
 import type { Observed } from './observe.js'
@@ -56,6 +57,12 @@ export async function decideApply(
       { code: 'TalosUnreachable' }
     )
   }
+  // The node's applied config (observe.ts) decides a converged node without a call of its own: it holds
+  // what an earlier run rendered from the same inputs, or exactly the config rendered now. A difference
+  // still goes through the node's dry run, which says whether applying it needs a reboot.
+  if (config.unchanged) return { kind: 'unchanged', reason: 'running config equals the wanted one' }
+  if (seen.applied && config.docs && sameConfig(seen.applied, config.docs) === true)
+    return { kind: 'unchanged', reason: 'running config equals the wanted one' }
   const r = await talosctl.run(applyArgv({ ip: node.ip, file: config.path, mode: 'auto', dryRun: true, talosconfig }))
   const text = `${r.stdout}\n${r.stderr}`
   if (r.code !== 0) {

@@ -1,12 +1,16 @@
 // Read-only drift of Talos nodes: each node should be configured, run the file's talos_version and (for
-// factory images) the schematic of its image_factory settings, and its running machine config should equal what the cluster file renders (compared by talosctl apply-config
-// --dry-run, never printed: the diff can hold secrets). Needs the secrets bundle (input or state-dir) to
+// factory images) the schematic of its image_factory settings, and its running machine config should equal
+// what the cluster file renders (compared with the config the node holds; a difference is measured by
+// talosctl apply-config --dry-run, never printed: the diff can hold secrets). Needs the secrets bundle (input or state-dir) to
 // render the wanted configs and to talk to configured nodes at all.
 import type { DriftFinding } from '../../drift/types.js'
 import type { PhaseContext } from '../../phases/types.js'
-import { parseDryRun, schematicOf, serverTag } from './answers.js'
+import type { NodeSpec } from '../../config/model.js'
+import { parseDryRun, sameConfig, schematicOf, serverTag } from './answers.js'
 import { applyArgv, extensionsArgv, serverVersionArgv } from './argv.js'
 import { ensureSchematic, talosCtx } from './factory.js'
+import type { NodeConfig } from './configs.js'
+import type { Observed } from './observe.js'
 import { prepare, type Prepared } from './prepare.js'
 import { installerImage } from './schematic.js'
 import { versionPath } from '../../upgrade/path.js'
@@ -56,9 +60,9 @@ export async function talosDrift(ctx: PhaseContext): Promise<DriftFinding[]> {
           )
         ]
       const [version, schematic, machineConfig] = await Promise.all([
-        versionRow(p, seen.node.ip, wantedVersion, c.allow_downgrade),
+        versionRow(p, seen.node, wantedVersion, c.allow_downgrade),
         wantedSchematic ? schematicRow(p, seen.node.ip, wantedSchematic, wantedVersion) : undefined,
-        configRow(p, seen.node.ip, config.path)
+        configRow(p, seen, config)
       ])
       // No deploy phase upgrades Talos in place: the rows say how, and point at talos_version / image_factory.
       return [
@@ -91,10 +95,14 @@ export async function talosDrift(ctx: PhaseContext): Promise<DriftFinding[]> {
 
 type Compared = Pick<DriftFinding, 'wanted' | 'found' | 'kind'> | undefined
 
-async function versionRow(p: Prepared, ip: string, wanted: string, allowDowngrade: boolean): Promise<Compared> {
-  const r = await p.talosctl.run(serverVersionArgv(ip, p.talosconfig))
-  const tag = r.code === 0 ? serverTag(r.stdout) : undefined
-  if (!tag) return { wanted, found: `version not readable (exit ${r.code}${failure(r.stderr)})`, kind: 'unreachable' }
+async function versionRow(p: Prepared, node: NodeSpec, wanted: string, allowDowngrade: boolean): Promise<Compared> {
+  // All nodes in one call (prepare.ts); a node it did not answer for is asked on its own, for the reason.
+  let tag = (await p.versions())[node.id]
+  if (!tag) {
+    const r = await p.talosctl.run(serverVersionArgv(node.ip, p.talosconfig))
+    tag = r.code === 0 ? serverTag(r.stdout) : undefined
+    if (!tag) return { wanted, found: `version not readable (exit ${r.code}${failure(r.stderr)})`, kind: 'unreachable' }
+  }
   if (bare(tag) === bare(wanted)) return undefined
   // The row names the upgrade it needs: the path plan shows, or why that path is refused.
   const path = versionPath('talos', tag, wanted, { allowDowngrade })
@@ -114,7 +122,12 @@ async function schematicRow(p: Prepared, ip: string, wanted: string, version: st
   return { wanted, found: `${found ?? 'none (not an Image Factory image)'} (${how})`, kind: 'drift' }
 }
 
-async function configRow(p: Prepared, ip: string, file: string): Promise<Compared> {
+async function configRow(p: Prepared, seen: Observed, config: NodeConfig): Promise<Compared> {
+  // What the node holds decides an unchanged node; a difference is counted by the node's own dry run.
+  if (config.unchanged) return undefined
+  if (seen.applied && config.docs && sameConfig(seen.applied, config.docs) === true) return undefined
+  const { ip } = seen.node
+  const file = config.path
   const r = await p.talosctl.run(applyArgv({ ip, file, mode: 'auto', dryRun: true, talosconfig: p.talosconfig }))
   if (r.code !== 0)
     return {

@@ -2,7 +2,7 @@
 // `talosctl health` within bootstrap_timeout (naming what is unhealthy on failure), then fetch the
 // kubeconfig into state-dir (0600). Nothing here prints a credential.
 import { credentialsDir } from '../../state/credentials.js'
-import { chmod, copyFile, readFile } from 'node:fs/promises'
+import { chmod, copyFile, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Talosctl } from '../../../adapters/talosctl/types.js'
 import { maskCredential } from '../../crypto/mask.js'
@@ -14,10 +14,13 @@ import { bootstrapArgv, healthArgv, kubeconfigArgv } from './argv.js'
 import { existingTalosconfig, writeTalosconfig } from './configs.js'
 import { convergedSinceInstall } from './converge.js'
 import { talosCtx } from './factory.js'
-import { secretsBundle } from './secrets.js'
+import { seal, unseal } from './sealed.js'
+import { secretsBundle, storedBundle } from './secrets.js'
 import { ensureTalosctl } from './tool.js'
 
 const RESUME = 're-run the workflow; a bootstrapped cluster is not bootstrapped again'
+/** The admin kubeconfig's client certificate is valid for a year; a week of reuse leaves a wide margin. */
+const KUBECONFIG_REUSE_MS = 7 * 24 * 3600 * 1000
 const tail = (text: string): string => text.trim().split('\n').slice(-3).join(' | ').slice(0, 400)
 
 async function talosconfigFor(ctx: PhaseContext, talosctl: Talosctl): Promise<string> {
@@ -106,9 +109,23 @@ export async function fetchKubeconfig(
   const c = talosCtx(ctx).cluster
   const path = join(dir ?? (await credentialsDir(ctx.settings)), 'kubeconfig')
   const first = c.nodes[0]
-  const r = (await keptKubeconfig(ctx, path))
-    ? { code: 0, stdout: '', stderr: '' }
-    : await talosctl.run(kubeconfigArgv(first.ip, talosconfig, path))
+  // Sealed under the secrets bundle between runs (sealed.ts), like the talosconfig: taken again only while
+  // this run changed nothing, so a run that installs, bootstraps or applies fetches a fresh one.
+  // The bundle of the input, or the one this run generated (first deploy): the next run has it as input.
+  const bundle = (await storedBundle(ctx))?.path ?? ctx.outputs.talosSecretsPath
+  const sealedBy = bundle ? await readFile(bundle).catch(() => undefined) : undefined
+  const inputs = JSON.stringify({ talosctl: talosctl.binary ?? '', endpoint: c.apiEndpoint, node: first.ip })
+  const unchanged = changesSoFar(ctx.outputs) === 0
+  const kept =
+    sealedBy && unchanged ? await unseal(ctx, 'kubeconfig', sealedBy, inputs, KUBECONFIG_REUSE_MS) : undefined
+  if (kept !== undefined) {
+    maskCredential(ctx.reporter, 'kubeconfig', kept)
+    await writeFile(path, kept, { mode: 0o600 })
+  }
+  const r =
+    kept !== undefined || (await keptKubeconfig(ctx, path))
+      ? { code: 0, stdout: '', stderr: '' }
+      : await talosctl.run(kubeconfigArgv(first.ip, talosconfig, path))
   if (r.code !== 0)
     throw new PhaseError(
       'join',
@@ -118,7 +135,9 @@ export async function fetchKubeconfig(
       { code: 'TalosKubeconfig' }
     )
   await chmod(path, 0o600)
-  maskCredential(ctx.reporter, 'kubeconfig', await readFile(path, 'utf8'))
+  const text = await readFile(path, 'utf8')
+  maskCredential(ctx.reporter, 'kubeconfig', text)
+  if (sealedBy && kept === undefined) await seal(ctx, 'kubeconfig', sealedBy, inputs, text).catch(() => undefined)
   fetched.set(ctx.outputs, { path, at: changesSoFar(ctx.outputs) })
   ctx.outputs.kubeconfigPath = path
   ctx.outputs.apiEndpoint = c.apiEndpoint

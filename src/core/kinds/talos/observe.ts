@@ -1,17 +1,21 @@
 // What each node is right now, seen through talosctl: in maintenance mode (fresh image, waiting for a
-// config), configured (its secure API answers), or unreachable. Read-only.
+// config), configured (its secure API answers), or unreachable. Read-only. With this cluster's
+// talosconfig, one `get machineconfig` over all nodes sees every configured node and its applied config
+// at once; only the nodes it does not return are asked one by one over the maintenance service.
 import type { Talosctl } from '../../../adapters/talosctl/types.js'
 import type { NodeSpec } from '../../config/model.js'
 import type { Deps } from '../../deps.js'
 import { PhaseError } from '../../errors.js'
-import { modeFromDisks, parseMachineStatus, type NodeMode } from './answers.js'
-import { getDisksInsecureArgv, machineStatusArgv } from './argv.js'
+import { modeFromDisks, parseMachineConfigs, parseMachineStatus, type AppliedConfig, type NodeMode } from './answers.js'
+import { getDisksInsecureArgv, machineConfigsArgv, machineStatusArgv } from './argv.js'
 
 export interface Observed {
   node: NodeSpec
   mode: NodeMode
   /** The last line talosctl printed when the node did not answer as expected. */
   detail: string
+  /** A configured node's machine config as it holds it (when the node returned it). */
+  applied?: AppliedConfig
 }
 
 const lastLine = (text: string): string => text.trim().split('\n').at(-1)?.slice(0, 300) ?? ''
@@ -21,8 +25,29 @@ export async function observeNode(talosctl: Talosctl, node: NodeSpec): Promise<O
   return { node, mode: modeFromDisks(r), detail: r.code === 0 ? '' : lastLine(r.stderr || r.stdout) }
 }
 
-export const observeAll = (talosctl: Talosctl, nodes: NodeSpec[]): Promise<Observed[]> =>
-  Promise.all(nodes.map((n) => observeNode(talosctl, n)))
+export async function observeAll(talosctl: Talosctl, nodes: NodeSpec[], talosconfig?: string): Promise<Observed[]> {
+  const applied = new Map<string, AppliedConfig>()
+  if (talosconfig && nodes.length) {
+    // A node that does not answer fails only its own part (or, the first node, the whole call): either way
+    // the documents that came back are each from a node that holds a config of this cluster's PKI.
+    const r = await talosctl.run(
+      machineConfigsArgv(
+        nodes.map((n) => n.ip),
+        talosconfig
+      ),
+      { timeoutMs: 30_000 }
+    )
+    for (const [ip, config] of parseMachineConfigs(r.stdout)) applied.set(ip, config)
+  }
+  return Promise.all(
+    nodes.map((n) => {
+      const config = applied.get(n.ip)
+      return config
+        ? Promise.resolve<Observed>({ node: n, mode: 'configured', detail: '', applied: config })
+        : observeNode(talosctl, n)
+    })
+  )
+}
 
 /**
  * Waits until a node's secure API reports the machine running (after an install or a reboot). Bounded

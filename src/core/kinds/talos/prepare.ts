@@ -15,6 +15,8 @@ import { renderConfigs, writeTalosconfig, type NodeConfig } from './configs.js'
 import { talosCtx } from './factory.js'
 import { observeAll, type Observed } from './observe.js'
 import { secretsBundle, storedBundle, workDir } from './secrets.js'
+import { serverTags } from './answers.js'
+import { serverVersionsArgv } from './argv.js'
 import { ensureTalosctl } from './tool.js'
 
 export interface Prepared {
@@ -22,6 +24,8 @@ export interface Prepared {
   observed: Observed[]
   configs: Map<string, NodeConfig>
   talosconfig: string
+  /** Each configured node's Talos version, by node id: one `talosctl version` over them all, when first asked. */
+  versions: () => Promise<Record<string, string | undefined>>
 }
 
 // Read-only preparations of this run, by node selection, validation and change count.
@@ -57,20 +61,50 @@ export async function prepare(ctx: PhaseContext, options: { readOnly?: boolean }
 
 async function prepareNow(ctx: PhaseContext, readOnly: boolean): Promise<Prepared> {
   const talosctl = await ensureTalosctl(ctx)
-  const observed = await observeAll(talosctl, talosCtx(ctx).cluster.nodes)
-  const exists = observed.some((o) => o.mode === 'configured')
+  const nodes = talosCtx(ctx).cluster.nodes
   const selected = new Set(ctx.nodes.map((n) => n.id))
+  const kept = await storedBundle(ctx)
+  // With the bundle at hand the talosconfig comes first: one `get machineconfig` then sees every configured
+  // node and what it holds. Without it (first deploy, or plan without the input) nodes are asked one by one.
+  const talosconfigPath = async (bundle: string): Promise<string> =>
+    writeTalosconfig(ctx, talosctl, bundle, readOnly ? join(await workDir(ctx), 'talosconfig') : undefined)
+  const early = kept ? await talosconfigPath(kept.path) : undefined
+  const observed = await observeAll(talosctl, nodes, early)
+  const exists = observed.some((o) => o.mode === 'configured')
   const mine = observed.filter((o) => selected.has(o.node.id))
-  const bundle = readOnly ? await storedBundle(ctx) : await secretsBundle(ctx, talosctl, exists)
-  if (!bundle) return { talosctl, observed: mine, configs: new Map(), talosconfig: '' }
+  const versions = versionsOnce(talosctl, mine, () => early)
+  const bundle = kept ?? (readOnly ? undefined : await secretsBundle(ctx, talosctl, exists))
+  if (!bundle) return { talosctl, observed: mine, configs: new Map(), talosconfig: '', versions }
   const configs = await renderConfigs(ctx, talosctl, bundle.path, ctx.nodes, {
-    validate: !(readOnly && ctx.settings.command === 'drift')
+    validate: !(readOnly && ctx.settings.command === 'drift'),
+    applied: new Map(mine.map((o) => [o.node.id, o.applied]))
   })
-  const talosconfig = await writeTalosconfig(
-    ctx,
-    talosctl,
-    bundle.path,
-    readOnly ? join(await workDir(ctx), 'talosconfig') : undefined
-  )
-  return { talosctl, observed: mine, configs, talosconfig }
+  const talosconfig = early ?? (await talosconfigPath(bundle.path))
+  return { talosctl, observed: mine, configs, talosconfig, versions: versionsOnce(talosctl, mine, () => talosconfig) }
+}
+
+/** Each configured node's Talos version (undefined: it did not say), asked once, in one call, when first wanted. */
+function versionsOnce(
+  talosctl: Talosctl,
+  observed: Observed[],
+  talosconfig: () => string | undefined
+): () => Promise<Record<string, string | undefined>> {
+  let asked: Promise<Record<string, string | undefined>> | undefined
+  return () =>
+    (asked ??= (async () => {
+      const configured = observed.filter((o) => o.mode === 'configured')
+      const tc = talosconfig()
+      const out: Record<string, string | undefined> = {}
+      if (!configured.length || !tc) return out
+      const r = await talosctl.run(
+        serverVersionsArgv(
+          configured.map((o) => o.node.ip),
+          tc
+        ),
+        { timeoutMs: 30_000 }
+      )
+      const tags = serverTags(r.stdout)
+      for (const o of configured) out[o.node.id] = tags[o.node.ip]
+      return out
+    })())
 }

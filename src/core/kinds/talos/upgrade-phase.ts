@@ -17,8 +17,7 @@ import { nodeOrder } from '../../upgrade/order.js'
 import { talosPath, type TalosPath } from '../../upgrade/path.js'
 import { compareVersions, parseVersion } from '../../upgrade/versions.js'
 import { runWave, UpgradeStopped, type NodeTiming } from '../../upgrade/wave.js'
-import { serverTag } from './answers.js'
-import { serverVersionArgv } from './argv.js'
+import { lowestKubelet } from './answers.js'
 import { ensureSchematic, localSchematic, talosCtx } from './factory.js'
 import { prepare, type Prepared } from './prepare.js'
 import { installerImage } from './schematic.js'
@@ -46,14 +45,13 @@ async function observe(ctx: PhaseContext, createKube: KubeFactory, arch: Arch): 
   const p = await prepare(ctx, { readOnly: true })
   const configured = p.observed.filter((o) => o.mode === 'configured')
   if (!configured.length || !p.talosconfig) return undefined
+  // One `talosctl version` over every configured node (prepare.ts), shared with drift.
+  const versions = await p.versions()
   const running: Record<string, string | undefined> = {}
-  await Promise.all(
-    configured.map(async (o) => {
-      const r = await p.talosctl.run(serverVersionArgv(o.node.ip, p.talosconfig))
-      running[o.node.id] = r.code === 0 ? serverTag(r.stdout) : undefined
-    })
-  )
-  const runningKubernetes = await kubernetesVersion(ctx, createKube, arch)
+  for (const o of configured) running[o.node.id] = versions[o.node.id]
+  // The configs the nodes hold name their kubelet (observe.ts); the API is asked only when one does not.
+  const runningKubernetes =
+    lowestKubelet(configured.map((o) => o.applied)) ?? (await kubernetesVersion(ctx, createKube, arch))
   const schematic = cluster.image_source === 'factory' ? (await ensureSchematic(ctx)).id : localSchematic(ctx).id
   const nodes = configured.map((o) => o.node)
   const rows = talosUpgradeRows({

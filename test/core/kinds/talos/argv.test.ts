@@ -9,7 +9,9 @@ import {
   getDisksInsecureArgv,
   healthArgv,
   kubeconfigArgv,
+  machineConfigsArgv,
   machineStatusArgv,
+  serverVersionsArgv,
   validateArgv
 } from '../../../../src/core/kinds/talos/argv.js'
 import {
@@ -17,9 +19,13 @@ import {
   bootstrapRetryable,
   modeFromDisks,
   parseDryRun,
+  parseMachineConfigs,
   parseMachineStatus,
+  lowestKubelet,
+  sameConfig,
   schematicOf,
   serverTag,
+  serverTags,
   unhealthyFrom
 } from '../../../../src/core/kinds/talos/answers.js'
 
@@ -294,5 +300,80 @@ describe('reading talosctl answers', () => {
     expect(schematicOf(table)).toBe(id)
     expect(schematicOf('NODE   NAMESPACE   TYPE   ID   VERSION   NAME   VERSION\n')).toBeNull()
     expect(schematicOf('rpc error: code = Unavailable desc = connection refused')).toBeUndefined()
+  })
+
+  test("get machineconfig -o yaml over several nodes: each node's documents, a mapping spec (1.9) as its first document only", () => {
+    const out = [
+      'node: 10.0.0.1\nmetadata:\n    namespace: config\n    type: MachineConfigs.config.talos.dev\n    id: v1alpha1\n    version: 2\n    owner:\n    phase: running\nspec:\n    version: v1alpha1\n    machine:\n        type: controlplane\n',
+      'node: 10.0.0.2\nmetadata:\n    id: v1alpha1\nspec: |\n    version: v1alpha1\n    machine:\n      type: worker\n    ---\n    apiVersion: v1alpha1\n    kind: HostnameConfig\n    hostname: w1\n'
+    ].join('---\n')
+    const got = parseMachineConfigs(out)
+    expect([...got.keys()]).toEqual(['10.0.0.1', '10.0.0.2'])
+    expect(got.get('10.0.0.1')).toEqual({
+      docs: [{ version: 'v1alpha1', machine: { type: 'controlplane' } }],
+      complete: false
+    })
+    expect(got.get('10.0.0.2')?.complete).toBe(true)
+    expect(got.get('10.0.0.2')?.docs).toHaveLength(2)
+    expect(parseMachineConfigs('1 error occurred:\n\t* rpc error: code = Unavailable\n').size).toBe(0)
+  })
+
+  test('the same config in another key order or formatting is the same; a partial view of a multi-document config cannot tell', () => {
+    const main = { version: 'v1alpha1', machine: { type: 'worker', network: { hostname: 'w1' } } }
+    const reordered = { machine: { network: { hostname: 'w1' }, type: 'worker' }, version: 'v1alpha1' }
+    expect(sameConfig({ docs: [reordered], complete: false }, [main])).toBe(true)
+    expect(sameConfig({ docs: [reordered], complete: false }, [{ ...main, debug: true }])).toBe(false)
+    const typed = { apiVersion: 'v1alpha1', kind: 'HostnameConfig', hostname: 'w1' }
+    expect(sameConfig({ docs: [main], complete: false }, [main, typed])).toBeUndefined()
+    expect(sameConfig({ docs: [main, typed], complete: true }, [main, typed])).toBe(true)
+    expect(sameConfig({ docs: [main], complete: true }, [main, typed])).toBe(false)
+  })
+
+  test('version over several nodes: the Tag of each NODE block (C8)', () => {
+    const out =
+      'Client:\n\tTag:         v1.9.0\nServer:\n\tNODE:        10.0.0.2\n\tTag:         v1.9.1\n\tSHA:         x\n\tEnabled:     RBAC\n\tNODE:        10.0.0.1\n\tTag:         v1.9.0\n'
+    expect(serverTags(out)).toEqual({ '10.0.0.2': 'v1.9.1', '10.0.0.1': 'v1.9.0' })
+    expect(serverTags('Client:\n\tTag:         v1.9.0\nServer:\nerror getting version: rpc error\n')).toEqual({})
+  })
+
+  test('several nodes in one call: every node is also an endpoint', () => {
+    expect(machineConfigsArgv(['10.0.0.1', '10.0.0.2'], '/t/tc')).toEqual([
+      'get',
+      'machineconfig',
+      '--output',
+      'yaml',
+      '--talosconfig',
+      '/t/tc',
+      '--nodes',
+      '10.0.0.1,10.0.0.2',
+      '--endpoints',
+      '10.0.0.1,10.0.0.2'
+    ])
+    expect(serverVersionsArgv(['10.0.0.1'], '/t/tc')).toEqual([
+      'version',
+      '--talosconfig',
+      '/t/tc',
+      '--nodes',
+      '10.0.0.1',
+      '--endpoints',
+      '10.0.0.1'
+    ])
+  })
+
+  test("the cluster's Kubernetes from the applied configs: the lowest kubelet image tag, or nothing when one config names none", () => {
+    const node = (image?: string) => ({
+      docs: [{ version: 'v1alpha1', machine: { kubelet: image ? { image } : {} } }],
+      complete: false
+    })
+    expect(
+      lowestKubelet([
+        node('ghcr.io/siderolabs/kubelet:v1.32.0'),
+        node('ghcr.io/siderolabs/kubelet:v1.31.4'),
+        node('ghcr.io/siderolabs/kubelet:v1.32.1')
+      ])
+    ).toBe('v1.31.4')
+    expect(lowestKubelet([node('ghcr.io/siderolabs/kubelet:v1.32.0'), node()])).toBeUndefined()
+    expect(lowestKubelet([node('ghcr.io/siderolabs/kubelet:v1.32.0'), undefined])).toBeUndefined()
+    expect(lowestKubelet([])).toBeUndefined()
   })
 })

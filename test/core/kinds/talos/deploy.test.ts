@@ -66,7 +66,15 @@ describe('Talos deploy: 1 control plane + 3 workers', () => {
     expect(kubeconfig).toContain('server: https://10.10.88.73:6443')
     expect(ctx.outputs.talosconfigPath).toBe(join(ctx.settings.tempDir, 'credentials', 'talosconfig'))
     expect(ctx.outputs.kubeconfigPath).toBe(join(ctx.settings.tempDir, 'credentials', 'kubeconfig'))
-    expect((await readdir(ctx.state.dir)).sort()).toEqual(['state.json'])
+    // state-dir keeps checkpoints, keyed digests and the sealed talosconfig and kubeconfig: no plaintext.
+    expect((await readdir(ctx.state.dir)).sort()).toEqual([
+      'state.json',
+      'talos-kubeconfig.sealed',
+      'talos-rendered.json',
+      'talos-talosconfig.sealed'
+    ])
+    for (const name of await readdir(ctx.state.dir))
+      expect(await readFile(join(ctx.state.dir, name), 'utf8')).not.toMatch(/BEGIN|LS0tLS1CRUdJTi|kubeconfig|contexts:/)
     const tc = parse(await readFile(ctx.outputs.talosconfigPath as string, 'utf8')) as {
       contexts: Record<string, { endpoints: string[] }>
     }

@@ -81,8 +81,13 @@ describe('Talos HA deploy with patch targeting', () => {
     expect((await talosJoinPhase.run!(await lab.context(cluster))).changed).toBe(false)
   }, 40_000)
 
-  test('a dry run talosctl refuses is "could not check" for that node, with talosctl\'s own reason', async () => {
-    const ctx = await lab.context(cluster)
+  test('a differing node whose dry run talosctl refuses is "could not check", with talosctl\'s own reason', async () => {
+    // Its label changed in the file, so what it holds differs and only its dry run can say how.
+    const relabelled = talosCluster(
+      'patches: { worker: [patches/workers.yaml] }',
+      nodes.replace('hostname: talos-w1 }', 'hostname: talos-w1, labels: { zone: z } }')
+    )
+    const ctx = await lab.context(relabelled)
     const real = ctx.deps.exec
     const exec: LocalExec = (file, args, options) =>
       args.includes('--dry-run') && args.includes('10.10.88.76')
