@@ -17,13 +17,12 @@ import type { DigestCatalog } from '../../../../src/adapters/downloads/types.js'
 import { createLocalExec } from '../../../../src/adapters/exec/local-exec.js'
 import type { Cluster } from '../../../../src/core/config/model.js'
 import type { Deps } from '../../../../src/core/deps.js'
-import { emptyOutputs, type PhaseContext } from '../../../../src/core/phases/types.js'
-import { MemoryReporter } from '../../../../src/core/reporter.js'
-import { StateStore } from '../../../../src/core/state/store.js'
+import type { PhaseContext } from '../../../../src/core/phases/types.js'
+import type { MemoryReporter } from '../../../../src/core/reporter.js'
+import { testPhaseContext, testSettings } from '../../context.js'
 import { buildSchematic, marshalSchematic, schematicId } from '../../../../src/core/kinds/talos/schematic.js'
 import { talosCluster } from './fixtures.js'
 import { startTestMirror, type TestMirror } from '../../../lab/talos/test-mirror.js'
-import { kindOf } from '../../../../src/core/kinds/index.js'
 import { plainAdapters } from '../../../../src/compose/real-adapters.js'
 
 export interface TalosTestLab {
@@ -117,26 +116,12 @@ export async function startTalosTestLab(o: { board: number; ips: string[]; versi
         () => undefined
       )
       const talosSecrets = c.talosSecrets ?? generated
-      return {
-        cluster,
-        kind: kindOf(cluster),
-        deps,
-        reporter: new MemoryReporter(),
-        state: await StateStore.open(stateDir, cluster.name),
-        nodes: cluster.nodes,
-        outputs: emptyOutputs(),
-        settings: {
-          command: 'deploy',
-          configPath: 'cluster.yaml',
-          workingDirectory: dir,
-          reflash: false,
-          failOnDrift: false,
-          stateDir,
-          tempDir: join(dir, 'tmp'),
-          mirror: mirror.url,
-          secrets: { artifactRecipients: [], ...(talosSecrets ? { talosSecrets } : {}) }
-        }
-      }
+      const settings = testSettings(dir, {
+        stateDir,
+        mirror: mirror.url,
+        secrets: { artifactRecipients: [], ...(talosSecrets ? { talosSecrets } : {}) }
+      })
+      return testPhaseContext(cluster, deps, settings)
     },
     async powerOn(slots = o.ips.map((_, i) => i + 1)) {
       for (const s of slots) events.emit('power', s, true)
