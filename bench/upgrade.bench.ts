@@ -76,7 +76,7 @@ export async function bench(): Promise<BenchResult[]> {
     if (first.code) fail('deploy', first)
     const token = (readState(join(lab.dir, 'share', 'k3s', '10.10.88.73.kube')) as { token: string }).token
     const to = lab.net.map('10.10.88.73', 6443)
-    const rounds: { wall: number; floor: number; probes: number; failed: number }[] = []
+    const rounds: { wall: number; floor: number; probes: number; failed: number; errors: string[] }[] = []
     for (const version of VERSIONS.slice(1)) {
       const other = await onBoard(lab, 'examples/k3s-cluster.yaml', B, { ...HA, k3s_version: version })
       const merged = {
@@ -85,7 +85,14 @@ export async function bench(): Promise<BenchResult[]> {
       }
       await writeFile(setup.catalogPath, JSON.stringify(merged))
       const probe = probeReadyz(to, token)
-      const r = await runLabAction(lab, setup, { command: 'deploy', config: other.configPath })
+      const t0 = Date.now()
+      const stamped: string[] = []
+      const r = await runLabAction(lab, setup, { command: 'deploy', config: other.configPath }, (chunk) => {
+        if (process.env.BENCH_DUMP)
+          for (const line of chunk.split('\n')) if (line) stamped.push(`${Date.now() - t0} ${line}`)
+      })
+      if (process.env.BENCH_DUMP)
+        await writeFile(`${process.env.BENCH_DUMP}-${version}.txt`, stamped.join('\n') + '\n\n' + r.summary)
       const tally = await probe.stop()
       if (r.code) fail(`upgrade to ${version}`, r)
       const rows = upgradeRows(r.summary)
@@ -95,7 +102,8 @@ export async function bench(): Promise<BenchResult[]> {
         wall: phaseSeconds(r.summary, 'upgrade'),
         floor,
         probes: tally.ok + tally.failed,
-        failed: tally.failed
+        failed: tally.failed,
+        errors: tally.errors
       })
     }
     const sorted = [...rounds].sort((a, b) => a.wall / a.floor - b.wall / b.floor)
@@ -119,7 +127,14 @@ export async function bench(): Promise<BenchResult[]> {
         name: 'upgrade-k3s-ha-failed-probes',
         figure: failed,
         unit: 'failed probes',
-        notes: `${probes} probes every 250 ms during ${rounds.length} HA upgrades`
+        notes: `${probes} probes every 250 ms during ${rounds.length} HA upgrades${
+          failed
+            ? `; failures: ${rounds
+                .flatMap((r) => r.errors)
+                .slice(0, 5)
+                .join(' | ')}`
+            : ''
+        }`
       }
     ]
   } finally {

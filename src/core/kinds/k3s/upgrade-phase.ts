@@ -25,8 +25,15 @@ const POLL_MS = 2_000
 /** Nodes that could not be observed, with why: an upgrade does not start while one of them is out of sight. */
 const unreachable = new WeakMap<Record<string, string>, string[]>()
 
-/** Installed k3s per selected node; nodes without k3s are install's, not part of an upgrade. */
-async function installed(ctx: PhaseContext, pool: ShellPool): Promise<Record<string, string>> {
+/**
+ * Installed k3s per selected node; nodes without k3s are install's, not part of an upgrade. `onFound`
+ * hears each version as it comes in (the wave starts its first read as soon as one differs).
+ */
+async function installed(
+  ctx: PhaseContext,
+  pool: ShellPool,
+  onFound?: (version: string) => void
+): Promise<Record<string, string>> {
   const found: Record<string, string> = {}
   const lost: string[] = []
   await Promise.all(
@@ -34,7 +41,10 @@ async function installed(ctx: PhaseContext, pool: ShellPool): Promise<Record<str
       const facts = await observeNode(pool, PHASE, node).catch(
         (e: Error) => void lost.push(`${node.id} (${e.message})`)
       )
-      if (facts && facts.version !== 'none' && facts.version !== 'unknown') found[node.id] = facts.version
+      if (facts && facts.version !== 'none' && facts.version !== 'unknown') {
+        found[node.id] = facts.version
+        onFound?.(facts.version)
+      }
     })
   )
   // Keys in file order, whatever order the answers came in.
@@ -143,7 +153,15 @@ export function waveMemory(ctx: PhaseContext): WaveMemory {
 async function run(ctx: PhaseContext): Promise<StepResult> {
   const cluster = ctx.cluster as K3sCluster
   return withPool(ctx, PHASE, async (pool) => {
-    const running = await installed(ctx, pool)
+    const driver = k3sDriver(ctx, pool)
+    // The wave's first look at the nodes (its before-gate) starts while the other nodes are still being
+    // observed, as soon as one runs another version: it does not depend on their answers.
+    let looking = false
+    const running = await installed(ctx, pool, (version) => {
+      if (version === cluster.k3s_version || looking) return
+      looking = true
+      driver.lookAhead()
+    })
     const up = k3sUpgrade(cluster, running, ctx.nodes)
     if (!up)
       return {
@@ -164,7 +182,7 @@ async function run(ctx: PhaseContext): Promise<StepResult> {
       )
     const timings: NodeTiming[] = []
     ctx.outputs.values.upgrade = timings
-    const result = await runWave(up.order, up.path.hops, k3sDriver(ctx, pool), {
+    const result = await runWave(up.order, up.path.hops, driver, {
       abFallback: false,
       drainTimeoutMs: cluster.drain_timeout * 1000,
       readyTimeoutMs: cluster.cluster_timeout * 1000,
