@@ -197,7 +197,11 @@ async function oneNode(
     )
   }
 
-  const [before] = await Promise.all([driver.observe(step), previous])
+  // Both settle before anything goes on: a stop never leaves the last uncordon running behind the phase.
+  const [seen, prev] = await Promise.allSettled([driver.observe(step), previous])
+  if (prev.status === 'rejected') throw prev.reason
+  if (seen.status === 'rejected') throw seen.reason
+  const before = seen.value
   if (before.version === hop.to || beyond(before.version, hop)) {
     // Done by an earlier run (or already past a stepping stone); a cordon that run left behind is lifted once the node is Ready.
     if (before.ready) await release()

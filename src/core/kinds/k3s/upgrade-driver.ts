@@ -52,8 +52,9 @@ export interface K3sWaveDriver extends WaveDriver {
   /** `k3s kubectl <args>` on the first server that answers; throws with the last error when none does. */
   kubectl(args: string[], timeoutMs?: number): Promise<string>
   blockers(node: string): Promise<string[]>
-  /** Starts the read the wave's next question will need (its answer is shared for a moment, see nodes()). */
-  lookAhead(): void
+  /** Starts the read the wave's next question will need (its answer is shared for a moment, see nodes());
+   *  settles (never rejects) once that read is over. */
+  lookAhead(): Promise<void>
 }
 
 export function k3sDriver(ctx: PhaseContext, pool: ShellPool, phase = 'upgrade'): K3sWaveDriver {
@@ -118,7 +119,11 @@ export function k3sDriver(ctx: PhaseContext, pool: ShellPool, phase = 'upgrade')
   return {
     kubectl,
     blockers,
-    lookAhead: () => void nodes().catch(() => undefined),
+    lookAhead: () =>
+      nodes().then(
+        () => undefined,
+        () => undefined
+      ),
     drainCordons: true,
     observe: async (step) => observationOf((await nodes()).find((n) => n.metadata.name === hostname(step))),
     ...(ha

@@ -15,8 +15,8 @@ import { talosctl as talosctlArtifact, type Arch } from '../../tools/catalog.js'
 import { DRAIN_FACTS_ARGS, drainBlockers, drainFactsOf, nodeOrder } from '../../upgrade/order.js'
 import { talosPath, type TalosPath } from '../../upgrade/path.js'
 import { compareVersions, parseVersion } from '../../upgrade/versions.js'
-import { waveMemoryOf } from '../../upgrade/memory.js'
-import { runWave, UpgradeStopped, type NodeTiming } from '../../upgrade/wave.js'
+import { phaseWave, POLL_MS } from '../../upgrade/phase-wave.js'
+import { UpgradeStopped, type NodeTiming } from '../../upgrade/wave.js'
 import { serverTag } from './answers.js'
 import { serverVersionArgv } from './argv.js'
 import { ensureSchematic, localSchematic, talosCtx } from './factory.js'
@@ -28,7 +28,6 @@ import { upgradeK8sArgv } from './upgrade-argv.js'
 import { talosUpgradeRows } from './upgrade-plan.js'
 
 const PHASE = 'upgrade'
-const POLL_MS = 2_000
 
 interface Observed {
   p: Prepared
@@ -203,21 +202,7 @@ export function createTalosUpgradePhase(options: { createKube: KubeFactory; arch
     for (const what of path.order) {
       if (what === 'talos') {
         const order = nodeOrder(o.nodes, o.running, cluster.talos_version)
-        const result = await runWave(order, path.talos.hops, driver, {
-          abFallback: true,
-          drainTimeoutMs: cluster.drain_timeout * 1000,
-          readyTimeoutMs: timeoutSeconds * 1000,
-          pollMs: POLL_MS,
-          sleep: ctx.deps.sleep,
-          now: Date.now,
-          memory: waveMemoryOf(ctx),
-          save: () => ctx.state.save(),
-          log: (line) => ctx.reporter.info(line)
-        }).catch((error: Error & { timings?: NodeTiming[] }) => {
-          if (error.timings) timings.push(...error.timings)
-          throw error
-        })
-        timings.push(...result)
+        const result = await phaseWave(ctx, { order, hops: path.talos.hops, driver, abFallback: true, timings })
         const moved = [...new Set(result.filter((t) => t.outcome === 'upgraded').map((t) => t.node))]
         done.push(
           `Talos ${path.talos.from} → ${path.talos.to} on ${moved.length} node(s)${moved.length ? `: ${moved.join(', ')}` : ''}`
