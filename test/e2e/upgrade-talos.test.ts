@@ -9,7 +9,9 @@
 //   4. a PodDisruptionBudget guards a pod on talos-cp2 (upgrade to v1.11.6): plan names it as a possible
 //      drain blocker; deploy upgrades talos-cp1, then stops at talos-cp2's drain gate before touching it,
 //      naming the budget and its pod, the node uncordoned, talos-cp3 and talos-w1 untouched;
-//   5. once the budget is gone, a re-run resumes at talos-cp2, and talos-w1 never comes back from its
+//      then the lab's Talos, sent the same upgrade directly, shows what the gate spared the node: it
+//      cordons, retries the refused eviction until its drain time-out, warns and reboots anyway;
+//   5. once the budget is gone, a re-run resumes at talos-cp3, and talos-w1 never comes back from its
 //      upgrade: the wave stops there; a re-run while it is down touches nothing; once it is power-cycled
 //      (up at v1.11.6) a re-run finishes.
 // The API probe goes where a user's kubeconfig points: the server of the kubeconfig the first deploy
@@ -18,6 +20,7 @@
 // probe shows the API at that address answered all along except while talos-cp1 itself reboots; it proves
 // nothing about a VIP's failover, which the lab does not emulate.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
+import { readFileSync } from 'node:fs'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parse as parseYaml } from 'yaml'
@@ -28,6 +31,7 @@ import {
   type ActionRun,
   type LabActionSetup
 } from '../../lab/action.js'
+import type { UartHandle } from '../../lab/bmc/types.js'
 import { startLab, type Lab } from '../../lab/lab.js'
 // @ts-expect-error lab modules are plain ESM JavaScript
 import { readState } from '../../lab/kube/store.mjs'
@@ -42,7 +46,7 @@ import {
 import { probeReadyz, type ProbeTally } from '../../lab/upgrade/api-probe.js'
 import { clusterMembers, splitConfig } from '../../lab/talos/lib/index.mjs'
 // @ts-expect-error lab modules are plain ESM JavaScript
-import { upgrade as nodeUpgrade } from '../../lab/talos/lib/upgrade.mjs'
+import { drainTiming, upgrade as nodeUpgrade } from '../../lab/talos/lib/upgrade.mjs'
 import { expectRun, findings, setPower } from './helpers-drift.js'
 
 /** Lab board of this suite: no other test file starts nodes on board 24. */
@@ -119,6 +123,13 @@ const waveOrder = (r: ActionRun): string[] =>
   [...r.log.matchAll(/^(talos-\w+|Kubernetes): \S+ → \S+/gm)].map((m) => m[1]!)
 
 const kubeDir = (): string => join(root('talos-cp1'), 'talos', 'kube')
+type KubeObject = { metadata: { annotations?: Record<string, string> }; spec?: { unschedulable?: boolean } }
+const kubeNode = (name: string): KubeObject =>
+  (readState(kubeDir()) as { objects: Record<string, KubeObject> }).objects[`/nodes//${name}`]!
+const clusterId = (): string => {
+  const state = JSON.parse(readFileSync(join(root('talos-cp1'), 'talos', 'state.json'), 'utf8')) as { config: string }
+  return String(splitConfig(state.config).main!.cluster.id)
+}
 
 /** Where the user's kubeconfig (the uploaded artifact, decrypted with the real age) sends kubectl. */
 async function userEndpoint(): Promise<{ server: string; to: { host: string; port: number }; token: string }> {
@@ -312,11 +323,38 @@ describe('4. a PodDisruptionBudget that blocks talos-cp2’s drain', () => {
       ...at(T3, K1, 'talos-cp1'),
       ...at(T2, K1, 'talos-cp2', 'talos-cp3', 'talos-w1')
     })
-    const node = (readState(kubeDir()) as { objects: Record<string, { spec?: { unschedulable?: boolean } }> }).objects[
-      '/nodes//talos-cp2'
-    ]!
-    expect(node.spec?.unschedulable).toBeUndefined()
+    expect(kubeNode('talos-cp2').spec?.unschedulable).toBeUndefined()
   })
+
+  test('the lab’s Talos, asked directly, drains as Talos does: cordons, retries the refused eviction until its drain time-out, then reboots anyway', async () => {
+    // What the product's gate spares the node: the same upgrade sent without it.
+    const saved = { ...drainTiming }
+    Object.assign(drainTiming, { retryMs: 100, timeoutMs: 1500 })
+    try {
+      const cp2 = clusterMembers(clusterId()).get(IPS['talos-cp2'])!
+      const image = /"(factory\.talos\.dev\/[^"]+)"/.exec(JSON.stringify(cp2.main!.machine.install.image))![1]!
+      nodeUpgrade(cp2, { image: image.replace(/:v[^:]+$/, `:${T3}`) })
+      // Acknowledged, cordoned by Talos, still at the old version while it drains.
+      expect(kubeNode('talos-cp2').spec?.unschedulable).toBe(true)
+      expect(kubeNode('talos-cp2').metadata.annotations?.['talos.dev/cordoned']).toBe('true')
+      expect(clusterMembers(clusterId()).get(IPS['talos-cp2'])!.version).toBe(T2)
+      for (let i = 0; i < 300; i++) {
+        const now = clusterMembers(clusterId()).get(IPS['talos-cp2'])
+        if (now !== cp2 && now?.version === T3 && !kubeNode('talos-cp2').spec?.unschedulable) break
+        await new Promise((r) => setTimeout(r, 100))
+      }
+      expect(clusterMembers(clusterId()).get(IPS['talos-cp2'])!.version).toBe(T3)
+      expect(kubeNode('talos-cp2').spec?.unschedulable).toBeUndefined()
+      expect((lab.boards[B]!.bmc.uart(SLOT['talos-cp2']) as unknown as UartHandle).contents()).toContain(
+        '[talos] WARNING: failed to evict pod: failed to evict pod web/web-0: context deadline exceeded'
+      )
+      // The pod the budget guarded was never evicted: the reboot took it down with the node.
+      const objects = Object.keys((readState(kubeDir()) as { objects: Record<string, unknown> }).objects)
+      expect(objects).toContain('/pods/web/web-0')
+    } finally {
+      Object.assign(drainTiming, saved)
+    }
+  }, 60_000)
 })
 
 describe('5. once the budget is gone: a re-run resumes, and a node that never comes back from its upgrade', () => {
@@ -330,12 +368,12 @@ describe('5. once the budget is gone: a re-run resumes, and a node that never co
     whileDown = await run('deploy', config)
   }, 300_000)
 
-  test('resumes at talos-cp2 and stops the wave at talos-w1 once talosctl upgrade --wait gives up, the control planes done', async () => {
+  test('resumes after talos-cp2 (the lab moved it) and stops the wave at talos-w1 once talosctl upgrade --wait gives up', async () => {
     expect(stopped.code).not.toBe(0)
     expect(stopped.log).toMatch(
       /node talos-w1: upgrade failed: upgrade gate: talosctl upgrade --image factory\.talos\.dev\/metal-installer\/[0-9a-f]{64}:v1\.11\.6 on 10\.10\.88\.76: .*context deadline exceeded/
     )
-    expect(waveOrder(stopped)).toEqual(['talos-cp2', 'talos-cp3', 'talos-w1'])
+    expect(waveOrder(stopped)).toEqual(['talos-cp3', 'talos-w1'])
     expect(await versions()).toMatchObject(at(T3, K1, 'talos-cp1', 'talos-cp2', 'talos-cp3'))
   })
 

@@ -16,7 +16,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node
 import { join } from 'node:path'
 import { splitConfig, joinConfig } from './docs.mjs'
 import * as registry from './cluster.mjs'
-import { updateState } from '../../kube/store.mjs'
+import { STATE_FILE, updateState } from '../../kube/store.mjs'
 import { budgetStatus } from '../../upgrade/kubectl-verbs.mjs'
 
 const rpc = (code, desc) => ({ error: { code, desc } })
@@ -109,7 +109,7 @@ const CORDONED = 'talos.dev/cordoned'
 function kubeDirOf(api) {
   for (const m of registry.clusterMembers(api.clusterId).values()) {
     const dir = join(m.o.stateDir, 'talos', 'kube')
-    if (existsSync(join(dir, 'state.json'))) return dir
+    if (existsSync(join(dir, STATE_FILE))) return dir
   }
   return undefined
 }
