@@ -121,7 +121,7 @@ export async function bench(): Promise<BenchResult[]> {
         },
         ratio: median.wall / median.floor,
         target: 'ratio <= 1.2; failed API probes 0',
-        notes: `median of ${rounds.length} patch upgrades (${rounds.map((r) => `${r.wall.toFixed(1)}/${r.floor.toFixed(1)} s`).join(', ')} wall/floor) of 3 servers + 1 agent on the lab through dist/; API probed every 250 ms: ${probes} probes, ${failed} failed. Floors are the wave's own step times; the lab's restart is near-instant and its API (served by the lab, not by k3s) stays up through the first server's restart, so the probes show the wave never took the API down, not a real endpoint's behaviour.`
+        notes: `median of ${rounds.length} patch upgrades (${rounds.map((r) => `${r.wall.toFixed(1)}/${r.floor.toFixed(1)} s`).join(', ')} wall/floor) of 3 servers + 1 agent on the lab through dist/; API probed every 250 ms: ${probes} probes, ${failed} failed. Floors are the wave's own step times; the lab's restart is near-instant and its API (served by the lab, not by k3s) stays up through the first server's restart, so the probes show the wave never took the API down, not a real endpoint's behaviour. Since 1.247 (2026-12-07): one get-nodes read serves each gate (the share window counted from the answer), the next node is looked at while the last is uncordoned (its drain still waits), the first read starts while the nodes' versions are still being observed, and the lab's quorum check is one linearizable etcdctl read instead of a health call and a read.`
       },
       {
         name: 'upgrade-k3s-ha-failed-probes',
