@@ -76,7 +76,7 @@ export async function bench(): Promise<BenchResult[]> {
     if (first.code) fail('deploy', first)
     const token = (readState(join(lab.dir, 'share', 'k3s', '10.10.88.73.kube')) as { token: string }).token
     const to = lab.net.map('10.10.88.73', 6443)
-    const rounds: { wall: number; floor: number; probes: number; failed: number }[] = []
+    const rounds: { wall: number; floor: number; probes: number; failed: number; errors: string[] }[] = []
     for (const version of VERSIONS.slice(1)) {
       const other = await onBoard(lab, 'examples/k3s-cluster.yaml', B, { ...HA, k3s_version: version })
       const merged = {
@@ -85,7 +85,14 @@ export async function bench(): Promise<BenchResult[]> {
       }
       await writeFile(setup.catalogPath, JSON.stringify(merged))
       const probe = probeReadyz(to, token)
-      const r = await runLabAction(lab, setup, { command: 'deploy', config: other.configPath })
+      const t0 = Date.now()
+      const stamped: string[] = []
+      const r = await runLabAction(lab, setup, { command: 'deploy', config: other.configPath }, (chunk) => {
+        if (process.env.BENCH_DUMP)
+          for (const line of chunk.split('\n')) if (line) stamped.push(`${Date.now() - t0} ${line}`)
+      })
+      if (process.env.BENCH_DUMP)
+        await writeFile(`${process.env.BENCH_DUMP}-${version}.txt`, stamped.join('\n') + '\n\n' + r.summary)
       const tally = await probe.stop()
       if (r.code) fail(`upgrade to ${version}`, r)
       const rows = upgradeRows(r.summary)
@@ -95,7 +102,8 @@ export async function bench(): Promise<BenchResult[]> {
         wall: phaseSeconds(r.summary, 'upgrade'),
         floor,
         probes: tally.ok + tally.failed,
-        failed: tally.failed
+        failed: tally.failed,
+        errors: tally.errors
       })
     }
     const sorted = [...rounds].sort((a, b) => a.wall / a.floor - b.wall / b.floor)
@@ -113,13 +121,20 @@ export async function bench(): Promise<BenchResult[]> {
         },
         ratio: median.wall / median.floor,
         target: 'ratio <= 1.2; failed API probes 0',
-        notes: `median of ${rounds.length} patch upgrades (${rounds.map((r) => `${r.wall.toFixed(1)}/${r.floor.toFixed(1)} s`).join(', ')} wall/floor) of 3 servers + 1 agent on the lab through dist/; API probed every 250 ms: ${probes} probes, ${failed} failed. Floors are the wave's own step times; the lab's restart is near-instant and its API (served by the lab, not by k3s) stays up through the first server's restart, so the probes show the wave never took the API down, not a real endpoint's behaviour.`
+        notes: `median of ${rounds.length} patch upgrades (${rounds.map((r) => `${r.wall.toFixed(1)}/${r.floor.toFixed(1)} s`).join(', ')} wall/floor) of 3 servers + 1 agent on the lab through dist/; API probed every 250 ms: ${probes} probes, ${failed} failed. Floors are the wave's own step times; the lab's restart is near-instant and its API (served by the lab, not by k3s) stays up through the first server's restart, so the probes show the wave never took the API down, not a real endpoint's behaviour. Since 1.247 (2026-12-07): one get-nodes read serves each gate (the share window counted from the answer), the next node is looked at while the last is uncordoned (its drain still waits), the first read starts while the nodes' versions are still being observed, and the lab's quorum check is one linearizable etcdctl read instead of a health call and a read.`
       },
       {
         name: 'upgrade-k3s-ha-failed-probes',
         figure: failed,
         unit: 'failed probes',
-        notes: `${probes} probes every 250 ms during ${rounds.length} HA upgrades`
+        notes: `${probes} probes every 250 ms during ${rounds.length} HA upgrades${
+          failed
+            ? `; failures: ${rounds
+                .flatMap((r) => r.errors)
+                .slice(0, 5)
+                .join(' | ')}`
+            : ''
+        }`
       }
     ]
   } finally {

@@ -80,6 +80,19 @@ export async function healthy(endpoints) {
   }
 }
 
+/**
+ * True when a quorum commits a read through this endpoint: one linearizable get, which etcd serves only
+ * after confirming its leader with a majority (the same proof as healthy(), in one etcdctl process).
+ */
+export async function readCommits(endpoint) {
+  try {
+    await ctl(endpoint, ['get', 'health-probe', '--consistency=l'])
+    return true
+  } catch {
+    return false
+  }
+}
+
 /** Polls healthy() until true or timeoutMs; returns the last answer. A joined member counts once it serves reads. */
 export async function waitHealthy(endpoints, timeoutMs = 10_000) {
   const deadline = Date.now() + timeoutMs

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// kubectl stand-in for the lab: apply (client- and server-side), get, delete, wait, label and version
+// kubectl stand-in for the lab: apply (client- and server-side), get, delete, wait, label, cordon, uncordon and version
 // against the emulated API named by the kubeconfig, with kubectl's output lines and error wording.
 import { readFileSync } from 'node:fs'
 import { parseAllDocuments } from 'yaml'
@@ -274,6 +274,30 @@ async function label(kc, flags, positional) {
   return 0
 }
 
+/** kubectl cordon / uncordon NODE: spec.unschedulable through a merge patch, with kubectl's lines. */
+async function cordon(kc, positional, on) {
+  const [name] = positional
+  const verb = on ? 'cordoned' : 'uncordoned'
+  if (!name) throw new UsageError('error: resource(s) were provided, but no name was specified')
+  const path = `/api/v1/nodes/${encodeURIComponent(name)}`
+  const current = await apiRequest(kc, 'GET', path)
+  if (current.code >= 300) throw serverError(current)
+  if ((current.body.spec?.unschedulable === true) === on) {
+    process.stdout.write(`node/${name} already ${verb}\n`)
+    return 0
+  }
+  const reply = await apiRequest(
+    kc,
+    'PATCH',
+    path,
+    { spec: { unschedulable: on ? true : null } },
+    'application/merge-patch+json'
+  )
+  if (reply.code >= 300) throw serverError(reply)
+  process.stdout.write(`node/${name} ${verb}\n`)
+  return 0
+}
+
 async function main(argv) {
   record('kubectl', argv)
   const [verb, ...rest] = argv
@@ -298,9 +322,12 @@ async function main(argv) {
       return wait(kc, flags, positional)
     case 'label':
       return label(kc, flags, positional)
+    case 'cordon':
+    case 'uncordon':
+      return cordon(kc, positional, verb === 'cordon')
     default:
       throw new UsageError(
-        `error: unknown command "${verb}" for "kubectl" (the lab stand-in supports apply, get, delete, wait, label, version --client)`
+        `error: unknown command "${verb}" for "kubectl" (the lab stand-in supports apply, get, delete, wait, label, cordon, uncordon, version --client)`
       )
   }
 }

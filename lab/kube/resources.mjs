@@ -20,6 +20,7 @@ export const BUILTIN = [
   ['rbac.authorization.k8s.io', 'v1', 'clusterrolebindings', 'ClusterRoleBinding', false],
   ['rbac.authorization.k8s.io', 'v1', 'roles', 'Role', true],
   ['rbac.authorization.k8s.io', 'v1', 'rolebindings', 'RoleBinding', true],
+  ['policy', 'v1', 'poddisruptionbudgets', 'PodDisruptionBudget', true],
   ['networking.k8s.io', 'v1', 'ingressclasses', 'IngressClass', false],
   ['networking.k8s.io', 'v1', 'ingresses', 'Ingress', true],
   ['storage.k8s.io', 'v1', 'storageclasses', 'StorageClass', false],

@@ -7,6 +7,8 @@ export interface ProbeTally {
   ok: number
   failed: number
   errors: string[]
+  /** When each failed probe was sent (Date.now()), in the order of `errors`. */
+  failedAt: number[]
 }
 
 /** One GET /readyz; resolves to undefined when it answered 200, else what went wrong. */
@@ -43,8 +45,9 @@ export function probeReadyz(
   everyMs = 250
 ): { stop(): Promise<ProbeTally> } {
   const targets = Array.isArray(to) ? to : [to]
-  const tally: ProbeTally = { ok: 0, failed: 0, errors: [] }
+  const tally: ProbeTally = { ok: 0, failed: 0, errors: [], failedAt: [] }
   const once = async (): Promise<void> => {
+    const sent = Date.now()
     const seen: string[] = []
     for (const t of targets) {
       const error = await readyzOnce(t, token)
@@ -56,6 +59,7 @@ export function probeReadyz(
     }
     tally.failed++
     tally.errors.push(seen.join('; '))
+    tally.failedAt.push(sent)
   }
   let running = true
   const loop = (async () => {

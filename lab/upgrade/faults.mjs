@@ -2,11 +2,16 @@
 // a workload whose PodDisruptionBudget allows no disruption on one node (a drain there blocks), and the
 // etcd voter condition k3s keeps on each server's Node.
 import { updateState } from '../kube/store.mjs'
+import { budgetStatus } from './kubectl-verbs.mjs'
 
-/** A one-replica StatefulSet pod on `node` guarded by a budget with minAvailable 1: draining `node` blocks. */
+/**
+ * A one-replica StatefulSet pod on `node` guarded by a budget with minAvailable 1: draining `node` blocks.
+ * `served`: the store is lab/kube's API (a Talos cluster), which keeps budgets under their API group and
+ * serves what is stored, so the budget carries the status the disruption controller would set.
+ */
 export function guardPod(
   dataDir,
-  { namespace = 'web', name = 'web-0', node, budget = 'web-pdb', labels = { app: 'web' } }
+  { namespace = 'web', name = 'web-0', node, budget = 'web-pdb', labels = { app: 'web' }, served = false }
 ) {
   updateState(dataDir, (state) => {
     state.objects[`/namespaces//${namespace}`] ??= {
@@ -29,20 +34,22 @@ export function guardPod(
       spec: { nodeName: node },
       status: { phase: 'Running' }
     }
-    state.objects[`/poddisruptionbudgets/${namespace}/${budget}`] = {
+    const pdb = {
       apiVersion: 'policy/v1',
       kind: 'PodDisruptionBudget',
       metadata: { name: budget, namespace },
       spec: { minAvailable: 1, selector: { matchLabels: labels } }
     }
+    if (served) pdb.status = budgetStatus(state, pdb)
+    state.objects[`${served ? 'policy' : ''}/poddisruptionbudgets/${namespace}/${budget}`] = pdb
     state.resourceVersion += 1
   })
 }
 
 /** Lets the budget go (the operator scaled the workload or relaxed the budget). */
-export function dropBudget(dataDir, { namespace = 'web', budget = 'web-pdb' } = {}) {
+export function dropBudget(dataDir, { namespace = 'web', budget = 'web-pdb', served = false } = {}) {
   updateState(dataDir, (state) => {
-    delete state.objects[`/poddisruptionbudgets/${namespace}/${budget}`]
+    delete state.objects[`${served ? 'policy' : ''}/poddisruptionbudgets/${namespace}/${budget}`]
     state.resourceVersion += 1
   })
 }

@@ -2,17 +2,19 @@
 // members (lab/etcd): when a majority of them is down — two of three servers restarting at once — the
 // apiserver's reads time out, so every `k3s kubectl` answers k3s's error instead of the object store's
 // last state. A member that is itself down while the others hold quorum does not matter: the check goes
-// to whichever member answers, as the apiserver's etcd client does.
+// to whichever member answers, as the apiserver's etcd client does. The check is one linearizable read
+// per member tried (etcd answers it only with a majority behind its leader), not a health call and a read:
+// the same rule, at the cost of one etcdctl process, since every lab `k3s kubectl` pays it first.
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { etcdConfig } from '../etcd/kube-store.mjs'
-import { healthy } from '../etcd/ctl.mjs'
+import { readCommits } from '../etcd/ctl.mjs'
 
 /** undefined when the store has no etcd (single server, SQLite) or quorum holds; else k3s's error text. */
 export async function quorumLost(dataDir) {
   const endpoints = etcdConfig(dataDir)?.endpoints
   if (!endpoints?.length) return undefined
-  for (const endpoint of endpoints) if (await healthy([endpoint])) return undefined
+  for (const endpoint of endpoints) if (await readCommits(endpoint)) return undefined
   return 'Error from server: etcdserver: request timed out'
 }
 

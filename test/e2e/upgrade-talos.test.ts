@@ -6,21 +6,47 @@
 //   2. an A/B fallback on talos-cp2 (upgrade to v1.11.5): the wave stops there and records it; a re-run
 //      does not retry it and touches no node;
 //   3. once the operator upgraded talos-cp2 by hand, as the stop advised, a re-run finishes the job;
-//   4. talos-w1 never comes back from its upgrade (to v1.11.6): the wave stops there; a re-run while it is
-//      down touches nothing; once it is power-cycled (up at v1.11.6) a re-run finishes.
+//   4. a PodDisruptionBudget guards a pod on talos-cp2 (upgrade to v1.11.6): plan names it as a possible
+//      drain blocker; deploy upgrades talos-cp1, then stops at talos-cp2's drain gate before touching it,
+//      naming the budget and its pod, the node uncordoned, talos-cp3 and talos-w1 untouched;
+//      then the lab's Talos, sent the same upgrade directly, shows what the gate spared the node: it
+//      cordons, retries the refused eviction until its drain time-out, warns and reboots anyway;
+//   5. once the budget is gone, a re-run resumes at talos-cp3, and talos-w1 never comes back from its
+//      upgrade: the wave stops there; a re-run while it is down touches nothing; once it is power-cycled
+//      (up at v1.11.6) a re-run finishes.
+// The API probe goes where a user's kubeconfig points: the server of the kubeconfig the first deploy
+// uploaded (decrypted as a user does), which is the cluster endpoint of the file. In
+// examples/talos-cluster.yaml that endpoint is talos-cp1's own address (no VIP, no load balancer), so the
+// probe shows the API at that address answered all along except while talos-cp1 itself reboots; it proves
+// nothing about a VIP's failover, which the lab does not emulate.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
+import { readFileSync } from 'node:fs'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { runLabAction, setupLabAction, type ActionRun, type LabActionSetup } from '../../lab/action.js'
+import { parse as parseYaml } from 'yaml'
+import {
+  decryptLabArtifact,
+  runLabAction,
+  setupLabAction,
+  type ActionRun,
+  type LabActionSetup
+} from '../../lab/action.js'
+import type { UartHandle } from '../../lab/bmc/types.js'
 import { startLab, type Lab } from '../../lab/lab.js'
 // @ts-expect-error lab modules are plain ESM JavaScript
 import { readState } from '../../lab/kube/store.mjs'
-// @ts-expect-error lab modules are plain ESM JavaScript
-import { clearTalosHalt, clearTalosUpgradeFault, setTalosUpgradeFault } from '../../lab/upgrade/faults.mjs'
+import {
+  clearTalosHalt,
+  clearTalosUpgradeFault,
+  dropBudget,
+  guardPod,
+  setTalosUpgradeFault
+  // @ts-expect-error lab modules are plain ESM JavaScript
+} from '../../lab/upgrade/faults.mjs'
 import { probeReadyz, type ProbeTally } from '../../lab/upgrade/api-probe.js'
 import { clusterMembers, splitConfig } from '../../lab/talos/lib/index.mjs'
 // @ts-expect-error lab modules are plain ESM JavaScript
-import { upgrade as nodeUpgrade } from '../../lab/talos/lib/upgrade.mjs'
+import { drainTiming, upgrade as nodeUpgrade } from '../../lab/talos/lib/upgrade.mjs'
 import { expectRun, findings, setPower } from './helpers-drift.js'
 
 /** Lab board of this suite: no other test file starts nodes on board 24. */
@@ -96,11 +122,31 @@ const at = (talos: string, k8s: string, ...names: NodeName[]): Record<string, st
 const waveOrder = (r: ActionRun): string[] =>
   [...r.log.matchAll(/^(talos-\w+|Kubernetes): \S+ → \S+/gm)].map((m) => m[1]!)
 
-/** GET /readyz every 250 ms, answered by any control plane's API server (as behind a VIP). */
-function probeApi(): { stop(): Promise<ProbeTally> } {
-  const token = (readState(join(root('talos-cp1'), 'talos', 'kube')) as { token: string }).token
-  const cps = (['talos-cp1', 'talos-cp2', 'talos-cp3'] as const).map((n) => lab.net.map(IPS[n], 6443))
-  return probeReadyz(cps, token)
+const kubeDir = (): string => join(root('talos-cp1'), 'talos', 'kube')
+type KubeObject = { metadata: { annotations?: Record<string, string> }; spec?: { unschedulable?: boolean } }
+const kubeNode = (name: string): KubeObject =>
+  (readState(kubeDir()) as { objects: Record<string, KubeObject> }).objects[`/nodes//${name}`]!
+const clusterId = (): string => {
+  const state = JSON.parse(readFileSync(join(root('talos-cp1'), 'talos', 'state.json'), 'utf8')) as { config: string }
+  return String(splitConfig(state.config).main!.cluster.id)
+}
+
+/** Where the user's kubeconfig (the uploaded artifact, decrypted with the real age) sends kubectl. */
+async function userEndpoint(): Promise<{ server: string; to: { host: string; port: number }; token: string }> {
+  const text = Object.values(await decryptLabArtifact(lab, setup, `${setup.cluster.name}-kubeconfig`))[0]!
+  const kc = parseYaml(text) as {
+    clusters: { cluster: { server: string } }[]
+    users: { user: { token: string } }[]
+  }
+  const server = kc.clusters[0]!.cluster.server
+  const url = new URL(server)
+  return { server, to: lab.net.map(url.hostname, Number(url.port || 443)), token: kc.users[0]!.user.token }
+}
+
+/** GET /readyz every 250 ms at the user's kubeconfig endpoint, and only there. */
+async function probeApi(): Promise<{ stop(): Promise<ProbeTally> }> {
+  const user = await userEndpoint()
+  return probeReadyz(user.to, user.token)
 }
 
 beforeAll(async () => {
@@ -119,12 +165,18 @@ describe('1. a Talos minor upgrade plus upgrade-k8s (3 control planes, 1 worker)
   let r: ActionRun
   let probes: ProbeTally
   let config: string
+  const turns: Record<string, number> = {}
   beforeAll(async () => {
     expectRun(first, 0)
     config = await fileAt(T1, K1)
     plan = await run('plan', config)
-    const probe = probeApi()
-    r = await run('deploy', config)
+    const probe = await probeApi()
+    // When each node's turn began, as the log said it (the line comes before its drain and upgrade).
+    let seen = ''
+    r = await runLabAction(lab, setup, { command: 'deploy', config }, (chunk) => {
+      seen += chunk
+      for (const m of seen.matchAll(/^(talos-\w+|Kubernetes): \S+ → \S+/gm)) turns[m[1]!] ??= Date.now()
+    })
     probes = await probe.stop()
     process.stdout.write(`talos upgrade: ${r.ms} ms, probes ok ${probes.ok}, failed ${probes.failed}\n`)
   }, 300_000)
@@ -152,10 +204,29 @@ describe('1. a Talos minor upgrade plus upgrade-k8s (3 control planes, 1 worker)
     expect([fetched(T0), fetched(T1)]).toEqual([true, true])
   })
 
-  test('the Kubernetes API answered every probe sent every 250 ms during the whole upgrade', () => {
-    expect(probes.errors).toEqual([])
-    expect(probes.failed).toBe(0)
+  test('plan says the cluster endpoint is talos-cp1’s own address, so kubectl through it pauses while it reboots', () => {
+    const row = (
+      JSON.parse(plan.outputs.plan!) as { phase: string; node?: string; details?: Record<string, string> }[]
+    ).find((s) => s.phase === 'upgrade' && !s.node)!
+    expect(row.details!['API endpoint']).toBe(
+      "https://10.10.88.73:6443 is talos-cp1's own address: kubectl through it fails while talos-cp1 reboots (a VIP or load balancer over the control planes keeps it answering)"
+    )
+  })
+
+  test('the API at the user’s kubeconfig endpoint answered every probe (every 250 ms) except while talos-cp1 itself was upgraded', async () => {
+    // The endpoint is talos-cp1's address (examples/talos-cluster.yaml): its API server stops while
+    // talos-cp1 reboots, as a real one would. Every other moment of the upgrade, three other nodes'
+    // reboots and upgrade-k8s included, it answered.
+    expect((await userEndpoint()).server).toBe('https://10.10.88.73:6443')
     expect(probes.ok).toBeGreaterThan(Math.floor(r.ms / 250) / 2)
+    const [from, to] = [turns['talos-cp1']!, turns['talos-cp2']!]
+    expect(from).toBeLessThan(to)
+    const outside = probes.failedAt
+      .map((at, n) => ({ at, error: probes.errors[n] }))
+      .filter((f) => f.at < from || f.at > to)
+    expect(outside).toEqual([])
+    for (const e of probes.errors)
+      expect(e).toMatch(/^127\.10\.24\.1: (connect ECONNREFUSED|timeout|socket hang up|read ECONNRESET)/)
   })
 
   test('drift is in sync afterwards', async () => {
@@ -215,8 +286,78 @@ describe('3. after the operator upgraded talos-cp2 by hand', () => {
   }, 300_000)
 })
 
-describe('4. a node that never comes back from its upgrade', () => {
-  const T3 = 'v1.11.6'
+const T3 = 'v1.11.6'
+
+describe('4. a PodDisruptionBudget that blocks talos-cp2’s drain', () => {
+  let plan: ActionRun
+  let stopped: ActionRun
+  beforeAll(async () => {
+    guardPod(kubeDir(), { node: 'talos-cp2', served: true })
+    const config = await fileAt(T3, K1, { drain_timeout: 3 })
+    plan = await run('plan', config)
+    stopped = await run('deploy', config)
+  }, 300_000)
+  afterAll(() => {
+    dropBudget(kubeDir(), { served: true })
+  })
+
+  const BLOCKER = 'PodDisruptionBudget web/web-pdb allows 0 disruption(s), 1 of its pods run here (web-0)'
+
+  test('plan names the budget and the pod that could block talos-cp2’s drain, and only there', () => {
+    expectRun(plan, 0)
+    const rows = (JSON.parse(plan.outputs.plan!) as { phase: string; node?: string; reason: string }[]).filter(
+      (s) => s.phase === 'upgrade' && s.node
+    )
+    expect(rows.filter((s) => s.reason.includes('drain could be blocked')).map((s) => s.node)).toEqual(['talos-cp2'])
+    expect(rows.find((s) => s.node === 'talos-cp2')!.reason).toContain(`drain could be blocked: ${BLOCKER}`)
+  })
+
+  test('deploy stops at talos-cp2 before upgrading it, naming the budget and its pod, the node uncordoned', async () => {
+    expect(stopped.code).not.toBe(0)
+    expect(stopped.log).toContain(
+      `node talos-cp2: upgrade failed: drain gate: drain did not finish within 3s: ${BLOCKER} (not upgraded: Talos would wait on it inside talosctl upgrade, then reboot the node anyway); talos-cp2 uncordoned, the nodes after it untouched`
+    )
+    expect(stopped.log).toContain('re-run the same command')
+    expect(waveOrder(stopped)).toEqual(['talos-cp1', 'talos-cp2'])
+    expect(await versions()).toEqual({
+      ...at(T3, K1, 'talos-cp1'),
+      ...at(T2, K1, 'talos-cp2', 'talos-cp3', 'talos-w1')
+    })
+    expect(kubeNode('talos-cp2').spec?.unschedulable).toBeUndefined()
+  })
+
+  test('the lab’s Talos, asked directly, drains as Talos does: cordons, retries the refused eviction until its drain time-out, then reboots anyway', async () => {
+    // What the product's gate spares the node: the same upgrade sent without it.
+    const saved = { ...drainTiming }
+    Object.assign(drainTiming, { retryMs: 100, timeoutMs: 1500 })
+    try {
+      const cp2 = clusterMembers(clusterId()).get(IPS['talos-cp2'])!
+      const image = /"(factory\.talos\.dev\/[^"]+)"/.exec(JSON.stringify(cp2.main!.machine.install.image))![1]!
+      nodeUpgrade(cp2, { image: image.replace(/:v[^:]+$/, `:${T3}`) })
+      // Acknowledged, cordoned by Talos, still at the old version while it drains.
+      expect(kubeNode('talos-cp2').spec?.unschedulable).toBe(true)
+      expect(kubeNode('talos-cp2').metadata.annotations?.['talos.dev/cordoned']).toBe('true')
+      expect(clusterMembers(clusterId()).get(IPS['talos-cp2'])!.version).toBe(T2)
+      for (let i = 0; i < 300; i++) {
+        const now = clusterMembers(clusterId()).get(IPS['talos-cp2'])
+        if (now !== cp2 && now?.version === T3 && !kubeNode('talos-cp2').spec?.unschedulable) break
+        await new Promise((r) => setTimeout(r, 100))
+      }
+      expect(clusterMembers(clusterId()).get(IPS['talos-cp2'])!.version).toBe(T3)
+      expect(kubeNode('talos-cp2').spec?.unschedulable).toBeUndefined()
+      expect((lab.boards[B]!.bmc.uart(SLOT['talos-cp2']) as unknown as UartHandle).contents()).toContain(
+        '[talos] WARNING: failed to evict pod: failed to evict pod web/web-0: context deadline exceeded'
+      )
+      // The pod the budget guarded was never evicted: the reboot took it down with the node.
+      const objects = Object.keys((readState(kubeDir()) as { objects: Record<string, unknown> }).objects)
+      expect(objects).toContain('/pods/web/web-0')
+    } finally {
+      Object.assign(drainTiming, saved)
+    }
+  }, 60_000)
+})
+
+describe('5. once the budget is gone: a re-run resumes, and a node that never comes back from its upgrade', () => {
   let stopped: ActionRun
   let whileDown: ActionRun
   let config: string
@@ -227,12 +368,12 @@ describe('4. a node that never comes back from its upgrade', () => {
     whileDown = await run('deploy', config)
   }, 300_000)
 
-  test('stops the wave at talos-w1 once talosctl upgrade --wait gives up, the control planes done', async () => {
+  test('resumes after talos-cp2 (the lab moved it) and stops the wave at talos-w1 once talosctl upgrade --wait gives up', async () => {
     expect(stopped.code).not.toBe(0)
     expect(stopped.log).toMatch(
       /node talos-w1: upgrade failed: upgrade gate: talosctl upgrade --image factory\.talos\.dev\/metal-installer\/[0-9a-f]{64}:v1\.11\.6 on 10\.10\.88\.76: .*context deadline exceeded/
     )
-    expect(waveOrder(stopped)).toEqual(['talos-cp1', 'talos-cp2', 'talos-cp3', 'talos-w1'])
+    expect(waveOrder(stopped)).toEqual(['talos-cp3', 'talos-w1'])
     expect(await versions()).toMatchObject(at(T3, K1, 'talos-cp1', 'talos-cp2', 'talos-cp3'))
   })
 

@@ -7,11 +7,17 @@
 //   and `talosctl upgrade-k8s --to`.
 // The node's etcd data flag lives in its state and survives the upgrade reboot, so it rejoins etcd as the
 // member it was (membership kept); a reflash still wipes it.
+// Before it reboots, the node cordons and drains itself in the cluster's Kubernetes objects, as Talos' upgrade
+// sequence does: an eviction a PodDisruptionBudget refuses is retried every 5 s until the drain time-out,
+// then Talos logs a warning and goes on (the pod dies with the reboot); talosctl sees none of it, its --wait
+// simply runs into its --timeout meanwhile. Once the node is back, the cordon Talos made is lifted.
 import { randomUUID } from 'node:crypto'
 import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { splitConfig, joinConfig } from './docs.mjs'
 import * as registry from './cluster.mjs'
+import { STATE_FILE, updateState } from '../../kube/store.mjs'
+import { budgetStatus } from '../../upgrade/kubectl-verbs.mjs'
 
 const rpc = (code, desc) => ({ error: { code, desc } })
 const DEFAULT_SCHEMATIC = '376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba'
@@ -61,9 +67,24 @@ export function upgrade(api, { image }) {
   if (!version) return rpc('InvalidArgument', `invalid installer image reference: "${image}"`)
   if (api.role === 'controlplane' && !etcdQuorumKeptWithout(api))
     return rpc('FailedPrecondition', 'etcd quorum would be lost if this member goes down: upgrade refused')
+  api.o.uart(`[talos] upgrade request received: "${image}"`)
+  const kubeDir = kubeDirOf(api)
+  if (!kubeDir) {
+    install(api, image, version)
+    return { ack: 'Upgrade request received' }
+  }
+  // The request is acknowledged at once; the sequence (cordon, drain, install, reboot) runs on its own.
+  const cordoned = cordonNode(kubeDir, api.hostname)
+  void drainNode(api, kubeDir).then(() => {
+    install(api, image, version)
+    if (cordoned) uncordonWhenBack(api, kubeDir)
+  })
+  return { ack: 'Upgrade request received' }
+}
+
+function install(api, image, version) {
   const schematicId = /^factory\.talos\.dev\/[a-z-]*installer\/([0-9a-f]{64}):/.exec(image)?.[1] ?? DEFAULT_SCHEMATIC
   const fault = faultOf(api.o.stateDir)
-  api.o.uart(`[talos] upgrade request received: "${image}"`)
   if (fault === 'fallback') {
     api.o.uart('[talos] the new image failed to boot: falling back to the previous boot entry')
   } else {
@@ -76,7 +97,101 @@ export function upgrade(api, { image }) {
   }
   api.save()
   setTimeout(() => api.o.onReboot('upgrade'), 5)
-  return { ack: 'Upgrade request received' }
+}
+
+// ---- the node's own cordon and drain -----------------------------------------------------------------
+
+/** Talos' drain: evictions refused by a budget are retried every retryMs, until timeoutMs (tests shorten both). */
+export const drainTiming = { retryMs: 5_000, timeoutMs: 5 * 60_000 }
+const CORDONED = 'talos.dev/cordoned'
+
+/** The cluster's Kubernetes objects (lab/talos/kube.ts keeps them under the bootstrap node's folder). */
+function kubeDirOf(api) {
+  for (const m of registry.clusterMembers(api.clusterId).values()) {
+    const dir = join(m.o.stateDir, 'talos', 'kube')
+    if (existsSync(join(dir, STATE_FILE))) return dir
+  }
+  return undefined
+}
+
+/** Marks the node unschedulable, noting that Talos did it; false when it already was (someone else's). */
+function cordonNode(kubeDir, name) {
+  return updateState(kubeDir, (state) => {
+    const node = state.objects[`/nodes//${name}`]
+    if (!node || node.spec?.unschedulable) return false
+    node.spec = { ...(node.spec ?? {}), unschedulable: true }
+    node.metadata.annotations = { ...(node.metadata.annotations ?? {}), [CORDONED]: 'true' }
+    state.resourceVersion += 1
+    node.metadata.resourceVersion = String(state.resourceVersion)
+    return true
+  })
+}
+
+const selects = (pdb, pod) =>
+  Object.entries(pdb.spec?.selector?.matchLabels ?? {}).every(([k, v]) => pod.metadata.labels?.[k] === v)
+
+/**
+ * One pass over the node's pods: evicts (deletes) each pod with a controller other than a DaemonSet whose
+ * budgets allow a disruption; returns the ones a budget refused ("namespace/name").
+ */
+function evictPass(kubeDir, name) {
+  return updateState(kubeDir, (state) => {
+    const refused = []
+    for (const [key, pod] of Object.entries(state.objects)) {
+      if (!key.startsWith('/pods/') || pod.spec?.nodeName !== name) continue
+      const owner = (pod.metadata.ownerReferences ?? []).find((o) => o.controller) ?? pod.metadata.ownerReferences?.[0]
+      if (!owner || owner.kind === 'DaemonSet') continue
+      const budgets = Object.entries(state.objects)
+        .filter(([k]) => k.startsWith(`policy/poddisruptionbudgets/${pod.metadata.namespace}/`))
+        .map(([, b]) => b)
+        .filter((b) => selects(b, pod))
+      if (budgets.some((b) => budgetStatus(state, b).disruptionsAllowed < 1)) {
+        refused.push(`${pod.metadata.namespace}/${pod.metadata.name}`)
+        continue
+      }
+      delete state.objects[key]
+      state.resourceVersion += 1
+    }
+    return refused
+  })
+}
+
+async function drainNode(api, kubeDir) {
+  const deadline = Date.now() + drainTiming.timeoutMs
+  for (;;) {
+    const refused = evictPass(kubeDir, api.hostname)
+    if (!refused.length) return
+    if (Date.now() >= deadline) {
+      for (const pod of refused)
+        api.o.uart(`[talos] WARNING: failed to evict pod: failed to evict pod ${pod}: context deadline exceeded`)
+      return
+    }
+    await new Promise((r) => setTimeout(r, Math.min(drainTiming.retryMs, Math.max(1, deadline - Date.now()))))
+  }
+}
+
+/** Talos lifts its own cordon once the node is back and Ready (a node that never comes back keeps it). */
+function uncordonWhenBack(api, kubeDir) {
+  const ip = api.o.lanIp()
+  const id = api.clusterId
+  const give = Date.now() + 10 * 60_000
+  const look = () => {
+    const now = registry.clusterMembers(id).get(ip)
+    // Each boot is a new node API object: the one that asked for the upgrade is the old boot.
+    if (now && now !== api && now.stage === 'running' && !now.notReady() && !halted(now)) {
+      updateState(kubeDir, (state) => {
+        const node = state.objects[`/nodes//${now.hostname}`]
+        if (node?.metadata.annotations?.[CORDONED] !== 'true') return
+        delete node.spec.unschedulable
+        delete node.metadata.annotations[CORDONED]
+        state.resourceVersion += 1
+        node.metadata.resourceVersion = String(state.resourceVersion)
+      })
+      return
+    }
+    if (Date.now() < give) setTimeout(look, 100).unref()
+  }
+  setTimeout(look, 50).unref()
 }
 
 /** Members of this node's cluster that are control planes holding etcd data (running or not known). */

@@ -66,6 +66,74 @@ export interface VolumeFact {
   healthyReplicasOn: string[]
 }
 
+/** `kubectl get pods -o json` (or the pods of a mixed List) as facts. */
+export function podsOf(json: string | unknown[]): PodFact[] {
+  const items = typeof json === 'string' ? ((JSON.parse(json) as { items?: unknown[] }).items ?? []) : json
+  return (
+    items as {
+      metadata: {
+        namespace: string
+        name: string
+        labels?: Record<string, string>
+        ownerReferences?: { kind: string }[]
+      }
+      spec?: { nodeName?: string }
+    }[]
+  ).map((p) => ({
+    namespace: p.metadata.namespace,
+    name: p.metadata.name,
+    node: p.spec?.nodeName ?? '',
+    labels: p.metadata.labels ?? {},
+    daemonSet: (p.metadata.ownerReferences ?? []).some((o) => o.kind === 'DaemonSet')
+  }))
+}
+
+/** `kubectl get poddisruptionbudgets -o json` (or the budgets of a mixed List) as facts. */
+export function pdbsOf(json: string | unknown[]): PdbFact[] {
+  const items = typeof json === 'string' ? ((JSON.parse(json) as { items?: unknown[] }).items ?? []) : json
+  return (
+    items as {
+      metadata: { namespace: string; name: string }
+      spec?: { selector?: { matchLabels?: Record<string, string> } }
+      status?: { disruptionsAllowed?: number }
+    }[]
+  ).map((p) => ({
+    namespace: p.metadata.namespace,
+    name: p.metadata.name,
+    selector: p.spec?.selector?.matchLabels ?? {},
+    disruptionsAllowed: p.status?.disruptionsAllowed ?? 0
+  }))
+}
+
+/**
+ * One read for a drain's blockers and the node's cordon: `kubectl get pods,poddisruptionbudgets,nodes -A
+ * -o json` answers one List of all three kinds.
+ */
+export const DRAIN_FACTS_ARGS = ['get', 'pods,poddisruptionbudgets,nodes', '--all-namespaces', '--output', 'json']
+
+export interface DrainFacts {
+  pods: PodFact[]
+  pdbs: PdbFact[]
+  /** Node names marked unschedulable. */
+  cordoned: string[]
+}
+
+export function drainFactsOf(json: string): DrainFacts {
+  const items = ((JSON.parse(json) as { items?: { kind?: string }[] }).items ?? []) as {
+    kind?: string
+    metadata?: { name?: string }
+    spec?: { unschedulable?: boolean }
+  }[]
+  const of = (kind: string): unknown[] => items.filter((i) => i.kind === kind)
+  return {
+    pods: podsOf(of('Pod')),
+    pdbs: pdbsOf(of('PodDisruptionBudget')),
+    cordoned: items
+      .filter((i) => i.kind === 'Node' && i.spec?.unschedulable === true)
+      .map((i) => i.metadata?.name ?? '')
+  }
+}
+
 const selects = (pdb: PdbFact, pod: PodFact): boolean =>
   pdb.namespace === pod.namespace && Object.entries(pdb.selector).every(([k, v]) => pod.labels[k] === v)
 

@@ -109,8 +109,15 @@ export async function runWave(
   }
   for (const hop of hops) {
     await beforeGate(order, driver, options, timings)
-    for (const step of order)
-      timings.push(await oneNode({ ...step, from: step.from, to: hop.to }, hop, driver, options, timings))
+    // A node's uncordon runs while the next node is looked at (the look does not depend on it); the next
+    // drain waits for it, so the evicted pods can land on the node just released.
+    let released: Promise<void> = Promise.resolve()
+    for (const step of order) {
+      const done = await oneNode({ ...step, from: step.from, to: hop.to }, hop, driver, options, timings, released)
+      timings.push(done.timing)
+      released = done.released
+    }
+    await released
   }
   return timings
 }
@@ -154,8 +161,9 @@ async function oneNode(
   hop: Hop,
   driver: WaveDriver,
   options: WaveOptions,
-  timings: NodeTiming[]
-): Promise<NodeTiming> {
+  timings: NodeTiming[],
+  previous: Promise<void>
+): Promise<{ timing: NodeTiming; released: Promise<void> }> {
   const memory = options.memory
   const timing: NodeTiming = { node: step.node, from: hop.from, to: hop.to, steps: [], outcome: 'stopped' }
   const timed = async <T>(name: StepName, fn: () => Promise<T>): Promise<T> => {
@@ -189,11 +197,15 @@ async function oneNode(
     )
   }
 
-  const before = await driver.observe(step)
+  // Both settle before anything goes on: a stop never leaves the last uncordon running behind the phase.
+  const [seen, prev] = await Promise.allSettled([driver.observe(step), previous])
+  if (prev.status === 'rejected') throw prev.reason
+  if (seen.status === 'rejected') throw seen.reason
+  const before = seen.value
   if (before.version === hop.to || beyond(before.version, hop)) {
     // Done by an earlier run (or already past a stepping stone); a cordon that run left behind is lifted once the node is Ready.
     if (before.ready) await release()
-    return { ...timing, outcome: 'skipped' }
+    return { timing: { ...timing, outcome: 'skipped' }, released: Promise.resolve() }
   }
   options.log?.(`${step.node}: ${hop.from} → ${hop.to}`)
 
@@ -227,9 +239,11 @@ async function oneNode(
     )
   }
   if (!ready.ok) return stop('ready', ready.seen)
-  await release()
   timing.outcome = 'upgraded'
-  return timing
+  const released = release()
+  // Awaited by the next node (or the wave's end); this only keeps a failure from counting as unhandled meanwhile.
+  released.catch(() => undefined)
+  return { timing, released }
 }
 
 /** A node already newer than an upgrade hop's target is never taken back down to it. */

@@ -329,4 +329,56 @@ describe('the upgrade wave', () => {
     ])
     expect(Object.values(c.nodes).every((n) => !n.cordoned)).toBe(true)
   })
+
+  it('looks at the next node while the last one is uncordoned, but drains it only once the uncordon is done', async () => {
+    const c = cluster(all(OLD))
+    const events: string[] = []
+    let finishUncordon: (() => void) | undefined
+    const observe = c.driver.observe
+    c.driver.observe = async (s) => {
+      events.push(`observe ${s.node}`)
+      return observe(s)
+    }
+    const uncordon = c.driver.uncordon
+    c.driver.uncordon = async (s) => {
+      events.push(`uncordon ${s.node} started`)
+      // The uncordon finishes only after the next node has been looked at (or at the wave's end).
+      await new Promise<void>((resolve) => (finishUncordon = resolve))
+      await uncordon(s)
+      events.push(`uncordon ${s.node} done`)
+    }
+    const drain = c.driver.drain
+    c.driver.drain = async (s, t) => {
+      events.push(`drain ${s.node}`)
+      return drain(s, t)
+    }
+    const sleep = async (): Promise<void> => {
+      await new Promise((r) => setImmediate(r))
+    }
+    const wave = runWave(order.slice(0, 2), hop, c.driver, options(undefined, { sleep }))
+    const until = async (seen: () => boolean): Promise<void> => {
+      for (let i = 0; i < 1000 && !seen(); i++) await new Promise((r) => setImmediate(r))
+    }
+    const afterCp1 = (): string[] => events.slice(events.indexOf('uncordon cp1 started') + 1)
+    // Let the wave run until it waits on cp1's uncordon and has asked about cp2 meanwhile.
+    await until(() => events.includes('uncordon cp1 started') && afterCp1().includes('observe cp2'))
+    expect(afterCp1()).toEqual(['observe cp2'])
+    finishUncordon!()
+    await until(() => events.includes('uncordon cp2 started'))
+    finishUncordon!()
+    await wave
+    expect(events.indexOf('drain cp2')).toBeGreaterThan(events.indexOf('uncordon cp1 done'))
+    expect(events.at(-1)).toBe('uncordon cp2 done')
+    expect(Object.values(c.nodes).every((n) => !n.cordoned)).toBe(true)
+  })
+
+  it('stops with the uncordon error when the previous node cannot be uncordoned, before the next drain', async () => {
+    const c = cluster(all(OLD))
+    c.driver.uncordon = async (s) => {
+      c.calls.push(`uncordon ${s.node}`)
+      throw new Error('k3s kubectl uncordon: connection refused')
+    }
+    await expect(runWave(order, hop, c.driver, options())).rejects.toThrow(/uncordon: connection refused/)
+    expect(c.calls).toEqual(['cordon cp1', 'drain cp1', `upgrade cp1 ${NEW}`, 'uncordon cp1'])
+  })
 })

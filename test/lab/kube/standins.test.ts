@@ -194,6 +194,34 @@ describe('kubectl stand-in', () => {
   })
 })
 
+describe('kubectl stand-in: cordon, uncordon and budgets', () => {
+  it('cordons and uncordons a node with kubectl’s lines, and lists pods, budgets and nodes in one List', async () => {
+    lab.api.registerNode({
+      name: 'rk1-b',
+      ip: '10.10.88.74',
+      roles: [],
+      ready: true,
+      kubeletVersion: 'v1.32.0',
+      osImage: 'Talos (v1.10.7)',
+      kernelVersion: '6.12.6-talos',
+      containerRuntime: 'containerd://2.0.1'
+    })
+    expect((await lab.run('kubectl', ['cordon', 'rk1-b'])).stdout).toBe('node/rk1-b cordoned\n')
+    expect((await lab.run('kubectl', ['cordon', 'rk1-b'])).stdout).toBe('node/rk1-b already cordoned\n')
+    const listed = JSON.parse(
+      (await lab.run('kubectl', ['get', 'pods,poddisruptionbudgets,nodes', '--all-namespaces', '--output', 'json']))
+        .stdout
+    ) as { kind: string; items: { kind: string; spec?: { unschedulable?: boolean } }[] }
+    expect(listed.kind).toBe('List')
+    expect(listed.items.find((i) => i.kind === 'Node')?.spec?.unschedulable).toBe(true)
+    expect((await lab.run('kubectl', ['uncordon', 'rk1-b'])).stdout).toBe('node/rk1-b uncordoned\n')
+    expect((await lab.run('kubectl', ['uncordon', 'rk1-b'])).stdout).toBe('node/rk1-b already uncordoned\n')
+    expect((await lab.run('kubectl', ['uncordon', 'rk1-x'])).stderr).toBe(
+      'Error from server (NotFound): nodes "rk1-x" not found\n'
+    )
+  })
+})
+
 describe('helm stand-in', () => {
   it('installs, upgrades and lists a release with helm list -A -o json rows and Helm 3 release secrets', async () => {
     const first = await installMetallb()

@@ -8,8 +8,9 @@ import { restartScript } from './remote-scripts.js'
 import { artifactFetcher, convergeNode } from './converge.js'
 import { runChecked, type ShellPool } from '../../remote/shells.js'
 import type { PhaseContext } from '../../phases/types.js'
-import { drainBlockers, type NodeStep, type PdbFact, type PodFact } from '../../upgrade/order.js'
-import type { NodeObservation, WaveDriver } from '../../upgrade/wave.js'
+import { drainBlockers, pdbsOf, podsOf, type NodeStep } from '../../upgrade/order.js'
+import type { Hop } from '../../upgrade/path.js'
+import type { DrainResult, NodeObservation, WaveDriver } from '../../upgrade/wave.js'
 
 interface KubeNode {
   metadata: { name: string; labels?: Record<string, string> }
@@ -39,42 +40,11 @@ export function etcdVoters(nodes: KubeNode[], servers: string[]): { ok: boolean;
     : { ok: true, seen: `etcd: ${servers.length} voting members` }
 }
 
-export function podsOf(json: string): PodFact[] {
-  const items = (JSON.parse(json) as { items?: unknown[] }).items ?? []
-  return (
-    items as {
-      metadata: {
-        namespace: string
-        name: string
-        labels?: Record<string, string>
-        ownerReferences?: { kind: string }[]
-      }
-      spec?: { nodeName?: string }
-    }[]
-  ).map((p) => ({
-    namespace: p.metadata.namespace,
-    name: p.metadata.name,
-    node: p.spec?.nodeName ?? '',
-    labels: p.metadata.labels ?? {},
-    daemonSet: (p.metadata.ownerReferences ?? []).some((o) => o.kind === 'DaemonSet')
-  }))
-}
+// Parsers of kubectl's pod and budget lists live with drainBlockers (kind-neutral); re-exported for callers here.
+export { pdbsOf, podsOf }
 
-export function pdbsOf(json: string): PdbFact[] {
-  const items = (JSON.parse(json) as { items?: unknown[] }).items ?? []
-  return (
-    items as {
-      metadata: { namespace: string; name: string }
-      spec?: { selector?: { matchLabels?: Record<string, string> } }
-      status?: { disruptionsAllowed?: number }
-    }[]
-  ).map((p) => ({
-    namespace: p.metadata.namespace,
-    name: p.metadata.name,
-    selector: p.spec?.selector?.matchLabels ?? {},
-    disruptionsAllowed: p.status?.disruptionsAllowed ?? 0
-  }))
-}
+/** How long after its answer a `get nodes` still serves: shorter than any poll interval of the wave. */
+const SHARED_MS = 200
 
 const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`
 
@@ -82,6 +52,9 @@ export interface K3sWaveDriver extends WaveDriver {
   /** `k3s kubectl <args>` on the first server that answers; throws with the last error when none does. */
   kubectl(args: string[], timeoutMs?: number): Promise<string>
   blockers(node: string): Promise<string[]>
+  /** Starts the read the wave's next question will need (its answer is shared for a moment, see nodes());
+   *  settles (never rejects) once that read is over. */
+  lookAhead(): Promise<void>
 }
 
 export function k3sDriver(ctx: PhaseContext, pool: ShellPool, phase = 'upgrade'): K3sWaveDriver {
@@ -108,15 +81,30 @@ export function k3sDriver(ctx: PhaseContext, pool: ShellPool, phase = 'upgrade')
     }
     throw new Error(`k3s kubectl ${args[0]}: ${last}`)
   }
-  // One `get nodes` serves every question asked within a moment (each node's Ready, then the etcd gate):
-  // each call costs a kubectl process on a server, and the answers would be the same.
-  let recent: { at: number; list: Promise<KubeNode[]> } | undefined
+  // One `get nodes` serves every question asked while it runs or within a moment of its answer (each
+  // node's Ready, then the etcd gate): each call costs a kubectl process on a server, and the answers
+  // would be the same. The moment counts from the answer, or a slow read would never be shared. Any
+  // change this driver makes (cordon, drain, upgrade, uncordon) drops it, before and after the change.
+  let recent: { answeredAt?: number; list: Promise<KubeNode[]> } | undefined
   const nodes = (): Promise<KubeNode[]> => {
-    if (recent && Date.now() - recent.at < 200) return recent.list
-    const list = kubectl(['get', 'nodes', '-o', 'json']).then((out) => (JSON.parse(out) as { items: KubeNode[] }).items)
-    recent = { at: Date.now(), list }
-    list.catch(() => (recent = undefined))
-    return list
+    if (recent && (recent.answeredAt === undefined || Date.now() - recent.answeredAt < SHARED_MS)) return recent.list
+    const entry: { answeredAt?: number; list: Promise<KubeNode[]> } = {
+      list: kubectl(['get', 'nodes', '-o', 'json']).then((out) => (JSON.parse(out) as { items: KubeNode[] }).items)
+    }
+    entry.list.then(
+      () => (entry.answeredAt = Date.now()),
+      () => recent === entry && (recent = undefined)
+    )
+    recent = entry
+    return entry.list
+  }
+  const changing = async <T>(fn: () => Promise<T>): Promise<T> => {
+    recent = undefined
+    try {
+      return await fn()
+    } finally {
+      recent = undefined
+    }
   }
   const hostname = (step: NodeStep): string => byId.get(step.node)?.hostname ?? step.node
 
@@ -131,6 +119,11 @@ export function k3sDriver(ctx: PhaseContext, pool: ShellPool, phase = 'upgrade')
   return {
     kubectl,
     blockers,
+    lookAhead: () =>
+      nodes().then(
+        () => undefined,
+        () => undefined
+      ),
     drainCordons: true,
     observe: async (step) => observationOf((await nodes()).find((n) => n.metadata.name === hostname(step))),
     ...(ha
@@ -142,38 +135,40 @@ export function k3sDriver(ctx: PhaseContext, pool: ShellPool, phase = 'upgrade')
             )
         }
       : {}),
-    cordon: async (step) => void ((recent = undefined), await kubectl(['cordon', hostname(step)])),
-    uncordon: async (step) => void ((recent = undefined), await kubectl(['uncordon', hostname(step)])),
-    drain: async (step, timeoutMs) => {
-      recent = undefined
-      const seconds = Math.max(1, Math.round(timeoutMs / 1000))
-      try {
-        await kubectl(
-          ['drain', hostname(step), '--ignore-daemonsets', '--delete-emptydir-data', `--timeout=${seconds}s`],
-          timeoutMs + 30_000
-        )
-        return { ok: true }
-      } catch (error) {
-        const named = await blockers(hostname(step)).catch(() => [])
-        return { ok: false, blocker: named.length ? named.join('; ') : (error as Error).message }
-      }
-    },
-    upgrade: async (step, hop) => {
-      recent = undefined
-      const node = byId.get(step.node)!
-      const hopCtx: PhaseContext = { ...ctx, cluster: { ...cluster, k3s_version: hop.to } as K3sCluster }
-      const result = await convergeNode({ ctx: hopCtx, pool, phase, node, fetch: artifactFetcher(hopCtx) })
-      // The files were already at the hop's version (an earlier run was cut off before the restart).
-      if (!result.changed)
-        await runChecked(
-          await pool.shell(node),
-          phase,
-          node,
-          `restarting ${unitName(node)}`,
-          restartScript({ unit: unitName(node), why: `k3s ${hop.to} installed but not running`, version: hop.to }),
-          { timeoutMs: 120_000 }
-        )
+    cordon: (step) => changing(async () => void (await kubectl(['cordon', hostname(step)]))),
+    uncordon: (step) => changing(async () => void (await kubectl(['uncordon', hostname(step)]))),
+    drain: (step, timeoutMs) => changing(() => drain(step, timeoutMs)),
+    upgrade: (step, hop) => changing(() => upgrade(step, hop))
+  }
+
+  async function drain(step: NodeStep, timeoutMs: number): Promise<DrainResult> {
+    const seconds = Math.max(1, Math.round(timeoutMs / 1000))
+    try {
+      await kubectl(
+        ['drain', hostname(step), '--ignore-daemonsets', '--delete-emptydir-data', `--timeout=${seconds}s`],
+        timeoutMs + 30_000
+      )
+      return { ok: true }
+    } catch (error) {
+      const named = await blockers(hostname(step)).catch(() => [])
+      return { ok: false, blocker: named.length ? named.join('; ') : (error as Error).message }
     }
+  }
+
+  async function upgrade(step: NodeStep, hop: Hop): Promise<void> {
+    const node = byId.get(step.node)!
+    const hopCtx: PhaseContext = { ...ctx, cluster: { ...cluster, k3s_version: hop.to } as K3sCluster }
+    const result = await convergeNode({ ctx: hopCtx, pool, phase, node, fetch: artifactFetcher(hopCtx) })
+    // The files were already at the hop's version (an earlier run was cut off before the restart).
+    if (!result.changed)
+      await runChecked(
+        await pool.shell(node),
+        phase,
+        node,
+        `restarting ${unitName(node)}`,
+        restartScript({ unit: unitName(node), why: `k3s ${hop.to} installed but not running`, version: hop.to }),
+        { timeoutMs: 120_000 }
+      )
   }
 }
 

@@ -7,7 +7,7 @@ import { topology, type K3sCluster } from './config.js'
 import { observeNode } from './converge.js'
 import { withPool, type ShellPool } from '../../remote/shells.js'
 import type { PhaseContext, PhaseModule, PlanStep, StepResult } from '../../phases/types.js'
-import { k3sDriver } from './upgrade-driver.js'
+import { k3sDriver, type K3sWaveDriver } from './upgrade-driver.js'
 import { gates, nodeOrder, type KindGates, type NodeStep } from '../../upgrade/order.js'
 import { versionPath, type VersionPath } from '../../upgrade/path.js'
 import { compareVersions, parseVersion } from '../../upgrade/versions.js'
@@ -17,16 +17,23 @@ export const k3sGates = (ha: boolean): KindGates => ({
   ...(ha ? { etcd: 'etcd healthy: every server has EtcdIsVoter=True' } : {}),
   upgrade: 'push the new k3s binary and air-gap images, restart the service'
 })
-import { runWave, UpgradeStopped, type NodeTiming, type WaveMemory } from '../../upgrade/wave.js'
+import { phaseWave } from '../../upgrade/phase-wave.js'
+import { UpgradeStopped, type NodeTiming } from '../../upgrade/wave.js'
 
 const PHASE = 'upgrade'
-const POLL_MS = 2_000
 
 /** Nodes that could not be observed, with why: an upgrade does not start while one of them is out of sight. */
 const unreachable = new WeakMap<Record<string, string>, string[]>()
 
-/** Installed k3s per selected node; nodes without k3s are install's, not part of an upgrade. */
-async function installed(ctx: PhaseContext, pool: ShellPool): Promise<Record<string, string>> {
+/**
+ * Installed k3s per selected node; nodes without k3s are install's, not part of an upgrade. `onFound`
+ * hears each version as it comes in (the wave starts its first read as soon as one differs).
+ */
+async function installed(
+  ctx: PhaseContext,
+  pool: ShellPool,
+  onFound?: (version: string) => void
+): Promise<Record<string, string>> {
   const found: Record<string, string> = {}
   const lost: string[] = []
   await Promise.all(
@@ -34,7 +41,10 @@ async function installed(ctx: PhaseContext, pool: ShellPool): Promise<Record<str
       const facts = await observeNode(pool, PHASE, node).catch(
         (e: Error) => void lost.push(`${node.id} (${e.message})`)
       )
-      if (facts && facts.version !== 'none' && facts.version !== 'unknown') found[node.id] = facts.version
+      if (facts && facts.version !== 'none' && facts.version !== 'unknown') {
+        found[node.id] = facts.version
+        onFound?.(facts.version)
+      }
     })
   )
   // Keys in file order, whatever order the answers came in.
@@ -132,18 +142,25 @@ async function plan(ctx: PhaseContext): Promise<PlanStep[]> {
   })
 }
 
-export function waveMemory(ctx: PhaseContext): WaveMemory {
-  const c = ctx.state.cluster()
-  const m = (c.upgrade ??= { cordoned: [], fallbacks: {} }) as WaveMemory
-  m.cordoned ??= []
-  m.fallbacks ??= {}
-  return m
-}
-
 async function run(ctx: PhaseContext): Promise<StepResult> {
   const cluster = ctx.cluster as K3sCluster
   return withPool(ctx, PHASE, async (pool) => {
-    const running = await installed(ctx, pool)
+    const driver = k3sDriver(ctx, pool)
+    // The wave's first look at the nodes (its before-gate) starts while the other nodes are still being
+    // observed, as soon as one runs another version: it does not depend on their answers.
+    let looking: Promise<void> | undefined
+    try {
+      const running = await installed(ctx, pool, (version) => {
+        if (version !== cluster.k3s_version) looking ??= driver.lookAhead()
+      })
+      return await walk(running, driver)
+    } finally {
+      // Never left running past the phase: its kubectl would find the pool closed and open a shell of its own.
+      await looking
+    }
+  })
+
+  async function walk(running: Record<string, string>, driver: K3sWaveDriver): Promise<StepResult> {
     const up = k3sUpgrade(cluster, running, ctx.nodes)
     if (!up)
       return {
@@ -164,27 +181,19 @@ async function run(ctx: PhaseContext): Promise<StepResult> {
       )
     const timings: NodeTiming[] = []
     ctx.outputs.values.upgrade = timings
-    const result = await runWave(up.order, up.path.hops, k3sDriver(ctx, pool), {
+    const result = await phaseWave(ctx, {
+      order: up.order,
+      hops: up.path.hops,
+      driver,
       abFallback: false,
-      drainTimeoutMs: cluster.drain_timeout * 1000,
-      readyTimeoutMs: cluster.cluster_timeout * 1000,
-      pollMs: POLL_MS,
-      sleep: ctx.deps.sleep,
-      now: Date.now,
-      memory: waveMemory(ctx),
-      save: () => ctx.state.save(),
-      log: (line) => ctx.reporter.info(line)
-    }).catch((error: Error & { timings?: NodeTiming[] }) => {
-      if (error.timings) timings.push(...error.timings)
-      throw error
+      timings
     })
-    timings.push(...result)
     const done = result.filter((t) => t.outcome === 'upgraded')
     return {
       changed: done.length > 0,
       summary: `k3s ${up.path.from} → ${up.path.to} on ${done.length} node-step(s): ${[...new Set(done.map((t) => t.node))].join(', ')}`
     }
-  })
+  }
 }
 
 export const k3sUpgradePhase: PhaseModule = {

@@ -12,11 +12,11 @@ import { PhaseError } from '../../errors.js'
 import { Session, type KubeFactory } from '../../phases/addons/session.js'
 import type { PhaseContext, PhaseModule, PlanStep, StepResult } from '../../phases/types.js'
 import { talosctl as talosctlArtifact, type Arch } from '../../tools/catalog.js'
-import { waveMemoryOf } from '../../upgrade/memory.js'
-import { nodeOrder } from '../../upgrade/order.js'
+import { DRAIN_FACTS_ARGS, drainBlockers, drainFactsOf, nodeOrder } from '../../upgrade/order.js'
 import { talosPath, type TalosPath } from '../../upgrade/path.js'
 import { compareVersions, parseVersion } from '../../upgrade/versions.js'
-import { runWave, UpgradeStopped, type NodeTiming } from '../../upgrade/wave.js'
+import { phaseWave, POLL_MS } from '../../upgrade/phase-wave.js'
+import { UpgradeStopped, type NodeTiming } from '../../upgrade/wave.js'
 import { lowestKubelet } from './answers.js'
 import { ensureSchematic, localSchematic, talosCtx } from './factory.js'
 import { prepare, type Prepared } from './prepare.js'
@@ -27,7 +27,6 @@ import { upgradeK8sArgv } from './upgrade-argv.js'
 import { talosUpgradeRows } from './upgrade-plan.js'
 
 const PHASE = 'upgrade'
-const POLL_MS = 2_000
 
 interface Observed {
   p: Prepared
@@ -38,9 +37,16 @@ interface Observed {
   runningKubernetes?: string
   schematic: string
   rows: PlanStep[]
+  /** kubectl against the cluster (stdout; throws on failure), when its API could be reached. */
+  kubectl?: (args: string[]) => Promise<string>
 }
 
-async function observe(ctx: PhaseContext, createKube: KubeFactory, arch: Arch): Promise<Observed | undefined> {
+async function observe(
+  ctx: PhaseContext,
+  createKube: KubeFactory,
+  arch: Arch,
+  forPlan = false
+): Promise<Observed | undefined> {
   const cluster = talosCtx(ctx).cluster
   const p = await prepare(ctx, { readOnly: true })
   const configured = p.observed.filter((o) => o.mode === 'configured')
@@ -49,12 +55,26 @@ async function observe(ctx: PhaseContext, createKube: KubeFactory, arch: Arch): 
   const versions = await p.versions()
   const running: Record<string, string | undefined> = {}
   for (const o of configured) running[o.node.id] = versions[o.node.id]
+  const session = await Session.open(ctx, createKube, arch).catch(() => undefined)
+  const kubectl = session
+    ? async (args: string[]): Promise<string> => {
+        const r = await session.kubectlRaw(args)
+        if (r.code !== 0) throw new Error(`kubectl ${args[0]}: ${lastLine(r.stderr || r.stdout) || `exit ${r.code}`}`)
+        return r.stdout
+      }
+    : undefined
   // The configs the nodes hold name their kubelet (observe.ts); the API is asked only when one does not.
   const runningKubernetes =
-    lowestKubelet(configured.map((o) => o.applied)) ?? (await kubernetesVersion(ctx, createKube, arch))
+    lowestKubelet(configured.map((o) => o.applied)) ?? (kubectl ? await kubernetesVersion(kubectl) : undefined)
   const schematic = cluster.image_source === 'factory' ? (await ensureSchematic(ctx)).id : localSchematic(ctx).id
   const nodes = configured.map((o) => o.node)
+  // What could block each node's drain (Talos drains inside talosctl upgrade): one read, for the plan.
+  const facts = kubectl && forPlan ? await kubectl(DRAIN_FACTS_ARGS).then(drainFactsOf, () => undefined) : undefined
+  const blockers = facts
+    ? Object.fromEntries(nodes.map((n) => [n.id, drainBlockers(n.hostname, facts.pods, facts.pdbs)]))
+    : undefined
   const rows = talosUpgradeRows({
+    ...(blockers ? { blockers } : {}),
     nodes,
     running,
     ...(runningKubernetes ? { runningKubernetes } : {}),
@@ -62,23 +82,33 @@ async function observe(ctx: PhaseContext, createKube: KubeFactory, arch: Arch): 
     ...(cluster.kubernetes_version ? { wantedKubernetes: cluster.kubernetes_version } : {}),
     allowDowngrade: cluster.allow_downgrade,
     schematic,
-    drainTimeoutSeconds: cluster.drain_timeout
+    drainTimeoutSeconds: cluster.drain_timeout,
+    apiEndpoint: cluster.apiEndpoint
   })
   const lost = p.observed.filter((x) => x.mode === 'unreachable').map((x) => `${x.node.id} (${x.detail})`)
-  return { p, lost, nodes, running, ...(runningKubernetes ? { runningKubernetes } : {}), schematic, rows }
+  return {
+    p,
+    lost,
+    nodes,
+    running,
+    ...(runningKubernetes ? { runningKubernetes } : {}),
+    schematic,
+    rows,
+    ...(kubectl ? { kubectl } : {})
+  }
 }
+
+const lastLine = (text: string): string => text.trim().split('\n').at(-1)?.slice(0, 300) ?? ''
 
 /**
  * The cluster's Kubernetes version: the lowest kubelet any node reports (undefined when unreadable). The
  * lowest, so an upgrade-k8s cut off after the control planes resumes for the workers.
  */
-async function kubernetesVersion(ctx: PhaseContext, createKube: KubeFactory, arch: Arch): Promise<string | undefined> {
-  const session = await Session.open(ctx, createKube, arch).catch(() => undefined)
-  if (!session) return undefined
-  const out = await session.kubectlRaw(['get', 'nodes', '--output', 'json']).catch(() => undefined)
-  if (!out || out.code !== 0) return undefined
+async function kubernetesVersion(kubectl: (args: string[]) => Promise<string>): Promise<string | undefined> {
+  const out = await kubectl(['get', 'nodes', '--output', 'json']).catch(() => undefined)
+  if (!out) return undefined
   try {
-    const items = (JSON.parse(out.stdout) as { items: { status?: { nodeInfo?: { kubeletVersion?: string } } }[] }).items
+    const items = (JSON.parse(out) as { items: { status?: { nodeInfo?: { kubeletVersion?: string } } }[] }).items
     const versions = items
       .map((n) => n.status?.nodeInfo?.kubeletVersion)
       .filter((v): v is string => !!v && !!parseVersion(v))
@@ -158,7 +188,10 @@ export function createTalosUpgradePhase(options: { createKube: KubeFactory; arch
       talosctlFor,
       reader: o.p.talosctl,
       image: (version) => installerImage(o.schematic, version),
-      timeoutSeconds
+      timeoutSeconds,
+      ...(o.kubectl ? { kubectl: o.kubectl } : {}),
+      sleep: ctx.deps.sleep,
+      pollMs: POLL_MS
     })
     const timings: NodeTiming[] = []
     ctx.outputs.values.upgrade = timings
@@ -167,21 +200,7 @@ export function createTalosUpgradePhase(options: { createKube: KubeFactory; arch
     for (const what of path.order) {
       if (what === 'talos') {
         const order = nodeOrder(o.nodes, o.running, cluster.talos_version)
-        const result = await runWave(order, path.talos.hops, driver, {
-          abFallback: true,
-          drainTimeoutMs: cluster.drain_timeout * 1000,
-          readyTimeoutMs: timeoutSeconds * 1000,
-          pollMs: POLL_MS,
-          sleep: ctx.deps.sleep,
-          now: Date.now,
-          memory: waveMemoryOf(ctx),
-          save: () => ctx.state.save(),
-          log: (line) => ctx.reporter.info(line)
-        }).catch((error: Error & { timings?: NodeTiming[] }) => {
-          if (error.timings) timings.push(...error.timings)
-          throw error
-        })
-        timings.push(...result)
+        const result = await phaseWave(ctx, { order, hops: path.talos.hops, driver, abFallback: true, timings })
         const moved = [...new Set(result.filter((t) => t.outcome === 'upgraded').map((t) => t.node))]
         done.push(
           `Talos ${path.talos.from} → ${path.talos.to} on ${moved.length} node(s)${moved.length ? `: ${moved.join(', ')}` : ''}`
@@ -248,7 +267,7 @@ export function createTalosUpgradePhase(options: { createKube: KubeFactory; arch
     appliesTo: (cluster) => cluster.kind === 'talos',
     // Nodes in maintenance mode are install's; a node that does not answer at all holds the upgrade back.
     plan: async (ctx) => {
-      const o = await observe(ctx, options.createKube, arch).catch(() => undefined)
+      const o = await observe(ctx, options.createKube, arch, true).catch(() => undefined)
       if (!o?.rows.length) return []
       if (!o.lost.length || o.rows.some((r) => r.action === 'blocked')) return o.rows
       return [

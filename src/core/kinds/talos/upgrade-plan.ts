@@ -26,6 +26,10 @@ export interface TalosPlanInput {
   allowDowngrade: boolean
   schematic: string
   drainTimeoutSeconds: number
+  /** Per node id: what could block its drain (PodDisruptionBudgets), when the API could be read. */
+  blockers?: Record<string, string[]>
+  /** The cluster endpoint kubeconfigs point at (https://host:port). */
+  apiEndpoint?: string
 }
 
 const PHASE = 'upgrade'
@@ -103,10 +107,12 @@ export function talosUpgradeRows(i: TalosPlanInput): PlanStep[] {
       details: {
         hops: path.talos.hops.map((h) => `${h.from} → ${h.to} with talosctl ${h.from}`).join('; '),
         before: g.before.join('; '),
-        'per node': g.perNode.join('; ')
+        'per node': g.perNode.join('; '),
+        ...endpointNote(i)
       }
     })
-    for (const s of steps)
+    for (const s of steps) {
+      const blockers = s.action === 'upgrade' ? (i.blockers?.[s.node] ?? []) : []
       rows.push({
         phase: PHASE,
         node: s.node,
@@ -114,9 +120,32 @@ export function talosUpgradeRows(i: TalosPlanInput): PlanStep[] {
         reason:
           s.action === 'skip'
             ? s.reason
-            : `${s.reason}: talosctl upgrade --nodes ${s.ip} --endpoints ${s.ip} --image ${path.talos.hops.map((h) => installerImage(i.schematic, h.to)).join(', then ')}`,
-        details: { from: s.from, to: s.to }
+            : `${s.reason}: talosctl upgrade --nodes ${s.ip} --endpoints ${s.ip} --image ${path.talos.hops.map((h) => installerImage(i.schematic, h.to)).join(', then ')}${
+                blockers.length ? `; drain could be blocked: ${blockers.join('; ')}` : ''
+              }`,
+        details: { from: s.from, to: s.to, ...(blockers.length ? { 'drain blockers': blockers.join('; ') } : {}) }
       })
+    }
   }
   return rows
+}
+
+/**
+ * A cluster endpoint that is one control plane's own address goes away while that node reboots: kubectl
+ * through a kubeconfig pointing there fails for that while, however carefully the wave goes.
+ */
+function endpointNote(i: TalosPlanInput): Record<string, string> {
+  if (!i.apiEndpoint) return {}
+  let host: string
+  try {
+    host = new URL(i.apiEndpoint).hostname
+  } catch {
+    return {}
+  }
+  const node = i.nodes.find((n) => n.ip === host && n.role === 'controlplane' && i.running[n.id] !== i.wantedTalos)
+  return node
+    ? {
+        'API endpoint': `${i.apiEndpoint} is ${node.id}'s own address: kubectl through it fails while ${node.id} reboots (a VIP or load balancer over the control planes keeps it answering)`
+      }
+    : {}
 }

@@ -200,6 +200,134 @@ describe('the Talos wave driver', () => {
   })
 })
 
+describe('the Talos wave driver and PodDisruptionBudgets (Talos drains inside talosctl upgrade)', () => {
+  const step = {
+    node: 'cp2',
+    role: 'controlplane' as const,
+    ip: '10.0.0.2',
+    from: 'v1.10.7',
+    to: 'v1.11.5',
+    action: 'upgrade' as const,
+    reason: ''
+  }
+  const BLOCKER = 'PodDisruptionBudget web/web-pdb allows 0 disruption(s), 1 of its pods run here (web-0)'
+  /** The cluster as one `kubectl get pods,poddisruptionbudgets,nodes -A -o json` answers it. */
+  const cluster = (o: { budget: boolean; cordoned?: boolean }) =>
+    JSON.stringify({
+      kind: 'List',
+      items: [
+        {
+          kind: 'Pod',
+          metadata: {
+            namespace: 'web',
+            name: 'web-0',
+            labels: { app: 'web' },
+            ownerReferences: [{ kind: 'StatefulSet' }]
+          },
+          spec: { nodeName: 'cp2' }
+        },
+        {
+          kind: 'Pod',
+          metadata: {
+            namespace: 'kube-system',
+            name: 'flannel-x',
+            labels: {},
+            ownerReferences: [{ kind: 'DaemonSet' }]
+          },
+          spec: { nodeName: 'cp2' }
+        },
+        ...(o.budget
+          ? [
+              {
+                kind: 'PodDisruptionBudget',
+                metadata: { namespace: 'web', name: 'web-pdb' },
+                spec: { selector: { matchLabels: { app: 'web' } } },
+                status: { disruptionsAllowed: 0 }
+              }
+            ]
+          : []),
+        { kind: 'Node', metadata: { name: 'cp2' }, spec: o.cordoned ? { unschedulable: true } : {} }
+      ]
+    })
+
+  function driver(o: { budget: () => boolean; cordoned?: boolean; upgradeCode?: number }) {
+    const kubectl: string[] = []
+    let t = 0
+    const talosctl = fake('talosctl', () =>
+      o.upgradeCode
+        ? { code: o.upgradeCode, stderr: '1 error occurred:\n\t* 10.0.0.2: context deadline exceeded' }
+        : { code: 0 }
+    )
+    const d = talosDriver({
+      nodes: NODES,
+      talosconfig: TC,
+      reader: talosctl.t,
+      talosctlFor: async () => talosctl.t,
+      image: (v) => `img:${v}`,
+      timeoutSeconds: 60,
+      kubectl: async (args) => {
+        kubectl.push(args.join(' '))
+        return args[0] === 'get'
+          ? cluster({ budget: o.budget(), cordoned: o.cordoned ?? false })
+          : `node/${args[1]} uncordoned`
+      },
+      sleep: async (ms) => {
+        t += ms
+      },
+      now: () => t,
+      pollMs: 2_000
+    })
+    return { d, kubectl, talosctl }
+  }
+
+  it('reads pods, budgets and nodes in one kubectl call and lets a drain nothing blocks go on at once', async () => {
+    const { d, kubectl } = driver({ budget: () => false })
+    expect(await d.drain(step, 10_000)).toEqual({ ok: true })
+    expect(kubectl).toEqual(['get pods,poddisruptionbudgets,nodes --all-namespaces --output json'])
+  })
+
+  it('waits while a budget blocks the node’s drain and goes on once it allows it', async () => {
+    let reads = 0
+    const { d, kubectl } = driver({ budget: () => ++reads < 3 })
+    expect(await d.drain(step, 10_000)).toEqual({ ok: true })
+    expect(kubectl).toHaveLength(3)
+  })
+
+  it('stops before the upgrade when a budget still blocks at the drain time-out, naming the budget and its pod', async () => {
+    const { d, talosctl } = driver({ budget: () => true })
+    expect(await d.drain(step, 5_000)).toEqual({
+      ok: false,
+      blocker: `${BLOCKER} (not upgraded: Talos would wait on it inside talosctl upgrade, then reboot the node anyway)`
+    })
+    expect(talosctl.calls).toEqual([])
+  })
+
+  it('names what blocks the node’s own drain when talosctl upgrade times out, and uncordons the node Talos cordoned', async () => {
+    let budget = false
+    const { d, kubectl } = driver({ budget: () => budget, upgradeCode: 1 })
+    expect(await d.drain(step, 5_000)).toEqual({ ok: true })
+    budget = true // the budget came after the look, as a workload scaled down meanwhile
+    await expect(d.upgrade(step, { from: 'v1.10.7', to: 'v1.11.5' })).rejects.toThrow(
+      `talosctl upgrade --image img:v1.11.5 on 10.0.0.2: \t* 10.0.0.2: context deadline exceeded; the node's own drain is blocked: ${BLOCKER} (Talos keeps retrying the eviction until its drain time-out, then reboots the node anyway)`
+    )
+    await d.uncordon(step)
+    expect(kubectl.at(-1)).toBe('uncordon cp2')
+  })
+
+  it('never uncordons a node that was cordoned before the upgrade, nor one whose upgrade went through', async () => {
+    const before = driver({ budget: () => true, cordoned: true, upgradeCode: 1 })
+    await before.d.drain(step, 0)
+    await expect(before.d.upgrade(step, { from: 'v1.10.7', to: 'v1.11.5' })).rejects.toThrow(BLOCKER)
+    await before.d.uncordon(step)
+    expect(before.kubectl.filter((c) => c.startsWith('uncordon'))).toEqual([])
+    const fine = driver({ budget: () => false })
+    await fine.d.drain(step, 0)
+    await fine.d.upgrade(step, { from: 'v1.10.7', to: 'v1.11.5' })
+    await fine.d.uncordon(step)
+    expect(fine.kubectl.filter((c) => c.startsWith('uncordon'))).toEqual([])
+  })
+})
+
 describe('machine configs after an upgrade', () => {
   it('pin the file’s kubernetes_version, so a newer talosctl’s default Kubernetes never reaches the nodes', async () => {
     const { genConfigArgv } = await import('../../../../src/core/kinds/talos/argv.js')

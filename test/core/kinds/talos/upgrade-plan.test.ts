@@ -92,4 +92,24 @@ describe('the Talos upgrade plan', () => {
       'blocked'
     )
   })
+
+  it('names what could block a node’s drain on that node’s row, and only there', () => {
+    const blocker = 'PodDisruptionBudget web/web-pdb allows 0 disruption(s), 1 of its pods run here (web-0)'
+    const rows = talosUpgradeRows({ ...base, blockers: { cp1: [], cp2: [blocker], cp3: [], w1: [] } })
+    const cp2 = rows.find((r) => r.node === 'cp2')!
+    expect(cp2.reason).toMatch(
+      new RegExp(`:v1\\.10\\.3; drain could be blocked: ${blocker.replace(/[()/.]/g, '\\$&')}$`)
+    )
+    expect(cp2.details).toEqual({ from: 'v1.9.6', to: 'v1.10.3', 'drain blockers': blocker })
+    expect(rows.filter((r) => r.reason.includes('drain could be blocked')).map((r) => r.node)).toEqual(['cp2'])
+  })
+
+  it('says so when the cluster endpoint is the address of a control plane that will reboot', () => {
+    const at = (apiEndpoint: string) => talosUpgradeRows({ ...base, apiEndpoint })[0]!.details!['API endpoint']
+    expect(at('https://10.0.0.2:6443')).toBe(
+      "https://10.0.0.2:6443 is cp2's own address: kubectl through it fails while cp2 reboots (a VIP or load balancer over the control planes keeps it answering)"
+    )
+    expect(at('https://10.0.0.100:6443')).toBeUndefined()
+    expect(at('https://10.0.0.4:6443')).toBeUndefined()
+  })
 })
