@@ -52,7 +52,8 @@ function sections(ctx: PhaseContext, node: NodeSpec, npu: NpuProbe): Record<stri
     out.kubeconfig = `cat ${K3S_KUBECONFIG}`
     // Bounded like their own execs were (20 s): an API that hangs costs those reads, not the observation.
     out.nodes = `timeout 20 ${NODES_COMMAND}`
-    out.pods = `timeout 20 ${PODS_COMMAND}`
+    // Only a run that waits for the cluster reads the core pods (waitForCluster); drift and plan do not.
+    if (!['drift', 'plan'].includes(ctx.settings.command)) out.pods = `timeout 20 ${PODS_COMMAND}`
   }
   return out
 }
