@@ -17,6 +17,11 @@ export function answerPoint(ctx: PhaseContext, node: NodeSpec): string {
 export type BootEvidence = { membership: Membership } | { answers: true; line: string } | { wouldProbe: string }
 
 const POLL_MS = 500
+/**
+ * The console watch polls faster: it lasts seconds, and each poll is one small UART read at the BMC
+ * (four slots at once stay a few requests per second, none while an upload runs on that board).
+ */
+const WATCH_POLL_MS = 250
 
 /** How long a powered-on node may print only DDR-init lines before it counts as booting nothing. */
 export function blankWindowMs(bootTimeoutS: number): number {
@@ -26,11 +31,11 @@ export function blankWindowMs(bootTimeoutS: number): number {
 /**
  * How long the console must stay unchanged after the DDR-init blob's last line before that counts as
  * conclusive. On an RK3588 the boot ROM loads the next stage from the same eMMC the moment DDR init ends
- * ("out"), so a loader's first line follows within milliseconds (real-samples B2, B3); 2 s of silence
- * after "out" is a margin of a hundred times and the window's own floor. Counted in polls, not wall time:
- * a poll that waits (a loaded runner, a BMC busy with another request) only makes the silence longer.
+ * ("out"), so a loader's first line follows within milliseconds (real-samples B2, B3); 1.5 s of silence
+ * after "out" is a margin of well over fifty times. Counted in polls, not wall time: a poll that waits
+ * (a loaded runner, a BMC busy with another request) only makes the silence longer.
  */
-export const DDR_SETTLED_MS = 2_000
+export const DDR_SETTLED_MS = 1_500
 
 /**
  * The console is conclusive for "nothing installed" when the new text ends with the DDR-init blob's
@@ -110,11 +115,11 @@ async function look(
   let line: string | undefined
   // The console decides as soon as it is conclusive (DDR init ended and nothing followed for
   // DDR_SETTLED_MS); otherwise the whole window is watched, as before.
-  const settledPolls = Math.ceil(Math.min(DDR_SETTLED_MS, window) / POLL_MS)
+  const settledPolls = Math.ceil(Math.min(DDR_SETTLED_MS, window) / WATCH_POLL_MS)
   let settled: { text: string; polls: number } | undefined
   let early = false
-  for (let i = 0; i < Math.ceil(window / POLL_MS) && !line && !early; i++) {
-    await ctx.deps.sleep(POLL_MS)
+  for (let i = 0; i < Math.ceil(window / WATCH_POLL_MS) && !line && !early; i++) {
+    await ctx.deps.sleep(WATCH_POLL_MS)
     const fresh = newUartText(ring, await bmc.readUart(node.slot))
     line = installedSystemLine(fresh)
     if (line || !endsAtDdrInit(fresh)) settled = undefined
