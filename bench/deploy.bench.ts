@@ -123,7 +123,7 @@ export async function bench(): Promise<BenchResult[]> {
         `lab, dist bundle (${FILE}: 1 server, 3 agents, every addon, NPU with rkllama), one fresh deploy job (main + post) from bare slots, node-concurrency default; ` +
         `floor from the run's own step spans: flash ${s1(f.flash)} s + chain ${s1(f.chain)} s (${f.chainNode}) + cluster phases ${s1(f.cluster)} s; ` +
         `phase walls (s): ${phases}; npu overlapped across nodes: ${run.npuOverlap}; ` +
-        `before the first upload ${s1(run.beforeUpload)} s (the image, and the live-member rule powering the bare slots on to see them boot nothing for clamp(boot_timeout/30, 2..10) s; not in the floor as defined; ratio with it in the floor ${(run.ms / (f.total + run.beforeUpload)).toFixed(3)}); ` +
+        `before the first upload ${s1(run.beforeUpload)} s (the image download overlapped with the live-member rule's look at the bare slots: powered on, each console ends at DDR init and stays silent for 1.5 s, else the whole clamp(boot_timeout/30, 2..10) s window; not in the floor as defined; ratio with it in the floor ${(run.ms / (f.total + run.beforeUpload)).toFixed(3)}); ` +
         `then drift in sync in ${s1(run.driftMs)} s; load average at the start ${run.load}`
     }
   ]

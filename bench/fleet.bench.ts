@@ -142,6 +142,7 @@ export async function bench(): Promise<BenchResult[]> {
           `K3s clusters of ${BOARDS} boards x 2 nodes each (${CLUSTERS * BOARDS} boards, ${CLUSTERS * BOARDS * 2} nodes in all), no addons, no NPU; ` +
           `rounds 1 cluster [${times.one.map(r0).join(', ')}] ms, ${CLUSTERS} clusters [${times.four.map(r0).join(', ')}] ms; ` +
           `CPU per round (lab + action + stand-ins) 1 cluster [${cpu.one.join(', ')}] ms, ${CLUSTERS} clusters [${cpu.four.join(', ')}] ms, so the ${CLUSTERS}-cluster floor on ${cpus().length} cores is ${r0(median(cpu.four) / cpus().length)} ms; ` +
+          `per cluster ${r0((median(cpu.four) - median(cpu.one)) / (CLUSTERS - 1))} ms of CPU (medians: (4 clusters - 1 cluster) / ${CLUSTERS - 1}) on top of ${r0(median(cpu.one) - (median(cpu.four) - median(cpu.one)) / (CLUSTERS - 1))} ms per job (its two node processes, bundle load, post step); ` +
           `of that the lab process (BMC emulators, simulated nodes' SSH) 1 cluster [${labCpu.one.join(', ')}] ms, ${CLUSTERS} clusters [${labCpu.four.join(', ')}] ms; load average at the end ${loadavg()
             .map((l) => l.toFixed(1))
             .join(' ')}; ` +

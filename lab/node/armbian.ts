@@ -4,7 +4,7 @@ import ssh2 from 'ssh2'
 import { ARMBIAN_KERNEL } from '../images/build.js'
 import { fsSpec, rootPartition } from '../images/disk.js'
 import { mustRun } from '../images/run-tool.js'
-import { armbianLogin, DDR_LINES, KERNEL_LINES, LOADER_LINES } from './boot-log.js'
+import { armbianLogin, DDR_LINES, KERNEL_LINES, LOADER_AFTER_DDR_MS, LOADER_LINES } from './boot-log.js'
 import type { DiskInfo, NodeRuntime, OsPersonality, PersonalityFactory } from './personality.js'
 import {
   killNodeProcesses,
@@ -97,10 +97,11 @@ class Armbian implements OsPersonality {
 
   async boot(node: NodeRuntime): Promise<void> {
     const step = Math.max(1, Math.floor(node.bootDelayMs / 4))
+    const ddrGap = Math.min(step, LOADER_AFTER_DDR_MS)
     node.uart(DDR_LINES)
-    await node.sleep(step)
+    await node.sleep(ddrGap)
     node.uart(LOADER_LINES)
-    await node.sleep(step)
+    await node.sleep(2 * step - ddrGap)
     node.uart(KERNEL_LINES)
     const root = node.rootDir
     if (!(await exists(join(root, '.lab-extracted')))) {

@@ -14,6 +14,14 @@ export const DDR_LINES =
     ''
   ].join('\r\n') + '\r\n'
 
+/**
+ * The boot ROM loads the next stage from the eMMC the moment DDR init prints "out": on hardware the
+ * loader's first line follows within milliseconds, whatever the rest of the boot takes. The lab keeps
+ * that gap short however long a test makes its boots (the live-member rule reads "out" and then silence
+ * as a blank eMMC).
+ */
+export const LOADER_AFTER_DDR_MS = 50
+
 export const LOADER_LINES =
   [
     'U-Boot SPL 2024.10-armbian (Aug 06 2025 - 04:29:12 +0000)',

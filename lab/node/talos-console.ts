@@ -1,6 +1,6 @@
 // Talos console lines (real-samples C1, C5) and a console-only Talos personality: the default until
 // lab/talos registers its own (same name) that also serves the Talos API on 50000.
-import { DDR_LINES, LOADER_LINES, KERNEL_LINES } from './boot-log.js'
+import { DDR_LINES, LOADER_AFTER_DDR_MS, LOADER_LINES, KERNEL_LINES } from './boot-log.js'
 import type { DiskInfo, NodeRuntime, OsPersonality, PersonalityFactory } from './personality.js'
 
 const MAINT = '{"component": "controller-runtime", "controller": "runtime.MaintenanceServiceController"}'
@@ -46,10 +46,11 @@ class TalosConsole implements OsPersonality {
   detect = async (disk: DiskInfo): Promise<boolean> => (await readTalosMarker(disk)) !== undefined
   async boot(node: NodeRuntime): Promise<void> {
     const step = Math.max(1, Math.floor(node.bootDelayMs / 3))
+    const ddrGap = Math.min(step, LOADER_AFTER_DDR_MS)
     node.uart(DDR_LINES)
-    await node.sleep(step)
+    await node.sleep(ddrGap)
     node.uart(LOADER_LINES + KERNEL_LINES)
-    await node.sleep(step)
+    await node.sleep(2 * step - ddrGap)
     node.claimAddress(undefined)
     node.uart(talosMaintenanceLines(node.dhcpIp ?? node.host, 'lab-console-only-no-api'))
   }

@@ -2,9 +2,12 @@
 // The k3s stand-in binary: `k3s --version`, `k3s server|agent` (register, then stay in the foreground
 // like the real one unless K3S_STANDIN_ONESHOT=1) and `k3s kubectl ...`. The version it claims comes from
 // K3S_STANDIN_VERSION, which the per-version wrapper (lab/k3s/binary.ts) sets.
-import { kubectl } from './lib/kubectl.mjs'
-import { start } from './lib/server.mjs'
-import { clusterReset, etcdSnapshot } from './lib/etcd-commands.mjs'
+// Each command loads only its own module: a `k3s kubectl get` (every drift's one cluster read) does not
+// pay for the server's TLS and etcd modules (about 60 ms of CPU per call).
+const kubectl = async (args) => (await import('./lib/kubectl.mjs')).kubectl(args)
+const start = async (...a) => (await import('./lib/server.mjs')).start(...a)
+const clusterReset = async (args) => (await import('./lib/etcd-commands.mjs')).clusterReset(args)
+const etcdSnapshot = async (args) => (await import('./lib/etcd-commands.mjs')).etcdSnapshot(args)
 
 const version = process.env.K3S_STANDIN_VERSION || 'v1.31.3+k3s1'
 const [command, ...args] = process.argv.slice(2)

@@ -3,16 +3,26 @@
 // else, so a dead node never shows up as drift of every field a module would have compared.
 import type { NodeSpec } from '../config/model.js'
 import type { PhaseContext, PhaseModule } from '../phases/types.js'
+import { withSharedShells } from '../remote/shells.js'
 import { reason } from './bounded.js'
 import { observeBoard } from './observe-boards.js'
 import { observeNode } from './observe-nodes.js'
 import { DEFAULT_OBSERVATION_TIMEOUT_MS, type DriftObservers } from './observers.js'
 import type { DriftFinding } from './types.js'
 
-export async function runDrift(
+export function runDrift(
   ctx: PhaseContext,
   modules: PhaseModule[],
   observers: DriftObservers = {}
+): Promise<DriftFinding[]> {
+  // Every module reads the nodes it owns: one SSH connection per node serves them all.
+  return withSharedShells(ctx, () => observeAndCompare(ctx, modules, observers))
+}
+
+async function observeAndCompare(
+  ctx: PhaseContext,
+  modules: PhaseModule[],
+  observers: DriftObservers
 ): Promise<DriftFinding[]> {
   const { cluster, reporter } = ctx
   const deps = { ...ctx.deps, tcp: observers.tcpConnect ?? ctx.deps.tcp }

@@ -17,10 +17,38 @@ export function answerPoint(ctx: PhaseContext, node: NodeSpec): string {
 export type BootEvidence = { membership: Membership } | { answers: true; line: string } | { wouldProbe: string }
 
 const POLL_MS = 500
+/**
+ * The console watch polls faster: it lasts seconds, and each poll is one small UART read at the BMC
+ * (four slots at once stay a few requests per second, none while an upload runs on that board).
+ */
+const WATCH_POLL_MS = 250
 
 /** How long a powered-on node may print only DDR-init lines before it counts as booting nothing. */
 export function blankWindowMs(bootTimeoutS: number): number {
   return Math.min(10_000, Math.max(2_000, Math.round((bootTimeoutS * 1000) / 30)))
+}
+
+/**
+ * How long the console must stay unchanged after the DDR-init blob's last line before that counts as
+ * conclusive. On an RK3588 the boot ROM loads the next stage from the same eMMC the moment DDR init ends
+ * ("out"), so a loader's first line follows within milliseconds (real-samples B2, B3); 1.5 s of silence
+ * after "out" is a margin of well over fifty times. Counted in polls, not wall time: a poll that waits
+ * (a loaded runner, a BMC busy with another request) only makes the silence longer.
+ */
+export const DDR_SETTLED_MS = 1_500
+
+/**
+ * The console is conclusive for "nothing installed" when the new text ends with the DDR-init blob's
+ * final line ("out") and nothing after it. Anything else (no output yet, a partial DDR block, any line
+ * after "out") is not, and the full window applies.
+ */
+export function endsAtDdrInit(fresh: string): boolean {
+  const lines = fresh
+    .replace(/\r/g, '')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+  return lines.length > 1 && /^DDR /.test(lines[0]!) && lines.at(-1) === 'out'
 }
 
 async function bmcOf(ctx: PhaseContext, node: NodeSpec): Promise<BmcClient> {
@@ -35,7 +63,13 @@ async function bmcOf(ctx: PhaseContext, node: NodeSpec): Promise<BmcClient> {
  * powered node power-cycled) and watched: nothing beyond DDR init within the window → nothing to
  * destroy; a boot loader or system → wait for it to answer (then it is not flashed), else unknown.
  */
-export async function bootEvidence(ctx: PhaseContext, node: NodeSpec, act: boolean): Promise<BootEvidence> {
+export async function bootEvidence(
+  ctx: PhaseContext,
+  node: NodeSpec,
+  act: boolean,
+  /** Called once the console watch is over (before a booting node is waited for), so a flash may start. */
+  onWatched: () => void = () => {}
+): Promise<BootEvidence> {
   let bmc: BmcClient
   let power: string
   let ring: string
@@ -57,7 +91,7 @@ export async function bootEvidence(ctx: PhaseContext, node: NodeSpec, act: boole
     return { wouldProbe: power === 'on' ? 'it is powered on with no system on its console' : `it is powered ${power}` }
 
   try {
-    return await look(ctx, node, bmc, power, ring)
+    return await look(ctx, node, bmc, power, ring, onWatched)
   } catch (error) {
     return { membership: unknown(`looking at it through its BMC failed: ${(error as Error).message.split('\n')[0]}`) }
   }
@@ -69,7 +103,8 @@ async function look(
   node: NodeSpec,
   bmc: BmcClient,
   power: string,
-  ring: string
+  ring: string,
+  onWatched: () => void
 ): Promise<BootEvidence> {
   const window = blankWindowMs(ctx.cluster.boot_timeout)
   if (power === 'on') await bmc.reset(node.slot)
@@ -78,16 +113,30 @@ async function look(
     `${node.id}: no flash record and not answering; ${power === 'on' ? 'power-cycled' : 'powered on'} to see whether it boots an installed system`
   )
   let line: string | undefined
-  for (let i = 0; i < Math.ceil(window / POLL_MS) && !line; i++) {
-    await ctx.deps.sleep(POLL_MS)
-    line = installedSystemLine(newUartText(ring, await bmc.readUart(node.slot)))
+  // The console decides as soon as it is conclusive (DDR init ended and nothing followed for
+  // DDR_SETTLED_MS); otherwise the whole window is watched, as before.
+  const settledPolls = Math.ceil(Math.min(DDR_SETTLED_MS, window) / WATCH_POLL_MS)
+  let settled: { text: string; polls: number } | undefined
+  let early = false
+  for (let i = 0; i < Math.ceil(window / WATCH_POLL_MS) && !line && !early; i++) {
+    await ctx.deps.sleep(WATCH_POLL_MS)
+    const fresh = newUartText(ring, await bmc.readUart(node.slot))
+    line = installedSystemLine(fresh)
+    if (line || !endsAtDdrInit(fresh)) settled = undefined
+    else if (settled?.text !== fresh) settled = { text: fresh, polls: 0 }
+    else early = ++settled.polls >= settledPolls
   }
   if (!line) {
     await bmc.setPower(node.slot, false)
     return {
-      membership: notMember(`powered on, it booted nothing beyond DDR init within ${window / 1000} s (blank eMMC)`)
+      membership: notMember(
+        early
+          ? `powered on, its console ended at DDR init ("out") and stayed silent for ${DDR_SETTLED_MS / 1000} s: no boot loader on its eMMC (blank)`
+          : `powered on, it booted nothing beyond DDR init within ${window / 1000} s (blank eMMC)`
+      )
     }
   }
+  onWatched()
   // A boot loader is there: wait (bounded by boot_timeout) for what it boots.
   const deadline = Date.now() + ctx.cluster.boot_timeout * 1000
   for (

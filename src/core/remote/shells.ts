@@ -25,8 +25,30 @@ function saveQueued(state: PhaseContext['state']): Promise<void> {
   return next
 }
 
+// A read-only run (drift) shares one SSH connection per node across every module's pool: each module
+// asked for its own before, so a node was logged into once per module. Keyed by the run's outputs.
+const sharedShells = new WeakMap<object, Map<string, Promise<RemoteShell>>>()
+
+/** Runs `fn` with one SSH connection per node shared by every pool of the run; closes them after. */
+export async function withSharedShells<T>(ctx: PhaseContext, fn: () => Promise<T>): Promise<T> {
+  const shells = new Map<string, Promise<RemoteShell>>()
+  sharedShells.set(ctx.outputs, shells)
+  try {
+    return await fn()
+  } finally {
+    sharedShells.delete(ctx.outputs)
+    await Promise.all(
+      [...shells.values()].map(async (s) => (await s.catch(() => undefined))?.close().catch(() => undefined))
+    )
+  }
+}
+
 export class ShellPool {
-  private readonly shells = new Map<string, Promise<RemoteShell>>()
+  private readonly own = new Map<string, Promise<RemoteShell>>()
+
+  private get shells(): Map<string, Promise<RemoteShell>> {
+    return sharedShells.get(this.ctx.outputs) ?? this.own
+  }
 
   constructor(
     private readonly ctx: PhaseContext,
@@ -89,8 +111,9 @@ export class ShellPool {
   }
 
   async closeAll(): Promise<void> {
-    const all = [...this.shells.values()]
-    this.shells.clear()
+    // Shared connections are closed by withSharedShells, when the run is over.
+    const all = [...this.own.values()]
+    this.own.clear()
     await Promise.all(all.map(async (s) => (await s.catch(() => undefined))?.close().catch(() => undefined)))
   }
 }

@@ -287,7 +287,7 @@ describe('a node powered on that does not answer', () => {
     const ctx = await context(w)
     expect(await decideFlash(ctx, w1(ctx), 'sha')).toMatchObject({
       action: 'run',
-      reason: expect.stringContaining('booted nothing beyond DDR init')
+      reason: expect.stringContaining('its console ended at DDR init ("out") and stayed silent for 1.5 s')
     })
     expect(w.calls).toEqual(['reset 2', 'power 2 off'])
   })
@@ -300,7 +300,7 @@ describe('a first deploy onto blank nodes', () => {
     expect(await decideFlash(ctx, w1(ctx), 'sha')).toEqual({
       action: 'run',
       reason:
-        'no image recorded and the node does not answer; powered on, it booted nothing beyond DDR init within 2 s (blank eMMC)'
+        'no image recorded and the node does not answer; powered on, its console ended at DDR init ("out") and stayed silent for 1.5 s: no boot loader on its eMMC (blank)'
     })
     expect(w.calls).toEqual(['power 2 on', 'power 2 off'])
   })
@@ -324,5 +324,69 @@ describe('a first deploy onto blank nodes', () => {
       action: 'run',
       reason: expect.stringContaining('an earlier run started writing its eMMC')
     })
+  })
+})
+
+describe('the console decides as soon as it is conclusive (boot_timeout 300 s: a 10 s window)', () => {
+  /** A context whose sleeps are counted; `onSleep` lets the console change as time passes. */
+  async function timed(w: World, onSleep: (n: number) => void = () => {}) {
+    const ctx = await context(w)
+    ctx.cluster = { ...ctx.cluster, boot_timeout: 300 }
+    let sleeps = 0
+    ctx.deps = { ...ctx.deps, sleep: async () => onSleep(++sleeps) }
+    return { ctx, sleeps: () => sleeps }
+  }
+
+  it('a console that ends at DDR init ("out") and stays silent for 1.5 s is a blank eMMC, without the rest of the window', async () => {
+    const w = new World()
+    const { ctx, sleeps } = await timed(w)
+    expect(await decideFlash(ctx, w1(ctx), 'sha')).toEqual({
+      action: 'run',
+      reason:
+        'no image recorded and the node does not answer; powered on, its console ended at DDR init ("out") and stayed silent for 1.5 s: no boot loader on its eMMC (blank)'
+    })
+    expect(w.calls).toEqual(['power 2 on', 'power 2 off'])
+    expect(sleeps()).toBe(7) // one poll (250 ms) that sees "out", six that see nothing more
+  })
+
+  it('a boot loader printing after DDR init, even 1.5 s after power-on, is seen: the node is not judged blank', async () => {
+    const w = new World()
+    w.sshWhenUp.add(2)
+    const { ctx } = await timed(w, (n) => {
+      if (n === 6) w.uart[2] += ARMBIAN
+    })
+    expect(await decideFlash(ctx, w1(ctx), 'sha')).toMatchObject({
+      action: 'skip',
+      reason: expect.stringContaining('it booted ("w1 login:") and answers on SSH')
+    })
+  })
+
+  it('a console that shows nothing at all is not conclusive: the whole window is watched', async () => {
+    const w = new World()
+    w.boots[2] = ''
+    const { ctx, sleeps } = await timed(w)
+    expect(await decideFlash(ctx, w1(ctx), 'sha')).toMatchObject({
+      action: 'run',
+      reason: expect.stringContaining('booted nothing beyond DDR init within 10 s')
+    })
+    expect(sleeps()).toBe(40)
+  })
+
+  it('a console with a line after "out" that is no known loader is not conclusive either', async () => {
+    const w = new World()
+    w.boots[2] = DDR + 'Trying to boot from MMC1\r\n'
+    const { ctx, sleeps } = await timed(w)
+    expect(await decideFlash(ctx, w1(ctx), 'sha')).toMatchObject({ action: 'run' })
+    expect(sleeps()).toBe(40)
+  })
+
+  it('the first flash on a board waits until every console watch on that board is over', async () => {
+    const w = new World()
+    w.boots[2] = '' // w1 prints nothing: watched for the whole window
+    const { ctx } = await timed(w)
+    ctx.nodes = ctx.cluster.nodes
+    const cp1 = ctx.cluster.nodes.find((x) => x.id === 'cp1')!
+    expect(await decideFlash(ctx, cp1, 'sha')).toMatchObject({ action: 'run' })
+    expect(w.calls).toContain('power 2 off') // w1's watch ended before cp1 may be flashed
   })
 })

@@ -21,6 +21,13 @@ describe('several read-only scripts in one exec', () => {
     for (const s of Object.values(sections)) expect(s.ms).toBeGreaterThanOrEqual(0)
   })
 
+  test("each section's time is its own, in milliseconds", () => {
+    const sections = parseBundle(run(bundleScript({ slow: 'sleep 0.3', quick: 'true' })))
+    expect(sections.slow!.ms).toBeGreaterThanOrEqual(250)
+    expect(sections.slow!.ms).toBeLessThan(60_000)
+    expect(sections.quick!.ms).toBeLessThan(sections.slow!.ms)
+  })
+
   test('refuses a section name the document could not carry', () => {
     expect(() => bundleScript({ 'bad name': 'true' })).toThrow('section name "bad name" must match')
   })

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import { createSshConnector } from '../../../src/adapters/ssh/ssh2-connector.js'
 import type { Deps } from '../../../src/core/deps.js'
-import { runChecked, ShellPool } from '../../../src/core/remote/shells.js'
+import { runChecked, ShellPool, withSharedShells } from '../../../src/core/remote/shells.js'
 import { startSshd, type TestSshd } from '../../adapters/ssh/sshd.js'
 import { phaseContext } from '../kinds/k3s/context.js'
 import { k3sCluster } from '../kinds/k3s/fixtures.js'
@@ -89,5 +89,43 @@ describe('ShellPool over OpenSSH', () => {
     expect(error.message).toBe(
       'node k3s-cp: os-bootstrap failed: no SSH private key was given. To resume: set the ssh-private-key input (the key the image authorises) and re-run'
     )
+  })
+})
+
+describe('withSharedShells (a drift run)', () => {
+  test('every pool of the run reuses one connection per node, closed when the run is over', async () => {
+    const connects: string[] = []
+    const closed: string[] = []
+    const base = deps()
+    const counting = {
+      ...base,
+      ssh: {
+        connect: async (o: { node: string }) => {
+          connects.push(o.node)
+          return {
+            hostKeyFingerprint: 'SHA256:lab',
+            shell: {
+              exec: async () => ({ code: 0, stdout: 'hi\n', stderr: '' }),
+              close: async () => void closed.push(o.node)
+            }
+          }
+        }
+      }
+    } as unknown as Deps
+    const ctx = await phaseContext(cluster, counting)
+    ctx.settings.secrets.sshPrivateKey = 'key'
+    const node = cluster.nodes[0]
+    await withSharedShells(ctx, async () => {
+      const a = new ShellPool(ctx, 'os-bootstrap')
+      const b = new ShellPool(ctx, 'install')
+      expect(await a.shell(node)).toBe(await b.shell(node))
+      await a.closeAll()
+      expect(closed).toEqual([]) // a module's pool ending does not end the run's connection
+    })
+    expect(connects).toEqual(['k3s-cp'])
+    expect(closed).toEqual(['k3s-cp'])
+    // Outside a shared run each pool has its own connection again.
+    await new ShellPool(ctx, 'join').shell(node)
+    expect(connects).toEqual(['k3s-cp', 'k3s-cp'])
   })
 })

@@ -25,6 +25,8 @@ export function configDrift(
   wanted: string,
   found: string | undefined
 ): { key: string; wanted: string; found: string }[] {
+  // The same text parses to the same keys: a converged node costs no YAML parse.
+  if (found === wanted) return []
   const want = (parse(wanted) ?? {}) as Record<string, unknown>
   const have = (found === undefined ? {} : (parse(found) ?? {})) as Record<string, unknown>
   const keys = [...new Set([...Object.keys(want), ...Object.keys(have)])].sort()

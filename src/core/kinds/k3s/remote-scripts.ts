@@ -6,7 +6,10 @@ import { K3S_CONFIG_PATH, K3S_SERVER_TOKEN, K3S_TOKEN_FILE } from './config.js'
 import { NODE_PATHS } from './artifacts.js'
 import { script } from '../../remote/script.js'
 
-const SHA = `sha() { if [ -f "$1" ]; then sha256sum "$1" | cut -d' ' -f1; else echo none; fi; }`
+// The digest without a cut process: the observation runs this on every node of every drift.
+const SHA = `sha() { if [ -f "$1" ]; then local h; h=$(sha256sum "$1"); echo "\${h%% *}"; else echo none; fi; }`
+/** A file's text, or none when it cannot be read: like cat … || echo none, without the cat process. */
+const TEXT = `text() { if [ -r "$1" ]; then printf '%s\\n' "$(<"$1")"; else echo none; fi; }`
 /** Run right after k3s was told to (re)start: what it starts with (NODE_PATHS.startedWith). */
 const RECORD_STARTED_WITH = `printf '%s %s\\n' "$(sha "$CONFIG")" "$(sha "$TOKEN_FILE")" > "$STARTED_WITH"`
 const FILES = { CONFIG: K3S_CONFIG_PATH, TOKEN_FILE: K3S_TOKEN_FILE, STARTED_WITH: NODE_PATHS.startedWith }
@@ -23,15 +26,16 @@ export function observeScript(unit: string): string {
     },
     `
 ${SHA}
+${TEXT}
 version=none
 if [ -x "$K3S_BIN" ]; then version=$("$K3S_BIN" --version 2>/dev/null | awk 'NR == 1 {print $3}'); fi
 echo "version=\${version:-unknown}"
 echo "config_sha=$(sha "$CONFIG")"
 echo "token_sha=$(sha "$TOKEN_FILE")"
-echo "images=$(cat "$IMAGES_MARKER" 2>/dev/null || echo none)"
+echo "images=$(text "$IMAGES_MARKER")"
 if [ -f "/etc/systemd/system/$UNIT.service" ]; then echo "unit=$(systemctl is-active "$UNIT" 2>/dev/null || true)"; else echo "unit=absent"; fi
 if [ -s "$SERVER_TOKEN" ]; then echo "server_token=present"; else echo "server_token=absent"; fi
-echo "started_with=$(cat "$STARTED_WITH" 2>/dev/null || echo none)"`
+echo "started_with=$(text "$STARTED_WITH")"`
   )
 }
 

@@ -64,25 +64,58 @@ export async function decideFlash(ctx: PhaseContext, node: NodeSpec, desired?: s
       reason: `an earlier run started writing its eMMC (${attempt.at}) and did not finish; flashing it again`
     }
   if (desired === undefined) return observe(ctx, node, false)
-  // The deploy looks at every unrecorded node at once: a blank node is watched for a few seconds,
-  // and the flashes (one at a time per BMC) should not wait for those windows one after another.
-  const all = lookAll(ctx.outputs, async () => {
-    const pending = new Map<string, Promise<FlashDecision>>()
+  const looks = await startLooking(ctx)
+  const mine = looks.get(node.id)
+  if (!mine) return observe(ctx, node, true)
+  // No flash starts on a board while the rule still watches a console there: bmcd answers one request
+  // at a time (bmc-api.md §8.1), so those UART reads would wait behind the upload POST for minutes.
+  await Promise.all(ctx.nodes.filter((n) => n.board === node.board).map((n) => looks.get(n.id)?.watched))
+  return mine.decision
+}
+
+interface Look {
+  decision: Promise<FlashDecision>
+  /** Settles when the node's console watch is over (or there was none). */
+  watched: Promise<void>
+}
+
+const lookAll = perRun<Map<string, Look>>()
+
+/**
+ * The deploy looks at every unrecorded node at once: a blank node is watched for a few seconds, and the
+ * flashes (one at a time per BMC) should not wait for those windows one after another. The flash phase
+ * starts this before it fetches the image, so the watch and the download overlap. Nothing is looked at
+ * when reflash is set (the decision then rests on the confirmation alone).
+ */
+export function startLooking(ctx: PhaseContext): Promise<Map<string, Look>> {
+  return lookAll(ctx.outputs, async () => {
+    const pending = new Map<string, Look>()
+    if (ctx.settings.reflash) return pending
     for (const n of ctx.nodes) {
       if (ctx.state.done(n.id, 'flash') || ctx.state.done(n.id, FLASH_ATTEMPT)) continue
-      const p = observe(ctx, n, true)
-      p.catch(() => undefined)
-      pending.set(n.id, p)
+      let watched = (): void => {}
+      const watchedP = new Promise<void>((resolve) => (watched = resolve))
+      const decision = observe(ctx, n, true, watched)
+      decision.catch(() => undefined).finally(watched)
+      pending.set(n.id, { decision, watched: watchedP })
     }
     return pending
   })
-  return (await all).get(node.id) ?? observe(ctx, node, true)
 }
 
-const lookAll = perRun<Map<string, Promise<FlashDecision>>>()
+/** Waits for every look started by startLooking to end (a failed run leaves no node being watched). */
+export async function looksSettled(ctx: PhaseContext): Promise<void> {
+  const looks = await startLooking(ctx).catch(() => new Map<string, Look>())
+  await Promise.all([...looks.values()].map((l) => l.decision.catch(() => undefined)))
+}
 
 /** The evidence for a node with no record: does it answer, does its cluster count it, what does it boot. */
-async function observe(ctx: PhaseContext, node: NodeSpec, act: boolean): Promise<FlashDecision> {
+async function observe(
+  ctx: PhaseContext,
+  node: NodeSpec,
+  act: boolean,
+  onWatched?: () => void
+): Promise<FlashDecision> {
   const answersOn = ctx.kind.probe.service
   if ((await ctx.kind.probe.detail(ctx.deps, ctx.cluster, node.ip).catch(() => undefined)) !== undefined) {
     return { action: 'skip', reason: `node already answers on ${answersOn}; not reflashed without reflash: true` }
@@ -93,7 +126,7 @@ async function observe(ctx: PhaseContext, node: NodeSpec, act: boolean): Promise
       action: 'run',
       reason: `no image recorded and the node does not answer; ${fromCluster.detail}`
     })
-  const seen = await bootEvidence(ctx, node, act)
+  const seen = await bootEvidence(ctx, node, act, onWatched)
   if ('answers' in seen)
     return {
       action: 'skip',

@@ -6,7 +6,7 @@ import type { BmcClient } from '../../../adapters/bmc/types.js'
 import type { BoardSpec, NodeSpec } from '../../config/model.js'
 import { PhaseError } from '../../errors.js'
 import type { PhaseContext, PhaseModule, PlanStep, StepResult } from '../types.js'
-import { decideFlash, FLASH_ATTEMPT } from './decide.js'
+import { decideFlash, FLASH_ATTEMPT, looksSettled, startLooking } from './decide.js'
 import { flashNode, RESUME } from './flash-node.js'
 import { identityFingerprint, nodeIdentity, prepareNodeImage } from './node-image.js'
 import { uartSnapshotKey } from '../handover.js'
@@ -93,7 +93,15 @@ export const flashPhase: PhaseModule = {
   },
 
   async runNode(ctx, node): Promise<StepResult> {
-    const base = await resolveBaseImage(ctx)
+    // The live-member rule's look at unrecorded nodes overlaps the image download and its digest check.
+    void startLooking(ctx).catch(() => undefined)
+    let base: Awaited<ReturnType<typeof resolveBaseImage>>
+    try {
+      base = await resolveBaseImage(ctx)
+    } catch (error) {
+      await looksSettled(ctx)
+      throw error
+    }
     const image = await prepareNodeImageOrFingerprint(ctx, node, base)
     try {
       const d = await decideFlash(ctx, node, image.fingerprint)

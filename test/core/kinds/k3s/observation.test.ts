@@ -6,6 +6,7 @@ import { k3sInstallPhase } from '../../../../src/core/kinds/k3s/install-phase.js
 import { k3sJoinPhase } from '../../../../src/core/kinds/k3s/join-phase.js'
 import { osBootstrapPhase } from '../../../../src/core/kinds/k3s/os-bootstrap/index.js'
 import type { PhaseContext } from '../../../../src/core/phases/types.js'
+import { withSharedShells } from '../../../../src/core/remote/shells.js'
 import { phaseContext } from './context.js'
 import { k3sCluster } from './fixtures.js'
 import { startHarness, type Harness } from './harness.js'
@@ -86,5 +87,34 @@ describe('one observation per node per run', () => {
     expect(lab.starts('k3s-w2')).toBe(starts + 1)
     // The untouched nodes were still observed once.
     for (const id of ['k3s-w1', 'k3s-w3']) expect(rec.sent.get(id)).toHaveLength(1)
+  })
+})
+
+describe('a drift run', () => {
+  test('logs into each node once for every module and observes it without the bootstrap checks or the core pods', async () => {
+    const cluster = k3sCluster()
+    lab = startHarness(cluster.nodes)
+    const first = await phaseContext(cluster, lab.deps)
+    await deploy(first)
+
+    const rec = recording(lab.deps.ssh)
+    const connects: string[] = []
+    const ssh: SshConnector = { ...rec.ssh, connect: (t) => (connects.push(t.node), rec.ssh.connect(t)) }
+    const ctx = await phaseContext(cluster, { ...lab.deps, ssh }, first.settings.stateDir)
+    ctx.settings.command = 'drift'
+    const rows = await withSharedShells(ctx, async () =>
+      (await Promise.all([osBootstrapPhase, k3sInstallPhase, k3sJoinPhase].map((m) => m.drift!(ctx)))).flat()
+    )
+    // The harness's nodes carry no Armbian release file: that is the only drift there is.
+    expect(rows.filter((r) => r.field !== 'os')).toEqual([])
+    expect(connects.sort()).toEqual(cluster.nodes.map((n) => n.id).sort())
+    for (const node of cluster.nodes) {
+      const scripts = rec.sent.get(node.id) ?? []
+      expect([node.id, scripts.length]).toEqual([node.id, 1])
+      expect(scripts[0]).toContain('section os ')
+      expect(scripts[0]).not.toContain('section bootstrap ')
+      expect(scripts[0]).not.toContain('section pods ')
+    }
+    expect(rec.sent.get(cluster.nodes[0]!.id)![0]).toContain('section nodes ')
   })
 })

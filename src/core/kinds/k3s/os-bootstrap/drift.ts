@@ -44,13 +44,25 @@ export function osObserveScript(): string {
     {},
     `
 board=none version=none release=none branch=none pretty=unknown
+# Read with bash alone (first KEY= line wins, as sed -n 's/^KEY=//p' | head -n1 would): no process per field.
+declare -A seen=()
+first() {
+  local line key
+  while IFS= read -r line || [ -n "$line" ]; do
+    for key in "$@"; do
+      if [[ $line == "$key="* && -z \${seen[$key]+x} ]]; then seen[$key]=\${line#"$key="}; fi
+    done
+  done < "$FILE"
+}
 if [ -r /etc/armbian-release ]; then
-  board=$(sed -n 's/^BOARD=//p' /etc/armbian-release | head -n1)
-  version=$(sed -n 's/^VERSION=//p' /etc/armbian-release | head -n1)
-  release=$(sed -n 's/^DISTRIBUTION_CODENAME=//p' /etc/armbian-release | head -n1)
-  branch=$(sed -n 's/^BRANCH=//p' /etc/armbian-release | head -n1)
+  FILE=/etc/armbian-release first BOARD VERSION DISTRIBUTION_CODENAME BRANCH
+  board=\${seen[BOARD]:-} version=\${seen[VERSION]:-} release=\${seen[DISTRIBUTION_CODENAME]:-} branch=\${seen[BRANCH]:-}
 fi
-if [ -r /etc/os-release ]; then pretty=$(sed -n 's/^PRETTY_NAME=//p' /etc/os-release | tr -d '"' | head -n1); fi
+if [ -r /etc/os-release ]; then
+  FILE=/etc/os-release first PRETTY_NAME
+  pretty=\${seen[PRETTY_NAME]:-}
+  pretty=\${pretty//'"'/}
+fi
 echo "board=\${board:-none}"
 echo "version=\${version:-none}"
 echo "release=\${release:-none}"
