@@ -116,7 +116,9 @@ describe('OS drift rows of a node', () => {
       )
       expect({ ...facts, kernel: 'x' }).toEqual({ ...rk1, kernel: 'x' })
       const none = text.replaceAll(join(dir, 'armbian-release'), join(dir, 'missing'))
-      expect(execFileSync('bash', ['-c', none], { encoding: 'utf8' })).toContain('board=none\nversion=none\nrelease=none\nbranch=none\n')
+      expect(execFileSync('bash', ['-c', none], { encoding: 'utf8' })).toContain(
+        'board=none\nversion=none\nrelease=none\nbranch=none\n'
+      )
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
