@@ -161,7 +161,10 @@ beforeAll(async () => {
   lb = await startApiLb({
     host: LB.host,
     port: LB.port,
-    backends: (['talos-cp1', 'talos-cp2', 'talos-cp3'] as const).map((n) => ({ host: `127.10.${B}.${SLOT[n]}`, port: 6443 })),
+    backends: (['talos-cp1', 'talos-cp2', 'talos-cp3'] as const).map((n) => ({
+      host: `127.10.${B}.${SLOT[n]}`,
+      port: 6443
+    })),
     connectTimeoutMs: 1000
   })
   lab.net.setService(LB.lan, LB.port, LB.host, LB.port)
