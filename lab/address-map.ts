@@ -44,6 +44,12 @@ export class LabAddressMap implements AddressMap {
     this.flush()
   }
 
+  // A service of the LAN that is no node (e.g. a load balancer in front of the API): one host:port.
+  setService(lanHost: string, lanPort: number, host: string, port: number): void {
+    this.table[`${lanHost}:${lanPort}`] = `${host}:${port}`
+    this.flush()
+  }
+
   entries(): Record<string, string> {
     return { ...this.table }
   }

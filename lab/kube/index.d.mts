@@ -72,7 +72,8 @@ export interface KubeApi {
   setReady(name: string, ready: boolean, reason?: string): void
   deleteNode(name: string): void
   state(): LabKubeState
-  stop(): Promise<void>
+  /** graceful: requests in flight finish, as on SIGTERM; otherwise every connection is cut. */
+  stop(options?: { graceful?: boolean }): Promise<void>
 }
 
 export declare function startKubeApi(options: KubeApiOptions): Promise<KubeApi>

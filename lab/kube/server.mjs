@@ -133,10 +133,19 @@ export async function startKubeApi(options) {
     setReady: (name, ready, reason) => setReady(dataDir, name, ready, reason),
     deleteNode: (name) => deleteNode(dataDir, name),
     state: () => readState(dataDir),
-    stop: () =>
+    // graceful: as kube-apiserver on SIGTERM (a node's orderly reboot): stop accepting, close idle
+    // keep-alive connections, let requests in flight finish (cut after 5 s). Otherwise every connection
+    // dies at once (power cut).
+    stop: (options = {}) =>
       new Promise((resolve) => {
-        for (const s of sockets) s.destroy()
         server.close(() => resolve())
+        if (!options.graceful) for (const s of sockets) s.destroy()
+        else {
+          server.closeIdleConnections?.()
+          setTimeout(() => {
+            for (const s of sockets) s.destroy()
+          }, 5000).unref()
+        }
       })
   }
 }

@@ -108,13 +108,14 @@ export function kubeHooks(): TalosKube {
         void Promise.resolve(api.etcdBoot).then(() => start(c, id, node.host))
       if (kube && api.staticIp) kube.registerNode(c.dataDir, labNode(api))
     },
-    onStop(api, node) {
+    onStop(api, node, how) {
       cpsOf(api.clusterId ?? '').delete(node.host)
       const c = clusters.get(api.clusterId ?? '')
       const slot = c?.apis.get(node.host)
       if (!c || !slot) return
       c.apis.delete(node.host)
-      void slot.starting?.then(() => slot.api?.stop())
+      // A reboot stops kube-apiserver as Talos does (SIGTERM: requests in flight finish); power loss cuts it.
+      void slot.starting?.then(() => slot.api?.stop(how === 'reboot' ? { graceful: true } : undefined))
     },
     kubeconfig(api) {
       const c = clusters.get(api.clusterId ?? '')

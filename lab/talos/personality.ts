@@ -14,7 +14,8 @@ export interface TalosPersonalityOptions {
   onRunning?(api: TalosNodeApi, node: NodeRuntime): void
   kubeconfig?(api: TalosNodeApi): string | undefined
   /** The node's API stopped (power off, reboot). */
-  onStop?(api: TalosNodeApi, node: NodeRuntime): void
+  /** how: 'reboot' when the node goes down in order (its services stopped gracefully), else power lost. */
+  onStop?(api: TalosNodeApi, node: NodeRuntime, how?: 'reboot'): void
 }
 
 const stamp = (t: number): string => `[${t.toFixed(6).padStart(12, ' ')}]`
@@ -85,7 +86,7 @@ class TalosNode implements OsPersonality {
     )
     await api.stop()
     this.api = undefined
-    this.o.onStop?.(api, node)
+    this.o.onStop?.(api, node, 'reboot')
     try {
       await node.sleep(Math.max(1, Math.floor(node.bootDelayMs / 3)))
       if (!this.stopped) await this.boot(node)

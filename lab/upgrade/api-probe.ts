@@ -1,6 +1,6 @@
 // What "the Kubernetes API kept answering" means in the upgrade e2e and its bench: GET /readyz on the
-// mapped API endpoint every `everyMs`, each with a 1 s time-out, counting answers and failures until
-// stopped. One probe loop for both, so the test and the bench count the same thing.
+// mapped API endpoint every `everyMs`, each on a connection of its own with a 1 s time-out, counting
+// answers and failures until stopped. One probe loop for both, so the test and the bench count the same thing.
 import { request } from 'node:https'
 
 export interface ProbeTally {
@@ -21,6 +21,9 @@ function readyzOnce(to: { host: string; port: number }, token: string): Promise<
         path: '/readyz',
         headers: { authorization: `Bearer ${token}` },
         rejectUnauthorized: false,
+        // A connection of its own per probe, as each kubectl invocation opens one: a kept-alive socket the
+        // server closed while idle would fail the next probe on its own, which says nothing of the API.
+        agent: false,
         timeout: 1000
       },
       (res) => {
