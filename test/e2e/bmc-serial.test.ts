@@ -42,7 +42,7 @@ describe('the BMC busy with uploads', () => {
   beforeAll(async () => {
     lab = await startLab({ boards: B + 1, bootDelayMs: 300 })
     bmc = lab.boards[B]!.bmc as unknown as BmcEmulator
-  }, 60_000)
+  }, 150_000)
   afterAll(async () => {
     await lab?.stop()
   })
@@ -68,7 +68,7 @@ describe('the BMC busy with uploads', () => {
     }
     // The action never had a second request waiting at the BMC.
     expect(bmc.waitedRequests()).toBe(0)
-  }, 120_000)
+  }, 300_000)
 
   test("one node whose upload lasts over 4 × the client's 15 s reply timeout is flashed, verified and booted", async () => {
     // A new one-node cluster on the same slot, with its own state dir. The slot still holds the
@@ -95,5 +95,5 @@ describe('the BMC busy with uploads', () => {
     expect(run.log).toMatch(/talos-cp: flash done in \d+ s/)
     expect(run.log).toMatch(/talos-cp: boot: changed — booted in \d+ s/)
     expect(bmc.waitedRequests()).toBe(0)
-  }, 180_000)
+  }, 450_000)
 })

@@ -37,7 +37,7 @@ beforeAll(async () => {
   lab = await startLab({ boards: B + 1, bootDelayMs: 100 })
   setup = await onBoard(lab, FILE, B)
   expectRun(await deploy({}), 0)
-}, 240_000)
+}, 600_000)
 afterAll(async () => {
   await lab?.stop()
 })
@@ -46,7 +46,7 @@ describe('drift right after a deploy', () => {
   let r: ActionRun
   beforeAll(async () => {
     r = await drift()
-  }, 60_000)
+  }, 150_000)
 
   test('finds nothing on any node, module or addon: drift output [], exit 0', () => {
     expectRun(r, 0)
@@ -60,7 +60,7 @@ describe('the cluster file changes pod_cidr', () => {
   beforeAll(async () => {
     const changed = await onBoard(lab, FILE, B, { pod_cidr: '10.42.0.0/16' })
     r = await drift({ config: changed.configPath })
-  }, 60_000)
+  }, 150_000)
 
   test("is one row: the server's cluster-cidr, fixed by the install phase (agents do not carry it)", () => {
     expectRun(r, 0)
@@ -87,7 +87,7 @@ describe('k3s-agent stopped on k3s-w2', () => {
     r = await drift()
     fix = await deploy({ phases: 'join' })
     after = await drift()
-  }, 120_000)
+  }, 300_000)
 
   test('is one row: the unit wanted active, found inactive, fixed by the join phase', () => {
     expectRun(r, 0)
@@ -120,7 +120,7 @@ describe('k3s-w3 NotReady (its kubelet reports the CNI not initialised)', () => 
     } finally {
       await keepNotReady(lab, 'k3s-w3', false)
     }
-  }, 60_000)
+  }, 150_000)
 
   test("is one row with the Ready condition's reason, which no deploy phase fixes", () => {
     expectRun(r, 0)
@@ -145,7 +145,7 @@ describe('rkllama stopped on k3s-w1', () => {
     await onNode(lab, setup, B, W1, 'systemctl stop rkllama')
     r = await drift()
     fix = await deploy({ phases: 'npu', nodes: 'k3s-w1' })
-  }, 120_000)
+  }, 300_000)
 
   test('is one row, the service, fixed by the npu phase: not also a row for its API that then does not answer', () => {
     expectRun(r, 0)
@@ -175,7 +175,7 @@ describe('the metallb release uninstalled with helm', () => {
     await helm(lab, setup, KUBECONFIG, ['uninstall', 'metallb', '-n', 'metallb-system'])
     r = await drift({ 'fail-on-drift': 'true' })
     fix = await deploy({ phases: 'addons' })
-  }, 120_000)
+  }, 300_000)
 
   test('is one row, fixed by the addons phase, and fails the step because fail-on-drift is set', () => {
     expectRun(r, 1)
@@ -208,7 +208,7 @@ describe('k3s-w2 upgraded in place to another Armbian release', () => {
     } finally {
       await onNode(lab, setup, B, W2, release('bookworm', '25.8.1'))
     }
-  }, 60_000)
+  }, 150_000)
 
   test('is one row on armbian_image: the release the image name says, the one found, and that only a reflash changes it', () => {
     expectRun(r, 0)
@@ -236,7 +236,7 @@ describe('k3s-w3 powered off through the BMC API', () => {
     await setPower(bmc(), W3, true)
     await lab.node(B, W3).waitFor('up', 20_000)
     after = await drift()
-  }, 90_000)
+  }, 240_000)
 
   test('is one row, power, fixed by boot: nothing else about the node it explains', () => {
     expectRun(r, 0)
@@ -264,7 +264,7 @@ describe('k3s-w2 reflashed from the BMC SD card with a stock Armbian image', () 
   beforeAll(async () => {
     await reflashArmbian(lab, B, W2)
     r = await drift()
-  }, 90_000)
+  }, 240_000)
 
   test('is one row: the host key changed, with both keys and the redeploy that rebuilds it; no row per module', () => {
     expectRun(r, 0)

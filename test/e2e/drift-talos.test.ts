@@ -42,7 +42,7 @@ describe('drift right after a deploy', () => {
   let r: ActionRun
   beforeAll(async () => {
     r = await drift()
-  }, 90_000)
+  }, 240_000)
 
   test('finds nothing: drift output [], exit 0, "In sync" in the summary, no annotation', () => {
     expectRun(r, 0)
@@ -60,7 +60,7 @@ describe('the cluster file changes a node label of talos-w2', () => {
   beforeAll(async () => {
     changed = await onBoard(lab, FILE, B, { 'workers.1.labels': { tier: 'edge' } })
     r = await drift({}, changed)
-  }, 90_000)
+  }, 240_000)
 
   test("reports exactly that node's machine config as differing, applied live by the install phase", () => {
     expectRun(r, 0)
@@ -97,7 +97,7 @@ describe('node 3 (talos-w2) powered off through the BMC API', () => {
     r = await drift()
     await setPower(bmc(), 3, true)
     await lab.node(B, 3).waitFor('up', 60_000)
-  }, 120_000)
+  }, 300_000)
 
   test('is one row: power wanted on, found off, fixed by boot; no unreachable row for the node it explains', () => {
     expect(findings(r)).toEqual([
@@ -142,7 +142,7 @@ describe('the prometheus release uninstalled with helm, drift run with fail-on-d
     await helm(lab, setup, KUBECONFIG, ['uninstall', 'kube-prometheus-stack', '-n', 'monitoring'])
     r = await drift({ 'fail-on-drift': 'true' })
     fix = await runLabAction(lab, setup, { command: 'deploy', phases: 'addons' })
-  }, 120_000)
+  }, 300_000)
 
   test('is one row: the addon not installed, fixed by the addons phase', () => {
     expect(findings(r)).toEqual([
@@ -185,7 +185,7 @@ describe('talos-w1 upgraded in place with the plain siderolabs installer (the de
     advised = /talosctl upgrade --image (\S+),/.exec(findings(r)[0]?.found ?? '')?.[1] ?? ''
     if (advised) await upgradeTalos(lab, setup, TALOSCONFIG, '10.10.88.74', advised)
     after = await drift()
-  }, 180_000)
+  }, 450_000)
 
   test('is one row: the schematic the file renders, the default one found, no deploy phase fixes it', async () => {
     expectRun(r, 0)
@@ -226,7 +226,7 @@ describe('node 4 (talos-w3) reflashed with Talos v1.8.0 from the BMC SD card', (
   beforeAll(async () => {
     await reflashTalos(lab, B, 4, 'v1.8.0')
     r = await drift()
-  }, 120_000)
+  }, 300_000)
 
   test('is one row: the node is in maintenance mode instead of configured, fixed by install (the addon is back)', () => {
     expectRun(r, 0)
@@ -249,7 +249,7 @@ describe('the BMC stopped (board unreachable)', () => {
   beforeAll(async () => {
     await bmc().stop!()
     r = await drift()
-  }, 120_000)
+  }, 300_000)
 
   test('fails (exit 1) with the reason, as an error on the bmc line of the file', async () => {
     expectRun(r, 1)

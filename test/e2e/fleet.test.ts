@@ -55,7 +55,7 @@ beforeAll(async () => {
     { name: 'beta', board: BETA_BOARD }
   ])
   gh = await fakeGh(await mkdtemp(join(lab.dir, 'gh-')))
-}, 60_000)
+}, 150_000)
 afterAll(async () => {
   await lab?.stop()
 })
@@ -108,7 +108,7 @@ describe("the daily drift after one row of alpha's file changed", () => {
     legs = {}
     for (const e of entries) legs[e.name] = await driftLeg(e)
     wide = await action(members[0]!, { command: 'drift', config: 'clusters', 'fail-on-drift': 'false' })
-  }, 240_000)
+  }, 600_000)
 
   test("alpha's leg finds exactly that row; beta's leg is in sync", () => {
     expectRun(legs.alpha!, 0)
@@ -160,7 +160,7 @@ describe('a drift leg that meets a running deploy of beta (its board lock held)'
     )
     r = await driftLeg(entries.find((e) => e.name === 'beta')!)
     await rm(lock)
-  }, 120_000)
+  }, 300_000)
 
   test('reports "deploy in progress" for beta\'s board, not drift, and leaves the issues as they are', async () => {
     expect(r.code).toBe(1)

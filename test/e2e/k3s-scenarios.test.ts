@@ -73,7 +73,7 @@ beforeAll(async () => {
   lab = await startLab({ boards: B + 1, bootDelayMs: 100 })
   setup = await onBoard(lab, FILE, B, HA)
   first = await runLabAction(lab, setup, { command: 'deploy' })
-}, 120_000)
+}, 300_000)
 afterAll(async () => {
   await lab?.stop()
 })
@@ -128,7 +128,7 @@ describe('2. pod_cidr and flannel_backend changed in the cluster file', () => {
     const before = await starts()
     r = await deploy(await file(NETWORK))
     restarts = await since(before)
-  }, 90_000)
+  }, 240_000)
 
   test('rewrites config.yaml and restarts k3s on each server, one after the other', async () => {
     expectRun(r, 0)
@@ -167,7 +167,7 @@ describe("3. flannel_backend changed again, k3s-cp2's SSH connection dropped as 
     before = await starts()
     rerun = await deploy(changed)
     inRerun = await since(before)
-  }, 90_000)
+  }, 240_000)
 
   test('fails with an error naming the node, the phase, the step, the lost connection and how to resume', async () => {
     expectRun(failed, 1)
@@ -228,7 +228,7 @@ describe('4. the agent k3s-w1 reflashed with reflash: true and confirm', () => {
     r = await deploy(await file(WIREGUARD), REFLASH_W1)
     restarts = await since(counted)
     after = await registration()
-  }, 90_000)
+  }, 240_000)
 
   test('flashes only k3s-w1 and succeeds with all four nodes Ready', () => {
     expectRun(r, 0)
@@ -274,7 +274,7 @@ describe('5. k3s-w1 reflashed again, its SSH connection dropped halfway through 
       unitFile: await exists('etc/systemd/system/k3s-agent.service')
     }
     rerun = await deploy(current)
-  }, 120_000)
+  }, 300_000)
 
   test('fails the join phase with an error naming the node, install.sh, the lost connection and how to resume', () => {
     expectRun(failed, 1)
@@ -314,7 +314,7 @@ describe('6. k3s-cp3 stays NotReady', () => {
     const before = await starts()
     rerun = await deploy(await file(WIREGUARD))
     inRerun = await since(before)
-  }, 90_000)
+  }, 240_000)
 
   test('fails the join phase naming the node, its Ready condition with reason and message, and how to resume', () => {
     expectRun(failed, 1)
@@ -339,7 +339,7 @@ describe('7. k3s-cp2 presents another SSH host key without having been reflashed
     keys = await replaceHostKey(lab, B, SLOTS['k3s-cp2'])
     calls = await nodeFile(lab, B, SLOTS['k3s-cp2'], 'var/log/lab-calls.jsonl')
     r = await deploy(await file(WIREGUARD))
-  }, 90_000)
+  }, 240_000)
 
   test('is refused with an error naming the node, the phase and both fingerprints', () => {
     expectRun(r, 1)

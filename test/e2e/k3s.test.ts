@@ -26,7 +26,7 @@ beforeAll(async () => {
   lab = await startLab({ boards: B + 1, bootDelayMs: 100 })
   setup = await onBoard(lab, 'examples/k3s-cluster.yaml', B)
   first = await runLabAction(lab, setup, { command: 'deploy' })
-}, 240_000)
+}, 600_000)
 afterAll(async () => {
   await lab?.stop()
 })
@@ -82,7 +82,7 @@ describe('a rerun with nothing changed', () => {
   beforeAll(async () => {
     lab.mirror.clearLog()
     again = await runLabAction(lab, setup, { command: 'deploy' })
-  }, 240_000)
+  }, 600_000)
 
   test('succeeds without flashing, restarting or reinstalling anything, and downloads nothing', () => {
     expect({ code: again.code, tail: shown(again) }).toEqual({ code: 0, tail: '' })

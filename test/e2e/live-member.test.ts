@@ -37,7 +37,7 @@ beforeAll(async () => {
   lab = await startLab({ boards: B + 1, bootDelayMs: 100 })
   setup = await onBoard(lab, FILE, B, SMALL)
   first = await runLabAction(lab, setup, { command: 'deploy' })
-}, 120_000)
+}, 300_000)
 afterAll(async () => {
   await lab?.stop()
 })
@@ -62,7 +62,7 @@ describe('the joined worker powered off and its flash record deleted', () => {
     await writeFile(stateFile, JSON.stringify(state))
     diskBefore = await stat(lab.boards[B]!.bmc.diskPath(WORKER_SLOT))
     refused = await runLabAction(lab, setup, { command: 'deploy' })
-  }, 120_000)
+  }, 300_000)
 
   test('a deploy without confirm fails naming the node, the evidence and the two keys', () => {
     expect(refused.code).toBe(1)
@@ -87,13 +87,13 @@ describe('the joined worker powered off and its flash record deleted', () => {
     )
     expect(flashes(r)).toEqual([])
     expect(lab.node(B, WORKER_SLOT).state).toBe('off')
-  }, 120_000)
+  }, 300_000)
 
   test('the plan says the same, in the summary and the plan output', async () => {
     const plan = await runLabAction(lab, setup, { command: 'plan' })
     expect(plan.summary).toContain('reflash refused: k3s-w1 is a member of cluster')
     expect(JSON.stringify(plan.outputs)).toContain('reflash refused: k3s-w1 is a member of cluster')
-  }, 60_000)
+  }, 150_000)
 
   test('with reflash: true and confirm it is reflashed and rejoins', async () => {
     const before = (await kubectlGet(lab, setup, KUBECONFIG, ['node', 'k3s-w1'])).metadata.uid
@@ -108,5 +108,5 @@ describe('the joined worker powered off and its flash record deleted', () => {
     const node = await kubectlGet(lab, setup, KUBECONFIG, ['node', 'k3s-w1'])
     expect(node.metadata.uid).not.toBe(before)
     expect(node.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True')
-  }, 120_000)
+  }, 300_000)
 })

@@ -208,7 +208,7 @@ describe('tools from the cache and the mirror are checked against the lab catalo
     await lab.mirror.addFile(tool.upstream, body, { mode: 0o755 })
     await lab.mirror.addFile(tool.checksum!.sumsUrl!, `${sha(body)}\n`)
     hostile = await runLabAction(lab, setup, { command: 'deploy', phases: 'addons' })
-  }, 120_000)
+  }, 300_000)
 
   test('a planted tool-cache entry is refused with a warning, fetched again, and never run', async () => {
     expect({ code: planted.code, tail: planted.code ? planted.log.slice(-2000) : '' }).toEqual({ code: 0, tail: '' })

@@ -172,7 +172,7 @@ beforeAll(async () => {
   lab.mapBmc(setup.cluster.boardList[0]!.bmc.endpoint, B)
   for (const n of setup.cluster.nodes) lab.reserve(B, n.slot, n.ip)
   first = await runLabAction(lab, setup, { command: 'deploy' })
-}, 240_000)
+}, 600_000)
 afterAll(async () => {
   await lb?.stop()
   await lab?.stop()
@@ -254,7 +254,7 @@ describe('1. a Talos minor upgrade plus upgrade-k8s (3 control planes, 1 worker)
   test('drift is in sync afterwards', async () => {
     const d = await run('drift', config)
     expect(findings(d)).toEqual([])
-  }, 90_000)
+  }, 240_000)
 })
 
 describe('2. an A/B fallback on talos-cp2', () => {
@@ -376,7 +376,7 @@ describe('4. a PodDisruptionBudget that blocks talos-cp2’s drain', () => {
     } finally {
       Object.assign(drainTiming, saved)
     }
-  }, 60_000)
+  }, 150_000)
 })
 
 describe('5. once the budget is gone: a re-run resumes, and a node that never comes back from its upgrade', () => {

@@ -175,7 +175,7 @@ describe('1. a K3s patch upgrade of an HA cluster (3 servers, 1 agent)', () => {
   test('drift is in sync afterwards', async () => {
     const d = await run('drift', await fileAt(V1))
     expect(findings(d)).toEqual([])
-  }, 60_000)
+  }, 150_000)
 })
 
 describe('2. a target that skips a minor', () => {
