@@ -24,7 +24,10 @@ function readyzOnce(to: { host: string; port: number }, token: string): Promise<
         // A connection of its own per probe, as each kubectl invocation opens one: a kept-alive socket the
         // server closed while idle would fail the next probe on its own, which says nothing of the API.
         agent: false,
-        timeout: 1000
+        // 5 s of silence, as a patient client waits: the lab's API shares the test's event loop, which a
+        // loaded CI machine stalls for a second or more. An API that is down fails at once (refused or
+        // reset), not by this time-out.
+        timeout: 5000
       },
       (res) => {
         res.resume()
