@@ -23817,8 +23817,8 @@ async function listFleet(config, cwd = '.') {
 
 // EXTERNAL MODULE: ./src/report/tables.ts
 var tables = __nccwpck_require__(6677);
-// EXTERNAL MODULE: ./src/cli/commands/shared.ts + 167 modules
-var shared = __nccwpck_require__(3193);
+// EXTERNAL MODULE: ./src/cli/commands/shared.ts + 170 modules
+var shared = __nccwpck_require__(1122);
 ;// CONCATENATED MODULE: ./src/cli/commands/fleet.ts
 // The CLI's fleet side: `turingpi-cluster list --config clusters/` prints the clusters as JSON (as the
 // action's list output), and any other verb given a folder or glob as --config runs once per cluster
@@ -24030,7 +24030,7 @@ const plan = {
 
 /***/ }),
 
-/***/ 3193:
+/***/ 1122:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -25886,6 +25886,121 @@ async function publishForRun(ctx) {
     return result;
 }
 
+;// CONCATENATED MODULE: ./src/core/remote/shells.ts
+
+
+const RESUME = 're-run the same command; nodes that are already done are left untouched';
+function stderrTail(stderr, lines = 8) {
+    const tail = stderr.trim().split('\n').slice(-lines).join('\n');
+    return tail ? `\n${tail}` : ' (no stderr)';
+}
+// StateStore.save writes one temp file per process; parallel saves would race on it, so they queue.
+const saving = new WeakMap();
+function saveQueued(state) {
+    const next = (saving.get(state) ?? Promise.resolve()).then(() => state.save());
+    saving.set(state, next.catch(() => undefined));
+    return next;
+}
+// A read-only run (drift) shares one SSH connection per node across every module's pool: each module
+// asked for its own before, so a node was logged into once per module. Keyed by the run's outputs.
+const sharedShells = new WeakMap();
+/** Runs `fn` with one SSH connection per node shared by every pool of the run; closes them after. */
+async function withSharedShells(ctx, fn) {
+    const shells = new Map();
+    sharedShells.set(ctx.outputs, shells);
+    try {
+        return await fn();
+    }
+    finally {
+        sharedShells.delete(ctx.outputs);
+        await Promise.all([...shells.values()].map(async (s) => (await s.catch(() => undefined))?.close().catch(() => undefined)));
+    }
+}
+class ShellPool {
+    ctx;
+    phase;
+    own = new Map();
+    get shells() {
+        return sharedShells.get(this.ctx.outputs) ?? this.own;
+    }
+    constructor(ctx, phase) {
+        this.ctx = ctx;
+        this.phase = phase;
+    }
+    /** The run this pool serves (its observations are shared through it). */
+    get context() {
+        return this.ctx;
+    }
+    shell(node) {
+        let shell = this.shells.get(node.id);
+        if (!shell) {
+            shell = this.open(node);
+            this.shells.set(node.id, shell);
+            shell.catch(() => this.shells.delete(node.id));
+        }
+        return shell;
+    }
+    async open(node) {
+        const { cluster, settings, deps, state, reporter } = this.ctx;
+        const key = settings.secrets.sshPrivateKey;
+        if (!key)
+            throw new core_errors/* PhaseError */.wo(this.phase, node.id, 'no SSH private key was given', 'set the ssh-private-key input (the key the image authorises) and re-run');
+        reporter.secret(key);
+        const { port, user } = this.ctx.kind.sshLogin(cluster);
+        const to = deps.net.map(node.ip, port);
+        const pinned = state.node(node.id).hostKey;
+        try {
+            const { shell, hostKeyFingerprint } = await deps.ssh.connect({
+                node: node.id,
+                host: to.host,
+                port: to.port,
+                user,
+                privateKey: key,
+                ...(pinned ? { hostKeyFingerprint: pinned } : {})
+            });
+            if (!pinned) {
+                state.node(node.id).hostKey = hostKeyFingerprint;
+                await saveQueued(state);
+                reporter.info(`${node.id}: recorded SSH host key ${hostKeyFingerprint} at first contact`);
+            }
+            return shell;
+        }
+        catch (error) {
+            const code = error instanceof core_errors/* TpiError */.at ? error.code : 'SshConnectFailed';
+            const seen = error instanceof Error ? error.message : String(error);
+            const resume = code === 'HostKeyMismatch'
+                ? 'check the node; if it was reflashed outside this action, remove its hostKey from the state file (or redeploy with reflash) and re-run'
+                : RESUME;
+            throw new core_errors/* PhaseError */.wo(this.phase, node.id, seen, resume, { cause: error, code });
+        }
+    }
+    async closeAll() {
+        // Shared connections are closed by withSharedShells, when the run is over.
+        const all = [...this.own.values()];
+        this.own.clear();
+        await Promise.all(all.map(async (s) => (await s.catch(() => undefined))?.close().catch(() => undefined)));
+    }
+}
+/** Runs a script and fails with its stderr tail when it exits non-zero. */
+async function runChecked(shell, phase, node, what, text, options = {}) {
+    const out = await shell.exec(text, options);
+    if (out.code !== 0)
+        throw new core_errors/* PhaseError */.wo(phase, node.id, `${what} exited with ${out.code}:${stderrTail(out.stderr)}`, RESUME, {
+            code: 'RemoteStepFailed'
+        });
+    const result = parseResult(out.stdout);
+    return { stdout: out.stdout, ...(result ? { result } : {}) };
+}
+async function withPool(ctx, phase, fn) {
+    const pool = new ShellPool(ctx, phase);
+    try {
+        return await fn(pool);
+    }
+    finally {
+        await pool.closeAll();
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/core/drift/bounded.ts
 // Every observation is bounded: a BMC that accepts the connection and never answers must turn into an
 // 'unreachable' row, not a drift run that hangs until the job's six-hour limit.
@@ -26038,7 +26153,12 @@ const DEFAULT_OBSERVATION_TIMEOUT_MS = 5000;
 
 
 
-async function runDrift(ctx, modules, observers = {}) {
+
+function runDrift(ctx, modules, observers = {}) {
+    // Every module reads the nodes it owns: one SSH connection per node serves them all.
+    return withSharedShells(ctx, () => observeAndCompare(ctx, modules, observers));
+}
+async function observeAndCompare(ctx, modules, observers) {
     const { cluster, reporter } = ctx;
     const deps = { ...ctx.deps, tcp: observers.tcpConnect ?? ctx.deps.tcp };
     const timeoutMs = observers.timeoutMs ?? DEFAULT_OBSERVATION_TIMEOUT_MS;
@@ -26241,102 +26361,6 @@ function installedSystemLine(consoleText) {
         .slice(0, 120);
 }
 
-;// CONCATENATED MODULE: ./src/core/remote/shells.ts
-
-
-const RESUME = 're-run the same command; nodes that are already done are left untouched';
-function stderrTail(stderr, lines = 8) {
-    const tail = stderr.trim().split('\n').slice(-lines).join('\n');
-    return tail ? `\n${tail}` : ' (no stderr)';
-}
-// StateStore.save writes one temp file per process; parallel saves would race on it, so they queue.
-const saving = new WeakMap();
-function saveQueued(state) {
-    const next = (saving.get(state) ?? Promise.resolve()).then(() => state.save());
-    saving.set(state, next.catch(() => undefined));
-    return next;
-}
-class ShellPool {
-    ctx;
-    phase;
-    shells = new Map();
-    constructor(ctx, phase) {
-        this.ctx = ctx;
-        this.phase = phase;
-    }
-    /** The run this pool serves (its observations are shared through it). */
-    get context() {
-        return this.ctx;
-    }
-    shell(node) {
-        let shell = this.shells.get(node.id);
-        if (!shell) {
-            shell = this.open(node);
-            this.shells.set(node.id, shell);
-            shell.catch(() => this.shells.delete(node.id));
-        }
-        return shell;
-    }
-    async open(node) {
-        const { cluster, settings, deps, state, reporter } = this.ctx;
-        const key = settings.secrets.sshPrivateKey;
-        if (!key)
-            throw new core_errors/* PhaseError */.wo(this.phase, node.id, 'no SSH private key was given', 'set the ssh-private-key input (the key the image authorises) and re-run');
-        reporter.secret(key);
-        const { port, user } = this.ctx.kind.sshLogin(cluster);
-        const to = deps.net.map(node.ip, port);
-        const pinned = state.node(node.id).hostKey;
-        try {
-            const { shell, hostKeyFingerprint } = await deps.ssh.connect({
-                node: node.id,
-                host: to.host,
-                port: to.port,
-                user,
-                privateKey: key,
-                ...(pinned ? { hostKeyFingerprint: pinned } : {})
-            });
-            if (!pinned) {
-                state.node(node.id).hostKey = hostKeyFingerprint;
-                await saveQueued(state);
-                reporter.info(`${node.id}: recorded SSH host key ${hostKeyFingerprint} at first contact`);
-            }
-            return shell;
-        }
-        catch (error) {
-            const code = error instanceof core_errors/* TpiError */.at ? error.code : 'SshConnectFailed';
-            const seen = error instanceof Error ? error.message : String(error);
-            const resume = code === 'HostKeyMismatch'
-                ? 'check the node; if it was reflashed outside this action, remove its hostKey from the state file (or redeploy with reflash) and re-run'
-                : RESUME;
-            throw new core_errors/* PhaseError */.wo(this.phase, node.id, seen, resume, { cause: error, code });
-        }
-    }
-    async closeAll() {
-        const all = [...this.shells.values()];
-        this.shells.clear();
-        await Promise.all(all.map(async (s) => (await s.catch(() => undefined))?.close().catch(() => undefined)));
-    }
-}
-/** Runs a script and fails with its stderr tail when it exits non-zero. */
-async function runChecked(shell, phase, node, what, text, options = {}) {
-    const out = await shell.exec(text, options);
-    if (out.code !== 0)
-        throw new core_errors/* PhaseError */.wo(phase, node.id, `${what} exited with ${out.code}:${stderrTail(out.stderr)}`, RESUME, {
-            code: 'RemoteStepFailed'
-        });
-    const result = parseResult(out.stdout);
-    return { stdout: out.stdout, ...(result ? { result } : {}) };
-}
-async function withPool(ctx, phase, fn) {
-    const pool = new ShellPool(ctx, phase);
-    try {
-        return await fn(pool);
-    }
-    finally {
-        await pool.closeAll();
-    }
-}
-
 // EXTERNAL MODULE: ./src/core/tools/catalog.ts
 var catalog = __nccwpck_require__(7632);
 ;// CONCATENATED MODULE: ./src/core/kinds/k3s/config.ts
@@ -26516,7 +26540,10 @@ const NODE_PATHS = {
 
 
 
-const SHA = `sha() { if [ -f "$1" ]; then sha256sum "$1" | cut -d' ' -f1; else echo none; fi; }`;
+// The digest without a cut process: the observation runs this on every node of every drift.
+const SHA = `sha() { if [ -f "$1" ]; then local h; h=$(sha256sum "$1"); echo "\${h%% *}"; else echo none; fi; }`;
+/** A file's text, or none when it cannot be read: like cat … || echo none, without the cat process. */
+const TEXT = `text() { if [ -r "$1" ]; then printf '%s\\n' "$(<"$1")"; else echo none; fi; }`;
 /** Run right after k3s was told to (re)start: what it starts with (NODE_PATHS.startedWith). */
 const RECORD_STARTED_WITH = `printf '%s %s\\n' "$(sha "$CONFIG")" "$(sha "$TOKEN_FILE")" > "$STARTED_WITH"`;
 const FILES = { CONFIG: K3S_CONFIG_PATH, TOKEN_FILE: K3S_TOKEN_FILE, STARTED_WITH: NODE_PATHS.startedWith };
@@ -26530,15 +26557,16 @@ function observeScript(unit) {
         SERVER_TOKEN: K3S_SERVER_TOKEN
     }, `
 ${SHA}
+${TEXT}
 version=none
 if [ -x "$K3S_BIN" ]; then version=$("$K3S_BIN" --version 2>/dev/null | awk 'NR == 1 {print $3}'); fi
 echo "version=\${version:-unknown}"
 echo "config_sha=$(sha "$CONFIG")"
 echo "token_sha=$(sha "$TOKEN_FILE")"
-echo "images=$(cat "$IMAGES_MARKER" 2>/dev/null || echo none)"
+echo "images=$(text "$IMAGES_MARKER")"
 if [ -f "/etc/systemd/system/$UNIT.service" ]; then echo "unit=$(systemctl is-active "$UNIT" 2>/dev/null || true)"; else echo "unit=absent"; fi
 if [ -s "$SERVER_TOKEN" ]; then echo "server_token=present"; else echo "server_token=absent"; fi
-echo "started_with=$(cat "$STARTED_WITH" 2>/dev/null || echo none)"`);
+echo "started_with=$(text "$STARTED_WITH")"`);
 }
 function installScript(input) {
     const unit = input.role === 'server' ? 'k3s' : 'k3s-agent';
@@ -26601,6 +26629,8 @@ result`);
 // Several read-only scripts in one SSH exec: each runs in its own bash (in parallel), and the exec prints
 // one JSON document with each one's exit code, stdout and stderr (base64, so any bytes survive). Callers
 // read each section exactly as they read the script's own exec before, so bundling changes no decision.
+// The wrapper itself forks as little as it can (bash 5's EPOCHREALTIME for the timings, no base64 for an
+// empty output): on a converged node the wrapper's own processes outnumbered the checks'.
 
 const bundle_NAME = /^[a-z][a-z0-9_]*$/;
 /** The bundled script; `sections` maps a name (lower case) to a complete script. */
@@ -26614,9 +26644,10 @@ function bundleScript(sections) {
 set -euo pipefail
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
+us() { local t=\${EPOCHREALTIME:-0}; us=\${t/[.,]/}; }
 section() {
-  ( start=$(date +%s%N); rc=0; bash -c "$2" </dev/null >"$dir/$1.out" 2>"$dir/$1.err" || rc=$?
-    echo "$rc $(( ($(date +%s%N) - start) / 1000000 ))" >"$dir/$1.code" ) &
+  ( us; start=$us; rc=0; bash -c "$2" </dev/null >"$dir/$1.out" 2>"$dir/$1.err" || rc=$?
+    us; echo "$rc $(( (us - start) / 1000 ))" >"$dir/$1.code" ) &
 }
 ${runs}
 wait
@@ -26624,8 +26655,10 @@ printf '{'
 sep=''
 for name in ${names.join(' ')}; do
   read -r code ms <"$dir/$name.code"
-  printf '%s"%s":{"code":%s,"ms":%s,"out":"%s","err":"%s"}' "$sep" "$name" "$code" "$ms" \\
-    "$(base64 -w0 <"$dir/$name.out")" "$(base64 -w0 <"$dir/$name.err")"
+  out=''; err=''
+  [ -s "$dir/$name.out" ] && out=$(base64 -w0 <"$dir/$name.out")
+  [ -s "$dir/$name.err" ] && err=$(base64 -w0 <"$dir/$name.err")
+  printf '%s"%s":{"code":%s,"ms":%s,"out":"%s","err":"%s"}' "$sep" "$name" "$code" "$ms" "$out" "$err"
   sep=','
 done
 printf '}\\n'
@@ -27167,13 +27200,25 @@ function wantedOs(cluster) {
 function osObserveScript() {
     return script({}, `
 board=none version=none release=none branch=none pretty=unknown
+# Read with bash alone (first KEY= line wins, as sed -n 's/^KEY=//p' | head -n1 would): no process per field.
+declare -A seen=()
+first() {
+  local line key
+  while IFS= read -r line || [ -n "$line" ]; do
+    for key in "$@"; do
+      if [[ $line == "$key="* && -z \${seen[$key]+x} ]]; then seen[$key]=\${line#"$key="}; fi
+    done
+  done < "$FILE"
+}
 if [ -r /etc/armbian-release ]; then
-  board=$(sed -n 's/^BOARD=//p' /etc/armbian-release | head -n1)
-  version=$(sed -n 's/^VERSION=//p' /etc/armbian-release | head -n1)
-  release=$(sed -n 's/^DISTRIBUTION_CODENAME=//p' /etc/armbian-release | head -n1)
-  branch=$(sed -n 's/^BRANCH=//p' /etc/armbian-release | head -n1)
+  FILE=/etc/armbian-release first BOARD VERSION DISTRIBUTION_CODENAME BRANCH
+  board=\${seen[BOARD]:-} version=\${seen[VERSION]:-} release=\${seen[DISTRIBUTION_CODENAME]:-} branch=\${seen[BRANCH]:-}
 fi
-if [ -r /etc/os-release ]; then pretty=$(sed -n 's/^PRETTY_NAME=//p' /etc/os-release | tr -d '"' | head -n1); fi
+if [ -r /etc/os-release ]; then
+  FILE=/etc/os-release first PRETTY_NAME
+  pretty=\${seen[PRETTY_NAME]:-}
+  pretty=\${pretty//'"'/}
+fi
 echo "board=\${board:-none}"
 echo "version=\${version:-none}"
 echo "release=\${release:-none}"
@@ -27383,8 +27428,11 @@ const NODES_COMMAND = 'k3s kubectl get nodes -o json';
 const PODS_COMMAND = 'k3s kubectl get pods -n kube-system -o json';
 function sections(ctx, node, npu) {
     const cluster = ctx.cluster;
+    // Drift compares no bootstrap step (os-bootstrap's drift reads the OS release); only Longhorn's iSCSI
+    // check reads the packages from this section. Without it a drift costs the node ~25 fewer processes.
+    const drift = ctx.settings.command === 'drift';
     const out = {
-        bootstrap: bootstrapCheckScript(cluster, node),
+        ...(!drift || cluster.longhorn ? { bootstrap: bootstrapCheckScript(cluster, node) } : {}),
         os: osObserveScript(),
         k3s: observeScript(unitName(node)),
         config: `cat ${K3S_CONFIG_PATH} 2>/dev/null || true`
@@ -27398,7 +27446,9 @@ function sections(ctx, node, npu) {
         out.kubeconfig = `cat ${K3S_KUBECONFIG}`;
         // Bounded like their own execs were (20 s): an API that hangs costs those reads, not the observation.
         out.nodes = `timeout 20 ${NODES_COMMAND}`;
-        out.pods = `timeout 20 ${PODS_COMMAND}`;
+        // Only a run that waits for the cluster reads the core pods (waitForCluster); drift and plan do not.
+        if (!drift && ctx.settings.command !== 'plan')
+            out.pods = `timeout 20 ${PODS_COMMAND}`;
     }
     return out;
 }
@@ -27972,6 +28022,9 @@ function order(talos, kubernetes, first) {
 const show = (value) => value === undefined ? '(unset)' : Array.isArray(value) ? value.join(',') : String(value);
 /** Per-key differences between two rendered configs (the token never appears in either). */
 function configDrift(wanted, found) {
+    // The same text parses to the same keys: a converged node costs no YAML parse.
+    if (found === wanted)
+        return [];
     const want = ((0,dist/* parse */.qg)(wanted) ?? {});
     const have = (found === undefined ? {} : ((0,dist/* parse */.qg)(found) ?? {}));
     const keys = [...new Set([...Object.keys(want), ...Object.keys(have)])].sort();
@@ -29011,6 +29064,7 @@ async function factory_resolveImage(ctx) {
 ;// CONCATENATED MODULE: ./src/core/kinds/talos/answers.ts
 // Reading talosctl's answers: the text is the interface (the CLI has no machine-readable apply result),
 // so each reader names the exact phrases it relies on (real-samples C6, C7; dry-run summary of apply-config).
+
 /**
  * `get disks --insecure`: a table means the maintenance service answered. A configured node's apid asks
  * for a client certificate, which an insecure client does not have: that TLS refusal means "configured".
@@ -29083,6 +29137,87 @@ function unhealthyFrom(output) {
     if (last.endsWith(': OK'))
         return lines.at(-1) ?? last;
     return last;
+}
+/** `get machineconfig -o yaml` over several nodes: one `---`-separated document per node that answered. */
+function parseMachineConfigs(stdout) {
+    const out = new Map();
+    for (const part of stdout.split(/^---\s*$/m)) {
+        if (!part.trim())
+            continue;
+        let doc;
+        try {
+            doc = (0,dist/* parse */.qg)(part);
+        }
+        catch {
+            continue; // an unreadable document proves nothing about its node: that node is looked at the old way
+        }
+        if (!doc || typeof doc.node !== 'string' || doc.spec === undefined || doc.spec === null)
+            continue;
+        if (typeof doc.spec === 'string')
+            out.set(doc.node, { docs: configDocs(doc.spec), complete: true });
+        else
+            out.set(doc.node, { docs: [doc.spec], complete: false });
+    }
+    return out;
+}
+/** The documents of a machine config text (empty ones dropped). */
+function configDocs(text) {
+    return (0,dist/* parseAllDocuments */.hR)(text)
+        .map((d) => d.toJS())
+        .filter((d) => d !== null && d !== undefined);
+}
+const sorted = (v) => Array.isArray(v)
+    ? v.map(sorted)
+    : v && typeof v === 'object'
+        ? Object.fromEntries(Object.keys(v)
+            .sort()
+            .map((k) => [k, sorted(v[k])]))
+        : v;
+/** Documents in a form where formatting, comments and key order do not count. */
+const canonicalDocs = (docs) => JSON.stringify(docs.map(sorted));
+/**
+ * Whether the node holds exactly the wanted config: true / false, or undefined when its answer cannot
+ * tell (a 1.9 talosctl shows only the first document, and the wanted config has more).
+ */
+function sameConfig(applied, wanted) {
+    if (applied.complete)
+        return canonicalDocs(applied.docs) === canonicalDocs(wanted);
+    if (wanted.length !== 1)
+        return undefined;
+    return canonicalDocs(applied.docs) === canonicalDocs(wanted);
+}
+/** `version` over several nodes (real-samples C8): each Server block's NODE and Tag. */
+function serverTags(stdout) {
+    const server = stdout.split(/^Server:\s*$/m)[1] ?? '';
+    const out = {};
+    let node;
+    for (const line of server.split('\n')) {
+        const m = /^\s*(NODE|Tag):\s*(\S+)/.exec(line);
+        if (m?.[1] === 'NODE')
+            node = m[2];
+        else if (m?.[1] === 'Tag' && node) {
+            out[node] = m[2];
+            node = undefined;
+        }
+    }
+    return out;
+}
+/**
+ * The cluster's Kubernetes version from the nodes' applied configs: the lowest kubelet image tag
+ * (Talos runs the kubelet its config names; upgrade-k8s moves that image). Undefined unless every
+ * given config names one.
+ */
+function lowestKubelet(applied) {
+    const tags = [];
+    for (const config of applied) {
+        const main = config?.docs[0];
+        const m = /:v(\d+)\.(\d+)\.(\d+)$/.exec(String(main?.machine?.kubelet?.image ?? ''));
+        if (!m)
+            return undefined;
+        tags.push([Number(m[1]), Number(m[2]), Number(m[3]), `v${m[1]}.${m[2]}.${m[3]}`]);
+    }
+    tags.sort((a, b) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2]);
+    return tags[0]?.[3];
 }
 
 ;// CONCATENATED MODULE: ./src/core/kinds/talos/argv.ts
@@ -29162,6 +29297,31 @@ function applyArgv(i) {
         ...(i.dryRun ? ['--dry-run'] : [])
     ];
 }
+/**
+ * Several nodes in one call: apid on an endpoint fans it out. Every node is an endpoint too, so the call
+ * goes through while any of them answers.
+ */
+const targets = (ips, talosconfig) => [
+    '--talosconfig',
+    talosconfig,
+    '--nodes',
+    ips.join(','),
+    '--endpoints',
+    ips.join(',')
+];
+/** Each node's applied machine config (one YAML document per node, its `node:` first). */
+const machineConfigsArgv = (ips, talosconfig) => [
+    'get',
+    'machineconfig',
+    '--output',
+    'yaml',
+    ...targets(ips, talosconfig)
+];
+/** `talosctl version` against several nodes: one Server block per node that answered. */
+const serverVersionsArgv = (ips, talosconfig) => [
+    'version',
+    ...targets(ips, talosconfig)
+];
 /** `talosctl version` against one node: the client block, then the node's Server block with its Tag. */
 const serverVersionArgv = (ip, talosconfig) => ['version', ...target(ip, talosconfig)];
 /** `talosctl get extensions` against one node: ExtensionStatus rows, NAME and VERSION last. */
@@ -29223,6 +29383,13 @@ async function decideApply(talosctl, seen, config, talosconfig, phase = 'install
     if (seen.mode === 'unreachable') {
         throw new core_errors/* PhaseError */.wo(phase, node.id, `the Talos API on ${node.ip}:50000 did not answer (${seen.detail || 'no answer'})`, 'check that the node is powered and booted (the boot phase waits for it), then re-run', { code: 'TalosUnreachable' });
     }
+    // The node's applied config (observe.ts) decides a converged node without a call of its own: it holds
+    // what an earlier run rendered from the same inputs, or exactly the config rendered now. A difference
+    // still goes through the node's dry run, which says whether applying it needs a reboot.
+    if (config.unchanged)
+        return { kind: 'unchanged', reason: 'running config equals the wanted one' };
+    if (seen.applied && config.docs && sameConfig(seen.applied, config.docs) === true)
+        return { kind: 'unchanged', reason: 'running config equals the wanted one' };
     const r = await talosctl.run(applyArgv({ ip: node.ip, file: config.path, mode: 'auto', dryRun: true, talosconfig }));
     const text = `${r.stdout}\n${r.stderr}`;
     if (r.code !== 0) {
@@ -29378,6 +29545,114 @@ function userPatchFiles(cluster, node) {
     ];
 }
 
+;// CONCATENATED MODULE: ./src/core/kinds/talos/rendered.ts
+// What an earlier run rendered, so a re-run with the same inputs need not run `talosctl gen config` again:
+// per node, a digest of every input of the rendering (the gen config command line, each patch's text,
+// the talosctl binary, the secrets bundle) and a digest of the config it produced. A configured node
+// whose applied config has that digest holds what this run would render: it is unchanged, nothing is
+// rendered for it. Both digests are HMACs keyed by the secrets bundle, so state-dir (which outlives the
+// job in the runner's shared tool cache) holds no secret and nobody without the bundle can forge an
+// entry; the configs themselves (they hold secrets) are never kept.
+
+
+
+
+const fileOf = (ctx) => (0,external_node_path_.join)(ctx.state.dir, 'talos-rendered.json');
+/** HMAC-SHA256 keyed by the secrets bundle's bytes. */
+const keyed = (bundle, text) => (0,external_node_crypto_.createHmac)('sha256', bundle).update(text).digest('hex');
+function entryFor(bundle, inputs, docs) {
+    return {
+        inputs: keyed(bundle, inputs),
+        all: keyed(bundle, canonicalDocs(docs)),
+        first: keyed(bundle, canonicalDocs(docs.slice(0, 1))),
+        docs: docs.length
+    };
+}
+async function load(ctx) {
+    try {
+        const parsed = JSON.parse(await (0,promises_.readFile)(fileOf(ctx), 'utf8'));
+        return parsed && typeof parsed.nodes === 'object' && parsed.nodes ? parsed : { nodes: {} };
+    }
+    catch {
+        return { nodes: {} };
+    }
+}
+// One writer at a time within a process: nodes render in parallel.
+let writing = Promise.resolve();
+function remember(ctx, node, entry) {
+    const next = writing.then(async () => {
+        const file = await load(ctx);
+        file.nodes[node] = entry;
+        const path = fileOf(ctx);
+        await (0,promises_.writeFile)(`${path}.tmp`, JSON.stringify(file, null, 2) + '\n', { mode: 0o600 });
+        await (0,promises_.rename)(`${path}.tmp`, path);
+    });
+    writing = next.catch(() => undefined);
+    return next;
+}
+async function recalled(ctx, node) {
+    return (await load(ctx)).nodes[node];
+}
+/**
+ * Whether the node's applied config is what the remembered rendering of these very inputs produced. False
+ * when anything differs or cannot be told (then the config is rendered and compared as before).
+ */
+function holdsRemembered(bundle, inputs, entry, applied) {
+    if (!entry || !applied || keyed(bundle, inputs) !== entry.inputs)
+        return false;
+    if (applied.complete)
+        return keyed(bundle, canonicalDocs(applied.docs)) === entry.all;
+    return entry.docs === 1 && keyed(bundle, canonicalDocs(applied.docs)) === entry.first;
+}
+
+;// CONCATENATED MODULE: ./src/core/kinds/talos/sealed.ts
+// A credential derived from the secrets bundle (the talosconfig), kept between runs only sealed: AES-256-GCM
+// under a key derived from the bundle, in state-dir. Whoever shares the runner can read state-dir but not
+// the talos-secrets input, so they can neither read the file nor plant one (the tag would not verify);
+// whoever has the bundle can mint the same credential anyway. A sealed file of other inputs, older than
+// its lifetime, or that does not open is ignored and made again.
+
+
+
+
+const sealed_fileOf = (ctx, name) => (0,external_node_path_.join)(ctx.state.dir, `talos-${name}.sealed`);
+const keyOf = (bundle, name) => Buffer.from((0,external_node_crypto_.hkdfSync)('sha256', bundle, 'turingpi-cluster-action', `talos ${name}`, 32));
+async function unseal(ctx, name, bundle, inputs, maxAgeMs) {
+    try {
+        const f = JSON.parse(await (0,promises_.readFile)(sealed_fileOf(ctx, name), 'utf8'));
+        if (f.inputs !== keyed(bundle, inputs))
+            return undefined;
+        const age = Date.now() - f.at;
+        if (!(age >= 0 && age < maxAgeMs))
+            return undefined;
+        const d = (0,external_node_crypto_.createDecipheriv)('aes-256-gcm', keyOf(bundle, name), Buffer.from(f.iv, 'base64'));
+        d.setAAD(Buffer.from(`${f.inputs}|${f.at}`));
+        d.setAuthTag(Buffer.from(f.tag, 'base64'));
+        return Buffer.concat([d.update(Buffer.from(f.data, 'base64')), d.final()]).toString('utf8');
+    }
+    catch {
+        return undefined;
+    }
+}
+async function seal(ctx, name, bundle, inputs, text) {
+    const iv = (0,external_node_crypto_.randomBytes)(12);
+    const at = Date.now();
+    const sealedInputs = keyed(bundle, inputs);
+    const c = (0,external_node_crypto_.createCipheriv)('aes-256-gcm', keyOf(bundle, name), iv);
+    c.setAAD(Buffer.from(`${sealedInputs}|${at}`));
+    const data = Buffer.concat([c.update(text, 'utf8'), c.final()]);
+    const f = {
+        inputs: sealedInputs,
+        at,
+        iv: iv.toString('base64'),
+        tag: c.getAuthTag().toString('base64'),
+        data: data.toString('base64')
+    };
+    const path = sealed_fileOf(ctx, name);
+    await (0,promises_.writeFile)(`${path}.tmp`, JSON.stringify(f) + '\n', { mode: 0o600 });
+    await (0,promises_.rename)(`${path}.tmp`, path);
+}
+
 ;// CONCATENATED MODULE: ./src/core/kinds/talos/secrets.ts
 // The Talos secrets bundle (the cluster's PKI and tokens). Generated exactly once, on the first deploy,
 // and handed out through outputs.talosSecretsPath (encrypted and uploaded by the artifact step) with the
@@ -29453,7 +29728,15 @@ async function secretsBundle(ctx, talosctl, clusterExists) {
 
 
 
+
+
+
 const fail = (node, seen, resume = 'fix the cluster file or the patch and re-run') => new core_errors/* PhaseError */.wo('install', node, seen, resume, { code: 'TalosConfig' });
+/**
+ * How long a sealed talosconfig is taken again: its client certificate is talosctl's (valid for a year),
+ * so a week leaves a wide margin and a rotated talosctl is picked up soon.
+ */
+const TALOSCONFIG_REUSE_MS = 7 * 24 * 3600 * 1000;
 const configs_tail = (text) => text.trim().split('\n').slice(-5).join(' | ').slice(0, 500);
 /** The installer image nodes install from: the factory's for the schematic of this cluster file. */
 async function installImageFor(ctx, network) {
@@ -29471,25 +29754,37 @@ async function userPatch(ctx, node, file) {
     }
     return full;
 }
-/** validate: false only for drift, which just compares: the node's own dry run refuses an invalid config, with its reason. */
+/**
+ * validate: false only for drift, which just compares: the node's own dry run refuses an invalid config,
+ * with its reason. applied: the configs the nodes hold (observe.ts); a node that holds what an earlier run
+ * rendered from the same inputs is not rendered again (rendered.ts) and comes back as `unchanged`.
+ */
 async function renderConfigs(ctx, talosctl, secretsPath, nodes, options = {}) {
     const c = talosCtx(ctx).cluster;
     const dir = await workDir(ctx);
     await (0,promises_.mkdir)((0,external_node_path_.join)(dir, 'patches'), { recursive: true, mode: 0o700 });
     const image = await installImageFor(ctx, true);
+    const bundle = await (0,promises_.readFile)(secretsPath);
     // Nodes are independent: generate and validate them in parallel (two talosctl runs each).
     const validate = options.validate ?? true;
     const one = async (node) => {
         const patches = [];
+        const texts = [];
+        // A folder per node: nodes render in parallel, and the cluster-wide patch is written for each.
+        await (0,promises_.mkdir)((0,external_node_path_.join)(dir, 'patches', node.id), { recursive: true, mode: 0o700 });
         for (const p of generatedPatches(c, node)) {
-            const file = (0,external_node_path_.join)(dir, 'patches', `${p.name}.yaml`);
+            const file = (0,external_node_path_.join)(dir, 'patches', node.id, `${p.name}.yaml`);
             await (0,promises_.writeFile)(file, p.yaml, { mode: 0o600 });
             patches.push(file);
+            texts.push(p.yaml);
         }
-        for (const f of userPatchFiles(c, node))
-            patches.push(await userPatch(ctx, node, f));
+        for (const f of userPatchFiles(c, node)) {
+            const file = await userPatch(ctx, node, f);
+            patches.push(file);
+            texts.push(await (0,promises_.readFile)(file, 'utf8'));
+        }
         const path = (0,external_node_path_.join)(dir, `${node.id}.yaml`);
-        const argv = genConfigArgv({
+        const input = {
             clusterName: c.name,
             endpoint: c.apiEndpoint,
             secretsPath,
@@ -29502,21 +29797,31 @@ async function renderConfigs(ctx, talosctl, secretsPath, nodes, options = {}) {
             // nodes through the next apply, an upgrade nobody planned (the upgrade phase moves it, gated).
             ...(c.kubernetes_version ? { kubernetesVersion: c.kubernetes_version } : {}),
             patches
+        };
+        // Every input of the rendering, without the run's temp paths: the same text renders the same config.
+        const inputs = JSON.stringify({
+            talosctl: talosctl.binary ?? '',
+            argv: genConfigArgv({ ...input, secretsPath: '', out: '', patches: patches.map((_, i) => `${i}`) }),
+            patches: texts
         });
-        const gen = await talosctl.run(argv);
+        if (holdsRemembered(bundle, inputs, await recalled(ctx, node.id), options.applied?.get(node.id)))
+            return { node, path: '', sha256: '', unchanged: true };
+        const gen = await talosctl.run(genConfigArgv(input));
         if (gen.code !== 0)
             throw fail(node.id, `talosctl gen config failed (exit ${gen.code}): ${configs_tail(gen.stderr || gen.stdout)}`);
         await (0,promises_.chmod)(path, 0o600);
-        const sha256 = (0,external_node_crypto_.createHash)('sha256')
-            .update(await (0,promises_.readFile)(path))
-            .digest('hex');
+        const bytes = await (0,promises_.readFile)(path);
+        const sha256 = (0,external_node_crypto_.createHash)('sha256').update(bytes).digest('hex');
+        const docs = configDocs(bytes.toString('utf8'));
         // The very bytes an earlier run validated and applied to this node (state keeps their digest) need no
         // second validation: a converged re-run spares one talosctl process per node.
         const applied = ctx.state.done(node.id, 'install')?.fingerprint === sha256;
         const check = validate && !applied ? await talosctl.run(validateArgv(path)) : { code: 0, stdout: '', stderr: '' };
         if (check.code !== 0)
             throw fail(node.id, `the generated machine config does not validate for metal: ${configs_tail(check.stderr || check.stdout)}`);
-        return { node, path, sha256 };
+        // What these inputs render; taken again only for a node that holds it (the node accepted it then).
+        await remember(ctx, node.id, entryFor(bundle, inputs, docs)).catch(() => undefined);
+        return { node, path, sha256, docs };
     };
     const out = new Map();
     for (const config of await Promise.all(nodes.map(one)))
@@ -29527,25 +29832,42 @@ async function renderConfigs(ctx, talosctl, secretsPath, nodes, options = {}) {
 async function writeTalosconfig(ctx, talosctl, secretsPath, to) {
     const c = talosCtx(ctx).cluster;
     const path = to ?? (0,external_node_path_.join)(await credentialsDir(ctx.settings), 'talosconfig');
-    const r = await talosctl.run(genTalosconfigArgv({
+    const cps = c.nodes.filter((n) => n.role === 'controlplane').map((n) => n.ip);
+    const bundle = await (0,promises_.readFile)(secretsPath);
+    const argv = genTalosconfigArgv({
         clusterName: c.name,
         endpoint: c.apiEndpoint,
-        secretsPath,
-        out: path,
+        secretsPath: '',
+        out: '',
         talosVersion: c.talos_version
-    }));
-    if (r.code !== 0)
-        throw fail(undefined, `talosctl gen config --output-types talosconfig failed (exit ${r.code}): ${configs_tail(r.stderr || r.stdout)}`, 're-run the workflow');
-    const text = await (0,promises_.readFile)(path, 'utf8');
-    maskCredential(ctx.reporter, 'talosconfig', text);
-    const doc = (0,dist/* parse */.qg)(text);
-    const cps = c.nodes.filter((n) => n.role === 'controlplane').map((n) => n.ip);
-    const current = doc.contexts?.[doc.context ?? ''];
-    if (current) {
-        current.endpoints = cps;
-        current.nodes = cps.slice(0, 1);
+    });
+    const inputs = JSON.stringify({ talosctl: talosctl.binary ?? '', argv, cps });
+    // A re-run with the same bundle and inputs takes the sealed talosconfig of an earlier run (sealed.ts).
+    let text = await unseal(ctx, 'talosconfig', bundle, inputs, TALOSCONFIG_REUSE_MS);
+    if (text === undefined) {
+        await (0,promises_.rm)(path, { force: true });
+        const r = await talosctl.run(genTalosconfigArgv({
+            clusterName: c.name,
+            endpoint: c.apiEndpoint,
+            secretsPath,
+            out: path,
+            talosVersion: c.talos_version
+        }));
+        if (r.code !== 0)
+            throw fail(undefined, `talosctl gen config --output-types talosconfig failed (exit ${r.code}): ${configs_tail(r.stderr || r.stdout)}`, 're-run the workflow');
+        const generated = await (0,promises_.readFile)(path, 'utf8');
+        maskCredential(ctx.reporter, 'talosconfig', generated);
+        const doc = (0,dist/* parse */.qg)(generated);
+        const current = doc.contexts?.[doc.context ?? ''];
+        if (current) {
+            current.endpoints = cps;
+            current.nodes = cps.slice(0, 1);
+        }
+        text = (0,dist/* stringify */.As)(doc);
+        await seal(ctx, 'talosconfig', bundle, inputs, text).catch(() => undefined);
     }
-    await (0,promises_.writeFile)(path, (0,dist/* stringify */.As)(doc), { mode: 0o600 });
+    maskCredential(ctx.reporter, 'talosconfig', text);
+    await (0,promises_.writeFile)(path, text, { mode: 0o600 });
     await (0,promises_.chmod)(path, 0o600);
     if (!to)
         ctx.outputs.talosconfigPath = path;
@@ -29576,7 +29898,22 @@ async function observe_observeNode(talosctl, node) {
     const r = await talosctl.run(getDisksInsecureArgv(node.ip), { timeoutMs: 30_000 });
     return { node, mode: modeFromDisks(r), detail: r.code === 0 ? '' : lastLine(r.stderr || r.stdout) };
 }
-const observeAll = (talosctl, nodes) => Promise.all(nodes.map((n) => observe_observeNode(talosctl, n)));
+async function observeAll(talosctl, nodes, talosconfig) {
+    const applied = new Map();
+    if (talosconfig && nodes.length) {
+        // A node that does not answer fails only its own part (or, the first node, the whole call): either way
+        // the documents that came back are each from a node that holds a config of this cluster's PKI.
+        const r = await talosctl.run(machineConfigsArgv(nodes.map((n) => n.ip), talosconfig), { timeoutMs: 30_000 });
+        for (const [ip, config] of parseMachineConfigs(r.stdout))
+            applied.set(ip, config);
+    }
+    return Promise.all(nodes.map((n) => {
+        const config = applied.get(n.ip);
+        return config
+            ? Promise.resolve({ node: n, mode: 'configured', detail: '', applied: config })
+            : observe_observeNode(talosctl, n);
+    }));
+}
 /**
  * Waits until a node's secure API reports the machine running (after an install or a reboot). Bounded
  * by timeoutMs; the error names the stage and unmet conditions last seen.
@@ -29636,6 +29973,8 @@ function ensureTalosctl(ctx) {
 
 
 
+
+
 // Read-only preparations of this run, by node selection, validation and change count.
 const readOnlyRuns = perRun();
 const key = (ctx, validate) => `${ctx.nodes.map((n) => n.id).join(',')}|${validate ? 'validated' : 'rendered'}|${changesSoFar(ctx.outputs)}`;
@@ -29668,18 +30007,42 @@ async function prepare(ctx, options = {}) {
 }
 async function prepareNow(ctx, readOnly) {
     const talosctl = await ensureTalosctl(ctx);
-    const observed = await observeAll(talosctl, talosCtx(ctx).cluster.nodes);
-    const exists = observed.some((o) => o.mode === 'configured');
+    const nodes = talosCtx(ctx).cluster.nodes;
     const selected = new Set(ctx.nodes.map((n) => n.id));
+    const kept = await storedBundle(ctx);
+    // With the bundle at hand the talosconfig comes first: one `get machineconfig` then sees every configured
+    // node and what it holds. Without it (first deploy, or plan without the input) nodes are asked one by one.
+    const talosconfigPath = async (bundle) => writeTalosconfig(ctx, talosctl, bundle, readOnly ? (0,external_node_path_.join)(await workDir(ctx), 'talosconfig') : undefined);
+    const early = kept ? await talosconfigPath(kept.path) : undefined;
+    const observed = await observeAll(talosctl, nodes, early);
+    const exists = observed.some((o) => o.mode === 'configured');
     const mine = observed.filter((o) => selected.has(o.node.id));
-    const bundle = readOnly ? await storedBundle(ctx) : await secretsBundle(ctx, talosctl, exists);
+    const versions = versionsOnce(talosctl, mine, () => early);
+    const bundle = kept ?? (readOnly ? undefined : await secretsBundle(ctx, talosctl, exists));
     if (!bundle)
-        return { talosctl, observed: mine, configs: new Map(), talosconfig: '' };
+        return { talosctl, observed: mine, configs: new Map(), talosconfig: '', versions };
     const configs = await renderConfigs(ctx, talosctl, bundle.path, ctx.nodes, {
-        validate: !(readOnly && ctx.settings.command === 'drift')
+        validate: !(readOnly && ctx.settings.command === 'drift'),
+        applied: new Map(mine.map((o) => [o.node.id, o.applied]))
     });
-    const talosconfig = await writeTalosconfig(ctx, talosctl, bundle.path, readOnly ? (0,external_node_path_.join)(await workDir(ctx), 'talosconfig') : undefined);
-    return { talosctl, observed: mine, configs, talosconfig };
+    const talosconfig = early ?? (await talosconfigPath(bundle.path));
+    return { talosctl, observed: mine, configs, talosconfig, versions: versionsOnce(talosctl, mine, () => talosconfig) };
+}
+/** Each configured node's Talos version (undefined: it did not say), asked once, in one call, when first wanted. */
+function versionsOnce(talosctl, observed, talosconfig) {
+    let asked;
+    return () => (asked ??= (async () => {
+        const configured = observed.filter((o) => o.mode === 'configured');
+        const tc = talosconfig();
+        const out = {};
+        if (!configured.length || !tc)
+            return out;
+        const r = await talosctl.run(serverVersionsArgv(configured.map((o) => o.node.ip), tc), { timeoutMs: 30_000 });
+        const tags = serverTags(r.stdout);
+        for (const o of configured)
+            out[o.node.id] = tags[o.node.ip];
+        return out;
+    })());
 }
 
 ;// CONCATENATED MODULE: ./src/core/kinds/talos/drift.ts
@@ -29721,9 +30084,9 @@ async function talosDrift(ctx) {
                 row('talos.machineconfig', 'compared with the cluster file', 'no talos-secrets input to render it', 'unreachable')
             ];
         const [version, schematic, machineConfig] = await Promise.all([
-            drift_versionRow(p, seen.node.ip, wantedVersion, c.allow_downgrade),
+            drift_versionRow(p, seen.node, wantedVersion, c.allow_downgrade),
             wantedSchematic ? schematicRow(p, seen.node.ip, wantedSchematic, wantedVersion) : undefined,
-            configRow(p, seen.node.ip, config.path)
+            configRow(p, seen, config)
         ]);
         // No deploy phase upgrades Talos in place: the rows say how, and point at talos_version / image_factory.
         return [
@@ -29752,11 +30115,15 @@ async function talosDrift(ctx) {
     }));
     return rows.flat();
 }
-async function drift_versionRow(p, ip, wanted, allowDowngrade) {
-    const r = await p.talosctl.run(serverVersionArgv(ip, p.talosconfig));
-    const tag = r.code === 0 ? serverTag(r.stdout) : undefined;
-    if (!tag)
-        return { wanted, found: `version not readable (exit ${r.code}${failure(r.stderr)})`, kind: 'unreachable' };
+async function drift_versionRow(p, node, wanted, allowDowngrade) {
+    // All nodes in one call (prepare.ts); a node it did not answer for is asked on its own, for the reason.
+    let tag = (await p.versions())[node.id];
+    if (!tag) {
+        const r = await p.talosctl.run(serverVersionArgv(node.ip, p.talosconfig));
+        tag = r.code === 0 ? serverTag(r.stdout) : undefined;
+        if (!tag)
+            return { wanted, found: `version not readable (exit ${r.code}${failure(r.stderr)})`, kind: 'unreachable' };
+    }
     if (bare(tag) === bare(wanted))
         return undefined;
     // The row names the upgrade it needs: the path plan shows, or why that path is refused.
@@ -29776,7 +30143,14 @@ async function schematicRow(p, ip, wanted, version) {
     const how = `upgrade in place with talosctl upgrade --image ${installerImage(wanted, version)}, or redeploy with reflash: true`;
     return { wanted, found: `${found ?? 'none (not an Image Factory image)'} (${how})`, kind: 'drift' };
 }
-async function configRow(p, ip, file) {
+async function configRow(p, seen, config) {
+    // What the node holds decides an unchanged node; a difference is counted by the node's own dry run.
+    if (config.unchanged)
+        return undefined;
+    if (seen.applied && config.docs && sameConfig(seen.applied, config.docs) === true)
+        return undefined;
+    const { ip } = seen.node;
+    const file = config.path;
     const r = await p.talosctl.run(applyArgv({ ip, file, mode: 'auto', dryRun: true, talosconfig: p.talosconfig }));
     if (r.code !== 0)
         return {
@@ -29933,7 +30307,10 @@ const talosInstallPhase = {
 
 
 
+
 const join_phase_RESUME = 're-run the workflow; a bootstrapped cluster is not bootstrapped again';
+/** The admin kubeconfig's client certificate is valid for a year; a week of reuse leaves a wide margin. */
+const KUBECONFIG_REUSE_MS = 7 * 24 * 3600 * 1000;
 const join_phase_tail = (text) => text.trim().split('\n').slice(-3).join(' | ').slice(0, 400);
 async function talosconfigFor(ctx, talosctl) {
     const kept = await existingTalosconfig(ctx);
@@ -30005,13 +30382,28 @@ async function fetchKubeconfig(ctx, talosctl, talosconfig, dir) {
     const c = talosCtx(ctx).cluster;
     const path = (0,external_node_path_.join)(dir ?? (await credentialsDir(ctx.settings)), 'kubeconfig');
     const first = c.nodes[0];
-    const r = (await keptKubeconfig(ctx, path))
+    // Sealed under the secrets bundle between runs (sealed.ts), like the talosconfig: taken again only while
+    // this run changed nothing, so a run that installs, bootstraps or applies fetches a fresh one.
+    // The bundle of the input, or the one this run generated (first deploy): the next run has it as input.
+    const bundle = (await storedBundle(ctx))?.path ?? ctx.outputs.talosSecretsPath;
+    const sealedBy = bundle ? await (0,promises_.readFile)(bundle).catch(() => undefined) : undefined;
+    const inputs = JSON.stringify({ talosctl: talosctl.binary ?? '', endpoint: c.apiEndpoint, node: first.ip });
+    const unchanged = changesSoFar(ctx.outputs) === 0;
+    const kept = sealedBy && unchanged ? await unseal(ctx, 'kubeconfig', sealedBy, inputs, KUBECONFIG_REUSE_MS) : undefined;
+    if (kept !== undefined) {
+        maskCredential(ctx.reporter, 'kubeconfig', kept);
+        await (0,promises_.writeFile)(path, kept, { mode: 0o600 });
+    }
+    const r = kept !== undefined || (await keptKubeconfig(ctx, path))
         ? { code: 0, stdout: '', stderr: '' }
         : await talosctl.run(kubeconfigArgv(first.ip, talosconfig, path));
     if (r.code !== 0)
         throw new core_errors/* PhaseError */.wo('join', first.id, `talosctl kubeconfig failed (exit ${r.code}): ${join_phase_tail(`${r.stdout}\n${r.stderr}`)}`, join_phase_RESUME, { code: 'TalosKubeconfig' });
     await (0,promises_.chmod)(path, 0o600);
-    maskCredential(ctx.reporter, 'kubeconfig', await (0,promises_.readFile)(path, 'utf8'));
+    const text = await (0,promises_.readFile)(path, 'utf8');
+    maskCredential(ctx.reporter, 'kubeconfig', text);
+    if (sealedBy && kept === undefined)
+        await seal(ctx, 'kubeconfig', sealedBy, inputs, text).catch(() => undefined);
     fetched.set(ctx.outputs, { path, at: changesSoFar(ctx.outputs) });
     ctx.outputs.kubeconfigPath = path;
     ctx.outputs.apiEndpoint = c.apiEndpoint;
@@ -32256,9 +32648,35 @@ function answerPoint(ctx, node) {
     return `${ctx.kind.probe.service} on ${node.ip}:${ctx.kind.probe.port(ctx.cluster)}`;
 }
 const evidence_POLL_MS = 500;
+/**
+ * The console watch polls faster: it lasts seconds, and each poll is one small UART read at the BMC
+ * (four slots at once stay a few requests per second, none while an upload runs on that board).
+ */
+const WATCH_POLL_MS = 250;
 /** How long a powered-on node may print only DDR-init lines before it counts as booting nothing. */
 function blankWindowMs(bootTimeoutS) {
     return Math.min(10_000, Math.max(2_000, Math.round((bootTimeoutS * 1000) / 30)));
+}
+/**
+ * How long the console must stay unchanged after the DDR-init blob's last line before that counts as
+ * conclusive. On an RK3588 the boot ROM loads the next stage from the same eMMC the moment DDR init ends
+ * ("out"), so a loader's first line follows within milliseconds (real-samples B2, B3); 1.5 s of silence
+ * after "out" is a margin of well over fifty times. Counted in polls, not wall time: a poll that waits
+ * (a loaded runner, a BMC busy with another request) only makes the silence longer.
+ */
+const DDR_SETTLED_MS = 1_500;
+/**
+ * The console is conclusive for "nothing installed" when the new text ends with the DDR-init blob's
+ * final line ("out") and nothing after it. Anything else (no output yet, a partial DDR block, any line
+ * after "out") is not, and the full window applies.
+ */
+function endsAtDdrInit(fresh) {
+    const lines = fresh
+        .replace(/\r/g, '')
+        .split('\n')
+        .map((l) => l.trim())
+        .filter(Boolean);
+    return lines.length > 1 && /^DDR /.test(lines[0]) && lines.at(-1) === 'out';
 }
 async function bmcOf(ctx, node) {
     const board = ctx.cluster.boardList.find((b) => b.name === node.board);
@@ -32272,7 +32690,9 @@ async function bmcOf(ctx, node) {
  * powered node power-cycled) and watched: nothing beyond DDR init within the window → nothing to
  * destroy; a boot loader or system → wait for it to answer (then it is not flashed), else unknown.
  */
-async function bootEvidence(ctx, node, act) {
+async function bootEvidence(ctx, node, act, 
+/** Called once the console watch is over (before a booting node is waited for), so a flash may start. */
+onWatched = () => { }) {
     let bmc;
     let power;
     let ring;
@@ -32292,14 +32712,14 @@ async function bootEvidence(ctx, node, act) {
     if (!act)
         return { wouldProbe: power === 'on' ? 'it is powered on with no system on its console' : `it is powered ${power}` };
     try {
-        return await look(ctx, node, bmc, power, ring);
+        return await look(ctx, node, bmc, power, ring, onWatched);
     }
     catch (error) {
         return { membership: unknown(`looking at it through its BMC failed: ${error.message.split('\n')[0]}`) };
     }
 }
 /** Powers the node on (or cycles it) and watches its console: the deploy half of bootEvidence. */
-async function look(ctx, node, bmc, power, ring) {
+async function look(ctx, node, bmc, power, ring, onWatched) {
     const window = blankWindowMs(ctx.cluster.boot_timeout);
     if (power === 'on')
         await bmc.reset(node.slot);
@@ -32307,16 +32727,31 @@ async function look(ctx, node, bmc, power, ring) {
         await bmc.setPower(node.slot, true);
     ctx.reporter.info(`${node.id}: no flash record and not answering; ${power === 'on' ? 'power-cycled' : 'powered on'} to see whether it boots an installed system`);
     let line;
-    for (let i = 0; i < Math.ceil(window / evidence_POLL_MS) && !line; i++) {
-        await ctx.deps.sleep(evidence_POLL_MS);
-        line = installedSystemLine(newUartText(ring, await bmc.readUart(node.slot)));
+    // The console decides as soon as it is conclusive (DDR init ended and nothing followed for
+    // DDR_SETTLED_MS); otherwise the whole window is watched, as before.
+    const settledPolls = Math.ceil(Math.min(DDR_SETTLED_MS, window) / WATCH_POLL_MS);
+    let settled;
+    let early = false;
+    for (let i = 0; i < Math.ceil(window / WATCH_POLL_MS) && !line && !early; i++) {
+        await ctx.deps.sleep(WATCH_POLL_MS);
+        const fresh = newUartText(ring, await bmc.readUart(node.slot));
+        line = installedSystemLine(fresh);
+        if (line || !endsAtDdrInit(fresh))
+            settled = undefined;
+        else if (settled?.text !== fresh)
+            settled = { text: fresh, polls: 0 };
+        else
+            early = ++settled.polls >= settledPolls;
     }
     if (!line) {
         await bmc.setPower(node.slot, false);
         return {
-            membership: notMember(`powered on, it booted nothing beyond DDR init within ${window / 1000} s (blank eMMC)`)
+            membership: notMember(early
+                ? `powered on, its console ended at DDR init ("out") and stayed silent for ${DDR_SETTLED_MS / 1000} s: no boot loader on its eMMC (blank)`
+                : `powered on, it booted nothing beyond DDR init within ${window / 1000} s (blank eMMC)`)
         };
     }
+    onWatched();
     // A boot loader is there: wait (bounded by boot_timeout) for what it boots.
     const deadline = Date.now() + ctx.cluster.boot_timeout * 1000;
     for (let i = 0; i < Math.max(1, Math.ceil((ctx.cluster.boot_timeout * 1000) / evidence_POLL_MS)) && Date.now() < deadline; i++) {
@@ -32381,24 +32816,46 @@ async function decideFlash(ctx, node, desired) {
         };
     if (desired === undefined)
         return observe(ctx, node, false);
-    // The deploy looks at every unrecorded node at once: a blank node is watched for a few seconds,
-    // and the flashes (one at a time per BMC) should not wait for those windows one after another.
-    const all = lookAll(ctx.outputs, async () => {
+    const looks = await startLooking(ctx);
+    const mine = looks.get(node.id);
+    if (!mine)
+        return observe(ctx, node, true);
+    // No flash starts on a board while the rule still watches a console there: bmcd answers one request
+    // at a time (bmc-api.md §8.1), so those UART reads would wait behind the upload POST for minutes.
+    await Promise.all(ctx.nodes.filter((n) => n.board === node.board).map((n) => looks.get(n.id)?.watched));
+    return mine.decision;
+}
+const lookAll = perRun();
+/**
+ * The deploy looks at every unrecorded node at once: a blank node is watched for a few seconds, and the
+ * flashes (one at a time per BMC) should not wait for those windows one after another. The flash phase
+ * starts this before it fetches the image, so the watch and the download overlap. Nothing is looked at
+ * when reflash is set (the decision then rests on the confirmation alone).
+ */
+function startLooking(ctx) {
+    return lookAll(ctx.outputs, async () => {
         const pending = new Map();
+        if (ctx.settings.reflash)
+            return pending;
         for (const n of ctx.nodes) {
             if (ctx.state.done(n.id, 'flash') || ctx.state.done(n.id, FLASH_ATTEMPT))
                 continue;
-            const p = observe(ctx, n, true);
-            p.catch(() => undefined);
-            pending.set(n.id, p);
+            let watched = () => { };
+            const watchedP = new Promise((resolve) => (watched = resolve));
+            const decision = observe(ctx, n, true, watched);
+            decision.catch(() => undefined).finally(watched);
+            pending.set(n.id, { decision, watched: watchedP });
         }
         return pending;
     });
-    return (await all).get(node.id) ?? observe(ctx, node, true);
 }
-const lookAll = perRun();
+/** Waits for every look started by startLooking to end (a failed run leaves no node being watched). */
+async function looksSettled(ctx) {
+    const looks = await startLooking(ctx).catch(() => new Map());
+    await Promise.all([...looks.values()].map((l) => l.decision.catch(() => undefined)));
+}
 /** The evidence for a node with no record: does it answer, does its cluster count it, what does it boot. */
-async function observe(ctx, node, act) {
+async function observe(ctx, node, act, onWatched) {
     const answersOn = ctx.kind.probe.service;
     if ((await ctx.kind.probe.detail(ctx.deps, ctx.cluster, node.ip).catch(() => undefined)) !== undefined) {
         return { action: 'skip', reason: `node already answers on ${answersOn}; not reflashed without reflash: true` };
@@ -32409,7 +32866,7 @@ async function observe(ctx, node, act) {
             action: 'run',
             reason: `no image recorded and the node does not answer; ${fromCluster.detail}`
         });
-    const seen = await bootEvidence(ctx, node, act);
+    const seen = await bootEvidence(ctx, node, act, onWatched);
     if ('answers' in seen)
         return {
             action: 'skip',
@@ -32965,7 +33422,16 @@ const flashPhase = {
         ];
     },
     async runNode(ctx, node) {
-        const base = await resolveBaseImage(ctx);
+        // The live-member rule's look at unrecorded nodes overlaps the image download and its digest check.
+        void startLooking(ctx).catch(() => undefined);
+        let base;
+        try {
+            base = await resolveBaseImage(ctx);
+        }
+        catch (error) {
+            await looksSettled(ctx);
+            throw error;
+        }
         const image = await prepareNodeImageOrFingerprint(ctx, node, base);
         try {
             const d = await decideFlash(ctx, node, image.fingerprint);
@@ -33052,6 +33518,43 @@ function nodeOrder(nodes, running, target) {
         };
     });
 }
+/** `kubectl get pods -o json` (or the pods of a mixed List) as facts. */
+function podsOf(json) {
+    const items = typeof json === 'string' ? (JSON.parse(json).items ?? []) : json;
+    return items.map((p) => ({
+        namespace: p.metadata.namespace,
+        name: p.metadata.name,
+        node: p.spec?.nodeName ?? '',
+        labels: p.metadata.labels ?? {},
+        daemonSet: (p.metadata.ownerReferences ?? []).some((o) => o.kind === 'DaemonSet')
+    }));
+}
+/** `kubectl get poddisruptionbudgets -o json` (or the budgets of a mixed List) as facts. */
+function pdbsOf(json) {
+    const items = typeof json === 'string' ? (JSON.parse(json).items ?? []) : json;
+    return items.map((p) => ({
+        namespace: p.metadata.namespace,
+        name: p.metadata.name,
+        selector: p.spec?.selector?.matchLabels ?? {},
+        disruptionsAllowed: p.status?.disruptionsAllowed ?? 0
+    }));
+}
+/**
+ * One read for a drain's blockers and the node's cordon: `kubectl get pods,poddisruptionbudgets,nodes -A
+ * -o json` answers one List of all three kinds.
+ */
+const DRAIN_FACTS_ARGS = ['get', 'pods,poddisruptionbudgets,nodes', '--all-namespaces', '--output', 'json'];
+function drainFactsOf(json) {
+    const items = (JSON.parse(json).items ?? []);
+    const of = (kind) => items.filter((i) => i.kind === kind);
+    return {
+        pods: podsOf(of('Pod')),
+        pdbs: pdbsOf(of('PodDisruptionBudget')),
+        cordoned: items
+            .filter((i) => i.kind === 'Node' && i.spec?.unschedulable === true)
+            .map((i) => i.metadata?.name ?? '')
+    };
+}
 const selects = (pdb, pod) => pdb.namespace === pod.namespace && Object.entries(pdb.selector).every(([k, v]) => pod.labels[k] === v);
 /**
  * What would stop a drain of this node: a PodDisruptionBudget that allows fewer disruptions than the
@@ -33112,25 +33615,10 @@ function etcdVoters(nodes, servers) {
         ? { ok: false, seen: `etcd: ${bad.join(', ')}` }
         : { ok: true, seen: `etcd: ${servers.length} voting members` };
 }
-function podsOf(json) {
-    const items = JSON.parse(json).items ?? [];
-    return items.map((p) => ({
-        namespace: p.metadata.namespace,
-        name: p.metadata.name,
-        node: p.spec?.nodeName ?? '',
-        labels: p.metadata.labels ?? {},
-        daemonSet: (p.metadata.ownerReferences ?? []).some((o) => o.kind === 'DaemonSet')
-    }));
-}
-function pdbsOf(json) {
-    const items = JSON.parse(json).items ?? [];
-    return items.map((p) => ({
-        namespace: p.metadata.namespace,
-        name: p.metadata.name,
-        selector: p.spec?.selector?.matchLabels ?? {},
-        disruptionsAllowed: p.status?.disruptionsAllowed ?? 0
-    }));
-}
+// Parsers of kubectl's pod and budget lists live with drainBlockers (kind-neutral); re-exported for callers here.
+
+/** How long after its answer a `get nodes` still serves: shorter than any poll interval of the wave. */
+const SHARED_MS = 200;
 const quote = (s) => `'${s.replace(/'/g, `'\\''`)}'`;
 function k3sDriver(ctx, pool, phase = 'upgrade') {
     const cluster = ctx.cluster;
@@ -33158,16 +33646,29 @@ function k3sDriver(ctx, pool, phase = 'upgrade') {
         }
         throw new Error(`k3s kubectl ${args[0]}: ${last}`);
     };
-    // One `get nodes` serves every question asked within a moment (each node's Ready, then the etcd gate):
-    // each call costs a kubectl process on a server, and the answers would be the same.
+    // One `get nodes` serves every question asked while it runs or within a moment of its answer (each
+    // node's Ready, then the etcd gate): each call costs a kubectl process on a server, and the answers
+    // would be the same. The moment counts from the answer, or a slow read would never be shared. Any
+    // change this driver makes (cordon, drain, upgrade, uncordon) drops it, before and after the change.
     let recent;
     const nodes = () => {
-        if (recent && Date.now() - recent.at < 200)
+        if (recent && (recent.answeredAt === undefined || Date.now() - recent.answeredAt < SHARED_MS))
             return recent.list;
-        const list = kubectl(['get', 'nodes', '-o', 'json']).then((out) => JSON.parse(out).items);
-        recent = { at: Date.now(), list };
-        list.catch(() => (recent = undefined));
-        return list;
+        const entry = {
+            list: kubectl(['get', 'nodes', '-o', 'json']).then((out) => JSON.parse(out).items)
+        };
+        entry.list.then(() => (entry.answeredAt = Date.now()), () => recent === entry && (recent = undefined));
+        recent = entry;
+        return entry.list;
+    };
+    const changing = async (fn) => {
+        recent = undefined;
+        try {
+            return await fn();
+        }
+        finally {
+            recent = undefined;
+        }
     };
     const hostname = (step) => byId.get(step.node)?.hostname ?? step.node;
     const blockers = async (node) => {
@@ -33180,6 +33681,7 @@ function k3sDriver(ctx, pool, phase = 'upgrade') {
     return {
         kubectl,
         blockers,
+        lookAhead: () => nodes().then(() => undefined, () => undefined),
         drainCordons: true,
         observe: async (step) => observationOf((await nodes()).find((n) => n.metadata.name === hostname(step))),
         ...(ha
@@ -33187,32 +33689,41 @@ function k3sDriver(ctx, pool, phase = 'upgrade') {
                 etcd: async () => etcdVoters(await nodes(), topo.servers.map((s) => s.hostname))
             }
             : {}),
-        cordon: async (step) => void ((recent = undefined), await kubectl(['cordon', hostname(step)])),
-        uncordon: async (step) => void ((recent = undefined), await kubectl(['uncordon', hostname(step)])),
-        drain: async (step, timeoutMs) => {
-            recent = undefined;
-            const seconds = Math.max(1, Math.round(timeoutMs / 1000));
-            try {
-                await kubectl(['drain', hostname(step), '--ignore-daemonsets', '--delete-emptydir-data', `--timeout=${seconds}s`], timeoutMs + 30_000);
-                return { ok: true };
-            }
-            catch (error) {
-                const named = await blockers(hostname(step)).catch(() => []);
-                return { ok: false, blocker: named.length ? named.join('; ') : error.message };
-            }
-        },
-        upgrade: async (step, hop) => {
-            recent = undefined;
-            const node = byId.get(step.node);
-            const hopCtx = { ...ctx, cluster: { ...cluster, k3s_version: hop.to } };
-            const result = await convergeNode({ ctx: hopCtx, pool, phase, node, fetch: artifactFetcher(hopCtx) });
-            // The files were already at the hop's version (an earlier run was cut off before the restart).
-            if (!result.changed)
-                await runChecked(await pool.shell(node), phase, node, `restarting ${unitName(node)}`, restartScript({ unit: unitName(node), why: `k3s ${hop.to} installed but not running`, version: hop.to }), { timeoutMs: 120_000 });
-        }
+        cordon: (step) => changing(async () => void (await kubectl(['cordon', hostname(step)]))),
+        uncordon: (step) => changing(async () => void (await kubectl(['uncordon', hostname(step)]))),
+        drain: (step, timeoutMs) => changing(() => drain(step, timeoutMs)),
+        upgrade: (step, hop) => changing(() => upgrade(step, hop))
     };
+    async function drain(step, timeoutMs) {
+        const seconds = Math.max(1, Math.round(timeoutMs / 1000));
+        try {
+            await kubectl(['drain', hostname(step), '--ignore-daemonsets', '--delete-emptydir-data', `--timeout=${seconds}s`], timeoutMs + 30_000);
+            return { ok: true };
+        }
+        catch (error) {
+            const named = await blockers(hostname(step)).catch(() => []);
+            return { ok: false, blocker: named.length ? named.join('; ') : error.message };
+        }
+    }
+    async function upgrade(step, hop) {
+        const node = byId.get(step.node);
+        const hopCtx = { ...ctx, cluster: { ...cluster, k3s_version: hop.to } };
+        const result = await convergeNode({ ctx: hopCtx, pool, phase, node, fetch: artifactFetcher(hopCtx) });
+        // The files were already at the hop's version (an earlier run was cut off before the restart).
+        if (!result.changed)
+            await runChecked(await pool.shell(node), phase, node, `restarting ${unitName(node)}`, restartScript({ unit: unitName(node), why: `k3s ${hop.to} installed but not running`, version: hop.to }), { timeoutMs: 120_000 });
+    }
 }
 class KubectlFailed extends Error {
+}
+
+;// CONCATENATED MODULE: ./src/core/upgrade/memory.ts
+function waveMemoryOf(ctx) {
+    const c = ctx.state.cluster();
+    const m = (c.upgrade ??= { cordoned: [], fallbacks: {} });
+    m.cordoned ??= [];
+    m.fallbacks ??= {};
+    return m;
 }
 
 ;// CONCATENATED MODULE: ./src/core/upgrade/wave.ts
@@ -33256,8 +33767,15 @@ async function runWave(order, hops, driver, options) {
     }
     for (const hop of hops) {
         await beforeGate(order, driver, options, timings);
-        for (const step of order)
-            timings.push(await oneNode({ ...step, from: step.from, to: hop.to }, hop, driver, options, timings));
+        // A node's uncordon runs while the next node is looked at (the look does not depend on it); the next
+        // drain waits for it, so the evicted pods can land on the node just released.
+        let released = Promise.resolve();
+        for (const step of order) {
+            const done = await oneNode({ ...step, from: step.from, to: hop.to }, hop, driver, options, timings, released);
+            timings.push(done.timing);
+            released = done.released;
+        }
+        await released;
     }
     return timings;
 }
@@ -33275,7 +33793,7 @@ async function beforeGate(order, driver, options, timings) {
     if (etcd && !etcd.ok)
         throw new UpgradeStopped(undefined, 'before: etcd healthy', `${etcd.seen}; no node was touched`, timings);
 }
-async function oneNode(step, hop, driver, options, timings) {
+async function oneNode(step, hop, driver, options, timings, previous) {
     const memory = options.memory;
     const timing = { node: step.node, from: hop.from, to: hop.to, steps: [], outcome: 'stopped' };
     const timed = async (name, fn) => {
@@ -33305,12 +33823,18 @@ async function oneNode(step, hop, driver, options, timings) {
         timings.push(timing);
         throw new UpgradeStopped(step.node, gate, `${seen}; ${step.node} ${left}, the nodes after it untouched`, timings, resume);
     };
-    const before = await driver.observe(step);
+    // Both settle before anything goes on: a stop never leaves the last uncordon running behind the phase.
+    const [seen, prev] = await Promise.allSettled([driver.observe(step), previous]);
+    if (prev.status === 'rejected')
+        throw prev.reason;
+    if (seen.status === 'rejected')
+        throw seen.reason;
+    const before = seen.value;
     if (before.version === hop.to || beyond(before.version, hop)) {
         // Done by an earlier run (or already past a stepping stone); a cordon that run left behind is lifted once the node is Ready.
         if (before.ready)
             await release();
-        return { ...timing, outcome: 'skipped' };
+        return { timing: { ...timing, outcome: 'skipped' }, released: Promise.resolve() };
     }
     options.log?.(`${step.node}: ${hop.from} → ${hop.to}`);
     if (!before.cordoned) {
@@ -33337,9 +33861,11 @@ async function oneNode(step, hop, driver, options, timings) {
     }
     if (!ready.ok)
         return stop('ready', ready.seen);
-    await release();
     timing.outcome = 'upgraded';
-    return timing;
+    const released = release();
+    // Awaited by the next node (or the wave's end); this only keeps a failure from counting as unhandled meanwhile.
+    released.catch(() => undefined);
+    return { timing, released };
 }
 /** A node already newer than an upgrade hop's target is never taken back down to it. */
 function beyond(version, hop) {
@@ -33378,6 +33904,35 @@ async function waitReady(step, hop, driver, options) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/core/upgrade/phase-wave.ts
+
+
+/** Between two looks at a node coming back (the wave starts sooner and backs off to this). */
+const phase_wave_POLL_MS = 2_000;
+async function phaseWave(ctx, i) {
+    try {
+        const result = await runWave(i.order, i.hops, i.driver, {
+            abFallback: i.abFallback,
+            drainTimeoutMs: ctx.cluster.drain_timeout * 1000,
+            readyTimeoutMs: ctx.cluster.cluster_timeout * 1000,
+            pollMs: phase_wave_POLL_MS,
+            sleep: ctx.deps.sleep,
+            now: Date.now,
+            memory: waveMemoryOf(ctx),
+            save: () => ctx.state.save(),
+            log: (line) => ctx.reporter.info(line)
+        });
+        i.timings.push(...result);
+        return result;
+    }
+    catch (error) {
+        const stopped = error;
+        if (stopped.timings)
+            i.timings.push(...stopped.timings);
+        throw error;
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/core/kinds/k3s/upgrade-phase.ts
 // Phase upgrade (K3s, cluster scope, before install): nodes that already run k3s at another version than
 // k3s_version are walked to it by the gated wave; fresh nodes are left to install. The plan shows the
@@ -33397,18 +33952,23 @@ const k3sGates = (ha) => ({
     upgrade: 'push the new k3s binary and air-gap images, restart the service'
 });
 
+
 const upgrade_phase_PHASE = 'upgrade';
-const upgrade_phase_POLL_MS = 2_000;
 /** Nodes that could not be observed, with why: an upgrade does not start while one of them is out of sight. */
 const upgrade_phase_unreachable = new WeakMap();
-/** Installed k3s per selected node; nodes without k3s are install's, not part of an upgrade. */
-async function upgrade_phase_installed(ctx, pool) {
+/**
+ * Installed k3s per selected node; nodes without k3s are install's, not part of an upgrade. `onFound`
+ * hears each version as it comes in (the wave starts its first read as soon as one differs).
+ */
+async function upgrade_phase_installed(ctx, pool, onFound) {
     const found = {};
     const lost = [];
     await Promise.all(ctx.nodes.map(async (node) => {
         const facts = await converge_observeNode(pool, upgrade_phase_PHASE, node).catch((e) => void lost.push(`${node.id} (${e.message})`));
-        if (facts && facts.version !== 'none' && facts.version !== 'unknown')
+        if (facts && facts.version !== 'none' && facts.version !== 'unknown') {
             found[node.id] = facts.version;
+            onFound?.(facts.version);
+        }
     }));
     // Keys in file order, whatever order the answers came in.
     const ordered = Object.fromEntries(ctx.nodes.filter((n) => found[n.id]).map((n) => [n.id, found[n.id]]));
@@ -33491,17 +34051,26 @@ async function upgrade_phase_plan(ctx) {
         return steps;
     });
 }
-function waveMemory(ctx) {
-    const c = ctx.state.cluster();
-    const m = (c.upgrade ??= { cordoned: [], fallbacks: {} });
-    m.cordoned ??= [];
-    m.fallbacks ??= {};
-    return m;
-}
 async function upgrade_phase_run(ctx) {
     const cluster = ctx.cluster;
     return withPool(ctx, upgrade_phase_PHASE, async (pool) => {
-        const running = await upgrade_phase_installed(ctx, pool);
+        const driver = k3sDriver(ctx, pool);
+        // The wave's first look at the nodes (its before-gate) starts while the other nodes are still being
+        // observed, as soon as one runs another version: it does not depend on their answers.
+        let looking;
+        try {
+            const running = await upgrade_phase_installed(ctx, pool, (version) => {
+                if (version !== cluster.k3s_version)
+                    looking ??= driver.lookAhead();
+            });
+            return await walk(running, driver);
+        }
+        finally {
+            // Never left running past the phase: its kubectl would find the pool closed and open a shell of its own.
+            await looking;
+        }
+    });
+    async function walk(running, driver) {
         const up = k3sUpgrade(cluster, running, ctx.nodes);
         if (!up)
             return {
@@ -33517,28 +34086,19 @@ async function upgrade_phase_run(ctx) {
             throw new UpgradeStopped(undefined, 'before: every node Ready', `not reachable: ${lost.join(', ')}; no node was touched`, []);
         const timings = [];
         ctx.outputs.values.upgrade = timings;
-        const result = await runWave(up.order, up.path.hops, k3sDriver(ctx, pool), {
+        const result = await phaseWave(ctx, {
+            order: up.order,
+            hops: up.path.hops,
+            driver,
             abFallback: false,
-            drainTimeoutMs: cluster.drain_timeout * 1000,
-            readyTimeoutMs: cluster.cluster_timeout * 1000,
-            pollMs: upgrade_phase_POLL_MS,
-            sleep: ctx.deps.sleep,
-            now: Date.now,
-            memory: waveMemory(ctx),
-            save: () => ctx.state.save(),
-            log: (line) => ctx.reporter.info(line)
-        }).catch((error) => {
-            if (error.timings)
-                timings.push(...error.timings);
-            throw error;
+            timings
         });
-        timings.push(...result);
         const done = result.filter((t) => t.outcome === 'upgraded');
         return {
             changed: done.length > 0,
             summary: `k3s ${up.path.from} → ${up.path.to} on ${done.length} node-step(s): ${[...new Set(done.map((t) => t.node))].join(', ')}`
         };
-    });
+    }
 }
 const k3sUpgradePhase = {
     name: upgrade_phase_PHASE,
@@ -33547,15 +34107,6 @@ const k3sUpgradePhase = {
     plan: upgrade_phase_plan,
     run: upgrade_phase_run
 };
-
-;// CONCATENATED MODULE: ./src/core/upgrade/memory.ts
-function waveMemoryOf(ctx) {
-    const c = ctx.state.cluster();
-    const m = (c.upgrade ??= { cordoned: [], fallbacks: {} });
-    m.cordoned ??= [];
-    m.fallbacks ??= {};
-    return m;
-}
 
 ;// CONCATENATED MODULE: ./src/core/kinds/talos/upgrade-argv.ts
 // The talosctl command lines of a Talos upgrade, as pure functions (tests assert exact argv). Every
@@ -33632,11 +34183,52 @@ function parseEtcdStatus(stdout) {
 
 
 
+
 const upgrade_driver_lastLine = (text) => text.trim().split('\n').at(-1)?.slice(0, 300) ?? '';
 function talosDriver(i) {
     const byId = new Map(i.nodes.map((n) => [n.id, n]));
     const ipOf = (step) => byId.get(step.node)?.ip ?? step.ip;
     const controlPlanes = i.nodes.filter((n) => n.role === 'controlplane');
+    const hostname = (step) => byId.get(step.node)?.hostname ?? step.node;
+    const now = i.now ?? Date.now;
+    const sleep = i.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    /** Nodes someone else had cordoned before this run's upgrade: never uncordoned here. */
+    const foreignCordon = new Set();
+    /** What blocked a node's drain when last looked at, to name if its upgrade stalls. */
+    const lastBlockers = new Map();
+    /** Nodes whose upgrade failed after Talos may have cordoned them (it lifts its cordon only once back). */
+    const stalled = new Set();
+    const blockersOf = async (step) => {
+        const facts = drainFactsOf(await i.kubectl(DRAIN_FACTS_ARGS));
+        return {
+            blockers: drainBlockers(hostname(step), facts.pods, facts.pdbs),
+            cordoned: facts.cordoned.includes(hostname(step))
+        };
+    };
+    const drain = async (step, timeoutMs) => {
+        if (!i.kubectl)
+            return { ok: true };
+        const deadline = now() + timeoutMs;
+        let first = true;
+        for (;;) {
+            const seen = await blockersOf(step).catch(() => undefined);
+            // Unreadable: Talos drains by itself; a stall is still named from whatever can be read then.
+            if (!seen)
+                return { ok: true };
+            if (first && seen.cordoned)
+                foreignCordon.add(step.node);
+            first = false;
+            lastBlockers.set(step.node, seen.blockers);
+            if (!seen.blockers.length)
+                return { ok: true };
+            if (now() >= deadline)
+                return {
+                    ok: false,
+                    blocker: `${seen.blockers.join('; ')} (not upgraded: Talos would wait on it inside talosctl upgrade, then reboot the node anyway)`
+                };
+            await sleep(Math.min(i.pollMs ?? 2_000, Math.max(0, deadline - now())));
+        }
+    };
     const observe = async (step) => {
         const ip = ipOf(step);
         const [v, s] = await Promise.all([
@@ -33672,8 +34264,15 @@ function talosDriver(i) {
         ...(controlPlanes.length ? { etcd } : {}),
         drainCordons: true,
         cordon: async () => undefined,
-        drain: async () => ({ ok: true }),
-        uncordon: async () => undefined,
+        drain,
+        // Talos uncordons a node it cordoned once it is back; this covers an upgrade that stopped before that
+        // (stalled in its drain). A node someone else had cordoned stays so.
+        uncordon: async (step) => {
+            if (!i.kubectl || !stalled.has(step.node) || foreignCordon.has(step.node))
+                return;
+            stalled.delete(step.node);
+            await i.kubectl(['uncordon', hostname(step)]);
+        },
         upgrade: async (step, hop) => {
             const talosctl = await i.talosctlFor(hop.from);
             const argv = upgradeArgv({
@@ -33683,8 +34282,16 @@ function talosDriver(i) {
                 timeoutSeconds: i.timeoutSeconds
             });
             const r = await talosctl.run(argv, { timeoutMs: (i.timeoutSeconds + 30) * 1000 });
-            if (r.code !== 0)
-                throw new Error(`talosctl upgrade --image ${i.image(hop.to)} on ${ipOf(step)}: ${upgrade_driver_lastLine(r.stderr || r.stdout)}`);
+            if (r.code !== 0) {
+                stalled.add(step.node);
+                const said = `talosctl upgrade --image ${i.image(hop.to)} on ${ipOf(step)}: ${upgrade_driver_lastLine(r.stderr || r.stdout)}`;
+                // A stall in the node's own drain looks like any time-out to talosctl: look at what holds it now.
+                const now = i.kubectl ? await blockersOf(step).catch(() => undefined) : undefined;
+                const blockers = now?.blockers ?? lastBlockers.get(step.node) ?? [];
+                throw new Error(blockers.length
+                    ? `${said}; the node's own drain is blocked: ${blockers.join('; ')} (Talos keeps retrying the eviction until its drain time-out, then reboots the node anyway)`
+                    : said);
+            }
         }
     };
 }
@@ -33768,21 +34375,45 @@ function talosUpgradeRows(i) {
             details: {
                 hops: path.talos.hops.map((h) => `${h.from} → ${h.to} with talosctl ${h.from}`).join('; '),
                 before: g.before.join('; '),
-                'per node': g.perNode.join('; ')
+                'per node': g.perNode.join('; '),
+                ...endpointNote(i)
             }
         });
-        for (const s of steps)
+        for (const s of steps) {
+            const blockers = s.action === 'upgrade' ? (i.blockers?.[s.node] ?? []) : [];
             rows.push({
                 phase: upgrade_plan_PHASE,
                 node: s.node,
                 action: s.action === 'skip' ? 'skip' : 'change',
                 reason: s.action === 'skip'
                     ? s.reason
-                    : `${s.reason}: talosctl upgrade --nodes ${s.ip} --endpoints ${s.ip} --image ${path.talos.hops.map((h) => installerImage(i.schematic, h.to)).join(', then ')}`,
-                details: { from: s.from, to: s.to }
+                    : `${s.reason}: talosctl upgrade --nodes ${s.ip} --endpoints ${s.ip} --image ${path.talos.hops.map((h) => installerImage(i.schematic, h.to)).join(', then ')}${blockers.length ? `; drain could be blocked: ${blockers.join('; ')}` : ''}`,
+                details: { from: s.from, to: s.to, ...(blockers.length ? { 'drain blockers': blockers.join('; ') } : {}) }
             });
+        }
     }
     return rows;
+}
+/**
+ * A cluster endpoint that is one control plane's own address goes away while that node reboots: kubectl
+ * through a kubeconfig pointing there fails for that while, however carefully the wave goes.
+ */
+function endpointNote(i) {
+    if (!i.apiEndpoint)
+        return {};
+    let host;
+    try {
+        host = new URL(i.apiEndpoint).hostname;
+    }
+    catch {
+        return {};
+    }
+    const node = i.nodes.find((n) => n.ip === host && n.role === 'controlplane' && i.running[n.id] !== i.wantedTalos);
+    return node
+        ? {
+            'API endpoint': `${i.apiEndpoint} is ${node.id}'s own address: kubectl through it fails while ${node.id} reboots (a VIP or load balancer over the control planes keeps it answering)`
+        }
+        : {};
 }
 
 ;// CONCATENATED MODULE: ./src/core/kinds/talos/upgrade-phase.ts
@@ -33802,24 +34433,38 @@ function talosUpgradeRows(i) {
 
 
 
-
 const talos_upgrade_phase_PHASE = 'upgrade';
-const talos_upgrade_phase_POLL_MS = 2_000;
-async function upgrade_phase_observe(ctx, createKube, arch) {
+async function upgrade_phase_observe(ctx, createKube, arch, forPlan = false) {
     const cluster = talosCtx(ctx).cluster;
     const p = await prepare(ctx, { readOnly: true });
     const configured = p.observed.filter((o) => o.mode === 'configured');
     if (!configured.length || !p.talosconfig)
         return undefined;
+    // One `talosctl version` over every configured node (prepare.ts), shared with drift.
+    const versions = await p.versions();
     const running = {};
-    await Promise.all(configured.map(async (o) => {
-        const r = await p.talosctl.run(serverVersionArgv(o.node.ip, p.talosconfig));
-        running[o.node.id] = r.code === 0 ? serverTag(r.stdout) : undefined;
-    }));
-    const runningKubernetes = await kubernetesVersion(ctx, createKube, arch);
+    for (const o of configured)
+        running[o.node.id] = versions[o.node.id];
+    const session = await Session.open(ctx, createKube, arch).catch(() => undefined);
+    const kubectl = session
+        ? async (args) => {
+            const r = await session.kubectlRaw(args);
+            if (r.code !== 0)
+                throw new Error(`kubectl ${args[0]}: ${upgrade_phase_lastLine(r.stderr || r.stdout) || `exit ${r.code}`}`);
+            return r.stdout;
+        }
+        : undefined;
+    // The configs the nodes hold name their kubelet (observe.ts); the API is asked only when one does not.
+    const runningKubernetes = lowestKubelet(configured.map((o) => o.applied)) ?? (kubectl ? await kubernetesVersion(kubectl) : undefined);
     const schematic = cluster.image_source === 'factory' ? (await ensureSchematic(ctx)).id : localSchematic(ctx).id;
     const nodes = configured.map((o) => o.node);
+    // What could block each node's drain (Talos drains inside talosctl upgrade): one read, for the plan.
+    const facts = kubectl && forPlan ? await kubectl(DRAIN_FACTS_ARGS).then(drainFactsOf, () => undefined) : undefined;
+    const blockers = facts
+        ? Object.fromEntries(nodes.map((n) => [n.id, drainBlockers(n.hostname, facts.pods, facts.pdbs)]))
+        : undefined;
     const rows = talosUpgradeRows({
+        ...(blockers ? { blockers } : {}),
         nodes,
         running,
         ...(runningKubernetes ? { runningKubernetes } : {}),
@@ -33827,24 +34472,32 @@ async function upgrade_phase_observe(ctx, createKube, arch) {
         ...(cluster.kubernetes_version ? { wantedKubernetes: cluster.kubernetes_version } : {}),
         allowDowngrade: cluster.allow_downgrade,
         schematic,
-        drainTimeoutSeconds: cluster.drain_timeout
+        drainTimeoutSeconds: cluster.drain_timeout,
+        apiEndpoint: cluster.apiEndpoint
     });
     const lost = p.observed.filter((x) => x.mode === 'unreachable').map((x) => `${x.node.id} (${x.detail})`);
-    return { p, lost, nodes, running, ...(runningKubernetes ? { runningKubernetes } : {}), schematic, rows };
+    return {
+        p,
+        lost,
+        nodes,
+        running,
+        ...(runningKubernetes ? { runningKubernetes } : {}),
+        schematic,
+        rows,
+        ...(kubectl ? { kubectl } : {})
+    };
 }
+const upgrade_phase_lastLine = (text) => text.trim().split('\n').at(-1)?.slice(0, 300) ?? '';
 /**
  * The cluster's Kubernetes version: the lowest kubelet any node reports (undefined when unreadable). The
  * lowest, so an upgrade-k8s cut off after the control planes resumes for the workers.
  */
-async function kubernetesVersion(ctx, createKube, arch) {
-    const session = await Session.open(ctx, createKube, arch).catch(() => undefined);
-    if (!session)
-        return undefined;
-    const out = await session.kubectlRaw(['get', 'nodes', '--output', 'json']).catch(() => undefined);
-    if (!out || out.code !== 0)
+async function kubernetesVersion(kubectl) {
+    const out = await kubectl(['get', 'nodes', '--output', 'json']).catch(() => undefined);
+    if (!out)
         return undefined;
     try {
-        const items = JSON.parse(out.stdout).items;
+        const items = JSON.parse(out).items;
         const versions = items
             .map((n) => n.status?.nodeInfo?.kubeletVersion)
             .filter((v) => !!v && !!parseVersion(v));
@@ -33903,7 +34556,10 @@ function createTalosUpgradePhase(options) {
             talosctlFor,
             reader: o.p.talosctl,
             image: (version) => installerImage(o.schematic, version),
-            timeoutSeconds
+            timeoutSeconds,
+            ...(o.kubectl ? { kubectl: o.kubectl } : {}),
+            sleep: ctx.deps.sleep,
+            pollMs: phase_wave_POLL_MS
         });
         const timings = [];
         ctx.outputs.values.upgrade = timings;
@@ -33911,22 +34567,7 @@ function createTalosUpgradePhase(options) {
         for (const what of path.order) {
             if (what === 'talos') {
                 const order = nodeOrder(o.nodes, o.running, cluster.talos_version);
-                const result = await runWave(order, path.talos.hops, driver, {
-                    abFallback: true,
-                    drainTimeoutMs: cluster.drain_timeout * 1000,
-                    readyTimeoutMs: timeoutSeconds * 1000,
-                    pollMs: talos_upgrade_phase_POLL_MS,
-                    sleep: ctx.deps.sleep,
-                    now: Date.now,
-                    memory: waveMemoryOf(ctx),
-                    save: () => ctx.state.save(),
-                    log: (line) => ctx.reporter.info(line)
-                }).catch((error) => {
-                    if (error.timings)
-                        timings.push(...error.timings);
-                    throw error;
-                });
-                timings.push(...result);
+                const result = await phaseWave(ctx, { order, hops: path.talos.hops, driver, abFallback: true, timings });
                 const moved = [...new Set(result.filter((t) => t.outcome === 'upgraded').map((t) => t.node))];
                 done.push(`Talos ${path.talos.from} → ${path.talos.to} on ${moved.length} node(s)${moved.length ? `: ${moved.join(', ')}` : ''}`);
                 continue;
@@ -33967,7 +34608,7 @@ function createTalosUpgradePhase(options) {
         appliesTo: (cluster) => cluster.kind === 'talos',
         // Nodes in maintenance mode are install's; a node that does not answer at all holds the upgrade back.
         plan: async (ctx) => {
-            const o = await upgrade_phase_observe(ctx, options.createKube, arch).catch(() => undefined);
+            const o = await upgrade_phase_observe(ctx, options.createKube, arch, true).catch(() => undefined);
             if (!o?.rows.length)
                 return [];
             if (!o.lost.length || o.rows.some((r) => r.action === 'blocked'))
@@ -34588,7 +35229,7 @@ function sharedFetches(downloads) {
 }
 
 // EXTERNAL MODULE: ./src/core/config/load.ts + 26 modules
-var load = __nccwpck_require__(431);
+var config_load = __nccwpck_require__(431);
 ;// CONCATENATED MODULE: ./src/core/phases/types.ts
 const emptyOutputs = () => ({ nodeStatus: {}, addons: [], timings: {}, values: {} });
 
@@ -34883,7 +35524,7 @@ function selectPhases(cluster, settings) {
     return settings.phases?.length ? all.filter((p) => settings.phases.includes(p)) : all;
 }
 async function run_load(settings) {
-    return (0,load/* loadClusterFile */.bY)(configFilePath(settings), {
+    return (0,config_load/* loadClusterFile */.bY)(configFilePath(settings), {
         displayPath: settings.configPath,
         workingDirectory: settings.workingDirectory
     });
@@ -35088,7 +35729,7 @@ async function readForExcerpts(path) {
     try {
         const handle = await (0,promises_.open)(path, 'r');
         try {
-            const buffer = Buffer.alloc(load/* MAX_FILE_BYTES */.gZ + 1);
+            const buffer = Buffer.alloc(config_load/* MAX_FILE_BYTES */.gZ + 1);
             const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
             return buffer.subarray(0, bytesRead).toString('utf8');
         }
@@ -35411,7 +36052,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _commands_drift_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(2930);
 /* harmony import */ var _commands_fleet_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(7455);
 /* harmony import */ var _commands_plan_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(1754);
-/* harmony import */ var _commands_shared_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(3193);
+/* harmony import */ var _commands_shared_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(1122);
 /* harmony import */ var _commands_validate_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(2575);
 /* harmony import */ var _commands_lifecycle_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(4445);
 // `turingpi-cluster <verb>`: the laptop front over the same core as the action.
@@ -51429,7 +52070,7 @@ __webpack_unused_export__ = lexer.Lexer;
 exports.HN = lineCounter.LineCounter;
 __webpack_unused_export__ = parser.Parser;
 exports.qg = publicApi.parse;
-__webpack_unused_export__ = publicApi.parseAllDocuments;
+exports.hR = publicApi.parseAllDocuments;
 exports.Tp = publicApi.parseDocument;
 exports.As = publicApi.stringify;
 exports.YR = visit.visit;
