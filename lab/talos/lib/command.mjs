@@ -9,6 +9,7 @@ import { parse, stringify } from 'yaml'
 import { parseArgs } from './cli.mjs'
 import { call, loadTalosconfig, RpcError } from './client.mjs'
 import { joinConfig, splitConfig } from './docs.mjs'
+import { sortKeys } from './diff.mjs'
 import { machineConfig, talosconfig } from './generate.mjs'
 import { applyPatch } from './patch.mjs'
 import { newSecretsBundle } from './pki.mjs'
@@ -173,17 +174,6 @@ function table(cols, rows) {
 /** hashicorp/go-multierror's text, as talosctl prints a multi-node failure. */
 const multierror = (errors) =>
   `${errors.length} error${errors.length > 1 ? 's' : ''} occurred:\n\t* ${errors.join('\n\t* ')}\n\n`
-
-const sortKeys = (v) =>
-  Array.isArray(v)
-    ? v.map(sortKeys)
-    : v && typeof v === 'object'
-      ? Object.fromEntries(
-          Object.keys(v)
-            .sort()
-            .map((k) => [k, sortKeys(v[k])])
-        )
-      : v
 
 const indent = (text, by) =>
   text

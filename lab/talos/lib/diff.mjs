@@ -35,19 +35,21 @@ export function needsReboot(oldText, newText) {
   return !same(a.persist, b.persist) || !same(a.version, b.version)
 }
 
+/** A value with every object's keys in sorted order (YAML and JSON output that does not depend on order). */
+export const sortKeys = (v) =>
+  Array.isArray(v)
+    ? v.map(sortKeys)
+    : v && typeof v === 'object'
+      ? Object.fromEntries(
+          Object.keys(v)
+            .sort()
+            .map((k) => [k, sortKeys(v[k])])
+        )
+      : v
+
 /** Canonical text of a config, so formatting and key order do not count as a change. */
 export function canonical(text) {
   const { main, typed } = splitConfig(text)
-  const sortKeys = (v) =>
-    Array.isArray(v)
-      ? v.map(sortKeys)
-      : v && typeof v === 'object'
-        ? Object.fromEntries(
-            Object.keys(v)
-              .sort()
-              .map((k) => [k, sortKeys(v[k])])
-          )
-        : v
   return joinConfig(
     sortKeys(main),
     typed.map(sortKeys).sort((x, y) => `${x.kind}/${x.name}`.localeCompare(`${y.kind}/${y.name}`))

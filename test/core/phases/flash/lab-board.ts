@@ -19,11 +19,11 @@ import { flashPhase } from '../../../../src/core/phases/flash/module.js'
 import { pipelinedNodeSteps } from '../../../../src/core/phases/flash/pipeline.js'
 import { emptyOutputs, type PhaseContext } from '../../../../src/core/phases/types.js'
 import { MemoryReporter } from '../../../../src/core/reporter.js'
-import type { RunSettings } from '../../../../src/core/settings.js'
 import { StateStore } from '../../../../src/core/state/store.js'
 import { kindOf } from '../../../../src/core/kinds/index.js'
 import { createLocalExec } from '../../../../src/adapters/exec/local-exec.js'
 import { plainAdapters } from '../../../../src/compose/real-adapters.js'
+import { testSettings } from '../../context.js'
 
 /** What a simulated node does after a normal power-on (not the flash worker's USB boot). */
 export type NodeBehaviour = 'boots' | 'silent' | 'panics'
@@ -174,16 +174,7 @@ export async function startLabBoard(o: LabBoardOptions): Promise<LabBoard> {
     flashed,
     async context(tune = {}) {
       const reporter = new MemoryReporter()
-      const settings = {
-        command: 'deploy',
-        configPath: 'cluster.yaml',
-        workingDirectory: dir,
-        reflash: false,
-        failOnDrift: false,
-        stateDir: join(dir, 'state'),
-        tempDir: join(dir, 'tmp'),
-        secrets: { artifactRecipients: [] }
-      } as unknown as RunSettings
+      const settings = testSettings(dir)
       const deps = {
         bmc: bmcFactory({ password: bmc.password, net, reporter, sleep: fastSleep, timeoutMs: 10_000 }),
         net,
