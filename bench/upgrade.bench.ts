@@ -13,20 +13,10 @@ import { startLab, type Lab } from '../lab/lab.js'
 import { readState } from '../lab/kube/store.mjs'
 import { probeReadyz } from '../lab/upgrade/api-probe.js'
 import type { BenchResult } from './lib/result.js'
+import { haK3sOverrides } from '../lab/clusters.js'
 
 const B = 19
-const HA = {
-  control_plane: [
-    { node: 1, ip: '10.10.88.73', hostname: 'k3s-cp1', has_nvme: false },
-    { node: 2, ip: '10.10.88.74', hostname: 'k3s-cp2', has_nvme: false },
-    { node: 3, ip: '10.10.88.75', hostname: 'k3s-cp3', has_nvme: false }
-  ],
-  workers: [{ node: 4, ip: '10.10.88.76', hostname: 'k3s-w1', has_nvme: true }],
-  addons: { metallb: false, traefik: false, longhorn: false, prometheus: false, portainer_agent: false },
-  longhorn_enabled: false,
-  npu_config: { install_rknn: false, install_rkllm: false, deploy_rkllama: false },
-  cluster_timeout: 60
-}
+const HA = haK3sOverrides({ agentNvme: true })
 const VERSIONS = ['v1.31.3+k3s1', 'v1.31.4+k3s1', 'v1.31.5+k3s1', 'v1.31.6+k3s1']
 
 /** setupLabAction, with the single-board cluster moved to lab board `board` (test/e2e's onBoard, without jest). */

@@ -27,6 +27,7 @@ import { probeReadyz, type ProbeTally } from '../../lab/upgrade/api-probe.js'
 import { k3sStarts, kubectlGet } from './helpers-k3s.js'
 // @ts-expect-error lab modules are plain ESM JavaScript
 import { freezeEtcd, quorumLost, thawEtcd, watchQuorum } from '../../lab/upgrade/quorum.mjs'
+import { haK3sOverrides } from '../../lab/clusters.js'
 
 /** Lab board of this suite: no other test file starts nodes on board 18. */
 const B = 18
@@ -35,19 +36,7 @@ const KUBECONFIG = 'production-kubeconfig'
 const SLOTS = { 'k3s-cp1': 1, 'k3s-cp2': 2, 'k3s-cp3': 3, 'k3s-w1': 4 } as const
 type NodeName = keyof typeof SLOTS
 const NAMES = Object.keys(SLOTS) as NodeName[]
-const HA = {
-  control_plane: [
-    { node: 1, ip: '10.10.88.73', hostname: 'k3s-cp1', has_nvme: false },
-    { node: 2, ip: '10.10.88.74', hostname: 'k3s-cp2', has_nvme: false },
-    { node: 3, ip: '10.10.88.75', hostname: 'k3s-cp3', has_nvme: false }
-  ],
-  workers: [{ node: 4, ip: '10.10.88.76', hostname: 'k3s-w1', has_nvme: true }],
-  addons: { metallb: false, traefik: false, longhorn: false, prometheus: false, portainer_agent: false },
-  longhorn_enabled: false,
-  npu_config: { install_rknn: false, install_rkllm: false, deploy_rkllama: false },
-  cluster_timeout: 60,
-  drain_timeout: 2
-}
+const HA = { ...haK3sOverrides({ agentNvme: true }), drain_timeout: 2 }
 const V0 = 'v1.31.3+k3s1'
 const V1 = 'v1.31.4+k3s1'
 const V2 = 'v1.31.5+k3s1'

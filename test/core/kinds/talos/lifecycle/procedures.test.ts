@@ -9,13 +9,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Talosctl } from '../../../../../src/adapters/talosctl/types.js'
 import type { Deps } from '../../../../../src/core/deps.js'
-import { kindOf } from '../../../../../src/core/kinds/index.js'
 import { removeTalosNode, wipeTalosNode } from '../../../../../src/core/kinds/talos/lifecycle/remove.js'
 import { restoreTalos } from '../../../../../src/core/kinds/talos/lifecycle/restore.js'
 import type { BackupManifest } from '../../../../../src/core/lifecycle/backup/manifest.js'
-import { emptyOutputs, type PhaseContext } from '../../../../../src/core/phases/types.js'
-import { MemoryReporter } from '../../../../../src/core/reporter.js'
-import { StateStore } from '../../../../../src/core/state/store.js'
+import type { PhaseContext } from '../../../../../src/core/phases/types.js'
+import type { MemoryReporter } from '../../../../../src/core/reporter.js'
+import { testPhaseContext, testSettings } from '../../../context.js'
 import { talosCluster, threeCps } from '../fixtures.js'
 
 const cluster = talosCluster(
@@ -109,25 +108,11 @@ async function context(): Promise<PhaseContext & { reporter: MemoryReporter }> {
     sleep: (ms: number) => new Promise((r) => setTimeout(r, Math.min(ms, 20))),
     exec: async () => ({ code: 0, stdout: 'node "talos-w1" deleted\n', stderr: '' })
   } as unknown as Deps
-  return {
-    cluster,
-    kind: kindOf(cluster),
-    deps,
-    reporter: new MemoryReporter(),
-    state: await StateStore.open(join(dir, 'state'), cluster.name),
-    nodes: cluster.nodes,
-    outputs: emptyOutputs(),
-    settings: {
-      command: 'restore',
-      configPath: 'cluster.yaml',
-      workingDirectory: dir,
-      reflash: false,
-      failOnDrift: false,
-      stateDir: join(dir, 'state'),
-      tempDir: join(dir, 'tmp'),
-      secrets: { artifactRecipients: [], talosSecrets: 'cluster:\n  id: abc\n' }
-    }
-  } as PhaseContext & { reporter: MemoryReporter }
+  const settings = testSettings(dir, {
+    command: 'restore',
+    secrets: { artifactRecipients: [], talosSecrets: 'cluster:\n  id: abc\n' }
+  })
+  return testPhaseContext(cluster, deps, settings)
 }
 
 const manifest = {
