@@ -76,11 +76,11 @@ function remember(api, member) {
   })
 }
 
-async function startOn(api, options) {
+async function startOn(api, options, healthMs = 15_000) {
   mkdirSync(api.dir, { recursive: true })
   const member = await startEtcdMember({ ...base(api), ...options })
   remember(api, member)
-  if (!(await waitHealthy(member.clientUrl, 15_000)))
+  if (!(await waitHealthy(member.clientUrl, healthMs)))
     throw new Error(`etcd member ${api.hostname} on ${member.clientUrl} does not reach quorum`)
   return member
 }
@@ -95,7 +95,7 @@ export async function etcdAtBoot(api) {
     if (api.state.etcd && hasData(api)) {
       await startOn(api, { clusterState: 'existing' })
       refreshKube(api.clusterId)
-    } else if (registry.bootstrapped(api.clusterId)) await joinEtcd(api)
+    } else if (registry.bootstrapped(api.clusterId)) await joinRetrying(api)
   } catch (e) {
     api.o.uart(`[talos] service[etcd](Failed): ${String(e.message).split('\n')[0]}`)
   }
@@ -109,11 +109,18 @@ export function joinEtcd(api) {
     const known = clusterEndpoints(api.clusterId).filter((u) => u !== urls(api).clientUrl)
     if (!known.length) return
     rmSync(etcdDataDir(api), { recursive: true, force: true })
-    const list = await memberAdd(known, api.hostname, urls(api).peerUrl)
+    const { peerUrl } = urls(api)
+    // A join that failed after its member add left that member behind, not started (no name): start it
+    // instead of adding a second one. One that had started holds data this node no longer has: replace it.
+    const listed = await memberList(known)
+    const mine = listed.find((m) => m.peerUrls.includes(peerUrl))
+    if (mine?.name) await memberRemove(known, mine.name)
+    const list = mine && !mine.name ? listed : await memberAdd(known, api.hostname, peerUrl)
     const initialCluster = list
       .map((m) => ({ name: m.name || api.hostname, peerUrl: m.peerUrls[0] }))
       .filter((m) => m.peerUrl)
-    await startOn(api, { initialCluster, clusterState: 'existing' })
+    // A joined member serves reads once it has caught up with the leader: slower than a restart under load.
+    await startOn(api, { initialCluster, clusterState: 'existing' }, 60_000)
     api.state.etcd = true
     api.save()
     api.o.uart('[talos] service[etcd](Running): Health check successful')
@@ -121,6 +128,24 @@ export function joinEtcd(api) {
   })().finally(() => joining.delete(host))
   joining.set(host, p)
   return p
+}
+
+/**
+ * Talos's etcd service restarts a failed join until it succeeds (a member add refused while another
+ * member starts, a slow start under load); the lab retries while this boot of the node lasts, a bounded
+ * number of times. Each failure is a console line, as the service's state change is.
+ */
+async function joinRetrying(api, attempts = 8) {
+  for (let i = 1; ; i++) {
+    try {
+      return await joinEtcd(api)
+    } catch (e) {
+      if (i >= attempts || !api.server || api.stage !== 'running' || api.state.etcd) throw e
+      api.o.uart(`[talos] service[etcd](Failed): ${String(e.message).split('\n')[0]}; retrying`)
+      await stopEtcd(api)
+      await new Promise((r) => setTimeout(r, 2000))
+    }
+  }
 }
 
 /** etcdctl snapshot status of a file: { hash, revision, totalKey, totalSize }. */
@@ -185,7 +210,7 @@ export function joinOthers(api) {
     (n) => n !== api && n.role === 'controlplane' && !n.state.etcd && n.stage === 'running'
   )
   void (async () => {
-    for (const n of others) await joinEtcd(n).catch((e) => n.o.uart(`[talos] etcd join failed: ${e.message}`))
+    for (const n of others) await joinRetrying(n).catch((e) => n.o.uart(`[talos] etcd join failed: ${e.message}`))
   })()
 }
 

@@ -48,7 +48,13 @@ async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 60_
   for (;;) {
     const v = await fn().catch(() => undefined)
     if (v !== undefined) return v
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    if (Date.now() > end)
+      throw new Error(
+        `timed out waiting for ${what}; last etcd console lines: ${uart
+          .filter((l) => l.includes('etcd'))
+          .slice(-6)
+          .join(' | ')}`
+      )
     await new Promise((r) => setTimeout(r, 100))
   }
 }
@@ -109,13 +115,13 @@ describe('a Talos control plane with a real etcd', () => {
   test('bootstrap starts one member, and the other control planes join it as members', async () => {
     const r = await tc(0, 'bootstrap')
     expect(r).toMatchObject({ code: 0, stdout: '' })
-    await until('three members', threeStarted)
+    await until('three members', threeStarted, 150_000)
     expect(await names(0)).toEqual(['talos-23-11', 'talos-23-12', 'talos-23-13'].sort())
     expect(await Promise.all([0, 1, 2].map(etcdState))).toEqual(['Running', 'Running', 'Running'])
     const members = await tc(1, 'etcd', 'members')
     expect(members.stdout.split('\n')[0]).toMatch(/^NODE\s+ID\s+HOSTNAME\s+PEER URLS\s+CLIENT URLS\s+LEARNER$/)
     expect(members.stdout.trim().split('\n')).toHaveLength(4)
-  }, 90_000)
+  }, 240_000)
 
   test('etcd snapshot writes a real snapshot and prints what talosctl prints', async () => {
     putSync(endpoint(0), KEY, '{"data":{"value":"kept"}}')
@@ -148,10 +154,10 @@ describe('a Talos control plane with a real etcd', () => {
     )
     // (Read once the others joined: between a member's add and its start the cluster has no quorum, and a
     // synchronous read here would hold the event loop that starts it.)
-    await until('three members again', threeStarted)
+    await until('three members again', threeStarted, 150_000)
     expect(getPrefixSync(endpoint(0), KEY)).toEqual({ [KEY]: '{"data":{"value":"kept"}}' })
     expect(uart.some((l) => l.startsWith('cp1 recovering etcd from snapshot: hash'))).toBe(true)
-  }, 120_000)
+  }, 300_000)
 
   test('a second bootstrap --recover-from is refused: etcd data is there', async () => {
     const r = await tc(0, 'bootstrap', '--recover-from', 'db.snapshot')
