@@ -31782,9 +31782,49 @@ function decide_decide(wanted, found, prune) {
     return out;
 }
 
+;// CONCATENATED MODULE: ./src/core/phases/addons/manifests.ts
+// Manifests the addons phase applies with kubectl: MetalLB's address pool and L2 advertisement from
+// metallb_ip_range, and the privileged namespace Longhorn needs under Talos' Pod Security admission.
+
+const METALLB_POOL = 'turingpi-pool';
+const METALLB_L2 = 'turingpi-l2';
+const LONGHORN_PSA_LABEL = 'pod-security.kubernetes.io/enforce';
+/**
+ * The label on what this action applies, with the key Helm gives its release Secrets (owner=helm): one
+ * `owner in (helm,turingpi-cluster)` selector then reads the releases and these objects together.
+ */
+const OWNER_LABEL = 'owner';
+const OWNER = 'turingpi-cluster';
+/** "10.10.88.80-10.10.88.89" (as the cluster file has it, validated there) → pool + advertisement. */
+function metallbManifests(ipRange, namespace = 'metallb-system') {
+    const range = ipRange.replace(/\s+/g, '');
+    return [
+        {
+            apiVersion: 'metallb.io/v1beta1',
+            kind: 'IPAddressPool',
+            metadata: { name: METALLB_POOL, namespace, labels: { [OWNER_LABEL]: OWNER } },
+            spec: { addresses: [range] }
+        },
+        {
+            apiVersion: 'metallb.io/v1beta1',
+            kind: 'L2Advertisement',
+            metadata: { name: METALLB_L2, namespace, labels: { [OWNER_LABEL]: OWNER } },
+            spec: { ipAddressPools: [METALLB_POOL] }
+        }
+    ];
+}
+function privilegedNamespace(name) {
+    return { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { [LONGHORN_PSA_LABEL]: 'privileged' } } };
+}
+/** Multi-document YAML for `kubectl apply -f -`. */
+function toYaml(manifests) {
+    return manifests.map((m) => (0,dist/* stringify */.As)(m)).join('---\n');
+}
+
 ;// CONCATENATED MODULE: ./src/core/phases/addons/helm-args.ts
 // Pure argv builders for every helm and kubectl call of the addons phase (tests assert exact values). The
 // kubeconfig is added by the Kube adapter; secrets never appear here.
+
 
 /** The chart repository URL, under the mirror when one is set (`<mirror>/<host><path>`). */
 function repoUrl(spec, mirror) {
@@ -31856,76 +31896,75 @@ const getJsonArgs = (kind, name, namespace) => [
     '--output',
     'json'
 ];
-/** Helm 3 keeps each release revision in a Secret labelled owner=helm: one read gives every release's values. */
-const releaseSecretsArgs = () => [
+/**
+ * Helm 3 keeps each release revision in a Secret labelled owner=helm: one read gives every release and its
+ * values. Objects this action applies carry owner=turingpi-cluster (manifests.ts), so their kinds can come
+ * in the same read: kubectl lists several kinds in one call, with one label selector for all of them.
+ */
+const releaseSecretsArgs = (kinds = []) => [
     'get',
-    'secrets',
+    ['secrets', ...kinds].join(','),
     '--all-namespaces',
     '--selector',
-    'owner=helm',
+    kinds.length ? `${OWNER_LABEL} in (helm,${OWNER})` : `${OWNER_LABEL}=helm`,
     '--output',
     'json'
 ];
 
-;// CONCATENATED MODULE: ./src/core/phases/addons/manifests.ts
-// Manifests the addons phase applies with kubectl: MetalLB's address pool and L2 advertisement from
-// metallb_ip_range, and the privileged namespace Longhorn needs under Talos' Pod Security admission.
-
-const METALLB_POOL = 'turingpi-pool';
-const METALLB_L2 = 'turingpi-l2';
-const LONGHORN_PSA_LABEL = 'pod-security.kubernetes.io/enforce';
-/** "10.10.88.80-10.10.88.89" (as the cluster file has it, validated there) → pool + advertisement. */
-function metallbManifests(ipRange, namespace = 'metallb-system') {
-    const range = ipRange.replace(/\s+/g, '');
-    return [
-        {
-            apiVersion: 'metallb.io/v1beta1',
-            kind: 'IPAddressPool',
-            metadata: { name: METALLB_POOL, namespace },
-            spec: { addresses: [range] }
-        },
-        {
-            apiVersion: 'metallb.io/v1beta1',
-            kind: 'L2Advertisement',
-            metadata: { name: METALLB_L2, namespace },
-            spec: { ipAddressPools: [METALLB_POOL] }
-        }
-    ];
-}
-function privilegedNamespace(name) {
-    return { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { [LONGHORN_PSA_LABEL]: 'privileged' } } };
-}
-/** Multi-document YAML for `kubectl apply -f -`. */
-function toYaml(manifests) {
-    return manifests.map((m) => (0,dist/* stringify */.As)(m)).join('---\n');
-}
-
 ;// CONCATENATED MODULE: ./src/core/phases/addons/release-secrets.ts
-// The user values of every Helm release from one read of Helm's own storage (Helm 3's default driver: a
-// Secret sh.helm.release.v1.<name>.v<revision> per revision, data.release = base64 of gzipped release
-// JSON whose `config` is what `helm get values` prints), instead of one `helm get values` per release.
+// Every Helm release, with its user values, from one read of Helm's own storage instead of `helm list`
+// plus one `helm get values` per release. Helm 3's default driver keeps each revision in a Secret
+// sh.helm.release.v1.<name>.v<revision> (type helm.sh/release.v1, labelled owner=helm) whose
+// data.release is base64 of gzipped release JSON: `name`, `namespace`, `version` (the revision),
+// `info.status`, `chart.metadata` and `config` (what `helm get values` prints).
 
-/** `<namespace>/<secret name>` → the release's user values (null when it has none). */
-function releaseValues(secretsJson) {
-    const out = new Map();
-    for (const item of JSON.parse(secretsJson).items ?? []) {
-        const data = item.data?.release;
-        if (item.type !== 'helm.sh/release.v1' || !data || !item.metadata?.name)
+const RELEASE_SECRET_TYPE = 'helm.sh/release.v1';
+/**
+ * What `helm list --all-namespaces` would list (the latest revision of each release, when it is deployed
+ * or failed), each with its values; undefined when a release Secret cannot be decoded, so the caller asks
+ * helm instead of deciding from part of the releases. Other objects in the list are ignored.
+ */
+function storedReleases(items) {
+    const latest = new Map();
+    for (const item of items) {
+        if (item.type !== RELEASE_SECRET_TYPE)
             continue;
-        try {
-            // The Secret's data is base64 (Kubernetes) of base64 (Helm) of gzip.
-            const packed = Buffer.from(Buffer.from(data, 'base64').toString('utf8'), 'base64');
-            const release = JSON.parse((0,external_node_zlib_namespaceObject.gunzipSync)(packed).toString('utf8'));
-            out.set(`${item.metadata.namespace ?? ''}/${item.metadata.name}`, release.config ?? null);
-        }
-        catch {
-            // Not a release we can read: its values are asked from helm instead.
-        }
+        const release = decode(item.data?.release);
+        if (!release?.name || typeof release.version !== 'number')
+            return undefined;
+        const key = `${release.namespace ?? item.metadata?.namespace ?? ''}/${release.name}`;
+        if ((latest.get(key)?.version ?? 0) < release.version)
+            latest.set(key, release);
     }
-    return out;
+    const rows = [];
+    for (const [key, r] of latest) {
+        const status = r.info?.status ?? 'unknown';
+        if (status !== 'deployed' && status !== 'failed')
+            continue;
+        rows.push({
+            name: r.name,
+            namespace: key.slice(0, key.indexOf('/')),
+            revision: String(r.version),
+            status,
+            chart: `${r.chart?.metadata?.name ?? ''}-${r.chart?.metadata?.version ?? ''}`,
+            ...(r.chart?.metadata?.appVersion ? { app_version: r.chart.metadata.appVersion } : {}),
+            values: r.config ?? null
+        });
+    }
+    return rows.sort((a, b) => a.name.localeCompare(b.name));
 }
-/** The name Helm gives a release revision's Secret. */
-const releaseSecretName = (name, revision) => `sh.helm.release.v1.${name}.v${revision}`;
+function decode(data) {
+    if (!data)
+        return undefined;
+    try {
+        // The Secret's data is base64 (Kubernetes) of base64 (Helm) of gzip.
+        const packed = Buffer.from(Buffer.from(data, 'base64').toString('utf8'), 'base64');
+        return JSON.parse((0,external_node_zlib_namespaceObject.gunzipSync)(packed).toString('utf8'));
+    }
+    catch {
+        return undefined;
+    }
+}
 
 ;// CONCATENATED MODULE: ./src/core/phases/addons/values.ts
 // Helm values per addon: what the cluster file implies (LoadBalancer IP, Longhorn replicas and data path),
@@ -32044,20 +32083,40 @@ class Session {
             throw new core_errors/* PhaseError */.wo('addons', undefined, `${what}: ${tool} exited with ${out.code}:${session_stderrTail(out.stderr || out.stdout)}`, session_RESUME, { code: 'AddonCommandFailed' });
         return out;
     }
-    /** Our releases (by name and namespace from the chart table), each with the hash of its user values. */
-    async releases() {
-        // One helm list for the releases, one read of Helm's release Secrets for all their values, at once.
-        const [out, stored] = await Promise.all([
-            this.helm('listing Helm releases', listArgs()),
-            this.kubectlRaw(releaseSecretsArgs())
-        ]);
-        let values;
+    /**
+     * Our releases (by name and namespace from the chart table), each with the hash of its user values, from
+     * one read of Helm's release Secrets. With `kinds`, the objects of those kinds that carry our owner label
+     * come in the same read (`objects`; [] when the kinds' CRDs are not installed yet). When the Secrets
+     * cannot be read or decoded, `helm list` and `helm get values` answer instead, and `objects` is absent.
+     */
+    async read(kinds = []) {
+        let out = await this.kubectlRaw(releaseSecretsArgs(kinds));
+        let objects;
+        if (out.code !== 0 && kinds.length && /doesn't have a resource type/.test(out.stderr)) {
+            objects = [];
+            out = await this.kubectlRaw(releaseSecretsArgs());
+        }
+        let items;
         try {
-            values = stored.code === 0 ? releaseValues(stored.stdout) : undefined;
+            items = out.code === 0 ? (JSON.parse(out.stdout).items ?? []) : undefined;
         }
         catch {
-            values = undefined;
+            items = undefined;
         }
+        const stored = items && storedReleases(items);
+        if (!items || !stored)
+            return { releases: await this.listed() };
+        const releases = stored
+            .filter((r) => specOfRelease(r.name, r.namespace))
+            .map(({ values, ...row }) => ({ ...row, valuesHash: valuesHash(values) }));
+        return { releases, objects: objects ?? items.filter((i) => i.type !== RELEASE_SECRET_TYPE) };
+    }
+    async releases() {
+        return (await this.read()).releases;
+    }
+    /** `helm list`, then `helm get values` of each of our releases: where Helm's Secrets cannot be read. */
+    async listed() {
+        const out = await this.helm('listing Helm releases', listArgs());
         let rows;
         try {
             rows = JSON.parse(out.stdout || '[]') ?? [];
@@ -32070,11 +32129,6 @@ class Session {
         const ours = rows.filter((r) => specOfRelease(r.name, r.namespace));
         for (const row of ours) {
             const spec = specOfRelease(row.name, row.namespace);
-            const key = `${row.namespace}/${releaseSecretName(row.name, row.revision)}`;
-            if (values?.has(key)) {
-                row.valuesHash = valuesHash(values.get(key));
-                continue;
-            }
             const asked = await this.helm(`reading values of ${spec.release}`, getValuesArgs(spec));
             row.valuesHash = valuesHash(JSON.parse(asked.stdout || 'null'));
         }
@@ -32096,27 +32150,36 @@ async function current(session, m) {
         return undefined;
     return JSON.parse(out.stdout);
 }
+const kindsOf = (wanted) => [
+    ...new Set(wanted.map((m) => `${plural(m.kind)}.${m.apiVersion.split('/')[0]}`))
+];
+/** Each wanted object as found in a list of objects (undefined: not there). */
+const match = (wanted, items) => wanted.map((m) => items.find((o) => o.kind === m.kind && o.metadata?.name === m.metadata.name && o.metadata?.namespace === m.metadata.namespace));
 /**
  * The objects as the cluster has them, from one list of their kinds in the namespace; none when the list
  * fails (MetalLB's CRDs not there yet), as a missing object.
  */
 async function currentAll(session, wanted, namespace) {
-    const kinds = [...new Set(wanted.map((m) => `${plural(m.kind)}.${m.apiVersion.split('/')[0]}`))];
-    const out = await session.kubectlRaw(['get', kinds.join(','), '--namespace', namespace, '--output', 'json']);
+    const out = await session.kubectlRaw(['get', kindsOf(wanted).join(','), '--namespace', namespace, '--output', 'json']);
     if (out.code !== 0)
         return wanted.map(() => undefined);
-    const items = (JSON.parse(out.stdout).items ?? []);
-    return wanted.map((m) => items.find((o) => o.kind === m.kind && o.metadata?.name === m.metadata.name));
+    return match(wanted, (JSON.parse(out.stdout).items ?? []));
 }
+const metallbWanted = (ctx) => ctx.cluster.metallb_ip_range ? metallbManifests(ctx.cluster.metallb_ip_range, CHARTS.metallb.namespace) : undefined;
+/** The kinds of MetalLB's pool and advertisement, to be read with the releases (none without a range). */
+const metallbKinds = (ctx) => kindsOf(metallbWanted(ctx) ?? []);
 /**
- * MetalLB's pool and advertisement as the cluster has them now, read while the releases are listed; only
- * for a release found unchanged (after an install or upgrade they are read again).
+ * MetalLB's pool and advertisement as the cluster has them now: from the objects read with the releases,
+ * else from a read of their own. Used only for a release found unchanged (after an install or upgrade they
+ * are read again).
  */
-function readMetallbPool(ctx, session) {
-    const range = ctx.cluster.metallb_ip_range;
-    if (!range)
+function readMetallbPool(ctx, session, readWithReleases) {
+    const wanted = metallbWanted(ctx);
+    if (!wanted)
         return undefined;
-    const read = currentAll(session, metallbManifests(range, CHARTS.metallb.namespace), CHARTS.metallb.namespace);
+    if (readWithReleases)
+        return Promise.resolve(match(wanted, readWithReleases));
+    const read = currentAll(session, wanted, CHARTS.metallb.namespace);
     read.catch(() => undefined); // awaited (and its failure seen) only when used
     return read;
 }
@@ -32129,7 +32192,9 @@ async function ensureMetallbPool(ctx, session, retryDelayMs, alreadyRead) {
     }
     const wanted = metallbManifests(range, CHARTS.metallb.namespace);
     const found = await (alreadyRead ?? currentAll(session, wanted, CHARTS.metallb.namespace));
-    if (wanted.every((m, i) => JSON.stringify(found[i]?.spec) === JSON.stringify(m.spec)))
+    // Equal spec, and our owner label (it lets the next run read them with the releases).
+    const same = (m, o) => JSON.stringify(o?.spec) === JSON.stringify(m.spec) && o?.metadata?.labels?.[OWNER_LABEL] === OWNER;
+    if (wanted.every((m, i) => same(m, found[i])))
         return false;
     const timeout = ctx.cluster.cluster_timeout;
     await session.kubectl('waiting for the MetalLB controller', waitAvailableArgs(CHARTS.metallb.namespace, METALLB_CONTROLLER, timeout));
@@ -32280,9 +32345,11 @@ function createAddonsPhase(options) {
     async function observe(ctx, prerequisites = { probe }, readPool = false) {
         const wanted = await wanted_wantedAddons(ctx, prerequisites.probe, prerequisites.nodes);
         const session = await Session.open(ctx, options.createKube, arch);
-        // MetalLB's pool is read alongside the releases: a converged run needs no second round of reads.
-        const pool = session && readPool && wanted.has('metallb') ? readMetallbPool(ctx, session) : undefined;
-        const found = session ? await session.releases() : [];
+        // MetalLB's pool is read with the releases, in the same kubectl call: a converged run reads once.
+        const withPool = readPool && wanted.has('metallb');
+        const read = session ? await session.read(withPool ? metallbKinds(ctx) : []) : undefined;
+        const found = read?.releases ?? [];
+        const pool = session && withPool ? readMetallbPool(ctx, session, read?.objects) : undefined;
         return {
             ...(session ? { session } : {}),
             ...(pool ? { pool } : {}),

@@ -3,7 +3,16 @@
 // server stays a thin HTTP layer.
 import { randomBytes, randomUUID } from 'node:crypto'
 import { parse as parseYaml } from 'yaml'
-import { READY_AT, alreadyExists, materialize, mergePatch, notFound, parseSelector, status } from './objects.mjs'
+import {
+  READY_AT,
+  SelectorError,
+  alreadyExists,
+  materialize,
+  mergePatch,
+  notFound,
+  parseSelector,
+  status
+} from './objects.mjs'
 import { apiVersionOf, byPlural, objectKey, qualified } from './resources.mjs'
 
 const NS = { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false }
@@ -83,7 +92,13 @@ export function handle(state, method, route, query, rawBody, contentType) {
   const ns = resource.namespaced ? route.namespace : undefined
   const what = qualified(resource)
   if (method === 'GET' && !route.name) {
-    const select = parseSelector(query.get('labelSelector'))
+    let select
+    try {
+      select = parseSelector(query.get('labelSelector'))
+    } catch (e) {
+      if (!(e instanceof SelectorError)) throw e
+      return { code: 400, body: status(400, 'BadRequest', e.message) }
+    }
     const field = query.get('fieldSelector')
     const nameIs = field && /metadata\.name=([^,]+)/.exec(field)?.[1]
     const prefix = `${resource.group}/${resource.plural}/${resource.namespaced && ns ? `${ns}/` : ''}`

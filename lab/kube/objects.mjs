@@ -94,22 +94,35 @@ export function readyCondition(ready, reason, at = new Date().toISOString()) {
       }
 }
 
-/** `a=b,c!=d,e,!f` (equality and existence only; set-based `in` is not modelled). */
+/**
+ * A label selector as the apiserver reads it: `a=b`, `a==b`, `a!=b`, `a`, `!a`, and the set-based `a in (x,y)`
+ * and `a notin (x,y)` (commas inside the parentheses do not separate terms). Anything else is refused
+ * with the apiserver's message, as a real server would.
+ */
 export function parseSelector(text) {
   if (!text) return () => true
-  const terms = text
-    .split(',')
+  const terms = (text.match(/([^,(]|\([^)]*\))+/g) ?? [])
     .map((t) => t.trim())
     .filter(Boolean)
     .map((t) => {
       let m
-      if ((m = /^([^!=]+)!=(.*)$/.exec(t))) return (l) => l[m[1]] !== m[2]
-      if ((m = /^([^!=]+)==?(.*)$/.exec(t))) return (l) => l[m[1]] === m[2]
-      if (t.startsWith('!')) return (l) => !(t.slice(1) in l)
-      return (l) => t in l
+      if ((m = /^([\w./-]+)\s+(in|notin)\s+\(([^)]*)\)$/.exec(t))) {
+        const values = m[3].split(',').map((v) => v.trim())
+        return m[2] === 'in'
+          ? (l) => m[1] in l && values.includes(l[m[1]])
+          : (l) => !(m[1] in l) || !values.includes(l[m[1]])
+      }
+      if ((m = /^([^!=\s]+)\s*!=\s*(.*)$/.exec(t))) return (l) => l[m[1]] !== m[2]
+      if ((m = /^([^!=\s]+)\s*==?\s*(.*)$/.exec(t))) return (l) => l[m[1]] === m[2]
+      if ((m = /^!([\w./-]+)$/.exec(t))) return (l) => !(m[1] in l)
+      if ((m = /^([\w./-]+)$/.exec(t))) return (l) => m[1] in l
+      throw new SelectorError(`unable to parse requirement: found '${t}', expected: in, notin, =, ==, !=, gt, lt`)
     })
   return (labels) => terms.every((term) => term(labels ?? {}))
 }
+
+/** A selector the apiserver refuses (400 Bad Request). */
+export class SelectorError extends Error {}
 
 /** RFC 7386 JSON merge patch (also used for strategic merge and server-side apply: lists are replaced). */
 export function mergePatch(target, patch) {

@@ -98,6 +98,12 @@ describe('lab Kubernetes API', () => {
     })
     const helmOnly = await call(a, 'GET', '/api/v1/namespaces/apps/secrets?labelSelector=owner%3Dhelm')
     expect(helmOnly.body.items.map((s: any) => s.metadata.name)).toEqual(['s1'])
+    // Set-based requirements as the apiserver reads them; a requirement it cannot parse is a 400.
+    const select = async (selector: string) =>
+      call(a, 'GET', `/api/v1/namespaces/apps/secrets?labelSelector=${encodeURIComponent(selector)}`)
+    expect((await select('owner in (helm,other)')).body.items.map((s: any) => s.metadata.name)).toEqual(['s1', 's2'])
+    expect((await select('owner notin (helm)')).body.items.map((s: any) => s.metadata.name)).toEqual(['s2'])
+    expect((await select('owner in helm')).body).toMatchObject({ code: 400, reason: 'BadRequest' })
     const patched = await call(
       a,
       'PATCH',

@@ -2,6 +2,7 @@
 // kubeconfig is added by the Kube adapter; secrets never appear here.
 import { viaMirror } from '../../tools/catalog.js'
 import type { ChartSpec } from './charts.js'
+import { OWNER, OWNER_LABEL } from './manifests.js'
 
 /** The chart repository URL, under the mirror when one is set (`<mirror>/<host><path>`). */
 export function repoUrl(spec: ChartSpec, mirror?: string): string {
@@ -86,13 +87,17 @@ export const getJsonArgs = (kind: string, name: string, namespace?: string): str
   'json'
 ]
 
-/** Helm 3 keeps each release revision in a Secret labelled owner=helm: one read gives every release's values. */
-export const releaseSecretsArgs = (): string[] => [
+/**
+ * Helm 3 keeps each release revision in a Secret labelled owner=helm: one read gives every release and its
+ * values. Objects this action applies carry owner=turingpi-cluster (manifests.ts), so their kinds can come
+ * in the same read: kubectl lists several kinds in one call, with one label selector for all of them.
+ */
+export const releaseSecretsArgs = (kinds: string[] = []): string[] => [
   'get',
-  'secrets',
+  ['secrets', ...kinds].join(','),
   '--all-namespaces',
   '--selector',
-  'owner=helm',
+  kinds.length ? `${OWNER_LABEL} in (helm,${OWNER})` : `${OWNER_LABEL}=helm`,
   '--output',
   'json'
 ]

@@ -13,7 +13,13 @@ import type { AddonStatus, PhaseContext, PhaseModule, PlanAction, PlanStep, Step
 import { CHARTS, chartRef, type AddonName } from './charts.js'
 import { decide, enabledAddons, type AddonAction, type AddonDecision } from './decide.js'
 import { uninstallArgs, upgradeInstallArgs } from './helm-args.js'
-import { ensureLonghornNamespace, ensureMetallbPool, readMetallbPool, type FoundObjects } from './post-install.js'
+import {
+  ensureLonghornNamespace,
+  ensureMetallbPool,
+  metallbKinds,
+  readMetallbPool,
+  type FoundObjects
+} from './post-install.js'
 import { dpkgProbe, type PackageProbe } from './prerequisites.js'
 import { Session, type KubeFactory } from './session.js'
 import { wantedAddons, type WantedWithValues } from './wanted.js'
@@ -72,9 +78,11 @@ export function createAddonsPhase(options: AddonsPhaseOptions): PhaseModule {
   }> {
     const wanted = await wantedAddons(ctx, prerequisites.probe, prerequisites.nodes)
     const session = await Session.open(ctx, options.createKube, arch)
-    // MetalLB's pool is read alongside the releases: a converged run needs no second round of reads.
-    const pool = session && readPool && wanted.has('metallb') ? readMetallbPool(ctx, session) : undefined
-    const found = session ? await session.releases() : []
+    // MetalLB's pool is read with the releases, in the same kubectl call: a converged run reads once.
+    const withPool = readPool && wanted.has('metallb')
+    const read = session ? await session.read(withPool ? metallbKinds(ctx) : []) : undefined
+    const found = read?.releases ?? []
+    const pool = session && withPool ? readMetallbPool(ctx, session, read?.objects) : undefined
     return {
       ...(session ? { session } : {}),
       ...(pool ? { pool } : {}),

@@ -5,6 +5,12 @@ import { stringify } from 'yaml'
 export const METALLB_POOL = 'turingpi-pool'
 export const METALLB_L2 = 'turingpi-l2'
 export const LONGHORN_PSA_LABEL = 'pod-security.kubernetes.io/enforce'
+/**
+ * The label on what this action applies, with the key Helm gives its release Secrets (owner=helm): one
+ * `owner in (helm,turingpi-cluster)` selector then reads the releases and these objects together.
+ */
+export const OWNER_LABEL = 'owner'
+export const OWNER = 'turingpi-cluster'
 
 export interface Manifest {
   apiVersion: string
@@ -20,13 +26,13 @@ export function metallbManifests(ipRange: string, namespace = 'metallb-system'):
     {
       apiVersion: 'metallb.io/v1beta1',
       kind: 'IPAddressPool',
-      metadata: { name: METALLB_POOL, namespace },
+      metadata: { name: METALLB_POOL, namespace, labels: { [OWNER_LABEL]: OWNER } },
       spec: { addresses: [range] }
     },
     {
       apiVersion: 'metallb.io/v1beta1',
       kind: 'L2Advertisement',
-      metadata: { name: METALLB_L2, namespace },
+      metadata: { name: METALLB_L2, namespace, labels: { [OWNER_LABEL]: OWNER } },
       spec: { ipAddressPools: [METALLB_POOL] }
     }
   ]

@@ -7,7 +7,15 @@ import { PhaseError } from '../../errors.js'
 import type { PhaseContext } from '../types.js'
 import { CHARTS } from './charts.js'
 import { applyArgs, getJsonArgs, waitAvailableArgs } from './helm-args.js'
-import { LONGHORN_PSA_LABEL, metallbManifests, privilegedNamespace, toYaml, type Manifest } from './manifests.js'
+import {
+  LONGHORN_PSA_LABEL,
+  OWNER,
+  OWNER_LABEL,
+  metallbManifests,
+  privilegedNamespace,
+  toYaml,
+  type Manifest
+} from './manifests.js'
 import { RESUME, stderrTail, type Session } from './session.js'
 
 const METALLB_CONTROLLER = 'metallb-controller'
@@ -19,28 +27,53 @@ async function current(session: Session, m: Manifest): Promise<Record<string, an
   return JSON.parse(out.stdout) as Record<string, any>
 }
 
+const kindsOf = (wanted: Manifest[]): string[] => [
+  ...new Set(wanted.map((m) => `${plural(m.kind)}.${m.apiVersion.split('/')[0]}`))
+]
+
+/** Each wanted object as found in a list of objects (undefined: not there). */
+const match = (wanted: Manifest[], items: Record<string, any>[]): FoundObjects =>
+  wanted.map((m) =>
+    items.find(
+      (o) => o.kind === m.kind && o.metadata?.name === m.metadata.name && o.metadata?.namespace === m.metadata.namespace
+    )
+  )
+
 /**
  * The objects as the cluster has them, from one list of their kinds in the namespace; none when the list
  * fails (MetalLB's CRDs not there yet), as a missing object.
  */
 async function currentAll(session: Session, wanted: Manifest[], namespace: string): Promise<FoundObjects> {
-  const kinds = [...new Set(wanted.map((m) => `${plural(m.kind)}.${m.apiVersion.split('/')[0]}`))]
-  const out = await session.kubectlRaw(['get', kinds.join(','), '--namespace', namespace, '--output', 'json'])
+  const out = await session.kubectlRaw(['get', kindsOf(wanted).join(','), '--namespace', namespace, '--output', 'json'])
   if (out.code !== 0) return wanted.map(() => undefined)
-  const items = ((JSON.parse(out.stdout) as { items?: Record<string, any>[] }).items ?? []) as Record<string, any>[]
-  return wanted.map((m) => items.find((o) => o.kind === m.kind && o.metadata?.name === m.metadata.name))
+  return match(
+    wanted,
+    ((JSON.parse(out.stdout) as { items?: Record<string, any>[] }).items ?? []) as Record<string, any>[]
+  )
 }
 
 export type FoundObjects = (Record<string, any> | undefined)[]
 
+const metallbWanted = (ctx: PhaseContext): Manifest[] | undefined =>
+  ctx.cluster.metallb_ip_range ? metallbManifests(ctx.cluster.metallb_ip_range, CHARTS.metallb.namespace) : undefined
+
+/** The kinds of MetalLB's pool and advertisement, to be read with the releases (none without a range). */
+export const metallbKinds = (ctx: PhaseContext): string[] => kindsOf(metallbWanted(ctx) ?? [])
+
 /**
- * MetalLB's pool and advertisement as the cluster has them now, read while the releases are listed; only
- * for a release found unchanged (after an install or upgrade they are read again).
+ * MetalLB's pool and advertisement as the cluster has them now: from the objects read with the releases,
+ * else from a read of their own. Used only for a release found unchanged (after an install or upgrade they
+ * are read again).
  */
-export function readMetallbPool(ctx: PhaseContext, session: Session): Promise<FoundObjects> | undefined {
-  const range = ctx.cluster.metallb_ip_range
-  if (!range) return undefined
-  const read = currentAll(session, metallbManifests(range, CHARTS.metallb.namespace), CHARTS.metallb.namespace)
+export function readMetallbPool(
+  ctx: PhaseContext,
+  session: Session,
+  readWithReleases?: Record<string, any>[]
+): Promise<FoundObjects> | undefined {
+  const wanted = metallbWanted(ctx)
+  if (!wanted) return undefined
+  if (readWithReleases) return Promise.resolve(match(wanted, readWithReleases))
+  const read = currentAll(session, wanted, CHARTS.metallb.namespace)
   read.catch(() => undefined) // awaited (and its failure seen) only when used
   return read
 }
@@ -61,7 +94,10 @@ export async function ensureMetallbPool(
   }
   const wanted = metallbManifests(range, CHARTS.metallb.namespace)
   const found = await (alreadyRead ?? currentAll(session, wanted, CHARTS.metallb.namespace))
-  if (wanted.every((m, i) => JSON.stringify(found[i]?.spec) === JSON.stringify(m.spec))) return false
+  // Equal spec, and our owner label (it lets the next run read them with the releases).
+  const same = (m: Manifest, o: Record<string, any> | undefined): boolean =>
+    JSON.stringify(o?.spec) === JSON.stringify(m.spec) && o?.metadata?.labels?.[OWNER_LABEL] === OWNER
+  if (wanted.every((m, i) => same(m, found[i]))) return false
   const timeout = ctx.cluster.cluster_timeout
   await session.kubectl(
     'waiting for the MetalLB controller',

@@ -1,30 +1,73 @@
-// The user values of every Helm release from one read of Helm's own storage (Helm 3's default driver: a
-// Secret sh.helm.release.v1.<name>.v<revision> per revision, data.release = base64 of gzipped release
-// JSON whose `config` is what `helm get values` prints), instead of one `helm get values` per release.
+// Every Helm release, with its user values, from one read of Helm's own storage instead of `helm list`
+// plus one `helm get values` per release. Helm 3's default driver keeps each revision in a Secret
+// sh.helm.release.v1.<name>.v<revision> (type helm.sh/release.v1, labelled owner=helm) whose
+// data.release is base64 of gzipped release JSON: `name`, `namespace`, `version` (the revision),
+// `info.status`, `chart.metadata` and `config` (what `helm get values` prints).
 import { gunzipSync } from 'node:zlib'
+import type { FoundRelease } from './decide.js'
 import type { Values } from './values.js'
 
-interface SecretList {
-  items?: { metadata?: { name?: string; namespace?: string }; type?: string; data?: { release?: string } }[]
+/** An item of `kubectl get … -o json`: a release Secret, or another object read alongside. */
+export interface StoredObject {
+  kind?: string
+  metadata?: { name?: string; namespace?: string; labels?: Record<string, string> }
+  type?: string
+  data?: { release?: string }
+  spec?: unknown
 }
 
-/** `<namespace>/<secret name>` → the release's user values (null when it has none). */
-export function releaseValues(secretsJson: string): Map<string, Values | null> {
-  const out = new Map<string, Values | null>()
-  for (const item of (JSON.parse(secretsJson) as SecretList).items ?? []) {
-    const data = item.data?.release
-    if (item.type !== 'helm.sh/release.v1' || !data || !item.metadata?.name) continue
-    try {
-      // The Secret's data is base64 (Kubernetes) of base64 (Helm) of gzip.
-      const packed = Buffer.from(Buffer.from(data, 'base64').toString('utf8'), 'base64')
-      const release = JSON.parse(gunzipSync(packed).toString('utf8')) as { config?: Values | null }
-      out.set(`${item.metadata.namespace ?? ''}/${item.metadata.name}`, release.config ?? null)
-    } catch {
-      // Not a release we can read: its values are asked from helm instead.
-    }
+interface Release {
+  name?: string
+  namespace?: string
+  version?: number
+  info?: { status?: string }
+  chart?: { metadata?: { name?: string; version?: string; appVersion?: string } }
+  config?: Values | null
+}
+
+export const RELEASE_SECRET_TYPE = 'helm.sh/release.v1'
+
+/** A release row as `helm list -A -o json` prints it, and the revision's user values. */
+export type StoredRelease = FoundRelease & { values: Values | null }
+
+/**
+ * What `helm list --all-namespaces` would list (the latest revision of each release, when it is deployed
+ * or failed), each with its values; undefined when a release Secret cannot be decoded, so the caller asks
+ * helm instead of deciding from part of the releases. Other objects in the list are ignored.
+ */
+export function storedReleases(items: StoredObject[]): StoredRelease[] | undefined {
+  const latest = new Map<string, Release>()
+  for (const item of items) {
+    if (item.type !== RELEASE_SECRET_TYPE) continue
+    const release = decode(item.data?.release)
+    if (!release?.name || typeof release.version !== 'number') return undefined
+    const key = `${release.namespace ?? item.metadata?.namespace ?? ''}/${release.name}`
+    if ((latest.get(key)?.version ?? 0) < release.version) latest.set(key, release)
   }
-  return out
+  const rows: StoredRelease[] = []
+  for (const [key, r] of latest) {
+    const status = r.info?.status ?? 'unknown'
+    if (status !== 'deployed' && status !== 'failed') continue
+    rows.push({
+      name: r.name as string,
+      namespace: key.slice(0, key.indexOf('/')),
+      revision: String(r.version),
+      status,
+      chart: `${r.chart?.metadata?.name ?? ''}-${r.chart?.metadata?.version ?? ''}`,
+      ...(r.chart?.metadata?.appVersion ? { app_version: r.chart.metadata.appVersion } : {}),
+      values: r.config ?? null
+    })
+  }
+  return rows.sort((a, b) => a.name.localeCompare(b.name))
 }
 
-/** The name Helm gives a release revision's Secret. */
-export const releaseSecretName = (name: string, revision: string): string => `sh.helm.release.v1.${name}.v${revision}`
+function decode(data: string | undefined): Release | undefined {
+  if (!data) return undefined
+  try {
+    // The Secret's data is base64 (Kubernetes) of base64 (Helm) of gzip.
+    const packed = Buffer.from(Buffer.from(data, 'base64').toString('utf8'), 'base64')
+    return JSON.parse(gunzipSync(packed).toString('utf8')) as Release
+  } catch {
+    return undefined
+  }
+}

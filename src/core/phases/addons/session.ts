@@ -13,7 +13,7 @@ import type { PhaseContext } from '../types.js'
 import { specOfRelease } from './charts.js'
 import type { FoundRelease } from './decide.js'
 import { getValuesArgs, listArgs, releaseSecretsArgs } from './helm-args.js'
-import { releaseSecretName, releaseValues } from './release-secrets.js'
+import { RELEASE_SECRET_TYPE, storedReleases, type StoredObject } from './release-secrets.js'
 import { ensureKubeTools } from './tools.js'
 import { valuesHash, type Values } from './values.js'
 
@@ -94,19 +94,40 @@ export class Session {
     return out
   }
 
-  /** Our releases (by name and namespace from the chart table), each with the hash of its user values. */
-  async releases(): Promise<FoundRelease[]> {
-    // One helm list for the releases, one read of Helm's release Secrets for all their values, at once.
-    const [out, stored] = await Promise.all([
-      this.helm('listing Helm releases', listArgs()),
-      this.kubectlRaw(releaseSecretsArgs())
-    ])
-    let values: Map<string, Values | null> | undefined
-    try {
-      values = stored.code === 0 ? releaseValues(stored.stdout) : undefined
-    } catch {
-      values = undefined
+  /**
+   * Our releases (by name and namespace from the chart table), each with the hash of its user values, from
+   * one read of Helm's release Secrets. With `kinds`, the objects of those kinds that carry our owner label
+   * come in the same read (`objects`; [] when the kinds' CRDs are not installed yet). When the Secrets
+   * cannot be read or decoded, `helm list` and `helm get values` answer instead, and `objects` is absent.
+   */
+  async read(kinds: string[] = []): Promise<{ releases: FoundRelease[]; objects?: StoredObject[] }> {
+    let out = await this.kubectlRaw(releaseSecretsArgs(kinds))
+    let objects: StoredObject[] | undefined
+    if (out.code !== 0 && kinds.length && /doesn't have a resource type/.test(out.stderr)) {
+      objects = []
+      out = await this.kubectlRaw(releaseSecretsArgs())
     }
+    let items: StoredObject[] | undefined
+    try {
+      items = out.code === 0 ? ((JSON.parse(out.stdout) as { items?: StoredObject[] }).items ?? []) : undefined
+    } catch {
+      items = undefined
+    }
+    const stored = items && storedReleases(items)
+    if (!items || !stored) return { releases: await this.listed() }
+    const releases = stored
+      .filter((r) => specOfRelease(r.name, r.namespace))
+      .map(({ values, ...row }) => ({ ...row, valuesHash: valuesHash(values) }))
+    return { releases, objects: objects ?? items.filter((i) => i.type !== RELEASE_SECRET_TYPE) }
+  }
+
+  async releases(): Promise<FoundRelease[]> {
+    return (await this.read()).releases
+  }
+
+  /** `helm list`, then `helm get values` of each of our releases: where Helm's Secrets cannot be read. */
+  private async listed(): Promise<FoundRelease[]> {
+    const out = await this.helm('listing Helm releases', listArgs())
     let rows: FoundRelease[]
     try {
       rows = (JSON.parse(out.stdout || '[]') as FoundRelease[] | null) ?? []
@@ -118,11 +139,6 @@ export class Session {
     const ours = rows.filter((r) => specOfRelease(r.name, r.namespace))
     for (const row of ours) {
       const spec = specOfRelease(row.name, row.namespace)!
-      const key = `${row.namespace}/${releaseSecretName(row.name, row.revision)}`
-      if (values?.has(key)) {
-        row.valuesHash = valuesHash(values.get(key))
-        continue
-      }
       const asked = await this.helm(`reading values of ${spec.release}`, getValuesArgs(spec))
       row.valuesHash = valuesHash(JSON.parse(asked.stdout || 'null') as Values | null)
     }

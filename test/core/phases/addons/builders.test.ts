@@ -5,6 +5,7 @@ import {
   applyArgs,
   getValuesArgs,
   listArgs,
+  releaseSecretsArgs,
   repoUrl,
   uninstallArgs,
   upgradeInstallArgs,
@@ -47,6 +48,25 @@ describe('helm and kubectl argv', () => {
 
   it('builds list, get values, uninstall, wait and server-side apply exactly', () => {
     expect(listArgs()).toEqual(['list', '--all-namespaces', '--output', 'json'])
+    expect(releaseSecretsArgs()).toEqual([
+      'get',
+      'secrets',
+      '--all-namespaces',
+      '--selector',
+      'owner=helm',
+      '--output',
+      'json'
+    ])
+    // Objects this action applies are labelled owner=turingpi-cluster: read with the releases in one call.
+    expect(releaseSecretsArgs(['ipaddresspools.metallb.io'])).toEqual([
+      'get',
+      'secrets,ipaddresspools.metallb.io',
+      '--all-namespaces',
+      '--selector',
+      'owner in (helm,turingpi-cluster)',
+      '--output',
+      'json'
+    ])
     expect(getValuesArgs(CHARTS.traefik)).toEqual([
       'get',
       'values',
@@ -91,6 +111,8 @@ kind: IPAddressPool
 metadata:
   name: turingpi-pool
   namespace: metallb-system
+  labels:
+    owner: turingpi-cluster
 spec:
   addresses:
     - 10.10.88.80-10.10.88.89
@@ -100,6 +122,8 @@ kind: L2Advertisement
 metadata:
   name: turingpi-l2
   namespace: metallb-system
+  labels:
+    owner: turingpi-cluster
 spec:
   ipAddressPools:
     - turingpi-pool

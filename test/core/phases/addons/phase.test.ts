@@ -61,8 +61,24 @@ describe('addons phase against the lab API: install, rerun, Talos, plan', () => 
     )
 
     const again = await h.context(cluster, { packages: ISCSI })
+    const before = { kubectl: h.lab.calls('kubectl').length, helm: h.lab.calls('helm').length }
     const second = await h.phase.run!(again)
     expect(second.changed).toBe(false)
+    // The rerun reads once: Helm's release Secrets and MetalLB's pool in one kubectl call, no helm at all.
+    expect(h.lab.calls('kubectl').slice(before.kubectl)).toEqual([
+      [
+        'get',
+        'secrets,ipaddresspools.metallb.io,l2advertisements.metallb.io',
+        '--all-namespaces',
+        '--selector',
+        'owner in (helm,turingpi-cluster)',
+        '--output',
+        'json',
+        '--kubeconfig',
+        h.lab.kubeconfig
+      ]
+    ])
+    expect(h.lab.calls('helm').length).toBe(before.helm)
     expect(statuses(again)).toEqual({
       metallb: 'unchanged',
       traefik: 'unchanged',
@@ -73,6 +89,28 @@ describe('addons phase against the lab API: install, rerun, Talos, plan', () => 
     expect(h.helmUpgrades()).toBe(5)
     expect(obj('/secrets/traefik/sh.helm.release.v1.traefik.v1').metadata.labels.status).toBe('deployed')
     expect(await h.phase.drift!(await h.context(cluster, { packages: ISCSI }))).toEqual([])
+  })
+
+  it('a pool applied by an earlier version (no owner label) is labelled once, then read with the releases', async () => {
+    h = await startHarness()
+    const cluster = k3sCluster('  metallb: true')
+    await h.phase.run!(await h.context(cluster))
+    const pool = 'metallb.io/ipaddresspools/metallb-system/turingpi-pool'
+    const l2 = 'metallb.io/l2advertisements/metallb-system/turingpi-l2'
+    updateState(join(h.lab.labDir, 'kube'), (s) => {
+      for (const key of [pool, l2]) delete s.objects[key].metadata.labels
+    })
+    const relabel = await h.context(cluster)
+    expect((await h.phase.run!(relabel)).changed).toBe(true)
+    expect(relabel.outputs.addons).toEqual([
+      expect.objectContaining({ name: 'metallb', status: 'upgraded', detail: 'address pool applied' })
+    ])
+    expect(obj(pool).metadata.labels).toEqual({ owner: 'turingpi-cluster' })
+    expect(obj(l2).metadata.labels).toEqual({ owner: 'turingpi-cluster' })
+    const before = h.lab.calls('kubectl').length
+    const again = await h.context(cluster)
+    expect((await h.phase.run!(again)).changed).toBe(false)
+    expect(h.lab.calls('kubectl').length - before).toBe(1)
   })
 
   it('on Talos refuses Longhorn without iscsi-tools, and with it labels the namespace privileged and stores data under /var/mnt', async () => {
