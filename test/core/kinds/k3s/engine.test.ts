@@ -10,9 +10,9 @@ import { createNpuPhase } from '../../../../src/core/kinds/k3s/npu/index.js'
 import { osBootstrapPhase } from '../../../../src/core/kinds/k3s/os-bootstrap/index.js'
 import { MemoryReporter } from '../../../../src/core/reporter.js'
 import { execute } from '../../../../src/core/run.js'
-import type { RunSettings } from '../../../../src/core/settings.js'
 import { SSH_KEY } from './context.js'
 import { NPU_TEST_PATHS, startHarness, type Harness } from './harness.js'
+import { testSettings } from '../../context.js'
 
 const file = `kind: k3s
 name: lab
@@ -44,17 +44,11 @@ describe('the engine runs the K3s phases end to end on the lab', () => {
       })
     })
     const modules = [osBootstrapPhase, k3sInstallPhase, k3sJoinPhase, createNpuPhase({ paths: NPU_TEST_PATHS, port })]
-    const settings: RunSettings = {
-      command: 'deploy',
-      configPath: 'cluster.yaml',
-      workingDirectory: dir,
+    const settings = testSettings(dir, {
       phases: ['os-bootstrap', 'install', 'join', 'npu'],
-      reflash: false,
-      failOnDrift: false,
-      stateDir: join(dir, 'state'),
       tempDir: dir,
       secrets: { sshPrivateKey: SSH_KEY, artifactRecipients: [] }
-    }
+    })
     const reporter = new MemoryReporter()
     const first = await execute(settings, async () => lab!.deps, reporter, { modules })
     expect(first.error).toBeUndefined()

@@ -20,6 +20,7 @@ import { talosCluster } from './fixtures.js'
 import { kindOf } from '../../../../src/core/kinds/index.js'
 import { httpFetch } from '../../../../src/adapters/net/http.js'
 import { plainAdapters } from '../../../../src/compose/real-adapters.js'
+import { testSettings } from '../../context.js'
 
 let dir: string
 let mirror: TestMirror
@@ -56,17 +57,7 @@ async function context(extra = 'longhorn_enabled: true'): Promise<PhaseContext &
     state: await StateStore.open(join(dir, 'state'), cluster.name),
     nodes: cluster.nodes,
     outputs: emptyOutputs(),
-    settings: {
-      command: 'deploy',
-      configPath: 'c.yaml',
-      workingDirectory: dir,
-      reflash: false,
-      failOnDrift: false,
-      stateDir: join(dir, 'state'),
-      tempDir: join(dir, 'tmp'),
-      mirror: mirror.url,
-      secrets: { artifactRecipients: [] }
-    }
+    settings: testSettings(dir, { configPath: 'c.yaml', mirror: mirror.url })
   }
 }
 

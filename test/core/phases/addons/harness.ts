@@ -15,6 +15,7 @@ import { startStandinEnv, type StandinEnv } from '../../../lab/kube/standin-env.
 import { StandinDownloads } from './fake-downloads.js'
 import { kindOf } from '../../../../src/core/kinds/index.js'
 import { plainAdapters } from '../../../../src/compose/real-adapters.js'
+import { testSettings } from '../../context.js'
 
 export interface Harness {
   lab: StandinEnv
@@ -72,16 +73,7 @@ export async function startHarness(
         reporter: new MemoryReporter(),
         nodes: cluster.nodes,
         state: await StateStore.open(join(lab.labDir, 'state'), cluster.name),
-        settings: {
-          command: 'deploy',
-          configPath: 'cluster.yaml',
-          workingDirectory: work,
-          reflash: false,
-          failOnDrift: false,
-          stateDir: join(lab.labDir, 'state'),
-          tempDir: join(lab.labDir, 'tmp'),
-          secrets: { artifactRecipients: [] }
-        }
+        settings: testSettings(work, { stateDir: join(lab.labDir, 'state'), tempDir: join(lab.labDir, 'tmp') })
       }
     },
     helmUpgrades: () => lab.calls('helm').filter((a) => a[0] === 'upgrade').length,

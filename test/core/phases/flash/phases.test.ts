@@ -16,11 +16,11 @@ import { flashPhase } from '../../../../src/core/phases/flash/module.js'
 import { pipelinedNodeSteps } from '../../../../src/core/phases/flash/pipeline.js'
 import { emptyOutputs, type PhaseContext } from '../../../../src/core/phases/types.js'
 import { MemoryReporter } from '../../../../src/core/reporter.js'
-import type { RunSettings } from '../../../../src/core/settings.js'
 import { StateStore } from '../../../../src/core/state/store.js'
 import { MemoryBmc } from './memory-bmc.js'
 import { kindOf } from '../../../../src/core/kinds/index.js'
 import { plainAdapters } from '../../../../src/compose/real-adapters.js'
+import { testSettings } from '../../context.js'
 
 let dir: string
 const deployKey = ssh2.utils.generateKeyPairSync('ed25519').private
@@ -48,17 +48,11 @@ workers:
 async function context(bmc: MemoryBmc, reflash = false, confirm?: string): Promise<PhaseContext> {
   const { cluster } = parseCluster(FILE, 'cluster.yaml')
   if (!cluster) throw new Error('fixture does not parse')
-  const settings = {
-    command: 'deploy',
-    configPath: 'cluster.yaml',
-    workingDirectory: dir,
+  const settings = testSettings(dir, {
     reflash,
-    confirm,
-    failOnDrift: false,
-    stateDir: join(dir, 'state'),
-    tempDir: join(dir, 'tmp'),
+    ...(confirm !== undefined ? { confirm } : {}),
     secrets: { artifactRecipients: [], sshPrivateKey: deployKey }
-  } as RunSettings
+  })
   const slotOf = (ip: string): Slot => (Number(ip.split('.')[3]) - 72) as Slot
   const deps = {
     bmc: async () => bmc,
