@@ -9,6 +9,13 @@ export interface ProbeTally {
   errors: string[]
   /** When each failed probe was sent (Date.now()), in the order of `errors`. */
   failedAt: number[]
+  /**
+   * The longest time without a probe in flight or due: between two sends, and from the last send to the
+   * stop. A probe waits at most 5 s for its answer, so a longer gap means the prober itself stalled and
+   * an outage could have hidden in it. How many probes fit in a run depends on the machine's load; this
+   * does not.
+   */
+  maxGapMs: number
 }
 
 /** One GET /readyz; resolves to undefined when it answered 200, else what went wrong. */
@@ -51,9 +58,12 @@ export function probeReadyz(
   everyMs = 250
 ): { stop(): Promise<ProbeTally> } {
   const targets = Array.isArray(to) ? to : [to]
-  const tally: ProbeTally = { ok: 0, failed: 0, errors: [], failedAt: [] }
+  const tally: ProbeTally = { ok: 0, failed: 0, errors: [], failedAt: [], maxGapMs: 0 }
+  let lastSent = Date.now()
   const once = async (): Promise<void> => {
     const sent = Date.now()
+    tally.maxGapMs = Math.max(tally.maxGapMs, sent - lastSent)
+    lastSent = sent
     const seen: string[] = []
     for (const t of targets) {
       const error = await readyzOnce(t, token)
@@ -74,6 +84,7 @@ export function probeReadyz(
   return {
     stop: async () => {
       running = false
+      tally.maxGapMs = Math.max(tally.maxGapMs, Date.now() - lastSent)
       await loop
       return tally
     }

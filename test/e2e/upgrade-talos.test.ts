@@ -243,7 +243,10 @@ describe('1. a Talos minor upgrade plus upgrade-k8s (3 control planes, 1 worker)
     // (a gap while it fails over); the lab does not emulate it.
     const user = await userEndpoint()
     expect([user.server, user.to]).toEqual([`https://${LB.lan}:${LB.port}`, { host: LB.host, port: LB.port }])
-    expect(probes.ok).toBeGreaterThan(Math.floor(r.ms / 250) / 2)
+    // Probes ran throughout: never more than 6 s without one sent (each waits at most 5 s for its answer).
+    // Their number depends on the machine's load (a probe waits for the one before), so it is not asserted.
+    expect(probes.ok).toBeGreaterThan(0)
+    expect(probes.maxGapMs).toBeLessThan(6000)
     expect(probes.errors).toEqual([])
     expect(probes.failed).toBe(0)
     // The probes went through the load balancer, which spread them over more than one control plane.
