@@ -228,7 +228,7 @@ describe('4. the agent k3s-w1 reflashed with reflash: true and confirm', () => {
     r = await deploy(await file(WIREGUARD), REFLASH_W1)
     restarts = await since(counted)
     after = await registration()
-  }, 240_000)
+  }, 450_000)
 
   test('flashes only k3s-w1 and succeeds with all four nodes Ready', () => {
     expectRun(r, 0)
