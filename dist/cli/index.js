@@ -31929,21 +31929,22 @@ function storedReleases(items) {
     for (const item of items) {
         if (item.type !== RELEASE_SECRET_TYPE)
             continue;
-        const release = decode(item.data?.release);
-        if (!release?.name || typeof release.version !== 'number')
+        const r = decode(item.data?.release);
+        if (!r?.name || typeof r.version !== 'number')
             return undefined;
-        const key = `${release.namespace ?? item.metadata?.namespace ?? ''}/${release.name}`;
-        if ((latest.get(key)?.version ?? 0) < release.version)
-            latest.set(key, release);
+        const namespace = r.namespace ?? item.metadata?.namespace ?? '';
+        const key = `${namespace}/${r.name}`;
+        if ((latest.get(key)?.r.version ?? 0) < r.version)
+            latest.set(key, { namespace, r });
     }
     const rows = [];
-    for (const [key, r] of latest) {
+    for (const { namespace, r } of latest.values()) {
         const status = r.info?.status ?? 'unknown';
         if (status !== 'deployed' && status !== 'failed')
             continue;
         rows.push({
             name: r.name,
-            namespace: key.slice(0, key.indexOf('/')),
+            namespace,
             revision: String(r.version),
             status,
             chart: `${r.chart?.metadata?.name ?? ''}-${r.chart?.metadata?.version ?? ''}`,

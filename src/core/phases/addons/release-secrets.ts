@@ -36,21 +36,22 @@ export type StoredRelease = FoundRelease & { values: Values | null }
  * helm instead of deciding from part of the releases. Other objects in the list are ignored.
  */
 export function storedReleases(items: StoredObject[]): StoredRelease[] | undefined {
-  const latest = new Map<string, Release>()
+  const latest = new Map<string, { namespace: string; r: Release }>()
   for (const item of items) {
     if (item.type !== RELEASE_SECRET_TYPE) continue
-    const release = decode(item.data?.release)
-    if (!release?.name || typeof release.version !== 'number') return undefined
-    const key = `${release.namespace ?? item.metadata?.namespace ?? ''}/${release.name}`
-    if ((latest.get(key)?.version ?? 0) < release.version) latest.set(key, release)
+    const r = decode(item.data?.release)
+    if (!r?.name || typeof r.version !== 'number') return undefined
+    const namespace = r.namespace ?? item.metadata?.namespace ?? ''
+    const key = `${namespace}/${r.name}`
+    if ((latest.get(key)?.r.version ?? 0) < r.version) latest.set(key, { namespace, r })
   }
   const rows: StoredRelease[] = []
-  for (const [key, r] of latest) {
+  for (const { namespace, r } of latest.values()) {
     const status = r.info?.status ?? 'unknown'
     if (status !== 'deployed' && status !== 'failed') continue
     rows.push({
       name: r.name as string,
-      namespace: key.slice(0, key.indexOf('/')),
+      namespace,
       revision: String(r.version),
       status,
       chart: `${r.chart?.metadata?.name ?? ''}-${r.chart?.metadata?.version ?? ''}`,
