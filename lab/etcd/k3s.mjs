@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { attachEtcd, etcdConfig } from './kube-store.mjs'
 import { createHash } from 'node:crypto'
 import { getPrefixSync, memberAdd, memberList, putSync, snapshotRestore, snapshotSave, waitHealthy } from './ctl.mjs'
-import { startEtcdMember } from './member.mjs'
+import { startEtcdMember, stopAllEtcd } from './member.mjs'
 
 export const ETCD_DATA = '/var/lib/rancher/k3s/server/db/etcd'
 export const SNAPSHOT_DIR = '/var/lib/rancher/k3s/server/db/snapshots'
@@ -32,15 +32,7 @@ export async function serveK3sEtcd(o) {
   let member
   if (existsSync(join(dataDir, 'member'))) member = await startEtcdMember({ ...base, clusterState: 'existing' })
   else if (o.first) member = await startEtcdMember({ ...base, clusterState: 'new' })
-  else {
-    const known = etcdConfig(o.kubeDir)?.endpoints
-    if (!known?.length) throw new Error('etcd: no member to join yet (the first server has not started etcd)')
-    const members = await memberAdd(known, o.name, peerUrl)
-    const initialCluster = members
-      .map((m) => ({ name: m.name || o.name, peerUrl: m.peerUrls[0] }))
-      .filter((m) => m.peerUrl)
-    member = await startEtcdMember({ ...base, initialCluster, clusterState: 'existing' })
-  }
+  else member = await joinRetrying(o, base, peerUrl)
   member.proc.unref()
   if (o.pidFile) {
     mkdirSync(join(o.pidFile, '..'), { recursive: true })
@@ -51,6 +43,48 @@ export async function serveK3sEtcd(o) {
   const endpoints = (await memberList(member.clientUrl)).flatMap((m) => m.clientUrls)
   attachEtcd(o.kubeDir, endpoints.length ? endpoints : [member.clientUrl])
   return member
+}
+
+/**
+ * A joining server adds itself through the members the store knows, unless a member with its peer URL is
+ * listed without a name: an add that went through before an earlier start failed (or before etcdctl's
+ * time-out under load). k3s starts that one rather than adding a second, which etcd would refuse.
+ */
+async function joinOnce(o, base, peerUrl) {
+  const known = etcdConfig(o.kubeDir)?.endpoints
+  if (!known?.length) throw new Error('etcd: no member to join yet (the first server has not started etcd)')
+  const listed = await memberList(known)
+  const unstarted = listed.find((m) => !m.name && m.peerUrls.includes(peerUrl))
+  const members = unstarted ? listed : await memberAdd(known, o.name, peerUrl)
+  const initialCluster = members
+    .map((m) => ({ name: m.name || o.name, peerUrl: m.peerUrls[0] }))
+    .filter((m) => m.peerUrl)
+  rmSync(o.nodePath(ETCD_DATA), { recursive: true, force: true })
+  const member = await startEtcdMember({ ...base, initialCluster, clusterState: 'existing' })
+  // A joined member serves reads once it has caught up with the leader: slower than a restart under load.
+  if (!(await waitHealthy(member.clientUrl, 60_000))) {
+    await member.kill()
+    throw new Error(`member ${o.name} on ${member.clientUrl} does not reach quorum`)
+  }
+  return member
+}
+
+/**
+ * A failed join makes real k3s exit and systemd start it again (Restart=always, RestartSec=5s). The lab's
+ * systemctl starts k3s once, so the stand-in retries the join itself, a bounded number of times, 2 s
+ * apart, and journals each failure as k3s logs the fatal error it exits with.
+ */
+async function joinRetrying(o, base, peerUrl, attempts = 8) {
+  for (let i = 1; ; i++) {
+    try {
+      return await joinOnce(o, base, peerUrl)
+    } catch (e) {
+      await stopAllEtcd() // this stand-in's own member only: each node's k3s is its own process
+      if (i >= attempts) throw e
+      o.log?.(`etcd join failed (attempt ${i} of ${attempts}): ${String(e.message).split('\n')[0]}; restarting`)
+      await new Promise((r) => setTimeout(r, 2000))
+    }
+  }
 }
 
 /**

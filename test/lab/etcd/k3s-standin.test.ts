@@ -3,9 +3,10 @@
 // --cluster-reset --cluster-reset-restore-path` rebuilds a one-member cluster from it, checking the token.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import { readFileSync, existsSync } from 'node:fs'
+import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { INSTALL_STANDIN, k3sStandinBinary } from '../../../lab/k3s/binary.js'
-import { memberList, waitHealthy } from '../../../lab/etcd/index.mjs'
+import { memberAdd, memberList, memberRemove, waitHealthy } from '../../../lab/etcd/index.mjs'
 import { readState, updateState } from '../../../lab/kube/index.mjs'
 import type { RemoteShell } from '../../../src/adapters/ssh/types.js'
 import { haNodes, k3sCluster } from '../../core/kinds/k3s/fixtures.js'
@@ -13,8 +14,11 @@ import { startHarness, type Harness } from '../../core/kinds/k3s/harness.js'
 
 const cluster = k3sCluster('', haNodes)
 const SERVERS = ['k3s-cp1', 'k3s-cp2', 'k3s-cp3'] as const
-const FIRST = 'http://127.10.0.1:2379'
 let lab: Harness
+const addr = (id: string): string => lab.nodes.get(id)!.addr
+/** cp1's etcd client URL, and cp3's peer URL (the harness gives each run its own loopback net). */
+const FIRST = (): string => `http://${addr('k3s-cp1')}:2379`
+const CP3_PEER = (): string => `http://${addr('k3s-cp3')}:2380`
 const shells: Record<string, RemoteShell> = {}
 const kubeDir = (): string => join(lab.labDir, 'k3s', '10.10.88.73.kube')
 const sh = (id: string, script: string) => shells[id]!.exec(script)
@@ -23,6 +27,29 @@ const cm = {
   kind: 'ConfigMap',
   metadata: { name: 'drill', namespace: 'default' },
   data: { value: 'kept' }
+}
+
+/** cp3 leaves etcd and loses its data, as a reflashed server does before it joins again. */
+async function withoutCp3(): Promise<void> {
+  await stopK3s('k3s-cp3')
+  await memberRemove(FIRST(), 'k3s-cp3')
+  expect(await waitHealthy(FIRST())).toBe(true)
+  await sh('k3s-cp3', 'rm -rf /var/lib/rancher/k3s/server/db/etcd; : > /var/log/k3s.log')
+}
+
+/**
+ * etcd can answer an add made right after a removal with "member not found" while the removal settles;
+ * the test's own add tries again, as an operator would.
+ */
+async function addRetrying(endpoint: string, name: string, peerUrl: string): Promise<void> {
+  for (let i = 1; ; i++) {
+    try {
+      return void (await memberAdd(endpoint, name, peerUrl))
+    } catch (e) {
+      if (i >= 5 || !/member not found/.test(String(e))) throw e
+      await new Promise((r) => setTimeout(r, 1000))
+    }
+  }
 }
 
 /** What `systemctl stop k3s` does: the unit's process group (etcd) is killed. */
@@ -37,7 +64,7 @@ beforeAll(async () => {
   lab = startHarness(cluster.nodes)
   for (const [i, id] of SERVERS.entries()) {
     shells[id] = (
-      await lab.deps.ssh.connect({ node: id, host: `127.10.0.${i + 1}`, port: 22, user: 'root', privateKey: 'x' })
+      await lab.deps.ssh.connect({ node: id, host: addr(id), port: 22, user: 'root', privateKey: 'x' })
     ).shell
     await shells[id]!.put('/usr/local/bin/k3s', k3sStandinBinary('v1.31.3+k3s1'), { mode: 0o755 })
     await shells[id]!.put('/usr/local/lib/turingpi/k3s-install.sh', readFileSync(INSTALL_STANDIN), { mode: 0o755 })
@@ -61,13 +88,9 @@ afterAll(async () => {
 
 describe('k3s stand-in with embedded etcd', () => {
   test('three HA servers are three real etcd members, and the cluster store points at them', async () => {
-    expect((await memberList(FIRST)).map((m) => m.name).sort()).toEqual([...SERVERS])
+    expect((await memberList(FIRST())).map((m) => m.name).sort()).toEqual([...SERVERS])
     const endpoints = JSON.parse(readFileSync(join(kubeDir(), 'etcd.json'), 'utf8')).endpoints
-    expect([...endpoints].sort()).toEqual([
-      'http://127.10.0.1:2379',
-      'http://127.10.0.2:2379',
-      'http://127.10.0.3:2379'
-    ])
+    expect([...endpoints].sort()).toEqual(SERVERS.map((id) => `http://${addr(id)}:2379`))
   })
 
   test("etcd-snapshot save writes <name>-<node>-<unix time> under server/db/snapshots and prints k3s's lines", async () => {
@@ -107,7 +130,7 @@ describe('k3s stand-in with embedded etcd', () => {
       'Managed etcd cluster membership has been reset, restart without --cluster-reset flag now.'
     )
     expect((await sh('k3s-cp1', 'K3S_STANDIN_ONESHOT=1 k3s server')).code).toBe(0)
-    expect((await memberList(FIRST)).map((m) => m.name)).toEqual(['k3s-cp1'])
+    expect((await memberList(FIRST())).map((m) => m.name)).toEqual(['k3s-cp1'])
     expect(readState(kubeDir()).objects['/configmaps/default/drill']).toMatchObject({ data: { value: 'kept' } })
 
     // The others: their old member data is cleared, they join the restored one as new members.
@@ -115,9 +138,35 @@ describe('k3s stand-in with embedded etcd', () => {
       await sh(id, 'rm -rf /var/lib/rancher/k3s/server/db/etcd')
       expect((await sh(id, 'K3S_STANDIN_ONESHOT=1 k3s server')).code).toBe(0)
     }
-    expect(await waitHealthy(FIRST)).toBe(true)
-    expect((await memberList(FIRST)).map((m) => m.name).sort()).toEqual([...SERVERS])
+    expect(await waitHealthy(FIRST())).toBe(true)
+    expect((await memberList(FIRST())).map((m) => m.name).sort()).toEqual([...SERVERS])
   }, 300_000)
+
+  test('a joining server whose member was added but never started starts that member instead of adding it twice', async () => {
+    await withoutCp3()
+    // The add went through (etcdctl timed out under load, or the first start failed): listed, no name.
+    await addRetrying(FIRST(), 'k3s-cp3', CP3_PEER())
+    expect((await memberList(FIRST())).filter((m) => m.peerUrls.includes(CP3_PEER()))).toEqual([
+      expect.objectContaining({ name: '' })
+    ])
+    const r = await sh('k3s-cp3', 'K3S_STANDIN_ONESHOT=1 k3s server')
+    expect(r.stderr).not.toContain('level=fatal')
+    expect(r.code).toBe(0)
+    expect((await memberList(FIRST())).map((m) => m.name).sort()).toEqual([...SERVERS])
+  }, 120_000)
+
+  test('a failed join is retried, as systemd restarts k3s, and each failure is a journal line', async () => {
+    await withoutCp3()
+    // The peer port is taken for the first attempt: etcd exits, k3s logs it and starts again 2 s later.
+    const squatter = createServer()
+    await new Promise<void>((resolve) => squatter.listen(2380, addr('k3s-cp3'), resolve))
+    setTimeout(() => squatter.close(), 1000)
+    const r = await sh('k3s-cp3', 'K3S_STANDIN_ONESHOT=1 k3s server')
+    expect(r.code).toBe(0)
+    expect(r.stderr).toMatch(/level=error msg="etcd join failed \(attempt 1 of 8\): .*exited.*; restarting"/)
+    expect((await memberList(FIRST())).map((m) => m.name).sort()).toEqual([...SERVERS])
+    expect(await waitHealthy(FIRST())).toBe(true)
+  }, 120_000)
 
   test('a server without etcd (SQLite) refuses etcd-snapshot like k3s', async () => {
     await stopK3s('k3s-cp3')

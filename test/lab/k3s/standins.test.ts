@@ -31,9 +31,9 @@ async function prepare(id: string, config: string, token: string): Promise<void>
 
 beforeAll(async () => {
   lab = startHarness(cluster.nodes)
-  for (const [i, id] of ['k3s-cp', 'k3s-w1'].entries())
+  for (const id of ['k3s-cp', 'k3s-w1'])
     shells[id] = (
-      await lab.deps.ssh.connect({ node: id, host: `127.10.0.${i + 1}`, port: 22, user: 'root', privateKey: 'x' })
+      await lab.deps.ssh.connect({ node: id, host: lab.nodes.get(id)!.addr, port: 22, user: 'root', privateKey: 'x' })
     ).shell
   await prepare(
     'k3s-cp',

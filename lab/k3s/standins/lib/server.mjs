@@ -194,7 +194,14 @@ export async function start(role, version) {
   }
   // A server with etcd data starts its member before anything reads the cluster's objects (k3s starts its
   // datastore before the apiserver); a new HA server starts it once admitted, below.
-  const etcd = { name, first, kubeDir: dataDir, nodePath, pidFile: nodePath('/run/lab-units/k3s.service.pid') }
+  const etcd = {
+    name,
+    first,
+    kubeDir: dataDir,
+    nodePath,
+    pidFile: nodePath('/run/lab-units/k3s.service.pid'),
+    log: (msg) => journal('error', msg)
+  }
   let etcdUp = false
   if (role === 'server' && existsSync(nodePath(`${ETCD_DATA}/member`))) {
     try {

@@ -179,7 +179,19 @@ function artifactContent(request: ArtifactRequest, cache: string): string | Buff
   return `${request.tool} ${request.version} (lab bytes)\n`
 }
 
+/**
+ * Each harness gets its own loopback network, 127.11.<net>.<slot>: HA servers run real etcd members on
+ * the node's address with etcd's fixed ports (2379/2380), so two harnesses on one address (two jest
+ * workers, or two harnesses in one file) would take each other's ports. Jest workers get 16 nets each.
+ */
+let harnesses = 0
+function harnessNet(): number {
+  const worker = Number(process.env.JEST_WORKER_ID ?? '1')
+  return ((worker - 1) * 16 + (harnesses++ % 16)) % 256
+}
+
 export function startHarness(nodes: NodeSpec[], extra: Partial<Deps> = {}): Harness {
+  const net = harnessNet()
   const base = mkdtempSync(join(tmpdir(), 'tpi-k3s-lab-'))
   const labDir = join(base, 'lab')
   mkdirSync(labDir)
@@ -187,7 +199,7 @@ export function startHarness(nodes: NodeSpec[], extra: Partial<Deps> = {}): Harn
   for (const spec of nodes) {
     const root = join(base, 'nodes', spec.id)
     prepareRoot(root, spec.hostname)
-    map.set(spec.id, { spec, root, hostKey: newHostKey(), execs: 0, addr: `127.10.0.${spec.slot}` })
+    map.set(spec.id, { spec, root, hostKey: newHostKey(), execs: 0, addr: `127.11.${net}.${spec.slot}` })
   }
   const byIp = new Map([...map.values()].map((n) => [n.spec.ip, n]))
   const byAddr = new Map([...map.values()].map((n) => [n.addr, n]))
