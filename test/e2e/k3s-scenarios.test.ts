@@ -225,7 +225,9 @@ describe('4. the agent k3s-w1 reflashed with reflash: true and confirm', () => {
     })
     before = await registration()
     const counted = await starts()
-    r = await deploy(await file(WIREGUARD), REFLASH_W1)
+    // cluster_timeout bounds each readiness wait (API, Ready, join): a join that never completes then fails
+    // with the product's own error, naming the node and phase, well inside the hook's 450 s.
+    r = await deploy(await file({ ...WIREGUARD, cluster_timeout: 120 }), REFLASH_W1)
     restarts = await since(counted)
     after = await registration()
   }, 450_000)
