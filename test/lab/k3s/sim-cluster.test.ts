@@ -1,8 +1,10 @@
 // The action's K3s phases against simulated Armbian nodes (lab/node SimNode) over real SSH with the
 // action's own adapter: os-bootstrap, install, join and npu bring three nodes to Ready; the runner's
 // kubectl and helm stand-ins (lab/kube) reach the cluster through the lab K3s API bridge with the
-// kubeconfig the install phase fetched (the addons phase installs MetalLB; kubectl lists the nodes). Board 21 (127.10.21.x): other suites use boards 0-9 (startLab boots up to 9), and jest
-// runs files in parallel, so 2222 and 6443 must not collide.
+// kubeconfig the install phase fetched (the addons phase installs MetalLB; kubectl lists the nodes).
+// Board 26 (127.10.26.x): no other file boots nodes there (lab.test boots 0-7, the e2e suites 8-25, the
+// Talos units 5-7, 9 and 27), and jest runs files in parallel, so 2222 and 6443 must not collide. It was
+// 21, which the fleet e2e also boots.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import { execFile } from 'node:child_process'
 import { createHash } from 'node:crypto'
@@ -36,7 +38,7 @@ import { writeLabRkllamaLock } from '../../../lab/k3s/rkllama-lock.js'
 import { testPhaseContext, testSettings } from '../../core/context.js'
 import { plainAdapters } from '../../../src/compose/real-adapters.js'
 
-const BOARD = 21
+const BOARD = 26
 const KUBECTL = fileURLToPath(new URL('../../../lab/kube/kubectl.mjs', import.meta.url))
 const cluster = k3sCluster(
   `boot_timeout: 10
