@@ -48,9 +48,7 @@ async function stopK3s(id: string): Promise<void> {
 beforeAll(async () => {
   lab = startHarness(cluster.nodes)
   for (const [i, id] of SERVERS.entries()) {
-    shells[id] = (
-      await lab.deps.ssh.connect({ node: id, host: addr(id), port: 22, user: 'root', privateKey: 'x' })
-    ).shell
+    shells[id] = await lab.shell(id)
     await shells[id]!.put('/usr/local/bin/k3s', k3sStandinBinary('v1.31.3+k3s1'), { mode: 0o755 })
     await shells[id]!.put('/usr/local/lib/turingpi/k3s-install.sh', readFileSync(INSTALL_STANDIN), { mode: 0o755 })
     const join = i === 0 ? 'cluster-init: true\n' : 'server: "https://10.10.88.73:6443"\n'

@@ -14,15 +14,7 @@ const HASH = `--hash=sha256:${'ab'.repeat(32)}`
 
 beforeAll(async () => {
   lab = startHarness(cluster.nodes)
-  shell = (
-    await lab.deps.ssh.connect({
-      node: 'k3s-cp',
-      host: lab.nodes.get('k3s-cp')!.addr,
-      port: 22,
-      user: 'root',
-      privateKey: 'x'
-    })
-  ).shell
+  shell = await lab.shell('k3s-cp')
   await shell.exec('python3 -m venv /opt/v && mkdir -p /opt/app')
   await shell.put('/opt/good.lock', LAB_RKLLAMA_LOCK, { mode: 0o644 })
   await shell.put('/opt/unhashed.lock', 'flask==2.3.2\n', { mode: 0o644 })

@@ -31,10 +31,7 @@ async function prepare(id: string, config: string, token: string): Promise<void>
 
 beforeAll(async () => {
   lab = startHarness(cluster.nodes)
-  for (const id of ['k3s-cp', 'k3s-w1'])
-    shells[id] = (
-      await lab.deps.ssh.connect({ node: id, host: lab.nodes.get(id)!.addr, port: 22, user: 'root', privateKey: 'x' })
-    ).shell
+  for (const id of ['k3s-cp', 'k3s-w1']) shells[id] = await lab.shell(id)
   await prepare(
     'k3s-cp',
     'node-name: "k3s-cp"\nnode-ip: "10.10.88.73"\ntoken-file: "/etc/rancher/k3s/cluster-token"\n',

@@ -21,19 +21,7 @@ describe('k3s HA on the lab', () => {
     expect(lab.file('k3s-cp2', 'etc/rancher/k3s/config.yaml')).toContain('server: "https://10.10.88.73:6443"\n')
     expect(lab.file('k3s-cp2', 'etc/rancher/k3s/cluster-token')).toBe(ctx.outputs.k3sToken)
     expect(ctx.outputs.k3sToken).toMatch(/^K10[0-9a-f]{64}::server:[0-9a-f]{64}$/)
-    const nodes = JSON.parse(
-      (
-        await (
-          await lab.deps.ssh.connect({
-            node: 'k3s-cp1',
-            host: lab.nodes.get('k3s-cp1')!.addr,
-            port: 22,
-            user: 'root',
-            privateKey: 'x'
-          })
-        ).shell.exec('k3s kubectl get nodes -o json')
-      ).stdout
-    ) as {
+    const nodes = JSON.parse((await (await lab.shell('k3s-cp1')).exec('k3s kubectl get nodes -o json')).stdout) as {
       items: { metadata: { name: string; labels: Record<string, string> } }[]
     }
     const roles = nodes.items.map((n) => [

@@ -57,6 +57,8 @@ export interface Harness {
   downloads: { requests: ArtifactRequest[]; bytes: number }
   /** RKNPU driver facts: version file and render node under /run (see NPU_TEST_PATHS), or none. */
   setNpu(id: string, driver: string | undefined): void
+  /** A shell on the node through the harness's connector, as a phase would open it. */
+  shell(id: string): Promise<RemoteShell>
   /** Simulates a reflash: the node's disk is blank again and it has a new host key. */
   reflash(id: string): void
   calls(id: string, cmd?: string): { cmd: string; args: string[] }[]
@@ -262,6 +264,11 @@ export function startHarness(nodes: NodeSpec[], extra: Partial<Deps> = {}): Harn
       writeFileSync(join(n.root, 'run/lab-debug/rknpu/version'), `RKNPU driver: ${driver}\n`)
       mkdirSync(join(n.root, 'run/lab-dri'), { recursive: true })
       writeFileSync(join(n.root, 'run/lab-dri/renderD129'), '')
+    },
+    async shell(id) {
+      const n = node(id)
+      const target = { node: id, host: n.addr, port: 22, user: 'root', privateKey: 'x' }
+      return (await ssh.connect(target)).shell
     },
     reflash(id) {
       const n = node(id)

@@ -19,15 +19,7 @@ let device: string
 
 beforeAll(async () => {
   lab = startHarness(cluster.nodes)
-  shell = (
-    await lab.deps.ssh.connect({
-      node: 'k3s-cp',
-      host: lab.nodes.get('k3s-cp')!.addr,
-      port: 22,
-      user: 'root',
-      privateKey: 'x'
-    })
-  ).shell
+  shell = await lab.shell('k3s-cp')
   dir = mkdtempSync(join(tmpdir(), 'tpi-nvme-'))
   writeFileSync(join(dir, 'nvme.img'), '')
   truncateSync(join(dir, 'nvme.img'), 32 * 1024 * 1024)
