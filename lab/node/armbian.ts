@@ -7,6 +7,7 @@ import { mustRun } from '../images/run-tool.js'
 import { armbianLogin, DDR_LINES, KERNEL_LINES, LOADER_AFTER_DDR_MS, LOADER_LINES } from './boot-log.js'
 import type { DiskInfo, NodeRuntime, OsPersonality, PersonalityFactory } from './personality.js'
 import {
+  exited,
   killNodeProcesses,
   NODE_BIN,
   readText,
@@ -165,19 +166,22 @@ class Armbian implements OsPersonality {
     await s?.close()
     // Everything the node ran dies with it: services systemctl started detached (rkllama, by pid file
     // and process group) and any other process carrying the node's tag. No unit is active afterwards.
-    if (this.root) await killUnits(join(this.root, 'run/lab-units'))
-    killNodeProcesses(this.hooks.tag)
+    const units = this.root ? await killUnits(join(this.root, 'run/lab-units')) : []
+    await exited([...units, ...killNodeProcesses(this.hooks.tag)])
     if (this.root)
       for (const d of ['active', 'failed'])
         await rm(join(this.root, 'var/lib/lab', d), { recursive: true, force: true })
   }
 }
 
-async function killUnits(dir: string): Promise<void> {
+/** SIGKILLs each unit's process group (pid files); returns the pids. */
+async function killUnits(dir: string): Promise<number[]> {
   const files = await readdir(dir).catch(() => [] as string[])
+  const pids: number[] = []
   for (const f of files.filter((n) => n.endsWith('.pid'))) {
     const pid = Number((await readFile(join(dir, f), 'utf8').catch(() => '')).trim())
     if (pid > 1) {
+      pids.push(pid)
       try {
         process.kill(-pid, 'SIGKILL')
       } catch {
@@ -190,6 +194,7 @@ async function killUnits(dir: string): Promise<void> {
     }
     await rm(join(dir, f), { force: true })
   }
+  return pids
 }
 
 export async function detectArmbian(disk: DiskInfo): Promise<boolean> {

@@ -79,14 +79,32 @@ export function runInNode(
  * they started): they all carry the node's TPI_LAB_NODE_TAG in their environment, which even a
  * setsid'd or re-parented process keeps.
  */
-export function killNodeProcesses(tag: string): number {
+export function killNodeProcesses(tag: string): number[] {
   return killTagged('TPI_LAB_NODE_TAG', tag)
 }
 
-/** SIGKILLs every process (but this one) whose environment has name=value; returns how many. */
-function killTagged(name: string, value: string): number {
+/** True while a process exists and has not exited (a zombie has: it only waits for its parent to reap it). */
+export function running(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Waits until the processes have exited. SIGKILL is delivered asynchronously: on a loaded machine a killed
+ * process can still run for a moment, and a board that lost power runs nothing at all.
+ */
+export async function exited(pids: number[], timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (pids.some(running) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
+}
+
+/** SIGKILLs every process (but this one) whose environment has name=value; returns their pids. */
+function killTagged(name: string, value: string): number[] {
   const needle = Buffer.from(`\0${name}=${value}\0`)
-  let killed = 0
+  const killed: number[] = []
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue
     let environ: Buffer
@@ -98,7 +116,7 @@ function killTagged(name: string, value: string): number {
     if (!Buffer.concat([Buffer.from([0]), environ]).includes(needle)) continue
     try {
       process.kill(Number(entry), 'SIGKILL')
-      killed++
+      killed.push(Number(entry))
     } catch {
       /* already gone */
     }
@@ -213,7 +231,7 @@ export async function startNodeSsh(o: NodeSshOptions): Promise<NodeSsh> {
               if (o.faults.dropWhen === when) o.faults.dropWhen = undefined
               client.end()
               // Processes forked while a pass ran are caught by the next one (bounded: a dying process may still be listed).
-              for (let pass = 0; pass < 5 && killTagged('TPI_LAB_EXEC_TAG', execTag) > 0; pass++);
+              for (let pass = 0; pass < 5 && killTagged('TPI_LAB_EXEC_TAG', execTag).length > 0; pass++);
             }
             let seen = ''
             const watch = (chunk: Buffer): void => {
