@@ -59,6 +59,19 @@ export async function memberAdd(endpoints, name, peerUrl, timeoutMs = 60_000) {
   return memberList(endpoints)
 }
 
+/**
+ * A joining member's --initial-cluster peers. A member listed with this peer URL and no name was added
+ * by an earlier join that never started it: it is started now rather than added again, which etcd would
+ * refuse as an unhealthy cluster. listed: the member list when the caller already read it.
+ */
+export async function joinPeers(endpoints, name, peerUrl, listed) {
+  const members = listed ?? (await memberList(endpoints))
+  const unstarted = members.some((m) => !m.name && m.peerUrls.includes(peerUrl))
+  return (unstarted ? members : await memberAdd(endpoints, name, peerUrl))
+    .map((m) => ({ name: m.name || name, peerUrl: m.peerUrls[0] }))
+    .filter((m) => m.peerUrl)
+}
+
 /** Removes the member with this name; a member that is not listed is an error naming the ones that are. */
 export async function memberRemove(endpoints, name, timeoutMs = 60_000) {
   const members = await memberList(endpoints)

@@ -56,6 +56,13 @@ export function memberAdd(
   peerUrl: string,
   timeoutMs?: number
 ): Promise<MemberInfo[]>
+/** A joining member's --initial-cluster peers: its unstarted member reused, else added. */
+export function joinPeers(
+  endpoints: string | string[],
+  name: string,
+  peerUrl: string,
+  listed?: MemberInfo[]
+): Promise<Peer[]>
 export function memberRemove(endpoints: string | string[], name: string, timeoutMs?: number): Promise<MemberInfo[]>
 export function healthy(endpoints: string | string[]): Promise<boolean>
 export function waitHealthy(endpoints: string | string[], timeoutMs?: number): Promise<boolean>

@@ -3,6 +3,7 @@ export { startEtcdMember, stopAllEtcd, freePort, etcdArgs, initialClusterFlag } 
 export {
   memberList,
   memberAdd,
+  joinPeers,
   memberRemove,
   healthy,
   waitHealthy,

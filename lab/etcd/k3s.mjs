@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:
 import { join } from 'node:path'
 import { attachEtcd, etcdConfig } from './kube-store.mjs'
 import { createHash } from 'node:crypto'
-import { getPrefixSync, memberAdd, memberList, putSync, snapshotRestore, snapshotSave, waitHealthy } from './ctl.mjs'
+import { getPrefixSync, joinPeers, memberList, putSync, snapshotRestore, snapshotSave, waitHealthy } from './ctl.mjs'
 import { startEtcdMember, stopAllEtcd } from './member.mjs'
 
 export const ETCD_DATA = '/var/lib/rancher/k3s/server/db/etcd'
@@ -46,19 +46,13 @@ export async function serveK3sEtcd(o) {
 }
 
 /**
- * A joining server adds itself through the members the store knows, unless a member with its peer URL is
- * listed without a name: an add that went through before an earlier start failed (or before etcdctl's
- * time-out under load). k3s starts that one rather than adding a second, which etcd would refuse.
+ * A joining server adds itself through the members the store knows, or starts the member an earlier
+ * attempt added (joinPeers), as k3s does when it finds its own peer URL listed.
  */
 async function joinOnce(o, base, peerUrl) {
   const known = etcdConfig(o.kubeDir)?.endpoints
   if (!known?.length) throw new Error('etcd: no member to join yet (the first server has not started etcd)')
-  const listed = await memberList(known)
-  const unstarted = listed.find((m) => !m.name && m.peerUrls.includes(peerUrl))
-  const members = unstarted ? listed : await memberAdd(known, o.name, peerUrl)
-  const initialCluster = members
-    .map((m) => ({ name: m.name || o.name, peerUrl: m.peerUrls[0] }))
-    .filter((m) => m.peerUrl)
+  const initialCluster = await joinPeers(known, o.name, peerUrl)
   rmSync(o.nodePath(ETCD_DATA), { recursive: true, force: true })
   const member = await startEtcdMember({ ...base, initialCluster, clusterState: 'existing' })
   // A joined member serves reads once it has caught up with the leader: slower than a restart under load.

@@ -84,7 +84,7 @@ export function killNodeProcesses(tag: string): number[] {
 }
 
 /** True while a process exists and has not exited (a zombie has: it only waits for its parent to reap it). */
-export function running(pid: number): boolean {
+function running(pid: number): boolean {
   try {
     return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))
   } catch {

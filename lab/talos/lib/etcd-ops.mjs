@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import {
   attachEtcd,
-  memberAdd,
+  joinPeers,
   memberList,
   memberRemove,
   snapshotRestore,
@@ -110,15 +110,12 @@ export function joinEtcd(api) {
     if (!known.length) return
     rmSync(etcdDataDir(api), { recursive: true, force: true })
     const { peerUrl } = urls(api)
-    // A join that failed after its member add left that member behind, not started (no name): start it
-    // instead of adding a second one. One that had started holds data this node no longer has: replace it.
+    // A member of this peer URL that had started holds data this node no longer has: replace it. One that
+    // never started (a failed earlier join) is started instead of added again (joinPeers).
     const listed = await memberList(known)
     const mine = listed.find((m) => m.peerUrls.includes(peerUrl))
     if (mine?.name) await memberRemove(known, mine.name)
-    const list = mine && !mine.name ? listed : await memberAdd(known, api.hostname, peerUrl)
-    const initialCluster = list
-      .map((m) => ({ name: m.name || api.hostname, peerUrl: m.peerUrls[0] }))
-      .filter((m) => m.peerUrl)
+    const initialCluster = await joinPeers(known, api.hostname, peerUrl, mine?.name ? undefined : listed)
     // A joined member serves reads once it has caught up with the leader: slower than a restart under load.
     await startOn(api, { initialCluster, clusterState: 'existing' }, 60_000)
     api.state.etcd = true
