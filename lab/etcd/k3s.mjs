@@ -65,7 +65,7 @@ async function joinOnce(o, base, peerUrl) {
 
 /**
  * A failed join makes real k3s exit and systemd start it again (Restart=always, RestartSec=5s). The lab's
- * systemctl starts k3s once, so the stand-in retries the join itself, a bounded number of times, 2 s
+ * systemctl starts k3s once, so the stand-in retries the join itself, a bounded number of times, 5 s
  * apart, and journals each failure as k3s logs the fatal error it exits with.
  */
 async function joinRetrying(o, base, peerUrl, attempts = 8) {
@@ -76,7 +76,7 @@ async function joinRetrying(o, base, peerUrl, attempts = 8) {
       await stopAllEtcd() // this stand-in's own member only: each node's k3s is its own process
       if (i >= attempts) throw e
       o.log?.(`etcd join failed (attempt ${i} of ${attempts}): ${String(e.message).split('\n')[0]}; restarting`)
-      await new Promise((r) => setTimeout(r, 2000))
+      await new Promise((r) => setTimeout(r, 5000))
     }
   }
 }

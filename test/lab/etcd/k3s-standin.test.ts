@@ -140,7 +140,7 @@ describe('k3s stand-in with embedded etcd', () => {
 
   test('a failed join is retried, as systemd restarts k3s, and each failure is a journal line', async () => {
     await withoutCp3()
-    // The peer port is taken for the first attempt: etcd exits, k3s logs it and starts again 2 s later.
+    // The peer port is taken for the first attempt: etcd exits, k3s logs it and starts again 5 s later.
     const squatter = createServer()
     await new Promise<void>((resolve) => squatter.listen(2380, addr('k3s-cp3'), resolve))
     setTimeout(() => squatter.close(), 1000)
